@@ -1,0 +1,92 @@
+/* Internal: the layout of ofctx_config_t, the environment the parser reads,
+ * and the hand-over from the parser to the config object. */
+#ifndef OFCTX_CONFIG_INTERNAL_H
+#define OFCTX_CONFIG_INTERNAL_H
+
+#include <jansson.h>
+
+#include "ofctx/config.h"
+#include "strmap.h"
+
+struct ofctx_component {
+  const char *name;
+  const char *component_name;
+  const char *type;
+  const char *uri;
+  const char *operation;
+  ofctx_component_kind_t kind;
+  ofctx_strmap_t metadata;
+};
+
+typedef struct {
+  size_t count;
+  ofctx_component_t *items;
+} ofctx__components_t;
+
+/* Every `const char *` below is borrowed from `doc`, the normalized document
+ * that ofctx_config_to_json prints; the tokens are kept apart so that they
+ * never reach that document. */
+struct ofctx_config {
+  json_t *doc;
+  char *dapr_api_token;
+  char *app_api_token;
+  const char *name;
+  const char *version;
+  const char *request_id;
+  const char *http_pattern;
+  const char *pod_name;
+  const char *pod_namespace;
+  const char *dapr_host;
+  ofctx_runtime_t runtime;
+  ofctx_mode_t mode;
+  uint16_t port;
+  uint16_t dapr_http_port;
+  ofctx__components_t inputs;
+  ofctx__components_t outputs;
+  ofctx__components_t states;
+  ofctx_strlist_t pre_plugins;
+  ofctx_strlist_t post_plugins;
+  int tracing_enabled;
+  const char *tracing_provider;
+  const char *tracing_oap_server;
+  ofctx_strmap_t tracing_tags;
+  ofctx_strmap_t tracing_baggage;
+};
+
+/* The environment variables of a function process, as read (not yet
+ * checked). The strings are borrowed from the getenv function's answers. */
+typedef struct {
+  const char *context_mode;
+  const char *pod_name;
+  const char *pod_namespace;
+  const char *dapr_host;
+  const char *dapr_http_port;
+  const char *dapr_api_token;
+  const char *app_api_token;
+  const char *port;
+} ofctx__env_t;
+
+/* Reads the variables above through `getenv_fn` (NULL: the process
+ * environment). Empty values count as unset. */
+void ofctx__env_read(ofctx__env_t *env, ofctx_getenv_fn getenv_fn, void *arg);
+
+/* Parses a port number: decimal digits only, 1-65535. 0 on success. */
+int ofctx__port_parse(const char *s, long *out);
+
+/* Checks the environment and adds its part to the normalized document `doc`
+ * (mode, pod, dapr, appApiTokenSet, and port when PORT overrides it). */
+ofctx_err_t ofctx__env_apply(const ofctx__env_t *env, json_t *doc, ofctx_error_t *err);
+
+/* Parses a context document (`source` names it in messages) into the
+ * normalized document, reading POD_NAME / POD_NAMESPACE from `env` for the
+ * tracing tags. On success `*doc_out` is a new reference. */
+ofctx_err_t ofctx__context_parse(const char *source, const char *json, size_t len,
+                                 const ofctx__env_t *env, json_t **doc_out,
+                                 ofctx_error_t *err);
+
+/* Builds the config object over `doc` (the reference is stolen, also on
+ * failure) with copies of the tokens in `env`. */
+ofctx_err_t ofctx__config_new(json_t *doc, const ofctx__env_t *env,
+                              ofctx_config_t **out, ofctx_error_t *err);
+
+#endif

@@ -1,0 +1,96 @@
+/* The environment of a function process: Kubernetes, Dapr and Knative
+ * variables around the context document. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "error.h"
+#include "json_util.h"
+
+static const char *env_get(ofctx_getenv_fn getenv_fn, void *arg, const char *name) {
+  const char *value = getenv_fn ? getenv_fn(arg, name) : getenv(name);
+  return value && *value ? value : NULL;
+}
+
+void ofctx__env_read(ofctx__env_t *env, ofctx_getenv_fn getenv_fn, void *arg) {
+  env->context_mode = env_get(getenv_fn, arg, "CONTEXT_MODE");
+  env->pod_name = env_get(getenv_fn, arg, "POD_NAME");
+  env->pod_namespace = env_get(getenv_fn, arg, "POD_NAMESPACE");
+  env->dapr_host = env_get(getenv_fn, arg, "DAPR_HOST");
+  env->dapr_http_port = env_get(getenv_fn, arg, "DAPR_HTTP_PORT");
+  env->dapr_api_token = env_get(getenv_fn, arg, "DAPR_API_TOKEN");
+  env->app_api_token = env_get(getenv_fn, arg, "APP_API_TOKEN");
+  env->port = env_get(getenv_fn, arg, "PORT");
+}
+
+int ofctx__port_parse(const char *s, long *out) {
+  long value = 0;
+
+  if (!*s)
+    return -1;
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9')
+      return -1;
+    value = value * 10 + (*s - '0');
+    if (value > 65535)
+      return -1;
+  }
+  if (value < 1)
+    return -1;
+  *out = value;
+  return 0;
+}
+
+static ofctx_err_t env_port(const char *name, const char *value, long *out,
+                            ofctx_error_t *err) {
+  char quoted[OFCTX_QUOTE_SIZE];
+
+  if (ofctx__port_parse(value, out) == 0)
+    return OFCTX_OK;
+  ofctx__quote(quoted, sizeof quoted, value);
+  return ofctx__error(err, OFCTX_EENV, "%s: %s is not a port number (1-65535)", name, quoted);
+}
+
+static json_t *string_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+
+ofctx_err_t ofctx__env_apply(const ofctx__env_t *env, json_t *doc, ofctx_error_t *err) {
+  int self_host = env->context_mode && strcmp(env->context_mode, "self-host") == 0;
+  long dapr_port = 3500;
+  long port;
+  ofctx_err_t rc;
+
+  /* The Go framework's wording, plus the way out for running outside Kubernetes. */
+  if (!self_host && !env->pod_name)
+    return ofctx__error(err, OFCTX_EENV,
+                        "POD_NAME: the name of the pod cannot be retrieved from the "
+                        "environment, you need to set the POD_NAME environment variable "
+                        "(or CONTEXT_MODE=self-host outside Kubernetes)");
+  if (!self_host && !env->pod_namespace)
+    return ofctx__error(err, OFCTX_EENV,
+                        "POD_NAMESPACE: the namespace of the pod cannot be retrieved from "
+                        "the environment, you need to set the POD_NAMESPACE environment "
+                        "variable (or CONTEXT_MODE=self-host outside Kubernetes)");
+  if (env->dapr_http_port &&
+      (rc = env_port("DAPR_HTTP_PORT", env->dapr_http_port, &dapr_port, err)) != OFCTX_OK)
+    return rc;
+  if (env->port) {
+    if ((rc = env_port("PORT", env->port, &port, err)) != OFCTX_OK)
+      return rc;
+    if (json_object_set_new(doc, "port", json_integer(port)))
+      goto nomem;
+  }
+  if (json_object_set_new(doc, "mode", json_string(self_host ? "self-host" : "kubernetes")) ||
+      json_object_set_new(doc, "pod",
+                          json_pack("{s:o,s:o}", "name", string_or_null(env->pod_name),
+                                    "namespace", string_or_null(env->pod_namespace))) ||
+      json_object_set_new(doc, "dapr",
+                          json_pack("{s:s,s:I,s:b}", "host",
+                                    env->dapr_host ? env->dapr_host : "127.0.0.1", "httpPort",
+                                    (json_int_t)dapr_port, "apiTokenSet",
+                                    env->dapr_api_token != NULL)) ||
+      json_object_set_new(doc, "appApiTokenSet", json_boolean(env->app_api_token != NULL)))
+    goto nomem;
+  return OFCTX_OK;
+nomem:
+  return ofctx__error(err, OFCTX_ENOMEM, "function context: out of memory");
+}

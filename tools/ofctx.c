@@ -1,0 +1,155 @@
+/* ofctx: the command-line tool that ships with libofctx.
+ *
+ *   ofctx context check [--file PATH]   validate a function context
+ *   ofctx version                       print the library version
+ *
+ * Exit status: 0 on success, 2 on any error (bad context, bad usage). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ofctx/ofctx.h>
+
+#define EXIT_ERROR 2
+/* A function context is a few kilobytes; refuse files that cannot be one. */
+#define MAX_CONTEXT_FILE (16u * 1024 * 1024)
+
+static const char USAGE[] =
+    "usage: ofctx <command> [options]\n"
+    "\n"
+    "Commands:\n"
+    "  context check [--file PATH]\n"
+    "      Validate the function context the way a libofctx function does at\n"
+    "      start-up and print it, normalized, as JSON on stdout. The context is\n"
+    "      FUNC_CONTEXT_V1BETA2 when set, else FUNC_CONTEXT; with --file it is the\n"
+    "      JSON document in PATH instead. Either way POD_NAME, POD_NAMESPACE,\n"
+    "      CONTEXT_MODE, DAPR_HOST, DAPR_HTTP_PORT, DAPR_API_TOKEN, APP_API_TOKEN\n"
+    "      and PORT are read from the environment (outside Kubernetes, set\n"
+    "      CONTEXT_MODE=self-host). On an error the message names the variable or\n"
+    "      the JSON path at fault, e.g.\n"
+    "        FUNC_CONTEXT: $.inputs.kafka.componentType: \"state.redis\" is not ...\n"
+    "  version\n"
+    "      Print the libofctx version.\n"
+    "  help, --help, -h\n"
+    "      Print this help.\n"
+    "\n"
+    "Exit status: 0 on success, 2 on any error.\n";
+
+static int usage_error(const char *what, const char *arg) {
+  fprintf(stderr, "ofctx: %s%s; see 'ofctx --help'\n", what, arg);
+  return EXIT_ERROR;
+}
+
+/* Reads the whole file into a new NUL-terminated buffer (free it). */
+static char *read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  char *buf = NULL;
+  size_t size = 0, cap = 0, n;
+
+  if (!f) {
+    fprintf(stderr, "%s: cannot open the context file: %s\n", path, strerror(errno));
+    return NULL;
+  }
+  do {
+    if (size == cap) {
+      char *bigger;
+      if (cap >= MAX_CONTEXT_FILE) {
+        fprintf(stderr, "%s: larger than %u bytes, not a function context\n", path,
+                MAX_CONTEXT_FILE);
+        goto fail;
+      }
+      cap = cap ? cap * 2 : 4096;
+      bigger = realloc(buf, cap + 1);
+      if (!bigger) {
+        fprintf(stderr, "%s: out of memory\n", path);
+        goto fail;
+      }
+      buf = bigger;
+    }
+    n = fread(buf + size, 1, cap - size, f);
+    size += n;
+  } while (n > 0);
+  if (ferror(f)) {
+    fprintf(stderr, "%s: cannot read the context file: %s\n", path, strerror(errno));
+    goto fail;
+  }
+  fclose(f);
+  buf[size] = '\0';
+  *len = size;
+  return buf;
+fail:
+  fclose(f);
+  free(buf);
+  return NULL;
+}
+
+static int context_check(int argc, char **argv) {
+  const char *file = NULL;
+  ofctx_config_t *cfg = NULL;
+  ofctx_error_t err;
+  ofctx_err_t rc;
+  char *json;
+
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--file") == 0) {
+      if (i + 1 >= argc)
+        return usage_error("a PATH must follow ", argv[i]);
+      file = argv[++i];
+    } else if (strncmp(argv[i], "--file=", 7) == 0) {
+      file = argv[i] + 7;
+    } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      fputs(USAGE, stdout);
+      return 0;
+    } else {
+      return usage_error("context check: unknown argument ", argv[i]);
+    }
+  }
+  if (file) {
+    size_t len;
+    char *text = read_file(file, &len);
+    if (!text)
+      return EXIT_ERROR;
+    rc = ofctx_config_parse(&cfg, file, text, len, NULL, NULL, &err);
+    free(text);
+  } else {
+    rc = ofctx_config_load(&cfg, NULL, NULL, &err);
+  }
+  if (rc != OFCTX_OK) {
+    fprintf(stderr, "%s\n", err.message);
+    return EXIT_ERROR;
+  }
+  json = ofctx_config_to_json(cfg);
+  ofctx_config_free(cfg);
+  if (!json) {
+    fputs("ofctx: out of memory\n", stderr);
+    return EXIT_ERROR;
+  }
+  puts(json);
+  ofctx_free(json);
+  if (fflush(stdout) != 0) {
+    fprintf(stderr, "ofctx: cannot write the context: %s\n", strerror(errno));
+    return EXIT_ERROR;
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2)
+    return usage_error("a command is required", "");
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+      strcmp(argv[1], "help") == 0) {
+    fputs(USAGE, stdout);
+    return 0;
+  }
+  if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+    printf("libofctx %s\n", ofctx_version_string());
+    return 0;
+  }
+  if (strcmp(argv[1], "context") == 0) {
+    if (argc >= 3 && strcmp(argv[2], "check") == 0)
+      return context_check(argc - 3, argv + 3);
+    return usage_error("context: unknown subcommand ", argc >= 3 ? argv[2] : "(none)");
+  }
+  return usage_error("unknown command ", argv[1]);
+}

@@ -98,6 +98,11 @@ void ofctx__quote(char *out, size_t size, const char *s) {
     }
   }
   if (*p) {
+    /* Never cut a UTF-8 sequence in two: drop its bytes already copied. */
+    while (n > 1 && ((unsigned char)*p & 0xC0) == 0x80) {
+      p--;
+      n--;
+    }
     memcpy(out + n, "...", 3);
     n += 3;
   }

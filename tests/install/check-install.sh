@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Installs the build into a scratch prefix and checks what a user gets:
+# headers, both libraries with the right SONAME and only ofctx_ symbols
+# exported, the ofctx tool, libofctx.pc (shared and static links) and
+# find_package(ofctx). Usage: check-install.sh BUILD_DIR SCRATCH_DIR
+set -euo pipefail
+build=$1
+scratch=$2
+prefix=$scratch/prefix
+rm -rf "$scratch"
+mkdir -p "$scratch"
+fail() { echo "install_tree: $*" >&2; exit 1; }
+
+cmake --install "$build" --prefix "$prefix" >/dev/null
+# lib or lib/<multiarch>, whichever GNUInstallDirs chose
+pc=$(find "$prefix" -name libofctx.pc | head -n 1)
+[ -n "$pc" ] || fail "no libofctx.pc installed"
+libdir=$(dirname "$(dirname "${pc#"$prefix"/}")")
+
+for f in include/ofctx/ofctx.h include/ofctx/version.h include/ofctx/error.h \
+         include/ofctx/config.h include/ofctx/strmap.h include/ofctx/alloc.h include/ofctx/export.h \
+         "$libdir/libofctx.a" "$libdir/libofctx.so" "$libdir/pkgconfig/libofctx.pc" \
+         "$libdir/cmake/ofctx/ofctxConfig.cmake" "$libdir/cmake/ofctx/ofctxConfigVersion.cmake" \
+         "$libdir/cmake/ofctx/ofctxTargets.cmake" bin/ofctx; do
+  [ -e "$prefix/$f" ] || fail "missing $f"
+done
+
+so=$(readlink -f "$prefix/$libdir/libofctx.so")
+major=$(sed -n 's/^#define OFCTX_VERSION_MAJOR \([0-9]*\)$/\1/p' "$prefix/include/ofctx/version.h")
+soname=$(objdump -p "$so" | awk '$1 == "SONAME" { print $2 }')
+[ "$soname" = "libofctx.so.$major" ] || fail "SONAME is '$soname', expected libofctx.so.$major"
+[ -e "$prefix/$libdir/libofctx.so.$major" ] || fail "no libofctx.so.$major link"
+
+# Hidden visibility: every exported function or object is ofctx_*.
+leaks=$(nm -D --defined-only "$so" | awk '$2 ~ /^[TDBR]$/ && $3 !~ /^ofctx_/ { print $3 }')
+[ -z "$leaks" ] || fail "symbols exported without the ofctx_ prefix: $leaks"
+nm -D --defined-only "$so" | grep -q ' T ofctx_config_load$' || fail "ofctx_config_load is not exported"
+if nm -D --defined-only "$so" | grep -q ' T ofctx__'; then fail "internal ofctx__ symbols are exported"; fi
+
+cat > "$scratch/consumer.c" <<'C'
+#include <stdio.h>
+#include <string.h>
+#include <ofctx/ofctx.h>
+int main(void) {
+  static const char ctx[] = "{\"name\":\"hello\",\"runtime\":\"Knative\"}";
+  ofctx_config_t *cfg = NULL;
+  ofctx_error_t err;
+  if (ofctx_version() != OFCTX_VERSION_HEX) return 1;
+  if (ofctx_config_parse(&cfg, NULL, ctx, strlen(ctx), NULL, NULL, &err) != OFCTX_OK) {
+    fprintf(stderr, "%s\n", err.message);
+    return 1;
+  }
+  printf("%s %u\n", ofctx_config_name(cfg), (unsigned)ofctx_config_port(cfg));
+  ofctx_config_free(cfg);
+  return 0;
+}
+C
+export PKG_CONFIG_PATH="$prefix/$libdir/pkgconfig"
+export CONTEXT_MODE=self-host
+# shellcheck disable=SC2046
+cc -o "$scratch/consumer-shared" "$scratch/consumer.c" $(pkg-config --cflags --libs libofctx)
+out=$(LD_LIBRARY_PATH="$prefix/$libdir" "$scratch/consumer-shared")
+[ "$out" = "hello 8080" ] || fail "shared consumer printed '$out'"
+readelf -d "$scratch/consumer-shared" | grep -q "libofctx.so.$major" || fail "consumer not linked to the SONAME"
+# shellcheck disable=SC2046
+cc -o "$scratch/consumer-static" "$scratch/consumer.c" -static-libgcc \
+  $(pkg-config --cflags libofctx) "$prefix/$libdir/libofctx.a" $(pkg-config --static --libs-only-l libofctx | sed 's/-lofctx//')
+out=$("$scratch/consumer-static")
+[ "$out" = "hello 8080" ] || fail "static consumer printed '$out'"
+if readelf -d "$scratch/consumer-static" | grep -q libofctx; then fail "static consumer needs libofctx.so"; fi
+
+mkdir -p "$scratch/cmake-consumer"
+cp "$scratch/consumer.c" "$scratch/cmake-consumer/"
+cat > "$scratch/cmake-consumer/CMakeLists.txt" <<'C'
+cmake_minimum_required(VERSION 3.18)
+project(consumer C)
+find_package(ofctx 0.1 REQUIRED)
+add_executable(consumer consumer.c)
+target_link_libraries(consumer PRIVATE ofctx::ofctx)
+add_executable(consumer_static consumer.c)
+target_link_libraries(consumer_static PRIVATE ofctx::ofctx_static)
+C
+cmake -S "$scratch/cmake-consumer" -B "$scratch/cmake-consumer/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$scratch/cmake-consumer/build" >/dev/null
+out=$(LD_LIBRARY_PATH="$prefix/$libdir" "$scratch/cmake-consumer/build/consumer")
+[ "$out" = "hello 8080" ] || fail "find_package consumer printed '$out'"
+out=$("$scratch/cmake-consumer/build/consumer_static")
+[ "$out" = "hello 8080" ] || fail "find_package static consumer printed '$out'"
+
+out=$(LD_LIBRARY_PATH="$prefix/$libdir" "$prefix/bin/ofctx" version)
+[ "$out" = "libofctx $(pkg-config --modversion libofctx)" ] || fail "installed ofctx version printed '$out'"
+echo "install_tree: 1 passed, 0 failed"

@@ -1,0 +1,208 @@
+/* The public API around the parser: versions, error codes, NULL-safety,
+ * argument checks, and the config accessors' edges. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <ofctx/ofctx.h>
+
+static const char *no_env(void *arg, const char *name) {
+  (void)arg;
+  (void)name;
+  return NULL;
+}
+
+/* A self-host environment with only the variables the test sets. */
+static const char *self_host(void *arg, const char *name) {
+  const char *const *pairs = arg;
+  if (strcmp(name, "CONTEXT_MODE") == 0)
+    return "self-host";
+  for (; pairs && pairs[0]; pairs += 2)
+    if (strcmp(pairs[0], name) == 0)
+      return pairs[1];
+  return NULL;
+}
+
+static void version(void **state) {
+  char expected[32];
+
+  snprintf(expected, sizeof expected, "%d.%d.%d", OFCTX_VERSION_MAJOR, OFCTX_VERSION_MINOR,
+           OFCTX_VERSION_PATCH);
+  assert_int_equal(ofctx_version(), OFCTX_VERSION_HEX);
+  assert_string_equal(ofctx_version_string(), expected);
+  assert_string_equal(OFCTX_VERSION_STRING, expected);
+  assert_true(OFCTX_AT_LEAST_VERSION(0, 1, 0));
+  assert_false(OFCTX_AT_LEAST_VERSION(OFCTX_VERSION_MAJOR + 1, 0, 0));
+}
+
+static void error_texts(void **state) {
+  assert_int_equal(OFCTX_OK, 0);
+  for (int i = 0; i < OFCTX_ERRNO_END_; i++) {
+    const char *text = ofctx_strerror((ofctx_err_t)i);
+    assert_non_null(text);
+    assert_string_not_equal(text, "unknown error");
+    assert_string_not_equal(ofctx_err_name((ofctx_err_t)i), "UNKNOWN");
+    for (int j = 0; j < i; j++)
+      assert_string_not_equal(text, ofctx_strerror((ofctx_err_t)j));
+  }
+  assert_string_equal(ofctx_strerror(OFCTX_OK), "success");
+  assert_string_equal(ofctx_strerror(OFCTX_ECONTEXT), "invalid function context");
+  assert_string_equal(ofctx_err_name(OFCTX_ECONTEXT), "ECONTEXT");
+  assert_string_equal(ofctx_strerror((ofctx_err_t)9999), "unknown error");
+  assert_string_equal(ofctx_strerror((ofctx_err_t)-1), "unknown error");
+  assert_string_equal(ofctx_err_name((ofctx_err_t)9999), "UNKNOWN");
+}
+
+static void null_safety(void **state) {
+  ofctx_config_free(NULL);
+  ofctx_free(NULL);
+  assert_null(ofctx_config_to_json(NULL));
+  assert_int_equal(ofctx_strmap_count(NULL), 0);
+  assert_null(ofctx_strmap_get(NULL, "k"));
+  assert_null(ofctx_strmap_key_at(NULL, 0));
+  assert_null(ofctx_strmap_value_at(NULL, 0));
+  assert_int_equal(ofctx_strlist_count(NULL), 0);
+  assert_null(ofctx_strlist_at(NULL, 0));
+}
+
+static void bad_arguments(void **state) {
+  ofctx_config_t *cfg = NULL;
+  ofctx_error_t err;
+
+  assert_int_equal(ofctx_config_parse(NULL, NULL, "{}", 2, no_env, NULL, &err), OFCTX_EINVAL);
+  assert_int_equal(err.code, OFCTX_EINVAL);
+  assert_int_equal(ofctx_config_parse(&cfg, NULL, NULL, 5, no_env, NULL, &err), OFCTX_EINVAL);
+  assert_null(cfg);
+  assert_int_equal(ofctx_config_load(NULL, no_env, NULL, NULL), OFCTX_EINVAL);
+  /* err is optional */
+  assert_int_equal(ofctx_config_load(&cfg, no_env, NULL, NULL), OFCTX_ENOCONTEXT);
+  assert_null(cfg);
+  /* an empty FUNC_CONTEXT is as good as none */
+  assert_int_equal(ofctx_config_parse(&cfg, NULL, "", 0, no_env, NULL, &err), OFCTX_ECONTEXT);
+  assert_string_equal(err.message,
+                      "FUNC_CONTEXT: invalid JSON at line 1, column 0: "
+                      "'[' or '{' expected near end of file");
+}
+
+/* `len` bounds the document: bytes after it are never read. */
+static void parse_uses_len(void **state) {
+  static const char text[] = "{\"name\":\"f\",\"runtime\":\"Knative\"}GARBAGE";
+  ofctx_config_t *cfg = NULL;
+  ofctx_error_t err;
+
+  assert_int_equal(ofctx_config_parse(&cfg, "ctx.json", text, strlen(text) - 7, self_host, NULL,
+                                      &err),
+                   OFCTX_OK);
+  assert_int_equal(err.code, OFCTX_OK);
+  assert_string_equal(ofctx_config_name(cfg), "f");
+  assert_int_equal(ofctx_config_runtime(cfg), OFCTX_RUNTIME_KNATIVE);
+  ofctx_config_free(cfg);
+  assert_int_equal(ofctx_config_parse(&cfg, "ctx.json", text, strlen(text), self_host, NULL,
+                                      &err),
+                   OFCTX_ECONTEXT);
+  assert_null(cfg);
+  assert_non_null(strstr(err.message, "ctx.json: invalid JSON at line 1, column"));
+}
+
+/* Secrets reach the accessors but never the printed document. */
+static void tokens_stay_secret(void **state) {
+  static const char text[] = "{\"name\":\"f\",\"runtime\":\"Async\"}";
+  const char *vars[] = {"DAPR_API_TOKEN", "s3cr3t-dapr", "APP_API_TOKEN", "s3cr3t-app", NULL};
+  ofctx_config_t *cfg = NULL;
+  char *json;
+
+  assert_int_equal(ofctx_config_parse(&cfg, NULL, text, strlen(text), self_host, vars, NULL),
+                   OFCTX_OK);
+  assert_string_equal(ofctx_config_dapr_api_token(cfg), "s3cr3t-dapr");
+  assert_string_equal(ofctx_config_app_api_token(cfg), "s3cr3t-app");
+  json = ofctx_config_to_json(cfg);
+  assert_null(strstr(json, "s3cr3t"));
+  assert_non_null(strstr(json, "\"apiTokenSet\": true"));
+  assert_non_null(strstr(json, "\"appApiTokenSet\": true"));
+  ofctx_free(json);
+  ofctx_config_free(cfg);
+}
+
+/* The config does not borrow from the caller's text or environment. */
+static void config_outlives_inputs(void **state) {
+  char *text = strdup("{\"name\":\"f\",\"runtime\":\"Async\",\"outputs\":{\"o\":"
+                      "{\"componentName\":\"c\",\"componentType\":\"bindings.http\","
+                      "\"operation\":\"post\",\"metadata\":{\"k\":\"v\"}}}}");
+  char *pod = strdup("pod-1");
+  const char *vars[] = {"POD_NAME", pod, "DAPR_API_TOKEN", "tok", NULL};
+  ofctx_config_t *cfg = NULL;
+  const ofctx_component_t *out;
+
+  assert_int_equal(ofctx_config_parse(&cfg, NULL, text, strlen(text), self_host, vars, NULL),
+                   OFCTX_OK);
+  memset(text, 'x', strlen(text));
+  free(text);
+  memset(pod, 'x', strlen(pod));
+  free(pod);
+  assert_string_equal(ofctx_config_pod_name(cfg), "pod-1");
+  out = ofctx_config_output(cfg, "o");
+  assert_non_null(out);
+  assert_string_equal(ofctx_component_operation(out), "post");
+  assert_string_equal(ofctx_strmap_get(ofctx_component_metadata(out), "k"), "v");
+  assert_null(ofctx_strmap_get(ofctx_component_metadata(out), "K"));
+  assert_null(ofctx_config_input(cfg, NULL));
+  assert_null(ofctx_config_input_at(cfg, 0));
+  ofctx_config_free(cfg);
+}
+
+/* A value echoed in a message is quoted, escaped and shortened. */
+static void messages_quote_values(void **state) {
+  char text[1024];
+  ofctx_config_t *cfg = NULL;
+  ofctx_error_t err;
+  char long_name[300];
+
+  snprintf(text, sizeof text, "{\"name\":\"f\",\"runtime\":\"Async\\nInjected: 1\"}");
+  assert_int_equal(ofctx_config_parse(&cfg, NULL, text, strlen(text), self_host, NULL, &err),
+                   OFCTX_ECONTEXT);
+  assert_string_equal(err.message, "FUNC_CONTEXT: $.runtime: invalid runtime: "
+                                   "\"Async\\x0aInjected: 1\" (expected \"Knative\" or \"Async\")");
+  memset(long_name, 'a', sizeof long_name - 1);
+  long_name[sizeof long_name - 1] = '\0';
+  snprintf(text, sizeof text, "{\"name\":\"f\",\"runtime\":\"%s\"}", long_name);
+  assert_int_equal(ofctx_config_parse(&cfg, NULL, text, strlen(text), self_host, NULL, &err),
+                   OFCTX_ECONTEXT);
+  assert_non_null(strstr(err.message, "aaa...\" (expected"));
+  assert_true(strlen(err.message) < 200);
+}
+
+/* A message longer than the buffer is cut, never overflowed. */
+static void long_paths_are_cut(void **state) {
+  char key[400], text[1024];
+  ofctx_config_t *cfg = NULL;
+  ofctx_error_t err;
+
+  memset(key, 'k', sizeof key - 1);
+  key[sizeof key - 1] = '\0';
+  snprintf(text, sizeof text,
+           "{\"name\":\"f\",\"runtime\":\"Async\",\"inputs\":{\"%s\":{\"componentName\":7}}}", key);
+  assert_int_equal(ofctx_config_parse(&cfg, NULL, text, strlen(text), self_host, NULL, &err),
+                   OFCTX_ECONTEXT);
+  assert_true(strlen(err.message) < OFCTX_ERROR_MESSAGE_SIZE);
+  assert_non_null(strstr(err.message, "FUNC_CONTEXT: $.inputs.kkkk"));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(version),
+      cmocka_unit_test(error_texts),
+      cmocka_unit_test(null_safety),
+      cmocka_unit_test(bad_arguments),
+      cmocka_unit_test(parse_uses_len),
+      cmocka_unit_test(tokens_stay_secret),
+      cmocka_unit_test(config_outlives_inputs),
+      cmocka_unit_test(messages_quote_values),
+      cmocka_unit_test(long_paths_are_cut),
+  };
+  return cmocka_run_group_tests_name("api", tests, NULL, NULL);
+}

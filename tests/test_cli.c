@@ -1,0 +1,309 @@
+/* The `ofctx` tool, run as a separate process the way users run it: every
+ * context case through the environment and through --file, plus usage. */
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include <ofctx/ofctx.h>
+
+#include "case_util.h"
+
+typedef struct {
+  int status; /* exit code */
+  char *out;
+  char *err;
+} run_t;
+
+static void drain(int fds[2], char *bufs[2]) {
+  size_t lens[2] = {0, 0}, caps[2] = {0, 0};
+  struct pollfd pfd[2] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}};
+  int open_fds = 2;
+
+  for (int i = 0; i < 2; i++) {
+    caps[i] = 4096;
+    bufs[i] = malloc(caps[i] + 1);
+    assert_non_null(bufs[i]);
+  }
+  while (open_fds > 0) {
+    assert_true(poll(pfd, 2, 10000) > 0);
+    for (int i = 0; i < 2; i++) {
+      ssize_t n;
+      if (pfd[i].fd < 0 || !pfd[i].revents)
+        continue;
+      if (lens[i] == caps[i]) {
+        caps[i] *= 2;
+        bufs[i] = realloc(bufs[i], caps[i] + 1);
+        assert_non_null(bufs[i]);
+      }
+      n = read(pfd[i].fd, bufs[i] + lens[i], caps[i] - lens[i]);
+      if (n <= 0) {
+        close(pfd[i].fd);
+        pfd[i].fd = -1;
+        open_fds--;
+      } else {
+        lens[i] += (size_t)n;
+      }
+    }
+  }
+  bufs[0][lens[0]] = '\0';
+  bufs[1][lens[1]] = '\0';
+}
+
+/* Runs the tool with exactly `envp` as its environment. */
+static run_t run(char *const argv[], char *const envp[]) {
+  int out[2], err[2], fds[2], wstatus;
+  char *bufs[2];
+  posix_spawn_file_actions_t actions;
+  pid_t pid;
+  run_t r;
+
+  assert_int_equal(pipe(out), 0);
+  assert_int_equal(pipe(err), 0);
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+  posix_spawn_file_actions_addclose(&actions, out[0]);
+  posix_spawn_file_actions_addclose(&actions, err[0]);
+  assert_int_equal(posix_spawn(&pid, OFCTX_CLI, &actions, NULL, argv, envp), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  close(out[1]);
+  close(err[1]);
+  fds[0] = out[0];
+  fds[1] = err[0];
+  drain(fds, bufs);
+  assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+  assert_true(WIFEXITED(wstatus));
+  r.status = WEXITSTATUS(wstatus);
+  r.out = bufs[0];
+  r.err = bufs[1];
+  return r;
+}
+
+static void run_free(run_t *r) {
+  free(r->out);
+  free(r->err);
+}
+
+/* The case's environment as envp, leaving out `skip` (a variable name or
+ * NULL); sanitizer options pass through so that child reports are seen. */
+static char **case_envp(const case_env_t *env, const char *skip) {
+  char **envp = calloc(env->count + 3, sizeof *envp);
+  size_t n = 0;
+  const char *asan = getenv("ASAN_OPTIONS");
+
+  assert_non_null(envp);
+  for (size_t i = 0; i < env->count; i++) {
+    if (skip && strcmp(env->names[i], skip) == 0)
+      continue;
+    envp[n] = malloc(strlen(env->names[i]) + strlen(env->values[i]) + 2);
+    sprintf(envp[n++], "%s=%s", env->names[i], env->values[i]);
+  }
+  if (asan) {
+    envp[n] = malloc(strlen(asan) + sizeof "ASAN_OPTIONS=");
+    sprintf(envp[n++], "ASAN_OPTIONS=%s", asan);
+  }
+  return envp;
+}
+
+static void free_envp(char **envp) {
+  for (size_t i = 0; envp[i]; i++)
+    free(envp[i]);
+  free(envp);
+}
+
+static void assert_json_file(const char *dir, const char *text) {
+  char *want_text = case_read_file(dir, "expected.json", NULL);
+  json_t *want = json_loads(want_text, 0, NULL);
+  json_t *got = json_loads(text, 0, NULL);
+
+  if (!got || !json_equal(got, want))
+    fail_msg("%s: stdout is not expected.json:\n%s", dir, text);
+  json_decref(got);
+  json_decref(want);
+  free(want_text);
+}
+
+/* The context file a --file run reads: the v1beta2 document when the case
+ * has one (it wins in the environment too), else context.json. */
+static const char *context_file(const char *dir) {
+  char *text = case_read_file(dir, "context-v1beta2.json", NULL);
+  if (text) {
+    free(text);
+    return "context-v1beta2.json";
+  }
+  text = case_read_file(dir, "context.json", NULL);
+  if (text) {
+    free(text);
+    return "context.json";
+  }
+  return NULL;
+}
+
+static void valid_case(void **state) {
+  const char *dir = *state;
+  char *argv_env[] = {"ofctx", "context", "check", NULL};
+  char path[1024];
+  const char *file = context_file(dir);
+  char *argv_file[] = {"ofctx", "context", "check", "--file", path, NULL};
+  case_env_t env;
+  char **envp;
+  run_t r;
+
+  case_env_load(&env, dir);
+  envp = case_envp(&env, NULL);
+  r = run(argv_env, envp);
+  if (r.status != 0)
+    fail_msg("%s: exit %d: %s", dir, r.status, r.err);
+  assert_string_equal(r.err, "");
+  assert_json_file(dir, r.out);
+  run_free(&r);
+  free_envp(envp);
+
+  /* The same document from a file, with no FUNC_CONTEXT* set. */
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  envp = case_envp(&env, "FUNC_CONTEXT");
+  for (size_t i = 0; envp[i]; i++)
+    if (strncmp(envp[i], "FUNC_CONTEXT_V1BETA2=", 21) == 0)
+      envp[i][0] = 'X'; /* hide it: XUNC_CONTEXT_V1BETA2 */
+  r = run(argv_file, envp);
+  if (r.status != 0)
+    fail_msg("%s --file: exit %d: %s", dir, r.status, r.err);
+  assert_json_file(dir, r.out);
+  run_free(&r);
+  free_envp(envp);
+  case_env_free(&env);
+}
+
+static void invalid_case(void **state) {
+  const char *dir = *state;
+  char *argv_env[] = {"ofctx", "context", "check", NULL};
+  char *expected = case_read_file(dir, "expected-error.txt", NULL);
+  char *message = strchr(expected, '\n') + 1;
+  case_env_t env;
+  char **envp;
+  run_t r;
+
+  message[strcspn(message, "\n")] = '\0';
+  case_env_load(&env, dir);
+  envp = case_envp(&env, NULL);
+  r = run(argv_env, envp);
+  assert_int_equal(r.status, 2);
+  assert_string_equal(r.out, "");
+  /* exactly the message, on one line */
+  assert_int_equal(strlen(r.err), strlen(message) + 1);
+  assert_memory_equal(r.err, message, strlen(message));
+  run_free(&r);
+  free_envp(envp);
+  case_env_free(&env);
+  free(expected);
+}
+
+static void usage(void **state) {
+  char *none[] = {"ofctx", NULL};
+  char *help[] = {"ofctx", "--help", NULL};
+  char *version[] = {"ofctx", "version", NULL};
+  char *unknown[] = {"ofctx", "frobnicate", NULL};
+  char *no_sub[] = {"ofctx", "context", NULL};
+  char *bad_arg[] = {"ofctx", "context", "check", "--verbose", NULL};
+  char *no_path[] = {"ofctx", "context", "check", "--file", NULL};
+  char *no_file[] = {"ofctx", "context", "check", "--file=/nonexistent/ctx.json", NULL};
+  char *unset[] = {"ofctx", "context", "check", NULL};
+  char *empty_env[] = {NULL};
+  char expected_version[64];
+  run_t r;
+
+  r = run(none, empty_env);
+  assert_int_equal(r.status, 2);
+  assert_non_null(strstr(r.err, "a command is required"));
+  run_free(&r);
+
+  r = run(help, empty_env);
+  assert_int_equal(r.status, 0);
+  assert_non_null(strstr(r.out, "context check [--file PATH]"));
+  assert_non_null(strstr(r.out, "version"));
+  run_free(&r);
+
+  r = run(version, empty_env);
+  assert_int_equal(r.status, 0);
+  snprintf(expected_version, sizeof expected_version, "libofctx %s\n", OFCTX_VERSION_STRING);
+  assert_string_equal(r.out, expected_version);
+  run_free(&r);
+
+  r = run(unknown, empty_env);
+  assert_int_equal(r.status, 2);
+  assert_string_equal(r.err, "ofctx: unknown command frobnicate; see 'ofctx --help'\n");
+  run_free(&r);
+
+  r = run(no_sub, empty_env);
+  assert_int_equal(r.status, 2);
+  assert_non_null(strstr(r.err, "context: unknown subcommand"));
+  run_free(&r);
+
+  r = run(bad_arg, empty_env);
+  assert_int_equal(r.status, 2);
+  assert_non_null(strstr(r.err, "--verbose"));
+  run_free(&r);
+
+  r = run(no_path, empty_env);
+  assert_int_equal(r.status, 2);
+  assert_non_null(strstr(r.err, "a PATH must follow --file"));
+  run_free(&r);
+
+  r = run(no_file, empty_env);
+  assert_int_equal(r.status, 2);
+  assert_string_equal(r.err, "/nonexistent/ctx.json: cannot open the context file: "
+                             "No such file or directory\n");
+  run_free(&r);
+
+  r = run(unset, empty_env);
+  assert_int_equal(r.status, 2);
+  assert_string_equal(r.out, "");
+  assert_non_null(strstr(r.err, "env FUNC_CONTEXT not found"));
+  run_free(&r);
+}
+
+/* An error in a file names the file, not FUNC_CONTEXT. */
+static void file_error_names_file(void **state) {
+  char dir[] = "/tmp/ofctx-cli-XXXXXX";
+  char path[1024], expected[1200];
+  char *argv_file[] = {"ofctx", "context", "check", "--file", path, NULL};
+  char *envp[] = {"CONTEXT_MODE=self-host", NULL};
+  FILE *f;
+  run_t r;
+
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/ctx.json", dir);
+  f = fopen(path, "w");
+  fputs("{\"name\":\"f\",\"runtime\":\"Async\",\"port\":\"0\"}", f);
+  fclose(f);
+  r = run(argv_file, envp);
+  assert_int_equal(r.status, 2);
+  snprintf(expected, sizeof expected,
+           "%s: $.port: error parsing port: \"0\" is not a port number (1-65535)\n", path);
+  assert_string_equal(r.err, expected);
+  run_free(&r);
+  unlink(path);
+  rmdir(dir);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(usage),
+      cmocka_unit_test(file_error_names_file),
+  };
+  int failed = cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+  failed += case_run_folder("cli_valid", OFCTX_TEST_DATA "/context/valid", valid_case);
+  failed += case_run_folder("cli_invalid", OFCTX_TEST_DATA "/context/invalid", invalid_case);
+  return failed ? 1 : 0;
+}

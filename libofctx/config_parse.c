@@ -97,19 +97,24 @@ static ofctx_err_t req_string(parser_t *p, const json_t *obj, const char *parent
   return OFCTX_OK;
 }
 
-/* Text that goes into the sidecar's URLs or headers: no control bytes. */
+/* Text that goes into the sidecar's URLs or headers: no control bytes and
+ * none of `forbidden`; `noun` says what the text is, for the message. */
 static ofctx_err_t check_text(parser_t *p, const char *parent, const char *key,
-                              const char *value, const char *forbidden) {
+                              const char *value, const char *forbidden, const char *noun) {
   char path[OFCTX_PATH_SIZE];
   char quoted[OFCTX_QUOTE_SIZE];
+  const char *bad_char;
 
-  if (!value || (!has_control(value) && strpbrk(value, forbidden) == NULL))
+  if (!value)
     return OFCTX_OK;
   ofctx__json_path(path, sizeof path, parent, key);
   ofctx__quote(quoted, sizeof quoted, value);
   if (has_control(value))
-    return bad(p, path, "%s contains a control character", quoted);
-  return bad(p, path, "%s contains one of the characters %s", quoted, forbidden);
+    return bad(p, path, "%s contains a control character, which cannot be in %s", quoted, noun);
+  bad_char = strpbrk(value, forbidden);
+  if (bad_char)
+    return bad(p, path, "%s contains \"%c\", which cannot be in %s", quoted, *bad_char, noun);
+  return OFCTX_OK;
 }
 
 static ofctx_err_t parse_port(parser_t *p, const json_t *v, const char *path, long *out) {
@@ -256,7 +261,8 @@ static ofctx_err_t parse_component(parser_t *p, const char *name, const json_t *
   if ((rc = missing_name_or_type(p, entry, path, f, f->name,
                                  "the Dapr component's name is required",
                                  &component_name)) != OFCTX_OK ||
-      (rc = check_text(p, path, f->name, component_name, "/\\?#% ")) != OFCTX_OK)
+      (rc = check_text(p, path, f->name, component_name, "/\\?#% ",
+                       "a Dapr component name")) != OFCTX_OK)
     return rc;
   if (strcmp(component_name, ".") == 0 || strcmp(component_name, "..") == 0) {
     char sub[OFCTX_PATH_SIZE];
@@ -286,7 +292,7 @@ static ofctx_err_t parse_component(parser_t *p, const char *name, const json_t *
       ofctx__json_path(sub, sizeof sub, path, f->topic);
       return bad(p, sub, "missing; a pubsub input needs its topic in \"%s\"", f->topic);
     }
-    if ((rc = check_text(p, path, f->topic, topic, "?#")) != OFCTX_OK)
+    if ((rc = check_text(p, path, f->topic, topic, "?#", "a topic")) != OFCTX_OK)
       return rc;
     uri = topic;
   } else {
@@ -296,12 +302,12 @@ static ofctx_err_t parse_component(parser_t *p, const char *name, const json_t *
       return rc;
     if (!uri || !*uri)
       uri = component_name;
-    if ((rc = check_text(p, path, "uri", uri, "?#")) != OFCTX_OK)
+    if ((rc = check_text(p, path, "uri", uri, "?#", "a binding uri")) != OFCTX_OK)
       return rc;
   }
   if (role == ROLE_OUTPUT &&
       ((rc = opt_string(p, entry, path, "operation", &operation)) != OFCTX_OK ||
-       (rc = check_text(p, path, "operation", operation, "")) != OFCTX_OK))
+       (rc = check_text(p, path, "operation", operation, "", "an operation")) != OFCTX_OK))
     return rc;
   if (operation && !*operation)
     operation = NULL;
@@ -484,7 +490,7 @@ static ofctx_err_t parse_head(parser_t *p, const json_t *root, json_t *doc) {
   ofctx_err_t rc;
 
   if ((rc = req_string(p, root, "$", "name", "the function needs a name", &name)) != OFCTX_OK ||
-      (rc = check_text(p, "$", "name", name, "")) != OFCTX_OK ||
+      (rc = check_text(p, "$", "name", name, "", "a function name")) != OFCTX_OK ||
       (rc = opt_string(p, root, "$", "version", &version)) != OFCTX_OK ||
       (rc = opt_string(p, root, "$", "requestID", &request_id)) != OFCTX_OK ||
       (rc = opt_string(p, root, "$", "httpPattern", &pattern)) != OFCTX_OK)

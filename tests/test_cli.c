@@ -98,9 +98,9 @@ static void run_free(run_t *r) {
 /* The case's environment as envp, leaving out `skip` (a variable name or
  * NULL); sanitizer options pass through so that child reports are seen. */
 static char **case_envp(const case_env_t *env, const char *skip) {
-  char **envp = calloc(env->count + 3, sizeof *envp);
+  static const char *const passed[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
+  char **envp = calloc(env->count + 4, sizeof *envp);
   size_t n = 0;
-  const char *asan = getenv("ASAN_OPTIONS");
 
   assert_non_null(envp);
   for (size_t i = 0; i < env->count; i++) {
@@ -109,9 +109,12 @@ static char **case_envp(const case_env_t *env, const char *skip) {
     envp[n] = malloc(strlen(env->names[i]) + strlen(env->values[i]) + 2);
     sprintf(envp[n++], "%s=%s", env->names[i], env->values[i]);
   }
-  if (asan) {
-    envp[n] = malloc(strlen(asan) + sizeof "ASAN_OPTIONS=");
-    sprintf(envp[n++], "ASAN_OPTIONS=%s", asan);
+  for (size_t i = 0; i < 3; i++) {
+    const char *value = getenv(passed[i]);
+    if (value) {
+      envp[n] = malloc(strlen(passed[i]) + strlen(value) + 2);
+      sprintf(envp[n++], "%s=%s", passed[i], value);
+    }
   }
   return envp;
 }

@@ -1,0 +1,34 @@
+# Shared by scripts/main.sh and scripts/test.sh: install what is missing from
+# Debian's archive, then configure and build. Source it; do not run it.
+
+# The Debian 12 packages the build needs; the tests need a few more.
+OFCTX_BUILD_PACKAGES="gcc libc6-dev make cmake pkgconf binutils libuv1-dev libjansson-dev"
+OFCTX_TEST_PACKAGES="libcmocka-dev"
+
+ofctx_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ofctx_jobs=${OFCTX_JOBS:-$(nproc 2>/dev/null || echo 2)}
+
+# Installs the given packages that are not installed yet (needs root).
+ofctx_install_packages() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "libofctx: missing Debian packages: ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}" >&2
+    return 1
+  fi
+  echo "libofctx: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+# ofctx_build DIR [cmake options...]: configure (once) and build into DIR.
+ofctx_build() {
+  local dir=$1
+  shift
+  cmake -S "$ofctx_root" -B "$dir" "$@" >/dev/null
+  cmake --build "$dir" -j "$ofctx_jobs" >/dev/null
+}

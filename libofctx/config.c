@@ -1,5 +1,4 @@
 /* The immutable config object: typed views over the normalized document. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -122,17 +121,25 @@ void ofctx_config_free(ofctx_config_t *cfg) {
 }
 
 char *ofctx_config_to_json(const ofctx_config_t *cfg) {
+  const size_t flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER;
+  size_t size;
   char *text;
-  char *copy;
 
   if (!cfg)
     return NULL;
-  text = json_dumps(cfg->doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-  if (!text)
+  /* Measured, then written into our own allocation: never a buffer from
+   * jansson's allocator, which the application may have replaced. */
+  size = json_dumpb(cfg->doc, NULL, 0, flags);
+  if (size == 0)
     return NULL;
-  copy = ofctx__strdup(text);
-  free(text); /* jansson's own allocation */
-  return copy;
+  text = ofctx__malloc(size + 1);
+  if (text && json_dumpb(cfg->doc, text, size, flags) != size) {
+    ofctx__free(text);
+    return NULL;
+  }
+  if (text)
+    text[size] = '\0';
+  return text;
 }
 
 const char *ofctx_config_name(const ofctx_config_t *cfg) { return cfg->name; }

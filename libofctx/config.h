@@ -67,20 +67,26 @@ typedef struct {
 } ofctx__env_t;
 
 /* Reads the variables above through `getenv_fn` (NULL: the process
- * environment). Empty values count as unset. */
-void ofctx__env_read(ofctx__env_t *env, ofctx_getenv_fn getenv_fn, void *arg);
+ * environment; empty values count as unset) and checks that each is well
+ * formed: text without control characters, ports, DAPR_HOST a host. */
+ofctx_err_t ofctx__env_read(ofctx__env_t *env, ofctx_getenv_fn getenv_fn, void *arg,
+                            ofctx_error_t *err);
 
 /* Parses a port number: decimal digits only, 1-65535. 0 on success. */
 int ofctx__port_parse(const char *s, long *out);
 
-/* Checks the environment and adds its part to the normalized document `doc`
- * (mode, pod, dapr, appApiTokenSet, and port when PORT overrides it). */
+/* Checks what the environment must hold (POD_NAME and POD_NAMESPACE outside
+ * self-host mode) and adds its part to the normalized document `doc` (mode,
+ * pod, dapr, appApiTokenSet, and port when PORT overrides it). */
 ofctx_err_t ofctx__env_apply(const ofctx__env_t *env, json_t *doc, ofctx_error_t *err);
 
 /* Parses a context document (`source` names it in messages) into the
  * normalized document, reading POD_NAME / POD_NAMESPACE from `env` for the
- * tracing tags. On success `*doc_out` is a new reference. */
+ * tracing tags. `fallback` (may be NULL) is FUNC_CONTEXT's text when the
+ * document is FUNC_CONTEXT_V1BETA2; it only fills in what v1beta2 leaves
+ * out. On success `*doc_out` is a new reference. */
 ofctx_err_t ofctx__context_parse(const char *source, const char *json, size_t len,
+                                 const char *fallback, size_t fallback_len,
                                  const ofctx__env_t *env, json_t **doc_out,
                                  ofctx_error_t *err);
 

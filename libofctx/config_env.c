@@ -12,17 +12,6 @@ static const char *env_get(ofctx_getenv_fn getenv_fn, void *arg, const char *nam
   return value && *value ? value : NULL;
 }
 
-void ofctx__env_read(ofctx__env_t *env, ofctx_getenv_fn getenv_fn, void *arg) {
-  env->context_mode = env_get(getenv_fn, arg, "CONTEXT_MODE");
-  env->pod_name = env_get(getenv_fn, arg, "POD_NAME");
-  env->pod_namespace = env_get(getenv_fn, arg, "POD_NAMESPACE");
-  env->dapr_host = env_get(getenv_fn, arg, "DAPR_HOST");
-  env->dapr_http_port = env_get(getenv_fn, arg, "DAPR_HTTP_PORT");
-  env->dapr_api_token = env_get(getenv_fn, arg, "DAPR_API_TOKEN");
-  env->app_api_token = env_get(getenv_fn, arg, "APP_API_TOKEN");
-  env->port = env_get(getenv_fn, arg, "PORT");
-}
-
 int ofctx__port_parse(const char *s, long *out) {
   long value = 0;
 
@@ -41,23 +30,78 @@ int ofctx__port_parse(const char *s, long *out) {
   return 0;
 }
 
-static ofctx_err_t env_port(const char *name, const char *value, long *out,
-                            ofctx_error_t *err) {
+static ofctx_err_t check_port(const char *name, const char *value, ofctx_error_t *err) {
   char quoted[OFCTX_QUOTE_SIZE];
+  long port;
 
-  if (ofctx__port_parse(value, out) == 0)
+  if (!value || ofctx__port_parse(value, &port) == 0)
     return OFCTX_OK;
   ofctx__quote(quoted, sizeof quoted, value);
   return ofctx__error(err, OFCTX_EENV, "%s: %s is not a port number (1-65535)", name, quoted);
+}
+
+/* Values that end up in log lines, JSON and HTTP headers. A token's value is
+ * never echoed. */
+static ofctx_err_t check_text(const char *name, const char *value, int secret,
+                              ofctx_error_t *err) {
+  char quoted[OFCTX_QUOTE_SIZE];
+
+  if (!value || ofctx__text_ok(value))
+    return OFCTX_OK;
+  if (secret)
+    return ofctx__error(err, OFCTX_EENV,
+                        "%s: the value is not UTF-8 text or holds a control character", name);
+  ofctx__quote(quoted, sizeof quoted, value);
+  return ofctx__error(err, OFCTX_EENV,
+                      "%s: %s is not UTF-8 text or holds a control character", name, quoted);
+}
+
+/* A host name, an IPv4 address, or an IPv6 address (bracketed or not):
+ * what can stand between "http://" and ":port" once brackets are added. */
+static ofctx_err_t check_host(const char *value, ofctx_error_t *err) {
+  static const char host_chars[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_";
+  static const char ipv6_chars[] = "0123456789abcdefABCDEF:.";
+  char quoted[OFCTX_QUOTE_SIZE];
+  size_t len = value ? strlen(value) : 0;
+
+  if (!value || strspn(value, host_chars) == len || strspn(value, ipv6_chars) == len ||
+      (len > 2 && value[0] == '[' && value[len - 1] == ']' &&
+       strspn(value + 1, ipv6_chars) == len - 2))
+    return OFCTX_OK;
+  ofctx__quote(quoted, sizeof quoted, value);
+  return ofctx__error(err, OFCTX_EENV, "DAPR_HOST: %s is not a host name or an IP address",
+                      quoted);
+}
+
+ofctx_err_t ofctx__env_read(ofctx__env_t *env, ofctx_getenv_fn getenv_fn, void *arg,
+                            ofctx_error_t *err) {
+  ofctx_err_t rc;
+
+  env->context_mode = env_get(getenv_fn, arg, "CONTEXT_MODE");
+  env->pod_name = env_get(getenv_fn, arg, "POD_NAME");
+  env->pod_namespace = env_get(getenv_fn, arg, "POD_NAMESPACE");
+  env->dapr_host = env_get(getenv_fn, arg, "DAPR_HOST");
+  env->dapr_http_port = env_get(getenv_fn, arg, "DAPR_HTTP_PORT");
+  env->dapr_api_token = env_get(getenv_fn, arg, "DAPR_API_TOKEN");
+  env->app_api_token = env_get(getenv_fn, arg, "APP_API_TOKEN");
+  env->port = env_get(getenv_fn, arg, "PORT");
+  if ((rc = check_text("POD_NAME", env->pod_name, 0, err)) != OFCTX_OK ||
+      (rc = check_text("POD_NAMESPACE", env->pod_namespace, 0, err)) != OFCTX_OK ||
+      (rc = check_host(env->dapr_host, err)) != OFCTX_OK ||
+      (rc = check_port("DAPR_HTTP_PORT", env->dapr_http_port, err)) != OFCTX_OK ||
+      (rc = check_port("PORT", env->port, err)) != OFCTX_OK ||
+      (rc = check_text("DAPR_API_TOKEN", env->dapr_api_token, 1, err)) != OFCTX_OK ||
+      (rc = check_text("APP_API_TOKEN", env->app_api_token, 1, err)) != OFCTX_OK)
+    return rc;
+  return OFCTX_OK;
 }
 
 static json_t *string_or_null(const char *s) { return s ? json_string(s) : json_null(); }
 
 ofctx_err_t ofctx__env_apply(const ofctx__env_t *env, json_t *doc, ofctx_error_t *err) {
   int self_host = env->context_mode && strcmp(env->context_mode, "self-host") == 0;
-  long dapr_port = 3500;
-  long port;
-  ofctx_err_t rc;
+  long dapr_port = 3500, port = 0;
 
   /* The Go framework's wording, plus the way out for running outside Kubernetes. */
   if (!self_host && !env->pod_name)
@@ -70,15 +114,12 @@ ofctx_err_t ofctx__env_apply(const ofctx__env_t *env, json_t *doc, ofctx_error_t
                         "POD_NAMESPACE: the namespace of the pod cannot be retrieved from "
                         "the environment, you need to set the POD_NAMESPACE environment "
                         "variable (or CONTEXT_MODE=self-host outside Kubernetes)");
-  if (env->dapr_http_port &&
-      (rc = env_port("DAPR_HTTP_PORT", env->dapr_http_port, &dapr_port, err)) != OFCTX_OK)
-    return rc;
-  if (env->port) {
-    if ((rc = env_port("PORT", env->port, &port, err)) != OFCTX_OK)
-      return rc;
-    if (json_object_set_new(doc, "port", json_integer(port)))
-      goto nomem;
-  }
+  /* Both were checked by ofctx__env_read. */
+  if (env->dapr_http_port)
+    ofctx__port_parse(env->dapr_http_port, &dapr_port);
+  if (env->port && (ofctx__port_parse(env->port, &port) != 0 ||
+                    json_object_set_new(doc, "port", json_integer(port))))
+    goto nomem;
   if (json_object_set_new(doc, "mode", json_string(self_host ? "self-host" : "kubernetes")) ||
       json_object_set_new(doc, "pod",
                           json_pack("{s:o,s:o}", "name", string_or_null(env->pod_name),

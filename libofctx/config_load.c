@@ -6,18 +6,17 @@
 #include "config.h"
 #include "error.h"
 
-ofctx_err_t ofctx_config_parse(ofctx_config_t **out, const char *source, const char *json,
-                               size_t len, ofctx_getenv_fn getenv_fn, void *arg,
-                               ofctx_error_t *err) {
+static ofctx_err_t parse(ofctx_config_t **out, const char *source, const char *json, size_t len,
+                         const char *fallback, ofctx_getenv_fn getenv_fn, void *arg,
+                         ofctx_error_t *err) {
   ofctx__env_t env;
   json_t *doc = NULL;
   ofctx_err_t rc;
 
-  if (!out || (!json && len))
-    return ofctx__error(err, OFCTX_EINVAL, "ofctx_config_parse: out and json are required");
   *out = NULL;
-  ofctx__env_read(&env, getenv_fn, arg);
-  rc = ofctx__context_parse(source ? source : "FUNC_CONTEXT", json ? json : "", len, &env,
+  if ((rc = ofctx__env_read(&env, getenv_fn, arg, err)) != OFCTX_OK)
+    return rc;
+  rc = ofctx__context_parse(source, json, len, fallback, fallback ? strlen(fallback) : 0, &env,
                             &doc, err);
   if (rc == OFCTX_OK && (rc = ofctx__env_apply(&env, doc, err)) == OFCTX_OK) {
     rc = ofctx__config_new(doc, &env, out, err);
@@ -29,18 +28,44 @@ ofctx_err_t ofctx_config_parse(ofctx_config_t **out, const char *source, const c
   return rc;
 }
 
+ofctx_err_t ofctx_config_parse(ofctx_config_t **out, const char *source, const char *json,
+                               size_t len, ofctx_getenv_fn getenv_fn, void *arg,
+                               ofctx_error_t *err) {
+  if (!out || (!json && len))
+    return ofctx__error(err, OFCTX_EINVAL, "ofctx_config_parse: out and json are required");
+  return parse(out, source ? source : "FUNC_CONTEXT", json ? json : "", len, NULL, getenv_fn,
+               arg, err);
+}
+
+/* The variable's value when it is set and not empty; with `blank_is_unset`,
+ * only JSON white space counts as empty too. */
+static const char *document(ofctx_getenv_fn getenv_fn, void *arg, const char *name,
+                            int blank_is_unset) {
+  const char *value = getenv_fn ? getenv_fn(arg, name) : getenv(name);
+
+  if (!value || !*value || (blank_is_unset && !value[strspn(value, " \t\r\n")]))
+    return NULL;
+  return value;
+}
+
 ofctx_err_t ofctx_config_load(ofctx_config_t **out, ofctx_getenv_fn getenv_fn, void *arg,
                               ofctx_error_t *err) {
-  static const char *const names[] = {"FUNC_CONTEXT_V1BETA2", "FUNC_CONTEXT"};
+  const char *v1beta2, *v1beta1;
 
   if (!out)
     return ofctx__error(err, OFCTX_EINVAL, "ofctx_config_load: out is required");
   *out = NULL;
-  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-    const char *json = getenv_fn ? getenv_fn(arg, names[i]) : getenv(names[i]);
-    if (json && *json)
-      return ofctx_config_parse(out, names[i], json, strlen(json), getenv_fn, arg, err);
-  }
+  /* FUNC_CONTEXT_V1BETA2 wins, as in the Java framework, unless it is blank;
+   * FUNC_CONTEXT, which the controller sets beside it, still supplies the
+   * output topics that v1beta2 leaves out. An empty FUNC_CONTEXT is unset, as
+   * in the Go framework. */
+  v1beta2 = document(getenv_fn, arg, "FUNC_CONTEXT_V1BETA2", 1);
+  v1beta1 = document(getenv_fn, arg, "FUNC_CONTEXT", 0);
+  if (v1beta2)
+    return parse(out, "FUNC_CONTEXT_V1BETA2", v1beta2, strlen(v1beta2), v1beta1, getenv_fn, arg,
+                 err);
+  if (v1beta1)
+    return parse(out, "FUNC_CONTEXT", v1beta1, strlen(v1beta1), NULL, getenv_fn, arg, err);
   /* The Go framework's wording. */
   return ofctx__error(err, OFCTX_ENOCONTEXT,
                       "FUNC_CONTEXT: env FUNC_CONTEXT not found: set FUNC_CONTEXT to the "

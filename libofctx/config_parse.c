@@ -13,6 +13,9 @@
 typedef struct {
   const char *source;
   const ofctx__env_t *env;
+  /* FUNC_CONTEXT's document while FUNC_CONTEXT_V1BETA2 is parsed, for what
+   * v1beta2 leaves out (output topics); NULL otherwise. */
+  const json_t *fallback;
   ofctx_error_t *err;
 } parser_t;
 
@@ -20,14 +23,41 @@ typedef enum { ROLE_INPUT, ROLE_OUTPUT, ROLE_STATE } role_t;
 
 /* The member names one shape of component entry uses. */
 typedef struct {
-  const char *name;  /* the Dapr component's name */
-  const char *type;  /* bindings.* / pubsub.* / state.* */
-  const char *topic; /* where a pub/sub entry keeps its topic */
+  const char *name;      /* the Dapr component's name */
+  const char *type;      /* bindings.* / pubsub.* / state.* */
+  const char *topic;     /* where a pub/sub entry keeps its topic */
+  const char *alt_topic; /* read when `topic` is absent, as ff-java does */
 } fields_t;
 
-static const fields_t V1BETA1_FIELDS = {"componentName", "componentType", "uri"};
-static const fields_t V1BETA2_FIELDS = {"componentName", "componentType", "topic"};
-static const fields_t TRIGGER_FIELDS = {"name", "type", "topic"};
+static const fields_t V1BETA1_FIELDS = {"componentName", "componentType", "uri", "topic"};
+static const fields_t V1BETA2_FIELDS = {"componentName", "componentType", "topic", "uri"};
+static const fields_t TRIGGER_FIELDS = {"name", "type", "topic", NULL};
+
+/* The members of each kind of object, for check_keys. */
+static const char *const ROOT_KEYS[] = {
+    "name",    "version",     "requestID",   "runtime",        "port",     "httpPattern",
+    "input",   "inputs",      "outputs",     "states",         "triggers", "prePlugins",
+    "postPlugins", "pluginsTracing", "preHooks", "postHooks", "tracing", NULL};
+static const char *const ENTRY_KEYS[] = {"componentName", "componentType", "uri",  "topic",
+                                         "operation",     "metadata",      "name", "type",
+                                         "inputName",     "component",     NULL};
+static const char *const TRACING_KEYS[] = {"enabled", "enable", "provider", "tags", "baggage",
+                                           NULL};
+static const char *const PROVIDER_KEYS[] = {"name", "oapServer", "exporter", NULL};
+static const char *const TRIGGERS_KEYS[] = {"http", "dapr", "inputs", NULL};
+static const char *const HTTP_TRIGGER_KEYS[] = {"port", NULL};
+
+#define NAME_CHARS "letters, digits, \".\", \"-\" and \"_\""
+
+typedef struct {
+  char s[OFCTX_PATH_SIZE];
+} path_t;
+
+/* `parent.key` in `buf`, returned for use in an argument list. */
+static const char *at(path_t *buf, const char *parent, const char *key) {
+  ofctx__json_path(buf->s, sizeof buf->s, parent, key);
+  return buf->s;
+}
 
 static ofctx_err_t bad(parser_t *p, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -58,70 +88,95 @@ static int put(json_t *obj, const char *key, json_t *value) {
 
 static json_t *string_or_null(const char *s) { return s ? json_string(s) : json_null(); }
 
-static int has_control(const char *s) {
-  for (; *s; s++)
-    if ((unsigned char)*s < 0x20 || *s == 0x7f)
-      return 1;
-  return 0;
+static int absent(const json_t *v) { return v == NULL || json_is_null(v); }
+
+/* Keys are matched without regard to case (as Go's encoding/json does), so
+ * two spellings of one key in one object would be ambiguous: refuse them. */
+static ofctx_err_t check_keys(parser_t *p, const json_t *obj, const char *path,
+                              const char *const *keys) {
+  const char *name;
+  json_t *value;
+
+  for (; *keys; keys++) {
+    const char *first = NULL;
+    json_object_foreach((json_t *)obj, name, value) {
+      if (strcasecmp(name, *keys) != 0)
+        continue;
+      if (first) {
+        char a[OFCTX_QUOTE_SIZE], b[OFCTX_QUOTE_SIZE];
+        ofctx__quote(a, sizeof a, first);
+        ofctx__quote(b, sizeof b, name);
+        return bad(p, path, "%s and %s are the same key (keys are matched without regard "
+                            "to case); keep one",
+                   a, b);
+      }
+      first = name;
+    }
+  }
+  return OFCTX_OK;
 }
 
-/* The member `key` of `obj` as a string; absent or null leaves *out NULL. */
+/* An object member that must be an object (or absent); checks its keys. */
+static ofctx_err_t opt_object(parser_t *p, const json_t *v, const char *path,
+                              const char *const *keys) {
+  if (absent(v))
+    return OFCTX_OK;
+  if (!json_is_object(v))
+    return type_error(p, path, "an object", v);
+  return check_keys(p, v, path, keys);
+}
+
+/* The member `key` of `obj` as a string; absent, null and "" leave *out NULL. */
 static ofctx_err_t opt_string(parser_t *p, const json_t *obj, const char *parent,
                               const char *key, const char **out) {
   json_t *v = ofctx__json_member(obj, key);
-  char path[OFCTX_PATH_SIZE];
+  path_t pb;
 
   *out = NULL;
-  if (!v || json_is_null(v))
+  if (absent(v))
     return OFCTX_OK;
-  if (!json_is_string(v)) {
-    ofctx__json_path(path, sizeof path, parent, key);
-    return type_error(p, path, "a string", v);
-  }
-  *out = json_string_value(v);
+  if (!json_is_string(v))
+    return type_error(p, at(&pb, parent, key), "a string", v);
+  if (*json_string_value(v))
+    *out = json_string_value(v);
   return OFCTX_OK;
 }
 
-/* Like opt_string, but absent, null and "" are errors saying `what`. */
+/* Like opt_string, but a missing value is an error saying `what`. */
 static ofctx_err_t req_string(parser_t *p, const json_t *obj, const char *parent,
                               const char *key, const char *what, const char **out) {
-  char path[OFCTX_PATH_SIZE];
+  path_t pb;
   ofctx_err_t rc = opt_string(p, obj, parent, key, out);
 
-  if (rc != OFCTX_OK)
-    return rc;
-  if (!*out || !**out) {
-    ofctx__json_path(path, sizeof path, parent, key);
-    return bad(p, path, "%s; %s", *out ? "is empty" : "missing", what);
+  if (rc == OFCTX_OK && !*out) {
+    const json_t *v = ofctx__json_member(obj, key);
+    return bad(p, at(&pb, parent, key), "%s; %s",
+               json_is_string(v) ? "is empty" : "missing", what);
   }
-  return OFCTX_OK;
+  return rc;
 }
 
-/* Text that goes into the sidecar's URLs or headers: no control bytes and
- * none of `forbidden`; `noun` says what the text is, for the message. */
-static ofctx_err_t check_text(parser_t *p, const char *parent, const char *key,
-                              const char *value, const char *forbidden, const char *noun) {
-  char path[OFCTX_PATH_SIZE];
+/* Text for names, logs and headers: UTF-8 without control characters. */
+static ofctx_err_t check_text(parser_t *p, const char *path, const char *value,
+                              const char *noun) {
   char quoted[OFCTX_QUOTE_SIZE];
-  const char *bad_char;
 
-  if (!value)
+  if (!value || ofctx__text_ok(value))
     return OFCTX_OK;
-  ofctx__json_path(path, sizeof path, parent, key);
   ofctx__quote(quoted, sizeof quoted, value);
-  if (has_control(value))
-    return bad(p, path, "%s contains a control character, which cannot be in %s", quoted, noun);
-  bad_char = strpbrk(value, forbidden);
-  if (bad_char)
-    return bad(p, path, "%s contains \"%c\", which cannot be in %s", quoted, *bad_char, noun);
-  return OFCTX_OK;
+  return bad(p, path, "%s contains a control character, which cannot be in %s", quoted, noun);
+}
+
+static int name_chars_ok(const char *s) {
+  return *s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
+                   strlen(s);
 }
 
 static ofctx_err_t parse_port(parser_t *p, const json_t *v, const char *path, long *out) {
   char quoted[OFCTX_QUOTE_SIZE];
 
-  if (!v || json_is_null(v))
-    return OFCTX_OK;
+  if (absent(v) || (json_is_string(v) && !*json_string_value(v)))
+    return OFCTX_OK; /* "" is the default too, as in the Go framework */
   if (json_is_string(v)) {
     if (ofctx__port_parse(json_string_value(v), out) == 0)
       return OFCTX_OK;
@@ -134,12 +189,15 @@ static ofctx_err_t parse_port(parser_t *p, const json_t *v, const char *path, lo
       *out = (long)n;
       return OFCTX_OK;
     }
-    return bad(p, path, "error parsing port: %" JSON_INTEGER_FORMAT
-               " is not a port number (1-65535)", n);
+    return bad(p, path,
+               "error parsing port: %" JSON_INTEGER_FORMAT " is not a port number (1-65535)", n);
   }
-  if (json_is_real(v))
-    return bad(p, path, "error parsing port: %g is not a port number (1-65535)",
-               json_real_value(v));
+  if (json_is_real(v)) {
+    char text[64]; /* a JSON real is far shorter */
+    size_t n = json_dumpb(v, text, sizeof text - 1, JSON_ENCODE_ANY);
+    text[n < sizeof text ? n : sizeof text - 1] = '\0';
+    return bad(p, path, "error parsing port: %s is not an integer", text);
+  }
   return bad(p, path, "error parsing port: expected a string or a number, got %s",
              ofctx__json_kind(v));
 }
@@ -148,36 +206,35 @@ static ofctx_err_t parse_port(parser_t *p, const json_t *v, const char *path, lo
 static ofctx_err_t string_map(parser_t *p, const json_t *v, const char *path, json_t **out) {
   const char *key;
   json_t *value;
-  char sub[OFCTX_PATH_SIZE];
+  path_t pb;
 
   *out = json_object();
   if (!*out)
     return nomem(p);
-  if (!v || json_is_null(v))
+  if (absent(v))
     return OFCTX_OK;
   if (!json_is_object(v))
     return type_error(p, path, "an object of strings", v);
   json_object_foreach((json_t *)v, key, value) {
-    if (!json_is_string(value)) {
-      ofctx__json_path(sub, sizeof sub, path, key);
-      return type_error(p, sub, "a string", value);
-    }
+    if (!json_is_string(value))
+      return type_error(p, at(&pb, path, key), "a string", value);
     if (json_object_set(*out, key, value))
       return nomem(p);
   }
   return OFCTX_OK;
 }
 
-/* A copy of an array whose items must all be non-empty strings. */
+/* A copy of an array of plugin names. */
 static ofctx_err_t string_list(parser_t *p, const json_t *v, const char *path, json_t **out) {
   size_t i;
   json_t *item;
   char sub[OFCTX_PATH_SIZE];
+  ofctx_err_t rc;
 
   *out = json_array();
   if (!*out)
     return nomem(p);
-  if (!v || json_is_null(v))
+  if (absent(v))
     return OFCTX_OK;
   if (!json_is_array(v))
     return type_error(p, path, "an array of strings", v);
@@ -187,6 +244,8 @@ static ofctx_err_t string_list(parser_t *p, const json_t *v, const char *path, j
       return type_error(p, sub, "a string", item);
     if (!*json_string_value(item))
       return bad(p, sub, "is empty; a plugin needs a name");
+    if ((rc = check_text(p, sub, json_string_value(item), "a plugin name")) != OFCTX_OK)
+      return rc;
     if (json_array_append(*out, item))
       return nomem(p);
   }
@@ -207,15 +266,12 @@ static int list_has(const json_t *list, const char *s) {
 /* componentType: "<block>.<kind>" where the block fits the entry's role. The
  * Go framework's messages ("invalid component type", "unknown component
  * type: x") are kept in parentheses. */
-static ofctx_err_t check_type(parser_t *p, const char *parent, const char *key,
-                              const char *type, role_t role) {
-  char path[OFCTX_PATH_SIZE];
+static ofctx_err_t check_type(parser_t *p, const char *path, const char *type, role_t role) {
   char quoted[OFCTX_QUOTE_SIZE];
   const char *dot = strchr(type, '.');
   const char *expected = role == ROLE_STATE ? "state.*" : "bindings.* or pubsub.*";
   int block_ok;
 
-  ofctx__json_path(path, sizeof path, parent, key);
   ofctx__quote(quoted, sizeof quoted, type);
   if (!dot)
     return bad(p, path, "%s is not %s (invalid component type)", quoted, expected);
@@ -223,102 +279,127 @@ static ofctx_err_t check_type(parser_t *p, const char *parent, const char *key,
     block_ok = strncmp(type, "state.", 6) == 0;
   else
     block_ok = strncmp(type, "bindings.", 9) == 0 || strncmp(type, "pubsub.", 7) == 0;
-  if (!block_ok)
-    return bad(p, path, "%s is not %s (unknown component type: %.*s)", quoted, expected,
-               (int)(dot - type > 32 ? 32 : dot - type), type);
-  if (!dot[1] || has_control(dot + 1))
+  if (!block_ok) {
+    char block[OFCTX_QUOTE_SIZE];
+    ofctx__quote(block, sizeof block, type);
+    /* the block alone: cut the quoted copy at the dot */
+    block[strcspn(block, ".")] = '\0';
+    return bad(p, path, "%s is not %s (unknown component type: %s)", quoted, expected, block + 1);
+  }
+  if (!dot[1])
     return bad(p, path, "%s names no component kind after the \".\"", quoted);
+  if (!name_chars_ok(dot + 1))
+    return bad(p, path, "%s is not a component type: only %s may follow \"%.*s.\"", quoted,
+               NAME_CHARS, (int)(dot - type), type);
   return OFCTX_OK;
 }
 
-static ofctx_err_t missing_name_or_type(parser_t *p, const json_t *entry, const char *path,
-                                        const fields_t *f, const char *key, const char *what,
-                                        const char **out) {
-  /* Context spec v0.2.0 (OpenFunction 0.4/0.5) spelled these "component" and
-   * "type": say so rather than only "missing". */
-  if (f == &V1BETA1_FIELDS && !ofctx__json_member(entry, key) &&
-      (ofctx__json_member(entry, "component") || ofctx__json_member(entry, "type"))) {
-    char sub[OFCTX_PATH_SIZE];
-    ofctx__json_path(sub, sizeof sub, path, key);
-    return bad(p, sub,
+/* Context spec v0.2.0 (OpenFunction 0.4/0.5) spelled componentName and
+ * componentType "component" and "type": say so rather than only "missing". */
+static ofctx_err_t entry_string(parser_t *p, const json_t *entry, const char *path,
+                                const fields_t *f, const char *key, const char *what,
+                                const char **out) {
+  path_t pb;
+
+  if (f == &V1BETA1_FIELDS && absent(ofctx__json_member(entry, key)) &&
+      (ofctx__json_member(entry, "component") || ofctx__json_member(entry, "type")))
+    return bad(p, at(&pb, path, key),
                "missing; the keys \"component\" and \"type\" of context spec v0.2.0 "
                "are not read, use \"componentName\" and \"componentType\"");
-  }
   return req_string(p, entry, path, key, what, out);
+}
+
+/* A pub/sub entry's topic: its shape's key, else the other shape's, else
+ * (outputs of FUNC_CONTEXT_V1BETA2 only) the same output's uri in
+ * FUNC_CONTEXT, since the controller leaves v1beta2 output topics out. */
+static ofctx_err_t entry_topic(parser_t *p, const char *name, const json_t *entry,
+                               const char *path, role_t role, const fields_t *f,
+                               const char **topic) {
+  path_t pb;
+  ofctx_err_t rc;
+
+  if ((rc = opt_string(p, entry, path, f->topic, topic)) != OFCTX_OK ||
+      (!*topic && f->alt_topic &&
+       (rc = opt_string(p, entry, path, f->alt_topic, topic)) != OFCTX_OK))
+    return rc;
+  if (!*topic && role == ROLE_OUTPUT && p->fallback) {
+    const json_t *twin = ofctx__json_member(ofctx__json_member(p->fallback, "outputs"), name);
+    *topic = json_string_value(ofctx__json_member(twin, "uri"));
+    if (*topic && !**topic)
+      *topic = NULL;
+  }
+  if (!*topic && role == ROLE_INPUT)
+    return bad(p, at(&pb, path, f->topic), "missing; a pubsub input needs its topic in \"%s\"",
+               f->topic);
+  if ((rc = check_text(p, at(&pb, path, f->topic), *topic, "a topic")) != OFCTX_OK)
+    return rc;
+  /* An output topic goes into the sidecar's publish URL. (Input topics may
+   * hold broker wildcards such as MQTT's "#": they never go into a URL.) */
+  if (*topic && role == ROLE_OUTPUT && strpbrk(*topic, "?#")) {
+    char quoted[OFCTX_QUOTE_SIZE];
+    ofctx__quote(quoted, sizeof quoted, *topic);
+    return bad(p, pb.s, "%s contains \"%c\", which cannot be in an output topic", quoted,
+               *strpbrk(*topic, "?#"));
+  }
+  return OFCTX_OK;
 }
 
 /* One input, output or state entry → its normalized object in `dst`. */
 static ofctx_err_t parse_component(parser_t *p, const char *name, const json_t *entry,
                                    const char *path, role_t role, const fields_t *f,
                                    json_t *dst) {
-  const char *component_name, *type, *topic = NULL, *uri = NULL, *operation = NULL;
+  const char *component_name, *type, *uri, *operation = NULL;
   json_t *metadata = NULL;
   json_t *out;
+  path_t pb;
   ofctx_err_t rc;
 
   if (!json_is_object(entry))
     return type_error(p, path, "an object", entry);
-  if ((rc = missing_name_or_type(p, entry, path, f, f->name,
-                                 "the Dapr component's name is required",
-                                 &component_name)) != OFCTX_OK ||
-      (rc = check_text(p, path, f->name, component_name, "/\\?#% ",
-                       "a Dapr component name")) != OFCTX_OK)
+  if ((rc = check_keys(p, entry, path, ENTRY_KEYS)) != OFCTX_OK ||
+      (rc = entry_string(p, entry, path, f, f->name, "the Dapr component's name is required",
+                         &component_name)) != OFCTX_OK)
     return rc;
-  if (strcmp(component_name, ".") == 0 || strcmp(component_name, "..") == 0) {
-    char sub[OFCTX_PATH_SIZE];
-    ofctx__json_path(sub, sizeof sub, path, f->name);
-    return bad(p, sub, "\"%s\" is not a component name", component_name);
+  /* The name goes into the sidecar's URLs. */
+  if (!name_chars_ok(component_name) || strcmp(component_name, ".") == 0 ||
+      strcmp(component_name, "..") == 0) {
+    char quoted[OFCTX_QUOTE_SIZE];
+    ofctx__quote(quoted, sizeof quoted, component_name);
+    return bad(p, at(&pb, path, f->name), "%s is not a Dapr component name%s%s%s", quoted,
+               name_chars_ok(component_name) ? "" : " (",
+               name_chars_ok(component_name) ? "" : NAME_CHARS,
+               name_chars_ok(component_name) ? "" : " only)");
   }
-  if ((rc = missing_name_or_type(p, entry, path, f, f->type,
-                                 role == ROLE_STATE
-                                     ? "a state store needs its type (state.*)"
-                                     : "a component type (bindings.* or pubsub.*) is required",
-                                 &type)) != OFCTX_OK ||
-      (rc = check_type(p, path, f->type, type, role)) != OFCTX_OK)
+  if ((rc = entry_string(p, entry, path, f, f->type,
+                         role == ROLE_STATE
+                             ? "a state store needs its type (state.*)"
+                             : "a component type (bindings.* or pubsub.*) is required",
+                         &type)) != OFCTX_OK ||
+      (rc = check_type(p, at(&pb, path, f->type), type, role)) != OFCTX_OK)
     return rc;
 
   if (role == ROLE_STATE) {
     out = json_pack("{s:s,s:s}", "componentName", component_name, "componentType", type);
     return put(dst, name, out) ? nomem(p) : OFCTX_OK;
   }
-
+  /* Dapr delivers a binding to /<componentName> and sends to
+   * /v1.0/bindings/<componentName>, so a binding's uri is its component's
+   * name whatever the context says (the controller writes the short name
+   * there); the Go framework does the same. */
   if (strncmp(type, "pubsub.", 7) == 0) {
-    if ((rc = opt_string(p, entry, path, f->topic, &topic)) != OFCTX_OK)
+    if ((rc = entry_topic(p, name, entry, path, role, f, &uri)) != OFCTX_OK)
       return rc;
-    if (topic && !*topic)
-      topic = NULL;
-    if (!topic && role == ROLE_INPUT) {
-      char sub[OFCTX_PATH_SIZE];
-      ofctx__json_path(sub, sizeof sub, path, f->topic);
-      return bad(p, sub, "missing; a pubsub input needs its topic in \"%s\"", f->topic);
-    }
-    if ((rc = check_text(p, path, f->topic, topic, "?#", "a topic")) != OFCTX_OK)
-      return rc;
-    uri = topic;
   } else {
-    /* Bindings: the uri is the component name unless the context says
-     * otherwise (v1beta1 only; v1beta2 has no uri). */
-    if (f == &V1BETA1_FIELDS && (rc = opt_string(p, entry, path, "uri", &uri)) != OFCTX_OK)
-      return rc;
-    if (!uri || !*uri)
-      uri = component_name;
-    if ((rc = check_text(p, path, "uri", uri, "?#", "a binding uri")) != OFCTX_OK)
-      return rc;
+    uri = component_name;
   }
   if (role == ROLE_OUTPUT &&
       ((rc = opt_string(p, entry, path, "operation", &operation)) != OFCTX_OK ||
-       (rc = check_text(p, path, "operation", operation, "", "an operation")) != OFCTX_OK))
+       (rc = check_text(p, at(&pb, path, "operation"), operation, "an operation")) != OFCTX_OK))
     return rc;
-  if (operation && !*operation)
-    operation = NULL;
-  {
-    char sub[OFCTX_PATH_SIZE];
-    ofctx__json_path(sub, sizeof sub, path, "metadata");
-    if ((rc = string_map(p, ofctx__json_member(entry, "metadata"), sub, &metadata)) !=
-        OFCTX_OK) {
-      json_decref(metadata);
-      return rc;
-    }
+  if ((rc = string_map(p, ofctx__json_member(entry, "metadata"), at(&pb, path, "metadata"),
+                       &metadata)) != OFCTX_OK) {
+    json_decref(metadata);
+    return rc;
   }
   out = json_pack("{s:s,s:s,s:o,s:o,s:o}", "componentName", component_name, "componentType",
                   type, "uri", string_or_null(uri), "metadata", metadata, "operation",
@@ -335,10 +416,10 @@ static ofctx_err_t parse_components(parser_t *p, const json_t *map, const char *
                                     role_t role, const fields_t *f, json_t *dst) {
   const char *key;
   json_t *entry;
-  char sub[OFCTX_PATH_SIZE];
+  path_t pb;
   ofctx_err_t rc;
 
-  if (!map || json_is_null(map))
+  if (absent(map))
     return OFCTX_OK;
   if (!json_is_object(map)) {
     char expected[64];
@@ -346,94 +427,108 @@ static ofctx_err_t parse_components(parser_t *p, const json_t *map, const char *
     return type_error(p, path, expected, map);
   }
   json_object_foreach((json_t *)map, key, entry) {
-    ofctx__json_path(sub, sizeof sub, path, key);
+    at(&pb, path, key);
     if (!*key)
-      return bad(p, sub, "an %s needs a non-empty name", role_noun(role));
-    if ((rc = parse_component(p, key, entry, sub, role, f, dst)) != OFCTX_OK)
+      return bad(p, pb.s, "an %s needs a non-empty name", role_noun(role));
+    if (!ofctx__text_ok(key))
+      return bad(p, pb.s, "an %s name cannot contain control characters", role_noun(role));
+    if ((rc = parse_component(p, key, entry, pb.s, role, f, dst)) != OFCTX_OK)
       return rc;
   }
   return OFCTX_OK;
 }
 
-static ofctx_err_t parse_bool(parser_t *p, const json_t *v, const char *path, int *out) {
-  if (!v || json_is_null(v))
-    return OFCTX_OK;
-  if (!json_is_boolean(v))
-    return type_error(p, path, "a boolean", v);
-  *out = json_is_true(v);
-  return OFCTX_OK;
+/* The member `key` of `obj`, else `alt` (the other shape's name for it);
+ * `*used` is the key that was found (or `key`). */
+static const json_t *member_or_alt(const json_t *obj, const char *key, const char *alt,
+                                   const char **used) {
+  const json_t *v = ofctx__json_member(obj, key);
+
+  *used = key;
+  if (absent(v) && !absent(ofctx__json_member(obj, alt))) {
+    *used = alt;
+    v = ofctx__json_member(obj, alt);
+  }
+  return v;
 }
 
-/* pluginsTracing (v1beta1) or tracing (v1beta2) → doc.tracing, adding the
- * provider to the plugin lists the way the Go framework does. */
-static ofctx_err_t parse_tracing(parser_t *p, const json_t *t, const char *path,
-                                 const char *fn_name, json_t *doc) {
-  json_t *pre = json_object_get(doc, "prePlugins");
-  json_t *post = json_object_get(doc, "postPlugins");
-  const json_t *provider, *tags_in;
-  const char *provider_name, *oap_server;
-  json_t *exporter = NULL, *tags = NULL, *baggage = NULL, *out;
-  char sub[OFCTX_PATH_SIZE], quoted[OFCTX_QUOTE_SIZE];
-  int enabled = 0;
+/* The provider part of an enabled tracing object → `*out` (new reference).
+ * The exporter's headers often carry credentials: they are not kept, only
+ * whether there were some. */
+static ofctx_err_t parse_provider(parser_t *p, const json_t *provider, const char *path,
+                                  const char **name, json_t **out) {
+  const char *oap_server;
+  const json_t *exporter_in = ofctx__json_member(provider, "exporter");
+  json_t *exporter = NULL;
+  char quoted[OFCTX_QUOTE_SIZE];
+  path_t pb;
   ofctx_err_t rc;
-  const json_t *flag;
 
-  if (t && !json_is_null(t) && !json_is_object(t))
-    return type_error(p, path, "an object", t);
-  /* "enable" is how context spec v0.3.0 spelled the flag. */
-  flag = ofctx__json_member(t, "enabled");
-  ofctx__json_path(sub, sizeof sub, path, "enabled");
-  if (!flag) {
-    flag = ofctx__json_member(t, "enable");
-    ofctx__json_path(sub, sizeof sub, path, "enable");
-  }
-  if ((rc = parse_bool(p, flag, sub, &enabled)) != OFCTX_OK)
+  *out = NULL;
+  if ((rc = opt_object(p, provider, path, PROVIDER_KEYS)) != OFCTX_OK ||
+      (rc = opt_string(p, provider, path, "name", name)) != OFCTX_OK ||
+      (rc = opt_string(p, provider, path, "oapServer", &oap_server)) != OFCTX_OK)
     return rc;
-  if (!enabled) {
-    out = json_pack("{s:b,s:n,s:{},s:{}}", "enabled", 0, "provider", "tags", "baggage");
-    return put(doc, "tracing", out) ? nomem(p) : OFCTX_OK;
-  }
-
-  provider = ofctx__json_member(t, "provider");
-  ofctx__json_path(sub, sizeof sub, path, "provider");
-  if (provider && !json_is_null(provider) && !json_is_object(provider))
-    return type_error(p, sub, "an object", provider);
-  if ((rc = opt_string(p, provider, sub, "name", &provider_name)) != OFCTX_OK ||
-      (rc = opt_string(p, provider, sub, "oapServer", &oap_server)) != OFCTX_OK)
-    return rc;
-  if (!provider_name || !*provider_name) {
-    char name_path[OFCTX_PATH_SIZE];
-    ofctx__json_path(name_path, sizeof name_path, sub, "name");
-    return bad(p, name_path,
+  if (!*name)
+    return bad(p, at(&pb, path, "name"),
                "the tracing plugin is enabled, but its configuration is incorrect: "
                "a provider name (\"skywalking\" or \"opentelemetry\") is required");
-  }
-  if (strcmp(provider_name, "skywalking") != 0 && strcmp(provider_name, "opentelemetry") != 0) {
-    char name_path[OFCTX_PATH_SIZE];
-    ofctx__json_path(name_path, sizeof name_path, sub, "name");
-    ofctx__quote(quoted, sizeof quoted, provider_name);
-    return bad(p, name_path,
+  if (strcmp(*name, "skywalking") != 0 && strcmp(*name, "opentelemetry") != 0) {
+    ofctx__quote(quoted, sizeof quoted, *name);
+    return bad(p, at(&pb, path, "name"),
                "invalid tracing provider name: %s (expected \"skywalking\" or "
                "\"opentelemetry\")",
                quoted);
   }
-  {
-    char exp_path[OFCTX_PATH_SIZE];
-    const json_t *exp_in = ofctx__json_member(provider, "exporter");
-    ofctx__json_path(exp_path, sizeof exp_path, sub, "exporter");
-    if (exp_in && !json_is_null(exp_in) &&
-        (rc = string_map(p, exp_in, exp_path, &exporter)) != OFCTX_OK)
-      goto done;
+  if (!absent(exporter_in)) {
+    if ((rc = string_map(p, exporter_in, at(&pb, path, "exporter"), &exporter)) != OFCTX_OK) {
+      json_decref(exporter);
+      return rc;
+    }
+    if (put(exporter, "headersSet", json_boolean(json_object_del(exporter, "headers") == 0))) {
+      json_decref(exporter);
+      return nomem(p);
+    }
   }
+  *out = json_pack("{s:s,s:o,s:o}", "name", *name, "oapServer", string_or_null(oap_server),
+                   "exporter", exporter ? exporter : json_null());
+  return *out ? OFCTX_OK : nomem(p);
+}
+
+/* pluginsTracing (v1beta1) or tracing (v1beta2) → doc.tracing, adding the
+ * provider to the plugin lists the way the Go framework does. */
+static ofctx_err_t parse_tracing(parser_t *p, const json_t *t, const char *path, json_t *doc) {
+  json_t *pre = json_object_get(doc, "prePlugins");
+  json_t *post = json_object_get(doc, "postPlugins");
+  const char *fn_name = json_string_value(json_object_get(doc, "name"));
+  const json_t *tags_in, *flag;
+  const char *provider_name, *flag_key;
+  json_t *provider = NULL, *tags = NULL, *baggage = NULL, *out;
+  path_t pb;
+  int enabled = 0;
+  ofctx_err_t rc;
+
+  if ((rc = opt_object(p, t, path, TRACING_KEYS)) != OFCTX_OK)
+    return rc;
+  /* "enable" is how context spec v0.3.0 spelled the flag. */
+  flag = member_or_alt(t, "enabled", "enable", &flag_key);
+  if (!absent(flag) && !json_is_boolean(flag))
+    return type_error(p, at(&pb, path, flag_key), "a boolean", flag);
+  enabled = json_is_true(flag);
+  if (!enabled) {
+    out = json_pack("{s:b,s:n,s:{},s:{}}", "enabled", 0, "provider", "tags", "baggage");
+    return put(doc, "tracing", out) ? nomem(p) : OFCTX_OK;
+  }
+  if ((rc = parse_provider(p, ofctx__json_member(t, "provider"), at(&pb, path, "provider"),
+                           &provider_name, &provider)) != OFCTX_OK)
+    return rc;
   tags_in = ofctx__json_member(t, "tags");
-  ofctx__json_path(sub, sizeof sub, path, "tags");
-  if ((rc = string_map(p, tags_in, sub, &tags)) != OFCTX_OK)
-    goto done;
-  ofctx__json_path(sub, sizeof sub, path, "baggage");
-  if ((rc = string_map(p, ofctx__json_member(t, "baggage"), sub, &baggage)) != OFCTX_OK)
+  if ((rc = string_map(p, tags_in, at(&pb, path, "tags"), &tags)) != OFCTX_OK ||
+      (rc = string_map(p, ofctx__json_member(t, "baggage"), at(&pb, path, "baggage"),
+                       &baggage)) != OFCTX_OK)
     goto done;
   /* As the Go framework: tags, when given, always carry the function and pod. */
-  if (tags_in && !json_is_null(tags_in) &&
+  if (!absent(tags_in) &&
       (put(tags, "func", json_string(fn_name)) ||
        put(tags, "instance", json_string(p->env->pod_name ? p->env->pod_name : "")) ||
        put(tags, "namespace",
@@ -447,13 +542,11 @@ static ofctx_err_t parse_tracing(parser_t *p, const json_t *t, const char *path,
     rc = nomem(p);
     goto done;
   }
-  out = json_pack("{s:b,s:{s:s,s:o,s:o},s:O,s:O}", "enabled", 1, "provider", "name",
-                  provider_name, "oapServer", string_or_null(oap_server), "exporter",
-                  exporter ? json_incref(exporter) : json_null(), "tags", tags, "baggage",
-                  baggage);
+  out = json_pack("{s:b,s:O,s:O,s:O}", "enabled", 1, "provider", provider, "tags", tags,
+                  "baggage", baggage);
   rc = put(doc, "tracing", out) ? nomem(p) : OFCTX_OK;
 done:
-  json_decref(exporter);
+  json_decref(provider);
   json_decref(tags);
   json_decref(baggage);
   return rc;
@@ -464,7 +557,7 @@ done:
 static ofctx_err_t parse_runtime(parser_t *p, const json_t *v, const char **out) {
   char quoted[OFCTX_QUOTE_SIZE];
 
-  if (!v || json_is_null(v))
+  if (absent(v))
     return bad(p, "$.runtime", "invalid runtime: missing; set \"Knative\" or \"Async\"");
   if (!json_is_string(v))
     return bad(p, "$.runtime", "invalid runtime: expected a string, got %s",
@@ -483,27 +576,30 @@ static ofctx_err_t parse_runtime(parser_t *p, const json_t *v, const char **out)
 }
 
 /* What both shapes share, written into `doc` in the order of the output:
- * name, version, requestID, runtime (placeholder), port (placeholder),
- * httpPattern, then placeholders for the environment's part. */
+ * name, version, requestID, runtime and port (placeholders), httpPattern,
+ * placeholders for the environment's part, then the component maps. */
 static ofctx_err_t parse_head(parser_t *p, const json_t *root, json_t *doc) {
   const char *name, *version, *request_id, *pattern;
   ofctx_err_t rc;
 
-  if ((rc = req_string(p, root, "$", "name", "the function needs a name", &name)) != OFCTX_OK ||
-      (rc = check_text(p, "$", "name", name, "", "a function name")) != OFCTX_OK ||
+  if ((rc = check_keys(p, root, "$", ROOT_KEYS)) != OFCTX_OK ||
+      (rc = req_string(p, root, "$", "name", "the function needs a name", &name)) != OFCTX_OK ||
+      (rc = check_text(p, "$.name", name, "a function name")) != OFCTX_OK ||
       (rc = opt_string(p, root, "$", "version", &version)) != OFCTX_OK ||
       (rc = opt_string(p, root, "$", "requestID", &request_id)) != OFCTX_OK ||
       (rc = opt_string(p, root, "$", "httpPattern", &pattern)) != OFCTX_OK)
     return rc;
-  if (pattern && (pattern[0] != '/' || has_control(pattern))) {
+  if (pattern && (pattern[0] != '/' || !ofctx__text_ok(pattern))) {
     char quoted[OFCTX_QUOTE_SIZE];
     ofctx__quote(quoted, sizeof quoted, pattern);
-    return bad(p, "$.httpPattern", "%s is not a path: it must start with \"/\"", quoted);
+    return bad(p, "$.httpPattern", "%s is not a path: it must start with \"/\"%s", quoted,
+               pattern[0] == '/' ? " and hold no control characters" : "");
   }
-  if (put(doc, "name", json_string(name)) || put(doc, "version", json_string(version ? version : "")) ||
+  if (put(doc, "name", json_string(name)) ||
+      put(doc, "version", json_string(version ? version : "")) ||
       put(doc, "requestID", string_or_null(request_id)) || put(doc, "runtime", json_null()) ||
       put(doc, "port", json_integer(8080)) ||
-      put(doc, "httpPattern", json_string(pattern && *pattern ? pattern : "/")) ||
+      put(doc, "httpPattern", json_string(pattern ? pattern : "/")) ||
       put(doc, "mode", json_null()) || put(doc, "pod", json_null()) ||
       put(doc, "dapr", json_null()) || put(doc, "appApiTokenSet", json_false()) ||
       put(doc, "inputs", json_object()) || put(doc, "outputs", json_object()) ||
@@ -512,24 +608,33 @@ static ofctx_err_t parse_head(parser_t *p, const json_t *root, json_t *doc) {
   return OFCTX_OK;
 }
 
-/* prePlugins/postPlugins (v1beta1) or preHooks/postHooks (v1beta2). */
-static ofctx_err_t parse_plugins(parser_t *p, const json_t *root, const char *pre_key,
-                                 const char *post_key, json_t *doc) {
+/* The plugin lists and tracing. Each shape has its own names for them
+ * (prePlugins/postPlugins/pluginsTracing, preHooks/postHooks/tracing); as in
+ * ff-java, a document may use either. */
+static ofctx_err_t parse_plugins(parser_t *p, const json_t *root, int v1beta2, json_t *doc) {
+  static const char *const names[2][3] = {{"prePlugins", "postPlugins", "pluginsTracing"},
+                                          {"preHooks", "postHooks", "tracing"}};
+  const char *const *own = names[v1beta2 ? 1 : 0], *const *other = names[v1beta2 ? 0 : 1];
+  const char *used;
   json_t *pre = NULL, *post = NULL;
-  char path[OFCTX_PATH_SIZE];
+  const json_t *v;
+  path_t pb;
   ofctx_err_t rc;
 
-  ofctx__json_path(path, sizeof path, "$", pre_key);
-  if ((rc = string_list(p, ofctx__json_member(root, pre_key), path, &pre)) == OFCTX_OK) {
-    ofctx__json_path(path, sizeof path, "$", post_key);
-    rc = string_list(p, ofctx__json_member(root, post_key), path, &post);
+  v = member_or_alt(root, own[0], other[0], &used);
+  if ((rc = string_list(p, v, at(&pb, "$", used), &pre)) == OFCTX_OK) {
+    v = member_or_alt(root, own[1], other[1], &used);
+    rc = string_list(p, v, at(&pb, "$", used), &post);
   }
   if (rc == OFCTX_OK && (put(doc, "prePlugins", json_incref(pre)) ||
                          put(doc, "postPlugins", json_incref(post))))
     rc = nomem(p);
   json_decref(pre);
   json_decref(post);
-  return rc;
+  if (rc != OFCTX_OK)
+    return rc;
+  v = member_or_alt(root, own[2], other[2], &used);
+  return parse_tracing(p, v, at(&pb, "$", used), doc);
 }
 
 static ofctx_err_t parse_port_at(parser_t *p, const json_t *v, const char *path, json_t *doc) {
@@ -564,18 +669,37 @@ static ofctx_err_t parse_v1beta1(parser_t *p, const json_t *root, json_t *doc) {
       (rc = parse_components(p, ofctx__json_member(root, "outputs"), "$.outputs", ROLE_OUTPUT,
                              &V1BETA1_FIELDS, json_object_get(doc, "outputs"))) != OFCTX_OK ||
       (rc = parse_components(p, ofctx__json_member(root, "states"), "$.states", ROLE_STATE,
-                             &V1BETA1_FIELDS, json_object_get(doc, "states"))) != OFCTX_OK ||
-      (rc = parse_plugins(p, root, "prePlugins", "postPlugins", doc)) != OFCTX_OK)
+                             &V1BETA1_FIELDS, json_object_get(doc, "states"))) != OFCTX_OK)
     return rc;
-  return parse_tracing(p, ofctx__json_member(root, "pluginsTracing"), "$.pluginsTracing",
-                       json_string_value(json_object_get(doc, "name")), doc);
+  return parse_plugins(p, root, 0, doc);
 }
 
-/* v1beta2 inputs declared only as triggers: triggers.dapr[] entries
- * {name, type, topic, inputName} and triggers.inputs[].dapr {name, type, topic}. */
+/* One Dapr trigger ({name, type, topic, inputName}) → an input. */
+static ofctx_err_t parse_trigger(parser_t *p, const json_t *item, const char *path,
+                                 json_t *inputs) {
+  const char *key;
+  path_t pb;
+  ofctx_err_t rc;
+
+  if (!json_is_object(item))
+    return type_error(p, path, "an object", item);
+  if ((rc = check_keys(p, item, path, ENTRY_KEYS)) != OFCTX_OK ||
+      (rc = opt_string(p, item, path, "inputName", &key)) != OFCTX_OK ||
+      (rc = check_text(p, at(&pb, path, "inputName"), key, "an input name")) != OFCTX_OK ||
+      (!key && (rc = req_string(p, item, path, "name", "the Dapr component's name is required",
+                                &key)) != OFCTX_OK))
+    return rc;
+  if (json_object_get(inputs, key))
+    return bad(p, path, "a second input named \"%s\"", key);
+  return parse_component(p, key, item, path, ROLE_INPUT, &TRIGGER_FIELDS, inputs);
+}
+
+/* v1beta2 inputs declared only as triggers: triggers.dapr[] entries and
+ * triggers.inputs[].dapr (other kinds of trigger input are not Dapr's). */
 static ofctx_err_t parse_trigger_inputs(parser_t *p, const json_t *triggers, json_t *inputs) {
   static const char *const lists[] = {"dapr", "inputs"};
-  char path[OFCTX_PATH_SIZE], sub[OFCTX_PATH_SIZE];
+  char sub[OFCTX_PATH_SIZE];
+  path_t pb;
   ofctx_err_t rc;
 
   for (size_t l = 0; l < 2; l++) {
@@ -583,33 +707,23 @@ static ofctx_err_t parse_trigger_inputs(parser_t *p, const json_t *triggers, jso
     size_t i;
     json_t *item;
 
-    ofctx__json_path(path, sizeof path, "$.triggers", lists[l]);
-    if (!arr || json_is_null(arr))
+    at(&pb, "$.triggers", lists[l]);
+    if (absent(arr))
       continue;
     if (!json_is_array(arr))
-      return type_error(p, path, "an array", arr);
+      return type_error(p, pb.s, "an array", arr);
     json_array_foreach(arr, i, item) {
-      const char *key = NULL;
-      ofctx__json_index(sub, sizeof sub, path, i);
-      if (l == 1) { /* { "dapr": {...} }; other trigger kinds are not Dapr's */
+      ofctx__json_index(sub, sizeof sub, pb.s, i);
+      if (l == 1) {
+        path_t dapr;
         if (!json_is_object(item))
           return type_error(p, sub, "an object", item);
         item = ofctx__json_member(item, "dapr");
-        if (!item || json_is_null(item))
+        if (absent(item))
           continue;
-        strncat(sub, ".dapr", sizeof sub - strlen(sub) - 1);
+        strcpy(sub, at(&dapr, sub, "dapr"));
       }
-      if (!json_is_object(item))
-        return type_error(p, sub, "an object", item);
-      if ((rc = opt_string(p, item, sub, "inputName", &key)) != OFCTX_OK ||
-          (!(key && *key) && (rc = req_string(p, item, sub, "name",
-                                              "the Dapr component's name is required",
-                                              &key)) != OFCTX_OK))
-        return rc;
-      if (json_object_get(inputs, key))
-        return bad(p, sub, "a second input named \"%s\"", key);
-      if ((rc = parse_component(p, key, item, sub, ROLE_INPUT, &TRIGGER_FIELDS, inputs)) !=
-          OFCTX_OK)
+      if ((rc = parse_trigger(p, item, sub, inputs)) != OFCTX_OK)
         return rc;
     }
   }
@@ -621,31 +735,30 @@ static ofctx_err_t parse_v1beta2(parser_t *p, const json_t *root, json_t *doc) {
   const json_t *http = ofctx__json_member(triggers, "http");
   const json_t *inputs_in = ofctx__json_member(root, "inputs");
   const json_t *runtime_in = ofctx__json_member(root, "runtime");
-  json_t *inputs = NULL;
+  json_t *inputs;
   const char *runtime;
   ofctx_err_t rc;
 
-  if ((rc = parse_head(p, root, doc)) != OFCTX_OK)
+  if ((rc = parse_head(p, root, doc)) != OFCTX_OK ||
+      (rc = check_keys(p, triggers, "$.triggers", TRIGGERS_KEYS)) != OFCTX_OK ||
+      (rc = opt_object(p, http, "$.triggers.http", HTTP_TRIGGER_KEYS)) != OFCTX_OK)
     return rc;
   inputs = json_object_get(doc, "inputs");
-  if (http && !json_is_null(http) && !json_is_object(http))
-    return type_error(p, "$.triggers.http", "an object", http);
   /* The HTTP trigger's port, else a top-level "port" as ff-python reads it. */
-  if (ofctx__json_member(http, "port") && !json_is_null(ofctx__json_member(http, "port")))
+  if (!absent(ofctx__json_member(http, "port")))
     rc = parse_port_at(p, ofctx__json_member(http, "port"), "$.triggers.http.port", doc);
   else
     rc = parse_port_at(p, ofctx__json_member(root, "port"), "$.port", doc);
   if (rc != OFCTX_OK)
     return rc;
-  if (inputs_in && !json_is_null(inputs_in)) {
-    if ((rc = parse_components(p, inputs_in, "$.inputs", ROLE_INPUT, &V1BETA2_FIELDS,
-                               inputs)) != OFCTX_OK)
-      return rc;
-  } else if ((rc = parse_trigger_inputs(p, triggers, inputs)) != OFCTX_OK) {
+  if (!absent(inputs_in))
+    rc = parse_components(p, inputs_in, "$.inputs", ROLE_INPUT, &V1BETA2_FIELDS, inputs);
+  else
+    rc = parse_trigger_inputs(p, triggers, inputs);
+  if (rc != OFCTX_OK)
     return rc;
-  }
   /* A v1beta2 function is async exactly when Dapr triggers it. */
-  if (runtime_in && !json_is_null(runtime_in)) {
+  if (!absent(runtime_in)) {
     if ((rc = parse_runtime(p, runtime_in, &runtime)) != OFCTX_OK)
       return rc;
   } else {
@@ -656,25 +769,30 @@ static ofctx_err_t parse_v1beta2(parser_t *p, const json_t *root, json_t *doc) {
   if ((rc = parse_components(p, ofctx__json_member(root, "outputs"), "$.outputs", ROLE_OUTPUT,
                              &V1BETA2_FIELDS, json_object_get(doc, "outputs"))) != OFCTX_OK ||
       (rc = parse_components(p, ofctx__json_member(root, "states"), "$.states", ROLE_STATE,
-                             &V1BETA2_FIELDS, json_object_get(doc, "states"))) != OFCTX_OK ||
-      (rc = parse_plugins(p, root, "preHooks", "postHooks", doc)) != OFCTX_OK)
+                             &V1BETA2_FIELDS, json_object_get(doc, "states"))) != OFCTX_OK)
     return rc;
-  return parse_tracing(p, ofctx__json_member(root, "tracing"), "$.tracing",
-                       json_string_value(json_object_get(doc, "name")), doc);
+  return parse_plugins(p, root, 1, doc);
+}
+
+/* jansson reports running out of memory inside json_loadb in more than one
+ * way: by code, or as an error with no position. */
+static int load_failed_for_memory(const json_error_t *jerr) {
+  return json_error_code(jerr) == json_error_out_of_memory || jerr->line < 0;
 }
 
 ofctx_err_t ofctx__context_parse(const char *source, const char *json, size_t len,
+                                 const char *fallback, size_t fallback_len,
                                  const ofctx__env_t *env, json_t **doc_out,
                                  ofctx_error_t *err) {
-  parser_t p = {source, env, err};
+  parser_t p = {source, env, NULL, err};
   json_error_t jerr;
-  json_t *root, *doc, *triggers;
+  json_t *root, *doc, *triggers, *fallback_root = NULL;
   ofctx_err_t rc;
 
   *doc_out = NULL;
   root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
   if (!root) {
-    if (json_error_code(&jerr) == json_error_out_of_memory)
+    if (load_failed_for_memory(&jerr))
       return nomem(&p);
     return ofctx__error(err, OFCTX_ECONTEXT, "%s: invalid JSON at line %d, column %d: %s",
                         source, jerr.line, jerr.column, jerr.text);
@@ -684,19 +802,26 @@ ofctx_err_t ofctx__context_parse(const char *source, const char *json, size_t le
     json_decref(root);
     return rc;
   }
+  /* Only read for what it adds; whether it is valid is not this parse's
+   * business. */
+  if (fallback)
+    fallback_root = json_loadb(fallback, fallback_len, 0, &jerr);
+  p.fallback = fallback_root;
   doc = json_object();
   if (!doc) {
-    json_decref(root);
-    return nomem(&p);
+    rc = nomem(&p);
+    goto out;
   }
   triggers = ofctx__json_member(root, "triggers");
-  if (triggers && !json_is_null(triggers) && !json_is_object(triggers))
+  if (!absent(triggers) && !json_is_object(triggers))
     rc = type_error(&p, "$.triggers", "an object", triggers);
   else if (json_is_object(triggers))
     rc = parse_v1beta2(&p, root, doc);
   else
     rc = parse_v1beta1(&p, root, doc);
+out:
   json_decref(root);
+  json_decref(fallback_root);
   if (rc != OFCTX_OK) {
     json_decref(doc);
     return rc;

@@ -71,38 +71,110 @@ void ofctx__json_index(char *out, size_t size, const char *parent, size_t index)
     out[0] = '\0';
 }
 
-void ofctx__quote(char *out, size_t size, const char *s) {
-  static const char hex[] = "0123456789abcdef";
-  size_t n = 0;
-  const char *p = s;
+size_t ofctx__utf8_len(const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  unsigned char lo = 0x80, hi = 0xBF;
+  size_t len;
 
-  /* Room for the closing quote, "..." and the NUL. */
+  if (p[0] < 0x80)
+    return 1;
+  if (p[0] >= 0xC2 && p[0] <= 0xDF)
+    len = 2;
+  else if (p[0] >= 0xE0 && p[0] <= 0xEF)
+    len = 3;
+  else if (p[0] >= 0xF0 && p[0] <= 0xF4)
+    len = 4;
+  else
+    return 0;
+  /* The second byte's range rules out overlong forms, surrogates and
+   * code points past U+10FFFF. */
+  if (p[0] == 0xE0)
+    lo = 0xA0;
+  else if (p[0] == 0xED)
+    hi = 0x9F;
+  else if (p[0] == 0xF0)
+    lo = 0x90;
+  else if (p[0] == 0xF4)
+    hi = 0x8F;
+  if (p[1] < lo || p[1] > hi)
+    return 0;
+  for (size_t i = 2; i < len; i++)
+    if ((p[i] & 0xC0) != 0x80)
+      return 0;
+  return len;
+}
+
+/* A C0 or C1 control character or DEL starting at `p` (valid UTF-8). */
+static int is_control(const unsigned char *p) {
+  return p[0] < 0x20 || p[0] == 0x7f || (p[0] == 0xC2 && p[1] < 0xA0);
+}
+
+/* A bidirectional formatting character (U+061C, U+200E/F, U+202A-E,
+ * U+2066-9) starting at `p` (valid UTF-8): invisible, and able to make a
+ * name read as another. */
+static int is_bidi(const unsigned char *p) {
+  if (p[0] == 0xD8)
+    return p[1] == 0x9C;
+  if (p[0] != 0xE2)
+    return 0;
+  return (p[1] == 0x80 && (p[2] == 0x8E || p[2] == 0x8F || (p[2] >= 0xAA && p[2] <= 0xAE))) ||
+         (p[1] == 0x81 && p[2] >= 0xA6 && p[2] <= 0xA9);
+}
+
+/* The code point of the valid `len`-byte UTF-8 sequence at `p`. */
+static unsigned long code_point(const unsigned char *p, size_t len) {
+  static const unsigned char lead_mask[] = {0, 0x7F, 0x1F, 0x0F, 0x07};
+  unsigned long cp = p[0] & lead_mask[len];
+  for (size_t i = 1; i < len; i++)
+    cp = (cp << 6) | (p[i] & 0x3F);
+  return cp;
+}
+
+int ofctx__text_ok(const char *s) {
+  while (*s) {
+    size_t len = ofctx__utf8_len(s);
+    if (len == 0 || is_control((const unsigned char *)s) || is_bidi((const unsigned char *)s))
+      return 0;
+    s += len;
+  }
+  return 1;
+}
+
+void ofctx__quote(char *out, size_t size, const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t n = 0;
+
+  /* Room for a quote, "...", the closing quote and the NUL. */
   if (size < 8) {
     if (size)
       out[0] = '\0';
     return;
   }
   out[n++] = '"';
-  for (; *p && n + 6 < size - 5; p++) {
-    unsigned char c = (unsigned char)*p;
-    if (c == '"' || c == '\\') {
-      out[n++] = '\\';
-      out[n++] = (char)c;
-    } else if (c < 0x20 || c == 0x7f) {
-      out[n++] = '\\';
-      out[n++] = 'x';
-      out[n++] = hex[c >> 4];
-      out[n++] = hex[c & 15];
+  while (*p) {
+    char unit[8];
+    size_t len = ofctx__utf8_len((const char *)p), advance = len ? len : 1;
+
+    if (*p == '"' || *p == '\\') {
+      unit[0] = '\\';
+      unit[1] = (char)*p;
+      len = 2;
+    } else if (len == 0 || (len == 1 && is_control(p))) {
+      len = (size_t)snprintf(unit, sizeof unit, "\\x%02x", *p);
+    } else if (is_control(p) || is_bidi(p)) {
+      len = (size_t)snprintf(unit, sizeof unit, "\\u%04lx", code_point(p, len));
     } else {
-      out[n++] = (char)c;
+      memcpy(unit, p, len);
     }
+    /* A unit goes in whole or not at all, so a cut never splits an escape
+     * or a UTF-8 sequence. */
+    if (n + len + 5 > size)
+      break;
+    memcpy(out + n, unit, len);
+    n += len;
+    p += advance;
   }
   if (*p) {
-    /* Never cut a UTF-8 sequence in two: drop its bytes already copied. */
-    while (n > 1 && ((unsigned char)*p & 0xC0) == 0x80) {
-      p--;
-      n--;
-    }
     memcpy(out + n, "...", 3);
     n += 3;
   }

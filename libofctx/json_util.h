@@ -27,8 +27,21 @@ void ofctx__json_path(char *out, size_t size, const char *parent, const char *ke
 /* Writes `parent` + `[index]` into `out`. */
 void ofctx__json_index(char *out, size_t size, const char *parent, size_t index);
 
-/* Writes `s` as a double-quoted, escaped string shortened to fit `out`, for
- * quoting user input in a message without passing control bytes through. */
+/* The length (1-4) of the well-formed UTF-8 sequence that starts at `s`, or 0
+ * when the bytes there are not one (bad lead byte, overlong form, surrogate,
+ * past U+10FFFF, or cut short). */
+size_t ofctx__utf8_len(const char *s);
+
+/* Whether `s` is well-formed UTF-8 free of control characters (C0, DEL, C1)
+ * and of bidirectional formatting characters: text that is safe to put in a
+ * message, a log line or a header. */
+int ofctx__text_ok(const char *s);
+
+/* Writes `s` as a double-quoted string shortened to fit `out` (ending in
+ * `..."` when cut), for quoting user input in a message: quotes and
+ * backslashes are escaped, bytes that are not UTF-8 become \xNN, control and
+ * bidirectional formatting characters \uNNNN, and a cut never splits a
+ * sequence or an escape. */
 void ofctx__quote(char *out, size_t size, const char *s);
 
 #endif

@@ -137,20 +137,23 @@ static void assert_json_file(const char *dir, const char *text) {
   free(want_text);
 }
 
-/* The context file a --file run reads: the v1beta2 document when the case
- * has one (it wins in the environment too), else context.json. */
+/* The context file a --file run reads: the case's one context document.
+ * Cases with both FUNC_CONTEXT and FUNC_CONTEXT_V1BETA2 are about how the
+ * environment combines the two, which a single file cannot show: NULL. */
 static const char *context_file(const char *dir) {
-  char *text = case_read_file(dir, "context-v1beta2.json", NULL);
-  if (text) {
-    free(text);
-    return "context-v1beta2.json";
+  static const char *const names[] = {"context.json", "context-v1beta2.json"};
+  const char *found = NULL;
+
+  for (size_t i = 0; i < 2; i++) {
+    char *text = case_read_file(dir, names[i], NULL);
+    if (text) {
+      free(text);
+      if (found)
+        return NULL;
+      found = names[i];
+    }
   }
-  text = case_read_file(dir, "context.json", NULL);
-  if (text) {
-    free(text);
-    return "context.json";
-  }
-  return NULL;
+  return found;
 }
 
 static void valid_case(void **state) {
@@ -174,6 +177,10 @@ static void valid_case(void **state) {
   free_envp(envp);
 
   /* The same document from a file, with no FUNC_CONTEXT* set. */
+  if (!file) {
+    case_env_free(&env);
+    return;
+  }
   snprintf(path, sizeof path, "%s/%s", dir, file);
   envp = case_envp(&env, "FUNC_CONTEXT");
   for (size_t i = 0; envp[i]; i++)
@@ -192,11 +199,14 @@ static void invalid_case(void **state) {
   const char *dir = *state;
   char *argv_env[] = {"ofctx", "context", "check", NULL};
   char *expected = case_read_file(dir, "expected-error.txt", NULL);
-  char *message = strchr(expected, '\n') + 1;
+  char *message;
   case_env_t env;
   char **envp;
   run_t r;
 
+  if (!expected || !strchr(expected, '\n'))
+    fail_msg("%s: expected-error.txt is missing or has no message line", dir);
+  message = strchr(expected, '\n') + 1;
   message[strcspn(message, "\n")] = '\0';
   case_env_load(&env, dir);
   envp = case_envp(&env, NULL);

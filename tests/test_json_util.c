@@ -73,12 +73,62 @@ static void quoting(void **state) {
   assert_string_equal(tiny, "");
 }
 
+static void utf8(void **state) {
+  assert_int_equal(ofctx__utf8_len("a"), 1);
+  assert_int_equal(ofctx__utf8_len("\xc3\xa9"), 2);
+  assert_int_equal(ofctx__utf8_len("\xe2\x80\xae"), 3);
+  assert_int_equal(ofctx__utf8_len("\xf0\x9f\x98\x80"), 4);
+  assert_int_equal(ofctx__utf8_len("\x80"), 0);             /* lone continuation */
+  assert_int_equal(ofctx__utf8_len("\xc0\xaf"), 0);         /* overlong "/" */
+  assert_int_equal(ofctx__utf8_len("\xe0\x80\xaf"), 0);     /* overlong */
+  assert_int_equal(ofctx__utf8_len("\xed\xa0\x80"), 0);     /* surrogate */
+  assert_int_equal(ofctx__utf8_len("\xf4\x90\x80\x80"), 0); /* past U+10FFFF */
+  assert_int_equal(ofctx__utf8_len("\xe2\x80"), 0);         /* cut short by the NUL */
+  assert_true(ofctx__text_ok("d\xc3\xa9j\xc3\xa0 vu"));
+  assert_true(ofctx__text_ok(""));
+  assert_false(ofctx__text_ok("a\tb"));
+  assert_false(ofctx__text_ok("a\x7f"));
+  assert_false(ofctx__text_ok("a\xc2\x85" "b")); /* NEL, a C1 control */
+  assert_false(ofctx__text_ok("\xff"));
+  assert_false(ofctx__text_ok("admin\xe2\x80\xae" "txt")); /* RIGHT-TO-LEFT OVERRIDE */
+  assert_false(ofctx__text_ok("a\xe2\x81\xa6" "b"));       /* LEFT-TO-RIGHT ISOLATE */
+  assert_true(ofctx__text_ok("a\xe2\x80\x94" "b"));        /* an em dash is fine */
+}
+
+static void quoting_bytes(void **state) {
+  char out[OFCTX_QUOTE_SIZE];
+
+  ofctx__quote(out, sizeof out, "a\xff" "b\xc2\x85" "c\xc3\xa9");
+  assert_string_equal(out, "\"a\\xffb\\u0085c\xc3\xa9\"");
+  ofctx__quote(out, sizeof out, "caf\xc3\xa9\xe2\x80\xae");
+  assert_string_equal(out, "\"caf\xc3\xa9\\u202e\"");
+}
+
+/* However long the input, an escape is never cut in two. */
+static void quoting_never_splits_escapes(void **state) {
+  char big[200];
+  char out[20];
+
+  for (size_t lead = 0; lead < 8; lead++) {
+    memset(big, 'a', lead);
+    memset(big + lead, '\n', sizeof big - lead - 1);
+    big[sizeof big - 1] = '\0';
+    ofctx__quote(out, sizeof out, big);
+    /* whole "\x0a" escapes only: what follows the a's is a multiple of 4 */
+    assert_int_equal((strlen(out) - 5 - lead) % 4, 0);
+    assert_string_equal(out + strlen(out) - 4, "...\"");
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(member_lookup),
       cmocka_unit_test(kinds),
       cmocka_unit_test(paths),
       cmocka_unit_test(quoting),
+      cmocka_unit_test(utf8),
+      cmocka_unit_test(quoting_bytes),
+      cmocka_unit_test(quoting_never_splits_escapes),
   };
   return cmocka_run_group_tests_name("json_util", tests, NULL, NULL);
 }

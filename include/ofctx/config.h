@@ -131,7 +131,8 @@ OFCTX_EXTERN const char *ofctx_component_component_name(const ofctx_component_t 
 /* The whole componentType, e.g. "bindings.kafka". */
 OFCTX_EXTERN const char *ofctx_component_type(const ofctx_component_t *c);
 OFCTX_EXTERN ofctx_component_kind_t ofctx_component_kind(const ofctx_component_t *c);
-/* Bindings: the uri (the component name when the context has none).
+/* Bindings: the component name, which is where Dapr delivers and takes a
+ * binding, whatever uri the context gives (as in the Go framework).
  * Pub/sub: the topic; NULL only for a pub/sub output whose context names no
  * topic (v1beta2 contexts omit output topics). States: NULL. */
 OFCTX_EXTERN const char *ofctx_component_uri(const ofctx_component_t *c);

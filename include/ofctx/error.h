@@ -24,7 +24,6 @@ typedef enum {
 #define OFCTX_ERRNO_GEN(name, text) OFCTX_##name,
   OFCTX_ERRNO_MAP(OFCTX_ERRNO_GEN)
 #undef OFCTX_ERRNO_GEN
-  OFCTX_ERRNO_END_ /* not a code: one past the last */
 } ofctx_err_t;
 
 /* The message buffer of ofctx_error_t, including the terminating NUL. */

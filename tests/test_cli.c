@@ -119,6 +119,16 @@ static char **case_envp(const case_env_t *env, const char *skip) {
   return envp;
 }
 
+/* The case's environment with neither FUNC_CONTEXT nor FUNC_CONTEXT_V1BETA2,
+ * for runs that read the document from a file. */
+static char **case_envp_without_context(const case_env_t *env) {
+  char **envp = case_envp(env, "FUNC_CONTEXT");
+  for (size_t i = 0; envp[i]; i++)
+    if (strncmp(envp[i], "FUNC_CONTEXT_V1BETA2=", 21) == 0)
+      envp[i][0] = 'X'; /* hidden: XUNC_CONTEXT_V1BETA2 */
+  return envp;
+}
+
 static void free_envp(char **envp) {
   for (size_t i = 0; envp[i]; i++)
     free(envp[i]);
@@ -182,10 +192,7 @@ static void valid_case(void **state) {
     return;
   }
   snprintf(path, sizeof path, "%s/%s", dir, file);
-  envp = case_envp(&env, "FUNC_CONTEXT");
-  for (size_t i = 0; envp[i]; i++)
-    if (strncmp(envp[i], "FUNC_CONTEXT_V1BETA2=", 21) == 0)
-      envp[i][0] = 'X'; /* hide it: XUNC_CONTEXT_V1BETA2 */
+  envp = case_envp_without_context(&env);
   r = run(argv_file, envp);
   if (r.status != 0)
     fail_msg("%s --file: exit %d: %s", dir, r.status, r.err);
@@ -195,14 +202,29 @@ static void valid_case(void **state) {
   case_env_free(&env);
 }
 
+/* Runs the tool and checks that it failed with exactly `message`. */
+static void assert_fails_with(char *const argv[], char *const envp[], const char *message) {
+  run_t r = run(argv, envp);
+
+  assert_int_equal(r.status, 2);
+  assert_string_equal(r.out, "");
+  /* exactly the message, on one line */
+  assert_int_equal(strlen(r.err), strlen(message) + 1);
+  assert_memory_equal(r.err, message, strlen(message));
+  assert_int_equal(r.err[strlen(message)], '\n');
+  run_free(&r);
+}
+
 static void invalid_case(void **state) {
   const char *dir = *state;
   char *argv_env[] = {"ofctx", "context", "check", NULL};
+  char path[1024], file_message[OFCTX_ERROR_MESSAGE_SIZE + 1024];
+  char *argv_file[] = {"ofctx", "context", "check", "--file", path, NULL};
+  const char *file = context_file(dir);
   char *expected = case_read_file(dir, "expected-error.txt", NULL);
   char *message;
   case_env_t env;
   char **envp;
-  run_t r;
 
   if (!expected || !strchr(expected, '\n'))
     fail_msg("%s: expected-error.txt is missing or has no message line", dir);
@@ -210,14 +232,21 @@ static void invalid_case(void **state) {
   message[strcspn(message, "\n")] = '\0';
   case_env_load(&env, dir);
   envp = case_envp(&env, NULL);
-  r = run(argv_env, envp);
-  assert_int_equal(r.status, 2);
-  assert_string_equal(r.out, "");
-  /* exactly the message, on one line */
-  assert_int_equal(strlen(r.err), strlen(message) + 1);
-  assert_memory_equal(r.err, message, strlen(message));
-  run_free(&r);
+  assert_fails_with(argv_env, envp, message);
   free_envp(envp);
+
+  /* From a file, an error in the document names the file instead. */
+  if (file) {
+    const char *colon = strstr(message, ": ");
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    if (strncmp(message, "FUNC_CONTEXT", 12) == 0 && colon)
+      snprintf(file_message, sizeof file_message, "%s%s", path, colon);
+    else
+      snprintf(file_message, sizeof file_message, "%s", message);
+    envp = case_envp_without_context(&env);
+    assert_fails_with(argv_file, envp, file_message);
+    free_envp(envp);
+  }
   case_env_free(&env);
   free(expected);
 }

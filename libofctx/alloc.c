@@ -11,6 +11,8 @@ void *ofctx__calloc(size_t count, size_t size) {
   return calloc(count ? count : 1, size ? size : 1);
 }
 
+void *ofctx__realloc(void *ptr, size_t size) { return realloc(ptr, size ? size : 1); }
+
 void ofctx__free(void *ptr) { free(ptr); }
 
 void ofctx_free(void *ptr) { ofctx__free(ptr); }

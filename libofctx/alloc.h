@@ -7,6 +7,7 @@
 
 void *ofctx__malloc(size_t size);
 void *ofctx__calloc(size_t count, size_t size);
+void *ofctx__realloc(void *ptr, size_t size);
 void ofctx__free(void *ptr);
 /* A copy of `len` bytes of `s` plus a NUL; free with ofctx__free. */
 char *ofctx__strndup(const char *s, size_t len);

@@ -1,0 +1,737 @@
+/* The HTTP/1.1 server: libuv TCP, Debian's http-parser, one request at a
+ * time per connection, limits and timeouts. See http_server.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <http_parser.h>
+
+#include "alloc.h"
+#include "http_server.h"
+
+/* Per-connection life cycle. */
+typedef enum {
+  CONN_WAITING, /* no byte of the next request yet */
+  CONN_HEAD,    /* reading the request line and headers */
+  CONN_BODY,    /* reading the body */
+  CONN_HANDLING, /* the handler has the request */
+  CONN_WRITING, /* the answer is being written */
+  CONN_CLOSING
+} conn_state_t;
+
+typedef struct conn conn_t;
+
+typedef struct {
+  size_t name;  /* offsets into the request's `head` buffer */
+  size_t value;
+} header_offsets_t;
+
+struct ofctx__http_request {
+  conn_t *conn;
+  char *head; /* url, then each header name and value, NUL-separated */
+  size_t head_len, head_cap;
+  size_t url_len;
+  size_t wire_size; /* bytes of request line and headers received */
+  header_offsets_t *offsets;
+  size_t header_count, header_cap;
+  enum { LAST_URL, LAST_FIELD, LAST_VALUE } last; /* the last string written */
+  ofctx__http_header_t *headers; /* views, built when the request is complete */
+  char *body;
+  size_t body_len, body_cap;
+  char *path; /* a copy of the URL's path, and its query after the NUL */
+  const char *query;
+  int keep_alive;
+};
+
+struct conn {
+  uv_tcp_t tcp;
+  uv_timer_t timer;
+  ofctx__http_server_t *server;
+  conn_t *prev, *next;
+  http_parser parser;
+  ofctx__http_request_t req;
+  conn_state_t state;
+  int fail_status; /* a limit a callback found broken: answer this and close */
+  int dispatch;    /* a request completed during the last parse */
+  int close_after; /* close once the answer is written */
+  char *pending;   /* bytes read past the request being handled (pipelining) */
+  size_t pending_len;
+  int handles;     /* tcp + timer, for freeing after both are closed */
+};
+
+struct ofctx__http_server {
+  uv_loop_t *loop;
+  uv_tcp_t listener;
+  ofctx__http_limits_t limits;
+  ofctx__http_handler_fn handler;
+  void *arg;
+  conn_t *conns;
+  size_t conn_count;
+  int stopping;
+  int listener_closed;
+  void (*done)(void *arg);
+  void *done_arg;
+  char readbuf[64 * 1024]; /* one loop thread: each read is parsed before the next */
+};
+
+static http_parser_settings settings;
+
+void ofctx__http_limits_default(ofctx__http_limits_t *limits) {
+  limits->max_header_size = 16 * 1024;
+  limits->max_url_size = 8 * 1024;
+  limits->max_body_size = 4 * 1024 * 1024;
+  limits->header_timeout_ms = 10000;
+  limits->body_timeout_ms = 60000;
+  limits->idle_timeout_ms = 60000;
+  limits->max_connections = 4096;
+}
+
+const char *ofctx__http_reason(int status) {
+  switch (status) {
+  case 100: return "Continue";
+  case 200: return "OK";
+  case 201: return "Created";
+  case 202: return "Accepted";
+  case 204: return "No Content";
+  case 400: return "Bad Request";
+  case 401: return "Unauthorized";
+  case 403: return "Forbidden";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 408: return "Request Timeout";
+  case 409: return "Conflict";
+  case 413: return "Content Too Large";
+  case 414: return "URI Too Long";
+  case 415: return "Unsupported Media Type";
+  case 417: return "Expectation Failed";
+  case 422: return "Unprocessable Content";
+  case 429: return "Too Many Requests";
+  case 431: return "Request Header Fields Too Large";
+  case 500: return "Internal Server Error";
+  case 501: return "Not Implemented";
+  case 502: return "Bad Gateway";
+  case 503: return "Service Unavailable";
+  case 504: return "Gateway Timeout";
+  case 505: return "HTTP Version Not Supported";
+  default: return "Unknown";
+  }
+}
+
+/* ---- growing buffers ---- */
+
+static int reserve(char **buf, size_t *cap, size_t need) {
+  size_t cap2;
+  char *bigger;
+
+  if (need <= *cap)
+    return 0;
+  cap2 = *cap ? *cap : 256;
+  while (cap2 < need)
+    cap2 *= 2;
+  bigger = ofctx__realloc(*buf, cap2);
+  if (!bigger)
+    return -1;
+  *buf = bigger;
+  *cap = cap2;
+  return 0;
+}
+
+static int head_append(ofctx__http_request_t *req, const char *at, size_t len) {
+  if (reserve(&req->head, &req->head_cap, req->head_len + len + 1))
+    return -1;
+  memcpy(req->head + req->head_len, at, len);
+  req->head_len += len;
+  req->head[req->head_len] = '\0';
+  return 0;
+}
+
+/* Ends the current string in `head` (a url, name or value). */
+static int head_end_string(ofctx__http_request_t *req) {
+  if (reserve(&req->head, &req->head_cap, req->head_len + 2))
+    return -1;
+  req->head[req->head_len++] = '\0';
+  req->head[req->head_len] = '\0';
+  return 0;
+}
+
+static void request_reset(ofctx__http_request_t *req) {
+  ofctx__free(req->head);
+  ofctx__free(req->offsets);
+  ofctx__free(req->headers);
+  ofctx__free(req->body);
+  ofctx__free(req->path);
+  memset(req, 0, sizeof *req);
+}
+
+/* ---- connection plumbing ---- */
+
+static void conn_freed(uv_handle_t *handle) {
+  conn_t *c = handle->data;
+  ofctx__http_server_t *s = c->server;
+
+  if (--c->handles > 0)
+    return;
+  request_reset(&c->req);
+  ofctx__free(c->pending);
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    s->conns = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  s->conn_count--;
+  ofctx__free(c);
+  if (s->stopping && s->conn_count == 0 && s->listener_closed) {
+    void (*done)(void *) = s->done;
+    void *arg = s->done_arg;
+    ofctx__free(s);
+    if (done)
+      done(arg);
+  }
+}
+
+static void conn_close(conn_t *c) {
+  if (c->state == CONN_CLOSING)
+    return;
+  c->state = CONN_CLOSING;
+  uv_close((uv_handle_t *)&c->tcp, conn_freed);
+  uv_close((uv_handle_t *)&c->timer, conn_freed);
+}
+
+static void timer_fired(uv_timer_t *timer);
+
+static void arm_timer(conn_t *c, uint64_t ms) {
+  uv_timer_stop(&c->timer);
+  if (ms)
+    uv_timer_start(&c->timer, timer_fired, ms, 0);
+}
+
+typedef struct {
+  uv_write_t req;
+  conn_t *conn;
+  int after; /* what to do once written: 0 nothing, 1 next request, 2 close */
+  char data[];
+} write_t;
+
+static void resume(conn_t *c);
+static void start_reading(conn_t *c);
+
+static void written(uv_write_t *wr, int status) {
+  write_t *w = (write_t *)wr;
+  conn_t *c = w->conn;
+  int after = w->after;
+
+  ofctx__free(w);
+  if (c->state == CONN_CLOSING)
+    return;
+  if (status < 0 || after == 2) {
+    conn_close(c);
+    return;
+  }
+  if (after == 1)
+    resume(c);
+}
+
+static void conn_write(conn_t *c, const char *head, size_t head_len, const void *body,
+                       size_t body_len, int after) {
+  write_t *w = ofctx__malloc(sizeof *w + head_len + body_len);
+  uv_buf_t buf;
+
+  if (!w) {
+    conn_close(c);
+    return;
+  }
+  w->conn = c;
+  w->after = after;
+  memcpy(w->data, head, head_len);
+  if (body_len)
+    memcpy(w->data + head_len, body, body_len);
+  buf = uv_buf_init(w->data, (unsigned int)(head_len + body_len));
+  if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, written) < 0) {
+    ofctx__free(w);
+    conn_close(c);
+  }
+}
+
+/* The server's own answer to a request it will not hand over: a short text
+ * body, then the connection is closed. */
+static void conn_fail(conn_t *c, int status) {
+  char head[256];
+  const char *reason = ofctx__http_reason(status);
+  int n;
+
+  if (c->state == CONN_CLOSING || c->state == CONN_WRITING)
+    return;
+  uv_read_stop((uv_stream_t *)&c->tcp);
+  uv_timer_stop(&c->timer);
+  c->state = CONN_WRITING;
+  n = snprintf(head, sizeof head,
+               "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+               "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+               status, reason, strlen(reason) + 1);
+  if (n < 0 || (size_t)n >= sizeof head) {
+    conn_close(c);
+    return;
+  }
+  memcpy(head + n, reason, strlen(reason));
+  head[n + strlen(reason)] = '\n';
+  conn_write(c, head, (size_t)n + strlen(reason) + 1, NULL, 0, 2);
+}
+
+static void timer_fired(uv_timer_t *timer) {
+  conn_t *c = timer->data;
+
+  if (c->state == CONN_HEAD || c->state == CONN_BODY)
+    conn_fail(c, 408);
+  else if (c->state == CONN_WAITING)
+    conn_close(c);
+}
+
+/* ---- http-parser callbacks ---- */
+
+static conn_t *conn_of(http_parser *p) { return p->data; }
+
+/* The head's size as sent: each string plus its separator (": " or CRLF). */
+static int head_budget(conn_t *c, size_t more) {
+  c->req.wire_size += more;
+  if (c->req.wire_size > c->server->limits.max_header_size) {
+    c->fail_status = 431;
+    return -1;
+  }
+  return 0;
+}
+
+static int on_message_begin(http_parser *p) {
+  conn_t *c = conn_of(p);
+
+  request_reset(&c->req);
+  c->req.conn = c;
+  c->state = CONN_HEAD;
+  arm_timer(c, c->server->limits.header_timeout_ms);
+  return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len) {
+  conn_t *c = conn_of(p);
+
+  if (c->req.url_len + len > c->server->limits.max_url_size) {
+    c->fail_status = 414;
+    return -1;
+  }
+  if (head_budget(c, len + (c->req.url_len ? 0 : 16)) || head_append(&c->req, at, len))
+    return -1;
+  c->req.url_len += len;
+  return 0;
+}
+
+/* Starts a new string in `head`: ends the current one first. */
+static int head_next(ofctx__http_request_t *r) { return head_end_string(r); }
+
+static int on_header_field(http_parser *p, const char *at, size_t len) {
+  conn_t *c = conn_of(p);
+  ofctx__http_request_t *r = &c->req;
+
+  if (head_budget(c, len + 2))
+    return -1;
+  if (r->last != LAST_FIELD) { /* a new header: end the url or the last value */
+    if (head_next(r))
+      return -1;
+    if (r->header_count == r->header_cap) {
+      size_t cap = r->header_cap ? r->header_cap * 2 : 16;
+      header_offsets_t *bigger = ofctx__realloc(r->offsets, cap * sizeof *bigger);
+      if (!bigger)
+        return -1;
+      r->offsets = bigger;
+      r->header_cap = cap;
+    }
+    r->offsets[r->header_count].name = r->head_len;
+    r->offsets[r->header_count].value = r->head_len; /* "" until a value comes */
+    r->header_count++;
+    r->last = LAST_FIELD;
+  }
+  return head_append(r, at, len);
+}
+
+/* http-parser calls this for every header, with "" for an empty value. */
+static int on_header_value(http_parser *p, const char *at, size_t len) {
+  conn_t *c = conn_of(p);
+  ofctx__http_request_t *r = &c->req;
+
+  if (head_budget(c, len + 2))
+    return -1;
+  if (r->last != LAST_VALUE) { /* end the name */
+    if (head_next(r))
+      return -1;
+    r->offsets[r->header_count - 1].value = r->head_len;
+    r->last = LAST_VALUE;
+  }
+  return head_append(r, at, len);
+}
+
+static const char *find_header(const ofctx__http_request_t *r, const char *name) {
+  for (size_t i = 0; i < r->header_count; i++)
+    if (strcasecmp(r->head + r->offsets[i].name, name) == 0)
+      return r->head + r->offsets[i].value;
+  return NULL;
+}
+
+static int on_headers_complete(http_parser *p) {
+  static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+  conn_t *c = conn_of(p);
+  ofctx__http_request_t *r = &c->req;
+  const char *expect;
+
+  /* End the last string (the url, or the last header's value). */
+  if (head_next(r))
+    return -1;
+  if (p->http_major != 1 || p->http_minor > 1) {
+    c->fail_status = 505;
+    return -1;
+  }
+  if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->server->limits.max_body_size) {
+    c->fail_status = 413;
+    return -1;
+  }
+  expect = find_header(r, "expect");
+  if (expect) {
+    if (strcasecmp(expect, "100-continue") != 0) {
+      c->fail_status = 417;
+      return -1;
+    }
+    if (p->http_major == 1 && p->http_minor >= 1)
+      conn_write(c, cont, sizeof cont - 1, NULL, 0, 0);
+  }
+  c->state = CONN_BODY;
+  arm_timer(c, c->server->limits.body_timeout_ms);
+  return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len) {
+  conn_t *c = conn_of(p);
+  ofctx__http_request_t *r = &c->req;
+
+  if (r->body_len + len > c->server->limits.max_body_size) {
+    c->fail_status = 413;
+    return -1;
+  }
+  if (reserve(&r->body, &r->body_cap, r->body_len + len + 1))
+    return -1;
+  memcpy(r->body + r->body_len, at, len);
+  r->body_len += len;
+  r->body[r->body_len] = '\0';
+  return 0;
+}
+
+static int on_message_complete(http_parser *p) {
+  conn_t *c = conn_of(p);
+
+  /* An Upgrade is not taken up; what would follow it is not HTTP/1.1 */
+  c->req.keep_alive = http_should_keep_alive(p) && !p->upgrade;
+  c->dispatch = 1;
+  http_parser_pause(p, 1);
+  return 0;
+}
+
+/* Views and the split URL, once the request is whole. */
+static int request_finish(ofctx__http_request_t *r) {
+  const char *url = r->head, *q;
+
+  r->headers = ofctx__calloc(r->header_count ? r->header_count : 1, sizeof *r->headers);
+  r->path = ofctx__malloc(r->url_len + 2);
+  if (!r->headers || !r->path)
+    return -1;
+  for (size_t i = 0; i < r->header_count; i++) {
+    r->headers[i].name = r->head + r->offsets[i].name;
+    r->headers[i].value = r->head + r->offsets[i].value;
+  }
+  q = memchr(url, '?', r->url_len);
+  if (q) {
+    size_t path_len = (size_t)(q - url);
+    memcpy(r->path, url, path_len);
+    r->path[path_len] = '\0';
+    memcpy(r->path + path_len + 1, q + 1, r->url_len - path_len - 1);
+    r->path[r->url_len] = '\0';
+    r->query = r->path + path_len + 1;
+  } else {
+    memcpy(r->path, url, r->url_len);
+    r->path[r->url_len] = '\0';
+    r->query = r->path + r->url_len; /* "" */
+  }
+  if (!r->body)
+    r->body = ofctx__calloc(1, 1);
+  return r->body ? 0 : -1;
+}
+
+/* Parses what was read; hands a complete request to the handler and keeps
+ * whatever follows it for later. */
+static void conn_parse(conn_t *c, const char *data, size_t len) {
+  while (len > 0 && c->state != CONN_CLOSING && c->state != CONN_WRITING) {
+    size_t n = http_parser_execute(&c->parser, &settings, data, len);
+    enum http_errno err = HTTP_PARSER_ERRNO(&c->parser);
+
+    if (c->dispatch) {
+      c->dispatch = 0;
+      data += n;
+      len -= n;
+      if (len > 0) {
+        char *copy = ofctx__malloc(len);
+        if (!copy) {
+          conn_close(c);
+          return;
+        }
+        memcpy(copy, data, len);
+        ofctx__free(c->pending);
+        c->pending = copy;
+        c->pending_len = len;
+      }
+      uv_read_stop((uv_stream_t *)&c->tcp);
+      uv_timer_stop(&c->timer);
+      if (request_finish(&c->req)) {
+        conn_fail(c, 500);
+        return;
+      }
+      c->state = CONN_HANDLING;
+      c->server->handler(c->server->arg, &c->req);
+      return;
+    }
+    if (err != HPE_OK) {
+      conn_fail(c, c->fail_status ? c->fail_status : 400);
+      return;
+    }
+    data += n;
+    len -= n;
+  }
+}
+
+/* After an answer: the next request, from what is already read or from the
+ * socket. */
+static void resume(conn_t *c) {
+  char *pending = c->pending;
+  size_t pending_len = c->pending_len;
+
+  request_reset(&c->req);
+  if (c->close_after || c->server->stopping) {
+    ofctx__free(pending);
+    c->pending = NULL;
+    conn_close(c);
+    return;
+  }
+  c->state = CONN_WAITING;
+  http_parser_pause(&c->parser, 0);
+  arm_timer(c, c->server->limits.idle_timeout_ms);
+  c->pending = NULL;
+  c->pending_len = 0;
+  if (pending) {
+    conn_parse(c, pending, pending_len);
+    ofctx__free(pending);
+  }
+  if (c->state == CONN_WAITING || c->state == CONN_HEAD || c->state == CONN_BODY)
+    start_reading(c);
+}
+
+static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
+  conn_t *c = handle->data;
+  (void)suggested;
+  *buf = uv_buf_init(c->server->readbuf, sizeof c->server->readbuf);
+}
+
+static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+  conn_t *c = stream->data;
+
+  if (nread < 0) {
+    /* EOF or error: a request cut short gets no answer (nobody to read it) */
+    conn_close(c);
+    return;
+  }
+  if (nread > 0)
+    conn_parse(c, buf->base, (size_t)nread);
+}
+
+static void start_reading(conn_t *c) { uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb); }
+
+static void on_connection(uv_stream_t *listener, int status) {
+  ofctx__http_server_t *s = listener->data;
+  conn_t *c;
+
+  if (status < 0)
+    return;
+  c = ofctx__calloc(1, sizeof *c);
+  if (!c)
+    return;
+  c->server = s;
+  uv_tcp_init(s->loop, &c->tcp);
+  uv_timer_init(s->loop, &c->timer);
+  c->tcp.data = c;
+  c->timer.data = c;
+  c->handles = 2;
+  c->next = s->conns;
+  if (s->conns)
+    s->conns->prev = c;
+  s->conns = c;
+  s->conn_count++;
+  if (uv_accept(listener, (uv_stream_t *)&c->tcp) < 0 || s->stopping ||
+      s->conn_count > s->limits.max_connections) {
+    conn_close(c);
+    return;
+  }
+  uv_tcp_nodelay(&c->tcp, 1);
+  http_parser_init(&c->parser, HTTP_REQUEST);
+  c->parser.data = c;
+  c->state = CONN_WAITING;
+  /* The first request must start soon; later ones may idle longer. */
+  arm_timer(c, s->limits.header_timeout_ms);
+  start_reading(c);
+}
+
+static void listener_closed(uv_handle_t *handle);
+
+int ofctx__http_server_start(ofctx__http_server_t **out, uv_loop_t *loop, const char *host,
+                             int port, const ofctx__http_limits_t *limits,
+                             ofctx__http_handler_fn handler, void *arg) {
+  ofctx__http_server_t *s;
+  struct sockaddr_storage addr;
+  int rc;
+
+  *out = NULL;
+  settings.on_message_begin = on_message_begin;
+  settings.on_url = on_url;
+  settings.on_header_field = on_header_field;
+  settings.on_header_value = on_header_value;
+  settings.on_headers_complete = on_headers_complete;
+  settings.on_body = on_body;
+  settings.on_message_complete = on_message_complete;
+  if (uv_ip4_addr(host, port, (struct sockaddr_in *)&addr) != 0 &&
+      (rc = uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr)) != 0)
+    return rc;
+  s = ofctx__calloc(1, sizeof *s);
+  if (!s)
+    return UV_ENOMEM;
+  s->loop = loop;
+  s->handler = handler;
+  s->arg = arg;
+  if (limits)
+    s->limits = *limits;
+  else
+    ofctx__http_limits_default(&s->limits);
+  uv_tcp_init(loop, &s->listener);
+  s->listener.data = s;
+  if ((rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&addr, 0)) != 0 ||
+      (rc = uv_listen((uv_stream_t *)&s->listener, 1024, on_connection)) != 0) {
+    /* freed by listener_closed once the loop has run the close */
+    s->stopping = 1;
+    uv_close((uv_handle_t *)&s->listener, listener_closed);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+int ofctx__http_server_port(const ofctx__http_server_t *s) {
+  struct sockaddr_storage addr;
+  int len = sizeof addr;
+
+  if (uv_tcp_getsockname(&s->listener, (struct sockaddr *)&addr, &len) != 0)
+    return -1;
+  if (addr.ss_family == AF_INET6)
+    return ntohs(((struct sockaddr_in6 *)&addr)->sin6_port);
+  return ntohs(((struct sockaddr_in *)&addr)->sin_port);
+}
+
+size_t ofctx__http_server_connections(const ofctx__http_server_t *s) { return s->conn_count; }
+
+static void listener_closed(uv_handle_t *handle) {
+  ofctx__http_server_t *s = handle->data;
+
+  s->listener_closed = 1;
+  if (s->conn_count == 0) {
+    void (*done)(void *) = s->done;
+    void *arg = s->done_arg;
+    ofctx__free(s);
+    if (done)
+      done(arg);
+  }
+}
+
+void ofctx__http_server_stop(ofctx__http_server_t *s, void (*done)(void *), void *arg) {
+  conn_t *c, *next;
+
+  s->stopping = 1;
+  s->done = done;
+  s->done_arg = arg;
+  for (c = s->conns; c; c = next) {
+    next = c->next;
+    if (c->state == CONN_WAITING)
+      conn_close(c);
+    else
+      c->close_after = 1;
+  }
+  uv_close((uv_handle_t *)&s->listener, listener_closed);
+}
+
+/* ---- the request as the handler sees it ---- */
+
+const char *ofctx__http_request_method(const ofctx__http_request_t *req) {
+  return http_method_str((enum http_method)req->conn->parser.method);
+}
+const char *ofctx__http_request_url(const ofctx__http_request_t *req) { return req->head; }
+const char *ofctx__http_request_path(const ofctx__http_request_t *req) { return req->path; }
+const char *ofctx__http_request_query(const ofctx__http_request_t *req) { return req->query; }
+const char *ofctx__http_request_header(const ofctx__http_request_t *req, const char *name) {
+  return find_header(req, name);
+}
+size_t ofctx__http_request_header_count(const ofctx__http_request_t *req) {
+  return req->header_count;
+}
+const ofctx__http_header_t *ofctx__http_request_header_at(const ofctx__http_request_t *req,
+                                                         size_t i) {
+  return i < req->header_count ? &req->headers[i] : NULL;
+}
+const char *ofctx__http_request_body(const ofctx__http_request_t *req, size_t *len) {
+  if (len)
+    *len = req->body_len;
+  return req->body;
+}
+
+void ofctx__http_respond(ofctx__http_request_t *req, int status,
+                         const ofctx__http_header_t *headers, size_t header_count,
+                         const void *body, size_t body_len) {
+  conn_t *c = req->conn;
+  char *head = NULL;
+  size_t head_len = 0, head_cap = 0;
+  char line[512];
+  int n, close_after = !req->keep_alive || c->close_after || c->server->stopping;
+
+  n = snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", status, ofctx__http_reason(status));
+  if (reserve(&head, &head_cap, (size_t)n + 1))
+    goto fail;
+  memcpy(head, line, (size_t)n);
+  head_len = (size_t)n;
+  for (size_t i = 0; i < header_count; i++) {
+    size_t nl = strlen(headers[i].name), vl = strlen(headers[i].value);
+    if (reserve(&head, &head_cap, head_len + nl + vl + 5))
+      goto fail;
+    memcpy(head + head_len, headers[i].name, nl);
+    head_len += nl;
+    memcpy(head + head_len, ": ", 2);
+    head_len += 2;
+    memcpy(head + head_len, headers[i].value, vl);
+    head_len += vl;
+    memcpy(head + head_len, "\r\n", 2);
+    head_len += 2;
+  }
+  n = snprintf(line, sizeof line, "Content-Length: %zu\r\nConnection: %s\r\n\r\n", body_len,
+               close_after ? "close" : "keep-alive");
+  if (reserve(&head, &head_cap, head_len + (size_t)n + 1))
+    goto fail;
+  memcpy(head + head_len, line, (size_t)n);
+  head_len += (size_t)n;
+  c->close_after = close_after;
+  c->state = CONN_WRITING;
+  conn_write(c, head, head_len, body, body_len, 1);
+  ofctx__free(head);
+  return;
+fail:
+  ofctx__free(head);
+  conn_close(c);
+}

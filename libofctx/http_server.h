@@ -1,0 +1,79 @@
+/* Internal: the HTTP/1.1 server under both runtimes (libuv + http-parser).
+ *
+ * One request at a time per connection, in order: while a request is being
+ * handled the connection stops reading, so pipelined requests wait in the
+ * kernel and memory stays bounded. Limits and timeouts protect the server
+ * from slow or hostile clients; a request that breaks one is answered by the
+ * server itself (400, 408, 413, 414, 431) and the connection closed. */
+#ifndef OFCTX_HTTP_SERVER_H
+#define OFCTX_HTTP_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+typedef struct ofctx__http_server ofctx__http_server_t;
+typedef struct ofctx__http_request ofctx__http_request_t;
+
+typedef struct {
+  size_t max_header_size;      /* request line + headers, bytes → 431 (default 16 KiB) */
+  size_t max_url_size;         /* → 414 (default 8 KiB) */
+  size_t max_body_size;        /* → 413 (default 4 MiB, like Dapr) */
+  uint64_t header_timeout_ms;  /* first byte → end of headers, → 408 (default 10 s) */
+  uint64_t body_timeout_ms;    /* end of headers → end of body, → 408 (default 60 s) */
+  uint64_t idle_timeout_ms;    /* keep-alive wait for the next request (default 60 s) */
+  size_t max_connections;      /* more are accepted and closed at once (default 4096) */
+} ofctx__http_limits_t;
+
+/* The defaults above. */
+void ofctx__http_limits_default(ofctx__http_limits_t *limits);
+
+typedef struct {
+  const char *name;
+  const char *value;
+} ofctx__http_header_t;
+
+/* Called once per complete request, on the loop thread. The handler must
+ * answer it exactly once with ofctx__http_respond, now or later. */
+typedef void (*ofctx__http_handler_fn)(void *arg, ofctx__http_request_t *req);
+
+/* Starts listening on host:port (port 0 picks one; see _port). */
+int ofctx__http_server_start(ofctx__http_server_t **out, uv_loop_t *loop, const char *host,
+                             int port, const ofctx__http_limits_t *limits,
+                             ofctx__http_handler_fn handler, void *arg);
+/* The port actually bound. */
+int ofctx__http_server_port(const ofctx__http_server_t *server);
+/* Number of open connections. */
+size_t ofctx__http_server_connections(const ofctx__http_server_t *server);
+/* Stops accepting, closes idle connections at once and the others as soon as
+ * their current response is written; `done` runs when the last is closed
+ * and the server is freed. */
+void ofctx__http_server_stop(ofctx__http_server_t *server, void (*done)(void *arg), void *arg);
+
+/* The request, valid until it is answered. Strings are NUL-terminated. */
+const char *ofctx__http_request_method(const ofctx__http_request_t *req);
+const char *ofctx__http_request_url(const ofctx__http_request_t *req);
+/* The URL's path (no query), percent-encoding kept. */
+const char *ofctx__http_request_path(const ofctx__http_request_t *req);
+/* The query string without "?", or "" when there is none. */
+const char *ofctx__http_request_query(const ofctx__http_request_t *req);
+/* First header of that name (case-insensitive), or NULL. */
+const char *ofctx__http_request_header(const ofctx__http_request_t *req, const char *name);
+size_t ofctx__http_request_header_count(const ofctx__http_request_t *req);
+const ofctx__http_header_t *ofctx__http_request_header_at(const ofctx__http_request_t *req,
+                                                         size_t i);
+const char *ofctx__http_request_body(const ofctx__http_request_t *req, size_t *len);
+/* Whether the client went away (the answer will be dropped). */
+int ofctx__http_request_orphaned(const ofctx__http_request_t *req);
+
+/* Answers `req` and releases it: status line, the given headers, then
+ * Content-Length and Connection added by the server; `body` is copied. */
+void ofctx__http_respond(ofctx__http_request_t *req, int status,
+                         const ofctx__http_header_t *headers, size_t header_count,
+                         const void *body, size_t body_len);
+
+/* The reason phrase of a status code ("OK", "Not Found", ...). */
+const char *ofctx__http_reason(int status);
+
+#endif

@@ -1,0 +1,437 @@
+#define _DEFAULT_SOURCE 1
+/* The HTTP server, driven over real loopback sockets: the server's loop runs
+ * in a second thread, the test speaks raw HTTP/1.1 with blocking sockets. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <uv.h>
+
+#include "http_server.h"
+
+typedef struct {
+  uv_loop_t loop;
+  uv_async_t stop;
+  uv_timer_t later; /* for answers given after the handler returned */
+  ofctx__http_server_t *server;
+  ofctx__http_request_t *held; /* a request the handler keeps for later */
+  pthread_t thread;
+  int port;
+  int stopped;
+} fixture_t;
+
+/* The handler describes what it received in its answer, so the test can
+ * check what the server parsed. Path /later answers 50 ms later. */
+static void handler(void *arg, ofctx__http_request_t *req);
+
+static void answer(ofctx__http_request_t *req) {
+  char body[8192];
+  size_t len;
+  const char *data = ofctx__http_request_body(req, &len);
+  const char *x = ofctx__http_request_header(req, "x-test");
+  ofctx__http_header_t headers[] = {{"Content-Type", "text/plain"}};
+  int n = snprintf(body, sizeof body, "%s %s ?%s x=%s headers=%zu body=%zu:%.*s",
+                   ofctx__http_request_method(req), ofctx__http_request_path(req),
+                   ofctx__http_request_query(req), x ? x : "(none)",
+                   ofctx__http_request_header_count(req), len, (int)(len > 64 ? 64 : len), data);
+  ofctx__http_respond(req, 200, headers, 1, body, (size_t)n);
+}
+
+static void answer_later(uv_timer_t *timer) {
+  fixture_t *f = timer->data;
+  ofctx__http_request_t *req = f->held;
+  f->held = NULL;
+  answer(req);
+}
+
+static void handler(void *arg, ofctx__http_request_t *req) {
+  fixture_t *f = arg;
+  if (strcmp(ofctx__http_request_path(req), "/later") == 0) {
+    f->held = req;
+    uv_timer_start(&f->later, answer_later, 50, 0);
+    return;
+  }
+  answer(req);
+}
+
+static void stopped(void *arg) {
+  fixture_t *f = arg;
+  f->stopped = 1;
+  uv_close((uv_handle_t *)&f->later, NULL);
+}
+
+static void on_stop(uv_async_t *async) {
+  fixture_t *f = async->data;
+  ofctx__http_server_stop(f->server, stopped, f);
+  uv_close((uv_handle_t *)&f->stop, NULL);
+}
+
+static void *run_loop(void *arg) {
+  fixture_t *f = arg;
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  return NULL;
+}
+
+static fixture_t *start(const ofctx__http_limits_t *limits) {
+  fixture_t *f = calloc(1, sizeof *f);
+  assert_int_equal(uv_loop_init(&f->loop), 0);
+  assert_int_equal(uv_async_init(&f->loop, &f->stop, on_stop), 0);
+  uv_timer_init(&f->loop, &f->later);
+  f->stop.data = f;
+  f->later.data = f;
+  assert_int_equal(
+      ofctx__http_server_start(&f->server, &f->loop, "127.0.0.1", 0, limits, handler, f), 0);
+  f->port = ofctx__http_server_port(f->server);
+  assert_true(f->port > 0);
+  assert_int_equal(pthread_create(&f->thread, NULL, run_loop, f), 0);
+  return f;
+}
+
+static void finish(fixture_t *f) {
+  uv_async_send(&f->stop);
+  pthread_join(f->thread, NULL);
+  assert_true(f->stopped);
+  assert_int_equal(uv_loop_close(&f->loop), 0);
+  free(f);
+}
+
+static int client(fixture_t *f) {
+  struct sockaddr_in addr = {0};
+  struct timeval tv = {5, 0};
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons((uint16_t)f->port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+static void send_all(int fd, const char *data, size_t len) {
+  while (len > 0) {
+    ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+    assert_true(n > 0);
+    data += n;
+    len -= (size_t)n;
+  }
+}
+
+static void send_str(int fd, const char *s) { send_all(fd, s, strlen(s)); }
+
+/* Reads one response (head + Content-Length body) into `out`; "" on EOF. */
+static void read_response(int fd, char *out, size_t size) {
+  size_t len = 0;
+  out[0] = '\0';
+  for (;;) {
+    char *end = strstr(out, "\r\n\r\n");
+    if (end) {
+      const char *cl = strstr(out, "Content-Length: ");
+      size_t want = (size_t)(end + 4 - out) + (cl ? strtoul(cl + 16, NULL, 10) : 0);
+      if (len >= want) {
+        out[want] = '\0';
+        return;
+      }
+    }
+    /* one byte at a time: never read into the next response */
+    ssize_t n = recv(fd, out + len, 1, 0);
+    if (n <= 0)
+      return;
+    len += (size_t)n;
+    assert_true(len < size);
+    out[len] = '\0';
+  }
+}
+
+/* After the last response: the server closes the connection (EOF). */
+static void assert_closed(int fd) {
+  char c;
+  assert_int_equal(recv(fd, &c, 1, 0), 0);
+}
+
+static void get_and_keep_alive(void **state) {
+  fixture_t *f = start(NULL);
+  char buf[4096];
+  int fd = client(f);
+
+  send_str(fd, "GET /hello/world?a=1&b=2 HTTP/1.1\r\nHost: x\r\nX-Test: yes\r\nEmpty:\r\n\r\n");
+  read_response(fd, buf, sizeof buf);
+  assert_non_null(strstr(buf, "HTTP/1.1 200 OK\r\n"));
+  assert_non_null(strstr(buf, "Connection: keep-alive\r\n"));
+  assert_non_null(strstr(buf, "Content-Type: text/plain\r\n"));
+  assert_non_null(strstr(buf, "\r\n\r\nGET /hello/world ?a=1&b=2 x=yes headers=3 body=0:"));
+  /* the same connection serves the next request */
+  send_str(fd, "POST /p HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello");
+  read_response(fd, buf, sizeof buf);
+  assert_non_null(strstr(buf, "\r\n\r\nPOST /p ? x=(none) headers=1 body=5:hello"));
+  close(fd);
+  finish(f);
+}
+
+static void pipelined(void **state) {
+  fixture_t *f = start(NULL);
+  char buf[4096];
+  int fd = client(f);
+
+  send_str(fd, "GET /1 HTTP/1.1\r\n\r\nGET /later HTTP/1.1\r\n\r\n"
+               "POST /3 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc");
+  read_response(fd, buf, sizeof buf);
+  assert_non_null(strstr(buf, "GET /1 ?"));
+  read_response(fd, buf, sizeof buf);
+  assert_non_null(strstr(buf, "GET /later ?")); /* answered later, still in order */
+  read_response(fd, buf, sizeof buf);
+  assert_non_null(strstr(buf, "POST /3 ? x=(none) headers=1 body=3:abc"));
+  close(fd);
+  finish(f);
+}
+
+static void chunked_body(void **state) {
+  fixture_t *f = start(NULL);
+  char buf[4096];
+  int fd = client(f);
+
+  send_str(fd, "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+               "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+  read_response(fd, buf, sizeof buf);
+  assert_non_null(strstr(buf, "body=11:hello world"));
+  close(fd);
+  finish(f);
+}
+
+/* One bad request per row: the status the server answers, then it closes. */
+static void bad_requests(void **state) {
+  static const struct {
+    const char *request;
+    const char *status;
+  } rows[] = {
+      {"POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+       "HTTP/1.1 400 Bad Request\r\n"}, /* request smuggling */
+      {"GARBAGE\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
+      {"GET / HTTP/9.9\r\n\r\n", "HTTP/1.1 505 HTTP Version Not Supported\r\n"},
+      {"GET / HTTP/2.0\r\n\r\n", "HTTP/1.1 505 HTTP Version Not Supported\r\n"},
+      {"GET / HTTP/1.1\r\nBad Header\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
+      {"POST / HTTP/1.1\r\nContent-Length: abc\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
+      {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "HTTP/1.1 400 Bad Request\r\n"},
+      {"POST / HTTP/1.1\r\nContent-Length: 2000\r\n\r\n", "HTTP/1.1 413 Content Too Large\r\n"},
+      {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n", NULL}, /* see below */
+      {"GET / HTTP/1.1\r\nExpect: something\r\n\r\n", "HTTP/1.1 417 Expectation Failed\r\n"},
+      /* an Upgrade is ignored (RFC 9110 allows it); nothing may follow */
+      {"GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
+       "HTTP/1.1 200 OK\r\n"},
+  };
+  ofctx__http_limits_t limits;
+  char buf[4096];
+
+  ofctx__http_limits_default(&limits);
+  limits.max_body_size = 1000;
+  fixture_t *f = start(&limits);
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    int fd = client(f);
+    send_str(fd, rows[i].request);
+    if (!rows[i].status) { /* a chunked body growing past the limit */
+      char chunk[1024 + 2];
+      memset(chunk, 'x', 1024);
+      memcpy(chunk + 1024, "\r\n", 2);
+      send_all(fd, chunk, sizeof chunk);
+    }
+    read_response(fd, buf, sizeof buf);
+    if (!strstr(buf, rows[i].status ? rows[i].status : "HTTP/1.1 413 Content Too Large\r\n"))
+      fail_msg("row %zu: got \"%s\"", i, buf);
+    assert_non_null(strstr(buf, "Connection: close\r\n"));
+    assert_closed(fd);
+    close(fd);
+  }
+  finish(f);
+}
+
+static void size_limits(void **state) {
+  ofctx__http_limits_t limits;
+  char buf[4096], big[3000];
+  int fd;
+
+  ofctx__http_limits_default(&limits);
+  limits.max_url_size = 100;
+  limits.max_header_size = 1000;
+  fixture_t *f = start(&limits);
+
+  memset(big, 'a', sizeof big);
+  big[sizeof big - 1] = '\0';
+  fd = client(f);
+  send_str(fd, "GET /");
+  send_str(fd, big);
+  read_response(fd, buf, sizeof buf);
+  assert_non_null(strstr(buf, "HTTP/1.1 414 URI Too Long\r\n"));
+  assert_closed(fd);
+  close(fd);
+
+  fd = client(f);
+  send_str(fd, "GET / HTTP/1.1\r\nX-Big: ");
+  send_str(fd, big);
+  read_response(fd, buf, sizeof buf);
+  assert_non_null(strstr(buf, "HTTP/1.1 431 Request Header Fields Too Large\r\n"));
+  assert_closed(fd);
+  close(fd);
+
+  /* many small headers add up too */
+  fd = client(f);
+  send_str(fd, "GET / HTTP/1.1\r\n");
+  for (int i = 0; i < 200; i++)
+    send_str(fd, "A: b\r\n");
+  read_response(fd, buf, sizeof buf);
+  assert_non_null(strstr(buf, "HTTP/1.1 431 "));
+  close(fd);
+  finish(f);
+}
+
+static void timeouts(void **state) {
+  ofctx__http_limits_t limits;
+  char buf[4096];
+  int fd;
+
+  ofctx__http_limits_default(&limits);
+  limits.header_timeout_ms = 200;
+  limits.body_timeout_ms = 200;
+  limits.idle_timeout_ms = 200;
+  fixture_t *f = start(&limits);
+
+  /* slow headers: part of a request, then nothing */
+  fd = client(f);
+  send_str(fd, "GET / HTTP/1.1\r\nX-Slow: ");
+  read_response(fd, buf, sizeof buf);
+  assert_non_null(strstr(buf, "HTTP/1.1 408 Request Timeout\r\n"));
+  assert_closed(fd);
+  close(fd);
+
+  /* a body that never completes */
+  fd = client(f);
+  send_str(fd, "POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
+  read_response(fd, buf, sizeof buf);
+  assert_non_null(strstr(buf, "HTTP/1.1 408 "));
+  close(fd);
+
+  /* a connection that never says anything is closed without an answer */
+  fd = client(f);
+  assert_closed(fd);
+  close(fd);
+
+  /* an idle keep-alive connection is closed after its answer */
+  fd = client(f);
+  send_str(fd, "GET / HTTP/1.1\r\n\r\n");
+  read_response(fd, buf, sizeof buf);
+  assert_non_null(strstr(buf, "200 OK"));
+  assert_closed(fd);
+  close(fd);
+  finish(f);
+}
+
+static void max_connections(void **state) {
+  ofctx__http_limits_t limits;
+  char buf[4096];
+  int a, b, c;
+
+  ofctx__http_limits_default(&limits);
+  limits.max_connections = 2;
+  fixture_t *f = start(&limits);
+  a = client(f);
+  b = client(f);
+  send_str(a, "GET / HTTP/1.1\r\n\r\n");
+  read_response(a, buf, sizeof buf); /* both are in before the third comes */
+  send_str(b, "GET / HTTP/1.1\r\n\r\n");
+  read_response(b, buf, sizeof buf);
+  c = client(f);
+  assert_closed(c);
+  close(c);
+  /* the others still work */
+  send_str(a, "GET /again HTTP/1.1\r\n\r\n");
+  read_response(a, buf, sizeof buf);
+  assert_non_null(strstr(buf, "GET /again"));
+  close(a);
+  close(b);
+  finish(f);
+}
+
+static void expect_continue_and_http10(void **state) {
+  fixture_t *f = start(NULL);
+  char buf[4096];
+  int fd = client(f);
+
+  send_str(fd, "POST /e HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+  read_response(fd, buf, sizeof buf);
+  assert_string_equal(buf, "HTTP/1.1 100 Continue\r\n\r\n");
+  send_str(fd, "data");
+  read_response(fd, buf, sizeof buf);
+  assert_non_null(strstr(buf, "body=4:data"));
+  close(fd);
+
+  fd = client(f);
+  send_str(fd, "GET /old HTTP/1.0\r\n\r\n");
+  read_response(fd, buf, sizeof buf);
+  assert_non_null(strstr(buf, "Connection: close\r\n"));
+  assert_closed(fd);
+  close(fd);
+  finish(f);
+}
+
+/* Stopping while a request is being handled: it is still answered (and the
+ * connection closed after), and the server is gone once it has been. */
+static void stop_while_handling(void **state) {
+  fixture_t *f = start(NULL);
+  char buf[4096];
+  int fd = client(f), idle = client(f);
+
+  send_str(fd, "GET /later HTTP/1.1\r\n\r\n");
+  usleep(10000);
+  uv_async_send(&f->stop);
+  read_response(fd, buf, sizeof buf);
+  assert_non_null(strstr(buf, "GET /later"));
+  assert_non_null(strstr(buf, "Connection: close\r\n"));
+  assert_closed(fd);
+  assert_closed(idle);
+  pthread_join(f->thread, NULL);
+  assert_true(f->stopped);
+  assert_int_equal(uv_loop_close(&f->loop), 0);
+  close(fd);
+  close(idle);
+  free(f);
+}
+
+static void client_vanishes(void **state) {
+  fixture_t *f = start(NULL);
+  char buf[4096];
+  int fd = client(f);
+
+  /* gone before the late answer is written */
+  send_str(fd, "GET /later HTTP/1.1\r\n\r\n");
+  close(fd);
+  fd = client(f);
+  send_str(fd, "GET /still-here HTTP/1.1\r\n\r\n");
+  read_response(fd, buf, sizeof buf);
+  assert_non_null(strstr(buf, "GET /still-here"));
+  close(fd);
+  usleep(100000); /* let the late answer meet the closed socket */
+  finish(f);
+}
+
+int main(void) {
+  signal(SIGPIPE, SIG_IGN); /* as the runtime does: a vanished peer is an error code */
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(get_and_keep_alive),  cmocka_unit_test(pipelined),
+      cmocka_unit_test(chunked_body),        cmocka_unit_test(bad_requests),
+      cmocka_unit_test(size_limits),         cmocka_unit_test(timeouts),
+      cmocka_unit_test(max_connections),     cmocka_unit_test(expect_continue_and_http10),
+      cmocka_unit_test(stop_while_handling), cmocka_unit_test(client_vanishes),
+  };
+  return cmocka_run_group_tests_name("http_server", tests, NULL, NULL);
+}

@@ -1,0 +1,480 @@
+/* The sidecar client: libcurl multi driven by libuv (socket and timer
+ * callbacks), with retries and back-off. See dapr_client.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "alloc.h"
+#include "dapr_client.h"
+
+typedef struct call call_t;
+
+struct call {
+  ofctx__dapr_client_t *client;
+  call_t *prev, *next;
+  CURL *easy;
+  struct curl_slist *headers;
+  char *url;
+  char *body;
+  size_t body_len;
+  char *resp;
+  size_t resp_len, resp_cap;
+  int too_big;
+  int in_multi;
+  ofctx__dapr_policy_t policy;
+  int attempts;
+  uv_timer_t backoff;
+  ofctx__dapr_done_fn done;
+  void *arg;
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+typedef struct sock {
+  uv_poll_t poll;
+  curl_socket_t fd;
+  ofctx__dapr_client_t *client;
+  struct sock *prev, *next;
+} sock_t;
+
+struct ofctx__dapr_client {
+  uv_loop_t *loop;
+  CURLM *multi;
+  uv_timer_t timer;
+  char *base;         /* "http://host:port" */
+  char *token_header; /* "dapr-api-token: ..." or NULL */
+  ofctx__dapr_policy_t policy;
+  call_t *calls;
+  size_t pending;
+  sock_t *socks;
+  int closing;
+  int handles; /* open libuv handles: the timer, polls, back-off timers */
+  void (*closed)(void *arg);
+  void *closed_arg;
+  uint64_t rng;
+};
+
+void ofctx__dapr_policy_default(ofctx__dapr_policy_t *p) {
+  p->timeout_ms = 10000;
+  p->max_attempts = 4;
+  p->backoff_initial_ms = 100;
+  p->backoff_max_ms = 2000;
+  p->max_response_size = 4 * 1024 * 1024;
+}
+
+static void handle_closed(uv_handle_t *handle);
+
+static void maybe_free(ofctx__dapr_client_t *c) {
+  if (c->closing && c->handles == 0) {
+    void (*closed)(void *) = c->closed;
+    void *arg = c->closed_arg;
+    ofctx__free(c->base);
+    ofctx__free(c->token_header);
+    ofctx__free(c);
+    if (closed)
+      closed(arg);
+  }
+}
+
+/* ---- curl ↔ libuv ---- */
+
+static void check_done(ofctx__dapr_client_t *c);
+
+static void poll_cb(uv_poll_t *poll, int status, int events) {
+  sock_t *s = poll->data;
+  ofctx__dapr_client_t *c = s->client;
+  int flags = 0, running;
+
+  if (status < 0)
+    flags = CURL_CSELECT_ERR;
+  if (events & UV_READABLE)
+    flags |= CURL_CSELECT_IN;
+  if (events & UV_WRITABLE)
+    flags |= CURL_CSELECT_OUT;
+  curl_multi_socket_action(c->multi, s->fd, flags, &running);
+  check_done(c);
+}
+
+static void sock_closed(uv_handle_t *handle) {
+  sock_t *s = handle->data;
+  ofctx__dapr_client_t *c = s->client;
+
+  ofctx__free(s);
+  c->handles--;
+  maybe_free(c);
+}
+
+static void sock_close(sock_t *s) {
+  ofctx__dapr_client_t *c = s->client;
+
+  if (s->prev)
+    s->prev->next = s->next;
+  else
+    c->socks = s->next;
+  if (s->next)
+    s->next->prev = s->prev;
+  uv_close((uv_handle_t *)&s->poll, sock_closed);
+}
+
+static int socket_cb(CURL *easy, curl_socket_t fd, int action, void *userp, void *socketp) {
+  ofctx__dapr_client_t *c = userp;
+  sock_t *s = socketp;
+  int events = 0;
+
+  (void)easy;
+  if (action == CURL_POLL_REMOVE) {
+    if (s) {
+      if (!c->closing)
+        curl_multi_assign(c->multi, fd, NULL);
+      sock_close(s);
+    }
+    return 0;
+  }
+  if (!s) {
+    s = ofctx__calloc(1, sizeof *s);
+    if (!s || uv_poll_init_socket(c->loop, &s->poll, fd) != 0) {
+      ofctx__free(s);
+      return -1;
+    }
+    s->fd = fd;
+    s->client = c;
+    s->poll.data = s;
+    s->next = c->socks;
+    if (c->socks)
+      c->socks->prev = s;
+    c->socks = s;
+    c->handles++;
+    curl_multi_assign(c->multi, fd, s);
+  }
+  if (action & CURL_POLL_IN)
+    events |= UV_READABLE;
+  if (action & CURL_POLL_OUT)
+    events |= UV_WRITABLE;
+  uv_poll_start(&s->poll, events, poll_cb);
+  return 0;
+}
+
+static void timer_cb(uv_timer_t *timer) {
+  ofctx__dapr_client_t *c = timer->data;
+  int running;
+
+  curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  check_done(c);
+}
+
+static int timer_function(CURLM *multi, long timeout_ms, void *userp) {
+  ofctx__dapr_client_t *c = userp;
+
+  (void)multi;
+  if (timeout_ms < 0)
+    uv_timer_stop(&c->timer);
+  else
+    uv_timer_start(&c->timer, timer_cb, (uint64_t)timeout_ms, 0);
+  return 0;
+}
+
+/* ---- one call ---- */
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp) {
+  call_t *call = userp;
+  size_t len = size * nmemb;
+
+  if (call->resp_len + len > call->policy.max_response_size) {
+    call->too_big = 1;
+    return 0; /* makes curl fail the transfer */
+  }
+  if (call->resp_len + len + 1 > call->resp_cap) {
+    size_t cap = call->resp_cap ? call->resp_cap : 1024;
+    char *bigger;
+    while (cap < call->resp_len + len + 1)
+      cap *= 2;
+    bigger = ofctx__realloc(call->resp, cap);
+    if (!bigger)
+      return 0;
+    call->resp = bigger;
+    call->resp_cap = cap;
+  }
+  memcpy(call->resp + call->resp_len, data, len);
+  call->resp_len += len;
+  call->resp[call->resp_len] = '\0';
+  return len;
+}
+
+static void call_free(uv_handle_t *handle) {
+  call_t *call = handle->data;
+  ofctx__dapr_client_t *c = call->client;
+
+  ofctx__free(call->url);
+  ofctx__free(call->body);
+  ofctx__free(call->resp);
+  ofctx__free(call);
+  c->handles--;
+  maybe_free(c);
+}
+
+/* Reports the outcome and releases the call. */
+static void call_finish(call_t *call, int ok, int status, const char *error) {
+  ofctx__dapr_client_t *c = call->client;
+  ofctx__dapr_result_t result;
+
+  if (call->in_multi) {
+    curl_multi_remove_handle(c->multi, call->easy);
+    call->in_multi = 0;
+  }
+  if (call->prev)
+    call->prev->next = call->next;
+  else
+    c->calls = call->next;
+  if (call->next)
+    call->next->prev = call->prev;
+  c->pending--;
+  result.ok = ok;
+  result.status = status;
+  result.error = ok ? NULL : error;
+  result.body = call->resp ? call->resp : "";
+  result.body_len = call->resp_len;
+  result.attempts = call->attempts;
+  call->done(call->arg, &result);
+  curl_easy_cleanup(call->easy);
+  curl_slist_free_all(call->headers);
+  uv_timer_stop(&call->backoff);
+  uv_close((uv_handle_t *)&call->backoff, call_free);
+}
+
+static int call_start_attempt(call_t *call) {
+  call->attempts++;
+  call->resp_len = 0;
+  call->too_big = 0;
+  call->errbuf[0] = '\0';
+  if (curl_multi_add_handle(call->client->multi, call->easy) != CURLM_OK)
+    return -1;
+  call->in_multi = 1;
+  return 0;
+}
+
+static void backoff_done(uv_timer_t *timer) {
+  call_t *call = timer->data;
+
+  if (call_start_attempt(call) != 0)
+    call_finish(call, 0, 0, "cannot start the request");
+}
+
+static uint64_t next_random(ofctx__dapr_client_t *c) {
+  /* xorshift64: jitter only, nothing secret */
+  c->rng ^= c->rng << 13;
+  c->rng ^= c->rng >> 7;
+  c->rng ^= c->rng << 17;
+  return c->rng;
+}
+
+/* The wait before attempt n+1: doubling from the initial wait, capped, and
+ * spread over its upper half so that many callers do not retry in step. */
+static uint64_t backoff_ms(call_t *call) {
+  uint64_t wait = call->policy.backoff_initial_ms;
+
+  for (int i = 1; i < call->attempts && wait < call->policy.backoff_max_ms; i++)
+    wait *= 2;
+  if (wait > call->policy.backoff_max_ms)
+    wait = call->policy.backoff_max_ms;
+  return wait / 2 + (wait > 1 ? next_random(call->client) % (wait / 2 + 1) : 0);
+}
+
+static int retryable_status(int status) { return status >= 500 || status == 408 || status == 429; }
+
+static void attempt_done(call_t *call, CURLcode code) {
+  long status = 0;
+  char error[CURL_ERROR_SIZE + 64];
+
+  curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
+  curl_multi_remove_handle(call->client->multi, call->easy);
+  call->in_multi = 0;
+  if (code == CURLE_OK && status >= 200 && status < 300) {
+    call_finish(call, 1, (int)status, NULL);
+    return;
+  }
+  if (call->too_big) {
+    snprintf(error, sizeof error, "the answer is larger than %zu bytes",
+             call->policy.max_response_size);
+    call_finish(call, 0, (int)status, error);
+    return;
+  }
+  if (code == CURLE_OK)
+    snprintf(error, sizeof error, "HTTP status %ld", status);
+  else
+    snprintf(error, sizeof error, "%s", call->errbuf[0] ? call->errbuf : curl_easy_strerror(code));
+  if ((code != CURLE_OK || retryable_status((int)status)) &&
+      call->attempts < call->policy.max_attempts && !call->client->closing) {
+    uv_timer_start(&call->backoff, backoff_done, backoff_ms(call), 0);
+    return;
+  }
+  call_finish(call, 0, (int)status, error);
+}
+
+static void check_done(ofctx__dapr_client_t *c) {
+  CURLMsg *msg;
+  int left;
+
+  while ((msg = curl_multi_info_read(c->multi, &left)) != NULL) {
+    call_t *call = NULL;
+    if (msg->msg != CURLMSG_DONE)
+      continue;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&call);
+    if (call)
+      attempt_done(call, msg->data.result);
+  }
+}
+
+static void ignore_result(void *arg, const ofctx__dapr_result_t *result) {
+  (void)arg;
+  (void)result;
+}
+
+int ofctx__dapr_call(ofctx__dapr_client_t *c, const char *method, const char *path,
+                     const char *content_type, const void *body, size_t body_len,
+                     const ofctx__dapr_policy_t *policy, ofctx__dapr_done_fn done, void *arg) {
+  call_t *call;
+  char line[256];
+  size_t url_len;
+
+  if (c->closing)
+    return UV_ECANCELED;
+  call = ofctx__calloc(1, sizeof *call);
+  if (!call)
+    return UV_ENOMEM;
+  call->client = c;
+  call->policy = policy ? *policy : c->policy;
+  if (call->policy.max_attempts < 1)
+    call->policy.max_attempts = 1;
+  call->done = done;
+  call->arg = arg;
+  url_len = strlen(c->base) + strlen(path);
+  call->url = ofctx__malloc(url_len + 1);
+  call->body = ofctx__malloc(body_len + 1);
+  call->easy = curl_easy_init();
+  if (!call->url || !call->body || !call->easy)
+    goto fail;
+  snprintf(call->url, url_len + 1, "%s%s", c->base, path);
+  if (body_len)
+    memcpy(call->body, body, body_len);
+  call->body_len = body_len;
+  /* No "Expect: 100-continue" round trip on large bodies. */
+  call->headers = curl_slist_append(NULL, "Expect:");
+  if (content_type) {
+    snprintf(line, sizeof line, "Content-Type: %s", content_type);
+    call->headers = curl_slist_append(call->headers, line);
+  }
+  if (c->token_header)
+    call->headers = curl_slist_append(call->headers, c->token_header);
+  if (!call->headers)
+    goto fail;
+  curl_easy_setopt(call->easy, CURLOPT_URL, call->url);
+  curl_easy_setopt(call->easy, CURLOPT_HTTPHEADER, call->headers);
+  curl_easy_setopt(call->easy, CURLOPT_PRIVATE, call);
+  curl_easy_setopt(call->easy, CURLOPT_WRITEFUNCTION, write_cb);
+  curl_easy_setopt(call->easy, CURLOPT_WRITEDATA, call);
+  curl_easy_setopt(call->easy, CURLOPT_ERRORBUFFER, call->errbuf);
+  curl_easy_setopt(call->easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(call->easy, CURLOPT_TIMEOUT_MS, (long)call->policy.timeout_ms);
+  curl_easy_setopt(call->easy, CURLOPT_PROTOCOLS_STR, "http");
+  if (strcmp(method, "GET") != 0) {
+    curl_easy_setopt(call->easy, CURLOPT_POSTFIELDS, call->body);
+    curl_easy_setopt(call->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    if (strcmp(method, "POST") != 0)
+      curl_easy_setopt(call->easy, CURLOPT_CUSTOMREQUEST, method);
+  }
+  uv_timer_init(c->loop, &call->backoff);
+  call->backoff.data = call;
+  c->handles++;
+  call->next = c->calls;
+  if (c->calls)
+    c->calls->prev = call;
+  c->calls = call;
+  c->pending++;
+  if (call_start_attempt(call) != 0) {
+    call->done = ignore_result; /* the caller hears of it from the return value */
+    call_finish(call, 0, 0, "cannot start the request");
+    return UV_EIO;
+  }
+  return 0;
+fail:
+  if (call->easy)
+    curl_easy_cleanup(call->easy);
+  curl_slist_free_all(call->headers);
+  ofctx__free(call->url);
+  ofctx__free(call->body);
+  ofctx__free(call);
+  return UV_ENOMEM;
+}
+
+size_t ofctx__dapr_client_pending(const ofctx__dapr_client_t *c) { return c->pending; }
+
+static void handle_closed(uv_handle_t *handle) {
+  ofctx__dapr_client_t *c = handle->data;
+
+  c->handles--;
+  maybe_free(c);
+}
+
+int ofctx__dapr_client_new(ofctx__dapr_client_t **out, uv_loop_t *loop, const char *host,
+                           int port, const char *token, const ofctx__dapr_policy_t *policy) {
+  static int curl_ready;
+  ofctx__dapr_client_t *c;
+  size_t len;
+  int v6 = strchr(host, ':') != NULL && host[0] != '[';
+
+  *out = NULL;
+  if (!curl_ready) {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+      return UV_ENOMEM;
+    curl_ready = 1;
+  }
+  c = ofctx__calloc(1, sizeof *c);
+  if (!c)
+    return UV_ENOMEM;
+  c->loop = loop;
+  if (policy)
+    c->policy = *policy;
+  else
+    ofctx__dapr_policy_default(&c->policy);
+  c->rng = uv_hrtime() | 1;
+  len = strlen(host) + 32;
+  c->base = ofctx__malloc(len);
+  if (token)
+    c->token_header = ofctx__malloc(strlen(token) + sizeof "dapr-api-token: ");
+  c->multi = curl_multi_init();
+  if (!c->base || (token && !c->token_header) || !c->multi) {
+    if (c->multi)
+      curl_multi_cleanup(c->multi);
+    ofctx__free(c->base);
+    ofctx__free(c->token_header);
+    ofctx__free(c);
+    return UV_ENOMEM;
+  }
+  snprintf(c->base, len, v6 ? "http://[%s]:%d" : "http://%s:%d", host, port);
+  if (token)
+    sprintf(c->token_header, "dapr-api-token: %s", token);
+  curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+  curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+  curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_function);
+  curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+  uv_timer_init(loop, &c->timer);
+  c->timer.data = c;
+  c->handles = 1;
+  *out = c;
+  return 0;
+}
+
+void ofctx__dapr_client_close(ofctx__dapr_client_t *c, void (*closed)(void *), void *arg) {
+  c->closing = 1;
+  c->closed = closed;
+  c->closed_arg = arg;
+  while (c->calls)
+    call_finish(c->calls, 0, 0, "cancelled");
+  curl_multi_cleanup(c->multi);
+  c->multi = NULL;
+  while (c->socks) /* what curl did not remove itself */
+    sock_close(c->socks);
+  uv_timer_stop(&c->timer);
+  uv_close((uv_handle_t *)&c->timer, handle_closed);
+}

@@ -1,0 +1,63 @@
+/* Internal: calls from the function to its Dapr sidecar's HTTP API, made
+ * with libcurl's multi interface on the runtime's libuv loop, so that no call
+ * ever blocks the loop. Connections are kept alive and reused.
+ *
+ * Retries: a 5xx answer (and 408 or 429), a connection failure or a timeout
+ * is tried again after an exponential back-off with jitter, up to
+ * `max_attempts` in all; any other 4xx fails at once. */
+#ifndef OFCTX_DAPR_CLIENT_H
+#define OFCTX_DAPR_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+typedef struct ofctx__dapr_client ofctx__dapr_client_t;
+
+typedef struct {
+  uint64_t timeout_ms;         /* one attempt, connect to last byte (default 10 s) */
+  int max_attempts;            /* 1 = no retry (default 4) */
+  uint64_t backoff_initial_ms; /* before the 2nd attempt, then doubling (default 100 ms) */
+  uint64_t backoff_max_ms;     /* cap on one wait (default 2 s) */
+  size_t max_response_size;    /* longer answers fail (default 4 MiB) */
+} ofctx__dapr_policy_t;
+
+void ofctx__dapr_policy_default(ofctx__dapr_policy_t *policy);
+
+/* The outcome of a call. `status` is the last HTTP status, 0 when no answer
+ * came; `ok` is 1 for a 2xx; `error` says what went wrong (static or valid
+ * during the callback only), NULL when ok; the body is valid during the
+ * callback only. */
+typedef struct {
+  int ok;
+  int status;
+  const char *error;
+  const char *body;
+  size_t body_len;
+  int attempts;
+} ofctx__dapr_result_t;
+
+typedef void (*ofctx__dapr_done_fn)(void *arg, const ofctx__dapr_result_t *result);
+
+/* `host` and `token` (may be NULL) are copied. */
+int ofctx__dapr_client_new(ofctx__dapr_client_t **out, uv_loop_t *loop, const char *host,
+                           int port, const char *token, const ofctx__dapr_policy_t *policy);
+
+/* Starts a call: `method` "GET" or "POST", `path` from "/v1.0/...", `body`
+ * copied. `done` runs exactly once, later, on the loop (also when the client
+ * is closed first: then with the error "cancelled"). 0 or a UV_* error (and
+ * then `done` never runs). */
+int ofctx__dapr_call(ofctx__dapr_client_t *client, const char *method, const char *path,
+                     const char *content_type, const void *body, size_t body_len,
+                     const ofctx__dapr_policy_t *policy, ofctx__dapr_done_fn done, void *arg);
+
+/* Calls in flight. */
+size_t ofctx__dapr_client_pending(const ofctx__dapr_client_t *client);
+
+/* Cancels what is in flight (each `done` runs with "cancelled") and frees
+ * the client once its handles are closed; `closed` (may be NULL) runs then. */
+void ofctx__dapr_client_close(ofctx__dapr_client_t *client, void (*closed)(void *arg),
+                              void *arg);
+
+#endif

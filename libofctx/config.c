@@ -4,6 +4,7 @@
 #include "alloc.h"
 #include "config.h"
 #include "error.h"
+#include "json_util.h"
 
 static const char *member_string(const json_t *obj, const char *key) {
   return json_string_value(json_object_get(obj, key));
@@ -121,25 +122,7 @@ void ofctx_config_free(ofctx_config_t *cfg) {
 }
 
 char *ofctx_config_to_json(const ofctx_config_t *cfg) {
-  const size_t flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER;
-  size_t size;
-  char *text;
-
-  if (!cfg)
-    return NULL;
-  /* Measured, then written into our own allocation: never a buffer from
-   * jansson's allocator, which the application may have replaced. */
-  size = json_dumpb(cfg->doc, NULL, 0, flags);
-  if (size == 0)
-    return NULL;
-  text = ofctx__malloc(size + 1);
-  if (text && json_dumpb(cfg->doc, text, size, flags) != size) {
-    ofctx__free(text);
-    return NULL;
-  }
-  if (text)
-    text[size] = '\0';
-  return text;
+  return cfg ? ofctx__json_text(cfg->doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 }
 
 const char *ofctx_config_name(const ofctx_config_t *cfg) { return cfg->name; }

@@ -669,6 +669,16 @@ void ofctx__http_server_stop(ofctx__http_server_t *s, void (*done)(void *), void
   uv_close((uv_handle_t *)&s->listener, listener_closed);
 }
 
+void ofctx__http_server_abort(ofctx__http_server_t *s) {
+  conn_t *c, *next;
+
+  for (c = s->conns; c; c = next) {
+    next = c->next;
+    if (c->state != CONN_HANDLING)
+      conn_close(c);
+  }
+}
+
 /* ---- the request as the handler sees it ---- */
 
 const char *ofctx__http_request_method(const ofctx__http_request_t *req) {

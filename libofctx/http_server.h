@@ -51,6 +51,11 @@ size_t ofctx__http_server_connections(const ofctx__http_server_t *server);
  * and the server is freed. */
 void ofctx__http_server_stop(ofctx__http_server_t *server, void (*done)(void *arg), void *arg);
 
+/* After _stop: closes every connection at once, also those still reading a
+ * request or writing an answer; only a connection whose request has not
+ * been answered yet stays until it is. */
+void ofctx__http_server_abort(ofctx__http_server_t *server);
+
 /* The request, valid until it is answered. Strings are NUL-terminated. */
 const char *ofctx__http_request_method(const ofctx__http_request_t *req);
 const char *ofctx__http_request_url(const ofctx__http_request_t *req);

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "alloc.h"
 #include "json_util.h"
 
 json_t *ofctx__json_member(const json_t *obj, const char *key) {
@@ -69,6 +70,23 @@ void ofctx__json_index(char *out, size_t size, const char *parent, size_t index)
   /* A path cut short still names its start; the length is not an error. */
   if (snprintf(out, size, "%s[%zu]", parent, index) < 0 && size)
     out[0] = '\0';
+}
+
+char *ofctx__json_text(const json_t *value, size_t flags) {
+  size_t size = json_dumpb(value, NULL, 0, flags);
+  char *text;
+
+  if (size == 0)
+    return NULL;
+  text = ofctx__malloc(size + 1);
+  if (!text)
+    return NULL;
+  if (json_dumpb(value, text, size, flags) != size) {
+    ofctx__free(text);
+    return NULL;
+  }
+  text[size] = '\0';
+  return text;
 }
 
 size_t ofctx__utf8_len(const char *s) {

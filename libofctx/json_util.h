@@ -27,6 +27,11 @@ void ofctx__json_path(char *out, size_t size, const char *parent, const char *ke
 /* Writes `parent` + `[index]` into `out`. */
 void ofctx__json_index(char *out, size_t size, const char *parent, size_t index);
 
+/* `value` as JSON text (json_dumpb `flags`) in a new NUL-terminated buffer
+ * from the library's allocator (free with ofctx__free), never from jansson's,
+ * which the application may have replaced; NULL when out of memory. */
+char *ofctx__json_text(const json_t *value, size_t flags);
+
 /* The length (1-4) of the well-formed UTF-8 sequence that starts at `s`, or 0
  * when the bytes there are not one (bad lead byte, overlong form, surrogate,
  * past U+10FFFF, or cut short). */

@@ -18,7 +18,11 @@ extern "C" {
   XX(ECONTEXT, "invalid function context")                                     \
   XX(ENOCONTEXT, "no function context")                                        \
   XX(EENV, "invalid environment variable")                                     \
-  XX(EIO, "input/output error")
+  XX(EIO, "input/output error")                                               \
+  XX(ENOOUTPUT, "no output of that name")                                      \
+  XX(ESETTLED, "the invocation has already settled")                           \
+  XX(ESEND, "the sidecar did not accept the send")                             \
+  XX(EOPTION, "invalid runtime option")
 
 typedef enum {
 #define OFCTX_ERRNO_GEN(name, text) OFCTX_##name,

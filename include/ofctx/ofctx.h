@@ -13,5 +13,6 @@
 #include "ofctx/alloc.h"
 #include "ofctx/strmap.h"
 #include "ofctx/config.h"
+#include "ofctx/function.h"
 
 #endif

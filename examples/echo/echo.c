@@ -1,0 +1,24 @@
+/* echo: the smallest libofctx function. It answers each event with its own
+ * data, and sends the data on to every output the function context names.
+ * Build: cc -o echo echo.c $(pkg-config --cflags --libs libofctx) */
+#include <ofctx/ofctx.h>
+
+static int echo(ofctx_t *ctx, const ofctx_event_t *in) {
+  const ofctx_config_t *cfg = ofctx_config(ctx);
+  size_t len;
+  const char *data = ofctx_event_data(in, &len);
+
+  if (ofctx_set_reply(ctx, data, len) != OFCTX_OK)
+    return OFCTX_ERROR;
+  for (size_t i = 0; i < ofctx_config_output_count(cfg); i++) {
+    const char *output = ofctx_component_name(ofctx_config_output_at(cfg, i));
+    ofctx_err_t rc = ofctx_send_to(ctx, output, data, len);
+    if (rc != OFCTX_OK) {
+      ofctx_log(ctx, OFCTX_LOG_ERROR, "cannot send to %s: %s", output, ofctx_strerror(rc));
+      return OFCTX_ERROR;
+    }
+  }
+  return OFCTX_SUCCESS;
+}
+
+int main(int argc, char **argv) { return ofctx_main(argc, argv, echo); }

@@ -1,0 +1,266 @@
+/* The Async runtime: a Dapr app over HTTP. Input bindings arrive as
+ * POST /<componentName> (after an OPTIONS probe), pub/sub messages as
+ * CloudEvents on the routes /dapr/subscribe lists. */
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "base64.h"
+#include "json_util.h"
+#include "log.h"
+#include "runtime.h"
+
+#define PUBSUB_PREFIX "/dapr/pubsub/"
+
+/* Percent-encodes an input name into a route segment. */
+static char *route_for(const char *prefix, const char *name) {
+  static const char hex[] = "0123456789ABCDEF";
+  size_t plen = strlen(prefix);
+  char *route = ofctx__malloc(plen + strlen(name) * 3 + 1), *p;
+
+  if (!route)
+    return NULL;
+  memcpy(route, prefix, plen);
+  p = route + plen;
+  for (const unsigned char *s = (const unsigned char *)name; *s; s++) {
+    if ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+        *s == '-' || *s == '.' || *s == '_' || *s == '~') {
+      *p++ = (char)*s;
+    } else {
+      *p++ = '%';
+      *p++ = hex[*s >> 4];
+      *p++ = hex[*s & 15];
+    }
+  }
+  *p = '\0';
+  return route;
+}
+
+int ofctx__async_start(ofctx__runtime_t *rt) {
+  size_t n = ofctx_config_input_count(rt->cfg);
+
+  rt->routes = ofctx__calloc(n ? n : 1, sizeof *rt->routes);
+  if (!rt->routes)
+    return -1;
+  for (size_t i = 0; i < n; i++) {
+    const ofctx_component_t *in = ofctx_config_input_at(rt->cfg, i);
+    /* Dapr delivers a binding to /<componentName> (no `route` metadata is
+     * set by OpenFunction); pub/sub routes are ours to choose. */
+    rt->routes[i] = ofctx_component_kind(in) == OFCTX_COMPONENT_BINDING
+                        ? route_for("/", ofctx_component_component_name(in))
+                        : route_for(PUBSUB_PREFIX, ofctx_component_name(in));
+    if (!rt->routes[i])
+      return -1;
+  }
+  return 0;
+}
+
+void ofctx__async_stop(ofctx__runtime_t *rt) {
+  for (size_t i = 0; rt->routes && i < ofctx_config_input_count(rt->cfg); i++)
+    ofctx__free(rt->routes[i]);
+  ofctx__free(rt->routes);
+  rt->routes = NULL;
+}
+
+/* ---- answers ---- */
+
+static void answer_binding(ofctx_t *ctx, ofctx__outcome_t outcome) {
+  if (outcome == OFCTX__OUTCOME_RETRY) {
+    /* Dapr sees a failure and the component redelivers; no internals here */
+    ofctx__respond_json(ctx->req, 500, "{\"error\":\"the event was not processed\"}");
+    return;
+  }
+  if (ctx->reply) {
+    ofctx__http_header_t type = {"Content-Type", "application/octet-stream"};
+    ofctx__http_respond(ctx->req, 200, &type, 1, ctx->reply, ctx->reply_len);
+  } else {
+    ofctx__http_respond(ctx->req, 200, NULL, 0, NULL, 0);
+  }
+}
+
+static void answer_pubsub(ofctx_t *ctx, ofctx__outcome_t outcome) {
+  /* Dapr's pub/sub answer table: 200 with SUCCESS, DROP or RETRY */
+  ofctx__respond_json(ctx->req, 200,
+                      outcome == OFCTX__OUTCOME_SUCCESS ? "{\"status\":\"SUCCESS\"}"
+                      : outcome == OFCTX__OUTCOME_DROP  ? "{\"status\":\"DROP\"}"
+                                                        : "{\"status\":\"RETRY\"}");
+}
+
+/* ---- deliveries ---- */
+
+static void deliver_binding(ofctx__runtime_t *rt, ofctx__http_request_t *req, size_t i) {
+  ofctx_event_t ev = {0};
+
+  ev.kind = OFCTX_EVENT_BINDING;
+  ev.input = ofctx_component_name(ofctx_config_input_at(rt->cfg, i));
+  ev.input_index = i;
+  ev.data = ofctx__http_request_body(req, &ev.len);
+  if (ofctx__event_metadata_from_headers(&ev, req) != 0) {
+    ofctx__respond_json(req, 503, "{\"error\":\"out of memory\"}");
+    return;
+  }
+  ofctx__invoke(rt, req, &ev, answer_binding);
+}
+
+/* A pub/sub message that cannot be an event is poison: DROP, never RETRY. */
+static void drop_message(ofctx__runtime_t *rt, ofctx__http_request_t *req, size_t i,
+                         const char *why) {
+  ofctx__log(OFCTX_LOG_WARN, "message dropped",
+             "input", ofctx_component_name(ofctx_config_input_at(rt->cfg, i)), "reason", why,
+             (const char *)NULL);
+  rt->metrics.events[i * OFCTX__OUTCOME_COUNT + OFCTX__OUTCOME_DROP]++;
+  ofctx__respond_json(req, 200, "{\"status\":\"DROP\"}");
+}
+
+/* The CloudEvent's data → the event's payload: data_base64 decoded, a
+ * string's characters, other JSON as compact JSON text. */
+static const char *cloudevent_data(json_t *ce, ofctx_event_t *ev) {
+  json_t *b64 = json_object_get(ce, "data_base64");
+  json_t *data = json_object_get(ce, "data");
+
+  if (b64) {
+    if (!json_is_string(b64))
+      return "data_base64 is not a string";
+    ev->owned = ofctx__base64_decode(json_string_value(b64), json_string_length(b64), &ev->len);
+    if (!ev->owned)
+      return "data_base64 is not base64";
+  } else if (json_is_string(data)) {
+    ev->owned = ofctx__malloc(json_string_length(data) + 1);
+    if (!ev->owned)
+      return "out of memory";
+    memcpy(ev->owned, json_string_value(data), json_string_length(data) + 1);
+    ev->len = json_string_length(data);
+  } else if (data && !json_is_null(data)) {
+    ev->owned = ofctx__json_text(data, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+    if (!ev->owned)
+      return "out of memory";
+    ev->len = strlen(ev->owned);
+  }
+  ev->data = ev->owned ? ev->owned : "";
+  return NULL;
+}
+
+/* Every other member of the CloudEvent, as text. */
+static const char *cloudevent_attributes(json_t *ce, ofctx_event_t *ev) {
+  const char *key;
+  json_t *value;
+
+  ev->attributes = json_object();
+  if (!ev->attributes)
+    return "out of memory";
+  json_object_foreach(ce, key, value) {
+    json_t *text;
+    if (strcmp(key, "data") == 0 || strcmp(key, "data_base64") == 0 || json_is_null(value))
+      continue;
+    if (json_is_string(value)) {
+      text = json_incref(value);
+    } else {
+      char *s = ofctx__json_text(value, JSON_COMPACT | JSON_ENCODE_ANY);
+      text = s ? json_string(s) : NULL;
+      ofctx__free(s);
+    }
+    if (!text || json_object_set_new(ev->attributes, key, text))
+      return "out of memory";
+  }
+  ev->content_type = json_string_value(json_object_get(ev->attributes, "datacontenttype"));
+  return NULL;
+}
+
+static void deliver_pubsub(ofctx__runtime_t *rt, ofctx__http_request_t *req, size_t i) {
+  ofctx_event_t ev = {0};
+  json_error_t jerr;
+  size_t len;
+  const char *body = ofctx__http_request_body(req, &len);
+  json_t *ce = json_loadb(body, len, 0, &jerr);
+  const char *why = NULL;
+
+  ev.kind = OFCTX_EVENT_PUBSUB;
+  ev.input = ofctx_component_name(ofctx_config_input_at(rt->cfg, i));
+  ev.input_index = i;
+  if (!json_is_object(ce))
+    why = "the body is not a CloudEvent (a JSON object)";
+  else if (!(why = cloudevent_data(ce, &ev)))
+    why = cloudevent_attributes(ce, &ev);
+  json_decref(ce);
+  if (!why && ofctx__event_metadata_from_headers(&ev, req) != 0)
+    why = "out of memory";
+  if (why) {
+    ofctx__event_clear(&ev);
+    if (strcmp(why, "out of memory") == 0)
+      ofctx__respond_json(req, 200, "{\"status\":\"RETRY\"}");
+    else
+      drop_message(rt, req, i, why);
+    return;
+  }
+  ofctx__invoke(rt, req, &ev, answer_pubsub);
+}
+
+/* GET /dapr/subscribe: one subscription per pub/sub input. */
+static void subscriptions(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
+  json_t *list = json_array();
+  char *text;
+
+  for (size_t i = 0; list && i < ofctx_config_input_count(rt->cfg); i++) {
+    const ofctx_component_t *in = ofctx_config_input_at(rt->cfg, i);
+    const ofctx_strmap_t *md = ofctx_component_metadata(in);
+    json_t *metadata = json_object();
+    if (ofctx_component_kind(in) != OFCTX_COMPONENT_PUBSUB)
+      continue;
+    for (size_t k = 0; metadata && k < ofctx_strmap_count(md); k++)
+      json_object_set_new(metadata, ofctx_strmap_key_at(md, k),
+                          json_string(ofctx_strmap_value_at(md, k)));
+    json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:o}", "pubsubname",
+                                          ofctx_component_component_name(in), "topic",
+                                          ofctx_component_uri(in), "route", rt->routes[i],
+                                          "metadata", metadata ? metadata : json_object()));
+  }
+  text = list ? ofctx__json_text(list, JSON_COMPACT) : NULL;
+  json_decref(list);
+  if (!text) {
+    ofctx__respond_json(req, 503, "{\"error\":\"out of memory\"}");
+    return;
+  }
+  ofctx__respond_json(req, 200, text);
+  ofctx__free(text);
+}
+
+static void method_not_allowed(ofctx__http_request_t *req, const char *allow) {
+  ofctx__http_header_t headers[] = {{"Allow", allow}, {"Content-Type", "application/json"}};
+  static const char body[] = "{\"error\":\"method not allowed\"}";
+  ofctx__http_respond(req, 405, headers, 2, body, sizeof body - 1);
+}
+
+int ofctx__async_route(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
+  const char *method = ofctx__http_request_method(req);
+  const char *path = ofctx__http_request_path(req);
+  int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+
+  if (strcmp(path, "/dapr/subscribe") == 0 || strcmp(path, "/dapr/config") == 0) {
+    if (!get)
+      method_not_allowed(req, "GET");
+    else if (strcmp(path, "/dapr/subscribe") == 0)
+      subscriptions(rt, req);
+    else
+      ofctx__respond_json(req, 200, "{}");
+    return 1;
+  }
+  for (size_t i = 0; i < ofctx_config_input_count(rt->cfg); i++) {
+    int binding;
+    if (strcmp(path, rt->routes[i]) != 0)
+      continue;
+    binding = ofctx_component_kind(ofctx_config_input_at(rt->cfg, i)) == OFCTX_COMPONENT_BINDING;
+    if (binding && strcmp(method, "OPTIONS") == 0) {
+      /* Dapr's start-up probe: 2xx means "deliver to me" */
+      ofctx__http_header_t allow = {"Allow", "OPTIONS, POST"};
+      ofctx__http_respond(req, 200, &allow, 1, NULL, 0);
+    } else if (!post && !(strcmp(method, "PUT") == 0 && binding)) {
+      method_not_allowed(req, binding ? "OPTIONS, POST, PUT" : "POST");
+    } else if (binding) {
+      deliver_binding(rt, req, i);
+    } else {
+      deliver_pubsub(rt, req, i);
+    }
+    return 1;
+  }
+  return 0;
+}

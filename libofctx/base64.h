@@ -1,0 +1,14 @@
+/* Internal: base64 (RFC 4648, standard alphabet) decoding, for CloudEvents'
+ * data_base64. */
+#ifndef OFCTX_BASE64_H
+#define OFCTX_BASE64_H
+
+#include <stddef.h>
+
+/* Decodes `len` characters of `in` into a new buffer (free with ofctx__free;
+ * NUL-terminated, `*out_len` bytes). Padding is optional; white space and
+ * any other character outside the alphabet fail. NULL when `in` is not
+ * base64 or memory runs out. */
+char *ofctx__base64_decode(const char *in, size_t len, size_t *out_len);
+
+#endif

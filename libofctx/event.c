@@ -1,0 +1,78 @@
+/* The event a function receives: payload, transport metadata, attributes. */
+#include <string.h>
+#include <strings.h>
+
+#include "alloc.h"
+#include "runtime.h"
+
+/* Headers that belong to the HTTP exchange itself, not to the event. */
+static int transport_header(const char *name) {
+  static const char *const names[] = {
+      "host",    "content-type", "content-length", "connection", "keep-alive",
+      "transfer-encoding", "te",  "trailer",       "upgrade",    "expect",
+      "accept-encoding",   "user-agent", "accept", "dapr-api-token", NULL};
+  for (size_t i = 0; names[i]; i++)
+    if (strcasecmp(name, names[i]) == 0)
+      return 1;
+  return 0;
+}
+
+int ofctx__event_metadata_from_headers(ofctx_event_t *ev, const ofctx__http_request_t *req) {
+  size_t n = ofctx__http_request_header_count(req);
+
+  ev->metadata = ofctx__calloc(n ? n : 1, sizeof *ev->metadata);
+  if (!ev->metadata)
+    return -1;
+  ev->metadata_count = 0;
+  for (size_t i = 0; i < n; i++) {
+    const ofctx__http_header_t *h = ofctx__http_request_header_at(req, i);
+    if (!transport_header(h->name))
+      ev->metadata[ev->metadata_count++] = *h;
+  }
+  return 0;
+}
+
+void ofctx__event_clear(ofctx_event_t *ev) {
+  ofctx__free(ev->owned);
+  ofctx__free(ev->metadata);
+  json_decref(ev->attributes);
+  ev->owned = NULL;
+  ev->metadata = NULL;
+  ev->metadata_count = 0;
+  ev->attributes = NULL;
+  ev->data = "";
+  ev->len = 0;
+  ev->content_type = NULL;
+}
+
+ofctx_event_kind_t ofctx_event_kind(const ofctx_event_t *ev) { return ev->kind; }
+const char *ofctx_event_input(const ofctx_event_t *ev) { return ev->input; }
+
+const char *ofctx_event_data(const ofctx_event_t *ev, size_t *len) {
+  if (len)
+    *len = ev->len;
+  return ev->data;
+}
+
+const char *ofctx_event_content_type(const ofctx_event_t *ev) { return ev->content_type; }
+
+const char *ofctx_event_metadata(const ofctx_event_t *ev, const char *key) {
+  for (size_t i = 0; key && i < ev->metadata_count; i++)
+    if (strcasecmp(ev->metadata[i].name, key) == 0)
+      return ev->metadata[i].value;
+  return NULL;
+}
+
+size_t ofctx_event_metadata_count(const ofctx_event_t *ev) { return ev->metadata_count; }
+
+const char *ofctx_event_metadata_key(const ofctx_event_t *ev, size_t i) {
+  return i < ev->metadata_count ? ev->metadata[i].name : NULL;
+}
+
+const char *ofctx_event_metadata_value(const ofctx_event_t *ev, size_t i) {
+  return i < ev->metadata_count ? ev->metadata[i].value : NULL;
+}
+
+const char *ofctx_event_attribute(const ofctx_event_t *ev, const char *name) {
+  return name ? json_string_value(json_object_get(ev->attributes, name)) : NULL;
+}

@@ -1,0 +1,163 @@
+/* One invocation: its own context, the function's call, the sends it makes,
+ * and the single answer to the input once all of them have settled. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "log.h"
+#include "runtime.h"
+
+static const char *const outcome_names[] = {"success", "drop", "retry"};
+
+static void timeout_closed(uv_handle_t *handle) {
+  ofctx_t *ctx = handle->data;
+
+  ofctx__free(ctx->reply);
+  ofctx__free(ctx);
+}
+
+void ofctx__invocation_release(ofctx_t *ctx) {
+  if (--ctx->refs > 0)
+    return;
+  uv_close((uv_handle_t *)&ctx->timeout, timeout_closed);
+}
+
+static void settle(ofctx_t *ctx, ofctx__outcome_t outcome, const char *why) {
+  ofctx__runtime_t *rt = ctx->rt;
+  char latency[32];
+  double ms = (double)(uv_hrtime() - ctx->started) / 1e6;
+
+  if (ctx->settled)
+    return;
+  ctx->settled = 1;
+  uv_timer_stop(&ctx->timeout);
+  snprintf(latency, sizeof latency, "%.3f", ms);
+  ofctx__log(outcome == OFCTX__OUTCOME_SUCCESS ? OFCTX_LOG_DEBUG
+             : outcome == OFCTX__OUTCOME_DROP  ? OFCTX_LOG_WARN
+                                               : OFCTX_LOG_ERROR,
+             outcome == OFCTX__OUTCOME_SUCCESS ? "event handled"
+             : outcome == OFCTX__OUTCOME_DROP  ? "event dropped"
+                                               : "event failed, not acknowledged",
+             "input", ctx->ev.input, "outcome", outcome_names[outcome], "reason", why,
+             "latency_ms", latency, (const char *)NULL);
+  rt->metrics.events[ctx->ev.input_index * OFCTX__OUTCOME_COUNT + outcome]++;
+  ctx->answer(ctx, outcome);
+  ctx->req = NULL;
+  ofctx__event_clear(&ctx->ev);
+  if (ctx->prev)
+    ctx->prev->next = ctx->next;
+  else
+    rt->inflight = ctx->next;
+  if (ctx->next)
+    ctx->next->prev = ctx->prev;
+  rt->inflight_count--;
+  ofctx__invocation_release(ctx);
+  ofctx__runtime_settled(rt);
+}
+
+/* Settles when the function has returned and no send is in flight. */
+static void maybe_settle(ofctx_t *ctx) {
+  if (!ctx->returned || ctx->sends_pending > 0 || ctx->settled)
+    return;
+  if (ctx->sends_failed)
+    settle(ctx, OFCTX__OUTCOME_RETRY, "a send failed");
+  else if (ctx->result == OFCTX_SUCCESS)
+    settle(ctx, OFCTX__OUTCOME_SUCCESS, NULL);
+  else if (ctx->result == OFCTX_DROP)
+    settle(ctx, OFCTX__OUTCOME_DROP, "the function declared the event poison");
+  else
+    settle(ctx, OFCTX__OUTCOME_RETRY, "the function returned an error");
+}
+
+static void timed_out(uv_timer_t *timer) {
+  ofctx_t *ctx = timer->data;
+  settle(ctx, OFCTX__OUTCOME_RETRY, "sends still in flight at the invocation timeout");
+}
+
+void ofctx__invoke(ofctx__runtime_t *rt, ofctx__http_request_t *req, const ofctx_event_t *ev,
+                   ofctx__answer_fn answer) {
+  ofctx_t *ctx = ofctx__calloc(1, sizeof *ctx);
+
+  if (!ctx) {
+    ofctx_event_t copy = *ev;
+    ofctx__event_clear(&copy);
+    ofctx__respond_json(req, 503, "{\"error\":\"out of memory\"}");
+    return;
+  }
+  ctx->rt = rt;
+  ctx->req = req;
+  ctx->ev = *ev;
+  ctx->answer = answer;
+  ctx->refs = 1;
+  ctx->started = uv_hrtime();
+  uv_timer_init(&rt->loop, &ctx->timeout);
+  ctx->timeout.data = ctx;
+  ctx->next = rt->inflight;
+  if (rt->inflight)
+    rt->inflight->prev = ctx;
+  rt->inflight = ctx;
+  rt->inflight_count++;
+  ctx->result = rt->fn(ctx, &ctx->ev);
+  ctx->returned = 1;
+  if (ctx->result != OFCTX_SUCCESS && ctx->result != OFCTX_DROP &&
+      ctx->result != OFCTX_ERROR) {
+    char code[16];
+    snprintf(code, sizeof code, "%d", ctx->result);
+    ofctx__log(OFCTX_LOG_WARN, "the function returned an unknown code, taken as OFCTX_ERROR",
+               "input", ctx->ev.input, "code", code, (const char *)NULL);
+  }
+  if (ctx->sends_pending > 0)
+    uv_timer_start(&ctx->timeout, timed_out, rt->opts.invocation_timeout_ms, 0);
+  maybe_settle(ctx);
+}
+
+void ofctx__invocation_send_done(ofctx_t *ctx, int ok) {
+  ctx->sends_pending--;
+  if (!ok)
+    ctx->sends_failed++;
+  maybe_settle(ctx);
+}
+
+void ofctx__invocations_abort(ofctx__runtime_t *rt) {
+  while (rt->inflight)
+    settle(rt->inflight, OFCTX__OUTCOME_RETRY, "the shutdown grace period ran out");
+}
+
+/* ---- the public context ---- */
+
+const ofctx_config_t *ofctx_config(const ofctx_t *ctx) { return ctx->rt->cfg; }
+
+const ofctx_event_t *ofctx_event(const ofctx_t *ctx) { return &ctx->ev; }
+
+ofctx_err_t ofctx_set_reply(ofctx_t *ctx, const void *data, size_t len) {
+  char *copy;
+
+  if (!ctx || (!data && len))
+    return OFCTX_EINVAL;
+  if (ctx->settled)
+    return OFCTX_ESETTLED;
+  copy = ofctx__malloc(len + 1);
+  if (!copy)
+    return OFCTX_ENOMEM;
+  if (len)
+    memcpy(copy, data, len);
+  copy[len] = '\0';
+  ofctx__free(ctx->reply);
+  ctx->reply = copy;
+  ctx->reply_len = len;
+  return OFCTX_OK;
+}
+
+void ofctx_log(const ofctx_t *ctx, ofctx_log_level_t level, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+
+  if (level < OFCTX_LOG_DEBUG || level > OFCTX_LOG_ERROR || !ofctx__log_enabled(level))
+    return;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  ofctx__log(level, msg, "input", ctx && !ctx->settled ? ctx->ev.input : NULL,
+             (const char *)NULL);
+}

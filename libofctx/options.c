@@ -1,0 +1,113 @@
+/* OFCTX_* environment variables → runtime options. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+
+typedef enum { SIZE, MILLIS, COUNT } kind_t;
+
+typedef struct {
+  const char *name;
+  kind_t kind;
+  size_t offset; /* into ofctx__options_t */
+  int is_size_t; /* else uint64_t (COUNT fields of type int are handled apart) */
+  uint64_t min, max;
+} option_t;
+
+#define OPT(name, kind, field, type, min, max)                                                 \
+  { name, kind, offsetof(ofctx__options_t, field), type, min, max }
+
+static const option_t options[] = {
+    OPT("OFCTX_MAX_BODY_SIZE", SIZE, http.max_body_size, 1, 1, (uint64_t)1 << 32),
+    OPT("OFCTX_MAX_HEADER_SIZE", SIZE, http.max_header_size, 1, 256, 1 << 24),
+    OPT("OFCTX_MAX_URL_SIZE", SIZE, http.max_url_size, 1, 16, 1 << 24),
+    OPT("OFCTX_MAX_CONNECTIONS", COUNT, http.max_connections, 1, 1, 1 << 20),
+    OPT("OFCTX_HEADER_TIMEOUT_MS", MILLIS, http.header_timeout_ms, 0, 1, 86400000),
+    OPT("OFCTX_BODY_TIMEOUT_MS", MILLIS, http.body_timeout_ms, 0, 1, 86400000),
+    OPT("OFCTX_IDLE_TIMEOUT_MS", MILLIS, http.idle_timeout_ms, 0, 1, 86400000),
+    OPT("OFCTX_SEND_TIMEOUT_MS", MILLIS, send.timeout_ms, 0, 1, 86400000),
+    OPT("OFCTX_SEND_BACKOFF_MS", MILLIS, send.backoff_initial_ms, 0, 1, 3600000),
+    OPT("OFCTX_SEND_BACKOFF_MAX_MS", MILLIS, send.backoff_max_ms, 0, 1, 3600000),
+    OPT("OFCTX_INVOCATION_TIMEOUT_MS", MILLIS, invocation_timeout_ms, 0, 1, 86400000),
+    OPT("OFCTX_GRACE_PERIOD_MS", MILLIS, grace_ms, 0, 0, 86400000),
+    OPT("OFCTX_DAPR_WAIT_MS", MILLIS, dapr_wait_ms, 0, 0, 86400000),
+};
+
+/* Digits, and for sizes an optional binary suffix (Ki, Mi, Gi) as Dapr's
+ * --max-body-size takes. */
+static int parse(const char *s, kind_t kind, uint64_t *out) {
+  uint64_t value = 0, unit = 1;
+  const char *p = s;
+
+  if (*p < '0' || *p > '9')
+    return -1;
+  for (; *p >= '0' && *p <= '9'; p++) {
+    if (value > (UINT64_MAX - 9) / 10)
+      return -1;
+    value = value * 10 + (uint64_t)(*p - '0');
+  }
+  if (*p && kind == SIZE) {
+    if (strcmp(p, "Ki") == 0)
+      unit = 1024;
+    else if (strcmp(p, "Mi") == 0)
+      unit = 1024 * 1024;
+    else if (strcmp(p, "Gi") == 0)
+      unit = 1024 * 1024 * 1024;
+    else
+      return -1;
+    p += 2;
+  }
+  if (*p || value > UINT64_MAX / unit)
+    return -1;
+  *out = value * unit;
+  return 0;
+}
+
+int ofctx__options_load(ofctx__options_t *o, char *err, size_t size) {
+  const char *attempts = getenv("OFCTX_SEND_ATTEMPTS");
+  const char *host = getenv("OFCTX_LISTEN_HOST");
+  uint64_t value;
+
+  memset(o, 0, sizeof *o);
+  ofctx__http_limits_default(&o->http);
+  ofctx__dapr_policy_default(&o->send);
+  o->invocation_timeout_ms = 60000;
+  o->grace_ms = 20000;
+  o->dapr_wait_ms = 30000;
+  snprintf(o->listen_host, sizeof o->listen_host, "0.0.0.0");
+  for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
+    const option_t *opt = &options[i];
+    const char *text = getenv(opt->name);
+    if (!text || !*text)
+      continue;
+    if (parse(text, opt->kind, &value) != 0 || value < opt->min || value > opt->max) {
+      snprintf(err, size, "%s: \"%.40s\" is not %s from %llu to %llu%s", opt->name, text,
+               opt->kind == MILLIS ? "a number of milliseconds" : "a whole number",
+               (unsigned long long)opt->min, (unsigned long long)opt->max,
+               opt->kind == SIZE ? " (bytes; Ki, Mi and Gi suffixes allowed)" : "");
+      return -1;
+    }
+    if (opt->is_size_t)
+      *(size_t *)((char *)o + opt->offset) = (size_t)value;
+    else
+      *(uint64_t *)((char *)o + opt->offset) = value;
+  }
+  if (attempts && *attempts) {
+    if (parse(attempts, COUNT, &value) != 0 || value < 1 || value > 100) {
+      snprintf(err, size, "OFCTX_SEND_ATTEMPTS: \"%.40s\" is not a whole number from 1 to 100",
+               attempts);
+      return -1;
+    }
+    o->send.max_attempts = (int)value;
+  }
+  if (host && *host) {
+    if (strlen(host) >= sizeof o->listen_host) {
+      snprintf(err, size, "OFCTX_LISTEN_HOST: longer than an IP address");
+      return -1;
+    }
+    snprintf(o->listen_host, sizeof o->listen_host, "%s", host);
+  }
+  o->send.max_response_size = o->http.max_body_size;
+  return 0;
+}

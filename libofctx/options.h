@@ -1,0 +1,25 @@
+/* Internal: the runtime's tunables, read from OFCTX_* environment variables
+ * (OpenFunction passes spec.serving.params as environment variables). */
+#ifndef OFCTX_OPTIONS_H
+#define OFCTX_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dapr_client.h"
+#include "http_server.h"
+
+typedef struct {
+  ofctx__http_limits_t http;
+  ofctx__dapr_policy_t send;
+  uint64_t invocation_timeout_ms; /* fn returned → every send settled (default 60 s) */
+  uint64_t grace_ms;              /* SIGTERM → forced exit of what is left (default 20 s) */
+  uint64_t dapr_wait_ms;          /* how long start-up waits for the sidecar (default 30 s) */
+  char listen_host[64];           /* default 0.0.0.0 */
+} ofctx__options_t;
+
+/* Defaults, then every variable that is set; -1 with a message naming the
+ * variable in `err` when one is not valid. */
+int ofctx__options_load(ofctx__options_t *o, char *err, size_t size);
+
+#endif

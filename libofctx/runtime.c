@@ -1,0 +1,382 @@
+/* ofctx_main: the context, the options, one libuv loop with the HTTP server
+ * and the sidecar client, the routes every runtime shares (health, metrics,
+ * the app token), start-up and graceful shutdown. */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "ofctx/version.h"
+#include "log.h"
+#include "runtime.h"
+
+#define EXIT_BAD_CONFIG 2
+#define EXIT_CANNOT_START 1
+
+void ofctx__respond_json(ofctx__http_request_t *req, int status, const char *json) {
+  ofctx__http_header_t type = {"Content-Type", "application/json"};
+  ofctx__http_respond(req, status, &type, 1, json, strlen(json));
+}
+
+static void respond_text(ofctx__http_request_t *req, int status, const char *text) {
+  ofctx__http_header_t type = {"Content-Type", "text/plain; charset=utf-8"};
+  ofctx__http_respond(req, status, &type, 1, text, strlen(text));
+}
+
+/* Compares in time that depends only on the expected token's length. */
+static int token_matches(const char *given, const char *expected) {
+  size_t glen = given ? strlen(given) : 0, elen = strlen(expected);
+  unsigned char diff = (unsigned char)(glen != elen);
+
+  for (size_t i = 0; i < elen; i++)
+    diff |= (unsigned char)((i < glen ? given[i] : 0) ^ expected[i]);
+  return given && diff == 0;
+}
+
+/* ---- /metrics (Prometheus text format 0.0.4) ---- */
+
+typedef struct {
+  char *s;
+  size_t len, cap;
+} text_t;
+
+static void appendf(text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void appendf(text_t *t, const char *fmt, ...) {
+  va_list ap;
+  int n;
+
+  for (;;) {
+    size_t room = t->cap - t->len;
+    va_start(ap, fmt);
+    n = t->s ? vsnprintf(t->s + t->len, room, fmt, ap) : -1;
+    va_end(ap);
+    if (n >= 0 && (size_t)n < room) {
+      t->len += (size_t)n;
+      return;
+    }
+    {
+      size_t cap = t->cap ? t->cap * 2 : 4096;
+      char *bigger = ofctx__realloc(t->s, cap);
+      if (!bigger)
+        return;
+      t->s = bigger;
+      t->cap = cap;
+    }
+  }
+}
+
+/* A label value with \, " and newlines escaped as the format wants. */
+static void label(text_t *t, const char *value) {
+  for (const char *p = value; *p; p++) {
+    if (*p == '\\' || *p == '"')
+      appendf(t, "\\%c", *p);
+    else if (*p == '\n')
+      appendf(t, "\\n");
+    else
+      appendf(t, "%c", *p);
+  }
+}
+
+static void metrics(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
+  static const char *const outcomes[] = {"success", "drop", "retry"};
+  size_t inputs = ofctx_config_input_count(rt->cfg), outputs = ofctx_config_output_count(rt->cfg);
+  ofctx__http_header_t type = {"Content-Type", "text/plain; version=0.0.4; charset=utf-8"};
+  text_t t = {0};
+
+  appendf(&t, "# HELP ofctx_events_total Events handled, by input and outcome.\n"
+              "# TYPE ofctx_events_total counter\n");
+  for (size_t i = 0; i < inputs; i++)
+    for (size_t o = 0; o < OFCTX__OUTCOME_COUNT; o++) {
+      appendf(&t, "ofctx_events_total{input=\"");
+      label(&t, ofctx_component_name(ofctx_config_input_at(rt->cfg, i)));
+      appendf(&t, "\",outcome=\"%s\"} %llu\n", outcomes[o],
+              (unsigned long long)rt->metrics.events[i * OFCTX__OUTCOME_COUNT + o]);
+    }
+  appendf(&t, "# HELP ofctx_sends_total Sends to the sidecar, by output and result.\n"
+              "# TYPE ofctx_sends_total counter\n");
+  for (size_t i = 0; i <= outputs; i++)
+    for (size_t r = 0; r < 2; r++) {
+      appendf(&t, "ofctx_sends_total{output=\"");
+      label(&t, i < outputs ? ofctx_component_name(ofctx_config_output_at(rt->cfg, i))
+                            : "(direct)");
+      appendf(&t, "\",result=\"%s\"} %llu\n", r ? "failed" : "ok",
+              (unsigned long long)rt->metrics.sends[i * 2 + r]);
+    }
+  appendf(&t,
+          "# HELP ofctx_unauthorized_total Requests refused for a missing or wrong app token.\n"
+          "# TYPE ofctx_unauthorized_total counter\nofctx_unauthorized_total %llu\n"
+          "# HELP ofctx_inflight Invocations not yet settled.\n"
+          "# TYPE ofctx_inflight gauge\nofctx_inflight %zu\n"
+          "# HELP ofctx_connections Open HTTP connections.\n"
+          "# TYPE ofctx_connections gauge\nofctx_connections %zu\n",
+          (unsigned long long)rt->metrics.rejected, rt->inflight_count,
+          ofctx__http_server_connections(rt->server));
+  if (!t.s)
+    respond_text(req, 503, "out of memory\n");
+  else
+    ofctx__http_respond(req, 200, &type, 1, t.s, t.len);
+  ofctx__free(t.s);
+}
+
+/* ---- requests ---- */
+
+static void handle(void *arg, ofctx__http_request_t *req) {
+  ofctx__runtime_t *rt = arg;
+  const char *path = ofctx__http_request_path(req);
+  const char *method = ofctx__http_request_method(req);
+  const char *token = ofctx_config_app_api_token(rt->cfg);
+
+  /* Probes and scrapes come from the kubelet and Prometheus, not from Dapr:
+   * they carry no token. */
+  if (strcmp(method, "GET") == 0 && strcmp(path, "/healthz") == 0) {
+    respond_text(req, 200, "ok\n");
+    return;
+  }
+  if (strcmp(method, "GET") == 0 && strcmp(path, "/readyz") == 0) {
+    if (rt->draining)
+      respond_text(req, 503, "draining\n");
+    else if (!rt->sidecar_ready)
+      respond_text(req, 503, "waiting for the Dapr sidecar\n");
+    else
+      respond_text(req, 200, "ready\n");
+    return;
+  }
+  if (strcmp(method, "GET") == 0 && strcmp(path, "/metrics") == 0) {
+    metrics(rt, req);
+    return;
+  }
+  if (token && !token_matches(ofctx__http_request_header(req, "dapr-api-token"), token)) {
+    rt->metrics.rejected++;
+    ofctx__respond_json(req, 401, "{\"error\":\"missing or wrong dapr-api-token\"}");
+    return;
+  }
+  if (ofctx__async_route(rt, req))
+    return;
+  ofctx__respond_json(req, 404, "{\"error\":\"no such route\"}");
+}
+
+/* ---- the sidecar at start-up ---- */
+
+static void probe_sidecar(uv_timer_t *timer);
+
+static void sidecar_answered(void *arg, const ofctx__dapr_result_t *r) {
+  ofctx__runtime_t *rt = arg;
+
+  if (r->ok) {
+    rt->sidecar_ready = 1;
+    ofctx__log(OFCTX_LOG_INFO, "Dapr sidecar ready", (const char *)NULL);
+    return;
+  }
+  if (rt->draining || r->error == NULL || strcmp(r->error, "cancelled") == 0)
+    return;
+  if (uv_now(&rt->loop) >= rt->sidecar_deadline) {
+    /* Never fatal: sends retry on their own; the pod stays unready. */
+    ofctx__log(OFCTX_LOG_WARN, "the Dapr sidecar is not answering; sends will fail until it does",
+               "error", r->error, (const char *)NULL);
+    return;
+  }
+  uv_timer_start(&rt->sidecar_wait, probe_sidecar, 200, 0);
+}
+
+static void probe_sidecar(uv_timer_t *timer) {
+  ofctx__runtime_t *rt = timer->data;
+  ofctx__dapr_policy_t once = rt->opts.send;
+
+  once.max_attempts = 1;
+  once.timeout_ms = 1000;
+  if (ofctx__dapr_call(rt->dapr, "GET", "/v1.0/healthz/outbound", NULL, NULL, 0, &once,
+                       sidecar_answered, rt) != 0)
+    uv_timer_start(&rt->sidecar_wait, probe_sidecar, 200, 0);
+}
+
+/* ---- shutdown ---- */
+
+static void close_handle(uv_handle_t *handle) {
+  if (!uv_is_closing(handle))
+    uv_close(handle, NULL);
+}
+
+/* Last step: the client (which cancels what is left) and our own handles. */
+static void finish(ofctx__runtime_t *rt) {
+  if (rt->server_open || rt->inflight_count > 0 || !rt->draining)
+    return;
+  if (rt->dapr) {
+    ofctx__dapr_client_close(rt->dapr, NULL, NULL);
+    rt->dapr = NULL;
+  }
+  close_handle((uv_handle_t *)&rt->sigterm);
+  close_handle((uv_handle_t *)&rt->sigint);
+  close_handle((uv_handle_t *)&rt->grace);
+  close_handle((uv_handle_t *)&rt->sidecar_wait);
+}
+
+static void server_stopped(void *arg) {
+  ofctx__runtime_t *rt = arg;
+  rt->server_open = 0;
+  finish(rt);
+}
+
+void ofctx__runtime_settled(ofctx__runtime_t *rt) {
+  if (rt->draining)
+    finish(rt);
+}
+
+static void grace_over(uv_timer_t *timer) {
+  ofctx__runtime_t *rt = timer->data;
+  char n[24];
+
+  snprintf(n, sizeof n, "%zu", rt->inflight_count);
+  ofctx__log(OFCTX_LOG_WARN, "grace period over: invocations in flight are not acknowledged",
+             "inflight", n, (const char *)NULL);
+  ofctx__invocations_abort(rt);
+  ofctx__http_server_abort(rt->server);
+}
+
+static void on_signal(uv_signal_t *sig, int signum) {
+  ofctx__runtime_t *rt = sig->data;
+
+  if (rt->draining)
+    return;
+  rt->draining = 1;
+  ofctx__log(OFCTX_LOG_INFO, "stopping", "signal", signum == SIGTERM ? "SIGTERM" : "SIGINT",
+             (const char *)NULL);
+  uv_timer_stop(&rt->sidecar_wait);
+  uv_timer_start(&rt->grace, grace_over, rt->opts.grace_ms, 0);
+  ofctx__http_server_stop(rt->server, server_stopped, rt);
+  finish(rt);
+}
+
+/* ---- ofctx_main ---- */
+
+static const char USAGE[] =
+    "usage: %s [--help] [--version]\n"
+    "\n"
+    "An OpenFunction function built with libofctx %s. It reads its function\n"
+    "context from FUNC_CONTEXT (or FUNC_CONTEXT_V1BETA2) and serves the events\n"
+    "that Dapr delivers on the context's port, until SIGTERM or SIGINT.\n"
+    "Runtime options are OFCTX_* environment variables; see the libofctx docs.\n";
+
+static int start(ofctx__runtime_t *rt) {
+  char port[16], inputs[16], outputs[16];
+  size_t n_in = ofctx_config_input_count(rt->cfg), n_out = ofctx_config_output_count(rt->cfg);
+  int rc;
+
+  rt->metrics.events = ofctx__calloc((n_in ? n_in : 1) * OFCTX__OUTCOME_COUNT, sizeof(uint64_t));
+  rt->metrics.sends = ofctx__calloc((n_out + 1) * 2, sizeof(uint64_t));
+  if (!rt->metrics.events || !rt->metrics.sends || ofctx__async_start(rt) != 0)
+    return UV_ENOMEM;
+  rc = ofctx__dapr_client_new(&rt->dapr, &rt->loop, ofctx_config_dapr_host(rt->cfg),
+                              ofctx_config_dapr_http_port(rt->cfg),
+                              ofctx_config_dapr_api_token(rt->cfg), &rt->opts.send);
+  if (rc != 0)
+    return rc;
+  rc = ofctx__http_server_start(&rt->server, &rt->loop, rt->opts.listen_host,
+                                ofctx_config_port(rt->cfg), &rt->opts.http, handle, rt);
+  if (rc != 0)
+    return rc;
+  rt->server_open = 1;
+  uv_signal_init(&rt->loop, &rt->sigterm);
+  uv_signal_init(&rt->loop, &rt->sigint);
+  uv_timer_init(&rt->loop, &rt->grace);
+  uv_timer_init(&rt->loop, &rt->sidecar_wait);
+  rt->sigterm.data = rt->sigint.data = rt->grace.data = rt->sidecar_wait.data = rt;
+  uv_signal_start(&rt->sigterm, on_signal, SIGTERM);
+  uv_signal_start(&rt->sigint, on_signal, SIGINT);
+  /* Outputs need the sidecar; without any there is nothing to wait for. */
+  if (n_out > 0 && rt->opts.dapr_wait_ms > 0) {
+    rt->sidecar_deadline = uv_now(&rt->loop) + rt->opts.dapr_wait_ms;
+    probe_sidecar(&rt->sidecar_wait);
+  } else {
+    rt->sidecar_ready = 1;
+  }
+  snprintf(port, sizeof port, "%d", ofctx__http_server_port(rt->server));
+  snprintf(inputs, sizeof inputs, "%zu", n_in);
+  snprintf(outputs, sizeof outputs, "%zu", n_out);
+  ofctx__log(OFCTX_LOG_INFO, "started", "function", ofctx_config_name(rt->cfg), "version",
+             ofctx_config_version(rt->cfg), "runtime", "Async", "port", port, "inputs", inputs,
+             "outputs", outputs, "libofctx", ofctx_version_string(), (const char *)NULL);
+  return 0;
+}
+
+static void walk_close(uv_handle_t *handle, void *arg) {
+  (void)arg;
+  close_handle(handle);
+}
+
+int ofctx_main(int argc, char **argv, ofctx_function_t fn) {
+  ofctx__runtime_t *rt;
+  ofctx_error_t err;
+  char message[512];
+  int status = 0, rc;
+
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      printf(USAGE, argv[0], ofctx_version_string());
+      return 0;
+    }
+    if (strcmp(argv[i], "--version") == 0) {
+      printf("%s (libofctx %s)\n", argv[0], ofctx_version_string());
+      return 0;
+    }
+    fprintf(stderr, "%s: unknown argument %s; see --help\n", argv[0], argv[i]);
+    return EXIT_BAD_CONFIG;
+  }
+  if (!fn) {
+    fprintf(stderr, "ofctx_main: no function given\n");
+    return EXIT_BAD_CONFIG;
+  }
+  if (ofctx__log_setup(message, sizeof message) != 0) {
+    fprintf(stderr, "%s\n", message);
+    return EXIT_BAD_CONFIG;
+  }
+  rt = ofctx__calloc(1, sizeof *rt);
+  if (!rt)
+    return EXIT_CANNOT_START;
+  rt->fn = fn;
+  if (ofctx_config_load(&rt->cfg, NULL, NULL, &err) != OFCTX_OK) {
+    fprintf(stderr, "%s\n", err.message);
+    ofctx__free(rt);
+    return EXIT_BAD_CONFIG;
+  }
+  if (ofctx__options_load(&rt->opts, message, sizeof message) != 0) {
+    fprintf(stderr, "%s\n", message);
+    ofctx_config_free(rt->cfg);
+    ofctx__free(rt);
+    return EXIT_BAD_CONFIG;
+  }
+  if (ofctx_config_runtime(rt->cfg) != OFCTX_RUNTIME_ASYNC) {
+    fprintf(stderr, "%s: runtime Knative is not served by libofctx %s yet; use \"Async\"\n",
+            ofctx_config_name(rt->cfg), ofctx_version_string());
+    ofctx_config_free(rt->cfg);
+    ofctx__free(rt);
+    return EXIT_BAD_CONFIG;
+  }
+  /* A peer that went away is an error code on its socket, not a signal. */
+  signal(SIGPIPE, SIG_IGN);
+  uv_loop_init(&rt->loop);
+  rc = start(rt);
+  if (rc != 0) {
+    char port[16];
+    snprintf(port, sizeof port, "%u", (unsigned)ofctx_config_port(rt->cfg));
+    ofctx__log(OFCTX_LOG_ERROR, "cannot start", "host", rt->opts.listen_host, "port", port,
+               "error", uv_strerror(rc), (const char *)NULL);
+    status = EXIT_CANNOT_START;
+    if (rt->dapr)
+      ofctx__dapr_client_close(rt->dapr, NULL, NULL);
+    uv_walk(&rt->loop, walk_close, NULL);
+  }
+  uv_run(&rt->loop, UV_RUN_DEFAULT);
+  if (status == 0)
+    ofctx__log(OFCTX_LOG_INFO, "stopped", "function", ofctx_config_name(rt->cfg),
+               (const char *)NULL);
+  uv_loop_close(&rt->loop);
+  ofctx__async_stop(rt);
+  ofctx__free(rt->metrics.events);
+  ofctx__free(rt->metrics.sends);
+  ofctx_config_free(rt->cfg);
+  ofctx__free(rt);
+  return status;
+}

@@ -1,0 +1,121 @@
+/* Internal: the runtime that ofctx_main runs (one libuv loop, the HTTP
+ * server, the sidecar client) and the invocation life cycle every event goes
+ * through. */
+#ifndef OFCTX_RUNTIME_H
+#define OFCTX_RUNTIME_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "dapr_client.h"
+#include "http_server.h"
+#include "ofctx/function.h"
+#include "options.h"
+
+typedef struct ofctx__runtime ofctx__runtime_t;
+
+/* How an invocation ended, as the input's answer says it. */
+typedef enum {
+  OFCTX__OUTCOME_SUCCESS, /* acknowledged */
+  OFCTX__OUTCOME_DROP,    /* acknowledged as poison, never retried */
+  OFCTX__OUTCOME_RETRY,   /* not acknowledged: Dapr delivers it again */
+  OFCTX__OUTCOME_COUNT
+} ofctx__outcome_t;
+
+/* Counters for /metrics, per input or output index (the last slot counts
+ * direct sends to components not named in the context). */
+typedef struct {
+  uint64_t *events;  /* [input][outcome] */
+  uint64_t *sends;   /* [output + 1][0 ok, 1 failed] */
+  uint64_t rejected; /* requests answered 401 */
+} ofctx__metrics_t;
+
+struct ofctx__runtime {
+  uv_loop_t loop;
+  ofctx_config_t *cfg;
+  ofctx__options_t opts;
+  ofctx_function_t fn;
+  ofctx__http_server_t *server;
+  ofctx__dapr_client_t *dapr;
+  uv_signal_t sigterm, sigint;
+  uv_timer_t grace, sidecar_wait;
+  uint64_t sidecar_deadline;
+  int sidecar_ready; /* the sidecar answered, or it is not needed */
+  int draining;
+  int server_open;
+  char **routes; /* per input: the path Dapr delivers it to */
+  ofctx_t *inflight; /* invocations not yet settled */
+  size_t inflight_count;
+  ofctx__metrics_t metrics;
+};
+
+struct ofctx_event {
+  ofctx_event_kind_t kind;
+  const char *input;
+  size_t input_index;
+  const char *data;
+  size_t len;
+  char *owned; /* decoded data, when `data` is not the request body */
+  const char *content_type;
+  ofctx__http_header_t *metadata;
+  size_t metadata_count;
+  json_t *attributes; /* pub/sub: the CloudEvent's attributes */
+};
+
+/* Answers the input once the invocation has settled. */
+typedef void (*ofctx__answer_fn)(ofctx_t *ctx, ofctx__outcome_t outcome);
+
+struct ofctx {
+  ofctx__runtime_t *rt;
+  ofctx__http_request_t *req;
+  ofctx_event_t ev;
+  ofctx__answer_fn answer;
+  ofctx_t *prev, *next;
+  int refs;    /* the invocation itself + each send in flight */
+  int settled;
+  int returned;
+  int result;  /* what the function returned */
+  int sends_pending;
+  int sends_failed;
+  char *reply;
+  size_t reply_len;
+  uv_timer_t timeout;
+  uint64_t started;
+};
+
+/* Starts an invocation of the runtime's function for `req` with the event
+ * `ev` (taken over: its owned parts are freed with the invocation). */
+void ofctx__invoke(ofctx__runtime_t *rt, ofctx__http_request_t *req, const ofctx_event_t *ev,
+                   ofctx__answer_fn answer);
+
+/* Settles every invocation in flight as RETRY (grace period over). */
+void ofctx__invocations_abort(ofctx__runtime_t *rt);
+
+/* A send of `ctx` has finished. */
+void ofctx__invocation_send_done(ofctx_t *ctx, int ok);
+
+/* Drops one reference; frees the context with the last. */
+void ofctx__invocation_release(ofctx_t *ctx);
+
+/* The runtime noticed that an invocation settled (for draining). */
+void ofctx__runtime_settled(ofctx__runtime_t *rt);
+
+/* The Async runtime: its routes (one per input) are worked out at start;
+ * ofctx__async_route takes `req` when it is one of them, or one of Dapr's
+ * /dapr/subscribe and /dapr/config, and returns 1 (answered or handed to an
+ * invocation), else 0. */
+int ofctx__async_start(ofctx__runtime_t *rt);
+int ofctx__async_route(ofctx__runtime_t *rt, ofctx__http_request_t *req);
+void ofctx__async_stop(ofctx__runtime_t *rt);
+
+/* Event helpers shared by the runtimes: metadata from request headers (the
+ * transport's own headers left out), and freeing an event's owned parts. */
+int ofctx__event_metadata_from_headers(ofctx_event_t *ev, const ofctx__http_request_t *req);
+void ofctx__event_clear(ofctx_event_t *ev);
+
+/* A JSON answer with the given status. */
+void ofctx__respond_json(ofctx__http_request_t *req, int status, const char *json);
+
+#endif

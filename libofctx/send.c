@@ -1,0 +1,302 @@
+/* Sends from a function to its outputs through the Dapr sidecar's HTTP API
+ * (output bindings and pub/sub), queued on the loop; each send holds its
+ * invocation open until it has finished. */
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "json_util.h"
+#include "log.h"
+#include "runtime.h"
+
+typedef struct {
+  ofctx_t *ctx;
+  size_t slot; /* metrics: output index, or the output count for direct sends */
+  ofctx_send_cb done;
+  void *arg;
+  char name[]; /* the output name, or the component */
+} send_t;
+
+/* A growing text buffer. */
+typedef struct {
+  char *s;
+  size_t len, cap;
+  int failed;
+} buf_t;
+
+static void put(buf_t *b, const char *data, size_t len) {
+  if (b->failed)
+    return;
+  if (b->len + len + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 256;
+    char *bigger;
+    while (cap < b->len + len + 1)
+      cap *= 2;
+    bigger = ofctx__realloc(b->s, cap);
+    if (!bigger) {
+      b->failed = 1;
+      return;
+    }
+    b->s = bigger;
+    b->cap = cap;
+  }
+  memcpy(b->s + b->len, data, len);
+  b->len += len;
+  b->s[b->len] = '\0';
+}
+
+static void puts_(buf_t *b, const char *s) { put(b, s, strlen(s)); }
+
+/* Percent-encodes `s` for a URL path (keeping '/' when `keep_slash`) or a
+ * query component. */
+static void put_encoded(buf_t *b, const char *s, int keep_slash) {
+  static const char hex[] = "0123456789ABCDEF";
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+        *p == '-' || *p == '.' || *p == '_' || *p == '~' || (keep_slash && *p == '/')) {
+      put(b, (const char *)p, 1);
+    } else {
+      char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+      put(b, esc, 3);
+    }
+  }
+}
+
+static int is_json(const void *data, size_t len) {
+  json_error_t jerr;
+  json_t *v = json_loadb(data, len, JSON_DECODE_ANY, &jerr);
+
+  json_decref(v);
+  return v != NULL;
+}
+
+static int name_ok(const char *s) {
+  return s && *s &&
+         strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
+             strlen(s) &&
+         strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+}
+
+static void send_finished(void *arg, const ofctx__dapr_result_t *r) {
+  send_t *send = arg;
+  ofctx_t *ctx = send->ctx;
+  ofctx__runtime_t *rt = ctx->rt;
+
+  rt->metrics.sends[send->slot * 2 + (r->ok ? 0 : 1)]++;
+  if (!r->ok) {
+    char status[16], attempts[16];
+    snprintf(status, sizeof status, "%d", r->status);
+    snprintf(attempts, sizeof attempts, "%d", r->attempts);
+    ofctx__log(OFCTX_LOG_ERROR, "send failed", "input", ctx->ev.input, "output", send->name,
+               "status", r->status ? status : NULL, "attempts", attempts, "error", r->error,
+               (const char *)NULL);
+  }
+  if (send->done && !ctx->settled) {
+    ofctx_send_result_t result = {r->ok ? OFCTX_OK : OFCTX_ESEND, r->status,
+                                  r->ok ? "accepted" : r->error, send->name};
+    send->done(ctx, &result, send->arg);
+  }
+  if (!ctx->settled)
+    ofctx__invocation_send_done(ctx, r->ok);
+  ofctx__invocation_release(ctx);
+  ofctx__free(send);
+}
+
+/* Hands the request to the sidecar client on behalf of `ctx`. */
+static ofctx_err_t start(ofctx_t *ctx, size_t slot, const char *name, const char *path,
+                         const char *content_type, const char *body, size_t body_len,
+                         const ofctx_send_opts_t *opts) {
+  size_t name_len = strlen(name);
+  send_t *send = ofctx__malloc(sizeof *send + name_len + 1);
+
+  if (!send)
+    return OFCTX_ENOMEM;
+  send->ctx = ctx;
+  send->slot = slot;
+  send->done = opts ? opts->done : NULL;
+  send->arg = opts ? opts->arg : NULL;
+  memcpy(send->name, name, name_len + 1);
+  if (ofctx__dapr_call(ctx->rt->dapr, "POST", path, content_type, body, body_len,
+                       &ctx->rt->opts.send, send_finished, send) != 0) {
+    ofctx__free(send);
+    return OFCTX_ENOMEM;
+  }
+  ctx->refs++;
+  ctx->sends_pending++;
+  return OFCTX_OK;
+}
+
+/* POST /v1.0/bindings/<component> {"data":…,"operation":…,"metadata":…} */
+static ofctx_err_t send_binding(ofctx_t *ctx, size_t slot, const char *name,
+                                const char *component, const char *operation,
+                                const ofctx_strmap_t *base_metadata, const void *data,
+                                size_t len, const ofctx_send_opts_t *opts) {
+  json_t *metadata = json_object();
+  char *metadata_text = NULL, *operation_text = NULL, *data_text = NULL;
+  buf_t path = {0}, body = {0};
+  ofctx_err_t rc = OFCTX_ENOMEM;
+
+  if (!metadata)
+    goto out;
+  for (size_t i = 0; i < ofctx_strmap_count(base_metadata); i++)
+    json_object_set_new(metadata, ofctx_strmap_key_at(base_metadata, i),
+                        json_string(ofctx_strmap_value_at(base_metadata, i)));
+  for (const char *const *kv = opts ? opts->metadata : NULL; kv && kv[0]; kv += 2) {
+    json_t *value = kv[1] ? json_string(kv[1]) : NULL;
+    if (!value || json_object_set_new(metadata, kv[0], value)) {
+      rc = OFCTX_EINVAL; /* not UTF-8, or a missing value */
+      goto out;
+    }
+  }
+  {
+    json_t *op = json_string(operation);
+    if (!op) { /* not UTF-8 */
+      rc = OFCTX_EINVAL;
+      goto out;
+    }
+    operation_text = ofctx__json_text(op, JSON_ENCODE_ANY);
+    json_decref(op);
+  }
+  metadata_text = ofctx__json_text(metadata, JSON_COMPACT);
+  if (!operation_text || !metadata_text)
+    goto out;
+  puts_(&body, "{\"data\":");
+  if (is_json(data, len)) {
+    put(&body, data, len);
+  } else {
+    json_t *s = json_stringn(data, len);
+    if (!s) { /* not UTF-8 text: Dapr's HTTP API has no way to carry it */
+      rc = OFCTX_EINVAL;
+      goto out;
+    }
+    data_text = ofctx__json_text(s, JSON_ENCODE_ANY);
+    json_decref(s);
+    if (!data_text)
+      goto out;
+    puts_(&body, data_text);
+  }
+  puts_(&body, ",\"operation\":");
+  puts_(&body, operation_text);
+  puts_(&body, ",\"metadata\":");
+  puts_(&body, metadata_text);
+  puts_(&body, "}");
+  puts_(&path, "/v1.0/bindings/");
+  puts_(&path, component);
+  if (body.failed || path.failed)
+    goto out;
+  rc = start(ctx, slot, name, path.s, "application/json", body.s, body.len, opts);
+out:
+  json_decref(metadata);
+  ofctx__free(operation_text);
+  ofctx__free(metadata_text);
+  ofctx__free(data_text);
+  ofctx__free(path.s);
+  ofctx__free(body.s);
+  return rc;
+}
+
+/* POST /v1.0/publish/<pubsub>/<topic>?metadata.<k>=<v> with the data as it is. */
+static ofctx_err_t send_publish(ofctx_t *ctx, size_t slot, const char *name, const char *pubsub,
+                                const char *topic, const ofctx_strmap_t *base_metadata,
+                                const void *data, size_t len, const ofctx_send_opts_t *opts) {
+  buf_t path = {0};
+  const char *type = opts && opts->content_type ? opts->content_type : NULL;
+  char sep = '?';
+  ofctx_err_t rc;
+
+  if (!topic || !*topic || !ofctx__text_ok(topic) || (type && !ofctx__text_ok(type)))
+    return OFCTX_EINVAL;
+  if (!type)
+    type = is_json(data, len) ? "application/json" : "text/plain; charset=utf-8";
+  puts_(&path, "/v1.0/publish/");
+  puts_(&path, pubsub);
+  puts_(&path, "/");
+  put_encoded(&path, topic, 1);
+  for (size_t i = 0; i < ofctx_strmap_count(base_metadata); i++) {
+    put(&path, &sep, 1);
+    puts_(&path, "metadata.");
+    put_encoded(&path, ofctx_strmap_key_at(base_metadata, i), 0);
+    puts_(&path, "=");
+    put_encoded(&path, ofctx_strmap_value_at(base_metadata, i), 0);
+    sep = '&';
+  }
+  for (const char *const *kv = opts ? opts->metadata : NULL; kv && kv[0]; kv += 2) {
+    if (!kv[1]) {
+      ofctx__free(path.s);
+      return OFCTX_EINVAL;
+    }
+    put(&path, &sep, 1);
+    puts_(&path, "metadata.");
+    put_encoded(&path, kv[0], 0);
+    puts_(&path, "=");
+    put_encoded(&path, kv[1], 0);
+    sep = '&';
+  }
+  rc = path.failed ? OFCTX_ENOMEM : start(ctx, slot, name, path.s, type, data, len, opts);
+  ofctx__free(path.s);
+  return rc;
+}
+
+static ofctx_err_t check_call(const ofctx_t *ctx, const void *data, size_t len) {
+  if (!ctx || (!data && len))
+    return OFCTX_EINVAL;
+  if (ctx->settled)
+    return OFCTX_ESETTLED;
+  return OFCTX_OK;
+}
+
+ofctx_err_t ofctx_send_to_opts(ofctx_t *ctx, const char *output, const void *data, size_t len,
+                               const ofctx_send_opts_t *opts) {
+  const ofctx_config_t *cfg;
+  const ofctx_component_t *out;
+  size_t slot = 0;
+  ofctx_err_t rc = check_call(ctx, data, len);
+
+  if (rc != OFCTX_OK)
+    return rc;
+  if (!output)
+    return OFCTX_EINVAL;
+  cfg = ctx->rt->cfg;
+  out = ofctx_config_output(cfg, output);
+  if (!out)
+    return OFCTX_ENOOUTPUT;
+  while (ofctx_config_output_at(cfg, slot) != out)
+    slot++;
+  if (ofctx_component_kind(out) == OFCTX_COMPONENT_PUBSUB)
+    return send_publish(ctx, slot, output, ofctx_component_component_name(out),
+                        ofctx_component_uri(out), ofctx_component_metadata(out), data, len,
+                        opts);
+  return send_binding(ctx, slot, output, ofctx_component_component_name(out),
+                      opts && opts->operation  ? opts->operation
+                      : ofctx_component_operation(out) ? ofctx_component_operation(out)
+                                                       : "create",
+                      ofctx_component_metadata(out), data, len, opts);
+}
+
+ofctx_err_t ofctx_send_to(ofctx_t *ctx, const char *output, const void *data, size_t len) {
+  return ofctx_send_to_opts(ctx, output, data, len, NULL);
+}
+
+ofctx_err_t ofctx_invoke_binding(ofctx_t *ctx, const char *component, const char *operation,
+                                 const void *data, size_t len, const ofctx_send_opts_t *opts) {
+  ofctx_err_t rc = check_call(ctx, data, len);
+
+  if (rc != OFCTX_OK)
+    return rc;
+  if (!name_ok(component) || !operation || !*operation || !ofctx__text_ok(operation))
+    return OFCTX_EINVAL;
+  return send_binding(ctx, ofctx_config_output_count(ctx->rt->cfg), component, component,
+                      operation, NULL, data, len, opts);
+}
+
+ofctx_err_t ofctx_publish(ofctx_t *ctx, const char *pubsub, const char *topic, const void *data,
+                          size_t len, const ofctx_send_opts_t *opts) {
+  ofctx_err_t rc = check_call(ctx, data, len);
+
+  if (rc != OFCTX_OK)
+    return rc;
+  if (!name_ok(pubsub))
+    return OFCTX_EINVAL;
+  return send_publish(ctx, ofctx_config_output_count(ctx->rt->cfg), pubsub, pubsub, topic, NULL,
+                      data, len, opts);
+}

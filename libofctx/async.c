@@ -203,9 +203,10 @@ static void subscriptions(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
   for (size_t i = 0; list && i < ofctx_config_input_count(rt->cfg); i++) {
     const ofctx_component_t *in = ofctx_config_input_at(rt->cfg, i);
     const ofctx_strmap_t *md = ofctx_component_metadata(in);
-    json_t *metadata = json_object();
+    json_t *metadata;
     if (ofctx_component_kind(in) != OFCTX_COMPONENT_PUBSUB)
       continue;
+    metadata = json_object();
     for (size_t k = 0; metadata && k < ofctx_strmap_count(md); k++)
       json_object_set_new(metadata, ofctx_strmap_key_at(md, k),
                           json_string(ofctx_strmap_value_at(md, k)));

@@ -1,0 +1,107 @@
+/* probe: a function for the integration tests whose behaviour each event
+ * chooses. The event data is JSON:
+ *   {"reply": "metadata"}            answer with the event as JSON: input, kind,
+ *                                    data, content type, metadata, attributes
+ *   {"return": 500 | 400 | 200 | 7}  return that code
+ *   {"send": ["out", ...], "id": "x"} send {"id":"x"} to each output, in order
+ *   {"publish": ["pubsub","topic"]}  publish {"id":…} directly
+ *   {"invoke": ["component","op"]}   invoke a binding directly
+ *   {"send_text": "out"}             send the text "plain text" to the output
+ * Anything that is not JSON is answered as it came (like echo). */
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <ofctx/ofctx.h>
+
+static void send_done(ofctx_t *ctx, const ofctx_send_result_t *r, void *arg) {
+  (void)arg;
+  ofctx_log(ctx, OFCTX_LOG_INFO, "send to %s finished: %s (%d)", r->output,
+            ofctx_strerror(r->code), r->http_status);
+}
+
+static int describe(ofctx_t *ctx, const ofctx_event_t *in) {
+  json_t *out = json_object(), *md = json_object();
+  size_t len;
+  const char *data = ofctx_event_data(in, &len);
+  const char *attrs[] = {"id", "source", "type", "specversion", "topic", "pubsubname",
+                         "datacontenttype"};
+  json_t *attributes = json_object();
+  char *text;
+  int rc;
+
+  for (size_t i = 0; i < ofctx_event_metadata_count(in); i++)
+    json_object_set_new(md, ofctx_event_metadata_key(in, i),
+                        json_string(ofctx_event_metadata_value(in, i)));
+  for (size_t i = 0; i < sizeof attrs / sizeof attrs[0]; i++)
+    if (ofctx_event_attribute(in, attrs[i]))
+      json_object_set_new(attributes, attrs[i], json_string(ofctx_event_attribute(in, attrs[i])));
+  json_object_set_new(out, "input", json_string(ofctx_event_input(in)));
+  json_object_set_new(out, "kind",
+                      json_string(ofctx_event_kind(in) == OFCTX_EVENT_BINDING ? "binding" : "pubsub"));
+  json_object_set_new(out, "data", json_stringn(data, len));
+  json_object_set_new(out, "contentType", ofctx_event_content_type(in)
+                                              ? json_string(ofctx_event_content_type(in))
+                                              : json_null());
+  json_object_set_new(out, "metadata", md);
+  json_object_set_new(out, "attributes", attributes);
+  text = json_dumps(out, JSON_COMPACT);
+  rc = ofctx_set_reply(ctx, text, strlen(text)) == OFCTX_OK ? OFCTX_SUCCESS : OFCTX_ERROR;
+  free(text);
+  json_decref(out);
+  return rc;
+}
+
+static int probe(ofctx_t *ctx, const ofctx_event_t *in) {
+  size_t len;
+  const char *data = ofctx_event_data(in, &len);
+  json_t *cmd = json_loadb(data, len, 0, NULL);
+  json_t *v;
+  int rc = OFCTX_SUCCESS;
+  const ofctx_send_opts_t opts = {NULL, NULL, NULL, send_done, NULL};
+
+  if (!json_is_object(cmd)) {
+    json_decref(cmd);
+    ofctx_set_reply(ctx, data, len);
+    return OFCTX_SUCCESS;
+  }
+  if ((v = json_object_get(cmd, "reply")) != NULL) {
+    rc = describe(ctx, in);
+  } else if ((v = json_object_get(cmd, "return")) != NULL) {
+    rc = (int)json_integer_value(v);
+  } else if ((v = json_object_get(cmd, "send")) != NULL) {
+    json_t *payload = json_pack("{s:O}", "id", json_object_get(cmd, "id"));
+    char *text = json_dumps(payload, JSON_COMPACT);
+    size_t i;
+    json_t *name;
+    json_array_foreach(v, i, name) {
+      ofctx_err_t e = ofctx_send_to_opts(ctx, json_string_value(name), text, strlen(text), &opts);
+      if (e != OFCTX_OK) {
+        ofctx_log(ctx, OFCTX_LOG_ERROR, "send to %s: %s", json_string_value(name),
+                  ofctx_strerror(e));
+        ofctx_set_reply(ctx, ofctx_err_name(e), strlen(ofctx_err_name(e)));
+        rc = OFCTX_ERROR;
+      }
+    }
+    free(text);
+    json_decref(payload);
+  } else if ((v = json_object_get(cmd, "send_text")) != NULL) {
+    if (ofctx_send_to(ctx, json_string_value(v), "plain text", 10) != OFCTX_OK)
+      rc = OFCTX_ERROR;
+  } else if ((v = json_object_get(cmd, "publish")) != NULL) {
+    char body[256];
+    snprintf(body, sizeof body, "{\"id\":\"%s\"}", json_string_value(json_object_get(cmd, "id")));
+    if (ofctx_publish(ctx, json_string_value(json_array_get(v, 0)),
+                      json_string_value(json_array_get(v, 1)), body, strlen(body), NULL) != OFCTX_OK)
+      rc = OFCTX_ERROR;
+  } else if ((v = json_object_get(cmd, "invoke")) != NULL) {
+    if (ofctx_invoke_binding(ctx, json_string_value(json_array_get(v, 0)),
+                             json_string_value(json_array_get(v, 1)), "{\"direct\":true}", 15,
+                             NULL) != OFCTX_OK)
+      rc = OFCTX_ERROR;
+  }
+  json_decref(cmd);
+  return rc;
+}
+
+int main(int argc, char **argv) { return ofctx_main(argc, argv, probe); }

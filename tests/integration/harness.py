@@ -1,0 +1,182 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Runs a libofctx function under the Dapr sidecar emulator, on loopback.
+
+A Harness starts tests/dapr/daprd_emulator.py and a function binary (by
+default build/bin/probe, from OFCTX_BIN_DIR), wires their ports and tokens,
+runs daprd's start-up sequence, and offers the control API as methods. Every
+process it starts is stopped by close(); nothing outside 127.0.0.1 is used.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EMULATOR = os.path.join(HERE, "..", "dapr", "daprd_emulator.py")
+BIN_DIR = os.environ.get("OFCTX_BIN_DIR", os.path.join(HERE, "..", "..", "build", "bin"))
+PYTHON = os.environ.get("OFCTX_PYTHON", "python3")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method, url, body=None, headers=None, timeout=30):
+    """One request; returns (status, headers dict lower-cased, body bytes)."""
+    data = body.encode() if isinstance(body, str) else body
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+
+
+def wait_until(predicate, what, seconds=20):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for " + what)
+
+
+class Harness:
+    def __init__(self, context, components, env=None, emulator_env=None, binary="probe",
+                 emulator_args=(), startup=True):
+        self.tmp = tempfile.TemporaryDirectory(prefix="ofctx-it-")
+        self.app_port = free_port()
+        context = dict(context, port=str(self.app_port))
+        comp_file = os.path.join(self.tmp.name, "components.json")
+        with open(comp_file, "w") as f:
+            json.dump(components, f)
+        ready = os.path.join(self.tmp.name, "dapr.port")
+        self.emulator_log = open(os.path.join(self.tmp.name, "emulator.log"), "w+")
+        eenv = dict(os.environ)
+        eenv.pop("DAPR_API_TOKEN", None)
+        eenv.pop("APP_API_TOKEN", None)
+        eenv.update(emulator_env or {})
+        self.emulator = subprocess.Popen(
+            [PYTHON, EMULATOR, "--app-port", str(self.app_port), "--dapr-http-port", "0",
+             "--components", comp_file, "--ready-file", ready, "--app-id", "probe",
+             *emulator_args],
+            env=eenv, stdout=self.emulator_log, stderr=subprocess.STDOUT)
+        self.fn = None
+        try:
+            wait_until(lambda: os.path.exists(ready), "the emulator")
+            with open(ready) as f:
+                self.dapr_port = int(f.read().strip())
+            self.dapr = "http://127.0.0.1:%d" % self.dapr_port
+            fenv = {k: v for k, v in os.environ.items()
+                    if k.startswith(("ASAN_", "UBSAN_", "LSAN_", "PATH", "LD_"))}
+            fenv.update({
+                "FUNC_CONTEXT": json.dumps(context),
+                "CONTEXT_MODE": "self-host",
+                "DAPR_HOST": "127.0.0.1",
+                "DAPR_HTTP_PORT": str(self.dapr_port),
+                "OFCTX_LISTEN_HOST": "127.0.0.1",
+                "OFCTX_SEND_BACKOFF_MS": "5",
+                "OFCTX_SEND_BACKOFF_MAX_MS": "20",
+                "OFCTX_LOG_LEVEL": "debug",
+            })
+            fenv.update(env or {})
+            self.fn_log = open(os.path.join(self.tmp.name, "function.log"), "w+")
+            self.fn = subprocess.Popen([os.path.join(BIN_DIR, binary)], env=fenv,
+                                       stdout=self.fn_log, stderr=subprocess.STDOUT)
+            self.app = "http://127.0.0.1:%d" % self.app_port
+            wait_until(self._app_up, "the function to listen")
+            self.startup_result = self.control("POST", "/emulator/startup", {}) if startup else None
+        except BaseException:
+            self.close()
+            raise
+
+    def _app_up(self):
+        if self.fn.poll() is not None:
+            raise AssertionError("the function exited with %s:\n%s" % (self.fn.returncode, self.log()))
+        try:
+            return http("GET", self.app + "/healthz", timeout=2)[0] == 200
+        except OSError:
+            return False
+
+    # ---- the emulator's control API ----
+
+    def control(self, method, path, body=None, headers=None):
+        data = json.dumps(body) if body is not None and not isinstance(body, (bytes, str)) else body
+        status, _, text = http(method, self.dapr + path, data, headers)
+        try:
+            return json.loads(text) if text else {"status_code": status}
+        except ValueError:
+            return {"status_code": status, "text": text.decode("utf-8", "replace")}
+
+    def deliver_binding(self, name, data, metadata=None, chunked=False):
+        headers = {"X-Emulator-Metadata": json.dumps(metadata or {})}
+        return self.control("POST", "/emulator/deliver/binding/%s%s" % (name, "?chunked=1" if chunked else ""),
+                            data if isinstance(data, (bytes, str)) else json.dumps(data), headers)
+
+    def deliver_pubsub(self, pubsub, topic, data, content_type="application/json"):
+        return self.control("POST", "/emulator/deliver/pubsub/%s/%s" % (pubsub, urllib.parse.quote(topic)),
+                            data if isinstance(data, (bytes, str)) else json.dumps(data),
+                            {"Content-Type": content_type})
+
+    def received(self, prefix="/v1.0/"):
+        """The sidecar API calls under `prefix`, health checks left out."""
+        calls = self.control("GET", "/emulator/received")
+        return [c for c in calls if c["path"].startswith(prefix) and not c["path"].startswith("/v1.0/healthz")]
+
+    def clear_received(self):
+        self.control("DELETE", "/emulator/received")
+
+    def faults(self, rules):
+        self.control("POST", "/emulator/faults", rules)
+
+    # ---- the function ----
+
+    def log(self):
+        self.fn_log.flush()
+        self.fn_log.seek(0)
+        return self.fn_log.read()
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Signals the function and returns its exit status."""
+        self.fn.send_signal(sig)
+        return self.fn.wait(timeout)
+
+    def close(self):
+        for proc in (self.fn, self.emulator):
+            if proc and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        for f in ("fn_log", "emulator_log"):
+            if hasattr(self, f):
+                getattr(self, f).close()
+        self.tmp.cleanup()
+
+
+def raw_exchange(port, data, read_timeout=10):
+    """Sends raw bytes to 127.0.0.1:port and returns everything read until the
+    server closes the connection (or the timeout)."""
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.settimeout(read_timeout)
+        try:
+            s.sendall(data)
+        except OSError:
+            pass
+        chunks = []
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        except (socket.timeout, ConnectionResetError):
+            pass
+        return b"".join(chunks)

@@ -1,0 +1,371 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The Async runtime end to end: the probe function (tests/functions/probe.c)
+under the Dapr sidecar emulator, which delivers bindings and pub/sub
+messages to it and takes its sends the way daprd does."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import BIN_DIR, Harness, http, raw_exchange, wait_until  # noqa: E402
+
+CONTEXT = {
+    "name": "probe",
+    "version": "v1",
+    "runtime": "Async",
+    "inputs": {
+        "kafka": {"componentName": "kafka-in", "componentType": "bindings.kafka"},
+        "orders": {"uri": "orders", "componentName": "pubsub", "componentType": "pubsub.kafka"},
+    },
+    "outputs": {
+        "out": {"componentName": "kafka-out", "componentType": "bindings.kafka", "operation": "create",
+                "metadata": {"partitionKey": "p1"}},
+        "nm": {"componentName": "nm", "componentType": "bindings.http", "operation": "post"},
+        "pub": {"uri": "alerts", "componentName": "pubsub", "componentType": "pubsub.kafka"},
+    },
+}
+
+COMPONENTS = {
+    "bindings": [
+        {"name": "kafka-in", "type": "bindings.kafka"},
+        {"name": "kafka-out", "type": "bindings.kafka", "direction": "output"},
+        {"name": "nm", "type": "bindings.http", "direction": "output"},
+    ],
+    "pubsubs": [{"name": "pubsub", "type": "pubsub.kafka"}],
+}
+
+
+class AsyncRuntime(unittest.TestCase):
+    """One function and emulator for the tests that leave them as they were."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.h = Harness(CONTEXT, COMPONENTS)
+
+    @classmethod
+    def tearDownClass(cls):
+        status = cls.h.stop()
+        log = cls.h.log()
+        cls.h.close()
+        assert status == 0, "exit status %s:\n%s" % (status, log)
+
+    def setUp(self):
+        self.h.control("DELETE", "/emulator/faults")
+        self.h.clear_received()
+
+    def test_startup_probe_and_subscriptions(self):
+        r = self.h.startup_result
+        self.assertEqual(r["bindings"]["kafka-in"]["probe"], 200)
+        self.assertTrue(r["bindings"]["kafka-in"]["subscribed"])
+        subs = r["subscriptions"]
+        self.assertEqual(len(subs), 1)
+        self.assertEqual(subs[0]["pubsubname"], "pubsub")
+        self.assertEqual(subs[0]["topic"], "orders")
+        self.assertEqual(r["config"]["status"], 200)
+
+    def test_binding_event_with_metadata(self):
+        r = self.h.deliver_binding("kafka-in", {"reply": "metadata"},
+                                   {"__offset": "42", "__key": "order-1", "MyHeader": "v"})
+        self.assertEqual(r["status"], 200)
+        self.assertTrue(r["acked"])
+        got = json.loads(r["body"])
+        self.assertEqual(got["input"], "kafka")
+        self.assertEqual(got["kind"], "binding")
+        self.assertEqual(json.loads(got["data"]), {"reply": "metadata"})
+        md = {k.lower(): v for k, v in got["metadata"].items()}
+        self.assertEqual(md["__offset"], "42")
+        self.assertEqual(md["__key"], "order-1")
+        self.assertEqual(md["myheader"], "v")
+        self.assertNotIn("content-type", md)
+
+    def test_binding_event_chunked(self):
+        r = self.h.deliver_binding("kafka-in", "plain bytes, chunked", chunked=True)
+        self.assertEqual(r["status"], 200)
+        self.assertEqual(r["body"], "plain bytes, chunked")
+
+    def test_binding_outcomes(self):
+        r = self.h.deliver_binding("kafka-in", {"return": 500})
+        self.assertEqual(r["status"], 500)
+        self.assertFalse(r["acked"])
+        self.assertNotIn("probe", r["body"])  # no internals in a failed answer
+        r = self.h.deliver_binding("kafka-in", {"return": 400})
+        self.assertEqual(r["status"], 200)  # poison: acknowledged
+        self.assertTrue(r["acked"])
+        r = self.h.deliver_binding("kafka-in", {"return": 7})
+        self.assertEqual(r["status"], 500)  # unknown codes are errors
+        wait_until(lambda: "event dropped" in self.h.log(), "the drop log line")
+
+    def test_pubsub_outcomes(self):
+        self.assertEqual(self.h.deliver_pubsub("pubsub", "orders", {"return": 200})["verdict"], "SUCCESS")
+        self.assertEqual(self.h.deliver_pubsub("pubsub", "orders", {"return": 500})["verdict"], "RETRY")
+        self.assertEqual(self.h.deliver_pubsub("pubsub", "orders", {"return": 400})["verdict"], "DROP")
+
+    def test_pubsub_cloudevent(self):
+        r = self.h.deliver_pubsub("pubsub", "orders", {"reply": "metadata"})
+        self.assertEqual(r["verdict"], "SUCCESS")
+        # pub/sub answers are statuses: the function's reply is not sent back,
+        # so check what it saw through a send instead
+        r = self.h.deliver_pubsub("pubsub", "orders", {"send": ["out"], "id": "ce-1"})
+        self.assertEqual(r["verdict"], "SUCCESS")
+        calls = self.h.received("/v1.0/bindings/")
+        self.assertEqual(json.loads(calls[-1]["body"])["data"], {"id": "ce-1"})
+
+    def test_send_to_binding(self):
+        r = self.h.deliver_binding("kafka-in", {"send": ["out"], "id": "a1"})
+        self.assertEqual(r["status"], 200)
+        calls = self.h.received()
+        self.assertEqual(len(calls), 1)
+        call = calls[0]
+        self.assertEqual(call["method"], "POST")
+        self.assertEqual(call["path"], "/v1.0/bindings/kafka-out")
+        self.assertEqual(call["status"], 204)
+        body = json.loads(call["body"])
+        self.assertEqual(body, {"data": {"id": "a1"}, "operation": "create",
+                                "metadata": {"partitionKey": "p1"}})
+        self.assertEqual(call["payload"], '{"id":"a1"}')
+
+    def test_send_text_is_quoted_by_dapr(self):
+        r = self.h.deliver_binding("kafka-in", {"send_text": "out"})
+        self.assertEqual(r["status"], 200)
+        self.assertEqual(self.h.received()[0]["payload"], '"plain text"')
+
+    def test_send_to_http_binding_and_pubsub(self):
+        r = self.h.deliver_binding("kafka-in", {"send": ["nm", "pub"], "id": "b2"})
+        self.assertEqual(r["status"], 200)
+        calls = {c["path"]: c for c in self.h.received()}
+        self.assertEqual(json.loads(calls["/v1.0/bindings/nm"]["body"])["operation"], "post")
+        pub = calls["/v1.0/publish/pubsub/alerts"]
+        self.assertEqual(pub["status"], 204)
+        self.assertEqual(json.loads(pub["body"]), {"id": "b2"})
+        self.assertEqual(pub["cloudevent"]["datacontenttype"], "application/json")
+
+    def test_direct_publish_and_invoke(self):
+        r = self.h.deliver_binding("kafka-in", {"publish": ["pubsub", "a/b c"], "id": "d1"})
+        self.assertEqual(r["status"], 200)
+        r = self.h.deliver_binding("kafka-in", {"invoke": ["kafka-out", "create"]})
+        self.assertEqual(r["status"], 200)
+        paths = [c["path"] for c in self.h.received()]
+        self.assertIn("/v1.0/publish/pubsub/a/b%20c", paths)
+        self.assertIn("/v1.0/bindings/kafka-out", paths)
+
+    def test_unknown_output_fails_at_once(self):
+        r = self.h.deliver_binding("kafka-in", {"send": ["nope"], "id": "x"})
+        self.assertEqual(r["status"], 500)
+        self.assertEqual(self.h.received(), [])
+
+    def test_failed_send_nacks_after_bounded_retries(self):
+        self.h.faults([{"path": "/v1.0/bindings/kafka-out", "action": "status", "status": 500, "count": 100}])
+        r = self.h.deliver_binding("kafka-in", {"send": ["out"], "id": "f1"})
+        self.assertEqual(r["status"], 500)
+        self.assertEqual(len(self.h.received()), 4)  # OFCTX_SEND_ATTEMPTS
+        self.assertEqual(self.h.deliver_pubsub("pubsub", "orders", {"send": ["out"], "id": "f2"})["verdict"],
+                         "RETRY")
+
+    def test_4xx_is_not_retried(self):
+        self.h.faults([{"path": "/v1.0/bindings/kafka-out", "action": "status", "status": 403, "count": 1}])
+        r = self.h.deliver_binding("kafka-in", {"send": ["out"], "id": "f3"})
+        self.assertEqual(r["status"], 500)
+        self.assertEqual(len(self.h.received()), 1)
+
+    def test_transient_failures_are_retried(self):
+        self.h.faults([{"path": "/v1.0/bindings/kafka-out", "action": "status", "status": 503, "count": 2},
+                       {"path": "/v1.0/publish/pubsub/alerts", "action": "reset", "count": 1}])
+        r = self.h.deliver_binding("kafka-in", {"send": ["out", "pub"], "id": "t1"})
+        self.assertEqual(r["status"], 200)
+        calls = self.h.received()
+        self.assertEqual([c["status"] for c in calls if c["path"].startswith("/v1.0/bindings/")],
+                         [503, 503, 204])
+        self.assertTrue(any(c["path"] == "/v1.0/publish/pubsub/alerts" and c["status"] == 204 for c in calls))
+
+    def test_other_routes(self):
+        self.assertEqual(http("GET", self.h.app + "/readyz")[0], 200)
+        status, headers, body = http("GET", self.h.app + "/metrics")
+        self.assertEqual(status, 200)
+        self.assertIn(b'ofctx_events_total{input="kafka",outcome="success"}', body)
+        self.assertEqual(http("GET", self.h.app + "/nope")[0], 404)
+        self.assertEqual(http("GET", self.h.app + "/kafka-in")[0], 405)
+        status, _, body = http("GET", self.h.app + "/dapr/config")
+        self.assertEqual((status, body), (200, b"{}"))
+
+
+class Volume(unittest.TestCase):
+    def test_thousand_events_nothing_lost_or_duplicated(self):
+        h = Harness(CONTEXT, COMPONENTS)
+        try:
+            acked = 0
+            for i in range(1000):
+                r = h.deliver_binding("kafka-in", {"send": ["out"], "id": "e%d" % i})
+                acked += r["acked"]
+            self.assertEqual(acked, 1000)
+            ids = [json.loads(c["payload"])["id"] for c in h.received("/v1.0/bindings/")]
+            self.assertEqual(len(ids), 1000)
+            self.assertEqual(set(ids), {"e%d" % i for i in range(1000)})
+            self.assertEqual(h.stop(), 0)
+        finally:
+            h.close()
+
+
+class Tokens(unittest.TestCase):
+    def test_both_tokens(self):
+        h = Harness(CONTEXT, COMPONENTS,
+                    env={"APP_API_TOKEN": "app-secret", "DAPR_API_TOKEN": "dapr-secret"},
+                    emulator_env={"APP_API_TOKEN": "app-secret", "DAPR_API_TOKEN": "dapr-secret"})
+        try:
+            r = h.deliver_binding("kafka-in", {"send": ["out"], "id": "tok"})
+            self.assertEqual(r["status"], 200)
+            self.assertEqual(h.received()[0]["token"], "dapr-secret")
+            # without the token the function is not run
+            status, _, _ = http("POST", h.app + "/kafka-in", '{"send":["out"],"id":"no"}')
+            self.assertEqual(status, 401)
+            status, _, _ = http("POST", h.app + "/kafka-in", "{}", {"dapr-api-token": "app-secre"})
+            self.assertEqual(status, 401)
+            self.assertEqual(len(h.received()), 1)
+            # probes and scrapes need none
+            self.assertEqual(http("GET", h.app + "/healthz")[0], 200)
+            self.assertEqual(http("GET", h.app + "/metrics")[0], 200)
+            self.assertEqual(h.stop(), 0)
+        finally:
+            h.close()
+
+    def test_wrong_app_token_means_not_subscribed(self):
+        h = Harness(CONTEXT, COMPONENTS, env={"APP_API_TOKEN": "right"},
+                    emulator_env={"APP_API_TOKEN": "wrong"})
+        try:
+            self.assertFalse(h.startup_result["bindings"]["kafka-in"]["subscribed"])
+            self.assertEqual(h.startup_result["bindings"]["kafka-in"]["probe"], 401)
+            self.assertEqual(h.stop(), 0)
+        finally:
+            h.close()
+
+    def test_sidecar_token_missing_is_a_failed_send(self):
+        h = Harness(CONTEXT, COMPONENTS, emulator_env={"DAPR_API_TOKEN": "needed"})
+        try:
+            r = h.deliver_binding("kafka-in", {"send": ["out"], "id": "x"})
+            self.assertEqual(r["status"], 500)
+            self.assertEqual([c["status"] for c in h.received()], [401])  # a 4xx: no retry
+            self.assertEqual(h.stop(), 0)
+        finally:
+            h.close()
+
+
+class Limits(unittest.TestCase):
+    def test_hostile_requests(self):
+        h = Harness(CONTEXT, COMPONENTS, startup=False,
+                    env={"OFCTX_MAX_BODY_SIZE": "1Ki", "OFCTX_MAX_HEADER_SIZE": "1Ki",
+                         "OFCTX_MAX_URL_SIZE": "256", "OFCTX_HEADER_TIMEOUT_MS": "300"})
+        try:
+            port = h.app_port
+            cases = [
+                (b"POST /kafka-in HTTP/1.1\r\nContent-Length: 2000\r\n\r\n", b"HTTP/1.1 413 "),
+                (b"POST /kafka-in HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n" + b"x" * 2048,
+                 b"HTTP/1.1 413 "),
+                (b"GET /" + b"a" * 300 + b" HTTP/1.1\r\n\r\n", b"HTTP/1.1 414 "),
+                (b"GET / HTTP/1.1\r\nX: " + b"a" * 2000 + b"\r\n\r\n", b"HTTP/1.1 431 "),
+                (b"POST /kafka-in HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+                 b"HTTP/1.1 400 "),
+                (b"BREW /kafka-in HTTP/1.1\r\n\r\n", b"HTTP/1.1 400 "),
+                (b"GET /healthz HTTP/3.0\r\n\r\n", b"HTTP/1.1 505 "),
+                (b"GET /healthz HTTP/1.1\r\nX-Slow: ", b"HTTP/1.1 408 "),
+            ]
+            for request, expected in cases:
+                answer = raw_exchange(port, request)
+                self.assertTrue(answer.startswith(expected), (request[:60], answer[:80]))
+            # pipelined requests on one connection are answered in order
+            answer = raw_exchange(port, b"GET /healthz HTTP/1.1\r\n\r\nGET /nope HTTP/1.1\r\n\r\n"
+                                        b"GET /readyz HTTP/1.1\r\nConnection: close\r\n\r\n")
+            self.assertEqual(re.findall(rb"HTTP/1\.1 (\d{3}) ", answer), [b"200", b"404", b"200"])
+            # and the function still serves
+            self.assertEqual(http("GET", h.app + "/healthz")[0], 200)
+            self.assertEqual(h.stop(), 0)
+        finally:
+            h.close()
+
+
+class Lifecycle(unittest.TestCase):
+    def test_shutdown_lets_inflight_invocations_settle(self):
+        h = Harness(CONTEXT, COMPONENTS)
+        try:
+            h.faults([{"path": "/v1.0/bindings/kafka-out", "action": "delay", "ms": 1500, "count": 1}])
+            result = {}
+            t = threading.Thread(target=lambda: result.update(
+                h.deliver_binding("kafka-in", {"send": ["out"], "id": "last"})))
+            t.start()
+            wait_until(lambda: b"ofctx_inflight 1\n" in http("GET", h.app + "/metrics")[2],
+                       "the invocation to be in flight")
+            h.fn.send_signal(signal.SIGTERM)
+            t.join(30)
+            self.assertEqual(result["status"], 200)  # answered after its send, acked
+            self.assertEqual(h.fn.wait(30), 0)
+            log = h.log()
+            self.assertIn("stopping", log)
+            self.assertIn("stopped", log)
+        finally:
+            h.close()
+
+    def test_invocation_timeout_nacks(self):
+        h = Harness(CONTEXT, COMPONENTS, env={"OFCTX_INVOCATION_TIMEOUT_MS": "200"})
+        try:
+            h.faults([{"path": "/v1.0/bindings/kafka-out", "action": "delay", "ms": 1500, "count": 1}])
+            r = h.deliver_binding("kafka-in", {"send": ["out"], "id": "slow"})
+            self.assertEqual(r["status"], 500)  # never acked before its send settled
+            self.assertEqual(h.stop(), 0)
+        finally:
+            h.close()
+
+    def test_bad_context_and_options_exit_2(self):
+        probe = os.path.join(BIN_DIR, "probe")
+        base = {k: v for k, v in os.environ.items() if k.startswith(("ASAN_", "UBSAN_", "LSAN_", "PATH"))}
+        cases = [
+            ({"FUNC_CONTEXT": '{"name":"f","runtime":"Async","inputs":{"k":{"componentName":"a/b",'
+                              '"componentType":"bindings.kafka"}}}', "CONTEXT_MODE": "self-host"},
+             'FUNC_CONTEXT: $.inputs.k.componentName: "a/b" is not a Dapr component name'),
+            ({}, "env FUNC_CONTEXT not found"),
+            ({"FUNC_CONTEXT": '{"name":"f","runtime":"Async"}', "CONTEXT_MODE": "self-host",
+              "OFCTX_MAX_BODY_SIZE": "lots"}, "OFCTX_MAX_BODY_SIZE:"),
+            ({"FUNC_CONTEXT": '{"name":"f","runtime":"Async"}', "CONTEXT_MODE": "self-host",
+              "OFCTX_LOG_FORMAT": "xml"}, "OFCTX_LOG_FORMAT:"),
+        ]
+        for env, message in cases:
+            p = subprocess.run([probe], env=dict(base, **env), capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn(message, p.stderr)
+        p = subprocess.run([probe, "--bogus"], env=base, capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 2)
+        p = subprocess.run([probe, "--version"], env=base, capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("libofctx", p.stdout)
+
+    def test_port_in_use_exits_1(self):
+        import socket
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen()
+            port = s.getsockname()[1]
+            env = {k: v for k, v in os.environ.items() if k.startswith(("ASAN_", "UBSAN_", "LSAN_", "PATH"))}
+            env.update({"FUNC_CONTEXT": json.dumps(dict(CONTEXT, port=str(port))),
+                        "CONTEXT_MODE": "self-host", "OFCTX_LISTEN_HOST": "127.0.0.1"})
+            p = subprocess.run([os.path.join(BIN_DIR, "probe")], env=env, capture_output=True, text=True,
+                               timeout=30)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn("cannot start", p.stderr)
+
+    def test_readyz_waits_for_the_sidecar(self):
+        h = Harness(CONTEXT, COMPONENTS, emulator_args=("--outbound-ready-after-ms", "800"), startup=False)
+        try:
+            first = http("GET", h.app + "/readyz")[0]
+            wait_until(lambda: http("GET", h.app + "/readyz")[0] == 200, "readiness")
+            self.assertEqual(first, 503)
+            self.assertIn("Dapr sidecar ready", h.log())
+            self.assertEqual(h.stop(), 0)
+        finally:
+            h.close()
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -367,5 +367,26 @@ class Lifecycle(unittest.TestCase):
             h.close()
 
 
+class Echo(unittest.TestCase):
+    """examples/echo: answers with its input and sends it to every output."""
+
+    def test_echo(self):
+        with open(os.path.join(os.path.dirname(__file__), "..", "..", "examples", "echo", "context.json")) as f:
+            context = json.load(f)
+        components = {"bindings": [{"name": "echo-requests", "type": "bindings.kafka"},
+                                   {"name": "echo-copies", "type": "bindings.kafka", "direction": "output"}],
+                      "pubsubs": [{"name": "pubsub", "type": "pubsub.kafka"}]}
+        h = Harness(context, components, binary="echo")
+        try:
+            r = h.deliver_binding("echo-requests", '{"hello":"world"}')
+            self.assertEqual((r["status"], r["body"]), (200, '{"hello":"world"}'))
+            self.assertEqual(h.deliver_pubsub("pubsub", "orders", {"n": 1})["verdict"], "SUCCESS")
+            payloads = [c["payload"] for c in h.received("/v1.0/bindings/echo-copies")]
+            self.assertEqual(payloads, ['{"hello":"world"}', '{"n":1}'])
+            self.assertEqual(h.stop(), 0)
+        finally:
+            h.close()
+
+
 if __name__ == "__main__":
     unittest.main()

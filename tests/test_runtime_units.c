@@ -1,0 +1,188 @@
+/* Small internal modules of the runtime: runtime options from OFCTX_*
+ * variables, base64 decoding, and log line formats. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "alloc.h"
+#include "base64.h"
+#include "log.h"
+#include "options.h"
+
+static void options_defaults(void **state) {
+  ofctx__options_t o;
+  char err[256];
+
+  assert_int_equal(ofctx__options_load(&o, err, sizeof err), 0);
+  assert_int_equal(o.http.max_body_size, 4 * 1024 * 1024);
+  assert_int_equal(o.send.max_attempts, 4);
+  assert_int_equal(o.invocation_timeout_ms, 60000);
+  assert_string_equal(o.listen_host, "0.0.0.0");
+  assert_int_equal(o.send.max_response_size, o.http.max_body_size);
+}
+
+static void options_values(void **state) {
+  ofctx__options_t o;
+  char err[256];
+
+  setenv("OFCTX_MAX_BODY_SIZE", "16Mi", 1);
+  setenv("OFCTX_MAX_HEADER_SIZE", "8Ki", 1);
+  setenv("OFCTX_SEND_ATTEMPTS", "1", 1);
+  setenv("OFCTX_GRACE_PERIOD_MS", "0", 1);
+  setenv("OFCTX_LISTEN_HOST", "127.0.0.1", 1);
+  assert_int_equal(ofctx__options_load(&o, err, sizeof err), 0);
+  assert_int_equal(o.http.max_body_size, 16 * 1024 * 1024);
+  assert_int_equal(o.http.max_header_size, 8 * 1024);
+  assert_int_equal(o.send.max_attempts, 1);
+  assert_int_equal(o.grace_ms, 0);
+  assert_string_equal(o.listen_host, "127.0.0.1");
+  unsetenv("OFCTX_MAX_BODY_SIZE");
+  unsetenv("OFCTX_MAX_HEADER_SIZE");
+  unsetenv("OFCTX_SEND_ATTEMPTS");
+  unsetenv("OFCTX_GRACE_PERIOD_MS");
+  unsetenv("OFCTX_LISTEN_HOST");
+}
+
+static void options_errors(void **state) {
+  static const struct {
+    const char *name, *value, *message;
+  } rows[] = {
+      {"OFCTX_MAX_BODY_SIZE", "lots",
+       "OFCTX_MAX_BODY_SIZE: \"lots\" is not a whole number from 1 to 4294967296 (bytes; Ki, Mi "
+       "and Gi suffixes allowed)"},
+      {"OFCTX_MAX_BODY_SIZE", "5Ti", NULL},
+      {"OFCTX_MAX_BODY_SIZE", "0", NULL},
+      {"OFCTX_MAX_BODY_SIZE", "-1", NULL},
+      {"OFCTX_MAX_BODY_SIZE", "99999999999999999999999", NULL},
+      {"OFCTX_HEADER_TIMEOUT_MS", "10s",
+       "OFCTX_HEADER_TIMEOUT_MS: \"10s\" is not a number of milliseconds from 1 to 86400000"},
+      {"OFCTX_IDLE_TIMEOUT_MS", "0", NULL},
+      {"OFCTX_SEND_ATTEMPTS", "0",
+       "OFCTX_SEND_ATTEMPTS: \"0\" is not a whole number from 1 to 100"},
+      {"OFCTX_MAX_CONNECTIONS", "1Ki", NULL}, /* suffixes are for sizes only */
+      {"OFCTX_LISTEN_HOST", "a-host-name-far-longer-than-any-address-should-ever-be-0123456789",
+       "OFCTX_LISTEN_HOST: longer than an IP address"},
+  };
+  ofctx__options_t o;
+  char err[256];
+
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    setenv(rows[i].name, rows[i].value, 1);
+    err[0] = '\0';
+    if (ofctx__options_load(&o, err, sizeof err) != -1)
+      fail_msg("%s=%s was accepted", rows[i].name, rows[i].value);
+    assert_non_null(strstr(err, rows[i].name));
+    if (rows[i].message)
+      assert_string_equal(err, rows[i].message);
+    unsetenv(rows[i].name);
+  }
+}
+
+static void base64(void **state) {
+  static const struct {
+    const char *in, *out;
+  } good[] = {{"", ""},         {"Zg==", "f"},     {"Zm8=", "fo"},   {"Zm9v", "foo"},
+              {"Zm9vYg", "foob"}, {"Zm9vYmE=", "fooba"}, {"Zm9vYmFy", "foobar"},
+              {"eyJhIjoxfQ==", "{\"a\":1}"}};
+  static const char *const bad[] = {"Z", "Zg=", "Zg===", "Zm9v!", "Zm 9v", "Zh==", "====",
+                                    "Zg==Zg=="};
+  size_t len;
+
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    char *out = ofctx__base64_decode(good[i].in, strlen(good[i].in), &len);
+    if (!out)
+      fail_msg("\"%s\" was refused", good[i].in);
+    assert_int_equal(len, strlen(good[i].out));
+    assert_memory_equal(out, good[i].out, len);
+    assert_int_equal(out[len], '\0');
+    ofctx__free(out);
+  }
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    if (ofctx__base64_decode(bad[i], strlen(bad[i]), &len))
+      fail_msg("\"%s\" was accepted", bad[i]);
+  /* binary output, NULs included */
+  {
+    char *out = ofctx__base64_decode("AAEC/w==", 8, &len);
+    assert_non_null(out);
+    assert_int_equal(len, 4);
+    assert_memory_equal(out, "\x00\x01\x02\xff", 4);
+    ofctx__free(out);
+  }
+}
+
+/* Runs `fn` with stderr sent to a file and returns what it wrote. */
+static char *capture_stderr(void (*fn)(void)) {
+  static char text[4096];
+  FILE *tmp = tmpfile();
+  int saved = dup(2);
+  size_t n;
+
+  fflush(stderr);
+  dup2(fileno(tmp), 2);
+  fn();
+  fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  rewind(tmp);
+  n = fread(text, 1, sizeof text - 1, tmp);
+  text[n] = '\0';
+  fclose(tmp);
+  return text;
+}
+
+static void log_lines(void) {
+  ofctx__log(OFCTX_LOG_INFO, "started", "function", "f", "port", "8080", "skipped", NULL,
+             "odd", "a b\"c\n", (const char *)NULL);
+  ofctx__log(OFCTX_LOG_DEBUG, "hidden at info", (const char *)NULL);
+}
+
+static void log_formats(void **state) {
+  char err[256];
+  char *out;
+
+  unsetenv("OFCTX_LOG_FORMAT");
+  unsetenv("OFCTX_LOG_LEVEL");
+  setenv("K_SERVICE", "svc", 1);
+  assert_int_equal(ofctx__log_setup(err, sizeof err), 0);
+  out = capture_stderr(log_lines);
+  assert_non_null(strstr(out, " info started function=f port=8080 odd=\"a b\\\"c\\x0a\" "
+                              "k_service=svc\n"));
+  assert_null(strstr(out, "skipped"));
+  assert_null(strstr(out, "hidden"));
+  assert_int_equal(out[4], '-'); /* 2026-...: an ISO 8601 time first */
+
+  setenv("OFCTX_LOG_FORMAT", "json", 1);
+  setenv("OFCTX_LOG_LEVEL", "DEBUG", 1);
+  assert_int_equal(ofctx__log_setup(err, sizeof err), 0);
+  out = capture_stderr(log_lines);
+  assert_non_null(strstr(out, "\"level\":\"info\",\"msg\":\"started\",\"function\":\"f\","
+                              "\"port\":\"8080\",\"odd\":\"a b\\\"c\\n\",\"k_service\":\"svc\"}\n"));
+  assert_non_null(strstr(out, "\"msg\":\"hidden at info\""));
+
+  setenv("OFCTX_LOG_FORMAT", "xml", 1);
+  assert_int_equal(ofctx__log_setup(err, sizeof err), -1);
+  assert_string_equal(err, "OFCTX_LOG_FORMAT: \"xml\" is not \"text\" or \"json\"");
+  setenv("OFCTX_LOG_FORMAT", "text", 1);
+  setenv("OFCTX_LOG_LEVEL", "loud", 1);
+  assert_int_equal(ofctx__log_setup(err, sizeof err), -1);
+  assert_string_equal(err, "OFCTX_LOG_LEVEL: \"loud\" is not debug, info, warn or error");
+  unsetenv("OFCTX_LOG_FORMAT");
+  unsetenv("OFCTX_LOG_LEVEL");
+  unsetenv("K_SERVICE");
+  assert_int_equal(ofctx__log_setup(err, sizeof err), 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(options_defaults), cmocka_unit_test(options_values),
+      cmocka_unit_test(options_errors),   cmocka_unit_test(base64),
+      cmocka_unit_test(log_formats),
+  };
+  return cmocka_run_group_tests_name("runtime_units", tests, NULL, NULL);
+}

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "base64.h"
 #include "json_util.h"
 #include "log.h"
@@ -12,28 +13,17 @@
 
 #define PUBSUB_PREFIX "/dapr/pubsub/"
 
-/* Percent-encodes an input name into a route segment. */
+/* prefix + the percent-encoded name (NULL when out of memory). */
 static char *route_for(const char *prefix, const char *name) {
-  static const char hex[] = "0123456789ABCDEF";
-  size_t plen = strlen(prefix);
-  char *route = ofctx__malloc(plen + strlen(name) * 3 + 1), *p;
+  ofctx__buf_t route = {0};
 
-  if (!route)
+  ofctx__buf_puts(&route, prefix);
+  ofctx__buf_encoded(&route, name, 0);
+  if (route.failed) {
+    ofctx__buf_free(&route);
     return NULL;
-  memcpy(route, prefix, plen);
-  p = route + plen;
-  for (const unsigned char *s = (const unsigned char *)name; *s; s++) {
-    if ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-        *s == '-' || *s == '.' || *s == '_' || *s == '~') {
-      *p++ = (char)*s;
-    } else {
-      *p++ = '%';
-      *p++ = hex[*s >> 4];
-      *p++ = hex[*s & 15];
-    }
   }
-  *p = '\0';
-  return route;
+  return route.data;
 }
 
 int ofctx__async_start(ofctx__runtime_t *rt) {

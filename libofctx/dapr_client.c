@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "dapr_client.h"
 
 typedef struct call call_t;
@@ -19,8 +20,7 @@ struct call {
   char *url;
   char *body;
   size_t body_len;
-  char *resp;
-  size_t resp_len, resp_cap;
+  ofctx__buf_t resp;
   int too_big;
   int in_multi;
   ofctx__dapr_policy_t policy;
@@ -108,12 +108,7 @@ static void sock_closed(uv_handle_t *handle) {
 static void sock_close(sock_t *s) {
   ofctx__dapr_client_t *c = s->client;
 
-  if (s->prev)
-    s->prev->next = s->next;
-  else
-    c->socks = s->next;
-  if (s->next)
-    s->next->prev = s->prev;
+  OFCTX__LIST_UNLINK(c->socks, s);
   uv_close((uv_handle_t *)&s->poll, sock_closed);
 }
 
@@ -140,10 +135,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int action, void *userp, void
     s->fd = fd;
     s->client = c;
     s->poll.data = s;
-    s->next = c->socks;
-    if (c->socks)
-      c->socks->prev = s;
-    c->socks = s;
+    OFCTX__LIST_PUSH(c->socks, s);
     c->handles++;
     curl_multi_assign(c->multi, fd, s);
   }
@@ -180,25 +172,12 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp) {
   call_t *call = userp;
   size_t len = size * nmemb;
 
-  if (call->resp_len + len > call->policy.max_response_size) {
+  if (call->resp.len + len > call->policy.max_response_size) {
     call->too_big = 1;
     return 0; /* makes curl fail the transfer */
   }
-  if (call->resp_len + len + 1 > call->resp_cap) {
-    size_t cap = call->resp_cap ? call->resp_cap : 1024;
-    char *bigger;
-    while (cap < call->resp_len + len + 1)
-      cap *= 2;
-    bigger = ofctx__realloc(call->resp, cap);
-    if (!bigger)
-      return 0;
-    call->resp = bigger;
-    call->resp_cap = cap;
-  }
-  memcpy(call->resp + call->resp_len, data, len);
-  call->resp_len += len;
-  call->resp[call->resp_len] = '\0';
-  return len;
+  ofctx__buf_append(&call->resp, data, len);
+  return call->resp.failed ? 0 : len;
 }
 
 static void call_free(uv_handle_t *handle) {
@@ -207,7 +186,7 @@ static void call_free(uv_handle_t *handle) {
 
   ofctx__free(call->url);
   ofctx__free(call->body);
-  ofctx__free(call->resp);
+  ofctx__buf_free(&call->resp);
   ofctx__free(call);
   c->handles--;
   maybe_free(c);
@@ -222,18 +201,13 @@ static void call_finish(call_t *call, int ok, int status, const char *error) {
     curl_multi_remove_handle(c->multi, call->easy);
     call->in_multi = 0;
   }
-  if (call->prev)
-    call->prev->next = call->next;
-  else
-    c->calls = call->next;
-  if (call->next)
-    call->next->prev = call->prev;
+  OFCTX__LIST_UNLINK(c->calls, call);
   c->pending--;
   result.ok = ok;
   result.status = status;
   result.error = ok ? NULL : error;
-  result.body = call->resp ? call->resp : "";
-  result.body_len = call->resp_len;
+  result.body = call->resp.data ? call->resp.data : "";
+  result.body_len = call->resp.len;
   result.attempts = call->attempts;
   call->done(call->arg, &result);
   curl_easy_cleanup(call->easy);
@@ -244,7 +218,7 @@ static void call_finish(call_t *call, int ok, int status, const char *error) {
 
 static int call_start_attempt(call_t *call) {
   call->attempts++;
-  call->resp_len = 0;
+  ofctx__buf_free(&call->resp);
   call->too_big = 0;
   call->errbuf[0] = '\0';
   if (curl_multi_add_handle(call->client->multi, call->easy) != CURLM_OK)
@@ -386,10 +360,7 @@ int ofctx__dapr_call(ofctx__dapr_client_t *c, const char *method, const char *pa
   uv_timer_init(c->loop, &call->backoff);
   call->backoff.data = call;
   c->handles++;
-  call->next = c->calls;
-  if (c->calls)
-    c->calls->prev = call;
-  c->calls = call;
+  OFCTX__LIST_PUSH(c->calls, call);
   c->pending++;
   if (call_start_attempt(call) != 0) {
     call->done = ignore_result; /* the caller hears of it from the return value */

@@ -8,6 +8,7 @@
 #include <http_parser.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "http_server.h"
 
 /* Per-connection life cycle. */
@@ -29,16 +30,14 @@ typedef struct {
 
 struct ofctx__http_request {
   conn_t *conn;
-  char *head; /* url, then each header name and value, NUL-separated */
-  size_t head_len, head_cap;
+  ofctx__buf_t head; /* url, then each header name and value, NUL-separated */
   size_t url_len;
   size_t wire_size; /* bytes of request line and headers received */
   header_offsets_t *offsets;
   size_t header_count, header_cap;
   enum { LAST_URL, LAST_FIELD, LAST_VALUE } last; /* the last string written */
   ofctx__http_header_t *headers; /* views, built when the request is complete */
-  char *body;
-  size_t body_len, body_cap;
+  ofctx__buf_t body;
   char *path; /* a copy of the URL's path, and its query after the NUL */
   const char *query;
   int keep_alive;
@@ -118,48 +117,21 @@ const char *ofctx__http_reason(int status) {
   }
 }
 
-/* ---- growing buffers ---- */
-
-static int reserve(char **buf, size_t *cap, size_t need) {
-  size_t cap2;
-  char *bigger;
-
-  if (need <= *cap)
-    return 0;
-  cap2 = *cap ? *cap : 256;
-  while (cap2 < need)
-    cap2 *= 2;
-  bigger = ofctx__realloc(*buf, cap2);
-  if (!bigger)
-    return -1;
-  *buf = bigger;
-  *cap = cap2;
-  return 0;
-}
+/* ---- the request's buffers ---- */
 
 static int head_append(ofctx__http_request_t *req, const char *at, size_t len) {
-  if (reserve(&req->head, &req->head_cap, req->head_len + len + 1))
-    return -1;
-  memcpy(req->head + req->head_len, at, len);
-  req->head_len += len;
-  req->head[req->head_len] = '\0';
-  return 0;
+  ofctx__buf_append(&req->head, at, len);
+  return req->head.failed ? -1 : 0;
 }
 
 /* Ends the current string in `head` (a url, name or value). */
-static int head_end_string(ofctx__http_request_t *req) {
-  if (reserve(&req->head, &req->head_cap, req->head_len + 2))
-    return -1;
-  req->head[req->head_len++] = '\0';
-  req->head[req->head_len] = '\0';
-  return 0;
-}
+static int head_end_string(ofctx__http_request_t *req) { return head_append(req, "", 1); }
 
 static void request_reset(ofctx__http_request_t *req) {
-  ofctx__free(req->head);
+  ofctx__buf_free(&req->head);
   ofctx__free(req->offsets);
   ofctx__free(req->headers);
-  ofctx__free(req->body);
+  ofctx__buf_free(&req->body);
   ofctx__free(req->path);
   memset(req, 0, sizeof *req);
 }
@@ -174,12 +146,7 @@ static void conn_freed(uv_handle_t *handle) {
     return;
   request_reset(&c->req);
   ofctx__free(c->pending);
-  if (c->prev)
-    c->prev->next = c->next;
-  else
-    s->conns = c->next;
-  if (c->next)
-    c->next->prev = c->prev;
+  OFCTX__LIST_UNLINK(s->conns, c);
   s->conn_count--;
   ofctx__free(c);
   if (s->stopping && s->conn_count == 0 && s->listener_closed) {
@@ -345,8 +312,8 @@ static int on_header_field(http_parser *p, const char *at, size_t len) {
       r->offsets = bigger;
       r->header_cap = cap;
     }
-    r->offsets[r->header_count].name = r->head_len;
-    r->offsets[r->header_count].value = r->head_len; /* "" until a value comes */
+    r->offsets[r->header_count].name = r->head.len;
+    r->offsets[r->header_count].value = r->head.len; /* "" until a value comes */
     r->header_count++;
     r->last = LAST_FIELD;
   }
@@ -363,7 +330,7 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
   if (r->last != LAST_VALUE) { /* end the name */
     if (head_next(r))
       return -1;
-    r->offsets[r->header_count - 1].value = r->head_len;
+    r->offsets[r->header_count - 1].value = r->head.len;
     r->last = LAST_VALUE;
   }
   return head_append(r, at, len);
@@ -371,8 +338,8 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
 
 static const char *find_header(const ofctx__http_request_t *r, const char *name) {
   for (size_t i = 0; i < r->header_count; i++)
-    if (strcasecmp(r->head + r->offsets[i].name, name) == 0)
-      return r->head + r->offsets[i].value;
+    if (strcasecmp(r->head.data + r->offsets[i].name, name) == 0)
+      return r->head.data + r->offsets[i].value;
   return NULL;
 }
 
@@ -411,16 +378,12 @@ static int on_body(http_parser *p, const char *at, size_t len) {
   conn_t *c = conn_of(p);
   ofctx__http_request_t *r = &c->req;
 
-  if (r->body_len + len > c->server->limits.max_body_size) {
+  if (r->body.len + len > c->server->limits.max_body_size) {
     c->fail_status = 413;
     return -1;
   }
-  if (reserve(&r->body, &r->body_cap, r->body_len + len + 1))
-    return -1;
-  memcpy(r->body + r->body_len, at, len);
-  r->body_len += len;
-  r->body[r->body_len] = '\0';
-  return 0;
+  ofctx__buf_append(&r->body, at, len);
+  return r->body.failed ? -1 : 0;
 }
 
 static int on_message_complete(http_parser *p) {
@@ -435,15 +398,15 @@ static int on_message_complete(http_parser *p) {
 
 /* Views and the split URL, once the request is whole. */
 static int request_finish(ofctx__http_request_t *r) {
-  const char *url = r->head, *q;
+  const char *url = r->head.data, *q;
 
   r->headers = ofctx__calloc(r->header_count ? r->header_count : 1, sizeof *r->headers);
   r->path = ofctx__malloc(r->url_len + 2);
   if (!r->headers || !r->path)
     return -1;
   for (size_t i = 0; i < r->header_count; i++) {
-    r->headers[i].name = r->head + r->offsets[i].name;
-    r->headers[i].value = r->head + r->offsets[i].value;
+    r->headers[i].name = r->head.data + r->offsets[i].name;
+    r->headers[i].value = r->head.data + r->offsets[i].value;
   }
   q = memchr(url, '?', r->url_len);
   if (q) {
@@ -458,9 +421,9 @@ static int request_finish(ofctx__http_request_t *r) {
     r->path[r->url_len] = '\0';
     r->query = r->path + r->url_len; /* "" */
   }
-  if (!r->body)
-    r->body = ofctx__calloc(1, 1);
-  return r->body ? 0 : -1;
+  if (!r->body.data)
+    ofctx__buf_append(&r->body, "", 0);
+  return r->body.failed ? -1 : 0;
 }
 
 /* Parses what was read; hands a complete request to the handler and keeps
@@ -565,10 +528,7 @@ static void on_connection(uv_stream_t *listener, int status) {
   c->tcp.data = c;
   c->timer.data = c;
   c->handles = 2;
-  c->next = s->conns;
-  if (s->conns)
-    s->conns->prev = c;
-  s->conns = c;
+  OFCTX__LIST_PUSH(s->conns, c);
   s->conn_count++;
   if (uv_accept(listener, (uv_stream_t *)&c->tcp) < 0 || s->stopping ||
       s->conn_count > s->limits.max_connections) {
@@ -684,7 +644,7 @@ void ofctx__http_server_abort(ofctx__http_server_t *s) {
 const char *ofctx__http_request_method(const ofctx__http_request_t *req) {
   return http_method_str((enum http_method)req->conn->parser.method);
 }
-const char *ofctx__http_request_url(const ofctx__http_request_t *req) { return req->head; }
+const char *ofctx__http_request_url(const ofctx__http_request_t *req) { return req->head.data; }
 const char *ofctx__http_request_path(const ofctx__http_request_t *req) { return req->path; }
 const char *ofctx__http_request_query(const ofctx__http_request_t *req) { return req->query; }
 const char *ofctx__http_request_header(const ofctx__http_request_t *req, const char *name) {
@@ -699,49 +659,29 @@ const ofctx__http_header_t *ofctx__http_request_header_at(const ofctx__http_requ
 }
 const char *ofctx__http_request_body(const ofctx__http_request_t *req, size_t *len) {
   if (len)
-    *len = req->body_len;
-  return req->body;
+    *len = req->body.len;
+  return req->body.data;
 }
 
 void ofctx__http_respond(ofctx__http_request_t *req, int status,
                          const ofctx__http_header_t *headers, size_t header_count,
                          const void *body, size_t body_len) {
   conn_t *c = req->conn;
-  char *head = NULL;
-  size_t head_len = 0, head_cap = 0;
-  char line[512];
-  int n, close_after = !req->keep_alive || c->close_after || c->server->stopping;
+  ofctx__buf_t head = {0};
+  int close_after = !req->keep_alive || c->close_after || c->server->stopping;
 
-  n = snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", status, ofctx__http_reason(status));
-  if (reserve(&head, &head_cap, (size_t)n + 1))
-    goto fail;
-  memcpy(head, line, (size_t)n);
-  head_len = (size_t)n;
-  for (size_t i = 0; i < header_count; i++) {
-    size_t nl = strlen(headers[i].name), vl = strlen(headers[i].value);
-    if (reserve(&head, &head_cap, head_len + nl + vl + 5))
-      goto fail;
-    memcpy(head + head_len, headers[i].name, nl);
-    head_len += nl;
-    memcpy(head + head_len, ": ", 2);
-    head_len += 2;
-    memcpy(head + head_len, headers[i].value, vl);
-    head_len += vl;
-    memcpy(head + head_len, "\r\n", 2);
-    head_len += 2;
+  ofctx__buf_printf(&head, "HTTP/1.1 %d %s\r\n", status, ofctx__http_reason(status));
+  for (size_t i = 0; i < header_count; i++)
+    ofctx__buf_printf(&head, "%s: %s\r\n", headers[i].name, headers[i].value);
+  ofctx__buf_printf(&head, "Content-Length: %zu\r\nConnection: %s\r\n\r\n", body_len,
+                    close_after ? "close" : "keep-alive");
+  if (head.failed) {
+    ofctx__buf_free(&head);
+    conn_close(c);
+    return;
   }
-  n = snprintf(line, sizeof line, "Content-Length: %zu\r\nConnection: %s\r\n\r\n", body_len,
-               close_after ? "close" : "keep-alive");
-  if (reserve(&head, &head_cap, head_len + (size_t)n + 1))
-    goto fail;
-  memcpy(head + head_len, line, (size_t)n);
-  head_len += (size_t)n;
   c->close_after = close_after;
   c->state = CONN_WRITING;
-  conn_write(c, head, head_len, body, body_len, 1);
-  ofctx__free(head);
-  return;
-fail:
-  ofctx__free(head);
-  conn_close(c);
+  conn_write(c, head.data, head.len, body, body_len, 1);
+  ofctx__buf_free(&head);
 }

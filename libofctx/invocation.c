@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "log.h"
 #include "runtime.h"
 
@@ -45,12 +46,7 @@ static void settle(ofctx_t *ctx, ofctx__outcome_t outcome, const char *why) {
   ctx->answer(ctx, outcome);
   ctx->req = NULL;
   ofctx__event_clear(&ctx->ev);
-  if (ctx->prev)
-    ctx->prev->next = ctx->next;
-  else
-    rt->inflight = ctx->next;
-  if (ctx->next)
-    ctx->next->prev = ctx->prev;
+  OFCTX__LIST_UNLINK(rt->inflight, ctx);
   rt->inflight_count--;
   ofctx__invocation_release(ctx);
   ofctx__runtime_settled(rt);
@@ -93,10 +89,7 @@ void ofctx__invoke(ofctx__runtime_t *rt, ofctx__http_request_t *req, const ofctx
   ctx->started = uv_hrtime();
   uv_timer_init(&rt->loop, &ctx->timeout);
   ctx->timeout.data = ctx;
-  ctx->next = rt->inflight;
-  if (rt->inflight)
-    rt->inflight->prev = ctx;
-  rt->inflight = ctx;
+  OFCTX__LIST_PUSH(rt->inflight, ctx);
   rt->inflight_count++;
   ctx->result = rt->fn(ctx, &ctx->ev);
   ctx->returned = 1;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "ofctx/version.h"
 #include "log.h"
 #include "runtime.h"
@@ -37,46 +38,15 @@ static int token_matches(const char *given, const char *expected) {
 
 /* ---- /metrics (Prometheus text format 0.0.4) ---- */
 
-typedef struct {
-  char *s;
-  size_t len, cap;
-} text_t;
-
-static void appendf(text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void appendf(text_t *t, const char *fmt, ...) {
-  va_list ap;
-  int n;
-
-  for (;;) {
-    size_t room = t->cap - t->len;
-    va_start(ap, fmt);
-    n = t->s ? vsnprintf(t->s + t->len, room, fmt, ap) : -1;
-    va_end(ap);
-    if (n >= 0 && (size_t)n < room) {
-      t->len += (size_t)n;
-      return;
-    }
-    {
-      size_t cap = t->cap ? t->cap * 2 : 4096;
-      char *bigger = ofctx__realloc(t->s, cap);
-      if (!bigger)
-        return;
-      t->s = bigger;
-      t->cap = cap;
-    }
-  }
-}
-
 /* A label value with \, " and newlines escaped as the format wants. */
-static void label(text_t *t, const char *value) {
+static void label(ofctx__buf_t *t, const char *value) {
   for (const char *p = value; *p; p++) {
     if (*p == '\\' || *p == '"')
-      appendf(t, "\\%c", *p);
+      ofctx__buf_printf(t, "\\%c", *p);
     else if (*p == '\n')
-      appendf(t, "\\n");
+      ofctx__buf_puts(t, "\\n");
     else
-      appendf(t, "%c", *p);
+      ofctx__buf_append(t, p, 1);
   }
 }
 
@@ -84,28 +54,28 @@ static void metrics(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
   static const char *const outcomes[] = {"success", "drop", "retry"};
   size_t inputs = ofctx_config_input_count(rt->cfg), outputs = ofctx_config_output_count(rt->cfg);
   ofctx__http_header_t type = {"Content-Type", "text/plain; version=0.0.4; charset=utf-8"};
-  text_t t = {0};
+  ofctx__buf_t t = {0};
 
-  appendf(&t, "# HELP ofctx_events_total Events handled, by input and outcome.\n"
+  ofctx__buf_printf(&t, "# HELP ofctx_events_total Events handled, by input and outcome.\n"
               "# TYPE ofctx_events_total counter\n");
   for (size_t i = 0; i < inputs; i++)
     for (size_t o = 0; o < OFCTX__OUTCOME_COUNT; o++) {
-      appendf(&t, "ofctx_events_total{input=\"");
+      ofctx__buf_printf(&t, "ofctx_events_total{input=\"");
       label(&t, ofctx_component_name(ofctx_config_input_at(rt->cfg, i)));
-      appendf(&t, "\",outcome=\"%s\"} %llu\n", outcomes[o],
+      ofctx__buf_printf(&t, "\",outcome=\"%s\"} %llu\n", outcomes[o],
               (unsigned long long)rt->metrics.events[i * OFCTX__OUTCOME_COUNT + o]);
     }
-  appendf(&t, "# HELP ofctx_sends_total Sends to the sidecar, by output and result.\n"
+  ofctx__buf_printf(&t, "# HELP ofctx_sends_total Sends to the sidecar, by output and result.\n"
               "# TYPE ofctx_sends_total counter\n");
   for (size_t i = 0; i <= outputs; i++)
     for (size_t r = 0; r < 2; r++) {
-      appendf(&t, "ofctx_sends_total{output=\"");
+      ofctx__buf_printf(&t, "ofctx_sends_total{output=\"");
       label(&t, i < outputs ? ofctx_component_name(ofctx_config_output_at(rt->cfg, i))
                             : "(direct)");
-      appendf(&t, "\",result=\"%s\"} %llu\n", r ? "failed" : "ok",
+      ofctx__buf_printf(&t, "\",result=\"%s\"} %llu\n", r ? "failed" : "ok",
               (unsigned long long)rt->metrics.sends[i * 2 + r]);
     }
-  appendf(&t,
+  ofctx__buf_printf(&t,
           "# HELP ofctx_unauthorized_total Requests refused for a missing or wrong app token.\n"
           "# TYPE ofctx_unauthorized_total counter\nofctx_unauthorized_total %llu\n"
           "# HELP ofctx_inflight Invocations not yet settled.\n"
@@ -114,11 +84,11 @@ static void metrics(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
           "# TYPE ofctx_connections gauge\nofctx_connections %zu\n",
           (unsigned long long)rt->metrics.rejected, rt->inflight_count,
           ofctx__http_server_connections(rt->server));
-  if (!t.s)
+  if (t.failed)
     respond_text(req, 503, "out of memory\n");
   else
-    ofctx__http_respond(req, 200, &type, 1, t.s, t.len);
-  ofctx__free(t.s);
+    ofctx__http_respond(req, 200, &type, 1, t.data, t.len);
+  ofctx__buf_free(&t);
 }
 
 /* ---- requests ---- */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "json_util.h"
 #include "log.h"
 #include "runtime.h"
@@ -16,51 +17,6 @@ typedef struct {
   void *arg;
   char name[]; /* the output name, or the component */
 } send_t;
-
-/* A growing text buffer. */
-typedef struct {
-  char *s;
-  size_t len, cap;
-  int failed;
-} buf_t;
-
-static void put(buf_t *b, const char *data, size_t len) {
-  if (b->failed)
-    return;
-  if (b->len + len + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    char *bigger;
-    while (cap < b->len + len + 1)
-      cap *= 2;
-    bigger = ofctx__realloc(b->s, cap);
-    if (!bigger) {
-      b->failed = 1;
-      return;
-    }
-    b->s = bigger;
-    b->cap = cap;
-  }
-  memcpy(b->s + b->len, data, len);
-  b->len += len;
-  b->s[b->len] = '\0';
-}
-
-static void puts_(buf_t *b, const char *s) { put(b, s, strlen(s)); }
-
-/* Percent-encodes `s` for a URL path (keeping '/' when `keep_slash`) or a
- * query component. */
-static void put_encoded(buf_t *b, const char *s, int keep_slash) {
-  static const char hex[] = "0123456789ABCDEF";
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-        *p == '-' || *p == '.' || *p == '_' || *p == '~' || (keep_slash && *p == '/')) {
-      put(b, (const char *)p, 1);
-    } else {
-      char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-      put(b, esc, 3);
-    }
-  }
-}
 
 static int is_json(const void *data, size_t len) {
   json_error_t jerr;
@@ -133,7 +89,7 @@ static ofctx_err_t send_binding(ofctx_t *ctx, size_t slot, const char *name,
                                 size_t len, const ofctx_send_opts_t *opts) {
   json_t *metadata = json_object();
   char *metadata_text = NULL, *operation_text = NULL, *data_text = NULL;
-  buf_t path = {0}, body = {0};
+  ofctx__buf_t path = {0}, body = {0};
   ofctx_err_t rc = OFCTX_ENOMEM;
 
   if (!metadata)
@@ -160,9 +116,9 @@ static ofctx_err_t send_binding(ofctx_t *ctx, size_t slot, const char *name,
   metadata_text = ofctx__json_text(metadata, JSON_COMPACT);
   if (!operation_text || !metadata_text)
     goto out;
-  puts_(&body, "{\"data\":");
+  ofctx__buf_puts(&body, "{\"data\":");
   if (is_json(data, len)) {
-    put(&body, data, len);
+    ofctx__buf_append(&body, data, len);
   } else {
     json_t *s = json_stringn(data, len);
     if (!s) { /* not UTF-8 text: Dapr's HTTP API has no way to carry it */
@@ -173,25 +129,25 @@ static ofctx_err_t send_binding(ofctx_t *ctx, size_t slot, const char *name,
     json_decref(s);
     if (!data_text)
       goto out;
-    puts_(&body, data_text);
+    ofctx__buf_puts(&body, data_text);
   }
-  puts_(&body, ",\"operation\":");
-  puts_(&body, operation_text);
-  puts_(&body, ",\"metadata\":");
-  puts_(&body, metadata_text);
-  puts_(&body, "}");
-  puts_(&path, "/v1.0/bindings/");
-  puts_(&path, component);
+  ofctx__buf_puts(&body, ",\"operation\":");
+  ofctx__buf_puts(&body, operation_text);
+  ofctx__buf_puts(&body, ",\"metadata\":");
+  ofctx__buf_puts(&body, metadata_text);
+  ofctx__buf_puts(&body, "}");
+  ofctx__buf_puts(&path, "/v1.0/bindings/");
+  ofctx__buf_puts(&path, component);
   if (body.failed || path.failed)
     goto out;
-  rc = start(ctx, slot, name, path.s, "application/json", body.s, body.len, opts);
+  rc = start(ctx, slot, name, path.data, "application/json", body.data, body.len, opts);
 out:
   json_decref(metadata);
   ofctx__free(operation_text);
   ofctx__free(metadata_text);
   ofctx__free(data_text);
-  ofctx__free(path.s);
-  ofctx__free(body.s);
+  ofctx__buf_free(&path);
+  ofctx__buf_free(&body);
   return rc;
 }
 
@@ -199,7 +155,7 @@ out:
 static ofctx_err_t send_publish(ofctx_t *ctx, size_t slot, const char *name, const char *pubsub,
                                 const char *topic, const ofctx_strmap_t *base_metadata,
                                 const void *data, size_t len, const ofctx_send_opts_t *opts) {
-  buf_t path = {0};
+  ofctx__buf_t path = {0};
   const char *type = opts && opts->content_type ? opts->content_type : NULL;
   char sep = '?';
   ofctx_err_t rc;
@@ -208,32 +164,32 @@ static ofctx_err_t send_publish(ofctx_t *ctx, size_t slot, const char *name, con
     return OFCTX_EINVAL;
   if (!type)
     type = is_json(data, len) ? "application/json" : "text/plain; charset=utf-8";
-  puts_(&path, "/v1.0/publish/");
-  puts_(&path, pubsub);
-  puts_(&path, "/");
-  put_encoded(&path, topic, 1);
+  ofctx__buf_puts(&path, "/v1.0/publish/");
+  ofctx__buf_puts(&path, pubsub);
+  ofctx__buf_puts(&path, "/");
+  ofctx__buf_encoded(&path, topic, 1);
   for (size_t i = 0; i < ofctx_strmap_count(base_metadata); i++) {
-    put(&path, &sep, 1);
-    puts_(&path, "metadata.");
-    put_encoded(&path, ofctx_strmap_key_at(base_metadata, i), 0);
-    puts_(&path, "=");
-    put_encoded(&path, ofctx_strmap_value_at(base_metadata, i), 0);
+    ofctx__buf_append(&path, &sep, 1);
+    ofctx__buf_puts(&path, "metadata.");
+    ofctx__buf_encoded(&path, ofctx_strmap_key_at(base_metadata, i), 0);
+    ofctx__buf_puts(&path, "=");
+    ofctx__buf_encoded(&path, ofctx_strmap_value_at(base_metadata, i), 0);
     sep = '&';
   }
   for (const char *const *kv = opts ? opts->metadata : NULL; kv && kv[0]; kv += 2) {
     if (!kv[1]) {
-      ofctx__free(path.s);
+      ofctx__buf_free(&path);
       return OFCTX_EINVAL;
     }
-    put(&path, &sep, 1);
-    puts_(&path, "metadata.");
-    put_encoded(&path, kv[0], 0);
-    puts_(&path, "=");
-    put_encoded(&path, kv[1], 0);
+    ofctx__buf_append(&path, &sep, 1);
+    ofctx__buf_puts(&path, "metadata.");
+    ofctx__buf_encoded(&path, kv[0], 0);
+    ofctx__buf_puts(&path, "=");
+    ofctx__buf_encoded(&path, kv[1], 0);
     sep = '&';
   }
-  rc = path.failed ? OFCTX_ENOMEM : start(ctx, slot, name, path.s, type, data, len, opts);
-  ofctx__free(path.s);
+  rc = path.failed ? OFCTX_ENOMEM : start(ctx, slot, name, path.data, type, data, len, opts);
+  ofctx__buf_free(&path);
   return rc;
 }
 

@@ -1,0 +1,73 @@
+/* Growing buffers. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "buf.h"
+
+int ofctx__buf_reserve(ofctx__buf_t *b, size_t more) {
+  size_t cap;
+  char *bigger;
+
+  if (b->failed)
+    return -1;
+  if (b->len + more + 1 <= b->cap)
+    return 0;
+  cap = b->cap ? b->cap : 256;
+  while (cap < b->len + more + 1)
+    cap *= 2;
+  bigger = ofctx__realloc(b->data, cap);
+  if (!bigger) {
+    b->failed = 1;
+    return -1;
+  }
+  b->data = bigger;
+  b->cap = cap;
+  return 0;
+}
+
+void ofctx__buf_append(ofctx__buf_t *b, const void *data, size_t len) {
+  if (ofctx__buf_reserve(b, len) != 0)
+    return;
+  if (len)
+    memcpy(b->data + b->len, data, len);
+  b->len += len;
+  b->data[b->len] = '\0';
+}
+
+void ofctx__buf_puts(ofctx__buf_t *b, const char *s) { ofctx__buf_append(b, s, strlen(s)); }
+
+void ofctx__buf_printf(ofctx__buf_t *b, const char *fmt, ...) {
+  va_list ap;
+  int n;
+
+  va_start(ap, fmt);
+  n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0 || ofctx__buf_reserve(b, (size_t)n) != 0)
+    return;
+  va_start(ap, fmt);
+  vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  b->len += (size_t)n;
+}
+
+void ofctx__buf_encoded(ofctx__buf_t *b, const char *s, int keep_slash) {
+  static const char hex[] = "0123456789ABCDEF";
+
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+        *p == '-' || *p == '.' || *p == '_' || *p == '~' || (keep_slash && *p == '/')) {
+      ofctx__buf_append(b, p, 1);
+    } else {
+      char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+      ofctx__buf_append(b, esc, 3);
+    }
+  }
+}
+
+void ofctx__buf_free(ofctx__buf_t *b) {
+  ofctx__free(b->data);
+  memset(b, 0, sizeof *b);
+}

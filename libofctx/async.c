@@ -113,7 +113,9 @@ static const char *cloudevent_data(json_t *ce, ofctx_event_t *ev) {
       return "data_base64 is not a string";
     ev->owned = ofctx__base64_decode(json_string_value(b64), json_string_length(b64), &ev->len);
     if (!ev->owned)
-      return "data_base64 is not base64";
+      return ofctx__base64_valid(json_string_value(b64), json_string_length(b64))
+                 ? "out of memory"
+                 : "data_base64 is not base64";
   } else if (json_is_string(data)) {
     ev->owned = ofctx__malloc(json_string_length(data) + 1);
     if (!ev->owned)
@@ -167,7 +169,9 @@ static void deliver_pubsub(ofctx__runtime_t *rt, ofctx__http_request_t *req, siz
   ev.kind = OFCTX_EVENT_PUBSUB;
   ev.input = ofctx_component_name(ofctx_config_input_at(rt->cfg, i));
   ev.input_index = i;
-  if (!json_is_object(ce))
+  if (!ce && json_error_code(&jerr) == json_error_out_of_memory)
+    why = "out of memory";
+  else if (!json_is_object(ce))
     why = "the body is not a CloudEvent (a JSON object)";
   else if (!(why = cloudevent_data(ce, &ev)))
     why = cloudevent_attributes(ce, &ev);

@@ -16,40 +16,51 @@ static int value_of(unsigned char c) {
   return -1;
 }
 
-char *ofctx__base64_decode(const char *in, size_t len, size_t *out_len) {
+/* Decodes into `out` (room for len / 4 * 3 + 3 bytes) or, when `out` is
+ * NULL, only checks; the number of bytes, or -1 when `in` is not base64. */
+static long decode(const char *in, size_t len, char *out) {
   size_t n = 0, pad = 0;
   unsigned int acc = 0;
   int bits = 0;
-  char *out;
 
   while (len > 0 && in[len - 1] == '=' && pad < 2) {
     len--;
     pad++;
   }
   if ((len + pad) % 4 == 1 || (pad && (len + pad) % 4 != 0))
-    return NULL;
-  out = ofctx__malloc(len / 4 * 3 + 3 + 1);
-  if (!out)
-    return NULL;
+    return -1;
   for (size_t i = 0; i < len; i++) {
     int v = value_of((unsigned char)in[i]);
-    if (v < 0) {
-      ofctx__free(out);
-      return NULL;
-    }
+    if (v < 0)
+      return -1;
     acc = (acc << 6) | (unsigned int)v;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      out[n++] = (char)((acc >> bits) & 0xFF);
+      if (out)
+        out[n] = (char)((acc >> bits) & 0xFF);
+      n++;
     }
   }
   /* leftover bits must be zero padding */
-  if (bits >= 6 || (acc & ((1u << bits) - 1)) != 0) {
-    ofctx__free(out);
+  if (bits >= 6 || (acc & ((1u << bits) - 1)) != 0)
+    return -1;
+  return (long)n;
+}
+
+int ofctx__base64_valid(const char *in, size_t len) { return decode(in, len, NULL) >= 0; }
+
+char *ofctx__base64_decode(const char *in, size_t len, size_t *out_len) {
+  char *out;
+  long n;
+
+  if (decode(in, len, NULL) < 0)
     return NULL;
-  }
+  out = ofctx__malloc(len / 4 * 3 + 3 + 1);
+  if (!out)
+    return NULL;
+  n = decode(in, len, out);
   out[n] = '\0';
-  *out_len = n;
+  *out_len = (size_t)n;
   return out;
 }

@@ -11,4 +11,7 @@
  * base64 or memory runs out. */
 char *ofctx__base64_decode(const char *in, size_t len, size_t *out_len);
 
+/* Whether `in` is base64 as _decode takes it (allocates nothing). */
+int ofctx__base64_valid(const char *in, size_t len);
+
 #endif

@@ -351,6 +351,9 @@ int ofctx__dapr_call(ofctx__dapr_client_t *c, const char *method, const char *pa
   curl_easy_setopt(call->easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(call->easy, CURLOPT_TIMEOUT_MS, (long)call->policy.timeout_ms);
   curl_easy_setopt(call->easy, CURLOPT_PROTOCOLS_STR, "http");
+  /* The sidecar is next door: never through a proxy from http_proxy & co.,
+   * which would also see the token. */
+  curl_easy_setopt(call->easy, CURLOPT_PROXY, "");
   if (strcmp(method, "GET") != 0) {
     curl_easy_setopt(call->easy, CURLOPT_POSTFIELDS, call->body);
     curl_easy_setopt(call->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
@@ -429,6 +432,8 @@ int ofctx__dapr_client_new(ofctx__dapr_client_t **out, uv_loop_t *loop, const ch
   curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
   curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_function);
   curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+  /* Bursts of sends queue for a connection instead of using up descriptors. */
+  curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
   uv_timer_init(loop, &c->timer);
   c->timer.data = c;
   c->handles = 1;

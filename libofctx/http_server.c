@@ -54,6 +54,7 @@ struct conn {
   int fail_status; /* a limit a callback found broken: answer this and close */
   int dispatch;    /* a request completed during the last parse */
   int close_after; /* close once the answer is written */
+  int orphaned;    /* the peer is gone while the handler holds the request */
   char *pending;   /* bytes read past the request being handled (pipelining) */
   size_t pending_len;
   int handles;     /* tcp + timer, for freeing after both are closed */
@@ -83,6 +84,7 @@ void ofctx__http_limits_default(ofctx__http_limits_t *limits) {
   limits->header_timeout_ms = 10000;
   limits->body_timeout_ms = 60000;
   limits->idle_timeout_ms = 60000;
+  limits->write_timeout_ms = 60000;
   limits->max_connections = 4096;
 }
 
@@ -161,6 +163,12 @@ static void conn_freed(uv_handle_t *handle) {
 static void conn_close(conn_t *c) {
   if (c->state == CONN_CLOSING)
     return;
+  if (c->state == CONN_HANDLING) {
+    /* The handler still holds the request: the connection goes once it is
+     * answered (the answer then goes nowhere). */
+    c->orphaned = 1;
+    return;
+  }
   c->state = CONN_CLOSING;
   uv_close((uv_handle_t *)&c->tcp, conn_freed);
   uv_close((uv_handle_t *)&c->timer, conn_freed);
@@ -241,6 +249,7 @@ static void conn_fail(conn_t *c, int status) {
     conn_close(c);
     return;
   }
+  arm_timer(c, c->server->limits.write_timeout_ms);
   memcpy(head + n, reason, strlen(reason));
   head[n + strlen(reason)] = '\n';
   conn_write(c, head, (size_t)n + strlen(reason) + 1, NULL, 0, 2);
@@ -251,8 +260,8 @@ static void timer_fired(uv_timer_t *timer) {
 
   if (c->state == CONN_HEAD || c->state == CONN_BODY)
     conn_fail(c, 408);
-  else if (c->state == CONN_WAITING)
-    conn_close(c);
+  else if (c->state == CONN_WAITING || c->state == CONN_WRITING)
+    conn_close(c); /* idle, or a peer that does not read its answer */
 }
 
 /* ---- http-parser callbacks ---- */
@@ -634,8 +643,7 @@ void ofctx__http_server_abort(ofctx__http_server_t *s) {
 
   for (c = s->conns; c; c = next) {
     next = c->next;
-    if (c->state != CONN_HANDLING)
-      conn_close(c);
+    conn_close(c);
   }
 }
 
@@ -670,6 +678,11 @@ void ofctx__http_respond(ofctx__http_request_t *req, int status,
   ofctx__buf_t head = {0};
   int close_after = !req->keep_alive || c->close_after || c->server->stopping;
 
+  if (c->orphaned) {
+    c->state = CONN_WRITING;
+    conn_close(c);
+    return;
+  }
   ofctx__buf_printf(&head, "HTTP/1.1 %d %s\r\n", status, ofctx__http_reason(status));
   for (size_t i = 0; i < header_count; i++)
     ofctx__buf_printf(&head, "%s: %s\r\n", headers[i].name, headers[i].value);
@@ -682,6 +695,7 @@ void ofctx__http_respond(ofctx__http_request_t *req, int status,
   }
   c->close_after = close_after;
   c->state = CONN_WRITING;
+  arm_timer(c, c->server->limits.write_timeout_ms);
   conn_write(c, head.data, head.len, body, body_len, 1);
   ofctx__buf_free(&head);
 }

@@ -23,6 +23,7 @@ typedef struct {
   uint64_t header_timeout_ms;  /* first byte → end of headers, → 408 (default 10 s) */
   uint64_t body_timeout_ms;    /* end of headers → end of body, → 408 (default 60 s) */
   uint64_t idle_timeout_ms;    /* keep-alive wait for the next request (default 60 s) */
+  uint64_t write_timeout_ms;   /* an answer not taken by the peer in time: close (60 s) */
   size_t max_connections;      /* more are accepted and closed at once (default 4096) */
 } ofctx__http_limits_t;
 
@@ -52,8 +53,8 @@ size_t ofctx__http_server_connections(const ofctx__http_server_t *server);
 void ofctx__http_server_stop(ofctx__http_server_t *server, void (*done)(void *arg), void *arg);
 
 /* After _stop: closes every connection at once, also those still reading a
- * request or writing an answer; only a connection whose request has not
- * been answered yet stays until it is. */
+ * request or writing an answer; a connection whose request has not been
+ * answered yet goes as soon as it is. */
 void ofctx__http_server_abort(ofctx__http_server_t *server);
 
 /* The request, valid until it is answered. Strings are NUL-terminated. */
@@ -69,9 +70,6 @@ size_t ofctx__http_request_header_count(const ofctx__http_request_t *req);
 const ofctx__http_header_t *ofctx__http_request_header_at(const ofctx__http_request_t *req,
                                                          size_t i);
 const char *ofctx__http_request_body(const ofctx__http_request_t *req, size_t *len);
-/* Whether the client went away (the answer will be dropped). */
-int ofctx__http_request_orphaned(const ofctx__http_request_t *req);
-
 /* Answers `req` and releases it: status line, the given headers, then
  * Content-Length and Connection added by the server; `body` is copied. */
 void ofctx__http_respond(ofctx__http_request_t *req, int status,

@@ -86,6 +86,42 @@ static void text_field(FILE *out, const char *key, const char *value) {
   fputc('"', out);
 }
 
+/* A JSON string for `s`; bytes that are not UTF-8 (a message cut in the
+ * middle of a character, a value from outside) become '?', so that a line
+ * is never lost for them. */
+static json_t *json_text(const char *s) {
+  json_t *v = json_string(s);
+  char *copy;
+
+  if (v)
+    return v;
+  copy = ofctx__strdup(s);
+  if (!copy)
+    return NULL;
+  for (char *p = copy; *p;) {
+    size_t n = ofctx__utf8_len(p);
+    if (n == 0)
+      *p++ = '?';
+    else
+      p += n;
+  }
+  v = json_string(copy);
+  ofctx__free(copy);
+  return v;
+}
+
+/* The message of a text line: control characters escaped, so that no
+ * message can start a line of its own. */
+static void text_msg(FILE *out, const char *msg) {
+  for (const char *p = msg; *p; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c < ' ' || c == 0x7f)
+      fprintf(out, "\\x%02x", c);
+    else
+      fputc(c, out);
+  }
+}
+
 static void emit(ofctx_log_level_t level, const char *msg, va_list ap) {
   char ts[40];
   const char *k_fields[][2] = {{"k_service", log_state.k_service},
@@ -95,18 +131,19 @@ static void emit(ofctx_log_level_t level, const char *msg, va_list ap) {
 
   timestamp(ts, sizeof ts);
   if (log_state.json) {
-    json_t *line = json_pack("{s:s,s:s,s:s}", "time", ts, "level", level_names[level], "msg", msg);
+    json_t *line = json_pack("{s:s,s:s,s:o}", "time", ts, "level", level_names[level], "msg",
+                             json_text(msg));
     char *text;
     if (!line)
       return;
     while ((key = va_arg(ap, const char *)) != NULL) {
       const char *value = va_arg(ap, const char *);
       if (value)
-        json_object_set_new(line, key, json_string(value));
+        json_object_set_new(line, key, json_text(value));
     }
     for (size_t i = 0; i < 3; i++)
       if (k_fields[i][1])
-        json_object_set_new(line, k_fields[i][0], json_string(k_fields[i][1]));
+        json_object_set_new(line, k_fields[i][0], json_text(k_fields[i][1]));
     text = ofctx__json_text(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (text) {
       fprintf(stderr, "%s\n", text);
@@ -116,7 +153,8 @@ static void emit(ofctx_log_level_t level, const char *msg, va_list ap) {
     return;
   }
   flockfile(stderr);
-  fprintf(stderr, "%s %s %s", ts, level_names[level], msg);
+  fprintf(stderr, "%s %s ", ts, level_names[level]);
+  text_msg(stderr, msg);
   while ((key = va_arg(ap, const char *)) != NULL) {
     const char *value = va_arg(ap, const char *);
     if (value)

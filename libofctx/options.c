@@ -26,6 +26,7 @@ static const option_t options[] = {
     OPT("OFCTX_HEADER_TIMEOUT_MS", MILLIS, http.header_timeout_ms, 0, 1, 86400000),
     OPT("OFCTX_BODY_TIMEOUT_MS", MILLIS, http.body_timeout_ms, 0, 1, 86400000),
     OPT("OFCTX_IDLE_TIMEOUT_MS", MILLIS, http.idle_timeout_ms, 0, 1, 86400000),
+    OPT("OFCTX_WRITE_TIMEOUT_MS", MILLIS, http.write_timeout_ms, 0, 1, 86400000),
     OPT("OFCTX_SEND_TIMEOUT_MS", MILLIS, send.timeout_ms, 0, 1, 86400000),
     OPT("OFCTX_SEND_BACKOFF_MS", MILLIS, send.backoff_initial_ms, 0, 1, 3600000),
     OPT("OFCTX_SEND_BACKOFF_MAX_MS", MILLIS, send.backoff_max_ms, 0, 1, 3600000),

@@ -83,7 +83,7 @@ static void metrics(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
           "# HELP ofctx_connections Open HTTP connections.\n"
           "# TYPE ofctx_connections gauge\nofctx_connections %zu\n",
           (unsigned long long)rt->metrics.rejected, rt->inflight_count,
-          ofctx__http_server_connections(rt->server));
+          rt->server ? ofctx__http_server_connections(rt->server) : 0);
   if (t.failed)
     respond_text(req, 503, "out of memory\n");
   else
@@ -142,13 +142,14 @@ static void sidecar_answered(void *arg, const ofctx__dapr_result_t *r) {
   }
   if (rt->draining || r->error == NULL || strcmp(r->error, "cancelled") == 0)
     return;
-  if (uv_now(&rt->loop) >= rt->sidecar_deadline) {
-    /* Never fatal: sends retry on their own; the pod stays unready. */
+  if (!rt->sidecar_warned && uv_now(&rt->loop) >= rt->sidecar_deadline) {
+    /* Never fatal: sends retry on their own, and the probing goes on (every
+     * 5 s) so that /readyz turns ready when the sidecar comes. */
+    rt->sidecar_warned = 1;
     ofctx__log(OFCTX_LOG_WARN, "the Dapr sidecar is not answering; sends will fail until it does",
                "error", r->error, (const char *)NULL);
-    return;
   }
-  uv_timer_start(&rt->sidecar_wait, probe_sidecar, 200, 0);
+  uv_timer_start(&rt->sidecar_wait, probe_sidecar, rt->sidecar_warned ? 5000 : 200, 0);
 }
 
 static void probe_sidecar(uv_timer_t *timer) {
@@ -186,6 +187,7 @@ static void finish(ofctx__runtime_t *rt) {
 static void server_stopped(void *arg) {
   ofctx__runtime_t *rt = arg;
   rt->server_open = 0;
+  rt->server = NULL; /* freed by the server itself */
   finish(rt);
 }
 
@@ -202,7 +204,8 @@ static void grace_over(uv_timer_t *timer) {
   ofctx__log(OFCTX_LOG_WARN, "grace period over: invocations in flight are not acknowledged",
              "inflight", n, (const char *)NULL);
   ofctx__invocations_abort(rt);
-  ofctx__http_server_abort(rt->server);
+  if (rt->server)
+    ofctx__http_server_abort(rt->server);
 }
 
 static void on_signal(uv_signal_t *sig, int signum) {
@@ -342,7 +345,10 @@ int ofctx_main(int argc, char **argv, ofctx_function_t fn) {
   if (status == 0)
     ofctx__log(OFCTX_LOG_INFO, "stopped", "function", ofctx_config_name(rt->cfg),
                (const char *)NULL);
-  uv_loop_close(&rt->loop);
+  if (uv_loop_close(&rt->loop) != 0) {
+    ofctx__log(OFCTX_LOG_ERROR, "handles left open at exit", (const char *)NULL);
+    status = status ? status : EXIT_CANNOT_START;
+  }
   ofctx__async_stop(rt);
   ofctx__free(rt->metrics.events);
   ofctx__free(rt->metrics.sends);

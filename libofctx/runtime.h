@@ -43,6 +43,7 @@ struct ofctx__runtime {
   uv_timer_t grace, sidecar_wait;
   uint64_t sidecar_deadline;
   int sidecar_ready; /* the sidecar answered, or it is not needed */
+  int sidecar_warned; /* the start-up wait ran out */
   int draining;
   int server_open;
   char **routes; /* per input: the path Dapr delivers it to */

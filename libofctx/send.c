@@ -26,6 +26,14 @@ static int is_json(const void *data, size_t len) {
   return v != NULL;
 }
 
+/* Valid UTF-8 without NUL bytes. */
+static int utf8_text(const char *data, size_t len) {
+  json_t *s = json_stringn(data, len);
+
+  json_decref(s);
+  return s != NULL && memchr(data, '\0', len) == NULL;
+}
+
 static int name_ok(const char *s) {
   return s && *s &&
          strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
@@ -39,6 +47,8 @@ static void send_finished(void *arg, const ofctx__dapr_result_t *r) {
   ofctx__runtime_t *rt = ctx->rt;
 
   rt->metrics.sends[send->slot * 2 + (r->ok ? 0 : 1)]++;
+  if (r->ok)
+    rt->sidecar_ready = 1;
   if (!r->ok) {
     char status[16], attempts[16];
     snprintf(status, sizeof status, "%d", r->status);
@@ -47,7 +57,9 @@ static void send_finished(void *arg, const ofctx__dapr_result_t *r) {
                "status", r->status ? status : NULL, "attempts", attempts, "error", r->error,
                (const char *)NULL);
   }
-  if (send->done && !ctx->settled) {
+  /* Always called, so that what `arg` holds can be released; after a
+   * timeout or a shutdown abort the invocation has settled already. */
+  if (send->done) {
     ofctx_send_result_t result = {r->ok ? OFCTX_OK : OFCTX_ESEND, r->status,
                                   r->ok ? "accepted" : r->error, send->name};
     send->done(ctx, &result, send->arg);
@@ -163,7 +175,9 @@ static ofctx_err_t send_publish(ofctx_t *ctx, size_t slot, const char *name, con
   if (!topic || !*topic || !ofctx__text_ok(topic) || (type && !ofctx__text_ok(type)))
     return OFCTX_EINVAL;
   if (!type)
-    type = is_json(data, len) ? "application/json" : "text/plain; charset=utf-8";
+    type = is_json(data, len)  ? "application/json"
+           : utf8_text(data, len) ? "text/plain; charset=utf-8"
+                                : "application/octet-stream"; /* daprd keeps it as data_base64 */
   ofctx__buf_puts(&path, "/v1.0/publish/");
   ofctx__buf_puts(&path, pubsub);
   ofctx__buf_puts(&path, "/");

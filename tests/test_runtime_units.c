@@ -140,6 +140,9 @@ static void log_lines(void) {
   ofctx__log(OFCTX_LOG_INFO, "started", "function", "f", "port", "8080", "skipped", NULL,
              "odd", "a b\"c\n", (const char *)NULL);
   ofctx__log(OFCTX_LOG_DEBUG, "hidden at info", (const char *)NULL);
+  /* a forged second line, and bytes that are not UTF-8 (a message cut in
+   * the middle of "é") */
+  ofctx__log(OFCTX_LOG_WARN, "two\nlines", "cut", "caf\xc3", (const char *)NULL);
 }
 
 static void log_formats(void **state) {
@@ -156,6 +159,7 @@ static void log_formats(void **state) {
   assert_null(strstr(out, "skipped"));
   assert_null(strstr(out, "hidden"));
   assert_int_equal(out[4], '-'); /* 2026-...: an ISO 8601 time first */
+  assert_non_null(strstr(out, " warn two\\x0alines cut=caf\xc3"));
 
   setenv("OFCTX_LOG_FORMAT", "json", 1);
   setenv("OFCTX_LOG_LEVEL", "DEBUG", 1);
@@ -164,6 +168,7 @@ static void log_formats(void **state) {
   assert_non_null(strstr(out, "\"level\":\"info\",\"msg\":\"started\",\"function\":\"f\","
                               "\"port\":\"8080\",\"odd\":\"a b\\\"c\\n\",\"k_service\":\"svc\"}\n"));
   assert_non_null(strstr(out, "\"msg\":\"hidden at info\""));
+  assert_non_null(strstr(out, "\"msg\":\"two\\nlines\",\"cut\":\"caf?\""));
 
   setenv("OFCTX_LOG_FORMAT", "xml", 1);
   assert_int_equal(ofctx__log_setup(err, sizeof err), -1);

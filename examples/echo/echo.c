@@ -13,6 +13,10 @@ static int echo(ofctx_t *ctx, const ofctx_event_t *in) {
   for (size_t i = 0; i < ofctx_config_output_count(cfg); i++) {
     const char *output = ofctx_component_name(ofctx_config_output_at(cfg, i));
     ofctx_err_t rc = ofctx_send_to(ctx, output, data, len);
+    if (rc == OFCTX_EINVAL) { /* data no binding can carry: retrying cannot help */
+      ofctx_log(ctx, OFCTX_LOG_WARN, "cannot send to %s: %s", output, ofctx_strerror(rc));
+      return OFCTX_DROP;
+    }
     if (rc != OFCTX_OK) {
       ofctx_log(ctx, OFCTX_LOG_ERROR, "cannot send to %s: %s", output, ofctx_strerror(rc));
       return OFCTX_ERROR;

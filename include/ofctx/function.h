@@ -119,9 +119,13 @@ typedef struct {
    * output's metadata from the context. */
   const char *const *metadata;
   /* Pub/sub only: the data's media type; default application/json when the
-   * data is JSON, else text/plain. */
+   * data is JSON, text/plain for other UTF-8 text, else
+   * application/octet-stream (which Dapr carries as data_base64). */
   const char *content_type;
-  /* Called once when the send has finished, before the invocation settles. */
+  /* Called exactly once when the send has finished: normally before the
+   * invocation settles; after an invocation timeout or a shutdown abort it
+   * may come later, when the event is gone and new sends are refused with
+   * OFCTX_ESETTLED. */
   ofctx_send_cb done;
   void *arg;
 } ofctx_send_opts_t;

@@ -6,6 +6,7 @@
  *   {"send": ["out", ...], "id": "x"} send {"id":"x"} to each output, in order
  *   {"publish": ["pubsub","topic"]}  publish {"id":…} directly
  *   {"invoke": ["component","op"]}   invoke a binding directly
+ *   {"publish_bytes": [ps, topic]}   publish 4 bytes that are not UTF-8
  *   {"send_text": "out"}             send the text "plain text" to the output
  * Anything that is not JSON is answered as it came (like echo). */
 #include <stdio.h>
@@ -93,6 +94,11 @@ static int probe(ofctx_t *ctx, const ofctx_event_t *in) {
     snprintf(body, sizeof body, "{\"id\":\"%s\"}", json_string_value(json_object_get(cmd, "id")));
     if (ofctx_publish(ctx, json_string_value(json_array_get(v, 0)),
                       json_string_value(json_array_get(v, 1)), body, strlen(body), NULL) != OFCTX_OK)
+      rc = OFCTX_ERROR;
+  } else if ((v = json_object_get(cmd, "publish_bytes")) != NULL) {
+    static const char bytes[] = {0x00, (char)0xff, (char)0xfe, (char)0x80};
+    if (ofctx_publish(ctx, json_string_value(json_array_get(v, 0)),
+                      json_string_value(json_array_get(v, 1)), bytes, sizeof bytes, NULL) != OFCTX_OK)
       rc = OFCTX_ERROR;
   } else if ((v = json_object_get(cmd, "invoke")) != NULL) {
     if (ofctx_invoke_binding(ctx, json_string_value(json_array_get(v, 0)),

@@ -7,6 +7,8 @@ import json
 import os
 import re
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -144,6 +146,16 @@ class AsyncRuntime(unittest.TestCase):
         self.assertEqual(pub["status"], 204)
         self.assertEqual(json.loads(pub["body"]), {"id": "b2"})
         self.assertEqual(pub["cloudevent"]["datacontenttype"], "application/json")
+
+    def test_binary_publish_keeps_its_bytes(self):
+        r = self.h.deliver_pubsub("pubsub", "orders", {"publish": ["pubsub", "bin"], "id": "\u00e9"})
+        self.assertEqual(r["verdict"], "SUCCESS")
+        # probe publishes JSON; binary data goes through ofctx_publish with no type:
+        r = self.h.deliver_binding("kafka-in", {"publish_bytes": ["pubsub", "bin"]})
+        self.assertEqual(r["status"], 200)
+        pub = [c for c in self.h.received() if c["path"] == "/v1.0/publish/pubsub/bin"][-1]
+        self.assertEqual(pub["headers"]["Content-Type"], "application/octet-stream")
+        self.assertEqual(pub["cloudevent"]["data_base64"], "AP/+gA==")
 
     def test_direct_publish_and_invoke(self):
         r = self.h.deliver_binding("kafka-in", {"publish": ["pubsub", "a/b c"], "id": "d1"})
@@ -311,9 +323,60 @@ class Lifecycle(unittest.TestCase):
     def test_invocation_timeout_nacks(self):
         h = Harness(CONTEXT, COMPONENTS, env={"OFCTX_INVOCATION_TIMEOUT_MS": "200"})
         try:
-            h.faults([{"path": "/v1.0/bindings/kafka-out", "action": "delay", "ms": 1500, "count": 1}])
+            h.faults([{"path": "/v1.0/bindings/kafka-out", "action": "delay", "ms": 800, "count": 1}])
             r = h.deliver_binding("kafka-in", {"send": ["out"], "id": "slow"})
             self.assertEqual(r["status"], 500)  # never acked before its send settled
+            # the late send still finishes (and its callback runs) after the answer
+            wait_until(lambda: "send to out finished: success" in h.log(), "the late send")
+            self.assertEqual(h.stop(), 0)
+        finally:
+            h.close()
+
+    def test_grace_period_over_nacks_and_exits_0(self):
+        h = Harness(CONTEXT, COMPONENTS, env={"OFCTX_GRACE_PERIOD_MS": "200"})
+        try:
+            h.faults([{"path": "/v1.0/bindings/kafka-out", "action": "delay", "ms": 3000, "count": 1}])
+            result = {}
+            t = threading.Thread(target=lambda: result.update(
+                h.deliver_binding("kafka-in", {"send": ["out"], "id": "cut"})))
+            t.start()
+            wait_until(lambda: b"ofctx_inflight 1\n" in http("GET", h.app + "/metrics")[2],
+                       "the invocation to be in flight")
+            h.fn.send_signal(signal.SIGTERM)
+            self.assertEqual(h.fn.wait(30), 0)
+            t.join(30)
+            self.assertFalse(result.get("acked"))  # not acknowledged: Dapr redelivers
+            self.assertIn("grace period over", h.log())
+        finally:
+            h.close()
+
+    def test_client_gone_while_its_event_is_handled(self):
+        # Expect: 100-continue, then the client vanishes (RST) while the
+        # event's send is slow: the function must not touch the connection
+        h = Harness(CONTEXT, COMPONENTS, startup=False)
+        try:
+            h.faults([{"path": "/v1.0/bindings/kafka-out", "action": "delay", "ms": 500, "count": 1}])
+            body = b'{"send":["out"],"id":"gone"}'
+            with socket.create_connection(("127.0.0.1", h.app_port)) as s:
+                s.sendall(b"POST /kafka-in HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n"
+                          % len(body) + body)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            wait_until(lambda: "event handled" in h.log(), "the event to settle")
+            self.assertEqual(http("GET", h.app + "/healthz")[0], 200)
+            self.assertEqual(h.stop(), 0)
+        finally:
+            h.close()
+
+    def test_client_that_does_not_read_is_cut_off(self):
+        h = Harness(CONTEXT, COMPONENTS, startup=False,
+                    env={"OFCTX_WRITE_TIMEOUT_MS": "300", "OFCTX_MAX_BODY_SIZE": "16Mi"})
+        try:
+            big = b"x" * (8 << 20)  # echoed back: far more than the socket buffers hold
+            with socket.create_connection(("127.0.0.1", h.app_port)) as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                s.sendall(b"POST /kafka-in HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % len(big) + big)
+                wait_until(lambda: b"ofctx_connections 1\n" in http("GET", h.app + "/metrics")[2],
+                           "the reader that never reads to be cut off")
             self.assertEqual(h.stop(), 0)
         finally:
             h.close()

@@ -59,13 +59,11 @@ static ofctx_err_t check_text(const char *name, const char *value, int secret,
 /* A host name, an IPv4 address, or an IPv6 address (bracketed or not):
  * what can stand between "http://" and ":port" once brackets are added. */
 static ofctx_err_t check_host(const char *value, ofctx_error_t *err) {
-  static const char host_chars[] =
-      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_";
   static const char ipv6_chars[] = "0123456789abcdefABCDEF:.";
   char quoted[OFCTX_QUOTE_SIZE];
   size_t len = value ? strlen(value) : 0;
 
-  if (!value || strspn(value, host_chars) == len || strspn(value, ipv6_chars) == len ||
+  if (!value || ofctx__name_chars_ok(value) || strspn(value, ipv6_chars) == len ||
       (len > 2 && value[0] == '[' && value[len - 1] == ']' &&
        strspn(value + 1, ipv6_chars) == len - 2))
     return OFCTX_OK;
@@ -97,8 +95,6 @@ ofctx_err_t ofctx__env_read(ofctx__env_t *env, ofctx_getenv_fn getenv_fn, void *
   return OFCTX_OK;
 }
 
-static json_t *string_or_null(const char *s) { return s ? json_string(s) : json_null(); }
-
 ofctx_err_t ofctx__env_apply(const ofctx__env_t *env, json_t *doc, ofctx_error_t *err) {
   int self_host = env->context_mode && strcmp(env->context_mode, "self-host") == 0;
   long dapr_port = 3500, port = 0;
@@ -122,8 +118,8 @@ ofctx_err_t ofctx__env_apply(const ofctx__env_t *env, json_t *doc, ofctx_error_t
     goto nomem;
   if (json_object_set_new(doc, "mode", json_string(self_host ? "self-host" : "kubernetes")) ||
       json_object_set_new(doc, "pod",
-                          json_pack("{s:o,s:o}", "name", string_or_null(env->pod_name),
-                                    "namespace", string_or_null(env->pod_namespace))) ||
+                          json_pack("{s:o,s:o}", "name", ofctx__json_string_or_null(env->pod_name),
+                                    "namespace", ofctx__json_string_or_null(env->pod_namespace))) ||
       json_object_set_new(doc, "dapr",
                           json_pack("{s:s,s:I,s:b}", "host",
                                     env->dapr_host ? env->dapr_host : "127.0.0.1", "httpPort",

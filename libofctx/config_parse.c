@@ -86,8 +86,6 @@ static int put(json_t *obj, const char *key, json_t *value) {
   return value == NULL || json_object_set_new(obj, key, value) != 0;
 }
 
-static json_t *string_or_null(const char *s) { return s ? json_string(s) : json_null(); }
-
 static int absent(const json_t *v) { return v == NULL || json_is_null(v); }
 
 /* Keys are matched without regard to case (as Go's encoding/json does), so
@@ -165,11 +163,6 @@ static ofctx_err_t check_text(parser_t *p, const char *path, const char *value,
     return OFCTX_OK;
   ofctx__quote(quoted, sizeof quoted, value);
   return bad(p, path, "%s contains a control character, which cannot be in %s", quoted, noun);
-}
-
-static int name_chars_ok(const char *s) {
-  return *s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
-                   strlen(s);
 }
 
 static ofctx_err_t parse_port(parser_t *p, const json_t *v, const char *path, long *out) {
@@ -288,7 +281,7 @@ static ofctx_err_t check_type(parser_t *p, const char *path, const char *type, r
   }
   if (!dot[1])
     return bad(p, path, "%s names no component kind after the \".\"", quoted);
-  if (!name_chars_ok(dot + 1))
+  if (!ofctx__name_chars_ok(dot + 1))
     return bad(p, path, "%s is not a component type: only %s may follow \"%.*s.\"", quoted,
                NAME_CHARS, (int)(dot - type), type);
   return OFCTX_OK;
@@ -361,14 +354,13 @@ static ofctx_err_t parse_component(parser_t *p, const char *name, const json_t *
                          &component_name)) != OFCTX_OK)
     return rc;
   /* The name goes into the sidecar's URLs. */
-  if (!name_chars_ok(component_name) || strcmp(component_name, ".") == 0 ||
-      strcmp(component_name, "..") == 0) {
+  if (!ofctx__component_name_ok(component_name)) {
     char quoted[OFCTX_QUOTE_SIZE];
     ofctx__quote(quoted, sizeof quoted, component_name);
     return bad(p, at(&pb, path, f->name), "%s is not a Dapr component name%s%s%s", quoted,
-               name_chars_ok(component_name) ? "" : " (",
-               name_chars_ok(component_name) ? "" : NAME_CHARS,
-               name_chars_ok(component_name) ? "" : " only)");
+               ofctx__name_chars_ok(component_name) ? "" : " (",
+               ofctx__name_chars_ok(component_name) ? "" : NAME_CHARS,
+               ofctx__name_chars_ok(component_name) ? "" : " only)");
   }
   if ((rc = entry_string(p, entry, path, f, f->type,
                          role == ROLE_STATE
@@ -402,8 +394,8 @@ static ofctx_err_t parse_component(parser_t *p, const char *name, const json_t *
     return rc;
   }
   out = json_pack("{s:s,s:s,s:o,s:o,s:o}", "componentName", component_name, "componentType",
-                  type, "uri", string_or_null(uri), "metadata", metadata, "operation",
-                  string_or_null(operation));
+                  type, "uri", ofctx__json_string_or_null(uri), "metadata", metadata, "operation",
+                  ofctx__json_string_or_null(operation));
   return put(dst, name, out) ? nomem(p) : OFCTX_OK;
 }
 
@@ -490,7 +482,7 @@ static ofctx_err_t parse_provider(parser_t *p, const json_t *provider, const cha
       return nomem(p);
     }
   }
-  *out = json_pack("{s:s,s:o,s:o}", "name", *name, "oapServer", string_or_null(oap_server),
+  *out = json_pack("{s:s,s:o,s:o}", "name", *name, "oapServer", ofctx__json_string_or_null(oap_server),
                    "exporter", exporter ? exporter : json_null());
   return *out ? OFCTX_OK : nomem(p);
 }
@@ -597,7 +589,7 @@ static ofctx_err_t parse_head(parser_t *p, const json_t *root, json_t *doc) {
   }
   if (put(doc, "name", json_string(name)) ||
       put(doc, "version", json_string(version ? version : "")) ||
-      put(doc, "requestID", string_or_null(request_id)) || put(doc, "runtime", json_null()) ||
+      put(doc, "requestID", ofctx__json_string_or_null(request_id)) || put(doc, "runtime", json_null()) ||
       put(doc, "port", json_integer(8080)) ||
       put(doc, "httpPattern", json_string(pattern ? pattern : "/")) ||
       put(doc, "mode", json_null()) || put(doc, "pod", json_null()) ||

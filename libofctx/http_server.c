@@ -301,9 +301,6 @@ static int on_url(http_parser *p, const char *at, size_t len) {
   return 0;
 }
 
-/* Starts a new string in `head`: ends the current one first. */
-static int head_next(ofctx__http_request_t *r) { return head_end_string(r); }
-
 static int on_header_field(http_parser *p, const char *at, size_t len) {
   conn_t *c = conn_of(p);
   ofctx__http_request_t *r = &c->req;
@@ -311,7 +308,7 @@ static int on_header_field(http_parser *p, const char *at, size_t len) {
   if (head_budget(c, len + 2))
     return -1;
   if (r->last != LAST_FIELD) { /* a new header: end the url or the last value */
-    if (head_next(r))
+    if (head_end_string(r))
       return -1;
     if (r->header_count == r->header_cap) {
       size_t cap = r->header_cap ? r->header_cap * 2 : 16;
@@ -337,7 +334,7 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
   if (head_budget(c, len + 2))
     return -1;
   if (r->last != LAST_VALUE) { /* end the name */
-    if (head_next(r))
+    if (head_end_string(r))
       return -1;
     r->offsets[r->header_count - 1].value = r->head.len;
     r->last = LAST_VALUE;
@@ -359,7 +356,7 @@ static int on_headers_complete(http_parser *p) {
   const char *expect;
 
   /* End the last string (the url, or the last header's value). */
-  if (head_next(r))
+  if (head_end_string(r))
     return -1;
   if (p->http_major != 1 || p->http_minor > 1) {
     c->fail_status = 505;
@@ -652,7 +649,6 @@ void ofctx__http_server_abort(ofctx__http_server_t *s) {
 const char *ofctx__http_request_method(const ofctx__http_request_t *req) {
   return http_method_str((enum http_method)req->conn->parser.method);
 }
-const char *ofctx__http_request_url(const ofctx__http_request_t *req) { return req->head.data; }
 const char *ofctx__http_request_path(const ofctx__http_request_t *req) { return req->path; }
 const char *ofctx__http_request_query(const ofctx__http_request_t *req) { return req->query; }
 const char *ofctx__http_request_header(const ofctx__http_request_t *req, const char *name) {

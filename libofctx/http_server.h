@@ -59,7 +59,6 @@ void ofctx__http_server_abort(ofctx__http_server_t *server);
 
 /* The request, valid until it is answered. Strings are NUL-terminated. */
 const char *ofctx__http_request_method(const ofctx__http_request_t *req);
-const char *ofctx__http_request_url(const ofctx__http_request_t *req);
 /* The URL's path (no query), percent-encoding kept. */
 const char *ofctx__http_request_path(const ofctx__http_request_t *req);
 /* The query string without "?", or "" when there is none. */

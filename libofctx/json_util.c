@@ -89,6 +89,17 @@ char *ofctx__json_text(const json_t *value, size_t flags) {
   return text;
 }
 
+json_t *ofctx__json_string_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+
+int ofctx__name_chars_ok(const char *s) {
+  return *s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
+                   strlen(s);
+}
+
+int ofctx__component_name_ok(const char *s) {
+  return ofctx__name_chars_ok(s) && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+}
+
 size_t ofctx__utf8_len(const char *s) {
   const unsigned char *p = (const unsigned char *)s;
   unsigned char lo = 0x80, hi = 0xBF;

@@ -32,6 +32,16 @@ void ofctx__json_index(char *out, size_t size, const char *parent, size_t index)
  * which the application may have replaced; NULL when out of memory. */
 char *ofctx__json_text(const json_t *value, size_t flags);
 
+/* json_string(s), or JSON null when `s` is NULL. */
+json_t *ofctx__json_string_or_null(const char *s);
+
+/* Whether `s` is non-empty and made only of letters, digits, '.', '-' and
+ * '_': safe as a URL path segment or a host name. */
+int ofctx__name_chars_ok(const char *s);
+
+/* A Dapr component name: name characters, and not "." or "..". */
+int ofctx__component_name_ok(const char *s);
+
 /* The length (1-4) of the well-formed UTF-8 sequence that starts at `s`, or 0
  * when the bytes there are not one (bad lead byte, overlong form, surrogate,
  * past U+10FFFF, or cut short). */

@@ -34,13 +34,6 @@ static int utf8_text(const char *data, size_t len) {
   return s != NULL && memchr(data, '\0', len) == NULL;
 }
 
-static int name_ok(const char *s) {
-  return s && *s &&
-         strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
-             strlen(s) &&
-         strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
-}
-
 static void send_finished(void *arg, const ofctx__dapr_result_t *r) {
   send_t *send = arg;
   ofctx_t *ctx = send->ctx;
@@ -163,6 +156,16 @@ out:
   return rc;
 }
 
+/* One "?metadata.<key>=<value>" (then "&...") query parameter, encoded. */
+static void metadata_param(ofctx__buf_t *path, char *sep, const char *key, const char *value) {
+  ofctx__buf_append(path, sep, 1);
+  ofctx__buf_puts(path, "metadata.");
+  ofctx__buf_encoded(path, key, 0);
+  ofctx__buf_puts(path, "=");
+  ofctx__buf_encoded(path, value, 0);
+  *sep = '&';
+}
+
 /* POST /v1.0/publish/<pubsub>/<topic>?metadata.<k>=<v> with the data as it is. */
 static ofctx_err_t send_publish(ofctx_t *ctx, size_t slot, const char *name, const char *pubsub,
                                 const char *topic, const ofctx_strmap_t *base_metadata,
@@ -182,25 +185,15 @@ static ofctx_err_t send_publish(ofctx_t *ctx, size_t slot, const char *name, con
   ofctx__buf_puts(&path, pubsub);
   ofctx__buf_puts(&path, "/");
   ofctx__buf_encoded(&path, topic, 1);
-  for (size_t i = 0; i < ofctx_strmap_count(base_metadata); i++) {
-    ofctx__buf_append(&path, &sep, 1);
-    ofctx__buf_puts(&path, "metadata.");
-    ofctx__buf_encoded(&path, ofctx_strmap_key_at(base_metadata, i), 0);
-    ofctx__buf_puts(&path, "=");
-    ofctx__buf_encoded(&path, ofctx_strmap_value_at(base_metadata, i), 0);
-    sep = '&';
-  }
+  for (size_t i = 0; i < ofctx_strmap_count(base_metadata); i++)
+    metadata_param(&path, &sep, ofctx_strmap_key_at(base_metadata, i),
+                   ofctx_strmap_value_at(base_metadata, i));
   for (const char *const *kv = opts ? opts->metadata : NULL; kv && kv[0]; kv += 2) {
     if (!kv[1]) {
       ofctx__buf_free(&path);
       return OFCTX_EINVAL;
     }
-    ofctx__buf_append(&path, &sep, 1);
-    ofctx__buf_puts(&path, "metadata.");
-    ofctx__buf_encoded(&path, kv[0], 0);
-    ofctx__buf_puts(&path, "=");
-    ofctx__buf_encoded(&path, kv[1], 0);
-    sep = '&';
+    metadata_param(&path, &sep, kv[0], kv[1]);
   }
   rc = path.failed ? OFCTX_ENOMEM : start(ctx, slot, name, path.data, type, data, len, opts);
   ofctx__buf_free(&path);
@@ -253,7 +246,7 @@ ofctx_err_t ofctx_invoke_binding(ofctx_t *ctx, const char *component, const char
 
   if (rc != OFCTX_OK)
     return rc;
-  if (!name_ok(component) || !operation || !*operation || !ofctx__text_ok(operation))
+  if (!ofctx__component_name_ok(component) || !operation || !*operation || !ofctx__text_ok(operation))
     return OFCTX_EINVAL;
   return send_binding(ctx, ofctx_config_output_count(ctx->rt->cfg), component, component,
                       operation, NULL, data, len, opts);
@@ -265,7 +258,7 @@ ofctx_err_t ofctx_publish(ofctx_t *ctx, const char *pubsub, const char *topic, c
 
   if (rc != OFCTX_OK)
     return rc;
-  if (!name_ok(pubsub))
+  if (!ofctx__component_name_ok(pubsub))
     return OFCTX_EINVAL;
   return send_publish(ctx, ofctx_config_output_count(ctx->rt->cfg), pubsub, pubsub, topic, NULL,
                       data, len, opts);

@@ -301,17 +301,24 @@ class Limits(unittest.TestCase):
             h.close()
 
 
+def slow_send_in_flight(h, ident, delay_ms):
+    """Delivers, in a thread, an event whose send the sidecar holds for
+    `delay_ms`, and returns (thread, result dict) once it is in flight."""
+    h.faults([{"path": "/v1.0/bindings/kafka-out", "action": "delay", "ms": delay_ms, "count": 1}])
+    result = {}
+    t = threading.Thread(target=lambda: result.update(
+        h.deliver_binding("kafka-in", {"send": ["out"], "id": ident})))
+    t.start()
+    wait_until(lambda: b"ofctx_inflight 1\n" in http("GET", h.app + "/metrics")[2],
+               "the invocation to be in flight")
+    return t, result
+
+
 class Lifecycle(unittest.TestCase):
     def test_shutdown_lets_inflight_invocations_settle(self):
         h = Harness(CONTEXT, COMPONENTS)
         try:
-            h.faults([{"path": "/v1.0/bindings/kafka-out", "action": "delay", "ms": 1500, "count": 1}])
-            result = {}
-            t = threading.Thread(target=lambda: result.update(
-                h.deliver_binding("kafka-in", {"send": ["out"], "id": "last"})))
-            t.start()
-            wait_until(lambda: b"ofctx_inflight 1\n" in http("GET", h.app + "/metrics")[2],
-                       "the invocation to be in flight")
+            t, result = slow_send_in_flight(h, "last", 1500)
             h.fn.send_signal(signal.SIGTERM)
             t.join(30)
             self.assertEqual(result["status"], 200)  # answered after its send, acked
@@ -337,13 +344,7 @@ class Lifecycle(unittest.TestCase):
     def test_grace_period_over_nacks_and_exits_0(self):
         h = Harness(CONTEXT, COMPONENTS, env={"OFCTX_GRACE_PERIOD_MS": "200"})
         try:
-            h.faults([{"path": "/v1.0/bindings/kafka-out", "action": "delay", "ms": 3000, "count": 1}])
-            result = {}
-            t = threading.Thread(target=lambda: result.update(
-                h.deliver_binding("kafka-in", {"send": ["out"], "id": "cut"})))
-            t.start()
-            wait_until(lambda: b"ofctx_inflight 1\n" in http("GET", h.app + "/metrics")[2],
-                       "the invocation to be in flight")
+            t, result = slow_send_in_flight(h, "cut", 3000)
             h.fn.send_signal(signal.SIGTERM)
             self.assertEqual(h.fn.wait(30), 0)
             t.join(30)

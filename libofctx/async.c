@@ -6,7 +6,7 @@
 
 #include "alloc.h"
 #include "buf.h"
-#include "base64.h"
+#include "cloudevent.h"
 #include "json_util.h"
 #include "log.h"
 #include "runtime.h"
@@ -102,62 +102,6 @@ static void drop_message(ofctx__runtime_t *rt, ofctx__http_request_t *req, size_
   ofctx__respond_json(req, 200, "{\"status\":\"DROP\"}");
 }
 
-/* The CloudEvent's data → the event's payload: data_base64 decoded, a
- * string's characters, other JSON as compact JSON text. */
-static const char *cloudevent_data(json_t *ce, ofctx_event_t *ev) {
-  json_t *b64 = json_object_get(ce, "data_base64");
-  json_t *data = json_object_get(ce, "data");
-
-  if (b64) {
-    if (!json_is_string(b64))
-      return "data_base64 is not a string";
-    ev->owned = ofctx__base64_decode(json_string_value(b64), json_string_length(b64), &ev->len);
-    if (!ev->owned)
-      return ofctx__base64_valid(json_string_value(b64), json_string_length(b64))
-                 ? "out of memory"
-                 : "data_base64 is not base64";
-  } else if (json_is_string(data)) {
-    ev->owned = ofctx__malloc(json_string_length(data) + 1);
-    if (!ev->owned)
-      return "out of memory";
-    memcpy(ev->owned, json_string_value(data), json_string_length(data) + 1);
-    ev->len = json_string_length(data);
-  } else if (data && !json_is_null(data)) {
-    ev->owned = ofctx__json_text(data, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
-    if (!ev->owned)
-      return "out of memory";
-    ev->len = strlen(ev->owned);
-  }
-  ev->data = ev->owned ? ev->owned : "";
-  return NULL;
-}
-
-/* Every other member of the CloudEvent, as text. */
-static const char *cloudevent_attributes(json_t *ce, ofctx_event_t *ev) {
-  const char *key;
-  json_t *value;
-
-  ev->attributes = json_object();
-  if (!ev->attributes)
-    return "out of memory";
-  json_object_foreach(ce, key, value) {
-    json_t *text;
-    if (strcmp(key, "data") == 0 || strcmp(key, "data_base64") == 0 || json_is_null(value))
-      continue;
-    if (json_is_string(value)) {
-      text = json_incref(value);
-    } else {
-      char *s = ofctx__json_text(value, JSON_COMPACT | JSON_ENCODE_ANY);
-      text = s ? json_string(s) : NULL;
-      ofctx__free(s);
-    }
-    if (!text || json_object_set_new(ev->attributes, key, text))
-      return "out of memory";
-  }
-  ev->content_type = json_string_value(json_object_get(ev->attributes, "datacontenttype"));
-  return NULL;
-}
-
 static void deliver_pubsub(ofctx__runtime_t *rt, ofctx__http_request_t *req, size_t i) {
   ofctx_event_t ev = {0};
   json_error_t jerr;
@@ -173,8 +117,8 @@ static void deliver_pubsub(ofctx__runtime_t *rt, ofctx__http_request_t *req, siz
     why = "out of memory";
   else if (!json_is_object(ce))
     why = "the body is not a CloudEvent (a JSON object)";
-  else if (!(why = cloudevent_data(ce, &ev)))
-    why = cloudevent_attributes(ce, &ev);
+  else
+    why = ofctx__ce_from_envelope(ce, &ev);
   json_decref(ce);
   if (!why && ofctx__event_metadata_from_headers(&ev, req) != 0)
     why = "out of memory";

@@ -1,6 +1,7 @@
-/* base64 decoding. */
+/* base64, both ways. */
 #include "alloc.h"
 #include "base64.h"
+#include "buf.h"
 
 static int value_of(unsigned char c) {
   if (c >= 'A' && c <= 'Z')
@@ -63,4 +64,19 @@ char *ofctx__base64_decode(const char *in, size_t len, size_t *out_len) {
   out[n] = '\0';
   *out_len = (size_t)n;
   return out;
+}
+
+void ofctx__base64_encode(ofctx__buf_t *b, const void *data, size_t len) {
+  static const char alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const unsigned char *p = data;
+
+  ofctx__buf_append(b, "", 0);
+  for (size_t i = 0; i < len; i += 3) {
+    unsigned int v = (unsigned int)p[i] << 16 | (i + 1 < len ? (unsigned int)p[i + 1] << 8 : 0) |
+                     (i + 2 < len ? p[i + 2] : 0);
+    char out[4] = {alphabet[v >> 18 & 63], alphabet[v >> 12 & 63],
+                   i + 1 < len ? alphabet[v >> 6 & 63] : '=', i + 2 < len ? alphabet[v & 63] : '='};
+    ofctx__buf_append(b, out, 4);
+  }
 }

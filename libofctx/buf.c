@@ -67,6 +67,35 @@ void ofctx__buf_encoded(ofctx__buf_t *b, const char *s, int keep_slash) {
   }
 }
 
+static int hex_value(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+int ofctx__buf_decoded(ofctx__buf_t *b, const char *s, size_t len, int plus_is_space) {
+  ofctx__buf_append(b, "", 0);
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    if (c == '%') {
+      int hi = i + 2 < len ? hex_value(s[i + 1]) : -1;
+      int lo = hi >= 0 ? hex_value(s[i + 2]) : -1;
+      if (lo < 0)
+        return -1;
+      c = (char)(hi << 4 | lo);
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      c = ' ';
+    }
+    ofctx__buf_append(b, &c, 1);
+  }
+  return b->failed ? -1 : 0;
+}
+
 void ofctx__buf_free(ofctx__buf_t *b) {
   ofctx__free(b->data);
   memset(b, 0, sizeof *b);

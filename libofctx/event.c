@@ -18,16 +18,16 @@ static int transport_header(const char *name) {
 }
 
 int ofctx__event_metadata_from_headers(ofctx_event_t *ev, const ofctx__http_request_t *req) {
-  size_t n = ofctx__http_request_header_count(req);
+  size_t n;
+  const ofctx__http_header_t *headers = ofctx__http_request_headers(req, &n);
 
   ev->metadata = ofctx__calloc(n ? n : 1, sizeof *ev->metadata);
   if (!ev->metadata)
     return -1;
   ev->metadata_count = 0;
   for (size_t i = 0; i < n; i++) {
-    const ofctx__http_header_t *h = ofctx__http_request_header_at(req, i);
-    if (!transport_header(h->name))
-      ev->metadata[ev->metadata_count++] = *h;
+    if (!transport_header(headers[i].name))
+      ev->metadata[ev->metadata_count++] = headers[i];
   }
   return 0;
 }
@@ -36,10 +36,15 @@ void ofctx__event_clear(ofctx_event_t *ev) {
   ofctx__free(ev->owned);
   ofctx__free(ev->metadata);
   json_decref(ev->attributes);
+  json_decref(ev->params);
+  json_decref(ev->query);
   ev->owned = NULL;
   ev->metadata = NULL;
   ev->metadata_count = 0;
   ev->attributes = NULL;
+  ev->params = NULL;
+  ev->query = NULL;
+  ev->req = NULL;
   ev->data = "";
   ev->len = 0;
   ev->content_type = NULL;
@@ -75,4 +80,53 @@ const char *ofctx_event_metadata_value(const ofctx_event_t *ev, size_t i) {
 
 const char *ofctx_event_attribute(const ofctx_event_t *ev, const char *name) {
   return name ? json_string_value(json_object_get(ev->attributes, name)) : NULL;
+}
+
+/* ---- the HTTP request of a Knative event ---- */
+
+const char *ofctx_event_method(const ofctx_event_t *ev) {
+  return ev->req ? ofctx__http_request_method(ev->req) : NULL;
+}
+
+const char *ofctx_event_path(const ofctx_event_t *ev) {
+  return ev->req ? ofctx__http_request_path(ev->req) : NULL;
+}
+
+const char *ofctx_event_query(const ofctx_event_t *ev) {
+  return ev->req ? ofctx__http_request_query(ev->req) : NULL;
+}
+
+const char *ofctx_event_query_param(const ofctx_event_t *ev, const char *name) {
+  return name ? json_string_value(json_object_get(ev->query, name)) : NULL;
+}
+
+const char *ofctx_event_param(const ofctx_event_t *ev, const char *name) {
+  return name ? json_string_value(json_object_get(ev->params, name)) : NULL;
+}
+
+const char *ofctx_event_header(const ofctx_event_t *ev, const char *name) {
+  return ev->req && name ? ofctx__http_request_header(ev->req, name) : NULL;
+}
+
+static const ofctx__http_header_t *header_list(const ofctx_event_t *ev, size_t *n) {
+  *n = 0;
+  return ev->req ? ofctx__http_request_headers(ev->req, n) : NULL;
+}
+
+size_t ofctx_event_header_count(const ofctx_event_t *ev) {
+  size_t n;
+  header_list(ev, &n);
+  return n;
+}
+
+const char *ofctx_event_header_name(const ofctx_event_t *ev, size_t i) {
+  size_t n;
+  const ofctx__http_header_t *h = header_list(ev, &n);
+  return i < n ? h[i].name : NULL;
+}
+
+const char *ofctx_event_header_value(const ofctx_event_t *ev, size_t i) {
+  size_t n;
+  const ofctx__http_header_t *h = header_list(ev, &n);
+  return i < n ? h[i].value : NULL;
 }

@@ -654,12 +654,10 @@ const char *ofctx__http_request_query(const ofctx__http_request_t *req) { return
 const char *ofctx__http_request_header(const ofctx__http_request_t *req, const char *name) {
   return find_header(req, name);
 }
-size_t ofctx__http_request_header_count(const ofctx__http_request_t *req) {
-  return req->header_count;
-}
-const ofctx__http_header_t *ofctx__http_request_header_at(const ofctx__http_request_t *req,
-                                                         size_t i) {
-  return i < req->header_count ? &req->headers[i] : NULL;
+const ofctx__http_header_t *ofctx__http_request_headers(const ofctx__http_request_t *req,
+                                                        size_t *count) {
+  *count = req->header_count;
+  return req->headers;
 }
 const char *ofctx__http_request_body(const ofctx__http_request_t *req, size_t *len) {
   if (len)
@@ -673,6 +671,10 @@ void ofctx__http_respond(ofctx__http_request_t *req, int status,
   conn_t *c = req->conn;
   ofctx__buf_t head = {0};
   int close_after = !req->keep_alive || c->close_after || c->server->stopping;
+  /* 1xx, 204 and 304 have no body and no length; HEAD gets the length
+   * without the body. */
+  int bodiless = status < 200 || status == 204 || status == 304;
+  int send_body = !bodiless && c->parser.method != HTTP_HEAD;
 
   if (c->orphaned) {
     c->state = CONN_WRITING;
@@ -682,8 +684,9 @@ void ofctx__http_respond(ofctx__http_request_t *req, int status,
   ofctx__buf_printf(&head, "HTTP/1.1 %d %s\r\n", status, ofctx__http_reason(status));
   for (size_t i = 0; i < header_count; i++)
     ofctx__buf_printf(&head, "%s: %s\r\n", headers[i].name, headers[i].value);
-  ofctx__buf_printf(&head, "Content-Length: %zu\r\nConnection: %s\r\n\r\n", body_len,
-                    close_after ? "close" : "keep-alive");
+  if (!bodiless)
+    ofctx__buf_printf(&head, "Content-Length: %zu\r\n", body_len);
+  ofctx__buf_printf(&head, "Connection: %s\r\n\r\n", close_after ? "close" : "keep-alive");
   if (head.failed) {
     ofctx__buf_free(&head);
     conn_close(c);
@@ -692,6 +695,6 @@ void ofctx__http_respond(ofctx__http_request_t *req, int status,
   c->close_after = close_after;
   c->state = CONN_WRITING;
   arm_timer(c, c->server->limits.write_timeout_ms);
-  conn_write(c, head.data, head.len, body, body_len, 1);
+  conn_write(c, head.data, head.len, body, send_body ? body_len : 0, 1);
   ofctx__buf_free(&head);
 }

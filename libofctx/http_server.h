@@ -65,12 +65,13 @@ const char *ofctx__http_request_path(const ofctx__http_request_t *req);
 const char *ofctx__http_request_query(const ofctx__http_request_t *req);
 /* First header of that name (case-insensitive), or NULL. */
 const char *ofctx__http_request_header(const ofctx__http_request_t *req, const char *name);
-size_t ofctx__http_request_header_count(const ofctx__http_request_t *req);
-const ofctx__http_header_t *ofctx__http_request_header_at(const ofctx__http_request_t *req,
-                                                         size_t i);
+/* Every header, in the order received (repeated names repeated). */
+const ofctx__http_header_t *ofctx__http_request_headers(const ofctx__http_request_t *req,
+                                                        size_t *count);
 const char *ofctx__http_request_body(const ofctx__http_request_t *req, size_t *len);
 /* Answers `req` and releases it: status line, the given headers, then
- * Content-Length and Connection added by the server; `body` is copied. */
+ * Content-Length and Connection added by the server; `body` is copied
+ * (and not sent for HEAD, 1xx, 204 and 304). */
 void ofctx__http_respond(ofctx__http_request_t *req, int status,
                          const ofctx__http_header_t *headers, size_t header_count,
                          const void *body, size_t body_len);

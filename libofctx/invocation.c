@@ -15,6 +15,9 @@ static void timeout_closed(uv_handle_t *handle) {
   ofctx_t *ctx = handle->data;
 
   ofctx__free(ctx->reply);
+  json_decref(ctx->reply_attributes);
+  ofctx__buf_free(&ctx->res.headers);
+  ofctx__buf_free(&ctx->res.body);
   ofctx__free(ctx);
 }
 
@@ -86,12 +89,18 @@ void ofctx__invoke(ofctx__runtime_t *rt, ofctx__http_request_t *req, const ofctx
   ctx->ev = *ev;
   ctx->answer = answer;
   ctx->refs = 1;
+  ctx->res.status = 200;
   ctx->started = uv_hrtime();
   uv_timer_init(&rt->loop, &ctx->timeout);
   ctx->timeout.data = ctx;
   OFCTX__LIST_PUSH(rt->inflight, ctx);
   rt->inflight_count++;
-  ctx->result = rt->fn(ctx, &ctx->ev);
+  if (rt->fn) {
+    ctx->result = rt->fn(ctx, &ctx->ev);
+  } else {
+    rt->http_fn(ctx, &ctx->ev, &ctx->res);
+    ctx->result = OFCTX_SUCCESS;
+  }
   ctx->returned = 1;
   if (ctx->result != OFCTX_SUCCESS && ctx->result != OFCTX_DROP &&
       ctx->result != OFCTX_ERROR) {

@@ -210,3 +210,23 @@ void ofctx__quote(char *out, size_t size, const char *s) {
   out[n++] = '"';
   out[n] = '\0';
 }
+
+int ofctx__is_json(const void *data, size_t len) {
+  json_error_t jerr;
+  json_t *v = len ? json_loadb(data, len, JSON_DECODE_ANY, &jerr) : NULL;
+
+  json_decref(v);
+  return v != NULL;
+}
+
+const char *ofctx__media_type_of(const void *data, size_t len) {
+  json_t *text;
+
+  if (ofctx__is_json(data, len))
+    return "application/json";
+  if (len == 0)
+    return "text/plain; charset=utf-8";
+  text = memchr(data, '\0', len) ? NULL : json_stringn(data, len);
+  json_decref(text);
+  return text ? "text/plain; charset=utf-8" : "application/octet-stream";
+}

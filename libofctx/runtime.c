@@ -50,9 +50,15 @@ static void label(ofctx__buf_t *t, const char *value) {
   }
 }
 
+static int knative(const ofctx__runtime_t *rt) {
+  return ofctx_config_runtime(rt->cfg) == OFCTX_RUNTIME_KNATIVE;
+}
+
 static void metrics(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
   static const char *const outcomes[] = {"success", "drop", "retry"};
-  size_t inputs = ofctx_config_input_count(rt->cfg), outputs = ofctx_config_output_count(rt->cfg);
+  /* Knative has one input of its own: the HTTP route */
+  size_t inputs = knative(rt) ? 1 : ofctx_config_input_count(rt->cfg);
+  size_t outputs = ofctx_config_output_count(rt->cfg);
   ofctx__http_header_t type = {"Content-Type", "text/plain; version=0.0.4; charset=utf-8"};
   ofctx__buf_t t = {0};
 
@@ -61,7 +67,7 @@ static void metrics(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
   for (size_t i = 0; i < inputs; i++)
     for (size_t o = 0; o < OFCTX__OUTCOME_COUNT; o++) {
       ofctx__buf_printf(&t, "ofctx_events_total{input=\"");
-      label(&t, ofctx_component_name(ofctx_config_input_at(rt->cfg, i)));
+      label(&t, knative(rt) ? "http" : ofctx_component_name(ofctx_config_input_at(rt->cfg, i)));
       ofctx__buf_printf(&t, "\",outcome=\"%s\"} %llu\n", outcomes[o],
               (unsigned long long)rt->metrics.events[i * OFCTX__OUTCOME_COUNT + o]);
     }
@@ -116,6 +122,12 @@ static void handle(void *arg, ofctx__http_request_t *req) {
   }
   if (strcmp(method, "GET") == 0 && strcmp(path, "/metrics") == 0) {
     metrics(rt, req);
+    return;
+  }
+  if (knative(rt)) { /* users call a sync function, not Dapr: no app token */
+    if (ofctx__knative_route(rt, req))
+      return;
+    ofctx__respond_json(req, 404, "{\"error\":\"no such route\"}");
     return;
   }
   if (token && !token_matches(ofctx__http_request_header(req, "dapr-api-token"), token)) {
@@ -228,8 +240,10 @@ static const char USAGE[] =
     "usage: %s [--help] [--version]\n"
     "\n"
     "An OpenFunction function built with libofctx %s. It reads its function\n"
-    "context from FUNC_CONTEXT (or FUNC_CONTEXT_V1BETA2) and serves the events\n"
-    "that Dapr delivers on the context's port, until SIGTERM or SIGINT.\n"
+    "context from FUNC_CONTEXT (or FUNC_CONTEXT_V1BETA2) and, on the context's\n"
+    "port (PORT wins), serves the events that Dapr delivers (runtime Async) or\n"
+    "HTTP requests and CloudEvents on httpPattern (runtime Knative), until\n"
+    "SIGTERM or SIGINT.\n"
     "Runtime options are OFCTX_* environment variables; see the libofctx docs.\n";
 
 static int start(ofctx__runtime_t *rt) {
@@ -239,7 +253,7 @@ static int start(ofctx__runtime_t *rt) {
 
   rt->metrics.events = ofctx__calloc((n_in ? n_in : 1) * OFCTX__OUTCOME_COUNT, sizeof(uint64_t));
   rt->metrics.sends = ofctx__calloc((n_out + 1) * 2, sizeof(uint64_t));
-  if (!rt->metrics.events || !rt->metrics.sends || ofctx__async_start(rt) != 0)
+  if (!rt->metrics.events || !rt->metrics.sends || (!knative(rt) && ofctx__async_start(rt) != 0))
     return UV_ENOMEM;
   rc = ofctx__dapr_client_new(&rt->dapr, &rt->loop, ofctx_config_dapr_host(rt->cfg),
                               ofctx_config_dapr_http_port(rt->cfg),
@@ -269,8 +283,10 @@ static int start(ofctx__runtime_t *rt) {
   snprintf(inputs, sizeof inputs, "%zu", n_in);
   snprintf(outputs, sizeof outputs, "%zu", n_out);
   ofctx__log(OFCTX_LOG_INFO, "started", "function", ofctx_config_name(rt->cfg), "version",
-             ofctx_config_version(rt->cfg), "runtime", "Async", "port", port, "inputs", inputs,
-             "outputs", outputs, "libofctx", ofctx_version_string(), (const char *)NULL);
+             ofctx_config_version(rt->cfg), "runtime", knative(rt) ? "Knative" : "Async", "port",
+             port, knative(rt) ? "path" : "inputs",
+             knative(rt) ? ofctx_config_http_pattern(rt->cfg) : inputs, "outputs", outputs,
+             "libofctx", ofctx_version_string(), (const char *)NULL);
   return 0;
 }
 
@@ -280,8 +296,37 @@ static void walk_close(uv_handle_t *handle, void *arg) {
 }
 
 int ofctx_main(int argc, char **argv, ofctx_function_t fn) {
-  ofctx__runtime_t *rt;
+  ofctx_main_opts_t opts = {fn, NULL, NULL};
+  return ofctx_main_opts(argc, argv, &opts);
+}
+
+/* The context and the options: 0, or -1 with the message on stderr. */
+static int configure(ofctx__runtime_t *rt) {
   ofctx_error_t err;
+  char message[512];
+
+  if (ofctx_config_load(&rt->cfg, NULL, NULL, &err) != OFCTX_OK) {
+    fprintf(stderr, "%s\n", err.message);
+    return -1;
+  }
+  if (ofctx__options_load(&rt->opts, message, sizeof message) != 0) {
+    fprintf(stderr, "%s\n", message);
+    return -1;
+  }
+  if (!knative(rt) && !rt->fn) {
+    fprintf(stderr, "%s: a plain HTTP function runs only with runtime \"Knative\"; this "
+            "context says \"Async\"\n", ofctx_config_name(rt->cfg));
+    return -1;
+  }
+  if (knative(rt) && ofctx__knative_start(rt, message, sizeof message) != 0) {
+    fprintf(stderr, "%s\n", message);
+    return -1;
+  }
+  return 0;
+}
+
+int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
+  ofctx__runtime_t *rt;
   char message[512];
   int status = 0, rc;
 
@@ -297,8 +342,8 @@ int ofctx_main(int argc, char **argv, ofctx_function_t fn) {
     fprintf(stderr, "%s: unknown argument %s; see --help\n", argv[0], argv[i]);
     return EXIT_BAD_CONFIG;
   }
-  if (!fn) {
-    fprintf(stderr, "ofctx_main: no function given\n");
+  if (!opts || !opts->function == !opts->http) {
+    fprintf(stderr, "ofctx_main: give exactly one function\n");
     return EXIT_BAD_CONFIG;
   }
   if (ofctx__log_setup(message, sizeof message) != 0) {
@@ -308,21 +353,11 @@ int ofctx_main(int argc, char **argv, ofctx_function_t fn) {
   rt = ofctx__calloc(1, sizeof *rt);
   if (!rt)
     return EXIT_CANNOT_START;
-  rt->fn = fn;
-  if (ofctx_config_load(&rt->cfg, NULL, NULL, &err) != OFCTX_OK) {
-    fprintf(stderr, "%s\n", err.message);
-    ofctx__free(rt);
-    return EXIT_BAD_CONFIG;
-  }
-  if (ofctx__options_load(&rt->opts, message, sizeof message) != 0) {
-    fprintf(stderr, "%s\n", message);
-    ofctx_config_free(rt->cfg);
-    ofctx__free(rt);
-    return EXIT_BAD_CONFIG;
-  }
-  if (ofctx_config_runtime(rt->cfg) != OFCTX_RUNTIME_ASYNC) {
-    fprintf(stderr, "%s: runtime Knative is not served by libofctx %s yet; use \"Async\"\n",
-            ofctx_config_name(rt->cfg), ofctx_version_string());
+  rt->fn = opts->function;
+  rt->http_fn = opts->http;
+  rt->methods = opts->methods;
+  if (configure(rt) != 0) {
+    ofctx__knative_stop(rt);
     ofctx_config_free(rt->cfg);
     ofctx__free(rt);
     return EXIT_BAD_CONFIG;
@@ -350,6 +385,7 @@ int ofctx_main(int argc, char **argv, ofctx_function_t fn) {
     status = status ? status : EXIT_CANNOT_START;
   }
   ofctx__async_stop(rt);
+  ofctx__knative_stop(rt);
   ofctx__free(rt->metrics.events);
   ofctx__free(rt->metrics.sends);
   ofctx_config_free(rt->cfg);

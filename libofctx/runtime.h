@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "buf.h"
 #include "dapr_client.h"
 #include "http_server.h"
 #include "ofctx/function.h"
@@ -36,7 +37,10 @@ struct ofctx__runtime {
   uv_loop_t loop;
   ofctx_config_t *cfg;
   ofctx__options_t opts;
-  ofctx_function_t fn;
+  ofctx_function_t fn;            /* the OpenFunction signature, or */
+  ofctx_http_function_t http_fn;  /* a plain HTTP function (Knative) */
+  const char *const *methods;     /* Knative: the methods taken; NULL: all */
+  struct ofctx__route *route;     /* Knative: httpPattern */
   ofctx__http_server_t *server;
   ofctx__dapr_client_t *dapr;
   uv_signal_t sigterm, sigint;
@@ -46,7 +50,7 @@ struct ofctx__runtime {
   int sidecar_warned; /* the start-up wait ran out */
   int draining;
   int server_open;
-  char **routes; /* per input: the path Dapr delivers it to */
+  char **routes; /* Async, per input: the path Dapr delivers it to */
   ofctx_t *inflight; /* invocations not yet settled */
   size_t inflight_count;
   ofctx__metrics_t metrics;
@@ -62,7 +66,21 @@ struct ofctx_event {
   const char *content_type;
   ofctx__http_header_t *metadata;
   size_t metadata_count;
-  json_t *attributes; /* pub/sub: the CloudEvent's attributes */
+  json_t *attributes; /* pub/sub and Knative CloudEvents: the attributes */
+  /* Knative: the request, its path parameters and query (decoded), and
+   * how a CloudEvent came (an ofctx__ce_mode_t), which a reply follows. */
+  const ofctx__http_request_t *req;
+  json_t *params;
+  json_t *query;
+  int ce_mode;
+};
+
+/* The response of a plain HTTP function. */
+struct ofctx_response {
+  int status;
+  ofctx__buf_t headers; /* name NUL value NUL ... */
+  size_t header_count;
+  ofctx__buf_t body;
 };
 
 /* Answers the input once the invocation has settled. */
@@ -82,6 +100,8 @@ struct ofctx {
   int sends_failed;
   char *reply;
   size_t reply_len;
+  json_t *reply_attributes; /* Knative: the reply is a CloudEvent */
+  ofctx_response_t res;
   uv_timer_t timeout;
   uint64_t started;
 };
@@ -110,6 +130,13 @@ void ofctx__runtime_settled(ofctx__runtime_t *rt);
 int ofctx__async_start(ofctx__runtime_t *rt);
 int ofctx__async_route(ofctx__runtime_t *rt, ofctx__http_request_t *req);
 void ofctx__async_stop(ofctx__runtime_t *rt);
+
+/* The Knative runtime: its route (httpPattern) is compiled at start (-1
+ * with a message in `err` when it is not valid); ofctx__knative_route takes
+ * `req` when its path matches and returns 1, else 0. */
+int ofctx__knative_start(ofctx__runtime_t *rt, char *err, size_t size);
+int ofctx__knative_route(ofctx__runtime_t *rt, ofctx__http_request_t *req);
+void ofctx__knative_stop(ofctx__runtime_t *rt);
 
 /* Event helpers shared by the runtimes: metadata from request headers (the
  * transport's own headers left out), and freeing an event's owned parts. */

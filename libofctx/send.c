@@ -18,22 +18,6 @@ typedef struct {
   char name[]; /* the output name, or the component */
 } send_t;
 
-static int is_json(const void *data, size_t len) {
-  json_error_t jerr;
-  json_t *v = json_loadb(data, len, JSON_DECODE_ANY, &jerr);
-
-  json_decref(v);
-  return v != NULL;
-}
-
-/* Valid UTF-8 without NUL bytes. */
-static int utf8_text(const char *data, size_t len) {
-  json_t *s = json_stringn(data, len);
-
-  json_decref(s);
-  return s != NULL && memchr(data, '\0', len) == NULL;
-}
-
 static void send_finished(void *arg, const ofctx__dapr_result_t *r) {
   send_t *send = arg;
   ofctx_t *ctx = send->ctx;
@@ -122,7 +106,7 @@ static ofctx_err_t send_binding(ofctx_t *ctx, size_t slot, const char *name,
   if (!operation_text || !metadata_text)
     goto out;
   ofctx__buf_puts(&body, "{\"data\":");
-  if (is_json(data, len)) {
+  if (ofctx__is_json(data, len)) {
     ofctx__buf_append(&body, data, len);
   } else {
     json_t *s = json_stringn(data, len);
@@ -177,10 +161,8 @@ static ofctx_err_t send_publish(ofctx_t *ctx, size_t slot, const char *name, con
 
   if (!topic || !*topic || !ofctx__text_ok(topic) || (type && !ofctx__text_ok(type)))
     return OFCTX_EINVAL;
-  if (!type)
-    type = is_json(data, len)  ? "application/json"
-           : utf8_text(data, len) ? "text/plain; charset=utf-8"
-                                : "application/octet-stream"; /* daprd keeps it as data_base64 */
+  if (!type) /* daprd keeps octet-stream data as data_base64 */
+    type = ofctx__media_type_of(data, len);
   ofctx__buf_puts(&path, "/v1.0/publish/");
   ofctx__buf_puts(&path, pubsub);
   ofctx__buf_puts(&path, "/");

@@ -2,7 +2,7 @@
 # Debian's archive, then configure and build. Source it; do not run it.
 
 # The Debian 12 packages the build needs; the tests need a few more.
-OFCTX_BUILD_PACKAGES="gcc libc6-dev make cmake pkgconf binutils libuv1-dev libjansson-dev libhttp-parser-dev libcurl4-openssl-dev"
+OFCTX_BUILD_PACKAGES="gcc libc6-dev make cmake pkgconf binutils libuv1-dev libjansson-dev libhttp-parser-dev libcurl4-openssl-dev libpcre2-dev"
 OFCTX_TEST_PACKAGES="libcmocka-dev python3"
 
 ofctx_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -42,10 +42,11 @@ static void answer(ofctx__http_request_t *req) {
   const char *data = ofctx__http_request_body(req, &len);
   const char *x = ofctx__http_request_header(req, "x-test");
   ofctx__http_header_t headers[] = {{"Content-Type", "text/plain"}};
-  int n = snprintf(body, sizeof body, "%s %s ?%s x=%s headers=%zu body=%zu:%.*s",
+  size_t count;
+  int n = (ofctx__http_request_headers(req, &count), snprintf(body, sizeof body, "%s %s ?%s x=%s headers=%zu body=%zu:%.*s",
                    ofctx__http_request_method(req), ofctx__http_request_path(req),
                    ofctx__http_request_query(req), x ? x : "(none)",
-                   ofctx__http_request_header_count(req), len, (int)(len > 64 ? 64 : len), data);
+                   count, len, (int)(len > 64 ? 64 : len), data));
   ofctx__http_respond(req, 200, headers, 1, body, (size_t)n);
 }
 

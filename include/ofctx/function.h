@@ -48,6 +48,19 @@ enum {
 
 typedef int (*ofctx_function_t)(ofctx_t *ctx, const ofctx_event_t *in);
 
+/* The response of a plain HTTP function (Knative runtime): status, headers
+ * and body, written when the invocation settles. Owned by the runtime; valid
+ * until then, so send callbacks may still change it. */
+typedef struct ofctx_response ofctx_response_t;
+
+/* A plain HTTP function: full control over the answer. `req` is the request
+ * (ofctx_event_method, _path, _query, _header, _param, and the body as
+ * ofctx_event_data); no CloudEvent decoding happens. Without any call on
+ * `res` the answer is 200 with an empty body. It may use ctx for sends and
+ * logs like any function; a failed send turns the answer into a 500. */
+typedef void (*ofctx_http_function_t)(ofctx_t *ctx, const ofctx_event_t *req,
+                                      ofctx_response_t *res);
+
 /* Runs `fn` as an OpenFunction function: reads the function context from
  * the environment (see docs/function-context.md) and the runtime options
  * (OFCTX_* variables, see docs/async-runtime.md), serves events until SIGTERM
@@ -57,22 +70,44 @@ typedef int (*ofctx_function_t)(ofctx_t *ctx, const ofctx_event_t *in);
  * cannot start. `argv` accepts --help and --version. */
 OFCTX_EXTERN int ofctx_main(int argc, char **argv, ofctx_function_t fn);
 
+/* What ofctx_main_opts runs: exactly one of `function` and `http`. */
+typedef struct {
+  ofctx_function_t function;  /* the OpenFunction signature, in either runtime */
+  ofctx_http_function_t http; /* a plain HTTP function (runtime Knative only) */
+  /* Knative: the request methods the function takes ("GET", "POST", ...),
+   * ending with NULL; others are answered 405. NULL takes every method.
+   * Borrowed for the duration of the call. */
+  const char *const *methods;
+} ofctx_main_opts_t;
+
+/* ofctx_main with a choice of function kind and methods. Exit statuses as
+ * ofctx_main; 2 also when `opts` names no function, both, or an HTTP
+ * function under the Async runtime. */
+OFCTX_EXTERN int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts);
+
 /* ---- the event ---- */
 
 typedef enum {
-  OFCTX_EVENT_BINDING = 1, /* a Dapr input binding delivered it */
-  OFCTX_EVENT_PUBSUB = 2   /* a Dapr pub/sub subscription delivered it */
+  OFCTX_EVENT_BINDING = 1,   /* a Dapr input binding delivered it */
+  OFCTX_EVENT_PUBSUB = 2,    /* a Dapr pub/sub subscription delivered it */
+  OFCTX_EVENT_HTTP = 3,      /* Knative: an HTTP request that is not a CloudEvent */
+  OFCTX_EVENT_CLOUDEVENT = 4 /* Knative: a CloudEvent (binary or structured mode) */
 } ofctx_event_kind_t;
 
 OFCTX_EXTERN ofctx_event_kind_t ofctx_event_kind(const ofctx_event_t *ev);
-/* The name of the input in the function context (its key in "inputs"). */
+/* The name of the input in the function context (its key in "inputs");
+ * "http" for the Knative runtime. */
 OFCTX_EXTERN const char *ofctx_event_input(const ofctx_event_t *ev);
 /* The payload: for a binding the body Dapr delivered; for pub/sub the
  * CloudEvent's data (JSON data as JSON text, a string's characters,
- * data_base64 decoded). Never NULL; always followed by a NUL byte that `len`
+ * data_base64 decoded); for Knative the request body, or a CloudEvent's data
+ * (binary mode: the body; structured mode: data_base64 decoded, JSON data
+ * as JSON text when datacontenttype is JSON or absent, else a string's
+ * characters). Never NULL; always followed by a NUL byte that `len`
  * does not count. `len` may be NULL. */
 OFCTX_EXTERN const char *ofctx_event_data(const ofctx_event_t *ev, size_t *len);
-/* The payload's media type when known (pub/sub datacontenttype), else NULL. */
+/* The payload's media type when known (a CloudEvent's datacontenttype, or
+ * Knative's Content-Type header), else NULL. */
 OFCTX_EXTERN const char *ofctx_event_content_type(const ofctx_event_t *ev);
 /* Transport metadata: for bindings each metadata entry Dapr sent as a header
  * (Kafka: __key, __offset, __partition, __topic, __timestamp and record
@@ -81,10 +116,27 @@ OFCTX_EXTERN const char *ofctx_event_metadata(const ofctx_event_t *ev, const cha
 OFCTX_EXTERN size_t ofctx_event_metadata_count(const ofctx_event_t *ev);
 OFCTX_EXTERN const char *ofctx_event_metadata_key(const ofctx_event_t *ev, size_t i);
 OFCTX_EXTERN const char *ofctx_event_metadata_value(const ofctx_event_t *ev, size_t i);
-/* A CloudEvent attribute of a pub/sub event ("id", "source", "type",
- * "specversion", "topic", "pubsubname", "time", extensions...) as text;
- * NULL when absent or for bindings. */
+/* A CloudEvent attribute of a pub/sub or Knative CloudEvent ("id",
+ * "source", "type", "specversion", "time", "topic", "pubsubname",
+ * extensions...) as text (integers in decimal, booleans as true/false);
+ * NULL when absent and for events that are not CloudEvents. */
 OFCTX_EXTERN const char *ofctx_event_attribute(const ofctx_event_t *ev, const char *name);
+
+/* The HTTP request of a Knative event; NULL (count 0) for other runtimes.
+ * Method, path as received (percent-encoding kept), the query string
+ * without "?" ("" when there is none). */
+OFCTX_EXTERN const char *ofctx_event_method(const ofctx_event_t *ev);
+OFCTX_EXTERN const char *ofctx_event_path(const ofctx_event_t *ev);
+OFCTX_EXTERN const char *ofctx_event_query(const ofctx_event_t *ev);
+/* The first value of a query parameter, decoded ('+' is a space). */
+OFCTX_EXTERN const char *ofctx_event_query_param(const ofctx_event_t *ev, const char *name);
+/* A path parameter of httpPattern ("/hello/{name}" → "name"), decoded. */
+OFCTX_EXTERN const char *ofctx_event_param(const ofctx_event_t *ev, const char *name);
+/* Request headers: the first of a name (case-insensitive), or each in turn. */
+OFCTX_EXTERN const char *ofctx_event_header(const ofctx_event_t *ev, const char *name);
+OFCTX_EXTERN size_t ofctx_event_header_count(const ofctx_event_t *ev);
+OFCTX_EXTERN const char *ofctx_event_header_name(const ofctx_event_t *ev, size_t i);
+OFCTX_EXTERN const char *ofctx_event_header_value(const ofctx_event_t *ev, size_t i);
 
 /* ---- the context ---- */
 
@@ -93,9 +145,35 @@ OFCTX_EXTERN const ofctx_config_t *ofctx_config(const ofctx_t *ctx);
 /* The event being handled. */
 OFCTX_EXTERN const ofctx_event_t *ofctx_event(const ofctx_t *ctx);
 
-/* The data of a binding's answer (copied; the last call wins). Ignored for
- * pub/sub, whose answer is a status. */
+/* The data of the answer (copied; the last call wins): a binding's answer
+ * body, or the body of a Knative function's 200 (and of its 400 when it
+ * returns OFCTX_DROP; never sent with a 500). Ignored for pub/sub, whose
+ * answer is a status. */
 OFCTX_EXTERN ofctx_err_t ofctx_set_reply(ofctx_t *ctx, const void *data, size_t len);
+
+/* Knative: makes the reply a CloudEvent and sets one of its attributes
+ * ("type" and "source" are required; "id" defaults to a random UUID,
+ * "specversion" is 1.0, "datacontenttype" to the data's type when not set).
+ * The reply goes in the mode the request came in (structured for
+ * structured, else binary). OFCTX_EINVAL for a name that is not 1-64 of
+ * [a-z0-9] (or is "data"), a value that is not UTF-8 text without control
+ * characters, or a specversion other than "1.0". Ignored by the Async
+ * runtime. */
+OFCTX_EXTERN ofctx_err_t ofctx_set_reply_attribute(ofctx_t *ctx, const char *name,
+                                                   const char *value);
+
+/* ---- the response of a plain HTTP function ---- */
+
+/* The status code, 200-599 (default 200). */
+OFCTX_EXTERN ofctx_err_t ofctx_response_status(ofctx_response_t *res, int status);
+/* Adds a header. OFCTX_EINVAL for a name that is not an HTTP token, a value
+ * with control characters (CR, LF...), and for Content-Length,
+ * Transfer-Encoding and Connection, which the server writes itself. */
+OFCTX_EXTERN ofctx_err_t ofctx_response_header(ofctx_response_t *res, const char *name,
+                                               const char *value);
+/* Appends `len` bytes to the body (copied). */
+OFCTX_EXTERN ofctx_err_t ofctx_response_write(ofctx_response_t *res, const void *data,
+                                              size_t len);
 
 /* ---- sending ---- */
 

@@ -1,0 +1,592 @@
+/* CloudEvents 1.0 over HTTP: binary and structured mode, the JSON format,
+ * and the consumer's checks of the specification. */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <uv.h>
+
+#include "alloc.h"
+#include "base64.h"
+#include "cloudevent.h"
+#include "json_util.h"
+
+#define STRUCTURED_TYPE "application/cloudevents+json"
+
+/* The attributes the specification defines; every one is a String here. */
+static const char *const CONTEXT_ATTRIBUTES[] = {
+    "id", "source", "specversion", "type", "datacontenttype", "dataschema", "subject", "time",
+    NULL};
+
+static int fail(ofctx__ce_error_t *err, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(ofctx__ce_error_t *err, int status, const char *fmt, ...) {
+  va_list ap;
+
+  err->status = status;
+  va_start(ap, fmt);
+  vsnprintf(err->reason, sizeof err->reason, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+static int nomem(ofctx__ce_error_t *err) { return fail(err, 503, "out of memory"); }
+
+int ofctx__ce_name_ok(const char *name) {
+  size_t n = 0;
+
+  for (; name[n]; n++)
+    if (!((name[n] >= 'a' && name[n] <= 'z') || (name[n] >= '0' && name[n] <= '9')))
+      return 0;
+  return n > 0 && n <= 64 && strcmp(name, "data") != 0;
+}
+
+int ofctx__ce_string_ok(const char *value) {
+  const unsigned char *p = (const unsigned char *)value;
+
+  while (*p) {
+    size_t len = ofctx__utf8_len((const char *)p);
+    uint32_t c;
+    if (len == 0)
+      return 0;
+    c = len == 1   ? p[0]
+        : len == 2 ? (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f)
+        : len == 3 ? (uint32_t)(p[0] & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f)
+                   : (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 |
+                         (uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || (c >= 0xfdd0 && c <= 0xfdef) ||
+        (c & 0xfffe) == 0xfffe)
+      return 0;
+    p += len;
+  }
+  return 1;
+}
+
+/* RFC 3339 date-time: 2018-04-05T17:31:00Z, with optional fractions and a
+ * numeric offset; T and Z in either case. */
+static int digits(const char *s, int n, int *out) {
+  *out = 0;
+  for (int i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return 0;
+    *out = *out * 10 + (s[i] - '0');
+  }
+  return 1;
+}
+
+static int time_ok(const char *s) {
+  static const int month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  int y, mo, d, h, mi, sec, oh, om;
+
+  if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
+      !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2, &h) ||
+      s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &sec))
+    return 0;
+  if (mo < 1 || mo > 12 || d < 1 || d > month_days[mo - 1] || h > 23 || mi > 59 || sec > 60)
+    return 0;
+  if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+    return 0;
+  s += 19;
+  if (*s == '.') {
+    if (!isdigit((unsigned char)s[1]))
+      return 0;
+    for (s++; isdigit((unsigned char)*s); s++)
+      ;
+  }
+  if ((*s == 'Z' || *s == 'z') && s[1] == '\0')
+    return 1;
+  return (*s == '+' || *s == '-') && digits(s + 1, 2, &oh) && s[3] == ':' &&
+         digits(s + 4, 2, &om) && s[6] == '\0' && oh <= 23 && om <= 59;
+}
+
+/* The media type of a Content-Type value, lower-cased, without parameters. */
+static void media_type(const char *value, char *out, size_t size) {
+  size_t n = 0;
+
+  while (*value == ' ' || *value == '\t')
+    value++;
+  for (; *value && *value != ';' && *value != ' ' && *value != '\t' && n + 1 < size; value++)
+    out[n++] = (char)tolower((unsigned char)*value);
+  out[n] = '\0';
+}
+
+/* application/json, text/json and any +json type, as the JSON format reads
+ * datacontenttype; absent means JSON too. */
+static int json_media(const char *content_type) {
+  char type[128];
+  size_t n;
+
+  if (!content_type)
+    return 1;
+  media_type(content_type, type, sizeof type);
+  n = strlen(type);
+  return strcmp(type, "application/json") == 0 || strcmp(type, "text/json") == 0 ||
+         (n > 5 && strcmp(type + n - 5, "+json") == 0);
+}
+
+/* ---- checks both modes share ---- */
+
+static int validate(const json_t *attrs, ofctx__ce_error_t *err) {
+  static const char *const required[] = {"id", "source", "type"};
+  const char *version = json_string_value(json_object_get(attrs, "specversion"));
+  const char *time = json_string_value(json_object_get(attrs, "time"));
+  char quoted[OFCTX_QUOTE_SIZE];
+
+  if (!version)
+    return fail(err, 400, "not a CloudEvent: specversion is missing");
+  if (strcmp(version, "1.0") != 0) {
+    ofctx__quote(quoted, sizeof quoted, version);
+    return fail(err, 400, "specversion %s is not supported; this receiver takes 1.0", quoted);
+  }
+  for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
+    const char *v = json_string_value(json_object_get(attrs, required[i]));
+    if (!v)
+      return fail(err, 400, "the CloudEvent has no %s", required[i]);
+    if (!*v)
+      return fail(err, 400, "the CloudEvent's %s is empty", required[i]);
+  }
+  if (time && !time_ok(time)) {
+    ofctx__quote(quoted, sizeof quoted, time);
+    return fail(err, 400, "time %s is not an RFC 3339 timestamp", quoted);
+  }
+  for (const char *const *name = (const char *const[]){"subject", "dataschema", NULL}; *name;
+       name++) {
+    const char *v = json_string_value(json_object_get(attrs, *name));
+    if (v && !*v)
+      return fail(err, 400, "the CloudEvent's %s is empty", *name);
+  }
+  return 0;
+}
+
+/* Sets attribute `name` to the text `value` (copied); 0 or -1 (out of memory). */
+static int put(json_t *attrs, const char *name, const char *value, size_t len) {
+  json_t *s = json_stringn_nocheck(value, len);
+  return s ? json_object_set_new(attrs, name, s) : -1;
+}
+
+/* ---- binary mode ---- */
+
+/* A ce-* header value: an RFC 7230 quoted-string unquoted, then one round of
+ * percent-decoding; the result must be a CloudEvents String. */
+static int header_value(const char *header, const char *value, ofctx__buf_t *out,
+                        ofctx__ce_error_t *err) {
+  ofctx__buf_t raw = {0};
+  const char *v = value;
+  size_t n = strlen(value);
+  int rc = 0;
+
+  if (n > 0 && value[0] == '"') {
+    size_t i;
+    for (i = 1; i < n && value[i] != '"'; i++) {
+      if (value[i] == '\\' && i + 1 < n)
+        i++;
+      ofctx__buf_append(&raw, &value[i], 1);
+    }
+    if (i != n - 1) {
+      ofctx__buf_free(&raw);
+      return fail(err, 400, "header %s: a quoted value that does not end with its quote",
+                  header);
+    }
+    ofctx__buf_append(&raw, "", 0);
+    v = raw.data ? raw.data : "";
+    n = raw.len;
+  }
+  if (raw.failed || ofctx__buf_decoded(out, v, n, 0) != 0)
+    rc = raw.failed || out->failed ? nomem(err)
+                                   : fail(err, 400, "header %s: a bad percent-encoding", header);
+  else if (strlen(out->data) != out->len || !ofctx__ce_string_ok(out->data))
+    rc = fail(err, 400, "header %s: the value is not UTF-8 text without control characters",
+              header);
+  ofctx__buf_free(&raw);
+  return rc;
+}
+
+static int decode_binary(const ofctx__http_header_t *headers, size_t count, const char *body,
+                         size_t len, ofctx_event_t *ev, ofctx__ce_error_t *err) {
+  int rc = 0;
+
+  for (size_t i = 0; i < count && rc == 0; i++) {
+    ofctx__buf_t value = {0};
+    char name[80];
+    size_t n;
+    if (strncasecmp(headers[i].name, "ce-", 3) != 0)
+      continue;
+    n = strlen(headers[i].name + 3);
+    if (n == 0 || n >= sizeof name) {
+      char quoted[OFCTX_QUOTE_SIZE];
+      ofctx__quote(quoted, sizeof quoted, headers[i].name);
+      rc = fail(err, 400, "header %s does not name an attribute", quoted);
+      break;
+    }
+    for (size_t k = 0; k <= n; k++)
+      name[k] = (char)tolower((unsigned char)headers[i].name[3 + k]);
+    if (!ofctx__ce_name_ok(name)) {
+      char quoted[OFCTX_QUOTE_SIZE];
+      ofctx__quote(quoted, sizeof quoted, headers[i].name);
+      rc = fail(err, 400,
+                "header %s: attribute names are 1 to 64 lower-case letters and digits, "
+                "and not \"data\"",
+                quoted);
+    } else if (strcmp(name, "datacontenttype") == 0) {
+      rc = fail(err, 400, "header ce-datacontenttype: in binary mode the data's type is the "
+                          "Content-Type header");
+    } else if (json_object_get(ev->attributes, name)) {
+      rc = fail(err, 400, "header ce-%s appears twice", name);
+    } else if ((rc = header_value(headers[i].name, headers[i].value, &value, err)) == 0 &&
+               put(ev->attributes, name, value.data, value.len) != 0) {
+      rc = nomem(err);
+    }
+    ofctx__buf_free(&value);
+  }
+  if (rc != 0)
+    return rc;
+  for (size_t i = 0; i < count; i++)
+    if (strcasecmp(headers[i].name, "content-type") == 0) {
+      if (!ofctx__ce_string_ok(headers[i].value))
+        return fail(err, 400, "the Content-Type header is not text");
+      if (put(ev->attributes, "datacontenttype", headers[i].value, strlen(headers[i].value)))
+        return nomem(err);
+      break;
+    }
+  ev->data = body;
+  ev->len = len;
+  return validate(ev->attributes, err);
+}
+
+/* ---- structured mode ---- */
+
+/* One member of the event object → a text attribute. */
+static int structured_attribute(json_t *attrs, const char *name, json_t *value,
+                                ofctx__ce_error_t *err) {
+  char text[32], quoted[OFCTX_QUOTE_SIZE];
+  int known = 0;
+
+  for (const char *const *a = CONTEXT_ATTRIBUTES; *a; a++)
+    known |= strcmp(*a, name) == 0;
+  ofctx__quote(quoted, sizeof quoted, name);
+  if (!ofctx__ce_name_ok(name))
+    return fail(err, 400,
+                "member %s: attribute names are 1 to 64 lower-case letters and digits", quoted);
+  if (json_is_string(value)) {
+    if (!ofctx__ce_string_ok(json_string_value(value)) ||
+        strlen(json_string_value(value)) != json_string_length(value))
+      return fail(err, 400, "attribute %s is not text without control characters", quoted);
+    return json_object_set(attrs, name, value) ? nomem(err) : 0;
+  }
+  if (known)
+    return fail(err, 400, "attribute %s is %s, not a string", quoted, ofctx__json_kind(value));
+  if (json_is_boolean(value))
+    return put(attrs, name, json_is_true(value) ? "true" : "false", json_is_true(value) ? 4 : 5)
+               ? nomem(err)
+               : 0;
+  if (json_is_integer(value) && json_integer_value(value) >= INT32_MIN &&
+      json_integer_value(value) <= INT32_MAX) {
+    snprintf(text, sizeof text, "%" PRId64, (int64_t)json_integer_value(value));
+    return put(attrs, name, text, strlen(text)) ? nomem(err) : 0;
+  }
+  return fail(err, 400,
+              "extension %s is %s; extensions are strings, booleans or 32-bit integers", quoted,
+              json_is_integer(value) ? "an integer out of range" : ofctx__json_kind(value));
+}
+
+/* The data member as the JSON format reads it: JSON types keep the JSON
+ * text; other types take a string's characters. */
+static int structured_data(json_t *ce, ofctx_event_t *ev, ofctx__ce_error_t *err) {
+  json_t *b64 = json_object_get(ce, "data_base64"), *data = json_object_get(ce, "data");
+
+  if (json_is_null(b64))
+    b64 = NULL;
+  if (json_is_null(data))
+    data = NULL;
+  if (b64 && data)
+    return fail(err, 400, "the CloudEvent has both data and data_base64");
+  if (b64) {
+    if (!json_is_string(b64))
+      return fail(err, 400, "data_base64 is %s, not a string", ofctx__json_kind(b64));
+    ev->owned = ofctx__base64_decode(json_string_value(b64), json_string_length(b64), &ev->len);
+    if (!ev->owned)
+      return ofctx__base64_valid(json_string_value(b64), json_string_length(b64))
+                 ? nomem(err)
+                 : fail(err, 400, "data_base64 is not base64");
+  } else if (json_is_string(data) && !json_media(ev->content_type)) {
+    ev->len = json_string_length(data);
+    ev->owned = ofctx__malloc(ev->len + 1);
+    if (!ev->owned)
+      return nomem(err);
+    memcpy(ev->owned, json_string_value(data), ev->len + 1);
+  } else if (data) {
+    ev->owned = ofctx__json_text(data, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+    if (!ev->owned)
+      return nomem(err);
+    ev->len = strlen(ev->owned);
+  }
+  ev->data = ev->owned ? ev->owned : "";
+  return 0;
+}
+
+static int decode_structured(const char *body, size_t len, ofctx_event_t *ev,
+                             ofctx__ce_error_t *err) {
+  json_error_t jerr;
+  json_t *ce = json_loadb(body, len, 0, &jerr), *value;
+  const char *key;
+  int rc = 0;
+
+  if (!ce)
+    return json_error_code(&jerr) == json_error_out_of_memory
+               ? nomem(err)
+               : fail(err, 400, "the structured CloudEvent is not JSON: %s at line %d column %d",
+                      jerr.text, jerr.line, jerr.column);
+  if (!json_is_object(ce)) {
+    json_decref(ce);
+    return fail(err, 400, "the structured CloudEvent is not a JSON object");
+  }
+  json_object_foreach(ce, key, value) {
+    if (strcmp(key, "data") == 0 || strcmp(key, "data_base64") == 0 || json_is_null(value))
+      continue;
+    if ((rc = structured_attribute(ev->attributes, key, value, err)) != 0)
+      break;
+  }
+  ev->content_type = json_string_value(json_object_get(ev->attributes, "datacontenttype"));
+  if (rc == 0)
+    rc = validate(ev->attributes, err);
+  if (rc == 0)
+    rc = structured_data(ce, ev, err);
+  json_decref(ce);
+  return rc;
+}
+
+int ofctx__ce_decode(const ofctx__http_header_t *headers, size_t count, const char *body,
+                     size_t len, ofctx_event_t *ev, ofctx__ce_mode_t *mode,
+                     ofctx__ce_error_t *err) {
+  const char *content_type = NULL;
+  char type[128];
+  int binary = 0, rc;
+
+  *mode = OFCTX__CE_NONE;
+  for (size_t i = 0; i < count; i++) {
+    if (!content_type && strcasecmp(headers[i].name, "content-type") == 0)
+      content_type = headers[i].value;
+    binary |= strncasecmp(headers[i].name, "ce-", 3) == 0;
+  }
+  media_type(content_type ? content_type : "", type, sizeof type);
+  if (strncmp(type, "application/cloudevents-batch", 29) == 0)
+    return fail(err, 415, "batched CloudEvents are not accepted; send one event per request");
+  if (strncmp(type, "application/cloudevents", 23) == 0) {
+    if (strcmp(type, STRUCTURED_TYPE) != 0)
+      return fail(err, 415, "the CloudEvents format %.60s is not supported; use %s", type,
+                  STRUCTURED_TYPE);
+    *mode = OFCTX__CE_STRUCTURED;
+  } else if (binary) {
+    *mode = OFCTX__CE_BINARY;
+  } else {
+    return 0;
+  }
+  ev->attributes = json_object();
+  if (!ev->attributes)
+    return nomem(err);
+  rc = *mode == OFCTX__CE_BINARY ? decode_binary(headers, count, body, len, ev, err)
+                                 : decode_structured(body, len, ev, err);
+  if (rc != 0) {
+    ofctx__free(ev->owned);
+    json_decref(ev->attributes);
+    ev->owned = NULL;
+    ev->attributes = NULL;
+    ev->data = "";
+    ev->len = 0;
+  }
+  ev->content_type = ev->attributes
+                         ? json_string_value(json_object_get(ev->attributes, "datacontenttype"))
+                         : NULL;
+  return rc;
+}
+
+/* ---- Dapr's pub/sub envelope ---- */
+
+const char *ofctx__ce_from_envelope(json_t *ce, ofctx_event_t *ev) {
+  json_t *b64 = json_object_get(ce, "data_base64"), *data = json_object_get(ce, "data"), *value;
+  const char *key;
+
+  ev->attributes = json_object();
+  if (!ev->attributes)
+    return "out of memory";
+  json_object_foreach(ce, key, value) {
+    json_t *text;
+    if (strcmp(key, "data") == 0 || strcmp(key, "data_base64") == 0 || json_is_null(value))
+      continue;
+    if (json_is_string(value)) {
+      text = json_incref(value);
+    } else {
+      char *s = ofctx__json_text(value, JSON_COMPACT | JSON_ENCODE_ANY);
+      text = s ? json_string(s) : NULL;
+      ofctx__free(s);
+    }
+    if (!text || json_object_set_new(ev->attributes, key, text))
+      return "out of memory";
+  }
+  ev->content_type = json_string_value(json_object_get(ev->attributes, "datacontenttype"));
+  /* Dapr falls back to a string when JSON data does not parse, so a string
+   * is the publisher's text whatever the type says. */
+  if (b64) {
+    if (!json_is_string(b64))
+      return "data_base64 is not a string";
+    ev->owned = ofctx__base64_decode(json_string_value(b64), json_string_length(b64), &ev->len);
+    if (!ev->owned)
+      return ofctx__base64_valid(json_string_value(b64), json_string_length(b64))
+                 ? "out of memory"
+                 : "data_base64 is not base64";
+  } else if (json_is_string(data)) {
+    ev->len = json_string_length(data);
+    ev->owned = ofctx__malloc(ev->len + 1);
+    if (!ev->owned)
+      return "out of memory";
+    memcpy(ev->owned, json_string_value(data), ev->len + 1);
+  } else if (data && !json_is_null(data)) {
+    ev->owned = ofctx__json_text(data, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+    if (!ev->owned)
+      return "out of memory";
+    ev->len = strlen(ev->owned);
+  }
+  ev->data = ev->owned ? ev->owned : "";
+  return NULL;
+}
+
+/* ---- replies ---- */
+
+/* A random version 4 UUID. */
+static void uuid4(char out[37]) {
+  unsigned char b[16];
+
+  if (uv_random(NULL, NULL, b, sizeof b, 0, NULL) != 0) {
+    uint64_t t = uv_hrtime();
+    for (size_t i = 0; i < sizeof b; i++)
+      b[i] = (unsigned char)(t >> (8 * (i % 8))) ^ (unsigned char)(i * 37);
+  }
+  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+  snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+           b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+           b[14], b[15]);
+}
+
+/* Percent-encodes what a ce-* header value may not hold: space, '"', '%'
+ * and every byte outside U+0021-U+007E. */
+static void header_encoded(ofctx__buf_t *b, const char *s) {
+  static const char hex[] = "0123456789ABCDEF";
+
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p > 0x20 && *p < 0x7f && *p != '"' && *p != '%') {
+      ofctx__buf_append(b, p, 1);
+    } else {
+      char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+      ofctx__buf_append(b, esc, 3);
+    }
+  }
+}
+
+int ofctx__ce_encode(ofctx__ce_reply_t *out, ofctx__ce_mode_t mode, json_t *attributes,
+                     const char *data, size_t len, const char *content_type, const char **why) {
+  json_t *attrs = json_deep_copy(attributes), *value;
+  const char *key;
+  char id[37];
+  size_t n = 0;
+  int rc = -1;
+
+  memset(out, 0, sizeof *out);
+  *why = "out of memory";
+  if (!attrs)
+    return -1;
+  if (!json_object_get(attrs, "id")) {
+    uuid4(id);
+    json_object_set_new(attrs, "id", json_string(id));
+  }
+  json_object_set_new(attrs, "specversion", json_string("1.0"));
+  if (!json_object_get(attrs, "datacontenttype") && (content_type || len > 0))
+    json_object_set_new(attrs, "datacontenttype",
+                        json_string(content_type ? content_type : ofctx__media_type_of(data, len)));
+  {
+    ofctx__ce_error_t err;
+    if (validate(attrs, &err) != 0) {
+      *why = strstr(err.reason, "no source") ? "the reply CloudEvent has no source attribute"
+             : strstr(err.reason, "no type")  ? "the reply CloudEvent has no type attribute"
+                                              : "the reply CloudEvent is not valid";
+      goto done;
+    }
+  }
+  if (mode == OFCTX__CE_STRUCTURED) {
+    json_t *body = attrs;
+    char *text;
+    const char *type = json_string_value(json_object_get(attrs, "datacontenttype"));
+    json_t *parsed = json_media(type) ? json_loadb(data, len, JSON_DECODE_ANY, NULL) : NULL;
+    json_t *s = parsed ? NULL : json_stringn(data, len);
+    if (len == 0)
+      ; /* no data member */
+    else if (parsed)
+      json_object_set_new(body, "data", parsed);
+    else if (s && !memchr(data, '\0', len))
+      json_object_set_new(body, "data", s), s = NULL;
+    else {
+      ofctx__buf_t b64 = {0};
+      ofctx__base64_encode(&b64, data, len);
+      json_object_set_new(body, "data_base64", json_stringn(b64.data ? b64.data : "", b64.len));
+      ofctx__buf_free(&b64);
+    }
+    json_decref(s);
+    text = ofctx__json_text(body, JSON_COMPACT);
+    if (!text)
+      goto done;
+    ofctx__buf_puts(&out->body, text);
+    ofctx__free(text);
+    ofctx__buf_puts(&out->store, "Content-Type");
+    ofctx__buf_append(&out->store, "", 1);
+    ofctx__buf_puts(&out->store, STRUCTURED_TYPE "; charset=utf-8");
+    ofctx__buf_append(&out->store, "", 1);
+    n = 1;
+  } else {
+    json_object_foreach(attrs, key, value) {
+      const char *text = json_string_value(value);
+      ofctx__buf_puts(&out->store, strcmp(key, "datacontenttype") == 0 ? "Content-Type" : "ce-");
+      if (strcmp(key, "datacontenttype") != 0)
+        ofctx__buf_puts(&out->store, key);
+      ofctx__buf_append(&out->store, "", 1);
+      if (strcmp(key, "datacontenttype") == 0)
+        ofctx__buf_puts(&out->store, text);
+      else
+        header_encoded(&out->store, text);
+      ofctx__buf_append(&out->store, "", 1);
+      n++;
+    }
+  }
+  if (out->store.failed || out->body.failed)
+    goto done;
+  out->headers = ofctx__calloc(n, sizeof *out->headers);
+  if (!out->headers)
+    goto done;
+  {
+    const char *p = out->store.data;
+    for (size_t i = 0; i < n; i++) {
+      out->headers[i].name = p;
+      p += strlen(p) + 1;
+      out->headers[i].value = p;
+      p += strlen(p) + 1;
+    }
+  }
+  out->count = n;
+  *why = NULL;
+  rc = 0;
+done:
+  json_decref(attrs);
+  if (rc != 0)
+    ofctx__ce_reply_free(out);
+  return rc;
+}
+
+void ofctx__ce_reply_free(ofctx__ce_reply_t *r) {
+  ofctx__free(r->headers);
+  ofctx__buf_free(&r->store);
+  ofctx__buf_free(&r->body);
+  memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,69 @@
+/* Internal: CloudEvents 1.0 over HTTP, JSON format. Reading an event out of
+ * a request in binary mode (ce-* headers) or structured mode
+ * (application/cloudevents+json), validating it, and writing a reply event
+ * in either mode. */
+#ifndef OFCTX_CLOUDEVENT_H
+#define OFCTX_CLOUDEVENT_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "http_server.h"
+#include "runtime.h"
+
+typedef enum {
+  OFCTX__CE_NONE = 0,   /* not a CloudEvent: plain data */
+  OFCTX__CE_BINARY,     /* ce-* headers, the body is the data */
+  OFCTX__CE_STRUCTURED  /* the whole event as JSON in the body */
+} ofctx__ce_mode_t;
+
+/* Why a request is refused: 400 (an invalid event), 415 (a CloudEvents
+ * format or batch we do not take) or 503 (out of memory), and a reason
+ * that is safe to send back (user values quoted). */
+typedef struct {
+  int status;
+  char reason[256];
+} ofctx__ce_error_t;
+
+/* Reads the request (its headers, `headers[0..count)`, and body) into `ev`:
+ * its attributes (every one as text, in ev->attributes), its data (ev->data,
+ * which borrows `body` in binary mode) and content type. `*mode` tells what
+ * the request was; for OFCTX__CE_NONE nothing is set. Returns 0, or -1 with
+ * `err` filled (and nothing left allocated in `ev`). */
+int ofctx__ce_decode(const ofctx__http_header_t *headers, size_t count, const char *body,
+                     size_t len, ofctx_event_t *ev, ofctx__ce_mode_t *mode,
+                     ofctx__ce_error_t *err);
+
+/* A Dapr pub/sub envelope (a CloudEvent Dapr made, not validated again) into
+ * `ev`: attributes as text and the data (a string's characters, other JSON
+ * as JSON text, data_base64 decoded). NULL, or the reason it is not an
+ * event ("out of memory" when that is why). */
+const char *ofctx__ce_from_envelope(json_t *ce, ofctx_event_t *ev);
+
+/* Whether `name` may be an attribute's name: 1-64 of [a-z0-9], not "data". */
+int ofctx__ce_name_ok(const char *name);
+
+/* Whether `value` is a CloudEvents String: UTF-8 without control
+ * characters or noncharacters. */
+int ofctx__ce_string_ok(const char *value);
+
+/* A reply event: `attributes` (strings; specversion and id are added when
+ * missing), `data` and its media type (NULL: sniffed). Binary mode fills
+ * `headers` (names and values point into `store`) and leaves the body to be
+ * `data`; structured mode writes the whole event into `body` and one header.
+ * Returns 0, or -1 with a reason for the log in `why` (an attribute that is
+ * missing or not valid, or "out of memory"). */
+typedef struct {
+  ofctx__http_header_t *headers;
+  size_t count;
+  ofctx__buf_t store;
+  ofctx__buf_t body;
+} ofctx__ce_reply_t;
+
+int ofctx__ce_encode(ofctx__ce_reply_t *out, ofctx__ce_mode_t mode, json_t *attributes,
+                     const char *data, size_t len, const char *content_type, const char **why);
+void ofctx__ce_reply_free(ofctx__ce_reply_t *r);
+
+#endif

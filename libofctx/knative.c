@@ -1,0 +1,298 @@
+/* The Knative runtime: a synchronous function on one route (httpPattern).
+ * Each request is one invocation; its answer is the function's reply
+ * (OpenFunction signature, with X-OpenFunction-Status) or the response a
+ * plain HTTP function wrote, once every send has settled. */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alloc.h"
+#include "cloudevent.h"
+#include "json_util.h"
+#include "log.h"
+#include "route.h"
+#include "runtime.h"
+
+#define STATUS_HEADER "X-OpenFunction-Status"
+
+int ofctx__knative_start(ofctx__runtime_t *rt, char *err, size_t size) {
+  for (const char *const *m = rt->methods; m && *m; m++)
+    if (!ofctx__name_chars_ok(*m) || strchr(*m, '.')) {
+      char quoted[OFCTX_QUOTE_SIZE];
+      ofctx__quote(quoted, sizeof quoted, *m);
+      snprintf(err, size, "ofctx_main_opts: method %s is not an HTTP method name", quoted);
+      return -1;
+    }
+  return ofctx__route_compile(&rt->route, ofctx_config_http_pattern(rt->cfg), err, size);
+}
+
+void ofctx__knative_stop(ofctx__runtime_t *rt) {
+  ofctx__route_free(rt->route);
+  rt->route = NULL;
+}
+
+/* ---- answers ---- */
+
+static void respond_error(ofctx__http_request_t *req, int status) {
+  ofctx__http_header_t header = {STATUS_HEADER, "error"};
+  ofctx__http_respond(req, status, &header, 1, NULL, 0);
+}
+
+/* The OpenFunction signature: 200 + reply, 400 + reply for OFCTX_DROP,
+ * 500 with no body for everything else (no internals leave the process). */
+static void answer_function(ofctx_t *ctx, ofctx__outcome_t outcome) {
+  ofctx__http_header_t headers[2] = {{STATUS_HEADER, "success"}, {"Content-Type", NULL}};
+  int status = outcome == OFCTX__OUTCOME_SUCCESS ? 200 : 400;
+  const char *data = ctx->reply ? ctx->reply : "";
+
+  if (outcome == OFCTX__OUTCOME_RETRY) {
+    respond_error(ctx->req, 500);
+    return;
+  }
+  if (status != 200)
+    headers[0].value = "error";
+  if (ctx->reply_attributes && status == 200) {
+    ofctx__ce_reply_t ce;
+    const char *why;
+    ofctx__ce_mode_t mode =
+        ctx->ev.ce_mode == OFCTX__CE_STRUCTURED ? OFCTX__CE_STRUCTURED : OFCTX__CE_BINARY;
+    ofctx__http_header_t *all;
+    if (ofctx__ce_encode(&ce, mode, ctx->reply_attributes, data, ctx->reply_len, NULL, &why) !=
+        0) {
+      ofctx__log(OFCTX_LOG_ERROR, "cannot send the reply", "input", ctx->ev.input, "reason", why,
+                 (const char *)NULL);
+      respond_error(ctx->req, 500);
+      return;
+    }
+    all = ofctx__calloc(ce.count + 1, sizeof *all);
+    if (!all) {
+      ofctx__ce_reply_free(&ce);
+      respond_error(ctx->req, 500);
+      return;
+    }
+    all[0] = headers[0];
+    memcpy(all + 1, ce.headers, ce.count * sizeof *all);
+    if (mode == OFCTX__CE_STRUCTURED)
+      ofctx__http_respond(ctx->req, 200, all, ce.count + 1, ce.body.data, ce.body.len);
+    else
+      ofctx__http_respond(ctx->req, 200, all, ce.count + 1, data, ctx->reply_len);
+    ofctx__free(all);
+    ofctx__ce_reply_free(&ce);
+    return;
+  }
+  headers[1].value = ofctx__media_type_of(data, ctx->reply_len);
+  ofctx__http_respond(ctx->req, status, headers, ctx->reply_len ? 2 : 1, data, ctx->reply_len);
+}
+
+/* A plain HTTP function: what it wrote, unless a send failed. */
+static void answer_http(ofctx_t *ctx, ofctx__outcome_t outcome) {
+  ofctx_response_t *res = &ctx->res;
+  ofctx__http_header_t *headers;
+  const char *p = res->headers.data;
+  size_t n = res->header_count;
+  int typed = 0;
+
+  if (outcome == OFCTX__OUTCOME_RETRY || res->headers.failed || res->body.failed) {
+    respond_error(ctx->req, 500);
+    return;
+  }
+  headers = ofctx__calloc(n + 1, sizeof *headers);
+  if (!headers) {
+    respond_error(ctx->req, 500);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    headers[i].name = p;
+    p += strlen(p) + 1;
+    headers[i].value = p;
+    p += strlen(p) + 1;
+    typed |= strcasecmp(headers[i].name, "content-type") == 0;
+  }
+  if (!typed && res->body.len > 0) {
+    headers[n].name = "Content-Type";
+    headers[n++].value = ofctx__media_type_of(res->body.data, res->body.len);
+  }
+  ofctx__http_respond(ctx->req, res->status, headers, n, res->body.data, res->body.len);
+  ofctx__free(headers);
+}
+
+/* ---- requests ---- */
+
+/* name=value&... into a JSON object, decoded; the first value of a name
+ * wins and pairs that do not decode are left out, as Go's ParseQuery
+ * does. -1 when out of memory. */
+static int parse_query(const char *query, json_t *out) {
+  ofctx__buf_t name = {0}, value = {0};
+  int rc = 0;
+
+  while (*query && rc == 0) {
+    size_t len = strcspn(query, "&");
+    const char *eq = memchr(query, '=', len);
+    size_t name_len = eq ? (size_t)(eq - query) : len;
+    name.len = value.len = 0;
+    if (name_len > 0 && ofctx__buf_decoded(&name, query, name_len, 1) == 0 &&
+        ofctx__buf_decoded(&value, eq ? eq + 1 : "", eq ? len - name_len - 1 : 0, 1) == 0 &&
+        strlen(name.data) == name.len && strlen(value.data) == value.len &&
+        !json_object_get(out, name.data) &&
+        json_object_set_new(out, name.data, json_stringn_nocheck(value.data, value.len)))
+      rc = -1;
+    if (name.failed || value.failed)
+      rc = -1;
+    query += len + (query[len] == '&');
+  }
+  ofctx__buf_free(&name);
+  ofctx__buf_free(&value);
+  return rc;
+}
+
+static int method_taken(const ofctx__runtime_t *rt, const char *method) {
+  if (!rt->methods)
+    return 1;
+  for (const char *const *m = rt->methods; *m; m++)
+    if (strcmp(*m, method) == 0)
+      return 1;
+  return 0;
+}
+
+static void method_not_allowed(const ofctx__runtime_t *rt, ofctx__http_request_t *req) {
+  ofctx__buf_t allow = {0};
+  ofctx__http_header_t headers[2] = {{"Allow", NULL}, {"Content-Type", "application/json"}};
+  static const char body[] = "{\"error\":\"method not allowed\"}";
+
+  for (const char *const *m = rt->methods; *m; m++) {
+    if (m != rt->methods)
+      ofctx__buf_puts(&allow, ", ");
+    ofctx__buf_puts(&allow, *m);
+  }
+  headers[0].value = allow.data && !allow.failed ? allow.data : "";
+  ofctx__http_respond(req, 405, headers, 2, body, sizeof body - 1);
+  ofctx__buf_free(&allow);
+}
+
+/* The reason of a refused CloudEvent as a JSON answer. */
+static void refuse(ofctx__http_request_t *req, const ofctx__ce_error_t *err) {
+  json_t *body = json_pack("{s:s}", "error", err->reason);
+  char *text = body ? ofctx__json_text(body, JSON_COMPACT) : NULL;
+
+  json_decref(body);
+  ofctx__respond_json(req, text ? err->status : 503, text ? text : "{\"error\":\"out of memory\"}");
+  ofctx__free(text);
+}
+
+int ofctx__knative_route(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
+  ofctx_event_t ev = {0};
+  ofctx__ce_error_t err;
+  ofctx__ce_mode_t mode = OFCTX__CE_NONE;
+  size_t count;
+  const ofctx__http_header_t *headers = ofctx__http_request_headers(req, &count);
+  int rc;
+
+  ev.params = json_object();
+  ev.query = json_object();
+  if (!ev.params || !ev.query) {
+    ofctx__event_clear(&ev);
+    ofctx__respond_json(req, 503, "{\"error\":\"out of memory\"}");
+    return 1;
+  }
+  rc = ofctx__route_match(rt->route, ofctx__http_request_path(req), ev.params);
+  if (rc == 0) {
+    ofctx__event_clear(&ev);
+    return 0;
+  }
+  if (rc < 0 || parse_query(ofctx__http_request_query(req), ev.query) != 0) {
+    ofctx__event_clear(&ev);
+    ofctx__respond_json(req, 503, "{\"error\":\"out of memory\"}");
+    return 1;
+  }
+  if (!method_taken(rt, ofctx__http_request_method(req))) {
+    ofctx__event_clear(&ev);
+    method_not_allowed(rt, req);
+    return 1;
+  }
+  ev.input = "http";
+  ev.req = req;
+  ev.data = ofctx__http_request_body(req, &ev.len);
+  if (rt->fn && ofctx__ce_decode(headers, count, ev.data, ev.len, &ev, &mode, &err) != 0) {
+    ofctx__event_clear(&ev);
+    refuse(req, &err);
+    return 1;
+  }
+  ev.ce_mode = (int)mode;
+  ev.kind = mode == OFCTX__CE_NONE ? OFCTX_EVENT_HTTP : OFCTX_EVENT_CLOUDEVENT;
+  if (mode == OFCTX__CE_NONE)
+    ev.content_type = ofctx__http_request_header(req, "content-type");
+  ofctx__invoke(rt, req, &ev, rt->fn ? answer_function : answer_http);
+  return 1;
+}
+
+/* ---- the public reply and response calls ---- */
+
+ofctx_err_t ofctx_set_reply_attribute(ofctx_t *ctx, const char *name, const char *value) {
+  json_t *v;
+
+  if (!ctx || !name || !value || !ofctx__ce_name_ok(name) || !ofctx__ce_string_ok(value) ||
+      (strcmp(name, "specversion") == 0 && strcmp(value, "1.0") != 0))
+    return OFCTX_EINVAL;
+  if (ctx->settled)
+    return OFCTX_ESETTLED;
+  if (!ctx->reply_attributes && !(ctx->reply_attributes = json_object()))
+    return OFCTX_ENOMEM;
+  v = json_string(value);
+  if (!v || json_object_set_new(ctx->reply_attributes, name, v))
+    return OFCTX_ENOMEM;
+  return OFCTX_OK;
+}
+
+static ofctx_t *owner(ofctx_response_t *res) {
+  return (ofctx_t *)(void *)((char *)res - offsetof(ofctx_t, res));
+}
+
+ofctx_err_t ofctx_response_status(ofctx_response_t *res, int status) {
+  if (!res || status < 200 || status > 599)
+    return OFCTX_EINVAL;
+  if (owner(res)->settled)
+    return OFCTX_ESETTLED;
+  res->status = status;
+  return OFCTX_OK;
+}
+
+static int token_ok(const char *s) {
+  if (!*s)
+    return 0;
+  for (; *s; s++)
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+          strchr("!#$%&'*+-.^_`|~", *s)))
+      return 0;
+  return 1;
+}
+
+ofctx_err_t ofctx_response_header(ofctx_response_t *res, const char *name, const char *value) {
+  static const char *const reserved[] = {"content-length", "transfer-encoding", "connection"};
+
+  if (!res || !name || !value || !token_ok(name))
+    return OFCTX_EINVAL;
+  for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+    if (strcasecmp(name, reserved[i]) == 0)
+      return OFCTX_EINVAL;
+  for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+    if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+      return OFCTX_EINVAL;
+  if (owner(res)->settled)
+    return OFCTX_ESETTLED;
+  ofctx__buf_append(&res->headers, name, strlen(name) + 1);
+  ofctx__buf_append(&res->headers, value, strlen(value) + 1);
+  if (res->headers.failed)
+    return OFCTX_ENOMEM;
+  res->header_count++;
+  return OFCTX_OK;
+}
+
+ofctx_err_t ofctx_response_write(ofctx_response_t *res, const void *data, size_t len) {
+  if (!res || (!data && len))
+    return OFCTX_EINVAL;
+  if (owner(res)->settled)
+    return OFCTX_ESETTLED;
+  ofctx__buf_append(&res->body, data, len);
+  return res->body.failed ? OFCTX_ENOMEM : OFCTX_OK;
+}

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <uv.h>
 
@@ -504,6 +505,16 @@ int ofctx__ce_encode(ofctx__ce_reply_t *out, ofctx__ce_mode_t mode, json_t *attr
     json_object_set_new(attrs, "id", json_string(id));
   }
   json_object_set_new(attrs, "specversion", json_string("1.0"));
+  if (!json_object_get(attrs, "time")) {
+    char now[40];
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(now + strlen(now), sizeof now - strlen(now), ".%03ldZ", ts.tv_nsec / 1000000);
+    json_object_set_new(attrs, "time", json_string(now));
+  }
   if (!json_object_get(attrs, "datacontenttype") && (content_type || len > 0))
     json_object_set_new(attrs, "datacontenttype",
                         json_string(content_type ? content_type : ofctx__media_type_of(data, len)));

@@ -49,7 +49,7 @@ int ofctx__ce_name_ok(const char *name);
  * characters or noncharacters. */
 int ofctx__ce_string_ok(const char *value);
 
-/* A reply event: `attributes` (strings; specversion and id are added when
+/* A reply event: `attributes` (strings; specversion, id and time are added when
  * missing), `data` and its media type (NULL: sniffed). Binary mode fills
  * `headers` (names and values point into `store`) and leaves the body to be
  * `data`; structured mode writes the whole event into `body` and one header.

@@ -3,7 +3,10 @@
 
 # The Debian 12 packages the build needs; the tests need a few more.
 OFCTX_BUILD_PACKAGES="gcc libc6-dev make cmake pkgconf binutils libuv1-dev libjansson-dev libhttp-parser-dev libcurl4-openssl-dev libpcre2-dev"
-OFCTX_TEST_PACKAGES="libcmocka-dev python3"
+OFCTX_TEST_PACKAGES="libcmocka-dev python3 curl"
+# The Knative tests run the CloudEvents JavaScript SDK (from the npm
+# registry): Debian's Node.js and npm, unless a node and npm are there.
+OFCTX_NODE_PACKAGES="nodejs npm"
 
 ofctx_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ofctx_jobs=${OFCTX_JOBS:-$(nproc 2>/dev/null || echo 2)}

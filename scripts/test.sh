@@ -6,6 +6,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ofctx_install_packages $OFCTX_BUILD_PACKAGES $OFCTX_TEST_PACKAGES
+command -v node >/dev/null && command -v npm >/dev/null || ofctx_install_packages $OFCTX_NODE_PACKAGES
 
 echo "== build and test (build/)"
 ofctx_build "$ofctx_root/build" -DOFCTX_BUILD_TESTS=ON

@@ -152,7 +152,7 @@ OFCTX_EXTERN const ofctx_event_t *ofctx_event(const ofctx_t *ctx);
 OFCTX_EXTERN ofctx_err_t ofctx_set_reply(ofctx_t *ctx, const void *data, size_t len);
 
 /* Knative: makes the reply a CloudEvent and sets one of its attributes
- * ("type" and "source" are required; "id" defaults to a random UUID,
+ * ("type" and "source" are required; "id" defaults to a random UUID, "time" to now,
  * "specversion" is 1.0, "datacontenttype" to the data's type when not set).
  * The reply goes in the mode the request came in (structured for
  * structured, else binary). OFCTX_EINVAL for a name that is not 1-64 of

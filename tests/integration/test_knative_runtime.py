@@ -391,6 +391,37 @@ class Outputs(unittest.TestCase):
             h.close()
 
 
+class EchoExample(unittest.TestCase):
+    """examples/echo with its Knative context: plain HTTP in, plain data out;
+    a CloudEvent in either mode in, a CloudEvent in the same mode out."""
+
+    def test_echo(self):
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples",
+                               "echo", "context-knative.json")) as f:
+            ctx = json.load(f)
+        h = Harness(ctx, COMPONENTS, binary="echo", startup=False)
+        try:
+            url = h.app + ctx["httpPattern"]
+            status, headers, body = curl(url, "--data-binary", "hi there")
+            self.assertEqual((status, body, headers["x-openfunction-status"]), (200, b"hi there", "success"))
+            self.assertNotIn("ce-id", headers)
+            for mode in ("binary", "structured"):
+                r = sdk(url, mode, {"type": "greeting", "source": "/me", "data": {"hi": 1}})
+                self.assertIsNone(r["replyError"], mode)
+                reply = r["reply"]
+                self.assertEqual((reply["type"], reply["source"], reply["inreplyto"], reply["data"]),
+                                 ("dev.libofctx.echo", "/echo", r["sent"]["id"], {"hi": 1}), mode)
+                self.assertTrue(reply["datacontenttype"].startswith("application/json"), mode)
+            self.assertTrue(r["headers"]["content-type"].startswith("application/cloudevents+json"))
+            status, _, body = curl(url, "-H", "ce-specversion: 1.0", "-H", "ce-id: 1", "-H", "ce-type: t",
+                                   "--data", "x")
+            self.assertEqual(status, 400)
+            self.assertEqual(json.loads(body)["error"], "the CloudEvent has no source")
+            self.assertEqual(h.stop(), 0)
+        finally:
+            h.close()
+
+
 class StartUp(unittest.TestCase):
     def run_probe(self, ctx, env=None):
         fenv = {"PATH": os.environ.get("PATH", ""), "FUNC_CONTEXT": json.dumps(ctx),

@@ -24,7 +24,19 @@ int ofctx__knative_start(ofctx__runtime_t *rt, char *err, size_t size) {
       snprintf(err, size, "ofctx_main_opts: method %s is not an HTTP method name", quoted);
       return -1;
     }
-  return ofctx__route_compile(&rt->route, ofctx_config_http_pattern(rt->cfg), err, size);
+  if (ofctx__route_compile(&rt->route, ofctx__knative_pattern(rt), err, size) != 0) {
+    if (rt->opts.http_pattern) { /* say where the pattern came from */
+      char why[400];
+      snprintf(why, sizeof why, "%s", err);
+      snprintf(err, size, "OFCTX_HTTP_PATTERN: %s", why);
+    }
+    return -1;
+  }
+  return 0;
+}
+
+const char *ofctx__knative_pattern(const ofctx__runtime_t *rt) {
+  return rt->opts.http_pattern ? rt->opts.http_pattern : ofctx_config_http_pattern(rt->cfg);
 }
 
 void ofctx__knative_stop(ofctx__runtime_t *rt) {

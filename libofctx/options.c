@@ -110,5 +110,8 @@ int ofctx__options_load(ofctx__options_t *o, char *err, size_t size) {
     snprintf(o->listen_host, sizeof o->listen_host, "%s", host);
   }
   o->send.max_response_size = o->http.max_body_size;
+  o->http_pattern = getenv("OFCTX_HTTP_PATTERN");
+  if (o->http_pattern && !*o->http_pattern)
+    o->http_pattern = NULL;
   return 0;
 }

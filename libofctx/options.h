@@ -16,6 +16,7 @@ typedef struct {
   uint64_t grace_ms;              /* SIGTERM → forced exit of what is left (default 20 s) */
   uint64_t dapr_wait_ms;          /* how long start-up waits for the sidecar (default 30 s) */
   char listen_host[64];           /* default 0.0.0.0 */
+  const char *http_pattern;       /* Knative: OFCTX_HTTP_PATTERN over httpPattern, or NULL */
 } ofctx__options_t;
 
 /* Defaults, then every variable that is set; -1 with a message naming the

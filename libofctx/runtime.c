@@ -285,7 +285,7 @@ static int start(ofctx__runtime_t *rt) {
   ofctx__log(OFCTX_LOG_INFO, "started", "function", ofctx_config_name(rt->cfg), "version",
              ofctx_config_version(rt->cfg), "runtime", knative(rt) ? "Knative" : "Async", "port",
              port, knative(rt) ? "path" : "inputs",
-             knative(rt) ? ofctx_config_http_pattern(rt->cfg) : inputs, "outputs", outputs,
+             knative(rt) ? ofctx__knative_pattern(rt) : inputs, "outputs", outputs,
              "libofctx", ofctx_version_string(), (const char *)NULL);
   return 0;
 }

@@ -136,6 +136,8 @@ void ofctx__async_stop(ofctx__runtime_t *rt);
  * `req` when its path matches and returns 1, else 0. */
 int ofctx__knative_start(ofctx__runtime_t *rt, char *err, size_t size);
 int ofctx__knative_route(ofctx__runtime_t *rt, ofctx__http_request_t *req);
+/* The route's pattern: OFCTX_HTTP_PATTERN, else the context's httpPattern. */
+const char *ofctx__knative_pattern(const ofctx__runtime_t *rt);
 void ofctx__knative_stop(ofctx__runtime_t *rt);
 
 /* Event helpers shared by the runtimes: metadata from request headers (the

@@ -438,6 +438,17 @@ class StartUp(unittest.TestCase):
             self.assertEqual(p.returncode, 2, p.stderr)
             self.assertIn(why, p.stderr)
 
+    def test_pattern_variable_wins(self):
+        h = knative("/ctx", kind="http", env={"OFCTX_HTTP_PATTERN": "/env/{name}"})
+        try:
+            self.assertEqual(curl(h.app + "/env/x")[2], b"hello: x")
+            self.assertEqual(curl(h.app + "/ctx")[0], 404)
+        finally:
+            h.close()
+        p = self.run_probe(dict(context("/"), port=str(free_port())), {"OFCTX_HTTP_PATTERN": "nope"})
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("OFCTX_HTTP_PATTERN: httpPattern \"nope\": it must start with", p.stderr)
+
     def test_http_function_needs_knative(self):
         p = self.run_probe({"name": "p", "runtime": "Async", "port": str(free_port())},
                            {"PROBE_KIND": "http"})

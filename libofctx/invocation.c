@@ -11,9 +11,7 @@
 
 static const char *const outcome_names[] = {"success", "drop", "retry"};
 
-static void timeout_closed(uv_handle_t *handle) {
-  ofctx_t *ctx = handle->data;
-
+static void destroy(ofctx_t *ctx) {
   ofctx__free(ctx->reply);
   json_decref(ctx->reply_attributes);
   ofctx__buf_free(&ctx->res.headers);
@@ -21,30 +19,38 @@ static void timeout_closed(uv_handle_t *handle) {
   ofctx__free(ctx);
 }
 
+static void timeout_closed(uv_handle_t *handle) { destroy(handle->data); }
+
 void ofctx__invocation_release(ofctx_t *ctx) {
   if (--ctx->refs > 0)
     return;
-  uv_close((uv_handle_t *)&ctx->timeout, timeout_closed);
+  if (ctx->timer_on) /* the handle is freed with ctx, after the loop lets go of it */
+    uv_close((uv_handle_t *)&ctx->timeout, timeout_closed);
+  else
+    destroy(ctx);
 }
 
 static void settle(ofctx_t *ctx, ofctx__outcome_t outcome, const char *why) {
   ofctx__runtime_t *rt = ctx->rt;
-  char latency[32];
-  double ms = (double)(uv_hrtime() - ctx->started) / 1e6;
+  ofctx_log_level_t level = outcome == OFCTX__OUTCOME_SUCCESS ? OFCTX_LOG_DEBUG
+                            : outcome == OFCTX__OUTCOME_DROP  ? OFCTX_LOG_WARN
+                                                              : OFCTX_LOG_ERROR;
 
   if (ctx->settled)
     return;
   ctx->settled = 1;
-  uv_timer_stop(&ctx->timeout);
-  snprintf(latency, sizeof latency, "%.3f", ms);
-  ofctx__log(outcome == OFCTX__OUTCOME_SUCCESS ? OFCTX_LOG_DEBUG
-             : outcome == OFCTX__OUTCOME_DROP  ? OFCTX_LOG_WARN
-                                               : OFCTX_LOG_ERROR,
-             outcome == OFCTX__OUTCOME_SUCCESS ? "event handled"
-             : outcome == OFCTX__OUTCOME_DROP  ? "event dropped"
-                                               : "event failed, not acknowledged",
-             "input", ctx->ev.input, "outcome", outcome_names[outcome], "reason", why,
-             "latency_ms", latency, (const char *)NULL);
+  if (ctx->timer_on)
+    uv_timer_stop(&ctx->timeout);
+  if (ofctx__log_enabled(level)) {
+    char latency[32];
+    snprintf(latency, sizeof latency, "%.3f", (double)(uv_hrtime() - ctx->started) / 1e6);
+    ofctx__log(level,
+               outcome == OFCTX__OUTCOME_SUCCESS ? "event handled"
+               : outcome == OFCTX__OUTCOME_DROP  ? "event dropped"
+                                                 : "event failed, not acknowledged",
+               "input", ctx->ev.input, "outcome", outcome_names[outcome], "reason", why,
+               "latency_ms", latency, (const char *)NULL);
+  }
   rt->metrics.events[ctx->ev.input_index * OFCTX__OUTCOME_COUNT + outcome]++;
   ctx->answer(ctx, outcome);
   ctx->req = NULL;
@@ -81,7 +87,10 @@ void ofctx__invoke(ofctx__runtime_t *rt, ofctx__http_request_t *req, const ofctx
   if (!ctx) {
     ofctx_event_t copy = *ev;
     ofctx__event_clear(&copy);
-    ofctx__respond_json(req, 503, "{\"error\":\"out of memory\"}");
+    if (req)
+      ofctx__respond_json(req, 503, "{\"error\":\"out of memory\"}");
+    else
+      rt->metrics.events[ev->input_index * OFCTX__OUTCOME_COUNT + OFCTX__OUTCOME_RETRY]++;
     return;
   }
   ctx->rt = rt;
@@ -91,8 +100,6 @@ void ofctx__invoke(ofctx__runtime_t *rt, ofctx__http_request_t *req, const ofctx
   ctx->refs = 1;
   ctx->res.status = 200;
   ctx->started = uv_hrtime();
-  uv_timer_init(&rt->loop, &ctx->timeout);
-  ctx->timeout.data = ctx;
   OFCTX__LIST_PUSH(rt->inflight, ctx);
   rt->inflight_count++;
   if (rt->fn) {
@@ -109,8 +116,12 @@ void ofctx__invoke(ofctx__runtime_t *rt, ofctx__http_request_t *req, const ofctx
     ofctx__log(OFCTX_LOG_WARN, "the function returned an unknown code, taken as OFCTX_ERROR",
                "input", ctx->ev.input, "code", code, (const char *)NULL);
   }
-  if (ctx->sends_pending > 0)
+  if (ctx->sends_pending > 0 && !rt->local) {
+    uv_timer_init(&rt->loop, &ctx->timeout);
+    ctx->timeout.data = ctx;
+    ctx->timer_on = 1;
     uv_timer_start(&ctx->timeout, timed_out, rt->opts.invocation_timeout_ms, 0);
+  }
   maybe_settle(ctx);
 }
 

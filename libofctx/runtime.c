@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "args.h"
 #include "buf.h"
 #include "ofctx/version.h"
 #include "log.h"
@@ -236,24 +237,12 @@ static void on_signal(uv_signal_t *sig, int signum) {
 
 /* ---- ofctx_main ---- */
 
-static const char USAGE[] =
-    "usage: %s [--help] [--version]\n"
-    "\n"
-    "An OpenFunction function built with libofctx %s. It reads its function\n"
-    "context from FUNC_CONTEXT (or FUNC_CONTEXT_V1BETA2) and, on the context's\n"
-    "port (PORT wins), serves the events that Dapr delivers (runtime Async) or\n"
-    "HTTP requests and CloudEvents on httpPattern (runtime Knative), until\n"
-    "SIGTERM or SIGINT.\n"
-    "Runtime options are OFCTX_* environment variables; see the libofctx docs.\n";
-
 static int start(ofctx__runtime_t *rt) {
   char port[16], inputs[16], outputs[16];
   size_t n_in = ofctx_config_input_count(rt->cfg), n_out = ofctx_config_output_count(rt->cfg);
   int rc;
 
-  rt->metrics.events = ofctx__calloc((n_in ? n_in : 1) * OFCTX__OUTCOME_COUNT, sizeof(uint64_t));
-  rt->metrics.sends = ofctx__calloc((n_out + 1) * 2, sizeof(uint64_t));
-  if (!rt->metrics.events || !rt->metrics.sends || (!knative(rt) && ofctx__async_start(rt) != 0))
+  if (!knative(rt) && ofctx__async_start(rt) != 0)
     return UV_ENOMEM;
   rc = ofctx__dapr_client_new(&rt->dapr, &rt->loop, ofctx_config_dapr_host(rt->cfg),
                               ofctx_config_dapr_http_port(rt->cfg),
@@ -300,12 +289,14 @@ int ofctx_main(int argc, char **argv, ofctx_function_t fn) {
   return ofctx_main_opts(argc, argv, &opts);
 }
 
-/* The context and the options: 0, or -1 with the message on stderr. */
-static int configure(ofctx__runtime_t *rt) {
+/* The context, the options and the counters: 0, or -1 with the message on
+ * stderr. */
+static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
   ofctx_error_t err;
   char message[512];
+  size_t n_in, n_out;
 
-  if (ofctx_config_load(&rt->cfg, NULL, NULL, &err) != OFCTX_OK) {
+  if (ofctx__args_context(args, &rt->cfg, &err) != OFCTX_OK) {
     fprintf(stderr, "%s\n", err.message);
     return -1;
   }
@@ -318,30 +309,45 @@ static int configure(ofctx__runtime_t *rt) {
             "context says \"Async\"\n", ofctx_config_name(rt->cfg));
     return -1;
   }
-  if (knative(rt) && ofctx__knative_start(rt, message, sizeof message) != 0) {
+  if (args->invoke && !rt->fn) {
+    fprintf(stderr, "--invoke runs functions of the OpenFunction signature, not plain HTTP "
+            "functions\n");
+    return -1;
+  }
+  if (!args->invoke && knative(rt) && ofctx__knative_start(rt, message, sizeof message) != 0) {
     fprintf(stderr, "%s\n", message);
+    return -1;
+  }
+  n_in = ofctx_config_input_count(rt->cfg);
+  n_out = ofctx_config_output_count(rt->cfg);
+  rt->metrics.events = ofctx__calloc((n_in ? n_in : 1) * OFCTX__OUTCOME_COUNT, sizeof(uint64_t));
+  rt->metrics.sends = ofctx__calloc((n_out + 1) * 2, sizeof(uint64_t));
+  if (!rt->metrics.events || !rt->metrics.sends) {
+    fprintf(stderr, "out of memory\n");
     return -1;
   }
   return 0;
 }
 
+/* Everything the runtime holds, after its loop has stopped. */
+static void release(ofctx__runtime_t *rt) {
+  ofctx__async_stop(rt);
+  ofctx__knative_stop(rt);
+  ofctx__free(rt->metrics.events);
+  ofctx__free(rt->metrics.sends);
+  ofctx_config_free(rt->cfg);
+  ofctx__free(rt);
+}
+
 int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
   ofctx__runtime_t *rt;
+  ofctx__args_t args;
   char message[512];
   int status = 0, rc;
 
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      printf(USAGE, argv[0], ofctx_version_string());
-      return 0;
-    }
-    if (strcmp(argv[i], "--version") == 0) {
-      printf("%s (libofctx %s)\n", argv[0], ofctx_version_string());
-      return 0;
-    }
-    fprintf(stderr, "%s: unknown argument %s; see --help\n", argv[0], argv[i]);
-    return EXIT_BAD_CONFIG;
-  }
+  rc = ofctx__args_parse(&args, argc, argv);
+  if (rc != 0)
+    return rc > 0 ? 0 : EXIT_BAD_CONFIG;
   if (!opts || !opts->function == !opts->http) {
     fprintf(stderr, "ofctx_main: give exactly one function\n");
     return EXIT_BAD_CONFIG;
@@ -356,11 +362,14 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
   rt->fn = opts->function;
   rt->http_fn = opts->http;
   rt->methods = opts->methods;
-  if (configure(rt) != 0) {
-    ofctx__knative_stop(rt);
-    ofctx_config_free(rt->cfg);
-    ofctx__free(rt);
+  if (configure(rt, &args) != 0) {
+    release(rt);
     return EXIT_BAD_CONFIG;
+  }
+  if (args.invoke) {
+    status = ofctx__local_run(rt, args.invoke, args.input);
+    release(rt);
+    return status;
   }
   /* A peer that went away is an error code on its socket, not a signal. */
   signal(SIGPIPE, SIG_IGN);
@@ -384,11 +393,6 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
     ofctx__log(OFCTX_LOG_ERROR, "handles left open at exit", (const char *)NULL);
     status = status ? status : EXIT_CANNOT_START;
   }
-  ofctx__async_stop(rt);
-  ofctx__knative_stop(rt);
-  ofctx__free(rt->metrics.events);
-  ofctx__free(rt->metrics.sends);
-  ofctx_config_free(rt->cfg);
-  ofctx__free(rt);
+  release(rt);
   return status;
 }

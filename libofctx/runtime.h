@@ -54,6 +54,11 @@ struct ofctx__runtime {
   ofctx_t *inflight; /* invocations not yet settled */
   size_t inflight_count;
   ofctx__metrics_t metrics;
+  /* The local runtime (--invoke): sends are printed, then finished in
+   * order once the function has returned. */
+  int local;
+  struct ofctx__send *local_sends, **local_tail;
+  ofctx__buf_t local_line;
 };
 
 struct ofctx_event {
@@ -102,7 +107,8 @@ struct ofctx {
   size_t reply_len;
   json_t *reply_attributes; /* Knative: the reply is a CloudEvent */
   ofctx_response_t res;
-  uv_timer_t timeout;
+  uv_timer_t timeout; /* while sends are in flight after the function returned */
+  int timer_on;
   uint64_t started;
 };
 
@@ -139,6 +145,17 @@ int ofctx__knative_route(ofctx__runtime_t *rt, ofctx__http_request_t *req);
 /* The route's pattern: OFCTX_HTTP_PATTERN, else the context's httpPattern. */
 const char *ofctx__knative_pattern(const ofctx__runtime_t *rt);
 void ofctx__knative_stop(ofctx__runtime_t *rt);
+
+/* The local runtime: runs the function once per line of `path` ("-" for
+ * stdin) as events of the input `input` (NULL: the first), printing sends
+ * on stdout; returns the exit status. */
+int ofctx__local_run(ofctx__runtime_t *rt, const char *path, const char *input);
+/* Prints one send as a JSON line (0, or -1 when out of memory). */
+int ofctx__local_print(ofctx__runtime_t *rt, size_t slot, const char *name,
+                       const char *component, const char *topic, const char *content_type,
+                       const char *body, size_t len);
+/* Finishes the printed sends, in order (their callbacks may send more). */
+void ofctx__local_sends_finish(ofctx__runtime_t *rt);
 
 /* Event helpers shared by the runtimes: metadata from request headers (the
  * transport's own headers left out), and freeing an event's owned parts. */

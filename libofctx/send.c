@@ -10,11 +10,12 @@
 #include "log.h"
 #include "runtime.h"
 
-typedef struct {
+typedef struct ofctx__send {
   ofctx_t *ctx;
   size_t slot; /* metrics: output index, or the output count for direct sends */
   ofctx_send_cb done;
   void *arg;
+  struct ofctx__send *next; /* the local runtime's queue */
   char name[]; /* the output name, or the component */
 } send_t;
 
@@ -47,10 +48,12 @@ static void send_finished(void *arg, const ofctx__dapr_result_t *r) {
   ofctx__free(send);
 }
 
-/* Hands the request to the sidecar client on behalf of `ctx`. */
-static ofctx_err_t start(ofctx_t *ctx, size_t slot, const char *name, const char *path,
-                         const char *content_type, const char *body, size_t body_len,
-                         const ofctx_send_opts_t *opts) {
+/* Hands the request to the sidecar client on behalf of `ctx`; the local
+ * runtime prints it instead and finishes it once the function returns. */
+static ofctx_err_t start(ofctx_t *ctx, size_t slot, const char *name, const char *component,
+                         const char *topic, const char *path, const char *content_type,
+                         const char *body, size_t body_len, const ofctx_send_opts_t *opts) {
+  ofctx__runtime_t *rt = ctx->rt;
   size_t name_len = strlen(name);
   send_t *send = ofctx__malloc(sizeof *send + name_len + 1);
 
@@ -60,15 +63,35 @@ static ofctx_err_t start(ofctx_t *ctx, size_t slot, const char *name, const char
   send->slot = slot;
   send->done = opts ? opts->done : NULL;
   send->arg = opts ? opts->arg : NULL;
+  send->next = NULL;
   memcpy(send->name, name, name_len + 1);
-  if (ofctx__dapr_call(ctx->rt->dapr, "POST", path, content_type, body, body_len,
-                       &ctx->rt->opts.send, send_finished, send) != 0) {
+  if (rt->local) {
+    if (ofctx__local_print(rt, slot, name, component, topic, content_type, body, body_len) != 0) {
+      ofctx__free(send);
+      return OFCTX_ENOMEM;
+    }
+    *rt->local_tail = send;
+    rt->local_tail = &send->next;
+  } else if (ofctx__dapr_call(rt->dapr, "POST", path, content_type, body, body_len,
+                              &rt->opts.send, send_finished, send) != 0) {
     ofctx__free(send);
     return OFCTX_ENOMEM;
   }
   ctx->refs++;
   ctx->sends_pending++;
   return OFCTX_OK;
+}
+
+void ofctx__local_sends_finish(ofctx__runtime_t *rt) {
+  static const ofctx__dapr_result_t accepted = {.ok = 1, .status = 200};
+
+  while (rt->local_sends) {
+    send_t *send = rt->local_sends;
+    rt->local_sends = send->next;
+    if (!rt->local_sends)
+      rt->local_tail = &rt->local_sends;
+    send_finished(send, &accepted);
+  }
 }
 
 /* POST /v1.0/bindings/<component> {"data":…,"operation":…,"metadata":…} */
@@ -129,7 +152,8 @@ static ofctx_err_t send_binding(ofctx_t *ctx, size_t slot, const char *name,
   ofctx__buf_puts(&path, component);
   if (body.failed || path.failed)
     goto out;
-  rc = start(ctx, slot, name, path.data, "application/json", body.data, body.len, opts);
+  rc = start(ctx, slot, name, component, NULL, path.data, "application/json", body.data, body.len,
+             opts);
 out:
   json_decref(metadata);
   ofctx__free(operation_text);
@@ -177,7 +201,8 @@ static ofctx_err_t send_publish(ofctx_t *ctx, size_t slot, const char *name, con
     }
     metadata_param(&path, &sep, kv[0], kv[1]);
   }
-  rc = path.failed ? OFCTX_ENOMEM : start(ctx, slot, name, path.data, type, data, len, opts);
+  rc = path.failed ? OFCTX_ENOMEM
+                    : start(ctx, slot, name, pubsub, topic, path.data, type, data, len, opts);
   ofctx__buf_free(&path);
   return rc;
 }

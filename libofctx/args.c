@@ -1,0 +1,134 @@
+/* The command line of a function: --help, --version, --context, --invoke,
+ * --input. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "args.h"
+#include "error.h"
+#include "ofctx/version.h"
+
+/* A context is a few kilobytes; refuse files that cannot be one. */
+#define MAX_CONTEXT_FILE (1 << 20)
+
+static const char USAGE[] =
+    "usage: %s [--context FILE] [--invoke FILE|- [--input NAME]] [--help] [--version]\n"
+    "\n"
+    "An OpenFunction function built with libofctx %s. It reads its function\n"
+    "context from FUNC_CONTEXT (or FUNC_CONTEXT_V1BETA2) and, on the context's\n"
+    "port (PORT wins), serves the events that Dapr delivers (runtime Async) or\n"
+    "HTTP requests and CloudEvents on httpPattern (runtime Knative), until\n"
+    "SIGTERM or SIGINT.\n"
+    "\n"
+    "  --context FILE  read the function context from FILE instead\n"
+    "  --invoke FILE   run locally: each line of FILE (\"-\": stdin) is one event\n"
+    "                  for the first input; each send is printed on stdout as a\n"
+    "                  JSON line instead of going to Dapr; a summary goes to stderr\n"
+    "  --input NAME    with --invoke: deliver to this input instead\n"
+    "\n"
+    "Runtime options are OFCTX_* environment variables; see the libofctx docs.\n";
+
+/* --name VALUE or --name=VALUE; 1 when argv[*i] is this option. */
+static int option(int argc, char **argv, int *i, const char *name, const char **value) {
+  size_t n = strlen(name);
+
+  if (strncmp(argv[*i], name, n) != 0)
+    return 0;
+  if (argv[*i][n] == '=') {
+    *value = argv[*i] + n + 1;
+    return 1;
+  }
+  if (argv[*i][n] != '\0')
+    return 0;
+  *value = *i + 1 < argc ? argv[++*i] : NULL;
+  return 1;
+}
+
+int ofctx__args_parse(ofctx__args_t *args, int argc, char **argv) {
+  const char *prog = argc > 0 && argv[0] ? argv[0] : "function";
+
+  memset(args, 0, sizeof *args);
+  for (int i = 1; i < argc; i++) {
+    const char **slot = NULL;
+    const char *value = NULL, *name = argv[i];
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      printf(USAGE, prog, ofctx_version_string());
+      return 1;
+    }
+    if (strcmp(argv[i], "--version") == 0) {
+      printf("%s (libofctx %s)\n", prog, ofctx_version_string());
+      return 1;
+    }
+    if (option(argc, argv, &i, "--context", &value))
+      slot = &args->context;
+    else if (option(argc, argv, &i, "--invoke", &value))
+      slot = &args->invoke;
+    else if (option(argc, argv, &i, "--input", &value))
+      slot = &args->input;
+    if (!slot) {
+      fprintf(stderr, "%s: unknown argument %s; see --help\n", prog, name);
+      return -1;
+    }
+    if (!value || !*value) {
+      fprintf(stderr, "%s: %s needs a value; see --help\n", prog, name);
+      return -1;
+    }
+    *slot = value;
+  }
+  if (args->input && !args->invoke) {
+    fprintf(stderr, "%s: --input goes with --invoke; see --help\n", prog);
+    return -1;
+  }
+  return 0;
+}
+
+static const char *local_getenv(void *arg, const char *name) {
+  const char *value = getenv(name);
+  (void)arg;
+  if (strcmp(name, "CONTEXT_MODE") == 0 && (!value || !*value))
+    return "self-host";
+  return value;
+}
+
+/* The whole file in a new NUL-terminated buffer. */
+static char *read_file(const char *path, size_t *len, ofctx_error_t *err) {
+  FILE *f = fopen(path, "rb");
+  char *text;
+
+  if (!f) {
+    ofctx__error(err, OFCTX_ECONTEXT, "--context %s: cannot open the file: %s", path,
+                 strerror(errno));
+    return NULL;
+  }
+  text = ofctx__malloc(MAX_CONTEXT_FILE + 1);
+  *len = text ? fread(text, 1, MAX_CONTEXT_FILE + 1, f) : 0;
+  if (!text || ferror(f) || *len > MAX_CONTEXT_FILE) {
+    ofctx__error(err, text ? OFCTX_ECONTEXT : OFCTX_ENOMEM, "--context %s: %s", path,
+                 !text ? "out of memory" : ferror(f) ? strerror(errno) : "larger than 1 MiB");
+    ofctx__free(text);
+    fclose(f);
+    return NULL;
+  }
+  fclose(f);
+  text[*len] = '\0';
+  return text;
+}
+
+ofctx_err_t ofctx__args_context(const ofctx__args_t *args, ofctx_config_t **cfg,
+                                ofctx_error_t *err) {
+  ofctx_getenv_fn env = args->invoke ? local_getenv : NULL;
+  ofctx_err_t rc;
+  size_t len;
+  char *text;
+
+  if (!args->context)
+    return ofctx_config_load(cfg, env, NULL, err);
+  text = read_file(args->context, &len, err);
+  if (!text)
+    return err->code;
+  rc = ofctx_config_parse(cfg, args->context, text, len, env, NULL, err);
+  ofctx__free(text);
+  return rc;
+}

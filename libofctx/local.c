@@ -1,0 +1,230 @@
+/* The local runtime (--invoke FILE): each line of a file is one event for
+ * the function, and each send is printed on stdout as one JSON line instead
+ * of going to Dapr. For trying a function without Kafka, Dapr or
+ * Kubernetes, and for benchmarks of the function itself. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "base64.h"
+#include "json_util.h"
+#include "log.h"
+#include "runtime.h"
+
+/* A JSON string, or null. */
+static void json_quoted(ofctx__buf_t *b, const char *s) {
+  static const char hex[] = "0123456789abcdef";
+
+  if (!s) {
+    ofctx__buf_puts(b, "null");
+    return;
+  }
+  ofctx__buf_append(b, "\"", 1);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"' || *p == '\\') {
+      char esc[2] = {'\\', (char)*p};
+      ofctx__buf_append(b, esc, 2);
+    } else if (*p < 0x20) {
+      char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
+      ofctx__buf_append(b, esc, 6);
+    } else {
+      ofctx__buf_append(b, p, 1);
+    }
+  }
+  ofctx__buf_append(b, "\"", 1);
+}
+
+int ofctx__local_print(ofctx__runtime_t *rt, size_t slot, const char *name,
+                       const char *component, const char *topic, const char *content_type,
+                       const char *body, size_t len) {
+  ofctx__buf_t *line = &rt->local_line;
+  const ofctx_component_t *out =
+      slot < ofctx_config_output_count(rt->cfg) ? ofctx_config_output_at(rt->cfg, slot) : NULL;
+
+  line->len = 0;
+  ofctx__buf_puts(line, "{\"output\":");
+  json_quoted(line, out ? name : NULL);
+  ofctx__buf_puts(line, ",\"componentName\":");
+  json_quoted(line, component);
+  ofctx__buf_puts(line, ",\"componentType\":");
+  json_quoted(line, out ? ofctx_component_type(out) : NULL);
+  if (!topic) {
+    /* a binding's request body {"data":…,"operation":…,"metadata":…} */
+    ofctx__buf_append(line, ",", 1);
+    ofctx__buf_append(line, body + 1, len - 1);
+  } else {
+    json_t *text = NULL;
+    ofctx__buf_puts(line, ",\"operation\":\"publish\",\"topic\":");
+    json_quoted(line, topic);
+    ofctx__buf_puts(line, ",\"contentType\":");
+    json_quoted(line, content_type);
+    if (ofctx__is_json(body, len)) {
+      ofctx__buf_puts(line, ",\"data\":");
+      ofctx__buf_append(line, body, len);
+    } else if (!memchr(body, '\0', len) && (text = json_stringn(body, len)) != NULL) {
+      char *quoted = ofctx__json_text(text, JSON_ENCODE_ANY);
+      ofctx__buf_puts(line, ",\"data\":");
+      if (quoted)
+        ofctx__buf_puts(line, quoted);
+      else
+        line->failed = 1;
+      ofctx__free(quoted);
+    } else {
+      ofctx__buf_puts(line, ",\"data_base64\":\"");
+      ofctx__base64_encode(line, body, len);
+      ofctx__buf_puts(line, "\"");
+    }
+    json_decref(text);
+    ofctx__buf_puts(line, "}");
+  }
+  ofctx__buf_append(line, "\n", 1);
+  if (line->failed) {
+    line->failed = 0;
+    return -1;
+  }
+  fwrite(line->data, 1, line->len, stdout);
+  return 0;
+}
+
+static void answered(ofctx_t *ctx, ofctx__outcome_t outcome) {
+  (void)ctx;
+  (void)outcome;
+}
+
+typedef struct {
+  ofctx__runtime_t *rt;
+  ofctx_event_t ev; /* the template of every event */
+  size_t skipped;
+} run_t;
+
+static void deliver(run_t *run, char *line, size_t len) {
+  ofctx_event_t ev = run->ev;
+
+  if (len > 0 && line[len - 1] == '\r')
+    len--;
+  if (len == 0)
+    return;
+  if (len > run->rt->opts.http.max_body_size) {
+    run->skipped++;
+    return;
+  }
+  line[len] = '\0';
+  ev.data = line;
+  ev.len = len;
+  ofctx__invoke(run->rt, NULL, &ev, answered);
+  ofctx__local_sends_finish(run->rt);
+}
+
+/* Reads `fd` in large blocks (what a pipe has is taken at once, so events
+ * streamed in are handled as they come) and delivers each complete line; a
+ * line longer than the body limit is skipped (and counted). -1 on a read
+ * error. */
+static int read_lines(run_t *run, int fd) {
+  size_t limit = run->rt->opts.http.max_body_size + 2; /* the line, "\r\n" */
+  size_t cap = 1 << 20, len = 0;
+  char *buf = ofctx__malloc(cap + 1);
+  int skipping = 0, failed = 0;
+
+  if (!buf)
+    return -1;
+  for (;;) {
+    ssize_t n = read(fd, buf + len, cap - len);
+    size_t start = 0;
+    char *nl;
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      failed = 1;
+      break;
+    }
+    len += (size_t)n;
+    while ((nl = memchr(buf + start, '\n', len - start)) != NULL) {
+      if (!skipping)
+        deliver(run, buf + start, (size_t)(nl - (buf + start)));
+      skipping = 0;
+      start = (size_t)(nl - buf) + 1;
+    }
+    memmove(buf, buf + start, len - start);
+    len -= start;
+    if (n == 0)
+      break;
+    if (len == cap) { /* no end of line in the whole buffer */
+      char *bigger = cap < limit ? ofctx__realloc(buf, cap * 2 + 1) : NULL;
+      if (bigger) {
+        buf = bigger;
+        cap *= 2;
+      } else {
+        if (!skipping)
+          run->skipped++;
+        skipping = 1;
+        len = 0;
+      }
+    }
+  }
+  if (len > 0 && !skipping)
+    deliver(run, buf, len);
+  ofctx__free(buf);
+  return failed ? -1 : 0;
+}
+
+int ofctx__local_run(ofctx__runtime_t *rt, const char *path, const char *input) {
+  const ofctx_config_t *cfg = rt->cfg;
+  run_t run = {rt, {0}, 0};
+  uint64_t totals[OFCTX__OUTCOME_COUNT] = {0}, sent = 0, failed = 0;
+  size_t inputs = ofctx_config_input_count(cfg), index = 0;
+  FILE *f;
+  int rc;
+
+  if (input) {
+    const ofctx_component_t *in = ofctx_config_input(cfg, input);
+    if (!in) {
+      fprintf(stderr, "--input %s: the function context has no input of that name\n", input);
+      return 2;
+    }
+    while (ofctx_config_input_at(cfg, index) != in)
+      index++;
+  }
+  if (inputs > 0) {
+    const ofctx_component_t *in = ofctx_config_input_at(cfg, index);
+    run.ev.kind = ofctx_component_kind(in) == OFCTX_COMPONENT_PUBSUB ? OFCTX_EVENT_PUBSUB
+                                                                     : OFCTX_EVENT_BINDING;
+    run.ev.input = ofctx_component_name(in);
+  } else {
+    run.ev.kind = OFCTX_EVENT_HTTP;
+    run.ev.input = "http";
+  }
+  run.ev.input_index = index;
+  f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  if (!f) {
+    fprintf(stderr, "--invoke %s: cannot open the events file: %s\n", path, strerror(errno));
+    return 2;
+  }
+  rt->local = 1;
+  rt->local_tail = &rt->local_sends;
+  rc = read_lines(&run, fileno(f));
+  if (rc != 0)
+    fprintf(stderr, "--invoke %s: cannot read the events file: %s\n", path, strerror(errno));
+  if (f != stdin)
+    fclose(f);
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    fprintf(stderr, "--invoke: cannot write the sends to stdout: %s\n", strerror(errno));
+    rc = -1;
+  }
+  for (size_t o = 0; o < OFCTX__OUTCOME_COUNT; o++)
+    totals[o] = rt->metrics.events[index * OFCTX__OUTCOME_COUNT + o];
+  for (size_t i = 0; i <= ofctx_config_output_count(cfg); i++) {
+    sent += rt->metrics.sends[i * 2];
+    failed += rt->metrics.sends[i * 2 + 1];
+  }
+  fprintf(stderr,
+          "%s: %llu events: %llu handled, %llu dropped, %llu failed; %llu sends; %zu lines "
+          "skipped (over OFCTX_MAX_BODY_SIZE)\n",
+          ofctx_config_name(cfg),
+          (unsigned long long)(totals[0] + totals[1] + totals[2]), (unsigned long long)totals[0],
+          (unsigned long long)totals[1], (unsigned long long)totals[2],
+          (unsigned long long)(sent + failed), run.skipped);
+  ofctx__buf_free(&rt->local_line);
+  return rc != 0 || run.skipped ? 1 : 0;
+}

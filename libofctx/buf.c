@@ -77,18 +77,20 @@ static int hex_value(char c) {
   return -1;
 }
 
-int ofctx__buf_decoded(ofctx__buf_t *b, const char *s, size_t len, int plus_is_space) {
+int ofctx__buf_decoded(ofctx__buf_t *b, const char *s, size_t len, int flags) {
   ofctx__buf_append(b, "", 0);
   for (size_t i = 0; i < len; i++) {
     char c = s[i];
     if (c == '%') {
       int hi = i + 2 < len ? hex_value(s[i + 1]) : -1;
       int lo = hi >= 0 ? hex_value(s[i + 2]) : -1;
-      if (lo < 0)
+      if (lo >= 0) {
+        c = (char)(hi << 4 | lo);
+        i += 2;
+      } else if (!(flags & OFCTX__DECODE_LENIENT)) {
         return -1;
-      c = (char)(hi << 4 | lo);
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
+      }
+    } else if (c == '+' && (flags & OFCTX__DECODE_PLUS)) {
       c = ' ';
     }
     ofctx__buf_append(b, &c, 1);

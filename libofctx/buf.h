@@ -20,11 +20,13 @@ void ofctx__buf_printf(ofctx__buf_t *b, const char *fmt, ...)
 /* `s` percent-encoded: everything but RFC 3986's unreserved characters, and
  * '/' too unless `keep_slash`. */
 void ofctx__buf_encoded(ofctx__buf_t *b, const char *s, int keep_slash);
-/* Appends `len` bytes of `s` percent-decoded ('+' as a space when
- * `plus_is_space`, as in a query); `b->data` is set even when nothing is
- * added. 0, or -1 for a '%' without two hex digits or when out of memory
+/* Appends `len` bytes of `s` percent-decoded; `b->data` is set even when
+ * nothing is added. 0, or -1 for a '%' without two hex digits (unless
+ * OFCTX__DECODE_LENIENT, which keeps it as it is) or when out of memory
  * (then `failed` is set). */
-int ofctx__buf_decoded(ofctx__buf_t *b, const char *s, size_t len, int plus_is_space);
+#define OFCTX__DECODE_PLUS 1    /* '+' is a space, as in a query */
+#define OFCTX__DECODE_LENIENT 2 /* a '%' that starts no escape stays */
+int ofctx__buf_decoded(ofctx__buf_t *b, const char *s, size_t len, int flags);
 void ofctx__buf_free(ofctx__buf_t *b);
 
 /* Unlinks `node` from the list whose first element is `head`; both are

@@ -115,18 +115,21 @@ static void media_type(const char *value, char *out, size_t size) {
   out[n] = '\0';
 }
 
-/* application/json, text/json and any +json type, as the JSON format reads
- * datacontenttype; absent means JSON too. */
+/* Whether datacontenttype says JSON, as the JSON format reads it: any type
+ * whose subtype is "json" or ends in "+json"; absent means JSON too. */
 static int json_media(const char *content_type) {
   char type[128];
+  const char *sub;
   size_t n;
 
   if (!content_type)
     return 1;
   media_type(content_type, type, sizeof type);
-  n = strlen(type);
-  return strcmp(type, "application/json") == 0 || strcmp(type, "text/json") == 0 ||
-         (n > 5 && strcmp(type + n - 5, "+json") == 0);
+  sub = strchr(type, '/');
+  if (!sub)
+    return 0;
+  n = strlen(++sub);
+  return strcmp(sub, "json") == 0 || (n > 5 && strcmp(sub + n - 5, "+json") == 0);
 }
 
 /* ---- checks both modes share ---- */
@@ -172,7 +175,9 @@ static int put(json_t *attrs, const char *name, const char *value, size_t len) {
 /* ---- binary mode ---- */
 
 /* A ce-* header value: an RFC 7230 quoted-string unquoted, then one round of
- * percent-decoding; the result must be a CloudEvents String. */
+ * percent-decoding; the result must be a CloudEvents String. A '%' that
+ * starts no escape is kept: the CloudEvents JavaScript SDK (v8) sends values
+ * without percent-encoding them, and "50%" should reach the function. */
 static int header_value(const char *header, const char *value, ofctx__buf_t *out,
                         ofctx__ce_error_t *err) {
   ofctx__buf_t raw = {0};
@@ -196,9 +201,8 @@ static int header_value(const char *header, const char *value, ofctx__buf_t *out
     v = raw.data ? raw.data : "";
     n = raw.len;
   }
-  if (raw.failed || ofctx__buf_decoded(out, v, n, 0) != 0)
-    rc = raw.failed || out->failed ? nomem(err)
-                                   : fail(err, 400, "header %s: a bad percent-encoding", header);
+  if (raw.failed || ofctx__buf_decoded(out, v, n, OFCTX__DECODE_LENIENT) != 0)
+    rc = nomem(err);
   else if (strlen(out->data) != out->len || !ofctx__ce_string_ok(out->data))
     rc = fail(err, 400, "header %s: the value is not UTF-8 text without control characters",
               header);
@@ -299,6 +303,9 @@ static int structured_attribute(json_t *attrs, const char *name, json_t *value,
 static int structured_data(json_t *ce, ofctx_event_t *ev, ofctx__ce_error_t *err) {
   json_t *b64 = json_object_get(ce, "data_base64"), *data = json_object_get(ce, "data");
 
+  /* The event may come in holding the request body; without a data member
+   * the data is empty, not the body's length of "". */
+  ev->len = 0;
   if (json_is_null(b64))
     b64 = NULL;
   if (json_is_null(data))
@@ -497,6 +504,11 @@ int ofctx__ce_encode(ofctx__ce_reply_t *out, ofctx__ce_mode_t mode, json_t *attr
   int rc = -1;
 
   memset(out, 0, sizeof *out);
+  if (content_type && !ofctx__ce_string_ok(content_type)) {
+    json_decref(attrs);
+    *why = "the reply's content type is not text without control characters";
+    return -1;
+  }
   *why = "out of memory";
   if (!attrs)
     return -1;
@@ -518,6 +530,17 @@ int ofctx__ce_encode(ofctx__ce_reply_t *out, ofctx__ce_mode_t mode, json_t *attr
   if (!json_object_get(attrs, "datacontenttype") && (content_type || len > 0))
     json_object_set_new(attrs, "datacontenttype",
                         json_string(content_type ? content_type : ofctx__media_type_of(data, len)));
+  /* Every attribute must be text under a name of [a-z0-9]: anything else
+   * would make no header (or a header that is two) and no valid event. */
+  json_object_foreach(attrs, key, value) {
+    const char *text = json_string_value(value);
+    if (!ofctx__ce_name_ok(key) || !text || strlen(text) != json_string_length(value) ||
+        !ofctx__ce_string_ok(text)) {
+      *why = "the reply CloudEvent has an attribute that is not valid: names are [a-z0-9], "
+             "values text without control characters";
+      goto done;
+    }
+  }
   {
     ofctx__ce_error_t err;
     if (validate(attrs, &err) != 0) {
@@ -531,8 +554,11 @@ int ofctx__ce_encode(ofctx__ce_reply_t *out, ofctx__ce_mode_t mode, json_t *attr
     json_t *body = attrs;
     char *text;
     const char *type = json_string_value(json_object_get(attrs, "datacontenttype"));
-    json_t *parsed = json_media(type) ? json_loadb(data, len, JSON_DECODE_ANY, NULL) : NULL;
-    json_t *s = parsed ? NULL : json_stringn(data, len);
+    int is_json = json_media(type);
+    json_t *parsed = is_json ? json_loadb(data, len, JSON_DECODE_ANY, NULL) : NULL;
+    /* Under a JSON type a string member is read back as JSON text, so
+     * bytes that do not parse as JSON keep their form in data_base64. */
+    json_t *s = parsed || is_json ? NULL : json_stringn(data, len);
     if (len == 0)
       ; /* no data member */
     else if (parsed)

@@ -143,8 +143,9 @@ static int parse_query(const char *query, json_t *out) {
     const char *eq = memchr(query, '=', len);
     size_t name_len = eq ? (size_t)(eq - query) : len;
     name.len = value.len = 0;
-    if (name_len > 0 && ofctx__buf_decoded(&name, query, name_len, 1) == 0 &&
-        ofctx__buf_decoded(&value, eq ? eq + 1 : "", eq ? len - name_len - 1 : 0, 1) == 0 &&
+    if (name_len > 0 && ofctx__buf_decoded(&name, query, name_len, OFCTX__DECODE_PLUS) == 0 &&
+        ofctx__buf_decoded(&value, eq ? eq + 1 : "", eq ? len - name_len - 1 : 0,
+                           OFCTX__DECODE_PLUS) == 0 &&
         strlen(name.data) == name.len && strlen(value.data) == value.len &&
         !json_object_get(out, name.data) &&
         json_object_set_new(out, name.data, json_stringn_nocheck(value.data, value.len)))

@@ -51,6 +51,16 @@ static int name_ok(const char *s, size_t n) {
   return 1;
 }
 
+/* Whether the `n` bytes at `s` (NUL-free, NUL-terminated) are UTF-8. */
+static int utf8_ok(const char *s, size_t n) {
+  size_t len;
+
+  for (size_t i = 0; i < n; i += len)
+    if ((len = ofctx__utf8_len(s + i)) == 0)
+      return 0;
+  return 1;
+}
+
 static char *copy(const char *s, size_t n) {
   char *c = ofctx__malloc(n + 1);
   if (c) {
@@ -186,6 +196,8 @@ int ofctx__route_match(const ofctx__route_t *route, const char *path, json_t *pa
       rc = strcmp(value.data, seg->text) == 0;
     else if (value.len == 0)
       rc = 0;
+    else if (!utf8_ok(value.data, value.len))
+      rc = 0; /* a parameter is a JSON string: text, as a regex already demands */
     else if (seg->re && pcre2_match(seg->re, (PCRE2_SPTR)value.data, value.len, 0, 0,
                                     route->md, NULL) < 0)
       rc = 0; /* no match, or not UTF-8 */

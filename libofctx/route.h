@@ -17,7 +17,8 @@ int ofctx__route_compile(ofctx__route_t **out, const char *pattern, char *err, s
 
 /* 1 when `path` (a request path, percent-encoded) matches, with the decoded
  * parameters set in `params` (a JSON object, name → string); 0 when it does
- * not; -1 when out of memory. */
+ * not (also when a parameter does not decode to UTF-8); -1 when out of
+ * memory. */
 int ofctx__route_match(const ofctx__route_t *route, const char *path, json_t *params);
 
 /* The number of parameters the pattern has. */

@@ -285,7 +285,7 @@ static void walk_close(uv_handle_t *handle, void *arg) {
 }
 
 int ofctx_main(int argc, char **argv, ofctx_function_t fn) {
-  ofctx_main_opts_t opts = {fn, NULL, NULL};
+  ofctx_main_opts_t opts = {fn, NULL, NULL, NULL, NULL};
   return ofctx_main_opts(argc, argv, &opts);
 }
 
@@ -362,7 +362,7 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
   rt->fn = opts->function;
   rt->http_fn = opts->http;
   rt->methods = opts->methods;
-  if (configure(rt, &args) != 0) {
+  if (configure(rt, &args) != 0 || (opts->init && opts->init(rt->cfg, opts->arg) != 0)) {
     release(rt);
     return EXIT_BAD_CONFIG;
   }

@@ -78,6 +78,12 @@ typedef struct {
    * ending with NULL; others are answered 405. NULL takes every method.
    * Borrowed for the duration of the call. */
   const char *const *methods;
+  /* Called once, after the context and options are loaded and before the
+   * first event: the place to read the function's own configuration and to
+   * check the context (that an output exists, say). A non-zero return
+   * stops the process with exit status 2; say why on stderr. */
+  int (*init)(const ofctx_config_t *cfg, void *arg);
+  void *arg; /* passed to init */
 } ofctx_main_opts_t;
 
 /* ofctx_main with a choice of function kind and methods. Exit statuses as

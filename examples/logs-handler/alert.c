@@ -1,0 +1,206 @@
+/* Alerts as Alertmanager and Notification Manager take them. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "alert.h"
+
+static int by_name(const void *a, const void *b) {
+  return strcmp(((const lh_label_t *)a)->name, ((const lh_label_t *)b)->name);
+}
+
+static uint64_t fnv(uint64_t h, const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    h ^= (unsigned char)s[i];
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+uint64_t lh_fingerprint(const lh_label_t *labels, size_t count) {
+  lh_label_t sorted[32];
+  uint64_t h = 14695981039346656037ULL;
+  static const char sep = (char)0xff;
+
+  if (count > sizeof sorted / sizeof sorted[0])
+    count = sizeof sorted / sizeof sorted[0];
+  memcpy(sorted, labels, count * sizeof *labels);
+  qsort(sorted, count, sizeof *sorted, by_name);
+  for (size_t i = 0; i < count; i++) {
+    h = fnv(h, sorted[i].name, strlen(sorted[i].name));
+    h = fnv(h, &sep, 1);
+    h = fnv(h, sorted[i].value, strlen(sorted[i].value));
+    h = fnv(h, &sep, 1);
+  }
+  return h;
+}
+
+void lh_rfc3339(double t, char out[64]) {
+  time_t secs = (time_t)floor(t);
+  long micros = (long)llround((t - (double)secs) * 1e6);
+  struct tm tm;
+
+  if (micros >= 1000000) {
+    secs++;
+    micros -= 1000000;
+  }
+  gmtime_r(&secs, &tm);
+  snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
+}
+
+static int num(const char *s, int n, int *out) {
+  *out = 0;
+  for (int i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return 0;
+    *out = *out * 10 + (s[i] - '0');
+  }
+  return 1;
+}
+
+static int to_epoch(int y, int mo, int d, int h, int mi, int s, double *t) {
+  struct tm tm = {0};
+
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+    return -1;
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = s;
+  *t = (double)timegm(&tm);
+  return 0;
+}
+
+int lh_parse_rfc3339(const char *s, double *t) {
+  int y, mo, d, h, mi, sec, oh = 0, om = 0;
+  double frac = 0, scale = 0.1;
+  const char *p;
+
+  if (strlen(s) < 20 || !num(s, 4, &y) || s[4] != '-' || !num(s + 5, 2, &mo) || s[7] != '-' ||
+      !num(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') || !num(s + 11, 2, &h) ||
+      s[13] != ':' || !num(s + 14, 2, &mi) || s[16] != ':' || !num(s + 17, 2, &sec))
+    return -1;
+  p = s + 19;
+  if (*p == '.') {
+    if (p[1] < '0' || p[1] > '9')
+      return -1;
+    for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
+      frac += (*p - '0') * scale;
+  }
+  if ((*p == 'Z' || *p == 'z') && p[1] == '\0') {
+    /* UTC */
+  } else if ((*p == '+' || *p == '-') && num(p + 1, 2, &oh) && p[3] == ':' && num(p + 4, 2, &om) &&
+             p[6] == '\0' && oh <= 23 && om <= 59) {
+    if (*p == '-') {
+      oh = -oh;
+      om = -om;
+    }
+  } else {
+    return -1;
+  }
+  if (to_epoch(y, mo, d, h, mi, sec, t) != 0)
+    return -1;
+  *t += frac - (oh * 3600 + om * 60);
+  return 0;
+}
+
+int lh_parse_clf_time(const char *s, size_t len, double *t) {
+  static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  int d, y, h, mi, sec, oh, om, mo = 0;
+
+  if (len != 26 || !num(s, 2, &d) || !num(s + 7, 4, &y) || !num(s + 12, 2, &h) ||
+      !num(s + 15, 2, &mi) || !num(s + 18, 2, &sec) || !num(s + 22, 2, &oh) ||
+      !num(s + 24, 2, &om))
+    return -1;
+  for (int m = 0; m < 12; m++)
+    if (memcmp(s + 3, months + 3 * m, 3) == 0)
+      mo = m + 1;
+  if (to_epoch(y, mo, d, h, mi, sec, t) != 0)
+    return -1;
+  *t -= (s[21] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+  return 0;
+}
+
+/* Only labels with a value: Alertmanager drops empty ones anyway. */
+static void add(lh_label_t *labels, size_t *n, const char *name, const char *value) {
+  if (value && *value)
+    labels[(*n)++] = (lh_label_t){name, value};
+}
+
+static json_t *object_of(const lh_label_t *labels, size_t n) {
+  json_t *o = json_object();
+  for (size_t i = 0; o && i < n; i++)
+    if (json_object_set_new(o, labels[i].name, json_string(labels[i].value))) {
+      json_decref(o);
+      return NULL;
+    }
+  return o;
+}
+
+char *lh_alert_json(const lh_rules_t *rules, const lh_event_t *ev, size_t *len) {
+  lh_label_t labels[10], annotations[2];
+  size_t nl = 0, na = 0;
+  char status[8], starts[64], ends[64], fingerprint[17], message[1024], group_key[512];
+  json_t *alert, *body;
+  char *text;
+  int nm = lh_rules_format(rules) == LH_FORMAT_NOTIFICATION_MANAGER;
+
+  snprintf(status, sizeof status, "%d", ev->status);
+  add(labels, &nl, "alertname", lh_rules_alert_name(rules));
+  add(labels, &nl, "namespace", ev->namespace_name);
+  add(labels, &nl, "severity", lh_rules_severity(rules));
+  add(labels, &nl, "pod", ev->pod);
+  add(labels, &nl, "container", ev->container);
+  add(labels, &nl, "method", ev->method);
+  add(labels, &nl, "path", ev->path);
+  if (nm) /* Notification Manager routes to the namespace's tenant with this */
+    add(labels, &nl, "rule_level", "namespace");
+  snprintf(message, sizeof message, "%s: %s%s%s answered %d by pod %s/%s%s%s%s%s%s",
+           lh_rules_alert_name(rules), ev->method && *ev->method ? ev->method : "a request",
+           ev->path && *ev->path ? " " : "", ev->path ? ev->path : "", ev->status,
+           ev->namespace_name, ev->pod, ev->container && *ev->container ? " (container " : "",
+           ev->container && *ev->container ? ev->container : "",
+           ev->container && *ev->container ? ")" : "",
+           ev->client && *ev->client ? " for client " : "", ev->client ? ev->client : "");
+  add(annotations, &na, "message", message);
+  add(annotations, &na, "status", status);
+  lh_rfc3339(ev->time, starts);
+  lh_rfc3339(ev->time + (double)lh_rules_lease_seconds(rules), ends);
+  snprintf(fingerprint, sizeof fingerprint, "%016llx",
+           (unsigned long long)lh_fingerprint(labels, nl));
+  alert = json_pack("{s:o,s:o,s:s,s:s}", "labels", object_of(labels, nl), "annotations",
+                    object_of(annotations, na), "startsAt", starts, "endsAt", ends);
+  if (!alert)
+    return NULL;
+  if (nm) {
+    json_t *alerts = json_array();
+    json_object_set_new(alert, "status", json_string("firing"));
+    json_object_set_new(alert, "generatorURL", json_string(""));
+    json_object_set_new(alert, "fingerprint", json_string(fingerprint));
+    json_array_append_new(alerts, alert);
+    snprintf(group_key, sizeof group_key, "{}:{alertname=\"%s\", namespace=\"%s\"}",
+             lh_rules_alert_name(rules), ev->namespace_name);
+    body = json_pack("{s:s,s:s,s:i,s:s,s:s,s:o,s:{s:s,s:s},s:o,s:o,s:s}", "version", "4",
+                     "groupKey", group_key, "truncatedAlerts", 0, "receiver",
+                     lh_rules_receiver(rules), "status", "firing", "alerts", alerts,
+                     "groupLabels", "alertname", lh_rules_alert_name(rules), "namespace",
+                     ev->namespace_name, "commonLabels", object_of(labels, nl),
+                     "commonAnnotations", object_of(annotations, na), "externalURL", "");
+  } else {
+    body = json_pack("[o]", alert);
+  }
+  if (!body)
+    return NULL;
+  text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  json_decref(body);
+  if (text && len)
+    *len = strlen(text);
+  return text;
+}

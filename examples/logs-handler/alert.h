@@ -1,0 +1,39 @@
+/* The alert for one matching access-log line, in the format the rules
+ * choose: Alertmanager's webhook object (what Notification Manager's
+ * /api/v2/alerts takes) or Alertmanager's API v2 array. */
+#ifndef LH_ALERT_H
+#define LH_ALERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rules.h"
+
+typedef struct {
+  const char *name, *value;
+} lh_label_t;
+
+/* Alertmanager's fingerprint of a label set (FNV-1a 64 over the labels
+ * sorted by name: name, 0xff, value, 0xff), as it prints it with %016x. */
+uint64_t lh_fingerprint(const lh_label_t *labels, size_t count);
+
+/* What is known about the line; NULL or "" parts are left out. */
+typedef struct {
+  const char *namespace_name, *pod, *container;
+  const char *method, *path, *client;
+  int status;
+  double time; /* seconds since the epoch (the record's own time) */
+} lh_event_t;
+
+/* The alert as JSON text (free with free()), or NULL when out of memory. */
+char *lh_alert_json(const lh_rules_t *rules, const lh_event_t *ev, size_t *len);
+
+/* `t` as RFC 3339 in UTC with microseconds: 2021-08-25T01:54:37.226757Z. */
+void lh_rfc3339(double t, char out[64]);
+
+/* An RFC 3339 timestamp, or a Fluent Bit / Apache time, as seconds since
+ * the epoch: 0 and `*t` set, or -1 when `s` is not one. */
+int lh_parse_rfc3339(const char *s, double *t);
+int lh_parse_clf_time(const char *s, size_t len, double *t);
+
+#endif

@@ -1,0 +1,240 @@
+/* LOGS_* variables → the rules, checked at start so that a mistake is a
+ * clear start-up error, never a silent miss at run time. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "rules.h"
+
+#define MAX_NAMESPACES 64
+
+struct lh_rules {
+  char *namespaces[MAX_NAMESPACES];
+  size_t namespace_count;
+  pcre2_code *pod;
+  pcre2_match_data *pod_match;
+  unsigned char status[600]; /* status[n]: alert on n */
+  char *alert_name, *severity, *receiver, *output;
+  lh_format_t format;
+  long lease;
+};
+
+static const char *value_of(lh_getenv_fn get, const char *name, const char *fallback) {
+  const char *v = get(name);
+  return v && *v ? v : fallback;
+}
+
+static int fail(char *err, size_t size, const char *name, const char *value, const char *why) {
+  snprintf(err, size, "%s: \"%.60s\" %s", name, value, why);
+  return -1;
+}
+
+/* A Kubernetes namespace: a DNS label, 1-63 of [a-z0-9-], no '-' at the ends. */
+static int dns_label(const char *s, size_t n) {
+  if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+      return 0;
+  return 1;
+}
+
+static int load_namespaces(lh_rules_t *r, const char *list, char *err, size_t size) {
+  for (const char *p = list; *p;) {
+    size_t n = strcspn(p, ",");
+    const char *s = p;
+    while (n > 0 && *s == ' ') {
+      s++;
+      n--;
+    }
+    while (n > 0 && s[n - 1] == ' ')
+      n--;
+    if (!dns_label(s, n))
+      return fail(err, size, "LOGS_NAMESPACES", list,
+                  "is not a comma-separated list of namespace names");
+    if (r->namespace_count == MAX_NAMESPACES)
+      return fail(err, size, "LOGS_NAMESPACES", list, "names more than 64 namespaces");
+    r->namespaces[r->namespace_count] = strndup(s, n);
+    if (!r->namespaces[r->namespace_count++])
+      return fail(err, size, "LOGS_NAMESPACES", list, "cannot be stored: out of memory");
+    p += strcspn(p, ",");
+    p += *p == ',';
+  }
+  return r->namespace_count ? 0 : fail(err, size, "LOGS_NAMESPACES", list, "names no namespace");
+}
+
+/* 404, 404,410, 5xx, 4xx,502 ... */
+static int load_statuses(lh_rules_t *r, const char *list, char *err, size_t size) {
+  int any = 0;
+
+  for (const char *p = list; *p;) {
+    char item[8] = {0};
+    size_t n = strcspn(p, ",");
+    const char *s = p;
+    while (n > 0 && *s == ' ') {
+      s++;
+      n--;
+    }
+    while (n > 0 && s[n - 1] == ' ')
+      n--;
+    if (n != 3)
+      return fail(err, size, "LOGS_STATUSES", list,
+                  "is not a comma-separated list of statuses (404) and classes (5xx)");
+    memcpy(item, s, 3);
+    if (item[0] >= '1' && item[0] <= '5' && (strcmp(item + 1, "xx") == 0 || strcmp(item + 1, "XX") == 0)) {
+      memset(r->status + (item[0] - '0') * 100, 1, 100);
+    } else if (item[0] >= '1' && item[0] <= '5' && item[1] >= '0' && item[1] <= '9' &&
+               item[2] >= '0' && item[2] <= '9') {
+      r->status[atoi(item)] = 1;
+    } else {
+      return fail(err, size, "LOGS_STATUSES", list,
+                  "is not a comma-separated list of statuses (404) and classes (5xx)");
+    }
+    any = 1;
+    p += strcspn(p, ",");
+    p += *p == ',';
+  }
+  return any ? 0 : fail(err, size, "LOGS_STATUSES", list, "names no status");
+}
+
+static int load_pod_regex(lh_rules_t *r, const char *regex, char *err, size_t size) {
+  int code;
+  PCRE2_SIZE offset;
+  char why[256], message[320];
+
+  /* the whole pod name must match: anchored at both ends */
+  r->pod = pcre2_compile((PCRE2_SPTR)regex, PCRE2_ZERO_TERMINATED,
+                         PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_UTF, &code, &offset, NULL);
+  if (!r->pod) {
+    pcre2_get_error_message(code, (PCRE2_UCHAR *)why, sizeof why);
+    snprintf(message, sizeof message, "does not compile: %s at offset %zu", why, (size_t)offset);
+    return fail(err, size, "LOGS_POD_REGEX", regex, message);
+  }
+  pcre2_jit_compile(r->pod, PCRE2_JIT_COMPLETE);
+  r->pod_match = pcre2_match_data_create_from_pattern(r->pod, NULL);
+  return r->pod_match ? 0 : fail(err, size, "LOGS_POD_REGEX", regex, "out of memory");
+}
+
+/* Text that goes into alert labels: UTF-8 without control characters. */
+static int text(char **out, lh_getenv_fn get, const char *name, const char *fallback, char *err,
+                size_t size) {
+  const char *v = value_of(get, name, fallback);
+  json_t *s = json_string(v);
+
+  json_decref(s);
+  for (const unsigned char *p = (const unsigned char *)v; s && *p; p++)
+    if (*p < 0x20 || *p == 0x7f)
+      s = NULL;
+  if (!s)
+    return fail(err, size, name, v, "is not UTF-8 text without control characters");
+  *out = strdup(v);
+  return *out ? 0 : fail(err, size, name, v, "cannot be stored: out of memory");
+}
+
+int lh_rules_load(lh_rules_t **out, lh_getenv_fn get, char *err, size_t size) {
+  lh_rules_t *r = calloc(1, sizeof *r);
+  const char *format = value_of(get, "LOGS_ALERT_FORMAT", "notification-manager");
+  const char *lease = value_of(get, "LOGS_ALERT_LEASE_SECONDS", "300");
+  char *end;
+
+  *out = NULL;
+  if (!r) {
+    snprintf(err, size, "out of memory");
+    return -1;
+  }
+  if (load_namespaces(r, value_of(get, "LOGS_NAMESPACES", "demo-project"), err, size) != 0 ||
+      load_pod_regex(r, value_of(get, "LOGS_POD_REGEX", "wordpress-v1-[A-Za-z0-9]{9}-[A-Za-z0-9]{5}"),
+                     err, size) != 0 ||
+      load_statuses(r, value_of(get, "LOGS_STATUSES", "404"), err, size) != 0 ||
+      text(&r->alert_name, get, "LOGS_ALERT_NAME", "404 Request", err, size) != 0 ||
+      text(&r->severity, get, "LOGS_ALERT_SEVERITY", "warning", err, size) != 0 ||
+      text(&r->receiver, get, "LOGS_ALERT_RECEIVER", "logs-handler", err, size) != 0 ||
+      text(&r->output, get, "LOGS_OUTPUT", "notification-manager", err, size) != 0) {
+    lh_rules_free(r);
+    return -1;
+  }
+  if (strcmp(format, "notification-manager") == 0) {
+    r->format = LH_FORMAT_NOTIFICATION_MANAGER;
+  } else if (strcmp(format, "alertmanager") == 0) {
+    r->format = LH_FORMAT_ALERTMANAGER;
+  } else {
+    lh_rules_free(r);
+    return fail(err, size, "LOGS_ALERT_FORMAT", format,
+                "is not \"notification-manager\" or \"alertmanager\"");
+  }
+  r->lease = strtol(lease, &end, 10);
+  if (*end || end == lease || r->lease < 1 || r->lease > 86400) {
+    lh_rules_free(r);
+    return fail(err, size, "LOGS_ALERT_LEASE_SECONDS", lease,
+                "is not a number of seconds from 1 to 86400");
+  }
+  *out = r;
+  return 0;
+}
+
+void lh_rules_free(lh_rules_t *r) {
+  if (!r)
+    return;
+  for (size_t i = 0; i < r->namespace_count; i++)
+    free(r->namespaces[i]);
+  pcre2_match_data_free(r->pod_match);
+  pcre2_code_free(r->pod);
+  free(r->alert_name);
+  free(r->severity);
+  free(r->receiver);
+  free(r->output);
+  free(r);
+}
+
+/* " 404 ", " 404\" " or " 404\n": a configured status as a field of the log
+ * line inside the JSON text (its quote and newline are escaped there). */
+static int status_hint(const lh_rules_t *r, const char *s, size_t len) {
+  const char *p = s, *end = s + len;
+
+  while ((p = memchr(p, ' ', (size_t)(end - p))) != NULL && end - p >= 5) {
+    if (p[1] >= '1' && p[1] <= '5' && p[2] >= '0' && p[2] <= '9' && p[3] >= '0' && p[3] <= '9' &&
+        (p[4] == ' ' || p[4] == '\\' || p[4] == '"') &&
+        r->status[(p[1] - '0') * 100 + (p[2] - '0') * 10 + (p[3] - '0')])
+      return 1;
+    p++;
+  }
+  return 0;
+}
+
+int lh_rules_may_match(const lh_rules_t *r, const char *record, size_t len) {
+  int ns = 0;
+
+  if (memmem(record, len, "\\u", 2))
+    return 1; /* an escape could spell a name or a status: parse it */
+  if (!status_hint(r, record, len))
+    return 0;
+  for (size_t i = 0; i < r->namespace_count && !ns; i++)
+    ns = memmem(record, len, r->namespaces[i], strlen(r->namespaces[i])) != NULL;
+  return ns;
+}
+
+int lh_rules_namespace(const lh_rules_t *r, const char *ns) {
+  for (size_t i = 0; i < r->namespace_count; i++)
+    if (strcmp(r->namespaces[i], ns) == 0)
+      return 1;
+  return 0;
+}
+
+int lh_rules_pod(const lh_rules_t *r, const char *pod, size_t len) {
+  return pcre2_match(r->pod, (PCRE2_SPTR)pod, len, 0, 0, r->pod_match, NULL) >= 0;
+}
+
+int lh_rules_status(const lh_rules_t *r, int status) {
+  return status >= 0 && status < 600 && r->status[status];
+}
+
+const char *lh_rules_alert_name(const lh_rules_t *r) { return r->alert_name; }
+const char *lh_rules_severity(const lh_rules_t *r) { return r->severity; }
+const char *lh_rules_receiver(const lh_rules_t *r) { return r->receiver; }
+const char *lh_rules_output(const lh_rules_t *r) { return r->output; }
+lh_format_t lh_rules_format(const lh_rules_t *r) { return r->format; }
+long lh_rules_lease_seconds(const lh_rules_t *r) { return r->lease; }

@@ -190,14 +190,14 @@ void lh_rules_free(lh_rules_t *r) {
   free(r);
 }
 
-/* " 404 ", " 404\" " or " 404\n": a configured status as a field of the log
- * line inside the JSON text (its quote and newline are escaped there). */
+/* " 404 ": a configured status as a field of the log line (the size field
+ * always follows it, after one space). */
 static int status_hint(const lh_rules_t *r, const char *s, size_t len) {
   const char *p = s, *end = s + len;
 
   while ((p = memchr(p, ' ', (size_t)(end - p))) != NULL && end - p >= 5) {
     if (p[1] >= '1' && p[1] <= '5' && p[2] >= '0' && p[2] <= '9' && p[3] >= '0' && p[3] <= '9' &&
-        (p[4] == ' ' || p[4] == '\\' || p[4] == '"') &&
+        p[4] == ' ' &&
         r->status[(p[1] - '0') * 100 + (p[2] - '0') * 10 + (p[3] - '0')])
       return 1;
     p++;

@@ -1,0 +1,135 @@
+/* The logs-handler's parts on their own: Alertmanager's fingerprint
+ * against the reference vectors, the access-log tokenizer on each field,
+ * time parsing, and the prefilter never rejecting what could match. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "access_log.h"
+#include "alert.h"
+#include "rules.h"
+
+static void fingerprint_vectors(void **state) {
+  /* from the reference (prometheus/common model/signature.go, verified
+   * against Notification Manager's test data) */
+  lh_label_t one[] = {{"alertname", "HTTP404"}};
+  lh_label_t four[] = {{"severity", "warning"},
+                       {"pod", "wordpress-v1-f54f697c5-hdn2z"},
+                       {"alertname", "HTTP404"},
+                       {"namespace", "demo-project"}};
+  (void)state;
+  assert_int_equal(lh_fingerprint(NULL, 0), 0xcbf29ce484222325ULL);
+  assert_int_equal(lh_fingerprint(one, 1), 0x641f4bda3c963576ULL);
+  assert_int_equal(lh_fingerprint(four, 4), 0x4769d5971b4df41aULL);
+}
+
+static lh_access_t parse(const char *line, int ok) {
+  lh_access_t a;
+  assert_int_equal(lh_access_parse(line, strlen(line), &a), ok);
+  return a;
+}
+
+static void span_is(lh_span_t s, const char *want) {
+  assert_int_equal(s.len, strlen(want));
+  assert_memory_equal(s.p, want, s.len);
+}
+
+static void access_fields(void **state) {
+  lh_access_t a;
+  (void)state;
+  a = parse("1.2.3.4 - bob [25/Aug/2021:01:54:36 +0000] \"GET /a/b?c=1 HTTP/1.1\" 404 49923 "
+            "\"http://r/\" \"curl/7.58.0\"\n",
+            1);
+  span_is(a.client, "1.2.3.4");
+  span_is(a.user, "bob");
+  span_is(a.time, "25/Aug/2021:01:54:36 +0000");
+  span_is(a.method, "GET");
+  span_is(a.target, "/a/b?c=1");
+  span_is(a.path, "/a/b");
+  span_is(a.protocol, "HTTP/1.1");
+  span_is(a.referer, "http://r/");
+  span_is(a.agent, "curl/7.58.0");
+  assert_int_equal(a.status, 404);
+  assert_int_equal(a.size, 49923);
+  /* HTTP/0.9: no protocol; a target with a raw space */
+  a = parse("h - - [25/Aug/2021:01:54:36 +0000] \"GET /x y\" 404 -", 1);
+  span_is(a.target, "/x y");
+  assert_int_equal(a.protocol.len, 0);
+  assert_int_equal(a.size, -1);
+  a = parse("h - - [25/Aug/2021:01:54:36 +0000] \"get / HTTP/1.1\" 404 1", 1);
+  assert_int_equal(a.method.len, 0); /* lower case: not a method */
+  /* not access logs */
+  parse("h - - [25/Aug/2021:01:54:36 +0000] \"GET / HTTP/1.1\" 404", 0);     /* no size */
+  parse("h - - [25/Aug/2021:01:54:36 +0000] \"GET / HTTP/1.1\" 099 1", 0);   /* not a status */
+  parse("h - - [25/Aug/2021:01:54:36 +0000] \"GET / HTTP/1.1\" 404x 1", 0);
+  parse("h - - [25/Foo/2021:01:54:36 +0000] \"GET / HTTP/1.1\" 404 1", 0);   /* month */
+  parse("h  - - [25/Aug/2021:01:54:36 +0000] \"GET / HTTP/1.1\" 404 1", 0);  /* empty field */
+  parse("h - [25/Aug/2021:01:54:36 +0000] \"GET / HTTP/1.1\" 404 1", 0);     /* two fields */
+  parse("h - - [25/Aug/2021:01:54:36 +0000] \"GET / HTTP/1.1 404 1", 0);     /* open quote */
+  parse("h - - [25/Aug/2021:01:54:36 +0000] \"GET \\\" 404 1", 0);
+  parse("", 0);
+}
+
+static void times(void **state) {
+  double t;
+  (void)state;
+  assert_int_equal(lh_parse_rfc3339("2021-08-25T01:54:37.226757612Z", &t), 0);
+  assert_true(t > 1629856477.2267 && t < 1629856477.2268);
+  assert_int_equal(lh_parse_rfc3339("2021-08-25T03:54:37+02:00", &t), 0);
+  assert_true(t == 1629856477.0);
+  assert_int_equal(lh_parse_rfc3339("2021-08-25 01:54:37Z", &t), -1);
+  assert_int_equal(lh_parse_rfc3339("2021-13-25T01:54:37Z", &t), -1);
+  assert_int_equal(lh_parse_clf_time("25/Aug/2021:01:54:36 -0100", 26, &t), 0);
+  assert_true(t == 1629856476.0 + 3600);
+  {
+    char out[64];
+    lh_rfc3339(1629856477.2267579, out);
+    assert_string_equal(out, "2021-08-25T01:54:37.226758Z");
+    lh_rfc3339(1629856477.9999999, out);
+    assert_string_equal(out, "2021-08-25T01:54:38.000000Z");
+  }
+}
+
+static const char *no_env(const char *name) {
+  (void)name;
+  return NULL;
+}
+
+static void prefilter(void **state) {
+  lh_rules_t *r;
+  char err[256];
+  static const char *const may[] = {
+      "{\"log\":\"h - - [x] \\\"GET / HTTP/1.1\\\" 404 1\",\"kubernetes\":{\"namespace_name\":\"demo-project\"}}",
+      "{\"log\":\"\\u0020404 \",\"ns\":\"x\"}", /* an escape could hide anything */
+  };
+  static const char *const cannot[] = {
+      "{\"log\":\"h - - [x] \\\"GET / HTTP/1.1\\\" 200 404\",\"ns\":\"demo-project\"}",
+      "{\"log\":\"h - - [x] \\\"GET / HTTP/1.1\\\" 404 1\",\"ns\":\"web\"}",
+      "{\"log\":\"4040 /404\",\"ns\":\"demo-project\"}",
+  };
+  (void)state;
+  assert_int_equal(lh_rules_load(&r, no_env, err, sizeof err), 0);
+  for (size_t i = 0; i < sizeof may / sizeof may[0]; i++)
+    assert_int_equal(lh_rules_may_match(r, may[i], strlen(may[i])), 1);
+  for (size_t i = 0; i < sizeof cannot / sizeof cannot[0]; i++)
+    assert_int_equal(lh_rules_may_match(r, cannot[i], strlen(cannot[i])), 0);
+  assert_true(lh_rules_pod(r, "wordpress-v1-f54f697c5-hdn2z", 28));
+  assert_false(lh_rules_pod(r, "wordpress-v1-f54f697c5-hdn2zz", 29));
+  assert_true(lh_rules_status(r, 404));
+  assert_false(lh_rules_status(r, 405));
+  lh_rules_free(r);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(fingerprint_vectors),
+      cmocka_unit_test(access_fields),
+      cmocka_unit_test(times),
+      cmocka_unit_test(prefilter),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

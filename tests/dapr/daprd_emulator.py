@@ -30,7 +30,9 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.error
 import urllib.parse
+import urllib.request
 import uuid
 
 DEFAULT_MAX_BODY = 4 << 20            # contract §5: DefaultMaxRequestBodySize = 4 << 20
@@ -642,6 +644,7 @@ def load_components(path):
             "operations": list(ops) if ops is not None else list(caps["operations"]),
             "http": comp["type"] == "bindings.http",
             "response": response,
+            "url": _component_field(comp, "url"),
             "error_if_not_2xx": True if err2xx is None else _truthy(err2xx),
         })
     names = set()
@@ -1057,10 +1060,42 @@ class Emulator:
             return Reply(204)  # Kafka's Invoke returns nil -> 204 empty (contract §3.1, §6.1)
         return self._http_binding(b, operation, payload, metadata or {}, invoke_error)
 
+    @staticmethod
+    def _forward(url, operation, payload, metadata):
+        """Contract §6.2: the real request of Dapr's HTTP binding to `url`
+        (+ "/" + metadata path): the method of the operation, the payload as
+        the body of PUT/POST/PATCH, JSON content type and accept headers, and
+        each metadata key that starts with A-Z as a header. Returns the
+        remote answer as a `response` entry."""
+        method = "POST" if operation == "create" else operation.upper()
+        target = str(url)
+        if metadata.get("path"):
+            target = target.rstrip("/") + "/" + str(metadata["path"]).strip("/")
+        body = payload.encode("utf-8") if method in ("PUT", "POST", "PATCH") else None
+        headers = {"Accept": "application/json; charset=utf-8"}
+        if body is not None:
+            headers["Content-Type"] = "application/json; charset=utf-8"
+        for k, v in metadata.items():
+            if k[:1].isupper() and k[:1].isascii():
+                headers[k] = str(v)
+        req = urllib.request.Request(target, data=body, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                status, answer, rheaders = r.status, r.read(), r.headers
+        except urllib.error.HTTPError as e:
+            status, answer, rheaders = e.code, e.read(), e.headers
+        except OSError as e:
+            return {"status": 502, "body": "forwarding to %s failed: %s" % (target, e)}
+        return {"status": status, "bodyBase64": base64.b64encode(answer).decode("ascii"),
+                "headers": {k: v for k, v in rheaders.items()}}
+
     def _http_binding(self, b, operation, payload, metadata, invoke_error):
         # Contract §6.2: response Data = body; Metadata statusCode/status + headers.
-        with self.lock:
-            resp = dict(b["response"])
+        if b.get("url"):
+            resp = self._forward(b["url"], operation, payload, metadata)
+        else:
+            with self.lock:
+                resp = dict(b["response"])
         status = int(resp.get("status", 200))
         if resp.get("echo"):
             body = payload.encode("utf-8") if operation in ("create", "post", "put", "patch") else b""

@@ -415,6 +415,57 @@ class OutputBindingTest(unittest.TestCase):
             conn.close()
 
 
+class HttpBindingForwardTest(unittest.TestCase):
+    """§6.2: a bindings.http component with a url makes the real request."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.remote = FakeApp()
+        cls.addClassCleanup(cls.remote.server.shutdown)
+        components = {"bindings": [
+            {"name": "am", "type": "bindings.http",
+             "metadata": [{"name": "url", "value": "http://127.0.0.1:%d/base/" % cls.remote.port}]},
+            {"name": "down", "type": "bindings.http", "url": "http://127.0.0.1:%d" % free_port()},
+        ]}
+        cls.emu = Emulator(components, free_port())
+        cls.addClassCleanup(cls.emu.stop)
+
+    def test_post_goes_to_url_and_path_with_headers(self):
+        self.remote.set("POST", "/base/api/v2/alerts", 200, b'{"ok":true}', {"X-Remote": "r"})
+        st, resp, data = self.emu.call("POST", "/v1.0/bindings/am", binding_request(
+            [{"labels": {"a": "b"}}], operation="post",
+            metadata={"path": "/api/v2/alerts/", "X-Tenant": "t1", "lower": "not a header"}))
+        self.assertEqual((st, data), (200, b'{"ok":true}'))
+        self.assertEqual(dict(resp.getheaders()).get("Metadata.x-Remote"), "r")
+        req = self.remote.requests[-1]
+        headers = {k.lower(): v for k, v in req["headers"]}
+        self.assertEqual((req["method"], req["path"]), ("POST", "/base/api/v2/alerts"))
+        self.assertEqual(req["body"], b'[{"labels":{"a":"b"}}]')
+        self.assertEqual(headers["content-type"], "application/json; charset=utf-8")
+        self.assertEqual(headers["x-tenant"], "t1")
+        self.assertNotIn("lower", headers)
+
+    def test_create_is_post_and_get_has_no_body(self):
+        # no path metadata: the url as it is, its trailing slash kept
+        self.remote.set("POST", "/base/", 200)
+        self.remote.set("GET", "/base/", 200, b"got")
+        self.assertEqual(self.emu.call("POST", "/v1.0/bindings/am", binding_request("x"))[0], 200)
+        self.assertEqual(self.remote.requests[-1]["body"], b'"x"')
+        st, _, data = self.emu.call("POST", "/v1.0/bindings/am", binding_request("x", operation="get"))
+        self.assertEqual((st, data, self.remote.requests[-1]["body"]), (200, b"got", b""))
+
+    def test_remote_error_and_unreachable_remote(self):
+        self.remote.set("POST", "/base/bad", 400, b"invalid label set")
+        st, _, data = self.emu.call("POST", "/v1.0/bindings/am", binding_request(
+            {}, operation="post", metadata={"path": "bad"}))
+        self.assertEqual(st, 500)
+        self.assertEqual(json.loads(data)["message"],
+                         "error invoking output binding am: received status code 400")
+        st, _, data = self.emu.call("POST", "/v1.0/bindings/down", binding_request({}, operation="post"))
+        self.assertEqual(st, 500)
+        self.assertIn("received status code 502", json.loads(data)["message"])
+
+
 # ---------------------------------------------------------------------------
 # §3.2 publish
 # ---------------------------------------------------------------------------

@@ -110,6 +110,8 @@ static void prefilter(void **state) {
       "{\"log\":\"h - - [x] \\\"GET / HTTP/1.1\\\" 200 404\",\"ns\":\"demo-project\"}",
       "{\"log\":\"h - - [x] \\\"GET / HTTP/1.1\\\" 404 1\",\"ns\":\"web\"}",
       "{\"log\":\"4040 /404\",\"ns\":\"demo-project\"}",
+      /* a status-like number, but not after a quoted request */
+      "{\"log\":\"Synced 404 objects\",\"ns\":\"demo-project\"}",
   };
   (void)state;
   assert_int_equal(lh_rules_load(&r, no_env, err, sizeof err), 0);

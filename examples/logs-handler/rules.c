@@ -14,6 +14,7 @@
 
 struct lh_rules {
   char *namespaces[MAX_NAMESPACES];
+  size_t namespace_len[MAX_NAMESPACES];
   size_t namespace_count;
   pcre2_code *pod;
   pcre2_match_data *pod_match;
@@ -58,6 +59,7 @@ static int load_namespaces(lh_rules_t *r, const char *list, char *err, size_t si
                   "is not a comma-separated list of namespace names");
     if (r->namespace_count == MAX_NAMESPACES)
       return fail(err, size, "LOGS_NAMESPACES", list, "names more than 64 namespaces");
+    r->namespace_len[r->namespace_count] = n;
     r->namespaces[r->namespace_count] = strndup(s, n);
     if (!r->namespaces[r->namespace_count++])
       return fail(err, size, "LOGS_NAMESPACES", list, "cannot be stored: out of memory");
@@ -190,14 +192,16 @@ void lh_rules_free(lh_rules_t *r) {
   free(r);
 }
 
-/* " 404 ": a configured status as a field of the log line (the size field
- * always follows it, after one space). */
+/* \" 404 : a configured status where an access log has it, right after the
+ * request's closing quote, which JSON text always escapes as \" (or as a
+ * \u escape, which the caller looks for apart); the size follows after one
+ * space. */
 static int status_hint(const lh_rules_t *r, const char *s, size_t len) {
-  const char *p = s, *end = s + len;
+  const char *p = s + 2, *end = s + len;
 
-  while ((p = memchr(p, ' ', (size_t)(end - p))) != NULL && end - p >= 5) {
-    if (p[1] >= '1' && p[1] <= '5' && p[2] >= '0' && p[2] <= '9' && p[3] >= '0' && p[3] <= '9' &&
-        p[4] == ' ' &&
+  while (p < end && (p = memchr(p, ' ', (size_t)(end - p))) != NULL && end - p >= 5) {
+    if (p[-1] == '"' && p[-2] == '\\' && p[1] >= '1' && p[1] <= '5' && p[2] >= '0' &&
+        p[2] <= '9' && p[3] >= '0' && p[3] <= '9' && p[4] == ' ' &&
         r->status[(p[1] - '0') * 100 + (p[2] - '0') * 10 + (p[3] - '0')])
       return 1;
     p++;
@@ -205,16 +209,25 @@ static int status_hint(const lh_rules_t *r, const char *s, size_t len) {
   return 0;
 }
 
-int lh_rules_may_match(const lh_rules_t *r, const char *record, size_t len) {
-  int ns = 0;
+/* A \uXXXX escape (memchr is much faster than memmem for this). */
+static int unicode_escape(const char *s, size_t len) {
+  const char *p = s, *end = s + len;
 
-  if (memmem(record, len, "\\u", 2))
-    return 1; /* an escape could spell a name or a status: parse it */
-  if (!status_hint(r, record, len))
-    return 0;
-  for (size_t i = 0; i < r->namespace_count && !ns; i++)
-    ns = memmem(record, len, r->namespaces[i], strlen(r->namespaces[i])) != NULL;
-  return ns;
+  while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL && p + 1 < end) {
+    if (p[1] == 'u')
+      return 1;
+    p += 2; /* past the escaped character, which may be a backslash */
+  }
+  return 0;
+}
+
+int lh_rules_may_match(const lh_rules_t *r, const char *record, size_t len) {
+  if (status_hint(r, record, len))
+    for (size_t i = 0; i < r->namespace_count; i++)
+      if (memmem(record, len, r->namespaces[i], r->namespace_len[i]))
+        return 1;
+  /* an escape could spell a name or a status: parse it */
+  return unicode_escape(record, len);
 }
 
 int lh_rules_namespace(const lh_rules_t *r, const char *ns) {

@@ -146,6 +146,9 @@ static int read_lines(run_t *run, int fd) {
       skipping = 0;
       start = (size_t)(nl - buf) + 1;
     }
+    /* what this block sent goes out now: a stream's events are answered as
+     * they come, and a file's once per block */
+    fflush(stdout);
     memmove(buf, buf + start, len - start);
     len -= start;
     if (n == 0)

@@ -227,6 +227,31 @@ class AlertmanagerEndToEnd(unittest.TestCase):
         self.assertEqual(len(self.h.received("/v1.0/bindings/")), len(expected))
 
 
+class DeployFiles(unittest.TestCase):
+    """deploy/function.yaml agrees with the function: its params start it,
+    its trigger and output are the context's, and its scaling is the
+    article's (KEDA on Kafka lag 10, 0 to 10 replicas, HTTP to the sidecar)."""
+
+    def test_function_yaml(self):
+        import yaml  # python3-yaml, installed by scripts/test.sh
+        with open(os.path.join(ROOT, "examples", "logs-handler", "deploy", "function.yaml")) as f:
+            fn = yaml.safe_load(f)
+        serving = fn["spec"]["serving"]
+        with open(CONTEXT) as f:
+            context = json.load(f)
+        self.assertEqual(fn["apiVersion"], "core.openfunction.io/v1beta2")
+        self.assertEqual(serving["annotations"]["dapr.io/app-protocol"], "http")
+        self.assertEqual([t["name"] for t in serving["triggers"]["dapr"]], list(context["inputs"]))
+        self.assertEqual([o["dapr"]["name"] for o in serving["outputs"]], list(context["outputs"]))
+        self.assertEqual(serving["outputs"][0]["dapr"]["operation"], "post")
+        self.assertEqual((serving["scaleOptions"]["minReplicas"], serving["scaleOptions"]["maxReplicas"]), (0, 10))
+        (trigger,) = serving["scaleOptions"]["keda"]["triggers"]
+        self.assertEqual((trigger["type"], trigger["metadata"]["lagThreshold"]), ("kafka", "10"))
+        self.assertEqual(serving["bindings"]["notification-manager"]["type"], "bindings.http")
+        status, sends, err = run(Formats.RECORD, {k: str(v) for k, v in serving["params"].items()})
+        self.assertEqual((status, len(sends)), (0, 1), err)
+
+
 class Sample(unittest.TestCase):
     def test_bundled_sample(self):
         with open(os.path.join(ROOT, "examples", "logs-handler", "testdata", "records.jsonl")) as f:

@@ -28,7 +28,8 @@ uint64_t lh_fingerprint(const lh_label_t *labels, size_t count) {
 
   if (count > sizeof sorted / sizeof sorted[0])
     count = sizeof sorted / sizeof sorted[0];
-  memcpy(sorted, labels, count * sizeof *labels);
+  if (count)
+    memcpy(sorted, labels, count * sizeof *labels);
   qsort(sorted, count, sizeof *sorted, by_name);
   for (size_t i = 0; i < count; i++) {
     h = fnv(h, sorted[i].name, strlen(sorted[i].name));

@@ -72,7 +72,8 @@ static double record_time(json_t *record, const lh_access_t *line) {
 static char *copy(lh_span_t s) {
   char *c = malloc(s.len + 1);
   if (c) {
-    memcpy(c, s.p, s.len);
+    if (s.len) /* an empty span may have no pointer */
+      memcpy(c, s.p, s.len);
     c[s.len] = '\0';
   }
   return c;

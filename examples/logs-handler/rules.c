@@ -44,16 +44,27 @@ static int dns_label(const char *s, size_t n) {
   return 1;
 }
 
+/* The next item of a comma-separated list at *p, without the spaces around
+ * it (`*n` bytes); *p moves past it and its comma. */
+static const char *next_item(const char **p, size_t *n) {
+  const char *s = *p;
+  size_t len = strcspn(s, ",");
+
+  *p += len + (s[len] == ',');
+  while (len > 0 && *s == ' ') {
+    s++;
+    len--;
+  }
+  while (len > 0 && s[len - 1] == ' ')
+    len--;
+  *n = len;
+  return s;
+}
+
 static int load_namespaces(lh_rules_t *r, const char *list, char *err, size_t size) {
   for (const char *p = list; *p;) {
-    size_t n = strcspn(p, ",");
-    const char *s = p;
-    while (n > 0 && *s == ' ') {
-      s++;
-      n--;
-    }
-    while (n > 0 && s[n - 1] == ' ')
-      n--;
+    size_t n;
+    const char *s = next_item(&p, &n);
     if (!dns_label(s, n))
       return fail(err, size, "LOGS_NAMESPACES", list,
                   "is not a comma-separated list of namespace names");
@@ -63,8 +74,6 @@ static int load_namespaces(lh_rules_t *r, const char *list, char *err, size_t si
     r->namespaces[r->namespace_count] = strndup(s, n);
     if (!r->namespaces[r->namespace_count++])
       return fail(err, size, "LOGS_NAMESPACES", list, "cannot be stored: out of memory");
-    p += strcspn(p, ",");
-    p += *p == ',';
   }
   return r->namespace_count ? 0 : fail(err, size, "LOGS_NAMESPACES", list, "names no namespace");
 }
@@ -75,14 +84,8 @@ static int load_statuses(lh_rules_t *r, const char *list, char *err, size_t size
 
   for (const char *p = list; *p;) {
     char item[8] = {0};
-    size_t n = strcspn(p, ",");
-    const char *s = p;
-    while (n > 0 && *s == ' ') {
-      s++;
-      n--;
-    }
-    while (n > 0 && s[n - 1] == ' ')
-      n--;
+    size_t n;
+    const char *s = next_item(&p, &n);
     if (n != 3)
       return fail(err, size, "LOGS_STATUSES", list,
                   "is not a comma-separated list of statuses (404) and classes (5xx)");
@@ -97,8 +100,6 @@ static int load_statuses(lh_rules_t *r, const char *list, char *err, size_t size
                   "is not a comma-separated list of statuses (404) and classes (5xx)");
     }
     any = 1;
-    p += strcspn(p, ",");
-    p += *p == ',';
   }
   return any ? 0 : fail(err, size, "LOGS_STATUSES", list, "names no status");
 }

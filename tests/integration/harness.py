@@ -150,6 +150,14 @@ class Harness:
         self.fn.send_signal(sig)
         return self.fn.wait(timeout)
 
+    def finish(self):
+        """Stops the function with SIGTERM, closes everything, and fails
+        unless it exited 0."""
+        status = self.stop()
+        log = self.log()
+        self.close()
+        assert status == 0, "exit status %s:\n%s" % (status, log)
+
     def close(self):
         for proc in (self.fn, self.emulator):
             if proc and proc.poll() is None:

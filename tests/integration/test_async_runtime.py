@@ -53,10 +53,7 @@ class AsyncRuntime(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        status = cls.h.stop()
-        log = cls.h.log()
-        cls.h.close()
-        assert status == 0, "exit status %s:\n%s" % (status, log)
+        cls.h.finish()
 
     def setUp(self):
         self.h.control("DELETE", "/emulator/faults")

@@ -161,10 +161,7 @@ class OpenFunctionSignature(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        status = cls.h.stop()
-        log = cls.h.log()
-        cls.h.close()
-        assert status == 0, "exit status %s:\n%s" % (status, log)
+        cls.h.finish()
 
     def describe(self, *args, path="/fn/x"):
         status, headers, body = curl(self.h.app + path + "?describe=1", *args)
@@ -318,9 +315,7 @@ class PlainHTTPSignature(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        status = cls.h.stop()
-        cls.h.close()
-        assert status == 0
+        cls.h.finish()
 
     def test_status_headers_and_body(self):
         status, headers, body = curl(self.h.app + "/h?status=201&header=X-Made:yes")

@@ -13,20 +13,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import BIN_DIR  # noqa: E402
-
-CONTEXT = {
-    "name": "probe",
-    "runtime": "Async",
-    "inputs": {
-        "kafka": {"componentName": "kafka-in", "componentType": "bindings.kafka"},
-        "orders": {"uri": "orders", "componentName": "pubsub", "componentType": "pubsub.kafka"},
-    },
-    "outputs": {
-        "out": {"componentName": "kafka-out", "componentType": "bindings.kafka", "operation": "create",
-                "metadata": {"partitionKey": "p1"}},
-        "pub": {"uri": "alerts", "componentName": "pubsub", "componentType": "pubsub.kafka"},
-    },
-}
+from test_async_runtime import CONTEXT  # noqa: E402  (the same function context)
 
 
 class LocalRuntime(unittest.TestCase):

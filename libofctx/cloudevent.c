@@ -339,7 +339,7 @@ static int structured_data(json_t *ce, ofctx_event_t *ev, ofctx__ce_error_t *err
 static int decode_structured(const char *body, size_t len, ofctx_event_t *ev,
                              ofctx__ce_error_t *err) {
   json_error_t jerr;
-  json_t *ce = json_loadb(body, len, 0, &jerr), *value;
+  json_t *ce = json_loadb(body, len, JSON_ALLOW_NUL, &jerr), *value;
   const char *key;
   int rc = 0;
 
@@ -384,9 +384,12 @@ int ofctx__ce_decode(const ofctx__http_header_t *headers, size_t count, const ch
   if (strncmp(type, "application/cloudevents-batch", 29) == 0)
     return fail(err, 415, "batched CloudEvents are not accepted; send one event per request");
   if (strncmp(type, "application/cloudevents", 23) == 0) {
-    if (strcmp(type, STRUCTURED_TYPE) != 0)
-      return fail(err, 415, "the CloudEvents format %.60s is not supported; use %s", type,
+    if (strcmp(type, STRUCTURED_TYPE) != 0) {
+      char quoted[OFCTX_QUOTE_SIZE];
+      ofctx__quote(quoted, sizeof quoted, type);
+      return fail(err, 415, "the CloudEvents format %s is not supported; use %s", quoted,
                   STRUCTURED_TYPE);
+    }
     *mode = OFCTX__CE_STRUCTURED;
   } else if (binary) {
     *mode = OFCTX__CE_BINARY;

@@ -89,34 +89,10 @@ void ofctx__http_limits_default(ofctx__http_limits_t *limits) {
 }
 
 const char *ofctx__http_reason(int status) {
-  switch (status) {
-  case 100: return "Continue";
-  case 200: return "OK";
-  case 201: return "Created";
-  case 202: return "Accepted";
-  case 204: return "No Content";
-  case 400: return "Bad Request";
-  case 401: return "Unauthorized";
-  case 403: return "Forbidden";
-  case 404: return "Not Found";
-  case 405: return "Method Not Allowed";
-  case 408: return "Request Timeout";
-  case 409: return "Conflict";
-  case 413: return "Content Too Large";
-  case 414: return "URI Too Long";
-  case 415: return "Unsupported Media Type";
-  case 417: return "Expectation Failed";
-  case 422: return "Unprocessable Content";
-  case 429: return "Too Many Requests";
-  case 431: return "Request Header Fields Too Large";
-  case 500: return "Internal Server Error";
-  case 501: return "Not Implemented";
-  case 502: return "Bad Gateway";
-  case 503: return "Service Unavailable";
-  case 504: return "Gateway Timeout";
-  case 505: return "HTTP Version Not Supported";
-  default: return "Unknown";
-  }
+  /* http-parser's table; an empty phrase for the codes it does not know,
+   * which HTTP/1.1 allows */
+  const char *reason = http_status_str((enum http_status)status);
+  return strcmp(reason, "<unknown>") == 0 ? "" : reason;
 }
 
 /* ---- the request's buffers ---- */

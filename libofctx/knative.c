@@ -147,9 +147,9 @@ static int parse_query(const char *query, json_t *out) {
         ofctx__buf_decoded(&value, eq ? eq + 1 : "", eq ? len - name_len - 1 : 0,
                            OFCTX__DECODE_PLUS) == 0 &&
         strlen(name.data) == name.len && strlen(value.data) == value.len &&
-        !json_object_get(out, name.data) &&
+        ofctx__text_ok(name.data) && !json_object_get(out, name.data) &&
         json_object_set_new(out, name.data, json_stringn_nocheck(value.data, value.len)))
-      rc = -1;
+      rc = -1; /* a name that is not text is left out, like one that does not decode */
     if (name.failed || value.failed)
       rc = -1;
     query += len + (query[len] == '&');
@@ -183,13 +183,14 @@ static void method_not_allowed(const ofctx__runtime_t *rt, ofctx__http_request_t
   ofctx__buf_free(&allow);
 }
 
-/* The reason of a refused CloudEvent as a JSON answer. */
+/* The reason of a refused CloudEvent as a JSON answer (reasons quote what
+ * they cite, so they are text; the status stands even if the body fails). */
 static void refuse(ofctx__http_request_t *req, const ofctx__ce_error_t *err) {
   json_t *body = json_pack("{s:s}", "error", err->reason);
   char *text = body ? ofctx__json_text(body, JSON_COMPACT) : NULL;
 
   json_decref(body);
-  ofctx__respond_json(req, text ? err->status : 503, text ? text : "{\"error\":\"out of memory\"}");
+  ofctx__respond_json(req, err->status, text ? text : "{\"error\":\"not a valid CloudEvent\"}");
   ofctx__free(text);
 }
 

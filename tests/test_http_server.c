@@ -225,7 +225,7 @@ static void bad_requests(void **state) {
       {"GET / HTTP/1.1\r\nBad Header\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
       {"POST / HTTP/1.1\r\nContent-Length: abc\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
       {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "HTTP/1.1 400 Bad Request\r\n"},
-      {"POST / HTTP/1.1\r\nContent-Length: 2000\r\n\r\n", "HTTP/1.1 413 Content Too Large\r\n"},
+      {"POST / HTTP/1.1\r\nContent-Length: 2000\r\n\r\n", "HTTP/1.1 413 Payload Too Large\r\n"},
       {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n", NULL}, /* see below */
       {"GET / HTTP/1.1\r\nExpect: something\r\n\r\n", "HTTP/1.1 417 Expectation Failed\r\n"},
       /* an Upgrade is ignored (RFC 9110 allows it); nothing may follow */
@@ -248,7 +248,7 @@ static void bad_requests(void **state) {
       send_all(fd, chunk, sizeof chunk);
     }
     read_response(fd, buf, sizeof buf);
-    if (!strstr(buf, rows[i].status ? rows[i].status : "HTTP/1.1 413 Content Too Large\r\n"))
+    if (!strstr(buf, rows[i].status ? rows[i].status : "HTTP/1.1 413 Payload Too Large\r\n"))
       fail_msg("row %zu: got \"%s\"", i, buf);
     assert_non_null(strstr(buf, "Connection: close\r\n"));
     assert_closed(fd);

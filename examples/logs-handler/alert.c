@@ -1,5 +1,6 @@
 /* Alerts as Alertmanager and Notification Manager take them. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,9 +42,14 @@ uint64_t lh_fingerprint(const lh_label_t *labels, size_t count) {
 }
 
 void lh_rfc3339(double t, char out[64]) {
-  time_t secs = (time_t)floor(t);
-  long micros = (long)llround((t - (double)secs) * 1e6);
+  time_t secs;
+  long micros;
   struct tm tm;
+
+  if (!(t >= 0 && t < LH_TIME_MAX)) /* also NaN */
+    t = 0;
+  secs = (time_t)floor(t);
+  micros = (long)llround((t - (double)secs) * 1e6);
 
   if (micros >= 1000000) {
     secs++;
@@ -67,7 +73,10 @@ static int num(const char *s, int n, int *out) {
 static int to_epoch(int y, int mo, int d, int h, int mi, int s, double *t) {
   struct tm tm = {0};
 
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+  static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+  if (mo < 1 || mo > 12 || d < 1 || d > days[mo - 1] || h > 23 || mi > 59 || s > 60 ||
+      (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))))
     return -1;
   tm.tm_year = y - 1900;
   tm.tm_mon = mo - 1;
@@ -129,6 +138,29 @@ int lh_parse_clf_time(const char *s, size_t len, double *t) {
   return 0;
 }
 
+/* snprintf into `out`, then drop a UTF-8 sequence the cut left unfinished,
+ * so that the text stays valid for JSON. */
+static void text_printf(char *out, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void text_printf(char *out, size_t size, const char *fmt, ...) {
+  va_list ap;
+  size_t n, start, need;
+
+  va_start(ap, fmt);
+  vsnprintf(out, size, fmt, ap);
+  va_end(ap);
+  n = strlen(out);
+  for (start = n; start > 0 && ((unsigned char)out[start - 1] & 0xc0) == 0x80; start--)
+    ;
+  if (start == 0 || (unsigned char)out[start - 1] < 0xc0)
+    return; /* ends in ASCII, or in continuation bytes with no lead */
+  start--;
+  need = (unsigned char)out[start] >= 0xf0 ? 4 : (unsigned char)out[start] >= 0xe0 ? 3 : 2;
+  if (n - start < need)
+    out[start] = '\0';
+}
+
 /* Only labels with a value: Alertmanager drops empty ones anyway. */
 static void add(lh_label_t *labels, size_t *n, const char *name, const char *value) {
   if (value && *value)
@@ -163,7 +195,7 @@ char *lh_alert_json(const lh_rules_t *rules, const lh_event_t *ev, size_t *len) 
   add(labels, &nl, "path", ev->path);
   if (nm) /* Notification Manager routes to the namespace's tenant with this */
     add(labels, &nl, "rule_level", "namespace");
-  snprintf(message, sizeof message, "%s: %s%s%s answered %d by pod %s/%s%s%s%s%s%s",
+  text_printf(message, sizeof message, "%s: %s%s%s answered %d by pod %s/%s%s%s%s%s%s",
            lh_rules_alert_name(rules), ev->method && *ev->method ? ev->method : "a request",
            ev->path && *ev->path ? " " : "", ev->path ? ev->path : "", ev->status,
            ev->namespace_name, ev->pod, ev->container && *ev->container ? " (container " : "",
@@ -173,7 +205,10 @@ char *lh_alert_json(const lh_rules_t *rules, const lh_event_t *ev, size_t *len) 
   add(annotations, &na, "message", message);
   add(annotations, &na, "status", status);
   lh_rfc3339(ev->time, starts);
-  lh_rfc3339(ev->time + (double)lh_rules_lease_seconds(rules), ends);
+  /* the lease runs from now when the record is older (a Kafka backlog):
+   * an alert that reached Alertmanager already resolved would be lost */
+  lh_rfc3339((ev->now > ev->time ? ev->now : ev->time) + (double)lh_rules_lease_seconds(rules),
+             ends);
   snprintf(fingerprint, sizeof fingerprint, "%016llx",
            (unsigned long long)lh_fingerprint(labels, nl));
   alert = json_pack("{s:o,s:o,s:s,s:s}", "labels", object_of(labels, nl), "annotations",
@@ -186,7 +221,7 @@ char *lh_alert_json(const lh_rules_t *rules, const lh_event_t *ev, size_t *len) 
     json_object_set_new(alert, "generatorURL", json_string(""));
     json_object_set_new(alert, "fingerprint", json_string(fingerprint));
     json_array_append_new(alerts, alert);
-    snprintf(group_key, sizeof group_key, "{}:{alertname=\"%s\", namespace=\"%s\"}",
+    text_printf(group_key, sizeof group_key, "{}:{alertname=\"%s\", namespace=\"%s\"}",
              lh_rules_alert_name(rules), ev->namespace_name);
     body = json_pack("{s:s,s:s,s:i,s:s,s:s,s:o,s:{s:s,s:s},s:o,s:o,s:s}", "version", "4",
                      "groupKey", group_key, "truncatedAlerts", 0, "receiver",

@@ -23,12 +23,17 @@ typedef struct {
   const char *method, *path, *client;
   int status;
   double time; /* seconds since the epoch (the record's own time) */
+  double now;  /* when it is handled: a lease never ends before now + lease */
 } lh_event_t;
+
+/* Times are taken between the epoch and the end of year 9999. */
+#define LH_TIME_MAX 253402300800.0
 
 /* The alert as JSON text (free with free()), or NULL when out of memory. */
 char *lh_alert_json(const lh_rules_t *rules, const lh_event_t *ev, size_t *len);
 
-/* `t` as RFC 3339 in UTC with microseconds: 2021-08-25T01:54:37.226757Z. */
+/* `t` as RFC 3339 in UTC with microseconds: 2021-08-25T01:54:37.226757Z
+ * (a `t` out of range is taken as 0). */
 void lh_rfc3339(double t, char out[64]);
 
 /* An RFC 3339 timestamp, or a Fluent Bit / Apache time, as seconds since

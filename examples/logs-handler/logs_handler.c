@@ -47,6 +47,14 @@ static const char *member(json_t *obj, const char *key) {
   return json_string_value(json_object_get(obj, key));
 }
 
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int plausible(double t) { return t > 0 && t < LH_TIME_MAX; }
+
 /* The record's own time: "time" (RFC 3339), else "@timestamp" (seconds),
  * else the access log's, else now. */
 static double record_time(json_t *record, const lh_access_t *line) {
@@ -54,19 +62,16 @@ static double record_time(json_t *record, const lh_access_t *line) {
   const char *time_text = member(record, "time");
   double t;
 
-  if (time_text && lh_parse_rfc3339(time_text, &t) == 0)
+  if (time_text && lh_parse_rfc3339(time_text, &t) == 0 && plausible(t))
     return t;
-  if (json_is_number(ts) && json_number_value(ts) > 0)
+  if (json_is_number(ts) && plausible(json_number_value(ts)))
     return json_number_value(ts);
-  if (ts && json_is_string(ts) && lh_parse_rfc3339(json_string_value(ts), &t) == 0)
+  if (ts && json_is_string(ts) && lh_parse_rfc3339(json_string_value(ts), &t) == 0 &&
+      plausible(t))
     return t;
-  if (lh_parse_clf_time(line->time.p, line->time.len, &t) == 0)
+  if (lh_parse_clf_time(line->time.p, line->time.len, &t) == 0 && plausible(t))
     return t;
-  {
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
-  }
+  return now();
 }
 
 static char *copy(lh_span_t s) {
@@ -85,7 +90,7 @@ static int alert(ofctx_t *ctx, json_t *record, const char *ns, const char *pod,
   json_t *k8s = json_object_get(record, "kubernetes");
   char *method = copy(line->method), *path = copy(line->path), *client = copy(line->client);
   lh_event_t ev = {ns, pod, member(k8s, "container_name"), method, path, client, line->status,
-                   record_time(record, line)};
+                   record_time(record, line), now()};
   size_t len = 0;
   char *body = method && path && client ? lh_alert_json(rules, &ev, &len) : NULL;
   ofctx_err_t rc = body ? ofctx_send_to(ctx, lh_rules_output(rules), body, len) : OFCTX_ENOMEM;

@@ -250,6 +250,15 @@ class OpenFunctionSignature(unittest.TestCase):
         status, _, body = curl(self.url, "-H", "Content-Type: application/cloudevents-batch+json",
                                "--data", "[]")
         self.assertEqual(status, 415, body)
+        # a reason that quotes a long non-ASCII media type is still a 415 with a reason
+        status, _, body = curl(self.url, "-H", "Content-Type: application/cloudevents+" + "a" * 35 +
+                               "\u00e9" * 8, "--data", "{}")
+        self.assertEqual(status, 415, body)
+        self.assertIn("is not supported", json.loads(body)["error"])
+
+    def test_query_names_that_are_not_text_are_left_out(self):
+        status, _, body = curl(self.url + "?describe=1&%FF=1&q=ok")
+        self.assertEqual((status, json.loads(body)["q"]), (200, "ok"), body)
 
     def test_outcomes_and_status_header(self):
         status, headers, body = curl(self.url + "?return=500&leak=1")
@@ -336,6 +345,12 @@ class PlainHTTPSignature(unittest.TestCase):
         self.assertEqual(curl(self.h.app + "/h?header=Content-Length:5")[2], b"refused header")
         self.assertEqual(curl(self.h.app + "/h?header=Bad%20Name:x")[2], b"refused header")
         self.assertEqual(curl(self.h.app + "/h?header=X-A:a%0D%0AInjected:1")[2], b"refused header")
+
+    def test_status_lines_name_their_reason(self):
+        for code, line in ((410, b"HTTP/1.1 410 Gone\r\n"), (308, b"HTTP/1.1 308 Permanent Redirect\r\n"),
+                           (299, b"HTTP/1.1 299 \r\n")):
+            raw = raw_exchange(self.h.app_port, b"GET /h?status=%d HTTP/1.1\r\nConnection: close\r\n\r\n" % code)
+            self.assertTrue(raw.startswith(line), raw)
 
     def test_204_has_no_body(self):
         raw = raw_exchange(self.h.app_port, b"GET /h?status=204 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

@@ -4,6 +4,7 @@ corpus of tests/data/logs (each record with the alert it must or must not
 produce), the two alert formats, start-up errors, and the bundled sample."""
 
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import datetime
 import json
 import os
 import shutil
@@ -79,16 +80,30 @@ class Formats(unittest.TestCase):
         self.assertEqual(alert["annotations"]["message"],
                          "404 Request: GET /notfound answered 404 by pod "
                          "demo-project/wordpress-v1-f54f697c5-hdn2z (container c1) for client 1.2.3.4")
-        self.assertEqual((alert["startsAt"], alert["endsAt"]),
-                         ("2021-08-25T01:54:37.226758Z", "2021-08-25T01:59:37.226758Z"))
+        self.assertEqual(alert["startsAt"], "2021-08-25T01:54:37.226758Z")
+        # an old record's lease runs from when it is handled, not from 2021
+        self.assert_lease(alert["endsAt"], time.time() + 300)
         self.assertRegex(alert["fingerprint"], "^[0-9a-f]{16}$")
 
+    def assert_lease(self, ends_at, expected):
+        ends = datetime.datetime.strptime(ends_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+        self.assertLess(abs(ends - expected), 30, ends_at)
+
     def test_alertmanager_array_with_a_lease(self):
-        _, (send,), _ = run(self.RECORD, {"LOGS_ALERT_FORMAT": "alertmanager", "LOGS_ALERT_LEASE_SECONDS": "60"})
+        env = {"LOGS_ALERT_FORMAT": "alertmanager", "LOGS_ALERT_LEASE_SECONDS": "60"}
+        _, (send,), _ = run(self.RECORD, env)
         self.assertIsInstance(send["data"], list)
         (alert,) = send["data"]
         self.assertEqual(set(alert), {"labels", "annotations", "startsAt", "endsAt"})
-        self.assertEqual(alert["endsAt"], "2021-08-25T01:55:37.226758Z")
+        self.assert_lease(alert["endsAt"], time.time() + 60)
+        # a record from the future (a clock ahead): the lease runs from its time
+        future = time.time() + 3600
+        record = json.loads(self.RECORD)
+        record["time"] = datetime.datetime.fromtimestamp(future, datetime.timezone.utc).strftime(
+            "%Y-%m-%dT%H:%M:%S.%fZ")
+        _, (send,), _ = run(json.dumps(record) + "\n", env)
+        self.assert_lease(send["data"][0]["endsAt"], future + 60)
 
 
 class StartUp(unittest.TestCase):

@@ -48,6 +48,12 @@ struct ofctx__dapr_client {
   call_t *calls;
   size_t pending;
   sock_t *socks;
+  /* Sockets to poll are taken from here, so that curl's socket callback
+   * never fails for want of memory (a failure there would strand its
+   * transfer): each call puts one in before it starts, and a socket that
+   * closes comes back here. */
+  sock_t *spares;
+  size_t spare_count;
   int closing;
   int handles; /* open libuv handles: the timer, polls, back-off timers */
   void (*closed)(void *arg);
@@ -65,10 +71,20 @@ void ofctx__dapr_policy_default(ofctx__dapr_policy_t *p) {
 
 static void handle_closed(uv_handle_t *handle);
 
+static void spares_trim(ofctx__dapr_client_t *c, size_t keep) {
+  while (c->spare_count > keep) {
+    sock_t *s = c->spares;
+    c->spares = s->next;
+    c->spare_count--;
+    ofctx__free(s);
+  }
+}
+
 static void maybe_free(ofctx__dapr_client_t *c) {
   if (c->closing && c->handles == 0) {
     void (*closed)(void *) = c->closed;
     void *arg = c->closed_arg;
+    spares_trim(c, 0);
     ofctx__free(c->base);
     ofctx__free(c->token_header);
     ofctx__free(c);
@@ -100,7 +116,9 @@ static void sock_closed(uv_handle_t *handle) {
   sock_t *s = handle->data;
   ofctx__dapr_client_t *c = s->client;
 
-  ofctx__free(s);
+  s->next = c->spares;
+  c->spares = s;
+  c->spare_count++;
   c->handles--;
   maybe_free(c);
 }
@@ -127,7 +145,14 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int action, void *userp, void
     return 0;
   }
   if (!s) {
-    s = ofctx__calloc(1, sizeof *s);
+    s = c->spares;
+    if (s) {
+      c->spares = s->next;
+      c->spare_count--;
+      memset(s, 0, sizeof *s);
+    } else {
+      s = ofctx__calloc(1, sizeof *s);
+    }
     if (!s || uv_poll_init_socket(c->loop, &s->poll, fd) != 0) {
       ofctx__free(s);
       return -1;
@@ -203,6 +228,7 @@ static void call_finish(call_t *call, int ok, int status, const char *error) {
   }
   OFCTX__LIST_UNLINK(c->calls, call);
   c->pending--;
+  spares_trim(c, c->pending + 2);
   result.ok = ok;
   result.status = status;
   result.error = ok ? NULL : error;
@@ -313,6 +339,14 @@ int ofctx__dapr_call(ofctx__dapr_client_t *c, const char *method, const char *pa
 
   if (c->closing)
     return UV_ECANCELED;
+  if (c->spare_count < c->pending + 1) {
+    sock_t *spare = ofctx__calloc(1, sizeof *spare);
+    if (!spare)
+      return UV_ENOMEM;
+    spare->next = c->spares;
+    c->spares = spare;
+    c->spare_count++;
+  }
   call = ofctx__calloc(1, sizeof *call);
   if (!call)
     return UV_ENOMEM;

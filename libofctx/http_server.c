@@ -70,6 +70,10 @@ struct ofctx__http_server {
   size_t conn_count;
   int stopping;
   int listener_closed;
+  /* A connection that came when no memory was left: accepted here and
+   * closed at once, since libuv accepts nothing more until it is taken. */
+  uv_tcp_t reject;
+  int rejecting, reject_waiting;
   void (*done)(void *arg);
   void *done_arg;
   char readbuf[64 * 1024]; /* one loop thread: each read is parsed before the next */
@@ -116,6 +120,20 @@ static void request_reset(ofctx__http_request_t *req) {
 
 /* ---- connection plumbing ---- */
 
+/* Frees the stopped server once nothing of it is open any more. */
+static void maybe_finish(ofctx__http_server_t *s) {
+  void (*done)(void *);
+  void *arg;
+
+  if (!s->stopping || s->conn_count > 0 || !s->listener_closed || s->rejecting)
+    return;
+  done = s->done;
+  arg = s->done_arg;
+  ofctx__free(s);
+  if (done)
+    done(arg);
+}
+
 static void conn_freed(uv_handle_t *handle) {
   conn_t *c = handle->data;
   ofctx__http_server_t *s = c->server;
@@ -127,13 +145,7 @@ static void conn_freed(uv_handle_t *handle) {
   OFCTX__LIST_UNLINK(s->conns, c);
   s->conn_count--;
   ofctx__free(c);
-  if (s->stopping && s->conn_count == 0 && s->listener_closed) {
-    void (*done)(void *) = s->done;
-    void *arg = s->done_arg;
-    ofctx__free(s);
-    if (done)
-      done(arg);
-  }
+  maybe_finish(s);
 }
 
 static void conn_close(conn_t *c) {
@@ -495,6 +507,33 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
 
 static void start_reading(conn_t *c) { uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb); }
 
+static void reject_pending(ofctx__http_server_t *s);
+
+static void reject_closed(uv_handle_t *handle) {
+  ofctx__http_server_t *s = handle->data;
+
+  s->rejecting = 0;
+  if (s->reject_waiting && !s->listener_closed) {
+    s->reject_waiting = 0;
+    reject_pending(s);
+  }
+  maybe_finish(s);
+}
+
+/* Takes the connection waiting in the listener and closes it: the client
+ * sees a reset rather than a server that stopped accepting. */
+static void reject_pending(ofctx__http_server_t *s) {
+  if (s->rejecting) {
+    s->reject_waiting = 1;
+    return;
+  }
+  s->rejecting = 1;
+  uv_tcp_init(s->loop, &s->reject);
+  s->reject.data = s;
+  uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)&s->reject);
+  uv_close((uv_handle_t *)&s->reject, reject_closed);
+}
+
 static void on_connection(uv_stream_t *listener, int status) {
   ofctx__http_server_t *s = listener->data;
   conn_t *c;
@@ -502,8 +541,10 @@ static void on_connection(uv_stream_t *listener, int status) {
   if (status < 0)
     return;
   c = ofctx__calloc(1, sizeof *c);
-  if (!c)
+  if (!c) {
+    reject_pending(s);
     return;
+  }
   c->server = s;
   uv_tcp_init(s->loop, &c->tcp);
   uv_timer_init(s->loop, &c->timer);
@@ -586,13 +627,7 @@ static void listener_closed(uv_handle_t *handle) {
   ofctx__http_server_t *s = handle->data;
 
   s->listener_closed = 1;
-  if (s->conn_count == 0) {
-    void (*done)(void *) = s->done;
-    void *arg = s->done_arg;
-    ofctx__free(s);
-    if (done)
-      done(arg);
-  }
+  maybe_finish(s);
 }
 
 void ofctx__http_server_stop(ofctx__http_server_t *s, void (*done)(void *), void *arg) {
@@ -663,8 +698,9 @@ void ofctx__http_respond(ofctx__http_request_t *req, int status,
   if (!bodiless)
     ofctx__buf_printf(&head, "Content-Length: %zu\r\n", body_len);
   ofctx__buf_printf(&head, "Connection: %s\r\n\r\n", close_after ? "close" : "keep-alive");
-  if (head.failed) {
+  if (head.failed) { /* no memory for the answer: the request is over, close */
     ofctx__buf_free(&head);
+    c->state = CONN_WRITING;
     conn_close(c);
     return;
   }

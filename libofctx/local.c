@@ -127,8 +127,10 @@ static int read_lines(run_t *run, int fd) {
   char *buf = ofctx__malloc(cap + 1);
   int skipping = 0, failed = 0;
 
-  if (!buf)
+  if (!buf) {
+    errno = ENOMEM;
     return -1;
+  }
   for (;;) {
     ssize_t n = read(fd, buf + len, cap - len);
     size_t start = 0;

@@ -1,0 +1,416 @@
+/* Allocation failures along the main paths: with ofctx_replace_allocator,
+ * the Nth allocation fails, for every N until a run needs fewer than N.
+ * Each run must end with a clean error (or a counted failed event), never a
+ * crash, and with every allocation given back.
+ *   - parse: every valid function context of tests/data/context, loaded
+ *     through its case environment, then printed and read back;
+ *   - invoke and send: ofctx_main_opts with --context and --invoke (the
+ *     local runtime) on events that reply, send to a binding and publish. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <execinfo.h>
+#include <ofctx/ofctx.h>
+
+#include "case_util.h"
+
+/* The failing allocator: counts calls and live blocks, and keeps the stack
+ * of the allocation it failed, which a failed check prints. */
+static struct {
+  long calls, fail_at, failed, live;
+  void *frames[24];
+  int depth;
+} counter;
+
+static void trace(void) { counter.depth = backtrace(counter.frames, 24); }
+
+/* Fails the test, first printing where the failed allocation came from. */
+#define fail_at_allocation(...)                                                                  \
+  do {                                                                                          \
+    fprintf(stderr, "the failed allocation:\n");                                               \
+    backtrace_symbols_fd(counter.frames, counter.depth, 2);                                     \
+    fail_msg(__VA_ARGS__);                                                                      \
+  } while (0)
+
+static void *failing_malloc(size_t size, void *arg) {
+  (void)arg;
+  if (++counter.calls == counter.fail_at) {
+    counter.failed++;
+    trace();
+    return NULL;
+  }
+  counter.live++;
+  return malloc(size);
+}
+
+static void *failing_realloc(void *ptr, size_t size, void *arg) {
+  void *p;
+  (void)arg;
+  if (++counter.calls == counter.fail_at) {
+    counter.failed++;
+    trace();
+    return NULL;
+  }
+  p = realloc(ptr, size);
+  if (p && !ptr)
+    counter.live++;
+  return p;
+}
+
+static void failing_free(void *ptr, void *arg) {
+  (void)arg;
+  if (ptr)
+    counter.live--;
+  free(ptr);
+}
+
+/* Only libofctx's own allocations fail here. jansson's are left alone:
+ * Debian's jansson 2.14 itself crashes when an allocation inside json_loads
+ * fails (a ten-line program that fails its Nth malloc shows it), so failing
+ * them would test jansson, not libofctx. */
+static void arm(long fail_at) {
+  static const ofctx_allocator_t failing = {failing_malloc, failing_realloc, failing_free, NULL};
+  memset(&counter, 0, sizeof counter);
+  counter.fail_at = fail_at;
+  assert_int_equal(ofctx_replace_allocator(&failing), OFCTX_OK);
+}
+
+/* OFCTX_FAIL_ONLY=N runs the servers with only allocation N failing. */
+static long first_n(void) {
+  const char *only = getenv("OFCTX_FAIL_ONLY");
+  return only ? atol(only) : 1;
+}
+
+static void disarm(void) { assert_int_equal(ofctx_replace_allocator(NULL), OFCTX_OK); }
+
+static void replace_allocator_arguments(void **state) {
+  ofctx_allocator_t incomplete = {failing_malloc, NULL, failing_free, NULL};
+  (void)state;
+  assert_int_equal(ofctx_replace_allocator(&incomplete), OFCTX_EINVAL);
+  assert_int_equal(ofctx_replace_allocator(NULL), OFCTX_OK);
+}
+
+/* ---- parse ---- */
+
+static void parse_case(void **state) {
+  const char *dir = *state;
+  long n;
+
+  for (n = 1;; n++) {
+    case_env_t env;
+    ofctx_config_t *cfg = NULL;
+    ofctx_error_t err;
+    ofctx_err_t rc;
+
+    case_env_load(&env, dir); /* with the test's own allocator: malloc */
+    arm(n);
+    rc = ofctx_config_load(&cfg, case_env_get, &env, &err);
+    if (rc == OFCTX_OK) {
+      char *text = ofctx_config_to_json(cfg);
+      if (text) {
+        ofctx_config_t *again = NULL;
+        if (ofctx_config_parse(&again, "printed", text, strlen(text), case_env_get, &env, &err) ==
+            OFCTX_OK)
+          ofctx_config_free(again);
+        ofctx_free(text);
+      }
+      ofctx_config_free(cfg);
+    } else {
+      /* a failed allocation is reported as such, with a message */
+      assert_int_equal(counter.failed, 1);
+      assert_int_equal(rc, OFCTX_ENOMEM);
+      assert_true(err.message[0] != '\0');
+    }
+    assert_int_equal(counter.live, 0);
+    disarm();
+    case_env_free(&env);
+    if (counter.calls < n)
+      break; /* this run needed fewer allocations: every one has failed once */
+  }
+  assert_true(n > 1);
+}
+
+/* ---- invoke and send, through the local runtime ---- */
+
+static void sent(ofctx_t *ctx, const ofctx_send_result_t *r, void *arg) {
+  (void)r;
+  (void)arg;
+  ofctx_log(ctx, OFCTX_LOG_DEBUG, "sent");
+}
+
+static int busy(ofctx_t *ctx, const ofctx_event_t *in) {
+  size_t len;
+  const char *data = ofctx_event_data(in, &len);
+  const char *const metadata[] = {"key", "value", NULL};
+  ofctx_send_opts_t opts = {NULL, metadata, NULL, sent, NULL};
+  int rc = OFCTX_SUCCESS;
+
+  if (ofctx_set_reply(ctx, data, len) != OFCTX_OK)
+    rc = OFCTX_ERROR;
+  if (ofctx_send_to_opts(ctx, "out", data, len, &opts) != OFCTX_OK)
+    rc = OFCTX_ERROR;
+  if (ofctx_send_to(ctx, "pub", data, len) != OFCTX_OK)
+    rc = OFCTX_ERROR;
+  if (ofctx_invoke_binding(ctx, "direct", "create", "{}", 2, NULL) != OFCTX_OK)
+    rc = OFCTX_ERROR;
+  ofctx_log(ctx, OFCTX_LOG_INFO, "handled %zu bytes", len);
+  return rc;
+}
+
+static char *write_temp(const char *text) {
+  char *path = strdup("/tmp/ofctx-alloc-XXXXXX");
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+  close(fd);
+  return path;
+}
+
+static void local_runtime(void **state) {
+  char *context = write_temp(
+      "{\"name\":\"fails\",\"runtime\":\"Async\","
+      "\"inputs\":{\"in\":{\"componentName\":\"in\",\"componentType\":\"bindings.kafka\"}},"
+      "\"outputs\":{\"out\":{\"componentName\":\"out\",\"componentType\":\"bindings.kafka\","
+      "\"operation\":\"create\",\"metadata\":{\"k\":\"v\"}},"
+      "\"pub\":{\"uri\":\"t\",\"componentName\":\"ps\",\"componentType\":\"pubsub.kafka\"}}}");
+  char *events = write_temp("{\"a\":1}\nplain text\n\n{\"b\":[1,2,3]}\n");
+  char *argv[] = {"fails", "--context", context, "--invoke", events, NULL};
+  ofctx_main_opts_t opts = {busy, NULL, NULL, NULL, NULL};
+  int saved_out = dup(1), saved_err = dup(2), null = open("/dev/null", O_WRONLY);
+  long n, failures_seen = 0;
+  (void)state;
+
+  setenv("OFCTX_LOG_LEVEL", "debug", 1); /* the log path allocates too */
+  for (n = 1;; n++) {
+    int status;
+    fflush(stdout);
+    dup2(null, 1);
+    dup2(null, 2);
+    arm(n);
+    status = ofctx_main_opts(5, argv, &opts);
+    disarm();
+    fflush(stdout);
+    dup2(saved_out, 1);
+    dup2(saved_err, 2);
+    if (counter.failed)
+      failures_seen++;
+    /* 0: every line handled (failed events are counted, not fatal);
+     * 1: could not start or read the events; 2: no context could be built */
+    if (status < 0 || status > 2)
+      fail_at_allocation("allocation %ld: exit status %d", n, status);
+    if (counter.live != 0)
+      fail_at_allocation("allocation %ld failed: %ld blocks left", n, counter.live);
+    if (counter.calls < n)
+      break;
+  }
+  assert_true(failures_seen > 20);
+  unsetenv("OFCTX_LOG_LEVEL");
+  close(null);
+  close(saved_out);
+  close(saved_err);
+  unlink(context);
+  unlink(events);
+  free(context);
+  free(events);
+}
+
+/* ---- the servers: the async runtime and the Knative runtime ---- */
+
+typedef struct {
+  int port;
+  const char *const *requests;
+  volatile int stop;
+  int hung; /* requests that got neither an answer nor a close in time */
+  const char *hung_request;
+} client_t;
+
+static int free_port(void) {
+  struct sockaddr_in a = {0};
+  socklen_t len = sizeof a;
+  int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  getsockname(fd, (struct sockaddr *)&a, &len);
+  port = ntohs(a.sin_port);
+  close(fd);
+  return port;
+}
+
+static int connect_to(int port) {
+  struct sockaddr_in a = {0};
+  struct timeval tv = {3, 0};
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+  a.sin_family = AF_INET;
+  a.sin_port = htons((uint16_t)port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* Each request on its own connection (Connection: close), read until the
+ * server closes; then SIGTERM. */
+static void *client_main(void *arg) {
+  client_t *c = arg;
+  int fd = -1;
+
+  for (int tries = 0; tries < 400 && !c->stop && fd < 0; tries++) {
+    fd = connect_to(c->port);
+    if (fd < 0)
+      nanosleep(&(struct timespec){0, 5000000}, NULL);
+  }
+  if (fd < 0)
+    return NULL; /* the server never came up: it failed to start */
+  close(fd);
+  for (const char *const *r = c->requests; *r && !c->stop; r++) {
+    char buf[4096];
+    ssize_t n;
+    fd = connect_to(c->port);
+    if (fd < 0)
+      break;
+    if (write(fd, *r, strlen(*r)) < 0) {
+      close(fd);
+      continue;
+    }
+    while ((n = read(fd, buf, sizeof buf)) > 0)
+      ;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      c->hung++;
+      c->hung_request = *r;
+    }
+    close(fd);
+  }
+  kill(getpid(), SIGTERM);
+  return NULL;
+}
+
+static int reply_event(ofctx_t *ctx, const ofctx_event_t *in) {
+  int rc = busy(ctx, in);
+  if (ofctx_event_kind(in) == OFCTX_EVENT_CLOUDEVENT &&
+      (ofctx_set_reply_attribute(ctx, "type", "t.reply") != OFCTX_OK ||
+       ofctx_set_reply_attribute(ctx, "source", "/fails") != OFCTX_OK))
+    rc = OFCTX_ERROR;
+  return rc;
+}
+
+static void server_paths(const char *context, const char *const *requests) {
+  char port[16], dapr_port[16];
+  char *argv[] = {"fails", NULL};
+  ofctx_main_opts_t opts = {reply_event, NULL, NULL, NULL, NULL};
+  int saved_err = dup(2), null = open("/dev/null", O_WRONLY);
+  long n, failures_seen = 0;
+
+  snprintf(dapr_port, sizeof dapr_port, "%d", free_port()); /* nobody there: sends fail */
+  setenv("DAPR_HTTP_PORT", dapr_port, 1);
+  setenv("FUNC_CONTEXT", context, 1);
+  setenv("CONTEXT_MODE", "self-host", 1);
+  setenv("OFCTX_LISTEN_HOST", "127.0.0.1", 1);
+  setenv("OFCTX_SEND_ATTEMPTS", "1", 1);
+  setenv("OFCTX_DAPR_WAIT_MS", "0", 1);
+  setenv("OFCTX_GRACE_PERIOD_MS", "3000", 1);
+  setenv("OFCTX_LOG_LEVEL", "debug", 1);
+  for (n = first_n(); ; n++) {
+    client_t client = {0, requests, 0, 0, NULL};
+    pthread_t thread;
+    int status;
+    client.port = free_port();
+    snprintf(port, sizeof port, "%d", client.port);
+    setenv("PORT", port, 1);
+    dup2(null, 2);
+    arm(n);
+    pthread_create(&thread, NULL, client_main, &client);
+    status = ofctx_main_opts(1, argv, &opts);
+    client.stop = 1;
+    pthread_join(thread, NULL);
+    disarm();
+    dup2(saved_err, 2);
+    if (counter.failed)
+      failures_seen++;
+    /* 0: a clean stop; 1: could not start; 2: no context could be built */
+    if (status < 0 || status > 2)
+      fail_at_allocation("allocation %ld: exit status %d", n, status);
+    if (client.hung)
+      fail_at_allocation("allocation %ld failed: %d requests got no answer, such as %.60s", n,
+                         client.hung, client.hung_request);
+    if (counter.live != 0)
+      fail_at_allocation("allocation %ld failed: %ld blocks left", n, counter.live);
+    if (counter.calls < n || getenv("OFCTX_FAIL_ONLY"))
+      break;
+  }
+  assert_true(failures_seen > 50 || getenv("OFCTX_FAIL_ONLY"));
+  close(null);
+  close(saved_err);
+}
+
+static void async_server(void **state) {
+  static const char *const requests[] = {
+      "OPTIONS /in HTTP/1.1\r\nConnection: close\r\n\r\n",
+      "POST /in HTTP/1.1\r\nConnection: close\r\nX-Key: k\r\nContent-Length: 7\r\n\r\n{\"a\":1}",
+      "POST /dapr/pubsub/orders HTTP/1.1\r\nConnection: close\r\nContent-Length: 97\r\n\r\n"
+      "{\"id\":\"1\",\"source\":\"s\",\"type\":\"t\",\"specversion\":\"1.0\",\"datacontenttype\":"
+      "\"text/plain\",\"data\":\"hi\"}",
+      "GET /dapr/subscribe HTTP/1.1\r\nConnection: close\r\n\r\n",
+      "GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n",
+      "POST /in HTTP/1.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+      "3\r\nabc\r\n0\r\n\r\n",
+      NULL};
+  (void)state;
+  server_paths("{\"name\":\"fails\",\"runtime\":\"Async\",\"inputs\":{"
+               "\"in\":{\"componentName\":\"in\",\"componentType\":\"bindings.kafka\"},"
+               "\"orders\":{\"uri\":\"o\",\"componentName\":\"ps\",\"componentType\":\"pubsub.kafka\"}},"
+               "\"outputs\":{\"out\":{\"componentName\":\"out\",\"componentType\":\"bindings.kafka\"},"
+               "\"pub\":{\"uri\":\"t\",\"componentName\":\"ps\",\"componentType\":\"pubsub.kafka\"}}}",
+               requests);
+}
+
+static void knative_server(void **state) {
+  static const char *const requests[] = {
+      "GET /k/x?q=a+b&r=%41 HTTP/1.1\r\nConnection: close\r\n\r\n",
+      "POST /k/y HTTP/1.1\r\nConnection: close\r\nce-specversion: 1.0\r\nce-id: 1\r\n"
+      "ce-source: /s\r\nce-type: t\r\nce-ext: a%20b\r\nContent-Type: text/plain\r\n"
+      "Content-Length: 2\r\n\r\nhi",
+      "POST /k/z HTTP/1.1\r\nConnection: close\r\nContent-Type: application/cloudevents+json\r\n"
+      "Content-Length: 66\r\n\r\n{\"specversion\":\"1.0\",\"id\":\"2\",\"source\":\"/s\",\"type\":\"t\",\"data\":[1]}",
+      "POST /k/z HTTP/1.1\r\nConnection: close\r\nce-specversion: 0.3\r\nContent-Length: 0\r\n\r\n",
+      "GET /nothing HTTP/1.1\r\nConnection: close\r\n\r\n",
+      NULL};
+  (void)state;
+  server_paths("{\"name\":\"fails\",\"runtime\":\"Knative\",\"httpPattern\":\"/k/{name}\","
+               "\"outputs\":{\"out\":{\"componentName\":\"out\",\"componentType\":\"bindings.kafka\"},"
+               "\"pub\":{\"uri\":\"t\",\"componentName\":\"ps\",\"componentType\":\"pubsub.kafka\"}}}",
+               requests);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(replace_allocator_arguments),
+      cmocka_unit_test(local_runtime),
+      cmocka_unit_test(async_server),
+      cmocka_unit_test(knative_server),
+  };
+  int failed = cmocka_run_group_tests(tests, NULL, NULL);
+  return failed + case_run_folder("parse with failing allocations",
+                                  OFCTX_TEST_DATA "/context/valid", parse_case);
+}

@@ -22,6 +22,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 EMULATOR = os.path.join(HERE, "..", "dapr", "daprd_emulator.py")
 BIN_DIR = os.environ.get("OFCTX_BIN_DIR", os.path.join(HERE, "..", "..", "build", "bin"))
 PYTHON = os.environ.get("OFCTX_PYTHON", "python3")
+# OFCTX_VALGRIND=1 runs every function under valgrind memcheck: any error,
+# or memory definitely or indirectly lost, makes it exit 99.
+VALGRIND = ["valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full",
+            "--errors-for-leak-kinds=definite,indirect", "--show-leak-kinds=definite,indirect",
+            "--track-fds=no"] if os.environ.get("OFCTX_VALGRIND") == "1" else []
+
+
+def function_command(binary, *args):
+    """The command line that runs a built function (under valgrind when asked)."""
+    return VALGRIND + [os.path.join(BIN_DIR, binary), *args]
 
 
 def free_port():
@@ -90,7 +100,7 @@ class Harness:
             })
             fenv.update(env or {})
             self.fn_log = open(os.path.join(self.tmp.name, "function.log"), "w+")
-            self.fn = subprocess.Popen([os.path.join(BIN_DIR, binary)], env=fenv,
+            self.fn = subprocess.Popen(function_command(binary), env=fenv,
                                        stdout=self.fn_log, stderr=subprocess.STDOUT)
             self.app = "http://127.0.0.1:%d" % self.app_port
             wait_until(self._app_up, "the function to listen")

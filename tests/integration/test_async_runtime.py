@@ -16,7 +16,7 @@ import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BIN_DIR, Harness, http, raw_exchange, wait_until  # noqa: E402
+from harness import BIN_DIR, VALGRIND, function_command, Harness, http, raw_exchange, wait_until  # noqa: E402
 
 CONTEXT = {
     "name": "probe",
@@ -413,13 +413,16 @@ class Lifecycle(unittest.TestCase):
             env = {k: v for k, v in os.environ.items() if k.startswith(("ASAN_", "UBSAN_", "LSAN_", "PATH"))}
             env.update({"FUNC_CONTEXT": json.dumps(dict(CONTEXT, port=str(port))),
                         "CONTEXT_MODE": "self-host", "OFCTX_LISTEN_HOST": "127.0.0.1"})
-            p = subprocess.run([os.path.join(BIN_DIR, "probe")], env=env, capture_output=True, text=True,
+            p = subprocess.run(function_command("probe"), env=env, capture_output=True, text=True,
                                timeout=30)
             self.assertEqual(p.returncode, 1, p.stderr)
             self.assertIn("cannot start", p.stderr)
 
     def test_readyz_waits_for_the_sidecar(self):
-        h = Harness(CONTEXT, COMPONENTS, emulator_args=("--outbound-ready-after-ms", "800"), startup=False)
+        # long enough for the function to start first, also under valgrind
+        ready_after = "5000" if VALGRIND else "800"
+        h = Harness(CONTEXT, COMPONENTS, emulator_args=("--outbound-ready-after-ms", ready_after),
+                    startup=False)
         try:
             first = http("GET", h.app + "/readyz")[0]
             wait_until(lambda: http("GET", h.app + "/readyz")[0] == 200, "readiness")

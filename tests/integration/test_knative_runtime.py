@@ -19,7 +19,7 @@ import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BIN_DIR, Harness, free_port, http, raw_exchange, wait_until  # noqa: E402
+from harness import BIN_DIR, function_command, Harness, free_port, http, raw_exchange, wait_until  # noqa: E402
 
 NODE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "knative")
 COMPONENTS = {"bindings": [{"name": "kafka-out", "type": "bindings.kafka", "direction": "output"}]}
@@ -439,7 +439,7 @@ class StartUp(unittest.TestCase):
                 "CONTEXT_MODE": "self-host"}
         fenv.update({k: v for k, v in os.environ.items() if k.startswith(("ASAN_", "UBSAN_", "LSAN_"))})
         fenv.update(env or {})
-        return subprocess.run([os.path.join(BIN_DIR, "knative_probe")], env=fenv, capture_output=True,
+        return subprocess.run(function_command("knative_probe"), env=fenv, capture_output=True,
                               text=True, timeout=30)
 
     def test_bad_pattern_exits_2(self):
@@ -472,7 +472,7 @@ class StartUp(unittest.TestCase):
                "OFCTX_LISTEN_HOST": "127.0.0.1",
                "FUNC_CONTEXT": json.dumps(dict(context("/"), port=str(ctx_port)))}
         env.update({k: v for k, v in os.environ.items() if k.startswith(("ASAN_", "UBSAN_", "LSAN_"))})
-        fn = subprocess.Popen([os.path.join(BIN_DIR, "knative_probe")], env=env,
+        fn = subprocess.Popen(function_command("knative_probe"), env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             def up():

@@ -12,7 +12,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BIN_DIR  # noqa: E402
+from harness import BIN_DIR, function_command  # noqa: E402
 from test_async_runtime import CONTEXT  # noqa: E402  (the same function context)
 
 
@@ -31,7 +31,7 @@ class LocalRuntime(unittest.TestCase):
         return env
 
     def run_probe(self, stdin="", args=(), env=None, binary="probe"):
-        p = subprocess.run([os.path.join(BIN_DIR, binary), *args], input=stdin.encode(),
+        p = subprocess.run(function_command(binary, *args), input=stdin.encode(),
                            env=self.env(env), capture_output=True, timeout=60)
         return p.returncode, p.stdout.decode(), p.stderr.decode()
 
@@ -86,7 +86,7 @@ class LocalRuntime(unittest.TestCase):
 
     def test_events_are_handled_as_they_arrive(self):
         # a pipe that stays open: the first send comes out before stdin ends
-        p = subprocess.Popen([os.path.join(BIN_DIR, "probe"), "--context", self.context, "--invoke", "-"],
+        p = subprocess.Popen(function_command("probe", "--context", self.context, "--invoke", "-"),
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              env=self.env())
         try:

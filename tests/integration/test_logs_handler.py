@@ -16,7 +16,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BIN_DIR, Harness, free_port, http, wait_until  # noqa: E402
+from harness import BIN_DIR, function_command, Harness, free_port, http, wait_until  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 CONTEXT = os.path.join(ROOT, "examples", "logs-handler", "context.json")
@@ -28,8 +28,8 @@ def run(stdin, env=None, args=()):
     fenv = {k: v for k, v in os.environ.items()
             if k.startswith(("ASAN_", "UBSAN_", "LSAN_", "PATH", "LD_"))}
     fenv.update(env or {})
-    p = subprocess.run([os.path.join(BIN_DIR, "logs-handler"), "--context", CONTEXT, "--invoke", "-",
-                        *args], input=stdin.encode(), env=fenv, capture_output=True, timeout=60)
+    p = subprocess.run(function_command("logs-handler", "--context", CONTEXT, "--invoke", "-",
+                        *args), input=stdin.encode(), env=fenv, capture_output=True, timeout=60)
     lines = [json.loads(l) for l in p.stdout.decode().splitlines()]
     return p.returncode, lines, p.stderr.decode()
 
@@ -124,7 +124,7 @@ class StartUp(unittest.TestCase):
                 self.assertEqual(sends, [])
 
     def test_help_needs_no_configuration(self):
-        p = subprocess.run([os.path.join(BIN_DIR, "logs-handler"), "--help"], capture_output=True, text=True,
+        p = subprocess.run(function_command("logs-handler", "--help"), capture_output=True, text=True,
                            env={"LOGS_POD_REGEX": "(", "PATH": os.environ.get("PATH", "")})
         self.assertEqual(p.returncode, 0)
         self.assertIn("--invoke", p.stdout)

@@ -1,0 +1,96 @@
+/* A record → its verdict, and the alert when it matches. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "access_log.h"
+#include "alert.h"
+#include "record.h"
+
+static const char *member(json_t *obj, const char *key) {
+  return json_string_value(json_object_get(obj, key));
+}
+
+static int plausible(double t) { return t > 0 && t < LH_TIME_MAX; }
+
+/* The record's own time: "time" (RFC 3339), else "@timestamp" (seconds),
+ * else the access log's, else now. */
+static double record_time(json_t *record, const lh_access_t *line, double now) {
+  json_t *ts = json_object_get(record, "@timestamp");
+  const char *time_text = member(record, "time");
+  double t;
+
+  if (time_text && lh_parse_rfc3339(time_text, &t) == 0 && plausible(t))
+    return t;
+  if (json_is_number(ts) && plausible(json_number_value(ts)))
+    return json_number_value(ts);
+  if (ts && json_is_string(ts) && lh_parse_rfc3339(json_string_value(ts), &t) == 0 &&
+      plausible(t))
+    return t;
+  if (lh_parse_clf_time(line->time.p, line->time.len, &t) == 0 && plausible(t))
+    return t;
+  return now;
+}
+
+static char *copy(lh_span_t s) {
+  char *c = malloc(s.len + 1);
+  if (c) {
+    if (s.len) /* an empty span may have no pointer */
+      memcpy(c, s.p, s.len);
+    c[s.len] = '\0';
+  }
+  return c;
+}
+
+static lh_verdict_t build(const lh_rules_t *rules, json_t *record, const char *ns,
+                          const char *pod, const lh_access_t *line, double now, char **alert,
+                          size_t *alert_len) {
+  json_t *k8s = json_object_get(record, "kubernetes");
+  char *method = copy(line->method), *path = copy(line->path), *client = copy(line->client);
+  lh_event_t ev = {ns, pod, member(k8s, "container_name"), method, path, client, line->status,
+                   record_time(record, line, now), now};
+
+  *alert = method && path && client ? lh_alert_json(rules, &ev, alert_len) : NULL;
+  free(method);
+  free(path);
+  free(client);
+  return *alert ? LH_ALERT : LH_NOMEM;
+}
+
+lh_verdict_t lh_record_check(const lh_rules_t *rules, const char *data, size_t len, double now,
+                             char **alert, size_t *alert_len, const char **why) {
+  json_error_t jerr;
+  json_t *record = json_loadb(data, len, 0, &jerr), *k8s;
+  const char *ns, *pod, *text;
+  lh_access_t line;
+  lh_verdict_t verdict = LH_IGNORE;
+
+  *alert = NULL;
+  *why = NULL;
+  if (!json_is_object(record)) {
+    if (!record && json_error_code(&jerr) == json_error_out_of_memory)
+      return LH_NOMEM;
+    json_decref(record);
+    *why = "not a JSON object";
+    return LH_DROP;
+  }
+  k8s = json_object_get(record, "kubernetes");
+  ns = member(k8s, "namespace_name");
+  pod = member(k8s, "pod_name");
+  text = member(record, "log");
+  if (!text)
+    text = member(record, "message");
+  if (!text)
+    text = member(record, "msg");
+  if (!ns || !pod || !text) {
+    *why = "not a Kubernetes log record (kubernetes.namespace_name, kubernetes.pod_name, log)";
+    verdict = LH_DROP;
+  } else if (lh_rules_namespace(rules, ns) &&
+             lh_rules_pod(rules, pod, json_string_length(json_object_get(k8s, "pod_name"))) &&
+             lh_access_parse(text, strlen(text), &line) && lh_rules_status(rules, line.status)) {
+    verdict = build(rules, record, ns, pod, &line, now, alert, alert_len);
+  }
+  json_decref(record);
+  return verdict;
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Writes the seed corpora of the fuzz targets from the test data: function
+contexts, CloudEvent cases, log records, and a set of raw HTTP requests.
+Run it again after the test data changes; it only adds files."""
+
+import glob
+import hashlib
+import json
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "..", "data")
+
+
+def put(target, content):
+    if isinstance(content, str):
+        content = content.encode()
+    folder = os.path.join(HERE, "corpus", target)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "seed-" + hashlib.sha1(content).hexdigest()[:16]), "wb") as f:
+        f.write(content)
+
+
+for path in glob.glob(os.path.join(DATA, "context", "*", "*", "context*.json")):
+    with open(path, "rb") as f:
+        put("context", f.read())
+
+for path in glob.glob(os.path.join(DATA, "cloudevents", "*", "*.json")):
+    with open(path) as f:
+        case = json.load(f)
+    head = "".join("%s: %s\n" % (k, v) for k, v in case["headers"])
+    body = case.get("body", "")
+    put("cloudevent", head + "\n" + body)
+
+with open(os.path.join(DATA, "logs", "cases.jsonl")) as f:
+    for line in f:
+        record = json.loads(line)["record"]
+        put("logs", record if isinstance(record, str) else json.dumps(record))
+with open(os.path.join(HERE, "..", "..", "examples", "logs-handler", "testdata", "records.jsonl")) as f:
+    for line in list(f)[:30]:
+        put("logs", line.rstrip("\n"))
+
+REQUESTS = [
+    "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+    "GET /a/b?c=d&e HTTP/1.0\r\n\r\n",
+    "POST /in HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
+    "POST /in HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    "POST /in HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    "GET / HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nPOST /3 HTTP/1.1\r\nContent-Length: 1\r\n\r\nx",
+    "POST /in HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nab",
+    "HEAD /h HTTP/1.1\r\nConnection: close\r\n\r\n",
+    "OPTIONS /in HTTP/1.1\r\n\r\n",
+    "GET / HTTP/2.0\r\n\r\n",
+    "BREW / HTTP/1.1\r\n\r\n",
+    "GET /" + "a" * 600 + " HTTP/1.1\r\n\r\n",
+    "GET / HTTP/1.1\r\nX-Big: " + "b" * 3000 + "\r\n\r\n",
+    "POST / HTTP/1.1\r\nContent-Length: 99999\r\n\r\nshort",
+    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nfffff\r\n",
+    "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\nContent-Length: 0\r\nContent-Length: 1\r\n\r\n",
+]
+for r in REQUESTS:
+    put("http", r)

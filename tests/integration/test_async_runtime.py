@@ -298,6 +298,71 @@ class Limits(unittest.TestCase):
             h.close()
 
 
+def usage(pid):
+    """(RSS in KB, open descriptors) of a process."""
+    with open("/proc/%d/status" % pid) as f:
+        rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+    return rss, len(os.listdir("/proc/%d/fd" % pid))
+
+
+class ManyConnections(unittest.TestCase):
+    def test_thousands_of_idle_connections(self):
+        """2000 idle connections (a slowloris without a byte sent): others are
+        still served, memory and descriptors stay bounded, and everything is
+        given back once they go."""
+        h = Harness(CONTEXT, COMPONENTS, env={"OFCTX_HEADER_TIMEOUT_MS": "60000"})
+        socks = []
+        try:
+            self.assertEqual(http("GET", h.app + "/healthz")[0], 200)
+            rss0, fds0 = usage(h.fn.pid)
+            for _ in range(2000):
+                socks.append(socket.create_connection(("127.0.0.1", h.app_port)))
+            wait_until(lambda: b"ofctx_connections 2001" in http("GET", h.app + "/metrics")[2],
+                       "2000 connections to be accepted")
+            self.assertEqual(h.deliver_binding("kafka-in", {"return": 200})["status"], 200)
+            rss1, fds1 = usage(h.fn.pid)
+            self.assertLessEqual(fds1 - fds0, 2001)
+            # a connection costs its state and a small read buffer, no more
+            self.assertLess(rss1 - rss0, 2000 * 16, (rss0, rss1))
+            for s in socks:
+                s.close()
+            socks = []
+            wait_until(lambda: b"ofctx_connections 1\n" in http("GET", h.app + "/metrics")[2],
+                       "the connections to go")
+            self.assertLessEqual(usage(h.fn.pid)[1], fds0 + 1)
+            self.assertEqual(h.stop(), 0)
+        finally:
+            for s in socks:
+                s.close()
+            h.close()
+
+    def test_connection_cap(self):
+        h = Harness(CONTEXT, COMPONENTS, startup=False, env={"OFCTX_MAX_CONNECTIONS": "50"})
+        socks = []
+        try:
+            for _ in range(80):
+                socks.append(socket.create_connection(("127.0.0.1", h.app_port)))
+            # the 30 over the cap are closed at once; the cap frees as idle ones go
+            closed = 0
+            for s in socks:
+                s.settimeout(5)
+                try:
+                    s.sendall(b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n")
+                    closed += s.recv(100) == b""
+                except OSError:
+                    closed += 1
+            self.assertEqual(closed, 30)
+            for s in socks:
+                s.close()
+            socks = []
+            wait_until(lambda: http("GET", h.app + "/healthz")[0] == 200, "the function to serve again")
+            self.assertEqual(h.stop(), 0)
+        finally:
+            for s in socks:
+                s.close()
+            h.close()
+
+
 def slow_send_in_flight(h, ident, delay_ms):
     """Delivers, in a thread, an event whose send the sidecar holds for
     `delay_ms`, and returns (thread, result dict) once it is in flight."""

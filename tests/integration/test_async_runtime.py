@@ -291,6 +291,10 @@ class Limits(unittest.TestCase):
             answer = raw_exchange(port, b"GET /healthz HTTP/1.1\r\n\r\nGET /nope HTTP/1.1\r\n\r\n"
                                         b"GET /readyz HTTP/1.1\r\nConnection: close\r\n\r\n")
             self.assertEqual(re.findall(rb"HTTP/1\.1 (\d{3}) ", answer), [b"200", b"404", b"200"])
+            # a pipelined flood: 5000 requests written at once, all answered in order
+            flood = b"GET /healthz HTTP/1.1\r\n\r\n" * 4999 + b"GET /nope HTTP/1.1\r\nConnection: close\r\n\r\n"
+            statuses = re.findall(rb"HTTP/1\.1 (\d{3}) ", raw_exchange(port, flood, read_timeout=60))
+            self.assertEqual(statuses, [b"200"] * 4999 + [b"404"])
             # and the function still serves
             self.assertEqual(http("GET", h.app + "/healthz")[0], 200)
             self.assertEqual(h.stop(), 0)

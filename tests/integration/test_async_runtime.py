@@ -184,13 +184,14 @@ class AsyncRuntime(unittest.TestCase):
         self.assertEqual(len(self.h.received()), 1)
 
     def test_transient_failures_are_retried(self):
-        self.h.faults([{"path": "/v1.0/bindings/kafka-out", "action": "status", "status": 503, "count": 2},
+        self.h.faults([{"path": "/v1.0/bindings/kafka-out", "action": "status", "status": 503, "count": 1},
+                       {"path": "/v1.0/bindings/kafka-out", "action": "status", "status": 429, "count": 1},
                        {"path": "/v1.0/publish/pubsub/alerts", "action": "reset", "count": 1}])
         r = self.h.deliver_binding("kafka-in", {"send": ["out", "pub"], "id": "t1"})
         self.assertEqual(r["status"], 200)
         calls = self.h.received()
         self.assertEqual([c["status"] for c in calls if c["path"].startswith("/v1.0/bindings/")],
-                         [503, 503, 204])
+                         [503, 429, 204])
         self.assertTrue(any(c["path"] == "/v1.0/publish/pubsub/alerts" and c["status"] == 204 for c in calls))
 
     def test_other_routes(self):

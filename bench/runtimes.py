@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Runtime benchmarks with wrk (keep-alive), the function pinned to CPU 0
+and wrk to CPU 1 when there are two:
+
+  async-noalert   logs-handler, Async runtime, POST /<binding> of records that do not alert
+  async-alert     the same with records that all alert, each alert sent to a fast fake sidecar
+  async-10k       async-noalert throttled to about 10 000 requests/s: the latency then
+  knative-http    examples/echo, Knative runtime, plain HTTP POST
+  knative-ce      examples/echo, Knative runtime, binary-mode CloudEvents
+  cold-start      exec to the first /healthz answer, median of many starts
+Also the function's RSS idle and under load. Prints a Markdown table.
+
+    bench/runtimes.py [--seconds 10] [--build build] [--only NAME,...]
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+TWO_CPUS = (os.cpu_count() or 1) >= 2
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pinned(cpu, cmd):
+    return ["taskset", "-c", str(cpu)] + cmd if TWO_CPUS else cmd
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+
+
+def wait_port(port, seconds=10):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port)).close()
+            return
+        except OSError:
+            time.sleep(0.002)
+    raise RuntimeError("nothing listens on %d" % port)
+
+
+class FastSidecar:
+    """Dapr's output-binding API played by a libofctx function: knative_probe
+    as a plain HTTP function on /v1.0/bindings/{name}, answering 200 (a
+    Python sidecar would be the bottleneck). It shares CPU 1 with wrk."""
+
+    def __init__(self, bin_dir):
+        self.port = free_port()
+        env = dict(os.environ, CONTEXT_MODE="self-host", OFCTX_LISTEN_HOST="127.0.0.1",
+                   OFCTX_LOG_LEVEL="warn", PROBE_KIND="http", OFCTX_HTTP_PATTERN="/v1.0/bindings/{name}",
+                   FUNC_CONTEXT=json.dumps({"name": "sidecar", "runtime": "Knative", "port": str(self.port)}))
+        self.proc = subprocess.Popen(pinned(1, [os.path.join(bin_dir, "knative_probe")]), env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port)
+
+    @property
+    def count(self):
+        with socket.create_connection(("127.0.0.1", self.port)) as s:
+            s.sendall(b"GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        m = re.search(rb'ofctx_events_total\{input="http",outcome="success"\} (\d+)', data)
+        return int(m.group(1))
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
+class FakeSidecar:
+    """Dapr's output-binding API answered at once (204), in a thread."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.count = 0
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.run, daemon=True).start()
+        wait_port(self.port)
+
+    def run(self):
+        asyncio.set_event_loop(self.loop)
+        server = self.loop.run_until_complete(asyncio.start_server(self.serve, "127.0.0.1", self.port))
+        self.loop.run_forever()
+        server.close()
+
+    async def serve(self, reader, writer):
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                if length:
+                    await reader.readexactly(length)
+                if head.startswith(b"POST"):
+                    self.count += 1
+                writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass
+        writer.close()
+
+
+def start_function(binary, context, extra_env=None):
+    port = free_port()
+    env = dict(os.environ, FUNC_CONTEXT=json.dumps(dict(context, port=str(port))),
+               CONTEXT_MODE="self-host", OFCTX_LISTEN_HOST="127.0.0.1", OFCTX_LOG_LEVEL="warn")
+    env.update(extra_env or {})
+    fn = subprocess.Popen(pinned(0, [binary]), env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return fn, port
+
+
+def wrk(url, seconds, lua, connections=64):
+    """Requests/s and the latency percentiles wrk reports."""
+    out = subprocess.run(pinned(1, ["wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, "--latency",
+                                    "-s", lua, url]), capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = dict(re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+\w+)", out, re.M))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rps, lat, int(errors.group(1)) if errors else 0
+
+
+def lua_script(folder, name, method, body, headers, rate=None, connections=64):
+    path = os.path.join(folder, name + ".lua")
+    with open(path, "w") as f:
+        f.write("wrk.method = %s\nwrk.body = %s\n" % (json.dumps(method), json.dumps(body)))
+        for k, v in headers.items():
+            f.write("wrk.headers[%s] = %s\n" % (json.dumps(k), json.dumps(v)))
+        if rate:  # each connection waits its share of the interval: about `rate` in all
+            f.write("function delay() return %d end\n" % max(1, round(1000 * connections / rate)))
+    return path
+
+
+RECORD = {"@timestamp": 1629856477.226758, "time": "2021-08-25T01:54:37.226757612Z",
+          "kubernetes": {"pod_name": "wordpress-v1-f54f697c5-hdn2z", "namespace_name": "demo-project",
+                         "container_name": "container-nrdsp1", "container_image": "wordpress:4.8-apache"}}
+
+
+def record(status):
+    r = dict(RECORD)
+    r["log"] = ('10.0.0.7 - - [25/Aug/2021:01:54:36 +0000] "GET /wp-content/x.png HTTP/1.1" %d 4923 '
+                '"https://blog.example.com/" "Mozilla/5.0 (X11; Linux x86_64)"\n' % status)
+    return json.dumps(r)
+
+
+def logs_handler_context(sidecar):
+    with open(os.path.join(ROOT, "examples", "logs-handler", "context.json")) as f:
+        return json.load(f), {"DAPR_HTTP_PORT": str(sidecar.port), "OFCTX_DAPR_WAIT_MS": "0"}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--only", default="")
+    args = ap.parse_args()
+    only = set(filter(None, args.only.split(",")))
+    bin_dir = os.path.join(args.build, "bin")
+    tmp = tempfile.mkdtemp(prefix="ofctx-bench-")
+    sidecar = FastSidecar(bin_dir)
+    rows = []
+
+    def want(name):
+        return not only or name in only
+
+    context, env = logs_handler_context(sidecar)
+    binding = context["inputs"]["kafka-receiver"]["componentName"]
+    if want("async-noalert") or want("async-alert") or want("async-10k"):
+        fn, port = start_function(os.path.join(bin_dir, "logs-handler"), context, env)
+        idle = rss_kb(fn.pid)
+        url = "http://127.0.0.1:%d/%s" % (port, binding)
+        plan = [("async-noalert", record(200), None), ("async-10k", record(200), 10000),
+                ("async-alert", record(404), None)]
+        for name, body, rate in plan:
+            if not want(name):
+                continue
+            before = sidecar.count
+            rps, lat, errors = wrk(url, args.seconds, lua_script(tmp, name, "POST", body,
+                                                                   {"Content-Type": "application/json"},
+                                                                   rate))
+            sends = sidecar.count - before
+            rows.append((name, rps, lat, errors, "RSS %d KB idle, %d KB after; %d alerts sent"
+                         % (idle, rss_kb(fn.pid), sends)))
+        fn.terminate()
+        fn.wait(30)
+    echo_context = {"name": "echo", "runtime": "Knative", "httpPattern": "/echo"}
+    if want("knative-http") or want("knative-ce"):
+        fn, port = start_function(os.path.join(bin_dir, "echo"), echo_context)
+        idle = rss_kb(fn.pid)
+        url = "http://127.0.0.1:%d/echo" % port
+        if want("knative-http"):
+            rps, lat, errors = wrk(url, args.seconds, lua_script(tmp, "http", "POST", '{"hello":"world"}',
+                                                                 {"Content-Type": "application/json"}))
+            rows.append(("knative-http", rps, lat, errors, "RSS %d KB idle, %d KB after" % (idle, rss_kb(fn.pid))))
+        if want("knative-ce"):
+            headers = {"Content-Type": "application/json", "ce-specversion": "1.0", "ce-id": "1",
+                       "ce-source": "/bench", "ce-type": "dev.bench.event"}
+            rps, lat, errors = wrk(url, args.seconds, lua_script(tmp, "ce", "POST", '{"hello":"world"}', headers))
+            rows.append(("knative-ce", rps, lat, errors, "RSS %d KB after" % rss_kb(fn.pid)))
+        fn.terminate()
+        fn.wait(30)
+    if want("cold-start"):
+        times = []
+        for _ in range(50):
+            port = free_port()
+            env = dict(os.environ, FUNC_CONTEXT=json.dumps(dict(echo_context, port=str(port))),
+                       CONTEXT_MODE="self-host", OFCTX_LISTEN_HOST="127.0.0.1", OFCTX_LOG_LEVEL="warn")
+            start = time.perf_counter()
+            fn = subprocess.Popen([os.path.join(bin_dir, "echo")], env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+            while True:
+                try:
+                    with socket.create_connection(("127.0.0.1", port)) as s:
+                        s.sendall(b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n")
+                        if s.recv(64).startswith(b"HTTP/1.1 200"):
+                            break
+                except OSError:
+                    pass
+            times.append(time.perf_counter() - start)
+            fn.terminate()
+            fn.wait(30)
+        rows.append(("cold-start", None, {"50": "%.1fms" % (statistics.median(times) * 1000),
+                                          "99": "%.1fms" % (max(times) * 1000)}, 0,
+                     "exec to the first /healthz answer, 50 starts (the 99 column is the slowest)"))
+    sidecar.close()
+    print("| Benchmark | Requests/s | p50 | p99 | Non-2xx | Notes |")
+    print("|---|---|---|---|---|---|")
+    for name, rps, lat, errors, notes in rows:
+        print("| %s | %s | %s | %s | %d | %s |" % (name, "%.0f" % rps if rps else "-", lat.get("50", "-"),
+                                                 lat.get("99", "-"), errors, notes))
+    # a benchmark whose requests fail measures nothing: say so
+    return 1 if any(errors for _, _, _, errors, _ in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -200,11 +200,14 @@ int ofctx__knative_route(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
   ofctx__ce_mode_t mode = OFCTX__CE_NONE;
   size_t count;
   const ofctx__http_header_t *headers = ofctx__http_request_headers(req, &count);
+  const char *query = ofctx__http_request_query(req);
   int rc;
 
-  ev.params = json_object();
-  ev.query = json_object();
-  if (!ev.params || !ev.query) {
+  /* objects only for what there is: most routes have no parameters, most
+   * requests no query */
+  ev.params = ofctx__route_param_count(rt->route) ? json_object() : NULL;
+  ev.query = *query ? json_object() : NULL;
+  if ((!ev.params && ofctx__route_param_count(rt->route)) || (!ev.query && *query)) {
     ofctx__event_clear(&ev);
     ofctx__respond_json(req, 503, "{\"error\":\"out of memory\"}");
     return 1;
@@ -214,7 +217,7 @@ int ofctx__knative_route(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
     ofctx__event_clear(&ev);
     return 0;
   }
-  if (rc < 0 || parse_query(ofctx__http_request_query(req), ev.query) != 0) {
+  if (rc < 0 || (ev.query && parse_query(query, ev.query) != 0)) {
     ofctx__event_clear(&ev);
     ofctx__respond_json(req, 503, "{\"error\":\"out of memory\"}");
     return 1;

@@ -4,7 +4,8 @@
 and wrk to CPU 1 when there are two:
 
   async-noalert   logs-handler, Async runtime, POST /<binding> of records that do not alert
-  async-alert     the same with records that all alert, each alert sent to a fast fake sidecar
+  async-alert     the same with records that all alert, each alert sent to a sidecar
+                  played by knative_probe
   async-10k       async-noalert throttled to about 10 000 requests/s: the latency then
   knative-http    examples/echo, Knative runtime, plain HTTP POST
   knative-ce      examples/echo, Knative runtime, binary-mode CloudEvents
@@ -15,7 +16,6 @@ Also the function's RSS idle and under load. Prints a Markdown table.
 """
 
 import argparse
-import asyncio
 import json
 import os
 import re
@@ -24,7 +24,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -88,40 +87,6 @@ class FastSidecar:
     def close(self):
         self.proc.terminate()
         self.proc.wait(30)
-
-
-class FakeSidecar:
-    """Dapr's output-binding API answered at once (204), in a thread."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.count = 0
-        self.loop = asyncio.new_event_loop()
-        threading.Thread(target=self.run, daemon=True).start()
-        wait_port(self.port)
-
-    def run(self):
-        asyncio.set_event_loop(self.loop)
-        server = self.loop.run_until_complete(asyncio.start_server(self.serve, "127.0.0.1", self.port))
-        self.loop.run_forever()
-        server.close()
-
-    async def serve(self, reader, writer):
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":", 1)[1])
-                if length:
-                    await reader.readexactly(length)
-                if head.startswith(b"POST"):
-                    self.count += 1
-                writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
-            pass
-        writer.close()
 
 
 def start_function(binary, context, extra_env=None):

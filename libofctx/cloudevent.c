@@ -210,8 +210,9 @@ static int header_value(const char *header, const char *value, ofctx__buf_t *out
   return rc;
 }
 
-static int decode_binary(const ofctx__http_header_t *headers, size_t count, const char *body,
-                         size_t len, ofctx_event_t *ev, ofctx__ce_error_t *err) {
+static int decode_binary(const ofctx__http_header_t *headers, size_t count,
+                         const char *content_type, const char *body, size_t len,
+                         ofctx_event_t *ev, ofctx__ce_error_t *err) {
   int rc = 0;
 
   for (size_t i = 0; i < count && rc == 0; i++) {
@@ -249,14 +250,12 @@ static int decode_binary(const ofctx__http_header_t *headers, size_t count, cons
   }
   if (rc != 0)
     return rc;
-  for (size_t i = 0; i < count; i++)
-    if (strcasecmp(headers[i].name, "content-type") == 0) {
-      if (!ofctx__ce_string_ok(headers[i].value))
-        return fail(err, 400, "the Content-Type header is not text");
-      if (put(ev->attributes, "datacontenttype", headers[i].value, strlen(headers[i].value)))
-        return nomem(err);
-      break;
-    }
+  if (content_type) {
+    if (!ofctx__ce_string_ok(content_type))
+      return fail(err, 400, "the Content-Type header is not text");
+    if (put(ev->attributes, "datacontenttype", content_type, strlen(content_type)))
+      return nomem(err);
+  }
   ev->data = body;
   ev->len = len;
   return validate(ev->attributes, err);
@@ -298,10 +297,38 @@ static int structured_attribute(json_t *attrs, const char *name, json_t *value,
               json_is_integer(value) ? "an integer out of range" : ofctx__json_kind(value));
 }
 
+/* The event's data from the data_base64 member (a string: decoded) or the
+ * data member (a string: its characters when `string_is_text`, else, like
+ * any other JSON, its JSON text). NULL, or "out of memory", or
+ * "data_base64 is not base64". */
+static const char *take_data(ofctx_event_t *ev, json_t *b64, json_t *data, int string_is_text) {
+  if (b64) {
+    ev->owned = ofctx__base64_decode(json_string_value(b64), json_string_length(b64), &ev->len);
+    if (!ev->owned)
+      return ofctx__base64_valid(json_string_value(b64), json_string_length(b64))
+                 ? "out of memory"
+                 : "data_base64 is not base64";
+  } else if (json_is_string(data) && string_is_text) {
+    ev->len = json_string_length(data);
+    ev->owned = ofctx__malloc(ev->len + 1);
+    if (!ev->owned)
+      return "out of memory";
+    memcpy(ev->owned, json_string_value(data), ev->len + 1);
+  } else if (data) {
+    ev->owned = ofctx__json_text(data, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+    if (!ev->owned)
+      return "out of memory";
+    ev->len = strlen(ev->owned);
+  }
+  ev->data = ev->owned ? ev->owned : "";
+  return NULL;
+}
+
 /* The data member as the JSON format reads it: JSON types keep the JSON
  * text; other types take a string's characters. */
 static int structured_data(json_t *ce, ofctx_event_t *ev, ofctx__ce_error_t *err) {
   json_t *b64 = json_object_get(ce, "data_base64"), *data = json_object_get(ce, "data");
+  const char *why;
 
   /* The event may come in holding the request body; without a data member
    * the data is empty, not the body's length of "". */
@@ -312,28 +339,12 @@ static int structured_data(json_t *ce, ofctx_event_t *ev, ofctx__ce_error_t *err
     data = NULL;
   if (b64 && data)
     return fail(err, 400, "the CloudEvent has both data and data_base64");
-  if (b64) {
-    if (!json_is_string(b64))
-      return fail(err, 400, "data_base64 is %s, not a string", ofctx__json_kind(b64));
-    ev->owned = ofctx__base64_decode(json_string_value(b64), json_string_length(b64), &ev->len);
-    if (!ev->owned)
-      return ofctx__base64_valid(json_string_value(b64), json_string_length(b64))
-                 ? nomem(err)
-                 : fail(err, 400, "data_base64 is not base64");
-  } else if (json_is_string(data) && !json_media(ev->content_type)) {
-    ev->len = json_string_length(data);
-    ev->owned = ofctx__malloc(ev->len + 1);
-    if (!ev->owned)
-      return nomem(err);
-    memcpy(ev->owned, json_string_value(data), ev->len + 1);
-  } else if (data) {
-    ev->owned = ofctx__json_text(data, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
-    if (!ev->owned)
-      return nomem(err);
-    ev->len = strlen(ev->owned);
-  }
-  ev->data = ev->owned ? ev->owned : "";
-  return 0;
+  if (b64 && !json_is_string(b64))
+    return fail(err, 400, "data_base64 is %s, not a string", ofctx__json_kind(b64));
+  why = take_data(ev, b64, data, !json_media(ev->content_type));
+  if (!why)
+    return 0;
+  return strcmp(why, "out of memory") == 0 ? nomem(err) : fail(err, 400, "%s", why);
 }
 
 static int decode_structured(const char *body, size_t len, ofctx_event_t *ev,
@@ -399,7 +410,7 @@ int ofctx__ce_decode(const ofctx__http_header_t *headers, size_t count, const ch
   ev->attributes = json_object();
   if (!ev->attributes)
     return nomem(err);
-  rc = *mode == OFCTX__CE_BINARY ? decode_binary(headers, count, body, len, ev, err)
+  rc = *mode == OFCTX__CE_BINARY ? decode_binary(headers, count, content_type, body, len, ev, err)
                                  : decode_structured(body, len, ev, err);
   if (rc != 0) {
     ofctx__free(ev->owned);
@@ -439,30 +450,11 @@ const char *ofctx__ce_from_envelope(json_t *ce, ofctx_event_t *ev) {
       return "out of memory";
   }
   ev->content_type = json_string_value(json_object_get(ev->attributes, "datacontenttype"));
+  if (b64 && !json_is_string(b64))
+    return "data_base64 is not a string";
   /* Dapr falls back to a string when JSON data does not parse, so a string
    * is the publisher's text whatever the type says. */
-  if (b64) {
-    if (!json_is_string(b64))
-      return "data_base64 is not a string";
-    ev->owned = ofctx__base64_decode(json_string_value(b64), json_string_length(b64), &ev->len);
-    if (!ev->owned)
-      return ofctx__base64_valid(json_string_value(b64), json_string_length(b64))
-                 ? "out of memory"
-                 : "data_base64 is not base64";
-  } else if (json_is_string(data)) {
-    ev->len = json_string_length(data);
-    ev->owned = ofctx__malloc(ev->len + 1);
-    if (!ev->owned)
-      return "out of memory";
-    memcpy(ev->owned, json_string_value(data), ev->len + 1);
-  } else if (data && !json_is_null(data)) {
-    ev->owned = ofctx__json_text(data, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
-    if (!ev->owned)
-      return "out of memory";
-    ev->len = strlen(ev->owned);
-  }
-  ev->data = ev->owned ? ev->owned : "";
-  return NULL;
+  return take_data(ev, b64, json_is_null(data) ? NULL : data, 1);
 }
 
 /* ---- replies ---- */
@@ -602,18 +594,9 @@ int ofctx__ce_encode(ofctx__ce_reply_t *out, ofctx__ce_mode_t mode, json_t *attr
   }
   if (out->store.failed || out->body.failed)
     goto done;
-  out->headers = ofctx__calloc(n, sizeof *out->headers);
+  out->headers = ofctx__http_headers_unpack(out->store.data, n, 0);
   if (!out->headers)
     goto done;
-  {
-    const char *p = out->store.data;
-    for (size_t i = 0; i < n; i++) {
-      out->headers[i].name = p;
-      p += strlen(p) + 1;
-      out->headers[i].value = p;
-      p += strlen(p) + 1;
-    }
-  }
   out->count = n;
   *why = NULL;
   rc = 0;

@@ -92,6 +92,18 @@ void ofctx__http_limits_default(ofctx__http_limits_t *limits) {
   limits->max_connections = 4096;
 }
 
+ofctx__http_header_t *ofctx__http_headers_unpack(const char *pairs, size_t count, size_t extra) {
+  ofctx__http_header_t *headers = ofctx__calloc(count + extra, sizeof *headers);
+
+  for (size_t i = 0; headers && i < count; i++) {
+    headers[i].name = pairs;
+    pairs += strlen(pairs) + 1;
+    headers[i].value = pairs;
+    pairs += strlen(pairs) + 1;
+  }
+  return headers;
+}
+
 const char *ofctx__http_reason(int status) {
   /* http-parser's table; an empty phrase for the codes it does not know,
    * which HTTP/1.1 allows */

@@ -76,6 +76,11 @@ void ofctx__http_respond(ofctx__http_request_t *req, int status,
                          const ofctx__http_header_t *headers, size_t header_count,
                          const void *body, size_t body_len);
 
+/* `count` headers stored one after the other as name NUL value NUL in
+ * `pairs`, as an array (free with ofctx__free) with `extra` zeroed slots
+ * after them; the strings stay in `pairs`. NULL when out of memory. */
+ofctx__http_header_t *ofctx__http_headers_unpack(const char *pairs, size_t count, size_t extra);
+
 /* The reason phrase of a status code ("OK", "Not Found", ...). */
 const char *ofctx__http_reason(int status);
 

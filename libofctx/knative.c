@@ -77,14 +77,13 @@ static void answer_function(ofctx_t *ctx, ofctx__outcome_t outcome) {
       respond_error(ctx->req, 500);
       return;
     }
-    all = ofctx__calloc(ce.count + 1, sizeof *all);
+    all = ofctx__http_headers_unpack(ce.store.data, ce.count, 1);
     if (!all) {
       ofctx__ce_reply_free(&ce);
       respond_error(ctx->req, 500);
       return;
     }
-    all[0] = headers[0];
-    memcpy(all + 1, ce.headers, ce.count * sizeof *all);
+    all[ce.count] = headers[0];
     if (mode == OFCTX__CE_STRUCTURED)
       ofctx__http_respond(ctx->req, 200, all, ce.count + 1, ce.body.data, ce.body.len);
     else
@@ -101,7 +100,6 @@ static void answer_function(ofctx_t *ctx, ofctx__outcome_t outcome) {
 static void answer_http(ofctx_t *ctx, ofctx__outcome_t outcome) {
   ofctx_response_t *res = &ctx->res;
   ofctx__http_header_t *headers;
-  const char *p = res->headers.data;
   size_t n = res->header_count;
   int typed = 0;
 
@@ -109,18 +107,13 @@ static void answer_http(ofctx_t *ctx, ofctx__outcome_t outcome) {
     respond_error(ctx->req, 500);
     return;
   }
-  headers = ofctx__calloc(n + 1, sizeof *headers);
+  headers = ofctx__http_headers_unpack(res->headers.data, n, 1);
   if (!headers) {
     respond_error(ctx->req, 500);
     return;
   }
-  for (size_t i = 0; i < n; i++) {
-    headers[i].name = p;
-    p += strlen(p) + 1;
-    headers[i].value = p;
-    p += strlen(p) + 1;
+  for (size_t i = 0; i < n; i++)
     typed |= strcasecmp(headers[i].name, "content-type") == 0;
-  }
   if (!typed && res->body.len > 0) {
     headers[n].name = "Content-Type";
     headers[n++].value = ofctx__media_type_of(res->body.data, res->body.len);

@@ -13,27 +13,35 @@
 #include "log.h"
 #include "runtime.h"
 
-/* A JSON string, or null. */
-static void json_quoted(ofctx__buf_t *b, const char *s) {
-  static const char hex[] = "0123456789abcdef";
+/* `len` bytes of `s` as a JSON string (jansson's escaping), or null for
+ * NULL: 0; 1 when they are not UTF-8 text without NUL bytes (nothing is
+ * added); out of memory marks `b` failed. */
+static int json_quoted(ofctx__buf_t *b, const char *s, size_t len) {
+  json_t *text;
+  char *quoted;
 
   if (!s) {
     ofctx__buf_puts(b, "null");
-    return;
+    return 0;
   }
-  ofctx__buf_append(b, "\"", 1);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\') {
-      char esc[2] = {'\\', (char)*p};
-      ofctx__buf_append(b, esc, 2);
-    } else if (*p < 0x20) {
-      char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
-      ofctx__buf_append(b, esc, 6);
-    } else {
-      ofctx__buf_append(b, p, 1);
-    }
-  }
-  ofctx__buf_append(b, "\"", 1);
+  text = memchr(s, '\0', len) ? NULL : json_stringn(s, len);
+  if (!text)
+    return 1;
+  quoted = ofctx__json_text(text, JSON_ENCODE_ANY);
+  json_decref(text);
+  if (quoted)
+    ofctx__buf_puts(b, quoted);
+  else
+    b->failed = 1;
+  ofctx__free(quoted);
+  return 0;
+}
+
+/* A NUL-terminated string (or NULL) as JSON; text that is not UTF-8 marks
+ * the line failed. */
+static void json_name(ofctx__buf_t *b, const char *s) {
+  if (json_quoted(b, s, s ? strlen(s) : 0) != 0)
+    b->failed = 1;
 }
 
 int ofctx__local_print(ofctx__runtime_t *rt, size_t slot, const char *name,
@@ -45,38 +53,34 @@ int ofctx__local_print(ofctx__runtime_t *rt, size_t slot, const char *name,
 
   line->len = 0;
   ofctx__buf_puts(line, "{\"output\":");
-  json_quoted(line, out ? name : NULL);
+  json_name(line, out ? name : NULL);
   ofctx__buf_puts(line, ",\"componentName\":");
-  json_quoted(line, component);
+  json_name(line, component);
   ofctx__buf_puts(line, ",\"componentType\":");
-  json_quoted(line, out ? ofctx_component_type(out) : NULL);
+  json_name(line, out ? ofctx_component_type(out) : NULL);
   if (!topic) {
     /* a binding's request body {"data":…,"operation":…,"metadata":…} */
     ofctx__buf_append(line, ",", 1);
     ofctx__buf_append(line, body + 1, len - 1);
   } else {
-    json_t *text = NULL;
     ofctx__buf_puts(line, ",\"operation\":\"publish\",\"topic\":");
-    json_quoted(line, topic);
+    json_name(line, topic);
     ofctx__buf_puts(line, ",\"contentType\":");
-    json_quoted(line, content_type);
+    json_name(line, content_type);
     if (ofctx__is_json(body, len)) {
       ofctx__buf_puts(line, ",\"data\":");
       ofctx__buf_append(line, body, len);
-    } else if (!memchr(body, '\0', len) && (text = json_stringn(body, len)) != NULL) {
-      char *quoted = ofctx__json_text(text, JSON_ENCODE_ANY);
-      ofctx__buf_puts(line, ",\"data\":");
-      if (quoted)
-        ofctx__buf_puts(line, quoted);
-      else
-        line->failed = 1;
-      ofctx__free(quoted);
     } else {
-      ofctx__buf_puts(line, ",\"data_base64\":\"");
-      ofctx__base64_encode(line, body, len);
-      ofctx__buf_puts(line, "\"");
+      size_t mark = line->len;
+      ofctx__buf_puts(line, ",\"data\":");
+      if (json_quoted(line, body, len) != 0) {
+        /* not text: the bytes as base64 */
+        line->len = mark;
+        ofctx__buf_puts(line, ",\"data_base64\":\"");
+        ofctx__base64_encode(line, body, len);
+        ofctx__buf_puts(line, "\"");
+      }
     }
-    json_decref(text);
     ofctx__buf_puts(line, "}");
   }
   ofctx__buf_append(line, "\n", 1);

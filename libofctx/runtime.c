@@ -322,7 +322,8 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
   n_out = ofctx_config_output_count(rt->cfg);
   rt->metrics.events = ofctx__calloc((n_in ? n_in : 1) * OFCTX__OUTCOME_COUNT, sizeof(uint64_t));
   rt->metrics.sends = ofctx__calloc((n_out + 1) * 2, sizeof(uint64_t));
-  if (!rt->metrics.events || !rt->metrics.sends) {
+  rt->binding_tails = ofctx__calloc(n_out + 1, sizeof(char *));
+  if (!rt->metrics.events || !rt->metrics.sends || !rt->binding_tails) {
     fprintf(stderr, "out of memory\n");
     return -1;
   }
@@ -335,6 +336,9 @@ static void release(ofctx__runtime_t *rt) {
   ofctx__knative_stop(rt);
   ofctx__free(rt->metrics.events);
   ofctx__free(rt->metrics.sends);
+  for (size_t i = 0; rt->binding_tails && i < ofctx_config_output_count(rt->cfg); i++)
+    ofctx__free(rt->binding_tails[i]);
+  ofctx__free(rt->binding_tails);
   ofctx_config_free(rt->cfg);
   ofctx__free(rt);
 }

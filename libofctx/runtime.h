@@ -54,6 +54,9 @@ struct ofctx__runtime {
   ofctx_t *inflight; /* invocations not yet settled */
   size_t inflight_count;
   ofctx__metrics_t metrics;
+  /* Per output: the end of its binding bodies (operation and metadata),
+   * built at its first send. */
+  char **binding_tails;
   /* The local runtime (--invoke): sends are printed, then finished in
    * order once the function has returned. */
   int local;

@@ -3,6 +3,7 @@
  * invocation open until it has finished. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "alloc.h"
 #include "buf.h"
@@ -94,70 +95,92 @@ void ofctx__local_sends_finish(ofctx__runtime_t *rt) {
   }
 }
 
-/* POST /v1.0/bindings/<component> {"data":…,"operation":…,"metadata":…} */
-static ofctx_err_t send_binding(ofctx_t *ctx, size_t slot, const char *name,
-                                const char *component, const char *operation,
-                                const ofctx_strmap_t *base_metadata, const void *data,
-                                size_t len, const ofctx_send_opts_t *opts) {
-  json_t *metadata = json_object();
-  char *metadata_text = NULL, *operation_text = NULL, *data_text = NULL;
-  ofctx__buf_t path = {0}, body = {0};
-  ofctx_err_t rc = OFCTX_ENOMEM;
+/* The part of a binding body after the data: `,"operation":…,"metadata":{…}}`
+ * (a JSON object whose opening brace is a comma). NULL with `*rc` set. */
+static char *binding_tail(const char *operation, const ofctx_strmap_t *base_metadata,
+                          const char *const *extra, ofctx_err_t *rc) {
+  json_t *metadata = json_object(), *op = json_string(operation), *tail = NULL;
+  char *text = NULL;
 
-  if (!metadata)
+  *rc = OFCTX_ENOMEM;
+  if (!metadata || !op)
     goto out;
   for (size_t i = 0; i < ofctx_strmap_count(base_metadata); i++)
     json_object_set_new(metadata, ofctx_strmap_key_at(base_metadata, i),
                         json_string(ofctx_strmap_value_at(base_metadata, i)));
-  for (const char *const *kv = opts ? opts->metadata : NULL; kv && kv[0]; kv += 2) {
+  for (const char *const *kv = extra; kv && kv[0]; kv += 2) {
     json_t *value = kv[1] ? json_string(kv[1]) : NULL;
     if (!value || json_object_set_new(metadata, kv[0], value)) {
-      rc = OFCTX_EINVAL; /* not UTF-8, or a missing value */
+      *rc = OFCTX_EINVAL; /* not UTF-8, or a missing value */
       goto out;
     }
   }
-  {
-    json_t *op = json_string(operation);
-    if (!op) { /* not UTF-8 */
-      rc = OFCTX_EINVAL;
-      goto out;
-    }
-    operation_text = ofctx__json_text(op, JSON_ENCODE_ANY);
-    json_decref(op);
-  }
-  metadata_text = ofctx__json_text(metadata, JSON_COMPACT);
-  if (!operation_text || !metadata_text)
+  tail = json_object();
+  if (!tail || json_object_set(tail, "operation", op) || json_object_set(tail, "metadata", metadata))
     goto out;
+  text = ofctx__json_text(tail, JSON_COMPACT);
+  if (text) {
+    text[0] = ',';
+    *rc = OFCTX_OK;
+  }
+out:
+  if (!op && operation)
+    *rc = OFCTX_EINVAL; /* not UTF-8 */
+  json_decref(tail);
+  json_decref(op);
+  json_decref(metadata);
+  return text;
+}
+
+/* Whether a media type says JSON: application/json, or a +json suffix. */
+static int json_media_type(const char *type) {
+  size_t n = strcspn(type, "; \t");
+  return (n == 16 && strncasecmp(type, "application/json", n) == 0) ||
+         (n > 5 && strncasecmp(type + n - 5, "+json", 5) == 0);
+}
+
+/* POST /v1.0/bindings/<component> {"data":…,"operation":…,"metadata":…}.
+ * `slot` < the output count: an output of the context, whose tail is built
+ * once when the call adds no operation or metadata of its own. */
+static ofctx_err_t send_binding(ofctx_t *ctx, size_t slot, const char *name,
+                                const char *component, const char *operation,
+                                const ofctx_strmap_t *base_metadata, const void *data,
+                                size_t len, const ofctx_send_opts_t *opts) {
+  ofctx__runtime_t *rt = ctx->rt;
+  int shared = slot < ofctx_config_output_count(rt->cfg) && !(opts && (opts->operation || opts->metadata));
+  const char *type = opts ? opts->content_type : NULL;
+  char *tail = shared ? rt->binding_tails[slot] : NULL, *data_text = NULL;
+  ofctx__buf_t path = {0}, body = {0};
+  ofctx_err_t rc = OFCTX_OK;
+
+  if (!tail) {
+    tail = binding_tail(operation, base_metadata, opts ? opts->metadata : NULL, &rc);
+    if (!tail)
+      return rc;
+    if (shared)
+      rt->binding_tails[slot] = tail;
+  }
   ofctx__buf_puts(&body, "{\"data\":");
-  if (ofctx__is_json(data, len)) {
+  /* JSON is embedded as JSON; a caller who says so is taken at its word */
+  if (type ? json_media_type(type) : ofctx__is_json(data, len)) {
     ofctx__buf_append(&body, data, len);
   } else {
     json_t *s = json_stringn(data, len);
-    if (!s) { /* not UTF-8 text: Dapr's HTTP API has no way to carry it */
-      rc = OFCTX_EINVAL;
-      goto out;
-    }
-    data_text = ofctx__json_text(s, JSON_ENCODE_ANY);
+    data_text = s ? ofctx__json_text(s, JSON_ENCODE_ANY) : NULL;
+    if (!data_text) /* not UTF-8 text: Dapr's HTTP API has no way to carry it */
+      rc = s ? OFCTX_ENOMEM : OFCTX_EINVAL;
     json_decref(s);
-    if (!data_text)
-      goto out;
-    ofctx__buf_puts(&body, data_text);
+    ofctx__buf_puts(&body, data_text ? data_text : "");
   }
-  ofctx__buf_puts(&body, ",\"operation\":");
-  ofctx__buf_puts(&body, operation_text);
-  ofctx__buf_puts(&body, ",\"metadata\":");
-  ofctx__buf_puts(&body, metadata_text);
-  ofctx__buf_puts(&body, "}");
+  ofctx__buf_puts(&body, tail);
   ofctx__buf_puts(&path, "/v1.0/bindings/");
   ofctx__buf_puts(&path, component);
-  if (body.failed || path.failed)
-    goto out;
-  rc = start(ctx, slot, name, component, NULL, path.data, "application/json", body.data, body.len,
-             opts);
-out:
-  json_decref(metadata);
-  ofctx__free(operation_text);
-  ofctx__free(metadata_text);
+  if (rc == OFCTX_OK)
+    rc = body.failed || path.failed ? OFCTX_ENOMEM
+                                    : start(ctx, slot, name, component, NULL, path.data,
+                                            "application/json", body.data, body.len, opts);
+  if (!shared)
+    ofctx__free(tail);
   ofctx__free(data_text);
   ofctx__buf_free(&path);
   ofctx__buf_free(&body);

@@ -167,22 +167,39 @@ static void add(lh_label_t *labels, size_t *n, const char *name, const char *val
     labels[(*n)++] = (lh_label_t){name, value};
 }
 
-static json_t *object_of(const lh_label_t *labels, size_t n) {
-  json_t *o = json_object();
-  for (size_t i = 0; o && i < n; i++)
-    if (json_object_set_new(o, labels[i].name, json_string(labels[i].value))) {
-      json_decref(o);
-      return NULL;
-    }
-  return o;
+/* `s` as a JSON string, quoted by jansson; -1 for text that is not UTF-8. */
+static int put_string(FILE *f, const char *s) {
+  json_t *j = json_string(s);
+  int rc = j ? json_dumpf(j, f, JSON_ENCODE_ANY) : -1;
+
+  json_decref(j);
+  return rc;
+}
+
+/* {"name":"value",...} */
+static int put_object(FILE *f, const lh_label_t *pairs, size_t n) {
+  int rc = 0;
+
+  fputc('{', f);
+  for (size_t i = 0; i < n; i++) {
+    if (i)
+      fputc(',', f);
+    rc |= put_string(f, pairs[i].name);
+    fputc(':', f);
+    rc |= put_string(f, pairs[i].value);
+  }
+  fputc('}', f);
+  return rc;
 }
 
 char *lh_alert_json(const lh_rules_t *rules, const lh_event_t *ev, size_t *len) {
   lh_label_t labels[10], annotations[2];
   size_t nl = 0, na = 0;
   char status[8], starts[64], ends[64], fingerprint[17], message[1024], group_key[512];
-  json_t *alert, *body;
-  char *text;
+  char *text = NULL;
+  size_t size = 0;
+  FILE *f;
+  int rc = 0;
   int nm = lh_rules_format(rules) == LH_FORMAT_NOTIFICATION_MANAGER;
 
   snprintf(status, sizeof status, "%d", ev->status);
@@ -211,32 +228,48 @@ char *lh_alert_json(const lh_rules_t *rules, const lh_event_t *ev, size_t *len) 
              ends);
   snprintf(fingerprint, sizeof fingerprint, "%016llx",
            (unsigned long long)lh_fingerprint(labels, nl));
-  alert = json_pack("{s:o,s:o,s:s,s:s}", "labels", object_of(labels, nl), "annotations",
-                    object_of(annotations, na), "startsAt", starts, "endsAt", ends);
-  if (!alert)
+  /* Written out rather than built as jansson objects: it is the hot path of
+   * an alert storm. Alertmanager: [ALERT]. Notification Manager: {"version":
+   * "4", ..., "alerts": [ALERT + status, generatorURL, fingerprint], ...}. */
+  f = open_memstream(&text, &size);
+  if (!f)
     return NULL;
   if (nm) {
-    json_t *alerts = json_array();
-    json_object_set_new(alert, "status", json_string("firing"));
-    json_object_set_new(alert, "generatorURL", json_string(""));
-    json_object_set_new(alert, "fingerprint", json_string(fingerprint));
-    json_array_append_new(alerts, alert);
     text_printf(group_key, sizeof group_key, "{}:{alertname=\"%s\", namespace=\"%s\"}",
-             lh_rules_alert_name(rules), ev->namespace_name);
-    body = json_pack("{s:s,s:s,s:i,s:s,s:s,s:o,s:{s:s,s:s},s:o,s:o,s:s}", "version", "4",
-                     "groupKey", group_key, "truncatedAlerts", 0, "receiver",
-                     lh_rules_receiver(rules), "status", "firing", "alerts", alerts,
-                     "groupLabels", "alertname", lh_rules_alert_name(rules), "namespace",
-                     ev->namespace_name, "commonLabels", object_of(labels, nl),
-                     "commonAnnotations", object_of(annotations, na), "externalURL", "");
-  } else {
-    body = json_pack("[o]", alert);
+                lh_rules_alert_name(rules), ev->namespace_name);
+    fputs("{\"version\":\"4\",\"groupKey\":", f);
+    rc |= put_string(f, group_key);
+    fputs(",\"truncatedAlerts\":0,\"receiver\":", f);
+    rc |= put_string(f, lh_rules_receiver(rules));
+    fputs(",\"status\":\"firing\",\"alerts\":", f);
   }
-  if (!body)
+  fputs("[{\"labels\":", f);
+  rc |= put_object(f, labels, nl);
+  fputs(",\"annotations\":", f);
+  rc |= put_object(f, annotations, na);
+  fprintf(f, ",\"startsAt\":\"%s\",\"endsAt\":\"%s\"", starts, ends);
+  if (nm) {
+    fprintf(f, ",\"status\":\"firing\",\"generatorURL\":\"\",\"fingerprint\":\"%s\"}]",
+            fingerprint);
+    fputs(",\"groupLabels\":{\"alertname\":", f);
+    rc |= put_string(f, lh_rules_alert_name(rules));
+    fputs(",\"namespace\":", f);
+    rc |= put_string(f, ev->namespace_name);
+    fputs("},\"commonLabels\":", f);
+    rc |= put_object(f, labels, nl);
+    fputs(",\"commonAnnotations\":", f);
+    rc |= put_object(f, annotations, na);
+    fputs(",\"externalURL\":\"\"}", f);
+  } else {
+    fputs("}]", f);
+  }
+  rc |= ferror(f);
+  rc |= fclose(f);
+  if (rc) {
+    free(text);
     return NULL;
-  text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
-  json_decref(body);
-  if (text && len)
-    *len = strlen(text);
+  }
+  if (len)
+    *len = size;
   return text;
 }

@@ -68,7 +68,9 @@ static int handle(ofctx_t *ctx, const ofctx_event_t *in) {
   case LH_ALERT:
     break;
   }
-  rc = ofctx_send_to(ctx, lh_rules_output(rules), alert, alert_len);
+  /* the alert is JSON: the library need not parse it again to know */
+  rc = ofctx_send_to_opts(ctx, lh_rules_output(rules), alert, alert_len,
+                          &(ofctx_send_opts_t){.content_type = "application/json"});
   if (rc != OFCTX_OK) /* not acknowledged: Dapr delivers the record again */
     ofctx_log(ctx, OFCTX_LOG_ERROR, "cannot send the alert: %s", ofctx_strerror(rc));
   free(alert);

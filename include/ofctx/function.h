@@ -202,9 +202,13 @@ typedef struct {
   /* Extra metadata, key/value pairs ending with a NULL key: merged over the
    * output's metadata from the context. */
   const char *const *metadata;
-  /* Pub/sub only: the data's media type; default application/json when the
-   * data is JSON, text/plain for other UTF-8 text, else
-   * application/octet-stream (which Dapr carries as data_base64). */
+  /* The data's media type. Pub/sub: sent as the Content-Type; default
+   * application/json when the data is JSON, text/plain for other UTF-8
+   * text, else application/octet-stream (which Dapr carries as
+   * data_base64). Bindings: application/json or a +json type embeds the
+   * data as JSON unchecked (the caller vouches for it, and saves a parse;
+   * if it is not JSON the sidecar refuses the send), any other type embeds
+   * it as a JSON string; default: JSON if it parses as JSON. */
   const char *content_type;
   /* Called exactly once when the send has finished: normally before the
    * invocation settles; after an invocation timeout or a shutdown abort it

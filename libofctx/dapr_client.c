@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -31,11 +33,16 @@ struct call {
   char errbuf[CURL_ERROR_SIZE];
 };
 
+/* A socket curl asked to watch. Connection sockets (opened by
+ * open_socket) keep theirs from connect to close, stopped while the
+ * connection idles in curl's cache; other sockets only while watched. */
 typedef struct sock {
   uv_poll_t poll;
   curl_socket_t fd;
   ofctx__dapr_client_t *client;
   struct sock *prev, *next;
+  int kept;   /* a connection socket: released by close_socket */
+  int polled; /* `poll` is initialised */
 } sock_t;
 
 struct ofctx__dapr_client {
@@ -123,11 +130,25 @@ static void sock_closed(uv_handle_t *handle) {
   maybe_free(c);
 }
 
+/* Unwatches and releases a socket, before it is closed. */
 static void sock_close(sock_t *s) {
   ofctx__dapr_client_t *c = s->client;
 
   OFCTX__LIST_UNLINK(c->socks, s);
-  uv_close((uv_handle_t *)&s->poll, sock_closed);
+  if (s->polled) {
+    uv_close((uv_handle_t *)&s->poll, sock_closed);
+    return;
+  }
+  s->next = c->spares;
+  c->spares = s;
+  c->spare_count++;
+}
+
+static sock_t *kept_sock(ofctx__dapr_client_t *c, curl_socket_t fd) {
+  for (sock_t *s = c->socks; s; s = s->next)
+    if (s->kept && s->fd == fd)
+      return s;
+  return NULL;
 }
 
 static int socket_cb(CURL *easy, curl_socket_t fd, int action, void *userp, void *socketp) {
@@ -140,10 +161,15 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int action, void *userp, void
     if (s) {
       if (!c->closing)
         curl_multi_assign(c->multi, fd, NULL);
-      sock_close(s);
+      if (s->kept) /* idle in curl's cache: watched again when reused */
+        uv_poll_stop(&s->poll);
+      else
+        sock_close(s);
     }
     return 0;
   }
+  if (!s)
+    s = kept_sock(c, fd);
   if (!s) {
     s = c->spares;
     if (s) {
@@ -153,23 +179,55 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int action, void *userp, void
     } else {
       s = ofctx__calloc(1, sizeof *s);
     }
-    if (!s || uv_poll_init_socket(c->loop, &s->poll, fd) != 0) {
-      ofctx__free(s);
+    if (!s)
       return -1;
-    }
     s->fd = fd;
     s->client = c;
-    s->poll.data = s;
     OFCTX__LIST_PUSH(c->socks, s);
-    c->handles++;
-    curl_multi_assign(c->multi, fd, s);
   }
+  if (!s->polled) {
+    if (uv_poll_init_socket(c->loop, &s->poll, fd) != 0) {
+      sock_close(s);
+      return -1;
+    }
+    s->poll.data = s;
+    s->polled = 1;
+    c->handles++;
+  }
+  curl_multi_assign(c->multi, fd, s);
   if (action & CURL_POLL_IN)
     events |= UV_READABLE;
   if (action & CURL_POLL_OUT)
     events |= UV_WRITABLE;
   uv_poll_start(&s->poll, events, poll_cb);
   return 0;
+}
+
+/* Connection sockets are known from their opening to their closing, so that
+ * their poll handles can outlive a transfer (no epoll churn per request). */
+static curl_socket_t open_socket(void *userp, curlsocktype purpose, struct curl_sockaddr *addr) {
+  ofctx__dapr_client_t *c = userp;
+  curl_socket_t fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+  sock_t *s;
+
+  if (fd == CURL_SOCKET_BAD || purpose != CURLSOCKTYPE_IPCXN)
+    return fd;
+  s = ofctx__calloc(1, sizeof *s);
+  if (s) { /* without it, the socket is watched like any other */
+    s->fd = fd;
+    s->client = c;
+    s->kept = 1;
+    OFCTX__LIST_PUSH(c->socks, s);
+  }
+  return fd;
+}
+
+static int close_socket(void *userp, curl_socket_t fd) {
+  sock_t *s = kept_sock(userp, fd);
+
+  if (s) /* libuv forgets the descriptor before it can be reused */
+    sock_close(s);
+  return close(fd);
 }
 
 static void timer_cb(uv_timer_t *timer) {
@@ -388,6 +446,10 @@ int ofctx__dapr_call(ofctx__dapr_client_t *c, const char *method, const char *pa
   /* The sidecar is next door: never through a proxy from http_proxy & co.,
    * which would also see the token. */
   curl_easy_setopt(call->easy, CURLOPT_PROXY, "");
+  curl_easy_setopt(call->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+  curl_easy_setopt(call->easy, CURLOPT_OPENSOCKETDATA, c);
+  curl_easy_setopt(call->easy, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
+  curl_easy_setopt(call->easy, CURLOPT_CLOSESOCKETDATA, c);
   if (strcmp(method, "GET") != 0) {
     curl_easy_setopt(call->easy, CURLOPT_POSTFIELDS, call->body);
     curl_easy_setopt(call->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);

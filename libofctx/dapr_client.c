@@ -43,6 +43,8 @@ typedef struct sock {
   struct sock *prev, *next;
   int kept;   /* a connection socket: released by close_socket */
   int polled; /* `poll` is initialised */
+  int events; /* what `poll` waits for */
+  int idle;   /* kept, but no transfer uses it */
 } sock_t;
 
 struct ofctx__dapr_client {
@@ -109,6 +111,11 @@ static void poll_cb(uv_poll_t *poll, int status, int events) {
   ofctx__dapr_client_t *c = s->client;
   int flags = 0, running;
 
+  if (s->idle) { /* the sidecar closed it: curl finds out when it reuses it */
+    uv_poll_stop(poll);
+    s->events = 0;
+    return;
+  }
   if (status < 0)
     flags = CURL_CSELECT_ERR;
   if (events & UV_READABLE)
@@ -161,10 +168,15 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int action, void *userp, void
     if (s) {
       if (!c->closing)
         curl_multi_assign(c->multi, fd, NULL);
-      if (s->kept) /* idle in curl's cache: watched again when reused */
-        uv_poll_stop(&s->poll);
-      else
+      if (!s->kept) {
         sock_close(s);
+      } else { /* idle in curl's cache: still read, so that reuse costs no epoll_ctl */
+        s->idle = 1;
+        if (s->events != UV_READABLE) {
+          s->events = UV_READABLE;
+          uv_poll_start(&s->poll, UV_READABLE, poll_cb);
+        }
+      }
     }
     return 0;
   }
@@ -195,11 +207,15 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int action, void *userp, void
     c->handles++;
   }
   curl_multi_assign(c->multi, fd, s);
+  s->idle = 0;
   if (action & CURL_POLL_IN)
     events |= UV_READABLE;
   if (action & CURL_POLL_OUT)
     events |= UV_WRITABLE;
-  uv_poll_start(&s->poll, events, poll_cb);
+  if (events != s->events) { /* each uv_poll_start is two epoll_ctl calls */
+    s->events = events;
+    uv_poll_start(&s->poll, events, poll_cb);
+  }
   return 0;
 }
 
@@ -530,6 +546,9 @@ int ofctx__dapr_client_new(ofctx__dapr_client_t **out, uv_loop_t *loop, const ch
   curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
   /* Bursts of sends queue for a connection instead of using up descriptors. */
   curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
+  /* and stay open between bursts (the default cache follows the number of
+   * transfers in progress, and would close most of them) */
+  curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, 64L);
   uv_timer_init(loop, &c->timer);
   c->timer.data = c;
   c->handles = 1;

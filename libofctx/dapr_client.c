@@ -18,8 +18,7 @@ struct call {
   ofctx__dapr_client_t *client;
   call_t *prev, *next;
   CURL *easy;
-  struct curl_slist *headers;
-  char *url;
+  struct curl_slist *headers; /* the call's own, or the client's json_headers */
   char *body;
   size_t body_len;
   ofctx__buf_t resp;
@@ -63,6 +62,11 @@ struct ofctx__dapr_client {
    * closes comes back here. */
   sock_t *spares;
   size_t spare_count;
+  /* Finished calls kept with their curl handle and back-off timer, for
+   * the next ones (at most POOL_MAX). */
+  call_t *pool;
+  size_t pool_count;
+  struct curl_slist *json_headers; /* the headers of JSON calls, shared */
   int closing;
   int handles; /* open libuv handles: the timer, polls, back-off timers */
   void (*closed)(void *arg);
@@ -279,19 +283,23 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp) {
   return call->resp.failed ? 0 : len;
 }
 
+#define POOL_MAX 64
+
 static void call_free(uv_handle_t *handle) {
   call_t *call = handle->data;
   ofctx__dapr_client_t *c = call->client;
 
-  ofctx__free(call->url);
-  ofctx__free(call->body);
-  ofctx__buf_free(&call->resp);
   ofctx__free(call);
   c->handles--;
   maybe_free(c);
 }
 
-/* Reports the outcome and releases the call. */
+static void call_destroy(call_t *call) {
+  curl_easy_cleanup(call->easy);
+  uv_close((uv_handle_t *)&call->backoff, call_free);
+}
+
+/* Reports the outcome and releases the call (to the pool, mostly). */
 static void call_finish(call_t *call, int ok, int status, const char *error) {
   ofctx__dapr_client_t *c = call->client;
   ofctx__dapr_result_t result;
@@ -300,6 +308,7 @@ static void call_finish(call_t *call, int ok, int status, const char *error) {
     curl_multi_remove_handle(c->multi, call->easy);
     call->in_multi = 0;
   }
+  uv_timer_stop(&call->backoff);
   OFCTX__LIST_UNLINK(c->calls, call);
   c->pending--;
   spares_trim(c, c->pending + 2);
@@ -310,10 +319,19 @@ static void call_finish(call_t *call, int ok, int status, const char *error) {
   result.body_len = call->resp.len;
   result.attempts = call->attempts;
   call->done(call->arg, &result);
-  curl_easy_cleanup(call->easy);
-  curl_slist_free_all(call->headers);
-  uv_timer_stop(&call->backoff);
-  uv_close((uv_handle_t *)&call->backoff, call_free);
+  if (call->headers != c->json_headers)
+    curl_slist_free_all(call->headers);
+  call->headers = NULL;
+  ofctx__free(call->body);
+  call->body = NULL;
+  ofctx__buf_free(&call->resp);
+  if (c->closing || c->pool_count >= POOL_MAX) {
+    call_destroy(call);
+    return;
+  }
+  call->next = c->pool;
+  c->pool = call;
+  c->pool_count++;
 }
 
 static int call_start_attempt(call_t *call) {
@@ -404,12 +422,72 @@ static void ignore_result(void *arg, const ofctx__dapr_result_t *result) {
   (void)result;
 }
 
+/* A call from the pool, or a new one with its curl handle set up. */
+static call_t *call_take(ofctx__dapr_client_t *c) {
+  call_t *call = c->pool;
+
+  if (call) {
+    c->pool = call->next;
+    c->pool_count--;
+    return call;
+  }
+  call = ofctx__calloc(1, sizeof *call);
+  if (!call)
+    return NULL;
+  call->easy = curl_easy_init();
+  if (!call->easy) {
+    ofctx__free(call);
+    return NULL;
+  }
+  call->client = c;
+  curl_easy_setopt(call->easy, CURLOPT_PRIVATE, call);
+  curl_easy_setopt(call->easy, CURLOPT_WRITEFUNCTION, write_cb);
+  curl_easy_setopt(call->easy, CURLOPT_WRITEDATA, call);
+  curl_easy_setopt(call->easy, CURLOPT_ERRORBUFFER, call->errbuf);
+  curl_easy_setopt(call->easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(call->easy, CURLOPT_PROTOCOLS_STR, "http");
+  /* The sidecar is next door: never through a proxy from http_proxy & co.,
+   * which would also see the token. */
+  curl_easy_setopt(call->easy, CURLOPT_PROXY, "");
+  curl_easy_setopt(call->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+  curl_easy_setopt(call->easy, CURLOPT_OPENSOCKETDATA, c);
+  curl_easy_setopt(call->easy, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
+  curl_easy_setopt(call->easy, CURLOPT_CLOSESOCKETDATA, c);
+  uv_timer_init(c->loop, &call->backoff);
+  call->backoff.data = call;
+  c->handles++;
+  return call;
+}
+
+/* "Expect:" (no 100-continue round trip on large bodies), the type, the
+ * token. */
+static struct curl_slist *add_header(struct curl_slist *list, const char *line) {
+  struct curl_slist *more = list ? curl_slist_append(list, line) : NULL;
+
+  if (!more)
+    curl_slist_free_all(list);
+  return more;
+}
+
+static struct curl_slist *headers_for(const ofctx__dapr_client_t *c, const char *content_type) {
+  struct curl_slist *list = curl_slist_append(NULL, "Expect:");
+  char line[256];
+
+  if (content_type) {
+    snprintf(line, sizeof line, "Content-Type: %s", content_type);
+    list = add_header(list, line);
+  }
+  if (c->token_header)
+    list = add_header(list, c->token_header);
+  return list;
+}
+
 int ofctx__dapr_call(ofctx__dapr_client_t *c, const char *method, const char *path,
                      const char *content_type, const void *body, size_t body_len,
                      const ofctx__dapr_policy_t *policy, ofctx__dapr_done_fn done, void *arg) {
   call_t *call;
-  char line[256];
-  size_t url_len;
+  ofctx__buf_t url = {0};
+  int json = content_type && strcmp(content_type, "application/json") == 0;
 
   if (c->closing)
     return UV_ECANCELED;
@@ -421,60 +499,43 @@ int ofctx__dapr_call(ofctx__dapr_client_t *c, const char *method, const char *pa
     c->spares = spare;
     c->spare_count++;
   }
-  call = ofctx__calloc(1, sizeof *call);
+  call = call_take(c);
   if (!call)
     return UV_ENOMEM;
-  call->client = c;
   call->policy = policy ? *policy : c->policy;
   if (call->policy.max_attempts < 1)
     call->policy.max_attempts = 1;
+  call->attempts = 0;
   call->done = done;
   call->arg = arg;
-  url_len = strlen(c->base) + strlen(path);
-  call->url = ofctx__malloc(url_len + 1);
   call->body = ofctx__malloc(body_len + 1);
-  call->easy = curl_easy_init();
-  if (!call->url || !call->body || !call->easy)
-    goto fail;
-  snprintf(call->url, url_len + 1, "%s%s", c->base, path);
+  call->headers = json ? c->json_headers : headers_for(c, content_type);
+  ofctx__buf_puts(&url, c->base);
+  ofctx__buf_puts(&url, path);
+  if (!call->body || !call->headers || url.failed ||
+      curl_easy_setopt(call->easy, CURLOPT_URL, url.data) != CURLE_OK) {
+    ofctx__buf_free(&url);
+    if (call->headers != c->json_headers)
+      curl_slist_free_all(call->headers);
+    ofctx__free(call->body);
+    call_destroy(call);
+    return UV_ENOMEM;
+  }
+  ofctx__buf_free(&url); /* curl keeps a copy */
   if (body_len)
     memcpy(call->body, body, body_len);
   call->body_len = body_len;
-  /* No "Expect: 100-continue" round trip on large bodies. */
-  call->headers = curl_slist_append(NULL, "Expect:");
-  if (content_type) {
-    snprintf(line, sizeof line, "Content-Type: %s", content_type);
-    call->headers = curl_slist_append(call->headers, line);
-  }
-  if (c->token_header)
-    call->headers = curl_slist_append(call->headers, c->token_header);
-  if (!call->headers)
-    goto fail;
-  curl_easy_setopt(call->easy, CURLOPT_URL, call->url);
   curl_easy_setopt(call->easy, CURLOPT_HTTPHEADER, call->headers);
-  curl_easy_setopt(call->easy, CURLOPT_PRIVATE, call);
-  curl_easy_setopt(call->easy, CURLOPT_WRITEFUNCTION, write_cb);
-  curl_easy_setopt(call->easy, CURLOPT_WRITEDATA, call);
-  curl_easy_setopt(call->easy, CURLOPT_ERRORBUFFER, call->errbuf);
-  curl_easy_setopt(call->easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(call->easy, CURLOPT_TIMEOUT_MS, (long)call->policy.timeout_ms);
-  curl_easy_setopt(call->easy, CURLOPT_PROTOCOLS_STR, "http");
-  /* The sidecar is next door: never through a proxy from http_proxy & co.,
-   * which would also see the token. */
-  curl_easy_setopt(call->easy, CURLOPT_PROXY, "");
-  curl_easy_setopt(call->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-  curl_easy_setopt(call->easy, CURLOPT_OPENSOCKETDATA, c);
-  curl_easy_setopt(call->easy, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
-  curl_easy_setopt(call->easy, CURLOPT_CLOSESOCKETDATA, c);
-  if (strcmp(method, "GET") != 0) {
+  if (strcmp(method, "GET") == 0) { /* no body left from the handle's last call */
+    curl_easy_setopt(call->easy, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(call->easy, CURLOPT_HTTPGET, 1L);
+  } else {
     curl_easy_setopt(call->easy, CURLOPT_POSTFIELDS, call->body);
     curl_easy_setopt(call->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-    if (strcmp(method, "POST") != 0)
-      curl_easy_setopt(call->easy, CURLOPT_CUSTOMREQUEST, method);
   }
-  uv_timer_init(c->loop, &call->backoff);
-  call->backoff.data = call;
-  c->handles++;
+  curl_easy_setopt(call->easy, CURLOPT_CUSTOMREQUEST,
+                   strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0 ? NULL : method);
   OFCTX__LIST_PUSH(c->calls, call);
   c->pending++;
   if (call_start_attempt(call) != 0) {
@@ -483,14 +544,6 @@ int ofctx__dapr_call(ofctx__dapr_client_t *c, const char *method, const char *pa
     return UV_EIO;
   }
   return 0;
-fail:
-  if (call->easy)
-    curl_easy_cleanup(call->easy);
-  curl_slist_free_all(call->headers);
-  ofctx__free(call->url);
-  ofctx__free(call->body);
-  ofctx__free(call);
-  return UV_ENOMEM;
 }
 
 size_t ofctx__dapr_client_pending(const ofctx__dapr_client_t *c) { return c->pending; }
@@ -540,6 +593,14 @@ int ofctx__dapr_client_new(ofctx__dapr_client_t **out, uv_loop_t *loop, const ch
   snprintf(c->base, len, v6 ? "http://[%s]:%d" : "http://%s:%d", host, port);
   if (token)
     sprintf(c->token_header, "dapr-api-token: %s", token);
+  c->json_headers = headers_for(c, "application/json");
+  if (!c->json_headers) {
+    curl_multi_cleanup(c->multi);
+    ofctx__free(c->base);
+    ofctx__free(c->token_header);
+    ofctx__free(c);
+    return UV_ENOMEM;
+  }
   curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
   curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
   curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_function);
@@ -562,6 +623,14 @@ void ofctx__dapr_client_close(ofctx__dapr_client_t *c, void (*closed)(void *), v
   c->closed_arg = arg;
   while (c->calls)
     call_finish(c->calls, 0, 0, "cancelled");
+  while (c->pool) {
+    call_t *call = c->pool;
+    c->pool = call->next;
+    call_destroy(call);
+  }
+  c->pool_count = 0;
+  curl_slist_free_all(c->json_headers);
+  c->json_headers = NULL;
   curl_multi_cleanup(c->multi);
   c->multi = NULL;
   while (c->socks) /* what curl did not remove itself */

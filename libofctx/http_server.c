@@ -454,7 +454,6 @@ static void conn_parse(conn_t *c, const char *data, size_t len) {
         c->pending = copy;
         c->pending_len = len;
       }
-      uv_read_stop((uv_stream_t *)&c->tcp);
       uv_timer_stop(&c->timer);
       if (request_finish(&c->req)) {
         conn_fail(c, 500);
@@ -499,6 +498,29 @@ static void resume(conn_t *c) {
     start_reading(c);
 }
 
+/* While a request is handled, reading goes on (stopping and restarting it
+ * would cost two epoll_ctl calls per request): what arrives waits in
+ * `pending` for resume(), and reading pauses once that holds HOLD_MAX, or at
+ * the end of the stream (read again, and acted on, after the answer). */
+#define HOLD_MAX (64 * 1024)
+
+static void hold(conn_t *c, const char *data, ssize_t nread) {
+  char *more;
+
+  if (nread == 0) /* nothing to read after all */
+    return;
+  if (nread > 0 && (more = ofctx__realloc(c->pending, c->pending_len + (size_t)nread))) {
+    memcpy(more + c->pending_len, data, (size_t)nread);
+    c->pending = more;
+    c->pending_len += (size_t)nread;
+    if (c->pending_len < HOLD_MAX)
+      return;
+  } else if (nread != UV_EOF) {
+    c->close_after = 1; /* the peer is gone, or no memory: nothing more to answer */
+  }
+  uv_read_stop((uv_stream_t *)&c->tcp);
+}
+
 static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
   conn_t *c = handle->data;
   (void)suggested;
@@ -508,6 +530,10 @@ static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
 static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   conn_t *c = stream->data;
 
+  if (c->state == CONN_HANDLING || c->state == CONN_WRITING) {
+    hold(c, buf->base, nread);
+    return;
+  }
   if (nread < 0) {
     /* EOF or error: a request cut short gets no answer (nobody to read it) */
     conn_close(c);

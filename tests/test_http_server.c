@@ -198,6 +198,37 @@ static void pipelined(void **state) {
   finish(f);
 }
 
+/* What arrives while a request is handled is kept for after its answer;
+ * the client's end of sending (FIN) still gets the pending requests
+ * answered, then the connection closes; a request cut short gets none. */
+static void sent_while_handling(void **state) {
+  fixture_t *f = start(NULL);
+  char buf[4096];
+  int fd = client(f);
+
+  send_str(fd, "GET /later HTTP/1.1\r\n\r\n");
+  usleep(10000); /* the handler holds /later now */
+  send_str(fd, "POST /next HTTP/1.1\r\nContent-Length: 2\r\n\r\nok");
+  shutdown(fd, SHUT_WR);
+  read_response(fd, buf, sizeof buf);
+  assert_non_null(strstr(buf, "GET /later ?"));
+  read_response(fd, buf, sizeof buf);
+  assert_non_null(strstr(buf, "POST /next ? x=(none) headers=1 body=2:ok"));
+  assert_closed(fd);
+  close(fd);
+
+  fd = client(f);
+  send_str(fd, "GET /later HTTP/1.1\r\n\r\n");
+  usleep(10000);
+  send_str(fd, "GET /cut HTTP/1.1\r\nX-Test: ");
+  shutdown(fd, SHUT_WR);
+  read_response(fd, buf, sizeof buf);
+  assert_non_null(strstr(buf, "GET /later ?"));
+  assert_closed(fd);
+  close(fd);
+  finish(f);
+}
+
 static void chunked_body(void **state) {
   fixture_t *f = start(NULL);
   char buf[4096];
@@ -429,6 +460,7 @@ int main(void) {
   signal(SIGPIPE, SIG_IGN); /* as the runtime does: a vanished peer is an error code */
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(get_and_keep_alive),  cmocka_unit_test(pipelined),
+      cmocka_unit_test(sent_while_handling),
       cmocka_unit_test(chunked_body),        cmocka_unit_test(bad_requests),
       cmocka_unit_test(size_limits),         cmocka_unit_test(timeouts),
       cmocka_unit_test(max_connections),     cmocka_unit_test(expect_continue_and_http10),

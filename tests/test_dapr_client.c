@@ -24,6 +24,7 @@ typedef struct {
   char last_token[128];
   char last_body[256];
   char last_type[128];
+  char last_method[16];
   uv_timer_t slow;
   ofctx__http_request_t *held[8]; /* /slow requests, answered 400 ms later */
   size_t nheld;
@@ -53,6 +54,7 @@ static void sidecar(void *arg, ofctx__http_request_t *req) {
   f->hits++;
   snprintf(f->last_token, sizeof f->last_token, "%s", token ? token : "(none)");
   snprintf(f->last_type, sizeof f->last_type, "%s", type ? type : "(none)");
+  snprintf(f->last_method, sizeof f->last_method, "%s", ofctx__http_request_method(req));
   snprintf(f->last_body, sizeof f->last_body, "%.*s", (int)len, body);
   if (strcmp(path, "/v1.0/bindings/ok") == 0) {
     ofctx__http_respond(req, 204, NULL, 0, NULL, 0);
@@ -131,16 +133,44 @@ static void teardown_fixture(fixture_t *f) {
 }
 
 /* Makes one call and runs the loop until it is done. */
-static void call(fixture_t *f, const char *path, const char *body,
-                 const ofctx__dapr_policy_t *policy) {
+static void call_with(fixture_t *f, const char *method, const char *path, const char *type,
+                      const char *body, const ofctx__dapr_policy_t *policy) {
   f->done = 0;
-  assert_int_equal(ofctx__dapr_call(f->client, "POST", path, "application/json", body,
-                                    strlen(body), policy, on_done, f),
+  assert_int_equal(ofctx__dapr_call(f->client, method, path, type, body, strlen(body), policy,
+                                    on_done, f),
                    0);
   while (!f->done)
     uv_run(&f->loop, UV_RUN_ONCE);
   assert_int_equal(f->done, 1);
   assert_int_equal(ofctx__dapr_client_pending(f->client), 0);
+}
+
+static void call(fixture_t *f, const char *path, const char *body,
+                 const ofctx__dapr_policy_t *policy) {
+  call_with(f, "POST", path, "application/json", body, policy);
+}
+
+/* Calls reuse curl handles: nothing of one call's method, body or type
+ * carries over to the next. */
+static void reused_handles_start_clean(void **state) {
+  fixture_t *f = setup_with(NULL, 1);
+
+  call(f, "/v1.0/bindings/echo", "{\"data\":1}", NULL);
+  call_with(f, "GET", "/v1.0/bindings/echo", NULL, "", NULL);
+  assert_true(f->result.ok);
+  assert_string_equal(f->last_method, "GET");
+  assert_string_equal(f->last_body, "");
+  assert_string_equal(f->last_type, "(none)");
+  call_with(f, "PUT", "/v1.0/bindings/echo", "text/plain", "abc", NULL);
+  assert_string_equal(f->last_method, "PUT");
+  assert_string_equal(f->last_body, "abc");
+  assert_string_equal(f->last_type, "text/plain");
+  call(f, "/v1.0/bindings/echo", "{}", NULL);
+  assert_string_equal(f->last_method, "POST");
+  assert_string_equal(f->last_body, "{}");
+  assert_string_equal(f->last_type, "application/json");
+  assert_int_equal(f->hits, 4);
+  teardown_fixture(f);
 }
 
 static void success_and_headers(void **state) {
@@ -268,6 +298,7 @@ static void close_cancels_in_flight(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(success_and_headers),   cmocka_unit_test(no_token_no_header),
+      cmocka_unit_test(reused_handles_start_clean),
       cmocka_unit_test(retries_5xx_then_succeeds), cmocka_unit_test(retries_are_bounded),
       cmocka_unit_test(client_errors_are_not_retried), cmocka_unit_test(timeouts_are_retried),
       cmocka_unit_test(refused_connections),   cmocka_unit_test(oversized_answers_fail),

@@ -8,6 +8,8 @@
  *   {"invoke": ["component","op"]}   invoke a binding directly
  *   {"publish_bytes": [ps, topic]}   publish 4 bytes that are not UTF-8
  *   {"send_text": "out"}             send the text "plain text" to the output
+ *   {"send_opts": {"output": o, "data": text, "type": t, "operation": op,
+ *                  "metadata": [k, v]}}  ofctx_send_to_opts, each option optional
  * Anything that is not JSON is answered as it came (like echo). */
 #include <stdio.h>
 #include <string.h>
@@ -88,6 +90,17 @@ static int probe(ofctx_t *ctx, const ofctx_event_t *in) {
     json_decref(payload);
   } else if ((v = json_object_get(cmd, "send_text")) != NULL) {
     if (ofctx_send_to(ctx, json_string_value(v), "plain text", 10) != OFCTX_OK)
+      rc = OFCTX_ERROR;
+  } else if ((v = json_object_get(cmd, "send_opts")) != NULL) {
+    const char *md[] = {json_string_value(json_array_get(json_object_get(v, "metadata"), 0)),
+                        json_string_value(json_array_get(json_object_get(v, "metadata"), 1)),
+                        NULL};
+    const char *text = json_string_value(json_object_get(v, "data"));
+    ofctx_send_opts_t call_opts = {.content_type = json_string_value(json_object_get(v, "type")),
+                                   .operation = json_string_value(json_object_get(v, "operation")),
+                                   .metadata = md[0] ? md : NULL};
+    if (ofctx_send_to_opts(ctx, json_string_value(json_object_get(v, "output")), text,
+                           strlen(text), &call_opts) != OFCTX_OK)
       rc = OFCTX_ERROR;
   } else if ((v = json_object_get(cmd, "publish")) != NULL) {
     char body[256];

@@ -59,6 +59,27 @@ class LocalRuntime(unittest.TestCase):
         self.assertEqual(err.count("finished: success (200)"), 2)
         self.assertIn("probe: 4 events: 4 handled, 0 dropped, 0 failed; 5 sends; 0 lines skipped", err)
 
+    def test_send_options(self):
+        # a JSON type embeds the data as JSON, unchecked; another type as a string; per-call
+        # operation and metadata apply to that send only, not to the output's later sends
+        lines = [{"send_opts": {"output": "out", "data": "[1,2]", "type": "application/json"}},
+                 {"send_opts": {"output": "out", "data": "[1,2]", "type": "application/cloudevents+json; x=y"}},
+                 {"send_opts": {"output": "out", "data": "[1,2]", "type": "text/plain"}},
+                 {"send_opts": {"output": "out", "data": "[1,2]", "operation": "delete",
+                                "metadata": ["partitionKey", "p2"]}},
+                 {"send_opts": {"output": "out", "data": "[1,2]", "metadata": ["key", "k"]}},
+                 {"send_opts": {"output": "out", "data": "[1,2]"}}]
+        status, sends, err = self.invoke("".join(json.dumps(l) + "\n" for l in lines))
+        self.assertEqual(status, 0, err)
+        self.assertEqual([(s["data"], s["operation"], s["metadata"]) for s in sends], [
+            ([1, 2], "create", {"partitionKey": "p1"}),
+            ([1, 2], "create", {"partitionKey": "p1"}),
+            ("[1,2]", "create", {"partitionKey": "p1"}),
+            ([1, 2], "delete", {"partitionKey": "p2"}),
+            ([1, 2], "create", {"partitionKey": "p1", "key": "k"}),
+            ([1, 2], "create", {"partitionKey": "p1"}),
+        ])
+
     def test_outcomes_are_counted_and_never_change_the_exit_status(self):
         status, sends, err = self.invoke('{"return":200}\n{"return":400}\n{"return":500}\n{"return":7}\nnot json\n')
         self.assertEqual((status, sends), (0, []), err)

@@ -6,10 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "alloc.h"
 #include "buf.h"
+#include "curl_lib.h"
 #include "dapr_client.h"
 
 typedef struct call call_t;
@@ -126,7 +125,7 @@ static void poll_cb(uv_poll_t *poll, int status, int events) {
     flags |= CURL_CSELECT_IN;
   if (events & UV_WRITABLE)
     flags |= CURL_CSELECT_OUT;
-  curl_multi_socket_action(c->multi, s->fd, flags, &running);
+  ofctx__curl.multi_socket_action(c->multi, s->fd, flags, &running);
   check_done(c);
 }
 
@@ -171,7 +170,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int action, void *userp, void
   if (action == CURL_POLL_REMOVE) {
     if (s) {
       if (!c->closing)
-        curl_multi_assign(c->multi, fd, NULL);
+        ofctx__curl.multi_assign(c->multi, fd, NULL);
       if (!s->kept) {
         sock_close(s);
       } else { /* idle in curl's cache: still read, so that reuse costs no epoll_ctl */
@@ -210,7 +209,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int action, void *userp, void
     s->polled = 1;
     c->handles++;
   }
-  curl_multi_assign(c->multi, fd, s);
+  ofctx__curl.multi_assign(c->multi, fd, s);
   s->idle = 0;
   if (action & CURL_POLL_IN)
     events |= UV_READABLE;
@@ -254,7 +253,7 @@ static void timer_cb(uv_timer_t *timer) {
   ofctx__dapr_client_t *c = timer->data;
   int running;
 
-  curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  ofctx__curl.multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
   check_done(c);
 }
 
@@ -295,7 +294,7 @@ static void call_free(uv_handle_t *handle) {
 }
 
 static void call_destroy(call_t *call) {
-  curl_easy_cleanup(call->easy);
+  ofctx__curl.easy_cleanup(call->easy);
   uv_close((uv_handle_t *)&call->backoff, call_free);
 }
 
@@ -305,7 +304,7 @@ static void call_finish(call_t *call, int ok, int status, const char *error) {
   ofctx__dapr_result_t result;
 
   if (call->in_multi) {
-    curl_multi_remove_handle(c->multi, call->easy);
+    ofctx__curl.multi_remove_handle(c->multi, call->easy);
     call->in_multi = 0;
   }
   uv_timer_stop(&call->backoff);
@@ -320,7 +319,7 @@ static void call_finish(call_t *call, int ok, int status, const char *error) {
   result.attempts = call->attempts;
   call->done(call->arg, &result);
   if (call->headers != c->json_headers)
-    curl_slist_free_all(call->headers);
+    ofctx__curl.slist_free_all(call->headers);
   call->headers = NULL;
   ofctx__free(call->body);
   call->body = NULL;
@@ -339,7 +338,7 @@ static int call_start_attempt(call_t *call) {
   ofctx__buf_free(&call->resp);
   call->too_big = 0;
   call->errbuf[0] = '\0';
-  if (curl_multi_add_handle(call->client->multi, call->easy) != CURLM_OK)
+  if (ofctx__curl.multi_add_handle(call->client->multi, call->easy) != CURLM_OK)
     return -1;
   call->in_multi = 1;
   return 0;
@@ -378,8 +377,8 @@ static void attempt_done(call_t *call, CURLcode code) {
   long status = 0;
   char error[CURL_ERROR_SIZE + 64];
 
-  curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
-  curl_multi_remove_handle(call->client->multi, call->easy);
+  ofctx__curl.easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
+  ofctx__curl.multi_remove_handle(call->client->multi, call->easy);
   call->in_multi = 0;
   if (code == CURLE_OK && status >= 200 && status < 300) {
     call_finish(call, 1, (int)status, NULL);
@@ -394,7 +393,7 @@ static void attempt_done(call_t *call, CURLcode code) {
   if (code == CURLE_OK)
     snprintf(error, sizeof error, "HTTP status %ld", status);
   else
-    snprintf(error, sizeof error, "%s", call->errbuf[0] ? call->errbuf : curl_easy_strerror(code));
+    snprintf(error, sizeof error, "%s", call->errbuf[0] ? call->errbuf : ofctx__curl.easy_strerror(code));
   if ((code != CURLE_OK || retryable_status((int)status)) &&
       call->attempts < call->policy.max_attempts && !call->client->closing) {
     uv_timer_start(&call->backoff, backoff_done, backoff_ms(call), 0);
@@ -407,11 +406,11 @@ static void check_done(ofctx__dapr_client_t *c) {
   CURLMsg *msg;
   int left;
 
-  while ((msg = curl_multi_info_read(c->multi, &left)) != NULL) {
+  while ((msg = ofctx__curl.multi_info_read(c->multi, &left)) != NULL) {
     call_t *call = NULL;
     if (msg->msg != CURLMSG_DONE)
       continue;
-    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&call);
+    ofctx__curl.easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&call);
     if (call)
       attempt_done(call, msg->data.result);
   }
@@ -434,25 +433,25 @@ static call_t *call_take(ofctx__dapr_client_t *c) {
   call = ofctx__calloc(1, sizeof *call);
   if (!call)
     return NULL;
-  call->easy = curl_easy_init();
+  call->easy = ofctx__curl.easy_init();
   if (!call->easy) {
     ofctx__free(call);
     return NULL;
   }
   call->client = c;
-  curl_easy_setopt(call->easy, CURLOPT_PRIVATE, call);
-  curl_easy_setopt(call->easy, CURLOPT_WRITEFUNCTION, write_cb);
-  curl_easy_setopt(call->easy, CURLOPT_WRITEDATA, call);
-  curl_easy_setopt(call->easy, CURLOPT_ERRORBUFFER, call->errbuf);
-  curl_easy_setopt(call->easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(call->easy, CURLOPT_PROTOCOLS_STR, "http");
+  ofctx__curl.easy_setopt(call->easy, CURLOPT_PRIVATE, call);
+  ofctx__curl.easy_setopt(call->easy, CURLOPT_WRITEFUNCTION, write_cb);
+  ofctx__curl.easy_setopt(call->easy, CURLOPT_WRITEDATA, call);
+  ofctx__curl.easy_setopt(call->easy, CURLOPT_ERRORBUFFER, call->errbuf);
+  ofctx__curl.easy_setopt(call->easy, CURLOPT_NOSIGNAL, 1L);
+  ofctx__curl.easy_setopt(call->easy, CURLOPT_PROTOCOLS_STR, "http");
   /* The sidecar is next door: never through a proxy from http_proxy & co.,
    * which would also see the token. */
-  curl_easy_setopt(call->easy, CURLOPT_PROXY, "");
-  curl_easy_setopt(call->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-  curl_easy_setopt(call->easy, CURLOPT_OPENSOCKETDATA, c);
-  curl_easy_setopt(call->easy, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
-  curl_easy_setopt(call->easy, CURLOPT_CLOSESOCKETDATA, c);
+  ofctx__curl.easy_setopt(call->easy, CURLOPT_PROXY, "");
+  ofctx__curl.easy_setopt(call->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+  ofctx__curl.easy_setopt(call->easy, CURLOPT_OPENSOCKETDATA, c);
+  ofctx__curl.easy_setopt(call->easy, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
+  ofctx__curl.easy_setopt(call->easy, CURLOPT_CLOSESOCKETDATA, c);
   uv_timer_init(c->loop, &call->backoff);
   call->backoff.data = call;
   c->handles++;
@@ -462,15 +461,15 @@ static call_t *call_take(ofctx__dapr_client_t *c) {
 /* "Expect:" (no 100-continue round trip on large bodies), the type, the
  * token. */
 static struct curl_slist *add_header(struct curl_slist *list, const char *line) {
-  struct curl_slist *more = list ? curl_slist_append(list, line) : NULL;
+  struct curl_slist *more = list ? ofctx__curl.slist_append(list, line) : NULL;
 
   if (!more)
-    curl_slist_free_all(list);
+    ofctx__curl.slist_free_all(list);
   return more;
 }
 
 static struct curl_slist *headers_for(const ofctx__dapr_client_t *c, const char *content_type) {
-  struct curl_slist *list = curl_slist_append(NULL, "Expect:");
+  struct curl_slist *list = ofctx__curl.slist_append(NULL, "Expect:");
   char line[256];
 
   if (content_type) {
@@ -513,10 +512,10 @@ int ofctx__dapr_call(ofctx__dapr_client_t *c, const char *method, const char *pa
   ofctx__buf_puts(&url, c->base);
   ofctx__buf_puts(&url, path);
   if (!call->body || !call->headers || url.failed ||
-      curl_easy_setopt(call->easy, CURLOPT_URL, url.data) != CURLE_OK) {
+      ofctx__curl.easy_setopt(call->easy, CURLOPT_URL, url.data) != CURLE_OK) {
     ofctx__buf_free(&url);
     if (call->headers != c->json_headers)
-      curl_slist_free_all(call->headers);
+      ofctx__curl.slist_free_all(call->headers);
     ofctx__free(call->body);
     call_destroy(call);
     return UV_ENOMEM;
@@ -525,16 +524,16 @@ int ofctx__dapr_call(ofctx__dapr_client_t *c, const char *method, const char *pa
   if (body_len)
     memcpy(call->body, body, body_len);
   call->body_len = body_len;
-  curl_easy_setopt(call->easy, CURLOPT_HTTPHEADER, call->headers);
-  curl_easy_setopt(call->easy, CURLOPT_TIMEOUT_MS, (long)call->policy.timeout_ms);
+  ofctx__curl.easy_setopt(call->easy, CURLOPT_HTTPHEADER, call->headers);
+  ofctx__curl.easy_setopt(call->easy, CURLOPT_TIMEOUT_MS, (long)call->policy.timeout_ms);
   if (strcmp(method, "GET") == 0) { /* no body left from the handle's last call */
-    curl_easy_setopt(call->easy, CURLOPT_POSTFIELDS, NULL);
-    curl_easy_setopt(call->easy, CURLOPT_HTTPGET, 1L);
+    ofctx__curl.easy_setopt(call->easy, CURLOPT_POSTFIELDS, NULL);
+    ofctx__curl.easy_setopt(call->easy, CURLOPT_HTTPGET, 1L);
   } else {
-    curl_easy_setopt(call->easy, CURLOPT_POSTFIELDS, call->body);
-    curl_easy_setopt(call->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    ofctx__curl.easy_setopt(call->easy, CURLOPT_POSTFIELDS, call->body);
+    ofctx__curl.easy_setopt(call->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
   }
-  curl_easy_setopt(call->easy, CURLOPT_CUSTOMREQUEST,
+  ofctx__curl.easy_setopt(call->easy, CURLOPT_CUSTOMREQUEST,
                    strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0 ? NULL : method);
   OFCTX__LIST_PUSH(c->calls, call);
   c->pending++;
@@ -557,17 +556,13 @@ static void handle_closed(uv_handle_t *handle) {
 
 int ofctx__dapr_client_new(ofctx__dapr_client_t **out, uv_loop_t *loop, const char *host,
                            int port, const char *token, const ofctx__dapr_policy_t *policy) {
-  static int curl_ready;
   ofctx__dapr_client_t *c;
   size_t len;
   int v6 = strchr(host, ':') != NULL && host[0] != '[';
 
   *out = NULL;
-  if (!curl_ready) {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-      return UV_ENOMEM;
-    curl_ready = 1;
-  }
+  if (ofctx__curl_open() != 0)
+    return UV_ENOENT;
   c = ofctx__calloc(1, sizeof *c);
   if (!c)
     return UV_ENOMEM;
@@ -581,10 +576,10 @@ int ofctx__dapr_client_new(ofctx__dapr_client_t **out, uv_loop_t *loop, const ch
   c->base = ofctx__malloc(len);
   if (token)
     c->token_header = ofctx__malloc(strlen(token) + sizeof "dapr-api-token: ");
-  c->multi = curl_multi_init();
+  c->multi = ofctx__curl.multi_init();
   if (!c->base || (token && !c->token_header) || !c->multi) {
     if (c->multi)
-      curl_multi_cleanup(c->multi);
+      ofctx__curl.multi_cleanup(c->multi);
     ofctx__free(c->base);
     ofctx__free(c->token_header);
     ofctx__free(c);
@@ -595,21 +590,21 @@ int ofctx__dapr_client_new(ofctx__dapr_client_t **out, uv_loop_t *loop, const ch
     sprintf(c->token_header, "dapr-api-token: %s", token);
   c->json_headers = headers_for(c, "application/json");
   if (!c->json_headers) {
-    curl_multi_cleanup(c->multi);
+    ofctx__curl.multi_cleanup(c->multi);
     ofctx__free(c->base);
     ofctx__free(c->token_header);
     ofctx__free(c);
     return UV_ENOMEM;
   }
-  curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-  curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
-  curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_function);
-  curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+  ofctx__curl.multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+  ofctx__curl.multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+  ofctx__curl.multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_function);
+  ofctx__curl.multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
   /* Bursts of sends queue for a connection instead of using up descriptors. */
-  curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
+  ofctx__curl.multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
   /* and stay open between bursts (the default cache follows the number of
    * transfers in progress, and would close most of them) */
-  curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, 64L);
+  ofctx__curl.multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, 64L);
   uv_timer_init(loop, &c->timer);
   c->timer.data = c;
   c->handles = 1;
@@ -629,9 +624,9 @@ void ofctx__dapr_client_close(ofctx__dapr_client_t *c, void (*closed)(void *), v
     call_destroy(call);
   }
   c->pool_count = 0;
-  curl_slist_free_all(c->json_headers);
+  ofctx__curl.slist_free_all(c->json_headers);
   c->json_headers = NULL;
-  curl_multi_cleanup(c->multi);
+  ofctx__curl.multi_cleanup(c->multi);
   c->multi = NULL;
   while (c->socks) /* what curl did not remove itself */
     sock_close(c->socks);

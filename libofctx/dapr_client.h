@@ -40,7 +40,8 @@ typedef struct {
 
 typedef void (*ofctx__dapr_done_fn)(void *arg, const ofctx__dapr_result_t *result);
 
-/* `host` and `token` (may be NULL) are copied. */
+/* `host` and `token` (may be NULL) are copied. Opens libcurl if it is not
+ * open yet: UV_ENOENT (after a logged error) when it cannot. */
 int ofctx__dapr_client_new(ofctx__dapr_client_t **out, uv_loop_t *loop, const char *host,
                            int port, const char *token, const ofctx__dapr_policy_t *policy);
 

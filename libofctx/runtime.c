@@ -168,11 +168,12 @@ static void sidecar_answered(void *arg, const ofctx__dapr_result_t *r) {
 static void probe_sidecar(uv_timer_t *timer) {
   ofctx__runtime_t *rt = timer->data;
   ofctx__dapr_policy_t once = rt->opts.send;
+  ofctx__dapr_client_t *dapr = ofctx__runtime_dapr(rt);
 
   once.max_attempts = 1;
   once.timeout_ms = 1000;
-  if (ofctx__dapr_call(rt->dapr, "GET", "/v1.0/healthz/outbound", NULL, NULL, 0, &once,
-                       sidecar_answered, rt) != 0)
+  if (!dapr || ofctx__dapr_call(dapr, "GET", "/v1.0/healthz/outbound", NULL, NULL, 0, &once,
+                                sidecar_answered, rt) != 0)
     uv_timer_start(&rt->sidecar_wait, probe_sidecar, 200, 0);
 }
 
@@ -183,14 +184,30 @@ static void close_handle(uv_handle_t *handle) {
     uv_close(handle, NULL);
 }
 
+/* The sidecar client, made at its first use: a function that never sends
+ * never has libcurl initialised (which costs about 2 MB of RSS with
+ * Debian's, mostly OpenSSL). NULL once the runtime has closed it. */
+ofctx__dapr_client_t *ofctx__runtime_dapr(ofctx__runtime_t *rt) {
+  if (!rt->dapr && !rt->dapr_closed &&
+      ofctx__dapr_client_new(&rt->dapr, &rt->loop, ofctx_config_dapr_host(rt->cfg),
+                             ofctx_config_dapr_http_port(rt->cfg),
+                             ofctx_config_dapr_api_token(rt->cfg), &rt->opts.send) != 0)
+    rt->dapr = NULL;
+  return rt->dapr;
+}
+
+static void dapr_close(ofctx__runtime_t *rt) {
+  if (rt->dapr)
+    ofctx__dapr_client_close(rt->dapr, NULL, NULL);
+  rt->dapr = NULL;
+  rt->dapr_closed = 1;
+}
+
 /* Last step: the client (which cancels what is left) and our own handles. */
 static void finish(ofctx__runtime_t *rt) {
   if (rt->server_open || rt->inflight_count > 0 || !rt->draining)
     return;
-  if (rt->dapr) {
-    ofctx__dapr_client_close(rt->dapr, NULL, NULL);
-    rt->dapr = NULL;
-  }
+  dapr_close(rt);
   close_handle((uv_handle_t *)&rt->sigterm);
   close_handle((uv_handle_t *)&rt->sigint);
   close_handle((uv_handle_t *)&rt->grace);
@@ -244,11 +261,6 @@ static int start(ofctx__runtime_t *rt) {
 
   if (!knative(rt) && ofctx__async_start(rt) != 0)
     return UV_ENOMEM;
-  rc = ofctx__dapr_client_new(&rt->dapr, &rt->loop, ofctx_config_dapr_host(rt->cfg),
-                              ofctx_config_dapr_http_port(rt->cfg),
-                              ofctx_config_dapr_api_token(rt->cfg), &rt->opts.send);
-  if (rc != 0)
-    return rc;
   rc = ofctx__http_server_start(&rt->server, &rt->loop, rt->opts.listen_host,
                                 ofctx_config_port(rt->cfg), &rt->opts.http, handle, rt);
   if (rc != 0)
@@ -385,8 +397,7 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
     ofctx__log(OFCTX_LOG_ERROR, "cannot start", "host", rt->opts.listen_host, "port", port,
                "error", uv_strerror(rc), (const char *)NULL);
     status = EXIT_CANNOT_START;
-    if (rt->dapr)
-      ofctx__dapr_client_close(rt->dapr, NULL, NULL);
+    dapr_close(rt);
     uv_walk(&rt->loop, walk_close, NULL);
   }
   uv_run(&rt->loop, UV_RUN_DEFAULT);

@@ -42,7 +42,8 @@ struct ofctx__runtime {
   const char *const *methods;     /* Knative: the methods taken; NULL: all */
   struct ofctx__route *route;     /* Knative: httpPattern */
   ofctx__http_server_t *server;
-  ofctx__dapr_client_t *dapr;
+  ofctx__dapr_client_t *dapr; /* see ofctx__runtime_dapr */
+  int dapr_closed;
   uv_signal_t sigterm, sigint;
   uv_timer_t grace, sidecar_wait;
   uint64_t sidecar_deadline;
@@ -131,6 +132,9 @@ void ofctx__invocation_release(ofctx_t *ctx);
 
 /* The runtime noticed that an invocation settled (for draining). */
 void ofctx__runtime_settled(ofctx__runtime_t *rt);
+/* The sidecar client, made at the first call; NULL when out of memory or
+ * once the runtime has stopped. */
+ofctx__dapr_client_t *ofctx__runtime_dapr(ofctx__runtime_t *rt);
 
 /* The Async runtime: its routes (one per input) are worked out at start;
  * ofctx__async_route takes `req` when it is one of them, or one of Dapr's

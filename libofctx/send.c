@@ -73,6 +73,9 @@ static ofctx_err_t start(ofctx_t *ctx, size_t slot, const char *name, const char
     }
     *rt->local_tail = send;
     rt->local_tail = &send->next;
+  } else if (!ofctx__runtime_dapr(rt)) { /* no libcurl (logged), or shutting down */
+    ofctx__free(send);
+    return OFCTX_ESEND;
   } else if (ofctx__dapr_call(rt->dapr, "POST", path, content_type, body, body_len,
                               &rt->opts.send, send_finished, send) != 0) {
     ofctx__free(send);

@@ -503,6 +503,44 @@ class Lifecycle(unittest.TestCase):
             h.close()
 
 
+def maps_libcurl(pid):
+    with open("/proc/%d/maps" % pid) as f:
+        return "libcurl" in f.read()
+
+
+class LazyLibcurl(unittest.TestCase):
+    """libcurl is opened at the first call to the sidecar, not at exec."""
+
+    def test_loaded_at_the_first_send(self):
+        h = Harness(CONTEXT, COMPONENTS, env={"OFCTX_DAPR_WAIT_MS": "0"})
+        try:
+            self.assertFalse(maps_libcurl(h.fn.pid))
+            self.assertEqual(h.deliver_binding("kafka-in", {"return": 200})["status"], 200)
+            self.assertFalse(maps_libcurl(h.fn.pid))
+            self.assertEqual(h.deliver_binding("kafka-in", {"send": ["out"], "id": "a"})["status"], 200)
+            self.assertTrue(maps_libcurl(h.fn.pid))
+            self.assertEqual(len(h.received()), 1)
+            self.assertEqual(h.stop(), 0)
+        finally:
+            h.close()
+
+    def test_missing_libcurl_fails_sends_only(self):
+        h = Harness(CONTEXT, COMPONENTS, env={"OFCTX_DAPR_WAIT_MS": "0",
+                                              "OFCTX_LIBCURL": "/nonexistent/libcurl.so.4"})
+        try:
+            for ident in ("a", "b"):  # not acknowledged, and said once in the log
+                r = h.deliver_binding("kafka-in", {"send": ["out"], "id": ident})
+                self.assertEqual(r["status"], 500)
+            self.assertEqual(h.deliver_binding("kafka-in", {"return": 200})["status"], 200)
+            self.assertEqual(http("GET", h.app + "/healthz")[0], 200)
+            self.assertEqual(h.log().count("cannot load libcurl (OFCTX_LIBCURL"), 1, h.log())
+            self.assertIn("/nonexistent/libcurl.so.4", h.log())
+            self.assertEqual(h.received(), [])
+            self.assertEqual(h.stop(), 0)
+        finally:
+            h.close()
+
+
 class Echo(unittest.TestCase):
     """examples/echo: answers with its input and sends it to every output."""
 

@@ -10,9 +10,12 @@ and wrk to CPU 1 when there are two:
   knative-http    examples/echo, Knative runtime, plain HTTP POST
   knative-ce      examples/echo, Knative runtime, binary-mode CloudEvents
   cold-start      exec to the first /healthz answer, median of many starts
-Also the function's RSS idle and under load. Prints a Markdown table.
+  rss-idle        the idle RSS of the functions above, and of the logs-handler once its
+                  start-up wait has asked the sidecar (which opens libcurl)
+Also the function's RSS idle and after each load. Each wrk figure is the median of RUNS
+runs (requests/s and each percentile apart). Prints a Markdown table.
 
-    bench/runtimes.py [--seconds 10] [--build build] [--only NAME,...]
+    bench/runtimes.py [--seconds 10] [--runs 3] [--build build] [--only NAME,...]
 """
 
 import argparse
@@ -89,6 +92,12 @@ class FastSidecar:
         self.proc.wait(30)
 
 
+def readyz(port):
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(b"GET /readyz HTTP/1.1\r\nConnection: close\r\n\r\n")
+        return int(s.recv(64).split()[1])
+
+
 def start_function(binary, context, extra_env=None):
     port = free_port()
     env = dict(os.environ, FUNC_CONTEXT=json.dumps(dict(context, port=str(port))),
@@ -100,14 +109,23 @@ def start_function(binary, context, extra_env=None):
     return fn, port
 
 
-def wrk(url, seconds, lua, connections=64):
-    """Requests/s and the latency percentiles wrk reports."""
+def wrk_once(url, seconds, lua, connections):
+    """Requests/s, the latency percentiles wrk reports (in ms) and the non-2xx answers."""
     out = subprocess.run(pinned(1, ["wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, "--latency",
                                     "-s", lua, url]), capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    lat = dict(re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+\w+)", out, re.M))
+    scale = {"us": 0.001, "ms": 1, "s": 1000}
+    lat = {p: float(v) * scale[unit] for p, v, unit in
+           re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\b", out, re.M)}
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return rps, lat, int(errors.group(1)) if errors else 0
+
+
+def wrk(url, seconds, lua, runs, connections=64):
+    """The medians of `runs` wrk runs, and the non-2xx answers of all."""
+    results = [wrk_once(url, seconds, lua, connections) for _ in range(runs)]
+    lat = {p: "%.2fms" % statistics.median(r[1][p] for r in results) for p in results[0][1]}
+    return statistics.median(r[0] for r in results), lat, sum(r[2] for r in results)
 
 
 def lua_script(folder, name, method, body, headers, rate=None, connections=64):
@@ -141,6 +159,7 @@ def logs_handler_context(sidecar):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--only", default="")
     args = ap.parse_args()
@@ -167,7 +186,7 @@ def main():
             before = sidecar.count
             rps, lat, errors = wrk(url, args.seconds, lua_script(tmp, name, "POST", body,
                                                                    {"Content-Type": "application/json"},
-                                                                   rate))
+                                                                   rate), args.runs)
             sends = sidecar.count - before
             rows.append((name, rps, lat, errors, "RSS %d KB idle, %d KB after; %d alerts sent"
                          % (idle, rss_kb(fn.pid), sends)))
@@ -180,15 +199,33 @@ def main():
         url = "http://127.0.0.1:%d/echo" % port
         if want("knative-http"):
             rps, lat, errors = wrk(url, args.seconds, lua_script(tmp, "http", "POST", '{"hello":"world"}',
-                                                                 {"Content-Type": "application/json"}))
+                                                                 {"Content-Type": "application/json"}),
+                                   args.runs)
             rows.append(("knative-http", rps, lat, errors, "RSS %d KB idle, %d KB after" % (idle, rss_kb(fn.pid))))
         if want("knative-ce"):
             headers = {"Content-Type": "application/json", "ce-specversion": "1.0", "ce-id": "1",
                        "ce-source": "/bench", "ce-type": "dev.bench.event"}
-            rps, lat, errors = wrk(url, args.seconds, lua_script(tmp, "ce", "POST", '{"hello":"world"}', headers))
+            rps, lat, errors = wrk(url, args.seconds, lua_script(tmp, "ce", "POST", '{"hello":"world"}', headers),
+                                   args.runs)
             rows.append(("knative-ce", rps, lat, errors, "RSS %d KB after" % rss_kb(fn.pid)))
         fn.terminate()
         fn.wait(30)
+    if want("rss-idle"):
+        idle = {}
+        for name, binary, ctx, extra in [
+                ("echo", "echo", echo_context, {}),
+                ("logs-handler before calling the sidecar", "logs-handler", context, env),
+                ("logs-handler after its start-up wait", "logs-handler", context,
+                 dict(env, OFCTX_DAPR_WAIT_MS="30000"))]:
+            fn, port = start_function(os.path.join(bin_dir, binary), ctx, extra)
+            deadline = time.monotonic() + 10
+            while readyz(port) != 200 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.2)
+            idle[name] = rss_kb(fn.pid)
+            fn.terminate()
+            fn.wait(30)
+        rows.append(("rss-idle", None, {}, 0, "; ".join("%s %d KB" % kv for kv in idle.items())))
     if want("cold-start"):
         times = []
         for _ in range(50):

@@ -57,8 +57,9 @@ static void timestamp(char *out, size_t size) {
 
   clock_gettime(CLOCK_REALTIME, &ts);
   gmtime_r(&ts.tv_sec, &tm);
-  snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+  /* strftime: fixed widths that the compiler need not prove */
+  size_t n = strftime(out, size, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(out + n, size - n, ".%03dZ", (int)(ts.tv_nsec / 1000000) % 1000);
 }
 
 /* Text values are quoted when they hold a space, a quote or a control

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The whole benchmark suite in one command (as root on Debian 12, like
+# scripts/main.sh): installs what is missing, builds an optimised libofctx
+# (RelWithDebInfo: -O2 -g) in build-bench/, then runs
+#   bench/handler.py   the logs-handler on one million generated records
+#   bench/runtimes.py  wrk against the Async and Knative runtimes, cold start, RSS
+# and prints their tables, with the machine they ran on. bench/README.md
+# holds the figures it gave.
+#
+#   bench/run.sh [--quick] [--build DIR]
+#     --quick      a small input and short runs: a smoke test (ctest runs it)
+#     --build DIR  a build tree with the tests already built, used as it is
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+
+records=1000000 runs=5 seconds=10 wrk_runs=3 dir=
+while [ $# -gt 0 ]; do
+  case $1 in
+    --quick) records=2000 runs=1 seconds=1 wrk_runs=1 ;;
+    --build) dir=$2; shift ;;
+    *) echo "usage: bench/run.sh [--quick] [--build DIR]" >&2; exit 2 ;;
+  esac
+  shift
+done
+# libcmocka-dev: knative_probe, which plays the sidecar, is built with the tests
+ofctx_install_packages $OFCTX_BUILD_PACKAGES libcmocka-dev python3 wrk util-linux
+if [ -z "$dir" ]; then
+  dir="$ofctx_root/build-bench"
+  cmake -S "$ofctx_root" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOFCTX_BUILD_TESTS=ON >/dev/null
+  cmake --build "$dir" -j "$ofctx_jobs" --target logs-handler echo knative_probe >/dev/null
+fi
+
+echo "## $(date -u +%F), $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(. /etc/os-release && echo "$PRETTY_NAME"), $(cc --version | head -1)"
+echo
+echo '```'
+python3 "$ofctx_root/bench/handler.py" --build "$dir" --records "$records" --runs "$runs"
+echo '```'
+echo
+python3 "$ofctx_root/bench/runtimes.py" --build "$dir" --seconds "$seconds" --runs "$wrk_runs"

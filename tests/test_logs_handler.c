@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "access_log.h"
 #include "alert.h"
@@ -126,12 +127,54 @@ static void prefilter(void **state) {
   lh_rules_free(r);
 }
 
+static const char *am_env(const char *name) {
+  return strcmp(name, "LOGS_ALERT_FORMAT") == 0 ? "alertmanager" : NULL;
+}
+
+/* Values that need escaping (quote, backslash, control character), that
+ * are not ASCII, and that are plain come back exactly, in both formats. */
+static void alert_values_round_trip(void **state) {
+  lh_event_t ev = {"demo-project", "wordpress-v1-f54f697c5-hdn2z", "caf\xc3\xa9", "GET",
+                   "/a\"b\\c\td\x01/\xe2\x82\xac", "10.0.0.7", 404, 1629856477.5, 1629856478.0};
+  lh_getenv_fn envs[] = {no_env, am_env};
+  (void)state;
+  for (size_t i = 0; i < 2; i++) {
+    lh_rules_t *r;
+    char err[256];
+    size_t len;
+    json_error_t jerr;
+    assert_int_equal(lh_rules_load(&r, envs[i], err, sizeof err), 0);
+    char *text = lh_alert_json(r, &ev, &len);
+    assert_non_null(text);
+    assert_int_equal(strlen(text), len);
+    json_t *body = json_loads(text, 0, &jerr);
+    assert_non_null(body);
+    json_t *alert = json_array_get(i == 0 ? json_object_get(body, "alerts") : body, 0);
+    json_t *labels = json_object_get(alert, "labels");
+    assert_string_equal(json_string_value(json_object_get(labels, "path")), ev.path);
+    assert_string_equal(json_string_value(json_object_get(labels, "container")), ev.container);
+    assert_string_equal(json_string_value(json_object_get(labels, "pod")), ev.pod);
+    assert_string_equal(json_string_value(json_object_get(labels, "alertname")), "404 Request");
+    assert_string_equal(json_string_value(json_object_get(alert, "startsAt")),
+                        "2021-08-25T01:54:37.500000Z");
+    assert_non_null(strstr(json_string_value(json_object_get(json_object_get(alert, "annotations"),
+                                                             "message")),
+                           ev.path));
+    if (i == 0)
+      assert_true(json_equal(labels, json_object_get(body, "commonLabels")));
+    json_decref(body);
+    free(text);
+    lh_rules_free(r);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(fingerprint_vectors),
       cmocka_unit_test(access_fields),
       cmocka_unit_test(times),
       cmocka_unit_test(prefilter),
+      cmocka_unit_test(alert_values_round_trip),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -167,14 +167,29 @@ static void add(lh_label_t *labels, size_t *n, const char *name, const char *val
     labels[(*n)++] = (lh_label_t){name, value};
 }
 
-/* `s` as a JSON string, quoted by jansson; -1 for text that is not UTF-8. */
+/* Printable ASCII without quote or backslash: the JSON string is the text
+ * between quotes. Most values are (pod names, paths, times). */
+static int plain(const char *s) {
+  for (; *s; s++)
+    if (*s < 0x20 || *s > 0x7e || *s == '"' || *s == '\\')
+      return 0;
+  return 1;
+}
+
+/* `s` as a JSON string, quoted by jansson unless it is plain; -1 for text
+ * that is not UTF-8. */
 static int put_string(FILE *f, const char *s) {
   char quoted[1024];
-  json_t *j = json_string(s);
-  size_t n = j ? json_dumpb(j, quoted, sizeof quoted, JSON_ENCODE_ANY) : 0;
-  int rc = n == 0 ? -1 : n <= sizeof quoted ? (int)fwrite(quoted, n, 1, f) - 1
-                                             : json_dumpf(j, f, JSON_ENCODE_ANY);
+  json_t *j;
+  size_t n;
+  int rc;
 
+  if (plain(s))
+    return fprintf(f, "\"%s\"", s) < 0 ? -1 : 0;
+  j = json_string(s);
+  n = j ? json_dumpb(j, quoted, sizeof quoted, JSON_ENCODE_ANY) : 0;
+  rc = n == 0 ? -1 : n <= sizeof quoted ? (int)fwrite(quoted, n, 1, f) - 1
+                                        : json_dumpf(j, f, JSON_ENCODE_ANY);
   json_decref(j);
   return rc;
 }

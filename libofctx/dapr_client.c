@@ -458,8 +458,7 @@ static call_t *call_take(ofctx__dapr_client_t *c) {
   return call;
 }
 
-/* "Expect:" (no 100-continue round trip on large bodies), the type, the
- * token. */
+/* Appends a line, or frees the whole list when it cannot. */
 static struct curl_slist *add_header(struct curl_slist *list, const char *line) {
   struct curl_slist *more = list ? ofctx__curl.slist_append(list, line) : NULL;
 
@@ -468,6 +467,8 @@ static struct curl_slist *add_header(struct curl_slist *list, const char *line) 
   return more;
 }
 
+/* "Expect:" (no 100-continue round trip on large bodies), the type, the
+ * token; NULL when out of memory. */
 static struct curl_slist *headers_for(const ofctx__dapr_client_t *c, const char *content_type) {
   struct curl_slist *list = ofctx__curl.slist_append(NULL, "Expect:");
   char line[256];

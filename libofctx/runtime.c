@@ -184,9 +184,9 @@ static void close_handle(uv_handle_t *handle) {
     uv_close(handle, NULL);
 }
 
-/* The sidecar client, made at its first use: a function that never sends
- * never has libcurl initialised (which costs about 2 MB of RSS with
- * Debian's, mostly OpenSSL). NULL once the runtime has closed it. */
+/* The sidecar client, made at its first use: a function that never calls
+ * its sidecar never opens libcurl (see curl_lib.h). NULL when libcurl
+ * cannot be opened, and once the runtime has closed the client. */
 ofctx__dapr_client_t *ofctx__runtime_dapr(ofctx__runtime_t *rt) {
   if (!rt->dapr && !rt->dapr_closed &&
       ofctx__dapr_client_new(&rt->dapr, &rt->loop, ofctx_config_dapr_host(rt->cfg),

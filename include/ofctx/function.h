@@ -230,7 +230,9 @@ typedef struct {
  * errors after bounded retries) fails the invocation: the input is not
  * acknowledged. Errors returned at once, and then nothing is sent:
  * OFCTX_ENOOUTPUT (no output of that name), OFCTX_EINVAL (bad argument),
- * OFCTX_ESETTLED (the invocation has already settled), OFCTX_ENOMEM. */
+ * OFCTX_ESETTLED (the invocation has already settled), OFCTX_ESEND (libcurl
+ * cannot be opened, which is logged, or the function is stopping),
+ * OFCTX_ENOMEM. */
 OFCTX_EXTERN ofctx_err_t ofctx_send_to(ofctx_t *ctx, const char *output, const void *data,
                                        size_t len);
 OFCTX_EXTERN ofctx_err_t ofctx_send_to_opts(ofctx_t *ctx, const char *output, const void *data,

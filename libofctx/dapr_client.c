@@ -32,8 +32,9 @@ struct call {
 };
 
 /* A socket curl asked to watch. Connection sockets (opened by
- * open_socket) keep theirs from connect to close, stopped while the
- * connection idles in curl's cache; other sockets only while watched. */
+ * open_socket) keep their poll handle from connect to close; while the
+ * connection idles in curl's cache it waits for reading (the sidecar
+ * closing it), unreferenced. Other sockets have one only while watched. */
 typedef struct sock {
   uv_poll_t poll;
   curl_socket_t fd;
@@ -97,6 +98,7 @@ static void maybe_free(ofctx__dapr_client_t *c) {
     void (*closed)(void *) = c->closed;
     void *arg = c->closed_arg;
     spares_trim(c, 0);
+    ofctx__curl.slist_free_all(c->json_headers);
     ofctx__free(c->base);
     ofctx__free(c->token_header);
     ofctx__free(c);
@@ -119,8 +121,10 @@ static void poll_cb(uv_poll_t *poll, int status, int events) {
     s->events = 0;
     return;
   }
-  if (status < 0)
+  if (status < 0) { /* libuv has stopped the poll */
     flags = CURL_CSELECT_ERR;
+    s->events = 0;
+  }
   if (events & UV_READABLE)
     flags |= CURL_CSELECT_IN;
   if (events & UV_WRITABLE)
@@ -173,8 +177,10 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int action, void *userp, void
         ofctx__curl.multi_assign(c->multi, fd, NULL);
       if (!s->kept) {
         sock_close(s);
-      } else { /* idle in curl's cache: still read, so that reuse costs no epoll_ctl */
+      } else { /* idle in curl's cache: still read, so that reuse costs no
+                * epoll_ctl, but not keeping the loop alive */
         s->idle = 1;
+        uv_unref((uv_handle_t *)&s->poll);
         if (s->events != UV_READABLE) {
           s->events = UV_READABLE;
           uv_poll_start(&s->poll, UV_READABLE, poll_cb);
@@ -211,6 +217,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int action, void *userp, void
   }
   ofctx__curl.multi_assign(c->multi, fd, s);
   s->idle = 0;
+  uv_ref((uv_handle_t *)&s->poll);
   if (action & CURL_POLL_IN)
     events |= UV_READABLE;
   if (action & CURL_POLL_OUT)
@@ -625,8 +632,6 @@ void ofctx__dapr_client_close(ofctx__dapr_client_t *c, void (*closed)(void *), v
     call_destroy(call);
   }
   c->pool_count = 0;
-  ofctx__curl.slist_free_all(c->json_headers);
-  c->json_headers = NULL;
   ofctx__curl.multi_cleanup(c->multi);
   c->multi = NULL;
   while (c->socks) /* what curl did not remove itself */

@@ -10,6 +10,7 @@
 #include "alloc.h"
 #include "args.h"
 #include "buf.h"
+#include "curl_lib.h"
 #include "ofctx/version.h"
 #include "log.h"
 #include "runtime.h"
@@ -172,6 +173,8 @@ static void probe_sidecar(uv_timer_t *timer) {
 
   once.max_attempts = 1;
   once.timeout_ms = 1000;
+  if (!dapr && ofctx__curl_open() != 0)
+    return; /* no libcurl (logged): no send can work, and /readyz says 503 */
   if (!dapr || ofctx__dapr_call(dapr, "GET", "/v1.0/healthz/outbound", NULL, NULL, 0, &once,
                                 sidecar_answered, rt) != 0)
     uv_timer_start(&rt->sidecar_wait, probe_sidecar, 200, 0);

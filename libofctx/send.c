@@ -98,39 +98,35 @@ void ofctx__local_sends_finish(ofctx__runtime_t *rt) {
   }
 }
 
+/* Whether jansson's refusal of these came from the text rather than from
+ * memory: a missing value, or a string with what Dapr should not get. */
+static int tail_text_bad(const char *operation, const char *const *extra) {
+  int bad = !ofctx__text_ok(operation);
+
+  for (const char *const *kv = extra; !bad && kv && kv[0]; kv += 2)
+    bad = !kv[1] || !ofctx__text_ok(kv[0]) || !ofctx__text_ok(kv[1]);
+  return bad;
+}
+
 /* The part of a binding body after the data: `,"operation":…,"metadata":{…}}`
  * (a JSON object whose opening brace is a comma). NULL with `*rc` set. */
 static char *binding_tail(const char *operation, const ofctx_strmap_t *base_metadata,
                           const char *const *extra, ofctx_err_t *rc) {
-  json_t *metadata = json_object(), *op = json_string(operation), *tail = NULL;
+  json_t *metadata = json_object(), *tail = json_object();
   char *text = NULL;
+  int failed = !metadata || !tail || json_object_set_new(tail, "operation", json_string(operation));
 
-  *rc = OFCTX_ENOMEM;
-  if (!metadata || !op)
-    goto out;
-  for (size_t i = 0; i < ofctx_strmap_count(base_metadata); i++)
-    json_object_set_new(metadata, ofctx_strmap_key_at(base_metadata, i),
-                        json_string(ofctx_strmap_value_at(base_metadata, i)));
-  for (const char *const *kv = extra; kv && kv[0]; kv += 2) {
-    json_t *value = kv[1] ? json_string(kv[1]) : NULL;
-    if (!value || json_object_set_new(metadata, kv[0], value)) {
-      *rc = OFCTX_EINVAL; /* not UTF-8, or a missing value */
-      goto out;
-    }
-  }
-  tail = json_object();
-  if (!tail || json_object_set(tail, "operation", op) || json_object_set(tail, "metadata", metadata))
-    goto out;
-  text = ofctx__json_text(tail, JSON_COMPACT);
-  if (text) {
+  for (size_t i = 0; !failed && i < ofctx_strmap_count(base_metadata); i++)
+    failed = json_object_set_new(metadata, ofctx_strmap_key_at(base_metadata, i),
+                                 json_string(ofctx_strmap_value_at(base_metadata, i)));
+  for (const char *const *kv = extra; !failed && kv && kv[0]; kv += 2)
+    failed = json_object_set_new(metadata, kv[0], kv[1] ? json_string(kv[1]) : NULL);
+  if (!failed && json_object_set(tail, "metadata", metadata) == 0)
+    text = ofctx__json_text(tail, JSON_COMPACT);
+  if (text)
     text[0] = ',';
-    *rc = OFCTX_OK;
-  }
-out:
-  if (!op && operation)
-    *rc = OFCTX_EINVAL; /* not UTF-8 */
+  *rc = text ? OFCTX_OK : tail_text_bad(operation, extra) ? OFCTX_EINVAL : OFCTX_ENOMEM;
   json_decref(tail);
-  json_decref(op);
   json_decref(metadata);
   return text;
 }

@@ -224,15 +224,15 @@ typedef struct {
  * finished. Bindings: POST /v1.0/bindings/<componentName> with
  * {"data":…,"operation":…,"metadata":…}, where data that is JSON is embedded
  * as JSON and anything else as a JSON string (which Dapr passes on with its
- * quotes; send JSON for exact bytes). Pub/sub: POST
+ * quotes; send JSON for exact bytes; see content_type). Pub/sub: POST
  * /v1.0/publish/<componentName>/<topic> with the data as it is.
  * A failed send (the sidecar's 4xx at once; 5xx, timeouts and connection
  * errors after bounded retries) fails the invocation: the input is not
  * acknowledged. Errors returned at once, and then nothing is sent:
  * OFCTX_ENOOUTPUT (no output of that name), OFCTX_EINVAL (bad argument),
- * OFCTX_ESETTLED (the invocation has already settled), OFCTX_ESEND (libcurl
- * cannot be opened, which is logged, or the function is stopping),
- * OFCTX_ENOMEM. */
+ * OFCTX_ESETTLED (the invocation has already settled), OFCTX_ESEND (no
+ * sidecar client: libcurl cannot be opened, which is logged, memory ran out,
+ * or the function is stopping), OFCTX_ENOMEM. */
 OFCTX_EXTERN ofctx_err_t ofctx_send_to(ofctx_t *ctx, const char *output, const void *data,
                                        size_t len);
 OFCTX_EXTERN ofctx_err_t ofctx_send_to_opts(ofctx_t *ctx, const char *output, const void *data,

@@ -12,8 +12,9 @@ and wrk to CPU 1 when there are two:
   cold-start      exec to the first /healthz answer, median of many starts
   rss-idle        the idle RSS of the functions above, and of the logs-handler once its
                   start-up wait has asked the sidecar (which opens libcurl)
-Also the function's RSS idle and after each load. Each wrk figure is the median of RUNS
-runs (requests/s and each percentile apart). Prints a Markdown table.
+Also the function's RSS idle and after each load, and its CPU time per request (user plus
+system, from /proc), which a noisy machine disturbs less than requests/s. Each wrk figure
+is the median of RUNS runs (each column apart). Prints a Markdown table.
 
     bench/runtimes.py [--seconds 10] [--runs 3] [--build build] [--only NAME,...]
 """
@@ -109,22 +110,35 @@ def start_function(binary, context, extra_env=None):
     return fn, port
 
 
-def wrk_once(url, seconds, lua, connections):
-    """Requests/s, the latency percentiles wrk reports (in ms) and the non-2xx answers."""
+def cpu_seconds(pid):
+    """User plus system time of a process so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk_once(url, seconds, lua, connections, pid):
+    """Requests/s, the latency percentiles wrk reports (in ms), the non-2xx answers, and the
+    function's CPU time per request (µs): steadier than requests/s on a noisy machine."""
+    cpu = cpu_seconds(pid)
     out = subprocess.run(pinned(1, ["wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, "--latency",
                                     "-s", lua, url]), capture_output=True, text=True, check=True).stdout
+    cpu = cpu_seconds(pid) - cpu
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
     scale = {"us": 0.001, "ms": 1, "s": 1000}
     lat = {p: float(v) * scale[unit] for p, v, unit in
            re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\b", out, re.M)}
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rps, lat, int(errors.group(1)) if errors else 0
+    return rps, lat, int(errors.group(1)) if errors else 0, cpu * 1e6 / max(total, 1)
 
 
-def wrk(url, seconds, lua, runs, connections=64):
-    """The medians of `runs` wrk runs, and the non-2xx answers of all."""
-    results = [wrk_once(url, seconds, lua, connections) for _ in range(runs)]
+def wrk(url, seconds, lua, runs, pid, connections=64):
+    """The medians of `runs` wrk runs, the non-2xx answers of all, and the median CPU
+    time per request of the function `pid`."""
+    results = [wrk_once(url, seconds, lua, connections, pid) for _ in range(runs)]
     lat = {p: "%.2fms" % statistics.median(r[1][p] for r in results) for p in results[0][1]}
+    lat["cpu"] = "%.1fus" % statistics.median(r[3] for r in results)
     return statistics.median(r[0] for r in results), lat, sum(r[2] for r in results)
 
 
@@ -186,7 +200,7 @@ def main():
             before = sidecar.count
             rps, lat, errors = wrk(url, args.seconds, lua_script(tmp, name, "POST", body,
                                                                    {"Content-Type": "application/json"},
-                                                                   rate), args.runs)
+                                                                   rate), args.runs, fn.pid)
             sends = sidecar.count - before
             rows.append((name, rps, lat, errors, "RSS %d KB idle, %d KB after; %d alerts sent"
                          % (idle, rss_kb(fn.pid), sends)))
@@ -200,13 +214,13 @@ def main():
         if want("knative-http"):
             rps, lat, errors = wrk(url, args.seconds, lua_script(tmp, "http", "POST", '{"hello":"world"}',
                                                                  {"Content-Type": "application/json"}),
-                                   args.runs)
+                                   args.runs, fn.pid)
             rows.append(("knative-http", rps, lat, errors, "RSS %d KB idle, %d KB after" % (idle, rss_kb(fn.pid))))
         if want("knative-ce"):
             headers = {"Content-Type": "application/json", "ce-specversion": "1.0", "ce-id": "1",
                        "ce-source": "/bench", "ce-type": "dev.bench.event"}
             rps, lat, errors = wrk(url, args.seconds, lua_script(tmp, "ce", "POST", '{"hello":"world"}', headers),
-                                   args.runs)
+                                   args.runs, fn.pid)
             rows.append(("knative-ce", rps, lat, errors, "RSS %d KB after" % rss_kb(fn.pid)))
         fn.terminate()
         fn.wait(30)
@@ -250,11 +264,11 @@ def main():
                                           "99": "%.1fms" % (max(times) * 1000)}, 0,
                      "exec to the first /healthz answer, 50 starts (the 99 column is the slowest)"))
     sidecar.close()
-    print("| Benchmark | Requests/s | p50 | p99 | Non-2xx | Notes |")
-    print("|---|---|---|---|---|---|")
+    print("| Benchmark | Requests/s | p50 | p99 | CPU/request | Non-2xx | Notes |")
+    print("|---|---|---|---|---|---|---|")
     for name, rps, lat, errors, notes in rows:
-        print("| %s | %s | %s | %s | %d | %s |" % (name, "%.0f" % rps if rps else "-", lat.get("50", "-"),
-                                                 lat.get("99", "-"), errors, notes))
+        print("| %s | %s | %s | %s | %s | %d | %s |" % (name, "%.0f" % rps if rps else "-", lat.get("50", "-"),
+                                                      lat.get("99", "-"), lat.get("cpu", "-"), errors, notes))
     # a benchmark whose requests fail measures nothing: say so
     return 1 if any(errors for _, _, _, errors, _ in rows) else 0
 

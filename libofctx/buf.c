@@ -39,17 +39,23 @@ void ofctx__buf_append(ofctx__buf_t *b, const void *data, size_t len) {
 void ofctx__buf_puts(ofctx__buf_t *b, const char *s) { ofctx__buf_append(b, s, strlen(s)); }
 
 void ofctx__buf_printf(ofctx__buf_t *b, const char *fmt, ...) {
+  size_t room = b->failed ? 0 : b->cap - b->len; /* with the NUL */
   va_list ap;
   int n;
 
+  /* straight into the room there is: formatted once when it fits */
   va_start(ap, fmt);
-  n = vsnprintf(NULL, 0, fmt, ap);
+  n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, ap);
   va_end(ap);
-  if (n < 0 || ofctx__buf_reserve(b, (size_t)n) != 0)
+  if (n < 0)
     return;
-  va_start(ap, fmt);
-  vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-  va_end(ap);
+  if ((size_t)n >= room) {
+    if (ofctx__buf_reserve(b, (size_t)n) != 0)
+      return;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+  }
   b->len += (size_t)n;
 }
 

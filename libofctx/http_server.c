@@ -730,6 +730,7 @@ void ofctx__http_respond(ofctx__http_request_t *req, int status,
     conn_close(c);
     return;
   }
+  ofctx__buf_reserve(&head, 200); /* room for most heads: each line formatted once */
   ofctx__buf_printf(&head, "HTTP/1.1 %d %s\r\n", status, ofctx__http_reason(status));
   for (size_t i = 0; i < header_count; i++)
     ofctx__buf_printf(&head, "%s: %s\r\n", headers[i].name, headers[i].value);

@@ -1,5 +1,5 @@
 /* Small internal modules of the runtime: runtime options from OFCTX_*
- * variables, base64 decoding, and log line formats. */
+ * variables, base64 decoding, log line formats, and growing buffers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,7 @@
 
 #include "alloc.h"
 #include "base64.h"
+#include "buf.h"
 #include "log.h"
 #include "options.h"
 
@@ -183,11 +184,32 @@ static void log_formats(void **state) {
   assert_int_equal(ofctx__log_setup(err, sizeof err), 0);
 }
 
+/* Formatting into a buffer: into the room left when it fits, growing it
+ * when not, across the first allocation and a doubling. */
+static void buf_printf(void **state) {
+  ofctx__buf_t b = {0};
+  char want[1200] = "";
+  (void)state;
+
+  for (int i = 0; i < 100; i++) {
+    char piece[16];
+    snprintf(piece, sizeof piece, "[%d:%s]", i, i % 2 ? "odd" : "ev");
+    strcat(want, piece);
+    ofctx__buf_printf(&b, "[%d:%s]", i, i % 2 ? "odd" : "ev");
+    assert_string_equal(b.data, want);
+    assert_int_equal(b.len, strlen(want));
+  }
+  ofctx__buf_printf(&b, "%s", "");
+  assert_int_equal(b.len, strlen(want));
+  assert_false(b.failed);
+  ofctx__buf_free(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(options_defaults), cmocka_unit_test(options_values),
       cmocka_unit_test(options_errors),   cmocka_unit_test(base64),
-      cmocka_unit_test(log_formats),
+      cmocka_unit_test(log_formats),      cmocka_unit_test(buf_printf),
   };
   return cmocka_run_group_tests_name("runtime_units", tests, NULL, NULL);
 }

@@ -20,6 +20,7 @@ is the median of RUNS runs (each column apart). Prints a Markdown table.
 """
 
 import argparse
+import atexit
 import json
 import os
 import re
@@ -31,6 +32,8 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+STARTED = []  # every process started, killed at exit should a benchmark fail half-way
+atexit.register(lambda: [p.kill() for p in STARTED if p.poll() is None])
 ROOT = os.path.dirname(HERE)
 TWO_CPUS = (os.cpu_count() or 1) >= 2
 
@@ -62,17 +65,19 @@ def wait_port(port, seconds=10):
 
 
 class FastSidecar:
-    """Dapr's output-binding API played by a libofctx function: knative_probe
-    as a plain HTTP function on /v1.0/bindings/{name}, answering 200 (a
-    Python sidecar would be the bottleneck). It shares CPU 1 with wrk."""
+    """Dapr's output-binding API (and /v1.0/healthz/outbound) played by a
+    libofctx function: knative_probe as a plain HTTP function on
+    /v1.0/{api}/{name}, answering 200 (a Python sidecar would be the
+    bottleneck). It shares CPU 1 with wrk."""
 
     def __init__(self, bin_dir):
         self.port = free_port()
         env = dict(os.environ, CONTEXT_MODE="self-host", OFCTX_LISTEN_HOST="127.0.0.1",
-                   OFCTX_LOG_LEVEL="warn", PROBE_KIND="http", OFCTX_HTTP_PATTERN="/v1.0/bindings/{name}",
+                   OFCTX_LOG_LEVEL="warn", PROBE_KIND="http", OFCTX_HTTP_PATTERN="/v1.0/{api}/{name}",
                    FUNC_CONTEXT=json.dumps({"name": "sidecar", "runtime": "Knative", "port": str(self.port)}))
         self.proc = subprocess.Popen(pinned(1, [os.path.join(bin_dir, "knative_probe")]), env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        STARTED.append(self.proc)
         wait_port(self.port)
 
     @property
@@ -106,6 +111,7 @@ def start_function(binary, context, extra_env=None):
     env.update(extra_env or {})
     fn = subprocess.Popen(pinned(0, [binary]), env=env, stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL)
+    STARTED.append(fn)
     wait_port(port)
     return fn, port
 
@@ -233,7 +239,9 @@ def main():
                  dict(env, OFCTX_DAPR_WAIT_MS="30000"))]:
             fn, port = start_function(os.path.join(bin_dir, binary), ctx, extra)
             deadline = time.monotonic() + 10
-            while readyz(port) != 200 and time.monotonic() < deadline:
+            while readyz(port) != 200:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("%s never became ready" % name)
                 time.sleep(0.01)
             time.sleep(0.2)
             idle[name] = rss_kb(fn.pid)
@@ -249,6 +257,7 @@ def main():
             start = time.perf_counter()
             fn = subprocess.Popen([os.path.join(bin_dir, "echo")], env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
+            STARTED.append(fn)
             while True:
                 try:
                     with socket.create_connection(("127.0.0.1", port)) as s:

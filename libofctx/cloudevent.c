@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <uv.h>
 
@@ -14,6 +13,7 @@
 #include "base64.h"
 #include "cloudevent.h"
 #include "json_util.h"
+#include "log.h"
 
 #define STRUCTURED_TYPE "application/cloudevents+json"
 
@@ -102,34 +102,6 @@ static int time_ok(const char *s) {
     return 1;
   return (*s == '+' || *s == '-') && digits(s + 1, 2, &oh) && s[3] == ':' &&
          digits(s + 4, 2, &om) && s[6] == '\0' && oh <= 23 && om <= 59;
-}
-
-/* The media type of a Content-Type value, lower-cased, without parameters. */
-static void media_type(const char *value, char *out, size_t size) {
-  size_t n = 0;
-
-  while (*value == ' ' || *value == '\t')
-    value++;
-  for (; *value && *value != ';' && *value != ' ' && *value != '\t' && n + 1 < size; value++)
-    out[n++] = (char)tolower((unsigned char)*value);
-  out[n] = '\0';
-}
-
-/* Whether datacontenttype says JSON, as the JSON format reads it: any type
- * whose subtype is "json" or ends in "+json"; absent means JSON too. */
-static int json_media(const char *content_type) {
-  char type[128];
-  const char *sub;
-  size_t n;
-
-  if (!content_type)
-    return 1;
-  media_type(content_type, type, sizeof type);
-  sub = strchr(type, '/');
-  if (!sub)
-    return 0;
-  n = strlen(++sub);
-  return strcmp(sub, "json") == 0 || (n > 5 && strcmp(sub + n - 5, "+json") == 0);
 }
 
 /* ---- checks both modes share ---- */
@@ -310,10 +282,9 @@ static const char *take_data(ofctx_event_t *ev, json_t *b64, json_t *data, int s
                  : "data_base64 is not base64";
   } else if (json_is_string(data) && string_is_text) {
     ev->len = json_string_length(data);
-    ev->owned = ofctx__malloc(ev->len + 1);
+    ev->owned = ofctx__strndup(json_string_value(data), ev->len);
     if (!ev->owned)
       return "out of memory";
-    memcpy(ev->owned, json_string_value(data), ev->len + 1);
   } else if (data) {
     ev->owned = ofctx__json_text(data, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
     if (!ev->owned)
@@ -341,7 +312,7 @@ static int structured_data(json_t *ce, ofctx_event_t *ev, ofctx__ce_error_t *err
     return fail(err, 400, "the CloudEvent has both data and data_base64");
   if (b64 && !json_is_string(b64))
     return fail(err, 400, "data_base64 is %s, not a string", ofctx__json_kind(b64));
-  why = take_data(ev, b64, data, !json_media(ev->content_type));
+  why = take_data(ev, b64, data, !ofctx__json_media(ev->content_type));
   if (!why)
     return 0;
   return strcmp(why, "out of memory") == 0 ? nomem(err) : fail(err, 400, "%s", why);
@@ -391,7 +362,7 @@ int ofctx__ce_decode(const ofctx__http_header_t *headers, size_t count, const ch
       content_type = headers[i].value;
     binary |= strncasecmp(headers[i].name, "ce-", 3) == 0;
   }
-  media_type(content_type ? content_type : "", type, sizeof type);
+  ofctx__media_type(content_type ? content_type : "", type, sizeof type);
   if (strncmp(type, "application/cloudevents-batch", 29) == 0)
     return fail(err, 415, "batched CloudEvents are not accepted; send one event per request");
   if (strncmp(type, "application/cloudevents", 23) == 0) {
@@ -514,12 +485,7 @@ int ofctx__ce_encode(ofctx__ce_reply_t *out, ofctx__ce_mode_t mode, json_t *attr
   json_object_set_new(attrs, "specversion", json_string("1.0"));
   if (!json_object_get(attrs, "time")) {
     char now[40];
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(now + strlen(now), sizeof now - strlen(now), ".%03ldZ", ts.tv_nsec / 1000000);
+    ofctx__timestamp(now, sizeof now);
     json_object_set_new(attrs, "time", json_string(now));
   }
   if (!json_object_get(attrs, "datacontenttype") && (content_type || len > 0))
@@ -549,7 +515,7 @@ int ofctx__ce_encode(ofctx__ce_reply_t *out, ofctx__ce_mode_t mode, json_t *attr
     json_t *body = attrs;
     char *text;
     const char *type = json_string_value(json_object_get(attrs, "datacontenttype"));
-    int is_json = json_media(type);
+    int is_json = ofctx__json_media(type);
     json_t *parsed = is_json ? json_loadb(data, len, JSON_DECODE_ANY, NULL) : NULL;
     /* Under a JSON type a string member is read back as JSON text, so
      * bytes that do not parse as JSON keep their form in data_base64. */
@@ -594,7 +560,7 @@ int ofctx__ce_encode(ofctx__ce_reply_t *out, ofctx__ce_mode_t mode, json_t *attr
   }
   if (out->store.failed || out->body.failed)
     goto done;
-  out->headers = ofctx__http_headers_unpack(out->store.data, n, 0);
+  out->headers = ofctx__http_headers_unpack(out->store.data, n, 1);
   if (!out->headers)
     goto done;
   out->count = n;

@@ -53,6 +53,7 @@ int ofctx__ce_string_ok(const char *value);
  * missing), `data` and its media type (NULL: sniffed). Binary mode fills
  * `headers` (names and values point into `store`) and leaves the body to be
  * `data`; structured mode writes the whole event into `body` and one header.
+ * `headers` has one spare slot after the last, for the caller's own. 
  * Returns 0, or -1 with a reason for the log in `why` (an attribute that is
  * missing or not valid, or "out of memory"). */
 typedef struct {

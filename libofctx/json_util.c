@@ -1,4 +1,5 @@
 /* jansson helpers for the parsers. */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -229,4 +230,29 @@ const char *ofctx__media_type_of(const void *data, size_t len) {
   text = memchr(data, '\0', len) ? NULL : json_stringn(data, len);
   json_decref(text);
   return text ? "text/plain; charset=utf-8" : "application/octet-stream";
+}
+
+void ofctx__media_type(const char *value, char *out, size_t size) {
+  size_t n = 0;
+
+  while (*value == ' ' || *value == '\t')
+    value++;
+  for (; *value && *value != ';' && *value != ' ' && *value != '\t' && n + 1 < size; value++)
+    out[n++] = (char)tolower((unsigned char)*value);
+  out[n] = '\0';
+}
+
+int ofctx__json_media(const char *content_type) {
+  char type[128];
+  const char *sub;
+  size_t n;
+
+  if (!content_type)
+    return 1;
+  ofctx__media_type(content_type, type, sizeof type);
+  sub = strchr(type, '/');
+  if (!sub)
+    return 0;
+  n = strlen(++sub);
+  return strcmp(sub, "json") == 0 || (n > 5 && strcmp(sub + n - 5, "+json") == 0);
 }

@@ -67,4 +67,13 @@ int ofctx__is_json(const void *data, size_t len);
  * bytes, else "application/octet-stream". */
 const char *ofctx__media_type_of(const void *data, size_t len);
 
+/* The media type of a Content-Type value into `out`: lower-cased, without
+ * parameters or surrounding blanks (cut to fit). */
+void ofctx__media_type(const char *value, char *out, size_t size);
+
+/* Whether a Content-Type says JSON, as CloudEvents' JSON format reads
+ * datacontenttype: a subtype "json" or one ending in "+json"; NULL (no
+ * type) says JSON too. */
+int ofctx__json_media(const char *content_type);
+
 #endif

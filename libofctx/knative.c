@@ -69,7 +69,6 @@ static void answer_function(ofctx_t *ctx, ofctx__outcome_t outcome) {
     const char *why;
     ofctx__ce_mode_t mode =
         ctx->ev.ce_mode == OFCTX__CE_STRUCTURED ? OFCTX__CE_STRUCTURED : OFCTX__CE_BINARY;
-    ofctx__http_header_t *all;
     if (ofctx__ce_encode(&ce, mode, ctx->reply_attributes, data, ctx->reply_len, NULL, &why) !=
         0) {
       ofctx__log(OFCTX_LOG_ERROR, "cannot send the reply", "input", ctx->ev.input, "reason", why,
@@ -77,18 +76,11 @@ static void answer_function(ofctx_t *ctx, ofctx__outcome_t outcome) {
       respond_error(ctx->req, 500);
       return;
     }
-    all = ofctx__http_headers_unpack(ce.store.data, ce.count, 1);
-    if (!all) {
-      ofctx__ce_reply_free(&ce);
-      respond_error(ctx->req, 500);
-      return;
-    }
-    all[ce.count] = headers[0];
+    ce.headers[ce.count] = headers[0]; /* the spare slot */
     if (mode == OFCTX__CE_STRUCTURED)
-      ofctx__http_respond(ctx->req, 200, all, ce.count + 1, ce.body.data, ce.body.len);
+      ofctx__http_respond(ctx->req, 200, ce.headers, ce.count + 1, ce.body.data, ce.body.len);
     else
-      ofctx__http_respond(ctx->req, 200, all, ce.count + 1, data, ctx->reply_len);
-    ofctx__free(all);
+      ofctx__http_respond(ctx->req, 200, ce.headers, ce.count + 1, data, ctx->reply_len);
     ofctx__ce_reply_free(&ce);
     return;
   }

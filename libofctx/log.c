@@ -51,7 +51,7 @@ int ofctx__log_setup(char *err, size_t size) {
 
 int ofctx__log_enabled(ofctx_log_level_t level) { return level >= log_state.level; }
 
-static void timestamp(char *out, size_t size) {
+void ofctx__timestamp(char *out, size_t size) {
   struct timespec ts;
   struct tm tm;
 
@@ -130,7 +130,7 @@ static void emit(ofctx_log_level_t level, const char *msg, va_list ap) {
                                {"k_configuration", log_state.k_configuration}};
   const char *key;
 
-  timestamp(ts, sizeof ts);
+  ofctx__timestamp(ts, sizeof ts);
   if (log_state.json) {
     json_t *line = json_pack("{s:s,s:s,s:o}", "time", ts, "level", level_names[level], "msg",
                              json_text(msg));

@@ -11,6 +11,9 @@
 int ofctx__log_setup(char *err, size_t size);
 
 int ofctx__log_enabled(ofctx_log_level_t level);
+/* Now as RFC 3339 UTC with milliseconds ("2026-11-26T02:57:57.654Z"), as log
+ * lines and reply CloudEvents carry it; `size` of 32 is room enough. */
+void ofctx__timestamp(char *out, size_t size);
 
 /* One line: `msg`, then string fields as key/value pairs ending with a NULL
  * key (values may be NULL: the pair is left out). */

@@ -61,15 +61,6 @@ static int utf8_ok(const char *s, size_t n) {
   return 1;
 }
 
-static char *copy(const char *s, size_t n) {
-  char *c = ofctx__malloc(n + 1);
-  if (c) {
-    memcpy(c, s, n);
-    c[n] = '\0';
-  }
-  return c;
-}
-
 /* One segment, [s, s + n), into `seg`. */
 static int segment(ofctx__route_t *r, segment_t *seg, const char *pattern, const char *s,
                    size_t n, char *err, size_t size) {
@@ -79,7 +70,7 @@ static int segment(ofctx__route_t *r, segment_t *seg, const char *pattern, const
   if (n == 0 || s[0] != '{') {
     if (memchr(s, '{', n) || memchr(s, '}', n))
       return fault(err, size, pattern, "a {parameter} must be a whole segment");
-    seg->text = copy(s, n);
+    seg->text = ofctx__strndup(s, n);
     return seg->text ? 0 : fault(err, size, pattern, "out of memory");
   }
   if (s[n - 1] != '}')
@@ -90,7 +81,7 @@ static int segment(ofctx__route_t *r, segment_t *seg, const char *pattern, const
     return fault(err, size, pattern,
                  "a parameter's name is letters, digits and '_', not starting with a digit");
   seg->param = 1;
-  seg->text = copy(s + 1, name_len);
+  seg->text = ofctx__strndup(s + 1, name_len);
   if (!seg->text)
     return fault(err, size, pattern, "out of memory");
   for (size_t i = 0; i < r->count; i++)

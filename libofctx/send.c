@@ -3,7 +3,6 @@
  * invocation open until it has finished. */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "alloc.h"
 #include "buf.h"
@@ -131,13 +130,6 @@ static char *binding_tail(const char *operation, const ofctx_strmap_t *base_meta
   return text;
 }
 
-/* Whether a media type says JSON: application/json, or a +json suffix. */
-static int json_media_type(const char *type) {
-  size_t n = strcspn(type, "; \t");
-  return (n == 16 && strncasecmp(type, "application/json", n) == 0) ||
-         (n > 5 && strncasecmp(type + n - 5, "+json", 5) == 0);
-}
-
 /* POST /v1.0/bindings/<component> {"data":…,"operation":…,"metadata":…}.
  * `slot` < the output count: an output of the context, whose tail is built
  * once when the call adds no operation or metadata of its own. */
@@ -161,7 +153,7 @@ static ofctx_err_t send_binding(ofctx_t *ctx, size_t slot, const char *name,
   }
   ofctx__buf_puts(&body, "{\"data\":");
   /* JSON is embedded as JSON; a caller who says so is taken at its word */
-  if (type ? json_media_type(type) : ofctx__is_json(data, len)) {
+  if (type ? ofctx__json_media(type) : ofctx__is_json(data, len)) {
     ofctx__buf_append(&body, data, len);
   } else {
     json_t *s = json_stringn(data, len);

@@ -205,7 +205,7 @@ typedef struct {
   /* The data's media type. Pub/sub: sent as the Content-Type; default
    * application/json when the data is JSON, text/plain for other UTF-8
    * text, else application/octet-stream (which Dapr carries as
-   * data_base64). Bindings: application/json or a +json type embeds the
+   * data_base64). Bindings: a JSON type (subtype json, or +json) embeds the
    * data as JSON unchecked (the caller vouches for it, and saves a parse;
    * if it is not JSON the sidecar refuses the send), any other type embeds
    * it as a JSON string; default: JSON if it parses as JSON. */

@@ -93,6 +93,24 @@ static void spares_trim(ofctx__dapr_client_t *c, size_t keep) {
   }
 }
 
+static void spare_put(ofctx__dapr_client_t *c, sock_t *s) {
+  s->next = c->spares;
+  c->spares = s;
+  c->spare_count++;
+}
+
+/* A zeroed socket record: a spare, else a new one (NULL without memory). */
+static sock_t *spare_take(ofctx__dapr_client_t *c) {
+  sock_t *s = c->spares;
+
+  if (!s)
+    return ofctx__calloc(1, sizeof *s);
+  c->spares = s->next;
+  c->spare_count--;
+  memset(s, 0, sizeof *s);
+  return s;
+}
+
 static void maybe_free(ofctx__dapr_client_t *c) {
   if (c->closing && c->handles == 0) {
     void (*closed)(void *) = c->closed;
@@ -137,9 +155,7 @@ static void sock_closed(uv_handle_t *handle) {
   sock_t *s = handle->data;
   ofctx__dapr_client_t *c = s->client;
 
-  s->next = c->spares;
-  c->spares = s;
-  c->spare_count++;
+  spare_put(c, s);
   c->handles--;
   maybe_free(c);
 }
@@ -153,9 +169,7 @@ static void sock_close(sock_t *s) {
     uv_close((uv_handle_t *)&s->poll, sock_closed);
     return;
   }
-  s->next = c->spares;
-  c->spares = s;
-  c->spare_count++;
+  spare_put(c, s);
 }
 
 static sock_t *kept_sock(ofctx__dapr_client_t *c, curl_socket_t fd) {
@@ -192,14 +206,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int action, void *userp, void
   if (!s)
     s = kept_sock(c, fd);
   if (!s) {
-    s = c->spares;
-    if (s) {
-      c->spares = s->next;
-      c->spare_count--;
-      memset(s, 0, sizeof *s);
-    } else {
-      s = ofctx__calloc(1, sizeof *s);
-    }
+    s = spare_take(c);
     if (!s)
       return -1;
     s->fd = fd;
@@ -502,9 +509,7 @@ int ofctx__dapr_call(ofctx__dapr_client_t *c, const char *method, const char *pa
     sock_t *spare = ofctx__calloc(1, sizeof *spare);
     if (!spare)
       return UV_ENOMEM;
-    spare->next = c->spares;
-    c->spares = spare;
-    c->spare_count++;
+    spare_put(c, spare);
   }
   call = call_take(c);
   if (!call)
@@ -585,25 +590,14 @@ int ofctx__dapr_client_new(ofctx__dapr_client_t **out, uv_loop_t *loop, const ch
   if (token)
     c->token_header = ofctx__malloc(strlen(token) + sizeof "dapr-api-token: ");
   c->multi = ofctx__curl.multi_init();
-  if (!c->base || (token && !c->token_header) || !c->multi) {
-    if (c->multi)
-      ofctx__curl.multi_cleanup(c->multi);
-    ofctx__free(c->base);
-    ofctx__free(c->token_header);
-    ofctx__free(c);
-    return UV_ENOMEM;
-  }
+  if (!c->base || (token && !c->token_header) || !c->multi)
+    goto fail;
   snprintf(c->base, len, v6 ? "http://[%s]:%d" : "http://%s:%d", host, port);
   if (token)
     sprintf(c->token_header, "dapr-api-token: %s", token);
   c->json_headers = headers_for(c, "application/json");
-  if (!c->json_headers) {
-    ofctx__curl.multi_cleanup(c->multi);
-    ofctx__free(c->base);
-    ofctx__free(c->token_header);
-    ofctx__free(c);
-    return UV_ENOMEM;
-  }
+  if (!c->json_headers)
+    goto fail;
   ofctx__curl.multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
   ofctx__curl.multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
   ofctx__curl.multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_function);
@@ -618,6 +612,13 @@ int ofctx__dapr_client_new(ofctx__dapr_client_t **out, uv_loop_t *loop, const ch
   c->handles = 1;
   *out = c;
   return 0;
+fail:
+  if (c->multi)
+    ofctx__curl.multi_cleanup(c->multi);
+  ofctx__free(c->base);
+  ofctx__free(c->token_header);
+  ofctx__free(c);
+  return UV_ENOMEM;
 }
 
 void ofctx__dapr_client_close(ofctx__dapr_client_t *c, void (*closed)(void *), void *arg) {

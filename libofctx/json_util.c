@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "json_util.h"
 
 json_t *ofctx__json_member(const json_t *obj, const char *key) {
@@ -255,4 +256,20 @@ int ofctx__json_media(const char *content_type) {
     return 0;
   n = strlen(++sub);
   return strcmp(sub, "json") == 0 || (n > 5 && strcmp(sub + n - 5, "+json") == 0);
+}
+
+int ofctx__buf_json_string(ofctx__buf_t *b, const char *s, size_t len) {
+  json_t *text = json_stringn(s, len);
+  char *quoted;
+
+  if (!text)
+    return -1;
+  quoted = ofctx__json_text(text, JSON_ENCODE_ANY);
+  json_decref(text);
+  if (quoted)
+    ofctx__buf_puts(b, quoted);
+  else
+    b->failed = 1;
+  ofctx__free(quoted);
+  return 0;
 }

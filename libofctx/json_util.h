@@ -7,6 +7,8 @@
 
 #include <jansson.h>
 
+#include "buf.h"
+
 /* Big enough for any path we print; longer paths are truncated. */
 #define OFCTX_PATH_SIZE 256
 /* Big enough for any quoted value we print (values are shortened to fit). */
@@ -75,5 +77,10 @@ void ofctx__media_type(const char *value, char *out, size_t size);
  * datacontenttype: a subtype "json" or one ending in "+json"; NULL (no
  * type) says JSON too. */
 int ofctx__json_media(const char *content_type);
+
+/* Appends `len` bytes of `s` as a JSON string (NUL bytes as \u0000): 0, or
+ * -1 when they are not UTF-8 (nothing is added); out of memory marks `b`
+ * failed. */
+int ofctx__buf_json_string(ofctx__buf_t *b, const char *s, size_t len);
 
 #endif

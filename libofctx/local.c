@@ -13,28 +13,15 @@
 #include "log.h"
 #include "runtime.h"
 
-/* `len` bytes of `s` as a JSON string (jansson's escaping), or null for
- * NULL: 0; 1 when they are not UTF-8 text without NUL bytes (nothing is
- * added); out of memory marks `b` failed. */
+/* `len` bytes of `s` as a JSON string, or null for NULL: 0; 1 when they
+ * are not UTF-8 text without NUL bytes (nothing is added); out of memory
+ * marks `b` failed. */
 static int json_quoted(ofctx__buf_t *b, const char *s, size_t len) {
-  json_t *text;
-  char *quoted;
-
   if (!s) {
     ofctx__buf_puts(b, "null");
     return 0;
   }
-  text = memchr(s, '\0', len) ? NULL : json_stringn(s, len);
-  if (!text)
-    return 1;
-  quoted = ofctx__json_text(text, JSON_ENCODE_ANY);
-  json_decref(text);
-  if (quoted)
-    ofctx__buf_puts(b, quoted);
-  else
-    b->failed = 1;
-  ofctx__free(quoted);
-  return 0;
+  return memchr(s, '\0', len) || ofctx__buf_json_string(b, s, len) != 0;
 }
 
 /* A NUL-terminated string (or NULL) as JSON; text that is not UTF-8 marks

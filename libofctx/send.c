@@ -140,7 +140,7 @@ static ofctx_err_t send_binding(ofctx_t *ctx, size_t slot, const char *name,
   ofctx__runtime_t *rt = ctx->rt;
   int shared = slot < ofctx_config_output_count(rt->cfg) && !(opts && (opts->operation || opts->metadata));
   const char *type = opts ? opts->content_type : NULL;
-  char *tail = shared ? rt->binding_tails[slot] : NULL, *data_text = NULL;
+  char *tail = shared ? rt->binding_tails[slot] : NULL;
   ofctx__buf_t path = {0}, body = {0};
   ofctx_err_t rc = OFCTX_OK;
 
@@ -155,13 +155,8 @@ static ofctx_err_t send_binding(ofctx_t *ctx, size_t slot, const char *name,
   /* JSON is embedded as JSON; a caller who says so is taken at its word */
   if (type ? ofctx__json_media(type) : ofctx__is_json(data, len)) {
     ofctx__buf_append(&body, data, len);
-  } else {
-    json_t *s = json_stringn(data, len);
-    data_text = s ? ofctx__json_text(s, JSON_ENCODE_ANY) : NULL;
-    if (!data_text) /* not UTF-8 text: Dapr's HTTP API has no way to carry it */
-      rc = s ? OFCTX_ENOMEM : OFCTX_EINVAL;
-    json_decref(s);
-    ofctx__buf_puts(&body, data_text ? data_text : "");
+  } else if (ofctx__buf_json_string(&body, data, len) != 0) {
+    rc = OFCTX_EINVAL; /* not UTF-8 text: Dapr's HTTP API has no way to carry it */
   }
   ofctx__buf_puts(&body, tail);
   ofctx__buf_puts(&path, "/v1.0/bindings/");
@@ -172,7 +167,6 @@ static ofctx_err_t send_binding(ofctx_t *ctx, size_t slot, const char *name,
                                             "application/json", body.data, body.len, opts);
   if (!shared)
     ofctx__free(tail);
-  ofctx__free(data_text);
   ofctx__buf_free(&path);
   ofctx__buf_free(&body);
   return rc;

@@ -99,6 +99,8 @@ int ofctx__buf_decoded(ofctx__buf_t *b, const char *s, size_t len, int flags) {
     } else if (c == '+' && (flags & OFCTX__DECODE_PLUS)) {
       c = ' ';
     }
+    if (c == '\0') /* no caller can keep a NUL in a C string */
+      return -1;
     ofctx__buf_append(b, &c, 1);
   }
   return b->failed ? -1 : 0;

@@ -22,8 +22,8 @@ void ofctx__buf_printf(ofctx__buf_t *b, const char *fmt, ...)
 void ofctx__buf_encoded(ofctx__buf_t *b, const char *s, int keep_slash);
 /* Appends `len` bytes of `s` percent-decoded; `b->data` is set even when
  * nothing is added. 0, or -1 for a '%' without two hex digits (unless
- * OFCTX__DECODE_LENIENT, which keeps it as it is) or when out of memory
- * (then `failed` is set). */
+ * OFCTX__DECODE_LENIENT, which keeps it as it is), for a NUL byte (as %00
+ * or as it is), or when out of memory (then `failed` is set). */
 #define OFCTX__DECODE_PLUS 1    /* '+' is a space, as in a query */
 #define OFCTX__DECODE_LENIENT 2 /* a '%' that starts no escape stays */
 int ofctx__buf_decoded(ofctx__buf_t *b, const char *s, size_t len, int flags);

@@ -155,7 +155,7 @@ static int header_value(const char *header, const char *value, ofctx__buf_t *out
   ofctx__buf_t raw = {0};
   const char *v = value;
   size_t n = strlen(value);
-  int rc = 0;
+  int rc = 0, nul;
 
   if (n > 0 && value[0] == '"') {
     size_t i;
@@ -173,9 +173,10 @@ static int header_value(const char *header, const char *value, ofctx__buf_t *out
     v = raw.data ? raw.data : "";
     n = raw.len;
   }
-  if (raw.failed || ofctx__buf_decoded(out, v, n, OFCTX__DECODE_LENIENT) != 0)
+  nul = !raw.failed && ofctx__buf_decoded(out, v, n, OFCTX__DECODE_LENIENT) != 0;
+  if (raw.failed || out->failed)
     rc = nomem(err);
-  else if (strlen(out->data) != out->len || !ofctx__ce_string_ok(out->data))
+  else if (nul || !ofctx__ce_string_ok(out->data))
     rc = fail(err, 400, "header %s: the value is not UTF-8 text without control characters",
               header);
   ofctx__buf_free(&raw);

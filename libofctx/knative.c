@@ -131,7 +131,6 @@ static int parse_query(const char *query, json_t *out) {
     if (name_len > 0 && ofctx__buf_decoded(&name, query, name_len, OFCTX__DECODE_PLUS) == 0 &&
         ofctx__buf_decoded(&value, eq ? eq + 1 : "", eq ? len - name_len - 1 : 0,
                            OFCTX__DECODE_PLUS) == 0 &&
-        strlen(name.data) == name.len && strlen(value.data) == value.len &&
         ofctx__text_ok(name.data) && !json_object_get(out, name.data) &&
         json_object_set_new(out, name.data, json_stringn_nocheck(value.data, value.len)))
       rc = -1; /* a name that is not text is left out, like one that does not decode */

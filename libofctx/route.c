@@ -180,9 +180,7 @@ int ofctx__route_match(const ofctx__route_t *route, const char *path, json_t *pa
     if ((*end == '/') != (i + 1 < route->count))
       rc = 0; /* a different number of segments */
     else if (ofctx__buf_decoded(&value, p, (size_t)(end - p), 0) != 0)
-      rc = value.failed ? -1 : 0;
-    else if (strlen(value.data) != value.len)
-      rc = 0; /* %00 */
+      rc = value.failed ? -1 : 0; /* a bad escape, %00, or no memory */
     else if (!seg->param)
       rc = strcmp(value.data, seg->text) == 0;
     else if (value.len == 0)

@@ -259,6 +259,10 @@ class OpenFunctionSignature(unittest.TestCase):
     def test_query_names_that_are_not_text_are_left_out(self):
         status, _, body = curl(self.url + "?describe=1&%FF=1&q=ok")
         self.assertEqual((status, json.loads(body)["q"]), (200, "ok"), body)
+        # a NUL byte (%00) in a name or a value leaves that parameter out
+        for query in ("q%00=x", "q=a%00b"):
+            status, _, body = curl(self.url + "?describe=1&" + query)
+            self.assertEqual((status, json.loads(body)["q"]), (200, None), body)
 
     def test_outcomes_and_status_header(self):
         status, headers, body = curl(self.url + "?return=500&leak=1")

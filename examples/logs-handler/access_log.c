@@ -15,19 +15,21 @@ static int digits(const char *p, size_t n) {
   return 1;
 }
 
+int lh_clf_month(const char *p) {
+  static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+
+  for (int m = 0; m < 12; m++)
+    if (memcmp(p, months + 3 * m, 3) == 0)
+      return m + 1;
+  return 0;
+}
+
 /* dd/Mon/yyyy:HH:MM:SS +zzzz */
 static int clf_time(const char *p, size_t n) {
-  static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-  int month = 0;
-
-  if (n != 26 || !digits(p, 2) || p[2] != '/' || p[6] != '/' || !digits(p + 7, 4) ||
-      p[11] != ':' || !digits(p + 12, 2) || p[14] != ':' || !digits(p + 15, 2) ||
-      p[17] != ':' || !digits(p + 18, 2) || p[20] != ' ' || (p[21] != '+' && p[21] != '-') ||
-      !digits(p + 22, 4))
-    return 0;
-  for (int m = 0; m < 12; m++)
-    month |= memcmp(p + 3, months + 3 * m, 3) == 0;
-  return month;
+  return n == 26 && digits(p, 2) && p[2] == '/' && lh_clf_month(p + 3) && p[6] == '/' &&
+         digits(p + 7, 4) && p[11] == ':' && digits(p + 12, 2) && p[14] == ':' &&
+         digits(p + 15, 2) && p[17] == ':' && digits(p + 18, 2) && p[20] == ' ' &&
+         (p[21] == '+' || p[21] == '-') && digits(p + 22, 4);
 }
 
 /* The quoted string at `p` (which must be '"'): its inside in `inside`, and

@@ -30,4 +30,8 @@ typedef struct {
  * `out`; 0 when it is not one. */
 int lh_access_parse(const char *line, size_t len, lh_access_t *out);
 
+/* The month of the three letters at `p` (Jan...Dec, as in an access log's
+ * time): 1-12, or 0. */
+int lh_clf_month(const char *p);
+
 #endif

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "access_log.h"
 #include "alert.h"
 
 static int by_name(const void *a, const void *b) {
@@ -122,16 +123,13 @@ int lh_parse_rfc3339(const char *s, double *t) {
 }
 
 int lh_parse_clf_time(const char *s, size_t len, double *t) {
-  static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-  int d, y, h, mi, sec, oh, om, mo = 0;
+  int d, y, h, mi, sec, oh, om, mo;
 
   if (len != 26 || !num(s, 2, &d) || !num(s + 7, 4, &y) || !num(s + 12, 2, &h) ||
       !num(s + 15, 2, &mi) || !num(s + 18, 2, &sec) || !num(s + 22, 2, &oh) ||
       !num(s + 24, 2, &om))
     return -1;
-  for (int m = 0; m < 12; m++)
-    if (memcmp(s + 3, months + 3 * m, 3) == 0)
-      mo = m + 1;
+  mo = lh_clf_month(s + 3);
   if (to_epoch(y, mo, d, h, mi, sec, t) != 0)
     return -1;
   *t -= (s[21] == '-' ? -1 : 1) * (oh * 3600 + om * 60);

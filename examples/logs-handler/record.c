@@ -61,7 +61,7 @@ static lh_verdict_t build(const lh_rules_t *rules, json_t *record, const char *n
 lh_verdict_t lh_record_check(const lh_rules_t *rules, const char *data, size_t len, double now,
                              char **alert, size_t *alert_len, const char **why) {
   json_error_t jerr;
-  json_t *record = json_loadb(data, len, 0, &jerr), *k8s;
+  json_t *record = json_loadb(data, len, 0, &jerr), *k8s, *pod_name;
   const char *ns, *pod, *text;
   lh_access_t line;
   lh_verdict_t verdict = LH_IGNORE;
@@ -77,7 +77,8 @@ lh_verdict_t lh_record_check(const lh_rules_t *rules, const char *data, size_t l
   }
   k8s = json_object_get(record, "kubernetes");
   ns = member(k8s, "namespace_name");
-  pod = member(k8s, "pod_name");
+  pod_name = json_object_get(k8s, "pod_name");
+  pod = json_string_value(pod_name);
   text = member(record, "log");
   if (!text)
     text = member(record, "message");
@@ -87,7 +88,7 @@ lh_verdict_t lh_record_check(const lh_rules_t *rules, const char *data, size_t l
     *why = "not a Kubernetes log record (kubernetes.namespace_name, kubernetes.pod_name, log)";
     verdict = LH_DROP;
   } else if (lh_rules_namespace(rules, ns) &&
-             lh_rules_pod(rules, pod, json_string_length(json_object_get(k8s, "pod_name"))) &&
+             lh_rules_pod(rules, pod, json_string_length(pod_name)) &&
              lh_access_parse(text, strlen(text), &line) && lh_rules_status(rules, line.status)) {
     verdict = build(rules, record, ns, pod, &line, now, alert, alert_len);
   }

@@ -77,8 +77,6 @@ def main():
                 line = rng.choice(OTHER_LINES)
             else:
                 status = rng.choice([200] * 40 + [301, 302, 304, 304, 400, 403, 500, 503])
-                if status == 404 or (pod.startswith("wordpress-v1") and ns == "demo-project" and status == 404):
-                    status = 200
                 line = access_line(rng, int(t), status, rng.choice(PATHS), image.startswith("nginx"))
                 if not pod.startswith("wordpress-v1") and rng.random() < 0.05:
                     line = access_line(rng, int(t), 404, rng.choice(MISSING), image.startswith("nginx"))

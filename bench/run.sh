@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 # libcmocka-dev: knative_probe, which plays the sidecar, is built with the tests
-ofctx_install_packages $OFCTX_BUILD_PACKAGES libcmocka-dev python3 wrk util-linux
+ofctx_install_packages $OFCTX_BUILD_PACKAGES libcmocka-dev python3 wrk util-linux time
 if [ -z "$dir" ]; then
   dir="$ofctx_root/build-bench"
   cmake -S "$ofctx_root" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOFCTX_BUILD_TESTS=ON >/dev/null

@@ -26,8 +26,8 @@ done
 ofctx_install_packages $OFCTX_BUILD_PACKAGES libcmocka-dev python3 wrk util-linux time
 if [ -z "$dir" ]; then
   dir="$ofctx_root/build-bench"
-  cmake -S "$ofctx_root" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOFCTX_BUILD_TESTS=ON >/dev/null
-  cmake --build "$dir" -j "$ofctx_jobs" --target logs-handler echo knative_probe >/dev/null
+  OFCTX_TARGETS="logs-handler echo knative_probe" ofctx_build "$dir" \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOFCTX_BUILD_TESTS=ON
 fi
 
 echo "## $(date -u +%F), $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(. /etc/os-release && echo "$PRETTY_NAME"), $(cc --version | head -1)"

@@ -32,16 +32,13 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+from harness import free_port, raw_exchange, wait_until  # noqa: E402
+
 STARTED = []  # every process started, killed at exit should a benchmark fail half-way
 atexit.register(lambda: [p.kill() for p in STARTED if p.poll() is None])
-ROOT = os.path.dirname(HERE)
 TWO_CPUS = (os.cpu_count() or 1) >= 2
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def pinned(cpu, cmd):
@@ -53,15 +50,21 @@ def rss_kb(pid):
         return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
 
 
-def wait_port(port, seconds=10):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port)).close()
-            return
-        except OSError:
-            time.sleep(0.002)
-    raise RuntimeError("nothing listens on %d" % port)
+def listening(port):
+    try:
+        socket.create_connection(("127.0.0.1", port)).close()
+        return True
+    except OSError:
+        return False
+
+
+def wait_port(port):
+    wait_until(lambda: listening(port), "a listener on %d" % port, 10)
+
+
+def get(port, path):
+    """The raw answer to GET `path` on 127.0.0.1:`port`."""
+    return raw_exchange(port, b"GET %s HTTP/1.1\r\nConnection: close\r\n\r\n" % path.encode())
 
 
 class FastSidecar:
@@ -71,49 +74,44 @@ class FastSidecar:
     bottleneck). It shares CPU 1 with wrk."""
 
     def __init__(self, bin_dir):
-        self.port = free_port()
-        env = dict(os.environ, CONTEXT_MODE="self-host", OFCTX_LISTEN_HOST="127.0.0.1",
-                   OFCTX_LOG_LEVEL="warn", PROBE_KIND="http", OFCTX_HTTP_PATTERN="/v1.0/{api}/{name}",
-                   FUNC_CONTEXT=json.dumps({"name": "sidecar", "runtime": "Knative", "port": str(self.port)}))
-        self.proc = subprocess.Popen(pinned(1, [os.path.join(bin_dir, "knative_probe")]), env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        STARTED.append(self.proc)
-        wait_port(self.port)
+        self.proc, self.port = start_function(
+            os.path.join(bin_dir, "knative_probe"), {"name": "sidecar", "runtime": "Knative"},
+            {"PROBE_KIND": "http", "OFCTX_HTTP_PATTERN": "/v1.0/{api}/{name}"}, cpu=1)
 
     @property
     def count(self):
-        with socket.create_connection(("127.0.0.1", self.port)) as s:
-            s.sendall(b"GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n")
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        m = re.search(rb'ofctx_events_total\{input="http",outcome="success"\} (\d+)', data)
+        m = re.search(rb'ofctx_events_total\{input="http",outcome="success"\} (\d+)', get(self.port, "/metrics"))
         return int(m.group(1))
 
     def close(self):
-        self.proc.terminate()
-        self.proc.wait(30)
+        stop(self.proc)
 
 
-def readyz(port):
-    with socket.create_connection(("127.0.0.1", port)) as s:
-        s.sendall(b"GET /readyz HTTP/1.1\r\nConnection: close\r\n\r\n")
-        return int(s.recv(64).split()[1])
-
-
-def start_function(binary, context, extra_env=None):
-    port = free_port()
+def function_env(context, port, extra_env=None):
+    """The environment of a function that listens on 127.0.0.1:`port`."""
     env = dict(os.environ, FUNC_CONTEXT=json.dumps(dict(context, port=str(port))),
                CONTEXT_MODE="self-host", OFCTX_LISTEN_HOST="127.0.0.1", OFCTX_LOG_LEVEL="warn")
     env.update(extra_env or {})
-    fn = subprocess.Popen(pinned(0, [binary]), env=env, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL)
-    STARTED.append(fn)
+    return env
+
+
+def launch(cmd, env):
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    STARTED.append(proc)
+    return proc
+
+
+def start_function(binary, context, extra_env=None, cpu=0):
+    """The function, pinned to `cpu`, once it listens: (process, port)."""
+    port = free_port()
+    fn = launch(pinned(cpu, [binary]), function_env(context, port, extra_env))
     wait_port(port)
     return fn, port
+
+
+def stop(proc):
+    proc.terminate()
+    proc.wait(30)
 
 
 def cpu_seconds(pid):
@@ -210,8 +208,7 @@ def main():
             sends = sidecar.count - before
             rows.append((name, rps, lat, errors, "RSS %d KB idle, %d KB after; %d alerts sent"
                          % (idle, rss_kb(fn.pid), sends)))
-        fn.terminate()
-        fn.wait(30)
+        stop(fn)
     echo_context = {"name": "echo", "runtime": "Knative", "httpPattern": "/echo"}
     if want("knative-http") or want("knative-ce"):
         fn, port = start_function(os.path.join(bin_dir, "echo"), echo_context)
@@ -228,8 +225,7 @@ def main():
             rps, lat, errors = wrk(url, args.seconds, lua_script(tmp, "ce", "POST", '{"hello":"world"}', headers),
                                    args.runs, fn.pid)
             rows.append(("knative-ce", rps, lat, errors, "RSS %d KB after" % rss_kb(fn.pid)))
-        fn.terminate()
-        fn.wait(30)
+        stop(fn)
     if want("rss-idle"):
         idle = {}
         for name, binary, ctx, extra in [
@@ -238,37 +234,26 @@ def main():
                 ("logs-handler after its start-up wait", "logs-handler", context,
                  dict(env, OFCTX_DAPR_WAIT_MS="30000"))]:
             fn, port = start_function(os.path.join(bin_dir, binary), ctx, extra)
-            deadline = time.monotonic() + 10
-            while readyz(port) != 200:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("%s never became ready" % name)
-                time.sleep(0.01)
+            wait_until(lambda: get(port, "/readyz").startswith(b"HTTP/1.1 200"), name + " ready", 10)
             time.sleep(0.2)
             idle[name] = rss_kb(fn.pid)
-            fn.terminate()
-            fn.wait(30)
+            stop(fn)
         rows.append(("rss-idle", None, {}, 0, "; ".join("%s %d KB" % kv for kv in idle.items())))
     if want("cold-start"):
         times = []
         for _ in range(50):
             port = free_port()
-            env = dict(os.environ, FUNC_CONTEXT=json.dumps(dict(echo_context, port=str(port))),
-                       CONTEXT_MODE="self-host", OFCTX_LISTEN_HOST="127.0.0.1", OFCTX_LOG_LEVEL="warn")
+            env = function_env(echo_context, port)
             start = time.perf_counter()
-            fn = subprocess.Popen([os.path.join(bin_dir, "echo")], env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
-            STARTED.append(fn)
+            fn = launch([os.path.join(bin_dir, "echo")], env)
             while True:
                 try:
-                    with socket.create_connection(("127.0.0.1", port)) as s:
-                        s.sendall(b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n")
-                        if s.recv(64).startswith(b"HTTP/1.1 200"):
-                            break
+                    if get(port, "/healthz").startswith(b"HTTP/1.1 200"):
+                        break
                 except OSError:
                     pass
             times.append(time.perf_counter() - start)
-            fn.terminate()
-            fn.wait(30)
+            stop(fn)
         rows.append(("cold-start", None, {"50": "%.1fms" % (statistics.median(times) * 1000),
                                           "99": "%.1fms" % (max(times) * 1000)}, 0,
                      "exec to the first /healthz answer, 50 starts (the 99 column is the slowest)"))

@@ -19,24 +19,19 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+from harness import free_port  # noqa: E402
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def read_response(reader):
-    """Status and body of one HTTP/1.1 response with a Content-Length."""
+async def read_message(reader):
+    """Head and body of one HTTP/1.1 request or response (Content-Length or none)."""
     head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
     length = 0
     for line in head.split(b"\r\n")[1:]:
         if line.lower().startswith(b"content-length:"):
             length = int(line.split(b":", 1)[1])
     body = await reader.readexactly(length) if length else b""
-    return status, body
+    return head, body
 
 
 class Sidecar:
@@ -48,12 +43,7 @@ class Sidecar:
     async def serve(self, reader, writer):
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":", 1)[1])
-                body = await reader.readexactly(length) if length else b""
+                head, body = await read_message(reader)
                 if head.startswith(b"POST /v1.0/bindings/"):
                     ident = json.loads(body)["data"]["id"]
                     self.sends[ident] = self.sends.get(ident, 0) + 1
@@ -76,7 +66,8 @@ async def drive(port, first, count, connections, answers):
             body = (json.dumps({"send": ["out"], "id": str(i)}) if i % 2 == 0
                     else json.dumps({"return": 200})).encode()
             writer.write(b"POST /kafka-in HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
-            status, _ = await read_response(reader)
+            head, _ = await read_message(reader)
+            status = int(head.split(b" ", 2)[1])
             answers[status] = answers.get(status, 0) + 1
         writer.close()
     await asyncio.gather(*(worker(w) for w in range(connections)))

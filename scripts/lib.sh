@@ -31,10 +31,12 @@ ofctx_install_packages() {
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
-# ofctx_build DIR [cmake options...]: configure (once) and build into DIR.
+# ofctx_build DIR [cmake options...]: configure (once) and build into DIR;
+# only the targets in OFCTX_TARGETS (space-separated) when it is set.
 ofctx_build() {
   local dir=$1
   shift
   cmake -S "$ofctx_root" -B "$dir" "$@" >/dev/null
-  cmake --build "$dir" -j "$ofctx_jobs" >/dev/null
+  # shellcheck disable=SC2086
+  cmake --build "$dir" -j "$ofctx_jobs" ${OFCTX_TARGETS:+--target $OFCTX_TARGETS} >/dev/null
 }

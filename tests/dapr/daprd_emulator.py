@@ -1066,7 +1066,8 @@ class Emulator:
         (+ "/" + metadata path): the method of the operation, the payload as
         the body of PUT/POST/PATCH, JSON content type and accept headers, and
         each metadata key that starts with A-Z as a header. Returns the
-        remote answer as a `response` entry."""
+        remote answer as a `response` entry whose body is the bytes as read
+        ("raw")."""
         method = "POST" if operation == "create" else operation.upper()
         target = str(url)
         if metadata.get("path"):
@@ -1086,8 +1087,7 @@ class Emulator:
             status, answer, rheaders = e.code, e.read(), e.headers
         except OSError as e:
             return {"status": 502, "body": "forwarding to %s failed: %s" % (target, e)}
-        return {"status": status, "bodyBase64": base64.b64encode(answer).decode("ascii"),
-                "headers": {k: v for k, v in rheaders.items()}}
+        return {"status": status, "raw": answer, "headers": {k: v for k, v in rheaders.items()}}
 
     def _http_binding(self, b, operation, payload, metadata, invoke_error):
         # Contract §6.2: response Data = body; Metadata statusCode/status + headers.
@@ -1097,7 +1097,9 @@ class Emulator:
             with self.lock:
                 resp = dict(b["response"])
         status = int(resp.get("status", 200))
-        if resp.get("echo"):
+        if "raw" in resp:
+            body = resp["raw"]
+        elif resp.get("echo"):
             body = payload.encode("utf-8") if operation in ("create", "post", "put", "patch") else b""
         elif "bodyBase64" in resp:
             body = base64.b64decode(resp["bodyBase64"])

@@ -46,27 +46,6 @@ int ofctx__ce_name_ok(const char *name) {
   return n > 0 && n <= 64 && strcmp(name, "data") != 0;
 }
 
-int ofctx__ce_string_ok(const char *value) {
-  const unsigned char *p = (const unsigned char *)value;
-
-  while (*p) {
-    size_t len = ofctx__utf8_len((const char *)p);
-    uint32_t c;
-    if (len == 0)
-      return 0;
-    c = len == 1   ? p[0]
-        : len == 2 ? (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f)
-        : len == 3 ? (uint32_t)(p[0] & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f)
-                   : (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 |
-                         (uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
-    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || (c >= 0xfdd0 && c <= 0xfdef) ||
-        (c & 0xfffe) == 0xfffe)
-      return 0;
-    p += len;
-  }
-  return 1;
-}
-
 /* RFC 3339 date-time: 2018-04-05T17:31:00Z, with optional fractions and a
  * numeric offset; T and Z in either case. */
 static int digits(const char *s, int n, int *out) {

@@ -45,10 +45,6 @@ const char *ofctx__ce_from_envelope(json_t *ce, ofctx_event_t *ev);
 /* Whether `name` may be an attribute's name: 1-64 of [a-z0-9], not "data". */
 int ofctx__ce_name_ok(const char *name);
 
-/* Whether `value` is a CloudEvents String: UTF-8 without control
- * characters or noncharacters. */
-int ofctx__ce_string_ok(const char *value);
-
 /* A reply event: `attributes` (strings; specversion, id and time are added when
  * missing), `data` and its media type (NULL: sniffed). Binary mode fills
  * `headers` (names and values point into `store`) and leaves the body to be

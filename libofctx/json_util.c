@@ -171,6 +171,20 @@ int ofctx__text_ok(const char *s) {
   return 1;
 }
 
+int ofctx__ce_string_ok(const char *s) {
+  while (*s) {
+    size_t len = ofctx__utf8_len(s);
+    unsigned long c;
+    if (len == 0 || is_control((const unsigned char *)s))
+      return 0;
+    c = code_point((const unsigned char *)s, len);
+    if ((c >= 0xFDD0 && c <= 0xFDEF) || (c & 0xFFFE) == 0xFFFE) /* noncharacters */
+      return 0;
+    s += len;
+  }
+  return 1;
+}
+
 void ofctx__quote(char *out, size_t size, const char *s) {
   const unsigned char *p = (const unsigned char *)s;
   size_t n = 0;

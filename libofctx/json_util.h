@@ -54,6 +54,10 @@ size_t ofctx__utf8_len(const char *s);
  * message, a log line or a header. */
 int ofctx__text_ok(const char *s);
 
+/* Whether `s` is a CloudEvents String: UTF-8 without control characters
+ * or noncharacters. */
+int ofctx__ce_string_ok(const char *s);
+
 /* Writes `s` as a double-quoted string shortened to fit `out` (ending in
  * `..."` when cut), for quoting user input in a message: quotes and
  * backslashes are escaped, bytes that are not UTF-8 become \xNN, control and

@@ -120,6 +120,21 @@ static void quoting_never_splits_escapes(void **state) {
   }
 }
 
+/* CloudEvents Strings: UTF-8 without C0/C1 controls, DEL or noncharacters. */
+static void cloudevent_strings(void **state) {
+  static const char *const ok[] = {"", "plain", "caf\xc3\xa9", "nbsp\xc2\xa0", "\xef\xbf\xbd",
+                                   "\xf0\x9f\x98\x80", "\xef\xb7\x8f" /* U+FDCF */};
+  static const char *const bad[] = {"tab\t", "del\x7f", "c1\xc2\x85", "c1\xc2\x9f",
+                                    "\xef\xb7\x90" /* U+FDD0 */, "\xef\xb7\xaf" /* U+FDEF */,
+                                    "\xef\xbf\xbe" /* U+FFFE */, "\xf0\x9f\xbf\xbf" /* U+1FFFF */,
+                                    "\xf4\x8f\xbf\xbf" /* U+10FFFF */, "bad\xff", "cut\xc3"};
+  (void)state;
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+    assert_true(ofctx__ce_string_ok(ok[i]));
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    assert_false(ofctx__ce_string_ok(bad[i]));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(member_lookup),
@@ -129,6 +144,7 @@ int main(void) {
       cmocka_unit_test(utf8),
       cmocka_unit_test(quoting_bytes),
       cmocka_unit_test(quoting_never_splits_escapes),
+      cmocka_unit_test(cloudevent_strings),
   };
   return cmocka_run_group_tests_name("json_util", tests, NULL, NULL);
 }

@@ -18,7 +18,7 @@ static char *route_for(const char *prefix, const char *name) {
   ofctx__buf_t route = {0};
 
   ofctx__buf_puts(&route, prefix);
-  ofctx__buf_encoded(&route, name, 0);
+  ofctx__buf_encoded(&route, name, OFCTX__ENCODE_COMPONENT);
   if (route.failed) {
     ofctx__buf_free(&route);
     return NULL;

@@ -59,12 +59,19 @@ void ofctx__buf_printf(ofctx__buf_t *b, const char *fmt, ...) {
   b->len += (size_t)n;
 }
 
-void ofctx__buf_encoded(ofctx__buf_t *b, const char *s, int keep_slash) {
+/* Whether ofctx__buf_encoded keeps `c` as it is under `mode`. */
+static int kept(unsigned char c, int mode) {
+  if (mode == OFCTX__ENCODE_HEADER)
+    return c > 0x20 && c < 0x7f && c != '"' && c != '%';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~' || (mode == OFCTX__ENCODE_PATH && c == '/');
+}
+
+void ofctx__buf_encoded(ofctx__buf_t *b, const char *s, int mode) {
   static const char hex[] = "0123456789ABCDEF";
 
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-        *p == '-' || *p == '.' || *p == '_' || *p == '~' || (keep_slash && *p == '/')) {
+    if (kept(*p, mode)) {
       ofctx__buf_append(b, p, 1);
     } else {
       char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};

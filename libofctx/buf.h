@@ -17,9 +17,13 @@ void ofctx__buf_append(ofctx__buf_t *b, const void *data, size_t len);
 void ofctx__buf_puts(ofctx__buf_t *b, const char *s);
 void ofctx__buf_printf(ofctx__buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* `s` percent-encoded: everything but RFC 3986's unreserved characters, and
- * '/' too unless `keep_slash`. */
-void ofctx__buf_encoded(ofctx__buf_t *b, const char *s, int keep_slash);
+/* `s` percent-encoded (%XX) but for what `mode` keeps: RFC 3986's
+ * unreserved characters (a URL path segment or query part), those and '/'
+ * (a path), or visible ASCII but '"' and '%' (a ce-* header value). */
+#define OFCTX__ENCODE_COMPONENT 0
+#define OFCTX__ENCODE_PATH 1
+#define OFCTX__ENCODE_HEADER 2
+void ofctx__buf_encoded(ofctx__buf_t *b, const char *s, int mode);
 /* Appends `len` bytes of `s` percent-decoded; `b->data` is set even when
  * nothing is added. 0, or -1 for a '%' without two hex digits (unless
  * OFCTX__DECODE_LENIENT, which keeps it as it is), for a NUL byte (as %00

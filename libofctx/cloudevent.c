@@ -426,21 +426,6 @@ static void uuid4(char out[37]) {
            b[14], b[15]);
 }
 
-/* Percent-encodes what a ce-* header value may not hold: space, '"', '%'
- * and every byte outside U+0021-U+007E. */
-static void header_encoded(ofctx__buf_t *b, const char *s) {
-  static const char hex[] = "0123456789ABCDEF";
-
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p > 0x20 && *p < 0x7f && *p != '"' && *p != '%') {
-      ofctx__buf_append(b, p, 1);
-    } else {
-      char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-      ofctx__buf_append(b, esc, 3);
-    }
-  }
-}
-
 int ofctx__ce_encode(ofctx__ce_reply_t *out, ofctx__ce_mode_t mode, json_t *attributes,
                      const char *data, size_t len, const char *content_type, const char **why) {
   json_t *attrs = json_deep_copy(attributes), *value;
@@ -533,7 +518,7 @@ int ofctx__ce_encode(ofctx__ce_reply_t *out, ofctx__ce_mode_t mode, json_t *attr
       if (strcmp(key, "datacontenttype") == 0)
         ofctx__buf_puts(&out->store, text);
       else
-        header_encoded(&out->store, text);
+        ofctx__buf_encoded(&out->store, text, OFCTX__ENCODE_HEADER);
       ofctx__buf_append(&out->store, "", 1);
       n++;
     }

@@ -176,9 +176,9 @@ static ofctx_err_t send_binding(ofctx_t *ctx, size_t slot, const char *name,
 static void metadata_param(ofctx__buf_t *path, char *sep, const char *key, const char *value) {
   ofctx__buf_append(path, sep, 1);
   ofctx__buf_puts(path, "metadata.");
-  ofctx__buf_encoded(path, key, 0);
+  ofctx__buf_encoded(path, key, OFCTX__ENCODE_COMPONENT);
   ofctx__buf_puts(path, "=");
-  ofctx__buf_encoded(path, value, 0);
+  ofctx__buf_encoded(path, value, OFCTX__ENCODE_COMPONENT);
   *sep = '&';
 }
 
@@ -198,7 +198,7 @@ static ofctx_err_t send_publish(ofctx_t *ctx, size_t slot, const char *name, con
   ofctx__buf_puts(&path, "/v1.0/publish/");
   ofctx__buf_puts(&path, pubsub);
   ofctx__buf_puts(&path, "/");
-  ofctx__buf_encoded(&path, topic, 1);
+  ofctx__buf_encoded(&path, topic, OFCTX__ENCODE_PATH);
   for (size_t i = 0; i < ofctx_strmap_count(base_metadata); i++)
     metadata_param(&path, &sep, ofctx_strmap_key_at(base_metadata, i),
                    ofctx_strmap_value_at(base_metadata, i));

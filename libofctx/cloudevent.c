@@ -332,8 +332,8 @@ static int decode_structured(const char *body, size_t len, ofctx_event_t *ev,
 int ofctx__ce_decode(const ofctx__http_header_t *headers, size_t count, const char *body,
                      size_t len, ofctx_event_t *ev, ofctx__ce_mode_t *mode,
                      ofctx__ce_error_t *err) {
-  const char *content_type = NULL;
-  char type[128];
+  const char *content_type = NULL, *type;
+  size_t type_len;
   int binary = 0, rc;
 
   *mode = OFCTX__CE_NONE;
@@ -342,13 +342,13 @@ int ofctx__ce_decode(const ofctx__http_header_t *headers, size_t count, const ch
       content_type = headers[i].value;
     binary |= strncasecmp(headers[i].name, "ce-", 3) == 0;
   }
-  ofctx__media_type(content_type ? content_type : "", type, sizeof type);
-  if (strncmp(type, "application/cloudevents-batch", 29) == 0)
+  type = ofctx__media_type(content_type ? content_type : "", &type_len);
+  if (type_len >= 29 && strncasecmp(type, "application/cloudevents-batch", 29) == 0)
     return fail(err, 415, "batched CloudEvents are not accepted; send one event per request");
-  if (strncmp(type, "application/cloudevents", 23) == 0) {
-    if (strcmp(type, STRUCTURED_TYPE) != 0) {
+  if (type_len >= 23 && strncasecmp(type, "application/cloudevents", 23) == 0) {
+    if (!ofctx__media_type_is(type, STRUCTURED_TYPE)) {
       char quoted[OFCTX_QUOTE_SIZE];
-      ofctx__quote(quoted, sizeof quoted, type);
+      ofctx__quote(quoted, sizeof quoted, content_type);
       return fail(err, 415, "the CloudEvents format %s is not supported; use %s", quoted,
                   STRUCTURED_TYPE);
     }

@@ -1,5 +1,6 @@
 /* The environment of a function process: Kubernetes, Dapr and Knative
  * variables around the context document. */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,19 +57,45 @@ static ofctx_err_t check_text(const char *name, const char *value, int secret,
                       "%s: %s is not UTF-8 text or holds a control character", name, quoted);
 }
 
-/* A host name, an IPv4 address, or an IPv6 address (bracketed or not):
- * what can stand between "http://" and ":port" once brackets are added. */
-static ofctx_err_t check_host(const char *value, ofctx_error_t *err) {
-  static const char ipv6_chars[] = "0123456789abcdefABCDEF:.";
-  char quoted[OFCTX_QUOTE_SIZE];
-  size_t len = value ? strlen(value) : 0;
+/* A DNS name (RFC 1123 labels of letters, digits and inner hyphens, 1-63
+ * bytes each, dot-separated, 253 bytes at most), an IPv4 address, or an
+ * IPv6 address (bracketed or not): what can stand between "http://" and
+ * ":port" once brackets are added, and nothing else (no port, no path). */
+static int host_ok(const char *value) {
+  char bare[INET6_ADDRSTRLEN + 1];
+  unsigned char addr[sizeof(struct in6_addr)];
+  size_t len = strlen(value);
 
-  if (!value || ofctx__name_chars_ok(value) || strspn(value, ipv6_chars) == len ||
-      (len > 2 && value[0] == '[' && value[len - 1] == ']' &&
-       strspn(value + 1, ipv6_chars) == len - 2))
+  if (len > 2 && value[0] == '[' && value[len - 1] == ']' && len - 2 < sizeof bare) {
+    memcpy(bare, value + 1, len - 2);
+    bare[len - 2] = '\0';
+    return inet_pton(AF_INET6, bare, addr) == 1;
+  }
+  if (inet_pton(AF_INET6, value, addr) == 1 || inet_pton(AF_INET, value, addr) == 1)
+    return 1;
+  if (len == 0 || len > 253)
+    return 0;
+  for (const char *label = value;;) {
+    size_t n = strspn(label, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-");
+    if (n == 0 || n > 63 || label[0] == '-' || label[n - 1] == '-')
+      return 0;
+    if (!label[n])
+      return 1;
+    if (label[n] != '.')
+      return 0;
+    label += n + 1;
+  }
+}
+
+static ofctx_err_t check_host(const char *value, ofctx_error_t *err) {
+  char quoted[OFCTX_QUOTE_SIZE];
+
+  if (!value || host_ok(value))
     return OFCTX_OK;
   ofctx__quote(quoted, sizeof quoted, value);
-  return ofctx__error(err, OFCTX_EENV, "DAPR_HOST: %s is not a host name or an IP address",
+  return ofctx__error(err, OFCTX_EENV,
+                      "DAPR_HOST: %s is not a host name or an IP address (without a port; "
+                      "the port is DAPR_HTTP_PORT)",
                       quoted);
 }
 

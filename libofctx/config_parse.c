@@ -321,18 +321,27 @@ static ofctx_err_t entry_topic(parser_t *p, const char *name, const json_t *entr
     if (*topic && !**topic)
       *topic = NULL;
   }
-  if (!*topic && role == ROLE_INPUT)
-    return bad(p, at(&pb, path, f->topic), "missing; a pubsub input needs its topic in \"%s\"",
-               f->topic);
+  /* Without a topic no message can be delivered or sent. */
+  if (!*topic)
+    return bad(p, at(&pb, path, f->topic), "missing; a pubsub %s needs its topic in \"%s\"%s",
+               role == ROLE_INPUT ? "input" : "output", f->topic,
+               role == ROLE_OUTPUT && p->fallback
+                   ? " (or as the uri of the same output in FUNC_CONTEXT)"
+                   : "");
   if ((rc = check_text(p, at(&pb, path, f->topic), *topic, "a topic")) != OFCTX_OK)
     return rc;
   /* An output topic goes into the sidecar's publish URL. (Input topics may
    * hold broker wildcards such as MQTT's "#": they never go into a URL.) */
-  if (*topic && role == ROLE_OUTPUT && strpbrk(*topic, "?#")) {
+  if (*topic && role == ROLE_OUTPUT && !ofctx__topic_ok(*topic)) {
     char quoted[OFCTX_QUOTE_SIZE];
     ofctx__quote(quoted, sizeof quoted, *topic);
-    return bad(p, pb.s, "%s contains \"%c\", which cannot be in an output topic", quoted,
-               *strpbrk(*topic, "?#"));
+    if (strpbrk(*topic, "?#"))
+      return bad(p, pb.s, "%s contains \"%c\", which cannot be in an output topic", quoted,
+                 *strpbrk(*topic, "?#"));
+    return bad(p, pb.s,
+               "%s is not an output topic: its '/'-separated parts must not be empty, "
+               "\".\" or \"..\"",
+               quoted);
   }
   return OFCTX_OK;
 }
@@ -444,6 +453,23 @@ static const json_t *member_or_alt(const json_t *obj, const char *key, const cha
   return v;
 }
 
+/* Removes every member named "headers" in any case (keys are matched
+ * case-insensitively, so "Headers" is the same secret): whether there was one. */
+static int drop_headers(json_t *exporter) {
+  int dropped = 0;
+  const char *key;
+  json_t *value;
+  void *tmp;
+
+  json_object_foreach_safe(exporter, tmp, key, value) {
+    if (strcasecmp(key, "headers") == 0) {
+      json_object_del(exporter, key);
+      dropped = 1;
+    }
+  }
+  return dropped;
+}
+
 /* The provider part of an enabled tracing object → `*out` (new reference).
  * The exporter's headers often carry credentials: they are not kept, only
  * whether there were some. */
@@ -477,7 +503,7 @@ static ofctx_err_t parse_provider(parser_t *p, const json_t *provider, const cha
       json_decref(exporter);
       return rc;
     }
-    if (put(exporter, "headersSet", json_boolean(json_object_del(exporter, "headers") == 0))) {
+    if (put(exporter, "headersSet", json_boolean(drop_headers(exporter)))) {
       json_decref(exporter);
       return nomem(p);
     }

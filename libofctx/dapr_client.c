@@ -459,6 +459,9 @@ static call_t *call_take(ofctx__dapr_client_t *c) {
   ofctx__curl.easy_setopt(call->easy, CURLOPT_ERRORBUFFER, call->errbuf);
   ofctx__curl.easy_setopt(call->easy, CURLOPT_NOSIGNAL, 1L);
   ofctx__curl.easy_setopt(call->easy, CURLOPT_PROTOCOLS_STR, "http");
+  /* The path goes out as it was built: curl never removes dot segments
+   * (the callers refuse them; this keeps a slip from reaching another API). */
+  ofctx__curl.easy_setopt(call->easy, CURLOPT_PATH_AS_IS, 1L);
   /* The sidecar is next door: never through a proxy from http_proxy & co.,
    * which would also see the token. */
   ofctx__curl.easy_setopt(call->easy, CURLOPT_PROXY, "");
@@ -485,11 +488,17 @@ static struct curl_slist *add_header(struct curl_slist *list, const char *line) 
  * token; NULL when out of memory. */
 static struct curl_slist *headers_for(const ofctx__dapr_client_t *c, const char *content_type) {
   struct curl_slist *list = ofctx__curl.slist_append(NULL, "Expect:");
-  char line[256];
 
-  if (content_type) {
-    snprintf(line, sizeof line, "Content-Type: %s", content_type);
-    list = add_header(list, line);
+  if (content_type) { /* whole, however long */
+    ofctx__buf_t line = {0};
+    ofctx__buf_puts(&line, "Content-Type: ");
+    ofctx__buf_puts(&line, content_type);
+    if (line.failed) {
+      ofctx__curl.slist_free_all(list);
+      return NULL;
+    }
+    list = add_header(list, line.data);
+    ofctx__buf_free(&line);
   }
   if (c->token_header)
     list = add_header(list, c->token_header);

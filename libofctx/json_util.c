@@ -102,6 +102,19 @@ int ofctx__component_name_ok(const char *s) {
   return ofctx__name_chars_ok(s) && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
 }
 
+int ofctx__topic_ok(const char *s) {
+  if (!*s || strpbrk(s, "?#"))
+    return 0;
+  for (;;) {
+    size_t n = strcspn(s, "/");
+    if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+      return 0;
+    if (!s[n])
+      return 1;
+    s += n + 1;
+  }
+}
+
 size_t ofctx__utf8_len(const char *s) {
   const unsigned char *p = (const unsigned char *)s;
   unsigned char lo = 0x80, hi = 0xBF;
@@ -247,29 +260,33 @@ const char *ofctx__media_type_of(const void *data, size_t len) {
   return text ? "text/plain; charset=utf-8" : "application/octet-stream";
 }
 
-void ofctx__media_type(const char *value, char *out, size_t size) {
-  size_t n = 0;
-
+const char *ofctx__media_type(const char *value, size_t *len) {
   while (*value == ' ' || *value == '\t')
     value++;
-  for (; *value && *value != ';' && *value != ' ' && *value != '\t' && n + 1 < size; value++)
-    out[n++] = (char)tolower((unsigned char)*value);
-  out[n] = '\0';
+  *len = strcspn(value, "; \t");
+  return value;
+}
+
+int ofctx__media_type_is(const char *value, const char *type) {
+  size_t len;
+  const char *start = ofctx__media_type(value, &len);
+  return len == strlen(type) && strncasecmp(start, type, len) == 0;
 }
 
 int ofctx__json_media(const char *content_type) {
-  char type[128];
-  const char *sub;
-  size_t n;
+  const char *type, *sub;
+  size_t len, n;
 
   if (!content_type)
     return 1;
-  ofctx__media_type(content_type, type, sizeof type);
-  sub = strchr(type, '/');
+  type = ofctx__media_type(content_type, &len);
+  sub = memchr(type, '/', len);
   if (!sub)
     return 0;
-  n = strlen(++sub);
-  return strcmp(sub, "json") == 0 || (n > 5 && strcmp(sub + n - 5, "+json") == 0);
+  sub++;
+  n = len - (size_t)(sub - type);
+  return (n == 4 && strncasecmp(sub, "json", 4) == 0) ||
+         (n > 5 && strncasecmp(sub + n - 5, "+json", 5) == 0);
 }
 
 int ofctx__buf_json_string(ofctx__buf_t *b, const char *s, size_t len) {

@@ -44,6 +44,12 @@ int ofctx__name_chars_ok(const char *s);
 /* A Dapr component name: name characters, and not "." or "..". */
 int ofctx__component_name_ok(const char *s);
 
+/* Whether `s` may go into a sidecar URL as a pub/sub topic: Dapr takes the
+ * rest of the publish path as the topic, so '/' may separate parts, but no
+ * part may be empty, "." or ".." (which a path normalizer would remove,
+ * addressing another topic or another API), and there is no '?' or '#'. */
+int ofctx__topic_ok(const char *s);
+
 /* The length (1-4) of the well-formed UTF-8 sequence that starts at `s`, or 0
  * when the bytes there are not one (bad lead byte, overlong form, surrogate,
  * past U+10FFFF, or cut short). */
@@ -73,9 +79,14 @@ int ofctx__is_json(const void *data, size_t len);
  * bytes, else "application/octet-stream". */
 const char *ofctx__media_type_of(const void *data, size_t len);
 
-/* The media type of a Content-Type value into `out`: lower-cased, without
- * parameters or surrounding blanks (cut to fit). */
-void ofctx__media_type(const char *value, char *out, size_t size);
+/* The media type of a Content-Type value: where it starts in `value` and
+ * its length in `*len` (without parameters or surrounding blanks; borrowed,
+ * never cut). */
+const char *ofctx__media_type(const char *value, size_t *len);
+
+/* Whether the media type of the Content-Type `value` is `type` (ASCII
+ * case-insensitively). */
+int ofctx__media_type_is(const char *value, const char *type);
 
 /* Whether a Content-Type says JSON, as CloudEvents' JSON format reads
  * datacontenttype: a subtype "json" or one ending in "+json"; NULL (no

@@ -1,8 +1,10 @@
 /* OFCTX_* environment variables → runtime options. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_util.h"
 #include "options.h"
 
 typedef enum { SIZE, MILLIS, COUNT } kind_t;
@@ -103,8 +105,12 @@ int ofctx__options_load(ofctx__options_t *o, char *err, size_t size) {
     o->send.max_attempts = (int)value;
   }
   if (host && *host) {
-    if (strlen(host) >= sizeof o->listen_host) {
-      snprintf(err, size, "OFCTX_LISTEN_HOST: longer than an IP address");
+    unsigned char addr[sizeof(struct in6_addr)];
+    char quoted[OFCTX_QUOTE_SIZE];
+    if (strlen(host) >= sizeof o->listen_host ||
+        (inet_pton(AF_INET, host, addr) != 1 && inet_pton(AF_INET6, host, addr) != 1)) {
+      ofctx__quote(quoted, sizeof quoted, host);
+      snprintf(err, size, "OFCTX_LISTEN_HOST: %s is not an IPv4 or IPv6 address", quoted);
       return -1;
     }
     snprintf(o->listen_host, sizeof o->listen_host, "%s", host);

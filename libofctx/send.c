@@ -191,7 +191,8 @@ static ofctx_err_t send_publish(ofctx_t *ctx, size_t slot, const char *name, con
   char sep = '?';
   ofctx_err_t rc;
 
-  if (!topic || !*topic || !ofctx__text_ok(topic) || (type && !ofctx__text_ok(type)))
+  if (!topic || !ofctx__topic_ok(topic) || !ofctx__text_ok(topic) ||
+      (type && !ofctx__text_ok(type)))
     return OFCTX_EINVAL;
   if (!type) /* daprd keeps octet-stream data as data_base64 */
     type = ofctx__media_type_of(data, len);

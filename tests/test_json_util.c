@@ -135,6 +135,41 @@ static void cloudevent_strings(void **state) {
     assert_false(ofctx__ce_string_ok(bad[i]));
 }
 
+static void topics(void **state) {
+  (void)state;
+  const char *good[] = {"orders", "a/b", "a b", "..a", "a..", ".a/b.", "a/..b/.c", "%2e%2e"};
+  const char *bad[] = {"", ".", "..", "../x", "x/..", "a/./b", "a/../b", "/a", "a/", "a//b",
+                       "a?b", "a#b", "../../state/x"};
+  for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+    assert_true(ofctx__topic_ok(good[i]));
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    assert_false(ofctx__topic_ok(bad[i]));
+}
+
+/* A media type longer than any buffer is read whole, never cut. */
+static void media_types(void **state) {
+  char long_type[600];
+  size_t len;
+  const char *start;
+  (void)state;
+
+  memset(long_type, 'x', sizeof long_type);
+  memcpy(long_type, "application/", 12);
+  memcpy(long_type + sizeof long_type - 6, "+json", 6);
+  assert_true(ofctx__json_media(long_type));
+  long_type[sizeof long_type - 2] = 'x'; /* "+jsox" */
+  assert_false(ofctx__json_media(long_type));
+  assert_true(ofctx__json_media(" Application/JSON; charset=utf-8"));
+  assert_true(ofctx__json_media("text/json"));
+  assert_false(ofctx__json_media("application/jsonx"));
+  assert_false(ofctx__json_media("json"));
+  start = ofctx__media_type(" \ttext/plain ; charset=utf-8", &len);
+  assert_int_equal(len, 10);
+  assert_memory_equal(start, "text/plain", 10);
+  assert_true(ofctx__media_type_is("APPLICATION/cloudevents+json;x=y", "application/cloudevents+json"));
+  assert_false(ofctx__media_type_is("application/cloudevents+jsonx", "application/cloudevents+json"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(member_lookup),
@@ -145,6 +180,8 @@ int main(void) {
       cmocka_unit_test(quoting_bytes),
       cmocka_unit_test(quoting_never_splits_escapes),
       cmocka_unit_test(cloudevent_strings),
+      cmocka_unit_test(topics),
+      cmocka_unit_test(media_types),
   };
   return cmocka_run_group_tests_name("json_util", tests, NULL, NULL);
 }

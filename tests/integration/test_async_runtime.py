@@ -164,6 +164,27 @@ class AsyncRuntime(unittest.TestCase):
         self.assertIn("/v1.0/publish/pubsub/a/b%20c", paths)
         self.assertIn("/v1.0/bindings/kafka-out", paths)
 
+    def test_topic_cannot_leave_the_publish_api(self):
+        # Dot segments or empty parts would be folded away by a path
+        # normalizer (libcurl's among them), addressing /v1.0/state/... or
+        # another topic: refused with OFCTX_EINVAL, nothing reaches the sidecar.
+        for topic in ["../../state/x", "a/./../b", "..", ".", "/x", "x/", "a//b", "a/.."]:
+            r = self.h.deliver_binding("kafka-in", {"publish": ["pubsub", topic], "id": "t"})
+            self.assertEqual(r["status"], 500, topic)
+            self.assertEqual(self.h.received(), [], topic)
+        r = self.h.deliver_binding("kafka-in", {"publish": ["pubsub", "a/..b/.c"], "id": "t"})
+        self.assertEqual(r["status"], 200)
+        self.assertEqual([c["path"] for c in self.h.received()], ["/v1.0/publish/pubsub/a/..b/.c"])
+
+    def test_long_publish_content_type_is_sent_whole(self):
+        ctype = "application/vnd." + "x" * 600 + "+json"
+        r = self.h.deliver_binding("kafka-in", {"send_opts": {"output": "pub", "data": '{"a":1}', "type": ctype}})
+        self.assertEqual(r["status"], 200)
+        pub = [c for c in self.h.received() if c["path"] == "/v1.0/publish/pubsub/alerts"][-1]
+        self.assertEqual(pub["headers"]["Content-Type"], ctype)
+        self.assertEqual(pub["cloudevent"]["datacontenttype"], ctype)
+        self.assertEqual(pub["body"], '{"a":1}')
+
     def test_unknown_output_fails_at_once(self):
         r = self.h.deliver_binding("kafka-in", {"send": ["nope"], "id": "x"})
         self.assertEqual(r["status"], 500)
@@ -463,6 +484,16 @@ class Lifecycle(unittest.TestCase):
               "OFCTX_MAX_BODY_SIZE": "lots"}, "OFCTX_MAX_BODY_SIZE:"),
             ({"FUNC_CONTEXT": '{"name":"f","runtime":"Async"}', "CONTEXT_MODE": "self-host",
               "OFCTX_LOG_FORMAT": "xml"}, "OFCTX_LOG_FORMAT:"),
+            ({"FUNC_CONTEXT": '{"name":"f","runtime":"Async"}', "CONTEXT_MODE": "self-host",
+              "OFCTX_LISTEN_HOST": "localhost:80"},
+             'OFCTX_LISTEN_HOST: "localhost:80" is not an IPv4 or IPv6 address'),
+            ({"FUNC_CONTEXT": '{"name":"f","runtime":"Async"}', "CONTEXT_MODE": "self-host",
+              "OFCTX_LISTEN_HOST": "nowhere"}, 'OFCTX_LISTEN_HOST: "nowhere"'),
+            ({"FUNC_CONTEXT": '{"name":"f","runtime":"Async"}', "CONTEXT_MODE": "self-host",
+              "DAPR_HOST": "sidecar:3500"}, 'DAPR_HOST: "sidecar:3500" is not a host name'),
+            ({"FUNC_CONTEXT": '{"name":"f","runtime":"Async","outputs":{"p":{"componentName":"ps",'
+                              '"componentType":"pubsub.kafka","uri":"../state/x"}}}',
+              "CONTEXT_MODE": "self-host"}, 'FUNC_CONTEXT: $.outputs.p.uri: "../state/x" is not an output topic'),
         ]
         for env, message in cases:
             p = subprocess.run([probe], env=dict(base, **env), capture_output=True, text=True, timeout=30)

@@ -10,8 +10,6 @@
 #include "error.h"
 #include "ofctx/version.h"
 
-/* A context is a few kilobytes; refuse files that cannot be one. */
-#define MAX_CONTEXT_FILE (1 << 20)
 
 static const char USAGE[] =
     "usage: %s [--context FILE] [--invoke FILE|- [--input NAME]] [--help] [--version]\n"
@@ -102,11 +100,12 @@ static char *read_file(const char *path, size_t *len, ofctx_error_t *err) {
                  strerror(errno));
     return NULL;
   }
-  text = ofctx__malloc(MAX_CONTEXT_FILE + 1);
-  *len = text ? fread(text, 1, MAX_CONTEXT_FILE + 1, f) : 0;
-  if (!text || ferror(f) || *len > MAX_CONTEXT_FILE) {
+  /* One byte past the limit is enough for the parse to refuse the document. */
+  text = ofctx__malloc(OFCTX_CONTEXT_MAX_SIZE + 2);
+  *len = text ? fread(text, 1, OFCTX_CONTEXT_MAX_SIZE + 1, f) : 0;
+  if (!text || ferror(f)) {
     ofctx__error(err, text ? OFCTX_ECONTEXT : OFCTX_ENOMEM, "--context %s: %s", path,
-                 !text ? "out of memory" : ferror(f) ? strerror(errno) : "larger than 1 MiB");
+                 !text ? "out of memory" : strerror(errno));
     ofctx__free(text);
     fclose(f);
     return NULL;

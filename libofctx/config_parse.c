@@ -9,6 +9,7 @@
 #include "config.h"
 #include "error.h"
 #include "json_util.h"
+#include "route.h"
 
 typedef struct {
   const char *source;
@@ -613,6 +614,15 @@ static ofctx_err_t parse_head(parser_t *p, const json_t *root, json_t *doc) {
     return bad(p, "$.httpPattern", "%s is not a path: it must start with \"/\"%s", quoted,
                pattern[0] == '/' ? " and hold no control characters" : "");
   }
+  /* The route the Knative runtime will serve, compiled once here so that a
+   * pattern it could not serve is refused by every loader. */
+  if (pattern) {
+    ofctx__route_t *route;
+    char why[400];
+    if (ofctx__route_compile(&route, pattern, why, sizeof why) != 0)
+      return strstr(why, "out of memory") ? nomem(p) : bad(p, "$.httpPattern", "%s", why);
+    ofctx__route_free(route);
+  }
   if (put(doc, "name", json_string(name)) ||
       put(doc, "version", json_string(version ? version : "")) ||
       put(doc, "requestID", ofctx__json_string_or_null(request_id)) || put(doc, "runtime", json_null()) ||
@@ -808,6 +818,11 @@ ofctx_err_t ofctx__context_parse(const char *source, const char *json, size_t le
   ofctx_err_t rc;
 
   *doc_out = NULL;
+  if (len > OFCTX_CONTEXT_MAX_SIZE || fallback_len > OFCTX_CONTEXT_MAX_SIZE)
+    return ofctx__error(err, OFCTX_ECONTEXT,
+                        "%s: the document is larger than %u bytes, which no function context is",
+                        len > OFCTX_CONTEXT_MAX_SIZE ? source : "FUNC_CONTEXT",
+                        OFCTX_CONTEXT_MAX_SIZE);
   root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
   if (!root) {
     if (load_failed_for_memory(&jerr))

@@ -37,7 +37,7 @@ static int fault(char *err, size_t size, const char *pattern, const char *what) 
   char quoted[OFCTX_QUOTE_SIZE];
 
   ofctx__quote(quoted, sizeof quoted, pattern);
-  snprintf(err, size, "httpPattern %s: %s", quoted, what);
+  snprintf(err, size, "%s: %s", quoted, what);
   return -1;
 }
 

@@ -60,8 +60,8 @@ static void drain(int fds[2], char *bufs[2]) {
   bufs[1][lens[1]] = '\0';
 }
 
-/* Runs the tool with exactly `envp` as its environment. */
-static run_t run(char *const argv[], char *const envp[]) {
+/* Runs `program` with exactly `envp` as its environment. */
+static run_t run_program(const char *program, char *const argv[], char *const envp[]) {
   int out[2], err[2], fds[2], wstatus;
   char *bufs[2];
   posix_spawn_file_actions_t actions;
@@ -75,7 +75,7 @@ static run_t run(char *const argv[], char *const envp[]) {
   posix_spawn_file_actions_adddup2(&actions, err[1], 2);
   posix_spawn_file_actions_addclose(&actions, out[0]);
   posix_spawn_file_actions_addclose(&actions, err[0]);
-  assert_int_equal(posix_spawn(&pid, OFCTX_CLI, &actions, NULL, argv, envp), 0);
+  assert_int_equal(posix_spawn(&pid, program, &actions, NULL, argv, envp), 0);
   posix_spawn_file_actions_destroy(&actions);
   close(out[1]);
   close(err[1]);
@@ -89,6 +89,9 @@ static run_t run(char *const argv[], char *const envp[]) {
   r.err = bufs[1];
   return r;
 }
+
+/* Runs the tool with exactly `envp` as its environment. */
+static run_t run(char *const argv[], char *const envp[]) { return run_program(OFCTX_CLI, argv, envp); }
 
 static void run_free(run_t *r) {
   free(r->out);
@@ -202,9 +205,10 @@ static void valid_case(void **state) {
   case_env_free(&env);
 }
 
-/* Runs the tool and checks that it failed with exactly `message`. */
-static void assert_fails_with(char *const argv[], char *const envp[], const char *message) {
-  run_t r = run(argv, envp);
+/* Runs `program` and checks that it failed with exactly `message`. */
+static void program_fails_with(const char *program, char *const argv[], char *const envp[],
+                               const char *message) {
+  run_t r = run_program(program, argv, envp);
 
   assert_int_equal(r.status, 2);
   assert_string_equal(r.out, "");
@@ -213,6 +217,10 @@ static void assert_fails_with(char *const argv[], char *const envp[], const char
   assert_memory_equal(r.err, message, strlen(message));
   assert_int_equal(r.err[strlen(message)], '\n');
   run_free(&r);
+}
+
+static void assert_fails_with(char *const argv[], char *const envp[], const char *message) {
+  program_fails_with(OFCTX_CLI, argv, envp, message);
 }
 
 static void invalid_case(void **state) {
@@ -233,6 +241,8 @@ static void invalid_case(void **state) {
   case_env_load(&env, dir);
   envp = case_envp(&env, NULL);
   assert_fails_with(argv_env, envp, message);
+  /* A function at start-up takes the same decision, with the same words. */
+  program_fails_with(OFCTX_PROBE, (char *[]){"probe", NULL}, envp, message);
   free_envp(envp);
 
   /* From a file, an error in the document names the file instead. */
@@ -289,9 +299,52 @@ static void usage(void **state) {
   }
 }
 
+/* Writes a v1beta1 context of exactly `size` bytes (padded with JSON white
+ * space) to `path`. */
+static void write_context(const char *path, size_t size) {
+  static const char doc[] = "{\"name\":\"big\",\"runtime\":\"Knative\"}";
+  FILE *f = fopen(path, "wb");
+
+  assert_non_null(f);
+  assert_int_equal(fwrite(doc, 1, sizeof doc - 1, f), sizeof doc - 1);
+  for (size_t i = sizeof doc - 1; i < size; i++)
+    assert_int_equal(fputc(' ', f), ' ');
+  assert_int_equal(fclose(f), 0);
+}
+
+/* One size limit for every loader: the tool's --file and a function's
+ * --context refuse one byte past OFCTX_CONTEXT_MAX_SIZE, and take exactly it. */
+static void context_size_limit(void **state) {
+  char path[] = "/tmp/ofctx-test-context-XXXXXX", message[256];
+  char *argv_file[] = {"ofctx", "context", "check", "--file", path, NULL};
+  char *argv_probe[] = {"probe", "--context", path, NULL};
+  char *envp[] = {"CONTEXT_MODE=self-host", "OFCTX_LISTEN_HOST=bogus", NULL};
+  int fd = mkstemp(path);
+  run_t r;
+  (void)state;
+
+  assert_true(fd >= 0);
+  close(fd);
+  write_context(path, OFCTX_CONTEXT_MAX_SIZE + 1);
+  snprintf(message, sizeof message,
+           "%s: the document is larger than %u bytes, which no function context is", path,
+           OFCTX_CONTEXT_MAX_SIZE);
+  assert_fails_with(argv_file, envp, message);
+  program_fails_with(OFCTX_PROBE, argv_probe, envp, message);
+  write_context(path, OFCTX_CONTEXT_MAX_SIZE);
+  r = run(argv_file, envp);
+  assert_int_equal(r.status, 0);
+  run_free(&r);
+  /* taken: the start goes on to the options, where the bogus host stops it */
+  program_fails_with(OFCTX_PROBE, argv_probe, envp,
+                     "OFCTX_LISTEN_HOST: \"bogus\" is not an IPv4 or IPv6 address");
+  unlink(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(usage),
+      cmocka_unit_test(context_size_limit),
   };
   int failed = cmocka_run_group_tests_name("cli", tests, NULL, NULL);
   failed += case_run_folder("cli_valid", OFCTX_TEST_DATA "/context/valid", valid_case);

@@ -12,8 +12,6 @@
 #include <ofctx/ofctx.h>
 
 #define EXIT_ERROR 2
-/* A function context is a few kilobytes; refuse files that cannot be one. */
-#define MAX_CONTEXT_FILE (16u * 1024 * 1024)
 
 static const char USAGE[] =
     "usage: ofctx <command> [options]\n"
@@ -41,47 +39,33 @@ static int usage_error(const char *what, const char *arg) {
   return EXIT_ERROR;
 }
 
-/* Reads the whole file into a new NUL-terminated buffer (free it). */
+/* Reads the file into a new NUL-terminated buffer (free it): all of it, or
+ * one byte more than a context may have, so that the library, which takes
+ * the same decision for every loader, refuses it. */
 static char *read_file(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
-  char *buf = NULL;
-  size_t size = 0, cap = 0, n;
+  char *buf;
 
   if (!f) {
     fprintf(stderr, "%s: cannot open the context file: %s\n", path, strerror(errno));
     return NULL;
   }
-  do {
-    if (size == cap) {
-      char *bigger;
-      if (cap >= MAX_CONTEXT_FILE) {
-        fprintf(stderr, "%s: larger than %u bytes, not a function context\n", path,
-                MAX_CONTEXT_FILE);
-        goto fail;
-      }
-      cap = cap ? cap * 2 : 4096;
-      bigger = realloc(buf, cap + 1);
-      if (!bigger) {
-        fprintf(stderr, "%s: out of memory\n", path);
-        goto fail;
-      }
-      buf = bigger;
-    }
-    n = fread(buf + size, 1, cap - size, f);
-    size += n;
-  } while (n > 0);
+  buf = malloc(OFCTX_CONTEXT_MAX_SIZE + 2);
+  if (!buf) {
+    fprintf(stderr, "%s: out of memory\n", path);
+    fclose(f);
+    return NULL;
+  }
+  *len = fread(buf, 1, OFCTX_CONTEXT_MAX_SIZE + 1, f);
   if (ferror(f)) {
     fprintf(stderr, "%s: cannot read the context file: %s\n", path, strerror(errno));
-    goto fail;
+    fclose(f);
+    free(buf);
+    return NULL;
   }
   fclose(f);
-  buf[size] = '\0';
-  *len = size;
+  buf[*len] = '\0';
   return buf;
-fail:
-  fclose(f);
-  free(buf);
-  return NULL;
 }
 
 static int context_check(int argc, char **argv) {

@@ -42,6 +42,11 @@ typedef enum {
  * the loader returns. */
 typedef const char *(*ofctx_getenv_fn)(void *arg, const char *name);
 
+/* The longest context document any loader takes (FUNC_CONTEXT,
+ * FUNC_CONTEXT_V1BETA2, a --context or --file document): a longer one is
+ * refused with OFCTX_ECONTEXT, whoever reads it. */
+#define OFCTX_CONTEXT_MAX_SIZE (1024u * 1024u)
+
 /* Builds the config the way a function process does at start-up: the context
  * document is FUNC_CONTEXT_V1BETA2 when that is set and not empty, else
  * FUNC_CONTEXT; the rest comes from POD_NAME, POD_NAMESPACE, CONTEXT_MODE,

@@ -462,7 +462,7 @@ class StartUp(unittest.TestCase):
             h.close()
         p = self.run_probe(dict(context("/"), port=str(free_port())), {"OFCTX_HTTP_PATTERN": "nope"})
         self.assertEqual(p.returncode, 2)
-        self.assertIn("OFCTX_HTTP_PATTERN: httpPattern \"nope\": it must start with", p.stderr)
+        self.assertIn("OFCTX_HTTP_PATTERN: \"nope\": it must start with", p.stderr)
 
     def test_http_function_needs_knative(self):
         p = self.run_probe({"name": "p", "runtime": "Async", "port": str(free_port())},

@@ -28,11 +28,22 @@ typedef struct {
   size_t value;
 } header_offsets_t;
 
+/* The request head as it comes off the wire, checked before http-parser
+ * reads it (Debian builds http-parser lenient): its exact size, CR only
+ * before LF, no line that starts with white space (obsolete folding). */
+typedef struct {
+  size_t size;     /* bytes of the head so far, every CR and LF counted */
+  size_t line_len; /* bytes of the current line before its CR or LF */
+  size_t lines;    /* lines ended so far */
+  int after_cr;    /* the last byte was a CR: only LF may follow */
+  int done;        /* the empty line that ends the head has been read */
+} head_scan_t;
+
 struct ofctx__http_request {
   conn_t *conn;
   ofctx__buf_t head; /* url, then each header name and value, NUL-separated */
   size_t url_len;
-  size_t wire_size; /* bytes of request line and headers received */
+  size_t trailer_size; /* bytes of trailer fields (counted, checked, not kept) */
   header_offsets_t *offsets;
   size_t header_count, header_cap;
   enum { LAST_URL, LAST_FIELD, LAST_VALUE } last; /* the last string written */
@@ -58,6 +69,10 @@ struct conn {
   char *pending;   /* bytes read past the request being handled (pipelining) */
   size_t pending_len;
   int handles;     /* tcp + timer, for freeing after both are closed */
+  head_scan_t scan;
+  const char *parse_end; /* the end of what http-parser is reading now */
+  int crlf_left;         /* bytes of the CRLF that must end the chunk data */
+  int chunk_open;        /* a chunk's data is being read */
 };
 
 struct ofctx__http_server {
@@ -268,13 +283,56 @@ static void timer_fired(uv_timer_t *timer) {
 
 static conn_t *conn_of(http_parser *p) { return p->data; }
 
-/* The head's size as sent: each string plus its separator (": " or CRLF). */
-static int head_budget(conn_t *c, size_t more) {
-  c->req.wire_size += more;
-  if (c->req.wire_size > c->server->limits.max_header_size) {
-    c->fail_status = 431;
-    return -1;
+/* RFC 9110 tchar: what a field name is made of. */
+static int is_tchar(unsigned char ch) {
+  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+         (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+/* Scans the head in `data` (RFC 9112 section 2 and 5): the number of bytes
+ * that may go to http-parser, which is all of them up to the end of the
+ * head, or those before the byte at fault, with `*status` set to 431 (one
+ * byte past max_header_size) or 400. */
+static size_t head_scan(conn_t *c, const char *data, size_t len, int *status) {
+  head_scan_t *h = &c->scan;
+  size_t i;
+
+  *status = 0;
+  for (i = 0; i < len && !h->done; i++) {
+    char ch = data[i];
+    if (++h->size > c->server->limits.max_header_size) {
+      *status = 431;
+      return i;
+    }
+    if (h->after_cr && ch != '\n') {
+      *status = 400; /* a bare CR */
+      return i;
+    }
+    h->after_cr = ch == '\r';
+    if (ch == '\r')
+      continue;
+    if (ch == '\n') {
+      /* an empty line ends the head; before the request line it is skipped */
+      h->done = h->line_len == 0 && h->lines > 0;
+      h->lines += h->line_len > 0;
+      h->line_len = 0;
+      continue;
+    }
+    if (h->line_len++ == 0 && h->lines > 0 && (ch == ' ' || ch == '\t')) {
+      *status = 400; /* obsolete line folding, or white space before a name */
+      return i;
+    }
   }
+  return i;
+}
+
+/* The CRLF after chunk data, from `from` to the end of what is being
+ * parsed: 0, or -1 when another byte stands there (http-parser, not built
+ * strict, takes any two). */
+static int chunk_crlf(conn_t *c, const char *from) {
+  for (; c->crlf_left > 0 && from < c->parse_end; from++, c->crlf_left--)
+    if (*from != "\r\n"[2 - c->crlf_left])
+      return -1;
   return 0;
 }
 
@@ -295,9 +353,20 @@ static int on_url(http_parser *p, const char *at, size_t len) {
     c->fail_status = 414;
     return -1;
   }
-  if (head_budget(c, len + (c->req.url_len ? 0 : 16)) || head_append(&c->req, at, len))
+  if (head_append(&c->req, at, len))
     return -1;
   c->req.url_len += len;
+  return 0;
+}
+
+/* Trailer fields are read for their framing and size, and dropped: what a
+ * handler sees is the head (RFC 9110 section 6.5.1 keeps them apart). */
+static int trailer_budget(conn_t *c, size_t len) {
+  c->req.trailer_size += len;
+  if (c->req.trailer_size > c->server->limits.max_header_size) {
+    c->fail_status = 431;
+    return -1;
+  }
   return 0;
 }
 
@@ -305,8 +374,11 @@ static int on_header_field(http_parser *p, const char *at, size_t len) {
   conn_t *c = conn_of(p);
   ofctx__http_request_t *r = &c->req;
 
-  if (head_budget(c, len + 2))
-    return -1;
+  for (size_t i = 0; i < len; i++)
+    if (!is_tchar((unsigned char)at[i]))
+      return -1; /* 400: white space before the colon, or no token */
+  if (c->state == CONN_BODY)
+    return trailer_budget(c, len);
   if (r->last != LAST_FIELD) { /* a new header: end the url or the last value */
     if (head_end_string(r))
       return -1;
@@ -331,8 +403,8 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
   conn_t *c = conn_of(p);
   ofctx__http_request_t *r = &c->req;
 
-  if (head_budget(c, len + 2))
-    return -1;
+  if (c->state == CONN_BODY)
+    return trailer_budget(c, len);
   if (r->last != LAST_VALUE) { /* end the name */
     if (head_end_string(r))
       return -1;
@@ -389,7 +461,21 @@ static int on_body(http_parser *p, const char *at, size_t len) {
     return -1;
   }
   ofctx__buf_append(&r->body, at, len);
-  return r->body.failed ? -1 : 0;
+  if (r->body.failed)
+    return -1;
+  /* The chunk's data is all here: the next two bytes must be CRLF. */
+  if ((p->flags & F_CHUNKED) && p->content_length == 0 && c->chunk_open) {
+    c->chunk_open = 0;
+    c->crlf_left = 2;
+    return chunk_crlf(c, at + len);
+  }
+  return 0;
+}
+
+static int on_chunk_header(http_parser *p) {
+  conn_t *c = conn_of(p);
+  c->chunk_open = p->content_length > 0;
+  return 0;
 }
 
 static int on_message_complete(http_parser *p) {
@@ -436,8 +522,17 @@ static int request_finish(ofctx__http_request_t *r) {
  * whatever follows it for later. */
 static void conn_parse(conn_t *c, const char *data, size_t len) {
   while (len > 0 && c->state != CONN_CLOSING && c->state != CONN_WRITING) {
-    size_t n = http_parser_execute(&c->parser, &settings, data, len);
-    enum http_errno err = HTTP_PARSER_ERRNO(&c->parser);
+    int refuse = 0;
+    size_t chunk = c->scan.done ? len : head_scan(c, data, len, &refuse), n;
+    enum http_errno err;
+
+    c->parse_end = data + chunk;
+    if (chunk_crlf(c, data) != 0) {
+      conn_fail(c, 400);
+      return;
+    }
+    n = http_parser_execute(&c->parser, &settings, data, chunk);
+    err = HTTP_PARSER_ERRNO(&c->parser);
 
     if (c->dispatch) {
       c->dispatch = 0;
@@ -463,8 +558,10 @@ static void conn_parse(conn_t *c, const char *data, size_t len) {
       c->server->handler(c->server->arg, &c->req);
       return;
     }
-    if (err != HPE_OK) {
-      conn_fail(c, c->fail_status ? c->fail_status : 400);
+    if (err != HPE_OK || refuse) {
+      /* http-parser's own verdict on what came before the fault goes first
+       * (414 for a long URL) */
+      conn_fail(c, err != HPE_OK && c->fail_status ? c->fail_status : refuse ? refuse : 400);
       return;
     }
     data += n;
@@ -479,6 +576,8 @@ static void resume(conn_t *c) {
   size_t pending_len = c->pending_len;
 
   request_reset(&c->req);
+  memset(&c->scan, 0, sizeof c->scan);
+  c->crlf_left = c->chunk_open = 0;
   if (c->close_after || c->server->stopping) {
     ofctx__free(pending);
     c->pending = NULL;
@@ -621,6 +720,7 @@ int ofctx__http_server_start(ofctx__http_server_t **out, uv_loop_t *loop, const 
   settings.on_header_value = on_header_value;
   settings.on_headers_complete = on_headers_complete;
   settings.on_body = on_body;
+  settings.on_chunk_header = on_chunk_header;
   settings.on_message_complete = on_message_complete;
   if (uv_ip4_addr(host, port, (struct sockaddr_in *)&addr) != 0 &&
       (rc = uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr)) != 0)

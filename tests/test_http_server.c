@@ -258,6 +258,19 @@ static void bad_requests(void **state) {
       {"POST / HTTP/1.1\r\nContent-Length: 2000\r\n\r\n", "HTTP/1.1 413 Payload Too Large\r\n"},
       {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n", NULL}, /* see below */
       {"GET / HTTP/1.1\r\nExpect: something\r\n\r\n", "HTTP/1.1 417 Expectation Failed\r\n"},
+      /* RFC 9112 framing that Debian's lenient http-parser would take */
+      {"GET / HTTP/1.1\r\nHost : x\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
+      {"GET / HTTP/1.1\r\nHost\t: x\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
+      {"GET / HTTP/1.1\r\nHo st: x\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
+      {"GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
+      {"GET / HTTP/1.1\r\n\tX: y\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
+      {"GET / HTTP/1.1\r\nHost: x\rY: z\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
+      {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhiXX0\r\n\r\n",
+       "HTTP/1.1 400 Bad Request\r\n"},
+      {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\n0\r\n\r\n",
+       "HTTP/1.1 400 Bad Request\r\n"},
+      {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nBad Trailer: x\r\n\r\n",
+       "HTTP/1.1 400 Bad Request\r\n"},
       /* an Upgrade is ignored (RFC 9110 allows it); nothing may follow */
       {"GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
        "HTTP/1.1 200 OK\r\n"},
@@ -325,6 +338,77 @@ static void size_limits(void **state) {
   read_response(fd, buf, sizeof buf);
   assert_non_null(strstr(buf, "HTTP/1.1 431 "));
   close(fd);
+  finish(f);
+}
+
+/* A request of `size` bytes: its head ends with an X-Pad field that fills it
+ * up ("GET / HTTP/1.1\r\nX-Pad: ...\r\n\r\n"). */
+static void padded_request(char *out, size_t size) {
+  static const char start[] = "GET / HTTP/1.1\r\nX-Pad: ";
+  size_t fixed = sizeof start - 1 + 4;
+
+  assert_true(size > fixed);
+  memcpy(out, start, sizeof start - 1);
+  memset(out + sizeof start - 1, 'p', size - fixed);
+  memcpy(out + size - 4, "\r\n\r\n", 5);
+}
+
+/* max_header_size is the head's size on the wire, exact to the byte, CRLFs
+ * and the request line included, however the bytes arrive. */
+static void head_size_exact(void **state) {
+  ofctx__http_limits_t limits;
+  char buf[4096], request[400];
+
+  ofctx__http_limits_default(&limits);
+  limits.max_header_size = 300;
+  fixture_t *f = start(&limits);
+  for (int bytewise = 0; bytewise < 2; bytewise++)
+    for (size_t size = 299; size <= 301; size++) {
+      int fd = client(f);
+      padded_request(request, size);
+      if (bytewise)
+        for (size_t i = 0; i < size; i++)
+          send_all(fd, request + i, 1);
+      else
+        send_str(fd, request);
+      read_response(fd, buf, sizeof buf);
+      if (!strstr(buf, size <= 300 ? "HTTP/1.1 200 OK\r\n" : "HTTP/1.1 431 "))
+        fail_msg("%zu bytes%s: got \"%s\"", size, bytewise ? " one by one" : "", buf);
+      close(fd);
+    }
+  finish(f);
+}
+
+/* Chunk framing holds across any split of the bytes, and trailer fields
+ * never reach the handler as headers. */
+static void chunked_split_anywhere(void **state) {
+  static const char good[] = "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             "3\r\nabc\r\n2\r\nde\r\n0\r\nX-Test: from-trailer\r\n\r\n";
+  static const char bad[] = "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                            "3\r\nabc\r\n2\r\nde!!0\r\n\r\n";
+  fixture_t *f = start(NULL);
+  char buf[4096];
+
+  for (size_t cut = 1; cut < sizeof good - 1; cut++) {
+    int fd = client(f);
+    send_all(fd, good, cut);
+    usleep(2000); /* two reads on the server's side */
+    send_str(fd, good + cut);
+    read_response(fd, buf, sizeof buf);
+    if (!strstr(buf, "x=(none) headers=1 body=5:abcde"))
+      fail_msg("good, cut at %zu: got \"%s\"", cut, buf);
+    close(fd);
+  }
+  for (size_t cut = 1; cut < sizeof bad - 1; cut += 3) {
+    int fd = client(f);
+    send_all(fd, bad, cut);
+    usleep(2000);
+    send(fd, bad + cut, strlen(bad + cut), MSG_NOSIGNAL);
+    read_response(fd, buf, sizeof buf);
+    if (!strstr(buf, "HTTP/1.1 400 "))
+      fail_msg("bad, cut at %zu: got \"%s\"", cut, buf);
+    close(fd);
+  }
   finish(f);
 }
 
@@ -463,7 +547,9 @@ int main(void) {
       cmocka_unit_test(get_and_keep_alive),  cmocka_unit_test(pipelined),
       cmocka_unit_test(sent_while_handling),
       cmocka_unit_test(chunked_body),        cmocka_unit_test(bad_requests),
-      cmocka_unit_test(size_limits),         cmocka_unit_test(timeouts),
+      cmocka_unit_test(size_limits),
+      cmocka_unit_test(head_size_exact),
+      cmocka_unit_test(chunked_split_anywhere),         cmocka_unit_test(timeouts),
       cmocka_unit_test(max_connections),     cmocka_unit_test(expect_continue_and_http10),
       cmocka_unit_test(stop_while_handling), cmocka_unit_test(client_vanishes),
   };

@@ -68,7 +68,13 @@ static void options_errors(void **state) {
        "OFCTX_SEND_ATTEMPTS: \"0\" is not a whole number from 1 to 100"},
       {"OFCTX_MAX_CONNECTIONS", "1Ki", NULL}, /* suffixes are for sizes only */
       {"OFCTX_LISTEN_HOST", "a-host-name-far-longer-than-any-address-should-ever-be-0123456789",
-       "OFCTX_LISTEN_HOST: longer than an IP address"},
+       "OFCTX_LISTEN_HOST: \"a-host-name-far-longer-than-any-address-should-ever-be-0123456789\" "
+       "is not an IPv4 or IPv6 address"},
+      {"OFCTX_LISTEN_HOST", "localhost",
+       "OFCTX_LISTEN_HOST: \"localhost\" is not an IPv4 or IPv6 address"},
+      {"OFCTX_LISTEN_HOST", "127.0.0.1:8080",
+       "OFCTX_LISTEN_HOST: \"127.0.0.1:8080\" is not an IPv4 or IPv6 address"},
+      {"OFCTX_LISTEN_HOST", "[::1]", "OFCTX_LISTEN_HOST: \"[::1]\" is not an IPv4 or IPv6 address"},
   };
   ofctx__options_t o;
   char err[256];

@@ -63,6 +63,7 @@ struct conn {
   ofctx__http_request_t req;
   conn_state_t state;
   int fail_status; /* a limit a callback found broken: answer this and close */
+  const char *fail_json; /* its body, when the head check gave one */
   int dispatch;    /* a request completed during the last parse */
   int close_after; /* close once the answer is written */
   int orphaned;    /* the peer is gone while the handler holds the request */
@@ -80,7 +81,9 @@ struct ofctx__http_server {
   uv_tcp_t listener;
   ofctx__http_limits_t limits;
   ofctx__http_handler_fn handler;
+  ofctx__http_head_fn head_check;
   void *arg;
+  size_t body_bytes; /* of every request held, against limits.max_bodies_size */
   conn_t *conns;
   size_t conn_count;
   int stopping;
@@ -100,6 +103,7 @@ void ofctx__http_limits_default(ofctx__http_limits_t *limits) {
   limits->max_header_size = 16 * 1024;
   limits->max_url_size = 8 * 1024;
   limits->max_body_size = 4 * 1024 * 1024;
+  limits->max_bodies_size = 64 * 1024 * 1024;
   limits->header_timeout_ms = 10000;
   limits->body_timeout_ms = 60000;
   limits->idle_timeout_ms = 60000;
@@ -137,6 +141,8 @@ static int head_append(ofctx__http_request_t *req, const char *at, size_t len) {
 static int head_end_string(ofctx__http_request_t *req) { return head_append(req, "", 1); }
 
 static void request_reset(ofctx__http_request_t *req) {
+  if (req->conn)
+    req->conn->server->body_bytes -= req->body.len;
   ofctx__buf_free(&req->head);
   ofctx__free(req->offsets);
   ofctx__free(req->headers);
@@ -244,31 +250,33 @@ static void conn_write(conn_t *c, const char *head, size_t head_len, const void 
   }
 }
 
-/* The server's own answer to a request it will not hand over: a short text
- * body, then the connection is closed. */
-static void conn_fail(conn_t *c, int status) {
-  char head[256];
+/* The server's own answer to a request it will not hand over: `json` as
+ * the body, else a short text one; then the connection is closed. */
+static void conn_refuse(conn_t *c, int status, const char *json) {
   const char *reason = ofctx__http_reason(status);
-  int n;
+  ofctx__buf_t answer = {0};
 
   if (c->state == CONN_CLOSING || c->state == CONN_WRITING)
     return;
   uv_read_stop((uv_stream_t *)&c->tcp);
   uv_timer_stop(&c->timer);
   c->state = CONN_WRITING;
-  n = snprintf(head, sizeof head,
-               "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
-               "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-               status, reason, strlen(reason) + 1);
-  if (n < 0 || (size_t)n >= sizeof head) {
+  ofctx__buf_printf(&answer,
+                    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                    "Connection: close\r\n\r\n%s%s",
+                    status, reason, json ? "application/json" : "text/plain; charset=utf-8",
+                    json ? strlen(json) : strlen(reason) + 1, json ? json : reason,
+                    json ? "" : "\n");
+  if (answer.failed) {
     conn_close(c);
     return;
   }
   arm_timer(c, c->server->limits.write_timeout_ms);
-  memcpy(head + n, reason, strlen(reason));
-  head[n + strlen(reason)] = '\n';
-  conn_write(c, head, (size_t)n + strlen(reason) + 1, NULL, 0, 2);
+  conn_write(c, answer.data, answer.len, NULL, 0, 2);
+  ofctx__buf_free(&answer);
 }
+
+static void conn_fail(conn_t *c, int status) { conn_refuse(c, status, NULL); }
 
 static void timer_fired(uv_timer_t *timer) {
   conn_t *c = timer->data;
@@ -421,75 +429,9 @@ static const char *find_header(const ofctx__http_request_t *r, const char *name)
   return NULL;
 }
 
-static int on_headers_complete(http_parser *p) {
-  static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-  conn_t *c = conn_of(p);
-  ofctx__http_request_t *r = &c->req;
-  const char *expect;
-
-  /* End the last string (the url, or the last header's value). */
-  if (head_end_string(r))
-    return -1;
-  if (p->http_major != 1 || p->http_minor > 1) {
-    c->fail_status = 505;
-    return -1;
-  }
-  if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->server->limits.max_body_size) {
-    c->fail_status = 413;
-    return -1;
-  }
-  expect = find_header(r, "expect");
-  if (expect) {
-    if (strcasecmp(expect, "100-continue") != 0) {
-      c->fail_status = 417;
-      return -1;
-    }
-    if (p->http_major == 1 && p->http_minor >= 1)
-      conn_write(c, cont, sizeof cont - 1, NULL, 0, 0);
-  }
-  c->state = CONN_BODY;
-  arm_timer(c, c->server->limits.body_timeout_ms);
-  return 0;
-}
-
-static int on_body(http_parser *p, const char *at, size_t len) {
-  conn_t *c = conn_of(p);
-  ofctx__http_request_t *r = &c->req;
-
-  if (r->body.len + len > c->server->limits.max_body_size) {
-    c->fail_status = 413;
-    return -1;
-  }
-  ofctx__buf_append(&r->body, at, len);
-  if (r->body.failed)
-    return -1;
-  /* The chunk's data is all here: the next two bytes must be CRLF. */
-  if ((p->flags & F_CHUNKED) && p->content_length == 0 && c->chunk_open) {
-    c->chunk_open = 0;
-    c->crlf_left = 2;
-    return chunk_crlf(c, at + len);
-  }
-  return 0;
-}
-
-static int on_chunk_header(http_parser *p) {
-  conn_t *c = conn_of(p);
-  c->chunk_open = p->content_length > 0;
-  return 0;
-}
-
-static int on_message_complete(http_parser *p) {
-  conn_t *c = conn_of(p);
-
-  /* An Upgrade is not taken up; what would follow it is not HTTP/1.1 */
-  c->req.keep_alive = http_should_keep_alive(p) && !p->upgrade;
-  c->dispatch = 1;
-  http_parser_pause(p, 1);
-  return 0;
-}
-
-/* Views and the split URL, once the request is whole. */
-static int request_finish(ofctx__http_request_t *r) {
+/* Views and the split URL, once the head is whole (nothing is added to
+ * `head` after it); the body starts as "". */
+static int head_finish(ofctx__http_request_t *r) {
   const char *url = r->head.data, *q;
 
   r->headers = ofctx__calloc(r->header_count ? r->header_count : 1, sizeof *r->headers);
@@ -513,9 +455,100 @@ static int request_finish(ofctx__http_request_t *r) {
     r->path[r->url_len] = '\0';
     r->query = r->path + r->url_len; /* "" */
   }
-  if (!r->body.data)
-    ofctx__buf_append(&r->body, "", 0);
+  ofctx__buf_append(&r->body, "", 0);
   return r->body.failed ? -1 : 0;
+}
+
+/* Room for `more` bytes of body among what every connection holds: 0, or -1
+ * with 503 to answer. */
+static int body_budget(conn_t *c, uint64_t more) {
+  ofctx__http_server_t *s = c->server;
+
+  if (more > s->limits.max_bodies_size - s->body_bytes) {
+    c->fail_status = 503;
+    return -1;
+  }
+  return 0;
+}
+
+static int on_headers_complete(http_parser *p) {
+  static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+  conn_t *c = conn_of(p);
+  ofctx__http_server_t *s = c->server;
+  ofctx__http_request_t *r = &c->req;
+  const char *expect;
+
+  /* End the last string (the url, or the last header's value). */
+  if (head_end_string(r))
+    return -1;
+  if (p->http_major != 1 || p->http_minor > 1) {
+    c->fail_status = 505;
+    return -1;
+  }
+  if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->server->limits.max_body_size) {
+    c->fail_status = 413;
+    return -1;
+  }
+  if (head_finish(r)) {
+    c->fail_status = 503;
+    return -1;
+  }
+  /* Refused before a byte of the body is read or a 100 Continue sent. */
+  if (s->head_check && (c->fail_status = s->head_check(s->arg, r, &c->fail_json)) != 0)
+    return -1;
+  if (body_budget(c, (p->flags & F_CONTENTLENGTH) ? p->content_length : 0))
+    return -1;
+  expect = find_header(r, "expect");
+  if (expect) {
+    if (strcasecmp(expect, "100-continue") != 0) {
+      c->fail_status = 417;
+      return -1;
+    }
+    if (p->http_major == 1 && p->http_minor >= 1)
+      conn_write(c, cont, sizeof cont - 1, NULL, 0, 0);
+  }
+  c->state = CONN_BODY;
+  arm_timer(c, c->server->limits.body_timeout_ms);
+  return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len) {
+  conn_t *c = conn_of(p);
+  ofctx__http_request_t *r = &c->req;
+
+  if (r->body.len + len > c->server->limits.max_body_size) {
+    c->fail_status = 413;
+    return -1;
+  }
+  if (body_budget(c, len))
+    return -1;
+  ofctx__buf_append(&r->body, at, len);
+  if (r->body.failed)
+    return -1;
+  c->server->body_bytes += len;
+  /* The chunk's data is all here: the next two bytes must be CRLF. */
+  if ((p->flags & F_CHUNKED) && p->content_length == 0 && c->chunk_open) {
+    c->chunk_open = 0;
+    c->crlf_left = 2;
+    return chunk_crlf(c, at + len);
+  }
+  return 0;
+}
+
+static int on_chunk_header(http_parser *p) {
+  conn_t *c = conn_of(p);
+  c->chunk_open = p->content_length > 0;
+  return 0;
+}
+
+static int on_message_complete(http_parser *p) {
+  conn_t *c = conn_of(p);
+
+  /* An Upgrade is not taken up; what would follow it is not HTTP/1.1 */
+  c->req.keep_alive = http_should_keep_alive(p) && !p->upgrade;
+  c->dispatch = 1;
+  http_parser_pause(p, 1);
+  return 0;
 }
 
 /* Parses what was read; hands a complete request to the handler and keeps
@@ -550,10 +583,6 @@ static void conn_parse(conn_t *c, const char *data, size_t len) {
         c->pending_len = len;
       }
       uv_timer_stop(&c->timer);
-      if (request_finish(&c->req)) {
-        conn_fail(c, 500);
-        return;
-      }
       c->state = CONN_HANDLING;
       c->server->handler(c->server->arg, &c->req);
       return;
@@ -561,7 +590,8 @@ static void conn_parse(conn_t *c, const char *data, size_t len) {
     if (err != HPE_OK || refuse) {
       /* http-parser's own verdict on what came before the fault goes first
        * (414 for a long URL) */
-      conn_fail(c, err != HPE_OK && c->fail_status ? c->fail_status : refuse ? refuse : 400);
+      conn_refuse(c, err != HPE_OK && c->fail_status ? c->fail_status : refuse ? refuse : 400,
+                  err != HPE_OK ? c->fail_json : NULL);
       return;
     }
     data += n;
@@ -760,6 +790,12 @@ int ofctx__http_server_port(const ofctx__http_server_t *s) {
 }
 
 size_t ofctx__http_server_connections(const ofctx__http_server_t *s) { return s->conn_count; }
+
+size_t ofctx__http_server_body_bytes(const ofctx__http_server_t *s) { return s->body_bytes; }
+
+void ofctx__http_server_on_head(ofctx__http_server_t *s, ofctx__http_head_fn check) {
+  s->head_check = check;
+}
 
 static void listener_closed(uv_handle_t *handle) {
   ofctx__http_server_t *s = handle->data;

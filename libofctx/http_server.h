@@ -4,7 +4,7 @@
  * handled the connection stops reading, so pipelined requests wait in the
  * kernel and memory stays bounded. Limits and timeouts protect the server
  * from slow or hostile clients; a request that breaks one is answered by the
- * server itself (400, 408, 413, 414, 431) and the connection closed. */
+ * server itself (400, 408, 413, 414, 431, 503) and the connection closed. */
 #ifndef OFCTX_HTTP_SERVER_H
 #define OFCTX_HTTP_SERVER_H
 
@@ -17,9 +17,13 @@ typedef struct ofctx__http_server ofctx__http_server_t;
 typedef struct ofctx__http_request ofctx__http_request_t;
 
 typedef struct {
-  size_t max_header_size;      /* request line + headers, bytes → 431 (default 16 KiB) */
+  size_t max_header_size;      /* the head as sent: request line, fields, CRLFs, the empty
+                                  line, to the byte → 431 (default 16 KiB); also the
+                                  bound on a chunked body's trailer fields */
   size_t max_url_size;         /* → 414 (default 8 KiB) */
   size_t max_body_size;        /* → 413 (default 4 MiB, like Dapr) */
+  size_t max_bodies_size;      /* all requests' bodies held at once, on every connection:
+                                  the one that would pass it → 503 (default 64 MiB) */
   uint64_t header_timeout_ms;  /* first byte → end of headers, → 408 (default 10 s) */
   uint64_t body_timeout_ms;    /* end of headers → end of body, → 408 (default 60 s) */
   uint64_t idle_timeout_ms;    /* keep-alive wait for the next request (default 60 s) */
@@ -39,14 +43,26 @@ typedef struct {
  * answer it exactly once with ofctx__http_respond, now or later. */
 typedef void (*ofctx__http_handler_fn)(void *arg, ofctx__http_request_t *req);
 
+/* Called once a request's head is whole, before any of its body is read
+ * (the request's method, path, query and headers can be read; its body is
+ * ""): 0 lets it go on to the handler; any other status is the answer, with
+ * `*json` (a static JSON text) as its body, and the connection is closed
+ * without reading the body. */
+typedef int (*ofctx__http_head_fn)(void *arg, const ofctx__http_request_t *req,
+                                   const char **json);
+
 /* Starts listening on host:port (port 0 picks one; see _port). */
 int ofctx__http_server_start(ofctx__http_server_t **out, uv_loop_t *loop, const char *host,
                              int port, const ofctx__http_limits_t *limits,
                              ofctx__http_handler_fn handler, void *arg);
+/* Sets the check of request heads (same `arg` as the handler); NULL: none. */
+void ofctx__http_server_on_head(ofctx__http_server_t *server, ofctx__http_head_fn check);
 /* The port actually bound. */
 int ofctx__http_server_port(const ofctx__http_server_t *server);
 /* Number of open connections. */
 size_t ofctx__http_server_connections(const ofctx__http_server_t *server);
+/* Bytes of request bodies held right now, on every connection. */
+size_t ofctx__http_server_body_bytes(const ofctx__http_server_t *server);
 /* Stops accepting, closes idle connections at once and the others as soon as
  * their current response is written; `done` runs when the last is closed
  * and the server is freed. */

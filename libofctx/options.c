@@ -22,6 +22,7 @@ typedef struct {
 
 static const option_t options[] = {
     OPT("OFCTX_MAX_BODY_SIZE", SIZE, http.max_body_size, 1, 1, (uint64_t)1 << 32),
+    OPT("OFCTX_MAX_BODIES_SIZE", SIZE, http.max_bodies_size, 1, 1, (uint64_t)1 << 40),
     OPT("OFCTX_MAX_HEADER_SIZE", SIZE, http.max_header_size, 1, 256, 1 << 24),
     OPT("OFCTX_MAX_URL_SIZE", SIZE, http.max_url_size, 1, 16, 1 << 24),
     OPT("OFCTX_MAX_CONNECTIONS", COUNT, http.max_connections, 1, 1, 1 << 20),
@@ -114,6 +115,15 @@ int ofctx__options_load(ofctx__options_t *o, char *err, size_t size) {
       return -1;
     }
     snprintf(o->listen_host, sizeof o->listen_host, "%s", host);
+  }
+  /* One body of the largest size must fit among those held at once. */
+  if (o->http.max_bodies_size < o->http.max_body_size) {
+    if (getenv("OFCTX_MAX_BODIES_SIZE") && *getenv("OFCTX_MAX_BODIES_SIZE")) {
+      snprintf(err, size, "OFCTX_MAX_BODIES_SIZE: %zu is less than OFCTX_MAX_BODY_SIZE (%zu)",
+               o->http.max_bodies_size, o->http.max_body_size);
+      return -1;
+    }
+    o->http.max_bodies_size = o->http.max_body_size;
   }
   o->send.max_response_size = o->http.max_body_size;
   o->http_pattern = getenv("OFCTX_HTTP_PATTERN");

@@ -101,14 +101,36 @@ static void metrics(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
 
 /* ---- requests ---- */
 
+/* Probes and scrapes come from the kubelet and Prometheus, not from Dapr:
+ * they carry no token. */
+static int runtime_route(const char *method, const char *path) {
+  return strcmp(method, "GET") == 0 &&
+         (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
+          strcmp(path, "/metrics") == 0);
+}
+
+/* The app token, checked on the head alone: a request without it is
+ * answered 401 before its body is read, so that nobody without the token
+ * makes the function hold a body. */
+static int check_head(void *arg, const ofctx__http_request_t *req, const char **json) {
+  ofctx__runtime_t *rt = arg;
+  const char *token = ofctx_config_app_api_token(rt->cfg);
+
+  /* users call a sync function, not Dapr: no app token */
+  if (!token || knative(rt) ||
+      runtime_route(ofctx__http_request_method(req), ofctx__http_request_path(req)) ||
+      token_matches(ofctx__http_request_header(req, "dapr-api-token"), token))
+    return 0;
+  rt->metrics.rejected++;
+  *json = "{\"error\":\"missing or wrong dapr-api-token\"}";
+  return 401;
+}
+
 static void handle(void *arg, ofctx__http_request_t *req) {
   ofctx__runtime_t *rt = arg;
   const char *path = ofctx__http_request_path(req);
   const char *method = ofctx__http_request_method(req);
-  const char *token = ofctx_config_app_api_token(rt->cfg);
 
-  /* Probes and scrapes come from the kubelet and Prometheus, not from Dapr:
-   * they carry no token. */
   if (strcmp(method, "GET") == 0 && strcmp(path, "/healthz") == 0) {
     respond_text(req, 200, "ok\n");
     return;
@@ -126,15 +148,10 @@ static void handle(void *arg, ofctx__http_request_t *req) {
     metrics(rt, req);
     return;
   }
-  if (knative(rt)) { /* users call a sync function, not Dapr: no app token */
+  if (knative(rt)) {
     if (ofctx__knative_route(rt, req))
       return;
     ofctx__respond_json(req, 404, "{\"error\":\"no such route\"}");
-    return;
-  }
-  if (token && !token_matches(ofctx__http_request_header(req, "dapr-api-token"), token)) {
-    rt->metrics.rejected++;
-    ofctx__respond_json(req, 401, "{\"error\":\"missing or wrong dapr-api-token\"}");
     return;
   }
   if (ofctx__async_route(rt, req))
@@ -268,6 +285,7 @@ static int start(ofctx__runtime_t *rt) {
                                 ofctx_config_port(rt->cfg), &rt->opts.http, handle, rt);
   if (rc != 0)
     return rc;
+  ofctx__http_server_on_head(rt->server, check_head);
   rt->server_open = 1;
   uv_signal_init(&rt->loop, &rt->sigterm);
   uv_signal_init(&rt->loop, &rt->sigint);

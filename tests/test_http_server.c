@@ -85,7 +85,7 @@ static void *run_loop(void *arg) {
   return NULL;
 }
 
-static fixture_t *start(const ofctx__http_limits_t *limits) {
+static fixture_t *start_checked(const ofctx__http_limits_t *limits, ofctx__http_head_fn check) {
   fixture_t *f = calloc(1, sizeof *f);
   assert_int_equal(uv_loop_init(&f->loop), 0);
   assert_int_equal(uv_async_init(&f->loop, &f->stop, on_stop), 0);
@@ -96,9 +96,12 @@ static fixture_t *start(const ofctx__http_limits_t *limits) {
       ofctx__http_server_start(&f->server, &f->loop, "127.0.0.1", 0, limits, handler, f), 0);
   f->port = ofctx__http_server_port(f->server);
   assert_true(f->port > 0);
+  ofctx__http_server_on_head(f->server, check);
   assert_int_equal(pthread_create(&f->thread, NULL, run_loop, f), 0);
   return f;
 }
+
+static fixture_t *start(const ofctx__http_limits_t *limits) { return start_checked(limits, NULL); }
 
 static void finish(fixture_t *f) {
   uv_async_send(&f->stop);
@@ -412,6 +415,91 @@ static void chunked_split_anywhere(void **state) {
   finish(f);
 }
 
+/* Refuses /deny on its head alone; counts the heads it saw. */
+static int heads_seen;
+static int deny(void *arg, const ofctx__http_request_t *req, const char **json) {
+  size_t len;
+  (void)arg;
+  heads_seen++;
+  assert_string_equal(ofctx__http_request_body(req, &len), "");
+  assert_int_equal(len, 0);
+  if (strcmp(ofctx__http_request_path(req), "/deny") != 0)
+    return 0;
+  assert_string_equal(ofctx__http_request_header(req, "x-test"), "h");
+  *json = "{\"error\":\"no\"}";
+  return 401;
+}
+
+/* The head check answers before the body is read: no body is ever sent
+ * here, yet the answer comes at once, and nothing reaches the handler. */
+static void refused_on_head(void **state) {
+  fixture_t *f = start_checked(NULL, deny);
+  char buf[4096];
+  int fd = client(f);
+
+  send_str(fd, "POST /deny HTTP/1.1\r\nX-Test: h\r\nContent-Length: 3000000\r\n"
+               "Expect: 100-continue\r\n\r\n");
+  read_response(fd, buf, sizeof buf);
+  assert_non_null(strstr(buf, "HTTP/1.1 401 Unauthorized\r\n"));
+  assert_null(strstr(buf, "100 Continue"));
+  assert_non_null(strstr(buf, "Content-Type: application/json\r\n"));
+  assert_non_null(strstr(buf, "\r\n\r\n{\"error\":\"no\"}"));
+  assert_closed(fd);
+  close(fd);
+  fd = client(f);
+  send_str(fd, "POST /ok HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi");
+  read_response(fd, buf, sizeof buf);
+  assert_non_null(strstr(buf, "body=2:hi"));
+  close(fd);
+  finish(f);
+  assert_int_equal(heads_seen, 2);
+}
+
+/* Bodies held at once on all connections are bounded: the request that
+ * would pass max_bodies_size is answered 503, by its Content-Length at once
+ * or as its chunks come; what is answered gives its room back. */
+static void bodies_bounded(void **state) {
+  ofctx__http_limits_t limits;
+  char buf[4096], part[800];
+  int a, b;
+
+  ofctx__http_limits_default(&limits);
+  limits.max_body_size = 1000;
+  limits.max_bodies_size = 1500;
+  fixture_t *f = start(&limits);
+  memset(part, 'x', sizeof part);
+  a = client(f);
+  send_str(a, "POST /a HTTP/1.1\r\nContent-Length: 1000\r\n\r\n");
+  send_all(a, part, sizeof part);
+  usleep(100000); /* the server holds A's 800 bytes */
+  b = client(f);
+  send_str(b, "POST /b HTTP/1.1\r\nContent-Length: 800\r\n\r\n");
+  read_response(b, buf, sizeof buf);
+  assert_non_null(strstr(buf, "HTTP/1.1 503 "));
+  close(b);
+  b = client(f);
+  send_str(b, "POST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+  for (int i = 0; i < 4; i++) /* the fourth passes 1500 */
+    send(b, "c8\r\n" /* 200 bytes */
+                "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n",
+         206, MSG_NOSIGNAL);
+  read_response(b, buf, sizeof buf);
+  assert_non_null(strstr(buf, "HTTP/1.1 503 "));
+  close(b);
+  send_all(a, part, 200);
+  read_response(a, buf, sizeof buf);
+  assert_non_null(strstr(buf, "body=1000:"));
+  b = client(f);
+  send_str(b, "POST /b HTTP/1.1\r\nContent-Length: 800\r\n\r\n");
+  send_all(b, part, sizeof part);
+  read_response(b, buf, sizeof buf);
+  assert_non_null(strstr(buf, "body=800:"));
+  close(a);
+  close(b);
+  finish(f);
+}
+
 static void timeouts(void **state) {
   ofctx__http_limits_t limits;
   char buf[4096];
@@ -549,6 +637,8 @@ int main(void) {
       cmocka_unit_test(chunked_body),        cmocka_unit_test(bad_requests),
       cmocka_unit_test(size_limits),
       cmocka_unit_test(head_size_exact),
+      cmocka_unit_test(refused_on_head),
+      cmocka_unit_test(bodies_bounded),
       cmocka_unit_test(chunked_split_anywhere),         cmocka_unit_test(timeouts),
       cmocka_unit_test(max_connections),     cmocka_unit_test(expect_continue_and_http10),
       cmocka_unit_test(stop_while_handling), cmocka_unit_test(client_vanishes),

@@ -259,6 +259,12 @@ class Tokens(unittest.TestCase):
             status, _, _ = http("POST", h.app + "/kafka-in", "{}", {"dapr-api-token": "app-secre"})
             self.assertEqual(status, 401)
             self.assertEqual(len(h.received()), 1)
+            # refused on its head: the body it announces is never waited for
+            answer = raw_exchange(h.app_port, b"POST /kafka-in HTTP/1.1\r\nContent-Length: 4000000\r\n\r\n", 5)
+            self.assertTrue(answer.startswith(b"HTTP/1.1 401 "), answer)
+            self.assertIn(b"Connection: close", answer)
+            self.assertIn(b"missing or wrong dapr-api-token", answer)
+            self.assertIn(b"ofctx_unauthorized_total 3\n", http("GET", h.app + "/metrics")[2])
             # probes and scrapes need none
             self.assertEqual(http("GET", h.app + "/healthz")[0], 200)
             self.assertEqual(http("GET", h.app + "/metrics")[0], 200)

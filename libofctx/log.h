@@ -3,6 +3,8 @@
 #ifndef OFCTX_LOG_H
 #define OFCTX_LOG_H
 
+#include <stdint.h>
+
 #include "ofctx/function.h"
 
 /* Reads OFCTX_LOG_FORMAT and OFCTX_LOG_LEVEL; 0, or -1 with a message in
@@ -14,6 +16,17 @@ int ofctx__log_enabled(ofctx_log_level_t level);
 /* Now as RFC 3339 UTC with milliseconds ("2026-11-26T02:57:57.654Z"), as log
  * lines and reply CloudEvents carry it; `size` of 32 is room enough. */
 void ofctx__timestamp(char *out, size_t size);
+
+/* Lines go to stderr through a writer thread from here on, so that a
+ * stderr nobody reads never stalls the loop: they wait in a 256 KiB buffer,
+ * and one that does not fit is dropped and counted. Before this call (and
+ * after _stop) lines are written at once. 0, or -1 (then they still are). */
+int ofctx__log_writer_start(void);
+/* Lets the writer finish what it holds, waiting at most `wait_ms`; a stderr
+ * still stuck then is left to the thread, which the process's end takes. */
+void ofctx__log_writer_stop(uint64_t wait_ms);
+/* Lines dropped so far because the buffer was full. */
+uint64_t ofctx__log_dropped(void);
 
 /* One line: `msg`, then string fields as key/value pairs ending with a NULL
  * key (values may be NULL: the pair is left out). */

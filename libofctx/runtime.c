@@ -86,11 +86,15 @@ static void metrics(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
   ofctx__buf_printf(&t,
           "# HELP ofctx_unauthorized_total Requests refused for a missing or wrong app token.\n"
           "# TYPE ofctx_unauthorized_total counter\nofctx_unauthorized_total %llu\n"
+          "# HELP ofctx_log_lines_dropped_total Log lines dropped because stderr did not take "
+          "them fast enough.\n"
+          "# TYPE ofctx_log_lines_dropped_total counter\nofctx_log_lines_dropped_total %llu\n"
           "# HELP ofctx_inflight Invocations not yet settled.\n"
           "# TYPE ofctx_inflight gauge\nofctx_inflight %zu\n"
           "# HELP ofctx_connections Open HTTP connections.\n"
           "# TYPE ofctx_connections gauge\nofctx_connections %zu\n",
-          (unsigned long long)rt->metrics.rejected, rt->inflight_count,
+          (unsigned long long)rt->metrics.rejected, (unsigned long long)ofctx__log_dropped(),
+          rt->inflight_count,
           rt->server ? ofctx__http_server_connections(rt->server) : 0);
   if (t.failed)
     respond_text(req, 503, "out of memory\n");
@@ -411,6 +415,10 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
   /* A peer that went away is an error code on its socket, not a signal. */
   signal(SIGPIPE, SIG_IGN);
   uv_loop_init(&rt->loop);
+  /* From here on, nothing the loop does waits for stderr. */
+  if (ofctx__log_writer_start() != 0)
+    ofctx__log(OFCTX_LOG_WARN, "no log writer thread: log lines are written at once",
+               (const char *)NULL);
   rc = start(rt);
   if (rc != 0) {
     char port[16];
@@ -429,6 +437,7 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
     ofctx__log(OFCTX_LOG_ERROR, "handles left open at exit", (const char *)NULL);
     status = status ? status : EXIT_CANNOT_START;
   }
+  ofctx__log_writer_stop(2000);
   release(rt);
   return status;
 }

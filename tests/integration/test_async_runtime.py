@@ -16,7 +16,7 @@ import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BIN_DIR, VALGRIND, function_command, Harness, http, raw_exchange, wait_until  # noqa: E402
+from harness import BIN_DIR, VALGRIND, free_port, function_command, Harness, http, raw_exchange, wait_until  # noqa: E402
 
 CONTEXT = {
     "name": "probe",
@@ -409,6 +409,43 @@ def slow_send_in_flight(h, ident, delay_ms):
 
 
 class Lifecycle(unittest.TestCase):
+    def test_stderr_nobody_reads_never_stalls(self):
+        # A pipe that is never read fills after 64 KiB; the function must go on
+        # answering, events and health alike, dropping lines and counting them.
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if k.startswith(("ASAN_", "UBSAN_", "LSAN_", "PATH"))}
+        env.update(CONTEXT_MODE="self-host", PORT=str(port), OFCTX_LOG_LEVEL="debug",
+                   FUNC_CONTEXT=json.dumps({"name": "chatty", "runtime": "Async", "inputs": {
+                       "kafka": {"componentName": "kafka-in", "componentType": "bindings.kafka"}}}))
+        fn = subprocess.Popen(function_command("probe"), env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+        try:
+            app = "http://127.0.0.1:%d" % port
+            wait_until(lambda: self._up(app), "the function to listen")
+            body = json.dumps({"return": 200, "pad": "x" * 300})
+            with concurrent.futures.ThreadPoolExecutor(8) as pool:
+                statuses = list(pool.map(lambda _: http("POST", app + "/kafka-in", body, timeout=10)[0],
+                                         range(8000)))
+            self.assertEqual(statuses, [200] * 8000)
+            self.assertEqual(http("GET", app + "/healthz", timeout=5)[0], 200)
+            metrics = http("GET", app + "/metrics", timeout=5)[2].decode()
+            dropped = int(re.search(r"^ofctx_log_lines_dropped_total (\d+)$", metrics, re.M).group(1))
+            self.assertGreater(dropped, 0)
+            fn.send_signal(signal.SIGTERM)
+            self.assertEqual(fn.wait(30), 0)  # a stuck stderr does not hold the exit either
+        finally:
+            if fn.poll() is None:
+                fn.kill()
+                fn.wait()
+            fn.stderr.close()
+
+    @staticmethod
+    def _up(app):
+        try:
+            return http("GET", app + "/healthz", timeout=1)[0] == 200
+        except OSError:
+            return False
+
     def test_shutdown_lets_inflight_invocations_settle(self):
         h = Harness(CONTEXT, COMPONENTS)
         try:

@@ -104,22 +104,14 @@ static void drop_message(ofctx__runtime_t *rt, ofctx__http_request_t *req, size_
 
 static void deliver_pubsub(ofctx__runtime_t *rt, ofctx__http_request_t *req, size_t i) {
   ofctx_event_t ev = {0};
-  json_error_t jerr;
   size_t len;
   const char *body = ofctx__http_request_body(req, &len);
-  json_t *ce = json_loadb(body, len, 0, &jerr);
-  const char *why = NULL;
+  const char *why;
 
   ev.kind = OFCTX_EVENT_PUBSUB;
   ev.input = ofctx_component_name(ofctx_config_input_at(rt->cfg, i));
   ev.input_index = i;
-  if (!ce && json_error_code(&jerr) == json_error_out_of_memory)
-    why = "out of memory";
-  else if (!json_is_object(ce))
-    why = "the body is not a CloudEvent (a JSON object)";
-  else
-    why = ofctx__ce_from_envelope(ce, &ev);
-  json_decref(ce);
+  why = ofctx__ce_from_envelope(body, len, &ev);
   if (!why && ofctx__event_metadata_from_headers(&ev, req) != 0)
     why = "out of memory";
   if (why) {

@@ -12,6 +12,7 @@
 #include "alloc.h"
 #include "base64.h"
 #include "cloudevent.h"
+#include "json_scan.h"
 #include "json_util.h"
 #include "log.h"
 
@@ -213,120 +214,201 @@ static int decode_binary(const ofctx__http_header_t *headers, size_t count,
   return validate(ev->attributes, err);
 }
 
-/* ---- structured mode ---- */
+/* ---- structured mode and Dapr's envelope: a JSON object read as an event ---- */
 
-/* One member of the event object → a text attribute. */
-static int structured_attribute(json_t *attrs, const char *name, json_t *value,
-                                ofctx__ce_error_t *err) {
-  char text[32], quoted[OFCTX_QUOTE_SIZE];
+/* What a member's value is, by its first byte (the text is valid JSON). */
+static const char *kind_at(const char *value) {
+  switch (value[0]) {
+  case '{':
+    return "an object";
+  case '[':
+    return "an array";
+  case '"':
+    return "a string";
+  case 't':
+  case 'f':
+    return "a boolean";
+  case 'n':
+    return "null";
+  }
+  return "a number";
+}
+
+/* The event object as it is read: attributes go into ev->attributes as
+ * they come; the data members are kept as they are written. */
+typedef struct {
+  ofctx_event_t *ev;
+  int structured;          /* a structured CloudEvent (checked), else an envelope Dapr made */
+  ofctx__ce_error_t *err;  /* structured: why it is refused */
+  const char *data, *b64;  /* the last data and data_base64 members (NULL: absent or null) */
+  size_t data_len, b64_len;
+  int oom;
+} object_read_t;
+
+/* A member of a structured event → a text attribute, as the JSON format
+ * reads each type: strings, booleans and 32-bit integers for extensions. */
+static int structured_attribute(object_read_t *o, const char *name, const char *value,
+                                size_t len) {
+  char quoted[OFCTX_QUOTE_SIZE];
   int known = 0;
 
   for (const char *const *a = CONTEXT_ATTRIBUTES; *a; a++)
     known |= strcmp(*a, name) == 0;
   ofctx__quote(quoted, sizeof quoted, name);
   if (!ofctx__ce_name_ok(name))
-    return fail(err, 400,
+    return fail(o->err, 400,
                 "member %s: attribute names are 1 to 64 lower-case letters and digits", quoted);
-  if (json_is_string(value)) {
-    if (!ofctx__ce_string_ok(json_string_value(value)) ||
-        strlen(json_string_value(value)) != json_string_length(value))
-      return fail(err, 400, "attribute %s is not text without control characters", quoted);
-    return json_object_set(attrs, name, value) ? nomem(err) : 0;
+  if (value[0] == '"') {
+    ofctx__buf_t text = {0};
+    int lone = ofctx__json_string_decode(&text, value, len), rc;
+    if (text.failed)
+      rc = nomem(o->err);
+    else if (lone || !ofctx__ce_string_ok(text.data) || strlen(text.data) != text.len)
+      rc = fail(o->err, 400, "attribute %s is not text without control characters", quoted);
+    else
+      rc = put(o->ev->attributes, name, text.data, text.len) ? nomem(o->err) : 0;
+    ofctx__buf_free(&text);
+    return rc;
   }
   if (known)
-    return fail(err, 400, "attribute %s is %s, not a string", quoted, ofctx__json_kind(value));
-  if (json_is_boolean(value))
-    return put(attrs, name, json_is_true(value) ? "true" : "false", json_is_true(value) ? 4 : 5)
-               ? nomem(err)
-               : 0;
-  if (json_is_integer(value) && json_integer_value(value) >= INT32_MIN &&
-      json_integer_value(value) <= INT32_MAX) {
-    snprintf(text, sizeof text, "%" PRId64, (int64_t)json_integer_value(value));
-    return put(attrs, name, text, strlen(text)) ? nomem(err) : 0;
+    return fail(o->err, 400, "attribute %s is %s, not a string", quoted, kind_at(value));
+  if (value[0] == 't' || value[0] == 'f')
+    return put(o->ev->attributes, name, value, len) ? nomem(o->err) : 0;
+  if (strspn(value + (value[0] == '-'), "0123456789") == len - (value[0] == '-')) {
+    /* an integer: at most 11 bytes can be in range */
+    char text[16];
+    long long n = 0;
+    if (len < sizeof text) {
+      memcpy(text, value, len);
+      text[len] = '\0';
+      n = strtoll(text, NULL, 10);
+    }
+    if (len < sizeof text && n >= INT32_MIN && n <= INT32_MAX) {
+      snprintf(text, sizeof text, "%lld", n);
+      return put(o->ev->attributes, name, text, strlen(text)) ? nomem(o->err) : 0;
+    }
+    return fail(o->err, 400,
+                "extension %s is an integer out of range; extensions are strings, booleans or "
+                "32-bit integers",
+                quoted);
   }
-  return fail(err, 400,
+  return fail(o->err, 400,
               "extension %s is %s; extensions are strings, booleans or 32-bit integers", quoted,
-              json_is_integer(value) ? "an integer out of range" : ofctx__json_kind(value));
+              kind_at(value));
+}
+
+/* A member of Dapr's envelope → a text attribute: a string's characters
+ * (one holding a NUL is left out: no C string can carry it), anything else
+ * its JSON text as it was written. */
+static int envelope_attribute(object_read_t *o, const char *name, const char *value,
+                              size_t len) {
+  ofctx__buf_t text = {0};
+  int rc = 0;
+
+  if (value[0] == '"')
+    ofctx__json_string_decode(&text, value, len);
+  else
+    ofctx__buf_append(&text, value, len);
+  if (text.failed)
+    o->oom = 1;
+  else if (strlen(text.data) == text.len && put(o->ev->attributes, name, text.data, text.len))
+    o->oom = 1;
+  rc = o->oom ? -1 : 0;
+  ofctx__buf_free(&text);
+  return rc;
+}
+
+static int read_member(void *arg, const char *key, size_t key_len, const char *value,
+                       size_t value_len) {
+  object_read_t *o = arg;
+  ofctx__buf_t name = {0};
+  int is_null = value[0] == 'n', rc = 0;
+
+  ofctx__json_string_decode(&name, key, key_len);
+  if (name.failed) {
+    o->oom = 1;
+    if (o->structured)
+      nomem(o->err);
+    return 1;
+  }
+  if (strlen(name.data) != name.len) { /* a NUL in the name */
+    if (o->structured)
+      rc = fail(o->err, 400, "member names are 1 to 64 lower-case letters and digits");
+  } else if (strcmp(name.data, "data") == 0) {
+    o->data = is_null ? NULL : value;
+    o->data_len = value_len;
+  } else if (strcmp(name.data, "data_base64") == 0) {
+    o->b64 = is_null ? NULL : value;
+    o->b64_len = value_len;
+  } else if (is_null) { /* as if absent; the last member of a name counts */
+    json_object_del(o->ev->attributes, name.data);
+  } else {
+    rc = o->structured ? structured_attribute(o, name.data, value, value_len)
+                       : envelope_attribute(o, name.data, value, value_len);
+  }
+  ofctx__buf_free(&name);
+  return rc != 0; /* 1 stops the walk: apart from the scanner's -1 and -2 */
 }
 
 /* The event's data from the data_base64 member (a string: decoded) or the
  * data member (a string: its characters when `string_is_text`, else, like
- * any other JSON, its JSON text). NULL, or "out of memory", or
- * "data_base64 is not base64". */
-static const char *take_data(ofctx_event_t *ev, json_t *b64, json_t *data, int string_is_text) {
-  if (b64) {
-    ev->owned = ofctx__base64_decode(json_string_value(b64), json_string_length(b64), &ev->len);
-    if (!ev->owned)
-      return ofctx__base64_valid(json_string_value(b64), json_string_length(b64))
-                 ? "out of memory"
-                 : "data_base64 is not base64";
-  } else if (json_is_string(data) && string_is_text) {
-    ev->len = json_string_length(data);
-    ev->owned = ofctx__strndup(json_string_value(data), ev->len);
+ * any other JSON, its JSON text exactly as it came). NULL, or "out of
+ * memory", or "data_base64 is not base64". */
+static const char *take_data(ofctx_event_t *ev, const object_read_t *o, int string_is_text) {
+  ofctx__buf_t text = {0};
+
+  ev->len = 0;
+  if (o->b64) {
+    ofctx__json_string_decode(&text, o->b64, o->b64_len);
+    if (text.failed)
+      return "out of memory";
+    ev->owned = ofctx__base64_decode(text.data, text.len, &ev->len);
+    if (!ev->owned) {
+      int valid = ofctx__base64_valid(text.data, text.len);
+      ofctx__buf_free(&text);
+      return valid ? "out of memory" : "data_base64 is not base64";
+    }
+    ofctx__buf_free(&text);
+  } else if (o->data && o->data[0] == '"' && string_is_text) {
+    ofctx__json_string_decode(&text, o->data, o->data_len);
+    if (text.failed)
+      return "out of memory";
+    ev->owned = text.data; /* taken over */
+    ev->len = text.len;
+  } else if (o->data) {
+    ev->owned = ofctx__strndup(o->data, o->data_len);
     if (!ev->owned)
       return "out of memory";
-  } else if (data) {
-    ev->owned = ofctx__json_text(data, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
-    if (!ev->owned)
-      return "out of memory";
-    ev->len = strlen(ev->owned);
+    ev->len = o->data_len;
   }
   ev->data = ev->owned ? ev->owned : "";
   return NULL;
 }
 
-/* The data member as the JSON format reads it: JSON types keep the JSON
- * text; other types take a string's characters. */
-static int structured_data(json_t *ce, ofctx_event_t *ev, ofctx__ce_error_t *err) {
-  json_t *b64 = json_object_get(ce, "data_base64"), *data = json_object_get(ce, "data");
+static int decode_structured(const char *body, size_t len, ofctx_event_t *ev,
+                             ofctx__ce_error_t *err) {
+  object_read_t o = {ev, 1, err, NULL, NULL, 0, 0, 0};
   const char *why;
+  int rc = ofctx__json_members(body, len, read_member, &o);
 
-  /* The event may come in holding the request body; without a data member
-   * the data is empty, not the body's length of "". */
-  ev->len = 0;
-  if (json_is_null(b64))
-    b64 = NULL;
-  if (json_is_null(data))
-    data = NULL;
-  if (b64 && data)
+  if (rc == -1)
+    return fail(err, 400, "the structured CloudEvent is not JSON");
+  if (rc == -2)
+    return fail(err, 400, "the structured CloudEvent is not a JSON object");
+  if (rc != 0)
+    return -1; /* `err` says why */
+  ev->content_type = json_string_value(json_object_get(ev->attributes, "datacontenttype"));
+  if ((rc = validate(ev->attributes, err)) != 0)
+    return rc;
+  if (o.b64 && o.data)
     return fail(err, 400, "the CloudEvent has both data and data_base64");
-  if (b64 && !json_is_string(b64))
-    return fail(err, 400, "data_base64 is %s, not a string", ofctx__json_kind(b64));
-  why = take_data(ev, b64, data, !ofctx__json_media(ev->content_type));
+  if (o.b64 && o.b64[0] != '"')
+    return fail(err, 400, "data_base64 is %s, not a string", kind_at(o.b64));
+  /* Under a JSON type a string member is JSON text too. */
+  why = take_data(ev, &o, !ofctx__json_media(ev->content_type));
   if (!why)
     return 0;
   return strcmp(why, "out of memory") == 0 ? nomem(err) : fail(err, 400, "%s", why);
-}
-
-static int decode_structured(const char *body, size_t len, ofctx_event_t *ev,
-                             ofctx__ce_error_t *err) {
-  json_error_t jerr;
-  json_t *ce = json_loadb(body, len, JSON_ALLOW_NUL, &jerr), *value;
-  const char *key;
-  int rc = 0;
-
-  if (!ce)
-    return json_error_code(&jerr) == json_error_out_of_memory
-               ? nomem(err)
-               : fail(err, 400, "the structured CloudEvent is not JSON: %s at line %d column %d",
-                      jerr.text, jerr.line, jerr.column);
-  if (!json_is_object(ce)) {
-    json_decref(ce);
-    return fail(err, 400, "the structured CloudEvent is not a JSON object");
-  }
-  json_object_foreach(ce, key, value) {
-    if (strcmp(key, "data") == 0 || strcmp(key, "data_base64") == 0 || json_is_null(value))
-      continue;
-    if ((rc = structured_attribute(ev->attributes, key, value, err)) != 0)
-      break;
-  }
-  ev->content_type = json_string_value(json_object_get(ev->attributes, "datacontenttype"));
-  if (rc == 0)
-    rc = validate(ev->attributes, err);
-  if (rc == 0)
-    rc = structured_data(ce, ev, err);
-  json_decref(ce);
-  return rc;
 }
 
 int ofctx__ce_decode(const ofctx__http_header_t *headers, size_t count, const char *body,
@@ -379,33 +461,26 @@ int ofctx__ce_decode(const ofctx__http_header_t *headers, size_t count, const ch
 
 /* ---- Dapr's pub/sub envelope ---- */
 
-const char *ofctx__ce_from_envelope(json_t *ce, ofctx_event_t *ev) {
-  json_t *b64 = json_object_get(ce, "data_base64"), *data = json_object_get(ce, "data"), *value;
-  const char *key;
+const char *ofctx__ce_from_envelope(const char *body, size_t len, ofctx_event_t *ev) {
+  object_read_t o = {ev, 0, NULL, NULL, NULL, 0, 0, 0};
+  int rc;
 
   ev->attributes = json_object();
   if (!ev->attributes)
     return "out of memory";
-  json_object_foreach(ce, key, value) {
-    json_t *text;
-    if (strcmp(key, "data") == 0 || strcmp(key, "data_base64") == 0 || json_is_null(value))
-      continue;
-    if (json_is_string(value)) {
-      text = json_incref(value);
-    } else {
-      char *s = ofctx__json_text(value, JSON_COMPACT | JSON_ENCODE_ANY);
-      text = s ? json_string(s) : NULL;
-      ofctx__free(s);
-    }
-    if (!text || json_object_set_new(ev->attributes, key, text))
-      return "out of memory";
-  }
+  rc = ofctx__json_members(body, len, read_member, &o);
+  if (o.oom)
+    return "out of memory";
+  if (rc == -1)
+    return "the body is not JSON, so not a CloudEvent";
+  if (rc == -2)
+    return "the body is JSON but not an object, so not a CloudEvent";
   ev->content_type = json_string_value(json_object_get(ev->attributes, "datacontenttype"));
-  if (b64 && !json_is_string(b64))
+  if (o.b64 && o.b64[0] != '"')
     return "data_base64 is not a string";
   /* Dapr falls back to a string when JSON data does not parse, so a string
    * is the publisher's text whatever the type says. */
-  return take_data(ev, b64, json_is_null(data) ? NULL : data, 1);
+  return take_data(ev, &o, 1);
 }
 
 /* ---- replies ---- */
@@ -481,14 +556,13 @@ int ofctx__ce_encode(ofctx__ce_reply_t *out, ofctx__ce_mode_t mode, json_t *attr
     char *text;
     const char *type = json_string_value(json_object_get(attrs, "datacontenttype"));
     int is_json = ofctx__json_media(type);
-    json_t *parsed = is_json ? json_loadb(data, len, JSON_DECODE_ANY, NULL) : NULL;
+    /* JSON data goes in as it is, byte for byte, after the attributes */
+    int raw = is_json && len > 0 && ofctx__json_valid(data, len);
     /* Under a JSON type a string member is read back as JSON text, so
-     * bytes that do not parse as JSON keep their form in data_base64. */
-    json_t *s = parsed || is_json ? NULL : json_stringn(data, len);
-    if (len == 0)
-      ; /* no data member */
-    else if (parsed)
-      json_object_set_new(body, "data", parsed);
+     * bytes that are not JSON keep their form in data_base64. */
+    json_t *s = raw || is_json ? NULL : json_stringn(data, len);
+    if (len == 0 || raw)
+      ; /* no data member, or one added below */
     else if (s && !memchr(data, '\0', len))
       json_object_set_new(body, "data", s), s = NULL;
     else {
@@ -503,6 +577,12 @@ int ofctx__ce_encode(ofctx__ce_reply_t *out, ofctx__ce_mode_t mode, json_t *attr
       goto done;
     ofctx__buf_puts(&out->body, text);
     ofctx__free(text);
+    if (raw && !out->body.failed) { /* {...,"data":<data>}: it always has attributes */
+      out->body.len--;
+      ofctx__buf_puts(&out->body, ",\"data\":");
+      ofctx__buf_append(&out->body, data, len);
+      ofctx__buf_puts(&out->body, "}");
+    }
     ofctx__buf_puts(&out->store, "Content-Type");
     ofctx__buf_append(&out->store, "", 1);
     ofctx__buf_puts(&out->store, STRUCTURED_TYPE "; charset=utf-8");

@@ -36,11 +36,13 @@ int ofctx__ce_decode(const ofctx__http_header_t *headers, size_t count, const ch
                      size_t len, ofctx_event_t *ev, ofctx__ce_mode_t *mode,
                      ofctx__ce_error_t *err);
 
-/* A Dapr pub/sub envelope (a CloudEvent Dapr made, not validated again) into
- * `ev`: attributes as text and the data (a string's characters, other JSON
- * as JSON text, data_base64 decoded). NULL, or the reason it is not an
- * event ("out of memory" when that is why). */
-const char *ofctx__ce_from_envelope(json_t *ce, ofctx_event_t *ev);
+/* A Dapr pub/sub envelope (`len` bytes of `body`: a CloudEvent Dapr made,
+ * not validated again) into `ev`: attributes as text and the data (a
+ * string's characters, other JSON as its JSON text exactly as it came,
+ * data_base64 decoded). Any JSON is read, also what jansson cannot hold
+ * (large numbers, "\u0000", lone surrogates, deep nesting). NULL, or the
+ * reason it is not an event ("out of memory" when that is why). */
+const char *ofctx__ce_from_envelope(const char *body, size_t len, ofctx_event_t *ev);
 
 /* Whether `name` may be an attribute's name: 1-64 of [a-z0-9], not "data". */
 int ofctx__ce_name_ok(const char *name);

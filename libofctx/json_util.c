@@ -6,6 +6,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "json_scan.h"
 #include "json_util.h"
 
 json_t *ofctx__json_member(const json_t *obj, const char *key) {
@@ -240,18 +241,10 @@ void ofctx__quote(char *out, size_t size, const char *s) {
   out[n] = '\0';
 }
 
-int ofctx__is_json(const void *data, size_t len) {
-  json_error_t jerr;
-  json_t *v = len ? json_loadb(data, len, JSON_DECODE_ANY, &jerr) : NULL;
-
-  json_decref(v);
-  return v != NULL;
-}
-
 const char *ofctx__media_type_of(const void *data, size_t len) {
   json_t *text;
 
-  if (ofctx__is_json(data, len))
+  if (ofctx__json_valid(data, len))
     return "application/json";
   if (len == 0)
     return "text/plain; charset=utf-8";

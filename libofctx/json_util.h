@@ -71,9 +71,6 @@ int ofctx__ce_string_ok(const char *s);
  * sequence or an escape. */
 void ofctx__quote(char *out, size_t size, const char *s);
 
-/* Whether `len` bytes of `data` are one JSON value (any type). */
-int ofctx__is_json(const void *data, size_t len);
-
 /* The media type data carries when nobody said: "application/json" for
  * JSON, "text/plain; charset=utf-8" for other UTF-8 text without NUL
  * bytes, else "application/octet-stream". */

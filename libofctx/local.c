@@ -9,6 +9,7 @@
 
 #include "alloc.h"
 #include "base64.h"
+#include "json_scan.h"
 #include "json_util.h"
 #include "log.h"
 #include "runtime.h"
@@ -31,6 +32,18 @@ static void json_name(ofctx__buf_t *b, const char *s) {
     b->failed = 1;
 }
 
+/* Valid JSON text, its line breaks made spaces: every CR and LF in it is
+ * white space between tokens (strings cannot hold them raw), so the value
+ * is the same and the printed send stays one line. */
+static void json_on_one_line(ofctx__buf_t *b, const char *json, size_t len) {
+  size_t start = b->len;
+
+  ofctx__buf_append(b, json, len);
+  for (size_t i = start; !b->failed && i < b->len; i++)
+    if (b->data[i] == '\n' || b->data[i] == '\r')
+      b->data[i] = ' ';
+}
+
 int ofctx__local_print(ofctx__runtime_t *rt, size_t slot, const char *name,
                        const char *component, const char *topic, const char *content_type,
                        const char *body, size_t len) {
@@ -48,15 +61,15 @@ int ofctx__local_print(ofctx__runtime_t *rt, size_t slot, const char *name,
   if (!topic) {
     /* a binding's request body {"data":…,"operation":…,"metadata":…} */
     ofctx__buf_append(line, ",", 1);
-    ofctx__buf_append(line, body + 1, len - 1);
+    json_on_one_line(line, body + 1, len - 1);
   } else {
     ofctx__buf_puts(line, ",\"operation\":\"publish\",\"topic\":");
     json_name(line, topic);
     ofctx__buf_puts(line, ",\"contentType\":");
     json_name(line, content_type);
-    if (ofctx__is_json(body, len)) {
+    if (ofctx__json_valid(body, len)) {
       ofctx__buf_puts(line, ",\"data\":");
-      ofctx__buf_append(line, body, len);
+      json_on_one_line(line, body, len);
     } else {
       size_t mark = line->len;
       ofctx__buf_puts(line, ",\"data\":");

@@ -6,6 +6,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "json_scan.h"
 #include "json_util.h"
 #include "log.h"
 #include "runtime.h"
@@ -153,7 +154,7 @@ static ofctx_err_t send_binding(ofctx_t *ctx, size_t slot, const char *name,
   }
   ofctx__buf_puts(&body, "{\"data\":");
   /* JSON is embedded as JSON; a caller who says so is taken at its word */
-  if (type ? ofctx__json_media(type) : ofctx__is_json(data, len)) {
+  if (type ? ofctx__json_media(type) : ofctx__json_valid(data, len)) {
     ofctx__buf_append(&body, data, len);
   } else if (ofctx__buf_json_string(&body, data, len) != 0) {
     rc = OFCTX_EINVAL; /* not UTF-8 text: Dapr's HTTP API has no way to carry it */

@@ -83,6 +83,9 @@ _DECODER = json.JSONDecoder(object_pairs_hook=_object_hook, parse_int=GoNumber,
                             parse_float=GoNumber, parse_constant=_reject_constant,
                             strict=True)
 _JSON_WS = " \t\n\r"
+# Go's encoding/json reads nesting up to 10000 levels; Python's decoder
+# recurses once per level.
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 12000))
 
 
 def _go_quote_char(c):

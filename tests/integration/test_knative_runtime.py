@@ -91,6 +91,13 @@ def header_args(headers):
     return args
 
 
+
+# Valid JSON (RFC 8259) that jansson refuses: integers beyond 64 bits, a
+# number beyond a double, "\u0000", lone surrogates, nesting past 2048.
+BEYOND_JANSSON = ['{"n":123456789012345678901234567890}', '[-1e999, 1E+400]', '{"s":"a\\u0000b"}',
+                  '["\\ud800", "\\udfff\\ud800"]', "[" * 2500 + "]" * 2500,
+                  '{ "spaced" :\t[ 1 ,\n 2 ] }']
+
 class GoFrameworkMirror(unittest.TestCase):
     """framework_test.go and the sync e2e cases, one function per process."""
 
@@ -215,6 +222,16 @@ class OpenFunctionSignature(unittest.TestCase):
         text = dict(event, datacontenttype="text/plain", data="plain words")
         d = self.describe("-H", "Content-Type: application/cloudevents+json", "--data", json.dumps(text))
         self.assertEqual(d["data"], "plain words")
+
+    def test_structured_data_beyond_jansson_is_kept_exactly(self):
+        # RFC 8259 JSON that jansson cannot hold: the event is taken, and its
+        # data reaches the function byte for byte.
+        for doc in BEYOND_JANSSON:
+            body = ('{"specversion":"1.0","id":"1","source":"/s","type":"t",'
+                    '"datacontenttype":"application/json","data":' + doc + '}')
+            d = self.describe("-H", "Content-Type: application/cloudevents+json", "--data-binary", body)
+            self.assertEqual(d["kind"], "cloudevent")
+            self.assertEqual(d["data"], doc)
 
     def test_invalid_events_get_400_with_a_reason(self):
         base = {"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/s", "ce-type": "t"}

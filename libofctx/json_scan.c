@@ -1,0 +1,313 @@
+/* JSON text (RFC 8259) scanned byte by byte, without building values. */
+#include <stdint.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "json_scan.h"
+#include "json_util.h"
+
+static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+static size_t skip_ws(const char *s, size_t len, size_t i) {
+  while (i < len && is_ws(s[i]))
+    i++;
+  return i;
+}
+
+/* The length of the UTF-8 sequence at `p` if it is whole within `avail`
+ * bytes and well formed, else 0. */
+static size_t utf8_at(const unsigned char *p, size_t avail) {
+  size_t need = p[0] < 0x80 ? 1 : p[0] < 0xE0 ? 2 : p[0] < 0xF0 ? 3 : 4;
+  return need <= avail ? ofctx__utf8_len((const char *)p) : 0;
+}
+
+static int hex4(const char *s) {
+  int v = 0;
+  for (int i = 0; i < 4; i++) {
+    char c = s[i];
+    int d = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                   : -1;
+    if (d < 0)
+      return -1;
+    v = v << 4 | d;
+  }
+  return v;
+}
+
+/* A string token starting at s[i] == '"': the index after its closing
+ * quote, or 0. */
+static size_t scan_string(const char *s, size_t len, size_t i) {
+  for (i++; i < len;) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '"')
+      return i + 1;
+    if (c == '\\') {
+      if (i + 1 >= len)
+        return 0;
+      if (s[i + 1] == 'u') {
+        if (i + 6 > len || hex4(s + i + 2) < 0)
+          return 0;
+        i += 6;
+      } else if (strchr("\"\\/bfnrt", s[i + 1]) && s[i + 1]) {
+        i += 2;
+      } else {
+        return 0;
+      }
+    } else if (c < 0x20) {
+      return 0;
+    } else {
+      size_t n = utf8_at((const unsigned char *)s + i, len - i);
+      if (n == 0)
+        return 0;
+      i += n;
+    }
+  }
+  return 0;
+}
+
+static size_t digits(const char *s, size_t len, size_t i) {
+  while (i < len && s[i] >= '0' && s[i] <= '9')
+    i++;
+  return i;
+}
+
+/* A number starting at s[i]: the index after it, or 0. */
+static size_t scan_number(const char *s, size_t len, size_t i) {
+  size_t j;
+
+  if (s[i] == '-')
+    i++;
+  if (i >= len)
+    return 0;
+  if (s[i] == '0')
+    i++;
+  else if (s[i] >= '1' && s[i] <= '9')
+    i = digits(s, len, i);
+  else
+    return 0;
+  if (i < len && s[i] == '.') {
+    j = digits(s, len, i + 1);
+    if (j == i + 1)
+      return 0;
+    i = j;
+  }
+  if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+    i++;
+    if (i < len && (s[i] == '+' || s[i] == '-'))
+      i++;
+    j = digits(s, len, i);
+    if (j == i)
+      return 0;
+    i = j;
+  }
+  return i;
+}
+
+/* One bit per open container (1: object, 0: array): inline for the usual
+ * depths, on the heap past them. */
+typedef struct {
+  uint64_t inline_bits[8];
+  uint64_t *bits;
+  size_t cap; /* in bits */
+  size_t depth;
+} nest_t;
+
+static int nest_push(nest_t *n, int object) {
+  if (n->depth == n->cap) {
+    size_t words = n->cap * 2 / 64;
+    uint64_t *bigger = ofctx__calloc(words, sizeof *bigger);
+    if (!bigger)
+      return -1;
+    memcpy(bigger, n->bits, (n->cap / 64) * sizeof *bigger);
+    if (n->bits != n->inline_bits)
+      ofctx__free(n->bits);
+    n->bits = bigger;
+    n->cap = words * 64;
+  }
+  if (object)
+    n->bits[n->depth / 64] |= (uint64_t)1 << (n->depth % 64);
+  else
+    n->bits[n->depth / 64] &= ~((uint64_t)1 << (n->depth % 64));
+  n->depth++;
+  return 0;
+}
+
+static int nest_top_is_object(const nest_t *n) {
+  size_t d = n->depth - 1;
+  return (n->bits[d / 64] >> (d % 64)) & 1;
+}
+
+size_t ofctx__json_value_len(const char *s, size_t len) {
+  nest_t nest = {{0}, NULL, 8 * 64, 0};
+  size_t i = 0, end = 0;
+
+  nest.bits = nest.inline_bits;
+  for (;;) {
+    /* a value starts at s[i] */
+    if (i >= len)
+      goto done;
+    switch (s[i]) {
+    case '{':
+    case '[':
+      if (nest_push(&nest, s[i] == '{') != 0)
+        goto done;
+      i = skip_ws(s, len, i + 1);
+      if (i < len && s[i] == (nest_top_is_object(&nest) ? '}' : ']')) {
+        nest.depth--;
+        i++;
+        break;
+      }
+      if (nest_top_is_object(&nest))
+        goto member;
+      continue;
+    case '"':
+      i = scan_string(s, len, i);
+      break;
+    case 't':
+      i = len - i >= 4 && memcmp(s + i, "true", 4) == 0 ? i + 4 : 0;
+      break;
+    case 'f':
+      i = len - i >= 5 && memcmp(s + i, "false", 5) == 0 ? i + 5 : 0;
+      break;
+    case 'n':
+      i = len - i >= 4 && memcmp(s + i, "null", 4) == 0 ? i + 4 : 0;
+      break;
+    default:
+      i = s[i] == '-' || (s[i] >= '0' && s[i] <= '9') ? scan_number(s, len, i) : 0;
+      break;
+    }
+    /* after a value: close what it ends, or go on to the next */
+    for (;;) {
+      if (i == 0)
+        goto done;
+      if (nest.depth == 0) {
+        end = i;
+        goto done;
+      }
+      i = skip_ws(s, len, i);
+      if (i >= len)
+        goto done;
+      if (s[i] == ',') {
+        i = skip_ws(s, len, i + 1);
+        if (nest_top_is_object(&nest))
+          goto member;
+        break; /* the next element */
+      }
+      if (s[i] != (nest_top_is_object(&nest) ? '}' : ']'))
+        goto done;
+      nest.depth--;
+      i++;
+    }
+    continue;
+  member: /* a member name, white space, a colon, white space, then its value */
+    if (i >= len || s[i] != '"' || (i = scan_string(s, len, i)) == 0)
+      goto done;
+    i = skip_ws(s, len, i);
+    if (i >= len || s[i] != ':')
+      goto done;
+    i = skip_ws(s, len, i + 1);
+  }
+done:
+  if (nest.bits != nest.inline_bits)
+    ofctx__free(nest.bits);
+  return end;
+}
+
+int ofctx__json_valid(const void *data, size_t len) {
+  const char *s = data;
+  size_t start = skip_ws(s, len, 0), n;
+
+  if (start == len)
+    return 0;
+  n = ofctx__json_value_len(s + start, len - start);
+  return n > 0 && skip_ws(s, len, start + n) == len;
+}
+
+int ofctx__json_members(const char *s, size_t len, ofctx__json_member_fn fn, void *arg) {
+  size_t i = skip_ws(s, len, 0);
+
+  if (!ofctx__json_valid(s, len))
+    return -1;
+  if (s[i] != '{')
+    return -2;
+  i = skip_ws(s, len, i + 1);
+  while (s[i] == '"') {
+    /* the text is valid: each token ends where the scanners say */
+    size_t key = i, key_end = scan_string(s, len, i), value, value_len;
+    int rc;
+    value = skip_ws(s, len, skip_ws(s, len, key_end) + 1);
+    value_len = ofctx__json_value_len(s + value, len - value);
+    if ((rc = fn(arg, s + key, key_end - key, s + value, value_len)) != 0)
+      return rc;
+    i = skip_ws(s, len, value + value_len);
+    if (s[i] == ',')
+      i = skip_ws(s, len, i + 1);
+  }
+  return 0;
+}
+
+static void put_utf8(ofctx__buf_t *out, unsigned long cp) {
+  char b[4];
+  size_t n;
+
+  if (cp < 0x80) {
+    b[0] = (char)cp;
+    n = 1;
+  } else if (cp < 0x800) {
+    b[0] = (char)(0xC0 | cp >> 6);
+    b[1] = (char)(0x80 | (cp & 0x3F));
+    n = 2;
+  } else if (cp < 0x10000) {
+    b[0] = (char)(0xE0 | cp >> 12);
+    b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    b[2] = (char)(0x80 | (cp & 0x3F));
+    n = 3;
+  } else {
+    b[0] = (char)(0xF0 | cp >> 18);
+    b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    b[3] = (char)(0x80 | (cp & 0x3F));
+    n = 4;
+  }
+  ofctx__buf_append(out, b, n);
+}
+
+int ofctx__json_string_decode(ofctx__buf_t *out, const char *s, size_t len) {
+  static const char escapes[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
+  size_t i = 1, end = len - 1; /* inside the quotes */
+  int lone = 0;
+
+  ofctx__buf_reserve(out, end > i ? end - i : 0);
+  while (i < end) {
+    size_t run = i;
+    while (run < end && s[run] != '\\')
+      run++;
+    ofctx__buf_append(out, s + i, run - i);
+    i = run;
+    if (i >= end)
+      break;
+    if (s[i + 1] != 'u') {
+      const char *e = strchr(escapes, s[i + 1]);
+      ofctx__buf_append(out, e + 1, 1);
+      i += 2;
+      continue;
+    }
+    {
+      unsigned long cp = (unsigned long)hex4(s + i + 2);
+      i += 6;
+      if (cp >= 0xD800 && cp <= 0xDBFF && i + 6 <= end && s[i] == '\\' && s[i + 1] == 'u') {
+        int low = hex4(s + i + 2);
+        if (low >= 0xDC00 && low <= 0xDFFF) {
+          cp = 0x10000 + ((cp - 0xD800) << 10) + ((unsigned long)low - 0xDC00);
+          i += 6;
+        }
+      }
+      lone += cp >= 0xD800 && cp <= 0xDFFF;
+      put_utf8(out, cp >= 0xD800 && cp <= 0xDFFF ? 0xFFFD : cp);
+    }
+  }
+  ofctx__buf_append(out, "", 0); /* `data` set, even for "" */
+  return lone;
+}

@@ -1,0 +1,44 @@
+/* Internal: JSON text as RFC 8259 defines it, read without building values.
+ *
+ * jansson refuses valid JSON that it cannot represent: integers beyond 64
+ * bits, numbers beyond a double (1e999), "\u0000" (without a flag), lone
+ * surrogates ("\ud800") and nesting deeper than 2048. Whatever decides
+ * whether data is JSON, or carries JSON through (event data, a binding
+ * send, a reply), uses this scanner instead and keeps the bytes as they
+ * came. Nesting costs no stack: depth is kept in a bit stack. */
+#ifndef OFCTX_JSON_SCAN_H
+#define OFCTX_JSON_SCAN_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+/* Whether `len` bytes of `data` are one JSON text: white space, one value
+ * of any type, white space, and nothing else (no byte order mark). */
+int ofctx__json_valid(const void *data, size_t len);
+
+/* The length of the one JSON value that starts at s[0] (no white space
+ * before it), or 0 when no valid value starts there. What follows it is not
+ * looked at. */
+size_t ofctx__json_value_len(const char *s, size_t len);
+
+/* Called for each member of an object, in order: `key` is the member name
+ * as a JSON string token (quotes included; decode it with
+ * ofctx__json_string_decode), `value` the member's value as it is written.
+ * Both point into the text. A non-zero return stops the walk. */
+typedef int (*ofctx__json_member_fn)(void *arg, const char *key, size_t key_len,
+                                     const char *value, size_t value_len);
+
+/* Walks the members of the object that the JSON text `s` holds: 0, -1 when
+ * the text is not JSON, -2 when its value is not an object (nothing is
+ * called then), or what `fn` returned to stop. */
+int ofctx__json_members(const char *s, size_t len, ofctx__json_member_fn fn, void *arg);
+
+/* Appends the characters of the JSON string token `s` (quotes included, as
+ * ofctx__json_value_len found it) as UTF-8: escapes decoded, "\u0000" as a
+ * NUL byte, and a lone surrogate, which no UTF-8 can hold, as U+FFFD.
+ * Returns how many lone surrogates were replaced so; marks `out` failed
+ * when out of memory (`out->data` is set otherwise, even for ""). */
+int ofctx__json_string_decode(ofctx__buf_t *out, const char *s, size_t len);
+
+#endif

@@ -1,0 +1,171 @@
+/* The RFC 8259 scanner: what is JSON and what is not, nesting without
+ * limit, member walks and string decoding; jansson, where it can represent
+ * a document, agrees on every case. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "buf.h"
+#include "json_scan.h"
+
+static const char *const valid[] = {
+    "0", "-0", "1", "-1", "123", "1.5", "-1.5e10", "1E+2", "1e-2", "0.0", "1e999", "-1e999",
+    "123456789012345678901234567890", "-123456789012345678901234567890", "true", "false",
+    "null", "\"\"", "\"a\"", "\"\\u0000\"", "\"\\ud800\"", "\"\\udc00\\ud800\"",
+    "\"\\ud83d\\ude00\"", "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"", "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"",
+    "\"\x7f\xc2\x80\"", "[]", "{}", "[1,2,3]", "{\"a\":1,\"b\":[true,null]}", " \t\r\n1 \t\r\n",
+    "[ ]", "{ }", "{\"a\" : 1 , \"a\" : 2}", "[[[[[]]]]]", "{\"\":\"\"}", "[\"\\u00e9\"]"};
+
+static const char *const invalid[] = {
+    "", " ", "01", "-", "1.", ".1", "1e", "1e+", "+1", "0x1", "NaN", "Infinity", "-Infinity",
+    "tru", "truee", "nul", "'a'", "\"", "\"\\\"", "\"\\x\"", "\"\\u12\"", "\"\\u12g4\"",
+    "\"\t\"", "\"\n\"", "\"\x01\"", "\"\xff\"", "\"\xc0\xaf\"", "\"\xed\xa0\x80\"",
+    "\"\xe2\x82\"", "[", "]", "[1,]", "[,1]", "[1 2]", "{\"a\"}", "{\"a\":}", "{a:1}",
+    "{\"a\":1,}", "{,}", "{\"a\" 1}", "1 2", "[]]", "{}}", "\xef\xbb\xbf{}", "[1]x", "//",
+    "\"a\"\"b\"", "[\"a\" \"b\"]", "\x0b" "1", "1\x0c"};
+
+static void decisions(void **state) {
+  (void)state;
+  for (size_t i = 0; i < sizeof valid / sizeof *valid; i++)
+    if (!ofctx__json_valid(valid[i], strlen(valid[i])))
+      fail_msg("refused: %s", valid[i]);
+  for (size_t i = 0; i < sizeof invalid / sizeof *invalid; i++)
+    if (ofctx__json_valid(invalid[i], strlen(invalid[i])))
+      fail_msg("taken: %s", invalid[i]);
+  /* a NUL byte is never JSON, wherever it stands */
+  assert_false(ofctx__json_valid("[1]\0", 4));
+  assert_false(ofctx__json_valid("\"a\0\"", 4));
+  assert_true(ofctx__json_valid("[1]", 3));
+}
+
+/* Every case jansson can load, it loads the same way: where they differ, it
+ * is one of the documents jansson cannot represent. */
+static void jansson_agrees(void **state) {
+  (void)state;
+  for (size_t i = 0; i < sizeof invalid / sizeof *invalid; i++) {
+    json_t *v = json_loadb(invalid[i], strlen(invalid[i]), JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    if (v)
+      fail_msg("jansson takes what the scanner refuses: %s", invalid[i]);
+  }
+  for (size_t i = 0; i < sizeof valid / sizeof *valid; i++) {
+    json_error_t err;
+    json_t *v = json_loadb(valid[i], strlen(valid[i]), JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+    int beyond = json_error_code(&err) == json_error_numeric_overflow ||
+                 strstr(err.text, "invalid Unicode") != NULL;
+    if (!v && !beyond)
+      fail_msg("jansson refuses %s: %s", valid[i], err.text);
+    json_decref(v);
+  }
+}
+
+/* Nesting costs no stack: a million levels are read, and the one that does
+ * not close is refused. */
+static void deep_nesting(void **state) {
+  size_t depth = 1000000;
+  char *text = malloc(2 * depth + 1);
+  (void)state;
+
+  memset(text, '[', depth);
+  memset(text + depth, ']', depth);
+  assert_true(ofctx__json_valid(text, 2 * depth));
+  assert_false(ofctx__json_valid(text, 2 * depth - 1));
+  for (size_t i = 0; i < depth; i++) /* {"a":{"a":...}} is an object each level */
+    text[i] = i % 2 ? '{' : '[';
+  assert_false(ofctx__json_valid(text, 2 * depth));
+  free(text);
+  text = malloc(6 * 3000 + 10);
+  size_t n = 0;
+  for (int i = 0; i < 3000; i++)
+    n += (size_t)sprintf(text + n, "{\"a\":");
+  n += (size_t)sprintf(text + n, "1");
+  for (int i = 0; i < 3000; i++)
+    text[n++] = '}';
+  assert_true(ofctx__json_valid(text, n));
+  text[n - 1] = ']';
+  assert_false(ofctx__json_valid(text, n));
+  free(text);
+}
+
+static void value_length(void **state) {
+  (void)state;
+  assert_int_equal(ofctx__json_value_len("{\"a\":[1, 2]} tail", 17), 12);
+  assert_int_equal(ofctx__json_value_len("\"x\",", 4), 3);
+  assert_int_equal(ofctx__json_value_len("12,", 3), 2);
+  assert_int_equal(ofctx__json_value_len(" 1", 2), 0); /* white space first: no value */
+  assert_int_equal(ofctx__json_value_len("[1", 2), 0);
+}
+
+typedef struct {
+  ofctx__buf_t seen;
+} walk_t;
+
+static int note(void *arg, const char *key, size_t key_len, const char *value, size_t value_len) {
+  walk_t *w = arg;
+  ofctx__json_string_decode(&w->seen, key, key_len);
+  ofctx__buf_puts(&w->seen, "=");
+  ofctx__buf_append(&w->seen, value, value_len);
+  ofctx__buf_puts(&w->seen, ";");
+  return value_len == 4 && memcmp(value, "stop", 4) == 0;
+}
+
+static void members(void **state) {
+  static const char doc[] = " { \"a\" : 1e999 , \"b\\u00e9\":{\"x\": [1,\n2]},\"a\":\"\\ud800\" } ";
+  walk_t w = {{0}};
+  (void)state;
+
+  assert_int_equal(ofctx__json_members(doc, sizeof doc - 1, note, &w), 0);
+  assert_string_equal(w.seen.data, "a=1e999;b\xc3\xa9={\"x\": [1,\n2]};a=\"\\ud800\";");
+  ofctx__buf_free(&w.seen);
+  assert_int_equal(ofctx__json_members("[1]", 3, note, &w), -2);
+  assert_int_equal(ofctx__json_members("{\"a\":}", 6, note, &w), -1);
+  assert_int_equal(ofctx__json_members("{}", 2, note, &w), 0);
+  assert_int_equal(w.seen.len, 0);
+  ofctx__buf_free(&w.seen);
+}
+
+static void strings(void **state) {
+  static const struct {
+    const char *token;
+    size_t len;
+    const char *chars;
+    size_t chars_len;
+  } rows[] = {
+      {"\"\"", 2, "", 0},
+      {"\"abc\"", 5, "abc", 3},
+      {"\"a\\u0000b\"", 10, "a\0b", 3},
+      {"\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"", 18, "\"\\/\b\f\n\r\t", 8},
+      {"\"\\u00e9\\u20ac\"", 14, "\xc3\xa9\xe2\x82\xac", 5},
+      {"\"\\ud83d\\ude00\"", 14, "\xf0\x9f\x98\x80", 4},
+      {"\"\\ud800x\"", 9, "\xef\xbf\xbdx", 4},             /* lone high surrogate */
+      {"\"\\udc00\"", 8, "\xef\xbf\xbd", 3},               /* lone low surrogate */
+      {"\"\\ud800\\u0041\"", 14, "\xef\xbf\xbd" "A", 4},   /* high then no low */
+      {"\"\\ud800\\ud800\\udc00\"", 20, "\xef\xbf\xbd\xf0\x90\x80\x80", 7},
+      {"\"\xc3\xa9\"", 4, "\xc3\xa9", 2},
+  };
+  (void)state;
+
+  for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+    ofctx__buf_t out = {0};
+    assert_int_equal(ofctx__json_value_len(rows[i].token, rows[i].len), rows[i].len);
+    ofctx__json_string_decode(&out, rows[i].token, rows[i].len);
+    assert_false(out.failed);
+    assert_int_equal(out.len, rows[i].chars_len);
+    if (rows[i].chars_len)
+      assert_memory_equal(out.data, rows[i].chars, rows[i].chars_len);
+    ofctx__buf_free(&out);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(decisions),    cmocka_unit_test(jansson_agrees),
+      cmocka_unit_test(deep_nesting), cmocka_unit_test(value_length),
+      cmocka_unit_test(members),      cmocka_unit_test(strings),
+  };
+  return cmocka_run_group_tests_name("json_scan", tests, NULL, NULL);
+}

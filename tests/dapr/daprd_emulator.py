@@ -7,8 +7,9 @@ bindings, publish, health), and it plays daprd's part toward the app (startup
 sequence, OPTIONS probes, input-binding and pub/sub deliveries) when a test
 asks it to through the control API under /emulator/.
 
-Every behaviour follows /work/shared/docs/reference/dapr-http-contract.md;
-comments cite its sections as "contract §N".  Standard library only
+Every behaviour follows daprd's code; comments cite the areas as "contract
+§N", the rows of the table in README.md next to this file, which names the
+daprd sources of each.  Standard library only
 (Python >= 3.11).  See README.md next to this file.
 """
 
@@ -776,7 +777,7 @@ class Emulator:
 
     def runtime_ready(self):
         # Contract §4.1/§4.2 step 5.  By default /v1.0/healthz follows the
-        # outbound readiness (the brief); --healthz-after-startup adds the
+        # outbound readiness (what the tests want); --healthz-after-startup adds the
         # real daprd's wait for the startup sequence toward the app.
         if not self.outbound_ready():
             return False

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Contract tests for daprd_emulator.py.
 
-They check the emulator against /work/shared/docs/reference/dapr-http-contract.md
-("§N" below), black-box: the emulator runs as a subprocess on free ports and
+They check the emulator against daprd's behaviour as README.md next to
+this file lists it ("§N" below: its table's rows), black-box: the emulator runs as a subprocess on free ports and
 tiny fake apps (http.server in a thread) play the app's part.  Nothing here
 uses libofctx.
 

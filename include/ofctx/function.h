@@ -105,11 +105,13 @@ OFCTX_EXTERN ofctx_event_kind_t ofctx_event_kind(const ofctx_event_t *ev);
  * "http" for the Knative runtime. */
 OFCTX_EXTERN const char *ofctx_event_input(const ofctx_event_t *ev);
 /* The payload: for a binding the body Dapr delivered; for pub/sub the
- * CloudEvent's data (JSON data as JSON text, a string's characters,
- * data_base64 decoded); for Knative the request body, or a CloudEvent's data
- * (binary mode: the body; structured mode: data_base64 decoded, JSON data
- * as JSON text when datacontenttype is JSON or absent, else a string's
- * characters). Never NULL; always followed by a NUL byte that `len`
+ * CloudEvent's data (JSON data as its JSON text, byte for byte as it came,
+ * a string's characters, data_base64 decoded); for Knative the request body,
+ * or a CloudEvent's data (binary mode: the body; structured mode:
+ * data_base64 decoded, JSON data as its JSON text, byte for byte, when
+ * datacontenttype is JSON or absent, else a string's characters). Any JSON
+ * is read, also big integers, 1e999, "\u0000", lone surrogates (U+FFFD in
+ * a string's characters) and deep nesting. Never NULL; always followed by a NUL byte that `len`
  * does not count. `len` may be NULL. */
 OFCTX_EXTERN const char *ofctx_event_data(const ofctx_event_t *ev, size_t *len);
 /* The payload's media type when known (a CloudEvent's datacontenttype, or
@@ -238,7 +240,9 @@ OFCTX_EXTERN ofctx_err_t ofctx_send_to(ofctx_t *ctx, const char *output, const v
 OFCTX_EXTERN ofctx_err_t ofctx_send_to_opts(ofctx_t *ctx, const char *output, const void *data,
                                             size_t len, const ofctx_send_opts_t *opts);
 /* Direct sends to a component by its Dapr name, without an output in the
- * context. `operation` is required for bindings. */
+ * context. `operation` is required for bindings. A topic may hold '/', but
+ * no part between slashes may be empty, "." or ".." (it would address
+ * another topic or sidecar API once a path is normalized): OFCTX_EINVAL. */
 OFCTX_EXTERN ofctx_err_t ofctx_invoke_binding(ofctx_t *ctx, const char *component,
                                               const char *operation, const void *data,
                                               size_t len, const ofctx_send_opts_t *opts);

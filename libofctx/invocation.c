@@ -163,14 +163,25 @@ ofctx_err_t ofctx_set_reply(ofctx_t *ctx, const void *data, size_t len) {
 }
 
 void ofctx_log(const ofctx_t *ctx, ofctx_log_level_t level, const char *fmt, ...) {
-  char msg[1024];
+  char small[1024], *msg = small;
   va_list ap;
+  int n;
 
   if (level < OFCTX_LOG_DEBUG || level > OFCTX_LOG_ERROR || !ofctx__log_enabled(level))
     return;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  n = vsnprintf(small, sizeof small, fmt, ap);
   va_end(ap);
-  ofctx__log(level, msg, "input", ctx && !ctx->settled ? ctx->ev.input : NULL,
+  if (n < 0)
+    return;
+  /* a longer message is formatted again, whole, rather than cut */
+  if ((size_t)n >= sizeof small && (msg = ofctx__malloc((size_t)n + 1)) != NULL) {
+    va_start(ap, fmt);
+    vsnprintf(msg, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+  }
+  ofctx__log(level, msg ? msg : small, "input", ctx && !ctx->settled ? ctx->ev.input : NULL,
              (const char *)NULL);
+  if (msg != small)
+    ofctx__free(msg);
 }

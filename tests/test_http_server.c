@@ -415,6 +415,18 @@ static void chunked_split_anywhere(void **state) {
   finish(f);
 }
 
+/* One request on a new connection; its answer must hold `want`. */
+static void ask(fixture_t *f, const char *request, const char *want) {
+  char buf[4096];
+  int fd = client(f);
+
+  send_str(fd, request);
+  read_response(fd, buf, sizeof buf);
+  if (!strstr(buf, want))
+    fail_msg("%s: got \"%s\", not \"%s\"", request, buf, want);
+  close(fd);
+}
+
 /* Refuses /deny on its head alone; counts the heads it saw. */
 static int heads_seen;
 static int deny(void *arg, const ofctx__http_request_t *req, const char **json) {
@@ -446,11 +458,7 @@ static void refused_on_head(void **state) {
   assert_non_null(strstr(buf, "\r\n\r\n{\"error\":\"no\"}"));
   assert_closed(fd);
   close(fd);
-  fd = client(f);
-  send_str(fd, "POST /ok HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi");
-  read_response(fd, buf, sizeof buf);
-  assert_non_null(strstr(buf, "body=2:hi"));
-  close(fd);
+  ask(f, "POST /ok HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi", "body=2:hi");
   finish(f);
   assert_int_equal(heads_seen, 2);
 }
@@ -472,11 +480,7 @@ static void bodies_bounded(void **state) {
   send_str(a, "POST /a HTTP/1.1\r\nContent-Length: 1000\r\n\r\n");
   send_all(a, part, sizeof part);
   usleep(100000); /* the server holds A's 800 bytes */
-  b = client(f);
-  send_str(b, "POST /b HTTP/1.1\r\nContent-Length: 800\r\n\r\n");
-  read_response(b, buf, sizeof buf);
-  assert_non_null(strstr(buf, "HTTP/1.1 503 "));
-  close(b);
+  ask(f, "POST /b HTTP/1.1\r\nContent-Length: 800\r\n\r\n", "HTTP/1.1 503 ");
   b = client(f);
   send_str(b, "POST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
   for (int i = 0; i < 4; i++) /* the fourth passes 1500 */

@@ -12,6 +12,7 @@
 
 #include "access_log.h"
 #include "alert.h"
+#include "record.h"
 #include "rules.h"
 
 static void fingerprint_vectors(void **state) {
@@ -168,6 +169,37 @@ static void alert_values_round_trip(void **state) {
   }
 }
 
+/* A record dropped says truly why: valid JSON that jansson cannot hold is
+ * not called "not JSON". */
+static void drop_reasons(void **state) {
+  static const struct {
+    const char *record, *why;
+  } rows[] = {
+      {"{\"log\": 1e999}", "JSON that jansson cannot hold"},
+      {"{\"kubernetes\": {\"n\": 123456789012345678901234567890}}", "JSON that jansson cannot hold"},
+      {"[1, 2]", "JSON, but not an object"},
+      {"{\"log\": ", "not JSON"},
+  };
+  lh_rules_t *r;
+  char err[256];
+  (void)state;
+
+  assert_int_equal(lh_rules_load(&r, no_env, err, sizeof err), 0);
+  for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+    char *alert = NULL;
+    size_t len;
+    const char *why;
+    lh_verdict_t v = lh_record_check(r, rows[i].record, strlen(rows[i].record), 0, &alert, &len, &why);
+    assert_null(alert);
+    if (!rows[i].why)
+      continue;
+    assert_int_equal(v, LH_DROP);
+    if (!why || strncmp(why, rows[i].why, strlen(rows[i].why)) != 0)
+      fail_msg("%s: \"%s\"", rows[i].record, why ? why : "(none)");
+  }
+  lh_rules_free(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(fingerprint_vectors),
@@ -175,6 +207,7 @@ int main(void) {
       cmocka_unit_test(times),
       cmocka_unit_test(prefilter),
       cmocka_unit_test(alert_values_round_trip),
+      cmocka_unit_test(drop_reasons),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

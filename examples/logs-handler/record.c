@@ -69,10 +69,17 @@ lh_verdict_t lh_record_check(const lh_rules_t *rules, const char *data, size_t l
   *alert = NULL;
   *why = NULL;
   if (!json_is_object(record)) {
-    if (!record && json_error_code(&jerr) == json_error_out_of_memory)
+    enum json_error_code code = record ? json_error_unknown : json_error_code(&jerr);
+    if (code == json_error_out_of_memory)
       return LH_NOMEM;
     json_decref(record);
-    *why = "not a JSON object";
+    /* valid JSON jansson cannot hold is said as such, not called "not JSON" */
+    *why = record ? "JSON, but not an object"
+           : code == json_error_numeric_overflow || code == json_error_stack_overflow ||
+                   code == json_error_null_character || strstr(jerr.text, "invalid Unicode")
+               ? "JSON that jansson cannot hold (a number too large, nesting past 2048, "
+                 "\\u0000 or a lone surrogate)"
+               : "not JSON";
     return LH_DROP;
   }
   k8s = json_object_get(record, "kubernetes");

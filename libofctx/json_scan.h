@@ -34,6 +34,11 @@ typedef int (*ofctx__json_member_fn)(void *arg, const char *key, size_t key_len,
  * called then), or what `fn` returned to stop. */
 int ofctx__json_members(const char *s, size_t len, ofctx__json_member_fn fn, void *arg);
 
+/* The media type data carries when nobody said: "application/json" for
+ * JSON, "text/plain; charset=utf-8" for other UTF-8 text without NUL
+ * bytes (and for no data), else "application/octet-stream". */
+const char *ofctx__media_type_of(const void *data, size_t len);
+
 /* Appends the characters of the JSON string token `s` (quotes included, as
  * ofctx__json_value_len found it) as UTF-8: escapes decoded, "\u0000" as a
  * NUL byte, and a lone surrogate, which no UTF-8 can hold, as U+FFFD.

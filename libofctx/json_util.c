@@ -6,7 +6,6 @@
 
 #include "alloc.h"
 #include "buf.h"
-#include "json_scan.h"
 #include "json_util.h"
 
 json_t *ofctx__json_member(const json_t *obj, const char *key) {
@@ -239,18 +238,6 @@ void ofctx__quote(char *out, size_t size, const char *s) {
   }
   out[n++] = '"';
   out[n] = '\0';
-}
-
-const char *ofctx__media_type_of(const void *data, size_t len) {
-  json_t *text;
-
-  if (ofctx__json_valid(data, len))
-    return "application/json";
-  if (len == 0)
-    return "text/plain; charset=utf-8";
-  text = memchr(data, '\0', len) ? NULL : json_stringn(data, len);
-  json_decref(text);
-  return text ? "text/plain; charset=utf-8" : "application/octet-stream";
 }
 
 const char *ofctx__media_type(const char *value, size_t *len) {

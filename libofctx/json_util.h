@@ -71,11 +71,6 @@ int ofctx__ce_string_ok(const char *s);
  * sequence or an escape. */
 void ofctx__quote(char *out, size_t size, const char *s);
 
-/* The media type data carries when nobody said: "application/json" for
- * JSON, "text/plain; charset=utf-8" for other UTF-8 text without NUL
- * bytes, else "application/octet-stream". */
-const char *ofctx__media_type_of(const void *data, size_t len);
-
 /* The media type of a Content-Type value: where it starts in `value` and
  * its length in `*len` (without parameters or surrounding blanks; borrowed,
  * never cut). */

@@ -9,6 +9,7 @@
 
 #include "alloc.h"
 #include "cloudevent.h"
+#include "json_scan.h"
 #include "json_util.h"
 #include "log.h"
 #include "route.h"

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc.h"
+#include "mem.h"
 #include "ofctx/alloc.h"
 
 static void *std_malloc(size_t size, void *arg) {

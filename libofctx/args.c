@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc.h"
+#include "mem.h"
 #include "args.h"
-#include "error.h"
+#include "error_msg.h"
 #include "ofctx/version.h"
 
 

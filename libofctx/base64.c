@@ -1,5 +1,5 @@
 /* base64, both ways. */
-#include "alloc.h"
+#include "mem.h"
 #include "base64.h"
 #include "buf.h"
 

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "alloc.h"
+#include "mem.h"
 #include "buf.h"
 
 int ofctx__buf_reserve(ofctx__buf_t *b, size_t more) {

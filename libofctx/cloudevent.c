@@ -9,7 +9,7 @@
 
 #include <uv.h>
 
-#include "alloc.h"
+#include "mem.h"
 #include "base64.h"
 #include "cloudevent.h"
 #include "json_scan.h"

@@ -1,9 +1,9 @@
 /* The immutable config object: typed views over the normalized document. */
 #include <string.h>
 
-#include "alloc.h"
-#include "config.h"
-#include "error.h"
+#include "mem.h"
+#include "config_impl.h"
+#include "error_msg.h"
 #include "json_util.h"
 
 static const char *member_string(const json_t *obj, const char *key) {

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "error.h"
+#include "config_impl.h"
+#include "error_msg.h"
 #include "json_util.h"
 
 static const char *env_get(ofctx_getenv_fn getenv_fn, void *arg, const char *name) {

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "error.h"
+#include "config_impl.h"
+#include "error_msg.h"
 
 static ofctx_err_t parse(ofctx_config_t **out, const char *source, const char *json, size_t len,
                          const char *fallback, ofctx_getenv_fn getenv_fn, void *arg,

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config.h"
-#include "error.h"
+#include "config_impl.h"
+#include "error_msg.h"
 #include "json_util.h"
 #include "route.h"
 

@@ -6,7 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "alloc.h"
+#include "mem.h"
 #include "buf.h"
 #include "curl_lib.h"
 #include "dapr_client.h"

@@ -2,7 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "error.h"
+#include "error_msg.h"
 
 const char *ofctx_strerror(ofctx_err_t code) {
   /* A switch over the X-macro: every code has its case, and a value that is

@@ -2,7 +2,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "alloc.h"
+#include "mem.h"
 #include "runtime.h"
 
 /* Headers that belong to the HTTP exchange itself, not to the event. */

@@ -7,7 +7,7 @@
 
 #include <http_parser.h>
 
-#include "alloc.h"
+#include "mem.h"
 #include "buf.h"
 #include "http_server.h"
 

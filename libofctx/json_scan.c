@@ -2,7 +2,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "alloc.h"
+#include "mem.h"
 #include "json_scan.h"
 #include "json_util.h"
 

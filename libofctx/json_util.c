@@ -4,7 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "alloc.h"
+#include "mem.h"
 #include "buf.h"
 #include "json_util.h"
 

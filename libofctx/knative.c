@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "alloc.h"
+#include "mem.h"
 #include "cloudevent.h"
 #include "json_scan.h"
 #include "json_util.h"

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "alloc.h"
+#include "mem.h"
 #include "base64.h"
 #include "json_scan.h"
 #include "json_util.h"

@@ -12,7 +12,7 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "alloc.h"
+#include "mem.h"
 #include "buf.h"
 #include "json_util.h"
 #include "log.h"

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "alloc.h"
+#include "mem.h"
 #include "buf.h"
 #include "json_util.h"
 #include "route.h"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc.h"
+#include "mem.h"
 #include "args.h"
 #include "buf.h"
 #include "curl_lib.h"

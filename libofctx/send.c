@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "alloc.h"
+#include "mem.h"
 #include "buf.h"
 #include "json_scan.h"
 #include "json_util.h"

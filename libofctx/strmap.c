@@ -1,8 +1,8 @@
 /* Read-only string maps and lists viewing a jansson document. */
 #include <string.h>
 
-#include "alloc.h"
-#include "strmap.h"
+#include "mem.h"
+#include "strmap_impl.h"
 
 size_t ofctx_strmap_count(const ofctx_strmap_t *map) { return map ? map->count : 0; }
 

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "alloc.h"
+#include "mem.h"
 #include "base64.h"
 #include "buf.h"
 #include "log.h"

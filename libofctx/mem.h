@@ -1,7 +1,7 @@
 /* Internal allocation wrappers: every allocation of the library goes through
  * these, so that one place decides which allocator is used. */
-#ifndef OFCTX_ALLOC_INTERNAL_H
-#define OFCTX_ALLOC_INTERNAL_H
+#ifndef OFCTX_MEM_H
+#define OFCTX_MEM_H
 
 #include <stddef.h>
 

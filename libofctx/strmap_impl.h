@@ -1,7 +1,7 @@
 /* Internal layout of the read-only string maps and lists. Their strings are
  * borrowed from a jansson document owned by whoever holds the map. */
-#ifndef OFCTX_STRMAP_INTERNAL_H
-#define OFCTX_STRMAP_INTERNAL_H
+#ifndef OFCTX_STRMAP_IMPL_H
+#define OFCTX_STRMAP_IMPL_H
 
 #include <jansson.h>
 

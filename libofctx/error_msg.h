@@ -1,6 +1,6 @@
 /* Internal: filling an ofctx_error_t. */
-#ifndef OFCTX_ERROR_INTERNAL_H
-#define OFCTX_ERROR_INTERNAL_H
+#ifndef OFCTX_ERROR_MSG_H
+#define OFCTX_ERROR_MSG_H
 
 #include "ofctx/error.h"
 

@@ -1,12 +1,12 @@
 /* Internal: the layout of ofctx_config_t, the environment the parser reads,
  * and the hand-over from the parser to the config object. */
-#ifndef OFCTX_CONFIG_INTERNAL_H
-#define OFCTX_CONFIG_INTERNAL_H
+#ifndef OFCTX_CONFIG_IMPL_H
+#define OFCTX_CONFIG_IMPL_H
 
 #include <jansson.h>
 
 #include "ofctx/config.h"
-#include "strmap.h"
+#include "strmap_impl.h"
 
 struct ofctx_component {
   const char *name;

@@ -3,7 +3,8 @@
 # ctest; run the end-to-end tests again with every function under valgrind;
 # build and run everything again under AddressSanitizer and
 # UndefinedBehaviorSanitizer; then build the libFuzzer targets with clang and
-# fuzz each for a short bounded time. Any failure or report fails the run.
+# fuzz each for a short bounded time. Every build treats warnings as errors;
+# any failure or report fails the run.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -11,7 +12,7 @@ ofctx_install_packages $OFCTX_BUILD_PACKAGES $OFCTX_TEST_PACKAGES $OFCTX_FUZZ_PA
 command -v node >/dev/null && command -v npm >/dev/null || ofctx_install_packages $OFCTX_NODE_PACKAGES
 
 echo "== build and test (build/)"
-ofctx_build "$ofctx_root/build" -DOFCTX_BUILD_TESTS=ON
+ofctx_build "$ofctx_root/build" -DOFCTX_BUILD_TESTS=ON -DOFCTX_WERROR=ON
 (cd "$ofctx_root/build" && ctest --output-on-failure -j "$ofctx_jobs")
 
 echo "== the end-to-end tests with every function under valgrind memcheck (build/)"
@@ -19,13 +20,13 @@ echo "== the end-to-end tests with every function under valgrind memcheck (build
   -R '^(async_runtime|knative_runtime|local_runtime|logs_handler|faults)$')
 
 echo "== build and test under -fsanitize=address,undefined (build-sanitize/)"
-ofctx_build "$ofctx_root/build-sanitize" -DOFCTX_BUILD_TESTS=ON -DOFCTX_SANITIZE=ON \
+ofctx_build "$ofctx_root/build-sanitize" -DOFCTX_BUILD_TESTS=ON -DOFCTX_SANITIZE=ON -DOFCTX_WERROR=ON \
   -DCMAKE_BUILD_TYPE=Debug
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 (cd "$ofctx_root/build-sanitize" && ctest --output-on-failure -j "$ofctx_jobs")
 
 echo "== fuzz targets: replay the corpora, then fuzz each for ${OFCTX_FUZZ_SECONDS:-20} s (build-fuzz/, clang)"
-CC=clang-14 ofctx_build "$ofctx_root/build-fuzz" -DOFCTX_BUILD_TESTS=ON -DOFCTX_BUILD_FUZZERS=ON \
+CC=clang-14 ofctx_build "$ofctx_root/build-fuzz" -DOFCTX_BUILD_TESTS=ON -DOFCTX_BUILD_FUZZERS=ON -DOFCTX_WERROR=ON \
   -DCMAKE_BUILD_TYPE=Debug -DOFCTX_FUZZ_SECONDS="${OFCTX_FUZZ_SECONDS:-20}"
 (cd "$ofctx_root/build-fuzz" && ctest --output-on-failure -j "$ofctx_jobs" -R '^fuzz_')

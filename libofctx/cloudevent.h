@@ -11,7 +11,7 @@
 
 #include "buf.h"
 #include "http_server.h"
-#include "runtime.h"
+#include "event.h"
 
 typedef enum {
   OFCTX__CE_NONE = 0,   /* not a CloudEvent: plain data */

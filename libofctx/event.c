@@ -3,7 +3,7 @@
 #include <strings.h>
 
 #include "mem.h"
-#include "runtime.h"
+#include "event.h"
 
 /* Headers that belong to the HTTP exchange itself, not to the event. */
 static int transport_header(const char *name) {

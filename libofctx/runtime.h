@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "dapr_client.h"
+#include "event.h"
 #include "http_server.h"
 #include "ofctx/function.h"
 #include "options.h"
@@ -63,25 +64,6 @@ struct ofctx__runtime {
   int local;
   struct ofctx__send *local_sends, **local_tail;
   ofctx__buf_t local_line;
-};
-
-struct ofctx_event {
-  ofctx_event_kind_t kind;
-  const char *input;
-  size_t input_index;
-  const char *data;
-  size_t len;
-  char *owned; /* decoded data, when `data` is not the request body */
-  const char *content_type;
-  ofctx__http_header_t *metadata;
-  size_t metadata_count;
-  json_t *attributes; /* pub/sub and Knative CloudEvents: the attributes */
-  /* Knative: the request, its path parameters and query (decoded), and
-   * how a CloudEvent came (an ofctx__ce_mode_t), which a reply follows. */
-  const ofctx__http_request_t *req;
-  json_t *params;
-  json_t *query;
-  int ce_mode;
 };
 
 /* The response of a plain HTTP function. */
@@ -163,11 +145,6 @@ int ofctx__local_print(ofctx__runtime_t *rt, size_t slot, const char *name,
                        const char *body, size_t len);
 /* Finishes the printed sends, in order (their callbacks may send more). */
 void ofctx__local_sends_finish(ofctx__runtime_t *rt);
-
-/* Event helpers shared by the runtimes: metadata from request headers (the
- * transport's own headers left out), and freeing an event's owned parts. */
-int ofctx__event_metadata_from_headers(ofctx_event_t *ev, const ofctx__http_request_t *req);
-void ofctx__event_clear(ofctx_event_t *ev);
 
 /* A JSON answer with the given status. */
 void ofctx__respond_json(ofctx__http_request_t *req, int status, const char *json);

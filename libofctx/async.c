@@ -98,7 +98,7 @@ static void drop_message(ofctx__runtime_t *rt, ofctx__http_request_t *req, size_
   ofctx__log(OFCTX_LOG_WARN, "message dropped",
              "input", ofctx_component_name(ofctx_config_input_at(rt->cfg, i)), "reason", why,
              (const char *)NULL);
-  rt->metrics.events[i * OFCTX__OUTCOME_COUNT + OFCTX__OUTCOME_DROP]++;
+  ofctx__metrics_event(&rt->metrics, i, OFCTX__OUTCOME_DROP);
   ofctx__respond_json(req, 200, "{\"status\":\"DROP\"}");
 }
 

@@ -9,8 +9,6 @@
 #include "log.h"
 #include "runtime.h"
 
-static const char *const outcome_names[] = {"success", "drop", "retry"};
-
 static void destroy(ofctx_t *ctx) {
   ofctx__free(ctx->reply);
   json_decref(ctx->reply_attributes);
@@ -48,10 +46,10 @@ static void settle(ofctx_t *ctx, ofctx__outcome_t outcome, const char *why) {
                outcome == OFCTX__OUTCOME_SUCCESS ? "event handled"
                : outcome == OFCTX__OUTCOME_DROP  ? "event dropped"
                                                  : "event failed, not acknowledged",
-               "input", ctx->ev.input, "outcome", outcome_names[outcome], "reason", why,
+               "input", ctx->ev.input, "outcome", ofctx__outcome_name(outcome), "reason", why,
                "latency_ms", latency, (const char *)NULL);
   }
-  rt->metrics.events[ctx->ev.input_index * OFCTX__OUTCOME_COUNT + outcome]++;
+  ofctx__metrics_event(&rt->metrics, ctx->ev.input_index, outcome);
   ctx->answer(ctx, outcome);
   ctx->req = NULL;
   ofctx__event_clear(&ctx->ev);
@@ -90,7 +88,7 @@ void ofctx__invoke(ofctx__runtime_t *rt, ofctx__http_request_t *req, const ofctx
     if (req)
       ofctx__respond_json(req, 503, "{\"error\":\"out of memory\"}");
     else
-      rt->metrics.events[ev->input_index * OFCTX__OUTCOME_COUNT + OFCTX__OUTCOME_RETRY]++;
+      ofctx__metrics_event(&rt->metrics, ev->input_index, OFCTX__OUTCOME_RETRY);
     return;
   }
   ctx->rt = rt;

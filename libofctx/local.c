@@ -222,11 +222,9 @@ int ofctx__local_run(ofctx__runtime_t *rt, const char *path, const char *input) 
     rc = -1;
   }
   for (size_t o = 0; o < OFCTX__OUTCOME_COUNT; o++)
-    totals[o] = rt->metrics.events[index * OFCTX__OUTCOME_COUNT + o];
-  for (size_t i = 0; i <= ofctx_config_output_count(cfg); i++) {
-    sent += rt->metrics.sends[i * 2];
-    failed += rt->metrics.sends[i * 2 + 1];
-  }
+    totals[o] = ofctx__metrics_events(&rt->metrics, index, (ofctx__outcome_t)o);
+  sent = ofctx__metrics_sends(&rt->metrics, 1);
+  failed = ofctx__metrics_sends(&rt->metrics, 0);
   fprintf(stderr,
           "%s: %llu events: %llu handled, %llu dropped, %llu failed; %llu sends; %zu lines "
           "skipped (over OFCTX_MAX_BODY_SIZE)\n",

@@ -40,62 +40,17 @@ static int token_matches(const char *given, const char *expected) {
 
 /* ---- /metrics (Prometheus text format 0.0.4) ---- */
 
-/* A label value with \, " and newlines escaped as the format wants. */
-static void label(ofctx__buf_t *t, const char *value) {
-  for (const char *p = value; *p; p++) {
-    if (*p == '\\' || *p == '"')
-      ofctx__buf_printf(t, "\\%c", *p);
-    else if (*p == '\n')
-      ofctx__buf_puts(t, "\\n");
-    else
-      ofctx__buf_append(t, p, 1);
-  }
-}
-
 static int knative(const ofctx__runtime_t *rt) {
   return ofctx_config_runtime(rt->cfg) == OFCTX_RUNTIME_KNATIVE;
 }
 
 static void metrics(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
-  static const char *const outcomes[] = {"success", "drop", "retry"};
-  /* Knative has one input of its own: the HTTP route */
-  size_t inputs = knative(rt) ? 1 : ofctx_config_input_count(rt->cfg);
-  size_t outputs = ofctx_config_output_count(rt->cfg);
   ofctx__http_header_t type = {"Content-Type", "text/plain; version=0.0.4; charset=utf-8"};
+  ofctx__metrics_gauges_t gauges = {rt->inflight_count,
+                                    rt->server ? ofctx__http_server_connections(rt->server) : 0};
   ofctx__buf_t t = {0};
 
-  ofctx__buf_printf(&t, "# HELP ofctx_events_total Events handled, by input and outcome.\n"
-              "# TYPE ofctx_events_total counter\n");
-  for (size_t i = 0; i < inputs; i++)
-    for (size_t o = 0; o < OFCTX__OUTCOME_COUNT; o++) {
-      ofctx__buf_printf(&t, "ofctx_events_total{input=\"");
-      label(&t, knative(rt) ? "http" : ofctx_component_name(ofctx_config_input_at(rt->cfg, i)));
-      ofctx__buf_printf(&t, "\",outcome=\"%s\"} %llu\n", outcomes[o],
-              (unsigned long long)rt->metrics.events[i * OFCTX__OUTCOME_COUNT + o]);
-    }
-  ofctx__buf_printf(&t, "# HELP ofctx_sends_total Sends to the sidecar, by output and result.\n"
-              "# TYPE ofctx_sends_total counter\n");
-  for (size_t i = 0; i <= outputs; i++)
-    for (size_t r = 0; r < 2; r++) {
-      ofctx__buf_printf(&t, "ofctx_sends_total{output=\"");
-      label(&t, i < outputs ? ofctx_component_name(ofctx_config_output_at(rt->cfg, i))
-                            : "(direct)");
-      ofctx__buf_printf(&t, "\",result=\"%s\"} %llu\n", r ? "failed" : "ok",
-              (unsigned long long)rt->metrics.sends[i * 2 + r]);
-    }
-  ofctx__buf_printf(&t,
-          "# HELP ofctx_unauthorized_total Requests refused for a missing or wrong app token.\n"
-          "# TYPE ofctx_unauthorized_total counter\nofctx_unauthorized_total %llu\n"
-          "# HELP ofctx_log_lines_dropped_total Log lines dropped because stderr did not take "
-          "them fast enough.\n"
-          "# TYPE ofctx_log_lines_dropped_total counter\nofctx_log_lines_dropped_total %llu\n"
-          "# HELP ofctx_inflight Invocations not yet settled.\n"
-          "# TYPE ofctx_inflight gauge\nofctx_inflight %zu\n"
-          "# HELP ofctx_connections Open HTTP connections.\n"
-          "# TYPE ofctx_connections gauge\nofctx_connections %zu\n",
-          (unsigned long long)rt->metrics.rejected, (unsigned long long)ofctx__log_dropped(),
-          rt->inflight_count,
-          rt->server ? ofctx__http_server_connections(rt->server) : 0);
+  ofctx__metrics_render(&rt->metrics, &gauges, &t);
   if (t.failed)
     respond_text(req, 503, "out of memory\n");
   else
@@ -125,7 +80,7 @@ static int check_head(void *arg, const ofctx__http_request_t *req, const char **
       runtime_route(ofctx__http_request_method(req), ofctx__http_request_path(req)) ||
       token_matches(ofctx__http_request_header(req, "dapr-api-token"), token))
     return 0;
-  rt->metrics.rejected++;
+  ofctx__metrics_rejected(&rt->metrics);
   *json = "{\"error\":\"missing or wrong dapr-api-token\"}";
   return 401;
 }
@@ -326,6 +281,25 @@ int ofctx_main(int argc, char **argv, ofctx_function_t fn) {
   return ofctx_main_opts(argc, argv, &opts);
 }
 
+/* The counters, labelled with the names of the inputs (a Knative server has
+ * one of its own, `http`: the HTTP route) and outputs. */
+static int metrics_init(ofctx__runtime_t *rt, size_t n_in, size_t n_out, int http) {
+  static const char *const http_input[] = {"http"};
+  const char **ins = ofctx__calloc(n_in ? n_in : 1, sizeof *ins);
+  const char **outs = ofctx__calloc(n_out ? n_out : 1, sizeof *outs);
+  int rc = -1;
+
+  for (size_t i = 0; ins && i < n_in; i++)
+    ins[i] = ofctx_component_name(ofctx_config_input_at(rt->cfg, i));
+  for (size_t i = 0; outs && i < n_out; i++)
+    outs[i] = ofctx_component_name(ofctx_config_output_at(rt->cfg, i));
+  if (ins && outs)
+    rc = ofctx__metrics_init(&rt->metrics, http ? http_input : ins, http ? 1 : n_in, outs, n_out);
+  ofctx__free(ins);
+  ofctx__free(outs);
+  return rc;
+}
+
 /* The context, the options and the counters: 0, or -1 with the message on
  * stderr. */
 static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
@@ -357,10 +331,8 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
   }
   n_in = ofctx_config_input_count(rt->cfg);
   n_out = ofctx_config_output_count(rt->cfg);
-  rt->metrics.events = ofctx__calloc((n_in ? n_in : 1) * OFCTX__OUTCOME_COUNT, sizeof(uint64_t));
-  rt->metrics.sends = ofctx__calloc((n_out + 1) * 2, sizeof(uint64_t));
   rt->binding_tails = ofctx__calloc(n_out + 1, sizeof(char *));
-  if (!rt->metrics.events || !rt->metrics.sends || !rt->binding_tails) {
+  if (!rt->binding_tails || metrics_init(rt, n_in, n_out, knative(rt) && !args->invoke) != 0) {
     fprintf(stderr, "out of memory\n");
     return -1;
   }
@@ -371,8 +343,7 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
 static void release(ofctx__runtime_t *rt) {
   ofctx__async_stop(rt);
   ofctx__knative_stop(rt);
-  ofctx__free(rt->metrics.events);
-  ofctx__free(rt->metrics.sends);
+  ofctx__metrics_free(&rt->metrics);
   for (size_t i = 0; rt->binding_tails && i < ofctx_config_output_count(rt->cfg); i++)
     ofctx__free(rt->binding_tails[i]);
   ofctx__free(rt->binding_tails);

@@ -13,26 +13,11 @@
 #include "dapr_client.h"
 #include "event.h"
 #include "http_server.h"
+#include "metrics.h"
 #include "ofctx/function.h"
 #include "options.h"
 
 typedef struct ofctx__runtime ofctx__runtime_t;
-
-/* How an invocation ended, as the input's answer says it. */
-typedef enum {
-  OFCTX__OUTCOME_SUCCESS, /* acknowledged */
-  OFCTX__OUTCOME_DROP,    /* acknowledged as poison, never retried */
-  OFCTX__OUTCOME_RETRY,   /* not acknowledged: Dapr delivers it again */
-  OFCTX__OUTCOME_COUNT
-} ofctx__outcome_t;
-
-/* Counters for /metrics, per input or output index (the last slot counts
- * direct sends to components not named in the context). */
-typedef struct {
-  uint64_t *events;  /* [input][outcome] */
-  uint64_t *sends;   /* [output + 1][0 ok, 1 failed] */
-  uint64_t rejected; /* requests answered 401 */
-} ofctx__metrics_t;
 
 struct ofctx__runtime {
   uv_loop_t loop;

@@ -25,7 +25,7 @@ static void send_finished(void *arg, const ofctx__dapr_result_t *r) {
   ofctx_t *ctx = send->ctx;
   ofctx__runtime_t *rt = ctx->rt;
 
-  rt->metrics.sends[send->slot * 2 + (r->ok ? 0 : 1)]++;
+  ofctx__metrics_send(&rt->metrics, send->slot, r->ok);
   if (r->ok)
     rt->sidecar_ready = 1;
   if (!r->ok) {

@@ -1,0 +1,60 @@
+/* Internal: the counters a function keeps (events by input and outcome,
+ * sends by output and result, refused requests) and their rendering in the
+ * Prometheus text format. The only place that knows how they are laid out. */
+#ifndef OFCTX_METRICS_H
+#define OFCTX_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+/* How an invocation ended, as the input's answer says it. */
+typedef enum {
+  OFCTX__OUTCOME_SUCCESS, /* acknowledged */
+  OFCTX__OUTCOME_DROP,    /* acknowledged as poison, never retried */
+  OFCTX__OUTCOME_RETRY,   /* not acknowledged: Dapr delivers it again */
+  OFCTX__OUTCOME_COUNT
+} ofctx__outcome_t;
+
+/* "success", "drop" or "retry". */
+const char *ofctx__outcome_name(ofctx__outcome_t outcome);
+
+typedef struct {
+  const char **inputs;  /* label values, borrowed; `input_count` of them */
+  const char **outputs; /* the same, then "(direct)" for sends to components */
+  size_t input_count, output_count;
+  uint64_t *events; /* [input][outcome] */
+  uint64_t *sends;  /* [output + 1][ok, failed] */
+  uint64_t rejected;
+} ofctx__metrics_t;
+
+/* Counters for inputs and outputs of those names (the arrays are copied,
+ * their strings borrowed: they must outlive the counters). 0, or -1 when
+ * out of memory (nothing is left to free then). */
+int ofctx__metrics_init(ofctx__metrics_t *m, const char *const *inputs, size_t input_count,
+                        const char *const *outputs, size_t output_count);
+void ofctx__metrics_free(ofctx__metrics_t *m);
+
+/* An event of input `input` ended with `outcome`. */
+void ofctx__metrics_event(ofctx__metrics_t *m, size_t input, ofctx__outcome_t outcome);
+/* How many events of input `input` ended with `outcome`. */
+uint64_t ofctx__metrics_events(const ofctx__metrics_t *m, size_t input, ofctx__outcome_t outcome);
+/* A send to output `output` (output_count: a direct send) finished. */
+void ofctx__metrics_send(ofctx__metrics_t *m, size_t output, int ok);
+/* Sends finished so far, all outputs together, that were (not) accepted. */
+uint64_t ofctx__metrics_sends(const ofctx__metrics_t *m, int ok);
+/* A request was refused for a missing or wrong app token. */
+void ofctx__metrics_rejected(ofctx__metrics_t *m);
+
+/* The gauges, taken when the counters are rendered. */
+typedef struct {
+  size_t inflight;    /* invocations not yet settled */
+  size_t connections; /* open HTTP connections */
+} ofctx__metrics_gauges_t;
+
+/* Appends every metric in the Prometheus text format 0.0.4 to `out`. */
+void ofctx__metrics_render(const ofctx__metrics_t *m, const ofctx__metrics_gauges_t *gauges,
+                           ofctx__buf_t *out);
+
+#endif

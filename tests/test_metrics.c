@@ -1,0 +1,53 @@
+/* The counters and their Prometheus text: every series is there, with its
+ * count, and label values are escaped. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "metrics.h"
+
+static void counts_and_text(void **state) {
+  const char *inputs[] = {"kafka", "we\"ird\\in\nput"};
+  const char *outputs[] = {"nm"};
+  ofctx__metrics_t m;
+  ofctx__metrics_gauges_t gauges = {3, 7};
+  ofctx__buf_t t = {0};
+  (void)state;
+
+  assert_int_equal(ofctx__metrics_init(&m, inputs, 2, outputs, 1), 0);
+  ofctx__metrics_event(&m, 0, OFCTX__OUTCOME_SUCCESS);
+  ofctx__metrics_event(&m, 0, OFCTX__OUTCOME_SUCCESS);
+  ofctx__metrics_event(&m, 1, OFCTX__OUTCOME_DROP);
+  ofctx__metrics_event(&m, 9, OFCTX__OUTCOME_DROP); /* no such input: not counted */
+  ofctx__metrics_send(&m, 0, 1);
+  ofctx__metrics_send(&m, 1, 0); /* a direct send */
+  ofctx__metrics_send(&m, 5, 1); /* no such output */
+  ofctx__metrics_rejected(&m);
+  assert_int_equal(ofctx__metrics_events(&m, 0, OFCTX__OUTCOME_SUCCESS), 2);
+  assert_int_equal(ofctx__metrics_events(&m, 1, OFCTX__OUTCOME_DROP), 1);
+  assert_int_equal(ofctx__metrics_sends(&m, 1), 1);
+  assert_int_equal(ofctx__metrics_sends(&m, 0), 1);
+  ofctx__metrics_render(&m, &gauges, &t);
+  assert_false(t.failed);
+  assert_non_null(strstr(t.data, "ofctx_events_total{input=\"kafka\",outcome=\"success\"} 2\n"));
+  assert_non_null(strstr(t.data, "ofctx_events_total{input=\"kafka\",outcome=\"retry\"} 0\n"));
+  assert_non_null(
+      strstr(t.data, "ofctx_events_total{input=\"we\\\"ird\\\\in\\nput\",outcome=\"drop\"} 1\n"));
+  assert_non_null(strstr(t.data, "ofctx_sends_total{output=\"nm\",result=\"ok\"} 1\n"));
+  assert_non_null(strstr(t.data, "ofctx_sends_total{output=\"(direct)\",result=\"failed\"} 1\n"));
+  assert_non_null(strstr(t.data, "\nofctx_unauthorized_total 1\n"));
+  assert_non_null(strstr(t.data, "\nofctx_inflight 3\n"));
+  assert_non_null(strstr(t.data, "\nofctx_connections 7\n"));
+  assert_non_null(strstr(t.data, "# TYPE ofctx_log_lines_dropped_total counter\n"));
+  assert_string_equal(ofctx__outcome_name(OFCTX__OUTCOME_RETRY), "retry");
+  ofctx__buf_free(&t);
+  ofctx__metrics_free(&m);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {cmocka_unit_test(counts_and_text)};
+  return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
+}

@@ -114,7 +114,7 @@ void ofctx__invoke(ofctx__runtime_t *rt, ofctx__http_request_t *req, const ofctx
     ofctx__log(OFCTX_LOG_WARN, "the function returned an unknown code, taken as OFCTX_ERROR",
                "input", ctx->ev.input, "code", code, (const char *)NULL);
   }
-  if (ctx->sends_pending > 0 && !rt->local) {
+  if (ctx->sends_pending > 0 && rt->opts.invocation_timeout_ms > 0) {
     uv_timer_init(&rt->loop, &ctx->timeout);
     ctx->timeout.data = ctx;
     ctx->timer_on = 1;

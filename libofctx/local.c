@@ -8,89 +8,9 @@
 #include <unistd.h>
 
 #include "mem.h"
-#include "base64.h"
-#include "json_scan.h"
-#include "json_util.h"
 #include "log.h"
+#include "local_sink.h"
 #include "runtime.h"
-
-/* `len` bytes of `s` as a JSON string, or null for NULL: 0; 1 when they
- * are not UTF-8 text without NUL bytes (nothing is added); out of memory
- * marks `b` failed. */
-static int json_quoted(ofctx__buf_t *b, const char *s, size_t len) {
-  if (!s) {
-    ofctx__buf_puts(b, "null");
-    return 0;
-  }
-  return memchr(s, '\0', len) || ofctx__buf_json_string(b, s, len) != 0;
-}
-
-/* A NUL-terminated string (or NULL) as JSON; text that is not UTF-8 marks
- * the line failed. */
-static void json_name(ofctx__buf_t *b, const char *s) {
-  if (json_quoted(b, s, s ? strlen(s) : 0) != 0)
-    b->failed = 1;
-}
-
-/* Valid JSON text, its line breaks made spaces: every CR and LF in it is
- * white space between tokens (strings cannot hold them raw), so the value
- * is the same and the printed send stays one line. */
-static void json_on_one_line(ofctx__buf_t *b, const char *json, size_t len) {
-  size_t start = b->len;
-
-  ofctx__buf_append(b, json, len);
-  for (size_t i = start; !b->failed && i < b->len; i++)
-    if (b->data[i] == '\n' || b->data[i] == '\r')
-      b->data[i] = ' ';
-}
-
-int ofctx__local_print(ofctx__runtime_t *rt, size_t slot, const char *name,
-                       const char *component, const char *topic, const char *content_type,
-                       const char *body, size_t len) {
-  ofctx__buf_t *line = &rt->local_line;
-  const ofctx_component_t *out =
-      slot < ofctx_config_output_count(rt->cfg) ? ofctx_config_output_at(rt->cfg, slot) : NULL;
-
-  line->len = 0;
-  ofctx__buf_puts(line, "{\"output\":");
-  json_name(line, out ? name : NULL);
-  ofctx__buf_puts(line, ",\"componentName\":");
-  json_name(line, component);
-  ofctx__buf_puts(line, ",\"componentType\":");
-  json_name(line, out ? ofctx_component_type(out) : NULL);
-  if (!topic) {
-    /* a binding's request body {"data":…,"operation":…,"metadata":…} */
-    ofctx__buf_append(line, ",", 1);
-    json_on_one_line(line, body + 1, len - 1);
-  } else {
-    ofctx__buf_puts(line, ",\"operation\":\"publish\",\"topic\":");
-    json_name(line, topic);
-    ofctx__buf_puts(line, ",\"contentType\":");
-    json_name(line, content_type);
-    if (ofctx__json_valid(body, len)) {
-      ofctx__buf_puts(line, ",\"data\":");
-      json_on_one_line(line, body, len);
-    } else {
-      size_t mark = line->len;
-      ofctx__buf_puts(line, ",\"data\":");
-      if (json_quoted(line, body, len) != 0) {
-        /* not text: the bytes as base64 */
-        line->len = mark;
-        ofctx__buf_puts(line, ",\"data_base64\":\"");
-        ofctx__base64_encode(line, body, len);
-        ofctx__buf_puts(line, "\"");
-      }
-    }
-    ofctx__buf_puts(line, "}");
-  }
-  ofctx__buf_append(line, "\n", 1);
-  if (line->failed) {
-    line->failed = 0;
-    return -1;
-  }
-  fwrite(line->data, 1, line->len, stdout);
-  return 0;
-}
 
 static void answered(ofctx_t *ctx, ofctx__outcome_t outcome) {
   (void)ctx;
@@ -118,7 +38,7 @@ static void deliver(run_t *run, char *line, size_t len) {
   ev.data = line;
   ev.len = len;
   ofctx__invoke(run->rt, NULL, &ev, answered);
-  ofctx__local_sends_finish(run->rt);
+  ofctx__local_sink_flush(run->rt->sink);
 }
 
 /* Reads `fd` in large blocks (what a pipe has is taken at once, so events
@@ -210,8 +130,6 @@ int ofctx__local_run(ofctx__runtime_t *rt, const char *path, const char *input) 
     fprintf(stderr, "--invoke %s: cannot open the events file: %s\n", path, strerror(errno));
     return 2;
   }
-  rt->local = 1;
-  rt->local_tail = &rt->local_sends;
   rc = read_lines(&run, fileno(f));
   if (rc != 0)
     fprintf(stderr, "--invoke %s: cannot read the events file: %s\n", path, strerror(errno));
@@ -232,6 +150,5 @@ int ofctx__local_run(ofctx__runtime_t *rt, const char *path, const char *input) 
           (unsigned long long)(totals[0] + totals[1] + totals[2]), (unsigned long long)totals[0],
           (unsigned long long)totals[1], (unsigned long long)totals[2],
           (unsigned long long)(sent + failed), run.skipped);
-  ofctx__buf_free(&rt->local_line);
   return rc != 0 || run.skipped ? 1 : 0;
 }

@@ -11,6 +11,8 @@
 #include "args.h"
 #include "buf.h"
 #include "curl_lib.h"
+#include "dapr_sink.h"
+#include "local_sink.h"
 #include "ofctx/version.h"
 #include "log.h"
 #include "runtime.h"
@@ -175,6 +177,8 @@ ofctx__dapr_client_t *ofctx__runtime_dapr(ofctx__runtime_t *rt) {
   return rt->dapr;
 }
 
+static ofctx__dapr_client_t *sink_client(void *arg) { return ofctx__runtime_dapr(arg); }
+
 static void dapr_close(ofctx__runtime_t *rt) {
   if (rt->dapr)
     ofctx__dapr_client_close(rt->dapr, NULL, NULL);
@@ -331,8 +335,14 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
   }
   n_in = ofctx_config_input_count(rt->cfg);
   n_out = ofctx_config_output_count(rt->cfg);
-  rt->binding_tails = ofctx__calloc(n_out + 1, sizeof(char *));
-  if (!rt->binding_tails || metrics_init(rt, n_in, n_out, knative(rt) && !args->invoke) != 0) {
+  /* The local runtime prints its sends and finishes them once the function
+   * has returned: nothing to wait for. */
+  if (args->invoke)
+    rt->opts.invocation_timeout_ms = 0;
+  rt->sink = args->invoke ? ofctx__local_sink_new(rt->cfg)
+                          : ofctx__dapr_sink_new(sink_client, rt, &rt->opts.send, n_out,
+                                                 &rt->sidecar_ready);
+  if (!rt->sink || metrics_init(rt, n_in, n_out, knative(rt) && !args->invoke) != 0) {
     fprintf(stderr, "out of memory\n");
     return -1;
   }
@@ -344,9 +354,7 @@ static void release(ofctx__runtime_t *rt) {
   ofctx__async_stop(rt);
   ofctx__knative_stop(rt);
   ofctx__metrics_free(&rt->metrics);
-  for (size_t i = 0; rt->binding_tails && i < ofctx_config_output_count(rt->cfg); i++)
-    ofctx__free(rt->binding_tails[i]);
-  ofctx__free(rt->binding_tails);
+  ofctx__sink_free(rt->sink);
   ofctx_config_free(rt->cfg);
   ofctx__free(rt);
 }

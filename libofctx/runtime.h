@@ -16,6 +16,7 @@
 #include "metrics.h"
 #include "ofctx/function.h"
 #include "options.h"
+#include "sink.h"
 
 typedef struct ofctx__runtime ofctx__runtime_t;
 
@@ -41,14 +42,7 @@ struct ofctx__runtime {
   ofctx_t *inflight; /* invocations not yet settled */
   size_t inflight_count;
   ofctx__metrics_t metrics;
-  /* Per output: the end of its binding bodies (operation and metadata),
-   * built at its first send. */
-  char **binding_tails;
-  /* The local runtime (--invoke): sends are printed, then finished in
-   * order once the function has returned. */
-  int local;
-  struct ofctx__send *local_sends, **local_tail;
-  ofctx__buf_t local_line;
+  ofctx__sink_t *sink; /* where sends go: the sidecar, or stdout (--invoke) */
 };
 
 /* The response of a plain HTTP function. */
@@ -124,12 +118,6 @@ void ofctx__knative_stop(ofctx__runtime_t *rt);
  * stdin) as events of the input `input` (NULL: the first), printing sends
  * on stdout; returns the exit status. */
 int ofctx__local_run(ofctx__runtime_t *rt, const char *path, const char *input);
-/* Prints one send as a JSON line (0, or -1 when out of memory). */
-int ofctx__local_print(ofctx__runtime_t *rt, size_t slot, const char *name,
-                       const char *component, const char *topic, const char *content_type,
-                       const char *body, size_t len);
-/* Finishes the printed sends, in order (their callbacks may send more). */
-void ofctx__local_sends_finish(ofctx__runtime_t *rt);
 
 /* A JSON answer with the given status. */
 void ofctx__respond_json(ofctx__http_request_t *req, int status, const char *json);

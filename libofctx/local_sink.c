@@ -1,0 +1,164 @@
+/* The local runtime's sink: sends printed on stdout as JSON lines, finished
+ * in order once the mode flushes. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base64.h"
+#include "dapr_body.h"
+#include "json_scan.h"
+#include "json_util.h"
+#include "local_sink.h"
+#include "mem.h"
+
+/* `len` bytes of `s` as a JSON string, or null for NULL: 0; 1 when they
+ * are not UTF-8 text without NUL bytes (nothing is added); out of memory
+ * marks `b` failed. */
+static int json_quoted(ofctx__buf_t *b, const char *s, size_t len) {
+  if (!s) {
+    ofctx__buf_puts(b, "null");
+    return 0;
+  }
+  return memchr(s, '\0', len) || ofctx__buf_json_string(b, s, len) != 0;
+}
+
+/* A NUL-terminated string (or NULL) as JSON; text that is not UTF-8 marks
+ * the line failed. */
+static void json_name(ofctx__buf_t *b, const char *s) {
+  if (json_quoted(b, s, s ? strlen(s) : 0) != 0)
+    b->failed = 1;
+}
+
+/* Valid JSON text, its line breaks made spaces: every CR and LF in it is
+ * white space between tokens (strings cannot hold them raw), so the value
+ * is the same and the printed send stays one line. */
+static void json_on_one_line(ofctx__buf_t *b, const char *json, size_t len) {
+  size_t start = b->len;
+
+  ofctx__buf_append(b, json, len);
+  for (size_t i = start; !b->failed && i < b->len; i++)
+    if (b->data[i] == '\n' || b->data[i] == '\r')
+      b->data[i] = ' ';
+}
+
+typedef struct pending {
+  ofctx__sink_done_fn done;
+  void *arg;
+  struct pending *next;
+} pending_t;
+
+typedef struct {
+  ofctx__sink_t base;
+  const ofctx_config_t *cfg;
+  ofctx__buf_t line;
+  pending_t *first, **last;
+} local_sink_t;
+
+/* One send as a JSON line: the output, the component, then a binding's
+ * request body as the sidecar would get it, or a publish's topic, type and
+ * data. */
+static ofctx_err_t print(local_sink_t *s, const ofctx__send_request_t *req) {
+  ofctx__buf_t *line = &s->line;
+  const ofctx_component_t *out = req->slot < ofctx_config_output_count(s->cfg)
+                                     ? ofctx_config_output_at(s->cfg, req->slot)
+                                     : NULL;
+  ofctx_err_t rc = OFCTX_OK;
+
+  line->len = 0;
+  line->failed = 0;
+  ofctx__buf_puts(line, "{\"output\":");
+  json_name(line, out ? req->name : NULL);
+  ofctx__buf_puts(line, ",\"componentName\":");
+  json_name(line, req->component);
+  ofctx__buf_puts(line, ",\"componentType\":");
+  json_name(line, out ? ofctx_component_type(out) : NULL);
+  if (req->kind == OFCTX__SEND_BINDING) {
+    /* the request body {"data":…,"operation":…,"metadata":…} */
+    ofctx__buf_t body = {0};
+    char *tail = ofctx__dapr_binding_tail(req, &rc);
+    if (tail)
+      rc = ofctx__dapr_binding_body(&body, req, tail);
+    if (rc == OFCTX_OK) {
+      ofctx__buf_append(line, ",", 1);
+      json_on_one_line(line, body.data + 1, body.len - 1);
+    }
+    ofctx__free(tail);
+    ofctx__buf_free(&body);
+  } else {
+    ofctx__buf_puts(line, ",\"operation\":\"publish\",\"topic\":");
+    json_name(line, req->topic);
+    ofctx__buf_puts(line, ",\"contentType\":");
+    json_name(line, req->content_type);
+    if (ofctx__json_valid(req->data, req->len)) {
+      ofctx__buf_puts(line, ",\"data\":");
+      json_on_one_line(line, req->data, req->len);
+    } else {
+      size_t mark = line->len;
+      ofctx__buf_puts(line, ",\"data\":");
+      if (json_quoted(line, req->data, req->len) != 0) {
+        /* not text: the bytes as base64 */
+        line->len = mark;
+        ofctx__buf_puts(line, ",\"data_base64\":\"");
+        ofctx__base64_encode(line, req->data, req->len);
+        ofctx__buf_puts(line, "\"");
+      }
+    }
+    ofctx__buf_puts(line, "}");
+  }
+  ofctx__buf_append(line, "\n", 1);
+  if (rc != OFCTX_OK)
+    return rc;
+  if (line->failed)
+    return OFCTX_ENOMEM;
+  fwrite(line->data, 1, line->len, stdout);
+  return OFCTX_OK;
+}
+
+static ofctx_err_t start(ofctx__sink_t *base, const ofctx__send_request_t *req,
+                         ofctx__sink_done_fn done, void *arg) {
+  local_sink_t *s = (local_sink_t *)base;
+  pending_t *p = ofctx__malloc(sizeof *p);
+  ofctx_err_t rc = p ? print(s, req) : OFCTX_ENOMEM;
+
+  if (rc != OFCTX_OK) {
+    ofctx__free(p);
+    return rc;
+  }
+  *p = (pending_t){done, arg, NULL};
+  *s->last = p;
+  s->last = &p->next;
+  return OFCTX_OK;
+}
+
+void ofctx__local_sink_flush(ofctx__sink_t *base) {
+  static const ofctx__sink_result_t accepted = {1, 200, 1, NULL};
+  local_sink_t *s = (local_sink_t *)base;
+
+  while (s->first) {
+    pending_t *p = s->first;
+    s->first = p->next;
+    if (!s->first)
+      s->last = &s->first;
+    p->done(p->arg, &accepted);
+    ofctx__free(p);
+  }
+}
+
+static void sink_free(ofctx__sink_t *base) {
+  local_sink_t *s = (local_sink_t *)base;
+
+  ofctx__local_sink_flush(base);
+  ofctx__buf_free(&s->line);
+  ofctx__free(s);
+}
+
+ofctx__sink_t *ofctx__local_sink_new(const ofctx_config_t *cfg) {
+  local_sink_t *s = ofctx__calloc(1, sizeof *s);
+
+  if (!s)
+    return NULL;
+  s->base.start = start;
+  s->base.free = sink_free;
+  s->cfg = cfg;
+  s->last = &s->first;
+  return &s->base;
+}

@@ -1,0 +1,61 @@
+/* Internal: where sends go. The core (send.c) checks a send and describes
+ * it in Dapr's terms; a sink carries it: to the sidecar's HTTP API
+ * (dapr_sink.c), or to stdout for the local runtime (local_sink.c). The
+ * core never names a sink; a new transport is one new sink. */
+#ifndef OFCTX_SINK_H
+#define OFCTX_SINK_H
+
+#include <stddef.h>
+
+#include "ofctx/error.h"
+#include "ofctx/strmap.h"
+
+typedef enum { OFCTX__SEND_BINDING, OFCTX__SEND_PUBLISH } ofctx__send_kind_t;
+
+/* One send, checked; everything is borrowed for the time of `start`. */
+typedef struct {
+  ofctx__send_kind_t kind;
+  size_t slot;      /* the output's index in the context, or the output count for a
+                       send to a component the context does not name */
+  int shared;       /* the output's own operation and metadata, nothing of the
+                       call's: what a sink builds of them may be kept per slot */
+  const char *name; /* the output's name, or the component's */
+  const char *component; /* the binding or pub/sub component */
+  const char *topic;     /* publish: the topic */
+  const char *operation; /* binding: the operation */
+  const ofctx_strmap_t *metadata; /* the output's metadata, or NULL */
+  const char *const *extra;       /* the call's metadata: key, value, ..., NULL; or NULL */
+  const char *content_type; /* publish: the data's type (never NULL); binding: the
+                               caller's, or NULL (JSON data is then embedded as JSON) */
+  const void *data;
+  size_t len;
+} ofctx__send_request_t;
+
+/* How a send ended. */
+typedef struct {
+  int ok;            /* accepted */
+  int status;        /* the sidecar's status, 0 when there was none */
+  int attempts;      /* tries made */
+  const char *error; /* why it failed, for the log; NULL when ok */
+} ofctx__sink_result_t;
+
+typedef void (*ofctx__sink_done_fn)(void *arg, const ofctx__sink_result_t *result);
+
+typedef struct ofctx__sink ofctx__sink_t;
+struct ofctx__sink {
+  /* Starts a send. OFCTX_OK: `done` is called once, later, never from
+   * inside `start`. Otherwise nothing was started and `done` is not
+   * called: OFCTX_EINVAL (the data or a value cannot be carried),
+   * OFCTX_ENOMEM, OFCTX_ESEND (no way to the sidecar now). */
+  ofctx_err_t (*start)(ofctx__sink_t *sink, const ofctx__send_request_t *req,
+                       ofctx__sink_done_fn done, void *arg);
+  /* Frees the sink (NULL is fine to pass to ofctx__sink_free). */
+  void (*free)(ofctx__sink_t *sink);
+};
+
+static inline void ofctx__sink_free(ofctx__sink_t *sink) {
+  if (sink)
+    sink->free(sink);
+}
+
+#endif

@@ -89,7 +89,8 @@ static void deliver_binding(ofctx__runtime_t *rt, ofctx__http_request_t *req, si
     ofctx__respond_json(req, 503, "{\"error\":\"out of memory\"}");
     return;
   }
-  ofctx__invoke(rt, req, &ev, answer_binding);
+  if (ofctx__invoke(&rt->host, req, &ev, answer_binding) != 0)
+    ofctx__respond_json(req, 503, "{\"error\":\"out of memory\"}");
 }
 
 /* A pub/sub message that cannot be an event is poison: DROP, never RETRY. */
@@ -122,7 +123,8 @@ static void deliver_pubsub(ofctx__runtime_t *rt, ofctx__http_request_t *req, siz
       drop_message(rt, req, i, why);
     return;
   }
-  ofctx__invoke(rt, req, &ev, answer_pubsub);
+  if (ofctx__invoke(&rt->host, req, &ev, answer_pubsub) != 0)
+    ofctx__respond_json(req, 503, "{\"error\":\"out of memory\"}");
 }
 
 /* GET /dapr/subscribe: one subscription per pub/sub input. */

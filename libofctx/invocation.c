@@ -7,7 +7,7 @@
 #include "mem.h"
 #include "buf.h"
 #include "log.h"
-#include "runtime.h"
+#include "invocation.h"
 
 static void destroy(ofctx_t *ctx) {
   ofctx__free(ctx->reply);
@@ -29,7 +29,7 @@ void ofctx__invocation_release(ofctx_t *ctx) {
 }
 
 static void settle(ofctx_t *ctx, ofctx__outcome_t outcome, const char *why) {
-  ofctx__runtime_t *rt = ctx->rt;
+  ofctx__host_t *host = ctx->host;
   ofctx_log_level_t level = outcome == OFCTX__OUTCOME_SUCCESS ? OFCTX_LOG_DEBUG
                             : outcome == OFCTX__OUTCOME_DROP  ? OFCTX_LOG_WARN
                                                               : OFCTX_LOG_ERROR;
@@ -49,14 +49,15 @@ static void settle(ofctx_t *ctx, ofctx__outcome_t outcome, const char *why) {
                "input", ctx->ev.input, "outcome", ofctx__outcome_name(outcome), "reason", why,
                "latency_ms", latency, (const char *)NULL);
   }
-  ofctx__metrics_event(&rt->metrics, ctx->ev.input_index, outcome);
+  ofctx__metrics_event(host->metrics, ctx->ev.input_index, outcome);
   ctx->answer(ctx, outcome);
   ctx->req = NULL;
   ofctx__event_clear(&ctx->ev);
-  OFCTX__LIST_UNLINK(rt->inflight, ctx);
-  rt->inflight_count--;
+  OFCTX__LIST_UNLINK(host->inflight, ctx);
+  host->inflight_count--;
   ofctx__invocation_release(ctx);
-  ofctx__runtime_settled(rt);
+  if (host->settled)
+    host->settled(host->arg);
 }
 
 /* Settles when the function has returned and no send is in flight. */
@@ -78,32 +79,29 @@ static void timed_out(uv_timer_t *timer) {
   settle(ctx, OFCTX__OUTCOME_RETRY, "sends still in flight at the invocation timeout");
 }
 
-void ofctx__invoke(ofctx__runtime_t *rt, ofctx__http_request_t *req, const ofctx_event_t *ev,
-                   ofctx__answer_fn answer) {
+int ofctx__invoke(ofctx__host_t *host, void *req, const ofctx_event_t *ev,
+                  ofctx__answer_fn answer) {
   ofctx_t *ctx = ofctx__calloc(1, sizeof *ctx);
 
   if (!ctx) {
     ofctx_event_t copy = *ev;
     ofctx__event_clear(&copy);
-    if (req)
-      ofctx__respond_json(req, 503, "{\"error\":\"out of memory\"}");
-    else
-      ofctx__metrics_event(&rt->metrics, ev->input_index, OFCTX__OUTCOME_RETRY);
-    return;
+    ofctx__metrics_event(host->metrics, ev->input_index, OFCTX__OUTCOME_RETRY);
+    return -1;
   }
-  ctx->rt = rt;
+  ctx->host = host;
   ctx->req = req;
   ctx->ev = *ev;
   ctx->answer = answer;
   ctx->refs = 1;
   ctx->res.status = 200;
   ctx->started = uv_hrtime();
-  OFCTX__LIST_PUSH(rt->inflight, ctx);
-  rt->inflight_count++;
-  if (rt->fn) {
-    ctx->result = rt->fn(ctx, &ctx->ev);
+  OFCTX__LIST_PUSH(host->inflight, ctx);
+  host->inflight_count++;
+  if (host->fn) {
+    ctx->result = host->fn(ctx, &ctx->ev);
   } else {
-    rt->http_fn(ctx, &ctx->ev, &ctx->res);
+    host->http_fn(ctx, &ctx->ev, &ctx->res);
     ctx->result = OFCTX_SUCCESS;
   }
   ctx->returned = 1;
@@ -114,13 +112,14 @@ void ofctx__invoke(ofctx__runtime_t *rt, ofctx__http_request_t *req, const ofctx
     ofctx__log(OFCTX_LOG_WARN, "the function returned an unknown code, taken as OFCTX_ERROR",
                "input", ctx->ev.input, "code", code, (const char *)NULL);
   }
-  if (ctx->sends_pending > 0 && rt->opts.invocation_timeout_ms > 0) {
-    uv_timer_init(&rt->loop, &ctx->timeout);
+  if (ctx->sends_pending > 0 && host->timeout_ms > 0) {
+    uv_timer_init(host->loop, &ctx->timeout);
     ctx->timeout.data = ctx;
     ctx->timer_on = 1;
-    uv_timer_start(&ctx->timeout, timed_out, rt->opts.invocation_timeout_ms, 0);
+    uv_timer_start(&ctx->timeout, timed_out, host->timeout_ms, 0);
   }
   maybe_settle(ctx);
+  return 0;
 }
 
 void ofctx__invocation_send_done(ofctx_t *ctx, int ok) {
@@ -130,14 +129,14 @@ void ofctx__invocation_send_done(ofctx_t *ctx, int ok) {
   maybe_settle(ctx);
 }
 
-void ofctx__invocations_abort(ofctx__runtime_t *rt) {
-  while (rt->inflight)
-    settle(rt->inflight, OFCTX__OUTCOME_RETRY, "the shutdown grace period ran out");
+void ofctx__invocations_abort(ofctx__host_t *host) {
+  while (host->inflight)
+    settle(host->inflight, OFCTX__OUTCOME_RETRY, "the shutdown grace period ran out");
 }
 
 /* ---- the public context ---- */
 
-const ofctx_config_t *ofctx_config(const ofctx_t *ctx) { return ctx->rt->cfg; }
+const ofctx_config_t *ofctx_config(const ofctx_t *ctx) { return ctx->host->cfg; }
 
 const ofctx_event_t *ofctx_event(const ofctx_t *ctx) { return &ctx->ev; }
 

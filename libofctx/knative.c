@@ -224,7 +224,8 @@ int ofctx__knative_route(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
   ev.kind = mode == OFCTX__CE_NONE ? OFCTX_EVENT_HTTP : OFCTX_EVENT_CLOUDEVENT;
   if (mode == OFCTX__CE_NONE)
     ev.content_type = ofctx__http_request_header(req, "content-type");
-  ofctx__invoke(rt, req, &ev, rt->fn ? answer_function : answer_http);
+  if (ofctx__invoke(&rt->host, req, &ev, rt->fn ? answer_function : answer_http) != 0)
+    ofctx__respond_json(req, 503, "{\"error\":\"out of memory\"}");
   return 1;
 }
 

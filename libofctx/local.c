@@ -37,7 +37,7 @@ static void deliver(run_t *run, char *line, size_t len) {
   line[len] = '\0';
   ev.data = line;
   ev.len = len;
-  ofctx__invoke(run->rt, NULL, &ev, answered);
+  ofctx__invoke(&run->rt->host, NULL, &ev, answered); /* out of memory: counted, not run */
   ofctx__local_sink_flush(run->rt->sink);
 }
 

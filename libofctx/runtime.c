@@ -48,7 +48,7 @@ static int knative(const ofctx__runtime_t *rt) {
 
 static void metrics(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
   ofctx__http_header_t type = {"Content-Type", "text/plain; version=0.0.4; charset=utf-8"};
-  ofctx__metrics_gauges_t gauges = {rt->inflight_count,
+  ofctx__metrics_gauges_t gauges = {rt->host.inflight_count,
                                     rt->server ? ofctx__http_server_connections(rt->server) : 0};
   ofctx__buf_t t = {0};
 
@@ -188,7 +188,7 @@ static void dapr_close(ofctx__runtime_t *rt) {
 
 /* Last step: the client (which cancels what is left) and our own handles. */
 static void finish(ofctx__runtime_t *rt) {
-  if (rt->server_open || rt->inflight_count > 0 || !rt->draining)
+  if (rt->server_open || rt->host.inflight_count > 0 || !rt->draining)
     return;
   dapr_close(rt);
   close_handle((uv_handle_t *)&rt->sigterm);
@@ -204,7 +204,9 @@ static void server_stopped(void *arg) {
   finish(rt);
 }
 
-void ofctx__runtime_settled(ofctx__runtime_t *rt) {
+/* An invocation settled: a draining runtime may be done. */
+static void settled(void *arg) {
+  ofctx__runtime_t *rt = arg;
   if (rt->draining)
     finish(rt);
 }
@@ -213,10 +215,10 @@ static void grace_over(uv_timer_t *timer) {
   ofctx__runtime_t *rt = timer->data;
   char n[24];
 
-  snprintf(n, sizeof n, "%zu", rt->inflight_count);
+  snprintf(n, sizeof n, "%zu", rt->host.inflight_count);
   ofctx__log(OFCTX_LOG_WARN, "grace period over: invocations in flight are not acknowledged",
              "inflight", n, (const char *)NULL);
-  ofctx__invocations_abort(rt);
+  ofctx__invocations_abort(&rt->host);
   if (rt->server)
     ofctx__http_server_abort(rt->server);
 }
@@ -346,6 +348,9 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
     fprintf(stderr, "out of memory\n");
     return -1;
   }
+  rt->host = (ofctx__host_t){&rt->loop, rt->cfg, rt->fn, rt->http_fn,
+                             rt->opts.invocation_timeout_ms, &rt->metrics, rt->sink, settled, rt,
+                             NULL, 0};
   return 0;
 }
 

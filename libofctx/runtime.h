@@ -13,6 +13,7 @@
 #include "dapr_client.h"
 #include "event.h"
 #include "http_server.h"
+#include "invocation.h"
 #include "metrics.h"
 #include "ofctx/function.h"
 #include "options.h"
@@ -39,60 +40,11 @@ struct ofctx__runtime {
   int draining;
   int server_open;
   char **routes; /* Async, per input: the path Dapr delivers it to */
-  ofctx_t *inflight; /* invocations not yet settled */
-  size_t inflight_count;
+  ofctx__host_t host; /* what invocations need of the runtime */
   ofctx__metrics_t metrics;
   ofctx__sink_t *sink; /* where sends go: the sidecar, or stdout (--invoke) */
 };
 
-/* The response of a plain HTTP function. */
-struct ofctx_response {
-  int status;
-  ofctx__buf_t headers; /* name NUL value NUL ... */
-  size_t header_count;
-  ofctx__buf_t body;
-};
-
-/* Answers the input once the invocation has settled. */
-typedef void (*ofctx__answer_fn)(ofctx_t *ctx, ofctx__outcome_t outcome);
-
-struct ofctx {
-  ofctx__runtime_t *rt;
-  ofctx__http_request_t *req;
-  ofctx_event_t ev;
-  ofctx__answer_fn answer;
-  ofctx_t *prev, *next;
-  int refs;    /* the invocation itself + each send in flight */
-  int settled;
-  int returned;
-  int result;  /* what the function returned */
-  int sends_pending;
-  int sends_failed;
-  char *reply;
-  size_t reply_len;
-  json_t *reply_attributes; /* Knative: the reply is a CloudEvent */
-  ofctx_response_t res;
-  uv_timer_t timeout; /* while sends are in flight after the function returned */
-  int timer_on;
-  uint64_t started;
-};
-
-/* Starts an invocation of the runtime's function for `req` with the event
- * `ev` (taken over: its owned parts are freed with the invocation). */
-void ofctx__invoke(ofctx__runtime_t *rt, ofctx__http_request_t *req, const ofctx_event_t *ev,
-                   ofctx__answer_fn answer);
-
-/* Settles every invocation in flight as RETRY (grace period over). */
-void ofctx__invocations_abort(ofctx__runtime_t *rt);
-
-/* A send of `ctx` has finished. */
-void ofctx__invocation_send_done(ofctx_t *ctx, int ok);
-
-/* Drops one reference; frees the context with the last. */
-void ofctx__invocation_release(ofctx_t *ctx);
-
-/* The runtime noticed that an invocation settled (for draining). */
-void ofctx__runtime_settled(ofctx__runtime_t *rt);
 /* The sidecar client, made at the first call; NULL when out of memory or
  * once the runtime has stopped. */
 ofctx__dapr_client_t *ofctx__runtime_dapr(ofctx__runtime_t *rt);

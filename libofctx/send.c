@@ -9,7 +9,7 @@
 #include "json_util.h"
 #include "log.h"
 #include "mem.h"
-#include "runtime.h"
+#include "invocation.h"
 
 typedef struct {
   ofctx_t *ctx;
@@ -22,9 +22,8 @@ typedef struct {
 static void send_finished(void *arg, const ofctx__sink_result_t *r) {
   send_t *send = arg;
   ofctx_t *ctx = send->ctx;
-  ofctx__runtime_t *rt = ctx->rt;
 
-  ofctx__metrics_send(&rt->metrics, send->slot, r->ok);
+  ofctx__metrics_send(ctx->host->metrics, send->slot, r->ok);
   if (!r->ok) {
     char status[16], attempts[16];
     snprintf(status, sizeof status, "%d", r->status);
@@ -49,7 +48,7 @@ static void send_finished(void *arg, const ofctx__sink_result_t *r) {
 /* Hands the checked request to the sink on behalf of `ctx`. */
 static ofctx_err_t start(ofctx_t *ctx, const ofctx__send_request_t *req,
                          const ofctx_send_opts_t *opts) {
-  ofctx__sink_t *sink = ctx->rt->sink;
+  ofctx__sink_t *sink = ctx->host->sink;
   size_t name_len = strlen(req->name);
   send_t *send = ofctx__malloc(sizeof *send + name_len + 1);
   ofctx_err_t rc;
@@ -111,7 +110,7 @@ ofctx_err_t ofctx_send_to_opts(ofctx_t *ctx, const char *output, const void *dat
     return rc;
   if (!output)
     return OFCTX_EINVAL;
-  cfg = ctx->rt->cfg;
+  cfg = ctx->host->cfg;
   out = ofctx_config_output(cfg, output);
   if (!out)
     return OFCTX_ENOOUTPUT;
@@ -152,7 +151,7 @@ ofctx_err_t ofctx_invoke_binding(ofctx_t *ctx, const char *component, const char
     return OFCTX_EINVAL;
   from_opts(&req, opts);
   req.kind = OFCTX__SEND_BINDING;
-  req.slot = ofctx_config_output_count(ctx->rt->cfg);
+  req.slot = ofctx_config_output_count(ctx->host->cfg);
   req.name = req.component = component;
   req.operation = operation;
   req.data = data;
@@ -171,7 +170,7 @@ ofctx_err_t ofctx_publish(ofctx_t *ctx, const char *pubsub, const char *topic, c
     return OFCTX_EINVAL;
   from_opts(&req, opts);
   req.kind = OFCTX__SEND_PUBLISH;
-  req.slot = ofctx_config_output_count(ctx->rt->cfg);
+  req.slot = ofctx_config_output_count(ctx->host->cfg);
   req.name = req.component = pubsub;
   req.topic = topic;
   req.data = data;

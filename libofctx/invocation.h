@@ -1,0 +1,86 @@
+/* Internal: one invocation, the core of every mode. It owns the function's
+ * context (struct ofctx), runs the function once for an event, holds the
+ * input's answer until the function has returned and every send it made
+ * has settled, then answers through the mode's callback. It knows no mode
+ * and no sink: what it needs of its runtime is the host below. */
+#ifndef OFCTX_INVOCATION_H
+#define OFCTX_INVOCATION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "buf.h"
+#include "event.h"
+#include "metrics.h"
+#include "ofctx/function.h"
+#include "sink.h"
+
+/* What invocations need of the runtime that hosts them; filled by it,
+ * except the list of invocations in flight, which is kept here. */
+typedef struct {
+  uv_loop_t *loop;
+  const ofctx_config_t *cfg;
+  ofctx_function_t fn;           /* the OpenFunction signature, or */
+  ofctx_http_function_t http_fn; /* a plain HTTP function (Knative) */
+  uint64_t timeout_ms;           /* after the function returned, for its sends; 0: none */
+  ofctx__metrics_t *metrics;
+  ofctx__sink_t *sink; /* where sends go */
+  void (*settled)(void *arg); /* an invocation settled (a draining runtime may end) */
+  void *arg;
+  ofctx_t *inflight; /* invocations not yet settled */
+  size_t inflight_count;
+} ofctx__host_t;
+
+/* The response of a plain HTTP function. */
+struct ofctx_response {
+  int status;
+  ofctx__buf_t headers; /* name NUL value NUL ... */
+  size_t header_count;
+  ofctx__buf_t body;
+};
+
+/* Answers the input once the invocation has settled. */
+typedef void (*ofctx__answer_fn)(ofctx_t *ctx, ofctx__outcome_t outcome);
+
+struct ofctx {
+  ofctx__host_t *host;
+  void *req; /* the mode's own handle on the input (an HTTP request), for its answer */
+  ofctx_event_t ev;
+  ofctx__answer_fn answer;
+  ofctx_t *prev, *next;
+  int refs;    /* the invocation itself + each send in flight */
+  int settled;
+  int returned;
+  int result;  /* what the function returned */
+  int sends_pending;
+  int sends_failed;
+  char *reply;
+  size_t reply_len;
+  json_t *reply_attributes; /* Knative: the reply is a CloudEvent */
+  ofctx_response_t res;
+  uv_timer_t timeout; /* while sends are in flight after the function returned */
+  int timer_on;
+  uint64_t started;
+};
+
+/* Runs the host's function for the event `ev` (taken over: its owned parts
+ * are freed with the invocation), which `req` (borrowed until the answer)
+ * delivered; `answer` is called once it has settled. 0; or -1 when out of
+ * memory: then nothing ran, the event is freed and counted as not
+ * acknowledged, and the caller answers its input itself. */
+int ofctx__invoke(ofctx__host_t *host, void *req, const ofctx_event_t *ev,
+                  ofctx__answer_fn answer);
+
+/* Settles every invocation in flight as RETRY (grace period over). */
+void ofctx__invocations_abort(ofctx__host_t *host);
+
+/* A send of `ctx` has finished. */
+void ofctx__invocation_send_done(ofctx_t *ctx, int ok);
+
+/* Drops one reference; frees the context with the last. */
+void ofctx__invocation_release(ofctx_t *ctx);
+
+#endif

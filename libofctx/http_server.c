@@ -829,6 +829,11 @@ void ofctx__http_server_abort(ofctx__http_server_t *s) {
   }
 }
 
+void ofctx__http_respond_json(ofctx__http_request_t *req, int status, const char *json) {
+  ofctx__http_header_t type = {"Content-Type", "application/json"};
+  ofctx__http_respond(req, status, &type, 1, json, strlen(json));
+}
+
 /* ---- the request as the handler sees it ---- */
 
 const char *ofctx__http_request_method(const ofctx__http_request_t *req) {

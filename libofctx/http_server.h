@@ -92,6 +92,9 @@ void ofctx__http_respond(ofctx__http_request_t *req, int status,
                          const ofctx__http_header_t *headers, size_t header_count,
                          const void *body, size_t body_len);
 
+/* Answers `req` with `status` and the JSON text `json` (copied). */
+void ofctx__http_respond_json(ofctx__http_request_t *req, int status, const char *json);
+
 /* `count` headers stored one after the other as name NUL value NUL in
  * `pairs`, as an array (free with ofctx__free) with `extra` zeroed slots
  * after them; the strings stay in `pairs`. NULL when out of memory. */

@@ -13,36 +13,58 @@
 #include "json_util.h"
 #include "log.h"
 #include "route.h"
-#include "runtime.h"
+#include "mode.h"
 
 #define STATUS_HEADER "X-OpenFunction-Status"
 
-int ofctx__knative_start(ofctx__runtime_t *rt, char *err, size_t size) {
-  for (const char *const *m = rt->methods; m && *m; m++)
+typedef struct {
+  ofctx__host_t *host;
+  const char *const *methods; /* NULL: every method */
+  const char *pattern;        /* OFCTX_HTTP_PATTERN, else the context's httpPattern */
+  struct ofctx__route *route;
+} knative_t;
+
+static void knative_stop(void *state) {
+  knative_t *k = state;
+
+  ofctx__route_free(k->route);
+  ofctx__free(k);
+}
+
+static void *knative_start(const ofctx__mode_env_t *env, char *err, size_t size) {
+  knative_t *k;
+
+  for (const char *const *m = env->methods; m && *m; m++)
     if (!ofctx__name_chars_ok(*m) || strchr(*m, '.')) {
       char quoted[OFCTX_QUOTE_SIZE];
       ofctx__quote(quoted, sizeof quoted, *m);
       snprintf(err, size, "ofctx_main_opts: method %s is not an HTTP method name", quoted);
-      return -1;
+      return NULL;
     }
-  if (ofctx__route_compile(&rt->route, ofctx__knative_pattern(rt), err, size) != 0) {
-    if (rt->opts.http_pattern) { /* say where the pattern came from */
+  k = ofctx__calloc(1, sizeof *k);
+  if (!k) {
+    snprintf(err, size, "out of memory");
+    return NULL;
+  }
+  k->host = env->host;
+  k->methods = env->methods;
+  k->pattern = env->http_pattern ? env->http_pattern : ofctx_config_http_pattern(env->cfg);
+  if (ofctx__route_compile(&k->route, k->pattern, err, size) != 0) {
+    if (env->http_pattern) { /* say where the pattern came from */
       char why[400];
       snprintf(why, sizeof why, "%s", err);
       snprintf(err, size, "OFCTX_HTTP_PATTERN: %s", why);
     }
-    return -1;
+    knative_stop(k);
+    return NULL;
   }
-  return 0;
+  return k;
 }
 
-const char *ofctx__knative_pattern(const ofctx__runtime_t *rt) {
-  return rt->opts.http_pattern ? rt->opts.http_pattern : ofctx_config_http_pattern(rt->cfg);
-}
-
-void ofctx__knative_stop(ofctx__runtime_t *rt) {
-  ofctx__route_free(rt->route);
-  rt->route = NULL;
+static void knative_describe(void *state, const char **key, const char **value) {
+  knative_t *k = state;
+  *key = "path";
+  *value = k->pattern;
 }
 
 /* ---- answers ---- */
@@ -144,22 +166,22 @@ static int parse_query(const char *query, json_t *out) {
   return rc;
 }
 
-static int method_taken(const ofctx__runtime_t *rt, const char *method) {
-  if (!rt->methods)
+static int method_taken(const knative_t *k, const char *method) {
+  if (!k->methods)
     return 1;
-  for (const char *const *m = rt->methods; *m; m++)
+  for (const char *const *m = k->methods; *m; m++)
     if (strcmp(*m, method) == 0)
       return 1;
   return 0;
 }
 
-static void method_not_allowed(const ofctx__runtime_t *rt, ofctx__http_request_t *req) {
+static void method_not_allowed(const knative_t *k, ofctx__http_request_t *req) {
   ofctx__buf_t allow = {0};
   ofctx__http_header_t headers[2] = {{"Allow", NULL}, {"Content-Type", "application/json"}};
   static const char body[] = "{\"error\":\"method not allowed\"}";
 
-  for (const char *const *m = rt->methods; *m; m++) {
-    if (m != rt->methods)
+  for (const char *const *m = k->methods; *m; m++) {
+    if (m != k->methods)
       ofctx__buf_puts(&allow, ", ");
     ofctx__buf_puts(&allow, *m);
   }
@@ -175,11 +197,12 @@ static void refuse(ofctx__http_request_t *req, const ofctx__ce_error_t *err) {
   char *text = body ? ofctx__json_text(body, JSON_COMPACT) : NULL;
 
   json_decref(body);
-  ofctx__respond_json(req, err->status, text ? text : "{\"error\":\"not a valid CloudEvent\"}");
+  ofctx__http_respond_json(req, err->status, text ? text : "{\"error\":\"not a valid CloudEvent\"}");
   ofctx__free(text);
 }
 
-int ofctx__knative_route(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
+static int knative_route(void *state, ofctx__http_request_t *req) {
+  knative_t *k = state;
   ofctx_event_t ev = {0};
   ofctx__ce_error_t err;
   ofctx__ce_mode_t mode = OFCTX__CE_NONE;
@@ -190,32 +213,32 @@ int ofctx__knative_route(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
 
   /* objects only for what there is: most routes have no parameters, most
    * requests no query */
-  ev.params = ofctx__route_param_count(rt->route) ? json_object() : NULL;
+  ev.params = ofctx__route_param_count(k->route) ? json_object() : NULL;
   ev.query = *query ? json_object() : NULL;
-  if ((!ev.params && ofctx__route_param_count(rt->route)) || (!ev.query && *query)) {
+  if ((!ev.params && ofctx__route_param_count(k->route)) || (!ev.query && *query)) {
     ofctx__event_clear(&ev);
-    ofctx__respond_json(req, 503, "{\"error\":\"out of memory\"}");
+    ofctx__http_respond_json(req, 503, "{\"error\":\"out of memory\"}");
     return 1;
   }
-  rc = ofctx__route_match(rt->route, ofctx__http_request_path(req), ev.params);
+  rc = ofctx__route_match(k->route, ofctx__http_request_path(req), ev.params);
   if (rc == 0) {
     ofctx__event_clear(&ev);
     return 0;
   }
   if (rc < 0 || (ev.query && parse_query(query, ev.query) != 0)) {
     ofctx__event_clear(&ev);
-    ofctx__respond_json(req, 503, "{\"error\":\"out of memory\"}");
+    ofctx__http_respond_json(req, 503, "{\"error\":\"out of memory\"}");
     return 1;
   }
-  if (!method_taken(rt, ofctx__http_request_method(req))) {
+  if (!method_taken(k, ofctx__http_request_method(req))) {
     ofctx__event_clear(&ev);
-    method_not_allowed(rt, req);
+    method_not_allowed(k, req);
     return 1;
   }
   ev.input = "http";
   ev.req = req;
   ev.data = ofctx__http_request_body(req, &ev.len);
-  if (rt->fn && ofctx__ce_decode(headers, count, ev.data, ev.len, &ev, &mode, &err) != 0) {
+  if (k->host->fn && ofctx__ce_decode(headers, count, ev.data, ev.len, &ev, &mode, &err) != 0) {
     ofctx__event_clear(&ev);
     refuse(req, &err);
     return 1;
@@ -224,8 +247,8 @@ int ofctx__knative_route(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
   ev.kind = mode == OFCTX__CE_NONE ? OFCTX_EVENT_HTTP : OFCTX_EVENT_CLOUDEVENT;
   if (mode == OFCTX__CE_NONE)
     ev.content_type = ofctx__http_request_header(req, "content-type");
-  if (ofctx__invoke(&rt->host, req, &ev, rt->fn ? answer_function : answer_http) != 0)
-    ofctx__respond_json(req, 503, "{\"error\":\"out of memory\"}");
+  if (ofctx__invoke(k->host, req, &ev, k->host->fn ? answer_function : answer_http) != 0)
+    ofctx__http_respond_json(req, 503, "{\"error\":\"out of memory\"}");
   return 1;
 }
 
@@ -299,3 +322,6 @@ ofctx_err_t ofctx_response_write(ofctx_response_t *res, const void *data, size_t
   ofctx__buf_append(&res->body, data, len);
   return res->body.failed ? OFCTX_ENOMEM : OFCTX_OK;
 }
+
+const ofctx__mode_t ofctx__knative_mode = {"Knative", 1, 1, knative_start, knative_route,
+                                           knative_describe, knative_stop};

@@ -9,8 +9,8 @@
 
 #include "mem.h"
 #include "log.h"
+#include "local.h"
 #include "local_sink.h"
-#include "runtime.h"
 
 static void answered(ofctx_t *ctx, ofctx__outcome_t outcome) {
   (void)ctx;
@@ -18,7 +18,8 @@ static void answered(ofctx_t *ctx, ofctx__outcome_t outcome) {
 }
 
 typedef struct {
-  ofctx__runtime_t *rt;
+  ofctx__host_t *host;
+  size_t max_line; /* longer lines are skipped */
   ofctx_event_t ev; /* the template of every event */
   size_t skipped;
 } run_t;
@@ -30,15 +31,15 @@ static void deliver(run_t *run, char *line, size_t len) {
     len--;
   if (len == 0)
     return;
-  if (len > run->rt->opts.http.max_body_size) {
+  if (len > run->max_line) {
     run->skipped++;
     return;
   }
   line[len] = '\0';
   ev.data = line;
   ev.len = len;
-  ofctx__invoke(&run->rt->host, NULL, &ev, answered); /* out of memory: counted, not run */
-  ofctx__local_sink_flush(run->rt->sink);
+  ofctx__invoke(run->host, NULL, &ev, answered); /* out of memory: counted, not run */
+  ofctx__local_sink_flush(run->host->sink);
 }
 
 /* Reads `fd` in large blocks (what a pipe has is taken at once, so events
@@ -46,7 +47,7 @@ static void deliver(run_t *run, char *line, size_t len) {
  * line longer than the body limit is skipped (and counted). -1 on a read
  * error. */
 static int read_lines(run_t *run, int fd) {
-  size_t limit = run->rt->opts.http.max_body_size + 2; /* the line, "\r\n" */
+  size_t limit = run->max_line + 2; /* the line, "\r\n" */
   size_t cap = 1 << 20, len = 0;
   char *buf = ofctx__malloc(cap + 1);
   int skipping = 0, failed = 0;
@@ -98,9 +99,9 @@ static int read_lines(run_t *run, int fd) {
   return failed ? -1 : 0;
 }
 
-int ofctx__local_run(ofctx__runtime_t *rt, const char *path, const char *input) {
-  const ofctx_config_t *cfg = rt->cfg;
-  run_t run = {rt, {0}, 0};
+int ofctx__local_run(ofctx__host_t *host, size_t max_line, const char *path, const char *input) {
+  const ofctx_config_t *cfg = host->cfg;
+  run_t run = {host, max_line, {0}, 0};
   uint64_t totals[OFCTX__OUTCOME_COUNT] = {0}, sent = 0, failed = 0;
   size_t inputs = ofctx_config_input_count(cfg), index = 0;
   FILE *f;
@@ -140,9 +141,9 @@ int ofctx__local_run(ofctx__runtime_t *rt, const char *path, const char *input) 
     rc = -1;
   }
   for (size_t o = 0; o < OFCTX__OUTCOME_COUNT; o++)
-    totals[o] = ofctx__metrics_events(&rt->metrics, index, (ofctx__outcome_t)o);
-  sent = ofctx__metrics_sends(&rt->metrics, 1);
-  failed = ofctx__metrics_sends(&rt->metrics, 0);
+    totals[o] = ofctx__metrics_events(host->metrics, index, (ofctx__outcome_t)o);
+  sent = ofctx__metrics_sends(host->metrics, 1);
+  failed = ofctx__metrics_sends(host->metrics, 0);
   fprintf(stderr,
           "%s: %llu events: %llu handled, %llu dropped, %llu failed; %llu sends; %zu lines "
           "skipped (over OFCTX_MAX_BODY_SIZE)\n",

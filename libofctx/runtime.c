@@ -7,23 +7,55 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mem.h"
 #include "args.h"
 #include "buf.h"
 #include "curl_lib.h"
+#include "dapr_client.h"
 #include "dapr_sink.h"
+#include "http_server.h"
+#include "invocation.h"
+#include "local.h"
 #include "local_sink.h"
-#include "ofctx/version.h"
 #include "log.h"
-#include "runtime.h"
+#include "mem.h"
+#include "metrics.h"
+#include "mode.h"
+#include "ofctx/version.h"
+#include "options.h"
+#include "sink.h"
+
+/* ---- the runtime ---- */
+
+typedef struct ofctx__runtime ofctx__runtime_t;
+
+struct ofctx__runtime {
+  uv_loop_t loop;
+  ofctx_config_t *cfg;
+  ofctx__options_t opts;
+  ofctx_function_t fn;            /* the OpenFunction signature, or */
+  ofctx_http_function_t http_fn;  /* a plain HTTP function (Knative) */
+  const char *const *methods;     /* Knative: the methods taken; NULL: all */
+  const ofctx__mode_t *mode;      /* how events come: the context's runtime */
+  void *mode_state;
+  ofctx__http_server_t *server;
+  ofctx__dapr_client_t *dapr; /* see runtime_dapr */
+  int dapr_closed;
+  uv_signal_t sigterm, sigint;
+  uv_timer_t grace, sidecar_wait;
+  uint64_t sidecar_deadline;
+  int sidecar_ready; /* the sidecar answered, or it is not needed */
+  int sidecar_warned; /* the start-up wait ran out */
+  int draining;
+  int server_open;
+  ofctx__host_t host; /* what invocations need of the runtime */
+  ofctx__metrics_t metrics;
+  ofctx__sink_t *sink; /* where sends go: the sidecar, or stdout (--invoke) */
+};
+
+
 
 #define EXIT_BAD_CONFIG 2
 #define EXIT_CANNOT_START 1
-
-void ofctx__respond_json(ofctx__http_request_t *req, int status, const char *json) {
-  ofctx__http_header_t type = {"Content-Type", "application/json"};
-  ofctx__http_respond(req, status, &type, 1, json, strlen(json));
-}
 
 static void respond_text(ofctx__http_request_t *req, int status, const char *text) {
   ofctx__http_header_t type = {"Content-Type", "text/plain; charset=utf-8"};
@@ -42,8 +74,10 @@ static int token_matches(const char *given, const char *expected) {
 
 /* ---- /metrics (Prometheus text format 0.0.4) ---- */
 
-static int knative(const ofctx__runtime_t *rt) {
-  return ofctx_config_runtime(rt->cfg) == OFCTX_RUNTIME_KNATIVE;
+/* The mode of each runtime a context can name. */
+static const ofctx__mode_t *mode_of(const ofctx_config_t *cfg) {
+  return ofctx_config_runtime(cfg) == OFCTX_RUNTIME_KNATIVE ? &ofctx__knative_mode
+                                                            : &ofctx__async_mode;
 }
 
 static void metrics(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
@@ -78,7 +112,7 @@ static int check_head(void *arg, const ofctx__http_request_t *req, const char **
   const char *token = ofctx_config_app_api_token(rt->cfg);
 
   /* users call a sync function, not Dapr: no app token */
-  if (!token || knative(rt) ||
+  if (!token || rt->mode->from_users ||
       runtime_route(ofctx__http_request_method(req), ofctx__http_request_path(req)) ||
       token_matches(ofctx__http_request_header(req, "dapr-api-token"), token))
     return 0;
@@ -109,20 +143,15 @@ static void handle(void *arg, ofctx__http_request_t *req) {
     metrics(rt, req);
     return;
   }
-  if (knative(rt)) {
-    if (ofctx__knative_route(rt, req))
-      return;
-    ofctx__respond_json(req, 404, "{\"error\":\"no such route\"}");
+  if (rt->mode->route(rt->mode_state, req))
     return;
-  }
-  if (ofctx__async_route(rt, req))
-    return;
-  ofctx__respond_json(req, 404, "{\"error\":\"no such route\"}");
+  ofctx__http_respond_json(req, 404, "{\"error\":\"no such route\"}");
 }
 
 /* ---- the sidecar at start-up ---- */
 
 static void probe_sidecar(uv_timer_t *timer);
+static ofctx__dapr_client_t *runtime_dapr(ofctx__runtime_t *rt);
 
 static void sidecar_answered(void *arg, const ofctx__dapr_result_t *r) {
   ofctx__runtime_t *rt = arg;
@@ -147,7 +176,7 @@ static void sidecar_answered(void *arg, const ofctx__dapr_result_t *r) {
 static void probe_sidecar(uv_timer_t *timer) {
   ofctx__runtime_t *rt = timer->data;
   ofctx__dapr_policy_t once = rt->opts.send;
-  ofctx__dapr_client_t *dapr = ofctx__runtime_dapr(rt);
+  ofctx__dapr_client_t *dapr = runtime_dapr(rt);
 
   once.max_attempts = 1;
   once.timeout_ms = 1000;
@@ -168,7 +197,7 @@ static void close_handle(uv_handle_t *handle) {
 /* The sidecar client, made at its first use: a function that never calls
  * its sidecar never opens libcurl (see curl_lib.h). NULL when libcurl
  * cannot be opened, and once the runtime has closed the client. */
-ofctx__dapr_client_t *ofctx__runtime_dapr(ofctx__runtime_t *rt) {
+static ofctx__dapr_client_t *runtime_dapr(ofctx__runtime_t *rt) {
   if (!rt->dapr && !rt->dapr_closed &&
       ofctx__dapr_client_new(&rt->dapr, &rt->loop, ofctx_config_dapr_host(rt->cfg),
                              ofctx_config_dapr_http_port(rt->cfg),
@@ -177,7 +206,7 @@ ofctx__dapr_client_t *ofctx__runtime_dapr(ofctx__runtime_t *rt) {
   return rt->dapr;
 }
 
-static ofctx__dapr_client_t *sink_client(void *arg) { return ofctx__runtime_dapr(arg); }
+static ofctx__dapr_client_t *sink_client(void *arg) { return runtime_dapr(arg); }
 
 static void dapr_close(ofctx__runtime_t *rt) {
   if (rt->dapr)
@@ -240,12 +269,11 @@ static void on_signal(uv_signal_t *sig, int signum) {
 /* ---- ofctx_main ---- */
 
 static int start(ofctx__runtime_t *rt) {
-  char port[16], inputs[16], outputs[16];
-  size_t n_in = ofctx_config_input_count(rt->cfg), n_out = ofctx_config_output_count(rt->cfg);
+  char port[16], outputs[16];
+  size_t n_out = ofctx_config_output_count(rt->cfg);
+  const char *what, *serves;
   int rc;
 
-  if (!knative(rt) && ofctx__async_start(rt) != 0)
-    return UV_ENOMEM;
   rc = ofctx__http_server_start(&rt->server, &rt->loop, rt->opts.listen_host,
                                 ofctx_config_port(rt->cfg), &rt->opts.http, handle, rt);
   if (rc != 0)
@@ -267,13 +295,12 @@ static int start(ofctx__runtime_t *rt) {
     rt->sidecar_ready = 1;
   }
   snprintf(port, sizeof port, "%d", ofctx__http_server_port(rt->server));
-  snprintf(inputs, sizeof inputs, "%zu", n_in);
   snprintf(outputs, sizeof outputs, "%zu", n_out);
+  rt->mode->describe(rt->mode_state, &what, &serves);
   ofctx__log(OFCTX_LOG_INFO, "started", "function", ofctx_config_name(rt->cfg), "version",
-             ofctx_config_version(rt->cfg), "runtime", knative(rt) ? "Knative" : "Async", "port",
-             port, knative(rt) ? "path" : "inputs",
-             knative(rt) ? ofctx__knative_pattern(rt) : inputs, "outputs", outputs,
-             "libofctx", ofctx_version_string(), (const char *)NULL);
+             ofctx_config_version(rt->cfg), "runtime", rt->mode->name, "port", port, what,
+             serves, "outputs", outputs, "libofctx", ofctx_version_string(),
+             (const char *)NULL);
   return 0;
 }
 
@@ -321,18 +348,15 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
     fprintf(stderr, "%s\n", message);
     return -1;
   }
-  if (!knative(rt) && !rt->fn) {
+  rt->mode = mode_of(rt->cfg);
+  if (!rt->mode->takes_http_functions && !rt->fn) {
     fprintf(stderr, "%s: a plain HTTP function runs only with runtime \"Knative\"; this "
-            "context says \"Async\"\n", ofctx_config_name(rt->cfg));
+            "context says \"%s\"\n", ofctx_config_name(rt->cfg), rt->mode->name);
     return -1;
   }
   if (args->invoke && !rt->fn) {
     fprintf(stderr, "--invoke runs functions of the OpenFunction signature, not plain HTTP "
             "functions\n");
-    return -1;
-  }
-  if (!args->invoke && knative(rt) && ofctx__knative_start(rt, message, sizeof message) != 0) {
-    fprintf(stderr, "%s\n", message);
     return -1;
   }
   n_in = ofctx_config_input_count(rt->cfg);
@@ -344,20 +368,29 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
   rt->sink = args->invoke ? ofctx__local_sink_new(rt->cfg)
                           : ofctx__dapr_sink_new(sink_client, rt, &rt->opts.send, n_out,
                                                  &rt->sidecar_ready);
-  if (!rt->sink || metrics_init(rt, n_in, n_out, knative(rt) && !args->invoke) != 0) {
+  if (!rt->sink || metrics_init(rt, n_in, n_out, rt->mode->from_users && !args->invoke) != 0) {
     fprintf(stderr, "out of memory\n");
     return -1;
   }
   rt->host = (ofctx__host_t){&rt->loop, rt->cfg, rt->fn, rt->http_fn,
                              rt->opts.invocation_timeout_ms, &rt->metrics, rt->sink, settled, rt,
                              NULL, 0};
+  if (!args->invoke) {
+    ofctx__mode_env_t env = {rt->cfg, &rt->host, &rt->metrics, rt->opts.http_pattern,
+                             rt->methods};
+    rt->mode_state = rt->mode->start(&env, message, sizeof message);
+    if (!rt->mode_state) {
+      fprintf(stderr, "%s\n", message);
+      return -1;
+    }
+  }
   return 0;
 }
 
 /* Everything the runtime holds, after its loop has stopped. */
 static void release(ofctx__runtime_t *rt) {
-  ofctx__async_stop(rt);
-  ofctx__knative_stop(rt);
+  if (rt->mode_state)
+    rt->mode->stop(rt->mode_state);
   ofctx__metrics_free(&rt->metrics);
   ofctx__sink_free(rt->sink);
   ofctx_config_free(rt->cfg);
@@ -392,7 +425,7 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
     return EXIT_BAD_CONFIG;
   }
   if (args.invoke) {
-    status = ofctx__local_run(rt, args.invoke, args.input);
+    status = ofctx__local_run(&rt->host, rt->opts.http.max_body_size, args.invoke, args.input);
     release(rt);
     return status;
   }

@@ -22,7 +22,7 @@
 #include "case_util.h"
 #include "cloudevent.h"
 #include "json_util.h"
-#include "runtime.h"
+#include "event.h"
 
 /* ---- counting jansson's allocations ----
  * Every JSON value the decoder makes comes from jansson's allocator; counting

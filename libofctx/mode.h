@@ -1,0 +1,46 @@
+/* Internal: a mode is how events reach the function over HTTP: from Dapr
+ * (Async: bindings and pub/sub), or from users (Knative: one route). The
+ * runtime takes the mode of the context's runtime from a table and hands
+ * it the requests that are not its own; it never asks which mode it runs.
+ * A new transport of events is one new mode. */
+#ifndef OFCTX_MODE_H
+#define OFCTX_MODE_H
+
+#include <stddef.h>
+
+#include "http_server.h"
+#include "invocation.h"
+#include "metrics.h"
+#include "ofctx/config.h"
+
+/* What a mode gets to start with; all borrowed for the mode's life. */
+typedef struct {
+  const ofctx_config_t *cfg;
+  ofctx__host_t *host;         /* for its invocations */
+  ofctx__metrics_t *metrics;   /* for the events it answers itself */
+  const char *http_pattern;    /* OFCTX_HTTP_PATTERN, or NULL */
+  const char *const *methods;  /* the methods a Knative function takes; NULL: all */
+} ofctx__mode_env_t;
+
+typedef struct {
+  const char *name; /* the runtime as the context spells it */
+  /* Requests come from users, not from Dapr: no app token is asked for,
+   * and the events count as one input, "http". */
+  int from_users;
+  /* A plain HTTP function (ofctx_main_opts_t.http) may run in this mode. */
+  int takes_http_functions;
+  /* The mode's state, or NULL with a message in `err` (a bad pattern, a
+   * bad method name, out of memory). */
+  void *(*start)(const ofctx__mode_env_t *env, char *err, size_t size);
+  /* 1 when the request is the mode's (answered, or handed to an
+   * invocation); 0 leaves it to the runtime. */
+  int (*route)(void *state, ofctx__http_request_t *req);
+  /* A field of the "started" log line: what the mode serves. */
+  void (*describe)(void *state, const char **key, const char **value);
+  void (*stop)(void *state);
+} ofctx__mode_t;
+
+extern const ofctx__mode_t ofctx__async_mode;   /* async.c */
+extern const ofctx__mode_t ofctx__knative_mode; /* knative.c */
+
+#endif

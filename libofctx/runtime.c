@@ -74,11 +74,11 @@ static int token_matches(const char *given, const char *expected) {
 
 /* ---- /metrics (Prometheus text format 0.0.4) ---- */
 
-/* The mode of each runtime a context can name. */
-static const ofctx__mode_t *mode_of(const ofctx_config_t *cfg) {
-  return ofctx_config_runtime(cfg) == OFCTX_RUNTIME_KNATIVE ? &ofctx__knative_mode
-                                                            : &ofctx__async_mode;
-}
+/* The mode of each runtime a context can name (the parser takes no other). */
+static const ofctx__mode_t *const modes[] = {
+    [OFCTX_RUNTIME_KNATIVE] = &ofctx__knative_mode,
+    [OFCTX_RUNTIME_ASYNC] = &ofctx__async_mode,
+};
 
 static void metrics(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
   ofctx__http_header_t type = {"Content-Type", "text/plain; version=0.0.4; charset=utf-8"};
@@ -348,7 +348,7 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
     fprintf(stderr, "%s\n", message);
     return -1;
   }
-  rt->mode = mode_of(rt->cfg);
+  rt->mode = modes[ofctx_config_runtime(rt->cfg)];
   if (!rt->mode->takes_http_functions && !rt->fn) {
     fprintf(stderr, "%s: a plain HTTP function runs only with runtime \"Knative\"; this "
             "context says \"%s\"\n", ofctx_config_name(rt->cfg), rt->mode->name);

@@ -198,3 +198,10 @@ def raw_exchange(port, data, read_timeout=10):
         except (socket.timeout, ConnectionResetError):
             pass
         return b"".join(chunks)
+
+
+# Valid JSON (RFC 8259) that jansson refuses: integers beyond 64 bits, a
+# number beyond a double, "\u0000", lone surrogates, nesting past 2048.
+BEYOND_JANSSON = ['{"n":123456789012345678901234567890}', '[-1e999, 1E+400]', '{"s":"a\\u0000b"}',
+                  '["\\ud800", "\\udfff\\ud800"]', "[" * 2500 + "]" * 2500,
+                  '{ "spaced" :\t[ 1 ,\n 2 ] }']

@@ -16,7 +16,7 @@ import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BIN_DIR, VALGRIND, free_port, function_command, Harness, http, raw_exchange, wait_until  # noqa: E402
+from harness import BEYOND_JANSSON, BIN_DIR, VALGRIND, free_port, function_command, Harness, http, raw_exchange, wait_until  # noqa: E402
 
 CONTEXT = {
     "name": "probe",
@@ -186,7 +186,6 @@ class AsyncRuntime(unittest.TestCase):
         self.assertEqual(pub["body"], '{"a":1}')
 
     def test_json_beyond_jansson_is_json(self):
-        from test_knative_runtime import BEYOND_JANSSON
         # a binding send embeds such data as JSON, exactly as it is (1e999 left
         # out: daprd's Go decoder refuses a number past a float64)
         for doc in [d for d in BEYOND_JANSSON if "e999" not in d]:

@@ -5,11 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mem.h"
 #include "args.h"
 #include "error_msg.h"
+#include "mem.h"
 #include "ofctx/version.h"
-
 
 static const char USAGE[] =
     "usage: %s [--context FILE] [--invoke FILE|- [--input NAME]] [--help] [--version]\n"

@@ -4,11 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mem.h"
 #include "buf.h"
 #include "cloudevent.h"
 #include "json_util.h"
 #include "log.h"
+#include "mem.h"
 #include "mode.h"
 
 #define PUBSUB_PREFIX "/dapr/pubsub/"
@@ -30,7 +30,7 @@ typedef struct {
   const ofctx_config_t *cfg;
   ofctx__host_t *host;
   ofctx__metrics_t *metrics;
-  char **routes; /* per input: the path Dapr delivers it to */
+  char **routes;   /* per input: the path Dapr delivers it to */
   char inputs[24]; /* how many there are, for the log */
 } async_t;
 
@@ -100,9 +100,9 @@ static void answer_binding(ofctx_t *ctx, ofctx__outcome_t outcome) {
 static void answer_pubsub(ofctx_t *ctx, ofctx__outcome_t outcome) {
   /* Dapr's pub/sub answer table: 200 with SUCCESS, DROP or RETRY */
   ofctx__http_respond_json(ctx->req, 200,
-                      outcome == OFCTX__OUTCOME_SUCCESS ? "{\"status\":\"SUCCESS\"}"
-                      : outcome == OFCTX__OUTCOME_DROP  ? "{\"status\":\"DROP\"}"
-                                                        : "{\"status\":\"RETRY\"}");
+                           outcome == OFCTX__OUTCOME_SUCCESS ? "{\"status\":\"SUCCESS\"}"
+                           : outcome == OFCTX__OUTCOME_DROP  ? "{\"status\":\"DROP\"}"
+                                                             : "{\"status\":\"RETRY\"}");
 }
 
 /* ---- deliveries ---- */
@@ -123,10 +123,9 @@ static void deliver_binding(async_t *a, ofctx__http_request_t *req, size_t i) {
 }
 
 /* A pub/sub message that cannot be an event is poison: DROP, never RETRY. */
-static void drop_message(async_t *a, ofctx__http_request_t *req, size_t i,
-                         const char *why) {
-  ofctx__log(OFCTX_LOG_WARN, "message dropped",
-             "input", ofctx_component_name(ofctx_config_input_at(a->cfg, i)), "reason", why,
+static void drop_message(async_t *a, ofctx__http_request_t *req, size_t i, const char *why) {
+  ofctx__log(OFCTX_LOG_WARN, "message dropped", "input",
+             ofctx_component_name(ofctx_config_input_at(a->cfg, i)), "reason", why,
              (const char *)NULL);
   ofctx__metrics_event(a->metrics, i, OFCTX__OUTCOME_DROP);
   ofctx__http_respond_json(req, 200, "{\"status\":\"DROP\"}");
@@ -228,5 +227,5 @@ static int async_route(void *state, ofctx__http_request_t *req) {
   return 0;
 }
 
-const ofctx__mode_t ofctx__async_mode = {"Async", 0, 0, async_start, async_route, async_describe,
-                                         async_stop};
+const ofctx__mode_t ofctx__async_mode = {"Async",        0,         0, async_start, async_route,
+                                         async_describe, async_stop};

@@ -1,7 +1,7 @@
 /* base64, both ways. */
-#include "mem.h"
 #include "base64.h"
 #include "buf.h"
+#include "mem.h"
 
 static int value_of(unsigned char c) {
   if (c >= 'A' && c <= 'Z')
@@ -67,8 +67,7 @@ char *ofctx__base64_decode(const char *in, size_t len, size_t *out_len) {
 }
 
 void ofctx__base64_encode(ofctx__buf_t *b, const void *data, size_t len) {
-  static const char alphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const unsigned char *p = data;
 
   ofctx__buf_append(b, "", 0);

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mem.h"
 #include "buf.h"
+#include "mem.h"
 
 int ofctx__buf_reserve(ofctx__buf_t *b, size_t more) {
   size_t cap;

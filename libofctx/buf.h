@@ -15,8 +15,7 @@ typedef struct {
 int ofctx__buf_reserve(ofctx__buf_t *b, size_t more);
 void ofctx__buf_append(ofctx__buf_t *b, const void *data, size_t len);
 void ofctx__buf_puts(ofctx__buf_t *b, const char *s);
-void ofctx__buf_printf(ofctx__buf_t *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void ofctx__buf_printf(ofctx__buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* `s` percent-encoded (%XX) but for what `mode` keeps: RFC 3986's
  * unreserved characters (a URL path segment or query part), those and '/'
  * (a path), or visible ASCII but '"' and '%' (a ce-* header value). */
@@ -35,25 +34,25 @@ void ofctx__buf_free(ofctx__buf_t *b);
 
 /* Unlinks `node` from the list whose first element is `head`; both are
  * structs with `prev` and `next` members. */
-#define OFCTX__LIST_UNLINK(head, node)                                                          \
-  do {                                                                                          \
-    if ((node)->prev)                                                                           \
-      (node)->prev->next = (node)->next;                                                        \
-    else                                                                                        \
-      (head) = (node)->next;                                                                    \
-    if ((node)->next)                                                                           \
-      (node)->next->prev = (node)->prev;                                                        \
-    (node)->prev = (node)->next = NULL;                                                         \
+#define OFCTX__LIST_UNLINK(head, node)                                                             \
+  do {                                                                                             \
+    if ((node)->prev)                                                                              \
+      (node)->prev->next = (node)->next;                                                           \
+    else                                                                                           \
+      (head) = (node)->next;                                                                       \
+    if ((node)->next)                                                                              \
+      (node)->next->prev = (node)->prev;                                                           \
+    (node)->prev = (node)->next = NULL;                                                            \
   } while (0)
 
 /* Puts `node` first in the list. */
-#define OFCTX__LIST_PUSH(head, node)                                                            \
-  do {                                                                                          \
-    (node)->prev = NULL;                                                                        \
-    (node)->next = (head);                                                                      \
-    if (head)                                                                                   \
-      (head)->prev = (node);                                                                    \
-    (head) = (node);                                                                            \
+#define OFCTX__LIST_PUSH(head, node)                                                               \
+  do {                                                                                             \
+    (node)->prev = NULL;                                                                           \
+    (node)->next = (head);                                                                         \
+    if (head)                                                                                      \
+      (head)->prev = (node);                                                                       \
+    (head) = (node);                                                                               \
   } while (0)
 
 #endif

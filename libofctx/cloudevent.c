@@ -9,19 +9,19 @@
 
 #include <uv.h>
 
-#include "mem.h"
 #include "base64.h"
 #include "cloudevent.h"
 #include "json_scan.h"
 #include "json_util.h"
 #include "log.h"
+#include "mem.h"
 
 #define STRUCTURED_TYPE "application/cloudevents+json"
 
 /* The attributes the specification defines; every one is a String here. */
 static const char *const CONTEXT_ATTRIBUTES[] = {
-    "id", "source", "specversion", "type", "datacontenttype", "dataschema", "subject", "time",
-    NULL};
+    "id",         "source",  "specversion", "type", "datacontenttype",
+    "dataschema", "subject", "time",        NULL};
 
 static int fail(ofctx__ce_error_t *err, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -146,8 +146,7 @@ static int header_value(const char *header, const char *value, ofctx__buf_t *out
     }
     if (i != n - 1) {
       ofctx__buf_free(&raw);
-      return fail(err, 400, "header %s: a quoted value that does not end with its quote",
-                  header);
+      return fail(err, 400, "header %s: a quoted value that does not end with its quote", header);
     }
     ofctx__buf_append(&raw, "", 0);
     v = raw.data ? raw.data : "";
@@ -157,15 +156,15 @@ static int header_value(const char *header, const char *value, ofctx__buf_t *out
   if (raw.failed || out->failed)
     rc = nomem(err);
   else if (nul || !ofctx__ce_string_ok(out->data))
-    rc = fail(err, 400, "header %s: the value is not UTF-8 text without control characters",
-              header);
+    rc =
+        fail(err, 400, "header %s: the value is not UTF-8 text without control characters", header);
   ofctx__buf_free(&raw);
   return rc;
 }
 
 static int decode_binary(const ofctx__http_header_t *headers, size_t count,
-                         const char *content_type, const char *body, size_t len,
-                         ofctx_event_t *ev, ofctx__ce_error_t *err) {
+                         const char *content_type, const char *body, size_t len, ofctx_event_t *ev,
+                         ofctx__ce_error_t *err) {
   int rc = 0;
 
   for (size_t i = 0; i < count && rc == 0; i++) {
@@ -191,8 +190,9 @@ static int decode_binary(const ofctx__http_header_t *headers, size_t count,
                 "and not \"data\"",
                 quoted);
     } else if (strcmp(name, "datacontenttype") == 0) {
-      rc = fail(err, 400, "header ce-datacontenttype: in binary mode the data's type is the "
-                          "Content-Type header");
+      rc = fail(err, 400,
+                "header ce-datacontenttype: in binary mode the data's type is the "
+                "Content-Type header");
     } else if (json_object_get(ev->attributes, name)) {
       rc = fail(err, 400, "header ce-%s appears twice", name);
     } else if ((rc = header_value(headers[i].name, headers[i].value, &value, err)) == 0 &&
@@ -238,17 +238,16 @@ static const char *kind_at(const char *value) {
  * they come; the data members are kept as they are written. */
 typedef struct {
   ofctx_event_t *ev;
-  int structured;          /* a structured CloudEvent (checked), else an envelope Dapr made */
-  ofctx__ce_error_t *err;  /* structured: why it is refused */
-  const char *data, *b64;  /* the last data and data_base64 members (NULL: absent or null) */
+  int structured;         /* a structured CloudEvent (checked), else an envelope Dapr made */
+  ofctx__ce_error_t *err; /* structured: why it is refused */
+  const char *data, *b64; /* the last data and data_base64 members (NULL: absent or null) */
   size_t data_len, b64_len;
   int oom;
 } object_read_t;
 
 /* A member of a structured event → a text attribute, as the JSON format
  * reads each type: strings, booleans and 32-bit integers for extensions. */
-static int structured_attribute(object_read_t *o, const char *name, const char *value,
-                                size_t len) {
+static int structured_attribute(object_read_t *o, const char *name, const char *value, size_t len) {
   char quoted[OFCTX_QUOTE_SIZE];
   int known = 0;
 
@@ -256,8 +255,8 @@ static int structured_attribute(object_read_t *o, const char *name, const char *
     known |= strcmp(*a, name) == 0;
   ofctx__quote(quoted, sizeof quoted, name);
   if (!ofctx__ce_name_ok(name))
-    return fail(o->err, 400,
-                "member %s: attribute names are 1 to 64 lower-case letters and digits", quoted);
+    return fail(o->err, 400, "member %s: attribute names are 1 to 64 lower-case letters and digits",
+                quoted);
   if (value[0] == '"') {
     ofctx__buf_t text = {0};
     int lone = ofctx__json_string_decode(&text, value, len), rc;
@@ -300,8 +299,7 @@ static int structured_attribute(object_read_t *o, const char *name, const char *
 /* A member of Dapr's envelope → a text attribute: a string's characters
  * (one holding a NUL is left out: no C string can carry it), anything else
  * its JSON text as it was written. */
-static int envelope_attribute(object_read_t *o, const char *name, const char *value,
-                              size_t len) {
+static int envelope_attribute(object_read_t *o, const char *name, const char *value, size_t len) {
   ofctx__buf_t text = {0};
   int rc = 0;
 
@@ -453,9 +451,8 @@ int ofctx__ce_decode(const ofctx__http_header_t *headers, size_t count, const ch
     ev->data = "";
     ev->len = 0;
   }
-  ev->content_type = ev->attributes
-                         ? json_string_value(json_object_get(ev->attributes, "datacontenttype"))
-                         : NULL;
+  ev->content_type =
+      ev->attributes ? json_string_value(json_object_get(ev->attributes, "datacontenttype")) : NULL;
   return rc;
 }
 
@@ -497,8 +494,8 @@ static void uuid4(char out[37]) {
   b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
   b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
   snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-           b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-           b[14], b[15]);
+           b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+           b[15]);
 }
 
 int ofctx__ce_encode(ofctx__ce_reply_t *out, ofctx__ce_mode_t mode, json_t *attributes,
@@ -546,8 +543,8 @@ int ofctx__ce_encode(ofctx__ce_reply_t *out, ofctx__ce_mode_t mode, json_t *attr
     ofctx__ce_error_t err;
     if (validate(attrs, &err) != 0) {
       *why = strstr(err.reason, "no source") ? "the reply CloudEvent has no source attribute"
-             : strstr(err.reason, "no type")  ? "the reply CloudEvent has no type attribute"
-                                              : "the reply CloudEvent is not valid";
+             : strstr(err.reason, "no type") ? "the reply CloudEvent has no type attribute"
+                                             : "the reply CloudEvent is not valid";
       goto done;
     }
   }

@@ -10,13 +10,13 @@
 #include <jansson.h>
 
 #include "buf.h"
-#include "http_server.h"
 #include "event.h"
+#include "http_server.h"
 
 typedef enum {
-  OFCTX__CE_NONE = 0,   /* not a CloudEvent: plain data */
-  OFCTX__CE_BINARY,     /* ce-* headers, the body is the data */
-  OFCTX__CE_STRUCTURED  /* the whole event as JSON in the body */
+  OFCTX__CE_NONE = 0,  /* not a CloudEvent: plain data */
+  OFCTX__CE_BINARY,    /* ce-* headers, the body is the data */
+  OFCTX__CE_STRUCTURED /* the whole event as JSON in the body */
 } ofctx__ce_mode_t;
 
 /* Why a request is refused: 400 (an invalid event), 415 (a CloudEvents
@@ -33,8 +33,7 @@ typedef struct {
  * the request was; for OFCTX__CE_NONE nothing is set. Returns 0, or -1 with
  * `err` filled (and nothing left allocated in `ev`). */
 int ofctx__ce_decode(const ofctx__http_header_t *headers, size_t count, const char *body,
-                     size_t len, ofctx_event_t *ev, ofctx__ce_mode_t *mode,
-                     ofctx__ce_error_t *err);
+                     size_t len, ofctx_event_t *ev, ofctx__ce_mode_t *mode, ofctx__ce_error_t *err);
 
 /* A Dapr pub/sub envelope (`len` bytes of `body`: a CloudEvent Dapr made,
  * not validated again) into `ev`: attributes as text and the data (a
@@ -51,7 +50,7 @@ int ofctx__ce_name_ok(const char *name);
  * missing), `data` and its media type (NULL: sniffed). Binary mode fills
  * `headers` (names and values point into `store`) and leaves the body to be
  * `data`; structured mode writes the whole event into `body` and one header.
- * `headers` has one spare slot after the last, for the caller's own. 
+ * `headers` has one spare slot after the last, for the caller's own.
  * Returns 0, or -1 with a reason for the log in `why` (an attribute that is
  * missing or not valid, or "out of memory"). */
 typedef struct {

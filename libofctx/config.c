@@ -1,10 +1,10 @@
 /* The immutable config object: typed views over the normalized document. */
 #include <string.h>
 
-#include "mem.h"
 #include "config_impl.h"
 #include "error_msg.h"
 #include "json_util.h"
+#include "mem.h"
 
 static const char *member_string(const json_t *obj, const char *key) {
   return json_string_value(json_object_get(obj, key));
@@ -60,10 +60,10 @@ static ofctx_err_t view_doc(ofctx_config_t *cfg) {
   cfg->request_id = member_string(doc, "requestID");
   cfg->http_pattern = member_string(doc, "httpPattern");
   cfg->runtime = strcmp(member_string(doc, "runtime"), "Async") == 0 ? OFCTX_RUNTIME_ASYNC
-                                                                    : OFCTX_RUNTIME_KNATIVE;
+                                                                     : OFCTX_RUNTIME_KNATIVE;
   cfg->port = (uint16_t)json_integer_value(json_object_get(doc, "port"));
   cfg->mode = strcmp(member_string(doc, "mode"), "self-host") == 0 ? OFCTX_MODE_SELF_HOST
-                                                                  : OFCTX_MODE_KUBERNETES;
+                                                                   : OFCTX_MODE_KUBERNETES;
   cfg->pod_name = member_string(pod, "name");
   cfg->pod_namespace = member_string(pod, "namespace");
   cfg->dapr_host = member_string(dapr, "host");
@@ -84,8 +84,8 @@ static ofctx_err_t view_doc(ofctx_config_t *cfg) {
 
 static char *dup_or_null(const char *s) { return s ? ofctx__strdup(s) : NULL; }
 
-ofctx_err_t ofctx__config_new(json_t *doc, const ofctx__env_t *env,
-                              ofctx_config_t **out, ofctx_error_t *err) {
+ofctx_err_t ofctx__config_new(json_t *doc, const ofctx__env_t *env, ofctx_config_t **out,
+                              ofctx_error_t *err) {
   ofctx_config_t *cfg = ofctx__calloc(1, sizeof *cfg);
 
   *out = NULL;
@@ -143,8 +143,7 @@ static const ofctx_component_t *component_at(const ofctx__components_t *list, si
   return i < list->count ? &list->items[i] : NULL;
 }
 
-static const ofctx_component_t *component_named(const ofctx__components_t *list,
-                                                const char *name) {
+static const ofctx_component_t *component_named(const ofctx__components_t *list, const char *name) {
   for (size_t i = 0; name && i < list->count; i++)
     if (strcmp(list->items[i].name, name) == 0)
       return &list->items[i];
@@ -194,13 +193,9 @@ const ofctx_strmap_t *ofctx_config_tracing_baggage(const ofctx_config_t *cfg) {
 }
 
 const char *ofctx_component_name(const ofctx_component_t *c) { return c->name; }
-const char *ofctx_component_component_name(const ofctx_component_t *c) {
-  return c->component_name;
-}
+const char *ofctx_component_component_name(const ofctx_component_t *c) { return c->component_name; }
 const char *ofctx_component_type(const ofctx_component_t *c) { return c->type; }
 ofctx_component_kind_t ofctx_component_kind(const ofctx_component_t *c) { return c->kind; }
 const char *ofctx_component_uri(const ofctx_component_t *c) { return c->uri; }
 const char *ofctx_component_operation(const ofctx_component_t *c) { return c->operation; }
-const ofctx_strmap_t *ofctx_component_metadata(const ofctx_component_t *c) {
-  return &c->metadata;
-}
+const ofctx_strmap_t *ofctx_component_metadata(const ofctx_component_t *c) { return &c->metadata; }

@@ -43,8 +43,7 @@ static ofctx_err_t check_port(const char *name, const char *value, ofctx_error_t
 
 /* Values that end up in log lines, JSON and HTTP headers. A token's value is
  * never echoed. */
-static ofctx_err_t check_text(const char *name, const char *value, int secret,
-                              ofctx_error_t *err) {
+static ofctx_err_t check_text(const char *name, const char *value, int secret, ofctx_error_t *err) {
   char quoted[OFCTX_QUOTE_SIZE];
 
   if (!value || ofctx__text_ok(value))
@@ -53,8 +52,8 @@ static ofctx_err_t check_text(const char *name, const char *value, int secret,
     return ofctx__error(err, OFCTX_EENV,
                         "%s: the value is not UTF-8 text or holds a control character", name);
   ofctx__quote(quoted, sizeof quoted, value);
-  return ofctx__error(err, OFCTX_EENV,
-                      "%s: %s is not UTF-8 text or holds a control character", name, quoted);
+  return ofctx__error(err, OFCTX_EENV, "%s: %s is not UTF-8 text or holds a control character",
+                      name, quoted);
 }
 
 /* A DNS name (RFC 1123 labels of letters, digits and inner hyphens, 1-63

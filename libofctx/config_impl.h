@@ -86,13 +86,12 @@ ofctx_err_t ofctx__env_apply(const ofctx__env_t *env, json_t *doc, ofctx_error_t
  * document is FUNC_CONTEXT_V1BETA2; it only fills in what v1beta2 leaves
  * out. On success `*doc_out` is a new reference. */
 ofctx_err_t ofctx__context_parse(const char *source, const char *json, size_t len,
-                                 const char *fallback, size_t fallback_len,
-                                 const ofctx__env_t *env, json_t **doc_out,
-                                 ofctx_error_t *err);
+                                 const char *fallback, size_t fallback_len, const ofctx__env_t *env,
+                                 json_t **doc_out, ofctx_error_t *err);
 
 /* Builds the config object over `doc` (the reference is stolen, also on
  * failure) with copies of the tokens in `env`. */
-ofctx_err_t ofctx__config_new(json_t *doc, const ofctx__env_t *env,
-                              ofctx_config_t **out, ofctx_error_t *err);
+ofctx_err_t ofctx__config_new(json_t *doc, const ofctx__env_t *env, ofctx_config_t **out,
+                              ofctx_error_t *err);
 
 #endif

@@ -33,8 +33,8 @@ ofctx_err_t ofctx_config_parse(ofctx_config_t **out, const char *source, const c
                                ofctx_error_t *err) {
   if (!out || (!json && len))
     return ofctx__error(err, OFCTX_EINVAL, "ofctx_config_parse: out and json are required");
-  return parse(out, source ? source : "FUNC_CONTEXT", json ? json : "", len, NULL, getenv_fn,
-               arg, err);
+  return parse(out, source ? source : "FUNC_CONTEXT", json ? json : "", len, NULL, getenv_fn, arg,
+               err);
 }
 
 /* The variable's value when it is set and not empty; with `blank_is_unset`,

@@ -36,14 +36,14 @@ static const fields_t TRIGGER_FIELDS = {"name", "type", "topic", NULL};
 
 /* The members of each kind of object, for check_keys. */
 static const char *const ROOT_KEYS[] = {
-    "name",    "version",     "requestID",   "runtime",        "port",     "httpPattern",
-    "input",   "inputs",      "outputs",     "states",         "triggers", "prePlugins",
-    "postPlugins", "pluginsTracing", "preHooks", "postHooks", "tracing", NULL};
+    "name",        "version",        "requestID", "runtime",   "port",     "httpPattern",
+    "input",       "inputs",         "outputs",   "states",    "triggers", "prePlugins",
+    "postPlugins", "pluginsTracing", "preHooks",  "postHooks", "tracing",  NULL};
 static const char *const ENTRY_KEYS[] = {"componentName", "componentType", "uri",  "topic",
                                          "operation",     "metadata",      "name", "type",
                                          "inputName",     "component",     NULL};
-static const char *const TRACING_KEYS[] = {"enabled", "enable", "provider", "tags", "baggage",
-                                           NULL};
+static const char *const TRACING_KEYS[] = {"enabled", "enable",  "provider",
+                                           "tags",    "baggage", NULL};
 static const char *const PROVIDER_KEYS[] = {"name", "oapServer", "exporter", NULL};
 static const char *const TRIGGERS_KEYS[] = {"http", "dapr", "inputs", NULL};
 static const char *const HTTP_TRIGGER_KEYS[] = {"port", NULL};
@@ -105,8 +105,9 @@ static ofctx_err_t check_keys(parser_t *p, const json_t *obj, const char *path,
         char a[OFCTX_QUOTE_SIZE], b[OFCTX_QUOTE_SIZE];
         ofctx__quote(a, sizeof a, first);
         ofctx__quote(b, sizeof b, name);
-        return bad(p, path, "%s and %s are the same key (keys are matched without regard "
-                            "to case); keep one",
+        return bad(p, path,
+                   "%s and %s are the same key (keys are matched without regard "
+                   "to case); keep one",
                    a, b);
       }
       first = name;
@@ -126,8 +127,8 @@ static ofctx_err_t opt_object(parser_t *p, const json_t *v, const char *path,
 }
 
 /* The member `key` of `obj` as a string; absent, null and "" leave *out NULL. */
-static ofctx_err_t opt_string(parser_t *p, const json_t *obj, const char *parent,
-                              const char *key, const char **out) {
+static ofctx_err_t opt_string(parser_t *p, const json_t *obj, const char *parent, const char *key,
+                              const char **out) {
   json_t *v = ofctx__json_member(obj, key);
   path_t pb;
 
@@ -142,22 +143,20 @@ static ofctx_err_t opt_string(parser_t *p, const json_t *obj, const char *parent
 }
 
 /* Like opt_string, but a missing value is an error saying `what`. */
-static ofctx_err_t req_string(parser_t *p, const json_t *obj, const char *parent,
-                              const char *key, const char *what, const char **out) {
+static ofctx_err_t req_string(parser_t *p, const json_t *obj, const char *parent, const char *key,
+                              const char *what, const char **out) {
   path_t pb;
   ofctx_err_t rc = opt_string(p, obj, parent, key, out);
 
   if (rc == OFCTX_OK && !*out) {
     const json_t *v = ofctx__json_member(obj, key);
-    return bad(p, at(&pb, parent, key), "%s; %s",
-               json_is_string(v) ? "is empty" : "missing", what);
+    return bad(p, at(&pb, parent, key), "%s; %s", json_is_string(v) ? "is empty" : "missing", what);
   }
   return rc;
 }
 
 /* Text for names, logs and headers: UTF-8 without control characters. */
-static ofctx_err_t check_text(parser_t *p, const char *path, const char *value,
-                              const char *noun) {
+static ofctx_err_t check_text(parser_t *p, const char *path, const char *value, const char *noun) {
   char quoted[OFCTX_QUOTE_SIZE];
 
   if (!value || ofctx__text_ok(value))
@@ -306,9 +305,8 @@ static ofctx_err_t entry_string(parser_t *p, const json_t *entry, const char *pa
 /* A pub/sub entry's topic: its shape's key, else the other shape's, else
  * (outputs of FUNC_CONTEXT_V1BETA2 only) the same output's uri in
  * FUNC_CONTEXT, since the controller leaves v1beta2 output topics out. */
-static ofctx_err_t entry_topic(parser_t *p, const char *name, const json_t *entry,
-                               const char *path, role_t role, const fields_t *f,
-                               const char **topic) {
+static ofctx_err_t entry_topic(parser_t *p, const char *name, const json_t *entry, const char *path,
+                               role_t role, const fields_t *f, const char **topic) {
   path_t pb;
   ofctx_err_t rc;
 
@@ -349,8 +347,7 @@ static ofctx_err_t entry_topic(parser_t *p, const char *name, const json_t *entr
 
 /* One input, output or state entry → its normalized object in `dst`. */
 static ofctx_err_t parse_component(parser_t *p, const char *name, const json_t *entry,
-                                   const char *path, role_t role, const fields_t *f,
-                                   json_t *dst) {
+                                   const char *path, role_t role, const fields_t *f, json_t *dst) {
   const char *component_name, *type, *uri, *operation = NULL;
   json_t *metadata = NULL;
   json_t *out;
@@ -403,8 +400,8 @@ static ofctx_err_t parse_component(parser_t *p, const char *name, const json_t *
     json_decref(metadata);
     return rc;
   }
-  out = json_pack("{s:s,s:s,s:o,s:o,s:o}", "componentName", component_name, "componentType",
-                  type, "uri", ofctx__json_string_or_null(uri), "metadata", metadata, "operation",
+  out = json_pack("{s:s,s:s,s:o,s:o,s:o}", "componentName", component_name, "componentType", type,
+                  "uri", ofctx__json_string_or_null(uri), "metadata", metadata, "operation",
                   ofctx__json_string_or_null(operation));
   return put(dst, name, out) ? nomem(p) : OFCTX_OK;
 }
@@ -414,8 +411,8 @@ static const char *role_noun(role_t role) {
 }
 
 /* A map of entries (inputs, outputs, states) into `dst`. */
-static ofctx_err_t parse_components(parser_t *p, const json_t *map, const char *path,
-                                    role_t role, const fields_t *f, json_t *dst) {
+static ofctx_err_t parse_components(parser_t *p, const json_t *map, const char *path, role_t role,
+                                    const fields_t *f, json_t *dst) {
   const char *key;
   json_t *entry;
   path_t pb;
@@ -509,8 +506,9 @@ static ofctx_err_t parse_provider(parser_t *p, const json_t *provider, const cha
       return nomem(p);
     }
   }
-  *out = json_pack("{s:s,s:o,s:o}", "name", *name, "oapServer", ofctx__json_string_or_null(oap_server),
-                   "exporter", exporter ? exporter : json_null());
+  *out =
+      json_pack("{s:s,s:o,s:o}", "name", *name, "oapServer", ofctx__json_string_or_null(oap_server),
+                "exporter", exporter ? exporter : json_null());
   return *out ? OFCTX_OK : nomem(p);
 }
 
@@ -543,15 +541,14 @@ static ofctx_err_t parse_tracing(parser_t *p, const json_t *t, const char *path,
     return rc;
   tags_in = ofctx__json_member(t, "tags");
   if ((rc = string_map(p, tags_in, at(&pb, path, "tags"), &tags)) != OFCTX_OK ||
-      (rc = string_map(p, ofctx__json_member(t, "baggage"), at(&pb, path, "baggage"),
-                       &baggage)) != OFCTX_OK)
+      (rc = string_map(p, ofctx__json_member(t, "baggage"), at(&pb, path, "baggage"), &baggage)) !=
+          OFCTX_OK)
     goto done;
   /* As the Go framework: tags, when given, always carry the function and pod. */
   if (!absent(tags_in) &&
       (put(tags, "func", json_string(fn_name)) ||
        put(tags, "instance", json_string(p->env->pod_name ? p->env->pod_name : "")) ||
-       put(tags, "namespace",
-           json_string(p->env->pod_namespace ? p->env->pod_namespace : "")))) {
+       put(tags, "namespace", json_string(p->env->pod_namespace ? p->env->pod_namespace : "")))) {
     rc = nomem(p);
     goto done;
   }
@@ -561,8 +558,8 @@ static ofctx_err_t parse_tracing(parser_t *p, const json_t *t, const char *path,
     rc = nomem(p);
     goto done;
   }
-  out = json_pack("{s:b,s:O,s:O,s:O}", "enabled", 1, "provider", provider, "tags", tags,
-                  "baggage", baggage);
+  out = json_pack("{s:b,s:O,s:O,s:O}", "enabled", 1, "provider", provider, "tags", tags, "baggage",
+                  baggage);
   rc = put(doc, "tracing", out) ? nomem(p) : OFCTX_OK;
 done:
   json_decref(provider);
@@ -579,8 +576,7 @@ static ofctx_err_t parse_runtime(parser_t *p, const json_t *v, const char **out)
   if (absent(v))
     return bad(p, "$.runtime", "invalid runtime: missing; set \"Knative\" or \"Async\"");
   if (!json_is_string(v))
-    return bad(p, "$.runtime", "invalid runtime: expected a string, got %s",
-               ofctx__json_kind(v));
+    return bad(p, "$.runtime", "invalid runtime: expected a string, got %s", ofctx__json_kind(v));
   if (strcasecmp(json_string_value(v), "Knative") == 0) {
     *out = "Knative";
     return OFCTX_OK;
@@ -625,8 +621,8 @@ static ofctx_err_t parse_head(parser_t *p, const json_t *root, json_t *doc) {
   }
   if (put(doc, "name", json_string(name)) ||
       put(doc, "version", json_string(version ? version : "")) ||
-      put(doc, "requestID", ofctx__json_string_or_null(request_id)) || put(doc, "runtime", json_null()) ||
-      put(doc, "port", json_integer(8080)) ||
+      put(doc, "requestID", ofctx__json_string_or_null(request_id)) ||
+      put(doc, "runtime", json_null()) || put(doc, "port", json_integer(8080)) ||
       put(doc, "httpPattern", json_string(pattern ? pattern : "/")) ||
       put(doc, "mode", json_null()) || put(doc, "pod", json_null()) ||
       put(doc, "dapr", json_null()) || put(doc, "appApiTokenSet", json_false()) ||
@@ -654,8 +650,8 @@ static ofctx_err_t parse_plugins(parser_t *p, const json_t *root, int v1beta2, j
     v = member_or_alt(root, own[1], other[1], &used);
     rc = string_list(p, v, at(&pb, "$", used), &post);
   }
-  if (rc == OFCTX_OK && (put(doc, "prePlugins", json_incref(pre)) ||
-                         put(doc, "postPlugins", json_incref(post))))
+  if (rc == OFCTX_OK &&
+      (put(doc, "prePlugins", json_incref(pre)) || put(doc, "postPlugins", json_incref(post))))
     rc = nomem(p);
   json_decref(pre);
   json_decref(post);
@@ -809,9 +805,8 @@ static int load_failed_for_memory(const json_error_t *jerr) {
 }
 
 ofctx_err_t ofctx__context_parse(const char *source, const char *json, size_t len,
-                                 const char *fallback, size_t fallback_len,
-                                 const ofctx__env_t *env, json_t **doc_out,
-                                 ofctx_error_t *err) {
+                                 const char *fallback, size_t fallback_len, const ofctx__env_t *env,
+                                 json_t **doc_out, ofctx_error_t *err) {
   parser_t p = {source, env, NULL, err};
   json_error_t jerr;
   json_t *root, *doc, *triggers, *fallback_root = NULL;
@@ -827,8 +822,8 @@ ofctx_err_t ofctx__context_parse(const char *source, const char *json, size_t le
   if (!root) {
     if (load_failed_for_memory(&jerr))
       return nomem(&p);
-    return ofctx__error(err, OFCTX_ECONTEXT, "%s: invalid JSON at line %d, column %d: %s",
-                        source, jerr.line, jerr.column, jerr.text);
+    return ofctx__error(err, OFCTX_ECONTEXT, "%s: invalid JSON at line %d, column %d: %s", source,
+                        jerr.line, jerr.column, jerr.text);
   }
   if (!json_is_object(root)) {
     rc = type_error(&p, "$", "an object", root);

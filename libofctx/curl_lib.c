@@ -10,16 +10,17 @@
 ofctx__curl_t ofctx__curl;
 
 /* Each field of ofctx__curl and the symbol that fills it. */
-#define SYMBOL(field) {offsetof(ofctx__curl_t, field), "curl_" #field}
+#define SYMBOL(field)                                                                              \
+  { offsetof(ofctx__curl_t, field), "curl_" #field }
 static const struct {
   size_t offset;
   const char *name;
 } symbols[] = {
-    SYMBOL(easy_init),        SYMBOL(easy_setopt),         SYMBOL(easy_getinfo),
-    SYMBOL(easy_cleanup),     SYMBOL(easy_strerror),       SYMBOL(multi_init),
-    SYMBOL(multi_setopt),     SYMBOL(multi_add_handle),    SYMBOL(multi_remove_handle),
-    SYMBOL(multi_assign),     SYMBOL(multi_socket_action), SYMBOL(multi_info_read),
-    SYMBOL(multi_cleanup),    SYMBOL(slist_append),        SYMBOL(slist_free_all),
+    SYMBOL(easy_init),     SYMBOL(easy_setopt),         SYMBOL(easy_getinfo),
+    SYMBOL(easy_cleanup),  SYMBOL(easy_strerror),       SYMBOL(multi_init),
+    SYMBOL(multi_setopt),  SYMBOL(multi_add_handle),    SYMBOL(multi_remove_handle),
+    SYMBOL(multi_assign),  SYMBOL(multi_socket_action), SYMBOL(multi_info_read),
+    SYMBOL(multi_cleanup), SYMBOL(slist_append),        SYMBOL(slist_free_all),
 };
 
 static int state; /* 0 not tried, 1 open, -1 failed */
@@ -33,8 +34,10 @@ static int open_library(char *failure, size_t size) {
     name = "libcurl.so.4";
   lib = dlopen(name, RTLD_NOW | RTLD_LOCAL);
   if (!lib) {
-    snprintf(failure, size, "cannot load libcurl (OFCTX_LIBCURL, default libcurl.so.4 "
-             "from Debian's libcurl4): %s", dlerror());
+    snprintf(failure, size,
+             "cannot load libcurl (OFCTX_LIBCURL, default libcurl.so.4 "
+             "from Debian's libcurl4): %s",
+             dlerror());
     return -1;
   }
   for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {

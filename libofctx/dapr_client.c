@@ -6,10 +6,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "mem.h"
 #include "buf.h"
 #include "curl_lib.h"
 #include "dapr_client.h"
+#include "mem.h"
 
 typedef struct call call_t;
 
@@ -407,7 +407,8 @@ static void attempt_done(call_t *call, CURLcode code) {
   if (code == CURLE_OK)
     snprintf(error, sizeof error, "HTTP status %ld", status);
   else
-    snprintf(error, sizeof error, "%s", call->errbuf[0] ? call->errbuf : ofctx__curl.easy_strerror(code));
+    snprintf(error, sizeof error, "%s",
+             call->errbuf[0] ? call->errbuf : ofctx__curl.easy_strerror(code));
   if ((code != CURLE_OK || retryable_status((int)status)) &&
       call->attempts < call->policy.max_attempts && !call->client->closing) {
     uv_timer_start(&call->backoff, backoff_done, backoff_ms(call), 0);
@@ -556,7 +557,8 @@ int ofctx__dapr_call(ofctx__dapr_client_t *c, const char *method, const char *pa
     ofctx__curl.easy_setopt(call->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
   }
   ofctx__curl.easy_setopt(call->easy, CURLOPT_CUSTOMREQUEST,
-                   strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0 ? NULL : method);
+                          strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0 ? NULL
+                                                                                    : method);
   OFCTX__LIST_PUSH(c->calls, call);
   c->pending++;
   if (call_start_attempt(call) != 0) {
@@ -576,8 +578,8 @@ static void handle_closed(uv_handle_t *handle) {
   maybe_free(c);
 }
 
-int ofctx__dapr_client_new(ofctx__dapr_client_t **out, uv_loop_t *loop, const char *host,
-                           int port, const char *token, const ofctx__dapr_policy_t *policy) {
+int ofctx__dapr_client_new(ofctx__dapr_client_t **out, uv_loop_t *loop, const char *host, int port,
+                           const char *token, const ofctx__dapr_policy_t *policy) {
   ofctx__dapr_client_t *c;
   size_t len;
   int v6 = strchr(host, ':') != NULL && host[0] != '[';

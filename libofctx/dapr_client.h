@@ -42,8 +42,8 @@ typedef void (*ofctx__dapr_done_fn)(void *arg, const ofctx__dapr_result_t *resul
 
 /* `host` and `token` (may be NULL) are copied. Opens libcurl if it is not
  * open yet: UV_ENOENT (after a logged error) when it cannot. */
-int ofctx__dapr_client_new(ofctx__dapr_client_t **out, uv_loop_t *loop, const char *host,
-                           int port, const char *token, const ofctx__dapr_policy_t *policy);
+int ofctx__dapr_client_new(ofctx__dapr_client_t **out, uv_loop_t *loop, const char *host, int port,
+                           const char *token, const ofctx__dapr_policy_t *policy);
 
 /* Starts a call: `method` "GET" or "POST", `path` from "/v1.0/...", `body`
  * copied. `done` runs exactly once, later, on the loop (also when the client
@@ -58,7 +58,6 @@ size_t ofctx__dapr_client_pending(const ofctx__dapr_client_t *client);
 
 /* Cancels what is in flight (each `done` runs with "cancelled") and frees
  * the client once its handles are closed; `closed` (may be NULL) runs then. */
-void ofctx__dapr_client_close(ofctx__dapr_client_t *client, void (*closed)(void *arg),
-                              void *arg);
+void ofctx__dapr_client_close(ofctx__dapr_client_t *client, void (*closed)(void *arg), void *arg);
 
 #endif

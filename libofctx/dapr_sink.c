@@ -1,7 +1,7 @@
 /* Sends to the sidecar's HTTP API: the path and body of each send, the
  * binding tails kept per output, and the client's answer as a sink result. */
-#include "dapr_body.h"
 #include "dapr_sink.h"
+#include "dapr_body.h"
 #include "mem.h"
 
 typedef struct {

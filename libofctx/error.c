@@ -8,8 +8,8 @@ const char *ofctx_strerror(ofctx_err_t code) {
   /* A switch over the X-macro: every code has its case, and a value that is
    * not a code falls through to the default text. */
   switch (code) {
-#define OFCTX_STRERROR_GEN(name, text)                                         \
-  case OFCTX_##name:                                                           \
+#define OFCTX_STRERROR_GEN(name, text)                                                             \
+  case OFCTX_##name:                                                                               \
     return text;
     OFCTX_ERRNO_MAP(OFCTX_STRERROR_GEN)
 #undef OFCTX_STRERROR_GEN
@@ -19,8 +19,8 @@ const char *ofctx_strerror(ofctx_err_t code) {
 
 const char *ofctx_err_name(ofctx_err_t code) {
   switch (code) {
-#define OFCTX_ERRNAME_GEN(name, text)                                          \
-  case OFCTX_##name:                                                           \
+#define OFCTX_ERRNAME_GEN(name, text)                                                              \
+  case OFCTX_##name:                                                                               \
     return #name;
     OFCTX_ERRNO_MAP(OFCTX_ERRNAME_GEN)
 #undef OFCTX_ERRNAME_GEN

@@ -2,15 +2,16 @@
 #include <string.h>
 #include <strings.h>
 
-#include "mem.h"
 #include "event.h"
+#include "mem.h"
 
 /* Headers that belong to the HTTP exchange itself, not to the event. */
 static int transport_header(const char *name) {
-  static const char *const names[] = {
-      "host",    "content-type", "content-length", "connection", "keep-alive",
-      "transfer-encoding", "te",  "trailer",       "upgrade",    "expect",
-      "accept-encoding",   "user-agent", "accept", "dapr-api-token", NULL};
+  static const char *const names[] = {"host",       "content-type",    "content-length",
+                                      "connection", "keep-alive",      "transfer-encoding",
+                                      "te",         "trailer",         "upgrade",
+                                      "expect",     "accept-encoding", "user-agent",
+                                      "accept",     "dapr-api-token",  NULL};
   for (size_t i = 0; names[i]; i++)
     if (strcasecmp(name, names[i]) == 0)
       return 1;

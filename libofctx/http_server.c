@@ -7,24 +7,24 @@
 
 #include <http_parser.h>
 
-#include "mem.h"
 #include "buf.h"
 #include "http_server.h"
+#include "mem.h"
 
 /* Per-connection life cycle. */
 typedef enum {
-  CONN_WAITING, /* no byte of the next request yet */
-  CONN_HEAD,    /* reading the request line and headers */
-  CONN_BODY,    /* reading the body */
+  CONN_WAITING,  /* no byte of the next request yet */
+  CONN_HEAD,     /* reading the request line and headers */
+  CONN_BODY,     /* reading the body */
   CONN_HANDLING, /* the handler has the request */
-  CONN_WRITING, /* the answer is being written */
+  CONN_WRITING,  /* the answer is being written */
   CONN_CLOSING
 } conn_state_t;
 
 typedef struct conn conn_t;
 
 typedef struct {
-  size_t name;  /* offsets into the request's `head` buffer */
+  size_t name; /* offsets into the request's `head` buffer */
   size_t value;
 } header_offsets_t;
 
@@ -47,7 +47,7 @@ struct ofctx__http_request {
   header_offsets_t *offsets;
   size_t header_count, header_cap;
   enum { LAST_URL, LAST_FIELD, LAST_VALUE } last; /* the last string written */
-  ofctx__http_header_t *headers; /* views, built when the request is complete */
+  ofctx__http_header_t *headers;                  /* views, built when the request is complete */
   ofctx__buf_t body;
   char *path; /* a copy of the URL's path, and its query after the NUL */
   const char *query;
@@ -62,14 +62,14 @@ struct conn {
   http_parser parser;
   ofctx__http_request_t req;
   conn_state_t state;
-  int fail_status; /* a limit a callback found broken: answer this and close */
+  int fail_status;       /* a limit a callback found broken: answer this and close */
   const char *fail_json; /* its body, when the head check gave one */
-  int dispatch;    /* a request completed during the last parse */
-  int close_after; /* close once the answer is written */
-  int orphaned;    /* the peer is gone while the handler holds the request */
-  char *pending;   /* bytes read past the request being handled (pipelining) */
+  int dispatch;          /* a request completed during the last parse */
+  int close_after;       /* close once the answer is written */
+  int orphaned;          /* the peer is gone while the handler holds the request */
+  char *pending;         /* bytes read past the request being handled (pipelining) */
   size_t pending_len;
-  int handles;     /* tcp + timer, for freeing after both are closed */
+  int handles; /* tcp + timer, for freeing after both are closed */
   head_scan_t scan;
   const char *parse_end; /* the end of what http-parser is reading now */
   int crlf_left;         /* bytes of the CRLF that must end the chunk data */
@@ -590,7 +590,10 @@ static void conn_parse(conn_t *c, const char *data, size_t len) {
     if (err != HPE_OK || refuse) {
       /* http-parser's own verdict on what came before the fault goes first
        * (414 for a long URL) */
-      conn_refuse(c, err != HPE_OK && c->fail_status ? c->fail_status : refuse ? refuse : 400,
+      conn_refuse(c,
+                  err != HPE_OK && c->fail_status ? c->fail_status
+                  : refuse                        ? refuse
+                                                  : 400,
                   err != HPE_OK ? c->fail_json : NULL);
       return;
     }
@@ -856,8 +859,8 @@ const char *ofctx__http_request_body(const ofctx__http_request_t *req, size_t *l
 }
 
 void ofctx__http_respond(ofctx__http_request_t *req, int status,
-                         const ofctx__http_header_t *headers, size_t header_count,
-                         const void *body, size_t body_len) {
+                         const ofctx__http_header_t *headers, size_t header_count, const void *body,
+                         size_t body_len) {
   conn_t *c = req->conn;
   ofctx__buf_t head = {0};
   int close_after = !req->keep_alive || c->close_after || c->server->stopping;

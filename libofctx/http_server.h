@@ -17,18 +17,18 @@ typedef struct ofctx__http_server ofctx__http_server_t;
 typedef struct ofctx__http_request ofctx__http_request_t;
 
 typedef struct {
-  size_t max_header_size;      /* the head as sent: request line, fields, CRLFs, the empty
-                                  line, to the byte → 431 (default 16 KiB); also the
-                                  bound on a chunked body's trailer fields */
-  size_t max_url_size;         /* → 414 (default 8 KiB) */
-  size_t max_body_size;        /* → 413 (default 4 MiB, like Dapr) */
-  size_t max_bodies_size;      /* all requests' bodies held at once, on every connection:
-                                  the one that would pass it → 503 (default 64 MiB) */
-  uint64_t header_timeout_ms;  /* first byte → end of headers, → 408 (default 10 s) */
-  uint64_t body_timeout_ms;    /* end of headers → end of body, → 408 (default 60 s) */
-  uint64_t idle_timeout_ms;    /* keep-alive wait for the next request (default 60 s) */
-  uint64_t write_timeout_ms;   /* an answer not taken by the peer in time: close (60 s) */
-  size_t max_connections;      /* more are accepted and closed at once (default 4096) */
+  size_t max_header_size;     /* the head as sent: request line, fields, CRLFs, the empty
+                                 line, to the byte → 431 (default 16 KiB); also the
+                                 bound on a chunked body's trailer fields */
+  size_t max_url_size;        /* → 414 (default 8 KiB) */
+  size_t max_body_size;       /* → 413 (default 4 MiB, like Dapr) */
+  size_t max_bodies_size;     /* all requests' bodies held at once, on every connection:
+                                 the one that would pass it → 503 (default 64 MiB) */
+  uint64_t header_timeout_ms; /* first byte → end of headers, → 408 (default 10 s) */
+  uint64_t body_timeout_ms;   /* end of headers → end of body, → 408 (default 60 s) */
+  uint64_t idle_timeout_ms;   /* keep-alive wait for the next request (default 60 s) */
+  uint64_t write_timeout_ms;  /* an answer not taken by the peer in time: close (60 s) */
+  size_t max_connections;     /* more are accepted and closed at once (default 4096) */
 } ofctx__http_limits_t;
 
 /* The defaults above. */
@@ -48,8 +48,7 @@ typedef void (*ofctx__http_handler_fn)(void *arg, ofctx__http_request_t *req);
  * ""): 0 lets it go on to the handler; any other status is the answer, with
  * `*json` (a static JSON text) as its body, and the connection is closed
  * without reading the body. */
-typedef int (*ofctx__http_head_fn)(void *arg, const ofctx__http_request_t *req,
-                                   const char **json);
+typedef int (*ofctx__http_head_fn)(void *arg, const ofctx__http_request_t *req, const char **json);
 
 /* Starts listening on host:port (port 0 picks one; see _port). */
 int ofctx__http_server_start(ofctx__http_server_t **out, uv_loop_t *loop, const char *host,
@@ -89,8 +88,8 @@ const char *ofctx__http_request_body(const ofctx__http_request_t *req, size_t *l
  * Content-Length and Connection added by the server; `body` is copied
  * (and not sent for HEAD, 1xx, 204 and 304). */
 void ofctx__http_respond(ofctx__http_request_t *req, int status,
-                         const ofctx__http_header_t *headers, size_t header_count,
-                         const void *body, size_t body_len);
+                         const ofctx__http_header_t *headers, size_t header_count, const void *body,
+                         size_t body_len);
 
 /* Answers `req` with `status` and the JSON text `json` (copied). */
 void ofctx__http_respond_json(ofctx__http_request_t *req, int status, const char *json);

@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mem.h"
 #include "buf.h"
-#include "log.h"
 #include "invocation.h"
+#include "log.h"
+#include "mem.h"
 
 static void destroy(ofctx_t *ctx) {
   ofctx__free(ctx->reply);
@@ -105,8 +105,7 @@ int ofctx__invoke(ofctx__host_t *host, void *req, const ofctx_event_t *ev,
     ctx->result = OFCTX_SUCCESS;
   }
   ctx->returned = 1;
-  if (ctx->result != OFCTX_SUCCESS && ctx->result != OFCTX_DROP &&
-      ctx->result != OFCTX_ERROR) {
+  if (ctx->result != OFCTX_SUCCESS && ctx->result != OFCTX_DROP && ctx->result != OFCTX_ERROR) {
     char code[16];
     snprintf(code, sizeof code, "%d", ctx->result);
     ofctx__log(OFCTX_LOG_WARN, "the function returned an unknown code, taken as OFCTX_ERROR",

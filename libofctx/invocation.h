@@ -27,7 +27,7 @@ typedef struct {
   ofctx_http_function_t http_fn; /* a plain HTTP function (Knative) */
   uint64_t timeout_ms;           /* after the function returned, for its sends; 0: none */
   ofctx__metrics_t *metrics;
-  ofctx__sink_t *sink; /* where sends go */
+  ofctx__sink_t *sink;        /* where sends go */
   void (*settled)(void *arg); /* an invocation settled (a draining runtime may end) */
   void *arg;
   ofctx_t *inflight; /* invocations not yet settled */
@@ -51,10 +51,10 @@ struct ofctx {
   ofctx_event_t ev;
   ofctx__answer_fn answer;
   ofctx_t *prev, *next;
-  int refs;    /* the invocation itself + each send in flight */
+  int refs; /* the invocation itself + each send in flight */
   int settled;
   int returned;
-  int result;  /* what the function returned */
+  int result; /* what the function returned */
   int sends_pending;
   int sends_failed;
   char *reply;
@@ -71,8 +71,7 @@ struct ofctx {
  * delivered; `answer` is called once it has settled. 0; or -1 when out of
  * memory: then nothing ran, the event is freed and counted as not
  * acknowledged, and the caller answers its input itself. */
-int ofctx__invoke(ofctx__host_t *host, void *req, const ofctx_event_t *ev,
-                  ofctx__answer_fn answer);
+int ofctx__invoke(ofctx__host_t *host, void *req, const ofctx_event_t *ev, ofctx__answer_fn answer);
 
 /* Settles every invocation in flight as RETRY (grace period over). */
 void ofctx__invocations_abort(ofctx__host_t *host);

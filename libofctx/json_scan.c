@@ -2,9 +2,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "mem.h"
 #include "json_scan.h"
 #include "json_util.h"
+#include "mem.h"
 
 static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 

@@ -26,8 +26,8 @@ size_t ofctx__json_value_len(const char *s, size_t len);
  * as a JSON string token (quotes included; decode it with
  * ofctx__json_string_decode), `value` the member's value as it is written.
  * Both point into the text. A non-zero return stops the walk. */
-typedef int (*ofctx__json_member_fn)(void *arg, const char *key, size_t key_len,
-                                     const char *value, size_t value_len);
+typedef int (*ofctx__json_member_fn)(void *arg, const char *key, size_t key_len, const char *value,
+                                     size_t value_len);
 
 /* Walks the members of the object that the JSON text `s` holds: 0, -1 when
  * the text is not JSON, -2 when its value is not an object (nothing is

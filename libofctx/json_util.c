@@ -4,9 +4,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "mem.h"
 #include "buf.h"
 #include "json_util.h"
+#include "mem.h"
 
 json_t *ofctx__json_member(const json_t *obj, const char *key) {
   const char *name;

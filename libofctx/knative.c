@@ -7,13 +7,13 @@
 #include <string.h>
 #include <strings.h>
 
-#include "mem.h"
 #include "cloudevent.h"
 #include "json_scan.h"
 #include "json_util.h"
 #include "log.h"
-#include "route.h"
+#include "mem.h"
 #include "mode.h"
+#include "route.h"
 
 #define STATUS_HEADER "X-OpenFunction-Status"
 
@@ -92,8 +92,7 @@ static void answer_function(ofctx_t *ctx, ofctx__outcome_t outcome) {
     const char *why;
     ofctx__ce_mode_t mode =
         ctx->ev.ce_mode == OFCTX__CE_STRUCTURED ? OFCTX__CE_STRUCTURED : OFCTX__CE_BINARY;
-    if (ofctx__ce_encode(&ce, mode, ctx->reply_attributes, data, ctx->reply_len, NULL, &why) !=
-        0) {
+    if (ofctx__ce_encode(&ce, mode, ctx->reply_attributes, data, ctx->reply_len, NULL, &why) != 0) {
       ofctx__log(OFCTX_LOG_ERROR, "cannot send the reply", "input", ctx->ev.input, "reason", why,
                  (const char *)NULL);
       respond_error(ctx->req, 500);
@@ -197,7 +196,8 @@ static void refuse(ofctx__http_request_t *req, const ofctx__ce_error_t *err) {
   char *text = body ? ofctx__json_text(body, JSON_COMPACT) : NULL;
 
   json_decref(body);
-  ofctx__http_respond_json(req, err->status, text ? text : "{\"error\":\"not a valid CloudEvent\"}");
+  ofctx__http_respond_json(req, err->status,
+                           text ? text : "{\"error\":\"not a valid CloudEvent\"}");
   ofctx__free(text);
 }
 
@@ -323,5 +323,5 @@ ofctx_err_t ofctx_response_write(ofctx_response_t *res, const void *data, size_t
   return res->body.failed ? OFCTX_ENOMEM : OFCTX_OK;
 }
 
-const ofctx__mode_t ofctx__knative_mode = {"Knative", 1, 1, knative_start, knative_route,
-                                           knative_describe, knative_stop};
+const ofctx__mode_t ofctx__knative_mode = {
+    "Knative", 1, 1, knative_start, knative_route, knative_describe, knative_stop};

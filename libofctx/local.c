@@ -7,10 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mem.h"
-#include "log.h"
 #include "local.h"
 #include "local_sink.h"
+#include "log.h"
+#include "mem.h"
 
 static void answered(ofctx_t *ctx, ofctx__outcome_t outcome) {
   (void)ctx;
@@ -19,7 +19,7 @@ static void answered(ofctx_t *ctx, ofctx__outcome_t outcome) {
 
 typedef struct {
   ofctx__host_t *host;
-  size_t max_line; /* longer lines are skipped */
+  size_t max_line;  /* longer lines are skipped */
   ofctx_event_t ev; /* the template of every event */
   size_t skipped;
 } run_t;
@@ -147,9 +147,8 @@ int ofctx__local_run(ofctx__host_t *host, size_t max_line, const char *path, con
   fprintf(stderr,
           "%s: %llu events: %llu handled, %llu dropped, %llu failed; %llu sends; %zu lines "
           "skipped (over OFCTX_MAX_BODY_SIZE)\n",
-          ofctx_config_name(cfg),
-          (unsigned long long)(totals[0] + totals[1] + totals[2]), (unsigned long long)totals[0],
-          (unsigned long long)totals[1], (unsigned long long)totals[2],
-          (unsigned long long)(sent + failed), run.skipped);
+          ofctx_config_name(cfg), (unsigned long long)(totals[0] + totals[1] + totals[2]),
+          (unsigned long long)totals[0], (unsigned long long)totals[1],
+          (unsigned long long)totals[2], (unsigned long long)(sent + failed), run.skipped);
   return rc != 0 || run.skipped ? 1 : 0;
 }

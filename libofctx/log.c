@@ -12,10 +12,10 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "mem.h"
 #include "buf.h"
 #include "json_util.h"
 #include "log.h"
+#include "mem.h"
 
 static struct {
   int json;
@@ -80,10 +80,10 @@ static struct {
   uv_cond_t wake, drained;
   uv_thread_t thread;
   char halves[2][LOG_BUFFER_SIZE];
-  char *filling;   /* the half lines are added to */
-  size_t len;      /* bytes in it */
-  int writing;     /* the thread is writing the other half */
-  int running;     /* the thread takes the lines (else they are written at once) */
+  char *filling; /* the half lines are added to */
+  size_t len;    /* bytes in it */
+  int writing;   /* the thread is writing the other half */
+  int running;   /* the thread takes the lines (else they are written at once) */
   int stopping;
   uint64_t dropped;
 } writer;
@@ -288,8 +288,8 @@ static void emit(ofctx_log_level_t level, const char *msg, va_list ap) {
 
   ofctx__timestamp(ts, sizeof ts);
   if (log_state.json) {
-    json_t *line = json_pack("{s:s,s:s,s:o}", "time", ts, "level", level_names[level], "msg",
-                             json_text(msg));
+    json_t *line =
+        json_pack("{s:s,s:s,s:o}", "time", ts, "level", level_names[level], "msg", json_text(msg));
     char *text;
     while (line && (key = va_arg(ap, const char *)) != NULL) {
       const char *value = va_arg(ap, const char *);

@@ -17,8 +17,8 @@ int ofctx__metrics_init(ofctx__metrics_t *m, const char *const *inputs, size_t i
   m->output_count = output_count;
   m->inputs = ofctx__calloc(input_count ? input_count : 1, sizeof *m->inputs);
   m->outputs = ofctx__calloc(output_count + 1, sizeof *m->outputs);
-  m->events = ofctx__calloc((input_count ? input_count : 1) * OFCTX__OUTCOME_COUNT,
-                            sizeof *m->events);
+  m->events =
+      ofctx__calloc((input_count ? input_count : 1) * OFCTX__OUTCOME_COUNT, sizeof *m->events);
   m->sends = ofctx__calloc((output_count + 1) * 2, sizeof *m->sends);
   if (!m->inputs || !m->outputs || !m->events || !m->sends) {
     ofctx__metrics_free(m);
@@ -45,8 +45,7 @@ void ofctx__metrics_event(ofctx__metrics_t *m, size_t input, ofctx__outcome_t ou
     m->events[input * OFCTX__OUTCOME_COUNT + outcome]++;
 }
 
-uint64_t ofctx__metrics_events(const ofctx__metrics_t *m, size_t input,
-                               ofctx__outcome_t outcome) {
+uint64_t ofctx__metrics_events(const ofctx__metrics_t *m, size_t input, ofctx__outcome_t outcome) {
   if (input < (m->input_count ? m->input_count : 1) && outcome < OFCTX__OUTCOME_COUNT)
     return m->events[input * OFCTX__OUTCOME_COUNT + outcome];
   return 0;

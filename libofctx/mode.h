@@ -16,10 +16,10 @@
 /* What a mode gets to start with; all borrowed for the mode's life. */
 typedef struct {
   const ofctx_config_t *cfg;
-  ofctx__host_t *host;         /* for its invocations */
-  ofctx__metrics_t *metrics;   /* for the events it answers itself */
-  const char *http_pattern;    /* OFCTX_HTTP_PATTERN, or NULL */
-  const char *const *methods;  /* the methods a Knative function takes; NULL: all */
+  ofctx__host_t *host;        /* for its invocations */
+  ofctx__metrics_t *metrics;  /* for the events it answers itself */
+  const char *http_pattern;   /* OFCTX_HTTP_PATTERN, or NULL */
+  const char *const *methods; /* the methods a Knative function takes; NULL: all */
 } ofctx__mode_env_t;
 
 typedef struct {

@@ -17,7 +17,7 @@ typedef struct {
   uint64_t min, max;
 } option_t;
 
-#define OPT(name, kind, field, type, min, max)                                                 \
+#define OPT(name, kind, field, type, min, max)                                                     \
   { name, kind, offsetof(ofctx__options_t, field), type, min, max }
 
 static const option_t options[] = {

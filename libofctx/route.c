@@ -5,15 +5,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mem.h"
 #include "buf.h"
 #include "json_util.h"
+#include "mem.h"
 #include "route.h"
 
 typedef struct {
-  char *text;      /* a literal segment, or the parameter's name */
+  char *text; /* a literal segment, or the parameter's name */
   int param;
-  pcre2_code *re;  /* {name:regex} */
+  pcre2_code *re; /* {name:regex} */
 } segment_t;
 
 struct ofctx__route {
@@ -62,8 +62,8 @@ static int utf8_ok(const char *s, size_t n) {
 }
 
 /* One segment, [s, s + n), into `seg`. */
-static int segment(ofctx__route_t *r, segment_t *seg, const char *pattern, const char *s,
-                   size_t n, char *err, size_t size) {
+static int segment(ofctx__route_t *r, segment_t *seg, const char *pattern, const char *s, size_t n,
+                   char *err, size_t size) {
   const char *colon;
   size_t name_len;
 
@@ -98,14 +98,14 @@ static int segment(ofctx__route_t *r, segment_t *seg, const char *pattern, const
     cc = pcre2_compile_context_create(r->gc);
     if (!cc)
       return fault(err, size, pattern, "out of memory");
-    seg->re = pcre2_compile((PCRE2_SPTR)re, re_len,
-                            PCRE2_UTF | PCRE2_ANCHORED | PCRE2_ENDANCHORED, &code, &offset, cc);
+    seg->re = pcre2_compile((PCRE2_SPTR)re, re_len, PCRE2_UTF | PCRE2_ANCHORED | PCRE2_ENDANCHORED,
+                            &code, &offset, cc);
     pcre2_compile_context_free(cc);
     if (!seg->re) {
       char why[160], msg[256];
       pcre2_get_error_message(code, (PCRE2_UCHAR *)why, sizeof why);
-      snprintf(msg, sizeof msg, "the regex of {%s} does not compile: %s at offset %zu",
-               seg->text, why, (size_t)offset);
+      snprintf(msg, sizeof msg, "the regex of {%s} does not compile: %s at offset %zu", seg->text,
+               why, (size_t)offset);
       return fault(err, size, pattern, msg);
     }
     pcre2_jit_compile(seg->re, PCRE2_JIT_COMPLETE); /* faster when it works; fine when not */
@@ -187,8 +187,8 @@ int ofctx__route_match(const ofctx__route_t *route, const char *path, json_t *pa
       rc = 0;
     else if (!utf8_ok(value.data, value.len))
       rc = 0; /* a parameter is a JSON string: text, as a regex already demands */
-    else if (seg->re && pcre2_match(seg->re, (PCRE2_SPTR)value.data, value.len, 0, 0,
-                                    route->md, NULL) < 0)
+    else if (seg->re &&
+             pcre2_match(seg->re, (PCRE2_SPTR)value.data, value.len, 0, 0, route->md, NULL) < 0)
       rc = 0; /* no match, or not UTF-8 */
     else if (json_object_set_new(params, seg->text, json_stringn_nocheck(value.data, value.len)))
       rc = -1;

@@ -32,10 +32,10 @@ struct ofctx__runtime {
   uv_loop_t loop;
   ofctx_config_t *cfg;
   ofctx__options_t opts;
-  ofctx_function_t fn;            /* the OpenFunction signature, or */
-  ofctx_http_function_t http_fn;  /* a plain HTTP function (Knative) */
-  const char *const *methods;     /* Knative: the methods taken; NULL: all */
-  const ofctx__mode_t *mode;      /* how events come: the context's runtime */
+  ofctx_function_t fn;           /* the OpenFunction signature, or */
+  ofctx_http_function_t http_fn; /* a plain HTTP function (Knative) */
+  const char *const *methods;    /* Knative: the methods taken; NULL: all */
+  const ofctx__mode_t *mode;     /* how events come: the context's runtime */
   void *mode_state;
   ofctx__http_server_t *server;
   ofctx__dapr_client_t *dapr; /* see runtime_dapr */
@@ -43,7 +43,7 @@ struct ofctx__runtime {
   uv_signal_t sigterm, sigint;
   uv_timer_t grace, sidecar_wait;
   uint64_t sidecar_deadline;
-  int sidecar_ready; /* the sidecar answered, or it is not needed */
+  int sidecar_ready;  /* the sidecar answered, or it is not needed */
   int sidecar_warned; /* the start-up wait ran out */
   int draining;
   int server_open;
@@ -51,8 +51,6 @@ struct ofctx__runtime {
   ofctx__metrics_t metrics;
   ofctx__sink_t *sink; /* where sends go: the sidecar, or stdout (--invoke) */
 };
-
-
 
 #define EXIT_BAD_CONFIG 2
 #define EXIT_CANNOT_START 1
@@ -298,9 +296,8 @@ static int start(ofctx__runtime_t *rt) {
   snprintf(outputs, sizeof outputs, "%zu", n_out);
   rt->mode->describe(rt->mode_state, &what, &serves);
   ofctx__log(OFCTX_LOG_INFO, "started", "function", ofctx_config_name(rt->cfg), "version",
-             ofctx_config_version(rt->cfg), "runtime", rt->mode->name, "port", port, what,
-             serves, "outputs", outputs, "libofctx", ofctx_version_string(),
-             (const char *)NULL);
+             ofctx_config_version(rt->cfg), "runtime", rt->mode->name, "port", port, what, serves,
+             "outputs", outputs, "libofctx", ofctx_version_string(), (const char *)NULL);
   return 0;
 }
 
@@ -350,13 +347,15 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
   }
   rt->mode = modes[ofctx_config_runtime(rt->cfg)];
   if (!rt->mode->takes_http_functions && !rt->fn) {
-    fprintf(stderr, "%s: a plain HTTP function runs only with runtime \"Knative\"; this "
-            "context says \"%s\"\n", ofctx_config_name(rt->cfg), rt->mode->name);
+    fprintf(stderr,
+            "%s: a plain HTTP function runs only with runtime \"Knative\"; this "
+            "context says \"%s\"\n",
+            ofctx_config_name(rt->cfg), rt->mode->name);
     return -1;
   }
   if (args->invoke && !rt->fn) {
     fprintf(stderr, "--invoke runs functions of the OpenFunction signature, not plain HTTP "
-            "functions\n");
+                    "functions\n");
     return -1;
   }
   n_in = ofctx_config_input_count(rt->cfg);
@@ -365,19 +364,26 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
    * has returned: nothing to wait for. */
   if (args->invoke)
     rt->opts.invocation_timeout_ms = 0;
-  rt->sink = args->invoke ? ofctx__local_sink_new(rt->cfg)
-                          : ofctx__dapr_sink_new(sink_client, rt, &rt->opts.send, n_out,
-                                                 &rt->sidecar_ready);
+  rt->sink = args->invoke
+                 ? ofctx__local_sink_new(rt->cfg)
+                 : ofctx__dapr_sink_new(sink_client, rt, &rt->opts.send, n_out, &rt->sidecar_ready);
   if (!rt->sink || metrics_init(rt, n_in, n_out, rt->mode->from_users && !args->invoke) != 0) {
     fprintf(stderr, "out of memory\n");
     return -1;
   }
-  rt->host = (ofctx__host_t){&rt->loop, rt->cfg, rt->fn, rt->http_fn,
-                             rt->opts.invocation_timeout_ms, &rt->metrics, rt->sink, settled, rt,
-                             NULL, 0};
+  rt->host = (ofctx__host_t){&rt->loop,
+                             rt->cfg,
+                             rt->fn,
+                             rt->http_fn,
+                             rt->opts.invocation_timeout_ms,
+                             &rt->metrics,
+                             rt->sink,
+                             settled,
+                             rt,
+                             NULL,
+                             0};
   if (!args->invoke) {
-    ofctx__mode_env_t env = {rt->cfg, &rt->host, &rt->metrics, rt->opts.http_pattern,
-                             rt->methods};
+    ofctx__mode_env_t env = {rt->cfg, &rt->host, &rt->metrics, rt->opts.http_pattern, rt->methods};
     rt->mode_state = rt->mode->start(&env, message, sizeof message);
     if (!rt->mode_state) {
       fprintf(stderr, "%s\n", message);
@@ -440,8 +446,8 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
   if (rc != 0) {
     char port[16];
     snprintf(port, sizeof port, "%u", (unsigned)ofctx_config_port(rt->cfg));
-    ofctx__log(OFCTX_LOG_ERROR, "cannot start", "host", rt->opts.listen_host, "port", port,
-               "error", uv_strerror(rc), (const char *)NULL);
+    ofctx__log(OFCTX_LOG_ERROR, "cannot start", "host", rt->opts.listen_host, "port", port, "error",
+               uv_strerror(rc), (const char *)NULL);
     status = EXIT_CANNOT_START;
     dapr_close(rt);
     uv_walk(&rt->loop, walk_close, NULL);

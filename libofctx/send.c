@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "invocation.h"
 #include "json_scan.h"
 #include "json_util.h"
 #include "log.h"
 #include "mem.h"
-#include "invocation.h"
 
 typedef struct {
   ofctx_t *ctx;
@@ -129,7 +129,7 @@ ofctx_err_t ofctx_send_to_opts(ofctx_t *ctx, const char *output, const void *dat
   }
   req.kind = OFCTX__SEND_BINDING;
   req.shared = !(opts && (opts->operation || opts->metadata));
-  req.operation = opts && opts->operation            ? opts->operation
+  req.operation = opts && opts->operation          ? opts->operation
                   : ofctx_component_operation(out) ? ofctx_component_operation(out)
                                                    : "create";
   return start(ctx, &req, opts);

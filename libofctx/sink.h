@@ -15,18 +15,18 @@ typedef enum { OFCTX__SEND_BINDING, OFCTX__SEND_PUBLISH } ofctx__send_kind_t;
 /* One send, checked; everything is borrowed for the time of `start`. */
 typedef struct {
   ofctx__send_kind_t kind;
-  size_t slot;      /* the output's index in the context, or the output count for a
-                       send to a component the context does not name */
-  int shared;       /* the output's own operation and metadata, nothing of the
-                       call's: what a sink builds of them may be kept per slot */
-  const char *name; /* the output's name, or the component's */
-  const char *component; /* the binding or pub/sub component */
-  const char *topic;     /* publish: the topic */
-  const char *operation; /* binding: the operation */
+  size_t slot;                    /* the output's index in the context, or the output count for a
+                                     send to a component the context does not name */
+  int shared;                     /* the output's own operation and metadata, nothing of the
+                                     call's: what a sink builds of them may be kept per slot */
+  const char *name;               /* the output's name, or the component's */
+  const char *component;          /* the binding or pub/sub component */
+  const char *topic;              /* publish: the topic */
+  const char *operation;          /* binding: the operation */
   const ofctx_strmap_t *metadata; /* the output's metadata, or NULL */
   const char *const *extra;       /* the call's metadata: key, value, ..., NULL; or NULL */
-  const char *content_type; /* publish: the data's type (never NULL); binding: the
-                               caller's, or NULL (JSON data is then embedded as JSON) */
+  const char *content_type;       /* publish: the data's type (never NULL); binding: the
+                                     caller's, or NULL (JSON data is then embedded as JSON) */
   const void *data;
   size_t len;
 } ofctx__send_request_t;

@@ -5,8 +5,8 @@
 OFCTX_BUILD_PACKAGES="gcc libc6-dev make cmake pkgconf binutils libuv1-dev libjansson-dev libhttp-parser-dev libcurl4-openssl-dev libpcre2-dev"
 OFCTX_TEST_PACKAGES="libcmocka-dev python3 python3-yaml curl prometheus-alertmanager wrk"
 # The fuzz targets: clang with libFuzzer; the integration suite also runs
-# under valgrind.
-OFCTX_FUZZ_PACKAGES="clang-14 libclang-rt-14-dev valgrind"
+# under valgrind; the house style is checked with clang-format.
+OFCTX_FUZZ_PACKAGES="clang-14 libclang-rt-14-dev valgrind clang-format-14"
 # The Knative tests run the CloudEvents JavaScript SDK (from the npm
 # registry): Debian's Node.js and npm, unless a node and npm are there.
 OFCTX_NODE_PACKAGES="nodejs npm"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: install what is missing, build, run every test with
+# The whole test suite: install what is missing, check the house style
+# (.clang-format), build, run every test with
 # ctest; run the end-to-end tests again with every function under valgrind;
 # build and run everything again under AddressSanitizer and
 # UndefinedBehaviorSanitizer; then build the libFuzzer targets with clang and
@@ -10,6 +11,11 @@ set -euo pipefail
 
 ofctx_install_packages $OFCTX_BUILD_PACKAGES $OFCTX_TEST_PACKAGES $OFCTX_FUZZ_PACKAGES
 command -v node >/dev/null && command -v npm >/dev/null || ofctx_install_packages $OFCTX_NODE_PACKAGES
+
+echo "== the house style: every C file as .clang-format has it"
+find "$ofctx_root/libofctx" "$ofctx_root/include" "$ofctx_root/tools" "$ofctx_root/examples" \
+  "$ofctx_root/tests" -name node_modules -prune -o -name '*.[ch]' -print0 |
+  xargs -0 clang-format-14 --dry-run --Werror
 
 echo "== build and test (build/)"
 ofctx_build "$ofctx_root/build" -DOFCTX_BUILD_TESTS=ON -DOFCTX_WERROR=ON

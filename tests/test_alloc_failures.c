@@ -6,23 +6,23 @@
  *     through its case environment, then printed and read back;
  *   - invoke and send: ofctx_main_opts with --context and --invoke (the
  *     local runtime) on events that reply, send to a binding and publish. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdint.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <execinfo.h>
@@ -41,11 +41,11 @@ static struct {
 static void trace(void) { counter.depth = backtrace(counter.frames, 24); }
 
 /* Fails the test, first printing where the failed allocation came from. */
-#define fail_at_allocation(...)                                                                  \
-  do {                                                                                          \
-    fprintf(stderr, "the failed allocation:\n");                                               \
-    backtrace_symbols_fd(counter.frames, counter.depth, 2);                                     \
-    fail_msg(__VA_ARGS__);                                                                      \
+#define fail_at_allocation(...)                                                                    \
+  do {                                                                                             \
+    fprintf(stderr, "the failed allocation:\n");                                                   \
+    backtrace_symbols_fd(counter.frames, counter.depth, 2);                                        \
+    fail_msg(__VA_ARGS__);                                                                         \
   } while (0)
 
 static void *failing_malloc(size_t size, void *arg) {
@@ -331,7 +331,7 @@ static void server_paths(const char *context, const char *const *requests) {
   setenv("OFCTX_DAPR_WAIT_MS", "0", 1);
   setenv("OFCTX_GRACE_PERIOD_MS", "3000", 1);
   setenv("OFCTX_LOG_LEVEL", "debug", 1);
-  for (n = first_n(); ; n++) {
+  for (n = first_n();; n++) {
     client_t client = {0, requests, 0, 0, NULL};
     pthread_t thread;
     int status;
@@ -377,12 +377,13 @@ static void async_server(void **state) {
       "3\r\nabc\r\n0\r\n\r\n",
       NULL};
   (void)state;
-  server_paths("{\"name\":\"fails\",\"runtime\":\"Async\",\"inputs\":{"
-               "\"in\":{\"componentName\":\"in\",\"componentType\":\"bindings.kafka\"},"
-               "\"orders\":{\"uri\":\"o\",\"componentName\":\"ps\",\"componentType\":\"pubsub.kafka\"}},"
-               "\"outputs\":{\"out\":{\"componentName\":\"out\",\"componentType\":\"bindings.kafka\"},"
-               "\"pub\":{\"uri\":\"t\",\"componentName\":\"ps\",\"componentType\":\"pubsub.kafka\"}}}",
-               requests);
+  server_paths(
+      "{\"name\":\"fails\",\"runtime\":\"Async\",\"inputs\":{"
+      "\"in\":{\"componentName\":\"in\",\"componentType\":\"bindings.kafka\"},"
+      "\"orders\":{\"uri\":\"o\",\"componentName\":\"ps\",\"componentType\":\"pubsub.kafka\"}},"
+      "\"outputs\":{\"out\":{\"componentName\":\"out\",\"componentType\":\"bindings.kafka\"},"
+      "\"pub\":{\"uri\":\"t\",\"componentName\":\"ps\",\"componentType\":\"pubsub.kafka\"}}}",
+      requests);
 }
 
 static void knative_server(void **state) {
@@ -392,15 +393,18 @@ static void knative_server(void **state) {
       "ce-source: /s\r\nce-type: t\r\nce-ext: a%20b\r\nContent-Type: text/plain\r\n"
       "Content-Length: 2\r\n\r\nhi",
       "POST /k/z HTTP/1.1\r\nConnection: close\r\nContent-Type: application/cloudevents+json\r\n"
-      "Content-Length: 66\r\n\r\n{\"specversion\":\"1.0\",\"id\":\"2\",\"source\":\"/s\",\"type\":\"t\",\"data\":[1]}",
+      "Content-Length: "
+      "66\r\n\r\n{\"specversion\":\"1.0\",\"id\":\"2\",\"source\":\"/"
+      "s\",\"type\":\"t\",\"data\":[1]}",
       "POST /k/z HTTP/1.1\r\nConnection: close\r\nce-specversion: 0.3\r\nContent-Length: 0\r\n\r\n",
       "GET /nothing HTTP/1.1\r\nConnection: close\r\n\r\n",
       NULL};
   (void)state;
-  server_paths("{\"name\":\"fails\",\"runtime\":\"Knative\",\"httpPattern\":\"/k/{name}\","
-               "\"outputs\":{\"out\":{\"componentName\":\"out\",\"componentType\":\"bindings.kafka\"},"
-               "\"pub\":{\"uri\":\"t\",\"componentName\":\"ps\",\"componentType\":\"pubsub.kafka\"}}}",
-               requests);
+  server_paths(
+      "{\"name\":\"fails\",\"runtime\":\"Knative\",\"httpPattern\":\"/k/{name}\","
+      "\"outputs\":{\"out\":{\"componentName\":\"out\",\"componentType\":\"bindings.kafka\"},"
+      "\"pub\":{\"uri\":\"t\",\"componentName\":\"ps\",\"componentType\":\"pubsub.kafka\"}}}",
+      requests);
 }
 
 int main(void) {

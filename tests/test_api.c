@@ -94,9 +94,8 @@ static void bad_arguments(void **state) {
   assert_null(cfg);
   /* a given document must be JSON, even when it is empty */
   assert_int_equal(ofctx_config_parse(&cfg, NULL, "", 0, no_env, NULL, &err), OFCTX_ECONTEXT);
-  assert_string_equal(err.message,
-                      "FUNC_CONTEXT: invalid JSON at line 1, column 0: "
-                      "'[' or '{' expected near end of file");
+  assert_string_equal(err.message, "FUNC_CONTEXT: invalid JSON at line 1, column 0: "
+                                   "'[' or '{' expected near end of file");
 }
 
 /* `len` bounds the document: bytes after it are never read. */
@@ -105,15 +104,14 @@ static void parse_uses_len(void **state) {
   ofctx_config_t *cfg = NULL;
   ofctx_error_t err;
 
-  assert_int_equal(ofctx_config_parse(&cfg, "ctx.json", text, strlen(text) - 7, self_host, NULL,
-                                      &err),
-                   OFCTX_OK);
+  assert_int_equal(
+      ofctx_config_parse(&cfg, "ctx.json", text, strlen(text) - 7, self_host, NULL, &err),
+      OFCTX_OK);
   assert_int_equal(err.code, OFCTX_OK);
   assert_string_equal(ofctx_config_name(cfg), "f");
   assert_int_equal(ofctx_config_runtime(cfg), OFCTX_RUNTIME_KNATIVE);
   ofctx_config_free(cfg);
-  assert_int_equal(ofctx_config_parse(&cfg, "ctx.json", text, strlen(text), self_host, NULL,
-                                      &err),
+  assert_int_equal(ofctx_config_parse(&cfg, "ctx.json", text, strlen(text), self_host, NULL, &err),
                    OFCTX_ECONTEXT);
   assert_null(cfg);
   assert_non_null(strstr(err.message, "ctx.json: invalid JSON at line 1, column"));
@@ -199,11 +197,10 @@ static void long_paths_are_cut(void **state) {
   assert_int_equal(ofctx_config_parse(&cfg, NULL, text, strlen(text), self_host, NULL, &err),
                    OFCTX_ECONTEXT);
   /* the path is cut to its buffer (255 bytes), the reason is kept whole */
-  assert_int_equal(strlen(err.message), strlen("FUNC_CONTEXT: ") + 255 +
-                                            strlen(": expected a string, got a number"));
+  assert_int_equal(strlen(err.message),
+                   strlen("FUNC_CONTEXT: ") + 255 + strlen(": expected a string, got a number"));
   assert_memory_equal(err.message, "FUNC_CONTEXT: $.inputs.kkkk", 27);
-  assert_string_equal(err.message + strlen(err.message) - 33,
-                      ": expected a string, got a number");
+  assert_string_equal(err.message + strlen(err.message) - 33, ": expected a string, got a number");
 }
 
 /* An application may give jansson its own allocator (json_set_alloc_funcs):

@@ -91,7 +91,9 @@ static run_t run_program(const char *program, char *const argv[], char *const en
 }
 
 /* Runs the tool with exactly `envp` as its environment. */
-static run_t run(char *const argv[], char *const envp[]) { return run_program(OFCTX_CLI, argv, envp); }
+static run_t run(char *const argv[], char *const envp[]) {
+  return run_program(OFCTX_CLI, argv, envp);
+}
 
 static void run_free(run_t *r) {
   free(r->out);
@@ -266,7 +268,7 @@ static void usage(void **state) {
   static const struct {
     const char *argv[6];
     int status;
-    int on_stderr;   /* which stream the text is on; the other is empty */
+    int on_stderr;    /* which stream the text is on; the other is empty */
     const char *text; /* contained in that stream */
   } cases[] = {
       {{"ofctx"}, 2, 1, "ofctx: a command is required; see 'ofctx --help'\n"},
@@ -278,10 +280,14 @@ static void usage(void **state) {
       {{"ofctx", "frobnicate"}, 2, 1, "ofctx: unknown command frobnicate; see 'ofctx --help'\n"},
       {{"ofctx", "context"}, 2, 1, "ofctx: context: unknown subcommand (none); see"},
       {{"ofctx", "context", "lint"}, 2, 1, "ofctx: context: unknown subcommand lint; see"},
-      {{"ofctx", "context", "check", "--verbose"}, 2, 1,
+      {{"ofctx", "context", "check", "--verbose"},
+       2,
+       1,
        "ofctx: context check: unknown argument --verbose; see"},
       {{"ofctx", "context", "check", "--file"}, 2, 1, "ofctx: a PATH must follow --file; see"},
-      {{"ofctx", "context", "check", "--file=/nonexistent/ctx.json"}, 2, 1,
+      {{"ofctx", "context", "check", "--file=/nonexistent/ctx.json"},
+       2,
+       1,
        "/nonexistent/ctx.json: cannot open the context file: No such file or directory\n"},
       {{"ofctx", "context", "check", "--file", "/"}, 2, 1, "/: cannot read the context file: "},
       {{"ofctx", "context", "check"}, 2, 1, "FUNC_CONTEXT: env FUNC_CONTEXT not found"},

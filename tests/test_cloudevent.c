@@ -21,8 +21,8 @@
 
 #include "case_util.h"
 #include "cloudevent.h"
-#include "json_util.h"
 #include "event.h"
+#include "json_util.h"
 
 /* ---- counting jansson's allocations ----
  * Every JSON value the decoder makes comes from jansson's allocator; counting
@@ -54,8 +54,7 @@ static void counting_free(void *p) {
  * decoder so that the two cannot share a mistake. Fails the test on bad
  * input. */
 static unsigned char *b64_decode(const char *in, size_t *out_len) {
-  static const char alphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   size_t n = strlen(in), len = 0;
   unsigned char *out = malloc(n / 4 * 3 + 4);
   uint32_t acc = 0;
@@ -127,8 +126,8 @@ typedef struct {
 } request_t;
 
 static void request_load(request_t *req, const char *path, int valid) {
-  static const char *const top[] = {"description", "headers", "body", "body_base64", "expect",
-                                    NULL};
+  static const char *const top[] = {"description", "headers", "body",
+                                    "body_base64", "expect",  NULL};
   char dir[1024];
   const char *name = strrchr(path, '/') + 1;
   char *text;
@@ -151,8 +150,8 @@ static void request_load(request_t *req, const char *path, int valid) {
   if (!json_is_object(json_object_get(req->file, "expect")))
     fail_msg("%s: every case needs an expect object", path);
   if (valid) {
-    static const char *const keys[] = {"mode", "attributes", "data", "data_base64",
-                                       "content_type", NULL};
+    static const char *const keys[] = {"mode",        "attributes",   "data",
+                                       "data_base64", "content_type", NULL};
     assert_keys(path, json_object_get(req->file, "expect"), keys);
   } else {
     static const char *const keys[] = {"status", "reason", NULL};
@@ -425,9 +424,9 @@ static void encode_binary_headers(void **state) {
   json_object_set_new(a, "subject", json_string("a b\"c%d\xc3\xbc~!"));
   json_object_set_new(a, "comexampleext", json_string("plain"));
   clock_text(before);
-  assert_int_equal(ofctx__ce_encode(&r, OFCTX__CE_BINARY, a, LIT("hello"),
-                                    "text/plain; charset=utf-8", &why),
-                   0);
+  assert_int_equal(
+      ofctx__ce_encode(&r, OFCTX__CE_BINARY, a, LIT("hello"), "text/plain; charset=utf-8", &why),
+      0);
   clock_text(after);
   assert_null(why);
   /* Exactly these headers: every attribute as ce-* (a time added, the time
@@ -540,10 +539,10 @@ static void encode_structured(void **state) {
   /* (the time added is checked in encode_binary_headers) */
   assert_non_null(json_string_value(json_object_get(body, "time")));
   json_object_del(body, "time");
-  want = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:{s:[i,i], s:s}}", "id", "r-1", "source",
-                   "/reply/source", "type", "com.example.reply", "comexampleext", "x",
-                   "specversion", "1.0", "datacontenttype", "application/json", "data", "b", 1, 2,
-                   "a", "x");
+  want =
+      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:{s:[i,i], s:s}}", "id", "r-1", "source",
+                "/reply/source", "type", "com.example.reply", "comexampleext", "x", "specversion",
+                "1.0", "datacontenttype", "application/json", "data", "b", 1, 2, "a", "x");
   assert_json_equal("JSON data", body, want);
   json_decref(body);
   json_decref(want);
@@ -710,17 +709,20 @@ static void round_trips(void **state) {
     /* JSON that jansson cannot hold goes out and comes back byte for byte */
     round_trip(modes[m], LIT("{\"n\": 123456789012345678901234567890, \"r\": 1e999}"), NULL,
                "application/json");
-    round_trip(modes[m], LIT("[\"\\u0000\", \"\\ud800\"]"), "application/json",
-               "application/json");
+    round_trip(modes[m], LIT("[\"\\u0000\", \"\\ud800\"]"), "application/json", "application/json");
   }
 }
 
 /* Dapr's envelope: any JSON in it is read, and the data is kept as it was
  * written; attributes that are not strings keep their JSON text. */
 static void envelopes(void **state) {
-  static const char *const docs[] = {
-      "{\"n\":123456789012345678901234567890}", "[1e999,-1E+400]", "{\"s\":\"a\\u0000b\"}",
-      "\"\\ud800\"", "{ \"spaced\" : [ 1 ,\n 2 ] }", "null", "7"};
+  static const char *const docs[] = {"{\"n\":123456789012345678901234567890}",
+                                     "[1e999,-1E+400]",
+                                     "{\"s\":\"a\\u0000b\"}",
+                                     "\"\\ud800\"",
+                                     "{ \"spaced\" : [ 1 ,\n 2 ] }",
+                                     "null",
+                                     "7"};
   char body[512];
   (void)state;
 
@@ -769,8 +771,8 @@ int main(void) {
 
   json_set_alloc_funcs(counting_malloc, counting_free);
   failed = run_folder("cloudevents_valid", OFCTX_TEST_DATA "/cloudevents/valid", valid_case, 25);
-  failed += run_folder("cloudevents_invalid", OFCTX_TEST_DATA "/cloudevents/invalid",
-                       invalid_case, 30);
+  failed +=
+      run_folder("cloudevents_invalid", OFCTX_TEST_DATA "/cloudevents/invalid", invalid_case, 30);
   failed += cmocka_run_group_tests_name("cloudevents_encode", encode_tests, NULL, NULL);
   return failed ? 1 : 0;
 }

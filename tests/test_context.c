@@ -91,7 +91,7 @@ static void assert_components(const ofctx_config_t *cfg, const json_t *expected,
     assert_int_equal(ofctx_component_kind(c),
                      strncmp(type, "bindings.", 9) == 0 ? OFCTX_COMPONENT_BINDING
                      : strncmp(type, "pubsub.", 7) == 0 ? OFCTX_COMPONENT_PUBSUB
-                                                         : OFCTX_COMPONENT_STATE);
+                                                        : OFCTX_COMPONENT_STATE);
     assert_str_or_null(ofctx_component_uri(c), json_object_get(entry, "uri"), "uri");
     assert_str_or_null(ofctx_component_operation(c), json_object_get(entry, "operation"),
                        "operation");
@@ -109,8 +109,7 @@ static void assert_accessors(const ofctx_config_t *cfg, const json_t *want) {
 
   assert_str_or_null(ofctx_config_name(cfg), json_object_get(want, "name"), "name");
   assert_str_or_null(ofctx_config_version(cfg), json_object_get(want, "version"), "version");
-  assert_str_or_null(ofctx_config_request_id(cfg), json_object_get(want, "requestID"),
-                     "requestID");
+  assert_str_or_null(ofctx_config_request_id(cfg), json_object_get(want, "requestID"), "requestID");
   assert_int_equal(ofctx_config_runtime(cfg),
                    strcmp(json_string_value(json_object_get(want, "runtime")), "Async") == 0
                        ? OFCTX_RUNTIME_ASYNC
@@ -122,8 +121,8 @@ static void assert_accessors(const ofctx_config_t *cfg, const json_t *want) {
                    strcmp(json_string_value(json_object_get(want, "mode")), "self-host") == 0
                        ? OFCTX_MODE_SELF_HOST
                        : OFCTX_MODE_KUBERNETES);
-  assert_str_or_null(ofctx_config_pod_name(cfg), json_object_get(json_object_get(want, "pod"), "name"),
-                     "pod.name");
+  assert_str_or_null(ofctx_config_pod_name(cfg),
+                     json_object_get(json_object_get(want, "pod"), "name"), "pod.name");
   assert_str_or_null(ofctx_config_pod_namespace(cfg),
                      json_object_get(json_object_get(want, "pod"), "namespace"), "pod.namespace");
   assert_str_or_null(ofctx_config_dapr_host(cfg), json_object_get(dapr, "host"), "dapr.host");

@@ -13,7 +13,8 @@ static void binding_bodies(void **state) {
   static const struct {
     const char *data, *type, *body;
   } rows[] = {
-      {"{\"a\": 1}", NULL, "{\"data\":{\"a\": 1},\"operation\":\"create\",\"metadata\":{\"k\":\"v\"}}"},
+      {"{\"a\": 1}", NULL,
+       "{\"data\":{\"a\": 1},\"operation\":\"create\",\"metadata\":{\"k\":\"v\"}}"},
       {"[1e999]", NULL, "{\"data\":[1e999],\"operation\":\"create\",\"metadata\":{\"k\":\"v\"}}"},
       {"plain \"text\"", NULL,
        "{\"data\":\"plain \\\"text\\\"\",\"operation\":\"create\",\"metadata\":{\"k\":\"v\"}}"},
@@ -26,9 +27,12 @@ static void binding_bodies(void **state) {
   (void)state;
 
   for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
-    ofctx__send_request_t req = {.kind = OFCTX__SEND_BINDING, .component = "kafka-out",
-                                 .operation = "create", .extra = extra,
-                                 .content_type = rows[i].type, .data = rows[i].data,
+    ofctx__send_request_t req = {.kind = OFCTX__SEND_BINDING,
+                                 .component = "kafka-out",
+                                 .operation = "create",
+                                 .extra = extra,
+                                 .content_type = rows[i].type,
+                                 .data = rows[i].data,
                                  .len = strlen(rows[i].data)};
     ofctx__buf_t body = {0};
     ofctx_err_t rc;
@@ -43,8 +47,11 @@ static void binding_bodies(void **state) {
 
 static void binding_refusals(void **state) {
   const char *no_value[] = {"k", NULL};
-  ofctx__send_request_t req = {.kind = OFCTX__SEND_BINDING, .operation = "create",
-                               .extra = no_value, .data = "\xff", .len = 1};
+  ofctx__send_request_t req = {.kind = OFCTX__SEND_BINDING,
+                               .operation = "create",
+                               .extra = no_value,
+                               .data = "\xff",
+                               .len = 1};
   ofctx__buf_t body = {0};
   ofctx_err_t rc;
   (void)state;
@@ -59,13 +66,14 @@ static void binding_refusals(void **state) {
 
 static void paths(void **state) {
   const char *extra[] = {"cloudevent.id", "a b&c", NULL};
-  ofctx__send_request_t req = {.kind = OFCTX__SEND_PUBLISH, .component = "pubsub",
-                               .topic = "a/b c%", .extra = extra};
+  ofctx__send_request_t req = {
+      .kind = OFCTX__SEND_PUBLISH, .component = "pubsub", .topic = "a/b c%", .extra = extra};
   ofctx__buf_t path = {0};
   (void)state;
 
   assert_int_equal(ofctx__dapr_path(&path, &req), OFCTX_OK);
-  assert_string_equal(path.data, "/v1.0/publish/pubsub/a/b%20c%25?metadata.cloudevent.id=a%20b%26c");
+  assert_string_equal(path.data,
+                      "/v1.0/publish/pubsub/a/b%20c%25?metadata.cloudevent.id=a%20b%26c");
   ofctx__buf_free(&path);
   req.kind = OFCTX__SEND_BINDING;
   req.component = "kafka-out";

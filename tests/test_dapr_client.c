@@ -19,8 +19,8 @@ typedef struct {
   ofctx__http_server_t *server;
   ofctx__dapr_client_t *client;
   int port;
-  int hits;        /* requests the sidecar saw */
-  int fail_first;  /* /flaky answers 503 this many times */
+  int hits;       /* requests the sidecar saw */
+  int fail_first; /* /flaky answers 503 this many times */
   char last_token[128];
   char last_body[256];
   char last_type[128];
@@ -86,8 +86,7 @@ static void on_done(void *arg, const ofctx__dapr_result_t *r) {
   f->done++;
   f->result = *r;
   snprintf(f->error, sizeof f->error, "%s", r->error ? r->error : "");
-  snprintf(f->body, sizeof f->body, "%.*s", (int)(r->body_len > 200 ? 200 : r->body_len),
-           r->body);
+  snprintf(f->body, sizeof f->body, "%.*s", (int)(r->body_len > 200 ? 200 : r->body_len), r->body);
   f->result.error = f->error;
   f->result.body = f->body;
 }
@@ -107,8 +106,7 @@ static fixture_t *setup_with(const char *token, int sidecar_up) {
   assert_int_equal(uv_loop_init(&f->loop), 0);
   uv_timer_init(&f->loop, &f->slow);
   f->slow.data = f;
-  assert_int_equal(ofctx__http_server_start(&f->server, &f->loop, "127.0.0.1", 0, NULL, sidecar,
-                                            f),
+  assert_int_equal(ofctx__http_server_start(&f->server, &f->loop, "127.0.0.1", 0, NULL, sidecar, f),
                    0);
   f->port = ofctx__http_server_port(f->server);
   if (!sidecar_up) { /* nobody listens there any more */
@@ -136,9 +134,8 @@ static void teardown_fixture(fixture_t *f) {
 static void call_with(fixture_t *f, const char *method, const char *path, const char *type,
                       const char *body, const ofctx__dapr_policy_t *policy) {
   f->done = 0;
-  assert_int_equal(ofctx__dapr_call(f->client, method, path, type, body, strlen(body), policy,
-                                    on_done, f),
-                   0);
+  assert_int_equal(
+      ofctx__dapr_call(f->client, method, path, type, body, strlen(body), policy, on_done, f), 0);
   while (!f->done)
     uv_run(&f->loop, UV_RUN_ONCE);
   assert_int_equal(f->done, 1);
@@ -277,9 +274,9 @@ static void oversized_answers_fail(void **state) {
 static void close_cancels_in_flight(void **state) {
   fixture_t *f = setup_with(NULL, 1);
   f->done = 0;
-  assert_int_equal(ofctx__dapr_call(f->client, "POST", "/v1.0/bindings/slow", NULL, "x", 1, NULL,
-                                    on_done, f),
-                   0);
+  assert_int_equal(
+      ofctx__dapr_call(f->client, "POST", "/v1.0/bindings/slow", NULL, "x", 1, NULL, on_done, f),
+      0);
   assert_int_equal(ofctx__dapr_client_pending(f->client), 1);
   uv_run(&f->loop, UV_RUN_NOWAIT);
   ofctx__dapr_client_close(f->client, NULL, NULL);
@@ -297,12 +294,11 @@ static void close_cancels_in_flight(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(success_and_headers),   cmocka_unit_test(no_token_no_header),
-      cmocka_unit_test(reused_handles_start_clean),
-      cmocka_unit_test(retries_5xx_then_succeeds), cmocka_unit_test(retries_are_bounded),
-      cmocka_unit_test(client_errors_are_not_retried), cmocka_unit_test(timeouts_are_retried),
-      cmocka_unit_test(refused_connections),   cmocka_unit_test(oversized_answers_fail),
-      cmocka_unit_test(close_cancels_in_flight),
+      cmocka_unit_test(success_and_headers),        cmocka_unit_test(no_token_no_header),
+      cmocka_unit_test(reused_handles_start_clean), cmocka_unit_test(retries_5xx_then_succeeds),
+      cmocka_unit_test(retries_are_bounded),        cmocka_unit_test(client_errors_are_not_retried),
+      cmocka_unit_test(timeouts_are_retried),       cmocka_unit_test(refused_connections),
+      cmocka_unit_test(oversized_answers_fail),     cmocka_unit_test(close_cancels_in_flight),
   };
   return cmocka_run_group_tests_name("dapr_client", tests, NULL, NULL);
 }

@@ -5,8 +5,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -43,10 +43,11 @@ static void answer(ofctx__http_request_t *req) {
   const char *x = ofctx__http_request_header(req, "x-test");
   ofctx__http_header_t headers[] = {{"Content-Type", "text/plain"}};
   size_t count;
-  int n = (ofctx__http_request_headers(req, &count), snprintf(body, sizeof body, "%s %s ?%s x=%s headers=%zu body=%zu:%.*s",
-                   ofctx__http_request_method(req), ofctx__http_request_path(req),
-                   ofctx__http_request_query(req), x ? x : "(none)",
-                   count, len, (int)(len > 64 ? 64 : len), data));
+  int n = (ofctx__http_request_headers(req, &count),
+           snprintf(body, sizeof body, "%s %s ?%s x=%s headers=%zu body=%zu:%.*s",
+                    ofctx__http_request_method(req), ofctx__http_request_path(req),
+                    ofctx__http_request_query(req), x ? x : "(none)", count, len,
+                    (int)(len > 64 ? 64 : len), data));
   ofctx__http_respond(req, 200, headers, 1, body, (size_t)n);
 }
 
@@ -207,7 +208,8 @@ static void pipelined(void **state) {
 static void sent_while_handling(void **state) {
   /* what follows /later on the connection, and its answer (NULL: none) */
   static const char *const next[][2] = {
-      {"POST /next HTTP/1.1\r\nContent-Length: 2\r\n\r\nok", "POST /next ? x=(none) headers=1 body=2:ok"},
+      {"POST /next HTTP/1.1\r\nContent-Length: 2\r\n\r\nok",
+       "POST /next ? x=(none) headers=1 body=2:ok"},
       {"GET /cut HTTP/1.1\r\nX-Test: ", NULL},
   };
   fixture_t *f = start(NULL);
@@ -257,7 +259,8 @@ static void bad_requests(void **state) {
       {"GET / HTTP/2.0\r\n\r\n", "HTTP/1.1 505 HTTP Version Not Supported\r\n"},
       {"GET / HTTP/1.1\r\nBad Header\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
       {"POST / HTTP/1.1\r\nContent-Length: abc\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
-      {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "HTTP/1.1 400 Bad Request\r\n"},
+      {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+       "HTTP/1.1 400 Bad Request\r\n"},
       {"POST / HTTP/1.1\r\nContent-Length: 2000\r\n\r\n", "HTTP/1.1 413 Payload Too Large\r\n"},
       {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n", NULL}, /* see below */
       {"GET / HTTP/1.1\r\nExpect: something\r\n\r\n", "HTTP/1.1 417 Expectation Failed\r\n"},
@@ -484,9 +487,12 @@ static void bodies_bounded(void **state) {
   b = client(f);
   send_str(b, "POST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
   for (int i = 0; i < 4; i++) /* the fourth passes 1500 */
-    send(b, "c8\r\n" /* 200 bytes */
-                "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-                "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n",
+    send(b,
+         "c8\r\n" /* 200 bytes */
+         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+         "xxxxxxxxxxx"
+         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+         "xxxxxxxxxxx\r\n",
          206, MSG_NOSIGNAL);
   read_response(b, buf, sizeof buf);
   assert_non_null(strstr(buf, "HTTP/1.1 503 "));
@@ -636,16 +642,21 @@ static void client_vanishes(void **state) {
 int main(void) {
   signal(SIGPIPE, SIG_IGN); /* as the runtime does: a vanished peer is an error code */
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(get_and_keep_alive),  cmocka_unit_test(pipelined),
+      cmocka_unit_test(get_and_keep_alive),
+      cmocka_unit_test(pipelined),
       cmocka_unit_test(sent_while_handling),
-      cmocka_unit_test(chunked_body),        cmocka_unit_test(bad_requests),
+      cmocka_unit_test(chunked_body),
+      cmocka_unit_test(bad_requests),
       cmocka_unit_test(size_limits),
       cmocka_unit_test(head_size_exact),
       cmocka_unit_test(refused_on_head),
       cmocka_unit_test(bodies_bounded),
-      cmocka_unit_test(chunked_split_anywhere),         cmocka_unit_test(timeouts),
-      cmocka_unit_test(max_connections),     cmocka_unit_test(expect_continue_and_http10),
-      cmocka_unit_test(stop_while_handling), cmocka_unit_test(client_vanishes),
+      cmocka_unit_test(chunked_split_anywhere),
+      cmocka_unit_test(timeouts),
+      cmocka_unit_test(max_connections),
+      cmocka_unit_test(expect_continue_and_http10),
+      cmocka_unit_test(stop_while_handling),
+      cmocka_unit_test(client_vanishes),
   };
   return cmocka_run_group_tests_name("http_server", tests, NULL, NULL);
 }

@@ -13,21 +13,94 @@
 #include "buf.h"
 #include "json_scan.h"
 
-static const char *const valid[] = {
-    "0", "-0", "1", "-1", "123", "1.5", "-1.5e10", "1E+2", "1e-2", "0.0", "1e999", "-1e999",
-    "123456789012345678901234567890", "-123456789012345678901234567890", "true", "false",
-    "null", "\"\"", "\"a\"", "\"\\u0000\"", "\"\\ud800\"", "\"\\udc00\\ud800\"",
-    "\"\\ud83d\\ude00\"", "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"", "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"",
-    "\"\x7f\xc2\x80\"", "[]", "{}", "[1,2,3]", "{\"a\":1,\"b\":[true,null]}", " \t\r\n1 \t\r\n",
-    "[ ]", "{ }", "{\"a\" : 1 , \"a\" : 2}", "[[[[[]]]]]", "{\"\":\"\"}", "[\"\\u00e9\"]"};
+static const char *const valid[] = {"0",
+                                    "-0",
+                                    "1",
+                                    "-1",
+                                    "123",
+                                    "1.5",
+                                    "-1.5e10",
+                                    "1E+2",
+                                    "1e-2",
+                                    "0.0",
+                                    "1e999",
+                                    "-1e999",
+                                    "123456789012345678901234567890",
+                                    "-123456789012345678901234567890",
+                                    "true",
+                                    "false",
+                                    "null",
+                                    "\"\"",
+                                    "\"a\"",
+                                    "\"\\u0000\"",
+                                    "\"\\ud800\"",
+                                    "\"\\udc00\\ud800\"",
+                                    "\"\\ud83d\\ude00\"",
+                                    "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"",
+                                    "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"",
+                                    "\"\x7f\xc2\x80\"",
+                                    "[]",
+                                    "{}",
+                                    "[1,2,3]",
+                                    "{\"a\":1,\"b\":[true,null]}",
+                                    " \t\r\n1 \t\r\n",
+                                    "[ ]",
+                                    "{ }",
+                                    "{\"a\" : 1 , \"a\" : 2}",
+                                    "[[[[[]]]]]",
+                                    "{\"\":\"\"}",
+                                    "[\"\\u00e9\"]"};
 
-static const char *const invalid[] = {
-    "", " ", "01", "-", "1.", ".1", "1e", "1e+", "+1", "0x1", "NaN", "Infinity", "-Infinity",
-    "tru", "truee", "nul", "'a'", "\"", "\"\\\"", "\"\\x\"", "\"\\u12\"", "\"\\u12g4\"",
-    "\"\t\"", "\"\n\"", "\"\x01\"", "\"\xff\"", "\"\xc0\xaf\"", "\"\xed\xa0\x80\"",
-    "\"\xe2\x82\"", "[", "]", "[1,]", "[,1]", "[1 2]", "{\"a\"}", "{\"a\":}", "{a:1}",
-    "{\"a\":1,}", "{,}", "{\"a\" 1}", "1 2", "[]]", "{}}", "\xef\xbb\xbf{}", "[1]x", "//",
-    "\"a\"\"b\"", "[\"a\" \"b\"]", "\0131", "1\x0c"};
+static const char *const invalid[] = {"",
+                                      " ",
+                                      "01",
+                                      "-",
+                                      "1.",
+                                      ".1",
+                                      "1e",
+                                      "1e+",
+                                      "+1",
+                                      "0x1",
+                                      "NaN",
+                                      "Infinity",
+                                      "-Infinity",
+                                      "tru",
+                                      "truee",
+                                      "nul",
+                                      "'a'",
+                                      "\"",
+                                      "\"\\\"",
+                                      "\"\\x\"",
+                                      "\"\\u12\"",
+                                      "\"\\u12g4\"",
+                                      "\"\t\"",
+                                      "\"\n\"",
+                                      "\"\x01\"",
+                                      "\"\xff\"",
+                                      "\"\xc0\xaf\"",
+                                      "\"\xed\xa0\x80\"",
+                                      "\"\xe2\x82\"",
+                                      "[",
+                                      "]",
+                                      "[1,]",
+                                      "[,1]",
+                                      "[1 2]",
+                                      "{\"a\"}",
+                                      "{\"a\":}",
+                                      "{a:1}",
+                                      "{\"a\":1,}",
+                                      "{,}",
+                                      "{\"a\" 1}",
+                                      "1 2",
+                                      "[]]",
+                                      "{}}",
+                                      "\xef\xbb\xbf{}",
+                                      "[1]x",
+                                      "//",
+                                      "\"a\"\"b\"",
+                                      "[\"a\" \"b\"]",
+                                      "\0131",
+                                      "1\x0c"};
 
 static void decisions(void **state) {
   (void)state;
@@ -141,9 +214,9 @@ static void strings(void **state) {
       {"\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"", 18, "\"\\/\b\f\n\r\t", 8},
       {"\"\\u00e9\\u20ac\"", 14, "\xc3\xa9\xe2\x82\xac", 5},
       {"\"\\ud83d\\ude00\"", 14, "\xf0\x9f\x98\x80", 4},
-      {"\"\\ud800x\"", 9, "\xef\xbf\xbdx", 4},             /* lone high surrogate */
-      {"\"\\udc00\"", 8, "\xef\xbf\xbd", 3},               /* lone low surrogate */
-      {"\"\\ud800\\u0041\"", 14, "\xef\xbf\xbd\x41", 4},   /* high then no low */
+      {"\"\\ud800x\"", 9, "\xef\xbf\xbdx", 4},           /* lone high surrogate */
+      {"\"\\udc00\"", 8, "\xef\xbf\xbd", 3},             /* lone low surrogate */
+      {"\"\\ud800\\u0041\"", 14, "\xef\xbf\xbd\x41", 4}, /* high then no low */
       {"\"\\ud800\\ud800\\udc00\"", 20, "\xef\xbf\xbd\xf0\x90\x80\x80", 7},
       {"\"\xc3\xa9\"", 4, "\xc3\xa9", 2},
   };
@@ -173,9 +246,12 @@ static void media_types_of_data(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(decisions),    cmocka_unit_test(jansson_agrees),
-      cmocka_unit_test(deep_nesting), cmocka_unit_test(value_length),
-      cmocka_unit_test(members),      cmocka_unit_test(strings),
+      cmocka_unit_test(decisions),
+      cmocka_unit_test(jansson_agrees),
+      cmocka_unit_test(deep_nesting),
+      cmocka_unit_test(value_length),
+      cmocka_unit_test(members),
+      cmocka_unit_test(strings),
       cmocka_unit_test(media_types_of_data),
   };
   return cmocka_run_group_tests_name("json_scan", tests, NULL, NULL);

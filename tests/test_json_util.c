@@ -22,7 +22,7 @@ static void member_lookup(void **state) {
 
 static void kinds(void **state) {
   json_t *v = json_loads("[{},[],\"s\",1,1.5,true,false,null]", 0, NULL);
-  const char *want[] = {"an object", "an array", "a string", "a number",
+  const char *want[] = {"an object", "an array",  "a string",  "a number",
                         "a number",  "a boolean", "a boolean", "null"};
   for (size_t i = 0; i < 8; i++)
     assert_string_equal(ofctx__json_kind(json_array_get(v, i)), want[i]);
@@ -88,17 +88,24 @@ static void utf8(void **state) {
   assert_true(ofctx__text_ok(""));
   assert_false(ofctx__text_ok("a\tb"));
   assert_false(ofctx__text_ok("a\x7f"));
-  assert_false(ofctx__text_ok("a\xc2\x85" "b")); /* NEL, a C1 control */
+  assert_false(ofctx__text_ok("a\xc2\x85"
+                              "b")); /* NEL, a C1 control */
   assert_false(ofctx__text_ok("\xff"));
-  assert_false(ofctx__text_ok("admin\xe2\x80\xae" "txt")); /* RIGHT-TO-LEFT OVERRIDE */
-  assert_false(ofctx__text_ok("a\xe2\x81\xa6" "b"));       /* LEFT-TO-RIGHT ISOLATE */
-  assert_true(ofctx__text_ok("a\xe2\x80\x94" "b"));        /* an em dash is fine */
+  assert_false(ofctx__text_ok("admin\xe2\x80\xae"
+                              "txt")); /* RIGHT-TO-LEFT OVERRIDE */
+  assert_false(ofctx__text_ok("a\xe2\x81\xa6"
+                              "b")); /* LEFT-TO-RIGHT ISOLATE */
+  assert_true(ofctx__text_ok("a\xe2\x80\x94"
+                             "b")); /* an em dash is fine */
 }
 
 static void quoting_bytes(void **state) {
   char out[OFCTX_QUOTE_SIZE];
 
-  ofctx__quote(out, sizeof out, "a\xff" "b\xc2\x85" "c\xc3\xa9");
+  ofctx__quote(out, sizeof out,
+               "a\xff"
+               "b\xc2\x85"
+               "c\xc3\xa9");
   assert_string_equal(out, "\"a\\xffb\\u0085c\xc3\xa9\"");
   ofctx__quote(out, sizeof out, "caf\xc3\xa9\xe2\x80\xae");
   assert_string_equal(out, "\"caf\xc3\xa9\\u202e\"");
@@ -122,12 +129,24 @@ static void quoting_never_splits_escapes(void **state) {
 
 /* CloudEvents Strings: UTF-8 without C0/C1 controls, DEL or noncharacters. */
 static void cloudevent_strings(void **state) {
-  static const char *const ok[] = {"", "plain", "caf\xc3\xa9", "nbsp\xc2\xa0", "\xef\xbf\xbd",
-                                   "\xf0\x9f\x98\x80", "\xef\xb7\x8f" /* U+FDCF */};
-  static const char *const bad[] = {"tab\t", "del\x7f", "c1\xc2\x85", "c1\xc2\x9f",
-                                    "\xef\xb7\x90" /* U+FDD0 */, "\xef\xb7\xaf" /* U+FDEF */,
-                                    "\xef\xbf\xbe" /* U+FFFE */, "\xf0\x9f\xbf\xbf" /* U+1FFFF */,
-                                    "\xf4\x8f\xbf\xbf" /* U+10FFFF */, "bad\xff", "cut\xc3"};
+  static const char *const ok[] = {"",
+                                   "plain",
+                                   "caf\xc3\xa9",
+                                   "nbsp\xc2\xa0",
+                                   "\xef\xbf\xbd",
+                                   "\xf0\x9f\x98\x80",
+                                   "\xef\xb7\x8f" /* U+FDCF */};
+  static const char *const bad[] = {"tab\t",
+                                    "del\x7f",
+                                    "c1\xc2\x85",
+                                    "c1\xc2\x9f",
+                                    "\xef\xb7\x90" /* U+FDD0 */,
+                                    "\xef\xb7\xaf" /* U+FDEF */,
+                                    "\xef\xbf\xbe" /* U+FFFE */,
+                                    "\xf0\x9f\xbf\xbf" /* U+1FFFF */,
+                                    "\xf4\x8f\xbf\xbf" /* U+10FFFF */,
+                                    "bad\xff",
+                                    "cut\xc3"};
   (void)state;
   for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
     assert_true(ofctx__ce_string_ok(ok[i]));
@@ -138,8 +157,8 @@ static void cloudevent_strings(void **state) {
 static void topics(void **state) {
   (void)state;
   const char *good[] = {"orders", "a/b", "a b", "..a", "a..", ".a/b.", "a/..b/.c", "%2e%2e"};
-  const char *bad[] = {"", ".", "..", "../x", "x/..", "a/./b", "a/../b", "/a", "a/", "a//b",
-                       "a?b", "a#b", "../../state/x"};
+  const char *bad[] = {"",   ".",  "..",   "../x", "x/..", "a/./b",        "a/../b",
+                       "/a", "a/", "a//b", "a?b",  "a#b",  "../../state/x"};
   for (size_t i = 0; i < sizeof good / sizeof *good; i++)
     assert_true(ofctx__topic_ok(good[i]));
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
@@ -166,8 +185,10 @@ static void media_types(void **state) {
   start = ofctx__media_type(" \ttext/plain ; charset=utf-8", &len);
   assert_int_equal(len, 10);
   assert_memory_equal(start, "text/plain", 10);
-  assert_true(ofctx__media_type_is("APPLICATION/cloudevents+json;x=y", "application/cloudevents+json"));
-  assert_false(ofctx__media_type_is("application/cloudevents+jsonx", "application/cloudevents+json"));
+  assert_true(
+      ofctx__media_type_is("APPLICATION/cloudevents+json;x=y", "application/cloudevents+json"));
+  assert_false(
+      ofctx__media_type_is("application/cloudevents+jsonx", "application/cloudevents+json"));
 }
 
 int main(void) {

@@ -65,13 +65,13 @@ static void access_fields(void **state) {
   a = parse("h - - [25/Aug/2021:01:54:36 +0000] \"get / HTTP/1.1\" 404 1", 1);
   assert_int_equal(a.method.len, 0); /* lower case: not a method */
   /* not access logs */
-  parse("h - - [25/Aug/2021:01:54:36 +0000] \"GET / HTTP/1.1\" 404", 0);     /* no size */
-  parse("h - - [25/Aug/2021:01:54:36 +0000] \"GET / HTTP/1.1\" 099 1", 0);   /* not a status */
+  parse("h - - [25/Aug/2021:01:54:36 +0000] \"GET / HTTP/1.1\" 404", 0);   /* no size */
+  parse("h - - [25/Aug/2021:01:54:36 +0000] \"GET / HTTP/1.1\" 099 1", 0); /* not a status */
   parse("h - - [25/Aug/2021:01:54:36 +0000] \"GET / HTTP/1.1\" 404x 1", 0);
-  parse("h - - [25/Foo/2021:01:54:36 +0000] \"GET / HTTP/1.1\" 404 1", 0);   /* month */
-  parse("h  - - [25/Aug/2021:01:54:36 +0000] \"GET / HTTP/1.1\" 404 1", 0);  /* empty field */
-  parse("h - [25/Aug/2021:01:54:36 +0000] \"GET / HTTP/1.1\" 404 1", 0);     /* two fields */
-  parse("h - - [25/Aug/2021:01:54:36 +0000] \"GET / HTTP/1.1 404 1", 0);     /* open quote */
+  parse("h - - [25/Foo/2021:01:54:36 +0000] \"GET / HTTP/1.1\" 404 1", 0);  /* month */
+  parse("h  - - [25/Aug/2021:01:54:36 +0000] \"GET / HTTP/1.1\" 404 1", 0); /* empty field */
+  parse("h - [25/Aug/2021:01:54:36 +0000] \"GET / HTTP/1.1\" 404 1", 0);    /* two fields */
+  parse("h - - [25/Aug/2021:01:54:36 +0000] \"GET / HTTP/1.1 404 1", 0);    /* open quote */
   parse("h - - [25/Aug/2021:01:54:36 +0000] \"GET \\\" 404 1", 0);
   parse("", 0);
 }
@@ -105,7 +105,8 @@ static void prefilter(void **state) {
   lh_rules_t *r;
   char err[256];
   static const char *const may[] = {
-      "{\"log\":\"h - - [x] \\\"GET / HTTP/1.1\\\" 404 1\",\"kubernetes\":{\"namespace_name\":\"demo-project\"}}",
+      "{\"log\":\"h - - [x] \\\"GET / HTTP/1.1\\\" 404 "
+      "1\",\"kubernetes\":{\"namespace_name\":\"demo-project\"}}",
       "{\"log\":\"\\u0020404 \",\"ns\":\"x\"}", /* an escape could hide anything */
   };
   static const char *const cannot[] = {
@@ -135,8 +136,15 @@ static const char *am_env(const char *name) {
 /* Values that need escaping (quote, backslash, control character), that
  * are not ASCII, and that are plain come back exactly, in both formats. */
 static void alert_values_round_trip(void **state) {
-  lh_event_t ev = {"demo-project", "wordpress-v1-f54f697c5-hdn2z", "caf\xc3\xa9", "GET",
-                   "/a\"b\\c\td\x01/\xe2\x82\xac", "10.0.0.7", 404, 1629856477.5, 1629856478.0};
+  lh_event_t ev = {"demo-project",
+                   "wordpress-v1-f54f697c5-hdn2z",
+                   "caf\xc3\xa9",
+                   "GET",
+                   "/a\"b\\c\td\x01/\xe2\x82\xac",
+                   "10.0.0.7",
+                   404,
+                   1629856477.5,
+                   1629856478.0};
   lh_getenv_fn envs[] = {no_env, am_env};
   (void)state;
   for (size_t i = 0; i < 2; i++) {
@@ -158,9 +166,9 @@ static void alert_values_round_trip(void **state) {
     assert_string_equal(json_string_value(json_object_get(labels, "alertname")), "404 Request");
     assert_string_equal(json_string_value(json_object_get(alert, "startsAt")),
                         "2021-08-25T01:54:37.500000Z");
-    assert_non_null(strstr(json_string_value(json_object_get(json_object_get(alert, "annotations"),
-                                                             "message")),
-                           ev.path));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(json_object_get(alert, "annotations"), "message")),
+               ev.path));
     if (i == 0)
       assert_true(json_equal(labels, json_object_get(body, "commonLabels")));
     json_decref(body);
@@ -176,7 +184,8 @@ static void drop_reasons(void **state) {
     const char *record, *why;
   } rows[] = {
       {"{\"log\": 1e999}", "JSON that jansson cannot hold"},
-      {"{\"kubernetes\": {\"n\": 123456789012345678901234567890}}", "JSON that jansson cannot hold"},
+      {"{\"kubernetes\": {\"n\": 123456789012345678901234567890}}",
+       "JSON that jansson cannot hold"},
       {"[1, 2]", "JSON, but not an object"},
       {"{\"log\": ", "not JSON"},
   };
@@ -189,7 +198,8 @@ static void drop_reasons(void **state) {
     char *alert = NULL;
     size_t len;
     const char *why;
-    lh_verdict_t v = lh_record_check(r, rows[i].record, strlen(rows[i].record), 0, &alert, &len, &why);
+    lh_verdict_t v =
+        lh_record_check(r, rows[i].record, strlen(rows[i].record), 0, &alert, &len, &why);
     assert_null(alert);
     if (!rows[i].why)
       continue;

@@ -26,10 +26,10 @@ static const struct {
     {"/a/{x}/b/{y}", 2},
     {"/{A_b9}", 1},
     {"/id/{id:[0-9]+}", 1},
-    {"/v/{v:[a-z]{2}}", 1},           /* braces inside the regex */
+    {"/v/{v:[a-z]{2}}", 1}, /* braces inside the regex */
     {"/v/{v:a|ab}", 1},
     {"/u/{u:\\p{L}+}", 1},
-    {"/f/{p:[^/]+\\.txt}", 1},        /* a '/' inside braces does not end the segment */
+    {"/f/{p:[^/]+\\.txt}", 1}, /* a '/' inside braces does not end the segment */
     {"/c/{c:.}/{d}/{e:x{1,3}}", 3},
 };
 
@@ -102,8 +102,8 @@ static const struct {
     {"/a/{x}/b/{y}", "/a/1/b/", 0, NULL},
     {"/id/{id:[0-9]+}", "/id/42", 1, "{\"id\": \"42\"}"},
     {"/id/{id:[0-9]+}", "/id/%34%32", 1, "{\"id\": \"42\"}"}, /* the regex sees decoded text */
-    {"/id/{id:[0-9]+}", "/id/42a", 0, NULL},                 /* anchored at the end */
-    {"/id/{id:[0-9]+}", "/id/a42", 0, NULL},                 /* and at the start */
+    {"/id/{id:[0-9]+}", "/id/42a", 0, NULL},                  /* anchored at the end */
+    {"/id/{id:[0-9]+}", "/id/a42", 0, NULL},                  /* and at the start */
     {"/id/{id:[0-9]+}", "/id/", 0, NULL},
     {"/v/{v:[a-z]{2}}", "/v/ab", 1, "{\"v\": \"ab\"}"},
     {"/v/{v:[a-z]{2}}", "/v/abc", 0, NULL},
@@ -120,7 +120,7 @@ static const struct {
     {"/c/{c:.}/{d}/{e:x{1,3}}", "/c/a/d/xxxx", 0, NULL},
     {"/f/{p:[^/]+\\.txt}", "/f/notes.txt", 1, "{\"p\": \"notes.txt\"}"},
     {"/f/{p:[^/]+\\.txt}", "/f/a%2Fb.txt", 0, NULL}, /* %2F is a '/' for the regex */
-    {"/x/{a:.*}", "/x/", 0, NULL}, /* a parameter is never empty */
+    {"/x/{a:.*}", "/x/", 0, NULL},                   /* a parameter is never empty */
 };
 
 static void patterns_compile(void **state) {
@@ -147,8 +147,8 @@ static void patterns_refused(void **state) {
     /* The message names the pattern, then says what is wrong with it. */
     snprintf(prefix, sizeof prefix, "\"%s\": ", bad_patterns[i].pattern);
     if (strncmp(err, prefix, strlen(prefix)) != 0 || !strstr(err, bad_patterns[i].why))
-      fail_msg("%s: the message \"%s\" is not \"%s...%s...\"", bad_patterns[i].pattern, err,
-               prefix, bad_patterns[i].why);
+      fail_msg("%s: the message \"%s\" is not \"%s...%s...\"", bad_patterns[i].pattern, err, prefix,
+               bad_patterns[i].why);
   }
 }
 
@@ -213,7 +213,7 @@ static void route_reused(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(patterns_compile), cmocka_unit_test(patterns_refused),
+      cmocka_unit_test(patterns_compile),  cmocka_unit_test(patterns_refused),
       cmocka_unit_test(message_truncated), cmocka_unit_test(paths_match),
       cmocka_unit_test(route_reused),
   };

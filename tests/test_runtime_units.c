@@ -10,10 +10,10 @@
 
 #include <cmocka.h>
 
-#include "mem.h"
 #include "base64.h"
 #include "buf.h"
 #include "log.h"
+#include "mem.h"
 #include "options.h"
 
 static void options_defaults(void **state) {
@@ -94,11 +94,16 @@ static void options_errors(void **state) {
 static void base64(void **state) {
   static const struct {
     const char *in, *out;
-  } good[] = {{"", ""},         {"Zg==", "f"},     {"Zm8=", "fo"},   {"Zm9v", "foo"},
-              {"Zm9vYg", "foob"}, {"Zm9vYmE=", "fooba"}, {"Zm9vYmFy", "foobar"},
+  } good[] = {{"", ""},
+              {"Zg==", "f"},
+              {"Zm8=", "fo"},
+              {"Zm9v", "foo"},
+              {"Zm9vYg", "foob"},
+              {"Zm9vYmE=", "fooba"},
+              {"Zm9vYmFy", "foobar"},
               {"eyJhIjoxfQ==", "{\"a\":1}"}};
-  static const char *const bad[] = {"Z", "Zg=", "Zg===", "Zm9v!", "Zm 9v", "Zh==", "====",
-                                    "Zg==Zg=="};
+  static const char *const bad[] = {"Z",     "Zg=",  "Zg===", "Zm9v!",
+                                    "Zm 9v", "Zh==", "====",  "Zg==Zg=="};
   size_t len;
 
   for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
@@ -144,8 +149,8 @@ static char *capture_stderr(void (*fn)(void)) {
 }
 
 static void log_lines(void) {
-  ofctx__log(OFCTX_LOG_INFO, "started", "function", "f", "port", "8080", "skipped", NULL,
-             "odd", "a b\"c\n", (const char *)NULL);
+  ofctx__log(OFCTX_LOG_INFO, "started", "function", "f", "port", "8080", "skipped", NULL, "odd",
+             "a b\"c\n", (const char *)NULL);
   ofctx__log(OFCTX_LOG_DEBUG, "hidden at info", (const char *)NULL);
   /* a forged second line, and bytes that are not UTF-8 (a message cut in
    * the middle of "é") */
@@ -172,8 +177,9 @@ static void log_formats(void **state) {
   setenv("OFCTX_LOG_LEVEL", "DEBUG", 1);
   assert_int_equal(ofctx__log_setup(err, sizeof err), 0);
   out = capture_stderr(log_lines);
-  assert_non_null(strstr(out, "\"level\":\"info\",\"msg\":\"started\",\"function\":\"f\","
-                              "\"port\":\"8080\",\"odd\":\"a b\\\"c\\n\",\"k_service\":\"svc\"}\n"));
+  assert_non_null(strstr(out,
+                         "\"level\":\"info\",\"msg\":\"started\",\"function\":\"f\","
+                         "\"port\":\"8080\",\"odd\":\"a b\\\"c\\n\",\"k_service\":\"svc\"}\n"));
   assert_non_null(strstr(out, "\"msg\":\"hidden at info\""));
   assert_non_null(strstr(out, "\"msg\":\"two\\nlines\",\"cut\":\"caf?\""));
 

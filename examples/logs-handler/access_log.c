@@ -95,7 +95,7 @@ static void split_request(lh_access_t *a) {
     const char *t = a->target.p, *t_end = t + a->target.len, *q;
     size_t skip = a->target.len > 7 && strncasecmp(t, "http://", 7) == 0    ? 7
                   : a->target.len > 8 && strncasecmp(t, "https://", 8) == 0 ? 8
-                                                                           : 0;
+                                                                            : 0;
     if (skip) {
       const char *slash = memchr(t + skip, '/', (size_t)(t_end - t - skip));
       t = slash ? slash : t_end;

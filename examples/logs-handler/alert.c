@@ -95,8 +95,8 @@ int lh_parse_rfc3339(const char *s, double *t) {
   const char *p;
 
   if (strlen(s) < 20 || !num(s, 4, &y) || s[4] != '-' || !num(s + 5, 2, &mo) || s[7] != '-' ||
-      !num(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') || !num(s + 11, 2, &h) ||
-      s[13] != ':' || !num(s + 14, 2, &mi) || s[16] != ':' || !num(s + 17, 2, &sec))
+      !num(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') || !num(s + 11, 2, &h) || s[13] != ':' ||
+      !num(s + 14, 2, &mi) || s[16] != ':' || !num(s + 17, 2, &sec))
     return -1;
   p = s + 19;
   if (*p == '.') {
@@ -126,8 +126,7 @@ int lh_parse_clf_time(const char *s, size_t len, double *t) {
   int d, y, h, mi, sec, oh, om, mo;
 
   if (len != 26 || !num(s, 2, &d) || !num(s + 7, 4, &y) || !num(s + 12, 2, &h) ||
-      !num(s + 15, 2, &mi) || !num(s + 18, 2, &sec) || !num(s + 22, 2, &oh) ||
-      !num(s + 24, 2, &om))
+      !num(s + 15, 2, &mi) || !num(s + 18, 2, &sec) || !num(s + 22, 2, &oh) || !num(s + 24, 2, &om))
     return -1;
   mo = lh_clf_month(s + 3);
   if (to_epoch(y, mo, d, h, mi, sec, t) != 0)
@@ -186,8 +185,9 @@ static int put_string(FILE *f, const char *s) {
     return fprintf(f, "\"%s\"", s) < 0 ? -1 : 0;
   j = json_string(s);
   n = j ? json_dumpb(j, quoted, sizeof quoted, JSON_ENCODE_ANY) : 0;
-  rc = n == 0 ? -1 : n <= sizeof quoted ? (int)fwrite(quoted, n, 1, f) - 1
-                                        : json_dumpf(j, f, JSON_ENCODE_ANY);
+  rc = n == 0               ? -1
+       : n <= sizeof quoted ? (int)fwrite(quoted, n, 1, f) - 1
+                            : json_dumpf(j, f, JSON_ENCODE_ANY);
   json_decref(j);
   return rc;
 }
@@ -225,12 +225,12 @@ char *lh_alert_json(const lh_rules_t *rules, const lh_event_t *ev, size_t *len) 
   if (nm) /* Notification Manager routes to the namespace's tenant with this */
     add(labels, &nl, "rule_level", "namespace");
   text_printf(message, sizeof message, "%s: %s%s%s answered %d by pod %s/%s%s%s%s%s%s",
-           lh_rules_alert_name(rules), ev->method && *ev->method ? ev->method : "a request",
-           ev->path && *ev->path ? " " : "", ev->path ? ev->path : "", ev->status,
-           ev->namespace_name, ev->pod, ev->container && *ev->container ? " (container " : "",
-           ev->container && *ev->container ? ev->container : "",
-           ev->container && *ev->container ? ")" : "",
-           ev->client && *ev->client ? " for client " : "", ev->client ? ev->client : "");
+              lh_rules_alert_name(rules), ev->method && *ev->method ? ev->method : "a request",
+              ev->path && *ev->path ? " " : "", ev->path ? ev->path : "", ev->status,
+              ev->namespace_name, ev->pod, ev->container && *ev->container ? " (container " : "",
+              ev->container && *ev->container ? ev->container : "",
+              ev->container && *ev->container ? ")" : "",
+              ev->client && *ev->client ? " for client " : "", ev->client ? ev->client : "");
   add(annotations, &na, "message", message);
   add(annotations, &na, "status", status);
   lh_rfc3339(ev->time, starts);

@@ -31,13 +31,17 @@ static int init(const ofctx_config_t *cfg, void *arg) {
   }
   out = ofctx_config_output(cfg, lh_rules_output(rules));
   if (!out) {
-    fprintf(stderr, "logs-handler: the function context has no output \"%s\" (LOGS_OUTPUT) "
-                    "to send alerts to\n", lh_rules_output(rules));
+    fprintf(stderr,
+            "logs-handler: the function context has no output \"%s\" (LOGS_OUTPUT) "
+            "to send alerts to\n",
+            lh_rules_output(rules));
     return -1;
   }
   if (ofctx_component_kind(out) != OFCTX_COMPONENT_BINDING)
-    fprintf(stderr, "logs-handler: output \"%s\" is %s, not an HTTP binding; alerts go there "
-                    "anyway\n", lh_rules_output(rules), ofctx_component_type(out));
+    fprintf(stderr,
+            "logs-handler: output \"%s\" is %s, not an HTTP binding; alerts go there "
+            "anyway\n",
+            lh_rules_output(rules), ofctx_component_type(out));
   return 0;
 }
 

@@ -25,8 +25,7 @@ static double record_time(json_t *record, const lh_access_t *line, double now) {
     return t;
   if (json_is_number(ts) && plausible(json_number_value(ts)))
     return json_number_value(ts);
-  if (ts && json_is_string(ts) && lh_parse_rfc3339(json_string_value(ts), &t) == 0 &&
-      plausible(t))
+  if (ts && json_is_string(ts) && lh_parse_rfc3339(json_string_value(ts), &t) == 0 && plausible(t))
     return t;
   if (lh_parse_clf_time(line->time.p, line->time.len, &t) == 0 && plausible(t))
     return t;
@@ -43,13 +42,12 @@ static char *copy(lh_span_t s) {
   return c;
 }
 
-static lh_verdict_t build(const lh_rules_t *rules, json_t *record, const char *ns,
-                          const char *pod, const lh_access_t *line, double now, char **alert,
-                          size_t *alert_len) {
+static lh_verdict_t build(const lh_rules_t *rules, json_t *record, const char *ns, const char *pod,
+                          const lh_access_t *line, double now, char **alert, size_t *alert_len) {
   json_t *k8s = json_object_get(record, "kubernetes");
   char *method = copy(line->method), *path = copy(line->path), *client = copy(line->client);
-  lh_event_t ev = {ns, pod, member(k8s, "container_name"), method, path, client, line->status,
-                   record_time(record, line, now), now};
+  lh_event_t ev = {ns,     pod,          member(k8s, "container_name"),  method, path,
+                   client, line->status, record_time(record, line, now), now};
 
   *alert = method && path && client ? lh_alert_json(rules, &ev, alert_len) : NULL;
   free(method);

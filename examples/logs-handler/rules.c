@@ -90,7 +90,8 @@ static int load_statuses(lh_rules_t *r, const char *list, char *err, size_t size
       return fail(err, size, "LOGS_STATUSES", list,
                   "is not a comma-separated list of statuses (404) and classes (5xx)");
     memcpy(item, s, 3);
-    if (item[0] >= '1' && item[0] <= '5' && (strcmp(item + 1, "xx") == 0 || strcmp(item + 1, "XX") == 0)) {
+    if (item[0] >= '1' && item[0] <= '5' &&
+        (strcmp(item + 1, "xx") == 0 || strcmp(item + 1, "XX") == 0)) {
       memset(r->status + (item[0] - '0') * 100, 1, 100);
     } else if (item[0] >= '1' && item[0] <= '5' && item[1] >= '0' && item[1] <= '9' &&
                item[2] >= '0' && item[2] <= '9') {
@@ -150,7 +151,8 @@ int lh_rules_load(lh_rules_t **out, lh_getenv_fn get, char *err, size_t size) {
     return -1;
   }
   if (load_namespaces(r, value_of(get, "LOGS_NAMESPACES", "demo-project"), err, size) != 0 ||
-      load_pod_regex(r, value_of(get, "LOGS_POD_REGEX", "wordpress-v1-[A-Za-z0-9]{9}-[A-Za-z0-9]{5}"),
+      load_pod_regex(r,
+                     value_of(get, "LOGS_POD_REGEX", "wordpress-v1-[A-Za-z0-9]{9}-[A-Za-z0-9]{5}"),
                      err, size) != 0 ||
       load_statuses(r, value_of(get, "LOGS_STATUSES", "404"), err, size) != 0 ||
       text(&r->alert_name, get, "LOGS_ALERT_NAME", "404 Request", err, size) != 0 ||
@@ -201,8 +203,8 @@ static int status_hint(const lh_rules_t *r, const char *s, size_t len) {
   const char *p = s + 2, *end = s + len;
 
   while (p < end && (p = memchr(p, ' ', (size_t)(end - p))) != NULL && end - p >= 5) {
-    if (p[-1] == '"' && p[-2] == '\\' && p[1] >= '1' && p[1] <= '5' && p[2] >= '0' &&
-        p[2] <= '9' && p[3] >= '0' && p[3] <= '9' && p[4] == ' ' &&
+    if (p[-1] == '"' && p[-2] == '\\' && p[1] >= '1' && p[1] <= '5' && p[2] >= '0' && p[2] <= '9' &&
+        p[3] >= '0' && p[3] <= '9' && p[4] == ' ' &&
         r->status[(p[1] - '0') * 100 + (p[2] - '0') * 10 + (p[3] - '0')])
       return 1;
     p++;

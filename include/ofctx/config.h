@@ -56,20 +56,17 @@ typedef const char *(*ofctx_getenv_fn)(void *arg, const char *name);
  * ofctx_config_free) and returns OFCTX_OK. On failure `*out` is NULL, and the
  * code (OFCTX_ENOCONTEXT, OFCTX_ECONTEXT, OFCTX_EENV, OFCTX_ENOMEM) and
  * `err->message` say what is wrong and where. */
-OFCTX_EXTERN ofctx_err_t ofctx_config_load(ofctx_config_t **out,
-                                           ofctx_getenv_fn getenv_fn, void *arg,
-                                           ofctx_error_t *err);
+OFCTX_EXTERN ofctx_err_t ofctx_config_load(ofctx_config_t **out, ofctx_getenv_fn getenv_fn,
+                                           void *arg, ofctx_error_t *err);
 
 /* Like ofctx_config_load, but the context document is `json` (`len` bytes,
  * copied; no NUL needed) instead of FUNC_CONTEXT / FUNC_CONTEXT_V1BETA2.
  * `source` names the document in error messages (e.g. a file path); NULL
  * means "FUNC_CONTEXT". The shape is recognised from the document: one with a
  * "triggers" object is read as v1beta2, anything else as v1beta1. */
-OFCTX_EXTERN ofctx_err_t ofctx_config_parse(ofctx_config_t **out,
-                                            const char *source,
-                                            const char *json, size_t len,
-                                            ofctx_getenv_fn getenv_fn, void *arg,
-                                            ofctx_error_t *err);
+OFCTX_EXTERN ofctx_err_t ofctx_config_parse(ofctx_config_t **out, const char *source,
+                                            const char *json, size_t len, ofctx_getenv_fn getenv_fn,
+                                            void *arg, ofctx_error_t *err);
 
 /* Frees the config and everything borrowed from it. NULL is fine. */
 OFCTX_EXTERN void ofctx_config_free(ofctx_config_t *cfg);
@@ -107,13 +104,16 @@ OFCTX_EXTERN const char *ofctx_config_app_api_token(const ofctx_config_t *cfg);
  * entry of that name. */
 OFCTX_EXTERN size_t ofctx_config_input_count(const ofctx_config_t *cfg);
 OFCTX_EXTERN const ofctx_component_t *ofctx_config_input_at(const ofctx_config_t *cfg, size_t i);
-OFCTX_EXTERN const ofctx_component_t *ofctx_config_input(const ofctx_config_t *cfg, const char *name);
+OFCTX_EXTERN const ofctx_component_t *ofctx_config_input(const ofctx_config_t *cfg,
+                                                         const char *name);
 OFCTX_EXTERN size_t ofctx_config_output_count(const ofctx_config_t *cfg);
 OFCTX_EXTERN const ofctx_component_t *ofctx_config_output_at(const ofctx_config_t *cfg, size_t i);
-OFCTX_EXTERN const ofctx_component_t *ofctx_config_output(const ofctx_config_t *cfg, const char *name);
+OFCTX_EXTERN const ofctx_component_t *ofctx_config_output(const ofctx_config_t *cfg,
+                                                          const char *name);
 OFCTX_EXTERN size_t ofctx_config_state_count(const ofctx_config_t *cfg);
 OFCTX_EXTERN const ofctx_component_t *ofctx_config_state_at(const ofctx_config_t *cfg, size_t i);
-OFCTX_EXTERN const ofctx_component_t *ofctx_config_state(const ofctx_config_t *cfg, const char *name);
+OFCTX_EXTERN const ofctx_component_t *ofctx_config_state(const ofctx_config_t *cfg,
+                                                         const char *name);
 
 /* Plugin (hook) names in run order. With tracing enabled the provider is the
  * last pre-plugin and the first post-plugin. */

@@ -11,17 +11,17 @@ extern "C" {
 
 /* Every code libofctx returns. OFCTX_OK is 0; codes are only ever appended,
  * never renumbered or removed. Be prepared for codes added later. */
-#define OFCTX_ERRNO_MAP(XX)                                                    \
-  XX(OK, "success")                                                            \
-  XX(ENOMEM, "out of memory")                                                  \
-  XX(EINVAL, "invalid argument")                                               \
-  XX(ECONTEXT, "invalid function context")                                     \
-  XX(ENOCONTEXT, "no function context")                                        \
-  XX(EENV, "invalid environment variable")                                     \
-  XX(EIO, "input/output error")                                               \
-  XX(ENOOUTPUT, "no output of that name")                                      \
-  XX(ESETTLED, "the invocation has already settled")                           \
-  XX(ESEND, "the sidecar did not accept the send")                             \
+#define OFCTX_ERRNO_MAP(XX)                                                                        \
+  XX(OK, "success")                                                                                \
+  XX(ENOMEM, "out of memory")                                                                      \
+  XX(EINVAL, "invalid argument")                                                                   \
+  XX(ECONTEXT, "invalid function context")                                                         \
+  XX(ENOCONTEXT, "no function context")                                                            \
+  XX(EENV, "invalid environment variable")                                                         \
+  XX(EIO, "input/output error")                                                                    \
+  XX(ENOOUTPUT, "no output of that name")                                                          \
+  XX(ESETTLED, "the invocation has already settled")                                               \
+  XX(ESEND, "the sidecar did not accept the send")                                                 \
   XX(EOPTION, "invalid runtime option")
 
 typedef enum {

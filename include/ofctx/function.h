@@ -180,8 +180,7 @@ OFCTX_EXTERN ofctx_err_t ofctx_response_status(ofctx_response_t *res, int status
 OFCTX_EXTERN ofctx_err_t ofctx_response_header(ofctx_response_t *res, const char *name,
                                                const char *value);
 /* Appends `len` bytes to the body (copied). */
-OFCTX_EXTERN ofctx_err_t ofctx_response_write(ofctx_response_t *res, const void *data,
-                                              size_t len);
+OFCTX_EXTERN ofctx_err_t ofctx_response_write(ofctx_response_t *res, const void *data, size_t len);
 
 /* ---- sending ---- */
 
@@ -244,11 +243,10 @@ OFCTX_EXTERN ofctx_err_t ofctx_send_to_opts(ofctx_t *ctx, const char *output, co
  * no part between slashes may be empty, "." or ".." (it would address
  * another topic or sidecar API once a path is normalized): OFCTX_EINVAL. */
 OFCTX_EXTERN ofctx_err_t ofctx_invoke_binding(ofctx_t *ctx, const char *component,
-                                              const char *operation, const void *data,
-                                              size_t len, const ofctx_send_opts_t *opts);
+                                              const char *operation, const void *data, size_t len,
+                                              const ofctx_send_opts_t *opts);
 OFCTX_EXTERN ofctx_err_t ofctx_publish(ofctx_t *ctx, const char *pubsub, const char *topic,
-                                       const void *data, size_t len,
-                                       const ofctx_send_opts_t *opts);
+                                       const void *data, size_t len, const ofctx_send_opts_t *opts);
 
 /* ---- logging ---- */
 

@@ -7,12 +7,12 @@
 #ifndef OFCTX_H
 #define OFCTX_H
 
-#include "ofctx/export.h"
-#include "ofctx/version.h"
-#include "ofctx/error.h"
 #include "ofctx/alloc.h"
-#include "ofctx/strmap.h"
 #include "ofctx/config.h"
+#include "ofctx/error.h"
+#include "ofctx/export.h"
 #include "ofctx/function.h"
+#include "ofctx/strmap.h"
+#include "ofctx/version.h"
 
 #endif

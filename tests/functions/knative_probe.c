@@ -18,9 +18,18 @@
 #include <jansson.h>
 #include <ofctx/ofctx.h>
 
-static const char *const ATTRIBUTES[] = {"id", "source", "type", "specversion", "time", "subject",
-                                         "datacontenttype", "dataschema", "comexampleextension1",
-                                         "comexampleothervalue", "traceparent", NULL};
+static const char *const ATTRIBUTES[] = {"id",
+                                         "source",
+                                         "type",
+                                         "specversion",
+                                         "time",
+                                         "subject",
+                                         "datacontenttype",
+                                         "dataschema",
+                                         "comexampleextension1",
+                                         "comexampleothervalue",
+                                         "traceparent",
+                                         NULL};
 
 static const char *kind_name(ofctx_event_kind_t kind) {
   switch (kind) {

@@ -19,16 +19,16 @@
 
 static void send_done(ofctx_t *ctx, const ofctx_send_result_t *r, void *arg) {
   (void)arg;
-  ofctx_log(ctx, OFCTX_LOG_INFO, "send to %s finished: %s (%d)", r->output,
-            ofctx_strerror(r->code), r->http_status);
+  ofctx_log(ctx, OFCTX_LOG_INFO, "send to %s finished: %s (%d)", r->output, ofctx_strerror(r->code),
+            r->http_status);
 }
 
 static int describe(ofctx_t *ctx, const ofctx_event_t *in) {
   json_t *out = json_object(), *md = json_object();
   size_t len;
   const char *data = ofctx_event_data(in, &len);
-  const char *attrs[] = {"id", "source", "type", "specversion", "topic", "pubsubname",
-                         "datacontenttype"};
+  const char *attrs[] = {"id",    "source",     "type",           "specversion",
+                         "topic", "pubsubname", "datacontenttype"};
   json_t *attributes = json_object();
   char *text;
   int rc;
@@ -40,12 +40,12 @@ static int describe(ofctx_t *ctx, const ofctx_event_t *in) {
     if (ofctx_event_attribute(in, attrs[i]))
       json_object_set_new(attributes, attrs[i], json_string(ofctx_event_attribute(in, attrs[i])));
   json_object_set_new(out, "input", json_string(ofctx_event_input(in)));
-  json_object_set_new(out, "kind",
-                      json_string(ofctx_event_kind(in) == OFCTX_EVENT_BINDING ? "binding" : "pubsub"));
+  json_object_set_new(
+      out, "kind", json_string(ofctx_event_kind(in) == OFCTX_EVENT_BINDING ? "binding" : "pubsub"));
   json_object_set_new(out, "data", json_stringn(data, len));
-  json_object_set_new(out, "contentType", ofctx_event_content_type(in)
-                                              ? json_string(ofctx_event_content_type(in))
-                                              : json_null());
+  json_object_set_new(out, "contentType",
+                      ofctx_event_content_type(in) ? json_string(ofctx_event_content_type(in))
+                                                   : json_null());
   json_object_set_new(out, "metadata", md);
   json_object_set_new(out, "attributes", attributes);
   text = json_dumps(out, JSON_COMPACT);
@@ -93,25 +93,26 @@ static int probe(ofctx_t *ctx, const ofctx_event_t *in) {
       rc = OFCTX_ERROR;
   } else if ((v = json_object_get(cmd, "send_opts")) != NULL) {
     const char *md[] = {json_string_value(json_array_get(json_object_get(v, "metadata"), 0)),
-                        json_string_value(json_array_get(json_object_get(v, "metadata"), 1)),
-                        NULL};
+                        json_string_value(json_array_get(json_object_get(v, "metadata"), 1)), NULL};
     const char *text = json_string_value(json_object_get(v, "data"));
     ofctx_send_opts_t call_opts = {.content_type = json_string_value(json_object_get(v, "type")),
                                    .operation = json_string_value(json_object_get(v, "operation")),
                                    .metadata = md[0] ? md : NULL};
-    if (ofctx_send_to_opts(ctx, json_string_value(json_object_get(v, "output")), text,
-                           strlen(text), &call_opts) != OFCTX_OK)
+    if (ofctx_send_to_opts(ctx, json_string_value(json_object_get(v, "output")), text, strlen(text),
+                           &call_opts) != OFCTX_OK)
       rc = OFCTX_ERROR;
   } else if ((v = json_object_get(cmd, "publish")) != NULL) {
     char body[256];
     snprintf(body, sizeof body, "{\"id\":\"%s\"}", json_string_value(json_object_get(cmd, "id")));
     if (ofctx_publish(ctx, json_string_value(json_array_get(v, 0)),
-                      json_string_value(json_array_get(v, 1)), body, strlen(body), NULL) != OFCTX_OK)
+                      json_string_value(json_array_get(v, 1)), body, strlen(body),
+                      NULL) != OFCTX_OK)
       rc = OFCTX_ERROR;
   } else if ((v = json_object_get(cmd, "publish_bytes")) != NULL) {
     static const char bytes[] = {0x00, (char)0xff, (char)0xfe, (char)0x80};
     if (ofctx_publish(ctx, json_string_value(json_array_get(v, 0)),
-                      json_string_value(json_array_get(v, 1)), bytes, sizeof bytes, NULL) != OFCTX_OK)
+                      json_string_value(json_array_get(v, 1)), bytes, sizeof bytes,
+                      NULL) != OFCTX_OK)
       rc = OFCTX_ERROR;
   } else if ((v = json_object_get(cmd, "invoke")) != NULL) {
     if (ofctx_invoke_binding(ctx, json_string_value(json_array_get(v, 0)),

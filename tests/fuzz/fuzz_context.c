@@ -18,8 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ofctx_error_t err;
   char *text;
 
-  if (ofctx_config_parse(&cfg, "FUNC_CONTEXT", (const char *)data, size, self_host, NULL,
-                         &err) != OFCTX_OK)
+  if (ofctx_config_parse(&cfg, "FUNC_CONTEXT", (const char *)data, size, self_host, NULL, &err) !=
+      OFCTX_OK)
     return 0;
   text = ofctx_config_to_json(cfg);
   if (!text)

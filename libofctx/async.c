@@ -135,17 +135,18 @@ static void deliver_pubsub(async_t *a, ofctx__http_request_t *req, size_t i) {
   ofctx_event_t ev = {0};
   size_t len;
   const char *body = ofctx__http_request_body(req, &len);
-  const char *why;
+  const char *why = NULL;
+  ofctx_err_t rc;
 
   ev.kind = OFCTX_EVENT_PUBSUB;
   ev.input = ofctx_component_name(ofctx_config_input_at(a->cfg, i));
   ev.input_index = i;
-  why = ofctx__ce_from_envelope(body, len, &ev);
-  if (!why && ofctx__event_metadata_from_headers(&ev, req) != 0)
-    why = "out of memory";
-  if (why) {
+  rc = ofctx__ce_from_envelope(body, len, &ev, &why);
+  if (rc == OFCTX_OK && ofctx__event_metadata_from_headers(&ev, req) != 0)
+    rc = OFCTX_ENOMEM;
+  if (rc != OFCTX_OK) {
     ofctx__event_clear(&ev);
-    if (strcmp(why, "out of memory") == 0)
+    if (rc == OFCTX_ENOMEM) /* it may work next time */
       ofctx__http_respond_json(req, 200, "{\"status\":\"RETRY\"}");
     else
       drop_message(a, req, i, why);

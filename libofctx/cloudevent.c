@@ -350,43 +350,45 @@ static int read_member(void *arg, const char *key, size_t key_len, const char *v
 
 /* The event's data from the data_base64 member (a string: decoded) or the
  * data member (a string: its characters when `string_is_text`, else, like
- * any other JSON, its JSON text exactly as it came). NULL, or "out of
- * memory", or "data_base64 is not base64". */
-static const char *take_data(ofctx_event_t *ev, const object_read_t *o, int string_is_text) {
+ * any other JSON, its JSON text exactly as it came). OFCTX_OK, OFCTX_ENOMEM,
+ * or OFCTX_EINVAL with `*why` set (data_base64 that is not base64). */
+static ofctx_err_t take_data(ofctx_event_t *ev, const object_read_t *o, int string_is_text,
+                             const char **why) {
   ofctx__buf_t text = {0};
 
   ev->len = 0;
   if (o->b64) {
     ofctx__json_string_decode(&text, o->b64, o->b64_len);
     if (text.failed)
-      return "out of memory";
+      return OFCTX_ENOMEM;
     ev->owned = ofctx__base64_decode(text.data, text.len, &ev->len);
     if (!ev->owned) {
       int valid = ofctx__base64_valid(text.data, text.len);
       ofctx__buf_free(&text);
-      return valid ? "out of memory" : "data_base64 is not base64";
+      *why = "data_base64 is not base64";
+      return valid ? OFCTX_ENOMEM : OFCTX_EINVAL;
     }
     ofctx__buf_free(&text);
   } else if (o->data && o->data[0] == '"' && string_is_text) {
     ofctx__json_string_decode(&text, o->data, o->data_len);
     if (text.failed)
-      return "out of memory";
+      return OFCTX_ENOMEM;
     ev->owned = text.data; /* taken over */
     ev->len = text.len;
   } else if (o->data) {
     ev->owned = ofctx__strndup(o->data, o->data_len);
     if (!ev->owned)
-      return "out of memory";
+      return OFCTX_ENOMEM;
     ev->len = o->data_len;
   }
   ev->data = ev->owned ? ev->owned : "";
-  return NULL;
+  return OFCTX_OK;
 }
 
 static int decode_structured(const char *body, size_t len, ofctx_event_t *ev,
                              ofctx__ce_error_t *err) {
   object_read_t o = {ev, 1, err, NULL, NULL, 0, 0, 0};
-  const char *why;
+  const char *why = "";
   int rc = ofctx__json_members(body, len, read_member, &o);
 
   if (rc == -1)
@@ -403,10 +405,14 @@ static int decode_structured(const char *body, size_t len, ofctx_event_t *ev,
   if (o.b64 && o.b64[0] != '"')
     return fail(err, 400, "data_base64 is %s, not a string", kind_at(o.b64));
   /* Under a JSON type a string member is JSON text too. */
-  why = take_data(ev, &o, !ofctx__json_media(ev->content_type));
-  if (!why)
+  switch (take_data(ev, &o, !ofctx__json_media(ev->content_type), &why)) {
+  case OFCTX_OK:
     return 0;
-  return strcmp(why, "out of memory") == 0 ? nomem(err) : fail(err, 400, "%s", why);
+  case OFCTX_ENOMEM:
+    return nomem(err);
+  default:
+    return fail(err, 400, "%s", why);
+  }
 }
 
 int ofctx__ce_decode(const ofctx__http_header_t *headers, size_t count, const char *body,
@@ -458,26 +464,30 @@ int ofctx__ce_decode(const ofctx__http_header_t *headers, size_t count, const ch
 
 /* ---- Dapr's pub/sub envelope ---- */
 
-const char *ofctx__ce_from_envelope(const char *body, size_t len, ofctx_event_t *ev) {
+ofctx_err_t ofctx__ce_from_envelope(const char *body, size_t len, ofctx_event_t *ev,
+                                    const char **why) {
   object_read_t o = {ev, 0, NULL, NULL, NULL, 0, 0, 0};
   int rc;
 
   ev->attributes = json_object();
   if (!ev->attributes)
-    return "out of memory";
+    return OFCTX_ENOMEM;
   rc = ofctx__json_members(body, len, read_member, &o);
+  *why = rc == -1   ? "the body is not JSON, so not a CloudEvent"
+         : rc == -2 ? "the body is JSON but not an object, so not a CloudEvent"
+                    : NULL;
   if (o.oom)
-    return "out of memory";
-  if (rc == -1)
-    return "the body is not JSON, so not a CloudEvent";
-  if (rc == -2)
-    return "the body is JSON but not an object, so not a CloudEvent";
+    return OFCTX_ENOMEM;
+  if (*why)
+    return OFCTX_EINVAL;
   ev->content_type = json_string_value(json_object_get(ev->attributes, "datacontenttype"));
-  if (o.b64 && o.b64[0] != '"')
-    return "data_base64 is not a string";
+  if (o.b64 && o.b64[0] != '"') {
+    *why = "data_base64 is not a string";
+    return OFCTX_EINVAL;
+  }
   /* Dapr falls back to a string when JSON data does not parse, so a string
    * is the publisher's text whatever the type says. */
-  return take_data(ev, &o, 1);
+  return take_data(ev, &o, 1, why);
 }
 
 /* ---- replies ---- */
@@ -541,10 +551,16 @@ int ofctx__ce_encode(ofctx__ce_reply_t *out, ofctx__ce_mode_t mode, json_t *attr
   }
   {
     ofctx__ce_error_t err;
+    if (!json_object_get(attrs, "source")) {
+      *why = "the reply CloudEvent has no source attribute";
+      goto done;
+    }
+    if (!json_object_get(attrs, "type")) {
+      *why = "the reply CloudEvent has no type attribute";
+      goto done;
+    }
     if (validate(attrs, &err) != 0) {
-      *why = strstr(err.reason, "no source") ? "the reply CloudEvent has no source attribute"
-             : strstr(err.reason, "no type") ? "the reply CloudEvent has no type attribute"
-                                             : "the reply CloudEvent is not valid";
+      *why = "the reply CloudEvent is not valid";
       goto done;
     }
   }

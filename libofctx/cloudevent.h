@@ -39,9 +39,10 @@ int ofctx__ce_decode(const ofctx__http_header_t *headers, size_t count, const ch
  * not validated again) into `ev`: attributes as text and the data (a
  * string's characters, other JSON as its JSON text exactly as it came,
  * data_base64 decoded). Any JSON is read, also what jansson cannot hold
- * (large numbers, "\u0000", lone surrogates, deep nesting). NULL, or the
- * reason it is not an event ("out of memory" when that is why). */
-const char *ofctx__ce_from_envelope(const char *body, size_t len, ofctx_event_t *ev);
+ * (large numbers, "\u0000", lone surrogates, deep nesting). OFCTX_OK;
+ * OFCTX_EINVAL with the reason it is not an event in `*why`; OFCTX_ENOMEM. */
+ofctx_err_t ofctx__ce_from_envelope(const char *body, size_t len, ofctx_event_t *ev,
+                                    const char **why);
 
 /* Whether `name` may be an attribute's name: 1-64 of [a-z0-9], not "data". */
 int ofctx__ce_name_ok(const char *name);

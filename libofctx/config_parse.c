@@ -615,8 +615,9 @@ static ofctx_err_t parse_head(parser_t *p, const json_t *root, json_t *doc) {
   if (pattern) {
     ofctx__route_t *route;
     char why[400];
-    if (ofctx__route_compile(&route, pattern, why, sizeof why) != 0)
-      return strstr(why, "out of memory") ? nomem(p) : bad(p, "$.httpPattern", "%s", why);
+    int compiled = ofctx__route_compile(&route, pattern, why, sizeof why);
+    if (compiled != 0)
+      return compiled == -2 ? nomem(p) : bad(p, "$.httpPattern", "%s", why);
     ofctx__route_free(route);
   }
   if (put(doc, "name", json_string(name)) ||

@@ -331,6 +331,7 @@ static void call_finish(call_t *call, int ok, int status, const char *error) {
   result.body = call->resp.data ? call->resp.data : "";
   result.body_len = call->resp.len;
   result.attempts = call->attempts;
+  result.cancelled = c->closing && !ok;
   call->done(call->arg, &result);
   if (call->headers != c->json_headers)
     ofctx__curl.slist_free_all(call->headers);
@@ -506,24 +507,25 @@ static struct curl_slist *headers_for(const ofctx__dapr_client_t *c, const char 
   return list;
 }
 
-int ofctx__dapr_call(ofctx__dapr_client_t *c, const char *method, const char *path,
-                     const char *content_type, const void *body, size_t body_len,
-                     const ofctx__dapr_policy_t *policy, ofctx__dapr_done_fn done, void *arg) {
+ofctx_err_t ofctx__dapr_call(ofctx__dapr_client_t *c, const char *method, const char *path,
+                             const char *content_type, const void *body, size_t body_len,
+                             const ofctx__dapr_policy_t *policy, ofctx__dapr_done_fn done,
+                             void *arg) {
   call_t *call;
   ofctx__buf_t url = {0};
   int json = content_type && strcmp(content_type, "application/json") == 0;
 
   if (c->closing)
-    return UV_ECANCELED;
+    return OFCTX_ESEND;
   if (c->spare_count < c->pending + 1) {
     sock_t *spare = ofctx__calloc(1, sizeof *spare);
     if (!spare)
-      return UV_ENOMEM;
+      return OFCTX_ENOMEM;
     spare_put(c, spare);
   }
   call = call_take(c);
   if (!call)
-    return UV_ENOMEM;
+    return OFCTX_ENOMEM;
   call->policy = policy ? *policy : c->policy;
   if (call->policy.max_attempts < 1)
     call->policy.max_attempts = 1;
@@ -541,7 +543,7 @@ int ofctx__dapr_call(ofctx__dapr_client_t *c, const char *method, const char *pa
       ofctx__curl.slist_free_all(call->headers);
     ofctx__free(call->body);
     call_destroy(call);
-    return UV_ENOMEM;
+    return OFCTX_ENOMEM;
   }
   ofctx__buf_free(&url); /* curl keeps a copy */
   if (body_len)
@@ -564,7 +566,7 @@ int ofctx__dapr_call(ofctx__dapr_client_t *c, const char *method, const char *pa
   if (call_start_attempt(call) != 0) {
     call->done = ignore_result; /* the caller hears of it from the return value */
     call_finish(call, 0, 0, "cannot start the request");
-    return UV_EIO;
+    return OFCTX_ESEND;
   }
   return 0;
 }
@@ -578,18 +580,19 @@ static void handle_closed(uv_handle_t *handle) {
   maybe_free(c);
 }
 
-int ofctx__dapr_client_new(ofctx__dapr_client_t **out, uv_loop_t *loop, const char *host, int port,
-                           const char *token, const ofctx__dapr_policy_t *policy) {
+ofctx_err_t ofctx__dapr_client_new(ofctx__dapr_client_t **out, uv_loop_t *loop, const char *host,
+                                   int port, const char *token,
+                                   const ofctx__dapr_policy_t *policy) {
   ofctx__dapr_client_t *c;
   size_t len;
   int v6 = strchr(host, ':') != NULL && host[0] != '[';
 
   *out = NULL;
   if (ofctx__curl_open() != 0)
-    return UV_ENOENT;
+    return OFCTX_ESEND;
   c = ofctx__calloc(1, sizeof *c);
   if (!c)
-    return UV_ENOMEM;
+    return OFCTX_ENOMEM;
   c->loop = loop;
   if (policy)
     c->policy = *policy;
@@ -629,7 +632,7 @@ fail:
   ofctx__free(c->base);
   ofctx__free(c->token_header);
   ofctx__free(c);
-  return UV_ENOMEM;
+  return OFCTX_ENOMEM;
 }
 
 void ofctx__dapr_client_close(ofctx__dapr_client_t *c, void (*closed)(void *), void *arg) {

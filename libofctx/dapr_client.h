@@ -13,6 +13,8 @@
 
 #include <uv.h>
 
+#include "ofctx/error.h"
+
 typedef struct ofctx__dapr_client ofctx__dapr_client_t;
 
 typedef struct {
@@ -36,22 +38,26 @@ typedef struct {
   const char *body;
   size_t body_len;
   int attempts;
+  int cancelled; /* the client was closed before the call could end */
 } ofctx__dapr_result_t;
 
 typedef void (*ofctx__dapr_done_fn)(void *arg, const ofctx__dapr_result_t *result);
 
 /* `host` and `token` (may be NULL) are copied. Opens libcurl if it is not
- * open yet: UV_ENOENT (after a logged error) when it cannot. */
-int ofctx__dapr_client_new(ofctx__dapr_client_t **out, uv_loop_t *loop, const char *host, int port,
-                           const char *token, const ofctx__dapr_policy_t *policy);
+ * open yet. OFCTX_OK; OFCTX_ESEND (after a logged error) when libcurl cannot
+ * be opened or set up; OFCTX_ENOMEM. */
+ofctx_err_t ofctx__dapr_client_new(ofctx__dapr_client_t **out, uv_loop_t *loop, const char *host,
+                                   int port, const char *token, const ofctx__dapr_policy_t *policy);
 
 /* Starts a call: `method` "GET" or "POST", `path` from "/v1.0/...", `body`
  * copied. `done` runs exactly once, later, on the loop (also when the client
- * is closed first: then with the error "cancelled"). 0 or a UV_* error (and
- * then `done` never runs). */
-int ofctx__dapr_call(ofctx__dapr_client_t *client, const char *method, const char *path,
-                     const char *content_type, const void *body, size_t body_len,
-                     const ofctx__dapr_policy_t *policy, ofctx__dapr_done_fn done, void *arg);
+ * is closed first: then with `cancelled` set). OFCTX_OK; or, and then `done`
+ * never runs, OFCTX_ESEND (the client is closing, or the request cannot be
+ * started) or OFCTX_ENOMEM. */
+ofctx_err_t ofctx__dapr_call(ofctx__dapr_client_t *client, const char *method, const char *path,
+                             const char *content_type, const void *body, size_t body_len,
+                             const ofctx__dapr_policy_t *policy, ofctx__dapr_done_fn done,
+                             void *arg);
 
 /* Calls in flight. */
 size_t ofctx__dapr_client_pending(const ofctx__dapr_client_t *client);

@@ -8,6 +8,7 @@
 #include <http_parser.h>
 
 #include "buf.h"
+#include "error_msg.h"
 #include "http_server.h"
 #include "mem.h"
 
@@ -739,9 +740,10 @@ static void on_connection(uv_stream_t *listener, int status) {
 
 static void listener_closed(uv_handle_t *handle);
 
-int ofctx__http_server_start(ofctx__http_server_t **out, uv_loop_t *loop, const char *host,
-                             int port, const ofctx__http_limits_t *limits,
-                             ofctx__http_handler_fn handler, void *arg) {
+ofctx_err_t ofctx__http_server_start(ofctx__http_server_t **out, uv_loop_t *loop, const char *host,
+                                     int port, const ofctx__http_limits_t *limits,
+                                     ofctx__http_handler_fn handler, void *arg,
+                                     ofctx_error_t *err) {
   ofctx__http_server_t *s;
   struct sockaddr_storage addr;
   int rc;
@@ -757,10 +759,10 @@ int ofctx__http_server_start(ofctx__http_server_t **out, uv_loop_t *loop, const 
   settings.on_message_complete = on_message_complete;
   if (uv_ip4_addr(host, port, (struct sockaddr_in *)&addr) != 0 &&
       (rc = uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr)) != 0)
-    return rc;
+    return ofctx__error(err, OFCTX_EINVAL, "%s is not an IP address", host);
   s = ofctx__calloc(1, sizeof *s);
   if (!s)
-    return UV_ENOMEM;
+    return ofctx__error(err, OFCTX_ENOMEM, "out of memory");
   s->loop = loop;
   s->handler = handler;
   s->arg = arg;
@@ -775,10 +777,10 @@ int ofctx__http_server_start(ofctx__http_server_t **out, uv_loop_t *loop, const 
     /* freed by listener_closed once the loop has run the close */
     s->stopping = 1;
     uv_close((uv_handle_t *)&s->listener, listener_closed);
-    return rc;
+    return ofctx__error(err, OFCTX_EIO, "%s", uv_strerror(rc));
   }
   *out = s;
-  return 0;
+  return OFCTX_OK;
 }
 
 int ofctx__http_server_port(const ofctx__http_server_t *s) {

@@ -13,6 +13,8 @@
 
 #include <uv.h>
 
+#include "ofctx/error.h"
+
 typedef struct ofctx__http_server ofctx__http_server_t;
 typedef struct ofctx__http_request ofctx__http_request_t;
 
@@ -50,10 +52,12 @@ typedef void (*ofctx__http_handler_fn)(void *arg, ofctx__http_request_t *req);
  * without reading the body. */
 typedef int (*ofctx__http_head_fn)(void *arg, const ofctx__http_request_t *req, const char **json);
 
-/* Starts listening on host:port (port 0 picks one; see _port). */
-int ofctx__http_server_start(ofctx__http_server_t **out, uv_loop_t *loop, const char *host,
-                             int port, const ofctx__http_limits_t *limits,
-                             ofctx__http_handler_fn handler, void *arg);
+/* Starts listening on host:port (port 0 picks one; see _port). OFCTX_OK;
+ * else OFCTX_EINVAL (not an address), OFCTX_EIO (cannot bind or listen:
+ * the reason, e.g. "address already in use", in `err`) or OFCTX_ENOMEM. */
+ofctx_err_t ofctx__http_server_start(ofctx__http_server_t **out, uv_loop_t *loop, const char *host,
+                                     int port, const ofctx__http_limits_t *limits,
+                                     ofctx__http_handler_fn handler, void *arg, ofctx_error_t *err);
 /* Sets the check of request heads (same `arg` as the handler); NULL: none. */
 void ofctx__http_server_on_head(ofctx__http_server_t *server, ofctx__http_head_fn check);
 /* The port actually bound. */

@@ -41,6 +41,12 @@ static int fault(char *err, size_t size, const char *pattern, const char *what) 
   return -1;
 }
 
+/* Out of memory: the pattern may be fine. */
+static int nomem(char *err, size_t size, const char *pattern) {
+  fault(err, size, pattern, "out of memory");
+  return -2;
+}
+
 static int name_ok(const char *s, size_t n) {
   if (n == 0 || (s[0] >= '0' && s[0] <= '9'))
     return 0;
@@ -71,7 +77,7 @@ static int segment(ofctx__route_t *r, segment_t *seg, const char *pattern, const
     if (memchr(s, '{', n) || memchr(s, '}', n))
       return fault(err, size, pattern, "a {parameter} must be a whole segment");
     seg->text = ofctx__strndup(s, n);
-    return seg->text ? 0 : fault(err, size, pattern, "out of memory");
+    return seg->text ? 0 : nomem(err, size, pattern);
   }
   if (s[n - 1] != '}')
     return fault(err, size, pattern, "a {parameter} must be a whole segment");
@@ -83,7 +89,7 @@ static int segment(ofctx__route_t *r, segment_t *seg, const char *pattern, const
   seg->param = 1;
   seg->text = ofctx__strndup(s + 1, name_len);
   if (!seg->text)
-    return fault(err, size, pattern, "out of memory");
+    return nomem(err, size, pattern);
   for (size_t i = 0; i < r->count; i++)
     if (r->segs[i].param && strcmp(r->segs[i].text, seg->text) == 0)
       return fault(err, size, pattern, "a parameter's name appears twice");
@@ -97,10 +103,12 @@ static int segment(ofctx__route_t *r, segment_t *seg, const char *pattern, const
       return fault(err, size, pattern, "a {name:regex} parameter with an empty regex");
     cc = pcre2_compile_context_create(r->gc);
     if (!cc)
-      return fault(err, size, pattern, "out of memory");
+      return nomem(err, size, pattern);
     seg->re = pcre2_compile((PCRE2_SPTR)re, re_len, PCRE2_UTF | PCRE2_ANCHORED | PCRE2_ENDANCHORED,
                             &code, &offset, cc);
     pcre2_compile_context_free(cc);
+    if (!seg->re && code == PCRE2_ERROR_HEAP_FAILED)
+      return nomem(err, size, pattern);
     if (!seg->re) {
       char why[160], msg[256];
       pcre2_get_error_message(code, (PCRE2_UCHAR *)why, sizeof why);
@@ -120,7 +128,7 @@ int ofctx__route_compile(ofctx__route_t **out, const char *pattern, char *err, s
 
   *out = NULL;
   if (!r)
-    return fault(err, size, pattern, "out of memory");
+    return nomem(err, size, pattern);
   if (pattern[0] != '/') {
     ofctx__route_free(r);
     return fault(err, size, pattern, "it must start with \"/\"");
@@ -131,7 +139,7 @@ int ofctx__route_compile(ofctx__route_t **out, const char *pattern, char *err, s
   r->segs = ofctx__calloc(max, sizeof *r->segs);
   if (!r->gc || !r->segs) {
     ofctx__route_free(r);
-    return fault(err, size, pattern, "out of memory");
+    return nomem(err, size, pattern);
   }
   for (const char *p = pattern + 1;;) {
     const char *end = p;
@@ -146,10 +154,11 @@ int ofctx__route_compile(ofctx__route_t **out, const char *pattern, char *err, s
       ofctx__route_free(r);
       return fault(err, size, pattern, "its braces do not pair up");
     }
-    if (segment(r, &r->segs[r->count], pattern, p, (size_t)(end - p), err, size) != 0) {
+    int rc = segment(r, &r->segs[r->count], pattern, p, (size_t)(end - p), err, size);
+    if (rc != 0) {
       r->count++; /* freed with the others */
       ofctx__route_free(r);
-      return -1;
+      return rc;
     }
     r->count++;
     if (!*end)
@@ -159,7 +168,7 @@ int ofctx__route_compile(ofctx__route_t **out, const char *pattern, char *err, s
   r->md = pcre2_match_data_create(1, r->gc);
   if (!r->md) {
     ofctx__route_free(r);
-    return fault(err, size, pattern, "out of memory");
+    return nomem(err, size, pattern);
   }
   *out = r;
   return 0;

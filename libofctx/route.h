@@ -11,8 +11,8 @@
 
 typedef struct ofctx__route ofctx__route_t;
 
-/* 0, or -1 with a message naming the pattern's fault in `err` (or out of
- * memory). */
+/* 0; -1 with a message naming the pattern's fault in `err`; -2 when out of
+ * memory (the message says so). */
 int ofctx__route_compile(ofctx__route_t **out, const char *pattern, char *err, size_t size);
 
 /* 1 when `path` (a request path, percent-encoded) matches, with the decoded

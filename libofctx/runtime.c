@@ -159,7 +159,7 @@ static void sidecar_answered(void *arg, const ofctx__dapr_result_t *r) {
     ofctx__log(OFCTX_LOG_INFO, "Dapr sidecar ready", (const char *)NULL);
     return;
   }
-  if (rt->draining || r->error == NULL || strcmp(r->error, "cancelled") == 0)
+  if (rt->draining || r->cancelled)
     return;
   if (!rt->sidecar_warned && uv_now(&rt->loop) >= rt->sidecar_deadline) {
     /* Never fatal: sends retry on their own, and the probing goes on (every
@@ -266,15 +266,17 @@ static void on_signal(uv_signal_t *sig, int signum) {
 
 /* ---- ofctx_main ---- */
 
-static int start(ofctx__runtime_t *rt) {
+/* The server, the signals and the sidecar wait: OFCTX_OK, or the error
+ * (with its reason in `err`) that stops the function from starting. */
+static ofctx_err_t start(ofctx__runtime_t *rt, ofctx_error_t *err) {
   char port[16], outputs[16];
   size_t n_out = ofctx_config_output_count(rt->cfg);
   const char *what, *serves;
-  int rc;
+  ofctx_err_t rc;
 
   rc = ofctx__http_server_start(&rt->server, &rt->loop, rt->opts.listen_host,
-                                ofctx_config_port(rt->cfg), &rt->opts.http, handle, rt);
-  if (rc != 0)
+                                ofctx_config_port(rt->cfg), &rt->opts.http, handle, rt, err);
+  if (rc != OFCTX_OK)
     return rc;
   ofctx__http_server_on_head(rt->server, check_head);
   rt->server_open = 1;
@@ -404,6 +406,7 @@ static void release(ofctx__runtime_t *rt) {
 }
 
 int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
+  ofctx_error_t err;
   ofctx__runtime_t *rt;
   ofctx__args_t args;
   char message[512];
@@ -442,12 +445,11 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
   if (ofctx__log_writer_start() != 0)
     ofctx__log(OFCTX_LOG_WARN, "no log writer thread: log lines are written at once",
                (const char *)NULL);
-  rc = start(rt);
-  if (rc != 0) {
+  if (start(rt, &err) != OFCTX_OK) {
     char port[16];
     snprintf(port, sizeof port, "%u", (unsigned)ofctx_config_port(rt->cfg));
     ofctx__log(OFCTX_LOG_ERROR, "cannot start", "host", rt->opts.listen_host, "port", port, "error",
-               uv_strerror(rc), (const char *)NULL);
+               err.message, (const char *)NULL);
     status = EXIT_CANNOT_START;
     dapr_close(rt);
     uv_walk(&rt->loop, walk_close, NULL);

@@ -732,9 +732,9 @@ static void envelopes(void **state) {
                      "{\"id\":\"1\",\"source\":\"s\",\"type\":\"t\",\"datacontenttype\":"
                      "\"application/json\",\"data\":%s,\"ext\":{\"deep\": [1e999]}}",
                      docs[i]);
-    const char *why = ofctx__ce_from_envelope(body, (size_t)n, &ev);
-    if (why)
-      fail_msg("%s: %s", docs[i], why);
+    const char *why = NULL;
+    if (ofctx__ce_from_envelope(body, (size_t)n, &ev, &why) != OFCTX_OK)
+      fail_msg("%s: %s", docs[i], why ? why : "out of memory");
     if (strcmp(docs[i], "null") == 0)
       assert_bytes("null data", ev.data, ev.len, "", 0);
     else if (docs[i][0] == '"') /* a string: its characters, the lone surrogate as U+FFFD */
@@ -748,11 +748,16 @@ static void envelopes(void **state) {
   }
   {
     ofctx_event_t ev = {0};
-    assert_string_equal(ofctx__ce_from_envelope(LIT("[1]"), &ev),
-                        "the body is JSON but not an object, so not a CloudEvent");
+    const char *why = NULL;
+    assert_int_equal(ofctx__ce_from_envelope(LIT("[1]"), &ev, &why), OFCTX_EINVAL);
+    assert_string_equal(why, "the body is JSON but not an object, so not a CloudEvent");
     ofctx__event_clear(&ev);
-    assert_string_equal(ofctx__ce_from_envelope(LIT("{\"id\":"), &ev),
-                        "the body is not JSON, so not a CloudEvent");
+    assert_int_equal(ofctx__ce_from_envelope(LIT("{\"id\":"), &ev, &why), OFCTX_EINVAL);
+    assert_string_equal(why, "the body is not JSON, so not a CloudEvent");
+    ofctx__event_clear(&ev);
+    assert_int_equal(ofctx__ce_from_envelope(LIT("{\"data_base64\":\"@@\"}"), &ev, &why),
+                     OFCTX_EINVAL);
+    assert_string_equal(why, "data_base64 is not base64");
     ofctx__event_clear(&ev);
   }
 }

@@ -106,8 +106,8 @@ static fixture_t *setup_with(const char *token, int sidecar_up) {
   assert_int_equal(uv_loop_init(&f->loop), 0);
   uv_timer_init(&f->loop, &f->slow);
   f->slow.data = f;
-  assert_int_equal(ofctx__http_server_start(&f->server, &f->loop, "127.0.0.1", 0, NULL, sidecar, f),
-                   0);
+  assert_int_equal(
+      ofctx__http_server_start(&f->server, &f->loop, "127.0.0.1", 0, NULL, sidecar, f, NULL), 0);
   f->port = ofctx__http_server_port(f->server);
   if (!sidecar_up) { /* nobody listens there any more */
     ofctx__http_server_stop(f->server, NULL, NULL);

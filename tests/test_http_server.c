@@ -94,7 +94,7 @@ static fixture_t *start_checked(const ofctx__http_limits_t *limits, ofctx__http_
   f->stop.data = f;
   f->later.data = f;
   assert_int_equal(
-      ofctx__http_server_start(&f->server, &f->loop, "127.0.0.1", 0, limits, handler, f), 0);
+      ofctx__http_server_start(&f->server, &f->loop, "127.0.0.1", 0, limits, handler, f, NULL), 0);
   f->port = ofctx__http_server_port(f->server);
   assert_true(f->port > 0);
   ofctx__http_server_on_head(f->server, check);

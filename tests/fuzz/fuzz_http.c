@@ -45,7 +45,7 @@ static void start(void) {
   limits.max_url_size = 512;
   limits.max_body_size = 4096;
   limits.header_timeout_ms = limits.body_timeout_ms = 2000;
-  if (ofctx__http_server_start(&server, &loop, "127.0.0.1", 0, &limits, handler, NULL) != 0)
+  if (ofctx__http_server_start(&server, &loop, "127.0.0.1", 0, &limits, handler, NULL, NULL) != 0)
     abort();
   port = ofctx__http_server_port(server);
 }

@@ -22,12 +22,14 @@ static void std_free(void *ptr, void *arg) {
   free(ptr);
 }
 
-static ofctx_allocator_t current = {std_malloc, std_realloc, std_free, NULL};
+static ofctx_allocator_t current = {sizeof current, std_malloc, std_realloc, std_free, NULL};
 
 ofctx_err_t ofctx_replace_allocator(const ofctx_allocator_t *allocator) {
-  static const ofctx_allocator_t standard = {std_malloc, std_realloc, std_free, NULL};
+  static const ofctx_allocator_t standard = {sizeof standard, std_malloc, std_realloc, std_free,
+                                             NULL};
 
-  if (allocator && (!allocator->malloc || !allocator->realloc || !allocator->free))
+  if (allocator && (allocator->size < sizeof *allocator || !allocator->malloc ||
+                    !allocator->realloc || !allocator->free))
     return OFCTX_EINVAL;
   current = allocator ? *allocator : standard;
   return OFCTX_OK;

@@ -309,7 +309,8 @@ static void walk_close(uv_handle_t *handle, void *arg) {
 }
 
 int ofctx_main(int argc, char **argv, ofctx_function_t fn) {
-  ofctx_main_opts_t opts = {fn, NULL, NULL, NULL, NULL};
+  ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
+  opts.function = fn;
   return ofctx_main_opts(argc, argv, &opts);
 }
 
@@ -415,7 +416,12 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
   rc = ofctx__args_parse(&args, argc, argv);
   if (rc != 0)
     return rc > 0 ? 0 : EXIT_BAD_CONFIG;
-  if (!opts || !opts->function == !opts->http) {
+  if (!opts || opts->size < sizeof *opts) {
+    fprintf(stderr, "ofctx_main_opts: the options' size is not set; start from "
+                    "OFCTX_MAIN_OPTS_INIT\n");
+    return EXIT_BAD_CONFIG;
+  }
+  if (!opts->function == !opts->http) {
     fprintf(stderr, "ofctx_main: give exactly one function\n");
     return EXIT_BAD_CONFIG;
   }

@@ -85,8 +85,9 @@ static ofctx_err_t send_publish(ofctx_t *ctx, ofctx__send_request_t *req,
   return start(ctx, req, opts);
 }
 
-static ofctx_err_t check_call(const ofctx_t *ctx, const void *data, size_t len) {
-  if (!ctx || (!data && len))
+static ofctx_err_t check_call(const ofctx_t *ctx, const void *data, size_t len,
+                              const ofctx_send_opts_t *opts) {
+  if (!ctx || (!data && len) || (opts && opts->size < sizeof *opts))
     return OFCTX_EINVAL;
   if (ctx->settled)
     return OFCTX_ESETTLED;
@@ -104,7 +105,7 @@ ofctx_err_t ofctx_send_to_opts(ofctx_t *ctx, const char *output, const void *dat
   const ofctx_config_t *cfg;
   const ofctx_component_t *out;
   ofctx__send_request_t req = {0};
-  ofctx_err_t rc = check_call(ctx, data, len);
+  ofctx_err_t rc = check_call(ctx, data, len, opts);
 
   if (rc != OFCTX_OK)
     return rc;
@@ -142,7 +143,7 @@ ofctx_err_t ofctx_send_to(ofctx_t *ctx, const char *output, const void *data, si
 ofctx_err_t ofctx_invoke_binding(ofctx_t *ctx, const char *component, const char *operation,
                                  const void *data, size_t len, const ofctx_send_opts_t *opts) {
   ofctx__send_request_t req = {0};
-  ofctx_err_t rc = check_call(ctx, data, len);
+  ofctx_err_t rc = check_call(ctx, data, len, opts);
 
   if (rc != OFCTX_OK)
     return rc;
@@ -162,7 +163,7 @@ ofctx_err_t ofctx_invoke_binding(ofctx_t *ctx, const char *component, const char
 ofctx_err_t ofctx_publish(ofctx_t *ctx, const char *pubsub, const char *topic, const void *data,
                           size_t len, const ofctx_send_opts_t *opts) {
   ofctx__send_request_t req = {0};
-  ofctx_err_t rc = check_call(ctx, data, len);
+  ofctx_err_t rc = check_call(ctx, data, len, opts);
 
   if (rc != OFCTX_OK)
     return rc;

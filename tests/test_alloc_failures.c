@@ -85,7 +85,8 @@ static void failing_free(void *ptr, void *arg) {
  * fails (a ten-line program that fails its Nth malloc shows it), so failing
  * them would test jansson, not libofctx. */
 static void arm(long fail_at) {
-  static const ofctx_allocator_t failing = {failing_malloc, failing_realloc, failing_free, NULL};
+  static const ofctx_allocator_t failing = {sizeof failing, failing_malloc, failing_realloc,
+                                            failing_free, NULL};
   memset(&counter, 0, sizeof counter);
   counter.fail_at = fail_at;
   assert_int_equal(ofctx_replace_allocator(&failing), OFCTX_OK);
@@ -100,9 +101,11 @@ static long first_n(void) {
 static void disarm(void) { assert_int_equal(ofctx_replace_allocator(NULL), OFCTX_OK); }
 
 static void replace_allocator_arguments(void **state) {
-  ofctx_allocator_t incomplete = {failing_malloc, NULL, failing_free, NULL};
+  ofctx_allocator_t incomplete = {sizeof incomplete, failing_malloc, NULL, failing_free, NULL};
+  ofctx_allocator_t unsized = {0, failing_malloc, failing_realloc, failing_free, NULL};
   (void)state;
   assert_int_equal(ofctx_replace_allocator(&incomplete), OFCTX_EINVAL);
+  assert_int_equal(ofctx_replace_allocator(&unsized), OFCTX_EINVAL);
   assert_int_equal(ofctx_replace_allocator(NULL), OFCTX_OK);
 }
 
@@ -158,7 +161,7 @@ static int busy(ofctx_t *ctx, const ofctx_event_t *in) {
   size_t len;
   const char *data = ofctx_event_data(in, &len);
   const char *const metadata[] = {"key", "value", NULL};
-  ofctx_send_opts_t opts = {NULL, metadata, NULL, sent, NULL};
+  ofctx_send_opts_t opts = {sizeof opts, NULL, metadata, NULL, sent, NULL};
   int rc = OFCTX_SUCCESS;
 
   if (ofctx_set_reply(ctx, data, len) != OFCTX_OK)
@@ -191,7 +194,7 @@ static void local_runtime(void **state) {
       "\"pub\":{\"uri\":\"t\",\"componentName\":\"ps\",\"componentType\":\"pubsub.kafka\"}}}");
   char *events = write_temp("{\"a\":1}\nplain text\n\n{\"b\":[1,2,3]}\n");
   char *argv[] = {"fails", "--context", context, "--invoke", events, NULL};
-  ofctx_main_opts_t opts = {busy, NULL, NULL, NULL, NULL};
+  ofctx_main_opts_t opts = {sizeof opts, busy, NULL, NULL, NULL, NULL};
   int saved_out = dup(1), saved_err = dup(2), null = open("/dev/null", O_WRONLY);
   long n, failures_seen = 0;
   (void)state;
@@ -318,7 +321,7 @@ static int reply_event(ofctx_t *ctx, const ofctx_event_t *in) {
 static void server_paths(const char *context, const char *const *requests) {
   char port[16], dapr_port[16];
   char *argv[] = {"fails", NULL};
-  ofctx_main_opts_t opts = {reply_event, NULL, NULL, NULL, NULL};
+  ofctx_main_opts_t opts = {sizeof opts, reply_event, NULL, NULL, NULL, NULL};
   int saved_err = dup(2), null = open("/dev/null", O_WRONLY);
   long n, failures_seen = 0;
 

@@ -247,6 +247,15 @@ static void custom_json_allocator(void **state) {
   assert_int_equal(live_blocks, 0);
 }
 
+/* Options whose size is not set are refused, not read past their end. */
+static void unsized_main_options(void **state) {
+  ofctx_main_opts_t unsized = {0};
+  char *argv[] = {"f", NULL};
+  (void)state;
+  assert_int_equal(ofctx_main_opts(1, argv, &unsized), 2);
+  assert_int_equal(ofctx_main_opts(1, argv, NULL), 2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(version),
@@ -259,6 +268,7 @@ int main(void) {
       cmocka_unit_test(messages_quote_values),
       cmocka_unit_test(long_paths_are_cut),
       cmocka_unit_test(custom_json_allocator),
+      cmocka_unit_test(unsized_main_options),
   };
   return cmocka_run_group_tests_name("api", tests, NULL, NULL);
 }

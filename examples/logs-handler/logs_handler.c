@@ -73,8 +73,9 @@ static int handle(ofctx_t *ctx, const ofctx_event_t *in) {
     break;
   }
   /* the alert is JSON: the library need not parse it again to know */
-  rc = ofctx_send_to_opts(ctx, lh_rules_output(rules), alert, alert_len,
-                          &(ofctx_send_opts_t){.content_type = "application/json"});
+  rc = ofctx_send_to_opts(
+      ctx, lh_rules_output(rules), alert, alert_len,
+      &(ofctx_send_opts_t){.size = sizeof(ofctx_send_opts_t), .content_type = "application/json"});
   if (rc != OFCTX_OK) /* not acknowledged: Dapr delivers the record again */
     ofctx_log(ctx, OFCTX_LOG_ERROR, "cannot send the alert: %s", ofctx_strerror(rc));
   free(alert);
@@ -82,7 +83,7 @@ static int handle(ofctx_t *ctx, const ofctx_event_t *in) {
 }
 
 int main(int argc, char **argv) {
-  ofctx_main_opts_t opts = {.function = handle, .init = init};
+  ofctx_main_opts_t opts = {.size = sizeof opts, .function = handle, .init = init};
   int status = ofctx_main_opts(argc, argv, &opts);
 
   lh_rules_free(rules);

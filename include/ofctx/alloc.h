@@ -19,6 +19,9 @@ OFCTX_EXTERN void ofctx_free(void *ptr);
 /* An allocator: malloc and realloc return NULL on failure (never for a size
  * of 0 if they can help it); free takes NULL. `arg` is passed to each. */
 typedef struct {
+  /* sizeof(ofctx_allocator_t) as the caller was compiled (fields later
+   * versions add are read only when `size` covers them). */
+  size_t size;
   void *(*malloc)(size_t size, void *arg);
   void *(*realloc)(void *ptr, size_t size, void *arg);
   void (*free)(void *ptr, void *arg);
@@ -32,7 +35,7 @@ typedef struct {
  * freed by the allocator that gave it. Not thread-safe. The libraries
  * underneath keep their own allocators; set them yourself if you need to
  * (uv_replace_allocator, json_set_alloc_funcs, curl_global_init_mem).
- * OFCTX_EINVAL when a function is missing. */
+ * OFCTX_EINVAL when a function is missing or `size` is not set. */
 OFCTX_EXTERN ofctx_err_t ofctx_replace_allocator(const ofctx_allocator_t *allocator);
 
 #ifdef __cplusplus

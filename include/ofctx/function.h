@@ -72,6 +72,11 @@ OFCTX_EXTERN int ofctx_main(int argc, char **argv, ofctx_function_t fn);
 
 /* What ofctx_main_opts runs: exactly one of `function` and `http`. */
 typedef struct {
+  /* sizeof the struct as the caller was compiled: start from OFCTX_MAIN_OPTS_INIT.
+   * Fields that later versions add come after the last one here, and the
+   * library reads only those `size` covers, so a program built against
+   * this version keeps working with later libraries. */
+  size_t size;
   ofctx_function_t function;  /* the OpenFunction signature, in either runtime */
   ofctx_http_function_t http; /* a plain HTTP function (runtime Knative only) */
   /* Knative: the request methods the function takes ("GET", "POST", ...),
@@ -86,9 +91,17 @@ typedef struct {
   void *arg; /* passed to init */
 } ofctx_main_opts_t;
 
+/* The options with their size set and every field empty; e.g.
+ *   ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
+ *   opts.http = page;
+ * or, with designated initializers,
+ *   {.size = sizeof(ofctx_main_opts_t), .http = page}. */
+#define OFCTX_MAIN_OPTS_INIT                                                                       \
+  { .size = sizeof(ofctx_main_opts_t) }
+
 /* ofctx_main with a choice of function kind and methods. Exit statuses as
  * ofctx_main; 2 also when `opts` names no function, both, or an HTTP
- * function under the Async runtime. */
+ * function under the Async runtime, or its `size` is not set. */
 OFCTX_EXTERN int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts);
 
 /* ---- the event ---- */
@@ -196,8 +209,13 @@ typedef struct {
 
 typedef void (*ofctx_send_cb)(ofctx_t *ctx, const ofctx_send_result_t *result, void *arg);
 
-/* Per-call options; all may be NULL. */
+/* Per-call options; every field but `size` may be NULL. */
 typedef struct {
+  /* sizeof the struct as the caller was compiled: start from OFCTX_SEND_OPTS_INIT.
+   * Fields that later versions add come after the last one here, and the
+   * library reads only those `size` covers, so a program built against
+   * this version keeps working with later libraries. */
+  size_t size;
   /* Binding operation; default: the output's, else "create". */
   const char *operation;
   /* Extra metadata, key/value pairs ending with a NULL key: merged over the
@@ -218,6 +236,11 @@ typedef struct {
   ofctx_send_cb done;
   void *arg;
 } ofctx_send_opts_t;
+
+/* The options with their size set and every field empty; a call given
+ * options whose `size` is not set fails with OFCTX_EINVAL. */
+#define OFCTX_SEND_OPTS_INIT                                                                       \
+  { .size = sizeof(ofctx_send_opts_t) }
 
 /* Sends `data` (`len` bytes, copied) to the output of that name in the
  * function context through the Dapr sidecar, and returns at once; the send

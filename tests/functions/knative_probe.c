@@ -169,7 +169,7 @@ int main(int argc, char **argv) {
   const char *list = getenv("PROBE_METHODS");
   const char *methods[16] = {NULL};
   char buf[256];
-  ofctx_main_opts_t opts = {0};
+  ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
 
   if (kind && strcmp(kind, "http") == 0)
     opts.http = http;

@@ -8,6 +8,8 @@
  *   {"invoke": ["component","op"]}   invoke a binding directly
  *   {"publish_bytes": [ps, topic]}   publish 4 bytes that are not UTF-8
  *   {"send_text": "out"}             send the text "plain text" to the output
+ *   {"send_unsized": "out"}          send with options whose size is not set: must
+ *                                    fail with OFCTX_EINVAL (then 200, else 500)
  *   {"send_opts": {"output": o, "data": text, "type": t, "operation": op,
  *                  "metadata": [k, v]}}  ofctx_send_to_opts, each option optional
  * Anything that is not JSON is answered as it came (like echo). */
@@ -61,7 +63,7 @@ static int probe(ofctx_t *ctx, const ofctx_event_t *in) {
   json_t *cmd = json_loadb(data, len, 0, NULL);
   json_t *v;
   int rc = OFCTX_SUCCESS;
-  const ofctx_send_opts_t opts = {NULL, NULL, NULL, send_done, NULL};
+  const ofctx_send_opts_t opts = {sizeof opts, NULL, NULL, NULL, send_done, NULL};
 
   if (!json_is_object(cmd)) {
     json_decref(cmd);
@@ -91,11 +93,16 @@ static int probe(ofctx_t *ctx, const ofctx_event_t *in) {
   } else if ((v = json_object_get(cmd, "send_text")) != NULL) {
     if (ofctx_send_to(ctx, json_string_value(v), "plain text", 10) != OFCTX_OK)
       rc = OFCTX_ERROR;
+  } else if ((v = json_object_get(cmd, "send_unsized")) != NULL) {
+    const ofctx_send_opts_t unsized = {0};
+    if (ofctx_send_to_opts(ctx, json_string_value(v), "x", 1, &unsized) != OFCTX_EINVAL)
+      rc = OFCTX_ERROR;
   } else if ((v = json_object_get(cmd, "send_opts")) != NULL) {
     const char *md[] = {json_string_value(json_array_get(json_object_get(v, "metadata"), 0)),
                         json_string_value(json_array_get(json_object_get(v, "metadata"), 1)), NULL};
     const char *text = json_string_value(json_object_get(v, "data"));
-    ofctx_send_opts_t call_opts = {.content_type = json_string_value(json_object_get(v, "type")),
+    ofctx_send_opts_t call_opts = {.size = sizeof call_opts,
+                                   .content_type = json_string_value(json_object_get(v, "type")),
                                    .operation = json_string_value(json_object_get(v, "operation")),
                                    .metadata = md[0] ? md : NULL};
     if (ofctx_send_to_opts(ctx, json_string_value(json_object_get(v, "output")), text, strlen(text),

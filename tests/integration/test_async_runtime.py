@@ -207,6 +207,11 @@ class AsyncRuntime(unittest.TestCase):
             self.assertEqual(json.loads(answer), {"status": "DROP"})
             wait_until(lambda: why in self.h.log(), "the reason in the log")
 
+    def test_send_options_without_their_size_are_refused(self):
+        r = self.h.deliver_binding("kafka-in", {"send_unsized": "out"})
+        self.assertEqual(r["status"], 200)
+        self.assertEqual(self.h.received(), [])
+
     def test_unknown_output_fails_at_once(self):
         r = self.h.deliver_binding("kafka-in", {"send": ["nope"], "id": "x"})
         self.assertEqual(r["status"], 500)

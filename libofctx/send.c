@@ -140,41 +140,46 @@ ofctx_err_t ofctx_send_to(ofctx_t *ctx, const char *output, const void *data, si
   return ofctx_send_to_opts(ctx, output, data, len, NULL);
 }
 
-ofctx_err_t ofctx_invoke_binding(ofctx_t *ctx, const char *component, const char *operation,
-                                 const void *data, size_t len, const ofctx_send_opts_t *opts) {
-  ofctx__send_request_t req = {0};
+/* A send to a component the context does not name (counted in the last
+ * slot): the call checked, the request filled but for kind's own parts. */
+static ofctx_err_t direct(ofctx_t *ctx, ofctx__send_request_t *req, ofctx__send_kind_t kind,
+                          const char *component, const void *data, size_t len,
+                          const ofctx_send_opts_t *opts) {
   ofctx_err_t rc = check_call(ctx, data, len, opts);
 
   if (rc != OFCTX_OK)
     return rc;
-  if (!ofctx__component_name_ok(component) || !operation || !*operation ||
-      !ofctx__text_ok(operation))
+  if (!ofctx__component_name_ok(component))
     return OFCTX_EINVAL;
-  from_opts(&req, opts);
-  req.kind = OFCTX__SEND_BINDING;
-  req.slot = ofctx_config_output_count(ctx->host->cfg);
-  req.name = req.component = component;
+  from_opts(req, opts);
+  req->kind = kind;
+  req->slot = ofctx_config_output_count(ctx->host->cfg);
+  req->name = req->component = component;
+  req->data = data;
+  req->len = len;
+  return OFCTX_OK;
+}
+
+ofctx_err_t ofctx_invoke_binding(ofctx_t *ctx, const char *component, const char *operation,
+                                 const void *data, size_t len, const ofctx_send_opts_t *opts) {
+  ofctx__send_request_t req = {0};
+  ofctx_err_t rc = direct(ctx, &req, OFCTX__SEND_BINDING, component, data, len, opts);
+
+  if (rc != OFCTX_OK)
+    return rc;
+  if (!operation || !*operation || !ofctx__text_ok(operation))
+    return OFCTX_EINVAL;
   req.operation = operation;
-  req.data = data;
-  req.len = len;
   return start(ctx, &req, opts);
 }
 
 ofctx_err_t ofctx_publish(ofctx_t *ctx, const char *pubsub, const char *topic, const void *data,
                           size_t len, const ofctx_send_opts_t *opts) {
   ofctx__send_request_t req = {0};
-  ofctx_err_t rc = check_call(ctx, data, len, opts);
+  ofctx_err_t rc = direct(ctx, &req, OFCTX__SEND_PUBLISH, pubsub, data, len, opts);
 
   if (rc != OFCTX_OK)
     return rc;
-  if (!ofctx__component_name_ok(pubsub))
-    return OFCTX_EINVAL;
-  from_opts(&req, opts);
-  req.kind = OFCTX__SEND_PUBLISH;
-  req.slot = ofctx_config_output_count(ctx->host->cfg);
-  req.name = req.component = pubsub;
   req.topic = topic;
-  req.data = data;
-  req.len = len;
   return send_publish(ctx, &req, opts);
 }

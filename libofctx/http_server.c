@@ -460,6 +460,28 @@ static int head_finish(ofctx__http_request_t *r) {
   return r->body.failed ? -1 : 0;
 }
 
+/* The transfer codings are exactly one "chunked" (or none): no other coding
+ * is understood here, so a body in one cannot be read (RFC 9112 6.1: 501). */
+static int codings_ok(const ofctx__http_request_t *r) {
+  size_t chunked = 0, others = 0;
+
+  for (size_t i = 0; i < r->header_count; i++) {
+    const char *v = r->head.data + r->offsets[i].value;
+    size_t len;
+    if (strcasecmp(r->head.data + r->offsets[i].name, "transfer-encoding") != 0)
+      continue;
+    v += strspn(v, " \t");
+    len = strlen(v);
+    while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+      len--;
+    if (len == 7 && strncasecmp(v, "chunked", 7) == 0)
+      chunked++;
+    else
+      others++;
+  }
+  return others == 0 && chunked <= 1;
+}
+
 /* Room for `more` bytes of body among what every connection holds: 0, or -1
  * with 503 to answer. */
 static int body_budget(conn_t *c, uint64_t more) {
@@ -488,6 +510,10 @@ static int on_headers_complete(http_parser *p) {
   }
   if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->server->limits.max_body_size) {
     c->fail_status = 413;
+    return -1;
+  }
+  if (!codings_ok(r)) {
+    c->fail_status = 501;
     return -1;
   }
   if (head_finish(r)) {

@@ -4,7 +4,7 @@
  * handled the connection stops reading, so pipelined requests wait in the
  * kernel and memory stays bounded. Limits and timeouts protect the server
  * from slow or hostile clients; a request that breaks one is answered by the
- * server itself (400, 408, 413, 414, 431, 503) and the connection closed. */
+ * server itself (400, 408, 413, 414, 431, 501, 503) and the connection closed. */
 #ifndef OFCTX_HTTP_SERVER_H
 #define OFCTX_HTTP_SERVER_H
 

@@ -277,6 +277,12 @@ static void bad_requests(void **state) {
        "HTTP/1.1 400 Bad Request\r\n"},
       {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nBad Trailer: x\r\n\r\n",
        "HTTP/1.1 400 Bad Request\r\n"},
+      /* no transfer coding but chunked is understood: 501, the body unread */
+      {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+       "HTTP/1.1 501 Not Implemented\r\n"},
+      {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "0\r\n\r\n",
+       "HTTP/1.1 501 Not Implemented\r\n"},
       /* an Upgrade is ignored (RFC 9110 allows it); nothing may follow */
       {"GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
        "HTTP/1.1 200 OK\r\n"},

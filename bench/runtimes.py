@@ -64,7 +64,7 @@ def wait_port(port):
 
 def get(port, path):
     """The raw answer to GET `path` on 127.0.0.1:`port`."""
-    return raw_exchange(port, b"GET %s HTTP/1.1\r\nConnection: close\r\n\r\n" % path.encode())
+    return raw_exchange(port, b"GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" % path.encode())
 
 
 class FastSidecar:

@@ -482,6 +482,23 @@ static int codings_ok(const ofctx__http_request_t *r) {
   return others == 0 && chunked <= 1;
 }
 
+/* RFC 9112 3.2: an HTTP/1.1 request has exactly one Host field (1.0: at
+ * most one), and its value is an authority: a host, maybe a port, maybe
+ * empty, nothing else (no path, no user, no white space). */
+static int host_ok(const ofctx__http_request_t *r, int http11) {
+  size_t hosts = 0;
+
+  for (size_t i = 0; i < r->header_count; i++) {
+    const char *v = r->head.data + r->offsets[i].value;
+    if (strcasecmp(r->head.data + r->offsets[i].name, "host") != 0)
+      continue;
+    if (++hosts > 1 || v[strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                   "0123456789-._~!$&'()*+,;=:%[]")] != '\0')
+      return 0;
+  }
+  return hosts == 1 || (hosts == 0 && !http11);
+}
+
 /* Room for `more` bytes of body among what every connection holds: 0, or -1
  * with 503 to answer. */
 static int body_budget(conn_t *c, uint64_t more) {
@@ -510,6 +527,10 @@ static int on_headers_complete(http_parser *p) {
   }
   if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->server->limits.max_body_size) {
     c->fail_status = 413;
+    return -1;
+  }
+  if (!host_ok(r, p->http_minor == 1)) {
+    c->fail_status = 400;
     return -1;
   }
   if (!codings_ok(r)) {

@@ -369,14 +369,16 @@ static void server_paths(const char *context, const char *const *requests) {
 
 static void async_server(void **state) {
   static const char *const requests[] = {
-      "OPTIONS /in HTTP/1.1\r\nConnection: close\r\n\r\n",
-      "POST /in HTTP/1.1\r\nConnection: close\r\nX-Key: k\r\nContent-Length: 7\r\n\r\n{\"a\":1}",
-      "POST /dapr/pubsub/orders HTTP/1.1\r\nConnection: close\r\nContent-Length: 97\r\n\r\n"
+      "OPTIONS /in HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+      "POST /in HTTP/1.1\r\nHost: t\r\nConnection: close\r\nX-Key: k\r\nContent-Length: "
+      "7\r\n\r\n{\"a\":1}",
+      "POST /dapr/pubsub/orders HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: "
+      "97\r\n\r\n"
       "{\"id\":\"1\",\"source\":\"s\",\"type\":\"t\",\"specversion\":\"1.0\",\"datacontenttype\":"
       "\"text/plain\",\"data\":\"hi\"}",
-      "GET /dapr/subscribe HTTP/1.1\r\nConnection: close\r\n\r\n",
-      "GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n",
-      "POST /in HTTP/1.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+      "GET /dapr/subscribe HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+      "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+      "POST /in HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
       "3\r\nabc\r\n0\r\n\r\n",
       NULL};
   (void)state;
@@ -391,16 +393,18 @@ static void async_server(void **state) {
 
 static void knative_server(void **state) {
   static const char *const requests[] = {
-      "GET /k/x?q=a+b&r=%41 HTTP/1.1\r\nConnection: close\r\n\r\n",
-      "POST /k/y HTTP/1.1\r\nConnection: close\r\nce-specversion: 1.0\r\nce-id: 1\r\n"
+      "GET /k/x?q=a+b&r=%41 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+      "POST /k/y HTTP/1.1\r\nHost: t\r\nConnection: close\r\nce-specversion: 1.0\r\nce-id: 1\r\n"
       "ce-source: /s\r\nce-type: t\r\nce-ext: a%20b\r\nContent-Type: text/plain\r\n"
       "Content-Length: 2\r\n\r\nhi",
-      "POST /k/z HTTP/1.1\r\nConnection: close\r\nContent-Type: application/cloudevents+json\r\n"
+      "POST /k/z HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: "
+      "application/cloudevents+json\r\n"
       "Content-Length: "
       "66\r\n\r\n{\"specversion\":\"1.0\",\"id\":\"2\",\"source\":\"/"
       "s\",\"type\":\"t\",\"data\":[1]}",
-      "POST /k/z HTTP/1.1\r\nConnection: close\r\nce-specversion: 0.3\r\nContent-Length: 0\r\n\r\n",
-      "GET /nothing HTTP/1.1\r\nConnection: close\r\n\r\n",
+      "POST /k/z HTTP/1.1\r\nHost: t\r\nConnection: close\r\nce-specversion: "
+      "0.3\r\nContent-Length: 0\r\n\r\n",
+      "GET /nothing HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
       NULL};
   (void)state;
   server_paths(

@@ -178,9 +178,9 @@ static void get_and_keep_alive(void **state) {
   assert_non_null(strstr(buf, "Content-Type: text/plain\r\n"));
   assert_non_null(strstr(buf, "\r\n\r\nGET /hello/world ?a=1&b=2 x=yes headers=3 body=0:"));
   /* the same connection serves the next request */
-  send_str(fd, "POST /p HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello");
+  send_str(fd, "POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello");
   read_response(fd, buf, sizeof buf);
-  assert_non_null(strstr(buf, "\r\n\r\nPOST /p ? x=(none) headers=1 body=5:hello"));
+  assert_non_null(strstr(buf, "\r\n\r\nPOST /p ? x=(none) headers=2 body=5:hello"));
   close(fd);
   finish(f);
 }
@@ -190,14 +190,14 @@ static void pipelined(void **state) {
   char buf[4096];
   int fd = client(f);
 
-  send_str(fd, "GET /1 HTTP/1.1\r\n\r\nGET /later HTTP/1.1\r\n\r\n"
-               "POST /3 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc");
+  send_str(fd, "GET /1 HTTP/1.1\r\nHost: t\r\n\r\nGET /later HTTP/1.1\r\nHost: t\r\n\r\n"
+               "POST /3 HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc");
   read_response(fd, buf, sizeof buf);
   assert_non_null(strstr(buf, "GET /1 ?"));
   read_response(fd, buf, sizeof buf);
   assert_non_null(strstr(buf, "GET /later ?")); /* answered later, still in order */
   read_response(fd, buf, sizeof buf);
-  assert_non_null(strstr(buf, "POST /3 ? x=(none) headers=1 body=3:abc"));
+  assert_non_null(strstr(buf, "POST /3 ? x=(none) headers=2 body=3:abc"));
   close(fd);
   finish(f);
 }
@@ -208,16 +208,16 @@ static void pipelined(void **state) {
 static void sent_while_handling(void **state) {
   /* what follows /later on the connection, and its answer (NULL: none) */
   static const char *const next[][2] = {
-      {"POST /next HTTP/1.1\r\nContent-Length: 2\r\n\r\nok",
-       "POST /next ? x=(none) headers=1 body=2:ok"},
-      {"GET /cut HTTP/1.1\r\nX-Test: ", NULL},
+      {"POST /next HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nok",
+       "POST /next ? x=(none) headers=2 body=2:ok"},
+      {"GET /cut HTTP/1.1\r\nHost: t\r\nX-Test: ", NULL},
   };
   fixture_t *f = start(NULL);
   char buf[4096];
 
   for (size_t i = 0; i < sizeof next / sizeof next[0]; i++) {
     int fd = client(f);
-    send_str(fd, "GET /later HTTP/1.1\r\n\r\n");
+    send_str(fd, "GET /later HTTP/1.1\r\nHost: t\r\n\r\n");
     usleep(10000); /* the handler holds /later now */
     send_str(fd, next[i][0]);
     shutdown(fd, SHUT_WR);
@@ -238,7 +238,7 @@ static void chunked_body(void **state) {
   char buf[4096];
   int fd = client(f);
 
-  send_str(fd, "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+  send_str(fd, "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
                "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
   read_response(fd, buf, sizeof buf);
   assert_non_null(strstr(buf, "body=11:hello world"));
@@ -252,39 +252,50 @@ static void bad_requests(void **state) {
     const char *request;
     const char *status;
   } rows[] = {
-      {"POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      {"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nTransfer-Encoding: "
+       "chunked\r\n\r\n0\r\n\r\n",
        "HTTP/1.1 400 Bad Request\r\n"}, /* request smuggling */
       {"GARBAGE\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
       {"GET / HTTP/9.9\r\n\r\n", "HTTP/1.1 505 HTTP Version Not Supported\r\n"},
       {"GET / HTTP/2.0\r\n\r\n", "HTTP/1.1 505 HTTP Version Not Supported\r\n"},
-      {"GET / HTTP/1.1\r\nBad Header\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
-      {"POST / HTTP/1.1\r\nContent-Length: abc\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
-      {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+      {"GET / HTTP/1.1\r\nHost: t\r\nBad Header\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
+      {"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: abc\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
+      {"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
        "HTTP/1.1 400 Bad Request\r\n"},
-      {"POST / HTTP/1.1\r\nContent-Length: 2000\r\n\r\n", "HTTP/1.1 413 Payload Too Large\r\n"},
-      {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n", NULL}, /* see below */
-      {"GET / HTTP/1.1\r\nExpect: something\r\n\r\n", "HTTP/1.1 417 Expectation Failed\r\n"},
+      {"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2000\r\n\r\n",
+       "HTTP/1.1 413 Payload Too Large\r\n"},
+      {"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n",
+       NULL}, /* see below */
+      {"GET / HTTP/1.1\r\nHost: t\r\nExpect: something\r\n\r\n",
+       "HTTP/1.1 417 Expectation Failed\r\n"},
       /* RFC 9112 framing that Debian's lenient http-parser would take */
-      {"GET / HTTP/1.1\r\nHost : x\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
-      {"GET / HTTP/1.1\r\nHost\t: x\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
-      {"GET / HTTP/1.1\r\nHo st: x\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
+      {"GET / HTTP/1.1\r\nHost: t\r\nHost : x\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
+      {"GET / HTTP/1.1\r\nHost: t\r\nHost\t: x\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
+      {"GET / HTTP/1.1\r\nHost: t\r\nHo st: x\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
       {"GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
-      {"GET / HTTP/1.1\r\n\tX: y\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
+      {"GET / HTTP/1.1\r\nHost: t\r\n\tX: y\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
       {"GET / HTTP/1.1\r\nHost: x\rY: z\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
-      {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhiXX0\r\n\r\n",
+      {"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhiXX0\r\n\r\n",
        "HTTP/1.1 400 Bad Request\r\n"},
-      {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\n0\r\n\r\n",
+      {"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\n0\r\n\r\n",
        "HTTP/1.1 400 Bad Request\r\n"},
-      {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nBad Trailer: x\r\n\r\n",
+      {"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nBad Trailer: "
+       "x\r\n\r\n",
        "HTTP/1.1 400 Bad Request\r\n"},
+      /* RFC 9112 3.2: an HTTP/1.1 request names exactly one host */
+      {"GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
+      {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
+      {"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
+      {"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
       /* no transfer coding but chunked is understood: 501, the body unread */
-      {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+      {"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
        "HTTP/1.1 501 Not Implemented\r\n"},
-      {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+      {"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
+       "chunked\r\n\r\n"
        "0\r\n\r\n",
        "HTTP/1.1 501 Not Implemented\r\n"},
       /* an Upgrade is ignored (RFC 9110 allows it); nothing may follow */
-      {"GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
+      {"GET / HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
        "HTTP/1.1 200 OK\r\n"},
   };
   ofctx__http_limits_t limits;
@@ -333,7 +344,7 @@ static void size_limits(void **state) {
   close(fd);
 
   fd = client(f);
-  send_str(fd, "GET / HTTP/1.1\r\nX-Big: ");
+  send_str(fd, "GET / HTTP/1.1\r\nHost: t\r\nX-Big: ");
   send_str(fd, big);
   read_response(fd, buf, sizeof buf);
   assert_non_null(strstr(buf, "HTTP/1.1 431 Request Header Fields Too Large\r\n"));
@@ -343,7 +354,7 @@ static void size_limits(void **state) {
   /* many small headers add up too (sent at once: the server may answer and
    * close before a slower client would have sent them all) */
   fd = client(f);
-  strcpy(big, "GET / HTTP/1.1\r\n");
+  strcpy(big, "GET / HTTP/1.1\r\nHost: t\r\n");
   for (int i = 0; i < 200; i++)
     strcat(big, "A: b\r\n");
   send_str(fd, big);
@@ -354,9 +365,9 @@ static void size_limits(void **state) {
 }
 
 /* A request of `size` bytes: its head ends with an X-Pad field that fills it
- * up ("GET / HTTP/1.1\r\nX-Pad: ...\r\n\r\n"). */
+ * up ("GET / HTTP/1.1\r\nHost: t\r\nX-Pad: ...\r\n\r\n"). */
 static void padded_request(char *out, size_t size) {
-  static const char start[] = "GET / HTTP/1.1\r\nX-Pad: ";
+  static const char start[] = "GET / HTTP/1.1\r\nHost: t\r\nX-Pad: ";
   size_t fixed = sizeof start - 1 + 4;
 
   assert_true(size > fixed);
@@ -394,9 +405,9 @@ static void head_size_exact(void **state) {
 /* Chunk framing holds across any split of the bytes, and trailer fields
  * never reach the handler as headers. */
 static void chunked_split_anywhere(void **state) {
-  static const char good[] = "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+  static const char good[] = "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
                              "3\r\nabc\r\n2\r\nde\r\n0\r\nX-Test: from-trailer\r\n\r\n";
-  static const char bad[] = "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+  static const char bad[] = "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
                             "3\r\nabc\r\n2\r\nde!!0\r\n\r\n";
   fixture_t *f = start(NULL);
   char buf[4096];
@@ -407,7 +418,7 @@ static void chunked_split_anywhere(void **state) {
     usleep(2000); /* two reads on the server's side */
     send_str(fd, good + cut);
     read_response(fd, buf, sizeof buf);
-    if (!strstr(buf, "x=(none) headers=1 body=5:abcde"))
+    if (!strstr(buf, "x=(none) headers=2 body=5:abcde"))
       fail_msg("good, cut at %zu: got \"%s\"", cut, buf);
     close(fd);
   }
@@ -458,7 +469,7 @@ static void refused_on_head(void **state) {
   char buf[4096];
   int fd = client(f);
 
-  send_str(fd, "POST /deny HTTP/1.1\r\nX-Test: h\r\nContent-Length: 3000000\r\n"
+  send_str(fd, "POST /deny HTTP/1.1\r\nHost: t\r\nX-Test: h\r\nContent-Length: 3000000\r\n"
                "Expect: 100-continue\r\n\r\n");
   read_response(fd, buf, sizeof buf);
   assert_non_null(strstr(buf, "HTTP/1.1 401 Unauthorized\r\n"));
@@ -467,7 +478,7 @@ static void refused_on_head(void **state) {
   assert_non_null(strstr(buf, "\r\n\r\n{\"error\":\"no\"}"));
   assert_closed(fd);
   close(fd);
-  ask(f, "POST /ok HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi", "body=2:hi");
+  ask(f, "POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi", "body=2:hi");
   finish(f);
   assert_int_equal(heads_seen, 2);
 }
@@ -486,12 +497,12 @@ static void bodies_bounded(void **state) {
   fixture_t *f = start(&limits);
   memset(part, 'x', sizeof part);
   a = client(f);
-  send_str(a, "POST /a HTTP/1.1\r\nContent-Length: 1000\r\n\r\n");
+  send_str(a, "POST /a HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n");
   send_all(a, part, sizeof part);
   usleep(100000); /* the server holds A's 800 bytes */
-  ask(f, "POST /b HTTP/1.1\r\nContent-Length: 800\r\n\r\n", "HTTP/1.1 503 ");
+  ask(f, "POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 800\r\n\r\n", "HTTP/1.1 503 ");
   b = client(f);
-  send_str(b, "POST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+  send_str(b, "POST /b HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
   for (int i = 0; i < 4; i++) /* the fourth passes 1500 */
     send(b,
          "c8\r\n" /* 200 bytes */
@@ -507,7 +518,7 @@ static void bodies_bounded(void **state) {
   read_response(a, buf, sizeof buf);
   assert_non_null(strstr(buf, "body=1000:"));
   b = client(f);
-  send_str(b, "POST /b HTTP/1.1\r\nContent-Length: 800\r\n\r\n");
+  send_str(b, "POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 800\r\n\r\n");
   send_all(b, part, sizeof part);
   read_response(b, buf, sizeof buf);
   assert_non_null(strstr(buf, "body=800:"));
@@ -529,7 +540,7 @@ static void timeouts(void **state) {
 
   /* slow headers: part of a request, then nothing */
   fd = client(f);
-  send_str(fd, "GET / HTTP/1.1\r\nX-Slow: ");
+  send_str(fd, "GET / HTTP/1.1\r\nHost: t\r\nX-Slow: ");
   read_response(fd, buf, sizeof buf);
   assert_non_null(strstr(buf, "HTTP/1.1 408 Request Timeout\r\n"));
   assert_closed(fd);
@@ -537,7 +548,7 @@ static void timeouts(void **state) {
 
   /* a body that never completes */
   fd = client(f);
-  send_str(fd, "POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
+  send_str(fd, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc");
   read_response(fd, buf, sizeof buf);
   assert_non_null(strstr(buf, "HTTP/1.1 408 "));
   close(fd);
@@ -549,7 +560,7 @@ static void timeouts(void **state) {
 
   /* an idle keep-alive connection is closed after its answer */
   fd = client(f);
-  send_str(fd, "GET / HTTP/1.1\r\n\r\n");
+  send_str(fd, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
   read_response(fd, buf, sizeof buf);
   assert_non_null(strstr(buf, "200 OK"));
   assert_closed(fd);
@@ -567,15 +578,15 @@ static void max_connections(void **state) {
   fixture_t *f = start(&limits);
   a = client(f);
   b = client(f);
-  send_str(a, "GET / HTTP/1.1\r\n\r\n");
+  send_str(a, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
   read_response(a, buf, sizeof buf); /* both are in before the third comes */
-  send_str(b, "GET / HTTP/1.1\r\n\r\n");
+  send_str(b, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
   read_response(b, buf, sizeof buf);
   c = client(f);
   assert_closed(c);
   close(c);
   /* the others still work */
-  send_str(a, "GET /again HTTP/1.1\r\n\r\n");
+  send_str(a, "GET /again HTTP/1.1\r\nHost: t\r\n\r\n");
   read_response(a, buf, sizeof buf);
   assert_non_null(strstr(buf, "GET /again"));
   close(a);
@@ -588,7 +599,7 @@ static void expect_continue_and_http10(void **state) {
   char buf[4096];
   int fd = client(f);
 
-  send_str(fd, "POST /e HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+  send_str(fd, "POST /e HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
   read_response(fd, buf, sizeof buf);
   assert_string_equal(buf, "HTTP/1.1 100 Continue\r\n\r\n");
   send_str(fd, "data");
@@ -612,7 +623,7 @@ static void stop_while_handling(void **state) {
   char buf[4096];
   int fd = client(f), idle = client(f);
 
-  send_str(fd, "GET /later HTTP/1.1\r\n\r\n");
+  send_str(fd, "GET /later HTTP/1.1\r\nHost: t\r\n\r\n");
   usleep(10000);
   uv_async_send(&f->stop);
   read_response(fd, buf, sizeof buf);
@@ -634,10 +645,10 @@ static void client_vanishes(void **state) {
   int fd = client(f);
 
   /* gone before the late answer is written */
-  send_str(fd, "GET /later HTTP/1.1\r\n\r\n");
+  send_str(fd, "GET /later HTTP/1.1\r\nHost: t\r\n\r\n");
   close(fd);
   fd = client(f);
-  send_str(fd, "GET /still-here HTTP/1.1\r\n\r\n");
+  send_str(fd, "GET /still-here HTTP/1.1\r\nHost: t\r\n\r\n");
   read_response(fd, buf, sizeof buf);
   assert_non_null(strstr(buf, "GET /still-here"));
   close(fd);

@@ -148,8 +148,8 @@ static void expect(fixture_t *f, const char *request, const char *want) {
 static char *post(const char *path, const char *headers, const char *body) {
   static char request[2048];
   snprintf(request, sizeof request,
-           "POST %s HTTP/1.1\r\nConnection: close\r\n%sContent-Length: %zu\r\n\r\n%s", path,
-           headers, strlen(body), body);
+           "POST %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n%sContent-Length: %zu\r\n\r\n%s",
+           path, headers, strlen(body), body);
   return request;
 }
 
@@ -162,11 +162,12 @@ static void async_mode(void **state) {
   (void)state;
 
   /* Dapr's probe and subscription discovery */
-  expect(f, "OPTIONS /kafka-in HTTP/1.1\r\nConnection: close\r\n\r\n", "HTTP/1.1 200 OK");
-  expect(f, "GET /dapr/subscribe HTTP/1.1\r\nConnection: close\r\n\r\n",
+  expect(f, "OPTIONS /kafka-in HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+         "HTTP/1.1 200 OK");
+  expect(f, "GET /dapr/subscribe HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
          "[{\"pubsubname\":\"ps\",\"topic\":\"orders\",\"route\":\"/dapr/pubsub/b\"");
-  expect(f, "GET /dapr/config HTTP/1.1\r\nConnection: close\r\n\r\n", "\r\n\r\n{}");
-  expect(f, "DELETE /dapr/config HTTP/1.1\r\nConnection: close\r\n\r\n", "405");
+  expect(f, "GET /dapr/config HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", "\r\n\r\n{}");
+  expect(f, "DELETE /dapr/config HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", "405");
   /* a binding event: its body and metadata headers reach the function */
   expect(f, post("/kafka-in", "X-Key: k1\r\n", "hello"),
          "kind=1 input=a data=hello md0=X-Key id=- name=-");
@@ -191,7 +192,7 @@ static void knative_mode(void **state) {
 
   expect(f, post("/hello/J%C3%BCrgen", "", "hi"), "kind=3 input=http data=hi");
   expect(f, post("/hello/J%C3%BCrgen", "", "hi"), "id=- name=J\xc3\xbcrgen");
-  expect(f, "GET /hello/x HTTP/1.1\r\nConnection: close\r\n\r\n", "405");
+  expect(f, "GET /hello/x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", "405");
   expect(f, post("/other", "", "hi"), "404");
   expect(f,
          post("/hello/ce", "Content-Type: application/cloudevents+json\r\n",

@@ -287,7 +287,7 @@ class Tokens(unittest.TestCase):
             self.assertEqual(status, 401)
             self.assertEqual(len(h.received()), 1)
             # refused on its head: the body it announces is never waited for
-            answer = raw_exchange(h.app_port, b"POST /kafka-in HTTP/1.1\r\nContent-Length: 4000000\r\n\r\n", 5)
+            answer = raw_exchange(h.app_port, b"POST /kafka-in HTTP/1.1\r\nHost: t\r\nContent-Length: 4000000\r\n\r\n", 5)
             self.assertTrue(answer.startswith(b"HTTP/1.1 401 "), answer)
             self.assertIn(b"Connection: close", answer)
             self.assertIn(b"missing or wrong dapr-api-token", answer)
@@ -328,26 +328,26 @@ class Limits(unittest.TestCase):
         try:
             port = h.app_port
             cases = [
-                (b"POST /kafka-in HTTP/1.1\r\nContent-Length: 2000\r\n\r\n", b"HTTP/1.1 413 "),
-                (b"POST /kafka-in HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n" + b"x" * 2048,
+                (b"POST /kafka-in HTTP/1.1\r\nHost: t\r\nContent-Length: 2000\r\n\r\n", b"HTTP/1.1 413 "),
+                (b"POST /kafka-in HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n" + b"x" * 2048,
                  b"HTTP/1.1 413 "),
-                (b"GET /" + b"a" * 300 + b" HTTP/1.1\r\n\r\n", b"HTTP/1.1 414 "),
-                (b"GET / HTTP/1.1\r\nX: " + b"a" * 2000 + b"\r\n\r\n", b"HTTP/1.1 431 "),
-                (b"POST /kafka-in HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+                (b"GET /" + b"a" * 300 + b" HTTP/1.1\r\nHost: t\r\n\r\n", b"HTTP/1.1 414 "),
+                (b"GET / HTTP/1.1\r\nHost: t\r\nX: " + b"a" * 2000 + b"\r\n\r\n", b"HTTP/1.1 431 "),
+                (b"POST /kafka-in HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
                  b"HTTP/1.1 400 "),
-                (b"BREW /kafka-in HTTP/1.1\r\n\r\n", b"HTTP/1.1 400 "),
+                (b"BREW /kafka-in HTTP/1.1\r\nHost: t\r\n\r\n", b"HTTP/1.1 400 "),
                 (b"GET /healthz HTTP/3.0\r\n\r\n", b"HTTP/1.1 505 "),
-                (b"GET /healthz HTTP/1.1\r\nX-Slow: ", b"HTTP/1.1 408 "),
+                (b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: ", b"HTTP/1.1 408 "),
             ]
             for request, expected in cases:
                 answer = raw_exchange(port, request)
                 self.assertTrue(answer.startswith(expected), (request[:60], answer[:80]))
             # pipelined requests on one connection are answered in order
-            answer = raw_exchange(port, b"GET /healthz HTTP/1.1\r\n\r\nGET /nope HTTP/1.1\r\n\r\n"
-                                        b"GET /readyz HTTP/1.1\r\nConnection: close\r\n\r\n")
+            answer = raw_exchange(port, b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\nGET /nope HTTP/1.1\r\nHost: t\r\n\r\n"
+                                        b"GET /readyz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
             self.assertEqual(re.findall(rb"HTTP/1\.1 (\d{3}) ", answer), [b"200", b"404", b"200"])
             # a pipelined flood: 5000 requests written at once, all answered in order
-            flood = b"GET /healthz HTTP/1.1\r\n\r\n" * 4999 + b"GET /nope HTTP/1.1\r\nConnection: close\r\n\r\n"
+            flood = b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n" * 4999 + b"GET /nope HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
             statuses = re.findall(rb"HTTP/1\.1 (\d{3}) ", raw_exchange(port, flood, read_timeout=60))
             self.assertEqual(statuses, [b"200"] * 4999 + [b"404"])
             # and the function still serves
@@ -406,7 +406,7 @@ class ManyConnections(unittest.TestCase):
             for s in socks:
                 s.settimeout(5)
                 try:
-                    s.sendall(b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n")
+                    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
                     closed += s.recv(100) == b""
                 except OSError:
                     closed += 1
@@ -519,7 +519,7 @@ class Lifecycle(unittest.TestCase):
             h.faults([{"path": "/v1.0/bindings/kafka-out", "action": "delay", "ms": 500, "count": 1}])
             body = b'{"send":["out"],"id":"gone"}'
             with socket.create_connection(("127.0.0.1", h.app_port)) as s:
-                s.sendall(b"POST /kafka-in HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n"
+                s.sendall(b"POST /kafka-in HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n"
                           % len(body) + body)
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             wait_until(lambda: "event handled" in h.log(), "the event to settle")
@@ -535,7 +535,7 @@ class Lifecycle(unittest.TestCase):
             big = b"x" * (8 << 20)  # echoed back: far more than the socket buffers hold
             with socket.create_connection(("127.0.0.1", h.app_port)) as s:
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-                s.sendall(b"POST /kafka-in HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % len(big) + big)
+                s.sendall(b"POST /kafka-in HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % len(big) + big)
                 wait_until(lambda: b"ofctx_connections 1\n" in http("GET", h.app + "/metrics")[2],
                            "the reader that never reads to be cut off")
             self.assertEqual(h.stop(), 0)

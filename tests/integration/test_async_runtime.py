@@ -598,7 +598,8 @@ class Lifecycle(unittest.TestCase):
             first = http("GET", h.app + "/readyz")[0]
             wait_until(lambda: http("GET", h.app + "/readyz")[0] == 200, "readiness")
             self.assertEqual(first, 503)
-            self.assertIn("Dapr sidecar ready", h.log())
+            # log lines go out through a writer thread: wait for the line
+            wait_until(lambda: "Dapr sidecar ready" in h.log(), "the ready line")
             self.assertEqual(h.stop(), 0)
         finally:
             h.close()
@@ -635,6 +636,7 @@ class LazyLibcurl(unittest.TestCase):
                 self.assertEqual(r["status"], 500)
             self.assertEqual(h.deliver_binding("kafka-in", {"return": 200})["status"], 200)
             self.assertEqual(http("GET", h.app + "/healthz")[0], 200)
+            wait_until(lambda: "cannot load libcurl (OFCTX_LIBCURL" in h.log(), "the libcurl line")
             self.assertEqual(h.log().count("cannot load libcurl (OFCTX_LIBCURL"), 1, h.log())
             self.assertIn("/nonexistent/libcurl.so.4", h.log())
             self.assertEqual(h.received(), [])

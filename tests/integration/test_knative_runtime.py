@@ -283,7 +283,7 @@ class OpenFunctionSignature(unittest.TestCase):
         self.assertEqual((status, headers["x-openfunction-status"]), (400, "error"))
         status, headers, _ = curl(self.url + "?return=7")  # unknown codes are errors
         self.assertEqual((status, headers["x-openfunction-status"]), (500, "error"))
-        self.assertIn("unknown code", self.h.log())
+        wait_until(lambda: "unknown code" in self.h.log(), "the unknown-code line")
 
     def test_reply_cloudevent_in_the_mode_of_the_request(self):
         ev = {"type": "com.example.ask", "source": "/client", "data": {"n": 1}}
@@ -327,6 +327,7 @@ class OpenFunctionSignature(unittest.TestCase):
 
     def test_knative_names_in_log_lines(self):
         curl(self.url)
+        wait_until(lambda: " started " in self.h.log(), "the started line")
         started = [l for l in self.h.log().splitlines() if " started " in l][0]
         for field in ("k_service=svc", "k_revision=svc-00001", "k_configuration=svc-cfg",
                       "runtime=Knative", "path=/fn/{name}"):

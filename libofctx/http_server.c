@@ -423,11 +423,18 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
   return head_append(r, at, len);
 }
 
-static const char *find_header(const ofctx__http_request_t *r, const char *name) {
-  for (size_t i = 0; i < r->header_count; i++)
-    if (strcasecmp(r->head.data + r->offsets[i].name, name) == 0)
-      return r->head.data + r->offsets[i].value;
+/* The value of the next header named `name` (case-insensitive) from index
+ * `*i` on, which moves past it; NULL when there is none. */
+static const char *next_header(const ofctx__http_request_t *r, const char *name, size_t *i) {
+  for (; *i < r->header_count; ++*i)
+    if (strcasecmp(r->head.data + r->offsets[*i].name, name) == 0)
+      return r->head.data + r->offsets[(*i)++].value;
   return NULL;
+}
+
+static const char *find_header(const ofctx__http_request_t *r, const char *name) {
+  size_t i = 0;
+  return next_header(r, name, &i);
 }
 
 /* Views and the split URL, once the head is whole (nothing is added to
@@ -463,13 +470,11 @@ static int head_finish(ofctx__http_request_t *r) {
 /* The transfer codings are exactly one "chunked" (or none): no other coding
  * is understood here, so a body in one cannot be read (RFC 9112 6.1: 501). */
 static int codings_ok(const ofctx__http_request_t *r) {
-  size_t chunked = 0, others = 0;
+  size_t chunked = 0, others = 0, i = 0;
+  const char *v;
 
-  for (size_t i = 0; i < r->header_count; i++) {
-    const char *v = r->head.data + r->offsets[i].value;
+  while ((v = next_header(r, "transfer-encoding", &i)) != NULL) {
     size_t len;
-    if (strcasecmp(r->head.data + r->offsets[i].name, "transfer-encoding") != 0)
-      continue;
     v += strspn(v, " \t");
     len = strlen(v);
     while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
@@ -486,12 +491,10 @@ static int codings_ok(const ofctx__http_request_t *r) {
  * most one), and its value is an authority: a host, maybe a port, maybe
  * empty, nothing else (no path, no user, no white space). */
 static int host_ok(const ofctx__http_request_t *r, int http11) {
-  size_t hosts = 0;
+  size_t hosts = 0, i = 0;
+  const char *v;
 
-  for (size_t i = 0; i < r->header_count; i++) {
-    const char *v = r->head.data + r->offsets[i].value;
-    if (strcasecmp(r->head.data + r->offsets[i].name, "host") != 0)
-      continue;
+  while ((v = next_header(r, "host", &i)) != NULL) {
     if (++hosts > 1 || v[strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                    "0123456789-._~!$&'()*+,;=:%[]")] != '\0')
       return 0;

@@ -62,15 +62,14 @@ static ofctx_err_t check_text(const char *name, const char *value, int secret, o
  * ":port" once brackets are added, and nothing else (no port, no path). */
 static int host_ok(const char *value) {
   char bare[INET6_ADDRSTRLEN + 1];
-  unsigned char addr[sizeof(struct in6_addr)];
   size_t len = strlen(value);
 
   if (len > 2 && value[0] == '[' && value[len - 1] == ']' && len - 2 < sizeof bare) {
     memcpy(bare, value + 1, len - 2);
     bare[len - 2] = '\0';
-    return inet_pton(AF_INET6, bare, addr) == 1;
+    return ofctx__ip_address_ok(bare) && strchr(bare, ':'); /* brackets hold IPv6 only */
   }
-  if (inet_pton(AF_INET6, value, addr) == 1 || inet_pton(AF_INET, value, addr) == 1)
+  if (ofctx__ip_address_ok(value))
     return 1;
   if (len == 0 || len > 253)
     return 0;

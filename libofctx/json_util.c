@@ -1,4 +1,5 @@
 /* jansson helpers for the parsers. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -100,6 +101,11 @@ int ofctx__name_chars_ok(const char *s) {
 
 int ofctx__component_name_ok(const char *s) {
   return ofctx__name_chars_ok(s) && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+}
+
+int ofctx__ip_address_ok(const char *s) {
+  unsigned char addr[sizeof(struct in6_addr)];
+  return inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1;
 }
 
 int ofctx__topic_ok(const char *s) {

@@ -44,6 +44,9 @@ int ofctx__name_chars_ok(const char *s);
 /* A Dapr component name: name characters, and not "." or "..". */
 int ofctx__component_name_ok(const char *s);
 
+/* Whether `s` is an IPv4 address or an IPv6 address (without brackets). */
+int ofctx__ip_address_ok(const char *s);
+
 /* Whether `s` may go into a sidecar URL as a pub/sub topic: Dapr takes the
  * rest of the publish path as the topic, so '/' may separate parts, but no
  * part may be empty, "." or ".." (which a path normalizer would remove,

@@ -1,5 +1,4 @@
 /* OFCTX_* environment variables → runtime options. */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +70,7 @@ static int parse(const char *s, kind_t kind, uint64_t *out) {
 int ofctx__options_load(ofctx__options_t *o, char *err, size_t size) {
   const char *attempts = getenv("OFCTX_SEND_ATTEMPTS");
   const char *host = getenv("OFCTX_LISTEN_HOST");
+  const char *bodies = getenv("OFCTX_MAX_BODIES_SIZE");
   uint64_t value;
 
   memset(o, 0, sizeof *o);
@@ -106,10 +106,8 @@ int ofctx__options_load(ofctx__options_t *o, char *err, size_t size) {
     o->send.max_attempts = (int)value;
   }
   if (host && *host) {
-    unsigned char addr[sizeof(struct in6_addr)];
     char quoted[OFCTX_QUOTE_SIZE];
-    if (strlen(host) >= sizeof o->listen_host ||
-        (inet_pton(AF_INET, host, addr) != 1 && inet_pton(AF_INET6, host, addr) != 1)) {
+    if (strlen(host) >= sizeof o->listen_host || !ofctx__ip_address_ok(host)) {
       ofctx__quote(quoted, sizeof quoted, host);
       snprintf(err, size, "OFCTX_LISTEN_HOST: %s is not an IPv4 or IPv6 address", quoted);
       return -1;
@@ -118,7 +116,7 @@ int ofctx__options_load(ofctx__options_t *o, char *err, size_t size) {
   }
   /* One body of the largest size must fit among those held at once. */
   if (o->http.max_bodies_size < o->http.max_body_size) {
-    if (getenv("OFCTX_MAX_BODIES_SIZE") && *getenv("OFCTX_MAX_BODIES_SIZE")) {
+    if (bodies && *bodies) {
       snprintf(err, size, "OFCTX_MAX_BODIES_SIZE: %zu is less than OFCTX_MAX_BODY_SIZE (%zu)",
                o->http.max_bodies_size, o->http.max_body_size);
       return -1;

@@ -68,6 +68,10 @@ static ofctx_err_t view_doc(ofctx_config_t *cfg) {
   cfg->pod_namespace = member_string(pod, "namespace");
   cfg->dapr_host = member_string(dapr, "host");
   cfg->dapr_http_port = (uint16_t)json_integer_value(json_object_get(dapr, "httpPort"));
+  cfg->dapr_grpc_port = (uint16_t)json_integer_value(json_object_get(dapr, "grpcPort"));
+  cfg->app_protocol = strcmp(member_string(doc, "appProtocol"), "grpc") == 0
+                          ? OFCTX_APP_PROTOCOL_GRPC
+                          : OFCTX_APP_PROTOCOL_HTTP;
   cfg->tracing_enabled = json_is_true(json_object_get(tracing, "enabled"));
   cfg->tracing_provider = member_string(provider, "name");
   cfg->tracing_oap_server = member_string(provider, "oapServer");
@@ -136,6 +140,10 @@ const char *ofctx_config_pod_name(const ofctx_config_t *cfg) { return cfg->pod_n
 const char *ofctx_config_pod_namespace(const ofctx_config_t *cfg) { return cfg->pod_namespace; }
 const char *ofctx_config_dapr_host(const ofctx_config_t *cfg) { return cfg->dapr_host; }
 uint16_t ofctx_config_dapr_http_port(const ofctx_config_t *cfg) { return cfg->dapr_http_port; }
+uint16_t ofctx_config_dapr_grpc_port(const ofctx_config_t *cfg) { return cfg->dapr_grpc_port; }
+ofctx_app_protocol_t ofctx_config_app_protocol(const ofctx_config_t *cfg) {
+  return cfg->app_protocol;
+}
 const char *ofctx_config_dapr_api_token(const ofctx_config_t *cfg) { return cfg->dapr_api_token; }
 const char *ofctx_config_app_api_token(const ofctx_config_t *cfg) { return cfg->app_api_token; }
 

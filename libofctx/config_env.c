@@ -97,6 +97,28 @@ static ofctx_err_t check_host(const char *value, ofctx_error_t *err) {
                       quoted);
 }
 
+/* Dapr's --app-protocol values that name the protocol in clear text. */
+static const char *protocol_of(const char *value) {
+  if (!value || strcmp(value, "http") == 0)
+    return "http";
+  if (strcmp(value, "grpc") == 0 || strcmp(value, "h2c") == 0)
+    return "grpc";
+  return NULL;
+}
+
+static ofctx_err_t check_protocol(const char *value, ofctx_error_t *err) {
+  char quoted[OFCTX_QUOTE_SIZE];
+
+  if (protocol_of(value))
+    return OFCTX_OK;
+  ofctx__quote(quoted, sizeof quoted, value);
+  return ofctx__error(err, OFCTX_EENV,
+                      "APP_PROTOCOL: %s is not one the function serves: \"http\", or \"grpc\" "
+                      "(also \"h2c\"), in clear text; TLS (https, grpcs) is the mesh's or "
+                      "the sidecar's to terminate",
+                      quoted);
+}
+
 ofctx_err_t ofctx__env_read(ofctx__env_t *env, ofctx_getenv_fn getenv_fn, void *arg,
                             ofctx_error_t *err) {
   ofctx_err_t rc;
@@ -106,6 +128,8 @@ ofctx_err_t ofctx__env_read(ofctx__env_t *env, ofctx_getenv_fn getenv_fn, void *
   env->pod_namespace = env_get(getenv_fn, arg, "POD_NAMESPACE");
   env->dapr_host = env_get(getenv_fn, arg, "DAPR_HOST");
   env->dapr_http_port = env_get(getenv_fn, arg, "DAPR_HTTP_PORT");
+  env->dapr_grpc_port = env_get(getenv_fn, arg, "DAPR_GRPC_PORT");
+  env->app_protocol = env_get(getenv_fn, arg, "APP_PROTOCOL");
   env->dapr_api_token = env_get(getenv_fn, arg, "DAPR_API_TOKEN");
   env->app_api_token = env_get(getenv_fn, arg, "APP_API_TOKEN");
   env->port = env_get(getenv_fn, arg, "PORT");
@@ -113,6 +137,8 @@ ofctx_err_t ofctx__env_read(ofctx__env_t *env, ofctx_getenv_fn getenv_fn, void *
       (rc = check_text("POD_NAMESPACE", env->pod_namespace, 0, err)) != OFCTX_OK ||
       (rc = check_host(env->dapr_host, err)) != OFCTX_OK ||
       (rc = check_port("DAPR_HTTP_PORT", env->dapr_http_port, err)) != OFCTX_OK ||
+      (rc = check_port("DAPR_GRPC_PORT", env->dapr_grpc_port, err)) != OFCTX_OK ||
+      (rc = check_protocol(env->app_protocol, err)) != OFCTX_OK ||
       (rc = check_port("PORT", env->port, err)) != OFCTX_OK ||
       (rc = check_text("DAPR_API_TOKEN", env->dapr_api_token, 1, err)) != OFCTX_OK ||
       (rc = check_text("APP_API_TOKEN", env->app_api_token, 1, err)) != OFCTX_OK)
@@ -122,7 +148,7 @@ ofctx_err_t ofctx__env_read(ofctx__env_t *env, ofctx_getenv_fn getenv_fn, void *
 
 ofctx_err_t ofctx__env_apply(const ofctx__env_t *env, json_t *doc, ofctx_error_t *err) {
   int self_host = env->context_mode && strcmp(env->context_mode, "self-host") == 0;
-  long dapr_port = 3500, port = 0;
+  long dapr_port = 3500, grpc_port = 50001, port = 0;
 
   /* The Go framework's wording, plus the way out for running outside Kubernetes. */
   if (!self_host && !env->pod_name)
@@ -138,6 +164,8 @@ ofctx_err_t ofctx__env_apply(const ofctx__env_t *env, json_t *doc, ofctx_error_t
   /* Both were checked by ofctx__env_read. */
   if (env->dapr_http_port)
     ofctx__port_parse(env->dapr_http_port, &dapr_port);
+  if (env->dapr_grpc_port)
+    ofctx__port_parse(env->dapr_grpc_port, &grpc_port);
   if (env->port && (ofctx__port_parse(env->port, &port) != 0 ||
                     json_object_set_new(doc, "port", json_integer(port))))
     goto nomem;
@@ -146,10 +174,11 @@ ofctx_err_t ofctx__env_apply(const ofctx__env_t *env, json_t *doc, ofctx_error_t
                           json_pack("{s:o,s:o}", "name", ofctx__json_string_or_null(env->pod_name),
                                     "namespace", ofctx__json_string_or_null(env->pod_namespace))) ||
       json_object_set_new(doc, "dapr",
-                          json_pack("{s:s,s:I,s:b}", "host",
+                          json_pack("{s:s,s:I,s:I,s:b}", "host",
                                     env->dapr_host ? env->dapr_host : "127.0.0.1", "httpPort",
-                                    (json_int_t)dapr_port, "apiTokenSet",
-                                    env->dapr_api_token != NULL)) ||
+                                    (json_int_t)dapr_port, "grpcPort", (json_int_t)grpc_port,
+                                    "apiTokenSet", env->dapr_api_token != NULL)) ||
+      json_object_set_new(doc, "appProtocol", json_string(protocol_of(env->app_protocol))) ||
       json_object_set_new(doc, "appApiTokenSet", json_boolean(env->app_api_token != NULL)))
     goto nomem;
   return OFCTX_OK;

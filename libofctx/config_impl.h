@@ -41,6 +41,8 @@ struct ofctx_config {
   ofctx_mode_t mode;
   uint16_t port;
   uint16_t dapr_http_port;
+  uint16_t dapr_grpc_port;
+  ofctx_app_protocol_t app_protocol;
   ofctx__components_t inputs;
   ofctx__components_t outputs;
   ofctx__components_t states;
@@ -61,6 +63,8 @@ typedef struct {
   const char *pod_namespace;
   const char *dapr_host;
   const char *dapr_http_port;
+  const char *dapr_grpc_port;
+  const char *app_protocol;
   const char *dapr_api_token;
   const char *app_api_token;
   const char *port;

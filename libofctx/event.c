@@ -5,16 +5,34 @@
 #include "event.h"
 #include "mem.h"
 
-/* Headers that belong to the HTTP exchange itself, not to the event. */
+/* Headers that belong to the HTTP exchange itself (and gRPC's own, grpc-*),
+ * not to the event. */
 static int transport_header(const char *name) {
   static const char *const names[] = {"host",       "content-type",    "content-length",
                                       "connection", "keep-alive",      "transfer-encoding",
                                       "te",         "trailer",         "upgrade",
                                       "expect",     "accept-encoding", "user-agent",
                                       "accept",     "dapr-api-token",  NULL};
+  if (strncasecmp(name, "grpc-", 5) == 0)
+    return 1;
   for (size_t i = 0; names[i]; i++)
     if (strcasecmp(name, names[i]) == 0)
       return 1;
+  return 0;
+}
+
+int ofctx__event_metadata_add(ofctx_event_t *ev, const ofctx__http_header_t *headers, size_t n,
+                              int headers_of_transport) {
+  ofctx__http_header_t *more =
+      ofctx__realloc(ev->metadata, (ev->metadata_count + n + 1) * sizeof *ev->metadata);
+
+  if (!more)
+    return -1;
+  ev->metadata = more;
+  for (size_t i = 0; i < n; i++) {
+    if (!headers_of_transport || !transport_header(headers[i].name))
+      ev->metadata[ev->metadata_count++] = headers[i];
+  }
   return 0;
 }
 
@@ -22,15 +40,7 @@ int ofctx__event_metadata_from_headers(ofctx_event_t *ev, const ofctx__http_requ
   size_t n;
   const ofctx__http_header_t *headers = ofctx__http_request_headers(req, &n);
 
-  ev->metadata = ofctx__calloc(n ? n : 1, sizeof *ev->metadata);
-  if (!ev->metadata)
-    return -1;
-  ev->metadata_count = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (!transport_header(headers[i].name))
-      ev->metadata[ev->metadata_count++] = headers[i];
-  }
-  return 0;
+  return ofctx__event_metadata_add(ev, headers, n, 1);
 }
 
 void ofctx__event_clear(ofctx_event_t *ev) {

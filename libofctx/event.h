@@ -34,6 +34,11 @@ struct ofctx_event {
  * views into the request, which must outlive the event. 0, or -1 when out
  * of memory. */
 int ofctx__event_metadata_from_headers(ofctx_event_t *ev, const ofctx__http_request_t *req);
+/* Adds `n` entries (views: `headers` must outlive the event) to the event's
+ * metadata, leaving out the transport's own headers when
+ * `headers_of_transport`. 0, or -1 when out of memory. */
+int ofctx__event_metadata_add(ofctx_event_t *ev, const ofctx__http_header_t *headers, size_t n,
+                              int headers_of_transport);
 /* Frees what the event owns (decoded data, metadata array, attributes,
  * parameters, query) and leaves it empty. */
 void ofctx__event_clear(ofctx_event_t *ev);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <http_parser.h>
 
@@ -75,6 +76,7 @@ struct conn {
   const char *parse_end; /* the end of what http-parser is reading now */
   int crlf_left;         /* bytes of the CRLF that must end the chunk data */
   int chunk_open;        /* a chunk's data is being read */
+  int sniffing;          /* no byte yet tells HTTP/1.1 from the HTTP/2 preface */
 };
 
 struct ofctx__http_server {
@@ -83,6 +85,7 @@ struct ofctx__http_server {
   ofctx__http_limits_t limits;
   ofctx__http_handler_fn handler;
   ofctx__http_head_fn head_check;
+  ofctx__http_h2_fn h2;
   void *arg;
   size_t body_bytes; /* of every request held, against limits.max_bodies_size */
   conn_t *conns;
@@ -710,8 +713,58 @@ static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
   *buf = uv_buf_init(c->server->readbuf, sizeof c->server->readbuf);
 }
 
+#define H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+#define H2_PREFACE_LEN 24
+
+/* A connection's first bytes: the HTTP/2 preface hands it over, anything
+ * else is HTTP/1.1. 0 when `data` is left for the HTTP/1.1 parser. */
+static int sniff(conn_t *c, const char *data, size_t len) {
+  size_t have = c->pending_len;
+  char *more, *bytes;
+  uv_os_fd_t fd;
+  int copy;
+
+  if (have == 0 && memcmp(data, H2_PREFACE, len < H2_PREFACE_LEN ? len : H2_PREFACE_LEN) != 0) {
+    c->sniffing = 0;
+    return 0;
+  }
+  more = ofctx__realloc(c->pending, have + len);
+  if (!more) {
+    conn_close(c);
+    return 1;
+  }
+  memcpy(more + have, data, len);
+  c->pending = more;
+  c->pending_len += len;
+  if (memcmp(more, H2_PREFACE, c->pending_len < H2_PREFACE_LEN ? c->pending_len : H2_PREFACE_LEN) !=
+      0) {
+    /* it began like the preface, but is not: HTTP/1.1 after all */
+    bytes = c->pending;
+    c->pending = NULL;
+    c->pending_len = 0;
+    c->sniffing = 0;
+    conn_parse(c, bytes, have + len);
+    ofctx__free(bytes);
+    return 1;
+  }
+  if (c->pending_len < H2_PREFACE_LEN)
+    return 1;
+  bytes = c->pending;
+  c->pending = NULL;
+  c->pending_len = 0;
+  copy = uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 ? dup(fd) : -1;
+  if (copy >= 0)
+    c->server->h2(c->server->arg, copy, bytes, have + len);
+  ofctx__free(bytes);
+  conn_close(c);
+  return 1;
+}
+
 static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   conn_t *c = stream->data;
+
+  if (c->sniffing && nread > 0 && sniff(c, buf->base, (size_t)nread))
+    return;
 
   if (c->state == CONN_HANDLING || c->state == CONN_WRITING) {
     hold(c, buf->base, nread);
@@ -783,6 +836,7 @@ static void on_connection(uv_stream_t *listener, int status) {
   http_parser_init(&c->parser, HTTP_REQUEST);
   c->parser.data = c;
   c->state = CONN_WAITING;
+  c->sniffing = s->h2 != NULL;
   /* The first request must start soon; later ones may idle longer. */
   arm_timer(c, s->limits.header_timeout_ms);
   start_reading(c);
@@ -847,6 +901,8 @@ int ofctx__http_server_port(const ofctx__http_server_t *s) {
 size_t ofctx__http_server_connections(const ofctx__http_server_t *s) { return s->conn_count; }
 
 size_t ofctx__http_server_body_bytes(const ofctx__http_server_t *s) { return s->body_bytes; }
+
+void ofctx__http_server_on_h2(ofctx__http_server_t *s, ofctx__http_h2_fn fn) { s->h2 = fn; }
 
 void ofctx__http_server_on_head(ofctx__http_server_t *s, ofctx__http_head_fn check) {
   s->head_check = check;

@@ -52,6 +52,12 @@ typedef void (*ofctx__http_handler_fn)(void *arg, ofctx__http_request_t *req);
  * without reading the body. */
 typedef int (*ofctx__http_head_fn)(void *arg, const ofctx__http_request_t *req, const char **json);
 
+/* Called for a connection whose first bytes are the HTTP/2 client preface
+ * (cleartext HTTP/2 with prior knowledge): `fd` is a duplicate of its socket,
+ * the callee's to close, and `bytes` what was read of it so far. The HTTP/1.1
+ * server closes its own handle and forgets the connection. */
+typedef void (*ofctx__http_h2_fn)(void *arg, uv_os_sock_t fd, const char *bytes, size_t len);
+
 /* Starts listening on host:port (port 0 picks one; see _port). OFCTX_OK;
  * else OFCTX_EINVAL (not an address), OFCTX_EIO (cannot bind or listen:
  * the reason, e.g. "address already in use", in `err`) or OFCTX_ENOMEM. */
@@ -60,6 +66,9 @@ ofctx_err_t ofctx__http_server_start(ofctx__http_server_t **out, uv_loop_t *loop
                                      ofctx__http_handler_fn handler, void *arg, ofctx_error_t *err);
 /* Sets the check of request heads (same `arg` as the handler); NULL: none. */
 void ofctx__http_server_on_head(ofctx__http_server_t *server, ofctx__http_head_fn check);
+/* Sets where HTTP/2 connections go (same `arg` as the handler); NULL: none,
+ * and the preface is answered 400 as a bad HTTP/1.1 request. */
+void ofctx__http_server_on_h2(ofctx__http_server_t *server, ofctx__http_h2_fn fn);
 /* The port actually bound. */
 int ofctx__http_server_port(const ofctx__http_server_t *server);
 /* Number of open connections. */

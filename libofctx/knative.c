@@ -324,4 +324,4 @@ ofctx_err_t ofctx_response_write(ofctx_response_t *res, const void *data, size_t
 }
 
 const ofctx__mode_t ofctx__knative_mode = {
-    "Knative", 1, 1, knative_start, knative_route, knative_describe, knative_stop};
+    "Knative", 1, 1, knative_start, knative_route, NULL, knative_describe, knative_stop};

@@ -1,5 +1,6 @@
-/* Internal: a mode is how events reach the function over HTTP: from Dapr
- * (Async: bindings and pub/sub), or from users (Knative: one route). The
+/* Internal: a mode is how events reach the function: from Dapr over HTTP
+ * or over gRPC (Async: bindings and pub/sub), or from users over HTTP
+ * (Knative: one route). The
  * runtime takes the mode of the context's runtime from a table and hands
  * it the requests that are not its own; it never asks which mode it runs.
  * A new transport of events is one new mode. */
@@ -8,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "grpc_server.h"
 #include "http_server.h"
 #include "invocation.h"
 #include "metrics.h"
@@ -35,6 +37,9 @@ typedef struct {
   /* 1 when the request is the mode's (answered, or handed to an
    * invocation); 0 leaves it to the runtime. */
   int (*route)(void *state, ofctx__http_request_t *req);
+  /* A gRPC mode takes every gRPC call (the runtime has checked its app
+   * token) and answers it; NULL for a mode of HTTP only. */
+  void (*call)(void *state, ofctx__grpc_call_t *call);
   /* A field of the "started" log line: what the mode serves. */
   void (*describe)(void *state, const char **key, const char **value);
   void (*stop)(void *state);
@@ -42,5 +47,6 @@ typedef struct {
 
 extern const ofctx__mode_t ofctx__async_mode;   /* async.c */
 extern const ofctx__mode_t ofctx__knative_mode; /* knative.c */
+extern const ofctx__mode_t ofctx__grpc_mode;    /* grpc_app.c: Async over gRPC */
 
 #endif

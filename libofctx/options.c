@@ -29,6 +29,8 @@ static const option_t options[] = {
     OPT("OFCTX_BODY_TIMEOUT_MS", MILLIS, http.body_timeout_ms, 0, 1, 86400000),
     OPT("OFCTX_IDLE_TIMEOUT_MS", MILLIS, http.idle_timeout_ms, 0, 1, 86400000),
     OPT("OFCTX_WRITE_TIMEOUT_MS", MILLIS, http.write_timeout_ms, 0, 1, 86400000),
+    OPT("OFCTX_GRPC_MAX_MESSAGE_SIZE", SIZE, grpc.max_message_size, 1, 1, (uint64_t)1 << 31),
+    OPT("OFCTX_GRPC_MAX_STREAMS", COUNT, grpc.max_streams, 1, 1, 1 << 20),
     OPT("OFCTX_SEND_TIMEOUT_MS", MILLIS, send.timeout_ms, 0, 1, 86400000),
     OPT("OFCTX_SEND_BACKOFF_MS", MILLIS, send.backoff_initial_ms, 0, 1, 3600000),
     OPT("OFCTX_SEND_BACKOFF_MAX_MS", MILLIS, send.backoff_max_ms, 0, 1, 3600000),
@@ -71,11 +73,14 @@ int ofctx__options_load(ofctx__options_t *o, char *err, size_t size) {
   const char *attempts = getenv("OFCTX_SEND_ATTEMPTS");
   const char *host = getenv("OFCTX_LISTEN_HOST");
   const char *bodies = getenv("OFCTX_MAX_BODIES_SIZE");
+  const char *api = getenv("OFCTX_DAPR_PROTOCOL");
   uint64_t value;
 
   memset(o, 0, sizeof *o);
   ofctx__http_limits_default(&o->http);
+  ofctx__grpc_limits_default(&o->grpc);
   ofctx__dapr_policy_default(&o->send);
+  o->dapr_grpc = -1;
   o->invocation_timeout_ms = 60000;
   o->grace_ms = 20000;
   o->dapr_wait_ms = 30000;
@@ -123,6 +128,16 @@ int ofctx__options_load(ofctx__options_t *o, char *err, size_t size) {
     }
     o->http.max_bodies_size = o->http.max_body_size;
   }
+  if (api && *api) {
+    if (strcmp(api, "http") != 0 && strcmp(api, "grpc") != 0) {
+      char quoted[OFCTX_QUOTE_SIZE];
+      ofctx__quote(quoted, sizeof quoted, api);
+      snprintf(err, size, "OFCTX_DAPR_PROTOCOL: %s is neither \"http\" nor \"grpc\"", quoted);
+      return -1;
+    }
+    o->dapr_grpc = strcmp(api, "grpc") == 0;
+  }
+  o->grpc.http = o->http;
   o->send.max_response_size = o->http.max_body_size;
   o->http_pattern = getenv("OFCTX_HTTP_PATTERN");
   if (o->http_pattern && !*o->http_pattern)

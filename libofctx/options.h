@@ -7,11 +7,14 @@
 #include <stdint.h>
 
 #include "dapr_client.h"
+#include "grpc_server.h"
 #include "http_server.h"
 
 typedef struct {
   ofctx__http_limits_t http;
+  ofctx__grpc_limits_t grpc; /* its HTTP part is `http` */
   ofctx__dapr_policy_t send;
+  int dapr_grpc; /* OFCTX_DAPR_PROTOCOL: sends over gRPC (1), HTTP (0), as the app (-1) */
   uint64_t invocation_timeout_ms; /* fn returned → every send settled (default 60 s) */
   uint64_t grace_ms;              /* SIGTERM → forced exit of what is left (default 20 s) */
   uint64_t dapr_wait_ms;          /* how long start-up waits for the sidecar (default 30 s) */

@@ -12,6 +12,9 @@
 #include "curl_lib.h"
 #include "dapr_client.h"
 #include "dapr_sink.h"
+#include "error_msg.h"
+#include "grpc_server.h"
+#include "grpc_wire.h"
 #include "http_server.h"
 #include "invocation.h"
 #include "local.h"
@@ -38,6 +41,8 @@ struct ofctx__runtime {
   const ofctx__mode_t *mode;     /* how events come: the context's runtime */
   void *mode_state;
   ofctx__http_server_t *server;
+  ofctx__grpc_server_t *grpc; /* a gRPC mode's calls, on the same port */
+  int grpc_open;
   ofctx__dapr_client_t *dapr; /* see runtime_dapr */
   int dapr_closed;
   uv_signal_t sigterm, sigint;
@@ -81,7 +86,8 @@ static const ofctx__mode_t *const modes[] = {
 static void metrics(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
   ofctx__http_header_t type = {"Content-Type", "text/plain; version=0.0.4; charset=utf-8"};
   ofctx__metrics_gauges_t gauges = {rt->host.inflight_count,
-                                    rt->server ? ofctx__http_server_connections(rt->server) : 0};
+                                    (rt->server ? ofctx__http_server_connections(rt->server) : 0) +
+                                        (rt->grpc ? ofctx__grpc_server_connections(rt->grpc) : 0)};
   ofctx__buf_t t = {0};
 
   ofctx__metrics_render(&rt->metrics, &gauges, &t);
@@ -144,6 +150,25 @@ static void handle(void *arg, ofctx__http_request_t *req) {
   if (rt->mode->route(rt->mode_state, req))
     return;
   ofctx__http_respond_json(req, 404, "{\"error\":\"no such route\"}");
+}
+
+/* A gRPC call: the app token on its metadata, then the mode's. */
+static void handle_call(void *arg, ofctx__grpc_call_t *call) {
+  ofctx__runtime_t *rt = arg;
+  const char *token = ofctx_config_app_api_token(rt->cfg);
+
+  if (token && !token_matches(ofctx__grpc_call_metadata(call, "dapr-api-token"), token)) {
+    ofctx__metrics_rejected(&rt->metrics);
+    ofctx__grpc_fail(call, OFCTX__GRPC_UNAUTHENTICATED, "missing or wrong dapr-api-token");
+    return;
+  }
+  rt->mode->call(rt->mode_state, call);
+}
+
+/* A connection that opened with the HTTP/2 preface. */
+static void handle_h2(void *arg, uv_os_sock_t fd, const char *bytes, size_t len) {
+  ofctx__runtime_t *rt = arg;
+  ofctx__grpc_server_adopt(rt->grpc, fd, bytes, len);
 }
 
 /* ---- the sidecar at start-up ---- */
@@ -215,7 +240,7 @@ static void dapr_close(ofctx__runtime_t *rt) {
 
 /* Last step: the client (which cancels what is left) and our own handles. */
 static void finish(ofctx__runtime_t *rt) {
-  if (rt->server_open || rt->host.inflight_count > 0 || !rt->draining)
+  if (rt->server_open || rt->grpc_open || rt->host.inflight_count > 0 || !rt->draining)
     return;
   dapr_close(rt);
   close_handle((uv_handle_t *)&rt->sigterm);
@@ -228,6 +253,13 @@ static void server_stopped(void *arg) {
   ofctx__runtime_t *rt = arg;
   rt->server_open = 0;
   rt->server = NULL; /* freed by the server itself */
+  finish(rt);
+}
+
+static void grpc_stopped(void *arg) {
+  ofctx__runtime_t *rt = arg;
+  rt->grpc_open = 0;
+  rt->grpc = NULL; /* freed by the server itself */
   finish(rt);
 }
 
@@ -248,6 +280,8 @@ static void grace_over(uv_timer_t *timer) {
   ofctx__invocations_abort(&rt->host);
   if (rt->server)
     ofctx__http_server_abort(rt->server);
+  if (rt->grpc)
+    ofctx__grpc_server_abort(rt->grpc);
 }
 
 static void on_signal(uv_signal_t *sig, int signum) {
@@ -261,6 +295,8 @@ static void on_signal(uv_signal_t *sig, int signum) {
   uv_timer_stop(&rt->sidecar_wait);
   uv_timer_start(&rt->grace, grace_over, rt->opts.grace_ms, 0);
   ofctx__http_server_stop(rt->server, server_stopped, rt);
+  if (rt->grpc)
+    ofctx__grpc_server_stop(rt->grpc, grpc_stopped, rt);
   finish(rt);
 }
 
@@ -274,11 +310,21 @@ static ofctx_err_t start(ofctx__runtime_t *rt, ofctx_error_t *err) {
   const char *what, *serves;
   ofctx_err_t rc;
 
+  if (rt->mode->call) {
+    if (ofctx__grpc_server_new(&rt->grpc, &rt->loop, &rt->opts.grpc, handle_call, rt) != OFCTX_OK)
+      return ofctx__error(err, OFCTX_ENOMEM, "out of memory");
+    rt->grpc_open = 1;
+  }
   rc = ofctx__http_server_start(&rt->server, &rt->loop, rt->opts.listen_host,
                                 ofctx_config_port(rt->cfg), &rt->opts.http, handle, rt, err);
-  if (rc != OFCTX_OK)
+  if (rc != OFCTX_OK) {
+    if (rt->grpc)
+      ofctx__grpc_server_stop(rt->grpc, grpc_stopped, rt); /* no connection: freed now */
     return rc;
+  }
   ofctx__http_server_on_head(rt->server, check_head);
+  if (rt->grpc)
+    ofctx__http_server_on_h2(rt->server, handle_h2);
   rt->server_open = 1;
   uv_signal_init(&rt->loop, &rt->sigterm);
   uv_signal_init(&rt->loop, &rt->sigint);
@@ -298,8 +344,9 @@ static ofctx_err_t start(ofctx__runtime_t *rt, ofctx_error_t *err) {
   snprintf(outputs, sizeof outputs, "%zu", n_out);
   rt->mode->describe(rt->mode_state, &what, &serves);
   ofctx__log(OFCTX_LOG_INFO, "started", "function", ofctx_config_name(rt->cfg), "version",
-             ofctx_config_version(rt->cfg), "runtime", rt->mode->name, "port", port, what, serves,
-             "outputs", outputs, "libofctx", ofctx_version_string(), (const char *)NULL);
+             ofctx_config_version(rt->cfg), "runtime", rt->mode->name, "protocol",
+             rt->grpc ? "grpc" : "http", "port", port, what, serves, "outputs", outputs, "libofctx",
+             ofctx_version_string(), (const char *)NULL);
   return 0;
 }
 
@@ -348,7 +395,11 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
     fprintf(stderr, "%s\n", message);
     return -1;
   }
-  rt->mode = modes[ofctx_config_runtime(rt->cfg)];
+  /* Dapr calls an Async function over gRPC when its app protocol says so */
+  rt->mode = ofctx_config_runtime(rt->cfg) == OFCTX_RUNTIME_ASYNC &&
+                     ofctx_config_app_protocol(rt->cfg) == OFCTX_APP_PROTOCOL_GRPC
+                 ? &ofctx__grpc_mode
+                 : modes[ofctx_config_runtime(rt->cfg)];
   if (!rt->mode->takes_http_functions && !rt->fn) {
     fprintf(stderr,
             "%s: a plain HTTP function runs only with runtime \"Knative\"; this "

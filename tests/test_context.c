@@ -128,6 +128,12 @@ static void assert_accessors(const ofctx_config_t *cfg, const json_t *want) {
   assert_str_or_null(ofctx_config_dapr_host(cfg), json_object_get(dapr, "host"), "dapr.host");
   assert_int_equal(ofctx_config_dapr_http_port(cfg),
                    json_integer_value(json_object_get(dapr, "httpPort")));
+  assert_int_equal(ofctx_config_dapr_grpc_port(cfg),
+                   json_integer_value(json_object_get(dapr, "grpcPort")));
+  assert_int_equal(ofctx_config_app_protocol(cfg),
+                   strcmp(json_string_value(json_object_get(want, "appProtocol")), "grpc") == 0
+                       ? OFCTX_APP_PROTOCOL_GRPC
+                       : OFCTX_APP_PROTOCOL_HTTP);
   assert_int_equal(ofctx_config_dapr_api_token(cfg) != NULL,
                    json_is_true(json_object_get(dapr, "apiTokenSet")));
   assert_int_equal(ofctx_config_app_api_token(cfg) != NULL,

@@ -91,9 +91,16 @@ OFCTX_EXTERN ofctx_mode_t ofctx_config_mode(const ofctx_config_t *cfg);
 /* POD_NAME / POD_NAMESPACE; NULL when unset (only possible in self-host mode). */
 OFCTX_EXTERN const char *ofctx_config_pod_name(const ofctx_config_t *cfg);
 OFCTX_EXTERN const char *ofctx_config_pod_namespace(const ofctx_config_t *cfg);
-/* DAPR_HOST (default "127.0.0.1") and DAPR_HTTP_PORT (default 3500). */
+/* DAPR_HOST (default "127.0.0.1"), DAPR_HTTP_PORT (default 3500) and
+ * DAPR_GRPC_PORT (default 50001). */
 OFCTX_EXTERN const char *ofctx_config_dapr_host(const ofctx_config_t *cfg);
 OFCTX_EXTERN uint16_t ofctx_config_dapr_http_port(const ofctx_config_t *cfg);
+OFCTX_EXTERN uint16_t ofctx_config_dapr_grpc_port(const ofctx_config_t *cfg);
+
+/* How the sidecar calls the function: APP_PROTOCOL "http" (or unset), or
+ * "grpc" (also "h2c"): Dapr's AppCallback service over cleartext HTTP/2. */
+typedef enum { OFCTX_APP_PROTOCOL_HTTP = 0, OFCTX_APP_PROTOCOL_GRPC = 1 } ofctx_app_protocol_t;
+OFCTX_EXTERN ofctx_app_protocol_t ofctx_config_app_protocol(const ofctx_config_t *cfg);
 /* DAPR_API_TOKEN (sent to the sidecar) and APP_API_TOKEN (required from the
  * sidecar); NULL when unset or empty. */
 OFCTX_EXTERN const char *ofctx_config_dapr_api_token(const ofctx_config_t *cfg);

@@ -1,0 +1,485 @@
+/* The Async runtime over gRPC: Dapr's AppCallback and AppCallbackHealthCheck
+ * services (package dapr.proto.runtime.v1). Bindings come as
+ * OnBindingEvent, pub/sub messages as OnTopicEvent; the subscriptions and
+ * input bindings Dapr asks for at start-up are the context's inputs. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dapr.pb-c.h"
+#include "grpc_wire.h"
+#include "json_util.h"
+#include "log.h"
+#include "mem.h"
+#include "mode.h"
+
+typedef Dapr__Proto__Runtime__V1__TopicEventRequest topic_req_t;
+typedef Dapr__Proto__Runtime__V1__BindingEventRequest binding_req_t;
+typedef Google__Protobuf__Value pb_value_t;
+
+#define SERVICE "/dapr.proto.runtime.v1.AppCallback/"
+#define PUBSUB_PREFIX "/dapr/pubsub/"
+#define MAX_DEPTH 64 /* of a CloudEvent extension's value turned into JSON */
+
+typedef struct {
+  const ofctx_config_t *cfg;
+  ofctx__host_t *host;
+  ofctx__metrics_t *metrics;
+  char **paths;    /* per pub/sub input: the route its subscription names */
+  char inputs[24]; /* how many there are, for the log */
+} grpc_app_t;
+
+/* One delivery in flight: the call and the request its event views. */
+typedef struct {
+  ofctx__grpc_call_t *call;
+  ProtobufCMessage *msg;
+} delivery_t;
+
+static void app_stop(void *state) {
+  grpc_app_t *a = state;
+
+  for (size_t i = 0; a->paths && i < ofctx_config_input_count(a->cfg); i++)
+    ofctx__free(a->paths[i]);
+  ofctx__free(a->paths);
+  ofctx__free(a);
+}
+
+static void *app_start(const ofctx__mode_env_t *env, char *err, size_t size) {
+  size_t n = ofctx_config_input_count(env->cfg);
+  grpc_app_t *a = ofctx__calloc(1, sizeof *a);
+  int failed = !a;
+
+  if (a) {
+    a->cfg = env->cfg;
+    a->host = env->host;
+    a->metrics = env->metrics;
+    snprintf(a->inputs, sizeof a->inputs, "%zu", n);
+    a->paths = ofctx__calloc(n ? n : 1, sizeof *a->paths);
+    failed = !a->paths;
+  }
+  for (size_t i = 0; !failed && i < n; i++) {
+    ofctx__buf_t path = {0};
+    ofctx__buf_puts(&path, PUBSUB_PREFIX);
+    ofctx__buf_encoded(&path, ofctx_component_name(ofctx_config_input_at(a->cfg, i)),
+                       OFCTX__ENCODE_COMPONENT);
+    a->paths[i] = path.data;
+    failed = path.failed;
+  }
+  if (failed) {
+    if (a)
+      app_stop(a);
+    snprintf(err, size, "out of memory");
+    return NULL;
+  }
+  return a;
+}
+
+static void app_describe(void *state, const char **key, const char **value) {
+  grpc_app_t *a = state;
+  *key = "inputs";
+  *value = a->inputs;
+}
+
+/* ---- answers ---- */
+
+static void delivery_free(delivery_t *d) {
+  if (d->msg)
+    protobuf_c_message_free_unpacked(d->msg, &ofctx__pb_allocator);
+  ofctx__free(d);
+}
+
+/* A message packed and sent as the call's answer. */
+static void reply_message(ofctx__grpc_call_t *call, const ProtobufCMessage *msg) {
+  size_t len = protobuf_c_message_get_packed_size(msg);
+  uint8_t *out = ofctx__malloc(len ? len : 1);
+
+  if (!out) {
+    ofctx__grpc_fail(call, OFCTX__GRPC_RESOURCE_EXHAUSTED, "out of memory");
+    return;
+  }
+  protobuf_c_message_pack(msg, out);
+  ofctx__grpc_reply(call, out, len);
+  ofctx__free(out);
+}
+
+static void answer_binding(ofctx_t *ctx, ofctx__outcome_t outcome) {
+  delivery_t *d = ctx->req;
+  Dapr__Proto__Runtime__V1__BindingEventResponse res =
+      DAPR__PROTO__RUNTIME__V1__BINDING_EVENT_RESPONSE__INIT;
+
+  if (outcome == OFCTX__OUTCOME_RETRY) {
+    /* the binding's component delivers it again; no internals here */
+    ofctx__grpc_fail(d->call, OFCTX__GRPC_INTERNAL, "the event was not processed");
+  } else {
+    /* only the reply's data: Dapr would act on `to` and the state fields */
+    res.data.data = (uint8_t *)ctx->reply;
+    res.data.len = ctx->reply ? ctx->reply_len : 0;
+    reply_message(d->call, &res.base);
+  }
+  delivery_free(d);
+}
+
+static void reply_status(ofctx__grpc_call_t *call, ofctx__outcome_t outcome) {
+  Dapr__Proto__Runtime__V1__TopicEventResponse res =
+      DAPR__PROTO__RUNTIME__V1__TOPIC_EVENT_RESPONSE__INIT;
+
+  res.status =
+      outcome == OFCTX__OUTCOME_SUCCESS
+          ? DAPR__PROTO__RUNTIME__V1__TOPIC_EVENT_RESPONSE__TOPIC_EVENT_RESPONSE_STATUS__SUCCESS
+      : outcome == OFCTX__OUTCOME_DROP
+          ? DAPR__PROTO__RUNTIME__V1__TOPIC_EVENT_RESPONSE__TOPIC_EVENT_RESPONSE_STATUS__DROP
+          : DAPR__PROTO__RUNTIME__V1__TOPIC_EVENT_RESPONSE__TOPIC_EVENT_RESPONSE_STATUS__RETRY;
+  reply_message(call, &res.base);
+}
+
+static void answer_topic(ofctx_t *ctx, ofctx__outcome_t outcome) {
+  delivery_t *d = ctx->req;
+  reply_status(d->call, outcome);
+  delivery_free(d);
+}
+
+/* ---- CloudEvent attributes from a topic event ---- */
+
+static json_t *value_json(const pb_value_t *v, int depth);
+
+static json_t *struct_json(const Google__Protobuf__Struct *s, int depth) {
+  json_t *o = json_object();
+
+  for (size_t i = 0; o && s && i < s->n_fields; i++) {
+    json_t *v = value_json(s->fields[i]->value, depth + 1);
+    if (!v || json_object_set_new(o, s->fields[i]->key, v) != 0) {
+      json_decref(o);
+      return NULL;
+    }
+  }
+  return o;
+}
+
+static json_t *value_json(const pb_value_t *v, int depth) {
+  json_t *list;
+
+  if (!v || depth > MAX_DEPTH)
+    return json_null();
+  switch (v->kind_case) {
+  case GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE:
+    return isfinite(v->number_value) ? json_real(v->number_value) : json_null();
+  case GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE:
+    return json_string(v->string_value);
+  case GOOGLE__PROTOBUF__VALUE__KIND_BOOL_VALUE:
+    return json_boolean(v->bool_value);
+  case GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE:
+    return struct_json(v->struct_value, depth);
+  case GOOGLE__PROTOBUF__VALUE__KIND_LIST_VALUE:
+    list = json_array();
+    for (size_t i = 0; list && v->list_value && i < v->list_value->n_values; i++)
+      if (json_array_append_new(list, value_json(v->list_value->values[i], depth + 1)) != 0) {
+        json_decref(list);
+        return NULL;
+      }
+    return list;
+  default:
+    return json_null();
+  }
+}
+
+/* An extension as the attribute's text: a string as it is, an integral
+ * number in decimal, true/false, anything else as compact JSON; NULL for
+ * null (no attribute) and when out of memory (`*oom`). */
+static char *extension_text(const pb_value_t *v, int *oom) {
+  char number[32];
+  json_t *j;
+  char *text;
+
+  switch (v ? v->kind_case : GOOGLE__PROTOBUF__VALUE__KIND__NOT_SET) {
+  case GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE:
+    text = ofctx__strdup(v->string_value);
+    break;
+  case GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE:
+    if (!isfinite(v->number_value))
+      return NULL;
+    if (v->number_value == floor(v->number_value) && fabs(v->number_value) < 9.007199254740992e15)
+      snprintf(number, sizeof number, "%.0f", v->number_value);
+    else
+      snprintf(number, sizeof number, "%.17g", v->number_value);
+    text = ofctx__strdup(number);
+    break;
+  case GOOGLE__PROTOBUF__VALUE__KIND_BOOL_VALUE:
+    text = ofctx__strdup(v->bool_value ? "true" : "false");
+    break;
+  case GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE:
+  case GOOGLE__PROTOBUF__VALUE__KIND_LIST_VALUE:
+    j = value_json(v, 0);
+    text = j ? ofctx__json_text(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    break;
+  default:
+    return NULL;
+  }
+  *oom = !text;
+  return text;
+}
+
+/* The attributes Dapr sends as fields, then the extensions (never over a
+ * field's). 0, or -1 when out of memory. */
+static int topic_attributes(ofctx_event_t *ev, const topic_req_t *m) {
+  const char *const fields[][2] = {{"id", m->id},
+                                   {"source", m->source},
+                                   {"type", m->type},
+                                   {"specversion", m->spec_version},
+                                   {"datacontenttype", m->data_content_type},
+                                   {"topic", m->topic},
+                                   {"pubsubname", m->pubsub_name}};
+  int oom = 0;
+
+  ev->attributes = json_object();
+  if (!ev->attributes)
+    return -1;
+  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+    if (fields[i][1] && fields[i][1][0] &&
+        json_object_set_new(ev->attributes, fields[i][0], json_string(fields[i][1])) != 0)
+      return -1;
+  for (size_t i = 0; m->extensions && i < m->extensions->n_fields; i++) {
+    const char *key = m->extensions->fields[i]->key;
+    char *text;
+    if (json_object_get(ev->attributes, key))
+      continue;
+    text = extension_text(m->extensions->fields[i]->value, &oom);
+    if (oom)
+      return -1;
+    if (text && json_object_set_new(ev->attributes, key, json_string(text)) != 0)
+      oom = 1;
+    ofctx__free(text);
+    if (oom)
+      return -1;
+  }
+  ev->content_type = json_string_value(json_object_get(ev->attributes, "datacontenttype"));
+  return 0;
+}
+
+/* ---- deliveries ---- */
+
+static size_t find_input(grpc_app_t *a, ofctx_component_kind_t kind, const char *component,
+                         const char *topic, const char *path) {
+  size_t n = ofctx_config_input_count(a->cfg);
+
+  for (size_t i = 0; path && path[0] && i < n; i++)
+    if (ofctx_component_kind(ofctx_config_input_at(a->cfg, i)) == kind &&
+        strcmp(a->paths[i], path) == 0)
+      return i;
+  for (size_t i = 0; i < n; i++) {
+    const ofctx_component_t *in = ofctx_config_input_at(a->cfg, i);
+    if (ofctx_component_kind(in) == kind &&
+        strcmp(ofctx_component_component_name(in), component) == 0 &&
+        (!topic || strcmp(ofctx_component_uri(in), topic) == 0))
+      return i;
+  }
+  return n;
+}
+
+/* The request of `call` as a message of type `desc`; NULL (the call
+ * answered) when it is not one or there is no memory. */
+static ProtobufCMessage *unpack(ofctx__grpc_call_t *call, const ProtobufCMessageDescriptor *desc) {
+  size_t len;
+  const void *bytes = ofctx__grpc_call_message(call, &len);
+  ProtobufCMessage *msg = protobuf_c_message_unpack(desc, &ofctx__pb_allocator, len, bytes);
+
+  if (!msg)
+    ofctx__grpc_fail(call, OFCTX__GRPC_INVALID_ARGUMENT,
+                     "the request is not a valid protobuf message of its type");
+  return msg;
+}
+
+/* The event of `d` handed to an invocation, or the call failed. */
+static void invoke(grpc_app_t *a, delivery_t *d, ofctx_event_t *ev, ofctx__answer_fn answer) {
+  size_t n;
+  const ofctx__http_header_t *headers = ofctx__grpc_call_headers(d->call, &n);
+
+  if (ofctx__event_metadata_add(ev, headers, n, 1) != 0 ||
+      ofctx__invoke(a->host, d, ev, answer) != 0) {
+    ofctx__event_clear(ev);
+    ofctx__grpc_fail(d->call, OFCTX__GRPC_RESOURCE_EXHAUSTED, "out of memory");
+    delivery_free(d);
+  }
+}
+
+static void on_binding(grpc_app_t *a, ofctx__grpc_call_t *call) {
+  delivery_t *d = ofctx__calloc(1, sizeof *d);
+  ofctx_event_t ev = {0};
+  const binding_req_t *m;
+  size_t i;
+
+  if (!d) {
+    ofctx__grpc_fail(call, OFCTX__GRPC_RESOURCE_EXHAUSTED, "out of memory");
+    return;
+  }
+  d->call = call;
+  d->msg = unpack(call, &dapr__proto__runtime__v1__binding_event_request__descriptor);
+  if (!d->msg) {
+    delivery_free(d);
+    return;
+  }
+  m = (const binding_req_t *)d->msg;
+  i = find_input(a, OFCTX_COMPONENT_BINDING, m->name, NULL, NULL);
+  if (i == ofctx_config_input_count(a->cfg)) {
+    ofctx__grpc_fail(call, OFCTX__GRPC_NOT_FOUND, "no input binding of that name");
+    delivery_free(d);
+    return;
+  }
+  ev.kind = OFCTX_EVENT_BINDING;
+  ev.input = ofctx_component_name(ofctx_config_input_at(a->cfg, i));
+  ev.input_index = i;
+  ev.data = m->data.len ? (const char *)m->data.data : "";
+  ev.len = m->data.len;
+  /* the binding's metadata first: Kafka's __key, __offset, ... */
+  for (size_t k = 0; k < m->n_metadata; k++) {
+    ofctx__http_header_t entry = {m->metadata[k]->key, m->metadata[k]->value};
+    if (ofctx__event_metadata_add(&ev, &entry, 1, 0) != 0) {
+      ofctx__event_clear(&ev);
+      ofctx__grpc_fail(call, OFCTX__GRPC_RESOURCE_EXHAUSTED, "out of memory");
+      delivery_free(d);
+      return;
+    }
+  }
+  invoke(a, d, &ev, answer_binding);
+}
+
+static void on_topic(grpc_app_t *a, ofctx__grpc_call_t *call) {
+  delivery_t *d = ofctx__calloc(1, sizeof *d);
+  ofctx_event_t ev = {0};
+  const topic_req_t *m;
+  size_t i;
+
+  if (!d) {
+    reply_status(call, OFCTX__OUTCOME_RETRY);
+    return;
+  }
+  d->call = call;
+  d->msg = unpack(call, &dapr__proto__runtime__v1__topic_event_request__descriptor);
+  if (!d->msg) {
+    delivery_free(d);
+    return;
+  }
+  m = (const topic_req_t *)d->msg;
+  i = find_input(a, OFCTX_COMPONENT_PUBSUB, m->pubsub_name, m->topic, m->path);
+  if (i == ofctx_config_input_count(a->cfg)) {
+    ofctx__grpc_fail(call, OFCTX__GRPC_NOT_FOUND, "no subscription of that pub/sub and topic");
+    delivery_free(d);
+    return;
+  }
+  ev.kind = OFCTX_EVENT_PUBSUB;
+  ev.input = ofctx_component_name(ofctx_config_input_at(a->cfg, i));
+  ev.input_index = i;
+  ev.data = m->data.len ? (const char *)m->data.data : "";
+  ev.len = m->data.len;
+  if (topic_attributes(&ev, m) != 0) {
+    ofctx__event_clear(&ev);
+    reply_status(call, OFCTX__OUTCOME_RETRY); /* it may work next time */
+    delivery_free(d);
+    return;
+  }
+  invoke(a, d, &ev, answer_topic);
+}
+
+static void list_bindings(grpc_app_t *a, ofctx__grpc_call_t *call) {
+  Dapr__Proto__Runtime__V1__ListInputBindingsResponse res =
+      DAPR__PROTO__RUNTIME__V1__LIST_INPUT_BINDINGS_RESPONSE__INIT;
+  size_t n = ofctx_config_input_count(a->cfg);
+  char **names = ofctx__calloc(n ? n : 1, sizeof *names);
+
+  if (!names) {
+    ofctx__grpc_fail(call, OFCTX__GRPC_RESOURCE_EXHAUSTED, "out of memory");
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    const ofctx_component_t *in = ofctx_config_input_at(a->cfg, i);
+    if (ofctx_component_kind(in) == OFCTX_COMPONENT_BINDING)
+      names[res.n_bindings++] = (char *)ofctx_component_component_name(in);
+  }
+  res.bindings = names;
+  reply_message(call, &res.base);
+  ofctx__free(names);
+}
+
+typedef Dapr__Proto__Runtime__V1__TopicSubscription sub_t;
+typedef Dapr__Proto__Runtime__V1__TopicSubscription__MetadataEntry sub_entry_t;
+
+static void list_subscriptions(grpc_app_t *a, ofctx__grpc_call_t *call) {
+  Dapr__Proto__Runtime__V1__ListTopicSubscriptionsResponse res =
+      DAPR__PROTO__RUNTIME__V1__LIST_TOPIC_SUBSCRIPTIONS_RESPONSE__INIT;
+  size_t n = ofctx_config_input_count(a->cfg), entries = 0;
+  sub_t *subs = ofctx__calloc(n ? n : 1, sizeof *subs);
+  sub_t **list = ofctx__calloc(n ? n : 1, sizeof *list);
+  Dapr__Proto__Runtime__V1__TopicRoutes *routes = ofctx__calloc(n ? n : 1, sizeof *routes);
+  sub_entry_t *entry = NULL, **entry_list = NULL;
+
+  for (size_t i = 0; i < n; i++)
+    entries += ofctx_strmap_count(ofctx_component_metadata(ofctx_config_input_at(a->cfg, i)));
+  if (subs && list && routes) {
+    entry = ofctx__calloc(entries ? entries : 1, sizeof *entry);
+    entry_list = ofctx__calloc(entries ? entries : 1, sizeof *entry_list);
+  }
+  if (!entry || !entry_list) {
+    ofctx__grpc_fail(call, OFCTX__GRPC_RESOURCE_EXHAUSTED, "out of memory");
+  } else {
+    size_t e = 0;
+    for (size_t i = 0; i < n; i++) {
+      const ofctx_component_t *in = ofctx_config_input_at(a->cfg, i);
+      const ofctx_strmap_t *md = ofctx_component_metadata(in);
+      sub_t *s = &subs[res.n_subscriptions];
+      if (ofctx_component_kind(in) != OFCTX_COMPONENT_PUBSUB)
+        continue;
+      dapr__proto__runtime__v1__topic_subscription__init(s);
+      dapr__proto__runtime__v1__topic_routes__init(&routes[i]);
+      s->pubsub_name = (char *)ofctx_component_component_name(in);
+      s->topic = (char *)ofctx_component_uri(in);
+      routes[i].default_ = a->paths[i];
+      s->routes = &routes[i];
+      s->metadata = &entry_list[e];
+      for (size_t k = 0; k < ofctx_strmap_count(md); k++, e++) {
+        dapr__proto__runtime__v1__topic_subscription__metadata_entry__init(&entry[e]);
+        entry[e].key = (char *)ofctx_strmap_key_at(md, k);
+        entry[e].value = (char *)ofctx_strmap_value_at(md, k);
+        entry_list[e] = &entry[e];
+        s->n_metadata++;
+      }
+      list[res.n_subscriptions++] = s;
+    }
+    res.subscriptions = list;
+    reply_message(call, &res.base);
+  }
+  ofctx__free(entry);
+  ofctx__free(entry_list);
+  ofctx__free(routes);
+  ofctx__free(list);
+  ofctx__free(subs);
+}
+
+static void app_call(void *state, ofctx__grpc_call_t *call) {
+  grpc_app_t *a = state;
+  const char *path = ofctx__grpc_call_path(call);
+  const char *method =
+      strncmp(path, SERVICE, sizeof SERVICE - 1) == 0 ? path + sizeof SERVICE - 1 : NULL;
+
+  if (strcmp(path, "/dapr.proto.runtime.v1.AppCallbackHealthCheck/HealthCheck") == 0)
+    ofctx__grpc_reply(call, NULL, 0); /* HealthCheckResponse has no field */
+  else if (method && strcmp(method, "OnBindingEvent") == 0)
+    on_binding(a, call);
+  else if (method && strcmp(method, "OnTopicEvent") == 0)
+    on_topic(a, call);
+  else if (method && strcmp(method, "ListInputBindings") == 0)
+    list_bindings(a, call);
+  else if (method && strcmp(method, "ListTopicSubscriptions") == 0)
+    list_subscriptions(a, call);
+  else
+    ofctx__grpc_fail(call, OFCTX__GRPC_UNIMPLEMENTED, "no such method");
+}
+
+/* HTTP/1.1 requests are the runtime's (health, metrics) or no one's. */
+static int app_route(void *state, ofctx__http_request_t *req) {
+  (void)state;
+  (void)req;
+  return 0;
+}
+
+const ofctx__mode_t ofctx__grpc_mode = {"Async",      0,       0, app_start, app_route, app_call,
+                                        app_describe, app_stop};

@@ -1,0 +1,75 @@
+/* Internal: the gRPC server of the Async runtime over gRPC: unary calls on
+ * cleartext HTTP/2 (nghttp2, driven by the one libuv loop).
+ *
+ * It does not listen itself: the HTTP/1.1 server hands it every connection
+ * that opens with the HTTP/2 preface (http_server.h), so one port serves
+ * Dapr's gRPC calls and the kubelet's and Prometheus's HTTP/1.1 requests.
+ * Each call is one request message and one answer. A call that breaks the
+ * protocol or a limit is answered by the server itself: HTTP 415 (not
+ * application/grpc), 405 (not POST), RESOURCE_EXHAUSTED (message too big,
+ * or the bodies' budget spent), UNIMPLEMENTED (a compressed message),
+ * INTERNAL (not one whole message), DEADLINE_EXCEEDED (grpc-timeout). */
+#ifndef OFCTX_GRPC_SERVER_H
+#define OFCTX_GRPC_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "http_server.h"
+#include "ofctx/error.h"
+
+typedef struct ofctx__grpc_server ofctx__grpc_server_t;
+typedef struct ofctx__grpc_call ofctx__grpc_call_t;
+
+typedef struct {
+  /* Of the HTTP limits: max_header_size (a call's header list, counted as
+   * HPACK counts it), max_bodies_size (request messages held at once, on
+   * every connection), max_connections, header_timeout_ms (a call's request
+   * must be whole in time: else the stream is reset), idle_timeout_ms (a
+   * connection without calls), write_timeout_ms. */
+  ofctx__http_limits_t http;
+  size_t max_message_size; /* a request message (default 4 MiB, Dapr's) */
+  size_t max_streams;      /* concurrent calls per connection, advertised (default 100) */
+} ofctx__grpc_limits_t;
+
+void ofctx__grpc_limits_default(ofctx__grpc_limits_t *limits);
+
+/* Called once per complete call, on the loop thread; the handler answers it
+ * exactly once (ofctx__grpc_reply or _fail), now or later. */
+typedef void (*ofctx__grpc_handler_fn)(void *arg, ofctx__grpc_call_t *call);
+
+/* A server with no connection yet. OFCTX_OK or OFCTX_ENOMEM. */
+ofctx_err_t ofctx__grpc_server_new(ofctx__grpc_server_t **out, uv_loop_t *loop,
+                                   const ofctx__grpc_limits_t *limits,
+                                   ofctx__grpc_handler_fn handler, void *arg);
+/* Takes over the connected socket `fd` (owned from now on: closed on any
+ * failure) whose first `len` bytes, the preface among them, were `bytes`
+ * (copied). */
+void ofctx__grpc_server_adopt(ofctx__grpc_server_t *server, uv_os_sock_t fd, const char *bytes,
+                              size_t len);
+size_t ofctx__grpc_server_connections(const ofctx__grpc_server_t *server);
+/* Sends GOAWAY on every connection: no new call is taken, the calls in
+ * flight are answered, then each connection closes; `done` runs once the
+ * last is closed and the server is freed. Connections adopted later are
+ * closed at once. */
+void ofctx__grpc_server_stop(ofctx__grpc_server_t *server, void (*done)(void *arg), void *arg);
+/* After _stop: closes every connection now; unanswered calls go unanswered. */
+void ofctx__grpc_server_abort(ofctx__grpc_server_t *server);
+
+/* The call, valid until it is answered. "/package.Service/Method". */
+const char *ofctx__grpc_call_path(const ofctx__grpc_call_t *call);
+/* The first metadata entry of that (lower-case) name, or NULL. */
+const char *ofctx__grpc_call_metadata(const ofctx__grpc_call_t *call, const char *name);
+/* Every metadata entry (no pseudo-header), in the order received. */
+const ofctx__http_header_t *ofctx__grpc_call_headers(const ofctx__grpc_call_t *call, size_t *count);
+/* The request message (protobuf bytes). */
+const void *ofctx__grpc_call_message(const ofctx__grpc_call_t *call, size_t *len);
+/* Answers OK with the response message `msg` (copied) and releases the call. */
+void ofctx__grpc_reply(ofctx__grpc_call_t *call, const void *msg, size_t len);
+/* Answers with the status `code` (not OK) and `message` (may be NULL),
+ * trailers only, and releases the call. */
+void ofctx__grpc_fail(ofctx__grpc_call_t *call, int code, const char *message);
+
+#endif

@@ -1,0 +1,132 @@
+/* gRPC's own bits on HTTP/2: status codes, framing, timeouts, messages. */
+#include <stdio.h>
+#include <string.h>
+
+#include "grpc_wire.h"
+#include "mem.h"
+
+const char *ofctx__grpc_code_name(int code) {
+  static const char *const names[] = {"OK",
+                                      "CANCELLED",
+                                      "UNKNOWN",
+                                      "INVALID_ARGUMENT",
+                                      "DEADLINE_EXCEEDED",
+                                      "NOT_FOUND",
+                                      "ALREADY_EXISTS",
+                                      "PERMISSION_DENIED",
+                                      "RESOURCE_EXHAUSTED",
+                                      "FAILED_PRECONDITION",
+                                      "ABORTED",
+                                      "OUT_OF_RANGE",
+                                      "UNIMPLEMENTED",
+                                      "INTERNAL",
+                                      "UNAVAILABLE",
+                                      "DATA_LOSS",
+                                      "UNAUTHENTICATED"};
+  return code >= 0 && code < (int)(sizeof names / sizeof names[0]) ? names[code] : "UNKNOWN";
+}
+
+int ofctx__grpc_code_retryable(int code) {
+  return code == OFCTX__GRPC_UNAVAILABLE || code == OFCTX__GRPC_DEADLINE_EXCEEDED ||
+         code == OFCTX__GRPC_RESOURCE_EXHAUSTED;
+}
+
+void ofctx__grpc_prefix(unsigned char out[OFCTX__GRPC_PREFIX], size_t len) {
+  out[0] = 0;
+  out[1] = (unsigned char)(len >> 24);
+  out[2] = (unsigned char)(len >> 16);
+  out[3] = (unsigned char)(len >> 8);
+  out[4] = (unsigned char)len;
+}
+
+int ofctx__grpc_unframe(const char *body, size_t body_len, size_t max, const char **msg,
+                        size_t *len) {
+  const unsigned char *p = (const unsigned char *)body;
+  uint64_t n;
+
+  if (body_len < OFCTX__GRPC_PREFIX)
+    return -1;
+  if (p[0] != 0)
+    return p[0] == 1 ? -2 : -1;
+  n = (uint64_t)p[1] << 24 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 8 | p[4];
+  if (n > max)
+    return -3;
+  if (n != body_len - OFCTX__GRPC_PREFIX)
+    return -1;
+  *msg = body + OFCTX__GRPC_PREFIX;
+  *len = (size_t)n;
+  return 0;
+}
+
+int64_t ofctx__grpc_timeout_parse(const char *value) {
+  uint64_t n = 0, per;
+  size_t digits = 0;
+
+  if (!value)
+    return -1;
+  while (value[digits] >= '0' && value[digits] <= '9') {
+    n = n * 10 + (uint64_t)(value[digits] - '0');
+    digits++;
+  }
+  if (digits == 0 || digits > 8 || value[digits] == '\0' || value[digits + 1] != '\0')
+    return -1;
+  switch (value[digits]) {
+  case 'H':
+    return (int64_t)(n * 3600000);
+  case 'M':
+    return (int64_t)(n * 60000);
+  case 'S':
+    return (int64_t)(n * 1000);
+  case 'm':
+    return (int64_t)n;
+  case 'u':
+    per = 1000;
+    break;
+  case 'n':
+    per = 1000000;
+    break;
+  default:
+    return -1;
+  }
+  return (int64_t)((n + per - 1) / per);
+}
+
+void ofctx__grpc_timeout_format(uint64_t ms, char *out, size_t size) {
+  /* at most 8 digits: seconds, then minutes, then hours past that */
+  if (ms <= 99999999)
+    snprintf(out, size, "%llum", (unsigned long long)ms);
+  else if (ms / 1000 <= 99999999)
+    snprintf(out, size, "%lluS", (unsigned long long)((ms + 999) / 1000));
+  else
+    snprintf(out, size, "%lluH", (unsigned long long)(ms / 3600000 + 1));
+}
+
+void ofctx__grpc_message_encode(ofctx__buf_t *b, const char *text) {
+  static const char hex[] = "0123456789ABCDEF";
+
+  ofctx__buf_reserve(b, 0);
+  for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+    if (*p >= 0x20 && *p <= 0x7e && *p != '%') {
+      ofctx__buf_append(b, p, 1);
+    } else {
+      char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+      ofctx__buf_append(b, esc, 3);
+    }
+  }
+}
+
+void ofctx__grpc_message_decode(ofctx__buf_t *b, const char *value) {
+  ofctx__buf_decoded(b, value, strlen(value), OFCTX__DECODE_LENIENT);
+}
+
+static void *pb_alloc(void *data, size_t size) {
+  (void)data;
+  return ofctx__malloc(size ? size : 1);
+}
+
+static void pb_free(void *data, void *ptr) {
+  (void)data;
+  ofctx__free(ptr);
+}
+
+ProtobufCAllocator ofctx__pb_allocator = {pb_alloc, pb_free, NULL};

@@ -129,7 +129,7 @@ static void budget_release(ofctx__grpc_call_t *call, ofctx__grpc_server_t *s) {
 
 /* Frees the call once neither its stream nor the handler needs it. */
 static void call_release(ofctx__grpc_call_t *call) {
-  if (call->held || !call->stream_closed)
+  if (call->held || !call->stream_closed || uv_is_closing((uv_handle_t *)&call->timer))
     return;
   call_unlist(call);
   call->conn = NULL;
@@ -311,7 +311,7 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
       call->post = strcmp(v, "POST") == 0;
     } else if (strcmp(n, ":path") == 0) {
       ofctx__buf_t head = {0};
-      ofctx__buf_append(&head, v, valuelen);
+      ofctx__buf_append(&head, v, valuelen + 1); /* nghttp2 ends it with a NUL */
       ofctx__buf_append(&head, call->head.data + 1, call->head.len - 1);
       ofctx__buf_free(&call->head);
       call->head = head;
@@ -703,9 +703,10 @@ static void call_answered(ofctx__grpc_call_t *call) {
     budget_release(call, c->server);
     ofctx__buf_free(&call->body);
     call->msg = NULL;
-    flush(c);
   }
-  call_release(call);
+  call_release(call); /* or when its stream closes, which flush() may do */
+  if (c)
+    flush(c);
 }
 
 void ofctx__grpc_reply(ofctx__grpc_call_t *call, const void *msg, size_t len) {

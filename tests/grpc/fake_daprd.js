@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: Apache-2.0
+// A fake daprd for the gRPC tests, built on gRPC's own Node.js implementation
+// (@grpc/grpc-js) and the .proto files that Dapr's JavaScript SDK (@dapr/dapr)
+// ships, loaded as they are by @grpc/proto-loader.
+//
+// It plays both of daprd's parts over gRPC: it calls the function's
+// AppCallback services (as daprd with --app-protocol grpc does), and it
+// serves the Dapr API (Dapr/InvokeBinding, Dapr/PublishEvent) that the
+// function sends to, checking the API token and failing on command. An HTTP
+// control API on loopback lets a test drive it:
+//   POST /call      {"method": "OnTopicEvent", "request": {...}, "metadata": {...},
+//                    "deadlineMs": n}        → {"code", "details", "response"}
+//   POST /load      {"method", "requests": [...], "concurrency": n}
+//                                            → {"results": [...]} in request order
+//   GET  /received                           → the Dapr API calls so far
+//   DELETE /received
+//   POST /faults    [{"method": "PublishEvent", "code": 14, "times": 2}, ...]
+//   GET  /v1.0/healthz/outbound              → 204 (the sidecar probe over HTTP)
+// bytes fields travel as base64 strings in the JSON of the control API.
+//
+//   node fake_daprd.js --app-port P --ready-file F [--app-token T] [--api-token T]
+"use strict";
+
+const fs = require("fs");
+const http = require("http");
+const path = require("path");
+const grpc = require("@grpc/grpc-js");
+const protoLoader = require("@grpc/proto-loader");
+
+const PROTO_ROOT = path.join(__dirname, "node_modules", "@dapr", "dapr", "proto");
+
+function args() {
+  const out = {};
+  const argv = process.argv.slice(2);
+  for (let i = 0; i < argv.length; i += 2) out[argv[i].replace(/^--/, "")] = argv[i + 1];
+  return out;
+}
+
+function load() {
+  const def = protoLoader.loadSync(
+    ["dapr/proto/runtime/v1/appcallback.proto", "dapr/proto/runtime/v1/dapr.proto"],
+    { includeDirs: [PROTO_ROOT], keepCase: false, longs: String, enums: String, defaults: true, oneofs: true });
+  return grpc.loadPackageDefinition(def).dapr.proto.runtime.v1;
+}
+
+const opts = args();
+const pkg = load();
+const received = [];
+let faults = [];
+
+function takeFault(method) {
+  for (const f of faults) {
+    if (f.method === method && f.times > 0) {
+      f.times--;
+      return f;
+    }
+  }
+  return null;
+}
+
+// ---- the Dapr API the function sends to ----
+
+function apiHandler(method) {
+  return (call, callback) => {
+    const md = call.metadata.getMap();
+    const entry = {
+      method,
+      request: toJson(call.request),
+      token: md["dapr-api-token"] || null,
+      metadata: md,
+      at: Date.now(),
+    };
+    received.push(entry);
+    if (opts["api-token"] && md["dapr-api-token"] !== opts["api-token"]) {
+      entry.refused = "UNAUTHENTICATED";
+      return callback({ code: grpc.status.UNAUTHENTICATED, details: "bad dapr-api-token" });
+    }
+    const f = takeFault(method);
+    if (f) {
+      entry.refused = f.code;
+      const fail = () => callback({ code: f.code, details: f.details || "fault injected" });
+      return f.delayMs ? setTimeout(fail, f.delayMs) : fail();
+    }
+    const answer = () => callback(null, method === "InvokeBinding" ? { data: Buffer.from("ok"), metadata: {} } : {});
+    const delay = Number(opts["api-delay-ms"] || 0);
+    return delay ? setTimeout(answer, delay) : answer();
+  };
+}
+
+// Buffers as base64, everything else as it is.
+function toJson(value) {
+  if (Buffer.isBuffer(value)) return value.toString("base64");
+  if (Array.isArray(value)) return value.map(toJson);
+  if (value && typeof value === "object") {
+    const out = {};
+    for (const [k, v] of Object.entries(value)) out[k] = toJson(v);
+    return out;
+  }
+  return value;
+}
+
+// The control API's request JSON → a gRPC request: every field named in
+// `bytes` is base64.
+function fromJson(method, request) {
+  const out = Object.assign({}, request);
+  for (const f of ["data"]) if (typeof out[f] === "string") out[f] = Buffer.from(out[f], "base64");
+  return out;
+}
+
+// ---- the app's AppCallback, called as daprd calls it ----
+
+let appClient, healthClient;
+
+function appCall(method, request, metadata, deadlineMs) {
+  return new Promise((resolve) => {
+    const md = new grpc.Metadata();
+    if (opts["app-token"]) md.set("dapr-api-token", opts["app-token"]);
+    for (const [k, v] of Object.entries(metadata || {})) md.set(k, v);
+    const client = method === "HealthCheck" ? healthClient : appClient;
+    const options = { deadline: Date.now() + (deadlineMs || 20000) };
+    client[method](fromJson(method, request || {}), md, options, (err, res) => {
+      if (err) resolve({ code: err.code, details: err.details });
+      else resolve({ code: 0, response: toJson(res) });
+    });
+  });
+}
+
+async function runLoad(method, requests, concurrency) {
+  const results = new Array(requests.length);
+  let next = 0;
+  async function worker() {
+    while (next < requests.length) {
+      const i = next++;
+      results[i] = await appCall(method, requests[i].request, requests[i].metadata, requests[i].deadlineMs);
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, concurrency || 1) }, worker));
+  return results;
+}
+
+// ---- the control API ----
+
+function readBody(req) {
+  return new Promise((resolve) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+  });
+}
+
+function send(res, status, value) {
+  const body = value === undefined ? "" : JSON.stringify(value);
+  res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+async function control(req, res) {
+  const url = new URL(req.url, "http://127.0.0.1");
+  const body = await readBody(req);
+  const json = body ? JSON.parse(body) : {};
+  if (req.method === "GET" && url.pathname === "/v1.0/healthz/outbound") return send(res, 204);
+  if (req.method === "GET" && url.pathname === "/received") return send(res, 200, received);
+  if (req.method === "DELETE" && url.pathname === "/received") {
+    received.length = 0;
+    return send(res, 204);
+  }
+  if (req.method === "POST" && url.pathname === "/faults") {
+    faults = json.map((f) => Object.assign({ times: 1 }, f));
+    return send(res, 204);
+  }
+  if (req.method === "POST" && url.pathname === "/call")
+    return send(res, 200, await appCall(json.method, json.request, json.metadata, json.deadlineMs));
+  if (req.method === "POST" && url.pathname === "/load")
+    return send(res, 200, { results: await runLoad(json.method, json.requests, json.concurrency) });
+  return send(res, 404, { error: "no such control route" });
+}
+
+function main() {
+  const server = new grpc.Server();
+  server.addService(pkg.Dapr.service, {
+    InvokeBinding: apiHandler("InvokeBinding"),
+    PublishEvent: apiHandler("PublishEvent"),
+  });
+  server.bindAsync("127.0.0.1:" + (opts["grpc-port"] || 0), grpc.ServerCredentials.createInsecure(), (err, grpcPort) => {
+    if (err) throw err;
+    const target = "127.0.0.1:" + opts["app-port"];
+    const channelOptions = { "grpc.max_receive_message_length": 64 << 20, "grpc.max_send_message_length": 64 << 20 };
+    appClient = new pkg.AppCallback(target, grpc.credentials.createInsecure(), channelOptions);
+    healthClient = new pkg.AppCallbackHealthCheck(target, grpc.credentials.createInsecure(), channelOptions);
+    const httpServer = http.createServer((req, res) => {
+      control(req, res).catch((e) => send(res, 500, { error: String(e && e.stack || e) }));
+    });
+    httpServer.listen(0, "127.0.0.1", () => {
+      const ports = { grpc: grpcPort, http: httpServer.address().port };
+      fs.writeFileSync(opts["ready-file"] + ".tmp", JSON.stringify(ports));
+      fs.renameSync(opts["ready-file"] + ".tmp", opts["ready-file"]);
+    });
+  });
+}
+
+main();

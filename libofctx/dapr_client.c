@@ -366,24 +366,18 @@ static void backoff_done(uv_timer_t *timer) {
     call_finish(call, 0, 0, "cannot start the request");
 }
 
-static uint64_t next_random(ofctx__dapr_client_t *c) {
-  /* xorshift64: jitter only, nothing secret */
-  c->rng ^= c->rng << 13;
-  c->rng ^= c->rng >> 7;
-  c->rng ^= c->rng << 17;
-  return c->rng;
-}
+uint64_t ofctx__dapr_backoff_ms(const ofctx__dapr_policy_t *policy, int attempts, uint64_t *rng) {
+  uint64_t wait = policy->backoff_initial_ms;
 
-/* The wait before attempt n+1: doubling from the initial wait, capped, and
- * spread over its upper half so that many callers do not retry in step. */
-static uint64_t backoff_ms(call_t *call) {
-  uint64_t wait = call->policy.backoff_initial_ms;
-
-  for (int i = 1; i < call->attempts && wait < call->policy.backoff_max_ms; i++)
+  for (int i = 1; i < attempts && wait < policy->backoff_max_ms; i++)
     wait *= 2;
-  if (wait > call->policy.backoff_max_ms)
-    wait = call->policy.backoff_max_ms;
-  return wait / 2 + (wait > 1 ? next_random(call->client) % (wait / 2 + 1) : 0);
+  if (wait > policy->backoff_max_ms)
+    wait = policy->backoff_max_ms;
+  /* xorshift64: jitter only, nothing secret */
+  *rng ^= *rng << 13;
+  *rng ^= *rng >> 7;
+  *rng ^= *rng << 17;
+  return wait / 2 + (wait > 1 ? *rng % (wait / 2 + 1) : 0);
 }
 
 static int retryable_status(int status) { return status >= 500 || status == 408 || status == 429; }
@@ -412,7 +406,8 @@ static void attempt_done(call_t *call, CURLcode code) {
              call->errbuf[0] ? call->errbuf : ofctx__curl.easy_strerror(code));
   if ((code != CURLE_OK || retryable_status((int)status)) &&
       call->attempts < call->policy.max_attempts && !call->client->closing) {
-    uv_timer_start(&call->backoff, backoff_done, backoff_ms(call), 0);
+    uv_timer_start(&call->backoff, backoff_done,
+                   ofctx__dapr_backoff_ms(&call->policy, call->attempts, &call->client->rng), 0);
     return;
   }
   call_finish(call, 0, (int)status, error);

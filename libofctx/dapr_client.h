@@ -27,6 +27,11 @@ typedef struct {
 
 void ofctx__dapr_policy_default(ofctx__dapr_policy_t *policy);
 
+/* The wait before attempt `attempts` + 1: doubling from the initial wait,
+ * capped, and spread over its upper half (`*rng`, a nonzero xorshift state)
+ * so that many callers do not retry in step. */
+uint64_t ofctx__dapr_backoff_ms(const ofctx__dapr_policy_t *policy, int attempts, uint64_t *rng);
+
 /* The outcome of a call. `status` is the last HTTP status, 0 when no answer
  * came; `ok` is 1 for a 2xx; `error` says what went wrong (static or valid
  * during the callback only), NULL when ok; the body is valid during the

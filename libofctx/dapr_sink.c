@@ -22,7 +22,7 @@ typedef struct {
 
 static void answered(void *arg, const ofctx__dapr_result_t *r) {
   call_t *call = arg;
-  ofctx__sink_result_t result = {r->ok, r->status, r->attempts, r->ok ? NULL : r->error};
+  ofctx__sink_result_t result = {r->ok, r->status, -1, r->attempts, r->ok ? NULL : r->error};
 
   if (r->ok)
     *call->sink->ready = 1;

@@ -80,26 +80,6 @@ void ofctx__grpc_limits_default(ofctx__grpc_limits_t *limits) {
   limits->max_streams = 100;
 }
 
-/* ---- nghttp2's memory: ours ---- */
-
-static void *nm_malloc(size_t size, void *data) {
-  (void)data;
-  return ofctx__malloc(size);
-}
-static void nm_free(void *ptr, void *data) {
-  (void)data;
-  ofctx__free(ptr);
-}
-static void *nm_calloc(size_t n, size_t size, void *data) {
-  (void)data;
-  return ofctx__calloc(n, size);
-}
-static void *nm_realloc(void *ptr, size_t size, void *data) {
-  (void)data;
-  return ofctx__realloc(ptr, size);
-}
-static nghttp2_mem mem = {NULL, nm_malloc, nm_free, nm_calloc, nm_realloc};
-
 /* ---- calls ---- */
 
 static void call_freed(uv_handle_t *handle) {
@@ -602,7 +582,8 @@ void ofctx__grpc_server_adopt(ofctx__grpc_server_t *s, uv_os_sock_t fd, const ch
     return;
   }
   if (s->stopping || s->conn_count > lim->http.max_connections ||
-      nghttp2_session_server_new3(&c->session, s->callbacks, c, s->option, &mem) != 0) {
+      nghttp2_session_server_new3(&c->session, s->callbacks, c, s->option, &ofctx__nghttp2_mem) !=
+          0) {
     c->session = NULL;
     conn_close(c);
     return;

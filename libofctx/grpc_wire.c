@@ -130,3 +130,22 @@ static void pb_free(void *data, void *ptr) {
 }
 
 ProtobufCAllocator ofctx__pb_allocator = {pb_alloc, pb_free, NULL};
+
+static void *nm_malloc(size_t size, void *data) {
+  (void)data;
+  return ofctx__malloc(size);
+}
+static void nm_free(void *ptr, void *data) {
+  (void)data;
+  ofctx__free(ptr);
+}
+static void *nm_calloc(size_t n, size_t size, void *data) {
+  (void)data;
+  return ofctx__calloc(n, size);
+}
+static void *nm_realloc(void *ptr, size_t size, void *data) {
+  (void)data;
+  return ofctx__realloc(ptr, size);
+}
+
+nghttp2_mem ofctx__nghttp2_mem = {NULL, nm_malloc, nm_free, nm_calloc, nm_realloc};

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <nghttp2/nghttp2.h>
 #include <protobuf-c/protobuf-c.h>
 
 #include "buf.h"
@@ -58,7 +59,8 @@ void ofctx__grpc_timeout_format(uint64_t ms, char *out, size_t size);
 void ofctx__grpc_message_encode(ofctx__buf_t *b, const char *text);
 void ofctx__grpc_message_decode(ofctx__buf_t *b, const char *value);
 
-/* protobuf-c's allocations through ofctx__malloc / ofctx__free. */
+/* protobuf-c's and nghttp2's allocations through ofctx__malloc and the rest. */
 extern ProtobufCAllocator ofctx__pb_allocator;
+extern nghttp2_mem ofctx__nghttp2_mem;
 
 #endif

@@ -130,7 +130,7 @@ static ofctx_err_t start(ofctx__sink_t *base, const ofctx__send_request_t *req,
 }
 
 void ofctx__local_sink_flush(ofctx__sink_t *base) {
-  static const ofctx__sink_result_t accepted = {1, 200, 1, NULL};
+  static const ofctx__sink_result_t accepted = {1, 200, -1, 1, NULL};
   local_sink_t *s = (local_sink_t *)base;
 
   while (s->first) {

@@ -13,7 +13,9 @@
 #include "dapr_client.h"
 #include "dapr_sink.h"
 #include "error_msg.h"
+#include "grpc_client.h"
 #include "grpc_server.h"
+#include "grpc_sink.h"
 #include "grpc_wire.h"
 #include "http_server.h"
 #include "invocation.h"
@@ -45,6 +47,7 @@ struct ofctx__runtime {
   int grpc_open;
   ofctx__dapr_client_t *dapr; /* see runtime_dapr */
   int dapr_closed;
+  ofctx__grpc_client_t *grpc_client; /* sends over the sidecar's gRPC API */
   uv_signal_t sigterm, sigint;
   uv_timer_t grace, sidecar_wait;
   uint64_t sidecar_deadline;
@@ -231,10 +234,25 @@ static ofctx__dapr_client_t *runtime_dapr(ofctx__runtime_t *rt) {
 
 static ofctx__dapr_client_t *sink_client(void *arg) { return runtime_dapr(arg); }
 
+/* The gRPC client, made at its first use too; NULL once closed. */
+static ofctx__grpc_client_t *grpc_client(void *arg) {
+  ofctx__runtime_t *rt = arg;
+
+  if (!rt->grpc_client && !rt->dapr_closed &&
+      ofctx__grpc_client_new(&rt->grpc_client, &rt->loop, ofctx_config_dapr_host(rt->cfg),
+                             ofctx_config_dapr_grpc_port(rt->cfg),
+                             ofctx_config_dapr_api_token(rt->cfg)) != OFCTX_OK)
+    rt->grpc_client = NULL;
+  return rt->grpc_client;
+}
+
 static void dapr_close(ofctx__runtime_t *rt) {
   if (rt->dapr)
     ofctx__dapr_client_close(rt->dapr, NULL, NULL);
+  if (rt->grpc_client)
+    ofctx__grpc_client_close(rt->grpc_client);
   rt->dapr = NULL;
+  rt->grpc_client = NULL;
   rt->dapr_closed = 1;
 }
 
@@ -345,8 +363,9 @@ static ofctx_err_t start(ofctx__runtime_t *rt, ofctx_error_t *err) {
   rt->mode->describe(rt->mode_state, &what, &serves);
   ofctx__log(OFCTX_LOG_INFO, "started", "function", ofctx_config_name(rt->cfg), "version",
              ofctx_config_version(rt->cfg), "runtime", rt->mode->name, "protocol",
-             rt->grpc ? "grpc" : "http", "port", port, what, serves, "outputs", outputs, "libofctx",
-             ofctx_version_string(), (const char *)NULL);
+             rt->grpc ? "grpc" : "http", "sends", rt->opts.dapr_grpc ? "grpc" : "http", "port",
+             port, what, serves, "outputs", outputs, "libofctx", ofctx_version_string(),
+             (const char *)NULL);
   return 0;
 }
 
@@ -418,8 +437,12 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
    * has returned: nothing to wait for. */
   if (args->invoke)
     rt->opts.invocation_timeout_ms = 0;
-  rt->sink = args->invoke
-                 ? ofctx__local_sink_new(rt->cfg)
+  /* sends take the app's protocol unless OFCTX_DAPR_PROTOCOL says otherwise */
+  if (rt->opts.dapr_grpc < 0)
+    rt->opts.dapr_grpc = ofctx_config_app_protocol(rt->cfg) == OFCTX_APP_PROTOCOL_GRPC;
+  rt->sink = args->invoke ? ofctx__local_sink_new(rt->cfg)
+             : rt->opts.dapr_grpc
+                 ? ofctx__grpc_sink_new(grpc_client, rt, &rt->opts.send, &rt->sidecar_ready)
                  : ofctx__dapr_sink_new(sink_client, rt, &rt->opts.send, n_out, &rt->sidecar_ready);
   if (!rt->sink || metrics_init(rt, n_in, n_out, rt->mode->from_users && !args->invoke) != 0) {
     fprintf(stderr, "out of memory\n");

@@ -25,18 +25,20 @@ static void send_finished(void *arg, const ofctx__sink_result_t *r) {
 
   ofctx__metrics_send(ctx->host->metrics, send->slot, r->ok);
   if (!r->ok) {
-    char status[16], attempts[16];
+    char status[16], grpc[16], attempts[16];
     snprintf(status, sizeof status, "%d", r->status);
+    snprintf(grpc, sizeof grpc, "%d", r->grpc_status);
     snprintf(attempts, sizeof attempts, "%d", r->attempts);
     ofctx__log(OFCTX_LOG_ERROR, "send failed", "input", ctx->ev.input, "output", send->name,
-               "status", r->status ? status : NULL, "attempts", attempts, "error", r->error,
+               "status", r->status ? status : NULL, "grpc_status",
+               r->grpc_status >= 0 ? grpc : NULL, "attempts", attempts, "error", r->error,
                (const char *)NULL);
   }
   /* Always called, so that what `arg` holds can be released; after a
    * timeout or a shutdown abort the invocation has settled already. */
   if (send->done) {
     ofctx_send_result_t result = {r->ok ? OFCTX_OK : OFCTX_ESEND, r->status,
-                                  r->ok ? "accepted" : r->error, send->name};
+                                  r->ok ? "accepted" : r->error, send->name, r->grpc_status};
     send->done(ctx, &result, send->arg);
   }
   if (!ctx->settled)

@@ -34,7 +34,8 @@ typedef struct {
 /* How a send ended. */
 typedef struct {
   int ok;            /* accepted */
-  int status;        /* the sidecar's status, 0 when there was none */
+  int status;        /* the sidecar's HTTP status, 0 when there was none */
+  int grpc_status;   /* its gRPC status, -1 when there was none */
   int attempts;      /* tries made */
   const char *error; /* why it failed, for the log; NULL when ok */
 } ofctx__sink_result_t;

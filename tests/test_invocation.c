@@ -56,7 +56,7 @@ static void fake_free(ofctx__sink_t *base) { (void)base; }
 /* Ends the held sends, the first `ok_count` of them accepted. */
 static void finish(fake_sink_t *s, size_t ok_count) {
   for (size_t i = 0; i < s->count; i++) {
-    ofctx__sink_result_t r = {i < ok_count, i < ok_count ? 204 : 500, 1,
+    ofctx__sink_result_t r = {i < ok_count, i < ok_count ? 204 : 500, -1, 1,
                               i < ok_count ? NULL : "refused"};
     s->held[i].done(s->held[i].arg, &r);
   }

@@ -199,12 +199,16 @@ OFCTX_EXTERN ofctx_err_t ofctx_response_write(ofctx_response_t *res, const void 
 
 /* How a send ended, for its callback: `code` is OFCTX_OK when the sidecar
  * accepted it; otherwise OFCTX_ESEND, with the sidecar's HTTP status (0 when
- * it never answered) and a message. The strings are valid during the call. */
+ * it never answered, and over gRPC) and a message. The strings are valid
+ * during the call. */
 typedef struct {
   ofctx_err_t code;
   int http_status;
   const char *message;
   const char *output; /* the output name, or the component for direct sends */
+  int grpc_status;    /* over the sidecar's gRPC API its last status (0 OK; 14
+                         UNAVAILABLE also when it could not be reached);
+                         over HTTP always -1 */
 } ofctx_send_result_t;
 
 typedef void (*ofctx_send_cb)(ofctx_t *ctx, const ofctx_send_result_t *result, void *arg);

@@ -1,0 +1,57 @@
+/* Internal: unary gRPC calls from the function to its sidecar's gRPC API
+ * (DAPR_HOST:DAPR_GRPC_PORT), over one cleartext HTTP/2 connection (nghttp2)
+ * on the runtime's libuv loop, every call a stream of it. The connection is
+ * made at the first call, made again after it is lost, and given up for a
+ * new one when the sidecar sends GOAWAY; calls past the sidecar's limit of
+ * concurrent streams wait for a free one.
+ *
+ * Retries: UNAVAILABLE (also a connection that failed or was lost, and a
+ * stream the sidecar refused), DEADLINE_EXCEEDED (also an attempt that ran
+ * past the policy's timeout) and RESOURCE_EXHAUSTED are tried again after
+ * the policy's back-off, up to its max_attempts in all; any other status
+ * fails at once. */
+#ifndef OFCTX_GRPC_CLIENT_H
+#define OFCTX_GRPC_CLIENT_H
+
+#include <stddef.h>
+
+#include <uv.h>
+
+#include "dapr_client.h"
+#include "ofctx/error.h"
+
+typedef struct ofctx__grpc_client ofctx__grpc_client_t;
+
+/* How a call ended: `code` the last gRPC status (OFCTX__GRPC_OK when ok),
+ * `error` what went wrong (valid during the callback), NULL when ok. */
+typedef struct {
+  int ok;
+  int code;
+  int attempts;
+  int cancelled; /* the client was closed first */
+  const char *error;
+} ofctx__grpc_result_t;
+
+typedef void (*ofctx__grpc_done_fn)(void *arg, const ofctx__grpc_result_t *result);
+
+/* `host` (a DNS name, or an IP address, IPv6 bracketed or not) and `token`
+ * (sent as dapr-api-token; may be NULL) are copied. OFCTX_OK or OFCTX_ENOMEM. */
+ofctx_err_t ofctx__grpc_client_new(ofctx__grpc_client_t **out, uv_loop_t *loop, const char *host,
+                                   int port, const char *token);
+
+/* Calls `path` ("/dapr.proto.runtime.v1.Dapr/PublishEvent") with the
+ * request message `msg` (copied). `done` runs exactly once, later, on the
+ * loop. OFCTX_OK; or OFCTX_ENOMEM, OFCTX_ESEND (the client is closing), and
+ * then `done` never runs. */
+ofctx_err_t ofctx__grpc_client_call(ofctx__grpc_client_t *client, const char *path, const void *msg,
+                                    size_t len, const ofctx__dapr_policy_t *policy,
+                                    ofctx__grpc_done_fn done, void *arg);
+
+/* Calls not yet ended. */
+size_t ofctx__grpc_client_pending(const ofctx__grpc_client_t *client);
+
+/* Ends every call (each `done` runs with `cancelled`), closes the
+ * connection and frees the client once its handles are closed. */
+void ofctx__grpc_client_close(ofctx__grpc_client_t *client);
+
+#endif

@@ -12,6 +12,12 @@ set -euo pipefail
 ofctx_install_packages $OFCTX_BUILD_PACKAGES $OFCTX_TEST_PACKAGES $OFCTX_FUZZ_PACKAGES
 command -v node >/dev/null && command -v npm >/dev/null || ofctx_install_packages $OFCTX_NODE_PACKAGES
 
+echo "== the test peers from the npm registry, pinned by their lock files (npm ci)"
+for dir in "$ofctx_root/tests/knative" "$ofctx_root/tests/grpc"; do
+  [ -d "$dir/node_modules" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ] ||
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+done
+
 echo "== the house style: every C file as .clang-format has it"
 find "$ofctx_root/libofctx" "$ofctx_root/include" "$ofctx_root/tools" "$ofctx_root/examples" \
   "$ofctx_root/tests" -name node_modules -prune -o -name '*.[ch]' -print0 |
@@ -23,7 +29,7 @@ ofctx_build "$ofctx_root/build" -DOFCTX_BUILD_TESTS=ON -DOFCTX_WERROR=ON
 
 echo "== the end-to-end tests with every function under valgrind memcheck (build/)"
 (cd "$ofctx_root/build" && OFCTX_VALGRIND=1 ctest --output-on-failure -j "$ofctx_jobs" \
-  -R '^(async_runtime|knative_runtime|local_runtime|logs_handler|faults)$')
+  -R '^(async_runtime|grpc_runtime|knative_runtime|local_runtime|logs_handler|faults)$')
 
 echo "== build and test under -fsanitize=address,undefined (build-sanitize/)"
 ofctx_build "$ofctx_root/build-sanitize" -DOFCTX_BUILD_TESTS=ON -DOFCTX_SANITIZE=ON -DOFCTX_WERROR=ON \

@@ -1,6 +1,7 @@
 /* probe: a function for the integration tests whose behaviour each event
  * chooses. The event data is JSON:
  *   {"reply": "metadata"}            answer with the event as JSON: input, kind,
+ *   {"describe_to": "out"}           send that description to the output instead
  *                                    data, content type, metadata, attributes
  *   {"return": 500 | 400 | 200 | 7}  return that code
  *   {"send": ["out", ...], "id": "x"} send {"id":"x"} to each output, in order
@@ -25,12 +26,12 @@ static void send_done(ofctx_t *ctx, const ofctx_send_result_t *r, void *arg) {
             r->http_status);
 }
 
-static int describe(ofctx_t *ctx, const ofctx_event_t *in) {
+static int describe(ofctx_t *ctx, const ofctx_event_t *in, const char *output) {
   json_t *out = json_object(), *md = json_object();
   size_t len;
   const char *data = ofctx_event_data(in, &len);
-  const char *attrs[] = {"id",    "source",     "type",           "specversion",
-                         "topic", "pubsubname", "datacontenttype"};
+  const char *attrs[] = {"id",         "source",          "type",        "specversion", "topic",
+                         "pubsubname", "datacontenttype", "traceparent", "traceid"};
   json_t *attributes = json_object();
   char *text;
   int rc;
@@ -51,7 +52,10 @@ static int describe(ofctx_t *ctx, const ofctx_event_t *in) {
   json_object_set_new(out, "metadata", md);
   json_object_set_new(out, "attributes", attributes);
   text = json_dumps(out, JSON_COMPACT);
-  rc = ofctx_set_reply(ctx, text, strlen(text)) == OFCTX_OK ? OFCTX_SUCCESS : OFCTX_ERROR;
+  if (output)
+    rc = ofctx_send_to(ctx, output, text, strlen(text)) == OFCTX_OK ? OFCTX_SUCCESS : OFCTX_ERROR;
+  else
+    rc = ofctx_set_reply(ctx, text, strlen(text)) == OFCTX_OK ? OFCTX_SUCCESS : OFCTX_ERROR;
   free(text);
   json_decref(out);
   return rc;
@@ -71,7 +75,9 @@ static int probe(ofctx_t *ctx, const ofctx_event_t *in) {
     return OFCTX_SUCCESS;
   }
   if ((v = json_object_get(cmd, "reply")) != NULL) {
-    rc = describe(ctx, in);
+    rc = describe(ctx, in, NULL);
+  } else if ((v = json_object_get(cmd, "describe_to")) != NULL) {
+    rc = describe(ctx, in, json_string_value(v));
   } else if ((v = json_object_get(cmd, "return")) != NULL) {
     rc = (int)json_integer_value(v);
   } else if ((v = json_object_get(cmd, "send")) != NULL) {

@@ -9,7 +9,8 @@
 // function sends to, checking the API token and failing on command. An HTTP
 // control API on loopback lets a test drive it:
 //   POST /call      {"method": "OnTopicEvent", "request": {...}, "metadata": {...},
-//                    "deadlineMs": n}        → {"code", "details", "response"}
+//                    "deadlineMs": n, "noToken": bool}
+//                                            → {"code", "details", "response", "at"}
 //   POST /load      {"method", "requests": [...], "concurrency": n}
 //                                            → {"results": [...]} in request order
 //   GET  /received                           → the Dapr API calls so far
@@ -111,16 +112,16 @@ function fromJson(method, request) {
 
 let appClient, healthClient;
 
-function appCall(method, request, metadata, deadlineMs) {
+function appCall(method, request, metadata, deadlineMs, noToken) {
   return new Promise((resolve) => {
     const md = new grpc.Metadata();
-    if (opts["app-token"]) md.set("dapr-api-token", opts["app-token"]);
+    if (opts["app-token"] && !noToken) md.set("dapr-api-token", opts["app-token"]);
     for (const [k, v] of Object.entries(metadata || {})) md.set(k, v);
     const client = method === "HealthCheck" ? healthClient : appClient;
     const options = { deadline: Date.now() + (deadlineMs || 20000) };
     client[method](fromJson(method, request || {}), md, options, (err, res) => {
-      if (err) resolve({ code: err.code, details: err.details });
-      else resolve({ code: 0, response: toJson(res) });
+      if (err) resolve({ code: err.code, details: err.details, at: Date.now() });
+      else resolve({ code: 0, response: toJson(res), at: Date.now() });
     });
   });
 }
@@ -169,7 +170,7 @@ async function control(req, res) {
     return send(res, 204);
   }
   if (req.method === "POST" && url.pathname === "/call")
-    return send(res, 200, await appCall(json.method, json.request, json.metadata, json.deadlineMs));
+    return send(res, 200, await appCall(json.method, json.request, json.metadata, json.deadlineMs, json.noToken));
   if (req.method === "POST" && url.pathname === "/load")
     return send(res, 200, { results: await runLoad(json.method, json.requests, json.concurrency) });
   return send(res, 404, { error: "no such control route" });

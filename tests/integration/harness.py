@@ -205,3 +205,143 @@ def raw_exchange(port, data, read_timeout=10):
 BEYOND_JANSSON = ['{"n":123456789012345678901234567890}', '[-1e999, 1E+400]', '{"s":"a\\u0000b"}',
                   '["\\ud800", "\\udfff\\ud800"]', "[" * 2500 + "]" * 2500,
                   '{ "spaced" :\t[ 1 ,\n 2 ] }']
+
+
+GRPC_DIR = os.path.join(HERE, "..", "grpc")
+NODE = os.environ.get("OFCTX_NODE", "node")
+
+
+class GrpcHarness:
+    """A function with APP_PROTOCOL=grpc under the fake daprd of tests/grpc
+    (gRPC's Node.js implementation with Dapr's own .proto files): it calls
+    the function's AppCallback and serves the Dapr API the function sends to.
+    Its npm packages are installed by scripts/test.sh before any test runs."""
+
+    def __init__(self, context, env=None, app_token=None, api_token=None, fake_args=(),
+                 binary="probe", start=True):
+        if not os.path.isdir(os.path.join(GRPC_DIR, "node_modules", "@grpc", "grpc-js")):
+            raise RuntimeError("tests/grpc/node_modules is missing: scripts/test.sh installs it "
+                               "(npm ci in tests/grpc)")
+        self.tmp = tempfile.TemporaryDirectory(prefix="ofctx-grpc-")
+        self.app_port = free_port()
+        self.grpc_port = free_port()
+        self.context = dict(context, port=str(self.app_port))
+        self.env = env or {}
+        self.app_token = app_token
+        self.api_token = api_token
+        self.binary = binary
+        ready = os.path.join(self.tmp.name, "fake.json")
+        self.fake_log = open(os.path.join(self.tmp.name, "fake.log"), "w+")
+        cmd = [NODE, os.path.join(GRPC_DIR, "fake_daprd.js"), "--app-port", str(self.app_port),
+               "--grpc-port", str(self.grpc_port), "--ready-file", ready, *fake_args]
+        if app_token:
+            cmd += ["--app-token", app_token]
+        if api_token:
+            cmd += ["--api-token", api_token]
+        self.fake = subprocess.Popen(cmd, stdout=self.fake_log, stderr=subprocess.STDOUT)
+        self.fn = None
+        try:
+            wait_until(lambda: os.path.exists(ready), "the fake daprd")
+            with open(ready) as f:
+                ports = json.load(f)
+            self.control_url = "http://127.0.0.1:%d" % ports["http"]
+            self.http_port = ports["http"]
+            if start:
+                self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def start(self, extra_env=None):
+        fenv = {k: v for k, v in os.environ.items()
+                if k.startswith(("ASAN_", "UBSAN_", "LSAN_", "PATH", "LD_"))}
+        fenv.update({
+            "FUNC_CONTEXT": json.dumps(self.context),
+            "CONTEXT_MODE": "self-host",
+            "APP_PROTOCOL": "grpc",
+            "DAPR_HOST": "127.0.0.1",
+            "DAPR_HTTP_PORT": str(self.http_port),
+            "DAPR_GRPC_PORT": str(self.grpc_port),
+            "OFCTX_LISTEN_HOST": "127.0.0.1",
+            "OFCTX_SEND_BACKOFF_MS": "5",
+            "OFCTX_SEND_BACKOFF_MAX_MS": "20",
+            "OFCTX_LOG_LEVEL": "debug",
+        })
+        if self.app_token:
+            fenv["APP_API_TOKEN"] = self.app_token
+        if self.api_token:
+            fenv["DAPR_API_TOKEN"] = self.api_token
+        fenv.update(self.env)
+        fenv.update(extra_env or {})
+        self.fn_log = open(os.path.join(self.tmp.name, "function.log"), "w+")
+        self.fn = subprocess.Popen(function_command(self.binary), env=fenv,
+                                   stdout=self.fn_log, stderr=subprocess.STDOUT)
+        self.app = "http://127.0.0.1:%d" % self.app_port
+        wait_until(self._app_up, "the function to listen")
+
+    def _app_up(self):
+        if self.fn.poll() is not None:
+            raise AssertionError("the function exited with %s:\n%s" % (self.fn.returncode, self.log()))
+        try:
+            return http("GET", self.app + "/healthz", timeout=2)[0] == 200
+        except OSError:
+            return False
+
+    def control(self, method, path, body=None):
+        data = json.dumps(body) if body is not None else None
+        status, _, text = http(method, self.control_url + path, data, timeout=120)
+        if status >= 300 and status != 404:
+            raise AssertionError("fake daprd %s %s: %s %s" % (method, path, status, text))
+        return json.loads(text) if text else None
+
+    def call(self, method, request=None, metadata=None, deadline_ms=None):
+        return self.control("POST", "/call", {"method": method, "request": request or {},
+                                              "metadata": metadata or {}, "deadlineMs": deadline_ms})
+
+    def load(self, method, requests, concurrency):
+        return self.control("POST", "/load", {"method": method, "requests": requests,
+                                              "concurrency": concurrency})["results"]
+
+    def received(self):
+        return self.control("GET", "/received")
+
+    def clear_received(self):
+        self.control("DELETE", "/received")
+
+    def faults(self, rules):
+        self.control("POST", "/faults", rules)
+
+    def log(self):
+        self.fn_log.flush()
+        self.fn_log.seek(0)
+        return self.fn_log.read()
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        self.fn.send_signal(sig)
+        return self.fn.wait(timeout)
+
+    def finish(self):
+        status = self.stop()
+        log = self.log()
+        self.close()
+        assert status == 0, "exit status %s:\n%s" % (status, log)
+
+    def close(self):
+        for proc in (self.fn, self.fake):
+            if proc and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        for f in ("fn_log", "fake_log"):
+            if hasattr(self, f):
+                getattr(self, f).close()
+        self.tmp.cleanup()
+
+
+def h2_raw(port, spec):
+    """Runs tests/grpc/h2_raw.js: raw HTTP/2 requests (Node's own http2
+    client) described by `spec`; returns its JSON answer."""
+    out = subprocess.run([NODE, os.path.join(GRPC_DIR, "h2_raw.js"), str(port), json.dumps(spec)],
+                         capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        raise AssertionError("h2_raw.js failed: %s" % out.stderr)
+    return json.loads(out.stdout)

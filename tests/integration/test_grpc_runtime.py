@@ -1,0 +1,386 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The Async runtime over gRPC (APP_PROTOCOL=grpc), end to end: probe under
+a fake daprd built on gRPC's Node.js implementation with Dapr's published
+.proto files (tests/grpc/fake_daprd.js). The fake calls the function's
+AppCallback as daprd does and serves the Dapr API the function sends to."""
+
+import base64
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import GrpcHarness, h2_raw, http, wait_until  # noqa: E402
+
+CONTEXT = {
+    "name": "probe",
+    "version": "v1",
+    "runtime": "Async",
+    "inputs": {
+        "kafka": {"componentName": "kafka-in", "componentType": "bindings.kafka"},
+        "orders": {"uri": "orders", "componentName": "pubsub", "componentType": "pubsub.kafka",
+                   "metadata": {"rawPayload": "false"}},
+    },
+    "outputs": {
+        "out": {"componentName": "kafka-out", "componentType": "bindings.kafka", "operation": "create",
+                "metadata": {"partitionKey": "p1"}},
+        "pub": {"uri": "alerts", "componentName": "pubsub", "componentType": "pubsub.kafka"},
+    },
+}
+
+OK, DEADLINE_EXCEEDED, NOT_FOUND, RESOURCE_EXHAUSTED = 0, 4, 5, 8
+INVALID_ARGUMENT, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, UNAUTHENTICATED = 3, 12, 13, 14, 16
+
+
+def b64(value):
+    raw = value if isinstance(value, bytes) else json.dumps(value).encode()
+    return base64.b64encode(raw).decode()
+
+
+def unb64(text):
+    return base64.b64decode(text or "")
+
+
+def binding(data, metadata=None, name="kafka-in"):
+    return {"name": name, "data": b64(data), "metadata": metadata or {}}
+
+
+def topic_event(data, **fields):
+    event = {"id": "e-1", "source": "orders-svc", "type": "com.example.order", "specVersion": "1.0",
+             "dataContentType": "application/json", "topic": "orders", "pubsubName": "pubsub",
+             "path": "/dapr/pubsub/orders", "data": b64(data)}
+    event.update(fields)
+    return event
+
+
+def metric(h, line_start):
+    _, _, text = http("GET", h.app + "/metrics")
+    for line in text.decode().splitlines():
+        if line.startswith(line_start):
+            return float(line.split()[-1])
+    return None
+
+
+def grpc_frame(message=b"", flag=0):
+    return bytes([flag]) + len(message).to_bytes(4, "big") + message
+
+
+class GrpcRuntime(unittest.TestCase):
+    """One function and fake daprd, with both tokens, for the tests that
+    leave them as they were."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.h = GrpcHarness(CONTEXT, app_token="app-secret", api_token="api-secret")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.h.finish()
+
+    def setUp(self):
+        self.h.clear_received()
+        self.h.faults([])
+
+    def test_start_up_lists_bindings_and_subscriptions(self):
+        r = self.h.call("ListInputBindings")
+        self.assertEqual(r["code"], OK)
+        self.assertEqual(r["response"]["bindings"], ["kafka-in"])
+        r = self.h.call("ListTopicSubscriptions")
+        self.assertEqual(r["code"], OK)
+        [sub] = r["response"]["subscriptions"]
+        self.assertEqual((sub["pubsubName"], sub["topic"]), ("pubsub", "orders"))
+        self.assertEqual(sub["routes"]["default"], "/dapr/pubsub/orders")
+        self.assertEqual(sub["metadata"], {"rawPayload": "false"})
+
+    def test_health_over_grpc_and_http_on_one_port(self):
+        self.assertEqual(self.h.call("HealthCheck")["code"], OK)
+        self.assertEqual(http("GET", self.h.app + "/healthz")[0], 200)
+        self.assertEqual(http("GET", self.h.app + "/readyz")[0], 200)
+        self.assertIsNotNone(metric(self.h, "ofctx_connections"))
+
+    def test_binding_event_reaches_the_function_with_its_metadata(self):
+        r = self.h.call("OnBindingEvent", binding({"reply": "metadata"}, {"__key": "k1", "__offset": "7"}),
+                        metadata={"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"})
+        self.assertEqual(r["code"], OK, r)
+        seen = json.loads(unb64(r["response"]["data"]))
+        self.assertEqual(seen["input"], "kafka")
+        self.assertEqual(seen["kind"], "binding")
+        self.assertEqual(json.loads(seen["data"]), {"reply": "metadata"})
+        self.assertEqual(seen["metadata"]["__key"], "k1")
+        self.assertEqual(seen["metadata"]["__offset"], "7")
+        self.assertTrue(seen["metadata"]["traceparent"].startswith("00-0af7"))
+        # gRPC's own headers and the token are not the event's metadata
+        self.assertNotIn("dapr-api-token", seen["metadata"])
+        self.assertFalse([k for k in seen["metadata"] if k.startswith("grpc-")])
+        # Dapr acts on `to` and states over gRPC: never set unless asked
+        self.assertEqual(r["response"]["to"], [])
+        self.assertEqual(r["response"]["states"], [])
+        self.assertEqual(r["response"]["storeName"], "")
+
+    def test_binding_outcomes(self):
+        self.assertEqual(self.h.call("OnBindingEvent", binding({"return": 200}))["code"], OK)
+        failed = self.h.call("OnBindingEvent", binding({"return": 500}))
+        self.assertEqual(failed["code"], INTERNAL)
+        self.assertEqual(failed["details"], "the event was not processed")
+        unknown = self.h.call("OnBindingEvent", binding({"return": 200}, name="nope"))
+        self.assertEqual(unknown["code"], NOT_FOUND)
+
+    def test_topic_event_outcomes(self):
+        for ret, status in ((200, "SUCCESS"), (500, "RETRY"), (400, "DROP")):
+            r = self.h.call("OnTopicEvent", topic_event({"return": ret}))
+            self.assertEqual((r["code"], r["response"]["status"]), (OK, status), ret)
+        r = self.h.call("OnTopicEvent", topic_event({"return": 200}, topic="other", path=""))
+        self.assertEqual(r["code"], NOT_FOUND)
+
+    def test_topic_event_attributes_and_extensions(self):
+        ext = {"fields": {"traceparent": {"stringValue": "00-abc-def-01"}, "traceid": {"numberValue": 42},
+                          "id": {"stringValue": "not-over-the-field"}}}
+        r = self.h.call("OnTopicEvent", topic_event({"describe_to": "out"}, extensions=ext),
+                        metadata={"x-extra": "yes"})
+        self.assertEqual(r["response"]["status"], "SUCCESS")
+        [inv] = self.h.received()
+        seen = json.loads(unb64(inv["request"]["data"]))
+        self.assertEqual(seen["kind"], "pubsub")
+        self.assertEqual(seen["input"], "orders")
+        self.assertEqual(json.loads(seen["data"]), {"describe_to": "out"})
+        self.assertEqual(seen["contentType"], "application/json")
+        self.assertEqual(seen["attributes"], {
+            "id": "e-1", "source": "orders-svc", "type": "com.example.order", "specversion": "1.0",
+            "datacontenttype": "application/json", "topic": "orders", "pubsubname": "pubsub",
+            "traceparent": "00-abc-def-01", "traceid": "42"})
+        self.assertEqual(seen["metadata"].get("x-extra"), "yes")
+
+    def test_app_token_is_required(self):
+        before = metric(self.h, 'ofctx_events_total{input="kafka",outcome="success"}')
+        for md in ({"dapr-api-token": "wrong"}, {"dapr-api-token": ""}):
+            r = self.h.control("POST", "/call", {"method": "OnBindingEvent", "request": binding({"return": 200}),
+                                                 "metadata": md, "noToken": True})
+            self.assertEqual(r["code"], UNAUTHENTICATED, r)
+        r = self.h.control("POST", "/call", {"method": "HealthCheck", "noToken": True})
+        self.assertEqual(r["code"], UNAUTHENTICATED)
+        self.assertEqual(metric(self.h, 'ofctx_events_total{input="kafka",outcome="success"}'), before)
+        self.assertGreaterEqual(metric(self.h, "ofctx_unauthorized_total"), 3)
+
+    def test_sends_go_to_the_grpc_api_with_the_token(self):
+        r = self.h.call("OnBindingEvent", binding({"send": ["out", "pub"], "id": "s1"}))
+        self.assertEqual(r["code"], OK)
+        calls = self.h.received()
+        self.assertEqual([c["method"] for c in calls], ["InvokeBinding", "PublishEvent"])
+        inv, pub = calls
+        self.assertEqual(inv["request"]["name"], "kafka-out")
+        self.assertEqual(inv["request"]["operation"], "create")
+        self.assertEqual(inv["request"]["metadata"], {"partitionKey": "p1"})
+        self.assertEqual(json.loads(unb64(inv["request"]["data"])), {"id": "s1"})
+        self.assertEqual((pub["request"]["pubsubName"], pub["request"]["topic"]), ("pubsub", "alerts"))
+        self.assertEqual(pub["request"]["dataContentType"], "application/json")
+        self.assertEqual(json.loads(unb64(pub["request"]["data"])), {"id": "s1"})
+        for c in calls:
+            self.assertEqual(c["token"], "api-secret")
+            self.assertNotIn("refused", c)
+
+    def test_raw_bytes_are_sent_as_they_are(self):
+        r = self.h.call("OnBindingEvent", binding({"send_text": "out"}))
+        self.assertEqual(r["code"], OK)
+        [inv] = self.h.received()
+        self.assertEqual(unb64(inv["request"]["data"]), b"plain text")
+
+    def test_retryable_statuses_are_retried(self):
+        for code in (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED):
+            self.h.clear_received()
+            self.h.faults([{"method": "PublishEvent", "code": code, "times": 2}])
+            r = self.h.call("OnBindingEvent", binding({"send": ["pub"], "id": "r%d" % code}))
+            self.assertEqual(r["code"], OK, code)
+            self.assertEqual([c.get("refused") for c in self.h.received()], [code, code, None])
+
+    def test_retries_are_bounded(self):
+        self.h.faults([{"method": "PublishEvent", "code": UNAVAILABLE, "times": 100}])
+        r = self.h.call("OnBindingEvent", binding({"send": ["pub"], "id": "bound"}))
+        self.assertEqual(r["code"], INTERNAL)  # a send failed: not acknowledged
+        self.assertEqual(len(self.h.received()), 4)  # OFCTX_SEND_ATTEMPTS' default
+
+    def test_other_statuses_are_not_retried(self):
+        for code in (INVALID_ARGUMENT, NOT_FOUND):
+            self.h.clear_received()
+            self.h.faults([{"method": "InvokeBinding", "code": code, "times": 5}])
+            r = self.h.call("OnBindingEvent", binding({"send": ["out"], "id": "n%d" % code}))
+            self.assertEqual(r["code"], INTERNAL)
+            self.assertEqual(len(self.h.received()), 1, code)
+        wait_until(lambda: "grpc_status=5" in self.h.log(), "the failed send's log line")
+
+    def test_answer_waits_for_every_send(self):
+        self.h.faults([{"method": "PublishEvent", "code": UNAVAILABLE, "times": 1, "delayMs": 300}])
+        r = self.h.call("OnTopicEvent", topic_event({"send": ["out", "pub"], "id": "late"}))
+        self.assertEqual(r["response"]["status"], "SUCCESS")
+        last = max(c["at"] for c in self.h.received())
+        self.assertGreaterEqual(r["at"], last)
+
+    def test_a_thousand_events_sixteen_at_a_time(self):
+        requests = [{"request": binding({"send": ["pub"], "id": "n%04d" % i})} for i in range(1000)]
+        results = self.h.load("OnBindingEvent", requests, 16)
+        self.assertEqual([r["code"] for r in results], [OK] * 1000)
+        ids = sorted(json.loads(unb64(c["request"]["data"]))["id"] for c in self.h.received())
+        self.assertEqual(ids, ["n%04d" % i for i in range(1000)])
+
+    def test_unknown_method(self):
+        r = h2_raw(self.h.app_port, {"requests": [{"headers": {
+            ":path": "/dapr.proto.runtime.v1.AppCallback/OnInvoke", "dapr-api-token": "app-secret"}}]})
+        [res] = r["results"]
+        self.assertEqual(Protocol.status_of(res), UNIMPLEMENTED)
+
+
+class Protocol(unittest.TestCase):
+    """HTTP/2 as a hostile or careless client speaks it (raw, no gRPC library)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.h = GrpcHarness(CONTEXT, env={"OFCTX_GRPC_MAX_MESSAGE_SIZE": "1Ki",
+                                          "OFCTX_HEADER_TIMEOUT_MS": "500"})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.h.finish()
+
+    def raw(self, *requests, **spec):
+        return h2_raw(self.h.app_port, dict(spec, requests=list(requests)))["results"]
+
+    @staticmethod
+    def status_of(res):
+        return int((res["trailers"] or {}).get("grpc-status", (res["headers"] or {}).get("grpc-status", -1)))
+
+    def test_settings_advertise_streams(self):
+        r = h2_raw(self.h.app_port, {"requests": [{}]})
+        self.assertEqual(r["remoteSettings"]["maxConcurrentStreams"], 100)
+        self.assertEqual(self.status_of(r["results"][0]), OK)
+
+    def test_content_type_must_be_grpc(self):
+        [res] = self.raw({"headers": {"content-type": "application/json"}})
+        self.assertEqual(res["status"], 415)
+        [res] = self.raw({"headers": {"content-type": "application/grpc+proto"}})
+        self.assertEqual((res["status"], self.status_of(res)), (200, OK))
+
+    def test_method_must_be_post(self):
+        [res] = self.raw({"headers": {":method": "PUT"}})
+        self.assertEqual(res["status"], 405)
+
+    def test_message_framing(self):
+        [res] = self.raw({"body": base64.b64encode(grpc_frame(b"", flag=1)).decode()})
+        self.assertEqual(self.status_of(res), UNIMPLEMENTED)
+        [res] = self.raw({"body": base64.b64encode(grpc_frame(b"abc")[:-1]).decode()})
+        self.assertEqual(self.status_of(res), INTERNAL)
+        [res] = self.raw({"body": base64.b64encode(b"\x00\x00").decode()})
+        self.assertEqual(self.status_of(res), INTERNAL)
+
+    def test_message_size_limit(self):
+        ok = grpc_frame(b"\x0a\x01x" + b"\x12" + bytes([100]) + b"y" * 100)
+        [res] = self.raw({"headers": {":path": "/dapr.proto.runtime.v1.AppCallback/OnBindingEvent"},
+                          "body": base64.b64encode(ok).decode()})
+        self.assertEqual(self.status_of(res), NOT_FOUND)  # parsed: binding "x" does not exist
+        big = grpc_frame(b"\x00" * 1025)
+        [res] = self.raw({"body": base64.b64encode(big).decode()})
+        self.assertEqual(self.status_of(res), RESOURCE_EXHAUSTED)
+        self.assertIn("larger than the limit", res["headers"].get("grpc-message", ""))
+
+    def test_not_a_protobuf_message(self):
+        [res] = self.raw({"headers": {":path": "/dapr.proto.runtime.v1.AppCallback/OnTopicEvent"},
+                          "body": base64.b64encode(grpc_frame(b"\xff\xff\xff")).decode()})
+        self.assertEqual(self.status_of(res), INVALID_ARGUMENT)
+        self.assertEqual(res["headers"]["grpc-message"],
+                         "the request is not a valid protobuf message of its type")
+
+    def test_huge_headers_are_refused(self):
+        [res] = self.raw({"headers": {"x-big": "a" * 20000}})
+        self.assertIsNotNone(res["rstCode"] or res["error"])
+        self.assertNotEqual(self.status_of(res), OK)
+        self.assertEqual(self.status_of(self.raw({})[0]), OK)  # the server is fine
+
+    def test_a_request_that_never_ends_is_reset(self):
+        [res] = self.raw({"end": False, "waitMs": 5000})
+        # reset by the server (CANCEL) after OFCTX_HEADER_TIMEOUT_MS, well
+        # before the client's own 5 s
+        self.assertEqual((res["rstCode"], res["error"]), (8, None))
+
+    def test_more_streams_than_allowed(self):
+        # 150 at once on one connection: the server allows 100 at a time,
+        # and every call gets an answer (the client queues the others)
+        results = self.raw(*[{} for _ in range(150)])
+        self.assertEqual([self.status_of(r) for r in results], [OK] * 150)
+
+    def test_grpc_timeout_is_honoured(self):
+        # a send the fake holds back past the call's grpc-timeout
+        self.h.faults([{"method": "PublishEvent", "code": UNAVAILABLE, "times": 1, "delayMs": 1500}])
+        body = grpc_frame(b"\x0a\x08kafka-in\x12" + bytes([len(b'{"send":["pub"],"id":"t"}')])
+                          + b'{"send":["pub"],"id":"t"}')
+        [res] = self.raw({"headers": {":path": "/dapr.proto.runtime.v1.AppCallback/OnBindingEvent",
+                                      "grpc-timeout": "300m"}, "body": base64.b64encode(body).decode()})
+        self.assertEqual(self.status_of(res), DEADLINE_EXCEEDED)
+
+
+class Drain(unittest.TestCase):
+    def test_sigterm_settles_calls_in_flight_then_exits_0(self):
+        h = GrpcHarness(CONTEXT, fake_args=["--api-delay-ms", "700"])
+        try:
+            results = {}
+
+            def run():
+                results["r"] = h.load("OnBindingEvent",
+                                      [{"request": binding({"send": ["pub"], "id": "d%d" % i})} for i in range(8)], 8)
+            t = threading.Thread(target=run)
+            t.start()
+            wait_until(lambda: len(h.received()) == 8, "the sends in flight")
+            h.fn.send_signal(signal.SIGTERM)
+            t.join(30)
+            self.assertEqual([r["code"] for r in results["r"]], [OK] * 8)
+            self.assertEqual(h.fn.wait(30), 0, h.log())
+            self.assertIn("stopped", h.log())
+        finally:
+            h.close()
+
+
+class Peers(unittest.TestCase):
+    def test_no_app_token_set_takes_calls_without_one(self):
+        h = GrpcHarness(CONTEXT)
+        try:
+            self.assertEqual(h.call("OnBindingEvent", binding({"return": 200}))["code"], OK)
+        finally:
+            h.finish()
+
+    def test_wrong_api_token_fails_the_send_once(self):
+        h = GrpcHarness(CONTEXT, api_token="api-secret", env={"DAPR_API_TOKEN": "wrong"})
+        try:
+            r = h.call("OnBindingEvent", binding({"send": ["pub"], "id": "tok"}))
+            self.assertEqual(r["code"], INTERNAL)
+            self.assertEqual([c["refused"] for c in h.received()], ["UNAUTHENTICATED"])
+        finally:
+            h.finish()
+
+    def test_sends_over_http_when_asked(self):
+        h = GrpcHarness(CONTEXT, env={"OFCTX_DAPR_PROTOCOL": "http"})
+        try:
+            # the fake serves no HTTP Dapr API: the send fails over HTTP, and
+            # nothing reaches its gRPC API
+            r = h.call("OnBindingEvent", binding({"send": ["pub"], "id": "h"}))
+            self.assertEqual(r["code"], INTERNAL)
+            self.assertEqual(h.received(), [])
+            self.assertIn("sends=http", h.log())
+        finally:
+            h.finish()
+
+    def test_sidecar_gone_fails_sends_after_the_retries(self):
+        h = GrpcHarness(CONTEXT, start=False)
+        try:
+            h.grpc_port = 1  # nothing listens there
+            h.start({"OFCTX_DAPR_WAIT_MS": "0"})
+            r = h.call("OnBindingEvent", binding({"send": ["pub"], "id": "gone"}))
+            self.assertEqual(r["code"], INTERNAL)
+            wait_until(lambda: "cannot connect to the sidecar's gRPC port" in h.log(), "the send's error")
+            self.assertIn("attempts=4", h.log())
+        finally:
+            h.finish()
+
+
+if __name__ == "__main__":
+    unittest.main()

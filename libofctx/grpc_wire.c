@@ -97,14 +97,16 @@ void ofctx__grpc_timeout_format(uint64_t ms, char *out, size_t size) {
     snprintf(out, size, "%llum", (unsigned long long)ms);
   else if (ms / 1000 <= 99999999)
     snprintf(out, size, "%lluS", (unsigned long long)((ms + 999) / 1000));
-  else
+  else if (ms / 3600000 < 99999999)
     snprintf(out, size, "%lluH", (unsigned long long)(ms / 3600000 + 1));
+  else
+    snprintf(out, size, "99999999H");
 }
 
 void ofctx__grpc_message_encode(ofctx__buf_t *b, const char *text) {
   static const char hex[] = "0123456789ABCDEF";
 
-  ofctx__buf_reserve(b, 0);
+  ofctx__buf_append(b, "", 0); /* "" rather than NULL for an empty text */
   for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
     if (*p >= 0x20 && *p <= 0x7e && *p != '%') {
       ofctx__buf_append(b, p, 1);

@@ -656,6 +656,55 @@ static void client_vanishes(void **state) {
   finish(f);
 }
 
+/* HTTP/2 connections are handed over: the preface (here in three pieces)
+ * and what follows it reach the hook with a socket of the hook's own; a
+ * request that only begins like the preface is HTTP/1.1 after all. */
+static char h2_bytes[256];
+static size_t h2_len;
+static void take_h2(void *arg, uv_os_sock_t fd, const char *bytes, size_t len) {
+  (void)arg;
+  memcpy(h2_bytes, bytes, len < sizeof h2_bytes ? len : sizeof h2_bytes);
+  h2_len = len;
+  assert_int_equal(send(fd, "taken", 5, MSG_NOSIGNAL), 5);
+  close(fd);
+}
+
+static void h2_handed_over(void **state) {
+  static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  fixture_t *f = start(NULL);
+  char buf[64];
+  ssize_t n;
+  int fd;
+
+  ofctx__http_server_on_h2(f->server, take_h2);
+  fd = client(f);
+  send_all(fd, preface, 3);
+  usleep(20000);
+  send_all(fd, preface + 3, 10);
+  usleep(20000);
+  send_all(fd, preface + 13, sizeof preface - 1 - 13);
+  send_str(fd, "\x00\x00\x00\x04");
+  usleep(20000);
+  n = recv(fd, buf, sizeof buf, 0);
+  assert_int_equal(n, 5);
+  assert_memory_equal(buf, "taken", 5);
+  assert_int_equal(recv(fd, buf, sizeof buf, 0), 0); /* the hook closed it */
+  close(fd);
+  assert_true(h2_len >= sizeof preface - 1);
+  assert_memory_equal(h2_bytes, preface, sizeof preface - 1);
+  /* PRI, but not the preface; and an ordinary request */
+  ask(f, "PRI * HTTP/1.1\r\nHost: t\r\n\r\n", "HTTP/1.1 400");
+  ask(f, "POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi", "body=2:hi");
+  finish(f);
+}
+
+/* Without a hook the preface is a bad HTTP/1.1 request. */
+static void h2_without_hook(void **state) {
+  fixture_t *f = start(NULL);
+  ask(f, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "HTTP/1.1 400");
+  finish(f);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN); /* as the runtime does: a vanished peer is an error code */
   const struct CMUnitTest tests[] = {
@@ -674,6 +723,8 @@ int main(void) {
       cmocka_unit_test(expect_continue_and_http10),
       cmocka_unit_test(stop_while_handling),
       cmocka_unit_test(client_vanishes),
+      cmocka_unit_test(h2_handed_over),
+      cmocka_unit_test(h2_without_hook),
   };
   return cmocka_run_group_tests_name("http_server", tests, NULL, NULL);
 }

@@ -343,6 +343,20 @@ static void on_binding(grpc_app_t *a, ofctx__grpc_call_t *call) {
   invoke(a, d, &ev, answer_binding);
 }
 
+/* Extensions nested past MAX_DEPTH would cost protobuf-c's recursion a
+ * stack frame a level: the message is poison, DROP (logged). */
+static int too_deep(ofctx__grpc_call_t *call) {
+  size_t len;
+  const uint8_t *bytes = ofctx__grpc_call_message(call, &len);
+
+  if (ofctx__pb_struct_depth(bytes, len, 10, MAX_DEPTH) <= MAX_DEPTH)
+    return 0;
+  ofctx__log(OFCTX_LOG_WARN, "message dropped", "reason",
+             "its CloudEvent extensions nest deeper than 64 levels", (const char *)NULL);
+  reply_status(call, OFCTX__OUTCOME_DROP);
+  return 1;
+}
+
 static void on_topic(grpc_app_t *a, ofctx__grpc_call_t *call) {
   delivery_t *d = ofctx__calloc(1, sizeof *d);
   ofctx_event_t ev = {0};
@@ -354,6 +368,10 @@ static void on_topic(grpc_app_t *a, ofctx__grpc_call_t *call) {
     return;
   }
   d->call = call;
+  if (too_deep(call)) {
+    delivery_free(d);
+    return;
+  }
   d->msg = unpack(call, &dapr__proto__runtime__v1__topic_event_request__descriptor);
   if (!d->msg) {
     delivery_free(d);

@@ -121,6 +121,95 @@ void ofctx__grpc_message_decode(ofctx__buf_t *b, const char *value) {
   ofctx__buf_decoded(b, value, strlen(value), OFCTX__DECODE_LENIENT);
 }
 
+/* A varint at *p (before end): 0 and *p past it, or -1. */
+static int varint(const uint8_t **p, const uint8_t *end, uint64_t *out) {
+  uint64_t v = 0;
+
+  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+    uint8_t b = *(*p)++;
+    v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      *out = v;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+int ofctx__pb_struct_depth(const uint8_t *msg, size_t len, uint32_t field, int limit) {
+  /* what a length-delimited field opens, by the kind of the message it is in */
+  enum { TOP, STRUCT, ENTRY, VALUE, LIST, SKIP };
+  struct {
+    int kind;
+    const uint8_t *end;
+  } stack[4 * 256 + 2];
+  const uint8_t *p = msg;
+  int top = 0, depth = 0, deepest = 0;
+
+  if (limit > 256)
+    limit = 256;
+  stack[0].kind = TOP;
+  stack[0].end = msg + len;
+  for (;;) {
+    uint64_t tag, n;
+    int opens = SKIP;
+
+    while (top > 0 && p == stack[top].end) {
+      depth -= stack[top].kind == VALUE;
+      top--;
+    }
+    if (top == 0 && p == stack[0].end)
+      return deepest;
+    if (varint(&p, stack[top].end, &tag) != 0)
+      return -1;
+    switch (tag & 7) {
+    case 0:
+      if (varint(&p, stack[top].end, &n) != 0)
+        return -1;
+      continue;
+    case 1:
+    case 5:
+      n = (tag & 7) == 1 ? 8 : 4;
+      if ((uint64_t)(stack[top].end - p) < n)
+        return -1;
+      p += n;
+      continue;
+    case 2:
+      break;
+    default:
+      return -1;
+    }
+    if (varint(&p, stack[top].end, &n) != 0 || n > (uint64_t)(stack[top].end - p))
+      return -1;
+    switch (stack[top].kind) {
+    case TOP:
+      opens = (tag >> 3) == field ? STRUCT : SKIP;
+      break;
+    case STRUCT:
+      opens = (tag >> 3) == 1 ? ENTRY : SKIP;
+      break;
+    case ENTRY:
+      opens = (tag >> 3) == 2 ? VALUE : SKIP;
+      break;
+    case VALUE:
+      opens = (tag >> 3) == 5 ? STRUCT : (tag >> 3) == 6 ? LIST : SKIP;
+      break;
+    case LIST:
+      opens = (tag >> 3) == 1 ? VALUE : SKIP;
+      break;
+    }
+    if (opens == SKIP) {
+      p += n;
+      continue;
+    }
+    if (opens == VALUE && ++depth > deepest && (deepest = depth) > limit)
+      return limit + 1;
+    top++;
+    stack[top].kind = opens;
+    stack[top].end = p + n;
+  }
+}
+
 static void *pb_alloc(void *data, size_t size) {
   (void)data;
   return ofctx__malloc(size ? size : 1);

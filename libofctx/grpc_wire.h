@@ -59,6 +59,14 @@ void ofctx__grpc_timeout_format(uint64_t ms, char *out, size_t size);
 void ofctx__grpc_message_encode(ofctx__buf_t *b, const char *text);
 void ofctx__grpc_message_decode(ofctx__buf_t *b, const char *value);
 
+/* How deep google.protobuf.Value messages nest inside the Struct that is
+ * field `field` of the message `msg`, read off the wire without recursion
+ * (protobuf-c's unpacking recurses once per level, which a deep enough
+ * message turns into a stack overflow). Stops counting past `limit` and
+ * returns limit + 1; 0 when the field is absent; -1 when the bytes are not
+ * protobuf (protobuf-c will say so itself). */
+int ofctx__pb_struct_depth(const uint8_t *msg, size_t len, uint32_t field, int limit);
+
 /* protobuf-c's and nghttp2's allocations through ofctx__malloc and the rest. */
 extern ProtobufCAllocator ofctx__pb_allocator;
 extern nghttp2_mem ofctx__nghttp2_mem;

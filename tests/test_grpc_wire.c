@@ -101,9 +101,73 @@ static void codes(void **state) {
     assert_int_equal(ofctx__grpc_code_retryable(code), code == 4 || code == 8 || code == 14);
 }
 
+/* Puts `n` bytes before *p. */
+static void put(unsigned char **p, const void *bytes, size_t n) {
+  *p -= n;
+  memcpy(*p, bytes, n);
+}
+
+/* Makes [*p, end) the body of a length-delimited field with tag byte `tag`. */
+static void wrap(unsigned char **p, const unsigned char *end, unsigned char tag) {
+  size_t n = (size_t)(end - *p);
+  unsigned char v[10];
+  int k = 0;
+
+  do {
+    v[k++] = (unsigned char)((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+    n >>= 7;
+  } while (n);
+  while (k)
+    put(p, &v[--k], 1);
+  put(p, &tag, 1);
+}
+
+/* A TopicEventRequest whose extensions hold a Value nested `depth` deep,
+ * built from the inside out at the end of `out`, then moved to its start. */
+static size_t nested(unsigned char *out, size_t size, int depth) {
+  unsigned char *end = out + size, *p = end;
+  size_t used;
+
+  put(&p, "\x1a\x01x", 3); /* Value.string_value = "x" */
+  for (int i = 1; i < depth; i++) {
+    wrap(&p, end, 0x12);     /* MapEntry.value */
+    put(&p, "\x0a\x01k", 3); /* MapEntry.key = "k" */
+    wrap(&p, end, 0x0a);     /* Struct.fields */
+    wrap(&p, end, 0x2a);     /* Value.struct_value */
+  }
+  wrap(&p, end, 0x12);     /* MapEntry.value */
+  wrap(&p, end, 0x0a);     /* Struct.fields */
+  wrap(&p, end, 0x52);     /* TopicEventRequest.extensions (10) */
+  put(&p, "\x0a\x01i", 3); /* id = "i" */
+  used = (size_t)(end - p);
+  memmove(out, p, used);
+  return used;
+}
+
+static void struct_depth(void **state) {
+  static unsigned char msg[1 << 20]; /* 40000 levels take about 15 bytes each */
+  size_t len;
+  (void)state;
+  assert_int_equal(ofctx__pb_struct_depth((const uint8_t *)"\x0a\x01i", 3, 10, 64), 0);
+  for (int depth = 1; depth <= 70; depth++) {
+    len = nested(msg, sizeof msg, depth);
+    assert_int_equal(ofctx__pb_struct_depth(msg, len, 10, 64), depth > 64 ? 65 : depth);
+  }
+  /* far past any stack: counted without recursion */
+  len = nested(msg, sizeof msg, 40000); /* about 600 KiB */
+  assert_int_equal(ofctx__pb_struct_depth(msg, len, 10, 64), 65);
+  /* not protobuf: a length past the end, a cut varint, a group */
+  assert_int_equal(ofctx__pb_struct_depth((const uint8_t *)"\x52\x05\x0a", 3, 10, 64), -1);
+  assert_int_equal(ofctx__pb_struct_depth((const uint8_t *)"\x08\xff", 2, 10, 64), -1);
+  assert_int_equal(ofctx__pb_struct_depth((const uint8_t *)"\x0b", 1, 10, 64), -1);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {
-      cmocka_unit_test(timeout_parse), cmocka_unit_test(timeout_format),
-      cmocka_unit_test(message_both_ways), cmocka_unit_test(framing), cmocka_unit_test(codes)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(timeout_parse),
+                                     cmocka_unit_test(timeout_format),
+                                     cmocka_unit_test(message_both_ways),
+                                     cmocka_unit_test(framing),
+                                     cmocka_unit_test(codes),
+                                     cmocka_unit_test(struct_depth)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,9 @@
 //
 //   node h2_raw.js PORT SPEC
 // SPEC (JSON): {"requests": [{"headers": {...}, "body": base64, "end": true,
-//                             "waitMs": n}], "settingsOnly": false}
+//                             "waitMs": n}], "resetFlood": n}
+// resetFlood opens n streams and cancels each at once (the "rapid reset"
+// attack) before the requests are made.
 // prints {"remoteSettings": {...}, "results": [{"status", "headers",
 //         "trailers", "body", "rstCode", "error"}], "goaway": code|null}
 "use strict";
@@ -52,6 +54,17 @@ function one(r) {
 }
 
 session.on("connect", async () => {
+  for (let i = 0; i < (spec.resetFlood || 0) && !session.destroyed && !out.goaway; i++) {
+    try {
+      const s = session.request({ ":method": "POST", ":path": "/x", "content-type": "application/grpc" });
+      s.on("error", () => {});
+      s.close(http2.constants.NGHTTP2_CANCEL);
+    } catch (e) {
+      break;
+    }
+    if (i % 100 === 99) await new Promise((r) => setImmediate(r));
+  }
+  if (spec.resetFlood) await new Promise((r) => setTimeout(r, 200));
   out.results = await Promise.all((spec.requests || []).map(one));
   if (!out.remoteSettings) out.remoteSettings = session.remoteSettings;
   session.close();

@@ -154,6 +154,18 @@ class GrpcRuntime(unittest.TestCase):
             "traceparent": "00-abc-def-01", "traceid": "42"})
         self.assertEqual(seen["metadata"].get("x-extra"), "yes")
 
+    def test_deeply_nested_extensions_are_dropped(self):
+        def nest(depth):
+            value = {"stringValue": "x"}
+            for _ in range(depth - 1):
+                value = {"structValue": {"fields": {"k": value}}}
+            return {"fields": {"deep": value}}
+        r = self.h.call("OnTopicEvent", topic_event({"return": 200}, extensions=nest(10)))
+        self.assertEqual(r["response"]["status"], "SUCCESS")
+        r = self.h.call("OnTopicEvent", topic_event({"return": 200}, extensions=nest(200)))
+        self.assertEqual(r["response"]["status"], "DROP")
+        wait_until(lambda: "nest deeper than 64 levels" in self.h.log(), "the drop's log line")
+
     def test_app_token_is_required(self):
         before = metric(self.h, 'ofctx_events_total{input="kafka",outcome="success"}')
         for md in ({"dapr-api-token": "wrong"}, {"dapr-api-token": ""}):
@@ -308,6 +320,17 @@ class Protocol(unittest.TestCase):
         # and every call gets an answer (the client queues the others)
         results = self.raw(*[{} for _ in range(150)])
         self.assertEqual([self.status_of(r) for r in results], [OK] * 150)
+
+    def test_rapid_reset_flood_ends_the_connection(self):
+        # a few resets are normal; thousands at once end the connection
+        # (nghttp2's stream reset rate limit: GOAWAY with INTERNAL_ERROR)
+        r = h2_raw(self.h.app_port, {"resetFlood": 50, "requests": [{}]})
+        self.assertIsNone(r["goaway"])
+        self.assertEqual(self.status_of(r["results"][0]), OK)
+        r = h2_raw(self.h.app_port, {"resetFlood": 5000})
+        self.assertEqual(r["goaway"], 2)
+        # other connections are served as before
+        self.assertEqual(self.status_of(self.raw({})[0]), OK)
 
     def test_grpc_timeout_is_honoured(self):
         # a send the fake holds back past the call's grpc-timeout

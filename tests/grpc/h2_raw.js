@@ -4,8 +4,8 @@
 // would: a wrong content-type, GET, a compressed or cut message, huge
 // headers, more streams than allowed, a request that never ends.
 //
-//   node h2_raw.js PORT SPEC
-// SPEC (JSON): {"requests": [{"headers": {...}, "body": base64, "end": true,
+//   node h2_raw.js PORT < SPEC
+// SPEC (JSON, on stdin): {"requests": [{"headers": {...}, "body": base64, "end": true,
 //                             "waitMs": n}], "resetFlood": n}
 // resetFlood opens n streams and cancels each at once (the "rapid reset"
 // attack) before the requests are made.
@@ -16,7 +16,7 @@
 const http2 = require("http2");
 
 const port = Number(process.argv[2]);
-const spec = JSON.parse(process.argv[3]);
+const spec = JSON.parse(require("fs").readFileSync(0, "utf8")); // from stdin
 const out = { remoteSettings: null, results: [], goaway: null };
 
 const session = http2.connect("http://127.0.0.1:" + port, { settings: { enablePush: false }, maxHeaderListPairs: 100000, maxSendHeaderBlockLength: 1 << 24 });

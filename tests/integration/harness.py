@@ -340,7 +340,7 @@ class GrpcHarness:
 def h2_raw(port, spec):
     """Runs tests/grpc/h2_raw.js: raw HTTP/2 requests (Node's own http2
     client) described by `spec`; returns its JSON answer."""
-    out = subprocess.run([NODE, os.path.join(GRPC_DIR, "h2_raw.js"), str(port), json.dumps(spec)],
+    out = subprocess.run([NODE, os.path.join(GRPC_DIR, "h2_raw.js"), str(port)], input=json.dumps(spec),
                          capture_output=True, text=True, timeout=120)
     if out.returncode != 0:
         raise AssertionError("h2_raw.js failed: %s" % out.stderr)

@@ -155,15 +155,36 @@ class GrpcRuntime(unittest.TestCase):
         self.assertEqual(seen["metadata"].get("x-extra"), "yes")
 
     def test_deeply_nested_extensions_are_dropped(self):
-        def nest(depth):
-            value = {"stringValue": "x"}
+        # built by hand: gRPC's JavaScript serializer refuses such depths itself
+        def field(tag, body):
+            n, length = len(body), b""
+            while True:
+                length += bytes([(n & 0x7F) | (0x80 if n > 0x7F else 0)])
+                n >>= 7
+                if not n:
+                    return bytes([tag]) + length + body
+
+        def request(depth):
+            value = field(0x1A, b"x")  # Value.string_value
             for _ in range(depth - 1):
-                value = {"structValue": {"fields": {"k": value}}}
-            return {"fields": {"deep": value}}
-        r = self.h.call("OnTopicEvent", topic_event({"return": 200}, extensions=nest(10)))
-        self.assertEqual(r["response"]["status"], "SUCCESS")
-        r = self.h.call("OnTopicEvent", topic_event({"return": 200}, extensions=nest(200)))
-        self.assertEqual(r["response"]["status"], "DROP")
+                entry = field(0x0A, b"k") + field(0x12, value)
+                value = field(0x2A, field(0x0A, entry))  # struct_value{fields{entry}}
+            extensions = field(0x0A, field(0x0A, b"deep") + field(0x12, value))
+            return (field(0x0A, b"e-1") + field(0x12, b"s") + field(0x1A, b"t") + field(0x22, b"1.0")
+                    + field(0x32, b"orders") + field(0x3A, b'{"return":200}') + field(0x42, b"pubsub")
+                    + field(0x52, extensions))
+
+        def status(depth):
+            [res] = h2_raw(self.h.app_port, {"requests": [{
+                "headers": {":path": "/dapr.proto.runtime.v1.AppCallback/OnTopicEvent",
+                            "dapr-api-token": "app-secret"},
+                "body": base64.b64encode(grpc_frame(request(depth))).decode()}]})["results"]
+            self.assertEqual(Protocol.status_of(res), OK)
+            return unb64(res["body"])[5:]
+
+        self.assertEqual(status(64), b"")  # SUCCESS, the default, is no bytes at all
+        self.assertEqual(status(65), b"\x08\x02")  # DROP
+        self.assertEqual(status(20000), b"\x08\x02")
         wait_until(lambda: "nest deeper than 64 levels" in self.h.log(), "the drop's log line")
 
     def test_app_token_is_required(self):

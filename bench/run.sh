@@ -23,10 +23,10 @@ while [ $# -gt 0 ]; do
   shift
 done
 # libcmocka-dev: knative_probe, which plays the sidecar, is built with the tests
-ofctx_install_packages $OFCTX_BUILD_PACKAGES libcmocka-dev python3 wrk util-linux time
+ofctx_install_packages $OFCTX_BUILD_PACKAGES libcmocka-dev python3 wrk nghttp2-client util-linux time
 if [ -z "$dir" ]; then
   dir="$ofctx_root/build-bench"
-  OFCTX_TARGETS="logs-handler echo knative_probe" ofctx_build "$dir" \
+  OFCTX_TARGETS="logs-handler echo knative_probe grpc_sidecar" ofctx_build "$dir" \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOFCTX_BUILD_TESTS=ON
 fi
 

@@ -7,6 +7,10 @@ and wrk to CPU 1 when there are two:
   async-alert     the same with records that all alert, each alert sent to a sidecar
                   played by knative_probe
   async-10k       async-noalert throttled to about 10 000 requests/s: the latency then
+  grpc-noalert    async-noalert with APP_PROTOCOL=grpc: OnBindingEvent calls by h2load
+                  (64 connections, 16 streams each)
+  grpc-alert      async-alert over gRPC both ways: each alert an InvokeBinding on a gRPC
+                  sidecar played by grpc_sidecar
   knative-http    examples/echo, Knative runtime, plain HTTP POST
   knative-ce      examples/echo, Knative runtime, binary-mode CloudEvents
   cold-start      exec to the first /healthz answer, median of many starts
@@ -85,6 +89,64 @@ class FastSidecar:
 
     def close(self):
         stop(self.proc)
+
+
+class GrpcSidecar:
+    """Dapr's gRPC API played by grpc_sidecar (libofctx's own gRPC server,
+    answering every call OK) on CPU 1, which it shares with h2load."""
+
+    def __init__(self, bin_dir):
+        self.port = free_port()
+        self.proc = launch(pinned(1, [os.path.join(bin_dir, "grpc_sidecar"), str(self.port)]), dict(os.environ))
+        wait_port(self.port)
+
+    @property
+    def count(self):
+        return int(get(self.port, "/count").split(b"\r\n\r\n", 1)[1])
+
+    def close(self):
+        stop(self.proc)
+
+
+def pb_field(number, payload):
+    """A length-delimited protobuf field (payloads here stay under 2 MiB)."""
+    n, length = len(payload), b""
+    while True:
+        length += bytes([(n & 0x7F) | (0x80 if n > 0x7F else 0)])
+        n >>= 7
+        if not n:
+            return bytes([number << 3 | 2]) + length + payload
+
+
+def binding_event(name, data):
+    """A gRPC request body: one BindingEventRequest {name, data}."""
+    msg = pb_field(1, name.encode()) + pb_field(2, data.encode())
+    return b"\x00" + len(msg).to_bytes(4, "big") + msg
+
+
+def h2load_once(url, seconds, body_file, pid, connections=64, streams=16):
+    """Requests/s, the mean time per request (h2load gives no percentiles), the requests that
+    failed (h2load sees HTTP only: the gRPC status is checked by the caller through the
+    sidecar's count), and the function's CPU time per request (µs)."""
+    cpu = cpu_seconds(pid)
+    out = subprocess.run(pinned(1, ["h2load", "-t1", "-c%d" % connections, "-m%d" % streams,
+                                    "-D%d" % seconds, "-d", body_file, "-H", "content-type: application/grpc",
+                                    "-H", "te: trailers", url]), capture_output=True, text=True, check=True).stdout
+    cpu = cpu_seconds(pid) - cpu
+    rps = float(re.search(r"finished in [\d.]+m?s, ([\d.]+) req/s", out).group(1))
+    m = re.search(r"requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, "
+                  r"(\d+) errored", out)
+    total, failed = int(m.group(2)), int(m.group(4)) + int(m.group(5))
+    scale = {"us": 0.001, "ms": 1, "s": 1000}
+    mean = re.search(r"time for request:\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)", out)
+    return rps, float(mean.group(1)) * scale[mean.group(2)], failed, cpu * 1e6 / max(total, 1)
+
+
+def h2load(url, seconds, body_file, runs, pid):
+    results = [h2load_once(url, seconds, body_file, pid) for _ in range(runs)]
+    lat = {"50": "%.2fms (mean)" % statistics.median(r[1] for r in results),
+           "cpu": "%.1fus" % statistics.median(r[3] for r in results)}
+    return statistics.median(r[0] for r in results), lat, sum(r[2] for r in results)
 
 
 def function_env(context, port, extra_env=None):
@@ -209,6 +271,25 @@ def main():
             rows.append((name, rps, lat, errors, "RSS %d KB idle, %d KB after; %d alerts sent"
                          % (idle, rss_kb(fn.pid), sends)))
         stop(fn)
+    if want("grpc-noalert") or want("grpc-alert"):
+        grpc_sidecar = GrpcSidecar(bin_dir)
+        genv = dict(env, APP_PROTOCOL="grpc", DAPR_GRPC_PORT=str(grpc_sidecar.port))
+        fn, port = start_function(os.path.join(bin_dir, "logs-handler"), context, genv)
+        idle = rss_kb(fn.pid)
+        url = "http://127.0.0.1:%d/dapr.proto.runtime.v1.AppCallback/OnBindingEvent" % port
+        for name, status in (("grpc-noalert", 200), ("grpc-alert", 404)):
+            if not want(name):
+                continue
+            body_file = os.path.join(tmp, name + ".bin")
+            with open(body_file, "wb") as f:
+                f.write(binding_event(binding, record(status)))
+            before = grpc_sidecar.count
+            rps, lat, errors = h2load(url, args.seconds, body_file, args.runs, fn.pid)
+            sends = grpc_sidecar.count - before
+            rows.append((name, rps, lat, errors, "RSS %d KB idle, %d KB after; %d alerts sent"
+                         % (idle, rss_kb(fn.pid), sends)))
+        stop(fn)
+        grpc_sidecar.close()
     echo_context = {"name": "echo", "runtime": "Knative", "httpPattern": "/echo"}
     if want("knative-http") or want("knative-ce"):
         fn, port = start_function(os.path.join(bin_dir, "echo"), echo_context)

@@ -7,6 +7,7 @@
 //   node h2_raw.js PORT < SPEC
 // SPEC (JSON, on stdin): {"requests": [{"headers": {...}, "body": base64, "end": true,
 //                             "waitMs": n}], "resetFlood": n}
+// holdMs keeps the connection open that long after the requests.
 // resetFlood opens n streams and cancels each at once (the "rapid reset"
 // attack) before the requests are made.
 // prints {"remoteSettings": {...}, "results": [{"status", "headers",
@@ -66,6 +67,7 @@ session.on("connect", async () => {
   }
   if (spec.resetFlood) await new Promise((r) => setTimeout(r, 200));
   out.results = await Promise.all((spec.requests || []).map(one));
+  if (spec.holdMs) await new Promise((r) => setTimeout(r, spec.holdMs));
   if (!out.remoteSettings) out.remoteSettings = session.remoteSettings;
   session.close();
   setTimeout(() => { process.stdout.write(JSON.stringify(out)); process.exit(0); }, 50);

@@ -271,7 +271,8 @@ class Protocol(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.h = GrpcHarness(CONTEXT, env={"OFCTX_GRPC_MAX_MESSAGE_SIZE": "1Ki",
-                                          "OFCTX_HEADER_TIMEOUT_MS": "500"})
+                                          "OFCTX_HEADER_TIMEOUT_MS": "500",
+                                          "OFCTX_IDLE_TIMEOUT_MS": "700"})
 
     @classmethod
     def tearDownClass(cls):
@@ -341,6 +342,12 @@ class Protocol(unittest.TestCase):
         # and every call gets an answer (the client queues the others)
         results = self.raw(*[{} for _ in range(150)])
         self.assertEqual([self.status_of(r) for r in results], [OK] * 150)
+
+    def test_idle_connection_gets_goaway(self):
+        r = h2_raw(self.h.app_port, {"requests": [{}], "holdMs": 100})
+        self.assertIsNone(r["goaway"])
+        r = h2_raw(self.h.app_port, {"requests": [{}], "holdMs": 2000})
+        self.assertEqual(r["goaway"], 0)  # NO_ERROR, after OFCTX_IDLE_TIMEOUT_MS
 
     def test_rapid_reset_flood_ends_the_connection(self):
         # a few resets are normal; thousands at once end the connection

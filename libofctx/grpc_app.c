@@ -294,9 +294,13 @@ static void invoke(grpc_app_t *a, delivery_t *d, ofctx_event_t *ev, ofctx__answe
   size_t n;
   const ofctx__http_header_t *headers = ofctx__grpc_call_headers(d->call, &n);
 
-  if (ofctx__event_metadata_add(ev, headers, n, 1) != 0 ||
-      ofctx__invoke(a->host, d, ev, answer) != 0) {
+  int rc = ofctx__event_metadata_add(ev, headers, n, 1);
+
+  if (rc != 0)
     ofctx__event_clear(ev);
+  else
+    rc = ofctx__invoke(a->host, d, ev, answer); /* which frees the event when it fails */
+  if (rc != 0) {
     ofctx__grpc_fail(d->call, OFCTX__GRPC_RESOURCE_EXHAUSTED, "out of memory");
     delivery_free(d);
   }

@@ -40,6 +40,9 @@ struct gcall {
   ofctx__grpc_done_fn done;
   void *arg;
   int finished;
+  /* ended inside ofctx__grpc_client_call: told on the next loop turn */
+  int late_code, late_cancelled;
+  char late_why[200];
 };
 
 struct gconn {
@@ -65,6 +68,7 @@ struct ofctx__grpc_client {
   gcall_t *calls;
   gcall_t *queue, *queue_tail;
   size_t pending;
+  int in_call; /* inside ofctx__grpc_client_call: no `done` may run now */
   uv_getaddrinfo_t gai;
   int resolving;
   struct sockaddr_storage addr;
@@ -136,6 +140,14 @@ static void leave_stream(gcall_t *call) {
   flush(c);
 }
 
+static void finish(gcall_t *call, int code, const char *why, int cancelled);
+
+static void finish_late(uv_timer_t *timer) {
+  gcall_t *call = timer->data;
+  call->finished = 0;
+  finish(call, call->late_code, call->late_why, call->late_cancelled);
+}
+
 static void finish(gcall_t *call, int code, const char *why, int cancelled) {
   ofctx__grpc_client_t *cl = call->client;
   ofctx__grpc_result_t r = {code == OFCTX__GRPC_OK, code, call->attempts, cancelled,
@@ -147,6 +159,14 @@ static void finish(gcall_t *call, int code, const char *why, int cancelled) {
   unqueue(call);
   leave_stream(call);
   uv_timer_stop(&call->timer);
+  if (cl->in_call && !cancelled) {
+    /* the caller is still inside ofctx__grpc_client_call */
+    call->late_code = code;
+    call->late_cancelled = cancelled;
+    snprintf(call->late_why, sizeof call->late_why, "%s", why ? why : "");
+    uv_timer_start(&call->timer, finish_late, 0, 0);
+    return;
+  }
   OFCTX__LIST_UNLINK(cl->calls, call);
   cl->pending--;
   call->done(call->arg, &r);
@@ -651,7 +671,9 @@ ofctx_err_t ofctx__grpc_client_call(ofctx__grpc_client_t *cl, const char *path, 
   cl->handles++;
   OFCTX__LIST_PUSH(cl->calls, call);
   cl->pending++;
+  cl->in_call = 1;
   start_attempt(call);
+  cl->in_call = 0;
   return OFCTX_OK;
 }
 
@@ -659,8 +681,10 @@ size_t ofctx__grpc_client_pending(const ofctx__grpc_client_t *cl) { return cl->p
 
 void ofctx__grpc_client_close(ofctx__grpc_client_t *cl) {
   cl->closing = 1;
-  while (cl->calls)
+  while (cl->calls) {
+    cl->calls->finished = 0; /* also one waiting to be told late */
     finish(cl->calls, OFCTX__GRPC_CANCELLED, "cancelled: the function is stopping", 1);
+  }
   if (cl->conn)
     conn_close(cl->conn, "closed");
   if (cl->resolving)

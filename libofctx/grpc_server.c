@@ -257,6 +257,10 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
   call->timeout_ms = -1;
   ofctx__buf_reserve(&call->head, 64);
   ofctx__buf_append(&call->head, "", 1); /* the path, until it comes */
+  if (call->head.failed) {
+    ofctx__free(call);
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  }
   uv_timer_init(c->server->loop, &call->timer);
   call->timer.data = call;
   OFCTX__LIST_PUSH(c->calls, call);
@@ -283,6 +287,8 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
 
   if (!call || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
     return 0; /* trailers of a request: not kept */
+  if (call->head.failed)
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* out of memory: the stream is reset */
   call->header_size += namelen + valuelen + 32;
   if (call->header_size > call->conn->server->limits.http.max_header_size)
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;

@@ -5,7 +5,9 @@
  *   - parse: every valid function context of tests/data/context, loaded
  *     through its case environment, then printed and read back;
  *   - invoke and send: ofctx_main_opts with --context and --invoke (the
- *     local runtime) on events that reply, send to a binding and publish. */
+ *     local runtime) on events that reply, send to a binding and publish;
+ *   - the servers: the Async runtime over HTTP and over gRPC (its sends
+ *     over gRPC too), and the Knative runtime, on real sockets. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -238,6 +240,7 @@ static void local_runtime(void **state) {
 typedef struct {
   int port;
   const char *const *requests;
+  const size_t *lens; /* of each request; NULL: they are C strings */
   volatile int stop;
   int hung; /* requests that got neither an answer nor a close in time */
   const char *hung_request;
@@ -290,10 +293,11 @@ static void *client_main(void *arg) {
   for (const char *const *r = c->requests; *r && !c->stop; r++) {
     char buf[4096];
     ssize_t n;
+    size_t len = c->lens ? c->lens[r - c->requests] : strlen(*r);
     fd = connect_to(c->port);
     if (fd < 0)
       break;
-    if (write(fd, *r, strlen(*r)) < 0) {
+    if (write(fd, *r, len) < 0) {
       close(fd);
       continue;
     }
@@ -318,7 +322,7 @@ static int reply_event(ofctx_t *ctx, const ofctx_event_t *in) {
   return rc;
 }
 
-static void server_paths(const char *context, const char *const *requests) {
+static void server_paths(const char *context, const char *const *requests, const size_t *lens) {
   char port[16], dapr_port[16];
   char *argv[] = {"fails", NULL};
   ofctx_main_opts_t opts = {sizeof opts, reply_event, NULL, NULL, NULL, NULL};
@@ -335,12 +339,14 @@ static void server_paths(const char *context, const char *const *requests) {
   setenv("OFCTX_GRACE_PERIOD_MS", "3000", 1);
   setenv("OFCTX_LOG_LEVEL", "debug", 1);
   for (n = first_n();; n++) {
-    client_t client = {0, requests, 0, 0, NULL};
+    client_t client = {0, requests, lens, 0, 0, NULL};
     pthread_t thread;
     int status;
     client.port = free_port();
     snprintf(port, sizeof port, "%d", client.port);
     setenv("PORT", port, 1);
+    if (getenv("APP_PROTOCOL")) /* sends over gRPC to the function itself: UNIMPLEMENTED */
+      setenv("DAPR_GRPC_PORT", port, 1);
     dup2(null, 2);
     arm(n);
     pthread_create(&thread, NULL, client_main, &client);
@@ -388,7 +394,7 @@ static void async_server(void **state) {
       "\"orders\":{\"uri\":\"o\",\"componentName\":\"ps\",\"componentType\":\"pubsub.kafka\"}},"
       "\"outputs\":{\"out\":{\"componentName\":\"out\",\"componentType\":\"bindings.kafka\"},"
       "\"pub\":{\"uri\":\"t\",\"componentName\":\"ps\",\"componentType\":\"pubsub.kafka\"}}}",
-      requests);
+      requests, NULL);
 }
 
 static void knative_server(void **state) {
@@ -411,7 +417,97 @@ static void knative_server(void **state) {
       "{\"name\":\"fails\",\"runtime\":\"Knative\",\"httpPattern\":\"/k/{name}\","
       "\"outputs\":{\"out\":{\"componentName\":\"out\",\"componentType\":\"bindings.kafka\"},"
       "\"pub\":{\"uri\":\"t\",\"componentName\":\"ps\",\"componentType\":\"pubsub.kafka\"}}}",
-      requests);
+      requests, NULL);
+}
+
+/* ---- the Async runtime over gRPC: HTTP/2 written by hand ---- */
+
+/* Appends an HTTP/2 frame. */
+static size_t h2_frame(char *out, int type, int flags, int stream, const void *payload,
+                       size_t len) {
+  unsigned char head[9] = {(unsigned char)(len >> 16),
+                           (unsigned char)(len >> 8),
+                           (unsigned char)len,
+                           (unsigned char)type,
+                           (unsigned char)flags,
+                           0,
+                           0,
+                           0,
+                           (unsigned char)stream};
+  memcpy(out, head, 9);
+  memcpy(out + 9, payload, len);
+  return 9 + len;
+}
+
+/* An HPACK literal field without indexing, no Huffman coding. */
+static size_t hpack(char *out, const char *name, const char *value) {
+  size_t n = strlen(name), v = strlen(value);
+  out[0] = 0;
+  out[1] = (char)n;
+  memcpy(out + 2, name, n);
+  out[2 + n] = (char)v;
+  memcpy(out + 3 + n, value, v);
+  return 3 + n + v;
+}
+
+/* One connection with one call of `method` carrying `msg`, then GOAWAY. */
+static size_t h2_call(char *out, const char *method, const char *msg, size_t msg_len) {
+  char headers[512], data[512];
+  size_t n = 0, h = 0;
+  char path[128];
+
+  snprintf(path, sizeof path, "/dapr.proto.runtime.v1.%s", method);
+  memcpy(out, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24);
+  n = 24;
+  n += h2_frame(out + n, 4, 0, 0, "", 0); /* SETTINGS */
+  h += hpack(headers + h, ":method", "POST");
+  h += hpack(headers + h, ":scheme", "http");
+  h += hpack(headers + h, ":path", path);
+  h += hpack(headers + h, ":authority", "t");
+  h += hpack(headers + h, "content-type", "application/grpc");
+  h += hpack(headers + h, "traceparent", "00-abc-def-01");
+  n += h2_frame(out + n, 1, 4, 1, headers, h); /* HEADERS, END_HEADERS */
+  data[0] = 0;
+  data[1] = data[2] = data[3] = 0;
+  data[4] = (char)msg_len;
+  memcpy(data + 5, msg, msg_len);
+  n += h2_frame(out + n, 0, 1, 1, data, 5 + msg_len);     /* DATA, END_STREAM */
+  n += h2_frame(out + n, 7, 0, 0, "\0\0\0\0\0\0\0\0", 8); /* GOAWAY */
+  return n;
+}
+
+static void grpc_server(void **state) {
+  /* BindingEventRequest{name "in", data "{}", metadata {k: v}};
+   * TopicEventRequest{id, source, type, specversion, topic "o", pubsub "ps", data, extensions} */
+  static const char binding[] = "\x0a\x02in\x12\x02{}\x1a\x06\x0a\x01k\x12\x01v";
+  static const char topic[] = "\x0a\x01"
+                              "1\x12\x01s\x1a\x01t\x22\x03"
+                              "1.0\x32\x01o\x3a\x02hi"
+                              "\x42\x02ps\x52\x0d\x0a\x0b\x0a\x01x\x12\x06\x2a\x04\x0a\x02\x0a\x00";
+  static char bufs[5][1024];
+  static const char *requests[6];
+  static size_t lens[5];
+  (void)state;
+
+  lens[0] = h2_call(bufs[0], "AppCallback/OnBindingEvent", binding, sizeof binding - 1);
+  lens[1] = h2_call(bufs[1], "AppCallback/OnTopicEvent", topic, sizeof topic - 1);
+  lens[2] = h2_call(bufs[2], "AppCallback/ListTopicSubscriptions", "", 0);
+  lens[3] = h2_call(bufs[3], "AppCallback/ListInputBindings", "", 0);
+  lens[4] = h2_call(bufs[4], "AppCallbackHealthCheck/HealthCheck", "", 0);
+  for (int i = 0; i < 5; i++)
+    requests[i] = bufs[i];
+  requests[5] = NULL;
+  setenv("APP_PROTOCOL", "grpc", 1);
+  server_paths(
+      "{\"name\":\"fails\",\"runtime\":\"Async\",\"inputs\":{"
+      "\"in\":{\"componentName\":\"in\",\"componentType\":\"bindings.kafka\"},"
+      "\"orders\":{\"uri\":\"o\",\"componentName\":\"ps\",\"componentType\":\"pubsub.kafka\","
+      "\"metadata\":{\"m\":\"1\"}}},"
+      "\"outputs\":{\"out\":{\"componentName\":\"out\",\"componentType\":\"bindings.kafka\"},"
+      "\"pub\":{\"uri\":\"t\",\"componentName\":\"ps\",\"componentType\":\"pubsub.kafka\"}}}",
+      requests, lens);
+  unsetenv("APP_PROTOCOL");
+  unsetenv("DAPR_GRPC_PORT");
 }
 
 int main(void) {
@@ -420,6 +516,7 @@ int main(void) {
       cmocka_unit_test(local_runtime),
       cmocka_unit_test(async_server),
       cmocka_unit_test(knative_server),
+      cmocka_unit_test(grpc_server),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
   return failed + case_run_folder("parse with failing allocations",

@@ -32,6 +32,7 @@ struct gcall {
   size_t body_len, body_off;
   ofctx__dapr_policy_t policy;
   int attempts;
+  uint64_t attempt_start; /* loop time */
   uv_timer_t timer;
   int http_status; /* of the response head; 0 before */
   int code;        /* grpc-status; -1 before */
@@ -55,6 +56,7 @@ struct gconn {
   int connected, writing, closing, goaway;
   int in_recv; /* inside nghttp2_session_mem_recv or _mem_send */
   size_t streams;
+  uint64_t last_read; /* loop time of the last bytes from the sidecar */
   char readbuf[64 * 1024];
 };
 
@@ -280,6 +282,7 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   }
   if (nread == 0)
     return;
+  c->last_read = uv_now(c->client->loop);
   c->in_recv = 1;
   rv = nghttp2_session_mem_recv(c->session, (const uint8_t *)buf->base, (size_t)nread);
   c->in_recv = 0;
@@ -471,6 +474,7 @@ static void start_attempt(gcall_t *call) {
   ofctx__grpc_client_t *cl = call->client;
 
   call->attempts++;
+  call->attempt_start = uv_now(cl->loop);
   uv_timer_start(&call->timer, attempt_timeout, call->policy.timeout_ms, 0);
   call->queued = 1;
   call->qnext = NULL;
@@ -501,7 +505,13 @@ static void attempt_failed(gcall_t *call, int code, const char *why) {
 
 static void attempt_timeout(uv_timer_t *timer) {
   gcall_t *call = timer->data;
+  gconn_t *c = call->conn;
+
   attempt_failed(call, OFCTX__GRPC_DEADLINE_EXCEEDED, "the sidecar did not answer in time");
+  /* a connection that said nothing during the whole attempt is taken for
+   * dead (a sidecar gone without a reset): the retry makes a new one */
+  if (c && !c->closing && c->last_read < call->attempt_start)
+    conn_close(c, "the sidecar stopped answering");
 }
 
 /* The stream is over: its status decides. */

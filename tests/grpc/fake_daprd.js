@@ -69,6 +69,7 @@ function apiHandler(method) {
       request: toJson(call.request),
       token: md["dapr-api-token"] || null,
       metadata: md,
+      peer: call.getPeer(),
       at: Date.now(),
     };
     received.push(entry);

@@ -8,6 +8,7 @@ import base64
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -255,8 +256,11 @@ class GrpcRuntime(unittest.TestCase):
         requests = [{"request": binding({"send": ["pub"], "id": "n%04d" % i})} for i in range(1000)]
         results = self.h.load("OnBindingEvent", requests, 16)
         self.assertEqual([r["code"] for r in results], [OK] * 1000)
-        ids = sorted(json.loads(unb64(c["request"]["data"]))["id"] for c in self.h.received())
+        calls = self.h.received()
+        ids = sorted(json.loads(unb64(c["request"]["data"]))["id"] for c in calls)
         self.assertEqual(ids, ["n%04d" % i for i in range(1000)])
+        # all multiplexed on one HTTP/2 connection
+        self.assertEqual(len({c["peer"] for c in calls}), 1)
 
     def test_unknown_method(self):
         r = h2_raw(self.h.app_port, {"requests": [{"headers": {
@@ -419,6 +423,37 @@ class Peers(unittest.TestCase):
             self.assertIn("sends=http", h.log())
         finally:
             h.finish()
+
+    def test_a_silent_sidecar_is_left_for_a_new_connection(self):
+        # a peer that takes the connection and never sends a byte (a sidecar
+        # gone without a reset): each attempt times out, and each retry
+        # opens a new connection rather than waiting on the dead one
+        hole = socket.socket()
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(16)
+        accepted = []
+
+        def accept():
+            while True:
+                try:
+                    conn, _ = hole.accept()
+                except OSError:
+                    return
+                accepted.append(conn)
+        threading.Thread(target=accept, daemon=True).start()
+        h = GrpcHarness(CONTEXT, start=False)
+        try:
+            h.grpc_port = hole.getsockname()[1]
+            h.start({"OFCTX_DAPR_WAIT_MS": "0", "OFCTX_SEND_TIMEOUT_MS": "300", "OFCTX_SEND_ATTEMPTS": "3"})
+            r = h.call("OnBindingEvent", binding({"send": ["pub"], "id": "silent"}))
+            self.assertEqual(r["code"], INTERNAL)
+            self.assertEqual(len(accepted), 3)
+            wait_until(lambda: "the sidecar did not answer in time" in h.log(), "the send's error")
+        finally:
+            h.finish()
+            hole.close()
+            for conn in accepted:
+                conn.close()
 
     def test_sidecar_gone_fails_sends_after_the_retries(self):
         h = GrpcHarness(CONTEXT, start=False)

@@ -374,6 +374,40 @@ class Protocol(unittest.TestCase):
         self.assertEqual(self.status_of(res), DEADLINE_EXCEEDED)
 
 
+class LogsHandler(unittest.TestCase):
+    """examples/logs-handler as OpenFunction runs it by default: records
+    come as gRPC OnBindingEvent, alerts go out as gRPC InvokeBinding."""
+
+    def test_a_404_record_becomes_one_alert_over_grpc(self):
+        root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+        with open(os.path.join(root, "examples", "logs-handler", "context.json")) as f:
+            context = json.load(f)
+        record = {"log": '1.2.3.4 - - [25/Aug/2021:01:54:36 +0000] "GET /notfound HTTP/1.1" 404 9 "-" "curl"\n',
+                  "time": "2021-08-25T01:54:37.226757612Z",
+                  "kubernetes": {"pod_name": "wordpress-v1-f54f697c5-hdn2z", "namespace_name": "demo-project",
+                                 "container_name": "c1"}}
+        h = GrpcHarness(context, binary="logs-handler")
+        try:
+            name = context["inputs"]["kafka-receiver"]["componentName"]
+            self.assertEqual(h.call("ListInputBindings")["response"]["bindings"], [name])
+            ok = dict(record, log=record["log"].replace(" 404 ", " 200 "))
+            self.assertEqual(h.call("OnBindingEvent", binding(ok, name=name))["code"], OK)
+            self.assertEqual(h.received(), [])
+            self.assertEqual(h.call("OnBindingEvent", binding(record, name=name))["code"], OK)
+            [inv] = h.received()
+            self.assertEqual(inv["method"], "InvokeBinding")
+            self.assertEqual(inv["request"]["name"], context["outputs"]["notification-manager"]["componentName"])
+            self.assertEqual(inv["request"]["operation"], "post")
+            alert = json.loads(unb64(inv["request"]["data"]))
+            self.assertEqual(alert["status"], "firing")
+            self.assertEqual(alert["alerts"][0]["labels"]["path"], "/notfound")
+            # the alert could not be sent: the record is not acknowledged
+            h.faults([{"method": "InvokeBinding", "code": INVALID_ARGUMENT}])
+            self.assertEqual(h.call("OnBindingEvent", binding(record, name=name))["code"], INTERNAL)
+        finally:
+            h.finish()
+
+
 class Drain(unittest.TestCase):
     def test_sigterm_settles_calls_in_flight_then_exits_0(self):
         h = GrpcHarness(CONTEXT, fake_args=["--api-delay-ms", "700"])

@@ -245,7 +245,8 @@ class AlertmanagerEndToEnd(unittest.TestCase):
 class DeployFiles(unittest.TestCase):
     """deploy/function.yaml agrees with the function: its params start it,
     its trigger and output are the context's, and its scaling is the
-    article's (KEDA on Kafka lag 10, 0 to 10 replicas, HTTP to the sidecar)."""
+    article's (KEDA on Kafka lag 10, 0 to 10 replicas); it keeps
+    OpenFunction's protocol (gRPC) and runs Dapr as a sidecar."""
 
     def test_function_yaml(self):
         import yaml  # python3-yaml, installed by scripts/test.sh
@@ -255,7 +256,9 @@ class DeployFiles(unittest.TestCase):
         with open(CONTEXT) as f:
             context = json.load(f)
         self.assertEqual(fn["apiVersion"], "core.openfunction.io/v1beta2")
-        self.assertEqual(serving["annotations"]["dapr.io/app-protocol"], "http")
+        self.assertNotIn("dapr.io/app-protocol", serving["annotations"])
+        self.assertNotIn("APP_PROTOCOL", serving["params"])
+        self.assertEqual(serving["annotations"]["openfunction.io/dapr-service-mode"], "sidecar")
         self.assertEqual([t["name"] for t in serving["triggers"]["dapr"]], list(context["inputs"]))
         self.assertEqual([o["dapr"]["name"] for o in serving["outputs"]], list(context["outputs"]))
         self.assertEqual(serving["outputs"][0]["dapr"]["operation"], "post")

@@ -7,9 +7,12 @@ AppCallback as daprd does and serves the Dapr API the function sends to."""
 import base64
 import json
 import os
+import shutil
 import signal
 import socket
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -363,6 +366,24 @@ class Protocol(unittest.TestCase):
         self.assertEqual(r["goaway"], 2)
         # other connections are served as before
         self.assertEqual(self.status_of(self.raw({})[0]), OK)
+
+    def test_load_from_h2load(self):
+        # nghttp2's own load generator: 8 connections, 32 calls at once on
+        # each; every call reaches the function once (its counter), none fails
+        if not shutil.which("h2load"):
+            self.fail("h2load is missing: scripts/test.sh installs nghttp2-client")
+        before = metric(self.h, 'ofctx_events_total{input="kafka",outcome="success"}')
+        msg = b"\x0a\x08kafka-in\x12\x0e" + b'{"return":200}'
+        with tempfile.NamedTemporaryFile(suffix=".bin") as body:
+            body.write(grpc_frame(msg))
+            body.flush()
+            out = subprocess.run(["h2load", "-n", "20000", "-c", "8", "-m", "32", "-d", body.name,
+                                  "-H", "content-type: application/grpc", "-H", "te: trailers",
+                                  "http://127.0.0.1:%d/dapr.proto.runtime.v1.AppCallback/OnBindingEvent"
+                                  % self.h.app_port], capture_output=True, text=True, timeout=300)
+        self.assertIn("20000 succeeded, 0 failed, 0 errored", out.stdout, out.stdout + out.stderr)
+        after = metric(self.h, 'ofctx_events_total{input="kafka",outcome="success"}')
+        self.assertEqual(after - before, 20000)
 
     def test_grpc_timeout_is_honoured(self):
         # a send the fake holds back past the call's grpc-timeout

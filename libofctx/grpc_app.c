@@ -88,20 +88,6 @@ static void delivery_free(delivery_t *d) {
   ofctx__free(d);
 }
 
-/* A message packed and sent as the call's answer. */
-static void reply_message(ofctx__grpc_call_t *call, const ProtobufCMessage *msg) {
-  size_t len = protobuf_c_message_get_packed_size(msg);
-  uint8_t *out = ofctx__malloc(len ? len : 1);
-
-  if (!out) {
-    ofctx__grpc_fail(call, OFCTX__GRPC_RESOURCE_EXHAUSTED, "out of memory");
-    return;
-  }
-  protobuf_c_message_pack(msg, out);
-  ofctx__grpc_reply(call, out, len);
-  ofctx__free(out);
-}
-
 static void answer_binding(ofctx_t *ctx, ofctx__outcome_t outcome) {
   delivery_t *d = ctx->req;
   Dapr__Proto__Runtime__V1__BindingEventResponse res =
@@ -114,7 +100,7 @@ static void answer_binding(ofctx_t *ctx, ofctx__outcome_t outcome) {
     /* only the reply's data: Dapr would act on `to` and the state fields */
     res.data.data = (uint8_t *)ctx->reply;
     res.data.len = ctx->reply ? ctx->reply_len : 0;
-    reply_message(d->call, &res.base);
+    ofctx__grpc_reply(d->call, &res.base);
   }
   delivery_free(d);
 }
@@ -129,7 +115,7 @@ static void reply_status(ofctx__grpc_call_t *call, ofctx__outcome_t outcome) {
       : outcome == OFCTX__OUTCOME_DROP
           ? DAPR__PROTO__RUNTIME__V1__TOPIC_EVENT_RESPONSE__TOPIC_EVENT_RESPONSE_STATUS__DROP
           : DAPR__PROTO__RUNTIME__V1__TOPIC_EVENT_RESPONSE__TOPIC_EVENT_RESPONSE_STATUS__RETRY;
-  reply_message(call, &res.base);
+  ofctx__grpc_reply(call, &res.base);
 }
 
 static void answer_topic(ofctx_t *ctx, ofctx__outcome_t outcome) {
@@ -418,7 +404,7 @@ static void list_bindings(grpc_app_t *a, ofctx__grpc_call_t *call) {
       names[res.n_bindings++] = (char *)ofctx_component_component_name(in);
   }
   res.bindings = names;
-  reply_message(call, &res.base);
+  ofctx__grpc_reply(call, &res.base);
   ofctx__free(names);
 }
 
@@ -467,7 +453,7 @@ static void list_subscriptions(grpc_app_t *a, ofctx__grpc_call_t *call) {
       list[res.n_subscriptions++] = s;
     }
     res.subscriptions = list;
-    reply_message(call, &res.base);
+    ofctx__grpc_reply(call, &res.base);
   }
   ofctx__free(entry);
   ofctx__free(entry_list);
@@ -483,7 +469,7 @@ static void app_call(void *state, ofctx__grpc_call_t *call) {
       strncmp(path, SERVICE, sizeof SERVICE - 1) == 0 ? path + sizeof SERVICE - 1 : NULL;
 
   if (strcmp(path, "/dapr.proto.runtime.v1.AppCallbackHealthCheck/HealthCheck") == 0)
-    ofctx__grpc_reply(call, NULL, 0); /* HealthCheckResponse has no field */
+    ofctx__grpc_reply(call, NULL); /* HealthCheckResponse has no field */
   else if (method && strcmp(method, "OnBindingEvent") == 0)
     on_binding(a, call);
   else if (method && strcmp(method, "OnTopicEvent") == 0)

@@ -27,7 +27,7 @@ struct gcall {
   int queued;
   gconn_t *conn; /* the connection of its stream, while it has one */
   int32_t stream_id;
-  char *path;
+  const char *path;    /* borrowed */
   unsigned char *body; /* prefix and message */
   size_t body_len, body_off;
   ofctx__dapr_policy_t policy;
@@ -70,7 +70,9 @@ struct ofctx__grpc_client {
   gcall_t *calls;
   gcall_t *queue, *queue_tail;
   size_t pending;
-  int in_call; /* inside ofctx__grpc_client_call: no `done` may run now */
+  int in_call;         /* inside ofctx__grpc_client_call: no `done` may run now */
+  uint64_t timeout_ms; /* the last grpc-timeout formatted, and its text */
+  char timeout[24];
   uv_getaddrinfo_t gai;
   int resolving;
   struct sockaddr_storage addr;
@@ -101,7 +103,6 @@ static void call_freed(uv_handle_t *handle) {
   gcall_t *call = handle->data;
   ofctx__grpc_client_t *cl = call->client;
 
-  ofctx__free(call->path);
   ofctx__free(call->body);
   ofctx__buf_free(&call->message);
   ofctx__free(call);
@@ -431,23 +432,26 @@ static void attempt_timeout(uv_timer_t *timer);
 
 static void submit(gcall_t *call, gconn_t *c) {
   ofctx__grpc_client_t *cl = call->client;
-  char timeout[24];
   nghttp2_nv nv[10];
   size_t n = 0;
   nghttp2_data_provider provider;
   int32_t id;
 
 #define NV(name, value)                                                                            \
-  nv[n++] = (nghttp2_nv){(uint8_t *)(name), (uint8_t *)(value), strlen(name), strlen(value),       \
-                         NGHTTP2_NV_FLAG_NONE}
-  ofctx__grpc_timeout_format(call->policy.timeout_ms, timeout, sizeof timeout);
+  nv[n++] = (nghttp2_nv) {                                                                         \
+    (uint8_t *)(name), (uint8_t *)(value), strlen(name), strlen(value), NGHTTP2_NV_FLAG_NONE       \
+  }
+  if (cl->timeout_ms != call->policy.timeout_ms || !cl->timeout[0]) {
+    cl->timeout_ms = call->policy.timeout_ms;
+    ofctx__grpc_timeout_format(cl->timeout_ms, cl->timeout, sizeof cl->timeout);
+  }
   NV(":method", "POST");
   NV(":scheme", "http");
   NV(":path", call->path);
   NV(":authority", cl->authority);
   NV("content-type", "application/grpc");
   NV("te", "trailers");
-  NV("grpc-timeout", timeout);
+  NV("grpc-timeout", cl->timeout);
   NV("user-agent", "libofctx");
   if (cl->token)
     nv[n++] = (nghttp2_nv){(uint8_t *)"dapr-api-token", (uint8_t *)cl->token, 14, strlen(cl->token),
@@ -650,9 +654,10 @@ ofctx_err_t ofctx__grpc_client_new(ofctx__grpc_client_t **out, uv_loop_t *loop, 
   return OFCTX_OK;
 }
 
-ofctx_err_t ofctx__grpc_client_call(ofctx__grpc_client_t *cl, const char *path, const void *msg,
-                                    size_t len, const ofctx__dapr_policy_t *policy,
+ofctx_err_t ofctx__grpc_client_call(ofctx__grpc_client_t *cl, const char *path,
+                                    const ProtobufCMessage *msg, const ofctx__dapr_policy_t *policy,
                                     ofctx__grpc_done_fn done, void *arg) {
+  size_t len = protobuf_c_message_get_packed_size(msg);
   gcall_t *call;
 
   if (cl->closing)
@@ -660,17 +665,14 @@ ofctx_err_t ofctx__grpc_client_call(ofctx__grpc_client_t *cl, const char *path, 
   call = ofctx__calloc(1, sizeof *call);
   if (!call)
     return OFCTX_ENOMEM;
-  call->path = ofctx__strdup(path);
+  call->path = path;
   call->body = ofctx__malloc(len + OFCTX__GRPC_PREFIX);
-  if (!call->path || !call->body) {
-    ofctx__free(call->path);
-    ofctx__free(call->body);
+  if (!call->body) {
     ofctx__free(call);
     return OFCTX_ENOMEM;
   }
   ofctx__grpc_prefix(call->body, len);
-  if (len)
-    memcpy(call->body + OFCTX__GRPC_PREFIX, msg, len);
+  protobuf_c_message_pack(msg, call->body + OFCTX__GRPC_PREFIX);
   call->body_len = len + OFCTX__GRPC_PREFIX;
   call->client = cl;
   call->policy = *policy;

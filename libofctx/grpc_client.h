@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 
+#include <protobuf-c/protobuf-c.h>
 #include <uv.h>
 
 #include "dapr_client.h"
@@ -39,12 +40,13 @@ typedef void (*ofctx__grpc_done_fn)(void *arg, const ofctx__grpc_result_t *resul
 ofctx_err_t ofctx__grpc_client_new(ofctx__grpc_client_t **out, uv_loop_t *loop, const char *host,
                                    int port, const char *token);
 
-/* Calls `path` ("/dapr.proto.runtime.v1.Dapr/PublishEvent") with the
- * request message `msg` (copied). `done` runs exactly once, later, on the
- * loop. OFCTX_OK; or OFCTX_ENOMEM, OFCTX_ESEND (the client is closing), and
- * then `done` never runs. */
-ofctx_err_t ofctx__grpc_client_call(ofctx__grpc_client_t *client, const char *path, const void *msg,
-                                    size_t len, const ofctx__dapr_policy_t *policy,
+/* Calls `path` ("/dapr.proto.runtime.v1.Dapr/PublishEvent": a string that
+ * outlives the call, such as a literal) with the request message `msg`
+ * (packed here). `done` runs exactly once, later, on the loop, never inside
+ * this call. OFCTX_OK; or OFCTX_ENOMEM, OFCTX_ESEND (the client is
+ * closing), and then `done` never runs. */
+ofctx_err_t ofctx__grpc_client_call(ofctx__grpc_client_t *client, const char *path,
+                                    const ProtobufCMessage *msg, const ofctx__dapr_policy_t *policy,
                                     ofctx__grpc_done_fn done, void *arg);
 
 /* Calls not yet ended. */

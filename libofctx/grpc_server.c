@@ -255,7 +255,7 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
   call->conn = c;
   call->id = frame->hd.stream_id;
   call->timeout_ms = -1;
-  ofctx__buf_reserve(&call->head, 64);
+  ofctx__buf_reserve(&call->head, 256);  /* Dapr's calls: the path and a few fields */
   ofctx__buf_append(&call->head, "", 1); /* the path, until it comes */
   if (call->head.failed) {
     ofctx__free(call);
@@ -696,8 +696,9 @@ static void call_answered(ofctx__grpc_call_t *call) {
     flush(c);
 }
 
-void ofctx__grpc_reply(ofctx__grpc_call_t *call, const void *msg, size_t len) {
+void ofctx__grpc_reply(ofctx__grpc_call_t *call, const ProtobufCMessage *msg) {
   gconn_t *c = call->conn;
+  size_t len = msg ? protobuf_c_message_get_packed_size(msg) : 0;
   static const nghttp2_nv head[] = {
       {(uint8_t *)":status", (uint8_t *)"200", 7, 3, NGHTTP2_NV_FLAG_NONE},
       {(uint8_t *)"content-type", (uint8_t *)"application/grpc", 12, 16, NGHTTP2_NV_FLAG_NONE}};
@@ -711,7 +712,7 @@ void ofctx__grpc_reply(ofctx__grpc_call_t *call, const void *msg, size_t len) {
       call->responded = 1;
       ofctx__grpc_prefix((unsigned char *)call->out, len);
       if (len)
-        memcpy(call->out + OFCTX__GRPC_PREFIX, msg, len);
+        protobuf_c_message_pack(msg, (uint8_t *)call->out + OFCTX__GRPC_PREFIX);
       call->out_len = len + OFCTX__GRPC_PREFIX;
       provider.source.ptr = call;
       provider.read_callback = read_answer;

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <protobuf-c/protobuf-c.h>
 #include <uv.h>
 
 #include "http_server.h"
@@ -66,8 +67,9 @@ const char *ofctx__grpc_call_metadata(const ofctx__grpc_call_t *call, const char
 const ofctx__http_header_t *ofctx__grpc_call_headers(const ofctx__grpc_call_t *call, size_t *count);
 /* The request message (protobuf bytes). */
 const void *ofctx__grpc_call_message(const ofctx__grpc_call_t *call, size_t *len);
-/* Answers OK with the response message `msg` (copied) and releases the call. */
-void ofctx__grpc_reply(ofctx__grpc_call_t *call, const void *msg, size_t len);
+/* Answers OK with the response message `msg` (packed here; NULL: an empty
+ * message) and releases the call. */
+void ofctx__grpc_reply(ofctx__grpc_call_t *call, const ProtobufCMessage *msg);
 /* Answers with the status `code` (not OK) and `message` (may be NULL),
  * trailers only, and releases the call. */
 void ofctx__grpc_fail(ofctx__grpc_call_t *call, int code, const char *message);

@@ -38,31 +38,7 @@ static void answered(void *arg, const ofctx__grpc_result_t *r) {
   ofctx__free(call);
 }
 
-/* The metadata of `req` as map entries (`*entries` and `*list` to free). */
-static size_t metadata_of(const ofctx__send_request_t *req, const ProtobufCMessageDescriptor *desc,
-                          entry_t **entries, entry_t ***list) {
-  size_t n = ofctx_strmap_count(req->metadata), k = 0;
-
-  for (const char *const *kv = req->extra; kv && kv[0]; kv += 2)
-    n++;
-  *entries = ofctx__calloc(n ? n : 1, sizeof **entries);
-  *list = ofctx__calloc(n ? n : 1, sizeof **list);
-  if (!*entries || !*list)
-    return (size_t)-1;
-  for (size_t i = 0; i < ofctx_strmap_count(req->metadata); i++, k++) {
-    protobuf_c_message_init(desc, &(*entries)[k]);
-    (*entries)[k].key = (char *)ofctx_strmap_key_at(req->metadata, i);
-    (*entries)[k].value = (char *)ofctx_strmap_value_at(req->metadata, i);
-    (*list)[k] = &(*entries)[k];
-  }
-  for (const char *const *kv = req->extra; kv && kv[0]; kv += 2, k++) {
-    protobuf_c_message_init(desc, &(*entries)[k]);
-    (*entries)[k].key = (char *)kv[0];
-    (*entries)[k].value = (char *)(kv[1] ? kv[1] : "");
-    (*list)[k] = &(*entries)[k];
-  }
-  return n;
-}
+#define SMALL 8 /* metadata entries kept on the stack */
 
 static ofctx_err_t start(ofctx__sink_t *base, const ofctx__send_request_t *req,
                          ofctx__sink_done_fn done, void *arg) {
@@ -71,30 +47,46 @@ static ofctx_err_t start(ofctx__sink_t *base, const ofctx__send_request_t *req,
       DAPR__PROTO__RUNTIME__V1__INVOKE_BINDING_REQUEST__INIT;
   Dapr__Proto__Runtime__V1__PublishEventRequest publish =
       DAPR__PROTO__RUNTIME__V1__PUBLISH_EVENT_REQUEST__INIT;
-  const ProtobufCMessage *msg;
-  entry_t *entries = NULL, **list = NULL;
-  size_t n = metadata_of(
-             req,
-             req->kind == OFCTX__SEND_BINDING
-                 ? &dapr__proto__runtime__v1__invoke_binding_request__metadata_entry__descriptor
-                 : &dapr__proto__runtime__v1__publish_event_request__metadata_entry__descriptor,
-             &entries, &list),
-         len;
+  const ProtobufCMessageDescriptor *desc =
+      req->kind == OFCTX__SEND_BINDING
+          ? &dapr__proto__runtime__v1__invoke_binding_request__metadata_entry__descriptor
+          : &dapr__proto__runtime__v1__publish_event_request__metadata_entry__descriptor;
+  entry_t small[SMALL], *small_list[SMALL], *entries = small, **list = small_list;
+  size_t n = ofctx_strmap_count(req->metadata), k = 0;
   ofctx__grpc_client_t *client;
-  uint8_t *packed = NULL;
-  call_t *call = NULL;
-  ofctx_err_t rc = OFCTX_OK;
+  call_t *call;
+  ofctx_err_t rc;
 
-  if (n == (size_t)-1) {
-    rc = OFCTX_ENOMEM;
-  } else if (req->kind == OFCTX__SEND_BINDING) {
+  for (const char *const *kv = req->extra; kv && kv[0]; kv += 2)
+    n++;
+  if (n > SMALL) {
+    entries = ofctx__calloc(n, sizeof *entries);
+    list = ofctx__calloc(n, sizeof *list);
+    if (!entries || !list) {
+      ofctx__free(entries);
+      ofctx__free(list);
+      return OFCTX_ENOMEM;
+    }
+  }
+  for (size_t i = 0; i < ofctx_strmap_count(req->metadata); i++, k++) {
+    protobuf_c_message_init(desc, &entries[k]);
+    entries[k].key = (char *)ofctx_strmap_key_at(req->metadata, i);
+    entries[k].value = (char *)ofctx_strmap_value_at(req->metadata, i);
+    list[k] = &entries[k];
+  }
+  for (const char *const *kv = req->extra; kv && kv[0]; kv += 2, k++) {
+    protobuf_c_message_init(desc, &entries[k]);
+    entries[k].key = (char *)kv[0];
+    entries[k].value = (char *)(kv[1] ? kv[1] : "");
+    list[k] = &entries[k];
+  }
+  if (req->kind == OFCTX__SEND_BINDING) {
     binding.name = (char *)req->component;
     binding.operation = (char *)(req->operation ? req->operation : "");
     binding.data.data = (uint8_t *)req->data;
     binding.data.len = req->len;
     binding.n_metadata = n;
     binding.metadata = (binding_entry_t **)list;
-    msg = &binding.base;
   } else {
     publish.pubsub_name = (char *)req->component;
     publish.topic = (char *)req->topic;
@@ -103,30 +95,25 @@ static ofctx_err_t start(ofctx__sink_t *base, const ofctx__send_request_t *req,
     publish.data_content_type = (char *)req->content_type;
     publish.n_metadata = n;
     publish.metadata = list;
-    msg = &publish.base;
   }
-  if (rc == OFCTX_OK && !(client = s->client(s->client_arg)))
+  if (!(client = s->client(s->client_arg)))
     rc = OFCTX_ESEND; /* shutting down */
-  if (rc == OFCTX_OK) {
-    len = protobuf_c_message_get_packed_size(msg);
-    packed = ofctx__malloc(len ? len : 1);
-    call = ofctx__malloc(sizeof *call);
-    if (!packed || !call)
-      rc = OFCTX_ENOMEM;
-  }
-  if (rc == OFCTX_OK) {
-    protobuf_c_message_pack(msg, packed);
+  else if (!(call = ofctx__malloc(sizeof *call)))
+    rc = OFCTX_ENOMEM;
+  else {
     *call = (call_t){s, done, arg};
-    rc = ofctx__grpc_client_call(
-        client, req->kind == OFCTX__SEND_BINDING ? DAPR "InvokeBinding" : DAPR "PublishEvent",
-        packed, len, s->policy, answered, call);
-    if (rc == OFCTX_OK)
-      call = NULL;
+    rc = req->kind == OFCTX__SEND_BINDING
+             ? ofctx__grpc_client_call(client, DAPR "InvokeBinding", &binding.base, s->policy,
+                                       answered, call)
+             : ofctx__grpc_client_call(client, DAPR "PublishEvent", &publish.base, s->policy,
+                                       answered, call);
+    if (rc != OFCTX_OK)
+      ofctx__free(call);
   }
-  ofctx__free(call);
-  ofctx__free(packed);
-  ofctx__free(entries);
-  ofctx__free(list);
+  if (entries != small) {
+    ofctx__free(entries);
+    ofctx__free(list);
+  }
   return rc;
 }
 

@@ -21,7 +21,7 @@ static unsigned long long calls;
 static void on_call(void *arg, ofctx__grpc_call_t *call) {
   (void)arg;
   calls++;
-  ofctx__grpc_reply(call, NULL, 0);
+  ofctx__grpc_reply(call, NULL);
 }
 
 static void on_h2(void *arg, uv_os_sock_t fd, const char *bytes, size_t len) {

@@ -429,6 +429,23 @@ class LogsHandler(unittest.TestCase):
             h.finish()
 
 
+class Knative(unittest.TestCase):
+    def test_a_knative_function_serves_http_and_sends_over_grpc(self):
+        # APP_PROTOCOL=grpc tells how Dapr would call the app; a Knative
+        # function is called by its users over HTTP, and sends over gRPC
+        context = {"name": "probe", "runtime": "Knative", "outputs": CONTEXT["outputs"]}
+        h = GrpcHarness(context, binary="knative_probe")
+        try:
+            status, _, _ = http("POST", h.app + "/?send=pub", '{"k":1}', {"Content-Type": "application/json"})
+            self.assertEqual(status, 200)
+            [pub] = h.received()
+            self.assertEqual((pub["method"], pub["request"]["topic"]), ("PublishEvent", "alerts"))
+            self.assertEqual(json.loads(unb64(pub["request"]["data"])), {"k": 1})
+            self.assertIn("protocol=http sends=grpc", h.log())
+        finally:
+            h.finish()
+
+
 class Drain(unittest.TestCase):
     def test_sigterm_settles_calls_in_flight_then_exits_0(self):
         h = GrpcHarness(CONTEXT, fake_args=["--api-delay-ms", "700"])

@@ -292,34 +292,51 @@ static void invoke(grpc_app_t *a, delivery_t *d, ofctx_event_t *ev, ofctx__answe
   }
 }
 
-static void on_binding(grpc_app_t *a, ofctx__grpc_call_t *call) {
+/* The delivery of `call`: its request unpacked as `desc`; NULL when the
+ * call is answered already (not that message, no memory). */
+static delivery_t *delivery_new(ofctx__grpc_call_t *call, const ProtobufCMessageDescriptor *desc) {
   delivery_t *d = ofctx__calloc(1, sizeof *d);
-  ofctx_event_t ev = {0};
-  const binding_req_t *m;
-  size_t i;
 
   if (!d) {
     ofctx__grpc_fail(call, OFCTX__GRPC_RESOURCE_EXHAUSTED, "out of memory");
-    return;
+    return NULL;
   }
   d->call = call;
-  d->msg = unpack(call, &dapr__proto__runtime__v1__binding_event_request__descriptor);
+  d->msg = unpack(call, desc);
   if (!d->msg) {
     delivery_free(d);
-    return;
+    return NULL;
   }
-  m = (const binding_req_t *)d->msg;
-  i = find_input(a, OFCTX_COMPONENT_BINDING, m->name, NULL, NULL);
+  return d;
+}
+
+/* The event of input `i`, its data `data` (viewed), or the call answered
+ * NOT_FOUND (`why`) when there is no such input. 0 when there is. */
+static int event_for(grpc_app_t *a, delivery_t *d, size_t i, const ProtobufCBinaryData *data,
+                     ofctx_event_t *ev, const char *why) {
   if (i == ofctx_config_input_count(a->cfg)) {
-    ofctx__grpc_fail(call, OFCTX__GRPC_NOT_FOUND, "no input binding of that name");
+    ofctx__grpc_fail(d->call, OFCTX__GRPC_NOT_FOUND, why);
     delivery_free(d);
-    return;
+    return -1;
   }
-  ev.kind = OFCTX_EVENT_BINDING;
-  ev.input = ofctx_component_name(ofctx_config_input_at(a->cfg, i));
-  ev.input_index = i;
-  ev.data = m->data.len ? (const char *)m->data.data : "";
-  ev.len = m->data.len;
+  ev->kind = ofctx_component_kind(ofctx_config_input_at(a->cfg, i)) == OFCTX_COMPONENT_BINDING
+                 ? OFCTX_EVENT_BINDING
+                 : OFCTX_EVENT_PUBSUB;
+  ev->input = ofctx_component_name(ofctx_config_input_at(a->cfg, i));
+  ev->input_index = i;
+  ev->data = data->len ? (const char *)data->data : "";
+  ev->len = data->len;
+  return 0;
+}
+
+static void on_binding(grpc_app_t *a, ofctx__grpc_call_t *call) {
+  delivery_t *d = delivery_new(call, &dapr__proto__runtime__v1__binding_event_request__descriptor);
+  ofctx_event_t ev = {0};
+  const binding_req_t *m = d ? (const binding_req_t *)d->msg : NULL;
+
+  if (!m || event_for(a, d, find_input(a, OFCTX_COMPONENT_BINDING, m->name, NULL, NULL), &m->data,
+                      &ev, "no input binding of that name") != 0)
+    return;
   /* the binding's metadata first: Kafka's __key, __offset, ... */
   for (size_t k = 0; k < m->n_metadata; k++) {
     ofctx__http_header_t entry = {m->metadata[k]->key, m->metadata[k]->value};
@@ -348,37 +365,17 @@ static int too_deep(ofctx__grpc_call_t *call) {
 }
 
 static void on_topic(grpc_app_t *a, ofctx__grpc_call_t *call) {
-  delivery_t *d = ofctx__calloc(1, sizeof *d);
   ofctx_event_t ev = {0};
   const topic_req_t *m;
-  size_t i;
+  delivery_t *d;
 
-  if (!d) {
-    reply_status(call, OFCTX__OUTCOME_RETRY);
+  if (too_deep(call) ||
+      !(d = delivery_new(call, &dapr__proto__runtime__v1__topic_event_request__descriptor)))
     return;
-  }
-  d->call = call;
-  if (too_deep(call)) {
-    delivery_free(d);
-    return;
-  }
-  d->msg = unpack(call, &dapr__proto__runtime__v1__topic_event_request__descriptor);
-  if (!d->msg) {
-    delivery_free(d);
-    return;
-  }
   m = (const topic_req_t *)d->msg;
-  i = find_input(a, OFCTX_COMPONENT_PUBSUB, m->pubsub_name, m->topic, m->path);
-  if (i == ofctx_config_input_count(a->cfg)) {
-    ofctx__grpc_fail(call, OFCTX__GRPC_NOT_FOUND, "no subscription of that pub/sub and topic");
-    delivery_free(d);
+  if (event_for(a, d, find_input(a, OFCTX_COMPONENT_PUBSUB, m->pubsub_name, m->topic, m->path),
+                &m->data, &ev, "no subscription of that pub/sub and topic") != 0)
     return;
-  }
-  ev.kind = OFCTX_EVENT_PUBSUB;
-  ev.input = ofctx_component_name(ofctx_config_input_at(a->cfg, i));
-  ev.input_index = i;
-  ev.data = m->data.len ? (const char *)m->data.data : "";
-  ev.len = m->data.len;
   if (topic_attributes(&ev, m) != 0) {
     ofctx__event_clear(&ev);
     reply_status(call, OFCTX__OUTCOME_RETRY); /* it may work next time */

@@ -182,6 +182,7 @@ static void conn_freed(uv_handle_t *handle) {
   gconn_t *c = handle->data;
   ofctx__grpc_client_t *cl = c->client;
 
+  nghttp2_session_del(c->session); /* here: conn_close may run inside its callbacks */
   ofctx__buf_free(&c->wbuf);
   ofctx__free(c);
   cl->handles--;
@@ -205,8 +206,6 @@ static void conn_close(gconn_t *c, const char *why) {
       attempt_failed(call, OFCTX__GRPC_UNAVAILABLE, why);
     }
   }
-  nghttp2_session_del(c->session);
-  c->session = NULL;
   uv_close((uv_handle_t *)&c->tcp, conn_freed);
   /* calls that waited for this connection wait for the next */
   if (!cl->closing)
@@ -232,26 +231,13 @@ static void flush(gconn_t *c) {
 
   if (c->closing || c->writing || c->in_recv || !c->connected)
     return;
-  while (c->wbuf.len < WRITE_MAX) {
-    const uint8_t *data;
-    ssize_t n;
-    c->in_recv = 1; /* its callbacks may end calls, whose callers may call again */
-    n = nghttp2_session_mem_send(c->session, &data);
-    c->in_recv = 0;
-    if (c->closing)
-      return;
-    if (n < 0) {
-      conn_close(c, "HTTP/2 failed on the connection to the sidecar");
-      return;
-    }
-    if (n == 0)
-      break;
-    ofctx__buf_append(&c->wbuf, data, (size_t)n);
-    if (c->wbuf.failed) {
-      conn_close(c, "out of memory");
-      return;
-    }
+  /* its callbacks may end calls, whose callers may call again */
+  if (ofctx__h2_gather(c->session, &c->wbuf, WRITE_MAX, &c->in_recv) != 0) {
+    conn_close(c, "HTTP/2 failed on the connection to the sidecar (or out of memory)");
+    return;
   }
+  if (c->closing)
+    return;
   if (c->wbuf.len == 0) {
     if (c->goaway && c->streams == 0)
       conn_close(c, "the sidecar sent GOAWAY");

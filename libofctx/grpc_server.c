@@ -55,7 +55,7 @@ struct gconn {
   ofctx__buf_t wbuf;
   uv_write_t wr;
   int writing, closing, handles;
-  int in_recv; /* inside nghttp2_session_mem_recv */
+  int in_recv; /* inside nghttp2_session_mem_recv or _mem_send */
 };
 
 struct ofctx__grpc_server {
@@ -403,6 +403,7 @@ static void conn_freed(uv_handle_t *handle) {
 
   if (--c->handles > 0)
     return;
+  nghttp2_session_del(c->session); /* here: conn_close may run inside its callbacks */
   ofctx__buf_free(&c->wbuf);
   ofctx__free(c);
   s->conn_count--;
@@ -429,8 +430,6 @@ static void conn_close(gconn_t *c) {
     }
   }
   c->calls = c->ready = NULL;
-  nghttp2_session_del(c->session);
-  c->session = NULL;
   uv_close((uv_handle_t *)&c->tcp, conn_freed);
   uv_close((uv_handle_t *)&c->timer, conn_freed);
 }
@@ -481,20 +480,9 @@ static void flush(gconn_t *c) {
 
   if (c->closing || c->writing || c->in_recv)
     return;
-  while (c->wbuf.len < WRITE_MAX) {
-    const uint8_t *data;
-    ssize_t n = nghttp2_session_mem_send(c->session, &data);
-    if (n < 0) {
-      conn_close(c);
-      return;
-    }
-    if (n == 0)
-      break;
-    ofctx__buf_append(&c->wbuf, data, (size_t)n);
-    if (c->wbuf.failed) {
-      conn_close(c);
-      return;
-    }
+  if (ofctx__h2_gather(c->session, &c->wbuf, WRITE_MAX, &c->in_recv) != 0) {
+    conn_close(c);
+    return;
   }
   if (c->wbuf.len == 0) {
     if (!nghttp2_session_want_read(c->session) && !nghttp2_session_want_write(c->session))

@@ -121,6 +121,22 @@ void ofctx__grpc_message_decode(ofctx__buf_t *b, const char *value) {
   ofctx__buf_decoded(b, value, strlen(value), OFCTX__DECODE_LENIENT);
 }
 
+int ofctx__h2_gather(nghttp2_session *session, ofctx__buf_t *out, size_t max, int *busy) {
+  while (out->len < max) {
+    const uint8_t *data;
+    ssize_t n;
+    *busy = 1;
+    n = nghttp2_session_mem_send(session, &data);
+    *busy = 0;
+    if (n <= 0)
+      return n < 0 ? -1 : 0;
+    ofctx__buf_append(out, data, (size_t)n);
+    if (out->failed)
+      return -1;
+  }
+  return 0;
+}
+
 /* A varint at *p (before end): 0 and *p past it, or -1. */
 static int varint(const uint8_t **p, const uint8_t *end, uint64_t *out) {
   uint64_t v = 0;

@@ -59,6 +59,11 @@ void ofctx__grpc_timeout_format(uint64_t ms, char *out, size_t size);
 void ofctx__grpc_message_encode(ofctx__buf_t *b, const char *text);
 void ofctx__grpc_message_decode(ofctx__buf_t *b, const char *value);
 
+/* Appends to `out` what nghttp2 has to send, until it has no more or `out`
+ * holds `max` bytes, with `*busy` set meanwhile (nghttp2's callbacks run
+ * inside, and must not send). 0, or -1 when nghttp2 failed or memory ran out. */
+int ofctx__h2_gather(nghttp2_session *session, ofctx__buf_t *out, size_t max, int *busy);
+
 /* How deep google.protobuf.Value messages nest inside the Struct that is
  * field `field` of the message `msg`, read off the wire without recursion
  * (protobuf-c's unpacking recurses once per level, which a deep enough

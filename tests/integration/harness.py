@@ -60,12 +60,72 @@ def wait_until(predicate, what, seconds=20):
     raise AssertionError("timed out waiting for " + what)
 
 
-class Harness:
+class FunctionProcess:
+    """What both harnesses do with the function they run: start it on
+    loopback with the given environment, wait until it answers /healthz,
+    read its log, stop it. Subclasses set self.tmp and self.app_port."""
+
+    def start_function(self, binary, context, env):
+        fenv = {k: v for k, v in os.environ.items()
+                if k.startswith(("ASAN_", "UBSAN_", "LSAN_", "PATH", "LD_"))}
+        fenv.update({
+            "FUNC_CONTEXT": json.dumps(dict(context, port=str(self.app_port))),
+            "CONTEXT_MODE": "self-host",
+            "DAPR_HOST": "127.0.0.1",
+            "OFCTX_LISTEN_HOST": "127.0.0.1",
+            "OFCTX_SEND_BACKOFF_MS": "5",
+            "OFCTX_SEND_BACKOFF_MAX_MS": "20",
+            "OFCTX_LOG_LEVEL": "debug",
+        })
+        fenv.update(env)
+        self.fn_log = open(os.path.join(self.tmp.name, "function.log"), "w+")
+        self.fn = subprocess.Popen(function_command(binary), env=fenv,
+                                   stdout=self.fn_log, stderr=subprocess.STDOUT)
+        self.app = "http://127.0.0.1:%d" % self.app_port
+        wait_until(self._app_up, "the function to listen")
+
+    def _app_up(self):
+        if self.fn.poll() is not None:
+            raise AssertionError("the function exited with %s:\n%s" % (self.fn.returncode, self.log()))
+        try:
+            return http("GET", self.app + "/healthz", timeout=2)[0] == 200
+        except OSError:
+            return False
+
+    def log(self):
+        self.fn_log.flush()
+        self.fn_log.seek(0)
+        return self.fn_log.read()
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Signals the function and returns its exit status."""
+        self.fn.send_signal(sig)
+        return self.fn.wait(timeout)
+
+    def finish(self):
+        """Stops the function with SIGTERM, closes everything, and fails
+        unless it exited 0."""
+        status = self.stop()
+        log = self.log()
+        self.close()
+        assert status == 0, "exit status %s:\n%s" % (status, log)
+
+    def close_all(self, procs, logs):
+        for proc in procs:
+            if proc and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        for f in logs:
+            if hasattr(self, f):
+                getattr(self, f).close()
+        self.tmp.cleanup()
+
+
+class Harness(FunctionProcess):
     def __init__(self, context, components, env=None, emulator_env=None, binary="probe",
                  emulator_args=(), startup=True):
         self.tmp = tempfile.TemporaryDirectory(prefix="ofctx-it-")
         self.app_port = free_port()
-        context = dict(context, port=str(self.app_port))
         comp_file = os.path.join(self.tmp.name, "components.json")
         with open(comp_file, "w") as f:
             json.dump(components, f)
@@ -86,36 +146,11 @@ class Harness:
             with open(ready) as f:
                 self.dapr_port = int(f.read().strip())
             self.dapr = "http://127.0.0.1:%d" % self.dapr_port
-            fenv = {k: v for k, v in os.environ.items()
-                    if k.startswith(("ASAN_", "UBSAN_", "LSAN_", "PATH", "LD_"))}
-            fenv.update({
-                "FUNC_CONTEXT": json.dumps(context),
-                "CONTEXT_MODE": "self-host",
-                "DAPR_HOST": "127.0.0.1",
-                "DAPR_HTTP_PORT": str(self.dapr_port),
-                "OFCTX_LISTEN_HOST": "127.0.0.1",
-                "OFCTX_SEND_BACKOFF_MS": "5",
-                "OFCTX_SEND_BACKOFF_MAX_MS": "20",
-                "OFCTX_LOG_LEVEL": "debug",
-            })
-            fenv.update(env or {})
-            self.fn_log = open(os.path.join(self.tmp.name, "function.log"), "w+")
-            self.fn = subprocess.Popen(function_command(binary), env=fenv,
-                                       stdout=self.fn_log, stderr=subprocess.STDOUT)
-            self.app = "http://127.0.0.1:%d" % self.app_port
-            wait_until(self._app_up, "the function to listen")
+            self.start_function(binary, context, dict({"DAPR_HTTP_PORT": str(self.dapr_port)}, **(env or {})))
             self.startup_result = self.control("POST", "/emulator/startup", {}) if startup else None
         except BaseException:
             self.close()
             raise
-
-    def _app_up(self):
-        if self.fn.poll() is not None:
-            raise AssertionError("the function exited with %s:\n%s" % (self.fn.returncode, self.log()))
-        try:
-            return http("GET", self.app + "/healthz", timeout=2)[0] == 200
-        except OSError:
-            return False
 
     # ---- the emulator's control API ----
 
@@ -148,35 +183,8 @@ class Harness:
     def faults(self, rules):
         self.control("POST", "/emulator/faults", rules)
 
-    # ---- the function ----
-
-    def log(self):
-        self.fn_log.flush()
-        self.fn_log.seek(0)
-        return self.fn_log.read()
-
-    def stop(self, sig=signal.SIGTERM, timeout=30):
-        """Signals the function and returns its exit status."""
-        self.fn.send_signal(sig)
-        return self.fn.wait(timeout)
-
-    def finish(self):
-        """Stops the function with SIGTERM, closes everything, and fails
-        unless it exited 0."""
-        status = self.stop()
-        log = self.log()
-        self.close()
-        assert status == 0, "exit status %s:\n%s" % (status, log)
-
     def close(self):
-        for proc in (self.fn, self.emulator):
-            if proc and proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        for f in ("fn_log", "emulator_log"):
-            if hasattr(self, f):
-                getattr(self, f).close()
-        self.tmp.cleanup()
+        self.close_all((self.fn, self.emulator), ("fn_log", "emulator_log"))
 
 
 def raw_exchange(port, data, read_timeout=10):
@@ -211,7 +219,7 @@ GRPC_DIR = os.path.join(HERE, "..", "grpc")
 NODE = os.environ.get("OFCTX_NODE", "node")
 
 
-class GrpcHarness:
+class GrpcHarness(FunctionProcess):
     """A function with APP_PROTOCOL=grpc under the fake daprd of tests/grpc
     (gRPC's Node.js implementation with Dapr's own .proto files): it calls
     the function's AppCallback and serves the Dapr API the function sends to.
@@ -225,7 +233,7 @@ class GrpcHarness:
         self.tmp = tempfile.TemporaryDirectory(prefix="ofctx-grpc-")
         self.app_port = free_port()
         self.grpc_port = free_port()
-        self.context = dict(context, port=str(self.app_port))
+        self.context = context
         self.env = env or {}
         self.app_token = app_token
         self.api_token = api_token
@@ -253,39 +261,15 @@ class GrpcHarness:
             raise
 
     def start(self, extra_env=None):
-        fenv = {k: v for k, v in os.environ.items()
-                if k.startswith(("ASAN_", "UBSAN_", "LSAN_", "PATH", "LD_"))}
-        fenv.update({
-            "FUNC_CONTEXT": json.dumps(self.context),
-            "CONTEXT_MODE": "self-host",
-            "APP_PROTOCOL": "grpc",
-            "DAPR_HOST": "127.0.0.1",
-            "DAPR_HTTP_PORT": str(self.http_port),
-            "DAPR_GRPC_PORT": str(self.grpc_port),
-            "OFCTX_LISTEN_HOST": "127.0.0.1",
-            "OFCTX_SEND_BACKOFF_MS": "5",
-            "OFCTX_SEND_BACKOFF_MAX_MS": "20",
-            "OFCTX_LOG_LEVEL": "debug",
-        })
+        fenv = {"APP_PROTOCOL": "grpc", "DAPR_HTTP_PORT": str(self.http_port),
+                "DAPR_GRPC_PORT": str(self.grpc_port)}
         if self.app_token:
             fenv["APP_API_TOKEN"] = self.app_token
         if self.api_token:
             fenv["DAPR_API_TOKEN"] = self.api_token
         fenv.update(self.env)
         fenv.update(extra_env or {})
-        self.fn_log = open(os.path.join(self.tmp.name, "function.log"), "w+")
-        self.fn = subprocess.Popen(function_command(self.binary), env=fenv,
-                                   stdout=self.fn_log, stderr=subprocess.STDOUT)
-        self.app = "http://127.0.0.1:%d" % self.app_port
-        wait_until(self._app_up, "the function to listen")
-
-    def _app_up(self):
-        if self.fn.poll() is not None:
-            raise AssertionError("the function exited with %s:\n%s" % (self.fn.returncode, self.log()))
-        try:
-            return http("GET", self.app + "/healthz", timeout=2)[0] == 200
-        except OSError:
-            return False
+        self.start_function(self.binary, self.context, fenv)
 
     def control(self, method, path, body=None):
         data = json.dumps(body) if body is not None else None
@@ -311,30 +295,8 @@ class GrpcHarness:
     def faults(self, rules):
         self.control("POST", "/faults", rules)
 
-    def log(self):
-        self.fn_log.flush()
-        self.fn_log.seek(0)
-        return self.fn_log.read()
-
-    def stop(self, sig=signal.SIGTERM, timeout=30):
-        self.fn.send_signal(sig)
-        return self.fn.wait(timeout)
-
-    def finish(self):
-        status = self.stop()
-        log = self.log()
-        self.close()
-        assert status == 0, "exit status %s:\n%s" % (status, log)
-
     def close(self):
-        for proc in (self.fn, self.fake):
-            if proc and proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        for f in ("fn_log", "fake_log"):
-            if hasattr(self, f):
-                getattr(self, f).close()
-        self.tmp.cleanup()
+        self.close_all((self.fn, self.fake), ("fn_log", "fake_log"))
 
 
 def h2_raw(port, spec):

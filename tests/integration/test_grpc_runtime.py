@@ -265,6 +265,22 @@ class GrpcRuntime(unittest.TestCase):
         # all multiplexed on one HTTP/2 connection
         self.assertEqual(len({c["peer"] for c in calls}), 1)
 
+    def test_big_messages_both_ways(self):
+        # 3 MiB in, about 4 MiB out: HTTP/2 flow control in both directions
+        data = {"reply": "metadata", "pad": "x" * (3 << 20)}
+        r = self.h.call("OnBindingEvent", binding(data))
+        self.assertEqual(r["code"], OK)
+        seen = json.loads(unb64(r["response"]["data"]))
+        self.assertEqual(len(json.loads(seen["data"])["pad"]), 3 << 20)
+        too_big = self.h.call("OnBindingEvent", binding({"pad": "x" * (4 << 20)}))
+        self.assertEqual(too_big["code"], RESOURCE_EXHAUSTED)
+
+    def test_the_sidecars_grpc_message_is_decoded(self):
+        self.h.faults([{"method": "PublishEvent", "code": INVALID_ARGUMENT, "details": "caf\u00e9 100% \"bad\""}])
+        r = self.h.call("OnBindingEvent", binding({"send": ["pub"], "id": "msg"}))
+        self.assertEqual(r["code"], INTERNAL)
+        wait_until(lambda: 'INVALID_ARGUMENT: caf\u00e9 100% \\"bad\\"' in self.h.log(), "the decoded message")
+
     def test_unknown_method(self):
         r = h2_raw(self.h.app_port, {"requests": [{"headers": {
             ":path": "/dapr.proto.runtime.v1.AppCallback/OnInvoke", "dapr-api-token": "app-secret"}}]})
@@ -481,6 +497,17 @@ class Peers(unittest.TestCase):
             r = h.call("OnBindingEvent", binding({"send": ["pub"], "id": "tok"}))
             self.assertEqual(r["code"], INTERNAL)
             self.assertEqual([c["refused"] for c in h.received()], ["UNAUTHENTICATED"])
+        finally:
+            h.finish()
+
+    def test_sends_over_grpc_from_an_http_app(self):
+        h = GrpcHarness(CONTEXT, env={"APP_PROTOCOL": "http", "OFCTX_DAPR_PROTOCOL": "grpc"})
+        try:
+            status, _, _ = http("POST", h.app + "/kafka-in", '{"send":["pub"],"id":"x"}')
+            self.assertEqual(status, 200)
+            [pub] = h.received()
+            self.assertEqual(json.loads(unb64(pub["request"]["data"])), {"id": "x"})
+            self.assertIn("protocol=http sends=grpc", h.log())
         finally:
             h.finish()
 

@@ -205,8 +205,18 @@ static char *extension_text(const pb_value_t *v, int *oom) {
   return text;
 }
 
+static int utf8_ok(const char *s) {
+  size_t n;
+
+  for (; *s; s += n)
+    if ((n = ofctx__utf8_len(s)) == 0)
+      return 0;
+  return 1;
+}
+
 /* The attributes Dapr sends as fields, then the extensions (never over a
- * field's). 0, or -1 when out of memory. */
+ * field's). 0; -1 when out of memory; -2 when one is not UTF-8 (protobuf-c
+ * does not check, and such a message could never be an event). */
 static int topic_attributes(ofctx_event_t *ev, const topic_req_t *m) {
   const char *const fields[][2] = {{"id", m->id},
                                    {"source", m->source},
@@ -220,18 +230,28 @@ static int topic_attributes(ofctx_event_t *ev, const topic_req_t *m) {
   ev->attributes = json_object();
   if (!ev->attributes)
     return -1;
-  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-    if (fields[i][1] && fields[i][1][0] &&
-        json_object_set_new(ev->attributes, fields[i][0], json_string(fields[i][1])) != 0)
+  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+    if (!fields[i][1] || !fields[i][1][0])
+      continue;
+    if (!utf8_ok(fields[i][1]))
+      return -2;
+    if (json_object_set_new(ev->attributes, fields[i][0], json_string(fields[i][1])) != 0)
       return -1;
+  }
   for (size_t i = 0; m->extensions && i < m->extensions->n_fields; i++) {
     const char *key = m->extensions->fields[i]->key;
     char *text;
     if (json_object_get(ev->attributes, key))
       continue;
+    if (!utf8_ok(key))
+      return -2;
     text = extension_text(m->extensions->fields[i]->value, &oom);
     if (oom)
       return -1;
+    if (text && !utf8_ok(text)) {
+      ofctx__free(text);
+      return -2;
+    }
     if (text && json_object_set_new(ev->attributes, key, json_string(text)) != 0)
       oom = 1;
     ofctx__free(text);
@@ -368,6 +388,7 @@ static void on_topic(grpc_app_t *a, ofctx__grpc_call_t *call) {
   ofctx_event_t ev = {0};
   const topic_req_t *m;
   delivery_t *d;
+  int rc;
 
   if (too_deep(call) ||
       !(d = delivery_new(call, &dapr__proto__runtime__v1__topic_event_request__descriptor)))
@@ -376,9 +397,15 @@ static void on_topic(grpc_app_t *a, ofctx__grpc_call_t *call) {
   if (event_for(a, d, find_input(a, OFCTX_COMPONENT_PUBSUB, m->pubsub_name, m->topic, m->path),
                 &m->data, &ev, "no subscription of that pub/sub and topic") != 0)
     return;
-  if (topic_attributes(&ev, m) != 0) {
+  if ((rc = topic_attributes(&ev, m)) != 0) {
     ofctx__event_clear(&ev);
-    reply_status(call, OFCTX__OUTCOME_RETRY); /* it may work next time */
+    if (rc == -2) {
+      ofctx__log(OFCTX_LOG_WARN, "message dropped", "input", ev.input, "reason",
+                 "a CloudEvent attribute is not UTF-8", (const char *)NULL);
+      ofctx__metrics_event(a->metrics, ev.input_index, OFCTX__OUTCOME_DROP);
+    }
+    /* out of memory may pass: RETRY */
+    reply_status(call, rc == -2 ? OFCTX__OUTCOME_DROP : OFCTX__OUTCOME_RETRY);
     delivery_free(d);
     return;
   }

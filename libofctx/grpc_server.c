@@ -674,6 +674,7 @@ static void call_answered(ofctx__grpc_call_t *call) {
   gconn_t *c = call->conn;
 
   call->held = 0;
+  uv_timer_stop(&call->timer); /* answered: no deadline left */
   if (c) {
     budget_release(call, c->server);
     ofctx__buf_free(&call->body);

@@ -69,6 +69,16 @@ def metric(h, line_start):
     return None
 
 
+def field(tag, body):
+    """A length-delimited protobuf field: its tag byte, length, bytes."""
+    n, length = len(body), b""
+    while True:
+        length += bytes([(n & 0x7F) | (0x80 if n > 0x7F else 0)])
+        n >>= 7
+        if not n:
+            return bytes([tag]) + length + body
+
+
 def grpc_frame(message=b"", flag=0):
     return bytes([flag]) + len(message).to_bytes(4, "big") + message
 
@@ -158,16 +168,25 @@ class GrpcRuntime(unittest.TestCase):
             "traceparent": "00-abc-def-01", "traceid": "42"})
         self.assertEqual(seen["metadata"].get("x-extra"), "yes")
 
+    def raw_topic_event(self, message):
+        """The status byte string of a TopicEventResponse to a hand-made request."""
+        [res] = h2_raw(self.h.app_port, {"requests": [{
+            "headers": {":path": "/dapr.proto.runtime.v1.AppCallback/OnTopicEvent",
+                        "dapr-api-token": "app-secret"},
+            "body": base64.b64encode(grpc_frame(message)).decode()}]})["results"]
+        self.assertEqual(Protocol.status_of(res), OK)
+        return unb64(res["body"])[5:]
+
+    def test_attributes_that_are_not_utf8_are_dropped(self):
+        # gRPC's JavaScript serializer would not send them: built by hand
+        good = (field(0x0A, b"e-1") + field(0x12, b"s") + field(0x1A, b"t") + field(0x22, b"1.0")
+                + field(0x32, b"orders") + field(0x3A, b'{"return":200}') + field(0x42, b"pubsub"))
+        self.assertEqual(self.raw_topic_event(good), b"")  # SUCCESS
+        self.assertEqual(self.raw_topic_event(good + field(0x12, b"\xff\xfe")), b"\x08\x02")  # DROP
+        wait_until(lambda: "a CloudEvent attribute is not UTF-8" in self.h.log(), "the drop's log line")
+
     def test_deeply_nested_extensions_are_dropped(self):
         # built by hand: gRPC's JavaScript serializer refuses such depths itself
-        def field(tag, body):
-            n, length = len(body), b""
-            while True:
-                length += bytes([(n & 0x7F) | (0x80 if n > 0x7F else 0)])
-                n >>= 7
-                if not n:
-                    return bytes([tag]) + length + body
-
         def request(depth):
             value = field(0x1A, b"x")  # Value.string_value
             for _ in range(depth - 1):
@@ -179,12 +198,7 @@ class GrpcRuntime(unittest.TestCase):
                     + field(0x52, extensions))
 
         def status(depth):
-            [res] = h2_raw(self.h.app_port, {"requests": [{
-                "headers": {":path": "/dapr.proto.runtime.v1.AppCallback/OnTopicEvent",
-                            "dapr-api-token": "app-secret"},
-                "body": base64.b64encode(grpc_frame(request(depth))).decode()}]})["results"]
-            self.assertEqual(Protocol.status_of(res), OK)
-            return unb64(res["body"])[5:]
+            return self.raw_topic_event(request(depth))
 
         self.assertEqual(status(64), b"")  # SUCCESS, the default, is no bytes at all
         self.assertEqual(status(65), b"\x08\x02")  # DROP

@@ -4,7 +4,11 @@
  * output "notification-manager" (a Dapr bindings.http output, operation
  * post). Configuration: LOGS_* variables, see docs/logs-handler.md.
  *
- * Build: cc -o logs-handler *.c $(pkg-config --cflags --libs libofctx jansson libpcre2-8) -lm */
+ * The function is LogsHandler, and LogsHandler_init reads the rules once
+ * the context is known: the names the libofctx buildpack looks for
+ * (FUNC_NAME=LogsHandler, docs/building.md). main.c runs them for a build
+ * of this repository:
+ *   cc -o logs-handler *.c $(pkg-config --cflags --libs libofctx jansson libpcre2-8) -lm */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +16,7 @@
 
 #include <ofctx/ofctx.h>
 
+#include "logs_handler.h"
 #include "record.h"
 #include "rules.h"
 
@@ -20,7 +25,7 @@ static lh_rules_t *rules;
 static const char *env(const char *name) { return getenv(name); }
 
 /* The rules, and that the output they name is in the context. */
-static int init(const ofctx_config_t *cfg, void *arg) {
+int LogsHandler_init(const ofctx_config_t *cfg, void *arg) {
   char err[512];
   const ofctx_component_t *out;
 
@@ -51,7 +56,7 @@ static double now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int handle(ofctx_t *ctx, const ofctx_event_t *in) {
+int LogsHandler(ofctx_t *ctx, const ofctx_event_t *in) {
   size_t len, alert_len = 0;
   const char *data = ofctx_event_data(in, &len), *why;
   char *alert;
@@ -82,10 +87,7 @@ static int handle(ofctx_t *ctx, const ofctx_event_t *in) {
   return rc == OFCTX_OK ? OFCTX_SUCCESS : OFCTX_ERROR;
 }
 
-int main(int argc, char **argv) {
-  ofctx_main_opts_t opts = {.size = sizeof opts, .function = handle, .init = init};
-  int status = ofctx_main_opts(argc, argv, &opts);
-
+void LogsHandler_free(void) {
   lh_rules_free(rules);
-  return status;
+  rules = NULL;
 }

@@ -1,0 +1,15 @@
+/* The logs-handler as a function: what main.c runs, and what the libofctx
+ * buildpack's generated main runs with FUNC_NAME=LogsHandler. */
+#ifndef LH_LOGS_HANDLER_H
+#define LH_LOGS_HANDLER_H
+
+#include <ofctx/ofctx.h>
+
+/* Reads the LOGS_* rules and checks the output they name (ofctx_main_opts_t.init). */
+int LogsHandler_init(const ofctx_config_t *cfg, void *arg);
+/* One Fluent Bit record: an alert when it is a watched status of a watched pod. */
+int LogsHandler(ofctx_t *ctx, const ofctx_event_t *in);
+/* Frees the rules (after ofctx_main_opts has returned). */
+void LogsHandler_free(void);
+
+#endif

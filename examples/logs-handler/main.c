@@ -1,0 +1,14 @@
+/* The logs-handler's main for a build of this repository; the libofctx
+ * buildpack writes an equivalent one itself. */
+#include "logs_handler.h"
+
+int main(int argc, char **argv) {
+  ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
+  int status;
+
+  opts.function = LogsHandler;
+  opts.init = LogsHandler_init;
+  status = ofctx_main_opts(argc, argv, &opts);
+  LogsHandler_free();
+  return status;
+}

@@ -65,7 +65,7 @@ class FunctionProcess:
     loopback with the given environment, wait until it answers /healthz,
     read its log, stop it. Subclasses set self.tmp and self.app_port."""
 
-    def start_function(self, binary, context, env):
+    def start_function(self, binary, context, env, command=None):
         fenv = {k: v for k, v in os.environ.items()
                 if k.startswith(("ASAN_", "UBSAN_", "LSAN_", "PATH", "LD_"))}
         fenv.update({
@@ -79,7 +79,7 @@ class FunctionProcess:
         })
         fenv.update(env)
         self.fn_log = open(os.path.join(self.tmp.name, "function.log"), "w+")
-        self.fn = subprocess.Popen(function_command(binary), env=fenv,
+        self.fn = subprocess.Popen(VALGRIND + command if command else function_command(binary), env=fenv,
                                    stdout=self.fn_log, stderr=subprocess.STDOUT)
         self.app = "http://127.0.0.1:%d" % self.app_port
         wait_until(self._app_up, "the function to listen")
@@ -123,7 +123,8 @@ class FunctionProcess:
 
 class Harness(FunctionProcess):
     def __init__(self, context, components, env=None, emulator_env=None, binary="probe",
-                 emulator_args=(), startup=True):
+                 emulator_args=(), startup=True, command=None):
+        """`command` (a list) runs instead of the built `binary`."""
         self.tmp = tempfile.TemporaryDirectory(prefix="ofctx-it-")
         self.app_port = free_port()
         comp_file = os.path.join(self.tmp.name, "components.json")
@@ -146,7 +147,8 @@ class Harness(FunctionProcess):
             with open(ready) as f:
                 self.dapr_port = int(f.read().strip())
             self.dapr = "http://127.0.0.1:%d" % self.dapr_port
-            self.start_function(binary, context, dict({"DAPR_HTTP_PORT": str(self.dapr_port)}, **(env or {})))
+            self.start_function(binary, context, dict({"DAPR_HTTP_PORT": str(self.dapr_port)}, **(env or {})),
+                                command)
             self.startup_result = self.control("POST", "/emulator/startup", {}) if startup else None
         except BaseException:
             self.close()

@@ -1,0 +1,326 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The libofctx buildpack (buildpack/) under a lifecycle played here as the
+Buildpack API 0.10 describes it, since no pack or lifecycle binary can be
+installed: an application directory, a platform directory with env/ files
+(what OpenFunction's spec.build.env becomes), a layers directory; detect,
+then build with the plan detect wrote; then the layers' [types] and
+launch.toml read back, a second build over the same layers (the cache
+restored), and the launched process run with the launch environment the
+lifecycle would give it, under the Dapr emulator or as a Knative function.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+BUILDPACK = os.path.join(ROOT, "buildpack")
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+from harness import Harness, http  # noqa: E402
+
+ASYNC_FN = r"""
+#include <string.h>
+#include <ofctx/ofctx.h>
+
+/* sends what it gets to the output "out", and answers "got N bytes" */
+int Hello(ofctx_t *ctx, const ofctx_event_t *in) {
+  size_t len;
+  const char *data = ofctx_event_data(in, &len);
+  ofctx_set_reply(ctx, "hello", 5);
+  return ofctx_send_to(ctx, "out", data, len) == OFCTX_OK ? OFCTX_SUCCESS : OFCTX_ERROR;
+}
+"""
+
+KNATIVE_FN = r"""
+#include <stdio.h>
+#include <ofctx/ofctx.h>
+#include "greeting.h"
+
+int Greeter(ofctx_t *ctx, const ofctx_event_t *in) {
+  char text[64];
+  int n = snprintf(text, sizeof text, "%s from a CMake project", greeting());
+  (void)in;
+  ofctx_set_reply(ctx, text, (size_t)n);
+  return OFCTX_SUCCESS;
+}
+"""
+
+HTTP_FN = r"""
+#include <ofctx/ofctx.h>
+
+void Plain(ofctx_t *ctx, const ofctx_event_t *req, ofctx_response_t *res) {
+  (void)ctx;
+  (void)req;
+  ofctx_response_status(res, 201);
+  ofctx_response_write(res, "plain http", 10);
+}
+"""
+
+CMAKELISTS = """cmake_minimum_required(VERSION 3.18)
+project(greeter C)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(OFCTX REQUIRED IMPORTED_TARGET libofctx)
+add_library(function STATIC greeter.c greeting.c)
+target_link_libraries(function PUBLIC PkgConfig::OFCTX)
+"""
+
+ASYNC_CONTEXT = {"name": "hello", "runtime": "Async",
+                 "inputs": {"in": {"componentName": "in", "componentType": "bindings.kafka"}},
+                 "outputs": {"out": {"componentName": "out", "componentType": "bindings.kafka",
+                                     "operation": "create"}}}
+COMPONENTS = {"bindings": [{"name": "in", "type": "bindings.kafka"},
+                           {"name": "out", "type": "bindings.kafka", "direction": "output"}]}
+
+
+class Lifecycle:
+    """One application, its platform and its layers, in a temporary directory."""
+
+    def __init__(self, files, platform_env, layers_from=None):
+        self.tmp = tempfile.TemporaryDirectory(prefix="ofctx-bp-")
+        self.app = os.path.join(self.tmp.name, "workspace")
+        self.layers = os.path.join(self.tmp.name, "layers", "dev.openfunction.libofctx")
+        self.platform = os.path.join(self.tmp.name, "platform")
+        os.makedirs(os.path.join(self.platform, "env"))
+        os.makedirs(self.app)
+        if layers_from:  # the cache of an earlier build, restored
+            shutil.copytree(layers_from, self.layers, symlinks=True)
+        else:
+            os.makedirs(self.layers)
+        for name, text in files.items():
+            path = os.path.join(self.app, name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                f.write(text)
+        for name, value in platform_env.items():
+            with open(os.path.join(self.platform, "env", name), "w") as f:
+                f.write(value)
+        self.plan = os.path.join(self.tmp.name, "plan.toml")
+        self.bp_plan = os.path.join(self.tmp.name, "bp-plan.toml")
+
+    def run(self, phase, extra):
+        env = {"PATH": os.environ["PATH"], "HOME": self.tmp.name, "CNB_PLATFORM_DIR": self.platform,
+               "CNB_BUILDPACK_DIR": BUILDPACK, "CNB_TARGET_OS": "linux", "CNB_TARGET_ARCH": "amd64"}
+        env.update(extra)
+        return subprocess.run([os.path.join(BUILDPACK, "bin", phase)], cwd=self.app, env=env,
+                              capture_output=True, text=True, timeout=900)
+
+    def detect(self):
+        return self.run("detect", {"CNB_BUILD_PLAN_PATH": self.plan})
+
+    def build(self):
+        # the buildpack plan: what the build plan's requirements resolved to
+        with open(self.plan, "rb") as f:
+            plan = tomllib.load(f)
+        with open(self.bp_plan, "w") as f:
+            for req in plan.get("requires", []):
+                f.write('[[entries]]\n  name = "%s"\n' % req["name"])
+        return self.run("build", {"CNB_LAYERS_DIR": self.layers, "CNB_BP_PLAN_PATH": self.bp_plan})
+
+    def layer_toml(self, name):
+        with open(os.path.join(self.layers, name + ".toml"), "rb") as f:
+            return tomllib.load(f)
+
+    def process(self):
+        """The default process of launch.toml, and the launch environment:
+        each launch layer's bin/ on PATH and lib/ on LD_LIBRARY_PATH."""
+        with open(os.path.join(self.layers, "launch.toml"), "rb") as f:
+            launch = tomllib.load(f)
+        [web] = [p for p in launch["processes"] if p.get("default")]
+        paths, libs = [], []
+        for entry in sorted(os.listdir(self.layers)):
+            if entry.endswith(".toml") and entry != "launch.toml":
+                name = entry[:-5]
+                if self.layer_toml(name).get("types", {}).get("launch"):
+                    paths.append(os.path.join(self.layers, name, "bin"))
+                    libs.append(os.path.join(self.layers, name, "lib"))
+        env = {"PATH": ":".join(paths + [os.environ["PATH"]]), "LD_LIBRARY_PATH": ":".join(libs)}
+        return web, env
+
+    def close(self):
+        self.tmp.cleanup()
+
+
+class Buildpack(unittest.TestCase):
+    """The first build compiles libofctx into its layer; the other cases
+    start from a copy of that layer, as a cache restored."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.first = Lifecycle({"hello.c": ASYNC_FN}, {"FUNC_NAME": "Hello"})
+        cls.detected = cls.first.detect()
+        cls.built = cls.first.build()
+        if cls.built.returncode != 0:
+            raise AssertionError("the first build failed:\n" + cls.built.stdout + cls.built.stderr)
+        cls.cache = os.path.join(cls.first.tmp.name, "cache")
+        shutil.copytree(cls.first.layers, cls.cache, symlinks=True,
+                        ignore=lambda d, names: [n for n in names if d == cls.first.layers and
+                                                 not n.startswith("libofctx")])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.first.close()
+
+    def lifecycle(self, files, env):
+        lc = Lifecycle(files, env, layers_from=self.cache)
+        self.addCleanup(lc.close)
+        return lc
+
+    def test_single_file_function_builds_and_serves_events(self):
+        self.assertEqual(self.detected.returncode, 0, self.detected.stderr)
+        with open(self.first.plan, "rb") as f:
+            plan = tomllib.load(f)
+        self.assertEqual(plan, {"provides": [{"name": "libofctx"}], "requires": [{"name": "libofctx"}]})
+        self.assertIn("libofctx 0.1.0: building", self.built.stdout)
+        lib = self.first.layer_toml("libofctx")
+        self.assertEqual(lib["types"], {"build": True, "cache": True, "launch": True})
+        self.assertEqual(lib["metadata"]["version"], "0.1.0")
+        self.assertEqual(self.first.layer_toml("function")["types"], {"launch": True})
+        web, env = self.first.process()
+        self.assertEqual(web["type"], "web")
+        self.assertEqual(web["command"], [os.path.join(self.first.layers, "function", "bin", "function")])
+        # the launched process under the Dapr emulator: the event comes in,
+        # its data goes out to the output, the answer is the reply
+        h = Harness(ASYNC_CONTEXT, COMPONENTS, env=env, command=web["command"])
+        try:
+            r = h.deliver_binding("in", {"n": 1})
+            self.assertEqual((r["status"], r["acked"]), (200, True), r)
+            [sent] = h.received("/v1.0/bindings/")
+            self.assertEqual(json.loads(sent["body"])["data"], {"n": 1})
+        finally:
+            h.finish()
+
+    def test_second_build_reuses_the_cached_library(self):
+        lc = self.lifecycle({"hello.c": ASYNC_FN}, {"FUNC_NAME": "Hello"})
+        so = os.path.join(lc.layers, "libofctx", "lib", "libofctx.so.0.1.0")
+        before = os.stat(so).st_mtime_ns
+        self.assertEqual(lc.detect().returncode, 0)
+        built = lc.build()
+        self.assertEqual(built.returncode, 0, built.stderr)
+        self.assertIn("libofctx 0.1.0: reusing the cached layer", built.stdout)
+        self.assertEqual(os.stat(so).st_mtime_ns, before)
+        # another version in the cache is rebuilt, not reused
+        toml = os.path.join(lc.layers, "libofctx.toml")
+        with open(toml) as f:
+            text = f.read()
+        with open(toml, "w") as f:
+            f.write(text.replace('version = "0.1.0"', 'version = "0.0.9"'))
+        self.assertEqual(lc.detect().returncode, 0)
+        built = lc.build()
+        self.assertIn("libofctx 0.1.0: building", built.stdout)
+
+    def test_own_cmakelists_as_a_knative_function(self):
+        lc = self.lifecycle({"CMakeLists.txt": CMAKELISTS, "greeter.c": KNATIVE_FN,
+                             "greeting.h": "const char *greeting(void);\n",
+                             "greeting.c": 'const char *greeting(void) { return "hi"; }\n'},
+                            {"FUNC_NAME": "Greeter"})
+        self.assertEqual(lc.detect().returncode, 0)
+        built = lc.build()
+        self.assertEqual(built.returncode, 0, built.stderr)
+        web, env = lc.process()
+        h = Harness({"name": "greeter", "runtime": "Knative"}, COMPONENTS, env=env, command=web["command"],
+                    startup=False)
+        try:
+            status, _, body = http("POST", h.app + "/", "x")
+            self.assertEqual((status, body), (200, b"hi from a CMake project"))
+        finally:
+            h.finish()
+
+    def test_http_signature(self):
+        lc = self.lifecycle({"plain.c": HTTP_FN}, {"FUNC_NAME": "Plain", "FUNC_TYPE": "http"})
+        self.assertEqual(lc.detect().returncode, 0)
+        built = lc.build()
+        self.assertEqual(built.returncode, 0, built.stderr)
+        self.assertIn("plain HTTP signature", built.stdout)
+        self.assertEqual(lc.layer_toml("function")["metadata"]["signature"], "http")
+        web, env = lc.process()
+        h = Harness({"name": "plain", "runtime": "Knative"}, COMPONENTS, env=env, command=web["command"],
+                    startup=False)
+        try:
+            status, _, body = http("GET", h.app + "/")
+            self.assertEqual((status, body), (201, b"plain http"))
+        finally:
+            h.finish()
+
+    def test_a_compile_error_reaches_the_log(self):
+        lc = self.lifecycle({"broken.c": "int Broken(void *ctx, const void *in) { return undeclared; }\n"},
+                            {"FUNC_NAME": "Broken"})
+        self.assertEqual(lc.detect().returncode, 0)
+        built = lc.build()
+        self.assertEqual(built.returncode, 1)
+        self.assertIn("broken.c:1:", built.stderr)
+        self.assertIn("'undeclared' undeclared", built.stderr)
+        self.assertIn("the function does not compile", built.stderr)
+
+    def test_no_func_name(self):
+        lc = self.lifecycle({"hello.c": ASYNC_FN}, {})
+        detected = lc.detect()
+        self.assertEqual(detected.returncode, 1)
+        self.assertIn("FUNC_NAME is not set", detected.stderr)
+
+    def test_func_name_not_in_the_source(self):
+        lc = self.lifecycle({"hello.c": ASYNC_FN}, {"FUNC_NAME": "Nope"})
+        self.assertEqual(lc.detect().returncode, 0)
+        built = lc.build()
+        self.assertEqual(built.returncode, 1)
+        self.assertIn("FUNC_NAME=Nope: no function Nope in", built.stderr)
+
+    def test_bad_settings_are_named(self):
+        for env, words in (({"FUNC_NAME": "2fast"}, 'FUNC_NAME="2fast" is not the name of a C function'),
+                           ({"FUNC_NAME": "main"}, "FUNC_NAME=main"),
+                           ({"FUNC_NAME": "Hello", "FUNC_TYPE": "grpc"}, 'FUNC_TYPE="grpc"')):
+            lc = self.lifecycle({"hello.c": ASYNC_FN}, env)
+            detected = lc.detect()
+            self.assertEqual(detected.returncode, 1, env)
+            self.assertIn(words, detected.stderr)
+
+    def test_code_with_its_own_main_is_told_so(self):
+        lc = self.lifecycle({"hello.c": ASYNC_FN + "int main(void) { return 0; }\n"}, {"FUNC_NAME": "Hello"})
+        built = lc.build() if lc.detect().returncode == 0 else None
+        self.assertEqual(built.returncode, 1)
+        self.assertIn("your code defines main", built.stderr)
+
+    def test_not_a_c_function(self):
+        lc = self.lifecycle({"index.js": "module.exports = {}\n"}, {"FUNC_NAME": "Hello"})
+        self.assertEqual(lc.detect().returncode, 100)
+
+    def test_func_src_and_func_clear_source(self):
+        lc = self.lifecycle({"fn/hello.c": ASYNC_FN, "README.md": "x\n"},
+                            {"FUNC_NAME": "Hello", "FUNC_SRC": "fn", "FUNC_CLEAR_SOURCE": "true"})
+        self.assertEqual(lc.detect().returncode, 0)
+        built = lc.build()
+        self.assertEqual(built.returncode, 0, built.stderr)
+        self.assertEqual(os.listdir(lc.app), [])
+        web, _ = lc.process()
+        self.assertTrue(os.access(web["command"][0], os.X_OK))
+
+    def test_the_logs_handler(self):
+        # the example as OpenFunction would build it from this repository
+        files = {}
+        src = os.path.join(ROOT, "examples", "logs-handler")
+        for name in os.listdir(src):
+            if name.endswith((".c", ".h")) or name == "CMakeLists.txt":
+                with open(os.path.join(src, name)) as f:
+                    files["examples/logs-handler/" + name] = f.read()
+        lc = self.lifecycle(files, {"FUNC_NAME": "LogsHandler", "FUNC_SRC": "examples/logs-handler"})
+        self.assertEqual(lc.detect().returncode, 0)
+        built = lc.build()
+        self.assertEqual(built.returncode, 0, built.stderr)
+        web, env = lc.process()
+        out = subprocess.run(web["command"] + ["--context", os.path.join(src, "context.json"), "--invoke",
+                                               os.path.join(src, "testdata", "records.jsonl")],
+                             env=dict(env, LOGS_ALERT_FORMAT="alertmanager"), capture_output=True, text=True,
+                             timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        alerts = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+        self.assertGreater(len(alerts), 0)
+        self.assertEqual(alerts[0]["output"], "notification-manager")
+
+
+if __name__ == "__main__":
+    unittest.main()

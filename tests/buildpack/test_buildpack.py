@@ -81,7 +81,8 @@ COMPONENTS = {"bindings": [{"name": "in", "type": "bindings.kafka"},
 class Lifecycle:
     """One application, its platform and its layers, in a temporary directory."""
 
-    def __init__(self, files, platform_env, layers_from=None):
+    def __init__(self, files, platform_env, layers_from=None, buildpack=BUILDPACK):
+        self.buildpack = buildpack
         self.tmp = tempfile.TemporaryDirectory(prefix="ofctx-bp-")
         self.app = os.path.join(self.tmp.name, "workspace")
         self.layers = os.path.join(self.tmp.name, "layers", "dev.openfunction.libofctx")
@@ -105,9 +106,9 @@ class Lifecycle:
 
     def run(self, phase, extra):
         env = {"PATH": os.environ["PATH"], "HOME": self.tmp.name, "CNB_PLATFORM_DIR": self.platform,
-               "CNB_BUILDPACK_DIR": BUILDPACK, "CNB_TARGET_OS": "linux", "CNB_TARGET_ARCH": "amd64"}
+               "CNB_BUILDPACK_DIR": self.buildpack, "CNB_TARGET_OS": "linux", "CNB_TARGET_ARCH": "amd64"}
         env.update(extra)
-        return subprocess.run([os.path.join(BUILDPACK, "bin", phase)], cwd=self.app, env=env,
+        return subprocess.run([os.path.join(self.buildpack, "bin", phase)], cwd=self.app, env=env,
                               capture_output=True, text=True, timeout=900)
 
     def detect(self):
@@ -299,18 +300,29 @@ class Buildpack(unittest.TestCase):
         web, _ = lc.process()
         self.assertTrue(os.access(web["command"][0], os.X_OK))
 
-    def test_the_logs_handler(self):
-        # the example as OpenFunction would build it from this repository
+    def test_the_logs_handler_with_the_packaged_buildpack(self):
+        # the example as OpenFunction builds it (deploy/function-build.yaml:
+        # sourceSubPath examples/logs-handler is the workspace), by the
+        # buildpack as buildpack/package.sh packages it for pack, with no
+        # cache: libofctx is built from the package's own src/
+        tmp = tempfile.TemporaryDirectory(prefix="ofctx-bp-package-")
+        self.addCleanup(tmp.cleanup)
+        packaged = os.path.join(tmp.name, "buildpack")
+        out = subprocess.run([os.path.join(BUILDPACK, "package.sh"), packaged], capture_output=True, text=True)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertTrue(os.path.isfile(os.path.join(packaged, "src", "CMakeLists.txt")))
         files = {}
         src = os.path.join(ROOT, "examples", "logs-handler")
         for name in os.listdir(src):
             if name.endswith((".c", ".h")) or name == "CMakeLists.txt":
                 with open(os.path.join(src, name)) as f:
-                    files["examples/logs-handler/" + name] = f.read()
-        lc = self.lifecycle(files, {"FUNC_NAME": "LogsHandler", "FUNC_SRC": "examples/logs-handler"})
+                    files[name] = f.read()
+        lc = Lifecycle(files, {"FUNC_NAME": "LogsHandler"}, buildpack=packaged)
+        self.addCleanup(lc.close)
         self.assertEqual(lc.detect().returncode, 0)
         built = lc.build()
         self.assertEqual(built.returncode, 0, built.stderr)
+        self.assertIn("libofctx 0.1.0: building", built.stdout)
         web, env = lc.process()
         out = subprocess.run(web["command"] + ["--context", os.path.join(src, "context.json"), "--invoke",
                                                os.path.join(src, "testdata", "records.jsonl")],

@@ -270,6 +270,21 @@ class DeployFiles(unittest.TestCase):
         self.assertEqual((status, len(sends)), (0, 1), err)
 
 
+    def test_function_build_yaml(self):
+        # the same function, built by OpenFunction with the libofctx builder
+        import yaml
+        with open(os.path.join(ROOT, "examples", "logs-handler", "deploy", "function.yaml")) as f:
+            served = yaml.safe_load(f)["spec"]["serving"]
+        with open(os.path.join(ROOT, "examples", "logs-handler", "deploy", "function-build.yaml")) as f:
+            fn = yaml.safe_load(f)
+        build, serving = fn["spec"]["build"], fn["spec"]["serving"]
+        self.assertEqual(build["env"]["FUNC_NAME"], "LogsHandler")
+        self.assertTrue(build["builder"].endswith("/libofctx-builder:v0.1.0"))
+        self.assertTrue(os.path.isfile(os.path.join(ROOT, build["srcRepo"]["sourceSubPath"], "CMakeLists.txt")))
+        for key in ("triggers", "outputs", "bindings", "scaleOptions", "annotations"):
+            self.assertEqual(serving[key], served[key], key)
+
+
 class Sample(unittest.TestCase):
     def test_bundled_sample(self):
         with open(os.path.join(ROOT, "examples", "logs-handler", "testdata", "records.jsonl")) as f:

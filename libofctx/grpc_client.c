@@ -166,7 +166,8 @@ static void finish(gcall_t *call, int code, const char *why, int cancelled) {
     /* the caller is still inside ofctx__grpc_client_call */
     call->late_code = code;
     call->late_cancelled = cancelled;
-    snprintf(call->late_why, sizeof call->late_why, "%s", why ? why : "");
+    if (why != call->late_why)
+      snprintf(call->late_why, sizeof call->late_why, "%s", why ? why : "");
     uv_timer_start(&call->timer, finish_late, 0, 0);
     return;
   }

@@ -286,6 +286,15 @@ class Buildpack(unittest.TestCase):
         self.assertEqual(built.returncode, 1)
         self.assertIn("your code defines main", built.stderr)
 
+    def test_build_reads_the_plan(self):
+        lc = self.lifecycle({"hello.c": ASYNC_FN}, {"FUNC_NAME": "Hello"})
+        self.assertEqual(lc.detect().returncode, 0)
+        with open(lc.plan, "w") as f:
+            f.write('[[requires]]\n  name = "something-else"\n')
+        built = lc.build()
+        self.assertEqual(built.returncode, 1)
+        self.assertIn("has no entry for libofctx", built.stderr)
+
     def test_not_a_c_function(self):
         lc = self.lifecycle({"index.js": "module.exports = {}\n"}, {"FUNC_NAME": "Hello"})
         self.assertEqual(lc.detect().returncode, 100)

@@ -4,8 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
+#include "base64.h"
 #include "buf.h"
+#include "bulk.h"
 #include "cloudevent.h"
+#include "json_scan.h"
 #include "json_util.h"
 #include "log.h"
 #include "mem.h"
@@ -26,12 +31,23 @@ static char *route_for(const char *prefix, const char *name) {
   return route.data;
 }
 
+/* A pub/sub input's bulkSubscribe, from its metadata (BULK_KEYS). */
+typedef struct {
+  int enabled;
+  long max_messages, max_await_ms; /* 0: Dapr's default */
+} bulk_config_t;
+
+#define BULK_ENABLED "bulkSubscribe"
+#define BULK_MAX_MESSAGES "bulkSubscribeMaxMessagesCount"
+#define BULK_MAX_AWAIT "bulkSubscribeMaxAwaitDurationMs"
+
 typedef struct {
   const ofctx_config_t *cfg;
   ofctx__host_t *host;
   ofctx__metrics_t *metrics;
-  char **routes;   /* per input: the path Dapr delivers it to */
-  char inputs[24]; /* how many there are, for the log */
+  char **routes;        /* per input: the path Dapr delivers it to */
+  bulk_config_t *bulks; /* per input */
+  char inputs[24];      /* how many there are, for the log */
 } async_t;
 
 static void async_stop(void *state) {
@@ -40,7 +56,45 @@ static void async_stop(void *state) {
   for (size_t i = 0; a->routes && i < ofctx_config_input_count(a->cfg); i++)
     ofctx__free(a->routes[i]);
   ofctx__free(a->routes);
+  ofctx__free(a->bulks);
   ofctx__free(a);
+}
+
+/* A whole number from 1 to `max` in the input's metadata `key`; 0 when
+ * absent; -1 when it is not one. */
+static long metadata_number(const ofctx_strmap_t *md, const char *key, long max) {
+  const char *v = ofctx_strmap_get(md, key);
+  char *end;
+  long n;
+
+  if (!v)
+    return 0;
+  n = strtol(v, &end, 10);
+  return *v >= '0' && *v <= '9' && !*end && n >= 1 && n <= max ? n : -1;
+}
+
+/* The bulkSubscribe of each pub/sub input: 0, or -1 with the message. */
+static int bulk_configs(async_t *a, char *err, size_t size) {
+  for (size_t i = 0; i < ofctx_config_input_count(a->cfg); i++) {
+    const ofctx_component_t *in = ofctx_config_input_at(a->cfg, i);
+    const ofctx_strmap_t *md = ofctx_component_metadata(in);
+    const char *enabled = ofctx_strmap_get(md, BULK_ENABLED);
+    bulk_config_t *b = &a->bulks[i];
+    if (ofctx_component_kind(in) != OFCTX_COMPONENT_PUBSUB)
+      continue;
+    b->enabled = enabled && strcmp(enabled, "true") == 0;
+    b->max_messages = metadata_number(md, BULK_MAX_MESSAGES, 100000);
+    b->max_await_ms = metadata_number(md, BULK_MAX_AWAIT, 3600000);
+    if ((enabled && !b->enabled && strcmp(enabled, "false") != 0) || b->max_messages < 0 ||
+        b->max_await_ms < 0) {
+      snprintf(err, size,
+               "input %s: its metadata %s must be \"true\" or \"false\", and %s (1-100000) and "
+               "%s (1-3600000) whole numbers",
+               ofctx_component_name(in), BULK_ENABLED, BULK_MAX_MESSAGES, BULK_MAX_AWAIT);
+      return -1;
+    }
+  }
+  return 0;
 }
 
 static void *async_start(const ofctx__mode_env_t *env, char *err, size_t size) {
@@ -53,6 +107,7 @@ static void *async_start(const ofctx__mode_env_t *env, char *err, size_t size) {
     a->metrics = env->metrics;
     snprintf(a->inputs, sizeof a->inputs, "%zu", n);
     a->routes = ofctx__calloc(n ? n : 1, sizeof *a->routes);
+    a->bulks = ofctx__calloc(n ? n : 1, sizeof *a->bulks);
   }
   for (size_t i = 0; a && a->routes && i < n; i++) {
     const ofctx_component_t *in = ofctx_config_input_at(a->cfg, i);
@@ -66,10 +121,14 @@ static void *async_start(const ofctx__mode_env_t *env, char *err, size_t size) {
       a = NULL;
     }
   }
-  if (!a || !a->routes) {
+  if (!a || !a->routes || !a->bulks) {
     if (a)
       async_stop(a);
     snprintf(err, size, "out of memory");
+    return NULL;
+  }
+  if (bulk_configs(a, err, size) != 0) {
+    async_stop(a);
     return NULL;
   }
   return a;
@@ -131,12 +190,221 @@ static void drop_message(async_t *a, ofctx__http_request_t *req, size_t i, const
   ofctx__http_respond_json(req, 200, "{\"status\":\"DROP\"}");
 }
 
+/* ---- bulk deliveries: {"entries":[{"entryId", "event", "contentType",
+ * "metadata"}, ...], ...}, answered {"statuses":[{"entryId", "status"}]} ---- */
+
+typedef struct {
+  async_t *a;
+  ofctx__http_request_t *req;
+  size_t input, n;
+  ofctx__bulk_t *bulk;
+  const char *entries; /* the array, as it is written */
+  size_t entries_len;
+} bulk_read_t;
+
+/* One entry's members, as written. */
+typedef struct {
+  const char *id, *event, *type, *metadata;
+  size_t id_len, event_len, type_len, metadata_len;
+} entry_fields_t;
+
+static int is_key(const char *key, size_t key_len, const char *name) {
+  size_t n = strlen(name);
+  return key_len == n + 2 && memcmp(key + 1, name, n) == 0;
+}
+
+static int find_entries(void *arg, const char *key, size_t key_len, const char *value,
+                        size_t value_len) {
+  bulk_read_t *r = arg;
+  if (is_key(key, key_len, "entries") && value[0] == '[') {
+    r->entries = value;
+    r->entries_len = value_len;
+  }
+  return 0;
+}
+
+static int count_entry(void *arg, const char *value, size_t value_len) {
+  (void)value;
+  (void)value_len;
+  ((bulk_read_t *)arg)->n++;
+  return 0;
+}
+
+static int entry_field(void *arg, const char *key, size_t key_len, const char *value,
+                       size_t value_len) {
+  entry_fields_t *f = arg;
+  if (is_key(key, key_len, "entryId") && value[0] == '"') {
+    f->id = value;
+    f->id_len = value_len;
+  } else if (is_key(key, key_len, "event")) {
+    f->event = value;
+    f->event_len = value_len;
+  } else if (is_key(key, key_len, "contentType") && value[0] == '"') {
+    f->type = value;
+    f->type_len = value_len;
+  } else if (is_key(key, key_len, "metadata") && value[0] == '{') {
+    f->metadata = value;
+    f->metadata_len = value_len;
+  }
+  return 0;
+}
+
+/* Each metadata member as "name NUL value NUL" (a string's characters, or
+ * another value's JSON text). */
+typedef struct {
+  ofctx__buf_t *out;
+  size_t count;
+} pairs_t;
+
+static int metadata_pair(void *arg, const char *key, size_t key_len, const char *value,
+                         size_t value_len) {
+  pairs_t *p = arg;
+  ofctx__json_string_decode(p->out, key, key_len);
+  ofctx__buf_append(p->out, "", 1);
+  if (value[0] == '"')
+    ofctx__json_string_decode(p->out, value, value_len);
+  else
+    ofctx__buf_append(p->out, value, value_len);
+  ofctx__buf_append(p->out, "", 1);
+  p->count++;
+  return 0;
+}
+
+/* The entry's event: a CloudEvent object, or (raw payloads) base64 text. */
+static ofctx_err_t entry_event(bulk_read_t *r, size_t k, const entry_fields_t *f, ofctx_event_t *ev,
+                               const char **why) {
+  ofctx__buf_t *strings = ofctx__bulk_strings(r->bulk, k);
+  ofctx__buf_t text = {0};
+  pairs_t pairs = {strings, 0};
+  ofctx__http_header_t *md;
+  size_t type_len = 0;
+  ofctx_err_t rc;
+
+  ev->kind = OFCTX_EVENT_PUBSUB;
+  ev->input = ofctx_component_name(ofctx_config_input_at(r->a->cfg, r->input));
+  ev->input_index = r->input;
+  *why = "the entry has no event";
+  if (!f->event)
+    return OFCTX_EINVAL;
+  if (f->event[0] == '"') {
+    ofctx__json_string_decode(&text, f->event, f->event_len);
+    ev->owned = text.failed ? NULL : ofctx__base64_decode(text.data, text.len, &ev->len);
+    ofctx__buf_free(&text);
+    *why = "the entry's raw event is not base64";
+    if (!ev->owned)
+      return OFCTX_EINVAL;
+    ev->data = ev->owned;
+    rc = OFCTX_OK;
+  } else {
+    rc = ofctx__ce_from_envelope(f->event, f->event_len, ev, why);
+  }
+  if (rc != OFCTX_OK)
+    return rc;
+  /* the strings the event views, all appended before any view is taken: a
+   * raw payload's type (the entry's), then the metadata's names and values */
+  ofctx__buf_append(strings, "", 0);
+  if (f->event[0] == '"' && f->type) {
+    ofctx__json_string_decode(strings, f->type, f->type_len);
+    type_len = strings->len;
+    ofctx__buf_append(strings, "", 1);
+  }
+  if (f->metadata && ofctx__json_members(f->metadata, f->metadata_len, metadata_pair, &pairs) != 0)
+    return OFCTX_EINVAL;
+  if (strings->failed)
+    return OFCTX_ENOMEM;
+  if (f->event[0] == '"')
+    ev->content_type = type_len ? strings->data : "application/octet-stream";
+  md = ofctx__http_headers_unpack(strings->data + (type_len ? type_len + 1 : 0), pairs.count, 0);
+  if ((pairs.count && !md) || ofctx__event_metadata_add(ev, md, pairs.count, 0) != 0 ||
+      ofctx__event_metadata_from_headers(ev, r->req) != 0) {
+    ofctx__free(md);
+    return OFCTX_ENOMEM;
+  }
+  ofctx__free(md);
+  return OFCTX_OK;
+}
+
+static int start_entry(void *arg, const char *value, size_t value_len) {
+  bulk_read_t *r = arg;
+  size_t k = r->n++;
+  entry_fields_t f = {0};
+  ofctx__buf_t id = {0};
+  ofctx_event_t ev = {0};
+  const char *why = "an entry is not an object";
+  ofctx_err_t rc = OFCTX_EINVAL;
+
+  if (ofctx__json_members(value, value_len, entry_field, &f) == 0) {
+    if (f.id)
+      ofctx__json_string_decode(&id, f.id, f.id_len);
+    rc = id.failed ? OFCTX_ENOMEM : entry_event(r, k, &f, &ev, &why);
+  }
+  if (rc == OFCTX_OK) {
+    ofctx__bulk_invoke(r->bulk, k, id.data, id.len, &ev);
+  } else {
+    ofctx__event_clear(&ev);
+    if (rc != OFCTX_ENOMEM)
+      ofctx__log(OFCTX_LOG_WARN, "bulk entry dropped", "input",
+                 ofctx_component_name(ofctx_config_input_at(r->a->cfg, r->input)), "entry",
+                 id.data ? id.data : "", "reason", why, (const char *)NULL);
+    ofctx__bulk_settle(r->bulk, k, id.data, id.len,
+                       rc == OFCTX_ENOMEM ? OFCTX__OUTCOME_RETRY : OFCTX__OUTCOME_DROP);
+  }
+  ofctx__buf_free(&id);
+  return 0;
+}
+
+static void answer_bulk(void *arg, ofctx__bulk_t *bulk) {
+  ofctx__http_request_t *req = arg;
+  json_t *statuses = json_array(), *answer;
+  char *text;
+
+  for (size_t i = 0; statuses && i < ofctx__bulk_count(bulk); i++) {
+    ofctx__outcome_t o = ofctx__bulk_outcome(bulk, i);
+    json_array_append_new(statuses,
+                          json_pack("{s:s,s:s}", "entryId", ofctx__bulk_id(bulk, i), "status",
+                                    o == OFCTX__OUTCOME_SUCCESS ? "SUCCESS"
+                                    : o == OFCTX__OUTCOME_DROP  ? "DROP"
+                                                                : "RETRY"));
+  }
+  answer = statuses ? json_pack("{s:o}", "statuses", statuses) : NULL;
+  text = answer ? ofctx__json_text(answer, JSON_COMPACT) : NULL;
+  json_decref(answer);
+  ofctx__bulk_free(bulk);
+  if (text)
+    ofctx__http_respond_json(req, 200, text);
+  else /* every entry is delivered again */
+    ofctx__http_respond_json(req, 500, "{\"error\":\"out of memory\"}");
+  ofctx__free(text);
+}
+
+/* 1 when the body was a bulk envelope (answered, now or later). */
+static int deliver_bulk(async_t *a, ofctx__http_request_t *req, size_t i, const char *body,
+                        size_t len) {
+  bulk_read_t r = {a, req, i, 0, NULL, NULL, 0};
+
+  if (ofctx__json_members(body, len, find_entries, &r) != 0 || !r.entries)
+    return 0;
+  ofctx__json_elements(r.entries, r.entries_len, count_entry, &r);
+  r.bulk = ofctx__bulk_new(a->host, req, i, r.n, answer_bulk);
+  if (!r.bulk) {
+    ofctx__http_respond_json(req, 500, "{\"error\":\"out of memory\"}");
+    return 1;
+  }
+  r.n = 0;
+  ofctx__json_elements(r.entries, r.entries_len, start_entry, &r);
+  ofctx__bulk_close(r.bulk);
+  return 1;
+}
+
 static void deliver_pubsub(async_t *a, ofctx__http_request_t *req, size_t i) {
   ofctx_event_t ev = {0};
   size_t len;
   const char *body = ofctx__http_request_body(req, &len);
   const char *why = NULL;
   ofctx_err_t rc;
+
+  if (a->bulks[i].enabled && deliver_bulk(a, req, i, body, len))
+    return;
 
   ev.kind = OFCTX_EVENT_PUBSUB;
   ev.input = ofctx_component_name(ofctx_config_input_at(a->cfg, i));
@@ -169,12 +437,22 @@ static void subscriptions(async_t *a, ofctx__http_request_t *req) {
       continue;
     metadata = json_object();
     for (size_t k = 0; metadata && k < ofctx_strmap_count(md); k++)
-      json_object_set_new(metadata, ofctx_strmap_key_at(md, k),
-                          json_string(ofctx_strmap_value_at(md, k)));
+      if (strncmp(ofctx_strmap_key_at(md, k), BULK_ENABLED, sizeof BULK_ENABLED - 1) != 0)
+        json_object_set_new(metadata, ofctx_strmap_key_at(md, k),
+                            json_string(ofctx_strmap_value_at(md, k)));
     json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:o}", "pubsubname",
                                           ofctx_component_component_name(in), "topic",
                                           ofctx_component_uri(in), "route", a->routes[i],
                                           "metadata", metadata ? metadata : json_object()));
+    if (a->bulks[i].enabled) {
+      json_t *bulk = json_pack("{s:b}", "enabled", 1);
+      if (bulk && a->bulks[i].max_messages)
+        json_object_set_new(bulk, "maxMessagesCount", json_integer(a->bulks[i].max_messages));
+      if (bulk && a->bulks[i].max_await_ms)
+        json_object_set_new(bulk, "maxAwaitDurationMs", json_integer(a->bulks[i].max_await_ms));
+      json_object_set_new(json_array_get(list, json_array_size(list) - 1), "bulkSubscribe",
+                          bulk ? bulk : json_null());
+    }
   }
   text = list ? ofctx__json_text(list, JSON_COMPACT) : NULL;
   json_decref(list);

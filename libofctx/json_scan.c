@@ -248,6 +248,27 @@ int ofctx__json_members(const char *s, size_t len, ofctx__json_member_fn fn, voi
   return 0;
 }
 
+int ofctx__json_elements(const char *s, size_t len, ofctx__json_element_fn fn, void *arg) {
+  size_t i = skip_ws(s, len, 0);
+
+  if (!ofctx__json_valid(s, len))
+    return -1;
+  if (s[i] != '[')
+    return -2;
+  i = skip_ws(s, len, i + 1);
+  while (i < len && s[i] != ']') {
+    /* the text is valid: each element ends where the scanner says */
+    size_t value_len = ofctx__json_value_len(s + i, len - i);
+    int rc = fn(arg, s + i, value_len);
+    if (rc != 0)
+      return rc;
+    i = skip_ws(s, len, i + value_len);
+    if (s[i] == ',')
+      i = skip_ws(s, len, i + 1);
+  }
+  return 0;
+}
+
 static void put_utf8(ofctx__buf_t *out, unsigned long cp) {
   char b[4];
   size_t n;

@@ -34,6 +34,15 @@ typedef int (*ofctx__json_member_fn)(void *arg, const char *key, size_t key_len,
  * called then), or what `fn` returned to stop. */
 int ofctx__json_members(const char *s, size_t len, ofctx__json_member_fn fn, void *arg);
 
+/* Called for each element of an array, in order, with the element as it is
+ * written; a non-zero return stops the walk. */
+typedef int (*ofctx__json_element_fn)(void *arg, const char *value, size_t value_len);
+
+/* Walks the elements of the array that the JSON text `s` (or a value of it:
+ * white space around is allowed) holds: 0, -1 when the text is not JSON,
+ * -2 when it is not an array, or what `fn` returned to stop. */
+int ofctx__json_elements(const char *s, size_t len, ofctx__json_element_fn fn, void *arg);
+
 /* The media type data carries when nobody said: "application/json" for
  * JSON, "text/plain; charset=utf-8" for other UTF-8 text without NUL
  * bytes (and for no data), else "application/octet-stream". */

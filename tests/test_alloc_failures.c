@@ -383,6 +383,11 @@ static void async_server(void **state) {
       "{\"id\":\"1\",\"source\":\"s\",\"type\":\"t\",\"specversion\":\"1.0\",\"datacontenttype\":"
       "\"text/plain\",\"data\":\"hi\"}",
       "GET /dapr/subscribe HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+      "POST /dapr/pubsub/orders HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: "
+      "212\r\n\r\n"
+      "{\"entries\":[{\"entryId\":\"e1\",\"event\":{\"id\":\"1\",\"source\":\"s\",\"type\":\"t\","
+      "\"specversion\":\"1.0\",\"data\":\"hi\"},\"metadata\":{\"k\":\"v\"}},{\"entryId\":\"e2\","
+      "\"event\":\"aGk=\",\"contentType\":\"text/plain\"},{\"entryId\":\"e3\",\"event\":5}]}",
       "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
       "POST /in HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
       "3\r\nabc\r\n0\r\n\r\n",
@@ -391,7 +396,8 @@ static void async_server(void **state) {
   server_paths(
       "{\"name\":\"fails\",\"runtime\":\"Async\",\"inputs\":{"
       "\"in\":{\"componentName\":\"in\",\"componentType\":\"bindings.kafka\"},"
-      "\"orders\":{\"uri\":\"o\",\"componentName\":\"ps\",\"componentType\":\"pubsub.kafka\"}},"
+      "\"orders\":{\"uri\":\"o\",\"componentName\":\"ps\",\"componentType\":\"pubsub.kafka\","
+      "\"metadata\":{\"bulkSubscribe\":\"true\"}}},"
       "\"outputs\":{\"out\":{\"componentName\":\"out\",\"componentType\":\"bindings.kafka\"},"
       "\"pub\":{\"uri\":\"t\",\"componentName\":\"ps\",\"componentType\":\"pubsub.kafka\"}}}",
       requests, NULL);

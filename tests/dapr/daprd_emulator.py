@@ -1557,6 +1557,55 @@ class Emulator:
         result["verdict"] = pubsub_verdict(resp.status, resp.body)
         return json_reply(200, result)
 
+    def deliver_bulk(self, pubsub_name, topic, query, headers, body):
+        """Contract §2.3: the entries of one bulk delivery, each a CloudEvent
+        built as for a single message, posted at once to the subscription's
+        route; the answer's statuses read per entry."""
+        if self.pubsub(pubsub_name) is None:
+            return json_reply(404, {"error": "no pubsub named %s" % pubsub_name})
+        with self.lock:
+            sub = next((s for s in self.subscriptions
+                        if s["pubsubname"] == pubsub_name and s["topic"] == topic), None)
+        if sub is None:
+            return json_reply(409, {"error": "no subscription for pubsub %s topic %s" % (pubsub_name, topic)})
+        bulk = sub.get("bulkSubscribe")
+        if not isinstance(bulk, dict) or bulk.get("enabled") is not True:
+            return json_reply(409, {"error": "the subscription has no bulkSubscribe enabled"})
+        try:
+            messages = json.loads(body or b"[]")
+        except ValueError:
+            return json_reply(400, {"error": "the body is not a JSON list of messages"})
+        if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+            return json_reply(400, {"error": "the body is not a JSON list of messages"})
+        raw = _truthy(sub["metadata"].get("rawPayload", "false"))
+        entries = []
+        for m in messages:
+            data = m.get("data")
+            payload = data.encode() if isinstance(data, str) else json.dumps(data, separators=(",", ":")).encode()
+            entry_id = m.get("entryId") or str(uuid.uuid4())
+            if raw:
+                entries.append({"entryId": entry_id, "event": base64.b64encode(payload).decode("ascii"),
+                                "metadata": m.get("metadata") or {}, "contentType": "application/octet-stream"})
+                continue
+            ce = self.build_cloudevent(pubsub_name, topic, m.get("contentType") or "application/json", payload,
+                                       {}, "", "")
+            entries.append({"entryId": entry_id, "event": json.loads(go_marshal(ce, "literal")),
+                            "metadata": m.get("metadata") or {}, "contentType": "application/cloudevents+json"})
+        envelope = {"id": str(uuid.uuid4()), "type": "com.dapr.event.sent.bulk", "topic": topic,
+                    "pubsubname": pubsub_name, "metadata": {}, "entries": entries}
+        ids = [e["entryId"] for e in entries]
+        result = {"path": sub["path"], "entries": ids, "status": None, "body": None}
+        try:
+            resp = self.app_call("POST", sub["path"], [("Content-Type", "application/json")],
+                                 body=json.dumps(envelope).encode("utf-8"))
+        except AppCallError as err:
+            result.update(error=str(err), verdicts=dict.fromkeys(ids, "RETRY"))
+            return json_reply(200, result)
+        result["status"] = resp.status
+        result["body"] = resp.body.decode("utf-8", "replace")
+        result["verdicts"] = bulk_verdicts(resp.status, resp.body, ids)
+        return json_reply(200, result)
+
     # -- control API -----------------------------------------------------------
 
     def control(self, method, raw_path, query, headers, body):
@@ -1597,6 +1646,8 @@ class Emulator:
             return self.deliver_binding(parts[2], query, headers, body)
         if len(parts) >= 4 and parts[:2] == ["deliver", "pubsub"] and method == "POST":
             return self.deliver_pubsub(parts[2], "/".join(parts[3:]), query, headers, body)
+        if len(parts) >= 4 and parts[:2] == ["deliver", "bulk"] and method == "POST":
+            return self.deliver_bulk(parts[2], "/".join(parts[3:]), query, headers, body)
         if parts == ["faults"]:
             if method == "DELETE":
                 with self.lock:
@@ -1677,6 +1728,28 @@ def pubsub_verdict(status, body):
     if status == 404:
         return "DROP"
     return "RETRY"
+
+
+def bulk_verdicts(status, body, entry_ids):
+    """Contract §2.3 response table, per entry: a 2xx body's statuses (an
+    entry missing from them, or with "" or an unknown status, is RETRY; a
+    body that does not parse makes all RETRY); 404 drops all; any other
+    status retries all."""
+    if status == 404:
+        return dict.fromkeys(entry_ids, "DROP")
+    if not 200 <= status <= 299:
+        return dict.fromkeys(entry_ids, "RETRY")
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return dict.fromkeys(entry_ids, "RETRY")
+    given = {}
+    statuses = doc.get("statuses") if isinstance(doc, dict) else None
+    for item in statuses if isinstance(statuses, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("entryId"), str):
+            given[item["entryId"]] = item.get("status")
+    return {i: given.get(i) if given.get(i) in ("SUCCESS", "DROP", "RETRY") else "RETRY"
+            for i in entry_ids}
 
 
 def validate_fault(spec):
@@ -1884,6 +1957,8 @@ control API (same port, never token-checked):
   POST   /emulator/health-probe              one app health probe (GET --app-health-check-path, no token)
   POST   /emulator/deliver/binding/<name>    deliver an input-binding event (?chunked=1, ?strict=1)
   POST   /emulator/deliver/pubsub/<ps>/<t>   deliver a pub/sub message (?raw=1, ?metadata.k=v)
+  POST   /emulator/deliver/bulk/<ps>/<t>     deliver messages in one bulk request (a bulkSubscribe
+                                             subscription): body [{"data", "contentType", "metadata"}]
   POST|GET|DELETE /emulator/faults           inject / list / clear sidecar faults
   GET|DELETE /emulator/received              sidecar API calls received / clear them
   PUT    /emulator/bindings/<name>/response  set what an http output binding answers

@@ -1145,5 +1145,75 @@ class LifecycleTest(unittest.TestCase):
         self.assertLess(time.monotonic() - start, 2)
 
 
+
+BULK_SUBSCRIPTIONS = [
+    {"pubsubname": "pubsub", "topic": "bulk", "route": "/bulk",
+     "bulkSubscribe": {"enabled": True, "maxMessagesCount": 10}},
+    {"pubsubname": "pubsub", "topic": "single", "route": "/single"},
+]
+
+
+class BulkDeliveryTest(unittest.TestCase):
+    """§2.3: bulk delivery to a bulkSubscribe subscription, and the
+    per-entry reading of the answer."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.app = FakeApp()
+        cls.addClassCleanup(cls.app.close)
+        cls.app.set("GET", "/dapr/subscribe", 200, json.dumps(BULK_SUBSCRIPTIONS).encode())
+        cls.emu = Emulator({"pubsubs": [{"name": "pubsub", "type": "pubsub.kafka"}]}, cls.app.port)
+        cls.addClassCleanup(cls.emu.stop)
+        cls.emu.json("POST", "/emulator/startup", {"timeoutMs": 3000})
+
+    def deliver(self, messages, topic="bulk"):
+        return self.emu.json("POST", "/emulator/deliver/bulk/pubsub/" + topic, json.dumps(messages).encode())
+
+    def answer(self, status, body):
+        self.app.set("POST", "/bulk", status, body if isinstance(body, bytes) else json.dumps(body).encode(),
+                     {"Content-Type": "application/json"})
+
+    def test_envelope(self):
+        self.app.clear()
+        self.app.set("GET", "/dapr/subscribe", 200, json.dumps(BULK_SUBSCRIPTIONS).encode())
+        self.answer(200, {"statuses": []})
+        st, doc = self.deliver([{"entryId": "a", "data": {"n": 1}}, {"entryId": "b", "data": "text",
+                                                                   "contentType": "text/plain",
+                                                                   "metadata": {"k": "v"}}])
+        self.assertEqual(st, 200, doc)
+        [req] = self.app.reqs("POST", "/bulk")
+        self.assertEqual(header(req, "Content-Type"), "application/json")
+        env = json.loads(req["body"])
+        self.assertEqual((env["type"], env["topic"], env["pubsubname"]), ("com.dapr.event.sent.bulk", "bulk", "pubsub"))
+        self.assertRegex(env["id"], UUID_RE)
+        a, b = env["entries"]
+        self.assertEqual((a["entryId"], a["contentType"]), ("a", "application/cloudevents+json"))
+        self.assertEqual(a["event"]["data"], {"n": 1})
+        self.assertEqual(a["event"]["specversion"], "1.0")
+        self.assertEqual((b["event"]["data"], b["event"]["datacontenttype"]), ("text", "text/plain"))
+        self.assertEqual(b["metadata"], {"k": "v"})
+
+    def test_verdicts(self):
+        two = [{"entryId": "a", "data": 1}, {"entryId": "b", "data": 2}]
+        cases = [
+            (200, {"statuses": [{"entryId": "a", "status": "SUCCESS"}, {"entryId": "b", "status": "DROP"}]},
+             {"a": "SUCCESS", "b": "DROP"}),
+            (200, {"statuses": [{"entryId": "a", "status": "SUCCESS"}]}, {"a": "SUCCESS", "b": "RETRY"}),
+            (200, {"statuses": [{"entryId": "a", "status": ""}, {"entryId": "b", "status": "MAYBE"}]},
+             {"a": "RETRY", "b": "RETRY"}),
+            (200, b"not json", {"a": "RETRY", "b": "RETRY"}),
+            (404, {}, {"a": "DROP", "b": "DROP"}),
+            (500, {"statuses": [{"entryId": "a", "status": "SUCCESS"}]}, {"a": "RETRY", "b": "RETRY"}),
+        ]
+        for status, body, want in cases:
+            self.answer(status, body)
+            st, doc = self.deliver(two)
+            self.assertEqual(doc["verdicts"], want, (status, body))
+
+    def test_a_subscription_without_bulk_takes_no_bulk_delivery(self):
+        st, doc = self.deliver([{"data": 1}], topic="single")
+        self.assertEqual(st, 409)
+        self.assertIn("bulkSubscribe", doc["error"])
+
 if __name__ == "__main__":
     unittest.main()

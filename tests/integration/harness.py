@@ -174,6 +174,11 @@ class Harness(FunctionProcess):
                             data if isinstance(data, (bytes, str)) else json.dumps(data),
                             {"Content-Type": content_type})
 
+    def deliver_bulk(self, pubsub, topic, messages):
+        """One bulk delivery of `messages` ([{"data", "contentType", "metadata", "entryId"}])."""
+        return self.control("POST", "/emulator/deliver/bulk/%s/%s" % (pubsub, urllib.parse.quote(topic)),
+                            json.dumps(messages))
+
     def received(self, prefix="/v1.0/"):
         """The sidecar API calls under `prefix`, health checks left out."""
         calls = self.control("GET", "/emulator/received")

@@ -666,5 +666,105 @@ class Echo(unittest.TestCase):
             h.close()
 
 
+
+BULK_CONTEXT = {
+    "name": "probe", "runtime": "Async",
+    "inputs": {"orders": {"uri": "orders", "componentName": "pubsub", "componentType": "pubsub.kafka",
+                          "metadata": {"bulkSubscribe": "true", "bulkSubscribeMaxMessagesCount": "50",
+                                       "bulkSubscribeMaxAwaitDurationMs": "40", "consumerID": "c1"}}},
+    "outputs": CONTEXT["outputs"],
+}
+
+
+class BulkDelivery(unittest.TestCase):
+    """Dapr's bulk pub/sub: a plain function is run once per entry, and the
+    batch is answered with a status per entry once every entry has settled."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.h = Harness(BULK_CONTEXT, COMPONENTS)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.h.finish()
+
+    def setUp(self):
+        self.h.clear_received()
+        self.h.faults([])
+
+    def test_subscription_advertises_bulk(self):
+        [sub] = self.h.startup_result["subscriptions"]
+        self.assertEqual(sub["bulkSubscribe"], {"enabled": True, "maxMessagesCount": 50, "maxAwaitDurationMs": 40})
+        # the bulk settings are the subscription's, not metadata for the component
+        self.assertEqual(sub["metadata"], {"consumerID": "c1"})
+
+    def test_each_entry_gets_its_own_status(self):
+        r = self.h.deliver_bulk("pubsub", "orders", [
+            {"entryId": "ok", "data": {"return": 200}},
+            {"entryId": "retry", "data": {"return": 500}},
+            {"entryId": "drop", "data": {"return": 400}},
+            {"entryId": "sent", "data": {"send": ["out"], "id": "b1"}},
+        ])
+        self.assertEqual(r["status"], 200, r)
+        self.assertEqual(r["verdicts"], {"ok": "SUCCESS", "retry": "RETRY", "drop": "DROP", "sent": "SUCCESS"})
+        [send] = self.h.received("/v1.0/bindings/")
+        self.assertEqual(json.loads(send["body"])["data"], {"id": "b1"})
+
+    def test_a_failed_send_retries_its_entry_only(self):
+        self.h.faults([{"path": "/v1.0/bindings/kafka-out", "action": "status", "status": 400, "count": 1}])
+        r = self.h.deliver_bulk("pubsub", "orders", [
+            {"entryId": "a", "data": {"send": ["out"], "id": "x"}},
+            {"entryId": "b", "data": {"return": 200}},
+        ])
+        self.assertEqual(r["verdicts"], {"a": "RETRY", "b": "SUCCESS"})
+
+    def test_the_answer_waits_for_every_send(self):
+        self.h.faults([{"path": "/v1.0/bindings/kafka-out", "action": "status", "status": 503, "count": 2}])
+        r = self.h.deliver_bulk("pubsub", "orders", [{"entryId": "slow", "data": {"send": ["out"], "id": "s"}}])
+        self.assertEqual(r["verdicts"], {"slow": "SUCCESS"})
+        self.assertEqual(len(self.h.received("/v1.0/bindings/")), 3)  # two retries, then accepted
+
+    def test_entry_metadata_and_attributes_reach_the_function(self):
+        r = self.h.deliver_bulk("pubsub", "orders", [
+            {"entryId": "m", "data": {"describe_to": "out"}, "metadata": {"k": "v"}},
+        ])
+        self.assertEqual(r["verdicts"], {"m": "SUCCESS"})
+        [send] = self.h.received("/v1.0/bindings/")
+        seen = json.loads(send["body"])["data"]
+        self.assertEqual((seen["kind"], seen["input"]), ("pubsub", "orders"))
+        self.assertEqual(json.loads(seen["data"]), {"describe_to": "out"})
+        self.assertEqual(seen["metadata"]["k"], "v")
+        self.assertEqual((seen["attributes"]["topic"], seen["attributes"]["pubsubname"]), ("orders", "pubsub"))
+        self.assertEqual(seen["attributes"]["specversion"], "1.0")
+
+    def test_entries_that_cannot_be_events_are_dropped(self):
+        status, _, body = http("POST", self.h.app + "/dapr/pubsub/orders", json.dumps({
+            "id": "1", "type": "com.dapr.event.sent.bulk", "topic": "orders", "pubsubname": "pubsub",
+            "entries": [{"entryId": "bad", "event": "not base64 !", "contentType": "application/octet-stream"},
+                        {"entryId": "num", "event": 5},
+                        {"entryId": "good", "event": {"id": "1", "source": "s", "type": "t",
+                                                      "specversion": "1.0", "data": {"return": 200}}},
+                        {"entryId": "raw", "event": "eyJyZXR1cm4iOjQwMH0=",  # {"return":400}
+                         "contentType": "application/octet-stream"},
+                        7]}), {"Content-Type": "application/json"})
+        self.assertEqual(status, 200)
+        statuses = json.loads(body)["statuses"]
+        self.assertEqual([(s["entryId"], s["status"]) for s in statuses],
+                         [("bad", "DROP"), ("num", "DROP"), ("good", "SUCCESS"), ("raw", "DROP"), ("", "DROP")])
+        wait_until(lambda: "bulk entry dropped" in self.h.log(), "the drop's log line")
+
+    def test_a_single_message_still_works(self):
+        r = self.h.deliver_pubsub("pubsub", "orders", {"return": 200})
+        self.assertEqual(r["verdict"], "SUCCESS")
+
+    def test_bad_bulk_settings_stop_the_start(self):
+        bad = json.loads(json.dumps(BULK_CONTEXT))
+        bad["inputs"]["orders"]["metadata"]["bulkSubscribeMaxMessagesCount"] = "lots"
+        fenv = dict(os.environ, FUNC_CONTEXT=json.dumps(dict(bad, port=str(free_port()))), CONTEXT_MODE="self-host",
+                    OFCTX_LISTEN_HOST="127.0.0.1")
+        out = subprocess.run(function_command("probe"), env=fenv, capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("bulkSubscribeMaxMessagesCount", out.stderr)
+
 if __name__ == "__main__":
     unittest.main()

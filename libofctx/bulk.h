@@ -1,0 +1,46 @@
+/* Internal: a bulk delivery (Dapr's bulkSubscribe): a batch of pub/sub
+ * entries, each its own invocation of the function, and one answer for the
+ * batch once every entry has settled. It knows no transport: the mode that
+ * reads the batch hands it each entry's event and gets the statuses back. */
+#ifndef OFCTX_BULK_H
+#define OFCTX_BULK_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "invocation.h"
+#include "metrics.h"
+
+typedef struct ofctx__bulk ofctx__bulk_t;
+
+/* Called once, when every entry has an outcome; it answers `req` (the
+ * mode's handle, as given to ofctx__bulk_new) and frees the batch. */
+typedef void (*ofctx__bulk_answer_fn)(void *req, ofctx__bulk_t *bulk);
+
+/* A batch of `count` entries of input `input`, delivered by `req`
+ * (borrowed until the answer). NULL when out of memory. */
+ofctx__bulk_t *ofctx__bulk_new(ofctx__host_t *host, void *req, size_t input, size_t count,
+                               ofctx__bulk_answer_fn answer);
+
+/* Entry `i`, whose id is `id` (copied): its event `ev` (taken over, as by
+ * ofctx__invoke) runs the function. Out of memory makes the entry RETRY. */
+void ofctx__bulk_invoke(ofctx__bulk_t *bulk, size_t i, const char *id, size_t id_len,
+                        ofctx_event_t *ev);
+/* Entry `i` settled without running the function: DROP for one that can
+ * never be an event, RETRY when it may work later. */
+void ofctx__bulk_settle(ofctx__bulk_t *bulk, size_t i, const char *id, size_t id_len,
+                        ofctx__outcome_t outcome);
+/* Strings an entry's event views (its metadata), kept with the batch: a
+ * buffer per entry, appended to before the entry is invoked. */
+ofctx__buf_t *ofctx__bulk_strings(ofctx__bulk_t *bulk, size_t i);
+/* Every entry has been given: the answer may now come (at once if all
+ * have settled). Entries never given are RETRY. */
+void ofctx__bulk_close(ofctx__bulk_t *bulk);
+
+size_t ofctx__bulk_count(const ofctx__bulk_t *bulk);
+/* Entry `i`'s id ("" when none was given) and outcome. */
+const char *ofctx__bulk_id(const ofctx__bulk_t *bulk, size_t i);
+ofctx__outcome_t ofctx__bulk_outcome(const ofctx__bulk_t *bulk, size_t i);
+void ofctx__bulk_free(ofctx__bulk_t *bulk);
+
+#endif

@@ -31,23 +31,13 @@ static char *route_for(const char *prefix, const char *name) {
   return route.data;
 }
 
-/* A pub/sub input's bulkSubscribe, from its metadata (BULK_KEYS). */
-typedef struct {
-  int enabled;
-  long max_messages, max_await_ms; /* 0: Dapr's default */
-} bulk_config_t;
-
-#define BULK_ENABLED "bulkSubscribe"
-#define BULK_MAX_MESSAGES "bulkSubscribeMaxMessagesCount"
-#define BULK_MAX_AWAIT "bulkSubscribeMaxAwaitDurationMs"
-
 typedef struct {
   const ofctx_config_t *cfg;
   ofctx__host_t *host;
   ofctx__metrics_t *metrics;
-  char **routes;        /* per input: the path Dapr delivers it to */
-  bulk_config_t *bulks; /* per input */
-  char inputs[24];      /* how many there are, for the log */
+  char **routes;               /* per input: the path Dapr delivers it to */
+  ofctx__bulk_config_t *bulks; /* per input */
+  char inputs[24];             /* how many there are, for the log */
 } async_t;
 
 static void async_stop(void *state) {
@@ -60,40 +50,11 @@ static void async_stop(void *state) {
   ofctx__free(a);
 }
 
-/* A whole number from 1 to `max` in the input's metadata `key`; 0 when
- * absent; -1 when it is not one. */
-static long metadata_number(const ofctx_strmap_t *md, const char *key, long max) {
-  const char *v = ofctx_strmap_get(md, key);
-  char *end;
-  long n;
-
-  if (!v)
-    return 0;
-  n = strtol(v, &end, 10);
-  return *v >= '0' && *v <= '9' && !*end && n >= 1 && n <= max ? n : -1;
-}
-
 /* The bulkSubscribe of each pub/sub input: 0, or -1 with the message. */
 static int bulk_configs(async_t *a, char *err, size_t size) {
-  for (size_t i = 0; i < ofctx_config_input_count(a->cfg); i++) {
-    const ofctx_component_t *in = ofctx_config_input_at(a->cfg, i);
-    const ofctx_strmap_t *md = ofctx_component_metadata(in);
-    const char *enabled = ofctx_strmap_get(md, BULK_ENABLED);
-    bulk_config_t *b = &a->bulks[i];
-    if (ofctx_component_kind(in) != OFCTX_COMPONENT_PUBSUB)
-      continue;
-    b->enabled = enabled && strcmp(enabled, "true") == 0;
-    b->max_messages = metadata_number(md, BULK_MAX_MESSAGES, 100000);
-    b->max_await_ms = metadata_number(md, BULK_MAX_AWAIT, 3600000);
-    if ((enabled && !b->enabled && strcmp(enabled, "false") != 0) || b->max_messages < 0 ||
-        b->max_await_ms < 0) {
-      snprintf(err, size,
-               "input %s: its metadata %s must be \"true\" or \"false\", and %s (1-100000) and "
-               "%s (1-3600000) whole numbers",
-               ofctx_component_name(in), BULK_ENABLED, BULK_MAX_MESSAGES, BULK_MAX_AWAIT);
+  for (size_t i = 0; i < ofctx_config_input_count(a->cfg); i++)
+    if (ofctx__bulk_config(ofctx_config_input_at(a->cfg, i), &a->bulks[i], err, size) != 0)
       return -1;
-    }
-  }
   return 0;
 }
 
@@ -437,7 +398,7 @@ static void subscriptions(async_t *a, ofctx__http_request_t *req) {
       continue;
     metadata = json_object();
     for (size_t k = 0; metadata && k < ofctx_strmap_count(md); k++)
-      if (strncmp(ofctx_strmap_key_at(md, k), BULK_ENABLED, sizeof BULK_ENABLED - 1) != 0)
+      if (!ofctx__bulk_metadata_key(ofctx_strmap_key_at(md, k)))
         json_object_set_new(metadata, ofctx_strmap_key_at(md, k),
                             json_string(ofctx_strmap_value_at(md, k)));
     json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:o}", "pubsubname",

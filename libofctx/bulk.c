@@ -1,8 +1,54 @@
 /* A bulk delivery: one invocation per entry, one answer for all. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bulk.h"
 #include "mem.h"
+
+#define BULK_ENABLED "bulkSubscribe"
+#define BULK_MAX_MESSAGES "bulkSubscribeMaxMessagesCount"
+#define BULK_MAX_AWAIT "bulkSubscribeMaxAwaitDurationMs"
+
+int ofctx__bulk_metadata_key(const char *key) {
+  return strcmp(key, BULK_ENABLED) == 0 || strcmp(key, BULK_MAX_MESSAGES) == 0 ||
+         strcmp(key, BULK_MAX_AWAIT) == 0;
+}
+
+/* A whole number from 1 to `max` in `md`'s `key`; 0 when absent; -1 when
+ * it is not one. */
+static long metadata_number(const ofctx_strmap_t *md, const char *key, long max) {
+  const char *v = ofctx_strmap_get(md, key);
+  char *end;
+  long n;
+
+  if (!v)
+    return 0;
+  n = strtol(v, &end, 10);
+  return *v >= '0' && *v <= '9' && !*end && n >= 1 && n <= max ? n : -1;
+}
+
+int ofctx__bulk_config(const ofctx_component_t *in, ofctx__bulk_config_t *out, char *err,
+                       size_t size) {
+  const ofctx_strmap_t *md = ofctx_component_metadata(in);
+  const char *enabled = ofctx_strmap_get(md, BULK_ENABLED);
+
+  memset(out, 0, sizeof *out);
+  if (ofctx_component_kind(in) != OFCTX_COMPONENT_PUBSUB)
+    return 0;
+  out->enabled = enabled && strcmp(enabled, "true") == 0;
+  out->max_messages = metadata_number(md, BULK_MAX_MESSAGES, 100000);
+  out->max_await_ms = metadata_number(md, BULK_MAX_AWAIT, 3600000);
+  if ((enabled && !out->enabled && strcmp(enabled, "false") != 0) || out->max_messages < 0 ||
+      out->max_await_ms < 0) {
+    snprintf(err, size,
+             "input %s: its metadata %s must be \"true\" or \"false\", and %s (1-100000) and "
+             "%s (1-3600000) whole numbers",
+             ofctx_component_name(in), BULK_ENABLED, BULK_MAX_MESSAGES, BULK_MAX_AWAIT);
+    return -1;
+  }
+  return 0;
+}
 
 typedef struct {
   ofctx__bulk_t *bulk;

@@ -13,6 +13,21 @@
 
 typedef struct ofctx__bulk ofctx__bulk_t;
 
+/* A pub/sub input's bulkSubscribe, from its metadata: bulkSubscribe
+ * ("true" or "false"), bulkSubscribeMaxMessagesCount (1-100000) and
+ * bulkSubscribeMaxAwaitDurationMs (1-3600000). */
+typedef struct {
+  int enabled;
+  long max_messages, max_await_ms; /* 0: Dapr's default */
+} ofctx__bulk_config_t;
+
+/* The input's (all zero for a binding): 0, or -1 with the message. */
+int ofctx__bulk_config(const ofctx_component_t *in, ofctx__bulk_config_t *out, char *err,
+                       size_t size);
+/* Whether `key` is one of those, which are the subscription's and never
+ * the component's metadata. */
+int ofctx__bulk_metadata_key(const char *key);
+
 /* Called once, when every entry has an outcome; it answers `req` (the
  * mode's handle, as given to ofctx__bulk_new) and frees the batch. */
 typedef void (*ofctx__bulk_answer_fn)(void *req, ofctx__bulk_t *bulk);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bulk.h"
 #include "dapr.pb-c.h"
 #include "grpc_wire.h"
 #include "json_util.h"
@@ -15,6 +16,9 @@
 
 typedef Dapr__Proto__Runtime__V1__TopicEventRequest topic_req_t;
 typedef Dapr__Proto__Runtime__V1__BindingEventRequest binding_req_t;
+typedef Dapr__Proto__Runtime__V1__TopicEventBulkRequest bulk_req_t;
+typedef Dapr__Proto__Runtime__V1__TopicEventBulkRequestEntry bulk_entry_t;
+typedef Dapr__Proto__Runtime__V1__TopicEventBulkResponseEntry bulk_status_t;
 typedef Google__Protobuf__Value pb_value_t;
 
 #define SERVICE "/dapr.proto.runtime.v1.AppCallback/"
@@ -25,8 +29,9 @@ typedef struct {
   const ofctx_config_t *cfg;
   ofctx__host_t *host;
   ofctx__metrics_t *metrics;
-  char **paths;    /* per pub/sub input: the route its subscription names */
-  char inputs[24]; /* how many there are, for the log */
+  char **paths;                /* per pub/sub input: the route its subscription names */
+  ofctx__bulk_config_t *bulks; /* per input */
+  char inputs[24];             /* how many there are, for the log */
 } grpc_app_t;
 
 /* One delivery in flight: the call and the request its event views. */
@@ -41,6 +46,7 @@ static void app_stop(void *state) {
   for (size_t i = 0; a->paths && i < ofctx_config_input_count(a->cfg); i++)
     ofctx__free(a->paths[i]);
   ofctx__free(a->paths);
+  ofctx__free(a->bulks);
   ofctx__free(a);
 }
 
@@ -55,7 +61,8 @@ static void *app_start(const ofctx__mode_env_t *env, char *err, size_t size) {
     a->metrics = env->metrics;
     snprintf(a->inputs, sizeof a->inputs, "%zu", n);
     a->paths = ofctx__calloc(n ? n : 1, sizeof *a->paths);
-    failed = !a->paths;
+    a->bulks = ofctx__calloc(n ? n : 1, sizeof *a->bulks);
+    failed = !a->paths || !a->bulks;
   }
   for (size_t i = 0; !failed && i < n; i++) {
     ofctx__buf_t path = {0};
@@ -71,6 +78,11 @@ static void *app_start(const ofctx__mode_env_t *env, char *err, size_t size) {
     snprintf(err, size, "out of memory");
     return NULL;
   }
+  for (size_t i = 0; i < n; i++)
+    if (ofctx__bulk_config(ofctx_config_input_at(a->cfg, i), &a->bulks[i], err, size) != 0) {
+      app_stop(a);
+      return NULL;
+    }
   return a;
 }
 
@@ -217,20 +229,14 @@ static int utf8_ok(const char *s) {
 /* The attributes Dapr sends as fields, then the extensions (never over a
  * field's). 0; -1 when out of memory; -2 when one is not UTF-8 (protobuf-c
  * does not check, and such a message could never be an event). */
-static int topic_attributes(ofctx_event_t *ev, const topic_req_t *m) {
-  const char *const fields[][2] = {{"id", m->id},
-                                   {"source", m->source},
-                                   {"type", m->type},
-                                   {"specversion", m->spec_version},
-                                   {"datacontenttype", m->data_content_type},
-                                   {"topic", m->topic},
-                                   {"pubsubname", m->pubsub_name}};
+static int attributes_of(ofctx_event_t *ev, const char *const fields[][2], size_t n_fields,
+                         const Google__Protobuf__Struct *extensions) {
   int oom = 0;
 
   ev->attributes = json_object();
   if (!ev->attributes)
     return -1;
-  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+  for (size_t i = 0; i < n_fields; i++) {
     if (!fields[i][1] || !fields[i][1][0])
       continue;
     if (!utf8_ok(fields[i][1]))
@@ -238,14 +244,14 @@ static int topic_attributes(ofctx_event_t *ev, const topic_req_t *m) {
     if (json_object_set_new(ev->attributes, fields[i][0], json_string(fields[i][1])) != 0)
       return -1;
   }
-  for (size_t i = 0; m->extensions && i < m->extensions->n_fields; i++) {
-    const char *key = m->extensions->fields[i]->key;
+  for (size_t i = 0; extensions && i < extensions->n_fields; i++) {
+    const char *key = extensions->fields[i]->key;
     char *text;
     if (json_object_get(ev->attributes, key))
       continue;
     if (!utf8_ok(key))
       return -2;
-    text = extension_text(m->extensions->fields[i]->value, &oom);
+    text = extension_text(extensions->fields[i]->value, &oom);
     if (oom)
       return -1;
     if (text && !utf8_ok(text)) {
@@ -260,6 +266,17 @@ static int topic_attributes(ofctx_event_t *ev, const topic_req_t *m) {
   }
   ev->content_type = json_string_value(json_object_get(ev->attributes, "datacontenttype"));
   return 0;
+}
+
+static int topic_attributes(ofctx_event_t *ev, const topic_req_t *m) {
+  const char *const fields[][2] = {{"id", m->id},
+                                   {"source", m->source},
+                                   {"type", m->type},
+                                   {"specversion", m->spec_version},
+                                   {"datacontenttype", m->data_content_type},
+                                   {"topic", m->topic},
+                                   {"pubsubname", m->pubsub_name}};
+  return attributes_of(ev, fields, sizeof fields / sizeof fields[0], m->extensions);
 }
 
 /* ---- deliveries ---- */
@@ -376,7 +393,9 @@ static int too_deep(ofctx__grpc_call_t *call) {
   size_t len;
   const uint8_t *bytes = ofctx__grpc_call_message(call, &len);
 
-  if (ofctx__pb_struct_depth(bytes, len, 10, MAX_DEPTH) <= MAX_DEPTH)
+  static const uint32_t extensions[] = {10};
+
+  if (ofctx__pb_struct_depth(bytes, len, extensions, 1, MAX_DEPTH) <= MAX_DEPTH)
     return 0;
   ofctx__log(OFCTX_LOG_WARN, "message dropped", "reason",
              "its CloudEvent extensions nest deeper than 64 levels", (const char *)NULL);
@@ -412,6 +431,207 @@ static void on_topic(grpc_app_t *a, ofctx__grpc_call_t *call) {
   invoke(a, d, &ev, answer_topic);
 }
 
+/* ---- bulk deliveries (OnBulkTopicEvent) ---- */
+
+static Dapr__Proto__Runtime__V1__TopicEventResponse__TopicEventResponseStatus
+status_of(ofctx__outcome_t o) {
+  return o == OFCTX__OUTCOME_SUCCESS
+             ? DAPR__PROTO__RUNTIME__V1__TOPIC_EVENT_RESPONSE__TOPIC_EVENT_RESPONSE_STATUS__SUCCESS
+         : o == OFCTX__OUTCOME_DROP
+             ? DAPR__PROTO__RUNTIME__V1__TOPIC_EVENT_RESPONSE__TOPIC_EVENT_RESPONSE_STATUS__DROP
+             : DAPR__PROTO__RUNTIME__V1__TOPIC_EVENT_RESPONSE__TOPIC_EVENT_RESPONSE_STATUS__RETRY;
+}
+
+/* Answers with one status per entry: `ids` and `outcome(i)` give them. */
+static void reply_statuses(ofctx__grpc_call_t *call, size_t n, const char *(*id)(void *, size_t),
+                           ofctx__outcome_t (*outcome)(void *, size_t), void *arg) {
+  Dapr__Proto__Runtime__V1__TopicEventBulkResponse res =
+      DAPR__PROTO__RUNTIME__V1__TOPIC_EVENT_BULK_RESPONSE__INIT;
+  bulk_status_t *entries = ofctx__calloc(n ? n : 1, sizeof *entries);
+  bulk_status_t **list = ofctx__calloc(n ? n : 1, sizeof *list);
+
+  if (!entries || !list) {
+    ofctx__grpc_fail(call, OFCTX__GRPC_RESOURCE_EXHAUSTED, "out of memory");
+  } else {
+    for (size_t i = 0; i < n; i++) {
+      dapr__proto__runtime__v1__topic_event_bulk_response_entry__init(&entries[i]);
+      entries[i].entry_id = (char *)id(arg, i);
+      entries[i].status = status_of(outcome(arg, i));
+      list[i] = &entries[i];
+    }
+    res.n_statuses = n;
+    res.statuses = list;
+    ofctx__grpc_reply(call, &res.base);
+  }
+  ofctx__free(entries);
+  ofctx__free(list);
+}
+
+static const char *bulk_id(void *arg, size_t i) { return ofctx__bulk_id(arg, i); }
+static ofctx__outcome_t bulk_outcome(void *arg, size_t i) { return ofctx__bulk_outcome(arg, i); }
+
+static void answer_bulk(void *req, ofctx__bulk_t *bulk) {
+  delivery_t *d = req;
+  reply_statuses(d->call, ofctx__bulk_count(bulk), bulk_id, bulk_outcome, bulk);
+  ofctx__bulk_free(bulk);
+  delivery_free(d);
+}
+
+/* The event of one entry: a CloudEvent, or raw bytes. 0; -1 out of memory;
+ * -2 it can never be an event. */
+static int bulk_entry_event(grpc_app_t *a, size_t input, const bulk_req_t *m, const bulk_entry_t *e,
+                            ofctx__grpc_call_t *call, ofctx_event_t *ev) {
+  size_t n;
+  const ofctx__http_header_t *headers = ofctx__grpc_call_headers(call, &n);
+  const ProtobufCBinaryData *data;
+  int rc = 0;
+
+  ev->kind = OFCTX_EVENT_PUBSUB;
+  ev->input = ofctx_component_name(ofctx_config_input_at(a->cfg, input));
+  ev->input_index = input;
+  if (e->event_case ==
+          DAPR__PROTO__RUNTIME__V1__TOPIC_EVENT_BULK_REQUEST_ENTRY__EVENT_CLOUD_EVENT &&
+      e->cloud_event) {
+    const Dapr__Proto__Runtime__V1__TopicEventCERequest *ce = e->cloud_event;
+    const char *const fields[][2] = {{"id", ce->id},
+                                     {"source", ce->source},
+                                     {"type", ce->type},
+                                     {"specversion", ce->spec_version},
+                                     {"datacontenttype", ce->data_content_type},
+                                     {"topic", m->topic},
+                                     {"pubsubname", m->pubsub_name}};
+    rc = attributes_of(ev, fields, sizeof fields / sizeof fields[0], ce->extensions);
+    data = &ce->data;
+  } else if (e->event_case ==
+             DAPR__PROTO__RUNTIME__V1__TOPIC_EVENT_BULK_REQUEST_ENTRY__EVENT_BYTES) {
+    data = &e->bytes;
+    ev->content_type =
+        e->content_type && e->content_type[0] ? e->content_type : "application/octet-stream";
+  } else {
+    return -2;
+  }
+  if (rc != 0)
+    return rc;
+  ev->data = data->len ? (const char *)data->data : "";
+  ev->len = data->len;
+  for (size_t k = 0; k < e->n_metadata; k++) {
+    ofctx__http_header_t entry = {e->metadata[k]->key, e->metadata[k]->value};
+    if (ofctx__event_metadata_add(ev, &entry, 1, 0) != 0)
+      return -1;
+  }
+  return ofctx__event_metadata_add(ev, headers, n, 1);
+}
+
+/* Entries whose extensions nest too deep are found on the wire, before
+ * unpacking (which would recurse once per level): every entry of such a
+ * request is DROP, its ids read off the wire too. */
+typedef struct {
+  char **ids;
+  size_t n, cap;
+  int oom;
+} wire_ids_t;
+
+static int take_wire_id(void *arg, const uint8_t *bytes, size_t len) {
+  wire_ids_t *w = arg;
+  char **slot = &w->ids[w->n - 1];
+  char *id = ofctx__strndup((const char *)bytes, len);
+
+  if (!id) {
+    w->oom = 1;
+    return 1;
+  }
+  ofctx__free(*slot); /* a field given twice: the last wins, as protobuf reads it */
+  *slot = id;
+  return 0;
+}
+
+static int count_wire_entry(void *arg, const uint8_t *bytes, size_t len) {
+  (void)bytes;
+  (void)len;
+  ((wire_ids_t *)arg)->cap++;
+  return 0;
+}
+
+static int wire_entry(void *arg, const uint8_t *bytes, size_t len) {
+  wire_ids_t *w = arg;
+  w->ids[w->n++] = NULL;
+  return ofctx__pb_fields(bytes, len, 1, take_wire_id, w) < 0 ? 0 : w->oom;
+}
+
+static const char *wire_id(void *arg, size_t i) {
+  const char *id = ((wire_ids_t *)arg)->ids[i];
+  return id ? id : "";
+}
+
+static ofctx__outcome_t wire_drop(void *arg, size_t i) {
+  (void)arg;
+  (void)i;
+  return OFCTX__OUTCOME_DROP;
+}
+
+static int bulk_too_deep(ofctx__grpc_call_t *call) {
+  static const uint32_t extensions[] = {2, 3, 7};
+  size_t len;
+  const uint8_t *bytes = ofctx__grpc_call_message(call, &len);
+  wire_ids_t w = {NULL, 0, 0, 0};
+
+  if (ofctx__pb_struct_depth(bytes, len, extensions, 3, MAX_DEPTH) <= MAX_DEPTH)
+    return 0;
+  ofctx__log(OFCTX_LOG_WARN, "bulk message dropped", "reason",
+             "a CloudEvent's extensions nest deeper than 64 levels", (const char *)NULL);
+  ofctx__pb_fields(bytes, len, 2, count_wire_entry, &w);
+  w.ids = ofctx__calloc(w.cap ? w.cap : 1, sizeof *w.ids);
+  if (!w.ids || ofctx__pb_fields(bytes, len, 2, wire_entry, &w) != 0 || w.oom)
+    ofctx__grpc_fail(call, OFCTX__GRPC_RESOURCE_EXHAUSTED, "out of memory");
+  else
+    reply_statuses(call, w.n, wire_id, wire_drop, &w);
+  for (size_t k = 0; w.ids && k < w.n; k++)
+    ofctx__free(w.ids[k]);
+  ofctx__free(w.ids);
+  return 1;
+}
+
+static void on_bulk(grpc_app_t *a, ofctx__grpc_call_t *call) {
+  const bulk_req_t *m;
+  ofctx__bulk_t *bulk;
+  delivery_t *d;
+  size_t i;
+
+  if (bulk_too_deep(call) ||
+      !(d = delivery_new(call, &dapr__proto__runtime__v1__topic_event_bulk_request__descriptor)))
+    return;
+  m = (const bulk_req_t *)d->msg;
+  i = find_input(a, OFCTX_COMPONENT_PUBSUB, m->pubsub_name, m->topic, m->path);
+  if (i == ofctx_config_input_count(a->cfg)) {
+    ofctx__grpc_fail(call, OFCTX__GRPC_NOT_FOUND, "no subscription of that pub/sub and topic");
+    delivery_free(d);
+    return;
+  }
+  bulk = ofctx__bulk_new(a->host, d, i, m->n_entries, answer_bulk);
+  if (!bulk) {
+    ofctx__grpc_fail(call, OFCTX__GRPC_RESOURCE_EXHAUSTED, "out of memory");
+    delivery_free(d);
+    return;
+  }
+  for (size_t k = 0; k < m->n_entries; k++) {
+    const bulk_entry_t *e = m->entries[k];
+    ofctx_event_t ev = {0};
+    int rc = bulk_entry_event(a, i, m, e, call, &ev);
+    if (rc == 0) {
+      ofctx__bulk_invoke(bulk, k, e->entry_id, strlen(e->entry_id), &ev);
+      continue;
+    }
+    ofctx__event_clear(&ev);
+    if (rc == -2)
+      ofctx__log(OFCTX_LOG_WARN, "bulk entry dropped", "input", ev.input, "entry", e->entry_id,
+                 "reason", "the entry is neither a CloudEvent nor bytes, or not UTF-8",
+                 (const char *)NULL);
+    ofctx__bulk_settle(bulk, k, e->entry_id, strlen(e->entry_id),
+                       rc == -2 ? OFCTX__OUTCOME_DROP : OFCTX__OUTCOME_RETRY);
+  }
+  ofctx__bulk_close(bulk);
+}
+
 static void list_bindings(grpc_app_t *a, ofctx__grpc_call_t *call) {
   Dapr__Proto__Runtime__V1__ListInputBindingsResponse res =
       DAPR__PROTO__RUNTIME__V1__LIST_INPUT_BINDINGS_RESPONSE__INIT;
@@ -442,11 +662,13 @@ static void list_subscriptions(grpc_app_t *a, ofctx__grpc_call_t *call) {
   sub_t *subs = ofctx__calloc(n ? n : 1, sizeof *subs);
   sub_t **list = ofctx__calloc(n ? n : 1, sizeof *list);
   Dapr__Proto__Runtime__V1__TopicRoutes *routes = ofctx__calloc(n ? n : 1, sizeof *routes);
+  Dapr__Proto__Runtime__V1__BulkSubscribeConfig *bulk_configs =
+      ofctx__calloc(n ? n : 1, sizeof *bulk_configs);
   sub_entry_t *entry = NULL, **entry_list = NULL;
 
   for (size_t i = 0; i < n; i++)
     entries += ofctx_strmap_count(ofctx_component_metadata(ofctx_config_input_at(a->cfg, i)));
-  if (subs && list && routes) {
+  if (subs && list && routes && bulk_configs) {
     entry = ofctx__calloc(entries ? entries : 1, sizeof *entry);
     entry_list = ofctx__calloc(entries ? entries : 1, sizeof *entry_list);
   }
@@ -467,12 +689,22 @@ static void list_subscriptions(grpc_app_t *a, ofctx__grpc_call_t *call) {
       routes[i].default_ = a->paths[i];
       s->routes = &routes[i];
       s->metadata = &entry_list[e];
-      for (size_t k = 0; k < ofctx_strmap_count(md); k++, e++) {
+      for (size_t k = 0; k < ofctx_strmap_count(md); k++) {
+        if (ofctx__bulk_metadata_key(ofctx_strmap_key_at(md, k)))
+          continue;
         dapr__proto__runtime__v1__topic_subscription__metadata_entry__init(&entry[e]);
         entry[e].key = (char *)ofctx_strmap_key_at(md, k);
         entry[e].value = (char *)ofctx_strmap_value_at(md, k);
         entry_list[e] = &entry[e];
         s->n_metadata++;
+        e++;
+      }
+      if (a->bulks[i].enabled) {
+        dapr__proto__runtime__v1__bulk_subscribe_config__init(&bulk_configs[i]);
+        bulk_configs[i].enabled = 1;
+        bulk_configs[i].max_messages_count = (int32_t)a->bulks[i].max_messages;
+        bulk_configs[i].max_await_duration_ms = (int32_t)a->bulks[i].max_await_ms;
+        s->bulk_subscribe = &bulk_configs[i];
       }
       list[res.n_subscriptions++] = s;
     }
@@ -482,6 +714,7 @@ static void list_subscriptions(grpc_app_t *a, ofctx__grpc_call_t *call) {
   ofctx__free(entry);
   ofctx__free(entry_list);
   ofctx__free(routes);
+  ofctx__free(bulk_configs);
   ofctx__free(list);
   ofctx__free(subs);
 }
@@ -498,6 +731,8 @@ static void app_call(void *state, ofctx__grpc_call_t *call) {
     on_binding(a, call);
   else if (method && strcmp(method, "OnTopicEvent") == 0)
     on_topic(a, call);
+  else if (method && strcmp(method, "OnBulkTopicEvent") == 0)
+    on_bulk(a, call);
   else if (method && strcmp(method, "ListInputBindings") == 0)
     list_bindings(a, call);
   else if (method && strcmp(method, "ListTopicSubscriptions") == 0)

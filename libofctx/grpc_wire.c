@@ -152,19 +152,23 @@ static int varint(const uint8_t **p, const uint8_t *end, uint64_t *out) {
   return -1;
 }
 
-int ofctx__pb_struct_depth(const uint8_t *msg, size_t len, uint32_t field, int limit) {
-  /* what a length-delimited field opens, by the kind of the message it is in */
-  enum { TOP, STRUCT, ENTRY, VALUE, LIST, SKIP };
+int ofctx__pb_struct_depth(const uint8_t *msg, size_t len, const uint32_t *path, size_t path_len,
+                           int limit) {
+  /* what a length-delimited field opens, by the kind of the message it is
+   * in; PATH + k: the message at step k of `path` */
+  enum { STRUCT, ENTRY, VALUE, LIST, SKIP, PATH };
   struct {
     int kind;
     const uint8_t *end;
-  } stack[4 * 256 + 2];
+  } stack[4 * 256 + 8];
   const uint8_t *p = msg;
   int top = 0, depth = 0, deepest = 0;
 
   if (limit > 256)
     limit = 256;
-  stack[0].kind = TOP;
+  if (path_len == 0 || path_len > 4)
+    return -1;
+  stack[0].kind = PATH;
   stack[0].end = msg + len;
   for (;;) {
     uint64_t tag, n;
@@ -198,9 +202,6 @@ int ofctx__pb_struct_depth(const uint8_t *msg, size_t len, uint32_t field, int l
     if (varint(&p, stack[top].end, &n) != 0 || n > (uint64_t)(stack[top].end - p))
       return -1;
     switch (stack[top].kind) {
-    case TOP:
-      opens = (tag >> 3) == field ? STRUCT : SKIP;
-      break;
     case STRUCT:
       opens = (tag >> 3) == 1 ? ENTRY : SKIP;
       break;
@@ -213,6 +214,10 @@ int ofctx__pb_struct_depth(const uint8_t *msg, size_t len, uint32_t field, int l
     case LIST:
       opens = (tag >> 3) == 1 ? VALUE : SKIP;
       break;
+    default: {
+      size_t k = (size_t)(stack[top].kind - PATH);
+      opens = (tag >> 3) != path[k] ? SKIP : k + 1 == path_len ? STRUCT : PATH + (int)k + 1;
+    }
     }
     if (opens == SKIP) {
       p += n;
@@ -224,6 +229,40 @@ int ofctx__pb_struct_depth(const uint8_t *msg, size_t len, uint32_t field, int l
     stack[top].kind = opens;
     stack[top].end = p + n;
   }
+}
+
+int ofctx__pb_fields(const uint8_t *msg, size_t len, uint32_t field,
+                     int (*fn)(void *arg, const uint8_t *bytes, size_t len), void *arg) {
+  const uint8_t *p = msg, *end = msg + len;
+
+  while (p < end) {
+    uint64_t tag, n;
+    int rc;
+    if (varint(&p, end, &tag) != 0)
+      return -1;
+    switch (tag & 7) {
+    case 0:
+      if (varint(&p, end, &n) != 0)
+        return -1;
+      continue;
+    case 1:
+    case 5:
+      n = (tag & 7) == 1 ? 8 : 4;
+      break;
+    case 2:
+      if (varint(&p, end, &n) != 0)
+        return -1;
+      break;
+    default:
+      return -1;
+    }
+    if (n > (uint64_t)(end - p))
+      return -1;
+    if ((tag & 7) == 2 && (tag >> 3) == field && (rc = fn(arg, p, (size_t)n)) != 0)
+      return rc;
+    p += n;
+  }
+  return 0;
 }
 
 static void *pb_alloc(void *data, size_t size) {

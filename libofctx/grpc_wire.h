@@ -64,13 +64,22 @@ void ofctx__grpc_message_decode(ofctx__buf_t *b, const char *value);
  * inside, and must not send). 0, or -1 when nghttp2 failed or memory ran out. */
 int ofctx__h2_gather(nghttp2_session *session, ofctx__buf_t *out, size_t max, int *busy);
 
-/* How deep google.protobuf.Value messages nest inside the Struct that is
- * field `field` of the message `msg`, read off the wire without recursion
+/* How deep google.protobuf.Value messages nest inside the Structs at `path`
+ * in the message `msg` (field numbers, at most 4: {10} is a field of `msg`,
+ * {2, 3, 7} field 7 of field 3 of field 2, each step a message, repeated or
+ * not), read off the wire without recursion
  * (protobuf-c's unpacking recurses once per level, which a deep enough
  * message turns into a stack overflow). Stops counting past `limit` and
  * returns limit + 1; 0 when the field is absent; -1 when the bytes are not
  * protobuf (protobuf-c will say so itself). */
-int ofctx__pb_struct_depth(const uint8_t *msg, size_t len, uint32_t field, int limit);
+int ofctx__pb_struct_depth(const uint8_t *msg, size_t len, const uint32_t *path, size_t path_len,
+                           int limit);
+
+/* Calls `fn` for each length-delimited field `field` of the message `msg`
+ * (its bytes; no recursion): 0; -1 when the bytes are not protobuf; or what
+ * `fn` returned to stop. */
+int ofctx__pb_fields(const uint8_t *msg, size_t len, uint32_t field,
+                     int (*fn)(void *arg, const uint8_t *bytes, size_t len), void *arg);
 
 /* protobuf-c's and nghttp2's allocations through ofctx__malloc and the rest. */
 extern ProtobufCAllocator ofctx__pb_allocator;

@@ -490,9 +490,16 @@ static void grpc_server(void **state) {
                               "1\x12\x01s\x1a\x01t\x22\x03"
                               "1.0\x32\x01o\x3a\x02hi"
                               "\x42\x02ps\x52\x0d\x0a\x0b\x0a\x01x\x12\x06\x2a\x04\x0a\x02\x0a\x00";
-  static char bufs[5][1024];
-  static const char *requests[6];
-  static size_t lens[5];
+  /* TopicEventBulkRequest{entries [{e, cloud_event{1, s, t, 1.0, data "hi"}, metadata {k: v}},
+   * {r, bytes "x"}], topic o, pubsub_name ps} */
+  static const char bulk[] = "\x12\x1f\x0a\x01"
+                             "e\x1a\x12\x0a\x01"
+                             "1\x12\x01s\x1a\x01t\x22\x03"
+                             "1.0\x32\x02hi\x2a\x06\x0a\x01k\x12\x01v"
+                             "\x12\x06\x0a\x01r\x12\x01x\x22\x01o\x2a\x02ps";
+  static char bufs[6][1024];
+  static const char *requests[7];
+  static size_t lens[6];
   (void)state;
 
   lens[0] = h2_call(bufs[0], "AppCallback/OnBindingEvent", binding, sizeof binding - 1);
@@ -500,9 +507,10 @@ static void grpc_server(void **state) {
   lens[2] = h2_call(bufs[2], "AppCallback/ListTopicSubscriptions", "", 0);
   lens[3] = h2_call(bufs[3], "AppCallback/ListInputBindings", "", 0);
   lens[4] = h2_call(bufs[4], "AppCallbackHealthCheck/HealthCheck", "", 0);
-  for (int i = 0; i < 5; i++)
+  lens[5] = h2_call(bufs[5], "AppCallback/OnBulkTopicEvent", bulk, sizeof bulk - 1);
+  for (int i = 0; i < 6; i++)
     requests[i] = bufs[i];
-  requests[5] = NULL;
+  requests[6] = NULL;
   setenv("APP_PROTOCOL", "grpc", 1);
   server_paths(
       "{\"name\":\"fails\",\"runtime\":\"Async\",\"inputs\":{"

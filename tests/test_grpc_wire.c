@@ -146,20 +146,38 @@ static size_t nested(unsigned char *out, size_t size, int depth) {
 
 static void struct_depth(void **state) {
   static unsigned char msg[1 << 20]; /* 40000 levels take about 15 bytes each */
+  static const uint32_t ten[] = {10}, bulk[] = {2, 3, 7};
   size_t len;
   (void)state;
-  assert_int_equal(ofctx__pb_struct_depth((const uint8_t *)"\x0a\x01i", 3, 10, 64), 0);
+  assert_int_equal(ofctx__pb_struct_depth((const uint8_t *)"\x0a\x01i", 3, ten, 1, 64), 0);
   for (int depth = 1; depth <= 70; depth++) {
     len = nested(msg, sizeof msg, depth);
-    assert_int_equal(ofctx__pb_struct_depth(msg, len, 10, 64), depth > 64 ? 65 : depth);
+    assert_int_equal(ofctx__pb_struct_depth(msg, len, ten, 1, 64), depth > 64 ? 65 : depth);
   }
   /* far past any stack: counted without recursion */
   len = nested(msg, sizeof msg, 40000); /* about 600 KiB */
-  assert_int_equal(ofctx__pb_struct_depth(msg, len, 10, 64), 65);
+  assert_int_equal(ofctx__pb_struct_depth(msg, len, ten, 1, 64), 65);
+  /* along a path: a bulk request's entry (2) whose cloud event (3) has the
+   * extensions (7): the nested request wrapped twice */
+  len = nested(msg, sizeof msg, 70);
+  {
+    static unsigned char wrapped[1 << 20];
+    unsigned char *end = wrapped + sizeof wrapped, *p = end;
+    size_t n;
+    put(&p, msg, len);
+    /* TopicEventRequest's extensions are field 10; as a CloudEvent they are 7 */
+    memcpy(p + 3, "\x3a", 1); /* id "i" (3 bytes), then the 0x52 tag becomes 0x3a */
+    wrap(&p, end, 0x1a);      /* entry.cloud_event (3) */
+    wrap(&p, end, 0x12);      /* request.entries (2) */
+    n = (size_t)(end - p);
+    assert_int_equal(ofctx__pb_struct_depth(p, n, bulk, 3, 64), 65);
+    assert_int_equal(ofctx__pb_struct_depth(p, n, ten, 1, 64), 0);
+  }
+  assert_int_equal(ofctx__pb_struct_depth(msg, len, bulk, 0, 64), -1);
   /* not protobuf: a length past the end, a cut varint, a group */
-  assert_int_equal(ofctx__pb_struct_depth((const uint8_t *)"\x52\x05\x0a", 3, 10, 64), -1);
-  assert_int_equal(ofctx__pb_struct_depth((const uint8_t *)"\x08\xff", 2, 10, 64), -1);
-  assert_int_equal(ofctx__pb_struct_depth((const uint8_t *)"\x0b", 1, 10, 64), -1);
+  assert_int_equal(ofctx__pb_struct_depth((const uint8_t *)"\x52\x05\x0a", 3, ten, 1, 64), -1);
+  assert_int_equal(ofctx__pb_struct_depth((const uint8_t *)"\x08\xff", 2, ten, 1, 64), -1);
+  assert_int_equal(ofctx__pb_struct_depth((const uint8_t *)"\x0b", 1, ten, 1, 64), -1);
 }
 
 int main(void) {

@@ -73,6 +73,7 @@ walk(ours, (ourType) => {
 const methods = [
   ["dapr.proto.runtime.v1.AppCallback", "OnBindingEvent", "BindingEventRequest", "BindingEventResponse"],
   ["dapr.proto.runtime.v1.AppCallback", "OnTopicEvent", "TopicEventRequest", "TopicEventResponse"],
+  ["dapr.proto.runtime.v1.AppCallback", "OnBulkTopicEvent", "TopicEventBulkRequest", "TopicEventBulkResponse"],
   ["dapr.proto.runtime.v1.AppCallback", "ListInputBindings", "google.protobuf.Empty", "ListInputBindingsResponse"],
   ["dapr.proto.runtime.v1.AppCallback", "ListTopicSubscriptions", "google.protobuf.Empty", "ListTopicSubscriptionsResponse"],
   ["dapr.proto.runtime.v1.AppCallbackHealthCheck", "HealthCheck", "google.protobuf.Empty", "HealthCheckResponse"],

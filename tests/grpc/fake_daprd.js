@@ -105,7 +105,15 @@ function toJson(value) {
 // `bytes` is base64.
 function fromJson(method, request) {
   const out = Object.assign({}, request);
-  for (const f of ["data"]) if (typeof out[f] === "string") out[f] = Buffer.from(out[f], "base64");
+  const bytes = (v) => (typeof v === "string" ? Buffer.from(v, "base64") : v);
+  out.data = bytes(out.data);
+  if (Array.isArray(out.entries))
+    out.entries = out.entries.map((e) => {
+      const entry = Object.assign({}, e);
+      if (entry.bytes !== undefined) entry.bytes = bytes(entry.bytes);
+      if (entry.cloudEvent) entry.cloudEvent = Object.assign({}, entry.cloudEvent, { data: bytes(entry.cloudEvent.data) });
+      return entry;
+    });
   return out;
 }
 

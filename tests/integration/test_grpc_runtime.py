@@ -459,6 +459,92 @@ class LogsHandler(unittest.TestCase):
             h.finish()
 
 
+BULK_CONTEXT = dict(CONTEXT, inputs={
+    "orders": {"uri": "orders", "componentName": "pubsub", "componentType": "pubsub.kafka",
+               "metadata": {"bulkSubscribe": "true", "bulkSubscribeMaxMessagesCount": "20", "rawPayload": "false"}}})
+
+
+def bulk_entry(entry_id, data, **ce):
+    event = {"id": entry_id, "source": "s", "type": "t", "specVersion": "1.0",
+             "dataContentType": "application/json", "data": b64(data)}
+    event.update(ce)
+    return {"entryId": entry_id, "cloudEvent": event, "contentType": "application/cloudevents+json",
+            "metadata": {"m": entry_id}}
+
+
+class Bulk(unittest.TestCase):
+    """OnBulkTopicEvent: a plain function run once per entry, one status per entry."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.h = GrpcHarness(BULK_CONTEXT)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.h.finish()
+
+    def setUp(self):
+        self.h.clear_received()
+        self.h.faults([])
+
+    def bulk(self, entries):
+        return self.h.call("OnBulkTopicEvent", {"id": "b", "entries": entries, "topic": "orders",
+                                                "pubsubName": "pubsub", "path": "/dapr/pubsub/orders",
+                                                "type": "com.dapr.event.sent.bulk"})
+
+    def statuses(self, r):
+        self.assertEqual(r["code"], OK, r)
+        return {s["entryId"]: s["status"] for s in r["response"]["statuses"]}
+
+    def test_subscription_advertises_bulk(self):
+        [sub] = self.h.call("ListTopicSubscriptions")["response"]["subscriptions"]
+        self.assertEqual(sub["bulkSubscribe"], {"enabled": True, "maxMessagesCount": 20, "maxAwaitDurationMs": 0})
+        self.assertEqual(sub["metadata"], {"rawPayload": "false"})
+
+    def test_each_entry_gets_its_own_status(self):
+        r = self.bulk([bulk_entry("ok", {"return": 200}), bulk_entry("retry", {"return": 500}),
+                       bulk_entry("drop", {"return": 400}), bulk_entry("sent", {"send": ["pub"], "id": "g1"}),
+                       {"entryId": "raw", "bytes": b64({"return": 400}), "contentType": "application/json"},
+                       {"entryId": "empty"}])
+        self.assertEqual(self.statuses(r), {"ok": "SUCCESS", "retry": "RETRY", "drop": "DROP", "sent": "SUCCESS",
+                                            "raw": "DROP", "empty": "DROP"})
+        [pub] = self.h.received()
+        self.assertEqual(json.loads(unb64(pub["request"]["data"])), {"id": "g1"})
+
+    def test_a_failed_send_retries_its_entry_only(self):
+        self.h.faults([{"method": "PublishEvent", "code": INVALID_ARGUMENT}])
+        r = self.bulk([bulk_entry("a", {"send": ["pub"], "id": "x"}), bulk_entry("b", {"return": 200})])
+        self.assertEqual(self.statuses(r), {"a": "RETRY", "b": "SUCCESS"})
+
+    def test_the_function_sees_each_entry(self):
+        r = self.bulk([bulk_entry("seen", {"describe_to": "out"}, extensions={"fields": {"traceid": {"stringValue": "t1"}}})])
+        self.assertEqual(self.statuses(r), {"seen": "SUCCESS"})
+        [inv] = self.h.received()
+        seen = json.loads(unb64(inv["request"]["data"]))
+        self.assertEqual((seen["kind"], seen["input"]), ("pubsub", "orders"))
+        self.assertEqual(seen["metadata"]["m"], "seen")
+        self.assertEqual(seen["attributes"]["topic"], "orders")
+        self.assertEqual(seen["attributes"]["traceid"], "t1")
+
+    def test_deep_extensions_drop_every_entry(self):
+        value = field(0x1A, b"x")
+        for _ in range(100):
+            value = field(0x2A, field(0x0A, field(0x0A, b"k") + field(0x12, value)))
+        extensions = field(0x0A, field(0x0A, b"deep") + field(0x12, value))
+        ce = field(0x0A, b"1") + field(0x3A, extensions)  # TopicEventCERequest{id, extensions (7)}
+        request = (field(0x12, field(0x0A, b"e1") + field(0x1A, ce))  # entries: {entry_id, cloud_event}
+                   + field(0x12, field(0x0A, b"e2") + field(0x1A, field(0x0A, b"2")))
+                   + field(0x22, b"orders") + field(0x2A, b"pubsub"))
+        [res] = h2_raw(self.h.app_port, {"requests": [{
+            "headers": {":path": "/dapr.proto.runtime.v1.AppCallback/OnBulkTopicEvent"},
+            "body": base64.b64encode(grpc_frame(request)).decode()}]})["results"]
+        self.assertEqual(Protocol.status_of(res), OK)
+        # TopicEventBulkResponse: statuses (1) = {entry_id (1), status (2) DROP}
+        body = unb64(res["body"])[5:]
+        self.assertEqual(body, field(0x0A, field(0x0A, b"e1") + b"\x10\x02")
+                         + field(0x0A, field(0x0A, b"e2") + b"\x10\x02"))
+
+
 class Knative(unittest.TestCase):
     def test_a_knative_function_serves_http_and_sends_over_grpc(self):
         # APP_PROTOCOL=grpc tells how Dapr would call the app; a Knative

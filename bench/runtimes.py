@@ -7,6 +7,8 @@ and wrk to CPU 1 when there are two:
   async-alert     the same with records that all alert, each alert sent to a sidecar
                   played by knative_probe
   async-10k       async-noalert throttled to about 10 000 requests/s: the latency then
+  async-pubsub    async-noalert, the records as single pub/sub CloudEvents (records/s)
+  async-bulk      the same records, 100 to a bulk delivery (bulkSubscribe): records/s
   grpc-noalert    async-noalert with APP_PROTOCOL=grpc: OnBindingEvent calls by h2load
                   (64 connections, 16 streams each)
   grpc-alert      async-alert over gRPC both ways: each alert an InvokeBinding on a gRPC
@@ -270,6 +272,29 @@ def main():
             sends = sidecar.count - before
             rows.append((name, rps, lat, errors, "RSS %d KB idle, %d KB after; %d alerts sent"
                          % (idle, rss_kb(fn.pid), sends)))
+        stop(fn)
+    if want("async-pubsub") or want("async-bulk"):
+        # the logs-handler on a pub/sub input: the same records as CloudEvents
+        pctx = dict(context, inputs={"kafka-receiver": {"uri": "logs", "componentName": "pubsub",
+                                                        "componentType": "pubsub.kafka",
+                                                        "metadata": {"bulkSubscribe": "true"}}})
+        fn, port = start_function(os.path.join(bin_dir, "logs-handler"), pctx, env)
+        url = "http://127.0.0.1:%d/dapr/pubsub/kafka-receiver" % port
+        event = {"id": "1", "source": "bench", "type": "t", "specversion": "1.0",
+                 "datacontenttype": "application/json", "topic": "logs", "pubsubname": "pubsub",
+                 "data": json.loads(record(200))}
+        bulk = {"id": "b", "type": "com.dapr.event.sent.bulk", "topic": "logs", "pubsubname": "pubsub",
+                "entries": [{"entryId": str(i), "event": event, "contentType": "application/cloudevents+json",
+                             "metadata": {}} for i in range(100)]}
+        for name, body, per in (("async-pubsub", json.dumps(event), 1), ("async-bulk", json.dumps(bulk), 100)):
+            if not want(name):
+                continue
+            rps, lat, errors = wrk(url, args.seconds, lua_script(tmp, name, "POST", body,
+                                                                   {"Content-Type": "application/json"}),
+                                   args.runs, fn.pid)
+            lat["cpu"] = "%.2fus per record" % (float(lat["cpu"][:-2]) / per)
+            rows.append((name, rps * per, lat, errors, "records/s (%d per request); RSS %d KB after"
+                         % (per, rss_kb(fn.pid))))
         stop(fn)
     if want("grpc-noalert") or want("grpc-alert"):
         grpc_sidecar = GrpcSidecar(bin_dir)

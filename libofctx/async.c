@@ -257,7 +257,7 @@ static ofctx_err_t entry_event(bulk_read_t *r, size_t k, const entry_fields_t *f
     ev->data = ev->owned;
     rc = OFCTX_OK;
   } else {
-    rc = ofctx__ce_from_envelope(f->event, f->event_len, ev, why);
+    rc = ofctx__ce_from_valid_envelope(f->event, f->event_len, ev, why);
   }
   if (rc != OFCTX_OK)
     return rc;
@@ -269,7 +269,8 @@ static ofctx_err_t entry_event(bulk_read_t *r, size_t k, const entry_fields_t *f
     type_len = strings->len;
     ofctx__buf_append(strings, "", 1);
   }
-  if (f->metadata && ofctx__json_members(f->metadata, f->metadata_len, metadata_pair, &pairs) != 0)
+  if (f->metadata &&
+      ofctx__json_members_valid(f->metadata, f->metadata_len, metadata_pair, &pairs) != 0)
     return OFCTX_EINVAL;
   if (strings->failed)
     return OFCTX_ENOMEM;
@@ -294,7 +295,7 @@ static int start_entry(void *arg, const char *value, size_t value_len) {
   const char *why = "an entry is not an object";
   ofctx_err_t rc = OFCTX_EINVAL;
 
-  if (ofctx__json_members(value, value_len, entry_field, &f) == 0) {
+  if (ofctx__json_members_valid(value, value_len, entry_field, &f) == 0) {
     if (f.id)
       ofctx__json_string_decode(&id, f.id, f.id_len);
     rc = id.failed ? OFCTX_ENOMEM : entry_event(r, k, &f, &ev, &why);
@@ -345,14 +346,15 @@ static int deliver_bulk(async_t *a, ofctx__http_request_t *req, size_t i, const 
 
   if (ofctx__json_members(body, len, find_entries, &r) != 0 || !r.entries)
     return 0;
-  ofctx__json_elements(r.entries, r.entries_len, count_entry, &r);
+  /* the body was validated whole by that first walk */
+  ofctx__json_elements_valid(r.entries, r.entries_len, count_entry, &r);
   r.bulk = ofctx__bulk_new(a->host, req, i, r.n, answer_bulk);
   if (!r.bulk) {
     ofctx__http_respond_json(req, 500, "{\"error\":\"out of memory\"}");
     return 1;
   }
   r.n = 0;
-  ofctx__json_elements(r.entries, r.entries_len, start_entry, &r);
+  ofctx__json_elements_valid(r.entries, r.entries_len, start_entry, &r);
   ofctx__bulk_close(r.bulk);
   return 1;
 }

@@ -464,15 +464,16 @@ int ofctx__ce_decode(const ofctx__http_header_t *headers, size_t count, const ch
 
 /* ---- Dapr's pub/sub envelope ---- */
 
-ofctx_err_t ofctx__ce_from_envelope(const char *body, size_t len, ofctx_event_t *ev,
-                                    const char **why) {
+static ofctx_err_t from_envelope(const char *body, size_t len, ofctx_event_t *ev, const char **why,
+                                 int valid) {
   object_read_t o = {ev, 0, NULL, NULL, NULL, 0, 0, 0};
   int rc;
 
   ev->attributes = json_object();
   if (!ev->attributes)
     return OFCTX_ENOMEM;
-  rc = ofctx__json_members(body, len, read_member, &o);
+  rc = valid ? ofctx__json_members_valid(body, len, read_member, &o)
+             : ofctx__json_members(body, len, read_member, &o);
   *why = rc == -1   ? "the body is not JSON, so not a CloudEvent"
          : rc == -2 ? "the body is JSON but not an object, so not a CloudEvent"
                     : NULL;
@@ -488,6 +489,16 @@ ofctx_err_t ofctx__ce_from_envelope(const char *body, size_t len, ofctx_event_t 
   /* Dapr falls back to a string when JSON data does not parse, so a string
    * is the publisher's text whatever the type says. */
   return take_data(ev, &o, 1, why);
+}
+
+ofctx_err_t ofctx__ce_from_envelope(const char *body, size_t len, ofctx_event_t *ev,
+                                    const char **why) {
+  return from_envelope(body, len, ev, why, 0);
+}
+
+ofctx_err_t ofctx__ce_from_valid_envelope(const char *body, size_t len, ofctx_event_t *ev,
+                                          const char **why) {
+  return from_envelope(body, len, ev, why, 1);
 }
 
 /* ---- replies ---- */

@@ -226,11 +226,13 @@ int ofctx__json_valid(const void *data, size_t len) {
 }
 
 int ofctx__json_members(const char *s, size_t len, ofctx__json_member_fn fn, void *arg) {
+  return ofctx__json_valid(s, len) ? ofctx__json_members_valid(s, len, fn, arg) : -1;
+}
+
+int ofctx__json_members_valid(const char *s, size_t len, ofctx__json_member_fn fn, void *arg) {
   size_t i = skip_ws(s, len, 0);
 
-  if (!ofctx__json_valid(s, len))
-    return -1;
-  if (s[i] != '{')
+  if (i >= len || s[i] != '{')
     return -2;
   i = skip_ws(s, len, i + 1);
   while (s[i] == '"') {
@@ -249,11 +251,13 @@ int ofctx__json_members(const char *s, size_t len, ofctx__json_member_fn fn, voi
 }
 
 int ofctx__json_elements(const char *s, size_t len, ofctx__json_element_fn fn, void *arg) {
+  return ofctx__json_valid(s, len) ? ofctx__json_elements_valid(s, len, fn, arg) : -1;
+}
+
+int ofctx__json_elements_valid(const char *s, size_t len, ofctx__json_element_fn fn, void *arg) {
   size_t i = skip_ws(s, len, 0);
 
-  if (!ofctx__json_valid(s, len))
-    return -1;
-  if (s[i] != '[')
+  if (i >= len || s[i] != '[')
     return -2;
   i = skip_ws(s, len, i + 1);
   while (i < len && s[i] != ']') {

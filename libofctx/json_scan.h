@@ -33,6 +33,9 @@ typedef int (*ofctx__json_member_fn)(void *arg, const char *key, size_t key_len,
  * the text is not JSON, -2 when its value is not an object (nothing is
  * called then), or what `fn` returned to stop. */
 int ofctx__json_members(const char *s, size_t len, ofctx__json_member_fn fn, void *arg);
+/* The same for text known to be one JSON value (a value that a walk of
+ * valid text handed out): nothing is checked again. -2 when not an object. */
+int ofctx__json_members_valid(const char *s, size_t len, ofctx__json_member_fn fn, void *arg);
 
 /* Called for each element of an array, in order, with the element as it is
  * written; a non-zero return stops the walk. */
@@ -42,6 +45,8 @@ typedef int (*ofctx__json_element_fn)(void *arg, const char *value, size_t value
  * white space around is allowed) holds: 0, -1 when the text is not JSON,
  * -2 when it is not an array, or what `fn` returned to stop. */
 int ofctx__json_elements(const char *s, size_t len, ofctx__json_element_fn fn, void *arg);
+/* The same for text known to be one JSON value: nothing is checked again. */
+int ofctx__json_elements_valid(const char *s, size_t len, ofctx__json_element_fn fn, void *arg);
 
 /* The media type data carries when nobody said: "application/json" for
  * JSON, "text/plain; charset=utf-8" for other UTF-8 text without NUL

@@ -201,6 +201,40 @@ static void members(void **state) {
   ofctx__buf_free(&w.seen);
 }
 
+static int note_element(void *arg, const char *value, size_t value_len) {
+  walk_t *w = arg;
+  ofctx__buf_append(&w->seen, value, value_len);
+  ofctx__buf_puts(&w->seen, ";");
+  return value_len == 6 && memcmp(value, "\"stop\"", 6) == 0;
+}
+
+/* Arrays, and the walks of text already known to be JSON, which agree with
+ * the checked ones on every valid text. */
+static void elements_and_valid_walks(void **state) {
+  static const char list[] = " [ 1 , {\"a\":[2,3]} ,\"x\", [] , \"stop\", 9 ] ";
+  static const char doc[] = "{\"a\":1,\"b\":{\"c\":[1,2]},\"d\":\"e\"}";
+  walk_t w = {{0}}, v = {{0}};
+  (void)state;
+
+  assert_int_equal(ofctx__json_elements(list, sizeof list - 1, note_element, &w), 1);
+  assert_string_equal(w.seen.data, "1;{\"a\":[2,3]};\"x\";[];\"stop\";");
+  assert_int_equal(ofctx__json_elements_valid(list, sizeof list - 1, note_element, &v), 1);
+  assert_string_equal(v.seen.data, w.seen.data);
+  ofctx__buf_free(&w.seen);
+  ofctx__buf_free(&v.seen);
+  assert_int_equal(ofctx__json_elements("{}", 2, note_element, &w), -2);
+  assert_int_equal(ofctx__json_elements("[1,]", 4, note_element, &w), -1);
+  assert_int_equal(ofctx__json_elements_valid("{}", 2, note_element, &w), -2);
+  assert_int_equal(ofctx__json_elements_valid("[]", 2, note_element, &w), 0);
+  assert_int_equal(ofctx__json_members(doc, sizeof doc - 1, note, &w), 0);
+  assert_int_equal(ofctx__json_members_valid(doc, sizeof doc - 1, note, &v), 0);
+  assert_string_equal(v.seen.data, w.seen.data);
+  assert_int_equal(ofctx__json_members_valid("[1]", 3, note, &v), -2);
+  assert_int_equal(ofctx__json_members_valid("", 0, note, &v), -2);
+  ofctx__buf_free(&w.seen);
+  ofctx__buf_free(&v.seen);
+}
+
 static void strings(void **state) {
   static const struct {
     const char *token;
@@ -246,13 +280,10 @@ static void media_types_of_data(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(decisions),
-      cmocka_unit_test(jansson_agrees),
-      cmocka_unit_test(deep_nesting),
-      cmocka_unit_test(value_length),
-      cmocka_unit_test(members),
-      cmocka_unit_test(strings),
-      cmocka_unit_test(media_types_of_data),
+      cmocka_unit_test(decisions),    cmocka_unit_test(jansson_agrees),
+      cmocka_unit_test(deep_nesting), cmocka_unit_test(value_length),
+      cmocka_unit_test(members),      cmocka_unit_test(elements_and_valid_walks),
+      cmocka_unit_test(strings),      cmocka_unit_test(media_types_of_data),
   };
   return cmocka_run_group_tests_name("json_scan", tests, NULL, NULL);
 }

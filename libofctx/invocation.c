@@ -66,7 +66,7 @@ static void maybe_settle(ofctx_t *ctx) {
     return;
   if (ctx->sends_failed)
     settle(ctx, OFCTX__OUTCOME_RETRY, "a send failed");
-  else if (ctx->result == OFCTX_SUCCESS)
+  else if (ctx->result == OFCTX_SUCCESS || ctx->result == OFCTX_OK)
     settle(ctx, OFCTX__OUTCOME_SUCCESS, NULL);
   else if (ctx->result == OFCTX_DROP)
     settle(ctx, OFCTX__OUTCOME_DROP, "the function declared the event poison");
@@ -105,7 +105,8 @@ int ofctx__invoke(ofctx__host_t *host, void *req, const ofctx_event_t *ev,
     ctx->result = OFCTX_SUCCESS;
   }
   ctx->returned = 1;
-  if (ctx->result != OFCTX_SUCCESS && ctx->result != OFCTX_DROP && ctx->result != OFCTX_ERROR) {
+  if (ctx->result != OFCTX_SUCCESS && ctx->result != OFCTX_OK && ctx->result != OFCTX_DROP &&
+      ctx->result != OFCTX_ERROR) {
     char code[16];
     snprintf(code, sizeof code, "%d", ctx->result);
     ofctx__log(OFCTX_LOG_WARN, "the function returned an unknown code, taken as OFCTX_ERROR",

@@ -36,7 +36,8 @@ typedef struct ofctx_event ofctx_event_t;
 
 /* What a function returns (OpenFunction's codes). */
 enum {
-  /* Done. The input is acknowledged once every send has succeeded. */
+  /* Done. The input is acknowledged once every send has succeeded. 0
+   * (OFCTX_OK, which the library's own calls return) counts as this too. */
   OFCTX_SUCCESS = 200,
   /* The event is poison (malformed, never processable): it is acknowledged
    * without a retry, with a log line and a count. Pub/sub answers DROP. */

@@ -99,6 +99,11 @@ class AsyncRuntime(unittest.TestCase):
         self.assertTrue(r["acked"])
         r = self.h.deliver_binding("kafka-in", {"return": 7})
         self.assertEqual(r["status"], 500)  # unknown codes are errors
+        # OFCTX_OK, what the library's own calls return, is success: not a
+        # nack that Dapr would redeliver for ever
+        r = self.h.deliver_binding("kafka-in", {"return": 0})
+        self.assertEqual((r["status"], r["acked"]), (200, True))
+        self.assertEqual(self.h.deliver_pubsub("pubsub", "orders", {"return": 0})["verdict"], "SUCCESS")
         wait_until(lambda: "event dropped" in self.h.log(), "the drop log line")
 
     def test_pubsub_outcomes(self):

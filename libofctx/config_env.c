@@ -97,6 +97,20 @@ static ofctx_err_t check_host(const char *value, ofctx_error_t *err) {
                       quoted);
 }
 
+/* CONTEXT_MODE: unset, "self-host" or "kubernetes"; another value is a typo
+ * (the Go framework takes it for kubernetes). */
+static ofctx_err_t check_context_mode(const char *value, ofctx_error_t *err) {
+  char quoted[OFCTX_QUOTE_SIZE];
+
+  if (!value || strcmp(value, "self-host") == 0 || strcmp(value, "kubernetes") == 0)
+    return OFCTX_OK;
+  ofctx__quote(quoted, sizeof quoted, value);
+  return ofctx__error(err, OFCTX_EENV,
+                      "CONTEXT_MODE: %s is neither \"self-host\" (outside Kubernetes) nor "
+                      "\"kubernetes\"",
+                      quoted);
+}
+
 /* Dapr's --app-protocol values that name the protocol in clear text. */
 static const char *protocol_of(const char *value) {
   if (!value || strcmp(value, "http") == 0)
@@ -133,7 +147,8 @@ ofctx_err_t ofctx__env_read(ofctx__env_t *env, ofctx_getenv_fn getenv_fn, void *
   env->dapr_api_token = env_get(getenv_fn, arg, "DAPR_API_TOKEN");
   env->app_api_token = env_get(getenv_fn, arg, "APP_API_TOKEN");
   env->port = env_get(getenv_fn, arg, "PORT");
-  if ((rc = check_text("POD_NAME", env->pod_name, 0, err)) != OFCTX_OK ||
+  if ((rc = check_context_mode(env->context_mode, err)) != OFCTX_OK ||
+      (rc = check_text("POD_NAME", env->pod_name, 0, err)) != OFCTX_OK ||
       (rc = check_text("POD_NAMESPACE", env->pod_namespace, 0, err)) != OFCTX_OK ||
       (rc = check_host(env->dapr_host, err)) != OFCTX_OK ||
       (rc = check_port("DAPR_HTTP_PORT", env->dapr_http_port, err)) != OFCTX_OK ||

@@ -401,6 +401,10 @@ static void attempt_done(call_t *call, CURLcode code) {
   }
   if (code == CURLE_OK)
     snprintf(error, sizeof error, "HTTP status %ld", status);
+  else if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST)
+    /* say where it looked: the variables that tell it */
+    snprintf(error, sizeof error, "%s (the sidecar at %s, from DAPR_HOST and DAPR_HTTP_PORT)",
+             call->errbuf[0] ? call->errbuf : ofctx__curl.easy_strerror(code), call->client->base);
   else
     snprintf(error, sizeof error, "%s",
              call->errbuf[0] ? call->errbuf : ofctx__curl.easy_strerror(code));

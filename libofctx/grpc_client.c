@@ -287,12 +287,14 @@ static void connected(uv_connect_t *req, int status) {
   ofctx__grpc_client_t *cl = c->client;
   nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
                                  {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20}};
-  char why[160];
+  char why[256];
 
   if (c->closing)
     return;
   if (status < 0) {
-    snprintf(why, sizeof why, "cannot connect to the sidecar's gRPC port: %s", uv_strerror(status));
+    snprintf(why, sizeof why,
+             "cannot connect to the sidecar's gRPC port %s (DAPR_HOST and DAPR_GRPC_PORT): %s",
+             cl->authority, uv_strerror(status));
     /* the calls that waited for it fail this attempt */
     if (cl->conn == c)
       cl->conn = NULL;

@@ -529,7 +529,12 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
     char port[16];
     snprintf(port, sizeof port, "%u", (unsigned)ofctx_config_port(rt->cfg));
     ofctx__log(OFCTX_LOG_ERROR, "cannot start", "host", rt->opts.listen_host, "port", port, "error",
-               err.message, (const char *)NULL);
+               err.message, "hint",
+               strstr(err.message, "in use")
+                   ? "another process listens on that port: choose another with PORT (or the "
+                     "context's port)"
+                   : NULL,
+               (const char *)NULL);
     status = EXIT_CANNOT_START;
     dapr_close(rt);
     uv_walk(&rt->loop, walk_close, NULL);

@@ -102,6 +102,21 @@ static void from_opts(ofctx__send_request_t *req, const ofctx_send_opts_t *opts)
   req->extra = opts ? opts->metadata : NULL;
 }
 
+/* The name asked for, and the names there are: most often a typo. */
+static void no_such_output(ofctx_t *ctx, const char *output) {
+  const ofctx_config_t *cfg = ctx->host->cfg;
+  ofctx__buf_t names = {0};
+
+  for (size_t i = 0; i < ofctx_config_output_count(cfg); i++) {
+    ofctx__buf_puts(&names, i ? ", " : "");
+    ofctx__buf_puts(&names, ofctx_component_name(ofctx_config_output_at(cfg, i)));
+  }
+  ofctx__log(OFCTX_LOG_ERROR, "no output of that name in the function context", "input",
+             ctx->ev.input, "output", output, "outputs",
+             names.data ? names.data : (names.failed ? "?" : "(none)"), (const char *)NULL);
+  ofctx__buf_free(&names);
+}
+
 ofctx_err_t ofctx_send_to_opts(ofctx_t *ctx, const char *output, const void *data, size_t len,
                                const ofctx_send_opts_t *opts) {
   const ofctx_config_t *cfg;
@@ -115,8 +130,10 @@ ofctx_err_t ofctx_send_to_opts(ofctx_t *ctx, const char *output, const void *dat
     return OFCTX_EINVAL;
   cfg = ctx->host->cfg;
   out = ofctx_config_output(cfg, output);
-  if (!out)
+  if (!out) {
+    no_such_output(ctx, output);
     return OFCTX_ENOOUTPUT;
+  }
   while (ofctx_config_output_at(cfg, req.slot) != out)
     req.slot++;
   from_opts(&req, opts);

@@ -593,6 +593,27 @@ class Lifecycle(unittest.TestCase):
                                timeout=30)
             self.assertEqual(p.returncode, 1, p.stderr)
             self.assertIn("cannot start", p.stderr)
+            self.assertIn("choose another with PORT", p.stderr)
+
+    def test_an_unknown_output_is_named_with_those_there_are(self):
+        h = Harness(CONTEXT, COMPONENTS)
+        try:
+            r = h.deliver_binding("kafka-in", {"send": ["outt"], "id": "typo"})
+            self.assertEqual(r["status"], 500)
+            wait_until(lambda: "no output of that name" in h.log(), "the typo's log line")
+            self.assertIn('output=outt outputs="out, nm, pub"', h.log())
+        finally:
+            h.finish()
+
+    def test_an_unreachable_sidecar_is_named(self):
+        h = Harness(CONTEXT, COMPONENTS, env={"DAPR_HTTP_PORT": str(free_port()), "OFCTX_DAPR_WAIT_MS": "0",
+                                              "OFCTX_SEND_ATTEMPTS": "1"})
+        try:
+            r = h.deliver_binding("kafka-in", {"send": ["out"], "id": "gone"})
+            self.assertEqual(r["status"], 500)
+            wait_until(lambda: "from DAPR_HOST and DAPR_HTTP_PORT" in h.log(), "the send's error")
+        finally:
+            h.finish()
 
     def test_readyz_waits_for_the_sidecar(self):
         # long enough for the function to start first, also under valgrind

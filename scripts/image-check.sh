@@ -23,6 +23,7 @@ containers=()
 cleanup() {
   for c in "${containers[@]}"; do podman rm -f "$c" >/dev/null 2>&1 || true; done
   rm -rf "$work" /layers/dev.openfunction.libofctx
+  rmdir /layers 2>/dev/null || true
 }
 trap cleanup EXIT
 

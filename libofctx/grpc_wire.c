@@ -152,6 +152,34 @@ static int varint(const uint8_t **p, const uint8_t *end, uint64_t *out) {
   return -1;
 }
 
+/* The field at *p (before end): its tag, and for a length-delimited one
+ * (wire type 2) its payload's length, *p then at the payload; any other is
+ * read past whole (*len 0). 0, or -1 when the bytes are not protobuf. */
+static int next_field(const uint8_t **p, const uint8_t *end, uint64_t *tag, uint64_t *len) {
+  uint64_t n;
+
+  *len = 0;
+  if (varint(p, end, tag) != 0)
+    return -1;
+  switch (*tag & 7) {
+  case 0:
+    return varint(p, end, &n);
+  case 1:
+  case 5:
+    n = (*tag & 7) == 1 ? 8 : 4;
+    if ((uint64_t)(end - *p) < n)
+      return -1;
+    *p += n;
+    return 0;
+  case 2:
+    if (varint(p, end, len) != 0 || *len > (uint64_t)(end - *p))
+      return -1;
+    return 0;
+  default:
+    return -1;
+  }
+}
+
 int ofctx__pb_struct_depth(const uint8_t *msg, size_t len, const uint32_t *path, size_t path_len,
                            int limit) {
   /* what a length-delimited field opens, by the kind of the message it is
@@ -180,27 +208,10 @@ int ofctx__pb_struct_depth(const uint8_t *msg, size_t len, const uint32_t *path,
     }
     if (top == 0 && p == stack[0].end)
       return deepest;
-    if (varint(&p, stack[top].end, &tag) != 0)
+    if (next_field(&p, stack[top].end, &tag, &n) != 0)
       return -1;
-    switch (tag & 7) {
-    case 0:
-      if (varint(&p, stack[top].end, &n) != 0)
-        return -1;
+    if ((tag & 7) != 2)
       continue;
-    case 1:
-    case 5:
-      n = (tag & 7) == 1 ? 8 : 4;
-      if ((uint64_t)(stack[top].end - p) < n)
-        return -1;
-      p += n;
-      continue;
-    case 2:
-      break;
-    default:
-      return -1;
-    }
-    if (varint(&p, stack[top].end, &n) != 0 || n > (uint64_t)(stack[top].end - p))
-      return -1;
     switch (stack[top].kind) {
     case STRUCT:
       opens = (tag >> 3) == 1 ? ENTRY : SKIP;
@@ -238,25 +249,7 @@ int ofctx__pb_fields(const uint8_t *msg, size_t len, uint32_t field,
   while (p < end) {
     uint64_t tag, n;
     int rc;
-    if (varint(&p, end, &tag) != 0)
-      return -1;
-    switch (tag & 7) {
-    case 0:
-      if (varint(&p, end, &n) != 0)
-        return -1;
-      continue;
-    case 1:
-    case 5:
-      n = (tag & 7) == 1 ? 8 : 4;
-      break;
-    case 2:
-      if (varint(&p, end, &n) != 0)
-        return -1;
-      break;
-    default:
-      return -1;
-    }
-    if (n > (uint64_t)(end - p))
+    if (next_field(&p, end, &tag, &n) != 0)
       return -1;
     if ((tag & 7) == 2 && (tag >> 3) == field && (rc = fn(arg, p, (size_t)n)) != 0)
       return rc;

@@ -23,12 +23,17 @@ static int transport_header(const char *name) {
 
 int ofctx__event_metadata_add(ofctx_event_t *ev, const ofctx__http_header_t *headers, size_t n,
                               int headers_of_transport) {
-  ofctx__http_header_t *more =
-      ofctx__realloc(ev->metadata, (ev->metadata_count + n + 1) * sizeof *ev->metadata);
+  size_t need = ev->metadata_count + n + 1;
 
-  if (!more)
-    return -1;
-  ev->metadata = more;
+  if (need > ev->metadata_cap) {
+    /* grown by doubling: a mode may add a map's entries one by one */
+    size_t cap = ev->metadata_cap * 2 > need ? ev->metadata_cap * 2 : need + 7;
+    ofctx__http_header_t *more = ofctx__realloc(ev->metadata, cap * sizeof *ev->metadata);
+    if (!more)
+      return -1;
+    ev->metadata = more;
+    ev->metadata_cap = cap;
+  }
   for (size_t i = 0; i < n; i++) {
     if (!headers_of_transport || !transport_header(headers[i].name))
       ev->metadata[ev->metadata_count++] = headers[i];
@@ -51,7 +56,7 @@ void ofctx__event_clear(ofctx_event_t *ev) {
   json_decref(ev->query);
   ev->owned = NULL;
   ev->metadata = NULL;
-  ev->metadata_count = 0;
+  ev->metadata_count = ev->metadata_cap = 0;
   ev->attributes = NULL;
   ev->params = NULL;
   ev->query = NULL;

@@ -20,8 +20,8 @@ struct ofctx_event {
   char *owned; /* decoded data, when `data` is not the request body */
   const char *content_type;
   ofctx__http_header_t *metadata;
-  size_t metadata_count;
-  json_t *attributes; /* pub/sub and Knative CloudEvents: the attributes */
+  size_t metadata_count, metadata_cap; /* entries, and slots allocated */
+  json_t *attributes;                  /* pub/sub and Knative CloudEvents: the attributes */
   /* Knative: the request, its path parameters and query (decoded), and
    * how a CloudEvent came (an ofctx__ce_mode_t), which a reply follows. */
   const ofctx__http_request_t *req;

@@ -9,6 +9,7 @@ process it starts is stopped by close(); nothing outside 127.0.0.1 is used.
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -35,9 +36,19 @@ def function_command(binary, *args):
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port below the kernel's ephemeral range: a port that
+    bind(0) hands out is ephemeral, so an outgoing connection of a test that
+    runs alongside can take it before the process meant to listen there does."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+    while True:
+        port = random.randrange(max(1024, low - 12000), low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def http(method, url, body=None, headers=None, timeout=30):

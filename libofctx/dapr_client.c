@@ -410,8 +410,19 @@ static void attempt_done(call_t *call, CURLcode code) {
              call->errbuf[0] ? call->errbuf : ofctx__curl.easy_strerror(code));
   if ((code != CURLE_OK || retryable_status((int)status)) &&
       call->attempts < call->policy.max_attempts && !call->client->closing) {
-    uv_timer_start(&call->backoff, backoff_done,
-                   ofctx__dapr_backoff_ms(&call->policy, call->attempts, &call->client->rng), 0);
+    uint64_t wait = ofctx__dapr_backoff_ms(&call->policy, call->attempts, &call->client->rng);
+    curl_off_t after = 0;
+    /* a rate limiter's Retry-After (seconds) is waited out, within a bound */
+    if ((status == 429 || status == 503) &&
+        ofctx__curl.easy_getinfo(call->easy, CURLINFO_RETRY_AFTER, &after) == CURLE_OK &&
+        after > 0) {
+      uint64_t ms = (uint64_t)after * 1000;
+      if (ms > OFCTX__RETRY_AFTER_MAX_MS)
+        ms = OFCTX__RETRY_AFTER_MAX_MS;
+      if (ms > wait)
+        wait = ms;
+    }
+    uv_timer_start(&call->backoff, backoff_done, wait, 0);
     return;
   }
   call_finish(call, 0, (int)status, error);

@@ -27,6 +27,10 @@ typedef struct {
 
 void ofctx__dapr_policy_default(ofctx__dapr_policy_t *policy);
 
+/* A 429 or 503 with Retry-After waits that long before the next attempt,
+ * at most this long (a back-off that is longer wins). */
+#define OFCTX__RETRY_AFTER_MAX_MS 30000
+
 /* The wait before attempt `attempts` + 1: doubling from the initial wait,
  * capped, and spread over its upper half (`*rng`, a nonzero xorshift state)
  * so that many callers do not retry in step. */

@@ -39,7 +39,9 @@ static void settle(ofctx_t *ctx, ofctx__outcome_t outcome, const char *why) {
   ctx->settled = 1;
   if (ctx->timer_on)
     uv_timer_stop(&ctx->timeout);
-  if (ofctx__log_enabled(level)) {
+  if (ctx->tick) {
+    /* a failed send of a tick was logged by the send itself */
+  } else if (ofctx__log_enabled(level)) {
     char latency[32];
     snprintf(latency, sizeof latency, "%.3f", (double)(uv_hrtime() - ctx->started) / 1e6);
     ofctx__log(level,
@@ -49,8 +51,10 @@ static void settle(ofctx_t *ctx, ofctx__outcome_t outcome, const char *why) {
                "input", ctx->ev.input, "outcome", ofctx__outcome_name(outcome), "reason", why,
                "latency_ms", latency, (const char *)NULL);
   }
-  ofctx__metrics_event(host->metrics, ctx->ev.input_index, outcome);
-  ctx->answer(ctx, outcome);
+  if (!ctx->tick) {
+    ofctx__metrics_event(host->metrics, ctx->ev.input_index, outcome);
+    ctx->answer(ctx, outcome);
+  }
   ctx->req = NULL;
   ofctx__event_clear(&ctx->ev);
   OFCTX__LIST_UNLINK(host->inflight, ctx);
@@ -65,7 +69,7 @@ static void maybe_settle(ofctx_t *ctx) {
   if (!ctx->returned || ctx->sends_pending > 0 || ctx->settled)
     return;
   if (ctx->sends_failed)
-    settle(ctx, OFCTX__OUTCOME_RETRY, "a send failed");
+    settle(ctx, OFCTX__OUTCOME_RETRY, "a send (or a hold) failed");
   else if (ctx->result == OFCTX_SUCCESS || ctx->result == OFCTX_OK)
     settle(ctx, OFCTX__OUTCOME_SUCCESS, NULL);
   else if (ctx->result == OFCTX_DROP)
@@ -79,39 +83,25 @@ static void timed_out(uv_timer_t *timer) {
   settle(ctx, OFCTX__OUTCOME_RETRY, "sends still in flight at the invocation timeout");
 }
 
-int ofctx__invoke(ofctx__host_t *host, void *req, const ofctx_event_t *ev,
-                  ofctx__answer_fn answer) {
+static ofctx_t *context_new(ofctx__host_t *host) {
   ofctx_t *ctx = ofctx__calloc(1, sizeof *ctx);
 
-  if (!ctx) {
-    ofctx_event_t copy = *ev;
-    ofctx__event_clear(&copy);
-    ofctx__metrics_event(host->metrics, ev->input_index, OFCTX__OUTCOME_RETRY);
-    return -1;
-  }
+  if (!ctx)
+    return NULL;
   ctx->host = host;
-  ctx->req = req;
-  ctx->ev = *ev;
-  ctx->answer = answer;
   ctx->refs = 1;
   ctx->res.status = 200;
   ctx->started = uv_hrtime();
   OFCTX__LIST_PUSH(host->inflight, ctx);
   host->inflight_count++;
-  if (host->fn) {
-    ctx->result = host->fn(ctx, &ctx->ev);
-  } else {
-    host->http_fn(ctx, &ctx->ev, &ctx->res);
-    ctx->result = OFCTX_SUCCESS;
-  }
+  return ctx;
+}
+
+/* The function has returned: the timeout starts for what it left in flight. */
+static void returned(ofctx_t *ctx) {
+  ofctx__host_t *host = ctx->host;
+
   ctx->returned = 1;
-  if (ctx->result != OFCTX_SUCCESS && ctx->result != OFCTX_OK && ctx->result != OFCTX_DROP &&
-      ctx->result != OFCTX_ERROR) {
-    char code[16];
-    snprintf(code, sizeof code, "%d", ctx->result);
-    ofctx__log(OFCTX_LOG_WARN, "the function returned an unknown code, taken as OFCTX_ERROR",
-               "input", ctx->ev.input, "code", code, (const char *)NULL);
-  }
   if (ctx->sends_pending > 0 && host->timeout_ms > 0) {
     uv_timer_init(host->loop, &ctx->timeout);
     ctx->timeout.data = ctx;
@@ -119,7 +109,52 @@ int ofctx__invoke(ofctx__host_t *host, void *req, const ofctx_event_t *ev,
     uv_timer_start(&ctx->timeout, timed_out, host->timeout_ms, 0);
   }
   maybe_settle(ctx);
+}
+
+int ofctx__invoke(ofctx__host_t *host, void *req, const ofctx_event_t *ev,
+                  ofctx__answer_fn answer) {
+  ofctx_t *ctx = context_new(host);
+
+  if (!ctx) {
+    ofctx_event_t copy = *ev;
+    ofctx__event_clear(&copy);
+    ofctx__metrics_event(host->metrics, ev->input_index, OFCTX__OUTCOME_RETRY);
+    return -1;
+  }
+  ctx->req = req;
+  ctx->ev = *ev;
+  ctx->answer = answer;
+  if (host->fn) {
+    ctx->result = host->fn(ctx, &ctx->ev);
+  } else {
+    host->http_fn(ctx, &ctx->ev, &ctx->res);
+    ctx->result = OFCTX_SUCCESS;
+  }
+  if (ctx->result != OFCTX_SUCCESS && ctx->result != OFCTX_OK && ctx->result != OFCTX_DROP &&
+      ctx->result != OFCTX_ERROR) {
+    char code[16];
+    snprintf(code, sizeof code, "%d", ctx->result);
+    ofctx__log(OFCTX_LOG_WARN, "the function returned an unknown code, taken as OFCTX_ERROR",
+               "input", ctx->ev.input, "code", code, (const char *)NULL);
+  }
+  returned(ctx);
   return 0;
+}
+
+void ofctx__tick(ofctx__host_t *host, int stopping) {
+  ofctx_t *ctx;
+
+  if (!host->tick)
+    return;
+  ctx = context_new(host);
+  if (!ctx) {
+    ofctx__log(OFCTX_LOG_ERROR, "out of memory: a tick did not run", (const char *)NULL);
+    return;
+  }
+  ctx->tick = 1;
+  ctx->result = OFCTX_SUCCESS;
+  host->tick(ctx, stopping, host->tick_arg);
+  returned(ctx);
 }
 
 void ofctx__invocation_send_done(ofctx_t *ctx, int ok) {
@@ -138,7 +173,25 @@ void ofctx__invocations_abort(ofctx__host_t *host) {
 
 const ofctx_config_t *ofctx_config(const ofctx_t *ctx) { return ctx->host->cfg; }
 
-const ofctx_event_t *ofctx_event(const ofctx_t *ctx) { return &ctx->ev; }
+const ofctx_event_t *ofctx_event(const ofctx_t *ctx) { return ctx->tick ? NULL : &ctx->ev; }
+
+ofctx_err_t ofctx_hold(ofctx_t *ctx) {
+  if (!ctx)
+    return OFCTX_EINVAL;
+  if (ctx->settled)
+    return OFCTX_ESETTLED;
+  ctx->refs++;
+  ctx->sends_pending++;
+  return OFCTX_OK;
+}
+
+void ofctx_release(ofctx_t *ctx, int failed) {
+  if (!ctx)
+    return;
+  if (!ctx->settled) /* else a timeout or the shutdown settled it already */
+    ofctx__invocation_send_done(ctx, !failed);
+  ofctx__invocation_release(ctx);
+}
 
 ofctx_err_t ofctx_set_reply(ofctx_t *ctx, const void *data, size_t len) {
   char *copy;

@@ -30,6 +30,8 @@ typedef struct {
   ofctx__sink_t *sink;        /* where sends go */
   void (*settled)(void *arg); /* an invocation settled (a draining runtime may end) */
   void *arg;
+  void (*tick)(ofctx_t *ctx, int stopping, void *arg); /* ofctx_main_opts_t.tick, or NULL */
+  void *tick_arg;
   ofctx_t *inflight; /* invocations not yet settled */
   size_t inflight_count;
 } ofctx__host_t;
@@ -51,11 +53,12 @@ struct ofctx {
   ofctx_event_t ev;
   ofctx__answer_fn answer;
   ofctx_t *prev, *next;
-  int refs; /* the invocation itself + each send in flight */
+  int refs; /* the invocation itself + each send and hold in flight */
+  int tick; /* a tick's context: no event, no answer, no count */
   int settled;
   int returned;
-  int result; /* what the function returned */
-  int sends_pending;
+  int result;        /* what the function returned */
+  int sends_pending; /* sends and holds not yet finished */
   int sends_failed;
   char *reply;
   size_t reply_len;
@@ -72,6 +75,11 @@ struct ofctx {
  * memory: then nothing ran, the event is freed and counted as not
  * acknowledged, and the caller answers its input itself. */
 int ofctx__invoke(ofctx__host_t *host, void *req, const ofctx_event_t *ev, ofctx__answer_fn answer);
+
+/* Runs the host's tick, if it has one, in a context of its own that
+ * settles like an invocation's (so a drain waits for its sends) but answers
+ * nothing and counts nothing. */
+void ofctx__tick(ofctx__host_t *host, int stopping);
 
 /* Settles every invocation in flight as RETRY (grace period over). */
 void ofctx__invocations_abort(ofctx__host_t *host);

@@ -132,6 +132,8 @@ int ofctx__local_run(ofctx__host_t *host, size_t max_line, const char *path, con
     return 2;
   }
   rc = read_lines(&run, fileno(f));
+  ofctx__tick(host, 1); /* the function stops: what it still holds goes out */
+  ofctx__local_sink_flush(host->sink);
   if (rc != 0)
     fprintf(stderr, "--invoke %s: cannot read the events file: %s\n", path, strerror(errno));
   if (f != stdin)

@@ -3,6 +3,7 @@
  * the app token), start-up and graceful shutdown. */
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,10 +38,14 @@ struct ofctx__runtime {
   uv_loop_t loop;
   ofctx_config_t *cfg;
   ofctx__options_t opts;
-  ofctx_function_t fn;           /* the OpenFunction signature, or */
-  ofctx_http_function_t http_fn; /* a plain HTTP function (Knative) */
-  const char *const *methods;    /* Knative: the methods taken; NULL: all */
-  const ofctx__mode_t *mode;     /* how events come: the context's runtime */
+  ofctx_function_t fn;                                 /* the OpenFunction signature, or */
+  ofctx_http_function_t http_fn;                       /* a plain HTTP function (Knative) */
+  const char *const *methods;                          /* Knative: the methods taken; NULL: all */
+  void (*tick)(ofctx_t *ctx, int stopping, void *arg); /* ofctx_main_opts_t.tick */
+  void *tick_arg;
+  unsigned tick_ms;
+  uv_timer_t ticker;
+  const ofctx__mode_t *mode; /* how events come: the context's runtime */
   void *mode_state;
   ofctx__http_server_t *server;
   ofctx__grpc_server_t *grpc; /* a gRPC mode's calls, on the same port */
@@ -265,6 +270,12 @@ static void finish(ofctx__runtime_t *rt) {
   close_handle((uv_handle_t *)&rt->sigint);
   close_handle((uv_handle_t *)&rt->grace);
   close_handle((uv_handle_t *)&rt->sidecar_wait);
+  close_handle((uv_handle_t *)&rt->ticker);
+}
+
+static void ticked(uv_timer_t *timer) {
+  ofctx__runtime_t *rt = timer->data;
+  ofctx__tick(&rt->host, 0);
 }
 
 static void server_stopped(void *arg) {
@@ -311,7 +322,9 @@ static void on_signal(uv_signal_t *sig, int signum) {
   ofctx__log(OFCTX_LOG_INFO, "stopping", "signal", signum == SIGTERM ? "SIGTERM" : "SIGINT",
              (const char *)NULL);
   uv_timer_stop(&rt->sidecar_wait);
+  uv_timer_stop(&rt->ticker);
   uv_timer_start(&rt->grace, grace_over, rt->opts.grace_ms, 0);
+  ofctx__tick(&rt->host, 1); /* before the drain: its sends are waited for */
   ofctx__http_server_stop(rt->server, server_stopped, rt);
   if (rt->grpc)
     ofctx__grpc_server_stop(rt->grpc, grpc_stopped, rt);
@@ -348,7 +361,11 @@ static ofctx_err_t start(ofctx__runtime_t *rt, ofctx_error_t *err) {
   uv_signal_init(&rt->loop, &rt->sigint);
   uv_timer_init(&rt->loop, &rt->grace);
   uv_timer_init(&rt->loop, &rt->sidecar_wait);
-  rt->sigterm.data = rt->sigint.data = rt->grace.data = rt->sidecar_wait.data = rt;
+  uv_timer_init(&rt->loop, &rt->ticker);
+  rt->sigterm.data = rt->sigint.data = rt->grace.data = rt->sidecar_wait.data = rt->ticker.data =
+      rt;
+  if (rt->tick && rt->tick_ms > 0)
+    uv_timer_start(&rt->ticker, ticked, rt->tick_ms, rt->tick_ms);
   uv_signal_start(&rt->sigterm, on_signal, SIGTERM);
   uv_signal_start(&rt->sigint, on_signal, SIGINT);
   /* Outputs need the sidecar; without any there is nothing to wait for. */
@@ -448,17 +465,17 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
     fprintf(stderr, "out of memory\n");
     return -1;
   }
-  rt->host = (ofctx__host_t){&rt->loop,
-                             rt->cfg,
-                             rt->fn,
-                             rt->http_fn,
-                             rt->opts.invocation_timeout_ms,
-                             &rt->metrics,
-                             rt->sink,
-                             settled,
-                             rt,
-                             NULL,
-                             0};
+  rt->host = (ofctx__host_t){.loop = &rt->loop,
+                             .cfg = rt->cfg,
+                             .fn = rt->fn,
+                             .http_fn = rt->http_fn,
+                             .timeout_ms = rt->opts.invocation_timeout_ms,
+                             .metrics = &rt->metrics,
+                             .sink = rt->sink,
+                             .settled = settled,
+                             .arg = rt,
+                             .tick = rt->tick,
+                             .tick_arg = rt->tick_arg};
   if (!args->invoke) {
     ofctx__mode_env_t env = {rt->cfg, &rt->host, &rt->metrics, rt->opts.http_pattern, rt->methods};
     rt->mode_state = rt->mode->start(&env, message, sizeof message);
@@ -490,7 +507,8 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
   rc = ofctx__args_parse(&args, argc, argv);
   if (rc != 0)
     return rc > 0 ? 0 : EXIT_BAD_CONFIG;
-  if (!opts || opts->size < sizeof *opts) {
+  /* a program built before `tick` was added passes the shorter struct */
+  if (!opts || opts->size < offsetof(ofctx_main_opts_t, tick)) {
     fprintf(stderr, "ofctx_main_opts: the options' size is not set; start from "
                     "OFCTX_MAIN_OPTS_INIT\n");
     return EXIT_BAD_CONFIG;
@@ -509,6 +527,11 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
   rt->fn = opts->function;
   rt->http_fn = opts->http;
   rt->methods = opts->methods;
+  if (opts->size >= offsetof(ofctx_main_opts_t, tick_ms) + sizeof opts->tick_ms) {
+    rt->tick = opts->tick;
+    rt->tick_arg = opts->arg;
+    rt->tick_ms = opts->tick_ms;
+  }
   if (configure(rt, &args) != 0 || (opts->init && opts->init(rt->cfg, opts->arg) != 0)) {
     release(rt);
     return EXIT_BAD_CONFIG;

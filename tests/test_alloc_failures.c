@@ -196,7 +196,7 @@ static void local_runtime(void **state) {
       "\"pub\":{\"uri\":\"t\",\"componentName\":\"ps\",\"componentType\":\"pubsub.kafka\"}}}");
   char *events = write_temp("{\"a\":1}\nplain text\n\n{\"b\":[1,2,3]}\n");
   char *argv[] = {"fails", "--context", context, "--invoke", events, NULL};
-  ofctx_main_opts_t opts = {sizeof opts, busy, NULL, NULL, NULL, NULL};
+  ofctx_main_opts_t opts = {.size = sizeof opts, .function = busy};
   int saved_out = dup(1), saved_err = dup(2), null = open("/dev/null", O_WRONLY);
   long n, failures_seen = 0;
   (void)state;
@@ -325,7 +325,7 @@ static int reply_event(ofctx_t *ctx, const ofctx_event_t *in) {
 static void server_paths(const char *context, const char *const *requests, const size_t *lens) {
   char port[16], dapr_port[16];
   char *argv[] = {"fails", NULL};
-  ofctx_main_opts_t opts = {sizeof opts, reply_event, NULL, NULL, NULL, NULL};
+  ofctx_main_opts_t opts = {.size = sizeof opts, .function = reply_event};
   int saved_err = dup(2), null = open("/dev/null", O_WRONLY);
   long n, failures_seen = 0;
 

@@ -65,6 +65,8 @@ static void finish(fake_sink_t *s, size_t ok_count) {
 
 /* ---- the function, told by the event what to do ---- */
 
+static ofctx_t *held_ctx; /* what "hold" held */
+
 static int function(ofctx_t *ctx, const ofctx_event_t *in) {
   size_t len;
   const char *what = ofctx_event_data(in, &len);
@@ -80,6 +82,11 @@ static int function(ofctx_t *ctx, const ofctx_event_t *in) {
     assert_int_equal(ofctx_publish(ctx, "a/b", "t", "x", 1, NULL), OFCTX_EINVAL);
     assert_int_equal(ofctx_invoke_binding(ctx, "c", "", "x", 1, NULL), OFCTX_EINVAL);
     assert_int_equal(ofctx_send_to(ctx, "nope", "x", 1), OFCTX_ENOOUTPUT);
+    return OFCTX_SUCCESS;
+  }
+  if (strcmp(what, "hold") == 0) {
+    held_ctx = ctx;
+    assert_int_equal(ofctx_hold(ctx), OFCTX_OK);
     return OFCTX_SUCCESS;
   }
   if (strcmp(what, "drop") == 0)
@@ -133,10 +140,25 @@ static int setup(void **state) {
       OFCTX_OK);
   assert_int_equal(ofctx__metrics_init(&f->metrics, ins, 1, outs, 2), 0);
   f->sink.base = (ofctx__sink_t){fake_start, fake_free};
-  f->host = (ofctx__host_t){&f->loop,      f->cfg,  function, NULL, 1000, &f->metrics,
-                            &f->sink.base, settled, f,        NULL, 0};
+  f->host = (ofctx__host_t){.loop = &f->loop,
+                            .cfg = f->cfg,
+                            .fn = function,
+                            .timeout_ms = 1000,
+                            .metrics = &f->metrics,
+                            .sink = &f->sink.base,
+                            .settled = settled,
+                            .arg = f};
   *state = f;
   return 0;
+}
+
+/* A tick sends; `stopping` is what it was told. */
+static int tick_stopping = -1;
+static void tick(ofctx_t *ctx, int stopping, void *arg) {
+  (void)arg;
+  tick_stopping = stopping;
+  assert_null(ofctx_event(ctx));
+  assert_int_equal(ofctx_send_to(ctx, "out", "{\"t\":1}", 7), OFCTX_OK);
 }
 
 static int teardown(void **state) {
@@ -214,6 +236,54 @@ static void outcomes_and_checks(void **state) {
   assert_int_equal(ofctx__metrics_events(&f->metrics, 0, OFCTX__OUTCOME_DROP), 1);
 }
 
+/* A hold keeps the answer back until its release; a failed release is
+ * RETRY, a release after the invocation settled only lets go. */
+static void holds(void **state) {
+  fixture_t *f = *state;
+
+  run(f, "hold");
+  assert_int_equal(f->answers, 0);
+  assert_int_equal(ofctx_hold(held_ctx), OFCTX_OK); /* a second one */
+  ofctx_release(held_ctx, 0);
+  assert_int_equal(f->answers, 0);
+  ofctx_release(held_ctx, 0);
+  assert_int_equal(f->answers, 1);
+  assert_int_equal(f->outcome, OFCTX__OUTCOME_SUCCESS);
+  run(f, "hold");
+  ofctx_release(held_ctx, 1);
+  assert_int_equal(f->outcome, OFCTX__OUTCOME_RETRY);
+  f->host.timeout_ms = 10;
+  run(f, "hold");
+  while (f->answers < 3) /* the timer */
+    uv_run(&f->loop, UV_RUN_ONCE);
+  assert_int_equal(f->outcome, OFCTX__OUTCOME_RETRY);
+  assert_int_equal(ofctx_hold(held_ctx), OFCTX_ESETTLED);
+  ofctx_release(held_ctx, 0); /* after the timeout: frees it (ASan checks) */
+  assert_int_equal(ofctx_hold(NULL), OFCTX_EINVAL);
+  assert_int_equal(ofctx__metrics_events(&f->metrics, 0, OFCTX__OUTCOME_RETRY), 2);
+}
+
+/* A tick runs in a context of its own: its send keeps it in flight (a drain
+ * waits for it), and it answers and counts nothing. No tick, no context. */
+static void ticks(void **state) {
+  fixture_t *f = *state;
+
+  ofctx__tick(&f->host, 0);
+  assert_int_equal(f->host.inflight_count, 0);
+  f->host.tick = tick;
+  ofctx__tick(&f->host, 1);
+  assert_int_equal(tick_stopping, 1);
+  assert_int_equal(f->host.inflight_count, 1);
+  assert_string_equal(f->sink.data, "{\"t\":1}");
+  finish(&f->sink, 0);
+  assert_int_equal(f->host.inflight_count, 0);
+  assert_int_equal(f->settled, 1);
+  assert_int_equal(f->answers, 0);
+  for (int o = 0; o < OFCTX__OUTCOME_COUNT; o++)
+    assert_int_equal(ofctx__metrics_events(&f->metrics, 0, (ofctx__outcome_t)o), 0);
+  assert_int_equal(ofctx__metrics_sends(&f->metrics, 0), 1);
+}
+
 /* Sends still in flight at the invocation timeout: RETRY, and the late
  * result is still taken (nothing is left behind). */
 static void timeout_settles(void **state) {
@@ -246,6 +316,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(failed_send_retries, setup, teardown),
       cmocka_unit_test_setup_teardown(outcomes_and_checks, setup, teardown),
       cmocka_unit_test_setup_teardown(timeout_settles, setup, teardown),
+      cmocka_unit_test_setup_teardown(holds, setup, teardown),
+      cmocka_unit_test_setup_teardown(ticks, setup, teardown),
       cmocka_unit_test_setup_teardown(abort_settles, setup, teardown),
   };
   return cmocka_run_group_tests_name("invocation", tests, NULL, NULL);

@@ -93,8 +93,8 @@ static fixture_t *start(const char *context, const ofctx__mode_t *mode,
   assert_int_equal(
       ofctx_config_parse(&f->cfg, NULL, context, strlen(context), self_host, NULL, &err), OFCTX_OK);
   assert_int_equal(ofctx__metrics_init(&f->metrics, ins, 3, NULL, 0), 0);
-  f->host = (ofctx__host_t){&f->loop, f->cfg, describe, NULL, 1000, &f->metrics,
-                            NULL,     NULL,   NULL,     NULL, 0};
+  f->host = (ofctx__host_t){
+      .loop = &f->loop, .cfg = f->cfg, .fn = describe, .timeout_ms = 1000, .metrics = &f->metrics};
   env = (ofctx__mode_env_t){f->cfg, &f->host, &f->metrics, NULL, methods};
   f->mode = mode;
   f->state = mode->start(&env, why, sizeof why);

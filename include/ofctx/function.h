@@ -31,7 +31,7 @@ extern "C" {
 typedef struct ofctx ofctx_t;
 
 /* The event that triggered the invocation; borrowed, valid as long as its
- * ofctx_t. */
+ * ofctx_t. NULL in a tick's context (ofctx_main_opts_t.tick). */
 typedef struct ofctx_event ofctx_event_t;
 
 /* What a function returns (OpenFunction's codes). */
@@ -89,7 +89,16 @@ typedef struct {
    * check the context (that an output exists, say). A non-zero return
    * stops the process with exit status 2; say why on stderr. */
   int (*init)(const ofctx_config_t *cfg, void *arg);
-  void *arg; /* passed to init */
+  void *arg; /* passed to init and tick */
+  /* Called every `tick_ms` milliseconds (0 or no tick: never) with a
+   * context of its own, for work no event starts: notifications a timer
+   * decides, flushes. It may send and log through `ctx` as a function does
+   * (ofctx_event(ctx) is NULL); a drain waits for its sends, and their
+   * failures are only logged, since no input waits for them. It is called
+   * once more with `stopping` 1 when the function stops (SIGTERM or SIGINT,
+   * before the drain; with --invoke, after the last event). */
+  void (*tick)(ofctx_t *ctx, int stopping, void *arg);
+  unsigned tick_ms;
 } ofctx_main_opts_t;
 
 /* The options with their size set and every field empty; e.g.
@@ -275,6 +284,20 @@ OFCTX_EXTERN ofctx_err_t ofctx_invoke_binding(ofctx_t *ctx, const char *componen
                                               const ofctx_send_opts_t *opts);
 OFCTX_EXTERN ofctx_err_t ofctx_publish(ofctx_t *ctx, const char *pubsub, const char *topic,
                                        const void *data, size_t len, const ofctx_send_opts_t *opts);
+
+/* ---- holds ---- */
+
+/* Keeps the invocation from settling until a matching ofctx_release, as a
+ * send in flight does: for an input whose acknowledgement waits on
+ * something other than its own sends (a send that another invocation made,
+ * say). `ctx` stays valid until the release. The invocation timeout and the
+ * shutdown grace period apply to holds as to sends. OFCTX_ESETTLED once the
+ * invocation has settled, OFCTX_EINVAL for NULL. */
+OFCTX_EXTERN ofctx_err_t ofctx_hold(ofctx_t *ctx);
+/* Ends one hold of `ctx`; `failed` non-zero counts as a failed send (the
+ * input is not acknowledged). Once the invocation has settled (timeout,
+ * shutdown) it only lets go of `ctx`. */
+OFCTX_EXTERN void ofctx_release(ofctx_t *ctx, int failed);
 
 /* ---- logging ---- */
 

@@ -871,7 +871,8 @@ class Emulator:
                 "/".join(parts[4:]), parts[3], status)
         else:
             code, msg = "ERR_EMULATED_FAULT", "emulated fault (status %d)" % status
-        return api_error(status, code, msg)
+        extra = [("Retry-After", str(fault["retryAfter"]))] if "retryAfter" in fault else []
+        return api_error(status, code, msg, extra)
 
     # -- sidecar API (app -> daprd) -----------------------------------------
 
@@ -1775,6 +1776,11 @@ def validate_fault(spec):
         for key in ("errorCode", "message"):
             if key in spec:
                 fault[key] = str(spec[key])
+        if "retryAfter" in spec:
+            after = spec["retryAfter"]
+            if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+                raise ValueError("\"retryAfter\" must be whole seconds >= 0")
+            fault["retryAfter"] = after
     elif action == "delay":
         ms = spec.get("ms")
         if not isinstance(ms, (int, float)) or ms < 0:

@@ -1030,6 +1030,14 @@ class FaultTest(unittest.TestCase):
             self.assertEqual((rec["status"], rec["fault"]), (503, "status"))
         self.assertEqual(self.binding()[0], 204)
 
+    def test_status_fault_with_retry_after(self):
+        self.faults([{"path": "/v1.0/bindings/kafka-out", "action": "status", "status": 429,
+                      "retryAfter": 2}])
+        st, resp, _ = self.binding()
+        self.assertEqual((st, resp.getheader("Retry-After")), (429, "2"))
+        st, resp, _ = self.binding()
+        self.assertEqual((st, resp.getheader("Retry-After")), (204, None))
+
     def test_delay_fault(self):
         self.faults([{"path": "/v1.0/bindings/kafka-out", "action": "delay", "ms": 300, "count": 1}])
         start = time.monotonic()
@@ -1072,7 +1080,8 @@ class FaultTest(unittest.TestCase):
 
     def test_invalid_fault_is_400(self):
         for spec in ({"path": "/x", "action": "explode"}, {"action": "reset"},
-                     {"path": "/x", "action": "status"}, {"path": "/x", "action": "delay", "ms": -1}):
+                     {"path": "/x", "action": "status"}, {"path": "/x", "action": "delay", "ms": -1},
+                     {"path": "/x", "action": "status", "status": 429, "retryAfter": "soon"}):
             with self.subTest(spec=spec):
                 self.assertEqual(self.emu.json("POST", "/emulator/faults", [spec])[0], 400)
 

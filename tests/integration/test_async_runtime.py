@@ -247,6 +247,16 @@ class AsyncRuntime(unittest.TestCase):
                          [503, 429, 204])
         self.assertTrue(any(c["path"] == "/v1.0/publish/pubsub/alerts" and c["status"] == 204 for c in calls))
 
+    def test_retry_after_is_waited_out(self):
+        # the harness's back-off is 5-20 ms: the second attempt waits for Retry-After instead
+        self.h.faults([{"path": "/v1.0/bindings/kafka-out", "action": "status", "status": 429,
+                        "retryAfter": 1, "count": 1}])
+        r = self.h.deliver_binding("kafka-in", {"send": ["out"], "id": "ra"})
+        self.assertEqual(r["status"], 200)
+        calls = [c for c in self.h.received() if c["path"] == "/v1.0/bindings/kafka-out"]
+        self.assertEqual([c["status"] for c in calls], [429, 204])
+        self.assertGreaterEqual(calls[1]["time"] - calls[0]["time"], 0.9)
+
     def test_other_routes(self):
         self.assertEqual(http("GET", self.h.app + "/readyz")[0], 200)
         status, headers, body = http("GET", self.h.app + "/metrics")

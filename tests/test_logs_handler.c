@@ -136,15 +136,23 @@ static const char *am_env(const char *name) {
 /* Values that need escaping (quote, backslash, control character), that
  * are not ASCII, and that are plain come back exactly, in both formats. */
 static void alert_values_round_trip(void **state) {
-  lh_event_t ev = {"demo-project",
-                   "wordpress-v1-f54f697c5-hdn2z",
-                   "caf\xc3\xa9",
-                   "GET",
-                   "/a\"b\\c\td\x01/\xe2\x82\xac",
-                   "10.0.0.7",
-                   404,
-                   1629856477.5,
-                   1629856478.0};
+  const char *path = "/a\"b\\c\td\x01/\xe2\x82\xac";
+  lh_note_t note = {LH_NOTE_UPDATE,
+                    "demo-project",
+                    "wordpress-v1-f54f697c5-hdn2z",
+                    "caf\xc3\xa9",
+                    404,
+                    7,
+                    6,
+                    1629856477.5,
+                    1629856490.25,
+                    1629856491.0,
+                    "GET",
+                    "10.0.0.7",
+                    "/first",
+                    path,
+                    {"/first", path},
+                    2};
   lh_getenv_fn envs[] = {no_env, am_env};
   (void)state;
   for (size_t i = 0; i < 2; i++) {
@@ -153,26 +161,49 @@ static void alert_values_round_trip(void **state) {
     size_t len;
     json_error_t jerr;
     assert_int_equal(lh_rules_load(&r, envs[i], err, sizeof err), 0);
-    char *text = lh_alert_json(r, &ev, &len);
+    char *text = lh_alert_json(r, &note, 1629856491.0, &len);
     assert_non_null(text);
     assert_int_equal(strlen(text), len);
     json_t *body = json_loads(text, 0, &jerr);
     assert_non_null(body);
     json_t *alert = json_array_get(i == 0 ? json_object_get(body, "alerts") : body, 0);
     json_t *labels = json_object_get(alert, "labels");
-    assert_string_equal(json_string_value(json_object_get(labels, "path")), ev.path);
-    assert_string_equal(json_string_value(json_object_get(labels, "container")), ev.container);
-    assert_string_equal(json_string_value(json_object_get(labels, "pod")), ev.pod);
+    json_t *notes = json_object_get(alert, "annotations");
+    /* identity: bounded labels only; the path is an annotation */
+    assert_null(json_object_get(labels, "path"));
+    assert_string_equal(json_string_value(json_object_get(labels, "status")), "404");
+    assert_string_equal(json_string_value(json_object_get(notes, "last_path")), path);
+    assert_string_equal(json_string_value(json_object_get(notes, "count")), "7");
+    assert_string_equal(json_string_value(json_object_get(notes, "new_count")), "6");
+    assert_string_equal(json_string_value(json_object_get(notes, "first_seen")),
+                        "2021-08-25T01:54:37.500000Z");
+    assert_string_equal(json_string_value(json_object_get(labels, "container")), note.container);
+    assert_string_equal(json_string_value(json_object_get(labels, "pod")), note.pod);
     assert_string_equal(json_string_value(json_object_get(labels, "alertname")), "404 Request");
     assert_string_equal(json_string_value(json_object_get(alert, "startsAt")),
                         "2021-08-25T01:54:37.500000Z");
-    assert_non_null(
-        strstr(json_string_value(json_object_get(json_object_get(alert, "annotations"), "message")),
-               ev.path));
-    if (i == 0)
+    /* the default lease: repeat interval + quiet period after the clock */
+    assert_string_equal(json_string_value(json_object_get(alert, "endsAt")),
+                        "2021-08-25T02:59:51.000000Z");
+    assert_non_null(strstr(json_string_value(json_object_get(notes, "message")), "6 more"));
+    if (i == 0) {
       assert_true(json_equal(labels, json_object_get(body, "commonLabels")));
+      assert_string_equal(json_string_value(json_object_get(body, "status")), "firing");
+    }
     json_decref(body);
     free(text);
+    /* resolved: ends at the clock, and says so */
+    note.kind = LH_NOTE_RESOLVED;
+    text = lh_alert_json(r, &note, 1629856999.0, &len);
+    body = json_loads(text, 0, &jerr);
+    alert = json_array_get(i == 0 ? json_object_get(body, "alerts") : body, 0);
+    assert_string_equal(json_string_value(json_object_get(alert, "endsAt")),
+                        "2021-08-25T01:54:51.000000Z");
+    if (i == 0)
+      assert_string_equal(json_string_value(json_object_get(alert, "status")), "resolved");
+    json_decref(body);
+    free(text);
+    note.kind = LH_NOTE_UPDATE;
     lh_rules_free(r);
   }
 }
@@ -195,12 +226,11 @@ static void drop_reasons(void **state) {
 
   assert_int_equal(lh_rules_load(&r, no_env, err, sizeof err), 0);
   for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
-    char *alert = NULL;
-    size_t len;
+    lh_record_t record;
+    memset(&record, 0, sizeof record);
     const char *why;
-    lh_verdict_t v =
-        lh_record_check(r, rows[i].record, strlen(rows[i].record), 0, &alert, &len, &why);
-    assert_null(alert);
+    lh_verdict_t v = lh_record_check(r, rows[i].record, strlen(rows[i].record), 0, &record, &why);
+    assert_null(record.json);
     if (!rows[i].why)
       continue;
     assert_int_equal(v, LH_DROP);

@@ -204,56 +204,111 @@ static int put_object(FILE *f, const lh_label_t *pairs, size_t n) {
   return rc;
 }
 
-char *lh_alert_json(const lh_rules_t *rules, const lh_event_t *ev, size_t *len) {
-  lh_label_t labels[10], annotations[2];
+/* `t` as RFC 3339, or "" when nothing was seen. */
+static void when(double t, char out[64]) {
+  if (t > 0)
+    lh_rfc3339(t, out);
+  else
+    out[0] = '\0';
+}
+
+static void message_of(const lh_rules_t *rules, const lh_note_t *n, char *out, size_t size) {
+  char first[64], last[64], who[512];
+
+  when(n->first_seen, first);
+  when(n->last_seen, last);
+  text_printf(who, sizeof who, "pod %s/%s%s%s%s", n->namespace_name, n->pod,
+              *n->container ? " (container " : "", n->container, *n->container ? ")" : "");
+  switch (n->kind) {
+  case LH_NOTE_FIRING:
+    text_printf(out, size, "%s: %s%s%s answered %d by %s%s%s", lh_rules_alert_name(rules),
+                n->method && *n->method ? n->method : "a request", *n->last_path ? " " : "",
+                n->last_path, n->status, who, n->client && *n->client ? " for client " : "",
+                n->client ? n->client : "");
+    break;
+  case LH_NOTE_UPDATE:
+    text_printf(out, size,
+                "%s: %llu more requests answered %d by %s, %llu since %s; the last %s %s",
+                lh_rules_alert_name(rules), (unsigned long long)n->new_count, n->status, who,
+                (unsigned long long)n->count, first, n->method && *n->method ? n->method : "was",
+                n->last_path);
+    break;
+  case LH_NOTE_RESOLVED:
+    text_printf(out, size, "%s resolved: %llu requests answered %d by %s from %s to %s",
+                lh_rules_alert_name(rules), (unsigned long long)n->count, n->status, who, first,
+                last);
+    break;
+  }
+}
+
+char *lh_alert_json(const lh_rules_t *rules, const lh_note_t *n, double wall, size_t *len) {
+  lh_label_t labels[8], annotations[10];
   size_t nl = 0, na = 0;
-  char status[8], starts[64], ends[64], fingerprint[17], message[1024], group_key[512];
+  char status[8], count[24], fresh[24], first[64], last[64], starts[64], ends[64];
+  char fingerprint[17], message[1024], group_key[512], samples[1024];
   char *text = NULL;
-  size_t size = 0;
+  size_t size = 0, used = 0;
   FILE *f;
   int rc = 0;
   int nm = lh_rules_format(rules) == LH_FORMAT_NOTIFICATION_MANAGER;
+  const char *state = n->kind == LH_NOTE_RESOLVED ? "resolved" : "firing";
 
-  snprintf(status, sizeof status, "%d", ev->status);
+  snprintf(status, sizeof status, "%d", n->status);
+  snprintf(count, sizeof count, "%llu", (unsigned long long)n->count);
+  snprintf(fresh, sizeof fresh, "%llu", (unsigned long long)n->new_count);
   add(labels, &nl, "alertname", lh_rules_alert_name(rules));
-  add(labels, &nl, "namespace", ev->namespace_name);
+  add(labels, &nl, "namespace", n->namespace_name);
   add(labels, &nl, "severity", lh_rules_severity(rules));
-  add(labels, &nl, "pod", ev->pod);
-  add(labels, &nl, "container", ev->container);
-  add(labels, &nl, "method", ev->method);
-  add(labels, &nl, "path", ev->path);
+  add(labels, &nl, "pod", n->pod);
+  add(labels, &nl, "container", n->container);
+  add(labels, &nl, "status", status);
   if (nm) /* Notification Manager routes to the namespace's tenant with this */
     add(labels, &nl, "rule_level", "namespace");
-  text_printf(message, sizeof message, "%s: %s%s%s answered %d by pod %s/%s%s%s%s%s%s",
-              lh_rules_alert_name(rules), ev->method && *ev->method ? ev->method : "a request",
-              ev->path && *ev->path ? " " : "", ev->path ? ev->path : "", ev->status,
-              ev->namespace_name, ev->pod, ev->container && *ev->container ? " (container " : "",
-              ev->container && *ev->container ? ev->container : "",
-              ev->container && *ev->container ? ")" : "",
-              ev->client && *ev->client ? " for client " : "", ev->client ? ev->client : "");
+  message_of(rules, n, message, sizeof message);
+  samples[0] = '\0';
+  for (size_t i = 0; i < n->sample_count && used < sizeof samples; i++) {
+    text_printf(samples + used, sizeof samples - used, "%s%s", i ? " " : "", n->samples[i]);
+    used += strlen(samples + used);
+  }
+  when(n->first_seen, first);
+  when(n->last_seen, last);
   add(annotations, &na, "message", message);
-  add(annotations, &na, "status", status);
-  lh_rfc3339(ev->time, starts);
-  /* the lease runs from now when the record is older (a Kafka backlog):
-   * an alert that reached Alertmanager already resolved would be lost */
-  lh_rfc3339((ev->now > ev->time ? ev->now : ev->time) + (double)lh_rules_lease_seconds(rules),
-             ends);
+  add(annotations, &na, "count", count);
+  if (n->kind != LH_NOTE_FIRING)
+    add(annotations, &na, "new_count", fresh);
+  add(annotations, &na, "first_seen", first);
+  add(annotations, &na, "last_seen", last);
+  add(annotations, &na, "first_path", n->first_path);
+  add(annotations, &na, "last_path", n->last_path);
+  add(annotations, &na, "sample_paths", samples);
+  add(annotations, &na, "method", n->method);
+  add(annotations, &na, "client", n->client);
+  lh_rfc3339(n->first_seen, starts);
+  /* a firing alert's lease runs from now when the records are older (a
+   * Kafka backlog): an alert that reached Alertmanager already ended would
+   * be lost; a resolved one ends when the quiet period ran out */
+  if (n->kind == LH_NOTE_RESOLVED) {
+    double quiet_end = n->last_seen + lh_rules_flood(rules)->quiet_period;
+    lh_rfc3339(quiet_end < n->now ? quiet_end : n->now, ends);
+  } else {
+    lh_rfc3339((wall > n->now ? wall : n->now) + (double)lh_rules_lease_seconds(rules), ends);
+  }
   snprintf(fingerprint, sizeof fingerprint, "%016llx",
            (unsigned long long)lh_fingerprint(labels, nl));
-  /* Written out rather than built as jansson objects: it is the hot path of
-   * an alert storm. Alertmanager: [ALERT]. Notification Manager: {"version":
-   * "4", ..., "alerts": [ALERT + status, generatorURL, fingerprint], ...}. */
+  /* Written out rather than built as jansson objects. Alertmanager: [ALERT].
+   * Notification Manager: {"version": "4", ..., "alerts": [ALERT + status,
+   * generatorURL, fingerprint], ...}. */
   f = open_memstream(&text, &size);
   if (!f)
     return NULL;
   if (nm) {
     text_printf(group_key, sizeof group_key, "{}:{alertname=\"%s\", namespace=\"%s\"}",
-                lh_rules_alert_name(rules), ev->namespace_name);
+                lh_rules_alert_name(rules), n->namespace_name);
     fputs("{\"version\":\"4\",\"groupKey\":", f);
     rc |= put_string(f, group_key);
     fputs(",\"truncatedAlerts\":0,\"receiver\":", f);
     rc |= put_string(f, lh_rules_receiver(rules));
-    fputs(",\"status\":\"firing\",\"alerts\":", f);
+    fprintf(f, ",\"status\":\"%s\",\"alerts\":", state);
   }
   fputs("[{\"labels\":", f);
   rc |= put_object(f, labels, nl);
@@ -261,12 +316,12 @@ char *lh_alert_json(const lh_rules_t *rules, const lh_event_t *ev, size_t *len) 
   rc |= put_object(f, annotations, na);
   fprintf(f, ",\"startsAt\":\"%s\",\"endsAt\":\"%s\"", starts, ends);
   if (nm) {
-    fprintf(f, ",\"status\":\"firing\",\"generatorURL\":\"\",\"fingerprint\":\"%s\"}]",
+    fprintf(f, ",\"status\":\"%s\",\"generatorURL\":\"\",\"fingerprint\":\"%s\"}]", state,
             fingerprint);
     fputs(",\"groupLabels\":{\"alertname\":", f);
     rc |= put_string(f, lh_rules_alert_name(rules));
     fputs(",\"namespace\":", f);
-    rc |= put_string(f, ev->namespace_name);
+    rc |= put_string(f, n->namespace_name);
     fputs("},\"commonLabels\":", f);
     rc |= put_object(f, labels, nl);
     fputs(",\"commonAnnotations\":", f);

@@ -1,5 +1,5 @@
-/* The alert for one matching access-log line, in the format the rules
- * choose: Alertmanager's webhook object (what Notification Manager's
+/* The notification of a group of matching access-log lines, in the format
+ * the rules choose: Alertmanager's webhook object (what Notification Manager's
  * /api/v2/alerts takes) or Alertmanager's API v2 array. */
 #ifndef LH_ALERT_H
 #define LH_ALERT_H
@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "flood.h"
 #include "rules.h"
 
 typedef struct {
@@ -17,20 +18,17 @@ typedef struct {
  * sorted by name: name, 0xff, value, 0xff), as it prints it with %016x. */
 uint64_t lh_fingerprint(const lh_label_t *labels, size_t count);
 
-/* What is known about the line; NULL or "" parts are left out. */
-typedef struct {
-  const char *namespace_name, *pod, *container;
-  const char *method, *path, *client;
-  int status;
-  double time; /* seconds since the epoch (the record's own time) */
-  double now;  /* when it is handled: a lease never ends before now + lease */
-} lh_event_t;
-
 /* Times are taken between the epoch and the end of year 9999. */
 #define LH_TIME_MAX 253402300800.0
 
-/* The alert as JSON text (free with free()), or NULL when out of memory. */
-char *lh_alert_json(const lh_rules_t *rules, const lh_event_t *ev, size_t *len);
+/* The notification `note` says, as JSON text (free with free()), or NULL
+ * when out of memory. Labels: the rule's name and severity and the group's
+ * namespace, pod, container and status; the paths, counts and times are
+ * annotations. A firing alert's endsAt is the lease after the later of the
+ * note's clock and `wall` (so a replayed backlog never posts an alert that
+ * has already ended); a resolved one ends when its quiet period ran out
+ * (or at the note's clock, if sooner). */
+char *lh_alert_json(const lh_rules_t *rules, const lh_note_t *note, double wall, size_t *len);
 
 /* `t` as RFC 3339 in UTC with microseconds: 2021-08-25T01:54:37.226757Z
  * (a `t` out of range is taken as 0). */

@@ -17,10 +17,12 @@
 #include <ofctx/ofctx.h>
 
 #include "logs_handler.h"
+#include "notifier.h"
 #include "record.h"
 #include "rules.h"
 
 static lh_rules_t *rules;
+static lh_notifier_t *notifier;
 
 static const char *env(const char *name) { return getenv(name); }
 
@@ -42,6 +44,11 @@ int LogsHandler_init(const ofctx_config_t *cfg, void *arg) {
             lh_rules_output(rules));
     return -1;
   }
+  notifier = lh_notifier_new(rules);
+  if (!notifier) {
+    fprintf(stderr, "logs-handler: out of memory\n");
+    return -1;
+  }
   if (ofctx_component_kind(out) != OFCTX_COMPONENT_BINDING)
     fprintf(stderr,
             "logs-handler: output \"%s\" is %s, not an HTTP binding; alerts go there "
@@ -57,14 +64,16 @@ static double now(void) {
 }
 
 int LogsHandler(ofctx_t *ctx, const ofctx_event_t *in) {
-  size_t len, alert_len = 0;
+  size_t len;
   const char *data = ofctx_event_data(in, &len), *why;
-  char *alert;
-  ofctx_err_t rc;
+  lh_record_t record;
+  double wall;
+  int rc;
 
   if (!lh_rules_may_match(rules, data, len))
     return OFCTX_SUCCESS; /* no watched namespace and status in it: nothing to do */
-  switch (lh_record_check(rules, data, len, now(), &alert, &alert_len, &why)) {
+  wall = now();
+  switch (lh_record_check(rules, data, len, wall, &record, &why)) {
   case LH_IGNORE:
     return OFCTX_SUCCESS;
   case LH_DROP:
@@ -74,20 +83,27 @@ int LogsHandler(ofctx_t *ctx, const ofctx_event_t *in) {
   case LH_NOMEM:
     ofctx_log(ctx, OFCTX_LOG_ERROR, "out of memory");
     return OFCTX_ERROR;
-  case LH_ALERT:
+  case LH_MATCH:
     break;
   }
-  /* the alert is JSON: the library need not parse it again to know */
-  rc = ofctx_send_to_opts(
-      ctx, lh_rules_output(rules), alert, alert_len,
-      &(ofctx_send_opts_t){.size = sizeof(ofctx_send_opts_t), .content_type = "application/json"});
-  if (rc != OFCTX_OK) /* not acknowledged: Dapr delivers the record again */
-    ofctx_log(ctx, OFCTX_LOG_ERROR, "cannot send the alert: %s", ofctx_strerror(rc));
-  free(alert);
-  return rc == OFCTX_OK ? OFCTX_SUCCESS : OFCTX_ERROR;
+  /* acknowledged once the notification that carries it was accepted */
+  rc = lh_notifier_match(notifier, ctx, &record.match, wall);
+  lh_record_clear(&record);
+  if (rc != OFCTX_SUCCESS)
+    ofctx_log(ctx, OFCTX_LOG_ERROR, "out of memory");
+  return rc;
+}
+
+const unsigned LogsHandler_tick_ms = 100;
+
+void LogsHandler_tick(ofctx_t *ctx, int stopping, void *arg) {
+  (void)arg;
+  lh_notifier_tick(notifier, ctx, stopping, now());
 }
 
 void LogsHandler_free(void) {
+  lh_notifier_free(notifier);
+  notifier = NULL;
   lh_rules_free(rules);
   rules = NULL;
 }

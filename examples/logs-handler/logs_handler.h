@@ -9,6 +9,11 @@
 int LogsHandler_init(const ofctx_config_t *cfg, void *arg);
 /* One Fluent Bit record: an alert when it is a watched status of a watched pod. */
 int LogsHandler(ofctx_t *ctx, const ofctx_event_t *in);
+/* The tick (ofctx_main_opts_t.tick, every LH_TICK_MS): notifications that
+ * time makes due (updates, resolves), and the queue the rate limit holds
+ * back; on stop, every group resolved. */
+void LogsHandler_tick(ofctx_t *ctx, int stopping, void *arg);
+extern const unsigned LogsHandler_tick_ms; /* 100 */
 /* Frees the rules (after ofctx_main_opts has returned). */
 void LogsHandler_free(void);
 

@@ -8,6 +8,8 @@ int main(int argc, char **argv) {
 
   opts.function = LogsHandler;
   opts.init = LogsHandler_init;
+  opts.tick = LogsHandler_tick;
+  opts.tick_ms = LogsHandler_tick_ms;
   status = ofctx_main_opts(argc, argv, &opts);
   LogsHandler_free();
   return status;

@@ -42,29 +42,37 @@ static char *copy(lh_span_t s) {
   return c;
 }
 
-static lh_verdict_t build(const lh_rules_t *rules, json_t *record, const char *ns, const char *pod,
-                          const lh_access_t *line, double now, char **alert, size_t *alert_len) {
+static lh_verdict_t build(json_t *record, const char *ns, const char *pod, const lh_access_t *line,
+                          double now, lh_record_t *out) {
   json_t *k8s = json_object_get(record, "kubernetes");
-  char *method = copy(line->method), *path = copy(line->path), *client = copy(line->client);
-  lh_event_t ev = {ns,     pod,          member(k8s, "container_name"),  method, path,
-                   client, line->status, record_time(record, line, now), now};
 
-  *alert = method && path && client ? lh_alert_json(rules, &ev, alert_len) : NULL;
-  free(method);
-  free(path);
-  free(client);
-  return *alert ? LH_ALERT : LH_NOMEM;
+  *out = (lh_record_t){{0}, record, copy(line->method), copy(line->path), copy(line->client)};
+  out->match =
+      (lh_match_t){ns,        pod,         member(k8s, "container_name"), line->status, out->method,
+                   out->path, out->client, record_time(record, line, now)};
+  if (!out->method || !out->path || !out->client) {
+    lh_record_clear(out);
+    return LH_NOMEM;
+  }
+  return LH_MATCH;
+}
+
+void lh_record_clear(lh_record_t *r) {
+  json_decref(r->json);
+  free(r->method);
+  free(r->path);
+  free(r->client);
+  memset(r, 0, sizeof *r);
 }
 
 lh_verdict_t lh_record_check(const lh_rules_t *rules, const char *data, size_t len, double now,
-                             char **alert, size_t *alert_len, const char **why) {
+                             lh_record_t *out, const char **why) {
   json_error_t jerr;
   json_t *record = json_loadb(data, len, 0, &jerr), *k8s, *pod_name;
   const char *ns, *pod, *text;
   lh_access_t line;
   lh_verdict_t verdict = LH_IGNORE;
 
-  *alert = NULL;
   *why = NULL;
   if (!json_is_object(record)) {
     enum json_error_code code = record ? json_error_unknown : json_error_code(&jerr);
@@ -95,7 +103,7 @@ lh_verdict_t lh_record_check(const lh_rules_t *rules, const char *data, size_t l
   } else if (lh_rules_namespace(rules, ns) &&
              lh_rules_pod(rules, pod, json_string_length(pod_name)) &&
              lh_access_parse(text, strlen(text), &line) && lh_rules_status(rules, line.status)) {
-    verdict = build(rules, record, ns, pod, &line, now, alert, alert_len);
+    return build(record, ns, pod, &line, now, out); /* `out` holds the record now */
   }
   json_decref(record);
   return verdict;

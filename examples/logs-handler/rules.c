@@ -22,6 +22,8 @@ struct lh_rules {
   char *alert_name, *severity, *receiver, *output;
   lh_format_t format;
   long lease;
+  lh_flood_config_t flood;
+  double rate, burst;
 };
 
 static const char *value_of(lh_getenv_fn get, const char *name, const char *fallback) {
@@ -139,11 +141,50 @@ static int text(char **out, lh_getenv_fn get, const char *name, const char *fall
   return *out ? 0 : fail(err, size, name, v, "cannot be stored: out of memory");
 }
 
+/* A duration: whole seconds, or a number with s, m, h or d ("90", "30s",
+ * "5m", "1h"), from `min` to `max` seconds. */
+static int duration(double *out, lh_getenv_fn get, const char *name, const char *fallback,
+                    double min, double max, char *err, size_t size) {
+  const char *v = value_of(get, name, fallback);
+  char *end;
+  double n = strtod(v, &end);
+  double unit = *end == '\0' || strcmp(end, "s") == 0 ? 1
+                : strcmp(end, "m") == 0               ? 60
+                : strcmp(end, "h") == 0               ? 3600
+                : strcmp(end, "d") == 0               ? 86400
+                                                      : 0;
+
+  *out = n * unit;
+  if (end == v || unit == 0 || !(*out >= min && *out <= max)) {
+    char why[96];
+    snprintf(why, sizeof why, "is not a duration from %gs to %gs (say 90, 30s, 5m, 1h or 1d)", min,
+             max);
+    return fail(err, size, name, v, why);
+  }
+  return 0;
+}
+
+/* A number from `min` to `max`. */
+static int number(double *out, lh_getenv_fn get, const char *name, const char *fallback, double min,
+                  double max, char *err, size_t size) {
+  const char *v = value_of(get, name, fallback);
+  char *end;
+
+  *out = strtod(v, &end);
+  if (end == v || *end || !(*out >= min && *out <= max)) {
+    char why[64];
+    snprintf(why, sizeof why, "is not a number from %g to %g", min, max);
+    return fail(err, size, name, v, why);
+  }
+  return 0;
+}
+
 int lh_rules_load(lh_rules_t **out, lh_getenv_fn get, char *err, size_t size) {
   lh_rules_t *r = calloc(1, sizeof *r);
   const char *format = value_of(get, "LOGS_ALERT_FORMAT", "notification-manager");
-  const char *lease = value_of(get, "LOGS_ALERT_LEASE_SECONDS", "300");
+  const char *lease = value_of(get, "LOGS_ALERT_LEASE_SECONDS", "");
   char *end;
+  double keys;
 
   *out = NULL;
   if (!r) {
@@ -158,7 +199,13 @@ int lh_rules_load(lh_rules_t **out, lh_getenv_fn get, char *err, size_t size) {
       text(&r->alert_name, get, "LOGS_ALERT_NAME", "404 Request", err, size) != 0 ||
       text(&r->severity, get, "LOGS_ALERT_SEVERITY", "warning", err, size) != 0 ||
       text(&r->receiver, get, "LOGS_ALERT_RECEIVER", "logs-handler", err, size) != 0 ||
-      text(&r->output, get, "LOGS_OUTPUT", "notification-manager", err, size) != 0) {
+      text(&r->output, get, "LOGS_OUTPUT", "notification-manager", err, size) != 0 ||
+      duration(&r->flood.repeat_interval, get, "LOGS_REPEAT_INTERVAL", "1h", 1, 7 * 86400, err,
+               size) != 0 ||
+      duration(&r->flood.quiet_period, get, "LOGS_QUIET_PERIOD", "5m", 1, 86400, err, size) != 0 ||
+      number(&keys, get, "LOGS_MAX_KEYS", "10000", 1, 1000000, err, size) != 0 ||
+      number(&r->rate, get, "LOGS_NOTIFY_RATE", "1", 0.001, 1000, err, size) != 0 ||
+      number(&r->burst, get, "LOGS_NOTIFY_BURST", "3", 1, 1000, err, size) != 0) {
     lh_rules_free(r);
     return -1;
   }
@@ -171,11 +218,22 @@ int lh_rules_load(lh_rules_t **out, lh_getenv_fn get, char *err, size_t size) {
     return fail(err, size, "LOGS_ALERT_FORMAT", format,
                 "is not \"notification-manager\" or \"alertmanager\"");
   }
-  r->lease = strtol(lease, &end, 10);
-  if (*end || end == lease || r->lease < 1 || r->lease > 86400) {
+  r->flood.max_keys = (size_t)keys;
+  r->burst = (double)(long)r->burst;
+  /* by default Alertmanager keeps an alert firing until the next
+   * notification could come: an update, or the resolve after it */
+  r->lease =
+      *lease ? strtol(lease, &end, 10) : (long)(r->flood.repeat_interval + r->flood.quiet_period);
+  if (*lease && (*end || r->lease < 1 || r->lease > 8 * 86400)) {
     lh_rules_free(r);
     return fail(err, size, "LOGS_ALERT_LEASE_SECONDS", lease,
-                "is not a number of seconds from 1 to 86400");
+                "is not a number of seconds from 1 to 691200");
+  }
+  if (r->lease <= r->flood.repeat_interval) {
+    lh_rules_free(r);
+    return fail(err, size, "LOGS_ALERT_LEASE_SECONDS", lease,
+                "must be longer than LOGS_REPEAT_INTERVAL, or Alertmanager resolves an alert "
+                "that still fires");
   }
   *out = r;
   return 0;
@@ -254,3 +312,6 @@ const char *lh_rules_receiver(const lh_rules_t *r) { return r->receiver; }
 const char *lh_rules_output(const lh_rules_t *r) { return r->output; }
 lh_format_t lh_rules_format(const lh_rules_t *r) { return r->format; }
 long lh_rules_lease_seconds(const lh_rules_t *r) { return r->lease; }
+const lh_flood_config_t *lh_rules_flood(const lh_rules_t *r) { return &r->flood; }
+double lh_rules_notify_rate(const lh_rules_t *r) { return r->rate; }
+double lh_rules_notify_burst(const lh_rules_t *r) { return r->burst; }

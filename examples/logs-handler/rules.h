@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "flood.h"
+
 typedef struct lh_rules lh_rules_t;
 
 typedef enum {
@@ -36,5 +38,10 @@ const char *lh_rules_receiver(const lh_rules_t *rules);
 const char *lh_rules_output(const lh_rules_t *rules);
 lh_format_t lh_rules_format(const lh_rules_t *rules);
 long lh_rules_lease_seconds(const lh_rules_t *rules);
+/* LOGS_REPEAT_INTERVAL, LOGS_QUIET_PERIOD, LOGS_MAX_KEYS */
+const lh_flood_config_t *lh_rules_flood(const lh_rules_t *rules);
+/* LOGS_NOTIFY_RATE (notifications a second) and LOGS_NOTIFY_BURST */
+double lh_rules_notify_rate(const lh_rules_t *rules);
+double lh_rules_notify_burst(const lh_rules_t *rules);
 
 #endif

@@ -903,6 +903,7 @@ class Emulator:
             if fault["action"] == "reset":
                 return None, entry
             if fault["action"] == "status":
+                time.sleep(fault.get("ms", 0) / 1000.0)  # a slow failure
                 reply = self.fault_reply(fault, route_path)
                 entry["status"] = reply.status
                 return reply, entry
@@ -1776,6 +1777,10 @@ def validate_fault(spec):
         for key in ("errorCode", "message"):
             if key in spec:
                 fault[key] = str(spec[key])
+        if "ms" in spec:
+            if not isinstance(spec["ms"], (int, float)) or spec["ms"] < 0:
+                raise ValueError("\"ms\" must be >= 0")
+            fault["ms"] = spec["ms"]
         if "retryAfter" in spec:
             after = spec["retryAfter"]
             if not isinstance(after, int) or isinstance(after, bool) or after < 0:

@@ -1038,6 +1038,12 @@ class FaultTest(unittest.TestCase):
         st, resp, _ = self.binding()
         self.assertEqual((st, resp.getheader("Retry-After")), (204, None))
 
+    def test_slow_status_fault(self):
+        self.faults([{"path": "/v1.0/bindings/kafka-out", "action": "status", "status": 400, "ms": 300}])
+        start = time.monotonic()
+        self.assertEqual(self.binding()[0], 400)
+        self.assertGreaterEqual(time.monotonic() - start, 0.3)
+
     def test_delay_fault(self):
         self.faults([{"path": "/v1.0/bindings/kafka-out", "action": "delay", "ms": 300, "count": 1}])
         start = time.monotonic()

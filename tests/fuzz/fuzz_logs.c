@@ -1,7 +1,7 @@
 /* Fuzz target: a Fluent Bit record through the logs-handler, with the
  * default rules and with 404,5xx in two namespaces. The prefilter must
- * never skip a record that the full path would alert on; an alert is valid
- * JSON; the access-log tokenizer is run on the raw input too. */
+ * never skip a record that the full path would alert on; its notifications are
+ * valid JSON; the access-log tokenizer is run on the raw input too. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "access_log.h"
+#include "alert.h"
 #include "record.h"
 #include "rules.h"
 
@@ -27,18 +28,34 @@ static const char *wider(const char *name) {
   return NULL;
 }
 
-static void check(const lh_rules_t *rules, const char *data, size_t len) {
-  char *alert;
+/* The notification a match fires is JSON. */
+static void fired(const lh_note_t *note, lh_group_t *group, void *arg) {
   size_t alert_len;
-  const char *why;
-  lh_verdict_t v = lh_record_check(rules, data, len, 1700000000.0, &alert, &alert_len, &why);
+  char *alert = lh_alert_json(arg, note, 1700000000.0, &alert_len);
+  json_t *parsed = alert ? json_loadb(alert, alert_len, 0, NULL) : NULL;
 
-  if (v == LH_ALERT) {
-    json_t *parsed = json_loadb(alert, alert_len, 0, NULL);
-    if (!parsed || !lh_rules_may_match(rules, data, len))
-      abort(); /* not JSON, or an alert the prefilter would have skipped */
-    json_decref(parsed);
-    free(alert);
+  (void)group;
+  if (alert && !parsed)
+    abort();
+  json_decref(parsed);
+  free(alert);
+}
+
+static void check(const lh_rules_t *rules, const char *data, size_t len) {
+  lh_record_t record;
+  const char *why;
+  lh_verdict_t v = lh_record_check(rules, data, len, 1700000000.0, &record, &why);
+
+  if (v == LH_MATCH) {
+    lh_flood_t *flood = lh_flood_new(lh_rules_flood(rules));
+    if (!lh_rules_may_match(rules, data, len))
+      abort(); /* an alert the prefilter would have skipped */
+    if (flood) {
+      lh_flood_match(flood, &record.match, 1700000000.0, fired, (void *)rules);
+      lh_flood_close(flood, fired, (void *)rules);
+      lh_flood_free(flood);
+    }
+    lh_record_clear(&record);
   }
 }
 

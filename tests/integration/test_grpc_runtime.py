@@ -451,10 +451,14 @@ class LogsHandler(unittest.TestCase):
             self.assertEqual(inv["request"]["operation"], "post")
             alert = json.loads(unb64(inv["request"]["data"]))
             self.assertEqual(alert["status"], "firing")
-            self.assertEqual(alert["alerts"][0]["labels"]["path"], "/notfound")
-            # the alert could not be sent: the record is not acknowledged
+            self.assertEqual(alert["alerts"][0]["annotations"]["first_path"], "/notfound")
+            # the same key again is folded into that alert: acknowledged, nothing sent
+            self.assertEqual(h.call("OnBindingEvent", binding(record, name=name))["code"], OK)
+            self.assertEqual(len(h.received()), 1)
+            # another pod's alert could not be sent: its record is not acknowledged
+            other = dict(record, kubernetes=dict(record["kubernetes"], pod_name="wordpress-v1-aaaaaaaaa-bbbbb"))
             h.faults([{"method": "InvokeBinding", "code": INVALID_ARGUMENT}])
-            self.assertEqual(h.call("OnBindingEvent", binding(record, name=name))["code"], INTERNAL)
+            self.assertEqual(h.call("OnBindingEvent", binding(other, name=name))["code"], INTERNAL)
         finally:
             h.finish()
 

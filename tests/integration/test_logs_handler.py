@@ -53,12 +53,23 @@ class Corpus(unittest.TestCase):
                 if case["alert"] is None:
                     self.assertEqual(sends, [], err)
                 else:
-                    self.assertEqual(len(sends), 1, err)
-                    self.assertEqual(sends[0]["output"], "notification-manager")
-                    self.assertEqual(sends[0]["componentType"], "bindings.http")
-                    self.assertEqual(sends[0]["operation"], "post")
+                    # it fires, and resolves when the function stops
+                    self.assertEqual(len(sends), 2, err)
+                    for send in sends:
+                        self.assertEqual(send["output"], "notification-manager")
+                        self.assertEqual(send["componentType"], "bindings.http")
+                        self.assertEqual(send["operation"], "post")
                     (alert,) = alerts_of(sends[0])
-                    self.assertEqual(alert["labels"], case["alert"])
+                    (resolved,) = alerts_of(sends[1])
+                    # the identity is the bounded labels; the request is in the annotations
+                    want = {k: v for k, v in case["alert"].items() if k not in ("method", "path")}
+                    self.assertEqual({k: v for k, v in alert["labels"].items() if k != "status"}, want)
+                    self.assertRegex(alert["labels"]["status"], "^[1-5][0-9][0-9]$")
+                    self.assertEqual(resolved["labels"], alert["labels"])
+                    notes = alert["annotations"]
+                    self.assertEqual((notes.get("method"), notes.get("first_path")),
+                                     (case["alert"].get("method"), case["alert"].get("path")))
+                    self.assertEqual(resolved["annotations"]["count"], "1")
                     if "startsAt" in case:
                         self.assertEqual(alert["startsAt"], case["startsAt"])
                 self.assertIn("1 dropped" if case.get("drop") else "0 dropped", err)
@@ -70,7 +81,9 @@ class Formats(unittest.TestCase):
               '"wordpress-v1-f54f697c5-hdn2z","namespace_name":"demo-project","container_name":"c1"}}\n')
 
     def test_notification_manager_webhook_object(self):
-        _, (send,), _ = run(self.RECORD)
+        _, (send, resolved), _ = run(self.RECORD)
+        self.assertEqual(resolved["data"]["status"], "resolved")
+        self.assertEqual(resolved["data"]["alerts"][0]["status"], "resolved")
         body = send["data"]
         self.assertEqual((body["status"], body["receiver"], body["version"]), ("firing", "logs-handler", "4"))
         self.assertEqual(body["groupLabels"], {"alertname": "404 Request", "namespace": "demo-project"})
@@ -81,8 +94,9 @@ class Formats(unittest.TestCase):
                          "404 Request: GET /notfound answered 404 by pod "
                          "demo-project/wordpress-v1-f54f697c5-hdn2z (container c1) for client 1.2.3.4")
         self.assertEqual(alert["startsAt"], "2021-08-25T01:54:37.226758Z")
-        # an old record's lease runs from when it is handled, not from 2021
-        self.assert_lease(alert["endsAt"], time.time() + 300)
+        # an old record's lease runs from when it is handled, not from 2021;
+        # by default it lasts the repeat interval and the quiet period
+        self.assert_lease(alert["endsAt"], time.time() + 3600 + 300)
         self.assertRegex(alert["fingerprint"], "^[0-9a-f]{16}$")
 
     def assert_lease(self, ends_at, expected):
@@ -91,19 +105,23 @@ class Formats(unittest.TestCase):
         self.assertLess(abs(ends - expected), 30, ends_at)
 
     def test_alertmanager_array_with_a_lease(self):
-        env = {"LOGS_ALERT_FORMAT": "alertmanager", "LOGS_ALERT_LEASE_SECONDS": "60"}
-        _, (send,), _ = run(self.RECORD, env)
+        env = {"LOGS_ALERT_FORMAT": "alertmanager", "LOGS_ALERT_LEASE_SECONDS": "60",
+               "LOGS_REPEAT_INTERVAL": "30s"}
+        _, (send, resolved), _ = run(self.RECORD, env)
         self.assertIsInstance(send["data"], list)
         (alert,) = send["data"]
         self.assertEqual(set(alert), {"labels", "annotations", "startsAt", "endsAt"})
         self.assert_lease(alert["endsAt"], time.time() + 60)
-        # a record from the future (a clock ahead): the lease runs from its time
+        # resolved: Alertmanager takes an alert whose endsAt has passed as resolved
+        self.assertLessEqual(resolved["data"][0]["endsAt"], alert["endsAt"])
+        # a record from the future (a clock ahead) is taken as now: it must not
+        # carry the flood's clock (and every other key's quiet period) with it
         future = time.time() + 3600
         record = json.loads(self.RECORD)
         record["time"] = datetime.datetime.fromtimestamp(future, datetime.timezone.utc).strftime(
             "%Y-%m-%dT%H:%M:%S.%fZ")
-        _, (send,), _ = run(json.dumps(record) + "\n", env)
-        self.assert_lease(send["data"][0]["endsAt"], future + 60)
+        _, (send, _), _ = run(json.dumps(record) + "\n", env)
+        self.assert_lease(send["data"][0]["endsAt"], time.time() + 60)
 
 
 class StartUp(unittest.TestCase):
@@ -115,6 +133,12 @@ class StartUp(unittest.TestCase):
                 ({"LOGS_NAMESPACES": "Demo_Project"}, "LOGS_NAMESPACES"),
                 ({"LOGS_ALERT_FORMAT": "slack"}, "LOGS_ALERT_FORMAT"),
                 ({"LOGS_ALERT_LEASE_SECONDS": "0"}, "LOGS_ALERT_LEASE_SECONDS"),
+                ({"LOGS_ALERT_LEASE_SECONDS": "600"}, "must be longer than LOGS_REPEAT_INTERVAL"),
+                ({"LOGS_REPEAT_INTERVAL": "1x"}, "LOGS_REPEAT_INTERVAL: \"1x\" is not a duration"),
+                ({"LOGS_QUIET_PERIOD": "0s"}, "LOGS_QUIET_PERIOD"),
+                ({"LOGS_MAX_KEYS": "0"}, "LOGS_MAX_KEYS"),
+                ({"LOGS_NOTIFY_RATE": "fast"}, "LOGS_NOTIFY_RATE"),
+                ({"LOGS_NOTIFY_BURST": "0"}, "LOGS_NOTIFY_BURST"),
                 ({"LOGS_ALERT_NAME": "a\x01b"}, "LOGS_ALERT_NAME"),
                 ({"LOGS_OUTPUT": "slack"}, "no output \"slack\" (LOGS_OUTPUT)")):
             with self.subTest(env=env):
@@ -228,8 +252,8 @@ class AlertmanagerEndToEnd(unittest.TestCase):
             record.pop("time", None)
             r = self.h.deliver_binding(self.input, json.dumps(record))
             self.assertEqual(r["status"], 200, r)
-        want = sorted(json.dumps({k: v for k, v in e.items() if k != "rule_level"}, sort_keys=True)
-                      for e in expected)
+        want = sorted(json.dumps({k: v for k, v in e["labels"].items() if k != "rule_level"},
+                                 sort_keys=True) for e in expected if e["status"] == "firing")
 
         def got():
             return sorted({json.dumps(a["labels"], sort_keys=True) for a in self.hook.alerts()})
@@ -238,8 +262,69 @@ class AlertmanagerEndToEnd(unittest.TestCase):
             self.assertEqual(alert["status"], "firing")
             self.assertTrue(alert["annotations"]["message"].startswith("404 Request: "))
         self.assertEqual({b["groupLabels"]["namespace"] for b in self.hook.bodies}, {"demo-project"})
-        # every alert was accepted by Alertmanager at once: nothing retried
-        self.assertEqual(len(self.h.received("/v1.0/bindings/")), len(expected))
+        # one notification per key, each accepted by Alertmanager at once: nothing retried
+        self.assertEqual(len(self.h.received("/v1.0/bindings/")), len(want))
+
+
+class AckHolding(unittest.TestCase):
+    """At-least-once through flood control, under the Dapr emulator: a
+    record is acknowledged only once the notification that carries it was
+    accepted, also when it only folds into a firing still on its way."""
+
+    def setUp(self):
+        self.hook = Webhook()
+        self.addCleanup(self.hook.close)
+        with open(CONTEXT) as f:
+            context = json.load(f)
+        self.input = context["inputs"]["kafka-receiver"]["componentName"]
+        self.nm = context["outputs"]["notification-manager"]["componentName"]
+        components = {"bindings": [
+            {"name": self.input, "type": "bindings.kafka"},
+            {"name": self.nm, "type": "bindings.http", "metadata": {"url": self.hook.url}}]}
+        self.h = Harness(context, components, binary="logs-handler",
+                         env={"LOGS_ALERT_FORMAT": "alertmanager"})
+        self.addCleanup(self.h.close)
+
+    def record(self, path):
+        return json.dumps({"log": '1.2.3.4 - - [25/Aug/2021:01:54:36 +0000] "GET %s HTTP/1.1" 404 9 "-" "c"' % path,
+                           "@timestamp": time.time(),
+                           "kubernetes": {"pod_name": "wordpress-v1-f54f697c5-hdn2z",
+                                          "namespace_name": "demo-project", "container_name": "c1"}})
+
+    def sends(self):
+        return [c for c in self.h.received("/v1.0/bindings/") if c["path"].endswith(self.nm)]
+
+    def pair(self):
+        """Two records of one key: the second comes while the first one's
+        firing notification is at the sidecar. Their answers."""
+        answers = {}
+        first = threading.Thread(target=lambda: answers.update(a=self.h.deliver_binding(self.input, self.record("/a"))))
+        first.start()
+        wait_until(lambda: len(self.sends()) > self.before, "the firing notification")
+        answers["b"] = self.h.deliver_binding(self.input, self.record("/b"))
+        first.join(30)
+        return answers["a"]["status"], answers["b"]["status"]
+
+    def test_no_record_is_acknowledged_before_its_notification(self):
+        # the firing fails, slowly and for good (400 is not retried): both nacked
+        self.before = 0
+        self.h.faults([{"path": "/v1.0/bindings/" + self.nm, "action": "status", "status": 400, "ms": 1000}])
+        self.assertEqual(self.pair(), (500, 500))
+        self.assertEqual(self.hook.bodies, [])
+        # Dapr delivers them again: the key fires again, and both wait for it
+        self.before = len(self.sends())
+        self.h.faults([{"path": "/v1.0/bindings/" + self.nm, "action": "delay", "ms": 1000}])
+        self.assertEqual(self.pair(), (200, 200))
+        self.assertEqual(len(self.hook.bodies), 1)
+        # once it was accepted, a record of its key is acknowledged at once, with no notification
+        self.assertEqual(self.h.deliver_binding(self.input, self.record("/c"))["status"], 200)
+        self.assertEqual(len(self.sends()), 2)
+        # on SIGTERM the group is resolved, carrying all three, and the function exits 0
+        self.h.finish()
+        wait_until(lambda: len(self.hook.bodies) == 2, "the resolved notification")
+        (resolved,) = self.hook.bodies[1]
+        self.assertEqual(resolved["annotations"]["count"], "3")
+        self.assertEqual(resolved["annotations"]["sample_paths"], "/a /b /c")
 
 
 class DeployFiles(unittest.TestCase):
@@ -267,7 +352,7 @@ class DeployFiles(unittest.TestCase):
         self.assertEqual((trigger["type"], trigger["metadata"]["lagThreshold"]), ("kafka", "10"))
         self.assertEqual(serving["bindings"]["notification-manager"]["type"], "bindings.http")
         status, sends, err = run(Formats.RECORD, {k: str(v) for k, v in serving["params"].items()})
-        self.assertEqual((status, len(sends)), (0, 1), err)
+        self.assertEqual((status, len(sends)), (0, 2), err)
 
 
     def test_function_build_yaml(self):
@@ -293,7 +378,9 @@ class Sample(unittest.TestCase):
         self.assertEqual(status, 0, err)
         with open(os.path.join(ROOT, "examples", "logs-handler", "testdata", "expected-alerts.jsonl")) as f:
             expected = [json.loads(l) for l in f]
-        self.assertEqual([alerts_of(s)[0]["labels"] for s in sends], expected)
+        # one firing notification per pod, then (when it stops) one resolved each, with the count
+        self.assertEqual([{"status": s["data"]["status"], "labels": alerts_of(s)[0]["labels"],
+                           "count": alerts_of(s)[0]["annotations"]["count"]} for s in sends], expected)
         self.assertIn("%d events" % len(text.splitlines()), err)
 
 

@@ -1,0 +1,207 @@
+/* Flood control wired to the sends: a queue, a token bucket, and holds. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alert.h"
+#include "notifier.h"
+
+/* One notification on its way: queued, then sent. */
+typedef struct pending {
+  struct pending *next;
+  lh_notifier_t *n;
+  char *text;
+  size_t len;
+  char line[512];    /* the readable line logged once it is accepted */
+  lh_group_t *group; /* FIRING: its group, pinned until the send settles */
+  ofctx_t **held;    /* the invocations whose records it carries */
+  size_t held_count, held_cap;
+} pending_t;
+
+struct lh_notifier {
+  const lh_rules_t *rules;
+  lh_flood_t *flood;
+  lh_bucket_t bucket;
+  pending_t *head, **tail;
+  int nomem;
+  ofctx_t *ctx; /* the invocation of the match being handled */
+  double wall;
+};
+
+lh_notifier_t *lh_notifier_new(const lh_rules_t *rules) {
+  lh_notifier_t *n = calloc(1, sizeof *n);
+
+  if (!n || !(n->flood = lh_flood_new(lh_rules_flood(rules)))) {
+    free(n);
+    return NULL;
+  }
+  n->rules = rules;
+  n->tail = &n->head;
+  lh_bucket_init(&n->bucket, lh_rules_notify_rate(rules), lh_rules_notify_burst(rules), 0);
+  return n;
+}
+
+static void pending_free(pending_t *p) {
+  free(p->held);
+  free(p->text);
+  free(p);
+}
+
+void lh_notifier_free(lh_notifier_t *n) {
+  if (!n)
+    return;
+  while (n->head) {
+    pending_t *p = n->head;
+    n->head = p->next;
+    pending_free(p);
+  }
+  lh_flood_free(n->flood);
+  free(n);
+}
+
+static int hold(pending_t *p, ofctx_t *ctx) {
+  for (size_t i = 0; i < p->held_count; i++)
+    if (p->held[i] == ctx)
+      return 0;
+  if (p->held_count == p->held_cap) {
+    size_t cap = p->held_cap ? p->held_cap * 2 : 4;
+    ofctx_t **bigger = realloc(p->held, cap * sizeof *bigger);
+    if (!bigger)
+      return -1;
+    p->held = bigger;
+    p->held_cap = cap;
+  }
+  if (ofctx_hold(ctx) != OFCTX_OK)
+    return -1;
+  p->held[p->held_count++] = ctx;
+  return 0;
+}
+
+static const char *kinds[] = {"firing", "update", "resolved"};
+
+/* "firing demo-project/wordpress-v1-.../wordpress 404: 3 requests (2 new)
+ * from 2021-08-25T01:54:37 to 2021-08-25T01:56:02 UTC, first /a, last /b" */
+static void line_of(const lh_note_t *note, char *out, size_t size) {
+  char first[64], last[64], fresh[48] = "";
+
+  lh_rfc3339(note->first_seen, first);
+  lh_rfc3339(note->last_seen, last);
+  if (note->kind != LH_NOTE_FIRING && note->new_count)
+    snprintf(fresh, sizeof fresh, " (%llu new)", (unsigned long long)note->new_count);
+  snprintf(out, size,
+           "%-8s %s/%s%s%s %d: %llu request%s%s from %.19s to %.19s UTC, first %s, last %s",
+           kinds[note->kind], note->namespace_name, note->pod, *note->container ? "/" : "",
+           note->container, note->status, (unsigned long long)note->count,
+           note->count == 1 ? "" : "s", fresh, first, last, note->first_path, note->last_path);
+}
+
+/* The flood's callback: the note becomes a queued notification; a firing
+ * one pins its group and holds the record that fired it. */
+static void on_note(const lh_note_t *note, lh_group_t *group, void *arg) {
+  lh_notifier_t *n = arg;
+  pending_t *p = calloc(1, sizeof *p);
+
+  if (!p || !(p->text = lh_alert_json(n->rules, note, n->wall, &p->len))) {
+    free(p);
+    n->nomem = 1;
+    return;
+  }
+  p->n = n;
+  line_of(note, p->line, sizeof p->line);
+  if (note->kind == LH_NOTE_FIRING) {
+    p->group = group;
+    lh_group_set_user(n->flood, group, p);
+    if (n->ctx && hold(p, n->ctx) != 0)
+      n->nomem = 1;
+  }
+  *n->tail = p;
+  n->tail = &p->next;
+}
+
+static void settle(pending_t *p, int ok) {
+  for (size_t i = 0; i < p->held_count; i++)
+    ofctx_release(p->held[i], !ok);
+  if (p->group) {
+    if (ok)
+      lh_group_set_user(p->n->flood, p->group, NULL);
+    else
+      lh_flood_forget(p->n->flood, p->group);
+  }
+  pending_free(p);
+}
+
+static void sent(ofctx_t *ctx, const ofctx_send_result_t *r, void *arg) {
+  pending_t *p = arg;
+
+  if (r->code == OFCTX_OK) {
+    ofctx_log(ctx, OFCTX_LOG_INFO, "notified: %s", p->line);
+  } else {
+    ofctx_log(ctx, OFCTX_LOG_ERROR, "notification failed (%s): %s", r->message, p->line);
+    p->n->bucket.tokens = 0; /* the receiver is struggling: wait for the next token */
+  }
+  settle(p, r->code == OFCTX_OK);
+}
+
+static int holds(const pending_t *p, const ofctx_t *ctx) {
+  for (size_t i = 0; i < p->held_count; i++)
+    if (p->held[i] == ctx)
+      return 1;
+  return 0;
+}
+
+/* Sends from the head of the queue while tokens last. An invocation's
+ * context sends only a notification that carries its own record (so that
+ * no other record waits on it); a tick's sends any. */
+static void pump(lh_notifier_t *n, ofctx_t *ctx, int is_tick, int unlimited) {
+  while (n->head && (is_tick || holds(n->head, ctx)) &&
+         (unlimited || lh_bucket_take(&n->bucket, n->wall))) {
+    pending_t *p = n->head;
+    ofctx_send_opts_t opts = OFCTX_SEND_OPTS_INIT;
+    ofctx_err_t rc;
+
+    n->head = p->next;
+    if (!n->head)
+      n->tail = &n->head;
+    opts.content_type = "application/json"; /* the library need not parse it again */
+    opts.done = sent;
+    opts.arg = p;
+    rc = ofctx_send_to_opts(ctx, lh_rules_output(n->rules), p->text, p->len, &opts);
+    if (rc != OFCTX_OK) {
+      ofctx_log(ctx, OFCTX_LOG_ERROR, "cannot send a notification: %s: %s", ofctx_strerror(rc),
+                p->line);
+      settle(p, 0);
+    }
+  }
+}
+
+int lh_notifier_match(lh_notifier_t *n, ofctx_t *ctx, const lh_match_t *m, double wall) {
+  lh_group_t *g;
+  pending_t *firing;
+
+  n->ctx = ctx;
+  n->wall = wall;
+  n->nomem = 0;
+  g = lh_flood_match(n->flood, m, wall, on_note, n);
+  /* a record of a key whose firing is still on its way waits for it */
+  firing = g ? lh_group_user(g) : NULL;
+  if (firing && hold(firing, ctx) != 0)
+    n->nomem = 1;
+  n->ctx = NULL;
+  pump(n, ctx, 0, 0);
+  return g && !n->nomem ? OFCTX_SUCCESS : OFCTX_ERROR;
+}
+
+void lh_notifier_tick(lh_notifier_t *n, ofctx_t *ctx, int stopping, double wall) {
+  n->wall = wall;
+  if (stopping)
+    lh_flood_close(n->flood, on_note, n);
+  else
+    lh_flood_tick(n->flood, wall, on_note, n);
+  if (n->nomem)
+    ofctx_log(ctx, OFCTX_LOG_ERROR, "out of memory: a notification was lost");
+  n->nomem = 0;
+  pump(n, ctx, 1, stopping);
+}
+
+uint64_t lh_notifier_evictions(const lh_notifier_t *n) { return lh_flood_evictions(n->flood); }
+size_t lh_notifier_groups(const lh_notifier_t *n) { return lh_flood_groups(n->flood); }

@@ -1,0 +1,276 @@
+/* The logs-handler's flood control on a fake clock: a burst is one firing
+ * and one resolved notification, keys are apart, a trickle repeats only at
+ * the repeat interval, a replay groups as live traffic did, the state is
+ * bounded, and the token bucket spends what it has. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "flood.h"
+
+#define T0 1629856477.0 /* 2021-08-25T01:54:37Z */
+
+typedef struct {
+  lh_note_kind_t kind;
+  char pod[64];
+  unsigned long long count, new_count;
+  double first, last, now;
+  char first_path[64], last_path[64];
+  size_t samples;
+} seen_t;
+
+typedef struct {
+  seen_t notes[64];
+  size_t count;
+} log_t;
+
+static void record(const lh_note_t *n, lh_group_t *g, void *arg) {
+  log_t *log = arg;
+  seen_t *s = &log->notes[log->count++];
+
+  (void)g;
+  assert_true(log->count <= 64);
+  *s = (seen_t){n->kind,      "",     n->count, n->new_count, n->first_seen,
+                n->last_seen, n->now, "",       "",           n->sample_count};
+  snprintf(s->pod, sizeof s->pod, "%s", n->pod);
+  snprintf(s->first_path, sizeof s->first_path, "%s", n->first_path);
+  snprintf(s->last_path, sizeof s->last_path, "%s", n->last_path);
+}
+
+static const lh_flood_config_t config = {3600, 300, 100};
+
+static lh_match_t hit(const char *pod, const char *path, double t) {
+  return (lh_match_t){"demo-project", pod, "wordpress", 404, "GET", path, "10.0.0.1", t};
+}
+
+/* 10 000 404s from one pod within a minute: one firing (count 1) at once,
+ * then nothing until the quiet period has passed, then one resolved that
+ * carries them all. The wall clock alone resolves it: no record comes. */
+static void burst_is_one_firing_and_one_resolved(void **state) {
+  lh_flood_t *f = lh_flood_new(&config);
+  log_t log = {0};
+  char path[32];
+  (void)state;
+
+  for (int i = 0; i < 10000; i++) {
+    double t = T0 + i * 0.006;
+    snprintf(path, sizeof path, "/missing/%d", i);
+    lh_match_t m = hit("pod-a", path, t);
+    assert_non_null(lh_flood_match(f, &m, t, record, &log));
+    if (i % 100 == 0)
+      lh_flood_tick(f, t, record, &log);
+  }
+  assert_int_equal(log.count, 1);
+  assert_int_equal(log.notes[0].kind, LH_NOTE_FIRING);
+  assert_int_equal(log.notes[0].count, 1);
+  assert_string_equal(log.notes[0].first_path, "/missing/0");
+  for (double w = T0 + 60; w < T0 + 60 + 299; w += 1)
+    lh_flood_tick(f, w, record, &log);
+  assert_int_equal(log.count, 1); /* the quiet period has not passed */
+  lh_flood_tick(f, T0 + 60 + 301, record, &log);
+  assert_int_equal(log.count, 2);
+  assert_int_equal(log.notes[1].kind, LH_NOTE_RESOLVED);
+  assert_int_equal(log.notes[1].count, 10000);
+  assert_int_equal(log.notes[1].new_count, 9999);
+  assert_string_equal(log.notes[1].first_path, "/missing/0");
+  assert_string_equal(log.notes[1].last_path, "/missing/9999");
+  assert_int_equal(log.notes[1].samples, LH_SAMPLES);
+  assert_true(log.notes[1].last - log.notes[1].first > 59.9);
+  assert_int_equal(lh_flood_groups(f), 0);
+  /* the next match is a new episode */
+  lh_match_t again = hit("pod-a", "/x", T0 + 1000);
+  lh_flood_match(f, &again, T0 + 1000, record, &log);
+  assert_int_equal(log.notes[2].kind, LH_NOTE_FIRING);
+  lh_flood_free(f);
+}
+
+/* Three pods are three keys: three firing, three resolved. */
+static void three_pods_three_notifications(void **state) {
+  lh_flood_t *f = lh_flood_new(&config);
+  log_t log = {0};
+  const char *pods[] = {"pod-a", "pod-b", "pod-c"};
+  size_t firing = 0, resolved = 0;
+  (void)state;
+
+  for (int i = 0; i < 3000; i++) {
+    lh_match_t m = hit(pods[i % 3], "/x", T0 + i * 0.01);
+    lh_flood_match(f, &m, T0 + i * 0.01, record, &log);
+  }
+  lh_flood_tick(f, T0 + 400, record, &log);
+  for (size_t i = 0; i < log.count; i++) {
+    firing += log.notes[i].kind == LH_NOTE_FIRING;
+    resolved += log.notes[i].kind == LH_NOTE_RESOLVED && log.notes[i].count == 1000;
+  }
+  assert_int_equal(log.count, 6);
+  assert_int_equal(firing, 3);
+  assert_int_equal(resolved, 3);
+  lh_flood_free(f);
+}
+
+/* One 404 every 4 minutes for 3 hours (never quiet for 5): the firing, an
+ * update at each repeat interval carrying what came since, and the resolve
+ * once it stops. */
+static void trickle_repeats_only_at_the_repeat_interval(void **state) {
+  lh_flood_t *f = lh_flood_new(&config);
+  log_t log = {0};
+  double t;
+  (void)state;
+
+  for (t = T0; t <= T0 + 3 * 3600; t += 240) {
+    lh_match_t m = hit("pod-a", "/x", t);
+    lh_flood_match(f, &m, t, record, &log);
+    for (double w = t + 10; w < t + 240; w += 10) /* the ticks between */
+      lh_flood_tick(f, w, record, &log);
+  }
+  lh_flood_tick(f, t + 600, record, &log);
+  assert_int_equal(log.count, 5);
+  assert_int_equal(log.notes[0].kind, LH_NOTE_FIRING);
+  for (int i = 1; i <= 3; i++) {
+    assert_int_equal(log.notes[i].kind, LH_NOTE_UPDATE);
+    /* the first match at or after each full hour carries the hour's 15 */
+    assert_true(log.notes[i].now - log.notes[i - 1].now >= 3600);
+    assert_true(log.notes[i].now - log.notes[i - 1].now < 3600 + 240);
+    assert_int_equal(log.notes[i].new_count, 15);
+  }
+  assert_int_equal(log.notes[4].kind, LH_NOTE_RESOLVED);
+  assert_int_equal(log.notes[4].count, 46);
+  lh_flood_free(f);
+}
+
+/* The same records live (the wall clock keeps pace) and replayed from a
+ * backlog (all handled within a second, hours later) make the same
+ * notifications: time is the records' own. */
+static void replay_groups_as_live(void **state) {
+  log_t live = {0}, replay = {0};
+  double times[] = {0, 10, 20, 400, 410, 4000, 4100, 4200, 7900, 8000, 12000};
+  (void)state;
+
+  for (int pass = 0; pass < 2; pass++) {
+    lh_flood_t *f = lh_flood_new(&config);
+    log_t *log = pass ? &replay : &live;
+    for (size_t i = 0; i < sizeof times / sizeof *times; i++) {
+      double t = T0 + times[i];
+      double wall = pass ? T0 + 86400 + i * 0.001 : t;
+      lh_match_t m = hit("pod-a", "/x", t);
+      if (!pass) /* live: the ticks in between */
+        for (double w = i ? T0 + times[i - 1] : t; w < t; w += 5)
+          lh_flood_tick(f, w, record, log);
+      lh_flood_match(f, &m, wall, record, log);
+    }
+    lh_flood_close(f, record, log);
+    lh_flood_free(f);
+  }
+  assert_int_equal(live.count, replay.count);
+  for (size_t i = 0; i < live.count; i++) {
+    assert_int_equal(live.notes[i].kind, replay.notes[i].kind);
+    assert_int_equal(live.notes[i].count, replay.notes[i].count);
+    assert_true(live.notes[i].first == replay.notes[i].first);
+  }
+  /* 0-20 fire and resolve, 400-410 again; 4000-8000 updates at 7900 */
+  assert_true(live.count >= 6);
+}
+
+/* Past max_keys the least recently matched group goes, counted, unless it
+ * is pinned; a forgotten group fires again. */
+static void state_is_bounded(void **state) {
+  lh_flood_config_t small = {3600, 300, 2};
+  lh_flood_t *f = lh_flood_new(&small);
+  log_t log = {0};
+  lh_match_t a = hit("pod-a", "/x", T0), b = hit("pod-b", "/x", T0 + 1),
+             c = hit("pod-c", "/x", T0 + 2);
+  lh_group_t *ga;
+  int pin;
+  (void)state;
+
+  ga = lh_flood_match(f, &a, T0, record, &log);
+  lh_group_set_user(f, ga, &pin); /* pod-a's firing is on its way */
+  lh_flood_match(f, &b, T0 + 1, record, &log);
+  lh_flood_match(f, &c, T0 + 2, record, &log); /* pod-b goes, not the pinned pod-a */
+  assert_int_equal(lh_flood_evictions(f), 1);
+  assert_int_equal(lh_flood_groups(f), 2);
+  lh_group_set_user(f, ga, NULL);
+  lh_flood_forget(f, ga); /* its firing failed */
+  assert_int_equal(lh_flood_groups(f), 1);
+  lh_flood_match(f, &a, T0 + 3, record, &log);
+  assert_int_equal(log.count, 4);
+  assert_int_equal(log.notes[3].kind, LH_NOTE_FIRING);
+  lh_flood_close(f, record, &log);
+  assert_int_equal(log.count, 6);
+  lh_flood_free(f);
+}
+
+/* A pinned group is not resolved until it is unpinned; a resolved pinned
+ * group is freed when it is unpinned (ASan checks). */
+static void pinned_groups_wait(void **state) {
+  lh_flood_t *f = lh_flood_new(&config);
+  log_t log = {0};
+  lh_match_t a = hit("pod-a", "/x", T0);
+  lh_group_t *g = lh_flood_match(f, &a, T0, record, &log);
+  int pin;
+  (void)state;
+
+  lh_group_set_user(f, g, &pin);
+  lh_flood_tick(f, T0 + 1000, record, &log);
+  assert_int_equal(log.count, 1);
+  lh_group_set_user(f, g, NULL);
+  lh_flood_tick(f, T0 + 1001, record, &log);
+  assert_int_equal(log.count, 2);
+  g = lh_flood_match(f, &a, T0 + 2000, record, &log);
+  lh_group_set_user(f, g, &pin);
+  lh_flood_close(f, record, &log); /* resolved while pinned: kept */
+  assert_int_equal(log.count, 4);
+  lh_group_set_user(f, g, NULL);
+  lh_flood_free(f);
+}
+
+/* A record far in the future does not resolve everything at once. */
+static void future_times_are_clamped(void **state) {
+  lh_flood_t *f = lh_flood_new(&config);
+  log_t log = {0};
+  lh_match_t a = hit("pod-a", "/x", T0), z = hit("pod-z", "/x", T0 + 1e6);
+  (void)state;
+
+  lh_flood_match(f, &a, T0, record, &log);
+  lh_flood_match(f, &z, T0 + 1, record, &log);
+  lh_flood_tick(f, T0 + 2, record, &log);
+  assert_int_equal(log.count, 2);
+  assert_true(lh_flood_clock(f) < T0 + 10);
+  lh_flood_free(f);
+}
+
+static void bucket(void **state) {
+  lh_bucket_t b;
+  int taken = 0;
+  (void)state;
+
+  lh_bucket_init(&b, 1, 3, 100);
+  while (lh_bucket_take(&b, 100))
+    taken++;
+  assert_int_equal(taken, 3); /* the burst */
+  assert_false(lh_bucket_take(&b, 100.5));
+  assert_true(lh_bucket_take(&b, 101.0)); /* one a second */
+  assert_false(lh_bucket_take(&b, 101.2));
+  taken = 0;
+  while (lh_bucket_take(&b, 1000))
+    taken++;
+  assert_int_equal(taken, 3); /* never more than the burst saved */
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(burst_is_one_firing_and_one_resolved),
+      cmocka_unit_test(three_pods_three_notifications),
+      cmocka_unit_test(trickle_repeats_only_at_the_repeat_interval),
+      cmocka_unit_test(replay_groups_as_live),
+      cmocka_unit_test(state_is_bounded),
+      cmocka_unit_test(pinned_groups_wait),
+      cmocka_unit_test(future_times_are_clamped),
+      cmocka_unit_test(bucket),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -177,11 +177,17 @@ static void pump(lh_notifier_t *n, ofctx_t *ctx, int is_tick, int unlimited) {
 int lh_notifier_match(lh_notifier_t *n, ofctx_t *ctx, const lh_match_t *m, double wall) {
   lh_group_t *g;
   pending_t *firing;
+  uint64_t evicted = lh_flood_evictions(n->flood);
 
   n->ctx = ctx;
   n->wall = wall;
   n->nomem = 0;
   g = lh_flood_match(n->flood, m, wall, on_note, n);
+  if (lh_flood_evictions(n->flood) != evicted)
+    ofctx_log(ctx, OFCTX_LOG_WARN,
+              "LOGS_MAX_KEYS (%zu) keys kept: dropped the least recently matched one, without "
+              "a notification (%llu dropped so far)",
+              lh_rules_flood(n->rules)->max_keys, (unsigned long long)lh_flood_evictions(n->flood));
   /* a record of a key whose firing is still on its way waits for it */
   firing = g ? lh_group_user(g) : NULL;
   if (firing && hold(firing, ctx) != 0)

@@ -382,6 +382,20 @@ class Sample(unittest.TestCase):
         self.assertEqual([{"status": s["data"]["status"], "labels": alerts_of(s)[0]["labels"],
                            "count": alerts_of(s)[0]["annotations"]["count"]} for s in sends], expected)
         self.assertIn("%d events" % len(text.splitlines()), err)
+        self.assertEqual(err.count("notified: "), len(expected))
+
+    def test_keys_past_the_bound_are_dropped_and_said(self):
+        with open(os.path.join(ROOT, "examples", "logs-handler", "testdata", "records.jsonl")) as f:
+            text = f.read()
+        # a burst large enough that no firing waits (a group that waits is never dropped)
+        status, sends, err = run(text, {"LOGS_MAX_KEYS": "2", "LOGS_NOTIFY_BURST": "10"})
+        self.assertEqual(status, 0, err)
+        self.assertIn("LOGS_MAX_KEYS (2) keys kept: dropped the least recently matched one", err)
+        # each key still fires; the dropped ones are not resolved
+        firing = {alerts_of(s)[0]["labels"]["pod"] for s in sends if s["data"]["status"] == "firing"}
+        resolved = [s for s in sends if s["data"]["status"] == "resolved"]
+        self.assertEqual(len(firing), 4)
+        self.assertEqual(len(resolved), 2)
 
 
 if __name__ == "__main__":

@@ -55,6 +55,8 @@ typedef struct {
   char *id;
   ofctx__outcome_t outcome;
   int given, settled;
+  int held; /* a batch function's: `ev` waits for the close */
+  ofctx_event_t ev;
   ofctx__buf_t strings;
 } entry_t;
 
@@ -65,6 +67,8 @@ struct ofctx__bulk {
   int closed;
   ofctx__bulk_answer_fn answer;
   entry_t *entries;
+  ofctx_batch_t batch;   /* a batch function's: the held entries */
+  size_t *batch_entries; /* batch index -> entry index */
 };
 
 ofctx__bulk_t *ofctx__bulk_new(ofctx__host_t *host, void *req, size_t input, size_t count,
@@ -120,7 +124,13 @@ void ofctx__bulk_invoke(ofctx__bulk_t *b, size_t i, const char *id, size_t id_le
   take_id(e, id, id_len);
   if (!e->id || e->strings.failed) {
     ofctx__event_clear(ev);
+    ofctx__metrics_event(b->host->metrics, b->input, OFCTX__OUTCOME_RETRY);
     entry_settled(e, OFCTX__OUTCOME_RETRY);
+    return;
+  }
+  if (b->host->batch_fn) { /* one call for all, at the close */
+    e->ev = *ev;
+    e->held = 1;
     return;
   }
   /* on failure the event is freed and counted, and the entry is RETRY */
@@ -139,10 +149,51 @@ void ofctx__bulk_settle(ofctx__bulk_t *b, size_t i, const char *id, size_t id_le
 
 ofctx__buf_t *ofctx__bulk_strings(ofctx__bulk_t *b, size_t i) { return &b->entries[i].strings; }
 
+/* Each held entry's outcome from the batch's, counted. */
+static void batch_answer(ofctx_t *ctx, ofctx__outcome_t outcome) {
+  ofctx__bulk_t *b = ctx->req;
+
+  for (size_t k = 0; k < b->batch.count; k++) {
+    ofctx__outcome_t o = ofctx__batch_outcome(&b->batch, k, outcome);
+    ofctx__metrics_event(b->host->metrics, b->input, o);
+    entry_settled(&b->entries[b->batch_entries[k]], o);
+  }
+}
+
+/* The held entries, in one call of the batch function. */
+static void run_batch(ofctx__bulk_t *b) {
+  size_t n = 0;
+
+  for (size_t i = 0; i < b->count; i++)
+    n += b->entries[i].held;
+  if (n == 0)
+    return;
+  b->batch.events = ofctx__calloc(n, sizeof *b->batch.events);
+  b->batch.statuses = ofctx__calloc(n, sizeof *b->batch.statuses);
+  b->batch_entries = ofctx__calloc(n, sizeof *b->batch_entries);
+  if (b->batch.events && b->batch.statuses && b->batch_entries) {
+    for (size_t i = 0; i < b->count; i++)
+      if (b->entries[i].held) {
+        b->batch.events[b->batch.count] = &b->entries[i].ev;
+        b->batch_entries[b->batch.count++] = i;
+      }
+    if (ofctx__invoke_batch(b->host, b, &b->batch, b->entries[b->batch_entries[0]].ev.input,
+                            b->input, batch_answer) == 0)
+      return;
+  }
+  for (size_t i = 0; i < b->count; i++) /* out of memory: nothing ran */
+    if (b->entries[i].held) {
+      ofctx__metrics_event(b->host->metrics, b->input, OFCTX__OUTCOME_RETRY);
+      entry_settled(&b->entries[i], OFCTX__OUTCOME_RETRY);
+    }
+}
+
 void ofctx__bulk_close(ofctx__bulk_t *b) {
   for (size_t i = 0; i < b->count; i++)
     if (!b->entries[i].given)
       entry_settled(&b->entries[i], OFCTX__OUTCOME_RETRY);
+  if (b->host->batch_fn)
+    run_batch(b); /* may answer, and free `b`, once closed */
   b->closed = 1;
   maybe_answer(b);
 }
@@ -159,9 +210,14 @@ ofctx__outcome_t ofctx__bulk_outcome(const ofctx__bulk_t *b, size_t i) {
 
 void ofctx__bulk_free(ofctx__bulk_t *b) {
   for (size_t i = 0; i < b->count; i++) {
+    if (b->entries[i].held)
+      ofctx__event_clear(&b->entries[i].ev);
     ofctx__free(b->entries[i].id);
     ofctx__buf_free(&b->entries[i].strings);
   }
   ofctx__free(b->entries);
+  ofctx__free(b->batch.events);
+  ofctx__free(b->batch.statuses);
+  ofctx__free(b->batch_entries);
   ofctx__free(b);
 }

@@ -613,6 +613,16 @@ int ofctx__ce_encode(ofctx__ce_reply_t *out, ofctx__ce_mode_t mode, json_t *attr
     ofctx__buf_append(&out->store, "", 1);
     n = 1;
   } else {
+    const char *declared = json_string_value(json_object_get(attrs, "datacontenttype"));
+    size_t type_len;
+    const char *type = ofctx__media_type(declared ? declared : "", &type_len);
+    /* as the Content-Type of a binary event it would read back as a
+     * structured or batched one */
+    if (type_len >= 23 && strncasecmp(type, "application/cloudevents", 23) == 0) {
+      *why = "the reply CloudEvent's datacontenttype is a CloudEvents format, which a binary-mode "
+             "event cannot carry";
+      goto done;
+    }
     json_object_foreach(attrs, key, value) {
       const char *text = json_string_value(value);
       ofctx__buf_puts(&out->store, strcmp(key, "datacontenttype") == 0 ? "Content-Type" : "ce-");

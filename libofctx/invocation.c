@@ -52,7 +52,8 @@ static void settle(ofctx_t *ctx, ofctx__outcome_t outcome, const char *why) {
                "latency_ms", latency, (const char *)NULL);
   }
   if (!ctx->tick) {
-    ofctx__metrics_event(host->metrics, ctx->ev.input_index, outcome);
+    if (!ctx->batch) /* a batch's entries are counted by their batch */
+      ofctx__metrics_event(host->metrics, ctx->ev.input_index, outcome);
     ctx->answer(ctx, outcome);
   }
   ctx->req = NULL;
@@ -126,6 +127,14 @@ int ofctx__invoke(ofctx__host_t *host, void *req, const ofctx_event_t *ev,
   ctx->answer = answer;
   if (host->fn) {
     ctx->result = host->fn(ctx, &ctx->ev);
+  } else if (host->batch_fn) { /* a batch of one */
+    ctx->one_event = &ctx->ev;
+    ctx->one = (ofctx_batch_t){&ctx->one_event, &ctx->one_status, 1};
+    ctx->result = host->batch_fn(ctx, &ctx->one);
+    if (ctx->result == OFCTX_SUCCESS || ctx->result == OFCTX_OK || ctx->result == OFCTX_DROP)
+      ctx->result = ctx->one_status             ? ctx->one_status
+                    : ctx->result == OFCTX_DROP ? OFCTX_DROP
+                                                : OFCTX_ERROR; /* unanswered: RETRY */
   } else {
     host->http_fn(ctx, &ctx->ev, &ctx->res);
     ctx->result = OFCTX_SUCCESS;
@@ -139,6 +148,36 @@ int ofctx__invoke(ofctx__host_t *host, void *req, const ofctx_event_t *ev,
   }
   returned(ctx);
   return 0;
+}
+
+int ofctx__invoke_batch(ofctx__host_t *host, void *req, ofctx_batch_t *batch, const char *input,
+                        size_t input_index, ofctx__answer_fn answer) {
+  ofctx_t *ctx = context_new(host);
+
+  if (!ctx)
+    return -1;
+  ctx->req = req;
+  ctx->ev.kind = OFCTX_EVENT_PUBSUB;
+  ctx->ev.input = input;
+  ctx->ev.input_index = input_index;
+  ctx->answer = answer;
+  ctx->batch = batch;
+  ctx->result = host->batch_fn(ctx, batch);
+  returned(ctx);
+  return 0;
+}
+
+ofctx__outcome_t ofctx__batch_outcome(const ofctx_batch_t *batch, size_t i,
+                                      ofctx__outcome_t outcome) {
+  int status = batch->statuses[i];
+
+  if (status == OFCTX_DROP)
+    return OFCTX__OUTCOME_DROP;
+  if (outcome == OFCTX__OUTCOME_RETRY)
+    return OFCTX__OUTCOME_RETRY;
+  if (status == OFCTX_SUCCESS)
+    return OFCTX__OUTCOME_SUCCESS;
+  return !status && outcome == OFCTX__OUTCOME_DROP ? OFCTX__OUTCOME_DROP : OFCTX__OUTCOME_RETRY;
 }
 
 void ofctx__tick(ofctx__host_t *host, int stopping) {
@@ -173,7 +212,23 @@ void ofctx__invocations_abort(ofctx__host_t *host) {
 
 const ofctx_config_t *ofctx_config(const ofctx_t *ctx) { return ctx->host->cfg; }
 
-const ofctx_event_t *ofctx_event(const ofctx_t *ctx) { return ctx->tick ? NULL : &ctx->ev; }
+const ofctx_event_t *ofctx_event(const ofctx_t *ctx) {
+  return ctx->tick || ctx->batch ? NULL : &ctx->ev;
+}
+
+size_t ofctx_batch_count(const ofctx_batch_t *batch) { return batch ? batch->count : 0; }
+
+const ofctx_event_t *ofctx_batch_event(const ofctx_batch_t *batch, size_t i) {
+  return batch && i < batch->count ? batch->events[i] : NULL;
+}
+
+ofctx_err_t ofctx_batch_status(ofctx_batch_t *batch, size_t i, int status) {
+  if (!batch || i >= batch->count ||
+      (status != OFCTX_SUCCESS && status != OFCTX_DROP && status != OFCTX_ERROR))
+    return OFCTX_EINVAL;
+  batch->statuses[i] = status;
+  return OFCTX_OK;
+}
 
 ofctx_err_t ofctx_hold(ofctx_t *ctx) {
   if (!ctx)

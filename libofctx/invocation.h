@@ -23,9 +23,10 @@
 typedef struct {
   uv_loop_t *loop;
   const ofctx_config_t *cfg;
-  ofctx_function_t fn;           /* the OpenFunction signature, or */
-  ofctx_http_function_t http_fn; /* a plain HTTP function (Knative) */
-  uint64_t timeout_ms;           /* after the function returned, for its sends; 0: none */
+  ofctx_function_t fn;             /* the OpenFunction signature, or */
+  ofctx_http_function_t http_fn;   /* a plain HTTP function (Knative) */
+  ofctx_batch_function_t batch_fn; /* a batch function (Async) */
+  uint64_t timeout_ms;             /* after the function returned, for its sends; 0: none */
   ofctx__metrics_t *metrics;
   ofctx__sink_t *sink;        /* where sends go */
   void (*settled)(void *arg); /* an invocation settled (a draining runtime may end) */
@@ -35,6 +36,13 @@ typedef struct {
   ofctx_t *inflight; /* invocations not yet settled */
   size_t inflight_count;
 } ofctx__host_t;
+
+/* A batch: the entries' events (borrowed) and their statuses (0: none). */
+struct ofctx_batch {
+  ofctx_event_t **events;
+  int *statuses;
+  size_t count;
+};
 
 /* The response of a plain HTTP function. */
 struct ofctx_response {
@@ -53,8 +61,12 @@ struct ofctx {
   ofctx_event_t ev;
   ofctx__answer_fn answer;
   ofctx_t *prev, *next;
-  int refs; /* the invocation itself + each send and hold in flight */
-  int tick; /* a tick's context: no event, no answer, no count */
+  int refs;             /* the invocation itself + each send and hold in flight */
+  int tick;             /* a tick's context: no event, no answer, no count */
+  ofctx_batch_t *batch; /* a batch function's entries: counted by whoever made them */
+  ofctx_batch_t one;    /* a single event given to a batch function */
+  ofctx_event_t *one_event;
+  int one_status;
   int settled;
   int returned;
   int result;        /* what the function returned */
@@ -75,6 +87,17 @@ struct ofctx {
  * memory: then nothing ran, the event is freed and counted as not
  * acknowledged, and the caller answers its input itself. */
 int ofctx__invoke(ofctx__host_t *host, void *req, const ofctx_event_t *ev, ofctx__answer_fn answer);
+
+/* Runs the host's batch function on `batch` (borrowed until the answer),
+ * the entries of input `input_index` that `req` delivered; `answer` gets
+ * the invocation's outcome, which ofctx__batch_outcome turns into each
+ * entry's. The entries are not counted here. 0, or -1 when out of memory
+ * (nothing ran). */
+int ofctx__invoke_batch(ofctx__host_t *host, void *req, ofctx_batch_t *batch, const char *input,
+                        size_t input_index, ofctx__answer_fn answer);
+/* Entry `i`'s outcome once its batch's invocation ended with `outcome`. */
+ofctx__outcome_t ofctx__batch_outcome(const ofctx_batch_t *batch, size_t i,
+                                      ofctx__outcome_t outcome);
 
 /* Runs the host's tick, if it has one, in a context of its own that
  * settles like an invocation's (so a drain waits for its sends) but answers

@@ -40,6 +40,7 @@ struct ofctx__runtime {
   ofctx__options_t opts;
   ofctx_function_t fn;                                 /* the OpenFunction signature, or */
   ofctx_http_function_t http_fn;                       /* a plain HTTP function (Knative) */
+  ofctx_batch_function_t batch_fn;                     /* a batch function (Async) */
   const char *const *methods;                          /* Knative: the methods taken; NULL: all */
   void (*tick)(ofctx_t *ctx, int stopping, void *arg); /* ofctx_main_opts_t.tick */
   void *tick_arg;
@@ -436,14 +437,20 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
                      ofctx_config_app_protocol(rt->cfg) == OFCTX_APP_PROTOCOL_GRPC
                  ? &ofctx__grpc_mode
                  : modes[ofctx_config_runtime(rt->cfg)];
-  if (!rt->mode->takes_http_functions && !rt->fn) {
+  if (!rt->mode->takes_http_functions && rt->http_fn) {
     fprintf(stderr,
             "%s: a plain HTTP function runs only with runtime \"Knative\"; this "
             "context says \"%s\"\n",
             ofctx_config_name(rt->cfg), rt->mode->name);
     return -1;
   }
-  if (args->invoke && !rt->fn) {
+  if (rt->mode->from_users && rt->batch_fn) {
+    fprintf(stderr,
+            "%s: a batch function runs only with runtime \"Async\"; this context says \"%s\"\n",
+            ofctx_config_name(rt->cfg), rt->mode->name);
+    return -1;
+  }
+  if (args->invoke && rt->http_fn) {
     fprintf(stderr, "--invoke runs functions of the OpenFunction signature, not plain HTTP "
                     "functions\n");
     return -1;
@@ -469,6 +476,7 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
                              .cfg = rt->cfg,
                              .fn = rt->fn,
                              .http_fn = rt->http_fn,
+                             .batch_fn = rt->batch_fn,
                              .timeout_ms = rt->opts.invocation_timeout_ms,
                              .metrics = &rt->metrics,
                              .sink = rt->sink,
@@ -503,6 +511,7 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
   ofctx__args_t args;
   char message[512];
   int status = 0, rc;
+  ofctx_batch_function_t batch;
 
   rc = ofctx__args_parse(&args, argc, argv);
   if (rc != 0)
@@ -513,7 +522,9 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
                     "OFCTX_MAIN_OPTS_INIT\n");
     return EXIT_BAD_CONFIG;
   }
-  if (!opts->function == !opts->http) {
+  batch =
+      opts->size >= offsetof(ofctx_main_opts_t, batch) + sizeof opts->batch ? opts->batch : NULL;
+  if (!!opts->function + !!opts->http + !!batch != 1) {
     fprintf(stderr, "ofctx_main: give exactly one function\n");
     return EXIT_BAD_CONFIG;
   }
@@ -526,6 +537,7 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
     return EXIT_CANNOT_START;
   rt->fn = opts->function;
   rt->http_fn = opts->http;
+  rt->batch_fn = batch;
   rt->methods = opts->methods;
   if (opts->size >= offsetof(ofctx_main_opts_t, tick_ms) + sizeof opts->tick_ms) {
     rt->tick = opts->tick;

@@ -486,6 +486,24 @@ static void encode_binary_content_type(void **state) {
     ofctx__ce_reply_free(&r);
     json_decref(a);
   }
+  /* a CloudEvents format as the data's type would read back as a structured
+   * or batched event: binary mode refuses it, structured mode carries it */
+  for (int m = OFCTX__CE_BINARY; m <= OFCTX__CE_STRUCTURED; m++) {
+    static const char *const formats[] = {"application/cloudevents-batch+json",
+                                          "Application/CloudEvents+json; x=1"};
+    for (size_t i = 0; i < 2; i++) {
+      json_t *a = reply_attributes();
+      ofctx__ce_reply_t r;
+      const char *why = NULL;
+      json_object_set_new(a, "datacontenttype", json_string(formats[i]));
+      assert_int_equal(ofctx__ce_encode(&r, (ofctx__ce_mode_t)m, a, "{}", 2, NULL, &why),
+                       m == OFCTX__CE_BINARY ? -1 : 0);
+      if (m == OFCTX__CE_BINARY)
+        assert_non_null(strstr(why, "binary-mode"));
+      ofctx__ce_reply_free(&r);
+      json_decref(a);
+    }
+  }
 }
 
 static void encode_generates_id(void **state) {

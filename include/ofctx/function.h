@@ -62,6 +62,19 @@ typedef struct ofctx_response ofctx_response_t;
 typedef void (*ofctx_http_function_t)(ofctx_t *ctx, const ofctx_event_t *req,
                                       ofctx_response_t *res);
 
+/* The entries of one delivery, for a batch function: borrowed, valid
+ * until the invocation settles. */
+typedef struct ofctx_batch ofctx_batch_t;
+
+/* A batch function (runtime Async): every entry of a bulk pub/sub delivery
+ * (Dapr's bulkSubscribe) in one call, and any other event as a batch of
+ * one. It sets each entry's status with ofctx_batch_status; an entry left
+ * without one is RETRY. Its return value: OFCTX_SUCCESS (or 0) keeps the
+ * statuses; OFCTX_DROP makes the entries without one DROP; OFCTX_ERROR (or
+ * any other value), a failed send, a failed hold or the invocation timeout
+ * makes every entry that is not DROP RETRY. */
+typedef int (*ofctx_batch_function_t)(ofctx_t *ctx, ofctx_batch_t *batch);
+
 /* Runs `fn` as an OpenFunction function: reads the function context from
  * the environment (see docs/function-context.md) and the runtime options
  * (OFCTX_* variables, see docs/async-runtime.md), serves events until SIGTERM
@@ -99,6 +112,8 @@ typedef struct {
    * before the drain; with --invoke, after the last event). */
   void (*tick)(ofctx_t *ctx, int stopping, void *arg);
   unsigned tick_ms;
+  /* A batch function, instead of `function` or `http` (runtime Async). */
+  ofctx_batch_function_t batch;
 } ofctx_main_opts_t;
 
 /* The options with their size set and every field empty; e.g.
@@ -110,8 +125,9 @@ typedef struct {
   { .size = sizeof(ofctx_main_opts_t) }
 
 /* ofctx_main with a choice of function kind and methods. Exit statuses as
- * ofctx_main; 2 also when `opts` names no function, both, or an HTTP
- * function under the Async runtime, or its `size` is not set. */
+ * ofctx_main; 2 also when `opts` names no function or more than one, an
+ * HTTP function under the Async runtime or a batch function under Knative,
+ * or its `size` is not set. */
 OFCTX_EXTERN int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts);
 
 /* ---- the event ---- */
@@ -284,6 +300,16 @@ OFCTX_EXTERN ofctx_err_t ofctx_invoke_binding(ofctx_t *ctx, const char *componen
                                               const ofctx_send_opts_t *opts);
 OFCTX_EXTERN ofctx_err_t ofctx_publish(ofctx_t *ctx, const char *pubsub, const char *topic,
                                        const void *data, size_t len, const ofctx_send_opts_t *opts);
+
+/* ---- batches ---- */
+
+OFCTX_EXTERN size_t ofctx_batch_count(const ofctx_batch_t *batch);
+/* Entry `i` (0 to count - 1) as an event, with its own data, content type,
+ * metadata and CloudEvent attributes; NULL past the end. */
+OFCTX_EXTERN const ofctx_event_t *ofctx_batch_event(const ofctx_batch_t *batch, size_t i);
+/* Entry `i`'s status: OFCTX_SUCCESS, OFCTX_DROP or OFCTX_ERROR (RETRY).
+ * OFCTX_EINVAL for another value or an `i` past the end. */
+OFCTX_EXTERN ofctx_err_t ofctx_batch_status(ofctx_batch_t *batch, size_t i, int status);
 
 /* ---- holds ---- */
 

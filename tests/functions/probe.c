@@ -13,8 +13,14 @@
  *                                    fail with OFCTX_EINVAL (then 200, else 500)
  *   {"send_opts": {"output": o, "data": text, "type": t, "operation": op,
  *                  "metadata": [k, v]}}  ofctx_send_to_opts, each option optional
- * Anything that is not JSON is answered as it came (like echo). */
+ * Anything that is not JSON is answered as it came (like echo).
+ * With OFCTX_PROBE_BATCH=1 it is a batch function: each entry as above, its
+ * return (200, 400, 500; another leaves it without a status) the entry's
+ * status, and two more keys: {"batch_return": code} is what the batch
+ * function returns, {"batch_report": "out"} sends {"entries": count} to that
+ * output once for the batch. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -137,4 +143,41 @@ static int probe(ofctx_t *ctx, const ofctx_event_t *in) {
   return rc;
 }
 
-int main(int argc, char **argv) { return ofctx_main(argc, argv, probe); }
+static int probe_batch(ofctx_t *ctx, ofctx_batch_t *batch) {
+  int result = OFCTX_SUCCESS;
+
+  if (ofctx_event(ctx) == NULL && ofctx_batch_event(batch, ofctx_batch_count(batch)) != NULL)
+    return OFCTX_ERROR; /* past the end must be NULL */
+  for (size_t i = 0; i < ofctx_batch_count(batch); i++) {
+    const ofctx_event_t *ev = ofctx_batch_event(batch, i);
+    size_t len;
+    const char *data = ofctx_event_data(ev, &len);
+    json_t *cmd = json_loadb(data, len, 0, NULL), *v;
+    int rc = probe(ctx, ev);
+    if (rc == 200 || rc == 400 || rc == 500)
+      ofctx_batch_status(batch, i, rc);
+    if ((v = json_object_get(cmd, "batch_return")) != NULL)
+      result = (int)json_integer_value(v);
+    if ((v = json_object_get(cmd, "batch_report")) != NULL) {
+      char report[64];
+      snprintf(report, sizeof report, "{\"entries\":%zu}", ofctx_batch_count(batch));
+      if (ofctx_send_to(ctx, json_string_value(v), report, strlen(report)) != OFCTX_OK)
+        result = OFCTX_ERROR;
+    }
+    json_decref(cmd);
+  }
+  if (ofctx_batch_status(batch, 0, 7) != OFCTX_EINVAL)
+    return OFCTX_ERROR; /* not a status */
+  return result;
+}
+
+int main(int argc, char **argv) {
+  const char *batch = getenv("OFCTX_PROBE_BATCH");
+  ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
+
+  if (batch && strcmp(batch, "1") == 0)
+    opts.batch = probe_batch;
+  else
+    opts.function = probe;
+  return ofctx_main_opts(argc, argv, &opts);
+}

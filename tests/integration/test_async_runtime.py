@@ -712,6 +712,82 @@ BULK_CONTEXT = {
 }
 
 
+class BatchFunction(unittest.TestCase):
+    """A batch function (ofctx_main_opts_t.batch): a bulk delivery is one
+    call with every entry, each entry gets the status the function set (or
+    RETRY), and a single message is a batch of one."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.h = Harness(BULK_CONTEXT, COMPONENTS, env={"OFCTX_PROBE_BATCH": "1"})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.h.finish()
+
+    def setUp(self):
+        self.h.clear_received()
+        self.h.faults([])
+
+    def counts(self):
+        _, _, text = http("GET", self.h.app + "/metrics")
+        return {o: int(re.search(rb'ofctx_events_total\{input="orders",outcome="%s"\} (\d+)' % o.encode(),
+                                 text).group(1)) for o in ("success", "drop", "retry")}
+
+    def test_one_call_and_a_status_per_entry(self):
+        before = self.counts()
+        r = self.h.deliver_bulk("pubsub", "orders", [
+            {"entryId": "ok", "data": {"return": 200, "batch_report": "out"}},
+            {"entryId": "retry", "data": {"return": 500}},
+            {"entryId": "drop", "data": {"return": 400}},
+            {"entryId": "unanswered", "data": {"return": 7}},
+            {"entryId": "sent", "data": {"send": ["out"], "id": "b1"}},
+        ])
+        self.assertEqual(r["status"], 200, r)
+        self.assertEqual(r["verdicts"], {"ok": "SUCCESS", "retry": "RETRY", "drop": "DROP",
+                                         "unanswered": "RETRY", "sent": "SUCCESS"})
+        bodies = [json.loads(s["body"])["data"] for s in self.h.received("/v1.0/bindings/")]
+        self.assertEqual(bodies, [{"entries": 5}, {"id": "b1"}])  # one call saw all five
+        after = self.counts()  # each entry counted once, as its own outcome
+        self.assertEqual({o: after[o] - before[o] for o in after}, {"success": 2, "drop": 1, "retry": 2})
+
+    def test_a_failed_send_retries_every_entry_but_the_dropped(self):
+        self.h.faults([{"path": "/v1.0/bindings/kafka-out", "action": "status", "status": 400, "count": 1}])
+        r = self.h.deliver_bulk("pubsub", "orders", [
+            {"entryId": "a", "data": {"send": ["out"], "id": "x"}},
+            {"entryId": "b", "data": {"return": 200}},
+            {"entryId": "c", "data": {"return": 400}},
+        ])
+        self.assertEqual(r["verdicts"], {"a": "RETRY", "b": "RETRY", "c": "DROP"})
+
+    def test_what_the_batch_function_returns(self):
+        r = self.h.deliver_bulk("pubsub", "orders", [
+            {"entryId": "set", "data": {"return": 200, "batch_return": 400}},
+            {"entryId": "left", "data": {"return": 7}},
+        ])
+        self.assertEqual(r["verdicts"], {"set": "SUCCESS", "left": "DROP"})
+        r = self.h.deliver_bulk("pubsub", "orders", [
+            {"entryId": "set", "data": {"return": 200, "batch_return": 500}},
+            {"entryId": "dropped", "data": {"return": 400}},
+        ])
+        self.assertEqual(r["verdicts"], {"set": "RETRY", "dropped": "DROP"})
+
+    def test_a_batch_function_under_knative_is_refused(self):
+        env = dict(os.environ, OFCTX_PROBE_BATCH="1", CONTEXT_MODE="self-host",
+                   FUNC_CONTEXT=json.dumps({"name": "b", "runtime": "Knative", "port": str(free_port())}))
+        p = subprocess.run(function_command("probe"), env=env, capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn('a batch function runs only with runtime "Async"', p.stderr)
+
+    def test_a_single_message_is_a_batch_of_one(self):
+        for data, verdict in (({"return": 200, "batch_report": "out"}, "SUCCESS"),
+                              ({"return": 400}, "DROP"), ({"return": 7}, "RETRY")):
+            with self.subTest(data=data):
+                self.assertEqual(self.h.deliver_pubsub("pubsub", "orders", data)["verdict"], verdict)
+        [report] = self.h.received("/v1.0/bindings/")
+        self.assertEqual(json.loads(report["body"])["data"], {"entries": 1})
+
+
 class BulkDelivery(unittest.TestCase):
     """Dapr's bulk pub/sub: a plain function is run once per entry, and the
     batch is answered with a status per entry once every entry has settled."""

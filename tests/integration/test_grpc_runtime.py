@@ -476,6 +476,12 @@ def bulk_entry(entry_id, data, **ce):
             "metadata": {"m": entry_id}}
 
 
+def bulk_call(h, entries):
+    return h.call("OnBulkTopicEvent", {"id": "b", "entries": entries, "topic": "orders",
+                                       "pubsubName": "pubsub", "path": "/dapr/pubsub/orders",
+                                       "type": "com.dapr.event.sent.bulk"})
+
+
 class Bulk(unittest.TestCase):
     """OnBulkTopicEvent: a plain function run once per entry, one status per entry."""
 
@@ -492,9 +498,7 @@ class Bulk(unittest.TestCase):
         self.h.faults([])
 
     def bulk(self, entries):
-        return self.h.call("OnBulkTopicEvent", {"id": "b", "entries": entries, "topic": "orders",
-                                                "pubsubName": "pubsub", "path": "/dapr/pubsub/orders",
-                                                "type": "com.dapr.event.sent.bulk"})
+        return bulk_call(self.h, entries)
 
     def statuses(self, r):
         self.assertEqual(r["code"], OK, r)
@@ -547,6 +551,22 @@ class Bulk(unittest.TestCase):
         body = unb64(res["body"])[5:]
         self.assertEqual(body, field(0x0A, field(0x0A, b"e1") + b"\x10\x02")
                          + field(0x0A, field(0x0A, b"e2") + b"\x10\x02"))
+
+
+class BatchOverGrpc(unittest.TestCase):
+    def test_a_batch_function_takes_the_bulk_call_at_once(self):
+        h = GrpcHarness(BULK_CONTEXT, env={"OFCTX_PROBE_BATCH": "1"})
+        try:
+            r = bulk_call(h, [bulk_entry("ok", {"return": 200, "batch_report": "pub"}),
+                              bulk_entry("drop", {"return": 400}), bulk_entry("left", {"return": 7}),
+                              {"entryId": "raw", "bytes": b64({"return": 200}), "contentType": "application/json"}])
+            self.assertEqual(r["code"], OK, r)
+            self.assertEqual({s["entryId"]: s["status"] for s in r["response"]["statuses"]},
+                             {"ok": "SUCCESS", "drop": "DROP", "left": "RETRY", "raw": "SUCCESS"})
+            [pub] = h.received()
+            self.assertEqual(json.loads(unb64(pub["request"]["data"])), {"entries": 4})
+        finally:
+            h.finish()
 
 
 class Knative(unittest.TestCase):

@@ -1,4 +1,5 @@
 /* Dapr HTTP API bodies and paths for sends. */
+#include <stdio.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -70,7 +71,8 @@ ofctx_err_t ofctx__dapr_path(ofctx__buf_t *path, const ofctx__send_request_t *re
     ofctx__buf_puts(path, req->component);
     return path->failed ? OFCTX_ENOMEM : OFCTX_OK;
   }
-  ofctx__buf_puts(path, "/v1.0/publish/");
+  ofctx__buf_puts(path,
+                  req->kind == OFCTX__SEND_PUBLISH_BULK ? "/v1.0/publish/bulk/" : "/v1.0/publish/");
   ofctx__buf_puts(path, req->component);
   ofctx__buf_puts(path, "/");
   ofctx__buf_encoded(path, req->topic, OFCTX__ENCODE_PATH);
@@ -83,4 +85,43 @@ ofctx_err_t ofctx__dapr_path(ofctx__buf_t *path, const ofctx__send_request_t *re
     metadata_param(path, &sep, kv[0], kv[1]);
   }
   return path->failed ? OFCTX_ENOMEM : OFCTX_OK;
+}
+
+/* `s` as a JSON string; 0, or -1 when it is not text. */
+static int put_text(ofctx__buf_t *b, const char *s) {
+  return ofctx__text_ok(s) ? ofctx__buf_json_string(b, s, strlen(s)) : -1;
+}
+
+ofctx_err_t ofctx__dapr_bulk_body(ofctx__buf_t *body, const ofctx__send_request_t *req) {
+  for (size_t i = 0; i < req->entry_count; i++) {
+    const ofctx_bulk_entry_t *e = &req->entries[i];
+    const char *type = e->content_type ? e->content_type : ofctx__media_type_of(e->data, e->len);
+    char index[24];
+    int bad = 0;
+
+    snprintf(index, sizeof index, "%zu", i);
+    ofctx__buf_puts(body, i ? ",{\"entryId\":" : "[{\"entryId\":");
+    bad |= put_text(body, e->entry_id ? e->entry_id : index);
+    ofctx__buf_puts(body, ",\"event\":");
+    if (ofctx__json_media(type)) { /* JSON goes as JSON, and must be JSON */
+      bad |= !ofctx__json_valid(e->data, e->len);
+      ofctx__buf_append(body, e->data, e->len);
+    } else {
+      bad |= ofctx__buf_json_string(body, e->data, e->len);
+    }
+    ofctx__buf_puts(body, ",\"contentType\":");
+    bad |= put_text(body, type);
+    ofctx__buf_puts(body, ",\"metadata\":{");
+    for (const char *const *kv = e->metadata; kv && kv[0]; kv += 2) {
+      ofctx__buf_puts(body, kv == e->metadata ? "" : ",");
+      bad |= !kv[1] || put_text(body, kv[0]) != 0;
+      ofctx__buf_puts(body, ":");
+      bad |= !kv[1] || put_text(body, kv[1]) != 0;
+    }
+    ofctx__buf_puts(body, "}}");
+    if (bad)
+      return OFCTX_EINVAL;
+  }
+  ofctx__buf_puts(body, "]");
+  return body->failed ? OFCTX_ENOMEM : OFCTX_OK;
 }

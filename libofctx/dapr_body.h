@@ -23,8 +23,17 @@ char *ofctx__dapr_binding_tail(const ofctx__send_request_t *req, ofctx_err_t *rc
 ofctx_err_t ofctx__dapr_binding_body(ofctx__buf_t *body, const ofctx__send_request_t *req,
                                      const char *tail);
 
+/* Appends a bulk publish's body to `body`: [{"entryId":…,"event":…,
+ * "contentType":…,"metadata":{…}}, …], with the index as the id when an
+ * entry has none and its data's own type when it says none; the event is
+ * the data as JSON under a JSON type, else as a string. OFCTX_OK,
+ * OFCTX_EINVAL (JSON-typed data that is not JSON, other data that is not
+ * UTF-8, a value that is not text) or OFCTX_ENOMEM. */
+ofctx_err_t ofctx__dapr_bulk_body(ofctx__buf_t *body, const ofctx__send_request_t *req);
+
 /* Appends the path of the request to `path`: /v1.0/bindings/<component>, or
- * /v1.0/publish/<pubsub>/<topic> with the metadata as query parameters.
+ * /v1.0/publish/<pubsub>/<topic> (/v1.0/publish/bulk/… for a bulk publish)
+ * with the metadata as query parameters.
  * OFCTX_OK, OFCTX_EINVAL (a call metadata key without a value) or
  * OFCTX_ENOMEM. */
 ofctx_err_t ofctx__dapr_path(ofctx__buf_t *path, const ofctx__send_request_t *req);

@@ -408,7 +408,8 @@ static void attempt_done(call_t *call, CURLcode code) {
   else
     snprintf(error, sizeof error, "%s",
              call->errbuf[0] ? call->errbuf : ofctx__curl.easy_strerror(code));
-  if ((code != CURLE_OK || retryable_status((int)status)) &&
+  if ((code != CURLE_OK ||
+       (retryable_status((int)status) && !(status == 500 && call->policy.final_500))) &&
       call->attempts < call->policy.max_attempts && !call->client->closing) {
     uint64_t wait = ofctx__dapr_backoff_ms(&call->policy, call->attempts, &call->client->rng);
     curl_off_t after = 0;

@@ -23,6 +23,7 @@ typedef struct {
   uint64_t backoff_initial_ms; /* before the 2nd attempt, then doubling (default 100 ms) */
   uint64_t backoff_max_ms;     /* cap on one wait (default 2 s) */
   size_t max_response_size;    /* longer answers fail (default 4 MiB) */
+  int final_500;               /* a 500 is not retried (a bulk publish's partial failure) */
 } ofctx__dapr_policy_t;
 
 void ofctx__dapr_policy_default(ofctx__dapr_policy_t *policy);

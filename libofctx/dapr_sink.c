@@ -2,6 +2,11 @@
  * binding tails kept per output, and the client's answer as a sink result. */
 #include "dapr_sink.h"
 #include "dapr_body.h"
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
 #include "mem.h"
 
 typedef struct {
@@ -18,16 +23,108 @@ typedef struct {
   dapr_sink_t *sink;
   ofctx__sink_done_fn done;
   void *arg;
+  /* a bulk publish: what a second try on the alpha path needs, and the ids */
+  ofctx__buf_t path, body;
+  int alpha;
+  ofctx__dapr_policy_t policy;
+  size_t id_count;
+  char **ids;
 } call_t;
+
+static void call_free(call_t *call) {
+  for (size_t i = 0; i < call->id_count; i++)
+    ofctx__free(call->ids[i]);
+  ofctx__free(call->ids);
+  ofctx__buf_free(&call->path);
+  ofctx__buf_free(&call->body);
+  ofctx__free(call);
+}
+
+/* A failed bulk publish: the ids in the answer's failedEntries, else all. */
+static size_t failed_ids(call_t *call, const ofctx__dapr_result_t *r, const char **out) {
+  json_t *doc = r->body ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
+  json_t *failed = json_object_get(doc, "failedEntries"), *e;
+  size_t n = 0, i;
+
+  json_array_foreach(failed, i, e) {
+    const char *id = json_string_value(json_object_get(e, "entryId"));
+    for (size_t k = 0; id && k < call->id_count; k++)
+      if (strcmp(call->ids[k], id) == 0 && n < call->id_count) {
+        out[n++] = call->ids[k]; /* ours: valid after `doc` is gone */
+        break;
+      }
+  }
+  json_decref(doc);
+  if (n == 0)
+    for (; n < call->id_count; n++)
+      out[n] = call->ids[n];
+  return n;
+}
+
+static void answered(void *arg, const ofctx__dapr_result_t *r);
+
+/* Dapr before 1.17 has bulk publish under /v1.0-alpha1/ only, and takes
+ * /v1.0/publish/bulk/<ps>/<topic> for a publish to a pub/sub named "bulk". */
+static int try_alpha(call_t *call, const ofctx__dapr_result_t *r) {
+  ofctx__dapr_client_t *client;
+  ofctx__buf_t alpha = {0};
+
+  if (!call->ids || call->alpha || r->status != 404 ||
+      !(client = call->sink->client(call->sink->client_arg)))
+    return 0;
+  ofctx__buf_puts(&alpha, "/v1.0-alpha1");
+  ofctx__buf_puts(&alpha, call->path.data + strlen("/v1.0"));
+  call->alpha = 1;
+  if (alpha.failed ||
+      ofctx__dapr_call(client, "POST", alpha.data, "application/json", call->body.data,
+                       call->body.len, &call->policy, answered, call) != OFCTX_OK) {
+    ofctx__buf_free(&alpha);
+    return 0;
+  }
+  ofctx__buf_free(&alpha);
+  return 1;
+}
 
 static void answered(void *arg, const ofctx__dapr_result_t *r) {
   call_t *call = arg;
-  ofctx__sink_result_t result = {r->ok, r->status, -1, r->attempts, r->ok ? NULL : r->error};
+  ofctx__sink_result_t result = {.ok = r->ok,
+                                 .status = r->status,
+                                 .grpc_status = -1,
+                                 .attempts = r->attempts,
+                                 .error = r->ok ? NULL : r->error};
+  const char **failed = NULL;
 
+  if (!r->ok && !r->cancelled && try_alpha(call, r))
+    return;
   if (r->ok)
     *call->sink->ready = 1;
+  else if (call->ids && (failed = ofctx__calloc(call->id_count, sizeof *failed)) != NULL) {
+    result.failed_count = failed_ids(call, r, failed);
+    result.failed = failed;
+  }
   call->done(call->arg, &result);
-  ofctx__free(call);
+  ofctx__free(failed);
+  call_free(call);
+}
+
+/* A bulk publish keeps its path, body and ids. */
+static ofctx_err_t keep_bulk(call_t *call, const ofctx__send_request_t *req,
+                             const ofctx__buf_t *path, const ofctx__buf_t *body) {
+  call->policy = *call->sink->policy;
+  call->policy.final_500 = 1;
+  call->ids = ofctx__calloc(req->entry_count, sizeof *call->ids);
+  if (!call->ids)
+    return OFCTX_ENOMEM;
+  for (size_t i = 0; i < req->entry_count; i++, call->id_count++) {
+    char index[24];
+    snprintf(index, sizeof index, "%zu", i);
+    call->ids[i] = ofctx__strdup(req->entries[i].entry_id ? req->entries[i].entry_id : index);
+    if (!call->ids[i])
+      return OFCTX_ENOMEM;
+  }
+  ofctx__buf_append(&call->path, path->data, path->len);
+  ofctx__buf_append(&call->body, body->data, body->len);
+  return call->path.failed || call->body.failed ? OFCTX_ENOMEM : OFCTX_OK;
 }
 
 /* The binding tail of `req`: the output's kept one, or a new one in `*own`. */
@@ -61,18 +158,25 @@ static ofctx_err_t start(ofctx__sink_t *base, const ofctx__send_request_t *req,
   if (rc == OFCTX_OK && req->kind == OFCTX__SEND_BINDING &&
       (tail = tail_of(s, req, &own, &rc)) != NULL)
     rc = ofctx__dapr_binding_body(&body, req, tail);
+  if (rc == OFCTX_OK && req->kind == OFCTX__SEND_PUBLISH_BULK)
+    rc = ofctx__dapr_bulk_body(&body, req);
   if (rc == OFCTX_OK && !(client = s->client(s->client_arg)))
     rc = OFCTX_ESEND; /* no libcurl (logged), or shutting down */
-  if (rc == OFCTX_OK && !(call = ofctx__malloc(sizeof *call)))
+  if (rc == OFCTX_OK && !(call = ofctx__calloc(1, sizeof *call)))
     rc = OFCTX_ENOMEM;
   if (rc == OFCTX_OK) {
-    *call = (call_t){s, done, arg};
-    if (ofctx__dapr_call(client, "POST", path.data,
-                         req->kind == OFCTX__SEND_BINDING ? "application/json" : req->content_type,
-                         req->kind == OFCTX__SEND_BINDING ? body.data : req->data,
-                         req->kind == OFCTX__SEND_BINDING ? body.len : req->len, s->policy,
-                         answered, call) != 0) {
-      ofctx__free(call);
+    int json_body = req->kind != OFCTX__SEND_PUBLISH;
+    call->sink = s;
+    call->done = done;
+    call->arg = arg;
+    if (req->kind == OFCTX__SEND_PUBLISH_BULK)
+      rc = keep_bulk(call, req, &path, &body);
+    if (rc != OFCTX_OK ||
+        ofctx__dapr_call(client, "POST", path.data,
+                         json_body ? "application/json" : req->content_type,
+                         json_body ? body.data : req->data, json_body ? body.len : req->len,
+                         call->ids ? &call->policy : s->policy, answered, call) != 0) {
+      call_free(call);
       rc = OFCTX_ENOMEM;
     }
   }

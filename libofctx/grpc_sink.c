@@ -30,7 +30,8 @@ _Static_assert(sizeof(entry_t) == sizeof(binding_entry_t), "map entries differ")
 
 static void answered(void *arg, const ofctx__grpc_result_t *r) {
   call_t *call = arg;
-  ofctx__sink_result_t result = {r->ok, 0, r->code, r->attempts, r->error};
+  ofctx__sink_result_t result = {
+      .ok = r->ok, .grpc_status = r->code, .attempts = r->attempts, .error = r->error};
 
   if (r->ok)
     *call->sink->ready = 1;

@@ -83,6 +83,17 @@ static ofctx_err_t print(local_sink_t *s, const ofctx__send_request_t *req) {
     }
     ofctx__free(tail);
     ofctx__buf_free(&body);
+  } else if (req->kind == OFCTX__SEND_PUBLISH_BULK) {
+    /* the request body [{"entryId":…,"event":…,…}, …] */
+    ofctx__buf_t body = {0};
+    rc = ofctx__dapr_bulk_body(&body, req);
+    ofctx__buf_puts(line, ",\"operation\":\"publish-bulk\",\"topic\":");
+    json_name(line, req->topic);
+    ofctx__buf_puts(line, ",\"entries\":");
+    if (rc == OFCTX_OK)
+      json_on_one_line(line, body.data, body.len);
+    ofctx__buf_puts(line, "}");
+    ofctx__buf_free(&body);
   } else {
     ofctx__buf_puts(line, ",\"operation\":\"publish\",\"topic\":");
     json_name(line, req->topic);
@@ -130,7 +141,8 @@ static ofctx_err_t start(ofctx__sink_t *base, const ofctx__send_request_t *req,
 }
 
 void ofctx__local_sink_flush(ofctx__sink_t *base) {
-  static const ofctx__sink_result_t accepted = {1, 200, -1, 1, NULL};
+  static const ofctx__sink_result_t accepted = {
+      .ok = 1, .status = 200, .grpc_status = -1, .attempts = 1};
   local_sink_t *s = (local_sink_t *)base;
 
   while (s->first) {

@@ -29,16 +29,23 @@ static void send_finished(void *arg, const ofctx__sink_result_t *r) {
     snprintf(status, sizeof status, "%d", r->status);
     snprintf(grpc, sizeof grpc, "%d", r->grpc_status);
     snprintf(attempts, sizeof attempts, "%d", r->attempts);
+    char failed[24];
+    snprintf(failed, sizeof failed, "%zu", r->failed_count);
     ofctx__log(OFCTX_LOG_ERROR, "send failed", "input", ctx->ev.input, "output", send->name,
                "status", r->status ? status : NULL, "grpc_status",
-               r->grpc_status >= 0 ? grpc : NULL, "attempts", attempts, "error", r->error,
-               (const char *)NULL);
+               r->grpc_status >= 0 ? grpc : NULL, "attempts", attempts, "failed_entries",
+               r->failed_count ? failed : NULL, "error", r->error, (const char *)NULL);
   }
   /* Always called, so that what `arg` holds can be released; after a
    * timeout or a shutdown abort the invocation has settled already. */
   if (send->done) {
-    ofctx_send_result_t result = {r->ok ? OFCTX_OK : OFCTX_ESEND, r->status,
-                                  r->ok ? "accepted" : r->error, send->name, r->grpc_status};
+    ofctx_send_result_t result = {r->ok ? OFCTX_OK : OFCTX_ESEND,
+                                  r->status,
+                                  r->ok ? "accepted" : r->error,
+                                  send->name,
+                                  r->grpc_status,
+                                  r->failed_count,
+                                  r->failed};
     send->done(ctx, &result, send->arg);
   }
   if (!ctx->settled)
@@ -201,4 +208,27 @@ ofctx_err_t ofctx_publish(ofctx_t *ctx, const char *pubsub, const char *topic, c
     return rc;
   req.topic = topic;
   return send_publish(ctx, &req, opts);
+}
+
+ofctx_err_t ofctx_publish_bulk(ofctx_t *ctx, const char *pubsub, const char *topic,
+                               const ofctx_bulk_entry_t *entries, size_t count,
+                               const ofctx_send_opts_t *opts) {
+  ofctx__send_request_t req = {0};
+  ofctx_err_t rc = direct(ctx, &req, OFCTX__SEND_PUBLISH_BULK, pubsub, NULL, 0, opts);
+
+  if (rc != OFCTX_OK)
+    return rc;
+  if (!entries || count == 0 || !topic || !ofctx__topic_ok(topic) || !ofctx__text_ok(topic))
+    return OFCTX_EINVAL;
+  for (const char *const *kv = req.extra; kv && kv[0]; kv += 2)
+    if (!kv[1])
+      return OFCTX_EINVAL;
+  for (size_t i = 0; i < count; i++)
+    if (!entries[i].data && entries[i].len)
+      return OFCTX_EINVAL; /* the rest is checked as the sink writes it */
+  req.topic = topic;
+  req.content_type = NULL;
+  req.entries = entries;
+  req.entry_count = count;
+  return start(ctx, &req, opts);
 }

@@ -10,7 +10,13 @@
 #include "ofctx/error.h"
 #include "ofctx/strmap.h"
 
-typedef enum { OFCTX__SEND_BINDING, OFCTX__SEND_PUBLISH } ofctx__send_kind_t;
+#include "ofctx/function.h"
+
+typedef enum {
+  OFCTX__SEND_BINDING,
+  OFCTX__SEND_PUBLISH,
+  OFCTX__SEND_PUBLISH_BULK /* `entries`, checked: ids set and unique, text data, types set */
+} ofctx__send_kind_t;
 
 /* One send, checked; everything is borrowed for the time of `start`. */
 typedef struct {
@@ -29,15 +35,19 @@ typedef struct {
                                      caller's, or NULL (JSON data is then embedded as JSON) */
   const void *data;
   size_t len;
+  const ofctx_bulk_entry_t *entries; /* bulk publish */
+  size_t entry_count;
 } ofctx__send_request_t;
 
 /* How a send ended. */
 typedef struct {
-  int ok;            /* accepted */
-  int status;        /* the sidecar's HTTP status, 0 when there was none */
-  int grpc_status;   /* its gRPC status, -1 when there was none */
-  int attempts;      /* tries made */
-  const char *error; /* why it failed, for the log; NULL when ok */
+  int ok;              /* accepted */
+  int status;          /* the sidecar's HTTP status, 0 when there was none */
+  int grpc_status;     /* its gRPC status, -1 when there was none */
+  int attempts;        /* tries made */
+  const char *error;   /* why it failed, for the log; NULL when ok */
+  size_t failed_count; /* bulk publish: the entries not published */
+  const char *const *failed;
 } ofctx__sink_result_t;
 
 typedef void (*ofctx__sink_done_fn)(void *arg, const ofctx__sink_result_t *result);

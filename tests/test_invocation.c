@@ -56,8 +56,11 @@ static void fake_free(ofctx__sink_t *base) { (void)base; }
 /* Ends the held sends, the first `ok_count` of them accepted. */
 static void finish(fake_sink_t *s, size_t ok_count) {
   for (size_t i = 0; i < s->count; i++) {
-    ofctx__sink_result_t r = {i < ok_count, i < ok_count ? 204 : 500, -1, 1,
-                              i < ok_count ? NULL : "refused"};
+    ofctx__sink_result_t r = {.ok = i < ok_count,
+                              .status = i < ok_count ? 204 : 500,
+                              .grpc_status = -1,
+                              .attempts = 1,
+                              .error = i < ok_count ? NULL : "refused"};
     s->held[i].done(s->held[i].arg, &r);
   }
   s->count = 0;

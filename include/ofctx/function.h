@@ -235,6 +235,10 @@ typedef struct {
   int grpc_status;    /* over the sidecar's gRPC API its last status (0 OK; 14
                          UNAVAILABLE also when it could not be reached);
                          over HTTP always -1 */
+  /* ofctx_publish_bulk: the ids of the entries the sidecar did not publish
+   * (all of them when it could not be reached); 0 and NULL otherwise. */
+  size_t failed_count;
+  const char *const *failed_entries;
 } ofctx_send_result_t;
 
 typedef void (*ofctx_send_cb)(ofctx_t *ctx, const ofctx_send_result_t *result, void *arg);
@@ -324,6 +328,33 @@ OFCTX_EXTERN ofctx_err_t ofctx_hold(ofctx_t *ctx);
  * input is not acknowledged). Once the invocation has settled (timeout,
  * shutdown) it only lets go of `ctx`. */
 OFCTX_EXTERN void ofctx_release(ofctx_t *ctx, int failed);
+
+/* ---- bulk publish ---- */
+
+/* One message of a bulk publish; everything borrowed for the call. */
+typedef struct {
+  const char *entry_id; /* unique in the call; NULL: its index ("0", "1", ...) */
+  const void *data;
+  size_t len;
+  const char *content_type;    /* NULL: as for ofctx_publish */
+  const char *const *metadata; /* key, value, ..., NULL; or NULL */
+} ofctx_bulk_entry_t;
+
+/* Publishes `count` (1 or more) messages to `topic` of the pub/sub
+ * component `pubsub` in one request (Dapr's bulk publish: POST
+ * /v1.0/publish/bulk/<pubsub>/<topic>, and /v1.0-alpha1/ when the sidecar
+ * is older than Dapr 1.17 and answers 404). Copied; returns at once, like
+ * ofctx_publish. JSON data under a JSON type (the default for JSON) goes as
+ * JSON, other data must be UTF-8 text (OFCTX_EINVAL otherwise: publish bytes
+ * with ofctx_publish). `opts`: its metadata is the request's, its
+ * content_type unused. Some entries may fail while others are published:
+ * then the send fails (the input is not acknowledged, so it comes again),
+ * and `done` gets the failed entries' ids. A sidecar's 500 is not retried,
+ * since the entries it did publish would be published twice; no answer
+ * at all (a connection error, a timeout) is, with the whole request. */
+OFCTX_EXTERN ofctx_err_t ofctx_publish_bulk(ofctx_t *ctx, const char *pubsub, const char *topic,
+                                            const ofctx_bulk_entry_t *entries, size_t count,
+                                            const ofctx_send_opts_t *opts);
 
 /* ---- logging ---- */
 

@@ -732,6 +732,7 @@ class Emulator:
     def __init__(self, args, env):
         self.args = args
         self.app_id = args.app_id
+        self.bulk_v1 = not args.no_bulk_publish_v1
         self.app_host = args.app_host
         self.app_port = args.app_port
         self.max_body = args.max_body_size
@@ -872,6 +873,9 @@ class Emulator:
         else:
             code, msg = "ERR_EMULATED_FAULT", "emulated fault (status %d)" % status
         extra = [("Retry-After", str(fault["retryAfter"]))] if "retryAfter" in fault else []
+        if "failEntries" in fault:  # a bulk publish that published the others
+            return json_reply(status, {"failedEntries": [{"entryId": i, "error": msg} for i in fault["failEntries"]],
+                                       "errorCode": "ERR_PUBSUB_PUBLISH_MESSAGE"}, extra)
         return api_error(status, code, msg, extra)
 
     # -- sidecar API (app -> daprd) -----------------------------------------
@@ -925,6 +929,9 @@ class Emulator:
                 return Reply(401, b"invalid api token\n",
                              [("X-Content-Type-Options", "nosniff")], "text/plain; charset=utf-8")
         segs = route_path.split("/")[1:] if route_path.startswith("/") else []
+        if (len(segs) >= 3 and segs[1:3] == ["publish", "bulk"] and method in ("POST", "PUT") and
+                (segs[0] == "v1.0-alpha1" or (segs[0] == "v1.0" and self.bulk_v1))):
+            return self.bulk_publish(segs[3:], query, headers, body, too_large, entry)
         if len(segs) >= 1 and segs[0] == "v1.0":
             rest = segs[1:]
             if len(rest) == 2 and rest[0] == "bindings" and rest[1] and method in ("POST", "PUT"):
@@ -1181,6 +1188,43 @@ class Emulator:
         payload = go_marshal(ce, "literal")
         entry["cloudevent"] = json.loads(payload)
         entry["payload"] = payload
+        return Reply(204)
+
+    def bulk_publish(self, parts, query, headers, body, too_large, entry):
+        """Contract §3.2, bulk: [{"entryId", "event", "contentType", "metadata"}] -> 204, or 500
+        with failedEntries. Each entry is published as a single publish of its event would be
+        (its bytes: the JSON text of a JSON event, a string's characters)."""
+        if len(parts) < 2 or not parts[0] or not "/".join(parts[1:]):
+            return kit_error(404, "ERR_PUBSUB_NOT_FOUND", "pubsub or topic is missing",
+                             "DAPR_PUBSUB_NOT_FOUND", {})
+        pubsub_name, topic = parts[0], "/".join(parts[1:])
+        entry["pubsub"], entry["topic"] = pubsub_name, topic
+        metadata = self.request_metadata(query)
+        entry["metadata"] = metadata
+        if self.pubsub(pubsub_name) is None:
+            return kit_error(400, "ERR_PUBSUB_NOT_FOUND", "pubsub %s is not found" % pubsub_name,
+                             "DAPR_PUBSUB_NOT_FOUND", metadata)
+        try:
+            entries = json.loads(body)
+        except ValueError:
+            entries = None
+        if too_large or not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            return api_error(400, "ERR_PUBSUB_EVENTS_SER",
+                             "error when unmarshaling the request for topic %s pubsub %s" % (topic, pubsub_name))
+        ids = [e.get("entryId") for e in entries]
+        if any(not isinstance(i, str) or not i for i in ids) or len(set(ids)) != len(ids):
+            return api_error(400, "ERR_PUBSUB_EVENTS_SER",
+                             "error: entryId is duplicated or not present for entry")
+        published = []
+        for e in entries:
+            event = e.get("event")
+            data = event.encode() if isinstance(event, str) else json.dumps(event).encode()
+            ce = self.build_cloudevent(pubsub_name, topic, e.get("contentType") or "", data,
+                                       dict(metadata, **(e.get("metadata") or {})),
+                                       headers.get("traceparent") or "", headers.get("tracestate") or "")
+            published.append({"entryId": e["entryId"], "cloudevent": json.loads(go_marshal(ce, "literal")),
+                              "metadata": e.get("metadata") or {}})
+        entry["bulk"] = published
         return Reply(204)
 
     @staticmethod
@@ -1777,6 +1821,10 @@ def validate_fault(spec):
         for key in ("errorCode", "message"):
             if key in spec:
                 fault[key] = str(spec[key])
+        if "failEntries" in spec:
+            if not isinstance(spec["failEntries"], list) or not all(isinstance(i, str) for i in spec["failEntries"]):
+                raise ValueError("\"failEntries\" must be a list of entry ids")
+            fault["failEntries"] = spec["failEntries"]
         if "ms" in spec:
             if not isinstance(spec["ms"], (int, float)) or spec["ms"] < 0:
                 raise ValueError("\"ms\" must be >= 0")
@@ -2004,6 +2052,8 @@ def parse_args(argv):
     p.add_argument("--app-binding-options-timeout-ms", type=int, default=OPTIONS_PROBE_TIMEOUT_MS)
     p.add_argument("--auto-startup", action="store_true",
                    help="run the startup sequence on start, waiting for the app port like daprd")
+    p.add_argument("--no-bulk-publish-v1", action="store_true",
+                   help="bulk publish only under /v1.0-alpha1/, as before Dapr 1.17")
     p.add_argument("--verbose", action="store_true", help="log requests to stderr")
     return p.parse_args(argv)
 

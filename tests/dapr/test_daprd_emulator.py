@@ -481,6 +481,60 @@ class HttpBindingForwardTest(unittest.TestCase):
 # §3.2 publish
 # ---------------------------------------------------------------------------
 
+class BulkPublishTest(unittest.TestCase):
+    """§3.2 bulk: an array of entries, each published as its own message;
+    failedEntries on a partial failure; /v1.0-alpha1/ only before 1.17."""
+
+    ENTRIES = [{"entryId": "a", "event": {"n": 1}, "contentType": "application/json"},
+               {"entryId": "b", "event": "hello", "contentType": "text/plain", "metadata": {"k": "v"}}]
+
+    @classmethod
+    def setUpClass(cls):
+        components = {"pubsubs": [{"name": "pubsub", "type": "pubsub.kafka"}]}
+        cls.emu = Emulator(components, free_port())
+        cls.old = Emulator(components, free_port(), ["--no-bulk-publish-v1"])
+        cls.addClassCleanup(cls.emu.stop)
+        cls.addClassCleanup(cls.old.stop)
+
+    def post(self, emu, path, entries):
+        st, _, data = emu.call("POST", path, json.dumps(entries).encode(), {"Content-Type": "application/json"})
+        return st, (json.loads(data) if data else None), emu.received()[-1]
+
+    def test_entries_are_published_each(self):
+        st, body, rec = self.post(self.emu, "/v1.0/publish/bulk/pubsub/orders?metadata.m=1", self.ENTRIES)
+        self.assertEqual((st, body), (204, None))
+        a, b = rec["bulk"]
+        self.assertEqual((a["entryId"], a["cloudevent"]["data"], a["cloudevent"]["datacontenttype"]),
+                         ("a", {"n": 1}, "application/json"))
+        self.assertEqual((b["cloudevent"]["data"], b["metadata"]), ("hello", {"k": "v"}))
+        self.assertEqual((a["cloudevent"]["topic"], a["cloudevent"]["pubsubname"]), ("orders", "pubsub"))
+        self.assertEqual(rec["metadata"], {"m": "1"})
+
+    def test_bad_requests(self):
+        for entries in ([{"entryId": "a", "event": 1}, {"entryId": "a", "event": 2}], [{"event": 1}], {"a": 1}):
+            with self.subTest(entries=entries):
+                st, body, _ = self.post(self.emu, "/v1.0/publish/bulk/pubsub/orders", entries)
+                self.assertEqual((st, body["errorCode"]), (400, "ERR_PUBSUB_EVENTS_SER"))
+        st, body, _ = self.post(self.emu, "/v1.0/publish/bulk/nope/orders", self.ENTRIES)
+        self.assertEqual((st, body["errorCode"]), (400, "ERR_PUBSUB_NOT_FOUND"))
+
+    def test_failed_entries(self):
+        st, _ = self.emu.json("POST", "/emulator/faults", [{"path": "/v1.0/publish/bulk/pubsub/orders",
+                                                             "action": "status", "status": 500, "failEntries": ["b"]}])
+        self.assertEqual(st, 200)
+        st, body, _ = self.post(self.emu, "/v1.0/publish/bulk/pubsub/orders", self.ENTRIES)
+        self.assertEqual(st, 500)
+        self.assertEqual([e["entryId"] for e in body["failedEntries"]], ["b"])
+        self.assertEqual(body["errorCode"], "ERR_PUBSUB_PUBLISH_MESSAGE")
+
+    def test_before_1_17_only_alpha1(self):
+        # the v1.0 path is then a single publish to a pub/sub named "bulk"
+        st, body, _ = self.post(self.old, "/v1.0/publish/bulk/pubsub/orders", self.ENTRIES)
+        self.assertEqual((st, body["errorCode"]), (404, "ERR_PUBSUB_NOT_FOUND"))
+        st, body, rec = self.post(self.old, "/v1.0-alpha1/publish/bulk/pubsub/orders", self.ENTRIES)
+        self.assertEqual((st, len(rec["bulk"])), (204, 2))
+
+
 class PublishTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

@@ -8,6 +8,9 @@
  *   {"publish": ["pubsub","topic"]}  publish {"id":…} directly
  *   {"invoke": ["component","op"]}   invoke a binding directly
  *   {"publish_bytes": [ps, topic]}   publish 4 bytes that are not UTF-8
+ *   {"publish_bulk": [ps, topic], "entries": [{"id": i, "data": text, "type": t}, ...]}
+ *                                    ofctx_publish_bulk (id and type optional; a
+ *                                    refusal at once answers 400, a DROP)
  *   {"send_text": "out"}             send the text "plain text" to the output
  *   {"send_unsized": "out"}          send with options whose size is not set: must
  *                                    fail with OFCTX_EINVAL (then 200, else 500)
@@ -27,9 +30,13 @@
 #include <ofctx/ofctx.h>
 
 static void send_done(ofctx_t *ctx, const ofctx_send_result_t *r, void *arg) {
+  char failed[256] = "";
   (void)arg;
-  ofctx_log(ctx, OFCTX_LOG_INFO, "send to %s finished: %s (%d)", r->output, ofctx_strerror(r->code),
-            r->http_status);
+  for (size_t i = 0; i < r->failed_count; i++)
+    snprintf(failed + strlen(failed), sizeof failed - strlen(failed), "%s%s", i ? "," : "",
+             r->failed_entries[i]);
+  ofctx_log(ctx, OFCTX_LOG_INFO, "send to %s finished: %s (%d) failed=[%s]", r->output,
+            ofctx_strerror(r->code), r->http_status, failed);
 }
 
 static int describe(ofctx_t *ctx, const ofctx_event_t *in, const char *output) {
@@ -120,6 +127,22 @@ static int probe(ofctx_t *ctx, const ofctx_event_t *in) {
     if (ofctx_send_to_opts(ctx, json_string_value(json_object_get(v, "output")), text, strlen(text),
                            &call_opts) != OFCTX_OK)
       rc = OFCTX_ERROR;
+  } else if ((v = json_object_get(cmd, "publish_bulk")) != NULL) {
+    json_t *list = json_object_get(cmd, "entries"), *e;
+    size_t n = json_array_size(list), i;
+    ofctx_bulk_entry_t entries[16] = {{0}};
+    json_array_foreach(list, i, e) {
+      if (i == 16)
+        break;
+      entries[i].entry_id = json_string_value(json_object_get(e, "id"));
+      entries[i].data = json_string_value(json_object_get(e, "data"));
+      entries[i].len = entries[i].data ? strlen(entries[i].data) : 0;
+      entries[i].content_type = json_string_value(json_object_get(e, "type"));
+    }
+    rc = ofctx_publish_bulk(ctx, json_string_value(json_array_get(v, 0)),
+                            json_string_value(json_array_get(v, 1)), entries, n > 16 ? 16 : n,
+                            &opts);
+    rc = rc == OFCTX_OK ? OFCTX_SUCCESS : OFCTX_DROP;
   } else if ((v = json_object_get(cmd, "publish")) != NULL) {
     char body[256];
     snprintf(body, sizeof body, "{\"id\":\"%s\"}", json_string_value(json_object_get(cmd, "id")));

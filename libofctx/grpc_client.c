@@ -27,8 +27,10 @@ struct gcall {
   int queued;
   gconn_t *conn; /* the connection of its stream, while it has one */
   int32_t stream_id;
-  const char *path;    /* borrowed */
-  unsigned char *body; /* prefix and message */
+  const char *path;     /* borrowed */
+  const char *fallback; /* borrowed: the path to try on UNIMPLEMENTED, or NULL */
+  ofctx__buf_t answer;  /* the response's bytes (a frame prefix, then the message) */
+  unsigned char *body;  /* prefix and message */
   size_t body_len, body_off;
   ofctx__dapr_policy_t policy;
   int attempts;
@@ -105,6 +107,7 @@ static void call_freed(uv_handle_t *handle) {
 
   ofctx__free(call->body);
   ofctx__buf_free(&call->message);
+  ofctx__buf_free(&call->answer);
   ofctx__free(call);
   cl->handles--;
   maybe_free(cl);
@@ -153,8 +156,22 @@ static void finish_late(uv_timer_t *timer) {
 
 static void finish(gcall_t *call, int code, const char *why, int cancelled) {
   ofctx__grpc_client_t *cl = call->client;
-  ofctx__grpc_result_t r = {code == OFCTX__GRPC_OK, code, call->attempts, cancelled,
-                            code == OFCTX__GRPC_OK ? NULL : why};
+  ofctx__grpc_result_t r = {code == OFCTX__GRPC_OK,
+                            code,
+                            call->attempts,
+                            cancelled,
+                            code == OFCTX__GRPC_OK ? NULL : why,
+                            NULL,
+                            0};
+  const char *msg;
+  size_t msg_len;
+
+  /* one uncompressed message, whole: what a unary answer is */
+  if (r.ok && ofctx__grpc_unframe(call->answer.data, call->answer.len, call->answer.len, &msg,
+                                  &msg_len) == 0) {
+    r.response = (const uint8_t *)msg;
+    r.response_len = msg_len;
+  }
 
   if (call->finished)
     return;
@@ -450,6 +467,7 @@ static void submit(gcall_t *call, gconn_t *c) {
   call->http_status = 0;
   call->code = -1;
   call->response_len = 0;
+  call->answer.len = 0;
   call->message.len = 0;
   provider.source.ptr = call;
   provider.read_callback = read_body;
@@ -532,10 +550,15 @@ static void attempt_ended(gcall_t *call, uint32_t error) {
     snprintf(why, sizeof why, "%s%s%s", ofctx__grpc_code_name(code), call->message.len ? ": " : "",
              call->message.len ? call->message.data : "");
   }
-  if (code == OFCTX__GRPC_OK)
+  if (code == OFCTX__GRPC_OK) {
     finish(call, code, NULL, 0);
-  else
+  } else if (code == OFCTX__GRPC_UNIMPLEMENTED && call->fallback) {
+    call->path = call->fallback; /* an older sidecar: its name for the method */
+    call->fallback = NULL;
+    start_attempt(call);
+  } else {
     attempt_failed(call, code, why);
+  }
 }
 
 /* ---- nghttp2 callbacks ---- */
@@ -570,9 +593,10 @@ static int on_data(nghttp2_session *session, uint8_t flags, int32_t id, const ui
   (void)data;
   (void)user;
 
-  /* the answers we ask for carry nothing we read: only their size counts */
   if (call && (call->response_len += len) > call->policy.max_response_size)
     nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+  else if (call)
+    ofctx__buf_append(&call->answer, (const char *)data, len);
   return 0;
 }
 
@@ -646,6 +670,13 @@ ofctx_err_t ofctx__grpc_client_new(ofctx__grpc_client_t **out, uv_loop_t *loop, 
 ofctx_err_t ofctx__grpc_client_call(ofctx__grpc_client_t *cl, const char *path,
                                     const ProtobufCMessage *msg, const ofctx__dapr_policy_t *policy,
                                     ofctx__grpc_done_fn done, void *arg) {
+  return ofctx__grpc_client_call_or(cl, path, NULL, msg, policy, done, arg);
+}
+
+ofctx_err_t ofctx__grpc_client_call_or(ofctx__grpc_client_t *cl, const char *path,
+                                       const char *fallback, const ProtobufCMessage *msg,
+                                       const ofctx__dapr_policy_t *policy, ofctx__grpc_done_fn done,
+                                       void *arg) {
   size_t len = protobuf_c_message_get_packed_size(msg);
   gcall_t *call;
 
@@ -655,6 +686,7 @@ ofctx_err_t ofctx__grpc_client_call(ofctx__grpc_client_t *cl, const char *path,
   if (!call)
     return OFCTX_ENOMEM;
   call->path = path;
+  call->fallback = fallback;
   call->body = ofctx__malloc(len + OFCTX__GRPC_PREFIX);
   if (!call->body) {
     ofctx__free(call);

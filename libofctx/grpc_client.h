@@ -31,6 +31,10 @@ typedef struct {
   int attempts;
   int cancelled; /* the client was closed first */
   const char *error;
+  /* the answer's message (without its frame prefix), when ok; valid during
+   * the callback */
+  const uint8_t *response;
+  size_t response_len;
 } ofctx__grpc_result_t;
 
 typedef void (*ofctx__grpc_done_fn)(void *arg, const ofctx__grpc_result_t *result);
@@ -48,6 +52,13 @@ ofctx_err_t ofctx__grpc_client_new(ofctx__grpc_client_t **out, uv_loop_t *loop, 
 ofctx_err_t ofctx__grpc_client_call(ofctx__grpc_client_t *client, const char *path,
                                     const ProtobufCMessage *msg, const ofctx__dapr_policy_t *policy,
                                     ofctx__grpc_done_fn done, void *arg);
+
+/* The same, and when the sidecar answers UNIMPLEMENTED (an older Dapr)
+ * once more at `fallback` (a literal too), with the same message. */
+ofctx_err_t ofctx__grpc_client_call_or(ofctx__grpc_client_t *client, const char *path,
+                                       const char *fallback, const ProtobufCMessage *msg,
+                                       const ofctx__dapr_policy_t *policy, ofctx__grpc_done_fn done,
+                                       void *arg);
 
 /* Calls not yet ended. */
 size_t ofctx__grpc_client_pending(const ofctx__grpc_client_t *client);

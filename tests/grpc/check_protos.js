@@ -79,6 +79,8 @@ const methods = [
   ["dapr.proto.runtime.v1.AppCallbackHealthCheck", "HealthCheck", "google.protobuf.Empty", "HealthCheckResponse"],
   ["dapr.proto.runtime.v1.Dapr", "InvokeBinding", "InvokeBindingRequest", "InvokeBindingResponse"],
   ["dapr.proto.runtime.v1.Dapr", "PublishEvent", "PublishEventRequest", "google.protobuf.Empty"],
+  ["dapr.proto.runtime.v1.Dapr", "BulkPublishEvent", "BulkPublishRequest", "BulkPublishResponse"],
+  ["dapr.proto.runtime.v1.Dapr", "BulkPublishEventAlpha1", "BulkPublishRequest", "BulkPublishResponse"],
 ];
 for (const [service, method, req, res] of methods) {
   checked++;

@@ -5,8 +5,10 @@
 //
 // It plays both of daprd's parts over gRPC: it calls the function's
 // AppCallback services (as daprd with --app-protocol grpc does), and it
-// serves the Dapr API (Dapr/InvokeBinding, Dapr/PublishEvent) that the
-// function sends to, checking the API token and failing on command. An HTTP
+// serves the Dapr API (Dapr/InvokeBinding, Dapr/PublishEvent,
+// Dapr/BulkPublishEvent and its Alpha1 name) that the function sends to,
+// checking the API token and failing on command. --no-bulk-v1 leaves
+// BulkPublishEvent out (UNIMPLEMENTED), as a sidecar before Dapr 1.17. An HTTP
 // control API on loopback lets a test drive it:
 //   POST /call      {"method": "OnTopicEvent", "request": {...}, "metadata": {...},
 //                    "deadlineMs": n, "noToken": bool}
@@ -16,6 +18,8 @@
 //   GET  /received                           → the Dapr API calls so far
 //   DELETE /received
 //   POST /faults    [{"method": "PublishEvent", "code": 14, "times": 2}, ...]
+//                   ({"method": "BulkPublishEvent", "failEntries": ["b"]}: an OK
+//                    answer with those entries in failedEntries)
 //   GET  /v1.0/healthz/outbound              → 204 (the sidecar probe over HTTP)
 // bytes fields travel as base64 strings in the JSON of the control API.
 //
@@ -78,12 +82,16 @@ function apiHandler(method) {
       return callback({ code: grpc.status.UNAUTHENTICATED, details: "bad dapr-api-token" });
     }
     const f = takeFault(method);
+    if (f && f.failEntries)
+      return callback(null, { failedEntries: f.failEntries.map((id) => ({ entryId: id, error: "fault injected" })) });
     if (f) {
       entry.refused = f.code;
       const fail = () => callback({ code: f.code, details: f.details || "fault injected" });
       return f.delayMs ? setTimeout(fail, f.delayMs) : fail();
     }
-    const answer = () => callback(null, method === "InvokeBinding" ? { data: Buffer.from("ok"), metadata: {} } : {});
+    const answer = () =>
+      callback(null, method === "InvokeBinding" ? { data: Buffer.from("ok"), metadata: {} }
+                     : method.startsWith("BulkPublishEvent") ? { failedEntries: [] } : {});
     const delay = Number(opts["api-delay-ms"] || 0);
     return delay ? setTimeout(answer, delay) : answer();
   };
@@ -190,6 +198,8 @@ function main() {
   server.addService(pkg.Dapr.service, {
     InvokeBinding: apiHandler("InvokeBinding"),
     PublishEvent: apiHandler("PublishEvent"),
+    BulkPublishEventAlpha1: apiHandler("BulkPublishEventAlpha1"),
+    ...(opts["no-bulk-v1"] ? {} : { BulkPublishEvent: apiHandler("BulkPublishEvent") }),
   });
   server.bindAsync("127.0.0.1:" + (opts["grpc-port"] || 0), grpc.ServerCredentials.createInsecure(), (err, grpcPort) => {
     if (err) throw err;

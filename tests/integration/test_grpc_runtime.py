@@ -553,6 +553,39 @@ class Bulk(unittest.TestCase):
                          + field(0x0A, field(0x0A, b"e2") + b"\x10\x02"))
 
 
+class BulkPublishOverGrpc(unittest.TestCase):
+    """ofctx_publish_bulk as Dapr/BulkPublishEvent: bytes as they are,
+    failedEntries named, BulkPublishEventAlpha1 before Dapr 1.17."""
+
+    CMD = {"publish_bulk": ["pubsub", "alerts"],
+           "entries": [{"id": "a", "data": "{\"n\":1}"}, {"id": "b", "data": "hi", "type": "text/csv"}]}
+
+    def test_entries_and_failures(self):
+        h = GrpcHarness(CONTEXT)
+        try:
+            self.assertEqual(h.call("OnBindingEvent", binding(self.CMD))["code"], OK)
+            [call] = h.received()
+            self.assertEqual((call["method"], call["request"]["pubsubName"], call["request"]["topic"]),
+                             ("BulkPublishEvent", "pubsub", "alerts"))
+            self.assertEqual([(e["entryId"], unb64(e["event"]), e["contentType"]) for e in call["request"]["entries"]],
+                             [("a", b'{"n":1}', "application/json"), ("b", b"hi", "text/csv")])
+            h.clear_received()
+            h.faults([{"method": "BulkPublishEvent", "failEntries": ["b"], "times": 1}])
+            self.assertEqual(h.call("OnBindingEvent", binding(self.CMD))["code"], INTERNAL)
+            self.assertEqual(len(h.received()), 1)
+            wait_until(lambda: "failed=[b]" in h.log(), "the failed entry in the send's callback")
+        finally:
+            h.finish()
+
+    def test_before_dapr_1_17_the_alpha1_method(self):
+        h = GrpcHarness(CONTEXT, fake_args=["--no-bulk-v1", "1"])
+        try:
+            self.assertEqual(h.call("OnBindingEvent", binding(self.CMD))["code"], OK)
+            self.assertEqual([c["method"] for c in h.received()], ["BulkPublishEventAlpha1"])
+        finally:
+            h.finish()
+
+
 class BatchOverGrpc(unittest.TestCase):
     def test_a_batch_function_takes_the_bulk_call_at_once(self):
         h = GrpcHarness(BULK_CONTEXT, env={"OFCTX_PROBE_BATCH": "1"})

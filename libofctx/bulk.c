@@ -152,8 +152,10 @@ ofctx__buf_t *ofctx__bulk_strings(ofctx__bulk_t *b, size_t i) { return &b->entri
 /* Each held entry's outcome from the batch's, counted. */
 static void batch_answer(ofctx_t *ctx, ofctx__outcome_t outcome) {
   ofctx__bulk_t *b = ctx->req;
+  size_t n = b->batch.count;
 
-  for (size_t k = 0; k < b->batch.count; k++) {
+  /* the last entry settled may answer the batch and free `b` */
+  for (size_t k = 0; k < n; k++) {
     ofctx__outcome_t o = ofctx__batch_outcome(&b->batch, k, outcome);
     ofctx__metrics_event(b->host->metrics, b->input, o);
     entry_settled(&b->entries[b->batch_entries[k]], o);

@@ -147,6 +147,7 @@ ofctx_err_t ofctx__env_read(ofctx__env_t *env, ofctx_getenv_fn getenv_fn, void *
   env->dapr_api_token = env_get(getenv_fn, arg, "DAPR_API_TOKEN");
   env->app_api_token = env_get(getenv_fn, arg, "APP_API_TOKEN");
   env->port = env_get(getenv_fn, arg, "PORT");
+  env->subscription_metadata = env_get(getenv_fn, arg, "OFCTX_SUBSCRIPTION_METADATA");
   if ((rc = check_context_mode(env->context_mode, err)) != OFCTX_OK ||
       (rc = check_text("POD_NAME", env->pod_name, 0, err)) != OFCTX_OK ||
       (rc = check_text("POD_NAMESPACE", env->pod_namespace, 0, err)) != OFCTX_OK ||
@@ -156,8 +157,45 @@ ofctx_err_t ofctx__env_read(ofctx__env_t *env, ofctx_getenv_fn getenv_fn, void *
       (rc = check_protocol(env->app_protocol, err)) != OFCTX_OK ||
       (rc = check_port("PORT", env->port, err)) != OFCTX_OK ||
       (rc = check_text("DAPR_API_TOKEN", env->dapr_api_token, 1, err)) != OFCTX_OK ||
-      (rc = check_text("APP_API_TOKEN", env->app_api_token, 1, err)) != OFCTX_OK)
+      (rc = check_text("APP_API_TOKEN", env->app_api_token, 1, err)) != OFCTX_OK ||
+      (rc = check_text("OFCTX_SUBSCRIPTION_METADATA", env->subscription_metadata, 0, err)) !=
+          OFCTX_OK)
     return rc;
+  return OFCTX_OK;
+}
+
+/* OFCTX_SUBSCRIPTION_METADATA's pairs into the metadata of every pub/sub
+ * input, where that input does not say otherwise. */
+static ofctx_err_t subscription_metadata(const char *list, json_t *doc, ofctx_error_t *err) {
+  json_t *inputs = json_object_get(doc, "inputs"), *in;
+  const char *name;
+
+  for (const char *p = list; p && *p;) {
+    size_t len = strcspn(p, ","), klen = strcspn(p, "=");
+    char quoted[OFCTX_QUOTE_SIZE];
+    if (klen >= len || klen == 0) {
+      ofctx__quote(quoted, sizeof quoted, list);
+      return ofctx__error(err, OFCTX_EENV,
+                          "OFCTX_SUBSCRIPTION_METADATA: %s is not a comma-separated list of "
+                          "key=value (e.g. rawPayload=true,bulkSubscribe=true)",
+                          quoted);
+    }
+    json_object_foreach(inputs, name, in) {
+      const char *type = json_string_value(json_object_get(in, "componentType"));
+      json_t *md = json_object_get(in, "metadata");
+      char *key;
+      if (!type || strncmp(type, "pubsub.", 7) != 0 || !json_is_object(md))
+        continue;
+      key = strndup(p, klen);
+      if (!key || (!json_object_get(md, key) &&
+                   json_object_set_new(md, key, json_stringn(p + klen + 1, len - klen - 1)))) {
+        free(key);
+        return ofctx__error(err, OFCTX_ENOMEM, "function context: out of memory");
+      }
+      free(key);
+    }
+    p += len + (p[len] == ',');
+  }
   return OFCTX_OK;
 }
 
@@ -196,7 +234,7 @@ ofctx_err_t ofctx__env_apply(const ofctx__env_t *env, json_t *doc, ofctx_error_t
       json_object_set_new(doc, "appProtocol", json_string(protocol_of(env->app_protocol))) ||
       json_object_set_new(doc, "appApiTokenSet", json_boolean(env->app_api_token != NULL)))
     goto nomem;
-  return OFCTX_OK;
+  return subscription_metadata(env->subscription_metadata, doc, err);
 nomem:
   return ofctx__error(err, OFCTX_ENOMEM, "function context: out of memory");
 }

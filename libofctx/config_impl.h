@@ -68,6 +68,9 @@ typedef struct {
   const char *dapr_api_token;
   const char *app_api_token;
   const char *port;
+  /* OFCTX_SUBSCRIPTION_METADATA: "key=value,..." for every pub/sub input
+   * (OpenFunction's controller passes no input metadata) */
+  const char *subscription_metadata;
 } ofctx__env_t;
 
 /* Reads the variables above through `getenv_fn` (NULL: the process
@@ -81,7 +84,8 @@ int ofctx__port_parse(const char *s, long *out);
 
 /* Checks what the environment must hold (POD_NAME and POD_NAMESPACE outside
  * self-host mode) and adds its part to the normalized document `doc` (mode,
- * pod, dapr, appApiTokenSet, and port when PORT overrides it). */
+ * pod, dapr, appApiTokenSet, port when PORT overrides it, and the
+ * subscription metadata of pub/sub inputs, under what their own says). */
 ofctx_err_t ofctx__env_apply(const ofctx__env_t *env, json_t *doc, ofctx_error_t *err);
 
 /* Parses a context document (`source` names it in messages) into the

@@ -327,6 +327,49 @@ class AckHolding(unittest.TestCase):
         self.assertEqual(resolved["annotations"]["sample_paths"], "/a /b /c")
 
 
+class BulkInput(unittest.TestCase):
+    """The high-volume setup: a pubsub.kafka input with bulkSubscribe and
+    rawPayload (Fluent Bit's records are not CloudEvents): 100 records a
+    request, a status each, the same notifications."""
+
+    def test_the_sample_in_bulk(self):
+        hook = Webhook()
+        self.addCleanup(hook.close)
+        with open(CONTEXT) as f:
+            context = json.load(f)
+        # as OpenFunction's controller writes it: no input metadata; the
+        # subscription's comes from the Function's params (docs/logs-handler.md)
+        context["inputs"] = {"kafka-receiver": {
+            "uri": "logs", "componentName": "logs-pubsub", "componentType": "pubsub.kafka"}}
+        nm = context["outputs"]["notification-manager"]["componentName"]
+        components = {"pubsubs": [{"name": "logs-pubsub", "type": "pubsub.kafka"}],
+                      "bindings": [{"name": nm, "type": "bindings.http", "metadata": {"url": hook.url}}]}
+        h = Harness(context, components, binary="logs-handler", env={
+            "LOGS_ALERT_FORMAT": "alertmanager",
+            "OFCTX_SUBSCRIPTION_METADATA": "rawPayload=true,bulkSubscribe=true,bulkSubscribeMaxMessagesCount=100"})
+        self.addCleanup(h.close)
+        [sub] = h.startup_result["subscriptions"]
+        self.assertEqual(sub["metadata"], {"rawPayload": "true"})
+        self.assertEqual(sub["bulkSubscribe"]["maxMessagesCount"], 100)
+        with open(os.path.join(ROOT, "examples", "logs-handler", "testdata", "records.jsonl")) as f:
+            records = [l.strip() for l in f if l.strip()]
+        verdicts = {}
+        for start in range(0, len(records), 100):
+            r = h.deliver_bulk("logs-pubsub", "logs", [{"entryId": "r%d" % i, "data": records[i]}
+                                                       for i in range(start, min(start + 100, len(records)))])
+            self.assertEqual(r["status"], 200, r)
+            verdicts.update(r["verdicts"])
+        self.assertEqual(set(verdicts.values()), {"SUCCESS"})
+        self.assertEqual(len(verdicts), len(records))
+        pods = sorted(b[0]["labels"]["pod"] for b in hook.bodies)
+        self.assertEqual(len(pods), 4)  # one firing notification per pod
+        self.assertEqual(len(set(pods)), 4)
+        h.finish()
+        wait_until(lambda: len(hook.bodies) == 8, "the resolved notifications")
+        counts = sorted(int(b[0]["annotations"]["count"]) for b in hook.bodies[4:])
+        self.assertEqual(counts, [1, 2, 2, 4])
+
+
 class DeployFiles(unittest.TestCase):
     """deploy/function.yaml agrees with the function: its params start it,
     its trigger and output are the context's, and its scaling is the

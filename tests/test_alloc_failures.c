@@ -322,10 +322,47 @@ static int reply_event(ofctx_t *ctx, const ofctx_event_t *in) {
   return rc;
 }
 
+/* A batch function that holds its input until its bulk publish ends, and
+ * a tick that sends: the paths of batches, bulk publishes, holds and ticks. */
+static void published(ofctx_t *ctx, const ofctx_send_result_t *r, void *arg) {
+  (void)r;
+  (void)arg;
+  ofctx_release(ctx, 0);
+}
+
+static int batch_busy(ofctx_t *ctx, ofctx_batch_t *batch) {
+  ofctx_bulk_entry_t entries[8] = {{0}};
+  const char *const metadata[] = {"k", "v", NULL};
+  ofctx_send_opts_t opts = OFCTX_SEND_OPTS_INIT;
+  size_t n = ofctx_batch_count(batch);
+
+  for (size_t i = 0; i < n && i < 8; i++) {
+    const ofctx_event_t *ev = ofctx_batch_event(batch, i);
+    entries[i].data = ofctx_event_data(ev, &entries[i].len);
+    entries[i].metadata = metadata;
+    ofctx_batch_status(batch, i, i % 2 ? OFCTX_DROP : OFCTX_SUCCESS);
+  }
+  opts.done = published;
+  if (ofctx_hold(ctx) != OFCTX_OK)
+    return OFCTX_ERROR;
+  if (ofctx_publish_bulk(ctx, "ps", "t", entries, n < 8 ? n : 8, &opts) != OFCTX_OK) {
+    ofctx_release(ctx, 1);
+    return OFCTX_ERROR;
+  }
+  return OFCTX_SUCCESS;
+}
+
+static void tick_busy(ofctx_t *ctx, int stopping, void *arg) {
+  (void)arg;
+  ofctx_send_to(ctx, "out", stopping ? "{\"bye\":1}" : "{\"tick\":1}", stopping ? 9 : 10);
+}
+
+static ofctx_main_opts_t server_opts = {.size = sizeof server_opts, .function = reply_event};
+
 static void server_paths(const char *context, const char *const *requests, const size_t *lens) {
   char port[16], dapr_port[16];
   char *argv[] = {"fails", NULL};
-  ofctx_main_opts_t opts = {.size = sizeof opts, .function = reply_event};
+  ofctx_main_opts_t opts = server_opts;
   int saved_err = dup(2), null = open("/dev/null", O_WRONLY);
   long n, failures_seen = 0;
 
@@ -401,6 +438,14 @@ static void async_server(void **state) {
       "\"outputs\":{\"out\":{\"componentName\":\"out\",\"componentType\":\"bindings.kafka\"},"
       "\"pub\":{\"uri\":\"t\",\"componentName\":\"ps\",\"componentType\":\"pubsub.kafka\"}}}",
       requests, NULL);
+}
+
+/* The same requests to a batch function with a tick. */
+static void async_batch_server(void **state) {
+  server_opts = (ofctx_main_opts_t){
+      .size = sizeof server_opts, .batch = batch_busy, .tick = tick_busy, .tick_ms = 2};
+  async_server(state);
+  server_opts = (ofctx_main_opts_t){.size = sizeof server_opts, .function = reply_event};
 }
 
 static void knative_server(void **state) {
@@ -529,6 +574,7 @@ int main(void) {
       cmocka_unit_test(replace_allocator_arguments),
       cmocka_unit_test(local_runtime),
       cmocka_unit_test(async_server),
+      cmocka_unit_test(async_batch_server),
       cmocka_unit_test(knative_server),
       cmocka_unit_test(grpc_server),
   };

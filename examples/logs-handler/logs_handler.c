@@ -94,6 +94,16 @@ int LogsHandler(ofctx_t *ctx, const ofctx_event_t *in) {
   return rc;
 }
 
+/* A bulk delivery in one call: each record as LogsHandler takes it, its
+ * result its status. A firing notification's hold is then the batch's, so
+ * its failure makes every record of the batch but the dropped RETRY: more
+ * redeliveries than needed, never an acknowledgement too early. */
+int LogsHandlerBatch(ofctx_t *ctx, ofctx_batch_t *batch) {
+  for (size_t i = 0; i < ofctx_batch_count(batch); i++)
+    ofctx_batch_status(batch, i, LogsHandler(ctx, ofctx_batch_event(batch, i)));
+  return OFCTX_SUCCESS;
+}
+
 const unsigned LogsHandler_tick_ms = 100;
 
 void LogsHandler_tick(ofctx_t *ctx, int stopping, void *arg) {

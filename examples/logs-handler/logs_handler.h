@@ -9,6 +9,9 @@
 int LogsHandler_init(const ofctx_config_t *cfg, void *arg);
 /* One Fluent Bit record: an alert when it is a watched status of a watched pod. */
 int LogsHandler(ofctx_t *ctx, const ofctx_event_t *in);
+/* The same for every record of a bulk delivery in one call (and for a
+ * single event, as a batch of one): what main.c runs. */
+int LogsHandlerBatch(ofctx_t *ctx, ofctx_batch_t *batch);
 /* The tick (ofctx_main_opts_t.tick, every LH_TICK_MS): notifications that
  * time makes due (updates, resolves), and the queue the rate limit holds
  * back; on stop, every group resolved. */

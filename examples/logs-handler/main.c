@@ -6,7 +6,7 @@ int main(int argc, char **argv) {
   ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
   int status;
 
-  opts.function = LogsHandler;
+  opts.batch = LogsHandlerBatch; /* a single event is a batch of one */
   opts.init = LogsHandler_init;
   opts.tick = LogsHandler_tick;
   opts.tick_ms = LogsHandler_tick_ms;

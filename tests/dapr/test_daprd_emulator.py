@@ -16,7 +16,6 @@ import http.client
 import http.server
 import json
 import os
-import random
 import re
 import shutil
 import signal
@@ -30,6 +29,8 @@ import time
 import unittest
 
 EMULATOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "daprd_emulator.py")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from harness import free_port  # noqa: E402  (ports below the ephemeral range)
 APP_ID = "test-app"
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 RFC3339_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$")
@@ -38,22 +39,6 @@ RFC3339_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$")
 # ---------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------
-
-def free_port():
-    """A free loopback port below the kernel's ephemeral range: a port that
-    bind(0) hands out is ephemeral, so an outgoing connection of a test that
-    runs alongside can take it before the process meant to listen there does."""
-    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-        low = int(f.read().split()[0])
-    while True:
-        port = random.randrange(max(1024, low - 12000), low)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-
 
 def call(port, method, path, body=None, headers=None, timeout=10):
     """One request on a fresh connection: (status, HTTPResponse headers, body)."""

@@ -4,15 +4,17 @@
 and wrk to CPU 1 when there are two:
 
   async-noalert   logs-handler, Async runtime, POST /<binding> of records that do not alert
-  async-alert     the same with records that all alert, each alert sent to a sidecar
-                  played by knative_probe
+  async-alert     the same with records that all alert: one key, so flood control folds
+                  them into one notification (to a sidecar played by knative_probe)
+  async-send      examples/echo on the same context: each event one send to the output,
+                  the send path on its own
   async-10k       async-noalert throttled to about 10 000 requests/s: the latency then
   async-pubsub    async-noalert, the records as single pub/sub CloudEvents (records/s)
   async-bulk      the same records, 100 to a bulk delivery (bulkSubscribe): records/s
   grpc-noalert    async-noalert with APP_PROTOCOL=grpc: OnBindingEvent calls by h2load
                   (64 connections, 16 streams each)
-  grpc-alert      async-alert over gRPC both ways: each alert an InvokeBinding on a gRPC
-                  sidecar played by grpc_sidecar
+  grpc-alert      async-alert over gRPC both ways (grpc_sidecar plays the sidecar)
+  grpc-send       async-send over gRPC both ways: each event one InvokeBinding
   knative-http    examples/echo, Knative runtime, plain HTTP POST
   knative-ce      examples/echo, Knative runtime, binary-mode CloudEvents
   cold-start      exec to the first /healthz answer, median of many starts
@@ -273,6 +275,14 @@ def main():
             rows.append((name, rps, lat, errors, "RSS %d KB idle, %d KB after; %d alerts sent"
                          % (idle, rss_kb(fn.pid), sends)))
         stop(fn)
+    if want("async-send"):
+        fn, port = start_function(os.path.join(bin_dir, "echo"), context, env)
+        before = sidecar.count
+        rps, lat, errors = wrk("http://127.0.0.1:%d/%s" % (port, binding), args.seconds,
+                               lua_script(tmp, "async-send", "POST", record(404),
+                                          {"Content-Type": "application/json"}), args.runs, fn.pid)
+        rows.append(("async-send", rps, lat, errors, "examples/echo; %d sends" % (sidecar.count - before)))
+        stop(fn)
     if want("async-pubsub") or want("async-bulk"):
         # the logs-handler on a pub/sub input: the same records as CloudEvents
         pctx = dict(context, inputs={"kafka-receiver": {"uri": "logs", "componentName": "pubsub",
@@ -296,14 +306,16 @@ def main():
             rows.append((name, rps * per, lat, errors, "records/s (%d per request); RSS %d KB after"
                          % (per, rss_kb(fn.pid))))
         stop(fn)
-    if want("grpc-noalert") or want("grpc-alert"):
+    for binary, names in (("logs-handler", ("grpc-noalert", "grpc-alert")), ("echo", ("grpc-send",))):
+        if not any(want(n) for n in names):
+            continue
         grpc_sidecar = GrpcSidecar(bin_dir)
         genv = dict(env, APP_PROTOCOL="grpc", DAPR_GRPC_PORT=str(grpc_sidecar.port))
-        fn, port = start_function(os.path.join(bin_dir, "logs-handler"), context, genv)
+        fn, port = start_function(os.path.join(bin_dir, binary), context, genv)
         idle = rss_kb(fn.pid)
         url = "http://127.0.0.1:%d/dapr.proto.runtime.v1.AppCallback/OnBindingEvent" % port
-        for name, status in (("grpc-noalert", 200), ("grpc-alert", 404)):
-            if not want(name):
+        for name, status in (("grpc-noalert", 200), ("grpc-alert", 404), ("grpc-send", 404)):
+            if name not in names or not want(name):
                 continue
             body_file = os.path.join(tmp, name + ".bin")
             with open(body_file, "wb") as f:
@@ -311,8 +323,8 @@ def main():
             before = grpc_sidecar.count
             rps, lat, errors = h2load(url, args.seconds, body_file, args.runs, fn.pid)
             sends = grpc_sidecar.count - before
-            rows.append((name, rps, lat, errors, "RSS %d KB idle, %d KB after; %d alerts sent"
-                         % (idle, rss_kb(fn.pid), sends)))
+            rows.append((name, rps, lat, errors, "%s; RSS %d KB idle, %d KB after; %d sends"
+                         % (binary, idle, rss_kb(fn.pid), sends)))
         stop(fn)
         grpc_sidecar.close()
     echo_context = {"name": "echo", "runtime": "Knative", "httpPattern": "/echo"}

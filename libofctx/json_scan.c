@@ -215,6 +215,53 @@ done:
   return end;
 }
 
+/* In text known to be valid JSON, nothing is checked again: a string ends
+ * at the first quote not escaped by an odd run of backslashes (memchr finds
+ * it), a container where its depth returns to 0, a scalar at a delimiter.
+ * The walks below step over values this way. */
+static size_t skip_valid_string(const char *s, size_t len, size_t i) {
+  for (i++; i < len;) {
+    const char *q = memchr(s + i, '"', len - i);
+    size_t at, run = 0;
+    if (!q)
+      return len;
+    at = (size_t)(q - s);
+    while (at - run > 0 && s[at - run - 1] == '\\')
+      run++;
+    if (run % 2 == 0)
+      return at + 1;
+    i = at + 1;
+  }
+  return len;
+}
+
+static size_t valid_value_len(const char *s, size_t len) {
+  size_t i = 0, depth = 0;
+
+  if (len == 0)
+    return 0;
+  if (s[0] == '"')
+    return skip_valid_string(s, len, 0);
+  if (s[0] != '{' && s[0] != '[') {
+    while (i < len && !strchr(",}] \t\r\n", s[i]))
+      i++;
+    return i;
+  }
+  do {
+    char c = s[i];
+    if (c == '"') {
+      i = skip_valid_string(s, len, i);
+      continue;
+    }
+    if (c == '{' || c == '[')
+      depth++;
+    else if (c == '}' || c == ']')
+      depth--;
+    i++;
+  } while (depth > 0 && i < len);
+  return i;
+}
+
 int ofctx__json_valid(const void *data, size_t len) {
   const char *s = data;
   size_t start = skip_ws(s, len, 0), n;
@@ -237,10 +284,10 @@ int ofctx__json_members_valid(const char *s, size_t len, ofctx__json_member_fn f
   i = skip_ws(s, len, i + 1);
   while (s[i] == '"') {
     /* the text is valid: each token ends where the scanners say */
-    size_t key = i, key_end = scan_string(s, len, i), value, value_len;
+    size_t key = i, key_end = skip_valid_string(s, len, i), value, value_len;
     int rc;
     value = skip_ws(s, len, skip_ws(s, len, key_end) + 1);
-    value_len = ofctx__json_value_len(s + value, len - value);
+    value_len = valid_value_len(s + value, len - value);
     if ((rc = fn(arg, s + key, key_end - key, s + value, value_len)) != 0)
       return rc;
     i = skip_ws(s, len, value + value_len);
@@ -262,7 +309,7 @@ int ofctx__json_elements_valid(const char *s, size_t len, ofctx__json_element_fn
   i = skip_ws(s, len, i + 1);
   while (i < len && s[i] != ']') {
     /* the text is valid: each element ends where the scanner says */
-    size_t value_len = ofctx__json_value_len(s + i, len - i);
+    size_t value_len = valid_value_len(s + i, len - i);
     int rc = fn(arg, s + i, value_len);
     if (rc != 0)
       return rc;

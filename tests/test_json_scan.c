@@ -233,6 +233,26 @@ static void elements_and_valid_walks(void **state) {
   assert_int_equal(ofctx__json_members_valid("", 0, note, &v), -2);
   ofctx__buf_free(&w.seen);
   ofctx__buf_free(&v.seen);
+  /* the unchecked walk steps over strings by their quotes: escaped quotes,
+   * backslash runs before a quote, brackets inside strings, scalars at a
+   * delimiter, white space everywhere */
+  {
+    static const char tricky[] =
+        "{ \"a\\\"b\" : \"x\\\\\" , \"c\":[\"]\\\"\",{\"d\":\"}\\\\\\\"\"}],\"e\" :-1.5e3 ,"
+        "\"f\":true,\"g\":null\n,\"h\":\"\xc3\xa9{\"}";
+    walk_t a = {{0}}, b = {{0}};
+    assert_int_equal(ofctx__json_members(tricky, sizeof tricky - 1, note, &a), 0);
+    assert_int_equal(ofctx__json_members_valid(tricky, sizeof tricky - 1, note, &b), 0);
+    assert_string_equal(a.seen.data, b.seen.data);
+    ofctx__buf_free(&a.seen);
+    ofctx__buf_free(&b.seen);
+    assert_int_equal(ofctx__json_elements("[\"\\\\\",-0,[[]],{\"]\":1}]", 22, note_element, &a), 0);
+    assert_int_equal(
+        ofctx__json_elements_valid("[\"\\\\\",-0,[[]],{\"]\":1}]", 22, note_element, &b), 0);
+    assert_string_equal(a.seen.data, b.seen.data);
+    ofctx__buf_free(&a.seen);
+    ofctx__buf_free(&b.seen);
+  }
 }
 
 static void strings(void **state) {

@@ -52,6 +52,8 @@ static void settle(ofctx_t *ctx, ofctx__outcome_t outcome, const char *why) {
                "latency_ms", latency, (const char *)NULL);
   }
   if (!ctx->tick) {
+    ofctx__metrics_invocation_time(host->metrics, ctx->ev.input_index,
+                                   (double)(uv_hrtime() - ctx->started) / 1e9);
     if (!ctx->batch) /* a batch's entries are counted by their batch */
       ofctx__metrics_event(host->metrics, ctx->ev.input_index, outcome);
     ctx->answer(ctx, outcome);

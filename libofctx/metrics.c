@@ -4,6 +4,7 @@
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"
+#include "ofctx/version.h"
 
 const char *ofctx__outcome_name(ofctx__outcome_t outcome) {
   static const char *const names[] = {"success", "drop", "retry"};
@@ -20,7 +21,9 @@ int ofctx__metrics_init(ofctx__metrics_t *m, const char *const *inputs, size_t i
   m->events =
       ofctx__calloc((input_count ? input_count : 1) * OFCTX__OUTCOME_COUNT, sizeof *m->events);
   m->sends = ofctx__calloc((output_count + 1) * 2, sizeof *m->sends);
-  if (!m->inputs || !m->outputs || !m->events || !m->sends) {
+  m->invocations = ofctx__calloc(input_count ? input_count : 1, sizeof *m->invocations);
+  m->send_times = ofctx__calloc(output_count + 1, sizeof *m->send_times);
+  if (!m->inputs || !m->outputs || !m->events || !m->sends || !m->invocations || !m->send_times) {
     ofctx__metrics_free(m);
     return -1;
   }
@@ -37,7 +40,31 @@ void ofctx__metrics_free(ofctx__metrics_t *m) {
   ofctx__free(m->outputs);
   ofctx__free(m->events);
   ofctx__free(m->sends);
+  ofctx__free(m->invocations);
+  ofctx__free(m->send_times);
   memset(m, 0, sizeof *m);
+}
+
+static const double bounds[OFCTX__LATENCY_BUCKETS] = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+static void observe(ofctx__histogram_t *h, double seconds) {
+  size_t b = 0;
+
+  while (b < OFCTX__LATENCY_BUCKETS && seconds > bounds[b])
+    b++;
+  h->counts[b]++;
+  h->sum += seconds;
+}
+
+void ofctx__metrics_invocation_time(ofctx__metrics_t *m, size_t input, double seconds) {
+  if (input < (m->input_count ? m->input_count : 1))
+    observe(&m->invocations[input], seconds);
+}
+
+void ofctx__metrics_send_time(ofctx__metrics_t *m, size_t output, double seconds) {
+  if (output <= m->output_count)
+    observe(&m->send_times[output], seconds);
 }
 
 void ofctx__metrics_event(ofctx__metrics_t *m, size_t input, ofctx__outcome_t outcome) {
@@ -77,8 +104,43 @@ static void label(ofctx__buf_t *t, const char *value) {
   }
 }
 
+/* One histogram's series under `name`, labelled `key`="`value`". */
+static void histogram(ofctx__buf_t *t, const char *name, const char *key, const char *value,
+                      const ofctx__histogram_t *h) {
+  uint64_t cumulative = 0;
+
+  for (size_t b = 0; b <= OFCTX__LATENCY_BUCKETS; b++) {
+    cumulative += h->counts[b];
+    ofctx__buf_printf(t, "%s_bucket{%s=\"", name, key);
+    label(t, value);
+    if (b < OFCTX__LATENCY_BUCKETS)
+      ofctx__buf_printf(t, "\",le=\"%g\"} %llu\n", bounds[b], (unsigned long long)cumulative);
+    else
+      ofctx__buf_printf(t, "\",le=\"+Inf\"} %llu\n", (unsigned long long)cumulative);
+  }
+  ofctx__buf_printf(t, "%s_sum{%s=\"", name, key);
+  label(t, value);
+  ofctx__buf_printf(t, "\"} %.9g\n%s_count{%s=\"", h->sum, name, key);
+  label(t, value);
+  ofctx__buf_printf(t, "\"} %llu\n", (unsigned long long)cumulative);
+}
+
 void ofctx__metrics_render(const ofctx__metrics_t *m, const ofctx__metrics_gauges_t *gauges,
                            ofctx__buf_t *t) {
+  ofctx__buf_printf(t,
+                    "# HELP ofctx_build_info The libofctx the function runs on.\n"
+                    "# TYPE ofctx_build_info gauge\nofctx_build_info{version=\"%s\"} 1\n",
+                    ofctx_version_string());
+  ofctx__buf_puts(t, "# HELP ofctx_invocation_duration_seconds From an event's arrival to its "
+                     "answer, its sends included, by input.\n"
+                     "# TYPE ofctx_invocation_duration_seconds histogram\n");
+  for (size_t i = 0; i < m->input_count; i++)
+    histogram(t, "ofctx_invocation_duration_seconds", "input", m->inputs[i], &m->invocations[i]);
+  ofctx__buf_puts(t, "# HELP ofctx_send_duration_seconds From a send to its end, its retries "
+                     "included, by output.\n"
+                     "# TYPE ofctx_send_duration_seconds histogram\n");
+  for (size_t i = 0; i <= m->output_count; i++)
+    histogram(t, "ofctx_send_duration_seconds", "output", m->outputs[i], &m->send_times[i]);
   ofctx__buf_puts(t, "# HELP ofctx_events_total Events handled, by input and outcome.\n"
                      "# TYPE ofctx_events_total counter\n");
   for (size_t i = 0; i < m->input_count; i++)

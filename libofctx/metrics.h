@@ -20,6 +20,14 @@ typedef enum {
 /* "success", "drop" or "retry". */
 const char *ofctx__outcome_name(ofctx__outcome_t outcome);
 
+/* Latency histograms: these upper bounds (seconds), then +Inf. */
+#define OFCTX__LATENCY_BUCKETS 14
+
+typedef struct {
+  uint64_t counts[OFCTX__LATENCY_BUCKETS + 1]; /* per bucket, not cumulative */
+  double sum;
+} ofctx__histogram_t;
+
 typedef struct {
   const char **inputs;  /* label values, borrowed; `input_count` of them */
   const char **outputs; /* the same, then "(direct)" for sends to components */
@@ -27,6 +35,8 @@ typedef struct {
   uint64_t *events; /* [input][outcome] */
   uint64_t *sends;  /* [output + 1][ok, failed] */
   uint64_t rejected;
+  ofctx__histogram_t *invocations; /* [input]: from the call to the answer */
+  ofctx__histogram_t *send_times;  /* [output + 1]: from the send to its end */
 } ofctx__metrics_t;
 
 /* Counters for inputs and outputs of those names (the arrays are copied,
@@ -35,6 +45,11 @@ typedef struct {
 int ofctx__metrics_init(ofctx__metrics_t *m, const char *const *inputs, size_t input_count,
                         const char *const *outputs, size_t output_count);
 void ofctx__metrics_free(ofctx__metrics_t *m);
+
+/* An invocation of input `input` took `seconds`, its sends included; a
+ * send to `output` took `seconds`, its retries included. */
+void ofctx__metrics_invocation_time(ofctx__metrics_t *m, size_t input, double seconds);
+void ofctx__metrics_send_time(ofctx__metrics_t *m, size_t output, double seconds);
 
 /* An event of input `input` ended with `outcome`. */
 void ofctx__metrics_event(ofctx__metrics_t *m, size_t input, ofctx__outcome_t outcome);

@@ -13,7 +13,8 @@
 
 typedef struct {
   ofctx_t *ctx;
-  size_t slot; /* metrics: output index, or the output count for direct sends */
+  uint64_t started; /* uv_hrtime */
+  size_t slot;      /* metrics: output index, or the output count for direct sends */
   ofctx_send_cb done;
   void *arg;
   char name[]; /* the output name, or the component */
@@ -24,6 +25,8 @@ static void send_finished(void *arg, const ofctx__sink_result_t *r) {
   ofctx_t *ctx = send->ctx;
 
   ofctx__metrics_send(ctx->host->metrics, send->slot, r->ok);
+  ofctx__metrics_send_time(ctx->host->metrics, send->slot,
+                           (double)(uv_hrtime() - send->started) / 1e9);
   if (!r->ok) {
     char status[16], grpc[16], attempts[16];
     snprintf(status, sizeof status, "%d", r->status);
@@ -65,6 +68,7 @@ static ofctx_err_t start(ofctx_t *ctx, const ofctx__send_request_t *req,
   if (!send)
     return OFCTX_ENOMEM;
   send->ctx = ctx;
+  send->started = uv_hrtime();
   send->slot = req->slot;
   send->done = opts ? opts->done : NULL;
   send->arg = opts ? opts->arg : NULL;

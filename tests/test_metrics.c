@@ -47,7 +47,53 @@ static void counts_and_text(void **state) {
   ofctx__metrics_free(&m);
 }
 
+/* Latency histograms: cumulative buckets, a bound taken as "less or equal",
+ * +Inf, sum and count; a build-info series. */
+static void histograms(void **state) {
+  const char *inputs[] = {"kafka"};
+  const char *outputs[] = {"nm"};
+  ofctx__metrics_t m;
+  ofctx__metrics_gauges_t gauges = {0, 0};
+  ofctx__buf_t t = {0};
+  (void)state;
+
+  assert_int_equal(ofctx__metrics_init(&m, inputs, 1, outputs, 1), 0);
+  ofctx__metrics_invocation_time(&m, 0, 0.0002);
+  ofctx__metrics_invocation_time(&m, 0, 0.001); /* on a bound: in that bucket */
+  ofctx__metrics_invocation_time(&m, 0, 0.03);
+  ofctx__metrics_invocation_time(&m, 0, 60);
+  ofctx__metrics_invocation_time(&m, 4, 1); /* no such input */
+  ofctx__metrics_send_time(&m, 1, 0.2);     /* a direct send */
+  ofctx__metrics_render(&m, &gauges, &t);
+  assert_false(t.failed);
+  assert_non_null(strstr(t.data, "# TYPE ofctx_invocation_duration_seconds histogram\n"));
+  assert_non_null(strstr(
+      t.data, "ofctx_invocation_duration_seconds_bucket{input=\"kafka\",le=\"0.0005\"} 1\n"));
+  assert_non_null(
+      strstr(t.data, "ofctx_invocation_duration_seconds_bucket{input=\"kafka\",le=\"0.001\"} 2\n"));
+  assert_non_null(
+      strstr(t.data, "ofctx_invocation_duration_seconds_bucket{input=\"kafka\",le=\"0.025\"} 2\n"));
+  assert_non_null(
+      strstr(t.data, "ofctx_invocation_duration_seconds_bucket{input=\"kafka\",le=\"0.05\"} 3\n"));
+  assert_non_null(
+      strstr(t.data, "ofctx_invocation_duration_seconds_bucket{input=\"kafka\",le=\"10\"} 3\n"));
+  assert_non_null(
+      strstr(t.data, "ofctx_invocation_duration_seconds_bucket{input=\"kafka\",le=\"+Inf\"} 4\n"));
+  assert_non_null(strstr(t.data, "ofctx_invocation_duration_seconds_count{input=\"kafka\"} 4\n"));
+  assert_non_null(
+      strstr(t.data, "ofctx_invocation_duration_seconds_sum{input=\"kafka\"} 60.0312\n"));
+  assert_non_null(
+      strstr(t.data, "ofctx_send_duration_seconds_bucket{output=\"(direct)\",le=\"0.1\"} 0\n"));
+  assert_non_null(
+      strstr(t.data, "ofctx_send_duration_seconds_bucket{output=\"(direct)\",le=\"0.25\"} 1\n"));
+  assert_non_null(strstr(t.data, "ofctx_send_duration_seconds_count{output=\"nm\"} 0\n"));
+  assert_non_null(strstr(t.data, "ofctx_build_info{version=\""));
+  ofctx__buf_free(&t);
+  ofctx__metrics_free(&m);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(counts_and_text)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(counts_and_text),
+                                     cmocka_unit_test(histograms)};
   return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
 }

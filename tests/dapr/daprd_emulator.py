@@ -804,6 +804,9 @@ class Emulator:
         all_headers.sort(key=lambda kv: kv[0])  # Go writes headers sorted by key
         conn = http.client.HTTPConnection(self.app_host, self.app_port, timeout=timeout)
         try:
+            conn.connect()
+            # head and body are separate writes: no Nagle delay between them
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             conn.putrequest(method, path, skip_accept_encoding=True)
             conn.putheader("User-Agent", USER_AGENT)
             for name, value in all_headers:
@@ -1872,6 +1875,9 @@ class BadRequestBody(Exception):
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "daprd-emulator"
+    # the head and the body go out in two writes: without this, Nagle holds
+    # the body back until the peer's delayed ACK (40 ms on Linux)
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):
         self.server.emu.log("%s " + fmt, self.address_string(), *args)

@@ -394,6 +394,10 @@ class DeployFiles(unittest.TestCase):
         (trigger,) = serving["scaleOptions"]["keda"]["triggers"]
         self.assertEqual((trigger["type"], trigger["metadata"]["lagThreshold"]), ("kafka", "10"))
         self.assertEqual(serving["bindings"]["notification-manager"]["type"], "bindings.http")
+        # Dapr's current Kafka metadata: authType, not the deprecated authRequired
+        kafka = {m["name"]: m["value"] for m in serving["bindings"]["kafka-receiver"]["metadata"]}
+        self.assertEqual(kafka.get("authType"), "none")
+        self.assertNotIn("authRequired", kafka)
         status, sends, err = run(Formats.RECORD, {k: str(v) for k, v in serving["params"].items()})
         self.assertEqual((status, len(sends)), (0, 2), err)
 

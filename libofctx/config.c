@@ -207,3 +207,11 @@ ofctx_component_kind_t ofctx_component_kind(const ofctx_component_t *c) { return
 const char *ofctx_component_uri(const ofctx_component_t *c) { return c->uri; }
 const char *ofctx_component_operation(const ofctx_component_t *c) { return c->operation; }
 const ofctx_strmap_t *ofctx_component_metadata(const ofctx_component_t *c) { return &c->metadata; }
+
+size_t ofctx_config_warning_count(const ofctx_config_t *cfg) {
+  return cfg ? json_array_size(json_object_get(cfg->doc, "warnings")) : 0;
+}
+
+const char *ofctx_config_warning_at(const ofctx_config_t *cfg, size_t i) {
+  return cfg ? json_string_value(json_array_get(json_object_get(cfg->doc, "warnings"), i)) : NULL;
+}

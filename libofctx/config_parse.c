@@ -1,6 +1,7 @@
 /* The context document (FUNC_CONTEXT v1beta1 or v1beta2 shape) → the
  * normalized document. Every check names the JSON path of what it rejects and
  * keeps the Go framework's wording where that has one. */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,7 @@ typedef struct {
    * v1beta2 leaves out (output topics); NULL otherwise. */
   const json_t *fallback;
   ofctx_error_t *err;
+  json_t *warnings; /* unknown keys: an array of messages */
 } parser_t;
 
 typedef enum { ROLE_INPUT, ROLE_OUTPUT, ROLE_STATE } role_t;
@@ -46,7 +48,73 @@ static const char *const TRACING_KEYS[] = {"enabled", "enable",  "provider",
                                            "tags",    "baggage", NULL};
 static const char *const PROVIDER_KEYS[] = {"name", "oapServer", "exporter", NULL};
 static const char *const TRIGGERS_KEYS[] = {"http", "dapr", "inputs", NULL};
-static const char *const HTTP_TRIGGER_KEYS[] = {"port", NULL};
+static const char *const HTTP_TRIGGER_KEYS[] = {"port", "route", "engine", NULL};
+/* Members the frameworks serialize besides the context (ff-go's runtime
+ * fields, the spec's clientPort): known, and ignored without a warning. */
+static const char *const ROOT_IGNORED[] = {"out",   "error", "event", "syncRequest", "ctx",
+                                           "state", "mode",  "pod",   "clientPort",  NULL};
+
+/* Edit distance between `a` and `b` without regard to case, for keys of
+ * up to 63 bytes (longer ones are never near). */
+static size_t distance(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b), row[64];
+
+  if (la > 63 || lb > 63)
+    return 64;
+  for (size_t j = 0; j <= lb; j++)
+    row[j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      size_t up = row[j],
+             cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+      size_t best = diag + cost;
+      if (up + 1 < best)
+        best = up + 1;
+      if (row[j - 1] + 1 < best)
+        best = row[j - 1] + 1;
+      row[j] = best;
+      diag = up;
+    }
+  }
+  return row[lb];
+}
+
+static int listed(const char *name, const char *const *keys) {
+  for (; keys && *keys; keys++)
+    if (strcasecmp(name, *keys) == 0)
+      return 1;
+  return 0;
+}
+
+/* A key of `obj` that is none of `keys`: most often a typo, which a
+ * warning names, with the nearest known key when one is close. */
+static void warn_unknown(parser_t *p, const json_t *obj, const char *path, const char *const *keys,
+                         const char *const *ignored) {
+  const char *name;
+  json_t *value;
+
+  json_object_foreach((json_t *)obj, name, value) {
+    char quoted[OFCTX_QUOTE_SIZE], text[OFCTX_PATH_SIZE + 2 * OFCTX_QUOTE_SIZE + 64];
+    const char *nearest = NULL;
+    size_t best = 3; /* nearer than this only */
+    if (listed(name, keys) || listed(name, ignored))
+      continue;
+    for (const char *const *k = keys; *k; k++) {
+      size_t d = distance(name, *k);
+      if (d < best) {
+        best = d;
+        nearest = *k;
+      }
+    }
+    ofctx__quote(quoted, sizeof quoted, name);
+    snprintf(text, sizeof text, "%s: unknown key %s, ignored%s%s%s", path, quoted,
+             nearest ? "; did you mean \"" : "", nearest ? nearest : "", nearest ? "\"?" : "");
+    if (p->warnings)
+      json_array_append_new(p->warnings, json_string(text));
+  }
+}
 
 #define NAME_CHARS "letters, digits, \".\", \"-\" and \"_\""
 
@@ -96,6 +164,7 @@ static ofctx_err_t check_keys(parser_t *p, const json_t *obj, const char *path,
   const char *name;
   json_t *value;
 
+  warn_unknown(p, obj, path, keys, keys == ROOT_KEYS ? ROOT_IGNORED : NULL);
   for (; *keys; keys++) {
     const char *first = NULL;
     json_object_foreach((json_t *)obj, name, value) {
@@ -808,7 +877,7 @@ static int load_failed_for_memory(const json_error_t *jerr) {
 ofctx_err_t ofctx__context_parse(const char *source, const char *json, size_t len,
                                  const char *fallback, size_t fallback_len, const ofctx__env_t *env,
                                  json_t **doc_out, ofctx_error_t *err) {
-  parser_t p = {source, env, NULL, err};
+  parser_t p = {source, env, NULL, err, json_array()};
   json_error_t jerr;
   json_t *root, *doc, *triggers, *fallback_root = NULL;
   ofctx_err_t rc;
@@ -851,6 +920,10 @@ ofctx_err_t ofctx__context_parse(const char *source, const char *json, size_t le
 out:
   json_decref(root);
   json_decref(fallback_root);
+  if (rc == OFCTX_OK && json_array_size(p.warnings) > 0 &&
+      json_object_set(doc, "warnings", p.warnings) != 0)
+    rc = nomem(&p);
+  json_decref(p.warnings);
   if (rc != OFCTX_OK) {
     json_decref(doc);
     return rc;

@@ -428,6 +428,8 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
     fprintf(stderr, "%s\n", err.message);
     return -1;
   }
+  for (size_t i = 0; i < ofctx_config_warning_count(rt->cfg); i++)
+    ofctx__log(OFCTX_LOG_WARN, ofctx_config_warning_at(rt->cfg, i), (const char *)NULL);
   if (ofctx__options_load(&rt->opts, message, sizeof message) != 0) {
     fprintf(stderr, "%s\n", message);
     return -1;

@@ -153,6 +153,13 @@ OFCTX_EXTERN const char *ofctx_component_operation(const ofctx_component_t *c);
 /* The component's metadata from the context; empty when it has none. */
 OFCTX_EXTERN const ofctx_strmap_t *ofctx_component_metadata(const ofctx_component_t *c);
 
+/* Keys of the context that the library does not know, each as one message
+ * ("$.inputs.kafka: unknown key \"metdata\", ignored; did you mean
+ * \"metadata\"?"): most often typos. The runtime logs them at start, and
+ * `ofctx context check` shows them. `_at` returns NULL past the end. */
+OFCTX_EXTERN size_t ofctx_config_warning_count(const ofctx_config_t *cfg);
+OFCTX_EXTERN const char *ofctx_config_warning_at(const ofctx_config_t *cfg, size_t i);
+
 #ifdef __cplusplus
 }
 #endif

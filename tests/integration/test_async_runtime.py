@@ -844,6 +844,15 @@ class BatchFunction(unittest.TestCase):
         ])
         self.assertEqual(r["verdicts"], {"set": "RETRY", "dropped": "DROP"})
 
+    def test_typos_in_the_context_are_warned_about_at_start(self):
+        context = dict(BULK_CONTEXT, inputs={"orders": dict(BULK_CONTEXT["inputs"]["orders"], metdata={})})
+        h = Harness(context, COMPONENTS)
+        try:
+            self.assertIn('warn $.inputs.orders: unknown key "metdata", ignored; did you mean "metadata"?',
+                          h.log())
+        finally:
+            h.finish()
+
     def test_a_batch_function_under_knative_is_refused(self):
         env = dict(os.environ, OFCTX_PROBE_BATCH="1", CONTEXT_MODE="self-host",
                    FUNC_CONTEXT=json.dumps({"name": "b", "runtime": "Knative", "port": str(free_port())}))

@@ -1183,8 +1183,9 @@ class LifecycleTest(unittest.TestCase):
                 emu = self.start()
                 start = time.monotonic()
                 emu.proc.send_signal(sig)
-                self.assertEqual(emu.proc.wait(5), 0)
-                self.assertLess(time.monotonic() - start, 2)
+                # generous bounds: a loaded CI machine once took over 5 s
+                self.assertEqual(emu.proc.wait(30), 0)
+                self.assertLess(time.monotonic() - start, 15)
 
     def test_help(self):
         out = subprocess.run([sys.executable, EMULATOR, "--help"], capture_output=True, timeout=10)

@@ -877,7 +877,7 @@ static int load_failed_for_memory(const json_error_t *jerr) {
 ofctx_err_t ofctx__context_parse(const char *source, const char *json, size_t len,
                                  const char *fallback, size_t fallback_len, const ofctx__env_t *env,
                                  json_t **doc_out, ofctx_error_t *err) {
-  parser_t p = {source, env, NULL, err, json_array()};
+  parser_t p = {source, env, NULL, err, NULL};
   json_error_t jerr;
   json_t *root, *doc, *triggers, *fallback_root = NULL;
   ofctx_err_t rc;
@@ -905,6 +905,7 @@ ofctx_err_t ofctx__context_parse(const char *source, const char *json, size_t le
   if (fallback)
     fallback_root = json_loadb(fallback, fallback_len, 0, &jerr);
   p.fallback = fallback_root;
+  p.warnings = json_array(); /* NULL when out of memory: then none are kept */
   doc = json_object();
   if (!doc) {
     rc = nomem(&p);

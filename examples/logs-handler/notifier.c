@@ -24,7 +24,8 @@ struct lh_notifier {
   lh_bucket_t bucket;
   pending_t *head, **tail;
   int nomem;
-  ofctx_t *ctx; /* the invocation of the match being handled */
+  lh_group_t *unsent; /* a new key whose firing notification could not be made */
+  ofctx_t *ctx;       /* the invocation of the match being handled */
   double wall;
 };
 
@@ -104,6 +105,8 @@ static void on_note(const lh_note_t *note, lh_group_t *group, void *arg) {
   if (!p || !(p->text = lh_alert_json(n->rules, note, n->wall, &p->len))) {
     free(p);
     n->nomem = 1;
+    if (note->kind == LH_NOTE_FIRING) /* its key must fire with its next match */
+      n->unsent = group;
     return;
   }
   p->n = n;
@@ -182,7 +185,13 @@ int lh_notifier_match(lh_notifier_t *n, ofctx_t *ctx, const lh_match_t *m, doubl
   n->ctx = ctx;
   n->wall = wall;
   n->nomem = 0;
+  n->unsent = NULL;
   g = lh_flood_match(n->flood, m, wall, on_note, n);
+  if (n->unsent) { /* out of memory: the record is nacked, and nothing of it kept */
+    lh_flood_forget(n->flood, n->unsent);
+    n->unsent = NULL;
+    g = NULL;
+  }
   if (lh_flood_evictions(n->flood) != evicted)
     ofctx_log(ctx, OFCTX_LOG_WARN,
               "LOGS_MAX_KEYS (%zu) keys kept: dropped the least recently matched one, without "

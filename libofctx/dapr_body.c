@@ -1,5 +1,4 @@
 /* Dapr HTTP API bodies and paths for sends. */
-#include <stdio.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -95,13 +94,11 @@ static int put_text(ofctx__buf_t *b, const char *s) {
 ofctx_err_t ofctx__dapr_bulk_body(ofctx__buf_t *body, const ofctx__send_request_t *req) {
   for (size_t i = 0; i < req->entry_count; i++) {
     const ofctx_bulk_entry_t *e = &req->entries[i];
-    const char *type = e->content_type ? e->content_type : ofctx__media_type_of(e->data, e->len);
-    char index[24];
+    const char *type = e->content_type;
     int bad = 0;
 
-    snprintf(index, sizeof index, "%zu", i);
     ofctx__buf_puts(body, i ? ",{\"entryId\":" : "[{\"entryId\":");
-    bad |= put_text(body, e->entry_id ? e->entry_id : index);
+    bad |= put_text(body, e->entry_id);
     ofctx__buf_puts(body, ",\"event\":");
     if (ofctx__json_media(type)) { /* JSON goes as JSON, and must be JSON */
       bad |= !ofctx__json_valid(e->data, e->len);

@@ -24,9 +24,8 @@ ofctx_err_t ofctx__dapr_binding_body(ofctx__buf_t *body, const ofctx__send_reque
                                      const char *tail);
 
 /* Appends a bulk publish's body to `body`: [{"entryId":…,"event":…,
- * "contentType":…,"metadata":{…}}, …], with the index as the id when an
- * entry has none and its data's own type when it says none; the event is
- * the data as JSON under a JSON type, else as a string. OFCTX_OK,
+ * "contentType":…,"metadata":{…}}, …] (ids and types set by send.c); the
+ * event is the data as JSON under a JSON type, else as a string. OFCTX_OK,
  * OFCTX_EINVAL (JSON-typed data that is not JSON, other data that is not
  * UTF-8, a value that is not text) or OFCTX_ENOMEM. */
 ofctx_err_t ofctx__dapr_bulk_body(ofctx__buf_t *body, const ofctx__send_request_t *req);

@@ -1,12 +1,12 @@
 /* Sends to the sidecar's HTTP API: the path and body of each send, the
  * binding tails kept per output, and the client's answer as a sink result. */
 #include "dapr_sink.h"
-#include "dapr_body.h"
-#include <stdio.h>
+
 #include <string.h>
 
 #include <jansson.h>
 
+#include "dapr_body.h"
 #include "mem.h"
 
 typedef struct {
@@ -116,9 +116,7 @@ static ofctx_err_t keep_bulk(call_t *call, const ofctx__send_request_t *req,
   if (!call->ids)
     return OFCTX_ENOMEM;
   for (size_t i = 0; i < req->entry_count; i++, call->id_count++) {
-    char index[24];
-    snprintf(index, sizeof index, "%zu", i);
-    call->ids[i] = ofctx__strdup(req->entries[i].entry_id ? req->entries[i].entry_id : index);
+    call->ids[i] = ofctx__strdup(req->entries[i].entry_id);
     if (!call->ids[i])
       return OFCTX_ENOMEM;
   }

@@ -5,10 +5,7 @@
 #include "grpc_sink.h"
 #include "dapr.pb-c.h"
 #include "grpc_wire.h"
-#include "json_scan.h"
 #include "mem.h"
-
-#include <stdio.h>
 
 #define DAPR "/dapr.proto.runtime.v1.Dapr/"
 
@@ -114,17 +111,14 @@ static ofctx_err_t bulk_entries(const ofctx__send_request_t *req, call_t *call, 
   md_list = (bulk_md_t **)(md + pairs);
   for (size_t i = 0; i < n; i++, call->id_count++) {
     const ofctx_bulk_entry_t *e = &req->entries[i];
-    char index[24];
-    snprintf(index, sizeof index, "%zu", i);
-    call->ids[i] = ofctx__strdup(e->entry_id ? e->entry_id : index);
+    call->ids[i] = ofctx__strdup(e->entry_id);
     if (!call->ids[i])
       return OFCTX_ENOMEM;
     dapr__proto__runtime__v1__bulk_publish_request_entry__init(&entries[i]);
     entries[i].entry_id = call->ids[i];
     entries[i].event.data = (uint8_t *)e->data;
     entries[i].event.len = e->len;
-    entries[i].content_type =
-        (char *)(e->content_type ? e->content_type : ofctx__media_type_of(e->data, e->len));
+    entries[i].content_type = (char *)e->content_type;
     entries[i].metadata = md_list;
     for (const char *const *kv = e->metadata; kv && kv[0]; kv += 2) {
       if (!kv[1])

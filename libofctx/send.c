@@ -230,9 +230,31 @@ ofctx_err_t ofctx_publish_bulk(ofctx_t *ctx, const char *pubsub, const char *top
   for (size_t i = 0; i < count; i++)
     if (!entries[i].data && entries[i].len)
       return OFCTX_EINVAL; /* the rest is checked as the sink writes it */
-  req.topic = topic;
-  req.content_type = NULL;
-  req.entries = entries;
-  req.entry_count = count;
-  return start(ctx, &req, opts);
+  {
+    /* each entry's defaults, once for every sink: its index as its id, its
+     * data's own type (borrowed by the sink only during start) */
+    ofctx_bulk_entry_t *full = ofctx__calloc(count, sizeof *full);
+    char(*index)[24] = ofctx__calloc(count, sizeof *index);
+    if (full && index) {
+      for (size_t i = 0; i < count; i++) {
+        full[i] = entries[i];
+        if (!full[i].entry_id) {
+          snprintf(index[i], sizeof index[i], "%zu", i);
+          full[i].entry_id = index[i];
+        }
+        if (!full[i].content_type)
+          full[i].content_type = ofctx__media_type_of(full[i].data, full[i].len);
+      }
+      req.topic = topic;
+      req.content_type = NULL;
+      req.entries = full;
+      req.entry_count = count;
+      rc = start(ctx, &req, opts);
+    } else {
+      rc = OFCTX_ENOMEM;
+    }
+    ofctx__free(full);
+    ofctx__free(index);
+    return rc;
+  }
 }

@@ -69,13 +69,8 @@ static void group_free(lh_group_t *g) {
   free(g);
 }
 
-/* Out of the table and the list; freed now unless pinned. */
-static void end_group(lh_flood_t *f, lh_group_t *g) {
-  lh_group_t **p = &f->buckets[hash(g->key, g->key_len) & f->mask];
-
-  while (*p != g)
-    p = &(*p)->hnext;
-  *p = g->hnext;
+/* Out of the least-recently-matched list. */
+static void unlink_lru(lh_flood_t *f, lh_group_t *g) {
   if (g->prev)
     g->prev->next = g->next;
   else
@@ -84,6 +79,16 @@ static void end_group(lh_flood_t *f, lh_group_t *g) {
     g->next->prev = g->prev;
   else
     f->oldest = g->prev;
+}
+
+/* Out of the table and the list; freed now unless pinned. */
+static void end_group(lh_flood_t *f, lh_group_t *g) {
+  lh_group_t **p = &f->buckets[hash(g->key, g->key_len) & f->mask];
+
+  while (*p != g)
+    p = &(*p)->hnext;
+  *p = g->hnext;
+  unlink_lru(f, g);
   f->count--;
   g->ended = 1;
   if (!g->user)
@@ -156,13 +161,8 @@ static lh_group_t *find(lh_flood_t *f, const char *key, size_t len) {
 static void to_front(lh_flood_t *f, lh_group_t *g) {
   if (f->newest == g)
     return;
-  if (g->prev) { /* in the list: take it out */
-    g->prev->next = g->next;
-    if (g->next)
-      g->next->prev = g->prev;
-    else
-      f->oldest = g->prev;
-  }
+  if (g->prev) /* in the list (and not its head): take it out */
+    unlink_lru(f, g);
   g->prev = NULL;
   g->next = f->newest;
   if (f->newest)

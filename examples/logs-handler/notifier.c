@@ -60,10 +60,16 @@ void lh_notifier_free(lh_notifier_t *n) {
   free(n);
 }
 
-static int hold(pending_t *p, ofctx_t *ctx) {
+static int holds(const pending_t *p, const ofctx_t *ctx) {
   for (size_t i = 0; i < p->held_count; i++)
     if (p->held[i] == ctx)
-      return 0;
+      return 1;
+  return 0;
+}
+
+static int hold(pending_t *p, ofctx_t *ctx) {
+  if (holds(p, ctx))
+    return 0;
   if (p->held_count == p->held_cap) {
     size_t cap = p->held_cap ? p->held_cap * 2 : 4;
     ofctx_t **bigger = realloc(p->held, cap * sizeof *bigger);
@@ -143,13 +149,6 @@ static void sent(ofctx_t *ctx, const ofctx_send_result_t *r, void *arg) {
     p->n->bucket.tokens = 0; /* the receiver is struggling: wait for the next token */
   }
   settle(p, r->code == OFCTX_OK);
-}
-
-static int holds(const pending_t *p, const ofctx_t *ctx) {
-  for (size_t i = 0; i < p->held_count; i++)
-    if (p->held[i] == ctx)
-      return 1;
-  return 0;
 }
 
 /* Sends from the head of the queue while tokens last. An invocation's

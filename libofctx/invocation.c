@@ -39,21 +39,19 @@ static void settle(ofctx_t *ctx, ofctx__outcome_t outcome, const char *why) {
   ctx->settled = 1;
   if (ctx->timer_on)
     uv_timer_stop(&ctx->timeout);
-  if (ctx->tick) {
-    /* a failed send of a tick was logged by the send itself */
-  } else if (ofctx__log_enabled(level)) {
-    char latency[32];
-    snprintf(latency, sizeof latency, "%.3f", (double)(uv_hrtime() - ctx->started) / 1e6);
-    ofctx__log(level,
-               outcome == OFCTX__OUTCOME_SUCCESS ? "event handled"
-               : outcome == OFCTX__OUTCOME_DROP  ? "event dropped"
-                                                 : "event failed, not acknowledged",
-               "input", ctx->ev.input, "outcome", ofctx__outcome_name(outcome), "reason", why,
-               "latency_ms", latency, (const char *)NULL);
-  }
-  if (!ctx->tick) {
-    ofctx__metrics_invocation_time(host->metrics, ctx->ev.input_index,
-                                   (double)(uv_hrtime() - ctx->started) / 1e9);
+  if (!ctx->tick) { /* a failed send of a tick was logged by the send itself */
+    double seconds = (double)(uv_hrtime() - ctx->started) / 1e9;
+    if (ofctx__log_enabled(level)) {
+      char latency[32];
+      snprintf(latency, sizeof latency, "%.3f", seconds * 1e3);
+      ofctx__log(level,
+                 outcome == OFCTX__OUTCOME_SUCCESS ? "event handled"
+                 : outcome == OFCTX__OUTCOME_DROP  ? "event dropped"
+                                                   : "event failed, not acknowledged",
+                 "input", ctx->ev.input, "outcome", ofctx__outcome_name(outcome), "reason", why,
+                 "latency_ms", latency, (const char *)NULL);
+    }
+    ofctx__metrics_invocation_time(host->metrics, ctx->ev.input_index, seconds);
     if (!ctx->batch) /* a batch's entries are counted by their batch */
       ofctx__metrics_event(host->metrics, ctx->ev.input_index, outcome);
     ctx->answer(ctx, outcome);

@@ -154,20 +154,23 @@ static void drop_message(async_t *a, ofctx__http_request_t *req, size_t i, const
 /* ---- bulk deliveries: {"entries":[{"entryId", "event", "contentType",
  * "metadata"}, ...], ...}, answered {"statuses":[{"entryId", "status"}]} ---- */
 
-typedef struct {
-  async_t *a;
-  ofctx__http_request_t *req;
-  size_t input, n;
-  ofctx__bulk_t *bulk;
-  const char *entries; /* the array, as it is written */
-  size_t entries_len;
-} bulk_read_t;
-
-/* One entry's members, as written. */
+/* One entry's members, as written; `object` is 0 when it is not an object. */
 typedef struct {
   const char *id, *event, *type, *metadata;
   size_t id_len, event_len, type_len, metadata_len;
+  int object;
 } entry_fields_t;
+
+typedef struct {
+  async_t *a;
+  ofctx__http_request_t *req;
+  size_t input;
+  ofctx__bulk_t *bulk;
+  const char *entries; /* the array, as it is written */
+  size_t entries_len;
+  entry_fields_t *fields; /* each entry's, read in one walk of the array */
+  size_t n, cap;
+} bulk_read_t;
 
 static int is_key(const char *key, size_t key_len, const char *name) {
   size_t n = strlen(name);
@@ -181,13 +184,6 @@ static int find_entries(void *arg, const char *key, size_t key_len, const char *
     r->entries = value;
     r->entries_len = value_len;
   }
-  return 0;
-}
-
-static int count_entry(void *arg, const char *value, size_t value_len) {
-  (void)value;
-  (void)value_len;
-  ((bulk_read_t *)arg)->n++;
   return 0;
 }
 
@@ -207,6 +203,24 @@ static int entry_field(void *arg, const char *key, size_t key_len, const char *v
     f->metadata = value;
     f->metadata_len = value_len;
   }
+  return 0;
+}
+
+static int read_entry(void *arg, const char *value, size_t value_len) {
+  bulk_read_t *r = arg;
+  entry_fields_t *f;
+
+  if (r->n == r->cap) {
+    size_t cap = r->cap ? 2 * r->cap : 128;
+    entry_fields_t *more = ofctx__realloc(r->fields, cap * sizeof *more);
+    if (!more)
+      return 1;
+    r->fields = more;
+    r->cap = cap;
+  }
+  f = &r->fields[r->n++];
+  *f = (entry_fields_t){0};
+  f->object = ofctx__json_members_valid(value, value_len, entry_field, f) == 0;
   return 0;
 }
 
@@ -286,19 +300,17 @@ static ofctx_err_t entry_event(bulk_read_t *r, size_t k, const entry_fields_t *f
   return OFCTX_OK;
 }
 
-static int start_entry(void *arg, const char *value, size_t value_len) {
-  bulk_read_t *r = arg;
-  size_t k = r->n++;
-  entry_fields_t f = {0};
+static void start_entry(bulk_read_t *r, size_t k) {
+  const entry_fields_t *f = &r->fields[k];
   ofctx__buf_t id = {0};
   ofctx_event_t ev = {0};
   const char *why = "an entry is not an object";
   ofctx_err_t rc = OFCTX_EINVAL;
 
-  if (ofctx__json_members_valid(value, value_len, entry_field, &f) == 0) {
-    if (f.id)
-      ofctx__json_string_decode(&id, f.id, f.id_len);
-    rc = id.failed ? OFCTX_ENOMEM : entry_event(r, k, &f, &ev, &why);
+  if (f->object) {
+    if (f->id)
+      ofctx__json_string_decode(&id, f->id, f->id_len);
+    rc = id.failed ? OFCTX_ENOMEM : entry_event(r, k, f, &ev, &why);
   }
   if (rc == OFCTX_OK) {
     ofctx__bulk_invoke(r->bulk, k, id.data, id.len, &ev);
@@ -312,49 +324,49 @@ static int start_entry(void *arg, const char *value, size_t value_len) {
                        rc == OFCTX_ENOMEM ? OFCTX__OUTCOME_RETRY : OFCTX__OUTCOME_DROP);
   }
   ofctx__buf_free(&id);
-  return 0;
 }
 
 static void answer_bulk(void *arg, ofctx__bulk_t *bulk) {
   ofctx__http_request_t *req = arg;
-  json_t *statuses = json_array(), *answer;
-  char *text;
+  ofctx__buf_t text = {0};
 
-  for (size_t i = 0; statuses && i < ofctx__bulk_count(bulk); i++) {
+  ofctx__buf_puts(&text, "{\"statuses\":[");
+  for (size_t i = 0; i < ofctx__bulk_count(bulk); i++) {
     ofctx__outcome_t o = ofctx__bulk_outcome(bulk, i);
-    json_array_append_new(statuses,
-                          json_pack("{s:s,s:s}", "entryId", ofctx__bulk_id(bulk, i), "status",
-                                    o == OFCTX__OUTCOME_SUCCESS ? "SUCCESS"
-                                    : o == OFCTX__OUTCOME_DROP  ? "DROP"
-                                                                : "RETRY"));
+    const char *id = ofctx__bulk_id(bulk, i);
+    ofctx__buf_puts(&text, i ? ",{\"entryId\":" : "{\"entryId\":");
+    if (ofctx__buf_json_string(&text, id, strlen(id)) != 0)
+      ofctx__buf_puts(&text, "\"\""); /* never: an id is decoded JSON, so UTF-8 */
+    ofctx__buf_puts(&text, o == OFCTX__OUTCOME_SUCCESS ? ",\"status\":\"SUCCESS\"}"
+                           : o == OFCTX__OUTCOME_DROP  ? ",\"status\":\"DROP\"}"
+                                                       : ",\"status\":\"RETRY\"}");
   }
-  answer = statuses ? json_pack("{s:o}", "statuses", statuses) : NULL;
-  text = answer ? ofctx__json_text(answer, JSON_COMPACT) : NULL;
-  json_decref(answer);
+  ofctx__buf_puts(&text, "]}");
   ofctx__bulk_free(bulk);
-  if (text)
-    ofctx__http_respond_json(req, 200, text);
+  if (!text.failed)
+    ofctx__http_respond_json(req, 200, text.data);
   else /* every entry is delivered again */
     ofctx__http_respond_json(req, 500, "{\"error\":\"out of memory\"}");
-  ofctx__free(text);
+  ofctx__buf_free(&text);
 }
 
 /* 1 when the body was a bulk envelope (answered, now or later). */
 static int deliver_bulk(async_t *a, ofctx__http_request_t *req, size_t i, const char *body,
                         size_t len) {
-  bulk_read_t r = {a, req, i, 0, NULL, NULL, 0};
+  bulk_read_t r = {a, req, i, NULL, NULL, 0, NULL, 0, 0};
 
   if (ofctx__json_members(body, len, find_entries, &r) != 0 || !r.entries)
     return 0;
   /* the body was validated whole by that first walk */
-  ofctx__json_elements_valid(r.entries, r.entries_len, count_entry, &r);
-  r.bulk = ofctx__bulk_new(a->host, req, i, r.n, answer_bulk);
-  if (!r.bulk) {
+  if (ofctx__json_elements_valid(r.entries, r.entries_len, read_entry, &r) != 0 ||
+      !(r.bulk = ofctx__bulk_new(a->host, req, i, r.n, answer_bulk))) {
+    ofctx__free(r.fields);
     ofctx__http_respond_json(req, 500, "{\"error\":\"out of memory\"}");
     return 1;
   }
-  r.n = 0;
-  ofctx__json_elements_valid(r.entries, r.entries_len, start_entry, &r);
+  for (size_t k = 0; k < r.n; k++)
+    start_entry(&r, k);
+  ofctx__free(r.fields);
   ofctx__bulk_close(r.bulk);
   return 1;
 }

@@ -243,6 +243,11 @@ typedef struct {
   const char *data, *b64; /* the last data and data_base64 members (NULL: absent or null) */
   size_t data_len, b64_len;
   int oom;
+  /* an envelope read for its data only: the attributes are left for later
+   * (ofctx__ce_envelope_attributes), but for datacontenttype, kept here */
+  int data_only;
+  const char *type;
+  size_t type_len;
 } object_read_t;
 
 /* A member of a structured event → a text attribute, as the JSON format
@@ -319,32 +324,49 @@ static int envelope_attribute(object_read_t *o, const char *name, const char *va
 static int read_member(void *arg, const char *key, size_t key_len, const char *value,
                        size_t value_len) {
   object_read_t *o = arg;
-  ofctx__buf_t name = {0};
+  ofctx__buf_t decoded = {0};
+  char plain[72];
+  const char *name = plain;
+  size_t name_len = key_len - 2;
   int is_null = value[0] == 'n', rc = 0;
 
-  ofctx__json_string_decode(&name, key, key_len);
-  if (name.failed) {
-    o->oom = 1;
-    if (o->structured)
-      nomem(o->err);
-    return 1;
+  /* A short name without escapes (nearly every one) is copied, not decoded:
+   * no allocation. */
+  if (name_len < sizeof plain && !memchr(key + 1, '\\', name_len)) {
+    memcpy(plain, key + 1, name_len);
+    plain[name_len] = '\0';
+  } else {
+    ofctx__json_string_decode(&decoded, key, key_len);
+    if (decoded.failed) {
+      o->oom = 1;
+      if (o->structured)
+        nomem(o->err);
+      return 1;
+    }
+    name = decoded.data;
+    name_len = decoded.len;
   }
-  if (strlen(name.data) != name.len) { /* a NUL in the name */
+  if (strlen(name) != name_len) { /* a NUL in the name */
     if (o->structured)
       rc = fail(o->err, 400, "member names are 1 to 64 lower-case letters and digits");
-  } else if (strcmp(name.data, "data") == 0) {
+  } else if (strcmp(name, "data") == 0) {
     o->data = is_null ? NULL : value;
     o->data_len = value_len;
-  } else if (strcmp(name.data, "data_base64") == 0) {
+  } else if (strcmp(name, "data_base64") == 0) {
     o->b64 = is_null ? NULL : value;
     o->b64_len = value_len;
+  } else if (o->data_only) {
+    if (strcmp(name, "datacontenttype") == 0) {
+      o->type = is_null ? NULL : value;
+      o->type_len = value_len;
+    }
   } else if (is_null) { /* as if absent; the last member of a name counts */
-    json_object_del(o->ev->attributes, name.data);
+    json_object_del(o->ev->attributes, name);
   } else {
-    rc = o->structured ? structured_attribute(o, name.data, value, value_len)
-                       : envelope_attribute(o, name.data, value, value_len);
+    rc = o->structured ? structured_attribute(o, name, value, value_len)
+                       : envelope_attribute(o, name, value, value_len);
   }
-  ofctx__buf_free(&name);
+  ofctx__buf_free(&decoded);
   return rc != 0; /* 1 stops the walk: apart from the scanner's -1 and -2 */
 }
 
@@ -387,7 +409,7 @@ static ofctx_err_t take_data(ofctx_event_t *ev, const object_read_t *o, int stri
 
 static int decode_structured(const char *body, size_t len, ofctx_event_t *ev,
                              ofctx__ce_error_t *err) {
-  object_read_t o = {ev, 1, err, NULL, NULL, 0, 0, 0};
+  object_read_t o = {ev, 1, err, NULL, NULL, 0, 0, 0, 0, NULL, 0};
   const char *why = "";
   int rc = ofctx__json_members(body, len, read_member, &o);
 
@@ -464,31 +486,64 @@ int ofctx__ce_decode(const ofctx__http_header_t *headers, size_t count, const ch
 
 /* ---- Dapr's pub/sub envelope ---- */
 
+/* Most functions never ask for an attribute, so an envelope is walked for
+ * its data and content type only, and remembered: its attributes are made
+ * on the first ask (ofctx__ce_envelope_attributes). */
 static ofctx_err_t from_envelope(const char *body, size_t len, ofctx_event_t *ev, const char **why,
                                  int valid) {
-  object_read_t o = {ev, 0, NULL, NULL, NULL, 0, 0, 0};
-  int rc;
+  object_read_t o = {ev, 0, NULL, NULL, NULL, 0, 0, 0, 1, NULL, 0};
+  ofctx__buf_t type = {0};
+  ofctx_err_t rc;
+  int walk = valid ? ofctx__json_members_valid(body, len, read_member, &o)
+                   : ofctx__json_members(body, len, read_member, &o);
 
-  ev->attributes = json_object();
-  if (!ev->attributes)
-    return OFCTX_ENOMEM;
-  rc = valid ? ofctx__json_members_valid(body, len, read_member, &o)
-             : ofctx__json_members(body, len, read_member, &o);
-  *why = rc == -1   ? "the body is not JSON, so not a CloudEvent"
-         : rc == -2 ? "the body is JSON but not an object, so not a CloudEvent"
-                    : NULL;
+  *why = walk == -1   ? "the body is not JSON, so not a CloudEvent"
+         : walk == -2 ? "the body is JSON but not an object, so not a CloudEvent"
+                      : NULL;
   if (o.oom)
     return OFCTX_ENOMEM;
   if (*why)
     return OFCTX_EINVAL;
-  ev->content_type = json_string_value(json_object_get(ev->attributes, "datacontenttype"));
   if (o.b64 && o.b64[0] != '"') {
     *why = "data_base64 is not a string";
     return OFCTX_EINVAL;
   }
+  if (o.type) { /* as its attribute reads: one holding a NUL is left out */
+    if (o.type[0] == '"')
+      ofctx__json_string_decode(&type, o.type, o.type_len);
+    else
+      ofctx__buf_append(&type, o.type, o.type_len);
+    if (type.failed)
+      return OFCTX_ENOMEM;
+    if (strlen(type.data) == type.len) {
+      ev->owned_type = type.data;
+      ev->content_type = type.data;
+    } else {
+      ofctx__buf_free(&type);
+    }
+  }
   /* Dapr falls back to a string when JSON data does not parse, so a string
    * is the publisher's text whatever the type says. */
-  return take_data(ev, &o, 1, why);
+  rc = take_data(ev, &o, 1, why);
+  if (rc == OFCTX_OK) {
+    ev->envelope = body;
+    ev->envelope_len = len;
+  }
+  return rc;
+}
+
+json_t *ofctx__ce_envelope_attributes(ofctx_event_t *ev) {
+  object_read_t o = {ev, 0, NULL, NULL, NULL, 0, 0, 0, 0, NULL, 0};
+
+  if (!ev->envelope || !(ev->attributes = json_object()))
+    return ev->attributes;
+  if (ofctx__json_members_valid(ev->envelope, ev->envelope_len, read_member, &o) != 0 || o.oom) {
+    json_decref(ev->attributes); /* asked again, it is tried again */
+    ev->attributes = NULL;
+    return NULL;
+  }
+  ev->envelope = NULL;
+  return ev->attributes;
 }
 
 ofctx_err_t ofctx__ce_from_envelope(const char *body, size_t len, ofctx_event_t *ev,

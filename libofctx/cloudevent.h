@@ -44,9 +44,16 @@ int ofctx__ce_decode(const ofctx__http_header_t *headers, size_t count, const ch
 ofctx_err_t ofctx__ce_from_envelope(const char *body, size_t len, ofctx_event_t *ev,
                                     const char **why);
 /* The same for an envelope known to be one JSON value (an entry of a bulk
- * delivery that was validated whole): the JSON is not checked again. */
+ * delivery that was validated whole): the JSON is not checked again.
+ * Both read only the data and the content type at once and keep `body` in
+ * the event (which `body` must outlive); its attributes are made when first
+ * asked for, by: */
 ofctx_err_t ofctx__ce_from_valid_envelope(const char *body, size_t len, ofctx_event_t *ev,
                                           const char **why);
+/* The attributes of an event made from an envelope (ev->attributes, made
+ * now on the first call; ev->envelope is then NULL), or NULL when out of
+ * memory (a later call tries again). */
+json_t *ofctx__ce_envelope_attributes(ofctx_event_t *ev);
 
 /* Whether `name` may be an attribute's name: 1-64 of [a-z0-9], not "data". */
 int ofctx__ce_name_ok(const char *name);

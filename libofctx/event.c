@@ -2,6 +2,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cloudevent.h"
 #include "event.h"
 #include "mem.h"
 
@@ -51,6 +52,7 @@ int ofctx__event_metadata_from_headers(ofctx_event_t *ev, const ofctx__http_requ
 void ofctx__event_clear(ofctx_event_t *ev) {
   ofctx__free(ev->owned);
   ofctx__free(ev->metadata);
+  ofctx__free(ev->owned_type);
   json_decref(ev->attributes);
   json_decref(ev->params);
   json_decref(ev->query);
@@ -58,6 +60,8 @@ void ofctx__event_clear(ofctx_event_t *ev) {
   ev->metadata = NULL;
   ev->metadata_count = ev->metadata_cap = 0;
   ev->attributes = NULL;
+  ev->envelope = NULL;
+  ev->owned_type = NULL;
   ev->params = NULL;
   ev->query = NULL;
   ev->req = NULL;
@@ -95,7 +99,11 @@ const char *ofctx_event_metadata_value(const ofctx_event_t *ev, size_t i) {
 }
 
 const char *ofctx_event_attribute(const ofctx_event_t *ev, const char *name) {
-  return name ? json_string_value(json_object_get(ev->attributes, name)) : NULL;
+  /* A pub/sub event's attributes are made on the first ask; every event is
+   * the runtime's own, never a const object. */
+  json_t *attributes =
+      ev->envelope ? ofctx__ce_envelope_attributes((ofctx_event_t *)ev) : ev->attributes;
+  return name ? json_string_value(json_object_get(attributes, name)) : NULL;
 }
 
 /* ---- the HTTP request of a Knative event ---- */

@@ -22,6 +22,12 @@ struct ofctx_event {
   ofctx__http_header_t *metadata;
   size_t metadata_count, metadata_cap; /* entries, and slots allocated */
   json_t *attributes;                  /* pub/sub and Knative CloudEvents: the attributes */
+  /* pub/sub: the envelope the attributes are still to be read from (a view
+   * into the request, which outlives the event), and the content type that
+   * was read from it */
+  const char *envelope;
+  size_t envelope_len;
+  char *owned_type;
   /* Knative: the request, its path parameters and query (decoded), and
    * how a CloudEvent came (an ofctx__ce_mode_t), which a reply follows. */
   const ofctx__http_request_t *req;

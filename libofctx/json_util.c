@@ -276,9 +276,19 @@ int ofctx__json_media(const char *content_type) {
 }
 
 int ofctx__buf_json_string(ofctx__buf_t *b, const char *s, size_t len) {
-  json_t *text = json_stringn(s, len);
+  json_t *text;
   char *quoted;
+  size_t plain = 0;
 
+  while (plain < len && s[plain] >= 0x20 && s[plain] < 0x7f && s[plain] != '"' && s[plain] != '\\')
+    plain++;
+  if (plain == len) { /* nothing to escape (nearly always): no jansson */
+    ofctx__buf_append(b, "\"", 1);
+    ofctx__buf_append(b, s, len);
+    ofctx__buf_append(b, "\"", 1);
+    return 0;
+  }
+  text = json_stringn(s, len);
   if (!text)
     return -1;
   quoted = ofctx__json_text(text, JSON_ENCODE_ANY);

@@ -36,11 +36,56 @@ static int hex4(const char *s) {
   return v;
 }
 
+/* Eight bytes at a time: bit 7 of each byte of the result is set where a
+ * byte of `v` is `c`, or (when `below` is 1) less than `c`; no other bit
+ * is set, and no byte is marked that is not. */
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+static uint64_t bytes_equal(uint64_t v, unsigned char c) {
+  uint64_t x = v ^ (ONES * c);
+  return (x - ONES) & ~x & HIGHS;
+}
+
+static uint64_t load8(const char *p) {
+  uint64_t v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/* The index of the first byte at or after s[i] that is not printable
+ * ASCII other than a quote and a backslash (each needs a closer look), or
+ * `len`. */
+static size_t skip_plain(const char *s, size_t len, size_t i) {
+  for (; i + 8 <= len; i += 8) {
+    uint64_t v = load8(s + i);
+    if ((((v - ONES * 0x20) & ~v) | v | bytes_equal(v, '"') | bytes_equal(v, '\\')) & HIGHS)
+      break;
+  }
+  while (i < len && (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x80 && s[i] != '"' &&
+         s[i] != '\\')
+    i++;
+  return i;
+}
+
+/* The index of the first quote at or after s[i], or `len`. */
+static size_t find_quote(const char *s, size_t len, size_t i) {
+  for (; i + 8 <= len; i += 8)
+    if (bytes_equal(load8(s + i), '"'))
+      break;
+  while (i < len && s[i] != '"')
+    i++;
+  return i;
+}
+
 /* A string token starting at s[i] == '"': the index after its closing
  * quote, or 0. */
 static size_t scan_string(const char *s, size_t len, size_t i) {
   for (i++; i < len;) {
-    unsigned char c = (unsigned char)s[i];
+    unsigned char c;
+    if ((i = skip_plain(s, len, i)) >= len)
+      return 0;
+    c = (unsigned char)s[i];
     if (c == '"')
       return i + 1;
     if (c == '\\') {
@@ -221,11 +266,9 @@ done:
  * The walks below step over values this way. */
 static size_t skip_valid_string(const char *s, size_t len, size_t i) {
   for (i++; i < len;) {
-    const char *q = memchr(s + i, '"', len - i);
-    size_t at, run = 0;
-    if (!q)
+    size_t at = find_quote(s, len, i), run = 0;
+    if (at == len)
       return len;
-    at = (size_t)(q - s);
     while (at - run > 0 && s[at - run - 1] == '\\')
       run++;
     if (run % 2 == 0)

@@ -255,6 +255,37 @@ static void elements_and_valid_walks(void **state) {
   }
 }
 
+/* Strings are read eight bytes at a time: whatever needs a closer look (a
+ * control character, a backslash, a quote, a byte past ASCII) is seen at
+ * every offset of a block, and in the tail after the last whole block. */
+static void strings_by_blocks(void **state) {
+  static const struct {
+    const char *bytes;
+    int valid;
+  } odd[] = {{"\x01", 0}, {"\x1f", 0}, {"\x7f", 1},    {"\xc3\xa9", 1}, {"\xc3", 0},
+             {"\xff", 0}, {"\\n", 1},  {"\\u00e9", 1}, {"\\x", 0},      {"\\\"", 1}};
+  char doc[64];
+  (void)state;
+
+  for (size_t n = 0; n < 20; n++)
+    for (size_t at = 0; at <= n; at++)
+      for (size_t k = 0; k < sizeof odd / sizeof *odd; k++) {
+        walk_t w = {{0}};
+        int len =
+            snprintf(doc, sizeof doc, "{\"k\":\"%.*s%s%.*s\",\"z\":1}", (int)at,
+                     "aaaaaaaaaaaaaaaaaaaa", odd[k].bytes, (int)(n - at), "bbbbbbbbbbbbbbbbbbbb");
+        if (ofctx__json_valid(doc, (size_t)len) != odd[k].valid)
+          fail_msg("%s: taken %d", doc, !odd[k].valid);
+        if (!odd[k].valid)
+          continue;
+        /* the walk of valid text finds where the string ends */
+        assert_int_equal(ofctx__json_members_valid(doc, (size_t)len, note, &w), 0);
+        if (strcmp(w.seen.data + w.seen.len - 4, "z=1;") != 0)
+          fail_msg("%s: the walk saw %s", doc, w.seen.data);
+        ofctx__buf_free(&w.seen);
+      }
+}
+
 static void strings(void **state) {
   static const struct {
     const char *token;
@@ -300,10 +331,11 @@ static void media_types_of_data(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(decisions),    cmocka_unit_test(jansson_agrees),
-      cmocka_unit_test(deep_nesting), cmocka_unit_test(value_length),
-      cmocka_unit_test(members),      cmocka_unit_test(elements_and_valid_walks),
-      cmocka_unit_test(strings),      cmocka_unit_test(media_types_of_data),
+      cmocka_unit_test(decisions),         cmocka_unit_test(jansson_agrees),
+      cmocka_unit_test(deep_nesting),      cmocka_unit_test(value_length),
+      cmocka_unit_test(members),           cmocka_unit_test(elements_and_valid_walks),
+      cmocka_unit_test(strings),           cmocka_unit_test(media_types_of_data),
+      cmocka_unit_test(strings_by_blocks),
   };
   return cmocka_run_group_tests_name("json_scan", tests, NULL, NULL);
 }

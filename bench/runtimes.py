@@ -8,6 +8,7 @@ and wrk to CPU 1 when there are two:
                   them into one notification (to a sidecar played by knative_probe)
   async-send      examples/echo on the same context: each event one send to the output,
                   the send path on its own
+  async-send-grpc async-send with its sends over the sidecar's gRPC API (OFCTX_DAPR_PROTOCOL=grpc)
   async-send-2k   async-send throttled to about 2 000 events/s: the send path's latency at a
                   moderate rate
   async-10k       async-noalert throttled to about 10 000 requests/s: the latency then
@@ -331,6 +332,19 @@ def main():
             sends = grpc_sidecar.count - before
             rows.append((name, rps, lat, errors, "%s; RSS %d KB idle, %d KB after; %d sends"
                          % (binary, idle, rss_kb(fn.pid), sends)))
+        stop(fn)
+        grpc_sidecar.close()
+    if want("async-send-grpc"):
+        # the HTTP app of async-send, its sends over the sidecar's gRPC API
+        grpc_sidecar = GrpcSidecar(bin_dir)
+        fn, port = start_function(os.path.join(bin_dir, "echo"), context,
+                                  dict(env, OFCTX_DAPR_PROTOCOL="grpc", DAPR_GRPC_PORT=str(grpc_sidecar.port)))
+        before = grpc_sidecar.count
+        rps, lat, errors = wrk("http://127.0.0.1:%d/%s" % (port, binding), args.seconds,
+                               lua_script(tmp, "async-send-grpc", "POST", record(404),
+                                          {"Content-Type": "application/json"}), args.runs, fn.pid)
+        rows.append(("async-send-grpc", rps, lat, errors, "examples/echo; %d sends over gRPC"
+                     % (grpc_sidecar.count - before)))
         stop(fn)
         grpc_sidecar.close()
     echo_context = {"name": "echo", "runtime": "Knative", "httpPattern": "/echo"}

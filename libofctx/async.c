@@ -170,6 +170,7 @@ typedef struct {
   size_t entries_len;
   entry_fields_t *fields; /* each entry's, read in one walk of the array */
   size_t n, cap;
+  ofctx__json_map_t map; /* the body's containers */
 } bulk_read_t;
 
 static int is_key(const char *key, size_t key_len, const char *name) {
@@ -220,7 +221,7 @@ static int read_entry(void *arg, const char *value, size_t value_len) {
   }
   f = &r->fields[r->n++];
   *f = (entry_fields_t){0};
-  f->object = ofctx__json_members_valid(value, value_len, entry_field, f) == 0;
+  f->object = ofctx__json_members_in(&r->map, value, value_len, entry_field, f) == 0;
   return 0;
 }
 
@@ -271,7 +272,7 @@ static ofctx_err_t entry_event(bulk_read_t *r, size_t k, const entry_fields_t *f
     ev->data = ev->owned;
     rc = OFCTX_OK;
   } else {
-    rc = ofctx__ce_from_valid_envelope(f->event, f->event_len, ev, why);
+    rc = ofctx__ce_from_valid_envelope(&r->map, f->event, f->event_len, ev, why);
   }
   if (rc != OFCTX_OK)
     return rc;
@@ -284,7 +285,7 @@ static ofctx_err_t entry_event(bulk_read_t *r, size_t k, const entry_fields_t *f
     ofctx__buf_append(strings, "", 1);
   }
   if (f->metadata &&
-      ofctx__json_members_valid(f->metadata, f->metadata_len, metadata_pair, &pairs) != 0)
+      ofctx__json_members_in(&r->map, f->metadata, f->metadata_len, metadata_pair, &pairs) != 0)
     return OFCTX_EINVAL;
   if (strings->failed)
     return OFCTX_ENOMEM;
@@ -353,22 +354,25 @@ static void answer_bulk(void *arg, ofctx__bulk_t *bulk) {
 /* 1 when the body was a bulk envelope (answered, now or later). */
 static int deliver_bulk(async_t *a, ofctx__http_request_t *req, size_t i, const char *body,
                         size_t len) {
-  bulk_read_t r = {a, req, i, NULL, NULL, 0, NULL, 0, 0};
+  bulk_read_t r = {a, req, i, NULL, NULL, 0, NULL, 0, 0, {0}};
+  int bulk = 1;
 
-  if (ofctx__json_members(body, len, find_entries, &r) != 0 || !r.entries)
-    return 0;
-  /* the body was validated whole by that first walk */
-  if (ofctx__json_elements_valid(r.entries, r.entries_len, read_entry, &r) != 0 ||
-      !(r.bulk = ofctx__bulk_new(a->host, req, i, r.n, answer_bulk))) {
-    ofctx__free(r.fields);
+  /* the body is validated whole, once, its containers mapped, so that the
+   * walks below read each entry's members and its event's once */
+  if (!ofctx__json_map(&r.map, body, len) ||
+      ofctx__json_members_in(&r.map, body, len, find_entries, &r) != 0 || !r.entries)
+    bulk = 0;
+  else if (ofctx__json_elements_in(&r.map, r.entries, r.entries_len, read_entry, &r) != 0 ||
+           !(r.bulk = ofctx__bulk_new(a->host, req, i, r.n, answer_bulk)))
     ofctx__http_respond_json(req, 500, "{\"error\":\"out of memory\"}");
-    return 1;
+  else {
+    for (size_t k = 0; k < r.n; k++)
+      start_entry(&r, k);
+    ofctx__bulk_close(r.bulk);
   }
-  for (size_t k = 0; k < r.n; k++)
-    start_entry(&r, k);
   ofctx__free(r.fields);
-  ofctx__bulk_close(r.bulk);
-  return 1;
+  ofctx__json_map_free(&r.map);
+  return bulk;
 }
 
 static void deliver_pubsub(async_t *a, ofctx__http_request_t *req, size_t i) {

@@ -489,12 +489,12 @@ int ofctx__ce_decode(const ofctx__http_header_t *headers, size_t count, const ch
 /* Most functions never ask for an attribute, so an envelope is walked for
  * its data and content type only, and remembered: its attributes are made
  * on the first ask (ofctx__ce_envelope_attributes). */
-static ofctx_err_t from_envelope(const char *body, size_t len, ofctx_event_t *ev, const char **why,
-                                 int valid) {
+static ofctx_err_t from_envelope(const ofctx__json_map_t *map, const char *body, size_t len,
+                                 ofctx_event_t *ev, const char **why, int valid) {
   object_read_t o = {ev, 0, NULL, NULL, NULL, 0, 0, 0, 1, NULL, 0};
   ofctx__buf_t type = {0};
   ofctx_err_t rc;
-  int walk = valid ? ofctx__json_members_valid(body, len, read_member, &o)
+  int walk = valid ? ofctx__json_members_in(map, body, len, read_member, &o)
                    : ofctx__json_members(body, len, read_member, &o);
 
   *why = walk == -1   ? "the body is not JSON, so not a CloudEvent"
@@ -548,12 +548,12 @@ json_t *ofctx__ce_envelope_attributes(ofctx_event_t *ev) {
 
 ofctx_err_t ofctx__ce_from_envelope(const char *body, size_t len, ofctx_event_t *ev,
                                     const char **why) {
-  return from_envelope(body, len, ev, why, 0);
+  return from_envelope(NULL, body, len, ev, why, 0);
 }
 
-ofctx_err_t ofctx__ce_from_valid_envelope(const char *body, size_t len, ofctx_event_t *ev,
-                                          const char **why) {
-  return from_envelope(body, len, ev, why, 1);
+ofctx_err_t ofctx__ce_from_valid_envelope(const ofctx__json_map_t *map, const char *body,
+                                          size_t len, ofctx_event_t *ev, const char **why) {
+  return from_envelope(map, body, len, ev, why, 1);
 }
 
 /* ---- replies ---- */

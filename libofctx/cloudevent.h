@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "event.h"
 #include "http_server.h"
+#include "json_scan.h"
 
 typedef enum {
   OFCTX__CE_NONE = 0,  /* not a CloudEvent: plain data */
@@ -44,12 +45,13 @@ int ofctx__ce_decode(const ofctx__http_header_t *headers, size_t count, const ch
 ofctx_err_t ofctx__ce_from_envelope(const char *body, size_t len, ofctx_event_t *ev,
                                     const char **why);
 /* The same for an envelope known to be one JSON value (an entry of a bulk
- * delivery that was validated whole): the JSON is not checked again.
+ * delivery that was validated whole, `map` its text's containers, or NULL):
+ * the JSON is not checked again.
  * Both read only the data and the content type at once and keep `body` in
  * the event (which `body` must outlive); its attributes are made when first
  * asked for, by: */
-ofctx_err_t ofctx__ce_from_valid_envelope(const char *body, size_t len, ofctx_event_t *ev,
-                                          const char **why);
+ofctx_err_t ofctx__ce_from_valid_envelope(const ofctx__json_map_t *map, const char *body,
+                                          size_t len, ofctx_event_t *ev, const char **why);
 /* The attributes of an event made from an envelope (ev->attributes, made
  * now on the first call; ev->envelope is then NULL), or NULL when out of
  * memory (a later call tries again). */

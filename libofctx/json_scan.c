@@ -184,9 +184,36 @@ static int nest_top_is_object(const nest_t *n) {
   return (n->bits[d / 64] >> (d % 64)) & 1;
 }
 
-size_t ofctx__json_value_len(const char *s, size_t len) {
+/* A map's record of where the container opened at s[i] (depth `depth`, 1
+ * for the outermost) starts; it ends at close_container. */
+static void open_container(ofctx__json_map_t *map, size_t *open, size_t depth, size_t at) {
+  if (!map || depth > OFCTX__JSON_MAP_DEPTH)
+    return;
+  open[depth - 1] = SIZE_MAX; /* not recorded: walks step over it */
+  if (map->count == map->cap) {
+    size_t cap = map->cap ? 2 * map->cap : 64;
+    size_t *more = ofctx__realloc(map->spans, cap * 2 * sizeof *more);
+    if (!more)
+      return;
+    map->spans = more;
+    map->cap = cap;
+  }
+  open[depth - 1] = map->count;
+  map->spans[2 * map->count] = at;
+  map->spans[2 * map->count + 1] = 0;
+  map->count++;
+}
+
+static void close_container(ofctx__json_map_t *map, const size_t *open, size_t depth,
+                            size_t after) {
+  if (map && depth <= OFCTX__JSON_MAP_DEPTH && open[depth - 1] != SIZE_MAX)
+    map->spans[2 * open[depth - 1] + 1] = after;
+}
+
+/* The value at s[0], s being `base` bytes into the map's text. */
+static size_t scan_value(const char *s, size_t len, ofctx__json_map_t *map, size_t base) {
   nest_t nest = {{0}, NULL, 8 * 64, 0};
-  size_t i = 0, end = 0;
+  size_t i = 0, end = 0, open[OFCTX__JSON_MAP_DEPTH];
 
   nest.bits = nest.inline_bits;
   for (;;) {
@@ -198,9 +225,10 @@ size_t ofctx__json_value_len(const char *s, size_t len) {
     case '[':
       if (nest_push(&nest, s[i] == '{') != 0)
         goto done;
+      open_container(map, open, nest.depth, base + i);
       i = skip_ws(s, len, i + 1);
       if (i < len && s[i] == (nest_top_is_object(&nest) ? '}' : ']')) {
-        nest.depth--;
+        close_container(map, open, nest.depth--, base + i + 1);
         i++;
         break;
       }
@@ -242,7 +270,7 @@ size_t ofctx__json_value_len(const char *s, size_t len) {
       }
       if (s[i] != (nest_top_is_object(&nest) ? '}' : ']'))
         goto done;
-      nest.depth--;
+      close_container(map, open, nest.depth--, base + i + 1);
       i++;
     }
     continue;
@@ -259,6 +287,8 @@ done:
     ofctx__free(nest.bits);
   return end;
 }
+
+size_t ofctx__json_value_len(const char *s, size_t len) { return scan_value(s, len, NULL, 0); }
 
 /* In text known to be valid JSON, nothing is checked again: a string ends
  * at the first quote not escaped by an odd run of backslashes (memchr finds
@@ -278,7 +308,22 @@ static size_t skip_valid_string(const char *s, size_t len, size_t i) {
   return len;
 }
 
-static size_t valid_value_len(const char *s, size_t len) {
+/* Where the container at `offset` of the map's text ends, or 0 when the
+ * map does not say. */
+static size_t mapped_end(const ofctx__json_map_t *map, size_t offset) {
+  size_t lo = 0, hi = map->count;
+
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (map->spans[2 * mid] < offset)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < map->count && map->spans[2 * lo] == offset ? map->spans[2 * lo + 1] : 0;
+}
+
+static size_t valid_value_len(const ofctx__json_map_t *map, const char *s, size_t len) {
   size_t i = 0, depth = 0;
 
   if (len == 0)
@@ -289,6 +334,11 @@ static size_t valid_value_len(const char *s, size_t len) {
     while (i < len && !strchr(",}] \t\r\n", s[i]))
       i++;
     return i;
+  }
+  if (map && s >= map->text) {
+    size_t end = mapped_end(map, (size_t)(s - map->text));
+    if (end)
+      return end - (size_t)(s - map->text);
   }
   do {
     char c = s[i];
@@ -315,11 +365,31 @@ int ofctx__json_valid(const void *data, size_t len) {
   return n > 0 && skip_ws(s, len, start + n) == len;
 }
 
+int ofctx__json_map(ofctx__json_map_t *map, const char *s, size_t len) {
+  size_t start = skip_ws(s, len, 0), n;
+
+  *map = (ofctx__json_map_t){s, NULL, 0, 0};
+  if (start == len)
+    return 0;
+  n = scan_value(s + start, len - start, map, start);
+  return n > 0 && skip_ws(s, len, start + n) == len;
+}
+
+void ofctx__json_map_free(ofctx__json_map_t *map) {
+  ofctx__free(map->spans);
+  *map = (ofctx__json_map_t){NULL, NULL, 0, 0};
+}
+
 int ofctx__json_members(const char *s, size_t len, ofctx__json_member_fn fn, void *arg) {
   return ofctx__json_valid(s, len) ? ofctx__json_members_valid(s, len, fn, arg) : -1;
 }
 
 int ofctx__json_members_valid(const char *s, size_t len, ofctx__json_member_fn fn, void *arg) {
+  return ofctx__json_members_in(NULL, s, len, fn, arg);
+}
+
+int ofctx__json_members_in(const ofctx__json_map_t *map, const char *s, size_t len,
+                           ofctx__json_member_fn fn, void *arg) {
   size_t i = skip_ws(s, len, 0);
 
   if (i >= len || s[i] != '{')
@@ -330,7 +400,7 @@ int ofctx__json_members_valid(const char *s, size_t len, ofctx__json_member_fn f
     size_t key = i, key_end = skip_valid_string(s, len, i), value, value_len;
     int rc;
     value = skip_ws(s, len, skip_ws(s, len, key_end) + 1);
-    value_len = valid_value_len(s + value, len - value);
+    value_len = valid_value_len(map, s + value, len - value);
     if ((rc = fn(arg, s + key, key_end - key, s + value, value_len)) != 0)
       return rc;
     i = skip_ws(s, len, value + value_len);
@@ -345,6 +415,11 @@ int ofctx__json_elements(const char *s, size_t len, ofctx__json_element_fn fn, v
 }
 
 int ofctx__json_elements_valid(const char *s, size_t len, ofctx__json_element_fn fn, void *arg) {
+  return ofctx__json_elements_in(NULL, s, len, fn, arg);
+}
+
+int ofctx__json_elements_in(const ofctx__json_map_t *map, const char *s, size_t len,
+                            ofctx__json_element_fn fn, void *arg) {
   size_t i = skip_ws(s, len, 0);
 
   if (i >= len || s[i] != '[')
@@ -352,7 +427,7 @@ int ofctx__json_elements_valid(const char *s, size_t len, ofctx__json_element_fn
   i = skip_ws(s, len, i + 1);
   while (i < len && s[i] != ']') {
     /* the text is valid: each element ends where the scanner says */
-    size_t value_len = valid_value_len(s + i, len - i);
+    size_t value_len = valid_value_len(map, s + i, len - i);
     int rc = fn(arg, s + i, value_len);
     if (rc != 0)
       return rc;

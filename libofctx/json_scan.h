@@ -37,6 +37,28 @@ int ofctx__json_members(const char *s, size_t len, ofctx__json_member_fn fn, voi
  * valid text handed out): nothing is checked again. -2 when not an object. */
 int ofctx__json_members_valid(const char *s, size_t len, ofctx__json_member_fn fn, void *arg);
 
+/* Where the containers of one valid JSON text start and end, recorded as
+ * it is validated, so that its walks step over a container at once instead
+ * of reading it again: a bulk delivery's entries, each entry's event, each
+ * event's data. Only the outermost OFCTX__JSON_MAP_DEPTH levels are kept
+ * (deeper ones are stepped over), so nesting still costs no stack. */
+#define OFCTX__JSON_MAP_DEPTH 8
+typedef struct {
+  const char *text;
+  size_t *spans; /* start and end (one past) offsets, in order of start */
+  size_t count, cap;
+} ofctx__json_map_t;
+
+/* Whether `len` bytes of `s` are one JSON text (as ofctx__json_valid
+ * decides), filling `map`, which ofctx__json_map_free frees either way;
+ * out of memory only leaves containers out of it. */
+int ofctx__json_map(ofctx__json_map_t *map, const char *s, size_t len);
+void ofctx__json_map_free(ofctx__json_map_t *map);
+/* ofctx__json_members_valid for a value of the map's text, `s` pointing
+ * into it; `map` may be NULL. */
+int ofctx__json_members_in(const ofctx__json_map_t *map, const char *s, size_t len,
+                           ofctx__json_member_fn fn, void *arg);
+
 /* Called for each element of an array, in order, with the element as it is
  * written; a non-zero return stops the walk. */
 typedef int (*ofctx__json_element_fn)(void *arg, const char *value, size_t value_len);
@@ -47,6 +69,9 @@ typedef int (*ofctx__json_element_fn)(void *arg, const char *value, size_t value
 int ofctx__json_elements(const char *s, size_t len, ofctx__json_element_fn fn, void *arg);
 /* The same for text known to be one JSON value: nothing is checked again. */
 int ofctx__json_elements_valid(const char *s, size_t len, ofctx__json_element_fn fn, void *arg);
+/* The same for a value of a map's text (`map` may be NULL). */
+int ofctx__json_elements_in(const ofctx__json_map_t *map, const char *s, size_t len,
+                            ofctx__json_element_fn fn, void *arg);
 
 /* The media type data carries when nobody said: "application/json" for
  * JSON, "text/plain; charset=utf-8" for other UTF-8 text without NUL

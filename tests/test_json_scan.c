@@ -244,6 +244,18 @@ static void elements_and_valid_walks(void **state) {
     assert_int_equal(ofctx__json_members(tricky, sizeof tricky - 1, note, &a), 0);
     assert_int_equal(ofctx__json_members_valid(tricky, sizeof tricky - 1, note, &b), 0);
     assert_string_equal(a.seen.data, b.seen.data);
+    ofctx__buf_free(&b.seen);
+    /* a map of the text's containers gives the same walks */
+    {
+      ofctx__json_map_t map;
+      assert_int_equal(ofctx__json_map(&map, tricky, sizeof tricky - 1), 1);
+      assert_int_equal(map.count, 3); /* the object, the array, the object in it */
+      assert_int_equal(ofctx__json_members_in(&map, tricky, sizeof tricky - 1, note, &b), 0);
+      assert_string_equal(a.seen.data, b.seen.data);
+      ofctx__json_map_free(&map);
+      assert_int_equal(ofctx__json_map(&map, "{\"a\":[1,", 8), 0);
+      ofctx__json_map_free(&map);
+    }
     ofctx__buf_free(&a.seen);
     ofctx__buf_free(&b.seen);
     assert_int_equal(ofctx__json_elements("[\"\\\\\",-0,[[]],{\"]\":1}]", 22, note_element, &a), 0);
@@ -284,6 +296,36 @@ static void strings_by_blocks(void **state) {
           fail_msg("%s: the walk saw %s", doc, w.seen.data);
         ofctx__buf_free(&w.seen);
       }
+}
+
+/* Past the depth a map keeps, containers are stepped over as before: the
+ * walks of a map agree with the walks without one at every depth. */
+static void maps_past_their_depth(void **state) {
+  char doc[256];
+  (void)state;
+
+  for (int depth = 1; depth < 14; depth++) {
+    ofctx__json_map_t map;
+    walk_t a = {{0}}, b = {{0}};
+    int n = snprintf(doc, sizeof doc, "{\"k\":");
+    for (int d = 0; d < depth; d++)
+      n += snprintf(doc + n, sizeof doc - (size_t)n, d % 2 ? "[ " : "{\"x\":");
+    n += snprintf(doc + n, sizeof doc - (size_t)n, "\"}]\"");
+    for (int d = depth - 1; d >= 0; d--)
+      n += snprintf(doc + n, sizeof doc - (size_t)n, d % 2 ? "]" : "}");
+    n += snprintf(doc + n, sizeof doc - (size_t)n, ",\"z\":[{}]}");
+    assert_int_equal(ofctx__json_map(&map, doc, (size_t)n), 1);
+    /* the outer object, "z" and the object in it, and the chain's levels
+     * down to the map's depth */
+    assert_int_equal(map.count,
+                     3 + (depth < OFCTX__JSON_MAP_DEPTH - 1 ? depth : OFCTX__JSON_MAP_DEPTH - 1));
+    assert_int_equal(ofctx__json_members_valid(doc, (size_t)n, note, &a), 0);
+    assert_int_equal(ofctx__json_members_in(&map, doc, (size_t)n, note, &b), 0);
+    assert_string_equal(a.seen.data, b.seen.data);
+    ofctx__buf_free(&a.seen);
+    ofctx__buf_free(&b.seen);
+    ofctx__json_map_free(&map);
+  }
 }
 
 static void strings(void **state) {
@@ -335,7 +377,7 @@ int main(void) {
       cmocka_unit_test(deep_nesting),      cmocka_unit_test(value_length),
       cmocka_unit_test(members),           cmocka_unit_test(elements_and_valid_walks),
       cmocka_unit_test(strings),           cmocka_unit_test(media_types_of_data),
-      cmocka_unit_test(strings_by_blocks),
+      cmocka_unit_test(strings_by_blocks), cmocka_unit_test(maps_past_their_depth),
   };
   return cmocka_run_group_tests_name("json_scan", tests, NULL, NULL);
 }

@@ -328,10 +328,11 @@ static int read_member(void *arg, const char *key, size_t key_len, const char *v
   char plain[72];
   const char *name = plain;
   size_t name_len = key_len - 2;
-  int is_null = value[0] == 'n', rc = 0;
+  int is_null = value[0] == 'n', rc = 0, nul = 0;
 
   /* A short name without escapes (nearly every one) is copied, not decoded:
-   * no allocation. */
+   * no allocation, and no NUL in it (valid JSON has no raw control
+   * character). */
   if (name_len < sizeof plain && !memchr(key + 1, '\\', name_len)) {
     memcpy(plain, key + 1, name_len);
     plain[name_len] = '\0';
@@ -345,8 +346,9 @@ static int read_member(void *arg, const char *key, size_t key_len, const char *v
     }
     name = decoded.data;
     name_len = decoded.len;
+    nul = strlen(name) != name_len;
   }
-  if (strlen(name) != name_len) { /* a NUL in the name */
+  if (nul) {
     if (o->structured)
       rc = fail(o->err, 400, "member names are 1 to 64 lower-case letters and digits");
   } else if (strcmp(name, "data") == 0) {

@@ -4,6 +4,7 @@
 # (RelWithDebInfo: -O2 -g) in build-bench/, then runs
 #   bench/handler.py   the logs-handler on one million generated records
 #   bench/runtimes.py  wrk against the Async and Knative runtimes, cold start, RSS
+#   bench/instructions.py  instructions per record of each delivery (callgrind)
 # and prints their tables, with the machine they ran on. bench/README.md
 # holds the figures it gave.
 #
@@ -13,17 +14,17 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
-records=1000000 runs=5 seconds=10 wrk_runs=3 dir=
+records=1000000 runs=5 seconds=10 wrk_runs=3 requests=50 dir=
 while [ $# -gt 0 ]; do
   case $1 in
-    --quick) records=2000 runs=1 seconds=1 wrk_runs=1 ;;
+    --quick) records=2000 runs=1 seconds=1 wrk_runs=1 requests=2 ;;
     --build) dir=$2; shift ;;
     *) echo "usage: bench/run.sh [--quick] [--build DIR]" >&2; exit 2 ;;
   esac
   shift
 done
 # libcmocka-dev: knative_probe, which plays the sidecar, is built with the tests
-ofctx_install_packages $OFCTX_BUILD_PACKAGES libcmocka-dev python3 wrk nghttp2-client util-linux time
+ofctx_install_packages $OFCTX_BUILD_PACKAGES libcmocka-dev python3 wrk nghttp2-client util-linux time valgrind
 if [ -z "$dir" ]; then
   dir="$ofctx_root/build-bench"
   OFCTX_TARGETS="logs-handler echo knative_probe grpc_sidecar" ofctx_build "$dir" \
@@ -37,3 +38,5 @@ python3 "$ofctx_root/bench/handler.py" --build "$dir" --records "$records" --run
 echo '```'
 echo
 python3 "$ofctx_root/bench/runtimes.py" --build "$dir" --seconds "$seconds" --runs "$wrk_runs"
+echo
+python3 "$ofctx_root/bench/instructions.py" --build "$dir" --requests "$requests"

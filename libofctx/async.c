@@ -171,6 +171,7 @@ typedef struct {
   entry_fields_t *fields; /* each entry's, read in one walk of the array */
   size_t n, cap;
   ofctx__json_map_t map; /* the body's containers */
+  ofctx_event_t headers; /* the request's metadata, which every entry's event has */
 } bulk_read_t;
 
 static int is_key(const char *key, size_t key_len, const char *name) {
@@ -293,7 +294,7 @@ static ofctx_err_t entry_event(bulk_read_t *r, size_t k, const entry_fields_t *f
     ev->content_type = type_len ? strings->data : "application/octet-stream";
   md = ofctx__http_headers_unpack(strings->data + (type_len ? type_len + 1 : 0), pairs.count, 0);
   if ((pairs.count && !md) || ofctx__event_metadata_add(ev, md, pairs.count, 0) != 0 ||
-      ofctx__event_metadata_from_headers(ev, r->req) != 0) {
+      ofctx__event_metadata_add(ev, r->headers.metadata, r->headers.metadata_count, 0) != 0) {
     ofctx__free(md);
     return OFCTX_ENOMEM;
   }
@@ -354,7 +355,7 @@ static void answer_bulk(void *arg, ofctx__bulk_t *bulk) {
 /* 1 when the body was a bulk envelope (answered, now or later). */
 static int deliver_bulk(async_t *a, ofctx__http_request_t *req, size_t i, const char *body,
                         size_t len) {
-  bulk_read_t r = {a, req, i, NULL, NULL, 0, NULL, 0, 0, {0}};
+  bulk_read_t r = {a, req, i, NULL, NULL, 0, NULL, 0, 0, {0}, {0}};
   int bulk = 1;
 
   /* the body is validated whole, once, its containers mapped, so that the
@@ -362,7 +363,8 @@ static int deliver_bulk(async_t *a, ofctx__http_request_t *req, size_t i, const 
   if (!ofctx__json_map(&r.map, body, len) ||
       ofctx__json_members_in(&r.map, body, len, find_entries, &r) != 0 || !r.entries)
     bulk = 0;
-  else if (ofctx__json_elements_in(&r.map, r.entries, r.entries_len, read_entry, &r) != 0 ||
+  else if (ofctx__event_metadata_from_headers(&r.headers, req) != 0 ||
+           ofctx__json_elements_in(&r.map, r.entries, r.entries_len, read_entry, &r) != 0 ||
            !(r.bulk = ofctx__bulk_new(a->host, req, i, r.n, answer_bulk)))
     ofctx__http_respond_json(req, 500, "{\"error\":\"out of memory\"}");
   else {
@@ -372,6 +374,7 @@ static int deliver_bulk(async_t *a, ofctx__http_request_t *req, size_t i, const 
   }
   ofctx__free(r.fields);
   ofctx__json_map_free(&r.map);
+  ofctx__event_clear(&r.headers);
   return bulk;
 }
 

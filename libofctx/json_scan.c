@@ -36,9 +36,9 @@ static int hex4(const char *s) {
   return v;
 }
 
-/* Eight bytes at a time: bit 7 of each byte of the result is set where a
- * byte of `v` is `c`, or (when `below` is 1) less than `c`; no other bit
- * is set, and no byte is marked that is not. */
+/* Eight bytes at a time: bit 7 of a byte of the result is set where a byte
+ * of `v` is `c`; no other bit is set. A byte above a marked one may be
+ * marked too (a borrow), but the lowest marked byte is always one that is. */
 #define ONES 0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
 
@@ -47,11 +47,23 @@ static uint64_t bytes_equal(uint64_t v, unsigned char c) {
   return (x - ONES) & ~x & HIGHS;
 }
 
+/* The bytes of p[0..8) in order of address: the lowest byte of the value
+ * is the first. */
 static uint64_t load8(const char *p) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
   uint64_t v;
   memcpy(&v, p, sizeof v);
   return v;
+#else
+  uint64_t v = 0;
+  for (int k = 7; k >= 0; k--)
+    v = v << 8 | (unsigned char)p[k];
+  return v;
+#endif
 }
+
+/* The offset (0-7) of the first marked byte of a non-zero mask. */
+static size_t first_marked(uint64_t mask) { return (size_t)__builtin_ctzll(mask) / 8; }
 
 /* The index of the first byte at or after s[i] that is not printable
  * ASCII other than a quote and a backslash (each needs a closer look), or
@@ -59,8 +71,10 @@ static uint64_t load8(const char *p) {
 static size_t skip_plain(const char *s, size_t len, size_t i) {
   for (; i + 8 <= len; i += 8) {
     uint64_t v = load8(s + i);
-    if ((((v - ONES * 0x20) & ~v) | v | bytes_equal(v, '"') | bytes_equal(v, '\\')) & HIGHS)
-      break;
+    uint64_t odd =
+        (((v - ONES * 0x20) & ~v) | v | bytes_equal(v, '"') | bytes_equal(v, '\\')) & HIGHS;
+    if (odd)
+      return i + first_marked(odd);
   }
   while (i < len && (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x80 && s[i] != '"' &&
          s[i] != '\\')
@@ -70,9 +84,11 @@ static size_t skip_plain(const char *s, size_t len, size_t i) {
 
 /* The index of the first quote at or after s[i], or `len`. */
 static size_t find_quote(const char *s, size_t len, size_t i) {
-  for (; i + 8 <= len; i += 8)
-    if (bytes_equal(load8(s + i), '"'))
-      break;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t q = bytes_equal(load8(s + i), '"');
+    if (q)
+      return i + first_marked(q);
+  }
   while (i < len && s[i] != '"')
     i++;
   return i;

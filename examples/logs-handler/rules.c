@@ -258,14 +258,16 @@ void lh_rules_free(lh_rules_t *r) {
  * \u escape, which the caller looks for apart); the size follows after one
  * space. */
 static int status_hint(const lh_rules_t *r, const char *s, size_t len) {
-  const char *p = s + 2, *end = s + len;
+  const char *p = s, *end = s + len;
 
-  while (p < end && (p = memchr(p, ' ', (size_t)(end - p))) != NULL && end - p >= 5) {
-    if (p[-1] == '"' && p[-2] == '\\' && p[1] >= '1' && p[1] <= '5' && p[2] >= '0' && p[2] <= '9' &&
-        p[3] >= '0' && p[3] <= '9' && p[4] == ' ' &&
-        r->status[(p[1] - '0') * 100 + (p[2] - '0') * 10 + (p[3] - '0')])
+  /* the escaped quote that ends the request line, then " NNN " (a record
+   * has fewer backslashes than spaces to stop at) */
+  while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL && end - p >= 7) {
+    if (p[1] == '"' && p[2] == ' ' && p[3] >= '1' && p[3] <= '5' && p[4] >= '0' && p[4] <= '9' &&
+        p[5] >= '0' && p[5] <= '9' && p[6] == ' ' &&
+        r->status[(p[3] - '0') * 100 + (p[4] - '0') * 10 + (p[5] - '0')])
       return 1;
-    p++;
+    p += 2; /* past the escaped character, which may be a backslash */
   }
   return 0;
 }

@@ -321,6 +321,9 @@ static int envelope_attribute(object_read_t *o, const char *name, const char *va
   return rc;
 }
 
+/* Whether the name of `len` bytes is the literal `lit`. */
+#define NAME_IS(name, len, lit) ((len) == sizeof lit - 1 && memcmp(name, lit, sizeof lit - 1) == 0)
+
 static int read_member(void *arg, const char *key, size_t key_len, const char *value,
                        size_t value_len) {
   object_read_t *o = arg;
@@ -351,14 +354,14 @@ static int read_member(void *arg, const char *key, size_t key_len, const char *v
   if (nul) {
     if (o->structured)
       rc = fail(o->err, 400, "member names are 1 to 64 lower-case letters and digits");
-  } else if (strcmp(name, "data") == 0) {
+  } else if (NAME_IS(name, name_len, "data")) {
     o->data = is_null ? NULL : value;
     o->data_len = value_len;
-  } else if (strcmp(name, "data_base64") == 0) {
+  } else if (NAME_IS(name, name_len, "data_base64")) {
     o->b64 = is_null ? NULL : value;
     o->b64_len = value_len;
   } else if (o->data_only) {
-    if (strcmp(name, "datacontenttype") == 0) {
+    if (NAME_IS(name, name_len, "datacontenttype")) {
       o->type = is_null ? NULL : value;
       o->type_len = value_len;
     }

@@ -111,7 +111,8 @@ static size_t scan_string(const char *s, size_t len, size_t i) {
         if (i + 6 > len || hex4(s + i + 2) < 0)
           return 0;
         i += 6;
-      } else if (strchr("\"\\/bfnrt", s[i + 1]) && s[i + 1]) {
+      } else if (s[i + 1] == '"' || s[i + 1] == '\\' || s[i + 1] == '/' || s[i + 1] == 'b' ||
+                 s[i + 1] == 'f' || s[i + 1] == 'n' || s[i + 1] == 'r' || s[i + 1] == 't') {
         i += 2;
       } else {
         return 0;
@@ -346,8 +347,8 @@ static size_t valid_value_len(const ofctx__json_map_t *map, const char *s, size_
     return 0;
   if (s[0] == '"')
     return skip_valid_string(s, len, 0);
-  if (s[0] != '{' && s[0] != '[') {
-    while (i < len && !strchr(",}] \t\r\n", s[i]))
+  if (s[0] != '{' && s[0] != '[') { /* a number, true, false or null: to a delimiter */
+    while (i < len && s[i] != ',' && s[i] != '}' && s[i] != ']' && !is_ws(s[i]))
       i++;
     return i;
   }

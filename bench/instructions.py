@@ -10,11 +10,14 @@ divided by the records they carried:
   binding   one record per request to the binding input (no match, as async-noalert)
   pubsub    one record per request as a pub/sub CloudEvent (as async-pubsub)
   bulk      100 such CloudEvents per bulk delivery (as async-bulk)
+  bulk-raw  100 records per bulk delivery as raw payloads (rawPayload: base64 text), as
+            docs/logs-handler.md's high-volume setup has them
 
     bench/instructions.py [--build build] [--requests 50]
 """
 
 import argparse
+import base64
 import glob
 import http.client
 import json
@@ -74,9 +77,13 @@ def main():
     bulk = {"id": "b", "type": "com.dapr.event.sent.bulk", "topic": "logs", "pubsubname": "pubsub",
             "entries": [{"entryId": str(i), "event": event, "contentType": "application/cloudevents+json",
                          "metadata": {}} for i in range(100)]}
+    raw = dict(bulk, entries=[{"entryId": str(i), "contentType": "application/json", "metadata": {},
+                               "event": base64.b64encode(runtimes.record(200).encode()).decode()}
+                              for i in range(100)])
     rows = [("binding", context, "/" + binding, runtimes.record(200), 1),
             ("pubsub", pubsub, "/dapr/pubsub/kafka-receiver", json.dumps(event), 1),
-            ("bulk", pubsub, "/dapr/pubsub/kafka-receiver", json.dumps(bulk), 100)]
+            ("bulk", pubsub, "/dapr/pubsub/kafka-receiver", json.dumps(bulk), 100),
+            ("bulk-raw", pubsub, "/dapr/pubsub/kafka-receiver", json.dumps(raw), 100)]
     print("| Delivery | Instructions per record |\n|---|---|")
     for name, ctx, path, body, per in rows:
         with tempfile.TemporaryDirectory(prefix="ofctx-callgrind-") as folder:

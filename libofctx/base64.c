@@ -3,19 +3,16 @@
 #include "buf.h"
 #include "mem.h"
 
-static int value_of(unsigned char c) {
-  if (c >= 'A' && c <= 'Z')
-    return c - 'A';
-  if (c >= 'a' && c <= 'z')
-    return c - 'a' + 26;
-  if (c >= '0' && c <= '9')
-    return c - '0' + 52;
-  if (c == '+')
-    return 62;
-  if (c == '/')
-    return 63;
-  return -1;
-}
+/* Each character's value plus one; 0 for what is not in the alphabet. */
+static const unsigned char VALUE[256] = {
+    ['A'] = 1,  ['B'] = 2,  ['C'] = 3,  ['D'] = 4,  ['E'] = 5,  ['F'] = 6,  ['G'] = 7,  ['H'] = 8,
+    ['I'] = 9,  ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16,
+    ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24,
+    ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32,
+    ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40,
+    ['o'] = 41, ['p'] = 42, ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48,
+    ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
+    ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64};
 
 /* Decodes into `out` (room for len / 4 * 3 + 3 bytes) or, when `out` is
  * NULL, only checks; the number of bytes, or -1 when `in` is not base64. */
@@ -31,10 +28,10 @@ static long decode(const char *in, size_t len, char *out) {
   if ((len + pad) % 4 == 1 || (pad && (len + pad) % 4 != 0))
     return -1;
   for (size_t i = 0; i < len; i++) {
-    int v = value_of((unsigned char)in[i]);
-    if (v < 0)
+    unsigned int v = VALUE[(unsigned char)in[i]];
+    if (!v)
       return -1;
-    acc = (acc << 6) | (unsigned int)v;
+    acc = (acc << 6) | (v - 1);
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
@@ -55,12 +52,13 @@ char *ofctx__base64_decode(const char *in, size_t len, size_t *out_len) {
   char *out;
   long n;
 
-  if (decode(in, len, NULL) < 0)
-    return NULL;
   out = ofctx__malloc(len / 4 * 3 + 3 + 1);
   if (!out)
     return NULL;
-  n = decode(in, len, out);
+  if ((n = decode(in, len, out)) < 0) { /* one pass: checked as it is decoded */
+    ofctx__free(out);
+    return NULL;
+  }
   out[n] = '\0';
   *out_len = (size_t)n;
   return out;

@@ -939,11 +939,15 @@ class BulkDelivery(unittest.TestCase):
                                                       "specversion": "1.0", "data": {"return": 200}}},
                         {"entryId": "raw", "event": "eyJyZXR1cm4iOjQwMH0=",  # {"return":400}
                          "contentType": "application/octet-stream"},
-                        7]}), {"Content-Type": "application/json"})
+                        # base64 with a JSON escape in it ("\u003d" for "="): {"return":200}
+                        {"entryId": "escaped", "event": "ESCAPED", "contentType": "application/json"},
+                        7]}).replace('"ESCAPED"', '"eyJyZXR1cm4iOjIwMH0\\u003d"'),
+                              {"Content-Type": "application/json"})
         self.assertEqual(status, 200)
         statuses = json.loads(body)["statuses"]
         self.assertEqual([(s["entryId"], s["status"]) for s in statuses],
-                         [("bad", "DROP"), ("num", "DROP"), ("good", "SUCCESS"), ("raw", "DROP"), ("", "DROP")])
+                         [("bad", "DROP"), ("num", "DROP"), ("good", "SUCCESS"), ("raw", "DROP"),
+                          ("escaped", "SUCCESS"), ("", "DROP")])
         wait_until(lambda: "bulk entry dropped" in self.h.log(), "the drop's log line")
 
     def test_a_single_message_still_works(self):

@@ -11,7 +11,8 @@
 #include "ofctx/version.h"
 
 static const char USAGE[] =
-    "usage: %s [--context FILE] [--invoke FILE|- [--input NAME]] [--help] [--version]\n"
+    "usage: %s [--context FILE] [--invoke FILE|- [--input NAME] [--event-lines]\n"
+    "          [--keep-going]] [--help] [--version]\n"
     "\n"
     "An OpenFunction function built with libofctx %s. It reads its function\n"
     "context from FUNC_CONTEXT (or FUNC_CONTEXT_V1BETA2) and, on the context's\n"
@@ -21,9 +22,16 @@ static const char USAGE[] =
     "\n"
     "  --context FILE  read the function context from FILE instead\n"
     "  --invoke FILE   run locally: each line of FILE (\"-\": stdin) is one event\n"
-    "                  for the first input; each send is printed on stdout as a\n"
-    "                  JSON line instead of going to Dapr; a summary goes to stderr\n"
+    "                  for the first input; each send, and then each event's\n"
+    "                  outcome and reply, is printed on stdout as a JSON line\n"
+    "                  instead of going to Dapr; a summary goes to stderr. It\n"
+    "                  stops at the first event that fails, and exits 1 then\n"
     "  --input NAME    with --invoke: deliver to this input instead\n"
+    "  --event-lines   with --invoke: each line is an event as a JSON object,\n"
+    "                  {\"data\":...} or {\"data_base64\":\"...\"}, with optional\n"
+    "                  \"metadata\" and (pub/sub inputs) \"attributes\" objects\n"
+    "  --keep-going    with --invoke: handle every line whatever its event did,\n"
+    "                  and exit 0 when every line was read\n"
     "\n"
     "Runtime options are OFCTX_* environment variables; see the libofctx docs.\n";
 
@@ -58,6 +66,10 @@ int ofctx__args_parse(ofctx__args_t *args, int argc, char **argv) {
       printf("%s (libofctx %s)\n", prog, ofctx_version_string());
       return 1;
     }
+    if (strcmp(argv[i], "--keep-going") == 0 || strcmp(argv[i], "--event-lines") == 0) {
+      *(argv[i][2] == 'k' ? &args->keep_going : &args->event_lines) = 1;
+      continue;
+    }
     if (option(argc, argv, &i, "--context", &value))
       slot = &args->context;
     else if (option(argc, argv, &i, "--invoke", &value))
@@ -74,8 +86,11 @@ int ofctx__args_parse(ofctx__args_t *args, int argc, char **argv) {
     }
     *slot = value;
   }
-  if (args->input && !args->invoke) {
-    fprintf(stderr, "%s: --input goes with --invoke; see --help\n", prog);
+  if ((args->input || args->keep_going || args->event_lines) && !args->invoke) {
+    fprintf(stderr, "%s: %s goes with --invoke; see --help\n", prog,
+            args->input        ? "--input"
+            : args->keep_going ? "--keep-going"
+                               : "--event-lines");
     return -1;
   }
   return 0;

@@ -7,38 +7,220 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base64.h"
+#include "json_scan.h"
 #include "local.h"
 #include "local_sink.h"
 #include "log.h"
 #include "mem.h"
 
-static void answered(ofctx_t *ctx, ofctx__outcome_t outcome) {
-  (void)ctx;
-  (void)outcome;
-}
-
 typedef struct {
   ofctx__host_t *host;
-  size_t max_line;  /* longer lines are skipped */
+  const ofctx__local_options_t *opts;
   ofctx_event_t ev; /* the template of every event */
-  size_t skipped;
+  size_t line;      /* the number of the line being read */
+  size_t skipped, failed, not_events;
+  size_t first_failed; /* the line of the first event that failed, or 0 */
+  int stop;            /* an event failed: no more lines (without keep_going) */
 } run_t;
+
+/* What an event's answer needs: its run and line. */
+typedef struct {
+  run_t *run;
+  size_t line;
+} origin_t;
+
+static void failed(run_t *run, size_t line) {
+  run->failed++;
+  if (!run->first_failed)
+    run->first_failed = line;
+  if (!run->opts->keep_going)
+    run->stop = 1;
+}
+
+static void answered(ofctx_t *ctx, ofctx__outcome_t outcome) {
+  static const char *const names[] = {"SUCCESS", "DROP", "RETRY"};
+  origin_t *o = ctx->req;
+
+  ofctx__local_sink_answer(o->run->host->sink, o->line, names[outcome], ctx->result, ctx->reply,
+                           ctx->reply_len, ctx->reply_attributes, NULL);
+  if (outcome == OFCTX__OUTCOME_RETRY)
+    failed(o->run, o->line);
+  ofctx__free(o);
+}
+
+/* ---- --event-lines: {"data" | "data_base64", "metadata", "attributes"} ---- */
+
+typedef struct {
+  const char *data, *b64, *metadata, *attributes, *unknown;
+  size_t data_len, b64_len, metadata_len, attributes_len, unknown_len;
+} line_fields_t;
+
+static int line_field(void *arg, const char *key, size_t key_len, const char *value,
+                      size_t value_len) {
+  line_fields_t *f = arg;
+  static const char *const names[] = {"\"data\"", "\"data_base64\"", "\"metadata\"",
+                                      "\"attributes\""};
+  const char **slots[] = {&f->data, &f->b64, &f->metadata, &f->attributes};
+  size_t *lens[] = {&f->data_len, &f->b64_len, &f->metadata_len, &f->attributes_len};
+
+  for (size_t i = 0; i < 4; i++)
+    if (key_len == strlen(names[i]) && memcmp(key, names[i], key_len) == 0) {
+      *slots[i] = value;
+      *lens[i] = value_len;
+      return 0;
+    }
+  if (!f->unknown) {
+    f->unknown = key;
+    f->unknown_len = key_len;
+  }
+  return 0;
+}
+
+/* An object's members as "name NUL value NUL" in `b` (a string value's
+ * characters, other values' JSON text); their count, or -1 (with `why`)
+ * when a name or value holds a NUL byte. */
+typedef struct {
+  ofctx__buf_t *b;
+  json_t *object; /* attributes: also set here */
+  size_t count;
+  const char *why;
+} pairs_t;
+
+static int pair(void *arg, const char *key, size_t key_len, const char *value, size_t value_len) {
+  pairs_t *p = arg;
+  size_t name = p->b->len, text;
+
+  ofctx__json_string_decode(p->b, key, key_len);
+  ofctx__buf_append(p->b, "", 1);
+  text = p->b->len;
+  if (value[0] == '"')
+    ofctx__json_string_decode(p->b, value, value_len);
+  else
+    ofctx__buf_append(p->b, value, value_len);
+  ofctx__buf_append(p->b, "", 1);
+  if (p->b->failed)
+    return 1;
+  if (strlen(p->b->data + name) != text - name - 1 ||
+      strlen(p->b->data + text) != p->b->len - text - 1) {
+    p->why = "a metadata or attribute name or value holds a NUL byte";
+    return 1;
+  }
+  if (p->object &&
+      json_object_set_new(p->object, p->b->data + name, json_string(p->b->data + text)) != 0) {
+    p->b->failed = 1;
+    return 1;
+  }
+  p->count++;
+  return 0;
+}
+
+/* The event a line holds, into `ev` (which owns all it points to): NULL,
+ * or why the line is not an event. */
+static const char *event_of_line(run_t *run, const char *line, size_t len, ofctx_event_t *ev) {
+  line_fields_t f = {0};
+  ofctx__buf_t store = {0}; /* the data, a NUL, then the metadata's pairs */
+  pairs_t md = {&store, NULL, 0, NULL};
+  size_t data_len;
+  const char *why = NULL;
+  int rc = ofctx__json_members(line, len, line_field, &f);
+
+  if (rc != 0)
+    return "the line is not a JSON object (--event-lines)";
+  if (f.unknown)
+    return "a member is none of data, data_base64, metadata, attributes";
+  if (f.data && f.b64)
+    return "the line has both data and data_base64";
+  if (f.b64) {
+    ofctx__buf_t text = {0};
+    char *bytes;
+    if (f.b64[0] != '"')
+      return "data_base64 is not a string";
+    ofctx__json_string_decode(&text, f.b64, f.b64_len);
+    bytes = text.failed ? NULL : ofctx__base64_decode(text.data, text.len, &data_len);
+    if (!bytes)
+      why = text.failed || ofctx__base64_valid(text.data, text.len) ? "out of memory"
+                                                                    : "data_base64 is not base64";
+    ofctx__buf_free(&text);
+    if (why)
+      return why;
+    ofctx__buf_append(&store, bytes, data_len);
+    ofctx__free(bytes);
+  } else if (f.data && f.data[0] == '"') { /* a string: its characters */
+    ofctx__json_string_decode(&store, f.data, f.data_len);
+  } else if (f.data) { /* other JSON: its text */
+    ofctx__buf_append(&store, f.data, f.data_len);
+  }
+  data_len = store.len;
+  ofctx__buf_append(&store, "", 1);
+  if (f.metadata && (f.metadata[0] != '{' ||
+                     ofctx__json_members_valid(f.metadata, f.metadata_len, pair, &md) != 0))
+    why = md.why ? md.why : store.failed ? "out of memory" : "metadata is not an object";
+  if (!why && f.attributes) {
+    pairs_t attrs = {&store, json_object(), 0, NULL};
+    if (run->ev.kind != OFCTX_EVENT_PUBSUB)
+      why = "attributes are for pub/sub inputs (CloudEvents) only";
+    else if (!attrs.object || f.attributes[0] != '{' ||
+             ofctx__json_members_valid(f.attributes, f.attributes_len, pair, &attrs) != 0)
+      why = attrs.why                       ? attrs.why
+            : !attrs.object || store.failed ? "out of memory"
+                                            : "attributes is not an object";
+    if (why)
+      json_decref(attrs.object);
+    else
+      ev->attributes = attrs.object;
+  }
+  if (!why && store.failed)
+    why = "out of memory";
+  if (!why) {
+    ofctx__http_header_t *pairs =
+        ofctx__http_headers_unpack(store.data + data_len + 1, md.count, 0);
+    if ((md.count && !pairs) || ofctx__event_metadata_add(ev, pairs, md.count, 0) != 0)
+      why = "out of memory";
+    ofctx__free(pairs);
+  }
+  ev->owned = store.data; /* the metadata's views point into it too */
+  ev->data = store.data ? store.data : "";
+  ev->len = data_len;
+  ev->content_type = json_string_value(json_object_get(ev->attributes, "datacontenttype"));
+  return why;
+}
 
 static void deliver(run_t *run, char *line, size_t len) {
   ofctx_event_t ev = run->ev;
+  origin_t *o;
+  const char *why = NULL;
 
+  run->line++;
   if (len > 0 && line[len - 1] == '\r')
     len--;
-  if (len == 0)
+  if (len == 0 || run->stop)
     return;
-  if (len > run->max_line) {
+  if (len > run->opts->max_line) {
     run->skipped++;
     return;
   }
   line[len] = '\0';
   ev.data = line;
   ev.len = len;
-  ofctx__invoke(run->host, NULL, &ev, answered); /* out of memory: counted, not run */
+  if (run->opts->event_lines && (why = event_of_line(run, line, len, &ev)) != NULL) {
+    ofctx__event_clear(&ev);
+    ofctx__local_sink_answer(run->host->sink, run->line, NULL, 0, NULL, 0, NULL, why);
+    ofctx__log(OFCTX_LOG_ERROR, "the line is not an event", "reason", why, (const char *)NULL);
+    run->not_events++;
+    failed(run, run->line);
+    return;
+  }
+  o = ofctx__malloc(sizeof *o);
+  if (o)
+    *o = (origin_t){run, run->line};
+  if (!o || ofctx__invoke(run->host, o, &ev, answered) != 0) { /* counted, not run */
+    if (!o)
+      ofctx__event_clear(&ev);
+    ofctx__free(o);
+    ofctx__local_sink_answer(run->host->sink, run->line, NULL, 0, NULL, 0, NULL, "out of memory");
+    failed(run, run->line);
+  }
   ofctx__local_sink_flush(run->host->sink);
 }
 
@@ -47,7 +229,7 @@ static void deliver(run_t *run, char *line, size_t len) {
  * line longer than the body limit is skipped (and counted). -1 on a read
  * error. */
 static int read_lines(run_t *run, int fd) {
-  size_t limit = run->max_line + 2; /* the line, "\r\n" */
+  size_t limit = run->opts->max_line + 2; /* the line, "\r\n" */
   size_t cap = 1 << 20, len = 0;
   char *buf = ofctx__malloc(cap + 1);
   int skipping = 0, failed = 0;
@@ -70,6 +252,8 @@ static int read_lines(run_t *run, int fd) {
     while ((nl = memchr(buf + start, '\n', len - start)) != NULL) {
       if (!skipping)
         deliver(run, buf + start, (size_t)(nl - (buf + start)));
+      else
+        run->line++; /* the end of a line too long to read */
       skipping = 0;
       start = (size_t)(nl - buf) + 1;
     }
@@ -78,7 +262,7 @@ static int read_lines(run_t *run, int fd) {
     fflush(stdout);
     memmove(buf, buf + start, len - start);
     len -= start;
-    if (n == 0)
+    if (n == 0 || run->stop)
       break;
     if (len == cap) { /* no end of line in the whole buffer */
       char *bigger = cap < limit ? ofctx__realloc(buf, cap * 2 + 1) : NULL;
@@ -93,15 +277,16 @@ static int read_lines(run_t *run, int fd) {
       }
     }
   }
-  if (len > 0 && !skipping)
+  if (len > 0 && !skipping && !run->stop)
     deliver(run, buf, len);
   ofctx__free(buf);
   return failed ? -1 : 0;
 }
 
-int ofctx__local_run(ofctx__host_t *host, size_t max_line, const char *path, const char *input) {
+int ofctx__local_run(ofctx__host_t *host, const char *path, const ofctx__local_options_t *opts) {
   const ofctx_config_t *cfg = host->cfg;
-  run_t run = {host, max_line, {0}, 0};
+  const char *input = opts->input;
+  run_t run = {host, opts, {0}, 0, 0, 0, 0, 0, 0};
   uint64_t totals[OFCTX__OUTCOME_COUNT] = {0}, sent = 0, failed = 0;
   size_t inputs = ofctx_config_input_count(cfg), index = 0;
   FILE *f;
@@ -148,9 +333,13 @@ int ofctx__local_run(ofctx__host_t *host, size_t max_line, const char *path, con
   failed = ofctx__metrics_sends(host->metrics, 0);
   fprintf(stderr,
           "%s: %llu events: %llu handled, %llu dropped, %llu failed; %llu sends; %zu lines "
-          "skipped (over OFCTX_MAX_BODY_SIZE)\n",
+          "skipped (over OFCTX_MAX_BODY_SIZE)%s\n",
           ofctx_config_name(cfg), (unsigned long long)(totals[0] + totals[1] + totals[2]),
           (unsigned long long)totals[0], (unsigned long long)totals[1],
-          (unsigned long long)totals[2], (unsigned long long)(sent + failed), run.skipped);
-  return rc != 0 || run.skipped ? 1 : 0;
+          (unsigned long long)totals[2], (unsigned long long)(sent + failed), run.skipped,
+          run.not_events ? "; lines that are not events: see above" : "");
+  if (run.stop)
+    fprintf(stderr, "%s: stopped: the event of line %zu failed (--keep-going goes on)\n",
+            ofctx_config_name(cfg), run.first_failed);
+  return rc != 0 || run.skipped || (run.failed && !opts->keep_going) ? 1 : 0;
 }

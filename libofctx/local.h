@@ -8,10 +8,18 @@
 
 #include "invocation.h"
 
-/* Runs the host's function once per line of `path` ("-" for stdin) as
- * events of the input `input` (NULL: the first), skipping (and counting)
- * lines over `max_line` bytes; prints a summary on stderr and returns the
- * exit status. */
-int ofctx__local_run(ofctx__host_t *host, size_t max_line, const char *path, const char *input);
+typedef struct {
+  size_t max_line;   /* longer lines are skipped (and counted) */
+  const char *input; /* the input the events are for; NULL: the first */
+  int keep_going;    /* go on past a failed event, and exit 0 for it */
+  int event_lines;   /* each line is an event object, not the event's data */
+} ofctx__local_options_t;
+
+/* Runs the host's function once per line of `path` ("-" for stdin); prints
+ * each event's outcome (local_sink.h) once it has settled, a summary on
+ * stderr, and returns the exit status: 0, 1 when an event failed (without
+ * keep_going), a line was skipped or reading failed, 2 for a bad input
+ * name or file. */
+int ofctx__local_run(ofctx__host_t *host, const char *path, const ofctx__local_options_t *opts);
 
 #endif

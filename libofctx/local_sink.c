@@ -40,6 +40,22 @@ static void json_on_one_line(ofctx__buf_t *b, const char *json, size_t len) {
       b->data[i] = ' ';
 }
 
+/* `,"data":` and the data: JSON as it is (on one line), text as a string,
+ * other bytes as `,"data_base64":` and their base64. */
+static void json_data(ofctx__buf_t *b, const char *data, size_t len) {
+  size_t mark = b->len;
+
+  ofctx__buf_puts(b, ",\"data\":");
+  if (ofctx__json_valid(data, len)) {
+    json_on_one_line(b, data, len);
+  } else if (json_quoted(b, data, len) != 0) {
+    b->len = mark;
+    ofctx__buf_puts(b, ",\"data_base64\":\"");
+    ofctx__base64_encode(b, data, len);
+    ofctx__buf_puts(b, "\"");
+  }
+}
+
 typedef struct pending {
   ofctx__sink_done_fn done;
   void *arg;
@@ -99,20 +115,7 @@ static ofctx_err_t print(local_sink_t *s, const ofctx__send_request_t *req) {
     json_name(line, req->topic);
     ofctx__buf_puts(line, ",\"contentType\":");
     json_name(line, req->content_type);
-    if (ofctx__json_valid(req->data, req->len)) {
-      ofctx__buf_puts(line, ",\"data\":");
-      json_on_one_line(line, req->data, req->len);
-    } else {
-      size_t mark = line->len;
-      ofctx__buf_puts(line, ",\"data\":");
-      if (json_quoted(line, req->data, req->len) != 0) {
-        /* not text: the bytes as base64 */
-        line->len = mark;
-        ofctx__buf_puts(line, ",\"data_base64\":\"");
-        ofctx__base64_encode(line, req->data, req->len);
-        ofctx__buf_puts(line, "\"");
-      }
-    }
+    json_data(line, req->data, req->len);
     ofctx__buf_puts(line, "}");
   }
   ofctx__buf_append(line, "\n", 1);
@@ -153,6 +156,39 @@ void ofctx__local_sink_flush(ofctx__sink_t *base) {
     p->done(p->arg, &accepted);
     ofctx__free(p);
   }
+}
+
+void ofctx__local_sink_answer(ofctx__sink_t *base, size_t line_no, const char *outcome, int status,
+                              const char *reply, size_t reply_len, json_t *attributes,
+                              const char *error) {
+  local_sink_t *s = (local_sink_t *)base;
+  ofctx__buf_t *line = &s->line;
+  char *text = NULL;
+
+  line->len = 0;
+  line->failed = 0;
+  ofctx__buf_printf(line, "{\"line\":%zu", line_no);
+  if (error) {
+    ofctx__buf_puts(line, ",\"error\":");
+    json_name(line, error);
+  } else {
+    ofctx__buf_printf(line, ",\"outcome\":\"%s\",\"status\":%d", outcome, status);
+  }
+  if (reply || attributes) {
+    ofctx__buf_printf(line, ",\"reply\":{\"bytes\":%zu", reply ? reply_len : 0);
+    json_data(line, reply ? reply : "", reply ? reply_len : 0);
+    if (attributes) {
+      text = ofctx__json_text(attributes, JSON_COMPACT);
+      ofctx__buf_puts(line, ",\"attributes\":");
+      ofctx__buf_puts(line, text ? text : "{}");
+      line->failed |= !text;
+    }
+    ofctx__buf_puts(line, "}");
+  }
+  ofctx__buf_puts(line, "}\n");
+  ofctx__free(text);
+  if (!line->failed)
+    fwrite(line->data, 1, line->len, stdout);
 }
 
 static void sink_free(ofctx__sink_t *base) {

@@ -4,6 +4,8 @@
 #ifndef OFCTX_LOCAL_SINK_H
 #define OFCTX_LOCAL_SINK_H
 
+#include <jansson.h>
+
 #include "ofctx/config.h"
 #include "sink.h"
 
@@ -14,5 +16,14 @@ ofctx__sink_t *ofctx__local_sink_new(const ofctx_config_t *cfg);
 /* Finishes the printed sends, in order, as accepted (their callbacks may
  * send more, which are finished too). */
 void ofctx__local_sink_flush(ofctx__sink_t *sink);
+
+/* Prints an event's end as one JSON line: the line it came from, its
+ * outcome ("SUCCESS", "DROP", "RETRY"), what the function returned, and its
+ * reply when it set one (its size, the data as a send's, and the
+ * CloudEvent attributes of a Knative reply); or, with `error` set, why the
+ * line was not an event. */
+void ofctx__local_sink_answer(ofctx__sink_t *sink, size_t line, const char *outcome, int status,
+                              const char *reply, size_t reply_len, json_t *attributes,
+                              const char *error);
 
 #endif

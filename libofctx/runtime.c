@@ -551,7 +551,9 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
     return EXIT_BAD_CONFIG;
   }
   if (args.invoke) {
-    status = ofctx__local_run(&rt->host, rt->opts.http.max_body_size, args.invoke, args.input);
+    ofctx__local_options_t local = {rt->opts.http.max_body_size, args.input, args.keep_going,
+                                    args.event_lines};
+    status = ofctx__local_run(&rt->host, args.invoke, &local);
     release(rt);
     return status;
   }

@@ -13,7 +13,9 @@ ofctx_build "$ofctx_root/build" -DOFCTX_BUILD_TESTS=OFF
 cd "$ofctx_root/examples/logs-handler"
 echo "libofctx: logs-handler --context context.json --invoke testdata/records.jsonl" >&2
 if [ "${1:-}" = --raw ]; then
-  "$ofctx_root/build/bin/logs-handler" --context context.json --invoke testdata/records.jsonl
+  # the sends only, not the line that ends each record's event
+  "$ofctx_root/build/bin/logs-handler" --context context.json --invoke testdata/records.jsonl |
+    awk '/^\{"output"/'
 else
   "$ofctx_root/build/bin/logs-handler" --context context.json --invoke testdata/records.jsonl \
     >/dev/null

@@ -338,7 +338,7 @@ class Buildpack(unittest.TestCase):
                              env=dict(env, LOGS_ALERT_FORMAT="alertmanager"), capture_output=True, text=True,
                              timeout=60)
         self.assertEqual(out.returncode, 0, out.stderr)
-        alerts = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+        alerts = [json.loads(line) for line in out.stdout.splitlines() if line.startswith('{"output"')]
         self.assertGreater(len(alerts), 0)
         self.assertEqual(alerts[0]["output"], "notification-manager")
 

@@ -4,7 +4,8 @@
  * it does with query parameters:
  *   describe=1       answer with the request as the function saw it (JSON)
  *   return=N         (ofn) return N; with leak=1 set a reply first
- *   reply_ce=1       (ofn) answer with a CloudEvent of type probe.reply
+ *   reply_ce=1       (ofn) answer with a CloudEvent of type probe.reply (also
+ *                    for every request when PROBE_REPLY_CE is set)
  *   send=OUT         send the data to the output OUT first
  *   status=N, header=Name:Value   (http) set them on the response
  * Otherwise it greets: "hello: <name>" for a {name} path parameter, else
@@ -117,7 +118,7 @@ static int ofn(ofctx_t *ctx, const ofctx_event_t *in) {
   } else {
     ofctx_set_reply(ctx, data, len);
   }
-  if (ofctx_event_query_param(in, "reply_ce")) {
+  if (ofctx_event_query_param(in, "reply_ce") || getenv("PROBE_REPLY_CE")) {
     const char *id = ofctx_event_attribute(in, "id");
     ofctx_set_reply_attribute(ctx, "type", "probe.reply");
     ofctx_set_reply_attribute(ctx, "source", "/probe");

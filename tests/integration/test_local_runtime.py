@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """The local runtime that every function has: --context FILE, --invoke
-FILE|- and --input NAME, with tests/functions/probe.c. Each line is one
-event; each send is one JSON line on stdout; a summary goes to stderr."""
+FILE|-, --input NAME, --event-lines and --keep-going, with
+tests/functions/probe.c. Each line is one event; each send, and each event's
+end, is one JSON line on stdout; a summary goes to stderr."""
 
 import json
 import os
@@ -35,9 +36,20 @@ class LocalRuntime(unittest.TestCase):
                            env=self.env(env), capture_output=True, timeout=60)
         return p.returncode, p.stdout.decode(), p.stderr.decode()
 
-    def invoke(self, lines, *extra, env=None):
+    def lines(self, lines, *extra, env=None):
+        """(exit status, every stdout line as JSON, stderr)"""
         status, out, err = self.run_probe(lines, ("--context", self.context, "--invoke", "-", *extra), env)
         return status, [json.loads(l) for l in out.splitlines()], err
+
+    def invoke(self, lines, *extra, env=None):
+        """(exit status, the sends, stderr)"""
+        status, out, err = self.lines(lines, *extra, env=env)
+        return status, [l for l in out if "output" in l], err
+
+    def ends(self, lines, *extra, env=None):
+        """(exit status, the events' ends, stderr)"""
+        status, out, err = self.lines(lines, *extra, env=env)
+        return status, [l for l in out if "line" in l], err
 
     def test_sends_become_json_lines(self):
         status, sends, err = self.invoke('{"send":["out","pub"],"id":"a"}\n{"send_text":"out"}\n'
@@ -80,10 +92,70 @@ class LocalRuntime(unittest.TestCase):
             ([1, 2], "create", {"partitionKey": "p1"}),
         ])
 
-    def test_outcomes_are_counted_and_never_change_the_exit_status(self):
-        status, sends, err = self.invoke('{"return":200}\n{"return":400}\n{"return":500}\n{"return":7}\nnot json\n')
-        self.assertEqual((status, sends), (0, []), err)
+    def test_each_event_ends_in_one_line(self):
+        status, out, err = self.lines('{"send":["out"],"id":"a"}\n\n{"return":400}\n{"reply":"metadata"}\n'
+                                      '{"return":500}\n')
+        self.assertEqual(status, 1, err)
+        self.assertEqual([l.get("output") or l.get("outcome") for l in out],
+                         ["out", "SUCCESS", "DROP", "SUCCESS", "RETRY"])
+        # the line numbers count the empty line too; the status is what the function returned
+        ends = [l for l in out if "line" in l]
+        self.assertEqual([(e["line"], e["status"]) for e in ends], [(1, 200), (3, 400), (4, 200), (5, 500)])
+        reply = ends[2]["reply"]
+        self.assertEqual(reply["data"]["kind"], "binding")
+        self.assertEqual(reply["bytes"], len(json.dumps(reply["data"], separators=(",", ":"))))
+        self.assertNotIn("attributes", reply)  # no CloudEvent reply
+        self.assertNotIn("reply", ends[0])
+
+    def test_the_first_failed_event_stops_the_run(self):
+        status, ends, err = self.ends('{"return":200}\n{"return":500}\n{"return":200}\n')
+        self.assertEqual(status, 1, err)
+        self.assertEqual([e["outcome"] for e in ends], ["SUCCESS", "RETRY"])
+        self.assertIn("stopped: the event of line 2 failed (--keep-going goes on)", err)
+
+    def test_keep_going_handles_every_line_and_exits_0(self):
+        status, ends, err = self.ends('{"return":200}\n{"return":400}\n{"return":500}\n{"return":7}\nnot json\n',
+                                      "--keep-going")
+        self.assertEqual(status, 0, err)
+        self.assertEqual([e["outcome"] for e in ends], ["SUCCESS", "DROP", "RETRY", "RETRY", "SUCCESS"])
         self.assertIn("5 events: 2 handled, 1 dropped, 2 failed; 0 sends", err)
+
+    def test_event_lines_carry_metadata_and_attributes(self):
+        lines = [{"data": {"reply": "metadata"}, "metadata": {"traceparent": "00-ab", "n": 5},
+                  "attributes": {"id": "e1", "source": "s", "type": "t", "datacontenttype": "application/json"}},
+                 {"data_base64": "eyJyZXBseSI6Im1ldGFkYXRhIn0="},  # {"reply":"metadata"}
+                 {"data": "{\"reply\":\"metadata\"}"}]  # a string: its characters
+        status, ends, err = self.ends("".join(json.dumps(l) + "\n" for l in lines), "--event-lines",
+                                      "--input", "orders")
+        self.assertEqual(status, 0, err)
+        seen = [e["reply"]["data"] for e in ends]
+        self.assertEqual((seen[0]["kind"], json.loads(seen[0]["data"])), ("pubsub", {"reply": "metadata"}))
+        self.assertEqual(seen[0]["metadata"], {"traceparent": "00-ab", "n": "5"})
+        self.assertEqual(seen[0]["attributes"]["id"], "e1")
+        self.assertEqual(seen[0]["contentType"], "application/json")
+        self.assertEqual([json.loads(s["data"]) for s in seen[1:]], [{"reply": "metadata"}] * 2)
+
+    def test_lines_that_are_not_events_are_named(self):
+        for line, why in (('[1]', "not a JSON object"), ('{"dat":1}', "none of data, data_base64"),
+                          ('{"data":1,"data_base64":"AA=="}', "both data and data_base64"),
+                          ('{"data_base64":"@@"}', "not base64"), ('{"metadata":[]}', "metadata is not an object"),
+                          ('{"data":1,"attributes":{"id":"1"}}', "for pub/sub inputs")):
+            with self.subTest(line=line):
+                status, ends, err = self.ends(line + "\n", "--event-lines")
+                self.assertEqual(status, 1, err)
+                self.assertEqual(ends[0]["line"], 1)
+                self.assertIn(why, ends[0]["error"])
+
+    def test_a_knative_reply_shows_its_cloudevent_attributes(self):
+        knative = os.path.join(self.tmp.name, "knative.json")
+        with open(knative, "w") as f:
+            json.dump({"name": "k", "runtime": "Knative"}, f)
+        status, out, err = self.run_probe('{"hi":1}\n', ("--context", knative, "--invoke", "-"),
+                                          {"PROBE_REPLY_CE": "1"}, binary="knative_probe")
+        self.assertEqual(status, 0, err)
+        [end] = [json.loads(l) for l in out.splitlines()]
+        self.assertEqual(end["reply"], {"bytes": 8, "data": {"hi": 1},
+                                        "attributes": {"type": "probe.reply", "source": "/probe"}})
 
     def test_lines(self):
         # empty lines are no events, CRLF ends a line, the last line needs no newline
@@ -103,7 +175,7 @@ class LocalRuntime(unittest.TestCase):
         self.assertEqual(status, 0, err)
         status, out, err = self.run_probe('{"send":["out"],"id":"b"}\n',
                                           ("--context", self.context, "--invoke", "-", "--input=orders"))
-        self.assertEqual((status, json.loads(out)["data"]), (0, {"id": "b"}), err)
+        self.assertEqual((status, json.loads(out.splitlines()[0])["data"]), (0, {"id": "b"}), err)
 
     def test_events_are_handled_as_they_arrive(self):
         # a pipe that stays open: the first send comes out before stdin ends
@@ -128,13 +200,15 @@ class LocalRuntime(unittest.TestCase):
         with open(events, "w") as f:
             f.write('{"send":["out"],"id":"f"}\n')
         status, out, err = self.run_probe("", ("--invoke", events), {"FUNC_CONTEXT": json.dumps(CONTEXT)})
-        self.assertEqual((status, json.loads(out)["data"]), (0, {"id": "f"}), err)
+        self.assertEqual((status, json.loads(out.splitlines()[0])["data"]), (0, {"id": "f"}), err)
 
     def test_usage_errors_exit_2(self):
         for args, text in ((("--invoke", "/nonexistent/events"), "cannot open the events file"),
                            (("--context", "/nonexistent/ctx.json", "--invoke", "-"), "--context /nonexistent/ctx.json"),
                            (("--context", self.context, "--invoke", "-", "--input", "nope"), "no input of that name"),
                            (("--input", "kafka"), "--input goes with --invoke"),
+                           (("--keep-going",), "--keep-going goes with --invoke"),
+                           (("--event-lines",), "--event-lines goes with --invoke"),
                            (("--invoke",), "--invoke needs a value"),
                            (("--bogus",), "unknown argument --bogus")):
             with self.subTest(args=args):

@@ -24,14 +24,15 @@ CASES = os.path.join(ROOT, "tests", "data", "logs", "cases.jsonl")
 
 
 def run(stdin, env=None, args=()):
-    """logs-handler --invoke - on `stdin`: (exit status, sent payloads, stderr)."""
+    """logs-handler --invoke - on `stdin`: (exit status, sent payloads, stderr); the lines
+    that end each event (which have "line", not "output") are left out."""
     fenv = {k: v for k, v in os.environ.items()
             if k.startswith(("ASAN_", "UBSAN_", "LSAN_", "PATH", "LD_"))}
     fenv.update(env or {})
     p = subprocess.run(function_command("logs-handler", "--context", CONTEXT, "--invoke", "-",
                         *args), input=stdin.encode(), env=fenv, capture_output=True, timeout=60)
     lines = [json.loads(l) for l in p.stdout.decode().splitlines()]
-    return p.returncode, lines, p.stderr.decode()
+    return p.returncode, [l for l in lines if "output" in l], p.stderr.decode()
 
 
 def alerts_of(send):

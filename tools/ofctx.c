@@ -1,13 +1,19 @@
 /* ofctx: the command-line tool that ships with libofctx.
  *
  *   ofctx context check [--file PATH]   validate a function context
+ *   ofctx new NAME ...                  scaffold a function
+ *   ofctx run ... -- COMMAND            run a function with a sidecar emulator
+ *   ofctx invoke ...                    send an event to a running function
  *   ofctx version                       print the library version
  *
+ * new, run and invoke are ofctx_dev.py (Python), in share/libofctx.
  * Exit status: 0 on success, 2 on any error (bad context, bad usage). */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ofctx/ofctx.h>
 
@@ -27,6 +33,21 @@ static const char USAGE[] =
     "      CONTEXT_MODE=self-host). On an error the message names the variable or\n"
     "      the JSON path at fault, e.g.\n"
     "        FUNC_CONTEXT: $.inputs.kafka.componentType: \"state.redis\" is not ...\n"
+    "  new NAME [--runtime async|knative] [--signature openfunction|http] [--dir DIR]\n"
+    "      Make a function that builds and runs at once: NAME.c, main.c,\n"
+    "      CMakeLists.txt, context.json, a Dockerfile, function.yaml (the\n"
+    "      OpenFunction Function), Dapr components and a README.\n"
+    "  run [--context FILE] [--dapr-http-port PORT] [--verbose] -- COMMAND [ARG...]\n"
+    "      Run the function COMMAND with a Dapr sidecar emulator wired to its\n"
+    "      context, printing what the function sends to it; no Dapr needed.\n"
+    "  invoke binding NAME [DATA] [--metadata KEY=VALUE]...\n"
+    "  invoke pubsub NAME TOPIC [DATA] [--content-type TYPE]\n"
+    "  invoke cloudevent URL [DATA] [--structured] [--type T] [--source S] [--id ID]\n"
+    "      Send one binding event or pub/sub message (through the emulator of\n"
+    "      'ofctx run'), or one CloudEvent (binary mode, or --structured) to a\n"
+    "      running function, and print its answer and sends. DATA is the text,\n"
+    "      @FILE or - (stdin). Exit status 1 when the event was not acknowledged.\n"
+    "      new, run and invoke need python3.\n"
     "  version\n"
     "      Print the libofctx version.\n"
     "  help, --help, -h\n"
@@ -118,6 +139,43 @@ static int context_check(int argc, char **argv) {
   return 0;
 }
 
+/* new, run, invoke: python3 ofctx_dev.py THIS_PROGRAM VERB ARGS... from
+ * OFCTX_DEV_DIR, else share/libofctx beside this program's bin. */
+static int dev_verb(int argc, char **argv) {
+  char self[PATH_MAX], script[PATH_MAX + 64];
+  const char *dir = getenv("OFCTX_DEV_DIR");
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  char **args = calloc((size_t)argc + 3, sizeof *args);
+  int len;
+
+  if (n <= 0 || !args) {
+    fputs("ofctx: cannot find where this program lies (/proc/self/exe)\n", stderr);
+    free(args);
+    return EXIT_ERROR;
+  }
+  self[n] = '\0';
+  if (dir)
+    len = snprintf(script, sizeof script, "%s/ofctx_dev.py", dir);
+  else
+    len = snprintf(script, sizeof script, "%.*s/%s/ofctx_dev.py", (int)(strrchr(self, '/') - self),
+                   self, OFCTX_BIN_TO_DEV);
+  if (len < 0 || (size_t)len >= sizeof script || access(script, R_OK) != 0) {
+    fprintf(stderr, "ofctx: %s is missing (OFCTX_DEV_DIR names its folder)\n", script);
+    free(args);
+    return EXIT_ERROR;
+  }
+  args[0] = "python3";
+  args[1] = script;
+  args[2] = self;
+  for (int i = 1; i < argc; i++)
+    args[i + 2] = argv[i];
+  execvp("python3", args);
+  fprintf(stderr, "ofctx: %s needs python3: %s (apt-get install python3)\n", argv[1],
+          strerror(errno));
+  free(args);
+  return EXIT_ERROR;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2)
     return usage_error("a command is required", "");
@@ -130,6 +188,8 @@ int main(int argc, char **argv) {
     printf("libofctx %s\n", ofctx_version_string());
     return 0;
   }
+  if (strcmp(argv[1], "new") == 0 || strcmp(argv[1], "run") == 0 || strcmp(argv[1], "invoke") == 0)
+    return dev_verb(argc, argv);
   if (strcmp(argv[1], "context") == 0) {
     if (argc >= 3 && strcmp(argv[2], "check") == 0)
       return context_check(argc - 3, argv + 3);

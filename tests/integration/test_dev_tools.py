@@ -1,0 +1,196 @@
+# SPDX-License-Identifier: Apache-2.0
+"""A developer's first hour, as docs/getting-started.md walks it: the library
+installed into a prefix, `ofctx new` in a folder outside the repository, the
+function built against the installed library with CMake and with pkg-config,
+run with `ofctx run` (the Dapr sidecar emulator wired to its context), sent
+events with `ofctx invoke`, and the errors each verb gives."""
+
+import glob
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import BIN_DIR, free_port, wait_until  # noqa: E402
+
+BUILD = os.path.dirname(os.path.abspath(BIN_DIR))
+
+
+def sanitized():
+    lib = os.path.join(BUILD, "libofctx.so")
+    with open(lib, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+@unittest.skipIf(sanitized(), "a program built by hand cannot load an ASan-built library")
+class FirstHour(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="ofctx-dev-")
+        cls.prefix = os.path.join(cls.tmp.name, "prefix")
+        subprocess.run(["cmake", "--install", BUILD, "--prefix", cls.prefix], check=True,
+                       capture_output=True)
+        cls.ofctx = os.path.join(cls.prefix, "bin", "ofctx")
+        cls.pc_dir = os.path.dirname(glob.glob(os.path.join(cls.prefix, "**", "libofctx.pc"), recursive=True)[0])
+        cls.lib_dir = os.path.dirname(cls.pc_dir)
+        cls.work = os.path.join(cls.tmp.name, "work")  # outside the repository
+        os.makedirs(cls.work)
+        # `ofctx run` keeps its emulator's port here, for `ofctx invoke`
+        cls.env = dict(os.environ, XDG_RUNTIME_DIR=cls.tmp.name, CONTEXT_MODE="self-host")
+        cls.env.pop("FUNC_CONTEXT", None)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def ofctx_cmd(self, *args, cwd=None, env=None, check=True):
+        p = subprocess.run([self.ofctx, *args], cwd=cwd or self.work, env=env or self.env,
+                           capture_output=True, text=True, timeout=120)
+        if check:
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        return p
+
+    def new_and_build(self, name, *options):
+        """`ofctx new`, then both builds: the CMake one's program, and the pkg-config one's."""
+        self.ofctx_cmd("new", name, *options)
+        src = os.path.join(self.work, name)
+        cmake = subprocess.run(["cmake", "-S", src, "-B", os.path.join(src, "build"),
+                                "-DCMAKE_PREFIX_PATH=" + self.prefix], capture_output=True, text=True)
+        self.assertEqual(cmake.returncode, 0, cmake.stderr)
+        built = subprocess.run(["cmake", "--build", os.path.join(src, "build")], capture_output=True, text=True)
+        self.assertEqual(built.returncode, 0, built.stdout + built.stderr)
+        flags = subprocess.run(["pkg-config", "--cflags", "--libs", "libofctx"], capture_output=True, text=True,
+                               env=dict(self.env, PKG_CONFIG_PATH=self.pc_dir), check=True).stdout.split()
+        pc = subprocess.run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-o", name + "-pc", name + ".c",
+                             "main.c", *flags, "-Wl,-rpath," + self.lib_dir], cwd=src, capture_output=True,
+                            text=True)
+        self.assertEqual(pc.returncode, 0, pc.stderr)
+        return src
+
+    def start_run(self, src, program, port):
+        p = subprocess.Popen([self.ofctx, "run", "--context", "context.json", "--", program], cwd=src,
+                             env=dict(self.env, PORT=str(port)), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        self.addCleanup(self.stop_run, p)
+        wait_until(lambda: os.path.exists(os.path.join(self.tmp.name, "ofctx-run-%d.json" % os.getuid())),
+                   "ofctx run's emulator")
+        return p
+
+    def stop_run(self, p):
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        p.stdout.close()
+        p.stderr.close()
+
+    def test_an_async_function_from_new_to_an_answer(self):
+        src = self.new_and_build("orders")
+        for f in ("orders.c", "main.c", "CMakeLists.txt", "context.json", "Dockerfile", "function.yaml",
+                  "README.md", "components/kafka.yaml"):
+            self.assertTrue(os.path.exists(os.path.join(src, f)), f)
+        # the local runtime works at once too, on both builds
+        for program in ("build/orders", "./orders-pc"):
+            local = subprocess.run([os.path.join(src, program), "--context", "context.json", "--invoke", "-"],
+                                   cwd=src, input="hi\n", capture_output=True, text=True, env=self.env)
+            self.assertEqual(local.returncode, 0, local.stderr)
+            self.assertEqual([json.loads(l).get("output") for l in local.stdout.splitlines()], ["out", None])
+        port = free_port()
+        run = self.start_run(src, "./build/orders", port)
+        wait_until(lambda: self.ofctx_cmd("invoke", "binding", "in", "x", check=False).returncode == 0,
+                   "the function to take events")
+        p = self.ofctx_cmd("invoke", "binding", "in", '{"order":1}', "--metadata", "traceparent=00-ab")
+        self.assertIn("sent: binding out create: {\"order\":1}", p.stdout)
+        self.assertIn("status: 200", p.stdout)
+        self.assertIn("acknowledged", p.stdout)
+        # the run printed what the function sent to its sidecar
+        os.kill(run.pid, signal.SIGINT)
+        out, err = run.communicate(timeout=30)
+        self.assertEqual(run.returncode, 0, err)
+        self.assertIn("on 127.0.0.1:%d, its sidecar emulator" % port, err)
+        self.assertIn("the sidecar got binding out create: {\"order\":1}", err)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp.name, "ofctx-run-%d.json" % os.getuid())))
+
+    def test_a_pubsub_message_through_the_emulator(self):
+        src = self.new_and_build("subscriber")
+        with open(os.path.join(src, "context.json")) as f:
+            ctx = json.load(f)
+        ctx["inputs"] = {"orders": {"uri": "orders", "componentName": "pubsub", "componentType": "pubsub.kafka"}}
+        with open(os.path.join(src, "context.json"), "w") as f:
+            json.dump(ctx, f)
+        self.start_run(src, "./build/subscriber", free_port())
+        wait_until(lambda: self.ofctx_cmd("invoke", "pubsub", "pubsub", "orders", "{}", check=False).returncode == 0,
+                   "the subscription")
+        p = self.ofctx_cmd("invoke", "pubsub", "pubsub", "orders", '{"order":2}')
+        self.assertIn("sent: binding out create: {\"order\":2}", p.stdout)
+        self.assertIn("verdict: SUCCESS", p.stdout)
+        p = self.ofctx_cmd("invoke", "pubsub", "pubsub", "nowhere", "{}", check=False)
+        self.assertEqual(p.returncode, 1)
+
+    def test_a_knative_function_answers_cloudevents(self):
+        src = self.new_and_build("greeter", "--runtime", "knative")
+        port = free_port()
+        self.start_run(src, "./greeter-pc", port)
+        url = "http://127.0.0.1:%d/" % port
+        wait_until(lambda: self.ofctx_cmd("invoke", "cloudevent", url, check=False).returncode == 0,
+                   "the function to listen")
+        for mode in ((), ("--structured",)):
+            p = self.ofctx_cmd("invoke", "cloudevent", url, '{"a":1}', *mode)
+            self.assertIn("status: 200", p.stdout)
+            self.assertIn("hello from greeter: 7 bytes", p.stdout)
+
+    def test_a_plain_http_function_builds(self):
+        src = self.new_and_build("page", "--runtime", "knative", "--signature", "http")
+        with open(os.path.join(src, "page.c")) as f:
+            self.assertIn("ofctx_response_t *res", f.read())
+
+    def test_the_errors_say_what_to_do(self):
+        cases = [
+            (("new", "Bad_Name"), "is not a Kubernetes name"),
+            (("new", "x", "--signature", "http"), "for the Knative runtime only"),
+            (("invoke", "binding", "in", "x"), "no 'ofctx run' is running here"),
+            (("invoke", "nothing"), "say what to send"),
+            (("run", "--context", "context.json"), "give the function's command after --"),
+        ]
+        for args, text in cases:
+            with self.subTest(args=args):
+                p = self.ofctx_cmd(*args, check=False)
+                self.assertNotEqual(p.returncode, 0)
+                self.assertIn(text, p.stderr)
+        os.makedirs(os.path.join(self.work, "taken"), exist_ok=True)
+        with open(os.path.join(self.work, "taken", "f"), "w"):
+            pass
+        p = self.ofctx_cmd("new", "taken", check=False)
+        self.assertIn("exists and is not empty", p.stderr)
+        # a port in use is named as such, with PORT
+        src = os.path.join(self.work, "busy")
+        self.ofctx_cmd("new", "busy")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen()
+            p = subprocess.run([self.ofctx, "run", "--context", "context.json", "--", "true"], cwd=src,
+                               env=dict(self.env, PORT=str(s.getsockname()[1])), capture_output=True, text=True,
+                               timeout=60)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("is in use", p.stderr)
+        self.assertIn("PORT", p.stderr)
+
+    def test_the_tool_runs_from_any_prefix(self):
+        # no LD_LIBRARY_PATH: the installed tool finds its library beside it
+        env = {k: v for k, v in self.env.items() if k != "LD_LIBRARY_PATH"}
+        p = subprocess.run([self.ofctx, "version"], env=env, capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(p.stdout.startswith("libofctx "))
+
+
+if __name__ == "__main__":
+    unittest.main()

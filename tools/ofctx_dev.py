@@ -1,0 +1,727 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""The developer verbs of the ofctx tool: new, run and invoke. The ofctx
+binary runs this file (installed in share/libofctx beside the Dapr sidecar
+emulator) as
+
+    python3 ofctx_dev.py OFCTX_BINARY VERB [ARGS...]
+
+and the usage of each verb is in USAGE below. Python's standard library
+only."""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROG = "ofctx"
+
+USAGE = """\
+usage: ofctx new NAME [--runtime async|knative] [--signature openfunction|http] [--dir DIR]
+       ofctx run [--context FILE] [--dapr-http-port PORT] [--verbose] -- COMMAND [ARG...]
+       ofctx invoke binding NAME [DATA] [--metadata KEY=VALUE]... [--sidecar PORT]
+       ofctx invoke pubsub NAME TOPIC [DATA] [--content-type TYPE] [--sidecar PORT]
+       ofctx invoke cloudevent URL [DATA] [--structured] [--type T] [--source S] [--id ID]
+                                          [--content-type TYPE]
+
+DATA is the text itself, @FILE for a file's bytes, or - for stdin (default:
+no data). See 'ofctx --help' and docs/getting-started.md.
+"""
+
+
+def fail(message, status=2):
+    sys.stderr.write("%s: %s\n" % (PROG, message))
+    sys.exit(status)
+
+
+# ---- ofctx new ------------------------------------------------------------
+
+ASYNC_C = """\
+/* {name}: an OpenFunction function on the Async runtime (Dapr). Each event
+ * from the input is logged, answered with a short text, and sent on to the
+ * output "out". */
+#include <ofctx/ofctx.h>
+
+int {ident}(ofctx_t *ctx, const ofctx_event_t *in) {{
+  size_t len;
+  const char *data = ofctx_event_data(in, &len);
+
+  ofctx_log(ctx, OFCTX_LOG_INFO, "%zu bytes from %s", len, ofctx_event_input(in));
+  ofctx_set_reply(ctx, "ok", 2);
+  if (ofctx_send_to(ctx, "out", data, len) != OFCTX_OK)
+    return OFCTX_ERROR; /* not acknowledged: Dapr delivers it again */
+  return OFCTX_SUCCESS;  /* acknowledged once the send has been accepted */
+}}
+"""
+
+KNATIVE_C = """\
+/* {name}: an OpenFunction function on the Knative runtime. It answers each
+ * request (or CloudEvent) with a greeting and the size of its data. */
+#include <stdio.h>
+
+#include <ofctx/ofctx.h>
+
+int {ident}(ofctx_t *ctx, const ofctx_event_t *in) {{
+  size_t len;
+  char reply[128];
+  int n;
+
+  ofctx_event_data(in, &len);
+  n = snprintf(reply, sizeof reply, "hello from {name}: %zu bytes", len);
+  return ofctx_set_reply(ctx, reply, (size_t)n) == OFCTX_OK ? OFCTX_SUCCESS : OFCTX_ERROR;
+}}
+"""
+
+HTTP_C = """\
+/* {name}: a plain HTTP function on the Knative runtime: it writes the whole
+ * response itself. */
+#include <ofctx/ofctx.h>
+
+void {ident}(ofctx_t *ctx, const ofctx_event_t *req, ofctx_response_t *res) {{
+  static const char body[] = "hello from {name}\\n";
+
+  (void)ctx;
+  (void)req;
+  ofctx_response_status(res, 200);
+  ofctx_response_header(res, "Content-Type", "text/plain; charset=utf-8");
+  ofctx_response_write(res, body, sizeof body - 1);
+}}
+"""
+
+MAIN_C = """\
+/* main for running {name} by hand (the buildpack writes its own, and
+ * builds only the "function" library of CMakeLists.txt). */
+#include <ofctx/ofctx.h>
+
+{declaration}
+
+int main(int argc, char **argv) {{
+  ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
+
+  opts.{field} = {ident};
+  return ofctx_main_opts(argc, argv, &opts);
+}}
+"""
+
+CMAKE = """\
+cmake_minimum_required(VERSION 3.18)
+project({ident} C)
+
+find_package(ofctx 0.1 REQUIRED)
+
+# The function itself: the buildpack links it with a main of its own.
+add_library(function STATIC {name}.c)
+target_link_libraries(function PUBLIC ofctx::ofctx)
+set_target_properties(function PROPERTIES C_STANDARD 11)
+
+# The program to run it by hand: {name}
+add_executable({name} main.c)
+target_link_libraries({name} PRIVATE function)
+"""
+
+DOCKERFILE = """\
+# {name}'s image: built on Debian 12 with libofctx, run on Debian 12 slim.
+# libofctx comes from its source tree, given as a second build context:
+#   docker build --build-context libofctx=/path/to/libofctx -t REGISTRY/{name}:v1 .
+# (podman build takes --build-context too.)
+FROM debian:12 AS build
+RUN apt-get update \\
+ && apt-get install -y --no-install-recommends gcc libc6-dev make cmake pkgconf \\
+      libuv1-dev libjansson-dev libhttp-parser-dev libcurl4-openssl-dev libpcre2-dev \\
+      libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler \\
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=libofctx . /libofctx
+RUN cmake -S /libofctx -B /libofctx/build -DCMAKE_BUILD_TYPE=Release -DOFCTX_BUILD_TESTS=OFF \\
+ && cmake --build /libofctx/build -j"$(nproc)" \\
+ && cmake --install /libofctx/build --prefix /usr/local
+WORKDIR /src
+COPY . .
+RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release && cmake --build /build -j"$(nproc)"
+
+FROM debian:12-slim
+# libcurl4 is opened at the first send (dlopen): ldd does not show it.
+RUN apt-get update \\
+ && apt-get install -y --no-install-recommends libuv1 libjansson4 libcurl4 libhttp-parser2.9 \\
+      libpcre2-8-0 libnghttp2-14 libprotobuf-c1 \\
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /usr/local/lib/libofctx.so.0.* /usr/local/lib/
+COPY --from=build /build/{name} /usr/local/bin/{name}
+RUN ldconfig
+# OpenFunction sets FUNC_CONTEXT; the function listens on its port (8080).
+USER 65532:65532
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/{name}"]
+"""
+
+README = """\
+# {name}
+
+A libofctx function ({runtime} runtime, {signature} signature), made by
+`ofctx new`. The function is `{ident}` in `{name}.c`.
+
+## Build
+
+With CMake (`find_package(ofctx)`):
+
+```sh
+cmake -S . -B build && cmake --build build
+```
+
+or with pkg-config:
+
+```sh
+cc -std=c11 -o {name} {name}.c main.c $(pkg-config --cflags --libs libofctx)
+```
+
+## Run it here
+
+{run_here}
+
+## Deploy
+
+- `function.yaml`: the OpenFunction Function, for an image you built
+  (`Dockerfile`; change `REGISTRY`).
+{deploy_more}
+"""
+
+RUN_ASYNC = """\
+Without Dapr, with the local runtime: each line is one event.
+
+```sh
+printf 'hello\\n' | ./build/{name} --context context.json --invoke -
+```
+
+With a Dapr sidecar emulator, which delivers events as Dapr does:
+
+```sh
+ofctx run --context context.json -- ./build/{name}
+# in another shell:
+ofctx invoke binding in 'hello'
+```
+"""
+
+RUN_KNATIVE = """\
+```sh
+ofctx run --context context.json -- ./build/{name}
+# in another shell:
+ofctx invoke cloudevent http://127.0.0.1:8080/ 'hello'
+curl -d hello http://127.0.0.1:8080/
+```
+"""
+
+ASYNC_CONTEXT = {
+    "name": None, "version": "v1", "runtime": "Async", "port": "8080",
+    "inputs": {"in": {"componentName": "in", "componentType": "bindings.kafka"}},
+    "outputs": {"out": {"componentName": "out", "componentType": "bindings.kafka", "operation": "create"}},
+}
+
+KNATIVE_CONTEXT = {"name": None, "version": "v1", "runtime": "Knative", "port": "8080"}
+
+COMPONENTS = """\
+# The Dapr components the context names: Kafka bindings "in" (the input)
+# and "out" (the output). With OpenFunction, the Function's
+# spec.serving.bindings makes them instead (function.yaml).
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: in
+spec:
+  type: bindings.kafka
+  version: v1
+  metadata:
+    - name: brokers
+      value: "kafka-brokers:9092"
+    - name: topics
+      value: "{name}-in"
+    - name: consumerGroup
+      value: "{name}"
+    - name: authType
+      value: "none"
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: out
+spec:
+  type: bindings.kafka
+  version: v1
+  metadata:
+    - name: brokers
+      value: "kafka-brokers:9092"
+    - name: publishTopic
+      value: "{name}-out"
+    - name: authType
+      value: "none"
+"""
+
+FUNCTION_ASYNC = """\
+# {name} under OpenFunction (Async runtime), API v1beta2 (OpenFunction 1.1
+# and later). Push the image the Dockerfile builds to REGISTRY first.
+apiVersion: core.openfunction.io/v1beta2
+kind: Function
+metadata:
+  name: {name}
+spec:
+  version: "v1.0.0"
+  image: REGISTRY/{name}:v1
+  serving:
+    annotations:
+      openfunction.io/enable-dapr: "true"
+      # "sidecar": a Dapr sidecar in each pod of the function. "standalone"
+      # is the shared proxy mode: one Dapr proxy per function, which its
+      # pods share (fewer containers; KEDA scaling is reported not to work
+      # in it, OpenFunction issue 514).
+      openfunction.io/dapr-service-mode: "sidecar"
+    triggers:
+      dapr:
+        - name: in
+          type: bindings.kafka
+    outputs:
+      - dapr:
+          name: out
+          type: bindings.kafka
+          operation: create
+    bindings:
+      in:
+        type: bindings.kafka
+        version: v1
+        metadata:
+          - name: brokers
+            value: "kafka-brokers:9092"
+          - name: topics
+            value: "{name}-in"
+          - name: consumerGroup
+            value: "{name}"
+          - name: authType
+            value: "none"
+      out:
+        type: bindings.kafka
+        version: v1
+        metadata:
+          - name: brokers
+            value: "kafka-brokers:9092"
+          - name: publishTopic
+            value: "{name}-out"
+          - name: authType
+            value: "none"
+    template:
+      containers:
+        - name: function
+          imagePullPolicy: IfNotPresent
+"""
+
+FUNCTION_KNATIVE = """\
+# {name} under OpenFunction (Knative runtime).
+apiVersion: core.openfunction.io/v1beta2
+kind: Function
+metadata:
+  name: {name}
+spec:
+  version: "v1.0.0"
+  image: REGISTRY/{name}:v1
+  serving:
+    triggers:
+      http:
+        port: 8080
+    template:
+      containers:
+        - name: function
+          imagePullPolicy: IfNotPresent
+"""
+
+
+def identifier(name):
+    ident = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    return ident if not ident[0].isdigit() else "_" + ident
+
+
+def cmd_new(args):
+    p = argparse.ArgumentParser(prog="ofctx new", add_help=True)
+    p.add_argument("name")
+    p.add_argument("--runtime", choices=("async", "knative"), default="async")
+    p.add_argument("--signature", choices=("openfunction", "http"), default="openfunction")
+    p.add_argument("--dir", help="where to make it (default: ./NAME)")
+    a = p.parse_args(args)
+    if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", a.name) or len(a.name) > 63:
+        fail("new: the name %r is not a Kubernetes name (lower-case letters, digits and '-', "
+             "starting and ending with a letter or digit, at most 63)" % a.name)
+    if a.signature == "http" and a.runtime != "knative":
+        fail("new: the http signature is for the Knative runtime only (--runtime knative)")
+    dest = a.dir or a.name
+    if os.path.exists(dest) and os.listdir(dest):
+        fail("new: %s exists and is not empty" % dest)
+    os.makedirs(dest, exist_ok=True)
+    name, ident = a.name, identifier(a.name)
+    fields = {"name": name, "ident": ident, "runtime": a.runtime.capitalize(), "signature": a.signature}
+    if a.runtime == "async":
+        source, context = ASYNC_C, dict(ASYNC_CONTEXT, name=name)
+    else:
+        source, context = (HTTP_C if a.signature == "http" else KNATIVE_C), dict(KNATIVE_CONTEXT, name=name)
+    if a.signature == "http":
+        declaration = "void %s(ofctx_t *ctx, const ofctx_event_t *req, ofctx_response_t *res);" % ident
+        field = "http"
+    else:
+        declaration = "int %s(ofctx_t *ctx, const ofctx_event_t *in);" % ident
+        field = "function"
+    files = {
+        name + ".c": source.format(**fields),
+        "main.c": MAIN_C.format(declaration=declaration, field=field, **fields),
+        "CMakeLists.txt": CMAKE.format(**fields),
+        "context.json": json.dumps(context, indent=2) + "\n",
+        "Dockerfile": DOCKERFILE.format(**fields),
+        "function.yaml": (FUNCTION_ASYNC if a.runtime == "async" else FUNCTION_KNATIVE).format(**fields),
+        "README.md": README.format(
+            run_here=(RUN_ASYNC if a.runtime == "async" else RUN_KNATIVE).format(**fields),
+            deploy_more=("- `components/`: the Dapr components, for Dapr without OpenFunction.\n"
+                         if a.runtime == "async" else ""), **fields),
+        ".dockerignore": "build/\n",
+    }
+    if a.runtime == "async":
+        files[os.path.join("components", "kafka.yaml")] = COMPONENTS.format(**fields)
+    for path, text in files.items():
+        full = os.path.join(dest, path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "w") as f:
+            f.write(text)
+    print("%s: made %s (%s runtime, %s signature): %s" % (PROG, dest, a.runtime, a.signature,
+                                                          ", ".join(sorted(files))))
+    print("next: cd %s && cmake -S . -B build && cmake --build build" % dest)
+    return 0
+
+
+# ---- the context, and the emulator's components ------------------------------
+
+def normalized_context(ofctx_bin, context_file, env):
+    """The context as `ofctx context check` prints it (the library's own reading)."""
+    cmd = [ofctx_bin, "context", "check"] + (["--file", context_file] if context_file else [])
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if p.returncode != 0:
+        fail("the function context: " + p.stderr.strip())
+    return json.loads(p.stdout)
+
+
+def components_of(ctx):
+    """The emulator's components file for the context's inputs and outputs."""
+    bindings, pubsubs = {}, {}
+    for role, comps in (("input", ctx.get("inputs") or {}), ("output", ctx.get("outputs") or {})):
+        for c in comps.values():
+            name, kind = c.get("componentName"), c.get("componentType", "")
+            if kind.startswith("pubsub."):
+                pubsubs.setdefault(name, {"name": name, "type": kind})
+            elif name in bindings:
+                bindings[name]["roles"].add(role)
+            else:
+                bindings[name] = {"name": name, "type": kind, "roles": {role}}
+    out = []
+    for b in bindings.values():
+        entry = {"name": b["name"], "type": b["type"]}
+        if b["roles"] == {"output"}:
+            entry["direction"] = "output"
+        out.append(entry)
+    return {"bindings": out, "pubsubs": list(pubsubs.values())}
+
+
+def emulator_path():
+    for path in (os.path.join(HERE, "daprd_emulator.py"),
+                 os.path.join(HERE, "..", "tests", "dapr", "daprd_emulator.py")):
+        if os.path.exists(path):
+            return path
+    fail("run: the Dapr sidecar emulator (daprd_emulator.py) is not beside %s" % __file__)
+
+
+def state_file():
+    return os.path.join(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir(),
+                        "ofctx-run-%d.json" % os.getuid())
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def listening(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def control(port, method, path, body=None, headers=None, timeout=60):
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), data=body, method=method,
+                                 headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+    except OSError as e:
+        fail("the sidecar emulator on port %d does not answer (%s); is 'ofctx run' running?" % (port, e), 1)
+
+
+def describe_send(entry):
+    what = entry.get("payload")
+    if entry.get("binding"):
+        return "binding %s %s: %s" % (entry["binding"], entry.get("operation"), what)
+    if entry.get("pubsub"):
+        data = (entry.get("cloudevent") or {}).get("data", what)
+        return "publish %s/%s: %s" % (entry["pubsub"], entry["topic"], json.dumps(data)
+                                       if not isinstance(data, str) else data)
+    return "%s %s -> %s" % (entry.get("method"), entry.get("path"), entry.get("status"))
+
+
+def sends_after(port, seen):
+    status, body = control(port, "GET", "/emulator/received")
+    entries = json.loads(body) if status == 200 else []
+    return [e for e in entries[seen:] if e.get("binding") or e.get("pubsub")], len(entries)
+
+
+# ---- ofctx run --------------------------------------------------------------
+
+def cmd_run(ofctx_bin, args):
+    if "--" not in args:
+        fail("run: give the function's command after --, e.g. ofctx run --context context.json -- ./fn")
+    split = args.index("--")
+    p = argparse.ArgumentParser(prog="ofctx run")
+    p.add_argument("--context", help="the function context (default: FUNC_CONTEXT)")
+    p.add_argument("--dapr-http-port", type=int, default=0)
+    p.add_argument("--verbose", action="store_true", help="the emulator logs each request")
+    a = p.parse_args(args[:split])
+    command = args[split + 1:]
+    if not command:
+        fail("run: no command after --")
+    env = dict(os.environ)
+    env.setdefault("CONTEXT_MODE", "self-host")
+    ctx = normalized_context(ofctx_bin, a.context, env)
+    if a.context:
+        with open(a.context) as f:
+            env["FUNC_CONTEXT"] = f.read()
+    app_port = int(ctx["port"])
+    if listening(app_port):
+        fail("run: port %d (the context's port, or PORT) is in use: stop what listens there or "
+             "choose another with PORT" % app_port)
+    dapr_port = a.dapr_http_port or free_port()
+    tmp = tempfile.mkdtemp(prefix="ofctx-run-")
+    comp_file, ready = os.path.join(tmp, "components.json"), os.path.join(tmp, "ready")
+    with open(comp_file, "w") as f:
+        json.dump(components_of(ctx), f)
+    emulator = subprocess.Popen(
+        [sys.executable, emulator_path(), "--app-port", str(app_port), "--dapr-http-port", str(dapr_port),
+         "--components", comp_file, "--ready-file", ready, "--app-id", ctx["name"], "--auto-startup"]
+        + (["--verbose"] if a.verbose else []), stdout=subprocess.DEVNULL, env=env)
+    deadline = time.time() + 20
+    while not os.path.exists(ready):
+        if emulator.poll() is not None or time.time() > deadline:
+            fail("run: the sidecar emulator did not start (port %d)" % dapr_port, 1)
+        time.sleep(0.05)
+    env.update({"DAPR_HTTP_PORT": str(dapr_port), "PORT": str(app_port), "APP_PROTOCOL": "http",
+                "OFCTX_DAPR_PROTOCOL": "http"})
+    try:
+        fn = subprocess.Popen(command, env=env)
+    except OSError as e:
+        emulator.terminate()
+        fail("run: cannot start %s: %s" % (command[0], e))
+    inputs = {k: v["componentName"] for k, v in (ctx.get("inputs") or {}).items()}
+    with open(state_file(), "w") as f:
+        json.dump({"sidecar": dapr_port, "app": app_port, "pid": os.getpid(), "inputs": inputs}, f)
+    sys.stderr.write("%s run: %s (%s) on 127.0.0.1:%d, its sidecar emulator on 127.0.0.1:%d\n"
+                     % (PROG, ctx["name"], ctx["runtime"], app_port, dapr_port))
+    if ctx["runtime"] == "Async" and inputs:
+        sys.stderr.write("%s run: send it an event from another shell: ofctx invoke binding %s 'hello'\n"
+                         % (PROG, next(iter(inputs))))
+    elif ctx["runtime"] == "Knative":
+        sys.stderr.write("%s run: send it an event from another shell: ofctx invoke cloudevent "
+                         "http://127.0.0.1:%d%s 'hello'\n" % (PROG, app_port, ctx.get("httpPattern", "/")))
+    def forward(signum, frame):
+        if fn.poll() is None:
+            fn.send_signal(signum)
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    seen = 0
+
+    def print_sends():
+        nonlocal seen
+        sends, seen = sends_after(dapr_port, seen) if emulator.poll() is None else ([], seen)
+        for s in sends:
+            sys.stderr.write("%s run: the sidecar got %s\n" % (PROG, describe_send(s)))
+
+    try:
+        while fn.poll() is None:
+            print_sends()
+            time.sleep(0.2)
+        status = fn.wait()
+        print_sends()  # what came after the last look
+    finally:
+        if fn.poll() is None:
+            fn.terminate()
+            fn.wait(30)
+        emulator.terminate()
+        emulator.wait(30)
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            with open(state_file()) as f:
+                if json.load(f).get("pid") == os.getpid():
+                    os.unlink(state_file())
+        except (OSError, ValueError):
+            pass
+    return status if status >= 0 else 128 - status
+
+
+# ---- ofctx invoke -----------------------------------------------------------
+
+def read_data(value):
+    if value is None:
+        return b""
+    if value == "-":
+        return sys.stdin.buffer.read()
+    if value.startswith("@"):
+        try:
+            with open(value[1:], "rb") as f:
+                return f.read()
+        except OSError as e:
+            fail("invoke: %s: %s" % (value[1:], e.strerror))
+    return value.encode()
+
+
+def sidecar_port(given):
+    if given:
+        return given
+    try:
+        with open(state_file()) as f:
+            return json.load(f)["sidecar"]
+    except (OSError, ValueError, KeyError):
+        fail("invoke: no 'ofctx run' is running here (%s); start one, or give --sidecar PORT" % state_file())
+
+
+def run_state():
+    try:
+        with open(state_file()) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def print_answer(status, headers, body):
+    print("status: %s" % status)
+    for k, v in sorted(headers.items()):
+        if k.lower().startswith("ce-") or k.lower() in ("content-type", "x-openfunction-status"):
+            print("%s: %s" % (k, v))
+    if body:
+        print(body if isinstance(body, str) else body.decode("utf-8", "replace"))
+
+
+def cmd_invoke(args):
+    if not args or args[0] not in ("binding", "pubsub", "cloudevent"):
+        fail("invoke: say what to send: binding NAME, pubsub NAME TOPIC, or cloudevent URL\n" + USAGE)
+    kind = args[0]
+    p = argparse.ArgumentParser(prog="ofctx invoke " + kind)
+    if kind == "binding":
+        p.add_argument("name", help="the input (its name in the context, or its component)")
+        p.add_argument("--metadata", action="append", default=[], metavar="KEY=VALUE")
+    elif kind == "pubsub":
+        p.add_argument("name", help="the pub/sub component")
+        p.add_argument("topic")
+        p.add_argument("--content-type", default="application/json")
+    else:
+        p.add_argument("url")
+        p.add_argument("--structured", action="store_true")
+        p.add_argument("--type", default="dev.libofctx.invoke")
+        p.add_argument("--source", default="/ofctx/invoke")
+        p.add_argument("--id")
+        p.add_argument("--content-type", default="application/json")
+    p.add_argument("data", nargs="?")
+    p.add_argument("--sidecar", type=int, help="the port of the emulator 'ofctx run' started")
+    a = p.parse_args(args[1:])
+    data = read_data(a.data)
+    if kind == "cloudevent":
+        return invoke_cloudevent(a, data)
+    port = sidecar_port(a.sidecar)
+    _, seen = sends_after(port, 0)
+    if kind == "binding":
+        name = run_state().get("inputs", {}).get(a.name, a.name)
+        metadata = {}
+        for pair in a.metadata:
+            k, sep, v = pair.partition("=")
+            if not sep:
+                fail("invoke: --metadata takes KEY=VALUE, not %r" % pair)
+            metadata[k] = v
+        status, body = control(port, "POST", "/emulator/deliver/binding/" + urllib.request.quote(name, safe=""),
+                               data, {"X-Emulator-Metadata": json.dumps(metadata)})
+    else:
+        status, body = control(port, "POST", "/emulator/deliver/pubsub/%s/%s" % (
+            urllib.request.quote(a.name, safe=""), urllib.request.quote(a.topic, safe="/")),
+            data, {"Content-Type": a.content_type})
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = {"error": body.decode("utf-8", "replace")}
+    if status >= 300 or "error" in answer and answer.get("status") is None:
+        fail("invoke: %s" % answer.get("error", status), 1)
+    for s in sends_after(port, seen)[0]:
+        print("sent: " + describe_send(s))
+    print_answer(answer.get("status"), answer.get("headers") or {}, answer.get("body", ""))
+    if kind == "binding":
+        ok = answer.get("acked")
+        print("acknowledged" if ok else "not acknowledged: Dapr would deliver it again")
+    else:
+        ok = answer.get("verdict") == "SUCCESS"
+        print("verdict: %s" % answer.get("verdict"))
+    return 0 if ok else 1
+
+
+def invoke_cloudevent(a, data):
+    event_id = a.id or "ofctx-%d" % int(time.time() * 1000)
+    if a.structured:
+        event = {"specversion": "1.0", "id": event_id, "source": a.source, "type": a.type,
+                 "datacontenttype": a.content_type}
+        try:
+            event["data"] = json.loads(data) if a.content_type.startswith("application/json") and data else None
+        except ValueError:
+            event["data"] = data.decode("utf-8", "replace")
+        if event["data"] is None and data:
+            event["data"] = data.decode("utf-8", "replace")
+        body = json.dumps(event, separators=(",", ":")).encode()
+        headers = {"Content-Type": "application/cloudevents+json"}
+    else:
+        body = data
+        headers = {"Content-Type": a.content_type, "ce-specversion": "1.0", "ce-id": event_id,
+                   "ce-source": a.source, "ce-type": a.type}
+    req = urllib.request.Request(a.url, data=body, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            status, rheaders, rbody = r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        status, rheaders, rbody = e.code, dict(e.headers), e.read()
+    except OSError as e:
+        fail("invoke: %s does not answer (%s)" % (a.url, e), 1)
+    print_answer(status, rheaders, rbody)
+    return 0 if 200 <= status < 300 else 1
+
+
+def main():
+    if len(sys.argv) < 3:
+        fail(USAGE)
+    ofctx_bin, verb, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+    if verb == "new":
+        return cmd_new(args)
+    if verb == "run":
+        return cmd_run(ofctx_bin, args)
+    if verb == "invoke":
+        return cmd_invoke(args)
+    fail("unknown command %s\n%s" % (verb, USAGE))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -403,6 +403,25 @@ class DeployFiles(unittest.TestCase):
         self.assertEqual((status, len(sends)), (0, 2), err)
 
 
+    def test_kafka_yaml_is_kraft_with_a_node_pool(self):
+        # Strimzi 0.46 and later run no ZooKeeper: KRaft, nodes from a node pool
+        import yaml
+        with open(os.path.join(ROOT, "examples", "logs-handler", "deploy", "kafka.yaml")) as f:
+            docs = {d["kind"]: d for d in yaml.safe_load_all(f)}
+        kafka, pool, topic = docs["Kafka"], docs["KafkaNodePool"], docs["KafkaTopic"]
+        self.assertNotIn("zookeeper", kafka["spec"])
+        self.assertNotIn("replicas", kafka["spec"]["kafka"])  # the pool's
+        self.assertEqual(sorted(pool["spec"]["roles"]), ["broker", "controller"])
+        name = kafka["metadata"]["name"]
+        self.assertEqual(pool["metadata"]["labels"]["strimzi.io/cluster"], name)
+        self.assertEqual(topic["metadata"]["labels"]["strimzi.io/cluster"], name)
+        self.assertEqual(topic["spec"]["replicas"], pool["spec"]["replicas"])
+        # the brokers' service that the function's binding names
+        with open(os.path.join(ROOT, "examples", "logs-handler", "deploy", "function.yaml")) as f:
+            binding = yaml.safe_load(f)["spec"]["serving"]["bindings"]["kafka-receiver"]
+        brokers = {m["name"]: m["value"] for m in binding["metadata"]}["brokers"]
+        self.assertTrue(brokers.startswith(name + "-kafka-brokers:"), brokers)
+
     def test_function_build_yaml(self):
         # the same function, built by OpenFunction with the libofctx builder
         import yaml

@@ -12,11 +12,12 @@ rm -rf "$out"
 mkdir -p "$out/src"
 cp "$here/buildpack.toml" "$out/"
 cp -r "$here/bin" "$out/"
-# what the library's build reads; examples/ because the top CMakeLists.txt builds them
-parts=(CMakeLists.txt LICENSE cmake include libofctx pkgconfig tools examples)
+# what the library's build reads and installs; examples/ because the top
+# CMakeLists.txt builds them
+parts=(CMakeLists.txt LICENSE cmake include libofctx pkgconfig tools examples man tests/dapr/daprd_emulator.py)
 if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
   git -C "$root" archive HEAD "${parts[@]}" | tar -x -C "$out/src"
 else
-  (cd "$root" && cp -r "${parts[@]}" "$out/src/")
+  (cd "$root" && cp -r --parents "${parts[@]}" "$out/src/")
 fi
 echo "$out"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the build into a scratch prefix and checks what a user gets:
 # headers, both libraries with the right SONAME and only ofctx_ symbols
-# exported, the ofctx tool, libofctx.pc (shared and static links) and
-# find_package(ofctx). Usage: check-install.sh BUILD_DIR SCRATCH_DIR
+# exported, the ofctx tool (with its verbs' files and the manual pages),
+# libofctx.pc (shared and static links) and find_package(ofctx). Usage: check-install.sh BUILD_DIR SCRATCH_DIR
 set -euo pipefail
 build=$1
 scratch=$2
@@ -21,7 +21,8 @@ for f in include/ofctx/ofctx.h include/ofctx/version.h include/ofctx/error.h \
          include/ofctx/config.h include/ofctx/strmap.h include/ofctx/alloc.h include/ofctx/export.h \
          "$libdir/libofctx.a" "$libdir/libofctx.so" "$libdir/pkgconfig/libofctx.pc" \
          "$libdir/cmake/ofctx/ofctxConfig.cmake" "$libdir/cmake/ofctx/ofctxConfigVersion.cmake" \
-         "$libdir/cmake/ofctx/ofctxTargets.cmake" bin/ofctx; do
+         "$libdir/cmake/ofctx/ofctxTargets.cmake" bin/ofctx share/man/man1/ofctx.1 share/man/man3/libofctx.3 \
+         share/libofctx/ofctx_dev.py share/libofctx/daprd_emulator.py; do
   [ -e "$prefix/$f" ] || fail "missing $f"
 done
 

@@ -103,7 +103,10 @@ static void warn_unknown(parser_t *p, const json_t *obj, const char *path, const
       continue;
     for (const char *const *k = keys; *k; k++) {
       size_t d = distance(name, *k);
-      if (d < best) {
+      /* between keys as near, one as long as the name (a letter mistyped,
+       * not one missing or extra): "outputz" means "outputs", not "output" */
+      if (d < best ||
+          (d == best && nearest && strlen(*k) == strlen(name) && strlen(nearest) != strlen(name))) {
         best = d;
         nearest = *k;
       }

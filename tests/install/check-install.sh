@@ -2,7 +2,8 @@
 # Installs the build into a scratch prefix and checks what a user gets:
 # headers, both libraries with the right SONAME and only ofctx_ symbols
 # exported, the ofctx tool (with its verbs' files and the manual pages),
-# libofctx.pc (shared and static links) and find_package(ofctx). Usage: check-install.sh BUILD_DIR SCRATCH_DIR
+# libofctx.pc (shared and static links) and find_package(ofctx).
+# Usage: check-install.sh BUILD_DIR SCRATCH_DIR
 set -euo pipefail
 build=$1
 scratch=$2

@@ -239,14 +239,7 @@ spec:
   type: bindings.kafka
   version: v1
   metadata:
-    - name: brokers
-      value: "kafka-brokers:9092"
-    - name: topics
-      value: "{name}-in"
-    - name: consumerGroup
-      value: "{name}"
-    - name: authType
-      value: "none"
+{in_metadata_4}
 ---
 apiVersion: dapr.io/v1alpha1
 kind: Component
@@ -256,17 +249,10 @@ spec:
   type: bindings.kafka
   version: v1
   metadata:
-    - name: brokers
-      value: "kafka-brokers:9092"
-    - name: publishTopic
-      value: "{name}-out"
-    - name: authType
-      value: "none"
+{out_metadata_4}
 """
 
-FUNCTION_ASYNC = """\
-# {name} under OpenFunction (Async runtime), API v1beta2 (OpenFunction 1.1
-# and later). Push the image the Dockerfile builds to REGISTRY first.
+FUNCTION_HEAD = """\
 apiVersion: core.openfunction.io/v1beta2
 kind: Function
 metadata:
@@ -275,7 +261,12 @@ spec:
   version: "v1.0.0"
   image: REGISTRY/{name}:v1
   serving:
-    annotations:
+"""
+
+FUNCTION_ASYNC = """\
+# {name} under OpenFunction (Async runtime), API v1beta2 (OpenFunction 1.1
+# and later). Push the image the Dockerfile builds to REGISTRY first.
+{function_head}    annotations:
       openfunction.io/enable-dapr: "true"
       # "sidecar": a Dapr sidecar in each pod of the function. "standalone"
       # is the shared proxy mode: one Dapr proxy per function, which its
@@ -296,24 +287,12 @@ spec:
         type: bindings.kafka
         version: v1
         metadata:
-          - name: brokers
-            value: "kafka-brokers:9092"
-          - name: topics
-            value: "{name}-in"
-          - name: consumerGroup
-            value: "{name}"
-          - name: authType
-            value: "none"
+{in_metadata_10}
       out:
         type: bindings.kafka
         version: v1
         metadata:
-          - name: brokers
-            value: "kafka-brokers:9092"
-          - name: publishTopic
-            value: "{name}-out"
-          - name: authType
-            value: "none"
+{out_metadata_10}
     template:
       containers:
         - name: function
@@ -322,15 +301,7 @@ spec:
 
 FUNCTION_KNATIVE = """\
 # {name} under OpenFunction (Knative runtime).
-apiVersion: core.openfunction.io/v1beta2
-kind: Function
-metadata:
-  name: {name}
-spec:
-  version: "v1.0.0"
-  image: REGISTRY/{name}:v1
-  serving:
-    triggers:
+{function_head}    triggers:
       http:
         port: 8080
     template:
@@ -338,6 +309,20 @@ spec:
         - name: function
           imagePullPolicy: IfNotPresent
 """
+
+
+# The Kafka bindings' metadata, for the Dapr components and the Function alike.
+KAFKA_METADATA = {
+    "in": [("brokers", "kafka-brokers:9092"), ("topics", "{name}-in"), ("consumerGroup", "{name}"),
+           ("authType", "none")],
+    "out": [("brokers", "kafka-brokers:9092"), ("publishTopic", "{name}-out"), ("authType", "none")],
+}
+
+
+def metadata_yaml(binding, name, indent):
+    pad = " " * indent
+    return "\n".join('%s- name: %s\n%s  value: "%s"' % (pad, k, pad, v.format(name=name))
+                     for k, v in KAFKA_METADATA[binding])
 
 
 def identifier(name):
@@ -363,6 +348,10 @@ def cmd_new(args):
     os.makedirs(dest, exist_ok=True)
     name, ident = a.name, identifier(a.name)
     fields = {"name": name, "ident": ident, "runtime": a.runtime.capitalize(), "signature": a.signature}
+    fields["function_head"] = FUNCTION_HEAD.format(name=name)
+    for binding in KAFKA_METADATA:
+        for indent in (4, 10):
+            fields["%s_metadata_%d" % (binding, indent)] = metadata_yaml(binding, name, indent)
     if a.runtime == "async":
         source, context = ASYNC_C, dict(ASYNC_CONTEXT, name=name)
     else:

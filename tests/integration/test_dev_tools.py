@@ -98,6 +98,23 @@ class FirstHour(unittest.TestCase):
         for f in ("orders.c", "main.c", "CMakeLists.txt", "context.json", "Dockerfile", "function.yaml",
                   "README.md", "components/kafka.yaml"):
             self.assertTrue(os.path.exists(os.path.join(src, f)), f)
+        # the deploy files name what the context names
+        import yaml  # python3-yaml, installed by scripts/test.sh
+        with open(os.path.join(src, "context.json")) as f:
+            ctx = json.load(f)
+        with open(os.path.join(src, "function.yaml")) as f:
+            serving = yaml.safe_load(f)["spec"]["serving"]
+        with open(os.path.join(src, "components", "kafka.yaml")) as f:
+            components = {c["metadata"]["name"]: c for c in yaml.safe_load_all(f)}
+        names = sorted(c["componentName"] for part in ("inputs", "outputs") for c in ctx[part].values())
+        self.assertEqual([t["name"] for t in serving["triggers"]["dapr"]],
+                         [c["componentName"] for c in ctx["inputs"].values()])
+        self.assertEqual([o["dapr"]["name"] for o in serving["outputs"]],
+                         [c["componentName"] for c in ctx["outputs"].values()])
+        self.assertEqual(sorted(serving["bindings"]), names)
+        self.assertEqual(sorted(components), names)
+        for name in names:
+            self.assertEqual(components[name]["spec"]["metadata"], serving["bindings"][name]["metadata"])
         # the local runtime works at once too, on both builds
         for program in ("build/orders", "./orders-pc"):
             local = subprocess.run([os.path.join(src, program), "--context", "context.json", "--invoke", "-"],

@@ -52,8 +52,9 @@ static void answered(ofctx_t *ctx, ofctx__outcome_t outcome) {
 /* ---- --event-lines: {"data" | "data_base64", "metadata", "attributes"} ---- */
 
 typedef struct {
-  const char *data, *b64, *metadata, *attributes, *unknown;
-  size_t data_len, b64_len, metadata_len, attributes_len, unknown_len;
+  const char *data, *b64, *metadata, *attributes;
+  size_t data_len, b64_len, metadata_len, attributes_len;
+  int unknown; /* a member of another name */
 } line_fields_t;
 
 static int line_field(void *arg, const char *key, size_t key_len, const char *value,
@@ -70,16 +71,14 @@ static int line_field(void *arg, const char *key, size_t key_len, const char *va
       *lens[i] = value_len;
       return 0;
     }
-  if (!f->unknown) {
-    f->unknown = key;
-    f->unknown_len = key_len;
-  }
+  f->unknown = 1;
   return 0;
 }
 
-/* An object's members as "name NUL value NUL" in `b` (a string value's
- * characters, other values' JSON text); their count, or -1 (with `why`)
- * when a name or value holds a NUL byte. */
+/* Each member of an object appended to `b` as "name NUL value NUL" (a
+ * string value's characters, another value's JSON text), and counted; the
+ * walk stops (with `why` set) at a name or value that holds a NUL byte, or
+ * when out of memory (`b` failed). */
 typedef struct {
   ofctx__buf_t *b;
   json_t *object; /* attributes: also set here */

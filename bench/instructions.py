@@ -85,9 +85,9 @@ def main():
                                "event": base64.b64encode(runtimes.record(200).encode()).decode()}
                               for i in range(100)])
     rows = [("binding", context, "/" + binding, runtimes.record(200), 1),
-            ("pubsub", pubsub, "/dapr/pubsub/kafka-receiver", json.dumps(event), 1),
-            ("bulk", pubsub, "/dapr/pubsub/kafka-receiver", json.dumps(bulk), 100),
-            ("bulk-raw", pubsub, "/dapr/pubsub/kafka-receiver", json.dumps(raw), 100)]
+            ("pubsub", pubsub, "/dapr/pubsub/kafka-receiver", runtimes.dapr_json(event), 1),
+            ("bulk", pubsub, "/dapr/pubsub/kafka-receiver", runtimes.dapr_json(bulk), 100),
+            ("bulk-raw", pubsub, "/dapr/pubsub/kafka-receiver", runtimes.dapr_json(raw), 100)]
     print("| Delivery | Instructions per record |\n|---|---|")
     for name, ctx, path, body, per in rows:
         with tempfile.TemporaryDirectory(prefix="ofctx-callgrind-") as folder:

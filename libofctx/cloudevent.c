@@ -556,6 +556,15 @@ ofctx_err_t ofctx__ce_from_envelope(const char *body, size_t len, ofctx_event_t 
   return from_envelope(NULL, body, len, ev, why, 0);
 }
 
+/* The public accessor lives here, beside the envelope it may read: a
+ * pub/sub event's attributes are made on the first ask. Every event is the
+ * runtime's own, never a const object. */
+const char *ofctx_event_attribute(const ofctx_event_t *ev, const char *name) {
+  json_t *attributes =
+      ev->envelope ? ofctx__ce_envelope_attributes((ofctx_event_t *)ev) : ev->attributes;
+  return name ? json_string_value(json_object_get(attributes, name)) : NULL;
+}
+
 ofctx_err_t ofctx__ce_from_valid_envelope(const ofctx__json_map_t *map, const char *body,
                                           size_t len, ofctx_event_t *ev, const char **why) {
   return from_envelope(map, body, len, ev, why, 1);

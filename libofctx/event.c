@@ -2,7 +2,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cloudevent.h"
 #include "event.h"
 #include "mem.h"
 
@@ -96,14 +95,6 @@ const char *ofctx_event_metadata_key(const ofctx_event_t *ev, size_t i) {
 
 const char *ofctx_event_metadata_value(const ofctx_event_t *ev, size_t i) {
   return i < ev->metadata_count ? ev->metadata[i].value : NULL;
-}
-
-const char *ofctx_event_attribute(const ofctx_event_t *ev, const char *name) {
-  /* A pub/sub event's attributes are made on the first ask; every event is
-   * the runtime's own, never a const object. */
-  json_t *attributes =
-      ev->envelope ? ofctx__ce_envelope_attributes((ofctx_event_t *)ev) : ev->attributes;
-  return name ? json_string_value(json_object_get(attributes, name)) : NULL;
 }
 
 /* ---- the HTTP request of a Knative event ---- */

@@ -308,9 +308,9 @@ done:
 size_t ofctx__json_value_len(const char *s, size_t len) { return scan_value(s, len, NULL, 0); }
 
 /* In text known to be valid JSON, nothing is checked again: a string ends
- * at the first quote not escaped by an odd run of backslashes (memchr finds
- * it), a container where its depth returns to 0, a scalar at a delimiter.
- * The walks below step over values this way. */
+ * at the first quote not escaped by an odd run of backslashes (find_quote
+ * finds it), a container where its depth returns to 0 (or where a map says),
+ * a scalar at a delimiter. The walks below step over values this way. */
 static size_t skip_valid_string(const char *s, size_t len, size_t i) {
   for (i++; i < len;) {
     size_t at = find_quote(s, len, i), run = 0;
@@ -372,24 +372,22 @@ static size_t valid_value_len(const ofctx__json_map_t *map, const char *s, size_
   return i;
 }
 
-int ofctx__json_valid(const void *data, size_t len) {
-  const char *s = data;
+/* Whether `len` bytes of `s` are one JSON text, its containers recorded in
+ * `map` when it is not NULL. */
+static int valid_text(const char *s, size_t len, ofctx__json_map_t *map) {
   size_t start = skip_ws(s, len, 0), n;
 
-  if (start == len)
-    return 0;
-  n = ofctx__json_value_len(s + start, len - start);
-  return n > 0 && skip_ws(s, len, start + n) == len;
-}
-
-int ofctx__json_map(ofctx__json_map_t *map, const char *s, size_t len) {
-  size_t start = skip_ws(s, len, 0), n;
-
-  *map = (ofctx__json_map_t){s, NULL, 0, 0};
   if (start == len)
     return 0;
   n = scan_value(s + start, len - start, map, start);
   return n > 0 && skip_ws(s, len, start + n) == len;
+}
+
+int ofctx__json_valid(const void *data, size_t len) { return valid_text(data, len, NULL); }
+
+int ofctx__json_map(ofctx__json_map_t *map, const char *s, size_t len) {
+  *map = (ofctx__json_map_t){s, NULL, 0, 0};
+  return valid_text(s, len, map);
 }
 
 void ofctx__json_map_free(ofctx__json_map_t *map) {

@@ -6,7 +6,6 @@
 
 #include <stdlib.h>
 
-#include "base64.h"
 #include "buf.h"
 #include "bulk.h"
 #include "cloudevent.h"
@@ -251,7 +250,6 @@ static int metadata_pair(void *arg, const char *key, size_t key_len, const char 
 static ofctx_err_t entry_event(bulk_read_t *r, size_t k, const entry_fields_t *f, ofctx_event_t *ev,
                                const char **why) {
   ofctx__buf_t *strings = ofctx__bulk_strings(r->bulk, k);
-  ofctx__buf_t text = {0};
   pairs_t pairs = {strings, 0};
   ofctx__http_header_t *md;
   size_t type_len = 0;
@@ -263,21 +261,8 @@ static ofctx_err_t entry_event(bulk_read_t *r, size_t k, const entry_fields_t *f
   *why = "the entry has no event";
   if (!f->event)
     return OFCTX_EINVAL;
-  if (f->event[0] == '"') {
-    /* base64, decoded where it stands unless it has escapes (it never has
-     * from Dapr) */
-    const char *b64 = f->event + 1;
-    size_t b64_len = f->event_len - 2;
-    if (memchr(b64, '\\', b64_len)) {
-      ofctx__json_string_decode(&text, f->event, f->event_len);
-      b64 = text.data;
-      b64_len = text.len;
-    }
-    ev->owned = text.failed ? NULL : ofctx__base64_decode(b64, b64_len, &ev->len);
-    rc = ev->owned                                          ? OFCTX_OK
-         : text.failed || ofctx__base64_valid(b64, b64_len) ? OFCTX_ENOMEM
-                                                            : OFCTX_EINVAL;
-    ofctx__buf_free(&text);
+  if (f->event[0] == '"') { /* a raw payload: base64 */
+    rc = ofctx__json_base64(f->event, f->event_len, &ev->owned, &ev->len);
     *why = "the entry's raw event is not base64";
     if (rc != OFCTX_OK)
       return rc;

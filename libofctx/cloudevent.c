@@ -385,17 +385,11 @@ static ofctx_err_t take_data(ofctx_event_t *ev, const object_read_t *o, int stri
 
   ev->len = 0;
   if (o->b64) {
-    ofctx__json_string_decode(&text, o->b64, o->b64_len);
-    if (text.failed)
-      return OFCTX_ENOMEM;
-    ev->owned = ofctx__base64_decode(text.data, text.len, &ev->len);
-    if (!ev->owned) {
-      int valid = ofctx__base64_valid(text.data, text.len);
-      ofctx__buf_free(&text);
+    ofctx_err_t rc = ofctx__json_base64(o->b64, o->b64_len, &ev->owned, &ev->len);
+    if (rc == OFCTX_EINVAL)
       *why = "data_base64 is not base64";
-      return valid ? OFCTX_ENOMEM : OFCTX_EINVAL;
-    }
-    ofctx__buf_free(&text);
+    if (rc != OFCTX_OK)
+      return rc;
   } else if (o->data && o->data[0] == '"' && string_is_text) {
     ofctx__json_string_decode(&text, o->data, o->data_len);
     if (text.failed)

@@ -2,6 +2,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "base64.h"
 #include "json_scan.h"
 #include "json_util.h"
 #include "mem.h"
@@ -526,4 +527,23 @@ const char *ofctx__media_type_of(const void *data, size_t len) {
     if (p[i] == 0 || (n = utf8_at(p + i, len - i)) == 0)
       return "application/octet-stream";
   return "text/plain; charset=utf-8";
+}
+
+ofctx_err_t ofctx__json_base64(const char *s, size_t len, char **out, size_t *out_len) {
+  ofctx__buf_t text = {0};
+  const char *b64 = s + 1;
+  size_t b64_len = len - 2;
+  ofctx_err_t rc;
+
+  if (memchr(b64, '\\', b64_len)) {
+    ofctx__json_string_decode(&text, s, len);
+    b64 = text.data;
+    b64_len = text.len;
+  }
+  *out = text.failed ? NULL : ofctx__base64_decode(b64, b64_len, out_len);
+  rc = *out                                               ? OFCTX_OK
+       : text.failed || ofctx__base64_valid(b64, b64_len) ? OFCTX_ENOMEM
+                                                          : OFCTX_EINVAL;
+  ofctx__buf_free(&text);
+  return rc;
 }

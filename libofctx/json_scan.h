@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "ofctx/error.h"
 
 /* Whether `len` bytes of `data` are one JSON text: white space, one value
  * of any type, white space, and nothing else (no byte order mark). */
@@ -84,5 +85,12 @@ const char *ofctx__media_type_of(const void *data, size_t len);
  * Returns how many lone surrogates were replaced so; marks `out` failed
  * when out of memory (`out->data` is set otherwise, even for ""). */
 int ofctx__json_string_decode(ofctx__buf_t *out, const char *s, size_t len);
+
+/* The bytes that the JSON string token `s` (quotes included) holds as
+ * base64, into `*out`: a new buffer (free it with ofctx__free), `*out_len`
+ * bytes followed by a NUL. OFCTX_OK; OFCTX_EINVAL when its characters are
+ * not base64; OFCTX_ENOMEM. Base64 written without escapes, as it nearly
+ * always is, is decoded where it stands. */
+ofctx_err_t ofctx__json_base64(const char *s, size_t len, char **out, size_t *out_len);
 
 #endif

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base64.h"
 #include "json_scan.h"
 #include "local.h"
 #include "local_sink.h"
@@ -122,27 +121,21 @@ static const char *event_of_line(run_t *run, const char *line, size_t len, ofctx
   pairs_t md = {&store, NULL, 0, NULL};
   size_t data_len;
   const char *why = NULL;
-  int rc = ofctx__json_members(line, len, line_field, &f);
 
-  if (rc != 0)
+  if (ofctx__json_members(line, len, line_field, &f) != 0)
     return "the line is not a JSON object (--event-lines)";
   if (f.unknown)
     return "a member is none of data, data_base64, metadata, attributes";
   if (f.data && f.b64)
     return "the line has both data and data_base64";
   if (f.b64) {
-    ofctx__buf_t text = {0};
     char *bytes;
+    ofctx_err_t rc;
     if (f.b64[0] != '"')
       return "data_base64 is not a string";
-    ofctx__json_string_decode(&text, f.b64, f.b64_len);
-    bytes = text.failed ? NULL : ofctx__base64_decode(text.data, text.len, &data_len);
-    if (!bytes)
-      why = text.failed || ofctx__base64_valid(text.data, text.len) ? "out of memory"
-                                                                    : "data_base64 is not base64";
-    ofctx__buf_free(&text);
-    if (why)
-      return why;
+    rc = ofctx__json_base64(f.b64, f.b64_len, &bytes, &data_len);
+    if (rc != OFCTX_OK)
+      return rc == OFCTX_EINVAL ? "data_base64 is not base64" : "out of memory";
     ofctx__buf_append(&store, bytes, data_len);
     ofctx__free(bytes);
   } else if (f.data && f.data[0] == '"') { /* a string: its characters */

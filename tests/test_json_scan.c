@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "json_scan.h"
+#include "mem.h"
 
 static const char *const valid[] = {"0",
                                     "-0",
@@ -328,6 +329,27 @@ static void maps_past_their_depth(void **state) {
   }
 }
 
+/* Base64 in a string token, with and without JSON escapes in it. */
+static void base64_tokens(void **state) {
+  char *out = NULL;
+  size_t n = 0;
+  (void)state;
+
+  assert_int_equal(ofctx__json_base64("\"aGk=\"", 6, &out, &n), OFCTX_OK);
+  assert_int_equal(n, 2);
+  assert_memory_equal(out, "hi\0", 3);
+  ofctx__free(out);
+  assert_int_equal(ofctx__json_base64("\"aGk\\u003d\"", 11, &out, &n), OFCTX_OK); /* "=" escaped */
+  assert_memory_equal(out, "hi", 2);
+  ofctx__free(out);
+  assert_int_equal(ofctx__json_base64("\"\\/w==\"", 7, &out, &n), OFCTX_OK); /* "/" escaped */
+  assert_memory_equal(out, "\xff", 1);
+  ofctx__free(out);
+  assert_int_equal(ofctx__json_base64("\"a@k=\"", 6, &out, &n), OFCTX_EINVAL);
+  assert_null(out);
+  assert_int_equal(ofctx__json_base64("\"\\u0040\"", 8, &out, &n), OFCTX_EINVAL);
+}
+
 static void strings(void **state) {
   static const struct {
     const char *token;
@@ -378,6 +400,7 @@ int main(void) {
       cmocka_unit_test(members),           cmocka_unit_test(elements_and_valid_walks),
       cmocka_unit_test(strings),           cmocka_unit_test(media_types_of_data),
       cmocka_unit_test(strings_by_blocks), cmocka_unit_test(maps_past_their_depth),
+      cmocka_unit_test(base64_tokens),
   };
   return cmocka_run_group_tests_name("json_scan", tests, NULL, NULL);
 }

@@ -138,6 +138,11 @@ def render_parts(parts):
     return out
 
 
+def bold(text):
+    """A .B line: its quotes as \\(dq, since .B reads quotes as its own."""
+    return ".B " + escape(text).replace('"', "\\(dq")
+
+
 def library_page():
     out = ['.TH LIBOFCTX 3 "" "libofctx %s" "Library Functions Manual"' % version(),
            ".SH NAME", "libofctx \\- the OpenFunction functions framework in C",
@@ -163,13 +168,13 @@ def library_page():
         for protos, parts in groups:
             if parts:
                 out.append(".TP")
-                out.append(".B " + escape(protos[0]).replace('"', "\\(dq"))
+                out.append(bold(protos[0]))
                 for p in protos[1:]:
-                    out += [".TQ", ".B " + escape(p).replace('"', "\\(dq")]
+                    out += [".TQ", bold(p)]
                 out += render_parts(parts)
             else:
                 for p in protos:
-                    out += [".PP", ".B " + escape(p).replace('"', "\\(dq")]
+                    out += [".PP", bold(p)]
     out += [".SH SEE ALSO", "ofctx(1); " + inline("`docs/getting-started.md` in the libofctx sources.")]
     return "\n".join(out) + "\n"
 

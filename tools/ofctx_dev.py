@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -585,13 +586,10 @@ def read_data(value):
 
 
 def sidecar_port(given):
-    if given:
-        return given
-    try:
-        with open(state_file()) as f:
-            return json.load(f)["sidecar"]
-    except (OSError, ValueError, KeyError):
+    port = given or run_state().get("sidecar")
+    if not port:
         fail("invoke: no 'ofctx run' is running here (%s); start one, or give --sidecar PORT" % state_file())
+    return port
 
 
 def run_state():
@@ -646,17 +644,17 @@ def cmd_invoke(args):
             if not sep:
                 fail("invoke: --metadata takes KEY=VALUE, not %r" % pair)
             metadata[k] = v
-        status, body = control(port, "POST", "/emulator/deliver/binding/" + urllib.request.quote(name, safe=""),
+        status, body = control(port, "POST", "/emulator/deliver/binding/" + urllib.parse.quote(name, safe=""),
                                data, {"X-Emulator-Metadata": json.dumps(metadata)})
     else:
         status, body = control(port, "POST", "/emulator/deliver/pubsub/%s/%s" % (
-            urllib.request.quote(a.name, safe=""), urllib.request.quote(a.topic, safe="/")),
+            urllib.parse.quote(a.name, safe=""), urllib.parse.quote(a.topic, safe="/")),
             data, {"Content-Type": a.content_type})
     try:
         answer = json.loads(body)
     except ValueError:
         answer = {"error": body.decode("utf-8", "replace")}
-    if status >= 300 or "error" in answer and answer.get("status") is None:
+    if status >= 300 or ("error" in answer and answer.get("status") is None):
         fail("invoke: %s" % answer.get("error", status), 1)
     for s in sends_after(port, seen)[0]:
         print("sent: " + describe_send(s))
@@ -675,12 +673,13 @@ def invoke_cloudevent(a, data):
     if a.structured:
         event = {"specversion": "1.0", "id": event_id, "source": a.source, "type": a.type,
                  "datacontenttype": a.content_type}
-        try:
-            event["data"] = json.loads(data) if a.content_type.startswith("application/json") and data else None
-        except ValueError:
-            event["data"] = data.decode("utf-8", "replace")
-        if event["data"] is None and data:
-            event["data"] = data.decode("utf-8", "replace")
+        # JSON data as JSON (its "null" too), other data as a string, none as null
+        event["data"] = data.decode("utf-8", "replace") if data else None
+        if data and a.content_type.startswith("application/json"):
+            try:
+                event["data"] = json.loads(data)
+            except ValueError:
+                pass
         body = json.dumps(event, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/cloudevents+json"}
     else:

@@ -169,8 +169,8 @@ typedef struct {
   size_t entries_len;
   entry_fields_t *fields; /* each entry's, read in one walk of the array */
   size_t n, cap;
-  ofctx__json_map_t map; /* the body's containers */
-  ofctx_event_t headers; /* the request's metadata, which every entry's event has */
+  const ofctx__json_map_t *map; /* the body's containers */
+  ofctx_event_t headers;        /* the request's metadata, which every entry's event has */
 } bulk_read_t;
 
 static int is_key(const char *key, size_t key_len, const char *name) {
@@ -221,7 +221,7 @@ static int read_entry(void *arg, const char *value, size_t value_len) {
   }
   f = &r->fields[r->n++];
   *f = (entry_fields_t){0};
-  f->object = ofctx__json_members_in(&r->map, value, value_len, entry_field, f) == 0;
+  f->object = ofctx__json_members_in(r->map, value, value_len, entry_field, f) == 0;
   return 0;
 }
 
@@ -268,7 +268,7 @@ static ofctx_err_t entry_event(bulk_read_t *r, size_t k, const entry_fields_t *f
       return rc;
     ev->data = ev->owned;
   } else {
-    rc = ofctx__ce_from_valid_envelope(&r->map, f->event, f->event_len, ev, why);
+    rc = ofctx__ce_from_valid_envelope(r->map, f->event, f->event_len, ev, why);
   }
   if (rc != OFCTX_OK)
     return rc;
@@ -281,7 +281,7 @@ static ofctx_err_t entry_event(bulk_read_t *r, size_t k, const entry_fields_t *f
     ofctx__buf_append(strings, "", 1);
   }
   if (f->metadata &&
-      ofctx__json_members_in(&r->map, f->metadata, f->metadata_len, metadata_pair, &pairs) != 0)
+      ofctx__json_members_in(r->map, f->metadata, f->metadata_len, metadata_pair, &pairs) != 0)
     return OFCTX_EINVAL;
   if (strings->failed)
     return OFCTX_ENOMEM;
@@ -347,30 +347,26 @@ static void answer_bulk(void *arg, ofctx__bulk_t *bulk) {
   ofctx__buf_free(&text);
 }
 
-/* 1 when the body was a bulk envelope (answered, now or later). */
+/* 1 when the body, valid JSON whose containers `map` holds, was a bulk
+ * envelope (answered, now or later). */
 static int deliver_bulk(async_t *a, ofctx__http_request_t *req, size_t i, const char *body,
-                        size_t len) {
-  bulk_read_t r = {a, req, i, NULL, NULL, 0, NULL, 0, 0, {0}, {0}};
-  int bulk = 1;
+                        size_t len, const ofctx__json_map_t *map) {
+  bulk_read_t r = {a, req, i, NULL, NULL, 0, NULL, 0, 0, map, {0}};
 
-  /* the body is validated whole, once, its containers mapped, so that the
-   * walks below read each entry's members and its event's once */
-  if (!ofctx__json_map(&r.map, body, len) ||
-      ofctx__json_members_in(&r.map, body, len, find_entries, &r) != 0 || !r.entries)
-    bulk = 0;
-  else if (ofctx__event_metadata_from_headers(&r.headers, req) != 0 ||
-           ofctx__json_elements_in(&r.map, r.entries, r.entries_len, read_entry, &r) != 0 ||
-           !(r.bulk = ofctx__bulk_new(a->host, req, i, r.n, answer_bulk)))
+  if (ofctx__json_members_in(map, body, len, find_entries, &r) != 0 || !r.entries)
+    return 0;
+  if (ofctx__event_metadata_from_headers(&r.headers, req) != 0 ||
+      ofctx__json_elements_in(map, r.entries, r.entries_len, read_entry, &r) != 0 ||
+      !(r.bulk = ofctx__bulk_new(a->host, req, i, r.n, answer_bulk))) {
     ofctx__http_respond_json(req, 500, "{\"error\":\"out of memory\"}");
-  else {
+  } else {
     for (size_t k = 0; k < r.n; k++)
       start_entry(&r, k);
     ofctx__bulk_close(r.bulk);
   }
   ofctx__free(r.fields);
-  ofctx__json_map_free(&r.map);
   ofctx__event_clear(&r.headers);
-  return bulk;
+  return 1;
 }
 
 static void deliver_pubsub(async_t *a, ofctx__http_request_t *req, size_t i) {
@@ -380,13 +376,25 @@ static void deliver_pubsub(async_t *a, ofctx__http_request_t *req, size_t i) {
   const char *why = NULL;
   ofctx_err_t rc;
 
-  if (a->bulks[i].enabled && deliver_bulk(a, req, i, body, len))
-    return;
+  ofctx__json_map_t map = {0};
+  int valid = 0;
 
+  /* On a bulk input the body is validated whole, once, its containers
+   * mapped: the walks of a bulk's entries, or of a single message, read
+   * each container once. */
+  if (a->bulks[i].enabled) {
+    valid = ofctx__json_map(&map, body, len);
+    if (valid && deliver_bulk(a, req, i, body, len, &map)) {
+      ofctx__json_map_free(&map);
+      return;
+    }
+  }
   ev.kind = OFCTX_EVENT_PUBSUB;
   ev.input = ofctx_component_name(ofctx_config_input_at(a->cfg, i));
   ev.input_index = i;
-  rc = ofctx__ce_from_envelope(body, len, &ev, &why);
+  rc = valid ? ofctx__ce_from_valid_envelope(&map, body, len, &ev, &why)
+             : ofctx__ce_from_envelope(body, len, &ev, &why);
+  ofctx__json_map_free(&map);
   if (rc == OFCTX_OK && ofctx__event_metadata_from_headers(&ev, req) != 0)
     rc = OFCTX_ENOMEM;
   if (rc != OFCTX_OK) {

@@ -10,6 +10,7 @@
 #include "curl_lib.h"
 #include "dapr_client.h"
 #include "mem.h"
+#include "saturate.h"
 
 typedef struct call call_t;
 
@@ -370,7 +371,7 @@ uint64_t ofctx__dapr_backoff_ms(const ofctx__dapr_policy_t *policy, int attempts
   uint64_t wait = policy->backoff_initial_ms;
 
   for (int i = 1; i < attempts && wait < policy->backoff_max_ms; i++)
-    wait *= 2;
+    wait = ofctx__mul_sat(wait, 2);
   if (wait > policy->backoff_max_ms)
     wait = policy->backoff_max_ms;
   /* xorshift64: jitter only, nothing secret */
@@ -378,6 +379,19 @@ uint64_t ofctx__dapr_backoff_ms(const ofctx__dapr_policy_t *policy, int attempts
   *rng ^= *rng >> 7;
   *rng ^= *rng << 17;
   return wait / 2 + (wait > 1 ? *rng % (wait / 2 + 1) : 0);
+}
+
+uint64_t ofctx__dapr_retry_after_ms(uint64_t backoff_ms, int64_t after_s) {
+  uint64_t ms;
+
+  if (after_s <= 0)
+    return backoff_ms;
+  /* capped before it is multiplied: a product that wrapped would be under
+   * any cap */
+  ms = ofctx__mul_sat((uint64_t)after_s, 1000);
+  if (ms > OFCTX__RETRY_AFTER_MAX_MS)
+    ms = OFCTX__RETRY_AFTER_MAX_MS;
+  return ms > backoff_ms ? ms : backoff_ms;
 }
 
 static int retryable_status(int status) { return status >= 500 || status == 408 || status == 429; }
@@ -415,14 +429,8 @@ static void attempt_done(call_t *call, CURLcode code) {
     curl_off_t after = 0;
     /* a rate limiter's Retry-After (seconds) is waited out, within a bound */
     if ((status == 429 || status == 503) &&
-        ofctx__curl.easy_getinfo(call->easy, CURLINFO_RETRY_AFTER, &after) == CURLE_OK &&
-        after > 0) {
-      uint64_t ms = (uint64_t)after * 1000;
-      if (ms > OFCTX__RETRY_AFTER_MAX_MS)
-        ms = OFCTX__RETRY_AFTER_MAX_MS;
-      if (ms > wait)
-        wait = ms;
-    }
+        ofctx__curl.easy_getinfo(call->easy, CURLINFO_RETRY_AFTER, &after) == CURLE_OK)
+      wait = ofctx__dapr_retry_after_ms(wait, (int64_t)after);
     uv_timer_start(&call->backoff, backoff_done, wait, 0);
     return;
   }

@@ -32,6 +32,11 @@ void ofctx__dapr_policy_default(ofctx__dapr_policy_t *policy);
  * at most this long (a back-off that is longer wins). */
 #define OFCTX__RETRY_AFTER_MAX_MS 30000
 
+/* The wait before the next attempt when the answer said Retry-After
+ * `after_s` seconds (0 or less: it did not): the longer of `backoff_ms` and
+ * `after_s`, the latter at most OFCTX__RETRY_AFTER_MAX_MS however large. */
+uint64_t ofctx__dapr_retry_after_ms(uint64_t backoff_ms, int64_t after_s);
+
 /* The wait before attempt `attempts` + 1: doubling from the initial wait,
  * capped, and spread over its upper half (`*rng`, a nonzero xorshift state)
  * so that many callers do not retry in step. */

@@ -31,6 +31,20 @@ int ofctx__grpc_code_retryable(int code) {
          code == OFCTX__GRPC_RESOURCE_EXHAUSTED;
 }
 
+int ofctx__grpc_status_parse(const char *value) {
+  int code = 0;
+  const char *p = value;
+
+  /* digit by digit, stopping past the last code: atoi would wrap
+   * "4294967296" to 0, OK */
+  if (!*p)
+    return OFCTX__GRPC_UNKNOWN;
+  for (; *p >= '0' && *p <= '9'; p++)
+    if ((code = code * 10 + (*p - '0')) > OFCTX__GRPC_UNAUTHENTICATED)
+      return OFCTX__GRPC_UNKNOWN;
+  return *p ? OFCTX__GRPC_UNKNOWN : code;
+}
+
 void ofctx__grpc_prefix(unsigned char out[OFCTX__GRPC_PREFIX], size_t len) {
   out[0] = 0;
   out[1] = (unsigned char)(len >> 24);
@@ -64,7 +78,9 @@ int64_t ofctx__grpc_timeout_parse(const char *value) {
 
   if (!value)
     return -1;
-  while (value[digits] >= '0' && value[digits] <= '9') {
+  /* at most 8 digits (one more read to refuse a ninth), so that even
+   * 99999999H in milliseconds (3.6e14) is far from overflowing */
+  while (digits <= 8 && value[digits] >= '0' && value[digits] <= '9') {
     n = n * 10 + (uint64_t)(value[digits] - '0');
     digits++;
   }

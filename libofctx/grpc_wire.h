@@ -37,6 +37,10 @@ const char *ofctx__grpc_code_name(int code);
  * DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED. */
 int ofctx__grpc_code_retryable(int code);
 
+/* grpc-status's value: a code from 0 to 16 in decimal, else UNKNOWN (any
+ * other text, or a number past 16 however long). */
+int ofctx__grpc_status_parse(const char *value);
+
 /* The length-prefixed message: 5 bytes (flag 0: not compressed; length,
  * big-endian) then the message. */
 #define OFCTX__GRPC_PREFIX 5

@@ -1,6 +1,6 @@
 /* gRPC's own bits on HTTP/2: grpc-timeout both ways, the percent-encoded
- * grpc-message, the 5-byte message prefix, status names and which statuses
- * are worth a retry. */
+ * grpc-message, the 5-byte message prefix, status names, grpc-status read
+ * without wrapping, and which statuses are worth a retry. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -101,6 +101,21 @@ static void codes(void **state) {
     assert_int_equal(ofctx__grpc_code_retryable(code), code == 4 || code == 8 || code == 14);
 }
 
+static void status_parse(void **state) {
+  static const char *const unknown[] = {"",           "x",          "-1",
+                                        " 0",         "0 ",         "17",
+                                        "1x",         "+0",         "00000000000000000000014x",
+                                        "4294967296", "4294967310", "18446744073709551616"};
+  (void)state;
+  assert_int_equal(ofctx__grpc_status_parse("0"), OFCTX__GRPC_OK);
+  assert_int_equal(ofctx__grpc_status_parse("14"), OFCTX__GRPC_UNAVAILABLE);
+  assert_int_equal(ofctx__grpc_status_parse("16"), OFCTX__GRPC_UNAUTHENTICATED);
+  assert_int_equal(ofctx__grpc_status_parse("013"), OFCTX__GRPC_INTERNAL);
+  /* not a code; the long numbers are those atoi wraps to 0 (OK) and 14 */
+  for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
+    assert_int_equal(ofctx__grpc_status_parse(unknown[i]), OFCTX__GRPC_UNKNOWN);
+}
+
 /* Puts `n` bytes before *p. */
 static void put(unsigned char **p, const void *bytes, size_t n) {
   *p -= n;
@@ -186,6 +201,7 @@ int main(void) {
                                      cmocka_unit_test(message_both_ways),
                                      cmocka_unit_test(framing),
                                      cmocka_unit_test(codes),
+                                     cmocka_unit_test(status_parse),
                                      cmocka_unit_test(struct_depth)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

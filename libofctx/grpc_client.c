@@ -37,7 +37,9 @@ struct gcall {
   uint64_t attempt_start; /* loop time */
   uv_timer_t timer;
   int http_status; /* of the response head; 0 before */
-  int code;        /* grpc-status; -1 before */
+  int code;        /* grpc-status of the trailer; -1 before one came */
+  int trailed;     /* a trailer (HEADERS with END_STREAM) came */
+  int too_big;     /* the answer passed max_response_size: we reset the stream */
   ofctx__buf_t message;
   size_t response_len;
   ofctx__grpc_done_fn done;
@@ -466,6 +468,8 @@ static void submit(gcall_t *call, gconn_t *c) {
   call->body_off = 0;
   call->http_status = 0;
   call->code = -1;
+  call->trailed = 0;
+  call->too_big = 0;
   call->response_len = 0;
   call->answer.len = 0;
   call->message.len = 0;
@@ -525,11 +529,41 @@ static void attempt_timeout(uv_timer_t *timer) {
     conn_close(c, "the sidecar stopped answering");
 }
 
-/* The stream is over: its status decides. */
+/* gRPC's code for a stream that ended without a trailer, from the code of
+ * its RST_STREAM (NO_ERROR when it just ended): "Errors" in gRPC's
+ * PROTOCOL-HTTP2.md. Only a refused stream was surely never processed. */
+static int reset_code(uint32_t error) {
+  switch (error) {
+  case NGHTTP2_REFUSED_STREAM:
+    return OFCTX__GRPC_UNAVAILABLE;
+  case NGHTTP2_CANCEL:
+    return OFCTX__GRPC_CANCELLED;
+  case NGHTTP2_ENHANCE_YOUR_CALM:
+    return OFCTX__GRPC_RESOURCE_EXHAUSTED;
+  case NGHTTP2_INADEQUATE_SECURITY:
+    return 7; /* PERMISSION_DENIED */
+  default:
+    return OFCTX__GRPC_INTERNAL;
+  }
+}
+
+/* The stream is over. Only a trailer ends a call with its status: a
+ * grpc-status in headers that did not end the stream is no answer, and a
+ * stream that closed without a trailer, or was reset after a trailer that
+ * said OK (the sidecar took back what it said), failed. */
 static void attempt_ended(gcall_t *call, uint32_t error) {
   char why[256];
-  int code = call->code;
+  int code = call->trailed ? call->code : -1;
 
+  if (call->too_big) {
+    snprintf(why, sizeof why, "the answer is larger than %zu bytes",
+             call->policy.max_response_size);
+    code = OFCTX__GRPC_RESOURCE_EXHAUSTED;
+    finish(call, code, why, 0); /* the same answer again would be as large */
+    return;
+  }
+  if (code == OFCTX__GRPC_OK && error != NGHTTP2_NO_ERROR)
+    code = -1;
   if (call->http_status != 0 && call->http_status != 200) {
     /* gRPC's mapping of an HTTP status without a gRPC one */
     int s = call->http_status;
@@ -541,11 +575,13 @@ static void attempt_ended(gcall_t *call, uint32_t error) {
                                                             : OFCTX__GRPC_UNKNOWN;
     snprintf(why, sizeof why, "the sidecar answered HTTP %d", s);
   } else if (code < 0) {
-    /* no status: a refused stream was never processed, anything else may
-     * have been */
-    code = error == NGHTTP2_REFUSED_STREAM ? OFCTX__GRPC_UNAVAILABLE : OFCTX__GRPC_INTERNAL;
-    snprintf(why, sizeof why, "the sidecar ended the call without a status%s",
-             error == NGHTTP2_REFUSED_STREAM ? " (stream refused)" : "");
+    code = reset_code(error);
+    if (error == NGHTTP2_NO_ERROR)
+      snprintf(why, sizeof why, "the sidecar ended the call without a status");
+    else
+      snprintf(why, sizeof why, "the sidecar reset the call (HTTP/2 %s)%s",
+               nghttp2_http2_strerror(error),
+               call->trailed ? " after its status" : " before its status");
   } else {
     snprintf(why, sizeof why, "%s%s%s", ofctx__grpc_code_name(code), call->message.len ? ": " : "",
              call->message.len ? call->message.data : "");
@@ -576,9 +612,11 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
   if (!call)
     return 0;
   if (strcmp(n, ":status") == 0) {
-    call->http_status = atoi(v);
+    call->http_status = atoi(v); /* nghttp2 has checked it is 3 digits */
+  } else if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+    /* not the trailer: a status here would not end the call */
   } else if (strcmp(n, "grpc-status") == 0) {
-    call->code = (v[0] >= '0' && v[0] <= '9') ? atoi(v) : OFCTX__GRPC_UNKNOWN;
+    call->code = ofctx__grpc_status_parse(v);
   } else if (strcmp(n, "grpc-message") == 0) {
     call->message.len = 0;
     ofctx__grpc_message_decode(&call->message, v);
@@ -593,10 +631,14 @@ static int on_data(nghttp2_session *session, uint8_t flags, int32_t id, const ui
   (void)data;
   (void)user;
 
-  if (call && (call->response_len += len) > call->policy.max_response_size)
-    nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
-  else if (call)
+  if (call && (call->too_big || len > call->policy.max_response_size - call->response_len)) {
+    if (!call->too_big)
+      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+    call->too_big = 1;
+  } else if (call) {
+    call->response_len += len;
     ofctx__buf_append(&call->answer, (const char *)data, len);
+  }
   return 0;
 }
 
@@ -615,9 +657,13 @@ static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t error,
 
 static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user) {
   gconn_t *c = user;
-  (void)session;
 
-  if (frame->hd.type == NGHTTP2_GOAWAY) {
+  if (frame->hd.type == NGHTTP2_HEADERS && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+    /* the trailer, or a trailers-only answer: told before the stream closes */
+    gcall_t *call = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+    if (call)
+      call->trailed = 1;
+  } else if (frame->hd.type == NGHTTP2_GOAWAY) {
     /* streams past its last id are closed as refused (and tried again);
      * new calls go on a new connection */
     c->goaway = 1;

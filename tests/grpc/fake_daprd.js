@@ -19,7 +19,9 @@
 //   DELETE /received
 //   POST /faults    [{"method": "PublishEvent", "code": 14, "times": 2}, ...]
 //                   ({"method": "BulkPublishEvent", "failEntries": ["b"]}: an OK
-//                    answer with those entries in failedEntries)
+//                    answer with those entries in failedEntries;
+//                    {"method": "PublishEvent", "h2": "statusThenReset"}: an
+//                    answer made by hand on HTTP/2, below gRPC, see h2Fault)
 //   GET  /v1.0/healthz/outbound              → 204 (the sidecar probe over HTTP)
 // bytes fields travel as base64 strings in the JSON of the control API.
 //
@@ -28,6 +30,7 @@
 
 const fs = require("fs");
 const http = require("http");
+const http2 = require("http2");
 const path = require("path");
 const grpc = require("@grpc/grpc-js");
 const protoLoader = require("@grpc/proto-loader");
@@ -55,7 +58,7 @@ let faults = [];
 
 function takeFault(method) {
   for (const f of faults) {
-    if (f.method === method && f.times > 0) {
+    if (f.method === method && !f.h2 && f.times > 0) {
       f.times--;
       return f;
     }
@@ -96,6 +99,59 @@ function apiHandler(method) {
     return delay ? setTimeout(answer, delay) : answer();
   };
 }
+
+// ---- answers no gRPC server would send, made by hand on HTTP/2 ----
+//
+// A fault with "h2" takes the stream before grpc-js sees it (the HTTP/2
+// server grpc-js makes is the one made here, see below), reads the request,
+// then answers as the mode says:
+//   statusThenReset  headers that carry grpc-status (default "0") without
+//                    ending the stream, then RST_STREAM ("resetCode", default
+//                    INTERNAL_ERROR): no trailer, so no status
+//   statusThenEnd    the same headers, then the stream ended by an empty DATA
+//                    frame: no trailer either
+//   trailersOnly     one HEADERS frame that ends the stream with that
+//                    grpc-status (any text): a trailers-only answer
+
+function h2Fault(stream, headers) {
+  const method = String(headers[":path"] || "").split("/").pop();
+  const f = faults.find((x) => x.h2 && x.method === method && x.times > 0);
+  if (!f) return false;
+  f.times--;
+  received.push({ method, request: null, token: headers["dapr-api-token"] || null,
+                  metadata: {}, peer: "h2", at: Date.now(), refused: f.h2 });
+  const head = { ":status": 200, "content-type": "application/grpc",
+                 "grpc-status": f.grpcStatus === undefined ? "0" : String(f.grpcStatus) };
+  stream.on("error", () => {});
+  stream.resume();
+  stream.on("end", () => {
+    if (f.h2 === "trailersOnly") return stream.respond(head, { endStream: true });
+    if (f.h2 === "statusThenEnd") {
+      stream.respond(head);
+      return setTimeout(() => stream.end(), 50); // the headers first, on their own
+    }
+    // close() ends the stream (DATA with END_STREAM) before it resets it,
+    // unless the stream waits for trailers: it is reset instead of sending them
+    stream.respond(head, { waitForTrailers: true });
+    stream.on("wantTrailers", () =>
+      stream.close(f.resetCode === undefined ? http2.constants.NGHTTP2_INTERNAL_ERROR : f.resetCode));
+    setTimeout(() => stream.end(), 50);
+  });
+  return true;
+}
+
+// grpc-js makes its HTTP/2 server with http2.createServer: the server made
+// here hands h2Fault each stream first.
+const createServer = http2.createServer;
+http2.createServer = function (...rest) {
+  const server = createServer.apply(this, rest);
+  const emit = server.emit;
+  server.emit = function (event, stream, headers, ...more) {
+    if (event === "stream" && h2Fault(stream, headers)) return true;
+    return emit.call(this, event, stream, headers, ...more);
+  };
+  return server;
+};
 
 // Buffers as base64, everything else as it is.
 function toJson(value) {

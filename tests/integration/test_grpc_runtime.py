@@ -711,6 +711,47 @@ class Peers(unittest.TestCase):
             for conn in accepted:
                 conn.close()
 
+    def test_only_a_trailer_ends_a_call(self):
+        # a grpc-status in headers that do not end the stream is no answer:
+        # reset after it, or ended without a trailer, the send failed and
+        # the event is not acknowledged; a trailers-only answer still is one
+        h = GrpcHarness(CONTEXT)
+        try:
+            cases = [  # fault, the event's answer, the attempts' faults
+                ({"h2": "statusThenReset"}, INTERNAL, ["statusThenReset"]),
+                ({"h2": "statusThenEnd"}, INTERNAL, ["statusThenEnd"]),
+                # ENHANCE_YOUR_CALM is RESOURCE_EXHAUSTED, tried again
+                ({"h2": "statusThenReset", "resetCode": 11}, OK, ["statusThenReset", None]),
+                ({"h2": "trailersOnly"}, OK, ["trailersOnly"]),
+            ]
+            for fault, code, attempts in cases:
+                with self.subTest(**fault):
+                    h.clear_received()
+                    h.faults([dict(fault, method="PublishEvent")])
+                    r = h.call("OnBindingEvent", binding({"send": ["pub"], "id": "t"}))
+                    self.assertEqual(r["code"], code)
+                    self.assertEqual([c.get("refused") for c in h.received()], attempts)
+            wait_until(lambda: "the sidecar reset the call (HTTP/2 INTERNAL_ERROR) before its status"
+                       in h.log(), "the reset send's error")
+            self.assertIn("the sidecar ended the call without a status", h.log())
+        finally:
+            h.finish()
+
+    def test_a_grpc_status_past_the_codes_is_unknown(self):
+        # atoi read "4294967296" as 0 (OK), and "4294967310" as 14, retried
+        h = GrpcHarness(CONTEXT)
+        try:
+            for status in ("4294967296", "4294967310", "-0", "0x0"):
+                with self.subTest(status=status):
+                    h.clear_received()
+                    h.faults([{"method": "PublishEvent", "h2": "trailersOnly", "grpcStatus": status, "times": 2}])
+                    r = h.call("OnBindingEvent", binding({"send": ["pub"], "id": "s"}))
+                    self.assertEqual(r["code"], INTERNAL)
+                    self.assertEqual(len(h.received()), 1)  # UNKNOWN: not tried again
+            wait_until(lambda: "grpc_status=2" in h.log(), "the send's status")
+        finally:
+            h.finish()
+
     def test_sidecar_gone_fails_sends_after_the_retries(self):
         h = GrpcHarness(CONTEXT, start=False)
         try:

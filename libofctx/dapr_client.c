@@ -289,7 +289,7 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp) {
   call_t *call = userp;
   size_t len = size * nmemb;
 
-  if (call->resp.len + len > call->policy.max_response_size) {
+  if (len > call->policy.max_response_size - call->resp.len) { /* resp.len is at most the max */
     call->too_big = 1;
     return 0; /* makes curl fail the transfer */
   }

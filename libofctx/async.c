@@ -36,6 +36,7 @@ typedef struct {
   ofctx__metrics_t *metrics;
   char **routes;               /* per input: the path Dapr delivers it to */
   ofctx__bulk_config_t *bulks; /* per input */
+  size_t max_metadata;         /* metadata entries of a bulk entry */
   char inputs[24];             /* how many there are, for the log */
 } async_t;
 
@@ -49,14 +50,6 @@ static void async_stop(void *state) {
   ofctx__free(a);
 }
 
-/* The bulkSubscribe of each pub/sub input: 0, or -1 with the message. */
-static int bulk_configs(async_t *a, char *err, size_t size) {
-  for (size_t i = 0; i < ofctx_config_input_count(a->cfg); i++)
-    if (ofctx__bulk_config(ofctx_config_input_at(a->cfg, i), &a->bulks[i], err, size) != 0)
-      return -1;
-  return 0;
-}
-
 static void *async_start(const ofctx__mode_env_t *env, char *err, size_t size) {
   size_t n = ofctx_config_input_count(env->cfg);
   async_t *a = ofctx__calloc(1, sizeof *a);
@@ -65,6 +58,7 @@ static void *async_start(const ofctx__mode_env_t *env, char *err, size_t size) {
     a->cfg = env->cfg;
     a->host = env->host;
     a->metrics = env->metrics;
+    a->max_metadata = env->max_metadata;
     snprintf(a->inputs, sizeof a->inputs, "%zu", n);
     a->routes = ofctx__calloc(n ? n : 1, sizeof *a->routes);
     a->bulks = ofctx__calloc(n ? n : 1, sizeof *a->bulks);
@@ -87,10 +81,8 @@ static void *async_start(const ofctx__mode_env_t *env, char *err, size_t size) {
     snprintf(err, size, "out of memory");
     return NULL;
   }
-  if (bulk_configs(a, err, size) != 0) {
-    async_stop(a);
-    return NULL;
-  }
+  for (size_t i = 0; i < n; i++)
+    ofctx__bulk_config(ofctx_config_input_at(a->cfg, i), &a->bulks[i]);
   return a;
 }
 
@@ -167,10 +159,11 @@ typedef struct {
   ofctx__bulk_t *bulk;
   const char *entries; /* the array, as it is written */
   size_t entries_len;
-  entry_fields_t *fields; /* each entry's, read in one walk of the array */
-  size_t n, cap;
+  int bulk_type;                /* "type" is Dapr's bulk envelope's */
+  int specversion;              /* a "specversion": a CloudEvent, never a bulk envelope */
+  entry_fields_t *fields;       /* each entry's, read in one walk of the array */
+  size_t n, cap, max;           /* max: the most entries a delivery may hold */
   const ofctx__json_map_t *map; /* the body's containers */
-  ofctx_event_t headers;        /* the request's metadata, which every entry's event has */
 } bulk_read_t;
 
 static int is_key(const char *key, size_t key_len, const char *name) {
@@ -181,9 +174,15 @@ static int is_key(const char *key, size_t key_len, const char *name) {
 static int find_entries(void *arg, const char *key, size_t key_len, const char *value,
                         size_t value_len) {
   bulk_read_t *r = arg;
+  static const char bulk_type[] = "\"com.dapr.event.sent.bulk\"";
+
   if (is_key(key, key_len, "entries") && value[0] == '[') {
     r->entries = value;
     r->entries_len = value_len;
+  } else if (is_key(key, key_len, "type")) {
+    r->bulk_type = value_len == sizeof bulk_type - 1 && memcmp(value, bulk_type, value_len) == 0;
+  } else if (is_key(key, key_len, "specversion")) {
+    r->specversion = 1;
   }
   return 0;
 }
@@ -211,8 +210,11 @@ static int read_entry(void *arg, const char *value, size_t value_len) {
   bulk_read_t *r = arg;
   entry_fields_t *f;
 
+  if (r->n == r->max)
+    return 2; /* more than Dapr ever sends */
   if (r->n == r->cap) {
     size_t cap = r->cap ? 2 * r->cap : 128;
+    cap = cap < r->max ? cap : r->max;
     entry_fields_t *more = ofctx__realloc(r->fields, cap * sizeof *more);
     if (!more)
       return 1;
@@ -285,11 +287,13 @@ static ofctx_err_t entry_event(bulk_read_t *r, size_t k, const entry_fields_t *f
     return OFCTX_EINVAL;
   if (strings->failed)
     return OFCTX_ENOMEM;
+  *why = "the entry has more metadata entries than OFCTX_MAX_METADATA";
+  if (pairs.count > r->a->max_metadata)
+    return OFCTX_EINVAL;
   if (f->event[0] == '"')
     ev->content_type = type_len ? strings->data : "application/octet-stream";
   md = ofctx__http_headers_unpack(strings->data + (type_len ? type_len + 1 : 0), pairs.count, 0);
-  if ((pairs.count && !md) || ofctx__event_metadata_add(ev, md, pairs.count, 0) != 0 ||
-      ofctx__event_metadata_add(ev, r->headers.metadata, r->headers.metadata_count, 0) != 0) {
+  if ((pairs.count && !md) || ofctx__event_metadata_add(ev, md, pairs.count, 0) != 0) {
     ofctx__free(md);
     return OFCTX_ENOMEM;
   }
@@ -347,17 +351,46 @@ static void answer_bulk(void *arg, ofctx__bulk_t *bulk) {
   ofctx__buf_free(&text);
 }
 
+/* Refuses a delivery whose entries are more than the subscription lets
+ * Dapr send: nothing of it runs. */
+static void too_many_entries(async_t *a, ofctx__http_request_t *req, size_t i, size_t max) {
+  char json[160];
+
+  ofctx__log(OFCTX_LOG_WARN, "bulk delivery refused", "input",
+             ofctx_component_name(ofctx_config_input_at(a->cfg, i)), "reason",
+             "more entries than its bulkSubscribeMaxMessagesCount", (const char *)NULL);
+  snprintf(
+      json, sizeof json,
+      "{\"error\":\"more than %zu entries: the subscription's bulkSubscribeMaxMessagesCount\"}",
+      max);
+  ofctx__http_respond_json(req, 413, json);
+}
+
 /* 1 when the body, valid JSON whose containers `map` holds, was a bulk
- * envelope (answered, now or later). */
+ * envelope (answered, now or later): "entries", Dapr's bulk "type", and no
+ * "specversion" (which a CloudEvent, and only a CloudEvent, has). */
 static int deliver_bulk(async_t *a, ofctx__http_request_t *req, size_t i, const char *body,
                         size_t len, const ofctx__json_map_t *map) {
-  bulk_read_t r = {a, req, i, NULL, NULL, 0, NULL, 0, 0, map, {0}};
+  bulk_read_t r = {.a = a, .req = req, .input = i, .map = map};
+  const ofctx__http_header_t *headers;
+  size_t n_headers;
+  int rc;
 
-  if (ofctx__json_members_in(map, body, len, find_entries, &r) != 0 || !r.entries)
+  r.max = ofctx__bulk_max_entries(&a->bulks[i]);
+  if (ofctx__json_members_in(map, body, len, find_entries, &r) != 0 || !r.entries || !r.bulk_type ||
+      r.specversion)
     return 0;
-  if (ofctx__event_metadata_from_headers(&r.headers, req) != 0 ||
-      ofctx__json_elements_in(map, r.entries, r.entries_len, read_entry, &r) != 0 ||
-      !(r.bulk = ofctx__bulk_new(a->host, req, i, r.n, answer_bulk))) {
+  headers = ofctx__http_request_headers(req, &n_headers);
+  rc = ofctx__json_elements_in(map, r.entries, r.entries_len, read_entry, &r);
+  if (rc == 2) {
+    too_many_entries(a, req, i, r.max);
+  } else if (rc == 0 &&
+             ofctx__http_request_hold(req, ofctx__bulk_cost(r.n) + r.cap * sizeof *r.fields) != 0) {
+    ofctx__http_respond_json(req, 503, "{\"error\":\"the server holds too many messages\"}");
+  } else if (rc != 0 || !(r.bulk = ofctx__bulk_new(a->host, req, i, r.n, answer_bulk)) ||
+             ofctx__bulk_share_metadata(r.bulk, headers, n_headers) != 0) {
+    if (r.bulk)
+      ofctx__bulk_free(r.bulk);
     ofctx__http_respond_json(req, 500, "{\"error\":\"out of memory\"}");
   } else {
     for (size_t k = 0; k < r.n; k++)
@@ -365,7 +398,6 @@ static int deliver_bulk(async_t *a, ofctx__http_request_t *req, size_t i, const 
     ofctx__bulk_close(r.bulk);
   }
   ofctx__free(r.fields);
-  ofctx__event_clear(&r.headers);
   return 1;
 }
 

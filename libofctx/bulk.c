@@ -15,39 +15,23 @@ int ofctx__bulk_metadata_key(const char *key) {
          strcmp(key, BULK_MAX_AWAIT) == 0;
 }
 
-/* A whole number from 1 to `max` in `md`'s `key`; 0 when absent; -1 when
- * it is not one. */
-static long metadata_number(const ofctx_strmap_t *md, const char *key, long max) {
+/* A whole number in `md`'s `key` (the config has checked it); 0 when
+ * absent. */
+static long metadata_number(const ofctx_strmap_t *md, const char *key) {
   const char *v = ofctx_strmap_get(md, key);
-  char *end;
-  long n;
-
-  if (!v)
-    return 0;
-  n = strtol(v, &end, 10);
-  return *v >= '0' && *v <= '9' && !*end && n >= 1 && n <= max ? n : -1;
+  return v ? strtol(v, NULL, 10) : 0;
 }
 
-int ofctx__bulk_config(const ofctx_component_t *in, ofctx__bulk_config_t *out, char *err,
-                       size_t size) {
+void ofctx__bulk_config(const ofctx_component_t *in, ofctx__bulk_config_t *out) {
   const ofctx_strmap_t *md = ofctx_component_metadata(in);
   const char *enabled = ofctx_strmap_get(md, BULK_ENABLED);
 
   memset(out, 0, sizeof *out);
   if (ofctx_component_kind(in) != OFCTX_COMPONENT_PUBSUB)
-    return 0;
+    return;
   out->enabled = enabled && strcmp(enabled, "true") == 0;
-  out->max_messages = metadata_number(md, BULK_MAX_MESSAGES, 100000);
-  out->max_await_ms = metadata_number(md, BULK_MAX_AWAIT, 3600000);
-  if ((enabled && !out->enabled && strcmp(enabled, "false") != 0) || out->max_messages < 0 ||
-      out->max_await_ms < 0) {
-    snprintf(err, size,
-             "input %s: its metadata %s must be \"true\" or \"false\", and %s (1-100000) and "
-             "%s (1-3600000) whole numbers",
-             ofctx_component_name(in), BULK_ENABLED, BULK_MAX_MESSAGES, BULK_MAX_AWAIT);
-    return -1;
-  }
-  return 0;
+  out->max_messages = metadata_number(md, BULK_MAX_MESSAGES);
+  out->max_await_ms = metadata_number(md, BULK_MAX_AWAIT);
 }
 
 typedef struct {
@@ -69,7 +53,21 @@ struct ofctx__bulk {
   entry_t *entries;
   ofctx_batch_t batch;   /* a batch function's: the held entries */
   size_t *batch_entries; /* batch index -> entry index */
+  ofctx_event_t shared;  /* its metadata: what every entry's event has after its own */
 };
+
+size_t ofctx__bulk_max_entries(const ofctx__bulk_config_t *config) {
+  return config->max_messages ? (size_t)config->max_messages : OFCTX__BULK_DEFAULT_MAX;
+}
+
+size_t ofctx__bulk_cost(size_t count) {
+  /* an entry, its invocation, a batch function's slots */
+  return count * (sizeof(entry_t) + sizeof(ofctx_t) + 2 * sizeof(void *) + sizeof(size_t));
+}
+
+int ofctx__bulk_share_metadata(ofctx__bulk_t *b, const ofctx__http_header_t *headers, size_t n) {
+  return ofctx__event_metadata_add(&b->shared, headers, n, 1);
+}
 
 ofctx__bulk_t *ofctx__bulk_new(ofctx__host_t *host, void *req, size_t input, size_t count,
                                ofctx__bulk_answer_fn answer) {
@@ -122,6 +120,8 @@ void ofctx__bulk_invoke(ofctx__bulk_t *b, size_t i, const char *id, size_t id_le
   entry_t *e = &b->entries[i];
 
   take_id(e, id, id_len);
+  ev->shared_metadata = b->shared.metadata;
+  ev->shared_count = b->shared.metadata_count;
   if (!e->id || e->strings.failed) {
     ofctx__event_clear(ev);
     ofctx__metrics_event(b->host->metrics, b->input, OFCTX__OUTCOME_RETRY);
@@ -218,6 +218,7 @@ void ofctx__bulk_free(ofctx__bulk_t *b) {
     ofctx__buf_free(&b->entries[i].strings);
   }
   ofctx__free(b->entries);
+  ofctx__event_clear(&b->shared);
   ofctx__free(b->batch.events);
   ofctx__free(b->batch.statuses);
   ofctx__free(b->batch_entries);

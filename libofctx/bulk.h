@@ -21,12 +21,22 @@ typedef struct {
   long max_messages, max_await_ms; /* 0: Dapr's default */
 } ofctx__bulk_config_t;
 
-/* The input's (all zero for a binding): 0, or -1 with the message. */
-int ofctx__bulk_config(const ofctx_component_t *in, ofctx__bulk_config_t *out, char *err,
-                       size_t size);
+/* Dapr's maxMessagesCount when the subscription sets none. */
+#define OFCTX__BULK_DEFAULT_MAX 100
+
+/* The input's (all zero for a binding), from metadata the config has
+ * checked (config_env.c: `ofctx context check` refuses what start-up would). */
+void ofctx__bulk_config(const ofctx_component_t *in, ofctx__bulk_config_t *out);
 /* Whether `key` is one of those, which are the subscription's and never
  * the component's metadata. */
 int ofctx__bulk_metadata_key(const char *key);
+
+/* The most entries a delivery of that input may hold: its
+ * maxMessagesCount, which Dapr never exceeds, or Dapr's default. */
+size_t ofctx__bulk_max_entries(const ofctx__bulk_config_t *config);
+/* The bytes a batch of `count` entries holds besides what the entries
+ * decode (each entry, its invocation): what a mode counts in its budget. */
+size_t ofctx__bulk_cost(size_t count);
 
 /* Called once, when every entry has an outcome; it answers `req` (the
  * mode's handle, as given to ofctx__bulk_new) and frees the batch. */
@@ -37,8 +47,14 @@ typedef void (*ofctx__bulk_answer_fn)(void *req, ofctx__bulk_t *bulk);
 ofctx__bulk_t *ofctx__bulk_new(ofctx__host_t *host, void *req, size_t input, size_t count,
                                ofctx__bulk_answer_fn answer);
 
+/* The metadata every entry's event has after its own (the delivery's:
+ * request headers, gRPC metadata): `headers` without the transport's own
+ * (views: borrowed until the answer), shared, not copied per entry. 0, or
+ * -1 when out of memory. */
+int ofctx__bulk_share_metadata(ofctx__bulk_t *bulk, const ofctx__http_header_t *headers, size_t n);
 /* Entry `i`, whose id is `id` (copied): its event `ev` (taken over, as by
- * ofctx__invoke) runs the function. Out of memory makes the entry RETRY. */
+ * ofctx__invoke) runs the function, with the shared metadata after its
+ * own. Out of memory makes the entry RETRY. */
 void ofctx__bulk_invoke(ofctx__bulk_t *bulk, size_t i, const char *id, size_t id_len,
                         ofctx_event_t *ev);
 /* Entry `i` settled without running the function: DROP for one that can

@@ -199,9 +199,60 @@ static ofctx_err_t subscription_metadata(const char *list, json_t *doc, ofctx_er
   return OFCTX_OK;
 }
 
-ofctx_err_t ofctx__env_apply(const ofctx__env_t *env, json_t *doc, ofctx_error_t *err) {
+/* A pub/sub input's bulk subscription, in its metadata once
+ * OFCTX_SUBSCRIPTION_METADATA is merged: decided here, where `ofctx context
+ * check` and every start-up both pass, so that both refuse the same. */
+static const struct {
+  const char *key;
+  long max; /* a whole number from 1 to max; 0: "true" or "false" */
+} BULK_KEYS[] = {{"bulkSubscribe", 0},
+                 {"bulkSubscribeMaxMessagesCount", 100000},
+                 {"bulkSubscribeMaxAwaitDurationMs", 3600000}};
+
+static int whole_number_ok(const char *v, long max) {
+  long n = 0;
+
+  if (!*v || strlen(v) > 9 || v[strspn(v, "0123456789")])
+    return 0;
+  n = strtol(v, NULL, 10);
+  return n >= 1 && n <= max;
+}
+
+static ofctx_err_t check_bulk_metadata(const char *source, json_t *doc, ofctx_error_t *err) {
+  json_t *in;
+  const char *name;
+
+  json_object_foreach(json_object_get(doc, "inputs"), name, in) {
+    const char *type = json_string_value(json_object_get(in, "componentType"));
+    json_t *md = json_object_get(in, "metadata");
+    if (!type || strncmp(type, "pubsub.", 7) != 0)
+      continue;
+    for (size_t k = 0; k < sizeof BULK_KEYS / sizeof BULK_KEYS[0]; k++) {
+      const char *v = json_string_value(json_object_get(md, BULK_KEYS[k].key));
+      char quoted[OFCTX_QUOTE_SIZE];
+      if (!v || (BULK_KEYS[k].max ? whole_number_ok(v, BULK_KEYS[k].max)
+                                  : strcmp(v, "true") == 0 || strcmp(v, "false") == 0))
+        continue;
+      ofctx__quote(quoted, sizeof quoted, v);
+      if (BULK_KEYS[k].max)
+        return ofctx__error(err, OFCTX_ECONTEXT,
+                            "%s: $.inputs.%s.metadata.%s: %s is not a whole number from 1 to %ld "
+                            "(the context's, or OFCTX_SUBSCRIPTION_METADATA's)",
+                            source, name, BULK_KEYS[k].key, quoted, BULK_KEYS[k].max);
+      return ofctx__error(err, OFCTX_ECONTEXT,
+                          "%s: $.inputs.%s.metadata.%s: %s is neither \"true\" nor \"false\" "
+                          "(the context's, or OFCTX_SUBSCRIPTION_METADATA's)",
+                          source, name, BULK_KEYS[k].key, quoted);
+    }
+  }
+  return OFCTX_OK;
+}
+
+ofctx_err_t ofctx__env_apply(const ofctx__env_t *env, const char *source, json_t *doc,
+                             ofctx_error_t *err) {
   int self_host = env->context_mode && strcmp(env->context_mode, "self-host") == 0;
   long dapr_port = 3500, grpc_port = 50001, port = 0;
+  ofctx_err_t rc;
 
   /* The Go framework's wording, plus the way out for running outside Kubernetes. */
   if (!self_host && !env->pod_name)
@@ -234,7 +285,9 @@ ofctx_err_t ofctx__env_apply(const ofctx__env_t *env, json_t *doc, ofctx_error_t
       json_object_set_new(doc, "appProtocol", json_string(protocol_of(env->app_protocol))) ||
       json_object_set_new(doc, "appApiTokenSet", json_boolean(env->app_api_token != NULL)))
     goto nomem;
-  return subscription_metadata(env->subscription_metadata, doc, err);
+  if ((rc = subscription_metadata(env->subscription_metadata, doc, err)) != OFCTX_OK)
+    return rc;
+  return check_bulk_metadata(source, doc, err);
 nomem:
   return ofctx__error(err, OFCTX_ENOMEM, "function context: out of memory");
 }

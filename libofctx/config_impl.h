@@ -85,8 +85,11 @@ int ofctx__port_parse(const char *s, long *out);
 /* Checks what the environment must hold (POD_NAME and POD_NAMESPACE outside
  * self-host mode) and adds its part to the normalized document `doc` (mode,
  * pod, dapr, appApiTokenSet, port when PORT overrides it, and the
- * subscription metadata of pub/sub inputs, under what their own says). */
-ofctx_err_t ofctx__env_apply(const ofctx__env_t *env, json_t *doc, ofctx_error_t *err);
+ * subscription metadata of pub/sub inputs, under what their own says);
+ * then checks the pub/sub inputs' bulk subscription metadata, whichever set
+ * it (OFCTX_ECONTEXT, the path in `source`, the document, when not valid). */
+ofctx_err_t ofctx__env_apply(const ofctx__env_t *env, const char *source, json_t *doc,
+                             ofctx_error_t *err);
 
 /* Parses a context document (`source` names it in messages) into the
  * normalized document, reading POD_NAME / POD_NAMESPACE from `env` for the

@@ -18,7 +18,7 @@ static ofctx_err_t parse(ofctx_config_t **out, const char *source, const char *j
     return rc;
   rc = ofctx__context_parse(source, json, len, fallback, fallback ? strlen(fallback) : 0, &env,
                             &doc, err);
-  if (rc == OFCTX_OK && (rc = ofctx__env_apply(&env, doc, err)) == OFCTX_OK) {
+  if (rc == OFCTX_OK && (rc = ofctx__env_apply(&env, source, doc, err)) == OFCTX_OK) {
     rc = ofctx__config_new(doc, &env, out, err);
     doc = NULL; /* stolen */
   }

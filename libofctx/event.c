@@ -58,6 +58,8 @@ void ofctx__event_clear(ofctx_event_t *ev) {
   ev->owned = NULL;
   ev->metadata = NULL;
   ev->metadata_count = ev->metadata_cap = 0;
+  ev->shared_metadata = NULL;
+  ev->shared_count = 0;
   ev->attributes = NULL;
   ev->envelope = NULL;
   ev->owned_type = NULL;
@@ -80,21 +82,36 @@ const char *ofctx_event_data(const ofctx_event_t *ev, size_t *len) {
 
 const char *ofctx_event_content_type(const ofctx_event_t *ev) { return ev->content_type; }
 
+/* Entry `i` of the event's own metadata followed by the shared; NULL past
+ * the end. */
+static const ofctx__http_header_t *metadata_at(const ofctx_event_t *ev, size_t i) {
+  if (i < ev->metadata_count)
+    return &ev->metadata[i];
+  i -= ev->metadata_count;
+  return i < ev->shared_count ? &ev->shared_metadata[i] : NULL;
+}
+
 const char *ofctx_event_metadata(const ofctx_event_t *ev, const char *key) {
-  for (size_t i = 0; key && i < ev->metadata_count; i++)
-    if (strcasecmp(ev->metadata[i].name, key) == 0)
-      return ev->metadata[i].value;
+  const ofctx__http_header_t *h;
+
+  for (size_t i = 0; key && (h = metadata_at(ev, i)) != NULL; i++)
+    if (strcasecmp(h->name, key) == 0)
+      return h->value;
   return NULL;
 }
 
-size_t ofctx_event_metadata_count(const ofctx_event_t *ev) { return ev->metadata_count; }
+size_t ofctx_event_metadata_count(const ofctx_event_t *ev) {
+  return ev->metadata_count + ev->shared_count;
+}
 
 const char *ofctx_event_metadata_key(const ofctx_event_t *ev, size_t i) {
-  return i < ev->metadata_count ? ev->metadata[i].name : NULL;
+  const ofctx__http_header_t *h = metadata_at(ev, i);
+  return h ? h->name : NULL;
 }
 
 const char *ofctx_event_metadata_value(const ofctx_event_t *ev, size_t i) {
-  return i < ev->metadata_count ? ev->metadata[i].value : NULL;
+  const ofctx__http_header_t *h = metadata_at(ev, i);
+  return h ? h->value : NULL;
 }
 
 /* ---- the HTTP request of a Knative event ---- */

@@ -21,7 +21,12 @@ struct ofctx_event {
   const char *content_type;
   ofctx__http_header_t *metadata;
   size_t metadata_count, metadata_cap; /* entries, and slots allocated */
-  json_t *attributes;                  /* pub/sub and Knative CloudEvents: the attributes */
+  /* metadata after the event's own, shared with other events (a bulk
+   * delivery's request metadata, which every entry has): a view, never
+   * copied per event */
+  const ofctx__http_header_t *shared_metadata;
+  size_t shared_count;
+  json_t *attributes; /* pub/sub and Knative CloudEvents: the attributes */
   /* pub/sub: the envelope the attributes are still to be read from (a view
    * into the request, which outlives the event), and the content type that
    * was read from it */

@@ -3,6 +3,7 @@
  * OnBindingEvent, pub/sub messages as OnTopicEvent; the subscriptions and
  * input bindings Dapr asks for at start-up are the context's inputs. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,6 +25,13 @@ typedef Google__Protobuf__Value pb_value_t;
 #define SERVICE "/dapr.proto.runtime.v1.AppCallback/"
 #define PUBSUB_PREFIX "/dapr/pubsub/"
 #define MAX_DEPTH 64 /* of a CloudEvent extension's value turned into JSON */
+/* What unpacking a request may allocate, besides the bodies' budget it is
+ * counted in: this many times the message, and a little more. Dapr's
+ * messages take at most a few times their size; a message of nothing but
+ * empty map entries or bulk entries would take up to 48 times. */
+#define UNPACK_MULTIPLE 16
+#define UNPACK_SLACK (64 * 1024)
+#define MALLOC_OVERHEAD 16 /* counted for each allocation */
 
 typedef struct {
   const ofctx_config_t *cfg;
@@ -31,6 +39,8 @@ typedef struct {
   ofctx__metrics_t *metrics;
   char **paths;                /* per pub/sub input: the route its subscription names */
   ofctx__bulk_config_t *bulks; /* per input */
+  size_t max_entries;          /* of a bulk delivery, on any input */
+  size_t max_metadata;         /* metadata entries (and extensions) of an event */
   char inputs[24];             /* how many there are, for the log */
 } grpc_app_t;
 
@@ -39,6 +49,14 @@ typedef struct {
   ofctx__grpc_call_t *call;
   ProtobufCMessage *msg;
 } delivery_t;
+
+/* The allocator a request is unpacked with: each allocation counted in the
+ * call's budget, and all of them within UNPACK_MULTIPLE times the message. */
+typedef struct {
+  ProtobufCAllocator base;
+  ofctx__grpc_call_t *call;
+  size_t left;
+} unpack_budget_t;
 
 static void app_stop(void *state) {
   grpc_app_t *a = state;
@@ -59,6 +77,7 @@ static void *app_start(const ofctx__mode_env_t *env, char *err, size_t size) {
     a->cfg = env->cfg;
     a->host = env->host;
     a->metrics = env->metrics;
+    a->max_metadata = env->max_metadata;
     snprintf(a->inputs, sizeof a->inputs, "%zu", n);
     a->paths = ofctx__calloc(n ? n : 1, sizeof *a->paths);
     a->bulks = ofctx__calloc(n ? n : 1, sizeof *a->bulks);
@@ -78,11 +97,11 @@ static void *app_start(const ofctx__mode_env_t *env, char *err, size_t size) {
     snprintf(err, size, "out of memory");
     return NULL;
   }
-  for (size_t i = 0; i < n; i++)
-    if (ofctx__bulk_config(ofctx_config_input_at(a->cfg, i), &a->bulks[i], err, size) != 0) {
-      app_stop(a);
-      return NULL;
-    }
+  for (size_t i = 0; i < n; i++) {
+    ofctx__bulk_config(ofctx_config_input_at(a->cfg, i), &a->bulks[i]);
+    if (ofctx__bulk_max_entries(&a->bulks[i]) > a->max_entries)
+      a->max_entries = ofctx__bulk_max_entries(&a->bulks[i]);
+  }
   return a;
 }
 
@@ -138,13 +157,26 @@ static void answer_topic(ofctx_t *ctx, ofctx__outcome_t outcome) {
 
 /* ---- CloudEvent attributes from a topic event ---- */
 
-static json_t *value_json(const pb_value_t *v, int depth);
+static int utf8_ok(const char *s) {
+  size_t n;
 
-static json_t *struct_json(const Google__Protobuf__Struct *s, int depth) {
+  for (; *s; s += n)
+    if ((n = ofctx__utf8_len(s)) == 0)
+      return 0;
+  return 1;
+}
+
+static json_t *value_json(const pb_value_t *v, int depth, int *bad);
+
+static json_t *struct_json(const Google__Protobuf__Struct *s, int depth, int *bad) {
   json_t *o = json_object();
 
   for (size_t i = 0; o && s && i < s->n_fields; i++) {
-    json_t *v = value_json(s->fields[i]->value, depth + 1);
+    json_t *v = NULL;
+    if (!utf8_ok(s->fields[i]->key))
+      *bad = 1;
+    else
+      v = value_json(s->fields[i]->value, depth + 1, bad);
     if (!v || json_object_set_new(o, s->fields[i]->key, v) != 0) {
       json_decref(o);
       return NULL;
@@ -153,7 +185,9 @@ static json_t *struct_json(const Google__Protobuf__Struct *s, int depth) {
   return o;
 }
 
-static json_t *value_json(const pb_value_t *v, int depth) {
+/* The value as JSON; NULL when out of memory, or (`*bad` set) when text in
+ * it is not UTF-8, which no JSON can hold: two different answers. */
+static json_t *value_json(const pb_value_t *v, int depth, int *bad) {
   json_t *list;
 
   if (!v || depth > MAX_DEPTH)
@@ -162,15 +196,19 @@ static json_t *value_json(const pb_value_t *v, int depth) {
   case GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE:
     return isfinite(v->number_value) ? json_real(v->number_value) : json_null();
   case GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE:
+    if (!utf8_ok(v->string_value)) {
+      *bad = 1;
+      return NULL;
+    }
     return json_string(v->string_value);
   case GOOGLE__PROTOBUF__VALUE__KIND_BOOL_VALUE:
     return json_boolean(v->bool_value);
   case GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE:
-    return struct_json(v->struct_value, depth);
+    return struct_json(v->struct_value, depth, bad);
   case GOOGLE__PROTOBUF__VALUE__KIND_LIST_VALUE:
     list = json_array();
     for (size_t i = 0; list && v->list_value && i < v->list_value->n_values; i++)
-      if (json_array_append_new(list, value_json(v->list_value->values[i], depth + 1)) != 0) {
+      if (json_array_append_new(list, value_json(v->list_value->values[i], depth + 1, bad)) != 0) {
         json_decref(list);
         return NULL;
       }
@@ -182,8 +220,9 @@ static json_t *value_json(const pb_value_t *v, int depth) {
 
 /* An extension as the attribute's text: a string as it is, an integral
  * number in decimal, true/false, anything else as compact JSON; NULL for
- * null (no attribute) and when out of memory (`*oom`). */
-static char *extension_text(const pb_value_t *v, int *oom) {
+ * null (no attribute), when out of memory (`*oom`) and when text in it is
+ * not UTF-8 (`*bad`). */
+static char *extension_text(const pb_value_t *v, int *oom, int *bad) {
   char number[32];
   json_t *j;
   char *text;
@@ -206,7 +245,9 @@ static char *extension_text(const pb_value_t *v, int *oom) {
     break;
   case GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE:
   case GOOGLE__PROTOBUF__VALUE__KIND_LIST_VALUE:
-    j = value_json(v, 0);
+    j = value_json(v, 0, bad);
+    if (*bad)
+      return NULL;
     text = j ? ofctx__json_text(j, JSON_COMPACT) : NULL;
     json_decref(j);
     break;
@@ -217,22 +258,16 @@ static char *extension_text(const pb_value_t *v, int *oom) {
   return text;
 }
 
-static int utf8_ok(const char *s) {
-  size_t n;
-
-  for (; *s; s += n)
-    if ((n = ofctx__utf8_len(s)) == 0)
-      return 0;
-  return 1;
-}
-
 /* The attributes Dapr sends as fields, then the extensions (never over a
  * field's). 0; -1 when out of memory; -2 when one is not UTF-8 (protobuf-c
- * does not check, and such a message could never be an event). */
+ * does not check, and such a message could never be an event) or there are
+ * more than `max` extensions. */
 static int attributes_of(ofctx_event_t *ev, const char *const fields[][2], size_t n_fields,
-                         const Google__Protobuf__Struct *extensions) {
-  int oom = 0;
+                         const Google__Protobuf__Struct *extensions, size_t max) {
+  int oom = 0, bad = 0;
 
+  if (extensions && extensions->n_fields > max)
+    return -2;
   ev->attributes = json_object();
   if (!ev->attributes)
     return -1;
@@ -251,13 +286,13 @@ static int attributes_of(ofctx_event_t *ev, const char *const fields[][2], size_
       continue;
     if (!utf8_ok(key))
       return -2;
-    text = extension_text(extensions->fields[i]->value, &oom);
-    if (oom)
-      return -1;
-    if (text && !utf8_ok(text)) {
+    text = extension_text(extensions->fields[i]->value, &oom, &bad);
+    if (bad || (text && !utf8_ok(text))) {
       ofctx__free(text);
       return -2;
     }
+    if (oom)
+      return -1;
     if (text && json_object_set_new(ev->attributes, key, json_string(text)) != 0)
       oom = 1;
     ofctx__free(text);
@@ -268,7 +303,7 @@ static int attributes_of(ofctx_event_t *ev, const char *const fields[][2], size_
   return 0;
 }
 
-static int topic_attributes(ofctx_event_t *ev, const topic_req_t *m) {
+static int topic_attributes(ofctx_event_t *ev, const topic_req_t *m, size_t max) {
   const char *const fields[][2] = {{"id", m->id},
                                    {"source", m->source},
                                    {"type", m->type},
@@ -276,7 +311,7 @@ static int topic_attributes(ofctx_event_t *ev, const topic_req_t *m) {
                                    {"datacontenttype", m->data_content_type},
                                    {"topic", m->topic},
                                    {"pubsubname", m->pubsub_name}};
-  return attributes_of(ev, fields, sizeof fields / sizeof fields[0], m->extensions);
+  return attributes_of(ev, fields, sizeof fields / sizeof fields[0], m->extensions, max);
 }
 
 /* ---- deliveries ---- */
@@ -299,14 +334,42 @@ static size_t find_input(grpc_app_t *a, ofctx_component_kind_t kind, const char 
   return n;
 }
 
+static void *unpack_alloc(void *data, size_t size) {
+  unpack_budget_t *b = data;
+
+  if (size > b->left || b->left - size < MALLOC_OVERHEAD ||
+      ofctx__grpc_call_hold(b->call, size + MALLOC_OVERHEAD) != 0) {
+    b->left = 0; /* spent: the call is told so */
+    return NULL;
+  }
+  b->left -= size + MALLOC_OVERHEAD;
+  return ofctx__malloc(size);
+}
+
+static void unpack_free(void *data, void *ptr) {
+  (void)data;
+  ofctx__free(ptr);
+}
+
 /* The request of `call` as a message of type `desc`; NULL (the call
- * answered) when it is not one or there is no memory. */
+ * answered) when it is not one, when it would take more memory than its
+ * share (UNPACK_MULTIPLE times its size) or than the bodies' budget has
+ * left, or when there is no memory. */
 static ProtobufCMessage *unpack(ofctx__grpc_call_t *call, const ProtobufCMessageDescriptor *desc) {
   size_t len;
   const void *bytes = ofctx__grpc_call_message(call, &len);
-  ProtobufCMessage *msg = protobuf_c_message_unpack(desc, &ofctx__pb_allocator, len, bytes);
+  unpack_budget_t budget = {{NULL, NULL, NULL}, call, 0};
+  ProtobufCMessage *msg;
 
-  if (!msg)
+  budget.base = (ProtobufCAllocator){unpack_alloc, unpack_free, &budget};
+  budget.left = len > (SIZE_MAX - UNPACK_SLACK) / UNPACK_MULTIPLE
+                    ? SIZE_MAX
+                    : len * UNPACK_MULTIPLE + UNPACK_SLACK;
+  msg = protobuf_c_message_unpack(desc, &budget.base, len, bytes);
+  if (!msg && budget.left == 0)
+    ofctx__grpc_fail(call, OFCTX__GRPC_RESOURCE_EXHAUSTED,
+                     "the request would take more memory than its share of the server's budget");
+  else if (!msg)
     ofctx__grpc_fail(call, OFCTX__GRPC_INVALID_ARGUMENT,
                      "the request is not a valid protobuf message of its type");
   return msg;
@@ -366,11 +429,30 @@ static int event_for(grpc_app_t *a, delivery_t *d, size_t i, const ProtobufCBina
   return 0;
 }
 
-static void on_binding(grpc_app_t *a, ofctx__grpc_call_t *call) {
-  delivery_t *d = delivery_new(call, &dapr__proto__runtime__v1__binding_event_request__descriptor);
-  ofctx_event_t ev = {0};
-  const binding_req_t *m = d ? (const binding_req_t *)d->msg : NULL;
+static int count_field(void *arg, const uint8_t *bytes, size_t len) {
+  (void)bytes;
+  (void)len;
+  ++*(size_t *)arg;
+  return 0;
+}
 
+static void on_binding(grpc_app_t *a, ofctx__grpc_call_t *call) {
+  size_t len, n_metadata = 0;
+  const uint8_t *bytes = ofctx__grpc_call_message(call, &len);
+  delivery_t *d;
+  ofctx_event_t ev = {0};
+  const binding_req_t *m;
+
+  /* counted on the wire (metadata, 3), before unpacking makes each entry
+   * an allocation */
+  ofctx__pb_fields(bytes, len, 3, count_field, &n_metadata);
+  if (n_metadata > a->max_metadata) {
+    ofctx__grpc_fail(call, OFCTX__GRPC_RESOURCE_EXHAUSTED,
+                     "more metadata entries than OFCTX_MAX_METADATA");
+    return;
+  }
+  d = delivery_new(call, &dapr__proto__runtime__v1__binding_event_request__descriptor);
+  m = d ? (const binding_req_t *)d->msg : NULL;
   if (!m || event_for(a, d, find_input(a, OFCTX_COMPONENT_BINDING, m->name, NULL, NULL), &m->data,
                       &ev, "no input binding of that name") != 0)
     return;
@@ -416,11 +498,12 @@ static void on_topic(grpc_app_t *a, ofctx__grpc_call_t *call) {
   if (event_for(a, d, find_input(a, OFCTX_COMPONENT_PUBSUB, m->pubsub_name, m->topic, m->path),
                 &m->data, &ev, "no subscription of that pub/sub and topic") != 0)
     return;
-  if ((rc = topic_attributes(&ev, m)) != 0) {
+  if ((rc = topic_attributes(&ev, m, a->max_metadata)) != 0) {
     ofctx__event_clear(&ev);
     if (rc == -2) {
       ofctx__log(OFCTX_LOG_WARN, "message dropped", "input", ev.input, "reason",
-                 "a CloudEvent attribute is not UTF-8", (const char *)NULL);
+                 "a CloudEvent attribute is not UTF-8, or there are more than OFCTX_MAX_METADATA",
+                 (const char *)NULL);
       ofctx__metrics_event(a->metrics, ev.input_index, OFCTX__OUTCOME_DROP);
     }
     /* out of memory may pass: RETRY */
@@ -480,9 +563,7 @@ static void answer_bulk(void *req, ofctx__bulk_t *bulk) {
 /* The event of one entry: a CloudEvent, or raw bytes. 0; -1 out of memory;
  * -2 it can never be an event. */
 static int bulk_entry_event(grpc_app_t *a, size_t input, const bulk_req_t *m, const bulk_entry_t *e,
-                            ofctx__grpc_call_t *call, ofctx_event_t *ev) {
-  size_t n;
-  const ofctx__http_header_t *headers = ofctx__grpc_call_headers(call, &n);
+                            ofctx_event_t *ev) {
   const ProtobufCBinaryData *data;
   int rc = 0;
 
@@ -500,7 +581,8 @@ static int bulk_entry_event(grpc_app_t *a, size_t input, const bulk_req_t *m, co
                                      {"datacontenttype", ce->data_content_type},
                                      {"topic", m->topic},
                                      {"pubsubname", m->pubsub_name}};
-    rc = attributes_of(ev, fields, sizeof fields / sizeof fields[0], ce->extensions);
+    rc = attributes_of(ev, fields, sizeof fields / sizeof fields[0], ce->extensions,
+                       a->max_metadata);
     data = &ce->data;
   } else if (e->event_case ==
              DAPR__PROTO__RUNTIME__V1__TOPIC_EVENT_BULK_REQUEST_ENTRY__EVENT_BYTES) {
@@ -512,6 +594,8 @@ static int bulk_entry_event(grpc_app_t *a, size_t input, const bulk_req_t *m, co
   }
   if (rc != 0)
     return rc;
+  if (e->n_metadata > a->max_metadata)
+    return -2;
   ev->data = data->len ? (const char *)data->data : "";
   ev->len = data->len;
   for (size_t k = 0; k < e->n_metadata; k++) {
@@ -519,7 +603,7 @@ static int bulk_entry_event(grpc_app_t *a, size_t input, const bulk_req_t *m, co
     if (ofctx__event_metadata_add(ev, &entry, 1, 0) != 0)
       return -1;
   }
-  return ofctx__event_metadata_add(ev, headers, n, 1);
+  return 0;
 }
 
 /* Entries whose extensions nest too deep are found on the wire, before
@@ -545,11 +629,13 @@ static int take_wire_id(void *arg, const uint8_t *bytes, size_t len) {
   return 0;
 }
 
-static int count_wire_entry(void *arg, const uint8_t *bytes, size_t len) {
-  (void)bytes;
-  (void)len;
-  ((wire_ids_t *)arg)->cap++;
-  return 0;
+/* The entries (2) on the wire, counted before anything is unpacked. */
+static size_t wire_entries(ofctx__grpc_call_t *call) {
+  size_t len, n = 0;
+  const uint8_t *bytes = ofctx__grpc_call_message(call, &len);
+
+  ofctx__pb_fields(bytes, len, 2, count_field, &n);
+  return n;
 }
 
 static int wire_entry(void *arg, const uint8_t *bytes, size_t len) {
@@ -579,7 +665,7 @@ static int bulk_too_deep(ofctx__grpc_call_t *call) {
     return 0;
   ofctx__log(OFCTX_LOG_WARN, "bulk message dropped", "reason",
              "a CloudEvent's extensions nest deeper than 64 levels", (const char *)NULL);
-  ofctx__pb_fields(bytes, len, 2, count_wire_entry, &w);
+  w.cap = wire_entries(call);
   w.ids = ofctx__calloc(w.cap ? w.cap : 1, sizeof *w.ids);
   if (!w.ids || ofctx__pb_fields(bytes, len, 2, wire_entry, &w) != 0 || w.oom)
     ofctx__grpc_fail(call, OFCTX__GRPC_RESOURCE_EXHAUSTED, "out of memory");
@@ -591,13 +677,28 @@ static int bulk_too_deep(ofctx__grpc_call_t *call) {
   return 1;
 }
 
+/* Refuses a delivery of more than `max` entries, which Dapr never sends
+ * (the subscription's maxMessagesCount): 1 when refused. */
+static int too_many_entries(ofctx__grpc_call_t *call, size_t n, size_t max) {
+  char why[120];
+
+  if (n <= max)
+    return 0;
+  ofctx__log(OFCTX_LOG_WARN, "bulk delivery refused", "reason",
+             "more entries than its bulkSubscribeMaxMessagesCount", (const char *)NULL);
+  snprintf(why, sizeof why, "more than %zu entries: the subscription's maxMessagesCount", max);
+  ofctx__grpc_fail(call, OFCTX__GRPC_RESOURCE_EXHAUSTED, why);
+  return 1;
+}
+
 static void on_bulk(grpc_app_t *a, ofctx__grpc_call_t *call) {
   const bulk_req_t *m;
   ofctx__bulk_t *bulk;
   delivery_t *d;
-  size_t i;
+  size_t i, n_headers;
+  const ofctx__http_header_t *headers = ofctx__grpc_call_headers(call, &n_headers);
 
-  if (bulk_too_deep(call) ||
+  if (too_many_entries(call, wire_entries(call), a->max_entries) || bulk_too_deep(call) ||
       !(d = delivery_new(call, &dapr__proto__runtime__v1__topic_event_bulk_request__descriptor)))
     return;
   m = (const bulk_req_t *)d->msg;
@@ -607,8 +708,19 @@ static void on_bulk(grpc_app_t *a, ofctx__grpc_call_t *call) {
     delivery_free(d);
     return;
   }
+  if (too_many_entries(call, m->n_entries, ofctx__bulk_max_entries(&a->bulks[i]))) {
+    delivery_free(d);
+    return;
+  }
+  if (ofctx__grpc_call_hold(call, ofctx__bulk_cost(m->n_entries)) != 0) {
+    ofctx__grpc_fail(call, OFCTX__GRPC_RESOURCE_EXHAUSTED, "the server holds too many messages");
+    delivery_free(d);
+    return;
+  }
   bulk = ofctx__bulk_new(a->host, d, i, m->n_entries, answer_bulk);
-  if (!bulk) {
+  if (!bulk || ofctx__bulk_share_metadata(bulk, headers, n_headers) != 0) {
+    if (bulk)
+      ofctx__bulk_free(bulk);
     ofctx__grpc_fail(call, OFCTX__GRPC_RESOURCE_EXHAUSTED, "out of memory");
     delivery_free(d);
     return;
@@ -616,7 +728,7 @@ static void on_bulk(grpc_app_t *a, ofctx__grpc_call_t *call) {
   for (size_t k = 0; k < m->n_entries; k++) {
     const bulk_entry_t *e = m->entries[k];
     ofctx_event_t ev = {0};
-    int rc = bulk_entry_event(a, i, m, e, call, &ev);
+    int rc = bulk_entry_event(a, i, m, e, &ev);
     if (rc == 0) {
       ofctx__bulk_invoke(bulk, k, e->entry_id, strlen(e->entry_id), &ev);
       continue;
@@ -624,7 +736,9 @@ static void on_bulk(grpc_app_t *a, ofctx__grpc_call_t *call) {
     ofctx__event_clear(&ev);
     if (rc == -2)
       ofctx__log(OFCTX_LOG_WARN, "bulk entry dropped", "input", ev.input, "entry", e->entry_id,
-                 "reason", "the entry is neither a CloudEvent nor bytes, or not UTF-8",
+                 "reason",
+                 "the entry is neither a CloudEvent nor bytes, not UTF-8, or has more metadata "
+                 "entries than OFCTX_MAX_METADATA",
                  (const char *)NULL);
     ofctx__bulk_settle(bulk, k, e->entry_id, strlen(e->entry_id),
                        rc == -2 ? OFCTX__OUTCOME_DROP : OFCTX__OUTCOME_RETRY);

@@ -670,6 +670,16 @@ const void *ofctx__grpc_call_message(const ofctx__grpc_call_t *call, size_t *len
 }
 
 /* The handler is done with the call. */
+int ofctx__grpc_call_hold(ofctx__grpc_call_t *call, size_t bytes) {
+  ofctx__grpc_server_t *s = call->conn ? call->conn->server : NULL;
+
+  if (!s || bytes > s->limits.http.max_bodies_size - s->body_bytes)
+    return -1;
+  s->body_bytes += bytes;
+  call->budget += bytes;
+  return 0;
+}
+
 static void call_answered(ofctx__grpc_call_t *call) {
   gconn_t *c = call->conn;
 

@@ -67,6 +67,11 @@ const char *ofctx__grpc_call_metadata(const ofctx__grpc_call_t *call, const char
 const ofctx__http_header_t *ofctx__grpc_call_headers(const ofctx__grpc_call_t *call, size_t *count);
 /* The request message (protobuf bytes). */
 const void *ofctx__grpc_call_message(const ofctx__grpc_call_t *call, size_t *len);
+/* Counts `bytes` that the handler holds for the call (what it decoded from
+ * the message) in the bodies' budget, with the message, until the call
+ * ends: 0, or -1 when that would pass max_bodies_size or the connection is
+ * gone (nothing counted). */
+int ofctx__grpc_call_hold(ofctx__grpc_call_t *call, size_t bytes);
 /* Answers OK with the response message `msg` (packed here; NULL: an empty
  * message) and releases the call. */
 void ofctx__grpc_reply(ofctx__grpc_call_t *call, const ProtobufCMessage *msg);

@@ -54,6 +54,7 @@ struct ofctx__http_request {
   char *path; /* a copy of the URL's path, and its query after the NUL */
   const char *query;
   int keep_alive;
+  size_t held; /* what the handler holds for it, in the bodies' budget (ofctx__http_request_hold) */
 };
 
 struct conn {
@@ -108,6 +109,7 @@ void ofctx__http_limits_default(ofctx__http_limits_t *limits) {
   limits->max_url_size = 8 * 1024;
   limits->max_body_size = 4 * 1024 * 1024;
   limits->max_bodies_size = 64 * 1024 * 1024;
+  limits->max_metadata = 1024;
   limits->header_timeout_ms = 10000;
   limits->body_timeout_ms = 60000;
   limits->idle_timeout_ms = 60000;
@@ -146,7 +148,7 @@ static int head_end_string(ofctx__http_request_t *req) { return head_append(req,
 
 static void request_reset(ofctx__http_request_t *req) {
   if (req->conn)
-    req->conn->server->body_bytes -= req->body.len;
+    req->conn->server->body_bytes -= req->body.len + req->held;
   ofctx__buf_free(&req->head);
   ofctx__free(req->offsets);
   ofctx__free(req->headers);
@@ -964,6 +966,16 @@ const char *ofctx__http_request_body(const ofctx__http_request_t *req, size_t *l
   if (len)
     *len = req->body.len;
   return req->body.data;
+}
+
+int ofctx__http_request_hold(ofctx__http_request_t *req, size_t bytes) {
+  ofctx__http_server_t *s = req->conn->server;
+
+  if (bytes > s->limits.max_bodies_size - s->body_bytes)
+    return -1;
+  s->body_bytes += bytes;
+  req->held += bytes;
+  return 0;
 }
 
 void ofctx__http_respond(ofctx__http_request_t *req, int status,

@@ -31,6 +31,8 @@ typedef struct {
   uint64_t idle_timeout_ms;   /* keep-alive wait for the next request (default 60 s) */
   uint64_t write_timeout_ms;  /* an answer not taken by the peer in time: close (60 s) */
   size_t max_connections;     /* more are accepted and closed at once (default 4096) */
+  size_t max_metadata;        /* metadata entries of one event, for the modes that read
+                                 them from a body (default 1024) */
 } ofctx__http_limits_t;
 
 /* The defaults above. */
@@ -97,6 +99,10 @@ const char *ofctx__http_request_header(const ofctx__http_request_t *req, const c
 const ofctx__http_header_t *ofctx__http_request_headers(const ofctx__http_request_t *req,
                                                         size_t *count);
 const char *ofctx__http_request_body(const ofctx__http_request_t *req, size_t *len);
+/* Counts `bytes` that the handler holds for `req` (what it decoded from
+ * the body) in the bodies' budget until the request is released: 0, or -1
+ * when that would pass max_bodies_size (nothing counted). */
+int ofctx__http_request_hold(ofctx__http_request_t *req, size_t bytes);
 /* Answers `req` and releases it: status line, the given headers, then
  * Content-Length and Connection added by the server; `body` is copied
  * (and not sent for HEAD, 1xx, 204 and 304). */

@@ -22,6 +22,7 @@ typedef struct {
   ofctx__metrics_t *metrics;  /* for the events it answers itself */
   const char *http_pattern;   /* OFCTX_HTTP_PATTERN, or NULL */
   const char *const *methods; /* the methods a Knative function takes; NULL: all */
+  size_t max_metadata;        /* OFCTX_MAX_METADATA: metadata entries of one event */
 } ofctx__mode_env_t;
 
 typedef struct {

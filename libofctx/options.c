@@ -25,6 +25,7 @@ static const option_t options[] = {
     OPT("OFCTX_MAX_HEADER_SIZE", SIZE, http.max_header_size, 1, 256, 1 << 24),
     OPT("OFCTX_MAX_URL_SIZE", SIZE, http.max_url_size, 1, 16, 1 << 24),
     OPT("OFCTX_MAX_CONNECTIONS", COUNT, http.max_connections, 1, 1, 1 << 20),
+    OPT("OFCTX_MAX_METADATA", COUNT, http.max_metadata, 1, 1, 1 << 20),
     OPT("OFCTX_HEADER_TIMEOUT_MS", MILLIS, http.header_timeout_ms, 0, 1, 86400000),
     OPT("OFCTX_BODY_TIMEOUT_MS", MILLIS, http.body_timeout_ms, 0, 1, 86400000),
     OPT("OFCTX_IDLE_TIMEOUT_MS", MILLIS, http.idle_timeout_ms, 0, 1, 86400000),

@@ -487,7 +487,9 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
                              .tick = rt->tick,
                              .tick_arg = rt->tick_arg};
   if (!args->invoke) {
-    ofctx__mode_env_t env = {rt->cfg, &rt->host, &rt->metrics, rt->opts.http_pattern, rt->methods};
+    ofctx__mode_env_t env = {rt->cfg,      &rt->host,
+                             &rt->metrics, rt->opts.http_pattern,
+                             rt->methods,  rt->opts.http.max_metadata};
     rt->mode_state = rt->mode->start(&env, message, sizeof message);
     if (!rt->mode_state) {
       fprintf(stderr, "%s\n", message);

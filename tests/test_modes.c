@@ -95,7 +95,7 @@ static fixture_t *start(const char *context, const ofctx__mode_t *mode,
   assert_int_equal(ofctx__metrics_init(&f->metrics, ins, 3, NULL, 0), 0);
   f->host = (ofctx__host_t){
       .loop = &f->loop, .cfg = f->cfg, .fn = describe, .timeout_ms = 1000, .metrics = &f->metrics};
-  env = (ofctx__mode_env_t){f->cfg, &f->host, &f->metrics, NULL, methods};
+  env = (ofctx__mode_env_t){f->cfg, &f->host, &f->metrics, NULL, methods, 1024};
   f->mode = mode;
   f->state = mode->start(&env, why, sizeof why);
   if (!f->state)

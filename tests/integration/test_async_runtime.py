@@ -16,7 +16,7 @@ import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BEYOND_JANSSON, BIN_DIR, VALGRIND, free_port, function_command, Harness, http, raw_exchange, wait_until  # noqa: E402
+from harness import BEYOND_JANSSON, BIN_DIR, VALGRIND, free_port, function_command, Harness, http, peak_rss_kib, raw_exchange, wait_until  # noqa: E402
 
 CONTEXT = {
     "name": "probe",
@@ -954,6 +954,62 @@ class BulkDelivery(unittest.TestCase):
         r = self.h.deliver_pubsub("pubsub", "orders", {"return": 200})
         self.assertEqual(r["verdict"], "SUCCESS")
 
+    def post_envelope(self, envelope):
+        status, _, body = http("POST", self.h.app + "/dapr/pubsub/orders", json.dumps(envelope),
+                               {"Content-Type": "application/cloudevents+json"})
+        self.assertEqual(status, 200, body)
+        return json.loads(body)
+
+    def test_a_single_message_with_an_entries_member_is_not_a_bulk(self):
+        # a CloudEvent (it has a specversion) whose extensions say "entries"
+        # and even Dapr's bulk type runs the function once, as one message
+        for extra in ({"entries": []}, {"entries": [], "type": "com.dapr.event.sent.bulk"},
+                      {"entries": [{"entryId": "x", "event": {}}]}):
+            self.h.clear_received()
+            event = dict({"specversion": "1.0", "id": "one", "source": "s", "type": "t",
+                          "datacontenttype": "application/json", "data": {"send": ["out"], "id": "single"}},
+                         **extra)
+            self.assertEqual(self.post_envelope(event), {"status": "SUCCESS"}, extra)
+            [send] = self.h.received("/v1.0/bindings/")
+            self.assertEqual(json.loads(send["body"])["data"], {"id": "single"})
+
+    def test_an_envelope_without_dapr_s_bulk_type_is_not_a_bulk(self):
+        # no specversion and not Dapr's bulk type: one message (not a
+        # CloudEvent, so all of it is the data), never answered {"statuses": []}
+        self.assertEqual(self.post_envelope({"id": "1", "topic": "orders", "entries": [],
+                                             "data": {"send": ["out"], "id": "ran"}}), {"status": "SUCCESS"})
+        [send] = self.h.received("/v1.0/bindings/")
+        self.assertEqual(json.loads(send["body"])["data"], {"id": "ran"})
+
+    def test_more_entries_than_max_messages_are_refused(self):
+        def envelope(n):
+            return {"id": "1", "type": "com.dapr.event.sent.bulk", "topic": "orders", "pubsubname": "pubsub",
+                    "entries": [{"entryId": str(k), "event": {"id": str(k), "source": "s", "type": "t",
+                                                             "specversion": "1.0",
+                                                             "data": {"send": ["out"], "id": k}}}
+                                for k in range(n)]}
+        status, _, body = http("POST", self.h.app + "/dapr/pubsub/orders", json.dumps(envelope(51)),
+                               {"Content-Type": "application/json"})
+        self.assertEqual(status, 413)
+        self.assertIn("more than 50 entries", json.loads(body)["error"])
+        self.assertEqual(self.h.received("/v1.0/bindings/"), [])  # nothing of it ran
+        statuses = self.post_envelope(envelope(50))["statuses"]
+        self.assertEqual([s["status"] for s in statuses], ["SUCCESS"] * 50)
+
+    def test_every_entry_sees_the_request_metadata(self):
+        # the request's headers are shared by the entries, not copied into each
+        status, _, body = http("POST", self.h.app + "/dapr/pubsub/orders", json.dumps({
+            "id": "1", "type": "com.dapr.event.sent.bulk", "topic": "orders", "pubsubname": "pubsub",
+            "entries": [{"entryId": str(k), "metadata": {"own": str(k)},
+                         "event": {"id": str(k), "source": "s", "type": "t", "specversion": "1.0",
+                                   "data": {"describe_to": "out"}}} for k in range(3)]}),
+            {"Content-Type": "application/json", "X-Request": "r"})
+        self.assertEqual(status, 200, body)
+        seen = [{k.lower(): v for k, v in json.loads(c["body"])["data"]["metadata"].items()}
+                for c in self.h.received("/v1.0/bindings/")]
+        self.assertEqual(sorted((m["own"], m["x-request"]) for m in seen), [("0", "r"), ("1", "r"), ("2", "r")])
+        self.assertNotIn("content-type", seen[0])  # the transport's own headers left out
+
     def test_bad_bulk_settings_stop_the_start(self):
         bad = json.loads(json.dumps(BULK_CONTEXT))
         bad["inputs"]["orders"]["metadata"]["bulkSubscribeMaxMessagesCount"] = "lots"
@@ -962,6 +1018,58 @@ class BulkDelivery(unittest.TestCase):
         out = subprocess.run(function_command("probe"), env=fenv, capture_output=True, text=True, timeout=60)
         self.assertNotEqual(out.returncode, 0)
         self.assertIn("bulkSubscribeMaxMessagesCount", out.stderr)
+
+class BulkBounds(unittest.TestCase):
+    """What a bulk delivery can make the function hold: bounded by entries
+    (the subscription's maxMessagesCount), metadata entries per event
+    (OFCTX_MAX_METADATA) and the bodies' budget (OFCTX_MAX_BODIES_SIZE),
+    however the subscription is set."""
+
+    BUDGET_MIB = 16
+
+    @classmethod
+    def setUpClass(cls):
+        context = json.loads(json.dumps(BULK_CONTEXT))
+        context["inputs"]["orders"]["metadata"]["bulkSubscribeMaxMessagesCount"] = "100000"
+        cls.h = Harness(context, COMPONENTS, env={"OFCTX_MAX_METADATA": "3",
+                                                  "OFCTX_MAX_BODIES_SIZE": "%dMi" % cls.BUDGET_MIB})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.h.finish()
+
+    def post(self, entries, headers=None):
+        status, _, body = http("POST", self.h.app + "/dapr/pubsub/orders", json.dumps({
+            "id": "1", "type": "com.dapr.event.sent.bulk", "topic": "orders", "pubsubname": "pubsub",
+            "entries": entries}, separators=(",", ":")), dict({"Content-Type": "application/json"}, **(headers or {})))
+        return status, json.loads(body)
+
+    def test_an_entry_with_too_much_metadata_is_dropped(self):
+        event = {"id": "1", "source": "s", "type": "t", "specversion": "1.0", "data": {"return": 200}}
+        status, body = self.post([{"entryId": "three", "event": event, "metadata": {"a": "", "b": "", "c": ""}},
+                                  {"entryId": "four", "event": event,
+                                   "metadata": {"a": "", "b": "", "c": "", "d": ""}}])
+        self.assertEqual(status, 200)
+        self.assertEqual([(s["entryId"], s["status"]) for s in body["statuses"]],
+                         [("three", "SUCCESS"), ("four", "DROP")])
+        wait_until(lambda: "more metadata entries than OFCTX_MAX_METADATA" in self.h.log(), "the drop's log line")
+
+    def test_many_empty_entries_hold_no_more_than_the_budget(self):
+        before = peak_rss_kib(self.h.fn)
+        if before is None:
+            self.skipTest("the resident memory of a function under valgrind or ASan is not its own")
+        # 100 000 empty entries (300 KB) and 100 request headers: each entry
+        # would cost an invocation and a copy of every header
+        headers = {"X-Pad-%d" % k: "v" * 100 for k in range(100)}
+        statuses = [self.post([{}] * 100000, headers)[0] for _ in range(3)]
+        grown_mib = (peak_rss_kib(self.h.fn) - before) / 1024
+        self.assertLess(grown_mib, 3 * self.BUDGET_MIB)
+        self.assertEqual(statuses, [503] * 3)  # more than the budget holds
+        # and the function goes on
+        status, body = self.post([{"entryId": "a", "event": {"id": "1", "source": "s", "type": "t",
+                                                            "specversion": "1.0", "data": {"return": 200}}}])
+        self.assertEqual((status, body["statuses"][0]["status"]), (200, "SUCCESS"))
+
 
 if __name__ == "__main__":
     unittest.main()

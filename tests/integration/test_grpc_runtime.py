@@ -18,7 +18,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import GrpcHarness, h2_raw, http, wait_until  # noqa: E402
+from harness import GrpcHarness, h2_raw, http, peak_rss_kib, wait_until  # noqa: E402
 
 CONTEXT = {
     "name": "probe",
@@ -184,6 +184,26 @@ class GrpcRuntime(unittest.TestCase):
         self.assertEqual(self.raw_topic_event(good), b"")  # SUCCESS
         self.assertEqual(self.raw_topic_event(good + field(0x12, b"\xff\xfe")), b"\x08\x02")  # DROP
         wait_until(lambda: "a CloudEvent attribute is not UTF-8" in self.h.log(), "the drop's log line")
+
+    def test_text_that_is_not_utf8_deep_in_extensions_is_dropped_too(self):
+        # nested in a struct or a list, or as a nested key: as poison as at
+        # the top (DROP), not "out of memory" (RETRY, redelivered for ever)
+        good = (field(0x0A, b"e-1") + field(0x12, b"s") + field(0x1A, b"t") + field(0x22, b"1.0")
+                + field(0x32, b"orders") + field(0x3A, b'{"return":200}') + field(0x42, b"pubsub"))
+
+        def extension(value):  # extensions (10) = Struct{fields{"x": value}}
+            return field(0x52, field(0x0A, field(0x0A, b"x") + field(0x12, value)))
+
+        def in_struct(key, value):  # Value{struct_value{fields{key: value}}}
+            return field(0x2A, field(0x0A, field(0x0A, key) + field(0x12, value)))
+
+        text = field(0x1A, b"ok")  # Value{string_value}
+        bad = field(0x1A, b"\xff\xfe")
+        self.assertEqual(self.raw_topic_event(good + extension(in_struct(b"k", text))), b"")  # SUCCESS
+        for value in (in_struct(b"k", bad), in_struct(b"\xff", text),
+                      field(0x32, field(0x0A, bad)),  # Value{list_value{values[bad]}}
+                      in_struct(b"k", in_struct(b"j", bad))):
+            self.assertEqual(self.raw_topic_event(good + extension(value)), b"\x08\x02")  # DROP
 
     def test_deeply_nested_extensions_are_dropped(self):
         # built by hand: gRPC's JavaScript serializer refuses such depths itself
@@ -477,9 +497,13 @@ def bulk_entry(entry_id, data, **ce):
 
 
 def bulk_call(h, entries):
+    return bulk_call_md(h, entries, None)
+
+
+def bulk_call_md(h, entries, metadata):
     return h.call("OnBulkTopicEvent", {"id": "b", "entries": entries, "topic": "orders",
                                        "pubsubName": "pubsub", "path": "/dapr/pubsub/orders",
-                                       "type": "com.dapr.event.sent.bulk"})
+                                       "type": "com.dapr.event.sent.bulk"}, metadata=metadata)
 
 
 class Bulk(unittest.TestCase):
@@ -534,6 +558,21 @@ class Bulk(unittest.TestCase):
         self.assertEqual(seen["attributes"]["topic"], "orders")
         self.assertEqual(seen["attributes"]["traceid"], "t1")
 
+    def test_more_entries_than_max_messages_are_refused(self):
+        r = self.bulk([bulk_entry(str(k), {"send": ["pub"], "id": k}) for k in range(21)])
+        self.assertEqual(r["code"], RESOURCE_EXHAUSTED, r)
+        self.assertIn("more than 20 entries", r["details"])
+        self.assertEqual(self.h.received(), [])  # nothing of it ran
+        self.assertEqual(set(self.statuses(self.bulk([bulk_entry(str(k), {"return": 200})
+                                                       for k in range(20)])).values()), {"SUCCESS"})
+
+    def test_every_entry_sees_the_call_metadata(self):
+        r = bulk_call_md(self.h, [bulk_entry("a", {"describe_to": "out"}), bulk_entry("b", {"describe_to": "out"})],
+                         {"x-call": "c"})
+        self.assertEqual(self.statuses(r), {"a": "SUCCESS", "b": "SUCCESS"})
+        seen = [json.loads(unb64(inv["request"]["data"]))["metadata"] for inv in self.h.received()]
+        self.assertEqual(sorted((m["m"], m["x-call"]) for m in seen), [("a", "c"), ("b", "c")])
+
     def test_deep_extensions_drop_every_entry(self):
         value = field(0x1A, b"x")
         for _ in range(100):
@@ -551,6 +590,73 @@ class Bulk(unittest.TestCase):
         body = unb64(res["body"])[5:]
         self.assertEqual(body, field(0x0A, field(0x0A, b"e1") + b"\x10\x02")
                          + field(0x0A, field(0x0A, b"e2") + b"\x10\x02"))
+
+
+class Bounds(unittest.TestCase):
+    """What a gRPC delivery can make the function hold: entries up to the
+    subscription's maxMessagesCount, metadata entries and extensions up to
+    OFCTX_MAX_METADATA, and what unpacking takes within a multiple of the
+    message and within the bodies' budget (OFCTX_MAX_BODIES_SIZE)."""
+
+    BUDGET_MIB = 16
+
+    @classmethod
+    def setUpClass(cls):
+        context = json.loads(json.dumps(BULK_CONTEXT))
+        context["inputs"]["orders"]["metadata"]["bulkSubscribeMaxMessagesCount"] = "100000"
+        context["inputs"]["kafka"] = CONTEXT["inputs"]["kafka"]
+        cls.h = GrpcHarness(context, env={"OFCTX_MAX_METADATA": "3",
+                                          "OFCTX_MAX_BODIES_SIZE": "%dMi" % cls.BUDGET_MIB})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.h.finish()
+
+    def raw(self, method, message):
+        [res] = h2_raw(self.h.app_port, {"requests": [{
+            "headers": {":path": "/dapr.proto.runtime.v1.AppCallback/" + method},
+            "body": base64.b64encode(grpc_frame(message)).decode()}]})["results"]
+        return Protocol.status_of(res), unb64(res["body"])[5:]
+
+    def test_binding_metadata_beyond_the_limit_is_refused(self):
+        md = {"a": "1", "b": "2", "c": "3"}
+        self.assertEqual(self.h.call("OnBindingEvent", binding({"return": 200}, md))["code"], OK)
+        r = self.h.call("OnBindingEvent", binding({"return": 200}, dict(md, d="4")))
+        self.assertEqual(r["code"], RESOURCE_EXHAUSTED, r)
+        self.assertIn("OFCTX_MAX_METADATA", r["details"])
+
+    def test_entries_and_extensions_beyond_the_limit_are_dropped(self):
+        four = {k: {"stringValue": k} for k in "abcd"}
+        r = bulk_call(self.h, [bulk_entry("ok", {"return": 200}),
+                               dict(bulk_entry("md", {"return": 200}), metadata={k: k for k in "abcd"}),
+                               bulk_entry("ext", {"return": 200}, extensions={"fields": four})])
+        self.assertEqual({s["entryId"]: s["status"] for s in r["response"]["statuses"]},
+                         {"ok": "SUCCESS", "md": "DROP", "ext": "DROP"})
+        r = self.h.call("OnTopicEvent", topic_event({"return": 200}, extensions={"fields": four}))
+        self.assertEqual(r["response"]["status"], "DROP")
+
+    def test_hostile_messages_hold_no_more_than_the_budget(self):
+        before = peak_rss_kib(self.h.fn)
+        if before is None:
+            self.skipTest("the resident memory of a function under valgrind or ASan is not its own")
+        topic = field(0x22, b"orders") + field(0x2A, b"pubsub")
+        # 100 000 empty entries in 200 KB: as many as the subscription lets
+        # Dapr send, each an allocation of protobuf-c's and an invocation
+        empty_bulk = field(0x12, b"") * 100000 + topic
+        # 200 001 such entries: more than the subscription's
+        too_many = field(0x12, b"") * 100001 + topic
+        # 2 000 000 empty metadata entries in 4 MB
+        metadata_flood = field(0x0A, b"kafka-in") + field(0x1A, b"") * 2000000
+        codes = []
+        for _ in range(2):
+            codes.append(self.raw("OnBulkTopicEvent", empty_bulk)[0])
+            codes.append(self.raw("OnBulkTopicEvent", too_many)[0])
+            codes.append(self.raw("OnBindingEvent", metadata_flood)[0])
+        grown_mib = (peak_rss_kib(self.h.fn) - before) / 1024
+        self.assertLess(grown_mib, 3 * self.BUDGET_MIB)
+        self.assertEqual(codes, [RESOURCE_EXHAUSTED] * 6)
+        # and Dapr's own calls still pass
+        self.assertEqual(self.h.call("OnBindingEvent", binding({"return": 200}))["code"], OK)
 
 
 class BulkPublishOverGrpc(unittest.TestCase):

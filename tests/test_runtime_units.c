@@ -1,5 +1,6 @@
 /* Small internal modules of the runtime: runtime options from OFCTX_*
- * variables, base64 decoding, log line formats, and growing buffers. */
+ * variables, base64 decoding, log line formats, growing buffers, and an
+ * event's metadata. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 
 #include "base64.h"
 #include "buf.h"
+#include "event.h"
 #include "log.h"
 #include "mem.h"
 #include "options.h"
@@ -26,6 +28,7 @@ static void options_defaults(void **state) {
   assert_int_equal(o.invocation_timeout_ms, 60000);
   assert_string_equal(o.listen_host, "0.0.0.0");
   assert_int_equal(o.send.max_response_size, o.http.max_body_size);
+  assert_int_equal(o.http.max_metadata, 1024);
 }
 
 static void options_values(void **state) {
@@ -37,7 +40,9 @@ static void options_values(void **state) {
   setenv("OFCTX_SEND_ATTEMPTS", "1", 1);
   setenv("OFCTX_GRACE_PERIOD_MS", "0", 1);
   setenv("OFCTX_LISTEN_HOST", "127.0.0.1", 1);
+  setenv("OFCTX_MAX_METADATA", "7", 1);
   assert_int_equal(ofctx__options_load(&o, err, sizeof err), 0);
+  assert_int_equal(o.http.max_metadata, 7);
   assert_int_equal(o.http.max_body_size, 16 * 1024 * 1024);
   assert_int_equal(o.http.max_header_size, 8 * 1024);
   assert_int_equal(o.send.max_attempts, 1);
@@ -48,6 +53,7 @@ static void options_values(void **state) {
   unsetenv("OFCTX_SEND_ATTEMPTS");
   unsetenv("OFCTX_GRACE_PERIOD_MS");
   unsetenv("OFCTX_LISTEN_HOST");
+  unsetenv("OFCTX_MAX_METADATA");
 }
 
 static void options_errors(void **state) {
@@ -217,11 +223,36 @@ static void buf_printf(void **state) {
   ofctx__buf_free(&b);
 }
 
+/* An event's own metadata first, then the shared (a bulk's request
+ * metadata), which is viewed, never copied; lookups find the own first. */
+static void event_shared_metadata(void **state) {
+  static const ofctx__http_header_t own[] = {{"k", "own"}, {"only-own", "1"}};
+  static const ofctx__http_header_t shared[] = {{"K", "shared"}, {"only-shared", "2"}};
+  ofctx_event_t ev = {0};
+
+  (void)state;
+  assert_int_equal(ofctx__event_metadata_add(&ev, own, 2, 0), 0);
+  ev.shared_metadata = shared;
+  ev.shared_count = 2;
+  assert_int_equal(ofctx_event_metadata_count(&ev), 4);
+  assert_string_equal(ofctx_event_metadata(&ev, "K"), "own");
+  assert_string_equal(ofctx_event_metadata(&ev, "only-shared"), "2");
+  assert_null(ofctx_event_metadata(&ev, "absent"));
+  assert_string_equal(ofctx_event_metadata_key(&ev, 1), "only-own");
+  assert_string_equal(ofctx_event_metadata_key(&ev, 2), "K");
+  assert_ptr_equal(ofctx_event_metadata_value(&ev, 3), shared[1].value);
+  assert_null(ofctx_event_metadata_key(&ev, 4));
+  assert_null(ofctx_event_metadata_value(&ev, 4));
+  ofctx__event_clear(&ev);
+  assert_int_equal(ofctx_event_metadata_count(&ev), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(options_defaults), cmocka_unit_test(options_values),
-      cmocka_unit_test(options_errors),   cmocka_unit_test(base64),
-      cmocka_unit_test(log_formats),      cmocka_unit_test(buf_printf),
+      cmocka_unit_test(options_defaults),      cmocka_unit_test(options_values),
+      cmocka_unit_test(options_errors),        cmocka_unit_test(base64),
+      cmocka_unit_test(log_formats),           cmocka_unit_test(buf_printf),
+      cmocka_unit_test(event_shared_metadata),
   };
   return cmocka_run_group_tests_name("runtime_units", tests, NULL, NULL);
 }

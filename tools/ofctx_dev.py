@@ -10,12 +10,14 @@ and the usage of each verb is in USAGE below. Python's standard library
 only."""
 
 import argparse
+import errno
 import json
 import os
 import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -331,7 +333,79 @@ def identifier(name):
     return ident if not ident[0].isdigit() else "_" + ident
 
 
-def cmd_new(args):
+# What a function's name must not be. Its C identifier becomes a global symbol
+# of the program, beside the buildpack's weak IDENT_init, IDENT_tick and
+# IDENT_tick_ms: a symbol of the C library or of a library libofctx loads
+# would replace that library's own (a function named "write" builds, and the
+# library's first write() runs the function instead), a C keyword or main
+# does not compile, and ofctx_ is the library's. buildpack/bin/lib.sh refuses
+# the same FUNC_NAMEs. The name is also the program's CMake target, beside
+# the "function" library and the names CMake keeps for itself.
+C_KEYWORDS = frozenset("""
+    auto break case char const continue default do double else enum extern float for goto if
+    inline int long register restrict return short signed sizeof static struct switch typedef
+    union unsigned void volatile while
+    alignas alignof bool constexpr false noreturn nullptr static_assert thread_local true typeof
+    typeof_unqual complex imaginary asm errno assert offsetof""".split())
+# The names of the C library, for when its symbols cannot be read (no nm, no
+# ldd): the common POSIX ones.
+POSIX_NAMES = frozenset("""
+    abort abs accept access alarm atexit atoi bind calloc chdir chmod chown clock close closedir
+    connect creat dup dup2 execl execv execve execvp exit fclose fcntl fdopen fflush fgets fileno
+    fopen fork fprintf fputs fread free freopen fscanf fseek fstat fsync ftell ftruncate fwrite
+    getaddrinfo getc getchar getcwd getenv getline getopt getpid getppid gets getuid gmtime index
+    ioctl isatty kill link listen localtime log lseek lstat malloc memchr memcmp memcpy memmove
+    memset mkdir mktime mmap munmap nanosleep open opendir pause perror pipe poll popen printf
+    putc putchar puts qsort raise rand random read readdir readlink realloc recv recvfrom
+    recvmsg remove rename rewind rmdir scanf select send sendmsg sendto setenv setsid
+    setsockopt shutdown sigaction signal sleep snprintf socket sprintf sqrt srand sscanf stat
+    strcat strchr strcmp strcpy strdup strerror strlen strncmp strncpy strstr strtol symlink
+    sync system time times tmpfile truncate umask uname ungetc unlink unsetenv usleep wait
+    waitpid write writev exp pow floor ceil round""".split())
+CMAKE_TARGETS = frozenset("function all clean help install test package depend preinstall".split())
+
+
+def library_symbols(ofctx_bin):
+    """The dynamic symbols that the libraries of a function define: those the
+    ofctx tool is linked with (libofctx, its dependencies, the C library) as
+    ldd lists them, and libm, read with nm; empty when they cannot be read."""
+    def run(*cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    libs = set(re.findall(r"=> (/\S+)", run("ldd", ofctx_bin)))
+    for name in ("libc.so.6", "libm.so.6"):
+        path = run("cc", "-print-file-name=" + name).strip()
+        if os.path.isabs(path):
+            libs.add(os.path.realpath(path))
+    symbols = set()
+    for lib in sorted(libs):
+        for line in run("nm", "-D", "--defined-only", lib).splitlines():
+            fields = line.split()
+            if len(fields) == 3:
+                symbols.add(fields[2].split("@")[0])
+    return symbols
+
+
+def name_collision(name, ident, symbols):
+    """Why the function NAME (C identifier IDENT) would collide, or None."""
+    if ident == "ofctx" or ident.startswith("ofctx_"):
+        return "ofctx and ofctx_ names are libofctx's"
+    if ident == "main":
+        return "main is the program's own (main.c, or the buildpack's main, calls the function)"
+    if ident in C_KEYWORDS:
+        return "%s is a C keyword or a name C reserves" % ident
+    for sym in (ident, ident + "_init", ident + "_tick", ident + "_tick_ms"):
+        if sym in symbols or sym in POSIX_NAMES:
+            return ("%s is a symbol of the C library or of a library libofctx uses: the function "
+                    "would replace it" % sym)
+    if name in CMAKE_TARGETS:
+        return "%s is a CMake target already (the function library the buildpack links, or one of CMake's)" % name
+    return None
+
+
+def cmd_new(ofctx_bin, args):
     p = argparse.ArgumentParser(prog="ofctx new", add_help=True)
     p.add_argument("name")
     p.add_argument("--runtime", choices=("async", "knative"), default="async")
@@ -341,6 +415,13 @@ def cmd_new(args):
     if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", a.name) or len(a.name) > 63:
         fail("new: the name %r is not a Kubernetes name (lower-case letters, digits and '-', "
              "starting and ending with a letter or digit, at most 63)" % a.name)
+    symbols = library_symbols(ofctx_bin)
+    why = name_collision(a.name, identifier(a.name), symbols)
+    if why:
+        better = [n for n in (a.name + "-fn", "fn-" + a.name) if len(n) <= 63 and
+                  not name_collision(n, identifier(n), symbols)]
+        fail("new: the name %r would collide: %s; choose another%s" % (
+            a.name, why, " (e.g. %s)" % better[0] if better else ""))
     if a.signature == "http" and a.runtime != "knative":
         fail("new: the http signature is for the Knative runtime only (--runtime knative)")
     dest = a.dir or a.name
@@ -429,9 +510,112 @@ def emulator_path():
     fail("run: the Dapr sidecar emulator (daprd_emulator.py) is not beside %s" % __file__)
 
 
+# ---- where `ofctx run` keeps its state for `ofctx invoke` ---------------------
+#
+# As ssh-agent and tmux do: in a folder of this user's that no one else may
+# enter (XDG_RUNTIME_DIR/ofctx, else TMPDIR/ofctx-UID), a file only this user
+# reads; anything else found there is refused, never trusted.
+
+class Untrusted(Exception):
+    """A state folder or file that someone else could have made or changed."""
+
+
+def state_dir():
+    """XDG_RUNTIME_DIR/ofctx when XDG_RUNTIME_DIR is a folder of this user's
+    that it can write, else ofctx-UID in the temporary folder (TMPDIR, /tmp)."""
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if xdg and os.path.isabs(xdg):
+        try:
+            st = os.stat(xdg)
+            if stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and os.access(xdg, os.W_OK | os.X_OK):
+                return os.path.join(xdg, "ofctx")
+        except OSError:
+            pass
+    return os.path.join(tempfile.gettempdir(), "ofctx-%d" % os.getuid())
+
+
 def state_file():
-    return os.path.join(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir(),
-                        "ofctx-run-%d.json" % os.getuid())
+    return os.path.join(state_dir(), "run.json")
+
+
+def check_private(path, st, kind):
+    """Raises Untrusted unless ST (an lstat of PATH) is a KIND of this user's
+    that no one else can read or write."""
+    want = stat.S_ISDIR if kind == "folder" else stat.S_ISREG
+    if stat.S_ISLNK(st.st_mode):
+        why = "is a symbolic link"
+    elif not want(st.st_mode):
+        why = "is not a %s" % kind
+    elif st.st_uid != os.getuid():
+        why = "belongs to user %d, not to you (user %d)" % (st.st_uid, os.getuid())
+    elif st.st_mode & 0o077:
+        why = "can be used by other users (mode %04o, not %s)" % (
+            stat.S_IMODE(st.st_mode), "0700" if kind == "folder" else "0600")
+    else:
+        return
+    raise Untrusted("%s %s: not trusted; remove it (or set XDG_RUNTIME_DIR to a folder of your own)"
+                    % (path, why))
+
+
+def make_state_dir():
+    """The state folder, made (0700) if absent and checked; Untrusted or OSError."""
+    path = state_dir()
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    check_private(path, os.lstat(path), "folder")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise Untrusted("%s is not writable: remove it" % path)
+    return path
+
+
+def write_state(state):
+    """Writes the state file anew (0600, never through a link): a new file
+    renamed over the old one, in the folder only this user can write."""
+    path = os.path.join(make_state_dir(), "run.json")
+    new = "%s.%d" % (path, os.getpid())
+    try:
+        os.unlink(new)  # left by an earlier run that had this pid
+    except FileNotFoundError:
+        pass
+    fd = os.open(new, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(state, f)
+        os.rename(new, path)
+    except BaseException:
+        try:
+            os.unlink(new)
+        except OSError:
+            pass
+        raise
+
+
+def read_state():
+    """The state `ofctx run` recorded, {} when there is none; Untrusted when
+    the folder or the file could be someone else's."""
+    path = state_dir()
+    try:
+        check_private(path, os.lstat(path), "folder")
+    except FileNotFoundError:
+        return {}
+    path = os.path.join(path, "run.json")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return {}
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise Untrusted("%s is a symbolic link: not trusted; remove it" % path)
+        raise Untrusted("%s: %s" % (path, e.strerror))
+    with os.fdopen(fd) as f:
+        check_private(path, os.fstat(f.fileno()), "file")
+        try:
+            state = json.load(f)
+        except ValueError:
+            return {}
+    return state if isinstance(state, dict) else {}
 
 
 def free_port():
@@ -501,70 +685,94 @@ def cmd_run(ofctx_bin, args):
     if listening(app_port):
         fail("run: port %d (the context's port, or PORT) is in use: stop what listens there or "
              "choose another with PORT" % app_port)
-    dapr_port = a.dapr_http_port or free_port()
-    tmp = tempfile.mkdtemp(prefix="ofctx-run-")
-    comp_file, ready = os.path.join(tmp, "components.json"), os.path.join(tmp, "ready")
-    with open(comp_file, "w") as f:
-        json.dump(components_of(ctx), f)
-    emulator = subprocess.Popen(
-        [sys.executable, emulator_path(), "--app-port", str(app_port), "--dapr-http-port", str(dapr_port),
-         "--components", comp_file, "--ready-file", ready, "--app-id", ctx["name"], "--auto-startup"]
-        + (["--verbose"] if a.verbose else []), stdout=subprocess.DEVNULL, env=env)
-    deadline = time.time() + 20
-    while not os.path.exists(ready):
-        if emulator.poll() is not None or time.time() > deadline:
-            fail("run: the sidecar emulator did not start (port %d)" % dapr_port, 1)
-        time.sleep(0.05)
-    env.update({"DAPR_HTTP_PORT": str(dapr_port), "PORT": str(app_port), "APP_PROTOCOL": "http",
-                "OFCTX_DAPR_PROTOCOL": "http"})
+    # the state's folder first: a folder that cannot be used stops the run
+    # before anything is started
     try:
-        fn = subprocess.Popen(command, env=env)
+        make_state_dir()
+    except Untrusted as e:
+        fail("run: %s" % e)
     except OSError as e:
-        emulator.terminate()
-        fail("run: cannot start %s: %s" % (command[0], e))
+        fail("run: cannot make %s: %s" % (state_dir(), e.strerror))
+    dapr_port = a.dapr_http_port or free_port()
     inputs = {k: v["componentName"] for k, v in (ctx.get("inputs") or {}).items()}
-    with open(state_file(), "w") as f:
-        json.dump({"sidecar": dapr_port, "app": app_port, "pid": os.getpid(), "inputs": inputs}, f)
-    sys.stderr.write("%s run: %s (%s) on 127.0.0.1:%d, its sidecar emulator on 127.0.0.1:%d\n"
-                     % (PROG, ctx["name"], ctx["runtime"], app_port, dapr_port))
-    if ctx["runtime"] == "Async" and inputs:
-        sys.stderr.write("%s run: send it an event from another shell: ofctx invoke binding %s 'hello'\n"
-                         % (PROG, next(iter(inputs))))
-    elif ctx["runtime"] == "Knative":
-        sys.stderr.write("%s run: send it an event from another shell: ofctx invoke cloudevent "
-                         "http://127.0.0.1:%d%s 'hello'\n" % (PROG, app_port, ctx.get("httpPattern", "/")))
+    emulator = fn = None
+    stop = []  # a signal that came before the function was started
+
     def forward(signum, frame):
-        if fn.poll() is None:
+        if fn is None:
+            stop.append(signum)
+        elif fn.poll() is None:
             fn.send_signal(signum)
 
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGTERM, forward)
-    seen = 0
-
-    def print_sends():
-        nonlocal seen
-        sends, seen = sends_after(dapr_port, seen) if emulator.poll() is None else ([], seen)
-        for s in sends:
-            sys.stderr.write("%s run: the sidecar got %s\n" % (PROG, describe_send(s)))
-
+    tmp = tempfile.mkdtemp(prefix="ofctx-run-")
+    # from here every way out, a failure included, stops what was started
     try:
+        comp_file, ready = os.path.join(tmp, "components.json"), os.path.join(tmp, "ready")
+        with open(comp_file, "w") as f:
+            json.dump(components_of(ctx), f)
+        emulator = subprocess.Popen(
+            [sys.executable, emulator_path(), "--app-port", str(app_port), "--dapr-http-port", str(dapr_port),
+             "--components", comp_file, "--ready-file", ready, "--app-id", ctx["name"], "--auto-startup"]
+            + (["--verbose"] if a.verbose else []), stdout=subprocess.DEVNULL, env=env)
+        deadline = time.time() + 20
+        while not os.path.exists(ready):
+            if stop:
+                return 128 + stop[0]  # the finally below stops the emulator
+            if emulator.poll() is not None or time.time() > deadline:
+                fail("run: the sidecar emulator did not start (port %d)" % dapr_port, 1)
+            time.sleep(0.05)
+        try:
+            write_state({"sidecar": dapr_port, "app": app_port, "pid": os.getpid(), "inputs": inputs})
+        except (Untrusted, OSError) as e:
+            fail("run: cannot record the emulator's port for ofctx invoke in %s: %s"
+                 % (state_file(), e.strerror if isinstance(e, OSError) else e))
+        env.update({"DAPR_HTTP_PORT": str(dapr_port), "PORT": str(app_port), "APP_PROTOCOL": "http",
+                    "OFCTX_DAPR_PROTOCOL": "http"})
+        try:
+            fn = subprocess.Popen(command, env=env)
+        except OSError as e:
+            fail("run: cannot start %s: %s" % (command[0], e.strerror))
+        if stop:
+            fn.send_signal(stop[0])
+        sys.stderr.write("%s run: %s (%s) on 127.0.0.1:%d, its sidecar emulator on 127.0.0.1:%d\n"
+                         % (PROG, ctx["name"], ctx["runtime"], app_port, dapr_port))
+        if ctx["runtime"] == "Async" and inputs:
+            sys.stderr.write("%s run: send it an event from another shell: ofctx invoke binding %s 'hello'\n"
+                             % (PROG, next(iter(inputs))))
+        elif ctx["runtime"] == "Knative":
+            sys.stderr.write("%s run: send it an event from another shell: ofctx invoke cloudevent "
+                             "http://127.0.0.1:%d%s 'hello'\n" % (PROG, app_port, ctx.get("httpPattern", "/")))
+        seen = 0
+
+        def print_sends():
+            nonlocal seen
+            sends, seen = sends_after(dapr_port, seen) if emulator.poll() is None else ([], seen)
+            for s in sends:
+                sys.stderr.write("%s run: the sidecar got %s\n" % (PROG, describe_send(s)))
+
         while fn.poll() is None:
             print_sends()
             time.sleep(0.2)
         status = fn.wait()
         print_sends()  # what came after the last look
     finally:
-        if fn.poll() is None:
-            fn.terminate()
-            fn.wait(30)
-        emulator.terminate()
-        emulator.wait(30)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the stopping below is bounded; let it end
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for child in (fn, emulator):
+            if child is not None and child.poll() is None:
+                child.terminate()
+                try:
+                    child.wait(30)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
         shutil.rmtree(tmp, ignore_errors=True)
         try:
-            with open(state_file()) as f:
-                if json.load(f).get("pid") == os.getpid():
-                    os.unlink(state_file())
-        except (OSError, ValueError):
+            if read_state().get("pid") == os.getpid():
+                os.unlink(state_file())
+        except (Untrusted, OSError):
             pass
     return status if status >= 0 else 128 - status
 
@@ -594,10 +802,11 @@ def sidecar_port(given):
 
 def run_state():
     try:
-        with open(state_file()) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return {}
+        return read_state()
+    except Untrusted as e:
+        fail("invoke: %s" % e)
+    except OSError as e:
+        fail("invoke: %s: %s" % (state_file(), e.strerror))
 
 
 def print_answer(status, headers, body):
@@ -702,13 +911,16 @@ def main():
     if len(sys.argv) < 3:
         fail(USAGE)
     ofctx_bin, verb, args = sys.argv[1], sys.argv[2], sys.argv[3:]
-    if verb == "new":
-        return cmd_new(args)
-    if verb == "run":
-        return cmd_run(ofctx_bin, args)
-    if verb == "invoke":
-        return cmd_invoke(args)
-    fail("unknown command %s\n%s" % (verb, USAGE))
+    verbs = {"new": lambda: cmd_new(ofctx_bin, args), "run": lambda: cmd_run(ofctx_bin, args),
+             "invoke": lambda: cmd_invoke(args)}
+    if verb not in verbs:
+        fail("unknown command %s\n%s" % (verb, USAGE))
+    try:
+        return verbs[verb]()
+    except KeyboardInterrupt:
+        return 130
+    except OSError as e:  # one line, not a traceback (run has stopped what it started)
+        fail("%s: %s" % (verb, e), 1)
 
 
 if __name__ == "__main__":

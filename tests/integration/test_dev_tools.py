@@ -6,18 +6,29 @@ run with `ofctx run` (the Dapr sidecar emulator wired to its context), sent
 events with `ofctx invoke`, and the errors each verb gives."""
 
 import glob
+import http.server
 import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import BIN_DIR, free_port, wait_until  # noqa: E402
+
+
+def listening(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        return True
+    except OSError:
+        return False
 
 BUILD = os.path.dirname(os.path.abspath(BIN_DIR))
 
@@ -41,9 +52,10 @@ class FirstHour(unittest.TestCase):
         cls.lib_dir = os.path.dirname(cls.pc_dir)
         cls.work = os.path.join(cls.tmp.name, "work")  # outside the repository
         os.makedirs(cls.work)
-        # `ofctx run` keeps its emulator's port here, for `ofctx invoke`
+        # `ofctx run` keeps its emulator's port here (in ofctx/run.json), for `ofctx invoke`
         cls.env = dict(os.environ, XDG_RUNTIME_DIR=cls.tmp.name, CONTEXT_MODE="self-host")
         cls.env.pop("FUNC_CONTEXT", None)
+        cls.state = os.path.join(cls.tmp.name, "ofctx", "run.json")
 
     @classmethod
     def tearDownClass(cls):
@@ -78,8 +90,7 @@ class FirstHour(unittest.TestCase):
                              env=dict(self.env, PORT=str(port)), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
         self.addCleanup(self.stop_run, p)
-        wait_until(lambda: os.path.exists(os.path.join(self.tmp.name, "ofctx-run-%d.json" % os.getuid())),
-                   "ofctx run's emulator")
+        wait_until(lambda: os.path.exists(self.state), "ofctx run's emulator")
         return p
 
     def stop_run(self, p):
@@ -135,7 +146,7 @@ class FirstHour(unittest.TestCase):
         self.assertEqual(run.returncode, 0, err)
         self.assertIn("on 127.0.0.1:%d, its sidecar emulator" % port, err)
         self.assertIn("the sidecar got binding out create: {\"order\":1}", err)
-        self.assertFalse(os.path.exists(os.path.join(self.tmp.name, "ofctx-run-%d.json" % os.getuid())))
+        self.assertFalse(os.path.exists(self.state))
 
     def test_a_pubsub_message_through_the_emulator(self):
         src = self.new_and_build("subscriber")
@@ -200,6 +211,187 @@ class FirstHour(unittest.TestCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn("is in use", p.stderr)
         self.assertIn("PORT", p.stderr)
+
+    def test_names_that_would_collide_are_refused(self):
+        # write, read, close, send: the function would replace libc's symbol
+        # (the library's first write() would run it); log: libm's; main and a
+        # keyword: no compile; function: the buildpack's CMake target; all:
+        # CMake's; ofctx-*: the library's prefix
+        for name, why in (("write", "write is a symbol of the C library"), ("read", "read is a symbol"),
+                          ("close", "close is a symbol"), ("send", "send is a symbol"), ("log", "log is a symbol"),
+                          ("main", "main is the program's own"), ("int", "int is a C keyword"),
+                          ("function", "function is a CMake target already"), ("all", "all is a CMake target"),
+                          ("ofctx-demo", "ofctx and ofctx_ names are libofctx's")):
+            with self.subTest(name=name):
+                p = self.ofctx_cmd("new", name, check=False)
+                self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+                self.assertIn("the name %r would collide: %s" % (name, why), p.stderr)
+                self.assertIn("(e.g. %s)" % ("fn-" + name if name.startswith("ofctx") else name + "-fn"), p.stderr)
+                self.assertFalse(os.path.exists(os.path.join(self.work, name)))
+        # what it suggests is taken
+        self.ofctx_cmd("new", "write-fn")
+        with open(os.path.join(self.work, "write-fn", "write-fn.c")) as f:
+            self.assertIn("int write_fn(ofctx_t *ctx", f.read())
+
+    def dev_env(self, **changes):
+        """The env of a `ofctx run` or `ofctx invoke` with no XDG_RUNTIME_DIR (so
+        its state is under TMPDIR, a folder of this test's), changed."""
+        tmpdir = tempfile.mkdtemp(prefix="tmpdir-", dir=self.tmp.name)
+        env = dict(self.env, TMPDIR=tmpdir, **changes)
+        if "XDG_RUNTIME_DIR" not in changes:
+            env.pop("XDG_RUNTIME_DIR")
+        return env, os.path.join(tmpdir, "ofctx-%d" % os.getuid())
+
+    def scaffold(self, name):
+        if not os.path.exists(os.path.join(self.work, name)):
+            self.ofctx_cmd("new", name)
+        return os.path.join(self.work, name)
+
+    def test_run_without_a_usable_runtime_dir_keeps_its_state_in_a_private_folder(self):
+        src = self.scaffold("stateful")
+        env, private = self.dev_env(XDG_RUNTIME_DIR=os.path.join(self.tmp.name, "missing"))
+        sidecar = free_port()
+        # its stderr in a file: what it left running cannot hold a pipe open
+        with open(os.path.join(env["TMPDIR"], "stderr"), "w+") as err:
+            p = subprocess.Popen([self.ofctx, "run", "--context", "context.json", "--dapr-http-port",
+                                  str(sidecar), "--", "sleep", "600"], cwd=src,
+                                 env=dict(env, PORT=str(free_port())), stdout=subprocess.DEVNULL, stderr=err)
+            state = os.path.join(private, "run.json")
+            try:
+                wait_until(lambda: os.path.exists(state) or p.poll() is not None, "ofctx run's state")
+                err.seek(0)
+                self.assertIsNone(p.poll(), err.read())
+                self.assertEqual(stat.S_IMODE(os.lstat(private).st_mode), 0o700)
+                self.assertEqual(stat.S_IMODE(os.lstat(state).st_mode), 0o600)
+                with open(state) as f:
+                    self.assertEqual(json.load(f)["sidecar"], sidecar)
+            finally:
+                p.send_signal(signal.SIGINT)
+                p.wait(60)
+            err.seek(0)
+            self.assertNotIn("Traceback", err.read())
+        self.assertFalse(os.path.exists(state))
+        self.assertFalse(listening(sidecar), "the emulator outlived ofctx run")
+
+    def test_run_refuses_an_unsafe_state_folder_before_starting_anything(self):
+        src = self.scaffold("careful")
+        cases = ["open to others", "a symbolic link"]
+        if os.getuid() == 0:
+            cases.append("another user's")
+        for case in cases:
+            with self.subTest(case=case):
+                env, private = self.dev_env()
+                marker = os.path.join(env["TMPDIR"], "started")
+                if case == "a symbolic link":
+                    os.mkdir(private + "-elsewhere", 0o700)
+                    os.symlink(private + "-elsewhere", private)
+                else:
+                    os.mkdir(private)
+                    os.chmod(private, 0o755 if case == "open to others" else 0o700)
+                    if case == "another user's":
+                        os.chown(private, 65534, 65534)
+                sidecar = free_port()
+                p = subprocess.run([self.ofctx, "run", "--context", "context.json", "--dapr-http-port",
+                                    str(sidecar), "--", "touch", marker], cwd=src,
+                                   env=dict(env, PORT=str(free_port())), capture_output=True, text=True,
+                                   timeout=120)
+                self.assertEqual(p.returncode, 2, p.stderr)
+                self.assertIn("%s %s" % (private, {"open to others": "can be used by other users",
+                                                   "a symbolic link": "is a symbolic link",
+                                                   "another user's": "belongs to user 65534"}[case]), p.stderr)
+                self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
+                self.assertFalse(os.path.exists(marker), "the function ran")
+                self.assertFalse(listening(sidecar), "the emulator ran")
+
+    def test_run_stops_what_it_started_when_it_cannot_record_its_state(self):
+        # the state file cannot be written (a folder took its name) once the
+        # emulator runs: a one-line error, and the emulator is stopped
+        src = self.scaffold("unrecorded")
+        env, private = self.dev_env()
+        os.makedirs(os.path.join(private, "run.json"))
+        os.chmod(private, 0o700)
+        marker = os.path.join(self.tmp.name, "unrecorded-started")
+        sidecar = free_port()
+        p = subprocess.run([self.ofctx, "run", "--context", "context.json", "--dapr-http-port", str(sidecar),
+                            "--", "touch", marker], cwd=src, env=dict(env, PORT=str(free_port())),
+                           capture_output=True, text=True, timeout=120)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertNotIn("Traceback", p.stderr)
+        self.assertIn("cannot record the emulator's port", p.stderr)
+        self.assertIn(os.path.join(private, "run.json"), p.stderr)
+        self.assertFalse(os.path.exists(marker), "the function ran")
+        self.assertFalse(listening(sidecar), "the emulator outlived ofctx run")
+
+    def test_invoke_trusts_no_state_another_user_could_have_planted(self):
+        # a fake sidecar that acknowledges everything, named by a planted state
+        delivered = []
+
+        class Fake(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.answer(b"[]")
+
+            def do_POST(self):
+                delivered.append(self.path)
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.answer(b'{"status":200,"headers":{},"body":"faked","acked":true}')
+
+            def answer(self, body):
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        fake = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Fake)
+        threading.Thread(target=fake.serve_forever, daemon=True).start()
+        self.addCleanup(fake.server_close)
+        self.addCleanup(fake.shutdown)
+        state = json.dumps({"sidecar": fake.server_address[1], "pid": 1, "inputs": {}})
+
+        def plant(path, mode):
+            with open(path, "w") as f:
+                f.write(state)
+            os.chmod(path, mode)
+
+        cases = ["an open folder", "a linked folder", "a linked file", "an open file"]
+        if os.getuid() == 0:
+            cases += ["another user's folder", "another user's file"]
+        for case in cases + ["a private folder and file"]:
+            with self.subTest(case=case):
+                env, private = self.dev_env()
+                # where a state file used to be: a predictable name in TMPDIR
+                plant(os.path.join(env["TMPDIR"], "ofctx-run-%d.json" % os.getuid()), 0o644)
+                if case == "a linked folder":
+                    os.mkdir(private + "-elsewhere", 0o700)
+                    plant(os.path.join(private + "-elsewhere", "run.json"), 0o600)
+                    os.symlink(private + "-elsewhere", private)
+                else:
+                    os.mkdir(private)
+                    os.chmod(private, 0o755 if case == "an open folder" else 0o700)
+                    if case == "a linked file":
+                        plant(os.path.join(env["TMPDIR"], "planted.json"), 0o600)
+                        os.symlink(os.path.join(env["TMPDIR"], "planted.json"), os.path.join(private, "run.json"))
+                    else:
+                        plant(os.path.join(private, "run.json"), 0o644 if case == "an open file" else 0o600)
+                    if case == "another user's folder":
+                        os.chown(private, 65534, 65534)
+                    if case == "another user's file":
+                        os.chown(os.path.join(private, "run.json"), 65534, 65534)
+                before = len(delivered)
+                p = self.ofctx_cmd("invoke", "binding", "in", "secret", env=env, check=False)
+                if case == "a private folder and file":  # the checks refuse only what they should
+                    self.assertEqual(p.returncode, 0, p.stderr)
+                    self.assertIn("acknowledged", p.stdout)
+                    continue
+                self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+                self.assertIn("not trusted", p.stderr)
+                self.assertIn(private, p.stderr)
+                self.assertNotIn("Traceback", p.stderr)
+                self.assertNotIn("acknowledged", p.stdout)
+                self.assertEqual(len(delivered), before, "the event went where a planted file said")
 
     def test_the_tool_runs_from_any_prefix(self):
         # no LD_LIBRARY_PATH: the installed tool finds its library beside it

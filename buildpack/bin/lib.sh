@@ -28,6 +28,14 @@ fail() {
   exit 1
 }
 
+# What FUNC_NAME must not be, as for `ofctx new` (tools/ofctx_dev.py): a C
+# keyword or a name C's headers take, main, or ofctx/ofctx_* (libofctx's);
+# check_symbols below adds the libraries' symbols once libofctx is built.
+c_reserved="auto break case char const continue default do double else enum extern float for goto if
+  inline int long register restrict return short signed sizeof static struct switch typedef union
+  unsigned void volatile while alignas alignof bool constexpr false noreturn nullptr static_assert
+  thread_local true typeof typeof_unqual complex imaginary asm errno assert offsetof"
+
 # Checks what the build needs to know; exits 1 with a message naming the
 # variable when something is wrong.
 check_function() {
@@ -37,9 +45,37 @@ check_function() {
     fail "FUNC_NAME=\"$FUNC_NAME\" is not the name of a C function (letters, digits and _, not starting with a digit)"
   [ "$FUNC_NAME" != main ] ||
     fail "FUNC_NAME=main: name your function, not main (the buildpack writes main itself)"
+  [[ "$FUNC_NAME" != ofctx && "$FUNC_NAME" != ofctx_* ]] ||
+    fail "FUNC_NAME=$FUNC_NAME: ofctx and ofctx_ names are libofctx's: name your function otherwise"
+  local word
+  for word in $c_reserved; do
+    [ "$FUNC_NAME" != "$word" ] ||
+      fail "FUNC_NAME=$FUNC_NAME is a C keyword or a name C reserves: name your function otherwise"
+  done
   case "$FUNC_TYPE" in
     "" | event | openfunction | cloudevent | http) ;;
     *) fail "FUNC_TYPE=\"$FUNC_TYPE\" is neither \"http\" (a plain HTTP function) nor unset/\"openfunction\"/\"event\"" ;;
   esac
   [ -d "$app_dir" ] || fail "FUNC_SRC=\"$FUNC_SRC\": no such directory in the source"
+}
+
+# check_symbols LIBOFCTX_SO: FUNC_NAME, and the FUNC_NAME_init, _tick and
+# _tick_ms the generated main refers to, are no symbol of libofctx, of the
+# libraries it loads or of libm: the function would replace that library's
+# own (a function named write builds, and the library's first write() runs
+# it). `ofctx new` refuses the same names.
+check_symbols() {
+  if ! command -v nm >/dev/null || ! command -v ldd >/dev/null; then
+    echo "---> no nm or ldd (binutils): FUNC_NAME is not checked against the libraries' symbols"
+    return 0
+  fi
+  local libs symbols sym
+  libs=$(ldd "$1" | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p'; cc -print-file-name=libm.so.6 2>/dev/null || true)
+  symbols=$(for l in $libs; do if [ -f "$l" ]; then nm -D --defined-only "$l" || true; fi; done |
+    awk 'NF == 3 { sub(/@.*/, "", $3); print $3 }' | sort -u)
+  for sym in "$FUNC_NAME" "${FUNC_NAME}_init" "${FUNC_NAME}_tick" "${FUNC_NAME}_tick_ms"; do
+    if grep -qxF -- "$sym" <<<"$symbols"; then
+      fail "FUNC_NAME=$FUNC_NAME: $sym is a symbol of the C library or of a library libofctx uses: your function would replace it; rename the function (e.g. ${FUNC_NAME}_fn)"
+    fi
+  done
 }

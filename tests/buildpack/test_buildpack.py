@@ -274,11 +274,23 @@ class Buildpack(unittest.TestCase):
     def test_bad_settings_are_named(self):
         for env, words in (({"FUNC_NAME": "2fast"}, 'FUNC_NAME="2fast" is not the name of a C function'),
                            ({"FUNC_NAME": "main"}, "FUNC_NAME=main"),
+                           ({"FUNC_NAME": "int"}, "FUNC_NAME=int is a C keyword"),
+                           ({"FUNC_NAME": "ofctx_hello"}, "ofctx and ofctx_ names are libofctx's"),
                            ({"FUNC_NAME": "Hello", "FUNC_TYPE": "grpc"}, 'FUNC_TYPE="grpc"')):
             lc = self.lifecycle({"hello.c": ASYNC_FN}, env)
             detected = lc.detect()
             self.assertEqual(detected.returncode, 1, env)
             self.assertIn(words, detected.stderr)
+
+    def test_a_name_the_libraries_use_is_refused(self):
+        # a function named write would replace libc's (the library's first
+        # write() would run it): the names `ofctx new` refuses
+        lc = self.lifecycle({"hello.c": ASYNC_FN.replace("Hello", "write")}, {"FUNC_NAME": "write"})
+        self.assertEqual(lc.detect().returncode, 0)
+        built = lc.build()
+        self.assertEqual(built.returncode, 1)
+        self.assertIn("FUNC_NAME=write: write is a symbol of the C library", built.stderr)
+        self.assertFalse(os.path.exists(os.path.join(lc.layers, "function", "bin", "function")))
 
     def test_code_with_its_own_main_is_told_so(self):
         lc = self.lifecycle({"hello.c": ASYNC_FN + "int main(void) { return 0; }\n"}, {"FUNC_NAME": "Hello"})

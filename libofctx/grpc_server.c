@@ -5,7 +5,20 @@
  * call completed during a read is queued and handed to the handler once the
  * read is processed; answers are submitted to nghttp2 and written by
  * flush(), one write at a time, each carrying every frame queued since the
- * last one. */
+ * last one.
+ *
+ * Nothing is held for free (DESIGN rule 8). Every call is charged to the
+ * server's budget (limits.http.max_bodies_size, every connection together)
+ * for what it makes the server hold: itself and nghttp2's stream, its head,
+ * its message, its unsent answer, and what its handler holds for it
+ * (call_charge); a call that would pass the budget is refused. Every state
+ * of a call has a clock: its request must be whole within
+ * header_timeout_ms, its handler has the call's grpc-timeout, and its
+ * answer must make progress (a DATA frame taken by the peer) every
+ * write_timeout_ms, else the stream is reset. A connection without calls
+ * goes after idle_timeout_ms counted from its last call, whatever frames
+ * (PING, SETTINGS, WINDOW_UPDATE) it sends meanwhile; a socket write not
+ * taken within write_timeout_ms closes it. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,6 +33,11 @@
 #define WRITE_MAX (256 * 1024)      /* frames gathered into one write */
 #define STREAM_WINDOW (1 << 20)     /* per call, advertised */
 #define CONNECTION_WINDOW (8 << 20) /* per connection */
+#define WBUF_KEEP (16 * 1024)       /* a connection's write buffer kept between writes */
+/* What a call costs before its head: our struct, and nghttp2's stream with
+ * its queued frames (a few hundred bytes, rounded up). */
+#define CALL_COST (sizeof(ofctx__grpc_call_t) + 512)
+#define HEAD_RESERVE 256 /* Dapr's calls: the path and a few fields */
 
 typedef struct gconn gconn_t;
 
@@ -29,11 +47,14 @@ struct ofctx__grpc_call {
   ofctx__grpc_call_t *prev, *next; /* the connection's calls, or its ready queue */
   ofctx__buf_t head;               /* path NUL, then name NUL value NUL ... */
   size_t header_count, header_size;
-  ofctx__http_header_t *headers;
+  ofctx__http_header_t *headers; /* indexes `head` once it is whole */
+  int head_done;                 /* the request's HEADERS frame has ended */
+  int head_status;               /* not 0: the gRPC status the head is refused with */
   int post, grpc_type, bad_type; /* :method POST; a content-type application/grpc; another */
   int64_t timeout_ms;            /* grpc-timeout; -1: none */
   ofctx__buf_t body;
-  size_t budget; /* bytes of the server's bodies budget this call holds */
+  size_t budget; /* bytes of the server's budget charged to this call (call_charge) */
+  size_t kept;   /* of which its handler holds (ofctx__grpc_call_hold) */
   const char *msg;
   size_t msg_len;
   uv_timer_t timer; /* the request must be whole in time; then its deadline */
@@ -55,17 +76,20 @@ struct gconn {
   ofctx__buf_t wbuf;
   uv_write_t wr;
   int writing, closing, handles;
-  int in_recv; /* inside nghttp2_session_mem_recv or _mem_send */
+  int in_recv;       /* inside nghttp2_session_mem_recv or _mem_send */
+  uint64_t write_at; /* while writing: when the write must be taken */
+  uint64_t idle_at;  /* without calls: when the connection goes (0: it has calls) */
 };
 
 struct ofctx__grpc_server {
   uv_loop_t *loop;
   ofctx__grpc_limits_t limits;
   ofctx__grpc_handler_fn handler;
+  ofctx__grpc_head_fn head_check;
   void *arg;
   gconn_t *conns;
   size_t conn_count;
-  size_t body_bytes;
+  size_t body_bytes; /* charged to every call of every connection */
   int stopping;
   void (*done)(void *arg);
   void *done_arg;
@@ -107,6 +131,49 @@ static void budget_release(ofctx__grpc_call_t *call, ofctx__grpc_server_t *s) {
   call->budget = 0;
 }
 
+/* What is left of the budget. */
+static size_t budget_left(const ofctx__grpc_server_t *s) {
+  size_t max = s->limits.http.max_bodies_size;
+  return s->body_bytes < max ? max - s->body_bytes : 0;
+}
+
+/* What the call makes the server hold now: itself and nghttp2's stream,
+ * its head and the index of its headers, its message (the buffer, grown as
+ * body_capacity says), its unsent answer, and what its handler holds. */
+static size_t call_holds(const ofctx__grpc_call_t *call) {
+  return CALL_COST + call->head.cap +
+         (call->headers ? (call->header_count ? call->header_count : 1) * sizeof *call->headers
+                        : 0) +
+         call->body.cap + call->out_len + call->kept;
+}
+
+/* Brings the call's charge to what it holds now; after its stream closed
+ * it is charged nothing (the connection may be gone). 0, or -1 when the
+ * budget is passed (the charge stays: the caller lets something go). */
+static int call_charge(ofctx__grpc_call_t *call) {
+  ofctx__grpc_server_t *s = call->conn ? call->conn->server : NULL;
+  size_t holds = call_holds(call);
+
+  if (!s || call->stream_closed)
+    return 0;
+  s->body_bytes = s->body_bytes - call->budget + holds;
+  call->budget = holds;
+  return s->body_bytes > s->limits.http.max_bodies_size ? -1 : 0;
+}
+
+/* Lets go of the request (head, headers, message) once the server itself
+ * has answered it: the handler never sees it. */
+static void call_let_go(ofctx__grpc_call_t *call) {
+  ofctx__buf_free(&call->head);
+  ofctx__buf_free(&call->body);
+  ofctx__free(call->headers);
+  call->headers = NULL;
+  call->header_count = 0;
+  call->msg = NULL;
+  call->msg_len = 0;
+  call_charge(call);
+}
+
 /* Frees the call once neither its stream nor the handler needs it. */
 static void call_release(ofctx__grpc_call_t *call) {
   if (call->held || !call->stream_closed || uv_is_closing((uv_handle_t *)&call->timer))
@@ -118,6 +185,14 @@ static void call_release(ofctx__grpc_call_t *call) {
 
 static void conn_timer_update(gconn_t *c);
 static void flush(gconn_t *c);
+static void deadline_passed(uv_timer_t *timer);
+
+/* An answer was submitted: from now on the call's clock is its answer's,
+ * which must make progress every write_timeout_ms (read_answer). */
+static void answer_clock(ofctx__grpc_call_t *call) {
+  uv_timer_start(&call->timer, deadline_passed, call->conn->server->limits.http.write_timeout_ms,
+                 0);
+}
 
 /* Trailers-only: the status without a message. */
 static void submit_status(ofctx__grpc_call_t *call, int code, const char *message) {
@@ -145,6 +220,7 @@ static void submit_status(ofctx__grpc_call_t *call, int code, const char *messag
   if (nghttp2_submit_response(c->session, call->id, nv, n, NULL) != 0)
     nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, call->id, NGHTTP2_INTERNAL_ERROR);
   ofctx__buf_free(&text);
+  answer_clock(call);
 }
 
 /* An HTTP answer for a request that is not gRPC at all (415, 405). */
@@ -156,6 +232,7 @@ static void submit_http(ofctx__grpc_call_t *call, const char *status) {
   NV(":status", status);
 #undef NV
   nghttp2_submit_response(call->conn->session, call->id, nv, n, NULL);
+  answer_clock(call);
 }
 
 static ssize_t read_answer(nghttp2_session *session, int32_t id, uint8_t *buf, size_t length,
@@ -170,10 +247,15 @@ static ssize_t read_answer(nghttp2_session *session, int32_t id, uint8_t *buf, s
     n = length;
   memcpy(buf, call->out + call->out_off, n);
   call->out_off += n;
+  answer_clock(call); /* progress: the peer's window took it */
   if (call->out_off == call->out_len) {
     *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
     if (nghttp2_submit_trailer(session, id, ok, 1) != 0)
       return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    ofctx__free(call->out); /* all of it is nghttp2's now */
+    call->out = NULL;
+    call->out_len = call->out_off = 0;
+    call_charge(call);
   }
   return (ssize_t)n;
 }
@@ -184,32 +266,62 @@ static void deadline_passed(uv_timer_t *timer) {
 
   if (!c)
     return;
-  if (!call->held) {
-    /* the request is not whole in time */
-    nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, call->id, NGHTTP2_CANCEL);
-  } else {
+  if (call->held && !call->responded) {
     submit_status(call, OFCTX__GRPC_DEADLINE_EXCEEDED, "the call's deadline passed");
+  } else {
+    /* the request is not whole in time, or the answer not taken */
+    nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, call->id, NGHTTP2_CANCEL);
   }
   flush(c);
+}
+
+/* The request's HEADERS frame has ended, before any of its message is
+ * taken: a request that is not a gRPC call, or that the budget or the head
+ * check refuses, is answered now and holds nothing more (what comes of its
+ * message is read and let go). */
+static void head_end(ofctx__grpc_call_t *call) {
+  gconn_t *c = call->conn;
+  ofctx__grpc_server_t *s = c->server;
+  const char *p, *message = NULL;
+  int code;
+
+  call->head_done = 1;
+  if (call->head_status) {
+    submit_status(call, call->head_status, "the server holds too many requests");
+  } else if (!call->post) {
+    submit_http(call, "405");
+  } else if (!call->grpc_type || call->bad_type) {
+    submit_http(call, "415");
+  } else {
+    call->headers =
+        ofctx__calloc(call->header_count ? call->header_count : 1, sizeof *call->headers);
+    if (!call->headers || call->head.failed) {
+      submit_status(call, OFCTX__GRPC_RESOURCE_EXHAUSTED, "out of memory");
+    } else if (call_charge(call) != 0) {
+      submit_status(call, OFCTX__GRPC_RESOURCE_EXHAUSTED, "the server holds too many requests");
+    } else {
+      p = call->head.data + strlen(call->head.data) + 1; /* past the path */
+      for (size_t i = 0; i < call->header_count; i++) {
+        call->headers[i].name = p;
+        p += strlen(p) + 1;
+        call->headers[i].value = p;
+        p += strlen(p) + 1;
+      }
+      if (s->head_check && (code = s->head_check(s->arg, call, &message)) != 0)
+        submit_status(call, code, message);
+    }
+  }
+  if (call->responded)
+    call_let_go(call);
 }
 
 /* The request is whole: checked, then queued for the handler. */
 static void call_complete(ofctx__grpc_call_t *call) {
   gconn_t *c = call->conn;
   const ofctx__grpc_limits_t *lim = &c->server->limits;
-  size_t count = call->header_count, i = 0;
-  const char *p;
   int rc;
 
   uv_timer_stop(&call->timer);
-  if (!call->post) {
-    submit_http(call, "405");
-    return;
-  }
-  if (!call->grpc_type || call->bad_type) {
-    submit_http(call, "415");
-    return;
-  }
   rc = ofctx__grpc_unframe(call->body.data, call->body.len, lim->max_message_size, &call->msg,
                            &call->msg_len);
   if (rc != 0) {
@@ -220,19 +332,8 @@ static void call_complete(ofctx__grpc_call_t *call) {
                   rc == -2   ? "compressed messages are not accepted"
                   : rc == -3 ? "the message is larger than the limit"
                              : "the request is not one length-prefixed message");
+    call_let_go(call);
     return;
-  }
-  call->headers = ofctx__calloc(count ? count : 1, sizeof *call->headers);
-  if (!call->headers || call->head.failed) {
-    submit_status(call, OFCTX__GRPC_RESOURCE_EXHAUSTED, "out of memory");
-    return;
-  }
-  p = call->head.data + strlen(call->head.data) + 1; /* past the path */
-  for (i = 0; i < count; i++) {
-    call->headers[i].name = p;
-    p += strlen(p) + 1;
-    call->headers[i].value = p;
-    p += strlen(p) + 1;
   }
   call_unlist(call);
   OFCTX__LIST_PUSH(c->ready, call);
@@ -249,14 +350,20 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
 
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
     return 0;
+  if (budget_left(c->server) < CALL_COST + HEAD_RESERVE) {
+    /* refused before it holds anything: the peer may make it again */
+    nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
+                              NGHTTP2_REFUSED_STREAM);
+    return 0;
+  }
   call = ofctx__calloc(1, sizeof *call);
   if (!call)
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* the stream is reset */
   call->conn = c;
   call->id = frame->hd.stream_id;
   call->timeout_ms = -1;
-  ofctx__buf_reserve(&call->head, 256);  /* Dapr's calls: the path and a few fields */
-  ofctx__buf_append(&call->head, "", 1); /* the path, until it comes */
+  ofctx__buf_reserve(&call->head, HEAD_RESERVE - 1); /* with its NUL */
+  ofctx__buf_append(&call->head, "", 1);             /* the path, until it comes */
   if (call->head.failed) {
     ofctx__free(call);
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
@@ -266,6 +373,7 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
   OFCTX__LIST_PUSH(c->calls, call);
   call->in_list = 1;
   nghttp2_session_set_stream_user_data(session, call->id, call);
+  call_charge(call);
   uv_timer_start(&call->timer, deadline_passed, c->server->limits.http.header_timeout_ms, 0);
   conn_timer_update(c);
   return 0;
@@ -287,6 +395,8 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
 
   if (!call || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
     return 0; /* trailers of a request: not kept */
+  if (call->head_status)
+    return 0; /* refused: the rest of the head is read and let go */
   if (call->head.failed)
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* out of memory: the stream is reset */
   call->header_size += namelen + valuelen + 32;
@@ -301,26 +411,59 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
       ofctx__buf_append(&head, call->head.data + 1, call->head.len - 1);
       ofctx__buf_free(&call->head);
       call->head = head;
+    } else {
+      return 0;
     }
-    return 0;
-  }
-  if (strcmp(n, "content-type") == 0) {
+  } else if (strcmp(n, "content-type") == 0) {
     if (is_grpc_type(v, valuelen))
       call->grpc_type = 1;
     else
       call->bad_type = 1;
     return 0;
-  }
-  if (strcmp(n, "grpc-timeout") == 0) {
+  } else if (strcmp(n, "grpc-timeout") == 0) {
     call->timeout_ms = ofctx__grpc_timeout_parse(v);
     return 0;
-  }
-  if (strcmp(n, "te") == 0)
+  } else if (strcmp(n, "te") == 0) {
     return 0;
-  ofctx__buf_append(&call->head, n, namelen + 1);
-  ofctx__buf_append(&call->head, v, valuelen + 1);
-  call->header_count++;
+  } else {
+    ofctx__buf_append(&call->head, n, namelen + 1);
+    ofctx__buf_append(&call->head, v, valuelen + 1);
+    call->header_count++;
+  }
+  if (call_charge(call) != 0) {
+    /* answered RESOURCE_EXHAUSTED once the head ends */
+    call->head_status = OFCTX__GRPC_RESOURCE_EXHAUSTED;
+    ofctx__buf_free(&call->head);
+    call->header_count = 0;
+    call_charge(call);
+  }
   return 0;
+}
+
+/* Room in the message's buffer for `more` bytes, `data`: doubled as a buf
+ * grows (at most twice what came), but never past the whole message its
+ * prefix declares, so that a whole message is held in exactly its size.
+ * The new capacity, which the caller checks against the budget. */
+static size_t body_capacity(const ofctx__buf_t *b, const uint8_t *data, size_t more) {
+  size_t need = b->len + more + 1, cap = b->cap ? b->cap : 256, whole;
+  unsigned char prefix[OFCTX__GRPC_PREFIX];
+  size_t have = b->len < OFCTX__GRPC_PREFIX ? b->len : OFCTX__GRPC_PREFIX;
+
+  if (need <= b->cap)
+    return b->cap;
+  while (cap < need)
+    cap *= 2;
+  if (have + more >= OFCTX__GRPC_PREFIX) {
+    if (have) /* b->data is NULL until something came */
+      memcpy(prefix, b->data, have);
+    if (have < OFCTX__GRPC_PREFIX)
+      memcpy(prefix + have, data, OFCTX__GRPC_PREFIX - have);
+    whole = OFCTX__GRPC_PREFIX + ((size_t)prefix[1] << 24 | (size_t)prefix[2] << 16 |
+                                  (size_t)prefix[3] << 8 | (size_t)prefix[4]);
+    if (need <= whole + 1 && cap > whole + 1)
+      cap = whole + 1;
+  }
+  return cap;
 }
 
 static int on_data(nghttp2_session *session, uint8_t flags, int32_t id, const uint8_t *data,
@@ -328,25 +471,33 @@ static int on_data(nghttp2_session *session, uint8_t flags, int32_t id, const ui
   gconn_t *c = user;
   ofctx__grpc_call_t *call = nghttp2_session_get_stream_user_data(session, id);
   ofctx__grpc_server_t *s = c->server;
+  size_t cap;
+  char *bigger;
   (void)flags;
 
-  if (!call || call->responded)
-    return 0;
+  if (!call || call->responded || !call->head_done)
+    return 0; /* answered (or no call): what comes is read and let go */
   if (call->body.len + len > s->limits.max_message_size + OFCTX__GRPC_PREFIX) {
     submit_status(call, OFCTX__GRPC_RESOURCE_EXHAUSTED, "the message is larger than the limit");
-  } else if (s->body_bytes + len > s->limits.http.max_bodies_size) {
+  } else if ((cap = body_capacity(&call->body, data, len)) - call->body.cap > budget_left(s)) {
     submit_status(call, OFCTX__GRPC_RESOURCE_EXHAUSTED, "the server holds too many messages");
   } else {
+    if (cap > call->body.cap) {
+      bigger = ofctx__realloc(call->body.data, cap);
+      if (bigger) {
+        call->body.data = bigger;
+        call->body.cap = cap;
+      } else {
+        call->body.failed = 1;
+      }
+    }
     ofctx__buf_append(&call->body, data, len);
-    s->body_bytes += len;
-    call->budget += len;
+    call_charge(call);
     if (call->body.failed)
       submit_status(call, OFCTX__GRPC_RESOURCE_EXHAUSTED, "out of memory");
   }
-  if (call->responded) { /* what more comes is read and let go */
-    budget_release(call, s);
-    ofctx__buf_free(&call->body);
-  }
+  if (call->responded)
+    call_let_go(call);
   return 0;
 }
 
@@ -354,11 +505,15 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
   ofctx__grpc_call_t *call;
   (void)user;
 
-  if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
-      !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+  if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
     return 0;
   call = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
-  if (call && !call->responded && call->in_list == 1)
+  if (!call)
+    return 0;
+  if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST &&
+      !call->head_done)
+    head_end(call);
+  if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && !call->responded && call->in_list == 1)
     call_complete(call);
   return 0;
 }
@@ -437,7 +592,7 @@ static void conn_close(gconn_t *c) {
 static void conn_timeout(uv_timer_t *timer) {
   gconn_t *c = timer->data;
 
-  if (c->writing) { /* the peer takes no answer */
+  if (c->writing) { /* the peer takes nothing */
     conn_close(c);
     return;
   }
@@ -446,15 +601,30 @@ static void conn_timeout(uv_timer_t *timer) {
   flush(c);
 }
 
+static uint64_t until(uv_loop_t *loop, uint64_t at) {
+  uint64_t now = uv_now(loop);
+  return at > now ? at - now : 0;
+}
+
+/* The connection's clock, from deadlines that only calls and writes move:
+ * a pending write must be taken by write_at; without calls, the connection
+ * goes at idle_at, set when its last call went (or it came), which no
+ * frame without a call (PING, SETTINGS, WINDOW_UPDATE) puts off. With
+ * calls, each call's own clock runs. */
 static void conn_timer_update(gconn_t *c) {
-  const ofctx__http_limits_t *lim = &c->server->limits.http;
+  uv_loop_t *loop = c->server->loop;
+  int idle = !c->calls && !c->ready;
 
   if (c->closing)
     return;
+  if (!idle)
+    c->idle_at = 0;
+  else if (!c->idle_at)
+    c->idle_at = uv_now(loop) + c->server->limits.http.idle_timeout_ms;
   if (c->writing)
-    uv_timer_start(&c->timer, conn_timeout, lim->write_timeout_ms, 0);
-  else if (!c->calls && !c->ready)
-    uv_timer_start(&c->timer, conn_timeout, lim->idle_timeout_ms, 0);
+    uv_timer_start(&c->timer, conn_timeout, until(loop, c->write_at), 0);
+  else if (idle)
+    uv_timer_start(&c->timer, conn_timeout, until(loop, c->idle_at), 0);
   else
     uv_timer_stop(&c->timer);
 }
@@ -464,6 +634,8 @@ static void written(uv_write_t *wr, int status) {
 
   c->writing = 0;
   c->wbuf.len = 0;
+  if (c->wbuf.cap > WBUF_KEEP) /* a big write's room is not kept while idle */
+    ofctx__buf_free(&c->wbuf);
   if (c->closing)
     return;
   if (status < 0) {
@@ -493,6 +665,7 @@ static void flush(gconn_t *c) {
   }
   buf = uv_buf_init(c->wbuf.data, (unsigned)c->wbuf.len);
   c->writing = 1;
+  c->write_at = uv_now(c->server->loop) + c->server->limits.http.write_timeout_ms;
   c->wr.data = c;
   if (uv_write(&c->wr, (uv_stream_t *)&c->tcp, &buf, 1, written) != 0) {
     c->writing = 0;
@@ -626,6 +799,10 @@ ofctx_err_t ofctx__grpc_server_new(ofctx__grpc_server_t **out, uv_loop_t *loop,
   return OFCTX_OK;
 }
 
+void ofctx__grpc_server_on_head(ofctx__grpc_server_t *s, ofctx__grpc_head_fn check) {
+  s->head_check = check;
+}
+
 size_t ofctx__grpc_server_connections(const ofctx__grpc_server_t *s) { return s->conn_count; }
 
 void ofctx__grpc_server_stop(ofctx__grpc_server_t *s, void (*done)(void *), void *arg) {
@@ -669,27 +846,31 @@ const void *ofctx__grpc_call_message(const ofctx__grpc_call_t *call, size_t *len
   return call->msg;
 }
 
-/* The handler is done with the call. */
+/* Counted with the rest of the call (call_holds) until it is answered. */
 int ofctx__grpc_call_hold(ofctx__grpc_call_t *call, size_t bytes) {
   ofctx__grpc_server_t *s = call->conn ? call->conn->server : NULL;
 
-  if (!s || bytes > s->limits.http.max_bodies_size - s->body_bytes)
+  if (!s || call->stream_closed || bytes > budget_left(s))
     return -1;
-  s->body_bytes += bytes;
-  call->budget += bytes;
+  call->kept += bytes;
+  call_charge(call);
   return 0;
 }
 
+/* The handler is done with the call. */
 static void call_answered(ofctx__grpc_call_t *call) {
   gconn_t *c = call->conn;
 
   call->held = 0;
-  uv_timer_stop(&call->timer); /* answered: no deadline left */
-  if (c) {
-    budget_release(call, c->server);
-    ofctx__buf_free(&call->body);
-    call->msg = NULL;
-  }
+  if (!call->responded)
+    uv_timer_stop(&call->timer); /* else its answer's clock runs */
+  call->kept = 0;
+  ofctx__buf_free(&call->body);
+  call->msg = NULL;
+  call->msg_len = 0;
+  /* what is left: the call, its head (the handler's strings may point into
+   * it until it returns) and its unsent answer */
+  call_charge(call);
   call_release(call); /* or when its stream closes, which flush() may do */
   if (c)
     flush(c);
@@ -704,9 +885,16 @@ void ofctx__grpc_reply(ofctx__grpc_call_t *call, const ProtobufCMessage *msg) {
   nghttp2_data_provider provider;
 
   if (c && !call->responded && !call->stream_closed) {
-    call->out = ofctx__malloc(len + OFCTX__GRPC_PREFIX);
+    /* the answer takes the place of the request in the budget */
+    if (len + OFCTX__GRPC_PREFIX > budget_left(c->server) + call->body.cap + call->kept)
+      call->out = NULL;
+    else
+      call->out = ofctx__malloc(len + OFCTX__GRPC_PREFIX);
     if (!call->out) {
-      submit_status(call, OFCTX__GRPC_RESOURCE_EXHAUSTED, "out of memory");
+      submit_status(call, OFCTX__GRPC_RESOURCE_EXHAUSTED,
+                    len + OFCTX__GRPC_PREFIX > budget_left(c->server) + call->body.cap + call->kept
+                        ? "the server holds too many answers"
+                        : "out of memory");
     } else {
       call->responded = 1;
       ofctx__grpc_prefix((unsigned char *)call->out, len);
@@ -717,6 +905,7 @@ void ofctx__grpc_reply(ofctx__grpc_call_t *call, const ProtobufCMessage *msg) {
       provider.read_callback = read_answer;
       if (nghttp2_submit_response(c->session, call->id, head, 2, &provider) != 0)
         nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, call->id, NGHTTP2_INTERNAL_ERROR);
+      answer_clock(call);
     }
   }
   call_answered(call);

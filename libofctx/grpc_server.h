@@ -7,8 +7,18 @@
  * Each call is one request message and one answer. A call that breaks the
  * protocol or a limit is answered by the server itself: HTTP 415 (not
  * application/grpc), 405 (not POST), RESOURCE_EXHAUSTED (message too big,
- * or the bodies' budget spent), UNIMPLEMENTED (a compressed message),
- * INTERNAL (not one whole message), DEADLINE_EXCEEDED (grpc-timeout). */
+ * or the budget spent), UNIMPLEMENTED (a compressed message), INTERNAL
+ * (not one whole message), DEADLINE_EXCEEDED (grpc-timeout), whatever the
+ * head check answers (ofctx__grpc_server_on_head).
+ *
+ * What a peer can make it hold is bounded (docs/reliability.md, "HTTP/2"):
+ * every call is counted in one budget, max_bodies_size, with its head, its
+ * message, its unsent answer and what its handler holds for it; a call is
+ * refused (REFUSED_STREAM before its head, RESOURCE_EXHAUSTED after) when
+ * the budget is spent. A request must be whole within header_timeout_ms;
+ * an answer must make progress every write_timeout_ms (else the stream is
+ * reset); a connection goes idle_timeout_ms after its last call, whatever
+ * else it sends. */
 #ifndef OFCTX_GRPC_SERVER_H
 #define OFCTX_GRPC_SERVER_H
 
@@ -26,10 +36,12 @@ typedef struct ofctx__grpc_call ofctx__grpc_call_t;
 
 typedef struct {
   /* Of the HTTP limits: max_header_size (a call's header list, counted as
-   * HPACK counts it), max_bodies_size (request messages held at once, on
-   * every connection), max_connections, header_timeout_ms (a call's request
-   * must be whole in time: else the stream is reset), idle_timeout_ms (a
-   * connection without calls), write_timeout_ms. */
+   * HPACK counts it), max_bodies_size (what every call of every connection
+   * holds at once: heads, messages, unsent answers), max_connections,
+   * header_timeout_ms (a call's request must be whole in time: else the
+   * stream is reset), idle_timeout_ms (a connection without calls, counted
+   * from its last call), write_timeout_ms (a write, or an answer, that the
+   * peer does not take in time: the connection closed, the stream reset). */
   ofctx__http_limits_t http;
   size_t max_message_size; /* a request message (default 4 MiB, Dapr's) */
   size_t max_streams;      /* concurrent calls per connection, advertised (default 100) */
@@ -41,6 +53,12 @@ void ofctx__grpc_limits_default(ofctx__grpc_limits_t *limits);
  * exactly once (ofctx__grpc_reply or _fail), now or later. */
 typedef void (*ofctx__grpc_handler_fn)(void *arg, ofctx__grpc_call_t *call);
 
+/* Called once a call's request head (its HEADERS frame) has ended, before
+ * any of its message is taken, with the call's path and metadata readable:
+ * 0 lets it go on; any other gRPC status code is its answer, with
+ * `*message` (static text, or NULL), and nothing of its message is held. */
+typedef int (*ofctx__grpc_head_fn)(void *arg, const ofctx__grpc_call_t *call, const char **message);
+
 /* A server with no connection yet. OFCTX_OK or OFCTX_ENOMEM. */
 ofctx_err_t ofctx__grpc_server_new(ofctx__grpc_server_t **out, uv_loop_t *loop,
                                    const ofctx__grpc_limits_t *limits,
@@ -50,6 +68,8 @@ ofctx_err_t ofctx__grpc_server_new(ofctx__grpc_server_t **out, uv_loop_t *loop,
  * (copied). */
 void ofctx__grpc_server_adopt(ofctx__grpc_server_t *server, uv_os_sock_t fd, const char *bytes,
                               size_t len);
+/* Sets the check of request heads (same `arg` as the handler); NULL: none. */
+void ofctx__grpc_server_on_head(ofctx__grpc_server_t *server, ofctx__grpc_head_fn check);
 size_t ofctx__grpc_server_connections(const ofctx__grpc_server_t *server);
 /* Sends GOAWAY on every connection: no new call is taken, the calls in
  * flight are answered, then each connection closes; `done` runs once the

@@ -161,16 +161,24 @@ static void handle(void *arg, ofctx__http_request_t *req) {
   ofctx__http_respond_json(req, 404, "{\"error\":\"no such route\"}");
 }
 
-/* A gRPC call: the app token on its metadata, then the mode's. */
-static void handle_call(void *arg, ofctx__grpc_call_t *call) {
+/* The app token on a gRPC call's metadata, checked when its head ends:
+ * a call without it is answered UNAUTHENTICATED before a byte of its
+ * message is taken, so that nobody without the token makes the function
+ * hold a message (nor keep its head). */
+static int check_call_head(void *arg, const ofctx__grpc_call_t *call, const char **message) {
   ofctx__runtime_t *rt = arg;
   const char *token = ofctx_config_app_api_token(rt->cfg);
 
-  if (token && !token_matches(ofctx__grpc_call_metadata(call, "dapr-api-token"), token)) {
-    ofctx__metrics_rejected(&rt->metrics);
-    ofctx__grpc_fail(call, OFCTX__GRPC_UNAUTHENTICATED, "missing or wrong dapr-api-token");
-    return;
-  }
+  if (!token || token_matches(ofctx__grpc_call_metadata(call, "dapr-api-token"), token))
+    return 0;
+  ofctx__metrics_rejected(&rt->metrics);
+  *message = "missing or wrong dapr-api-token";
+  return OFCTX__GRPC_UNAUTHENTICATED;
+}
+
+/* A gRPC call, its head checked (check_call_head): the mode's. */
+static void handle_call(void *arg, ofctx__grpc_call_t *call) {
+  ofctx__runtime_t *rt = arg;
   rt->mode->call(rt->mode_state, call);
 }
 
@@ -345,6 +353,7 @@ static ofctx_err_t start(ofctx__runtime_t *rt, ofctx_error_t *err) {
   if (rt->mode->call) {
     if (ofctx__grpc_server_new(&rt->grpc, &rt->loop, &rt->opts.grpc, handle_call, rt) != OFCTX_OK)
       return ofctx__error(err, OFCTX_ENOMEM, "out of memory");
+    ofctx__grpc_server_on_head(rt->grpc, check_call_head);
     rt->grpc_open = 1;
   }
   rc = ofctx__http_server_start(&rt->server, &rt->loop, rt->opts.listen_host,

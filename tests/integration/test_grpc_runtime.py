@@ -18,7 +18,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import GrpcHarness, h2_raw, http, peak_rss_kib, wait_until  # noqa: E402
+from harness import GRPC_DIR, NODE, GrpcHarness, h2_raw, http, peak_rss_kib, wait_until  # noqa: E402
 
 CONTEXT = {
     "name": "probe",
@@ -443,6 +443,173 @@ class Protocol(unittest.TestCase):
         [res] = self.raw({"headers": {":path": "/dapr.proto.runtime.v1.AppCallback/OnBindingEvent",
                                       "grpc-timeout": "300m"}, "body": base64.b64encode(body).decode()})
         self.assertEqual(self.status_of(res), DEADLINE_EXCEEDED)
+
+
+TOKEN = {"dapr-api-token": "app-secret"}
+# 12 KB of header list (three 4000-byte values under one name) that HPACK
+# sends once per connection and then as three one-byte references
+BIG_HEAD = {"x-big": ["a" * 4000] * 3}
+
+
+def h2_raw_start(port, spec):
+    """tests/grpc/h2_raw.js started, not waited for: (process, its output
+    file); json.load the file once the process has ended."""
+    out = tempfile.TemporaryFile("w+")
+    proc = subprocess.Popen([NODE, os.path.join(GRPC_DIR, "h2_raw.js"), str(port)], stdin=subprocess.PIPE,
+                            stdout=out, stderr=subprocess.DEVNULL, text=True)
+    proc.stdin.write(json.dumps(spec))
+    proc.stdin.close()
+    return proc, out
+
+
+def h2_raw_result(started):
+    proc, out = started
+    with out:
+        proc.wait(120)
+        out.seek(0)
+        return json.load(out)
+
+
+def rss_kib(pid):
+    """VmRSS of a process (KiB), or None when it says nothing of the
+    function's own use (valgrind; AddressSanitizer's shadow and quarantine)."""
+    with open("/proc/%d/maps" % pid) as f:
+        maps = f.read()
+    if "libasan" in maps or "valgrind" in maps or os.environ.get("OFCTX_VALGRIND") == "1":
+        return None
+    with open("/proc/%d/status" % pid) as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+class Http2Bounds(unittest.TestCase):
+    """What an HTTP/2 client can make the function hold, in memory and in
+    time (DESIGN rule 8; docs/reliability.md, "HTTP/2"): every call counts in
+    OFCTX_MAX_BODIES_SIZE (its head, its message, its unsent answer), the app
+    token is checked when the head ends, every call and connection has a
+    clock, and only calls keep a connection from being idle."""
+
+    BUDGET = 2 * 1024 * 1024
+
+    @classmethod
+    def setUpClass(cls):
+        cls.h = GrpcHarness(CONTEXT, app_token="app-secret", env={
+            "OFCTX_MAX_BODY_SIZE": "256Ki", "OFCTX_MAX_BODIES_SIZE": str(cls.BUDGET),
+            "OFCTX_HEADER_TIMEOUT_MS": "20000", "OFCTX_WRITE_TIMEOUT_MS": "300",
+            "OFCTX_IDLE_TIMEOUT_MS": "500"})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.h.finish()
+
+    def raw(self, *requests, **spec):
+        return h2_raw(self.h.app_port, dict(spec, requests=list(requests)))["results"]
+
+    def serves(self):
+        [res] = self.raw({"headers": TOKEN})
+        self.assertEqual(Protocol.status_of(res), OK)
+
+    def test_answers_never_read_are_reset(self):
+        # window 0: the answer's HEADERS go, its DATA never can; the stream
+        # is reset (CANCEL) once it has made no progress for
+        # OFCTX_WRITE_TIMEOUT_MS, long before the client's own 10 s
+        results = self.raw(*[{"headers": TOKEN, "waitMs": 10000}] * 3, settings={"initialWindowSize": 0})
+        self.assertEqual([(r["status"], r["rstCode"], r["error"]) for r in results], [(200, 8, None)] * 3)
+        self.serves()
+
+    def test_a_connection_that_only_pings_goes_idle(self):
+        # a call, then nothing but PINGs: the idle clock counts from the call
+        r = h2_raw(self.h.app_port, {"requests": [{"headers": TOKEN}], "pingMs": 50, "holdMs": 8000})
+        self.assertEqual(Protocol.status_of(r["results"][0]), OK)
+        self.assertGreater(r["pings"], 0)  # answered while it lasted
+        self.assertEqual((r["goaway"], r.get("closed")), (0, True))
+        # and one that never made a call
+        r = h2_raw(self.h.app_port, {"pingMs": 50, "holdMs": 8000, "settings": {"initialWindowSize": 1000}})
+        self.assertEqual((r["goaway"], r.get("closed")), (0, True))
+
+    def test_a_tokenless_call_holds_no_message(self):
+        # 24 calls without the token, 100 KB of message each (2.4 MB: more
+        # than the 2 MiB budget), never ended; then Dapr's call with the
+        # token. Each tokenless call is refused when its head ends, before
+        # its message is taken, so Dapr's call finds the budget whole.
+        body = base64.b64encode(grpc_frame(b"x" * 100000)).decode()
+        tokenless = {"headers": {":path": "/dapr.proto.runtime.v1.AppCallback/OnBindingEvent"},
+                     "body": body, "end": False, "waitMs": 8000}
+        results = self.raw(*[tokenless] * 24, {"headers": TOKEN, "delayMs": 1500})
+        self.assertEqual([Protocol.status_of(r) for r in results[:-1]], [UNAUTHENTICATED] * 24)
+        self.assertEqual(Protocol.status_of(results[-1]), OK)
+
+    def test_header_lists_count_in_the_budget(self):
+        # 400 calls with the token whose 12 KB heads end but whose messages
+        # never come: held, they would need about 6.5 MB; the 2 MiB budget
+        # refuses the calls past it (REFUSED_STREAM before the head,
+        # RESOURCE_EXHAUSTED after), and serves again once they go
+        r = h2_raw(self.h.app_port, {"flood": [{"connections": 4, "streams": 100, "end": False,
+                                                "headers": dict(TOKEN, **BIG_HEAD)}], "holdMs": 3000})
+        f = r["flood"]
+        self.assertEqual(f["streams"], 400)
+        refused = f["resets"].get("7", 0) + f["statuses"].get(str(RESOURCE_EXHAUSTED), 0)
+        self.assertGreater(refused, 200, f)
+        self.serves()
+
+    def test_a_hostile_client_holds_memory_within_the_budget(self):
+        # 80 connections × 100 calls at once: 12 KB heads whose messages
+        # never come (with and without the token), and answers never read
+        # (window 0). Held without bound that is about 100 MB of heads;
+        # sampled, the function's RSS stays under the budget + 64 MB.
+        if rss_kib(self.h.fn.pid) is None:
+            self.skipTest("RSS says nothing under AddressSanitizer or valgrind")
+        peak, done = [0], threading.Event()
+
+        def sample():
+            while not done.is_set():
+                peak[0] = max(peak[0], rss_kib(self.h.fn.pid))
+                time.sleep(0.02)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        try:
+            r = h2_raw(self.h.app_port, {"holdMs": 4000, "flood": [
+                {"connections": 48, "streams": 100, "end": False, "headers": dict(TOKEN, **BIG_HEAD)},
+                {"connections": 16, "streams": 100, "end": False, "headers": BIG_HEAD},
+                {"connections": 16, "streams": 100, "headers": TOKEN, "settings": {"initialWindowSize": 0}}]})
+        finally:
+            done.set()
+            sampler.join()
+        self.assertEqual(r["flood"]["streams"], 8000)
+        self.assertLess(peak[0] * 1024, self.BUDGET + 64 * 1024 * 1024,
+                        "peak RSS %.1f MB" % (peak[0] / 1024))
+        print("\n  peak RSS under the HTTP/2 flood: %.1f MB" % (peak[0] / 1024), file=sys.stderr)
+        self.serves()
+
+    def test_pinging_connections_do_not_use_up_the_connections(self):
+        # OFCTX_MAX_CONNECTIONS=3 taken by three connections that ping
+        # forever: each goes after the idle timeout, and a fourth
+        # connection's health check is served
+        h = GrpcHarness(CONTEXT, env={"OFCTX_MAX_CONNECTIONS": "3", "OFCTX_IDLE_TIMEOUT_MS": "1000"})
+        pingers = []
+        try:
+            wait_until(lambda: metric(h, "ofctx_connections ") == 1, "the fake daprd's connection to go")
+            ready = [os.path.join(h.tmp.name, "pinger%d" % i) for i in range(3)]
+            pingers = [h2_raw_start(h.app_port, {"requests": [{}], "readyFile": f, "pingMs": 50,
+                                                 "holdMs": 30000, "timeoutMs": 40000}) for f in ready]
+            wait_until(lambda: all(os.path.exists(f) for f in ready), "the three connections' first calls")
+
+            def health():
+                [res] = h2_raw(h.app_port, {"requests": [{}]})["results"]
+                return Protocol.status_of(res) == OK
+
+            wait_until(health, "a fourth connection's health check")
+            for p in pingers:
+                r = h2_raw_result(p)
+                self.assertEqual(Protocol.status_of(r["results"][0]), OK)
+                self.assertEqual((r["goaway"], r.get("closed")), (0, True))
+        finally:
+            for proc, out in pingers:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+                out.close()
+            h.finish()
 
 
 class LogsHandler(unittest.TestCase):

@@ -42,7 +42,8 @@
 typedef struct gconn gconn_t;
 
 struct ofctx__grpc_call {
-  gconn_t *conn; /* NULL once the connection has gone */
+  gconn_t *conn;                /* NULL once the connection has gone */
+  ofctx__grpc_server_t *server; /* whose budget it is charged to */
   int32_t id;
   ofctx__grpc_call_t *prev, *next; /* the connection's calls, or its ready queue */
   ofctx__buf_t head;               /* path NUL, then name NUL value NUL ... */
@@ -90,6 +91,7 @@ struct ofctx__grpc_server {
   gconn_t *conns;
   size_t conn_count;
   size_t body_bytes; /* charged to every call of every connection */
+  size_t orphans;    /* calls held by the handler after their stream went: still charged */
   int stopping;
   void (*done)(void *arg);
   void *done_arg;
@@ -360,6 +362,7 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
   if (!call)
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* the stream is reset */
   call->conn = c;
+  call->server = c->server;
   call->id = frame->hd.stream_id;
   call->timeout_ms = -1;
   ofctx__buf_reserve(&call->head, HEAD_RESERVE - 1); /* with its NUL */
@@ -527,12 +530,16 @@ static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t error,
     return 0;
   nghttp2_session_set_stream_user_data(session, id, NULL);
   call->stream_closed = 1;
-  budget_release(call, c->server);
   uv_timer_stop(&call->timer);
   if (call->held) {
-    /* the handler answers into the void */
+    /* the handler answers into the void; until then what it holds for
+     * the call stays charged, or a client could reset each call it made
+     * and have the function hold their messages for free */
     call_unlist(call);
     call->conn = NULL;
+    c->server->orphans++;
+  } else {
+    budget_release(call, c->server);
   }
   call_release(call);
   conn_timer_update(c);
@@ -542,7 +549,7 @@ static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t error,
 /* ---- connections ---- */
 
 static void maybe_done(ofctx__grpc_server_t *s) {
-  if (s->stopping && s->conn_count == 0 && s->done) {
+  if (s->stopping && s->conn_count == 0 && s->orphans == 0 && s->done) {
     void (*done)(void *) = s->done;
     void *arg = s->done_arg;
     nghttp2_session_callbacks_del(s->callbacks);
@@ -579,7 +586,10 @@ static void conn_close(gconn_t *c) {
       call->prev = call->next = NULL;
       call->conn = NULL;
       call->stream_closed = 1;
-      budget_release(call, c->server);
+      if (call->held) /* charged until the handler answers, as above */
+        c->server->orphans++;
+      else
+        budget_release(call, c->server);
       uv_timer_stop(&call->timer);
       call_release(call);
     }
@@ -860,6 +870,7 @@ int ofctx__grpc_call_hold(ofctx__grpc_call_t *call, size_t bytes) {
 /* The handler is done with the call. */
 static void call_answered(ofctx__grpc_call_t *call) {
   gconn_t *c = call->conn;
+  ofctx__grpc_server_t *s = call->server;
 
   call->held = 0;
   if (!call->responded)
@@ -871,9 +882,15 @@ static void call_answered(ofctx__grpc_call_t *call) {
   /* what is left: the call, its head (the handler's strings may point into
    * it until it returns) and its unsent answer */
   call_charge(call);
+  if (!c) { /* its stream went while it was held: its charge goes now */
+    budget_release(call, s);
+    s->orphans--;
+  }
   call_release(call); /* or when its stream closes, which flush() may do */
   if (c)
     flush(c);
+  else
+    maybe_done(s); /* a stopped server waits for the calls it still charges */
 }
 
 void ofctx__grpc_reply(ofctx__grpc_call_t *call, const ProtobufCMessage *msg) {

@@ -13,7 +13,8 @@
  *
  * What a peer can make it hold is bounded (docs/reliability.md, "HTTP/2"):
  * every call is counted in one budget, max_bodies_size, with its head, its
- * message, its unsent answer and what its handler holds for it; a call is
+ * message, its unsent answer and what its handler holds for it (until the
+ * handler answers, even when the client has reset the stream); a call is
  * refused (REFUSED_STREAM before its head, RESOURCE_EXHAUSTED after) when
  * the budget is spent. A request must be whole within header_timeout_ms;
  * an answer must make progress every write_timeout_ms (else the stream is
@@ -73,8 +74,9 @@ void ofctx__grpc_server_on_head(ofctx__grpc_server_t *server, ofctx__grpc_head_f
 size_t ofctx__grpc_server_connections(const ofctx__grpc_server_t *server);
 /* Sends GOAWAY on every connection: no new call is taken, the calls in
  * flight are answered, then each connection closes; `done` runs once the
- * last is closed and the server is freed. Connections adopted later are
- * closed at once. */
+ * last is closed, and every call the handler holds is answered (a call
+ * whose client went stays charged to the budget until then), and the
+ * server is freed. Connections adopted later are closed at once. */
 void ofctx__grpc_server_stop(ofctx__grpc_server_t *server, void (*done)(void *arg), void *arg);
 /* After _stop: closes every connection now; unanswered calls go unanswered. */
 void ofctx__grpc_server_abort(ofctx__grpc_server_t *server);

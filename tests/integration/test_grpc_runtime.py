@@ -481,6 +481,33 @@ def rss_kib(pid):
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
 
 
+class ResetWhileHeld(unittest.TestCase):
+    """A call whose client resets it while the function still works on it
+    stays charged to OFCTX_MAX_BODIES_SIZE until the function settles:
+    else a client could send, reset, and send again, and have the function
+    hold every message for free."""
+
+    def test_a_reset_call_stays_charged_until_its_function_settles(self):
+        h = GrpcHarness(CONTEXT, fake_args=["--api-delay-ms", "2500"],
+                        env={"OFCTX_MAX_BODY_SIZE": "1Mi", "OFCTX_MAX_BODIES_SIZE": "1Mi"})
+        try:
+            data = json.dumps({"send": ["out"], "id": 1, "pad": "x" * 300000}).encode()
+            body = base64.b64encode(grpc_frame(field(0x0A, b"kafka-in") + field(0x12, data))).decode()
+            call = {"headers": {":path": "/dapr.proto.runtime.v1.AppCallback/OnBindingEvent"}, "body": body}
+            # the first is reset by its client at 400 ms, while its send
+            # waits 2.5 s; the second comes at 800 ms
+            first, second = h2_raw(h.app_port, {"requests": [dict(call, waitMs=400),
+                                                             dict(call, delayMs=800)]})["results"]
+            self.assertEqual(first["error"], "still open")  # the client reset it
+            self.assertEqual(Protocol.status_of(second), RESOURCE_EXHAUSTED, second)
+            # once the first has settled, its charge is gone
+            wait_until(lambda: len(h.received()) == 1, "the first call's send", seconds=10)
+            wait_until(lambda: Protocol.status_of(h2_raw(h.app_port, {"requests": [call]})["results"][0]) == OK,
+                       "the budget back", seconds=20)
+        finally:
+            h.finish()
+
+
 class Http2Bounds(unittest.TestCase):
     """What an HTTP/2 client can make the function hold, in memory and in
     time (DESIGN rule 8; docs/reliability.md, "HTTP/2"): every call counts in

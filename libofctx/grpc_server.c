@@ -90,8 +90,9 @@ struct ofctx__grpc_server {
   void *arg;
   gconn_t *conns;
   size_t conn_count;
-  size_t body_bytes; /* charged to every call of every connection */
-  size_t orphans;    /* calls held by the handler after their stream went: still charged */
+  ofctx__budget_t own_budget; /* max: limits.http.max_bodies_size */
+  ofctx__budget_t *budget;    /* charged to every call: &own_budget, or a shared one */
+  size_t orphans;             /* calls held by the handler after their stream went: still charged */
   int stopping;
   void (*done)(void *arg);
   void *done_arg;
@@ -129,15 +130,12 @@ static void call_unlist(ofctx__grpc_call_t *call) {
 }
 
 static void budget_release(ofctx__grpc_call_t *call, ofctx__grpc_server_t *s) {
-  s->body_bytes -= call->budget;
+  s->budget->used -= call->budget;
   call->budget = 0;
 }
 
 /* What is left of the budget. */
-static size_t budget_left(const ofctx__grpc_server_t *s) {
-  size_t max = s->limits.http.max_bodies_size;
-  return s->body_bytes < max ? max - s->body_bytes : 0;
-}
+static size_t budget_left(const ofctx__grpc_server_t *s) { return ofctx__budget_left(s->budget); }
 
 /* What the call makes the server hold now: itself and nghttp2's stream,
  * its head and the index of its headers, its message (the buffer, grown as
@@ -158,9 +156,9 @@ static int call_charge(ofctx__grpc_call_t *call) {
 
   if (!s || call->stream_closed)
     return 0;
-  s->body_bytes = s->body_bytes - call->budget + holds;
+  s->budget->used = s->budget->used - call->budget + holds;
   call->budget = holds;
-  return s->body_bytes > s->limits.http.max_bodies_size ? -1 : 0;
+  return s->budget->used > s->budget->max ? -1 : 0;
 }
 
 /* Lets go of the request (head, headers, message) once the server itself
@@ -803,6 +801,8 @@ ofctx_err_t ofctx__grpc_server_new(ofctx__grpc_server_t **out, uv_loop_t *loop,
   nghttp2_option_set_max_settings(s->option, 32);
   s->loop = loop;
   s->limits = *limits;
+  s->own_budget.max = limits->http.max_bodies_size;
+  s->budget = &s->own_budget;
   s->handler = handler;
   s->arg = arg;
   *out = s;
@@ -811,6 +811,10 @@ ofctx_err_t ofctx__grpc_server_new(ofctx__grpc_server_t **out, uv_loop_t *loop,
 
 void ofctx__grpc_server_on_head(ofctx__grpc_server_t *s, ofctx__grpc_head_fn check) {
   s->head_check = check;
+}
+
+void ofctx__grpc_server_share_budget(ofctx__grpc_server_t *s, ofctx__budget_t *budget) {
+  s->budget = budget;
 }
 
 size_t ofctx__grpc_server_connections(const ofctx__grpc_server_t *s) { return s->conn_count; }

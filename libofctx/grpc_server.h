@@ -71,6 +71,10 @@ void ofctx__grpc_server_adopt(ofctx__grpc_server_t *server, uv_os_sock_t fd, con
                               size_t len);
 /* Sets the check of request heads (same `arg` as the handler); NULL: none. */
 void ofctx__grpc_server_on_head(ofctx__grpc_server_t *server, ofctx__grpc_head_fn check);
+/* Charges its calls to `budget` (borrowed: it must outlive the server)
+ * instead of its own, whose max is limits.http.max_bodies_size. Call it
+ * before any connection. */
+void ofctx__grpc_server_share_budget(ofctx__grpc_server_t *server, ofctx__budget_t *budget);
 size_t ofctx__grpc_server_connections(const ofctx__grpc_server_t *server);
 /* Sends GOAWAY on every connection: no new call is taken, the calls in
  * flight are answered, then each connection closes; `done` runs once the

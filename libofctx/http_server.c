@@ -88,7 +88,8 @@ struct ofctx__http_server {
   ofctx__http_head_fn head_check;
   ofctx__http_h2_fn h2;
   void *arg;
-  size_t body_bytes; /* of every request held, against limits.max_bodies_size */
+  ofctx__budget_t own_budget; /* max: limits.max_bodies_size */
+  ofctx__budget_t *budget;    /* what every request holds: &own_budget, or a shared one */
   conn_t *conns;
   size_t conn_count;
   int stopping;
@@ -148,7 +149,7 @@ static int head_end_string(ofctx__http_request_t *req) { return head_append(req,
 
 static void request_reset(ofctx__http_request_t *req) {
   if (req->conn)
-    req->conn->server->body_bytes -= req->body.len + req->held;
+    req->conn->server->budget->used -= req->body.len + req->held;
   ofctx__buf_free(&req->head);
   ofctx__free(req->offsets);
   ofctx__free(req->headers);
@@ -512,7 +513,7 @@ static int host_ok(const ofctx__http_request_t *r, int http11) {
 static int body_budget(conn_t *c, uint64_t more) {
   ofctx__http_server_t *s = c->server;
 
-  if (more > s->limits.max_bodies_size - s->body_bytes) {
+  if (more > ofctx__budget_left(s->budget)) {
     c->fail_status = 503;
     return -1;
   }
@@ -581,7 +582,7 @@ static int on_body(http_parser *p, const char *at, size_t len) {
   ofctx__buf_append(&r->body, at, len);
   if (r->body.failed)
     return -1;
-  c->server->body_bytes += len;
+  c->server->budget->used += len;
   /* The chunk's data is all here: the next two bytes must be CRLF. */
   if ((p->flags & F_CHUNKED) && p->content_length == 0 && c->chunk_open) {
     c->chunk_open = 0;
@@ -876,6 +877,8 @@ ofctx_err_t ofctx__http_server_start(ofctx__http_server_t **out, uv_loop_t *loop
     s->limits = *limits;
   else
     ofctx__http_limits_default(&s->limits);
+  s->own_budget.max = s->limits.max_bodies_size;
+  s->budget = &s->own_budget;
   uv_tcp_init(loop, &s->listener);
   s->listener.data = s;
   if ((rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&addr, 0)) != 0 ||
@@ -902,7 +905,9 @@ int ofctx__http_server_port(const ofctx__http_server_t *s) {
 
 size_t ofctx__http_server_connections(const ofctx__http_server_t *s) { return s->conn_count; }
 
-size_t ofctx__http_server_body_bytes(const ofctx__http_server_t *s) { return s->body_bytes; }
+void ofctx__http_server_share_budget(ofctx__http_server_t *s, ofctx__budget_t *budget) {
+  s->budget = budget;
+}
 
 void ofctx__http_server_on_h2(ofctx__http_server_t *s, ofctx__http_h2_fn fn) { s->h2 = fn; }
 
@@ -971,9 +976,9 @@ const char *ofctx__http_request_body(const ofctx__http_request_t *req, size_t *l
 int ofctx__http_request_hold(ofctx__http_request_t *req, size_t bytes) {
   ofctx__http_server_t *s = req->conn->server;
 
-  if (bytes > s->limits.max_bodies_size - s->body_bytes)
+  if (bytes > ofctx__budget_left(s->budget))
     return -1;
-  s->body_bytes += bytes;
+  s->budget->used += bytes;
   req->held += bytes;
   return 0;
 }

@@ -38,6 +38,20 @@ typedef struct {
 /* The defaults above. */
 void ofctx__http_limits_default(ofctx__http_limits_t *limits);
 
+/* Bytes held for clients (request bodies, what handlers decoded from them,
+ * a gRPC call's head and answer) against one bound: a server's own, or one
+ * its runtime shares among its servers (ofctx__http_server_share_budget,
+ * ofctx__grpc_server_share_budget), so that max_bodies_size bounds them all
+ * together. */
+typedef struct {
+  size_t used, max;
+} ofctx__budget_t;
+
+/* What is left of it. */
+static inline size_t ofctx__budget_left(const ofctx__budget_t *b) {
+  return b->used < b->max ? b->max - b->used : 0;
+}
+
 typedef struct {
   const char *name;
   const char *value;
@@ -75,8 +89,10 @@ void ofctx__http_server_on_h2(ofctx__http_server_t *server, ofctx__http_h2_fn fn
 int ofctx__http_server_port(const ofctx__http_server_t *server);
 /* Number of open connections. */
 size_t ofctx__http_server_connections(const ofctx__http_server_t *server);
-/* Bytes of request bodies held right now, on every connection. */
-size_t ofctx__http_server_body_bytes(const ofctx__http_server_t *server);
+/* Counts what the server holds in `budget` (borrowed: it must outlive the
+ * server) instead of its own, whose max is limits.max_bodies_size. Call it
+ * before any connection. */
+void ofctx__http_server_share_budget(ofctx__http_server_t *server, ofctx__budget_t *budget);
 /* Stops accepting, closes idle connections at once and the others as soon as
  * their current response is written; `done` runs when the last is closed
  * and the server is freed. */

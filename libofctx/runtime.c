@@ -50,6 +50,7 @@ struct ofctx__runtime {
   void *mode_state;
   ofctx__http_server_t *server;
   ofctx__grpc_server_t *grpc; /* a gRPC mode's calls, on the same port */
+  ofctx__budget_t budget;     /* OFCTX_MAX_BODIES_SIZE, for both servers together */
   int grpc_open;
   ofctx__dapr_client_t *dapr; /* see runtime_dapr */
   int dapr_closed;
@@ -350,10 +351,12 @@ static ofctx_err_t start(ofctx__runtime_t *rt, ofctx_error_t *err) {
   const char *what, *serves;
   ofctx_err_t rc;
 
+  rt->budget.max = rt->opts.http.max_bodies_size;
   if (rt->mode->call) {
     if (ofctx__grpc_server_new(&rt->grpc, &rt->loop, &rt->opts.grpc, handle_call, rt) != OFCTX_OK)
       return ofctx__error(err, OFCTX_ENOMEM, "out of memory");
     ofctx__grpc_server_on_head(rt->grpc, check_call_head);
+    ofctx__grpc_server_share_budget(rt->grpc, &rt->budget);
     rt->grpc_open = 1;
   }
   rc = ofctx__http_server_start(&rt->server, &rt->loop, rt->opts.listen_host,
@@ -364,6 +367,7 @@ static ofctx_err_t start(ofctx__runtime_t *rt, ofctx_error_t *err) {
     return rc;
   }
   ofctx__http_server_on_head(rt->server, check_head);
+  ofctx__http_server_share_budget(rt->server, &rt->budget);
   if (rt->grpc)
     ofctx__http_server_on_h2(rt->server, handle_h2);
   rt->server_open = 1;

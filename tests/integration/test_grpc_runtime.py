@@ -508,6 +508,31 @@ class ResetWhileHeld(unittest.TestCase):
             h.finish()
 
 
+class SharedBudget(unittest.TestCase):
+    """OFCTX_MAX_BODIES_SIZE bounds the HTTP/1.1 and the gRPC server
+    together: what gRPC calls hold leaves that much less for HTTP bodies."""
+
+    def test_a_held_call_leaves_less_for_http_bodies(self):
+        h = GrpcHarness(CONTEXT, fake_args=["--api-delay-ms", "2500"],
+                        env={"OFCTX_MAX_BODY_SIZE": "1Mi", "OFCTX_MAX_BODIES_SIZE": "1Mi"})
+        try:
+            data = json.dumps({"send": ["out"], "id": 1, "pad": "x" * 300000}).encode()
+            body = base64.b64encode(grpc_frame(field(0x0A, b"kafka-in") + field(0x12, data))).decode()
+            done = threading.Event()
+            threading.Thread(target=lambda: (h2_raw(h.app_port, {"requests": [{
+                "headers": {":path": "/dapr.proto.runtime.v1.AppCallback/OnBindingEvent"}, "body": body}]}),
+                done.set())).start()
+            wait_until(lambda: metric(h, "ofctx_inflight") == 1, "the call in the function's hands", seconds=10)
+            # the call holds its message and its decoded copy: 600 KB of 1 MiB
+            status, _, _ = http("POST", h.app + "/x", b"y" * 600000)
+            self.assertEqual(status, 503)
+            self.assertTrue(done.wait(20))
+            status, _, _ = http("POST", h.app + "/x", b"y" * 600000)
+            self.assertEqual(status, 404)  # read whole, then no route: the budget is back
+        finally:
+            h.finish()
+
+
 class Http2Bounds(unittest.TestCase):
     """What an HTTP/2 client can make the function hold, in memory and in
     time (DESIGN rule 8; docs/reliability.md, "HTTP/2"): every call counts in

@@ -29,12 +29,16 @@ fail() {
 }
 
 # What FUNC_NAME must not be, as for `ofctx new` (tools/ofctx_dev.py): a C
-# keyword or a name C's headers take, main, or ofctx/ofctx_* (libofctx's);
-# check_symbols below adds the libraries' symbols once libofctx is built.
+# keyword or a name C's headers take, a macro the compiler predefines (linux,
+# unix under gnu11: cc -dM -E, else c_macros), a name ending in _t (POSIX
+# reserves them for types: size_t, int8_t), main, or ofctx/ofctx_*
+# (libofctx's); check_symbols below adds the libraries' symbols once libofctx
+# is built.
 c_reserved="auto break case char const continue default do double else enum extern float for goto if
   inline int long register restrict return short signed sizeof static struct switch typedef union
   unsigned void volatile while alignas alignof bool constexpr false noreturn nullptr static_assert
   thread_local true typeof typeof_unqual complex imaginary asm errno assert offsetof"
+c_macros="linux unix i386"
 
 # Checks what the build needs to know; exits 1 with a message naming the
 # variable when something is wrong.
@@ -52,6 +56,14 @@ check_function() {
     [ "$FUNC_NAME" != "$word" ] ||
       fail "FUNC_NAME=$FUNC_NAME is a C keyword or a name C reserves: name your function otherwise"
   done
+  local macros
+  macros=$({ cc -dM -E - </dev/null 2>/dev/null || true; } | sed -n 's/^#define \([A-Za-z_][A-Za-z0-9_]*\).*/\1/p')
+  for word in ${macros:-$c_macros}; do
+    [ "$FUNC_NAME" != "$word" ] ||
+      fail "FUNC_NAME=$FUNC_NAME is a macro the compiler predefines (cc -dM -E): your function would not compile; rename it (e.g. ${FUNC_NAME}_fn)"
+  done
+  [[ "$FUNC_NAME" != *_t ]] ||
+    fail "FUNC_NAME=$FUNC_NAME ends in _t, which POSIX reserves for types (size_t, int8_t, wchar_t): rename your function (e.g. ${FUNC_NAME}_fn)"
   case "$FUNC_TYPE" in
     "" | event | openfunction | cloudevent | http) ;;
     *) fail "FUNC_TYPE=\"$FUNC_TYPE\" is neither \"http\" (a plain HTTP function) nor unset/\"openfunction\"/\"event\"" ;;

@@ -276,6 +276,12 @@ class Buildpack(unittest.TestCase):
                            ({"FUNC_NAME": "main"}, "FUNC_NAME=main"),
                            ({"FUNC_NAME": "int"}, "FUNC_NAME=int is a C keyword"),
                            ({"FUNC_NAME": "ofctx_hello"}, "ofctx and ofctx_ names are libofctx's"),
+                           # no compile: predefined macros (gnu11), and the
+                           # headers' types (POSIX reserves the _t suffix)
+                           ({"FUNC_NAME": "linux"}, "FUNC_NAME=linux is a macro the compiler predefines"),
+                           ({"FUNC_NAME": "unix"}, "(e.g. unix_fn)"),
+                           ({"FUNC_NAME": "size_t"}, "FUNC_NAME=size_t ends in _t, which POSIX reserves"),
+                           ({"FUNC_NAME": "max_align_t"}, "(e.g. max_align_t_fn)"),
                            ({"FUNC_NAME": "Hello", "FUNC_TYPE": "grpc"}, 'FUNC_TYPE="grpc"')):
             lc = self.lifecycle({"hello.c": ASYNC_FN}, env)
             detected = lc.detect()

@@ -337,10 +337,13 @@ def identifier(name):
 # of the program, beside the buildpack's weak IDENT_init, IDENT_tick and
 # IDENT_tick_ms: a symbol of the C library or of a library libofctx loads
 # would replace that library's own (a function named "write" builds, and the
-# library's first write() runs the function instead), a C keyword or main
-# does not compile, and ofctx_ is the library's. buildpack/bin/lib.sh refuses
-# the same FUNC_NAMEs. The name is also the program's CMake target, beside
-# the "function" library and the names CMake keeps for itself.
+# library's first write() runs the function instead), a C keyword, main, a
+# macro the compiler predefines (linux, unix under gnu11, CMake's default) or
+# a type name (POSIX reserves names ending in _t: size_t, int8_t, wchar_t of
+# the headers ofctx.h includes) does not compile, and ofctx_ is the
+# library's. buildpack/bin/lib.sh refuses the same FUNC_NAMEs. The name is
+# also the program's CMake target, beside the "function" library and the
+# names CMake keeps for itself.
 C_KEYWORDS = frozenset("""
     auto break case char const continue default do double else enum extern float for goto if
     inline int long register restrict return short signed sizeof static struct switch typedef
@@ -362,6 +365,8 @@ POSIX_NAMES = frozenset("""
     strcat strchr strcmp strcpy strdup strerror strlen strncmp strncpy strstr strtol symlink
     sync system time times tmpfile truncate umask uname ungetc unlink unsetenv usleep wait
     waitpid write writev exp pow floor ceil round""".split())
+# The compiler's predefined macros, for when it cannot be asked (no cc).
+PREDEFINED_MACROS = frozenset("linux unix i386".split())
 CMAKE_TARGETS = frozenset("function all clean help install test package depend preinstall".split())
 
 
@@ -388,7 +393,18 @@ def library_symbols(ofctx_bin):
     return symbols
 
 
-def name_collision(name, ident, symbols):
+def predefined_macros():
+    """The macros the compiler predefines (#define NAME lines of cc -dM -E),
+    else PREDEFINED_MACROS."""
+    try:
+        out = subprocess.run(["cc", "-dM", "-E", "-"], stdin=subprocess.DEVNULL, capture_output=True,
+                             text=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        out = ""
+    return set(re.findall(r"^#define ([A-Za-z_][A-Za-z0-9_]*)", out, re.M)) or PREDEFINED_MACROS
+
+
+def name_collision(name, ident, symbols, macros=PREDEFINED_MACROS):
     """Why the function NAME (C identifier IDENT) would collide, or None."""
     if ident == "ofctx" or ident.startswith("ofctx_"):
         return "ofctx and ofctx_ names are libofctx's"
@@ -396,6 +412,10 @@ def name_collision(name, ident, symbols):
         return "main is the program's own (main.c, or the buildpack's main, calls the function)"
     if ident in C_KEYWORDS:
         return "%s is a C keyword or a name C reserves" % ident
+    if ident in macros:
+        return "%s is a macro the compiler predefines (cc -dM -E): the function would not compile" % ident
+    if ident.endswith("_t"):
+        return "%s ends in _t, which POSIX reserves for types (size_t, int8_t, wchar_t)" % ident
     for sym in (ident, ident + "_init", ident + "_tick", ident + "_tick_ms"):
         if sym in symbols or sym in POSIX_NAMES:
             return ("%s is a symbol of the C library or of a library libofctx uses: the function "
@@ -415,11 +435,11 @@ def cmd_new(ofctx_bin, args):
     if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", a.name) or len(a.name) > 63:
         fail("new: the name %r is not a Kubernetes name (lower-case letters, digits and '-', "
              "starting and ending with a letter or digit, at most 63)" % a.name)
-    symbols = library_symbols(ofctx_bin)
-    why = name_collision(a.name, identifier(a.name), symbols)
+    symbols, macros = library_symbols(ofctx_bin), predefined_macros()
+    why = name_collision(a.name, identifier(a.name), symbols, macros)
     if why:
         better = [n for n in (a.name + "-fn", "fn-" + a.name) if len(n) <= 63 and
-                  not name_collision(n, identifier(n), symbols)]
+                  not name_collision(n, identifier(n), symbols, macros)]
         fail("new: the name %r would collide: %s; choose another%s" % (
             a.name, why, " (e.g. %s)" % better[0] if better else ""))
     if a.signature == "http" and a.runtime != "knative":
@@ -595,27 +615,57 @@ def write_state(state):
 def read_state():
     """The state `ofctx run` recorded, {} when there is none; Untrusted when
     the folder or the file could be someone else's."""
+    return read_state_file()[0]
+
+
+def read_state_file():
+    """read_state(), and the file's fstat (None when there is no file)."""
     path = state_dir()
     try:
         check_private(path, os.lstat(path), "folder")
     except FileNotFoundError:
-        return {}
+        return {}, None
     path = os.path.join(path, "run.json")
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except FileNotFoundError:
-        return {}
+        return {}, None
     except OSError as e:
         if e.errno == errno.ELOOP:
             raise Untrusted("%s is a symbolic link: not trusted; remove it" % path)
         raise Untrusted("%s: %s" % (path, e.strerror))
     with os.fdopen(fd) as f:
-        check_private(path, os.fstat(f.fileno()), "file")
+        st = os.fstat(f.fileno())
+        check_private(path, st, "file")
         try:
             state = json.load(f)
         except ValueError:
-            return {}
-    return state if isinstance(state, dict) else {}
+            state = {}
+    return (state if isinstance(state, dict) else {}), st
+
+
+def run_is_alive(pid):
+    """Whether PID is a running `ofctx run` of this user's: it exists, /proc
+    says it is ours, and its command line is ofctx_dev.py OFCTX run (what
+    tools/ofctx.c execs, so that process records its own pid). A pid that is
+    gone, or was reused by another program or user, is not."""
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except OSError:  # ESRCH: gone; EPERM: someone else's
+        return False
+    try:
+        if os.stat("/proc/%d" % pid).st_uid != os.getuid():
+            return False
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            argv = f.read().split(b"\0")
+    except OSError:
+        return False
+    for i, arg in enumerate(argv):
+        if os.path.basename(arg) == b"ofctx_dev.py":
+            return argv[i + 2:i + 3] == [b"run"]
+    return False
 
 
 def free_port():
@@ -794,19 +844,33 @@ def read_data(value):
 
 
 def sidecar_port(given):
-    port = given or run_state().get("sidecar")
+    state = run_state()
+    port = given or state.get("sidecar")
     if not port:
-        fail("invoke: no 'ofctx run' is running here (%s); start one, or give --sidecar PORT" % state_file())
+        fail("invoke: no 'ofctx run' is running here (%s); start one, or give --sidecar PORT"
+             % ("stale state in " + state_file() if state.get("stale") else state_file()))
     return port
 
 
 def run_state():
+    """The state of the `ofctx run` that runs, {} when none does. A state
+    whose `ofctx run` is gone (killed with SIGKILL, say: its port may now be
+    anyone's) is removed, and is {"stale": True}."""
     try:
-        return read_state()
+        state, st = read_state_file()
     except Untrusted as e:
         fail("invoke: %s" % e)
     except OSError as e:
         fail("invoke: %s: %s" % (state_file(), e.strerror))
+    if st is None or run_is_alive(state.get("pid")):
+        return state
+    try:  # ours (read_state_file checked), and still the file read
+        now = os.lstat(state_file())
+        if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino):
+            os.unlink(state_file())
+    except OSError:
+        pass
+    return {"stale": True}
 
 
 def print_answer(status, headers, body):

@@ -221,7 +221,16 @@ class FirstHour(unittest.TestCase):
                           ("close", "close is a symbol"), ("send", "send is a symbol"), ("log", "log is a symbol"),
                           ("main", "main is the program's own"), ("int", "int is a C keyword"),
                           ("function", "function is a CMake target already"), ("all", "all is a CMake target"),
-                          ("ofctx-demo", "ofctx and ofctx_ names are libofctx's")):
+                          ("ofctx-demo", "ofctx and ofctx_ names are libofctx's"),
+                          # no compile: macros gnu11 (CMake's C 11) predefines
+                          # ("expected identifier before numeric constant"),
+                          # and types of the headers ofctx.h includes
+                          # ("redeclared as different kind of symbol")
+                          ("linux", "linux is a macro the compiler predefines"),
+                          ("unix", "unix is a macro the compiler predefines"),
+                          ("size-t", "size_t ends in _t, which POSIX reserves for types"),
+                          ("int8-t", "int8_t ends in _t"), ("wchar-t", "wchar_t ends in _t"),
+                          ("ptrdiff-t", "ptrdiff_t ends in _t"), ("max-align-t", "max_align_t ends in _t")):
             with self.subTest(name=name):
                 p = self.ofctx_cmd("new", name, check=False)
                 self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
@@ -232,6 +241,24 @@ class FirstHour(unittest.TestCase):
         self.ofctx_cmd("new", "write-fn")
         with open(os.path.join(self.work, "write-fn", "write-fn.c")) as f:
             self.assertIn("int write_fn(ofctx_t *ctx", f.read())
+        self.ofctx_cmd("new", "size-t-fn")
+        with open(os.path.join(self.work, "size-t-fn", "size-t-fn.c")) as f:
+            self.assertIn("int size_t_fn(ofctx_t *ctx", f.read())
+
+    def test_names_are_checked_without_a_compiler(self):
+        # no cc (nor nm, ldd) on PATH: the common predefined macros still are
+        bare = os.path.join(self.tmp.name, "bare-path")
+        os.makedirs(bare, exist_ok=True)
+        if not os.path.exists(os.path.join(bare, "python3")):
+            os.symlink(sys.executable, os.path.join(bare, "python3"))
+        work = tempfile.mkdtemp(prefix="bare-", dir=self.tmp.name)
+        for name in ("linux", "i386"):
+            with self.subTest(name=name):
+                p = self.ofctx_cmd("new", name, cwd=work, env=dict(self.env, PATH=bare), check=False)
+                self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+                self.assertIn("%s is a macro the compiler predefines" % name, p.stderr)
+                self.assertIn("(e.g. %s-fn)" % name, p.stderr)
+                self.assertFalse(os.path.exists(os.path.join(work, name)))
 
     def dev_env(self, **changes):
         """The env of a `ofctx run` or `ofctx invoke` with no XDG_RUNTIME_DIR (so
@@ -322,10 +349,9 @@ class FirstHour(unittest.TestCase):
         self.assertFalse(os.path.exists(marker), "the function ran")
         self.assertFalse(listening(sidecar), "the emulator outlived ofctx run")
 
-    def test_invoke_trusts_no_state_another_user_could_have_planted(self):
-        # a fake sidecar that acknowledges everything, named by a planted state
-        delivered = []
-
+    def fake_sidecar(self, delivered, port=0):
+        """A sidecar that acknowledges everything and notes what it is sent
+        in DELIVERED: what another user could listen with."""
         class Fake(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 self.answer(b"[]")
@@ -345,11 +371,25 @@ class FirstHour(unittest.TestCase):
             def log_message(self, *args):
                 pass
 
-        fake = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Fake)
+        fake = http.server.ThreadingHTTPServer(("127.0.0.1", port), Fake)
         threading.Thread(target=fake.serve_forever, daemon=True).start()
         self.addCleanup(fake.server_close)
         self.addCleanup(fake.shutdown)
-        state = json.dumps({"sidecar": fake.server_address[1], "pid": 1, "inputs": {}})
+        return fake.server_address[1]
+
+    def lookalike(self, verb="run"):
+        """A process of ours whose command line is an `ofctx run`'s (python3
+        ofctx_dev.py OFCTX run, as tools/ofctx.c execs it): its pid."""
+        p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)",
+                              os.path.join(self.tmp.name, "ofctx_dev.py"), self.ofctx, verb])
+        self.addCleanup(p.wait)
+        self.addCleanup(p.kill)
+        return p.pid
+
+    def test_invoke_trusts_no_state_another_user_could_have_planted(self):
+        # a fake sidecar that acknowledges everything, named by a planted state
+        delivered = []
+        state = json.dumps({"sidecar": self.fake_sidecar(delivered), "pid": self.lookalike(), "inputs": {}})
 
         def plant(path, mode):
             with open(path, "w") as f:
@@ -392,6 +432,77 @@ class FirstHour(unittest.TestCase):
                 self.assertNotIn("Traceback", p.stderr)
                 self.assertNotIn("acknowledged", p.stdout)
                 self.assertEqual(len(delivered), before, "the event went where a planted file said")
+
+    def test_invoke_trusts_no_state_of_a_killed_run(self):
+        # ofctx run killed with SIGKILL leaves its state; its emulator is
+        # stopped, and another user listens on its port: invoke sends nothing
+        src = self.scaffold("killed")
+        env, private = self.dev_env()
+        state = os.path.join(private, "run.json")
+        sidecar = free_port()
+        with open(os.path.join(env["TMPDIR"], "stderr"), "w+") as err:
+            run = subprocess.Popen([self.ofctx, "run", "--context", "context.json", "--dapr-http-port",
+                                  str(sidecar), "--", "sleep", "600"], cwd=src,
+                                 env=dict(env, PORT=str(free_port())), stdout=subprocess.DEVNULL, stderr=err,
+                                 start_new_session=True)
+
+            def stop_all():  # what ofctx run started outlives it: its group
+                try:
+                    os.killpg(run.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                run.wait()
+            self.addCleanup(stop_all)
+            wait_until(lambda: os.path.exists(state) or run.poll() is not None, "ofctx run's state")
+            err.seek(0)
+            self.assertIsNone(run.poll(), err.read())
+        with open(state) as f:  # the pid of ofctx run itself (tools/ofctx.c execs ofctx_dev.py)
+            self.assertEqual(json.load(f)["pid"], run.pid)
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait()
+        stop_all()
+        wait_until(lambda: not listening(sidecar), "the emulator to stop")
+        delivered = []
+        self.fake_sidecar(delivered, sidecar)
+        p = self.ofctx_cmd("invoke", "binding", "in", "secret", env=env, check=False)
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        self.assertEqual(p.stderr.strip().splitlines(),
+                         ["ofctx: invoke: no 'ofctx run' is running here (stale state in %s); start one, "
+                          "or give --sidecar PORT" % state])
+        self.assertNotIn("acknowledged", p.stdout)
+        self.assertEqual(delivered, [], "the event went to the port of a killed run")
+        self.assertFalse(os.path.exists(state), "the stale state was kept")
+        p = self.ofctx_cmd("invoke", "binding", "in", "secret", env=env, check=False)
+        self.assertIn("no 'ofctx run' is running here (%s)" % state, p.stderr)
+
+    def test_invoke_trusts_no_state_whose_pid_is_not_a_run(self):
+        # a private state file whose pid is gone, or is now another program,
+        # another verb, another user's: stale, whatever port it names
+        delivered = []
+        port = self.fake_sidecar(delivered)
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        other = subprocess.Popen(["sleep", "600"])
+        self.addCleanup(other.wait)
+        self.addCleanup(other.kill)
+        pids = {"a pid that is gone": gone.pid, "another program": other.pid,
+                "an ofctx invoke": self.lookalike("invoke"), "no pid": None}
+        if os.getuid() != 0:
+            pids["another user's"] = 1
+        for case, pid in pids.items():
+            with self.subTest(case=case):
+                env, private = self.dev_env()
+                os.mkdir(private, 0o700)
+                state = os.path.join(private, "run.json")
+                with open(state, "w") as f:
+                    json.dump({"sidecar": port, "pid": pid, "inputs": {}}, f)
+                os.chmod(state, 0o600)
+                p = self.ofctx_cmd("invoke", "binding", "in", "secret", env=env, check=False)
+                self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+                self.assertIn("no 'ofctx run' is running here (stale state in %s)" % state, p.stderr)
+                self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
+                self.assertEqual(delivered, [])
+                self.assertFalse(os.path.exists(state))
 
     def test_the_tool_runs_from_any_prefix(self):
         # no LD_LIBRARY_PATH: the installed tool finds its library beside it

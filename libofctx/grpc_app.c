@@ -32,6 +32,7 @@ typedef Google__Protobuf__Value pb_value_t;
 #define UNPACK_MULTIPLE 16
 #define UNPACK_SLACK (64 * 1024)
 #define MALLOC_OVERHEAD 16 /* counted for each allocation */
+#define ATTRIBUTE_COST 96  /* an attribute in jansson besides its text: string, entry, copies */
 
 typedef struct {
   const ofctx_config_t *cfg;
@@ -259,12 +260,14 @@ static char *extension_text(const pb_value_t *v, int *oom, int *bad) {
 }
 
 /* The attributes Dapr sends as fields, then the extensions (never over a
- * field's). 0; -1 when out of memory; -2 when one is not UTF-8 (protobuf-c
- * does not check, and such a message could never be an event) or there are
- * more than `max` extensions. */
-static int attributes_of(ofctx_event_t *ev, const char *const fields[][2], size_t n_fields,
-                         const Google__Protobuf__Struct *extensions, size_t max) {
+ * field's), counted in the call's budget (a copy of each name and text, and
+ * jansson's bookkeeping). 0; -1 when out of memory or the budget is spent;
+ * -2 when one is not UTF-8 (protobuf-c does not check, and such a message
+ * could never be an event) or there are more than `max` extensions. */
+static int attributes_of(ofctx__grpc_call_t *call, ofctx_event_t *ev, const char *const fields[][2],
+                         size_t n_fields, const Google__Protobuf__Struct *extensions, size_t max) {
   int oom = 0, bad = 0;
+  size_t cost = 0;
 
   if (extensions && extensions->n_fields > max)
     return -2;
@@ -278,6 +281,7 @@ static int attributes_of(ofctx_event_t *ev, const char *const fields[][2], size_
       return -2;
     if (json_object_set_new(ev->attributes, fields[i][0], json_string(fields[i][1])) != 0)
       return -1;
+    cost += ATTRIBUTE_COST + strlen(fields[i][1]);
   }
   for (size_t i = 0; extensions && i < extensions->n_fields; i++) {
     const char *key = extensions->fields[i]->key;
@@ -295,15 +299,19 @@ static int attributes_of(ofctx_event_t *ev, const char *const fields[][2], size_
       return -1;
     if (text && json_object_set_new(ev->attributes, key, json_string(text)) != 0)
       oom = 1;
+    cost += text ? ATTRIBUTE_COST + strlen(key) + strlen(text) : 0;
     ofctx__free(text);
     if (oom)
       return -1;
   }
+  if (ofctx__grpc_call_hold(call, cost) != 0)
+    return -1;
   ev->content_type = json_string_value(json_object_get(ev->attributes, "datacontenttype"));
   return 0;
 }
 
-static int topic_attributes(ofctx_event_t *ev, const topic_req_t *m, size_t max) {
+static int topic_attributes(ofctx__grpc_call_t *call, ofctx_event_t *ev, const topic_req_t *m,
+                            size_t max) {
   const char *const fields[][2] = {{"id", m->id},
                                    {"source", m->source},
                                    {"type", m->type},
@@ -311,7 +319,7 @@ static int topic_attributes(ofctx_event_t *ev, const topic_req_t *m, size_t max)
                                    {"datacontenttype", m->data_content_type},
                                    {"topic", m->topic},
                                    {"pubsubname", m->pubsub_name}};
-  return attributes_of(ev, fields, sizeof fields / sizeof fields[0], m->extensions, max);
+  return attributes_of(call, ev, fields, sizeof fields / sizeof fields[0], m->extensions, max);
 }
 
 /* ---- deliveries ---- */
@@ -498,7 +506,7 @@ static void on_topic(grpc_app_t *a, ofctx__grpc_call_t *call) {
   if (event_for(a, d, find_input(a, OFCTX_COMPONENT_PUBSUB, m->pubsub_name, m->topic, m->path),
                 &m->data, &ev, "no subscription of that pub/sub and topic") != 0)
     return;
-  if ((rc = topic_attributes(&ev, m, a->max_metadata)) != 0) {
+  if ((rc = topic_attributes(call, &ev, m, a->max_metadata)) != 0) {
     ofctx__event_clear(&ev);
     if (rc == -2) {
       ofctx__log(OFCTX_LOG_WARN, "message dropped", "input", ev.input, "reason",
@@ -562,8 +570,8 @@ static void answer_bulk(void *req, ofctx__bulk_t *bulk) {
 
 /* The event of one entry: a CloudEvent, or raw bytes. 0; -1 out of memory;
  * -2 it can never be an event. */
-static int bulk_entry_event(grpc_app_t *a, size_t input, const bulk_req_t *m, const bulk_entry_t *e,
-                            ofctx_event_t *ev) {
+static int bulk_entry_event(grpc_app_t *a, ofctx__grpc_call_t *call, size_t input,
+                            const bulk_req_t *m, const bulk_entry_t *e, ofctx_event_t *ev) {
   const ProtobufCBinaryData *data;
   int rc = 0;
 
@@ -581,7 +589,7 @@ static int bulk_entry_event(grpc_app_t *a, size_t input, const bulk_req_t *m, co
                                      {"datacontenttype", ce->data_content_type},
                                      {"topic", m->topic},
                                      {"pubsubname", m->pubsub_name}};
-    rc = attributes_of(ev, fields, sizeof fields / sizeof fields[0], ce->extensions,
+    rc = attributes_of(call, ev, fields, sizeof fields / sizeof fields[0], ce->extensions,
                        a->max_metadata);
     data = &ce->data;
   } else if (e->event_case ==
@@ -728,7 +736,7 @@ static void on_bulk(grpc_app_t *a, ofctx__grpc_call_t *call) {
   for (size_t k = 0; k < m->n_entries; k++) {
     const bulk_entry_t *e = m->entries[k];
     ofctx_event_t ev = {0};
-    int rc = bulk_entry_event(a, i, m, e, &ev);
+    int rc = bulk_entry_event(a, call, i, m, e, &ev);
     if (rc == 0) {
       ofctx__bulk_invoke(bulk, k, e->entry_id, strlen(e->entry_id), &ev);
       continue;

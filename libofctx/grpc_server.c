@@ -62,8 +62,10 @@ struct ofctx__grpc_call {
   int held;         /* the handler has it */
   int responded;    /* an answer was submitted (by the handler or the server) */
   int stream_closed;
-  int in_list; /* 1: the connection's calls; 2: its ready queue */
-  char *out;   /* the answer: prefix and message */
+  int request_ended; /* the client's END_STREAM came */
+  int early;         /* answered by the server before its request was whole */
+  int in_list;       /* 1: the connection's calls; 2: its ready queue */
+  char *out;         /* the answer: prefix and message */
   size_t out_len, out_off;
 };
 
@@ -79,7 +81,7 @@ struct gconn {
   int writing, closing, handles;
   int in_recv;       /* inside nghttp2_session_mem_recv or _mem_send */
   uint64_t write_at; /* while writing: when the write must be taken */
-  uint64_t idle_at;  /* without calls: when the connection goes (0: it has calls) */
+  uint64_t idle_at;  /* without live calls: when the connection goes (conn_timer_update) */
 };
 
 struct ofctx__grpc_server {
@@ -194,6 +196,13 @@ static void answer_clock(ofctx__grpc_call_t *call) {
                  0);
 }
 
+/* The server answers a request that is not whole: once the answer is
+ * sent, a client still sending is told to stop (on_frame_send). */
+static void answered_early(ofctx__grpc_call_t *call) {
+  if (!call->request_ended)
+    call->early = 1;
+}
+
 /* Trailers-only: the status without a message. */
 static void submit_status(ofctx__grpc_call_t *call, int code, const char *message) {
   gconn_t *c = call->conn;
@@ -219,6 +228,8 @@ static void submit_status(ofctx__grpc_call_t *call, int code, const char *messag
   }
   if (nghttp2_submit_response(c->session, call->id, nv, n, NULL) != 0)
     nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, call->id, NGHTTP2_INTERNAL_ERROR);
+  else
+    answered_early(call);
   ofctx__buf_free(&text);
   answer_clock(call);
 }
@@ -231,7 +242,8 @@ static void submit_http(ofctx__grpc_call_t *call, const char *status) {
   call->responded = 1;
   NV(":status", status);
 #undef NV
-  nghttp2_submit_response(call->conn->session, call->id, nv, n, NULL);
+  if (nghttp2_submit_response(call->conn->session, call->id, nv, n, NULL) == 0)
+    answered_early(call);
   answer_clock(call);
 }
 
@@ -269,7 +281,10 @@ static void deadline_passed(uv_timer_t *timer) {
   if (call->held && !call->responded) {
     submit_status(call, OFCTX__GRPC_DEADLINE_EXCEEDED, "the call's deadline passed");
   } else {
-    /* the request is not whole in time, or the answer not taken */
+    /* the request is not whole in time (which keeps no connection from
+     * being idle, as a call refused early), or the answer not taken */
+    if (!call->request_ended)
+      call->early = 1;
     nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, call->id, NGHTTP2_CANCEL);
   }
   flush(c);
@@ -511,11 +526,30 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
   call = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
   if (!call)
     return 0;
+  if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)
+    call->request_ended = 1;
   if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST &&
       !call->head_done)
     head_end(call);
   if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && !call->responded && call->in_list == 1)
     call_complete(call);
+  return 0;
+}
+
+/* The server's answer to a request it did not wait for (early) has gone:
+ * RST_STREAM NO_ERROR tells a client still sending to stop, so that the call
+ * ends now instead of holding its place and its charge until the client
+ * ends it or the answer's clock runs out. After the answer, not with it,
+ * which a client would read as a call without a status. */
+static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user) {
+  ofctx__grpc_call_t *call;
+  (void)user;
+
+  if (frame->hd.type != NGHTTP2_HEADERS || !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+    return 0;
+  call = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+  if (call && call->early && !call->request_ended)
+    nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, call->id, NGHTTP2_NO_ERROR);
   return 0;
 }
 
@@ -529,6 +563,8 @@ static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t error,
   nghttp2_session_set_stream_user_data(session, id, NULL);
   call->stream_closed = 1;
   uv_timer_stop(&call->timer);
+  if (!call->early)
+    c->idle_at = uv_now(c->server->loop) + c->server->limits.http.idle_timeout_ms;
   if (call->held) {
     /* the handler answers into the void; until then what it holds for
      * the call stays charged, or a client could reset each call it made
@@ -614,21 +650,31 @@ static uint64_t until(uv_loop_t *loop, uint64_t at) {
   return at > now ? at - now : 0;
 }
 
+/* Whether a call keeps the connection from being idle: any but those the
+ * server answered before their requests were whole (refused for their
+ * token, say), which a client could otherwise send once an idle period to
+ * keep its connection for ever. */
+static int has_live_call(const gconn_t *c) {
+  if (c->ready)
+    return 1;
+  for (const ofctx__grpc_call_t *call = c->calls; call; call = call->next)
+    if (!call->early)
+      return 1;
+  return 0;
+}
+
 /* The connection's clock, from deadlines that only calls and writes move:
- * a pending write must be taken by write_at; without calls, the connection
- * goes at idle_at, set when its last call went (or it came), which no
- * frame without a call (PING, SETTINGS, WINDOW_UPDATE) puts off. With
+ * a pending write must be taken by write_at; without live calls, the
+ * connection goes at idle_at, set when it came and each time a call the
+ * server did not refuse early ends, which neither a frame without a call
+ * (PING, SETTINGS, WINDOW_UPDATE) nor a refused call puts off. With live
  * calls, each call's own clock runs. */
 static void conn_timer_update(gconn_t *c) {
   uv_loop_t *loop = c->server->loop;
-  int idle = !c->calls && !c->ready;
+  int idle = !has_live_call(c);
 
   if (c->closing)
     return;
-  if (!idle)
-    c->idle_at = 0;
-  else if (!c->idle_at)
-    c->idle_at = uv_now(loop) + c->server->limits.http.idle_timeout_ms;
   if (c->writing)
     uv_timer_start(&c->timer, conn_timeout, until(loop, c->write_at), 0);
   else if (idle)
@@ -770,6 +816,7 @@ void ofctx__grpc_server_adopt(ofctx__grpc_server_t *s, uv_os_sock_t fd, const ch
     conn_close(c);
     return;
   }
+  c->idle_at = uv_now(s->loop) + lim->http.idle_timeout_ms;
   uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
   conn_recv(c, bytes, len);
 }
@@ -796,6 +843,7 @@ ofctx_err_t ofctx__grpc_server_new(ofctx__grpc_server_t **out, uv_loop_t *loop,
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(s->callbacks, on_data);
   nghttp2_session_callbacks_set_on_frame_recv_callback(s->callbacks, on_frame_recv);
   nghttp2_session_callbacks_set_on_stream_close_callback(s->callbacks, on_stream_close);
+  nghttp2_session_callbacks_set_on_frame_send_callback(s->callbacks, on_frame_send);
   /* until our SETTINGS are acknowledged, streams past ours are refused */
   nghttp2_option_set_peer_max_concurrent_streams(s->option, (uint32_t)limits->max_streams);
   nghttp2_option_set_max_settings(s->option, 32);

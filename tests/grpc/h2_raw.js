@@ -6,10 +6,12 @@
 //
 //   node h2_raw.js PORT < SPEC
 // SPEC (JSON, on stdin): {"requests": [{"headers": {...}, "body": base64, "end": true,
-//                             "waitMs": n, "delayMs": n}], "resetFlood": n,
+//                             "waitMs": n, "startMs": n, "delayMs": n}],
+//                         "resetFlood": n,
 //                         "settings": {...}, "readyFile": path, "holdMs": n, "pingMs": n,
 //                         "flood": [...]}
-// delayMs waits that long before making the request.
+// startMs waits that long before making the request (its HEADERS), delayMs
+// that long after them, before its body.
 // settings are our own SETTINGS (e.g. {"initialWindowSize": 0}: the server
 // may send no DATA, as from a client that never reads).
 // readyFile is written once the requests are answered.
@@ -96,6 +98,7 @@ session.on("close", () => closed());
 function one(r) {
   return new Promise(async (resolve) => {
     const res = { status: null, headers: null, trailers: null, body: "", rstCode: null, error: null };
+    if (r.startMs) await sleep(r.startMs);
     const headers = Object.assign({ ":method": "POST", ":path": "/dapr.proto.runtime.v1.AppCallbackHealthCheck/HealthCheck",
       "content-type": "application/grpc", te: "trailers" }, r.headers || {});
     let stream;

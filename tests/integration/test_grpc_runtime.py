@@ -18,7 +18,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import GRPC_DIR, NODE, GrpcHarness, h2_raw, http, peak_rss_kib, wait_until  # noqa: E402
+from harness import GRPC_DIR, NODE, GrpcHarness, h2_raw, http, peak_rss_kib, raw_exchange, wait_until  # noqa: E402
 
 CONTEXT = {
     "name": "probe",
@@ -523,14 +523,53 @@ class SharedBudget(unittest.TestCase):
                 "headers": {":path": "/dapr.proto.runtime.v1.AppCallback/OnBindingEvent"}, "body": body}]}),
                 done.set())).start()
             wait_until(lambda: metric(h, "ofctx_inflight") == 1, "the call in the function's hands", seconds=10)
-            # the call holds its message and its decoded copy: 600 KB of 1 MiB
-            status, _, _ = http("POST", h.app + "/x", b"y" * 600000)
-            self.assertEqual(status, 503)
+            # the call holds its message and its decoded copy: 600 KB of 1 MiB;
+            # a body of 600 KB is refused by its Content-Length, at its head
+            head = b"POST /x HTTP/1.1\r\nHost: f\r\nContent-Length: 600000\r\n\r\n"
+            self.assertTrue(raw_exchange(h.app_port, head).startswith(b"HTTP/1.1 503 "))
             self.assertTrue(done.wait(20))
             status, _, _ = http("POST", h.app + "/x", b"y" * 600000)
             self.assertEqual(status, 404)  # read whole, then no route: the budget is back
         finally:
             h.finish()
+
+
+class RefusedCalls(unittest.TestCase):
+    """Calls the server refuses before their requests are whole (no token)
+    end at once: the answer, then RST_STREAM NO_ERROR. They neither fill the
+    budget until the client gives up nor keep a connection from going idle."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.h = GrpcHarness(CONTEXT, app_token="app-secret", env={
+            "OFCTX_MAX_BODY_SIZE": "64Ki", "OFCTX_MAX_BODIES_SIZE": "256Ki", "OFCTX_IDLE_TIMEOUT_MS": "1500"})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.h.finish()
+
+    def test_tokenless_calls_do_not_keep_dapr_out(self):
+        # 400 tokenless calls whose requests never end, held open by their
+        # client: each is refused at its head and ended, so Dapr's call
+        # made while they are held is served
+        flood = {}
+        t = threading.Thread(target=lambda: flood.update(h2_raw(self.h.app_port, {
+            "flood": [{"connections": 4, "streams": 100, "end": False}], "holdMs": 4000})))
+        t.start()
+        try:
+            wait_until(lambda: metric(self.h, "ofctx_unauthorized_total") >= 400, "the refusals", seconds=20)
+            [res] = h2_raw(self.h.app_port, {"requests": [{"headers": TOKEN}]})["results"]
+            self.assertEqual(Protocol.status_of(res), OK, res)
+        finally:
+            t.join()
+        self.assertEqual(flood["flood"]["statuses"], {str(UNAUTHENTICATED): 400}, flood)
+
+    def test_refused_calls_do_not_keep_a_connection(self):
+        # a tokenless call every 500 ms for 6 s: the connection still goes
+        # idle_timeout (1.5 s) after it came, refused calls or not (they
+        # would have kept it to 7 s, past the 6 s watched)
+        r = h2_raw(self.h.app_port, {"requests": [{"startMs": 500 * k} for k in range(12)], "holdMs": 500})
+        self.assertEqual((r["goaway"], r.get("closed")), (0, True), r)
 
 
 class Http2Bounds(unittest.TestCase):

@@ -34,6 +34,7 @@
 #define STREAM_WINDOW (1 << 20)     /* per call, advertised */
 #define CONNECTION_WINDOW (8 << 20) /* per connection */
 #define WBUF_KEEP (16 * 1024)       /* a connection's write buffer kept between writes */
+#define MIN_PROGRESS (16 * 1024)    /* what an answer must move every write timeout */
 /* What a call costs before its head: our struct, and nghttp2's stream with
  * its queued frames (a few hundred bytes, rounded up). */
 #define CALL_COST (sizeof(ofctx__grpc_call_t) + 512)
@@ -67,6 +68,7 @@ struct ofctx__grpc_call {
   int in_list;       /* 1: the connection's calls; 2: its ready queue */
   char *out;         /* the answer: prefix and message */
   size_t out_len, out_off;
+  size_t moved; /* of it, taken since its clock last started (answer_clock) */
 };
 
 struct gconn {
@@ -192,6 +194,7 @@ static void deadline_passed(uv_timer_t *timer);
 /* An answer was submitted: from now on the call's clock is its answer's,
  * which must make progress every write_timeout_ms (read_answer). */
 static void answer_clock(ofctx__grpc_call_t *call) {
+  call->moved = 0;
   uv_timer_start(&call->timer, deadline_passed, call->conn->server->limits.http.write_timeout_ms,
                  0);
 }
@@ -259,7 +262,12 @@ static ssize_t read_answer(nghttp2_session *session, int32_t id, uint8_t *buf, s
     n = length;
   memcpy(buf, call->out + call->out_off, n);
   call->out_off += n;
-  answer_clock(call); /* progress: the peer's window took it */
+  call->moved += n;
+  /* progress, the peer's window took it: a frame's worth at least, or the
+   * end, else a client opening its window a byte a period would hold the
+   * answer for ever */
+  if (call->moved >= MIN_PROGRESS || call->out_off == call->out_len)
+    answer_clock(call);
   if (call->out_off == call->out_len) {
     *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
     if (nghttp2_submit_trailer(session, id, ok, 1) != 0)

@@ -17,7 +17,7 @@
  * handler answers, even when the client has reset the stream); a call is
  * refused (REFUSED_STREAM before its head, RESOURCE_EXHAUSTED after) when
  * the budget is spent. A request must be whole within header_timeout_ms;
- * an answer must make progress every write_timeout_ms (else the stream is
+ * an answer must move 16 KiB (or its end) every write_timeout_ms (else the stream is
  * reset); a connection goes idle_timeout_ms after its last call, whatever
  * else it sends. */
 #ifndef OFCTX_GRPC_SERVER_H

@@ -599,6 +599,47 @@ class Http2Bounds(unittest.TestCase):
         [res] = self.raw({"headers": TOKEN})
         self.assertEqual(Protocol.status_of(res), OK)
 
+    def test_answers_taken_a_byte_at_a_time_are_reset(self):
+        # a client that opens its window one byte every 100 ms makes
+        # progress, but not a frame's worth (16 KiB) in a write timeout
+        # (300 ms): its 40 KB answer is reset, not held for over an hour
+        def frame(kind, flags, stream, payload):
+            return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+
+        def literal(name, value):  # HPACK: a literal field, never indexed, short strings
+            return b"\x10" + bytes([len(name)]) + name + bytes([len(value)]) + value
+
+        data = json.dumps({"reply": "x" * 40000}).encode()
+        message = grpc_frame(field(0x0A, b"kafka-in") + field(0x12, data))
+        head = (b"\x83\x86" + literal(b":path", b"/dapr.proto.runtime.v1.AppCallback/OnBindingEvent")
+                + literal(b":authority", b"f") + literal(b"content-type", b"application/grpc")
+                + literal(b"dapr-api-token", b"app-secret"))
+        with socket.create_connection(("127.0.0.1", self.h.app_port)) as sock:
+            sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+                         + frame(4, 0, 0, (4).to_bytes(2, "big") + (1).to_bytes(4, "big"))  # window 1
+                         + frame(1, 4, 1, head)
+                         + b"".join(frame(0, 1 if k + 16384 >= len(message) else 0, 1, message[k:k + 16384])
+                                    for k in range(0, len(message), 16384)))
+            sock.settimeout(0.1)
+            received, reset = b"", None
+            deadline = time.monotonic() + 20
+            while reset is None and time.monotonic() < deadline:
+                try:
+                    sock.sendall(frame(8, 0, 1, (1).to_bytes(4, "big")))  # one more byte
+                    chunk = sock.recv(65536)
+                except socket.timeout:
+                    chunk = b""
+                except OSError:
+                    break
+                received += chunk
+                while len(received) >= 9 and len(received) >= 9 + int.from_bytes(received[:3], "big"):
+                    n, kind, stream = int.from_bytes(received[:3], "big"), received[3], received[5:9]
+                    if kind == 3 and int.from_bytes(stream, "big") == 1:
+                        reset = int.from_bytes(received[9:13], "big")
+                    received = received[9 + n:]
+        self.assertEqual(reset, 8)  # CANCEL
+        self.serves()
+
     def test_answers_never_read_are_reset(self):
         # window 0: the answer's HEADERS go, its DATA never can; the stream
         # is reset (CANCEL) once it has made no progress for

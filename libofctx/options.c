@@ -75,13 +75,17 @@ int ofctx__options_load(ofctx__options_t *o, char *err, size_t size) {
   const char *host = getenv("OFCTX_LISTEN_HOST");
   const char *bodies = getenv("OFCTX_MAX_BODIES_SIZE");
   const char *api = getenv("OFCTX_DAPR_PROTOCOL");
+  const char *grpc_port = getenv("DAPR_GRPC_PORT");
   uint64_t value;
 
   memset(o, 0, sizeof *o);
   ofctx__http_limits_default(&o->http);
   ofctx__grpc_limits_default(&o->grpc);
   ofctx__dapr_policy_default(&o->send);
-  o->dapr_grpc = -1;
+  /* sends go over the sidecar's gRPC API whenever it has one: Dapr sets
+   * DAPR_GRPC_PORT in every app it runs (the Go framework always sends over
+   * gRPC); over HTTP otherwise. OFCTX_DAPR_PROTOCOL forces either. */
+  o->dapr_grpc = grpc_port && *grpc_port;
   o->invocation_timeout_ms = 60000;
   o->grace_ms = 20000;
   o->dapr_wait_ms = 30000;

@@ -14,7 +14,8 @@ typedef struct {
   ofctx__http_limits_t http;
   ofctx__grpc_limits_t grpc; /* its HTTP part is `http` */
   ofctx__dapr_policy_t send;
-  int dapr_grpc; /* OFCTX_DAPR_PROTOCOL: sends over gRPC (1), HTTP (0), as the app (-1) */
+  int dapr_grpc; /* sends over gRPC (1) or HTTP (0): OFCTX_DAPR_PROTOCOL, else whether
+                    DAPR_GRPC_PORT is set */
   uint64_t invocation_timeout_ms; /* fn returned → every send settled (default 60 s) */
   uint64_t grace_ms;              /* SIGTERM → forced exit of what is left (default 20 s) */
   uint64_t dapr_wait_ms;          /* how long start-up waits for the sidecar (default 30 s) */

@@ -476,9 +476,6 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
    * has returned: nothing to wait for. */
   if (args->invoke)
     rt->opts.invocation_timeout_ms = 0;
-  /* sends take the app's protocol unless OFCTX_DAPR_PROTOCOL says otherwise */
-  if (rt->opts.dapr_grpc < 0)
-    rt->opts.dapr_grpc = ofctx_config_app_protocol(rt->cfg) == OFCTX_APP_PROTOCOL_GRPC;
   rt->sink = args->invoke ? ofctx__local_sink_new(rt->cfg)
              : rt->opts.dapr_grpc
                  ? ofctx__grpc_sink_new(grpc_client, rt, &rt->opts.send, &rt->sidecar_ready)

@@ -22,6 +22,7 @@ static void options_defaults(void **state) {
   ofctx__options_t o;
   char err[256];
 
+  unsetenv("DAPR_GRPC_PORT");
   assert_int_equal(ofctx__options_load(&o, err, sizeof err), 0);
   assert_int_equal(o.http.max_body_size, 4 * 1024 * 1024);
   assert_int_equal(o.send.max_attempts, 4);
@@ -29,6 +30,31 @@ static void options_defaults(void **state) {
   assert_string_equal(o.listen_host, "0.0.0.0");
   assert_int_equal(o.send.max_response_size, o.http.max_body_size);
   assert_int_equal(o.http.max_metadata, 1024);
+  assert_int_equal(o.dapr_grpc, 0); /* no DAPR_GRPC_PORT: sends over HTTP */
+}
+
+/* Sends go over gRPC whenever the sidecar has a gRPC port, over HTTP
+ * otherwise; OFCTX_DAPR_PROTOCOL forces either. */
+static void options_send_protocol(void **state) {
+  ofctx__options_t o;
+  char err[256];
+
+  (void)state;
+  setenv("DAPR_GRPC_PORT", "50001", 1);
+  assert_int_equal(ofctx__options_load(&o, err, sizeof err), 0);
+  assert_int_equal(o.dapr_grpc, 1);
+  setenv("OFCTX_DAPR_PROTOCOL", "http", 1);
+  assert_int_equal(ofctx__options_load(&o, err, sizeof err), 0);
+  assert_int_equal(o.dapr_grpc, 0);
+  unsetenv("DAPR_GRPC_PORT");
+  setenv("OFCTX_DAPR_PROTOCOL", "grpc", 1);
+  assert_int_equal(ofctx__options_load(&o, err, sizeof err), 0);
+  assert_int_equal(o.dapr_grpc, 1);
+  setenv("DAPR_GRPC_PORT", "", 1); /* empty is unset */
+  unsetenv("OFCTX_DAPR_PROTOCOL");
+  assert_int_equal(ofctx__options_load(&o, err, sizeof err), 0);
+  assert_int_equal(o.dapr_grpc, 0);
+  unsetenv("DAPR_GRPC_PORT");
 }
 
 static void options_values(void **state) {
@@ -252,7 +278,7 @@ int main(void) {
       cmocka_unit_test(options_defaults),      cmocka_unit_test(options_values),
       cmocka_unit_test(options_errors),        cmocka_unit_test(base64),
       cmocka_unit_test(log_formats),           cmocka_unit_test(buf_printf),
-      cmocka_unit_test(event_shared_metadata),
+      cmocka_unit_test(event_shared_metadata), cmocka_unit_test(options_send_protocol),
   };
   return cmocka_run_group_tests_name("runtime_units", tests, NULL, NULL);
 }

@@ -1062,14 +1062,26 @@ class Peers(unittest.TestCase):
         finally:
             h.finish()
 
-    def test_sends_over_grpc_from_an_http_app(self):
-        h = GrpcHarness(CONTEXT, env={"APP_PROTOCOL": "http", "OFCTX_DAPR_PROTOCOL": "grpc"})
+    def test_an_http_app_sends_over_grpc_when_the_sidecar_has_a_grpc_port(self):
+        # DAPR_GRPC_PORT set (as Dapr sets it in every app) and no
+        # OFCTX_DAPR_PROTOCOL: sends go over gRPC, whatever the app's protocol
+        h = GrpcHarness(CONTEXT, env={"APP_PROTOCOL": "http"})
         try:
             status, _, _ = http("POST", h.app + "/kafka-in", '{"send":["pub"],"id":"x"}')
             self.assertEqual(status, 200)
             [pub] = h.received()
             self.assertEqual(json.loads(unb64(pub["request"]["data"])), {"id": "x"})
             self.assertIn("protocol=http sends=grpc", h.log())
+        finally:
+            h.finish()
+
+    def test_without_a_grpc_port_sends_go_over_http(self):
+        h = GrpcHarness(CONTEXT, env={"DAPR_GRPC_PORT": ""})
+        try:
+            r = h.call("OnBindingEvent", binding({"send": ["pub"], "id": "h"}))
+            self.assertEqual(r["code"], INTERNAL)  # the fake serves no HTTP Dapr API
+            self.assertEqual(h.received(), [])
+            self.assertIn("protocol=grpc sends=http", h.log())
         finally:
             h.finish()
 

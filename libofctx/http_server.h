@@ -1,10 +1,12 @@
 /* Internal: the HTTP/1.1 server under both runtimes (libuv + http-parser).
  *
  * One request at a time per connection, in order: while a request is being
- * handled the connection stops reading, so pipelined requests wait in the
+ * handled, what was read past it (one read at most, 64 KiB) is kept and the
+ * connection stops reading, so further pipelined requests wait in the
  * kernel and memory stays bounded. Limits and timeouts protect the server
  * from slow or hostile clients; a request that breaks one is answered by the
- * server itself (400, 408, 413, 414, 431, 501, 503) and the connection closed. */
+ * server itself (400, 408, 413, 414, 417, 431, 501, 503, 505) and the
+ * connection closed. */
 #ifndef OFCTX_HTTP_SERVER_H
 #define OFCTX_HTTP_SERVER_H
 

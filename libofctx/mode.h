@@ -1,9 +1,9 @@
 /* Internal: a mode is how events reach the function: from Dapr over HTTP
  * or over gRPC (Async: bindings and pub/sub), or from users over HTTP
- * (Knative: one route). The
- * runtime takes the mode of the context's runtime from a table and hands
- * it the requests that are not its own; it never asks which mode it runs.
- * A new transport of events is one new mode. */
+ * (Knative: one route). The runtime picks the mode once, from the context's
+ * runtime and, for Async, its app protocol, and hands it the requests that
+ * are not its own; after that it never asks which mode it runs. A new
+ * transport of events is one new mode. */
 #ifndef OFCTX_MODE_H
 #define OFCTX_MODE_H
 

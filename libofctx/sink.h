@@ -1,7 +1,8 @@
 /* Internal: where sends go. The core (send.c) checks a send and describes
- * it in Dapr's terms; a sink carries it: to the sidecar's HTTP API
- * (dapr_sink.c), or to stdout for the local runtime (local_sink.c). The
- * core never names a sink; a new transport is one new sink. */
+ * it in Dapr's terms; a sink carries it: to the sidecar's gRPC API
+ * (grpc_sink.c), its HTTP API (dapr_sink.c), or to stdout for the local
+ * runtime (local_sink.c). The core never names a sink; a new transport is
+ * one new sink. */
 #ifndef OFCTX_SINK_H
 #define OFCTX_SINK_H
 

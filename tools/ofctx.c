@@ -28,8 +28,9 @@ static const char USAGE[] =
     "      start-up and print it, normalized, as JSON on stdout. The context is\n"
     "      FUNC_CONTEXT_V1BETA2 when set, else FUNC_CONTEXT; with --file it is the\n"
     "      JSON document in PATH instead. Either way POD_NAME, POD_NAMESPACE,\n"
-    "      CONTEXT_MODE, DAPR_HOST, DAPR_HTTP_PORT, DAPR_API_TOKEN, APP_API_TOKEN\n"
-    "      and PORT are read from the environment (outside Kubernetes, set\n"
+    "      CONTEXT_MODE, DAPR_HOST, DAPR_HTTP_PORT, DAPR_GRPC_PORT, DAPR_API_TOKEN,\n"
+    "      APP_PROTOCOL, APP_API_TOKEN, PORT and OFCTX_SUBSCRIPTION_METADATA are\n"
+    "      read from the environment (outside Kubernetes, set\n"
     "      CONTEXT_MODE=self-host). On an error the message names the variable or\n"
     "      the JSON path at fault, e.g.\n"
     "        FUNC_CONTEXT: $.inputs.kafka.componentType: \"state.redis\" is not ...\n"
@@ -53,7 +54,8 @@ static const char USAGE[] =
     "  help, --help, -h\n"
     "      Print this help.\n"
     "\n"
-    "Exit status: 0 on success, 2 on any error.\n";
+    "Exit status: 0 on success, 2 on any error (invoke: 1 when the event was\n"
+    "not acknowledged).\n";
 
 static int usage_error(const char *what, const char *arg) {
   fprintf(stderr, "ofctx: %s%s; see 'ofctx --help'\n", what, arg);

@@ -50,7 +50,8 @@ typedef const char *(*ofctx_getenv_fn)(void *arg, const char *name);
 /* Builds the config the way a function process does at start-up: the context
  * document is FUNC_CONTEXT_V1BETA2 when that is set and not empty, else
  * FUNC_CONTEXT; the rest comes from POD_NAME, POD_NAMESPACE, CONTEXT_MODE,
- * DAPR_HOST, DAPR_HTTP_PORT, DAPR_API_TOKEN, APP_API_TOKEN and PORT.
+ * DAPR_HOST, DAPR_HTTP_PORT, DAPR_GRPC_PORT, DAPR_API_TOKEN, APP_PROTOCOL,
+ * APP_API_TOKEN, PORT and OFCTX_SUBSCRIPTION_METADATA.
  * `getenv_fn` NULL means the process environment (getenv(3)).
  * On success stores a new config in `*out` (caller frees with
  * ofctx_config_free) and returns OFCTX_OK. On failure `*out` is NULL, and the

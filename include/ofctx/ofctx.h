@@ -1,9 +1,13 @@
 /* libofctx: the OpenFunction functions framework for C. Include this one
  * header; it brings in every public part of the API.
  *
- * Threads: libofctx has no global mutable state. A handle may be used from one
- * thread at a time; an ofctx_config_t is immutable after it is built and may be
- * read from any number of threads at once. */
+ * Threads: a handle may be used from one thread at a time; an ofctx_config_t
+ * is immutable after it is built and may be read from any number of threads
+ * at once. The library's global state is set before its loop runs and read
+ * after: the allocator (ofctx_replace_allocator, before any other call), the
+ * log settings (read from the environment at the start of ofctx_main), the
+ * libcurl table (loaded at the first call to the sidecar) and, while a
+ * runtime runs, its log writer thread. */
 #ifndef OFCTX_H
 #define OFCTX_H
 

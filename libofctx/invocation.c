@@ -192,7 +192,7 @@ void ofctx__tick(ofctx__host_t *host, int stopping) {
   }
   ctx->tick = 1;
   ctx->result = OFCTX_SUCCESS;
-  host->tick(ctx, stopping, host->tick_arg);
+  host->tick(ctx, stopping, host->user_data);
   returned(ctx);
 }
 
@@ -215,6 +215,8 @@ const ofctx_config_t *ofctx_config(const ofctx_t *ctx) { return ctx->host->cfg; 
 const ofctx_event_t *ofctx_event(const ofctx_t *ctx) {
   return ctx->tick || ctx->batch ? NULL : &ctx->ev;
 }
+
+void *ofctx_user_data(const ofctx_t *ctx) { return ctx ? ctx->host->user_data : NULL; }
 
 size_t ofctx_batch_count(const ofctx_batch_t *batch) { return batch ? batch->count : 0; }
 

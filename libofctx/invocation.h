@@ -31,8 +31,8 @@ typedef struct {
   ofctx__sink_t *sink;        /* where sends go */
   void (*settled)(void *arg); /* an invocation settled (a draining runtime may end) */
   void *arg;
-  void (*tick)(ofctx_t *ctx, int stopping, void *arg); /* ofctx_main_opts_t.tick, or NULL */
-  void *tick_arg;
+  void (*tick)(ofctx_t *ctx, int stopping, void *user_data); /* ofctx_main_opts_t.tick, or NULL */
+  void *user_data;   /* the function's own state (ofctx_user_data); borrowed */
   ofctx_t *inflight; /* invocations not yet settled */
   size_t inflight_count;
 } ofctx__host_t;

@@ -38,13 +38,13 @@ struct ofctx__runtime {
   uv_loop_t loop;
   ofctx_config_t *cfg;
   ofctx__options_t opts;
-  ofctx_function_t fn;                                 /* the OpenFunction signature, or */
-  ofctx_http_function_t http_fn;                       /* a plain HTTP function (Knative) */
-  ofctx_batch_function_t batch_fn;                     /* a batch function (Async) */
-  const char *const *methods;                          /* Knative: the methods taken; NULL: all */
-  void (*tick)(ofctx_t *ctx, int stopping, void *arg); /* ofctx_main_opts_t.tick */
-  void *tick_arg;
+  ofctx_function_t fn;             /* the OpenFunction signature, or */
+  ofctx_http_function_t http_fn;   /* a plain HTTP function (Knative) */
+  ofctx_batch_function_t batch_fn; /* a batch function (Async) */
+  const char *const *methods;      /* Knative: the methods taken; NULL: all */
+  void (*tick)(ofctx_t *ctx, int stopping, void *user_data); /* ofctx_main_opts_t.tick */
   unsigned tick_ms;
+  void (*fini)(void *user_data); /* set once init succeeded: release calls it */
   uv_timer_t ticker;
   const ofctx__mode_t *mode; /* how events come: the context's runtime */
   void *mode_state;
@@ -494,8 +494,7 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
                              .sink = rt->sink,
                              .settled = settled,
                              .arg = rt,
-                             .tick = rt->tick,
-                             .tick_arg = rt->tick_arg};
+                             .tick = rt->tick};
   if (!args->invoke) {
     ofctx__mode_env_t env = {rt->cfg,      &rt->host,
                              &rt->metrics, rt->opts.http_pattern,
@@ -509,8 +508,11 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
   return 0;
 }
 
-/* Everything the runtime holds, after its loop has stopped. */
+/* Everything the runtime holds, after its loop has stopped; first the
+ * function's own state (fini), which may borrow from the context. */
 static void release(ofctx__runtime_t *rt) {
+  if (rt->fini)
+    rt->fini(rt->host.user_data);
   if (rt->mode_state)
     rt->mode->stop(rt->mode_state);
   ofctx__metrics_free(&rt->metrics);
@@ -526,6 +528,7 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
   char message[512];
   int status = 0, rc;
   ofctx_batch_function_t batch;
+  void *user_data;
 
   rc = ofctx__args_parse(&args, argc, argv);
   if (rc != 0)
@@ -555,13 +558,17 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
   rt->methods = opts->methods;
   if (opts->size >= offsetof(ofctx_main_opts_t, tick_ms) + sizeof opts->tick_ms) {
     rt->tick = opts->tick;
-    rt->tick_arg = opts->arg;
     rt->tick_ms = opts->tick_ms;
   }
-  if (configure(rt, &args) != 0 || (opts->init && opts->init(rt->cfg, opts->arg) != 0)) {
+  user_data = opts->arg;
+  if (configure(rt, &args) != 0 || (opts->init && opts->init(rt->cfg, &user_data) != 0)) {
     release(rt);
     return EXIT_BAD_CONFIG;
   }
+  /* from here on every return goes through release, which calls fini */
+  rt->host.user_data = user_data;
+  if (opts->size >= offsetof(ofctx_main_opts_t, fini) + sizeof opts->fini)
+    rt->fini = opts->fini;
   if (args.invoke) {
     ofctx__local_options_t local = {rt->opts.http.max_body_size, args.input, args.keep_going,
                                     args.event_lines};

@@ -352,8 +352,8 @@ static int batch_busy(ofctx_t *ctx, ofctx_batch_t *batch) {
   return OFCTX_SUCCESS;
 }
 
-static void tick_busy(ofctx_t *ctx, int stopping, void *arg) {
-  (void)arg;
+static void tick_busy(ofctx_t *ctx, int stopping, void *user_data) {
+  (void)user_data;
   ofctx_send_to(ctx, "out", stopping ? "{\"bye\":1}" : "{\"tick\":1}", stopping ? 9 : 10);
 }
 

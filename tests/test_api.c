@@ -1,11 +1,18 @@
 /* The public API around the parser: versions, error codes, NULL-safety,
- * argument checks, and the config accessors' edges. */
+ * argument checks, and the config accessors' edges; and the function's own
+ * state through ofctx_main_opts (user data, init, tick, fini). */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -78,6 +85,7 @@ static void null_safety(void **state) {
   assert_null(ofctx_strmap_value_at(NULL, 0));
   assert_int_equal(ofctx_strlist_count(NULL), 0);
   assert_null(ofctx_strlist_at(NULL, 0));
+  assert_null(ofctx_user_data(NULL));
 }
 
 static void bad_arguments(void **state) {
@@ -256,6 +264,255 @@ static void unsized_main_options(void **state) {
   assert_int_equal(ofctx_main_opts(1, argv, NULL), 2);
 }
 
+/* ---- the function's own state ---- */
+
+/* What a run of ofctx_main_opts did to one user data: the user data is the
+ * record, so each hook records into what it was given. */
+typedef struct {
+  int inits;      /* init was given this as *user_data */
+  int events;     /* events handled (a batch counts its entries) */
+  int ticks;      /* ticks, the stopping one included */
+  int stopping;   /* ticks with `stopping` set */
+  int finis;      /* fini calls */
+  int at_fini;    /* events + ticks when fini was called */
+  int mismatched; /* a tick's ofctx_user_data was not its argument */
+  int late;       /* anything that ran after fini */
+} record_t;
+
+static record_t *replacement; /* what init leaves in *user_data; NULL: keep arg */
+static int init_fails;        /* init returns -1 */
+static int stop_on_tick;      /* the first tick stops the function (SIGTERM) */
+
+static int state_init(const ofctx_config_t *cfg, void **user_data) {
+  record_t *r = *user_data;
+
+  assert_non_null(cfg);
+  r->inits++;
+  if (init_fails)
+    return -1;
+  if (replacement)
+    *user_data = replacement;
+  return 0;
+}
+
+static int state_function(ofctx_t *ctx, const ofctx_event_t *in) {
+  record_t *r = ofctx_user_data(ctx);
+
+  assert_non_null(in);
+  r->events++;
+  r->late += r->finis;
+  return OFCTX_SUCCESS;
+}
+
+static int state_batch(ofctx_t *ctx, ofctx_batch_t *batch) {
+  record_t *r = ofctx_user_data(ctx);
+
+  for (size_t i = 0; i < ofctx_batch_count(batch); i++)
+    ofctx_batch_status(batch, i, OFCTX_SUCCESS);
+  r->events += (int)ofctx_batch_count(batch);
+  r->late += r->finis;
+  return OFCTX_SUCCESS;
+}
+
+static void state_tick(ofctx_t *ctx, int stopping, void *user_data) {
+  record_t *r = user_data;
+
+  if (ofctx_user_data(ctx) != user_data)
+    r->mismatched++;
+  r->ticks++;
+  r->stopping += stopping != 0;
+  r->late += r->finis;
+  if (stop_on_tick && !stopping)
+    raise(SIGTERM);
+}
+
+static void state_fini(void *user_data) {
+  record_t *r = user_data;
+
+  r->finis++;
+  r->at_fini = r->events + r->ticks;
+}
+
+static const char state_context[] =
+    "{\"name\":\"state\",\"runtime\":\"Async\",\"inputs\":{\"in\":{\"componentName\":\"in\","
+    "\"componentType\":\"bindings.kafka\"}}}";
+
+/* A file of three events, for --invoke: its path, which the caller removes. */
+static char *events_file(void) {
+  static char path[] = "/tmp/ofctx-state-XXXXXX";
+  int fd;
+
+  strcpy(path + strlen(path) - 6, "XXXXXX");
+  fd = mkstemp(path);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n", 24), 24);
+  close(fd);
+  return path;
+}
+
+/* Runs the options over the three events with --invoke (the local runtime,
+ * whose stopping tick comes after the last event): the exit status. */
+static int invoke(const ofctx_main_opts_t *opts) {
+  char *path = events_file();
+  char *argv[] = {"state", "--invoke", path, NULL};
+  int status;
+
+  setenv("FUNC_CONTEXT", state_context, 1);
+  setenv("CONTEXT_MODE", "self-host", 1);
+  status = ofctx_main_opts(3, argv, opts);
+  unlink(path);
+  unsetenv("FUNC_CONTEXT");
+  unsetenv("CONTEXT_MODE");
+  return status;
+}
+
+static void state_reset(void) {
+  replacement = NULL;
+  init_fails = stop_on_tick = 0;
+}
+
+/* Without init, ofctx_user_data is opts.arg in the event's and the tick's
+ * context, and fini gets it exactly once, after the last event and tick. */
+static void user_data_is_arg(void **state) {
+  record_t arg = {0};
+  ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
+  (void)state;
+  state_reset();
+  opts.function = state_function;
+  opts.tick = state_tick;
+  opts.fini = state_fini;
+  opts.arg = &arg;
+  assert_int_equal(invoke(&opts), 0);
+  assert_int_equal(arg.events, 3);
+  assert_int_equal(arg.ticks, 1);
+  assert_int_equal(arg.stopping, 1);
+  assert_int_equal(arg.finis, 1);
+  assert_int_equal(arg.at_fini, 4);
+  assert_int_equal(arg.mismatched, 0);
+  assert_int_equal(arg.late, 0);
+}
+
+/* init starts from opts.arg and may replace it: then the batch's and the
+ * tick's contexts, and fini, have the replacement, and arg nothing more. */
+static void init_replaces_user_data(void **state) {
+  record_t arg = {0}, mine = {0};
+  ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
+  (void)state;
+  state_reset();
+  replacement = &mine;
+  opts.batch = state_batch;
+  opts.init = state_init;
+  opts.tick = state_tick;
+  opts.fini = state_fini;
+  opts.arg = &arg;
+  assert_int_equal(invoke(&opts), 0);
+  assert_int_equal(arg.inits, 1);
+  assert_int_equal(arg.events + arg.ticks + arg.finis, 0);
+  assert_int_equal(mine.events, 3); /* each event a batch of one */
+  assert_int_equal(mine.ticks, 1);
+  assert_int_equal(mine.finis, 1);
+  assert_int_equal(mine.at_fini, 4);
+  assert_int_equal(mine.mismatched + mine.late, 0);
+}
+
+/* A failed init stops the start (exit status 2) and fini is not called. */
+static void failed_init_has_no_fini(void **state) {
+  record_t arg = {0};
+  ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
+  (void)state;
+  state_reset();
+  init_fails = 1;
+  opts.function = state_function;
+  opts.init = state_init;
+  opts.tick = state_tick;
+  opts.fini = state_fini;
+  opts.arg = &arg;
+  assert_int_equal(invoke(&opts), 2);
+  assert_int_equal(arg.inits, 1);
+  assert_int_equal(arg.events + arg.ticks + arg.finis, 0);
+}
+
+/* A listening socket on the loopback: its port in *port. */
+static int listener(int *port) {
+  struct sockaddr_in a = {0};
+  socklen_t len = sizeof a;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  assert_int_equal(listen(fd, 1), 0);
+  getsockname(fd, (struct sockaddr *)&a, &len);
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+/* Serves on `port` (the HTTP server of the Async runtime): the exit status. */
+static int serve(const ofctx_main_opts_t *opts, int port) {
+  char text[16];
+  char *argv[] = {"state", NULL};
+  int status;
+
+  snprintf(text, sizeof text, "%d", port);
+  setenv("PORT", text, 1);
+  setenv("FUNC_CONTEXT", state_context, 1);
+  setenv("CONTEXT_MODE", "self-host", 1);
+  setenv("OFCTX_LISTEN_HOST", "127.0.0.1", 1);
+  setenv("OFCTX_DAPR_WAIT_MS", "0", 1);
+  status = ofctx_main_opts(1, argv, opts);
+  unsetenv("PORT");
+  unsetenv("FUNC_CONTEXT");
+  unsetenv("CONTEXT_MODE");
+  unsetenv("OFCTX_LISTEN_HOST");
+  unsetenv("OFCTX_DAPR_WAIT_MS");
+  return status;
+}
+
+/* A server's ticks have the user data init made; the first one stops the
+ * function, whose stopping tick follows, then fini, once, and nothing
+ * after it. */
+static void server_ticks_then_fini(void **state) {
+  record_t arg = {0}, mine = {0};
+  ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
+  int port, fd = listener(&port);
+  (void)state;
+  close(fd); /* a port that was free */
+  state_reset();
+  replacement = &mine;
+  stop_on_tick = 1;
+  opts.function = state_function;
+  opts.init = state_init;
+  opts.tick = state_tick;
+  opts.tick_ms = 1;
+  opts.fini = state_fini;
+  opts.arg = &arg;
+  assert_int_equal(serve(&opts, port), 0);
+  assert_int_equal(arg.inits, 1);
+  assert_true(mine.ticks >= 2);
+  assert_int_equal(mine.stopping, 1);
+  assert_int_equal(mine.finis, 1);
+  assert_int_equal(mine.at_fini, mine.ticks);
+  assert_int_equal(mine.mismatched + mine.late, 0);
+}
+
+/* The start fails after init (the port is taken): fini still runs, once. */
+static void failed_start_has_fini(void **state) {
+  record_t arg = {0};
+  ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
+  int port, fd = listener(&port);
+  (void)state;
+  state_reset();
+  opts.function = state_function;
+  opts.init = state_init;
+  opts.fini = state_fini;
+  opts.arg = &arg;
+  assert_int_equal(serve(&opts, port), 1);
+  close(fd);
+  assert_int_equal(arg.inits, 1);
+  assert_int_equal(arg.finis, 1);
+  assert_int_equal(arg.events + arg.ticks, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(version),
@@ -269,6 +526,11 @@ int main(void) {
       cmocka_unit_test(long_paths_are_cut),
       cmocka_unit_test(custom_json_allocator),
       cmocka_unit_test(unsized_main_options),
+      cmocka_unit_test(user_data_is_arg),
+      cmocka_unit_test(init_replaces_user_data),
+      cmocka_unit_test(failed_init_has_no_fini),
+      cmocka_unit_test(server_ticks_then_fini),
+      cmocka_unit_test(failed_start_has_fini),
   };
   return cmocka_run_group_tests_name("api", tests, NULL, NULL);
 }

@@ -155,11 +155,14 @@ static int setup(void **state) {
   return 0;
 }
 
-/* A tick sends; `stopping` is what it was told. */
+/* A tick sends; `stopping` is what it was told; its user data is the
+ * host's, also through its context. */
 static int tick_stopping = -1;
-static void tick(ofctx_t *ctx, int stopping, void *arg) {
-  (void)arg;
+static void *tick_user_data;
+static void tick(ofctx_t *ctx, int stopping, void *user_data) {
   tick_stopping = stopping;
+  tick_user_data = user_data;
+  assert_ptr_equal(ofctx_user_data(ctx), user_data);
   assert_null(ofctx_event(ctx));
   assert_int_equal(ofctx_send_to(ctx, "out", "{\"t\":1}", 7), OFCTX_OK);
 }
@@ -274,8 +277,10 @@ static void ticks(void **state) {
   ofctx__tick(&f->host, 0);
   assert_int_equal(f->host.inflight_count, 0);
   f->host.tick = tick;
+  f->host.user_data = &f->sink;
   ofctx__tick(&f->host, 1);
   assert_int_equal(tick_stopping, 1);
+  assert_ptr_equal(tick_user_data, &f->sink);
   assert_int_equal(f->host.inflight_count, 1);
   assert_string_equal(f->sink.data, "{\"t\":1}");
   finish(&f->sink, 0);

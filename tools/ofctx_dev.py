@@ -334,8 +334,8 @@ def identifier(name):
 
 
 # What a function's name must not be. Its C identifier becomes a global symbol
-# of the program, beside the buildpack's weak IDENT_init, IDENT_tick and
-# IDENT_tick_ms: a symbol of the C library or of a library libofctx loads
+# of the program, beside the buildpack's weak IDENT_batch, IDENT_init,
+# IDENT_tick, IDENT_tick_ms and IDENT_fini: a symbol of the C library or of a library libofctx loads
 # would replace that library's own (a function named "write" builds, and the
 # library's first write() runs the function instead), a C keyword, main, a
 # macro the compiler predefines (linux, unix under gnu11, CMake's default) or
@@ -416,7 +416,7 @@ def name_collision(name, ident, symbols, macros=PREDEFINED_MACROS):
         return "%s is a macro the compiler predefines (cc -dM -E): the function would not compile" % ident
     if ident.endswith("_t"):
         return "%s ends in _t, which POSIX reserves for types (size_t, int8_t, wchar_t)" % ident
-    for sym in (ident, ident + "_init", ident + "_tick", ident + "_tick_ms"):
+    for sym in [ident] + [ident + s for s in ("_batch", "_init", "_tick", "_tick_ms", "_fini")]:
         if sym in symbols or sym in POSIX_NAMES:
             return ("%s is a symbol of the C library or of a library libofctx uses: the function "
                     "would replace it" % sym)

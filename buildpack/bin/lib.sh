@@ -71,11 +71,11 @@ check_function() {
   [ -d "$app_dir" ] || fail "FUNC_SRC=\"$FUNC_SRC\": no such directory in the source"
 }
 
-# check_symbols LIBOFCTX_SO: FUNC_NAME, and the FUNC_NAME_init, _tick and
-# _tick_ms the generated main refers to, are no symbol of libofctx, of the
-# libraries it loads or of libm: the function would replace that library's
-# own (a function named write builds, and the library's first write() runs
-# it). `ofctx new` refuses the same names.
+# check_symbols LIBOFCTX_SO: FUNC_NAME, and the FUNC_NAME_batch, _init,
+# _tick, _tick_ms and _fini the generated main refers to, are no symbol of
+# libofctx, of the libraries it loads or of libm: the function would replace
+# that library's own (a function named write builds, and the library's first
+# write() runs it). `ofctx new` refuses the same names.
 check_symbols() {
   if ! command -v nm >/dev/null || ! command -v ldd >/dev/null; then
     echo "---> no nm or ldd (binutils): FUNC_NAME is not checked against the libraries' symbols"
@@ -85,9 +85,63 @@ check_symbols() {
   libs=$(ldd "$1" | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p'; cc -print-file-name=libm.so.6 2>/dev/null || true)
   symbols=$(for l in $libs; do if [ -f "$l" ]; then nm -D --defined-only "$l" || true; fi; done |
     awk 'NF == 3 { sub(/@.*/, "", $3); print $3 }' | sort -u)
-  for sym in "$FUNC_NAME" "${FUNC_NAME}_init" "${FUNC_NAME}_tick" "${FUNC_NAME}_tick_ms"; do
+  for sym in "$FUNC_NAME" "${FUNC_NAME}_batch" "${FUNC_NAME}_init" "${FUNC_NAME}_tick" \
+    "${FUNC_NAME}_tick_ms" "${FUNC_NAME}_fini"; do
     if grep -qxF -- "$sym" <<<"$symbols"; then
       fail "FUNC_NAME=$FUNC_NAME: $sym is a symbol of the C library or of a library libofctx uses: your function would replace it; rename the function (e.g. ${FUNC_NAME}_fn)"
     fi
   done
+}
+
+# write_main: the C of the main the function is linked with, on stdout. It
+# runs FUNC_NAME (the OpenFunction signature, or with FUNC_TYPE=http the
+# plain HTTP one), or FUNC_NAME_batch, a batch function, when the code
+# defines one, with the FUNC_NAME_init, _tick, _tick_ms (default 1000) and
+# _fini it defines: weak references, NULL when the code has none. Define
+# them in FUNC_NAME's own file: a weak reference does not take a file out of
+# a static library. examples/logs-handler/main.c is this for LogsHandler.
+write_main() {
+  local f=$FUNC_NAME
+  echo "/* Written by the libofctx buildpack for FUNC_NAME=$f: runs the function"
+  if [ "$FUNC_TYPE" = http ]; then
+    echo " * with the _init, _tick, _tick_ms and _fini the code defines (weak"
+  else
+    echo " * (its _batch instead, a batch function, when the code defines one) with"
+    echo " * the _init, _tick, _tick_ms and _fini the code defines (weak"
+  fi
+  echo " * references: NULL when it does not). */"
+  echo "#include <ofctx/ofctx.h>"
+  echo
+  if [ "$FUNC_TYPE" = http ]; then
+    echo "void $f(ofctx_t *ctx, const ofctx_event_t *req, ofctx_response_t *res);"
+  else
+    echo "int $f(ofctx_t *ctx, const ofctx_event_t *in);"
+    echo "int ${f}_batch(ofctx_t *ctx, ofctx_batch_t *batch) __attribute__((weak));"
+  fi
+  cat <<C
+int ${f}_init(const ofctx_config_t *cfg, void **user_data) __attribute__((weak));
+void ${f}_tick(ofctx_t *ctx, int stopping, void *user_data) __attribute__((weak));
+extern const unsigned ${f}_tick_ms __attribute__((weak));
+void ${f}_fini(void *user_data) __attribute__((weak));
+
+int main(int argc, char **argv) {
+  ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
+
+C
+  if [ "$FUNC_TYPE" = http ]; then
+    echo "  opts.http = $f;"
+  else
+    echo "  if (${f}_batch)"
+    echo "    opts.batch = ${f}_batch;"
+    echo "  else"
+    echo "    opts.function = $f;"
+  fi
+  cat <<C
+  opts.init = ${f}_init;
+  opts.tick = ${f}_tick;
+  opts.tick_ms = &${f}_tick_ms ? ${f}_tick_ms : 1000;
+  opts.fini = ${f}_fini;
+  return ofctx_main_opts(argc, argv, &opts);
+}
+C
 }

@@ -4,10 +4,13 @@
  * output "notification-manager" (a Dapr bindings.http output, operation
  * post). Configuration: LOGS_* variables, see docs/logs-handler.md.
  *
- * The function is LogsHandler, and LogsHandler_init reads the rules once
- * the context is known: the names the libofctx buildpack looks for
- * (FUNC_NAME=LogsHandler, docs/building.md). main.c runs them for a build
- * of this repository:
+ * The function is LogsHandler (LogsHandler_batch for a bulk delivery),
+ * LogsHandler_init makes its state (the rules and the notifier) once the
+ * context is known, LogsHandler_tick sends what time makes due and
+ * LogsHandler_fini frees the state: the names the libofctx buildpack looks
+ * for (FUNC_NAME=LogsHandler, docs/building.md). No globals: the state is
+ * the function's user data (ofctx_user_data). main.c is the buildpack's
+ * generated main, for a build of this repository:
  *   cc -o logs-handler *.c $(pkg-config --cflags --libs libofctx jansson libpcre2-8) -lm */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,39 +24,61 @@
 #include "record.h"
 #include "rules.h"
 
-static lh_rules_t *rules;
-static lh_notifier_t *notifier;
+/* The function's state, its user data: owned by it, made by
+ * LogsHandler_init, freed by LogsHandler_fini. */
+typedef struct {
+  lh_rules_t *rules;
+  lh_notifier_t *notifier;
+} lh_state_t;
 
 static const char *env(const char *name) { return getenv(name); }
 
+void LogsHandler_fini(void *user_data) {
+  lh_state_t *s = user_data;
+
+  if (!s)
+    return;
+  lh_notifier_free(s->notifier);
+  lh_rules_free(s->rules);
+  free(s);
+}
+
 /* The rules, and that the output they name is in the context. */
-int LogsHandler_init(const ofctx_config_t *cfg, void *arg) {
+int LogsHandler_init(const ofctx_config_t *cfg, void **user_data) {
   char err[512];
   const ofctx_component_t *out;
+  lh_state_t *s = calloc(1, sizeof *s);
 
-  (void)arg;
-  if (lh_rules_load(&rules, env, err, sizeof err) != 0) {
-    fprintf(stderr, "logs-handler: %s\n", err);
+  if (!s) {
+    fprintf(stderr, "logs-handler: out of memory\n");
     return -1;
   }
-  out = ofctx_config_output(cfg, lh_rules_output(rules));
+  if (lh_rules_load(&s->rules, env, err, sizeof err) != 0) {
+    fprintf(stderr, "logs-handler: %s\n", err);
+    LogsHandler_fini(s);
+    return -1;
+  }
+  out = ofctx_config_output(cfg, lh_rules_output(s->rules));
   if (!out) {
     fprintf(stderr,
             "logs-handler: the function context has no output \"%s\" (LOGS_OUTPUT) "
             "to send alerts to\n",
-            lh_rules_output(rules));
+            lh_rules_output(s->rules));
+    LogsHandler_fini(s);
     return -1;
   }
-  notifier = lh_notifier_new(rules);
-  if (!notifier) {
+  s->notifier = lh_notifier_new(s->rules);
+  if (!s->notifier) {
     fprintf(stderr, "logs-handler: out of memory\n");
+    LogsHandler_fini(s);
     return -1;
   }
   if (ofctx_component_kind(out) != OFCTX_COMPONENT_BINDING)
     fprintf(stderr,
             "logs-handler: output \"%s\" is %s, not an HTTP binding; alerts go there "
             "anyway\n",
-            lh_rules_output(rules), ofctx_component_type(out));
+            lh_rules_output(s->rules), ofctx_component_type(out));
+  *user_data = s;
   return 0;
 }
 
@@ -63,17 +88,18 @@ static double now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int LogsHandler(ofctx_t *ctx, const ofctx_event_t *in) {
+/* One record, with the function's state. */
+static int handle(lh_state_t *s, ofctx_t *ctx, const ofctx_event_t *in) {
   size_t len;
   const char *data = ofctx_event_data(in, &len), *why;
   lh_record_t record;
   double wall;
   int rc;
 
-  if (!lh_rules_may_match(rules, data, len))
+  if (!lh_rules_may_match(s->rules, data, len))
     return OFCTX_SUCCESS; /* no watched namespace and status in it: nothing to do */
   wall = now();
-  switch (lh_record_check(rules, data, len, wall, &record, &why)) {
+  switch (lh_record_check(s->rules, data, len, wall, &record, &why)) {
   case LH_IGNORE:
     return OFCTX_SUCCESS;
   case LH_DROP:
@@ -87,33 +113,32 @@ int LogsHandler(ofctx_t *ctx, const ofctx_event_t *in) {
     break;
   }
   /* acknowledged once the notification that carries it was accepted */
-  rc = lh_notifier_match(notifier, ctx, &record.match, wall);
+  rc = lh_notifier_match(s->notifier, ctx, &record.match, wall);
   lh_record_clear(&record);
   if (rc != OFCTX_SUCCESS)
     ofctx_log(ctx, OFCTX_LOG_ERROR, "out of memory");
   return rc;
 }
 
+int LogsHandler(ofctx_t *ctx, const ofctx_event_t *in) {
+  return handle(ofctx_user_data(ctx), ctx, in);
+}
+
 /* A bulk delivery in one call: each record as LogsHandler takes it, its
  * result its status. A firing notification's hold is then the batch's, so
  * its failure makes every record of the batch but the dropped RETRY: more
  * redeliveries than needed, never an acknowledgement too early. */
-int LogsHandlerBatch(ofctx_t *ctx, ofctx_batch_t *batch) {
+int LogsHandler_batch(ofctx_t *ctx, ofctx_batch_t *batch) {
+  lh_state_t *s = ofctx_user_data(ctx);
+
   for (size_t i = 0; i < ofctx_batch_count(batch); i++)
-    ofctx_batch_status(batch, i, LogsHandler(ctx, ofctx_batch_event(batch, i)));
+    ofctx_batch_status(batch, i, handle(s, ctx, ofctx_batch_event(batch, i)));
   return OFCTX_SUCCESS;
 }
 
 const unsigned LogsHandler_tick_ms = 100;
 
-void LogsHandler_tick(ofctx_t *ctx, int stopping, void *arg) {
-  (void)arg;
-  lh_notifier_tick(notifier, ctx, stopping, now());
-}
-
-void LogsHandler_free(void) {
-  lh_notifier_free(notifier);
-  notifier = NULL;
-  lh_rules_free(rules);
-  rules = NULL;
+void LogsHandler_tick(ofctx_t *ctx, int stopping, void *user_data) {
+  lh_state_t *s = user_data;
+  lh_notifier_tick(s->notifier, ctx, stopping, now());
 }

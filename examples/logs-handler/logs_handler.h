@@ -1,23 +1,26 @@
-/* The logs-handler as a function: what main.c runs, and what the libofctx
- * buildpack's generated main runs with FUNC_NAME=LogsHandler. */
+/* The logs-handler as a function: the entries the libofctx buildpack's
+ * generated main (main.c here) runs with FUNC_NAME=LogsHandler. */
 #ifndef LH_LOGS_HANDLER_H
 #define LH_LOGS_HANDLER_H
 
 #include <ofctx/ofctx.h>
 
-/* Reads the LOGS_* rules and checks the output they name (ofctx_main_opts_t.init). */
-int LogsHandler_init(const ofctx_config_t *cfg, void *arg);
+/* Reads the LOGS_* rules, checks the output they name and makes the
+ * function's state (ofctx_main_opts_t.init): `*user_data` is then the
+ * state, owned by the function until LogsHandler_fini. */
+int LogsHandler_init(const ofctx_config_t *cfg, void **user_data);
 /* One Fluent Bit record: an alert when it is a watched status of a watched pod. */
 int LogsHandler(ofctx_t *ctx, const ofctx_event_t *in);
 /* The same for every record of a bulk delivery in one call (and for a
- * single event, as a batch of one): what main.c runs. */
-int LogsHandlerBatch(ofctx_t *ctx, ofctx_batch_t *batch);
-/* The tick (ofctx_main_opts_t.tick, every LH_TICK_MS): notifications that
- * time makes due (updates, resolves), and the queue the rate limit holds
+ * single event, as a batch of one): what main.c runs, since it is defined. */
+int LogsHandler_batch(ofctx_t *ctx, ofctx_batch_t *batch);
+/* The tick (ofctx_main_opts_t.tick, every LogsHandler_tick_ms): notifications
+ * that time makes due (updates, resolves), and the queue the rate limit holds
  * back; on stop, every group resolved. */
-void LogsHandler_tick(ofctx_t *ctx, int stopping, void *arg);
+void LogsHandler_tick(ofctx_t *ctx, int stopping, void *user_data);
 extern const unsigned LogsHandler_tick_ms; /* 100 */
-/* Frees the rules (after ofctx_main_opts has returned). */
-void LogsHandler_free(void);
+/* Frees the state LogsHandler_init made (ofctx_main_opts_t.fini); NULL is
+ * nothing to free. */
+void LogsHandler_fini(void *user_data);
 
 #endif

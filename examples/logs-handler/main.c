@@ -1,16 +1,26 @@
-/* The logs-handler's main for a build of this repository; the libofctx
- * buildpack writes an equivalent one itself. */
-#include "logs_handler.h"
+/* Written by the libofctx buildpack for FUNC_NAME=LogsHandler: runs the function
+ * (its _batch instead, a batch function, when the code defines one) with
+ * the _init, _tick, _tick_ms and _fini the code defines (weak
+ * references: NULL when it does not). */
+#include <ofctx/ofctx.h>
+
+int LogsHandler(ofctx_t *ctx, const ofctx_event_t *in);
+int LogsHandler_batch(ofctx_t *ctx, ofctx_batch_t *batch) __attribute__((weak));
+int LogsHandler_init(const ofctx_config_t *cfg, void **user_data) __attribute__((weak));
+void LogsHandler_tick(ofctx_t *ctx, int stopping, void *user_data) __attribute__((weak));
+extern const unsigned LogsHandler_tick_ms __attribute__((weak));
+void LogsHandler_fini(void *user_data) __attribute__((weak));
 
 int main(int argc, char **argv) {
   ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
-  int status;
 
-  opts.batch = LogsHandlerBatch; /* a single event is a batch of one */
+  if (LogsHandler_batch)
+    opts.batch = LogsHandler_batch;
+  else
+    opts.function = LogsHandler;
   opts.init = LogsHandler_init;
   opts.tick = LogsHandler_tick;
-  opts.tick_ms = LogsHandler_tick_ms;
-  status = ofctx_main_opts(argc, argv, &opts);
-  LogsHandler_free();
-  return status;
+  opts.tick_ms = &LogsHandler_tick_ms ? LogsHandler_tick_ms : 1000;
+  opts.fini = LogsHandler_fini;
+  return ofctx_main_opts(argc, argv, &opts);
 }

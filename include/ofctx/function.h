@@ -98,22 +98,40 @@ typedef struct {
    * Borrowed for the duration of the call. */
   const char *const *methods;
   /* Called once, after the context and options are loaded and before the
-   * first event: the place to read the function's own configuration and to
-   * check the context (that an output exists, say). A non-zero return
-   * stops the process with exit status 2; say why on stderr. */
-  int (*init)(const ofctx_config_t *cfg, void *arg);
-  void *arg; /* passed to init and tick */
+   * first event: the place to read the function's own configuration, to
+   * check the context (that an output exists, say) and to make the
+   * function's state. `*user_data` starts as `arg`; what init leaves there
+   * is the user data from then on (ownership stays with the function: free
+   * it in fini). A non-zero return stops the process with exit status 2;
+   * say why on stderr. fini is not called then, so init frees what it made
+   * before failing. */
+  int (*init)(const ofctx_config_t *cfg, void **user_data);
+  /* The function's own state, its user data: ofctx_user_data returns it in
+   * every context (event, batch, tick), init may replace it, and tick and
+   * fini are given it. Borrowed: the library never frees it (fini may). */
+  void *arg;
   /* Called every `tick_ms` milliseconds (0 or no tick: never) with a
    * context of its own, for work no event starts: notifications a timer
    * decides, flushes. It may send and log through `ctx` as a function does
    * (ofctx_event(ctx) is NULL); a drain waits for its sends, and their
    * failures are only logged, since no input waits for them. It is called
    * once more with `stopping` 1 when the function stops (SIGTERM or SIGINT,
-   * before the drain; with --invoke, after the last event). */
-  void (*tick)(ofctx_t *ctx, int stopping, void *arg);
+   * before the drain; with --invoke, after the last event). `user_data` is
+   * ofctx_user_data(ctx). */
+  void (*tick)(ofctx_t *ctx, int stopping, void *user_data);
   unsigned tick_ms;
   /* A batch function, instead of `function` or `http` (runtime Async). */
   ofctx_batch_function_t batch;
+  /* Called exactly once, with the user data, before ofctx_main_opts
+   * returns, when init succeeded (without init: when the context and
+   * options were good, where init would have run): after the last event,
+   * the last tick and the last send callback, once the loop is closed, so
+   * nothing of the library calls the function again; also when the start
+   * fails after init (the port is taken, say). Not called when init failed,
+   * nor when ofctx_main_opts stops before it (a bad context, option or
+   * argument). The place to free the state init made; the config init was
+   * given (and the strings it returned) is still valid during the call. */
+  void (*fini)(void *user_data);
 } ofctx_main_opts_t;
 
 /* The options with their size set and every field empty; e.g.
@@ -191,6 +209,11 @@ OFCTX_EXTERN const char *ofctx_event_header_value(const ofctx_event_t *ev, size_
 OFCTX_EXTERN const ofctx_config_t *ofctx_config(const ofctx_t *ctx);
 /* The event being handled. */
 OFCTX_EXTERN const ofctx_event_t *ofctx_event(const ofctx_t *ctx);
+/* The function's own state (its user data): ofctx_main_opts_t.arg, or what
+ * its init left in `*user_data`; NULL when neither gave one. The same in
+ * every context: an event's, a batch's, a tick's, and in send callbacks.
+ * Borrowed: owned by the function, which frees it (in fini, say). */
+OFCTX_EXTERN void *ofctx_user_data(const ofctx_t *ctx);
 
 /* The data of the answer (copied; the last call wins): a binding's answer
  * body, or the body of a Knative function's 200 (and of its 400 when it

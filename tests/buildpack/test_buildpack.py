@@ -62,6 +62,44 @@ void Plain(ofctx_t *ctx, const ofctx_event_t *req, ofctx_response_t *res) {
 }
 """
 
+# a batch function with its own state: the generated main runs Counter_batch
+# (not Counter, which fails every event), with Counter_init and Counter_fini
+BATCH_FN = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <ofctx/ofctx.h>
+
+typedef struct {
+  int events;
+} state_t;
+
+int Counter(ofctx_t *ctx, const ofctx_event_t *in) {
+  (void)ctx;
+  (void)in;
+  return OFCTX_ERROR;
+}
+
+int Counter_batch(ofctx_t *ctx, ofctx_batch_t *batch) {
+  state_t *s = ofctx_user_data(ctx);
+  for (size_t i = 0; i < ofctx_batch_count(batch); i++)
+    ofctx_batch_status(batch, i, OFCTX_SUCCESS);
+  s->events += (int)ofctx_batch_count(batch);
+  return OFCTX_SUCCESS;
+}
+
+int Counter_init(const ofctx_config_t *cfg, void **user_data) {
+  (void)cfg;
+  *user_data = calloc(1, sizeof(state_t));
+  return *user_data ? 0 : -1;
+}
+
+void Counter_fini(void *user_data) {
+  state_t *s = user_data;
+  fprintf(stderr, "fini: %d events\n", s->events);
+  free(s);
+}
+"""
+
 CMAKELISTS = """cmake_minimum_required(VERSION 3.18)
 project(greeter C)
 find_package(PkgConfig REQUIRED)
@@ -327,6 +365,24 @@ class Buildpack(unittest.TestCase):
         web, _ = lc.process()
         self.assertTrue(os.access(web["command"][0], os.X_OK))
 
+    def test_batch_init_and_fini_are_wired(self):
+        lc = self.lifecycle({"counter.c": BATCH_FN}, {"FUNC_NAME": "Counter"})
+        self.assertEqual(lc.detect().returncode, 0)
+        built = lc.build()
+        self.assertEqual(built.returncode, 0, built.stderr)
+        web, env = lc.process()
+        context = os.path.join(lc.tmp.name, "context.json")
+        events = os.path.join(lc.tmp.name, "events.jsonl")
+        with open(context, "w") as f:
+            json.dump(ASYNC_CONTEXT, f)
+        with open(events, "w") as f:
+            f.write('{"n":1}\n{"n":2}\n')
+        out = subprocess.run(web["command"] + ["--context", context, "--invoke", events], env=env,
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("2 events: 2 handled", out.stderr)
+        self.assertEqual(out.stderr.count("fini: 2 events\n"), 1, out.stderr)
+
     def test_the_logs_handler_with_the_packaged_buildpack(self):
         # the example as OpenFunction builds it (deploy/function-build.yaml:
         # sourceSubPath examples/logs-handler is the workspace), by the
@@ -359,6 +415,35 @@ class Buildpack(unittest.TestCase):
         alerts = [json.loads(line) for line in out.stdout.splitlines() if line.startswith('{"output"')]
         self.assertGreater(len(alerts), 0)
         self.assertEqual(alerts[0]["output"], "notification-manager")
+
+
+class GeneratedMain(unittest.TestCase):
+    """The main the buildpack writes (write_main in bin/lib.sh), without a build."""
+
+    def generate(self, func_name, func_type=""):
+        env = {"PATH": os.environ["PATH"], "FUNC_NAME": func_name, "FUNC_TYPE": func_type,
+               "CNB_PLATFORM_DIR": os.path.join(ROOT, "no-such-platform")}
+        out = subprocess.run(["bash", "-c", '. "$1/bin/lib.sh" && write_main', "write_main", BUILDPACK],
+                             env=env, capture_output=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        return out.stdout
+
+    def test_the_logs_handler_main_is_the_generated_one(self):
+        # the Dockerfile image (main.c) and the buildpack image run the same code
+        with open(os.path.join(ROOT, "examples", "logs-handler", "main.c"), "rb") as f:
+            self.assertEqual(f.read(), self.generate("LogsHandler"))
+
+    def test_every_entry_is_wired(self):
+        text = self.generate("Fn").decode()
+        for line in ("int Fn_batch(ofctx_t *ctx, ofctx_batch_t *batch) __attribute__((weak));",
+                     "int Fn_init(const ofctx_config_t *cfg, void **user_data) __attribute__((weak));",
+                     "void Fn_fini(void *user_data) __attribute__((weak));",
+                     "    opts.batch = Fn_batch;", "    opts.function = Fn;", "  opts.fini = Fn_fini;"):
+            self.assertIn(line + "\n", text)
+        http = self.generate("Fn", "http").decode()
+        self.assertIn("  opts.http = Fn;\n", http)
+        self.assertNotIn("_batch", http)  # a batch function runs only under Async
+        self.assertIn("  opts.fini = Fn_fini;\n", http)
 
 
 if __name__ == "__main__":

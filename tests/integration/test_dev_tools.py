@@ -39,6 +39,23 @@ def sanitized():
         return b"__asan_init" in f.read()
 
 
+class NameCollision(unittest.TestCase):
+    """name_collision itself, with symbols given: each entry the buildpack's
+    generated main refers to counts, not the function's name alone."""
+
+    def test_every_entry_of_the_generated_main_is_checked(self):
+        tools = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                             "tools")
+        sys.path.insert(0, tools)
+        import ofctx_dev  # noqa: E402
+        for suffix in ("", "_batch", "_init", "_tick", "_tick_ms", "_fini"):
+            with self.subTest(suffix=suffix):
+                why = ofctx_dev.name_collision("lib-x", "lib_x", {"lib_x" + suffix}, set())
+                self.assertEqual(why, "lib_x%s is a symbol of the C library or of a library libofctx "
+                                      "uses: the function would replace it" % suffix)
+        self.assertIsNone(ofctx_dev.name_collision("lib-x", "lib_x", {"lib_x_other"}, set()))
+
+
 @unittest.skipIf(sanitized(), "a program built by hand cannot load an ASan-built library")
 class FirstHour(unittest.TestCase):
     @classmethod

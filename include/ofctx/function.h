@@ -84,7 +84,7 @@ typedef int (*ofctx_batch_function_t)(ofctx_t *ctx, ofctx_batch_t *batch);
  * cannot start. `argv` accepts --help and --version. */
 OFCTX_EXTERN int ofctx_main(int argc, char **argv, ofctx_function_t fn);
 
-/* What ofctx_main_opts runs: exactly one of `function` and `http`. */
+/* What ofctx_main_opts runs: exactly one of `function`, `http` and `batch`. */
 typedef struct {
   /* sizeof the struct as the caller was compiled: start from OFCTX_MAIN_OPTS_INIT.
    * Fields that later versions add come after the last one here, and the

@@ -1,17 +1,23 @@
 #!/usr/bin/env python3
-"""Instructions per record of the logs-handler's deliveries, counted by valgrind's
+"""Instructions per record (or event) of every runtime path, counted by valgrind's
 callgrind: the same figure on every run of the same binary and input, however busy the
 machine is, where requests/s and CPU time move by 20% from one run to the next. The
 function runs under callgrind with the context of bench/runtimes.py; after a warm-up the
-counters are zeroed, REQUESTS requests are sent on one keep-alive connection, and the
-instructions counted (the function's user space: the kernel's work is not in them) are
-divided by the records they carried:
+counters are zeroed, REQUESTS requests are sent one after another on one keep-alive
+connection, and the instructions counted (the function's user space: the kernel's work
+is not in them) are divided by the records they carried:
 
-  binding   one record per request to the binding input (no match, as async-noalert)
-  pubsub    one record per request as a pub/sub CloudEvent (as async-pubsub)
-  bulk      100 such CloudEvents per bulk delivery (as async-bulk)
-  bulk-raw  100 records per bulk delivery as raw payloads (rawPayload: base64 text), as
-            docs/logs-handler.md's high-volume setup has them
+  binding       the logs-handler, Async over HTTP: one record per request to the binding
+                input (no match, no output: as async-noalert)
+  pubsub        one record per request as a pub/sub CloudEvent (as async-pubsub)
+  bulk          100 such CloudEvents per bulk delivery (as async-bulk)
+  bulk-raw      100 records per bulk delivery as raw payloads (rawPayload: base64 text), as
+                docs/logs-handler.md's high-volume setup has them
+  grpc-binding  the binding row over gRPC (APP_PROTOCOL=grpc): one OnBindingEvent call per
+                record, made by bench/grpc_calls.js (Node's http2 client) on one connection
+                (as grpc-noalert)
+  knative-http  examples/echo, Knative runtime: a plain POST, its body echoed (knative-http)
+  knative-ce    the same as a binary-mode CloudEvent (ce-* headers: knative-ce)
 
     bench/instructions.py [--build build] [--requests 50]
 """
@@ -28,9 +34,47 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import runtimes  # noqa: E402  (the same records, contexts and helpers)
+from harness import NODE  # noqa: E402  (runtimes put tests/integration on the path)
 
 
-def count(binary, context, env, path, body, requests, folder):
+def http_client(port, path, body, headers):
+    """send(n): n requests, each once the one before is answered, on one connection."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def send(n):
+        for _ in range(n):
+            conn.request("POST", path, body, headers)
+            answer = conn.getresponse()
+            answer.read()
+            if answer.status != 200:
+                raise SystemExit("%s answered %d" % (path, answer.status))
+
+    return send, conn.close
+
+
+def grpc_client(port, path, message, folder):
+    """send(n): n gRPC calls, each once the one before has ended, on one HTTP/2 connection."""
+    body_file = os.path.join(folder, "call.bin")
+    with open(body_file, "wb") as f:
+        f.write(message)
+    node = subprocess.Popen([NODE, os.path.join(runtimes.HERE, "grpc_calls.js"), str(port), path,
+                             body_file], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def send(n):
+        node.stdin.write("%d\n" % n)
+        node.stdin.flush()
+        line = node.stdout.readline().strip()
+        if line != "ok":
+            raise SystemExit("%s: %s" % (path, line or "grpc_calls.js ended"))
+
+    def close():
+        node.stdin.close()
+        node.wait(60)
+
+    return send, close
+
+
+def count(binary, context, env, client, requests, folder):
     port = runtimes.free_port()
     out = os.path.join(folder, "callgrind.out")
     proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, binary],
@@ -38,20 +82,12 @@ def count(binary, context, env, path, body, requests, folder):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         runtimes.wait_until(lambda: runtimes.listening(port), "the function under callgrind", 60)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-
-        def send(n):
-            for _ in range(n):
-                conn.request("POST", path, body, {"Content-Type": "application/json"})
-                answer = conn.getresponse()
-                answer.read()
-                if answer.status != 200:
-                    raise SystemExit("%s answered %d" % (path, answer.status))
-
+        send, close = client(port)
         send(5)  # warm: the pools and buffers are made
         subprocess.run(["callgrind_control", "-z", str(proc.pid)], check=True, capture_output=True)
         send(requests)
         subprocess.run(["callgrind_control", "-d", str(proc.pid)], check=True, capture_output=True)
+        close()
     finally:
         proc.terminate()
         proc.wait(60)
@@ -64,8 +100,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(runtimes.ROOT, "build"))
     ap.add_argument("--requests", type=int, default=50)
+    ap.add_argument("--only", default="", help="rows to count (NAME,...), all when empty")
     args = ap.parse_args()
+    only = set(filter(None, args.only.split(",")))
     binary = os.path.join(args.build, "bin", "logs-handler")
+    echo = os.path.join(args.build, "bin", "echo")
     with open(binary, "rb") as f:
         if b"__asan_init" in f.read():  # also the library's, whose symbols the binary names
             print("(instructions per record: not counted, valgrind cannot run a sanitizer build)")
@@ -84,15 +123,35 @@ def main():
     raw = dict(bulk, entries=[{"entryId": str(i), "contentType": "application/json", "metadata": {},
                                "event": base64.b64encode(runtimes.record(200).encode()).decode()}
                               for i in range(100)])
-    rows = [("binding", context, "/" + binding, runtimes.record(200), 1),
-            ("pubsub", pubsub, "/dapr/pubsub/kafka-receiver", runtimes.dapr_json(event), 1),
-            ("bulk", pubsub, "/dapr/pubsub/kafka-receiver", runtimes.dapr_json(bulk), 100),
-            ("bulk-raw", pubsub, "/dapr/pubsub/kafka-receiver", runtimes.dapr_json(raw), 100)]
+    json_type = {"Content-Type": "application/json"}
+
+    def post(path, body, headers=json_type):
+        return lambda folder: lambda port: http_client(port, path, body, headers)
+
+    def grpc(path, message):
+        return lambda folder: lambda port: grpc_client(port, path, message, folder)
+
+    # gRPC: no call sends (no record matches), so no sidecar is asked; the port only has to be set
+    grpc_env = dict(env, APP_PROTOCOL="grpc", DAPR_GRPC_PORT="1")
+    knative = {"name": "echo", "runtime": "Knative", "httpPattern": "/echo"}
+    ce = dict(json_type, **{"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/bench",
+                            "ce-type": "dev.bench.event"})
+    rows = [("binding", binary, context, env, post("/" + binding, runtimes.record(200)), 1),
+            ("pubsub", binary, pubsub, env, post("/dapr/pubsub/kafka-receiver", runtimes.dapr_json(event)), 1),
+            ("bulk", binary, pubsub, env, post("/dapr/pubsub/kafka-receiver", runtimes.dapr_json(bulk)), 100),
+            ("bulk-raw", binary, pubsub, env, post("/dapr/pubsub/kafka-receiver", runtimes.dapr_json(raw)), 100),
+            ("grpc-binding", binary, context, grpc_env,
+             grpc("/dapr.proto.runtime.v1.AppCallback/OnBindingEvent",
+                  runtimes.binding_event(binding, runtimes.record(200))), 1),
+            ("knative-http", echo, knative, {}, post("/echo", '{"hello":"world"}'), 1),
+            ("knative-ce", echo, knative, {}, post("/echo", '{"hello":"world"}', ce), 1)]
     print("| Delivery | Instructions per record |\n|---|---|")
-    for name, ctx, path, body, per in rows:
+    for name, program, ctx, extra, client, per in rows:
+        if only and name not in only:
+            continue
         with tempfile.TemporaryDirectory(prefix="ofctx-callgrind-") as folder:
-            total = count(binary, ctx, env, path, body, args.requests, folder)
-        print("| %s | %d |" % (name, round(total / (args.requests * per))))
+            total = count(program, ctx, extra, client(folder), args.requests, folder)
+        print("| %s | %d |" % (name, round(total / (args.requests * per))), flush=True)
 
 
 if __name__ == "__main__":

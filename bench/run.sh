@@ -4,7 +4,7 @@
 # (RelWithDebInfo: -O2 -g) in build-bench/, then runs
 #   bench/handler.py   the logs-handler on one million generated records
 #   bench/runtimes.py  wrk against the Async and Knative runtimes, cold start, RSS
-#   bench/instructions.py  instructions per record of each delivery (callgrind)
+#   bench/instructions.py  instructions per event of every runtime path (callgrind)
 # and prints their tables, with the machine they ran on. bench/README.md
 # holds the figures it gave.
 #

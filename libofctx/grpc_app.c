@@ -51,11 +51,12 @@ typedef struct {
   ProtobufCMessage *msg;
 } delivery_t;
 
-/* The allocator a request is unpacked with: each allocation counted in the
- * call's budget, and all of them within UNPACK_MULTIPLE times the message. */
+/* The allocator a request is unpacked with: each allocation counted against
+ * what is left, the lesser of UNPACK_MULTIPLE times the message and the
+ * call's room in the server's budget (which nothing else takes while
+ * protobuf-c runs); the call holds the sum once unpacked. */
 typedef struct {
   ProtobufCAllocator base;
-  ofctx__grpc_call_t *call;
   size_t left;
 } unpack_budget_t;
 
@@ -345,8 +346,7 @@ static size_t find_input(grpc_app_t *a, ofctx_component_kind_t kind, const char 
 static void *unpack_alloc(void *data, size_t size) {
   unpack_budget_t *b = data;
 
-  if (size > b->left || b->left - size < MALLOC_OVERHEAD ||
-      ofctx__grpc_call_hold(b->call, size + MALLOC_OVERHEAD) != 0) {
+  if (size > b->left || b->left - size < MALLOC_OVERHEAD) {
     b->left = 0; /* spent: the call is told so */
     return NULL;
   }
@@ -366,14 +366,23 @@ static void unpack_free(void *data, void *ptr) {
 static ProtobufCMessage *unpack(ofctx__grpc_call_t *call, const ProtobufCMessageDescriptor *desc) {
   size_t len;
   const void *bytes = ofctx__grpc_call_message(call, &len);
-  unpack_budget_t budget = {{NULL, NULL, NULL}, call, 0};
+  unpack_budget_t budget = {{NULL, NULL, NULL}, 0};
+  size_t room = ofctx__grpc_call_room(call);
   ProtobufCMessage *msg;
 
   budget.base = (ProtobufCAllocator){unpack_alloc, unpack_free, &budget};
   budget.left = len > (SIZE_MAX - UNPACK_SLACK) / UNPACK_MULTIPLE
                     ? SIZE_MAX
                     : len * UNPACK_MULTIPLE + UNPACK_SLACK;
+  if (budget.left > room)
+    budget.left = room;
+  room = budget.left;
   msg = protobuf_c_message_unpack(desc, &budget.base, len, bytes);
+  if (msg && ofctx__grpc_call_hold(call, room - budget.left) != 0) {
+    protobuf_c_message_free_unpacked(msg, &ofctx__pb_allocator);
+    msg = NULL;
+    budget.left = 0;
+  }
   if (!msg && budget.left == 0)
     ofctx__grpc_fail(call, OFCTX__GRPC_RESOURCE_EXHAUSTED,
                      "the request would take more memory than its share of the server's budget");

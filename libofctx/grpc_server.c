@@ -178,6 +178,20 @@ static void call_let_go(ofctx__grpc_call_t *call) {
   call_charge(call);
 }
 
+/* The call's stream is gone (closed, or its connection): its charge goes
+ * with it, unless the handler holds the call, which then stays charged
+ * until it is answered (an orphan the stopped server waits for), or a
+ * client could reset each call it made and have the function hold their
+ * messages for free. */
+static void stream_gone(ofctx__grpc_call_t *call, ofctx__grpc_server_t *s) {
+  call->stream_closed = 1;
+  uv_timer_stop(&call->timer);
+  if (call->held)
+    s->orphans++;
+  else
+    budget_release(call, s);
+}
+
 /* Frees the call once neither its stream nor the handler needs it. */
 static void call_release(ofctx__grpc_call_t *call) {
   if (call->held || !call->stream_closed || uv_is_closing((uv_handle_t *)&call->timer))
@@ -291,8 +305,7 @@ static void deadline_passed(uv_timer_t *timer) {
   } else {
     /* the request is not whole in time (which keeps no connection from
      * being idle, as a call refused early), or the answer not taken */
-    if (!call->request_ended)
-      call->early = 1;
+    answered_early(call);
     nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, call->id, NGHTTP2_CANCEL);
   }
   flush(c);
@@ -414,6 +427,7 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
                      void *user) {
   ofctx__grpc_call_t *call = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
   const char *n = (const char *)name, *v = (const char *)value;
+  size_t cap;
   (void)flags;
   (void)user;
 
@@ -426,6 +440,7 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
   call->header_size += namelen + valuelen + 32;
   if (call->header_size > call->conn->server->limits.http.max_header_size)
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  cap = call->head.cap;
   if (n[0] == ':') {
     if (strcmp(n, ":method") == 0) {
       call->post = strcmp(v, "POST") == 0;
@@ -454,7 +469,8 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
     ofctx__buf_append(&call->head, v, valuelen + 1);
     call->header_count++;
   }
-  if (call_charge(call) != 0) {
+  /* what the head holds is its buffer: charged again when that grows */
+  if (call->head.cap != cap && call_charge(call) != 0) {
     /* answered RESOURCE_EXHAUSTED once the head ends */
     call->head_status = OFCTX__GRPC_RESOURCE_EXHAUSTED;
     ofctx__buf_free(&call->head);
@@ -569,19 +585,12 @@ static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t error,
   if (!call)
     return 0;
   nghttp2_session_set_stream_user_data(session, id, NULL);
-  call->stream_closed = 1;
-  uv_timer_stop(&call->timer);
   if (!call->early)
     c->idle_at = uv_now(c->server->loop) + c->server->limits.http.idle_timeout_ms;
-  if (call->held) {
-    /* the handler answers into the void; until then what it holds for
-     * the call stays charged, or a client could reset each call it made
-     * and have the function hold their messages for free */
+  stream_gone(call, c->server);
+  if (call->held) { /* the handler answers into the void */
     call_unlist(call);
     call->conn = NULL;
-    c->server->orphans++;
-  } else {
-    budget_release(call, c->server);
   }
   call_release(call);
   conn_timer_update(c);
@@ -627,12 +636,7 @@ static void conn_close(gconn_t *c) {
       call->in_list = 0;
       call->prev = call->next = NULL;
       call->conn = NULL;
-      call->stream_closed = 1;
-      if (call->held) /* charged until the handler answers, as above */
-        c->server->orphans++;
-      else
-        budget_release(call, c->server);
-      uv_timer_stop(&call->timer);
+      stream_gone(call, c->server);
       call_release(call);
     }
   }
@@ -916,6 +920,10 @@ const void *ofctx__grpc_call_message(const ofctx__grpc_call_t *call, size_t *len
   return call->msg;
 }
 
+size_t ofctx__grpc_call_room(const ofctx__grpc_call_t *call) {
+  return call->conn && !call->stream_closed ? budget_left(call->conn->server) : 0;
+}
+
 /* Counted with the rest of the call (call_holds) until it is answered. */
 int ofctx__grpc_call_hold(ofctx__grpc_call_t *call, size_t bytes) {
   ofctx__grpc_server_t *s = call->conn ? call->conn->server : NULL;
@@ -963,15 +971,11 @@ void ofctx__grpc_reply(ofctx__grpc_call_t *call, const ProtobufCMessage *msg) {
 
   if (c && !call->responded && !call->stream_closed) {
     /* the answer takes the place of the request in the budget */
-    if (len + OFCTX__GRPC_PREFIX > budget_left(c->server) + call->body.cap + call->kept)
-      call->out = NULL;
-    else
-      call->out = ofctx__malloc(len + OFCTX__GRPC_PREFIX);
+    int over = len + OFCTX__GRPC_PREFIX > budget_left(c->server) + call->body.cap + call->kept;
+    call->out = over ? NULL : ofctx__malloc(len + OFCTX__GRPC_PREFIX);
     if (!call->out) {
       submit_status(call, OFCTX__GRPC_RESOURCE_EXHAUSTED,
-                    len + OFCTX__GRPC_PREFIX > budget_left(c->server) + call->body.cap + call->kept
-                        ? "the server holds too many answers"
-                        : "out of memory");
+                    over ? "the server holds too many answers" : "out of memory");
     } else {
       call->responded = 1;
       ofctx__grpc_prefix((unsigned char *)call->out, len);

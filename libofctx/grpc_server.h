@@ -98,6 +98,9 @@ const void *ofctx__grpc_call_message(const ofctx__grpc_call_t *call, size_t *len
  * ends: 0, or -1 when that would pass max_bodies_size or the connection is
  * gone (nothing counted). */
 int ofctx__grpc_call_hold(ofctx__grpc_call_t *call, size_t bytes);
+/* What the call could hold now: the budget's room (0 once its connection
+ * or stream is gone). */
+size_t ofctx__grpc_call_room(const ofctx__grpc_call_t *call);
 /* Answers OK with the response message `msg` (packed here; NULL: an empty
  * message) and releases the call. */
 void ofctx__grpc_reply(ofctx__grpc_call_t *call, const ProtobufCMessage *msg);

@@ -210,7 +210,7 @@ static const struct {
                  {"bulkSubscribeMaxAwaitDurationMs", 3600000}};
 
 static int whole_number_ok(const char *v, long max) {
-  long n = 0;
+  long n;
 
   if (!*v || strlen(v) > 9 || v[strspn(v, "0123456789")])
     return 0;
@@ -229,20 +229,23 @@ static ofctx_err_t check_bulk_metadata(const char *source, json_t *doc, ofctx_er
       continue;
     for (size_t k = 0; k < sizeof BULK_KEYS / sizeof BULK_KEYS[0]; k++) {
       const char *v = json_string_value(json_object_get(md, BULK_KEYS[k].key));
-      char quoted[OFCTX_QUOTE_SIZE];
+      char quoted[OFCTX_QUOTE_SIZE], input[OFCTX_PATH_SIZE], path[OFCTX_PATH_SIZE];
       if (!v || (BULK_KEYS[k].max ? whole_number_ok(v, BULK_KEYS[k].max)
                                   : strcmp(v, "true") == 0 || strcmp(v, "false") == 0))
         continue;
       ofctx__quote(quoted, sizeof quoted, v);
+      ofctx__json_path(input, sizeof input, "$.inputs", name);
+      ofctx__json_path(path, sizeof path, input, "metadata");
+      ofctx__json_path(input, sizeof input, path, BULK_KEYS[k].key);
       if (BULK_KEYS[k].max)
         return ofctx__error(err, OFCTX_ECONTEXT,
-                            "%s: $.inputs.%s.metadata.%s: %s is not a whole number from 1 to %ld "
-                            "(the context's, or OFCTX_SUBSCRIPTION_METADATA's)",
-                            source, name, BULK_KEYS[k].key, quoted, BULK_KEYS[k].max);
+                            "%s: %s: %s is not a whole number from 1 to %ld (the context's, or "
+                            "OFCTX_SUBSCRIPTION_METADATA's)",
+                            source, input, quoted, BULK_KEYS[k].max);
       return ofctx__error(err, OFCTX_ECONTEXT,
-                          "%s: $.inputs.%s.metadata.%s: %s is neither \"true\" nor \"false\" "
-                          "(the context's, or OFCTX_SUBSCRIPTION_METADATA's)",
-                          source, name, BULK_KEYS[k].key, quoted);
+                          "%s: %s: %s is neither \"true\" nor \"false\" (the context's, or "
+                          "OFCTX_SUBSCRIPTION_METADATA's)",
+                          source, input, quoted);
     }
   }
   return OFCTX_OK;

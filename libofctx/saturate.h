@@ -12,9 +12,4 @@ static inline uint64_t ofctx__mul_sat(uint64_t a, uint64_t b) {
   return b != 0 && a > UINT64_MAX / b ? UINT64_MAX : a * b;
 }
 
-/* a + b, or UINT64_MAX when it does not fit. */
-static inline uint64_t ofctx__add_sat(uint64_t a, uint64_t b) {
-  return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
 #endif

@@ -366,22 +366,28 @@ static int invoke(const ofctx_main_opts_t *opts) {
   return status;
 }
 
-static void state_reset(void) {
+/* Options with every hook of this file and `arg` as the user data, the
+ * hooks' switches reset; each test takes away or changes what it needs. */
+static ofctx_main_opts_t state_opts(record_t *arg) {
+  ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
+
   replacement = NULL;
   init_fails = stop_on_tick = 0;
+  opts.function = state_function;
+  opts.init = state_init;
+  opts.tick = state_tick;
+  opts.fini = state_fini;
+  opts.arg = arg;
+  return opts;
 }
 
 /* Without init, ofctx_user_data is opts.arg in the event's and the tick's
  * context, and fini gets it exactly once, after the last event and tick. */
 static void user_data_is_arg(void **state) {
   record_t arg = {0};
-  ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
+  ofctx_main_opts_t opts = state_opts(&arg);
   (void)state;
-  state_reset();
-  opts.function = state_function;
-  opts.tick = state_tick;
-  opts.fini = state_fini;
-  opts.arg = &arg;
+  opts.init = NULL;
   assert_int_equal(invoke(&opts), 0);
   assert_int_equal(arg.events, 3);
   assert_int_equal(arg.ticks, 1);
@@ -396,15 +402,11 @@ static void user_data_is_arg(void **state) {
  * tick's contexts, and fini, have the replacement, and arg nothing more. */
 static void init_replaces_user_data(void **state) {
   record_t arg = {0}, mine = {0};
-  ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
+  ofctx_main_opts_t opts = state_opts(&arg);
   (void)state;
-  state_reset();
   replacement = &mine;
+  opts.function = NULL;
   opts.batch = state_batch;
-  opts.init = state_init;
-  opts.tick = state_tick;
-  opts.fini = state_fini;
-  opts.arg = &arg;
   assert_int_equal(invoke(&opts), 0);
   assert_int_equal(arg.inits, 1);
   assert_int_equal(arg.events + arg.ticks + arg.finis, 0);
@@ -418,15 +420,9 @@ static void init_replaces_user_data(void **state) {
 /* A failed init stops the start (exit status 2) and fini is not called. */
 static void failed_init_has_no_fini(void **state) {
   record_t arg = {0};
-  ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
+  ofctx_main_opts_t opts = state_opts(&arg);
   (void)state;
-  state_reset();
   init_fails = 1;
-  opts.function = state_function;
-  opts.init = state_init;
-  opts.tick = state_tick;
-  opts.fini = state_fini;
-  opts.arg = &arg;
   assert_int_equal(invoke(&opts), 2);
   assert_int_equal(arg.inits, 1);
   assert_int_equal(arg.events + arg.ticks + arg.finis, 0);
@@ -473,19 +469,13 @@ static int serve(const ofctx_main_opts_t *opts, int port) {
  * after it. */
 static void server_ticks_then_fini(void **state) {
   record_t arg = {0}, mine = {0};
-  ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
+  ofctx_main_opts_t opts = state_opts(&arg);
   int port, fd = listener(&port);
   (void)state;
   close(fd); /* a port that was free */
-  state_reset();
   replacement = &mine;
   stop_on_tick = 1;
-  opts.function = state_function;
-  opts.init = state_init;
-  opts.tick = state_tick;
   opts.tick_ms = 1;
-  opts.fini = state_fini;
-  opts.arg = &arg;
   assert_int_equal(serve(&opts, port), 0);
   assert_int_equal(arg.inits, 1);
   assert_true(mine.ticks >= 2);
@@ -498,14 +488,10 @@ static void server_ticks_then_fini(void **state) {
 /* The start fails after init (the port is taken): fini still runs, once. */
 static void failed_start_has_fini(void **state) {
   record_t arg = {0};
-  ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
+  ofctx_main_opts_t opts = state_opts(&arg);
   int port, fd = listener(&port);
   (void)state;
-  state_reset();
-  opts.function = state_function;
-  opts.init = state_init;
-  opts.fini = state_fini;
-  opts.arg = &arg;
+  opts.tick = NULL;
   assert_int_equal(serve(&opts, port), 1);
   close(fd);
   assert_int_equal(arg.inits, 1);

@@ -62,17 +62,18 @@ def http(method, url, body=None, headers=None, timeout=30):
         return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
 
 
-def peak_rss_kib(proc):
-    """The function's peak resident memory so far (VmHWM, KiB), or None when
-    it says nothing of the function's own use: under valgrind, or built with
-    AddressSanitizer (whose shadow and quarantine are most of it)."""
+def rss_kib(proc, field="VmRSS"):
+    """The function's resident memory (KiB): VmRSS, now, or VmHWM, its peak
+    so far; None when it says nothing of the function's own use: under
+    valgrind, or built with AddressSanitizer (whose shadow and quarantine are
+    most of it)."""
     with open("/proc/%d/maps" % proc.pid) as f:
         maps = f.read()
     if VALGRIND or "libasan" in maps or "valgrind" in maps:
         return None
     with open("/proc/%d/status" % proc.pid) as f:
         for line in f:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return None
 

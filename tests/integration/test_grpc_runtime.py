@@ -18,7 +18,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import GRPC_DIR, NODE, GrpcHarness, h2_raw, http, peak_rss_kib, raw_exchange, wait_until  # noqa: E402
+from harness import GRPC_DIR, NODE, GrpcHarness, h2_raw, http, rss_kib, raw_exchange, wait_until  # noqa: E402
 
 CONTEXT = {
     "name": "probe",
@@ -470,17 +470,6 @@ def h2_raw_result(started):
         return json.load(out)
 
 
-def rss_kib(pid):
-    """VmRSS of a process (KiB), or None when it says nothing of the
-    function's own use (valgrind; AddressSanitizer's shadow and quarantine)."""
-    with open("/proc/%d/maps" % pid) as f:
-        maps = f.read()
-    if "libasan" in maps or "valgrind" in maps or os.environ.get("OFCTX_VALGRIND") == "1":
-        return None
-    with open("/proc/%d/status" % pid) as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-
-
 class ResetWhileHeld(unittest.TestCase):
     """A call whose client resets it while the function still works on it
     stays charged to OFCTX_MAX_BODIES_SIZE until the function settles:
@@ -686,31 +675,18 @@ class Http2Bounds(unittest.TestCase):
     def test_a_hostile_client_holds_memory_within_the_budget(self):
         # 80 connections × 100 calls at once: 12 KB heads whose messages
         # never come (with and without the token), and answers never read
-        # (window 0). Held without bound that is about 100 MB of heads;
-        # sampled, the function's RSS stays under the budget + 64 MB.
-        if rss_kib(self.h.fn.pid) is None:
+        # (window 0). Held without bound that is about 100 MB of heads; the
+        # function's peak RSS (VmHWM) stays under the budget + 64 MB.
+        if rss_kib(self.h.fn) is None:
             self.skipTest("RSS says nothing under AddressSanitizer or valgrind")
-        peak, done = [0], threading.Event()
-
-        def sample():
-            while not done.is_set():
-                peak[0] = max(peak[0], rss_kib(self.h.fn.pid))
-                time.sleep(0.02)
-
-        sampler = threading.Thread(target=sample)
-        sampler.start()
-        try:
-            r = h2_raw(self.h.app_port, {"holdMs": 4000, "flood": [
-                {"connections": 48, "streams": 100, "end": False, "headers": dict(TOKEN, **BIG_HEAD)},
-                {"connections": 16, "streams": 100, "end": False, "headers": BIG_HEAD},
-                {"connections": 16, "streams": 100, "headers": TOKEN, "settings": {"initialWindowSize": 0}}]})
-        finally:
-            done.set()
-            sampler.join()
+        r = h2_raw(self.h.app_port, {"holdMs": 4000, "flood": [
+            {"connections": 48, "streams": 100, "end": False, "headers": dict(TOKEN, **BIG_HEAD)},
+            {"connections": 16, "streams": 100, "end": False, "headers": BIG_HEAD},
+            {"connections": 16, "streams": 100, "headers": TOKEN, "settings": {"initialWindowSize": 0}}]})
+        peak = rss_kib(self.h.fn, "VmHWM")
         self.assertEqual(r["flood"]["streams"], 8000)
-        self.assertLess(peak[0] * 1024, self.BUDGET + 64 * 1024 * 1024,
-                        "peak RSS %.1f MB" % (peak[0] / 1024))
-        print("\n  peak RSS under the HTTP/2 flood: %.1f MB" % (peak[0] / 1024), file=sys.stderr)
+        self.assertLess(peak * 1024, self.BUDGET + 64 * 1024 * 1024, "peak RSS %.1f MB" % (peak / 1024))
+        print("\n  peak RSS under the HTTP/2 flood: %.1f MB" % (peak / 1024), file=sys.stderr)
         self.serves()
 
     def test_pinging_connections_do_not_use_up_the_connections(self):
@@ -935,7 +911,7 @@ class Bounds(unittest.TestCase):
         self.assertEqual(r["response"]["status"], "DROP")
 
     def test_hostile_messages_hold_no_more_than_the_budget(self):
-        before = peak_rss_kib(self.h.fn)
+        before = rss_kib(self.h.fn, "VmHWM")
         if before is None:
             self.skipTest("the resident memory of a function under valgrind or ASan is not its own")
         topic = field(0x22, b"orders") + field(0x2A, b"pubsub")
@@ -951,7 +927,7 @@ class Bounds(unittest.TestCase):
             codes.append(self.raw("OnBulkTopicEvent", empty_bulk)[0])
             codes.append(self.raw("OnBulkTopicEvent", too_many)[0])
             codes.append(self.raw("OnBindingEvent", metadata_flood)[0])
-        grown_mib = (peak_rss_kib(self.h.fn) - before) / 1024
+        grown_mib = (rss_kib(self.h.fn, "VmHWM") - before) / 1024
         self.assertLess(grown_mib, 3 * self.BUDGET_MIB)
         self.assertEqual(codes, [RESOURCE_EXHAUSTED] * 6)
         # and Dapr's own calls still pass

@@ -18,7 +18,7 @@
 #include <protobuf-c/protobuf-c.h>
 #include <uv.h>
 
-#include "dapr_client.h"
+#include "dapr_http_client.h"
 #include "ofctx/error.h"
 
 typedef struct ofctx__grpc_client ofctx__grpc_client_t;

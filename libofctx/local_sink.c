@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "base64.h"
-#include "dapr_body.h"
+#include "dapr_http_body.h"
 #include "json_scan.h"
 #include "json_util.h"
 #include "local_sink.h"

@@ -46,8 +46,8 @@ typedef struct {
   void (*stop)(void *state);
 } ofctx__mode_t;
 
-extern const ofctx__mode_t ofctx__async_mode;   /* async.c */
-extern const ofctx__mode_t ofctx__knative_mode; /* knative.c */
-extern const ofctx__mode_t ofctx__grpc_mode;    /* grpc_app.c: Async over gRPC */
+extern const ofctx__mode_t ofctx__async_http_mode; /* async_http.c */
+extern const ofctx__mode_t ofctx__knative_mode;    /* knative.c */
+extern const ofctx__mode_t ofctx__async_grpc_mode; /* async_grpc.c: Async over gRPC */
 
 #endif

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dapr_client.h"
+#include "dapr_http_client.h"
 #include "grpc_server.h"
 #include "http_server.h"
 

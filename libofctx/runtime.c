@@ -11,12 +11,12 @@
 #include "args.h"
 #include "buf.h"
 #include "curl_lib.h"
-#include "dapr_client.h"
-#include "dapr_sink.h"
+#include "dapr_grpc_sink.h"
+#include "dapr_http_client.h"
+#include "dapr_http_sink.h"
 #include "error_msg.h"
 #include "grpc_client.h"
 #include "grpc_server.h"
-#include "grpc_sink.h"
 #include "grpc_wire.h"
 #include "http_server.h"
 #include "invocation.h"
@@ -52,7 +52,7 @@ struct ofctx__runtime {
   ofctx__grpc_server_t *grpc; /* a gRPC mode's calls, on the same port */
   ofctx__budget_t budget;     /* OFCTX_MAX_BODIES_SIZE, for both servers together */
   int grpc_open;
-  ofctx__dapr_client_t *dapr; /* see runtime_dapr */
+  ofctx__dapr_http_client_t *dapr; /* see runtime_dapr */
   int dapr_closed;
   ofctx__grpc_client_t *grpc_client; /* sends over the sidecar's gRPC API */
   uv_signal_t sigterm, sigint;
@@ -90,7 +90,7 @@ static int token_matches(const char *given, const char *expected) {
 /* The mode of each runtime a context can name (the parser takes no other). */
 static const ofctx__mode_t *const modes[] = {
     [OFCTX_RUNTIME_KNATIVE] = &ofctx__knative_mode,
-    [OFCTX_RUNTIME_ASYNC] = &ofctx__async_mode,
+    [OFCTX_RUNTIME_ASYNC] = &ofctx__async_http_mode,
 };
 
 static void metrics(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
@@ -192,7 +192,7 @@ static void handle_h2(void *arg, uv_os_sock_t fd, const char *bytes, size_t len)
 /* ---- the sidecar at start-up ---- */
 
 static void probe_sidecar(uv_timer_t *timer);
-static ofctx__dapr_client_t *runtime_dapr(ofctx__runtime_t *rt);
+static ofctx__dapr_http_client_t *runtime_dapr(ofctx__runtime_t *rt);
 
 static void sidecar_answered(void *arg, const ofctx__dapr_result_t *r) {
   ofctx__runtime_t *rt = arg;
@@ -217,7 +217,7 @@ static void sidecar_answered(void *arg, const ofctx__dapr_result_t *r) {
 static void probe_sidecar(uv_timer_t *timer) {
   ofctx__runtime_t *rt = timer->data;
   ofctx__dapr_policy_t once = rt->opts.send;
-  ofctx__dapr_client_t *dapr = runtime_dapr(rt);
+  ofctx__dapr_http_client_t *dapr = runtime_dapr(rt);
 
   once.max_attempts = 1;
   once.timeout_ms = 1000;
@@ -238,16 +238,16 @@ static void close_handle(uv_handle_t *handle) {
 /* The sidecar client, made at its first use: a function that never calls
  * its sidecar never opens libcurl (see curl_lib.h). NULL when libcurl
  * cannot be opened, and once the runtime has closed the client. */
-static ofctx__dapr_client_t *runtime_dapr(ofctx__runtime_t *rt) {
+static ofctx__dapr_http_client_t *runtime_dapr(ofctx__runtime_t *rt) {
   if (!rt->dapr && !rt->dapr_closed &&
-      ofctx__dapr_client_new(&rt->dapr, &rt->loop, ofctx_config_dapr_host(rt->cfg),
-                             ofctx_config_dapr_http_port(rt->cfg),
-                             ofctx_config_dapr_api_token(rt->cfg), &rt->opts.send) != 0)
+      ofctx__dapr_http_client_new(&rt->dapr, &rt->loop, ofctx_config_dapr_host(rt->cfg),
+                                  ofctx_config_dapr_http_port(rt->cfg),
+                                  ofctx_config_dapr_api_token(rt->cfg), &rt->opts.send) != 0)
     rt->dapr = NULL;
   return rt->dapr;
 }
 
-static ofctx__dapr_client_t *sink_client(void *arg) { return runtime_dapr(arg); }
+static ofctx__dapr_http_client_t *sink_client(void *arg) { return runtime_dapr(arg); }
 
 /* The gRPC client, made at its first use too; NULL once closed. */
 static ofctx__grpc_client_t *grpc_client(void *arg) {
@@ -263,7 +263,7 @@ static ofctx__grpc_client_t *grpc_client(void *arg) {
 
 static void dapr_close(ofctx__runtime_t *rt) {
   if (rt->dapr)
-    ofctx__dapr_client_close(rt->dapr, NULL, NULL);
+    ofctx__dapr_http_client_close(rt->dapr, NULL, NULL);
   if (rt->grpc_client)
     ofctx__grpc_client_close(rt->grpc_client);
   rt->dapr = NULL;
@@ -450,7 +450,7 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
   /* Dapr calls an Async function over gRPC when its app protocol says so */
   rt->mode = ofctx_config_runtime(rt->cfg) == OFCTX_RUNTIME_ASYNC &&
                      ofctx_config_app_protocol(rt->cfg) == OFCTX_APP_PROTOCOL_GRPC
-                 ? &ofctx__grpc_mode
+                 ? &ofctx__async_grpc_mode
                  : modes[ofctx_config_runtime(rt->cfg)];
   if (!rt->mode->takes_http_functions && rt->http_fn) {
     fprintf(stderr,
@@ -476,10 +476,11 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
    * has returned: nothing to wait for. */
   if (args->invoke)
     rt->opts.invocation_timeout_ms = 0;
-  rt->sink = args->invoke ? ofctx__local_sink_new(rt->cfg)
-             : rt->opts.dapr_grpc
-                 ? ofctx__grpc_sink_new(grpc_client, rt, &rt->opts.send, &rt->sidecar_ready)
-                 : ofctx__dapr_sink_new(sink_client, rt, &rt->opts.send, n_out, &rt->sidecar_ready);
+  rt->sink =
+      args->invoke ? ofctx__local_sink_new(rt->cfg)
+      : rt->opts.dapr_grpc
+          ? ofctx__dapr_grpc_sink_new(grpc_client, rt, &rt->opts.send, &rt->sidecar_ready)
+          : ofctx__dapr_http_sink_new(sink_client, rt, &rt->opts.send, n_out, &rt->sidecar_ready);
   if (!rt->sink || metrics_init(rt, n_in, n_out, rt->mode->from_users && !args->invoke) != 0) {
     fprintf(stderr, "out of memory\n");
     return -1;

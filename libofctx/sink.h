@@ -1,6 +1,6 @@
 /* Internal: where sends go. The core (send.c) checks a send and describes
  * it in Dapr's terms; a sink carries it: to the sidecar's gRPC API
- * (grpc_sink.c), its HTTP API (dapr_sink.c), or to stdout for the local
+ * (dapr_grpc_sink.c), its HTTP API (dapr_http_sink.c), or to stdout for the local
  * runtime (local_sink.c). The core never names a sink; a new transport is
  * one new sink. */
 #ifndef OFCTX_SINK_H

@@ -158,7 +158,7 @@ static void async_mode(void **state) {
       "{\"name\":\"f\",\"runtime\":\"Async\",\"inputs\":{"
       "\"a\":{\"componentName\":\"kafka-in\",\"componentType\":\"bindings.kafka\"},"
       "\"b\":{\"componentName\":\"ps\",\"componentType\":\"pubsub.kafka\",\"uri\":\"orders\"}}}";
-  fixture_t *f = start(context, &ofctx__async_mode, NULL);
+  fixture_t *f = start(context, &ofctx__async_http_mode, NULL);
   (void)state;
 
   /* Dapr's probe and subscription discovery */

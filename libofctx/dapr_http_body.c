@@ -3,7 +3,7 @@
 
 #include <jansson.h>
 
-#include "dapr_body.h"
+#include "dapr_http_body.h"
 #include "json_scan.h"
 #include "json_util.h"
 #include "mem.h"

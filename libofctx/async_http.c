@@ -523,5 +523,5 @@ static int async_route(void *state, ofctx__http_request_t *req) {
   return 0;
 }
 
-const ofctx__mode_t ofctx__async_mode = {
+const ofctx__mode_t ofctx__async_http_mode = {
     "Async", 0, 0, async_start, async_route, NULL, async_describe, async_stop};

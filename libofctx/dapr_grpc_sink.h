@@ -1,9 +1,9 @@
 /* Internal: the sink that carries sends to the Dapr sidecar's gRPC API
  * through the gRPC client (see sink.h, grpc_client.h). */
-#ifndef OFCTX_GRPC_SINK_H
-#define OFCTX_GRPC_SINK_H
+#ifndef OFCTX_DAPR_GRPC_SINK_H
+#define OFCTX_DAPR_GRPC_SINK_H
 
-#include "dapr_client.h"
+#include "dapr_http_client.h"
 #include "grpc_client.h"
 #include "sink.h"
 
@@ -14,7 +14,7 @@ typedef ofctx__grpc_client_t *(*ofctx__grpc_client_fn)(void *arg);
 /* A new sink sending with `policy` (borrowed); `*ready` (borrowed) is set
  * each time the sidecar accepts a send. NULL when out of memory; free it
  * with ofctx__sink_free. */
-ofctx__sink_t *ofctx__grpc_sink_new(ofctx__grpc_client_fn client, void *client_arg,
-                                    const ofctx__dapr_policy_t *policy, int *ready);
+ofctx__sink_t *ofctx__dapr_grpc_sink_new(ofctx__grpc_client_fn client, void *client_arg,
+                                         const ofctx__dapr_policy_t *policy, int *ready);
 
 #endif

@@ -2,7 +2,7 @@
  * and Dapr/BulkPublishEvent (BulkPublishEventAlpha1 before Dapr 1.17), the
  * data as raw bytes (nothing embedded in JSON), metadata as the map the
  * requests carry: the output's entries, then the call's (which win). */
-#include "grpc_sink.h"
+#include "dapr_grpc_sink.h"
 #include "dapr.pb-c.h"
 #include "grpc_wire.h"
 #include "mem.h"
@@ -236,8 +236,8 @@ static ofctx_err_t start(ofctx__sink_t *base, const ofctx__send_request_t *req,
 
 static void sink_free(ofctx__sink_t *base) { ofctx__free(base); }
 
-ofctx__sink_t *ofctx__grpc_sink_new(ofctx__grpc_client_fn client, void *client_arg,
-                                    const ofctx__dapr_policy_t *policy, int *ready) {
+ofctx__sink_t *ofctx__dapr_grpc_sink_new(ofctx__grpc_client_fn client, void *client_arg,
+                                         const ofctx__dapr_policy_t *policy, int *ready) {
   grpc_sink_t *s = ofctx__calloc(1, sizeof *s);
 
   if (!s)

@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "dapr_body.h"
+#include "dapr_http_body.h"
 #include "mem.h"
 
 static void binding_bodies(void **state) {
@@ -85,5 +85,5 @@ static void paths(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(binding_bodies),
                                      cmocka_unit_test(binding_refusals), cmocka_unit_test(paths)};
-  return cmocka_run_group_tests_name("dapr_body", tests, NULL, NULL);
+  return cmocka_run_group_tests_name("dapr_http_body", tests, NULL, NULL);
 }

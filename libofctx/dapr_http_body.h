@@ -2,8 +2,8 @@
  * POST /v1.0/bindings/<component> {"data":…,"operation":…,"metadata":{…}}
  * and POST /v1.0/publish/<pubsub>/<topic>?metadata.<k>=<v>. Shared by the
  * Dapr HTTP sink, which sends them, and the local sink, which prints them. */
-#ifndef OFCTX_DAPR_BODY_H
-#define OFCTX_DAPR_BODY_H
+#ifndef OFCTX_DAPR_HTTP_BODY_H
+#define OFCTX_DAPR_HTTP_BODY_H
 
 #include "buf.h"
 #include "sink.h"

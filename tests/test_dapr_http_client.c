@@ -11,13 +11,13 @@
 #include <cmocka.h>
 #include <uv.h>
 
-#include "dapr_client.h"
+#include "dapr_http_client.h"
 #include "http_server.h"
 
 typedef struct {
   uv_loop_t loop;
   ofctx__http_server_t *server;
-  ofctx__dapr_client_t *client;
+  ofctx__dapr_http_client_t *client;
   int port;
   int hits;       /* requests the sidecar saw */
   int fail_first; /* /flaky answers 503 this many times */
@@ -114,13 +114,13 @@ static fixture_t *setup_with(const char *token, int sidecar_up) {
     f->server = NULL;
     uv_run(&f->loop, UV_RUN_NOWAIT);
   }
-  assert_int_equal(ofctx__dapr_client_new(&f->client, &f->loop, "127.0.0.1", f->port, token, &p),
-                   0);
+  assert_int_equal(
+      ofctx__dapr_http_client_new(&f->client, &f->loop, "127.0.0.1", f->port, token, &p), 0);
   return f;
 }
 
 static void teardown_fixture(fixture_t *f) {
-  ofctx__dapr_client_close(f->client, NULL, NULL);
+  ofctx__dapr_http_client_close(f->client, NULL, NULL);
   answer_slow(&f->slow);
   if (f->server)
     ofctx__http_server_stop(f->server, NULL, NULL);
@@ -139,7 +139,7 @@ static void call_with(fixture_t *f, const char *method, const char *path, const 
   while (!f->done)
     uv_run(&f->loop, UV_RUN_ONCE);
   assert_int_equal(f->done, 1);
-  assert_int_equal(ofctx__dapr_client_pending(f->client), 0);
+  assert_int_equal(ofctx__dapr_http_client_pending(f->client), 0);
 }
 
 static void call(fixture_t *f, const char *path, const char *body,
@@ -277,9 +277,9 @@ static void close_cancels_in_flight(void **state) {
   assert_int_equal(
       ofctx__dapr_call(f->client, "POST", "/v1.0/bindings/slow", NULL, "x", 1, NULL, on_done, f),
       0);
-  assert_int_equal(ofctx__dapr_client_pending(f->client), 1);
+  assert_int_equal(ofctx__dapr_http_client_pending(f->client), 1);
   uv_run(&f->loop, UV_RUN_NOWAIT);
-  ofctx__dapr_client_close(f->client, NULL, NULL);
+  ofctx__dapr_http_client_close(f->client, NULL, NULL);
   assert_int_equal(f->done, 1);
   assert_false(f->result.ok);
   assert_string_equal(f->error, "cancelled");
@@ -337,5 +337,5 @@ int main(void) {
       cmocka_unit_test(oversized_answers_fail),     cmocka_unit_test(close_cancels_in_flight),
       cmocka_unit_test(retry_after_is_capped),      cmocka_unit_test(backoff_saturates),
   };
-  return cmocka_run_group_tests_name("dapr_client", tests, NULL, NULL);
+  return cmocka_run_group_tests_name("dapr_http_client", tests, NULL, NULL);
 }

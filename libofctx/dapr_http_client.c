@@ -1,5 +1,5 @@
 /* The sidecar client: libcurl multi driven by libuv (socket and timer
- * callbacks), with retries and back-off. See dapr_client.h. */
+ * callbacks), with retries and back-off. See dapr_http_client.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,14 +8,14 @@
 
 #include "buf.h"
 #include "curl_lib.h"
-#include "dapr_client.h"
+#include "dapr_http_client.h"
 #include "mem.h"
 #include "saturate.h"
 
 typedef struct call call_t;
 
 struct call {
-  ofctx__dapr_client_t *client;
+  ofctx__dapr_http_client_t *client;
   call_t *prev, *next;
   CURL *easy;
   struct curl_slist *headers; /* the call's own, or the client's json_headers */
@@ -39,7 +39,7 @@ struct call {
 typedef struct sock {
   uv_poll_t poll;
   curl_socket_t fd;
-  ofctx__dapr_client_t *client;
+  ofctx__dapr_http_client_t *client;
   struct sock *prev, *next;
   int kept;   /* a connection socket: released by close_socket */
   int polled; /* `poll` is initialised */
@@ -47,7 +47,7 @@ typedef struct sock {
   int idle;   /* kept, but no transfer uses it */
 } sock_t;
 
-struct ofctx__dapr_client {
+struct ofctx__dapr_http_client {
   uv_loop_t *loop;
   CURLM *multi;
   uv_timer_t timer;
@@ -85,7 +85,7 @@ void ofctx__dapr_policy_default(ofctx__dapr_policy_t *p) {
 
 static void handle_closed(uv_handle_t *handle);
 
-static void spares_trim(ofctx__dapr_client_t *c, size_t keep) {
+static void spares_trim(ofctx__dapr_http_client_t *c, size_t keep) {
   while (c->spare_count > keep) {
     sock_t *s = c->spares;
     c->spares = s->next;
@@ -94,14 +94,14 @@ static void spares_trim(ofctx__dapr_client_t *c, size_t keep) {
   }
 }
 
-static void spare_put(ofctx__dapr_client_t *c, sock_t *s) {
+static void spare_put(ofctx__dapr_http_client_t *c, sock_t *s) {
   s->next = c->spares;
   c->spares = s;
   c->spare_count++;
 }
 
 /* A zeroed socket record: a spare, else a new one (NULL without memory). */
-static sock_t *spare_take(ofctx__dapr_client_t *c) {
+static sock_t *spare_take(ofctx__dapr_http_client_t *c) {
   sock_t *s = c->spares;
 
   if (!s)
@@ -112,7 +112,7 @@ static sock_t *spare_take(ofctx__dapr_client_t *c) {
   return s;
 }
 
-static void maybe_free(ofctx__dapr_client_t *c) {
+static void maybe_free(ofctx__dapr_http_client_t *c) {
   if (c->closing && c->handles == 0) {
     void (*closed)(void *) = c->closed;
     void *arg = c->closed_arg;
@@ -128,11 +128,11 @@ static void maybe_free(ofctx__dapr_client_t *c) {
 
 /* ---- curl ↔ libuv ---- */
 
-static void check_done(ofctx__dapr_client_t *c);
+static void check_done(ofctx__dapr_http_client_t *c);
 
 static void poll_cb(uv_poll_t *poll, int status, int events) {
   sock_t *s = poll->data;
-  ofctx__dapr_client_t *c = s->client;
+  ofctx__dapr_http_client_t *c = s->client;
   int flags = 0, running;
 
   if (s->idle) { /* the sidecar closed it: curl finds out when it reuses it */
@@ -154,7 +154,7 @@ static void poll_cb(uv_poll_t *poll, int status, int events) {
 
 static void sock_closed(uv_handle_t *handle) {
   sock_t *s = handle->data;
-  ofctx__dapr_client_t *c = s->client;
+  ofctx__dapr_http_client_t *c = s->client;
 
   spare_put(c, s);
   c->handles--;
@@ -163,7 +163,7 @@ static void sock_closed(uv_handle_t *handle) {
 
 /* Unwatches and releases a socket, before it is closed. */
 static void sock_close(sock_t *s) {
-  ofctx__dapr_client_t *c = s->client;
+  ofctx__dapr_http_client_t *c = s->client;
 
   OFCTX__LIST_UNLINK(c->socks, s);
   if (s->polled) {
@@ -173,7 +173,7 @@ static void sock_close(sock_t *s) {
   spare_put(c, s);
 }
 
-static sock_t *kept_sock(ofctx__dapr_client_t *c, curl_socket_t fd) {
+static sock_t *kept_sock(ofctx__dapr_http_client_t *c, curl_socket_t fd) {
   for (sock_t *s = c->socks; s; s = s->next)
     if (s->kept && s->fd == fd)
       return s;
@@ -181,7 +181,7 @@ static sock_t *kept_sock(ofctx__dapr_client_t *c, curl_socket_t fd) {
 }
 
 static int socket_cb(CURL *easy, curl_socket_t fd, int action, void *userp, void *socketp) {
-  ofctx__dapr_client_t *c = userp;
+  ofctx__dapr_http_client_t *c = userp;
   sock_t *s = socketp;
   int events = 0;
 
@@ -240,7 +240,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int action, void *userp, void
 /* Connection sockets are known from their opening to their closing, so that
  * their poll handles can outlive a transfer (no epoll churn per request). */
 static curl_socket_t open_socket(void *userp, curlsocktype purpose, struct curl_sockaddr *addr) {
-  ofctx__dapr_client_t *c = userp;
+  ofctx__dapr_http_client_t *c = userp;
   curl_socket_t fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
   sock_t *s;
 
@@ -265,7 +265,7 @@ static int close_socket(void *userp, curl_socket_t fd) {
 }
 
 static void timer_cb(uv_timer_t *timer) {
-  ofctx__dapr_client_t *c = timer->data;
+  ofctx__dapr_http_client_t *c = timer->data;
   int running;
 
   ofctx__curl.multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
@@ -273,7 +273,7 @@ static void timer_cb(uv_timer_t *timer) {
 }
 
 static int timer_function(CURLM *multi, long timeout_ms, void *userp) {
-  ofctx__dapr_client_t *c = userp;
+  ofctx__dapr_http_client_t *c = userp;
 
   (void)multi;
   if (timeout_ms < 0)
@@ -301,7 +301,7 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp) {
 
 static void call_free(uv_handle_t *handle) {
   call_t *call = handle->data;
-  ofctx__dapr_client_t *c = call->client;
+  ofctx__dapr_http_client_t *c = call->client;
 
   ofctx__free(call);
   c->handles--;
@@ -315,7 +315,7 @@ static void call_destroy(call_t *call) {
 
 /* Reports the outcome and releases the call (to the pool, mostly). */
 static void call_finish(call_t *call, int ok, int status, const char *error) {
-  ofctx__dapr_client_t *c = call->client;
+  ofctx__dapr_http_client_t *c = call->client;
   ofctx__dapr_result_t result;
 
   if (call->in_multi) {
@@ -437,7 +437,7 @@ static void attempt_done(call_t *call, CURLcode code) {
   call_finish(call, 0, (int)status, error);
 }
 
-static void check_done(ofctx__dapr_client_t *c) {
+static void check_done(ofctx__dapr_http_client_t *c) {
   CURLMsg *msg;
   int left;
 
@@ -457,7 +457,7 @@ static void ignore_result(void *arg, const ofctx__dapr_result_t *result) {
 }
 
 /* A call from the pool, or a new one with its curl handle set up. */
-static call_t *call_take(ofctx__dapr_client_t *c) {
+static call_t *call_take(ofctx__dapr_http_client_t *c) {
   call_t *call = c->pool;
 
   if (call) {
@@ -507,7 +507,8 @@ static struct curl_slist *add_header(struct curl_slist *list, const char *line) 
 
 /* "Expect:" (no 100-continue round trip on large bodies), the type, the
  * token; NULL when out of memory. */
-static struct curl_slist *headers_for(const ofctx__dapr_client_t *c, const char *content_type) {
+static struct curl_slist *headers_for(const ofctx__dapr_http_client_t *c,
+                                      const char *content_type) {
   struct curl_slist *list = ofctx__curl.slist_append(NULL, "Expect:");
 
   if (content_type) { /* whole, however long */
@@ -526,7 +527,7 @@ static struct curl_slist *headers_for(const ofctx__dapr_client_t *c, const char 
   return list;
 }
 
-ofctx_err_t ofctx__dapr_call(ofctx__dapr_client_t *c, const char *method, const char *path,
+ofctx_err_t ofctx__dapr_call(ofctx__dapr_http_client_t *c, const char *method, const char *path,
                              const char *content_type, const void *body, size_t body_len,
                              const ofctx__dapr_policy_t *policy, ofctx__dapr_done_fn done,
                              void *arg) {
@@ -590,19 +591,19 @@ ofctx_err_t ofctx__dapr_call(ofctx__dapr_client_t *c, const char *method, const 
   return 0;
 }
 
-size_t ofctx__dapr_client_pending(const ofctx__dapr_client_t *c) { return c->pending; }
+size_t ofctx__dapr_http_client_pending(const ofctx__dapr_http_client_t *c) { return c->pending; }
 
 static void handle_closed(uv_handle_t *handle) {
-  ofctx__dapr_client_t *c = handle->data;
+  ofctx__dapr_http_client_t *c = handle->data;
 
   c->handles--;
   maybe_free(c);
 }
 
-ofctx_err_t ofctx__dapr_client_new(ofctx__dapr_client_t **out, uv_loop_t *loop, const char *host,
-                                   int port, const char *token,
-                                   const ofctx__dapr_policy_t *policy) {
-  ofctx__dapr_client_t *c;
+ofctx_err_t ofctx__dapr_http_client_new(ofctx__dapr_http_client_t **out, uv_loop_t *loop,
+                                        const char *host, int port, const char *token,
+                                        const ofctx__dapr_policy_t *policy) {
+  ofctx__dapr_http_client_t *c;
   size_t len;
   int v6 = strchr(host, ':') != NULL && host[0] != '[';
 
@@ -654,7 +655,8 @@ fail:
   return OFCTX_ENOMEM;
 }
 
-void ofctx__dapr_client_close(ofctx__dapr_client_t *c, void (*closed)(void *), void *arg) {
+void ofctx__dapr_http_client_close(ofctx__dapr_http_client_t *c, void (*closed)(void *),
+                                   void *arg) {
   c->closing = 1;
   c->closed = closed;
   c->closed_arg = arg;

@@ -1,17 +1,17 @@
 /* Sends to the sidecar's HTTP API: the path and body of each send, the
  * binding tails kept per output, and the client's answer as a sink result. */
-#include "dapr_sink.h"
+#include "dapr_http_sink.h"
 
 #include <string.h>
 
 #include <jansson.h>
 
-#include "dapr_body.h"
+#include "dapr_http_body.h"
 #include "mem.h"
 
 typedef struct {
   ofctx__sink_t base;
-  ofctx__dapr_client_fn client;
+  ofctx__dapr_http_client_fn client;
   void *client_arg;
   const ofctx__dapr_policy_t *policy;
   int *ready;
@@ -66,7 +66,7 @@ static void answered(void *arg, const ofctx__dapr_result_t *r);
 /* Dapr before 1.17 has bulk publish under /v1.0-alpha1/ only, and takes
  * /v1.0/publish/bulk/<ps>/<topic> for a publish to a pub/sub named "bulk". */
 static int try_alpha(call_t *call, const ofctx__dapr_result_t *r) {
-  ofctx__dapr_client_t *client;
+  ofctx__dapr_http_client_t *client;
   ofctx__buf_t alpha = {0};
 
   if (!call->ids || call->alpha || r->status != 404 ||
@@ -147,7 +147,7 @@ static ofctx_err_t start(ofctx__sink_t *base, const ofctx__send_request_t *req,
                          ofctx__sink_done_fn done, void *arg) {
   dapr_sink_t *s = (dapr_sink_t *)base;
   ofctx__buf_t path = {0}, body = {0};
-  ofctx__dapr_client_t *client;
+  ofctx__dapr_http_client_t *client;
   char *own = NULL;
   call_t *call = NULL;
   const char *tail;
@@ -193,9 +193,9 @@ static void sink_free(ofctx__sink_t *base) {
   ofctx__free(s);
 }
 
-ofctx__sink_t *ofctx__dapr_sink_new(ofctx__dapr_client_fn client, void *client_arg,
-                                    const ofctx__dapr_policy_t *policy, size_t outputs,
-                                    int *ready) {
+ofctx__sink_t *ofctx__dapr_http_sink_new(ofctx__dapr_http_client_fn client, void *client_arg,
+                                         const ofctx__dapr_policy_t *policy, size_t outputs,
+                                         int *ready) {
   dapr_sink_t *s = ofctx__calloc(1, sizeof *s);
 
   if (!s)

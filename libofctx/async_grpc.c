@@ -879,5 +879,5 @@ static int app_route(void *state, ofctx__http_request_t *req) {
   return 0;
 }
 
-const ofctx__mode_t ofctx__grpc_mode = {"Async",      0,       0, app_start, app_route, app_call,
-                                        app_describe, app_stop};
+const ofctx__mode_t ofctx__async_grpc_mode = {
+    "Async", 0, 0, app_start, app_route, app_call, app_describe, app_stop};

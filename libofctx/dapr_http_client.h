@@ -5,8 +5,8 @@
  * Retries: a 5xx answer (and 408 or 429), a connection failure or a timeout
  * is tried again after an exponential back-off with jitter, up to
  * `max_attempts` in all; any other 4xx fails at once. */
-#ifndef OFCTX_DAPR_CLIENT_H
-#define OFCTX_DAPR_CLIENT_H
+#ifndef OFCTX_DAPR_HTTP_CLIENT_H
+#define OFCTX_DAPR_HTTP_CLIENT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -15,7 +15,7 @@
 
 #include "ofctx/error.h"
 
-typedef struct ofctx__dapr_client ofctx__dapr_client_t;
+typedef struct ofctx__dapr_http_client ofctx__dapr_http_client_t;
 
 typedef struct {
   uint64_t timeout_ms;         /* one attempt, connect to last byte (default 10 s) */
@@ -61,24 +61,26 @@ typedef void (*ofctx__dapr_done_fn)(void *arg, const ofctx__dapr_result_t *resul
 /* `host` and `token` (may be NULL) are copied. Opens libcurl if it is not
  * open yet. OFCTX_OK; OFCTX_ESEND (after a logged error) when libcurl cannot
  * be opened or set up; OFCTX_ENOMEM. */
-ofctx_err_t ofctx__dapr_client_new(ofctx__dapr_client_t **out, uv_loop_t *loop, const char *host,
-                                   int port, const char *token, const ofctx__dapr_policy_t *policy);
+ofctx_err_t ofctx__dapr_http_client_new(ofctx__dapr_http_client_t **out, uv_loop_t *loop,
+                                        const char *host, int port, const char *token,
+                                        const ofctx__dapr_policy_t *policy);
 
 /* Starts a call: `method` "GET" or "POST", `path` from "/v1.0/...", `body`
  * copied. `done` runs exactly once, later, on the loop (also when the client
  * is closed first: then with `cancelled` set). OFCTX_OK; or, and then `done`
  * never runs, OFCTX_ESEND (the client is closing, or the request cannot be
  * started) or OFCTX_ENOMEM. */
-ofctx_err_t ofctx__dapr_call(ofctx__dapr_client_t *client, const char *method, const char *path,
-                             const char *content_type, const void *body, size_t body_len,
-                             const ofctx__dapr_policy_t *policy, ofctx__dapr_done_fn done,
-                             void *arg);
+ofctx_err_t ofctx__dapr_call(ofctx__dapr_http_client_t *client, const char *method,
+                             const char *path, const char *content_type, const void *body,
+                             size_t body_len, const ofctx__dapr_policy_t *policy,
+                             ofctx__dapr_done_fn done, void *arg);
 
 /* Calls in flight. */
-size_t ofctx__dapr_client_pending(const ofctx__dapr_client_t *client);
+size_t ofctx__dapr_http_client_pending(const ofctx__dapr_http_client_t *client);
 
 /* Cancels what is in flight (each `done` runs with "cancelled") and frees
  * the client once its handles are closed; `closed` (may be NULL) runs then. */
-void ofctx__dapr_client_close(ofctx__dapr_client_t *client, void (*closed)(void *arg), void *arg);
+void ofctx__dapr_http_client_close(ofctx__dapr_http_client_t *client, void (*closed)(void *arg),
+                                   void *arg);
 
 #endif

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "mem.h"
 #include "mode.h"
+#include "text.h"
 
 typedef Dapr__Proto__Runtime__V1__TopicEventRequest topic_req_t;
 typedef Dapr__Proto__Runtime__V1__BindingEventRequest binding_req_t;
@@ -159,15 +160,6 @@ static void answer_topic(ofctx_t *ctx, ofctx__outcome_t outcome) {
 
 /* ---- CloudEvent attributes from a topic event ---- */
 
-static int utf8_ok(const char *s) {
-  size_t n;
-
-  for (; *s; s += n)
-    if ((n = ofctx__utf8_len(s)) == 0)
-      return 0;
-  return 1;
-}
-
 static json_t *value_json(const pb_value_t *v, int depth, int *bad);
 
 static json_t *struct_json(const Google__Protobuf__Struct *s, int depth, int *bad) {
@@ -175,7 +167,7 @@ static json_t *struct_json(const Google__Protobuf__Struct *s, int depth, int *ba
 
   for (size_t i = 0; o && s && i < s->n_fields; i++) {
     json_t *v = NULL;
-    if (!utf8_ok(s->fields[i]->key))
+    if (!ofctx__utf8_valid(s->fields[i]->key, strlen(s->fields[i]->key)))
       *bad = 1;
     else
       v = value_json(s->fields[i]->value, depth + 1, bad);
@@ -198,7 +190,7 @@ static json_t *value_json(const pb_value_t *v, int depth, int *bad) {
   case GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE:
     return isfinite(v->number_value) ? json_real(v->number_value) : json_null();
   case GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE:
-    if (!utf8_ok(v->string_value)) {
+    if (!ofctx__utf8_valid(v->string_value, strlen(v->string_value))) {
       *bad = 1;
       return NULL;
     }
@@ -278,7 +270,7 @@ static int attributes_of(ofctx__grpc_call_t *call, ofctx_event_t *ev, const char
   for (size_t i = 0; i < n_fields; i++) {
     if (!fields[i][1] || !fields[i][1][0])
       continue;
-    if (!utf8_ok(fields[i][1]))
+    if (!ofctx__utf8_valid(fields[i][1], strlen(fields[i][1])))
       return -2;
     if (json_object_set_new(ev->attributes, fields[i][0], json_string(fields[i][1])) != 0)
       return -1;
@@ -289,10 +281,10 @@ static int attributes_of(ofctx__grpc_call_t *call, ofctx_event_t *ev, const char
     char *text;
     if (json_object_get(ev->attributes, key))
       continue;
-    if (!utf8_ok(key))
+    if (!ofctx__utf8_valid(key, strlen(key)))
       return -2;
     text = extension_text(extensions->fields[i]->value, &oom, &bad);
-    if (bad || (text && !utf8_ok(text))) {
+    if (bad || (text && !ofctx__utf8_valid(text, strlen(text)))) {
       ofctx__free(text);
       return -2;
     }

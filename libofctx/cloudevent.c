@@ -14,7 +14,9 @@
 #include "json_scan.h"
 #include "json_util.h"
 #include "log.h"
+#include "media_type.h"
 #include "mem.h"
+#include "text.h"
 
 #define STRUCTURED_TYPE "application/cloudevents+json"
 

@@ -7,6 +7,7 @@
 #include "config_impl.h"
 #include "error_msg.h"
 #include "json_util.h"
+#include "text.h"
 
 static const char *env_get(ofctx_getenv_fn getenv_fn, void *arg, const char *name) {
   const char *value = getenv_fn ? getenv_fn(arg, name) : getenv(name);

@@ -11,6 +11,7 @@
 #include "error_msg.h"
 #include "json_util.h"
 #include "route.h"
+#include "text.h"
 
 typedef struct {
   const char *source;

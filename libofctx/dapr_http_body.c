@@ -6,7 +6,9 @@
 #include "dapr_http_body.h"
 #include "json_scan.h"
 #include "json_util.h"
+#include "media_type.h"
 #include "mem.h"
+#include "text.h"
 
 /* Whether jansson's refusal of these came from the text rather than from
  * memory: a missing value, or a string with what Dapr should not get. */

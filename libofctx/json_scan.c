@@ -4,8 +4,8 @@
 
 #include "base64.h"
 #include "json_scan.h"
-#include "json_util.h"
 #include "mem.h"
+#include "text.h"
 
 static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
@@ -516,17 +516,6 @@ int ofctx__json_string_decode(ofctx__buf_t *out, const char *s, size_t len) {
   }
   ofctx__buf_append(out, "", 0); /* `data` set, even for "" */
   return lone;
-}
-
-const char *ofctx__media_type_of(const void *data, size_t len) {
-  const unsigned char *p = data;
-
-  if (ofctx__json_valid(data, len))
-    return "application/json";
-  for (size_t i = 0, n; i < len; i += n)
-    if (p[i] == 0 || (n = utf8_at(p + i, len - i)) == 0)
-      return "application/octet-stream";
-  return "text/plain; charset=utf-8";
 }
 
 ofctx_err_t ofctx__json_base64(const char *s, size_t len, char **out, size_t *out_len) {

@@ -74,11 +74,6 @@ int ofctx__json_elements_valid(const char *s, size_t len, ofctx__json_element_fn
 int ofctx__json_elements_in(const ofctx__json_map_t *map, const char *s, size_t len,
                             ofctx__json_element_fn fn, void *arg);
 
-/* The media type data carries when nobody said: "application/json" for
- * JSON, "text/plain; charset=utf-8" for other UTF-8 text without NUL
- * bytes (and for no data), else "application/octet-stream". */
-const char *ofctx__media_type_of(const void *data, size_t len);
-
 /* Appends the characters of the JSON string token `s` (quotes included, as
  * ofctx__json_value_len found it) as UTF-8: escapes decoded, "\u0000" as a
  * NUL byte, and a lone surrogate, which no UTF-8 can hold, as U+FFFD.

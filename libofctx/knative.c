@@ -8,12 +8,13 @@
 #include <strings.h>
 
 #include "cloudevent.h"
-#include "json_scan.h"
 #include "json_util.h"
 #include "log.h"
+#include "media_type.h"
 #include "mem.h"
 #include "mode.h"
 #include "route.h"
+#include "text.h"
 
 #define STATUS_HEADER "X-OpenFunction-Status"
 

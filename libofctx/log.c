@@ -16,6 +16,7 @@
 #include "json_util.h"
 #include "log.h"
 #include "mem.h"
+#include "text.h"
 
 static struct {
   int json;

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_util.h"
 #include "options.h"
+#include "text.h"
 
 typedef enum { SIZE, MILLIS, COUNT } kind_t;
 

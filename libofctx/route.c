@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "buf.h"
-#include "json_util.h"
 #include "mem.h"
 #include "route.h"
+#include "text.h"
 
 typedef struct {
   char *text; /* a literal segment, or the parameter's name */
@@ -53,16 +53,6 @@ static int name_ok(const char *s, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
           (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-      return 0;
-  return 1;
-}
-
-/* Whether the `n` bytes at `s` (NUL-free, NUL-terminated) are UTF-8. */
-static int utf8_ok(const char *s, size_t n) {
-  size_t len;
-
-  for (size_t i = 0; i < n; i += len)
-    if ((len = ofctx__utf8_len(s + i)) == 0)
       return 0;
   return 1;
 }
@@ -194,7 +184,7 @@ int ofctx__route_match(const ofctx__route_t *route, const char *path, json_t *pa
       rc = strcmp(value.data, seg->text) == 0;
     else if (value.len == 0)
       rc = 0;
-    else if (!utf8_ok(value.data, value.len))
+    else if (!ofctx__utf8_valid(value.data, value.len))
       rc = 0; /* a parameter is a JSON string: text, as a regex already demands */
     else if (seg->re &&
              pcre2_match(seg->re, (PCRE2_SPTR)value.data, value.len, 0, 0, route->md, NULL) < 0)

@@ -6,10 +6,10 @@
 #include <string.h>
 
 #include "invocation.h"
-#include "json_scan.h"
-#include "json_util.h"
 #include "log.h"
+#include "media_type.h"
 #include "mem.h"
+#include "text.h"
 
 typedef struct {
   ofctx_t *ctx;

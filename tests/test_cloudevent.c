@@ -22,7 +22,7 @@
 #include "case_util.h"
 #include "cloudevent.h"
 #include "event.h"
-#include "json_util.h"
+#include "text.h"
 
 /* ---- counting jansson's allocations ----
  * Every JSON value the decoder makes comes from jansson's allocator; counting

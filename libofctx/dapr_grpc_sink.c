@@ -13,7 +13,7 @@ typedef struct {
   ofctx__sink_t base;
   ofctx__grpc_client_fn client;
   void *client_arg;
-  const ofctx__dapr_policy_t *policy;
+  const ofctx__retry_policy_t *policy;
   int *ready;
 } grpc_sink_t;
 
@@ -237,7 +237,7 @@ static ofctx_err_t start(ofctx__sink_t *base, const ofctx__send_request_t *req,
 static void sink_free(ofctx__sink_t *base) { ofctx__free(base); }
 
 ofctx__sink_t *ofctx__dapr_grpc_sink_new(ofctx__grpc_client_fn client, void *client_arg,
-                                         const ofctx__dapr_policy_t *policy, int *ready) {
+                                         const ofctx__retry_policy_t *policy, int *ready) {
   grpc_sink_t *s = ofctx__calloc(1, sizeof *s);
 
   if (!s)

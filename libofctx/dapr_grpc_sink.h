@@ -3,8 +3,8 @@
 #ifndef OFCTX_DAPR_GRPC_SINK_H
 #define OFCTX_DAPR_GRPC_SINK_H
 
-#include "dapr_http_client.h"
 #include "grpc_client.h"
+#include "retry.h"
 #include "sink.h"
 
 /* Where the sink gets its client, at each send: NULL once the function is
@@ -15,6 +15,6 @@ typedef ofctx__grpc_client_t *(*ofctx__grpc_client_fn)(void *arg);
  * each time the sidecar accepts a send. NULL when out of memory; free it
  * with ofctx__sink_free. */
 ofctx__sink_t *ofctx__dapr_grpc_sink_new(ofctx__grpc_client_fn client, void *client_arg,
-                                         const ofctx__dapr_policy_t *policy, int *ready);
+                                         const ofctx__retry_policy_t *policy, int *ready);
 
 #endif

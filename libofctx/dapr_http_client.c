@@ -10,7 +10,6 @@
 #include "curl_lib.h"
 #include "dapr_http_client.h"
 #include "mem.h"
-#include "saturate.h"
 
 typedef struct call call_t;
 
@@ -24,7 +23,7 @@ struct call {
   ofctx__buf_t resp;
   int too_big;
   int in_multi;
-  ofctx__dapr_policy_t policy;
+  ofctx__retry_policy_t policy;
   int attempts;
   uv_timer_t backoff;
   ofctx__dapr_done_fn done;
@@ -53,7 +52,7 @@ struct ofctx__dapr_http_client {
   uv_timer_t timer;
   char *base;         /* "http://host:port" */
   char *token_header; /* "dapr-api-token: ..." or NULL */
-  ofctx__dapr_policy_t policy;
+  ofctx__retry_policy_t policy;
   call_t *calls;
   size_t pending;
   sock_t *socks;
@@ -74,14 +73,6 @@ struct ofctx__dapr_http_client {
   void *closed_arg;
   uint64_t rng;
 };
-
-void ofctx__dapr_policy_default(ofctx__dapr_policy_t *p) {
-  p->timeout_ms = 10000;
-  p->max_attempts = 4;
-  p->backoff_initial_ms = 100;
-  p->backoff_max_ms = 2000;
-  p->max_response_size = 4 * 1024 * 1024;
-}
 
 static void handle_closed(uv_handle_t *handle);
 
@@ -367,33 +358,6 @@ static void backoff_done(uv_timer_t *timer) {
     call_finish(call, 0, 0, "cannot start the request");
 }
 
-uint64_t ofctx__dapr_backoff_ms(const ofctx__dapr_policy_t *policy, int attempts, uint64_t *rng) {
-  uint64_t wait = policy->backoff_initial_ms;
-
-  for (int i = 1; i < attempts && wait < policy->backoff_max_ms; i++)
-    wait = ofctx__mul_sat(wait, 2);
-  if (wait > policy->backoff_max_ms)
-    wait = policy->backoff_max_ms;
-  /* xorshift64: jitter only, nothing secret */
-  *rng ^= *rng << 13;
-  *rng ^= *rng >> 7;
-  *rng ^= *rng << 17;
-  return wait / 2 + (wait > 1 ? *rng % (wait / 2 + 1) : 0);
-}
-
-uint64_t ofctx__dapr_retry_after_ms(uint64_t backoff_ms, int64_t after_s) {
-  uint64_t ms;
-
-  if (after_s <= 0)
-    return backoff_ms;
-  /* capped before it is multiplied: a product that wrapped would be under
-   * any cap */
-  ms = ofctx__mul_sat((uint64_t)after_s, 1000);
-  if (ms > OFCTX__RETRY_AFTER_MAX_MS)
-    ms = OFCTX__RETRY_AFTER_MAX_MS;
-  return ms > backoff_ms ? ms : backoff_ms;
-}
-
 static int retryable_status(int status) { return status >= 500 || status == 408 || status == 429; }
 
 static void attempt_done(call_t *call, CURLcode code) {
@@ -425,12 +389,12 @@ static void attempt_done(call_t *call, CURLcode code) {
   if ((code != CURLE_OK ||
        (retryable_status((int)status) && !(status == 500 && call->policy.final_500))) &&
       call->attempts < call->policy.max_attempts && !call->client->closing) {
-    uint64_t wait = ofctx__dapr_backoff_ms(&call->policy, call->attempts, &call->client->rng);
+    uint64_t wait = ofctx__backoff_ms(&call->policy, call->attempts, &call->client->rng);
     curl_off_t after = 0;
     /* a rate limiter's Retry-After (seconds) is waited out, within a bound */
     if ((status == 429 || status == 503) &&
         ofctx__curl.easy_getinfo(call->easy, CURLINFO_RETRY_AFTER, &after) == CURLE_OK)
-      wait = ofctx__dapr_retry_after_ms(wait, (int64_t)after);
+      wait = ofctx__retry_after_ms(wait, (int64_t)after);
     uv_timer_start(&call->backoff, backoff_done, wait, 0);
     return;
   }
@@ -529,7 +493,7 @@ static struct curl_slist *headers_for(const ofctx__dapr_http_client_t *c,
 
 ofctx_err_t ofctx__dapr_call(ofctx__dapr_http_client_t *c, const char *method, const char *path,
                              const char *content_type, const void *body, size_t body_len,
-                             const ofctx__dapr_policy_t *policy, ofctx__dapr_done_fn done,
+                             const ofctx__retry_policy_t *policy, ofctx__dapr_done_fn done,
                              void *arg) {
   call_t *call;
   ofctx__buf_t url = {0};
@@ -602,7 +566,7 @@ static void handle_closed(uv_handle_t *handle) {
 
 ofctx_err_t ofctx__dapr_http_client_new(ofctx__dapr_http_client_t **out, uv_loop_t *loop,
                                         const char *host, int port, const char *token,
-                                        const ofctx__dapr_policy_t *policy) {
+                                        const ofctx__retry_policy_t *policy) {
   ofctx__dapr_http_client_t *c;
   size_t len;
   int v6 = strchr(host, ':') != NULL && host[0] != '[';
@@ -617,7 +581,7 @@ ofctx_err_t ofctx__dapr_http_client_new(ofctx__dapr_http_client_t **out, uv_loop
   if (policy)
     c->policy = *policy;
   else
-    ofctx__dapr_policy_default(&c->policy);
+    ofctx__retry_policy_default(&c->policy);
   c->rng = uv_hrtime() | 1;
   len = strlen(host) + 32;
   c->base = ofctx__malloc(len);

@@ -2,9 +2,10 @@
  * with libcurl's multi interface on the runtime's libuv loop, so that no call
  * ever blocks the loop. Connections are kept alive and reused.
  *
- * Retries: a 5xx answer (and 408 or 429), a connection failure or a timeout
- * is tried again after an exponential back-off with jitter, up to
- * `max_attempts` in all; any other 4xx fails at once. */
+ * Retries (retry.h): a 5xx answer (and 408 or 429), a connection failure or
+ * a timeout is tried again after the policy's back-off, up to `max_attempts`
+ * in all, and a Retry-After on a 429 or 503 is honoured within its cap; any
+ * other 4xx fails at once. */
 #ifndef OFCTX_DAPR_HTTP_CLIENT_H
 #define OFCTX_DAPR_HTTP_CLIENT_H
 
@@ -14,33 +15,9 @@
 #include <uv.h>
 
 #include "ofctx/error.h"
+#include "retry.h"
 
 typedef struct ofctx__dapr_http_client ofctx__dapr_http_client_t;
-
-typedef struct {
-  uint64_t timeout_ms;         /* one attempt, connect to last byte (default 10 s) */
-  int max_attempts;            /* 1 = no retry (default 4) */
-  uint64_t backoff_initial_ms; /* before the 2nd attempt, then doubling (default 100 ms) */
-  uint64_t backoff_max_ms;     /* cap on one wait (default 2 s) */
-  size_t max_response_size;    /* longer answers fail (default 4 MiB) */
-  int final_500;               /* a 500 is not retried (a bulk publish's partial failure) */
-} ofctx__dapr_policy_t;
-
-void ofctx__dapr_policy_default(ofctx__dapr_policy_t *policy);
-
-/* A 429 or 503 with Retry-After waits that long before the next attempt,
- * at most this long (a back-off that is longer wins). */
-#define OFCTX__RETRY_AFTER_MAX_MS 30000
-
-/* The wait before the next attempt when the answer said Retry-After
- * `after_s` seconds (0 or less: it did not): the longer of `backoff_ms` and
- * `after_s`, the latter at most OFCTX__RETRY_AFTER_MAX_MS however large. */
-uint64_t ofctx__dapr_retry_after_ms(uint64_t backoff_ms, int64_t after_s);
-
-/* The wait before attempt `attempts` + 1: doubling from the initial wait,
- * capped, and spread over its upper half (`*rng`, a nonzero xorshift state)
- * so that many callers do not retry in step. */
-uint64_t ofctx__dapr_backoff_ms(const ofctx__dapr_policy_t *policy, int attempts, uint64_t *rng);
 
 /* The outcome of a call. `status` is the last HTTP status, 0 when no answer
  * came; `ok` is 1 for a 2xx; `error` says what went wrong (static or valid
@@ -63,7 +40,7 @@ typedef void (*ofctx__dapr_done_fn)(void *arg, const ofctx__dapr_result_t *resul
  * be opened or set up; OFCTX_ENOMEM. */
 ofctx_err_t ofctx__dapr_http_client_new(ofctx__dapr_http_client_t **out, uv_loop_t *loop,
                                         const char *host, int port, const char *token,
-                                        const ofctx__dapr_policy_t *policy);
+                                        const ofctx__retry_policy_t *policy);
 
 /* Starts a call: `method` "GET" or "POST", `path` from "/v1.0/...", `body`
  * copied. `done` runs exactly once, later, on the loop (also when the client
@@ -72,7 +49,7 @@ ofctx_err_t ofctx__dapr_http_client_new(ofctx__dapr_http_client_t **out, uv_loop
  * started) or OFCTX_ENOMEM. */
 ofctx_err_t ofctx__dapr_call(ofctx__dapr_http_client_t *client, const char *method,
                              const char *path, const char *content_type, const void *body,
-                             size_t body_len, const ofctx__dapr_policy_t *policy,
+                             size_t body_len, const ofctx__retry_policy_t *policy,
                              ofctx__dapr_done_fn done, void *arg);
 
 /* Calls in flight. */

@@ -13,7 +13,7 @@ typedef struct {
   ofctx__sink_t base;
   ofctx__dapr_http_client_fn client;
   void *client_arg;
-  const ofctx__dapr_policy_t *policy;
+  const ofctx__retry_policy_t *policy;
   int *ready;
   size_t outputs;
   char **tails; /* per output: the end of its binding bodies, built at its first send */
@@ -26,7 +26,7 @@ typedef struct {
   /* a bulk publish: what a second try on the alpha path needs, and the ids */
   ofctx__buf_t path, body;
   int alpha;
-  ofctx__dapr_policy_t policy;
+  ofctx__retry_policy_t policy;
   size_t id_count;
   char **ids;
 } call_t;
@@ -194,7 +194,7 @@ static void sink_free(ofctx__sink_t *base) {
 }
 
 ofctx__sink_t *ofctx__dapr_http_sink_new(ofctx__dapr_http_client_fn client, void *client_arg,
-                                         const ofctx__dapr_policy_t *policy, size_t outputs,
+                                         const ofctx__retry_policy_t *policy, size_t outputs,
                                          int *ready) {
   dapr_sink_t *s = ofctx__calloc(1, sizeof *s);
 

@@ -16,7 +16,7 @@ typedef ofctx__dapr_http_client_t *(*ofctx__dapr_http_client_fn)(void *arg);
  * (borrowed); `*ready` (borrowed) is set each time the sidecar accepts a
  * send. NULL when out of memory; free it with ofctx__sink_free. */
 ofctx__sink_t *ofctx__dapr_http_sink_new(ofctx__dapr_http_client_fn client, void *client_arg,
-                                         const ofctx__dapr_policy_t *policy, size_t outputs,
+                                         const ofctx__retry_policy_t *policy, size_t outputs,
                                          int *ready);
 
 #endif

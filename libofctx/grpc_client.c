@@ -32,7 +32,7 @@ struct gcall {
   ofctx__buf_t answer;  /* the response's bytes (a frame prefix, then the message) */
   unsigned char *body;  /* prefix and message */
   size_t body_len, body_off;
-  ofctx__dapr_policy_t policy;
+  ofctx__retry_policy_t policy;
   int attempts;
   uint64_t attempt_start; /* loop time */
   uv_timer_t timer;
@@ -515,7 +515,7 @@ static void attempt_failed(gcall_t *call, int code, const char *why) {
     return;
   }
   uv_timer_start(&call->timer, backoff_over,
-                 ofctx__dapr_backoff_ms(&call->policy, call->attempts, &cl->rng), 0);
+                 ofctx__backoff_ms(&call->policy, call->attempts, &cl->rng), 0);
 }
 
 static void attempt_timeout(uv_timer_t *timer) {
@@ -714,15 +714,16 @@ ofctx_err_t ofctx__grpc_client_new(ofctx__grpc_client_t **out, uv_loop_t *loop, 
 }
 
 ofctx_err_t ofctx__grpc_client_call(ofctx__grpc_client_t *cl, const char *path,
-                                    const ProtobufCMessage *msg, const ofctx__dapr_policy_t *policy,
-                                    ofctx__grpc_done_fn done, void *arg) {
+                                    const ProtobufCMessage *msg,
+                                    const ofctx__retry_policy_t *policy, ofctx__grpc_done_fn done,
+                                    void *arg) {
   return ofctx__grpc_client_call_or(cl, path, NULL, msg, policy, done, arg);
 }
 
 ofctx_err_t ofctx__grpc_client_call_or(ofctx__grpc_client_t *cl, const char *path,
                                        const char *fallback, const ProtobufCMessage *msg,
-                                       const ofctx__dapr_policy_t *policy, ofctx__grpc_done_fn done,
-                                       void *arg) {
+                                       const ofctx__retry_policy_t *policy,
+                                       ofctx__grpc_done_fn done, void *arg) {
   size_t len = protobuf_c_message_get_packed_size(msg);
   gcall_t *call;
 

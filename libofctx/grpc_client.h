@@ -18,8 +18,8 @@
 #include <protobuf-c/protobuf-c.h>
 #include <uv.h>
 
-#include "dapr_http_client.h"
 #include "ofctx/error.h"
+#include "retry.h"
 
 typedef struct ofctx__grpc_client ofctx__grpc_client_t;
 
@@ -50,15 +50,16 @@ ofctx_err_t ofctx__grpc_client_new(ofctx__grpc_client_t **out, uv_loop_t *loop, 
  * this call. OFCTX_OK; or OFCTX_ENOMEM, OFCTX_ESEND (the client is
  * closing), and then `done` never runs. */
 ofctx_err_t ofctx__grpc_client_call(ofctx__grpc_client_t *client, const char *path,
-                                    const ProtobufCMessage *msg, const ofctx__dapr_policy_t *policy,
-                                    ofctx__grpc_done_fn done, void *arg);
+                                    const ProtobufCMessage *msg,
+                                    const ofctx__retry_policy_t *policy, ofctx__grpc_done_fn done,
+                                    void *arg);
 
 /* The same, and when the sidecar answers UNIMPLEMENTED (an older Dapr)
  * once more at `fallback` (a literal too), with the same message. */
 ofctx_err_t ofctx__grpc_client_call_or(ofctx__grpc_client_t *client, const char *path,
                                        const char *fallback, const ProtobufCMessage *msg,
-                                       const ofctx__dapr_policy_t *policy, ofctx__grpc_done_fn done,
-                                       void *arg);
+                                       const ofctx__retry_policy_t *policy,
+                                       ofctx__grpc_done_fn done, void *arg);
 
 /* Calls not yet ended. */
 size_t ofctx__grpc_client_pending(const ofctx__grpc_client_t *client);

@@ -81,7 +81,7 @@ int ofctx__options_load(ofctx__options_t *o, char *err, size_t size) {
   memset(o, 0, sizeof *o);
   ofctx__http_limits_default(&o->http);
   ofctx__grpc_limits_default(&o->grpc);
-  ofctx__dapr_policy_default(&o->send);
+  ofctx__retry_policy_default(&o->send);
   /* sends go over the sidecar's gRPC API whenever it has one: Dapr sets
    * DAPR_GRPC_PORT in every app it runs (the Go framework always sends over
    * gRPC); over HTTP otherwise. OFCTX_DAPR_PROTOCOL forces either. */

@@ -6,14 +6,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dapr_http_client.h"
 #include "grpc_server.h"
 #include "http_server.h"
+#include "retry.h"
 
 typedef struct {
   ofctx__http_limits_t http;
   ofctx__grpc_limits_t grpc; /* its HTTP part is `http` */
-  ofctx__dapr_policy_t send;
+  ofctx__retry_policy_t send;
   int dapr_grpc; /* sends over gRPC (1) or HTTP (0): OFCTX_DAPR_PROTOCOL, else whether
                     DAPR_GRPC_PORT is set */
   uint64_t invocation_timeout_ms; /* fn returned → every send settled (default 60 s) */

@@ -216,7 +216,7 @@ static void sidecar_answered(void *arg, const ofctx__dapr_result_t *r) {
 
 static void probe_sidecar(uv_timer_t *timer) {
   ofctx__runtime_t *rt = timer->data;
-  ofctx__dapr_policy_t once = rt->opts.send;
+  ofctx__retry_policy_t once = rt->opts.send;
   ofctx__dapr_http_client_t *dapr = runtime_dapr(rt);
 
   once.max_attempts = 1;

@@ -1,6 +1,7 @@
 /* The sidecar client against a scripted sidecar (our own HTTP server) on the
  * same loop: answers, retries and back-off, 4xx without retry, timeouts,
- * refused connections, oversized answers, tokens, keep-alive, cancellation. */
+ * refused connections, oversized answers, tokens, keep-alive, cancellation
+ * (the back-off itself: test_retry.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -91,9 +92,9 @@ static void on_done(void *arg, const ofctx__dapr_result_t *r) {
   f->result.body = f->body;
 }
 
-static ofctx__dapr_policy_t fast_policy(void) {
-  ofctx__dapr_policy_t p;
-  ofctx__dapr_policy_default(&p);
+static ofctx__retry_policy_t fast_policy(void) {
+  ofctx__retry_policy_t p;
+  ofctx__retry_policy_default(&p);
   p.backoff_initial_ms = 5;
   p.backoff_max_ms = 20;
   p.timeout_ms = 2000;
@@ -102,7 +103,7 @@ static ofctx__dapr_policy_t fast_policy(void) {
 
 static fixture_t *setup_with(const char *token, int sidecar_up) {
   fixture_t *f = calloc(1, sizeof *f);
-  ofctx__dapr_policy_t p = fast_policy();
+  ofctx__retry_policy_t p = fast_policy();
   assert_int_equal(uv_loop_init(&f->loop), 0);
   uv_timer_init(&f->loop, &f->slow);
   f->slow.data = f;
@@ -132,7 +133,7 @@ static void teardown_fixture(fixture_t *f) {
 
 /* Makes one call and runs the loop until it is done. */
 static void call_with(fixture_t *f, const char *method, const char *path, const char *type,
-                      const char *body, const ofctx__dapr_policy_t *policy) {
+                      const char *body, const ofctx__retry_policy_t *policy) {
   f->done = 0;
   assert_int_equal(
       ofctx__dapr_call(f->client, method, path, type, body, strlen(body), policy, on_done, f), 0);
@@ -143,7 +144,7 @@ static void call_with(fixture_t *f, const char *method, const char *path, const 
 }
 
 static void call(fixture_t *f, const char *path, const char *body,
-                 const ofctx__dapr_policy_t *policy) {
+                 const ofctx__retry_policy_t *policy) {
   call_with(f, "POST", path, "application/json", body, policy);
 }
 
@@ -239,7 +240,7 @@ static void client_errors_are_not_retried(void **state) {
 
 static void timeouts_are_retried(void **state) {
   fixture_t *f = setup_with(NULL, 1);
-  ofctx__dapr_policy_t p = fast_policy();
+  ofctx__retry_policy_t p = fast_policy();
   p.timeout_ms = 100; /* the sidecar answers after 400 ms */
   p.max_attempts = 2;
   call(f, "/v1.0/bindings/slow", "{}", &p);
@@ -262,7 +263,7 @@ static void refused_connections(void **state) {
 
 static void oversized_answers_fail(void **state) {
   fixture_t *f = setup_with(NULL, 1);
-  ofctx__dapr_policy_t p = fast_policy();
+  ofctx__retry_policy_t p = fast_policy();
   p.max_response_size = 1000;
   call(f, "/v1.0/bindings/big", "{}", &p);
   assert_false(f->result.ok);
@@ -292,42 +293,6 @@ static void close_cancels_in_flight(void **state) {
   free(f);
 }
 
-/* Retry-After is in seconds: the cap applies to the wait it asks for
- * however large, not to a product that wrapped (18446744073709552 s is
- * 384 ms once multiplied in 64 bits). */
-static void retry_after_is_capped(void **state) {
-  (void)state;
-  assert_int_equal(ofctx__dapr_retry_after_ms(100, 18446744073709552LL), OFCTX__RETRY_AFTER_MAX_MS);
-  assert_int_equal(ofctx__dapr_retry_after_ms(100, INT64_MAX), OFCTX__RETRY_AFTER_MAX_MS);
-  assert_int_equal(ofctx__dapr_retry_after_ms(100, 18446744073709LL), OFCTX__RETRY_AFTER_MAX_MS);
-  assert_int_equal(ofctx__dapr_retry_after_ms(100, 31), OFCTX__RETRY_AFTER_MAX_MS);
-  assert_int_equal(ofctx__dapr_retry_after_ms(100, 2), 2000);
-  /* a longer back-off wins; none asked for leaves the back-off */
-  assert_int_equal(ofctx__dapr_retry_after_ms(45000, 60), 45000);
-  assert_int_equal(ofctx__dapr_retry_after_ms(100, 0), 100);
-  assert_int_equal(ofctx__dapr_retry_after_ms(100, -1), 100);
-}
-
-/* Doubling saturates: a wait near the top of 64 bits does not wrap to 0
- * on its way to the cap. */
-static void backoff_saturates(void **state) {
-  ofctx__dapr_policy_t p;
-  uint64_t rng = 88172645463325252ULL;
-  (void)state;
-  ofctx__dapr_policy_default(&p);
-  p.backoff_initial_ms = (uint64_t)1 << 62;
-  p.backoff_max_ms = UINT64_MAX;
-  for (int attempts = 1; attempts <= 100; attempts++)
-    assert_true(ofctx__dapr_backoff_ms(&p, attempts, &rng) >= (uint64_t)1 << 61);
-  p.backoff_initial_ms = 100;
-  p.backoff_max_ms = 2000;
-  for (int attempts = 1; attempts <= 100; attempts++) {
-    uint64_t wait = ofctx__dapr_backoff_ms(&p, attempts, &rng);
-    uint64_t full = attempts >= 6 ? 2000 : 100u << (attempts - 1);
-    assert_true(wait >= full / 2 && wait <= full);
-  }
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(success_and_headers),        cmocka_unit_test(no_token_no_header),
@@ -335,7 +300,6 @@ int main(void) {
       cmocka_unit_test(retries_are_bounded),        cmocka_unit_test(client_errors_are_not_retried),
       cmocka_unit_test(timeouts_are_retried),       cmocka_unit_test(refused_connections),
       cmocka_unit_test(oversized_answers_fail),     cmocka_unit_test(close_cancels_in_flight),
-      cmocka_unit_test(retry_after_is_capped),      cmocka_unit_test(backoff_saturates),
   };
   return cmocka_run_group_tests_name("dapr_http_client", tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 
 #include "bulk.h"
 #include "mem.h"
+#include "metrics.h"
 
 #define BULK_ENABLED "bulkSubscribe"
 #define BULK_MAX_MESSAGES "bulkSubscribeMaxMessagesCount"

@@ -9,7 +9,7 @@
 
 #include "buf.h"
 #include "invocation.h"
-#include "metrics.h"
+#include "outcome.h"
 
 typedef struct ofctx__bulk ofctx__bulk_t;
 

@@ -16,6 +16,7 @@
 #include "event.h"
 #include "metrics.h"
 #include "ofctx/function.h"
+#include "outcome.h"
 #include "sink.h"
 
 /* What invocations need of the runtime that hosts them; filled by it,

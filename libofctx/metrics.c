@@ -6,11 +6,6 @@
 #include "metrics.h"
 #include "ofctx/version.h"
 
-const char *ofctx__outcome_name(ofctx__outcome_t outcome) {
-  static const char *const names[] = {"success", "drop", "retry"};
-  return outcome < OFCTX__OUTCOME_COUNT ? names[outcome] : "retry";
-}
-
 int ofctx__metrics_init(ofctx__metrics_t *m, const char *const *inputs, size_t input_count,
                         const char *const *outputs, size_t output_count) {
   memset(m, 0, sizeof *m);

@@ -8,17 +8,7 @@
 #include <stdint.h>
 
 #include "buf.h"
-
-/* How an invocation ended, as the input's answer says it. */
-typedef enum {
-  OFCTX__OUTCOME_SUCCESS, /* acknowledged */
-  OFCTX__OUTCOME_DROP,    /* acknowledged as poison, never retried */
-  OFCTX__OUTCOME_RETRY,   /* not acknowledged: Dapr delivers it again */
-  OFCTX__OUTCOME_COUNT
-} ofctx__outcome_t;
-
-/* "success", "drop" or "retry". */
-const char *ofctx__outcome_name(ofctx__outcome_t outcome);
+#include "outcome.h"
 
 /* Latency histograms: these upper bounds (seconds), then +Inf. */
 #define OFCTX__LATENCY_BUCKETS 14

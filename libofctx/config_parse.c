@@ -687,10 +687,10 @@ static ofctx_err_t parse_head(parser_t *p, const json_t *root, json_t *doc) {
    * pattern it could not serve is refused by every loader. */
   if (pattern) {
     ofctx__route_t *route;
-    char why[400];
-    int compiled = ofctx__route_compile(&route, pattern, why, sizeof why);
-    if (compiled != 0)
-      return compiled == -2 ? nomem(p) : bad(p, "$.httpPattern", "%s", why);
+    ofctx_error_t why;
+    ofctx_err_t compiled = ofctx__route_compile(&route, pattern, &why);
+    if (compiled != OFCTX_OK)
+      return compiled == OFCTX_ENOMEM ? nomem(p) : bad(p, "$.httpPattern", "%s", why.message);
     ofctx__route_free(route);
   }
   if (put(doc, "name", json_string(name)) ||

@@ -34,6 +34,7 @@ static void knative_stop(void *state) {
 
 static void *knative_start(const ofctx__mode_env_t *env, char *err, size_t size) {
   knative_t *k;
+  ofctx_error_t why;
 
   for (const char *const *m = env->methods; m && *m; m++)
     if (!ofctx__name_chars_ok(*m) || strchr(*m, '.')) {
@@ -50,12 +51,9 @@ static void *knative_start(const ofctx__mode_env_t *env, char *err, size_t size)
   k->host = env->host;
   k->methods = env->methods;
   k->pattern = env->http_pattern ? env->http_pattern : ofctx_config_http_pattern(env->cfg);
-  if (ofctx__route_compile(&k->route, k->pattern, err, size) != 0) {
-    if (env->http_pattern) { /* say where the pattern came from */
-      char why[400];
-      snprintf(why, sizeof why, "%s", err);
-      snprintf(err, size, "OFCTX_HTTP_PATTERN: %s", why);
-    }
+  if (ofctx__route_compile(&k->route, k->pattern, &why) != OFCTX_OK) {
+    /* say where the pattern came from */
+    snprintf(err, size, "%s%s", env->http_pattern ? "OFCTX_HTTP_PATTERN: " : "", why.message);
     knative_stop(k);
     return NULL;
   }

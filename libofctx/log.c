@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "buf.h"
+#include "error_msg.h"
 #include "json_util.h"
 #include "log.h"
 #include "mem.h"
@@ -26,16 +27,15 @@ static struct {
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
-int ofctx__log_setup(char *err, size_t size) {
+ofctx_err_t ofctx__log_setup(ofctx_error_t *err) {
   const char *format = getenv("OFCTX_LOG_FORMAT");
   const char *level = getenv("OFCTX_LOG_LEVEL");
 
   log_state.json = 0;
   if (format && *format && strcmp(format, "text") != 0) {
-    if (strcmp(format, "json") != 0) {
-      snprintf(err, size, "OFCTX_LOG_FORMAT: \"%.40s\" is not \"text\" or \"json\"", format);
-      return -1;
-    }
+    if (strcmp(format, "json") != 0)
+      return ofctx__error(err, OFCTX_EOPTION,
+                          "OFCTX_LOG_FORMAT: \"%.40s\" is not \"text\" or \"json\"", format);
     log_state.json = 1;
   }
   log_state.level = OFCTX_LOG_INFO;
@@ -43,16 +43,16 @@ int ofctx__log_setup(char *err, size_t size) {
     size_t i;
     for (i = 0; i < 4 && strcasecmp(level, level_names[i]) != 0; i++)
       ;
-    if (i == 4) {
-      snprintf(err, size, "OFCTX_LOG_LEVEL: \"%.40s\" is not debug, info, warn or error", level);
-      return -1;
-    }
+    if (i == 4)
+      return ofctx__error(err, OFCTX_EOPTION,
+                          "OFCTX_LOG_LEVEL: \"%.40s\" is not debug, info, warn or error", level);
     log_state.level = (ofctx_log_level_t)i;
   }
   log_state.k_service = getenv("K_SERVICE");
   log_state.k_revision = getenv("K_REVISION");
   log_state.k_configuration = getenv("K_CONFIGURATION");
-  return 0;
+  ofctx__error_clear(err);
+  return OFCTX_OK;
 }
 
 int ofctx__log_enabled(ofctx_log_level_t level) { return level >= log_state.level; }

@@ -5,12 +5,14 @@
 
 #include <stdint.h>
 
+#include "ofctx/error.h"
 #include "ofctx/function.h"
 
-/* Reads OFCTX_LOG_FORMAT and OFCTX_LOG_LEVEL; 0, or -1 with a message in
- * `err` (size `size`) naming the variable. Also reads K_SERVICE,
- * K_REVISION and K_CONFIGURATION, which every line then carries. */
-int ofctx__log_setup(char *err, size_t size);
+/* Reads OFCTX_LOG_FORMAT and OFCTX_LOG_LEVEL. Returns OFCTX_OK, or
+ * OFCTX_EOPTION with a message naming the variable in `err` (may be NULL).
+ * Also reads K_SERVICE, K_REVISION and K_CONFIGURATION, which every line
+ * then carries. */
+ofctx_err_t ofctx__log_setup(ofctx_error_t *err);
 
 int ofctx__log_enabled(ofctx_log_level_t level);
 /* Now as RFC 3339 UTC with milliseconds ("2026-11-26T02:57:57.654Z"), as log
@@ -28,8 +30,16 @@ void ofctx__log_writer_stop(uint64_t wait_ms);
 /* Lines dropped so far because the buffer was full. */
 uint64_t ofctx__log_dropped(void);
 
+/* A missing NULL at the end of a variadic call is a compile error where
+ * the compiler knows the attribute. */
+#if defined(__GNUC__) || defined(__clang__)
+#define OFCTX__SENTINEL __attribute__((sentinel))
+#else
+#define OFCTX__SENTINEL
+#endif
+
 /* One line: `msg`, then string fields as key/value pairs ending with a NULL
- * key (values may be NULL: the pair is left out). */
-void ofctx__log(ofctx_log_level_t level, const char *msg, ...);
+ * key, `(const char *)NULL` (values may be NULL: the pair is left out). */
+void ofctx__log(ofctx_log_level_t level, const char *msg, ...) OFCTX__SENTINEL;
 
 #endif

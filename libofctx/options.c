@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error_msg.h"
 #include "options.h"
 #include "text.h"
 
@@ -70,7 +71,7 @@ static int parse(const char *s, kind_t kind, uint64_t *out) {
   return 0;
 }
 
-int ofctx__options_load(ofctx__options_t *o, char *err, size_t size) {
+ofctx_err_t ofctx__options_load(ofctx__options_t *o, ofctx_error_t *err) {
   const char *attempts = getenv("OFCTX_SEND_ATTEMPTS");
   const char *host = getenv("OFCTX_LISTEN_HOST");
   const char *bodies = getenv("OFCTX_MAX_BODIES_SIZE");
@@ -96,11 +97,11 @@ int ofctx__options_load(ofctx__options_t *o, char *err, size_t size) {
     if (!text || !*text)
       continue;
     if (parse(text, opt->kind, &value) != 0 || value < opt->min || value > opt->max) {
-      snprintf(err, size, "%s: \"%.40s\" is not %s from %llu to %llu%s", opt->name, text,
-               opt->kind == MILLIS ? "a number of milliseconds" : "a whole number",
-               (unsigned long long)opt->min, (unsigned long long)opt->max,
-               opt->kind == SIZE ? " (bytes; Ki, Mi and Gi suffixes allowed)" : "");
-      return -1;
+      return ofctx__error(err, OFCTX_EOPTION, "%s: \"%.40s\" is not %s from %llu to %llu%s",
+                          opt->name, text,
+                          opt->kind == MILLIS ? "a number of milliseconds" : "a whole number",
+                          (unsigned long long)opt->min, (unsigned long long)opt->max,
+                          opt->kind == SIZE ? " (bytes; Ki, Mi and Gi suffixes allowed)" : "");
     }
     if (opt->is_size_t)
       *(size_t *)((char *)o + opt->offset) = (size_t)value;
@@ -108,37 +109,35 @@ int ofctx__options_load(ofctx__options_t *o, char *err, size_t size) {
       *(uint64_t *)((char *)o + opt->offset) = value;
   }
   if (attempts && *attempts) {
-    if (parse(attempts, COUNT, &value) != 0 || value < 1 || value > 100) {
-      snprintf(err, size, "OFCTX_SEND_ATTEMPTS: \"%.40s\" is not a whole number from 1 to 100",
-               attempts);
-      return -1;
-    }
+    if (parse(attempts, COUNT, &value) != 0 || value < 1 || value > 100)
+      return ofctx__error(err, OFCTX_EOPTION,
+                          "OFCTX_SEND_ATTEMPTS: \"%.40s\" is not a whole number from 1 to 100",
+                          attempts);
     o->send.max_attempts = (int)value;
   }
   if (host && *host) {
     char quoted[OFCTX_QUOTE_SIZE];
     if (strlen(host) >= sizeof o->listen_host || !ofctx__ip_address_ok(host)) {
       ofctx__quote(quoted, sizeof quoted, host);
-      snprintf(err, size, "OFCTX_LISTEN_HOST: %s is not an IPv4 or IPv6 address", quoted);
-      return -1;
+      return ofctx__error(err, OFCTX_EOPTION,
+                          "OFCTX_LISTEN_HOST: %s is not an IPv4 or IPv6 address", quoted);
     }
     snprintf(o->listen_host, sizeof o->listen_host, "%s", host);
   }
   /* One body of the largest size must fit among those held at once. */
   if (o->http.max_bodies_size < o->http.max_body_size) {
-    if (bodies && *bodies) {
-      snprintf(err, size, "OFCTX_MAX_BODIES_SIZE: %zu is less than OFCTX_MAX_BODY_SIZE (%zu)",
-               o->http.max_bodies_size, o->http.max_body_size);
-      return -1;
-    }
+    if (bodies && *bodies)
+      return ofctx__error(err, OFCTX_EOPTION,
+                          "OFCTX_MAX_BODIES_SIZE: %zu is less than OFCTX_MAX_BODY_SIZE (%zu)",
+                          o->http.max_bodies_size, o->http.max_body_size);
     o->http.max_bodies_size = o->http.max_body_size;
   }
   if (api && *api) {
     if (strcmp(api, "http") != 0 && strcmp(api, "grpc") != 0) {
       char quoted[OFCTX_QUOTE_SIZE];
       ofctx__quote(quoted, sizeof quoted, api);
-      snprintf(err, size, "OFCTX_DAPR_PROTOCOL: %s is neither \"http\" nor \"grpc\"", quoted);
-      return -1;
+      return ofctx__error(err, OFCTX_EOPTION,
+                          "OFCTX_DAPR_PROTOCOL: %s is neither \"http\" nor \"grpc\"", quoted);
     }
     o->dapr_grpc = strcmp(api, "grpc") == 0;
   }
@@ -147,5 +146,6 @@ int ofctx__options_load(ofctx__options_t *o, char *err, size_t size) {
   o->http_pattern = getenv("OFCTX_HTTP_PATTERN");
   if (o->http_pattern && !*o->http_pattern)
     o->http_pattern = NULL;
-  return 0;
+  ofctx__error_clear(err);
+  return OFCTX_OK;
 }

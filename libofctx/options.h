@@ -1,5 +1,13 @@
 /* Internal: the runtime's tunables, read from OFCTX_* environment variables
- * (OpenFunction passes spec.serving.params as environment variables). */
+ * (OpenFunction passes spec.serving.params as environment variables), each
+ * checked, with a message naming the variable. Four OFCTX_* variables are
+ * read where they are used instead, apart from these: OFCTX_LOG_FORMAT and
+ * OFCTX_LOG_LEVEL in log.c (the log is set up before the context is read,
+ * so that the context's warnings come in the chosen format), OFCTX_LIBCURL
+ * in curl_lib.c (where libcurl is opened, at the first send), and
+ * OFCTX_SUBSCRIPTION_METADATA in config_env.c (it is part of the context,
+ * read through ofctx_config_load's getenv callback and printed by
+ * `ofctx context check`). */
 #ifndef OFCTX_OPTIONS_H
 #define OFCTX_OPTIONS_H
 
@@ -8,6 +16,7 @@
 
 #include "grpc_server.h"
 #include "http_server.h"
+#include "ofctx/error.h"
 #include "retry.h"
 
 typedef struct {
@@ -23,8 +32,9 @@ typedef struct {
   const char *http_pattern;       /* Knative: OFCTX_HTTP_PATTERN over httpPattern, or NULL */
 } ofctx__options_t;
 
-/* Defaults, then every variable that is set; -1 with a message naming the
- * variable in `err` when one is not valid. */
-int ofctx__options_load(ofctx__options_t *o, char *err, size_t size);
+/* Fills `o` with the defaults, then with every variable that is set.
+ * Returns OFCTX_OK, or OFCTX_EOPTION with a message naming the variable in
+ * `err` (may be NULL) when one is not valid. */
+ofctx_err_t ofctx__options_load(ofctx__options_t *o, ofctx_error_t *err);
 
 #endif

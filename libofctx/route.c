@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "error_msg.h"
 #include "mem.h"
 #include "route.h"
 #include "text.h"
@@ -33,18 +34,20 @@ static void re_free(void *p, void *arg) {
   ofctx__free(p);
 }
 
-static int fault(char *err, size_t size, const char *pattern, const char *what) {
+/* Returns OFCTX_EINVAL, with the quoted pattern and `what` in `err`. */
+static ofctx_err_t fault(ofctx_error_t *err, const char *pattern, const char *what) {
   char quoted[OFCTX_QUOTE_SIZE];
 
   ofctx__quote(quoted, sizeof quoted, pattern);
-  snprintf(err, size, "%s: %s", quoted, what);
-  return -1;
+  return ofctx__error(err, OFCTX_EINVAL, "%s: %s", quoted, what);
 }
 
-/* Out of memory: the pattern may be fine. */
-static int nomem(char *err, size_t size, const char *pattern) {
-  fault(err, size, pattern, "out of memory");
-  return -2;
+/* Returns OFCTX_ENOMEM: the pattern may be fine. */
+static ofctx_err_t nomem(ofctx_error_t *err, const char *pattern) {
+  char quoted[OFCTX_QUOTE_SIZE];
+
+  ofctx__quote(quoted, sizeof quoted, pattern);
+  return ofctx__error(err, OFCTX_ENOMEM, "%s: out of memory", quoted);
 }
 
 static int name_ok(const char *s, size_t n) {
@@ -58,31 +61,31 @@ static int name_ok(const char *s, size_t n) {
 }
 
 /* One segment, [s, s + n), into `seg`. */
-static int segment(ofctx__route_t *r, segment_t *seg, const char *pattern, const char *s, size_t n,
-                   char *err, size_t size) {
+static ofctx_err_t segment(ofctx__route_t *r, segment_t *seg, const char *pattern, const char *s,
+                           size_t n, ofctx_error_t *err) {
   const char *colon;
   size_t name_len;
 
   if (n == 0 || s[0] != '{') {
     if (memchr(s, '{', n) || memchr(s, '}', n))
-      return fault(err, size, pattern, "a {parameter} must be a whole segment");
+      return fault(err, pattern, "a {parameter} must be a whole segment");
     seg->text = ofctx__strndup(s, n);
-    return seg->text ? 0 : nomem(err, size, pattern);
+    return seg->text ? OFCTX_OK : nomem(err, pattern);
   }
   if (s[n - 1] != '}')
-    return fault(err, size, pattern, "a {parameter} must be a whole segment");
+    return fault(err, pattern, "a {parameter} must be a whole segment");
   colon = memchr(s, ':', n);
   name_len = (colon ? (size_t)(colon - s) : n - 1) - 1;
   if (!name_ok(s + 1, name_len))
-    return fault(err, size, pattern,
+    return fault(err, pattern,
                  "a parameter's name is letters, digits and '_', not starting with a digit");
   seg->param = 1;
   seg->text = ofctx__strndup(s + 1, name_len);
   if (!seg->text)
-    return nomem(err, size, pattern);
+    return nomem(err, pattern);
   for (size_t i = 0; i < r->count; i++)
     if (r->segs[i].param && strcmp(r->segs[i].text, seg->text) == 0)
-      return fault(err, size, pattern, "a parameter's name appears twice");
+      return fault(err, pattern, "a parameter's name appears twice");
   if (colon) {
     const char *re = colon + 1;
     size_t re_len = (size_t)(s + n - 1 - re);
@@ -90,38 +93,38 @@ static int segment(ofctx__route_t *r, segment_t *seg, const char *pattern, const
     PCRE2_SIZE offset;
     pcre2_compile_context *cc;
     if (re_len == 0)
-      return fault(err, size, pattern, "a {name:regex} parameter with an empty regex");
+      return fault(err, pattern, "a {name:regex} parameter with an empty regex");
     cc = pcre2_compile_context_create(r->gc);
     if (!cc)
-      return nomem(err, size, pattern);
+      return nomem(err, pattern);
     seg->re = pcre2_compile((PCRE2_SPTR)re, re_len, PCRE2_UTF | PCRE2_ANCHORED | PCRE2_ENDANCHORED,
                             &code, &offset, cc);
     pcre2_compile_context_free(cc);
     if (!seg->re && code == PCRE2_ERROR_HEAP_FAILED)
-      return nomem(err, size, pattern);
+      return nomem(err, pattern);
     if (!seg->re) {
       char why[160], msg[256];
       pcre2_get_error_message(code, (PCRE2_UCHAR *)why, sizeof why);
       snprintf(msg, sizeof msg, "the regex of {%s} does not compile: %s at offset %zu", seg->text,
                why, (size_t)offset);
-      return fault(err, size, pattern, msg);
+      return fault(err, pattern, msg);
     }
     pcre2_jit_compile(seg->re, PCRE2_JIT_COMPLETE); /* faster when it works; fine when not */
   }
   r->params++;
-  return 0;
+  return OFCTX_OK;
 }
 
-int ofctx__route_compile(ofctx__route_t **out, const char *pattern, char *err, size_t size) {
+ofctx_err_t ofctx__route_compile(ofctx__route_t **out, const char *pattern, ofctx_error_t *err) {
   ofctx__route_t *r = ofctx__calloc(1, sizeof *r);
   size_t max = 1;
 
   *out = NULL;
   if (!r)
-    return nomem(err, size, pattern);
+    return nomem(err, pattern);
   if (pattern[0] != '/') {
     ofctx__route_free(r);
-    return fault(err, size, pattern, "it must start with \"/\"");
+    return fault(err, pattern, "it must start with \"/\"");
   }
   for (const char *p = pattern; *p; p++)
     max += *p == '/';
@@ -129,7 +132,7 @@ int ofctx__route_compile(ofctx__route_t **out, const char *pattern, char *err, s
   r->segs = ofctx__calloc(max, sizeof *r->segs);
   if (!r->gc || !r->segs) {
     ofctx__route_free(r);
-    return nomem(err, size, pattern);
+    return nomem(err, pattern);
   }
   for (const char *p = pattern + 1;;) {
     const char *end = p;
@@ -142,9 +145,9 @@ int ofctx__route_compile(ofctx__route_t **out, const char *pattern, char *err, s
     }
     if (depth != 0) {
       ofctx__route_free(r);
-      return fault(err, size, pattern, "its braces do not pair up");
+      return fault(err, pattern, "its braces do not pair up");
     }
-    int rc = segment(r, &r->segs[r->count], pattern, p, (size_t)(end - p), err, size);
+    ofctx_err_t rc = segment(r, &r->segs[r->count], pattern, p, (size_t)(end - p), err);
     if (rc != 0) {
       r->count++; /* freed with the others */
       ofctx__route_free(r);
@@ -158,10 +161,11 @@ int ofctx__route_compile(ofctx__route_t **out, const char *pattern, char *err, s
   r->md = pcre2_match_data_create(1, r->gc);
   if (!r->md) {
     ofctx__route_free(r);
-    return nomem(err, size, pattern);
+    return nomem(err, pattern);
   }
   *out = r;
-  return 0;
+  ofctx__error_clear(err);
+  return OFCTX_OK;
 }
 
 int ofctx__route_match(const ofctx__route_t *route, const char *path, json_t *params) {

@@ -9,11 +9,14 @@
 
 #include <jansson.h>
 
+#include "ofctx/error.h"
+
 typedef struct ofctx__route ofctx__route_t;
 
-/* 0; -1 with a message naming the pattern's fault in `err`; -2 when out of
- * memory (the message says so). */
-int ofctx__route_compile(ofctx__route_t **out, const char *pattern, char *err, size_t size);
+/* Compiles `pattern` into `*out` (free it with ofctx__route_free). Returns
+ * OFCTX_OK; OFCTX_EINVAL with a message naming the pattern's fault in `err`
+ * (may be NULL); OFCTX_ENOMEM when out of memory (the message says so). */
+ofctx_err_t ofctx__route_compile(ofctx__route_t **out, const char *pattern, ofctx_error_t *err);
 
 /* 1 when `path` (a request path, percent-encoded) matches, with the decoded
  * parameters set in `params` (a JSON object, name → string); 0 when it does

@@ -443,8 +443,8 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
   }
   for (size_t i = 0; i < ofctx_config_warning_count(rt->cfg); i++)
     ofctx__log(OFCTX_LOG_WARN, ofctx_config_warning_at(rt->cfg, i), (const char *)NULL);
-  if (ofctx__options_load(&rt->opts, message, sizeof message) != 0) {
-    fprintf(stderr, "%s\n", message);
+  if (ofctx__options_load(&rt->opts, &err) != OFCTX_OK) {
+    fprintf(stderr, "%s\n", err.message);
     return -1;
   }
   /* Dapr calls an Async function over gRPC when its app protocol says so */
@@ -526,7 +526,6 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
   ofctx_error_t err;
   ofctx__runtime_t *rt;
   ofctx__args_t args;
-  char message[512];
   int status = 0, rc;
   ofctx_batch_function_t batch;
   void *user_data;
@@ -546,8 +545,8 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
     fprintf(stderr, "ofctx_main: give exactly one function\n");
     return EXIT_BAD_CONFIG;
   }
-  if (ofctx__log_setup(message, sizeof message) != 0) {
-    fprintf(stderr, "%s\n", message);
+  if (ofctx__log_setup(&err) != OFCTX_OK) {
+    fprintf(stderr, "%s\n", err.message);
     return EXIT_BAD_CONFIG;
   }
   rt = ofctx__calloc(1, sizeof *rt);

@@ -20,10 +20,10 @@
 
 static void options_defaults(void **state) {
   ofctx__options_t o;
-  char err[256];
+  ofctx_error_t err;
 
   unsetenv("DAPR_GRPC_PORT");
-  assert_int_equal(ofctx__options_load(&o, err, sizeof err), 0);
+  assert_int_equal(ofctx__options_load(&o, &err), 0);
   assert_int_equal(o.http.max_body_size, 4 * 1024 * 1024);
   assert_int_equal(o.send.max_attempts, 4);
   assert_int_equal(o.invocation_timeout_ms, 60000);
@@ -37,29 +37,29 @@ static void options_defaults(void **state) {
  * otherwise; OFCTX_DAPR_PROTOCOL forces either. */
 static void options_send_protocol(void **state) {
   ofctx__options_t o;
-  char err[256];
+  ofctx_error_t err;
 
   (void)state;
   setenv("DAPR_GRPC_PORT", "50001", 1);
-  assert_int_equal(ofctx__options_load(&o, err, sizeof err), 0);
+  assert_int_equal(ofctx__options_load(&o, &err), 0);
   assert_int_equal(o.dapr_grpc, 1);
   setenv("OFCTX_DAPR_PROTOCOL", "http", 1);
-  assert_int_equal(ofctx__options_load(&o, err, sizeof err), 0);
+  assert_int_equal(ofctx__options_load(&o, &err), 0);
   assert_int_equal(o.dapr_grpc, 0);
   unsetenv("DAPR_GRPC_PORT");
   setenv("OFCTX_DAPR_PROTOCOL", "grpc", 1);
-  assert_int_equal(ofctx__options_load(&o, err, sizeof err), 0);
+  assert_int_equal(ofctx__options_load(&o, &err), 0);
   assert_int_equal(o.dapr_grpc, 1);
   setenv("DAPR_GRPC_PORT", "", 1); /* empty is unset */
   unsetenv("OFCTX_DAPR_PROTOCOL");
-  assert_int_equal(ofctx__options_load(&o, err, sizeof err), 0);
+  assert_int_equal(ofctx__options_load(&o, &err), 0);
   assert_int_equal(o.dapr_grpc, 0);
   unsetenv("DAPR_GRPC_PORT");
 }
 
 static void options_values(void **state) {
   ofctx__options_t o;
-  char err[256];
+  ofctx_error_t err;
 
   setenv("OFCTX_MAX_BODY_SIZE", "16Mi", 1);
   setenv("OFCTX_MAX_HEADER_SIZE", "8Ki", 1);
@@ -67,7 +67,7 @@ static void options_values(void **state) {
   setenv("OFCTX_GRACE_PERIOD_MS", "0", 1);
   setenv("OFCTX_LISTEN_HOST", "127.0.0.1", 1);
   setenv("OFCTX_MAX_METADATA", "7", 1);
-  assert_int_equal(ofctx__options_load(&o, err, sizeof err), 0);
+  assert_int_equal(ofctx__options_load(&o, &err), 0);
   assert_int_equal(o.http.max_metadata, 7);
   assert_int_equal(o.http.max_body_size, 16 * 1024 * 1024);
   assert_int_equal(o.http.max_header_size, 8 * 1024);
@@ -109,16 +109,15 @@ static void options_errors(void **state) {
       {"OFCTX_LISTEN_HOST", "[::1]", "OFCTX_LISTEN_HOST: \"[::1]\" is not an IPv4 or IPv6 address"},
   };
   ofctx__options_t o;
-  char err[256];
+  ofctx_error_t err;
 
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
     setenv(rows[i].name, rows[i].value, 1);
-    err[0] = '\0';
-    if (ofctx__options_load(&o, err, sizeof err) != -1)
+    if (ofctx__options_load(&o, &err) != OFCTX_EOPTION)
       fail_msg("%s=%s was accepted", rows[i].name, rows[i].value);
-    assert_non_null(strstr(err, rows[i].name));
+    assert_non_null(strstr(err.message, rows[i].name));
     if (rows[i].message)
-      assert_string_equal(err, rows[i].message);
+      assert_string_equal(err.message, rows[i].message);
     unsetenv(rows[i].name);
   }
 }
@@ -190,13 +189,13 @@ static void log_lines(void) {
 }
 
 static void log_formats(void **state) {
-  char err[256];
+  ofctx_error_t err;
   char *out;
 
   unsetenv("OFCTX_LOG_FORMAT");
   unsetenv("OFCTX_LOG_LEVEL");
   setenv("K_SERVICE", "svc", 1);
-  assert_int_equal(ofctx__log_setup(err, sizeof err), 0);
+  assert_int_equal(ofctx__log_setup(&err), 0);
   out = capture_stderr(log_lines);
   assert_non_null(strstr(out, " info started function=f port=8080 odd=\"a b\\\"c\\x0a\" "
                               "k_service=svc\n"));
@@ -207,7 +206,7 @@ static void log_formats(void **state) {
 
   setenv("OFCTX_LOG_FORMAT", "json", 1);
   setenv("OFCTX_LOG_LEVEL", "DEBUG", 1);
-  assert_int_equal(ofctx__log_setup(err, sizeof err), 0);
+  assert_int_equal(ofctx__log_setup(&err), 0);
   out = capture_stderr(log_lines);
   assert_non_null(strstr(out,
                          "\"level\":\"info\",\"msg\":\"started\",\"function\":\"f\","
@@ -216,16 +215,16 @@ static void log_formats(void **state) {
   assert_non_null(strstr(out, "\"msg\":\"two\\nlines\",\"cut\":\"caf?\""));
 
   setenv("OFCTX_LOG_FORMAT", "xml", 1);
-  assert_int_equal(ofctx__log_setup(err, sizeof err), -1);
-  assert_string_equal(err, "OFCTX_LOG_FORMAT: \"xml\" is not \"text\" or \"json\"");
+  assert_int_equal(ofctx__log_setup(&err), OFCTX_EOPTION);
+  assert_string_equal(err.message, "OFCTX_LOG_FORMAT: \"xml\" is not \"text\" or \"json\"");
   setenv("OFCTX_LOG_FORMAT", "text", 1);
   setenv("OFCTX_LOG_LEVEL", "loud", 1);
-  assert_int_equal(ofctx__log_setup(err, sizeof err), -1);
-  assert_string_equal(err, "OFCTX_LOG_LEVEL: \"loud\" is not debug, info, warn or error");
+  assert_int_equal(ofctx__log_setup(&err), OFCTX_EOPTION);
+  assert_string_equal(err.message, "OFCTX_LOG_LEVEL: \"loud\" is not debug, info, warn or error");
   unsetenv("OFCTX_LOG_FORMAT");
   unsetenv("OFCTX_LOG_LEVEL");
   unsetenv("K_SERVICE");
-  assert_int_equal(ofctx__log_setup(err, sizeof err), 0);
+  assert_int_equal(ofctx__log_setup(&err), 0);
 }
 
 /* Formatting into a buffer: into the room left when it fits, growing it

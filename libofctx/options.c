@@ -71,13 +71,9 @@ static int parse(const char *s, kind_t kind, uint64_t *out) {
   return 0;
 }
 
-ofctx_err_t ofctx__options_load(ofctx__options_t *o, ofctx_error_t *err) {
-  const char *attempts = getenv("OFCTX_SEND_ATTEMPTS");
-  const char *host = getenv("OFCTX_LISTEN_HOST");
-  const char *bodies = getenv("OFCTX_MAX_BODIES_SIZE");
-  const char *api = getenv("OFCTX_DAPR_PROTOCOL");
+/* The defaults of every option. */
+static void defaults(ofctx__options_t *o) {
   const char *grpc_port = getenv("DAPR_GRPC_PORT");
-  uint64_t value;
 
   memset(o, 0, sizeof *o);
   ofctx__http_limits_default(&o->http);
@@ -91,18 +87,25 @@ ofctx_err_t ofctx__options_load(ofctx__options_t *o, ofctx_error_t *err) {
   o->grace_ms = 20000;
   o->dapr_wait_ms = 30000;
   snprintf(o->listen_host, sizeof o->listen_host, "0.0.0.0");
+}
+
+/* Reads the numbers of the table and OFCTX_SEND_ATTEMPTS. Returns OFCTX_OK
+ * or OFCTX_EOPTION. */
+static ofctx_err_t load_numbers(ofctx__options_t *o, ofctx_error_t *err) {
+  const char *attempts = getenv("OFCTX_SEND_ATTEMPTS");
+  uint64_t value;
+
   for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
     const option_t *opt = &options[i];
     const char *text = getenv(opt->name);
     if (!text || !*text)
       continue;
-    if (parse(text, opt->kind, &value) != 0 || value < opt->min || value > opt->max) {
+    if (parse(text, opt->kind, &value) != 0 || value < opt->min || value > opt->max)
       return ofctx__error(err, OFCTX_EOPTION, "%s: \"%.40s\" is not %s from %llu to %llu%s",
                           opt->name, text,
                           opt->kind == MILLIS ? "a number of milliseconds" : "a whole number",
                           (unsigned long long)opt->min, (unsigned long long)opt->max,
                           opt->kind == SIZE ? " (bytes; Ki, Mi and Gi suffixes allowed)" : "");
-    }
     if (opt->is_size_t)
       *(size_t *)((char *)o + opt->offset) = (size_t)value;
     else
@@ -115,32 +118,64 @@ ofctx_err_t ofctx__options_load(ofctx__options_t *o, ofctx_error_t *err) {
                           attempts);
     o->send.max_attempts = (int)value;
   }
-  if (host && *host) {
-    char quoted[OFCTX_QUOTE_SIZE];
-    if (strlen(host) >= sizeof o->listen_host || !ofctx__ip_address_ok(host)) {
-      ofctx__quote(quoted, sizeof quoted, host);
-      return ofctx__error(err, OFCTX_EOPTION,
-                          "OFCTX_LISTEN_HOST: %s is not an IPv4 or IPv6 address", quoted);
-    }
-    snprintf(o->listen_host, sizeof o->listen_host, "%s", host);
+  return OFCTX_OK;
+}
+
+/* Reads OFCTX_LISTEN_HOST. Returns OFCTX_OK or OFCTX_EOPTION. */
+static ofctx_err_t load_listen_host(ofctx__options_t *o, ofctx_error_t *err) {
+  const char *host = getenv("OFCTX_LISTEN_HOST");
+  char quoted[OFCTX_QUOTE_SIZE];
+
+  if (!host || !*host)
+    return OFCTX_OK;
+  if (strlen(host) >= sizeof o->listen_host || !ofctx__ip_address_ok(host)) {
+    ofctx__quote(quoted, sizeof quoted, host);
+    return ofctx__error(err, OFCTX_EOPTION, "OFCTX_LISTEN_HOST: %s is not an IPv4 or IPv6 address",
+                        quoted);
   }
-  /* One body of the largest size must fit among those held at once. */
-  if (o->http.max_bodies_size < o->http.max_body_size) {
-    if (bodies && *bodies)
-      return ofctx__error(err, OFCTX_EOPTION,
-                          "OFCTX_MAX_BODIES_SIZE: %zu is less than OFCTX_MAX_BODY_SIZE (%zu)",
-                          o->http.max_bodies_size, o->http.max_body_size);
-    o->http.max_bodies_size = o->http.max_body_size;
+  snprintf(o->listen_host, sizeof o->listen_host, "%s", host);
+  return OFCTX_OK;
+}
+
+/* Makes room for one body of the largest size among those held at once: a
+ * bound set below it is refused, the default is raised. Returns OFCTX_OK or
+ * OFCTX_EOPTION. */
+static ofctx_err_t fit_bodies(ofctx__options_t *o, ofctx_error_t *err) {
+  const char *bodies = getenv("OFCTX_MAX_BODIES_SIZE");
+
+  if (o->http.max_bodies_size >= o->http.max_body_size)
+    return OFCTX_OK;
+  if (bodies && *bodies)
+    return ofctx__error(err, OFCTX_EOPTION,
+                        "OFCTX_MAX_BODIES_SIZE: %zu is less than OFCTX_MAX_BODY_SIZE (%zu)",
+                        o->http.max_bodies_size, o->http.max_body_size);
+  o->http.max_bodies_size = o->http.max_body_size;
+  return OFCTX_OK;
+}
+
+/* Reads OFCTX_DAPR_PROTOCOL. Returns OFCTX_OK or OFCTX_EOPTION. */
+static ofctx_err_t load_protocol(ofctx__options_t *o, ofctx_error_t *err) {
+  const char *api = getenv("OFCTX_DAPR_PROTOCOL");
+  char quoted[OFCTX_QUOTE_SIZE];
+
+  if (!api || !*api)
+    return OFCTX_OK;
+  if (strcmp(api, "http") != 0 && strcmp(api, "grpc") != 0) {
+    ofctx__quote(quoted, sizeof quoted, api);
+    return ofctx__error(err, OFCTX_EOPTION,
+                        "OFCTX_DAPR_PROTOCOL: %s is neither \"http\" nor \"grpc\"", quoted);
   }
-  if (api && *api) {
-    if (strcmp(api, "http") != 0 && strcmp(api, "grpc") != 0) {
-      char quoted[OFCTX_QUOTE_SIZE];
-      ofctx__quote(quoted, sizeof quoted, api);
-      return ofctx__error(err, OFCTX_EOPTION,
-                          "OFCTX_DAPR_PROTOCOL: %s is neither \"http\" nor \"grpc\"", quoted);
-    }
-    o->dapr_grpc = strcmp(api, "grpc") == 0;
-  }
+  o->dapr_grpc = strcmp(api, "grpc") == 0;
+  return OFCTX_OK;
+}
+
+ofctx_err_t ofctx__options_load(ofctx__options_t *o, ofctx_error_t *err) {
+  ofctx_err_t rc;
+
+  defaults(o);
+  if ((rc = load_numbers(o, err)) != OFCTX_OK || (rc = load_listen_host(o, err)) != OFCTX_OK ||
+      (rc = fit_bodies(o, err)) != OFCTX_OK || (rc = load_protocol(o, err)) != OFCTX_OK)
+    return rc;
   o->grpc.http = o->http;
   o->send.max_response_size = o->http.max_body_size;
   o->http_pattern = getenv("OFCTX_HTTP_PATTERN");

@@ -14,7 +14,7 @@ cp "$here/buildpack.toml" "$out/"
 cp -r "$here/bin" "$out/"
 # what the library's build reads and installs; examples/ because the top
 # CMakeLists.txt builds them
-parts=(CMakeLists.txt LICENSE cmake include libofctx pkgconfig tools examples man tests/dapr/daprd_emulator.py)
+parts=(CMakeLists.txt LICENSE cmake include libofctx pkgconfig tools examples man)
 if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
   git -C "$root" archive HEAD "${parts[@]}" | tar -x -C "$out/src"
 else

@@ -1,6 +1,7 @@
-/* The public API around the parser: versions, error codes, NULL-safety,
- * argument checks, and the config accessors' edges; and the function's own
- * state through ofctx_main_opts (user data, init, tick, fini). */
+/* The public API as a whole, linked to the shared library as users do:
+ * versions, error codes and NULL-safety across the headers; and the
+ * function's own state through ofctx_main_opts (user data, init, tick,
+ * fini). The config's own cases are in test_config*.c. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -15,26 +16,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <jansson.h>
 
 #include <ofctx/ofctx.h>
-
-static const char *no_env(void *arg, const char *name) {
-  (void)arg;
-  (void)name;
-  return NULL;
-}
-
-/* A self-host environment with only the variables the test sets. */
-static const char *self_host(void *arg, const char *name) {
-  const char *const *pairs = arg;
-  if (strcmp(name, "CONTEXT_MODE") == 0)
-    return "self-host";
-  for (; pairs && pairs[0]; pairs += 2)
-    if (strcmp(pairs[0], name) == 0)
-      return pairs[1];
-  return NULL;
-}
 
 static void version(void **state) {
   char expected[32];
@@ -86,173 +69,6 @@ static void null_safety(void **state) {
   assert_int_equal(ofctx_strlist_count(NULL), 0);
   assert_null(ofctx_strlist_at(NULL, 0));
   assert_null(ofctx_user_data(NULL));
-}
-
-static void bad_arguments(void **state) {
-  ofctx_config_t *cfg = NULL;
-  ofctx_error_t err;
-
-  assert_int_equal(ofctx_config_parse(NULL, NULL, "{}", 2, no_env, NULL, &err), OFCTX_EINVAL);
-  assert_int_equal(err.code, OFCTX_EINVAL);
-  assert_int_equal(ofctx_config_parse(&cfg, NULL, NULL, 5, no_env, NULL, &err), OFCTX_EINVAL);
-  assert_null(cfg);
-  assert_int_equal(ofctx_config_load(NULL, no_env, NULL, NULL), OFCTX_EINVAL);
-  /* err is optional */
-  assert_int_equal(ofctx_config_load(&cfg, no_env, NULL, NULL), OFCTX_ENOCONTEXT);
-  assert_null(cfg);
-  /* a given document must be JSON, even when it is empty */
-  assert_int_equal(ofctx_config_parse(&cfg, NULL, "", 0, no_env, NULL, &err), OFCTX_ECONTEXT);
-  assert_string_equal(err.message, "FUNC_CONTEXT: invalid JSON at line 1, column 0: "
-                                   "'[' or '{' expected near end of file");
-}
-
-/* `len` bounds the document: bytes after it are never read. */
-static void parse_uses_len(void **state) {
-  static const char text[] = "{\"name\":\"f\",\"runtime\":\"Knative\"}GARBAGE";
-  ofctx_config_t *cfg = NULL;
-  ofctx_error_t err;
-
-  assert_int_equal(
-      ofctx_config_parse(&cfg, "ctx.json", text, strlen(text) - 7, self_host, NULL, &err),
-      OFCTX_OK);
-  assert_int_equal(err.code, OFCTX_OK);
-  assert_string_equal(ofctx_config_name(cfg), "f");
-  assert_int_equal(ofctx_config_runtime(cfg), OFCTX_RUNTIME_KNATIVE);
-  ofctx_config_free(cfg);
-  assert_int_equal(ofctx_config_parse(&cfg, "ctx.json", text, strlen(text), self_host, NULL, &err),
-                   OFCTX_ECONTEXT);
-  assert_null(cfg);
-  assert_non_null(strstr(err.message, "ctx.json: invalid JSON at line 1, column"));
-}
-
-/* Secrets reach the accessors but never the printed document. */
-static void tokens_stay_secret(void **state) {
-  static const char text[] = "{\"name\":\"f\",\"runtime\":\"Async\"}";
-  const char *vars[] = {"DAPR_API_TOKEN", "s3cr3t-dapr", "APP_API_TOKEN", "s3cr3t-app", NULL};
-  ofctx_config_t *cfg = NULL;
-  char *json;
-
-  assert_int_equal(ofctx_config_parse(&cfg, NULL, text, strlen(text), self_host, vars, NULL),
-                   OFCTX_OK);
-  assert_string_equal(ofctx_config_dapr_api_token(cfg), "s3cr3t-dapr");
-  assert_string_equal(ofctx_config_app_api_token(cfg), "s3cr3t-app");
-  json = ofctx_config_to_json(cfg);
-  assert_null(strstr(json, "s3cr3t"));
-  assert_non_null(strstr(json, "\"apiTokenSet\": true"));
-  assert_non_null(strstr(json, "\"appApiTokenSet\": true"));
-  ofctx_free(json);
-  ofctx_config_free(cfg);
-}
-
-/* The config does not borrow from the caller's text or environment. */
-static void config_outlives_inputs(void **state) {
-  char *text = strdup("{\"name\":\"f\",\"runtime\":\"Async\",\"outputs\":{\"o\":"
-                      "{\"componentName\":\"c\",\"componentType\":\"bindings.http\","
-                      "\"operation\":\"post\",\"metadata\":{\"k\":\"v\"}}}}");
-  char *pod = strdup("pod-1");
-  const char *vars[] = {"POD_NAME", pod, "DAPR_API_TOKEN", "tok", NULL};
-  ofctx_config_t *cfg = NULL;
-  const ofctx_component_t *out;
-
-  assert_int_equal(ofctx_config_parse(&cfg, NULL, text, strlen(text), self_host, vars, NULL),
-                   OFCTX_OK);
-  memset(text, 'x', strlen(text));
-  free(text);
-  memset(pod, 'x', strlen(pod));
-  free(pod);
-  assert_string_equal(ofctx_config_pod_name(cfg), "pod-1");
-  out = ofctx_config_output(cfg, "o");
-  assert_non_null(out);
-  assert_string_equal(ofctx_component_operation(out), "post");
-  assert_string_equal(ofctx_strmap_get(ofctx_component_metadata(out), "k"), "v");
-  assert_null(ofctx_strmap_get(ofctx_component_metadata(out), "K"));
-  assert_null(ofctx_config_input(cfg, NULL));
-  assert_null(ofctx_config_input_at(cfg, 0));
-  ofctx_config_free(cfg);
-}
-
-/* A value echoed in a message is quoted, escaped and shortened. */
-static void messages_quote_values(void **state) {
-  char text[1024];
-  ofctx_config_t *cfg = NULL;
-  ofctx_error_t err;
-  char long_name[300];
-
-  snprintf(text, sizeof text, "{\"name\":\"f\",\"runtime\":\"Async\\nInjected: 1\"}");
-  assert_int_equal(ofctx_config_parse(&cfg, NULL, text, strlen(text), self_host, NULL, &err),
-                   OFCTX_ECONTEXT);
-  assert_string_equal(err.message, "FUNC_CONTEXT: $.runtime: invalid runtime: "
-                                   "\"Async\\x0aInjected: 1\" (expected \"Knative\" or \"Async\")");
-  memset(long_name, 'a', sizeof long_name - 1);
-  long_name[sizeof long_name - 1] = '\0';
-  snprintf(text, sizeof text, "{\"name\":\"f\",\"runtime\":\"%s\"}", long_name);
-  assert_int_equal(ofctx_config_parse(&cfg, NULL, text, strlen(text), self_host, NULL, &err),
-                   OFCTX_ECONTEXT);
-  assert_non_null(strstr(err.message, "aaa...\" (expected"));
-  assert_true(strlen(err.message) < 200);
-}
-
-/* A message longer than the buffer is cut, never overflowed. */
-static void long_paths_are_cut(void **state) {
-  char key[400], text[1024];
-  ofctx_config_t *cfg = NULL;
-  ofctx_error_t err;
-
-  memset(key, 'k', sizeof key - 1);
-  key[sizeof key - 1] = '\0';
-  snprintf(text, sizeof text,
-           "{\"name\":\"f\",\"runtime\":\"Async\",\"inputs\":{\"%s\":{\"componentName\":7}}}", key);
-  assert_int_equal(ofctx_config_parse(&cfg, NULL, text, strlen(text), self_host, NULL, &err),
-                   OFCTX_ECONTEXT);
-  /* the path is cut to its buffer (255 bytes), the reason is kept whole */
-  assert_int_equal(strlen(err.message),
-                   strlen("FUNC_CONTEXT: ") + 255 + strlen(": expected a string, got a number"));
-  assert_memory_equal(err.message, "FUNC_CONTEXT: $.inputs.kkkk", 27);
-  assert_string_equal(err.message + strlen(err.message) - 33, ": expected a string, got a number");
-}
-
-/* An application may give jansson its own allocator (json_set_alloc_funcs):
- * libofctx must then never free() what jansson allocated, nor hand jansson's
- * memory to the caller. This allocator offsets every block, so a plain free()
- * of one is caught. */
-static size_t live_blocks;
-
-static void *offset_malloc(size_t size) {
-  char *p = malloc(size + 16);
-  if (!p)
-    return NULL;
-  live_blocks++;
-  return p + 16;
-}
-
-static void offset_free(void *ptr) {
-  if (ptr) {
-    live_blocks--;
-    free((char *)ptr - 16);
-  }
-}
-
-static void custom_json_allocator(void **state) {
-  static const char text[] = "{\"name\":\"f\",\"runtime\":\"Async\",\"port\":8080.5}";
-  static const char good[] = "{\"name\":\"f\",\"runtime\":\"Async\"}";
-  ofctx_config_t *cfg = NULL;
-  ofctx_error_t err;
-  char *json;
-
-  json_set_alloc_funcs(offset_malloc, offset_free);
-  assert_int_equal(ofctx_config_parse(&cfg, NULL, good, strlen(good), self_host, NULL, &err),
-                   OFCTX_OK);
-  json = ofctx_config_to_json(cfg);
-  assert_non_null(json);
-  assert_non_null(strstr(json, "\"name\": \"f\""));
-  ofctx_free(json); /* ours, not jansson's */
-  ofctx_config_free(cfg);
-  assert_int_equal(ofctx_config_parse(&cfg, NULL, text, strlen(text), self_host, NULL, &err),
-                   OFCTX_ECONTEXT);
-  assert_string_equal(err.message,
-                      "FUNC_CONTEXT: $.port: error parsing port: 8080.5 is not an integer");
-  json_set_alloc_funcs(malloc, free);
-  assert_int_equal(live_blocks, 0);
 }
 
 /* Options whose size is not set are refused, not read past their end. */
@@ -504,13 +320,6 @@ int main(void) {
       cmocka_unit_test(version),
       cmocka_unit_test(error_texts),
       cmocka_unit_test(null_safety),
-      cmocka_unit_test(bad_arguments),
-      cmocka_unit_test(parse_uses_len),
-      cmocka_unit_test(tokens_stay_secret),
-      cmocka_unit_test(config_outlives_inputs),
-      cmocka_unit_test(messages_quote_values),
-      cmocka_unit_test(long_paths_are_cut),
-      cmocka_unit_test(custom_json_allocator),
       cmocka_unit_test(unsized_main_options),
       cmocka_unit_test(user_data_is_arg),
       cmocka_unit_test(init_replaces_user_data),

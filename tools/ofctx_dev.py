@@ -523,10 +523,10 @@ def components_of(ctx):
 
 
 def emulator_path():
-    for path in (os.path.join(HERE, "daprd_emulator.py"),
-                 os.path.join(HERE, "..", "tests", "dapr", "daprd_emulator.py")):
-        if os.path.exists(path):
-            return path
+    # beside this file: in tools/, and in share/libofctx of a build or install
+    path = os.path.join(HERE, "daprd_emulator.py")
+    if os.path.exists(path):
+        return path
     fail("run: the Dapr sidecar emulator (daprd_emulator.py) is not beside %s" % __file__)
 
 

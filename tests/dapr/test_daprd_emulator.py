@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""Contract tests for daprd_emulator.py.
+"""Contract tests for tools/daprd_emulator.py.
 
 They check the emulator against daprd's behaviour as README.md next to
 this file lists it ("§N" below: its table's rows), black-box: the emulator runs as a subprocess on free ports and
@@ -28,7 +28,8 @@ import threading
 import time
 import unittest
 
-EMULATOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "daprd_emulator.py")
+EMULATOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
+                        "daprd_emulator.py")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from harness import free_port  # noqa: E402  (ports below the ephemeral range)
 APP_ID = "test-app"

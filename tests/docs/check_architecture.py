@@ -6,6 +6,9 @@
   "is included only by" line of its must-never list holds;
 - every libofctx/ source file is named in its Sources tables, and every
   test file (tests/**/test_*) in its Tests table;
+- the test of libofctx/x.c is tests/test_x.c, unless the Tests section lists
+  x.c as an exception ("- `x.c`: where it is tested instead"); an exception
+  with a test of its own, or of no source, is a fault too;
 - every environment variable the library reads is named in docs/*.md.
 Prints each fault; exits 1 when there is one."""
 
@@ -62,6 +65,33 @@ def tables_tell_the_tree(faults):
                               % os.path.relpath(os.path.join(folder, name), ROOT))
 
 
+def exception_names(text):
+    """The sources the Tests section lists as tested elsewhere: its "- `x.c`: reason" lines."""
+    return re.findall(r"^- `([\w]+\.c)`: \S", section(text, "Tests"), re.M)
+
+
+def each_source_has_its_test(faults):
+    with open(DOC, encoding="utf-8") as f:
+        text = f.read()
+    names = exception_names(text)
+    excepted = set(names)
+    for name in sorted(set(n for n in names if names.count(n) > 1)):
+        faults.append("docs/architecture.md: %s is listed twice among the exceptions" % name)
+    for name in sorted(os.listdir(SRC)):
+        if not name.endswith(".c"):
+            continue
+        has_test = os.path.exists(os.path.join(ROOT, "tests", "test_" + name))
+        if not has_test and name not in excepted:
+            faults.append("libofctx/%s: no tests/test_%s, and not among the exceptions of the Tests "
+                          "section of docs/architecture.md" % (name, name))
+        if has_test and name in excepted:
+            faults.append("libofctx/%s: has tests/test_%s, yet is listed as an exception in "
+                          "docs/architecture.md" % (name, name))
+    for name in sorted(excepted):
+        if not os.path.exists(os.path.join(SRC, name)):
+            faults.append("docs/architecture.md: the exception %s is no file of libofctx/" % name)
+
+
 # getenv("X"), env_get(getenv_fn, arg, "X"), document(getenv_fn, arg, "X", ...) and
 # the options table's OPT("X", ...)
 READS = re.compile(r'(?:getenv\(|(?:env_get|document)\([^,()]+,\s*[^,()]+,\s*|OPT\()"([A-Z][A-Z0-9_]+)"')
@@ -86,6 +116,7 @@ def main():
     layers, only = read_doc()
     faults = []
     tables_tell_the_tree(faults)
+    each_source_has_its_test(faults)
     variables_documented(faults)
     if not layers:
         faults.append("docs/architecture.md: no layer table found")
@@ -112,8 +143,8 @@ def main():
                                   % (name, n, target, ", ".join(sorted(only[target]))))
     for fault in faults:
         print(fault)
-    print("%d files checked against %d layers and %d rules, the tables and the variables: %d faults"
-          % (len(files), len(set(layers.values())), len(only), len(faults)))
+    print("%d files checked against %d layers and %d rules, the tables, the tests and the variables: "
+          "%d faults" % (len(files), len(set(layers.values())), len(only), len(faults)))
     return 1 if faults else 0
 
 

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Runs a libofctx function under the Dapr sidecar emulator, on loopback.
 
-A Harness starts tests/dapr/daprd_emulator.py and a function binary (by
+A Harness starts tools/daprd_emulator.py and a function binary (by
 default build/bin/probe, from OFCTX_BIN_DIR), wires their ports and tokens,
 runs daprd's start-up sequence, and offers the control API as methods. Every
 process it starts is stopped by close(); nothing outside 127.0.0.1 is used.
@@ -20,7 +20,7 @@ import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-EMULATOR = os.path.join(HERE, "..", "dapr", "daprd_emulator.py")
+EMULATOR = os.path.join(HERE, "..", "..", "tools", "daprd_emulator.py")
 BIN_DIR = os.environ.get("OFCTX_BIN_DIR", os.path.join(HERE, "..", "..", "build", "bin"))
 PYTHON = os.environ.get("OFCTX_PYTHON", "python3")
 # OFCTX_VALGRIND=1 runs every function under valgrind memcheck: any error,

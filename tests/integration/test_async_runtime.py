@@ -16,23 +16,10 @@ import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from contexts import PROBE  # noqa: E402
 from harness import BEYOND_JANSSON, BIN_DIR, VALGRIND, free_port, function_command, Harness, http, rss_kib, raw_exchange, wait_until  # noqa: E402
 
-CONTEXT = {
-    "name": "probe",
-    "version": "v1",
-    "runtime": "Async",
-    "inputs": {
-        "kafka": {"componentName": "kafka-in", "componentType": "bindings.kafka"},
-        "orders": {"uri": "orders", "componentName": "pubsub", "componentType": "pubsub.kafka"},
-    },
-    "outputs": {
-        "out": {"componentName": "kafka-out", "componentType": "bindings.kafka", "operation": "create",
-                "metadata": {"partitionKey": "p1"}},
-        "nm": {"componentName": "nm", "componentType": "bindings.http", "operation": "post"},
-        "pub": {"uri": "alerts", "componentName": "pubsub", "componentType": "pubsub.kafka"},
-    },
-}
+CONTEXT = PROBE
 
 COMPONENTS = {
     "bindings": [

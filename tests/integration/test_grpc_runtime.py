@@ -18,23 +18,10 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from contexts import PROBE_GRPC  # noqa: E402
 from harness import GRPC_DIR, NODE, GrpcHarness, h2_raw, http, rss_kib, raw_exchange, wait_until  # noqa: E402
 
-CONTEXT = {
-    "name": "probe",
-    "version": "v1",
-    "runtime": "Async",
-    "inputs": {
-        "kafka": {"componentName": "kafka-in", "componentType": "bindings.kafka"},
-        "orders": {"uri": "orders", "componentName": "pubsub", "componentType": "pubsub.kafka",
-                   "metadata": {"rawPayload": "false"}},
-    },
-    "outputs": {
-        "out": {"componentName": "kafka-out", "componentType": "bindings.kafka", "operation": "create",
-                "metadata": {"partitionKey": "p1"}},
-        "pub": {"uri": "alerts", "componentName": "pubsub", "componentType": "pubsub.kafka"},
-    },
-}
+CONTEXT = PROBE_GRPC
 
 OK, DEADLINE_EXCEEDED, NOT_FOUND, RESOURCE_EXHAUSTED = 0, 4, 5, 8
 INVALID_ARGUMENT, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, UNAUTHENTICATED = 3, 12, 13, 14, 16

@@ -14,7 +14,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import BIN_DIR, function_command  # noqa: E402
-from test_async_runtime import CONTEXT  # noqa: E402  (the same function context)
+from contexts import PROBE as CONTEXT  # noqa: E402  (the Async runtime's context)
 
 
 class LocalRuntime(unittest.TestCase):

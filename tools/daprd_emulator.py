@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""A Dapr sidecar (daprd) emulator for the libofctx integration tests.
+"""A Dapr sidecar (daprd) emulator: `ofctx run` starts it beside a function
+(it is installed with the tool, in share/libofctx), and the libofctx
+integration tests run their functions under it.
 
 It speaks the daprd HTTP API an app with app-protocol http uses (output
 bindings, publish, health), and it plays daprd's part toward the app (startup
@@ -8,9 +10,9 @@ sequence, OPTIONS probes, input-binding and pub/sub deliveries) when a test
 asks it to through the control API under /emulator/.
 
 Every behaviour follows daprd's code; comments cite the areas as "contract
-§N", the rows of the table in README.md next to this file, which names the
-daprd sources of each.  Standard library only
-(Python >= 3.11).  See README.md next to this file.
+§N", the rows of the table in tests/dapr/README.md (beside its contract
+test, tests/dapr/test_daprd_emulator.py), which names the daprd sources of
+each.  Standard library only (Python >= 3.11).
 """
 
 import argparse

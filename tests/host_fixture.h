@@ -1,0 +1,58 @@
+/* Test support for test_invocation.c and test_send.c: the core with a fake
+ * sink and no mode. A host around the core whose function does what its
+ * event's data says ("binding", "publish", "checks", "hold", "drop",
+ * "direct"), and a sink that keeps what it is given until the test ends it. */
+#ifndef OFCTX_TEST_HOST_FIXTURE_H
+#define OFCTX_TEST_HOST_FIXTURE_H
+
+#include <stddef.h>
+
+#include <uv.h>
+
+#include "invocation.h"
+#include "metrics.h"
+#include "ofctx/ofctx.h"
+#include "sink.h"
+
+/* ---- a sink that keeps what it is given ---- */
+
+typedef struct {
+  ofctx__sink_done_fn done;
+  void *arg;
+} held_t;
+
+typedef struct {
+  ofctx__sink_t base;
+  held_t held[8];
+  size_t count;
+  ofctx__send_request_t last; /* its strings borrowed only during start: copied below */
+  char component[64], topic[64], content_type[64], data[64], operation[64];
+} fake_sink_t;
+
+/* Ends the held sends, the first `ok_count` of them accepted. */
+void finish(fake_sink_t *s, size_t ok_count);
+
+/* ---- the function, told by the event what to do ---- */
+
+extern ofctx_t *held_ctx; /* what "hold" held */
+
+/* ---- the fixture: a host around the core ---- */
+
+typedef struct {
+  uv_loop_t loop;
+  ofctx_config_t *cfg;
+  ofctx__metrics_t metrics;
+  fake_sink_t sink;
+  ofctx__host_t host;
+  int answers;
+  ofctx__outcome_t outcome;
+  int settled;
+} fixture_t;
+
+/* The fixture of each case (cmocka's setup and teardown), and one event of
+ * input "in" whose data is `what`. */
+int setup(void **state);
+int teardown(void **state);
+void run(fixture_t *f, const char *what);
+
+#endif

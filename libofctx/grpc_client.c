@@ -19,6 +19,8 @@
 typedef struct gconn gconn_t;
 typedef struct gcall gcall_t;
 
+enum { NO_STATUS = -1 }; /* a call's code before its trailer's grpc-status came */
+
 struct gcall {
   ofctx__grpc_client_t *client;
   gcall_t *prev, *next; /* the client's calls */
@@ -36,7 +38,7 @@ struct gcall {
   uint64_t attempt_start; /* loop time */
   uv_timer_t timer;
   int http_status; /* of the response head; 0 before */
-  int code;        /* grpc-status of the trailer; -1 before one came */
+  int code;        /* grpc-status of the trailer; NO_STATUS before one came */
   int trailed;     /* a trailer (HEADERS with END_STREAM) came */
   int too_big;     /* the answer passed max_response_size: we reset the stream */
   ofctx__buf_t message;
@@ -384,12 +386,12 @@ static ssize_t read_body(nghttp2_session *session, int32_t id, uint8_t *buf, siz
 
 static void attempt_timeout(uv_timer_t *timer);
 
-static void submit(gcall_t *call, gconn_t *c) {
+/* Fills `nv` (room for REQUEST_HEAD pairs) with the call's request head;
+ * returns how many pairs it holds. */
+#define REQUEST_HEAD 9
+static size_t request_head(gcall_t *call, nghttp2_nv *nv) {
   ofctx__grpc_client_t *cl = call->client;
-  nghttp2_nv nv[10];
   size_t n = 0;
-  nghttp2_data_provider provider;
-  int32_t id;
 
 #define NV(name, value)                                                                            \
   nv[n++] = (nghttp2_nv) {                                                                         \
@@ -411,14 +413,29 @@ static void submit(gcall_t *call, gconn_t *c) {
     nv[n++] = (nghttp2_nv){(uint8_t *)"dapr-api-token", (uint8_t *)cl->token, 14, strlen(cl->token),
                            NGHTTP2_NV_FLAG_NO_INDEX};
 #undef NV
+  return n;
+}
+
+/* Forgets what the attempt before received. */
+static void attempt_reset(gcall_t *call) {
   call->body_off = 0;
   call->http_status = 0;
-  call->code = -1;
+  call->code = NO_STATUS;
   call->trailed = 0;
   call->too_big = 0;
   call->response_len = 0;
   call->answer.len = 0;
   call->message.len = 0;
+}
+
+/* Opens the call's stream on `c`. */
+static void submit(gcall_t *call, gconn_t *c) {
+  nghttp2_nv nv[REQUEST_HEAD];
+  size_t n = request_head(call, nv);
+  nghttp2_data_provider provider;
+  int32_t id;
+
+  attempt_reset(call);
   provider.source.ptr = call;
   provider.read_callback = read_body;
   id = nghttp2_submit_request(c->h2.session, NULL, nv, n, &provider, call);
@@ -493,45 +510,68 @@ static int reset_code(uint32_t error) {
   }
 }
 
-/* The stream is over. Only a trailer ends a call with its status: a
- * grpc-status in headers that did not end the stream is no answer, and a
- * stream that closed without a trailer, or was reset after a trailer that
- * said OK (the sidecar took back what it said), failed. */
+/* gRPC's code for an HTTP status other than 200 that came without a gRPC
+ * one ("HTTP to gRPC Status Code Mapping" in grpc/grpc). */
+static int http_code(int status) {
+  switch (status) {
+  case 400:
+    return OFCTX__GRPC_INTERNAL;
+  case 401:
+    return OFCTX__GRPC_UNAUTHENTICATED;
+  case 403:
+    return OFCTX__GRPC_PERMISSION_DENIED;
+  case 404:
+    return OFCTX__GRPC_UNIMPLEMENTED;
+  case 429:
+  case 502:
+  case 503:
+  case 504:
+    return OFCTX__GRPC_UNAVAILABLE;
+  default:
+    return OFCTX__GRPC_UNKNOWN;
+  }
+}
+
+/* The status an attempt whose stream closed with `error` ended with, and
+ * into `why` (`size` bytes) what it says. Only a trailer ends a call with
+ * its status: a grpc-status in headers that did not end the stream is no
+ * answer, and a stream that closed without a trailer, or was reset after a
+ * trailer that said OK (the sidecar took back what it said), failed. */
+static int attempt_status(const gcall_t *call, uint32_t error, char *why, size_t size) {
+  int code = call->trailed ? call->code : NO_STATUS;
+
+  if (code == OFCTX__GRPC_OK && error != NGHTTP2_NO_ERROR)
+    code = NO_STATUS;
+  if (call->http_status != 0 && call->http_status != 200) {
+    snprintf(why, size, "the sidecar answered HTTP %d", call->http_status);
+    return http_code(call->http_status);
+  }
+  if (code == NO_STATUS) {
+    if (error == NGHTTP2_NO_ERROR)
+      snprintf(why, size, "the sidecar ended the call without a status");
+    else
+      snprintf(why, size, "the sidecar reset the call (HTTP/2 %s)%s", nghttp2_http2_strerror(error),
+               call->trailed ? " after its status" : " before its status");
+    return reset_code(error);
+  }
+  snprintf(why, size, "%s%s%s", ofctx__grpc_code_name(code), call->message.len ? ": " : "",
+           call->message.len ? call->message.data : "");
+  return code;
+}
+
+/* The stream is over: the call ends, is tried again, or tries its
+ * fallback. */
 static void attempt_ended(gcall_t *call, uint32_t error) {
   char why[256];
-  int code = call->trailed ? call->code : -1;
+  int code;
 
   if (call->too_big) {
     snprintf(why, sizeof why, "the answer is larger than %zu bytes",
              call->policy.max_response_size);
-    code = OFCTX__GRPC_RESOURCE_EXHAUSTED;
-    finish(call, code, why, 0); /* the same answer again would be as large */
+    finish(call, OFCTX__GRPC_RESOURCE_EXHAUSTED, why, 0); /* it would be as large again */
     return;
   }
-  if (code == OFCTX__GRPC_OK && error != NGHTTP2_NO_ERROR)
-    code = -1;
-  if (call->http_status != 0 && call->http_status != 200) {
-    /* gRPC's mapping of an HTTP status without a gRPC one */
-    int s = call->http_status;
-    code = s == 400                                         ? OFCTX__GRPC_INTERNAL
-           : s == 401                                       ? OFCTX__GRPC_UNAUTHENTICATED
-           : s == 403                                       ? OFCTX__GRPC_PERMISSION_DENIED
-           : s == 404                                       ? OFCTX__GRPC_UNIMPLEMENTED
-           : (s == 429 || s == 502 || s == 503 || s == 504) ? OFCTX__GRPC_UNAVAILABLE
-                                                            : OFCTX__GRPC_UNKNOWN;
-    snprintf(why, sizeof why, "the sidecar answered HTTP %d", s);
-  } else if (code < 0) {
-    code = reset_code(error);
-    if (error == NGHTTP2_NO_ERROR)
-      snprintf(why, sizeof why, "the sidecar ended the call without a status");
-    else
-      snprintf(why, sizeof why, "the sidecar reset the call (HTTP/2 %s)%s",
-               nghttp2_http2_strerror(error),
-               call->trailed ? " after its status" : " before its status");
-  } else {
-    snprintf(why, sizeof why, "%s%s%s", ofctx__grpc_code_name(code), call->message.len ? ": " : "",
-             call->message.len ? call->message.data : "");
-  }
+  code = attempt_status(call, error, why, sizeof why);
   if (code == OFCTX__GRPC_OK) {
     finish(call, code, NULL, 0);
   } else if (code == OFCTX__GRPC_UNIMPLEMENTED && call->fallback) {

@@ -416,6 +416,33 @@ static int is_grpc_type(const char *v, size_t len) {
   return len >= n && strncmp(v, t, n) == 0 && (len == n || v[n] == '+' || v[n] == ';');
 }
 
+/* A field of the request's head (`n` and `v` NUL-terminated, as nghttp2
+ * gives them): what the server reads itself is read (method, path,
+ * content-type, grpc-timeout), other pseudo-headers and `te` are let go,
+ * and the rest is kept in the head as the call's metadata. */
+static void head_field(ofctx__grpc_call_t *call, const char *n, size_t namelen, const char *v,
+                       size_t valuelen) {
+  if (strcmp(n, ":method") == 0) {
+    call->post = strcmp(v, "POST") == 0;
+  } else if (strcmp(n, ":path") == 0) {
+    ofctx__buf_t head = {0};
+    ofctx__buf_append(&head, v, valuelen + 1); /* nghttp2 ends it with a NUL */
+    ofctx__buf_append(&head, call->head.data + 1, call->head.len - 1);
+    ofctx__buf_free(&call->head);
+    call->head = head;
+  } else if (strcmp(n, "content-type") == 0) {
+    int grpc = is_grpc_type(v, valuelen);
+    call->grpc_type |= grpc;
+    call->bad_type |= !grpc;
+  } else if (strcmp(n, "grpc-timeout") == 0) {
+    call->timeout_ms = ofctx__grpc_timeout_parse(v);
+  } else if (n[0] != ':' && strcmp(n, "te") != 0) {
+    ofctx__buf_append(&call->head, n, namelen + 1);
+    ofctx__buf_append(&call->head, v, valuelen + 1);
+    call->header_count++;
+  }
+}
+
 static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
                      size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
                      void *user) {
@@ -435,34 +462,7 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
   if (call->header_size > call->conn->server->limits.http.max_header_size)
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   cap = call->head.cap;
-  if (n[0] == ':') {
-    if (strcmp(n, ":method") == 0) {
-      call->post = strcmp(v, "POST") == 0;
-    } else if (strcmp(n, ":path") == 0) {
-      ofctx__buf_t head = {0};
-      ofctx__buf_append(&head, v, valuelen + 1); /* nghttp2 ends it with a NUL */
-      ofctx__buf_append(&head, call->head.data + 1, call->head.len - 1);
-      ofctx__buf_free(&call->head);
-      call->head = head;
-    } else {
-      return 0;
-    }
-  } else if (strcmp(n, "content-type") == 0) {
-    if (is_grpc_type(v, valuelen))
-      call->grpc_type = 1;
-    else
-      call->bad_type = 1;
-    return 0;
-  } else if (strcmp(n, "grpc-timeout") == 0) {
-    call->timeout_ms = ofctx__grpc_timeout_parse(v);
-    return 0;
-  } else if (strcmp(n, "te") == 0) {
-    return 0;
-  } else {
-    ofctx__buf_append(&call->head, n, namelen + 1);
-    ofctx__buf_append(&call->head, v, valuelen + 1);
-    call->header_count++;
-  }
+  head_field(call, n, namelen, v, valuelen);
   /* what the head holds is its buffer: charged again when that grows */
   if (call->head.cap != cap && call_charge(call) != 0) {
     /* answered RESOURCE_EXHAUSTED once the head ends */

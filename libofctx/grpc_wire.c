@@ -317,11 +317,31 @@ static int next_field(const uint8_t **p, const uint8_t *end, uint64_t *tag, uint
   }
 }
 
+/* What a length-delimited field opens, by the kind of the message it is
+ * in: PATH + k is the message at step k of the path to the Struct. */
+enum { STRUCT, ENTRY, VALUE, LIST, SKIP, PATH };
+
+/* What field `field` of a message of kind `kind` opens. */
+static int field_opens(int kind, uint64_t field, const uint32_t *path, size_t path_len) {
+  size_t k;
+
+  switch (kind) {
+  case STRUCT: /* Struct.fields */
+    return field == 1 ? ENTRY : SKIP;
+  case ENTRY: /* the entry's value */
+    return field == 2 ? VALUE : SKIP;
+  case VALUE: /* Value.struct_value, Value.list_value */
+    return field == 5 ? STRUCT : field == 6 ? LIST : SKIP;
+  case LIST: /* ListValue.values */
+    return field == 1 ? VALUE : SKIP;
+  default:
+    k = (size_t)(kind - PATH);
+    return field != path[k] ? SKIP : k + 1 == path_len ? STRUCT : PATH + (int)k + 1;
+  }
+}
+
 int ofctx__pb_struct_depth(const uint8_t *msg, size_t len, const uint32_t *path, size_t path_len,
                            int limit) {
-  /* what a length-delimited field opens, by the kind of the message it is
-   * in; PATH + k: the message at step k of `path` */
-  enum { STRUCT, ENTRY, VALUE, LIST, SKIP, PATH };
   struct {
     int kind;
     const uint8_t *end;
@@ -337,7 +357,7 @@ int ofctx__pb_struct_depth(const uint8_t *msg, size_t len, const uint32_t *path,
   stack[0].end = msg + len;
   for (;;) {
     uint64_t tag, n;
-    int opens = SKIP;
+    int opens;
 
     while (top > 0 && p == stack[top].end) {
       depth -= stack[top].kind == VALUE;
@@ -349,24 +369,7 @@ int ofctx__pb_struct_depth(const uint8_t *msg, size_t len, const uint32_t *path,
       return -1;
     if ((tag & 7) != 2)
       continue;
-    switch (stack[top].kind) {
-    case STRUCT:
-      opens = (tag >> 3) == 1 ? ENTRY : SKIP;
-      break;
-    case ENTRY:
-      opens = (tag >> 3) == 2 ? VALUE : SKIP;
-      break;
-    case VALUE:
-      opens = (tag >> 3) == 5 ? STRUCT : (tag >> 3) == 6 ? LIST : SKIP;
-      break;
-    case LIST:
-      opens = (tag >> 3) == 1 ? VALUE : SKIP;
-      break;
-    default: {
-      size_t k = (size_t)(stack[top].kind - PATH);
-      opens = (tag >> 3) != path[k] ? SKIP : k + 1 == path_len ? STRUCT : PATH + (int)k + 1;
-    }
-    }
+    opens = field_opens(stack[top].kind, tag >> 3, path, path_len);
     if (opens == SKIP) {
       p += n;
       continue;

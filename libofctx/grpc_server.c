@@ -422,21 +422,23 @@ static int is_grpc_type(const char *v, size_t len) {
  * and the rest is kept in the head as the call's metadata. */
 static void head_field(ofctx__grpc_call_t *call, const char *n, size_t namelen, const char *v,
                        size_t valuelen) {
-  if (strcmp(n, ":method") == 0) {
-    call->post = strcmp(v, "POST") == 0;
-  } else if (strcmp(n, ":path") == 0) {
-    ofctx__buf_t head = {0};
-    ofctx__buf_append(&head, v, valuelen + 1); /* nghttp2 ends it with a NUL */
-    ofctx__buf_append(&head, call->head.data + 1, call->head.len - 1);
-    ofctx__buf_free(&call->head);
-    call->head = head;
+  if (n[0] == ':') {
+    if (strcmp(n, ":method") == 0) {
+      call->post = strcmp(v, "POST") == 0;
+    } else if (strcmp(n, ":path") == 0) {
+      ofctx__buf_t head = {0};
+      ofctx__buf_append(&head, v, valuelen + 1); /* nghttp2 ends it with a NUL */
+      ofctx__buf_append(&head, call->head.data + 1, call->head.len - 1);
+      ofctx__buf_free(&call->head);
+      call->head = head;
+    }
   } else if (strcmp(n, "content-type") == 0) {
     int grpc = is_grpc_type(v, valuelen);
     call->grpc_type |= grpc;
     call->bad_type |= !grpc;
   } else if (strcmp(n, "grpc-timeout") == 0) {
     call->timeout_ms = ofctx__grpc_timeout_parse(v);
-  } else if (n[0] != ':' && strcmp(n, "te") != 0) {
+  } else if (strcmp(n, "te") != 0) {
     ofctx__buf_append(&call->head, n, namelen + 1);
     ofctx__buf_append(&call->head, v, valuelen + 1);
     call->header_count++;

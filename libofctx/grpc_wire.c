@@ -232,8 +232,7 @@ void ofctx__h2_conn_recv(ofctx__h2_conn_t *conn, const char *data, size_t len) {
     conn->hooks->on_error(conn->owner, OFCTX__H2_PEER_BROKE);
     return;
   }
-  if (conn->hooks->on_read)
-    conn->hooks->on_read(conn->owner);
+  conn->hooks->on_read(conn->owner);
   ofctx__h2_conn_flush(conn);
 }
 

@@ -89,8 +89,7 @@ typedef struct ofctx__h2_conn ofctx__h2_conn_t;
  * so it may submit to the session (nghttp2 must not be asked to send from
  * inside its own callbacks). */
 typedef struct {
-  /* Bytes were given to nghttp2 (its callbacks have run); a flush follows.
-   * May be NULL. */
+  /* Bytes were given to nghttp2 (its callbacks have run); a flush follows. */
   void (*on_read)(void *owner);
   /* A flush is over and the connection is open: a write was started
    * (`writing`), or nghttp2 had nothing to send. */
@@ -112,7 +111,7 @@ struct ofctx__h2_conn {
   nghttp2_session *session;
   const ofctx__h2_hooks_t *hooks;
   void *owner;
-  ofctx__buf_t wbuf;    /* the write in flight */
+  ofctx__buf_t wbuf;    /* nghttp2's frames for the write in flight */
   char *readbuf;        /* borrowed from the owner */
   size_t readbuf_size;  /* its size */
   uint64_t write_start; /* loop time the write in flight started */
@@ -128,7 +127,8 @@ struct ofctx__h2_conn {
  * may serve every connection of a loop, since a read is consumed whole). */
 void ofctx__h2_conn_init(ofctx__h2_conn_t *conn, uv_loop_t *loop, const ofctx__h2_hooks_t *hooks,
                          void *owner, char *readbuf, size_t size);
-/* Starts reading once the socket is connected. 0, or a libuv error. */
+/* Starts reading once the socket is connected. Returns 0, or a libuv
+ * error. */
 int ofctx__h2_conn_start(ofctx__h2_conn_t *conn);
 /* Gives `len` bytes to nghttp2 as if read, then calls on_read and flushes. */
 void ofctx__h2_conn_recv(ofctx__h2_conn_t *conn, const char *data, size_t len);
@@ -136,7 +136,8 @@ void ofctx__h2_conn_recv(ofctx__h2_conn_t *conn, const char *data, size_t len);
  * again when done), the connection is not started, closing, or inside
  * nghttp2. */
 void ofctx__h2_conn_flush(ofctx__h2_conn_t *conn);
-/* Closes the socket; on_closed runs once it is closed. Again: nothing. */
+/* Closes the socket; on_closed runs once it is closed. Closing a closing
+ * connection does nothing. */
 void ofctx__h2_conn_close(ofctx__h2_conn_t *conn);
 
 /* How deep google.protobuf.Value messages nest inside the Structs at `path`

@@ -4,8 +4,9 @@
  * for a free stream (the `queue`), then runs on a stream until the stream
  * closes; its timer bounds the whole attempt, and between attempts it is the
  * back-off. As on the server side, nothing is sent from inside nghttp2's
- * callbacks: what they finish is settled after the read, and flush() writes
- * whatever nghttp2 has queued, one write at a time. */
+ * callbacks: what they finish is settled after the read, and the
+ * connection (ofctx__h2_conn_t, grpc_wire.c) writes whatever nghttp2 has
+ * queued, one write at a time. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +16,10 @@
 #include "grpc_wire.h"
 #include "mem.h"
 
-#define WRITE_MAX (256 * 1024)
-
 typedef struct gconn gconn_t;
 typedef struct gcall gcall_t;
+
+enum { NO_STATUS = -1 }; /* a call's code before its trailer's grpc-status came */
 
 struct gcall {
   ofctx__grpc_client_t *client;
@@ -37,7 +38,7 @@ struct gcall {
   uint64_t attempt_start; /* loop time */
   uv_timer_t timer;
   int http_status; /* of the response head; 0 before */
-  int code;        /* grpc-status of the trailer; -1 before one came */
+  int code;        /* grpc-status of the trailer; NO_STATUS before one came */
   int trailed;     /* a trailer (HEADERS with END_STREAM) came */
   int too_big;     /* the answer passed max_response_size: we reset the stream */
   ofctx__buf_t message;
@@ -51,17 +52,11 @@ struct gcall {
 };
 
 struct gconn {
+  ofctx__h2_conn_t h2; /* its socket, session and writes */
   ofctx__grpc_client_t *client;
-  uv_tcp_t tcp;
   uv_connect_t connect;
-  uv_write_t wr;
-  nghttp2_session *session;
-  ofctx__buf_t wbuf;
-  int connected, writing, closing, goaway;
-  int in_recv; /* inside nghttp2_session_mem_recv or _mem_send */
+  int goaway;
   size_t streams;
-  uint64_t last_read; /* loop time of the last bytes from the sidecar */
-  char readbuf[64 * 1024];
 };
 
 struct ofctx__grpc_client {
@@ -84,11 +79,11 @@ struct ofctx__grpc_client {
   uint64_t rng;
   int closing;
   nghttp2_session_callbacks *callbacks;
-  size_t handles; /* open: connections + calls' timers, for freeing at the end */
+  size_t handles;          /* open: connections + calls' timers, for freeing at the end */
+  char readbuf[64 * 1024]; /* every connection's reads */
 };
 
 static void pump(ofctx__grpc_client_t *cl);
-static void flush(gconn_t *c);
 static void attempt_failed(gcall_t *call, int code, const char *why);
 
 /* ---- freeing ---- */
@@ -139,13 +134,13 @@ static void leave_stream(gcall_t *call) {
 
   if (!c)
     return;
-  if (c->session) {
-    nghttp2_session_set_stream_user_data(c->session, call->stream_id, NULL);
-    nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, call->stream_id, NGHTTP2_CANCEL);
+  if (c->h2.session) {
+    nghttp2_session_set_stream_user_data(c->h2.session, call->stream_id, NULL);
+    nghttp2_submit_rst_stream(c->h2.session, NGHTTP2_FLAG_NONE, call->stream_id, NGHTTP2_CANCEL);
   }
   c->streams--;
   call->conn = NULL;
-  flush(c);
+  ofctx__h2_conn_flush(&c->h2);
 }
 
 static void finish(gcall_t *call, int code, const char *why, int cancelled);
@@ -170,7 +165,7 @@ static void finish(gcall_t *call, int code, const char *why, int cancelled) {
 
   /* one uncompressed message, whole: what a unary answer is */
   if (r.ok && ofctx__grpc_unframe(call->answer.data, call->answer.len, call->answer.len, &msg,
-                                  &msg_len) == 0) {
+                                  &msg_len) == OFCTX__UNFRAME_OK) {
     r.response = (const uint8_t *)msg;
     r.response_len = msg_len;
   }
@@ -198,12 +193,10 @@ static void finish(gcall_t *call, int code, const char *why, int cancelled) {
 
 /* ---- the connection ---- */
 
-static void conn_freed(uv_handle_t *handle) {
-  gconn_t *c = handle->data;
+static void conn_closed(void *owner) {
+  gconn_t *c = owner;
   ofctx__grpc_client_t *cl = c->client;
 
-  nghttp2_session_del(c->session); /* here: conn_close may run inside its callbacks */
-  ofctx__buf_free(&c->wbuf);
   ofctx__free(c);
   cl->handles--;
   maybe_free(cl);
@@ -213,9 +206,9 @@ static void conn_freed(uv_handle_t *handle) {
 static void conn_close(gconn_t *c, const char *why) {
   ofctx__grpc_client_t *cl = c->client;
 
-  if (c->closing)
+  if (c->h2.closing)
     return;
-  c->closing = 1;
+  ofctx__h2_conn_close(&c->h2);
   if (cl->conn == c)
     cl->conn = NULL;
   for (gcall_t *call = cl->calls, *next; call; call = next) {
@@ -226,79 +219,44 @@ static void conn_close(gconn_t *c, const char *why) {
       attempt_failed(call, OFCTX__GRPC_UNAVAILABLE, why);
     }
   }
-  uv_close((uv_handle_t *)&c->tcp, conn_freed);
   /* calls that waited for this connection wait for the next */
   if (!cl->closing)
     pump(cl);
 }
 
-static void written(uv_write_t *wr, int status) {
-  gconn_t *c = wr->data;
-
-  c->writing = 0;
-  c->wbuf.len = 0;
-  if (c->closing)
-    return;
-  if (status < 0) {
-    conn_close(c, "the connection to the sidecar was lost");
-    return;
-  }
-  flush(c);
+static void conn_failed(void *owner, ofctx__h2_failure_t failure) {
+  static const char *const why[] = {
+      [OFCTX__H2_LOST] = "the connection to the sidecar was lost",
+      [OFCTX__H2_PEER_CLOSED] = "the sidecar closed the connection",
+      [OFCTX__H2_PEER_BROKE] = "the sidecar broke HTTP/2",
+      [OFCTX__H2_SEND_FAILED] =
+          "HTTP/2 failed on the connection to the sidecar (or out of memory)"};
+  conn_close(owner, why[failure]);
 }
 
-static void flush(gconn_t *c) {
-  uv_buf_t buf;
+/* A flush is over: a connection the sidecar sent GOAWAY on goes once its
+ * last stream has and nothing is left to write. */
+static void conn_flushed(void *owner) {
+  gconn_t *c = owner;
 
-  if (c->closing || c->writing || c->in_recv || !c->connected)
-    return;
-  /* its callbacks may end calls, whose callers may call again */
-  if (ofctx__h2_gather(c->session, &c->wbuf, WRITE_MAX, &c->in_recv) != 0) {
-    conn_close(c, "HTTP/2 failed on the connection to the sidecar (or out of memory)");
-    return;
-  }
-  if (c->closing)
-    return;
-  if (c->wbuf.len == 0) {
-    if (c->goaway && c->streams == 0)
-      conn_close(c, "the sidecar sent GOAWAY");
-    return;
-  }
-  buf = uv_buf_init(c->wbuf.data, (unsigned)c->wbuf.len);
-  c->writing = 1;
-  c->wr.data = c;
-  if (uv_write(&c->wr, (uv_stream_t *)&c->tcp, &buf, 1, written) != 0) {
-    c->writing = 0;
-    conn_close(c, "the connection to the sidecar was lost");
-  }
+  if (!c->h2.writing && c->goaway && c->streams == 0)
+    conn_close(c, "the sidecar sent GOAWAY");
 }
 
-static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
-  gconn_t *c = handle->data;
-  (void)suggested;
-  *buf = uv_buf_init(c->readbuf, sizeof c->readbuf);
-}
-
-static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
-  gconn_t *c = stream->data;
-  ssize_t rv;
-
-  if (nread < 0) {
-    conn_close(c, nread == UV_EOF ? "the sidecar closed the connection"
-                                  : "the connection to the sidecar was lost");
-    return;
-  }
-  if (nread == 0)
-    return;
-  c->last_read = uv_now(c->client->loop);
-  c->in_recv = 1;
-  rv = nghttp2_session_mem_recv(c->session, (const uint8_t *)buf->base, (size_t)nread);
-  c->in_recv = 0;
-  if (rv < 0) {
-    conn_close(c, "the sidecar broke HTTP/2");
-    return;
-  }
-  flush(c);
+static void conn_read(void *owner) {
+  gconn_t *c = owner;
   pump(c->client);
+}
+
+static const ofctx__h2_hooks_t conn_hooks = {conn_read, conn_flushed, conn_failed, conn_closed};
+
+/* The attempts of the calls waiting for a connection fail with `why`. */
+static void fail_queued(ofctx__grpc_client_t *cl, const char *why) {
+  for (gcall_t *call = cl->calls, *next; call; call = next) {
+    next = call->next;
+    if (call->queued)
+      attempt_failed(call, OFCTX__GRPC_UNAVAILABLE, why);
+  }
 }
 
 static void connected(uv_connect_t *req, int status) {
@@ -308,50 +266,44 @@ static void connected(uv_connect_t *req, int status) {
                                  {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20}};
   char why[256];
 
-  if (c->closing)
+  if (c->h2.closing)
     return;
   if (status < 0) {
     snprintf(why, sizeof why,
              "cannot connect to the sidecar's gRPC port %s (DAPR_HOST and DAPR_GRPC_PORT): %s",
              cl->authority, uv_strerror(status));
-    /* the calls that waited for it fail this attempt */
     if (cl->conn == c)
       cl->conn = NULL;
-    for (gcall_t *call = cl->calls, *next; call; call = next) {
-      next = call->next;
-      if (call->queued)
-        attempt_failed(call, OFCTX__GRPC_UNAVAILABLE, why);
-    }
+    fail_queued(cl, why);
     conn_close(c, why);
     return;
   }
-  c->connected = 1;
-  uv_tcp_nodelay(&c->tcp, 1);
-  if (nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, iv, 2) != 0) {
+  if (nghttp2_submit_settings(c->h2.session, NGHTTP2_FLAG_NONE, iv, 2) != 0 ||
+      ofctx__h2_conn_start(&c->h2) != 0) {
     conn_close(c, "out of memory");
     return;
   }
-  uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
   pump(cl);
-  flush(c);
+  ofctx__h2_conn_flush(&c->h2);
 }
 
 static void conn_open(ofctx__grpc_client_t *cl) {
   gconn_t *c = ofctx__calloc(1, sizeof *c);
+  nghttp2_session *session;
 
   if (!c)
     return; /* the queued calls time out, or the next call tries again */
-  c->client = cl;
-  if (nghttp2_session_client_new3(&c->session, cl->callbacks, c, NULL, &ofctx__nghttp2_mem) != 0) {
+  if (nghttp2_session_client_new3(&session, cl->callbacks, c, NULL, &ofctx__nghttp2_mem) != 0) {
     ofctx__free(c);
     return;
   }
-  uv_tcp_init(cl->loop, &c->tcp);
-  c->tcp.data = c;
+  ofctx__h2_conn_init(&c->h2, cl->loop, &conn_hooks, c, cl->readbuf, sizeof cl->readbuf);
+  c->h2.session = session;
+  c->client = cl;
   c->connect.data = c;
   cl->handles++;
   cl->conn = c;
-  if (uv_tcp_connect(&c->connect, &c->tcp, (const struct sockaddr *)&cl->addr, connected) != 0)
+  if (uv_tcp_connect(&c->connect, &c->h2.tcp, (const struct sockaddr *)&cl->addr, connected) != 0)
     connected(&c->connect, UV_ECONNREFUSED);
 }
 
@@ -372,11 +324,7 @@ static void resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
   }
   if (!cl->have_addr) {
     snprintf(why, sizeof why, "cannot resolve DAPR_HOST: %s", uv_strerror(status));
-    for (gcall_t *call = cl->calls, *next; call; call = next) {
-      next = call->next;
-      if (call->queued)
-        attempt_failed(call, OFCTX__GRPC_UNAVAILABLE, why);
-    }
+    fail_queued(cl, why);
     return;
   }
   pump(cl);
@@ -405,16 +353,16 @@ static void pump(ofctx__grpc_client_t *cl) {
   if (!cl->conn)
     conn_open(cl);
   c = cl->conn;
-  if (!c || !c->connected)
+  if (!c || !c->h2.reading)
     return;
   while (cl->queue && !c->goaway &&
          c->streams < nghttp2_session_get_remote_settings(
-                          c->session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS)) {
+                          c->h2.session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS)) {
     gcall_t *call = cl->queue;
     unqueue(call);
     submit(call, c);
   }
-  flush(c);
+  ofctx__h2_conn_flush(&c->h2);
 }
 
 /* ---- a call's attempts ---- */
@@ -438,12 +386,12 @@ static ssize_t read_body(nghttp2_session *session, int32_t id, uint8_t *buf, siz
 
 static void attempt_timeout(uv_timer_t *timer);
 
-static void submit(gcall_t *call, gconn_t *c) {
+/* Fills `nv` (room for REQUEST_HEAD pairs) with the call's request head;
+ * returns how many pairs it holds. */
+#define REQUEST_HEAD 9
+static size_t request_head(gcall_t *call, nghttp2_nv *nv) {
   ofctx__grpc_client_t *cl = call->client;
-  nghttp2_nv nv[10];
   size_t n = 0;
-  nghttp2_data_provider provider;
-  int32_t id;
 
 #define NV(name, value)                                                                            \
   nv[n++] = (nghttp2_nv) {                                                                         \
@@ -465,17 +413,32 @@ static void submit(gcall_t *call, gconn_t *c) {
     nv[n++] = (nghttp2_nv){(uint8_t *)"dapr-api-token", (uint8_t *)cl->token, 14, strlen(cl->token),
                            NGHTTP2_NV_FLAG_NO_INDEX};
 #undef NV
+  return n;
+}
+
+/* Forgets what the attempt before received. */
+static void attempt_reset(gcall_t *call) {
   call->body_off = 0;
   call->http_status = 0;
-  call->code = -1;
+  call->code = NO_STATUS;
   call->trailed = 0;
   call->too_big = 0;
   call->response_len = 0;
   call->answer.len = 0;
   call->message.len = 0;
+}
+
+/* Opens the call's stream on `c`. */
+static void submit(gcall_t *call, gconn_t *c) {
+  nghttp2_nv nv[REQUEST_HEAD];
+  size_t n = request_head(call, nv);
+  nghttp2_data_provider provider;
+  int32_t id;
+
+  attempt_reset(call);
   provider.source.ptr = call;
   provider.read_callback = read_body;
-  id = nghttp2_submit_request(c->session, NULL, nv, n, &provider, call);
+  id = nghttp2_submit_request(c->h2.session, NULL, nv, n, &provider, call);
   if (id < 0) {
     attempt_failed(call, OFCTX__GRPC_UNAVAILABLE, "cannot open a stream to the sidecar");
     return;
@@ -525,7 +488,7 @@ static void attempt_timeout(uv_timer_t *timer) {
   attempt_failed(call, OFCTX__GRPC_DEADLINE_EXCEEDED, "the sidecar did not answer in time");
   /* a connection that said nothing during the whole attempt is taken for
    * dead (a sidecar gone without a reset): the retry makes a new one */
-  if (c && !c->closing && c->last_read < call->attempt_start)
+  if (c && !c->h2.closing && c->h2.last_read < call->attempt_start)
     conn_close(c, "the sidecar stopped answering");
 }
 
@@ -541,51 +504,74 @@ static int reset_code(uint32_t error) {
   case NGHTTP2_ENHANCE_YOUR_CALM:
     return OFCTX__GRPC_RESOURCE_EXHAUSTED;
   case NGHTTP2_INADEQUATE_SECURITY:
-    return 7; /* PERMISSION_DENIED */
+    return OFCTX__GRPC_PERMISSION_DENIED;
   default:
     return OFCTX__GRPC_INTERNAL;
   }
 }
 
-/* The stream is over. Only a trailer ends a call with its status: a
- * grpc-status in headers that did not end the stream is no answer, and a
- * stream that closed without a trailer, or was reset after a trailer that
- * said OK (the sidecar took back what it said), failed. */
+/* gRPC's code for an HTTP status other than 200 that came without a gRPC
+ * one ("HTTP to gRPC Status Code Mapping" in grpc/grpc). */
+static int http_code(int status) {
+  switch (status) {
+  case 400:
+    return OFCTX__GRPC_INTERNAL;
+  case 401:
+    return OFCTX__GRPC_UNAUTHENTICATED;
+  case 403:
+    return OFCTX__GRPC_PERMISSION_DENIED;
+  case 404:
+    return OFCTX__GRPC_UNIMPLEMENTED;
+  case 429:
+  case 502:
+  case 503:
+  case 504:
+    return OFCTX__GRPC_UNAVAILABLE;
+  default:
+    return OFCTX__GRPC_UNKNOWN;
+  }
+}
+
+/* The status an attempt whose stream closed with `error` ended with, and
+ * into `why` (`size` bytes) what it says. Only a trailer ends a call with
+ * its status: a grpc-status in headers that did not end the stream is no
+ * answer, and a stream that closed without a trailer, or was reset after a
+ * trailer that said OK (the sidecar took back what it said), failed. */
+static int attempt_status(const gcall_t *call, uint32_t error, char *why, size_t size) {
+  int code = call->trailed ? call->code : NO_STATUS;
+
+  if (code == OFCTX__GRPC_OK && error != NGHTTP2_NO_ERROR)
+    code = NO_STATUS;
+  if (call->http_status != 0 && call->http_status != 200) {
+    snprintf(why, size, "the sidecar answered HTTP %d", call->http_status);
+    return http_code(call->http_status);
+  }
+  if (code == NO_STATUS) {
+    if (error == NGHTTP2_NO_ERROR)
+      snprintf(why, size, "the sidecar ended the call without a status");
+    else
+      snprintf(why, size, "the sidecar reset the call (HTTP/2 %s)%s", nghttp2_http2_strerror(error),
+               call->trailed ? " after its status" : " before its status");
+    return reset_code(error);
+  }
+  snprintf(why, size, "%s%s%s", ofctx__grpc_code_name(code), call->message.len ? ": " : "",
+           call->message.len ? call->message.data : "");
+  return code;
+}
+
+/* The stream is over: the call ends, is tried again, or tries its
+ * fallback. */
 static void attempt_ended(gcall_t *call, uint32_t error) {
   char why[256];
-  int code = call->trailed ? call->code : -1;
+  int code;
 
   if (call->too_big) {
     snprintf(why, sizeof why, "the answer is larger than %zu bytes",
              call->policy.max_response_size);
-    code = OFCTX__GRPC_RESOURCE_EXHAUSTED;
-    finish(call, code, why, 0); /* the same answer again would be as large */
+    finish(call, OFCTX__GRPC_RESOURCE_EXHAUSTED, why, 0); /* it would be as large again */
     return;
   }
-  if (code == OFCTX__GRPC_OK && error != NGHTTP2_NO_ERROR)
-    code = -1;
-  if (call->http_status != 0 && call->http_status != 200) {
-    /* gRPC's mapping of an HTTP status without a gRPC one */
-    int s = call->http_status;
-    code = s == 400                                         ? OFCTX__GRPC_INTERNAL
-           : s == 401                                       ? OFCTX__GRPC_UNAUTHENTICATED
-           : s == 403                                       ? 7 /* PERMISSION_DENIED */
-           : s == 404                                       ? OFCTX__GRPC_UNIMPLEMENTED
-           : (s == 429 || s == 502 || s == 503 || s == 504) ? OFCTX__GRPC_UNAVAILABLE
-                                                            : OFCTX__GRPC_UNKNOWN;
-    snprintf(why, sizeof why, "the sidecar answered HTTP %d", s);
-  } else if (code < 0) {
-    code = reset_code(error);
-    if (error == NGHTTP2_NO_ERROR)
-      snprintf(why, sizeof why, "the sidecar ended the call without a status");
-    else
-      snprintf(why, sizeof why, "the sidecar reset the call (HTTP/2 %s)%s",
-               nghttp2_http2_strerror(error),
-               call->trailed ? " after its status" : " before its status");
-  } else {
-    snprintf(why, sizeof why, "%s%s%s", ofctx__grpc_code_name(code), call->message.len ? ": " : "",
-             call->message.len ? call->message.data : "");
-  }
+  code = attempt_status(call, error, why, sizeof why);
   if (code == OFCTX__GRPC_OK) {
     finish(call, code, NULL, 0);
   } else if (code == OFCTX__GRPC_UNIMPLEMENTED && call->fallback) {

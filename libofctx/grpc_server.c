@@ -3,9 +3,9 @@
  *
  * nghttp2 must not be asked to send from inside its own callbacks, so a
  * call completed during a read is queued and handed to the handler once the
- * read is processed; answers are submitted to nghttp2 and written by
- * flush(), one write at a time, each carrying every frame queued since the
- * last one.
+ * read is processed (the connection's on_read hook); answers are submitted
+ * to nghttp2 and written by ofctx__h2_conn_flush (grpc_wire.c), one write
+ * at a time, each carrying every frame queued since the last one.
  *
  * Nothing is held for free (DESIGN rule 8). Every call is charged to the
  * server's budget (limits.http.max_bodies_size, every connection together)
@@ -30,10 +30,8 @@
 #include "grpc_wire.h"
 #include "mem.h"
 
-#define WRITE_MAX (256 * 1024)      /* frames gathered into one write */
 #define STREAM_WINDOW (1 << 20)     /* per call, advertised */
 #define CONNECTION_WINDOW (8 << 20) /* per connection */
-#define WBUF_KEEP (16 * 1024)       /* a connection's write buffer kept between writes */
 #define MIN_PROGRESS (16 * 1024)    /* what an answer must move every write timeout */
 /* What a call costs before its head: our struct, and nghttp2's stream with
  * its queued frames (a few hundred bytes, rounded up). */
@@ -65,25 +63,20 @@ struct ofctx__grpc_call {
   int stream_closed;
   int request_ended; /* the client's END_STREAM came */
   int early;         /* answered by the server before its request was whole */
-  int in_list;       /* 1: the connection's calls; 2: its ready queue */
-  char *out;         /* the answer: prefix and message */
+  enum { IN_NO_LIST, IN_CALLS, IN_READY } in_list; /* which of the connection's lists */
+  char *out;                                       /* the answer: prefix and message */
   size_t out_len, out_off;
   size_t moved; /* of it, taken since its clock last started (answer_clock) */
 };
 
 struct gconn {
-  uv_tcp_t tcp;
+  ofctx__h2_conn_t h2; /* its socket, session and writes */
   uv_timer_t timer;
   ofctx__grpc_server_t *server;
   gconn_t *prev, *next;
-  nghttp2_session *session;
   ofctx__grpc_call_t *calls, *ready;
-  ofctx__buf_t wbuf;
-  uv_write_t wr;
-  int writing, closing, handles;
-  int in_recv;       /* inside nghttp2_session_mem_recv or _mem_send */
-  uint64_t write_at; /* while writing: when the write must be taken */
-  uint64_t idle_at;  /* without live calls: when the connection goes (conn_timer_update) */
+  int handles;      /* open: h2's socket and the timer */
+  uint64_t idle_at; /* without live calls: when the connection goes (conn_timer_update) */
 };
 
 struct ofctx__grpc_server {
@@ -126,11 +119,11 @@ static void call_freed(uv_handle_t *handle) {
 static void call_unlist(ofctx__grpc_call_t *call) {
   gconn_t *c = call->conn;
 
-  if (c && call->in_list == 1)
+  if (c && call->in_list == IN_CALLS)
     OFCTX__LIST_UNLINK(c->calls, call);
-  else if (c && call->in_list == 2)
+  else if (c && call->in_list == IN_READY)
     OFCTX__LIST_UNLINK(c->ready, call);
-  call->in_list = 0;
+  call->in_list = IN_NO_LIST;
 }
 
 static void budget_release(ofctx__grpc_call_t *call, ofctx__grpc_server_t *s) {
@@ -202,7 +195,6 @@ static void call_release(ofctx__grpc_call_t *call) {
 }
 
 static void conn_timer_update(gconn_t *c);
-static void flush(gconn_t *c);
 static void deadline_passed(uv_timer_t *timer);
 
 /* An answer was submitted: from now on the call's clock is its answer's,
@@ -243,8 +235,8 @@ static void submit_status(ofctx__grpc_call_t *call, int code, const char *messag
     if (text.data)
       NV("grpc-message", text.data);
   }
-  if (nghttp2_submit_response(c->session, call->id, nv, n, NULL) != 0)
-    nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, call->id, NGHTTP2_INTERNAL_ERROR);
+  if (nghttp2_submit_response(c->h2.session, call->id, nv, n, NULL) != 0)
+    nghttp2_submit_rst_stream(c->h2.session, NGHTTP2_FLAG_NONE, call->id, NGHTTP2_INTERNAL_ERROR);
   else
     answered_early(call);
   ofctx__buf_free(&text);
@@ -259,7 +251,7 @@ static void submit_http(ofctx__grpc_call_t *call, const char *status) {
   call->responded = 1;
   NV(":status", status);
 #undef NV
-  if (nghttp2_submit_response(call->conn->session, call->id, nv, n, NULL) == 0)
+  if (nghttp2_submit_response(call->conn->h2.session, call->id, nv, n, NULL) == 0)
     answered_early(call);
   answer_clock(call);
 }
@@ -306,9 +298,9 @@ static void deadline_passed(uv_timer_t *timer) {
     /* the request is not whole in time (which keeps no connection from
      * being idle, as a call refused early), or the answer not taken */
     answered_early(call);
-    nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, call->id, NGHTTP2_CANCEL);
+    nghttp2_submit_rst_stream(c->h2.session, NGHTTP2_FLAG_NONE, call->id, NGHTTP2_CANCEL);
   }
-  flush(c);
+  ofctx__h2_conn_flush(&c->h2);
 }
 
 /* The request's HEADERS frame has ended, before any of its message is
@@ -354,26 +346,28 @@ static void head_end(ofctx__grpc_call_t *call) {
 /* The request is whole: checked, then queued for the handler. */
 static void call_complete(ofctx__grpc_call_t *call) {
   gconn_t *c = call->conn;
-  const ofctx__grpc_limits_t *lim = &c->server->limits;
-  int rc;
+  static const struct {
+    int code;
+    const char *message;
+  } refusal[] = {[OFCTX__UNFRAME_MALFORMED] = {OFCTX__GRPC_INTERNAL,
+                                               "the request is not one length-prefixed message"},
+                 [OFCTX__UNFRAME_COMPRESSED] = {OFCTX__GRPC_UNIMPLEMENTED,
+                                                "compressed messages are not accepted"},
+                 [OFCTX__UNFRAME_TOO_LONG] = {OFCTX__GRPC_RESOURCE_EXHAUSTED,
+                                              "the message is larger than the limit"}};
+  ofctx__unframe_rc_t rc;
 
   uv_timer_stop(&call->timer);
-  rc = ofctx__grpc_unframe(call->body.data, call->body.len, lim->max_message_size, &call->msg,
-                           &call->msg_len);
-  if (rc != 0) {
-    submit_status(call,
-                  rc == -2   ? OFCTX__GRPC_UNIMPLEMENTED
-                  : rc == -3 ? OFCTX__GRPC_RESOURCE_EXHAUSTED
-                             : OFCTX__GRPC_INTERNAL,
-                  rc == -2   ? "compressed messages are not accepted"
-                  : rc == -3 ? "the message is larger than the limit"
-                             : "the request is not one length-prefixed message");
+  rc = ofctx__grpc_unframe(call->body.data, call->body.len, c->server->limits.max_message_size,
+                           &call->msg, &call->msg_len);
+  if (rc != OFCTX__UNFRAME_OK) {
+    submit_status(call, refusal[rc].code, refusal[rc].message);
     call_let_go(call);
     return;
   }
   call_unlist(call);
   OFCTX__LIST_PUSH(c->ready, call);
-  call->in_list = 2;
+  call->in_list = IN_READY;
   if (call->timeout_ms >= 0)
     uv_timer_start(&call->timer, deadline_passed, (uint64_t)call->timeout_ms, 0);
 }
@@ -408,7 +402,7 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
   uv_timer_init(c->server->loop, &call->timer);
   call->timer.data = call;
   OFCTX__LIST_PUSH(c->calls, call);
-  call->in_list = 1;
+  call->in_list = IN_CALLS;
   nghttp2_session_set_stream_user_data(session, call->id, call);
   call_charge(call);
   uv_timer_start(&call->timer, deadline_passed, c->server->limits.http.header_timeout_ms, 0);
@@ -420,6 +414,35 @@ static int is_grpc_type(const char *v, size_t len) {
   static const char t[] = "application/grpc";
   size_t n = sizeof t - 1;
   return len >= n && strncmp(v, t, n) == 0 && (len == n || v[n] == '+' || v[n] == ';');
+}
+
+/* A field of the request's head (`n` and `v` NUL-terminated, as nghttp2
+ * gives them): what the server reads itself is read (method, path,
+ * content-type, grpc-timeout), other pseudo-headers and `te` are let go,
+ * and the rest is kept in the head as the call's metadata. */
+static void head_field(ofctx__grpc_call_t *call, const char *n, size_t namelen, const char *v,
+                       size_t valuelen) {
+  if (n[0] == ':') {
+    if (strcmp(n, ":method") == 0) {
+      call->post = strcmp(v, "POST") == 0;
+    } else if (strcmp(n, ":path") == 0) {
+      ofctx__buf_t head = {0};
+      ofctx__buf_append(&head, v, valuelen + 1); /* nghttp2 ends it with a NUL */
+      ofctx__buf_append(&head, call->head.data + 1, call->head.len - 1);
+      ofctx__buf_free(&call->head);
+      call->head = head;
+    }
+  } else if (strcmp(n, "content-type") == 0) {
+    int grpc = is_grpc_type(v, valuelen);
+    call->grpc_type |= grpc;
+    call->bad_type |= !grpc;
+  } else if (strcmp(n, "grpc-timeout") == 0) {
+    call->timeout_ms = ofctx__grpc_timeout_parse(v);
+  } else if (strcmp(n, "te") != 0) {
+    ofctx__buf_append(&call->head, n, namelen + 1);
+    ofctx__buf_append(&call->head, v, valuelen + 1);
+    call->header_count++;
+  }
 }
 
 static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
@@ -441,34 +464,7 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
   if (call->header_size > call->conn->server->limits.http.max_header_size)
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   cap = call->head.cap;
-  if (n[0] == ':') {
-    if (strcmp(n, ":method") == 0) {
-      call->post = strcmp(v, "POST") == 0;
-    } else if (strcmp(n, ":path") == 0) {
-      ofctx__buf_t head = {0};
-      ofctx__buf_append(&head, v, valuelen + 1); /* nghttp2 ends it with a NUL */
-      ofctx__buf_append(&head, call->head.data + 1, call->head.len - 1);
-      ofctx__buf_free(&call->head);
-      call->head = head;
-    } else {
-      return 0;
-    }
-  } else if (strcmp(n, "content-type") == 0) {
-    if (is_grpc_type(v, valuelen))
-      call->grpc_type = 1;
-    else
-      call->bad_type = 1;
-    return 0;
-  } else if (strcmp(n, "grpc-timeout") == 0) {
-    call->timeout_ms = ofctx__grpc_timeout_parse(v);
-    return 0;
-  } else if (strcmp(n, "te") == 0) {
-    return 0;
-  } else {
-    ofctx__buf_append(&call->head, n, namelen + 1);
-    ofctx__buf_append(&call->head, v, valuelen + 1);
-    call->header_count++;
-  }
+  head_field(call, n, namelen, v, valuelen);
   /* what the head holds is its buffer: charged again when that grows */
   if (call->head.cap != cap && call_charge(call) != 0) {
     /* answered RESOURCE_EXHAUSTED once the head ends */
@@ -555,7 +551,7 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
   if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST &&
       !call->head_done)
     head_end(call);
-  if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && !call->responded && call->in_list == 1)
+  if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && !call->responded && call->in_list == IN_CALLS)
     call_complete(call);
   return 0;
 }
@@ -610,30 +606,32 @@ static void maybe_done(ofctx__grpc_server_t *s) {
   }
 }
 
-static void conn_freed(uv_handle_t *handle) {
-  gconn_t *c = handle->data;
+/* One of the connection's two handles is closed: it goes with the last. */
+static void conn_unref(gconn_t *c) {
   ofctx__grpc_server_t *s = c->server;
 
   if (--c->handles > 0)
     return;
-  nghttp2_session_del(c->session); /* here: conn_close may run inside its callbacks */
-  ofctx__buf_free(&c->wbuf);
   ofctx__free(c);
   s->conn_count--;
   maybe_done(s);
 }
 
+static void conn_closed(void *owner) { conn_unref(owner); }
+
+static void timer_closed(uv_handle_t *handle) { conn_unref(handle->data); }
+
 static void conn_close(gconn_t *c) {
   ofctx__grpc_call_t *lists[2] = {c->calls, c->ready};
 
-  if (c->closing)
+  if (c->h2.closing)
     return;
-  c->closing = 1;
+  ofctx__h2_conn_close(&c->h2);
   OFCTX__LIST_UNLINK(c->server->conns, c);
   for (int l = 0; l < 2; l++) {
     for (ofctx__grpc_call_t *call = lists[l], *next; call; call = next) {
       next = call->next;
-      call->in_list = 0;
+      call->in_list = IN_NO_LIST;
       call->prev = call->next = NULL;
       call->conn = NULL;
       stream_gone(call, c->server);
@@ -641,20 +639,24 @@ static void conn_close(gconn_t *c) {
     }
   }
   c->calls = c->ready = NULL;
-  uv_close((uv_handle_t *)&c->tcp, conn_freed);
-  uv_close((uv_handle_t *)&c->timer, conn_freed);
+  uv_close((uv_handle_t *)&c->timer, timer_closed);
+}
+
+static void conn_failed(void *owner, ofctx__h2_failure_t failure) {
+  (void)failure;
+  conn_close(owner);
 }
 
 static void conn_timeout(uv_timer_t *timer) {
   gconn_t *c = timer->data;
 
-  if (c->writing) { /* the peer takes nothing */
+  if (c->h2.writing) { /* the peer takes nothing */
     conn_close(c);
     return;
   }
   /* idle: say so, then go once the GOAWAY is written */
-  nghttp2_session_terminate_session(c->session, NGHTTP2_NO_ERROR);
-  flush(c);
+  nghttp2_session_terminate_session(c->h2.session, NGHTTP2_NO_ERROR);
+  ofctx__h2_conn_flush(&c->h2);
 }
 
 static uint64_t until(uv_loop_t *loop, uint64_t at) {
@@ -685,114 +687,69 @@ static void conn_timer_update(gconn_t *c) {
   uv_loop_t *loop = c->server->loop;
   int idle = !has_live_call(c);
 
-  if (c->closing)
+  if (c->h2.closing)
     return;
-  if (c->writing)
-    uv_timer_start(&c->timer, conn_timeout, until(loop, c->write_at), 0);
+  if (c->h2.writing)
+    uv_timer_start(&c->timer, conn_timeout,
+                   until(loop, c->h2.write_start + c->server->limits.http.write_timeout_ms), 0);
   else if (idle)
     uv_timer_start(&c->timer, conn_timeout, until(loop, c->idle_at), 0);
   else
     uv_timer_stop(&c->timer);
 }
 
-static void written(uv_write_t *wr, int status) {
-  gconn_t *c = wr->data;
+/* A flush is over: the connection closes once neither side has anything
+ * more to say; else its clock follows (a write started, or none). */
+static void conn_flushed(void *owner) {
+  gconn_t *c = owner;
 
-  c->writing = 0;
-  c->wbuf.len = 0;
-  if (c->wbuf.cap > WBUF_KEEP) /* a big write's room is not kept while idle */
-    ofctx__buf_free(&c->wbuf);
-  if (c->closing)
-    return;
-  if (status < 0) {
+  if (!c->h2.writing && !nghttp2_session_want_read(c->h2.session) &&
+      !nghttp2_session_want_write(c->h2.session))
     conn_close(c);
-    return;
-  }
-  flush(c);
-}
-
-/* Writes what nghttp2 has queued; closes the connection once neither side
- * has anything more to say. */
-static void flush(gconn_t *c) {
-  uv_buf_t buf;
-
-  if (c->closing || c->writing || c->in_recv)
-    return;
-  if (ofctx__h2_gather(c->session, &c->wbuf, WRITE_MAX, &c->in_recv) != 0) {
-    conn_close(c);
-    return;
-  }
-  if (c->wbuf.len == 0) {
-    if (!nghttp2_session_want_read(c->session) && !nghttp2_session_want_write(c->session))
-      conn_close(c);
-    else
-      conn_timer_update(c);
-    return;
-  }
-  buf = uv_buf_init(c->wbuf.data, (unsigned)c->wbuf.len);
-  c->writing = 1;
-  c->write_at = uv_now(c->server->loop) + c->server->limits.http.write_timeout_ms;
-  c->wr.data = c;
-  if (uv_write(&c->wr, (uv_stream_t *)&c->tcp, &buf, 1, written) != 0) {
-    c->writing = 0;
-    conn_close(c);
-    return;
-  }
-  conn_timer_update(c);
+  else
+    conn_timer_update(c);
 }
 
 /* Hands the calls completed by the last read to the handler. */
-static void dispatch(gconn_t *c) {
+static void dispatch(void *owner) {
+  gconn_t *c = owner;
   ofctx__grpc_server_t *s = c->server;
 
-  while (!c->closing && c->ready) {
+  while (!c->h2.closing && c->ready) {
     ofctx__grpc_call_t *call = c->ready;
     OFCTX__LIST_UNLINK(c->ready, call);
     OFCTX__LIST_PUSH(c->calls, call);
-    call->in_list = 1;
+    call->in_list = IN_CALLS;
     call->held = 1;
     s->handler(s->arg, call);
   }
 }
 
-static void conn_recv(gconn_t *c, const char *data, size_t len) {
-  ssize_t rv;
+static const ofctx__h2_hooks_t conn_hooks = {dispatch, conn_flushed, conn_failed, conn_closed};
 
-  c->in_recv = 1;
-  rv = nghttp2_session_mem_recv(c->session, (const uint8_t *)data, len);
-  c->in_recv = 0;
-  if (rv < 0) {
-    conn_close(c);
-    return;
-  }
-  dispatch(c);
-  flush(c);
-}
-
-static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
-  gconn_t *c = handle->data;
-  (void)suggested;
-  *buf = uv_buf_init(c->server->readbuf, sizeof c->server->readbuf);
-}
-
-static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
-  gconn_t *c = stream->data;
-
-  if (nread < 0) {
-    conn_close(c);
-    return;
-  }
-  if (nread > 0)
-    conn_recv(c, buf->base, (size_t)nread);
-}
-
-void ofctx__grpc_server_adopt(ofctx__grpc_server_t *s, uv_os_sock_t fd, const char *bytes,
-                              size_t len) {
-  const ofctx__grpc_limits_t *lim = &s->limits;
+/* Opens the connection's session and says our settings: 0, or -1. */
+static int conn_session(gconn_t *c) {
+  const ofctx__grpc_limits_t *lim = &c->server->limits;
   nghttp2_settings_entry iv[] = {
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, (uint32_t)lim->max_streams},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, STREAM_WINDOW},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)lim->http.max_header_size}};
+
+  if (nghttp2_session_server_new3(&c->h2.session, c->server->callbacks, c, c->server->option,
+                                  &ofctx__nghttp2_mem) != 0) {
+    c->h2.session = NULL;
+    return -1;
+  }
+  if (nghttp2_submit_settings(c->h2.session, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof iv[0]) !=
+          0 ||
+      nghttp2_session_set_local_window_size(c->h2.session, NGHTTP2_FLAG_NONE, 0,
+                                            CONNECTION_WINDOW) != 0)
+    return -1;
+  return 0;
+}
+
+void ofctx__grpc_server_adopt(ofctx__grpc_server_t *s, uv_os_sock_t fd, const char *bytes,
+                              size_t len) {
   gconn_t *c = ofctx__calloc(1, sizeof *c);
 
   if (!c) {
@@ -800,37 +757,24 @@ void ofctx__grpc_server_adopt(ofctx__grpc_server_t *s, uv_os_sock_t fd, const ch
     return;
   }
   c->server = s;
-  uv_tcp_init(s->loop, &c->tcp);
+  ofctx__h2_conn_init(&c->h2, s->loop, &conn_hooks, c, s->readbuf, sizeof s->readbuf);
   uv_timer_init(s->loop, &c->timer);
-  c->tcp.data = c->timer.data = c;
+  c->timer.data = c;
   c->handles = 2;
   OFCTX__LIST_PUSH(s->conns, c);
   s->conn_count++;
-  if (uv_tcp_open(&c->tcp, fd) != 0) {
+  if (uv_tcp_open(&c->h2.tcp, fd) != 0) {
     close(fd);
-    c->closing = 1;
-    OFCTX__LIST_UNLINK(s->conns, c);
-    uv_close((uv_handle_t *)&c->tcp, conn_freed);
-    uv_close((uv_handle_t *)&c->timer, conn_freed);
-    return;
-  }
-  if (s->stopping || s->conn_count > lim->http.max_connections ||
-      nghttp2_session_server_new3(&c->session, s->callbacks, c, s->option, &ofctx__nghttp2_mem) !=
-          0) {
-    c->session = NULL;
     conn_close(c);
     return;
   }
-  uv_tcp_nodelay(&c->tcp, 1);
-  if (nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof iv[0]) != 0 ||
-      nghttp2_session_set_local_window_size(c->session, NGHTTP2_FLAG_NONE, 0, CONNECTION_WINDOW) !=
-          0) {
+  if (s->stopping || s->conn_count > s->limits.http.max_connections || conn_session(c) != 0 ||
+      ofctx__h2_conn_start(&c->h2) != 0) {
     conn_close(c);
     return;
   }
-  c->idle_at = uv_now(s->loop) + lim->http.idle_timeout_ms;
-  uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
-  conn_recv(c, bytes, len);
+  c->idle_at = uv_now(s->loop) + s->limits.http.idle_timeout_ms;
+  ofctx__h2_conn_recv(&c->h2, bytes, len);
 }
 
 ofctx_err_t ofctx__grpc_server_new(ofctx__grpc_server_t **out, uv_loop_t *loop,
@@ -885,10 +829,10 @@ void ofctx__grpc_server_stop(ofctx__grpc_server_t *s, void (*done)(void *), void
   s->done_arg = arg;
   for (gconn_t *c = s->conns, *next; c; c = next) {
     next = c->next;
-    nghttp2_submit_goaway(c->session, NGHTTP2_FLAG_NONE,
-                          nghttp2_session_get_last_proc_stream_id(c->session), NGHTTP2_NO_ERROR,
+    nghttp2_submit_goaway(c->h2.session, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(c->h2.session), NGHTTP2_NO_ERROR,
                           NULL, 0);
-    flush(c);
+    ofctx__h2_conn_flush(&c->h2);
   }
   maybe_done(s);
 }
@@ -954,9 +898,9 @@ static void call_answered(ofctx__grpc_call_t *call) {
     budget_release(call, s);
     s->orphans--;
   }
-  call_release(call); /* or when its stream closes, which flush() may do */
+  call_release(call); /* or when its stream closes, which a flush may do */
   if (c)
-    flush(c);
+    ofctx__h2_conn_flush(&c->h2);
   else
     maybe_done(s); /* a stopped server waits for the calls it still charges */
 }
@@ -984,8 +928,9 @@ void ofctx__grpc_reply(ofctx__grpc_call_t *call, const ProtobufCMessage *msg) {
       call->out_len = len + OFCTX__GRPC_PREFIX;
       provider.source.ptr = call;
       provider.read_callback = read_answer;
-      if (nghttp2_submit_response(c->session, call->id, head, 2, &provider) != 0)
-        nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, call->id, NGHTTP2_INTERNAL_ERROR);
+      if (nghttp2_submit_response(c->h2.session, call->id, head, 2, &provider) != 0)
+        nghttp2_submit_rst_stream(c->h2.session, NGHTTP2_FLAG_NONE, call->id,
+                                  NGHTTP2_INTERNAL_ERROR);
       answer_clock(call);
     }
   }

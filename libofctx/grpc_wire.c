@@ -1,4 +1,5 @@
-/* gRPC's own bits on HTTP/2: status codes, framing, timeouts, messages. */
+/* gRPC's own bits on HTTP/2: status codes, framing, timeouts, messages;
+ * and the HTTP/2 connection the client and the server share. */
 #include <stdio.h>
 #include <string.h>
 
@@ -53,23 +54,23 @@ void ofctx__grpc_prefix(unsigned char out[OFCTX__GRPC_PREFIX], size_t len) {
   out[4] = (unsigned char)len;
 }
 
-int ofctx__grpc_unframe(const char *body, size_t body_len, size_t max, const char **msg,
-                        size_t *len) {
+ofctx__unframe_rc_t ofctx__grpc_unframe(const char *body, size_t body_len, size_t max,
+                                        const char **msg, size_t *len) {
   const unsigned char *p = (const unsigned char *)body;
   uint64_t n;
 
   if (body_len < OFCTX__GRPC_PREFIX)
-    return -1;
+    return OFCTX__UNFRAME_MALFORMED;
   if (p[0] != 0)
-    return p[0] == 1 ? -2 : -1;
+    return p[0] == 1 ? OFCTX__UNFRAME_COMPRESSED : OFCTX__UNFRAME_MALFORMED;
   n = (uint64_t)p[1] << 24 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 8 | p[4];
   if (n > max)
-    return -3;
+    return OFCTX__UNFRAME_TOO_LONG;
   if (n != body_len - OFCTX__GRPC_PREFIX)
-    return -1;
+    return OFCTX__UNFRAME_MALFORMED;
   *msg = body + OFCTX__GRPC_PREFIX;
   *len = (size_t)n;
-  return 0;
+  return OFCTX__UNFRAME_OK;
 }
 
 int64_t ofctx__grpc_timeout_parse(const char *value) {
@@ -137,13 +138,36 @@ void ofctx__grpc_message_decode(ofctx__buf_t *b, const char *value) {
   ofctx__buf_decoded(b, value, strlen(value), OFCTX__DECODE_LENIENT);
 }
 
-int ofctx__h2_gather(nghttp2_session *session, ofctx__buf_t *out, size_t max, int *busy) {
-  while (out->len < max) {
+/* ---- the HTTP/2 connection ---- */
+
+#define WRITE_MAX (256 * 1024) /* frames gathered into one write */
+#define WBUF_KEEP (16 * 1024)  /* the write buffer kept between writes */
+
+void ofctx__h2_conn_init(ofctx__h2_conn_t *conn, uv_loop_t *loop, const ofctx__h2_hooks_t *hooks,
+                         void *owner, char *readbuf, size_t size) {
+  memset(conn, 0, sizeof *conn);
+  uv_tcp_init(loop, &conn->tcp);
+  conn->tcp.data = conn;
+  conn->wr.data = conn;
+  conn->hooks = hooks;
+  conn->owner = owner;
+  conn->readbuf = readbuf;
+  conn->readbuf_size = size;
+}
+
+/* Appends to the write buffer what nghttp2 has to send, until it has no
+ * more or the buffer holds WRITE_MAX bytes, with in_nghttp2 set meanwhile
+ * (nghttp2's callbacks run inside, and must not send). 0, or -1 when
+ * nghttp2 failed or memory ran out. */
+static int gather(ofctx__h2_conn_t *conn) {
+  ofctx__buf_t *out = &conn->wbuf;
+
+  while (out->len < WRITE_MAX) {
     const uint8_t *data;
     ssize_t n;
-    *busy = 1;
-    n = nghttp2_session_mem_send(session, &data);
-    *busy = 0;
+    conn->in_nghttp2 = 1;
+    n = nghttp2_session_mem_send(conn->session, &data);
+    conn->in_nghttp2 = 0;
     if (n <= 0)
       return n < 0 ? -1 : 0;
     ofctx__buf_append(out, data, (size_t)n);
@@ -151,6 +175,102 @@ int ofctx__h2_gather(nghttp2_session *session, ofctx__buf_t *out, size_t max, in
       return -1;
   }
   return 0;
+}
+
+static void written(uv_write_t *wr, int status) {
+  ofctx__h2_conn_t *conn = wr->data;
+
+  conn->writing = 0;
+  conn->wbuf.len = 0;
+  if (conn->wbuf.cap > WBUF_KEEP) /* a big write's room is not kept while idle */
+    ofctx__buf_free(&conn->wbuf);
+  if (conn->closing)
+    return;
+  if (status < 0) {
+    conn->hooks->on_error(conn->owner, OFCTX__H2_LOST);
+    return;
+  }
+  ofctx__h2_conn_flush(conn);
+}
+
+void ofctx__h2_conn_flush(ofctx__h2_conn_t *conn) {
+  uv_buf_t buf;
+
+  if (conn->closing || conn->writing || conn->in_nghttp2 || !conn->reading)
+    return;
+  /* its callbacks may end calls, whose owners may close the connection */
+  if (gather(conn) != 0) {
+    if (!conn->closing)
+      conn->hooks->on_error(conn->owner, OFCTX__H2_SEND_FAILED);
+    return;
+  }
+  if (conn->closing)
+    return;
+  if (conn->wbuf.len > 0) {
+    buf = uv_buf_init(conn->wbuf.data, (unsigned)conn->wbuf.len);
+    conn->writing = 1;
+    conn->write_start = uv_now(conn->tcp.loop);
+    if (uv_write(&conn->wr, (uv_stream_t *)&conn->tcp, &buf, 1, written) != 0) {
+      conn->writing = 0;
+      conn->hooks->on_error(conn->owner, OFCTX__H2_LOST);
+      return;
+    }
+  }
+  conn->hooks->on_flushed(conn->owner);
+}
+
+void ofctx__h2_conn_recv(ofctx__h2_conn_t *conn, const char *data, size_t len) {
+  ssize_t rv;
+
+  conn->last_read = uv_now(conn->tcp.loop);
+  conn->in_nghttp2 = 1;
+  rv = nghttp2_session_mem_recv(conn->session, (const uint8_t *)data, len);
+  conn->in_nghttp2 = 0;
+  if (conn->closing)
+    return;
+  if (rv < 0) {
+    conn->hooks->on_error(conn->owner, OFCTX__H2_PEER_BROKE);
+    return;
+  }
+  conn->hooks->on_read(conn->owner);
+  ofctx__h2_conn_flush(conn);
+}
+
+static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
+  ofctx__h2_conn_t *conn = handle->data;
+  (void)suggested;
+  *buf = uv_buf_init(conn->readbuf, (unsigned)conn->readbuf_size);
+}
+
+static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+  ofctx__h2_conn_t *conn = stream->data;
+
+  if (nread < 0)
+    conn->hooks->on_error(conn->owner, nread == UV_EOF ? OFCTX__H2_PEER_CLOSED : OFCTX__H2_LOST);
+  else if (nread > 0)
+    ofctx__h2_conn_recv(conn, buf->base, (size_t)nread);
+}
+
+int ofctx__h2_conn_start(ofctx__h2_conn_t *conn) {
+  uv_tcp_nodelay(&conn->tcp, 1);
+  conn->reading = 1;
+  return uv_read_start((uv_stream_t *)&conn->tcp, alloc_cb, read_cb);
+}
+
+static void closed(uv_handle_t *handle) {
+  ofctx__h2_conn_t *conn = handle->data;
+
+  nghttp2_session_del(conn->session); /* here: the close may come inside its callbacks */
+  conn->session = NULL;
+  ofctx__buf_free(&conn->wbuf);
+  conn->hooks->on_closed(conn->owner);
+}
+
+void ofctx__h2_conn_close(ofctx__h2_conn_t *conn) {
+  if (conn->closing)
+    return;
+  conn->closing = 1;
+  uv_close((uv_handle_t *)&conn->tcp, closed);
 }
 
 /* A varint at *p (before end): 0 and *p past it, or -1. */
@@ -196,11 +316,31 @@ static int next_field(const uint8_t **p, const uint8_t *end, uint64_t *tag, uint
   }
 }
 
+/* What a length-delimited field opens, by the kind of the message it is
+ * in: PATH + k is the message at step k of the path to the Struct. */
+enum { STRUCT, ENTRY, VALUE, LIST, SKIP, PATH };
+
+/* What field `field` of a message of kind `kind` opens. */
+static int field_opens(int kind, uint64_t field, const uint32_t *path, size_t path_len) {
+  size_t k;
+
+  switch (kind) {
+  case STRUCT: /* Struct.fields */
+    return field == 1 ? ENTRY : SKIP;
+  case ENTRY: /* the entry's value */
+    return field == 2 ? VALUE : SKIP;
+  case VALUE: /* Value.struct_value, Value.list_value */
+    return field == 5 ? STRUCT : field == 6 ? LIST : SKIP;
+  case LIST: /* ListValue.values */
+    return field == 1 ? VALUE : SKIP;
+  default:
+    k = (size_t)(kind - PATH);
+    return field != path[k] ? SKIP : k + 1 == path_len ? STRUCT : PATH + (int)k + 1;
+  }
+}
+
 int ofctx__pb_struct_depth(const uint8_t *msg, size_t len, const uint32_t *path, size_t path_len,
                            int limit) {
-  /* what a length-delimited field opens, by the kind of the message it is
-   * in; PATH + k: the message at step k of `path` */
-  enum { STRUCT, ENTRY, VALUE, LIST, SKIP, PATH };
   struct {
     int kind;
     const uint8_t *end;
@@ -216,7 +356,7 @@ int ofctx__pb_struct_depth(const uint8_t *msg, size_t len, const uint32_t *path,
   stack[0].end = msg + len;
   for (;;) {
     uint64_t tag, n;
-    int opens = SKIP;
+    int opens;
 
     while (top > 0 && p == stack[top].end) {
       depth -= stack[top].kind == VALUE;
@@ -228,24 +368,7 @@ int ofctx__pb_struct_depth(const uint8_t *msg, size_t len, const uint32_t *path,
       return -1;
     if ((tag & 7) != 2)
       continue;
-    switch (stack[top].kind) {
-    case STRUCT:
-      opens = (tag >> 3) == 1 ? ENTRY : SKIP;
-      break;
-    case ENTRY:
-      opens = (tag >> 3) == 2 ? VALUE : SKIP;
-      break;
-    case VALUE:
-      opens = (tag >> 3) == 5 ? STRUCT : (tag >> 3) == 6 ? LIST : SKIP;
-      break;
-    case LIST:
-      opens = (tag >> 3) == 1 ? VALUE : SKIP;
-      break;
-    default: {
-      size_t k = (size_t)(stack[top].kind - PATH);
-      opens = (tag >> 3) != path[k] ? SKIP : k + 1 == path_len ? STRUCT : PATH + (int)k + 1;
-    }
-    }
+    opens = field_opens(stack[top].kind, tag >> 3, path, path_len);
     if (opens == SKIP) {
       p += n;
       continue;

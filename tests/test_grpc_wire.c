@@ -68,22 +68,27 @@ static void framing(void **state) {
   (void)state;
   ofctx__grpc_prefix(body, 3);
   memcpy(body + 5, "abc", 3);
-  assert_int_equal(ofctx__grpc_unframe((const char *)body, 8, 10, &msg, &len), 0);
+  assert_int_equal(ofctx__grpc_unframe((const char *)body, 8, 10, &msg, &len), OFCTX__UNFRAME_OK);
   assert_int_equal(len, 3);
   assert_memory_equal(msg, "abc", 3);
   /* cut short, one byte too many, a prefix only in part */
-  assert_int_equal(ofctx__grpc_unframe((const char *)body, 7, 10, &msg, &len), -1);
-  assert_int_equal(ofctx__grpc_unframe((const char *)body, 4, 10, &msg, &len), -1);
+  assert_int_equal(ofctx__grpc_unframe((const char *)body, 7, 10, &msg, &len),
+                   OFCTX__UNFRAME_MALFORMED);
+  assert_int_equal(ofctx__grpc_unframe((const char *)body, 4, 10, &msg, &len),
+                   OFCTX__UNFRAME_MALFORMED);
   /* over the limit */
-  assert_int_equal(ofctx__grpc_unframe((const char *)body, 8, 2, &msg, &len), -3);
+  assert_int_equal(ofctx__grpc_unframe((const char *)body, 8, 2, &msg, &len),
+                   OFCTX__UNFRAME_TOO_LONG);
   /* compressed; a flag gRPC does not define */
   body[0] = 1;
-  assert_int_equal(ofctx__grpc_unframe((const char *)body, 8, 10, &msg, &len), -2);
+  assert_int_equal(ofctx__grpc_unframe((const char *)body, 8, 10, &msg, &len),
+                   OFCTX__UNFRAME_COMPRESSED);
   body[0] = 2;
-  assert_int_equal(ofctx__grpc_unframe((const char *)body, 8, 10, &msg, &len), -1);
+  assert_int_equal(ofctx__grpc_unframe((const char *)body, 8, 10, &msg, &len),
+                   OFCTX__UNFRAME_MALFORMED);
   /* an empty message is one */
   ofctx__grpc_prefix(body, 0);
-  assert_int_equal(ofctx__grpc_unframe((const char *)body, 5, 10, &msg, &len), 0);
+  assert_int_equal(ofctx__grpc_unframe((const char *)body, 5, 10, &msg, &len), OFCTX__UNFRAME_OK);
   assert_int_equal(len, 0);
   /* the length is big-endian */
   ofctx__grpc_prefix(body, 0x01020304);

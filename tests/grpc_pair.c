@@ -67,8 +67,8 @@ void grpc_pair_start(grpc_pair_t *pair, const char *token) {
       ofctx__grpc_client_new(&pair->client, &pair->loop, "127.0.0.1", pair->port, token), OFCTX_OK);
 }
 
-void grpc_pair_policy(ofctx__dapr_policy_t *policy, int attempts, uint64_t timeout_ms) {
-  ofctx__dapr_policy_default(policy);
+void grpc_pair_policy(ofctx__retry_policy_t *policy, int attempts, uint64_t timeout_ms) {
+  ofctx__retry_policy_default(policy);
   policy->max_attempts = attempts;
   policy->backoff_initial_ms = 1;
   policy->backoff_max_ms = 1;
@@ -99,7 +99,7 @@ static void call_done(void *arg, const ofctx__grpc_result_t *r) {
 }
 
 void grpc_pair_call(grpc_pair_t *pair, const char *path, const char *fallback, const char *name,
-                    size_t len, char fill, const ofctx__dapr_policy_t *policy,
+                    size_t len, char fill, const ofctx__retry_policy_t *policy,
                     grpc_outcome_t *out) {
   request_t req = DAPR__PROTO__RUNTIME__V1__INVOKE_BINDING_REQUEST__INIT;
   uint8_t *data = malloc(len ? len : 1);

@@ -51,11 +51,12 @@ void grpc_pair_init(grpc_pair_t *pair);
 /* Starts the server and its listener, and the client (with `token`). */
 void grpc_pair_start(grpc_pair_t *pair, const char *token);
 /* A policy for tests: `attempts` in all, 1 ms back-off, `timeout_ms`. */
-void grpc_pair_policy(ofctx__dapr_policy_t *policy, int attempts, uint64_t timeout_ms);
+void grpc_pair_policy(ofctx__retry_policy_t *policy, int attempts, uint64_t timeout_ms);
 /* Calls `path` with an InvokeBindingRequest (name, data of `len` bytes
  * `fill`), the outcome into `out`. Fails the test unless it starts. */
 void grpc_pair_call(grpc_pair_t *pair, const char *path, const char *fallback, const char *name,
-                    size_t len, char fill, const ofctx__dapr_policy_t *policy, grpc_outcome_t *out);
+                    size_t len, char fill, const ofctx__retry_policy_t *policy,
+                    grpc_outcome_t *out);
 /* Runs the loop until `*flag` is not 0; fails the test after 20 s. */
 void grpc_pair_run_until(grpc_pair_t *pair, const int *flag);
 /* The request's InvokeBindingRequest name and data length; -1 when it does

@@ -136,7 +136,7 @@ static ofctx__grpc_client_t *client_of(void *arg) { return ((grpc_pair_t *)arg)-
 
 typedef struct {
   grpc_pair_t pair;
-  ofctx__dapr_policy_t policy;
+  ofctx__retry_policy_t policy;
   ofctx__sink_t *sink;
   int ready;
 } fixture_t;

@@ -57,7 +57,7 @@ static void start(grpc_pair_t *pair, void (*handler)(grpc_pair_t *, ofctx__grpc_
 
 static void retries_what_may_work_again(void **state) {
   grpc_pair_t pair;
-  ofctx__dapr_policy_t policy;
+  ofctx__retry_policy_t policy;
   grpc_outcome_t out;
   (void)state;
 
@@ -85,7 +85,7 @@ static void retries_what_may_work_again(void **state) {
 
 static void older_sidecar_fallback(void **state) {
   grpc_pair_t pair;
-  ofctx__dapr_policy_t policy;
+  ofctx__retry_policy_t policy;
   grpc_outcome_t out;
   (void)state;
 
@@ -107,7 +107,7 @@ static void older_sidecar_fallback(void **state) {
 
 static void answer_over_the_bound(void **state) {
   grpc_pair_t pair;
-  ofctx__dapr_policy_t policy;
+  ofctx__retry_policy_t policy;
   grpc_outcome_t out;
   (void)state;
 
@@ -131,7 +131,7 @@ static void answer_over_the_bound(void **state) {
 
 static void deadlines_are_retried(void **state) {
   grpc_pair_t pair;
-  ofctx__dapr_policy_t policy;
+  ofctx__retry_policy_t policy;
   grpc_outcome_t out;
   (void)state;
 
@@ -152,7 +152,7 @@ static void stopped(void *arg) {
 
 static void refused_connection(void **state) {
   grpc_pair_t pair;
-  ofctx__dapr_policy_t policy;
+  ofctx__retry_policy_t policy;
   grpc_outcome_t out;
   (void)state;
 
@@ -176,7 +176,7 @@ static void refused_connection(void **state) {
 
 static void server_closes_mid_call(void **state) {
   grpc_pair_t pair;
-  ofctx__dapr_policy_t policy;
+  ofctx__retry_policy_t policy;
   grpc_outcome_t out;
   (void)state;
 
@@ -207,7 +207,7 @@ static void server_closes_mid_call(void **state) {
 
 static void close_cancels_in_flight(void **state) {
   grpc_pair_t pair;
-  ofctx__dapr_policy_t policy;
+  ofctx__retry_policy_t policy;
   grpc_outcome_t held, queued;
   (void)state;
 

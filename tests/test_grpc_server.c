@@ -39,7 +39,7 @@ static void echo(grpc_pair_t *pair, ofctx__grpc_call_t *call) {
 
 static void unary_call_and_answer(void **state) {
   grpc_pair_t pair;
-  ofctx__dapr_policy_t policy;
+  ofctx__retry_policy_t policy;
   grpc_outcome_t out;
   (void)state;
 
@@ -78,7 +78,7 @@ static void fail_with_message(grpc_pair_t *pair, ofctx__grpc_call_t *call) {
 
 static void status_and_message_trailers_only(void **state) {
   grpc_pair_t pair;
-  ofctx__dapr_policy_t policy;
+  ofctx__retry_policy_t policy;
   grpc_outcome_t out;
   (void)state;
 
@@ -99,7 +99,7 @@ static void status_and_message_trailers_only(void **state) {
 
 static void unknown_method_unimplemented(void **state) {
   grpc_pair_t pair;
-  ofctx__dapr_policy_t policy;
+  ofctx__retry_policy_t policy;
   grpc_outcome_t out;
   (void)state;
 
@@ -127,7 +127,7 @@ static int token_check(void *arg, const ofctx__grpc_call_t *call, const char **m
 
 static void head_check_refuses(void **state) {
   grpc_pair_t pair;
-  ofctx__dapr_policy_t policy;
+  ofctx__retry_policy_t policy;
   grpc_outcome_t out;
   (void)state;
 
@@ -146,7 +146,7 @@ static void head_check_refuses(void **state) {
 
 static void message_over_the_bound(void **state) {
   grpc_pair_t pair;
-  ofctx__dapr_policy_t policy;
+  ofctx__retry_policy_t policy;
   grpc_outcome_t out;
   (void)state;
 
@@ -181,7 +181,7 @@ static void hold_and_spend(grpc_pair_t *pair, ofctx__grpc_call_t *call) {
 
 static void budget_refuses_then_serves(void **state) {
   grpc_pair_t pair;
-  ofctx__dapr_policy_t policy;
+  ofctx__retry_policy_t policy;
   grpc_outcome_t first, second, third;
   (void)state;
 
@@ -214,7 +214,7 @@ static void budget_refuses_then_serves(void **state) {
 
 static void budget_refuses_a_message(void **state) {
   grpc_pair_t pair;
-  ofctx__dapr_policy_t policy;
+  ofctx__retry_policy_t policy;
   grpc_outcome_t first, second;
   (void)state;
 
@@ -241,7 +241,7 @@ static void hold(grpc_pair_t *pair, ofctx__grpc_call_t *call) {
 
 static void deadline_passes_while_held(void **state) {
   grpc_pair_t pair;
-  ofctx__dapr_policy_t policy;
+  ofctx__retry_policy_t policy;
   grpc_outcome_t out;
   (void)state;
 
@@ -268,7 +268,7 @@ static void stopped(void *arg) {
 
 static void stop_answers_calls_in_flight(void **state) {
   grpc_pair_t pair;
-  ofctx__dapr_policy_t policy;
+  ofctx__retry_policy_t policy;
   grpc_outcome_t out;
   (void)state;
 

@@ -30,9 +30,13 @@
  * the sanitizers. */
 
 static long json_blocks;
+static long json_fail_at = -1; /* the next allocations until one fails; -1: none fails */
 
 static void *counting_malloc(size_t size) {
-  void *p = malloc(size);
+  void *p = json_fail_at == 0 ? NULL : malloc(size);
+
+  if (json_fail_at >= 0)
+    json_fail_at--;
   if (p)
     json_blocks++;
   return p;
@@ -785,15 +789,52 @@ static void envelopes(void **state) {
   }
 }
 
+/* A reply made while jansson's Nth allocation fails, for every N until
+ * none fails: out of memory, or the reply; never a reply that lacks a
+ * default or its data, and nothing left allocated. */
+static void encode_out_of_memory(void **state) {
+  static const struct {
+    const char *data, *type;
+  } cases[] = {{"hello", NULL}, {"not json", "application/json"}, {"\xff", NULL}};
+  (void)state;
+
+  for (int m = OFCTX__CE_BINARY; m <= OFCTX__CE_STRUCTURED; m++)
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+      json_t *a = reply_attributes();
+      ofctx_err_t rc = OFCTX_ENOMEM;
+      json_object_del(a, "id");
+      for (long n = 0; rc == OFCTX_ENOMEM; n++) {
+        ofctx__ce_reply_t r;
+        ofctx_error_t err = {OFCTX_OK, ""};
+        long blocks = json_blocks;
+        json_fail_at = n;
+        rc = ofctx__ce_encode(&r, (ofctx__ce_mode_t)m, a, cases[c].data, strlen(cases[c].data),
+                              cases[c].type, &err);
+        json_fail_at = -1;
+        assert_int_equal(json_blocks, blocks);
+        if (rc == OFCTX_ENOMEM) {
+          assert_string_equal(err.message, "out of memory");
+          assert_null(r.headers);
+          assert_null(r.body.data);
+          continue;
+        }
+        assert_int_equal(rc, OFCTX_OK);
+        if (m == OFCTX__CE_BINARY)
+          assert_non_null(reply_header(&r, "ce-id"));
+        else
+          assert_true(strstr(r.body.data, "\"id\":") && strstr(r.body.data, "\"data"));
+        ofctx__ce_reply_free(&r);
+      }
+      json_decref(a);
+    }
+}
+
 int main(void) {
   static const struct CMUnitTest encode_tests[] = {
-      cmocka_unit_test(encode_binary_headers),
-      cmocka_unit_test(encode_binary_content_type),
-      cmocka_unit_test(encode_generates_id),
-      cmocka_unit_test(encode_structured),
-      cmocka_unit_test(encode_refuses),
-      cmocka_unit_test(round_trips),
-      cmocka_unit_test(envelopes),
+      cmocka_unit_test(encode_binary_headers), cmocka_unit_test(encode_binary_content_type),
+      cmocka_unit_test(encode_generates_id),   cmocka_unit_test(encode_structured),
+      cmocka_unit_test(encode_refuses),        cmocka_unit_test(encode_out_of_memory),
+      cmocka_unit_test(round_trips),           cmocka_unit_test(envelopes),
   };
   int failed;
 

@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "bulk.h"
 #include "cloudevent.h"
+#include "error_msg.h"
 #include "json_scan.h"
 #include "json_util.h"
 #include "log.h"
@@ -250,7 +251,7 @@ static int metadata_pair(void *arg, const char *key, size_t key_len, const char 
 
 /* The entry's event: a CloudEvent object, or (raw payloads) base64 text. */
 static ofctx_err_t entry_event(bulk_read_t *r, size_t k, const entry_fields_t *f, ofctx_event_t *ev,
-                               const char **why) {
+                               ofctx_error_t *err) {
   ofctx__buf_t *strings = ofctx__bulk_strings(r->bulk, k);
   pairs_t pairs = {strings, 0};
   ofctx__http_header_t *md;
@@ -260,17 +261,17 @@ static ofctx_err_t entry_event(bulk_read_t *r, size_t k, const entry_fields_t *f
   ev->kind = OFCTX_EVENT_PUBSUB;
   ev->input = ofctx_component_name(ofctx_config_input_at(r->a->cfg, r->input));
   ev->input_index = r->input;
-  *why = "the entry has no event";
   if (!f->event)
-    return OFCTX_EINVAL;
+    return ofctx__error(err, OFCTX_EINVAL, "the entry has no event");
   if (f->event[0] == '"') { /* a raw payload: base64 */
     rc = ofctx__json_base64(f->event, f->event_len, &ev->owned, &ev->len);
-    *why = "the entry's raw event is not base64";
+    if (rc == OFCTX_EINVAL)
+      return ofctx__error(err, rc, "the entry's raw event is not base64");
     if (rc != OFCTX_OK)
       return rc;
     ev->data = ev->owned;
   } else {
-    rc = ofctx__ce_from_valid_envelope(r->map, f->event, f->event_len, ev, why);
+    rc = ofctx__ce_from_valid_envelope(r->map, f->event, f->event_len, ev, err);
   }
   if (rc != OFCTX_OK)
     return rc;
@@ -284,12 +285,12 @@ static ofctx_err_t entry_event(bulk_read_t *r, size_t k, const entry_fields_t *f
   }
   if (f->metadata &&
       ofctx__json_members_in(r->map, f->metadata, f->metadata_len, metadata_pair, &pairs) != 0)
-    return OFCTX_EINVAL;
+    return ofctx__error(err, OFCTX_EINVAL, "the entry's metadata is not an object");
   if (strings->failed)
     return OFCTX_ENOMEM;
-  *why = "the entry has more metadata entries than OFCTX_MAX_METADATA";
   if (pairs.count > r->a->max_metadata)
-    return OFCTX_EINVAL;
+    return ofctx__error(err, OFCTX_EINVAL,
+                        "the entry has more metadata entries than OFCTX_MAX_METADATA");
   if (f->event[0] == '"')
     ev->content_type = type_len ? strings->data : "application/octet-stream";
   md = ofctx__http_headers_unpack(strings->data + (type_len ? type_len + 1 : 0), pairs.count, 0);
@@ -305,13 +306,15 @@ static void start_entry(bulk_read_t *r, size_t k) {
   const entry_fields_t *f = &r->fields[k];
   ofctx__buf_t id = {0};
   ofctx_event_t ev = {0};
-  const char *why = "an entry is not an object";
-  ofctx_err_t rc = OFCTX_EINVAL;
+  ofctx_error_t err;
+  ofctx_err_t rc;
 
   if (f->object) {
     if (f->id)
       ofctx__json_string_decode(&id, f->id, f->id_len);
-    rc = id.failed ? OFCTX_ENOMEM : entry_event(r, k, f, &ev, &why);
+    rc = id.failed ? OFCTX_ENOMEM : entry_event(r, k, f, &ev, &err);
+  } else {
+    rc = ofctx__error(&err, OFCTX_EINVAL, "an entry is not an object");
   }
   if (rc == OFCTX_OK) {
     ofctx__bulk_invoke(r->bulk, k, id.data, id.len, &ev);
@@ -320,7 +323,7 @@ static void start_entry(bulk_read_t *r, size_t k) {
     if (rc != OFCTX_ENOMEM)
       ofctx__log(OFCTX_LOG_WARN, "bulk entry dropped", "input",
                  ofctx_component_name(ofctx_config_input_at(r->a->cfg, r->input)), "entry",
-                 id.data ? id.data : "", "reason", why, (const char *)NULL);
+                 id.data ? id.data : "", "reason", err.message, (const char *)NULL);
     ofctx__bulk_settle(r->bulk, k, id.data, id.len,
                        rc == OFCTX_ENOMEM ? OFCTX__OUTCOME_RETRY : OFCTX__OUTCOME_DROP);
   }
@@ -405,7 +408,7 @@ static void deliver_pubsub(async_t *a, ofctx__http_request_t *req, size_t i) {
   ofctx_event_t ev = {0};
   size_t len;
   const char *body = ofctx__http_request_body(req, &len);
-  const char *why = NULL;
+  ofctx_error_t err;
   ofctx_err_t rc;
 
   ofctx__json_map_t map = {0};
@@ -424,8 +427,8 @@ static void deliver_pubsub(async_t *a, ofctx__http_request_t *req, size_t i) {
   ev.kind = OFCTX_EVENT_PUBSUB;
   ev.input = ofctx_component_name(ofctx_config_input_at(a->cfg, i));
   ev.input_index = i;
-  rc = valid ? ofctx__ce_from_valid_envelope(&map, body, len, &ev, &why)
-             : ofctx__ce_from_envelope(body, len, &ev, &why);
+  rc = valid ? ofctx__ce_from_valid_envelope(&map, body, len, &ev, &err)
+             : ofctx__ce_from_envelope(body, len, &ev, &err);
   ofctx__json_map_free(&map);
   if (rc == OFCTX_OK && ofctx__event_metadata_from_headers(&ev, req) != 0)
     rc = OFCTX_ENOMEM;
@@ -434,7 +437,7 @@ static void deliver_pubsub(async_t *a, ofctx__http_request_t *req, size_t i) {
     if (rc == OFCTX_ENOMEM) /* it may work next time */
       ofctx__http_respond_json(req, 200, "{\"status\":\"RETRY\"}");
     else
-      drop_message(a, req, i, why);
+      drop_message(a, req, i, err.message);
     return;
   }
   if (ofctx__invoke(a->host, req, &ev, answer_pubsub) != 0)

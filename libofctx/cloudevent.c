@@ -11,6 +11,7 @@
 
 #include "base64.h"
 #include "cloudevent.h"
+#include "error_msg.h"
 #include "json_scan.h"
 #include "json_util.h"
 #include "log.h"
@@ -25,20 +26,32 @@ static const char *const CONTEXT_ATTRIBUTES[] = {
     "id",         "source",  "specversion", "type", "datacontenttype",
     "dataschema", "subject", "time",        NULL};
 
-static int fail(ofctx__ce_error_t *err, int status, const char *fmt, ...)
+static ofctx_err_t refuse(ofctx__refusal_t *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static int fail(ofctx__ce_error_t *err, int status, const char *fmt, ...) {
+/* Fills `r` (if not NULL) with `status` and the formatted message; returns
+ * the code: OFCTX_ENOMEM for 503, else OFCTX_EINVAL. */
+static ofctx_err_t refuse(ofctx__refusal_t *r, int status, const char *fmt, ...) {
+  ofctx_err_t code = status == 503 ? OFCTX_ENOMEM : OFCTX_EINVAL;
   va_list ap;
 
-  err->status = status;
-  va_start(ap, fmt);
-  vsnprintf(err->reason, sizeof err->reason, fmt, ap);
-  va_end(ap);
-  return -1;
+  if (r) {
+    r->status = status;
+    r->error.code = code;
+    va_start(ap, fmt);
+    vsnprintf(r->error.message, sizeof r->error.message, fmt, ap);
+    va_end(ap);
+  }
+  return code;
 }
 
-static int nomem(ofctx__ce_error_t *err) { return fail(err, 503, "out of memory"); }
+static ofctx_err_t nomem(ofctx__refusal_t *r) { return refuse(r, 503, "out of memory"); }
+
+/* Whether a media type of `len` bytes names a CloudEvents format (structured
+ * or batched), which binary mode's Content-Type cannot be. */
+static int is_ce_format(const char *type, size_t len) {
+  return len >= 23 && strncasecmp(type, "application/cloudevents", 23) == 0;
+}
 
 int ofctx__ce_name_ok(const char *name) {
   size_t n = 0;
@@ -88,36 +101,36 @@ static int time_ok(const char *s) {
 
 /* ---- checks both modes share ---- */
 
-static int validate(const json_t *attrs, ofctx__ce_error_t *err) {
+static ofctx_err_t validate(const json_t *attrs, ofctx__refusal_t *refusal) {
   static const char *const required[] = {"id", "source", "type"};
   const char *version = json_string_value(json_object_get(attrs, "specversion"));
   const char *time = json_string_value(json_object_get(attrs, "time"));
   char quoted[OFCTX_QUOTE_SIZE];
 
   if (!version)
-    return fail(err, 400, "not a CloudEvent: specversion is missing");
+    return refuse(refusal, 400, "not a CloudEvent: specversion is missing");
   if (strcmp(version, "1.0") != 0) {
     ofctx__quote(quoted, sizeof quoted, version);
-    return fail(err, 400, "specversion %s is not supported; this receiver takes 1.0", quoted);
+    return refuse(refusal, 400, "specversion %s is not supported; this receiver takes 1.0", quoted);
   }
   for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
     const char *v = json_string_value(json_object_get(attrs, required[i]));
     if (!v)
-      return fail(err, 400, "the CloudEvent has no %s", required[i]);
+      return refuse(refusal, 400, "the CloudEvent has no %s", required[i]);
     if (!*v)
-      return fail(err, 400, "the CloudEvent's %s is empty", required[i]);
+      return refuse(refusal, 400, "the CloudEvent's %s is empty", required[i]);
   }
   if (time && !time_ok(time)) {
     ofctx__quote(quoted, sizeof quoted, time);
-    return fail(err, 400, "time %s is not an RFC 3339 timestamp", quoted);
+    return refuse(refusal, 400, "time %s is not an RFC 3339 timestamp", quoted);
   }
   for (const char *const *name = (const char *const[]){"subject", "dataschema", NULL}; *name;
        name++) {
     const char *v = json_string_value(json_object_get(attrs, *name));
     if (v && !*v)
-      return fail(err, 400, "the CloudEvent's %s is empty", *name);
+      return refuse(refusal, 400, "the CloudEvent's %s is empty", *name);
   }
-  return 0;
+  return OFCTX_OK;
 }
 
 /* Sets attribute `name` to the text `value` (copied); 0 or -1 (out of memory). */
@@ -132,12 +145,13 @@ static int put(json_t *attrs, const char *name, const char *value, size_t len) {
  * percent-decoding; the result must be a CloudEvents String. A '%' that
  * starts no escape is kept: the CloudEvents JavaScript SDK (v8) sends values
  * without percent-encoding them, and "50%" should reach the function. */
-static int header_value(const char *header, const char *value, ofctx__buf_t *out,
-                        ofctx__ce_error_t *err) {
+static ofctx_err_t header_value(const char *header, const char *value, ofctx__buf_t *out,
+                                ofctx__refusal_t *refusal) {
   ofctx__buf_t raw = {0};
   const char *v = value;
   size_t n = strlen(value);
-  int rc = 0, nul;
+  ofctx_err_t rc = OFCTX_OK;
+  int nul;
 
   if (n > 0 && value[0] == '"') {
     size_t i;
@@ -148,7 +162,8 @@ static int header_value(const char *header, const char *value, ofctx__buf_t *out
     }
     if (i != n - 1) {
       ofctx__buf_free(&raw);
-      return fail(err, 400, "header %s: a quoted value that does not end with its quote", header);
+      return refuse(refusal, 400, "header %s: a quoted value that does not end with its quote",
+                    header);
     }
     ofctx__buf_append(&raw, "", 0);
     v = raw.data ? raw.data : "";
@@ -156,64 +171,66 @@ static int header_value(const char *header, const char *value, ofctx__buf_t *out
   }
   nul = !raw.failed && ofctx__buf_decoded(out, v, n, OFCTX__DECODE_LENIENT) != 0;
   if (raw.failed || out->failed)
-    rc = nomem(err);
+    rc = nomem(refusal);
   else if (nul || !ofctx__ce_string_ok(out->data))
-    rc =
-        fail(err, 400, "header %s: the value is not UTF-8 text without control characters", header);
+    rc = refuse(refusal, 400, "header %s: the value is not UTF-8 text without control characters",
+                header);
   ofctx__buf_free(&raw);
   return rc;
 }
 
-static int decode_binary(const ofctx__http_header_t *headers, size_t count,
-                         const char *content_type, const char *body, size_t len, ofctx_event_t *ev,
-                         ofctx__ce_error_t *err) {
-  int rc = 0;
+/* The header `h` (a ce-* header) as an attribute of `ev`. */
+static ofctx_err_t binary_attribute(ofctx_event_t *ev, const ofctx__http_header_t *h,
+                                    ofctx__refusal_t *refusal) {
+  ofctx__buf_t value = {0};
+  char name[80], quoted[OFCTX_QUOTE_SIZE];
+  size_t n = strlen(h->name + 3);
+  ofctx_err_t rc;
 
-  for (size_t i = 0; i < count && rc == 0; i++) {
-    ofctx__buf_t value = {0};
-    char name[80];
-    size_t n;
-    if (strncasecmp(headers[i].name, "ce-", 3) != 0)
-      continue;
-    n = strlen(headers[i].name + 3);
-    if (n == 0 || n >= sizeof name) {
-      char quoted[OFCTX_QUOTE_SIZE];
-      ofctx__quote(quoted, sizeof quoted, headers[i].name);
-      rc = fail(err, 400, "header %s does not name an attribute", quoted);
-      break;
-    }
-    for (size_t k = 0; k <= n; k++)
-      name[k] = (char)tolower((unsigned char)headers[i].name[3 + k]);
-    if (!ofctx__ce_name_ok(name)) {
-      char quoted[OFCTX_QUOTE_SIZE];
-      ofctx__quote(quoted, sizeof quoted, headers[i].name);
-      rc = fail(err, 400,
-                "header %s: attribute names are 1 to 64 lower-case letters and digits, "
-                "and not \"data\"",
-                quoted);
-    } else if (strcmp(name, "datacontenttype") == 0) {
-      rc = fail(err, 400,
-                "header ce-datacontenttype: in binary mode the data's type is the "
-                "Content-Type header");
-    } else if (json_object_get(ev->attributes, name)) {
-      rc = fail(err, 400, "header ce-%s appears twice", name);
-    } else if ((rc = header_value(headers[i].name, headers[i].value, &value, err)) == 0 &&
-               put(ev->attributes, name, value.data, value.len) != 0) {
-      rc = nomem(err);
-    }
-    ofctx__buf_free(&value);
+  if (n == 0 || n >= sizeof name) {
+    ofctx__quote(quoted, sizeof quoted, h->name);
+    return refuse(refusal, 400, "header %s does not name an attribute", quoted);
   }
-  if (rc != 0)
-    return rc;
+  for (size_t k = 0; k <= n; k++)
+    name[k] = (char)tolower((unsigned char)h->name[3 + k]);
+  if (!ofctx__ce_name_ok(name)) {
+    ofctx__quote(quoted, sizeof quoted, h->name);
+    return refuse(refusal, 400,
+                  "header %s: attribute names are 1 to 64 lower-case letters and digits, "
+                  "and not \"data\"",
+                  quoted);
+  }
+  if (strcmp(name, "datacontenttype") == 0)
+    return refuse(refusal, 400,
+                  "header ce-datacontenttype: in binary mode the data's type is the "
+                  "Content-Type header");
+  if (json_object_get(ev->attributes, name))
+    return refuse(refusal, 400, "header ce-%s appears twice", name);
+  rc = header_value(h->name, h->value, &value, refusal);
+  if (rc == OFCTX_OK && put(ev->attributes, name, value.data, value.len) != 0)
+    rc = nomem(refusal);
+  ofctx__buf_free(&value);
+  return rc;
+}
+
+static ofctx_err_t decode_binary(const ofctx__http_header_t *headers, size_t count,
+                                 const char *content_type, const char *body, size_t len,
+                                 ofctx_event_t *ev, ofctx__refusal_t *refusal) {
+  ofctx_err_t rc;
+
+  for (size_t i = 0; i < count; i++)
+    if (strncasecmp(headers[i].name, "ce-", 3) == 0 &&
+        (rc = binary_attribute(ev, &headers[i], refusal)) != OFCTX_OK)
+      return rc;
   if (content_type) {
     if (!ofctx__ce_string_ok(content_type))
-      return fail(err, 400, "the Content-Type header is not text");
+      return refuse(refusal, 400, "the Content-Type header is not text");
     if (put(ev->attributes, "datacontenttype", content_type, strlen(content_type)))
-      return nomem(err);
+      return nomem(refusal);
   }
   ev->data = body;
   ev->len = len;
-  return validate(ev->attributes, err);
+  return validate(ev->attributes, refusal);
 }
 
 /* ---- structured mode and Dapr's envelope: a JSON object read as an event ---- */
@@ -240,11 +257,11 @@ static const char *kind_at(const char *value) {
  * they come; the data members are kept as they are written. */
 typedef struct {
   ofctx_event_t *ev;
-  int structured;         /* a structured CloudEvent (checked), else an envelope Dapr made */
-  ofctx__ce_error_t *err; /* structured: why it is refused */
-  const char *data, *b64; /* the last data and data_base64 members (NULL: absent or null) */
+  int structured;            /* a structured CloudEvent (checked), else an envelope Dapr made */
+  ofctx__refusal_t *refusal; /* structured: why it is refused (or NULL) */
+  const char *data, *b64;    /* the last data and data_base64 members (NULL: absent or null) */
   size_t data_len, b64_len;
-  int oom;
+  ofctx_err_t rc; /* why the walk stopped: OFCTX_ENOMEM, or OFCTX_EINVAL (refused) */
   /* an envelope read for its data only: the attributes are left for later
    * (ofctx__ce_envelope_attributes), but for datacontenttype, kept here */
   int data_only;
@@ -252,9 +269,48 @@ typedef struct {
   size_t type_len;
 } object_read_t;
 
+/* A string member of a structured event → a text attribute. */
+static ofctx_err_t string_attribute(object_read_t *o, const char *name, const char *quoted,
+                                    const char *value, size_t len) {
+  ofctx__buf_t text = {0};
+  int lone = ofctx__json_string_decode(&text, value, len);
+  ofctx_err_t rc = OFCTX_OK;
+
+  if (text.failed)
+    rc = nomem(o->refusal);
+  else if (lone || !ofctx__ce_string_ok(text.data) || strlen(text.data) != text.len)
+    rc = refuse(o->refusal, 400, "attribute %s is not text without control characters", quoted);
+  else if (put(o->ev->attributes, name, text.data, text.len))
+    rc = nomem(o->refusal);
+  ofctx__buf_free(&text);
+  return rc;
+}
+
+/* An integer member (digits, maybe a minus) of a structured event → an
+ * extension, when it is a 32-bit integer. */
+static ofctx_err_t integer_attribute(object_read_t *o, const char *name, const char *quoted,
+                                     const char *value, size_t len) {
+  char text[16]; /* at most 11 bytes can be in range */
+  long long n = 0;
+
+  if (len < sizeof text) {
+    memcpy(text, value, len);
+    text[len] = '\0';
+    n = strtoll(text, NULL, 10);
+  }
+  if (len >= sizeof text || n < INT32_MIN || n > INT32_MAX)
+    return refuse(o->refusal, 400,
+                  "extension %s is an integer out of range; extensions are strings, booleans or "
+                  "32-bit integers",
+                  quoted);
+  snprintf(text, sizeof text, "%lld", n);
+  return put(o->ev->attributes, name, text, strlen(text)) ? nomem(o->refusal) : OFCTX_OK;
+}
+
 /* A member of a structured event → a text attribute, as the JSON format
  * reads each type: strings, booleans and 32-bit integers for extensions. */
-static int structured_attribute(object_read_t *o, const char *name, const char *value, size_t len) {
+static ofctx_err_t structured_attribute(object_read_t *o, const char *name, const char *value,
+                                        size_t len) {
   char quoted[OFCTX_QUOTE_SIZE];
   int known = 0;
 
@@ -262,63 +318,37 @@ static int structured_attribute(object_read_t *o, const char *name, const char *
     known |= strcmp(*a, name) == 0;
   ofctx__quote(quoted, sizeof quoted, name);
   if (!ofctx__ce_name_ok(name))
-    return fail(o->err, 400, "member %s: attribute names are 1 to 64 lower-case letters and digits",
-                quoted);
-  if (value[0] == '"') {
-    ofctx__buf_t text = {0};
-    int lone = ofctx__json_string_decode(&text, value, len), rc;
-    if (text.failed)
-      rc = nomem(o->err);
-    else if (lone || !ofctx__ce_string_ok(text.data) || strlen(text.data) != text.len)
-      rc = fail(o->err, 400, "attribute %s is not text without control characters", quoted);
-    else
-      rc = put(o->ev->attributes, name, text.data, text.len) ? nomem(o->err) : 0;
-    ofctx__buf_free(&text);
-    return rc;
-  }
+    return refuse(o->refusal, 400,
+                  "member %s: attribute names are 1 to 64 lower-case letters and digits", quoted);
+  if (value[0] == '"')
+    return string_attribute(o, name, quoted, value, len);
   if (known)
-    return fail(o->err, 400, "attribute %s is %s, not a string", quoted, kind_at(value));
+    return refuse(o->refusal, 400, "attribute %s is %s, not a string", quoted, kind_at(value));
   if (value[0] == 't' || value[0] == 'f')
-    return put(o->ev->attributes, name, value, len) ? nomem(o->err) : 0;
-  if (strspn(value + (value[0] == '-'), "0123456789") == len - (value[0] == '-')) {
-    /* an integer: at most 11 bytes can be in range */
-    char text[16];
-    long long n = 0;
-    if (len < sizeof text) {
-      memcpy(text, value, len);
-      text[len] = '\0';
-      n = strtoll(text, NULL, 10);
-    }
-    if (len < sizeof text && n >= INT32_MIN && n <= INT32_MAX) {
-      snprintf(text, sizeof text, "%lld", n);
-      return put(o->ev->attributes, name, text, strlen(text)) ? nomem(o->err) : 0;
-    }
-    return fail(o->err, 400,
-                "extension %s is an integer out of range; extensions are strings, booleans or "
-                "32-bit integers",
-                quoted);
-  }
-  return fail(o->err, 400,
-              "extension %s is %s; extensions are strings, booleans or 32-bit integers", quoted,
-              kind_at(value));
+    return put(o->ev->attributes, name, value, len) ? nomem(o->refusal) : OFCTX_OK;
+  if (strspn(value + (value[0] == '-'), "0123456789") == len - (value[0] == '-'))
+    return integer_attribute(o, name, quoted, value, len);
+  return refuse(o->refusal, 400,
+                "extension %s is %s; extensions are strings, booleans or 32-bit integers", quoted,
+                kind_at(value));
 }
 
 /* A member of Dapr's envelope → a text attribute: a string's characters
  * (one holding a NUL is left out: no C string can carry it), anything else
- * its JSON text as it was written. */
-static int envelope_attribute(object_read_t *o, const char *name, const char *value, size_t len) {
+ * its JSON text as it was written. OFCTX_OK or OFCTX_ENOMEM. */
+static ofctx_err_t envelope_attribute(object_read_t *o, const char *name, const char *value,
+                                      size_t len) {
   ofctx__buf_t text = {0};
-  int rc = 0;
+  ofctx_err_t rc = OFCTX_OK;
 
   if (value[0] == '"')
     ofctx__json_string_decode(&text, value, len);
   else
     ofctx__buf_append(&text, value, len);
   if (text.failed)
-    o->oom = 1;
+    rc = OFCTX_ENOMEM;
   else if (strlen(text.data) == text.len && put(o->ev->attributes, name, text.data, text.len))
-    o->oom = 1;
-  rc = o->oom ? -1 : 0;
+    rc = OFCTX_ENOMEM;
   ofctx__buf_free(&text);
   return rc;
 }
@@ -333,7 +363,7 @@ static int read_member(void *arg, const char *key, size_t key_len, const char *v
   char plain[72];
   const char *name = plain;
   size_t name_len = key_len - 2;
-  int is_null = value[0] == 'n', rc = 0, nul = 0;
+  int is_null = value[0] == 'n', nul = 0;
 
   /* A short name without escapes (nearly every one) is copied, not decoded:
    * no allocation, and no NUL in it (valid JSON has no raw control
@@ -344,9 +374,7 @@ static int read_member(void *arg, const char *key, size_t key_len, const char *v
   } else {
     ofctx__json_string_decode(&decoded, key, key_len);
     if (decoded.failed) {
-      o->oom = 1;
-      if (o->structured)
-        nomem(o->err);
+      o->rc = nomem(o->refusal);
       return 1;
     }
     name = decoded.data;
@@ -355,7 +383,7 @@ static int read_member(void *arg, const char *key, size_t key_len, const char *v
   }
   if (nul) {
     if (o->structured)
-      rc = fail(o->err, 400, "member names are 1 to 64 lower-case letters and digits");
+      o->rc = refuse(o->refusal, 400, "member names are 1 to 64 lower-case letters and digits");
   } else if (NAME_IS(name, name_len, "data")) {
     o->data = is_null ? NULL : value;
     o->data_len = value_len;
@@ -370,26 +398,24 @@ static int read_member(void *arg, const char *key, size_t key_len, const char *v
   } else if (is_null) { /* as if absent; the last member of a name counts */
     json_object_del(o->ev->attributes, name);
   } else {
-    rc = o->structured ? structured_attribute(o, name, value, value_len)
-                       : envelope_attribute(o, name, value, value_len);
+    o->rc = o->structured ? structured_attribute(o, name, value, value_len)
+                          : envelope_attribute(o, name, value, value_len);
   }
   ofctx__buf_free(&decoded);
-  return rc != 0; /* 1 stops the walk: apart from the scanner's -1 and -2 */
+  return o->rc != OFCTX_OK; /* 1 stops the walk: apart from the scanner's -1 and -2 */
 }
 
 /* The event's data from the data_base64 member (a string: decoded) or the
  * data member (a string: its characters when `string_is_text`, else, like
  * any other JSON, its JSON text exactly as it came). OFCTX_OK, OFCTX_ENOMEM,
- * or OFCTX_EINVAL with `*why` set (data_base64 that is not base64). */
-static ofctx_err_t take_data(ofctx_event_t *ev, const object_read_t *o, int string_is_text,
-                             const char **why) {
+ * or OFCTX_EINVAL: data_base64 that is not base64 (NOT_BASE64). */
+static ofctx_err_t take_data(ofctx_event_t *ev, const object_read_t *o, int string_is_text) {
   ofctx__buf_t text = {0};
+  ofctx_err_t rc;
 
   ev->len = 0;
   if (o->b64) {
-    ofctx_err_t rc = ofctx__json_base64(o->b64, o->b64_len, &ev->owned, &ev->len);
-    if (rc == OFCTX_EINVAL)
-      *why = "data_base64 is not base64";
+    rc = ofctx__json_base64(o->b64, o->b64_len, &ev->owned, &ev->len);
     if (rc != OFCTX_OK)
       return rc;
   } else if (o->data && o->data[0] == '"' && string_is_text) {
@@ -408,71 +434,81 @@ static ofctx_err_t take_data(ofctx_event_t *ev, const object_read_t *o, int stri
   return OFCTX_OK;
 }
 
-static int decode_structured(const char *body, size_t len, ofctx_event_t *ev,
-                             ofctx__ce_error_t *err) {
-  object_read_t o = {ev, 1, err, NULL, NULL, 0, 0, 0, 0, NULL, 0};
-  const char *why = "";
-  int rc = ofctx__json_members(body, len, read_member, &o);
+#define NOT_BASE64 "data_base64 is not base64"
 
-  if (rc == -1)
-    return fail(err, 400, "the structured CloudEvent is not JSON");
-  if (rc == -2)
-    return fail(err, 400, "the structured CloudEvent is not a JSON object");
-  if (rc != 0)
-    return -1; /* `err` says why */
+static ofctx_err_t decode_structured(const char *body, size_t len, ofctx_event_t *ev,
+                                     ofctx__refusal_t *refusal) {
+  object_read_t o = {.ev = ev, .structured = 1, .refusal = refusal};
+  int walk = ofctx__json_members(body, len, read_member, &o);
+  ofctx_err_t rc;
+
+  if (walk == -1)
+    return refuse(refusal, 400, "the structured CloudEvent is not JSON");
+  if (walk == -2)
+    return refuse(refusal, 400, "the structured CloudEvent is not a JSON object");
+  if (o.rc != OFCTX_OK)
+    return o.rc; /* `refusal` says why */
   ev->content_type = json_string_value(json_object_get(ev->attributes, "datacontenttype"));
-  if ((rc = validate(ev->attributes, err)) != 0)
+  if ((rc = validate(ev->attributes, refusal)) != OFCTX_OK)
     return rc;
   if (o.b64 && o.data)
-    return fail(err, 400, "the CloudEvent has both data and data_base64");
+    return refuse(refusal, 400, "the CloudEvent has both data and data_base64");
   if (o.b64 && o.b64[0] != '"')
-    return fail(err, 400, "data_base64 is %s, not a string", kind_at(o.b64));
+    return refuse(refusal, 400, "data_base64 is %s, not a string", kind_at(o.b64));
   /* Under a JSON type a string member is JSON text too. */
-  switch (take_data(ev, &o, !ofctx__json_media(ev->content_type), &why)) {
-  case OFCTX_OK:
-    return 0;
-  case OFCTX_ENOMEM:
-    return nomem(err);
-  default:
-    return fail(err, 400, "%s", why);
-  }
+  rc = take_data(ev, &o, !ofctx__json_media(ev->content_type));
+  if (rc == OFCTX_ENOMEM)
+    return nomem(refusal);
+  return rc == OFCTX_OK ? OFCTX_OK : refuse(refusal, 400, NOT_BASE64);
 }
 
-int ofctx__ce_decode(const ofctx__http_header_t *headers, size_t count, const char *body,
-                     size_t len, ofctx_event_t *ev, ofctx__ce_mode_t *mode,
-                     ofctx__ce_error_t *err) {
-  const char *content_type = NULL, *type;
+/* The mode of a request: its content type (`content_type`, or NULL) and
+ * whether it has a ce-* header (`binary`). OFCTX_EINVAL (415) for a
+ * CloudEvents format or batch this receiver does not take. */
+static ofctx_err_t mode_of(const char *content_type, int binary, ofctx__ce_mode_t *mode,
+                           ofctx__refusal_t *refusal) {
   size_t type_len;
-  int binary = 0, rc;
+  const char *type = ofctx__media_type(content_type ? content_type : "", &type_len);
+  char quoted[OFCTX_QUOTE_SIZE];
 
   *mode = OFCTX__CE_NONE;
+  if (!is_ce_format(type, type_len)) {
+    *mode = binary ? OFCTX__CE_BINARY : OFCTX__CE_NONE;
+    return OFCTX_OK;
+  }
+  if (type_len >= 29 && strncasecmp(type, "application/cloudevents-batch", 29) == 0)
+    return refuse(refusal, 415, "batched CloudEvents are not accepted; send one event per request");
+  if (!ofctx__media_type_is(type, STRUCTURED_TYPE)) {
+    ofctx__quote(quoted, sizeof quoted, content_type);
+    return refuse(refusal, 415, "the CloudEvents format %s is not supported; use %s", quoted,
+                  STRUCTURED_TYPE);
+  }
+  *mode = OFCTX__CE_STRUCTURED;
+  return OFCTX_OK;
+}
+
+ofctx_err_t ofctx__ce_decode(const ofctx__http_header_t *headers, size_t count, const char *body,
+                             size_t len, ofctx_event_t *ev, ofctx__ce_mode_t *mode,
+                             ofctx__refusal_t *refusal) {
+  const char *content_type = NULL;
+  int binary = 0;
+  ofctx_err_t rc;
+
   for (size_t i = 0; i < count; i++) {
     if (!content_type && strcasecmp(headers[i].name, "content-type") == 0)
       content_type = headers[i].value;
     binary |= strncasecmp(headers[i].name, "ce-", 3) == 0;
   }
-  type = ofctx__media_type(content_type ? content_type : "", &type_len);
-  if (type_len >= 29 && strncasecmp(type, "application/cloudevents-batch", 29) == 0)
-    return fail(err, 415, "batched CloudEvents are not accepted; send one event per request");
-  if (type_len >= 23 && strncasecmp(type, "application/cloudevents", 23) == 0) {
-    if (!ofctx__media_type_is(type, STRUCTURED_TYPE)) {
-      char quoted[OFCTX_QUOTE_SIZE];
-      ofctx__quote(quoted, sizeof quoted, content_type);
-      return fail(err, 415, "the CloudEvents format %s is not supported; use %s", quoted,
-                  STRUCTURED_TYPE);
-    }
-    *mode = OFCTX__CE_STRUCTURED;
-  } else if (binary) {
-    *mode = OFCTX__CE_BINARY;
-  } else {
-    return 0;
-  }
+  rc = mode_of(content_type, binary, mode, refusal);
+  if (rc != OFCTX_OK || *mode == OFCTX__CE_NONE)
+    return rc;
   ev->attributes = json_object();
   if (!ev->attributes)
-    return nomem(err);
-  rc = *mode == OFCTX__CE_BINARY ? decode_binary(headers, count, content_type, body, len, ev, err)
-                                 : decode_structured(body, len, ev, err);
-  if (rc != 0) {
+    return nomem(refusal);
+  rc = *mode == OFCTX__CE_BINARY
+           ? decode_binary(headers, count, content_type, body, len, ev, refusal)
+           : decode_structured(body, len, ev, refusal);
+  if (rc != OFCTX_OK) {
     ofctx__free(ev->owned);
     json_decref(ev->attributes);
     ev->owned = NULL;
@@ -487,45 +523,52 @@ int ofctx__ce_decode(const ofctx__http_header_t *headers, size_t count, const ch
 
 /* ---- Dapr's pub/sub envelope ---- */
 
+/* The envelope's datacontenttype member (`o->type`), as its attribute reads
+ * (one holding a NUL is left out), as the event's content type. */
+static ofctx_err_t envelope_type(ofctx_event_t *ev, const object_read_t *o) {
+  ofctx__buf_t type = {0};
+
+  if (o->type[0] == '"')
+    ofctx__json_string_decode(&type, o->type, o->type_len);
+  else
+    ofctx__buf_append(&type, o->type, o->type_len);
+  if (type.failed)
+    return OFCTX_ENOMEM;
+  if (strlen(type.data) != type.len) {
+    ofctx__buf_free(&type);
+    return OFCTX_OK;
+  }
+  ev->owned_type = type.data;
+  ev->content_type = type.data;
+  return OFCTX_OK;
+}
+
 /* Most functions never ask for an attribute, so an envelope is walked for
  * its data and content type only, and remembered: its attributes are made
  * on the first ask (ofctx__ce_envelope_attributes). */
 static ofctx_err_t from_envelope(const ofctx__json_map_t *map, const char *body, size_t len,
-                                 ofctx_event_t *ev, const char **why, int valid) {
-  object_read_t o = {ev, 0, NULL, NULL, NULL, 0, 0, 0, 1, NULL, 0};
-  ofctx__buf_t type = {0};
-  ofctx_err_t rc;
+                                 ofctx_event_t *ev, ofctx_error_t *err, int valid) {
+  object_read_t o = {.ev = ev, .data_only = 1};
   int walk = valid ? ofctx__json_members_in(map, body, len, read_member, &o)
                    : ofctx__json_members(body, len, read_member, &o);
+  ofctx_err_t rc;
 
-  *why = walk == -1   ? "the body is not JSON, so not a CloudEvent"
-         : walk == -2 ? "the body is JSON but not an object, so not a CloudEvent"
-                      : NULL;
-  if (o.oom)
+  if (o.rc != OFCTX_OK)
+    return o.rc;
+  if (walk == -1)
+    return ofctx__error(err, OFCTX_EINVAL, "the body is not JSON, so not a CloudEvent");
+  if (walk == -2)
+    return ofctx__error(err, OFCTX_EINVAL,
+                        "the body is JSON but not an object, so not a CloudEvent");
+  if (o.b64 && o.b64[0] != '"')
+    return ofctx__error(err, OFCTX_EINVAL, "data_base64 is not a string");
+  if (o.type && envelope_type(ev, &o) != OFCTX_OK)
     return OFCTX_ENOMEM;
-  if (*why)
-    return OFCTX_EINVAL;
-  if (o.b64 && o.b64[0] != '"') {
-    *why = "data_base64 is not a string";
-    return OFCTX_EINVAL;
-  }
-  if (o.type) { /* as its attribute reads: one holding a NUL is left out */
-    if (o.type[0] == '"')
-      ofctx__json_string_decode(&type, o.type, o.type_len);
-    else
-      ofctx__buf_append(&type, o.type, o.type_len);
-    if (type.failed)
-      return OFCTX_ENOMEM;
-    if (strlen(type.data) == type.len) {
-      ev->owned_type = type.data;
-      ev->content_type = type.data;
-    } else {
-      ofctx__buf_free(&type);
-    }
-  }
   /* Dapr falls back to a string when JSON data does not parse, so a string
    * is the publisher's text whatever the type says. */
-  rc = take_data(ev, &o, 1, why);
+  rc = take_data(ev, &o, 1);
+  if (rc == OFCTX_EINVAL)
+    return ofctx__error(err, rc, NOT_BASE64);
   if (rc == OFCTX_OK) {
     ev->envelope = body;
     ev->envelope_len = len;
@@ -534,11 +577,12 @@ static ofctx_err_t from_envelope(const ofctx__json_map_t *map, const char *body,
 }
 
 json_t *ofctx__ce_envelope_attributes(ofctx_event_t *ev) {
-  object_read_t o = {ev, 0, NULL, NULL, NULL, 0, 0, 0, 0, NULL, 0};
+  object_read_t o = {.ev = ev};
 
   if (!ev->envelope || !(ev->attributes = json_object()))
     return ev->attributes;
-  if (ofctx__json_members_valid(ev->envelope, ev->envelope_len, read_member, &o) != 0 || o.oom) {
+  if (ofctx__json_members_valid(ev->envelope, ev->envelope_len, read_member, &o) != 0 ||
+      o.rc != OFCTX_OK) {
     json_decref(ev->attributes); /* asked again, it is tried again */
     ev->attributes = NULL;
     return NULL;
@@ -548,8 +592,8 @@ json_t *ofctx__ce_envelope_attributes(ofctx_event_t *ev) {
 }
 
 ofctx_err_t ofctx__ce_from_envelope(const char *body, size_t len, ofctx_event_t *ev,
-                                    const char **why) {
-  return from_envelope(NULL, body, len, ev, why, 0);
+                                    ofctx_error_t *err) {
+  return from_envelope(NULL, body, len, ev, err, 0);
 }
 
 /* The public accessor lives here, beside the envelope it may read: a
@@ -562,8 +606,8 @@ const char *ofctx_event_attribute(const ofctx_event_t *ev, const char *name) {
 }
 
 ofctx_err_t ofctx__ce_from_valid_envelope(const ofctx__json_map_t *map, const char *body,
-                                          size_t len, ofctx_event_t *ev, const char **why) {
-  return from_envelope(map, body, len, ev, why, 1);
+                                          size_t len, ofctx_event_t *ev, ofctx_error_t *err) {
+  return from_envelope(map, body, len, ev, err, 1);
 }
 
 /* ---- replies ---- */
@@ -584,135 +628,167 @@ static void uuid4(char out[37]) {
            b[15]);
 }
 
-int ofctx__ce_encode(ofctx__ce_reply_t *out, ofctx__ce_mode_t mode, json_t *attributes,
-                     const char *data, size_t len, const char *content_type, const char **why) {
-  json_t *attrs = json_deep_copy(attributes), *value;
-  const char *key;
-  char id[37];
-  size_t n = 0;
-  int rc = -1;
+/* Adds what a reply lacks: an id (a random UUID), specversion 1.0, the
+ * time, and the data's type (`content_type`, else sniffed from the data)
+ * when there is a type or data. 0, or -1 when out of memory. */
+static int reply_defaults(json_t *attrs, const char *data, size_t len, const char *content_type) {
+  char text[40]; /* an id (36) or a timestamp */
+  int rc = 0;
 
-  memset(out, 0, sizeof *out);
-  if (content_type && !ofctx__ce_string_ok(content_type)) {
-    json_decref(attrs);
-    *why = "the reply's content type is not text without control characters";
-    return -1;
-  }
-  *why = "out of memory";
-  if (!attrs)
-    return -1;
   if (!json_object_get(attrs, "id")) {
-    uuid4(id);
-    json_object_set_new(attrs, "id", json_string(id));
+    uuid4(text);
+    rc |= json_object_set_new(attrs, "id", json_string(text));
   }
-  json_object_set_new(attrs, "specversion", json_string("1.0"));
+  rc |= json_object_set_new(attrs, "specversion", json_string("1.0"));
   if (!json_object_get(attrs, "time")) {
-    char now[40];
-    ofctx__timestamp(now, sizeof now);
-    json_object_set_new(attrs, "time", json_string(now));
+    ofctx__timestamp(text, sizeof text);
+    rc |= json_object_set_new(attrs, "time", json_string(text));
   }
   if (!json_object_get(attrs, "datacontenttype") && (content_type || len > 0))
-    json_object_set_new(attrs, "datacontenttype",
-                        json_string(content_type ? content_type : ofctx__media_type_of(data, len)));
-  /* Every attribute must be text under a name of [a-z0-9]: anything else
-   * would make no header (or a header that is two) and no valid event. */
+    rc |= json_object_set_new(
+        attrs, "datacontenttype",
+        json_string(content_type ? content_type : ofctx__media_type_of(data, len)));
+  return rc;
+}
+
+/* Whether the reply's attributes make a valid event. Every attribute must be
+ * text under a name of [a-z0-9]: anything else would make no header (or a
+ * header that is two) and no valid event. OFCTX_OK or OFCTX_EINVAL. */
+static ofctx_err_t reply_check(json_t *attrs, ofctx_error_t *err) {
+  const char *key;
+  json_t *value;
+
   json_object_foreach(attrs, key, value) {
     const char *text = json_string_value(value);
     if (!ofctx__ce_name_ok(key) || !text || strlen(text) != json_string_length(value) ||
-        !ofctx__ce_string_ok(text)) {
-      *why = "the reply CloudEvent has an attribute that is not valid: names are [a-z0-9], "
-             "values text without control characters";
-      goto done;
-    }
+        !ofctx__ce_string_ok(text))
+      return ofctx__error(err, OFCTX_EINVAL,
+                          "the reply CloudEvent has an attribute that is not valid: names are "
+                          "[a-z0-9], values text without control characters");
   }
-  {
-    ofctx__ce_error_t err;
-    if (!json_object_get(attrs, "source")) {
-      *why = "the reply CloudEvent has no source attribute";
-      goto done;
-    }
-    if (!json_object_get(attrs, "type")) {
-      *why = "the reply CloudEvent has no type attribute";
-      goto done;
-    }
-    if (validate(attrs, &err) != 0) {
-      *why = "the reply CloudEvent is not valid";
-      goto done;
-    }
+  if (!json_object_get(attrs, "source"))
+    return ofctx__error(err, OFCTX_EINVAL, "the reply CloudEvent has no source attribute");
+  if (!json_object_get(attrs, "type"))
+    return ofctx__error(err, OFCTX_EINVAL, "the reply CloudEvent has no type attribute");
+  if (validate(attrs, NULL) != OFCTX_OK)
+    return ofctx__error(err, OFCTX_EINVAL, "the reply CloudEvent is not valid");
+  return OFCTX_OK;
+}
+
+/* Appends one header, `name` and `value` each ending in a NUL, to `store`. */
+static void store_header(ofctx__buf_t *store, const char *name, const char *value) {
+  ofctx__buf_puts(store, name);
+  ofctx__buf_append(store, "", 1);
+  ofctx__buf_puts(store, value);
+  ofctx__buf_append(store, "", 1);
+}
+
+/* The data member of a structured reply whose data is not JSON: a string
+ * when the data is text (not under a JSON type, where a string member reads
+ * back as JSON text), else its bytes in data_base64. 0, or -1 when out of
+ * memory. */
+static int structured_data(json_t *attrs, const char *data, size_t len, int is_json) {
+  ofctx__buf_t b64 = {0};
+  json_t *s = is_json || memchr(data, '\0', len) ? NULL : json_stringn(data, len);
+  int rc;
+
+  if (s) /* NULL also when the data is not UTF-8 */
+    return json_object_set_new(attrs, "data", s);
+  ofctx__base64_encode(&b64, data, len);
+  rc = b64.failed ? -1
+                  : json_object_set_new(attrs, "data_base64",
+                                        json_stringn(b64.data ? b64.data : "", b64.len));
+  ofctx__buf_free(&b64);
+  return rc;
+}
+
+/* Structured mode: the whole event as JSON in out->body, and its one header.
+ * JSON data goes in as it is, byte for byte, after the attributes. */
+static ofctx_err_t encode_structured(ofctx__ce_reply_t *out, json_t *attrs, const char *data,
+                                     size_t len) {
+  int is_json = ofctx__json_media(json_string_value(json_object_get(attrs, "datacontenttype")));
+  int raw = is_json && len > 0 && ofctx__json_valid(data, len);
+  char *text;
+
+  if (len > 0 && !raw && structured_data(attrs, data, len, is_json) != 0)
+    return OFCTX_ENOMEM;
+  text = ofctx__json_text(attrs, JSON_COMPACT);
+  if (!text)
+    return OFCTX_ENOMEM;
+  ofctx__buf_puts(&out->body, text);
+  ofctx__free(text);
+  if (raw && !out->body.failed) { /* {...,"data":<data>}: it always has attributes */
+    out->body.len--;
+    ofctx__buf_puts(&out->body, ",\"data\":");
+    ofctx__buf_append(&out->body, data, len);
+    ofctx__buf_puts(&out->body, "}");
   }
-  if (mode == OFCTX__CE_STRUCTURED) {
-    json_t *body = attrs;
-    char *text;
-    const char *type = json_string_value(json_object_get(attrs, "datacontenttype"));
-    int is_json = ofctx__json_media(type);
-    /* JSON data goes in as it is, byte for byte, after the attributes */
-    int raw = is_json && len > 0 && ofctx__json_valid(data, len);
-    /* Under a JSON type a string member is read back as JSON text, so
-     * bytes that are not JSON keep their form in data_base64. */
-    json_t *s = raw || is_json ? NULL : json_stringn(data, len);
-    if (len == 0 || raw)
-      ; /* no data member, or one added below */
-    else if (s && !memchr(data, '\0', len))
-      json_object_set_new(body, "data", s), s = NULL;
-    else {
-      ofctx__buf_t b64 = {0};
-      ofctx__base64_encode(&b64, data, len);
-      json_object_set_new(body, "data_base64", json_stringn(b64.data ? b64.data : "", b64.len));
-      ofctx__buf_free(&b64);
-    }
-    json_decref(s);
-    text = ofctx__json_text(body, JSON_COMPACT);
-    if (!text)
-      goto done;
-    ofctx__buf_puts(&out->body, text);
-    ofctx__free(text);
-    if (raw && !out->body.failed) { /* {...,"data":<data>}: it always has attributes */
-      out->body.len--;
-      ofctx__buf_puts(&out->body, ",\"data\":");
-      ofctx__buf_append(&out->body, data, len);
-      ofctx__buf_puts(&out->body, "}");
-    }
-    ofctx__buf_puts(&out->store, "Content-Type");
-    ofctx__buf_append(&out->store, "", 1);
-    ofctx__buf_puts(&out->store, STRUCTURED_TYPE "; charset=utf-8");
-    ofctx__buf_append(&out->store, "", 1);
-    n = 1;
-  } else {
-    const char *declared = json_string_value(json_object_get(attrs, "datacontenttype"));
-    size_t type_len;
-    const char *type = ofctx__media_type(declared ? declared : "", &type_len);
-    /* as the Content-Type of a binary event it would read back as a
-     * structured or batched one */
-    if (type_len >= 23 && strncasecmp(type, "application/cloudevents", 23) == 0) {
-      *why = "the reply CloudEvent's datacontenttype is a CloudEvents format, which a binary-mode "
-             "event cannot carry";
-      goto done;
-    }
-    json_object_foreach(attrs, key, value) {
-      const char *text = json_string_value(value);
-      ofctx__buf_puts(&out->store, strcmp(key, "datacontenttype") == 0 ? "Content-Type" : "ce-");
-      if (strcmp(key, "datacontenttype") != 0)
-        ofctx__buf_puts(&out->store, key);
+  store_header(&out->store, "Content-Type", STRUCTURED_TYPE "; charset=utf-8");
+  out->count = 1;
+  return OFCTX_OK;
+}
+
+/* Binary mode: each attribute a ce-* header (its value percent-encoded), but
+ * datacontenttype, which is the Content-Type; the body is the data. */
+static ofctx_err_t encode_binary(ofctx__ce_reply_t *out, json_t *attrs, ofctx_error_t *err) {
+  const char *declared = json_string_value(json_object_get(attrs, "datacontenttype"));
+  size_t type_len;
+  const char *type = ofctx__media_type(declared ? declared : "", &type_len), *key;
+  json_t *value;
+
+  /* as the Content-Type of a binary event it would read back as a
+   * structured or batched one */
+  if (is_ce_format(type, type_len))
+    return ofctx__error(err, OFCTX_EINVAL,
+                        "the reply CloudEvent's datacontenttype is a CloudEvents format, which a "
+                        "binary-mode event cannot carry");
+  json_object_foreach(attrs, key, value) {
+    if (strcmp(key, "datacontenttype") == 0) {
+      store_header(&out->store, "Content-Type", json_string_value(value));
+    } else {
+      ofctx__buf_puts(&out->store, "ce-");
+      ofctx__buf_puts(&out->store, key);
       ofctx__buf_append(&out->store, "", 1);
-      if (strcmp(key, "datacontenttype") == 0)
-        ofctx__buf_puts(&out->store, text);
-      else
-        ofctx__buf_encoded(&out->store, text, OFCTX__ENCODE_HEADER);
+      ofctx__buf_encoded(&out->store, json_string_value(value), OFCTX__ENCODE_HEADER);
       ofctx__buf_append(&out->store, "", 1);
-      n++;
     }
+    out->count++;
   }
-  if (out->store.failed || out->body.failed)
-    goto done;
-  out->headers = ofctx__http_headers_unpack(out->store.data, n, 1);
-  if (!out->headers)
-    goto done;
-  out->count = n;
-  *why = NULL;
-  rc = 0;
-done:
+  return OFCTX_OK;
+}
+
+/* The reply in `mode`, on attributes completed and checked. */
+static ofctx_err_t encode(ofctx__ce_reply_t *out, ofctx__ce_mode_t mode, json_t *attrs,
+                          const char *data, size_t len, ofctx_error_t *err) {
+  ofctx_err_t rc = reply_check(attrs, err);
+
+  if (rc == OFCTX_OK)
+    rc = mode == OFCTX__CE_STRUCTURED ? encode_structured(out, attrs, data, len)
+                                      : encode_binary(out, attrs, err);
+  if (rc == OFCTX_OK && !out->store.failed && !out->body.failed)
+    out->headers = ofctx__http_headers_unpack(out->store.data, out->count, 1);
+  if (rc == OFCTX_OK && !out->headers)
+    rc = OFCTX_ENOMEM;
+  return rc;
+}
+
+ofctx_err_t ofctx__ce_encode(ofctx__ce_reply_t *out, ofctx__ce_mode_t mode, json_t *attributes,
+                             const char *data, size_t len, const char *content_type,
+                             ofctx_error_t *err) {
+  json_t *attrs;
+  ofctx_err_t rc = OFCTX_ENOMEM;
+
+  memset(out, 0, sizeof *out);
+  if (content_type && !ofctx__ce_string_ok(content_type))
+    return ofctx__error(err, OFCTX_EINVAL,
+                        "the reply's content type is not text without control characters");
+  attrs = json_deep_copy(attributes);
+  if (attrs && reply_defaults(attrs, data, len, content_type) == 0)
+    rc = encode(out, mode, attrs, data, len, err);
   json_decref(attrs);
-  if (rc != 0)
+  if (rc == OFCTX_ENOMEM)
+    ofctx__error(err, rc, "out of memory");
+  if (rc != OFCTX_OK)
     ofctx__ce_reply_free(out);
   return rc;
 }

@@ -13,6 +13,7 @@
 #include "event.h"
 #include "http_server.h"
 #include "json_scan.h"
+#include "ofctx/error.h"
 
 typedef enum {
   OFCTX__CE_NONE = 0,  /* not a CloudEvent: plain data */
@@ -20,30 +21,35 @@ typedef enum {
   OFCTX__CE_STRUCTURED /* the whole event as JSON in the body */
 } ofctx__ce_mode_t;
 
-/* Why a request is refused: 400 (an invalid event), 415 (a CloudEvents
- * format or batch we do not take) or 503 (out of memory), and a reason
- * that is safe to send back (user values quoted). */
+/* A request refused: the HTTP status to answer with, 400 (an invalid
+ * event), 415 (a CloudEvents format or batch we do not take) or 503 (out of
+ * memory), and the house's error: its code (OFCTX_ENOMEM with 503, else
+ * OFCTX_EINVAL) and a message that is safe to send back (user values
+ * quoted). Caller-allocated; it holds no pointers. */
 typedef struct {
   int status;
-  char reason[256];
-} ofctx__ce_error_t;
+  ofctx_error_t error;
+} ofctx__refusal_t;
 
 /* Reads the request (its headers, `headers[0..count)`, and body) into `ev`:
  * its attributes (every one as text, in ev->attributes), its data (ev->data,
  * which borrows `body` in binary mode) and content type. `*mode` tells what
- * the request was; for OFCTX__CE_NONE nothing is set. Returns 0, or -1 with
- * `err` filled (and nothing left allocated in `ev`). */
-int ofctx__ce_decode(const ofctx__http_header_t *headers, size_t count, const char *body,
-                     size_t len, ofctx_event_t *ev, ofctx__ce_mode_t *mode, ofctx__ce_error_t *err);
+ * the request was; for OFCTX__CE_NONE nothing is set. Returns OFCTX_OK, or
+ * the refusal's code with `refusal` (if not NULL) filled, and nothing left
+ * allocated in `ev`. */
+ofctx_err_t ofctx__ce_decode(const ofctx__http_header_t *headers, size_t count, const char *body,
+                             size_t len, ofctx_event_t *ev, ofctx__ce_mode_t *mode,
+                             ofctx__refusal_t *refusal);
 
 /* A Dapr pub/sub envelope (`len` bytes of `body`: a CloudEvent Dapr made,
  * not validated again) into `ev`: attributes as text and the data (a
  * string's characters, other JSON as its JSON text exactly as it came,
  * data_base64 decoded). Any JSON is read, also what jansson cannot hold
  * (large numbers, "\u0000", lone surrogates, deep nesting). OFCTX_OK;
- * OFCTX_EINVAL with the reason it is not an event in `*why`; OFCTX_ENOMEM. */
+ * OFCTX_EINVAL with why it is not an event in `err` (if not NULL);
+ * OFCTX_ENOMEM (`err` untouched). */
 ofctx_err_t ofctx__ce_from_envelope(const char *body, size_t len, ofctx_event_t *ev,
-                                    const char **why);
+                                    ofctx_error_t *err);
 /* The same for an envelope known to be one JSON value (an entry of a bulk
  * delivery that was validated whole, `map` its text's containers, or NULL):
  * the JSON is not checked again.
@@ -51,7 +57,7 @@ ofctx_err_t ofctx__ce_from_envelope(const char *body, size_t len, ofctx_event_t 
  * the event (which `body` must outlive); its attributes are made when first
  * asked for, by: */
 ofctx_err_t ofctx__ce_from_valid_envelope(const ofctx__json_map_t *map, const char *body,
-                                          size_t len, ofctx_event_t *ev, const char **why);
+                                          size_t len, ofctx_event_t *ev, ofctx_error_t *err);
 /* The attributes of an event made from an envelope (ev->attributes, made
  * now on the first call; ev->envelope is then NULL), or NULL when out of
  * memory (a later call tries again). */
@@ -65,8 +71,9 @@ int ofctx__ce_name_ok(const char *name);
  * `headers` (names and values point into `store`) and leaves the body to be
  * `data`; structured mode writes the whole event into `body` and one header.
  * `headers` has one spare slot after the last, for the caller's own.
- * Returns 0, or -1 with a reason for the log in `why` (an attribute that is
- * missing or not valid, or "out of memory"). */
+ * Returns OFCTX_OK; OFCTX_EINVAL (an attribute that is missing or not valid)
+ * or OFCTX_ENOMEM, with the reason for the log in `err` (if not NULL) and
+ * `out` left empty. */
 typedef struct {
   ofctx__http_header_t *headers;
   size_t count;
@@ -74,8 +81,9 @@ typedef struct {
   ofctx__buf_t body;
 } ofctx__ce_reply_t;
 
-int ofctx__ce_encode(ofctx__ce_reply_t *out, ofctx__ce_mode_t mode, json_t *attributes,
-                     const char *data, size_t len, const char *content_type, const char **why);
+ofctx_err_t ofctx__ce_encode(ofctx__ce_reply_t *out, ofctx__ce_mode_t mode, json_t *attributes,
+                             const char *data, size_t len, const char *content_type,
+                             ofctx_error_t *err);
 void ofctx__ce_reply_free(ofctx__ce_reply_t *r);
 
 #endif

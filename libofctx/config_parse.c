@@ -819,7 +819,7 @@ static ofctx_err_t parse_trigger_inputs(parser_t *p, const json_t *triggers, jso
         item = ofctx__json_member(item, "dapr");
         if (absent(item))
           continue;
-        strcpy(sub, at(&dapr, sub, "dapr"));
+        snprintf(sub, sizeof sub, "%s", at(&dapr, sub, "dapr"));
       }
       if ((rc = parse_trigger(p, item, sub, inputs)) != OFCTX_OK)
         return rc;

@@ -32,12 +32,6 @@ static void call_free(call_t *call) {
   ofctx__free(call);
 }
 
-/* Both requests' metadata entries have this shape (base, key, value); each
- * is initialized with its own request's descriptor. */
-typedef Dapr__Proto__Runtime__V1__PublishEventRequest__MetadataEntry entry_t;
-typedef Dapr__Proto__Runtime__V1__InvokeBindingRequest__MetadataEntry binding_entry_t;
-_Static_assert(sizeof(entry_t) == sizeof(binding_entry_t), "map entries differ");
-
 static void answered(void *arg, const ofctx__grpc_result_t *r) {
   call_t *call = arg;
   ofctx__sink_result_t result = {
@@ -83,11 +77,8 @@ static void answered_bulk(void *arg, const ofctx__grpc_result_t *r) {
   call_free(call);
 }
 
-#define SMALL 8 /* metadata entries kept on the stack */
-
 typedef Dapr__Proto__Runtime__V1__BulkPublishRequestEntry bulk_entry_t;
 typedef Dapr__Proto__Runtime__V1__BulkPublishRequestEntry__MetadataEntry bulk_md_t;
-_Static_assert(sizeof(entry_t) == sizeof(bulk_md_t), "map entries differ");
 
 /* The request's entries (and their metadata) for a bulk publish, all in
  * `*mem` (one allocation). `call` keeps their ids. */
@@ -135,102 +126,166 @@ static ofctx_err_t bulk_entries(const ofctx__send_request_t *req, call_t *call, 
   return OFCTX_OK;
 }
 
-static ofctx_err_t start(ofctx__sink_t *base, const ofctx__send_request_t *req,
-                         ofctx__sink_done_fn done, void *arg) {
-  grpc_sink_t *s = (grpc_sink_t *)base;
-  Dapr__Proto__Runtime__V1__InvokeBindingRequest binding =
-      DAPR__PROTO__RUNTIME__V1__INVOKE_BINDING_REQUEST__INIT;
-  Dapr__Proto__Runtime__V1__PublishEventRequest publish =
-      DAPR__PROTO__RUNTIME__V1__PUBLISH_EVENT_REQUEST__INIT;
-  Dapr__Proto__Runtime__V1__BulkPublishRequest bulk =
-      DAPR__PROTO__RUNTIME__V1__BULK_PUBLISH_REQUEST__INIT;
-  const ProtobufCMessageDescriptor *desc =
-      req->kind == OFCTX__SEND_BINDING
-          ? &dapr__proto__runtime__v1__invoke_binding_request__metadata_entry__descriptor
-      : req->kind == OFCTX__SEND_PUBLISH
-          ? &dapr__proto__runtime__v1__publish_event_request__metadata_entry__descriptor
-          : &dapr__proto__runtime__v1__bulk_publish_request__metadata_entry__descriptor;
-  void *bulk_mem = NULL;
-  entry_t small[SMALL], *small_list[SMALL], *entries = small, **list = small_list;
-  size_t n = ofctx_strmap_count(req->metadata), k = 0;
-  ofctx__grpc_client_t *client;
-  call_t *call;
-  ofctx_err_t rc;
+/* ---- the request's metadata: the output's entries, then the call's ---- */
+
+#define SMALL 8 /* metadata entries kept on the stack */
+
+/* How many entries the request's metadata map has. */
+static size_t metadata_count(const ofctx__send_request_t *req) {
+  size_t n = ofctx_strmap_count(req->metadata);
 
   for (const char *const *kv = req->extra; kv && kv[0]; kv += 2)
     n++;
-  if (n > SMALL) {
-    entries = ofctx__calloc(n, sizeof *entries);
-    list = ofctx__calloc(n, sizeof *list);
-    if (!entries || !list) {
-      ofctx__free(entries);
-      ofctx__free(list);
-      return OFCTX_ENOMEM;
-    }
-  }
-  for (size_t i = 0; i < ofctx_strmap_count(req->metadata); i++, k++) {
-    protobuf_c_message_init(desc, &entries[k]);
-    entries[k].key = (char *)ofctx_strmap_key_at(req->metadata, i);
-    entries[k].value = (char *)ofctx_strmap_value_at(req->metadata, i);
-    list[k] = &entries[k];
-  }
-  for (const char *const *kv = req->extra; kv && kv[0]; kv += 2, k++) {
-    protobuf_c_message_init(desc, &entries[k]);
-    entries[k].key = (char *)kv[0];
-    entries[k].value = (char *)(kv[1] ? kv[1] : "");
-    list[k] = &entries[k];
-  }
-  if (req->kind == OFCTX__SEND_BINDING) {
-    binding.name = (char *)req->component;
-    binding.operation = (char *)(req->operation ? req->operation : "");
-    binding.data.data = (uint8_t *)req->data;
-    binding.data.len = req->len;
-    binding.n_metadata = n;
-    binding.metadata = (binding_entry_t **)list;
-  } else if (req->kind == OFCTX__SEND_PUBLISH_BULK) {
-    bulk.pubsub_name = (char *)req->component;
-    bulk.topic = (char *)req->topic;
-    bulk.n_metadata = n;
-    bulk.metadata = (Dapr__Proto__Runtime__V1__BulkPublishRequest__MetadataEntry **)list;
-    bulk.n_entries = req->entry_count;
+  return n;
+}
+
+/* The `i`th metadata entry's key and value (protobuf-c's fields are not
+ * const; it only reads them). */
+static void metadata_at(const ofctx__send_request_t *req, size_t i, char **key, char **value) {
+  size_t own = ofctx_strmap_count(req->metadata);
+
+  if (i < own) {
+    *key = (char *)ofctx_strmap_key_at(req->metadata, i);
+    *value = (char *)ofctx_strmap_value_at(req->metadata, i);
   } else {
-    publish.pubsub_name = (char *)req->component;
-    publish.topic = (char *)req->topic;
-    publish.data.data = (uint8_t *)req->data;
-    publish.data.len = req->len;
-    publish.data_content_type = (char *)req->content_type;
-    publish.n_metadata = n;
-    publish.metadata = list;
+    const char *const *kv = req->extra + 2 * (i - own);
+    *key = (char *)kv[0];
+    *value = (char *)(kv[1] ? kv[1] : "");
   }
-  if (!(client = s->client(s->client_arg)))
-    rc = OFCTX_ESEND; /* shutting down */
-  else if (!(call = ofctx__calloc(1, sizeof *call)))
-    rc = OFCTX_ENOMEM;
-  else {
-    call->sink = s;
-    call->done = done;
-    call->arg = arg;
-    if (req->kind == OFCTX__SEND_PUBLISH_BULK) {
-      rc = bulk_entries(req, call, &bulk_mem, &bulk.entries);
-      if (rc == OFCTX_OK)
-        rc = ofctx__grpc_client_call_or(client, DAPR "BulkPublishEvent",
-                                        DAPR "BulkPublishEventAlpha1", &bulk.base, s->policy,
-                                        answered_bulk, call);
-    } else {
-      rc = req->kind == OFCTX__SEND_BINDING
-               ? ofctx__grpc_client_call(client, DAPR "InvokeBinding", &binding.base, s->policy,
-                                         answered, call)
-               : ofctx__grpc_client_call(client, DAPR "PublishEvent", &publish.base, s->policy,
-                                         answered, call);
-    }
-    if (rc != OFCTX_OK)
-      call_free(call);
+}
+
+/* Defines `name`, which builds the request's `n` metadata entries as the map
+ * entries of one protobuf type `T` (each request has its own; `init` sets
+ * one up): in `entries` and `list` (room for SMALL) when they fit, else in
+ * one new block, *heap (to free once the request is packed). Returns the
+ * list, or NULL when out of memory. */
+#define METADATA_LIST(name, T, init)                                                               \
+  static T **name(const ofctx__send_request_t *req, size_t n, T *entries, T **list, void **heap) { \
+    if (n > SMALL) {                                                                               \
+      if (!(*heap = ofctx__calloc(n, sizeof(T) + sizeof(T *))))                                    \
+        return NULL;                                                                               \
+      entries = *heap;                                                                             \
+      list = (T **)(entries + n);                                                                  \
+    }                                                                                              \
+    for (size_t i = 0; i < n; i++) {                                                               \
+      init(&entries[i]);                                                                           \
+      metadata_at(req, i, &entries[i].key, &entries[i].value);                                     \
+      list[i] = &entries[i];                                                                       \
+    }                                                                                              \
+    return list;                                                                                   \
   }
-  ofctx__free(bulk_mem);
-  if (entries != small) {
-    ofctx__free(entries);
-    ofctx__free(list);
+
+typedef Dapr__Proto__Runtime__V1__InvokeBindingRequest__MetadataEntry binding_md_t;
+typedef Dapr__Proto__Runtime__V1__PublishEventRequest__MetadataEntry publish_md_t;
+typedef Dapr__Proto__Runtime__V1__BulkPublishRequest__MetadataEntry bulk_request_md_t;
+
+METADATA_LIST(binding_metadata, binding_md_t,
+              dapr__proto__runtime__v1__invoke_binding_request__metadata_entry__init)
+METADATA_LIST(publish_metadata, publish_md_t,
+              dapr__proto__runtime__v1__publish_event_request__metadata_entry__init)
+METADATA_LIST(bulk_metadata, bulk_request_md_t,
+              dapr__proto__runtime__v1__bulk_publish_request__metadata_entry__init)
+
+/* ---- the three requests ---- */
+
+/* Each send kind as its own request; the call is `call`'s, answered later
+ * unless this fails. */
+static ofctx_err_t send_binding(grpc_sink_t *s, ofctx__grpc_client_t *client,
+                                const ofctx__send_request_t *req, call_t *call) {
+  Dapr__Proto__Runtime__V1__InvokeBindingRequest binding =
+      DAPR__PROTO__RUNTIME__V1__INVOKE_BINDING_REQUEST__INIT;
+  binding_md_t small[SMALL], *small_list[SMALL];
+  void *heap = NULL;
+  ofctx_err_t rc = OFCTX_ENOMEM;
+
+  binding.name = (char *)req->component;
+  binding.operation = (char *)(req->operation ? req->operation : "");
+  binding.data.data = (uint8_t *)req->data;
+  binding.data.len = req->len;
+  binding.n_metadata = metadata_count(req);
+  binding.metadata = binding_metadata(req, binding.n_metadata, small, small_list, &heap);
+  if (binding.metadata)
+    rc = ofctx__grpc_client_call(client, DAPR "InvokeBinding", &binding.base, s->policy, answered,
+                                 call);
+  ofctx__free(heap);
+  return rc;
+}
+
+static ofctx_err_t send_publish(grpc_sink_t *s, ofctx__grpc_client_t *client,
+                                const ofctx__send_request_t *req, call_t *call) {
+  Dapr__Proto__Runtime__V1__PublishEventRequest publish =
+      DAPR__PROTO__RUNTIME__V1__PUBLISH_EVENT_REQUEST__INIT;
+  publish_md_t small[SMALL], *small_list[SMALL];
+  void *heap = NULL;
+  ofctx_err_t rc = OFCTX_ENOMEM;
+
+  publish.pubsub_name = (char *)req->component;
+  publish.topic = (char *)req->topic;
+  publish.data.data = (uint8_t *)req->data;
+  publish.data.len = req->len;
+  publish.data_content_type = (char *)req->content_type;
+  publish.n_metadata = metadata_count(req);
+  publish.metadata = publish_metadata(req, publish.n_metadata, small, small_list, &heap);
+  if (publish.metadata)
+    rc = ofctx__grpc_client_call(client, DAPR "PublishEvent", &publish.base, s->policy, answered,
+                                 call);
+  ofctx__free(heap);
+  return rc;
+}
+
+static ofctx_err_t send_bulk(grpc_sink_t *s, ofctx__grpc_client_t *client,
+                             const ofctx__send_request_t *req, call_t *call) {
+  Dapr__Proto__Runtime__V1__BulkPublishRequest bulk =
+      DAPR__PROTO__RUNTIME__V1__BULK_PUBLISH_REQUEST__INIT;
+  bulk_request_md_t small[SMALL], *small_list[SMALL];
+  void *heap = NULL, *entries = NULL;
+  ofctx_err_t rc = OFCTX_ENOMEM;
+
+  bulk.pubsub_name = (char *)req->component;
+  bulk.topic = (char *)req->topic;
+  bulk.n_metadata = metadata_count(req);
+  bulk.metadata = bulk_metadata(req, bulk.n_metadata, small, small_list, &heap);
+  bulk.n_entries = req->entry_count;
+  if (!bulk.metadata)
+    goto out_free_heap;
+  rc = bulk_entries(req, call, &entries, &bulk.entries);
+  if (rc == OFCTX_OK)
+    rc = ofctx__grpc_client_call_or(client, DAPR "BulkPublishEvent", DAPR "BulkPublishEventAlpha1",
+                                    &bulk.base, s->policy, answered_bulk, call);
+  ofctx__free(entries);
+out_free_heap:
+  ofctx__free(heap);
+  return rc;
+}
+
+static ofctx_err_t start(ofctx__sink_t *base, const ofctx__send_request_t *req,
+                         ofctx__sink_done_fn done, void *arg) {
+  grpc_sink_t *s = (grpc_sink_t *)base;
+  ofctx__grpc_client_t *client = s->client(s->client_arg);
+  call_t *call;
+  ofctx_err_t rc;
+
+  if (!client)
+    return OFCTX_ESEND; /* shutting down */
+  call = ofctx__calloc(1, sizeof *call);
+  if (!call)
+    return OFCTX_ENOMEM;
+  call->sink = s;
+  call->done = done;
+  call->arg = arg;
+  switch (req->kind) {
+  case OFCTX__SEND_BINDING:
+    rc = send_binding(s, client, req, call);
+    break;
+  case OFCTX__SEND_PUBLISH:
+    rc = send_publish(s, client, req, call);
+    break;
+  default:
+    rc = send_bulk(s, client, req, call);
+    break;
   }
+  if (rc != OFCTX_OK)
+    call_free(call);
   return rc;
 }
 

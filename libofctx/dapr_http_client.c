@@ -592,7 +592,8 @@ ofctx_err_t ofctx__dapr_http_client_new(ofctx__dapr_http_client_t **out, uv_loop
     goto fail;
   snprintf(c->base, len, v6 ? "http://[%s]:%d" : "http://%s:%d", host, port);
   if (token)
-    sprintf(c->token_header, "dapr-api-token: %s", token);
+    snprintf(c->token_header, strlen(token) + sizeof "dapr-api-token: ", "dapr-api-token: %s",
+             token);
   c->json_headers = headers_for(c, "application/json");
   if (!c->json_headers)
     goto fail;

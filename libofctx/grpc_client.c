@@ -598,7 +598,7 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
   if (!call)
     return 0;
   if (strcmp(n, ":status") == 0) {
-    call->http_status = atoi(v); /* nghttp2 has checked it is 3 digits */
+    call->http_status = (int)strtol(v, NULL, 10); /* nghttp2 has checked it is 3 digits */
   } else if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
     /* not the trailer: a status here would not end the call */
   } else if (strcmp(n, "grpc-status") == 0) {

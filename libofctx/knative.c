@@ -88,12 +88,13 @@ static void answer_function(ofctx_t *ctx, ofctx__outcome_t outcome) {
     headers[0].value = "error";
   if (ctx->reply_attributes && status == 200) {
     ofctx__ce_reply_t ce;
-    const char *why;
+    ofctx_error_t err;
     ofctx__ce_mode_t mode =
         ctx->ev.ce_mode == OFCTX__CE_STRUCTURED ? OFCTX__CE_STRUCTURED : OFCTX__CE_BINARY;
-    if (ofctx__ce_encode(&ce, mode, ctx->reply_attributes, data, ctx->reply_len, NULL, &why) != 0) {
-      ofctx__log(OFCTX_LOG_ERROR, "cannot send the reply", "input", ctx->ev.input, "reason", why,
-                 (const char *)NULL);
+    if (ofctx__ce_encode(&ce, mode, ctx->reply_attributes, data, ctx->reply_len, NULL, &err) !=
+        OFCTX_OK) {
+      ofctx__log(OFCTX_LOG_ERROR, "cannot send the reply", "input", ctx->ev.input, "reason",
+                 err.message, (const char *)NULL);
       respond_error(ctx->req, 500);
       return;
     }
@@ -190,12 +191,12 @@ static void method_not_allowed(const knative_t *k, ofctx__http_request_t *req) {
 
 /* The reason of a refused CloudEvent as a JSON answer (reasons quote what
  * they cite, so they are text; the status stands even if the body fails). */
-static void refuse(ofctx__http_request_t *req, const ofctx__ce_error_t *err) {
-  json_t *body = json_pack("{s:s}", "error", err->reason);
+static void refuse(ofctx__http_request_t *req, const ofctx__refusal_t *refusal) {
+  json_t *body = json_pack("{s:s}", "error", refusal->error.message);
   char *text = body ? ofctx__json_text(body, JSON_COMPACT) : NULL;
 
   json_decref(body);
-  ofctx__http_respond_json(req, err->status,
+  ofctx__http_respond_json(req, refusal->status,
                            text ? text : "{\"error\":\"not a valid CloudEvent\"}");
   ofctx__free(text);
 }
@@ -203,7 +204,7 @@ static void refuse(ofctx__http_request_t *req, const ofctx__ce_error_t *err) {
 static int knative_route(void *state, ofctx__http_request_t *req) {
   knative_t *k = state;
   ofctx_event_t ev = {0};
-  ofctx__ce_error_t err;
+  ofctx__refusal_t refusal;
   ofctx__ce_mode_t mode = OFCTX__CE_NONE;
   size_t count;
   const ofctx__http_header_t *headers = ofctx__http_request_headers(req, &count);
@@ -237,9 +238,10 @@ static int knative_route(void *state, ofctx__http_request_t *req) {
   ev.input = "http";
   ev.req = req;
   ev.data = ofctx__http_request_body(req, &ev.len);
-  if (k->host->fn && ofctx__ce_decode(headers, count, ev.data, ev.len, &ev, &mode, &err) != 0) {
+  if (k->host->fn &&
+      ofctx__ce_decode(headers, count, ev.data, ev.len, &ev, &mode, &refusal) != OFCTX_OK) {
     ofctx__event_clear(&ev);
-    refuse(req, &err);
+    refuse(req, &refusal);
     return 1;
   }
   ev.ce_mode = (int)mode;

@@ -28,11 +28,10 @@ static void send_finished(void *arg, const ofctx__sink_result_t *r) {
   ofctx__metrics_send_time(ctx->host->metrics, send->slot,
                            (double)(uv_hrtime() - send->started) / 1e9);
   if (!r->ok) {
-    char status[16], grpc[16], attempts[16];
+    char status[16], grpc[16], attempts[16], failed[24];
     snprintf(status, sizeof status, "%d", r->status);
     snprintf(grpc, sizeof grpc, "%d", r->grpc_status);
     snprintf(attempts, sizeof attempts, "%d", r->attempts);
-    char failed[24];
     snprintf(failed, sizeof failed, "%zu", r->failed_count);
     ofctx__log(OFCTX_LOG_ERROR, "send failed", "input", ctx->ev.input, "output", send->name,
                "status", r->status ? status : NULL, "grpc_status",
@@ -83,16 +82,22 @@ static ofctx_err_t start(ofctx_t *ctx, const ofctx__send_request_t *req,
   return OFCTX_OK;
 }
 
+/* Whether every key of the metadata pairs `kv` (key, value, ..., NULL; or
+ * NULL) has a value. */
+static int pairs_ok(const char *const *kv) {
+  for (; kv && kv[0]; kv += 2)
+    if (!kv[1])
+      return 0;
+  return 1;
+}
+
 /* A publish: the topic must stay one topic in the sidecar's URL, and the
  * data gets a type (daprd keeps octet-stream data as data_base64). */
 static ofctx_err_t send_publish(ofctx_t *ctx, ofctx__send_request_t *req,
                                 const ofctx_send_opts_t *opts) {
   if (!req->topic || !ofctx__topic_ok(req->topic) || !ofctx__text_ok(req->topic) ||
-      (req->content_type && !ofctx__text_ok(req->content_type)))
+      (req->content_type && !ofctx__text_ok(req->content_type)) || !pairs_ok(req->extra))
     return OFCTX_EINVAL;
-  for (const char *const *kv = req->extra; kv && kv[0]; kv += 2)
-    if (!kv[1])
-      return OFCTX_EINVAL;
   if (!req->content_type)
     req->content_type = ofctx__media_type_of(req->data, req->len);
   return start(ctx, req, opts);
@@ -214,6 +219,40 @@ ofctx_err_t ofctx_publish(ofctx_t *ctx, const char *pubsub, const char *topic, c
   return send_publish(ctx, &req, opts);
 }
 
+/* Starts the bulk publish `req` of `entries` with each entry's defaults,
+ * made once for every sink: its index as its id, its data's own type
+ * (borrowed by the sink only during start). */
+static ofctx_err_t start_bulk(ofctx_t *ctx, ofctx__send_request_t *req,
+                              const ofctx_bulk_entry_t *entries, size_t count,
+                              const ofctx_send_opts_t *opts) {
+  ofctx_bulk_entry_t *full;
+  char(*index)[24];
+  ofctx_err_t rc = OFCTX_ENOMEM;
+
+  full = ofctx__calloc(count, sizeof *full);
+  if (!full)
+    return OFCTX_ENOMEM;
+  index = ofctx__calloc(count, sizeof *index);
+  if (!index)
+    goto out_free_full;
+  for (size_t i = 0; i < count; i++) {
+    full[i] = entries[i];
+    if (!full[i].entry_id) {
+      snprintf(index[i], sizeof index[i], "%zu", i);
+      full[i].entry_id = index[i];
+    }
+    if (!full[i].content_type)
+      full[i].content_type = ofctx__media_type_of(full[i].data, full[i].len);
+  }
+  req->entries = full;
+  req->entry_count = count;
+  rc = start(ctx, req, opts);
+  ofctx__free(index);
+out_free_full:
+  ofctx__free(full);
+  return rc;
+}
+
 ofctx_err_t ofctx_publish_bulk(ofctx_t *ctx, const char *pubsub, const char *topic,
                                const ofctx_bulk_entry_t *entries, size_t count,
                                const ofctx_send_opts_t *opts) {
@@ -222,39 +261,13 @@ ofctx_err_t ofctx_publish_bulk(ofctx_t *ctx, const char *pubsub, const char *top
 
   if (rc != OFCTX_OK)
     return rc;
-  if (!entries || count == 0 || !topic || !ofctx__topic_ok(topic) || !ofctx__text_ok(topic))
+  if (!entries || count == 0 || !topic || !ofctx__topic_ok(topic) || !ofctx__text_ok(topic) ||
+      !pairs_ok(req.extra))
     return OFCTX_EINVAL;
-  for (const char *const *kv = req.extra; kv && kv[0]; kv += 2)
-    if (!kv[1])
-      return OFCTX_EINVAL;
   for (size_t i = 0; i < count; i++)
     if (!entries[i].data && entries[i].len)
       return OFCTX_EINVAL; /* the rest is checked as the sink writes it */
-  {
-    /* each entry's defaults, once for every sink: its index as its id, its
-     * data's own type (borrowed by the sink only during start) */
-    ofctx_bulk_entry_t *full = ofctx__calloc(count, sizeof *full);
-    char(*index)[24] = ofctx__calloc(count, sizeof *index);
-    if (full && index) {
-      for (size_t i = 0; i < count; i++) {
-        full[i] = entries[i];
-        if (!full[i].entry_id) {
-          snprintf(index[i], sizeof index[i], "%zu", i);
-          full[i].entry_id = index[i];
-        }
-        if (!full[i].content_type)
-          full[i].content_type = ofctx__media_type_of(full[i].data, full[i].len);
-      }
-      req.topic = topic;
-      req.content_type = NULL;
-      req.entries = full;
-      req.entry_count = count;
-      rc = start(ctx, &req, opts);
-    } else {
-      rc = OFCTX_ENOMEM;
-    }
-    ofctx__free(full);
-    ofctx__free(index);
-    return rc;
-  }
+  req.topic = topic;
+  req.content_type = NULL;
+  return start_bulk(ctx, &req, entries, count, opts);
 }

@@ -30,9 +30,13 @@
  * the sanitizers. */
 
 static long json_blocks;
+static long json_fail_at = -1; /* the next allocations until one fails; -1: none fails */
 
 static void *counting_malloc(size_t size) {
-  void *p = malloc(size);
+  void *p = json_fail_at == 0 ? NULL : malloc(size);
+
+  if (json_fail_at >= 0)
+    json_fail_at--;
   if (p)
     json_blocks++;
   return p;
@@ -210,7 +214,7 @@ static void valid_case(void **state) {
   json_t *expect, *want_type;
   ofctx_event_t ev = {0};
   ofctx__ce_mode_t mode = (ofctx__ce_mode_t)-1;
-  ofctx__ce_error_t err = {0};
+  ofctx__refusal_t err = {0};
   const char *want_data;
   unsigned char *want_bytes = NULL;
   size_t want_len;
@@ -223,8 +227,8 @@ static void valid_case(void **state) {
   ev.data = req.body;
   ev.len = req.len;
   blocks = json_blocks;
-  if (ofctx__ce_decode(req.headers, req.count, req.body, req.len, &ev, &mode, &err) != 0)
-    fail_msg("%s: refused with %d: %s", path, err.status, err.reason);
+  if (ofctx__ce_decode(req.headers, req.count, req.body, req.len, &ev, &mode, &err) != OFCTX_OK)
+    fail_msg("%s: refused with %d: %s", path, err.status, err.error.message);
   assert_string_equal(mode_name(mode), json_string_value(json_object_get(expect, "mode")));
 
   if (json_object_get(expect, "data_base64")) {
@@ -280,7 +284,7 @@ static void invalid_case(void **state) {
   json_t *expect;
   ofctx_event_t ev = {0};
   ofctx__ce_mode_t mode;
-  ofctx__ce_error_t err = {0};
+  ofctx__refusal_t err = {0};
   const char *reason;
   long blocks;
 
@@ -292,13 +296,13 @@ static void invalid_case(void **state) {
   ev.data = req.body;
   ev.len = req.len;
   blocks = json_blocks;
-  if (ofctx__ce_decode(req.headers, req.count, req.body, req.len, &ev, &mode, &err) != -1)
+  if (ofctx__ce_decode(req.headers, req.count, req.body, req.len, &ev, &mode, &err) == OFCTX_OK)
     fail_msg("%s: accepted in %s mode", path, mode_name(mode));
   assert_int_equal(err.status, json_integer_value(json_object_get(expect, "status")));
-  if (!strstr(err.reason, reason))
-    fail_msg("%s: the reason \"%s\" does not hold \"%s\"", path, err.reason, reason);
+  if (!strstr(err.error.message, reason))
+    fail_msg("%s: the reason \"%s\" does not hold \"%s\"", path, err.error.message, reason);
   /* The reason goes back to the client: text without control characters. */
-  assert_true(ofctx__text_ok(err.reason));
+  assert_true(ofctx__text_ok(err.error.message));
   /* Nothing is left for the caller to free. */
   assert_null(ev.attributes);
   assert_null(ev.owned);
@@ -418,17 +422,17 @@ static json_t *reply_attributes(void) {
 static void encode_binary_headers(void **state) {
   json_t *a = reply_attributes();
   ofctx__ce_reply_t r;
-  const char *why = NULL;
+  ofctx_error_t err = {OFCTX_OK, ""};
   char before[32], after[32];
 
   json_object_set_new(a, "subject", json_string("a b\"c%d\xc3\xbc~!"));
   json_object_set_new(a, "comexampleext", json_string("plain"));
   clock_text(before);
   assert_int_equal(
-      ofctx__ce_encode(&r, OFCTX__CE_BINARY, a, LIT("hello"), "text/plain; charset=utf-8", &why),
+      ofctx__ce_encode(&r, OFCTX__CE_BINARY, a, LIT("hello"), "text/plain; charset=utf-8", &err),
       0);
   clock_text(after);
-  assert_null(why);
+  assert_string_equal(err.message, "");
   /* Exactly these headers: every attribute as ce-* (a time added, the time
    * of the encoding), the data's type as Content-Type. */
   assert_int_equal(r.count, 8);
@@ -472,11 +476,11 @@ static void encode_binary_content_type(void **state) {
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     json_t *a = reply_attributes();
     ofctx__ce_reply_t r;
-    const char *why;
+    ofctx_error_t err;
     if (cases[i].attribute)
       json_object_set_new(a, "datacontenttype", json_string(cases[i].attribute));
     assert_int_equal(ofctx__ce_encode(&r, OFCTX__CE_BINARY, a, cases[i].data, cases[i].len,
-                                      cases[i].given, &why),
+                                      cases[i].given, &err),
                      0);
     if (cases[i].want)
       assert_string_equal(reply_header(&r, "Content-Type"), cases[i].want);
@@ -494,12 +498,12 @@ static void encode_binary_content_type(void **state) {
     for (size_t i = 0; i < 2; i++) {
       json_t *a = reply_attributes();
       ofctx__ce_reply_t r;
-      const char *why = NULL;
+      ofctx_error_t err = {OFCTX_OK, ""};
       json_object_set_new(a, "datacontenttype", json_string(formats[i]));
-      assert_int_equal(ofctx__ce_encode(&r, (ofctx__ce_mode_t)m, a, "{}", 2, NULL, &why),
-                       m == OFCTX__CE_BINARY ? -1 : 0);
+      assert_int_equal(ofctx__ce_encode(&r, (ofctx__ce_mode_t)m, a, "{}", 2, NULL, &err),
+                       m == OFCTX__CE_BINARY ? OFCTX_EINVAL : OFCTX_OK);
       if (m == OFCTX__CE_BINARY)
-        assert_non_null(strstr(why, "binary-mode"));
+        assert_non_null(strstr(err.message, "binary-mode"));
       ofctx__ce_reply_free(&r);
       json_decref(a);
     }
@@ -509,11 +513,11 @@ static void encode_binary_content_type(void **state) {
 static void encode_generates_id(void **state) {
   json_t *a = reply_attributes();
   ofctx__ce_reply_t r1, r2;
-  const char *why;
+  ofctx_error_t err;
 
   json_object_del(a, "id");
-  assert_int_equal(ofctx__ce_encode(&r1, OFCTX__CE_BINARY, a, "", 0, NULL, &why), 0);
-  assert_int_equal(ofctx__ce_encode(&r2, OFCTX__CE_BINARY, a, "", 0, NULL, &why), 0);
+  assert_int_equal(ofctx__ce_encode(&r1, OFCTX__CE_BINARY, a, "", 0, NULL, &err), 0);
+  assert_int_equal(ofctx__ce_encode(&r2, OFCTX__CE_BINARY, a, "", 0, NULL, &err), 0);
   assert_non_null(reply_header(&r1, "ce-id"));
   if (!is_uuid4(reply_header(&r1, "ce-id")))
     fail_msg("the generated id %s is not a UUID v4", reply_header(&r1, "ce-id"));
@@ -532,12 +536,12 @@ static void encode_generates_id(void **state) {
 /* Encodes `a` with `data` in structured mode; the body parsed as JSON. */
 static json_t *structured_body(json_t *a, const char *data, size_t len, const char *type) {
   ofctx__ce_reply_t r;
-  const char *why = NULL;
+  ofctx_error_t err = {OFCTX_OK, ""};
   json_error_t jerr;
   json_t *body;
 
-  if (ofctx__ce_encode(&r, OFCTX__CE_STRUCTURED, a, data, len, type, &why) != 0)
-    fail_msg("encode failed: %s", why);
+  if (ofctx__ce_encode(&r, OFCTX__CE_STRUCTURED, a, data, len, type, &err) != OFCTX_OK)
+    fail_msg("encode failed: %s", err.message);
   assert_int_equal(r.count, 1);
   assert_string_equal(reply_header(&r, "Content-Type"),
                       "application/cloudevents+json; charset=utf-8");
@@ -608,17 +612,17 @@ static void encode_structured(void **state) {
   json_decref(a);
 }
 
-/* Encoding must fail with `why` holding `reason`, and leave `out` empty. */
+/* Encoding must fail with `err` holding `reason`, and leave `out` empty. */
 static void assert_encode_fails(json_t *a, const char *content_type, const char *reason) {
   static const ofctx__ce_mode_t modes[] = {OFCTX__CE_BINARY, OFCTX__CE_STRUCTURED};
 
   for (size_t m = 0; m < 2; m++) {
     ofctx__ce_reply_t r;
-    const char *why = NULL;
-    assert_int_equal(ofctx__ce_encode(&r, modes[m], a, "x", 1, content_type, &why), -1);
-    assert_non_null(why);
-    if (!strstr(why, reason))
-      fail_msg("the reason \"%s\" does not hold \"%s\"", why, reason);
+    ofctx_error_t err = {OFCTX_OK, ""};
+    assert_int_equal(ofctx__ce_encode(&r, modes[m], a, "x", 1, content_type, &err), OFCTX_EINVAL);
+    assert_int_equal(err.code, OFCTX_EINVAL);
+    if (!strstr(err.message, reason))
+      fail_msg("the reason \"%s\" does not hold \"%s\"", err.message, reason);
     assert_null(r.headers);
     assert_int_equal(r.count, 0);
     assert_null(r.store.data);
@@ -675,14 +679,15 @@ static void round_trip(ofctx__ce_mode_t mode, const char *data, size_t len,
   ofctx__ce_reply_t r;
   ofctx_event_t ev = {0};
   ofctx__ce_mode_t got_mode;
-  ofctx__ce_error_t err;
-  const char *why, *id;
+  ofctx__refusal_t refusal;
+  ofctx_error_t err;
+  const char *id;
   char *body;
   size_t body_len;
 
   assert_non_null(a);
-  if (ofctx__ce_encode(&r, mode, a, data, len, content_type, &why) != 0)
-    fail_msg("encode failed: %s", why);
+  if (ofctx__ce_encode(&r, mode, a, data, len, content_type, &err) != OFCTX_OK)
+    fail_msg("encode failed: %s", err.message);
   /* The request's body: the data in binary mode, the event in structured
    * mode; a block of its exact size. */
   body_len = mode == OFCTX__CE_BINARY ? len : r.body.len;
@@ -690,8 +695,8 @@ static void round_trip(ofctx__ce_mode_t mode, const char *data, size_t len,
   assert_non_null(body);
   if (body_len)
     memcpy(body, mode == OFCTX__CE_BINARY ? data : r.body.data, body_len);
-  if (ofctx__ce_decode(r.headers, r.count, body, body_len, &ev, &got_mode, &err) != 0)
-    fail_msg("decoding the reply failed: %d %s", err.status, err.reason);
+  if (ofctx__ce_decode(r.headers, r.count, body, body_len, &ev, &got_mode, &refusal) != OFCTX_OK)
+    fail_msg("decoding the reply failed: %d %s", refusal.status, refusal.error.message);
   assert_int_equal(got_mode, mode);
   id = json_string_value(json_object_get(ev.attributes, "id"));
   assert_non_null(id);
@@ -750,9 +755,9 @@ static void envelopes(void **state) {
                      "{\"id\":\"1\",\"source\":\"s\",\"type\":\"t\",\"datacontenttype\":"
                      "\"application/json\",\"data\":%s,\"ext\":{\"deep\": [1e999]}}",
                      docs[i]);
-    const char *why = NULL;
-    if (ofctx__ce_from_envelope(body, (size_t)n, &ev, &why) != OFCTX_OK)
-      fail_msg("%s: %s", docs[i], why ? why : "out of memory");
+    ofctx_error_t err = {OFCTX_OK, ""};
+    if (ofctx__ce_from_envelope(body, (size_t)n, &ev, &err) != OFCTX_OK)
+      fail_msg("%s: %s", docs[i], err.message);
     if (strcmp(docs[i], "null") == 0)
       assert_bytes("null data", ev.data, ev.len, "", 0);
     else if (docs[i][0] == '"') /* a string: its characters, the lone surrogate as U+FFFD */
@@ -770,29 +775,66 @@ static void envelopes(void **state) {
   }
   {
     ofctx_event_t ev = {0};
-    const char *why = NULL;
-    assert_int_equal(ofctx__ce_from_envelope(LIT("[1]"), &ev, &why), OFCTX_EINVAL);
-    assert_string_equal(why, "the body is JSON but not an object, so not a CloudEvent");
+    ofctx_error_t err = {OFCTX_OK, ""};
+    assert_int_equal(ofctx__ce_from_envelope(LIT("[1]"), &ev, &err), OFCTX_EINVAL);
+    assert_string_equal(err.message, "the body is JSON but not an object, so not a CloudEvent");
     ofctx__event_clear(&ev);
-    assert_int_equal(ofctx__ce_from_envelope(LIT("{\"id\":"), &ev, &why), OFCTX_EINVAL);
-    assert_string_equal(why, "the body is not JSON, so not a CloudEvent");
+    assert_int_equal(ofctx__ce_from_envelope(LIT("{\"id\":"), &ev, &err), OFCTX_EINVAL);
+    assert_string_equal(err.message, "the body is not JSON, so not a CloudEvent");
     ofctx__event_clear(&ev);
-    assert_int_equal(ofctx__ce_from_envelope(LIT("{\"data_base64\":\"@@\"}"), &ev, &why),
+    assert_int_equal(ofctx__ce_from_envelope(LIT("{\"data_base64\":\"@@\"}"), &ev, &err),
                      OFCTX_EINVAL);
-    assert_string_equal(why, "data_base64 is not base64");
+    assert_string_equal(err.message, "data_base64 is not base64");
     ofctx__event_clear(&ev);
   }
 }
 
+/* A reply made while jansson's Nth allocation fails, for every N until
+ * none fails: out of memory, or the reply; never a reply that lacks a
+ * default or its data, and nothing left allocated. */
+static void encode_out_of_memory(void **state) {
+  static const struct {
+    const char *data, *type;
+  } cases[] = {{"hello", NULL}, {"not json", "application/json"}, {"\xff", NULL}};
+  (void)state;
+
+  for (int m = OFCTX__CE_BINARY; m <= OFCTX__CE_STRUCTURED; m++)
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+      json_t *a = reply_attributes();
+      ofctx_err_t rc = OFCTX_ENOMEM;
+      json_object_del(a, "id");
+      for (long n = 0; rc == OFCTX_ENOMEM; n++) {
+        ofctx__ce_reply_t r;
+        ofctx_error_t err = {OFCTX_OK, ""};
+        long blocks = json_blocks;
+        json_fail_at = n;
+        rc = ofctx__ce_encode(&r, (ofctx__ce_mode_t)m, a, cases[c].data, strlen(cases[c].data),
+                              cases[c].type, &err);
+        json_fail_at = -1;
+        assert_int_equal(json_blocks, blocks);
+        if (rc == OFCTX_ENOMEM) {
+          assert_string_equal(err.message, "out of memory");
+          assert_null(r.headers);
+          assert_null(r.body.data);
+          continue;
+        }
+        assert_int_equal(rc, OFCTX_OK);
+        if (m == OFCTX__CE_BINARY)
+          assert_non_null(reply_header(&r, "ce-id"));
+        else
+          assert_true(strstr(r.body.data, "\"id\":") && strstr(r.body.data, "\"data"));
+        ofctx__ce_reply_free(&r);
+      }
+      json_decref(a);
+    }
+}
+
 int main(void) {
   static const struct CMUnitTest encode_tests[] = {
-      cmocka_unit_test(encode_binary_headers),
-      cmocka_unit_test(encode_binary_content_type),
-      cmocka_unit_test(encode_generates_id),
-      cmocka_unit_test(encode_structured),
-      cmocka_unit_test(encode_refuses),
-      cmocka_unit_test(round_trips),
-      cmocka_unit_test(envelopes),
+      cmocka_unit_test(encode_binary_headers), cmocka_unit_test(encode_binary_content_type),
+      cmocka_unit_test(encode_generates_id),   cmocka_unit_test(encode_structured),
+      cmocka_unit_test(encode_refuses),        cmocka_unit_test(encode_out_of_memory),
+      cmocka_unit_test(round_trips),           cmocka_unit_test(envelopes),
   };
   int failed;
 

@@ -23,11 +23,17 @@ struct lh_notifier {
   lh_flood_t *flood;
   lh_bucket_t bucket;
   pending_t *head, **tail;
+};
+
+/* One turn of the notifier, a match or a tick: what the flood's callback
+ * (on_note) and the sends need, and what the callback reports back. */
+typedef struct {
+  lh_notifier_t *n;
+  ofctx_t *ctx; /* the invocation of the match; NULL in a tick */
+  double wall;
   int nomem;
   lh_group_t *unsent; /* a new key whose firing notification could not be made */
-  ofctx_t *ctx;       /* the invocation of the match being handled */
-  double wall;
-};
+} turn_t;
 
 lh_notifier_t *lh_notifier_new(const lh_rules_t *rules) {
   lh_notifier_t *n = calloc(1, sizeof *n);
@@ -105,14 +111,15 @@ static void line_of(const lh_note_t *note, char *out, size_t size) {
 /* The flood's callback: the note becomes a queued notification; a firing
  * one pins its group and holds the record that fired it. */
 static void on_note(const lh_note_t *note, lh_group_t *group, void *arg) {
-  lh_notifier_t *n = arg;
+  turn_t *t = arg;
+  lh_notifier_t *n = t->n;
   pending_t *p = calloc(1, sizeof *p);
 
-  if (!p || !(p->text = lh_alert_json(n->rules, note, n->wall, &p->len))) {
+  if (!p || !(p->text = lh_alert_json(n->rules, note, t->wall, &p->len))) {
     free(p);
-    n->nomem = 1;
+    t->nomem = 1;
     if (note->kind == LH_NOTE_FIRING) /* its key must fire with its next match */
-      n->unsent = group;
+      t->unsent = group;
     return;
   }
   p->n = n;
@@ -120,8 +127,8 @@ static void on_note(const lh_note_t *note, lh_group_t *group, void *arg) {
   if (note->kind == LH_NOTE_FIRING) {
     p->group = group;
     lh_group_set_user(n->flood, group, p);
-    if (n->ctx && hold(p, n->ctx) != 0)
-      n->nomem = 1;
+    if (t->ctx && hold(p, t->ctx) != 0)
+      t->nomem = 1;
   }
   *n->tail = p;
   n->tail = &p->next;
@@ -151,12 +158,17 @@ static void sent(ofctx_t *ctx, const ofctx_send_result_t *r, void *arg) {
   settle(p, r->code == OFCTX_OK);
 }
 
+enum {
+  PUMP_TICK = 1 << 0,     /* send any notification, not only one that holds `ctx` */
+  PUMP_UNLIMITED = 1 << 1 /* send the whole queue, tokens or not */
+};
+
 /* Sends from the head of the queue while tokens last. An invocation's
  * context sends only a notification that carries its own record (so that
- * no other record waits on it); a tick's sends any. */
-static void pump(lh_notifier_t *n, ofctx_t *ctx, int is_tick, int unlimited) {
-  while (n->head && (is_tick || holds(n->head, ctx)) &&
-         (unlimited || lh_bucket_take(&n->bucket, n->wall))) {
+ * no other record waits on it); a tick's (PUMP_TICK) sends any. */
+static void pump(lh_notifier_t *n, ofctx_t *ctx, double wall, unsigned flags) {
+  while (n->head && ((flags & PUMP_TICK) || holds(n->head, ctx)) &&
+         ((flags & PUMP_UNLIMITED) || lh_bucket_take(&n->bucket, wall))) {
     pending_t *p = n->head;
     ofctx_send_opts_t opts = OFCTX_SEND_OPTS_INIT;
     ofctx_err_t rc;
@@ -177,18 +189,14 @@ static void pump(lh_notifier_t *n, ofctx_t *ctx, int is_tick, int unlimited) {
 }
 
 int lh_notifier_match(lh_notifier_t *n, ofctx_t *ctx, const lh_match_t *m, double wall) {
+  turn_t t = {.n = n, .ctx = ctx, .wall = wall};
   lh_group_t *g;
   pending_t *firing;
   uint64_t evicted = lh_flood_evictions(n->flood);
 
-  n->ctx = ctx;
-  n->wall = wall;
-  n->nomem = 0;
-  n->unsent = NULL;
-  g = lh_flood_match(n->flood, m, wall, on_note, n);
-  if (n->unsent) { /* out of memory: the record is nacked, and nothing of it kept */
-    lh_flood_forget(n->flood, n->unsent);
-    n->unsent = NULL;
+  g = lh_flood_match(n->flood, m, wall, on_note, &t);
+  if (t.unsent) { /* out of memory: the record is nacked, and nothing of it kept */
+    lh_flood_forget(n->flood, t.unsent);
     g = NULL;
   }
   if (lh_flood_evictions(n->flood) != evicted)
@@ -199,22 +207,21 @@ int lh_notifier_match(lh_notifier_t *n, ofctx_t *ctx, const lh_match_t *m, doubl
   /* a record of a key whose firing is still on its way waits for it */
   firing = g ? lh_group_user(g) : NULL;
   if (firing && hold(firing, ctx) != 0)
-    n->nomem = 1;
-  n->ctx = NULL;
-  pump(n, ctx, 0, 0);
-  return g && !n->nomem ? OFCTX_SUCCESS : OFCTX_ERROR;
+    t.nomem = 1;
+  pump(n, ctx, wall, 0);
+  return g && !t.nomem ? OFCTX_SUCCESS : OFCTX_ERROR;
 }
 
 void lh_notifier_tick(lh_notifier_t *n, ofctx_t *ctx, int stopping, double wall) {
-  n->wall = wall;
+  turn_t t = {.n = n, .wall = wall};
+
   if (stopping)
-    lh_flood_close(n->flood, on_note, n);
+    lh_flood_close(n->flood, on_note, &t);
   else
-    lh_flood_tick(n->flood, wall, on_note, n);
-  if (n->nomem)
+    lh_flood_tick(n->flood, wall, on_note, &t);
+  if (t.nomem)
     ofctx_log(ctx, OFCTX_LOG_ERROR, "out of memory: a notification was lost");
-  n->nomem = 0;
-  pump(n, ctx, 1, stopping);
+  pump(n, ctx, wall, PUMP_TICK | (stopping ? PUMP_UNLIMITED : 0));
 }
 
 uint64_t lh_notifier_evictions(const lh_notifier_t *n) { return lh_flood_evictions(n->flood); }

@@ -97,7 +97,7 @@ static int load_statuses(lh_rules_t *r, const char *list, char *err, size_t size
       memset(r->status + (item[0] - '0') * 100, 1, 100);
     } else if (item[0] >= '1' && item[0] <= '5' && item[1] >= '0' && item[1] <= '9' &&
                item[2] >= '0' && item[2] <= '9') {
-      r->status[atoi(item)] = 1;
+      r->status[strtol(item, NULL, 10)] = 1;
     } else {
       return fail(err, size, "LOGS_STATUSES", list,
                   "is not a comma-separated list of statuses (404) and classes (5xx)");

@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size_t count = 0, body_len;
   ofctx_event_t ev = {0};
   ofctx__ce_mode_t mode;
-  ofctx__ce_error_t err;
+  ofctx__refusal_t err;
 
   if (!copy)
     return 0;
@@ -47,18 +47,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       break;
     p = eol + 1;
   }
-  if (ofctx__ce_decode(headers, count, body, body_len, &ev, &mode, &err) == 0 &&
+  if (ofctx__ce_decode(headers, count, body, body_len, &ev, &mode, &err) == OFCTX_OK &&
       mode != OFCTX__CE_NONE) {
     for (int m = OFCTX__CE_BINARY; m <= OFCTX__CE_STRUCTURED; m++) {
       ofctx__ce_reply_t reply;
-      const char *why;
       if (ofctx__ce_encode(&reply, (ofctx__ce_mode_t)m, ev.attributes, ev.data, ev.len, NULL,
-                           &why) == 0) {
+                           NULL) == OFCTX_OK) {
         if (m == OFCTX__CE_BINARY) {
           ofctx_event_t back = {0};
           ofctx__ce_mode_t back_mode;
           if (ofctx__ce_decode(reply.headers, reply.count, ev.data, ev.len, &back, &back_mode,
-                               &err) != 0 ||
+                               &err) != OFCTX_OK ||
               back.len != ev.len || memcmp(back.data, ev.data, ev.len) != 0)
             abort();
           ofctx__event_clear(&back);

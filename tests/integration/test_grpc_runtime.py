@@ -954,6 +954,28 @@ class BulkPublishOverGrpc(unittest.TestCase):
             h.finish()
 
 
+class MetadataOverGrpc(unittest.TestCase):
+    """Each request's metadata map: the output's entries, then the call's
+    (which win), past the eight the sink keeps on its stack."""
+
+    def test_more_entries_than_the_stack_holds(self):
+        context = json.loads(json.dumps(CONTEXT))
+        md = {"m%d" % i: "v%d" % i for i in range(9)}
+        context["outputs"]["out"]["metadata"] = md
+        context["outputs"]["pub"]["metadata"] = md
+        h = GrpcHarness(context)
+        try:
+            cmd = {"send_opts": {"output": "out", "data": "x", "metadata": ["m0", "call"]}}
+            self.assertEqual(h.call("OnBindingEvent", binding(cmd))["code"], OK)
+            self.assertEqual(h.call("OnBindingEvent", binding({"send": ["pub"], "id": "p"}))["code"], OK)
+            inv, pub = h.received()
+            self.assertEqual((inv["method"], pub["method"]), ("InvokeBinding", "PublishEvent"))
+            self.assertEqual(inv["request"]["metadata"], dict(md, m0="call"))
+            self.assertEqual(pub["request"]["metadata"], md)
+        finally:
+            h.finish()
+
+
 class BatchOverGrpc(unittest.TestCase):
     def test_a_batch_function_takes_the_bulk_call_at_once(self):
         h = GrpcHarness(BULK_CONTEXT, env={"OFCTX_PROBE_BATCH": "1"})

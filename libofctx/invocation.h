@@ -69,8 +69,8 @@ struct ofctx {
   int one_status;
   int settled;
   int returned;
-  int result;        /* what the function returned */
-  int sends_pending; /* sends and holds not yet finished */
+  ofctx_result_t result; /* what the function returned, made one of the three */
+  int sends_pending;     /* sends and holds not yet finished */
   int sends_failed;
   char *reply;
   size_t reply_len;

@@ -70,21 +70,22 @@ static void finish(fake_sink_t *s, size_t ok_count) {
 
 static ofctx_t *held_ctx; /* what "hold" held */
 
-static int function(ofctx_t *ctx, const ofctx_event_t *in) {
+static ofctx_result_t function(ofctx_t *ctx, const ofctx_event_t *in) {
   size_t len;
   const char *what = ofctx_event_data(in, &len);
 
   if (strcmp(what, "binding") == 0)
-    return ofctx_send_to(ctx, "out", "{\"a\":1}", 7) == OFCTX_OK ? OFCTX_SUCCESS : OFCTX_ERROR;
+    return ofctx_send_to(ctx, "out", "{\"a\":1}", 7, NULL) == OFCTX_OK ? OFCTX_SUCCESS
+                                                                       : OFCTX_ERROR;
   if (strcmp(what, "publish") == 0)
-    return ofctx_send_to(ctx, "pub", "plain", 5) == OFCTX_OK ? OFCTX_SUCCESS : OFCTX_ERROR;
+    return ofctx_send_to(ctx, "pub", "plain", 5, NULL) == OFCTX_OK ? OFCTX_SUCCESS : OFCTX_ERROR;
   if (strcmp(what, "checks") == 0) {
     /* refused before any sink sees them */
     assert_int_equal(ofctx_publish(ctx, "ps", "../state/x", "x", 1, NULL), OFCTX_EINVAL);
     assert_int_equal(ofctx_publish(ctx, "ps", "a//b", "x", 1, NULL), OFCTX_EINVAL);
     assert_int_equal(ofctx_publish(ctx, "a/b", "t", "x", 1, NULL), OFCTX_EINVAL);
     assert_int_equal(ofctx_invoke_binding(ctx, "c", "", "x", 1, NULL), OFCTX_EINVAL);
-    assert_int_equal(ofctx_send_to(ctx, "nope", "x", 1), OFCTX_ENOOUTPUT);
+    assert_int_equal(ofctx_send_to(ctx, "nope", "x", 1, NULL), OFCTX_ENOOUTPUT);
     return OFCTX_SUCCESS;
   }
   if (strcmp(what, "hold") == 0) {
@@ -164,7 +165,7 @@ static void tick(ofctx_t *ctx, int stopping, void *user_data) {
   tick_user_data = user_data;
   assert_ptr_equal(ofctx_user_data(ctx), user_data);
   assert_null(ofctx_event(ctx));
-  assert_int_equal(ofctx_send_to(ctx, "out", "{\"t\":1}", 7), OFCTX_OK);
+  assert_int_equal(ofctx_send_to(ctx, "out", "{\"t\":1}", 7, NULL), OFCTX_OK);
 }
 
 static int teardown(void **state) {
@@ -250,13 +251,13 @@ static void holds(void **state) {
   run(f, "hold");
   assert_int_equal(f->answers, 0);
   assert_int_equal(ofctx_hold(held_ctx), OFCTX_OK); /* a second one */
-  ofctx_release(held_ctx, 0);
+  ofctx_release(held_ctx, OFCTX_OK);
   assert_int_equal(f->answers, 0);
-  ofctx_release(held_ctx, 0);
+  ofctx_release(held_ctx, OFCTX_OK);
   assert_int_equal(f->answers, 1);
   assert_int_equal(f->outcome, OFCTX__OUTCOME_SUCCESS);
   run(f, "hold");
-  ofctx_release(held_ctx, 1);
+  ofctx_release(held_ctx, OFCTX_ESEND);
   assert_int_equal(f->outcome, OFCTX__OUTCOME_RETRY);
   f->host.timeout_ms = 10;
   run(f, "hold");
@@ -264,7 +265,7 @@ static void holds(void **state) {
     uv_run(&f->loop, UV_RUN_ONCE);
   assert_int_equal(f->outcome, OFCTX__OUTCOME_RETRY);
   assert_int_equal(ofctx_hold(held_ctx), OFCTX_ESETTLED);
-  ofctx_release(held_ctx, 0); /* after the timeout: frees it (ASan checks) */
+  ofctx_release(held_ctx, OFCTX_OK); /* after the timeout: frees it (ASan checks) */
   assert_int_equal(ofctx_hold(NULL), OFCTX_EINVAL);
   assert_int_equal(ofctx__metrics_events(&f->metrics, 0, OFCTX__OUTCOME_RETRY), 2);
 }

@@ -1,10 +1,11 @@
 /* Writing a function: the signature, the event it receives, its context
  * (replies, sends to outputs, logs), and ofctx_main, which runs it.
  *
- *   static int hello(ofctx_t *ctx, const ofctx_event_t *in) {
+ *   static ofctx_result_t hello(ofctx_t *ctx, const ofctx_event_t *in) {
  *     size_t len;
  *     const char *data = ofctx_event_data(in, &len);
- *     ofctx_send_to(ctx, "out", data, len);
+ *     if (ofctx_send_to(ctx, "out", data, len, NULL) != OFCTX_OK)
+ *       return OFCTX_ERROR;
  *     return OFCTX_SUCCESS;
  *   }
  *   int main(int argc, char **argv) { return ofctx_main(argc, argv, hello); }
@@ -34,20 +35,28 @@ typedef struct ofctx ofctx_t;
  * ofctx_t. NULL in a tick's context (ofctx_main_opts_t.tick). */
 typedef struct ofctx_event ofctx_event_t;
 
-/* What a function returns (OpenFunction's codes). */
-enum {
-  /* Done. The input is acknowledged once every send has succeeded. 0
-   * (OFCTX_OK, which the library's own calls return) counts as this too. */
+/* What a function returns (OpenFunction's codes), and a batch entry's
+ * status. It is not an ofctx_err_t: what the library's calls return says
+ * how a call went, this says what becomes of the input. Any other value,
+ * 0 (OFCTX_OK) included, counts as OFCTX_ERROR, with a warning that names
+ * it. gcc's and clang's -Wextra (-Wenum-conversion) warn on
+ * `return OFCTX_OK;` or `return ofctx_send_to(...);` in a function that
+ * returns this type ("implicit conversion from ... to 'ofctx_result_t'"),
+ * and C++ refuses them. */
+typedef enum {
+  /* Done. The input is acknowledged once every send has succeeded. */
   OFCTX_SUCCESS = 200,
   /* The event is poison (malformed, never processable): it is acknowledged
    * without a retry, with a log line and a count. Pub/sub answers DROP. */
   OFCTX_DROP = 400,
   /* Failed. The input is not acknowledged, so Dapr delivers it again
-   * (binding: HTTP 500; pub/sub: RETRY). Any other value counts as this. */
+   * (binding: HTTP 500; pub/sub: RETRY). */
   OFCTX_ERROR = 500
-};
+} ofctx_result_t;
 
-typedef int (*ofctx_function_t)(ofctx_t *ctx, const ofctx_event_t *in);
+/* A function: called once for each event, with a context and the event
+ * (both borrowed: valid until the invocation settles). */
+typedef ofctx_result_t (*ofctx_function_t)(ofctx_t *ctx, const ofctx_event_t *in);
 
 /* The response of a plain HTTP function (Knative runtime): status, headers
  * and body, written when the invocation settles. Owned by the runtime; valid
@@ -68,12 +77,12 @@ typedef struct ofctx_batch ofctx_batch_t;
 
 /* A batch function (runtime Async): every entry of a bulk pub/sub delivery
  * (Dapr's bulkSubscribe) in one call, and any other event as a batch of
- * one. It sets each entry's status with ofctx_batch_status; an entry left
- * without one is RETRY. Its return value: OFCTX_SUCCESS (or 0) keeps the
+ * one. It sets each entry's status with ofctx_batch_set_status; an entry
+ * left without one is RETRY. Its return value: OFCTX_SUCCESS keeps the
  * statuses; OFCTX_DROP makes the entries without one DROP; OFCTX_ERROR (or
- * any other value), a failed send, a failed hold or the invocation timeout
- * makes every entry that is not DROP RETRY. */
-typedef int (*ofctx_batch_function_t)(ofctx_t *ctx, ofctx_batch_t *batch);
+ * any other value, 0 included, as for a function), a failed send, a failed
+ * hold or the invocation timeout makes every entry that is not DROP RETRY. */
+typedef ofctx_result_t (*ofctx_batch_function_t)(ofctx_t *ctx, ofctx_batch_t *batch);
 
 /* Runs `fn` as an OpenFunction function: reads the function context from
  * the environment (see docs/function-context.md) and the runtime options
@@ -232,17 +241,21 @@ OFCTX_EXTERN ofctx_err_t ofctx_set_reply(ofctx_t *ctx, const void *data, size_t 
 OFCTX_EXTERN ofctx_err_t ofctx_set_reply_attribute(ofctx_t *ctx, const char *name,
                                                    const char *value);
 
-/* ---- the response of a plain HTTP function ---- */
+/* ---- the response of a plain HTTP function ----
+ * Each of these returns OFCTX_ESETTLED once the invocation has settled. */
 
-/* The status code, 200-599 (default 200). */
-OFCTX_EXTERN ofctx_err_t ofctx_response_status(ofctx_response_t *res, int status);
-/* Adds a header. OFCTX_EINVAL for a name that is not an HTTP token, a value
- * with control characters (CR, LF...), and for Content-Length,
- * Transfer-Encoding and Connection, which the server writes itself. */
-OFCTX_EXTERN ofctx_err_t ofctx_response_header(ofctx_response_t *res, const char *name,
-                                               const char *value);
-/* Appends `len` bytes to the body (copied). */
-OFCTX_EXTERN ofctx_err_t ofctx_response_write(ofctx_response_t *res, const void *data, size_t len);
+/* Sets the status code, 200-599 (default 200); the last call wins.
+ * OFCTX_EINVAL for another code. */
+OFCTX_EXTERN ofctx_err_t ofctx_response_set_status(ofctx_response_t *res, int status);
+/* Adds a header (both strings copied), after those added before; a name
+ * added twice is sent twice. OFCTX_EINVAL for a name that is not an HTTP
+ * token, a value with control characters (CR, LF...), and for
+ * Content-Length, Transfer-Encoding and Connection, which the server writes
+ * itself. */
+OFCTX_EXTERN ofctx_err_t ofctx_response_add_header(ofctx_response_t *res, const char *name,
+                                                   const char *value);
+/* Appends `len` bytes (copied) to the body. */
+OFCTX_EXTERN ofctx_err_t ofctx_response_append(ofctx_response_t *res, const void *data, size_t len);
 
 /* ---- sending ---- */
 
@@ -300,24 +313,22 @@ typedef struct {
   { .size = sizeof(ofctx_send_opts_t) }
 
 /* Sends `data` (`len` bytes, copied) to the output of that name in the
- * function context through the Dapr sidecar, and returns at once; the send
- * runs on the loop and the invocation does not settle before it has
- * finished. Bindings: POST /v1.0/bindings/<componentName> with
- * {"data":…,"operation":…,"metadata":…}, where data that is JSON is embedded
- * as JSON and anything else as a JSON string (which Dapr passes on with its
- * quotes; send JSON for exact bytes; see content_type). Pub/sub: POST
- * /v1.0/publish/<componentName>/<topic> with the data as it is.
- * A failed send (the sidecar's 4xx at once; 5xx, timeouts and connection
- * errors after bounded retries) fails the invocation: the input is not
- * acknowledged. Errors returned at once, and then nothing is sent:
+ * function context (a binding, with its operation and metadata, or a
+ * pub/sub topic), and returns at once; `opts` (borrowed for the call) may
+ * be NULL. The send runs on the loop through the sidecar (over its gRPC or
+ * its HTTP API, see docs/async-runtime.md) or, with --invoke, is printed;
+ * the invocation does not settle before it has finished. A binding gets
+ * data that is JSON as JSON and anything else as a string (see
+ * content_type); pub/sub gets the data as it is. A send that fails (the
+ * sidecar refuses it, or it cannot be reached after bounded retries) fails
+ * the invocation: the input is not acknowledged, and Dapr delivers it
+ * again. Errors returned at once, and then nothing is sent:
  * OFCTX_ENOOUTPUT (no output of that name), OFCTX_EINVAL (bad argument),
  * OFCTX_ESETTLED (the invocation has already settled), OFCTX_ESEND (no
- * sidecar client: libcurl cannot be opened, which is logged, memory ran out,
- * or the function is stopping), OFCTX_ENOMEM. */
+ * sidecar client: libcurl cannot be opened, which is logged, memory ran
+ * out, or the function is stopping), OFCTX_ENOMEM. */
 OFCTX_EXTERN ofctx_err_t ofctx_send_to(ofctx_t *ctx, const char *output, const void *data,
-                                       size_t len);
-OFCTX_EXTERN ofctx_err_t ofctx_send_to_opts(ofctx_t *ctx, const char *output, const void *data,
-                                            size_t len, const ofctx_send_opts_t *opts);
+                                       size_t len, const ofctx_send_opts_t *opts);
 /* Direct sends to a component by its Dapr name, without an output in the
  * context. `operation` is required for bindings. A topic may hold '/', but
  * no part between slashes may be empty, "." or ".." (it would address
@@ -334,9 +345,11 @@ OFCTX_EXTERN size_t ofctx_batch_count(const ofctx_batch_t *batch);
 /* Entry `i` (0 to count - 1) as an event, with its own data, content type,
  * metadata and CloudEvent attributes; NULL past the end. */
 OFCTX_EXTERN const ofctx_event_t *ofctx_batch_event(const ofctx_batch_t *batch, size_t i);
-/* Entry `i`'s status: OFCTX_SUCCESS, OFCTX_DROP or OFCTX_ERROR (RETRY).
- * OFCTX_EINVAL for another value or an `i` past the end. */
-OFCTX_EXTERN ofctx_err_t ofctx_batch_status(ofctx_batch_t *batch, size_t i, int status);
+/* Sets entry `i`'s status: OFCTX_SUCCESS, OFCTX_DROP or OFCTX_ERROR
+ * (RETRY); the last call wins. OFCTX_EINVAL for another value or an `i`
+ * past the end. */
+OFCTX_EXTERN ofctx_err_t ofctx_batch_set_status(ofctx_batch_t *batch, size_t i,
+                                                ofctx_result_t status);
 
 /* ---- holds ---- */
 
@@ -347,10 +360,11 @@ OFCTX_EXTERN ofctx_err_t ofctx_batch_status(ofctx_batch_t *batch, size_t i, int 
  * shutdown grace period apply to holds as to sends. OFCTX_ESETTLED once the
  * invocation has settled, OFCTX_EINVAL for NULL. */
 OFCTX_EXTERN ofctx_err_t ofctx_hold(ofctx_t *ctx);
-/* Ends one hold of `ctx`; `failed` non-zero counts as a failed send (the
- * input is not acknowledged). Once the invocation has settled (timeout,
- * shutdown) it only lets go of `ctx`. */
-OFCTX_EXTERN void ofctx_release(ofctx_t *ctx, int failed);
+/* Ends one hold of `ctx` with how what it waited for went: OFCTX_OK, it
+ * went well; any other code counts as a failed send (the input is not
+ * acknowledged) and is named in the log line that says so. Once the
+ * invocation has settled (timeout, shutdown) it only lets go of `ctx`. */
+OFCTX_EXTERN void ofctx_release(ofctx_t *ctx, ofctx_err_t status);
 
 /* ---- bulk publish ---- */
 
@@ -391,7 +405,7 @@ typedef enum {
 /* One log line on stderr tagged with the invocation's input, in the
  * runtime's format (text, or JSON with OFCTX_LOG_FORMAT=json). */
 OFCTX_EXTERN void ofctx_log(const ofctx_t *ctx, ofctx_log_level_t level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    OFCTX_PRINTF(3, 4);
 
 #ifdef __cplusplus
 }

@@ -15,7 +15,7 @@
  *   {"send_unsized": "out"}          send with options whose size is not set: must
  *                                    fail with OFCTX_EINVAL (then 200, else 500)
  *   {"send_opts": {"output": o, "data": text, "type": t, "operation": op,
- *                  "metadata": [k, v]}}  ofctx_send_to_opts, each option optional
+ *                  "metadata": [k, v]}}  ofctx_send_to with options, each optional
  * Anything that is not JSON is answered as it came (like echo).
  * With OFCTX_PROBE_BATCH=1 it is a batch function: each entry as above, its
  * return (200, 400, 500; another leaves it without a status) the entry's

@@ -157,7 +157,9 @@ typedef struct {
  * or its `size` is not set. */
 OFCTX_EXTERN int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts);
 
-/* ---- the event ---- */
+/* ---- the event ----
+ * Every string these return is borrowed from the event: valid as long as
+ * its ofctx_t. */
 
 typedef enum {
   OFCTX_EVENT_BINDING = 1,   /* a Dapr input binding delivered it */
@@ -214,9 +216,11 @@ OFCTX_EXTERN const char *ofctx_event_header_value(const ofctx_event_t *ev, size_
 
 /* ---- the context ---- */
 
-/* The function context (shared, immutable). */
+/* The function context (shared, immutable; borrowed, valid while the
+ * function runs). */
 OFCTX_EXTERN const ofctx_config_t *ofctx_config(const ofctx_t *ctx);
-/* The event being handled. */
+/* The event being handled (borrowed, as `in`); NULL in a tick's context
+ * and in a bulk delivery's batch. */
 OFCTX_EXTERN const ofctx_event_t *ofctx_event(const ofctx_t *ctx);
 /* The function's own state (its user data): ofctx_main_opts_t.arg, or what
  * its init left in `*user_data`; NULL when neither gave one. The same in
@@ -231,11 +235,10 @@ OFCTX_EXTERN void *ofctx_user_data(const ofctx_t *ctx);
 OFCTX_EXTERN ofctx_err_t ofctx_set_reply(ofctx_t *ctx, const void *data, size_t len);
 
 /* Knative: makes the reply a CloudEvent and sets one of its attributes
- * ("type" and "source" are required; "id" defaults to a random UUID, "time" to now,
- * "specversion" is 1.0, "datacontenttype" to the data's type when not set).
- * The reply goes in the mode the request came in (structured for
- * structured, else binary). OFCTX_EINVAL for a name that is not 1-64 of
- * [a-z0-9] (or is "data"), a value that is not UTF-8 text without control
+ * (both strings copied; "type" and "source" are required; "id" defaults to a random UUID, "time" to
+ * now, "specversion" is 1.0, "datacontenttype" to the data's type when not set). The reply goes in
+ * the mode the request came in (structured for structured, else binary). OFCTX_EINVAL for a name
+ * that is not 1-64 of [a-z0-9] (or is "data"), a value that is not UTF-8 text without control
  * characters, or a specversion other than "1.0". Ignored by the Async
  * runtime. */
 OFCTX_EXTERN ofctx_err_t ofctx_set_reply_attribute(ofctx_t *ctx, const char *name,
@@ -279,7 +282,8 @@ typedef struct {
 
 typedef void (*ofctx_send_cb)(ofctx_t *ctx, const ofctx_send_result_t *result, void *arg);
 
-/* Per-call options; every field but `size` may be NULL. */
+/* Per-call options, borrowed for the call (what they point to too); every
+ * field but `size` may be NULL. */
 typedef struct {
   /* sizeof the struct as the caller was compiled: start from OFCTX_SEND_OPTS_INIT.
    * Fields that later versions add come after the last one here, and the

@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "event.h"
 #include "metrics.h"
+#include "ofctx/batch.h"
 #include "ofctx/function.h"
 #include "sink.h"
 

@@ -17,7 +17,10 @@ import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HEADERS = ["function.h", "config.h", "strmap.h", "error.h", "alloc.h"]
+HEADERS = [
+    "function.h", "event.h", "response.h", "batch.h", "send.h", "config.h", "strmap.h", "error.h",
+    "alloc.h",
+]
 
 
 def version():

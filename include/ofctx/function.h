@@ -1,5 +1,8 @@
-/* Writing a function: the signature, the event it receives, its context
- * (replies, sends to outputs, logs), and ofctx_main, which runs it.
+/* Writing a function: its signature and what it returns (ofctx_result_t),
+ * ofctx_main, which runs it, its context (the event, the function's own
+ * state, replies), holds and logs. The event, the response of a plain HTTP
+ * function, batches and sends have headers of their own (event.h,
+ * response.h, batch.h, send.h); ofctx.h brings in every one.
  *
  *   static ofctx_result_t hello(ofctx_t *ctx, const ofctx_event_t *in) {
  *     size_t len;
@@ -19,7 +22,9 @@
 
 #include "ofctx/config.h"
 #include "ofctx/error.h"
+#include "ofctx/event.h"
 #include "ofctx/export.h"
+#include "ofctx/response.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,10 +35,6 @@ extern "C" {
  * function has returned and every send it made has finished). Nothing in it
  * is shared with other invocations. */
 typedef struct ofctx ofctx_t;
-
-/* The event that triggered the invocation; borrowed, valid as long as its
- * ofctx_t. NULL in a tick's context (ofctx_main_opts_t.tick). */
-typedef struct ofctx_event ofctx_event_t;
 
 /* What a function returns (OpenFunction's codes), and a batch entry's
  * status. It is not an ofctx_err_t: what the library's calls return says
@@ -57,11 +58,6 @@ typedef enum {
 /* A function: called once for each event, with a context and the event
  * (both borrowed: valid until the invocation settles). */
 typedef ofctx_result_t (*ofctx_function_t)(ofctx_t *ctx, const ofctx_event_t *in);
-
-/* The response of a plain HTTP function (Knative runtime): status, headers
- * and body, written when the invocation settles. Owned by the runtime; valid
- * until then, so send callbacks may still change it. */
-typedef struct ofctx_response ofctx_response_t;
 
 /* A plain HTTP function: full control over the answer. `req` is the request
  * (ofctx_event_method, _path, _query, _header, _param, and the body as
@@ -157,63 +153,6 @@ typedef struct {
  * or its `size` is not set. */
 OFCTX_EXTERN int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts);
 
-/* ---- the event ----
- * Every string these return is borrowed from the event: valid as long as
- * its ofctx_t. */
-
-typedef enum {
-  OFCTX_EVENT_BINDING = 1,   /* a Dapr input binding delivered it */
-  OFCTX_EVENT_PUBSUB = 2,    /* a Dapr pub/sub subscription delivered it */
-  OFCTX_EVENT_HTTP = 3,      /* Knative: an HTTP request that is not a CloudEvent */
-  OFCTX_EVENT_CLOUDEVENT = 4 /* Knative: a CloudEvent (binary or structured mode) */
-} ofctx_event_kind_t;
-
-OFCTX_EXTERN ofctx_event_kind_t ofctx_event_kind(const ofctx_event_t *ev);
-/* The name of the input in the function context (its key in "inputs");
- * "http" for the Knative runtime. */
-OFCTX_EXTERN const char *ofctx_event_input(const ofctx_event_t *ev);
-/* The payload: for a binding the body Dapr delivered; for pub/sub the
- * CloudEvent's data (JSON data as its JSON text, byte for byte as it came,
- * a string's characters, data_base64 decoded); for Knative the request body,
- * or a CloudEvent's data (binary mode: the body; structured mode:
- * data_base64 decoded, JSON data as its JSON text, byte for byte, when
- * datacontenttype is JSON or absent, else a string's characters). Any JSON
- * is read, also big integers, 1e999, "\u0000", lone surrogates (U+FFFD in
- * a string's characters) and deep nesting. Never NULL; always followed by a NUL byte that `len`
- * does not count. `len` may be NULL. */
-OFCTX_EXTERN const char *ofctx_event_data(const ofctx_event_t *ev, size_t *len);
-/* The payload's media type when known (a CloudEvent's datacontenttype, or
- * Knative's Content-Type header), else NULL. */
-OFCTX_EXTERN const char *ofctx_event_content_type(const ofctx_event_t *ev);
-/* Transport metadata: for bindings each metadata entry Dapr sent as a header
- * (Kafka: __key, __offset, __partition, __topic, __timestamp and record
- * headers). Looked up case-insensitively; NULL when absent. */
-OFCTX_EXTERN const char *ofctx_event_metadata(const ofctx_event_t *ev, const char *key);
-OFCTX_EXTERN size_t ofctx_event_metadata_count(const ofctx_event_t *ev);
-OFCTX_EXTERN const char *ofctx_event_metadata_key(const ofctx_event_t *ev, size_t i);
-OFCTX_EXTERN const char *ofctx_event_metadata_value(const ofctx_event_t *ev, size_t i);
-/* A CloudEvent attribute of a pub/sub or Knative CloudEvent ("id",
- * "source", "type", "specversion", "time", "topic", "pubsubname",
- * extensions...) as text (integers in decimal, booleans as true/false);
- * NULL when absent and for events that are not CloudEvents. */
-OFCTX_EXTERN const char *ofctx_event_attribute(const ofctx_event_t *ev, const char *name);
-
-/* The HTTP request of a Knative event; NULL (count 0) for other runtimes.
- * Method, path as received (percent-encoding kept), the query string
- * without "?" ("" when there is none). */
-OFCTX_EXTERN const char *ofctx_event_method(const ofctx_event_t *ev);
-OFCTX_EXTERN const char *ofctx_event_path(const ofctx_event_t *ev);
-OFCTX_EXTERN const char *ofctx_event_query(const ofctx_event_t *ev);
-/* The first value of a query parameter, decoded ('+' is a space). */
-OFCTX_EXTERN const char *ofctx_event_query_param(const ofctx_event_t *ev, const char *name);
-/* A path parameter of httpPattern ("/hello/{name}" → "name"), decoded. */
-OFCTX_EXTERN const char *ofctx_event_param(const ofctx_event_t *ev, const char *name);
-/* Request headers: the first of a name (case-insensitive), or each in turn. */
-OFCTX_EXTERN const char *ofctx_event_header(const ofctx_event_t *ev, const char *name);
-OFCTX_EXTERN size_t ofctx_event_header_count(const ofctx_event_t *ev);
-OFCTX_EXTERN const char *ofctx_event_header_name(const ofctx_event_t *ev, size_t i);
-OFCTX_EXTERN const char *ofctx_event_header_value(const ofctx_event_t *ev, size_t i);
-
 /* ---- the context ---- */
 
 /* The function context (shared, immutable; borrowed, valid while the
@@ -235,125 +174,15 @@ OFCTX_EXTERN void *ofctx_user_data(const ofctx_t *ctx);
 OFCTX_EXTERN ofctx_err_t ofctx_set_reply(ofctx_t *ctx, const void *data, size_t len);
 
 /* Knative: makes the reply a CloudEvent and sets one of its attributes
- * (both strings copied; "type" and "source" are required; "id" defaults to a random UUID, "time" to
- * now, "specversion" is 1.0, "datacontenttype" to the data's type when not set). The reply goes in
- * the mode the request came in (structured for structured, else binary). OFCTX_EINVAL for a name
- * that is not 1-64 of [a-z0-9] (or is "data"), a value that is not UTF-8 text without control
- * characters, or a specversion other than "1.0". Ignored by the Async
- * runtime. */
+ * (both strings copied). "type" and "source" are required; "id" defaults
+ * to a random UUID, "time" to now, "specversion" is 1.0, and
+ * "datacontenttype" is the data's type when not set. The reply goes in the
+ * mode the request came in (structured for structured, else binary).
+ * OFCTX_EINVAL for a name that is not 1-64 of [a-z0-9] (or is "data"), a
+ * value that is not UTF-8 text without control characters, or a
+ * specversion other than "1.0". Ignored by the Async runtime. */
 OFCTX_EXTERN ofctx_err_t ofctx_set_reply_attribute(ofctx_t *ctx, const char *name,
                                                    const char *value);
-
-/* ---- the response of a plain HTTP function ----
- * Each of these returns OFCTX_ESETTLED once the invocation has settled. */
-
-/* Sets the status code, 200-599 (default 200); the last call wins.
- * OFCTX_EINVAL for another code. */
-OFCTX_EXTERN ofctx_err_t ofctx_response_set_status(ofctx_response_t *res, int status);
-/* Adds a header (both strings copied), after those added before; a name
- * added twice is sent twice. OFCTX_EINVAL for a name that is not an HTTP
- * token, a value with control characters (CR, LF...), and for
- * Content-Length, Transfer-Encoding and Connection, which the server writes
- * itself. */
-OFCTX_EXTERN ofctx_err_t ofctx_response_add_header(ofctx_response_t *res, const char *name,
-                                                   const char *value);
-/* Appends `len` bytes (copied) to the body. */
-OFCTX_EXTERN ofctx_err_t ofctx_response_append(ofctx_response_t *res, const void *data, size_t len);
-
-/* ---- sending ---- */
-
-/* How a send ended, for its callback: `code` is OFCTX_OK when the sidecar
- * accepted it; otherwise OFCTX_ESEND, with the sidecar's HTTP status (0 when
- * it never answered, and over gRPC) and a message. The strings are valid
- * during the call. */
-typedef struct {
-  ofctx_err_t code;
-  int http_status;
-  const char *message;
-  const char *output; /* the output name, or the component for direct sends */
-  int grpc_status;    /* over the sidecar's gRPC API its last status (0 OK; 14
-                         UNAVAILABLE also when it could not be reached);
-                         over HTTP always -1 */
-  /* ofctx_publish_bulk: the ids of the entries the sidecar did not publish
-   * (all of them when it could not be reached); 0 and NULL otherwise. */
-  size_t failed_count;
-  const char *const *failed_entries;
-} ofctx_send_result_t;
-
-typedef void (*ofctx_send_cb)(ofctx_t *ctx, const ofctx_send_result_t *result, void *arg);
-
-/* Per-call options, borrowed for the call (what they point to too); every
- * field but `size` may be NULL. */
-typedef struct {
-  /* sizeof the struct as the caller was compiled: start from OFCTX_SEND_OPTS_INIT.
-   * Fields that later versions add come after the last one here, and the
-   * library reads only those `size` covers, so a program built against
-   * this version keeps working with later libraries. */
-  size_t size;
-  /* Binding operation; default: the output's, else "create". */
-  const char *operation;
-  /* Extra metadata, key/value pairs ending with a NULL key: merged over the
-   * output's metadata from the context. */
-  const char *const *metadata;
-  /* The data's media type. Pub/sub: sent as the Content-Type; default
-   * application/json when the data is JSON, text/plain for other UTF-8
-   * text, else application/octet-stream (which Dapr carries as
-   * data_base64). Bindings: a JSON type (subtype json, or +json) embeds the
-   * data as JSON unchecked (the caller vouches for it, and saves a parse;
-   * if it is not JSON the sidecar refuses the send), any other type embeds
-   * it as a JSON string; default: JSON if it parses as JSON. */
-  const char *content_type;
-  /* Called exactly once when the send has finished: normally before the
-   * invocation settles; after an invocation timeout or a shutdown abort it
-   * may come later, when the event is gone and new sends are refused with
-   * OFCTX_ESETTLED. */
-  ofctx_send_cb done;
-  void *arg;
-} ofctx_send_opts_t;
-
-/* The options with their size set and every field empty; a call given
- * options whose `size` is not set fails with OFCTX_EINVAL. */
-#define OFCTX_SEND_OPTS_INIT                                                                       \
-  { .size = sizeof(ofctx_send_opts_t) }
-
-/* Sends `data` (`len` bytes, copied) to the output of that name in the
- * function context (a binding, with its operation and metadata, or a
- * pub/sub topic), and returns at once; `opts` (borrowed for the call) may
- * be NULL. The send runs on the loop through the sidecar (over its gRPC or
- * its HTTP API, see docs/async-runtime.md) or, with --invoke, is printed;
- * the invocation does not settle before it has finished. A binding gets
- * data that is JSON as JSON and anything else as a string (see
- * content_type); pub/sub gets the data as it is. A send that fails (the
- * sidecar refuses it, or it cannot be reached after bounded retries) fails
- * the invocation: the input is not acknowledged, and Dapr delivers it
- * again. Errors returned at once, and then nothing is sent:
- * OFCTX_ENOOUTPUT (no output of that name), OFCTX_EINVAL (bad argument),
- * OFCTX_ESETTLED (the invocation has already settled), OFCTX_ESEND (no
- * sidecar client: libcurl cannot be opened, which is logged, memory ran
- * out, or the function is stopping), OFCTX_ENOMEM. */
-OFCTX_EXTERN ofctx_err_t ofctx_send_to(ofctx_t *ctx, const char *output, const void *data,
-                                       size_t len, const ofctx_send_opts_t *opts);
-/* Direct sends to a component by its Dapr name, without an output in the
- * context. `operation` is required for bindings. A topic may hold '/', but
- * no part between slashes may be empty, "." or ".." (it would address
- * another topic or sidecar API once a path is normalized): OFCTX_EINVAL. */
-OFCTX_EXTERN ofctx_err_t ofctx_invoke_binding(ofctx_t *ctx, const char *component,
-                                              const char *operation, const void *data, size_t len,
-                                              const ofctx_send_opts_t *opts);
-OFCTX_EXTERN ofctx_err_t ofctx_publish(ofctx_t *ctx, const char *pubsub, const char *topic,
-                                       const void *data, size_t len, const ofctx_send_opts_t *opts);
-
-/* ---- batches ---- */
-
-OFCTX_EXTERN size_t ofctx_batch_count(const ofctx_batch_t *batch);
-/* Entry `i` (0 to count - 1) as an event, with its own data, content type,
- * metadata and CloudEvent attributes; NULL past the end. */
-OFCTX_EXTERN const ofctx_event_t *ofctx_batch_event(const ofctx_batch_t *batch, size_t i);
-/* Sets entry `i`'s status: OFCTX_SUCCESS, OFCTX_DROP or OFCTX_ERROR
- * (RETRY); the last call wins. OFCTX_EINVAL for another value or an `i`
- * past the end. */
-OFCTX_EXTERN ofctx_err_t ofctx_batch_set_status(ofctx_batch_t *batch, size_t i,
-                                                ofctx_result_t status);
 
 /* ---- holds ---- */
 
@@ -369,33 +198,6 @@ OFCTX_EXTERN ofctx_err_t ofctx_hold(ofctx_t *ctx);
  * acknowledged) and is named in the log line that says so. Once the
  * invocation has settled (timeout, shutdown) it only lets go of `ctx`. */
 OFCTX_EXTERN void ofctx_release(ofctx_t *ctx, ofctx_err_t status);
-
-/* ---- bulk publish ---- */
-
-/* One message of a bulk publish; everything borrowed for the call. */
-typedef struct {
-  const char *entry_id; /* unique in the call; NULL: its index ("0", "1", ...) */
-  const void *data;
-  size_t len;
-  const char *content_type;    /* NULL: as for ofctx_publish */
-  const char *const *metadata; /* key, value, ..., NULL; or NULL */
-} ofctx_bulk_entry_t;
-
-/* Publishes `count` (1 or more) messages to `topic` of the pub/sub
- * component `pubsub` in one request (Dapr's bulk publish: POST
- * /v1.0/publish/bulk/<pubsub>/<topic>, and /v1.0-alpha1/ when the sidecar
- * is older than Dapr 1.17 and answers 404). Copied; returns at once, like
- * ofctx_publish. JSON data under a JSON type (the default for JSON) goes as
- * JSON, other data must be UTF-8 text (OFCTX_EINVAL otherwise: publish bytes
- * with ofctx_publish). `opts`: its metadata is the request's, its
- * content_type unused. Some entries may fail while others are published:
- * then the send fails (the input is not acknowledged, so it comes again),
- * and `done` gets the failed entries' ids. A sidecar's 500 is not retried,
- * since the entries it did publish would be published twice; no answer
- * at all (a connection error, a timeout) is, with the whole request. */
-OFCTX_EXTERN ofctx_err_t ofctx_publish_bulk(ofctx_t *ctx, const char *pubsub, const char *topic,
-                                            const ofctx_bulk_entry_t *entries, size_t count,
-                                            const ofctx_send_opts_t *opts);
 
 /* ---- logging ---- */
 

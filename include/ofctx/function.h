@@ -40,10 +40,10 @@ typedef struct ofctx ofctx_t;
  * status. It is not an ofctx_err_t: what the library's calls return says
  * how a call went, this says what becomes of the input. Any other value,
  * 0 (OFCTX_OK) included, counts as OFCTX_ERROR, with a warning that names
- * it. gcc's and clang's -Wextra (-Wenum-conversion) warn on
- * `return OFCTX_OK;` or `return ofctx_send_to(...);` in a function that
- * returns this type ("implicit conversion from ... to 'ofctx_result_t'"),
- * and C++ refuses them. */
+ * it. gcc's and clang's -Wextra (-Wenum-conversion) warn when a function
+ * of this type returns OFCTX_OK or what a library call returned
+ * ("implicit conversion from ... to 'ofctx_result_t'"), and C++ refuses
+ * it. */
 typedef enum {
   /* Done. The input is acknowledged once every send has succeeded. */
   OFCTX_SUCCESS = 200,

@@ -43,7 +43,7 @@ typedef struct ofctx ofctx_t;
  * it. gcc's and clang's -Wextra (-Wenum-conversion) warn when a function
  * of this type returns OFCTX_OK or what a library call returned
  * ("implicit conversion from ... to 'ofctx_result_t'"), and C++ refuses
- * it. */
+ * it; a literal 0 gets no warning but the runtime's. */
 typedef enum {
   /* Done. The input is acknowledged once every send has succeeded. */
   OFCTX_SUCCESS = 200,

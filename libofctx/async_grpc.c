@@ -327,8 +327,7 @@ static size_t find_input(grpc_app_t *a, ofctx_component_kind_t kind, const char 
       return i;
   for (size_t i = 0; i < n; i++) {
     const ofctx_component_t *in = ofctx_config_input_at(a->cfg, i);
-    if (ofctx_component_kind(in) == kind &&
-        strcmp(ofctx_component_component_name(in), component) == 0 &&
+    if (ofctx_component_kind(in) == kind && strcmp(ofctx_component_dapr_name(in), component) == 0 &&
         (!topic || strcmp(ofctx_component_uri(in), topic) == 0))
       return i;
   }
@@ -768,7 +767,7 @@ static void list_bindings(grpc_app_t *a, ofctx__grpc_call_t *call) {
   for (size_t i = 0; i < n; i++) {
     const ofctx_component_t *in = ofctx_config_input_at(a->cfg, i);
     if (ofctx_component_kind(in) == OFCTX_COMPONENT_BINDING)
-      names[res.n_bindings++] = (char *)ofctx_component_component_name(in);
+      names[res.n_bindings++] = (char *)ofctx_component_dapr_name(in);
   }
   res.bindings = names;
   ofctx__grpc_reply(call, &res.base);
@@ -807,7 +806,7 @@ static void list_subscriptions(grpc_app_t *a, ofctx__grpc_call_t *call) {
         continue;
       dapr__proto__runtime__v1__topic_subscription__init(s);
       dapr__proto__runtime__v1__topic_routes__init(&routes[i]);
-      s->pubsub_name = (char *)ofctx_component_component_name(in);
+      s->pubsub_name = (char *)ofctx_component_dapr_name(in);
       s->topic = (char *)ofctx_component_uri(in);
       routes[i].default_ = a->paths[i];
       s->routes = &routes[i];

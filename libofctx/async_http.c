@@ -69,7 +69,7 @@ static void *async_start(const ofctx__mode_env_t *env, char *err, size_t size) {
     /* Dapr delivers a binding to /<componentName> (no `route` metadata is
      * set by OpenFunction); pub/sub routes are ours to choose. */
     a->routes[i] = ofctx_component_kind(in) == OFCTX_COMPONENT_BINDING
-                       ? route_for("/", ofctx_component_component_name(in))
+                       ? route_for("/", ofctx_component_dapr_name(in))
                        : route_for(PUBSUB_PREFIX, ofctx_component_name(in));
     if (!a->routes[i]) {
       async_stop(a);
@@ -461,7 +461,7 @@ static void subscriptions(async_t *a, ofctx__http_request_t *req) {
         json_object_set_new(metadata, ofctx_strmap_key_at(md, k),
                             json_string(ofctx_strmap_value_at(md, k)));
     json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:o}", "pubsubname",
-                                          ofctx_component_component_name(in), "topic",
+                                          ofctx_component_dapr_name(in), "topic",
                                           ofctx_component_uri(in), "route", a->routes[i],
                                           "metadata", metadata ? metadata : json_object()));
     if (a->bulks[i].enabled) {

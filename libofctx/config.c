@@ -201,7 +201,7 @@ const ofctx_strmap_t *ofctx_config_tracing_baggage(const ofctx_config_t *cfg) {
 }
 
 const char *ofctx_component_name(const ofctx_component_t *c) { return c->name; }
-const char *ofctx_component_component_name(const ofctx_component_t *c) { return c->component_name; }
+const char *ofctx_component_dapr_name(const ofctx_component_t *c) { return c->component_name; }
 const char *ofctx_component_type(const ofctx_component_t *c) { return c->type; }
 ofctx_component_kind_t ofctx_component_kind(const ofctx_component_t *c) { return c->kind; }
 const char *ofctx_component_uri(const ofctx_component_t *c) { return c->uri; }

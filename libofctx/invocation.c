@@ -71,7 +71,7 @@ static void maybe_settle(ofctx_t *ctx) {
     return;
   if (ctx->sends_failed)
     settle(ctx, OFCTX__OUTCOME_RETRY, "a send (or a hold) failed");
-  else if (ctx->result == OFCTX_SUCCESS || ctx->result == OFCTX_OK)
+  else if (ctx->result == OFCTX_SUCCESS)
     settle(ctx, OFCTX__OUTCOME_SUCCESS, NULL);
   else if (ctx->result == OFCTX_DROP)
     settle(ctx, OFCTX__OUTCOME_DROP, "the function declared the event poison");
@@ -112,6 +112,40 @@ static void returned(ofctx_t *ctx) {
   maybe_settle(ctx);
 }
 
+/* What a function returned (`r`, as an int: C lets it return any value),
+ * as one of the three results: any other value, 0 included, is
+ * OFCTX_ERROR, with a warning that names it and says what to return. */
+static ofctx_result_t result_of(const ofctx_t *ctx, int r) {
+  char code[16];
+
+  if (r == OFCTX_SUCCESS || r == OFCTX_DROP || r == OFCTX_ERROR)
+    return (ofctx_result_t)r;
+  snprintf(code, sizeof code, "%d", r);
+  ofctx__log(OFCTX_LOG_WARN,
+             r == OFCTX_OK ? "the function returned 0, taken as OFCTX_ERROR: OFCTX_OK is an "
+                             "ofctx_err_t; a function returns OFCTX_SUCCESS"
+                           : "the function returned an unknown code, taken as OFCTX_ERROR: "
+                             "return OFCTX_SUCCESS, OFCTX_DROP or OFCTX_ERROR",
+             "input", ctx->ev.input, "code", code, (const char *)NULL);
+  return OFCTX_ERROR;
+}
+
+/* A single event given to a batch function, as a batch of one: its
+ * result is the entry's status, or what the function's result makes of
+ * an entry without one. */
+static ofctx_result_t call_batch_of_one(ofctx_t *ctx) {
+  ofctx_result_t result;
+
+  ctx->one_event = &ctx->ev;
+  ctx->one = (ofctx_batch_t){&ctx->one_event, &ctx->one_status, 1};
+  result = result_of(ctx, (int)ctx->host->batch_fn(ctx, &ctx->one));
+  if (result == OFCTX_ERROR)
+    return OFCTX_ERROR;
+  return ctx->one_status        ? (ofctx_result_t)ctx->one_status
+         : result == OFCTX_DROP ? OFCTX_DROP
+                                : OFCTX_ERROR; /* unanswered: RETRY */
+}
+
 int ofctx__invoke(ofctx__host_t *host, void *req, const ofctx_event_t *ev,
                   ofctx__answer_fn answer) {
   ofctx_t *ctx = context_new(host);
@@ -126,25 +160,12 @@ int ofctx__invoke(ofctx__host_t *host, void *req, const ofctx_event_t *ev,
   ctx->ev = *ev;
   ctx->answer = answer;
   if (host->fn) {
-    ctx->result = host->fn(ctx, &ctx->ev);
-  } else if (host->batch_fn) { /* a batch of one */
-    ctx->one_event = &ctx->ev;
-    ctx->one = (ofctx_batch_t){&ctx->one_event, &ctx->one_status, 1};
-    ctx->result = host->batch_fn(ctx, &ctx->one);
-    if (ctx->result == OFCTX_SUCCESS || ctx->result == OFCTX_OK || ctx->result == OFCTX_DROP)
-      ctx->result = ctx->one_status             ? ctx->one_status
-                    : ctx->result == OFCTX_DROP ? OFCTX_DROP
-                                                : OFCTX_ERROR; /* unanswered: RETRY */
+    ctx->result = result_of(ctx, (int)host->fn(ctx, &ctx->ev));
+  } else if (host->batch_fn) {
+    ctx->result = call_batch_of_one(ctx);
   } else {
     host->http_fn(ctx, &ctx->ev, &ctx->res);
     ctx->result = OFCTX_SUCCESS;
-  }
-  if (ctx->result != OFCTX_SUCCESS && ctx->result != OFCTX_OK && ctx->result != OFCTX_DROP &&
-      ctx->result != OFCTX_ERROR) {
-    char code[16];
-    snprintf(code, sizeof code, "%d", ctx->result);
-    ofctx__log(OFCTX_LOG_WARN, "the function returned an unknown code, taken as OFCTX_ERROR",
-               "input", ctx->ev.input, "code", code, (const char *)NULL);
   }
   returned(ctx);
   return 0;
@@ -162,7 +183,7 @@ int ofctx__invoke_batch(ofctx__host_t *host, void *req, ofctx_batch_t *batch, co
   ctx->ev.input_index = input_index;
   ctx->answer = answer;
   ctx->batch = batch;
-  ctx->result = host->batch_fn(ctx, batch);
+  ctx->result = result_of(ctx, (int)host->batch_fn(ctx, batch));
   returned(ctx);
   return 0;
 }
@@ -224,11 +245,11 @@ const ofctx_event_t *ofctx_batch_event(const ofctx_batch_t *batch, size_t i) {
   return batch && i < batch->count ? batch->events[i] : NULL;
 }
 
-ofctx_err_t ofctx_batch_status(ofctx_batch_t *batch, size_t i, int status) {
+ofctx_err_t ofctx_batch_set_status(ofctx_batch_t *batch, size_t i, ofctx_result_t status) {
   if (!batch || i >= batch->count ||
       (status != OFCTX_SUCCESS && status != OFCTX_DROP && status != OFCTX_ERROR))
     return OFCTX_EINVAL;
-  batch->statuses[i] = status;
+  batch->statuses[i] = (int)status;
   return OFCTX_OK;
 }
 
@@ -242,11 +263,15 @@ ofctx_err_t ofctx_hold(ofctx_t *ctx) {
   return OFCTX_OK;
 }
 
-void ofctx_release(ofctx_t *ctx, int failed) {
+void ofctx_release(ofctx_t *ctx, ofctx_err_t status) {
   if (!ctx)
     return;
-  if (!ctx->settled) /* else a timeout or the shutdown settled it already */
-    ofctx__invocation_send_done(ctx, !failed);
+  if (!ctx->settled) { /* else a timeout or the shutdown settled it already */
+    if (status != OFCTX_OK)
+      ofctx__log(OFCTX_LOG_ERROR, "hold released as failed", "input", ctx->ev.input, "code",
+                 ofctx_err_name(status), "error", ofctx_strerror(status), (const char *)NULL);
+    ofctx__invocation_send_done(ctx, status == OFCTX_OK);
+  }
   ofctx__invocation_release(ctx);
 }
 

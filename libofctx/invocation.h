@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "event.h"
 #include "metrics.h"
+#include "ofctx/batch.h"
 #include "ofctx/function.h"
 #include "outcome.h"
 #include "sink.h"
@@ -70,8 +71,8 @@ struct ofctx {
   int one_status;
   int settled;
   int returned;
-  int result;        /* what the function returned */
-  int sends_pending; /* sends and holds not yet finished */
+  ofctx_result_t result; /* what the function returned, made one of the three */
+  int sends_pending;     /* sends and holds not yet finished */
   int sends_failed;
   char *reply;
   size_t reply_len;

@@ -275,7 +275,7 @@ static ofctx_t *owner(ofctx_response_t *res) {
   return (ofctx_t *)(void *)((char *)res - offsetof(ofctx_t, res));
 }
 
-ofctx_err_t ofctx_response_status(ofctx_response_t *res, int status) {
+ofctx_err_t ofctx_response_set_status(ofctx_response_t *res, int status) {
   if (!res || status < 200 || status > 599)
     return OFCTX_EINVAL;
   if (owner(res)->settled)
@@ -294,7 +294,7 @@ static int token_ok(const char *s) {
   return 1;
 }
 
-ofctx_err_t ofctx_response_header(ofctx_response_t *res, const char *name, const char *value) {
+ofctx_err_t ofctx_response_add_header(ofctx_response_t *res, const char *name, const char *value) {
   static const char *const reserved[] = {"content-length", "transfer-encoding", "connection"};
 
   if (!res || !name || !value || !token_ok(name))
@@ -315,7 +315,7 @@ ofctx_err_t ofctx_response_header(ofctx_response_t *res, const char *name, const
   return OFCTX_OK;
 }
 
-ofctx_err_t ofctx_response_write(ofctx_response_t *res, const void *data, size_t len) {
+ofctx_err_t ofctx_response_append(ofctx_response_t *res, const void *data, size_t len) {
   if (!res || (!data && len))
     return OFCTX_EINVAL;
   if (owner(res)->settled)

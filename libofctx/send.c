@@ -133,8 +133,8 @@ static void no_such_output(ofctx_t *ctx, const char *output) {
   ofctx__buf_free(&names);
 }
 
-ofctx_err_t ofctx_send_to_opts(ofctx_t *ctx, const char *output, const void *data, size_t len,
-                               const ofctx_send_opts_t *opts) {
+ofctx_err_t ofctx_send_to(ofctx_t *ctx, const char *output, const void *data, size_t len,
+                          const ofctx_send_opts_t *opts) {
   const ofctx_config_t *cfg;
   const ofctx_component_t *out;
   ofctx__send_request_t req = {0};
@@ -154,7 +154,7 @@ ofctx_err_t ofctx_send_to_opts(ofctx_t *ctx, const char *output, const void *dat
     req.slot++;
   from_opts(&req, opts);
   req.name = output;
-  req.component = ofctx_component_component_name(out);
+  req.component = ofctx_component_dapr_name(out);
   req.metadata = ofctx_component_metadata(out);
   req.data = data;
   req.len = len;
@@ -169,10 +169,6 @@ ofctx_err_t ofctx_send_to_opts(ofctx_t *ctx, const char *output, const void *dat
                   : ofctx_component_operation(out) ? ofctx_component_operation(out)
                                                    : "create";
   return start(ctx, &req, opts);
-}
-
-ofctx_err_t ofctx_send_to(ofctx_t *ctx, const char *output, const void *data, size_t len) {
-  return ofctx_send_to_opts(ctx, output, data, len, NULL);
 }
 
 /* A send to a component the context does not name (counted in the last

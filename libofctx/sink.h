@@ -11,7 +11,7 @@
 #include "ofctx/error.h"
 #include "ofctx/strmap.h"
 
-#include "ofctx/function.h"
+#include "ofctx/send.h"
 
 typedef enum {
   OFCTX__SEND_BINDING,

@@ -51,21 +51,22 @@ void finish(fake_sink_t *s, size_t ok_count) {
 
 ofctx_t *held_ctx; /* what "hold" held */
 
-static int function(ofctx_t *ctx, const ofctx_event_t *in) {
+static ofctx_result_t function(ofctx_t *ctx, const ofctx_event_t *in) {
   size_t len;
   const char *what = ofctx_event_data(in, &len);
 
   if (strcmp(what, "binding") == 0)
-    return ofctx_send_to(ctx, "out", "{\"a\":1}", 7) == OFCTX_OK ? OFCTX_SUCCESS : OFCTX_ERROR;
+    return ofctx_send_to(ctx, "out", "{\"a\":1}", 7, NULL) == OFCTX_OK ? OFCTX_SUCCESS
+                                                                       : OFCTX_ERROR;
   if (strcmp(what, "publish") == 0)
-    return ofctx_send_to(ctx, "pub", "plain", 5) == OFCTX_OK ? OFCTX_SUCCESS : OFCTX_ERROR;
+    return ofctx_send_to(ctx, "pub", "plain", 5, NULL) == OFCTX_OK ? OFCTX_SUCCESS : OFCTX_ERROR;
   if (strcmp(what, "checks") == 0) {
     /* refused before any sink sees them */
     assert_int_equal(ofctx_publish(ctx, "ps", "../state/x", "x", 1, NULL), OFCTX_EINVAL);
     assert_int_equal(ofctx_publish(ctx, "ps", "a//b", "x", 1, NULL), OFCTX_EINVAL);
     assert_int_equal(ofctx_publish(ctx, "a/b", "t", "x", 1, NULL), OFCTX_EINVAL);
     assert_int_equal(ofctx_invoke_binding(ctx, "c", "", "x", 1, NULL), OFCTX_EINVAL);
-    assert_int_equal(ofctx_send_to(ctx, "nope", "x", 1), OFCTX_ENOOUTPUT);
+    assert_int_equal(ofctx_send_to(ctx, "nope", "x", 1, NULL), OFCTX_ENOOUTPUT);
     return OFCTX_SUCCESS;
   }
   if (strcmp(what, "hold") == 0) {
@@ -75,6 +76,10 @@ static int function(ofctx_t *ctx, const ofctx_event_t *in) {
   }
   if (strcmp(what, "drop") == 0)
     return OFCTX_DROP;
+  if (strcmp(what, "zero") == 0) /* a user's mistake: C lets it through */
+    return (ofctx_result_t)OFCTX_OK;
+  if (strcmp(what, "seven") == 0)
+    return (ofctx_result_t)7;
   if (strcmp(what, "direct") == 0)
     return ofctx_invoke_binding(ctx, "comp", "post", "x", 1, NULL) == OFCTX_OK ? OFCTX_SUCCESS
                                                                                : OFCTX_ERROR;
@@ -83,7 +88,7 @@ static int function(ofctx_t *ctx, const ofctx_event_t *in) {
 
 /* ---- the fixture: a host around the core ---- */
 
-static void answer(ofctx_t *ctx, ofctx__outcome_t outcome) {
+void answer(ofctx_t *ctx, ofctx__outcome_t outcome) {
   fixture_t *f = ctx->host->arg;
   f->answers++;
   f->outcome = outcome;

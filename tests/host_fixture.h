@@ -1,7 +1,7 @@
 /* Test support for test_invocation.c and test_send.c: the core with a fake
  * sink and no mode. A host around the core whose function does what its
  * event's data says ("binding", "publish", "checks", "hold", "drop",
- * "direct"), and a sink that keeps what it is given until the test ends it. */
+ * "zero", "seven", "direct"), and a sink that keeps what it is given until the test ends it. */
 #ifndef OFCTX_TEST_HOST_FIXTURE_H
 #define OFCTX_TEST_HOST_FIXTURE_H
 
@@ -54,5 +54,7 @@ typedef struct {
 int setup(void **state);
 int teardown(void **state);
 void run(fixture_t *f, const char *what);
+/* The host's answer: counts it and keeps its outcome in the fixture. */
+void answer(ofctx_t *ctx, ofctx__outcome_t outcome);
 
 #endif

@@ -159,18 +159,18 @@ static void sent(ofctx_t *ctx, const ofctx_send_result_t *r, void *arg) {
   ofctx_log(ctx, OFCTX_LOG_DEBUG, "sent");
 }
 
-static int busy(ofctx_t *ctx, const ofctx_event_t *in) {
+static ofctx_result_t busy(ofctx_t *ctx, const ofctx_event_t *in) {
   size_t len;
   const char *data = ofctx_event_data(in, &len);
   const char *const metadata[] = {"key", "value", NULL};
   ofctx_send_opts_t opts = {sizeof opts, NULL, metadata, NULL, sent, NULL};
-  int rc = OFCTX_SUCCESS;
+  ofctx_result_t rc = OFCTX_SUCCESS;
 
   if (ofctx_set_reply(ctx, data, len) != OFCTX_OK)
     rc = OFCTX_ERROR;
-  if (ofctx_send_to_opts(ctx, "out", data, len, &opts) != OFCTX_OK)
+  if (ofctx_send_to(ctx, "out", data, len, &opts) != OFCTX_OK)
     rc = OFCTX_ERROR;
-  if (ofctx_send_to(ctx, "pub", data, len) != OFCTX_OK)
+  if (ofctx_send_to(ctx, "pub", data, len, NULL) != OFCTX_OK)
     rc = OFCTX_ERROR;
   if (ofctx_invoke_binding(ctx, "direct", "create", "{}", 2, NULL) != OFCTX_OK)
     rc = OFCTX_ERROR;
@@ -313,8 +313,8 @@ static void *client_main(void *arg) {
   return NULL;
 }
 
-static int reply_event(ofctx_t *ctx, const ofctx_event_t *in) {
-  int rc = busy(ctx, in);
+static ofctx_result_t reply_event(ofctx_t *ctx, const ofctx_event_t *in) {
+  ofctx_result_t rc = busy(ctx, in);
   if (ofctx_event_kind(in) == OFCTX_EVENT_CLOUDEVENT &&
       (ofctx_set_reply_attribute(ctx, "type", "t.reply") != OFCTX_OK ||
        ofctx_set_reply_attribute(ctx, "source", "/fails") != OFCTX_OK))
@@ -327,26 +327,28 @@ static int reply_event(ofctx_t *ctx, const ofctx_event_t *in) {
 static void published(ofctx_t *ctx, const ofctx_send_result_t *r, void *arg) {
   (void)r;
   (void)arg;
-  ofctx_release(ctx, 0);
+  ofctx_release(ctx, OFCTX_OK);
 }
 
-static int batch_busy(ofctx_t *ctx, ofctx_batch_t *batch) {
+static ofctx_result_t batch_busy(ofctx_t *ctx, ofctx_batch_t *batch) {
   ofctx_bulk_entry_t entries[8] = {{0}};
   const char *const metadata[] = {"k", "v", NULL};
   ofctx_send_opts_t opts = OFCTX_SEND_OPTS_INIT;
   size_t n = ofctx_batch_count(batch);
+  ofctx_err_t rc;
 
   for (size_t i = 0; i < n && i < 8; i++) {
     const ofctx_event_t *ev = ofctx_batch_event(batch, i);
     entries[i].data = ofctx_event_data(ev, &entries[i].len);
     entries[i].metadata = metadata;
-    ofctx_batch_status(batch, i, i % 2 ? OFCTX_DROP : OFCTX_SUCCESS);
+    ofctx_batch_set_status(batch, i, i % 2 ? OFCTX_DROP : OFCTX_SUCCESS);
   }
   opts.done = published;
   if (ofctx_hold(ctx) != OFCTX_OK)
     return OFCTX_ERROR;
-  if (ofctx_publish_bulk(ctx, "ps", "t", entries, n < 8 ? n : 8, &opts) != OFCTX_OK) {
-    ofctx_release(ctx, 1);
+  rc = ofctx_publish_bulk(ctx, "ps", "t", entries, n < 8 ? n : 8, &opts);
+  if (rc != OFCTX_OK) {
+    ofctx_release(ctx, rc);
     return OFCTX_ERROR;
   }
   return OFCTX_SUCCESS;
@@ -354,7 +356,7 @@ static int batch_busy(ofctx_t *ctx, ofctx_batch_t *batch) {
 
 static void tick_busy(ofctx_t *ctx, int stopping, void *user_data) {
   (void)user_data;
-  ofctx_send_to(ctx, "out", stopping ? "{\"bye\":1}" : "{\"tick\":1}", stopping ? 9 : 10);
+  ofctx_send_to(ctx, "out", stopping ? "{\"bye\":1}" : "{\"tick\":1}", stopping ? 9 : 10, NULL);
 }
 
 static ofctx_main_opts_t server_opts = {.size = sizeof server_opts, .function = reply_event};

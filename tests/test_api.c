@@ -111,7 +111,7 @@ static int state_init(const ofctx_config_t *cfg, void **user_data) {
   return 0;
 }
 
-static int state_function(ofctx_t *ctx, const ofctx_event_t *in) {
+static ofctx_result_t state_function(ofctx_t *ctx, const ofctx_event_t *in) {
   record_t *r = ofctx_user_data(ctx);
 
   assert_non_null(in);
@@ -120,11 +120,11 @@ static int state_function(ofctx_t *ctx, const ofctx_event_t *in) {
   return OFCTX_SUCCESS;
 }
 
-static int state_batch(ofctx_t *ctx, ofctx_batch_t *batch) {
+static ofctx_result_t state_batch(ofctx_t *ctx, ofctx_batch_t *batch) {
   record_t *r = ofctx_user_data(ctx);
 
   for (size_t i = 0; i < ofctx_batch_count(batch); i++)
-    ofctx_batch_status(batch, i, OFCTX_SUCCESS);
+    ofctx_batch_set_status(batch, i, OFCTX_SUCCESS);
   r->events += (int)ofctx_batch_count(batch);
   r->late += r->finis;
   return OFCTX_SUCCESS;

@@ -216,7 +216,7 @@ static void failed_strings_retry(void **state) {
 static const char *seen_k, *seen_s, *seen_host;
 static size_t seen_count;
 
-static int metadata_function(ofctx_t *ctx, const ofctx_event_t *in) {
+static ofctx_result_t metadata_function(ofctx_t *ctx, const ofctx_event_t *in) {
   (void)ctx;
   seen_k = ofctx_event_metadata(in, "k");
   seen_s = ofctx_event_metadata(in, "s");
@@ -258,11 +258,12 @@ static void shared_metadata(void **state) {
 
 /* ---- a batch function ---- */
 
-static int batch_calls, batch_return;
+static int batch_calls;
+static ofctx_result_t batch_return;
 static size_t batch_count;
 
 /* Sets each entry's status from its data: "ok", "poison", or none. */
-static int batch_function(ofctx_t *ctx, ofctx_batch_t *batch) {
+static ofctx_result_t batch_function(ofctx_t *ctx, ofctx_batch_t *batch) {
   (void)ctx;
   batch_calls++;
   batch_count = ofctx_batch_count(batch);
@@ -270,9 +271,9 @@ static int batch_function(ofctx_t *ctx, ofctx_batch_t *batch) {
     size_t len;
     const char *data = ofctx_event_data(ofctx_batch_event(batch, i), &len);
     if (strcmp(data, "ok") == 0)
-      assert_int_equal(ofctx_batch_status(batch, i, OFCTX_SUCCESS), OFCTX_OK);
+      assert_int_equal(ofctx_batch_set_status(batch, i, OFCTX_SUCCESS), OFCTX_OK);
     else if (strcmp(data, "poison") == 0)
-      assert_int_equal(ofctx_batch_status(batch, i, OFCTX_DROP), OFCTX_OK);
+      assert_int_equal(ofctx_batch_set_status(batch, i, OFCTX_DROP), OFCTX_OK);
   }
   return batch_return;
 }
@@ -282,7 +283,7 @@ static int batch_function(ofctx_t *ctx, ofctx_batch_t *batch) {
  * function returned. */
 static void batch_function_once(void **state) {
   static const struct {
-    int returned;
+    ofctx_result_t returned;
     ofctx__outcome_t ok, poison, none;
   } rows[] = {
       {OFCTX_SUCCESS, OFCTX__OUTCOME_SUCCESS, OFCTX__OUTCOME_DROP, OFCTX__OUTCOME_RETRY},

@@ -85,7 +85,7 @@ static void assert_components(const ofctx_config_t *cfg, const json_t *expected,
     assert_non_null(c);
     assert_ptr_equal(named(cfg, key), c);
     assert_string_equal(ofctx_component_name(c), key);
-    assert_str_or_null(ofctx_component_component_name(c), json_object_get(entry, "componentName"),
+    assert_str_or_null(ofctx_component_dapr_name(c), json_object_get(entry, "componentName"),
                        "componentName");
     assert_string_equal(ofctx_component_type(c), type);
     assert_int_equal(ofctx_component_kind(c),

@@ -1,13 +1,16 @@
 /* The core on its own: an invocation with a fake sink and no mode
  * (host_fixture.h). The input is answered only once the function has
- * returned and every send and hold has settled; timeouts and the grace
- * period settle what is in flight; a tick answers nothing; the counters
- * follow. How sends are checked and described: test_send.c. */
+ * returned and every send and hold has settled; what a function or a batch
+ * function returns is one of the three results or ERROR (0 too); timeouts
+ * and the grace period settle what is in flight; a tick answers nothing;
+ * the counters follow. How sends are checked and described: test_send.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <uv.h>
@@ -23,7 +26,7 @@ static void tick(ofctx_t *ctx, int stopping, void *user_data) {
   tick_user_data = user_data;
   assert_ptr_equal(ofctx_user_data(ctx), user_data);
   assert_null(ofctx_event(ctx));
-  assert_int_equal(ofctx_send_to(ctx, "out", "{\"t\":1}", 7), OFCTX_OK);
+  assert_int_equal(ofctx_send_to(ctx, "out", "{\"t\":1}", 7, NULL), OFCTX_OK);
 }
 
 /* The answer waits for the send; the send was described for the sink. */
@@ -50,6 +53,35 @@ static void answered_after_sends(void **state) {
   assert_int_equal(ofctx__metrics_sends(&f->metrics, 1), 1);
 }
 
+/* ---- stderr, captured: what the core logs ---- */
+
+static FILE *captured;
+static int saved_stderr = -1;
+
+/* From here to logged(), stderr goes to a file. */
+static void capture(void) {
+  fflush(stderr);
+  captured = tmpfile();
+  assert_non_null(captured);
+  saved_stderr = dup(2);
+  dup2(fileno(captured), 2);
+}
+
+/* What was written on stderr since capture(); stderr is back. */
+static const char *logged(void) {
+  static char text[4096];
+  size_t n;
+
+  fflush(stderr);
+  dup2(saved_stderr, 2);
+  close(saved_stderr);
+  rewind(captured);
+  n = fread(text, 1, sizeof text - 1, captured);
+  text[n] = '\0';
+  fclose(captured);
+  return text;
+}
+
 /* A hold keeps the answer back until its release; a failed release is
  * RETRY, a release after the invocation settled only lets go. */
 static void holds(void **state) {
@@ -58,13 +90,15 @@ static void holds(void **state) {
   run(f, "hold");
   assert_int_equal(f->answers, 0);
   assert_int_equal(ofctx_hold(held_ctx), OFCTX_OK); /* a second one */
-  ofctx_release(held_ctx, 0);
+  ofctx_release(held_ctx, OFCTX_OK);
   assert_int_equal(f->answers, 0);
-  ofctx_release(held_ctx, 0);
+  ofctx_release(held_ctx, OFCTX_OK);
   assert_int_equal(f->answers, 1);
   assert_int_equal(f->outcome, OFCTX__OUTCOME_SUCCESS);
   run(f, "hold");
-  ofctx_release(held_ctx, 1);
+  capture();
+  ofctx_release(held_ctx, OFCTX_ESEND);
+  assert_non_null(strstr(logged(), "hold released as failed input=in code=ESEND"));
   assert_int_equal(f->outcome, OFCTX__OUTCOME_RETRY);
   f->host.timeout_ms = 10;
   run(f, "hold");
@@ -72,9 +106,92 @@ static void holds(void **state) {
     uv_run(&f->loop, UV_RUN_ONCE);
   assert_int_equal(f->outcome, OFCTX__OUTCOME_RETRY);
   assert_int_equal(ofctx_hold(held_ctx), OFCTX_ESETTLED);
-  ofctx_release(held_ctx, 0); /* after the timeout: frees it (ASan checks) */
+  ofctx_release(held_ctx, OFCTX_OK); /* after the timeout: frees it (ASan checks) */
   assert_int_equal(ofctx_hold(NULL), OFCTX_EINVAL);
   assert_int_equal(ofctx__metrics_events(&f->metrics, 0, OFCTX__OUTCOME_RETRY), 2);
+}
+
+/* ---- what a function returns: one of the three results, or ERROR ---- */
+
+#define OK_HINT "OFCTX_OK is an ofctx_err_t; a function returns OFCTX_SUCCESS"
+#define ANY_HINT "return OFCTX_SUCCESS, OFCTX_DROP or OFCTX_ERROR"
+
+/* 0 (OFCTX_OK) is no success: the input is not acknowledged, and the log
+ * says what to return; so for any value that is not a result. */
+static void zero_is_an_error(void **state) {
+  fixture_t *f = *state;
+  const char *log;
+
+  capture();
+  run(f, "zero");
+  log = logged();
+  assert_int_equal(f->outcome, OFCTX__OUTCOME_RETRY);
+  assert_non_null(strstr(log, "the function returned 0, taken as OFCTX_ERROR: " OK_HINT));
+  assert_non_null(strstr(log, "code=0"));
+  capture();
+  run(f, "seven");
+  log = logged();
+  assert_int_equal(f->outcome, OFCTX__OUTCOME_RETRY);
+  assert_non_null(strstr(log, "unknown code, taken as OFCTX_ERROR: " ANY_HINT));
+  assert_non_null(strstr(log, "code=7"));
+  capture();
+  run(f, "drop");
+  log = logged();
+  assert_int_equal(f->outcome, OFCTX__OUTCOME_DROP);
+  assert_null(strstr(log, "taken as OFCTX_ERROR"));
+  assert_int_equal(ofctx__metrics_events(&f->metrics, 0, OFCTX__OUTCOME_RETRY), 2);
+}
+
+static ofctx_result_t batch_returns; /* what batch_function returns */
+
+/* Every entry SUCCESS; then batch_returns. */
+static ofctx_result_t batch_function(ofctx_t *ctx, ofctx_batch_t *batch) {
+  (void)ctx;
+  for (size_t i = 0; i < ofctx_batch_count(batch); i++)
+    assert_int_equal(ofctx_batch_set_status(batch, i, OFCTX_SUCCESS), OFCTX_OK);
+  assert_int_equal(ofctx_batch_set_status(batch, 0, (ofctx_result_t)OFCTX_OK), OFCTX_EINVAL);
+  return batch_returns;
+}
+
+/* A batch of two with its entries SUCCESS: kept when the batch function
+ * returns OFCTX_SUCCESS, every entry RETRY when it returns 0. */
+static ofctx__outcome_t run_batch(fixture_t *f, ofctx_result_t returns) {
+  ofctx_event_t ev[2] = {{0}, {0}};
+  ofctx_event_t *events[] = {&ev[0], &ev[1]};
+  int statuses[2] = {0, 0};
+  ofctx_batch_t batch = {events, statuses, 2};
+
+  batch_returns = returns;
+  assert_int_equal(ofctx__invoke_batch(&f->host, NULL, &batch, "in", 0, answer), 0);
+  assert_int_equal(statuses[1], OFCTX_SUCCESS);
+  assert_int_equal(ofctx__batch_outcome(&batch, 0, f->outcome),
+                   ofctx__batch_outcome(&batch, 1, f->outcome));
+  return ofctx__batch_outcome(&batch, 0, f->outcome);
+}
+
+/* A batch function's result follows the same rule as a function's, for a
+ * batch and for a single event given as a batch of one. */
+static void batch_zero_is_an_error(void **state) {
+  fixture_t *f = *state;
+  const char *log;
+
+  f->host.fn = NULL;
+  f->host.batch_fn = batch_function;
+  assert_int_equal(run_batch(f, OFCTX_SUCCESS), OFCTX__OUTCOME_SUCCESS);
+  capture();
+  assert_int_equal(run_batch(f, (ofctx_result_t)OFCTX_OK), OFCTX__OUTCOME_RETRY);
+  log = logged();
+  assert_non_null(strstr(log, OK_HINT));
+  batch_returns = OFCTX_SUCCESS;
+  run(f, "one");
+  assert_int_equal(f->outcome, OFCTX__OUTCOME_SUCCESS);
+  batch_returns = (ofctx_result_t)OFCTX_OK;
+  capture();
+  run(f, "one");
+  log = logged();
+  assert_int_equal(f->outcome, OFCTX__OUTCOME_RETRY);
+  assert_non_null(strstr(log, OK_HINT));
+  assert_int_equal(f->answers, 4);
 }
 
 /* A tick runs in a context of its own: its send keeps it in flight (a drain
@@ -131,6 +248,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(answered_after_sends, setup, teardown),
       cmocka_unit_test_setup_teardown(timeout_settles, setup, teardown),
       cmocka_unit_test_setup_teardown(holds, setup, teardown),
+      cmocka_unit_test_setup_teardown(zero_is_an_error, setup, teardown),
+      cmocka_unit_test_setup_teardown(batch_zero_is_an_error, setup, teardown),
       cmocka_unit_test_setup_teardown(ticks, setup, teardown),
       cmocka_unit_test_setup_teardown(abort_settles, setup, teardown),
   };

@@ -27,7 +27,7 @@
 #include "ofctx/ofctx.h"
 
 /* The function: its reply describes the event. */
-static int describe(ofctx_t *ctx, const ofctx_event_t *in) {
+static ofctx_result_t describe(ofctx_t *ctx, const ofctx_event_t *in) {
   char reply[1024];
   size_t len;
   const char *data = ofctx_event_data(in, &len);

@@ -17,7 +17,10 @@ import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HEADERS = ["function.h", "config.h", "strmap.h", "error.h", "alloc.h"]
+HEADERS = [
+    "function.h", "event.h", "response.h", "batch.h", "send.h", "config.h", "strmap.h", "error.h",
+    "alloc.h",
+]
 
 
 def version():
@@ -153,9 +156,11 @@ def library_page():
            inline("A function is one C function; `ofctx_main` runs it. The library reads the "
                   "function context (`FUNC_CONTEXT`), serves the events Dapr delivers (runtime Async) or "
                   "HTTP requests and CloudEvents (runtime Knative), runs the function once per event, and "
-                  "carries its sends to Dapr. Every function returns an `ofctx_err_t` or says otherwise; "
-                  "`ofctx_strerror` gives its text. What a function returns it owns, unless its comment "
-                  "says it is borrowed."),
+                  "carries its sends to Dapr. Every library function returns an `ofctx_err_t` or says "
+                  "otherwise; `ofctx_strerror` gives its text. What a library function returns, the caller "
+                  "owns, unless its comment says it is borrowed. The function you write returns an "
+                  "`ofctx_result_t` instead: `OFCTX_SUCCESS`, `OFCTX_DROP` or `OFCTX_ERROR`; any other "
+                  "value, 0 (`OFCTX_OK`) too, counts as `OFCTX_ERROR`."),
            ".PP",
            inline("The functions follow, by header, each with the comment of its declaration. The headers "
                   "hold the types and constants too.")]

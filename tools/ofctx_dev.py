@@ -55,13 +55,13 @@ ASYNC_C = """\
  * output "out". */
 #include <ofctx/ofctx.h>
 
-int {ident}(ofctx_t *ctx, const ofctx_event_t *in) {{
+ofctx_result_t {ident}(ofctx_t *ctx, const ofctx_event_t *in) {{
   size_t len;
   const char *data = ofctx_event_data(in, &len);
 
   ofctx_log(ctx, OFCTX_LOG_INFO, "%zu bytes from %s", len, ofctx_event_input(in));
   ofctx_set_reply(ctx, "ok", 2);
-  if (ofctx_send_to(ctx, "out", data, len) != OFCTX_OK)
+  if (ofctx_send_to(ctx, "out", data, len, NULL) != OFCTX_OK)
     return OFCTX_ERROR; /* not acknowledged: Dapr delivers it again */
   return OFCTX_SUCCESS;  /* acknowledged once the send has been accepted */
 }}
@@ -74,7 +74,7 @@ KNATIVE_C = """\
 
 #include <ofctx/ofctx.h>
 
-int {ident}(ofctx_t *ctx, const ofctx_event_t *in) {{
+ofctx_result_t {ident}(ofctx_t *ctx, const ofctx_event_t *in) {{
   size_t len;
   char reply[128];
   int n;
@@ -95,9 +95,9 @@ void {ident}(ofctx_t *ctx, const ofctx_event_t *req, ofctx_response_t *res) {{
 
   (void)ctx;
   (void)req;
-  ofctx_response_status(res, 200);
-  ofctx_response_header(res, "Content-Type", "text/plain; charset=utf-8");
-  ofctx_response_write(res, body, sizeof body - 1);
+  ofctx_response_set_status(res, 200);
+  ofctx_response_add_header(res, "Content-Type", "text/plain; charset=utf-8");
+  ofctx_response_append(res, body, sizeof body - 1);
 }}
 """
 
@@ -462,7 +462,7 @@ def cmd_new(ofctx_bin, args):
         declaration = "void %s(ofctx_t *ctx, const ofctx_event_t *req, ofctx_response_t *res);" % ident
         field = "http"
     else:
-        declaration = "int %s(ofctx_t *ctx, const ofctx_event_t *in);" % ident
+        declaration = "ofctx_result_t %s(ofctx_t *ctx, const ofctx_event_t *in);" % ident
         field = "function"
     files = {
         name + ".c": source.format(**fields),

@@ -115,8 +115,8 @@ write_main() {
   if [ "$FUNC_TYPE" = http ]; then
     echo "void $f(ofctx_t *ctx, const ofctx_event_t *req, ofctx_response_t *res);"
   else
-    echo "int $f(ofctx_t *ctx, const ofctx_event_t *in);"
-    echo "int ${f}_batch(ofctx_t *ctx, ofctx_batch_t *batch) __attribute__((weak));"
+    echo "ofctx_result_t $f(ofctx_t *ctx, const ofctx_event_t *in);"
+    echo "ofctx_result_t ${f}_batch(ofctx_t *ctx, ofctx_batch_t *batch) __attribute__((weak));"
   fi
   cat <<C
 int ${f}_init(const ofctx_config_t *cfg, void **user_data) __attribute__((weak));

@@ -4,7 +4,7 @@
  * Build: cc -o echo echo.c $(pkg-config --cflags --libs libofctx) */
 #include <ofctx/ofctx.h>
 
-static int echo(ofctx_t *ctx, const ofctx_event_t *in) {
+static ofctx_result_t echo(ofctx_t *ctx, const ofctx_event_t *in) {
   const ofctx_config_t *cfg = ofctx_config(ctx);
   size_t len;
   const char *data = ofctx_event_data(in, &len);
@@ -21,7 +21,7 @@ static int echo(ofctx_t *ctx, const ofctx_event_t *in) {
     return OFCTX_ERROR;
   for (size_t i = 0; i < ofctx_config_output_count(cfg); i++) {
     const char *output = ofctx_component_name(ofctx_config_output_at(cfg, i));
-    ofctx_err_t rc = ofctx_send_to(ctx, output, data, len);
+    ofctx_err_t rc = ofctx_send_to(ctx, output, data, len, NULL);
     if (rc == OFCTX_EINVAL) { /* data no binding can carry: retrying cannot help */
       ofctx_log(ctx, OFCTX_LOG_WARN, "cannot send to %s: %s", output, ofctx_strerror(rc));
       return OFCTX_DROP;

@@ -89,12 +89,12 @@ static double now(void) {
 }
 
 /* One record, with the function's state. */
-static int handle(lh_state_t *s, ofctx_t *ctx, const ofctx_event_t *in) {
+static ofctx_result_t handle(lh_state_t *s, ofctx_t *ctx, const ofctx_event_t *in) {
   size_t len;
   const char *data = ofctx_event_data(in, &len), *why;
   lh_record_t record;
   double wall;
-  int rc;
+  ofctx_result_t rc;
 
   if (!lh_rules_may_match(s->rules, data, len))
     return OFCTX_SUCCESS; /* no watched namespace and status in it: nothing to do */
@@ -120,7 +120,7 @@ static int handle(lh_state_t *s, ofctx_t *ctx, const ofctx_event_t *in) {
   return rc;
 }
 
-int LogsHandler(ofctx_t *ctx, const ofctx_event_t *in) {
+ofctx_result_t LogsHandler(ofctx_t *ctx, const ofctx_event_t *in) {
   return handle(ofctx_user_data(ctx), ctx, in);
 }
 
@@ -128,11 +128,11 @@ int LogsHandler(ofctx_t *ctx, const ofctx_event_t *in) {
  * result its status. A firing notification's hold is then the batch's, so
  * its failure makes every record of the batch but the dropped RETRY: more
  * redeliveries than needed, never an acknowledgement too early. */
-int LogsHandler_batch(ofctx_t *ctx, ofctx_batch_t *batch) {
+ofctx_result_t LogsHandler_batch(ofctx_t *ctx, ofctx_batch_t *batch) {
   lh_state_t *s = ofctx_user_data(ctx);
 
   for (size_t i = 0; i < ofctx_batch_count(batch); i++)
-    ofctx_batch_status(batch, i, handle(s, ctx, ofctx_batch_event(batch, i)));
+    ofctx_batch_set_status(batch, i, handle(s, ctx, ofctx_batch_event(batch, i)));
   return OFCTX_SUCCESS;
 }
 

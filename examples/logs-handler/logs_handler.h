@@ -10,10 +10,10 @@
  * state, owned by the function until LogsHandler_fini. */
 int LogsHandler_init(const ofctx_config_t *cfg, void **user_data);
 /* One Fluent Bit record: an alert when it is a watched status of a watched pod. */
-int LogsHandler(ofctx_t *ctx, const ofctx_event_t *in);
+ofctx_result_t LogsHandler(ofctx_t *ctx, const ofctx_event_t *in);
 /* The same for every record of a bulk delivery in one call (and for a
  * single event, as a batch of one): what main.c runs, since it is defined. */
-int LogsHandler_batch(ofctx_t *ctx, ofctx_batch_t *batch);
+ofctx_result_t LogsHandler_batch(ofctx_t *ctx, ofctx_batch_t *batch);
 /* The tick (ofctx_main_opts_t.tick, every LogsHandler_tick_ms): notifications
  * that time makes due (updates, resolves), and the queue the rate limit holds
  * back; on stop, every group resolved. */

@@ -4,8 +4,8 @@
  * references: NULL when it does not). */
 #include <ofctx/ofctx.h>
 
-int LogsHandler(ofctx_t *ctx, const ofctx_event_t *in);
-int LogsHandler_batch(ofctx_t *ctx, ofctx_batch_t *batch) __attribute__((weak));
+ofctx_result_t LogsHandler(ofctx_t *ctx, const ofctx_event_t *in);
+ofctx_result_t LogsHandler_batch(ofctx_t *ctx, ofctx_batch_t *batch) __attribute__((weak));
 int LogsHandler_init(const ofctx_config_t *cfg, void **user_data) __attribute__((weak));
 void LogsHandler_tick(ofctx_t *ctx, int stopping, void *user_data) __attribute__((weak));
 extern const unsigned LogsHandler_tick_ms __attribute__((weak));

@@ -134,11 +134,12 @@ static void on_note(const lh_note_t *note, lh_group_t *group, void *arg) {
   n->tail = &p->next;
 }
 
-static void settle(pending_t *p, int ok) {
+/* The send of `p` ended with `status` (OFCTX_OK: it was accepted). */
+static void settle(pending_t *p, ofctx_err_t status) {
   for (size_t i = 0; i < p->held_count; i++)
-    ofctx_release(p->held[i], !ok);
+    ofctx_release(p->held[i], status);
   if (p->group) {
-    if (ok)
+    if (status == OFCTX_OK)
       lh_group_set_user(p->n->flood, p->group, NULL);
     else
       lh_flood_forget(p->n->flood, p->group);
@@ -155,7 +156,7 @@ static void sent(ofctx_t *ctx, const ofctx_send_result_t *r, void *arg) {
     ofctx_log(ctx, OFCTX_LOG_ERROR, "notification failed (%s): %s", r->message, p->line);
     p->n->bucket.tokens = 0; /* the receiver is struggling: wait for the next token */
   }
-  settle(p, r->code == OFCTX_OK);
+  settle(p, r->code);
 }
 
 enum {
@@ -179,16 +180,16 @@ static void pump(lh_notifier_t *n, ofctx_t *ctx, double wall, unsigned flags) {
     opts.content_type = "application/json"; /* the library need not parse it again */
     opts.done = sent;
     opts.arg = p;
-    rc = ofctx_send_to_opts(ctx, lh_rules_output(n->rules), p->text, p->len, &opts);
+    rc = ofctx_send_to(ctx, lh_rules_output(n->rules), p->text, p->len, &opts);
     if (rc != OFCTX_OK) {
       ofctx_log(ctx, OFCTX_LOG_ERROR, "cannot send a notification: %s: %s", ofctx_strerror(rc),
                 p->line);
-      settle(p, 0);
+      settle(p, rc);
     }
   }
 }
 
-int lh_notifier_match(lh_notifier_t *n, ofctx_t *ctx, const lh_match_t *m, double wall) {
+ofctx_result_t lh_notifier_match(lh_notifier_t *n, ofctx_t *ctx, const lh_match_t *m, double wall) {
   turn_t t = {.n = n, .ctx = ctx, .wall = wall};
   lh_group_t *g;
   pending_t *firing;

@@ -23,7 +23,7 @@ void lh_notifier_free(lh_notifier_t *n);
 /* A matching record of the invocation `ctx`, at wall time `wall`: folded,
  * held when a firing notification carries it, and what is due is sent.
  * OFCTX_SUCCESS, or OFCTX_ERROR when out of memory. */
-int lh_notifier_match(lh_notifier_t *n, ofctx_t *ctx, const lh_match_t *m, double wall);
+ofctx_result_t lh_notifier_match(lh_notifier_t *n, ofctx_t *ctx, const lh_match_t *m, double wall);
 
 /* The function's tick: what is due goes out; `stopping` resolves every
  * group and sends the whole queue, bucket or not. */

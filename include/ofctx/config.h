@@ -139,8 +139,9 @@ OFCTX_EXTERN const ofctx_strmap_t *ofctx_config_tracing_baggage(const ofctx_conf
 
 /* The entry's name: its key in inputs / outputs / states. */
 OFCTX_EXTERN const char *ofctx_component_name(const ofctx_component_t *c);
-/* The Dapr component's name, as used in the sidecar's URLs. */
-OFCTX_EXTERN const char *ofctx_component_component_name(const ofctx_component_t *c);
+/* The Dapr component's name (the context's componentName), as the sidecar
+ * knows it; borrowed from the config. */
+OFCTX_EXTERN const char *ofctx_component_dapr_name(const ofctx_component_t *c);
 /* The whole componentType, e.g. "bindings.kafka". */
 OFCTX_EXTERN const char *ofctx_component_type(const ofctx_component_t *c);
 OFCTX_EXTERN ofctx_component_kind_t ofctx_component_kind(const ofctx_component_t *c);

@@ -1,10 +1,14 @@
-/* Writing a function: the signature, the event it receives, its context
- * (replies, sends to outputs, logs), and ofctx_main, which runs it.
+/* Writing a function: its signature and what it returns (ofctx_result_t),
+ * ofctx_main, which runs it, its context (the event, the function's own
+ * state, replies), holds and logs. The event, the response of a plain HTTP
+ * function, batches and sends have headers of their own (event.h,
+ * response.h, batch.h, send.h); ofctx.h brings in every one.
  *
- *   static int hello(ofctx_t *ctx, const ofctx_event_t *in) {
+ *   static ofctx_result_t hello(ofctx_t *ctx, const ofctx_event_t *in) {
  *     size_t len;
  *     const char *data = ofctx_event_data(in, &len);
- *     ofctx_send_to(ctx, "out", data, len);
+ *     if (ofctx_send_to(ctx, "out", data, len, NULL) != OFCTX_OK)
+ *       return OFCTX_ERROR;
  *     return OFCTX_SUCCESS;
  *   }
  *   int main(int argc, char **argv) { return ofctx_main(argc, argv, hello); }
@@ -18,7 +22,9 @@
 
 #include "ofctx/config.h"
 #include "ofctx/error.h"
+#include "ofctx/event.h"
 #include "ofctx/export.h"
+#include "ofctx/response.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,29 +36,28 @@ extern "C" {
  * is shared with other invocations. */
 typedef struct ofctx ofctx_t;
 
-/* The event that triggered the invocation; borrowed, valid as long as its
- * ofctx_t. NULL in a tick's context (ofctx_main_opts_t.tick). */
-typedef struct ofctx_event ofctx_event_t;
-
-/* What a function returns (OpenFunction's codes). */
-enum {
-  /* Done. The input is acknowledged once every send has succeeded. 0
-   * (OFCTX_OK, which the library's own calls return) counts as this too. */
+/* What a function returns (OpenFunction's codes), and a batch entry's
+ * status. It is not an ofctx_err_t: what the library's calls return says
+ * how a call went, this says what becomes of the input. Any other value,
+ * 0 (OFCTX_OK) included, counts as OFCTX_ERROR, with a warning that names
+ * it. gcc's and clang's -Wextra (-Wenum-conversion) warn when a function
+ * of this type returns OFCTX_OK or what a library call returned
+ * ("implicit conversion from ... to 'ofctx_result_t'"), and C++ refuses
+ * it; a literal 0 gets no warning but the runtime's. */
+typedef enum {
+  /* Done. The input is acknowledged once every send has succeeded. */
   OFCTX_SUCCESS = 200,
   /* The event is poison (malformed, never processable): it is acknowledged
    * without a retry, with a log line and a count. Pub/sub answers DROP. */
   OFCTX_DROP = 400,
   /* Failed. The input is not acknowledged, so Dapr delivers it again
-   * (binding: HTTP 500; pub/sub: RETRY). Any other value counts as this. */
+   * (binding: HTTP 500; pub/sub: RETRY). */
   OFCTX_ERROR = 500
-};
+} ofctx_result_t;
 
-typedef int (*ofctx_function_t)(ofctx_t *ctx, const ofctx_event_t *in);
-
-/* The response of a plain HTTP function (Knative runtime): status, headers
- * and body, written when the invocation settles. Owned by the runtime; valid
- * until then, so send callbacks may still change it. */
-typedef struct ofctx_response ofctx_response_t;
+/* A function: called once for each event, with a context and the event
+ * (both borrowed: valid until the invocation settles). */
+typedef ofctx_result_t (*ofctx_function_t)(ofctx_t *ctx, const ofctx_event_t *in);
 
 /* A plain HTTP function: full control over the answer. `req` is the request
  * (ofctx_event_method, _path, _query, _header, _param, and the body as
@@ -68,12 +73,12 @@ typedef struct ofctx_batch ofctx_batch_t;
 
 /* A batch function (runtime Async): every entry of a bulk pub/sub delivery
  * (Dapr's bulkSubscribe) in one call, and any other event as a batch of
- * one. It sets each entry's status with ofctx_batch_status; an entry left
- * without one is RETRY. Its return value: OFCTX_SUCCESS (or 0) keeps the
+ * one. It sets each entry's status with ofctx_batch_set_status; an entry
+ * left without one is RETRY. Its return value: OFCTX_SUCCESS keeps the
  * statuses; OFCTX_DROP makes the entries without one DROP; OFCTX_ERROR (or
- * any other value), a failed send, a failed hold or the invocation timeout
- * makes every entry that is not DROP RETRY. */
-typedef int (*ofctx_batch_function_t)(ofctx_t *ctx, ofctx_batch_t *batch);
+ * any other value, 0 included, as for a function), a failed send, a failed
+ * hold or the invocation timeout makes every entry that is not DROP RETRY. */
+typedef ofctx_result_t (*ofctx_batch_function_t)(ofctx_t *ctx, ofctx_batch_t *batch);
 
 /* Runs `fn` as an OpenFunction function: reads the function context from
  * the environment (see docs/function-context.md) and the runtime options
@@ -148,66 +153,13 @@ typedef struct {
  * or its `size` is not set. */
 OFCTX_EXTERN int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts);
 
-/* ---- the event ---- */
-
-typedef enum {
-  OFCTX_EVENT_BINDING = 1,   /* a Dapr input binding delivered it */
-  OFCTX_EVENT_PUBSUB = 2,    /* a Dapr pub/sub subscription delivered it */
-  OFCTX_EVENT_HTTP = 3,      /* Knative: an HTTP request that is not a CloudEvent */
-  OFCTX_EVENT_CLOUDEVENT = 4 /* Knative: a CloudEvent (binary or structured mode) */
-} ofctx_event_kind_t;
-
-OFCTX_EXTERN ofctx_event_kind_t ofctx_event_kind(const ofctx_event_t *ev);
-/* The name of the input in the function context (its key in "inputs");
- * "http" for the Knative runtime. */
-OFCTX_EXTERN const char *ofctx_event_input(const ofctx_event_t *ev);
-/* The payload: for a binding the body Dapr delivered; for pub/sub the
- * CloudEvent's data (JSON data as its JSON text, byte for byte as it came,
- * a string's characters, data_base64 decoded); for Knative the request body,
- * or a CloudEvent's data (binary mode: the body; structured mode:
- * data_base64 decoded, JSON data as its JSON text, byte for byte, when
- * datacontenttype is JSON or absent, else a string's characters). Any JSON
- * is read, also big integers, 1e999, "\u0000", lone surrogates (U+FFFD in
- * a string's characters) and deep nesting. Never NULL; always followed by a NUL byte that `len`
- * does not count. `len` may be NULL. */
-OFCTX_EXTERN const char *ofctx_event_data(const ofctx_event_t *ev, size_t *len);
-/* The payload's media type when known (a CloudEvent's datacontenttype, or
- * Knative's Content-Type header), else NULL. */
-OFCTX_EXTERN const char *ofctx_event_content_type(const ofctx_event_t *ev);
-/* Transport metadata: for bindings each metadata entry Dapr sent as a header
- * (Kafka: __key, __offset, __partition, __topic, __timestamp and record
- * headers). Looked up case-insensitively; NULL when absent. */
-OFCTX_EXTERN const char *ofctx_event_metadata(const ofctx_event_t *ev, const char *key);
-OFCTX_EXTERN size_t ofctx_event_metadata_count(const ofctx_event_t *ev);
-OFCTX_EXTERN const char *ofctx_event_metadata_key(const ofctx_event_t *ev, size_t i);
-OFCTX_EXTERN const char *ofctx_event_metadata_value(const ofctx_event_t *ev, size_t i);
-/* A CloudEvent attribute of a pub/sub or Knative CloudEvent ("id",
- * "source", "type", "specversion", "time", "topic", "pubsubname",
- * extensions...) as text (integers in decimal, booleans as true/false);
- * NULL when absent and for events that are not CloudEvents. */
-OFCTX_EXTERN const char *ofctx_event_attribute(const ofctx_event_t *ev, const char *name);
-
-/* The HTTP request of a Knative event; NULL (count 0) for other runtimes.
- * Method, path as received (percent-encoding kept), the query string
- * without "?" ("" when there is none). */
-OFCTX_EXTERN const char *ofctx_event_method(const ofctx_event_t *ev);
-OFCTX_EXTERN const char *ofctx_event_path(const ofctx_event_t *ev);
-OFCTX_EXTERN const char *ofctx_event_query(const ofctx_event_t *ev);
-/* The first value of a query parameter, decoded ('+' is a space). */
-OFCTX_EXTERN const char *ofctx_event_query_param(const ofctx_event_t *ev, const char *name);
-/* A path parameter of httpPattern ("/hello/{name}" → "name"), decoded. */
-OFCTX_EXTERN const char *ofctx_event_param(const ofctx_event_t *ev, const char *name);
-/* Request headers: the first of a name (case-insensitive), or each in turn. */
-OFCTX_EXTERN const char *ofctx_event_header(const ofctx_event_t *ev, const char *name);
-OFCTX_EXTERN size_t ofctx_event_header_count(const ofctx_event_t *ev);
-OFCTX_EXTERN const char *ofctx_event_header_name(const ofctx_event_t *ev, size_t i);
-OFCTX_EXTERN const char *ofctx_event_header_value(const ofctx_event_t *ev, size_t i);
-
 /* ---- the context ---- */
 
-/* The function context (shared, immutable). */
+/* The function context (shared, immutable; borrowed, valid while the
+ * function runs). */
 OFCTX_EXTERN const ofctx_config_t *ofctx_config(const ofctx_t *ctx);
-/* The event being handled. */
+/* The event being handled (borrowed, as `in`); NULL in a tick's context
+ * and in a bulk delivery's batch. */
 OFCTX_EXTERN const ofctx_event_t *ofctx_event(const ofctx_t *ctx);
 /* The function's own state (its user data): ofctx_main_opts_t.arg, or what
  * its init left in `*user_data`; NULL when neither gave one. The same in
@@ -222,121 +174,15 @@ OFCTX_EXTERN void *ofctx_user_data(const ofctx_t *ctx);
 OFCTX_EXTERN ofctx_err_t ofctx_set_reply(ofctx_t *ctx, const void *data, size_t len);
 
 /* Knative: makes the reply a CloudEvent and sets one of its attributes
- * ("type" and "source" are required; "id" defaults to a random UUID, "time" to now,
- * "specversion" is 1.0, "datacontenttype" to the data's type when not set).
- * The reply goes in the mode the request came in (structured for
- * structured, else binary). OFCTX_EINVAL for a name that is not 1-64 of
- * [a-z0-9] (or is "data"), a value that is not UTF-8 text without control
- * characters, or a specversion other than "1.0". Ignored by the Async
- * runtime. */
+ * (both strings copied). "type" and "source" are required; "id" defaults
+ * to a random UUID, "time" to now, "specversion" is 1.0, and
+ * "datacontenttype" is the data's type when not set. The reply goes in the
+ * mode the request came in (structured for structured, else binary).
+ * OFCTX_EINVAL for a name that is not 1-64 of [a-z0-9] (or is "data"), a
+ * value that is not UTF-8 text without control characters, or a
+ * specversion other than "1.0". Ignored by the Async runtime. */
 OFCTX_EXTERN ofctx_err_t ofctx_set_reply_attribute(ofctx_t *ctx, const char *name,
                                                    const char *value);
-
-/* ---- the response of a plain HTTP function ---- */
-
-/* The status code, 200-599 (default 200). */
-OFCTX_EXTERN ofctx_err_t ofctx_response_status(ofctx_response_t *res, int status);
-/* Adds a header. OFCTX_EINVAL for a name that is not an HTTP token, a value
- * with control characters (CR, LF...), and for Content-Length,
- * Transfer-Encoding and Connection, which the server writes itself. */
-OFCTX_EXTERN ofctx_err_t ofctx_response_header(ofctx_response_t *res, const char *name,
-                                               const char *value);
-/* Appends `len` bytes to the body (copied). */
-OFCTX_EXTERN ofctx_err_t ofctx_response_write(ofctx_response_t *res, const void *data, size_t len);
-
-/* ---- sending ---- */
-
-/* How a send ended, for its callback: `code` is OFCTX_OK when the sidecar
- * accepted it; otherwise OFCTX_ESEND, with the sidecar's HTTP status (0 when
- * it never answered, and over gRPC) and a message. The strings are valid
- * during the call. */
-typedef struct {
-  ofctx_err_t code;
-  int http_status;
-  const char *message;
-  const char *output; /* the output name, or the component for direct sends */
-  int grpc_status;    /* over the sidecar's gRPC API its last status (0 OK; 14
-                         UNAVAILABLE also when it could not be reached);
-                         over HTTP always -1 */
-  /* ofctx_publish_bulk: the ids of the entries the sidecar did not publish
-   * (all of them when it could not be reached); 0 and NULL otherwise. */
-  size_t failed_count;
-  const char *const *failed_entries;
-} ofctx_send_result_t;
-
-typedef void (*ofctx_send_cb)(ofctx_t *ctx, const ofctx_send_result_t *result, void *arg);
-
-/* Per-call options; every field but `size` may be NULL. */
-typedef struct {
-  /* sizeof the struct as the caller was compiled: start from OFCTX_SEND_OPTS_INIT.
-   * Fields that later versions add come after the last one here, and the
-   * library reads only those `size` covers, so a program built against
-   * this version keeps working with later libraries. */
-  size_t size;
-  /* Binding operation; default: the output's, else "create". */
-  const char *operation;
-  /* Extra metadata, key/value pairs ending with a NULL key: merged over the
-   * output's metadata from the context. */
-  const char *const *metadata;
-  /* The data's media type. Pub/sub: sent as the Content-Type; default
-   * application/json when the data is JSON, text/plain for other UTF-8
-   * text, else application/octet-stream (which Dapr carries as
-   * data_base64). Bindings: a JSON type (subtype json, or +json) embeds the
-   * data as JSON unchecked (the caller vouches for it, and saves a parse;
-   * if it is not JSON the sidecar refuses the send), any other type embeds
-   * it as a JSON string; default: JSON if it parses as JSON. */
-  const char *content_type;
-  /* Called exactly once when the send has finished: normally before the
-   * invocation settles; after an invocation timeout or a shutdown abort it
-   * may come later, when the event is gone and new sends are refused with
-   * OFCTX_ESETTLED. */
-  ofctx_send_cb done;
-  void *arg;
-} ofctx_send_opts_t;
-
-/* The options with their size set and every field empty; a call given
- * options whose `size` is not set fails with OFCTX_EINVAL. */
-#define OFCTX_SEND_OPTS_INIT                                                                       \
-  { .size = sizeof(ofctx_send_opts_t) }
-
-/* Sends `data` (`len` bytes, copied) to the output of that name in the
- * function context through the Dapr sidecar, and returns at once; the send
- * runs on the loop and the invocation does not settle before it has
- * finished. Bindings: POST /v1.0/bindings/<componentName> with
- * {"data":…,"operation":…,"metadata":…}, where data that is JSON is embedded
- * as JSON and anything else as a JSON string (which Dapr passes on with its
- * quotes; send JSON for exact bytes; see content_type). Pub/sub: POST
- * /v1.0/publish/<componentName>/<topic> with the data as it is.
- * A failed send (the sidecar's 4xx at once; 5xx, timeouts and connection
- * errors after bounded retries) fails the invocation: the input is not
- * acknowledged. Errors returned at once, and then nothing is sent:
- * OFCTX_ENOOUTPUT (no output of that name), OFCTX_EINVAL (bad argument),
- * OFCTX_ESETTLED (the invocation has already settled), OFCTX_ESEND (no
- * sidecar client: libcurl cannot be opened, which is logged, memory ran out,
- * or the function is stopping), OFCTX_ENOMEM. */
-OFCTX_EXTERN ofctx_err_t ofctx_send_to(ofctx_t *ctx, const char *output, const void *data,
-                                       size_t len);
-OFCTX_EXTERN ofctx_err_t ofctx_send_to_opts(ofctx_t *ctx, const char *output, const void *data,
-                                            size_t len, const ofctx_send_opts_t *opts);
-/* Direct sends to a component by its Dapr name, without an output in the
- * context. `operation` is required for bindings. A topic may hold '/', but
- * no part between slashes may be empty, "." or ".." (it would address
- * another topic or sidecar API once a path is normalized): OFCTX_EINVAL. */
-OFCTX_EXTERN ofctx_err_t ofctx_invoke_binding(ofctx_t *ctx, const char *component,
-                                              const char *operation, const void *data, size_t len,
-                                              const ofctx_send_opts_t *opts);
-OFCTX_EXTERN ofctx_err_t ofctx_publish(ofctx_t *ctx, const char *pubsub, const char *topic,
-                                       const void *data, size_t len, const ofctx_send_opts_t *opts);
-
-/* ---- batches ---- */
-
-OFCTX_EXTERN size_t ofctx_batch_count(const ofctx_batch_t *batch);
-/* Entry `i` (0 to count - 1) as an event, with its own data, content type,
- * metadata and CloudEvent attributes; NULL past the end. */
-OFCTX_EXTERN const ofctx_event_t *ofctx_batch_event(const ofctx_batch_t *batch, size_t i);
-/* Entry `i`'s status: OFCTX_SUCCESS, OFCTX_DROP or OFCTX_ERROR (RETRY).
- * OFCTX_EINVAL for another value or an `i` past the end. */
-OFCTX_EXTERN ofctx_err_t ofctx_batch_status(ofctx_batch_t *batch, size_t i, int status);
 
 /* ---- holds ---- */
 
@@ -347,37 +193,11 @@ OFCTX_EXTERN ofctx_err_t ofctx_batch_status(ofctx_batch_t *batch, size_t i, int 
  * shutdown grace period apply to holds as to sends. OFCTX_ESETTLED once the
  * invocation has settled, OFCTX_EINVAL for NULL. */
 OFCTX_EXTERN ofctx_err_t ofctx_hold(ofctx_t *ctx);
-/* Ends one hold of `ctx`; `failed` non-zero counts as a failed send (the
- * input is not acknowledged). Once the invocation has settled (timeout,
- * shutdown) it only lets go of `ctx`. */
-OFCTX_EXTERN void ofctx_release(ofctx_t *ctx, int failed);
-
-/* ---- bulk publish ---- */
-
-/* One message of a bulk publish; everything borrowed for the call. */
-typedef struct {
-  const char *entry_id; /* unique in the call; NULL: its index ("0", "1", ...) */
-  const void *data;
-  size_t len;
-  const char *content_type;    /* NULL: as for ofctx_publish */
-  const char *const *metadata; /* key, value, ..., NULL; or NULL */
-} ofctx_bulk_entry_t;
-
-/* Publishes `count` (1 or more) messages to `topic` of the pub/sub
- * component `pubsub` in one request (Dapr's bulk publish: POST
- * /v1.0/publish/bulk/<pubsub>/<topic>, and /v1.0-alpha1/ when the sidecar
- * is older than Dapr 1.17 and answers 404). Copied; returns at once, like
- * ofctx_publish. JSON data under a JSON type (the default for JSON) goes as
- * JSON, other data must be UTF-8 text (OFCTX_EINVAL otherwise: publish bytes
- * with ofctx_publish). `opts`: its metadata is the request's, its
- * content_type unused. Some entries may fail while others are published:
- * then the send fails (the input is not acknowledged, so it comes again),
- * and `done` gets the failed entries' ids. A sidecar's 500 is not retried,
- * since the entries it did publish would be published twice; no answer
- * at all (a connection error, a timeout) is, with the whole request. */
-OFCTX_EXTERN ofctx_err_t ofctx_publish_bulk(ofctx_t *ctx, const char *pubsub, const char *topic,
-                                            const ofctx_bulk_entry_t *entries, size_t count,
-                                            const ofctx_send_opts_t *opts);
+/* Ends one hold of `ctx` with how what it waited for went: OFCTX_OK, it
+ * went well; any other code counts as a failed send (the input is not
+ * acknowledged) and is named in the log line that says so. Once the
+ * invocation has settled (timeout, shutdown) it only lets go of `ctx`. */
+OFCTX_EXTERN void ofctx_release(ofctx_t *ctx, ofctx_err_t status);
 
 /* ---- logging ---- */
 
@@ -391,7 +211,7 @@ typedef enum {
 /* One log line on stderr tagged with the invocation's input, in the
  * runtime's format (text, or JSON with OFCTX_LOG_FORMAT=json). */
 OFCTX_EXTERN void ofctx_log(const ofctx_t *ctx, ofctx_log_level_t level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    OFCTX_PRINTF(3, 4);
 
 #ifdef __cplusplus
 }

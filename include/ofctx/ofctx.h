@@ -12,10 +12,14 @@
 #define OFCTX_H
 
 #include "ofctx/alloc.h"
+#include "ofctx/batch.h"
 #include "ofctx/config.h"
 #include "ofctx/error.h"
+#include "ofctx/event.h"
 #include "ofctx/export.h"
 #include "ofctx/function.h"
+#include "ofctx/response.h"
+#include "ofctx/send.h"
 #include "ofctx/strmap.h"
 #include "ofctx/version.h"
 

@@ -29,11 +29,11 @@ ASYNC_FN = r"""
 #include <ofctx/ofctx.h>
 
 /* sends what it gets to the output "out", and answers "got N bytes" */
-int Hello(ofctx_t *ctx, const ofctx_event_t *in) {
+ofctx_result_t Hello(ofctx_t *ctx, const ofctx_event_t *in) {
   size_t len;
   const char *data = ofctx_event_data(in, &len);
   ofctx_set_reply(ctx, "hello", 5);
-  return ofctx_send_to(ctx, "out", data, len) == OFCTX_OK ? OFCTX_SUCCESS : OFCTX_ERROR;
+  return ofctx_send_to(ctx, "out", data, len, NULL) == OFCTX_OK ? OFCTX_SUCCESS : OFCTX_ERROR;
 }
 """
 
@@ -42,7 +42,7 @@ KNATIVE_FN = r"""
 #include <ofctx/ofctx.h>
 #include "greeting.h"
 
-int Greeter(ofctx_t *ctx, const ofctx_event_t *in) {
+ofctx_result_t Greeter(ofctx_t *ctx, const ofctx_event_t *in) {
   char text[64];
   int n = snprintf(text, sizeof text, "%s from a CMake project", greeting());
   (void)in;
@@ -57,8 +57,8 @@ HTTP_FN = r"""
 void Plain(ofctx_t *ctx, const ofctx_event_t *req, ofctx_response_t *res) {
   (void)ctx;
   (void)req;
-  ofctx_response_status(res, 201);
-  ofctx_response_write(res, "plain http", 10);
+  ofctx_response_set_status(res, 201);
+  ofctx_response_append(res, "plain http", 10);
 }
 """
 
@@ -73,16 +73,16 @@ typedef struct {
   int events;
 } state_t;
 
-int Counter(ofctx_t *ctx, const ofctx_event_t *in) {
+ofctx_result_t Counter(ofctx_t *ctx, const ofctx_event_t *in) {
   (void)ctx;
   (void)in;
   return OFCTX_ERROR;
 }
 
-int Counter_batch(ofctx_t *ctx, ofctx_batch_t *batch) {
+ofctx_result_t Counter_batch(ofctx_t *ctx, ofctx_batch_t *batch) {
   state_t *s = ofctx_user_data(ctx);
   for (size_t i = 0; i < ofctx_batch_count(batch); i++)
-    ofctx_batch_status(batch, i, OFCTX_SUCCESS);
+    ofctx_batch_set_status(batch, i, OFCTX_SUCCESS);
   s->events += (int)ofctx_batch_count(batch);
   return OFCTX_SUCCESS;
 }
@@ -435,8 +435,9 @@ class GeneratedMain(unittest.TestCase):
 
     def test_every_entry_is_wired(self):
         text = self.generate("Fn").decode()
-        for line in ("int Fn_batch(ofctx_t *ctx, ofctx_batch_t *batch) __attribute__((weak));",
+        for line in ("ofctx_result_t Fn_batch(ofctx_t *ctx, ofctx_batch_t *batch) __attribute__((weak));",
                      "int Fn_init(const ofctx_config_t *cfg, void **user_data) __attribute__((weak));",
+                     "ofctx_result_t Fn(ofctx_t *ctx, const ofctx_event_t *in);",
                      "void Fn_fini(void *user_data) __attribute__((weak));",
                      "    opts.batch = Fn_batch;", "    opts.function = Fn;", "  opts.fini = Fn_fini;"):
             self.assertIn(line + "\n", text)

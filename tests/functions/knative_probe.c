@@ -86,27 +86,27 @@ static void greet(const ofctx_event_t *in, char *out, size_t size, const char *o
     snprintf(out, size, "%s", otherwise);
 }
 
-static int send_first(ofctx_t *ctx, const ofctx_event_t *in) {
+static ofctx_err_t send_first(ofctx_t *ctx, const ofctx_event_t *in) {
   const char *out = ofctx_event_query_param(in, "send");
   size_t len;
   const char *data = ofctx_event_data(in, &len);
   ofctx_err_t rc;
 
   if (!out)
-    return 0;
-  rc = ofctx_send_to(ctx, out, data, len);
+    return OFCTX_OK;
+  rc = ofctx_send_to(ctx, out, data, len, NULL);
   if (rc != OFCTX_OK)
     ofctx_log(ctx, OFCTX_LOG_ERROR, "send to %s: %s", out, ofctx_strerror(rc));
-  return rc == OFCTX_OK ? 0 : -1;
+  return rc;
 }
 
-static int ofn(ofctx_t *ctx, const ofctx_event_t *in) {
+static ofctx_result_t ofn(ofctx_t *ctx, const ofctx_event_t *in) {
   const char *ret = ofctx_event_query_param(in, "return");
   char text[512];
   size_t len;
   const char *data = ofctx_event_data(in, &len);
 
-  if (send_first(ctx, in) != 0)
+  if (send_first(ctx, in) != OFCTX_OK)
     return OFCTX_ERROR;
   if (ofctx_event_query_param(in, "describe")) {
     char *d = describe(in);
@@ -128,7 +128,7 @@ static int ofn(ofctx_t *ctx, const ofctx_event_t *in) {
   if (ret) {
     if (ofctx_event_query_param(in, "leak"))
       ofctx_set_reply(ctx, "internal detail: db password", 28);
-    return atoi(ret);
+    return (ofctx_result_t)atoi(ret); /* any value: the runtime's to judge */
   }
   return OFCTX_SUCCESS;
 }
@@ -138,10 +138,10 @@ static void http(ofctx_t *ctx, const ofctx_event_t *req, ofctx_response_t *res) 
   const char *header = ofctx_event_query_param(req, "header");
   char text[512];
 
-  if (send_first(ctx, req) != 0)
+  if (send_first(ctx, req) != OFCTX_OK)
     return; /* the failed send answers 500 */
-  if (status && ofctx_response_status(res, atoi(status)) != OFCTX_OK) {
-    ofctx_response_write(res, "refused status", 14);
+  if (status && ofctx_response_set_status(res, atoi(status)) != OFCTX_OK) {
+    ofctx_response_append(res, "refused status", 14);
     return;
   }
   if (header) {
@@ -149,20 +149,20 @@ static void http(ofctx_t *ctx, const ofctx_event_t *req, ofctx_response_t *res) 
     const char *colon = strchr(header, ':');
     size_t n = colon ? (size_t)(colon - header) : strlen(header);
     snprintf(name, sizeof name, "%.*s", (int)n, header);
-    if (ofctx_response_header(res, name, colon ? colon + 1 : "") != OFCTX_OK) {
-      ofctx_response_write(res, "refused header", 14);
+    if (ofctx_response_add_header(res, name, colon ? colon + 1 : "") != OFCTX_OK) {
+      ofctx_response_append(res, "refused header", 14);
       return;
     }
   }
   if (ofctx_event_query_param(req, "describe")) {
     char *d = describe(req);
-    ofctx_response_header(res, "Content-Type", "application/json");
-    ofctx_response_write(res, d, strlen(d));
+    ofctx_response_add_header(res, "Content-Type", "application/json");
+    ofctx_response_append(res, d, strlen(d));
     free(d);
     return;
   }
   greet(req, text, sizeof text, "Hello World!");
-  ofctx_response_write(res, text, strlen(text));
+  ofctx_response_append(res, text, strlen(text));
 }
 
 int main(int argc, char **argv) {

@@ -15,7 +15,7 @@
  *   {"send_unsized": "out"}          send with options whose size is not set: must
  *                                    fail with OFCTX_EINVAL (then 200, else 500)
  *   {"send_opts": {"output": o, "data": text, "type": t, "operation": op,
- *                  "metadata": [k, v]}}  ofctx_send_to_opts, each option optional
+ *                  "metadata": [k, v]}}  ofctx_send_to with options, each optional
  * Anything that is not JSON is answered as it came (like echo).
  * With OFCTX_PROBE_BATCH=1 it is a batch function: each entry as above, its
  * return (200, 400, 500; another leaves it without a status) the entry's
@@ -39,7 +39,7 @@ static void send_done(ofctx_t *ctx, const ofctx_send_result_t *r, void *arg) {
             ofctx_strerror(r->code), r->http_status, failed);
 }
 
-static int describe(ofctx_t *ctx, const ofctx_event_t *in, const char *output) {
+static ofctx_result_t describe(ofctx_t *ctx, const ofctx_event_t *in, const char *output) {
   json_t *out = json_object(), *md = json_object();
   size_t len;
   const char *data = ofctx_event_data(in, &len);
@@ -47,7 +47,7 @@ static int describe(ofctx_t *ctx, const ofctx_event_t *in, const char *output) {
                          "pubsubname", "datacontenttype", "traceparent", "traceid"};
   json_t *attributes = json_object();
   char *text;
-  int rc;
+  ofctx_result_t rc;
 
   for (size_t i = 0; i < ofctx_event_metadata_count(in); i++)
     json_object_set_new(md, ofctx_event_metadata_key(in, i),
@@ -66,7 +66,8 @@ static int describe(ofctx_t *ctx, const ofctx_event_t *in, const char *output) {
   json_object_set_new(out, "attributes", attributes);
   text = json_dumps(out, JSON_COMPACT);
   if (output)
-    rc = ofctx_send_to(ctx, output, text, strlen(text)) == OFCTX_OK ? OFCTX_SUCCESS : OFCTX_ERROR;
+    rc = ofctx_send_to(ctx, output, text, strlen(text), NULL) == OFCTX_OK ? OFCTX_SUCCESS
+                                                                          : OFCTX_ERROR;
   else
     rc = ofctx_set_reply(ctx, text, strlen(text)) == OFCTX_OK ? OFCTX_SUCCESS : OFCTX_ERROR;
   free(text);
@@ -74,12 +75,12 @@ static int describe(ofctx_t *ctx, const ofctx_event_t *in, const char *output) {
   return rc;
 }
 
-static int probe(ofctx_t *ctx, const ofctx_event_t *in) {
+static ofctx_result_t probe(ofctx_t *ctx, const ofctx_event_t *in) {
   size_t len;
   const char *data = ofctx_event_data(in, &len);
   json_t *cmd = json_loadb(data, len, 0, NULL);
   json_t *v;
-  int rc = OFCTX_SUCCESS;
+  ofctx_result_t rc = OFCTX_SUCCESS;
   const ofctx_send_opts_t opts = {sizeof opts, NULL, NULL, NULL, send_done, NULL};
 
   if (!json_is_object(cmd)) {
@@ -92,14 +93,14 @@ static int probe(ofctx_t *ctx, const ofctx_event_t *in) {
   } else if ((v = json_object_get(cmd, "describe_to")) != NULL) {
     rc = describe(ctx, in, json_string_value(v));
   } else if ((v = json_object_get(cmd, "return")) != NULL) {
-    rc = (int)json_integer_value(v);
+    rc = (ofctx_result_t)json_integer_value(v); /* any value: the runtime's to judge */
   } else if ((v = json_object_get(cmd, "send")) != NULL) {
     json_t *payload = json_pack("{s:O}", "id", json_object_get(cmd, "id"));
     char *text = json_dumps(payload, JSON_COMPACT);
     size_t i;
     json_t *name;
     json_array_foreach(v, i, name) {
-      ofctx_err_t e = ofctx_send_to_opts(ctx, json_string_value(name), text, strlen(text), &opts);
+      ofctx_err_t e = ofctx_send_to(ctx, json_string_value(name), text, strlen(text), &opts);
       if (e != OFCTX_OK) {
         ofctx_log(ctx, OFCTX_LOG_ERROR, "send to %s: %s", json_string_value(name),
                   ofctx_strerror(e));
@@ -110,11 +111,11 @@ static int probe(ofctx_t *ctx, const ofctx_event_t *in) {
     free(text);
     json_decref(payload);
   } else if ((v = json_object_get(cmd, "send_text")) != NULL) {
-    if (ofctx_send_to(ctx, json_string_value(v), "plain text", 10) != OFCTX_OK)
+    if (ofctx_send_to(ctx, json_string_value(v), "plain text", 10, NULL) != OFCTX_OK)
       rc = OFCTX_ERROR;
   } else if ((v = json_object_get(cmd, "send_unsized")) != NULL) {
     const ofctx_send_opts_t unsized = {0};
-    if (ofctx_send_to_opts(ctx, json_string_value(v), "x", 1, &unsized) != OFCTX_EINVAL)
+    if (ofctx_send_to(ctx, json_string_value(v), "x", 1, &unsized) != OFCTX_EINVAL)
       rc = OFCTX_ERROR;
   } else if ((v = json_object_get(cmd, "send_opts")) != NULL) {
     const char *md[] = {json_string_value(json_array_get(json_object_get(v, "metadata"), 0)),
@@ -124,8 +125,8 @@ static int probe(ofctx_t *ctx, const ofctx_event_t *in) {
                                    .content_type = json_string_value(json_object_get(v, "type")),
                                    .operation = json_string_value(json_object_get(v, "operation")),
                                    .metadata = md[0] ? md : NULL};
-    if (ofctx_send_to_opts(ctx, json_string_value(json_object_get(v, "output")), text, strlen(text),
-                           &call_opts) != OFCTX_OK)
+    if (ofctx_send_to(ctx, json_string_value(json_object_get(v, "output")), text, strlen(text),
+                      &call_opts) != OFCTX_OK)
       rc = OFCTX_ERROR;
   } else if ((v = json_object_get(cmd, "publish_bulk")) != NULL) {
     json_t *list = json_object_get(cmd, "entries"), *e;
@@ -139,10 +140,10 @@ static int probe(ofctx_t *ctx, const ofctx_event_t *in) {
       entries[i].len = entries[i].data ? strlen(entries[i].data) : 0;
       entries[i].content_type = json_string_value(json_object_get(e, "type"));
     }
-    rc = ofctx_publish_bulk(ctx, json_string_value(json_array_get(v, 0)),
-                            json_string_value(json_array_get(v, 1)), entries, n > 16 ? 16 : n,
-                            &opts);
-    rc = rc == OFCTX_OK ? OFCTX_SUCCESS : OFCTX_DROP;
+    if (ofctx_publish_bulk(ctx, json_string_value(json_array_get(v, 0)),
+                           json_string_value(json_array_get(v, 1)), entries, n > 16 ? 16 : n,
+                           &opts) != OFCTX_OK)
+      rc = OFCTX_DROP;
   } else if ((v = json_object_get(cmd, "publish")) != NULL) {
     char body[256];
     snprintf(body, sizeof body, "{\"id\":\"%s\"}", json_string_value(json_object_get(cmd, "id")));
@@ -166,8 +167,8 @@ static int probe(ofctx_t *ctx, const ofctx_event_t *in) {
   return rc;
 }
 
-static int probe_batch(ofctx_t *ctx, ofctx_batch_t *batch) {
-  int result = OFCTX_SUCCESS;
+static ofctx_result_t probe_batch(ofctx_t *ctx, ofctx_batch_t *batch) {
+  ofctx_result_t result = OFCTX_SUCCESS;
 
   if (ofctx_event(ctx) == NULL && ofctx_batch_event(batch, ofctx_batch_count(batch)) != NULL)
     return OFCTX_ERROR; /* past the end must be NULL */
@@ -176,20 +177,20 @@ static int probe_batch(ofctx_t *ctx, ofctx_batch_t *batch) {
     size_t len;
     const char *data = ofctx_event_data(ev, &len);
     json_t *cmd = json_loadb(data, len, 0, NULL), *v;
-    int rc = probe(ctx, ev);
-    if (rc == 200 || rc == 400 || rc == 500)
-      ofctx_batch_status(batch, i, rc);
+    ofctx_result_t rc = probe(ctx, ev);
+    if (rc == OFCTX_SUCCESS || rc == OFCTX_DROP || rc == OFCTX_ERROR)
+      ofctx_batch_set_status(batch, i, rc);
     if ((v = json_object_get(cmd, "batch_return")) != NULL)
-      result = (int)json_integer_value(v);
+      result = (ofctx_result_t)json_integer_value(v);
     if ((v = json_object_get(cmd, "batch_report")) != NULL) {
       char report[64];
       snprintf(report, sizeof report, "{\"entries\":%zu}", ofctx_batch_count(batch));
-      if (ofctx_send_to(ctx, json_string_value(v), report, strlen(report)) != OFCTX_OK)
+      if (ofctx_send_to(ctx, json_string_value(v), report, strlen(report), NULL) != OFCTX_OK)
         result = OFCTX_ERROR;
     }
     json_decref(cmd);
   }
-  if (ofctx_batch_status(batch, 0, 7) != OFCTX_EINVAL)
+  if (ofctx_batch_set_status(batch, 0, (ofctx_result_t)7) != OFCTX_EINVAL)
     return OFCTX_ERROR; /* not a status */
   return result;
 }

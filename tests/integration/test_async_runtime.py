@@ -86,11 +86,11 @@ class AsyncRuntime(unittest.TestCase):
         self.assertTrue(r["acked"])
         r = self.h.deliver_binding("kafka-in", {"return": 7})
         self.assertEqual(r["status"], 500)  # unknown codes are errors
-        # OFCTX_OK, what the library's own calls return, is success: not a
-        # nack that Dapr would redeliver for ever
+        # 0 (OFCTX_OK, an ofctx_err_t) is no result: an error, with a hint
         r = self.h.deliver_binding("kafka-in", {"return": 0})
-        self.assertEqual((r["status"], r["acked"]), (200, True))
-        self.assertEqual(self.h.deliver_pubsub("pubsub", "orders", {"return": 0})["verdict"], "SUCCESS")
+        self.assertEqual((r["status"], r["acked"]), (500, False))
+        self.assertEqual(self.h.deliver_pubsub("pubsub", "orders", {"return": 0})["verdict"], "RETRY")
+        wait_until(lambda: "a function returns OFCTX_SUCCESS" in self.h.log(), "the hint for 0")
         wait_until(lambda: "event dropped" in self.h.log(), "the drop log line")
 
     def test_pubsub_outcomes(self):

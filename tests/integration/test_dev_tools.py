@@ -257,10 +257,10 @@ class FirstHour(unittest.TestCase):
         # what it suggests is taken
         self.ofctx_cmd("new", "write-fn")
         with open(os.path.join(self.work, "write-fn", "write-fn.c")) as f:
-            self.assertIn("int write_fn(ofctx_t *ctx", f.read())
+            self.assertIn("ofctx_result_t write_fn(ofctx_t *ctx", f.read())
         self.ofctx_cmd("new", "size-t-fn")
         with open(os.path.join(self.work, "size-t-fn", "size-t-fn.c")) as f:
-            self.assertIn("int size_t_fn(ofctx_t *ctx", f.read())
+            self.assertIn("ofctx_result_t size_t_fn(ofctx_t *ctx", f.read())
 
     def test_names_are_checked_without_a_compiler(self):
         # no cc (nor nm, ldd) on PATH: the common predefined macros still are

@@ -280,6 +280,9 @@ class OpenFunctionSignature(unittest.TestCase):
         status, headers, _ = curl(self.url + "?return=7")  # unknown codes are errors
         self.assertEqual((status, headers["x-openfunction-status"]), (500, "error"))
         wait_until(lambda: "unknown code" in self.h.log(), "the unknown-code line")
+        status, headers, _ = curl(self.url + "?return=0")  # OFCTX_OK is no result
+        self.assertEqual((status, headers["x-openfunction-status"]), (500, "error"))
+        wait_until(lambda: "a function returns OFCTX_SUCCESS" in self.h.log(), "the hint for 0")
 
     def test_reply_cloudevent_in_the_mode_of_the_request(self):
         ev = {"type": "com.example.ask", "source": "/client", "data": {"n": 1}}

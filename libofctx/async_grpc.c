@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "async_inputs.h"
 #include "bulk.h"
 #include "dapr.pb-c.h"
+#include "error_msg.h"
 #include "grpc_wire.h"
 #include "json_util.h"
 #include "log.h"
@@ -23,7 +25,6 @@ typedef Dapr__Proto__Runtime__V1__TopicEventBulkResponseEntry bulk_status_t;
 typedef Google__Protobuf__Value pb_value_t;
 
 #define SERVICE "/dapr.proto.runtime.v1.AppCallback/"
-#define PUBSUB_PREFIX "/dapr/pubsub/"
 #define MAX_DEPTH 64 /* of a CloudEvent extension's value turned into JSON */
 /* What unpacking a request may allocate, besides the bodies' budget it is
  * counted in: this many times the message, and a little more. Dapr's
@@ -38,11 +39,8 @@ typedef struct {
   const ofctx_config_t *cfg;
   ofctx__host_t *host;
   ofctx__metrics_t *metrics;
-  char **paths;                /* per pub/sub input: the route its subscription names */
-  ofctx__bulk_config_t *bulks; /* per input */
-  size_t max_entries;          /* of a bulk delivery, on any input */
-  size_t max_metadata;         /* metadata entries (and extensions) of an event */
-  char inputs[24];             /* how many there are, for the log */
+  ofctx__async_inputs_t in;
+  size_t max_metadata; /* metadata entries (and extensions) of an event */
 } grpc_app_t;
 
 /* One delivery in flight: the call and the request its event views. */
@@ -63,54 +61,32 @@ typedef struct {
 static void app_stop(void *state) {
   grpc_app_t *a = state;
 
-  for (size_t i = 0; a->paths && i < ofctx_config_input_count(a->cfg); i++)
-    ofctx__free(a->paths[i]);
-  ofctx__free(a->paths);
-  ofctx__free(a->bulks);
+  ofctx__async_inputs_free(&a->in);
   ofctx__free(a);
 }
 
-static void *app_start(const ofctx__mode_env_t *env, char *err, size_t size) {
-  size_t n = ofctx_config_input_count(env->cfg);
+static void *app_start(const ofctx__mode_env_t *env, ofctx_error_t *err) {
   grpc_app_t *a = ofctx__calloc(1, sizeof *a);
-  int failed = !a;
 
-  if (a) {
-    a->cfg = env->cfg;
-    a->host = env->host;
-    a->metrics = env->metrics;
-    a->max_metadata = env->max_metadata;
-    snprintf(a->inputs, sizeof a->inputs, "%zu", n);
-    a->paths = ofctx__calloc(n ? n : 1, sizeof *a->paths);
-    a->bulks = ofctx__calloc(n ? n : 1, sizeof *a->bulks);
-    failed = !a->paths || !a->bulks;
-  }
-  for (size_t i = 0; !failed && i < n; i++) {
-    ofctx__buf_t path = {0};
-    ofctx__buf_puts(&path, PUBSUB_PREFIX);
-    ofctx__buf_encoded(&path, ofctx_component_name(ofctx_config_input_at(a->cfg, i)),
-                       OFCTX__ENCODE_COMPONENT);
-    a->paths[i] = path.data;
-    failed = path.failed;
-  }
-  if (failed) {
-    if (a)
-      app_stop(a);
-    snprintf(err, size, "out of memory");
+  if (!a) {
+    ofctx__error(err, OFCTX_ENOMEM, "out of memory");
     return NULL;
   }
-  for (size_t i = 0; i < n; i++) {
-    ofctx__bulk_config(ofctx_config_input_at(a->cfg, i), &a->bulks[i]);
-    if (ofctx__bulk_max_entries(&a->bulks[i]) > a->max_entries)
-      a->max_entries = ofctx__bulk_max_entries(&a->bulks[i]);
+  if (ofctx__async_inputs_init(&a->in, env->cfg, err) != OFCTX_OK) {
+    ofctx__free(a);
+    return NULL;
   }
+  a->cfg = env->cfg;
+  a->host = env->host;
+  a->metrics = env->metrics;
+  a->max_metadata = env->max_metadata;
   return a;
 }
 
 static void app_describe(void *state, const char **key, const char **value) {
   grpc_app_t *a = state;
   *key = "inputs";
-  *value = a->inputs;
+  *value = a->in.count_text;
 }
 
 /* ---- answers ---- */
@@ -325,24 +301,6 @@ static int topic_attributes(ofctx__grpc_call_t *call, ofctx_event_t *ev, const t
 
 /* ---- deliveries ---- */
 
-static size_t find_input(grpc_app_t *a, ofctx_component_kind_t kind, const char *component,
-                         const char *topic, const char *path) {
-  size_t n = ofctx_config_input_count(a->cfg);
-
-  for (size_t i = 0; path && path[0] && i < n; i++)
-    if (ofctx_component_kind(ofctx_config_input_at(a->cfg, i)) == kind &&
-        strcmp(a->paths[i], path) == 0)
-      return i;
-  for (size_t i = 0; i < n; i++) {
-    const ofctx_component_t *in = ofctx_config_input_at(a->cfg, i);
-    if (ofctx_component_kind(in) == kind &&
-        strcmp(ofctx_component_component_name(in), component) == 0 &&
-        (!topic || strcmp(ofctx_component_uri(in), topic) == 0))
-      return i;
-  }
-  return n;
-}
-
 static void *unpack_alloc(void *data, size_t size) {
   unpack_budget_t *b = data;
 
@@ -470,8 +428,10 @@ static void on_binding(grpc_app_t *a, ofctx__grpc_call_t *call) {
   }
   d = delivery_new(call, &dapr__proto__runtime__v1__binding_event_request__descriptor);
   m = d ? (const binding_req_t *)d->msg : NULL;
-  if (!m || event_for(a, d, find_input(a, OFCTX_COMPONENT_BINDING, m->name, NULL, NULL), &m->data,
-                      &ev, "no input binding of that name") != 0)
+  if (!m ||
+      event_for(a, d,
+                ofctx__async_inputs_find(&a->in, OFCTX_COMPONENT_BINDING, m->name, NULL, NULL),
+                &m->data, &ev, "no input binding of that name") != 0)
     return;
   /* the binding's metadata first: Kafka's __key, __offset, ... */
   for (size_t k = 0; k < m->n_metadata; k++) {
@@ -512,7 +472,9 @@ static void on_topic(grpc_app_t *a, ofctx__grpc_call_t *call) {
       !(d = delivery_new(call, &dapr__proto__runtime__v1__topic_event_request__descriptor)))
     return;
   m = (const topic_req_t *)d->msg;
-  if (event_for(a, d, find_input(a, OFCTX_COMPONENT_PUBSUB, m->pubsub_name, m->topic, m->path),
+  if (event_for(a, d,
+                ofctx__async_inputs_find(&a->in, OFCTX_COMPONENT_PUBSUB, m->pubsub_name, m->topic,
+                                         m->path),
                 &m->data, &ev, "no subscription of that pub/sub and topic") != 0)
     return;
   if ((rc = topic_attributes(call, &ev, m, a->max_metadata)) != 0) {
@@ -715,17 +677,17 @@ static void on_bulk(grpc_app_t *a, ofctx__grpc_call_t *call) {
   size_t i, n_headers;
   const ofctx__http_header_t *headers = ofctx__grpc_call_headers(call, &n_headers);
 
-  if (too_many_entries(call, wire_entries(call), a->max_entries) || bulk_too_deep(call) ||
+  if (too_many_entries(call, wire_entries(call), a->in.max_entries) || bulk_too_deep(call) ||
       !(d = delivery_new(call, &dapr__proto__runtime__v1__topic_event_bulk_request__descriptor)))
     return;
   m = (const bulk_req_t *)d->msg;
-  i = find_input(a, OFCTX_COMPONENT_PUBSUB, m->pubsub_name, m->topic, m->path);
+  i = ofctx__async_inputs_find(&a->in, OFCTX_COMPONENT_PUBSUB, m->pubsub_name, m->topic, m->path);
   if (i == ofctx_config_input_count(a->cfg)) {
     ofctx__grpc_fail(call, OFCTX__GRPC_NOT_FOUND, "no subscription of that pub/sub and topic");
     delivery_free(d);
     return;
   }
-  if (too_many_entries(call, m->n_entries, ofctx__bulk_max_entries(&a->bulks[i]))) {
+  if (too_many_entries(call, m->n_entries, ofctx__bulk_max_entries(&a->in.bulks[i]))) {
     delivery_free(d);
     return;
   }
@@ -817,7 +779,7 @@ static void list_subscriptions(grpc_app_t *a, ofctx__grpc_call_t *call) {
       dapr__proto__runtime__v1__topic_routes__init(&routes[i]);
       s->pubsub_name = (char *)ofctx_component_component_name(in);
       s->topic = (char *)ofctx_component_uri(in);
-      routes[i].default_ = a->paths[i];
+      routes[i].default_ = a->in.routes[i];
       s->routes = &routes[i];
       s->metadata = &entry_list[e];
       for (size_t k = 0; k < ofctx_strmap_count(md); k++) {
@@ -830,11 +792,11 @@ static void list_subscriptions(grpc_app_t *a, ofctx__grpc_call_t *call) {
         s->n_metadata++;
         e++;
       }
-      if (a->bulks[i].enabled) {
+      if (a->in.bulks[i].enabled) {
         dapr__proto__runtime__v1__bulk_subscribe_config__init(&bulk_configs[i]);
         bulk_configs[i].enabled = 1;
-        bulk_configs[i].max_messages_count = (int32_t)a->bulks[i].max_messages;
-        bulk_configs[i].max_await_duration_ms = (int32_t)a->bulks[i].max_await_ms;
+        bulk_configs[i].max_messages_count = (int32_t)a->in.bulks[i].max_messages;
+        bulk_configs[i].max_await_duration_ms = (int32_t)a->in.bulks[i].max_await_ms;
         s->bulk_subscribe = &bulk_configs[i];
       }
       list[res.n_subscriptions++] = s;
@@ -879,5 +841,9 @@ static int app_route(void *state, ofctx__http_request_t *req) {
   return 0;
 }
 
-const ofctx__mode_t ofctx__async_grpc_mode = {
-    "Async", 0, 0, app_start, app_route, app_call, app_describe, app_stop};
+const ofctx__mode_t ofctx__async_grpc_mode = {.name = "Async",
+                                              .start = app_start,
+                                              .route = app_route,
+                                              .call = app_call,
+                                              .describe = app_describe,
+                                              .stop = app_stop};

@@ -4,92 +4,54 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <stdlib.h>
-
+#include "async_inputs.h"
 #include "buf.h"
 #include "bulk.h"
 #include "cloudevent.h"
+#include "error_msg.h"
 #include "json_scan.h"
 #include "json_util.h"
 #include "log.h"
 #include "mem.h"
 #include "mode.h"
 
-#define PUBSUB_PREFIX "/dapr/pubsub/"
-
-/* prefix + the percent-encoded name (NULL when out of memory). */
-static char *route_for(const char *prefix, const char *name) {
-  ofctx__buf_t route = {0};
-
-  ofctx__buf_puts(&route, prefix);
-  ofctx__buf_encoded(&route, name, OFCTX__ENCODE_COMPONENT);
-  if (route.failed) {
-    ofctx__buf_free(&route);
-    return NULL;
-  }
-  return route.data;
-}
-
 typedef struct {
   const ofctx_config_t *cfg;
   ofctx__host_t *host;
   ofctx__metrics_t *metrics;
-  char **routes;               /* per input: the path Dapr delivers it to */
-  ofctx__bulk_config_t *bulks; /* per input */
-  size_t max_metadata;         /* metadata entries of a bulk entry */
-  char inputs[24];             /* how many there are, for the log */
+  ofctx__async_inputs_t in;
+  size_t max_metadata; /* metadata entries of a bulk entry */
 } async_t;
 
 static void async_stop(void *state) {
   async_t *a = state;
 
-  for (size_t i = 0; a->routes && i < ofctx_config_input_count(a->cfg); i++)
-    ofctx__free(a->routes[i]);
-  ofctx__free(a->routes);
-  ofctx__free(a->bulks);
+  ofctx__async_inputs_free(&a->in);
   ofctx__free(a);
 }
 
-static void *async_start(const ofctx__mode_env_t *env, char *err, size_t size) {
-  size_t n = ofctx_config_input_count(env->cfg);
+static void *async_start(const ofctx__mode_env_t *env, ofctx_error_t *err) {
   async_t *a = ofctx__calloc(1, sizeof *a);
 
-  if (a) {
-    a->cfg = env->cfg;
-    a->host = env->host;
-    a->metrics = env->metrics;
-    a->max_metadata = env->max_metadata;
-    snprintf(a->inputs, sizeof a->inputs, "%zu", n);
-    a->routes = ofctx__calloc(n ? n : 1, sizeof *a->routes);
-    a->bulks = ofctx__calloc(n ? n : 1, sizeof *a->bulks);
-  }
-  for (size_t i = 0; a && a->routes && i < n; i++) {
-    const ofctx_component_t *in = ofctx_config_input_at(a->cfg, i);
-    /* Dapr delivers a binding to /<componentName> (no `route` metadata is
-     * set by OpenFunction); pub/sub routes are ours to choose. */
-    a->routes[i] = ofctx_component_kind(in) == OFCTX_COMPONENT_BINDING
-                       ? route_for("/", ofctx_component_component_name(in))
-                       : route_for(PUBSUB_PREFIX, ofctx_component_name(in));
-    if (!a->routes[i]) {
-      async_stop(a);
-      a = NULL;
-    }
-  }
-  if (!a || !a->routes || !a->bulks) {
-    if (a)
-      async_stop(a);
-    snprintf(err, size, "out of memory");
+  if (!a) {
+    ofctx__error(err, OFCTX_ENOMEM, "out of memory");
     return NULL;
   }
-  for (size_t i = 0; i < n; i++)
-    ofctx__bulk_config(ofctx_config_input_at(a->cfg, i), &a->bulks[i]);
+  if (ofctx__async_inputs_init(&a->in, env->cfg, err) != OFCTX_OK) {
+    ofctx__free(a);
+    return NULL;
+  }
+  a->cfg = env->cfg;
+  a->host = env->host;
+  a->metrics = env->metrics;
+  a->max_metadata = env->max_metadata;
   return a;
 }
 
 static void async_describe(void *state, const char **key, const char **value) {
   async_t *a = state;
   *key = "inputs";
-  *value = a->inputs;
+  *value = a->in.count_text;
 }
 
 /* ---- answers ---- */
@@ -376,7 +338,7 @@ static int deliver_bulk(async_t *a, ofctx__http_request_t *req, size_t i, const 
   size_t n_headers;
   int rc;
 
-  r.max = ofctx__bulk_max_entries(&a->bulks[i]);
+  r.max = ofctx__bulk_max_entries(&a->in.bulks[i]);
   if (ofctx__json_members_in(map, body, len, find_entries, &r) != 0 || !r.entries || !r.bulk_type ||
       r.specversion)
     return 0;
@@ -414,7 +376,7 @@ static void deliver_pubsub(async_t *a, ofctx__http_request_t *req, size_t i) {
   /* On a bulk input the body is validated whole, once, its containers
    * mapped: the walks of a bulk's entries, or of a single message, read
    * each container once. */
-  if (a->bulks[i].enabled) {
+  if (a->in.bulks[i].enabled) {
     valid = ofctx__json_map(&map, body, len);
     if (valid && deliver_bulk(a, req, i, body, len, &map)) {
       ofctx__json_map_free(&map);
@@ -459,14 +421,14 @@ static void subscriptions(async_t *a, ofctx__http_request_t *req) {
                             json_string(ofctx_strmap_value_at(md, k)));
     json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:o}", "pubsubname",
                                           ofctx_component_component_name(in), "topic",
-                                          ofctx_component_uri(in), "route", a->routes[i],
+                                          ofctx_component_uri(in), "route", a->in.routes[i],
                                           "metadata", metadata ? metadata : json_object()));
-    if (a->bulks[i].enabled) {
+    if (a->in.bulks[i].enabled) {
       json_t *bulk = json_pack("{s:b}", "enabled", 1);
-      if (bulk && a->bulks[i].max_messages)
-        json_object_set_new(bulk, "maxMessagesCount", json_integer(a->bulks[i].max_messages));
-      if (bulk && a->bulks[i].max_await_ms)
-        json_object_set_new(bulk, "maxAwaitDurationMs", json_integer(a->bulks[i].max_await_ms));
+      if (bulk && a->in.bulks[i].max_messages)
+        json_object_set_new(bulk, "maxMessagesCount", json_integer(a->in.bulks[i].max_messages));
+      if (bulk && a->in.bulks[i].max_await_ms)
+        json_object_set_new(bulk, "maxAwaitDurationMs", json_integer(a->in.bulks[i].max_await_ms));
       json_object_set_new(json_array_get(list, json_array_size(list) - 1), "bulkSubscribe",
                           bulk ? bulk : json_null());
     }
@@ -487,14 +449,31 @@ static void method_not_allowed(ofctx__http_request_t *req, const char *allow) {
   ofctx__http_respond(req, 405, headers, 2, body, sizeof body - 1);
 }
 
+/* An input's route: Dapr's start-up probe of a binding, or a delivery. */
+static void input_request(async_t *a, ofctx__http_request_t *req, size_t i) {
+  const char *method = ofctx__http_request_method(req);
+  int binding = ofctx_component_kind(ofctx_config_input_at(a->cfg, i)) == OFCTX_COMPONENT_BINDING;
+
+  if (binding && strcmp(method, "OPTIONS") == 0) {
+    /* Dapr's start-up probe: 2xx means "deliver to me" */
+    ofctx__http_header_t allow = {"Allow", "OPTIONS, POST"};
+    ofctx__http_respond(req, 200, &allow, 1, NULL, 0);
+  } else if (strcmp(method, "POST") != 0 && !(strcmp(method, "PUT") == 0 && binding)) {
+    method_not_allowed(req, binding ? "OPTIONS, POST, PUT" : "POST");
+  } else if (binding) {
+    deliver_binding(a, req, i);
+  } else {
+    deliver_pubsub(a, req, i);
+  }
+}
+
 static int async_route(void *state, ofctx__http_request_t *req) {
   async_t *a = state;
-  const char *method = ofctx__http_request_method(req);
   const char *path = ofctx__http_request_path(req);
-  int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+  size_t i;
 
   if (strcmp(path, "/dapr/subscribe") == 0 || strcmp(path, "/dapr/config") == 0) {
-    if (!get)
+    if (strcmp(ofctx__http_request_method(req), "GET") != 0)
       method_not_allowed(req, "GET");
     else if (strcmp(path, "/dapr/subscribe") == 0)
       subscriptions(a, req);
@@ -502,26 +481,15 @@ static int async_route(void *state, ofctx__http_request_t *req) {
       ofctx__http_respond_json(req, 200, "{}");
     return 1;
   }
-  for (size_t i = 0; i < ofctx_config_input_count(a->cfg); i++) {
-    int binding;
-    if (strcmp(path, a->routes[i]) != 0)
-      continue;
-    binding = ofctx_component_kind(ofctx_config_input_at(a->cfg, i)) == OFCTX_COMPONENT_BINDING;
-    if (binding && strcmp(method, "OPTIONS") == 0) {
-      /* Dapr's start-up probe: 2xx means "deliver to me" */
-      ofctx__http_header_t allow = {"Allow", "OPTIONS, POST"};
-      ofctx__http_respond(req, 200, &allow, 1, NULL, 0);
-    } else if (!post && !(strcmp(method, "PUT") == 0 && binding)) {
-      method_not_allowed(req, binding ? "OPTIONS, POST, PUT" : "POST");
-    } else if (binding) {
-      deliver_binding(a, req, i);
-    } else {
-      deliver_pubsub(a, req, i);
-    }
-    return 1;
-  }
-  return 0;
+  i = ofctx__async_inputs_at_route(&a->in, path);
+  if (i == a->in.count)
+    return 0;
+  input_request(a, req, i);
+  return 1;
 }
 
-const ofctx__mode_t ofctx__async_http_mode = {
-    "Async", 0, 0, async_start, async_route, NULL, async_describe, async_stop};
+const ofctx__mode_t ofctx__async_http_mode = {.name = "Async",
+                                              .start = async_start,
+                                              .route = async_route,
+                                              .describe = async_describe,
+                                              .stop = async_stop};

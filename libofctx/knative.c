@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "cloudevent.h"
+#include "error_msg.h"
 #include "json_scan.h"
 #include "json_util.h"
 #include "log.h"
@@ -31,30 +32,40 @@ static void knative_stop(void *state) {
   ofctx__free(k);
 }
 
-static void *knative_start(const ofctx__mode_env_t *env, char *err, size_t size) {
-  knative_t *k;
-
-  for (const char *const *m = env->methods; m && *m; m++)
+/* 0 when every method is an HTTP method name (a token without a dot);
+ * else -1 with the reason in `err`. */
+static int check_methods(const char *const *methods, ofctx_error_t *err) {
+  for (const char *const *m = methods; m && *m; m++)
     if (!ofctx__name_chars_ok(*m) || strchr(*m, '.')) {
       char quoted[OFCTX_QUOTE_SIZE];
       ofctx__quote(quoted, sizeof quoted, *m);
-      snprintf(err, size, "ofctx_main_opts: method %s is not an HTTP method name", quoted);
-      return NULL;
+      ofctx__error(err, OFCTX_EINVAL, "ofctx_main_opts: method %s is not an HTTP method name",
+                   quoted);
+      return -1;
     }
+  return 0;
+}
+
+static void *knative_start(const ofctx__mode_env_t *env, ofctx_error_t *err) {
+  knative_t *k;
+  char why[400];
+  int rc;
+
+  if (check_methods(env->methods, err) != 0)
+    return NULL;
   k = ofctx__calloc(1, sizeof *k);
   if (!k) {
-    snprintf(err, size, "out of memory");
+    ofctx__error(err, OFCTX_ENOMEM, "out of memory");
     return NULL;
   }
   k->host = env->host;
   k->methods = env->methods;
   k->pattern = env->http_pattern ? env->http_pattern : ofctx_config_http_pattern(env->cfg);
-  if (ofctx__route_compile(&k->route, k->pattern, err, size) != 0) {
-    if (env->http_pattern) { /* say where the pattern came from */
-      char why[400];
-      snprintf(why, sizeof why, "%s", err);
-      snprintf(err, size, "OFCTX_HTTP_PATTERN: %s", why);
-    }
+  rc = ofctx__route_compile(&k->route, k->pattern, why, sizeof why);
+  if (rc != 0) {
+    /* say where the pattern came from */
+    ofctx__error(err, rc == -2 ? OFCTX_ENOMEM : OFCTX_EINVAL, "%s%s",
+                 env->http_pattern ? "OFCTX_HTTP_PATTERN: " : "", why);
     knative_stop(k);
     return NULL;
   }
@@ -323,5 +334,10 @@ ofctx_err_t ofctx_response_write(ofctx_response_t *res, const void *data, size_t
   return res->body.failed ? OFCTX_ENOMEM : OFCTX_OK;
 }
 
-const ofctx__mode_t ofctx__knative_mode = {
-    "Knative", 1, 1, knative_start, knative_route, NULL, knative_describe, knative_stop};
+const ofctx__mode_t ofctx__knative_mode = {.name = "Knative",
+                                           .from_users = 1,
+                                           .takes_http_functions = 1,
+                                           .start = knative_start,
+                                           .route = knative_route,
+                                           .describe = knative_describe,
+                                           .stop = knative_stop};

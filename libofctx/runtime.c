@@ -20,8 +20,6 @@
 #include "grpc_wire.h"
 #include "http_server.h"
 #include "invocation.h"
-#include "local.h"
-#include "local_sink.h"
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"
@@ -86,12 +84,6 @@ static int token_matches(const char *given, const char *expected) {
 }
 
 /* ---- /metrics (Prometheus text format 0.0.4) ---- */
-
-/* The mode of each runtime a context can name (the parser takes no other). */
-static const ofctx__mode_t *const modes[] = {
-    [OFCTX_RUNTIME_KNATIVE] = &ofctx__knative_mode,
-    [OFCTX_RUNTIME_ASYNC] = &ofctx__async_http_mode,
-};
 
 static void metrics(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
   ofctx__http_header_t type = {"Content-Type", "text/plain; version=0.0.4; charset=utf-8"};
@@ -341,7 +333,7 @@ static void on_signal(uv_signal_t *sig, int signum) {
   finish(rt);
 }
 
-/* ---- ofctx_main ---- */
+/* ---- start-up ---- */
 
 /* The server, the signals and the sidecar wait: OFCTX_OK, or the error
  * (with its reason in `err`) that stops the function from starting. */
@@ -405,12 +397,6 @@ static void walk_close(uv_handle_t *handle, void *arg) {
   close_handle(handle);
 }
 
-int ofctx_main(int argc, char **argv, ofctx_function_t fn) {
-  ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
-  opts.function = fn;
-  return ofctx_main_opts(argc, argv, &opts);
-}
-
 /* The counters, labelled with the names of the inputs (a Knative server has
  * one of its own, `http`: the HTTP route) and outputs. */
 static int metrics_init(ofctx__runtime_t *rt, size_t n_in, size_t n_out, int http) {
@@ -430,12 +416,81 @@ static int metrics_init(ofctx__runtime_t *rt, size_t n_in, size_t n_out, int htt
   return rc;
 }
 
-/* The context, the options and the counters: 0, or -1 with the message on
+/* ---- the mode ---- */
+
+/* The mode of each runtime and app protocol a context can name (the parser
+ * takes no other). Dapr calls an Async function over gRPC when its app
+ * protocol says so; a Knative function is called by users, over HTTP,
+ * whatever Dapr's app protocol. */
+static const ofctx__mode_t *const modes[][2] = {
+    [OFCTX_RUNTIME_KNATIVE] = {[OFCTX_APP_PROTOCOL_HTTP] = &ofctx__knative_mode,
+                               [OFCTX_APP_PROTOCOL_GRPC] = &ofctx__knative_mode},
+    [OFCTX_RUNTIME_ASYNC] = {[OFCTX_APP_PROTOCOL_HTTP] = &ofctx__async_http_mode,
+                             [OFCTX_APP_PROTOCOL_GRPC] = &ofctx__async_grpc_mode},
+};
+
+/* The mode of the context, which the function must fit even when it runs
+ * locally, or the local mode with --invoke: 0, or -1 with the message on
  * stderr. */
+static int pick_mode(ofctx__runtime_t *rt, const ofctx__local_args_t *local) {
+  const ofctx__mode_t *mode =
+      modes[ofctx_config_runtime(rt->cfg)][ofctx_config_app_protocol(rt->cfg)];
+
+  if (!mode->takes_http_functions && rt->http_fn) {
+    fprintf(stderr,
+            "%s: a plain HTTP function runs only with runtime \"Knative\"; this "
+            "context says \"%s\"\n",
+            ofctx_config_name(rt->cfg), mode->name);
+    return -1;
+  }
+  if (mode->from_users && rt->batch_fn) {
+    fprintf(stderr,
+            "%s: a batch function runs only with runtime \"Async\"; this context says \"%s\"\n",
+            ofctx_config_name(rt->cfg), mode->name);
+    return -1;
+  }
+  rt->mode = local->path ? &ofctx__local_mode : mode;
+  return 0;
+}
+
+/* Where sends go: the mode's own sink (the local runtime's stdout), else
+ * the sidecar's gRPC or HTTP API. NULL when out of memory. */
+static ofctx__sink_t *sink_new(ofctx__runtime_t *rt) {
+  if (rt->mode->sink_new)
+    return rt->mode->sink_new(rt->cfg);
+  if (rt->opts.dapr_grpc)
+    return ofctx__dapr_grpc_sink_new(grpc_client, rt, &rt->opts.send, &rt->sidecar_ready);
+  return ofctx__dapr_http_sink_new(sink_client, rt, &rt->opts.send,
+                                   ofctx_config_output_count(rt->cfg), &rt->sidecar_ready);
+}
+
+/* The mode started on the host: 0, or -1 with the message on stderr. */
+static int mode_start(ofctx__runtime_t *rt, const ofctx__local_args_t *local) {
+  ofctx__mode_env_t env = {.cfg = rt->cfg,
+                           .host = &rt->host,
+                           .metrics = &rt->metrics,
+                           .http_pattern = rt->opts.http_pattern,
+                           .methods = rt->methods,
+                           .max_metadata = rt->opts.http.max_metadata,
+                           .max_line = rt->opts.http.max_body_size,
+                           .local = *local};
+  ofctx_error_t err;
+
+  rt->mode_state = rt->mode->start(&env, &err);
+  if (!rt->mode_state) {
+    fprintf(stderr, "%s\n", err.message);
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- ofctx_main ---- */
+
+/* The context, the options, the mode, the sink and the counters: 0, or -1
+ * with the message on stderr. */
 static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
   ofctx_error_t err;
   char message[512];
-  size_t n_in, n_out;
 
   if (ofctx__args_context(args, &rt->cfg, &err) != OFCTX_OK) {
     fprintf(stderr, "%s\n", err.message);
@@ -447,41 +502,11 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
     fprintf(stderr, "%s\n", message);
     return -1;
   }
-  /* Dapr calls an Async function over gRPC when its app protocol says so */
-  rt->mode = ofctx_config_runtime(rt->cfg) == OFCTX_RUNTIME_ASYNC &&
-                     ofctx_config_app_protocol(rt->cfg) == OFCTX_APP_PROTOCOL_GRPC
-                 ? &ofctx__async_grpc_mode
-                 : modes[ofctx_config_runtime(rt->cfg)];
-  if (!rt->mode->takes_http_functions && rt->http_fn) {
-    fprintf(stderr,
-            "%s: a plain HTTP function runs only with runtime \"Knative\"; this "
-            "context says \"%s\"\n",
-            ofctx_config_name(rt->cfg), rt->mode->name);
+  if (pick_mode(rt, &args->local) != 0)
     return -1;
-  }
-  if (rt->mode->from_users && rt->batch_fn) {
-    fprintf(stderr,
-            "%s: a batch function runs only with runtime \"Async\"; this context says \"%s\"\n",
-            ofctx_config_name(rt->cfg), rt->mode->name);
-    return -1;
-  }
-  if (args->invoke && rt->http_fn) {
-    fprintf(stderr, "--invoke runs functions of the OpenFunction signature, not plain HTTP "
-                    "functions\n");
-    return -1;
-  }
-  n_in = ofctx_config_input_count(rt->cfg);
-  n_out = ofctx_config_output_count(rt->cfg);
-  /* The local runtime prints its sends and finishes them once the function
-   * has returned: nothing to wait for. */
-  if (args->invoke)
-    rt->opts.invocation_timeout_ms = 0;
-  rt->sink =
-      args->invoke ? ofctx__local_sink_new(rt->cfg)
-      : rt->opts.dapr_grpc
-          ? ofctx__dapr_grpc_sink_new(grpc_client, rt, &rt->opts.send, &rt->sidecar_ready)
-          : ofctx__dapr_http_sink_new(sink_client, rt, &rt->opts.send, n_out, &rt->sidecar_ready);
-  if (!rt->sink || metrics_init(rt, n_in, n_out, rt->mode->from_users && !args->invoke) != 0) {
+  rt->sink = sink_new(rt);
+  if (!rt->sink || metrics_init(rt, ofctx_config_input_count(rt->cfg),
+                                ofctx_config_output_count(rt->cfg), rt->mode->from_users) != 0) {
     fprintf(stderr, "out of memory\n");
     return -1;
   }
@@ -496,17 +521,7 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
                              .settled = settled,
                              .arg = rt,
                              .tick = rt->tick};
-  if (!args->invoke) {
-    ofctx__mode_env_t env = {rt->cfg,      &rt->host,
-                             &rt->metrics, rt->opts.http_pattern,
-                             rt->methods,  rt->opts.http.max_metadata};
-    rt->mode_state = rt->mode->start(&env, message, sizeof message);
-    if (!rt->mode_state) {
-      fprintf(stderr, "%s\n", message);
-      return -1;
-    }
-  }
-  return 0;
+  return mode_start(rt, &args->local);
 }
 
 /* Everything the runtime holds, after its loop has stopped; first the
@@ -520,6 +535,12 @@ static void release(ofctx__runtime_t *rt) {
   ofctx__sink_free(rt->sink);
   ofctx_config_free(rt->cfg);
   ofctx__free(rt);
+}
+
+int ofctx_main(int argc, char **argv, ofctx_function_t fn) {
+  ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
+  opts.function = fn;
+  return ofctx_main_opts(argc, argv, &opts);
 }
 
 int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
@@ -570,10 +591,8 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
   rt->host.user_data = user_data;
   if (opts->size >= offsetof(ofctx_main_opts_t, fini) + sizeof opts->fini)
     rt->fini = opts->fini;
-  if (args.invoke) {
-    ofctx__local_options_t local = {rt->opts.http.max_body_size, args.input, args.keep_going,
-                                    args.event_lines};
-    status = ofctx__local_run(&rt->host, args.invoke, &local);
+  if (rt->mode->run) { /* the local runtime: no loop, no server */
+    status = rt->mode->run(rt->mode_state);
     release(rt);
     return status;
   }

@@ -335,12 +335,47 @@ static void on_signal(uv_signal_t *sig, int signum) {
 
 /* ---- start-up ---- */
 
-/* The server, the signals and the sidecar wait: OFCTX_OK, or the error
- * (with its reason in `err`) that stops the function from starting. */
-static ofctx_err_t start(ofctx__runtime_t *rt, ofctx_error_t *err) {
+/* The signals, the grace timer, the ticks and the sidecar wait. */
+static void handles_start(ofctx__runtime_t *rt) {
+  uv_signal_init(&rt->loop, &rt->sigterm);
+  uv_signal_init(&rt->loop, &rt->sigint);
+  uv_timer_init(&rt->loop, &rt->grace);
+  uv_timer_init(&rt->loop, &rt->sidecar_wait);
+  uv_timer_init(&rt->loop, &rt->ticker);
+  rt->sigterm.data = rt->sigint.data = rt->grace.data = rt->sidecar_wait.data = rt->ticker.data =
+      rt;
+  if (rt->tick && rt->tick_ms > 0)
+    uv_timer_start(&rt->ticker, ticked, rt->tick_ms, rt->tick_ms);
+  uv_signal_start(&rt->sigterm, on_signal, SIGTERM);
+  uv_signal_start(&rt->sigint, on_signal, SIGINT);
+  /* Outputs need the sidecar; without any there is nothing to wait for. */
+  if (ofctx_config_output_count(rt->cfg) > 0 && rt->opts.dapr_wait_ms > 0) {
+    rt->sidecar_deadline = uv_now(&rt->loop) + rt->opts.dapr_wait_ms;
+    probe_sidecar(&rt->sidecar_wait);
+  } else {
+    rt->sidecar_ready = 1;
+  }
+}
+
+/* The "started" line: what runs, where, and what the mode serves. */
+static void log_started(ofctx__runtime_t *rt) {
   char port[16], outputs[16];
-  size_t n_out = ofctx_config_output_count(rt->cfg);
   const char *what, *serves;
+
+  snprintf(port, sizeof port, "%d", ofctx__http_server_port(rt->server));
+  snprintf(outputs, sizeof outputs, "%zu", ofctx_config_output_count(rt->cfg));
+  rt->mode->describe(rt->mode_state, &what, &serves);
+  ofctx__log(OFCTX_LOG_INFO, "started", "function", ofctx_config_name(rt->cfg), "version",
+             ofctx_config_version(rt->cfg), "runtime", rt->mode->name, "protocol",
+             rt->grpc ? "grpc" : "http", "sends", rt->opts.dapr_grpc ? "grpc" : "http", "port",
+             port, what, serves, "outputs", outputs, "libofctx", ofctx_version_string(),
+             (const char *)NULL);
+}
+
+/* The servers (HTTP, and gRPC on the same port for a gRPC mode), the
+ * signals and the sidecar wait: OFCTX_OK, or the error (with its reason in
+ * `err`) that stops the function from starting. */
+static ofctx_err_t start(ofctx__runtime_t *rt, ofctx_error_t *err) {
   ofctx_err_t rc;
 
   rt->budget.max = rt->opts.http.max_bodies_size;
@@ -363,33 +398,9 @@ static ofctx_err_t start(ofctx__runtime_t *rt, ofctx_error_t *err) {
   if (rt->grpc)
     ofctx__http_server_on_h2(rt->server, handle_h2);
   rt->server_open = 1;
-  uv_signal_init(&rt->loop, &rt->sigterm);
-  uv_signal_init(&rt->loop, &rt->sigint);
-  uv_timer_init(&rt->loop, &rt->grace);
-  uv_timer_init(&rt->loop, &rt->sidecar_wait);
-  uv_timer_init(&rt->loop, &rt->ticker);
-  rt->sigterm.data = rt->sigint.data = rt->grace.data = rt->sidecar_wait.data = rt->ticker.data =
-      rt;
-  if (rt->tick && rt->tick_ms > 0)
-    uv_timer_start(&rt->ticker, ticked, rt->tick_ms, rt->tick_ms);
-  uv_signal_start(&rt->sigterm, on_signal, SIGTERM);
-  uv_signal_start(&rt->sigint, on_signal, SIGINT);
-  /* Outputs need the sidecar; without any there is nothing to wait for. */
-  if (n_out > 0 && rt->opts.dapr_wait_ms > 0) {
-    rt->sidecar_deadline = uv_now(&rt->loop) + rt->opts.dapr_wait_ms;
-    probe_sidecar(&rt->sidecar_wait);
-  } else {
-    rt->sidecar_ready = 1;
-  }
-  snprintf(port, sizeof port, "%d", ofctx__http_server_port(rt->server));
-  snprintf(outputs, sizeof outputs, "%zu", n_out);
-  rt->mode->describe(rt->mode_state, &what, &serves);
-  ofctx__log(OFCTX_LOG_INFO, "started", "function", ofctx_config_name(rt->cfg), "version",
-             ofctx_config_version(rt->cfg), "runtime", rt->mode->name, "protocol",
-             rt->grpc ? "grpc" : "http", "sends", rt->opts.dapr_grpc ? "grpc" : "http", "port",
-             port, what, serves, "outputs", outputs, "libofctx", ofctx_version_string(),
-             (const char *)NULL);
-  return 0;
+  handles_start(rt);
+  log_started(rt);
+  return OFCTX_OK;
 }
 
 static void walk_close(uv_handle_t *handle, void *arg) {
@@ -543,37 +554,30 @@ int ofctx_main(int argc, char **argv, ofctx_function_t fn) {
   return ofctx_main_opts(argc, argv, &opts);
 }
 
-int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
-  ofctx_error_t err;
-  ofctx__runtime_t *rt;
-  ofctx__args_t args;
-  char message[512];
-  int status = 0, rc;
-  ofctx_batch_function_t batch;
-  void *user_data;
-
-  rc = ofctx__args_parse(&args, argc, argv);
-  if (rc != 0)
-    return rc > 0 ? 0 : EXIT_BAD_CONFIG;
-  /* a program built before `tick` was added passes the shorter struct */
+/* The function and the hooks of `opts`, whose size says which fields the
+ * program knows (one built before `tick` was added passes the shorter
+ * struct): 0, or -1 with the message on stderr. */
+static int check_opts(const ofctx_main_opts_t *opts, ofctx_batch_function_t *batch) {
   if (!opts || opts->size < offsetof(ofctx_main_opts_t, tick)) {
     fprintf(stderr, "ofctx_main_opts: the options' size is not set; start from "
                     "OFCTX_MAIN_OPTS_INIT\n");
-    return EXIT_BAD_CONFIG;
+    return -1;
   }
-  batch =
+  *batch =
       opts->size >= offsetof(ofctx_main_opts_t, batch) + sizeof opts->batch ? opts->batch : NULL;
-  if (!!opts->function + !!opts->http + !!batch != 1) {
+  if (!!opts->function + !!opts->http + !!*batch != 1) {
     fprintf(stderr, "ofctx_main: give exactly one function\n");
-    return EXIT_BAD_CONFIG;
+    return -1;
   }
-  if (ofctx__log_setup(message, sizeof message) != 0) {
-    fprintf(stderr, "%s\n", message);
-    return EXIT_BAD_CONFIG;
-  }
-  rt = ofctx__calloc(1, sizeof *rt);
+  return 0;
+}
+
+/* A runtime for the function of `opts` (checked); NULL when out of memory. */
+static ofctx__runtime_t *runtime_new(const ofctx_main_opts_t *opts, ofctx_batch_function_t batch) {
+  ofctx__runtime_t *rt = ofctx__calloc(1, sizeof *rt);
+
   if (!rt)
-    return EXIT_CANNOT_START;
+    return NULL;
   rt->fn = opts->function;
   rt->http_fn = opts->http;
   rt->batch_fn = batch;
@@ -582,20 +586,31 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
     rt->tick = opts->tick;
     rt->tick_ms = opts->tick_ms;
   }
-  user_data = opts->arg;
-  if (configure(rt, &args) != 0 || (opts->init && opts->init(rt->cfg, &user_data) != 0)) {
-    release(rt);
-    return EXIT_BAD_CONFIG;
-  }
-  /* from here on every return goes through release, which calls fini */
-  rt->host.user_data = user_data;
-  if (opts->size >= offsetof(ofctx_main_opts_t, fini) + sizeof opts->fini)
-    rt->fini = opts->fini;
-  if (rt->mode->run) { /* the local runtime: no loop, no server */
-    status = rt->mode->run(rt->mode_state);
-    release(rt);
-    return status;
-  }
+  return rt;
+}
+
+/* Logs why the server could not start, and closes what start opened. */
+static void cannot_start(ofctx__runtime_t *rt, const ofctx_error_t *err) {
+  char port[16];
+
+  snprintf(port, sizeof port, "%u", (unsigned)ofctx_config_port(rt->cfg));
+  ofctx__log(OFCTX_LOG_ERROR, "cannot start", "host", rt->opts.listen_host, "port", port, "error",
+             err->message, "hint",
+             strstr(err->message, "in use")
+                 ? "another process listens on that port: choose another with PORT (or the "
+                   "context's port)"
+                 : NULL,
+             (const char *)NULL);
+  dapr_close(rt);
+  uv_walk(&rt->loop, walk_close, NULL);
+}
+
+/* The loop with the server and the mode, until a signal stops them: the
+ * exit status. */
+static int serve(ofctx__runtime_t *rt) {
+  ofctx_error_t err;
+  int status = 0;
+
   /* A peer that went away is an error code on its socket, not a signal. */
   signal(SIGPIPE, SIG_IGN);
   uv_loop_init(&rt->loop);
@@ -604,18 +619,8 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
     ofctx__log(OFCTX_LOG_WARN, "no log writer thread: log lines are written at once",
                (const char *)NULL);
   if (start(rt, &err) != OFCTX_OK) {
-    char port[16];
-    snprintf(port, sizeof port, "%u", (unsigned)ofctx_config_port(rt->cfg));
-    ofctx__log(OFCTX_LOG_ERROR, "cannot start", "host", rt->opts.listen_host, "port", port, "error",
-               err.message, "hint",
-               strstr(err.message, "in use")
-                   ? "another process listens on that port: choose another with PORT (or the "
-                     "context's port)"
-                   : NULL,
-               (const char *)NULL);
+    cannot_start(rt, &err);
     status = EXIT_CANNOT_START;
-    dapr_close(rt);
-    uv_walk(&rt->loop, walk_close, NULL);
   }
   uv_run(&rt->loop, UV_RUN_DEFAULT);
   if (status == 0)
@@ -626,6 +631,40 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
     status = status ? status : EXIT_CANNOT_START;
   }
   ofctx__log_writer_stop(2000);
+  return status;
+}
+
+int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
+  ofctx__runtime_t *rt;
+  ofctx__args_t args;
+  ofctx_batch_function_t batch;
+  char message[512];
+  void *user_data;
+  int status;
+
+  status = ofctx__args_parse(&args, argc, argv);
+  if (status != 0)
+    return status > 0 ? 0 : EXIT_BAD_CONFIG;
+  if (check_opts(opts, &batch) != 0)
+    return EXIT_BAD_CONFIG;
+  if (ofctx__log_setup(message, sizeof message) != 0) {
+    fprintf(stderr, "%s\n", message);
+    return EXIT_BAD_CONFIG;
+  }
+  rt = runtime_new(opts, batch);
+  if (!rt)
+    return EXIT_CANNOT_START;
+  user_data = opts->arg;
+  if (configure(rt, &args) != 0 || (opts->init && opts->init(rt->cfg, &user_data) != 0)) {
+    release(rt);
+    return EXIT_BAD_CONFIG;
+  }
+  /* from here on every return goes through release, which calls fini */
+  rt->host.user_data = user_data;
+  if (opts->size >= offsetof(ofctx_main_opts_t, fini) + sizeof opts->fini)
+    rt->fini = opts->fini;
+  /* the local runtime runs without a loop or a server */
+  status = rt->mode->run ? rt->mode->run(rt->mode_state) : serve(rt);
   release(rt);
   return status;
 }

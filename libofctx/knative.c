@@ -212,54 +212,59 @@ static void refuse(ofctx__http_request_t *req, const ofctx__ce_error_t *err) {
   ofctx__free(text);
 }
 
-static int knative_route(void *state, ofctx__http_request_t *req) {
-  knative_t *k = state;
-  ofctx_event_t ev = {0};
+/* A request on the route, its parameters and query in `ev`, as an event:
+ * a CloudEvent or a plain request for a function of the OpenFunction
+ * signature, the request itself for a plain HTTP function; then to an
+ * invocation. */
+static void deliver(knative_t *k, ofctx__http_request_t *req, ofctx_event_t *ev) {
   ofctx__ce_error_t err;
   ofctx__ce_mode_t mode = OFCTX__CE_NONE;
   size_t count;
   const ofctx__http_header_t *headers = ofctx__http_request_headers(req, &count);
+
+  ev->input = "http";
+  ev->req = req;
+  ev->data = ofctx__http_request_body(req, &ev->len);
+  if (k->host->fn && ofctx__ce_decode(headers, count, ev->data, ev->len, ev, &mode, &err) != 0) {
+    ofctx__event_clear(ev);
+    refuse(req, &err);
+    return;
+  }
+  ev->ce_mode = (int)mode;
+  ev->kind = mode == OFCTX__CE_NONE ? OFCTX_EVENT_HTTP : OFCTX_EVENT_CLOUDEVENT;
+  if (mode == OFCTX__CE_NONE)
+    ev->content_type = ofctx__http_request_header(req, "content-type");
+  if (ofctx__invoke(k->host, req, ev, k->host->fn ? answer_function : answer_http) != 0)
+    ofctx__http_respond_json(req, 503, "{\"error\":\"out of memory\"}");
+}
+
+static int knative_route(void *state, ofctx__http_request_t *req) {
+  knative_t *k = state;
+  ofctx_event_t ev = {0};
   const char *query = ofctx__http_request_query(req);
-  int rc;
+  size_t n_params = ofctx__route_param_count(k->route);
+  int rc = -1; /* out of memory, until the route matches or not */
 
   /* objects only for what there is: most routes have no parameters, most
    * requests no query */
-  ev.params = ofctx__route_param_count(k->route) ? json_object() : NULL;
+  ev.params = n_params ? json_object() : NULL;
   ev.query = *query ? json_object() : NULL;
-  if ((!ev.params && ofctx__route_param_count(k->route)) || (!ev.query && *query)) {
+  if ((ev.params || !n_params) && (ev.query || !*query))
+    rc = ofctx__route_match(k->route, ofctx__http_request_path(req), ev.params);
+  if (rc > 0 && ev.query && parse_query(query, ev.query) != 0)
+    rc = -1;
+  if (rc <= 0) {
     ofctx__event_clear(&ev);
-    ofctx__http_respond_json(req, 503, "{\"error\":\"out of memory\"}");
-    return 1;
-  }
-  rc = ofctx__route_match(k->route, ofctx__http_request_path(req), ev.params);
-  if (rc == 0) {
-    ofctx__event_clear(&ev);
-    return 0;
-  }
-  if (rc < 0 || (ev.query && parse_query(query, ev.query) != 0)) {
-    ofctx__event_clear(&ev);
-    ofctx__http_respond_json(req, 503, "{\"error\":\"out of memory\"}");
-    return 1;
+    if (rc < 0)
+      ofctx__http_respond_json(req, 503, "{\"error\":\"out of memory\"}");
+    return rc != 0;
   }
   if (!method_taken(k, ofctx__http_request_method(req))) {
     ofctx__event_clear(&ev);
     method_not_allowed(k, req);
     return 1;
   }
-  ev.input = "http";
-  ev.req = req;
-  ev.data = ofctx__http_request_body(req, &ev.len);
-  if (k->host->fn && ofctx__ce_decode(headers, count, ev.data, ev.len, &ev, &mode, &err) != 0) {
-    ofctx__event_clear(&ev);
-    refuse(req, &err);
-    return 1;
-  }
-  ev.ce_mode = (int)mode;
-  ev.kind = mode == OFCTX__CE_NONE ? OFCTX_EVENT_HTTP : OFCTX_EVENT_CLOUDEVENT;
-  if (mode == OFCTX__CE_NONE)
-    ev.content_type = ofctx__http_request_header(req, "content-type");
-  if (ofctx__invoke(k->host, req, &ev, k->host->fn ? answer_function : answer_http) != 0)
-    ofctx__http_respond_json(req, 503, "{\"error\":\"out of memory\"}");
+  deliver(k, req, &ev);
   return 1;
 }
 

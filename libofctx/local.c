@@ -119,6 +119,51 @@ static int pair(void *arg, const char *key, size_t key_len, const char *value, s
   return 0;
 }
 
+/* The data of the line's event into `store`: data_base64's bytes, data's
+ * characters when it is a string, else its JSON text. NULL, or why the line
+ * is not an event. */
+static const char *line_data(const line_fields_t *f, ofctx__buf_t *store) {
+  if (f->data && f->b64)
+    return "the line has both data and data_base64";
+  if (f->b64) {
+    char *bytes;
+    size_t len;
+    ofctx_err_t rc;
+    if (f->b64[0] != '"')
+      return "data_base64 is not a string";
+    rc = ofctx__json_base64(f->b64, f->b64_len, &bytes, &len);
+    if (rc != OFCTX_OK)
+      return rc == OFCTX_EINVAL ? "data_base64 is not base64" : "out of memory";
+    ofctx__buf_append(store, bytes, len);
+    ofctx__free(bytes);
+  } else if (f->data && f->data[0] == '"') { /* a string: its characters */
+    ofctx__json_string_decode(store, f->data, f->data_len);
+  } else if (f->data) { /* other JSON: its text */
+    ofctx__buf_append(store, f->data, f->data_len);
+  }
+  return NULL;
+}
+
+/* The line's attributes into `ev` (their texts also into `store`): NULL,
+ * or why the line is not an event. */
+static const char *line_attributes(const run_t *run, const line_fields_t *f, ofctx__buf_t *store,
+                                   ofctx_event_t *ev) {
+  pairs_t attrs = {store, NULL, 0, NULL};
+
+  if (run->ev.kind != OFCTX_EVENT_PUBSUB)
+    return "attributes are for pub/sub inputs (CloudEvents) only";
+  attrs.object = json_object();
+  if (!attrs.object || f->attributes[0] != '{' ||
+      ofctx__json_members_valid(f->attributes, f->attributes_len, pair, &attrs) != 0) {
+    json_decref(attrs.object);
+    return attrs.why                        ? attrs.why
+           : !attrs.object || store->failed ? "out of memory"
+                                            : "attributes is not an object";
+  }
+  ev->attributes = attrs.object;
+  return NULL;
+}
+
 /* The event a line holds, into `ev` (which owns all it points to): NULL,
  * or why the line is not an event. */
 static const char *event_of_line(run_t *run, const char *line, size_t len, ofctx_event_t *ev) {
@@ -126,48 +171,24 @@ static const char *event_of_line(run_t *run, const char *line, size_t len, ofctx
   ofctx__buf_t store = {0}; /* the data, a NUL, then the metadata's pairs */
   pairs_t md = {&store, NULL, 0, NULL};
   size_t data_len;
-  const char *why = NULL;
+  const char *why;
 
   if (ofctx__json_members(line, len, line_field, &f) != 0)
     return "the line is not a JSON object (--event-lines)";
   if (f.unknown)
     return "a member is none of data, data_base64, metadata, attributes";
-  if (f.data && f.b64)
-    return "the line has both data and data_base64";
-  if (f.b64) {
-    char *bytes;
-    ofctx_err_t rc;
-    if (f.b64[0] != '"')
-      return "data_base64 is not a string";
-    rc = ofctx__json_base64(f.b64, f.b64_len, &bytes, &data_len);
-    if (rc != OFCTX_OK)
-      return rc == OFCTX_EINVAL ? "data_base64 is not base64" : "out of memory";
-    ofctx__buf_append(&store, bytes, data_len);
-    ofctx__free(bytes);
-  } else if (f.data && f.data[0] == '"') { /* a string: its characters */
-    ofctx__json_string_decode(&store, f.data, f.data_len);
-  } else if (f.data) { /* other JSON: its text */
-    ofctx__buf_append(&store, f.data, f.data_len);
+  why = line_data(&f, &store);
+  if (why) {
+    ofctx__buf_free(&store);
+    return why;
   }
   data_len = store.len;
   ofctx__buf_append(&store, "", 1);
   if (f.metadata && (f.metadata[0] != '{' ||
                      ofctx__json_members_valid(f.metadata, f.metadata_len, pair, &md) != 0))
     why = md.why ? md.why : store.failed ? "out of memory" : "metadata is not an object";
-  if (!why && f.attributes) {
-    pairs_t attrs = {&store, json_object(), 0, NULL};
-    if (run->ev.kind != OFCTX_EVENT_PUBSUB)
-      why = "attributes are for pub/sub inputs (CloudEvents) only";
-    else if (!attrs.object || f.attributes[0] != '{' ||
-             ofctx__json_members_valid(f.attributes, f.attributes_len, pair, &attrs) != 0)
-      why = attrs.why                       ? attrs.why
-            : !attrs.object || store.failed ? "out of memory"
-                                            : "attributes is not an object";
-    if (why)
-      json_decref(attrs.object);
-    else
-      ev->attributes = attrs.object;
-  }
+  if (!why && f.attributes)
+    why = line_attributes(run, &f, &store, ev);
   if (!why && store.failed)
     why = "out of memory";
   if (!why) {
@@ -222,6 +243,36 @@ static void deliver(run_t *run, char *line, size_t len) {
   ofctx__local_sink_flush(run->host->sink);
 }
 
+/* The complete lines of buf[0, len) delivered (but the rest of a line too
+ * long to read, which `*skipping` says is being skipped): how many bytes
+ * they took. */
+static size_t take_lines(run_t *run, char *buf, size_t len, int *skipping) {
+  size_t start = 0;
+  char *nl;
+
+  while ((nl = memchr(buf + start, '\n', len - start)) != NULL) {
+    if (!*skipping)
+      deliver(run, buf + start, (size_t)(nl - (buf + start)));
+    else
+      run->line++; /* the end of a line too long to read */
+    *skipping = 0;
+    start = (size_t)(nl - buf) + 1;
+  }
+  return start;
+}
+
+/* The buffer doubled while a line of `limit` bytes does not fit it yet: 0,
+ * or -1 (the line is too long to read, or there is no memory for it). */
+static int grow(char **buf, size_t *cap, size_t limit) {
+  char *bigger = *cap < limit ? ofctx__realloc(*buf, *cap * 2 + 1) : NULL;
+
+  if (!bigger)
+    return -1;
+  *buf = bigger;
+  *cap *= 2;
+  return 0;
+}
+
 /* Reads `fd` in large blocks (what a pipe has is taken at once, so events
  * streamed in are handled as they come) and delivers each complete line; a
  * line longer than the body limit is skipped (and counted). -1 on a read
@@ -238,8 +289,7 @@ static int read_lines(run_t *run, int fd) {
   }
   for (;;) {
     ssize_t n = read(fd, buf + len, cap - len);
-    size_t start = 0;
-    char *nl;
+    size_t taken;
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0) {
@@ -247,32 +297,20 @@ static int read_lines(run_t *run, int fd) {
       break;
     }
     len += (size_t)n;
-    while ((nl = memchr(buf + start, '\n', len - start)) != NULL) {
-      if (!skipping)
-        deliver(run, buf + start, (size_t)(nl - (buf + start)));
-      else
-        run->line++; /* the end of a line too long to read */
-      skipping = 0;
-      start = (size_t)(nl - buf) + 1;
-    }
+    taken = take_lines(run, buf, len, &skipping);
     /* what this block sent goes out now: a stream's events are answered as
      * they come, and a file's once per block */
     fflush(stdout);
-    memmove(buf, buf + start, len - start);
-    len -= start;
+    memmove(buf, buf + taken, len - taken);
+    len -= taken;
     if (n == 0 || run->stop)
       break;
-    if (len == cap) { /* no end of line in the whole buffer */
-      char *bigger = cap < limit ? ofctx__realloc(buf, cap * 2 + 1) : NULL;
-      if (bigger) {
-        buf = bigger;
-        cap *= 2;
-      } else {
-        if (!skipping)
-          run->skipped++;
-        skipping = 1;
-        len = 0;
-      }
+    /* no end of line in the whole buffer: a longer one, or the line skipped */
+    if (len == cap && grow(&buf, &cap, limit) != 0) {
+      if (!skipping)
+        run->skipped++;
+      skipping = 1;
+      len = 0;
     }
   }
   if (len > 0 && !skipping && !run->stop)

@@ -67,15 +67,15 @@ int ofctx__args_parse(ofctx__args_t *args, int argc, char **argv) {
       return 1;
     }
     if (strcmp(argv[i], "--keep-going") == 0 || strcmp(argv[i], "--event-lines") == 0) {
-      *(argv[i][2] == 'k' ? &args->keep_going : &args->event_lines) = 1;
+      *(argv[i][2] == 'k' ? &args->local.keep_going : &args->local.event_lines) = 1;
       continue;
     }
     if (option(argc, argv, &i, "--context", &value))
       slot = &args->context;
     else if (option(argc, argv, &i, "--invoke", &value))
-      slot = &args->invoke;
+      slot = &args->local.path;
     else if (option(argc, argv, &i, "--input", &value))
-      slot = &args->input;
+      slot = &args->local.input;
     if (!slot) {
       fprintf(stderr, "%s: unknown argument %s; see --help\n", prog, name);
       return -1;
@@ -86,11 +86,12 @@ int ofctx__args_parse(ofctx__args_t *args, int argc, char **argv) {
     }
     *slot = value;
   }
-  if ((args->input || args->keep_going || args->event_lines) && !args->invoke) {
+  if ((args->local.input || args->local.keep_going || args->local.event_lines) &&
+      !args->local.path) {
     fprintf(stderr, "%s: %s goes with --invoke; see --help\n", prog,
-            args->input        ? "--input"
-            : args->keep_going ? "--keep-going"
-                               : "--event-lines");
+            args->local.input        ? "--input"
+            : args->local.keep_going ? "--keep-going"
+                                     : "--event-lines");
     return -1;
   }
   return 0;
@@ -131,7 +132,7 @@ static char *read_file(const char *path, size_t *len, ofctx_error_t *err) {
 
 ofctx_err_t ofctx__args_context(const ofctx__args_t *args, ofctx_config_t **cfg,
                                 ofctx_error_t *err) {
-  ofctx_getenv_fn env = args->invoke ? local_getenv : NULL;
+  ofctx_getenv_fn env = args->local.path ? local_getenv : NULL;
   ofctx_err_t rc;
   size_t len;
   char *text;

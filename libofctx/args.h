@@ -3,14 +3,12 @@
 #ifndef OFCTX_ARGS_H
 #define OFCTX_ARGS_H
 
+#include "mode.h"
 #include "ofctx/config.h"
 
 typedef struct {
-  const char *context; /* --context FILE: the context from a file */
-  const char *invoke;  /* --invoke FILE: the local runtime ("-": stdin) */
-  const char *input;   /* --input NAME: the input --invoke delivers to */
-  int keep_going;      /* --keep-going: --invoke goes on past a failed event */
-  int event_lines;     /* --event-lines: each --invoke line is an event object */
+  const char *context;       /* --context FILE: the context from a file */
+  ofctx__local_args_t local; /* --invoke FILE and what goes with it: the local mode */
 } ofctx__args_t;
 
 /* 0 to run; 1 when --help or --version was answered; -1 after a usage

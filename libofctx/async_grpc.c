@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "async_inputs.h"
 #include "bulk.h"
 #include "dapr.pb-c.h"
+#include "error_msg.h"
 #include "grpc_wire.h"
 #include "json_util.h"
 #include "log.h"
@@ -20,11 +22,11 @@ typedef Dapr__Proto__Runtime__V1__TopicEventRequest topic_req_t;
 typedef Dapr__Proto__Runtime__V1__BindingEventRequest binding_req_t;
 typedef Dapr__Proto__Runtime__V1__TopicEventBulkRequest bulk_req_t;
 typedef Dapr__Proto__Runtime__V1__TopicEventBulkRequestEntry bulk_entry_t;
+typedef Dapr__Proto__Runtime__V1__TopicEventCERequest ce_req_t;
 typedef Dapr__Proto__Runtime__V1__TopicEventBulkResponseEntry bulk_status_t;
 typedef Google__Protobuf__Value pb_value_t;
 
 #define SERVICE "/dapr.proto.runtime.v1.AppCallback/"
-#define PUBSUB_PREFIX "/dapr/pubsub/"
 #define MAX_DEPTH 64 /* of a CloudEvent extension's value turned into JSON */
 /* What unpacking a request may allocate, besides the bodies' budget it is
  * counted in: this many times the message, and a little more. Dapr's
@@ -39,11 +41,8 @@ typedef struct {
   const ofctx_config_t *cfg;
   ofctx__host_t *host;
   ofctx__metrics_t *metrics;
-  char **paths;                /* per pub/sub input: the route its subscription names */
-  ofctx__bulk_config_t *bulks; /* per input */
-  size_t max_entries;          /* of a bulk delivery, on any input */
-  size_t max_metadata;         /* metadata entries (and extensions) of an event */
-  char inputs[24];             /* how many there are, for the log */
+  ofctx__async_inputs_t in;
+  size_t max_metadata; /* metadata entries (and extensions) of an event */
 } grpc_app_t;
 
 /* One delivery in flight: the call and the request its event views. */
@@ -64,54 +63,32 @@ typedef struct {
 static void app_stop(void *state) {
   grpc_app_t *a = state;
 
-  for (size_t i = 0; a->paths && i < ofctx_config_input_count(a->cfg); i++)
-    ofctx__free(a->paths[i]);
-  ofctx__free(a->paths);
-  ofctx__free(a->bulks);
+  ofctx__async_inputs_free(&a->in);
   ofctx__free(a);
 }
 
-static void *app_start(const ofctx__mode_env_t *env, char *err, size_t size) {
-  size_t n = ofctx_config_input_count(env->cfg);
+static void *app_start(const ofctx__mode_env_t *env, ofctx_error_t *err) {
   grpc_app_t *a = ofctx__calloc(1, sizeof *a);
-  int failed = !a;
 
-  if (a) {
-    a->cfg = env->cfg;
-    a->host = env->host;
-    a->metrics = env->metrics;
-    a->max_metadata = env->max_metadata;
-    snprintf(a->inputs, sizeof a->inputs, "%zu", n);
-    a->paths = ofctx__calloc(n ? n : 1, sizeof *a->paths);
-    a->bulks = ofctx__calloc(n ? n : 1, sizeof *a->bulks);
-    failed = !a->paths || !a->bulks;
-  }
-  for (size_t i = 0; !failed && i < n; i++) {
-    ofctx__buf_t path = {0};
-    ofctx__buf_puts(&path, PUBSUB_PREFIX);
-    ofctx__buf_encoded(&path, ofctx_component_name(ofctx_config_input_at(a->cfg, i)),
-                       OFCTX__ENCODE_COMPONENT);
-    a->paths[i] = path.data;
-    failed = path.failed;
-  }
-  if (failed) {
-    if (a)
-      app_stop(a);
-    snprintf(err, size, "out of memory");
+  if (!a) {
+    ofctx__error(err, OFCTX_ENOMEM, "out of memory");
     return NULL;
   }
-  for (size_t i = 0; i < n; i++) {
-    ofctx__bulk_config(ofctx_config_input_at(a->cfg, i), &a->bulks[i]);
-    if (ofctx__bulk_max_entries(&a->bulks[i]) > a->max_entries)
-      a->max_entries = ofctx__bulk_max_entries(&a->bulks[i]);
+  if (ofctx__async_inputs_init(&a->in, env->cfg, err) != OFCTX_OK) {
+    ofctx__free(a);
+    return NULL;
   }
+  a->cfg = env->cfg;
+  a->host = env->host;
+  a->metrics = env->metrics;
+  a->max_metadata = env->max_metadata;
   return a;
 }
 
 static void app_describe(void *state, const char **key, const char **value) {
   grpc_app_t *a = state;
   *key = "inputs";
-  *value = a->inputs;
+  *value = a->in.count_text;
 }
 
 /* ---- answers ---- */
@@ -252,59 +229,76 @@ static char *extension_text(const pb_value_t *v, int *oom, int *bad) {
   return text;
 }
 
+/* How a request, or a bulk entry, turned into an event. */
+typedef enum {
+  EVENT_OK,
+  EVENT_NOMEM, /* out of memory, or the call's budget spent: RETRY, it may pass */
+  /* It can never be an event (text that is not UTF-8, which protobuf-c does
+   * not check; more metadata than OFCTX_MAX_METADATA; no event): DROP. */
+  EVENT_POISON
+} event_rc_t;
+
+/* The extensions into `attrs`, never over an attribute set already, with
+ * the cost of each added to `*cost`. */
+static event_rc_t extensions_of(json_t *attrs, const Google__Protobuf__Struct *extensions,
+                                size_t *cost) {
+  for (size_t i = 0; extensions && i < extensions->n_fields; i++) {
+    const char *key = extensions->fields[i]->key;
+    event_rc_t rc = EVENT_OK;
+    int oom = 0, bad = 0;
+    char *text;
+    if (json_object_get(attrs, key))
+      continue;
+    if (!ofctx__utf8_valid(key, strlen(key)))
+      return EVENT_POISON;
+    text = extension_text(extensions->fields[i]->value, &oom, &bad);
+    if (bad || (text && !ofctx__utf8_valid(text, strlen(text))))
+      rc = EVENT_POISON;
+    else if (oom || (text && json_object_set_new(attrs, key, json_string(text)) != 0))
+      rc = EVENT_NOMEM;
+    else if (text)
+      *cost += ATTRIBUTE_COST + strlen(key) + strlen(text);
+    ofctx__free(text);
+    if (rc != EVENT_OK)
+      return rc;
+  }
+  return EVENT_OK;
+}
+
 /* The attributes Dapr sends as fields, then the extensions (never over a
- * field's), counted in the call's budget (a copy of each name and text, and
- * jansson's bookkeeping). 0; -1 when out of memory or the budget is spent;
- * -2 when one is not UTF-8 (protobuf-c does not check, and such a message
- * could never be an event) or there are more than `max` extensions. */
-static int attributes_of(ofctx__grpc_call_t *call, ofctx_event_t *ev, const char *const fields[][2],
-                         size_t n_fields, const Google__Protobuf__Struct *extensions, size_t max) {
-  int oom = 0, bad = 0;
+ * field's; at most `max` of them), counted in the call's budget (a copy of
+ * each name and text, and jansson's bookkeeping). */
+static event_rc_t attributes_of(ofctx__grpc_call_t *call, ofctx_event_t *ev,
+                                const char *const fields[][2], size_t n_fields,
+                                const Google__Protobuf__Struct *extensions, size_t max) {
   size_t cost = 0;
+  event_rc_t rc;
 
   if (extensions && extensions->n_fields > max)
-    return -2;
+    return EVENT_POISON;
   ev->attributes = json_object();
   if (!ev->attributes)
-    return -1;
+    return EVENT_NOMEM;
   for (size_t i = 0; i < n_fields; i++) {
     if (!fields[i][1] || !fields[i][1][0])
       continue;
     if (!ofctx__utf8_valid(fields[i][1], strlen(fields[i][1])))
-      return -2;
+      return EVENT_POISON;
     if (json_object_set_new(ev->attributes, fields[i][0], json_string(fields[i][1])) != 0)
-      return -1;
+      return EVENT_NOMEM;
     cost += ATTRIBUTE_COST + strlen(fields[i][1]);
   }
-  for (size_t i = 0; extensions && i < extensions->n_fields; i++) {
-    const char *key = extensions->fields[i]->key;
-    char *text;
-    if (json_object_get(ev->attributes, key))
-      continue;
-    if (!ofctx__utf8_valid(key, strlen(key)))
-      return -2;
-    text = extension_text(extensions->fields[i]->value, &oom, &bad);
-    if (bad || (text && !ofctx__utf8_valid(text, strlen(text)))) {
-      ofctx__free(text);
-      return -2;
-    }
-    if (oom)
-      return -1;
-    if (text && json_object_set_new(ev->attributes, key, json_string(text)) != 0)
-      oom = 1;
-    cost += text ? ATTRIBUTE_COST + strlen(key) + strlen(text) : 0;
-    ofctx__free(text);
-    if (oom)
-      return -1;
-  }
+  rc = extensions_of(ev->attributes, extensions, &cost);
+  if (rc != EVENT_OK)
+    return rc;
   if (ofctx__grpc_call_hold(call, cost) != 0)
-    return -1;
+    return EVENT_NOMEM;
   ev->content_type = json_string_value(json_object_get(ev->attributes, "datacontenttype"));
-  return 0;
+  return EVENT_OK;
 }
 
-static int topic_attributes(ofctx__grpc_call_t *call, ofctx_event_t *ev, const topic_req_t *m,
-                            size_t max) {
+static event_rc_t topic_attributes(ofctx__grpc_call_t *call, ofctx_event_t *ev,
+                                   const topic_req_t *m, size_t max) {
   const char *const fields[][2] = {{"id", m->id},
                                    {"source", m->source},
                                    {"type", m->type},
@@ -316,23 +310,6 @@ static int topic_attributes(ofctx__grpc_call_t *call, ofctx_event_t *ev, const t
 }
 
 /* ---- deliveries ---- */
-
-static size_t find_input(grpc_app_t *a, ofctx_component_kind_t kind, const char *component,
-                         const char *topic, const char *path) {
-  size_t n = ofctx_config_input_count(a->cfg);
-
-  for (size_t i = 0; path && path[0] && i < n; i++)
-    if (ofctx_component_kind(ofctx_config_input_at(a->cfg, i)) == kind &&
-        strcmp(a->paths[i], path) == 0)
-      return i;
-  for (size_t i = 0; i < n; i++) {
-    const ofctx_component_t *in = ofctx_config_input_at(a->cfg, i);
-    if (ofctx_component_kind(in) == kind && strcmp(ofctx_component_dapr_name(in), component) == 0 &&
-        (!topic || strcmp(ofctx_component_uri(in), topic) == 0))
-      return i;
-  }
-  return n;
-}
 
 static void *unpack_alloc(void *data, size_t size) {
   unpack_budget_t *b = data;
@@ -422,7 +399,7 @@ static delivery_t *delivery_new(ofctx__grpc_call_t *call, const ProtobufCMessage
  * NOT_FOUND (`why`) when there is no such input. 0 when there is. */
 static int event_for(grpc_app_t *a, delivery_t *d, size_t i, const ProtobufCBinaryData *data,
                      ofctx_event_t *ev, const char *why) {
-  if (i == ofctx_config_input_count(a->cfg)) {
+  if (i == a->in.count) {
     ofctx__grpc_fail(d->call, OFCTX__GRPC_NOT_FOUND, why);
     delivery_free(d);
     return -1;
@@ -461,8 +438,10 @@ static void on_binding(grpc_app_t *a, ofctx__grpc_call_t *call) {
   }
   d = delivery_new(call, &dapr__proto__runtime__v1__binding_event_request__descriptor);
   m = d ? (const binding_req_t *)d->msg : NULL;
-  if (!m || event_for(a, d, find_input(a, OFCTX_COMPONENT_BINDING, m->name, NULL, NULL), &m->data,
-                      &ev, "no input binding of that name") != 0)
+  if (!m ||
+      event_for(a, d,
+                ofctx__async_inputs_find(&a->in, OFCTX_COMPONENT_BINDING, m->name, NULL, NULL),
+                &m->data, &ev, "no input binding of that name") != 0)
     return;
   /* the binding's metadata first: Kafka's __key, __offset, ... */
   for (size_t k = 0; k < m->n_metadata; k++) {
@@ -497,25 +476,27 @@ static void on_topic(grpc_app_t *a, ofctx__grpc_call_t *call) {
   ofctx_event_t ev = {0};
   const topic_req_t *m;
   delivery_t *d;
-  int rc;
+  event_rc_t rc;
 
   if (too_deep(call) ||
       !(d = delivery_new(call, &dapr__proto__runtime__v1__topic_event_request__descriptor)))
     return;
   m = (const topic_req_t *)d->msg;
-  if (event_for(a, d, find_input(a, OFCTX_COMPONENT_PUBSUB, m->pubsub_name, m->topic, m->path),
+  if (event_for(a, d,
+                ofctx__async_inputs_find(&a->in, OFCTX_COMPONENT_PUBSUB, m->pubsub_name, m->topic,
+                                         m->path),
                 &m->data, &ev, "no subscription of that pub/sub and topic") != 0)
     return;
-  if ((rc = topic_attributes(call, &ev, m, a->max_metadata)) != 0) {
+  if ((rc = topic_attributes(call, &ev, m, a->max_metadata)) != EVENT_OK) {
     ofctx__event_clear(&ev);
-    if (rc == -2) {
+    if (rc == EVENT_POISON) {
       ofctx__log(OFCTX_LOG_WARN, "message dropped", "input", ev.input, "reason",
                  "a CloudEvent attribute is not UTF-8, or there are more than OFCTX_MAX_METADATA",
                  (const char *)NULL);
       ofctx__metrics_event(a->metrics, ev.input_index, OFCTX__OUTCOME_DROP);
     }
     /* out of memory may pass: RETRY */
-    reply_status(call, rc == -2 ? OFCTX__OUTCOME_DROP : OFCTX__OUTCOME_RETRY);
+    reply_status(call, rc == EVENT_POISON ? OFCTX__OUTCOME_DROP : OFCTX__OUTCOME_RETRY);
     delivery_free(d);
     return;
   }
@@ -568,12 +549,23 @@ static void answer_bulk(void *req, ofctx__bulk_t *bulk) {
   delivery_free(d);
 }
 
-/* The event of one entry: a CloudEvent, or raw bytes. 0; -1 out of memory;
- * -2 it can never be an event. */
-static int bulk_entry_event(grpc_app_t *a, ofctx__grpc_call_t *call, size_t input,
-                            const bulk_req_t *m, const bulk_entry_t *e, ofctx_event_t *ev) {
+static event_rc_t entry_attributes(ofctx__grpc_call_t *call, ofctx_event_t *ev, const bulk_req_t *m,
+                                   const ce_req_t *ce, size_t max) {
+  const char *const fields[][2] = {{"id", ce->id},
+                                   {"source", ce->source},
+                                   {"type", ce->type},
+                                   {"specversion", ce->spec_version},
+                                   {"datacontenttype", ce->data_content_type},
+                                   {"topic", m->topic},
+                                   {"pubsubname", m->pubsub_name}};
+  return attributes_of(call, ev, fields, sizeof fields / sizeof fields[0], ce->extensions, max);
+}
+
+/* The event of one entry of input `input`: a CloudEvent, or raw bytes. */
+static event_rc_t bulk_entry_event(grpc_app_t *a, ofctx__grpc_call_t *call, size_t input,
+                                   const bulk_req_t *m, const bulk_entry_t *e, ofctx_event_t *ev) {
   const ProtobufCBinaryData *data;
-  int rc = 0;
+  event_rc_t rc = EVENT_OK;
 
   ev->kind = OFCTX_EVENT_PUBSUB;
   ev->input = ofctx_component_name(ofctx_config_input_at(a->cfg, input));
@@ -581,37 +573,28 @@ static int bulk_entry_event(grpc_app_t *a, ofctx__grpc_call_t *call, size_t inpu
   if (e->event_case ==
           DAPR__PROTO__RUNTIME__V1__TOPIC_EVENT_BULK_REQUEST_ENTRY__EVENT_CLOUD_EVENT &&
       e->cloud_event) {
-    const Dapr__Proto__Runtime__V1__TopicEventCERequest *ce = e->cloud_event;
-    const char *const fields[][2] = {{"id", ce->id},
-                                     {"source", ce->source},
-                                     {"type", ce->type},
-                                     {"specversion", ce->spec_version},
-                                     {"datacontenttype", ce->data_content_type},
-                                     {"topic", m->topic},
-                                     {"pubsubname", m->pubsub_name}};
-    rc = attributes_of(call, ev, fields, sizeof fields / sizeof fields[0], ce->extensions,
-                       a->max_metadata);
-    data = &ce->data;
+    rc = entry_attributes(call, ev, m, e->cloud_event, a->max_metadata);
+    data = &e->cloud_event->data;
   } else if (e->event_case ==
              DAPR__PROTO__RUNTIME__V1__TOPIC_EVENT_BULK_REQUEST_ENTRY__EVENT_BYTES) {
     data = &e->bytes;
     ev->content_type =
         e->content_type && e->content_type[0] ? e->content_type : "application/octet-stream";
   } else {
-    return -2;
+    return EVENT_POISON;
   }
-  if (rc != 0)
+  if (rc != EVENT_OK)
     return rc;
   if (e->n_metadata > a->max_metadata)
-    return -2;
+    return EVENT_POISON;
   ev->data = data->len ? (const char *)data->data : "";
   ev->len = data->len;
   for (size_t k = 0; k < e->n_metadata; k++) {
     ofctx__http_header_t entry = {e->metadata[k]->key, e->metadata[k]->value};
     if (ofctx__event_metadata_add(ev, &entry, 1, 0) != 0)
-      return -1;
+      return EVENT_NOMEM;
   }
-  return 0;
+  return EVENT_OK;
 }
 
 /* Entries whose extensions nest too deep are found on the wire, before
@@ -699,59 +682,77 @@ static int too_many_entries(ofctx__grpc_call_t *call, size_t n, size_t max) {
   return 1;
 }
 
-static void on_bulk(grpc_app_t *a, ofctx__grpc_call_t *call) {
-  const bulk_req_t *m;
+/* The batch of delivery `d`, of input `i`; NULL, the call failed and `d`
+ * freed, when it has more entries than the subscription lets Dapr send,
+ * when the server holds too many messages, or when out of memory. */
+static ofctx__bulk_t *bulk_of(grpc_app_t *a, delivery_t *d, size_t i) {
+  size_t n = ((const bulk_req_t *)d->msg)->n_entries, n_headers;
+  const ofctx__http_header_t *headers = ofctx__grpc_call_headers(d->call, &n_headers);
   ofctx__bulk_t *bulk;
-  delivery_t *d;
-  size_t i, n_headers;
-  const ofctx__http_header_t *headers = ofctx__grpc_call_headers(call, &n_headers);
 
-  if (too_many_entries(call, wire_entries(call), a->max_entries) || bulk_too_deep(call) ||
-      !(d = delivery_new(call, &dapr__proto__runtime__v1__topic_event_bulk_request__descriptor)))
-    return;
-  m = (const bulk_req_t *)d->msg;
-  i = find_input(a, OFCTX_COMPONENT_PUBSUB, m->pubsub_name, m->topic, m->path);
-  if (i == ofctx_config_input_count(a->cfg)) {
-    ofctx__grpc_fail(call, OFCTX__GRPC_NOT_FOUND, "no subscription of that pub/sub and topic");
-    delivery_free(d);
-    return;
+  if (too_many_entries(d->call, n, ofctx__bulk_max_entries(&a->in.bulks[i])))
+    goto out_free;
+  if (ofctx__grpc_call_hold(d->call, ofctx__bulk_cost(n)) != 0) {
+    ofctx__grpc_fail(d->call, OFCTX__GRPC_RESOURCE_EXHAUSTED, "the server holds too many messages");
+    goto out_free;
   }
-  if (too_many_entries(call, m->n_entries, ofctx__bulk_max_entries(&a->bulks[i]))) {
-    delivery_free(d);
-    return;
-  }
-  if (ofctx__grpc_call_hold(call, ofctx__bulk_cost(m->n_entries)) != 0) {
-    ofctx__grpc_fail(call, OFCTX__GRPC_RESOURCE_EXHAUSTED, "the server holds too many messages");
-    delivery_free(d);
-    return;
-  }
-  bulk = ofctx__bulk_new(a->host, d, i, m->n_entries, answer_bulk);
-  if (!bulk || ofctx__bulk_share_metadata(bulk, headers, n_headers) != 0) {
-    if (bulk)
-      ofctx__bulk_free(bulk);
-    ofctx__grpc_fail(call, OFCTX__GRPC_RESOURCE_EXHAUSTED, "out of memory");
-    delivery_free(d);
-    return;
-  }
+  bulk = ofctx__bulk_new(a->host, d, i, n, answer_bulk);
+  if (bulk && ofctx__bulk_share_metadata(bulk, headers, n_headers) == 0)
+    return bulk;
+  if (bulk)
+    ofctx__bulk_free(bulk);
+  ofctx__grpc_fail(d->call, OFCTX__GRPC_RESOURCE_EXHAUSTED, "out of memory");
+out_free:
+  delivery_free(d);
+  return NULL;
+}
+
+/* Each entry of `m` (input `i`) into `bulk`: its event to an invocation, or
+ * settled at once, DROP when it can never be an event and RETRY when out
+ * of memory. */
+static void bulk_entries(grpc_app_t *a, ofctx__grpc_call_t *call, ofctx__bulk_t *bulk, size_t i,
+                         const bulk_req_t *m) {
   for (size_t k = 0; k < m->n_entries; k++) {
     const bulk_entry_t *e = m->entries[k];
     ofctx_event_t ev = {0};
-    int rc = bulk_entry_event(a, call, i, m, e, &ev);
-    if (rc == 0) {
+    event_rc_t rc = bulk_entry_event(a, call, i, m, e, &ev);
+    if (rc == EVENT_OK) {
       ofctx__bulk_invoke(bulk, k, e->entry_id, strlen(e->entry_id), &ev);
       continue;
     }
     ofctx__event_clear(&ev);
-    if (rc == -2)
+    if (rc == EVENT_POISON)
       ofctx__log(OFCTX_LOG_WARN, "bulk entry dropped", "input", ev.input, "entry", e->entry_id,
                  "reason",
                  "the entry is neither a CloudEvent nor bytes, not UTF-8, or has more metadata "
                  "entries than OFCTX_MAX_METADATA",
                  (const char *)NULL);
     ofctx__bulk_settle(bulk, k, e->entry_id, strlen(e->entry_id),
-                       rc == -2 ? OFCTX__OUTCOME_DROP : OFCTX__OUTCOME_RETRY);
+                       rc == EVENT_POISON ? OFCTX__OUTCOME_DROP : OFCTX__OUTCOME_RETRY);
   }
-  ofctx__bulk_close(bulk);
+}
+
+static void on_bulk(grpc_app_t *a, ofctx__grpc_call_t *call) {
+  const bulk_req_t *m;
+  ofctx__bulk_t *bulk;
+  delivery_t *d;
+  size_t i;
+
+  if (too_many_entries(call, wire_entries(call), a->in.max_entries) || bulk_too_deep(call) ||
+      !(d = delivery_new(call, &dapr__proto__runtime__v1__topic_event_bulk_request__descriptor)))
+    return;
+  m = (const bulk_req_t *)d->msg;
+  i = ofctx__async_inputs_find(&a->in, OFCTX_COMPONENT_PUBSUB, m->pubsub_name, m->topic, m->path);
+  if (i == a->in.count) {
+    ofctx__grpc_fail(call, OFCTX__GRPC_NOT_FOUND, "no subscription of that pub/sub and topic");
+    delivery_free(d);
+    return;
+  }
+  bulk = bulk_of(a, d, i);
+  if (!bulk)
+    return;
+  bulk_entries(a, call, bulk, i, m);
+  ofctx__bulk_close(bulk); /* which may answer, and free `d` */
 }
 
 static void list_bindings(grpc_app_t *a, ofctx__grpc_call_t *call) {
@@ -777,66 +778,82 @@ static void list_bindings(grpc_app_t *a, ofctx__grpc_call_t *call) {
 typedef Dapr__Proto__Runtime__V1__TopicSubscription sub_t;
 typedef Dapr__Proto__Runtime__V1__TopicSubscription__MetadataEntry sub_entry_t;
 
+/* One subscription and what it points to. */
+typedef struct {
+  sub_t sub;
+  Dapr__Proto__Runtime__V1__TopicRoutes routes;
+  Dapr__Proto__Runtime__V1__BulkSubscribeConfig bulk;
+} subscription_t;
+
+/* The metadata entries of every input: as many as the subscriptions need
+ * at most. */
+static size_t metadata_count(const grpc_app_t *a) {
+  size_t n = 0;
+
+  for (size_t i = 0; i < a->in.count; i++)
+    n += ofctx_strmap_count(ofctx_component_metadata(ofctx_config_input_at(a->cfg, i)));
+  return n;
+}
+
+/* Pub/sub input `i`'s subscription into `s`, its metadata (but the
+ * bulkSubscribe keys, which are the subscription's own) into `entries` and
+ * `list` from their start; everything views the context. */
+static void subscription_of(const grpc_app_t *a, size_t i, subscription_t *s, sub_entry_t *entries,
+                            sub_entry_t **list) {
+  const ofctx_component_t *in = ofctx_config_input_at(a->cfg, i);
+  const ofctx_strmap_t *md = ofctx_component_metadata(in);
+
+  dapr__proto__runtime__v1__topic_subscription__init(&s->sub);
+  dapr__proto__runtime__v1__topic_routes__init(&s->routes);
+  s->sub.pubsub_name = (char *)ofctx_component_dapr_name(in);
+  s->sub.topic = (char *)ofctx_component_uri(in);
+  s->routes.default_ = a->in.routes[i];
+  s->sub.routes = &s->routes;
+  s->sub.metadata = list;
+  for (size_t k = 0; k < ofctx_strmap_count(md); k++) {
+    sub_entry_t *e = &entries[s->sub.n_metadata];
+    if (ofctx__bulk_metadata_key(ofctx_strmap_key_at(md, k)))
+      continue;
+    dapr__proto__runtime__v1__topic_subscription__metadata_entry__init(e);
+    e->key = (char *)ofctx_strmap_key_at(md, k);
+    e->value = (char *)ofctx_strmap_value_at(md, k);
+    list[s->sub.n_metadata++] = e;
+  }
+  if (a->in.bulks[i].enabled) {
+    dapr__proto__runtime__v1__bulk_subscribe_config__init(&s->bulk);
+    s->bulk.enabled = 1;
+    s->bulk.max_messages_count = (int32_t)a->in.bulks[i].max_messages;
+    s->bulk.max_await_duration_ms = (int32_t)a->in.bulks[i].max_await_ms;
+    s->sub.bulk_subscribe = &s->bulk;
+  }
+}
+
 static void list_subscriptions(grpc_app_t *a, ofctx__grpc_call_t *call) {
   Dapr__Proto__Runtime__V1__ListTopicSubscriptionsResponse res =
       DAPR__PROTO__RUNTIME__V1__LIST_TOPIC_SUBSCRIPTIONS_RESPONSE__INIT;
-  size_t n = ofctx_config_input_count(a->cfg), entries = 0;
-  sub_t *subs = ofctx__calloc(n ? n : 1, sizeof *subs);
+  size_t n = a->in.count, n_md = metadata_count(a), e = 0;
+  subscription_t *subs = ofctx__calloc(n ? n : 1, sizeof *subs);
   sub_t **list = ofctx__calloc(n ? n : 1, sizeof *list);
-  Dapr__Proto__Runtime__V1__TopicRoutes *routes = ofctx__calloc(n ? n : 1, sizeof *routes);
-  Dapr__Proto__Runtime__V1__BulkSubscribeConfig *bulk_configs =
-      ofctx__calloc(n ? n : 1, sizeof *bulk_configs);
-  sub_entry_t *entry = NULL, **entry_list = NULL;
+  sub_entry_t *entries = ofctx__calloc(n_md ? n_md : 1, sizeof *entries);
+  sub_entry_t **entry_list = ofctx__calloc(n_md ? n_md : 1, sizeof *entry_list);
 
-  for (size_t i = 0; i < n; i++)
-    entries += ofctx_strmap_count(ofctx_component_metadata(ofctx_config_input_at(a->cfg, i)));
-  if (subs && list && routes && bulk_configs) {
-    entry = ofctx__calloc(entries ? entries : 1, sizeof *entry);
-    entry_list = ofctx__calloc(entries ? entries : 1, sizeof *entry_list);
-  }
-  if (!entry || !entry_list) {
+  if (!subs || !list || !entries || !entry_list) {
     ofctx__grpc_fail(call, OFCTX__GRPC_RESOURCE_EXHAUSTED, "out of memory");
-  } else {
-    size_t e = 0;
-    for (size_t i = 0; i < n; i++) {
-      const ofctx_component_t *in = ofctx_config_input_at(a->cfg, i);
-      const ofctx_strmap_t *md = ofctx_component_metadata(in);
-      sub_t *s = &subs[res.n_subscriptions];
-      if (ofctx_component_kind(in) != OFCTX_COMPONENT_PUBSUB)
-        continue;
-      dapr__proto__runtime__v1__topic_subscription__init(s);
-      dapr__proto__runtime__v1__topic_routes__init(&routes[i]);
-      s->pubsub_name = (char *)ofctx_component_dapr_name(in);
-      s->topic = (char *)ofctx_component_uri(in);
-      routes[i].default_ = a->paths[i];
-      s->routes = &routes[i];
-      s->metadata = &entry_list[e];
-      for (size_t k = 0; k < ofctx_strmap_count(md); k++) {
-        if (ofctx__bulk_metadata_key(ofctx_strmap_key_at(md, k)))
-          continue;
-        dapr__proto__runtime__v1__topic_subscription__metadata_entry__init(&entry[e]);
-        entry[e].key = (char *)ofctx_strmap_key_at(md, k);
-        entry[e].value = (char *)ofctx_strmap_value_at(md, k);
-        entry_list[e] = &entry[e];
-        s->n_metadata++;
-        e++;
-      }
-      if (a->bulks[i].enabled) {
-        dapr__proto__runtime__v1__bulk_subscribe_config__init(&bulk_configs[i]);
-        bulk_configs[i].enabled = 1;
-        bulk_configs[i].max_messages_count = (int32_t)a->bulks[i].max_messages;
-        bulk_configs[i].max_await_duration_ms = (int32_t)a->bulks[i].max_await_ms;
-        s->bulk_subscribe = &bulk_configs[i];
-      }
-      list[res.n_subscriptions++] = s;
-    }
-    res.subscriptions = list;
-    ofctx__grpc_reply(call, &res.base);
+    goto out_free;
   }
-  ofctx__free(entry);
+  for (size_t i = 0; i < n; i++) {
+    subscription_t *s = &subs[res.n_subscriptions];
+    if (ofctx_component_kind(ofctx_config_input_at(a->cfg, i)) != OFCTX_COMPONENT_PUBSUB)
+      continue;
+    subscription_of(a, i, s, &entries[e], &entry_list[e]);
+    e += s->sub.n_metadata;
+    list[res.n_subscriptions++] = &s->sub;
+  }
+  res.subscriptions = list;
+  ofctx__grpc_reply(call, &res.base);
+out_free:
   ofctx__free(entry_list);
-  ofctx__free(routes);
-  ofctx__free(bulk_configs);
+  ofctx__free(entries);
   ofctx__free(list);
   ofctx__free(subs);
 }
@@ -870,5 +887,9 @@ static int app_route(void *state, ofctx__http_request_t *req) {
   return 0;
 }
 
-const ofctx__mode_t ofctx__async_grpc_mode = {
-    "Async", 0, 0, app_start, app_route, app_call, app_describe, app_stop};
+const ofctx__mode_t ofctx__async_grpc_mode = {.name = "Async",
+                                              .start = app_start,
+                                              .route = app_route,
+                                              .call = app_call,
+                                              .describe = app_describe,
+                                              .stop = app_stop};

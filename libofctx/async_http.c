@@ -4,8 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <stdlib.h>
-
+#include "async_inputs.h"
 #include "buf.h"
 #include "bulk.h"
 #include "cloudevent.h"
@@ -16,81 +15,43 @@
 #include "mem.h"
 #include "mode.h"
 
-#define PUBSUB_PREFIX "/dapr/pubsub/"
-
-/* prefix + the percent-encoded name (NULL when out of memory). */
-static char *route_for(const char *prefix, const char *name) {
-  ofctx__buf_t route = {0};
-
-  ofctx__buf_puts(&route, prefix);
-  ofctx__buf_encoded(&route, name, OFCTX__ENCODE_COMPONENT);
-  if (route.failed) {
-    ofctx__buf_free(&route);
-    return NULL;
-  }
-  return route.data;
-}
-
 typedef struct {
   const ofctx_config_t *cfg;
   ofctx__host_t *host;
   ofctx__metrics_t *metrics;
-  char **routes;               /* per input: the path Dapr delivers it to */
-  ofctx__bulk_config_t *bulks; /* per input */
-  size_t max_metadata;         /* metadata entries of a bulk entry */
-  char inputs[24];             /* how many there are, for the log */
+  ofctx__async_inputs_t in;
+  size_t max_metadata; /* metadata entries of a bulk entry */
 } async_t;
 
 static void async_stop(void *state) {
   async_t *a = state;
 
-  for (size_t i = 0; a->routes && i < ofctx_config_input_count(a->cfg); i++)
-    ofctx__free(a->routes[i]);
-  ofctx__free(a->routes);
-  ofctx__free(a->bulks);
+  ofctx__async_inputs_free(&a->in);
   ofctx__free(a);
 }
 
-static void *async_start(const ofctx__mode_env_t *env, char *err, size_t size) {
-  size_t n = ofctx_config_input_count(env->cfg);
+static void *async_start(const ofctx__mode_env_t *env, ofctx_error_t *err) {
   async_t *a = ofctx__calloc(1, sizeof *a);
 
-  if (a) {
-    a->cfg = env->cfg;
-    a->host = env->host;
-    a->metrics = env->metrics;
-    a->max_metadata = env->max_metadata;
-    snprintf(a->inputs, sizeof a->inputs, "%zu", n);
-    a->routes = ofctx__calloc(n ? n : 1, sizeof *a->routes);
-    a->bulks = ofctx__calloc(n ? n : 1, sizeof *a->bulks);
-  }
-  for (size_t i = 0; a && a->routes && i < n; i++) {
-    const ofctx_component_t *in = ofctx_config_input_at(a->cfg, i);
-    /* Dapr delivers a binding to /<componentName> (no `route` metadata is
-     * set by OpenFunction); pub/sub routes are ours to choose. */
-    a->routes[i] = ofctx_component_kind(in) == OFCTX_COMPONENT_BINDING
-                       ? route_for("/", ofctx_component_dapr_name(in))
-                       : route_for(PUBSUB_PREFIX, ofctx_component_name(in));
-    if (!a->routes[i]) {
-      async_stop(a);
-      a = NULL;
-    }
-  }
-  if (!a || !a->routes || !a->bulks) {
-    if (a)
-      async_stop(a);
-    snprintf(err, size, "out of memory");
+  if (!a) {
+    ofctx__error(err, OFCTX_ENOMEM, "out of memory");
     return NULL;
   }
-  for (size_t i = 0; i < n; i++)
-    ofctx__bulk_config(ofctx_config_input_at(a->cfg, i), &a->bulks[i]);
+  if (ofctx__async_inputs_init(&a->in, env->cfg, err) != OFCTX_OK) {
+    ofctx__free(a);
+    return NULL;
+  }
+  a->cfg = env->cfg;
+  a->host = env->host;
+  a->metrics = env->metrics;
+  a->max_metadata = env->max_metadata;
   return a;
 }
 
 static void async_describe(void *state, const char **key, const char **value) {
   async_t *a = state;
   *key = "inputs";
-  *value = a->inputs;
+  *value = a->in.count_text;
 }
 
 /* ---- answers ---- */
@@ -207,25 +168,28 @@ static int entry_field(void *arg, const char *key, size_t key_len, const char *v
   return 0;
 }
 
+/* What read_entry returns to the walk of the entries: go on, or stop. */
+enum { ENTRY_READ = 0, ENTRY_NOMEM = 1, ENTRY_TOO_MANY = 2 /* more than Dapr ever sends */ };
+
 static int read_entry(void *arg, const char *value, size_t value_len) {
   bulk_read_t *r = arg;
   entry_fields_t *f;
 
   if (r->n == r->max)
-    return 2; /* more than Dapr ever sends */
+    return ENTRY_TOO_MANY;
   if (r->n == r->cap) {
     size_t cap = r->cap ? 2 * r->cap : 128;
     cap = cap < r->max ? cap : r->max;
     entry_fields_t *more = ofctx__realloc(r->fields, cap * sizeof *more);
     if (!more)
-      return 1;
+      return ENTRY_NOMEM;
     r->fields = more;
     r->cap = cap;
   }
   f = &r->fields[r->n++];
   *f = (entry_fields_t){0};
   f->object = ofctx__json_members_in(r->map, value, value_len, entry_field, f) == 0;
-  return 0;
+  return ENTRY_READ;
 }
 
 /* Each metadata member as "name NUL value NUL" (a string's characters, or
@@ -249,34 +213,35 @@ static int metadata_pair(void *arg, const char *key, size_t key_len, const char 
   return 0;
 }
 
-/* The entry's event: a CloudEvent object, or (raw payloads) base64 text. */
-static ofctx_err_t entry_event(bulk_read_t *r, size_t k, const entry_fields_t *f, ofctx_event_t *ev,
-                               ofctx_error_t *err) {
+/* The entry's event itself: a CloudEvent object, or (a raw payload) base64
+ * text. */
+static ofctx_err_t entry_payload(bulk_read_t *r, const entry_fields_t *f, ofctx_event_t *ev,
+                                 ofctx_error_t *err) {
+  ofctx_err_t rc;
+
+  if (!f->event)
+    return ofctx__error(err, OFCTX_EINVAL, "the entry has no event");
+  if (f->event[0] != '"')
+    return ofctx__ce_from_valid_envelope(r->map, f->event, f->event_len, ev, err);
+  rc = ofctx__json_base64(f->event, f->event_len, &ev->owned, &ev->len);
+  if (rc == OFCTX_EINVAL)
+    return ofctx__error(err, rc, "the entry's raw event is not base64");
+  if (rc == OFCTX_OK)
+    ev->data = ev->owned;
+  return rc;
+}
+
+/* The strings entry `k`'s event views, kept with the batch: a raw payload's
+ * type (the entry's), then the metadata's names and values, all appended
+ * before any view is taken. */
+static ofctx_err_t entry_strings(bulk_read_t *r, size_t k, const entry_fields_t *f,
+                                 ofctx_event_t *ev, ofctx_error_t *err) {
   ofctx__buf_t *strings = ofctx__bulk_strings(r->bulk, k);
   pairs_t pairs = {strings, 0};
   ofctx__http_header_t *md;
   size_t type_len = 0;
-  ofctx_err_t rc;
+  int added;
 
-  ev->kind = OFCTX_EVENT_PUBSUB;
-  ev->input = ofctx_component_name(ofctx_config_input_at(r->a->cfg, r->input));
-  ev->input_index = r->input;
-  if (!f->event)
-    return ofctx__error(err, OFCTX_EINVAL, "the entry has no event");
-  if (f->event[0] == '"') { /* a raw payload: base64 */
-    rc = ofctx__json_base64(f->event, f->event_len, &ev->owned, &ev->len);
-    if (rc == OFCTX_EINVAL)
-      return ofctx__error(err, rc, "the entry's raw event is not base64");
-    if (rc != OFCTX_OK)
-      return rc;
-    ev->data = ev->owned;
-  } else {
-    rc = ofctx__ce_from_valid_envelope(r->map, f->event, f->event_len, ev, err);
-  }
-  if (rc != OFCTX_OK)
-    return rc;
-  /* the strings the event views, all appended before any view is taken: a
-   * raw payload's type (the entry's), then the metadata's names and values */
   ofctx__buf_append(strings, "", 0);
   if (f->event[0] == '"' && f->type) {
     ofctx__json_string_decode(strings, f->type, f->type_len);
@@ -294,12 +259,22 @@ static ofctx_err_t entry_event(bulk_read_t *r, size_t k, const entry_fields_t *f
   if (f->event[0] == '"')
     ev->content_type = type_len ? strings->data : "application/octet-stream";
   md = ofctx__http_headers_unpack(strings->data + (type_len ? type_len + 1 : 0), pairs.count, 0);
-  if ((pairs.count && !md) || ofctx__event_metadata_add(ev, md, pairs.count, 0) != 0) {
-    ofctx__free(md);
-    return OFCTX_ENOMEM;
-  }
+  added = (!pairs.count || md) && ofctx__event_metadata_add(ev, md, pairs.count, 0) == 0;
   ofctx__free(md);
-  return OFCTX_OK;
+  return added ? OFCTX_OK : OFCTX_ENOMEM;
+}
+
+/* Entry `k`'s event: OFCTX_OK, OFCTX_ENOMEM, or another code when it can
+ * never be an event (why in `err`). */
+static ofctx_err_t entry_event(bulk_read_t *r, size_t k, const entry_fields_t *f, ofctx_event_t *ev,
+                               ofctx_error_t *err) {
+  ofctx_err_t rc;
+
+  ev->kind = OFCTX_EVENT_PUBSUB;
+  ev->input = ofctx_component_name(ofctx_config_input_at(r->a->cfg, r->input));
+  ev->input_index = r->input;
+  rc = entry_payload(r, f, ev, err);
+  return rc == OFCTX_OK ? entry_strings(r, k, f, ev, err) : rc;
 }
 
 static void start_entry(bulk_read_t *r, size_t k) {
@@ -379,18 +354,18 @@ static int deliver_bulk(async_t *a, ofctx__http_request_t *req, size_t i, const 
   size_t n_headers;
   int rc;
 
-  r.max = ofctx__bulk_max_entries(&a->bulks[i]);
+  r.max = ofctx__bulk_max_entries(&a->in.bulks[i]);
   if (ofctx__json_members_in(map, body, len, find_entries, &r) != 0 || !r.entries || !r.bulk_type ||
       r.specversion)
     return 0;
   headers = ofctx__http_request_headers(req, &n_headers);
   rc = ofctx__json_elements_in(map, r.entries, r.entries_len, read_entry, &r);
-  if (rc == 2) {
+  if (rc == ENTRY_TOO_MANY) {
     too_many_entries(a, req, i, r.max);
-  } else if (rc == 0 &&
+  } else if (rc == ENTRY_READ &&
              ofctx__http_request_hold(req, ofctx__bulk_cost(r.n) + r.cap * sizeof *r.fields) != 0) {
     ofctx__http_respond_json(req, 503, "{\"error\":\"the server holds too many messages\"}");
-  } else if (rc != 0 || !(r.bulk = ofctx__bulk_new(a->host, req, i, r.n, answer_bulk)) ||
+  } else if (rc != ENTRY_READ || !(r.bulk = ofctx__bulk_new(a->host, req, i, r.n, answer_bulk)) ||
              ofctx__bulk_share_metadata(r.bulk, headers, n_headers) != 0) {
     if (r.bulk)
       ofctx__bulk_free(r.bulk);
@@ -404,32 +379,19 @@ static int deliver_bulk(async_t *a, ofctx__http_request_t *req, size_t i, const 
   return 1;
 }
 
-static void deliver_pubsub(async_t *a, ofctx__http_request_t *req, size_t i) {
+/* One pub/sub message, a CloudEvent in Dapr's envelope; `map` holds the
+ * body's containers when it has been validated already, else NULL. */
+static void deliver_message(async_t *a, ofctx__http_request_t *req, size_t i, const char *body,
+                            size_t len, const ofctx__json_map_t *map) {
   ofctx_event_t ev = {0};
-  size_t len;
-  const char *body = ofctx__http_request_body(req, &len);
   ofctx_error_t err;
   ofctx_err_t rc;
 
-  ofctx__json_map_t map = {0};
-  int valid = 0;
-
-  /* On a bulk input the body is validated whole, once, its containers
-   * mapped: the walks of a bulk's entries, or of a single message, read
-   * each container once. */
-  if (a->bulks[i].enabled) {
-    valid = ofctx__json_map(&map, body, len);
-    if (valid && deliver_bulk(a, req, i, body, len, &map)) {
-      ofctx__json_map_free(&map);
-      return;
-    }
-  }
   ev.kind = OFCTX_EVENT_PUBSUB;
   ev.input = ofctx_component_name(ofctx_config_input_at(a->cfg, i));
   ev.input_index = i;
-  rc = valid ? ofctx__ce_from_valid_envelope(&map, body, len, &ev, &err)
-             : ofctx__ce_from_envelope(body, len, &ev, &err);
-  ofctx__json_map_free(&map);
+  rc = map ? ofctx__ce_from_valid_envelope(map, body, len, &ev, &err)
+           : ofctx__ce_from_envelope(body, len, &ev, &err);
   if (rc == OFCTX_OK && ofctx__event_metadata_from_headers(&ev, req) != 0)
     rc = OFCTX_ENOMEM;
   if (rc != OFCTX_OK) {
@@ -444,37 +406,78 @@ static void deliver_pubsub(async_t *a, ofctx__http_request_t *req, size_t i) {
     ofctx__http_respond_json(req, 503, "{\"error\":\"out of memory\"}");
 }
 
+static void deliver_pubsub(async_t *a, ofctx__http_request_t *req, size_t i) {
+  size_t len;
+  const char *body = ofctx__http_request_body(req, &len);
+  ofctx__json_map_t map = {0};
+
+  /* On a bulk input the body is validated whole, once, its containers
+   * mapped: the walks of a bulk's entries, or of a single message, read
+   * each container once. */
+  if (!a->in.bulks[i].enabled) {
+    deliver_message(a, req, i, body, len, NULL);
+  } else if (!ofctx__json_map(&map, body, len)) {
+    deliver_message(a, req, i, body, len, NULL);
+  } else if (!deliver_bulk(a, req, i, body, len, &map)) {
+    deliver_message(a, req, i, body, len, &map);
+  }
+  ofctx__json_map_free(&map);
+}
+
+/* The subscription's bulkSubscribe; NULL when out of memory. */
+static json_t *bulk_json(const ofctx__bulk_config_t *bulk) {
+  json_t *o = json_pack("{s:b}", "enabled", 1);
+
+  if (o && bulk->max_messages &&
+      json_object_set_new(o, "maxMessagesCount", json_integer(bulk->max_messages)) != 0)
+    goto out_free;
+  if (o && bulk->max_await_ms &&
+      json_object_set_new(o, "maxAwaitDurationMs", json_integer(bulk->max_await_ms)) != 0)
+    goto out_free;
+  return o;
+out_free:
+  json_decref(o);
+  return NULL;
+}
+
+/* Pub/sub input `i`'s subscription, as Dapr reads it from /dapr/subscribe:
+ * its metadata but the bulkSubscribe keys, which are the subscription's
+ * own. NULL when out of memory. */
+static json_t *subscription_json(const async_t *a, size_t i) {
+  const ofctx_component_t *in = ofctx_config_input_at(a->cfg, i);
+  const ofctx_strmap_t *md = ofctx_component_metadata(in);
+  json_t *metadata = json_object(), *sub;
+
+  for (size_t k = 0; metadata && k < ofctx_strmap_count(md); k++)
+    if (!ofctx__bulk_metadata_key(ofctx_strmap_key_at(md, k)) &&
+        json_object_set_new(metadata, ofctx_strmap_key_at(md, k),
+                            json_string(ofctx_strmap_value_at(md, k))) != 0) {
+      json_decref(metadata);
+      return NULL;
+    }
+  if (!metadata)
+    return NULL;
+  sub = json_pack("{s:s,s:s,s:s,s:o}", "pubsubname", ofctx_component_dapr_name(in), "topic",
+                  ofctx_component_uri(in), "route", a->in.routes[i], "metadata", metadata);
+  if (sub && a->in.bulks[i].enabled &&
+      json_object_set_new(sub, "bulkSubscribe", bulk_json(&a->in.bulks[i])) != 0) {
+    json_decref(sub);
+    return NULL;
+  }
+  return sub;
+}
+
 /* GET /dapr/subscribe: one subscription per pub/sub input. */
 static void subscriptions(async_t *a, ofctx__http_request_t *req) {
   json_t *list = json_array();
-  char *text;
+  char *text = NULL;
 
-  for (size_t i = 0; list && i < ofctx_config_input_count(a->cfg); i++) {
-    const ofctx_component_t *in = ofctx_config_input_at(a->cfg, i);
-    const ofctx_strmap_t *md = ofctx_component_metadata(in);
-    json_t *metadata;
-    if (ofctx_component_kind(in) != OFCTX_COMPONENT_PUBSUB)
-      continue;
-    metadata = json_object();
-    for (size_t k = 0; metadata && k < ofctx_strmap_count(md); k++)
-      if (!ofctx__bulk_metadata_key(ofctx_strmap_key_at(md, k)))
-        json_object_set_new(metadata, ofctx_strmap_key_at(md, k),
-                            json_string(ofctx_strmap_value_at(md, k)));
-    json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:o}", "pubsubname",
-                                          ofctx_component_dapr_name(in), "topic",
-                                          ofctx_component_uri(in), "route", a->routes[i],
-                                          "metadata", metadata ? metadata : json_object()));
-    if (a->bulks[i].enabled) {
-      json_t *bulk = json_pack("{s:b}", "enabled", 1);
-      if (bulk && a->bulks[i].max_messages)
-        json_object_set_new(bulk, "maxMessagesCount", json_integer(a->bulks[i].max_messages));
-      if (bulk && a->bulks[i].max_await_ms)
-        json_object_set_new(bulk, "maxAwaitDurationMs", json_integer(a->bulks[i].max_await_ms));
-      json_object_set_new(json_array_get(list, json_array_size(list) - 1), "bulkSubscribe",
-                          bulk ? bulk : json_null());
-    }
-  }
+  for (size_t i = 0; list && i < a->in.count; i++)
+    if (ofctx_component_kind(ofctx_config_input_at(a->cfg, i)) == OFCTX_COMPONENT_PUBSUB &&
+        json_array_append_new(list, subscription_json(a, i)) != 0)
+      goto out_free;
   text = list ? ofctx__json_text(list, JSON_COMPACT) : NULL;
+out_free:
   json_decref(list);
   if (!text) {
     ofctx__http_respond_json(req, 503, "{\"error\":\"out of memory\"}");
@@ -490,14 +493,31 @@ static void method_not_allowed(ofctx__http_request_t *req, const char *allow) {
   ofctx__http_respond(req, 405, headers, 2, body, sizeof body - 1);
 }
 
+/* An input's route: Dapr's start-up probe of a binding, or a delivery. */
+static void input_request(async_t *a, ofctx__http_request_t *req, size_t i) {
+  const char *method = ofctx__http_request_method(req);
+  int binding = ofctx_component_kind(ofctx_config_input_at(a->cfg, i)) == OFCTX_COMPONENT_BINDING;
+
+  if (binding && strcmp(method, "OPTIONS") == 0) {
+    /* Dapr's start-up probe: 2xx means "deliver to me" */
+    ofctx__http_header_t allow = {"Allow", "OPTIONS, POST"};
+    ofctx__http_respond(req, 200, &allow, 1, NULL, 0);
+  } else if (strcmp(method, "POST") != 0 && !(strcmp(method, "PUT") == 0 && binding)) {
+    method_not_allowed(req, binding ? "OPTIONS, POST, PUT" : "POST");
+  } else if (binding) {
+    deliver_binding(a, req, i);
+  } else {
+    deliver_pubsub(a, req, i);
+  }
+}
+
 static int async_route(void *state, ofctx__http_request_t *req) {
   async_t *a = state;
-  const char *method = ofctx__http_request_method(req);
   const char *path = ofctx__http_request_path(req);
-  int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+  size_t i;
 
   if (strcmp(path, "/dapr/subscribe") == 0 || strcmp(path, "/dapr/config") == 0) {
-    if (!get)
+    if (strcmp(ofctx__http_request_method(req), "GET") != 0)
       method_not_allowed(req, "GET");
     else if (strcmp(path, "/dapr/subscribe") == 0)
       subscriptions(a, req);
@@ -505,26 +525,15 @@ static int async_route(void *state, ofctx__http_request_t *req) {
       ofctx__http_respond_json(req, 200, "{}");
     return 1;
   }
-  for (size_t i = 0; i < ofctx_config_input_count(a->cfg); i++) {
-    int binding;
-    if (strcmp(path, a->routes[i]) != 0)
-      continue;
-    binding = ofctx_component_kind(ofctx_config_input_at(a->cfg, i)) == OFCTX_COMPONENT_BINDING;
-    if (binding && strcmp(method, "OPTIONS") == 0) {
-      /* Dapr's start-up probe: 2xx means "deliver to me" */
-      ofctx__http_header_t allow = {"Allow", "OPTIONS, POST"};
-      ofctx__http_respond(req, 200, &allow, 1, NULL, 0);
-    } else if (!post && !(strcmp(method, "PUT") == 0 && binding)) {
-      method_not_allowed(req, binding ? "OPTIONS, POST, PUT" : "POST");
-    } else if (binding) {
-      deliver_binding(a, req, i);
-    } else {
-      deliver_pubsub(a, req, i);
-    }
-    return 1;
-  }
-  return 0;
+  i = ofctx__async_inputs_at_route(&a->in, path);
+  if (i == a->in.count)
+    return 0;
+  input_request(a, req, i);
+  return 1;
 }
 
-const ofctx__mode_t ofctx__async_http_mode = {
-    "Async", 0, 0, async_start, async_route, NULL, async_describe, async_stop};
+const ofctx__mode_t ofctx__async_http_mode = {.name = "Async",
+                                              .start = async_start,
+                                              .route = async_route,
+                                              .describe = async_describe,
+                                              .stop = async_stop};

@@ -8,6 +8,8 @@
 #include <strings.h>
 
 #include "cloudevent.h"
+#include "error_msg.h"
+#include "json_scan.h"
 #include "json_util.h"
 #include "log.h"
 #include "media_type.h"
@@ -32,28 +34,39 @@ static void knative_stop(void *state) {
   ofctx__free(k);
 }
 
-static void *knative_start(const ofctx__mode_env_t *env, char *err, size_t size) {
-  knative_t *k;
-  ofctx_error_t why;
-
-  for (const char *const *m = env->methods; m && *m; m++)
+/* 0 when every method is an HTTP method name (a token without a dot);
+ * else -1 with the reason in `err`. */
+static int check_methods(const char *const *methods, ofctx_error_t *err) {
+  for (const char *const *m = methods; m && *m; m++)
     if (!ofctx__name_chars_ok(*m) || strchr(*m, '.')) {
       char quoted[OFCTX_QUOTE_SIZE];
       ofctx__quote(quoted, sizeof quoted, *m);
-      snprintf(err, size, "ofctx_main_opts: method %s is not an HTTP method name", quoted);
-      return NULL;
+      ofctx__error(err, OFCTX_EINVAL, "ofctx_main_opts: method %s is not an HTTP method name",
+                   quoted);
+      return -1;
     }
+  return 0;
+}
+
+static void *knative_start(const ofctx__mode_env_t *env, ofctx_error_t *err) {
+  knative_t *k;
+  ofctx_error_t why;
+  ofctx_err_t rc;
+
+  if (check_methods(env->methods, err) != 0)
+    return NULL;
   k = ofctx__calloc(1, sizeof *k);
   if (!k) {
-    snprintf(err, size, "out of memory");
+    ofctx__error(err, OFCTX_ENOMEM, "out of memory");
     return NULL;
   }
   k->host = env->host;
   k->methods = env->methods;
   k->pattern = env->http_pattern ? env->http_pattern : ofctx_config_http_pattern(env->cfg);
-  if (ofctx__route_compile(&k->route, k->pattern, &why) != OFCTX_OK) {
+  rc = ofctx__route_compile(&k->route, k->pattern, &why);
+  if (rc != OFCTX_OK) {
     /* say where the pattern came from */
-    snprintf(err, size, "%s%s", env->http_pattern ? "OFCTX_HTTP_PATTERN: " : "", why.message);
+    ofctx__error(err, rc, "%s%s", env->http_pattern ? "OFCTX_HTTP_PATTERN: " : "", why.message);
     knative_stop(k);
     return NULL;
   }
@@ -201,55 +214,60 @@ static void refuse(ofctx__http_request_t *req, const ofctx__refusal_t *refusal) 
   ofctx__free(text);
 }
 
-static int knative_route(void *state, ofctx__http_request_t *req) {
-  knative_t *k = state;
-  ofctx_event_t ev = {0};
+/* A request on the route, its parameters and query in `ev`, as an event:
+ * a CloudEvent or a plain request for a function of the OpenFunction
+ * signature, the request itself for a plain HTTP function; then to an
+ * invocation. */
+static void deliver(knative_t *k, ofctx__http_request_t *req, ofctx_event_t *ev) {
   ofctx__refusal_t refusal;
   ofctx__ce_mode_t mode = OFCTX__CE_NONE;
   size_t count;
   const ofctx__http_header_t *headers = ofctx__http_request_headers(req, &count);
+
+  ev->input = "http";
+  ev->req = req;
+  ev->data = ofctx__http_request_body(req, &ev->len);
+  if (k->host->fn &&
+      ofctx__ce_decode(headers, count, ev->data, ev->len, ev, &mode, &refusal) != OFCTX_OK) {
+    ofctx__event_clear(ev);
+    refuse(req, &refusal);
+    return;
+  }
+  ev->ce_mode = (int)mode;
+  ev->kind = mode == OFCTX__CE_NONE ? OFCTX_EVENT_HTTP : OFCTX_EVENT_CLOUDEVENT;
+  if (mode == OFCTX__CE_NONE)
+    ev->content_type = ofctx__http_request_header(req, "content-type");
+  if (ofctx__invoke(k->host, req, ev, k->host->fn ? answer_function : answer_http) != 0)
+    ofctx__http_respond_json(req, 503, "{\"error\":\"out of memory\"}");
+}
+
+static int knative_route(void *state, ofctx__http_request_t *req) {
+  knative_t *k = state;
+  ofctx_event_t ev = {0};
   const char *query = ofctx__http_request_query(req);
-  int rc;
+  size_t n_params = ofctx__route_param_count(k->route);
+  int rc = -1; /* out of memory, until the route matches or not */
 
   /* objects only for what there is: most routes have no parameters, most
    * requests no query */
-  ev.params = ofctx__route_param_count(k->route) ? json_object() : NULL;
+  ev.params = n_params ? json_object() : NULL;
   ev.query = *query ? json_object() : NULL;
-  if ((!ev.params && ofctx__route_param_count(k->route)) || (!ev.query && *query)) {
+  if ((ev.params || !n_params) && (ev.query || !*query))
+    rc = ofctx__route_match(k->route, ofctx__http_request_path(req), ev.params);
+  if (rc > 0 && ev.query && parse_query(query, ev.query) != 0)
+    rc = -1;
+  if (rc <= 0) {
     ofctx__event_clear(&ev);
-    ofctx__http_respond_json(req, 503, "{\"error\":\"out of memory\"}");
-    return 1;
-  }
-  rc = ofctx__route_match(k->route, ofctx__http_request_path(req), ev.params);
-  if (rc == 0) {
-    ofctx__event_clear(&ev);
-    return 0;
-  }
-  if (rc < 0 || (ev.query && parse_query(query, ev.query) != 0)) {
-    ofctx__event_clear(&ev);
-    ofctx__http_respond_json(req, 503, "{\"error\":\"out of memory\"}");
-    return 1;
+    if (rc < 0)
+      ofctx__http_respond_json(req, 503, "{\"error\":\"out of memory\"}");
+    return rc != 0;
   }
   if (!method_taken(k, ofctx__http_request_method(req))) {
     ofctx__event_clear(&ev);
     method_not_allowed(k, req);
     return 1;
   }
-  ev.input = "http";
-  ev.req = req;
-  ev.data = ofctx__http_request_body(req, &ev.len);
-  if (k->host->fn &&
-      ofctx__ce_decode(headers, count, ev.data, ev.len, &ev, &mode, &refusal) != OFCTX_OK) {
-    ofctx__event_clear(&ev);
-    refuse(req, &refusal);
-    return 1;
-  }
-  ev.ce_mode = (int)mode;
-  ev.kind = mode == OFCTX__CE_NONE ? OFCTX_EVENT_HTTP : OFCTX_EVENT_CLOUDEVENT;
-  if (mode == OFCTX__CE_NONE)
-    ev.content_type = ofctx__http_request_header(req, "content-type");
-  if (ofctx__invoke(k->host, req, &ev, k->host->fn ? answer_function : answer_http) != 0)
-    ofctx__http_respond_json(req, 503, "{\"error\":\"out of memory\"}");
+  deliver(k, req, &ev);
   return 1;
 }
 
@@ -324,5 +342,10 @@ ofctx_err_t ofctx_response_append(ofctx_response_t *res, const void *data, size_
   return res->body.failed ? OFCTX_ENOMEM : OFCTX_OK;
 }
 
-const ofctx__mode_t ofctx__knative_mode = {
-    "Knative", 1, 1, knative_start, knative_route, NULL, knative_describe, knative_stop};
+const ofctx__mode_t ofctx__knative_mode = {.name = "Knative",
+                                           .from_users = 1,
+                                           .takes_http_functions = 1,
+                                           .start = knative_start,
+                                           .route = knative_route,
+                                           .describe = knative_describe,
+                                           .stop = knative_stop};

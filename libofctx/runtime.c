@@ -20,8 +20,6 @@
 #include "grpc_wire.h"
 #include "http_server.h"
 #include "invocation.h"
-#include "local.h"
-#include "local_sink.h"
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"
@@ -86,12 +84,6 @@ static int token_matches(const char *given, const char *expected) {
 }
 
 /* ---- /metrics (Prometheus text format 0.0.4) ---- */
-
-/* The mode of each runtime a context can name (the parser takes no other). */
-static const ofctx__mode_t *const modes[] = {
-    [OFCTX_RUNTIME_KNATIVE] = &ofctx__knative_mode,
-    [OFCTX_RUNTIME_ASYNC] = &ofctx__async_http_mode,
-};
 
 static void metrics(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
   ofctx__http_header_t type = {"Content-Type", "text/plain; version=0.0.4; charset=utf-8"};
@@ -341,14 +333,49 @@ static void on_signal(uv_signal_t *sig, int signum) {
   finish(rt);
 }
 
-/* ---- ofctx_main ---- */
+/* ---- start-up ---- */
 
-/* The server, the signals and the sidecar wait: OFCTX_OK, or the error
- * (with its reason in `err`) that stops the function from starting. */
-static ofctx_err_t start(ofctx__runtime_t *rt, ofctx_error_t *err) {
+/* The signals, the grace timer, the ticks and the sidecar wait. */
+static void handles_start(ofctx__runtime_t *rt) {
+  uv_signal_init(&rt->loop, &rt->sigterm);
+  uv_signal_init(&rt->loop, &rt->sigint);
+  uv_timer_init(&rt->loop, &rt->grace);
+  uv_timer_init(&rt->loop, &rt->sidecar_wait);
+  uv_timer_init(&rt->loop, &rt->ticker);
+  rt->sigterm.data = rt->sigint.data = rt->grace.data = rt->sidecar_wait.data = rt->ticker.data =
+      rt;
+  if (rt->tick && rt->tick_ms > 0)
+    uv_timer_start(&rt->ticker, ticked, rt->tick_ms, rt->tick_ms);
+  uv_signal_start(&rt->sigterm, on_signal, SIGTERM);
+  uv_signal_start(&rt->sigint, on_signal, SIGINT);
+  /* Outputs need the sidecar; without any there is nothing to wait for. */
+  if (ofctx_config_output_count(rt->cfg) > 0 && rt->opts.dapr_wait_ms > 0) {
+    rt->sidecar_deadline = uv_now(&rt->loop) + rt->opts.dapr_wait_ms;
+    probe_sidecar(&rt->sidecar_wait);
+  } else {
+    rt->sidecar_ready = 1;
+  }
+}
+
+/* The "started" line: what runs, where, and what the mode serves. */
+static void log_started(ofctx__runtime_t *rt) {
   char port[16], outputs[16];
-  size_t n_out = ofctx_config_output_count(rt->cfg);
   const char *what, *serves;
+
+  snprintf(port, sizeof port, "%d", ofctx__http_server_port(rt->server));
+  snprintf(outputs, sizeof outputs, "%zu", ofctx_config_output_count(rt->cfg));
+  rt->mode->describe(rt->mode_state, &what, &serves);
+  ofctx__log(OFCTX_LOG_INFO, "started", "function", ofctx_config_name(rt->cfg), "version",
+             ofctx_config_version(rt->cfg), "runtime", rt->mode->name, "protocol",
+             rt->grpc ? "grpc" : "http", "sends", rt->opts.dapr_grpc ? "grpc" : "http", "port",
+             port, what, serves, "outputs", outputs, "libofctx", ofctx_version_string(),
+             (const char *)NULL);
+}
+
+/* The servers (HTTP, and gRPC on the same port for a gRPC mode), the
+ * signals and the sidecar wait: OFCTX_OK, or the error (with its reason in
+ * `err`) that stops the function from starting. */
+static ofctx_err_t start(ofctx__runtime_t *rt, ofctx_error_t *err) {
   ofctx_err_t rc;
 
   rt->budget.max = rt->opts.http.max_bodies_size;
@@ -371,44 +398,14 @@ static ofctx_err_t start(ofctx__runtime_t *rt, ofctx_error_t *err) {
   if (rt->grpc)
     ofctx__http_server_on_h2(rt->server, handle_h2);
   rt->server_open = 1;
-  uv_signal_init(&rt->loop, &rt->sigterm);
-  uv_signal_init(&rt->loop, &rt->sigint);
-  uv_timer_init(&rt->loop, &rt->grace);
-  uv_timer_init(&rt->loop, &rt->sidecar_wait);
-  uv_timer_init(&rt->loop, &rt->ticker);
-  rt->sigterm.data = rt->sigint.data = rt->grace.data = rt->sidecar_wait.data = rt->ticker.data =
-      rt;
-  if (rt->tick && rt->tick_ms > 0)
-    uv_timer_start(&rt->ticker, ticked, rt->tick_ms, rt->tick_ms);
-  uv_signal_start(&rt->sigterm, on_signal, SIGTERM);
-  uv_signal_start(&rt->sigint, on_signal, SIGINT);
-  /* Outputs need the sidecar; without any there is nothing to wait for. */
-  if (n_out > 0 && rt->opts.dapr_wait_ms > 0) {
-    rt->sidecar_deadline = uv_now(&rt->loop) + rt->opts.dapr_wait_ms;
-    probe_sidecar(&rt->sidecar_wait);
-  } else {
-    rt->sidecar_ready = 1;
-  }
-  snprintf(port, sizeof port, "%d", ofctx__http_server_port(rt->server));
-  snprintf(outputs, sizeof outputs, "%zu", n_out);
-  rt->mode->describe(rt->mode_state, &what, &serves);
-  ofctx__log(OFCTX_LOG_INFO, "started", "function", ofctx_config_name(rt->cfg), "version",
-             ofctx_config_version(rt->cfg), "runtime", rt->mode->name, "protocol",
-             rt->grpc ? "grpc" : "http", "sends", rt->opts.dapr_grpc ? "grpc" : "http", "port",
-             port, what, serves, "outputs", outputs, "libofctx", ofctx_version_string(),
-             (const char *)NULL);
-  return 0;
+  handles_start(rt);
+  log_started(rt);
+  return OFCTX_OK;
 }
 
 static void walk_close(uv_handle_t *handle, void *arg) {
   (void)arg;
   close_handle(handle);
-}
-
-int ofctx_main(int argc, char **argv, ofctx_function_t fn) {
-  ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
-  opts.function = fn;
-  return ofctx_main_opts(argc, argv, &opts);
 }
 
 /* The counters, labelled with the names of the inputs (a Knative server has
@@ -430,12 +427,80 @@ static int metrics_init(ofctx__runtime_t *rt, size_t n_in, size_t n_out, int htt
   return rc;
 }
 
-/* The context, the options and the counters: 0, or -1 with the message on
+/* ---- the mode ---- */
+
+/* The mode of each runtime and app protocol a context can name (the parser
+ * takes no other). Dapr calls an Async function over gRPC when its app
+ * protocol says so; a Knative function is called by users, over HTTP,
+ * whatever Dapr's app protocol. */
+static const ofctx__mode_t *const modes[][2] = {
+    [OFCTX_RUNTIME_KNATIVE] = {[OFCTX_APP_PROTOCOL_HTTP] = &ofctx__knative_mode,
+                               [OFCTX_APP_PROTOCOL_GRPC] = &ofctx__knative_mode},
+    [OFCTX_RUNTIME_ASYNC] = {[OFCTX_APP_PROTOCOL_HTTP] = &ofctx__async_http_mode,
+                             [OFCTX_APP_PROTOCOL_GRPC] = &ofctx__async_grpc_mode},
+};
+
+/* The mode of the context, which the function must fit even when it runs
+ * locally, or the local mode with --invoke: 0, or -1 with the message on
  * stderr. */
+static int pick_mode(ofctx__runtime_t *rt, const ofctx__local_args_t *local) {
+  const ofctx__mode_t *mode =
+      modes[ofctx_config_runtime(rt->cfg)][ofctx_config_app_protocol(rt->cfg)];
+
+  if (!mode->takes_http_functions && rt->http_fn) {
+    fprintf(stderr,
+            "%s: a plain HTTP function runs only with runtime \"Knative\"; this "
+            "context says \"%s\"\n",
+            ofctx_config_name(rt->cfg), mode->name);
+    return -1;
+  }
+  if (mode->from_users && rt->batch_fn) {
+    fprintf(stderr,
+            "%s: a batch function runs only with runtime \"Async\"; this context says \"%s\"\n",
+            ofctx_config_name(rt->cfg), mode->name);
+    return -1;
+  }
+  rt->mode = local->path ? &ofctx__local_mode : mode;
+  return 0;
+}
+
+/* Where sends go: the mode's own sink (the local runtime's stdout), else
+ * the sidecar's gRPC or HTTP API. NULL when out of memory. */
+static ofctx__sink_t *sink_new(ofctx__runtime_t *rt) {
+  if (rt->mode->sink_new)
+    return rt->mode->sink_new(rt->cfg);
+  if (rt->opts.dapr_grpc)
+    return ofctx__dapr_grpc_sink_new(grpc_client, rt, &rt->opts.send, &rt->sidecar_ready);
+  return ofctx__dapr_http_sink_new(sink_client, rt, &rt->opts.send,
+                                   ofctx_config_output_count(rt->cfg), &rt->sidecar_ready);
+}
+
+/* The mode started on the host: 0, or -1 with the message on stderr. */
+static int mode_start(ofctx__runtime_t *rt, const ofctx__local_args_t *local) {
+  ofctx__mode_env_t env = {.cfg = rt->cfg,
+                           .host = &rt->host,
+                           .metrics = &rt->metrics,
+                           .http_pattern = rt->opts.http_pattern,
+                           .methods = rt->methods,
+                           .max_metadata = rt->opts.http.max_metadata,
+                           .max_line = rt->opts.http.max_body_size,
+                           .local = *local};
+  ofctx_error_t err;
+
+  rt->mode_state = rt->mode->start(&env, &err);
+  if (!rt->mode_state) {
+    fprintf(stderr, "%s\n", err.message);
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- ofctx_main ---- */
+
+/* The context, the options, the mode, the sink and the counters: 0, or -1
+ * with the message on stderr. */
 static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
   ofctx_error_t err;
-  char message[512];
-  size_t n_in, n_out;
 
   if (ofctx__args_context(args, &rt->cfg, &err) != OFCTX_OK) {
     fprintf(stderr, "%s\n", err.message);
@@ -447,41 +512,11 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
     fprintf(stderr, "%s\n", err.message);
     return -1;
   }
-  /* Dapr calls an Async function over gRPC when its app protocol says so */
-  rt->mode = ofctx_config_runtime(rt->cfg) == OFCTX_RUNTIME_ASYNC &&
-                     ofctx_config_app_protocol(rt->cfg) == OFCTX_APP_PROTOCOL_GRPC
-                 ? &ofctx__async_grpc_mode
-                 : modes[ofctx_config_runtime(rt->cfg)];
-  if (!rt->mode->takes_http_functions && rt->http_fn) {
-    fprintf(stderr,
-            "%s: a plain HTTP function runs only with runtime \"Knative\"; this "
-            "context says \"%s\"\n",
-            ofctx_config_name(rt->cfg), rt->mode->name);
+  if (pick_mode(rt, &args->local) != 0)
     return -1;
-  }
-  if (rt->mode->from_users && rt->batch_fn) {
-    fprintf(stderr,
-            "%s: a batch function runs only with runtime \"Async\"; this context says \"%s\"\n",
-            ofctx_config_name(rt->cfg), rt->mode->name);
-    return -1;
-  }
-  if (args->invoke && rt->http_fn) {
-    fprintf(stderr, "--invoke runs functions of the OpenFunction signature, not plain HTTP "
-                    "functions\n");
-    return -1;
-  }
-  n_in = ofctx_config_input_count(rt->cfg);
-  n_out = ofctx_config_output_count(rt->cfg);
-  /* The local runtime prints its sends and finishes them once the function
-   * has returned: nothing to wait for. */
-  if (args->invoke)
-    rt->opts.invocation_timeout_ms = 0;
-  rt->sink =
-      args->invoke ? ofctx__local_sink_new(rt->cfg)
-      : rt->opts.dapr_grpc
-          ? ofctx__dapr_grpc_sink_new(grpc_client, rt, &rt->opts.send, &rt->sidecar_ready)
-          : ofctx__dapr_http_sink_new(sink_client, rt, &rt->opts.send, n_out, &rt->sidecar_ready);
-  if (!rt->sink || metrics_init(rt, n_in, n_out, rt->mode->from_users && !args->invoke) != 0) {
+  rt->sink = sink_new(rt);
+  if (!rt->sink || metrics_init(rt, ofctx_config_input_count(rt->cfg),
+                                ofctx_config_output_count(rt->cfg), rt->mode->from_users) != 0) {
     fprintf(stderr, "out of memory\n");
     return -1;
   }
@@ -496,17 +531,7 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
                              .settled = settled,
                              .arg = rt,
                              .tick = rt->tick};
-  if (!args->invoke) {
-    ofctx__mode_env_t env = {rt->cfg,      &rt->host,
-                             &rt->metrics, rt->opts.http_pattern,
-                             rt->methods,  rt->opts.http.max_metadata};
-    rt->mode_state = rt->mode->start(&env, message, sizeof message);
-    if (!rt->mode_state) {
-      fprintf(stderr, "%s\n", message);
-      return -1;
-    }
-  }
-  return 0;
+  return mode_start(rt, &args->local);
 }
 
 /* Everything the runtime holds, after its loop has stopped; first the
@@ -522,36 +547,36 @@ static void release(ofctx__runtime_t *rt) {
   ofctx__free(rt);
 }
 
-int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
-  ofctx_error_t err;
-  ofctx__runtime_t *rt;
-  ofctx__args_t args;
-  int status = 0, rc;
-  ofctx_batch_function_t batch;
-  void *user_data;
+int ofctx_main(int argc, char **argv, ofctx_function_t fn) {
+  ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
+  opts.function = fn;
+  return ofctx_main_opts(argc, argv, &opts);
+}
 
-  rc = ofctx__args_parse(&args, argc, argv);
-  if (rc != 0)
-    return rc > 0 ? 0 : EXIT_BAD_CONFIG;
-  /* a program built before `tick` was added passes the shorter struct */
+/* The function and the hooks of `opts`, whose size says which fields the
+ * program knows (one built before `tick` was added passes the shorter
+ * struct): 0, or -1 with the message on stderr. */
+static int check_opts(const ofctx_main_opts_t *opts, ofctx_batch_function_t *batch) {
   if (!opts || opts->size < offsetof(ofctx_main_opts_t, tick)) {
     fprintf(stderr, "ofctx_main_opts: the options' size is not set; start from "
                     "OFCTX_MAIN_OPTS_INIT\n");
-    return EXIT_BAD_CONFIG;
+    return -1;
   }
-  batch =
+  *batch =
       opts->size >= offsetof(ofctx_main_opts_t, batch) + sizeof opts->batch ? opts->batch : NULL;
-  if (!!opts->function + !!opts->http + !!batch != 1) {
+  if (!!opts->function + !!opts->http + !!*batch != 1) {
     fprintf(stderr, "ofctx_main: give exactly one function\n");
-    return EXIT_BAD_CONFIG;
+    return -1;
   }
-  if (ofctx__log_setup(&err) != OFCTX_OK) {
-    fprintf(stderr, "%s\n", err.message);
-    return EXIT_BAD_CONFIG;
-  }
-  rt = ofctx__calloc(1, sizeof *rt);
+  return 0;
+}
+
+/* A runtime for the function of `opts` (checked); NULL when out of memory. */
+static ofctx__runtime_t *runtime_new(const ofctx_main_opts_t *opts, ofctx_batch_function_t batch) {
+  ofctx__runtime_t *rt = ofctx__calloc(1, sizeof *rt);
+
   if (!rt)
-    return EXIT_CANNOT_START;
+    return NULL;
   rt->fn = opts->function;
   rt->http_fn = opts->http;
   rt->batch_fn = batch;
@@ -560,22 +585,31 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
     rt->tick = opts->tick;
     rt->tick_ms = opts->tick_ms;
   }
-  user_data = opts->arg;
-  if (configure(rt, &args) != 0 || (opts->init && opts->init(rt->cfg, &user_data) != 0)) {
-    release(rt);
-    return EXIT_BAD_CONFIG;
-  }
-  /* from here on every return goes through release, which calls fini */
-  rt->host.user_data = user_data;
-  if (opts->size >= offsetof(ofctx_main_opts_t, fini) + sizeof opts->fini)
-    rt->fini = opts->fini;
-  if (args.invoke) {
-    ofctx__local_options_t local = {rt->opts.http.max_body_size, args.input, args.keep_going,
-                                    args.event_lines};
-    status = ofctx__local_run(&rt->host, args.invoke, &local);
-    release(rt);
-    return status;
-  }
+  return rt;
+}
+
+/* Logs why the server could not start, and closes what start opened. */
+static void cannot_start(ofctx__runtime_t *rt, const ofctx_error_t *err) {
+  char port[16];
+
+  snprintf(port, sizeof port, "%u", (unsigned)ofctx_config_port(rt->cfg));
+  ofctx__log(OFCTX_LOG_ERROR, "cannot start", "host", rt->opts.listen_host, "port", port, "error",
+             err->message, "hint",
+             strstr(err->message, "in use")
+                 ? "another process listens on that port: choose another with PORT (or the "
+                   "context's port)"
+                 : NULL,
+             (const char *)NULL);
+  dapr_close(rt);
+  uv_walk(&rt->loop, walk_close, NULL);
+}
+
+/* The loop with the server and the mode, until a signal stops them: the
+ * exit status. */
+static int serve(ofctx__runtime_t *rt) {
+  ofctx_error_t err;
+  int status = 0;
+
   /* A peer that went away is an error code on its socket, not a signal. */
   signal(SIGPIPE, SIG_IGN);
   uv_loop_init(&rt->loop);
@@ -584,18 +618,8 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
     ofctx__log(OFCTX_LOG_WARN, "no log writer thread: log lines are written at once",
                (const char *)NULL);
   if (start(rt, &err) != OFCTX_OK) {
-    char port[16];
-    snprintf(port, sizeof port, "%u", (unsigned)ofctx_config_port(rt->cfg));
-    ofctx__log(OFCTX_LOG_ERROR, "cannot start", "host", rt->opts.listen_host, "port", port, "error",
-               err.message, "hint",
-               strstr(err.message, "in use")
-                   ? "another process listens on that port: choose another with PORT (or the "
-                     "context's port)"
-                   : NULL,
-               (const char *)NULL);
+    cannot_start(rt, &err);
     status = EXIT_CANNOT_START;
-    dapr_close(rt);
-    uv_walk(&rt->loop, walk_close, NULL);
   }
   uv_run(&rt->loop, UV_RUN_DEFAULT);
   if (status == 0)
@@ -606,6 +630,40 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
     status = status ? status : EXIT_CANNOT_START;
   }
   ofctx__log_writer_stop(2000);
+  return status;
+}
+
+int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
+  ofctx__runtime_t *rt;
+  ofctx__args_t args;
+  ofctx_batch_function_t batch;
+  ofctx_error_t err;
+  void *user_data;
+  int status;
+
+  status = ofctx__args_parse(&args, argc, argv);
+  if (status != 0)
+    return status > 0 ? 0 : EXIT_BAD_CONFIG;
+  if (check_opts(opts, &batch) != 0)
+    return EXIT_BAD_CONFIG;
+  if (ofctx__log_setup(&err) != OFCTX_OK) {
+    fprintf(stderr, "%s\n", err.message);
+    return EXIT_BAD_CONFIG;
+  }
+  rt = runtime_new(opts, batch);
+  if (!rt)
+    return EXIT_CANNOT_START;
+  user_data = opts->arg;
+  if (configure(rt, &args) != 0 || (opts->init && opts->init(rt->cfg, &user_data) != 0)) {
+    release(rt);
+    return EXIT_BAD_CONFIG;
+  }
+  /* from here on every return goes through release, which calls fini */
+  rt->host.user_data = user_data;
+  if (opts->size >= offsetof(ofctx_main_opts_t, fini) + sizeof opts->fini)
+    rt->fini = opts->fini;
+  /* the local runtime runs without a loop or a server */
+  status = rt->mode->run ? rt->mode->run(rt->mode_state) : serve(rt);
   release(rt);
   return status;
 }

@@ -37,14 +37,6 @@ typedef Google__Protobuf__Value pb_value_t;
 #define MALLOC_OVERHEAD 16 /* counted for each allocation */
 #define ATTRIBUTE_COST 96  /* an attribute in jansson besides its text: string, entry, copies */
 
-typedef struct {
-  const ofctx_config_t *cfg;
-  ofctx__host_t *host;
-  ofctx__metrics_t *metrics;
-  ofctx__async_inputs_t in;
-  size_t max_metadata; /* metadata entries (and extensions) of an event */
-} grpc_app_t;
-
 /* One delivery in flight: the call and the request its event views. */
 typedef struct {
   ofctx__grpc_call_t *call;
@@ -59,37 +51,6 @@ typedef struct {
   ProtobufCAllocator base;
   size_t left;
 } unpack_budget_t;
-
-static void app_stop(void *state) {
-  grpc_app_t *a = state;
-
-  ofctx__async_inputs_free(&a->in);
-  ofctx__free(a);
-}
-
-static void *app_start(const ofctx__mode_env_t *env, ofctx_error_t *err) {
-  grpc_app_t *a = ofctx__calloc(1, sizeof *a);
-
-  if (!a) {
-    ofctx__error(err, OFCTX_ENOMEM, "out of memory");
-    return NULL;
-  }
-  if (ofctx__async_inputs_init(&a->in, env->cfg, err) != OFCTX_OK) {
-    ofctx__free(a);
-    return NULL;
-  }
-  a->cfg = env->cfg;
-  a->host = env->host;
-  a->metrics = env->metrics;
-  a->max_metadata = env->max_metadata;
-  return a;
-}
-
-static void app_describe(void *state, const char **key, const char **value) {
-  grpc_app_t *a = state;
-  *key = "inputs";
-  *value = a->in.count_text;
-}
 
 /* ---- answers ---- */
 
@@ -361,7 +322,7 @@ static ProtobufCMessage *unpack(ofctx__grpc_call_t *call, const ProtobufCMessage
 }
 
 /* The event of `d` handed to an invocation, or the call failed. */
-static void invoke(grpc_app_t *a, delivery_t *d, ofctx_event_t *ev, ofctx__answer_fn answer) {
+static void invoke(ofctx__async_t *a, delivery_t *d, ofctx_event_t *ev, ofctx__answer_fn answer) {
   size_t n;
   const ofctx__http_header_t *headers = ofctx__grpc_call_headers(d->call, &n);
 
@@ -397,7 +358,7 @@ static delivery_t *delivery_new(ofctx__grpc_call_t *call, const ProtobufCMessage
 
 /* The event of input `i`, its data `data` (viewed), or the call answered
  * NOT_FOUND (`why`) when there is no such input. 0 when there is. */
-static int event_for(grpc_app_t *a, delivery_t *d, size_t i, const ProtobufCBinaryData *data,
+static int event_for(ofctx__async_t *a, delivery_t *d, size_t i, const ProtobufCBinaryData *data,
                      ofctx_event_t *ev, const char *why) {
   if (i == a->in.count) {
     ofctx__grpc_fail(d->call, OFCTX__GRPC_NOT_FOUND, why);
@@ -421,7 +382,7 @@ static int count_field(void *arg, const uint8_t *bytes, size_t len) {
   return 0;
 }
 
-static void on_binding(grpc_app_t *a, ofctx__grpc_call_t *call) {
+static void on_binding(ofctx__async_t *a, ofctx__grpc_call_t *call) {
   size_t len, n_metadata = 0;
   const uint8_t *bytes = ofctx__grpc_call_message(call, &len);
   delivery_t *d;
@@ -472,7 +433,7 @@ static int too_deep(ofctx__grpc_call_t *call) {
   return 1;
 }
 
-static void on_topic(grpc_app_t *a, ofctx__grpc_call_t *call) {
+static void on_topic(ofctx__async_t *a, ofctx__grpc_call_t *call) {
   ofctx_event_t ev = {0};
   const topic_req_t *m;
   delivery_t *d;
@@ -562,7 +523,7 @@ static event_rc_t entry_attributes(ofctx__grpc_call_t *call, ofctx_event_t *ev, 
 }
 
 /* The event of one entry of input `input`: a CloudEvent, or raw bytes. */
-static event_rc_t bulk_entry_event(grpc_app_t *a, ofctx__grpc_call_t *call, size_t input,
+static event_rc_t bulk_entry_event(ofctx__async_t *a, ofctx__grpc_call_t *call, size_t input,
                                    const bulk_req_t *m, const bulk_entry_t *e, ofctx_event_t *ev) {
   const ProtobufCBinaryData *data;
   event_rc_t rc = EVENT_OK;
@@ -685,7 +646,7 @@ static int too_many_entries(ofctx__grpc_call_t *call, size_t n, size_t max) {
 /* The batch of delivery `d`, of input `i`; NULL, the call failed and `d`
  * freed, when it has more entries than the subscription lets Dapr send,
  * when the server holds too many messages, or when out of memory. */
-static ofctx__bulk_t *bulk_of(grpc_app_t *a, delivery_t *d, size_t i) {
+static ofctx__bulk_t *bulk_of(ofctx__async_t *a, delivery_t *d, size_t i) {
   size_t n = ((const bulk_req_t *)d->msg)->n_entries, n_headers;
   const ofctx__http_header_t *headers = ofctx__grpc_call_headers(d->call, &n_headers);
   ofctx__bulk_t *bulk;
@@ -710,7 +671,7 @@ out_free:
 /* Each entry of `m` (input `i`) into `bulk`: its event to an invocation, or
  * settled at once, DROP when it can never be an event and RETRY when out
  * of memory. */
-static void bulk_entries(grpc_app_t *a, ofctx__grpc_call_t *call, ofctx__bulk_t *bulk, size_t i,
+static void bulk_entries(ofctx__async_t *a, ofctx__grpc_call_t *call, ofctx__bulk_t *bulk, size_t i,
                          const bulk_req_t *m) {
   for (size_t k = 0; k < m->n_entries; k++) {
     const bulk_entry_t *e = m->entries[k];
@@ -732,7 +693,7 @@ static void bulk_entries(grpc_app_t *a, ofctx__grpc_call_t *call, ofctx__bulk_t 
   }
 }
 
-static void on_bulk(grpc_app_t *a, ofctx__grpc_call_t *call) {
+static void on_bulk(ofctx__async_t *a, ofctx__grpc_call_t *call) {
   const bulk_req_t *m;
   ofctx__bulk_t *bulk;
   delivery_t *d;
@@ -755,7 +716,7 @@ static void on_bulk(grpc_app_t *a, ofctx__grpc_call_t *call) {
   ofctx__bulk_close(bulk); /* which may answer, and free `d` */
 }
 
-static void list_bindings(grpc_app_t *a, ofctx__grpc_call_t *call) {
+static void list_bindings(ofctx__async_t *a, ofctx__grpc_call_t *call) {
   Dapr__Proto__Runtime__V1__ListInputBindingsResponse res =
       DAPR__PROTO__RUNTIME__V1__LIST_INPUT_BINDINGS_RESPONSE__INIT;
   size_t n = ofctx_config_input_count(a->cfg);
@@ -787,7 +748,7 @@ typedef struct {
 
 /* The metadata entries of every input: as many as the subscriptions need
  * at most. */
-static size_t metadata_count(const grpc_app_t *a) {
+static size_t metadata_count(const ofctx__async_t *a) {
   size_t n = 0;
 
   for (size_t i = 0; i < a->in.count; i++)
@@ -798,8 +759,8 @@ static size_t metadata_count(const grpc_app_t *a) {
 /* Pub/sub input `i`'s subscription into `s`, its metadata (but the
  * bulkSubscribe keys, which are the subscription's own) into `entries` and
  * `list` from their start; everything views the context. */
-static void subscription_of(const grpc_app_t *a, size_t i, subscription_t *s, sub_entry_t *entries,
-                            sub_entry_t **list) {
+static void subscription_of(const ofctx__async_t *a, size_t i, subscription_t *s,
+                            sub_entry_t *entries, sub_entry_t **list) {
   const ofctx_component_t *in = ofctx_config_input_at(a->cfg, i);
   const ofctx_strmap_t *md = ofctx_component_metadata(in);
 
@@ -828,7 +789,7 @@ static void subscription_of(const grpc_app_t *a, size_t i, subscription_t *s, su
   }
 }
 
-static void list_subscriptions(grpc_app_t *a, ofctx__grpc_call_t *call) {
+static void list_subscriptions(ofctx__async_t *a, ofctx__grpc_call_t *call) {
   Dapr__Proto__Runtime__V1__ListTopicSubscriptionsResponse res =
       DAPR__PROTO__RUNTIME__V1__LIST_TOPIC_SUBSCRIPTIONS_RESPONSE__INIT;
   size_t n = a->in.count, n_md = metadata_count(a), e = 0;
@@ -859,7 +820,7 @@ out_free:
 }
 
 static void app_call(void *state, ofctx__grpc_call_t *call) {
-  grpc_app_t *a = state;
+  ofctx__async_t *a = state;
   const char *path = ofctx__grpc_call_path(call);
   const char *method =
       strncmp(path, SERVICE, sizeof SERVICE - 1) == 0 ? path + sizeof SERVICE - 1 : NULL;
@@ -888,8 +849,8 @@ static int app_route(void *state, ofctx__http_request_t *req) {
 }
 
 const ofctx__mode_t ofctx__async_grpc_mode = {.name = "Async",
-                                              .start = app_start,
+                                              .start = ofctx__async_start,
                                               .route = app_route,
                                               .call = app_call,
-                                              .describe = app_describe,
-                                              .stop = app_stop};
+                                              .describe = ofctx__async_describe,
+                                              .stop = ofctx__async_stop};

@@ -15,45 +15,6 @@
 #include "mem.h"
 #include "mode.h"
 
-typedef struct {
-  const ofctx_config_t *cfg;
-  ofctx__host_t *host;
-  ofctx__metrics_t *metrics;
-  ofctx__async_inputs_t in;
-  size_t max_metadata; /* metadata entries of a bulk entry */
-} async_t;
-
-static void async_stop(void *state) {
-  async_t *a = state;
-
-  ofctx__async_inputs_free(&a->in);
-  ofctx__free(a);
-}
-
-static void *async_start(const ofctx__mode_env_t *env, ofctx_error_t *err) {
-  async_t *a = ofctx__calloc(1, sizeof *a);
-
-  if (!a) {
-    ofctx__error(err, OFCTX_ENOMEM, "out of memory");
-    return NULL;
-  }
-  if (ofctx__async_inputs_init(&a->in, env->cfg, err) != OFCTX_OK) {
-    ofctx__free(a);
-    return NULL;
-  }
-  a->cfg = env->cfg;
-  a->host = env->host;
-  a->metrics = env->metrics;
-  a->max_metadata = env->max_metadata;
-  return a;
-}
-
-static void async_describe(void *state, const char **key, const char **value) {
-  async_t *a = state;
-  *key = "inputs";
-  *value = a->in.count_text;
-}
-
 /* ---- answers ---- */
 
 static void answer_binding(ofctx_t *ctx, ofctx__outcome_t outcome) {
@@ -80,7 +41,7 @@ static void answer_pubsub(ofctx_t *ctx, ofctx__outcome_t outcome) {
 
 /* ---- deliveries ---- */
 
-static void deliver_binding(async_t *a, ofctx__http_request_t *req, size_t i) {
+static void deliver_binding(ofctx__async_t *a, ofctx__http_request_t *req, size_t i) {
   ofctx_event_t ev = {0};
 
   ev.kind = OFCTX_EVENT_BINDING;
@@ -96,7 +57,7 @@ static void deliver_binding(async_t *a, ofctx__http_request_t *req, size_t i) {
 }
 
 /* A pub/sub message that cannot be an event is poison: DROP, never RETRY. */
-static void drop_message(async_t *a, ofctx__http_request_t *req, size_t i, const char *why) {
+static void drop_message(ofctx__async_t *a, ofctx__http_request_t *req, size_t i, const char *why) {
   ofctx__log(OFCTX_LOG_WARN, "message dropped", "input",
              ofctx_component_name(ofctx_config_input_at(a->cfg, i)), "reason", why,
              (const char *)NULL);
@@ -115,7 +76,7 @@ typedef struct {
 } entry_fields_t;
 
 typedef struct {
-  async_t *a;
+  ofctx__async_t *a;
   ofctx__http_request_t *req;
   size_t input;
   ofctx__bulk_t *bulk;
@@ -331,7 +292,7 @@ static void answer_bulk(void *arg, ofctx__bulk_t *bulk) {
 
 /* Refuses a delivery whose entries are more than the subscription lets
  * Dapr send: nothing of it runs. */
-static void too_many_entries(async_t *a, ofctx__http_request_t *req, size_t i, size_t max) {
+static void too_many_entries(ofctx__async_t *a, ofctx__http_request_t *req, size_t i, size_t max) {
   char json[160];
 
   ofctx__log(OFCTX_LOG_WARN, "bulk delivery refused", "input",
@@ -347,7 +308,7 @@ static void too_many_entries(async_t *a, ofctx__http_request_t *req, size_t i, s
 /* 1 when the body, valid JSON whose containers `map` holds, was a bulk
  * envelope (answered, now or later): "entries", Dapr's bulk "type", and no
  * "specversion" (which a CloudEvent, and only a CloudEvent, has). */
-static int deliver_bulk(async_t *a, ofctx__http_request_t *req, size_t i, const char *body,
+static int deliver_bulk(ofctx__async_t *a, ofctx__http_request_t *req, size_t i, const char *body,
                         size_t len, const ofctx__json_map_t *map) {
   bulk_read_t r = {.a = a, .req = req, .input = i, .map = map};
   const ofctx__http_header_t *headers;
@@ -381,8 +342,8 @@ static int deliver_bulk(async_t *a, ofctx__http_request_t *req, size_t i, const 
 
 /* One pub/sub message, a CloudEvent in Dapr's envelope; `map` holds the
  * body's containers when it has been validated already, else NULL. */
-static void deliver_message(async_t *a, ofctx__http_request_t *req, size_t i, const char *body,
-                            size_t len, const ofctx__json_map_t *map) {
+static void deliver_message(ofctx__async_t *a, ofctx__http_request_t *req, size_t i,
+                            const char *body, size_t len, const ofctx__json_map_t *map) {
   ofctx_event_t ev = {0};
   ofctx_error_t err;
   ofctx_err_t rc;
@@ -406,7 +367,7 @@ static void deliver_message(async_t *a, ofctx__http_request_t *req, size_t i, co
     ofctx__http_respond_json(req, 503, "{\"error\":\"out of memory\"}");
 }
 
-static void deliver_pubsub(async_t *a, ofctx__http_request_t *req, size_t i) {
+static void deliver_pubsub(ofctx__async_t *a, ofctx__http_request_t *req, size_t i) {
   size_t len;
   const char *body = ofctx__http_request_body(req, &len);
   ofctx__json_map_t map = {0};
@@ -443,7 +404,7 @@ out_free:
 /* Pub/sub input `i`'s subscription, as Dapr reads it from /dapr/subscribe:
  * its metadata but the bulkSubscribe keys, which are the subscription's
  * own. NULL when out of memory. */
-static json_t *subscription_json(const async_t *a, size_t i) {
+static json_t *subscription_json(const ofctx__async_t *a, size_t i) {
   const ofctx_component_t *in = ofctx_config_input_at(a->cfg, i);
   const ofctx_strmap_t *md = ofctx_component_metadata(in);
   json_t *metadata = json_object(), *sub;
@@ -468,7 +429,7 @@ static json_t *subscription_json(const async_t *a, size_t i) {
 }
 
 /* GET /dapr/subscribe: one subscription per pub/sub input. */
-static void subscriptions(async_t *a, ofctx__http_request_t *req) {
+static void subscriptions(ofctx__async_t *a, ofctx__http_request_t *req) {
   json_t *list = json_array();
   char *text = NULL;
 
@@ -494,7 +455,7 @@ static void method_not_allowed(ofctx__http_request_t *req, const char *allow) {
 }
 
 /* An input's route: Dapr's start-up probe of a binding, or a delivery. */
-static void input_request(async_t *a, ofctx__http_request_t *req, size_t i) {
+static void input_request(ofctx__async_t *a, ofctx__http_request_t *req, size_t i) {
   const char *method = ofctx__http_request_method(req);
   int binding = ofctx_component_kind(ofctx_config_input_at(a->cfg, i)) == OFCTX_COMPONENT_BINDING;
 
@@ -512,7 +473,7 @@ static void input_request(async_t *a, ofctx__http_request_t *req, size_t i) {
 }
 
 static int async_route(void *state, ofctx__http_request_t *req) {
-  async_t *a = state;
+  ofctx__async_t *a = state;
   const char *path = ofctx__http_request_path(req);
   size_t i;
 
@@ -533,7 +494,7 @@ static int async_route(void *state, ofctx__http_request_t *req) {
 }
 
 const ofctx__mode_t ofctx__async_http_mode = {.name = "Async",
-                                              .start = async_start,
+                                              .start = ofctx__async_start,
                                               .route = async_route,
-                                              .describe = async_describe,
-                                              .stop = async_stop};
+                                              .describe = ofctx__async_describe,
+                                              .stop = ofctx__async_stop};

@@ -84,3 +84,34 @@ void ofctx__async_inputs_free(ofctx__async_inputs_t *in) {
   ofctx__free(in->bulks);
   *in = (ofctx__async_inputs_t){0};
 }
+
+void *ofctx__async_start(const ofctx__mode_env_t *env, ofctx_error_t *err) {
+  ofctx__async_t *a = ofctx__calloc(1, sizeof *a);
+
+  if (!a) {
+    ofctx__error(err, OFCTX_ENOMEM, "out of memory");
+    return NULL;
+  }
+  if (ofctx__async_inputs_init(&a->in, env->cfg, err) != OFCTX_OK) {
+    ofctx__free(a);
+    return NULL;
+  }
+  a->cfg = env->cfg;
+  a->host = env->host;
+  a->metrics = env->metrics;
+  a->max_metadata = env->max_metadata;
+  return a;
+}
+
+void ofctx__async_describe(void *state, const char **key, const char **value) {
+  ofctx__async_t *a = state;
+  *key = "inputs";
+  *value = a->in.count_text;
+}
+
+void ofctx__async_stop(void *state) {
+  ofctx__async_t *a = state;
+
+  ofctx__async_inputs_free(&a->in);
+  ofctx__free(a);
+}

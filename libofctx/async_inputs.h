@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "bulk.h"
+#include "mode.h"
 #include "ofctx/config.h"
 #include "ofctx/error.h"
 
@@ -45,5 +46,22 @@ size_t ofctx__async_inputs_find(const ofctx__async_inputs_t *in, ofctx_component
 
 /* Frees what `in` owns and empties it; an empty `in` is fine. */
 void ofctx__async_inputs_free(ofctx__async_inputs_t *in);
+
+/* The state of an Async mode, whatever its transport: what it borrows of
+ * the mode's environment and the inputs it owns. */
+typedef struct {
+  const ofctx_config_t *cfg;
+  ofctx__host_t *host;
+  ofctx__metrics_t *metrics;
+  ofctx__async_inputs_t in;
+  size_t max_metadata; /* metadata entries (and extensions) of an event */
+} ofctx__async_t;
+
+/* The mode table's start, describe ("inputs": their count) and stop of
+ * both Async modes: the state, owned by the mode until stop frees it, or
+ * NULL with the reason in `err`. */
+void *ofctx__async_start(const ofctx__mode_env_t *env, ofctx_error_t *err);
+void ofctx__async_describe(void *state, const char **key, const char **value);
+void ofctx__async_stop(void *state);
 
 #endif

@@ -26,6 +26,10 @@ typedef enum {
 
 typedef struct conn conn_t;
 
+/* What a cleartext HTTP/2 client sends first (RFC 9113 3.4). */
+#define H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+#define H2_PREFACE_LEN 24
+
 typedef struct {
   size_t name; /* offsets into the request's `head` buffer */
   size_t value;
@@ -71,14 +75,16 @@ struct conn {
   int dispatch;          /* a request completed during the last parse */
   int close_after;       /* close once the answer is written */
   int orphaned;          /* the peer is gone while the handler holds the request */
-  char *pending;         /* bytes read past the request being handled (pipelining) */
-  size_t pending_len;
+  char *read_ahead;      /* bytes read past the request being handled (pipelining) */
+  size_t read_ahead_len;
   int handles; /* tcp + timer, for freeing after both are closed */
   head_scan_t scan;
-  const char *parse_end; /* the end of what http-parser is reading now */
-  int crlf_left;         /* bytes of the CRLF that must end the chunk data */
-  int chunk_open;        /* a chunk's data is being read */
-  int sniffing;          /* no byte yet tells HTTP/1.1 from the HTTP/2 preface */
+  const char *parse_end;        /* the end of what http-parser is reading now */
+  int crlf_left;                /* bytes of the CRLF that must end the chunk data */
+  int chunk_open;               /* a chunk's data is being read */
+  int sniffing;                 /* no byte yet tells HTTP/1.1 from the HTTP/2 preface */
+  char preface[H2_PREFACE_LEN]; /* the first bytes while sniffing: a part of the preface */
+  size_t preface_len;
 };
 
 struct ofctx__http_server {
@@ -103,8 +109,6 @@ struct ofctx__http_server {
   void *done_arg;
   char readbuf[64 * 1024]; /* one loop thread: each read is parsed before the next */
 };
-
-static http_parser_settings settings;
 
 void ofctx__http_limits_default(ofctx__http_limits_t *limits) {
   limits->max_header_size = 16 * 1024;
@@ -182,7 +186,7 @@ static void conn_freed(uv_handle_t *handle) {
   if (--c->handles > 0)
     return;
   request_reset(&c->req);
-  ofctx__free(c->pending);
+  ofctx__free(c->read_ahead);
   OFCTX__LIST_UNLINK(s->conns, c);
   s->conn_count--;
   ofctx__free(c);
@@ -211,10 +215,17 @@ static void arm_timer(conn_t *c, uint64_t ms) {
     uv_timer_start(&c->timer, timer_fired, ms, 0);
 }
 
+/* What a connection does once a write is done. */
+enum write_then {
+  THEN_NOTHING,      /* 100 Continue: the request goes on */
+  THEN_NEXT_REQUEST, /* an answer: on to the next request */
+  THEN_CLOSE         /* the server's refusal: close */
+};
+
 typedef struct {
   uv_write_t req;
   conn_t *conn;
-  int after; /* what to do once written: 0 nothing, 1 next request, 2 close */
+  enum write_then then;
   char data[];
 } write_t;
 
@@ -224,21 +235,21 @@ static void start_reading(conn_t *c);
 static void written(uv_write_t *wr, int status) {
   write_t *w = (write_t *)wr;
   conn_t *c = w->conn;
-  int after = w->after;
+  enum write_then then = w->then;
 
   ofctx__free(w);
   if (c->state == CONN_CLOSING)
     return;
-  if (status < 0 || after == 2) {
+  if (status < 0 || then == THEN_CLOSE) {
     conn_close(c);
     return;
   }
-  if (after == 1)
+  if (then == THEN_NEXT_REQUEST)
     resume(c);
 }
 
 static void conn_write(conn_t *c, const char *head, size_t head_len, const void *body,
-                       size_t body_len, int after) {
+                       size_t body_len, enum write_then then) {
   write_t *w = ofctx__malloc(sizeof *w + head_len + body_len);
   uv_buf_t buf;
 
@@ -247,7 +258,7 @@ static void conn_write(conn_t *c, const char *head, size_t head_len, const void 
     return;
   }
   w->conn = c;
-  w->after = after;
+  w->then = then;
   memcpy(w->data, head, head_len);
   if (body_len)
     memcpy(w->data + head_len, body, body_len);
@@ -280,7 +291,7 @@ static void conn_refuse(conn_t *c, int status, const char *json) {
     return;
   }
   arm_timer(c, c->server->limits.write_timeout_ms);
-  conn_write(c, answer.data, answer.len, NULL, 0, 2);
+  conn_write(c, answer.data, answer.len, NULL, 0, THEN_CLOSE);
   ofctx__buf_free(&answer);
 }
 
@@ -585,7 +596,7 @@ static int on_headers_complete(http_parser *p) {
       return -1;
     }
     if (p->http_major == 1 && p->http_minor >= 1)
-      conn_write(c, cont, sizeof cont - 1, NULL, 0, 0);
+      conn_write(c, cont, sizeof cont - 1, NULL, 0, THEN_NOTHING);
   }
   c->state = CONN_BODY;
   arm_timer(c, c->server->limits.body_timeout_ms);
@@ -631,6 +642,26 @@ static int on_message_complete(http_parser *p) {
   return 0;
 }
 
+static const http_parser_settings settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_chunk_header = on_chunk_header,
+    .on_message_complete = on_message_complete,
+};
+
+/* The status that refuses a request http-parser stopped at (`err`) or the
+ * head scan did (`scanned`, 0 if not): http-parser's own verdict on what
+ * came before the fault goes first (414 for a long URL). */
+static int refusal(const conn_t *c, enum http_errno err, int scanned) {
+  if (err != HPE_OK && c->fail_status)
+    return c->fail_status;
+  return scanned ? scanned : 400;
+}
+
 /* Parses what was read; hands a complete request to the handler and keeps
  * whatever follows it for later. */
 static void conn_parse(conn_t *c, const char *data, size_t len) {
@@ -658,9 +689,9 @@ static void conn_parse(conn_t *c, const char *data, size_t len) {
           return;
         }
         memcpy(copy, data, len);
-        ofctx__free(c->pending);
-        c->pending = copy;
-        c->pending_len = len;
+        ofctx__free(c->read_ahead);
+        c->read_ahead = copy;
+        c->read_ahead_len = len;
       }
       uv_timer_stop(&c->timer);
       c->state = CONN_HANDLING;
@@ -668,13 +699,7 @@ static void conn_parse(conn_t *c, const char *data, size_t len) {
       return;
     }
     if (err != HPE_OK || refuse) {
-      /* http-parser's own verdict on what came before the fault goes first
-       * (414 for a long URL) */
-      conn_refuse(c,
-                  err != HPE_OK && c->fail_status ? c->fail_status
-                  : refuse                        ? refuse
-                                                  : 400,
-                  err != HPE_OK ? c->fail_json : NULL);
+      conn_refuse(c, refusal(c, err, refuse), err != HPE_OK ? c->fail_json : NULL);
       return;
     }
     data += n;
@@ -685,26 +710,26 @@ static void conn_parse(conn_t *c, const char *data, size_t len) {
 /* After an answer: the next request, from what is already read or from the
  * socket. */
 static void resume(conn_t *c) {
-  char *pending = c->pending;
-  size_t pending_len = c->pending_len;
+  char *ahead = c->read_ahead;
+  size_t ahead_len = c->read_ahead_len;
 
   request_reset(&c->req);
   memset(&c->scan, 0, sizeof c->scan);
   c->crlf_left = c->chunk_open = 0;
   if (c->close_after || c->server->stopping) {
-    ofctx__free(pending);
-    c->pending = NULL;
+    ofctx__free(ahead);
+    c->read_ahead = NULL;
     conn_close(c);
     return;
   }
   c->state = CONN_WAITING;
   http_parser_pause(&c->parser, 0);
   arm_timer(c, c->server->limits.idle_timeout_ms);
-  c->pending = NULL;
-  c->pending_len = 0;
-  if (pending) {
-    conn_parse(c, pending, pending_len);
-    ofctx__free(pending);
+  c->read_ahead = NULL;
+  c->read_ahead_len = 0;
+  if (ahead) {
+    conn_parse(c, ahead, ahead_len);
+    ofctx__free(ahead);
   }
   if (c->state == CONN_WAITING || c->state == CONN_HEAD || c->state == CONN_BODY)
     start_reading(c);
@@ -712,7 +737,7 @@ static void resume(conn_t *c) {
 
 /* While a request is handled, reading goes on (stopping and restarting it
  * would cost two epoll_ctl calls per request): what arrives waits in
- * `pending` for resume(), and reading pauses once that holds HOLD_MAX, or at
+ * `read_ahead` for resume(), and reading pauses once that holds HOLD_MAX, or at
  * the end of the stream (read again, and acted on, after the answer). */
 #define HOLD_MAX (64 * 1024)
 
@@ -721,11 +746,11 @@ static void hold(conn_t *c, const char *data, ssize_t nread) {
 
   if (nread == 0) /* nothing to read after all */
     return;
-  if (nread > 0 && (more = ofctx__realloc(c->pending, c->pending_len + (size_t)nread))) {
-    memcpy(more + c->pending_len, data, (size_t)nread);
-    c->pending = more;
-    c->pending_len += (size_t)nread;
-    if (c->pending_len < HOLD_MAX)
+  if (nread > 0 && (more = ofctx__realloc(c->read_ahead, c->read_ahead_len + (size_t)nread))) {
+    memcpy(more + c->read_ahead_len, data, (size_t)nread);
+    c->read_ahead = more;
+    c->read_ahead_len += (size_t)nread;
+    if (c->read_ahead_len < HOLD_MAX)
       return;
   } else if (nread != UV_EOF) {
     c->close_after = 1; /* the peer is gone, or no memory: nothing more to answer */
@@ -739,50 +764,46 @@ static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
   *buf = uv_buf_init(c->server->readbuf, sizeof c->server->readbuf);
 }
 
-#define H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-#define H2_PREFACE_LEN 24
+/* Hands the connection to the HTTP/2 server: a duplicate of its socket and
+ * the `bytes` read of it so far; then closes it here. */
+static void hand_over(conn_t *c, const char *bytes, size_t len) {
+  uv_os_fd_t fd;
+  int copy = uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 ? dup(fd) : -1;
+
+  if (copy >= 0)
+    c->server->h2(c->server->arg, copy, bytes, len);
+  conn_close(c);
+}
 
 /* A connection's first bytes: the HTTP/2 preface hands it over, anything
- * else is HTTP/1.1. 0 when `data` is left for the HTTP/1.1 parser. */
+ * else is HTTP/1.1. While they match the preface but are fewer, they wait
+ * in `preface`. 0 when `data` is left for the HTTP/1.1 parser. */
 static int sniff(conn_t *c, const char *data, size_t len) {
-  size_t have = c->pending_len;
-  char *more, *bytes;
-  uv_os_fd_t fd;
-  int copy;
+  size_t have = c->preface_len, want = H2_PREFACE_LEN - have;
+  int match = memcmp(data, H2_PREFACE + have, len < want ? len : want) == 0;
+  char *bytes;
 
-  if (have == 0 && memcmp(data, H2_PREFACE, len < H2_PREFACE_LEN ? len : H2_PREFACE_LEN) != 0) {
-    c->sniffing = 0;
-    return 0;
+  if (match && len < want) {
+    memcpy(c->preface + have, data, len);
+    c->preface_len += len;
+    return 1;
   }
-  more = ofctx__realloc(c->pending, have + len);
-  if (!more) {
+  c->sniffing = 0;
+  if (have == 0 && !match)
+    return 0;
+  /* the preface whole, or what began like it but is HTTP/1.1 after all */
+  bytes = ofctx__malloc(have + len);
+  if (!bytes) {
     conn_close(c);
     return 1;
   }
-  memcpy(more + have, data, len);
-  c->pending = more;
-  c->pending_len += len;
-  if (memcmp(more, H2_PREFACE, c->pending_len < H2_PREFACE_LEN ? c->pending_len : H2_PREFACE_LEN) !=
-      0) {
-    /* it began like the preface, but is not: HTTP/1.1 after all */
-    bytes = c->pending;
-    c->pending = NULL;
-    c->pending_len = 0;
-    c->sniffing = 0;
+  memcpy(bytes, c->preface, have);
+  memcpy(bytes + have, data, len);
+  if (match)
+    hand_over(c, bytes, have + len);
+  else
     conn_parse(c, bytes, have + len);
-    ofctx__free(bytes);
-    return 1;
-  }
-  if (c->pending_len < H2_PREFACE_LEN)
-    return 1;
-  bytes = c->pending;
-  c->pending = NULL;
-  c->pending_len = 0;
-  copy = uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 ? dup(fd) : -1;
-  if (copy >= 0)
-    c->server->h2(c->server->arg, copy, bytes, have + len);
   ofctx__free(bytes);
-  conn_close(c);
   return 1;
 }
 
@@ -879,14 +900,6 @@ ofctx_err_t ofctx__http_server_start(ofctx__http_server_t **out, uv_loop_t *loop
   int rc;
 
   *out = NULL;
-  settings.on_message_begin = on_message_begin;
-  settings.on_url = on_url;
-  settings.on_header_field = on_header_field;
-  settings.on_header_value = on_header_value;
-  settings.on_headers_complete = on_headers_complete;
-  settings.on_body = on_body;
-  settings.on_chunk_header = on_chunk_header;
-  settings.on_message_complete = on_message_complete;
   if (uv_ip4_addr(host, port, (struct sockaddr_in *)&addr) != 0 &&
       (rc = uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr)) != 0)
     return ofctx__error(err, OFCTX_EINVAL, "%s is not an IP address", host);
@@ -1038,6 +1051,6 @@ void ofctx__http_respond(ofctx__http_request_t *req, int status,
   c->close_after = close_after;
   c->state = CONN_WRITING;
   arm_timer(c, c->server->limits.write_timeout_ms);
-  conn_write(c, head.data, head.len, body, send_body ? body_len : 0, 1);
+  conn_write(c, head.data, head.len, body, send_body ? body_len : 0, THEN_NEXT_REQUEST);
   ofctx__buf_free(&head);
 }

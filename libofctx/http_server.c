@@ -1019,6 +1019,24 @@ int ofctx__http_request_hold(ofctx__http_request_t *req, size_t bytes) {
   return 0;
 }
 
+/* Appends `n` in decimal. */
+static void append_decimal(ofctx__buf_t *b, size_t n) {
+  char digits[20], *p = digits + sizeof digits;
+
+  do
+    *--p = (char)('0' + n % 10);
+  while ((n /= 10) > 0);
+  ofctx__buf_append(b, p, (size_t)(digits + sizeof digits - p));
+}
+
+/* Appends the header line "name: value". */
+static void append_field(ofctx__buf_t *b, const char *name, const char *value) {
+  ofctx__buf_puts(b, name);
+  ofctx__buf_puts(b, ": ");
+  ofctx__buf_puts(b, value);
+  ofctx__buf_puts(b, "\r\n");
+}
+
 void ofctx__http_respond(ofctx__http_request_t *req, int status,
                          const ofctx__http_header_t *headers, size_t header_count, const void *body,
                          size_t body_len) {
@@ -1035,13 +1053,23 @@ void ofctx__http_respond(ofctx__http_request_t *req, int status,
     conn_close(c);
     return;
   }
-  ofctx__buf_reserve(&head, 200); /* room for most heads: each line formatted once */
-  ofctx__buf_printf(&head, "HTTP/1.1 %d %s\r\n", status, ofctx__http_reason(status));
+  /* appended piece by piece: printf's parsing of its format cost more than
+   * all the rest of the answer */
+  ofctx__buf_reserve(&head, 200); /* room for most heads */
+  ofctx__buf_puts(&head, "HTTP/1.1 ");
+  append_decimal(&head, (unsigned)status);
+  ofctx__buf_puts(&head, " ");
+  ofctx__buf_puts(&head, ofctx__http_reason(status));
+  ofctx__buf_puts(&head, "\r\n");
   for (size_t i = 0; i < header_count; i++)
-    ofctx__buf_printf(&head, "%s: %s\r\n", headers[i].name, headers[i].value);
-  if (!bodiless)
-    ofctx__buf_printf(&head, "Content-Length: %zu\r\n", body_len);
-  ofctx__buf_printf(&head, "Connection: %s\r\n\r\n", close_after ? "close" : "keep-alive");
+    append_field(&head, headers[i].name, headers[i].value);
+  if (!bodiless) {
+    ofctx__buf_puts(&head, "Content-Length: ");
+    append_decimal(&head, body_len);
+    ofctx__buf_puts(&head, "\r\n");
+  }
+  ofctx__buf_puts(&head,
+                  close_after ? "Connection: close\r\n\r\n" : "Connection: keep-alive\r\n\r\n");
   if (head.failed) { /* no memory for the answer: the request is over, close */
     ofctx__buf_free(&head);
     c->state = CONN_WRITING;

@@ -460,18 +460,18 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
   return head_append(r, at, len);
 }
 
-/* The value of the next header named `name` (case-insensitive) from index
- * `*i` on, which moves past it; NULL when there is none. */
-static const char *next_header(const ofctx__http_request_t *r, const char *name, size_t *i) {
-  for (; *i < r->header_count; ++*i)
-    if (strcasecmp(r->head.data + r->offsets[*i].name, name) == 0)
-      return r->head.data + r->offsets[(*i)++].value;
-  return NULL;
+/* The length of header i's name (its value follows the name's NUL). */
+static size_t name_len(const ofctx__http_request_t *r, size_t i) {
+  return r->offsets[i].value - r->offsets[i].name - 1;
 }
 
 static const char *find_header(const ofctx__http_request_t *r, const char *name) {
-  size_t i = 0;
-  return next_header(r, name, &i);
+  size_t len = strlen(name);
+
+  for (size_t i = 0; i < r->header_count; i++)
+    if (name_len(r, i) == len && strcasecmp(r->head.data + r->offsets[i].name, name) == 0)
+      return r->head.data + r->offsets[i].value;
+  return NULL;
 }
 
 /* Views and the split URL, once the head is whole (nothing is added to
@@ -504,42 +504,65 @@ static int head_finish(ofctx__http_request_t *r) {
   return r->body.failed ? -1 : 0;
 }
 
-/* The transfer codings are exactly one "chunked" (or none): no other coding
- * is understood here, so a body in one cannot be read (RFC 9112 6.1: 501). */
-static int codings_ok(const ofctx__http_request_t *r) {
-  size_t chunked = 0, others = 0, i = 0;
-  const char *v;
+/* The fields that frame a request, read in one pass over the head. */
+typedef struct {
+  size_t hosts;
+  int host_bad;                 /* a Host value that is not an authority */
+  size_t chunked, other_coding; /* Transfer-Encoding values */
+  const char *expect;           /* the first Expect value, or NULL */
+} framing_t;
 
-  while ((v = next_header(r, "transfer-encoding", &i)) != NULL) {
-    size_t len;
-    v += strspn(v, " \t");
-    len = strlen(v);
-    while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
-      len--;
-    if (len == 7 && strncasecmp(v, "chunked", 7) == 0)
-      chunked++;
-    else
-      others++;
-  }
-  return others == 0 && chunked <= 1;
+/* A Transfer-Encoding value, counted as "chunked" or as another coding. */
+static void count_coding(framing_t *f, const char *v) {
+  size_t len;
+
+  v += strspn(v, " \t");
+  len = strlen(v);
+  while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+    len--;
+  if (len == 7 && strncasecmp(v, "chunked", 7) == 0)
+    f->chunked++;
+  else
+    f->other_coding++;
 }
 
-/* RFC 9112 3.2: an HTTP/1.1 request has exactly one Host field (1.0: at
- * most one), and its value is an authority: a host, maybe a port, maybe
- * empty, nothing else (no path, no user, no white space). */
-static int host_ok(const ofctx__http_request_t *r, int http11) {
-  size_t hosts = 0, i = 0;
-  const char *v;
+/* Host, Transfer-Encoding and Expect, each name told by its length first. */
+static void read_framing(const ofctx__http_request_t *r, framing_t *f) {
+  memset(f, 0, sizeof *f);
+  for (size_t i = 0; i < r->header_count; i++) {
+    const char *name = r->head.data + r->offsets[i].name;
+    const char *v = r->head.data + r->offsets[i].value;
+    size_t len = name_len(r, i);
 
-  while ((v = next_header(r, "host", &i)) != NULL) {
-    if (++hosts > 1)
-      return 0;
-    while (in_set(AUTHORITY, (unsigned char)*v))
-      v++;
-    if (*v != '\0')
-      return 0;
+    if (len == 4 && strcasecmp(name, "host") == 0) {
+      f->hosts++;
+      while (in_set(AUTHORITY, (unsigned char)*v))
+        v++;
+      f->host_bad |= *v != '\0';
+    } else if (len == 17 && strcasecmp(name, "transfer-encoding") == 0) {
+      count_coding(f, v);
+    } else if (len == 6 && !f->expect && strcasecmp(name, "expect") == 0) {
+      f->expect = v;
+    }
   }
-  return hosts == 1 || (hosts == 0 && !http11);
+}
+
+/* The status that refuses a head for its version, size or framing, or 0.
+ * RFC 9112 3.2: an HTTP/1.1 request has exactly one Host field (1.0: at
+ * most one), and its value is an authority: a host, maybe a port, maybe
+ * empty, nothing else (no path, no user, no white space). The transfer
+ * codings are exactly one "chunked" (or none): no other coding is
+ * understood here, so a body in one cannot be read (RFC 9112 6.1: 501). */
+static int framing_refusal(const conn_t *c, const http_parser *p, const framing_t *f) {
+  if (p->http_major != 1 || p->http_minor > 1)
+    return 505;
+  if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->server->limits.max_body_size)
+    return 413;
+  if (f->host_bad || f->hosts > 1 || (f->hosts == 0 && p->http_minor == 1))
+    return 400;
+  if (f->other_coding > 0 || f->chunked > 1)
+    return 501;
+  return 0;
 }
 
 /* Room for `more` bytes of body among what every connection holds: 0, or -1
@@ -559,27 +582,14 @@ static int on_headers_complete(http_parser *p) {
   conn_t *c = conn_of(p);
   ofctx__http_server_t *s = c->server;
   ofctx__http_request_t *r = &c->req;
-  const char *expect;
+  framing_t f;
 
   /* End the last string (the url, or the last header's value). */
   if (head_end_string(r))
     return -1;
-  if (p->http_major != 1 || p->http_minor > 1) {
-    c->fail_status = 505;
+  read_framing(r, &f);
+  if ((c->fail_status = framing_refusal(c, p, &f)) != 0)
     return -1;
-  }
-  if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->server->limits.max_body_size) {
-    c->fail_status = 413;
-    return -1;
-  }
-  if (!host_ok(r, p->http_minor == 1)) {
-    c->fail_status = 400;
-    return -1;
-  }
-  if (!codings_ok(r)) {
-    c->fail_status = 501;
-    return -1;
-  }
   if (head_finish(r)) {
     c->fail_status = 503;
     return -1;
@@ -589,13 +599,12 @@ static int on_headers_complete(http_parser *p) {
     return -1;
   if (body_budget(c, (p->flags & F_CONTENTLENGTH) ? p->content_length : 0))
     return -1;
-  expect = find_header(r, "expect");
-  if (expect) {
-    if (strcasecmp(expect, "100-continue") != 0) {
+  if (f.expect) {
+    if (strcasecmp(f.expect, "100-continue") != 0) {
       c->fail_status = 417;
       return -1;
     }
-    if (p->http_major == 1 && p->http_minor >= 1)
+    if (p->http_minor >= 1)
       conn_write(c, cont, sizeof cont - 1, NULL, 0, THEN_NOTHING);
   }
   c->state = CONN_BODY;

@@ -83,6 +83,8 @@ struct conn {
   int crlf_left;                /* bytes of the CRLF that must end the chunk data */
   int chunk_open;               /* a chunk's data is being read */
   int sniffing;                 /* no byte yet tells HTTP/1.1 from the HTTP/2 preface */
+  uint64_t deadline;            /* when the current phase's time is up (loop time), 0: never */
+  uint64_t armed;               /* when the timer fires, 0: it is not running */
   char preface[H2_PREFACE_LEN]; /* the first bytes while sniffing: a part of the preface */
   size_t preface_len;
 };
@@ -209,10 +211,22 @@ static void conn_close(conn_t *c) {
 
 static void timer_fired(uv_timer_t *timer);
 
-static void arm_timer(conn_t *c, uint64_t ms) {
-  uv_timer_stop(&c->timer);
-  if (ms)
-    uv_timer_start(&c->timer, timer_fired, ms, 0);
+/* A connection's time limits. Each phase (head, body, idle, write) sets
+ * when its time is up (`deadline`), but the timer is started only when it
+ * must fire sooner than it is set to (`armed`); firing early, it is set
+ * again for what is left. A request that comes whole in one read then
+ * costs no timer call: its phases end before the idle time that was set. */
+static void set_deadline(conn_t *c, uint64_t ms) {
+  c->deadline = ms ? uv_now(c->server->loop) + ms : 0;
+}
+
+static void arm(conn_t *c) {
+  uint64_t now = uv_now(c->server->loop);
+
+  if (c->state == CONN_CLOSING || c->deadline == 0 || (c->armed != 0 && c->armed <= c->deadline))
+    return;
+  c->armed = c->deadline;
+  uv_timer_start(&c->timer, timer_fired, c->deadline > now ? c->deadline - now : 0, 0);
 }
 
 /* What a connection does once a write is done. */
@@ -278,7 +292,6 @@ static void conn_refuse(conn_t *c, int status, const char *json) {
   if (c->state == CONN_CLOSING || c->state == CONN_WRITING)
     return;
   uv_read_stop((uv_stream_t *)&c->tcp);
-  uv_timer_stop(&c->timer);
   c->state = CONN_WRITING;
   ofctx__buf_printf(&answer,
                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
@@ -290,7 +303,8 @@ static void conn_refuse(conn_t *c, int status, const char *json) {
     conn_close(c);
     return;
   }
-  arm_timer(c, c->server->limits.write_timeout_ms);
+  set_deadline(c, c->server->limits.write_timeout_ms);
+  arm(c);
   conn_write(c, answer.data, answer.len, NULL, 0, THEN_CLOSE);
   ofctx__buf_free(&answer);
 }
@@ -300,6 +314,13 @@ static void conn_fail(conn_t *c, int status) { conn_refuse(c, status, NULL); }
 static void timer_fired(uv_timer_t *timer) {
   conn_t *c = timer->data;
 
+  c->armed = 0;
+  if (c->deadline == 0)
+    return; /* a phase without a time limit (the handler has the request) */
+  if (uv_now(c->server->loop) < c->deadline) {
+    arm(c); /* set for an earlier phase: the time left of this one */
+    return;
+  }
   if (c->state == CONN_HEAD || c->state == CONN_BODY)
     conn_fail(c, 408);
   else if (c->state == CONN_WAITING || c->state == CONN_WRITING)
@@ -388,7 +409,7 @@ static int on_message_begin(http_parser *p) {
   request_reset(&c->req);
   c->req.conn = c;
   c->state = CONN_HEAD;
-  arm_timer(c, c->server->limits.header_timeout_ms);
+  set_deadline(c, c->server->limits.header_timeout_ms); /* armed once the read is parsed */
   return 0;
 }
 
@@ -608,7 +629,7 @@ static int on_headers_complete(http_parser *p) {
       conn_write(c, cont, sizeof cont - 1, NULL, 0, THEN_NOTHING);
   }
   c->state = CONN_BODY;
-  arm_timer(c, c->server->limits.body_timeout_ms);
+  set_deadline(c, c->server->limits.body_timeout_ms);
   return 0;
 }
 
@@ -702,7 +723,7 @@ static void conn_parse(conn_t *c, const char *data, size_t len) {
         c->read_ahead = copy;
         c->read_ahead_len = len;
       }
-      uv_timer_stop(&c->timer);
+      set_deadline(c, 0);
       c->state = CONN_HANDLING;
       c->server->handler(c->server->arg, &c->req);
       return;
@@ -714,6 +735,7 @@ static void conn_parse(conn_t *c, const char *data, size_t len) {
     data += n;
     len -= n;
   }
+  arm(c); /* a request not whole yet, or none begun */
 }
 
 /* After an answer: the next request, from what is already read or from the
@@ -733,15 +755,17 @@ static void resume(conn_t *c) {
   }
   c->state = CONN_WAITING;
   http_parser_pause(&c->parser, 0);
-  arm_timer(c, c->server->limits.idle_timeout_ms);
+  set_deadline(c, c->server->limits.idle_timeout_ms);
   c->read_ahead = NULL;
   c->read_ahead_len = 0;
   if (ahead) {
     conn_parse(c, ahead, ahead_len);
     ofctx__free(ahead);
   }
-  if (c->state == CONN_WAITING || c->state == CONN_HEAD || c->state == CONN_BODY)
+  if (c->state == CONN_WAITING || c->state == CONN_HEAD || c->state == CONN_BODY) {
+    arm(c);
     start_reading(c);
+  }
 }
 
 /* While a request is handled, reading goes on (stopping and restarting it
@@ -894,7 +918,8 @@ static void on_connection(uv_stream_t *listener, int status) {
   c->state = CONN_WAITING;
   c->sniffing = s->h2 != NULL;
   /* The first request must start soon; later ones may idle longer. */
-  arm_timer(c, s->limits.header_timeout_ms);
+  set_deadline(c, s->limits.header_timeout_ms);
+  arm(c);
   start_reading(c);
 }
 
@@ -1087,7 +1112,8 @@ void ofctx__http_respond(ofctx__http_request_t *req, int status,
   }
   c->close_after = close_after;
   c->state = CONN_WRITING;
-  arm_timer(c, c->server->limits.write_timeout_ms);
+  set_deadline(c, c->server->limits.write_timeout_ms);
+  arm(c);
   conn_write(c, head.data, head.len, body, send_body ? body_len : 0, THEN_NEXT_REQUEST);
   ofctx__buf_free(&head);
 }

@@ -54,9 +54,10 @@ struct ofctx__http_request {
   header_offsets_t *offsets;
   size_t header_count, header_cap;
   enum { LAST_URL, LAST_FIELD, LAST_VALUE } last; /* the last string written */
-  ofctx__http_header_t *headers;                  /* views, built when the request is complete */
+  ofctx__http_header_t *headers;                  /* views, built when the head is whole */
+  size_t views_cap;
   ofctx__buf_t body;
-  char *path; /* a copy of the URL's path, and its query after the NUL */
+  const char *path; /* the URL in `head`, cut at its '?' */
   const char *query;
   int keep_alive;
   size_t held; /* what the handler holds for it, in the bodies' budget (ofctx__http_request_hold) */
@@ -154,15 +155,59 @@ static int head_append(ofctx__http_request_t *req, const char *at, size_t len) {
 /* Ends the current string in `head` (a url, name or value). */
 static int head_end_string(ofctx__http_request_t *req) { return head_append(req, "", 1); }
 
-static void request_reset(ofctx__http_request_t *req) {
+/* A connection keeps the storage of its request (the head, the body, the
+ * header arrays) and of its answer for the next request while it is this
+ * small, and frees it when bigger: most requests then allocate nothing, and
+ * a waiting connection holds little (the budget counts only what a request
+ * holds). */
+#define KEEP_MAX 2048
+#define KEEP_HEADERS 32
+
+/* Empties `b`, keeping its storage when small. */
+static void buf_clear(ofctx__buf_t *b) {
+  if (b->cap > KEEP_MAX) {
+    ofctx__buf_free(b);
+  } else {
+    b->len = 0;
+    b->failed = 0;
+  }
+}
+
+/* Gives back what the request held in the bodies' budget. */
+static void request_release(ofctx__http_request_t *req) {
   if (req->conn)
     req->conn->server->budget->used -= req->body.len + req->held;
+  req->conn = NULL;
+}
+
+/* Ends the request: all but its storage is reset (see KEEP_MAX). */
+static void request_clear(ofctx__http_request_t *req) {
+  ofctx__http_request_t kept = {0};
+
+  request_release(req);
+  kept.head = req->head;
+  kept.body = req->body;
+  buf_clear(&kept.head);
+  buf_clear(&kept.body);
+  if (req->header_cap <= KEEP_HEADERS) {
+    kept.offsets = req->offsets;
+    kept.header_cap = req->header_cap;
+    kept.headers = req->headers;
+    kept.views_cap = req->views_cap;
+  } else {
+    ofctx__free(req->offsets);
+    ofctx__free(req->headers);
+  }
+  *req = kept;
+}
+
+/* Frees the request with its storage. */
+static void request_free(ofctx__http_request_t *req) {
+  request_release(req);
   ofctx__buf_free(&req->head);
+  ofctx__buf_free(&req->body);
   ofctx__free(req->offsets);
   ofctx__free(req->headers);
-  ofctx__buf_free(&req->body);
-  ofctx__free(req->path);
-  memset(req, 0, sizeof *req);
 }
 
 /* ---- connection plumbing ---- */
@@ -187,7 +232,7 @@ static void conn_freed(uv_handle_t *handle) {
 
   if (--c->handles > 0)
     return;
-  request_reset(&c->req);
+  request_free(&c->req);
   ofctx__free(c->read_ahead);
   OFCTX__LIST_UNLINK(s->conns, c);
   s->conn_count--;
@@ -406,7 +451,7 @@ static int chunk_crlf(conn_t *c, const char *from) {
 static int on_message_begin(http_parser *p) {
   conn_t *c = conn_of(p);
 
-  request_reset(&c->req);
+  request_clear(&c->req);
   c->req.conn = c;
   c->state = CONN_HEAD;
   set_deadline(c, c->server->limits.header_timeout_ms); /* armed once the read is parsed */
@@ -498,28 +543,25 @@ static const char *find_header(const ofctx__http_request_t *r, const char *name)
 /* Views and the split URL, once the head is whole (nothing is added to
  * `head` after it); the body starts as "". */
 static int head_finish(ofctx__http_request_t *r) {
-  const char *url = r->head.data, *q;
+  char *url = r->head.data, *q = memchr(url, '?', r->url_len);
 
-  r->headers = ofctx__calloc(r->header_count ? r->header_count : 1, sizeof *r->headers);
-  r->path = ofctx__malloc(r->url_len + 2);
-  if (!r->headers || !r->path)
-    return -1;
+  if (r->views_cap < r->header_cap || !r->headers) {
+    size_t cap = r->header_cap ? r->header_cap : 1;
+    ofctx__http_header_t *views = ofctx__realloc(r->headers, cap * sizeof *views);
+    if (!views)
+      return -1;
+    r->headers = views;
+    r->views_cap = cap;
+  }
   for (size_t i = 0; i < r->header_count; i++) {
     r->headers[i].name = r->head.data + r->offsets[i].name;
     r->headers[i].value = r->head.data + r->offsets[i].value;
   }
-  q = memchr(url, '?', r->url_len);
+  r->path = url;
+  r->query = url + r->url_len; /* "" */
   if (q) {
-    size_t path_len = (size_t)(q - url);
-    memcpy(r->path, url, path_len);
-    r->path[path_len] = '\0';
-    memcpy(r->path + path_len + 1, q + 1, r->url_len - path_len - 1);
-    r->path[r->url_len] = '\0';
-    r->query = r->path + path_len + 1;
-  } else {
-    memcpy(r->path, url, r->url_len);
-    r->path[r->url_len] = '\0';
-    r->query = r->path + r->url_len; /* "" */
+    *q = '\0';
+    r->query = q + 1;
   }
   ofctx__buf_append(&r->body, "", 0);
   return r->body.failed ? -1 : 0;
@@ -744,7 +786,7 @@ static void resume(conn_t *c) {
   char *ahead = c->read_ahead;
   size_t ahead_len = c->read_ahead_len;
 
-  request_reset(&c->req);
+  request_clear(&c->req);
   memset(&c->scan, 0, sizeof c->scan);
   c->crlf_left = c->chunk_open = 0;
   if (c->close_after || c->server->stopping) {

@@ -26,6 +26,12 @@ typedef enum {
 
 typedef struct conn conn_t;
 
+/* What a connection does once its answer is written. */
+enum write_then {
+  THEN_NEXT_REQUEST, /* on to the next request (or close, if it said so) */
+  THEN_CLOSE         /* the server's refusal: close */
+};
+
 /* What a cleartext HTTP/2 client sends first (RFC 9113 3.4). */
 #define H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 #define H2_PREFACE_LEN 24
@@ -86,6 +92,10 @@ struct conn {
   int sniffing;                 /* no byte yet tells HTTP/1.1 from the HTTP/2 preface */
   uint64_t deadline;            /* when the current phase's time is up (loop time), 0: never */
   uint64_t armed;               /* when the timer fires, 0: it is not running */
+  ofctx__buf_t out;             /* the answer being written (its storage kept: KEEP_MAX) */
+  uv_write_t answer_write;      /* writes `out` */
+  uv_write_t continue_write;    /* writes a 100 Continue */
+  enum write_then then;         /* what follows the answer */
   char preface[H2_PREFACE_LEN]; /* the first bytes while sniffing: a part of the preface */
   size_t preface_len;
 };
@@ -233,6 +243,7 @@ static void conn_freed(uv_handle_t *handle) {
   if (--c->handles > 0)
     return;
   request_free(&c->req);
+  ofctx__buf_free(&c->out);
   ofctx__free(c->read_ahead);
   OFCTX__LIST_UNLINK(s->conns, c);
   s->conn_count--;
@@ -274,84 +285,69 @@ static void arm(conn_t *c) {
   uv_timer_start(&c->timer, timer_fired, c->deadline > now ? c->deadline - now : 0, 0);
 }
 
-/* What a connection does once a write is done. */
-enum write_then {
-  THEN_NOTHING,      /* 100 Continue: the request goes on */
-  THEN_NEXT_REQUEST, /* an answer: on to the next request */
-  THEN_CLOSE         /* the server's refusal: close */
-};
-
-typedef struct {
-  uv_write_t req;
-  conn_t *conn;
-  enum write_then then;
-  char data[];
-} write_t;
-
 static void resume(conn_t *c);
 static void start_reading(conn_t *c);
 
-static void written(uv_write_t *wr, int status) {
-  write_t *w = (write_t *)wr;
-  conn_t *c = w->conn;
-  enum write_then then = w->then;
+static void answer_written(uv_write_t *wr, int status) {
+  conn_t *c = wr->handle->data;
 
-  ofctx__free(w);
+  buf_clear(&c->out);
   if (c->state == CONN_CLOSING)
     return;
-  if (status < 0 || then == THEN_CLOSE) {
+  if (status < 0 || c->then == THEN_CLOSE) {
     conn_close(c);
     return;
   }
-  if (then == THEN_NEXT_REQUEST)
-    resume(c);
+  resume(c);
 }
 
-static void conn_write(conn_t *c, const char *head, size_t head_len, const void *body,
-                       size_t body_len, enum write_then then) {
-  write_t *w = ofctx__malloc(sizeof *w + head_len + body_len);
-  uv_buf_t buf;
+/* Writes the answer in `out`; `then` says what follows it. */
+static void write_answer(conn_t *c, enum write_then then) {
+  uv_buf_t buf = uv_buf_init(c->out.data, (unsigned int)c->out.len);
 
-  if (!w) {
+  c->then = then;
+  if (uv_write(&c->answer_write, (uv_stream_t *)&c->tcp, &buf, 1, answer_written) < 0)
     conn_close(c);
-    return;
-  }
-  w->conn = c;
-  w->then = then;
-  memcpy(w->data, head, head_len);
-  if (body_len)
-    memcpy(w->data + head_len, body, body_len);
-  buf = uv_buf_init(w->data, (unsigned int)(head_len + body_len));
-  if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, written) < 0) {
-    ofctx__free(w);
+}
+
+static void continue_written(uv_write_t *wr, int status) {
+  conn_t *c = wr->handle->data;
+
+  if (status < 0 && c->state != CONN_CLOSING)
     conn_close(c);
-  }
+}
+
+/* Asks the client for the body it announced with Expect: 100-continue. */
+static void write_continue(conn_t *c) {
+  static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+  uv_buf_t buf = uv_buf_init((char *)cont, sizeof cont - 1);
+
+  if (uv_write(&c->continue_write, (uv_stream_t *)&c->tcp, &buf, 1, continue_written) < 0)
+    conn_close(c);
 }
 
 /* The server's own answer to a request it will not hand over: `json` as
  * the body, else a short text one; then the connection is closed. */
 static void conn_refuse(conn_t *c, int status, const char *json) {
   const char *reason = ofctx__http_reason(status);
-  ofctx__buf_t answer = {0};
 
   if (c->state == CONN_CLOSING || c->state == CONN_WRITING)
     return;
   uv_read_stop((uv_stream_t *)&c->tcp);
   c->state = CONN_WRITING;
-  ofctx__buf_printf(&answer,
+  ofctx__buf_printf(&c->out,
                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                     "Connection: close\r\n\r\n%s%s",
                     status, reason, json ? "application/json" : "text/plain; charset=utf-8",
                     json ? strlen(json) : strlen(reason) + 1, json ? json : reason,
                     json ? "" : "\n");
-  if (answer.failed) {
+  if (c->out.failed) {
     conn_close(c);
     return;
   }
   set_deadline(c, c->server->limits.write_timeout_ms);
   arm(c);
-  conn_write(c, answer.data, answer.len, NULL, 0, THEN_CLOSE);
-  ofctx__buf_free(&answer);
+  write_answer(c, THEN_CLOSE);
 }
 
 static void conn_fail(conn_t *c, int status) { conn_refuse(c, status, NULL); }
@@ -641,7 +637,6 @@ static int body_budget(conn_t *c, uint64_t more) {
 }
 
 static int on_headers_complete(http_parser *p) {
-  static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
   conn_t *c = conn_of(p);
   ofctx__http_server_t *s = c->server;
   ofctx__http_request_t *r = &c->req;
@@ -668,7 +663,7 @@ static int on_headers_complete(http_parser *p) {
       return -1;
     }
     if (p->http_minor >= 1)
-      conn_write(c, cont, sizeof cont - 1, NULL, 0, THEN_NOTHING);
+      write_continue(c);
   }
   c->state = CONN_BODY;
   set_deadline(c, c->server->limits.body_timeout_ms);
@@ -1117,7 +1112,7 @@ void ofctx__http_respond(ofctx__http_request_t *req, int status,
                          const ofctx__http_header_t *headers, size_t header_count, const void *body,
                          size_t body_len) {
   conn_t *c = req->conn;
-  ofctx__buf_t head = {0};
+  ofctx__buf_t *head = &c->out;
   int close_after = !req->keep_alive || c->close_after || c->server->stopping;
   /* 1xx, 204 and 304 have no body and no length; HEAD gets the length
    * without the body. */
@@ -1131,23 +1126,23 @@ void ofctx__http_respond(ofctx__http_request_t *req, int status,
   }
   /* appended piece by piece: printf's parsing of its format cost more than
    * all the rest of the answer */
-  ofctx__buf_reserve(&head, 200); /* room for most heads */
-  ofctx__buf_puts(&head, "HTTP/1.1 ");
-  append_decimal(&head, (unsigned)status);
-  ofctx__buf_puts(&head, " ");
-  ofctx__buf_puts(&head, ofctx__http_reason(status));
-  ofctx__buf_puts(&head, "\r\n");
+  ofctx__buf_puts(head, "HTTP/1.1 ");
+  append_decimal(head, (unsigned)status);
+  ofctx__buf_puts(head, " ");
+  ofctx__buf_puts(head, ofctx__http_reason(status));
+  ofctx__buf_puts(head, "\r\n");
   for (size_t i = 0; i < header_count; i++)
-    append_field(&head, headers[i].name, headers[i].value);
+    append_field(head, headers[i].name, headers[i].value);
   if (!bodiless) {
-    ofctx__buf_puts(&head, "Content-Length: ");
-    append_decimal(&head, body_len);
-    ofctx__buf_puts(&head, "\r\n");
+    ofctx__buf_puts(head, "Content-Length: ");
+    append_decimal(head, body_len);
+    ofctx__buf_puts(head, "\r\n");
   }
-  ofctx__buf_puts(&head,
+  ofctx__buf_puts(head,
                   close_after ? "Connection: close\r\n\r\n" : "Connection: keep-alive\r\n\r\n");
-  if (head.failed) { /* no memory for the answer: the request is over, close */
-    ofctx__buf_free(&head);
+  if (send_body)
+    ofctx__buf_append(head, body, body_len);
+  if (head->failed) { /* no memory for the answer: the request is over, close */
     c->state = CONN_WRITING;
     conn_close(c);
     return;
@@ -1156,6 +1151,5 @@ void ofctx__http_respond(ofctx__http_request_t *req, int status,
   c->state = CONN_WRITING;
   set_deadline(c, c->server->limits.write_timeout_ms);
   arm(c);
-  conn_write(c, head.data, head.len, body, send_body ? body_len : 0, THEN_NEXT_REQUEST);
-  ofctx__buf_free(&head);
+  write_answer(c, THEN_NEXT_REQUEST);
 }

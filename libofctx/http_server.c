@@ -729,6 +729,26 @@ static int refusal(const conn_t *c, enum http_errno err, int scanned) {
   return scanned ? scanned : 400;
 }
 
+/* Hands the complete request to the handler; what was read past it
+ * (`rest`) waits in `read_ahead` for resume(). */
+static void dispatch(conn_t *c, const char *rest, size_t len) {
+  c->dispatch = 0;
+  if (len > 0) {
+    char *copy = ofctx__malloc(len);
+    if (!copy) {
+      conn_close(c);
+      return;
+    }
+    memcpy(copy, rest, len);
+    ofctx__free(c->read_ahead);
+    c->read_ahead = copy;
+    c->read_ahead_len = len;
+  }
+  set_deadline(c, 0);
+  c->state = CONN_HANDLING;
+  c->server->handler(c->server->arg, &c->req);
+}
+
 /* Parses what was read; hands a complete request to the handler and keeps
  * whatever follows it for later. */
 static void conn_parse(conn_t *c, const char *data, size_t len) {
@@ -746,23 +766,7 @@ static void conn_parse(conn_t *c, const char *data, size_t len) {
     err = HTTP_PARSER_ERRNO(&c->parser);
 
     if (c->dispatch) {
-      c->dispatch = 0;
-      data += n;
-      len -= n;
-      if (len > 0) {
-        char *copy = ofctx__malloc(len);
-        if (!copy) {
-          conn_close(c);
-          return;
-        }
-        memcpy(copy, data, len);
-        ofctx__free(c->read_ahead);
-        c->read_ahead = copy;
-        c->read_ahead_len = len;
-      }
-      set_deadline(c, 0);
-      c->state = CONN_HANDLING;
-      c->server->handler(c->server->arg, &c->req);
+      dispatch(c, data + n, len - n);
       return;
     }
     if (err != HPE_OK || refuse) {
@@ -1100,6 +1104,16 @@ static void append_decimal(ofctx__buf_t *b, size_t n) {
   ofctx__buf_append(b, p, (size_t)(digits + sizeof digits - p));
 }
 
+/* Appends the status line. The answer is appended piece by piece: printf's
+ * parsing of its format cost more than all the rest of the answer. */
+static void append_status(ofctx__buf_t *b, int status) {
+  ofctx__buf_puts(b, "HTTP/1.1 ");
+  append_decimal(b, (size_t)status);
+  ofctx__buf_puts(b, " ");
+  ofctx__buf_puts(b, ofctx__http_reason(status));
+  ofctx__buf_puts(b, "\r\n");
+}
+
 /* Appends the header line "name: value". */
 static void append_field(ofctx__buf_t *b, const char *name, const char *value) {
   ofctx__buf_puts(b, name);
@@ -1124,13 +1138,7 @@ void ofctx__http_respond(ofctx__http_request_t *req, int status,
     conn_close(c);
     return;
   }
-  /* appended piece by piece: printf's parsing of its format cost more than
-   * all the rest of the answer */
-  ofctx__buf_puts(head, "HTTP/1.1 ");
-  append_decimal(head, (unsigned)status);
-  ofctx__buf_puts(head, " ");
-  ofctx__buf_puts(head, ofctx__http_reason(status));
-  ofctx__buf_puts(head, "\r\n");
+  append_status(head, status);
   for (size_t i = 0; i < header_count; i++)
     append_field(head, headers[i].name, headers[i].value);
   if (!bodiless) {

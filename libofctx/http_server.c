@@ -157,9 +157,19 @@ const char *ofctx__http_reason(int status) {
 
 /* ---- the request's buffers ---- */
 
+/* Appends to `head`: copied here while it fits (a kept buffer mostly does),
+ * which is most of what the parser's callbacks do. */
 static int head_append(ofctx__http_request_t *req, const char *at, size_t len) {
-  ofctx__buf_append(&req->head, at, len);
-  return req->head.failed ? -1 : 0;
+  ofctx__buf_t *b = &req->head;
+
+  if (!b->failed && b->len + len < b->cap) { /* room for the bytes and the NUL */
+    memcpy(b->data + b->len, at, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return 0;
+  }
+  ofctx__buf_append(b, at, len);
+  return b->failed ? -1 : 0;
 }
 
 /* Ends the current string in `head` (a url, name or value). */

@@ -400,7 +400,9 @@ static int in_set(const uint64_t set[4], unsigned char ch) {
  * head, or those before the byte at fault, with `*status` set to 431 (one
  * byte past max_header_size) or 400. */
 static size_t head_scan(conn_t *c, const char *data, size_t len, int *status) {
-  head_scan_t *h = &c->scan;
+  /* a copy, which the compiler keeps in registers (bytes of `data` might
+   * alias c->scan: each store to it would be done) */
+  head_scan_t scan = c->scan, *h = &scan;
   size_t max = c->server->limits.max_header_size, i;
 
   *status = 0;
@@ -420,11 +422,11 @@ static size_t head_scan(conn_t *c, const char *data, size_t len, int *status) {
     }
     if (++h->size > max) {
       *status = 431;
-      return i;
+      break;
     }
     if (h->after_cr && ch != '\n') {
       *status = 400; /* a bare CR */
-      return i;
+      break;
     }
     h->after_cr = ch == '\r';
     if (ch == '\r')
@@ -438,9 +440,10 @@ static size_t head_scan(conn_t *c, const char *data, size_t len, int *status) {
     }
     if (h->line_len++ == 0 && h->lines > 0 && (ch == ' ' || ch == '\t')) {
       *status = 400; /* obsolete line folding, or white space before a name */
-      return i;
+      break;
     }
   }
+  c->scan = scan;
   return i;
 }
 

@@ -157,11 +157,10 @@ const char *ofctx__http_reason(int status) {
 
 /* ---- the request's buffers ---- */
 
-/* Appends to `head`: copied here while it fits (a kept buffer mostly does),
- * which is most of what the parser's callbacks do. */
-static int head_append(ofctx__http_request_t *req, const char *at, size_t len) {
-  ofctx__buf_t *b = &req->head;
-
+/* Appends to `b`: copied here while it fits (a kept buffer mostly has
+ * room), else by ofctx__buf_append. Most of what the parser's callbacks and
+ * an answer do. 0, or -1 when out of memory. */
+static int add(ofctx__buf_t *b, const void *at, size_t len) {
   if (!b->failed && b->len + len < b->cap) { /* room for the bytes and the NUL */
     memcpy(b->data + b->len, at, len);
     b->len += len;
@@ -170,6 +169,14 @@ static int head_append(ofctx__http_request_t *req, const char *at, size_t len) {
   }
   ofctx__buf_append(b, at, len);
   return b->failed ? -1 : 0;
+}
+
+/* Appends the string `s` (inlined, a literal's length is known when
+ * compiled). */
+static int add_str(ofctx__buf_t *b, const char *s) { return add(b, s, strlen(s)); }
+
+static int head_append(ofctx__http_request_t *req, const char *at, size_t len) {
+  return add(&req->head, at, len);
 }
 
 /* Ends the current string in `head` (a url, name or value). */
@@ -1114,25 +1121,25 @@ static void append_decimal(ofctx__buf_t *b, size_t n) {
   do
     *--p = (char)('0' + n % 10);
   while ((n /= 10) > 0);
-  ofctx__buf_append(b, p, (size_t)(digits + sizeof digits - p));
+  add(b, p, (size_t)(digits + sizeof digits - p));
 }
 
 /* Appends the status line. The answer is appended piece by piece: printf's
  * parsing of its format cost more than all the rest of the answer. */
 static void append_status(ofctx__buf_t *b, int status) {
-  ofctx__buf_puts(b, "HTTP/1.1 ");
+  add_str(b, "HTTP/1.1 ");
   append_decimal(b, (size_t)status);
-  ofctx__buf_puts(b, " ");
-  ofctx__buf_puts(b, ofctx__http_reason(status));
-  ofctx__buf_puts(b, "\r\n");
+  add_str(b, " ");
+  add_str(b, ofctx__http_reason(status));
+  add_str(b, "\r\n");
 }
 
 /* Appends the header line "name: value". */
 static void append_field(ofctx__buf_t *b, const char *name, const char *value) {
-  ofctx__buf_puts(b, name);
-  ofctx__buf_puts(b, ": ");
-  ofctx__buf_puts(b, value);
-  ofctx__buf_puts(b, "\r\n");
+  add_str(b, name);
+  add_str(b, ": ");
+  add_str(b, value);
+  add_str(b, "\r\n");
 }
 
 void ofctx__http_respond(ofctx__http_request_t *req, int status,
@@ -1155,14 +1162,13 @@ void ofctx__http_respond(ofctx__http_request_t *req, int status,
   for (size_t i = 0; i < header_count; i++)
     append_field(head, headers[i].name, headers[i].value);
   if (!bodiless) {
-    ofctx__buf_puts(head, "Content-Length: ");
+    add_str(head, "Content-Length: ");
     append_decimal(head, body_len);
-    ofctx__buf_puts(head, "\r\n");
+    add_str(head, "\r\n");
   }
-  ofctx__buf_puts(head,
-                  close_after ? "Connection: close\r\n\r\n" : "Connection: keep-alive\r\n\r\n");
+  add_str(head, close_after ? "Connection: close\r\n\r\n" : "Connection: keep-alive\r\n\r\n");
   if (send_body)
-    ofctx__buf_append(head, body, body_len);
+    add(head, body, body_len);
   if (head->failed) { /* no memory for the answer: the request is over, close */
     c->state = CONN_WRITING;
     conn_close(c);

@@ -19,7 +19,7 @@ is not in them) are divided by the records they carried:
   knative-http  examples/echo, Knative runtime: a plain POST, its body echoed (knative-http)
   knative-ce    the same as a binary-mode CloudEvent (ce-* headers: knative-ce)
 
-    bench/instructions.py [--build build] [--requests 50]
+    bench/instructions.py [--build build] [--requests 50] [--only ROW,...] [--keep DIR]
 """
 
 import argparse
@@ -28,6 +28,7 @@ import glob
 import http.client
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -74,10 +75,11 @@ def grpc_client(port, path, message, folder):
     return send, close
 
 
-def count(binary, context, env, client, requests, folder):
+def count(binary, context, env, client, requests, folder, keep=None):
     port = runtimes.free_port()
     out = os.path.join(folder, "callgrind.out")
-    proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, binary],
+    proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--compress-strings=no",
+                             "--callgrind-out-file=" + out, binary],
                             env=runtimes.function_env(context, port, env),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -92,6 +94,9 @@ def count(binary, context, env, client, requests, folder):
         proc.terminate()
         proc.wait(60)
     dump = min(glob.glob(out + ".*"), key=os.path.getmtime)  # the one callgrind_control asked for
+    if keep:
+        os.makedirs(os.path.dirname(keep), exist_ok=True)
+        shutil.copyfile(dump, keep)
     with open(dump) as f:
         return next(int(line.split()[1]) for line in f if line.startswith(("summary:", "totals:")))
 
@@ -101,6 +106,8 @@ def main():
     ap.add_argument("--build", default=os.path.join(runtimes.ROOT, "build"))
     ap.add_argument("--requests", type=int, default=50)
     ap.add_argument("--only", default="", help="rows to count (NAME,...), all when empty")
+    ap.add_argument("--keep", default="", help="a folder for each row's dump (NAME.callgrind), for "
+                    "callgrind_annotate --compress-strings=no")
     args = ap.parse_args()
     only = set(filter(None, args.only.split(",")))
     binary = os.path.join(args.build, "bin", "logs-handler")
@@ -150,7 +157,8 @@ def main():
         if only and name not in only:
             continue
         with tempfile.TemporaryDirectory(prefix="ofctx-callgrind-") as folder:
-            total = count(program, ctx, extra, client(folder), args.requests, folder)
+            keep = os.path.join(args.keep, name + ".callgrind") if args.keep else None
+            total = count(program, ctx, extra, client(folder), args.requests, folder, keep)
         print("| %s | %d |" % (name, round(total / (args.requests * per))), flush=True)
 
 

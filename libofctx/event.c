@@ -6,17 +6,26 @@
 #include "mem.h"
 
 /* Headers that belong to the HTTP exchange itself (and gRPC's own, grpc-*),
- * not to the event. */
+ * not to the event. A name is told by its length first: most headers are
+ * compared with none of them. */
 static int transport_header(const char *name) {
-  static const char *const names[] = {"host",       "content-type",    "content-length",
-                                      "connection", "keep-alive",      "transfer-encoding",
-                                      "te",         "trailer",         "upgrade",
-                                      "expect",     "accept-encoding", "user-agent",
-                                      "accept",     "dapr-api-token",  NULL};
+#define NAME(s)                                                                                    \
+  { s, sizeof s - 1 }
+  static const struct {
+    const char *name;
+    size_t len;
+  } names[] = {NAME("host"),       NAME("content-type"),    NAME("content-length"),
+               NAME("connection"), NAME("keep-alive"),      NAME("transfer-encoding"),
+               NAME("te"),         NAME("trailer"),         NAME("upgrade"),
+               NAME("expect"),     NAME("accept-encoding"), NAME("user-agent"),
+               NAME("accept"),     NAME("dapr-api-token")};
+#undef NAME
+  size_t len = strlen(name);
+
   if (strncasecmp(name, "grpc-", 5) == 0)
     return 1;
-  for (size_t i = 0; names[i]; i++)
-    if (strcasecmp(name, names[i]) == 0)
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (names[i].len == len && strcasecmp(name, names[i].name) == 0)
       return 1;
   return 0;
 }

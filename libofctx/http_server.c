@@ -26,6 +26,16 @@ typedef enum {
 
 typedef struct conn conn_t;
 
+/* What a connection does once its answer is written. */
+enum write_then {
+  THEN_NEXT_REQUEST, /* on to the next request (or close, if it said so) */
+  THEN_CLOSE         /* the server's refusal: close */
+};
+
+/* What a cleartext HTTP/2 client sends first (RFC 9113 3.4). */
+#define H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+#define H2_PREFACE_LEN 24
+
 typedef struct {
   size_t name; /* offsets into the request's `head` buffer */
   size_t value;
@@ -50,9 +60,10 @@ struct ofctx__http_request {
   header_offsets_t *offsets;
   size_t header_count, header_cap;
   enum { LAST_URL, LAST_FIELD, LAST_VALUE } last; /* the last string written */
-  ofctx__http_header_t *headers;                  /* views, built when the request is complete */
+  ofctx__http_header_t *headers;                  /* views, built when the head is whole */
+  size_t views_cap;
   ofctx__buf_t body;
-  char *path; /* a copy of the URL's path, and its query after the NUL */
+  const char *path; /* the URL in `head`, cut at its '?' */
   const char *query;
   int keep_alive;
   size_t held; /* what the handler holds for it, in the bodies' budget (ofctx__http_request_hold) */
@@ -71,14 +82,22 @@ struct conn {
   int dispatch;          /* a request completed during the last parse */
   int close_after;       /* close once the answer is written */
   int orphaned;          /* the peer is gone while the handler holds the request */
-  char *pending;         /* bytes read past the request being handled (pipelining) */
-  size_t pending_len;
+  char *read_ahead;      /* bytes read past the request being handled (pipelining) */
+  size_t read_ahead_len;
   int handles; /* tcp + timer, for freeing after both are closed */
   head_scan_t scan;
-  const char *parse_end; /* the end of what http-parser is reading now */
-  int crlf_left;         /* bytes of the CRLF that must end the chunk data */
-  int chunk_open;        /* a chunk's data is being read */
-  int sniffing;          /* no byte yet tells HTTP/1.1 from the HTTP/2 preface */
+  const char *parse_end;        /* the end of what http-parser is reading now */
+  int crlf_left;                /* bytes of the CRLF that must end the chunk data */
+  int chunk_open;               /* a chunk's data is being read */
+  int sniffing;                 /* no byte yet tells HTTP/1.1 from the HTTP/2 preface */
+  uint64_t deadline;            /* when the current phase's time is up (loop time), 0: never */
+  uint64_t armed;               /* when the timer fires, 0: it is not running */
+  ofctx__buf_t out;             /* the answer being written (its storage kept: KEEP_MAX) */
+  uv_write_t answer_write;      /* writes `out` */
+  uv_write_t continue_write;    /* writes a 100 Continue */
+  enum write_then then;         /* what follows the answer */
+  char preface[H2_PREFACE_LEN]; /* the first bytes while sniffing: a part of the preface */
+  size_t preface_len;
 };
 
 struct ofctx__http_server {
@@ -103,8 +122,6 @@ struct ofctx__http_server {
   void *done_arg;
   char readbuf[64 * 1024]; /* one loop thread: each read is parsed before the next */
 };
-
-static http_parser_settings settings;
 
 void ofctx__http_limits_default(ofctx__http_limits_t *limits) {
   limits->max_header_size = 16 * 1024;
@@ -140,23 +157,84 @@ const char *ofctx__http_reason(int status) {
 
 /* ---- the request's buffers ---- */
 
+/* Appends to `b`: copied here while it fits (a kept buffer mostly has
+ * room), else by ofctx__buf_append. Most of what the parser's callbacks and
+ * an answer do. 0, or -1 when out of memory. */
+static int add(ofctx__buf_t *b, const void *at, size_t len) {
+  if (!b->failed && b->len + len < b->cap) { /* room for the bytes and the NUL */
+    memcpy(b->data + b->len, at, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return 0;
+  }
+  ofctx__buf_append(b, at, len);
+  return b->failed ? -1 : 0;
+}
+
+/* Appends the string `s` (inlined, a literal's length is known when
+ * compiled). */
+static int add_str(ofctx__buf_t *b, const char *s) { return add(b, s, strlen(s)); }
+
 static int head_append(ofctx__http_request_t *req, const char *at, size_t len) {
-  ofctx__buf_append(&req->head, at, len);
-  return req->head.failed ? -1 : 0;
+  return add(&req->head, at, len);
 }
 
 /* Ends the current string in `head` (a url, name or value). */
 static int head_end_string(ofctx__http_request_t *req) { return head_append(req, "", 1); }
 
-static void request_reset(ofctx__http_request_t *req) {
+/* A connection keeps the storage of its request (the head, the body, the
+ * header arrays) and of its answer for the next request while it is this
+ * small, and frees it when bigger: most requests then allocate nothing, and
+ * a waiting connection holds little (the budget counts only what a request
+ * holds). */
+#define KEEP_MAX 2048
+#define KEEP_HEADERS 32
+
+/* Empties `b`, keeping its storage when small. */
+static void buf_clear(ofctx__buf_t *b) {
+  if (b->cap > KEEP_MAX) {
+    ofctx__buf_free(b);
+  } else {
+    b->len = 0;
+    b->failed = 0;
+  }
+}
+
+/* Gives back what the request held in the bodies' budget. */
+static void request_release(ofctx__http_request_t *req) {
   if (req->conn)
     req->conn->server->budget->used -= req->body.len + req->held;
+  req->conn = NULL;
+}
+
+/* Ends the request: all but its storage is reset (see KEEP_MAX). */
+static void request_clear(ofctx__http_request_t *req) {
+  ofctx__http_request_t kept = {0};
+
+  request_release(req);
+  kept.head = req->head;
+  kept.body = req->body;
+  buf_clear(&kept.head);
+  buf_clear(&kept.body);
+  if (req->header_cap <= KEEP_HEADERS) {
+    kept.offsets = req->offsets;
+    kept.header_cap = req->header_cap;
+    kept.headers = req->headers;
+    kept.views_cap = req->views_cap;
+  } else {
+    ofctx__free(req->offsets);
+    ofctx__free(req->headers);
+  }
+  *req = kept;
+}
+
+/* Frees the request with its storage. */
+static void request_free(ofctx__http_request_t *req) {
+  request_release(req);
   ofctx__buf_free(&req->head);
+  ofctx__buf_free(&req->body);
   ofctx__free(req->offsets);
   ofctx__free(req->headers);
-  ofctx__buf_free(&req->body);
-  ofctx__free(req->path);
-  memset(req, 0, sizeof *req);
 }
 
 /* ---- connection plumbing ---- */
@@ -181,8 +259,9 @@ static void conn_freed(uv_handle_t *handle) {
 
   if (--c->handles > 0)
     return;
-  request_reset(&c->req);
-  ofctx__free(c->pending);
+  request_free(&c->req);
+  ofctx__buf_free(&c->out);
+  ofctx__free(c->read_ahead);
   OFCTX__LIST_UNLINK(s->conns, c);
   s->conn_count--;
   ofctx__free(c);
@@ -205,83 +284,87 @@ static void conn_close(conn_t *c) {
 
 static void timer_fired(uv_timer_t *timer);
 
-static void arm_timer(conn_t *c, uint64_t ms) {
-  uv_timer_stop(&c->timer);
-  if (ms)
-    uv_timer_start(&c->timer, timer_fired, ms, 0);
+/* A connection's time limits. Each phase (head, body, idle, write) sets
+ * when its time is up (`deadline`), but the timer is started only when it
+ * must fire sooner than it is set to (`armed`); firing early, it is set
+ * again for what is left. A request that comes whole in one read then
+ * costs no timer call: its phases end before the idle time that was set. */
+static void set_deadline(conn_t *c, uint64_t ms) {
+  c->deadline = ms ? uv_now(c->server->loop) + ms : 0;
 }
 
-typedef struct {
-  uv_write_t req;
-  conn_t *conn;
-  int after; /* what to do once written: 0 nothing, 1 next request, 2 close */
-  char data[];
-} write_t;
+static void arm(conn_t *c) {
+  uint64_t now = uv_now(c->server->loop);
+
+  if (c->state == CONN_CLOSING || c->deadline == 0 || (c->armed != 0 && c->armed <= c->deadline))
+    return;
+  c->armed = c->deadline;
+  uv_timer_start(&c->timer, timer_fired, c->deadline > now ? c->deadline - now : 0, 0);
+}
 
 static void resume(conn_t *c);
 static void start_reading(conn_t *c);
 
-static void written(uv_write_t *wr, int status) {
-  write_t *w = (write_t *)wr;
-  conn_t *c = w->conn;
-  int after = w->after;
+static void answer_written(uv_write_t *wr, int status) {
+  conn_t *c = wr->handle->data;
 
-  ofctx__free(w);
+  buf_clear(&c->out);
   if (c->state == CONN_CLOSING)
     return;
-  if (status < 0 || after == 2) {
+  if (status < 0 || c->then == THEN_CLOSE) {
     conn_close(c);
     return;
   }
-  if (after == 1)
-    resume(c);
+  resume(c);
 }
 
-static void conn_write(conn_t *c, const char *head, size_t head_len, const void *body,
-                       size_t body_len, int after) {
-  write_t *w = ofctx__malloc(sizeof *w + head_len + body_len);
-  uv_buf_t buf;
+/* Writes the answer in `out`; `then` says what follows it. */
+static void write_answer(conn_t *c, enum write_then then) {
+  uv_buf_t buf = uv_buf_init(c->out.data, (unsigned int)c->out.len);
 
-  if (!w) {
+  c->then = then;
+  if (uv_write(&c->answer_write, (uv_stream_t *)&c->tcp, &buf, 1, answer_written) < 0)
     conn_close(c);
-    return;
-  }
-  w->conn = c;
-  w->after = after;
-  memcpy(w->data, head, head_len);
-  if (body_len)
-    memcpy(w->data + head_len, body, body_len);
-  buf = uv_buf_init(w->data, (unsigned int)(head_len + body_len));
-  if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, written) < 0) {
-    ofctx__free(w);
+}
+
+static void continue_written(uv_write_t *wr, int status) {
+  conn_t *c = wr->handle->data;
+
+  if (status < 0 && c->state != CONN_CLOSING)
     conn_close(c);
-  }
+}
+
+/* Asks the client for the body it announced with Expect: 100-continue. */
+static void write_continue(conn_t *c) {
+  static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+  uv_buf_t buf = uv_buf_init((char *)cont, sizeof cont - 1);
+
+  if (uv_write(&c->continue_write, (uv_stream_t *)&c->tcp, &buf, 1, continue_written) < 0)
+    conn_close(c);
 }
 
 /* The server's own answer to a request it will not hand over: `json` as
  * the body, else a short text one; then the connection is closed. */
 static void conn_refuse(conn_t *c, int status, const char *json) {
   const char *reason = ofctx__http_reason(status);
-  ofctx__buf_t answer = {0};
 
   if (c->state == CONN_CLOSING || c->state == CONN_WRITING)
     return;
   uv_read_stop((uv_stream_t *)&c->tcp);
-  uv_timer_stop(&c->timer);
   c->state = CONN_WRITING;
-  ofctx__buf_printf(&answer,
+  ofctx__buf_printf(&c->out,
                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                     "Connection: close\r\n\r\n%s%s",
                     status, reason, json ? "application/json" : "text/plain; charset=utf-8",
                     json ? strlen(json) : strlen(reason) + 1, json ? json : reason,
                     json ? "" : "\n");
-  if (answer.failed) {
+  if (c->out.failed) {
     conn_close(c);
     return;
   }
-  arm_timer(c, c->server->limits.write_timeout_ms);
-  conn_write(c, answer.data, answer.len, NULL, 0, 2);
-  ofctx__buf_free(&answer);
+  set_deadline(c, c->server->limits.write_timeout_ms);
+  arm(c);
+  write_answer(c, THEN_CLOSE);
 }
 
 static void conn_fail(conn_t *c, int status) { conn_refuse(c, status, NULL); }
@@ -289,6 +372,13 @@ static void conn_fail(conn_t *c, int status) { conn_refuse(c, status, NULL); }
 static void timer_fired(uv_timer_t *timer) {
   conn_t *c = timer->data;
 
+  c->armed = 0;
+  if (c->deadline == 0)
+    return; /* a phase without a time limit (the handler has the request) */
+  if (uv_now(c->server->loop) < c->deadline) {
+    arm(c); /* set for an earlier phase: the time left of this one */
+    return;
+  }
   if (c->state == CONN_HEAD || c->state == CONN_BODY)
     conn_fail(c, 408);
   else if (c->state == CONN_WAITING || c->state == CONN_WRITING)
@@ -317,7 +407,9 @@ static int in_set(const uint64_t set[4], unsigned char ch) {
  * head, or those before the byte at fault, with `*status` set to 431 (one
  * byte past max_header_size) or 400. */
 static size_t head_scan(conn_t *c, const char *data, size_t len, int *status) {
-  head_scan_t *h = &c->scan;
+  /* a copy, which the compiler keeps in registers (bytes of `data` might
+   * alias c->scan: each store to it would be done) */
+  head_scan_t scan = c->scan, *h = &scan;
   size_t max = c->server->limits.max_header_size, i;
 
   *status = 0;
@@ -337,11 +429,11 @@ static size_t head_scan(conn_t *c, const char *data, size_t len, int *status) {
     }
     if (++h->size > max) {
       *status = 431;
-      return i;
+      break;
     }
     if (h->after_cr && ch != '\n') {
       *status = 400; /* a bare CR */
-      return i;
+      break;
     }
     h->after_cr = ch == '\r';
     if (ch == '\r')
@@ -355,9 +447,10 @@ static size_t head_scan(conn_t *c, const char *data, size_t len, int *status) {
     }
     if (h->line_len++ == 0 && h->lines > 0 && (ch == ' ' || ch == '\t')) {
       *status = 400; /* obsolete line folding, or white space before a name */
-      return i;
+      break;
     }
   }
+  c->scan = scan;
   return i;
 }
 
@@ -374,10 +467,10 @@ static int chunk_crlf(conn_t *c, const char *from) {
 static int on_message_begin(http_parser *p) {
   conn_t *c = conn_of(p);
 
-  request_reset(&c->req);
+  request_clear(&c->req);
   c->req.conn = c;
   c->state = CONN_HEAD;
-  arm_timer(c, c->server->limits.header_timeout_ms);
+  set_deadline(c, c->server->limits.header_timeout_ms); /* armed once the read is parsed */
   return 0;
 }
 
@@ -449,86 +542,106 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
   return head_append(r, at, len);
 }
 
-/* The value of the next header named `name` (case-insensitive) from index
- * `*i` on, which moves past it; NULL when there is none. */
-static const char *next_header(const ofctx__http_request_t *r, const char *name, size_t *i) {
-  for (; *i < r->header_count; ++*i)
-    if (strcasecmp(r->head.data + r->offsets[*i].name, name) == 0)
-      return r->head.data + r->offsets[(*i)++].value;
-  return NULL;
+/* The length of header i's name (its value follows the name's NUL). */
+static size_t name_len(const ofctx__http_request_t *r, size_t i) {
+  return r->offsets[i].value - r->offsets[i].name - 1;
 }
 
 static const char *find_header(const ofctx__http_request_t *r, const char *name) {
-  size_t i = 0;
-  return next_header(r, name, &i);
+  size_t len = strlen(name);
+
+  for (size_t i = 0; i < r->header_count; i++)
+    if (name_len(r, i) == len && strcasecmp(r->head.data + r->offsets[i].name, name) == 0)
+      return r->head.data + r->offsets[i].value;
+  return NULL;
 }
 
 /* Views and the split URL, once the head is whole (nothing is added to
  * `head` after it); the body starts as "". */
 static int head_finish(ofctx__http_request_t *r) {
-  const char *url = r->head.data, *q;
+  char *url = r->head.data, *q = memchr(url, '?', r->url_len);
 
-  r->headers = ofctx__calloc(r->header_count ? r->header_count : 1, sizeof *r->headers);
-  r->path = ofctx__malloc(r->url_len + 2);
-  if (!r->headers || !r->path)
-    return -1;
+  if (r->views_cap < r->header_cap || !r->headers) {
+    size_t cap = r->header_cap ? r->header_cap : 1;
+    ofctx__http_header_t *views = ofctx__realloc(r->headers, cap * sizeof *views);
+    if (!views)
+      return -1;
+    r->headers = views;
+    r->views_cap = cap;
+  }
   for (size_t i = 0; i < r->header_count; i++) {
     r->headers[i].name = r->head.data + r->offsets[i].name;
     r->headers[i].value = r->head.data + r->offsets[i].value;
   }
-  q = memchr(url, '?', r->url_len);
+  r->path = url;
+  r->query = url + r->url_len; /* "" */
   if (q) {
-    size_t path_len = (size_t)(q - url);
-    memcpy(r->path, url, path_len);
-    r->path[path_len] = '\0';
-    memcpy(r->path + path_len + 1, q + 1, r->url_len - path_len - 1);
-    r->path[r->url_len] = '\0';
-    r->query = r->path + path_len + 1;
-  } else {
-    memcpy(r->path, url, r->url_len);
-    r->path[r->url_len] = '\0';
-    r->query = r->path + r->url_len; /* "" */
+    *q = '\0';
+    r->query = q + 1;
   }
   ofctx__buf_append(&r->body, "", 0);
   return r->body.failed ? -1 : 0;
 }
 
-/* The transfer codings are exactly one "chunked" (or none): no other coding
- * is understood here, so a body in one cannot be read (RFC 9112 6.1: 501). */
-static int codings_ok(const ofctx__http_request_t *r) {
-  size_t chunked = 0, others = 0, i = 0;
-  const char *v;
+/* The fields that frame a request, read in one pass over the head. */
+typedef struct {
+  size_t hosts;
+  int host_bad;                 /* a Host value that is not an authority */
+  size_t chunked, other_coding; /* Transfer-Encoding values */
+  const char *expect;           /* the first Expect value, or NULL */
+} framing_t;
 
-  while ((v = next_header(r, "transfer-encoding", &i)) != NULL) {
-    size_t len;
-    v += strspn(v, " \t");
-    len = strlen(v);
-    while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
-      len--;
-    if (len == 7 && strncasecmp(v, "chunked", 7) == 0)
-      chunked++;
-    else
-      others++;
-  }
-  return others == 0 && chunked <= 1;
+/* A Transfer-Encoding value, counted as "chunked" or as another coding. */
+static void count_coding(framing_t *f, const char *v) {
+  size_t len;
+
+  v += strspn(v, " \t");
+  len = strlen(v);
+  while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+    len--;
+  if (len == 7 && strncasecmp(v, "chunked", 7) == 0)
+    f->chunked++;
+  else
+    f->other_coding++;
 }
 
-/* RFC 9112 3.2: an HTTP/1.1 request has exactly one Host field (1.0: at
- * most one), and its value is an authority: a host, maybe a port, maybe
- * empty, nothing else (no path, no user, no white space). */
-static int host_ok(const ofctx__http_request_t *r, int http11) {
-  size_t hosts = 0, i = 0;
-  const char *v;
+/* Host, Transfer-Encoding and Expect, each name told by its length first. */
+static void read_framing(const ofctx__http_request_t *r, framing_t *f) {
+  memset(f, 0, sizeof *f);
+  for (size_t i = 0; i < r->header_count; i++) {
+    const char *name = r->head.data + r->offsets[i].name;
+    const char *v = r->head.data + r->offsets[i].value;
+    size_t len = name_len(r, i);
 
-  while ((v = next_header(r, "host", &i)) != NULL) {
-    if (++hosts > 1)
-      return 0;
-    while (in_set(AUTHORITY, (unsigned char)*v))
-      v++;
-    if (*v != '\0')
-      return 0;
+    if (len == 4 && strcasecmp(name, "host") == 0) {
+      f->hosts++;
+      while (in_set(AUTHORITY, (unsigned char)*v))
+        v++;
+      f->host_bad |= *v != '\0';
+    } else if (len == 17 && strcasecmp(name, "transfer-encoding") == 0) {
+      count_coding(f, v);
+    } else if (len == 6 && !f->expect && strcasecmp(name, "expect") == 0) {
+      f->expect = v;
+    }
   }
-  return hosts == 1 || (hosts == 0 && !http11);
+}
+
+/* The status that refuses a head for its version, size or framing, or 0.
+ * RFC 9112 3.2: an HTTP/1.1 request has exactly one Host field (1.0: at
+ * most one), and its value is an authority: a host, maybe a port, maybe
+ * empty, nothing else (no path, no user, no white space). The transfer
+ * codings are exactly one "chunked" (or none): no other coding is
+ * understood here, so a body in one cannot be read (RFC 9112 6.1: 501). */
+static int framing_refusal(const conn_t *c, const http_parser *p, const framing_t *f) {
+  if (p->http_major != 1 || p->http_minor > 1)
+    return 505;
+  if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->server->limits.max_body_size)
+    return 413;
+  if (f->host_bad || f->hosts > 1 || (f->hosts == 0 && p->http_minor == 1))
+    return 400;
+  if (f->other_coding > 0 || f->chunked > 1)
+    return 501;
+  return 0;
 }
 
 /* Room for `more` bytes of body among what every connection holds: 0, or -1
@@ -544,31 +657,17 @@ static int body_budget(conn_t *c, uint64_t more) {
 }
 
 static int on_headers_complete(http_parser *p) {
-  static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
   conn_t *c = conn_of(p);
   ofctx__http_server_t *s = c->server;
   ofctx__http_request_t *r = &c->req;
-  const char *expect;
+  framing_t f;
 
   /* End the last string (the url, or the last header's value). */
   if (head_end_string(r))
     return -1;
-  if (p->http_major != 1 || p->http_minor > 1) {
-    c->fail_status = 505;
+  read_framing(r, &f);
+  if ((c->fail_status = framing_refusal(c, p, &f)) != 0)
     return -1;
-  }
-  if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->server->limits.max_body_size) {
-    c->fail_status = 413;
-    return -1;
-  }
-  if (!host_ok(r, p->http_minor == 1)) {
-    c->fail_status = 400;
-    return -1;
-  }
-  if (!codings_ok(r)) {
-    c->fail_status = 501;
-    return -1;
-  }
   if (head_finish(r)) {
     c->fail_status = 503;
     return -1;
@@ -578,17 +677,16 @@ static int on_headers_complete(http_parser *p) {
     return -1;
   if (body_budget(c, (p->flags & F_CONTENTLENGTH) ? p->content_length : 0))
     return -1;
-  expect = find_header(r, "expect");
-  if (expect) {
-    if (strcasecmp(expect, "100-continue") != 0) {
+  if (f.expect) {
+    if (strcasecmp(f.expect, "100-continue") != 0) {
       c->fail_status = 417;
       return -1;
     }
-    if (p->http_major == 1 && p->http_minor >= 1)
-      conn_write(c, cont, sizeof cont - 1, NULL, 0, 0);
+    if (p->http_minor >= 1)
+      write_continue(c);
   }
   c->state = CONN_BODY;
-  arm_timer(c, c->server->limits.body_timeout_ms);
+  set_deadline(c, c->server->limits.body_timeout_ms);
   return 0;
 }
 
@@ -631,6 +729,46 @@ static int on_message_complete(http_parser *p) {
   return 0;
 }
 
+static const http_parser_settings settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_chunk_header = on_chunk_header,
+    .on_message_complete = on_message_complete,
+};
+
+/* The status that refuses a request http-parser stopped at (`err`) or the
+ * head scan did (`scanned`, 0 if not): http-parser's own verdict on what
+ * came before the fault goes first (414 for a long URL). */
+static int refusal(const conn_t *c, enum http_errno err, int scanned) {
+  if (err != HPE_OK && c->fail_status)
+    return c->fail_status;
+  return scanned ? scanned : 400;
+}
+
+/* Hands the complete request to the handler; what was read past it
+ * (`rest`) waits in `read_ahead` for resume(). */
+static void dispatch(conn_t *c, const char *rest, size_t len) {
+  c->dispatch = 0;
+  if (len > 0) {
+    char *copy = ofctx__malloc(len);
+    if (!copy) {
+      conn_close(c);
+      return;
+    }
+    memcpy(copy, rest, len);
+    ofctx__free(c->read_ahead);
+    c->read_ahead = copy;
+    c->read_ahead_len = len;
+  }
+  set_deadline(c, 0);
+  c->state = CONN_HANDLING;
+  c->server->handler(c->server->arg, &c->req);
+}
+
 /* Parses what was read; hands a complete request to the handler and keeps
  * whatever follows it for later. */
 static void conn_parse(conn_t *c, const char *data, size_t len) {
@@ -648,71 +786,52 @@ static void conn_parse(conn_t *c, const char *data, size_t len) {
     err = HTTP_PARSER_ERRNO(&c->parser);
 
     if (c->dispatch) {
-      c->dispatch = 0;
-      data += n;
-      len -= n;
-      if (len > 0) {
-        char *copy = ofctx__malloc(len);
-        if (!copy) {
-          conn_close(c);
-          return;
-        }
-        memcpy(copy, data, len);
-        ofctx__free(c->pending);
-        c->pending = copy;
-        c->pending_len = len;
-      }
-      uv_timer_stop(&c->timer);
-      c->state = CONN_HANDLING;
-      c->server->handler(c->server->arg, &c->req);
+      dispatch(c, data + n, len - n);
       return;
     }
     if (err != HPE_OK || refuse) {
-      /* http-parser's own verdict on what came before the fault goes first
-       * (414 for a long URL) */
-      conn_refuse(c,
-                  err != HPE_OK && c->fail_status ? c->fail_status
-                  : refuse                        ? refuse
-                                                  : 400,
-                  err != HPE_OK ? c->fail_json : NULL);
+      conn_refuse(c, refusal(c, err, refuse), err != HPE_OK ? c->fail_json : NULL);
       return;
     }
     data += n;
     len -= n;
   }
+  arm(c); /* a request not whole yet, or none begun */
 }
 
 /* After an answer: the next request, from what is already read or from the
  * socket. */
 static void resume(conn_t *c) {
-  char *pending = c->pending;
-  size_t pending_len = c->pending_len;
+  char *ahead = c->read_ahead;
+  size_t ahead_len = c->read_ahead_len;
 
-  request_reset(&c->req);
+  request_clear(&c->req);
   memset(&c->scan, 0, sizeof c->scan);
   c->crlf_left = c->chunk_open = 0;
   if (c->close_after || c->server->stopping) {
-    ofctx__free(pending);
-    c->pending = NULL;
+    ofctx__free(ahead);
+    c->read_ahead = NULL;
     conn_close(c);
     return;
   }
   c->state = CONN_WAITING;
   http_parser_pause(&c->parser, 0);
-  arm_timer(c, c->server->limits.idle_timeout_ms);
-  c->pending = NULL;
-  c->pending_len = 0;
-  if (pending) {
-    conn_parse(c, pending, pending_len);
-    ofctx__free(pending);
+  set_deadline(c, c->server->limits.idle_timeout_ms);
+  c->read_ahead = NULL;
+  c->read_ahead_len = 0;
+  if (ahead) {
+    conn_parse(c, ahead, ahead_len);
+    ofctx__free(ahead);
   }
-  if (c->state == CONN_WAITING || c->state == CONN_HEAD || c->state == CONN_BODY)
+  if (c->state == CONN_WAITING || c->state == CONN_HEAD || c->state == CONN_BODY) {
+    arm(c);
     start_reading(c);
+  }
 }
 
 /* While a request is handled, reading goes on (stopping and restarting it
  * would cost two epoll_ctl calls per request): what arrives waits in
- * `pending` for resume(), and reading pauses once that holds HOLD_MAX, or at
+ * `read_ahead` for resume(), and reading pauses once that holds HOLD_MAX, or at
  * the end of the stream (read again, and acted on, after the answer). */
 #define HOLD_MAX (64 * 1024)
 
@@ -721,11 +840,11 @@ static void hold(conn_t *c, const char *data, ssize_t nread) {
 
   if (nread == 0) /* nothing to read after all */
     return;
-  if (nread > 0 && (more = ofctx__realloc(c->pending, c->pending_len + (size_t)nread))) {
-    memcpy(more + c->pending_len, data, (size_t)nread);
-    c->pending = more;
-    c->pending_len += (size_t)nread;
-    if (c->pending_len < HOLD_MAX)
+  if (nread > 0 && (more = ofctx__realloc(c->read_ahead, c->read_ahead_len + (size_t)nread))) {
+    memcpy(more + c->read_ahead_len, data, (size_t)nread);
+    c->read_ahead = more;
+    c->read_ahead_len += (size_t)nread;
+    if (c->read_ahead_len < HOLD_MAX)
       return;
   } else if (nread != UV_EOF) {
     c->close_after = 1; /* the peer is gone, or no memory: nothing more to answer */
@@ -739,50 +858,46 @@ static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
   *buf = uv_buf_init(c->server->readbuf, sizeof c->server->readbuf);
 }
 
-#define H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-#define H2_PREFACE_LEN 24
+/* Hands the connection to the HTTP/2 server: a duplicate of its socket and
+ * the `bytes` read of it so far; then closes it here. */
+static void hand_over(conn_t *c, const char *bytes, size_t len) {
+  uv_os_fd_t fd;
+  int copy = uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 ? dup(fd) : -1;
+
+  if (copy >= 0)
+    c->server->h2(c->server->arg, copy, bytes, len);
+  conn_close(c);
+}
 
 /* A connection's first bytes: the HTTP/2 preface hands it over, anything
- * else is HTTP/1.1. 0 when `data` is left for the HTTP/1.1 parser. */
+ * else is HTTP/1.1. While they match the preface but are fewer, they wait
+ * in `preface`. 0 when `data` is left for the HTTP/1.1 parser. */
 static int sniff(conn_t *c, const char *data, size_t len) {
-  size_t have = c->pending_len;
-  char *more, *bytes;
-  uv_os_fd_t fd;
-  int copy;
+  size_t have = c->preface_len, want = H2_PREFACE_LEN - have;
+  int match = memcmp(data, H2_PREFACE + have, len < want ? len : want) == 0;
+  char *bytes;
 
-  if (have == 0 && memcmp(data, H2_PREFACE, len < H2_PREFACE_LEN ? len : H2_PREFACE_LEN) != 0) {
-    c->sniffing = 0;
-    return 0;
+  if (match && len < want) {
+    memcpy(c->preface + have, data, len);
+    c->preface_len += len;
+    return 1;
   }
-  more = ofctx__realloc(c->pending, have + len);
-  if (!more) {
+  c->sniffing = 0;
+  if (have == 0 && !match)
+    return 0;
+  /* the preface whole, or what began like it but is HTTP/1.1 after all */
+  bytes = ofctx__malloc(have + len);
+  if (!bytes) {
     conn_close(c);
     return 1;
   }
-  memcpy(more + have, data, len);
-  c->pending = more;
-  c->pending_len += len;
-  if (memcmp(more, H2_PREFACE, c->pending_len < H2_PREFACE_LEN ? c->pending_len : H2_PREFACE_LEN) !=
-      0) {
-    /* it began like the preface, but is not: HTTP/1.1 after all */
-    bytes = c->pending;
-    c->pending = NULL;
-    c->pending_len = 0;
-    c->sniffing = 0;
+  memcpy(bytes, c->preface, have);
+  memcpy(bytes + have, data, len);
+  if (match)
+    hand_over(c, bytes, have + len);
+  else
     conn_parse(c, bytes, have + len);
-    ofctx__free(bytes);
-    return 1;
-  }
-  if (c->pending_len < H2_PREFACE_LEN)
-    return 1;
-  bytes = c->pending;
-  c->pending = NULL;
-  c->pending_len = 0;
-  copy = uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 ? dup(fd) : -1;
-  if (copy >= 0)
-    c->server->h2(c->server->arg, copy, bytes, have + len);
   ofctx__free(bytes);
-  conn_close(c);
   return 1;
 }
 
@@ -864,7 +979,8 @@ static void on_connection(uv_stream_t *listener, int status) {
   c->state = CONN_WAITING;
   c->sniffing = s->h2 != NULL;
   /* The first request must start soon; later ones may idle longer. */
-  arm_timer(c, s->limits.header_timeout_ms);
+  set_deadline(c, s->limits.header_timeout_ms);
+  arm(c);
   start_reading(c);
 }
 
@@ -879,14 +995,6 @@ ofctx_err_t ofctx__http_server_start(ofctx__http_server_t **out, uv_loop_t *loop
   int rc;
 
   *out = NULL;
-  settings.on_message_begin = on_message_begin;
-  settings.on_url = on_url;
-  settings.on_header_field = on_header_field;
-  settings.on_header_value = on_header_value;
-  settings.on_headers_complete = on_headers_complete;
-  settings.on_body = on_body;
-  settings.on_chunk_header = on_chunk_header;
-  settings.on_message_complete = on_message_complete;
   if (uv_ip4_addr(host, port, (struct sockaddr_in *)&addr) != 0 &&
       (rc = uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr)) != 0)
     return ofctx__error(err, OFCTX_EINVAL, "%s is not an IP address", host);
@@ -1006,11 +1114,39 @@ int ofctx__http_request_hold(ofctx__http_request_t *req, size_t bytes) {
   return 0;
 }
 
+/* Appends `n` in decimal. */
+static void append_decimal(ofctx__buf_t *b, size_t n) {
+  char digits[20], *p = digits + sizeof digits;
+
+  do
+    *--p = (char)('0' + n % 10);
+  while ((n /= 10) > 0);
+  add(b, p, (size_t)(digits + sizeof digits - p));
+}
+
+/* Appends the status line. The answer is appended piece by piece: printf's
+ * parsing of its format cost more than all the rest of the answer. */
+static void append_status(ofctx__buf_t *b, int status) {
+  add_str(b, "HTTP/1.1 ");
+  append_decimal(b, (size_t)status);
+  add_str(b, " ");
+  add_str(b, ofctx__http_reason(status));
+  add_str(b, "\r\n");
+}
+
+/* Appends the header line "name: value". */
+static void append_field(ofctx__buf_t *b, const char *name, const char *value) {
+  add_str(b, name);
+  add_str(b, ": ");
+  add_str(b, value);
+  add_str(b, "\r\n");
+}
+
 void ofctx__http_respond(ofctx__http_request_t *req, int status,
                          const ofctx__http_header_t *headers, size_t header_count, const void *body,
                          size_t body_len) {
   conn_t *c = req->conn;
-  ofctx__buf_t head = {0};
+  ofctx__buf_t *head = &c->out;
   int close_after = !req->keep_alive || c->close_after || c->server->stopping;
   /* 1xx, 204 and 304 have no body and no length; HEAD gets the length
    * without the body. */
@@ -1022,22 +1158,25 @@ void ofctx__http_respond(ofctx__http_request_t *req, int status,
     conn_close(c);
     return;
   }
-  ofctx__buf_reserve(&head, 200); /* room for most heads: each line formatted once */
-  ofctx__buf_printf(&head, "HTTP/1.1 %d %s\r\n", status, ofctx__http_reason(status));
+  append_status(head, status);
   for (size_t i = 0; i < header_count; i++)
-    ofctx__buf_printf(&head, "%s: %s\r\n", headers[i].name, headers[i].value);
-  if (!bodiless)
-    ofctx__buf_printf(&head, "Content-Length: %zu\r\n", body_len);
-  ofctx__buf_printf(&head, "Connection: %s\r\n\r\n", close_after ? "close" : "keep-alive");
-  if (head.failed) { /* no memory for the answer: the request is over, close */
-    ofctx__buf_free(&head);
+    append_field(head, headers[i].name, headers[i].value);
+  if (!bodiless) {
+    add_str(head, "Content-Length: ");
+    append_decimal(head, body_len);
+    add_str(head, "\r\n");
+  }
+  add_str(head, close_after ? "Connection: close\r\n\r\n" : "Connection: keep-alive\r\n\r\n");
+  if (send_body)
+    add(head, body, body_len);
+  if (head->failed) { /* no memory for the answer: the request is over, close */
     c->state = CONN_WRITING;
     conn_close(c);
     return;
   }
   c->close_after = close_after;
   c->state = CONN_WRITING;
-  arm_timer(c, c->server->limits.write_timeout_ms);
-  conn_write(c, head.data, head.len, body, send_body ? body_len : 0, 1);
-  ofctx__buf_free(&head);
+  set_deadline(c, c->server->limits.write_timeout_ms);
+  arm(c);
+  write_answer(c, THEN_NEXT_REQUEST);
 }

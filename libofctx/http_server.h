@@ -1,12 +1,17 @@
-/* Internal: the HTTP/1.1 server under both runtimes (libuv + http-parser).
+/* Internal: the HTTP/1.1 server under the HTTP runtimes (Async over HTTP,
+ * Knative), on libuv and http-parser; a connection that opens with the
+ * HTTP/2 preface goes to the gRPC server (ofctx__http_server_on_h2).
  *
  * One request at a time per connection, in order: while a request is being
- * handled, what was read past it (one read at most, 64 KiB) is kept and the
- * connection stops reading, so further pipelined requests wait in the
- * kernel and memory stays bounded. Limits and timeouts protect the server
- * from slow or hostile clients; a request that breaks one is answered by the
- * server itself (400, 408, 413, 414, 417, 431, 501, 503, 505) and the
- * connection closed. */
+ * handled, reading goes on and what arrives is kept for after its answer, up
+ * to 64 KiB; past that the connection stops reading, so further pipelined
+ * requests wait in the kernel and memory stays bounded. A connection keeps
+ * its buffers for its next request while they are small (2 KiB each).
+ * Limits and timeouts protect the server from slow or hostile clients; a
+ * request that breaks one is answered by the server itself (400, 408, 413,
+ * 414, 417, 431, 501, 503, 505) and the connection closed. The server owns
+ * its connections and requests; a handler borrows a request until it
+ * answers it. */
 #ifndef OFCTX_HTTP_SERVER_H
 #define OFCTX_HTTP_SERVER_H
 

@@ -1,6 +1,10 @@
 #define _DEFAULT_SOURCE 1
 /* The HTTP server, driven over real loopback sockets: the server's loop runs
- * in a second thread, the test speaks raw HTTP/1.1 with blocking sockets. */
+ * in a second thread, the test speaks raw HTTP/1.1 with blocking sockets.
+ * Nothing is sequenced by time: the handler says when it holds a request
+ * (a condition variable), the test says when to answer it (an async
+ * handle), and the test waits until the server has read what it was sent
+ * before it sends more (the server's socket is one of this process). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -12,8 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -23,19 +29,20 @@
 
 typedef struct {
   uv_loop_t loop;
-  uv_async_t stop;
-  uv_timer_t later; /* for answers given after the handler returned */
+  uv_async_t wake; /* the test asked for something: answer, stop */
   ofctx__http_server_t *server;
-  ofctx__http_request_t *held; /* a request the handler keeps for later */
   pthread_t thread;
   int port;
+  pthread_mutex_t lock; /* guards what follows */
+  pthread_cond_t held_cond;
+  ofctx__http_request_t *held; /* the /later request, which the handler keeps */
+  int answer_asked, stop_asked, stop_done;
   int stopped;
 } fixture_t;
 
 /* The handler describes what it received in its answer, so the test can
- * check what the server parsed. Path /later answers 50 ms later. */
-static void handler(void *arg, ofctx__http_request_t *req);
-
+ * check what the server parsed. Path /later is kept until the test asks
+ * for its answer (answer_held). */
 static void answer(ofctx__http_request_t *req) {
   char body[8192];
   size_t len;
@@ -51,18 +58,14 @@ static void answer(ofctx__http_request_t *req) {
   ofctx__http_respond(req, 200, headers, 1, body, (size_t)n);
 }
 
-static void answer_later(uv_timer_t *timer) {
-  fixture_t *f = timer->data;
-  ofctx__http_request_t *req = f->held;
-  f->held = NULL;
-  answer(req);
-}
-
 static void handler(void *arg, ofctx__http_request_t *req) {
   fixture_t *f = arg;
   if (strcmp(ofctx__http_request_path(req), "/later") == 0) {
+    pthread_mutex_lock(&f->lock);
+    assert_null(f->held);
     f->held = req;
-    uv_timer_start(&f->later, answer_later, 50, 0);
+    pthread_cond_broadcast(&f->held_cond);
+    pthread_mutex_unlock(&f->lock);
     return;
   }
   answer(req);
@@ -71,13 +74,28 @@ static void handler(void *arg, ofctx__http_request_t *req) {
 static void stopped(void *arg) {
   fixture_t *f = arg;
   f->stopped = 1;
-  uv_close((uv_handle_t *)&f->later, NULL);
+  uv_close((uv_handle_t *)&f->wake, NULL);
 }
 
-static void on_stop(uv_async_t *async) {
+/* On the loop: what the test asked for, the stop first. */
+static void on_wake(uv_async_t *async) {
   fixture_t *f = async->data;
-  ofctx__http_server_stop(f->server, stopped, f);
-  uv_close((uv_handle_t *)&f->stop, NULL);
+  ofctx__http_request_t *req = NULL;
+  int stop;
+
+  pthread_mutex_lock(&f->lock);
+  stop = f->stop_asked && !f->stop_done;
+  f->stop_done |= stop;
+  if (f->answer_asked && f->held) {
+    req = f->held;
+    f->held = NULL;
+    f->answer_asked = 0;
+  }
+  pthread_mutex_unlock(&f->lock);
+  if (stop)
+    ofctx__http_server_stop(f->server, stopped, f);
+  if (req)
+    answer(req);
 }
 
 static void *run_loop(void *arg) {
@@ -89,10 +107,10 @@ static void *run_loop(void *arg) {
 static fixture_t *start_checked(const ofctx__http_limits_t *limits, ofctx__http_head_fn check) {
   fixture_t *f = calloc(1, sizeof *f);
   assert_int_equal(uv_loop_init(&f->loop), 0);
-  assert_int_equal(uv_async_init(&f->loop, &f->stop, on_stop), 0);
-  uv_timer_init(&f->loop, &f->later);
-  f->stop.data = f;
-  f->later.data = f;
+  assert_int_equal(uv_async_init(&f->loop, &f->wake, on_wake), 0);
+  f->wake.data = f;
+  pthread_mutex_init(&f->lock, NULL);
+  pthread_cond_init(&f->held_cond, NULL);
   assert_int_equal(
       ofctx__http_server_start(&f->server, &f->loop, "127.0.0.1", 0, limits, handler, f, NULL), 0);
   f->port = ofctx__http_server_port(f->server);
@@ -104,11 +122,47 @@ static fixture_t *start_checked(const ofctx__http_limits_t *limits, ofctx__http_
 
 static fixture_t *start(const ofctx__http_limits_t *limits) { return start_checked(limits, NULL); }
 
+/* Waits until the handler holds a /later request (10 s at most: a bound
+ * for a server that never hands it over, not a sequencing delay). */
+static void wait_held(fixture_t *f) {
+  struct timespec until;
+  int held;
+
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 10;
+  pthread_mutex_lock(&f->lock);
+  while (!f->held && pthread_cond_timedwait(&f->held_cond, &f->lock, &until) == 0)
+    ;
+  held = f->held != NULL;
+  pthread_mutex_unlock(&f->lock);
+  if (!held)
+    fail_msg("the handler was never given /later");
+}
+
+/* Has the held /later request answered, once the handler holds it. */
+static void answer_held(fixture_t *f) {
+  wait_held(f);
+  pthread_mutex_lock(&f->lock);
+  f->answer_asked = 1;
+  pthread_mutex_unlock(&f->lock);
+  uv_async_send(&f->wake);
+}
+
+/* Asks the loop to stop the server. */
+static void ask_stop(fixture_t *f) {
+  pthread_mutex_lock(&f->lock);
+  f->stop_asked = 1;
+  pthread_mutex_unlock(&f->lock);
+  uv_async_send(&f->wake);
+}
+
 static void finish(fixture_t *f) {
-  uv_async_send(&f->stop);
+  ask_stop(f);
   pthread_join(f->thread, NULL);
   assert_true(f->stopped);
   assert_int_equal(uv_loop_close(&f->loop), 0);
+  pthread_mutex_destroy(&f->lock);
+  pthread_cond_destroy(&f->held_cond);
   free(f);
 }
 
@@ -166,6 +220,47 @@ static void assert_closed(int fd) {
   assert_int_equal(recv(fd, &c, 1, 0), 0);
 }
 
+/* The server's end of the test's connection `fd`: the one socket of this
+ * process whose peer is `fd`'s own address; -1 before it is accepted. */
+static int server_end(int fd) {
+  struct sockaddr_in mine, peer;
+  socklen_t len = sizeof mine;
+
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&mine, &len), 0);
+  for (int s = 0; s < 1024; s++) {
+    len = sizeof peer;
+    if (s != fd && getpeername(s, (struct sockaddr *)&peer, &len) == 0 &&
+        peer.sin_family == AF_INET && peer.sin_port == mine.sin_port &&
+        peer.sin_addr.s_addr == mine.sin_addr.s_addr)
+      return s;
+  }
+  return -1;
+}
+
+/* Waits until the server has read all that was sent on `fd` (its TCP has
+ * acknowledged every byte: none left in `fd`'s send queue; and its socket
+ * holds none unread), or has answered already (a refusal stops reading).
+ * What is sent next then comes in a read of its own. (10 s at most: a
+ * bound, not a sequencing delay.) */
+static void wait_read(int fd) {
+  int s = -1;
+
+  for (int tries = 0; tries < 100000; tries++) {
+    int unsent = -1, unread = -1;
+    char c;
+
+    if (s < 0)
+      s = server_end(fd);
+    if (s >= 0 && ioctl(fd, TIOCOUTQ, &unsent) == 0 && unsent == 0 &&
+        ioctl(s, FIONREAD, &unread) == 0 && unread == 0)
+      return;
+    if (recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) >= 0)
+      return;    /* an answer, or the end */
+    usleep(100); /* a poll of the two sockets */
+  }
+  fail_msg("the server did not read what it was sent");
+}
+
 static void get_and_keep_alive(void **state) {
   fixture_t *f = start(NULL);
   char buf[4096];
@@ -194,6 +289,7 @@ static void pipelined(void **state) {
                "POST /3 HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc");
   read_response(fd, buf, sizeof buf);
   assert_non_null(strstr(buf, "GET /1 ?"));
+  answer_held(f);
   read_response(fd, buf, sizeof buf);
   assert_non_null(strstr(buf, "GET /later ?")); /* answered later, still in order */
   read_response(fd, buf, sizeof buf);
@@ -218,9 +314,11 @@ static void sent_while_handling(void **state) {
   for (size_t i = 0; i < sizeof next / sizeof next[0]; i++) {
     int fd = client(f);
     send_str(fd, "GET /later HTTP/1.1\r\nHost: t\r\n\r\n");
-    usleep(10000); /* the handler holds /later now */
+    wait_held(f);
     send_str(fd, next[i][0]);
     shutdown(fd, SHUT_WR);
+    wait_read(fd); /* read while /later is held */
+    answer_held(f);
     read_response(fd, buf, sizeof buf);
     assert_non_null(strstr(buf, "GET /later ?"));
     if (next[i][1]) {
@@ -415,7 +513,7 @@ static void chunked_split_anywhere(void **state) {
   for (size_t cut = 1; cut < sizeof good - 1; cut++) {
     int fd = client(f);
     send_all(fd, good, cut);
-    usleep(2000); /* two reads on the server's side */
+    wait_read(fd); /* two reads on the server's side */
     send_str(fd, good + cut);
     read_response(fd, buf, sizeof buf);
     if (!strstr(buf, "x=(none) headers=2 body=5:abcde"))
@@ -425,7 +523,7 @@ static void chunked_split_anywhere(void **state) {
   for (size_t cut = 1; cut < sizeof bad - 1; cut += 3) {
     int fd = client(f);
     send_all(fd, bad, cut);
-    usleep(2000);
+    wait_read(fd);
     send(fd, bad + cut, strlen(bad + cut), MSG_NOSIGNAL);
     read_response(fd, buf, sizeof buf);
     if (!strstr(buf, "HTTP/1.1 400 "))
@@ -499,7 +597,7 @@ static void bodies_bounded(void **state) {
   a = client(f);
   send_str(a, "POST /a HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n");
   send_all(a, part, sizeof part);
-  usleep(100000); /* the server holds A's 800 bytes */
+  wait_read(a); /* the server holds A's 800 bytes */
   ask(f, "POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 800\r\n\r\n", "HTTP/1.1 503 ");
   b = client(f);
   send_str(b, "POST /b HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
@@ -624,8 +722,9 @@ static void stop_while_handling(void **state) {
   int fd = client(f), idle = client(f);
 
   send_str(fd, "GET /later HTTP/1.1\r\nHost: t\r\n\r\n");
-  usleep(10000);
-  uv_async_send(&f->stop);
+  wait_held(f);
+  ask_stop(f);
+  answer_held(f); /* after the stop: on_wake takes the stop first */
   read_response(fd, buf, sizeof buf);
   assert_non_null(strstr(buf, "GET /later"));
   assert_non_null(strstr(buf, "Connection: close\r\n"));
@@ -636,6 +735,8 @@ static void stop_while_handling(void **state) {
   assert_int_equal(uv_loop_close(&f->loop), 0);
   close(fd);
   close(idle);
+  pthread_mutex_destroy(&f->lock);
+  pthread_cond_destroy(&f->held_cond);
   free(f);
 }
 
@@ -644,15 +745,16 @@ static void client_vanishes(void **state) {
   char buf[4096];
   int fd = client(f);
 
-  /* gone before the late answer is written */
+  /* gone while the handler holds its request */
   send_str(fd, "GET /later HTTP/1.1\r\nHost: t\r\n\r\n");
+  wait_held(f);
   close(fd);
   fd = client(f);
   send_str(fd, "GET /still-here HTTP/1.1\r\nHost: t\r\n\r\n");
   read_response(fd, buf, sizeof buf);
   assert_non_null(strstr(buf, "GET /still-here"));
   close(fd);
-  usleep(100000); /* let the late answer meet the closed socket */
+  answer_held(f); /* the late answer meets the closed socket; the stop waits for it */
   finish(f);
 }
 
@@ -679,12 +781,11 @@ static void h2_handed_over(void **state) {
   ofctx__http_server_on_h2(f->server, take_h2);
   fd = client(f);
   send_all(fd, preface, 3);
-  usleep(20000);
+  wait_read(fd);
   send_all(fd, preface + 3, 10);
-  usleep(20000);
+  wait_read(fd);
   send_all(fd, preface + 13, sizeof preface - 1 - 13);
   send_str(fd, "\x00\x00\x00\x04");
-  usleep(20000);
   n = recv(fd, buf, sizeof buf, 0);
   assert_int_equal(n, 5);
   assert_memory_equal(buf, "taken", 5);

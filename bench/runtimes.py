@@ -21,6 +21,9 @@ and wrk to CPU 1 when there are two:
   knative-http    examples/echo, Knative runtime, plain HTTP POST
   knative-ce      examples/echo, Knative runtime, binary-mode CloudEvents
   cold-start      exec to the first /healthz answer, median of many starts
+  nginx           nginx `return 200` (one worker, access log off; when /usr/sbin/nginx is there:
+                  apt-get install nginx-light) and async-noalert, run alternately with the same
+                  requests: the ratio of their requests/s
   rss-idle        the idle RSS of the functions above, and of the logs-handler once its
                   start-up wait has asked the sidecar (which opens libcurl)
 Also the function's RSS idle and after each load, and its CPU time per request (user plus
@@ -249,6 +252,46 @@ def logs_handler_context(sidecar):
         return json.load(f), {"DAPR_HTTP_PORT": str(sidecar.port), "OFCTX_DAPR_WAIT_MS": "0"}
 
 
+NGINX = "/usr/sbin/nginx"
+
+
+def start_nginx(folder, port):
+    """nginx answering every request 200 with no body, one process on CPU 0."""
+    conf = os.path.join(folder, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write("daemon off; master_process off; worker_processes 1; pid %s/nginx.pid;\n"
+                "error_log stderr error; events { worker_connections 1024; }\n"
+                "http { access_log off; client_body_temp_path %s;\n"
+                "  server { listen 127.0.0.1:%d; location / { return 200; } } }\n" % (folder, folder, port))
+    proc = subprocess.Popen(pinned(0, [NGINX, "-c", conf, "-p", folder]), stderr=subprocess.DEVNULL)
+    STARTED.append(proc)
+    wait_port(port)
+    return proc
+
+
+def nginx_rows(bin_dir, context, env, binding, tmp, args):
+    """nginx and async-noalert, `args.runs` wrk runs each, alternately."""
+    port = free_port()
+    web = start_nginx(tmp, port)
+    fn, fport = start_function(os.path.join(bin_dir, "logs-handler"), context, env)
+    lua = lua_script(tmp, "nginx", "POST", record(200), {"Content-Type": "application/json"})
+    runs = {"nginx": [], "async-noalert": []}
+    for _ in range(args.runs):
+        runs["nginx"].append(wrk_once("http://127.0.0.1:%d/%s" % (port, binding), args.seconds, lua, 64, web.pid))
+        runs["async-noalert"].append(wrk_once("http://127.0.0.1:%d/%s" % (fport, binding), args.seconds, lua,
+                                              64, fn.pid))
+    stop(fn)
+    stop(web)
+    medians = {k: statistics.median(r[0] for r in v) for k, v in runs.items()}
+    rows = []
+    for name, results in runs.items():
+        lat = {p: "%.2fms" % statistics.median(r[1][p] for r in results) for p in results[0][1]}
+        lat["cpu"] = "%.1fus" % statistics.median(r[3] for r in results)
+        rows.append((name + " (alternating)", medians[name], lat, sum(r[2] for r in results),
+                     "async-noalert / nginx: %.2fx" % (medians["async-noalert"] / medians["nginx"])))
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=10)
@@ -401,6 +444,8 @@ def main():
         rows.append(("cold-start", None, {"50": "%.1fms" % (statistics.median(times) * 1000),
                                           "99": "%.1fms" % (max(times) * 1000)}, 0,
                      "exec to the first /healthz answer, 50 starts (the 99 column is the slowest)"))
+    if want("nginx") and os.path.exists(NGINX):
+        rows.extend(nginx_rows(bin_dir, context, env, binding, tmp, args))
     sidecar.close()
     print("| Benchmark | Requests/s | p50 | p99 | CPU/request | Non-2xx | Notes |")
     print("|---|---|---|---|---|---|---|")

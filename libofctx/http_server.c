@@ -80,6 +80,8 @@ struct conn {
   int fail_status;       /* a limit a callback found broken: answer this and close */
   const char *fail_json; /* its body, when the head check gave one */
   int dispatch;          /* a request completed during the last parse */
+  int in_handler;        /* the handler is being called: an answer may be written at once */
+  int written_early;     /* an answer was written whole during the handler's call */
   int close_after;       /* close once the answer is written */
   int orphaned;          /* the peer is gone while the handler holds the request */
   char *read_ahead;      /* bytes read past the request being handled (pipelining) */
@@ -305,9 +307,8 @@ static void arm(conn_t *c) {
 static void resume(conn_t *c);
 static void start_reading(conn_t *c);
 
-static void answer_written(uv_write_t *wr, int status) {
-  conn_t *c = wr->handle->data;
-
+/* The answer is written (or failed: `status` < 0); on to what follows it. */
+static void answer_done(conn_t *c, int status) {
   buf_clear(&c->out);
   if (c->state == CONN_CLOSING)
     return;
@@ -318,11 +319,45 @@ static void answer_written(uv_write_t *wr, int status) {
   resume(c);
 }
 
-/* Writes the answer in `out`; `then` says what follows it. */
+/* On to what follows the answers written whole during the handler's call:
+ * in a loop, not by recursion, since resume() may parse the next pipelined
+ * request and have it answered at once too. */
+static void settle_early(conn_t *c) {
+  while (c->written_early) {
+    c->written_early = 0;
+    answer_done(c, 0);
+  }
+}
+
+static void answer_written(uv_write_t *wr, int status) {
+  conn_t *c = wr->handle->data;
+
+  answer_done(c, status);
+  settle_early(c);
+}
+
+/* Writes the answer in `out`; `then` says what follows it. An answer given
+ * during the handler's call (a function that sends nothing) is tried at
+ * once: when the socket takes it whole, as it mostly does, no write request
+ * is queued, and libuv neither calls back nor changes the poll (an
+ * epoll_ctl per request); what follows comes once the handler has returned
+ * (settle_early), since the handler may still read the request. */
 static void write_answer(conn_t *c, enum write_then then) {
   uv_buf_t buf = uv_buf_init(c->out.data, (unsigned int)c->out.len);
+  int n;
 
   c->then = then;
+  if (c->in_handler) {
+    n = uv_try_write((uv_stream_t *)&c->tcp, &buf, 1);
+    if (n == (int)buf.len) {
+      c->written_early = 1;
+      return;
+    }
+    if (n > 0) {
+      buf.base += n;
+      buf.len -= (unsigned int)n;
+    }
+  }
   if (uv_write(&c->answer_write, (uv_stream_t *)&c->tcp, &buf, 1, answer_written) < 0)
     conn_close(c);
 }
@@ -766,7 +801,9 @@ static void dispatch(conn_t *c, const char *rest, size_t len) {
   }
   set_deadline(c, 0);
   c->state = CONN_HANDLING;
+  c->in_handler = 1;
   c->server->handler(c->server->arg, &c->req);
+  c->in_handler = 0;
 }
 
 /* Parses what was read; hands a complete request to the handler and keeps
@@ -904,8 +941,10 @@ static int sniff(conn_t *c, const char *data, size_t len) {
 static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   conn_t *c = stream->data;
 
-  if (c->sniffing && nread > 0 && sniff(c, buf->base, (size_t)nread))
+  if (c->sniffing && nread > 0 && sniff(c, buf->base, (size_t)nread)) {
+    settle_early(c);
     return;
+  }
 
   if (c->state == CONN_HANDLING || c->state == CONN_WRITING) {
     hold(c, buf->base, nread);
@@ -918,6 +957,7 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   }
   if (nread > 0)
     conn_parse(c, buf->base, (size_t)nread);
+  settle_early(c);
 }
 
 static void start_reading(conn_t *c) { uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb); }

@@ -164,7 +164,8 @@ const char *ofctx__http_reason(int status) {
  * an answer do. 0, or -1 when out of memory. */
 static int add(ofctx__buf_t *b, const void *at, size_t len) {
   if (!b->failed && b->len + len < b->cap) { /* room for the bytes and the NUL */
-    memcpy(b->data + b->len, at, len);
+    if (len)                                 /* an empty body may have no pointer */
+      memcpy(b->data + b->len, at, len);
     b->len += len;
     b->data[b->len] = '\0';
     return 0;

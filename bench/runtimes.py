@@ -269,8 +269,10 @@ def start_nginx(folder, port):
     return proc
 
 
-def nginx_rows(bin_dir, context, env, binding, tmp, args):
+def nginx_rows(bin_dir, sidecar, tmp, args):
     """nginx and async-noalert, `args.runs` wrk runs each, alternately."""
+    context, env = logs_handler_context(sidecar)
+    binding = context["inputs"]["kafka-receiver"]["componentName"]
     port = free_port()
     web = start_nginx(tmp, port)
     fn, fport = start_function(os.path.join(bin_dir, "logs-handler"), context, env)
@@ -445,7 +447,7 @@ def main():
                                           "99": "%.1fms" % (max(times) * 1000)}, 0,
                      "exec to the first /healthz answer, 50 starts (the 99 column is the slowest)"))
     if want("nginx") and os.path.exists(NGINX):
-        rows.extend(nginx_rows(bin_dir, context, env, binding, tmp, args))
+        rows.extend(nginx_rows(bin_dir, sidecar, tmp, args))
     sidecar.close()
     print("| Benchmark | Requests/s | p50 | p99 | CPU/request | Non-2xx | Notes |")
     print("|---|---|---|---|---|---|---|")

@@ -460,10 +460,10 @@ static void generic_message(const alert_t *a, const char *who, char *out, size_t
   when(n->first_seen, first);
   when(n->last_seen, last);
   lh_duration_format(a->rule->window, window);
-  if (a->rule->kind == LH_COND_ABSENT)
-    text_printf(out, size, "%s%s: %s log lines from %s since %s", name,
-                n->kind == LH_NOTE_RESOLVED ? " resolved" : "",
-                n->kind == LH_NOTE_RESOLVED ? "again" : "no", who, last);
+  if (a->rule->kind == LH_COND_ABSENT && n->kind == LH_NOTE_RESOLVED)
+    text_printf(out, size, "%s resolved: log lines from %s again since %s", name, who, last);
+  else if (a->rule->kind == LH_COND_ABSENT)
+    text_printf(out, size, "%s: no log lines from %s since %s", name, who, last);
   else if (n->kind == LH_NOTE_RESOLVED)
     text_printf(out, size, "%s resolved: %llu matching log line%s from %s from %s to %s", name,
                 count, count == 1 ? "" : "s", who, first, last);

@@ -572,6 +572,75 @@ static void render_bounds(void **state) {
   assert_int_equal(lh_utf8_valid("\xf0\x9f\x98\x80", 4), 1);
 }
 
+static unsigned next_random(unsigned *seed) {
+  *seed = *seed * 1103515245u + 12345u;
+  return (*seed >> 16) & 0x7fff;
+}
+
+/* A random string of pieces that templates and records are made of. */
+static void random_text(unsigned *seed, char *out, size_t size) {
+  static const char *const pieces[] = {"{{",   "}}",      "{{{{",   "{",     "}",
+                                       " ",    "count",   "first.", "last.", "path",
+                                       "pod",  "samples", "window", "\xc3",  "\xa9",
+                                       "\xff", "\x01",    "\"",     "\\",    "\xe2\x82\xac"};
+  size_t used = 0, n = next_random(seed) % 12;
+
+  out[0] = '\0';
+  for (size_t i = 0; i < n; i++) {
+    const char *p = pieces[next_random(seed) % (sizeof pieces / sizeof *pieces)];
+    if (used + strlen(p) + 1 > size)
+      break;
+    memcpy(out + used, p, strlen(p) + 1);
+    used += strlen(p);
+  }
+}
+
+static void ignore(void *arg, const char *name, size_t len) {
+  (void)arg;
+  (void)name;
+  (void)len;
+}
+
+/* Random keys, fields, samples and templates: JSON always, and the check
+ * and the field list agree on what is a valid template. */
+static void random_inputs(void **state) {
+  unsigned seed = 24;
+  char text[8][64];
+  (void)state;
+
+  for (int round = 0; round < 3000; round++) {
+    const char *const key[] = {text[0], text[1], text[2]};
+    const lh_field_t fields[] = {{"path", text[3]}, {"status", text[4]}};
+    const lh_field_t tmpl[] = {{text[5], text[6]}, {"summary", text[7]}};
+    const char *const samples[] = {text[3], text[4]};
+    lh_notify_t r = shop_rule(NULL, 0);
+    lh_note_t n = shop_note((lh_note_kind_t)(round % 3));
+    char err[256], *out;
+    for (size_t i = 0; i < 8; i++)
+      random_text(&seed, text[i], sizeof text[i]);
+    r.group_by_count = 3;
+    r.format = (lh_format_t)(round % 2);
+    r.kind = (lh_cond_kind_t)(round % 4);
+    r.access_log = round % 5 == 0;
+    r.annotations = tmpl;
+    r.annotation_count = round % 3 ? 2 : 0;
+    n.key = key;
+    n.key_count = 3;
+    n.first_fields = n.last_fields = fields;
+    n.field_count = 2;
+    n.samples = samples;
+    n.sample_count = 2;
+    n.suppressed = (uint64_t)round;
+    out = text_of(&r, &n, 1700000000.0);
+    free(out);
+    /* a template the check takes is one whose fields can be listed */
+    if (lh_template_check(text[6], NULL, err, sizeof err) == 0)
+      assert_true(lh_template_fields(text[6], ignore, NULL) >= 0);
+    else if (lh_template_fields(text[6], ignore, NULL) >= 0) /* then only a name is unknown */
+      assert_non_null(strstr(err, "unknown name"));
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(access_log_is_todays),   cmocka_unit_test(labels_and_override),
@@ -581,6 +650,7 @@ int main(void) {
       cmocka_unit_test(suppressed_is_said),     cmocka_unit_test(ratio_numbers),
       cmocka_unit_test(both_formats_and_times), cmocka_unit_test(fingerprints),
       cmocka_unit_test(unclean_values),         cmocka_unit_test(render_bounds),
+      cmocka_unit_test(random_inputs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -46,7 +46,8 @@ uint64_t lh_fingerprint(const lh_label_t *labels, size_t count);
 #define LH_TIME_MAX 253402300800.0
 
 /* The notification `note` of `rule` says, as JSON text (free with free()),
- * or NULL when out of memory. Labels, in this order: alertname (the rule's
+ * or NULL when out of memory; `rule` and `note` are borrowed for the call
+ * only. Labels, in this order: alertname (the rule's
  * name or labels.alertname), namespace when it is a group_by name,
  * severity, the other group_by names with the key's values, the rule's
  * labels (which override, in place), and rule_level: namespace in the

@@ -348,6 +348,7 @@ static void template_errors(void **state) {
       {"x {{ namspace }}", "unknown name \"namspace\" at offset 2 (did you mean \"namespace\"?)"},
       {"{{zzzzzzzz}}", "unknown name \"zzzzzzzz\" at offset 0 (known: "},
       {"{{last.path}}", "unknown field \"path\" in \"last.path\" at offset 0"},
+      {"{{status}}", "unknown name \"status\" at offset 0 (did you mean \"last.status\"?"},
       {"ok {{count}} {{count", "unclosed \"{{\" at offset 13"},
       {"{{}}", "bad placeholder \"{{}}\" at offset 0"},
       {"{{a b}}", "bad placeholder \"{{a b}}\" at offset 0"},

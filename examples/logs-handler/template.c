@@ -154,6 +154,13 @@ static int check_name(const lh_template_names_t *names, const tok_t *k, char *er
              (int)k->len, k->p, k->at);
     return -1;
   }
+  if (names && names->field && names->field(names->arg, k->p, k->len)) {
+    snprintf(err, size,
+             "unknown name \"%.*s\" at offset %zu (did you mean \"last.%.*s\"? a field is "
+             "first.FIELD or last.FIELD unless it is a group_by name)",
+             (int)k->len, k->p, k->at, (int)k->len, k->p);
+    return -1;
+  }
   near = nearest(names, k->p, k->len);
   snprintf(err, size,
            "unknown name \"%.*s\" at offset %zu%s%s%s (known: count, new_count, total, window, "

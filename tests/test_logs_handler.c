@@ -11,7 +11,7 @@
 #include <jansson.h>
 
 #include "access_log.h"
-#include "alert.h"
+#include "alert_compat.h"
 #include "record.h"
 #include "rules.h"
 
@@ -137,22 +137,22 @@ static const char *am_env(const char *name) {
  * are not ASCII, and that are plain come back exactly, in both formats. */
 static void alert_values_round_trip(void **state) {
   const char *path = "/a\"b\\c\td\x01/\xe2\x82\xac";
-  lh_note_t note = {LH_NOTE_UPDATE,
-                    "demo-project",
-                    "wordpress-v1-f54f697c5-hdn2z",
-                    "caf\xc3\xa9",
-                    404,
-                    7,
-                    6,
-                    1629856477.5,
-                    1629856490.25,
-                    1629856491.0,
-                    "GET",
-                    "10.0.0.7",
-                    "/first",
-                    path,
-                    {"/first", path},
-                    2};
+  lh_flood_note_t note = {LH_NOTE_UPDATE,
+                          "demo-project",
+                          "wordpress-v1-f54f697c5-hdn2z",
+                          "caf\xc3\xa9",
+                          404,
+                          7,
+                          6,
+                          1629856477.5,
+                          1629856490.25,
+                          1629856491.0,
+                          "GET",
+                          "10.0.0.7",
+                          "/first",
+                          path,
+                          {"/first", path},
+                          2};
   lh_getenv_fn envs[] = {no_env, am_env};
   (void)state;
   for (size_t i = 0; i < 2; i++) {
@@ -161,7 +161,7 @@ static void alert_values_round_trip(void **state) {
     size_t len;
     json_error_t jerr;
     assert_int_equal(lh_rules_load(&r, envs[i], err, sizeof err), 0);
-    char *text = lh_alert_json(r, &note, 1629856491.0, &len);
+    char *text = lh_alert_json_rules(r, &note, 1629856491.0, &len);
     assert_non_null(text);
     assert_int_equal(strlen(text), len);
     json_t *body = json_loads(text, 0, &jerr);
@@ -194,7 +194,7 @@ static void alert_values_round_trip(void **state) {
     free(text);
     /* resolved: ends at the clock, and says so */
     note.kind = LH_NOTE_RESOLVED;
-    text = lh_alert_json(r, &note, 1629856999.0, &len);
+    text = lh_alert_json_rules(r, &note, 1629856999.0, &len);
     body = json_loads(text, 0, &jerr);
     alert = json_array_get(i == 0 ? json_object_get(body, "alerts") : body, 0);
     assert_string_equal(json_string_value(json_object_get(alert, "endsAt")),

@@ -10,6 +10,7 @@
 
 #include "access_log.h"
 #include "alert.h"
+#include "template.h"
 
 static int by_name(const void *a, const void *b) {
   return strcmp(((const lh_label_t *)a)->name, ((const lh_label_t *)b)->name);
@@ -24,7 +25,7 @@ static uint64_t fnv(uint64_t h, const char *s, size_t n) {
 }
 
 uint64_t lh_fingerprint(const lh_label_t *labels, size_t count) {
-  lh_label_t sorted[32];
+  lh_label_t sorted[LH_LABELS_MAX];
   uint64_t h = 14695981039346656037ULL;
   static const char sep = (char)0xff;
 
@@ -158,10 +159,377 @@ static void text_printf(char *out, size_t size, const char *fmt, ...) {
     out[start] = '\0';
 }
 
-/* Only labels with a value: Alertmanager drops empty ones anyway. */
-static void add(lh_label_t *labels, size_t *n, const char *name, const char *value) {
-  if (value && *value)
-    labels[(*n)++] = (lh_label_t){name, value};
+#define LH_NOTES_MAX 32
+#define SAMPLES_BYTES 1024
+
+/* One alert being made: its labels and annotations, and the cleaned
+ * copies of values that were not valid UTF-8 or too long (owned). */
+typedef struct {
+  const lh_notify_t *rule;
+  const lh_note_t *note;
+  lh_field_t labels[LH_LABELS_MAX], notes[LH_NOTES_MAX];
+  size_t nl, na;
+  char *owned[2 * LH_LABELS_MAX + 3 * LH_NOTES_MAX + 8];
+  size_t no;
+  int nomem;
+  char num[64];                /* a template's number, until the next one */
+  char samples[SAMPLES_BYTES]; /* the samples joined, for {{samples}} */
+  char alertname[LH_LABEL_BYTES];
+} alert_t;
+
+static void alert_clear(alert_t *a) {
+  for (size_t i = 0; i < a->no; i++)
+    free(a->owned[i]);
+}
+
+/* `p` (just allocated) is owned by `a`: 1, or 0 when it is NULL (out of
+ * memory) or `a` holds too many (a rule with too many labels: the rest is
+ * left out), and then it is freed. */
+static int own(alert_t *a, char *p) {
+  if (!p || a->no == sizeof a->owned / sizeof *a->owned) {
+    a->nomem |= !p;
+    free(p);
+    return 0;
+  }
+  a->owned[a->no++] = p;
+  return 1;
+}
+
+/* `s` as valid UTF-8 of fewer than `bound` bytes: itself when it is one,
+ * else a cleaned copy that `a` owns; NULL for NULL or out of memory. */
+static const char *keep(alert_t *a, const char *s, size_t bound) {
+  size_t len = s ? strnlen(s, bound) : 0;
+  char *copy;
+
+  if (!s || (len < bound && lh_utf8_valid(s, len)))
+    return s;
+  if (!own(a, copy = malloc(bound)))
+    return NULL;
+  lh_utf8_copy(s, strlen(s), copy, bound);
+  return copy;
+}
+
+static int label_char(char c, int first) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+         (!first && c >= '0' && c <= '9');
+}
+
+/* A label name Prometheus takes: [a-zA-Z_][a-zA-Z0-9_]*, other characters
+ * as '_' (labels.app → labels_app), at most 128 bytes. */
+static const char *label_name(alert_t *a, const char *name) {
+  size_t len = strnlen(name, 128), j = 0;
+  int ok = len > 0 && !name[len];
+  char *copy;
+
+  for (size_t i = 0; ok && i < len; i++)
+    ok = label_char(name[i], i == 0);
+  if (ok)
+    return name;
+  if (!own(a, copy = malloc(len + 2)))
+    return NULL;
+  if (len == 0 || !label_char(name[0], 1))
+    copy[j++] = '_';
+  for (size_t i = 0; i < len; i++)
+    copy[j++] = label_char(name[i], 0) ? name[i] : '_';
+  copy[j] = '\0';
+  return copy;
+}
+
+static size_t find(const lh_field_t *set, size_t n, const char *name) {
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(set[i].name, name) == 0)
+      return i;
+  return n;
+}
+
+/* Sets `name` to `value` in the set (in place when it is there, else at
+ * the end while there is room); an empty value takes it out. */
+static void put(lh_field_t *set, size_t *n, size_t max, const char *name, const char *value) {
+  size_t i;
+
+  if (!name)
+    return;
+  i = find(set, *n, name);
+  if (!value || !*value) {
+    if (i < *n)
+      memmove(set + i, set + i + 1, (*n - i - 1) * sizeof *set);
+    *n -= i < *n;
+  } else if (i < *n) {
+    set[i].value = value;
+  } else if (*n < max) {
+    set[(*n)++] = (lh_field_t){name, value};
+  }
+}
+
+static void label(alert_t *a, const char *name, const char *value) {
+  put(a->labels, &a->nl, LH_LABELS_MAX, label_name(a, name), keep(a, value, LH_LABEL_BYTES));
+}
+
+/* `s` as valid UTF-8 of fewer than `bound` bytes, in a copy `a` owns
+ * (the defaults are made in buffers of the stack); NULL for NULL. */
+static const char *copy_of(alert_t *a, const char *s, size_t bound) {
+  size_t len = s ? strnlen(s, bound) : 0;
+  char *copy;
+
+  if (!s)
+    return NULL;
+  if (len < bound && lh_utf8_valid(s, len))
+    return own(a, copy = strdup(s)) ? copy : NULL;
+  if (!own(a, copy = malloc(bound)))
+    return NULL;
+  lh_utf8_copy(s, strlen(s), copy, bound);
+  return copy;
+}
+
+/* An annotation (copied); `fill` only when the name has none yet. */
+static void annotate(alert_t *a, const char *name, const char *value, int fill) {
+  name = keep(a, name, LH_LABEL_BYTES);
+  if (!name || (fill && find(a->notes, a->na, name) < a->na) || !value || !*value)
+    return;
+  put(a->notes, &a->na, LH_NOTES_MAX, name, copy_of(a, value, LH_ANNOTATION_BYTES));
+}
+
+static const char *label_value(const alert_t *a, const char *name) {
+  size_t i = find(a->labels, a->nl, name);
+  return i < a->nl ? a->labels[i].value : NULL;
+}
+
+/* The key's value for the group_by name, or NULL. */
+static const char *key_value(const alert_t *a, const char *name, size_t len) {
+  const lh_notify_t *r = a->rule;
+
+  for (size_t i = 0; i < r->group_by_count && i < a->note->key_count; i++)
+    if (strlen(r->group_by[i]) == len && memcmp(r->group_by[i], name, len) == 0)
+      return a->note->key[i];
+  return NULL;
+}
+
+/* The value of field `name` among the first or last fields, or NULL. */
+static const char *field_value(const alert_t *a, int last, const char *name, size_t len) {
+  const lh_field_t *f = last ? a->note->last_fields : a->note->first_fields;
+
+  for (size_t i = 0; f && i < a->note->field_count; i++)
+    if (f[i].name && strlen(f[i].name) == len && memcmp(f[i].name, name, len) == 0)
+      return f[i].value;
+  return NULL;
+}
+
+static const char *str_or(const char *s, const char *otherwise) { return s && *s ? s : otherwise; }
+
+static void labels_of(alert_t *a) {
+  const lh_notify_t *r = a->rule;
+  const char *ns = key_value(a, "namespace", 9);
+
+  label(a, "alertname", r->name);
+  label(a, "namespace", ns);
+  label(a, "severity", r->severity);
+  for (size_t i = 0; i < r->group_by_count && i < a->note->key_count; i++)
+    if (strcmp(r->group_by[i], "namespace") != 0)
+      label(a, r->group_by[i], a->note->key[i]);
+  for (size_t i = 0; i < r->label_count; i++)
+    label(a, r->labels[i].name, r->labels[i].value);
+  /* Notification Manager routes to the namespace's tenant with this */
+  if (r->format == LH_FORMAT_NOTIFICATION_MANAGER && label_value(a, "namespace"))
+    label(a, "rule_level", "namespace");
+  text_printf(a->alertname, sizeof a->alertname, "%s", str_or(label_value(a, "alertname"), ""));
+}
+
+/* `t` as RFC 3339, or "" when nothing was seen. */
+static void when(double t, char out[64]) {
+  if (t > 0)
+    lh_rfc3339(t, out);
+  else
+    out[0] = '\0';
+}
+
+/* The samples joined by `sep`, at most SAMPLES_BYTES. */
+static const char *samples_of(alert_t *a, const char *sep) {
+  size_t used = 0;
+
+  a->samples[0] = '\0';
+  for (size_t i = 0; i < a->note->sample_count && used < sizeof a->samples; i++) {
+    text_printf(a->samples + used, sizeof a->samples - used, "%s%s", i ? sep : "",
+                str_or(a->note->samples[i], ""));
+    used += strlen(a->samples + used);
+  }
+  return a->samples;
+}
+
+static int is(const char *name, size_t len, const char *want) {
+  return strlen(want) == len && memcmp(name, want, len) == 0;
+}
+
+static const char *number(alert_t *a, uint64_t v) {
+  snprintf(a->num, sizeof a->num, "%llu", (unsigned long long)v);
+  return a->num;
+}
+
+/* A placeholder's value (template.h). */
+static const char *value_of(void *arg, const char *name, size_t len) {
+  alert_t *a = arg;
+  const lh_note_t *n = a->note;
+
+  if (is(name, len, "count") || is(name, len, "new_count") || is(name, len, "total") ||
+      is(name, len, "suppressed"))
+    return number(a, is(name, len, "count")       ? n->count
+                     : is(name, len, "new_count") ? n->new_count
+                     : is(name, len, "total")     ? n->total
+                                                  : n->suppressed);
+  if (is(name, len, "window")) {
+    lh_duration_format(a->rule->window, a->num);
+    return a->num;
+  }
+  if (is(name, len, "first_seen") || is(name, len, "last_seen")) {
+    when(is(name, len, "first_seen") ? n->first_seen : n->last_seen, a->num);
+    return a->num;
+  }
+  if (is(name, len, "rule") || is(name, len, "severity"))
+    return is(name, len, "rule") ? a->rule->name : a->rule->severity;
+  if (is(name, len, "samples"))
+    return samples_of(a, "\n");
+  if (len > 6 && memcmp(name, "first.", 6) == 0)
+    return field_value(a, 0, name + 6, len - 6);
+  if (len > 5 && memcmp(name, "last.", 5) == 0)
+    return field_value(a, 1, name + 5, len - 5);
+  return key_value(a, name, len);
+}
+
+/* The rule's templates rendered, the first LH_NOTES_MAX of them. */
+static void templates_of(alert_t *a) {
+  char out[LH_ANNOTATION_BYTES];
+
+  for (size_t i = 0; i < a->rule->annotation_count && i < LH_NOTES_MAX; i++) {
+    const lh_field_t *t = &a->rule->annotations[i];
+    lh_template_render(t->value ? t->value : "", value_of, a, out, sizeof out);
+    annotate(a, t->name, out, 0);
+  }
+}
+
+/* Who the key names: "pod NS/POD (container C)" when it has a pod, else
+ * its values as "name=value, ..." ("every record" without a key). */
+static void who_of(const alert_t *a, char *out, size_t size) {
+  const char *pod = key_value(a, "pod", 3), *c = str_or(key_value(a, "container", 9), "");
+  size_t used = 0;
+
+  if (pod) {
+    text_printf(out, size, "pod %s/%s%s%s%s", str_or(key_value(a, "namespace", 9), ""), pod,
+                *c ? " (container " : "", c, *c ? ")" : "");
+    return;
+  }
+  text_printf(out, size, "%s", a->note->key_count ? "" : "every record");
+  for (size_t i = 0; i < a->rule->group_by_count && i < a->note->key_count && used < size; i++) {
+    text_printf(out + used, size - used, "%s%s=%s", i ? ", " : "", a->rule->group_by[i],
+                str_or(a->note->key[i], ""));
+    used += strlen(out + used);
+  }
+}
+
+/* Today's message of an access-log rule. */
+static void access_message(const alert_t *a, const char *who, char *out, size_t size) {
+  const lh_note_t *n = a->note;
+  const char *status =
+      str_or(key_value(a, "status", 6), str_or(field_value(a, 1, "status", 6), ""));
+  const char *method = str_or(field_value(a, 1, "method", 6), ""), *name = a->alertname;
+  const char *client = str_or(field_value(a, 1, "client", 6), "");
+  const char *last_path = str_or(field_value(a, 1, "path", 4), "");
+  char first[64], last[64];
+
+  when(n->first_seen, first);
+  when(n->last_seen, last);
+  if (n->kind == LH_NOTE_FIRING)
+    text_printf(out, size, "%s: %s%s%s answered %s by %s%s%s", name, *method ? method : "a request",
+                *last_path ? " " : "", last_path, status, who, *client ? " for client " : "",
+                client);
+  else if (n->kind == LH_NOTE_UPDATE)
+    text_printf(out, size,
+                "%s: %llu more requests answered %s by %s, %llu since %s; the last %s %s", name,
+                (unsigned long long)n->new_count, status, who, (unsigned long long)n->count, first,
+                *method ? method : "was", last_path);
+  else
+    text_printf(out, size, "%s resolved: %llu requests answered %s by %s from %s to %s", name,
+                (unsigned long long)n->count, status, who, first, last);
+}
+
+/* The message of any other rule, by its condition. */
+static void generic_message(const alert_t *a, const char *who, char *out, size_t size) {
+  const lh_note_t *n = a->note;
+  const char *name = a->alertname;
+  char first[64], last[64], window[32];
+  unsigned long long count = n->count, fresh = n->new_count;
+
+  when(n->first_seen, first);
+  when(n->last_seen, last);
+  lh_duration_format(a->rule->window, window);
+  if (a->rule->kind == LH_COND_ABSENT && n->kind == LH_NOTE_RESOLVED)
+    text_printf(out, size, "%s resolved: log lines from %s again since %s", name, who, last);
+  else if (a->rule->kind == LH_COND_ABSENT)
+    text_printf(out, size, "%s: no log lines from %s since %s", name, who, last);
+  else if (n->kind == LH_NOTE_RESOLVED)
+    text_printf(out, size, "%s resolved: %llu matching log line%s from %s from %s to %s", name,
+                count, count == 1 ? "" : "s", who, first, last);
+  else if (n->kind == LH_NOTE_UPDATE)
+    text_printf(out, size, "%s: %llu more matching log line%s from %s, %llu since %s", name, fresh,
+                fresh == 1 ? "" : "s", who, count, first);
+  else if (a->rule->kind == LH_COND_RATIO)
+    text_printf(out, size,
+                "%s: %llu of %llu log lines from %s matched within %s (%.4g%%, over %.4g%%)", name,
+                count, (unsigned long long)n->total, who, window,
+                n->total ? 100.0 * (double)count / (double)n->total : 0.0, 100.0 * a->rule->ratio);
+  else if (a->rule->kind == LH_COND_COUNT)
+    text_printf(out, size, "%s: %llu matching log lines from %s within %s", name, count, who,
+                window);
+  else
+    text_printf(out, size, "%s: a matching log line from %s", name, who);
+}
+
+/* The default annotations: today's for an access-log rule. */
+static void defaults_of(alert_t *a) {
+  const lh_note_t *n = a->note;
+  char message[1024], who[512], first[64], last[64], count[24], fresh[24];
+  int access = a->rule->access_log;
+
+  who_of(a, who, sizeof who);
+  (access ? access_message : generic_message)(a, who, message, sizeof message);
+  when(n->first_seen, first);
+  when(n->last_seen, last);
+  snprintf(count, sizeof count, "%llu", (unsigned long long)n->count);
+  snprintf(fresh, sizeof fresh, "%llu", (unsigned long long)n->new_count);
+  annotate(a, "message", message, 0);
+  annotate(a, "count", count, 0);
+  if (n->kind != LH_NOTE_FIRING)
+    annotate(a, "new_count", fresh, 0);
+  annotate(a, "first_seen", first, 0);
+  annotate(a, "last_seen", last, 0);
+  if (!access) {
+    annotate(a, "samples", samples_of(a, "\n"), 0);
+    return;
+  }
+  annotate(a, "first_path", field_value(a, 0, "path", 4), 0);
+  annotate(a, "last_path", field_value(a, 1, "path", 4), 0);
+  annotate(a, "sample_paths", samples_of(a, " "), 0);
+  annotate(a, "method", field_value(a, 1, "method", 6), 0);
+  annotate(a, "client", field_value(a, 1, "client", 6), 0);
+}
+
+/* The numbers every rule's alert carries whatever its templates say. */
+static void numbers_of(alert_t *a) {
+  const lh_note_t *n = a->note;
+  char text[64];
+
+  if (n->suppressed) {
+    snprintf(text, sizeof text, "%llu", (unsigned long long)n->suppressed);
+    annotate(a, "suppressed", text, 1);
+  }
+  if (a->rule->kind != LH_COND_RATIO)
+    return;
+  snprintf(text, sizeof text, "%llu", (unsigned long long)n->count);
+  annotate(a, "matched", text, 1);
+  snprintf(text, sizeof text, "%llu", (unsigned long long)n->total);
+  annotate(a, "total", text, 1);
+  snprintf(text, sizeof text, "%.4g", n->total ? (double)n->count / (double)n->total : 0.0);
+  annotate(a, "ratio", text, 1);
+  snprintf(text, sizeof text, "%.4g", a->rule->ratio);
+  annotate(a, "threshold", text, 1);
 }
 
 /* Printable ASCII without quote or backslash: the JSON string is the text
@@ -173,8 +541,8 @@ static int plain(const char *s) {
   return 1;
 }
 
-/* `s` as a JSON string, quoted by jansson unless it is plain; -1 for text
- * that is not UTF-8. */
+/* `s` (valid UTF-8) as a JSON string, quoted by jansson unless it is
+ * plain. */
 static int put_string(FILE *f, const char *s) {
   char quoted[1024];
   json_t *j;
@@ -192,144 +560,102 @@ static int put_string(FILE *f, const char *s) {
   return rc;
 }
 
-/* {"name":"value",...}; the names are this file's own, plain ASCII. */
-static int put_object(FILE *f, const lh_label_t *pairs, size_t n) {
+/* {"name":"value",...} */
+static int put_object(FILE *f, const lh_field_t *pairs, size_t n) {
   int rc = 0;
 
   for (size_t i = 0; i < n; i++) {
-    fprintf(f, "%c\"%s\":", i ? ',' : '{', pairs[i].name);
+    fputc(i ? ',' : '{', f);
+    rc |= put_string(f, pairs[i].name);
+    fputc(':', f);
     rc |= put_string(f, pairs[i].value);
   }
   fputs(n ? "}" : "{}", f);
   return rc;
 }
 
-/* `t` as RFC 3339, or "" when nothing was seen. */
-static void when(double t, char out[64]) {
-  if (t > 0)
-    lh_rfc3339(t, out);
-  else
-    out[0] = '\0';
-}
+/* startsAt and endsAt (see lh_alert_json). */
+static void times_of(const alert_t *a, double wall, char starts[64], char ends[64]) {
+  const lh_note_t *n = a->note;
+  double quiet_end = n->last_seen + a->rule->resolve_after;
 
-static void message_of(const lh_rules_t *rules, const lh_note_t *n, char *out, size_t size) {
-  char first[64], last[64], who[512];
-
-  when(n->first_seen, first);
-  when(n->last_seen, last);
-  text_printf(who, sizeof who, "pod %s/%s%s%s%s", n->namespace_name, n->pod,
-              *n->container ? " (container " : "", n->container, *n->container ? ")" : "");
-  switch (n->kind) {
-  case LH_NOTE_FIRING:
-    text_printf(out, size, "%s: %s%s%s answered %d by %s%s%s", lh_rules_alert_name(rules),
-                n->method && *n->method ? n->method : "a request", *n->last_path ? " " : "",
-                n->last_path, n->status, who, n->client && *n->client ? " for client " : "",
-                n->client ? n->client : "");
-    break;
-  case LH_NOTE_UPDATE:
-    text_printf(out, size,
-                "%s: %llu more requests answered %d by %s, %llu since %s; the last %s %s",
-                lh_rules_alert_name(rules), (unsigned long long)n->new_count, n->status, who,
-                (unsigned long long)n->count, first, n->method && *n->method ? n->method : "was",
-                n->last_path);
-    break;
-  case LH_NOTE_RESOLVED:
-    text_printf(out, size, "%s resolved: %llu requests answered %d by %s from %s to %s",
-                lh_rules_alert_name(rules), (unsigned long long)n->count, n->status, who, first,
-                last);
-    break;
-  }
-}
-
-char *lh_alert_json(const lh_rules_t *rules, const lh_note_t *n, double wall, size_t *len) {
-  lh_label_t labels[8], annotations[10];
-  size_t nl = 0, na = 0;
-  char status[8], count[24], fresh[24], first[64], last[64], starts[64], ends[64];
-  char fingerprint[17], message[1024], group_key[512], samples[1024];
-  char *text = NULL;
-  size_t size = 0, used = 0;
-  FILE *f;
-  int rc = 0;
-  int nm = lh_rules_format(rules) == LH_FORMAT_NOTIFICATION_MANAGER;
-  const char *state = n->kind == LH_NOTE_RESOLVED ? "resolved" : "firing";
-
-  snprintf(status, sizeof status, "%d", n->status);
-  snprintf(count, sizeof count, "%llu", (unsigned long long)n->count);
-  snprintf(fresh, sizeof fresh, "%llu", (unsigned long long)n->new_count);
-  add(labels, &nl, "alertname", lh_rules_alert_name(rules));
-  add(labels, &nl, "namespace", n->namespace_name);
-  add(labels, &nl, "severity", lh_rules_severity(rules));
-  add(labels, &nl, "pod", n->pod);
-  add(labels, &nl, "container", n->container);
-  add(labels, &nl, "status", status);
-  if (nm) /* Notification Manager routes to the namespace's tenant with this */
-    add(labels, &nl, "rule_level", "namespace");
-  message_of(rules, n, message, sizeof message);
-  samples[0] = '\0';
-  for (size_t i = 0; i < n->sample_count && used < sizeof samples; i++) {
-    text_printf(samples + used, sizeof samples - used, "%s%s", i ? " " : "", n->samples[i]);
-    used += strlen(samples + used);
-  }
-  when(n->first_seen, first);
-  when(n->last_seen, last);
-  add(annotations, &na, "message", message);
-  add(annotations, &na, "count", count);
-  if (n->kind != LH_NOTE_FIRING)
-    add(annotations, &na, "new_count", fresh);
-  add(annotations, &na, "first_seen", first);
-  add(annotations, &na, "last_seen", last);
-  add(annotations, &na, "first_path", n->first_path);
-  add(annotations, &na, "last_path", n->last_path);
-  add(annotations, &na, "sample_paths", samples);
-  add(annotations, &na, "method", n->method);
-  add(annotations, &na, "client", n->client);
   lh_rfc3339(n->first_seen, starts);
   /* a firing alert's lease runs from now when the records are older (a
    * Kafka backlog): an alert that reached Alertmanager already ended would
    * be lost; a resolved one ends when the quiet period ran out */
-  if (n->kind == LH_NOTE_RESOLVED) {
-    double quiet_end = n->last_seen + lh_rules_flood(rules)->quiet_period;
-    lh_rfc3339(quiet_end < n->now ? quiet_end : n->now, ends);
-  } else {
-    lh_rfc3339((wall > n->now ? wall : n->now) + (double)lh_rules_lease_seconds(rules), ends);
-  }
+  if (n->kind != LH_NOTE_RESOLVED)
+    lh_rfc3339((wall > n->now ? wall : n->now) + a->rule->lease, ends);
+  else if (a->rule->kind == LH_COND_ABSENT || quiet_end > n->now)
+    lh_rfc3339(n->now, ends);
+  else
+    lh_rfc3339(quiet_end, ends);
+}
+
+/* Notification Manager's envelope before the alert: {"version": "4",
+ * "groupKey": ..., "receiver": ..., "status": ..., "alerts": */
+static int put_envelope(FILE *f, const alert_t *a, const char *state) {
+  const char *ns = label_value(a, "namespace");
+  char group_key[2 * LH_LABEL_BYTES + 64];
+  int rc = 0;
+
+  if (ns)
+    text_printf(group_key, sizeof group_key, "{}:{alertname=\"%s\", namespace=\"%s\"}",
+                a->alertname, ns);
+  else
+    text_printf(group_key, sizeof group_key, "{}:{alertname=\"%s\"}", a->alertname);
+  fputs("{\"version\":\"4\",\"groupKey\":", f);
+  rc |= put_string(f, group_key);
+  fputs(",\"truncatedAlerts\":0,\"receiver\":", f);
+  rc |= put_string(f, str_or(a->rule->receiver, ""));
+  fprintf(f, ",\"status\":\"%s\",\"alerts\":", state);
+  return rc;
+}
+
+/* The alert itself, and Notification Manager's envelope after it. */
+static int put_alert(FILE *f, const alert_t *a, const char *state, int nm, double wall) {
+  char starts[64], ends[64], fingerprint[17];
+  lh_field_t group[2] = {{"alertname", a->alertname}, {"namespace", label_value(a, "namespace")}};
+  int rc = 0;
+
+  times_of(a, wall, starts, ends);
   snprintf(fingerprint, sizeof fingerprint, "%016llx",
-           (unsigned long long)lh_fingerprint(labels, nl));
-  /* Written out rather than built as jansson objects. Alertmanager: [ALERT].
-   * Notification Manager: {"version": "4", ..., "alerts": [ALERT + status,
-   * generatorURL, fingerprint], ...}. */
-  f = open_memstream(&text, &size);
+           (unsigned long long)lh_fingerprint(a->labels, a->nl));
+  fputs("[{\"labels\":", f);
+  rc |= put_object(f, a->labels, a->nl);
+  fputs(",\"annotations\":", f);
+  rc |= put_object(f, a->notes, a->na);
+  fprintf(f, ",\"startsAt\":\"%s\",\"endsAt\":\"%s\"", starts, ends);
+  if (!nm) {
+    fputs("}]", f);
+    return rc;
+  }
+  fprintf(f, ",\"status\":\"%s\",\"generatorURL\":\"\",\"fingerprint\":\"%s\"}]", state,
+          fingerprint);
+  fputs(",\"groupLabels\":", f);
+  rc |= put_object(f, group, group[1].value ? 2 : 1);
+  fputs(",\"commonLabels\":", f);
+  rc |= put_object(f, a->labels, a->nl);
+  fputs(",\"commonAnnotations\":", f);
+  rc |= put_object(f, a->notes, a->na);
+  fputs(",\"externalURL\":\"\"}", f);
+  return rc;
+}
+
+/* Written out rather than built as jansson objects. Alertmanager: [ALERT].
+ * Notification Manager: {"version": "4", ..., "alerts": [ALERT + status,
+ * generatorURL, fingerprint], ...}. */
+static char *write_alert(const alert_t *a, double wall, size_t *len) {
+  int nm = a->rule->format == LH_FORMAT_NOTIFICATION_MANAGER, rc = 0;
+  const char *state = a->note->kind == LH_NOTE_RESOLVED ? "resolved" : "firing";
+  char *text = NULL;
+  size_t size = 0;
+  FILE *f = open_memstream(&text, &size);
+
   if (!f)
     return NULL;
-  if (nm) {
-    text_printf(group_key, sizeof group_key, "{}:{alertname=\"%s\", namespace=\"%s\"}",
-                lh_rules_alert_name(rules), n->namespace_name);
-    fputs("{\"version\":\"4\",\"groupKey\":", f);
-    rc |= put_string(f, group_key);
-    fputs(",\"truncatedAlerts\":0,\"receiver\":", f);
-    rc |= put_string(f, lh_rules_receiver(rules));
-    fprintf(f, ",\"status\":\"%s\",\"alerts\":", state);
-  }
-  fputs("[{\"labels\":", f);
-  rc |= put_object(f, labels, nl);
-  fputs(",\"annotations\":", f);
-  rc |= put_object(f, annotations, na);
-  fprintf(f, ",\"startsAt\":\"%s\",\"endsAt\":\"%s\"", starts, ends);
-  if (nm) {
-    fprintf(f, ",\"status\":\"%s\",\"generatorURL\":\"\",\"fingerprint\":\"%s\"}]", state,
-            fingerprint);
-    fputs(",\"groupLabels\":{\"alertname\":", f);
-    rc |= put_string(f, lh_rules_alert_name(rules));
-    fputs(",\"namespace\":", f);
-    rc |= put_string(f, n->namespace_name);
-    fputs("},\"commonLabels\":", f);
-    rc |= put_object(f, labels, nl);
-    fputs(",\"commonAnnotations\":", f);
-    rc |= put_object(f, annotations, na);
-    fputs(",\"externalURL\":\"\"}", f);
-  } else {
-    fputs("}]", f);
-  }
+  if (nm)
+    rc |= put_envelope(f, a, state);
+  rc |= put_alert(f, a, state, nm, wall);
   rc |= ferror(f);
   rc |= fclose(f);
   if (rc) {
@@ -338,5 +664,26 @@ char *lh_alert_json(const lh_rules_t *rules, const lh_note_t *n, double wall, si
   }
   if (len)
     *len = size;
+  return text;
+}
+
+char *lh_alert_json(const lh_notify_t *rule, const lh_note_t *note, double wall, size_t *len) {
+  alert_t *a = calloc(1, sizeof *a);
+  char *text = NULL;
+
+  if (!a)
+    return NULL;
+  a->rule = rule;
+  a->note = note;
+  labels_of(a);
+  if (rule->annotation_count)
+    templates_of(a);
+  else
+    defaults_of(a);
+  numbers_of(a);
+  if (!a->nomem)
+    text = write_alert(a, wall, len);
+  alert_clear(a);
+  free(a);
   return text;
 }

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alert.h"
+#include "alert_compat.h"
 #include "notifier.h"
 
 /* One notification on its way: queued, then sent. */
@@ -94,7 +94,7 @@ static const char *kinds[] = {"firing", "update", "resolved"};
 
 /* "firing demo-project/wordpress-v1-.../wordpress 404: 3 requests (2 new)
  * from 2021-08-25T01:54:37 to 2021-08-25T01:56:02 UTC, first /a, last /b" */
-static void line_of(const lh_note_t *note, char *out, size_t size) {
+static void line_of(const lh_flood_note_t *note, char *out, size_t size) {
   char first[64], last[64], fresh[48] = "";
 
   lh_rfc3339(note->first_seen, first);
@@ -110,12 +110,12 @@ static void line_of(const lh_note_t *note, char *out, size_t size) {
 
 /* The flood's callback: the note becomes a queued notification; a firing
  * one pins its group and holds the record that fired it. */
-static void on_note(const lh_note_t *note, lh_group_t *group, void *arg) {
+static void on_note(const lh_flood_note_t *note, lh_group_t *group, void *arg) {
   turn_t *t = arg;
   lh_notifier_t *n = t->n;
   pending_t *p = calloc(1, sizeof *p);
 
-  if (!p || !(p->text = lh_alert_json(n->rules, note, t->wall, &p->len))) {
+  if (!p || !(p->text = lh_alert_json_rules(n->rules, note, t->wall, &p->len))) {
     free(p);
     t->nomem = 1;
     if (note->kind == LH_NOTE_FIRING) /* its key must fire with its next match */

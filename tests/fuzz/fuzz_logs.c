@@ -9,7 +9,7 @@
 #include <jansson.h>
 
 #include "access_log.h"
-#include "alert.h"
+#include "alert_compat.h"
 #include "record.h"
 #include "rules.h"
 
@@ -29,9 +29,9 @@ static const char *wider(const char *name) {
 }
 
 /* The notification a match fires is JSON. */
-static void fired(const lh_note_t *note, lh_group_t *group, void *arg) {
+static void fired(const lh_flood_note_t *note, lh_group_t *group, void *arg) {
   size_t alert_len;
-  char *alert = lh_alert_json(arg, note, 1700000000.0, &alert_len);
+  char *alert = lh_alert_json_rules(arg, note, 1700000000.0, &alert_len);
   json_t *parsed = alert ? json_loadb(alert, alert_len, 0, NULL) : NULL;
 
   (void)group;

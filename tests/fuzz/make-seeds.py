@@ -61,3 +61,8 @@ REQUESTS = [
 ]
 for r in REQUESTS:
     put("http", r)
+
+for tmpl in ["{{count}} 5xx from {{pod}} in {{window}}, last {{last.path}}",
+             "{{ first.error.kind }} / {{last.status}} {{{{literal}} {{samples}}",
+             "{{cont}} {{count", "{{suppressed}} held; {{total}} {{rule}} {{severity}}"]:
+    put("template", tmpl + "\0shop\0checkout-\xc3\xa9\0app\0/a\"b\0503\0summary\0team")

@@ -93,6 +93,14 @@ class LocalRuntime(unittest.TestCase):
             ([1, 2], "create", {"partitionKey": "p1"}),
         ])
 
+    def test_a_send_of_json_with_line_breaks_stays_one_line(self):
+        # CR and LF between the tokens become spaces; in a string they are escapes and stay
+        data = '{\r\n  "a": [1,\n 2],\n  "b": "x\\ny"\r\n}\n'
+        status, out, err = self.lines(json.dumps({"send_opts": {"output": "out", "data": data,
+                                                                "type": "application/json"}}) + "\n")
+        self.assertEqual(status, 0, err)
+        self.assertEqual([l["data"] for l in out], [{"a": [1, 2], "b": "x\ny"}])
+
     def test_an_event_that_did_not_succeed_or_replied_ends_in_one_line(self):
         # a success without a reply prints only its sends: the main job's stream stays its alerts
         status, out, err = self.lines('{"send":["out"],"id":"a"}\n\n{"return":400}\n{"reply":"metadata"}\n'

@@ -28,8 +28,9 @@ The workloads (each row one of them for one build):
 
 --build (repeatable; default build-rel, else build) names build trees whose
 bin/logs-handler is measured; a RelWithDebInfo or Release build. --annotate K
-prints the K functions with the most instructions (self) of the last
-build's typical callgrind run.
+prints the K functions with the most instructions (self, per record) of the
+last build's typical callgrind run. The records are kept in
+$TMPDIR/ofctx-bench-logs-handler/ for the next run.
 """
 
 import argparse
@@ -185,10 +186,13 @@ def main():
             sends(runs[i][-1][2])))
     if args.annotate and counted:
         print()
-        print("Instructions (self) of %s's typical run, the top %d functions:" % (builds[-1], args.annotate))
+        print("Instructions per record (self) of %s's typical run, the top %d functions:"
+              % (builds[-1], args.annotate))
         print()
         for line in annotate:
-            print("    " + line.strip())
+            count, where = line.strip().split(None, 1)
+            print("    %6.0f  %s" % (int(count.replace(",", "")) / args.callgrind_records,
+                                   where.split(")", 1)[-1].strip()))
 
 
 if __name__ == "__main__":

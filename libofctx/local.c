@@ -3,10 +3,9 @@
  * going to Dapr (local_sink.h), and so is the end of an event that did not
  * succeed or set a reply (of every event with --all-outcomes). For trying a
  * function without Kafka, Dapr or Kubernetes, and for benchmarks of the
- * function itself. It serves
- * nothing and needs no loop: its run reads the lines and returns the exit
- * status, 0, 1 when an event failed (without --keep-going), a line was
- * skipped or reading failed. */
+ * function itself. It serves nothing and needs no loop: its run reads the
+ * lines and returns the exit status, 0, 1 when an event failed (without
+ * --keep-going), a line was skipped or reading failed. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

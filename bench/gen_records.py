@@ -6,9 +6,11 @@ MySQL pods in a few namespaces, docker (`log`) and CRI (`message`) records,
 Apache and nginx access-log lines with realistic statuses, sizes, paths and
 agents, and non-access lines. About --alerting (default 1%) of the records
 are 404s of a wordpress-v1 pod in demo-project, the logs-handler's default
-rule. Deterministic for a given --seed.
+rule: of three pods (bounded keys: three flood groups), or of --pods N pods
+(N groups: a new key for each pod, the most a rule can open). Deterministic
+for a given --seed.
 
-    gen_records.py N [--alerting 0.01] [--seed 1] > records.jsonl
+    gen_records.py N [--alerting 0.01] [--pods 3] [--seed 1] > records.jsonl
 """
 
 import argparse
@@ -55,11 +57,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("count", type=int)
     ap.add_argument("--alerting", type=float, default=0.01)
+    ap.add_argument("--pods", type=int, default=3, help="wordpress-v1 pods the alerting records come from")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     rng = random.Random(args.seed)
     wp_pods = ["wordpress-v1-%s-%s" % (rand_id(rng, 9), rand_id(rng, 5)) for _ in range(3)]
     pods = [("demo-project", p, "container-" + rand_id(rng, 6), "wordpress:4.8-apache") for p in wp_pods]
+    alerting = pods[:3]
+    if args.pods != 3:
+        alerting = [("demo-project", "wordpress-v1-%s-%s" % (rand_id(rng, 9), rand_id(rng, 5)),
+                     "container-" + rand_id(rng, 6), "wordpress:4.8-apache") for _ in range(args.pods)]
     pods += [("demo-project", "mysql-v1-0", "mysql", "mysql:5.7"),
              ("web", "nginx-7c5ddbdf54-x2x9q", "nginx", "nginx:1.25"),
              ("web", "wordpress-v2-6d4f8b7c9-abcde", "wordpress", "wordpress:6.4-apache"),
@@ -69,7 +76,7 @@ def main():
     for i in range(args.count):
         t = base + i * 0.001
         if rng.random() < args.alerting:
-            ns, pod, container, image = rng.choice(pods[:3])
+            ns, pod, container, image = rng.choice(alerting)
             line = access_line(rng, int(t), 404, rng.choice(MISSING), False)
         else:
             ns, pod, container, image = rng.choice(pods)

@@ -3,6 +3,8 @@
 # scripts/main.sh): installs what is missing, builds an optimised libofctx
 # (RelWithDebInfo: -O2 -g) in build-bench/, then runs
 #   bench/handler.py   the logs-handler on one million generated records
+#   bench/logs_handler.py  its main job on 200 000 records: records/s, peak RSS,
+#                      instructions per record (callgrind)
 #   bench/runtimes.py  wrk against the Async and Knative runtimes, cold start, RSS
 #   bench/instructions.py  instructions per event of every runtime path (callgrind)
 # and prints their tables, with the machine they ran on. bench/README.md
@@ -14,10 +16,10 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
-records=1000000 runs=5 seconds=10 wrk_runs=3 requests=50 dir=
+records=1000000 runs=5 seconds=10 wrk_runs=3 requests=50 dir= lh_records=200000 lh_counted=20000
 while [ $# -gt 0 ]; do
   case $1 in
-    --quick) records=2000 runs=1 seconds=1 wrk_runs=1 requests=2 ;;
+    --quick) records=2000 runs=1 seconds=1 wrk_runs=1 requests=2 lh_records=2000 lh_counted=200 ;;
     --build) dir=$2; shift ;;
     *) echo "usage: bench/run.sh [--quick] [--build DIR]" >&2; exit 2 ;;
   esac
@@ -36,6 +38,9 @@ echo
 echo '```'
 python3 "$ofctx_root/bench/handler.py" --build "$dir" --records "$records" --runs "$runs"
 echo '```'
+echo
+python3 "$ofctx_root/bench/logs_handler.py" --build "$dir" --records "$lh_records" --runs "$runs" \
+  --callgrind-records "$lh_counted"
 echo
 python3 "$ofctx_root/bench/runtimes.py" --build "$dir" --seconds "$seconds" --runs "$wrk_runs"
 echo

@@ -1,5 +1,5 @@
-/* The command line of a function: --help, --version, --context, --invoke,
- * --input. */
+/* The command line of a function: --help, --version, --context, --invoke
+ * and the options that go with it. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +12,7 @@
 
 static const char USAGE[] =
     "usage: %s [--context FILE] [--invoke FILE|- [--input NAME] [--event-lines]\n"
-    "          [--keep-going]] [--help] [--version]\n"
+    "          [--keep-going] [--all-outcomes]] [--help] [--version]\n"
     "\n"
     "An OpenFunction function built with libofctx %s. It reads its function\n"
     "context from FUNC_CONTEXT (or FUNC_CONTEXT_V1BETA2) and, on the context's\n"
@@ -22,18 +22,43 @@ static const char USAGE[] =
     "\n"
     "  --context FILE  read the function context from FILE instead\n"
     "  --invoke FILE   run locally: each line of FILE (\"-\": stdin) is one event\n"
-    "                  for the first input; each send, and then each event's\n"
-    "                  outcome and reply, is printed on stdout as a JSON line\n"
-    "                  instead of going to Dapr; a summary goes to stderr. It\n"
-    "                  stops at the first event that fails, and exits 1 then\n"
+    "                  for the first input; each send is printed on stdout as a\n"
+    "                  JSON line instead of going to Dapr, and so is the end of\n"
+    "                  each event that did not succeed or set a reply (its\n"
+    "                  outcome and reply); a summary goes to stderr. It stops\n"
+    "                  at the first event that fails, and exits 1 then\n"
     "  --input NAME    with --invoke: deliver to this input instead\n"
     "  --event-lines   with --invoke: each line is an event as a JSON object,\n"
     "                  {\"data\":...} or {\"data_base64\":\"...\"}, with optional\n"
     "                  \"metadata\" and (pub/sub inputs) \"attributes\" objects\n"
     "  --keep-going    with --invoke: handle every line whatever its event did,\n"
     "                  and exit 0 when every line was read\n"
+    "  --all-outcomes  with --invoke: print the end of every event, a success\n"
+    "                  without a reply too\n"
     "\n"
     "Runtime options are OFCTX_* environment variables; see the libofctx docs.\n";
+
+/* The local mode's switch named `arg` (--keep-going, --event-lines,
+ * --all-outcomes), or NULL when `arg` names none. */
+static int *local_flag(ofctx__local_args_t *local, const char *arg) {
+  if (strcmp(arg, "--keep-going") == 0)
+    return &local->keep_going;
+  if (strcmp(arg, "--event-lines") == 0)
+    return &local->event_lines;
+  if (strcmp(arg, "--all-outcomes") == 0)
+    return &local->all_outcomes;
+  return NULL;
+}
+
+/* The first local-mode option given in `local` (which needs --invoke), or
+ * NULL. */
+static const char *local_option(const ofctx__local_args_t *local) {
+  return local->input          ? "--input"
+         : local->keep_going   ? "--keep-going"
+         : local->event_lines  ? "--event-lines"
+         : local->all_outcomes ? "--all-outcomes"
+                               : NULL;
+}
 
 /* --name VALUE or --name=VALUE; 1 when argv[*i] is this option. */
 static int option(int argc, char **argv, int *i, const char *name, const char **value) {
@@ -58,6 +83,7 @@ int ofctx__args_parse(ofctx__args_t *args, int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char **slot = NULL;
     const char *value = NULL, *name = argv[i];
+    int *flag = local_flag(&args->local, argv[i]);
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       printf(USAGE, prog, ofctx_version_string());
       return 1;
@@ -66,8 +92,8 @@ int ofctx__args_parse(ofctx__args_t *args, int argc, char **argv) {
       printf("%s (libofctx %s)\n", prog, ofctx_version_string());
       return 1;
     }
-    if (strcmp(argv[i], "--keep-going") == 0 || strcmp(argv[i], "--event-lines") == 0) {
-      *(argv[i][2] == 'k' ? &args->local.keep_going : &args->local.event_lines) = 1;
+    if (flag) {
+      *flag = 1;
       continue;
     }
     if (option(argc, argv, &i, "--context", &value))
@@ -86,12 +112,8 @@ int ofctx__args_parse(ofctx__args_t *args, int argc, char **argv) {
     }
     *slot = value;
   }
-  if ((args->local.input || args->local.keep_going || args->local.event_lines) &&
-      !args->local.path) {
-    fprintf(stderr, "%s: %s goes with --invoke; see --help\n", prog,
-            args->local.input        ? "--input"
-            : args->local.keep_going ? "--keep-going"
-                                     : "--event-lines");
+  if (local_option(&args->local) && !args->local.path) {
+    fprintf(stderr, "%s: %s goes with --invoke; see --help\n", prog, local_option(&args->local));
     return -1;
   }
   return 0;

@@ -1,10 +1,11 @@
 /* The local mode (--invoke FILE): each line of a file is one event for the
  * function, and each send is printed on stdout as one JSON line instead of
- * going to Dapr (local_sink.h). For trying a function without Kafka, Dapr
- * or Kubernetes, and for benchmarks of the function itself. It serves
- * nothing and needs no loop: its run reads the lines and returns the exit
- * status, 0, 1 when an event failed (without --keep-going), a line was
- * skipped or reading failed. */
+ * going to Dapr (local_sink.h), and so is the end of an event that did not
+ * succeed or set a reply (of every event with --all-outcomes). For trying a
+ * function without Kafka, Dapr or Kubernetes, and for benchmarks of the
+ * function itself. It serves nothing and needs no loop: its run reads the
+ * lines and returns the exit status, 0, 1 when an event failed (without
+ * --keep-going), a line was skipped or reading failed. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,12 +44,21 @@ static void failed(run_t *run, size_t line) {
     run->stop = 1;
 }
 
+/* An event's end is printed when it did not succeed or set a reply (the
+ * function's answer, an output like a send), or with --all-outcomes: a
+ * stream of successes without replies prints only its sends. */
+static int end_printed(const run_t *run, const ofctx_t *ctx, ofctx__outcome_t outcome) {
+  return run->args.all_outcomes || outcome != OFCTX__OUTCOME_SUCCESS || ctx->reply ||
+         ctx->reply_attributes;
+}
+
 static void answered(ofctx_t *ctx, ofctx__outcome_t outcome) {
   static const char *const names[] = {"SUCCESS", "DROP", "RETRY"};
   origin_t *o = ctx->req;
 
-  ofctx__local_sink_answer(o->run->host->sink, o->line, names[outcome], ctx->result, ctx->reply,
-                           ctx->reply_len, ctx->reply_attributes, NULL);
+  if (end_printed(o->run, ctx, outcome))
+    ofctx__local_sink_answer(o->run->host->sink, o->line, names[outcome], ctx->result, ctx->reply,
+                             ctx->reply_len, ctx->reply_attributes, NULL);
   if (outcome == OFCTX__OUTCOME_RETRY)
     failed(o->run, o->line);
   ofctx__free(o);

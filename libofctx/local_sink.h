@@ -17,11 +17,12 @@ ofctx__sink_t *ofctx__local_sink_new(const ofctx_config_t *cfg);
  * send more, which are finished too). */
 void ofctx__local_sink_flush(ofctx__sink_t *sink);
 
-/* Prints an event's end as one JSON line: the line it came from, its
- * outcome ("SUCCESS", "DROP", "RETRY"), what the function returned, and its
- * reply when it set one (its size, the data as a send's, and the
- * CloudEvent attributes of a Knative reply); or, with `error` set, why the
- * line was not an event. */
+/* Prints an event's end as one JSON line (the local mode asks for the ends
+ * of events that did not succeed or set a reply, or of all with
+ * --all-outcomes): the line it came from, its outcome ("SUCCESS", "DROP",
+ * "RETRY"), what the function returned, and its reply when it set one (its
+ * size, the data as a send's, and the CloudEvent attributes of a Knative
+ * reply); or, with `error` set, why the line was not an event. */
 void ofctx__local_sink_answer(ofctx__sink_t *sink, size_t line, const char *outcome, int status,
                               const char *reply, size_t reply_len, json_t *attributes,
                               const char *error);

@@ -24,6 +24,8 @@ typedef struct {
   const char *input; /* --input NAME: the input the events are for; NULL: the first */
   int keep_going;    /* --keep-going: go on past a failed event, and exit 0 for it */
   int event_lines;   /* --event-lines: each line is an event object, not the event's data */
+  int all_outcomes;  /* --all-outcomes: an end line for every event, not only for those that
+                      * did not succeed or set a reply */
 } ofctx__local_args_t;
 
 /* What a mode gets to start with; all borrowed for the mode's life. */

@@ -1,7 +1,8 @@
 /* The local mode (local.c) on its own, with a host and no runtime: its
  * start-up refusals, word for word, and a run over a file of events: the
- * outcomes counted, the exit status, and the stop at the first failed
- * event unless --keep-going. */
+ * outcomes counted, the exit status, the stop at the first failed event
+ * unless --keep-going, and the ends printed: those of events that did not
+ * succeed, or of all with --all-outcomes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -166,12 +167,60 @@ static void skips_long_lines(void **state) {
   teardown(&f);
 }
 
+/* Runs the mode with its stdout in a file: the exit status, and what it
+ * printed into `out` (NUL-terminated). */
+static int run_printing(fixture_t *f, char *out, size_t size) {
+  char path[] = "/tmp/test_local_out_XXXXXX";
+  int fd = mkstemp(path), saved, status;
+  ssize_t n;
+
+  assert_true(fd >= 0);
+  fflush(stdout);
+  saved = dup(STDOUT_FILENO);
+  assert_true(saved >= 0);
+  assert_int_equal(dup2(fd, STDOUT_FILENO), STDOUT_FILENO);
+  status = run(f);
+  fflush(stdout);
+  assert_int_equal(dup2(saved, STDOUT_FILENO), STDOUT_FILENO);
+  close(saved);
+  n = pread(fd, out, size - 1, 0);
+  assert_true(n >= 0);
+  out[n] = '\0';
+  close(fd);
+  unlink(path);
+  return status;
+}
+
+static void prints_the_ends_that_did_not_succeed(void **state) {
+  static const char events_file[] = "one\ndrop\nfail\ntwo\n";
+  char out[1024];
+  fixture_t f;
+  (void)state;
+
+  setup(&f, events_file);
+  f.env.local.keep_going = 1;
+  assert_int_equal(run_printing(&f, out, sizeof out), 0);
+  assert_string_equal(out, "{\"line\":2,\"outcome\":\"DROP\",\"status\":400}\n"
+                           "{\"line\":3,\"outcome\":\"RETRY\",\"status\":500}\n");
+  teardown(&f);
+  setup(&f, events_file);
+  f.env.local.keep_going = 1;
+  f.env.local.all_outcomes = 1;
+  assert_int_equal(run_printing(&f, out, sizeof out), 0);
+  assert_string_equal(out, "{\"line\":1,\"outcome\":\"SUCCESS\",\"status\":200}\n"
+                           "{\"line\":2,\"outcome\":\"DROP\",\"status\":400}\n"
+                           "{\"line\":3,\"outcome\":\"RETRY\",\"status\":500}\n"
+                           "{\"line\":4,\"outcome\":\"SUCCESS\",\"status\":200}\n");
+  teardown(&f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(bad_starts),
       cmocka_unit_test(a_run),
       cmocka_unit_test(stops_at_a_failed_event),
       cmocka_unit_test(skips_long_lines),
+      cmocka_unit_test(prints_the_ends_that_did_not_succeed),
   };
   return cmocka_run_group_tests_name("local", tests, NULL, NULL);
 }

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """The local runtime that every function has: --context FILE, --invoke
-FILE|-, --input NAME, --event-lines and --keep-going, with
-tests/functions/probe.c. Each line is one event; each send, and each event's
-end, is one JSON line on stdout; a summary goes to stderr."""
+FILE|-, --input NAME, --event-lines, --keep-going and --all-outcomes, with
+tests/functions/probe.c. Each line is one event; each send is one JSON line
+on stdout, and so is the end of each event that did not succeed or set a
+reply (of every event with --all-outcomes); a summary goes to stderr."""
 
 import json
 import os
@@ -92,9 +93,26 @@ class LocalRuntime(unittest.TestCase):
             ([1, 2], "create", {"partitionKey": "p1"}),
         ])
 
-    def test_each_event_ends_in_one_line(self):
+    def test_a_send_of_json_with_line_breaks_stays_one_line(self):
+        # CR and LF between the tokens become spaces; in a string they are escapes and stay
+        data = '{\r\n  "a": [1,\n 2],\n  "b": "x\\ny"\r\n}\n'
+        status, out, err = self.lines(json.dumps({"send_opts": {"output": "out", "data": data,
+                                                                "type": "application/json"}}) + "\n")
+        self.assertEqual(status, 0, err)
+        self.assertEqual([l["data"] for l in out], [{"a": [1, 2], "b": "x\ny"}])
+
+    def test_an_event_that_did_not_succeed_or_replied_ends_in_one_line(self):
+        # a success without a reply prints only its sends: the main job's stream stays its alerts
         status, out, err = self.lines('{"send":["out"],"id":"a"}\n\n{"return":400}\n{"reply":"metadata"}\n'
-                                      '{"return":500}\n')
+                                      '{"return":200}\n{"return":500}\n')
+        self.assertEqual(status, 1, err)
+        self.assertEqual([(l.get("output") or l.get("outcome"), l.get("line")) for l in out],
+                         [("out", None), ("DROP", 3), ("SUCCESS", 4), ("RETRY", 6)])
+        self.assertIn("5 events: 3 handled, 1 dropped, 1 failed; 1 sends", err)
+
+    def test_all_outcomes_ends_each_event_in_one_line(self):
+        status, out, err = self.lines('{"send":["out"],"id":"a"}\n\n{"return":400}\n{"reply":"metadata"}\n'
+                                      '{"return":500}\n', "--all-outcomes")
         self.assertEqual(status, 1, err)
         self.assertEqual([l.get("output") or l.get("outcome") for l in out],
                          ["out", "SUCCESS", "DROP", "SUCCESS", "RETRY"])
@@ -110,12 +128,12 @@ class LocalRuntime(unittest.TestCase):
     def test_the_first_failed_event_stops_the_run(self):
         status, ends, err = self.ends('{"return":200}\n{"return":500}\n{"return":200}\n')
         self.assertEqual(status, 1, err)
-        self.assertEqual([e["outcome"] for e in ends], ["SUCCESS", "RETRY"])
+        self.assertEqual([(e["line"], e["outcome"]) for e in ends], [(2, "RETRY")])
         self.assertIn("stopped: the event of line 2 failed (--keep-going goes on)", err)
 
     def test_keep_going_handles_every_line_and_exits_0(self):
         status, ends, err = self.ends('{"return":200}\n{"return":400}\n{"return":500}\n{"return":7}\nnot json\n',
-                                      "--keep-going")
+                                      "--keep-going", "--all-outcomes")
         self.assertEqual(status, 0, err)
         self.assertEqual([e["outcome"] for e in ends], ["SUCCESS", "DROP", "RETRY", "RETRY", "SUCCESS"])
         self.assertIn("5 events: 2 handled, 1 dropped, 2 failed; 0 sends", err)
@@ -209,6 +227,7 @@ class LocalRuntime(unittest.TestCase):
                            (("--input", "kafka"), "--input goes with --invoke"),
                            (("--keep-going",), "--keep-going goes with --invoke"),
                            (("--event-lines",), "--event-lines goes with --invoke"),
+                           (("--all-outcomes",), "--all-outcomes goes with --invoke"),
                            (("--invoke",), "--invoke needs a value"),
                            (("--bogus",), "unknown argument --bogus")):
             with self.subTest(args=args):

@@ -14,8 +14,8 @@
 #define MAX_FIELDS 8
 
 static int plain_name(const char *s) {
-  return *s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
-                   strlen(s);
+  return *s &&
+         strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == strlen(s);
 }
 
 const char *lh_path_key(lh_path_t *buf, const char *parent, const char *key) {
@@ -122,8 +122,7 @@ int lh_check_keys(lh_check_t *c, const json_t *obj, const char *path, const char
       return lh_check_fail(c, lh_path_key(&p, path, key), "unknown key (did you mean \"%s\"?)",
                            near);
     for (const char *const *k = known; *k; k++)
-      snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k == known ? "" : ", ",
-               *k);
+      snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k == known ? "" : ", ", *k);
     return lh_check_fail(c, lh_path_key(&p, path, key), "unknown key (known: %s)", list);
   }
   return 0;
@@ -150,8 +149,7 @@ json_t *lh_check_text(lh_check_t *c, const json_t *v, const char *path, int mult
   return json_string(s);
 }
 
-/* "1d" for 86400, "90s" for 90: a duration as the rules file writes it. */
-static const char *human(char *buf, size_t size, double s) {
+const char *lh_duration_text(char *buf, size_t size, double s) {
   if (s >= 86400 && fmod(s, 86400) == 0)
     snprintf(buf, size, "%gd", s / 86400);
   else if (s >= 3600 && fmod(s, 3600) == 0)
@@ -180,11 +178,12 @@ json_t *lh_check_duration(lh_check_t *c, const json_t *v, const char *path, doub
     return NULL;
   }
   if (!(s >= 1)) {
-    lh_check_fail(c, path, "%s is shorter than 1s", human(a, sizeof a, s));
+    lh_check_fail(c, path, "%s is shorter than 1s", lh_duration_text(a, sizeof a, s));
     return NULL;
   }
   if (s > max) {
-    lh_check_fail(c, path, "%s is longer than %s", human(a, sizeof a, s), human(b, sizeof b, max));
+    lh_check_fail(c, path, "%s is longer than %s", lh_duration_text(a, sizeof a, s),
+                  lh_duration_text(b, sizeof b, max));
     return NULL;
   }
   return json_real(s);
@@ -227,7 +226,10 @@ json_t *lh_check_choice(lh_check_t *c, const json_t *v, const char *path,
 
   for (const char *const *k = choices; *k; k++)
     snprintf(list + strlen(list), sizeof list - strlen(list), "%s\"%s\"",
-             k == choices ? "" : k[1] ? ", " : " or ", *k);
+             k == choices ? ""
+             : k[1]       ? ", "
+                          : " or ",
+             *k);
   if (!json_is_string(v)) {
     lh_check_type(c, path, list, v);
     return NULL;
@@ -433,7 +435,9 @@ json_t *lh_check_fields(lh_check_t *c, const json_t *v, const char *path) {
     for (size_t j = 0; j < i; j++)
       twice |= strcmp(json_string_value(json_array_get(list, j)), name) == 0;
     if (!field_name(name) || twice) {
-      lh_check_fail(c, lh_path_index(&p, path, i), twice ? "%s is named twice" : "%s is not a field name", lh_quote(q, sizeof q, name));
+      lh_check_fail(c, lh_path_index(&p, path, i),
+                    twice ? "%s is named twice" : "%s is not a field name",
+                    lh_quote(q, sizeof q, name));
       json_decref(list);
       return NULL;
     }

@@ -51,6 +51,8 @@ json_t *lh_check_text(lh_check_t *c, const json_t *v, const char *path, int mult
 /* A duration (a number of seconds or "90", "30s", "5m", "1h", "1d") from
  * 1s to `max` seconds, as a real. */
 json_t *lh_check_duration(lh_check_t *c, const json_t *v, const char *path, double max);
+/* "1d" for 86400, "90s" for 90: a duration as the rules file writes it. */
+const char *lh_duration_text(char *buf, size_t size, double seconds);
 /* An integer from `min` to `max`. */
 json_t *lh_check_integer(lh_check_t *c, const json_t *v, const char *path, json_int_t min,
                          json_int_t max);

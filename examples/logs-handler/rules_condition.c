@@ -138,18 +138,22 @@ static int absent_kind(lh_check_t *c, const json_t *v, const char *path, json_t 
   lh_path_t p;
   json_t *f = lh_member(v, "forget_after");
   double absent, forget;
+  char a[32], b[32];
 
   if (put_duration(c, v, path, out, "absent", 7 * DAY, "absent") != 0)
     return -1;
   absent = json_real_value(json_object_get(out, "absent"));
   lh_path_key(&p, path, "forget_after");
   if (put(c, out, "forget_after",
-          f ? lh_check_duration(c, f, p.s, 30 * DAY) : json_real(absent * 2 > DAY ? absent * 2 : DAY),
+          f ? lh_check_duration(c, f, p.s, 30 * DAY)
+            : json_real(absent * 2 > DAY ? absent * 2 : DAY),
           p.s) != 0)
     return -1;
   forget = json_real_value(json_object_get(out, "forget_after"));
   if (forget <= absent)
-    return lh_check_fail(c, p.s, "%gs must be longer than absent (%gs)", forget, absent);
+    return lh_check_fail(c, p.s, "%s must be longer than absent (%s)",
+                         lh_duration_text(a, sizeof a, forget),
+                         lh_duration_text(b, sizeof b, absent));
   return 0;
 }
 

@@ -112,6 +112,7 @@ static int put_lease(lh_check_t *c, const json_t *rule, const char *path, json_t
   lh_path_t p;
   json_t *tmp = json_object();
   double repeat, lease;
+  char a[32], b[32];
   int rc = tmp ? 0 : lh_check_fail(c, path, "out of memory");
 
   rc = rc ? rc : put_repeat(c, rule, path, tmp);
@@ -126,9 +127,10 @@ static int put_lease(lh_check_t *c, const json_t *rule, const char *path, json_t
   lease = json_real_value(json_object_get(out, "lease"));
   if (lease <= repeat)
     return lh_check_fail(c, lh_path_key(&p, path, "lease"),
-                         "%gs must be longer than repeat_interval (%gs), or Alertmanager "
+                         "%s must be longer than repeat_interval (%s), or Alertmanager "
                          "resolves an alert that still fires",
-                         lease, repeat);
+                         lh_duration_text(a, sizeof a, lease),
+                         lh_duration_text(b, sizeof b, repeat));
   return 0;
 }
 
@@ -159,9 +161,9 @@ static int put_select(lh_check_t *c, const json_t *rule, const char *path, json_
   rc = rc ? rc : put_matchers(c, sel, p.s, s, "container");
   labels = lh_member(sel, "labels");
   lh_path_key(&q, p.s, "labels");
-  rc = rc ? rc
-          : put(c, s, "labels", labels ? lh_check_label_select(c, labels, q.s) : json_object(),
-                q.s);
+  rc =
+      rc ? rc
+         : put(c, s, "labels", labels ? lh_check_label_select(c, labels, q.s) : json_object(), q.s);
   self = lh_member(sel, "self");
   lh_path_key(&q, p.s, "self");
   if (rc == 0 && self && !json_is_boolean(self))
@@ -267,9 +269,9 @@ static const struct {
 #define FIELD_COUNT (sizeof FIELDS / sizeof FIELDS[0])
 
 static const char *const RULE_KEYS[] = {
-    "name",     "severity", "output",    "format", "repeat_interval", "resolve_after", "lease",
-    "select",   "match",    "group_by",  "condition", "labels",      "annotations",   "samples",
-    NULL};
+    "name",          "severity", "output",      "format",  "repeat_interval",
+    "resolve_after", "lease",    "select",      "match",   "group_by",
+    "condition",     "labels",   "annotations", "samples", NULL};
 
 /* One rule (the defaults merged in) → its normalized object into *out. */
 static int normalize_rule(lh_check_t *c, const json_t *rule, const char *path, json_t **out) {
@@ -412,8 +414,8 @@ static int normalize_settings(lh_check_t *c, const json_t *file, json_t *doc) {
     return -1;
   v = lh_member(in, "max_keys");
   lh_path_key(&p, "settings", "max_keys");
-  rc = put(c, s, "max_keys", v ? lh_check_integer(c, v, p.s, 1, 1000000) : json_integer(10000),
-           p.s);
+  rc =
+      put(c, s, "max_keys", v ? lh_check_integer(c, v, p.s, 1, 1000000) : json_integer(10000), p.s);
   v = lh_member(in, "notify_rate");
   lh_path_key(&p, "settings", "notify_rate");
   rc = rc ? rc
@@ -421,18 +423,19 @@ static int normalize_settings(lh_check_t *c, const json_t *file, json_t *doc) {
                 p.s);
   v = lh_member(in, "notify_burst");
   lh_path_key(&p, "settings", "notify_burst");
-  rc = rc ? rc : put(c, s, "notify_burst", v ? lh_check_integer(c, v, p.s, 1, 1000) : json_real(3), p.s);
+  rc = rc ? rc
+          : put(c, s, "notify_burst", v ? lh_check_integer(c, v, p.s, 1, 1000) : json_real(3), p.s);
   if (rc == 0 && v) /* a real, as the design's document has it */
     rc = put(c, s, "notify_burst", json_real((double)json_integer_value(v)), p.s);
   v = lh_member(in, "receiver");
   lh_path_key(&p, "settings", "receiver");
   return rc ? rc
-            : put(c, s, "receiver",
-                  v ? lh_check_text(c, v, p.s, 0) : json_string("logs-handler"), p.s);
+            : put(c, s, "receiver", v ? lh_check_text(c, v, p.s, 0) : json_string("logs-handler"),
+                  p.s);
 }
 
-int lh_rules_doc_normalize(json_t **out, const json_t *file, lh_has_output_fn has_output,
-                           void *arg, char *err, size_t size) {
+int lh_rules_doc_normalize(json_t **out, const json_t *file, lh_has_output_fn has_output, void *arg,
+                           char *err, size_t size) {
   lh_check_t c = {err, size, has_output, arg};
   json_t *doc;
 

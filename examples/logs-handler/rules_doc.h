@@ -71,8 +71,8 @@ int lh_duration_parse(const char *s, double *seconds);
  * with "PATH: message" in err, e.g.
  * rules[2].condition.window: "5 minutes" is not a duration (90, 30s, 5m, 1h, 1d)
  * rules[0].selct: unknown key (did you mean "select"?) */
-int lh_rules_doc_normalize(json_t **out, const json_t *file, lh_has_output_fn has_output,
-                           void *arg, char *err, size_t size);
+int lh_rules_doc_normalize(json_t **out, const json_t *file, lh_has_output_fn has_output, void *arg,
+                           char *err, size_t size);
 
 /* The YAML (or JSON) file at `path` → the normalized document, as
  * lh_rules_doc_normalize: a syntax error is "FILE:LINE:COL: message", a

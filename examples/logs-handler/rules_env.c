@@ -15,11 +15,22 @@
 #define STATUS_HINT "is not a comma-separated list of statuses (404) and classes (5xx)"
 
 /* Every variable of the logs-handler: the file, the rule's, the settings'. */
-static const char *const VARIABLES[] = {
-    "LOGS_RULES_FILE",     "LOGS_NAMESPACES",      "LOGS_POD_REGEX",           "LOGS_STATUSES",
-    "LOGS_ALERT_NAME",     "LOGS_ALERT_SEVERITY",  "LOGS_OUTPUT",              "LOGS_ALERT_FORMAT",
-    "LOGS_REPEAT_INTERVAL", "LOGS_QUIET_PERIOD",   "LOGS_ALERT_LEASE_SECONDS", "LOGS_MAX_KEYS",
-    "LOGS_NOTIFY_RATE",    "LOGS_NOTIFY_BURST",    "LOGS_ALERT_RECEIVER",      NULL};
+static const char *const VARIABLES[] = {"LOGS_RULES_FILE",
+                                        "LOGS_NAMESPACES",
+                                        "LOGS_POD_REGEX",
+                                        "LOGS_STATUSES",
+                                        "LOGS_ALERT_NAME",
+                                        "LOGS_ALERT_SEVERITY",
+                                        "LOGS_OUTPUT",
+                                        "LOGS_ALERT_FORMAT",
+                                        "LOGS_REPEAT_INTERVAL",
+                                        "LOGS_QUIET_PERIOD",
+                                        "LOGS_ALERT_LEASE_SECONDS",
+                                        "LOGS_MAX_KEYS",
+                                        "LOGS_NOTIFY_RATE",
+                                        "LOGS_NOTIFY_BURST",
+                                        "LOGS_ALERT_RECEIVER",
+                                        NULL};
 #define FIRST_RULE_VARIABLE 1
 #define FIRST_SETTING 11
 
@@ -133,9 +144,9 @@ static int pod_regex(env_t *e, json_t *select) {
   const char *regex = value_of(e, "LOGS_POD_REGEX", "wordpress-v1-[A-Za-z0-9]{9}-[A-Za-z0-9]{5}");
   int code;
   PCRE2_SIZE offset;
-  pcre2_code *re = pcre2_compile((PCRE2_SPTR)regex, PCRE2_ZERO_TERMINATED,
-                                 PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_UTF, &code, &offset,
-                                 NULL);
+  pcre2_code *re =
+      pcre2_compile((PCRE2_SPTR)regex, PCRE2_ZERO_TERMINATED,
+                    PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_UTF, &code, &offset, NULL);
   char why[256], message[320], *matcher;
   size_t n = strlen(regex) + 3;
 

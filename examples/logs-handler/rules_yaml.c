@@ -120,6 +120,15 @@ static int core_real(const char *s) {
   return *p == '\0';
 }
 
+/* A tag as written: "!!int" for tag:yaml.org,2002:int. */
+static const char *tag_text(char *buf, size_t size, const char *tag) {
+  if (strncmp(tag, "tag:yaml.org,2002:", 18) == 0)
+    snprintf(buf, size, "!!%.40s", tag + 18);
+  else
+    snprintf(buf, size, "%.60s", tag);
+  return buf;
+}
+
 static int one_of(const char *s, const char *a, const char *b, const char *c) {
   return strcmp(s, a) == 0 || strcmp(s, b) == 0 || strcmp(s, c) == 0;
 }
@@ -163,7 +172,9 @@ static json_t *scalar(reader_t *r) {
     return NULL;
   }
   if (tag && strcmp(tag, TAG_STR) != 0 && strcmp(tag, "!") != 0) {
-    fail_at(r, e->start_mark, "the tag %.60s is not supported (only !!str)", tag);
+    char t[80];
+    fail_at(r, e->start_mark, "the tag %s is not supported (only !!str)",
+            tag_text(t, sizeof t, tag));
     return NULL;
   }
   if (tag || e->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
@@ -230,8 +241,11 @@ static int collection_refused(reader_t *r, const yaml_char_t *anchor, const yaml
     return fail_at(r, r->event.start_mark,
                    "anchors (&%.40s) and aliases are not supported: write the value out",
                    (const char *)anchor);
-  if (tag && strcmp((const char *)tag, allowed) != 0)
-    return fail_at(r, r->event.start_mark, "the tag %.60s is not supported", (const char *)tag);
+  if (tag && strcmp((const char *)tag, allowed) != 0) {
+    char t[80];
+    return fail_at(r, r->event.start_mark, "the tag %s is not supported here",
+                   tag_text(t, sizeof t, (const char *)tag));
+  }
   return 0;
 }
 
@@ -286,10 +300,8 @@ static json_t *stream(reader_t *r, const char *text, size_t len) {
     return json_null();
   if (next(r, text, len) != 0 || !(doc = node(r, text, len, 0)))
     return NULL;
-  if (next(r, text, len) == 0 && next(r, text, len) == 0 &&
-      r->event.type != YAML_STREAM_END_EVENT)
-    fail_at(r, r->event.start_mark,
-            "a second document (---): the rules file holds one document");
+  if (next(r, text, len) == 0 && next(r, text, len) == 0 && r->event.type != YAML_STREAM_END_EVENT)
+    fail_at(r, r->event.start_mark, "a second document (---): the rules file holds one document");
   if (!r->err[0])
     return doc;
   json_decref(doc);

@@ -511,6 +511,43 @@ static void test_env_with_file(void **state) {
   json_decref(doc);
 }
 
+/* What the function runs with: the file when LOGS_RULES_FILE names one
+ * (settings variables over it), else the variables' rule. */
+static void test_read(void **state) {
+  char *plain[] = {"LOGS_STATUSES=5xx", NULL};
+  char *file[] = {"LOGS_RULES_FILE=" LH_EXAMPLE_DIR "/rules.yaml", "LOGS_MAX_KEYS=2", NULL};
+  char *bad[] = {"LOGS_RULES_FILE=" DATA "/bad-window.yaml", NULL};
+  char err[512];
+  warnings_t w = {0};
+  json_t *doc;
+
+  (void)state;
+  env_now = plain;
+  assert_int_equal(
+      lh_rules_doc_read(&doc, env_get, plain, warn, &w, has_output, NULL, err, sizeof err), 0);
+  assert_true(
+      same(json_object_get(
+               json_object_get(json_array_get(json_object_get(doc, "rules"), 0), "match"), "where"),
+           json_pack("[s]", "status in [5xx]")));
+  json_decref(doc);
+  env_now = file;
+  assert_int_equal(
+      lh_rules_doc_read(&doc, env_get, file, warn, &w, has_output, NULL, err, sizeof err), 0);
+  assert_int_equal(
+      json_integer_value(json_object_get(json_object_get(doc, "settings"), "max_keys")), 2);
+  assert_string_equal(
+      json_string_value(json_object_get(json_array_get(json_object_get(doc, "rules"), 0), "name")),
+      "logs-404");
+  json_decref(doc);
+  env_now = bad;
+  assert_int_equal(
+      lh_rules_doc_read(&doc, env_get, bad, warn, &w, has_output, NULL, err, sizeof err), -1);
+  assert_null(doc);
+  assert_string_equal(err, DATA "/bad-window.yaml: rules[0].condition.window: \"5 minutes\" is not "
+                                "a duration (90, 30s, 5m, 1h, 1d)");
+  assert_int_equal(w.count, 0);
+}
+
 static void test_durations(void **state) {
   static const struct {
     const char *text;
@@ -562,8 +599,8 @@ int main(void) {
       cmocka_unit_test(test_defaults),      cmocka_unit_test(test_env_is_the_article_rule),
       cmocka_unit_test(test_env_values),    cmocka_unit_test(test_env_errors),
       cmocka_unit_test(test_env_unknown),   cmocka_unit_test(test_env_with_file),
-      cmocka_unit_test(test_durations),     cmocka_unit_test(test_nearest),
-      cmocka_unit_test(test_unreadable),
+      cmocka_unit_test(test_read),          cmocka_unit_test(test_durations),
+      cmocka_unit_test(test_nearest),       cmocka_unit_test(test_unreadable),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

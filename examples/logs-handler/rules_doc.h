@@ -104,4 +104,13 @@ int lh_rules_doc_from_env(json_t **out, lh_getenv_fn get, char *const *names, lh
 int lh_rules_doc_env_settings(json_t *doc, lh_getenv_fn get, char *const *names, lh_warn_fn warn,
                               void *warn_arg, char *err, size_t size);
 
+/* The document the function runs with: with LOGS_RULES_FILE set, that
+ * file's (read once) with the settings variables over it
+ * (lh_rules_doc_env_settings); else the variables' one rule
+ * (lh_rules_doc_from_env). A fault of the file's document is
+ * "FILE: PATH: message", a syntax error "FILE:LINE:COL: message". */
+int lh_rules_doc_read(json_t **out, lh_getenv_fn get, char *const *names, lh_warn_fn warn,
+                      void *warn_arg, lh_has_output_fn has_output, void *arg, char *err,
+                      size_t size);
+
 #endif

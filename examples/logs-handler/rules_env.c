@@ -10,6 +10,7 @@
 
 #include "nearest.h"
 #include "rules_doc.h"
+#include "rules_yaml.h"
 
 #define MAX_NAMESPACES 64
 #define STATUS_HINT "is not a comma-separated list of statuses (404) and classes (5xx)"
@@ -398,6 +399,33 @@ int lh_rules_doc_env_settings(json_t *doc, lh_getenv_fn get, char *const *names,
   if (json_is_integer(burst) &&
       json_object_set_new(s, "notify_burst", json_real((double)json_integer_value(burst))) != 0) {
     snprintf(err, size, "out of memory");
+    return -1;
+  }
+  return 0;
+}
+
+int lh_rules_doc_read(json_t **out, lh_getenv_fn get, char *const *names, lh_warn_fn warn,
+                      void *warn_arg, lh_has_output_fn has_output, void *arg, char *err,
+                      size_t size) {
+  const char *path = get("LOGS_RULES_FILE");
+  char why[1024];
+  json_t *file;
+  int rc;
+
+  *out = NULL;
+  if (!path || !*path)
+    return lh_rules_doc_from_env(out, get, names, warn, warn_arg, has_output, arg, err, size);
+  if (lh_yaml_load(&file, path, err, size) != 0)
+    return -1; /* "FILE:LINE:COL: message" already */
+  rc = lh_rules_doc_normalize(out, file, has_output, arg, why, sizeof why);
+  json_decref(file);
+  if (rc != 0) {
+    snprintf(err, size, "%s: %s", path, why);
+    return -1;
+  }
+  if (lh_rules_doc_env_settings(*out, get, names, warn, warn_arg, err, size) != 0) {
+    json_decref(*out);
+    *out = NULL;
     return -1;
   }
   return 0;

@@ -164,6 +164,11 @@ static const char *const ERRORS[][2] = {
      "rules.yaml:2:1: a second document (---): the rules file holds one document"},
     {"rules: [{name: a}]\nrules: [{name: b}]\n", "rules.yaml:2:1: the key \"rules\" appears twice"},
     {"? [a]\n: 1\n", "rules.yaml:1:3: a key must be a plain value, not a list or a mapping"},
+    {"&k rules: [{name: a}]\n",
+     "rules.yaml:1:1: anchors (&k) and aliases are not supported: write the value out"},
+    {"rules: [{name: a, labels: {404: x}}]\n",
+     "rules[0].labels.404: \"404\" is not a label name ([a-zA-Z_][a-zA-Z0-9_]*, not "
+     "starting with __)"},
     {"rules: [{name: a, samples: 99999999999999999999}]\n",
      "rules.yaml:1:28: the number 99999999999999999999 is out of range"},
     {"rules: [{name: a, severity: !!int 5}]\n",
@@ -224,11 +229,11 @@ static void test_limits(void **state) {
 /* YAML 1.2 core typing of plain scalars; quoted ones stay strings. */
 static void test_typing(void **state) {
   const char *yaml = "a: yes\nb: ~\nc: 0x1f\nd: 1.5\ne: '5'\nf: true\ng: -7\nh: 1e3\ni: .inf\n"
-                     "j: null\nk:\nl: \"true\"\nm: 1_000\nn: FALSE\n";
-  json_t *out,
-      *expected = json_pack("{ss sn sI sf ss sb sI sf ss sn sn ss ss sb}", "a", "yes", "b", "c",
-                            (json_int_t)31, "d", 1.5, "e", "5", "f", 1, "g", (json_int_t)-7, "h",
-                            1000.0, "i", ".inf", "j", "k", "l", "true", "m", "1_000", "n", 0);
+                     "j: null\nk:\nl: \"true\"\nm: 1_000\nn: FALSE\n7: x\n";
+  json_t *out, *expected = json_pack("{ss sn sI sf ss sb sI sf ss sn sn ss ss sb ss}", "a", "yes",
+                                     "b", "c", (json_int_t)31, "d", 1.5, "e", "5", "f", 1, "g",
+                                     (json_int_t)-7, "h", 1000.0, "i", ".inf", "j", "k", "l",
+                                     "true", "m", "1_000", "n", 0, "7", "x");
   char err[256];
 
   (void)state;

@@ -160,13 +160,19 @@ static json_t *plain(reader_t *r, const char *s, size_t n) {
   return json_stringn(s, n);
 }
 
-/* The scalar event at hand as a JSON value, or NULL (message in r). */
-static json_t *scalar(reader_t *r) {
+/* The scalar event at hand as a JSON value (a string when `key`: keys are
+ * text, "404" too), or NULL (message in r). */
+static json_t *scalar(reader_t *r, int key) {
   yaml_event_t *e = &r->event;
   const char *s = (const char *)e->data.scalar.value, *tag = (const char *)e->data.scalar.tag;
   size_t n = e->data.scalar.length;
   json_t *v;
 
+  if (e->data.scalar.anchor) {
+    fail_at(r, e->start_mark, "anchors (&%.40s) and aliases are not supported: write the value out",
+            (const char *)e->data.scalar.anchor);
+    return NULL;
+  }
   if (memchr(s, '\0', n)) {
     fail_at(r, e->start_mark, "a value holds a NUL character");
     return NULL;
@@ -177,7 +183,7 @@ static json_t *scalar(reader_t *r) {
             tag_text(t, sizeof t, tag));
     return NULL;
   }
-  if (tag || e->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+  if (key || tag || e->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
     v = json_stringn(s, n);
   else
     v = plain(r, s, n);
@@ -198,11 +204,9 @@ static json_t *mapping(reader_t *r, const char *text, size_t len, int depth) {
       fail_at(r, at, "a key must be a plain value, not a list or a mapping");
       break;
     }
-    key = scalar(r);
-    if (!key || !json_is_string(key) || json_object_get(obj, json_string_value(key))) {
-      if (key && !json_is_string(key))
-        fail_at(r, at, "a key must be text (quote it)");
-      else if (key)
+    key = scalar(r, 1);
+    if (!key || json_object_get(obj, json_string_value(key))) {
+      if (key)
         fail_at(r, at, "the key \"%.60s\" appears twice", json_string_value(key));
       break;
     }
@@ -263,11 +267,7 @@ static json_t *node(reader_t *r, const char *text, size_t len, int depth) {
             (const char *)e->data.alias.anchor);
     return NULL;
   case YAML_SCALAR_EVENT:
-    if (e->data.scalar.anchor) {
-      collection_refused(r, e->data.scalar.anchor, NULL, NULL);
-      return NULL;
-    }
-    return scalar(r);
+    return scalar(r, 0);
   case YAML_MAPPING_START_EVENT:
   case YAML_SEQUENCE_START_EVENT:
     break;

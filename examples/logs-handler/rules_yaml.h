@@ -4,7 +4,8 @@
  * LH_YAML_MAX_BYTES of text, LH_YAML_MAX_DEPTH nested collections and
  * LH_YAML_MAX_NODES nodes, one document. Anchors and aliases are refused
  * (no "billion laughs"), and so are duplicate keys, keys that are not
- * scalars, and tags other than !!str, !!map and !!seq.
+ * scalars, and tags other than !!str, !!map and !!seq. Keys are text as
+ * written (404: is the key "404").
  *
  * Plain scalars are typed by YAML 1.2's core schema: "", ~, null (Null,
  * NULL) are null; true and false (True, TRUE, False, FALSE) are booleans;

@@ -304,9 +304,10 @@ static void test_defaults(void **state) {
       "  match: {parse: json}\n"
       "rules:\n  - name: x\n    select: {pod: \"*\"}\n    labels: {tier: c}\n"
       "    condition: {absent: 10m}\n    match: {where: [\"level == error\"]}\n"
-      "  - name: y\n    severity: info\n";
+      "  - name: y\n    severity: info\n"
+      "  - name: z\n    labels: ~\n    severity: null\n";
   char err[256];
-  json_t *doc = doc_of(yaml, err, sizeof err), *x, *y;
+  json_t *doc = doc_of(yaml, err, sizeof err), *x, *y, *z;
 
   (void)state;
   if (!doc)
@@ -324,6 +325,10 @@ static void test_defaults(void **state) {
            json_pack("{sssfsf}", "kind", "absent", "absent", 600.0, "forget_after", 86400.0)));
   assert_true(same(json_object_get(x, "match"),
                    json_pack("{sss[s]sn}", "parse", "json", "where", "level == error", "regex")));
+  /* null drops a default */
+  z = json_array_get(json_object_get(doc, "rules"), 2);
+  assert_true(same(json_object_get(z, "labels"), json_object()));
+  assert_string_equal(json_string_value(json_object_get(z, "severity")), "warning");
   assert_true(same(json_object_get(y, "condition"),
                    json_pack("{sssIsf}", "kind", "count", "count", (json_int_t)3, "window", 60.0)));
   json_decref(doc);

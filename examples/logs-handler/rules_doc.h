@@ -23,7 +23,8 @@
  *     (text, "logs-handler").
  *   defaults: any rule key but name. A rule's own key replaces the default,
  *     except select, match, labels and annotations, which are merged key by
- *     key (the rule's keys win; select.labels as one key).
+ *     key (the rule's keys win; select.labels as one key); a rule's null
+ *     drops the default.
  *   rules (required, a non-empty list), each:
  *     name (required, unique, [a-z0-9-]+, at most 63), severity ("warning"),
  *     output (an output of the function context, "notification-manager"),

@@ -163,7 +163,17 @@ static const char *const ERRORS[][2] = {
     {"rules: [{name: a}]\n---\nrules: [{name: b}]\n",
      "rules.yaml:2:1: a second document (---): the rules file holds one document"},
     {"rules: [{name: a}]\nrules: [{name: b}]\n", "rules.yaml:2:1: the key \"rules\" appears twice"},
-    {"? [a]\n: 1\n", "rules.yaml:1:3: a key must be a plain value, not a list or a mapping"},
+    {"? [a]\n: 1\n", "rules.yaml:1:3: a key must be a plain value, not a list or a mapping "
+                     "(quote a value that starts with { or [, such as a {{template}})"},
+    {"rules:\n  - name: a\n    annotations:\n      summary: {{count}} errors\n",
+     "rules.yaml:4:17: a key must be a plain value, not a list or a mapping (quote a value that "
+     "starts with { or [, such as a {{template}})"},
+    {"rules:\n\t- name: a\n", "rules.yaml:2:1: found character that cannot start any token (while "
+                              "scanning for the next token at 2:1); YAML indents with spaces, not "
+                              "tabs"},
+    {"rules:\n  - name: a\n    severity: a: b\n",
+     "rules.yaml:3:16: mapping values are not allowed in this context; quote a value that holds "
+     "\": \""},
     {"&k rules: [{name: a}]\n",
      "rules.yaml:1:1: anchors (&k) and aliases are not supported: write the value out"},
     {"rules: [{name: a, labels: {404: x}}]\n",

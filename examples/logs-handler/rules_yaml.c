@@ -54,6 +54,17 @@ static yaml_mark_t mark_of(const char *text, size_t len, size_t offset) {
   return m;
 }
 
+/* A hint for libyaml's most common complaints: tabs, and ": " in a value. */
+static const char *hint(const yaml_parser_t *p, const char *text, size_t len) {
+  size_t at = p->problem_mark.index;
+
+  if (at < len && text[at] == '\t')
+    return "; YAML indents with spaces, not tabs";
+  if (p->problem && strcmp(p->problem, "mapping values are not allowed in this context") == 0)
+    return "; quote a value that holds \": \"";
+  return "";
+}
+
 /* libyaml's own error (syntax, encoding): -1. */
 static int parser_error(reader_t *r, const char *text, size_t len) {
   yaml_parser_t *p = &r->parser;
@@ -65,9 +76,9 @@ static int parser_error(reader_t *r, const char *text, size_t len) {
   if (p->error == YAML_MEMORY_ERROR)
     return fail_at(r, p->problem_mark, "out of memory");
   if (p->context)
-    return fail_at(r, p->problem_mark, "%s (%s at %zu:%zu)", problem, p->context,
-                   p->context_mark.line + 1, p->context_mark.column + 1);
-  return fail_at(r, p->problem_mark, "%s", problem);
+    return fail_at(r, p->problem_mark, "%s (%s at %zu:%zu)%s", problem, p->context,
+                   p->context_mark.line + 1, p->context_mark.column + 1, hint(p, text, len));
+  return fail_at(r, p->problem_mark, "%s%s", problem, hint(p, text, len));
 }
 
 /* The next event into r->event (the previous one deleted): 0 or -1. */
@@ -201,7 +212,9 @@ static json_t *mapping(reader_t *r, const char *text, size_t len, int depth) {
   while (obj && next(r, text, len) == 0 && r->event.type != YAML_MAPPING_END_EVENT) {
     yaml_mark_t at = r->event.start_mark;
     if (r->event.type != YAML_SCALAR_EVENT) {
-      fail_at(r, at, "a key must be a plain value, not a list or a mapping");
+      fail_at(r, at,
+              "a key must be a plain value, not a list or a mapping (quote a value that starts "
+              "with { or [, such as a {{template}})");
       break;
     }
     key = scalar(r, 1);

@@ -89,10 +89,10 @@ static const char *const ERRORS[][2] = {
     {"rules: {name: a}\n", "rules: expected a list of rules, got a mapping"},
     {"", "the rules file is empty: it needs a rules list"},
     {"- a\n", "the rules file: expected a mapping with a rules list, got a list"},
-    {"rules: [a]\n", "rules[0]: expected a rule (a mapping with a name), got a string"},
+    {"rules: [a]\n", "rules[0]: expected a rule (a mapping with a name), got a string (\"a\")"},
     /* types */
     {"rules: [{name: a, samples: \"3\"}]\n",
-     "rules[0].samples: expected an integer from 0 to 10, got a string"},
+     "rules[0].samples: expected an integer from 0 to 10, got a string (\"3\")"},
     {"rules: [{name: a, samples: 11}]\n", "rules[0].samples: 11 is not an integer from 0 to 10"},
     {"rules: [{name: a, labels: {code: 404}}]\n",
      "rules[0].labels.code: expected a string, got an integer (quote it: \"404\")"},
@@ -100,7 +100,7 @@ static const char *const ERRORS[][2] = {
      "rules[0].labels[\"app.kubernetes.io/name\"]: \"app.kubernetes.io/name\" is not a label name "
      "([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)"},
     {"rules: [{name: a, select: {self: yes}}]\n",
-     "rules[0].select.self: expected true or false, got a string"},
+     "rules[0].select.self: expected true or false, got a string (\"yes\")"},
     {"rules: [{name: a, select: [x]}]\n",
      "rules[0].select: expected a mapping (namespace, pod, container, labels, self), got a list"},
     {"rules: [{name: a, format: slack}]\n",

@@ -92,6 +92,11 @@ int lh_check_type(lh_check_t *c, const char *path, const char *what, const json_
   if (json_is_number(got) && strstr(what, "string"))
     return lh_check_fail(c, path, "expected %s, got %s (quote it: \"%g\")", what, kind_of(got),
                          json_number_value(got));
+  if (json_is_string(got)) {
+    char q[LH_QUOTE_SIZE];
+    return lh_check_fail(c, path, "expected %s, got a string (%s)", what,
+                         lh_quote(q, sizeof q, json_string_value(got)));
+  }
   return lh_check_fail(c, path, "expected %s, got %s", what, kind_of(got));
 }
 

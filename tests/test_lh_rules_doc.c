@@ -94,6 +94,8 @@ static const char *const ERRORS[][2] = {
     {"rules: [{name: a, samples: \"3\"}]\n",
      "rules[0].samples: expected an integer from 0 to 10, got a string (\"3\")"},
     {"rules: [{name: a, samples: 11}]\n", "rules[0].samples: 11 is not an integer from 0 to 10"},
+    {"rules: [{name: a, samples: 2.5}]\n", "rules[0].samples: 2.5 is not an integer from 0 to 10"},
+    {"rules: [{name: a, samples: 1e3}]\n", "rules[0].samples: 1000 is not an integer from 0 to 10"},
     {"rules: [{name: a, labels: {code: 404}}]\n",
      "rules[0].labels.code: expected a string, got an integer (quote it: \"404\")"},
     {"rules: [{name: a, labels: {app.kubernetes.io/name: x}}]\n",
@@ -281,7 +283,7 @@ static void test_issue_example(void **state) {
 /* The normalized keys come in one order (what --check-rules prints). */
 static void test_key_order(void **state) {
   char err[256];
-  json_t *doc = doc_of("rules: [{samples: 1, name: a}]\n", err, sizeof err);
+  json_t *doc = doc_of("rules: [{samples: 1.0, name: a}]\n", err, sizeof err); /* 1.0 is 1 */
   char *text;
 
   (void)state;

@@ -198,16 +198,23 @@ json_t *lh_check_integer(lh_check_t *c, const json_t *v, const char *path, json_
                          json_int_t max) {
   char what[96];
 
+  double d = json_number_value(v);
+
   snprintf(what, sizeof what, "an integer from %lld to %lld", (long long)min, (long long)max);
-  if (!json_is_integer(v)) {
+  if (!json_is_number(v)) {
     lh_check_type(c, path, what, v);
     return NULL;
   }
-  if (json_integer_value(v) < min || json_integer_value(v) > max) {
+  /* 5.0 and 1E1 are integers too (JSON tools write them) */
+  if (json_is_real(v) && (d != floor(d) || !(d >= (double)min && d <= (double)max))) {
+    lh_check_fail(c, path, "%g is not %s", d, what);
+    return NULL;
+  }
+  if (json_is_integer(v) && (json_integer_value(v) < min || json_integer_value(v) > max)) {
     lh_check_fail(c, path, "%lld is not %s", (long long)json_integer_value(v), what);
     return NULL;
   }
-  return json_integer(json_integer_value(v));
+  return json_integer(json_is_integer(v) ? json_integer_value(v) : (json_int_t)d);
 }
 
 json_t *lh_check_number(lh_check_t *c, const json_t *v, const char *path, double min, double max) {

@@ -38,15 +38,16 @@
  *       list, []), regex (null),
  *     group_by (field names, [namespace, pod, container]; at most 8),
  *     condition (exactly one kind; {any: true} by default):
- *       {count: N >= 1, window: W > 0} | {ratio: 0 < R <= 1, window: W > 0,
+ *       {count: N (1..1000000), window: W} | {ratio: 0 < R <= 1, window: W,
  *       of: {where: [..]} ({where: []}), min_total: N >= 1 (20)} |
- *       {absent: D > 0, forget_after: F > D (24h, or 2 x absent if longer)},
- *       windows and absent at most 7d, forget_after at most 30d,
+ *       {absent: D, forget_after: F > D (24h, or 2 x absent if longer)};
+ *       windows and absent 1s..7d, forget_after at most 30d,
  *     labels, annotations (names [a-zA-Z_][a-zA-Z0-9_]*, not "__..."; values
  *       text; labels.alertname replaces the rule name as the alertname),
  *     samples (integer 0..10, 3).
  *   Durations: a number of seconds, or a number with s, m, h or d ("90",
- *   "30s", "1.5h", "1d").
+ *   "30s", "1.5h", "1d"); every one at least 1s. Integers may be written
+ *   as integral reals (5.0).
  *
  * Ownership: the documents returned belong to the caller (json_decref). */
 #ifndef LH_RULES_DOC_H

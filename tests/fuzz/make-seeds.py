@@ -66,3 +66,18 @@ for tmpl in ["{{count}} 5xx from {{pod}} in {{window}}, last {{last.path}}",
              "{{ first.error.kind }} / {{last.status}} {{{{literal}} {{samples}}",
              "{{cont}} {{count", "{{suppressed}} held; {{total}} {{rule}} {{severity}}"]:
     put("template", tmpl + "\0shop\0checkout-\xc3\xa9\0app\0/a\"b\0503\0summary\0team")
+for path in glob.glob(os.path.join(DATA, "rules", "*.yaml")) + glob.glob(os.path.join(DATA, "rules", "issue.json")) + [
+        os.path.join(HERE, "..", "..", "examples", "logs-handler", "rules.yaml")]:
+    with open(path, "rb") as f:
+        put("rules", f.read())
+RULES = [
+    "rules:\n  - name: a\n    condition: {ratio: 0.05, of: {where: [\"status >= 100\"]}, min_total: 20, window: 5m}\n",
+    "rules:\n  - name: a\n    condition: {absent: 10m, forget_after: 24h}\n    group_by: [namespace, pod]\n",
+    "defaults: {select: {namespace: shop}, labels: {team: a}}\nrules: [{name: a, select: {pod: \"!~x-.*\"}}, {name: b}]\n",
+    "settings: {max_keys: 5, notify_rate: 0.5, notify_burst: 2, receiver: r}\nrules: [{name: a}]\n",
+    "a: &x [1]\nb: *x\n",
+    "rules: [{name: a}]\n---\nrules: []\n",
+    "rules: [{name: a, samples: 0x0a, severity: 'yes', labels: {k: ~}}]\n",
+]
+for r in RULES:
+    put("rules", r)

@@ -22,6 +22,9 @@ typedef struct {
   double first, last, now;
   char first_path[64], last_path[64];
   size_t samples;
+  size_t rule;
+  unsigned long long total, suppressed;
+  char sample[LH_SAMPLES_MAX][32];
 } seen_t;
 
 typedef struct {
@@ -29,30 +32,71 @@ typedef struct {
   size_t count;
 } log_t;
 
+/* The value of the field `name`, or "". */
+static const char *field(const lh_field_t *fields, size_t n, const char *name) {
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(fields[i].name, name) == 0)
+      return fields[i].value;
+  return "";
+}
+
 static void record(const lh_note_t *n, lh_group_t *g, void *arg) {
   log_t *log = arg;
   seen_t *s = &log->notes[log->count++];
 
   (void)g;
   assert_true(log->count <= 64);
-  *s = (seen_t){n->kind,      "",     n->count, n->new_count, n->first_seen,
-                n->last_seen, n->now, "",       "",           n->sample_count};
-  snprintf(s->pod, sizeof s->pod, "%s", n->pod);
-  snprintf(s->first_path, sizeof s->first_path, "%s", n->first_path);
-  snprintf(s->last_path, sizeof s->last_path, "%s", n->last_path);
+  *s = (seen_t){.kind = n->kind,
+                .count = n->count,
+                .new_count = n->new_count,
+                .first = n->first_seen,
+                .last = n->last_seen,
+                .now = n->now,
+                .samples = n->sample_count,
+                .rule = n->rule,
+                .total = n->total,
+                .suppressed = n->suppressed};
+  snprintf(s->pod, sizeof s->pod, "%s", n->key_count > 1 ? n->key[1] : "");
+  snprintf(s->first_path, sizeof s->first_path, "%s",
+           field(n->first_fields, n->first_count, "path"));
+  snprintf(s->last_path, sizeof s->last_path, "%s", field(n->last_fields, n->last_count, "path"));
+  for (size_t i = 0; i < n->sample_count && i < LH_SAMPLES_MAX; i++)
+    snprintf(s->sample[i], sizeof s->sample[i], "%s", n->samples[i]);
 }
 
-static const lh_flood_config_t config = {3600, 300, 100};
+/* The logs-handler's env rule: any, repeat 1h, resolve after 5m, 3 samples. */
+static const lh_cond_t any = {
+    .kind = LH_COND_ANY, .repeat_interval = 3600, .resolve_after = 300, .samples = 3};
 
-static lh_match_t hit(const char *pod, const char *path, double t) {
-  return (lh_match_t){"demo-project", pod, "wordpress", 404, "GET", path, "10.0.0.1", t};
+/* A hit's storage: the key and fields point into it. */
+typedef struct {
+  const char *key[4];
+  lh_field_t fields[3];
+  lh_hit_t hit;
+} hit_t;
+
+static lh_hit_t *make(hit_t *h, size_t rule, const char *pod, const char *path, double t) {
+  *h = (hit_t){.key = {"demo-project", pod, "wordpress", "404"},
+               .fields = {{"path", path}, {"method", "GET"}, {"client", "10.0.0.1"}}};
+  h->hit = (lh_hit_t){rule, h->key, 4, 1, path, h->fields, 3, t};
+  return &h->hit;
+}
+
+/* A flood of the env rule for at most `max_keys`. */
+static lh_flood_t *env_flood(size_t max_keys) { return lh_flood_new(max_keys, &any, 1); }
+
+/* One matching 404 of `pod` at `t`, the wall clock at `wall`. */
+static lh_group_t *match(lh_flood_t *f, const char *pod, const char *path, double t, double wall,
+                         log_t *log) {
+  hit_t h;
+  return lh_flood_hit(f, make(&h, 0, pod, path, t), wall, record, log);
 }
 
 /* 10 000 404s from one pod within a minute: one firing (count 1) at once,
  * then nothing until the quiet period has passed, then one resolved that
  * carries them all. The wall clock alone resolves it: no record comes. */
 static void burst_is_one_firing_and_one_resolved(void **state) {
-  lh_flood_t *f = lh_flood_new(&config);
+  lh_flood_t *f = env_flood(100);
   log_t log = {0};
   char path[32];
   (void)state;
@@ -60,8 +104,7 @@ static void burst_is_one_firing_and_one_resolved(void **state) {
   for (int i = 0; i < 10000; i++) {
     double t = T0 + i * 0.006;
     snprintf(path, sizeof path, "/missing/%d", i);
-    lh_match_t m = hit("pod-a", path, t);
-    assert_non_null(lh_flood_match(f, &m, t, record, &log));
+    assert_non_null(match(f, "pod-a", path, t, t, &log));
     if (i % 100 == 0)
       lh_flood_tick(f, t, record, &log);
   }
@@ -79,27 +122,25 @@ static void burst_is_one_firing_and_one_resolved(void **state) {
   assert_int_equal(log.notes[1].new_count, 9999);
   assert_string_equal(log.notes[1].first_path, "/missing/0");
   assert_string_equal(log.notes[1].last_path, "/missing/9999");
-  assert_int_equal(log.notes[1].samples, LH_SAMPLES);
+  assert_int_equal(log.notes[1].samples, 3);
   assert_true(log.notes[1].last - log.notes[1].first > 59.9);
   assert_int_equal(lh_flood_groups(f), 0);
   /* the next match is a new episode */
-  lh_match_t again = hit("pod-a", "/x", T0 + 1000);
-  lh_flood_match(f, &again, T0 + 1000, record, &log);
+  match(f, "pod-a", "/x", T0 + 1000, T0 + 1000, &log);
   assert_int_equal(log.notes[2].kind, LH_NOTE_FIRING);
   lh_flood_free(f);
 }
 
 /* Three pods are three keys: three firing, three resolved. */
 static void three_pods_three_notifications(void **state) {
-  lh_flood_t *f = lh_flood_new(&config);
+  lh_flood_t *f = env_flood(100);
   log_t log = {0};
   const char *pods[] = {"pod-a", "pod-b", "pod-c"};
   size_t firing = 0, resolved = 0;
   (void)state;
 
   for (int i = 0; i < 3000; i++) {
-    lh_match_t m = hit(pods[i % 3], "/x", T0 + i * 0.01);
-    lh_flood_match(f, &m, T0 + i * 0.01, record, &log);
+    match(f, pods[i % 3], "/x", T0 + i * 0.01, T0 + i * 0.01, &log);
   }
   lh_flood_tick(f, T0 + 400, record, &log);
   for (size_t i = 0; i < log.count; i++) {
@@ -116,14 +157,13 @@ static void three_pods_three_notifications(void **state) {
  * update at each repeat interval carrying what came since, and the resolve
  * once it stops. */
 static void trickle_repeats_only_at_the_repeat_interval(void **state) {
-  lh_flood_t *f = lh_flood_new(&config);
+  lh_flood_t *f = env_flood(100);
   log_t log = {0};
   double t;
   (void)state;
 
   for (t = T0; t <= T0 + 3 * 3600; t += 240) {
-    lh_match_t m = hit("pod-a", "/x", t);
-    lh_flood_match(f, &m, t, record, &log);
+    match(f, "pod-a", "/x", t, t, &log);
     for (double w = t + 10; w < t + 240; w += 10) /* the ticks between */
       lh_flood_tick(f, w, record, &log);
   }
@@ -151,16 +191,15 @@ static void replay_groups_as_live(void **state) {
   (void)state;
 
   for (int pass = 0; pass < 2; pass++) {
-    lh_flood_t *f = lh_flood_new(&config);
+    lh_flood_t *f = env_flood(100);
     log_t *log = pass ? &replay : &live;
     for (size_t i = 0; i < sizeof times / sizeof *times; i++) {
       double t = T0 + times[i];
       double wall = pass ? T0 + 86400 + i * 0.001 : t;
-      lh_match_t m = hit("pod-a", "/x", t);
       if (!pass) /* live: the ticks in between */
         for (double w = i ? T0 + times[i - 1] : t; w < t; w += 5)
           lh_flood_tick(f, w, record, log);
-      lh_flood_match(f, &m, wall, record, log);
+      match(f, "pod-a", "/x", t, wall, log);
     }
     lh_flood_close(f, record, log);
     lh_flood_free(f);
@@ -178,25 +217,22 @@ static void replay_groups_as_live(void **state) {
 /* Past max_keys the least recently matched group goes, counted, unless it
  * is pinned; a forgotten group fires again. */
 static void state_is_bounded(void **state) {
-  lh_flood_config_t small = {3600, 300, 2};
-  lh_flood_t *f = lh_flood_new(&small);
+  lh_flood_t *f = env_flood(2);
   log_t log = {0};
-  lh_match_t a = hit("pod-a", "/x", T0), b = hit("pod-b", "/x", T0 + 1),
-             c = hit("pod-c", "/x", T0 + 2);
   lh_group_t *ga;
   int pin;
   (void)state;
 
-  ga = lh_flood_match(f, &a, T0, record, &log);
+  ga = match(f, "pod-a", "/x", T0, T0, &log);
   lh_group_set_user(f, ga, &pin); /* pod-a's firing is on its way */
-  lh_flood_match(f, &b, T0 + 1, record, &log);
-  lh_flood_match(f, &c, T0 + 2, record, &log); /* pod-b goes, not the pinned pod-a */
+  match(f, "pod-b", "/x", T0 + 1, T0 + 1, &log);
+  match(f, "pod-c", "/x", T0 + 2, T0 + 2, &log); /* pod-b goes, not the pinned pod-a */
   assert_int_equal(lh_flood_evictions(f), 1);
   assert_int_equal(lh_flood_groups(f), 2);
   lh_group_set_user(f, ga, NULL);
   lh_flood_forget(f, ga); /* its firing failed */
   assert_int_equal(lh_flood_groups(f), 1);
-  lh_flood_match(f, &a, T0 + 3, record, &log);
+  match(f, "pod-a", "/x", T0 + 3, T0 + 3, &log);
   assert_int_equal(log.count, 4);
   assert_int_equal(log.notes[3].kind, LH_NOTE_FIRING);
   lh_flood_close(f, record, &log);
@@ -207,10 +243,9 @@ static void state_is_bounded(void **state) {
 /* A pinned group is not resolved until it is unpinned; a resolved pinned
  * group is freed when it is unpinned (ASan checks). */
 static void pinned_groups_wait(void **state) {
-  lh_flood_t *f = lh_flood_new(&config);
+  lh_flood_t *f = env_flood(100);
   log_t log = {0};
-  lh_match_t a = hit("pod-a", "/x", T0);
-  lh_group_t *g = lh_flood_match(f, &a, T0, record, &log);
+  lh_group_t *g = match(f, "pod-a", "/x", T0, T0, &log);
   int pin;
   (void)state;
 
@@ -220,7 +255,7 @@ static void pinned_groups_wait(void **state) {
   lh_group_set_user(f, g, NULL);
   lh_flood_tick(f, T0 + 1001, record, &log);
   assert_int_equal(log.count, 2);
-  g = lh_flood_match(f, &a, T0 + 2000, record, &log);
+  g = match(f, "pod-a", "/x", T0 + 2000, T0 + 2000, &log);
   lh_group_set_user(f, g, &pin);
   lh_flood_close(f, record, &log); /* resolved while pinned: kept */
   assert_int_equal(log.count, 4);
@@ -230,13 +265,12 @@ static void pinned_groups_wait(void **state) {
 
 /* A record far in the future does not resolve everything at once. */
 static void future_times_are_clamped(void **state) {
-  lh_flood_t *f = lh_flood_new(&config);
+  lh_flood_t *f = env_flood(100);
   log_t log = {0};
-  lh_match_t a = hit("pod-a", "/x", T0), z = hit("pod-z", "/x", T0 + 1e6);
   (void)state;
 
-  lh_flood_match(f, &a, T0, record, &log);
-  lh_flood_match(f, &z, T0 + 1, record, &log);
+  match(f, "pod-a", "/x", T0, T0, &log);
+  match(f, "pod-z", "/x", T0 + 1e6, T0 + 1, &log);
   lh_flood_tick(f, T0 + 2, record, &log);
   assert_int_equal(log.count, 2);
   assert_true(lh_flood_clock(f) < T0 + 10);

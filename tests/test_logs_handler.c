@@ -137,22 +137,22 @@ static const char *am_env(const char *name) {
  * are not ASCII, and that are plain come back exactly, in both formats. */
 static void alert_values_round_trip(void **state) {
   const char *path = "/a\"b\\c\td\x01/\xe2\x82\xac";
-  lh_note_t note = {LH_NOTE_UPDATE,
-                    "demo-project",
-                    "wordpress-v1-f54f697c5-hdn2z",
-                    "caf\xc3\xa9",
-                    404,
-                    7,
-                    6,
-                    1629856477.5,
-                    1629856490.25,
-                    1629856491.0,
-                    "GET",
-                    "10.0.0.7",
-                    "/first",
-                    path,
-                    {"/first", path},
-                    2};
+  lh_access_note_t note = {LH_NOTE_UPDATE,
+                           "demo-project",
+                           "wordpress-v1-f54f697c5-hdn2z",
+                           "caf\xc3\xa9",
+                           404,
+                           7,
+                           6,
+                           1629856477.5,
+                           1629856490.25,
+                           1629856491.0,
+                           "GET",
+                           "10.0.0.7",
+                           "/first",
+                           path,
+                           {"/first", path},
+                           2};
   lh_getenv_fn envs[] = {no_env, am_env};
   (void)state;
   for (size_t i = 0; i < 2; i++) {

@@ -212,7 +212,7 @@ static void when(double t, char out[64]) {
     out[0] = '\0';
 }
 
-static void message_of(const lh_rules_t *rules, const lh_note_t *n, char *out, size_t size) {
+static void message_of(const lh_rules_t *rules, const lh_access_note_t *n, char *out, size_t size) {
   char first[64], last[64], who[512];
 
   when(n->first_seen, first);
@@ -241,7 +241,7 @@ static void message_of(const lh_rules_t *rules, const lh_note_t *n, char *out, s
   }
 }
 
-char *lh_alert_json(const lh_rules_t *rules, const lh_note_t *n, double wall, size_t *len) {
+char *lh_alert_json(const lh_rules_t *rules, const lh_access_note_t *n, double wall, size_t *len) {
   lh_label_t labels[8], annotations[10];
   size_t nl = 0, na = 0;
   char status[8], count[24], fresh[24], first[64], last[64], starts[64], ends[64];

@@ -14,6 +14,24 @@ typedef struct {
   const char *name, *value;
 } lh_label_t;
 
+#define LH_SAMPLES 3
+
+/* What a notification of the access-log rule says (the shape the flood's
+ * notes had before rules files; lh_record_alert makes it of a flood note). */
+typedef struct {
+  lh_note_kind_t kind;
+  const char *namespace_name, *pod, *container; /* container: "" when none */
+  int status;
+  uint64_t count;     /* matches in the group so far */
+  uint64_t new_count; /* matches since the previous notification */
+  double first_seen, last_seen;
+  double now;                  /* the flood's clock when the notification is made */
+  const char *method, *client; /* of the last match */
+  const char *first_path, *last_path;
+  const char *samples[LH_SAMPLES]; /* distinct paths, in the order seen */
+  size_t sample_count;
+} lh_access_note_t;
+
 /* Alertmanager's fingerprint of a label set (FNV-1a 64 over the labels
  * sorted by name: name, 0xff, value, 0xff), as it prints it with %016x. */
 uint64_t lh_fingerprint(const lh_label_t *labels, size_t count);
@@ -28,7 +46,8 @@ uint64_t lh_fingerprint(const lh_label_t *labels, size_t count);
  * note's clock and `wall` (so a replayed backlog never posts an alert that
  * has already ended); a resolved one ends when its quiet period ran out
  * (or at the note's clock, if sooner). */
-char *lh_alert_json(const lh_rules_t *rules, const lh_note_t *note, double wall, size_t *len);
+char *lh_alert_json(const lh_rules_t *rules, const lh_access_note_t *note, double wall,
+                    size_t *len);
 
 /* `t` as RFC 3339 in UTC with microseconds: 2021-08-25T01:54:37.226757Z
  * (a `t` out of range is taken as 0). */

@@ -1,4 +1,5 @@
 /* A record → its verdict, and the alert when it matches. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,15 +46,32 @@ static char *copy(lh_span_t s) {
 static lh_verdict_t build(json_t *record, const char *ns, const char *pod, const lh_access_t *line,
                           double now, lh_record_t *out) {
   json_t *k8s = json_object_get(record, "kubernetes");
+  const char *container = member(k8s, "container_name");
 
-  *out = (lh_record_t){{0}, record, copy(line->method), copy(line->path), copy(line->client)};
-  out->match =
-      (lh_match_t){ns,        pod,         member(k8s, "container_name"), line->status, out->method,
-                   out->path, out->client, record_time(record, line, now)};
+  *out = (lh_record_t){.json = record,
+                       .method = copy(line->method),
+                       .path = copy(line->path),
+                       .client = copy(line->client)};
   if (!out->method || !out->path || !out->client) {
     lh_record_clear(out);
     return LH_NOMEM;
   }
+  snprintf(out->status, sizeof out->status, "%d", line->status);
+  out->key[0] = ns;
+  out->key[1] = pod;
+  out->key[2] = container ? container : "";
+  out->key[3] = out->status;
+  out->fields[0] = (lh_field_t){"path", out->path};
+  out->fields[1] = (lh_field_t){"method", out->method};
+  out->fields[2] = (lh_field_t){"client", out->client};
+  out->hit = (lh_hit_t){.rule = 0,
+                        .key = out->key,
+                        .key_count = 4,
+                        .matched = 1,
+                        .sample = out->path,
+                        .fields = out->fields,
+                        .field_count = 3,
+                        .time = record_time(record, line, now)};
   return LH_MATCH;
 }
 
@@ -107,4 +125,57 @@ lh_verdict_t lh_record_check(const lh_rules_t *rules, const char *data, size_t l
   }
   json_decref(record);
   return verdict;
+}
+
+lh_cond_t lh_record_cond(const lh_rules_t *rules) {
+  const lh_flood_config_t *cfg = lh_rules_flood(rules);
+
+  return (lh_cond_t){.kind = LH_COND_ANY,
+                     .repeat_interval = cfg->repeat_interval,
+                     .resolve_after = cfg->quiet_period,
+                     .samples = LH_SAMPLES};
+}
+
+/* The value of the field `name` in `fields`, or NULL. */
+static const char *field(const lh_field_t *fields, size_t n, const char *name) {
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(fields[i].name, name) == 0)
+      return fields[i].value;
+  return NULL;
+}
+
+/* `note` (of a hit of build's) as alert.h's notification. */
+static void access_note(const lh_note_t *note, lh_access_note_t *a) {
+  const char *key[4] = {"", "", "", ""}, *last_path;
+  long status;
+
+  for (size_t i = 0; i < note->key_count && i < 4; i++)
+    key[i] = note->key[i];
+  status = strtol(key[3], NULL, 10);
+  last_path = field(note->last_fields, note->last_count, "path");
+  *a = (lh_access_note_t){.kind = note->kind,
+                          .namespace_name = key[0],
+                          .pod = key[1],
+                          .container = key[2],
+                          .status = (int)status,
+                          .count = note->count,
+                          .new_count = note->new_count,
+                          .first_seen = note->first_seen,
+                          .last_seen = note->last_seen,
+                          .now = note->now,
+                          .method = field(note->last_fields, note->last_count, "method"),
+                          .client = field(note->last_fields, note->last_count, "client"),
+                          .first_path = note->sample_count ? note->samples[0] : "",
+                          .last_path = last_path ? last_path : ""};
+  for (size_t i = 0; i < note->sample_count && i < LH_SAMPLES; i++)
+    a->samples[a->sample_count++] = note->samples[i];
+}
+
+char *lh_record_alert(void *rules, const lh_note_t *note, double wall, size_t *len,
+                      const char **output) {
+  lh_access_note_t a;
+
+  access_note(note, &a);
+  *output = lh_rules_output(rules);
+  return lh_alert_json(rules, &a, wall, len);
 }

@@ -31,7 +31,8 @@ static const char *wider(const char *name) {
 /* The notification a match fires is JSON. */
 static void fired(const lh_note_t *note, lh_group_t *group, void *arg) {
   size_t alert_len;
-  char *alert = lh_alert_json(arg, note, 1700000000.0, &alert_len);
+  const char *output;
+  char *alert = lh_record_alert(arg, note, 1700000000.0, &alert_len, &output);
   json_t *parsed = alert ? json_loadb(alert, alert_len, 0, NULL) : NULL;
 
   (void)group;
@@ -47,11 +48,12 @@ static void check(const lh_rules_t *rules, const char *data, size_t len) {
   lh_verdict_t v = lh_record_check(rules, data, len, 1700000000.0, &record, &why);
 
   if (v == LH_MATCH) {
-    lh_flood_t *flood = lh_flood_new(lh_rules_flood(rules));
+    lh_cond_t cond = lh_record_cond(rules);
+    lh_flood_t *flood = lh_flood_new(lh_rules_flood(rules)->max_keys, &cond, 1);
     if (!lh_rules_may_match(rules, data, len))
       abort(); /* an alert the prefilter would have skipped */
     if (flood) {
-      lh_flood_match(flood, &record.match, 1700000000.0, fired, (void *)rules);
+      lh_flood_hit(flood, &record.hit, 1700000000.0, fired, (void *)rules);
       lh_flood_close(flood, fired, (void *)rules);
       lh_flood_free(flood);
     }

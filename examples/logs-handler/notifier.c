@@ -118,23 +118,28 @@ static void stamp(double t, char out[32]) {
 }
 
 /* "firing   demo-project/wordpress-v1-.../wordpress/404: 3 matches (2 new)
- * from 2021-08-25T01:54:37 to 2021-08-25T01:56:02 UTC, first /a, last /b"
- * (first and last of the samples), and what the rate limit held back. */
+ * from 2021-08-25T01:54:37 to 2021-08-25T01:56:02 UTC, samples /a /b", and
+ * what the rate limit held back before it. */
 static void line_of(const lh_note_t *note, char *out, size_t size) {
-  char first[32], last[32], fresh[48] = "", held[64] = "", key[256];
-  size_t s = note->sample_count;
+  char first[32], last[32], fresh[48] = "", held[64] = "", key[256], samples[256] = "";
+  size_t used = 0;
 
   stamp(note->first_seen, first);
   stamp(note->last_seen, last);
   key_of(note, key, sizeof key);
+  for (size_t i = 0; i < note->sample_count && used + 1 < sizeof samples; i++) {
+    snprintf(samples + used, sizeof samples - used, "%s %s", i ? "" : ", samples",
+             note->samples[i]);
+    used += strlen(samples + used);
+  }
   if (note->kind != LH_NOTE_FIRING && note->new_count)
     snprintf(fresh, sizeof fresh, " (%llu new)", (unsigned long long)note->new_count);
   if (note->suppressed)
     snprintf(held, sizeof held, "; %llu held back by the rate limit before",
              (unsigned long long)note->suppressed);
-  snprintf(out, size, "%-8s %s: %llu match%s%s from %s to %s UTC, first %s, last %s%s",
-           kinds[note->kind], key, (unsigned long long)note->count, note->count == 1 ? "" : "es",
-           fresh, first, last, s ? note->samples[0] : "", s ? note->samples[s - 1] : "", held);
+  snprintf(out, size, "%-8s %s: %llu match%s%s from %s to %s UTC%s%s", kinds[note->kind], key,
+           (unsigned long long)note->count, note->count == 1 ? "" : "es", fresh, first, last,
+           samples, held);
 }
 
 /* The flood's callback: the note becomes a queued notification; a firing

@@ -42,6 +42,38 @@ static void fired(const lh_note_t *note, lh_group_t *group, void *arg) {
   free(alert);
 }
 
+/* The record's hit under every condition kind, twice and then over time:
+ * each note is the alert JSON as above (it reads the key and fields the
+ * same way whatever the kind). */
+static void conditions(const lh_rules_t *rules, lh_hit_t hit) {
+  lh_cond_t c = lh_record_cond(rules);
+  lh_cond_t conds[4] = {c, c, c, c};
+  lh_flood_t *flood;
+
+  conds[1].kind = LH_COND_COUNT;
+  conds[1].count = 2;
+  conds[1].window = 60;
+  conds[2].kind = LH_COND_RATIO;
+  conds[2].ratio = 0.5;
+  conds[2].min_total = 2;
+  conds[2].window = 60;
+  conds[3].kind = LH_COND_ABSENT;
+  conds[3].absent = 60;
+  conds[3].forget_after = 600;
+  flood = lh_flood_new(4, conds, 4);
+  if (!flood)
+    return;
+  for (size_t i = 0; i < 8; i++) {
+    hit.rule = i % 4;
+    hit.matched = i != 2;
+    lh_flood_hit(flood, &hit, 1700000000.0 + (double)i, fired, (void *)rules);
+  }
+  lh_flood_tick(flood, 1700000100.0, fired, (void *)rules);
+  lh_flood_tick(flood, 1700010000.0, fired, (void *)rules);
+  lh_flood_close(flood, fired, (void *)rules);
+  lh_flood_free(flood);
+}
+
 static void check(const lh_rules_t *rules, const char *data, size_t len) {
   lh_record_t record;
   const char *why;
@@ -57,6 +89,7 @@ static void check(const lh_rules_t *rules, const char *data, size_t len) {
       lh_flood_close(flood, fired, (void *)rules);
       lh_flood_free(flood);
     }
+    conditions(rules, record.hit);
     lh_record_clear(&record);
   }
 }

@@ -515,6 +515,28 @@ static void absent_keys_are_forgotten(void **state) {
   lh_flood_free(f);
 }
 
+/* The records of the input that hit no rule move the clock too: in a
+ * backlog (a day behind the wall clock, handled within a second) a key is
+ * absent by the records' time. */
+static void absent_by_the_input_s_records(void **state) {
+  lh_cond_t c = absent_cond();
+  lh_flood_t *f = lh_flood_new(100, &c, 1);
+  log_t log = {0};
+  hit_t h;
+  double wall = T0 + 86400;
+  (void)state;
+
+  lh_flood_hit(f, make(&h, 0, "pod-a", "/x", T0), wall, record, &log);
+  lh_flood_record(f, T0 + 599, wall + 0.5);
+  lh_flood_tick(f, wall + 0.5, record, &log);
+  assert_int_equal(log.count, 0);
+  lh_flood_record(f, T0 + 601, wall + 0.6);
+  lh_flood_tick(f, wall + 0.6, record, &log);
+  assert_int_equal(log.count, 1);
+  assert_int_equal(log.notes[0].kind, LH_NOTE_FIRING);
+  lh_flood_free(f);
+}
+
 /* Each rule keeps its own number of samples, distinct, in the order seen;
  * the first and the last fields are kept. */
 static void samples_per_rule(void **state) {
@@ -656,6 +678,7 @@ int main(void) {
       cmocka_unit_test(ratio_needs_min_total_and_the_ratio),
       cmocka_unit_test(absent_fires_after_the_duration_and_resolves_on_return),
       cmocka_unit_test(absent_keys_are_forgotten),
+      cmocka_unit_test(absent_by_the_input_s_records),
       cmocka_unit_test(samples_per_rule),
       cmocka_unit_test(suppression_is_counted_and_carried),
       cmocka_unit_test(memory_per_key_is_bounded),

@@ -340,16 +340,22 @@ static void decide(lh_flood_t *f, lh_group_t *g, const lh_hit_t *h, lh_note_fn e
   }
 }
 
+/* A record's time as the flood takes it: one far ahead of the wall clock
+ * (or none) is taken as now, so that it cannot resolve everything. */
+static double plausible(double t, double wall) { return t <= wall + 60 ? t : wall; }
+
+void lh_flood_record(lh_flood_t *f, double time, double wall) {
+  clock_hit(f, plausible(time, wall), wall);
+}
+
 lh_group_t *lh_flood_hit(lh_flood_t *f, const lh_hit_t *h, double wall, lh_note_fn emit,
                          void *arg) {
-  double t = h->time;
+  double t = plausible(h->time, wall);
   lh_group_t *g;
   int fresh;
 
   if (h->rule >= f->rule_count || (!h->matched && f->conds[h->rule].kind != LH_COND_RATIO))
     return NULL;
-  if (!(t <= wall + 60)) /* a clock far ahead (or none) must not resolve everything */
-    t = wall;
   clock_hit(f, t, wall);
   g = group_of(f, h, t, emit, arg, &fresh);
   if (!g)

@@ -134,6 +134,11 @@ int lh_flood_set_rules(lh_flood_t *f, const lh_cond_t *conds, size_t rule_count,
  * is ignored). */
 lh_group_t *lh_flood_hit(lh_flood_t *f, const lh_hit_t *h, double wall, lh_note_fn emit, void *arg);
 
+/* A record of the input at `time` that hit no rule, at wall time `wall`:
+ * the flood's clock follows it as it follows hits (an absence is measured
+ * by the newest record of the whole input). Nothing is made due here. */
+void lh_flood_record(lh_flood_t *f, double time, double wall);
+
 /* The wall clock moves to `wall`: the flood's clock follows, and every
  * UPDATE, RESOLVED and absence FIRING that is due goes to `emit`. */
 void lh_flood_tick(lh_flood_t *f, double wall, lh_note_fn emit, void *arg);

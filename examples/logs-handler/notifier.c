@@ -268,6 +268,10 @@ ofctx_result_t lh_notifier_hit(lh_notifier_t *n, ofctx_t *ctx, const lh_hit_t *h
   return g && !t.nomem ? OFCTX_SUCCESS : OFCTX_ERROR;
 }
 
+void lh_notifier_record(lh_notifier_t *n, double time, double wall) {
+  lh_flood_record(n->flood, time, wall);
+}
+
 void lh_notifier_tick(lh_notifier_t *n, ofctx_t *ctx, int stopping, double wall) {
   turn_t t = {.n = n, .wall = wall};
 

@@ -45,6 +45,10 @@ void lh_notifier_free(lh_notifier_t *n);
  * what is due is sent. OFCTX_SUCCESS, or OFCTX_ERROR when out of memory. */
 ofctx_result_t lh_notifier_hit(lh_notifier_t *n, ofctx_t *ctx, const lh_hit_t *h, double wall);
 
+/* A record that hit no rule, of `time`, at wall time `wall`: the flood's
+ * clock follows it (lh_flood_record). */
+void lh_notifier_record(lh_notifier_t *n, double time, double wall);
+
 /* The function's tick: what is due goes out; `stopping` resolves every
  * group and sends the whole queue, bucket or not. */
 void lh_notifier_tick(lh_notifier_t *n, ofctx_t *ctx, int stopping, double wall);

@@ -654,6 +654,11 @@ static void bad_hits_are_refused(void **state) {
   log_t log = {0};
   (void)state;
 
+  hit_t h;
+  assert_false(lh_flood_wants(f, make(&h, 3, "pod-a", "/x", T0)));
+  assert_true(lh_flood_wants(f, make(&h, 0, "pod-a", "/x", T0)));
+  h.hit.matched = 0;
+  assert_false(lh_flood_wants(f, &h.hit));
   assert_null(hit_of(f, 0, "pod-a", "/x", 0, T0, &log));
   assert_null(hit_of(f, 3, "pod-a", "/x", 1, T0, &log));
   assert_int_equal(log.count, 0);

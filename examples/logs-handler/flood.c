@@ -344,6 +344,10 @@ static void decide(lh_flood_t *f, lh_group_t *g, const lh_hit_t *h, lh_note_fn e
  * (or none) is taken as now, so that it cannot resolve everything. */
 static double plausible(double t, double wall) { return t <= wall + 60 ? t : wall; }
 
+int lh_flood_wants(const lh_flood_t *f, const lh_hit_t *h) {
+  return h->rule < f->rule_count && (h->matched || f->conds[h->rule].kind == LH_COND_RATIO);
+}
+
 void lh_flood_record(lh_flood_t *f, double time, double wall) {
   clock_hit(f, plausible(time, wall), wall);
 }
@@ -354,7 +358,7 @@ lh_group_t *lh_flood_hit(lh_flood_t *f, const lh_hit_t *h, double wall, lh_note_
   lh_group_t *g;
   int fresh;
 
-  if (h->rule >= f->rule_count || (!h->matched && f->conds[h->rule].kind != LH_COND_RATIO))
+  if (!lh_flood_wants(f, h))
     return NULL;
   clock_hit(f, t, wall);
   g = group_of(f, h, t, emit, arg, &fresh);

@@ -134,6 +134,10 @@ int lh_flood_set_rules(lh_flood_t *f, const lh_cond_t *conds, size_t rule_count,
  * is ignored). */
 lh_group_t *lh_flood_hit(lh_flood_t *f, const lh_hit_t *h, double wall, lh_note_fn emit, void *arg);
 
+/* 1 when `h` is a hit lh_flood_hit takes: of a rule in range, and matched
+ * or of a RATIO rule (else lh_flood_hit ignores it and says NULL). */
+int lh_flood_wants(const lh_flood_t *f, const lh_hit_t *h);
+
 /* A record of the input at `time` that hit no rule, at wall time `wall`:
  * the flood's clock follows it as it follows hits (an absence is measured
  * by the newest record of the whole input). Nothing is made due here. */

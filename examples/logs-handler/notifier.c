@@ -250,6 +250,10 @@ ofctx_result_t lh_notifier_hit(lh_notifier_t *n, ofctx_t *ctx, const lh_hit_t *h
   pending_t *firing;
   uint64_t evicted = lh_flood_evictions(n->flood);
 
+  if (!lh_flood_wants(n->flood, h)) { /* nothing to fold: it must not be nacked for ever */
+    lh_flood_record(n->flood, h->time, wall);
+    return OFCTX_SUCCESS;
+  }
   g = lh_flood_hit(n->flood, h, wall, on_note, &t);
   if (t.unsent) { /* out of memory: the record is nacked, and nothing of it kept */
     lh_flood_forget(n->flood, t.unsent);

@@ -59,7 +59,7 @@ static lh_note_t note_a(lh_note_kind_t kind) {
   n.now = 1629856491.0;
   n.first_fields = first_a;
   n.last_fields = last_a;
-  n.field_count = 3;
+  n.first_count = n.last_count = 3;
   n.samples = samples_a;
   n.sample_count = 3;
   return n;
@@ -308,7 +308,7 @@ static void every_placeholder(void **state) {
   n.suppressed = 2;
   n.first_fields = first_s;
   n.last_fields = last_s;
-  n.field_count = 3;
+  n.first_count = n.last_count = 3;
   n.samples = samples;
   n.sample_count = 2;
   for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
@@ -536,7 +536,7 @@ static void unclean_values(void **state) {
   n.key = key;
   n.key_count = 3;
   n.last_fields = last;
-  n.field_count = 1;
+  n.first_count = n.last_count = 1;
   r.annotations = tmpl;
   r.annotation_count = 2;
   body = body_of(&r, &n, &alert);
@@ -628,7 +628,7 @@ static void random_inputs(void **state) {
     n.key = key;
     n.key_count = 3;
     n.first_fields = n.last_fields = fields;
-    n.field_count = 2;
+    n.first_count = n.last_count = 2;
     n.samples = samples;
     n.sample_count = 2;
     n.suppressed = (uint64_t)round;

@@ -137,22 +137,24 @@ static const char *am_env(const char *name) {
  * are not ASCII, and that are plain come back exactly, in both formats. */
 static void alert_values_round_trip(void **state) {
   const char *path = "/a\"b\\c\td\x01/\xe2\x82\xac";
-  lh_flood_note_t note = {LH_NOTE_UPDATE,
-                          "demo-project",
-                          "wordpress-v1-f54f697c5-hdn2z",
-                          "caf\xc3\xa9",
-                          404,
-                          7,
-                          6,
-                          1629856477.5,
-                          1629856490.25,
-                          1629856491.0,
-                          "GET",
-                          "10.0.0.7",
-                          "/first",
-                          path,
-                          {"/first", path},
-                          2};
+  const char *key[] = {"demo-project", "wordpress-v1-f54f697c5-hdn2z", "caf\xc3\xa9", "404"};
+  const lh_field_t first[] = {{"path", "/first"}, {"method", "GET"}, {"client", "10.0.0.7"}};
+  const lh_field_t last[] = {{"path", path}, {"method", "GET"}, {"client", "10.0.0.7"}};
+  const char *samples[] = {"/first", path};
+  lh_note_t note = {.kind = LH_NOTE_UPDATE,
+                    .key = key,
+                    .key_count = 4,
+                    .count = 7,
+                    .new_count = 6,
+                    .first_seen = 1629856477.5,
+                    .last_seen = 1629856490.25,
+                    .now = 1629856491.0,
+                    .first_fields = first,
+                    .first_count = 3,
+                    .last_fields = last,
+                    .last_count = 3,
+                    .samples = samples,
+                    .sample_count = 2};
   lh_getenv_fn envs[] = {no_env, am_env};
   (void)state;
   for (size_t i = 0; i < 2; i++) {
@@ -177,8 +179,8 @@ static void alert_values_round_trip(void **state) {
     assert_string_equal(json_string_value(json_object_get(notes, "new_count")), "6");
     assert_string_equal(json_string_value(json_object_get(notes, "first_seen")),
                         "2021-08-25T01:54:37.500000Z");
-    assert_string_equal(json_string_value(json_object_get(labels, "container")), note.container);
-    assert_string_equal(json_string_value(json_object_get(labels, "pod")), note.pod);
+    assert_string_equal(json_string_value(json_object_get(labels, "container")), key[2]);
+    assert_string_equal(json_string_value(json_object_get(labels, "pod")), key[1]);
     assert_string_equal(json_string_value(json_object_get(labels, "alertname")), "404 Request");
     assert_string_equal(json_string_value(json_object_get(alert, "startsAt")),
                         "2021-08-25T01:54:37.500000Z");

@@ -308,7 +308,9 @@ static const char *key_value(const alert_t *a, const char *name, size_t len) {
 static const char *field_value(const alert_t *a, int last, const char *name, size_t len) {
   const lh_field_t *f = last ? a->note->last_fields : a->note->first_fields;
 
-  for (size_t i = 0; f && i < a->note->field_count; i++)
+  size_t n = last ? a->note->last_count : a->note->first_count;
+
+  for (size_t i = 0; f && i < n; i++)
     if (f[i].name && strlen(f[i].name) == len && memcmp(f[i].name, name, len) == 0)
       return f[i].value;
   return NULL;

@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "alert_types.h"
+#include "flood.h"
+#include "rules.h" /* lh_format_t */
 
 /* A label: the same shape as a field. */
 typedef lh_field_t lh_label_t;

@@ -1,4 +1,4 @@
-/* Today's rules and flood note → lh_notify_t and the design's lh_note_t. */
+/* Today's rules (the LOGS_* variables) as the rule lh_alert_json takes. */
 #include <stdio.h>
 
 #include "alert_compat.h"
@@ -24,30 +24,10 @@ static lh_notify_t notify_of(const lh_rules_t *rules, const lh_field_t *alertnam
   return r;
 }
 
-char *lh_alert_json_rules(const lh_rules_t *rules, const lh_flood_note_t *old, double wall,
+char *lh_alert_json_rules(const lh_rules_t *rules, const lh_note_t *note, double wall,
                           size_t *len) {
-  char status[16];
-  const char *key[] = {old->namespace_name, old->pod, old->container, status};
   lh_field_t name = {"alertname", lh_rules_alert_name(rules)};
-  /* today's note has the first path only: the first method and client are unknown */
-  lh_field_t first[] = {{"path", old->first_path}, {"method", NULL}, {"client", NULL}};
-  lh_field_t last[] = {{"path", old->last_path}, {"method", old->method}, {"client", old->client}};
   lh_notify_t rule = notify_of(rules, &name);
-  lh_note_t note = {0};
 
-  snprintf(status, sizeof status, "%d", old->status);
-  note.kind = old->kind;
-  note.key = key;
-  note.key_count = sizeof key / sizeof *key;
-  note.count = old->count;
-  note.new_count = old->new_count;
-  note.first_seen = old->first_seen;
-  note.last_seen = old->last_seen;
-  note.now = old->now;
-  note.first_fields = first;
-  note.last_fields = last;
-  note.field_count = sizeof first / sizeof *first;
-  note.samples = old->samples;
-  note.sample_count = old->sample_count;
-  return lh_alert_json(&rule, &note, wall, len);
+  return lh_alert_json(&rule, note, wall, len);
 }

@@ -1,7 +1,7 @@
-/* TEMPORARY (issue 24, stage 1, branch "notify"): today's rules (rules.h,
- * the LOGS_* variables) and today's flood note, as the rule and the note
- * lh_alert_json takes, so that today's alerts come out unchanged until the
- * lead wires rule.c's lh_notify_t and the new flood.h; then this file goes. */
+/* TEMPORARY (issue 24, stage 1): today's rules (rules.h, the LOGS_*
+ * variables) as the rule lh_alert_json takes, so that today's alerts come
+ * out unchanged until rule.c's lh_notify_t is wired in; then this file
+ * goes. */
 #ifndef LH_ALERT_COMPAT_H
 #define LH_ALERT_COMPAT_H
 
@@ -10,7 +10,6 @@
 /* lh_alert_json for the env rule: `rules` and `note` are borrowed for the
  * call. The rule is the design's env rule: group_by namespace, pod,
  * container, status; labels {alertname: LOGS_ALERT_NAME}; access_log. */
-char *lh_alert_json_rules(const lh_rules_t *rules, const lh_flood_note_t *note, double wall,
-                          size_t *len);
+char *lh_alert_json_rules(const lh_rules_t *rules, const lh_note_t *note, double wall, size_t *len);
 
 #endif

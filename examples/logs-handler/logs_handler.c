@@ -31,6 +31,20 @@ typedef struct {
   lh_notifier_t *notifier;
 } lh_state_t;
 
+/* The notifier of the rules: their one condition, rate and bound, and
+ * alert.c's notifications through record.c's format. */
+static lh_notifier_t *notifier_of(lh_rules_t *rules) {
+  lh_cond_t cond = lh_record_cond(rules);
+  lh_notifier_config_t cfg = {.max_keys = lh_rules_flood(rules)->max_keys,
+                              .rate = lh_rules_notify_rate(rules),
+                              .burst = lh_rules_notify_burst(rules),
+                              .conds = &cond,
+                              .rule_count = 1,
+                              .format = lh_record_alert,
+                              .arg = rules};
+  return lh_notifier_new(&cfg);
+}
+
 static const char *env(const char *name) { return getenv(name); }
 
 void LogsHandler_fini(void *user_data) {
@@ -67,7 +81,7 @@ int LogsHandler_init(const ofctx_config_t *cfg, void **user_data) {
     LogsHandler_fini(s);
     return -1;
   }
-  s->notifier = lh_notifier_new(s->rules);
+  s->notifier = notifier_of(s->rules);
   if (!s->notifier) {
     fprintf(stderr, "logs-handler: out of memory\n");
     LogsHandler_fini(s);
@@ -113,7 +127,7 @@ static ofctx_result_t handle(lh_state_t *s, ofctx_t *ctx, const ofctx_event_t *i
     break;
   }
   /* acknowledged once the notification that carries it was accepted */
-  rc = lh_notifier_match(s->notifier, ctx, &record.match, wall);
+  rc = lh_notifier_hit(s->notifier, ctx, &record.hit, wall);
   lh_record_clear(&record);
   if (rc != OFCTX_SUCCESS)
     ofctx_log(ctx, OFCTX_LOG_ERROR, "out of memory");

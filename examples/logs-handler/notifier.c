@@ -2,16 +2,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include "alert_compat.h"
 #include "notifier.h"
 
 /* One notification on its way: queued, then sent. */
 typedef struct pending {
   struct pending *next;
   lh_notifier_t *n;
-  char *text;
-  size_t len;
+  char *text, *output;
+  size_t len, rule;
   char line[512];    /* the readable line logged once it is accepted */
   lh_group_t *group; /* FIRING: its group, pinned until the send settles */
   ofctx_t **held;    /* the invocations whose records it carries */
@@ -19,10 +19,11 @@ typedef struct pending {
 } pending_t;
 
 struct lh_notifier {
-  const lh_rules_t *rules;
+  lh_notifier_config_t cfg;
   lh_flood_t *flood;
   lh_bucket_t bucket;
   pending_t *head, **tail;
+  pending_t *unmarked; /* the first queued one not yet counted as held back */
 };
 
 /* One turn of the notifier, a match or a tick: what the flood's callback
@@ -35,22 +36,24 @@ typedef struct {
   lh_group_t *unsent; /* a new key whose firing notification could not be made */
 } turn_t;
 
-lh_notifier_t *lh_notifier_new(const lh_rules_t *rules) {
+lh_notifier_t *lh_notifier_new(const lh_notifier_config_t *cfg) {
   lh_notifier_t *n = calloc(1, sizeof *n);
 
-  if (!n || !(n->flood = lh_flood_new(lh_rules_flood(rules)))) {
+  if (!n || !(n->flood = lh_flood_new(cfg->max_keys, cfg->conds, cfg->rule_count))) {
     free(n);
     return NULL;
   }
-  n->rules = rules;
+  n->cfg = *cfg;
+  n->cfg.conds = NULL; /* the flood's copy is the one */
   n->tail = &n->head;
-  lh_bucket_init(&n->bucket, lh_rules_notify_rate(rules), lh_rules_notify_burst(rules), 0);
+  lh_bucket_init(&n->bucket, cfg->rate, cfg->burst, 0);
   return n;
 }
 
 static void pending_free(pending_t *p) {
   free(p->held);
   free(p->text);
+  free(p->output);
   free(p);
 }
 
@@ -92,30 +95,65 @@ static int hold(pending_t *p, ofctx_t *ctx) {
 
 static const char *kinds[] = {"firing", "update", "resolved"};
 
-/* "firing demo-project/wordpress-v1-.../wordpress 404: 3 requests (2 new)
- * from 2021-08-25T01:54:37 to 2021-08-25T01:56:02 UTC, first /a, last /b" */
-static void line_of(const lh_flood_note_t *note, char *out, size_t size) {
-  char first[64], last[64], fresh[48] = "";
+/* `note`'s key as "a/b/c" into `out`. */
+static void key_of(const lh_note_t *note, char *out, size_t size) {
+  size_t used = 0;
 
-  lh_rfc3339(note->first_seen, first);
-  lh_rfc3339(note->last_seen, last);
+  out[0] = '\0';
+  for (size_t i = 0; i < note->key_count && used + 1 < size; i++) {
+    if (!*note->key[i])
+      continue;
+    snprintf(out + used, size - used, "%s%s", used ? "/" : "", note->key[i]);
+    used += strlen(out + used);
+  }
+}
+
+/* `t` (seconds since the epoch) as 2021-08-25T01:54:37, in UTC. */
+static void stamp(double t, char out[32]) {
+  time_t secs = t >= 0 && t < 253402300800.0 ? (time_t)t : 0; /* the years 1970 to 9999 */
+  struct tm tm;
+
+  gmtime_r(&secs, &tm);
+  strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+}
+
+/* "firing   demo-project/wordpress-v1-.../wordpress/404: 3 matches (2 new)
+ * from 2021-08-25T01:54:37 to 2021-08-25T01:56:02 UTC, samples /a /b", and
+ * what the rate limit held back before it. */
+static void line_of(const lh_note_t *note, char *out, size_t size) {
+  char first[32], last[32], fresh[48] = "", held[64] = "", key[256], samples[256] = "";
+  size_t used = 0;
+
+  stamp(note->first_seen, first);
+  stamp(note->last_seen, last);
+  key_of(note, key, sizeof key);
+  for (size_t i = 0; i < note->sample_count && used + 1 < sizeof samples; i++) {
+    snprintf(samples + used, sizeof samples - used, "%s %s", i ? "" : ", samples",
+             note->samples[i]);
+    used += strlen(samples + used);
+  }
   if (note->kind != LH_NOTE_FIRING && note->new_count)
     snprintf(fresh, sizeof fresh, " (%llu new)", (unsigned long long)note->new_count);
-  snprintf(out, size,
-           "%-8s %s/%s%s%s %d: %llu request%s%s from %.19s to %.19s UTC, first %s, last %s",
-           kinds[note->kind], note->namespace_name, note->pod, *note->container ? "/" : "",
-           note->container, note->status, (unsigned long long)note->count,
-           note->count == 1 ? "" : "s", fresh, first, last, note->first_path, note->last_path);
+  if (note->suppressed)
+    snprintf(held, sizeof held, "; %llu held back by the rate limit before",
+             (unsigned long long)note->suppressed);
+  snprintf(out, size, "%-8s %s: %llu match%s%s from %s to %s UTC%s%s", kinds[note->kind], key,
+           (unsigned long long)note->count, note->count == 1 ? "" : "es", fresh, first, last,
+           samples, held);
 }
 
 /* The flood's callback: the note becomes a queued notification; a firing
  * one pins its group and holds the record that fired it. */
-static void on_note(const lh_flood_note_t *note, lh_group_t *group, void *arg) {
+static void on_note(const lh_note_t *note, lh_group_t *group, void *arg) {
   turn_t *t = arg;
   lh_notifier_t *n = t->n;
   pending_t *p = calloc(1, sizeof *p);
+  const char *output = NULL;
 
-  if (!p || !(p->text = lh_alert_json_rules(n->rules, note, t->wall, &p->len))) {
+  if (!p || !(p->text = n->cfg.format(n->cfg.arg, note, t->wall, &p->len, &output)) || !output ||
+      !(p->output = strdup(output))) {
+    if (p)
+      free(p->text);
     free(p);
     t->nomem = 1;
     if (note->kind == LH_NOTE_FIRING) /* its key must fire with its next match */
@@ -123,6 +161,7 @@ static void on_note(const lh_flood_note_t *note, lh_group_t *group, void *arg) {
     return;
   }
   p->n = n;
+  p->rule = note->rule;
   line_of(note, p->line, sizeof p->line);
   if (note->kind == LH_NOTE_FIRING) {
     p->group = group;
@@ -132,6 +171,8 @@ static void on_note(const lh_flood_note_t *note, lh_group_t *group, void *arg) {
   }
   *n->tail = p;
   n->tail = &p->next;
+  if (!n->unmarked)
+    n->unmarked = p;
 }
 
 /* The send of `p` ended with `status` (OFCTX_OK: it was accepted). */
@@ -164,23 +205,37 @@ enum {
   PUMP_UNLIMITED = 1 << 1 /* send the whole queue, tokens or not */
 };
 
+/* The rate limit holds the queue back: every queued notification not yet
+ * counted is counted for its rule (once: the ones after `unmarked` are the
+ * ones not yet counted). */
+static void held_back(lh_notifier_t *n) {
+  for (pending_t *p = n->unmarked; p; p = p->next)
+    lh_flood_suppress(n->flood, p->rule);
+  n->unmarked = NULL;
+}
+
 /* Sends from the head of the queue while tokens last. An invocation's
  * context sends only a notification that carries its own record (so that
  * no other record waits on it); a tick's (PUMP_TICK) sends any. */
 static void pump(lh_notifier_t *n, ofctx_t *ctx, double wall, unsigned flags) {
-  while (n->head && ((flags & PUMP_TICK) || holds(n->head, ctx)) &&
-         ((flags & PUMP_UNLIMITED) || lh_bucket_take(&n->bucket, wall))) {
+  while (n->head && ((flags & PUMP_TICK) || holds(n->head, ctx))) {
     pending_t *p = n->head;
     ofctx_send_opts_t opts = OFCTX_SEND_OPTS_INIT;
     ofctx_err_t rc;
 
+    if (!(flags & PUMP_UNLIMITED) && !lh_bucket_take(&n->bucket, wall)) {
+      held_back(n);
+      return;
+    }
     n->head = p->next;
     if (!n->head)
       n->tail = &n->head;
+    if (n->unmarked == p)
+      n->unmarked = p->next;
     opts.content_type = "application/json"; /* the library need not parse it again */
     opts.done = sent;
     opts.arg = p;
-    rc = ofctx_send_to(ctx, lh_rules_output(n->rules), p->text, p->len, &opts);
+    rc = ofctx_send_to(ctx, p->output, p->text, p->len, &opts);
     if (rc != OFCTX_OK) {
       ofctx_log(ctx, OFCTX_LOG_ERROR, "cannot send a notification: %s: %s", ofctx_strerror(rc),
                 p->line);
@@ -189,13 +244,17 @@ static void pump(lh_notifier_t *n, ofctx_t *ctx, double wall, unsigned flags) {
   }
 }
 
-ofctx_result_t lh_notifier_match(lh_notifier_t *n, ofctx_t *ctx, const lh_match_t *m, double wall) {
+ofctx_result_t lh_notifier_hit(lh_notifier_t *n, ofctx_t *ctx, const lh_hit_t *h, double wall) {
   turn_t t = {.n = n, .ctx = ctx, .wall = wall};
   lh_group_t *g;
   pending_t *firing;
   uint64_t evicted = lh_flood_evictions(n->flood);
 
-  g = lh_flood_match(n->flood, m, wall, on_note, &t);
+  if (!lh_flood_wants(n->flood, h)) { /* nothing to fold: it must not be nacked for ever */
+    lh_flood_record(n->flood, h->time, wall);
+    return OFCTX_SUCCESS;
+  }
+  g = lh_flood_hit(n->flood, h, wall, on_note, &t);
   if (t.unsent) { /* out of memory: the record is nacked, and nothing of it kept */
     lh_flood_forget(n->flood, t.unsent);
     g = NULL;
@@ -204,13 +263,17 @@ ofctx_result_t lh_notifier_match(lh_notifier_t *n, ofctx_t *ctx, const lh_match_
     ofctx_log(ctx, OFCTX_LOG_WARN,
               "LOGS_MAX_KEYS (%zu) keys kept: dropped the least recently matched one, without "
               "a notification (%llu dropped so far)",
-              lh_rules_flood(n->rules)->max_keys, (unsigned long long)lh_flood_evictions(n->flood));
+              n->cfg.max_keys, (unsigned long long)lh_flood_evictions(n->flood));
   /* a record of a key whose firing is still on its way waits for it */
   firing = g ? lh_group_user(g) : NULL;
   if (firing && hold(firing, ctx) != 0)
     t.nomem = 1;
   pump(n, ctx, wall, 0);
   return g && !t.nomem ? OFCTX_SUCCESS : OFCTX_ERROR;
+}
+
+void lh_notifier_record(lh_notifier_t *n, double time, double wall) {
+  lh_flood_record(n->flood, time, wall);
 }
 
 void lh_notifier_tick(lh_notifier_t *n, ofctx_t *ctx, int stopping, double wall) {
@@ -225,5 +288,23 @@ void lh_notifier_tick(lh_notifier_t *n, ofctx_t *ctx, int stopping, double wall)
   pump(n, ctx, wall, PUMP_TICK | (stopping ? PUMP_UNLIMITED : 0));
 }
 
+int lh_notifier_set_rules(lh_notifier_t *n, const lh_cond_t *conds, size_t rule_count,
+                          const size_t *old_to_new) {
+  int rc = lh_flood_set_rules(n->flood, conds, rule_count, old_to_new);
+
+  if (rc == 0) /* the queued ones keep their old rule's index: counted nowhere now */
+    for (pending_t *p = n->head; p; p = p->next)
+      p->rule = old_to_new && p->rule < n->cfg.rule_count ? old_to_new[p->rule] : LH_RULE_GONE;
+  if (rc == 0)
+    n->cfg.rule_count = rule_count;
+  return rc;
+}
+
 uint64_t lh_notifier_evictions(const lh_notifier_t *n) { return lh_flood_evictions(n->flood); }
 size_t lh_notifier_groups(const lh_notifier_t *n) { return lh_flood_groups(n->flood); }
+size_t lh_notifier_rule_groups(const lh_notifier_t *n, size_t rule) {
+  return lh_flood_rule_groups(n->flood, rule);
+}
+uint64_t lh_notifier_suppressed(const lh_notifier_t *n, size_t rule) {
+  return lh_flood_suppressed(n->flood, rule);
+}

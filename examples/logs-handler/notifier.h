@@ -4,33 +4,64 @@
  * that a firing notification carries until that notification has been
  * accepted: the record that fired it, and the records of its key that come
  * while it is on its way. A firing notification that fails nacks all of
- * them (Dapr delivers them again, and the next one fires again). */
+ * them (Dapr delivers them again, and the next one fires again).
+ *
+ * Nothing is dropped by the rate limit: a notification with no token waits
+ * in the queue, and is counted for its rule as suppressed; the rule's next
+ * notification carries the count (lh_note_t.suppressed), and
+ * lh_notifier_suppressed gives the totals. What a note says and where it
+ * goes is the caller's (the format callback): the notifier knows no rules. */
 #ifndef LH_NOTIFIER_H
 #define LH_NOTIFIER_H
 
 #include <ofctx/ofctx.h>
 
 #include "flood.h"
-#include "rules.h"
 
 typedef struct lh_notifier lh_notifier_t;
 
-/* `rules` is borrowed for the notifier's life; NULL when out of memory. */
-lh_notifier_t *lh_notifier_new(const lh_rules_t *rules);
+/* A note as the text to send (JSON, free with free()) and the output to
+ * send it to (`*output`, a name the notifier copies). `*len` is the text's
+ * length. NULL when out of memory. */
+typedef char *(*lh_format_fn)(void *arg, const lh_note_t *note, double wall, size_t *len,
+                              const char **output);
+
+typedef struct {
+  size_t max_keys;        /* flood groups kept at once (LOGS_MAX_KEYS) */
+  double rate, burst;     /* notifications a second, and at most saved */
+  const lh_cond_t *conds; /* one per rule, copied */
+  size_t rule_count;      /* of conds */
+  lh_format_fn format;    /* required */
+  void *arg;              /* format's, borrowed for the notifier's life */
+} lh_notifier_config_t;
+
+/* NULL when out of memory. */
+lh_notifier_t *lh_notifier_new(const lh_notifier_config_t *cfg);
 /* Frees what is left; call after the function stopped. */
 void lh_notifier_free(lh_notifier_t *n);
 
-/* A matching record of the invocation `ctx`, at wall time `wall`: folded,
- * held when a firing notification carries it, and what is due is sent.
- * OFCTX_SUCCESS, or OFCTX_ERROR when out of memory. */
-ofctx_result_t lh_notifier_match(lh_notifier_t *n, ofctx_t *ctx, const lh_match_t *m, double wall);
+/* A hit (a record that passed a rule's select) of the invocation `ctx`, at
+ * wall time `wall`: folded, held when a firing notification carries it, and
+ * what is due is sent. OFCTX_SUCCESS, or OFCTX_ERROR when out of memory. */
+ofctx_result_t lh_notifier_hit(lh_notifier_t *n, ofctx_t *ctx, const lh_hit_t *h, double wall);
+
+/* A record that hit no rule, of `time`, at wall time `wall`: the flood's
+ * clock follows it (lh_flood_record). */
+void lh_notifier_record(lh_notifier_t *n, double time, double wall);
 
 /* The function's tick: what is due goes out; `stopping` resolves every
  * group and sends the whole queue, bucket or not. */
 void lh_notifier_tick(lh_notifier_t *n, ofctx_t *ctx, int stopping, double wall);
 
-/* Groups dropped because LOGS_MAX_KEYS were kept, and groups now. */
+/* A reload: see lh_flood_set_rules. 0, or -1 when out of memory. */
+int lh_notifier_set_rules(lh_notifier_t *n, const lh_cond_t *conds, size_t rule_count,
+                          const size_t *old_to_new);
+
+/* Groups dropped because max_keys were kept, and groups now. */
 uint64_t lh_notifier_evictions(const lh_notifier_t *n);
 size_t lh_notifier_groups(const lh_notifier_t *n);
+/* Per rule: groups now, and notifications held back by the rate limit. */
+size_t lh_notifier_rule_groups(const lh_notifier_t *n, size_t rule);
+uint64_t lh_notifier_suppressed(const lh_notifier_t *n, size_t rule);
 
 #endif

@@ -1,4 +1,5 @@
 /* A record → its verdict, and the alert when it matches. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -6,6 +7,7 @@
 
 #include "access_log.h"
 #include "alert.h"
+#include "alert_compat.h"
 #include "record.h"
 
 static const char *member(json_t *obj, const char *key) {
@@ -45,15 +47,32 @@ static char *copy(lh_span_t s) {
 static lh_verdict_t build(json_t *record, const char *ns, const char *pod, const lh_access_t *line,
                           double now, lh_record_t *out) {
   json_t *k8s = json_object_get(record, "kubernetes");
+  const char *container = member(k8s, "container_name");
 
-  *out = (lh_record_t){{0}, record, copy(line->method), copy(line->path), copy(line->client)};
-  out->match =
-      (lh_match_t){ns,        pod,         member(k8s, "container_name"), line->status, out->method,
-                   out->path, out->client, record_time(record, line, now)};
+  *out = (lh_record_t){.json = record,
+                       .method = copy(line->method),
+                       .path = copy(line->path),
+                       .client = copy(line->client)};
   if (!out->method || !out->path || !out->client) {
     lh_record_clear(out);
     return LH_NOMEM;
   }
+  snprintf(out->status, sizeof out->status, "%d", line->status);
+  out->key[0] = ns;
+  out->key[1] = pod;
+  out->key[2] = container ? container : "";
+  out->key[3] = out->status;
+  out->fields[0] = (lh_field_t){"path", out->path};
+  out->fields[1] = (lh_field_t){"method", out->method};
+  out->fields[2] = (lh_field_t){"client", out->client};
+  out->hit = (lh_hit_t){.rule = 0,
+                        .key = out->key,
+                        .key_count = 4,
+                        .matched = 1,
+                        .sample = out->path,
+                        .fields = out->fields,
+                        .field_count = 3,
+                        .time = record_time(record, line, now)};
   return LH_MATCH;
 }
 
@@ -107,4 +126,19 @@ lh_verdict_t lh_record_check(const lh_rules_t *rules, const char *data, size_t l
   }
   json_decref(record);
   return verdict;
+}
+
+lh_cond_t lh_record_cond(const lh_rules_t *rules) {
+  const lh_flood_config_t *cfg = lh_rules_flood(rules);
+
+  return (lh_cond_t){.kind = LH_COND_ANY,
+                     .repeat_interval = cfg->repeat_interval,
+                     .resolve_after = cfg->quiet_period,
+                     .samples = 3}; /* the env rule keeps three paths, as ever */
+}
+
+char *lh_record_alert(void *rules, const lh_note_t *note, double wall, size_t *len,
+                      const char **output) {
+  *output = lh_rules_output(rules);
+  return lh_alert_json_rules(rules, note, wall, len);
 }

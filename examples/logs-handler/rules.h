@@ -6,9 +6,14 @@
 
 #include <stddef.h>
 
-#include "flood.h"
-
 typedef struct lh_rules lh_rules_t;
+
+/* The flood control's timing and bound (was flood.h's). */
+typedef struct {
+  double repeat_interval; /* seconds between two notifications of a group */
+  double quiet_period;    /* seconds without a match that resolve a group */
+  size_t max_keys;        /* groups kept at once */
+} lh_flood_config_t;
 
 typedef enum {
   LH_FORMAT_NOTIFICATION_MANAGER, /* Alertmanager's webhook object (Notification Manager) */

@@ -55,7 +55,8 @@ static void alert(const char *tmpl, const char *const *values, lh_format_t forma
                  .now = 1700000002.0,
                  .first_fields = fields,
                  .last_fields = fields,
-                 .field_count = 2,
+                 .first_count = 2,
+                 .last_count = 2,
                  .samples = values,
                  .sample_count = 3};
   size_t len;

@@ -7,6 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import datetime
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -463,6 +464,18 @@ class Sample(unittest.TestCase):
         resolved = [s for s in sends if s["data"]["status"] == "resolved"]
         self.assertEqual(len(firing), 4)
         self.assertEqual(len(resolved), 2)
+
+    def test_the_rate_limit_holds_back_and_says_so(self):
+        with open(os.path.join(ROOT, "examples", "logs-handler", "testdata", "records.jsonl")) as f:
+            text = f.read()
+        # one token and hardly any more: every firing but the first waits; none is dropped
+        status, sends, err = run(text, {"LOGS_NOTIFY_BURST": "1", "LOGS_NOTIFY_RATE": "0.001"})
+        self.assertEqual(status, 0, err)
+        with open(os.path.join(ROOT, "examples", "logs-handler", "testdata", "expected-alerts.jsonl")) as f:
+            self.assertEqual(len(sends), len(f.readlines()))
+        # the three firings that waited are counted, each once, in the next notifications made
+        held = [int(n) for n in re.findall(r"; (\d+) held back by the rate limit before", err)]
+        self.assertEqual(sum(held), 3, err)
 
 
 if __name__ == "__main__":

@@ -74,8 +74,8 @@ static int number_at(const json_t *o, const char *key, double min, double max, d
   *out = json_number_value(n);
   if (json_is_number(n) && *out >= min && *out <= max)
     return 0;
-  snprintf(why, sizeof why, "%s (a number from %g to %g)", n ? "out of range" : "missing", min,
-           max);
+  snprintf(why, sizeof why, "%s (a number from %.15g to %.15g)", n ? "out of range" : "missing",
+           min, max);
   return fail(at, key, why);
 }
 

@@ -77,28 +77,30 @@ int lh_fref_resolve(lh_fref_t *out, const char *name, lh_parse_t parse, const pc
   return -1;
 }
 
-/* Levenshtein distance of two short names (longer ones count as far). */
+/* The optimal string alignment distance of two short names: edits and
+ * swaps of two neighbours (longer names count as far). */
 static size_t distance(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b), row[65];
+  size_t la = strlen(a), lb = strlen(b), rows[3][65];
 
   if (la > 64 || lb > 64)
     return 1000;
   for (size_t j = 0; j <= lb; j++)
-    row[j] = j;
+    rows[0][j] = j;
   for (size_t i = 1; i <= la; i++) {
-    size_t diag = row[0];
+    size_t *row = rows[i % 3], *up = rows[(i - 1) % 3], *up2 = rows[(i + 1) % 3];
     row[0] = i;
     for (size_t j = 1; j <= lb; j++) {
-      size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-      if (up + 1 < best)
-        best = up + 1;
+      size_t best = up[j - 1] + (a[i - 1] != b[j - 1]);
+      if (up[j] + 1 < best)
+        best = up[j] + 1;
       if (row[j - 1] + 1 < best)
         best = row[j - 1] + 1;
-      diag = up;
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && up2[j - 2] + 1 < best)
+        best = up2[j - 2] + 1;
       row[j] = best;
     }
   }
-  return row[lb];
+  return rows[la % 3][lb];
 }
 
 static void consider(const char *name, const char *candidate, const char **best, size_t *d) {
@@ -127,7 +129,7 @@ static void consider_groups(const char *name, const pcre2_code *regex, const cha
 
 const char *lh_fref_suggest(const char *name, lh_parse_t parse, const pcre2_code *regex) {
   const char *best = NULL;
-  size_t d = (size_t)-1, limit = strlen(name) / 2 + 1;
+  size_t d = (size_t)-1, limit = strlen(name) / 3;
 
   for (size_t i = 0; i < sizeof metadata_fields / sizeof *metadata_fields; i++)
     consider(name, metadata_fields[i], &best, &d);
@@ -137,7 +139,7 @@ const char *lh_fref_suggest(const char *name, lh_parse_t parse, const pcre2_code
   consider_groups(name, regex, &best, &d);
   if (strncmp(name, "label", 5) == 0 || strncmp(name, "lable", 5) == 0)
     return "labels.<name>";
-  return d <= (limit < 3 ? limit : 3) ? best : NULL;
+  return d <= (limit < 1 ? 1 : limit > 3 ? 3 : limit) ? best : NULL;
 }
 
 /* `n` bytes of the view's string space, or NULL when out of memory. */

@@ -139,9 +139,11 @@ static const char *item_end(const char *s, const char *end) {
 
 /* "[a, b, 'c d']" into the condition's values. */
 static int parse_list(cond_t *c, const char *s, const parse_t *p) {
-  size_t n = strlen(s), items = 1;
+  size_t n, items = 1;
   const char *end, *bad;
 
+  s = skip(s);
+  n = strlen(s);
   while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
     n--;
   if (n < 2 || s[0] != '[' || s[n - 1] != ']')
@@ -237,7 +239,7 @@ static int parse_field(cond_t *c, const char *s, size_t n, lh_parse_t parse,
   hint = lh_fref_suggest(c->name, parse, regex);
   snprintf(p->err, p->size, "%s: unknown field \"%.100s\"%s%s%s%s", p->path, c->name,
            hint ? " (did you mean \"" : "", hint ? hint : "", hint ? "\"?)" : "",
-           parse == LH_PARSE_NONE && !hint ? " (JSON fields need parse: json)" : "");
+           parse != LH_PARSE_JSON && !hint ? " (JSON fields need parse: json)" : "");
   return -1;
 }
 

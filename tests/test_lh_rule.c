@@ -622,7 +622,7 @@ static const char *const prefilter_sets[][3] = {
      " \"group_by\": [\"pod\"],"
      " \"match\": {\"parse\": \"none\", \"where\": [], \"regex\": \"OOMKilled\"}}",
      NULL},
-    {"{\"select\": {\"namespace\": [\"web\", \"shop\"], \"pod\": [\"api-1\", \"api-2\"]},"
+    {"{\"select\": {\"namespace\": [\"web\", \"shop\"], \"pod\": [\"api-1\", \"api/2\"]},"
      " \"match\": {\"where\": [\"status != 200\"]}}",
      NULL, NULL},
 };
@@ -633,8 +633,8 @@ static char *generated(unsigned seed) {
   static const char *const namespaces[] = {"demo-project",      "web",  "shop",
                                            "kube-system",       "webx", "demo-project\\u0000",
                                            "d\\u0065mo-project"};
-  static const char *const pods[] = {"wordpress-v1-f54f697c5-hdn2z", "api-1", "api-2",
-                                     "nginx-7c5ddbdf54-x2x9q", "api-\\u0031"};
+  static const char *const pods[] = {"wordpress-v1-f54f697c5-hdn2z", "api-1",       "api-2",
+                                     "nginx-7c5ddbdf54-x2x9q",       "api-\\u0031", "api\\/2"};
   static const char *const lines[] = {
       "1.2.3.4 - - [25/Aug/2021:01:54:36 +0000] \\\"GET /x HTTP/1.1\\\" NNN 10 \\\"-\\\" \\\"c\\\"",
       "1.2.3.4 - - [25/Aug/2021:01:54:36 +0000] \\\"GET /healthz HTTP/1.1\\\" NNN 10",
@@ -655,7 +655,7 @@ static char *generated(unsigned seed) {
   memcpy(nnn, status, 3);
   snprintf(out, 1024,
            "{\"log\": \"%s\", \"kubernetes\": {\"namespace_name\": \"%s\", \"pod_name\": \"%s\"}}",
-           line, namespaces[(r >> 11) % 7], pods[(r >> 15) % 5]);
+           line, namespaces[(r >> 11) % 7], pods[(r >> 15) % 6]);
   return out;
 }
 

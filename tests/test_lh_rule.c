@@ -223,6 +223,11 @@ static const bad_case_t bad_cases[] = {
     {"{\"format\": \"slack\"}", NULL, "rules[0].format: not notification-manager or alertmanager"},
     {"{\"samples\": 11}", NULL, "rules[0].samples: out of range (a number from 0 to 10)"},
     {"{\"severity\": 3}", NULL, "rules[0].severity: not a string"},
+    {"{\"samples\": 2.5}", NULL, "rules[0].samples: not a whole number (0 to 10)"},
+    {"{\"repeat_interval\": \"1h\"}", NULL,
+     "rules[0].repeat_interval: not a number (a number from 1 to 604800)"},
+    {"{\"condition\": {\"kind\": \"count\", \"count\": 0, \"window\": 60}}", NULL,
+     "rules[0].condition.count: out of range (a number from 1 to 1000000000)"},
     {"{\"labels\": {\"team\": 3}}", NULL, "rules[0].labels.team: not a string"},
     {"{\"annotations\": {\"summary\": \"last {{last.pth}}\"}}", NULL,
      "rules[0].annotations.summary: unknown field \"pth\" in {{last.pth}} (did you mean "

@@ -74,8 +74,24 @@ static int number_at(const json_t *o, const char *key, double min, double max, d
   *out = json_number_value(n);
   if (json_is_number(n) && *out >= min && *out <= max)
     return 0;
-  snprintf(why, sizeof why, "%s (a number from %.15g to %.15g)", n ? "out of range" : "missing",
+  snprintf(why, sizeof why, "%s (a number from %.15g to %.15g)",
+           !n                   ? "missing"
+           : !json_is_number(n) ? "not a number"
+                                : "out of range",
            min, max);
+  return fail(at, key, why);
+}
+
+/* A whole number from `min` to `max`. */
+static int whole_at(const json_t *o, const char *key, double min, double max, double *out,
+                    const at_t *at) {
+  char why[96];
+
+  if (number_at(o, key, min, max, out, at) != 0)
+    return -1;
+  if (*out == (double)(uint64_t)*out)
+    return 0;
+  snprintf(why, sizeof why, "not a whole number (%.15g to %.15g)", min, max);
   return fail(at, key, why);
 }
 
@@ -290,13 +306,13 @@ static int cond_numbers(lh_cond_t *c, const json_t *o, const at_t *at) {
 
   switch (c->kind) {
   case LH_COND_COUNT:
-    if (number_at(o, "count", 1, 1e9, &n, at) != 0)
+    if (whole_at(o, "count", 1, 1e9, &n, at) != 0)
       return -1;
     c->count = (uint64_t)n;
     return number_at(o, "window", 1, 7 * 86400, &c->window, at);
   case LH_COND_RATIO:
     if (number_at(o, "ratio", 0, 1, &c->ratio, at) != 0 ||
-        number_at(o, "min_total", 1, 1e9, &n, at) != 0)
+        whole_at(o, "min_total", 1, 1e9, &n, at) != 0)
       return -1;
     c->min_total = (uint64_t)n;
     return number_at(o, "window", 1, 7 * 86400, &c->window, at);
@@ -468,7 +484,7 @@ static int compile_timing(lh_ruleset_t *rs, size_t i, const json_t *rule, const 
   if (number_at(rule, "repeat_interval", 1, 7 * 86400, &c->repeat_interval, at) != 0 ||
       number_at(rule, "resolve_after", 1, 86400, &c->resolve_after, at) != 0 ||
       number_at(rule, "lease", 1, 8 * 86400, &n->lease, at) != 0 ||
-      number_at(rule, "samples", 0, LH_SAMPLES_MAX, &samples, at) != 0)
+      whole_at(rule, "samples", 0, LH_SAMPLES_MAX, &samples, at) != 0)
     return -1;
   if (n->lease <= c->repeat_interval)
     return fail(at, "lease",
@@ -550,7 +566,7 @@ static int compile_settings(lh_ruleset_t *rs, const json_t *doc, at_t *at) {
   snprintf(at->path, sizeof at->path, "settings");
   if (!json_is_object(s))
     return fail(at, NULL, s ? "not an object" : "missing");
-  if (number_at(s, "max_keys", 1, 1000000, &keys, at) != 0 ||
+  if (whole_at(s, "max_keys", 1, 1000000, &keys, at) != 0 ||
       number_at(s, "notify_rate", 0.001, 1000, &rs->rate, at) != 0 ||
       number_at(s, "notify_burst", 1, 1000, &rs->burst, at) != 0 ||
       !(rs->receiver = text_at(s, "receiver", at)))

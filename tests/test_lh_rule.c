@@ -591,6 +591,9 @@ static void conds_and_notify(void **state) {
   assert_true(c[1].absent == 600 && c[1].forget_after == 86400);
   assert_string_equal(lh_ruleset_output(rs, 0), "am");
   assert_string_equal(lh_ruleset_name(rs, 1), "gone");
+  assert_string_equal(json_string_value(json_object_get(lh_ruleset_rule_json(rs, 1), "name")),
+                      "gone");
+  assert_null(lh_ruleset_rule_json(rs, 2));
   assert_string_equal(n->name, "burst");
   assert_string_equal(n->severity, "critical");
   assert_string_equal(n->receiver, "logs-handler");

@@ -115,6 +115,10 @@ const lh_cond_t *lh_ruleset_conds(const lh_ruleset_t *rs) { return rs->conds; }
 const lh_notify_t *lh_ruleset_notify(const lh_ruleset_t *rs, size_t i) { return &rs->notify[i]; }
 const char *lh_ruleset_output(const lh_ruleset_t *rs, size_t i) { return rs->rules[i].output; }
 const char *lh_ruleset_name(const lh_ruleset_t *rs, size_t i) { return rs->rules[i].name; }
+
+const json_t *lh_ruleset_rule_json(const lh_ruleset_t *rs, size_t i) {
+  return json_array_get(json_object_get(rs->doc, "rules"), i);
+}
 size_t lh_ruleset_max_keys(const lh_ruleset_t *rs) { return rs->max_keys; }
 double lh_ruleset_notify_rate(const lh_ruleset_t *rs) { return rs->rate; }
 double lh_ruleset_notify_burst(const lh_ruleset_t *rs) { return rs->burst; }

@@ -32,6 +32,10 @@ const lh_cond_t *lh_ruleset_conds(const lh_ruleset_t *rs); /* an array, one per 
 const lh_notify_t *lh_ruleset_notify(const lh_ruleset_t *rs, size_t rule);
 const char *lh_ruleset_output(const lh_ruleset_t *rs, size_t rule);
 const char *lh_ruleset_name(const lh_ruleset_t *rs, size_t rule);
+/* The rule's normalized object, as compiled (the rule set's copy): to log
+ * it, and for a reload to tell unchanged rules (json_equal) and keep their
+ * groups. */
+const json_t *lh_ruleset_rule_json(const lh_ruleset_t *rs, size_t rule);
 /* The fields a rule's hits carry (the names of lh_hit_t.fields, in order). */
 const char *const *lh_ruleset_fields(const lh_ruleset_t *rs, size_t rule, size_t *count);
 

@@ -505,6 +505,12 @@ static void group_by_keys(void **state) {
   assert_non_null(lh_ruleset_fields(rs, 0, &n));
   assert_int_equal(n, 3);
   lh_ruleset_free(rs);
+  /* an access-log rule on a line that is not one: the line is the sample */
+  rs = compile1("{\"select\": {\"namespace\": [\"*\"], \"pod\": []}, \"group_by\": [\"pod\","
+                " \"status\"], \"match\": {\"where\": [\"path !~ ^/healthz\"]}}");
+  hits_on(rs, "shop", "web-1", NULL, NULL, "starting",
+          "0:1:web-1|:starting:path=,method=,client=@1629856477.500000\n");
+  lh_ruleset_free(rs);
 }
 
 static void self_exclusion(void **state) {

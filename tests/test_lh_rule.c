@@ -402,6 +402,11 @@ static const where_case_t where_cases[] = {
     {"level != error", "json", "level=error", 1},
     {"error.kind == oom", "json", "{\"error\": {\"kind\": \"oom\"}}", 1},
     {"error.kind == oom", "json", "{\"error\": \"oom\"}", 0},
+    {"log.level == error", "json", "{\"log.level\": \"error\"}", 1}, /* ECS: dotted keys */
+    {"log.level == error", "json", "{\"log\": {\"level\": \"error\"}}", 1},
+    {"a.b.c == 1", "json", "{\"a\": {\"b.c\": 1}}", 1},
+    {"a.b.c == 1", "json", "{\"a.b\": {\"c\": 1}}", 1},
+    {"a.b.c == 1", "json", "{\"a\": {\"b\": 2}}", 0},
     {"code >= 500", "json", "{\"code\": 503}", 1},
     {"code >= 500", "json", "{\"code\": \"503\"}", 1},
     {"code >= 500", "json", "{\"code\": \"high\"}", 0},
@@ -595,6 +600,7 @@ static void conds_and_notify(void **state) {
   assert_int_equal(c[0].samples, 5);
   assert_int_equal(c[1].kind, LH_COND_ABSENT);
   assert_true(c[1].absent == 600 && c[1].forget_after == 86400);
+  assert_true(lh_ruleset_notify(rs, 1)->window == 600);
   assert_string_equal(lh_ruleset_output(rs, 0), "am");
   assert_string_equal(lh_ruleset_name(rs, 1), "gone");
   assert_string_equal(json_string_value(json_object_get(lh_ruleset_rule_json(rs, 1), "name")),

@@ -505,7 +505,8 @@ static void fill_notify(lh_ruleset_t *rs, size_t i) {
 
   n->name = r->name;
   n->receiver = rs->receiver;
-  n->window = rs->conds[i].window;
+  /* {{window}} of an absent rule: how long a key has been silent */
+  n->window = rs->conds[i].kind == LH_COND_ABSENT ? rs->conds[i].absent : rs->conds[i].window;
   n->group_by = r->group_by;
   n->group_by_count = r->key_count;
   n->labels = r->extra_labels;

@@ -377,17 +377,22 @@ static json_t *line_object(lh_view_t *v) {
   return v->line_json;
 }
 
+/* The member at `path` (`n` bytes) in `obj`: a key spelled so ("log.level",
+ * as ECS logs have them) first, else nested objects split at a dot
+ * ("error" then "kind"), the shorter first key first. */
+static json_t *lookup(json_t *obj, const char *path, size_t n) {
+  json_t *at = json_object_getn(obj, path, n);
+
+  for (size_t i = 0; !at && i < n; i++)
+    if (path[i] == '.' && json_is_object(json_object_getn(obj, path, i)))
+      at = lookup(json_object_getn(obj, path, i), path + i + 1, n - i - 1);
+  return at;
+}
+
 /* The value at a dotted path ("error.kind"): strings as they are, numbers
  * and booleans as text; null, objects and arrays are missing. */
 static const char *json_field(lh_view_t *v, const char *path, size_t *len) {
-  json_t *at = line_object(v);
-
-  while (at && path) {
-    const char *dot = strchr(path, '.');
-    size_t n = dot ? (size_t)(dot - path) : strlen(path);
-    at = json_is_object(at) ? json_object_getn(at, path, n) : NULL;
-    path = dot ? dot + 1 : NULL;
-  }
+  json_t *obj = line_object(v), *at = obj ? lookup(obj, path, strlen(path)) : NULL;
   if (json_is_string(at)) {
     *len = json_string_length(at);
     return json_string_value(at);

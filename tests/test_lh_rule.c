@@ -185,6 +185,10 @@ static const bad_case_t bad_cases[] = {
      "rules[0].match.where[0]: \"path ==  \": no value after the operator"},
     {"{\"match\": {\"where\": [\"path == 'x\"]}}", NULL,
      "rules[0].match.where[0]: \"path == 'x\": an unclosed quote"},
+    {"{\"match\": {\"where\": [\"path == 'x' y\"]}}", NULL,
+     "rules[0].match.where[0]: \"path == 'x' y\": text after the closing quote"},
+    {"{\"match\": {\"where\": [\"status in\"]}}", NULL,
+     "rules[0].match.where[0]: \"status in\": in takes a list: in [a, b, ...]"},
     {"{\"match\": {\"where\": [\">= 5\"]}}", NULL,
      "rules[0].match.where[0]: \">= 5\": no field before the operator"},
     {"{\"match\": {\"where\": [\"path =~ a(b\"]}}", NULL,
@@ -251,6 +255,53 @@ static void compile_errors(void **state) {
     assert_null(rs);
     json_decref(doc);
   }
+}
+
+/* Odd condition texts, in every parse: each compiles, or fails with a
+ * message naming its path; none crashes or leaks (the sanitizer build). */
+static void where_odd_texts(void **state) {
+  static const char *const texts[] = {"",
+                                      " ",
+                                      "in",
+                                      "status in",
+                                      "status in [",
+                                      "status in []",
+                                      "status in [,]",
+                                      "x == \"",
+                                      "'",
+                                      "status ==",
+                                      "== ==",
+                                      "status >=",
+                                      "a.b. == 1",
+                                      ".a == 1",
+                                      "a..b == 1",
+                                      "status in [5xx, 'a, b', \"c\"]",
+                                      "line =~ ''",
+                                      "line in ['']",
+                                      "status !~ (",
+                                      "labels. == x",
+                                      "level == \"a\" b",
+                                      "method in [GET] x",
+                                      "status >= 1e999",
+                                      "status == 600",
+                                      "status == 99",
+                                      "status < -1"};
+  static const char *const parses[] = {"none", "access_log", "json"};
+
+  (void)state;
+  for (size_t p = 0; p < 3; p++)
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+      json_t *doc = doc_of("{\"group_by\": [\"namespace\"]}", NULL);
+      json_t *match = json_object_get(json_array_get(json_object_get(doc, "rules"), 0), "match");
+      lh_ruleset_t *rs = NULL;
+      char err[512] = "";
+      json_object_set_new(match, "parse", json_string(parses[p]));
+      json_object_set_new(match, "where", json_pack("[s]", texts[i]));
+      if (lh_ruleset_compile(&rs, doc, NULL, NULL, err, sizeof err) != 0)
+        assert_true(strncmp(err, "rules[0].match.where[0]: ", 25) == 0);
+      lh_ruleset_free(rs);
+      json_decref(doc);
+    }
 }
 
 /* Errors outside the rules, and a document that is not one. */
@@ -861,19 +912,13 @@ static void view_reuse_and_drops(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(compile_errors),
-      cmocka_unit_test(document_errors),
-      cmocka_unit_test(select_matchers),
-      cmocka_unit_test(where_operators),
-      cmocka_unit_test(json_paths),
-      cmocka_unit_test(regex_groups),
-      cmocka_unit_test(group_by_keys),
-      cmocka_unit_test(self_exclusion),
-      cmocka_unit_test(ratio_totals),
-      cmocka_unit_test(conds_and_notify),
-      cmocka_unit_test(prefilter_never_skips),
-      cmocka_unit_test(same_as_env_rules),
-      cmocka_unit_test(view_reuse_and_drops),
+      cmocka_unit_test(compile_errors),    cmocka_unit_test(document_errors),
+      cmocka_unit_test(where_odd_texts),   cmocka_unit_test(select_matchers),
+      cmocka_unit_test(where_operators),   cmocka_unit_test(json_paths),
+      cmocka_unit_test(regex_groups),      cmocka_unit_test(group_by_keys),
+      cmocka_unit_test(self_exclusion),    cmocka_unit_test(ratio_totals),
+      cmocka_unit_test(conds_and_notify),  cmocka_unit_test(prefilter_never_skips),
+      cmocka_unit_test(same_as_env_rules), cmocka_unit_test(view_reuse_and_drops),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -58,7 +58,7 @@ static size_t operator_at(const char *s, op_t *op) {
       *op = op_codes[i];
       return strlen(op_names[i]);
     }
-  if (strncmp(s, "in", 2) == 0 && (s[2] == ' ' || s[2] == '[' || s[2] == '\t')) {
+  if (strncmp(s, "in", 2) == 0 && (s[2] == ' ' || s[2] == '[' || s[2] == '\t' || !s[2])) {
     *op = OP_IN;
     return 2;
   }
@@ -78,7 +78,7 @@ static char *unquote(const char *s, size_t n, const char **bad) {
   *bad = n ? NULL : "no value";
   if (n && (*s == '"' || *s == '\'')) {
     if (n < 2 || s[n - 1] != *s)
-      *bad = "an unclosed quote";
+      *bad = memchr(s + 1, *s, n - 1) ? "text after the closing quote" : "an unclosed quote";
     s++;
     n -= 2;
   }

@@ -539,7 +539,7 @@ static void regex_groups(void **state) {
   (void)state;
   hits_on(rs, "n", "api-1", NULL, NULL, "goroutine 1: panic: nil map",
           "0:1:api-1|panic:goroutine 1: panic: nil map:what=nil map@1629856477.500000\n");
-  hits_on(rs, "n", "api-1", NULL, NULL, "reason OOMKilled",
+  hits_on(rs, "n", "api-1", NULL, NULL, "reason OOMKilled\r\n", /* the sample without \r\n */
           "0:1:api-1|OOMKilled:reason OOMKilled:what=@1629856477.500000\n");
   hits_on(rs, "n", "api-1", NULL, NULL, "exit: 1", "");     /* where on a group */
   hits_on(rs, "n", "api-1", NULL, NULL, "all is well", ""); /* no match, no hit */

@@ -679,7 +679,7 @@ static int select_holds(const rule_t *r, lh_view_t *v, pcre2_match_data *md) {
 /* The hit of rule `i` on the view, to `hit`: 0, or -1 when out of memory. */
 static int emit(const lh_ruleset_t *rs, size_t i, lh_view_t *v, int matched,
                 void (*hit)(const lh_hit_t *, void *), void *arg) {
-  static const lh_fref_t line = {LH_FIELD_LINE, "line", 0}, path = {LH_FIELD_PATH, "path", 0};
+  static const lh_fref_t path = {LH_FIELD_PATH, "path", 0};
   const rule_t *r = &rs->rules[i];
   lh_view_mark_t mark = lh_view_mark(v);
   lh_hit_t h = {i, NULL, r->key_count, matched, NULL, NULL, r->field_count, lh_view_time(v)};
@@ -703,7 +703,7 @@ static int emit(const lh_ruleset_t *rs, size_t i, lh_view_t *v, int matched,
   if (r->parse != LH_PARSE_ACCESS_LOG || !lh_view_status(v) ||
       lh_view_text(v, &path, &h.sample) != 0)
     h.sample = NULL;
-  if (!h.sample && lh_view_text(v, &line, &h.sample) != 0)
+  if (!h.sample && lh_view_line(v, &h.sample) != 0)
     return -1;
   h.key = keys;
   h.fields = fields;

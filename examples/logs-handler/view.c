@@ -462,6 +462,24 @@ int lh_view_text(lh_view_t *v, const lh_fref_t *f, const char **out) {
   return 0;
 }
 
+int lh_view_line(lh_view_t *v, const char **out) {
+  size_t n = v->line_len;
+  char *copy;
+
+  while (n && (v->line[n - 1] == '\n' || v->line[n - 1] == '\r'))
+    n--;
+  *out = v->line;
+  if (n == v->line_len)
+    return 0;
+  copy = take(v, n + 1);
+  if (!copy)
+    return -1;
+  memcpy(copy, v->line, n);
+  copy[n] = '\0';
+  *out = copy;
+  return 0;
+}
+
 int lh_view_regex(lh_view_t *v, const pcre2_code *re, pcre2_match_data *md) {
   int rc = pcre2_match(re, (PCRE2_SPTR)v->line, v->line_len, 0, PCRE2_NO_UTF_CHECK, md, NULL);
   uint32_t pairs = pcre2_get_ovector_count(md);

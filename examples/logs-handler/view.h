@@ -67,6 +67,9 @@ const char *lh_view_get(lh_view_t *v, const lh_fref_t *f, size_t *len);
 /* The same, NUL-terminated in the view: 0 (`*out` NULL when missing), or -1
  * when out of memory. */
 int lh_view_text(lh_view_t *v, const lh_fref_t *f, const char **out);
+/* The log line without the line break it may end with (Docker's "log"
+ * has one), NUL-terminated in the view: 0, or -1 when out of memory. */
+int lh_view_line(lh_view_t *v, const char **out);
 /* The access log's status, or 0 when the line is not an access-log line. */
 int lh_view_status(lh_view_t *v);
 /* The record's time: "time" (RFC 3339), "@timestamp" (seconds or RFC 3339),

@@ -894,6 +894,13 @@ static void view_reuse_and_drops(void **state) {
   assert_int_equal(lh_view_parse(&v, "[1]", 3, 0, &why), LH_DROP);
   assert_string_equal(why, "JSON, but not an object");
   assert_int_equal(lh_view_parse(&v, "{\"log\": \"x\"}", 12, 0, &why), LH_DROP);
+  {
+    lh_ruleset_t *rs = select_rule("{\"namespace\": [\"*\"]}");
+    hits_t hs = {{0}, 0};
+    assert_int_equal(lh_ruleset_eval(rs, v, collect, &hs), 0); /* a dropped record: no hit */
+    assert_int_equal(hs.count, 0);
+    lh_ruleset_free(rs);
+  }
   assert_string_equal(why, "not a Kubernetes log record (kubernetes.namespace_name, "
                            "kubernetes.pod_name, log)");
   for (int i = 0; i < 3; i++) {

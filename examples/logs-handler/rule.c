@@ -729,7 +729,13 @@ static int own_record(const lh_ruleset_t *rs, lh_view_t *v) {
 
 int lh_ruleset_eval(const lh_ruleset_t *rs, lh_view_t *v, void (*hit)(const lh_hit_t *, void *),
                     void *arg) {
-  int own = own_record(rs, v);
+  static const lh_fref_t line = {LH_FIELD_LINE, "line", 0};
+  size_t n;
+  int own;
+
+  if (!lh_view_get(v, &line, &n))
+    return 0; /* a view of a dropped record: nothing to match */
+  own = own_record(rs, v);
 
   for (size_t i = 0; i < rs->count; i++) {
     const rule_t *r = &rs->rules[i];

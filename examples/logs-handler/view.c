@@ -176,6 +176,7 @@ static void reset(lh_view_t *v) {
   json_decref(v->root);
   json_decref(v->line_json);
   v->root = v->line_json = v->labels = NULL;
+  v->ns = v->pod = v->container = v->host = v->line = NULL;
   v->access_state = v->json_state = v->time_state = LAZY_NOT_YET;
   v->group_count = 0;
   for (block_t *b = v->blocks; b; b = b->next)
@@ -236,6 +237,7 @@ static lh_verdict_t metadata(lh_view_t *v, const char **why) {
     v->line = member(v->root, "msg", &v->line_len);
   if (!v->ns || !v->pod || !v->line) {
     *why = "not a Kubernetes log record (kubernetes.namespace_name, kubernetes.pod_name, log)";
+    v->line = NULL; /* no rule runs on it */
     return LH_DROP;
   }
   return LH_IGNORE;

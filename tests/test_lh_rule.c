@@ -386,6 +386,13 @@ static void select_matchers(void **state) {
   assert_int_equal(hit_count(rs, "n", "web-canary-1", "c", NULL, "x"), 0);
   assert_int_equal(hit_count(rs, "n", "web-1", "c", NULL, "x"), 1);
   lh_ruleset_free(rs);
+  rs = select_rule("{\"pod\": [\"!~(a|aa)+\"]}"); /* past the match limit: false */
+  assert_int_equal(hit_count(rs, "n",
+                             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab", "c",
+                             NULL, "x"),
+                   0);
+  assert_int_equal(hit_count(rs, "n", "b", "c", NULL, "x"), 1);
+  lh_ruleset_free(rs);
   rs = select_rule("{\"namespace\": [\"*\"], \"pod\": [\"*\"]}"); /* any */
   assert_int_equal(hit_count(rs, "anything", "at-all", NULL, NULL, "x"), 1);
   lh_ruleset_free(rs);
@@ -467,6 +474,10 @@ static const where_case_t where_cases[] = {
     {"tags == a", "json", "{\"tags\": [\"a\"]}", 0}, /* arrays are missing */
     {"level in [error, fatal]", "json", "{\"level\": \"fatal\"}", 1},
     {"msg =~ (?i)timeout", "json", "{\"msg\": \"read TIMEOUT\"}", 1},
+    /* a regex that backtracks without end stops at its limit: false, =~ or !~ */
+    {"line =~ ^(a+)+$", "none", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab", 0},
+    {"line !~ ^(a+)+$", "none", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab", 0},
+    {"line !~ ^(a+)+$", "none", "b", 1},
 };
 
 static void where_operators(void **state) {

@@ -5,23 +5,42 @@
 
 #include "matcher.h"
 
+/* Every regex stops after this many steps: a pattern that backtracks
+ * without end costs a record milliseconds, never the stream (PCRE2 takes the
+ * lower of this and a limit the pattern sets itself). */
+#define LIMIT "(*LIMIT_MATCH=1000000)"
+
 pcre2_code *lh_regex_compile(const char *pattern, int whole, const char *path, const char *shown,
                              char *err, size_t size) {
   int code;
-  PCRE2_SIZE offset;
-  char why[256];
-  pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-                                 PCRE2_UTF | (whole ? PCRE2_ANCHORED | PCRE2_ENDANCHORED : 0),
-                                 &code, &offset, NULL);
+  PCRE2_SIZE offset, prefix = strlen(LIMIT), n = strlen(pattern);
+  char why[256], *limited = malloc(prefix + n + 1);
+  pcre2_code *re = NULL;
 
+  if (!limited) {
+    snprintf(err, size, "%s: out of memory", path);
+    return NULL;
+  }
+  memcpy(limited, LIMIT, prefix);
+  memcpy(limited + prefix, pattern, n + 1);
+  re = pcre2_compile((PCRE2_SPTR)limited, prefix + n,
+                     PCRE2_UTF | (whole ? PCRE2_ANCHORED | PCRE2_ENDANCHORED : 0), &code, &offset,
+                     NULL);
+  free(limited);
   if (!re) {
     pcre2_get_error_message(code, (PCRE2_UCHAR *)why, sizeof why);
     snprintf(err, size, "%s: \"%.200s\": PCRE2 error at offset %zu: %s", path, shown,
-             (size_t)offset, why);
+             (size_t)(offset > prefix ? offset - prefix : 0), why);
     return NULL;
   }
   pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* without JIT (not built in) it still matches */
   return re;
+}
+
+int lh_regex_test(const pcre2_code *re, const char *s, size_t n, pcre2_match_data *md) {
+  int rc = pcre2_match(re, (PCRE2_SPTR)s, n, 0, PCRE2_NO_UTF_CHECK, md, NULL);
+
+  return rc >= 0 ? 1 : rc == PCRE2_ERROR_NOMATCH ? 0 : -1;
 }
 
 static int bad(char *err, size_t size, const char *path, size_t i, const char *what) {
@@ -105,9 +124,9 @@ static int test_one(const lh_matcher_t *m, const char *value, size_t len, pcre2_
   case LH_MATCH_NE:
     return !(len == m->len && memcmp(value, m->text, len) == 0);
   case LH_MATCH_RE:
-    return pcre2_match(m->re, (PCRE2_SPTR)value, len, 0, PCRE2_NO_UTF_CHECK, md, NULL) >= 0;
+    return lh_regex_test(m->re, value, len, md) == 1;
   default:
-    return pcre2_match(m->re, (PCRE2_SPTR)value, len, 0, PCRE2_NO_UTF_CHECK, md, NULL) < 0;
+    return lh_regex_test(m->re, value, len, md) == 0;
   }
 }
 

@@ -32,6 +32,11 @@ typedef struct {
 pcre2_code *lh_regex_compile(const char *pattern, int whole, const char *path, const char *shown,
                              char *err, size_t size);
 
+/* `re` on `s` (`n` bytes of UTF-8) with `md`: 1 when it matches, 0 when
+ * it does not, -1 when it cannot tell (its match limit of a million steps
+ * passed): then a condition on it, =~ or !~, is false. */
+int lh_regex_test(const pcre2_code *re, const char *s, size_t n, pcre2_match_data *md);
+
 /* `list` (a JSON array of matcher strings) at `path` ("rules[0].select.pod")
  * into `out`: 0, or -1 with the element's path and the fault in `err`. */
 int lh_matchers_compile(lh_matchers_t *out, const json_t *list, const char *path, char *err,

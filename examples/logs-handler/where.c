@@ -407,8 +407,7 @@ static int test_cond(const cond_t *c, lh_view_t *v, pcre2_match_data *md) {
     return !any_equal(c, s, n);
   case OP_RE:
   case OP_NRE:
-    return (pcre2_match(c->re, (PCRE2_SPTR)s, n, 0, PCRE2_NO_UTF_CHECK, md, NULL) >= 0) ==
-           (c->op == OP_RE);
+    return lh_regex_test(c->re, s, n, md) == (c->op == OP_RE ? 1 : 0);
   default:
     return number(s, n, &d) && compares(c->op, d, c->numbers[0]);
   }

@@ -370,6 +370,12 @@ static void select_matchers(void **state) {
   assert_int_equal(hit_count(rs, "n", "b", "c", NULL, "x"), 1);
   assert_int_equal(hit_count(rs, "n", "ab", "c", NULL, "x"), 0);
   lh_ruleset_free(rs);
+}
+
+static void select_negatives_and_labels(void **state) {
+  lh_ruleset_t *rs;
+
+  (void)state;
   rs = select_rule("{\"container\": [\"!=istio-proxy\"]}"); /* != and a missing container */
   assert_int_equal(hit_count(rs, "n", "p", "istio-proxy", NULL, "x"), 0);
   assert_int_equal(hit_count(rs, "n", "p", "app", NULL, "x"), 1);
@@ -930,13 +936,21 @@ static void view_reuse_and_drops(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(compile_errors),    cmocka_unit_test(document_errors),
-      cmocka_unit_test(where_odd_texts),   cmocka_unit_test(select_matchers),
-      cmocka_unit_test(where_operators),   cmocka_unit_test(json_paths),
-      cmocka_unit_test(regex_groups),      cmocka_unit_test(group_by_keys),
-      cmocka_unit_test(self_exclusion),    cmocka_unit_test(ratio_totals),
-      cmocka_unit_test(conds_and_notify),  cmocka_unit_test(prefilter_never_skips),
-      cmocka_unit_test(same_as_env_rules), cmocka_unit_test(view_reuse_and_drops),
+      cmocka_unit_test(compile_errors),
+      cmocka_unit_test(document_errors),
+      cmocka_unit_test(where_odd_texts),
+      cmocka_unit_test(select_matchers),
+      cmocka_unit_test(select_negatives_and_labels),
+      cmocka_unit_test(where_operators),
+      cmocka_unit_test(json_paths),
+      cmocka_unit_test(regex_groups),
+      cmocka_unit_test(group_by_keys),
+      cmocka_unit_test(self_exclusion),
+      cmocka_unit_test(ratio_totals),
+      cmocka_unit_test(conds_and_notify),
+      cmocka_unit_test(prefilter_never_skips),
+      cmocka_unit_test(same_as_env_rules),
+      cmocka_unit_test(view_reuse_and_drops),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

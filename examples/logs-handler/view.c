@@ -1,0 +1,528 @@
+/* A record parsed once for every rule; see view.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "access_log.h"
+#include "alert.h"
+#include "view.h"
+
+#define BLOCK_SIZE 4096
+
+/* The view's string space: blocks that never move, kept from record to
+ * record. */
+typedef struct block {
+  struct block *next;
+  size_t size, used;
+  char data[];
+} block_t;
+
+typedef enum { LAZY_NOT_YET, LAZY_NO, LAZY_YES } lazy_t;
+
+struct lh_view {
+  json_t *root, *labels, *line_json;
+  const char *ns, *pod, *container, *host, *line;
+  size_t ns_len, pod_len, container_len, host_len, line_len;
+  double now, time;
+  lazy_t access_state, json_state, time_state;
+  lh_access_t access;
+  char status_text[4], bytes_text[24];
+  PCRE2_SIZE *groups; /* start, end of each group of the last lh_view_regex */
+  size_t group_count, group_cap;
+  const char **keys;
+  size_t key_cap;
+  lh_field_t *fields;
+  size_t field_cap;
+  block_t *blocks, *cur;
+};
+
+static const char *const metadata_fields[] = {"namespace", "pod", "container", "host", "line"};
+static const char *const access_fields[] = {"status",   "method", "path",
+                                            "protocol", "bytes",  "client"};
+
+static int resolve_group(lh_fref_t *out, const char *name, const pcre2_code *regex) {
+  int n = regex ? pcre2_substring_number_from_name(regex, (PCRE2_SPTR)name) : -1;
+
+  if (n <= 0)
+    return -1;
+  *out = (lh_fref_t){LH_FIELD_GROUP, name, (size_t)n};
+  return 0;
+}
+
+int lh_fref_resolve(lh_fref_t *out, const char *name, lh_parse_t parse, const pcre2_code *regex) {
+  for (size_t i = 0; i < sizeof metadata_fields / sizeof *metadata_fields; i++)
+    if (strcmp(name, metadata_fields[i]) == 0) {
+      *out = (lh_fref_t){(lh_field_kind_t)(LH_FIELD_NAMESPACE + i), name, 0};
+      return 0;
+    }
+  if (strncmp(name, "labels.", 7) == 0 && name[7]) {
+    *out = (lh_fref_t){LH_FIELD_LABEL, name + 7, 0};
+    return 0;
+  }
+  if (resolve_group(out, name, regex) == 0)
+    return 0;
+  for (size_t i = 0;
+       parse == LH_PARSE_ACCESS_LOG && i < sizeof access_fields / sizeof *access_fields; i++)
+    if (strcmp(name, access_fields[i]) == 0) {
+      *out = (lh_fref_t){(lh_field_kind_t)(LH_FIELD_STATUS + i), name, 0};
+      return 0;
+    }
+  if (parse == LH_PARSE_JSON && *name && name[0] != '.' && name[strlen(name) - 1] != '.' &&
+      !strstr(name, "..")) {
+    *out = (lh_fref_t){LH_FIELD_JSON, name, 0};
+    return 0;
+  }
+  return -1;
+}
+
+/* The optimal string alignment distance of two short names: edits and
+ * swaps of two neighbours (longer names count as far). */
+static size_t distance(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b), rows[3][65];
+
+  if (la > 64 || lb > 64)
+    return 1000;
+  for (size_t j = 0; j <= lb; j++)
+    rows[0][j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    size_t *row = rows[i % 3], *up = rows[(i - 1) % 3], *up2 = rows[(i + 1) % 3];
+    row[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      size_t best = up[j - 1] + (a[i - 1] != b[j - 1]);
+      if (up[j] + 1 < best)
+        best = up[j] + 1;
+      if (row[j - 1] + 1 < best)
+        best = row[j - 1] + 1;
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && up2[j - 2] + 1 < best)
+        best = up2[j - 2] + 1;
+      row[j] = best;
+    }
+  }
+  return rows[la % 3][lb];
+}
+
+static void consider(const char *name, const char *candidate, const char **best, size_t *d) {
+  size_t n = distance(name, candidate);
+
+  if (n < *d) {
+    *d = n;
+    *best = candidate;
+  }
+}
+
+/* Group names from the regex's name table. */
+static void consider_groups(const char *name, const pcre2_code *regex, const char **best,
+                            size_t *d) {
+  uint32_t count = 0, entry = 0;
+  PCRE2_SPTR table = NULL;
+
+  if (!regex)
+    return;
+  pcre2_pattern_info(regex, PCRE2_INFO_NAMECOUNT, &count);
+  pcre2_pattern_info(regex, PCRE2_INFO_NAMEENTRYSIZE, &entry);
+  pcre2_pattern_info(regex, PCRE2_INFO_NAMETABLE, &table);
+  for (uint32_t i = 0; table && i < count; i++)
+    consider(name, (const char *)table + i * entry + 2, best, d);
+}
+
+const char *lh_fref_suggest(const char *name, lh_parse_t parse, const pcre2_code *regex) {
+  const char *best = NULL;
+  size_t d = (size_t)-1, limit = strlen(name) / 3;
+
+  for (size_t i = 0; i < sizeof metadata_fields / sizeof *metadata_fields; i++)
+    consider(name, metadata_fields[i], &best, &d);
+  for (size_t i = 0;
+       parse == LH_PARSE_ACCESS_LOG && i < sizeof access_fields / sizeof *access_fields; i++)
+    consider(name, access_fields[i], &best, &d);
+  consider_groups(name, regex, &best, &d);
+  if (strncmp(name, "label", 5) == 0 || strncmp(name, "lable", 5) == 0)
+    return "labels.<name>";
+  return d <= (limit < 1 ? 1 : limit > 3 ? 3 : limit) ? best : NULL;
+}
+
+/* `n` bytes of the view's string space, or NULL when out of memory. */
+static char *take(lh_view_t *v, size_t n) {
+  block_t *b = v->cur;
+
+  while (b && b->size - b->used < n)
+    b = b->next;
+  if (!b) {
+    size_t size = n > BLOCK_SIZE ? n : BLOCK_SIZE;
+    b = malloc(sizeof *b + size);
+    if (!b)
+      return NULL;
+    *b = (block_t){v->blocks, size, 0};
+    v->blocks = b;
+  }
+  v->cur = b;
+  b->used += n;
+  return b->data + b->used - n;
+}
+
+lh_view_mark_t lh_view_mark(const lh_view_t *v) {
+  return (lh_view_mark_t){v->cur, v->cur ? v->cur->used : 0};
+}
+
+void lh_view_release(lh_view_t *v, lh_view_mark_t mark) {
+  if (mark.block) {
+    v->cur = mark.block;
+    v->cur->used = mark.used;
+  }
+}
+
+static void reset(lh_view_t *v) {
+  json_decref(v->root);
+  json_decref(v->line_json);
+  v->root = v->line_json = v->labels = NULL;
+  v->ns = v->pod = v->container = v->host = v->line = NULL;
+  v->access_state = v->json_state = v->time_state = LAZY_NOT_YET;
+  v->group_count = 0;
+  for (block_t *b = v->blocks; b; b = b->next)
+    b->used = 0;
+  v->cur = v->blocks;
+}
+
+void lh_view_free(lh_view_t *v) {
+  if (!v)
+    return;
+  reset(v);
+  while (v->blocks) {
+    block_t *next = v->blocks->next;
+    free(v->blocks);
+    v->blocks = next;
+  }
+  free(v->groups);
+  free(v->keys);
+  free(v->fields);
+  free(v);
+}
+
+static const char *member(json_t *obj, const char *key, size_t *len) {
+  json_t *s = json_object_get(obj, key);
+
+  *len = json_string_length(s);
+  return json_string_value(s);
+}
+
+/* The JSON text was refused: why, as record.c says it. */
+static lh_verdict_t refused(json_t *root, const json_error_t *jerr, const char **why) {
+  enum json_error_code code = root ? json_error_unknown : json_error_code(jerr);
+
+  if (code == json_error_out_of_memory)
+    return LH_NOMEM;
+  *why = root ? "JSON, but not an object"
+         : code == json_error_numeric_overflow || code == json_error_stack_overflow ||
+                 code == json_error_null_character || strstr(jerr->text, "invalid Unicode")
+             ? "JSON that jansson cannot hold (a number too large, nesting past 2048, "
+               "\\u0000 or a lone surrogate)"
+             : "not JSON";
+  return LH_DROP;
+}
+
+/* The Kubernetes metadata and the line, from the parsed record. */
+static lh_verdict_t metadata(lh_view_t *v, const char **why) {
+  json_t *k8s = json_object_get(v->root, "kubernetes");
+
+  v->ns = member(k8s, "namespace_name", &v->ns_len);
+  v->pod = member(k8s, "pod_name", &v->pod_len);
+  v->container = member(k8s, "container_name", &v->container_len);
+  v->host = member(k8s, "host", &v->host_len);
+  v->labels = json_object_get(k8s, "labels");
+  v->line = member(v->root, "log", &v->line_len);
+  if (!v->line)
+    v->line = member(v->root, "message", &v->line_len);
+  if (!v->line)
+    v->line = member(v->root, "msg", &v->line_len);
+  if (!v->ns || !v->pod || !v->line) {
+    *why = "not a Kubernetes log record (kubernetes.namespace_name, kubernetes.pod_name, log)";
+    v->line = NULL; /* no rule runs on it */
+    return LH_DROP;
+  }
+  return LH_IGNORE;
+}
+
+lh_verdict_t lh_view_parse(lh_view_t **vp, const char *data, size_t len, double now,
+                           const char **why) {
+  json_error_t jerr;
+  lh_view_t *v = *vp;
+
+  *why = NULL;
+  if (!v) {
+    v = calloc(1, sizeof *v);
+    if (!v)
+      return LH_NOMEM;
+    *vp = v;
+  }
+  reset(v);
+  v->now = now;
+  v->root = json_loadb(data, len, 0, &jerr);
+  if (!json_is_object(v->root)) {
+    lh_verdict_t verdict = refused(v->root, &jerr, why);
+    json_decref(v->root);
+    v->root = NULL;
+    return verdict;
+  }
+  return metadata(v, why);
+}
+
+static const lh_access_t *access_of(lh_view_t *v) {
+  if (v->access_state == LAZY_NOT_YET) {
+    v->access_state = lh_access_parse(v->line, v->line_len, &v->access) ? LAZY_YES : LAZY_NO;
+    if (v->access_state == LAZY_YES) {
+      int s = v->access.status;
+      v->status_text[0] = (char)('0' + s / 100);
+      v->status_text[1] = (char)('0' + s / 10 % 10);
+      v->status_text[2] = (char)('0' + s % 10);
+      v->status_text[3] = '\0';
+      snprintf(v->bytes_text, sizeof v->bytes_text, "%lld",
+               v->access.size < 0 ? 0 : v->access.size);
+    }
+  }
+  return v->access_state == LAZY_YES ? &v->access : NULL;
+}
+
+int lh_view_status(lh_view_t *v) {
+  const lh_access_t *a = access_of(v);
+  return a ? a->status : 0;
+}
+
+static int plausible(double t) { return t > 0 && t < LH_TIME_MAX; }
+
+static double record_time(lh_view_t *v) {
+  json_t *ts = json_object_get(v->root, "@timestamp");
+  const char *time_text = json_string_value(json_object_get(v->root, "time"));
+  const lh_access_t *a;
+  double t;
+
+  if (time_text && lh_parse_rfc3339(time_text, &t) == 0 && plausible(t))
+    return t;
+  if (json_is_number(ts) && plausible(json_number_value(ts)))
+    return json_number_value(ts);
+  if (ts && json_is_string(ts) && lh_parse_rfc3339(json_string_value(ts), &t) == 0 && plausible(t))
+    return t;
+  a = access_of(v);
+  if (a && lh_parse_clf_time(a->time.p, a->time.len, &t) == 0 && plausible(t))
+    return t;
+  return v->now;
+}
+
+double lh_view_time(lh_view_t *v) {
+  if (v->time_state == LAZY_NOT_YET) {
+    v->time = record_time(v);
+    v->time_state = LAZY_YES;
+  }
+  return v->time;
+}
+
+static const char *span(lh_span_t s, size_t *len) {
+  *len = s.len;
+  return s.len ? s.p : "";
+}
+
+static const char *access_field(lh_view_t *v, lh_field_kind_t kind, size_t *len) {
+  const lh_access_t *a = access_of(v);
+
+  if (!a)
+    return NULL;
+  switch (kind) {
+  case LH_FIELD_STATUS:
+    *len = 3;
+    return v->status_text;
+  case LH_FIELD_METHOD:
+    return span(a->method, len);
+  case LH_FIELD_PATH:
+    return span(a->path, len);
+  case LH_FIELD_PROTOCOL:
+    return span(a->protocol, len);
+  case LH_FIELD_BYTES:
+    *len = strlen(v->bytes_text);
+    return v->bytes_text;
+  default:
+    return span(a->client, len);
+  }
+}
+
+/* A JSON number as short text that reads back as the same number. */
+static const char *number_text(lh_view_t *v, json_t *n, size_t *len) {
+  char buf[40];
+  int w = 0;
+
+  if (json_is_integer(n)) {
+    w = snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(n));
+  } else {
+    for (int precision = 15; precision <= 17; precision++) {
+      w = snprintf(buf, sizeof buf, "%.*g", precision, json_real_value(n));
+      if (strtod(buf, NULL) == json_real_value(n))
+        break;
+    }
+  }
+  char *out = take(v, (size_t)w + 1);
+  if (!out)
+    return NULL;
+  memcpy(out, buf, (size_t)w + 1);
+  *len = (size_t)w;
+  return out;
+}
+
+/* The log line as a JSON object, parsed once. */
+static json_t *line_object(lh_view_t *v) {
+  if (v->json_state == LAZY_NOT_YET) {
+    v->line_json = json_loadb(v->line, v->line_len, 0, NULL);
+    if (!json_is_object(v->line_json)) {
+      json_decref(v->line_json);
+      v->line_json = NULL;
+    }
+    v->json_state = v->line_json ? LAZY_YES : LAZY_NO;
+  }
+  return v->line_json;
+}
+
+/* The member at `path` (`n` bytes) in `obj`: a key spelled so ("log.level",
+ * as ECS logs have them) first, else nested objects split at a dot
+ * ("error" then "kind"), the shorter first key first. */
+static json_t *lookup(json_t *obj, const char *path, size_t n) {
+  json_t *at = json_object_getn(obj, path, n);
+
+  for (size_t i = 0; !at && i < n; i++)
+    if (path[i] == '.' && json_is_object(json_object_getn(obj, path, i)))
+      at = lookup(json_object_getn(obj, path, i), path + i + 1, n - i - 1);
+  return at;
+}
+
+/* The value at a dotted path ("error.kind"): strings as they are, numbers
+ * and booleans as text; null, objects and arrays are missing. */
+static const char *json_field(lh_view_t *v, const char *path, size_t *len) {
+  json_t *obj = line_object(v), *at = obj ? lookup(obj, path, strlen(path)) : NULL;
+  if (json_is_string(at)) {
+    *len = json_string_length(at);
+    return json_string_value(at);
+  }
+  if (json_is_boolean(at)) {
+    *len = json_is_true(at) ? 4 : 5;
+    return json_is_true(at) ? "true" : "false";
+  }
+  return json_is_number(at) ? number_text(v, at, len) : NULL;
+}
+
+static const char *group_field(lh_view_t *v, size_t group, size_t *len) {
+  if (group >= v->group_count || v->groups[2 * group] == PCRE2_UNSET)
+    return NULL;
+  *len = v->groups[2 * group + 1] - v->groups[2 * group];
+  return v->line + v->groups[2 * group];
+}
+
+static const char *metadata_field(lh_view_t *v, const lh_fref_t *f, size_t *len) {
+  switch (f->kind) {
+  case LH_FIELD_NAMESPACE:
+    *len = v->ns_len;
+    return v->ns;
+  case LH_FIELD_POD:
+    *len = v->pod_len;
+    return v->pod;
+  case LH_FIELD_CONTAINER:
+    *len = v->container_len;
+    return v->container;
+  case LH_FIELD_HOST:
+    *len = v->host_len;
+    return v->host;
+  case LH_FIELD_LINE:
+    *len = v->line_len;
+    return v->line;
+  default:
+    return member(v->labels, f->name, len);
+  }
+}
+
+const char *lh_view_get(lh_view_t *v, const lh_fref_t *f, size_t *len) {
+  *len = 0;
+  if (f->kind <= LH_FIELD_LABEL)
+    return metadata_field(v, f, len);
+  if (f->kind == LH_FIELD_JSON)
+    return json_field(v, f->name, len);
+  if (f->kind == LH_FIELD_GROUP)
+    return group_field(v, f->group, len);
+  return access_field(v, f->kind, len);
+}
+
+int lh_view_text(lh_view_t *v, const lh_fref_t *f, const char **out) {
+  size_t len;
+  const char *s = lh_view_get(v, f, &len);
+  char *copy;
+
+  *out = s;
+  if (!s || f->kind < LH_FIELD_STATUS || f->kind == LH_FIELD_STATUS || f->kind == LH_FIELD_BYTES ||
+      f->kind == LH_FIELD_JSON)
+    return 0; /* NUL-terminated already */
+  copy = take(v, len + 1);
+  if (!copy)
+    return -1;
+  memcpy(copy, s, len);
+  copy[len] = '\0';
+  *out = copy;
+  return 0;
+}
+
+int lh_view_line(lh_view_t *v, const char **out) {
+  size_t n = v->line_len;
+  char *copy;
+
+  while (n && (v->line[n - 1] == '\n' || v->line[n - 1] == '\r'))
+    n--;
+  *out = v->line;
+  if (n == v->line_len)
+    return 0;
+  copy = take(v, n + 1);
+  if (!copy)
+    return -1;
+  memcpy(copy, v->line, n);
+  copy[n] = '\0';
+  *out = copy;
+  return 0;
+}
+
+int lh_view_regex(lh_view_t *v, const pcre2_code *re, pcre2_match_data *md) {
+  int rc = pcre2_match(re, (PCRE2_SPTR)v->line, v->line_len, 0, PCRE2_NO_UTF_CHECK, md, NULL);
+  uint32_t pairs = pcre2_get_ovector_count(md);
+  PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+
+  v->group_count = 0;
+  if (rc < 0)
+    return 0;
+  if (pairs > v->group_cap) {
+    PCRE2_SIZE *g = realloc(v->groups, 2 * pairs * sizeof *g);
+    if (!g)
+      return -1;
+    v->groups = g;
+    v->group_cap = pairs;
+  }
+  /* groups past rc did not take part in the match: their pairs are unset */
+  for (uint32_t i = 0; i < pairs; i++) {
+    v->groups[2 * i] = i < (uint32_t)rc ? ov[2 * i] : PCRE2_UNSET;
+    v->groups[2 * i + 1] = i < (uint32_t)rc ? ov[2 * i + 1] : PCRE2_UNSET;
+  }
+  v->group_count = pairs;
+  return 1;
+}
+
+int lh_view_scratch(lh_view_t *v, size_t keys, size_t fields, const char ***key,
+                    lh_field_t **field) {
+  if (keys > v->key_cap) {
+    const char **k = realloc(v->keys, keys * sizeof *k);
+    if (!k)
+      return -1;
+    v->keys = k;
+    v->key_cap = keys;
+  }
+  if (fields > v->field_cap) {
+    lh_field_t *f = realloc(v->fields, fields * sizeof *f);
+    if (!f)
+      return -1;
+    v->fields = f;
+    v->field_cap = fields;
+  }
+  *key = v->keys;
+  *field = v->fields;
+  return 0;
+}

@@ -1,0 +1,95 @@
+/* One Fluent Bit record as the rules see it, parsed once whatever the rule
+ * count: the JSON (jansson), the Kubernetes metadata (namespace, pod,
+ * container, host, labels), the log line and the record's time; the
+ * access-log fields (access_log.c) and the log line as a JSON object only
+ * when a rule asks for them, once. A view is reused from record to record:
+ * its buffers stay, so a record costs no allocation but jansson's. Strings it
+ * gives are the view's, valid until the next lh_view_parse or lh_view_free.
+ * Not thread-safe. */
+#ifndef LH_VIEW_H
+#define LH_VIEW_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stddef.h>
+
+#include "alert.h"
+#include "record.h" /* lh_verdict_t, until the lead moves it here */
+
+/* Which fields a rule's `match.parse` makes exist. */
+typedef enum { LH_PARSE_NONE, LH_PARSE_ACCESS_LOG, LH_PARSE_JSON } lh_parse_t;
+
+typedef enum {
+  LH_FIELD_NAMESPACE,
+  LH_FIELD_POD,
+  LH_FIELD_CONTAINER,
+  LH_FIELD_HOST,
+  LH_FIELD_LINE,
+  LH_FIELD_LABEL, /* kubernetes.labels.<name> */
+  LH_FIELD_STATUS,
+  LH_FIELD_METHOD,
+  LH_FIELD_PATH,
+  LH_FIELD_PROTOCOL,
+  LH_FIELD_BYTES,
+  LH_FIELD_CLIENT,
+  LH_FIELD_JSON, /* a dotted path in the log line parsed as a JSON object */
+  LH_FIELD_GROUP /* a named group of the rule's regex */
+} lh_field_kind_t;
+
+/* A field, resolved at compile time. `name` is borrowed from the caller (the
+ * label's name, the JSON path or the group's name) and must outlive it. */
+typedef struct {
+  lh_field_kind_t kind;
+  const char *name;
+  size_t group; /* LH_FIELD_GROUP: the group's number */
+} lh_fref_t;
+
+/* `name` as a field of a rule parsing with `parse` whose regex is `regex`
+ * (NULL: none): 0 and `*out` set, or -1 when no such field exists. */
+int lh_fref_resolve(lh_fref_t *out, const char *name, lh_parse_t parse, const pcre2_code *regex);
+/* The known field name nearest to `name` (for "did you mean"), or NULL. */
+const char *lh_fref_suggest(const char *name, lh_parse_t parse, const pcre2_code *regex);
+
+typedef struct lh_view lh_view_t;
+
+/* Parses the record `data` (`len` bytes) into `*v`, reusing the view that
+ * `*v` holds (NULL: a new one is made; free it with lh_view_free). `now` is
+ * the time of handling, the record's time when it carries none.
+ * LH_IGNORE: parsed; LH_DROP: not JSON, or not a Kubernetes log record
+ * (`*why` says which); LH_NOMEM: out of memory. */
+lh_verdict_t lh_view_parse(lh_view_t **v, const char *data, size_t len, double now,
+                           const char **why);
+void lh_view_free(lh_view_t *v);
+
+/* The field's value (`*len` bytes, not always NUL-terminated), or NULL when
+ * the record has none. LH_FIELD_GROUP reads the last lh_view_regex. */
+const char *lh_view_get(lh_view_t *v, const lh_fref_t *f, size_t *len);
+/* The same, NUL-terminated in the view: 0 (`*out` NULL when missing), or -1
+ * when out of memory. */
+int lh_view_text(lh_view_t *v, const lh_fref_t *f, const char **out);
+/* The log line without the line break it may end with (Docker's "log"
+ * has one), NUL-terminated in the view: 0, or -1 when out of memory. */
+int lh_view_line(lh_view_t *v, const char **out);
+/* The access log's status, or 0 when the line is not an access-log line. */
+int lh_view_status(lh_view_t *v);
+/* The record's time: "time" (RFC 3339), "@timestamp" (seconds or RFC 3339),
+ * the access log's, else `now` (as record.c does). */
+double lh_view_time(lh_view_t *v);
+
+/* Runs `re` (unanchored) over the log line with `md`: 1 and its groups kept
+ * for LH_FIELD_GROUP, 0 when it does not match. */
+int lh_view_regex(lh_view_t *v, const pcre2_code *re, pcre2_match_data *md);
+
+/* Scratch arrays for one hit, valid until the next call: 0, or -1 when out
+ * of memory. */
+int lh_view_scratch(lh_view_t *v, size_t keys, size_t fields, const char ***key,
+                    lh_field_t **field);
+/* Marks the view's string space, and gives back what was taken since. */
+typedef struct {
+  void *block;
+  size_t used;
+} lh_view_mark_t;
+lh_view_mark_t lh_view_mark(const lh_view_t *v);
+void lh_view_release(lh_view_t *v, lh_view_mark_t mark);
+
+#endif

@@ -497,17 +497,27 @@ static int mode_start(ofctx__runtime_t *rt, const ofctx__local_args_t *local) {
 
 /* ---- ofctx_main ---- */
 
+/* The function context of `args` into `*cfg`, its warnings logged: 0, or
+ * -1 with the message on stderr. A run and a command read it alike. */
+static int load_context(const ofctx__args_t *args, ofctx_config_t **cfg) {
+  ofctx_error_t err;
+
+  if (ofctx__args_context(args, cfg, &err) != OFCTX_OK) {
+    fprintf(stderr, "%s\n", err.message);
+    return -1;
+  }
+  for (size_t i = 0; i < ofctx_config_warning_count(*cfg); i++)
+    ofctx__log(OFCTX_LOG_WARN, ofctx_config_warning_at(*cfg, i), (const char *)NULL);
+  return 0;
+}
+
 /* The context, the options, the mode, the sink and the counters: 0, or -1
  * with the message on stderr. */
 static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
   ofctx_error_t err;
 
-  if (ofctx__args_context(args, &rt->cfg, &err) != OFCTX_OK) {
-    fprintf(stderr, "%s\n", err.message);
+  if (load_context(args, &rt->cfg) != 0)
     return -1;
-  }
-  for (size_t i = 0; i < ofctx_config_warning_count(rt->cfg); i++)
-    ofctx__log(OFCTX_LOG_WARN, ofctx_config_warning_at(rt->cfg, i), (const char *)NULL);
   if (ofctx__options_load(&rt->opts, &err) != OFCTX_OK) {
     fprintf(stderr, "%s\n", err.message);
     return -1;
@@ -551,6 +561,26 @@ int ofctx_main(int argc, char **argv, ofctx_function_t fn) {
   ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
   opts.function = fn;
   return ofctx_main_opts(argc, argv, &opts);
+}
+
+/* The function's own commands of `opts`, when its size covers them. */
+static const ofctx_command_t *commands_of(const ofctx_main_opts_t *opts) {
+  if (!opts || opts->size < offsetof(ofctx_main_opts_t, commands) + sizeof opts->commands)
+    return NULL;
+  return opts->commands;
+}
+
+/* The function's own command that `args` gives: the context read as a run
+ * reads it, then the command, whose return value is the exit status. */
+static int run_command(const ofctx__args_t *args, void *arg) {
+  ofctx_config_t *cfg;
+  int status;
+
+  if (load_context(args, &cfg) != 0)
+    return EXIT_BAD_CONFIG;
+  status = args->command->run(cfg, args->command_value, arg);
+  ofctx_config_free(cfg);
+  return status;
 }
 
 /* The function and the hooks of `opts`, whose size says which fields the
@@ -641,7 +671,7 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
   void *user_data;
   int status;
 
-  status = ofctx__args_parse(&args, argc, argv);
+  status = ofctx__args_parse(&args, argc, argv, commands_of(opts));
   if (status != 0)
     return status > 0 ? 0 : EXIT_BAD_CONFIG;
   if (check_opts(opts, &batch) != 0)
@@ -650,6 +680,8 @@ int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts) {
     fprintf(stderr, "%s\n", err.message);
     return EXIT_BAD_CONFIG;
   }
+  if (args.command)
+    return run_command(&args, opts->arg);
   rt = runtime_new(opts, batch);
   if (!rt)
     return EXIT_CANNOT_START;

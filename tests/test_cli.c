@@ -1,5 +1,6 @@
 /* The `ofctx` tool, run as a separate process the way users run it: every
- * context case through the environment and through --file, plus usage. */
+ * context case through the environment and through --file, plus usage; and
+ * a function's command line (probe's), its own commands too. */
 #include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -347,10 +348,96 @@ static void context_size_limit(void **state) {
   unlink(path);
 }
 
+/* Runs probe and checks its exit status and that its stdout and stderr are
+ * exactly `out` and `err`. */
+static void probe_gives(char *const argv[], char *const envp[], int status, const char *out,
+                        const char *err) {
+  run_t r = run_program(OFCTX_PROBE, argv, envp);
+
+  if (r.status != status || strcmp(r.out, out) != 0 || strcmp(r.err, err) != 0)
+    fail_msg("%s %s: exit %d, stdout \"%s\", stderr \"%s\"", argv[1], argv[2] ? argv[2] : "",
+             r.status, r.out, r.err);
+  run_free(&r);
+}
+
+/* A function's own commands (probe's --exit-with STATUS and --hello): run
+ * with the context instead of serving, their status the exit status. */
+static void commands(void **state) {
+  static const char doc[] = "{\"name\":\"from-file\",\"runtime\":\"Async\"}";
+  char path[] = "/tmp/ofctx-test-context-XXXXXX";
+  char *envp[] = {"FUNC_CONTEXT={\"name\":\"probe-ctx\",\"runtime\":\"Knative\"}",
+                  "CONTEXT_MODE=self-host", "OFCTX_LISTEN_HOST=bogus", NULL};
+  char *no_context[] = {"CONTEXT_MODE=self-host", NULL};
+  char *clash[] = {"OFCTX_PROBE_COMMANDS=clash", NULL};
+  int fd = mkstemp(path);
+  (void)state;
+
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, doc, sizeof doc - 1), (ssize_t)(sizeof doc - 1));
+  close(fd);
+  /* the bogus listen host would stop a run: a command serves nothing */
+  probe_gives((char *[]){"probe", "--exit-with", "7", NULL}, envp, 7, "probe-ctx 7 probe-arg\n",
+              "");
+  probe_gives((char *[]){"probe", "--exit-with=0", NULL}, envp, 0, "probe-ctx 0 probe-arg\n", "");
+  probe_gives((char *[]){"probe", "--hello", NULL}, envp, 0, "hello from probe-ctx\n", "");
+  /* --context before or after the command, with FUNC_CONTEXT or without */
+  probe_gives((char *[]){"probe", "--exit-with", "3", "--context", path, NULL}, envp, 3,
+              "from-file 3 probe-arg\n", "");
+  probe_gives((char *[]){"probe", "--context", path, "--hello", NULL}, no_context, 0,
+              "hello from from-file\n", "");
+  /* no context: the message a run gives */
+  program_fails_with(OFCTX_PROBE, (char *[]){"probe", NULL}, no_context,
+                     "FUNC_CONTEXT: env FUNC_CONTEXT not found: set FUNC_CONTEXT to the function "
+                     "context JSON");
+  program_fails_with(OFCTX_PROBE, (char *[]){"probe", "--exit-with", "0", NULL}, no_context,
+                     "FUNC_CONTEXT: env FUNC_CONTEXT not found: set FUNC_CONTEXT to the function "
+                     "context JSON");
+  /* usage errors */
+  program_fails_with(OFCTX_PROBE, (char *[]){"probe", "--exit-with", NULL}, envp,
+                     "probe: --exit-with needs a value (STATUS); see --help");
+  program_fails_with(OFCTX_PROBE, (char *[]){"probe", "--exit-with=", NULL}, envp,
+                     "probe: --exit-with needs a value (STATUS); see --help");
+  program_fails_with(OFCTX_PROBE, (char *[]){"probe", "--hello=x", NULL}, envp,
+                     "probe: --hello takes no value; see --help");
+  program_fails_with(OFCTX_PROBE, (char *[]){"probe", "--hello", "--exit-with", "1", NULL}, envp,
+                     "probe: --hello and --exit-with: give one command; see --help");
+  program_fails_with(
+      OFCTX_PROBE, (char *[]){"probe", "--hello", "--invoke", "-", NULL}, envp,
+      "probe: --hello runs instead of serving: it goes without --invoke; see --help");
+  program_fails_with(OFCTX_PROBE, (char *[]){"probe", "--hello", "--keep-going", NULL}, envp,
+                     "probe: --hello runs instead of serving: it goes without --keep-going; see "
+                     "--help");
+  program_fails_with(OFCTX_PROBE, (char *[]){"probe", "--hellox", NULL}, envp,
+                     "probe: unknown argument --hellox; see --help");
+  /* a command named as a built-in option stops the function at start */
+  program_fails_with(OFCTX_PROBE, (char *[]){"probe", "--help", NULL}, clash,
+                     "probe: the function's command \"--context\" is refused: a built-in option "
+                     "of every function has that name; rename the command");
+  unlink(path);
+}
+
+/* --help lists the function's commands after the built-in options. */
+static void commands_help(void **state) {
+  char *envp[] = {NULL};
+  run_t r = run_program(OFCTX_PROBE, (char *[]){"probe", "--help", NULL}, envp);
+  (void)state;
+
+  assert_int_equal(r.status, 0);
+  assert_string_equal(r.err, "");
+  assert_non_null(strstr(r.out, "  --all-outcomes  with --invoke"));
+  assert_non_null(strstr(r.out, "\n  --exit-with STATUS  print the context's name and STATUS, "
+                                "and exit with it\n"
+                                "  --hello         say hello\n"));
+  assert_true(strstr(r.out, "--all-outcomes") < strstr(r.out, "--exit-with"));
+  run_free(&r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(usage),
       cmocka_unit_test(context_size_limit),
+      cmocka_unit_test(commands),
+      cmocka_unit_test(commands_help),
   };
   int failed = cmocka_run_group_tests_name("cli", tests, NULL, NULL);
   failed += case_run_folder("cli_valid", OFCTX_TEST_DATA "/context/valid", valid_case);

@@ -89,6 +89,33 @@ typedef ofctx_result_t (*ofctx_batch_function_t)(ofctx_t *ctx, ofctx_batch_t *ba
  * cannot start. `argv` accepts --help and --version. */
 OFCTX_EXTERN int ofctx_main(int argc, char **argv, ofctx_function_t fn);
 
+/* A command of the function's own, run instead of serving: `fn --NAME VALUE`
+ * (or `fn --NAME` when value_name is NULL; `--NAME=VALUE` too). The function
+ * context is read as a run reads it (FUNC_CONTEXT_V1BETA2 or FUNC_CONTEXT,
+ * or --context FILE given before or after the command), then `run` is
+ * called and what it returns is the process's exit status: nothing is
+ * served, and init, tick and fini are not called. A context that cannot be
+ * read exits 2 with the message a run gives. --help lists the commands
+ * after the built-in options. Everything here is borrowed for the duration
+ * of ofctx_main_opts. */
+typedef struct {
+  /* "check-rules" for the option --check-rules: 1-32 of [a-z0-9-], no
+   * built-in option's name (help, version, context, invoke, input,
+   * keep-going, event-lines, all-outcomes) and no other command's; a name
+   * that breaks this stops ofctx_main_opts at start with exit status 2. */
+  const char *name;
+  /* What the value is called in --help ("FILE"); NULL: the command takes no
+   * value. A command that takes one and is given none is a usage error
+   * (exit status 2). */
+  const char *value_name;
+  const char *help; /* one line for --help; NULL: none */
+  /* The command itself: `cfg` is the function context (borrowed until run
+   * returns), `value` the command's value (NULL when it takes none), `arg`
+   * ofctx_main_opts_t.arg. It may print on stdout and stderr; its return
+   * value is the exit status. */
+  int (*run)(const ofctx_config_t *cfg, const char *value, void *arg);
+} ofctx_command_t;
+
 /* What ofctx_main_opts runs: exactly one of `function`, `http` and `batch`. */
 typedef struct {
   /* sizeof the struct as the caller was compiled: start from OFCTX_MAIN_OPTS_INIT.
@@ -137,6 +164,9 @@ typedef struct {
    * argument). The place to free the state init made; the config init was
    * given (and the strings it returned) is still valid during the call. */
   void (*fini)(void *user_data);
+  /* The function's own commands (see ofctx_command_t), ended by an entry
+   * whose name is NULL; NULL: none. Borrowed for the duration of the call. */
+  const ofctx_command_t *commands;
 } ofctx_main_opts_t;
 
 /* The options with their size set and every field empty; e.g.

@@ -21,7 +21,9 @@
  * return (200, 400, 500; another leaves it without a status) the entry's
  * status, and two more keys: {"batch_return": code} is what the batch
  * function returns, {"batch_report": "out"} sends {"entries": count} to that
- * output once for the batch. */
+ * output once for the batch.
+ * Its own commands: --exit-with STATUS and --hello (with
+ * OFCTX_PROBE_COMMANDS=clash, one named --context too, which is refused). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,13 +197,40 @@ static ofctx_result_t probe_batch(ofctx_t *ctx, ofctx_batch_t *batch) {
   return result;
 }
 
+/* --exit-with STATUS: prints the context's name, the value and the
+ * options' arg, and exits with STATUS. */
+static int exit_with(const ofctx_config_t *cfg, const char *value, void *arg) {
+  printf("%s %s %s\n", ofctx_config_name(cfg), value, (const char *)arg);
+  return (int)strtol(value, NULL, 10);
+}
+
+/* --hello: a command without a value. */
+static int hello(const ofctx_config_t *cfg, const char *value, void *arg) {
+  (void)arg;
+  printf("hello from %s%s\n", ofctx_config_name(cfg), value ? " with a value" : "");
+  return 0;
+}
+
+static const ofctx_command_t COMMANDS[] = {
+    {"exit-with", "STATUS", "print the context's name and STATUS, and exit with it", exit_with},
+    {"hello", NULL, "say hello", hello},
+    {NULL, NULL, NULL, NULL}};
+
+/* OFCTX_PROBE_COMMANDS=clash: a command named as a built-in option. */
+static const ofctx_command_t CLASHING[] = {{"exit-with", "STATUS", "as usual", exit_with},
+                                           {"context", "FILE", "clashes with --context", exit_with},
+                                           {NULL, NULL, NULL, NULL}};
+
 int main(int argc, char **argv) {
   const char *batch = getenv("OFCTX_PROBE_BATCH");
+  const char *commands = getenv("OFCTX_PROBE_COMMANDS");
   ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
 
   if (batch && strcmp(batch, "1") == 0)
     opts.batch = probe_batch;
   else
     opts.function = probe;
+  opts.arg = "probe-arg";
+  opts.commands = commands && strcmp(commands, "clash") == 0 ? CLASHING : COMMANDS;
   return ofctx_main_opts(argc, argv, &opts);
 }

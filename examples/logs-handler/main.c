@@ -1,7 +1,7 @@
 /* Written by the libofctx buildpack for FUNC_NAME=LogsHandler: runs the function
  * (its _batch instead, a batch function, when the code defines one) with
- * the _init, _tick, _tick_ms and _fini the code defines (weak
- * references: NULL when it does not). */
+ * the _init, _tick, _tick_ms, _fini and _commands the code defines
+ * (weak references: NULL when it does not). */
 #include <ofctx/ofctx.h>
 
 ofctx_result_t LogsHandler(ofctx_t *ctx, const ofctx_event_t *in);
@@ -10,6 +10,7 @@ int LogsHandler_init(const ofctx_config_t *cfg, void **user_data) __attribute__(
 void LogsHandler_tick(ofctx_t *ctx, int stopping, void *user_data) __attribute__((weak));
 extern const unsigned LogsHandler_tick_ms __attribute__((weak));
 void LogsHandler_fini(void *user_data) __attribute__((weak));
+extern const ofctx_command_t LogsHandler_commands[] __attribute__((weak));
 
 int main(int argc, char **argv) {
   ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
@@ -22,5 +23,6 @@ int main(int argc, char **argv) {
   opts.tick = LogsHandler_tick;
   opts.tick_ms = &LogsHandler_tick_ms ? LogsHandler_tick_ms : 1000;
   opts.fini = LogsHandler_fini;
+  opts.commands = LogsHandler_commands;
   return ofctx_main_opts(argc, argv, &opts);
 }

@@ -63,7 +63,8 @@ void Plain(ofctx_t *ctx, const ofctx_event_t *req, ofctx_response_t *res) {
 """
 
 # a batch function with its own state: the generated main runs Counter_batch
-# (not Counter, which fails every event), with Counter_init and Counter_fini
+# (not Counter, which fails every event), with Counter_init and Counter_fini,
+# and its own command, --count-to N (Counter_commands)
 BATCH_FN = r"""
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +99,16 @@ void Counter_fini(void *user_data) {
   fprintf(stderr, "fini: %d events\n", s->events);
   free(s);
 }
+
+static int count_to(const ofctx_config_t *cfg, const char *value, void *arg) {
+  (void)arg;
+  printf("%s counts to %s\n", ofctx_config_name(cfg), value);
+  return (int)strtol(value, NULL, 10);
+}
+
+const ofctx_command_t Counter_commands[] = {
+    {"count-to", "N", "count to N, and exit with N", count_to},
+    {NULL, NULL, NULL, NULL}};
 """
 
 CMAKELISTS = """cmake_minimum_required(VERSION 3.18)
@@ -216,6 +227,13 @@ class Buildpack(unittest.TestCase):
             plan = tomllib.load(f)
         self.assertEqual(plan, {"provides": [{"name": "libofctx"}], "requires": [{"name": "libofctx"}]})
         self.assertIn("libofctx 0.1.0: building", self.built.stdout)
+        web, env = self.first.process()
+        # no Hello_commands: --help lists no commands of the function's own
+        out = subprocess.run(web["command"] + ["--help"], env=env, capture_output=True, text=True,
+                             timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("--all-outcomes", out.stdout)
+        self.assertNotIn("own commands", out.stdout)
         lib = self.first.layer_toml("libofctx")
         self.assertEqual(lib["types"], {"build": True, "cache": True, "launch": True})
         self.assertEqual(lib["metadata"]["version"], "0.1.0")
@@ -365,7 +383,7 @@ class Buildpack(unittest.TestCase):
         web, _ = lc.process()
         self.assertTrue(os.access(web["command"][0], os.X_OK))
 
-    def test_batch_init_and_fini_are_wired(self):
+    def test_batch_init_fini_and_commands_are_wired(self):
         lc = self.lifecycle({"counter.c": BATCH_FN}, {"FUNC_NAME": "Counter"})
         self.assertEqual(lc.detect().returncode, 0)
         built = lc.build()
@@ -382,6 +400,16 @@ class Buildpack(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn("2 events: 2 handled", out.stderr)
         self.assertEqual(out.stderr.count("fini: 2 events\n"), 1, out.stderr)
+        # its own command: listed by --help, run with the context instead of
+        # serving (neither init nor fini), its status the exit status
+        out = subprocess.run(web["command"] + ["--help"], env=env, capture_output=True, text=True,
+                             timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("\n  --count-to N    count to N, and exit with N\n", out.stdout)
+        out = subprocess.run(web["command"] + ["--count-to", "3", "--context", context],
+                             env=dict(env, CONTEXT_MODE="self-host"), capture_output=True, text=True,
+                             timeout=60)
+        self.assertEqual((out.returncode, out.stdout, out.stderr), (3, "hello counts to 3\n", ""))
 
     def test_the_logs_handler_with_the_packaged_buildpack(self):
         # the example as OpenFunction builds it (deploy/function-build.yaml:
@@ -439,12 +467,15 @@ class GeneratedMain(unittest.TestCase):
                      "int Fn_init(const ofctx_config_t *cfg, void **user_data) __attribute__((weak));",
                      "ofctx_result_t Fn(ofctx_t *ctx, const ofctx_event_t *in);",
                      "void Fn_fini(void *user_data) __attribute__((weak));",
-                     "    opts.batch = Fn_batch;", "    opts.function = Fn;", "  opts.fini = Fn_fini;"):
+                     "extern const ofctx_command_t Fn_commands[] __attribute__((weak));",
+                     "    opts.batch = Fn_batch;", "    opts.function = Fn;", "  opts.fini = Fn_fini;",
+                     "  opts.commands = Fn_commands;"):
             self.assertIn(line + "\n", text)
         http = self.generate("Fn", "http").decode()
         self.assertIn("  opts.http = Fn;\n", http)
         self.assertNotIn("_batch", http)  # a batch function runs only under Async
         self.assertIn("  opts.fini = Fn_fini;\n", http)
+        self.assertIn("  opts.commands = Fn_commands;\n", http)
 
 
 if __name__ == "__main__":

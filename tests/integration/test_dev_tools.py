@@ -48,7 +48,7 @@ class NameCollision(unittest.TestCase):
                              "tools")
         sys.path.insert(0, tools)
         import ofctx_dev  # noqa: E402
-        for suffix in ("", "_batch", "_init", "_tick", "_tick_ms", "_fini"):
+        for suffix in ("", "_batch", "_init", "_tick", "_tick_ms", "_fini", "_commands"):
             with self.subTest(suffix=suffix):
                 why = ofctx_dev.name_collision("lib-x", "lib_x", {"lib_x" + suffix}, set())
                 self.assertEqual(why, "lib_x%s is a symbol of the C library or of a library libofctx "
@@ -192,6 +192,29 @@ class FirstHour(unittest.TestCase):
             p = self.ofctx_cmd("invoke", "cloudevent", url, '{"a":1}', *mode)
             self.assertIn("status: 200", p.stdout)
             self.assertIn("hello from greeter: 7 bytes", p.stdout)
+
+    def test_the_main_runs_the_function_s_own_commands(self):
+        src = self.new_and_build("tally")
+        help_ = subprocess.run(["./tally-pc", "--help"], cwd=src, env=self.env, capture_output=True, text=True)
+        self.assertEqual(help_.returncode, 0, help_.stderr)
+        self.assertNotIn("own commands", help_.stdout)  # tally_commands is not defined: NULL
+        with open(os.path.join(src, "tally.c"), "a") as f:
+            f.write('\n#include <stdio.h>\n\n'
+                    'static int say(const ofctx_config_t *cfg, const char *value, void *arg) {\n'
+                    '  (void)arg;\n'
+                    '  printf("%s says %s\\n", ofctx_config_name(cfg), value);\n'
+                    '  return 4;\n'
+                    '}\n\n'
+                    'const ofctx_command_t tally_commands[] = {{"say", "WORD", "say WORD", say},\n'
+                    '                                          {NULL, NULL, NULL, NULL}};\n')
+        built = subprocess.run(["cmake", "--build", os.path.join(src, "build")], capture_output=True, text=True)
+        self.assertEqual(built.returncode, 0, built.stdout + built.stderr)
+        program = os.path.join(src, "build", "tally")
+        help_ = subprocess.run([program, "--help"], cwd=src, env=self.env, capture_output=True, text=True)
+        self.assertIn("\n  --say WORD      say WORD\n", help_.stdout)
+        said = subprocess.run([program, "--say", "hi", "--context", "context.json"], cwd=src, env=self.env,
+                              capture_output=True, text=True)
+        self.assertEqual((said.returncode, said.stdout, said.stderr), (4, "tally says hi\n", ""))
 
     def test_a_plain_http_function_builds(self):
         src = self.new_and_build("page", "--runtime", "knative", "--signature", "http")

@@ -1,7 +1,7 @@
 /* The public API as a whole, linked to the shared library as users do:
  * versions, error codes and NULL-safety across the headers; and the
  * function's own state through ofctx_main_opts (user data, init, tick,
- * fini). The config's own cases are in test_config*.c. */
+ * fini) and its own commands. The config's own cases are in test_config*.c. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -315,6 +315,73 @@ static void failed_start_has_fini(void **state) {
   assert_int_equal(arg.events + arg.ticks, 0);
 }
 
+/* ---- the function's own commands ---- */
+
+static int commands_run; /* calls of count_command */
+
+/* --count: records its arguments in the record it is given as arg. */
+static int count_command(const ofctx_config_t *cfg, const char *value, void *arg) {
+  record_t *r = arg;
+
+  assert_string_equal(ofctx_config_name(cfg), "state");
+  assert_null(value);
+  r->late += r->inits + r->finis; /* nothing of a run happened */
+  commands_run++;
+  return 5;
+}
+
+static const ofctx_command_t count_commands[] = {{"count", NULL, "count", count_command},
+                                                 {NULL, NULL, NULL, NULL}};
+static const ofctx_command_t clashing_commands[] = {{"input", "NAME", "clashes", count_command},
+                                                    {NULL, NULL, NULL, NULL}};
+
+/* Runs the options with `argv` (ended by NULL) under the state context:
+ * the exit status. */
+static int run_argv(const ofctx_main_opts_t *opts, char **argv) {
+  int argc = 0, status;
+
+  while (argv[argc])
+    argc++;
+  setenv("FUNC_CONTEXT", state_context, 1);
+  setenv("CONTEXT_MODE", "self-host", 1);
+  status = ofctx_main_opts(argc, argv, opts);
+  unsetenv("FUNC_CONTEXT");
+  unsetenv("CONTEXT_MODE");
+  return status;
+}
+
+/* A command runs with the context and opts.arg instead of serving, without
+ * init, tick or fini, and its return value is the exit status. */
+static void command_instead_of_a_run(void **state) {
+  record_t arg = {0};
+  ofctx_main_opts_t opts = state_opts(&arg);
+  (void)state;
+  commands_run = 0;
+  opts.commands = count_commands;
+  assert_int_equal(run_argv(&opts, (char *[]){"state", "--count", NULL}), 5);
+  assert_int_equal(commands_run, 1);
+  assert_int_equal(arg.inits + arg.events + arg.ticks + arg.finis + arg.late, 0);
+}
+
+/* opts.commands is read only when the size covers it, as tick and fini
+ * are: a program built before it keeps its command line. */
+static void commands_beyond_the_size_are_not_read(void **state) {
+  record_t arg = {0};
+  ofctx_main_opts_t opts = state_opts(&arg);
+  (void)state;
+  commands_run = 0;
+  opts.commands = count_commands;
+  opts.size = offsetof(ofctx_main_opts_t, commands);
+  assert_int_equal(run_argv(&opts, (char *[]){"state", "--count", NULL}), 2); /* unknown */
+  assert_int_equal(commands_run, 0);
+  /* a name that clashes is refused at start, whatever the command line */
+  opts.commands = clashing_commands;
+  assert_int_equal(run_argv(&opts, (char *[]){"state", "--version", NULL}), 0);
+  opts.size = sizeof opts;
+  assert_int_equal(run_argv(&opts, (char *[]){"state", "--version", NULL}), 2);
+  assert_int_equal(arg.inits + arg.finis, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(version),
@@ -326,6 +393,8 @@ int main(void) {
       cmocka_unit_test(failed_init_has_no_fini),
       cmocka_unit_test(server_ticks_then_fini),
       cmocka_unit_test(failed_start_has_fini),
+      cmocka_unit_test(command_instead_of_a_run),
+      cmocka_unit_test(commands_beyond_the_size_are_not_read),
   };
   return cmocka_run_group_tests_name("api", tests, NULL, NULL);
 }

@@ -86,7 +86,8 @@ typedef ofctx_result_t (*ofctx_batch_function_t)(ofctx_t *ctx, ofctx_batch_t *ba
  * or SIGINT, lets invocations in flight settle within the grace period, and
  * returns the process exit status: 0 after a clean shutdown, 2 for a bad
  * context, option or argument (the message is on stderr), 1 when the server
- * cannot start. `argv` accepts --help and --version. */
+ * cannot start. `argv` takes --help, --version, --context FILE and --invoke
+ * FILE with its options (see --help). */
 OFCTX_EXTERN int ofctx_main(int argc, char **argv, ofctx_function_t fn);
 
 /* A command of the function's own, run instead of serving: `fn --NAME VALUE`

@@ -33,7 +33,7 @@ enum write_then {
 };
 
 /* What a cleartext HTTP/2 client sends first (RFC 9113 3.4). */
-#define H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+static const char H2_PREFACE[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 #define H2_PREFACE_LEN 24
 
 typedef struct {
@@ -912,7 +912,7 @@ static void hand_over(conn_t *c, const char *bytes, size_t len) {
  * in `preface`. 0 when `data` is left for the HTTP/1.1 parser. */
 static int sniff(conn_t *c, const char *data, size_t len) {
   size_t have = c->preface_len, want = H2_PREFACE_LEN - have;
-  int match = memcmp(data, H2_PREFACE + have, len < want ? len : want) == 0;
+  int match = memcmp(data, &H2_PREFACE[have], len < want ? len : want) == 0;
   char *bytes;
 
   if (match && len < want) {

@@ -24,6 +24,7 @@ static int fail_code;    /* the sidecar answers this status (0: OK) */
 static int old_sidecar;  /* BulkPublishEvent is UNIMPLEMENTED */
 static int fail_entries; /* a bulk publish's first entries that fail */
 
+static void see(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void see(const char *fmt, ...) {
   size_t used = strlen(seen);
   va_list ap;

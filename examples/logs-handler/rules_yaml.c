@@ -27,6 +27,8 @@ typedef struct {
 } reader_t;
 
 /* The message at line and column (0-based, as libyaml counts): -1. */
+static int fail_at(reader_t *r, yaml_mark_t mark, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail_at(reader_t *r, yaml_mark_t mark, const char *fmt, ...) {
   char text[256];
   va_list ap;

@@ -2,7 +2,10 @@
  * anchors, syntax errors with line and column), the schema (every error
  * class with its JSON path, defaults merged and filled in), the issue's
  * example normalized, JSON input, and the LOGS_* variables as the same
- * document as the article's rule written as a file (rules.yaml). */
+ * document as the article's rule written as a file (rules.yaml); and every
+ * example rules file of examples/logs-handler/rules/ (the ones
+ * docs/logs-handler.md teaches) loaded, normalized and compiled. */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,8 +16,10 @@
 #include <cmocka.h>
 
 #include "nearest.h"
+#include "rule.h"
 #include "rules_doc.h"
 #include "rules_yaml.h"
+#include "template.h"
 
 #define DATA OFCTX_TEST_DATA "/rules"
 
@@ -613,6 +618,51 @@ static void test_unreadable(void **state) {
   assert_string_equal(err, DATA ": cannot be read: Is a directory");
 }
 
+/* A rules file as the function takes it: loaded, normalized, compiled, and
+ * each annotation a valid template of its rule (as alert.c renders it). */
+static void expect_compiles(const char *file) {
+  char err[512];
+  json_t *doc;
+  lh_ruleset_t *rs;
+
+  if (lh_rules_doc_load(&doc, file, has_output, NULL, err, sizeof err) != 0)
+    fail_msg("%s: %s", file, err);
+  if (lh_ruleset_compile(&rs, doc, "default", "logs-async-handler-0", err, sizeof err) != 0)
+    fail_msg("%s: %s", file, err);
+  for (size_t i = 0; i < lh_ruleset_count(rs); i++) {
+    const lh_notify_t *n = lh_ruleset_notify(rs, i);
+    lh_template_names_t names = {n->group_by, n->group_by_count, NULL, NULL};
+    for (size_t a = 0; a < n->annotation_count; a++)
+      if (lh_template_check(n->annotations[a].value, &names, err, sizeof err) != 0)
+        fail_msg("%s: rules[%zu].annotations.%s: %s", file, i, n->annotations[a].name, err);
+  }
+  lh_ruleset_free(rs);
+  json_decref(doc);
+}
+
+/* The worked examples of docs/logs-handler.md: every file of
+ * examples/logs-handler/rules/, and rules.yaml, compile. */
+static void test_examples_compile(void **state) {
+  DIR *dir = opendir(LH_EXAMPLE_DIR "/rules");
+  struct dirent *e;
+  size_t files = 0;
+  char path[1024];
+
+  (void)state;
+  assert_non_null(dir);
+  while ((e = readdir(dir)) != NULL) {
+    size_t n = strlen(e->d_name);
+    if (n < 6 || strcmp(e->d_name + n - 5, ".yaml") != 0)
+      continue;
+    snprintf(path, sizeof path, "%s/rules/%s", LH_EXAMPLE_DIR, e->d_name);
+    expect_compiles(path);
+    files++;
+  }
+  closedir(dir);
+  assert_true(files >= 5); /* the five the docs teach */
+  expect_compiles(LH_EXAMPLE_DIR "/rules.yaml");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_errors),        cmocka_unit_test(test_too_deep),
@@ -623,6 +673,7 @@ int main(void) {
       cmocka_unit_test(test_env_unknown),   cmocka_unit_test(test_env_with_file),
       cmocka_unit_test(test_read),          cmocka_unit_test(test_durations),
       cmocka_unit_test(test_nearest),       cmocka_unit_test(test_unreadable),
+      cmocka_unit_test(test_examples_compile),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -680,8 +680,8 @@ static void example_note(const lh_note_t *note, lh_group_t *g, void *arg) {
   (void)g;
   assert_non_null(a);
   json_array_append_new(run->got, json_pack("{sOsOsO}", "status", json_object_get(a, "status"),
-                                            "labels", json_object_get(a, "labels"),
-                                            "annotations", json_object_get(a, "annotations")));
+                                            "labels", json_object_get(a, "labels"), "annotations",
+                                            json_object_get(a, "annotations")));
   json_decref(o);
   free(text);
 }
@@ -754,15 +754,24 @@ static void test_examples_alert(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_errors),        cmocka_unit_test(test_too_deep),
-      cmocka_unit_test(test_limits),        cmocka_unit_test(test_typing),
-      cmocka_unit_test(test_issue_example), cmocka_unit_test(test_key_order),
-      cmocka_unit_test(test_defaults),      cmocka_unit_test(test_env_is_the_article_rule),
-      cmocka_unit_test(test_env_values),    cmocka_unit_test(test_env_errors),
-      cmocka_unit_test(test_env_unknown),   cmocka_unit_test(test_env_with_file),
-      cmocka_unit_test(test_read),          cmocka_unit_test(test_durations),
-      cmocka_unit_test(test_nearest),       cmocka_unit_test(test_unreadable),
-      cmocka_unit_test(test_examples_compile), cmocka_unit_test(test_examples_alert),
+      cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_too_deep),
+      cmocka_unit_test(test_limits),
+      cmocka_unit_test(test_typing),
+      cmocka_unit_test(test_issue_example),
+      cmocka_unit_test(test_key_order),
+      cmocka_unit_test(test_defaults),
+      cmocka_unit_test(test_env_is_the_article_rule),
+      cmocka_unit_test(test_env_values),
+      cmocka_unit_test(test_env_errors),
+      cmocka_unit_test(test_env_unknown),
+      cmocka_unit_test(test_env_with_file),
+      cmocka_unit_test(test_read),
+      cmocka_unit_test(test_durations),
+      cmocka_unit_test(test_nearest),
+      cmocka_unit_test(test_unreadable),
+      cmocka_unit_test(test_examples_compile),
+      cmocka_unit_test(test_examples_alert),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,11 @@
  * anchors, syntax errors with line and column), the schema (every error
  * class with its JSON path, defaults merged and filled in), the issue's
  * example normalized, JSON input, and the LOGS_* variables as the same
- * document as the article's rule written as a file (rules.yaml). */
+ * document as the article's rule written as a file (rules.yaml); and every
+ * example rules file of examples/logs-handler/rules/ (the ones
+ * docs/logs-handler.md teaches) loaded, normalized and compiled, and the
+ * alerts the page shows for them made from sample records. */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,8 +17,10 @@
 #include <cmocka.h>
 
 #include "nearest.h"
+#include "rule.h"
 #include "rules_doc.h"
 #include "rules_yaml.h"
+#include "template.h"
 
 #define DATA OFCTX_TEST_DATA "/rules"
 
@@ -613,16 +619,159 @@ static void test_unreadable(void **state) {
   assert_string_equal(err, DATA ": cannot be read: Is a directory");
 }
 
+/* A rules file as the function takes it: loaded, normalized, compiled, and
+ * each annotation a valid template of its rule (as alert.c renders it). */
+static void expect_compiles(const char *file) {
+  char err[512];
+  json_t *doc;
+  lh_ruleset_t *rs;
+
+  if (lh_rules_doc_load(&doc, file, has_output, NULL, err, sizeof err) != 0)
+    fail_msg("%s: %s", file, err);
+  if (lh_ruleset_compile(&rs, doc, "default", "logs-async-handler-0", err, sizeof err) != 0)
+    fail_msg("%s: %s", file, err);
+  for (size_t i = 0; i < lh_ruleset_count(rs); i++) {
+    const lh_notify_t *n = lh_ruleset_notify(rs, i);
+    lh_template_names_t names = {n->group_by, n->group_by_count, NULL, NULL};
+    for (size_t a = 0; a < n->annotation_count; a++)
+      if (lh_template_check(n->annotations[a].value, &names, err, sizeof err) != 0)
+        fail_msg("%s: rules[%zu].annotations.%s: %s", file, i, n->annotations[a].name, err);
+  }
+  lh_ruleset_free(rs);
+  json_decref(doc);
+}
+
+/* The worked examples of docs/logs-handler.md: every file of
+ * examples/logs-handler/rules/, and rules.yaml, compile. */
+static void test_examples_compile(void **state) {
+  DIR *dir = opendir(LH_EXAMPLE_DIR "/rules");
+  struct dirent *e;
+  size_t files = 0;
+  char path[1024];
+
+  (void)state;
+  assert_non_null(dir);
+  while ((e = readdir(dir)) != NULL) {
+    size_t n = strlen(e->d_name);
+    if (n < 6 || strcmp(e->d_name + n - 5, ".yaml") != 0)
+      continue;
+    snprintf(path, sizeof path, "%s/rules/%s", LH_EXAMPLE_DIR, e->d_name);
+    expect_compiles(path);
+    files++;
+  }
+  closedir(dir);
+  assert_true(files >= 5); /* the five the docs teach */
+  expect_compiles(LH_EXAMPLE_DIR "/rules.yaml");
+}
+
+/* An example's notes, each {status, labels, annotations} of its alert. */
+typedef struct {
+  const lh_ruleset_t *rs;
+  json_t *got;
+} run_t;
+
+static void example_note(const lh_note_t *note, lh_group_t *g, void *arg) {
+  run_t *run = arg;
+  size_t len;
+  char *text = lh_alert_json(lh_ruleset_notify(run->rs, note->rule), note, note->now, &len);
+  json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+  json_t *a = json_array_get(json_object_get(o, "alerts"), 0);
+
+  (void)g;
+  assert_non_null(a);
+  json_array_append_new(run->got, json_pack("{sOsOsO}", "status", json_object_get(a, "status"),
+                                            "labels", json_object_get(a, "labels"), "annotations",
+                                            json_object_get(a, "annotations")));
+  json_decref(o);
+  free(text);
+}
+
+typedef struct {
+  lh_flood_t *flood;
+  run_t *run;
+  double wall;
+} feed_t;
+
+static void example_hit(const lh_hit_t *h, void *arg) {
+  feed_t *feed = arg;
+  lh_flood_hit(feed->flood, h, feed->wall, example_note, feed->run);
+}
+
+/* The alerts that docs/logs-handler.md shows for each worked example: its
+ * records (tests/data/rules/examples/NAME.jsonl) through the compiled
+ * rules and the flood, the clock at each record's time and a day after
+ * the last, give NAME.expected.jsonl. */
+static void test_examples_alert(void **state) {
+  static const char *const names[] = {"404-burst", "5xx-ratio", "json-errors", "panic",
+                                      "logs-stopped"};
+  (void)state;
+  for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+    char path[1024], line[8192], err[512];
+    json_t *doc, *expected = json_array();
+    lh_ruleset_t *rs;
+    lh_view_t *v = NULL;
+    run_t run = {NULL, json_array()};
+    feed_t feed = {NULL, &run, 0};
+    FILE *f;
+
+    snprintf(path, sizeof path, "%s/rules/%s.yaml", LH_EXAMPLE_DIR, names[k]);
+    if (lh_rules_doc_load(&doc, path, has_output, NULL, err, sizeof err) != 0 ||
+        lh_ruleset_compile(&rs, doc, NULL, NULL, err, sizeof err) != 0)
+      fail_msg("%s: %s", path, err);
+    run.rs = rs;
+    feed.flood = lh_flood_new(lh_ruleset_max_keys(rs), lh_ruleset_conds(rs), lh_ruleset_count(rs));
+    assert_non_null(feed.flood);
+    snprintf(path, sizeof path, "%s/examples/%s.jsonl", DATA, names[k]);
+    assert_non_null(f = fopen(path, "r"));
+    while (fgets(line, sizeof line, f)) {
+      const char *why;
+      assert_int_equal(lh_view_parse(&v, line, strlen(line), feed.wall, &why), LH_IGNORE);
+      feed.wall = lh_view_time(v);
+      lh_flood_record(feed.flood, feed.wall, feed.wall);
+      assert_int_equal(lh_ruleset_eval(rs, v, example_hit, &feed), 0);
+      lh_flood_tick(feed.flood, feed.wall, example_note, &run);
+    }
+    fclose(f);
+    lh_flood_tick(feed.flood, feed.wall + 86400, example_note, &run);
+    lh_flood_close(feed.flood, example_note, &run);
+    snprintf(path, sizeof path, "%s/examples/%s.expected.jsonl", DATA, names[k]);
+    assert_non_null(f = fopen(path, "r"));
+    while (fgets(line, sizeof line, f))
+      json_array_append_new(expected, json_loads(line, 0, NULL));
+    fclose(f);
+    if (!json_equal(run.got, expected)) {
+      char *text = json_dumps(run.got, JSON_COMPACT | JSON_PRESERVE_ORDER);
+      fail_msg("%s: the alerts differ; got %s", names[k], text);
+    }
+    json_decref(expected);
+    json_decref(run.got);
+    lh_view_free(v);
+    lh_flood_free(feed.flood);
+    lh_ruleset_free(rs);
+    json_decref(doc);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_errors),        cmocka_unit_test(test_too_deep),
-      cmocka_unit_test(test_limits),        cmocka_unit_test(test_typing),
-      cmocka_unit_test(test_issue_example), cmocka_unit_test(test_key_order),
-      cmocka_unit_test(test_defaults),      cmocka_unit_test(test_env_is_the_article_rule),
-      cmocka_unit_test(test_env_values),    cmocka_unit_test(test_env_errors),
-      cmocka_unit_test(test_env_unknown),   cmocka_unit_test(test_env_with_file),
-      cmocka_unit_test(test_read),          cmocka_unit_test(test_durations),
-      cmocka_unit_test(test_nearest),       cmocka_unit_test(test_unreadable),
+      cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_too_deep),
+      cmocka_unit_test(test_limits),
+      cmocka_unit_test(test_typing),
+      cmocka_unit_test(test_issue_example),
+      cmocka_unit_test(test_key_order),
+      cmocka_unit_test(test_defaults),
+      cmocka_unit_test(test_env_is_the_article_rule),
+      cmocka_unit_test(test_env_values),
+      cmocka_unit_test(test_env_errors),
+      cmocka_unit_test(test_env_unknown),
+      cmocka_unit_test(test_env_with_file),
+      cmocka_unit_test(test_read),
+      cmocka_unit_test(test_durations),
+      cmocka_unit_test(test_nearest),
+      cmocka_unit_test(test_unreadable),
+      cmocka_unit_test(test_examples_compile),
+      cmocka_unit_test(test_examples_alert),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

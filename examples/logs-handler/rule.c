@@ -473,6 +473,8 @@ static void fill_notify(lh_ruleset_t *rs, size_t i) {
   n->annotations = r->annotations;
   n->annotation_count = r->annotation_count;
   n->access_log = r->parse == LH_PARSE_ACCESS_LOG;
+  n->kind = rs->conds[i].kind; /* the default message's wording, a ratio's numbers */
+  n->ratio = rs->conds[i].ratio;
 }
 
 /* A value the raw JSON text must spell as it is, unless a \u escape hides

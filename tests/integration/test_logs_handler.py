@@ -400,8 +400,41 @@ class DeployFiles(unittest.TestCase):
         kafka = {m["name"]: m["value"] for m in serving["bindings"]["kafka-receiver"]["metadata"]}
         self.assertEqual(kafka.get("authType"), "none")
         self.assertNotIn("authRequired", kafka)
-        status, sends, err = run(Formats.RECORD, {k: str(v) for k, v in serving["params"].items()})
+        params = {k: str(v) for k, v in serving["params"].items()}
+        # the rules file is the ConfigMap's rules.yaml, where the pod mounts it
+        with tempfile.TemporaryDirectory() as tmp:
+            params["LOGS_RULES_FILE"] = self.rules_file(serving, tmp)
+            status, sends, err = run(Formats.RECORD, params)
         self.assertEqual((status, len(sends)), (0, 2), err)
+
+    def rules_file(self, serving, tmp):
+        """The file that LOGS_RULES_FILE names in the pod, written into `tmp`
+        from deploy/rules-configmap.yaml through the Function's volume."""
+        import yaml
+        with open(os.path.join(ROOT, "examples", "logs-handler", "deploy", "rules-configmap.yaml")) as f:
+            cm = yaml.safe_load(f)
+        path = serving["params"]["LOGS_RULES_FILE"]
+        (container,) = serving["template"]["containers"]
+        (mount,) = container["volumeMounts"]
+        (volume,) = serving["template"]["volumes"]
+        self.assertEqual((mount["name"], mount.get("subPath")), (volume["name"], None))
+        self.assertEqual(volume["configMap"]["name"], cm["metadata"]["name"])
+        self.assertEqual(os.path.dirname(path), mount["mountPath"])
+        name = os.path.join(tmp, os.path.basename(path))
+        with open(name, "w") as f:
+            f.write(cm["data"][os.path.basename(path)])
+        return name
+
+    def test_rules_configmap_is_rules_yaml(self):
+        # deploy/rules-configmap.yaml holds examples/logs-handler/rules.yaml as it is
+        import yaml
+        with open(os.path.join(ROOT, "examples", "logs-handler", "deploy", "rules-configmap.yaml")) as f:
+            cm = yaml.safe_load(f)
+        with open(os.path.join(ROOT, "examples", "logs-handler", "rules.yaml")) as f:
+            self.assertEqual(cm["data"]["rules.yaml"], f.read())
+        with open(os.path.join(ROOT, "examples", "logs-handler", "deploy", "function.yaml")) as f:
+            fn = yaml.safe_load(f)
+        self.assertEqual(cm["metadata"]["namespace"], fn["metadata"]["namespace"])
 
 
     def test_kafka_yaml_is_kraft_with_a_node_pool(self):
@@ -434,7 +467,8 @@ class DeployFiles(unittest.TestCase):
         self.assertEqual(build["env"]["FUNC_NAME"], "LogsHandler")
         self.assertTrue(build["builder"].endswith("/libofctx-builder:v0.1.0"))
         self.assertTrue(os.path.isfile(os.path.join(ROOT, build["srcRepo"]["sourceSubPath"], "CMakeLists.txt")))
-        for key in ("triggers", "outputs", "bindings", "scaleOptions", "annotations"):
+        for key in ("triggers", "outputs", "bindings", "scaleOptions", "annotations", "params",
+                    "template"):
             self.assertEqual(serving[key], served[key], key)
 
 

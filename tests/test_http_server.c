@@ -355,10 +355,12 @@ static void run(fixture_t *f, const exchange_t *rows, size_t n) {
   int fd = -1;
 
   for (size_t i = 0; i < n; i++) {
+    const char *request = rows[i].request ? rows[i].request : "";
     char what[96];
+
     if (fd < 0)
       fd = client(f);
-    snprintf(what, sizeof what, "row %zu (%.60s)", i, rows[i].request ? rows[i].request : "");
+    snprintf(what, sizeof what, "row %zu (%.*s)", i, (int)strcspn(request, "\r\n"), request);
     send_request(fd, &rows[i]);
     expect_answer(fd, what, &rows[i]);
     if (rows[i].then != KEEP) {

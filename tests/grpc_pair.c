@@ -174,6 +174,16 @@ void grpc_pair_ask(grpc_pair_t *pair, const char *path, const char *fallback, co
   grpc_pair_run_until(pair, &out->done);
 }
 
+void grpc_pair_deliver(grpc_pair_t *pair, const char *path, const char *name, size_t len,
+                       const ofctx__retry_policy_t *policy, grpc_outcome_t *out) {
+  grpc_pair_call(pair, path, NULL, name, len, 'a', policy, out);
+  grpc_pair_run_until(pair, &pair->calls);
+}
+
+void grpc_pair_hold(grpc_pair_t *pair, ofctx__grpc_call_t *call) {
+  pair->held[pair->held_count++] = call;
+}
+
 void grpc_pair_check(const grpc_pair_t *pair, const grpc_outcome_t *out, const grpc_want_t *want) {
   assert_int_equal(out->done, 1);
   assert_int_equal(out->ok, want->ok);

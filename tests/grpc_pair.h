@@ -71,6 +71,12 @@ void grpc_pair_open(grpc_pair_t *pair, void (*handler)(grpc_pair_t *, ofctx__grp
 void grpc_pair_ask(grpc_pair_t *pair, const char *path, const char *fallback, const char *name,
                    size_t len, char fill, const ofctx__retry_policy_t *policy, grpc_outcome_t *out);
 
+/* grpc_pair_call, then the loop runs until the handler has been called. */
+void grpc_pair_deliver(grpc_pair_t *pair, const char *path, const char *name, size_t len,
+                       const ofctx__retry_policy_t *policy, grpc_outcome_t *out);
+/* A handler that keeps each call in pair->held. */
+void grpc_pair_hold(grpc_pair_t *pair, ofctx__grpc_call_t *call);
+
 /* What a done call's outcome must be, and the handler's calls so far: every
  * field is checked but `error` (exact) and `error_has` (a fragment), when
  * NULL. */

@@ -158,8 +158,7 @@ static void budget_refuses_then_serves(void **state) {
   grpc_pair_open(&pair, hold_and_spend, NULL);
   grpc_pair_policy(&policy, 1, 10000);
   leave = 0;
-  grpc_pair_call(&pair, PATH, NULL, "first", 10, 'a', &policy, &first);
-  grpc_pair_run_until(&pair, &pair.calls);
+  grpc_pair_deliver(&pair, PATH, "first", 10, &policy, &first);
   /* nothing left: the next call is refused before its head */
   grpc_pair_ask(&pair, PATH, NULL, "second", 10, 'a', &policy, &second);
   grpc_pair_check(&pair, &second,
@@ -187,8 +186,7 @@ static void budget_refuses_a_message(void **state) {
   grpc_pair_open(&pair, hold_and_spend, NULL);
   grpc_pair_policy(&policy, 1, 10000);
   leave = 8192; /* room for a head, not for 64 KiB */
-  grpc_pair_call(&pair, PATH, NULL, "first", 10, 'a', &policy, &first);
-  grpc_pair_run_until(&pair, &pair.calls);
+  grpc_pair_deliver(&pair, PATH, "first", 10, &policy, &first);
   grpc_pair_ask(&pair, PATH, NULL, "second", 65536, 'a', &policy, &second);
   grpc_pair_check(&pair, &second,
                   &(grpc_want_t)REFUSED(OFCTX__GRPC_RESOURCE_EXHAUSTED,
@@ -199,17 +197,13 @@ static void budget_refuses_a_message(void **state) {
   assert_int_equal(first.code, OFCTX__GRPC_CANCELLED);
 }
 
-static void hold(grpc_pair_t *pair, ofctx__grpc_call_t *call) {
-  pair->held[pair->held_count++] = call;
-}
-
 static void deadline_passes_while_held(void **state) {
   grpc_pair_t pair;
   ofctx__retry_policy_t policy;
   grpc_outcome_t out;
   (void)state;
 
-  grpc_pair_open(&pair, hold, NULL);
+  grpc_pair_open(&pair, grpc_pair_hold, NULL);
   grpc_pair_policy(&policy, 1, 100); /* grpc-timeout: 100m */
   grpc_pair_ask(&pair, PATH, NULL, "x", 10, 'a', &policy, &out);
   grpc_pair_check(&pair, &out, &(grpc_want_t)REFUSED(OFCTX__GRPC_DEADLINE_EXCEEDED, NULL, 1, 1));
@@ -227,10 +221,9 @@ static void stop_answers_calls_in_flight(void **state) {
   grpc_outcome_t out;
   (void)state;
 
-  grpc_pair_open(&pair, hold, NULL);
+  grpc_pair_open(&pair, grpc_pair_hold, NULL);
   grpc_pair_policy(&policy, 1, 10000);
-  grpc_pair_call(&pair, PATH, NULL, "x", 10, 'a', &policy, &out);
-  grpc_pair_run_until(&pair, &pair.calls);
+  grpc_pair_deliver(&pair, PATH, "x", 10, &policy, &out);
   ofctx__grpc_server_stop(pair.server, grpc_pair_stopped, &pair);
   uv_run(&pair.loop, UV_RUN_NOWAIT);
   assert_int_equal(out.done, 0);

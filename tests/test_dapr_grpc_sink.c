@@ -285,15 +285,18 @@ static void no_client_no_send(void **state) {
   assert_string_equal(seen, "");
 }
 
+/* Each test on a new pair and sink. */
+#define PAIRED(test) cmocka_unit_test_setup_teardown(test, setup, teardown)
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(binding, setup, teardown),
-      cmocka_unit_test_setup_teardown(publish, setup, teardown),
-      cmocka_unit_test_setup_teardown(bulk_publish, setup, teardown),
-      cmocka_unit_test_setup_teardown(bulk_publish_older_sidecar, setup, teardown),
-      cmocka_unit_test_setup_teardown(bulk_publish_partial_failure, setup, teardown),
-      cmocka_unit_test_setup_teardown(failure_status, setup, teardown),
-      cmocka_unit_test_setup_teardown(no_client_no_send, setup, teardown),
+      PAIRED(binding),
+      PAIRED(publish),
+      PAIRED(bulk_publish),
+      PAIRED(bulk_publish_older_sidecar),
+      PAIRED(bulk_publish_partial_failure),
+      PAIRED(failure_status),
+      PAIRED(no_client_no_send),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

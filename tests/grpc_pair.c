@@ -160,23 +160,65 @@ void grpc_pair_reply(ofctx__grpc_call_t *call, size_t len, char fill) {
   free(data);
 }
 
-static void server_stopped(void *arg) {
+void grpc_pair_open(grpc_pair_t *pair, void (*handler)(grpc_pair_t *, ofctx__grpc_call_t *),
+                    const char *token) {
+  grpc_pair_init(pair);
+  pair->handler = handler;
+  grpc_pair_start(pair, token);
+}
+
+void grpc_pair_ask(grpc_pair_t *pair, const char *path, const char *fallback, const char *name,
+                   size_t len, char fill, const ofctx__retry_policy_t *policy,
+                   grpc_outcome_t *out) {
+  grpc_pair_call(pair, path, fallback, name, len, fill, policy, out);
+  grpc_pair_run_until(pair, &out->done);
+}
+
+void grpc_pair_deliver(grpc_pair_t *pair, const char *path, const char *name, size_t len,
+                       const ofctx__retry_policy_t *policy, grpc_outcome_t *out) {
+  grpc_pair_call(pair, path, NULL, name, len, 'a', policy, out);
+  grpc_pair_run_until(pair, &pair->calls);
+}
+
+void grpc_pair_hold(grpc_pair_t *pair, ofctx__grpc_call_t *call) {
+  pair->held[pair->held_count++] = call;
+}
+
+void grpc_pair_check(const grpc_pair_t *pair, const grpc_outcome_t *out, const grpc_want_t *want) {
+  assert_int_equal(out->done, 1);
+  assert_int_equal(out->ok, want->ok);
+  assert_int_equal(out->code, want->code);
+  assert_int_equal(out->attempts, want->attempts);
+  assert_int_equal(out->decoded, want->decoded);
+  assert_int_equal(out->data_len, want->data_len);
+  assert_int_equal(pair->calls, want->calls);
+  if (want->error)
+    assert_string_equal(out->error, want->error);
+  if (want->error_has && !strstr(out->error, want->error_has))
+    fail_msg("the error \"%s\" does not hold \"%s\"", out->error, want->error_has);
+}
+
+void grpc_pair_stopped(void *arg) {
   grpc_pair_t *pair = arg;
   pair->stopped = 1;
 }
 
-void grpc_pair_finish(grpc_pair_t *pair) {
+void grpc_pair_drain(grpc_pair_t *pair) {
   int alive = 1;
 
+  for (int i = 0; i < 100 && alive; i++)
+    alive = uv_run(&pair->loop, UV_RUN_NOWAIT);
+  assert_int_equal(alive, 0); /* no handle left behind */
+  assert_int_equal(uv_loop_close(&pair->loop), 0);
+}
+
+void grpc_pair_finish(grpc_pair_t *pair) {
   ofctx__grpc_client_close(pair->client);
-  ofctx__grpc_server_stop(pair->server, server_stopped, pair);
+  ofctx__grpc_server_stop(pair->server, grpc_pair_stopped, pair);
   for (size_t i = 0; i < pair->held_count; i++)
     ofctx__grpc_fail(pair->held[i], OFCTX__GRPC_CANCELLED, "the test is over");
   pair->held_count = 0;
   uv_close((uv_handle_t *)&pair->listener, NULL);
   grpc_pair_run_until(pair, &pair->stopped);
-  for (int i = 0; i < 100 && alive; i++)
-    alive = uv_run(&pair->loop, UV_RUN_NOWAIT);
-  assert_int_equal(alive, 0); /* no handle left behind */
-  assert_int_equal(uv_loop_close(&pair->loop), 0);
+  grpc_pair_drain(pair);
 }

@@ -64,6 +64,35 @@ void grpc_pair_run_until(grpc_pair_t *pair, const int *flag);
 int grpc_pair_request(ofctx__grpc_call_t *call, char *name, size_t size, size_t *data_len);
 /* Answers OK with an InvokeBindingResponse of `len` bytes `fill`. */
 void grpc_pair_reply(ofctx__grpc_call_t *call, size_t len, char fill);
+/* grpc_pair_init, the test's `handler`, grpc_pair_start with `token`. */
+void grpc_pair_open(grpc_pair_t *pair, void (*handler)(grpc_pair_t *, ofctx__grpc_call_t *),
+                    const char *token);
+/* grpc_pair_call, then the loop runs until the call is done. */
+void grpc_pair_ask(grpc_pair_t *pair, const char *path, const char *fallback, const char *name,
+                   size_t len, char fill, const ofctx__retry_policy_t *policy, grpc_outcome_t *out);
+
+/* grpc_pair_call, then the loop runs until the handler has been called. */
+void grpc_pair_deliver(grpc_pair_t *pair, const char *path, const char *name, size_t len,
+                       const ofctx__retry_policy_t *policy, grpc_outcome_t *out);
+/* A handler that keeps each call in pair->held. */
+void grpc_pair_hold(grpc_pair_t *pair, ofctx__grpc_call_t *call);
+
+/* What a done call's outcome must be, and the handler's calls so far: every
+ * field is checked but `error` (exact) and `error_has` (a fragment), when
+ * NULL. */
+typedef struct {
+  int ok, code, attempts, decoded;
+  size_t data_len;
+  int calls;
+  const char *error, *error_has;
+} grpc_want_t;
+
+void grpc_pair_check(const grpc_pair_t *pair, const grpc_outcome_t *out, const grpc_want_t *want);
+/* A stop callback for ofctx__grpc_server_stop(server, grpc_pair_stopped,
+ * pair): sets pair->stopped. */
+void grpc_pair_stopped(void *pair);
+/* Runs the loop dry and closes it; fails on a handle left behind. */
+void grpc_pair_drain(grpc_pair_t *pair);
 /* Closes the client, stops the server (answering what is still held with
  * CANCELLED), closes the listener, runs the loop dry and checks that no
  * handle is left. */

@@ -215,17 +215,17 @@ static const ofctx_bulk_entry_t entries[] = {
     {"e1", "{\"n\":1}", 7, "application/json", entry_md},
     {"e2", "two", 3, "text/plain", NULL},
 };
+static const ofctx__send_request_t bulk = {.kind = OFCTX__SEND_PUBLISH_BULK,
+                                           .component = "pubsub",
+                                           .topic = "orders",
+                                           .entries = entries,
+                                           .entry_count = 2};
 
 static void bulk_publish(void **state) {
   fixture_t *f = *state;
-  ofctx__send_request_t req = {.kind = OFCTX__SEND_PUBLISH_BULK,
-                               .component = "pubsub",
-                               .topic = "orders",
-                               .entries = entries,
-                               .entry_count = 2};
   sent_t out;
 
-  send_and_wait(f, &req, &out);
+  send_and_wait(f, &bulk, &out);
   assert_int_equal(out.ok, 1);
   assert_string_equal(out.failed, "");
   assert_string_equal(seen, "BulkPublishEvent|pubsub|orders"
@@ -234,35 +234,25 @@ static void bulk_publish(void **state) {
 
 static void bulk_publish_older_sidecar(void **state) {
   fixture_t *f = *state;
-  ofctx__send_request_t req = {.kind = OFCTX__SEND_PUBLISH_BULK,
-                               .component = "pubsub",
-                               .topic = "orders",
-                               .entries = entries,
-                               .entry_count = 2};
   sent_t out;
 
   old_sidecar = 1;
-  send_and_wait(f, &req, &out);
+  send_and_wait(f, &bulk, &out);
   assert_int_equal(out.ok, 1);
   assert_non_null(strstr(seen, "BulkPublishEvent BulkPublishEventAlpha1|pubsub|orders|e1:"));
 }
 
 static void bulk_publish_partial_failure(void **state) {
   fixture_t *f = *state;
-  ofctx__send_request_t req = {.kind = OFCTX__SEND_PUBLISH_BULK,
-                               .component = "pubsub",
-                               .topic = "orders",
-                               .entries = entries,
-                               .entry_count = 2};
   sent_t out;
 
   fail_entries = 1;
-  send_and_wait(f, &req, &out);
+  send_and_wait(f, &bulk, &out);
   assert_int_equal(out.ok, 0);
   assert_string_equal(out.failed, "e1 ");
   /* a failed call fails every entry */
   fail_code = OFCTX__GRPC_INTERNAL;
-  send_and_wait(f, &req, &out);
+  send_and_wait(f, &bulk, &out);
   assert_int_equal(out.ok, 0);
   assert_string_equal(out.failed, "e1 e2 ");
 }
@@ -296,15 +286,18 @@ static void no_client_no_send(void **state) {
   assert_string_equal(seen, "");
 }
 
+/* Each test on a new pair and sink. */
+#define PAIRED(test) cmocka_unit_test_setup_teardown(test, setup, teardown)
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(binding, setup, teardown),
-      cmocka_unit_test_setup_teardown(publish, setup, teardown),
-      cmocka_unit_test_setup_teardown(bulk_publish, setup, teardown),
-      cmocka_unit_test_setup_teardown(bulk_publish_older_sidecar, setup, teardown),
-      cmocka_unit_test_setup_teardown(bulk_publish_partial_failure, setup, teardown),
-      cmocka_unit_test_setup_teardown(failure_status, setup, teardown),
-      cmocka_unit_test_setup_teardown(no_client_no_send, setup, teardown),
+      PAIRED(binding),
+      PAIRED(publish),
+      PAIRED(bulk_publish),
+      PAIRED(bulk_publish_older_sidecar),
+      PAIRED(bulk_publish_partial_failure),
+      PAIRED(failure_status),
+      PAIRED(no_client_no_send),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

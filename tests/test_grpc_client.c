@@ -43,112 +43,119 @@ static void sidecar(grpc_pair_t *pair, ofctx__grpc_call_t *call) {
   }
 }
 
-static void hold(grpc_pair_t *pair, ofctx__grpc_call_t *call) {
-  pair->held[pair->held_count++] = call;
-}
+/* A call and what it must come to, after the sidecar is set up so. */
+typedef struct {
+  int flaky, old_sidecar; /* the sidecar's, for this call */
+  size_t answer_len;
+  int attempts; /* the policy's */
+  uint64_t timeout_ms;
+  size_t max_response_size; /* 0: the default */
+  const char *fallback;
+  size_t len; /* the request's data */
+  grpc_want_t want;
+  const char *last_path; /* the last method the sidecar saw (NULL: not checked) */
+} step_t;
 
-static void start(grpc_pair_t *pair, void (*handler)(grpc_pair_t *, ofctx__grpc_call_t *)) {
-  flaky = old_sidecar = 0;
-  answer_len = 0;
-  grpc_pair_init(pair);
-  pair->handler = handler;
-  grpc_pair_start(pair, NULL);
-}
+/* A test of calls on one pair (a row per test, with the test's name). */
+typedef struct {
+  const char *name;
+  void (*handler)(grpc_pair_t *pair, ofctx__grpc_call_t *call);
+  step_t steps[2]; /* the second's attempts 0: none */
+} calls_t;
 
-static void retries_what_may_work_again(void **state) {
+#define ANSWERED(len, attempts_, calls_)                                                           \
+  {                                                                                                \
+    .ok = 1, .attempts = (attempts_), .decoded = 1, .data_len = (len), .calls = (calls_),          \
+    .error = ""                                                                                    \
+  }
+#define FAILED(code_, attempts_, calls_)                                                           \
+  { .code = (code_), .attempts = (attempts_), .calls = (calls_) }
+
+static const calls_t calls[] = {
+    {"retries_what_may_work_again",
+     sidecar,
+     {{.flaky = 2, .len = 7, .attempts = 3, .timeout_ms = 5000, .want = ANSWERED(7, 3, 3)},
+      /* and no more than max_attempts */
+      {.flaky = 5,
+       .len = 7,
+       .attempts = 3,
+       .timeout_ms = 5000,
+       .want = {.code = OFCTX__GRPC_UNAVAILABLE,
+                .attempts = 3,
+                .calls = 6,
+                .error = "UNAVAILABLE: not yet"}}}},
+    {"older_sidecar_fallback",
+     sidecar,
+     {{.old_sidecar = 1,
+       .len = 3,
+       .attempts = 1,
+       .timeout_ms = 5000,
+       .fallback = OLD,
+       .want = ANSWERED(3, 2, 2), /* the fallback is the second attempt */
+       .last_path = OLD},
+      /* without a fallback, UNIMPLEMENTED is the end */
+      {.old_sidecar = 1,
+       .len = 3,
+       .attempts = 1,
+       .timeout_ms = 5000,
+       .want = FAILED(OFCTX__GRPC_UNIMPLEMENTED, 1, 3)}}},
+    {"answer_over_the_bound",
+     sidecar,
+     /* the same answer again would be as large: no retry */
+     {{.answer_len = 4096,
+       .len = 1,
+       .attempts = 3,
+       .timeout_ms = 5000,
+       .max_response_size = 1024,
+       .want = {.code = OFCTX__GRPC_RESOURCE_EXHAUSTED,
+                .attempts = 1,
+                .calls = 1,
+                .error = "the answer is larger than 1024 bytes"}},
+      /* the connection serves the next call */
+      {.answer_len = 1000,
+       .len = 1,
+       .attempts = 3,
+       .timeout_ms = 5000,
+       .max_response_size = 1024,
+       .want = ANSWERED(1000, 1, 2)}}},
+    {"deadlines_are_retried",
+     grpc_pair_hold,
+     {{.len = 1,
+       .attempts = 2,
+       .timeout_ms = 50,
+       .want = FAILED(OFCTX__GRPC_DEADLINE_EXCEEDED, 2, 2)}}},
+};
+
+static void run_calls(void **state) {
+  const calls_t *row = *state;
   grpc_pair_t pair;
-  ofctx__retry_policy_t policy;
   grpc_outcome_t out;
-  (void)state;
 
-  start(&pair, sidecar);
-  flaky = 2;
-  grpc_pair_policy(&policy, 3, 5000);
-  grpc_pair_call(&pair, NEW, NULL, "x", 7, 'a', &policy, &out);
-  assert_int_equal(ofctx__grpc_client_pending(pair.client), 1);
-  grpc_pair_run_until(&pair, &out.done);
-  assert_int_equal(out.ok, 1);
-  assert_int_equal(out.attempts, 3);
-  assert_int_equal(out.data_len, 7);
-  assert_int_equal(pair.calls, 3);
-  assert_int_equal(ofctx__grpc_client_pending(pair.client), 0);
-  /* and no more than max_attempts */
-  flaky = 5;
-  grpc_pair_call(&pair, NEW, NULL, "x", 7, 'a', &policy, &out);
-  grpc_pair_run_until(&pair, &out.done);
-  assert_int_equal(out.code, OFCTX__GRPC_UNAVAILABLE);
-  assert_string_equal(out.error, "UNAVAILABLE: not yet");
-  assert_int_equal(out.attempts, 3);
-  assert_int_equal(pair.calls, 6);
-  grpc_pair_finish(&pair);
-}
+  grpc_pair_open(&pair, row->handler, NULL);
+  for (size_t i = 0; i < 2 && row->steps[i].attempts; i++) {
+    const step_t *step = &row->steps[i];
+    ofctx__retry_policy_t policy;
 
-static void older_sidecar_fallback(void **state) {
-  grpc_pair_t pair;
-  ofctx__retry_policy_t policy;
-  grpc_outcome_t out;
-  (void)state;
-
-  start(&pair, sidecar);
-  old_sidecar = 1;
-  grpc_pair_policy(&policy, 1, 5000);
-  grpc_pair_call(&pair, NEW, OLD, "x", 3, 'a', &policy, &out);
-  grpc_pair_run_until(&pair, &out.done);
-  assert_int_equal(out.ok, 1);
-  assert_string_equal(last_path, OLD);
-  assert_int_equal(pair.calls, 2);
-  /* without a fallback, UNIMPLEMENTED is the end */
-  grpc_pair_call(&pair, NEW, NULL, "x", 3, 'a', &policy, &out);
-  grpc_pair_run_until(&pair, &out.done);
-  assert_int_equal(out.code, OFCTX__GRPC_UNIMPLEMENTED);
-  assert_int_equal(out.attempts, 1);
-  grpc_pair_finish(&pair);
-}
-
-static void answer_over_the_bound(void **state) {
-  grpc_pair_t pair;
-  ofctx__retry_policy_t policy;
-  grpc_outcome_t out;
-  (void)state;
-
-  start(&pair, sidecar);
-  answer_len = 4096;
-  grpc_pair_policy(&policy, 3, 5000);
-  policy.max_response_size = 1024;
-  grpc_pair_call(&pair, NEW, NULL, "x", 1, 'a', &policy, &out);
-  grpc_pair_run_until(&pair, &out.done);
-  assert_int_equal(out.code, OFCTX__GRPC_RESOURCE_EXHAUSTED);
-  assert_string_equal(out.error, "the answer is larger than 1024 bytes");
-  assert_int_equal(out.attempts, 1); /* the same answer again would be as large */
-  /* the connection serves the next call */
-  answer_len = 1000;
-  grpc_pair_call(&pair, NEW, NULL, "x", 1, 'a', &policy, &out);
-  grpc_pair_run_until(&pair, &out.done);
-  assert_int_equal(out.ok, 1);
-  assert_int_equal(out.data_len, 1000);
-  grpc_pair_finish(&pair);
-}
-
-static void deadlines_are_retried(void **state) {
-  grpc_pair_t pair;
-  ofctx__retry_policy_t policy;
-  grpc_outcome_t out;
-  (void)state;
-
-  start(&pair, hold);
-  grpc_pair_policy(&policy, 2, 50);
-  grpc_pair_call(&pair, NEW, NULL, "x", 1, 'a', &policy, &out);
-  grpc_pair_run_until(&pair, &out.done);
-  assert_int_equal(out.code, OFCTX__GRPC_DEADLINE_EXCEEDED);
-  assert_int_equal(out.attempts, 2);
+    flaky = step->flaky;
+    old_sidecar = step->old_sidecar;
+    answer_len = step->answer_len;
+    grpc_pair_policy(&policy, step->attempts, step->timeout_ms);
+    if (step->max_response_size)
+      policy.max_response_size = step->max_response_size;
+    grpc_pair_call(&pair, NEW, step->fallback, "x", step->len, 'a', &policy, &out);
+    assert_int_equal(ofctx__grpc_client_pending(pair.client), 1);
+    grpc_pair_run_until(&pair, &out.done);
+    assert_int_equal(ofctx__grpc_client_pending(pair.client), 0);
+    grpc_pair_check(&pair, &out, &step->want);
+    if (step->last_path)
+      assert_string_equal(last_path, step->last_path);
+  }
   grpc_pair_finish(&pair); /* answers the held calls into the void */
   assert_int_equal(out.done, 1);
 }
 
-static void stopped(void *arg) {
-  grpc_pair_t *pair = arg;
-  pair->stopped = 1;
-}
+#define CALLS_TEST(i)                                                                              \
+  { calls[i].name, run_calls, NULL, NULL, (void *)&calls[i] }
 
 static void refused_connection(void **state) {
   grpc_pair_t pair;
@@ -156,22 +163,21 @@ static void refused_connection(void **state) {
   grpc_outcome_t out;
   (void)state;
 
-  start(&pair, sidecar);
+  grpc_pair_open(&pair, sidecar, NULL);
   /* a port nobody listens on: the pair's own, once its listener is gone */
   uv_close((uv_handle_t *)&pair.listener, NULL);
   uv_run(&pair.loop, UV_RUN_NOWAIT);
   grpc_pair_policy(&policy, 2, 5000);
-  grpc_pair_call(&pair, NEW, NULL, "x", 1, 'a', &policy, &out);
-  grpc_pair_run_until(&pair, &out.done);
-  assert_int_equal(out.code, OFCTX__GRPC_UNAVAILABLE);
-  assert_int_equal(out.attempts, 2);
-  assert_non_null(strstr(out.error, "cannot connect to the sidecar's gRPC port 127.0.0.1:"));
+  grpc_pair_ask(&pair, NEW, NULL, "x", 1, 'a', &policy, &out);
+  grpc_pair_check(
+      &pair, &out,
+      &(grpc_want_t){.code = OFCTX__GRPC_UNAVAILABLE,
+                     .attempts = 2,
+                     .error_has = "cannot connect to the sidecar's gRPC port 127.0.0.1:"});
   ofctx__grpc_client_close(pair.client);
-  ofctx__grpc_server_stop(pair.server, stopped, &pair);
-  for (int i = 0; i < 100 && uv_run(&pair.loop, UV_RUN_NOWAIT); i++)
-    ;
+  ofctx__grpc_server_stop(pair.server, grpc_pair_stopped, &pair);
+  grpc_pair_drain(&pair);
   assert_int_equal(pair.stopped, 1);
-  assert_int_equal(uv_loop_close(&pair.loop), 0);
 }
 
 static void server_closes_mid_call(void **state) {
@@ -180,18 +186,15 @@ static void server_closes_mid_call(void **state) {
   grpc_outcome_t out;
   (void)state;
 
-  start(&pair, hold);
+  grpc_pair_open(&pair, grpc_pair_hold, NULL);
   grpc_pair_policy(&policy, 2, 10000);
-  grpc_pair_call(&pair, NEW, NULL, "x", 1, 'a', &policy, &out);
-  grpc_pair_run_until(&pair, &pair.calls);
+  grpc_pair_deliver(&pair, NEW, "x", 1, &policy, &out);
   /* the connection goes with the call on it; the next attempt's is closed
    * at once (the server is stopping) */
-  ofctx__grpc_server_stop(pair.server, stopped, &pair);
+  ofctx__grpc_server_stop(pair.server, grpc_pair_stopped, &pair);
   ofctx__grpc_server_abort(pair.server);
   grpc_pair_run_until(&pair, &out.done);
-  assert_int_equal(out.code, OFCTX__GRPC_UNAVAILABLE);
-  assert_int_equal(out.attempts, 2);
-  assert_int_equal(pair.calls, 1);
+  grpc_pair_check(&pair, &out, &(grpc_want_t)FAILED(OFCTX__GRPC_UNAVAILABLE, 2, 1));
   /* the held call, answered into the void, lets the server go */
   ofctx__grpc_fail(pair.held[0], OFCTX__GRPC_INTERNAL, NULL);
   pair.held_count = 0;
@@ -200,9 +203,7 @@ static void server_closes_mid_call(void **state) {
   assert_int_equal(out.done, 1); /* once */
   ofctx__grpc_client_close(pair.client);
   uv_close((uv_handle_t *)&pair.listener, NULL);
-  for (int i = 0; i < 100 && uv_run(&pair.loop, UV_RUN_NOWAIT); i++)
-    ;
-  assert_int_equal(uv_loop_close(&pair.loop), 0);
+  grpc_pair_drain(&pair);
 }
 
 static void close_cancels_in_flight(void **state) {
@@ -211,10 +212,9 @@ static void close_cancels_in_flight(void **state) {
   grpc_outcome_t held, queued;
   (void)state;
 
-  start(&pair, hold);
+  grpc_pair_open(&pair, grpc_pair_hold, NULL);
   grpc_pair_policy(&policy, 3, 10000);
-  grpc_pair_call(&pair, NEW, NULL, "x", 1, 'a', &policy, &held);
-  grpc_pair_run_until(&pair, &pair.calls);
+  grpc_pair_deliver(&pair, NEW, "x", 1, &policy, &held);
   grpc_pair_call(&pair, NEW, NULL, "y", 1, 'a', &policy, &queued);
   ofctx__grpc_client_close(pair.client);
   assert_int_equal(held.done, 1);
@@ -224,21 +224,22 @@ static void close_cancels_in_flight(void **state) {
   assert_int_equal(queued.cancelled, 1);
   ofctx__grpc_fail(pair.held[0], OFCTX__GRPC_INTERNAL, NULL);
   pair.held_count = 0;
-  ofctx__grpc_server_stop(pair.server, stopped, &pair);
+  ofctx__grpc_server_stop(pair.server, grpc_pair_stopped, &pair);
   uv_close((uv_handle_t *)&pair.listener, NULL);
   grpc_pair_run_until(&pair, &pair.stopped);
-  for (int i = 0; i < 100 && uv_run(&pair.loop, UV_RUN_NOWAIT); i++)
-    ;
+  grpc_pair_drain(&pair);
   assert_int_equal(held.done, 1);
   assert_int_equal(queued.done, 1);
-  assert_int_equal(uv_loop_close(&pair.loop), 0);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(retries_what_may_work_again), cmocka_unit_test(older_sidecar_fallback),
-      cmocka_unit_test(answer_over_the_bound),       cmocka_unit_test(deadlines_are_retried),
-      cmocka_unit_test(refused_connection),          cmocka_unit_test(server_closes_mid_call),
+      CALLS_TEST(0),
+      CALLS_TEST(1),
+      CALLS_TEST(2),
+      CALLS_TEST(3),
+      cmocka_unit_test(refused_connection),
+      cmocka_unit_test(server_closes_mid_call),
       cmocka_unit_test(close_cancels_in_flight),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -156,14 +156,19 @@ static void ask_stop(fixture_t *f) {
   uv_async_send(&f->wake);
 }
 
-static void finish(fixture_t *f) {
-  ask_stop(f);
+/* Once a stop was asked: the loop ends, the server stopped. */
+static void joined(fixture_t *f) {
   pthread_join(f->thread, NULL);
   assert_true(f->stopped);
   assert_int_equal(uv_loop_close(&f->loop), 0);
   pthread_mutex_destroy(&f->lock);
   pthread_cond_destroy(&f->held_cond);
   free(f);
+}
+
+static void finish(fixture_t *f) {
+  ask_stop(f);
+  joined(f);
 }
 
 static int client(fixture_t *f) {
@@ -261,40 +266,154 @@ static void wait_read(int fd) {
   fail_msg("the server did not read what it was sent");
 }
 
-static void get_and_keep_alive(void **state) {
-  fixture_t *f = start(NULL);
-  char buf[4096];
-  int fd = client(f);
+/* One exchange: a request, what its answer must be, and what becomes of the
+ * connection after it. The request is `request`, then `repeat` `times` times,
+ * then `tail`, sent at once (the server may answer and close before a slower
+ * client would have sent it all), one byte at a time (`bytewise`), or cut
+ * after `split` bytes with the server's read of the first part awaited. */
+typedef enum {
+  LEAVE,  /* nothing is checked: the test closes the connection */
+  KEEP,   /* the next row goes on the same connection */
+  CLOSED, /* the server closes the connection after its answer */
+} then_t;
 
-  send_str(fd, "GET /hello/world?a=1&b=2 HTTP/1.1\r\nHost: x\r\nX-Test: yes\r\nEmpty:\r\n\r\n");
+typedef struct {
+  const char *request; /* NULL: nothing is sent, an answer is awaited */
+  const char *repeat;
+  size_t times;
+  const char *tail;
+  int bytewise;
+  size_t split;
+  int early;           /* the server may answer the first part: the rest is sent unchecked */
+  int release;         /* then the handler's held /later is answered */
+  const char *want[4]; /* the answer holds each; none at all: there is no answer */
+  const char *lacks;   /* the answer does not hold this */
+  int whole;           /* want[0] is the whole answer */
+  then_t then;
+} exchange_t;
+
+/* A refusal: the status line, and the server closes the connection. */
+#define REFUSED(req, status)                                                                       \
+  { .request = (req), .want = {(status), "Connection: close\r\n"}, .then = CLOSED }
+
+static void add(char *out, size_t *len, size_t size, const char *s) {
+  size_t n = s ? strlen(s) : 0;
+  assert_true(*len + n < size);
+  memcpy(out + *len, s ? s : "", n);
+  *len += n;
+}
+
+static void send_request(int fd, const exchange_t *r) {
+  char out[4096];
+  size_t len = 0;
+
+  if (!r->request)
+    return;
+  add(out, &len, sizeof out, r->request);
+  for (size_t i = 0; i < r->times; i++)
+    add(out, &len, sizeof out, r->repeat);
+  add(out, &len, sizeof out, r->tail);
+  if (r->bytewise) {
+    for (size_t i = 0; i < len; i++)
+      send_all(fd, out + i, 1);
+  } else if (r->split) {
+    assert_true(r->split < len);
+    send_all(fd, out, r->split);
+    wait_read(fd); /* two reads on the server's side */
+    if (r->early)
+      send(fd, out + r->split, len - r->split, MSG_NOSIGNAL);
+    else
+      send_all(fd, out + r->split, len - r->split);
+  } else {
+    send_all(fd, out, len);
+  }
+}
+
+/* Reads the answer to `r` and checks it (`what` names the row). */
+static void expect_answer(int fd, const char *what, const exchange_t *r) {
+  char buf[4096];
+
   read_response(fd, buf, sizeof buf);
-  assert_non_null(strstr(buf, "HTTP/1.1 200 OK\r\n"));
-  assert_non_null(strstr(buf, "Connection: keep-alive\r\n"));
-  assert_non_null(strstr(buf, "Content-Type: text/plain\r\n"));
-  assert_non_null(strstr(buf, "\r\n\r\nGET /hello/world ?a=1&b=2 x=yes headers=3 body=0:"));
-  /* the same connection serves the next request */
-  send_str(fd, "POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello");
-  read_response(fd, buf, sizeof buf);
-  assert_non_null(strstr(buf, "\r\n\r\nPOST /p ? x=(none) headers=2 body=5:hello"));
-  close(fd);
+  if (!r->want[0] && buf[0])
+    fail_msg("%s: got \"%s\", not the end without an answer", what, buf);
+  if (r->whole && strcmp(buf, r->want[0]) != 0)
+    fail_msg("%s: got \"%s\", not exactly \"%s\"", what, buf, r->want[0]);
+  for (size_t i = 0; i < sizeof r->want / sizeof r->want[0] && r->want[i]; i++)
+    if (!strstr(buf, r->want[i]))
+      fail_msg("%s: got \"%s\", not \"%s\"", what, buf, r->want[i]);
+  if (r->lacks && strstr(buf, r->lacks))
+    fail_msg("%s: got \"%s\", with \"%s\"", what, buf, r->lacks);
+  if (r->then == CLOSED)
+    assert_closed(fd);
+}
+
+/* Reads one answer on `fd`; it must hold `want`. */
+static void expect(int fd, const char *want) {
+  exchange_t r = {.want = {want}};
+  expect_answer(fd, want, &r);
+}
+
+/* Runs `rows` in order, each on a new connection but where the row before
+ * KEEPs its connection for it. */
+static void run(fixture_t *f, const exchange_t *rows, size_t n) {
+  int fd = -1;
+
+  for (size_t i = 0; i < n; i++) {
+    const char *request = rows[i].request ? rows[i].request : "";
+    char what[96];
+
+    if (fd < 0)
+      fd = client(f);
+    snprintf(what, sizeof what, "row %zu (%.*s)%s, cut at %zu", i, (int)strcspn(request, "\r\n"),
+             request, rows[i].bytewise ? " one by one" : "", rows[i].split);
+    send_request(fd, &rows[i]);
+    if (rows[i].release)
+      answer_held(f);
+    expect_answer(fd, what, &rows[i]);
+    if (rows[i].then != KEEP) {
+      close(fd);
+      fd = -1;
+    }
+  }
+  if (fd >= 0)
+    close(fd);
+}
+
+#define RUN(f, rows) run((f), (rows), sizeof(rows) / sizeof(rows)[0])
+
+/* One request on a new connection; its answer must hold `want`. */
+static void ask(fixture_t *f, const char *request, const char *want) {
+  exchange_t r = {.request = request, .want = {want}};
+  run(f, &r, 1);
+}
+
+static void get_and_keep_alive(void **state) {
+  static const exchange_t rows[] = {
+      {.request = "GET /hello/world?a=1&b=2 HTTP/1.1\r\nHost: x\r\nX-Test: yes\r\nEmpty:\r\n\r\n",
+       .want = {"HTTP/1.1 200 OK\r\n", "Connection: keep-alive\r\n", "Content-Type: text/plain\r\n",
+                "\r\n\r\nGET /hello/world ?a=1&b=2 x=yes headers=3 body=0:"},
+       .then = KEEP},
+      /* the same connection serves the next request */
+      {.request = "POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello",
+       .want = {"\r\n\r\nPOST /p ? x=(none) headers=2 body=5:hello"}},
+  };
+  fixture_t *f = start(NULL);
+  RUN(f, rows);
   finish(f);
 }
 
 static void pipelined(void **state) {
+  static const exchange_t rows[] = {
+      {.request = "GET /1 HTTP/1.1\r\nHost: t\r\n\r\nGET /later HTTP/1.1\r\nHost: t\r\n\r\n"
+                  "POST /3 HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc",
+       .want = {"GET /1 ?"},
+       .then = KEEP},
+      /* answered later, still in order */
+      {.release = 1, .want = {"GET /later ?"}, .then = KEEP},
+      {.want = {"POST /3 ? x=(none) headers=2 body=3:abc"}},
+  };
   fixture_t *f = start(NULL);
-  char buf[4096];
-  int fd = client(f);
-
-  send_str(fd, "GET /1 HTTP/1.1\r\nHost: t\r\n\r\nGET /later HTTP/1.1\r\nHost: t\r\n\r\n"
-               "POST /3 HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc");
-  read_response(fd, buf, sizeof buf);
-  assert_non_null(strstr(buf, "GET /1 ?"));
-  answer_held(f);
-  read_response(fd, buf, sizeof buf);
-  assert_non_null(strstr(buf, "GET /later ?")); /* answered later, still in order */
-  read_response(fd, buf, sizeof buf);
-  assert_non_null(strstr(buf, "POST /3 ? x=(none) headers=2 body=3:abc"));
-  close(fd);
+  RUN(f, rows);
   finish(f);
 }
 
@@ -302,247 +421,187 @@ static void pipelined(void **state) {
  * the client's end of sending (FIN) still gets the pending requests
  * answered, then the connection closes; a request cut short gets none. */
 static void sent_while_handling(void **state) {
-  /* what follows /later on the connection, and its answer (NULL: none) */
-  static const char *const next[][2] = {
-      {"POST /next HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nok",
-       "POST /next ? x=(none) headers=2 body=2:ok"},
-      {"GET /cut HTTP/1.1\r\nHost: t\r\nX-Test: ", NULL},
+  /* what follows /later on the connection, and its answer (none: none) */
+  static const exchange_t next[] = {
+      {.request = "POST /next HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nok",
+       .want = {"POST /next ? x=(none) headers=2 body=2:ok"},
+       .then = CLOSED},
+      {.request = "GET /cut HTTP/1.1\r\nHost: t\r\nX-Test: ", .then = CLOSED},
   };
   fixture_t *f = start(NULL);
-  char buf[4096];
 
   for (size_t i = 0; i < sizeof next / sizeof next[0]; i++) {
     int fd = client(f);
     send_str(fd, "GET /later HTTP/1.1\r\nHost: t\r\n\r\n");
     wait_held(f);
-    send_str(fd, next[i][0]);
+    send_request(fd, &next[i]);
     shutdown(fd, SHUT_WR);
     wait_read(fd); /* read while /later is held */
     answer_held(f);
-    read_response(fd, buf, sizeof buf);
-    assert_non_null(strstr(buf, "GET /later ?"));
-    if (next[i][1]) {
-      read_response(fd, buf, sizeof buf);
-      assert_non_null(strstr(buf, next[i][1]));
-    }
-    assert_closed(fd);
+    expect(fd, "GET /later ?");
+    expect_answer(fd, next[i].request, &next[i]);
     close(fd);
   }
   finish(f);
 }
 
 static void chunked_body(void **state) {
+  static const exchange_t rows[] = {
+      {.request = "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+       .want = {"body=11:hello world"}},
+  };
   fixture_t *f = start(NULL);
-  char buf[4096];
-  int fd = client(f);
-
-  send_str(fd, "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-               "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
-  read_response(fd, buf, sizeof buf);
-  assert_non_null(strstr(buf, "body=11:hello world"));
-  close(fd);
+  RUN(f, rows);
   finish(f);
 }
 
 /* One bad request per row: the status the server answers, then it closes. */
 static void bad_requests(void **state) {
-  static const struct {
-    const char *request;
-    const char *status;
-  } rows[] = {
-      {"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nTransfer-Encoding: "
-       "chunked\r\n\r\n0\r\n\r\n",
-       "HTTP/1.1 400 Bad Request\r\n"}, /* request smuggling */
-      {"GARBAGE\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
-      {"GET / HTTP/9.9\r\n\r\n", "HTTP/1.1 505 HTTP Version Not Supported\r\n"},
-      {"GET / HTTP/2.0\r\n\r\n", "HTTP/1.1 505 HTTP Version Not Supported\r\n"},
-      {"GET / HTTP/1.1\r\nHost: t\r\nBad Header\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
-      {"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: abc\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
-      {"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-       "HTTP/1.1 400 Bad Request\r\n"},
-      {"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2000\r\n\r\n",
-       "HTTP/1.1 413 Payload Too Large\r\n"},
-      {"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n",
-       NULL}, /* see below */
-      {"GET / HTTP/1.1\r\nHost: t\r\nExpect: something\r\n\r\n",
-       "HTTP/1.1 417 Expectation Failed\r\n"},
+  static const exchange_t rows[] = {
+      REFUSED("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nTransfer-Encoding: "
+              "chunked\r\n\r\n0\r\n\r\n",
+              "HTTP/1.1 400 Bad Request\r\n"), /* request smuggling */
+      REFUSED("GARBAGE\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"),
+      REFUSED("GET / HTTP/9.9\r\n\r\n", "HTTP/1.1 505 HTTP Version Not Supported\r\n"),
+      REFUSED("GET / HTTP/2.0\r\n\r\n", "HTTP/1.1 505 HTTP Version Not Supported\r\n"),
+      REFUSED("GET / HTTP/1.1\r\nHost: t\r\nBad Header\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"),
+      REFUSED("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: abc\r\n\r\n",
+              "HTTP/1.1 400 Bad Request\r\n"),
+      REFUSED("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+              "HTTP/1.1 400 Bad Request\r\n"),
+      REFUSED("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2000\r\n\r\n",
+              "HTTP/1.1 413 Payload Too Large\r\n"),
+      /* a chunked body growing past the limit */
+      {.request = "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n",
+       .repeat = "x",
+       .times = 1024,
+       .tail = "\r\n",
+       .want = {"HTTP/1.1 413 Payload Too Large\r\n", "Connection: close\r\n"},
+       .then = CLOSED},
+      REFUSED("GET / HTTP/1.1\r\nHost: t\r\nExpect: something\r\n\r\n",
+              "HTTP/1.1 417 Expectation Failed\r\n"),
       /* RFC 9112 framing that Debian's lenient http-parser would take */
-      {"GET / HTTP/1.1\r\nHost: t\r\nHost : x\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
-      {"GET / HTTP/1.1\r\nHost: t\r\nHost\t: x\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
-      {"GET / HTTP/1.1\r\nHost: t\r\nHo st: x\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
-      {"GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
-      {"GET / HTTP/1.1\r\nHost: t\r\n\tX: y\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
-      {"GET / HTTP/1.1\r\nHost: x\rY: z\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
-      {"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhiXX0\r\n\r\n",
-       "HTTP/1.1 400 Bad Request\r\n"},
-      {"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\n0\r\n\r\n",
-       "HTTP/1.1 400 Bad Request\r\n"},
-      {"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nBad Trailer: "
-       "x\r\n\r\n",
-       "HTTP/1.1 400 Bad Request\r\n"},
+      REFUSED("GET / HTTP/1.1\r\nHost: t\r\nHost : x\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"),
+      REFUSED("GET / HTTP/1.1\r\nHost: t\r\nHost\t: x\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"),
+      REFUSED("GET / HTTP/1.1\r\nHost: t\r\nHo st: x\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"),
+      REFUSED("GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"),
+      REFUSED("GET / HTTP/1.1\r\nHost: t\r\n\tX: y\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"),
+      REFUSED("GET / HTTP/1.1\r\nHost: x\rY: z\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"),
+      REFUSED("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhiXX0\r\n\r\n",
+              "HTTP/1.1 400 Bad Request\r\n"),
+      REFUSED("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\n0\r\n\r\n",
+              "HTTP/1.1 400 Bad Request\r\n"),
+      REFUSED("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nBad Trailer: "
+              "x\r\n\r\n",
+              "HTTP/1.1 400 Bad Request\r\n"),
       /* RFC 9112 3.2: an HTTP/1.1 request names exactly one host */
-      {"GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
-      {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
-      {"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
-      {"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
+      REFUSED("GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"),
+      REFUSED("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"),
+      REFUSED("GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"),
+      REFUSED("GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"),
       /* no transfer coding but chunked is understood: 501, the body unread */
-      {"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
-       "HTTP/1.1 501 Not Implemented\r\n"},
-      {"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
-       "chunked\r\n\r\n"
-       "0\r\n\r\n",
-       "HTTP/1.1 501 Not Implemented\r\n"},
+      REFUSED("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+              "HTTP/1.1 501 Not Implemented\r\n"),
+      REFUSED("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
+              "chunked\r\n\r\n"
+              "0\r\n\r\n",
+              "HTTP/1.1 501 Not Implemented\r\n"),
       /* an Upgrade is ignored (RFC 9110 allows it); nothing may follow */
-      {"GET / HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
-       "HTTP/1.1 200 OK\r\n"},
+      REFUSED("GET / HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
+              "HTTP/1.1 200 OK\r\n"),
   };
   ofctx__http_limits_t limits;
-  char buf[4096];
 
   ofctx__http_limits_default(&limits);
   limits.max_body_size = 1000;
   fixture_t *f = start(&limits);
-  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-    int fd = client(f);
-    send_str(fd, rows[i].request);
-    if (!rows[i].status) { /* a chunked body growing past the limit */
-      char chunk[1024 + 2];
-      memset(chunk, 'x', 1024);
-      memcpy(chunk + 1024, "\r\n", 2);
-      send_all(fd, chunk, sizeof chunk);
-    }
-    read_response(fd, buf, sizeof buf);
-    if (!strstr(buf, rows[i].status ? rows[i].status : "HTTP/1.1 413 Payload Too Large\r\n"))
-      fail_msg("row %zu: got \"%s\"", i, buf);
-    assert_non_null(strstr(buf, "Connection: close\r\n"));
-    assert_closed(fd);
-    close(fd);
-  }
+  RUN(f, rows);
   finish(f);
 }
 
 static void size_limits(void **state) {
+  static const exchange_t rows[] = {
+      {.request = "GET /",
+       .repeat = "a",
+       .times = 2999,
+       .want = {"HTTP/1.1 414 URI Too Long\r\n"},
+       .then = CLOSED},
+      {.request = "GET / HTTP/1.1\r\nHost: t\r\nX-Big: ",
+       .repeat = "a",
+       .times = 2999,
+       .want = {"HTTP/1.1 431 Request Header Fields Too Large\r\n"},
+       .then = CLOSED},
+      /* many small headers add up too */
+      {.request = "GET / HTTP/1.1\r\nHost: t\r\n",
+       .repeat = "A: b\r\n",
+       .times = 200,
+       .want = {"HTTP/1.1 431 "}},
+  };
   ofctx__http_limits_t limits;
-  char buf[4096], big[3000];
-  int fd;
 
   ofctx__http_limits_default(&limits);
   limits.max_url_size = 100;
   limits.max_header_size = 1000;
   fixture_t *f = start(&limits);
-
-  memset(big, 'a', sizeof big);
-  big[sizeof big - 1] = '\0';
-  fd = client(f);
-  send_str(fd, "GET /");
-  send_str(fd, big);
-  read_response(fd, buf, sizeof buf);
-  assert_non_null(strstr(buf, "HTTP/1.1 414 URI Too Long\r\n"));
-  assert_closed(fd);
-  close(fd);
-
-  fd = client(f);
-  send_str(fd, "GET / HTTP/1.1\r\nHost: t\r\nX-Big: ");
-  send_str(fd, big);
-  read_response(fd, buf, sizeof buf);
-  assert_non_null(strstr(buf, "HTTP/1.1 431 Request Header Fields Too Large\r\n"));
-  assert_closed(fd);
-  close(fd);
-
-  /* many small headers add up too (sent at once: the server may answer and
-   * close before a slower client would have sent them all) */
-  fd = client(f);
-  strcpy(big, "GET / HTTP/1.1\r\nHost: t\r\n");
-  for (int i = 0; i < 200; i++)
-    strcat(big, "A: b\r\n");
-  send_str(fd, big);
-  read_response(fd, buf, sizeof buf);
-  assert_non_null(strstr(buf, "HTTP/1.1 431 "));
-  close(fd);
+  RUN(f, rows);
   finish(f);
 }
 
 /* A request of `size` bytes: its head ends with an X-Pad field that fills it
- * up ("GET / HTTP/1.1\r\nHost: t\r\nX-Pad: ...\r\n\r\n"). */
-static void padded_request(char *out, size_t size) {
-  static const char start[] = "GET / HTTP/1.1\r\nHost: t\r\nX-Pad: ";
-  size_t fixed = sizeof start - 1 + 4;
-
-  assert_true(size > fixed);
-  memcpy(out, start, sizeof start - 1);
-  memset(out + sizeof start - 1, 'p', size - fixed);
-  memcpy(out + size - 4, "\r\n\r\n", 5);
-}
+ * up; sent at once or one byte at a time. */
+#define PAD_HEAD "GET / HTTP/1.1\r\nHost: t\r\nX-Pad: "
+#define PADDED(size, one_by_one, status)                                                           \
+  {                                                                                                \
+    .request = PAD_HEAD, .repeat = "p", .times = (size) - (sizeof PAD_HEAD - 1) - 4,               \
+    .tail = "\r\n\r\n", .bytewise = (one_by_one), .want = {                                        \
+      status                                                                                       \
+    }                                                                                              \
+  }
 
 /* max_header_size is the head's size on the wire, exact to the byte, CRLFs
  * and the request line included, however the bytes arrive. */
 static void head_size_exact(void **state) {
+  static const exchange_t rows[] = {
+      PADDED(299, 0, "HTTP/1.1 200 OK\r\n"), PADDED(300, 0, "HTTP/1.1 200 OK\r\n"),
+      PADDED(301, 0, "HTTP/1.1 431 "),       PADDED(299, 1, "HTTP/1.1 200 OK\r\n"),
+      PADDED(300, 1, "HTTP/1.1 200 OK\r\n"), PADDED(301, 1, "HTTP/1.1 431 "),
+  };
   ofctx__http_limits_t limits;
-  char buf[4096], request[400];
 
   ofctx__http_limits_default(&limits);
   limits.max_header_size = 300;
   fixture_t *f = start(&limits);
-  for (int bytewise = 0; bytewise < 2; bytewise++)
-    for (size_t size = 299; size <= 301; size++) {
-      int fd = client(f);
-      padded_request(request, size);
-      if (bytewise)
-        for (size_t i = 0; i < size; i++)
-          send_all(fd, request + i, 1);
-      else
-        send_str(fd, request);
-      read_response(fd, buf, sizeof buf);
-      if (!strstr(buf, size <= 300 ? "HTTP/1.1 200 OK\r\n" : "HTTP/1.1 431 "))
-        fail_msg("%zu bytes%s: got \"%s\"", size, bytewise ? " one by one" : "", buf);
-      close(fd);
+  RUN(f, rows);
+  finish(f);
+}
+
+/* Chunk framing holds across any split of the bytes (the bad request at
+ * every third), and trailer fields never reach the handler as headers. */
+static void chunked_split_anywhere(void **state) {
+  static const struct {
+    const char *request, *want;
+    size_t step;
+    int early;
+  } cases[] = {
+      {"POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "3\r\nabc\r\n2\r\nde\r\n0\r\nX-Test: from-trailer\r\n\r\n",
+       "x=(none) headers=2 body=5:abcde", 1, 0},
+      {"POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "3\r\nabc\r\n2\r\nde!!0\r\n\r\n",
+       "HTTP/1.1 400 ", 3, 1},
+  };
+  fixture_t *f = start(NULL);
+
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    for (size_t cut = 1; cut < strlen(cases[i].request); cut += cases[i].step) {
+      exchange_t r = {.request = cases[i].request,
+                      .split = cut,
+                      .early = cases[i].early,
+                      .want = {cases[i].want}};
+      run(f, &r, 1);
     }
   finish(f);
-}
-
-/* Chunk framing holds across any split of the bytes, and trailer fields
- * never reach the handler as headers. */
-static void chunked_split_anywhere(void **state) {
-  static const char good[] = "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-                             "3\r\nabc\r\n2\r\nde\r\n0\r\nX-Test: from-trailer\r\n\r\n";
-  static const char bad[] = "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-                            "3\r\nabc\r\n2\r\nde!!0\r\n\r\n";
-  fixture_t *f = start(NULL);
-  char buf[4096];
-
-  for (size_t cut = 1; cut < sizeof good - 1; cut++) {
-    int fd = client(f);
-    send_all(fd, good, cut);
-    wait_read(fd); /* two reads on the server's side */
-    send_str(fd, good + cut);
-    read_response(fd, buf, sizeof buf);
-    if (!strstr(buf, "x=(none) headers=2 body=5:abcde"))
-      fail_msg("good, cut at %zu: got \"%s\"", cut, buf);
-    close(fd);
-  }
-  for (size_t cut = 1; cut < sizeof bad - 1; cut += 3) {
-    int fd = client(f);
-    send_all(fd, bad, cut);
-    wait_read(fd);
-    send(fd, bad + cut, strlen(bad + cut), MSG_NOSIGNAL);
-    read_response(fd, buf, sizeof buf);
-    if (!strstr(buf, "HTTP/1.1 400 "))
-      fail_msg("bad, cut at %zu: got \"%s\"", cut, buf);
-    close(fd);
-  }
-  finish(f);
-}
-
-/* One request on a new connection; its answer must hold `want`. */
-static void ask(fixture_t *f, const char *request, const char *want) {
-  char buf[4096];
-  int fd = client(f);
-
-  send_str(fd, request);
-  read_response(fd, buf, sizeof buf);
-  if (!strstr(buf, want))
-    fail_msg("%s: got \"%s\", not \"%s\"", request, buf, want);
-  close(fd);
 }
 
 /* Refuses /deny on its head alone; counts the heads it saw. */
@@ -563,20 +622,18 @@ static int deny(void *arg, const ofctx__http_request_t *req, const char **json) 
 /* The head check answers before the body is read: no body is ever sent
  * here, yet the answer comes at once, and nothing reaches the handler. */
 static void refused_on_head(void **state) {
+  static const exchange_t rows[] = {
+      {.request = "POST /deny HTTP/1.1\r\nHost: t\r\nX-Test: h\r\nContent-Length: 3000000\r\n"
+                  "Expect: 100-continue\r\n\r\n",
+       .want = {"HTTP/1.1 401 Unauthorized\r\n", "Content-Type: application/json\r\n",
+                "\r\n\r\n{\"error\":\"no\"}"},
+       .lacks = "100 Continue",
+       .then = CLOSED},
+      {.request = "POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi",
+       .want = {"body=2:hi"}},
+  };
   fixture_t *f = start_checked(NULL, deny);
-  char buf[4096];
-  int fd = client(f);
-
-  send_str(fd, "POST /deny HTTP/1.1\r\nHost: t\r\nX-Test: h\r\nContent-Length: 3000000\r\n"
-               "Expect: 100-continue\r\n\r\n");
-  read_response(fd, buf, sizeof buf);
-  assert_non_null(strstr(buf, "HTTP/1.1 401 Unauthorized\r\n"));
-  assert_null(strstr(buf, "100 Continue"));
-  assert_non_null(strstr(buf, "Content-Type: application/json\r\n"));
-  assert_non_null(strstr(buf, "\r\n\r\n{\"error\":\"no\"}"));
-  assert_closed(fd);
-  close(fd);
-  ask(f, "POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi", "body=2:hi");
+  RUN(f, rows);
   finish(f);
   assert_int_equal(heads_seen, 2);
 }
@@ -585,8 +642,13 @@ static void refused_on_head(void **state) {
  * would pass max_bodies_size is answered 503, by its Content-Length at once
  * or as its chunks come; what is answered gives its room back. */
 static void bodies_bounded(void **state) {
+  static const exchange_t again = {.request =
+                                       "POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 800\r\n\r\n",
+                                   .repeat = "x",
+                                   .times = 800,
+                                   .want = {"body=800:"}};
   ofctx__http_limits_t limits;
-  char buf[4096], part[800];
+  char part[800];
   int a, b;
 
   ofctx__http_limits_default(&limits);
@@ -609,60 +671,37 @@ static void bodies_bounded(void **state) {
          "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
          "xxxxxxxxxxx\r\n",
          206, MSG_NOSIGNAL);
-  read_response(b, buf, sizeof buf);
-  assert_non_null(strstr(buf, "HTTP/1.1 503 "));
+  expect(b, "HTTP/1.1 503 ");
   close(b);
   send_all(a, part, 200);
-  read_response(a, buf, sizeof buf);
-  assert_non_null(strstr(buf, "body=1000:"));
-  b = client(f);
-  send_str(b, "POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 800\r\n\r\n");
-  send_all(b, part, sizeof part);
-  read_response(b, buf, sizeof buf);
-  assert_non_null(strstr(buf, "body=800:"));
+  expect(a, "body=1000:");
+  run(f, &again, 1);
   close(a);
-  close(b);
   finish(f);
 }
 
 static void timeouts(void **state) {
+  static const exchange_t rows[] = {
+      /* slow headers: part of a request, then nothing */
+      {.request = "GET / HTTP/1.1\r\nHost: t\r\nX-Slow: ",
+       .want = {"HTTP/1.1 408 Request Timeout\r\n"},
+       .then = CLOSED},
+      /* a body that never completes */
+      {.request = "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc",
+       .want = {"HTTP/1.1 408 "}},
+      /* a connection that never says anything is closed without an answer */
+      {.request = "", .then = CLOSED},
+      /* an idle keep-alive connection is closed after its answer */
+      {.request = "GET / HTTP/1.1\r\nHost: t\r\n\r\n", .want = {"200 OK"}, .then = CLOSED},
+  };
   ofctx__http_limits_t limits;
-  char buf[4096];
-  int fd;
 
   ofctx__http_limits_default(&limits);
   limits.header_timeout_ms = 200;
   limits.body_timeout_ms = 200;
   limits.idle_timeout_ms = 200;
   fixture_t *f = start(&limits);
-
-  /* slow headers: part of a request, then nothing */
-  fd = client(f);
-  send_str(fd, "GET / HTTP/1.1\r\nHost: t\r\nX-Slow: ");
-  read_response(fd, buf, sizeof buf);
-  assert_non_null(strstr(buf, "HTTP/1.1 408 Request Timeout\r\n"));
-  assert_closed(fd);
-  close(fd);
-
-  /* a body that never completes */
-  fd = client(f);
-  send_str(fd, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc");
-  read_response(fd, buf, sizeof buf);
-  assert_non_null(strstr(buf, "HTTP/1.1 408 "));
-  close(fd);
-
-  /* a connection that never says anything is closed without an answer */
-  fd = client(f);
-  assert_closed(fd);
-  close(fd);
-
-  /* an idle keep-alive connection is closed after its answer */
-  fd = client(f);
-  send_str(fd, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
-  read_response(fd, buf, sizeof buf);
-  assert_non_null(strstr(buf, "200 OK"));
-  assert_closed(fd);
-  close(fd);
+  RUN(f, rows);
   finish(f);
 }
 
@@ -685,75 +724,54 @@ static void max_connections(void **state) {
   close(c);
   /* the others still work */
   send_str(a, "GET /again HTTP/1.1\r\nHost: t\r\n\r\n");
-  read_response(a, buf, sizeof buf);
-  assert_non_null(strstr(buf, "GET /again"));
+  expect(a, "GET /again");
   close(a);
   close(b);
   finish(f);
 }
 
 static void expect_continue_and_http10(void **state) {
+  static const exchange_t rows[] = {
+      {.request =
+           "POST /e HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n",
+       .want = {"HTTP/1.1 100 Continue\r\n\r\n"},
+       .whole = 1,
+       .then = KEEP},
+      {.request = "data", .want = {"body=4:data"}},
+      {.request = "GET /old HTTP/1.0\r\n\r\n", .want = {"Connection: close\r\n"}, .then = CLOSED},
+  };
   fixture_t *f = start(NULL);
-  char buf[4096];
-  int fd = client(f);
-
-  send_str(fd, "POST /e HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
-  read_response(fd, buf, sizeof buf);
-  assert_string_equal(buf, "HTTP/1.1 100 Continue\r\n\r\n");
-  send_str(fd, "data");
-  read_response(fd, buf, sizeof buf);
-  assert_non_null(strstr(buf, "body=4:data"));
-  close(fd);
-
-  fd = client(f);
-  send_str(fd, "GET /old HTTP/1.0\r\n\r\n");
-  read_response(fd, buf, sizeof buf);
-  assert_non_null(strstr(buf, "Connection: close\r\n"));
-  assert_closed(fd);
-  close(fd);
+  RUN(f, rows);
   finish(f);
 }
 
 /* Stopping while a request is being handled: it is still answered (and the
  * connection closed after), and the server is gone once it has been. */
 static void stop_while_handling(void **state) {
+  static const exchange_t held = {.want = {"GET /later", "Connection: close\r\n"}, .then = CLOSED};
   fixture_t *f = start(NULL);
-  char buf[4096];
   int fd = client(f), idle = client(f);
 
   send_str(fd, "GET /later HTTP/1.1\r\nHost: t\r\n\r\n");
   wait_held(f);
   ask_stop(f);
   answer_held(f); /* after the stop: on_wake takes the stop first */
-  read_response(fd, buf, sizeof buf);
-  assert_non_null(strstr(buf, "GET /later"));
-  assert_non_null(strstr(buf, "Connection: close\r\n"));
-  assert_closed(fd);
+  expect_answer(fd, "held", &held);
   assert_closed(idle);
-  pthread_join(f->thread, NULL);
-  assert_true(f->stopped);
-  assert_int_equal(uv_loop_close(&f->loop), 0);
+  joined(f);
   close(fd);
   close(idle);
-  pthread_mutex_destroy(&f->lock);
-  pthread_cond_destroy(&f->held_cond);
-  free(f);
 }
 
 static void client_vanishes(void **state) {
   fixture_t *f = start(NULL);
-  char buf[4096];
   int fd = client(f);
 
   /* gone while the handler holds its request */
   send_str(fd, "GET /later HTTP/1.1\r\nHost: t\r\n\r\n");
   wait_held(f);
   close(fd);
-  fd = client(f);
-  send_str(fd, "GET /still-here HTTP/1.1\r\nHost: t\r\n\r\n");
-  read_response(fd, buf, sizeof buf);
-  assert_non_null(strstr(buf, "GET /still-here"));
-  close(fd);
+  ask(f, "GET /still-here HTTP/1.1\r\nHost: t\r\n\r\n", "GET /still-here");
   answer_held(f); /* the late answer meets the closed socket; the stop waits for it */
   finish(f);
 }

@@ -708,7 +708,7 @@ static void test_examples_alert(void **state) {
   for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
     char path[1024], line[8192], err[512];
     json_t *doc, *expected = json_array();
-    lh_ruleset_t *rs;
+    lh_ruleset_t *rs = NULL;
     lh_view_t *v = NULL;
     run_t run = {NULL, json_array()};
     feed_t feed = {NULL, &run, 0};

@@ -14,7 +14,13 @@
 #include <stddef.h>
 
 #include "alert.h"
-#include "record.h" /* lh_verdict_t, until the lead moves it here */
+
+/* What lh_view_parse made of a record. */
+typedef enum {
+  LH_IGNORE, /* parsed: the rules may look at it */
+  LH_DROP,   /* not JSON, or not a Kubernetes record: `*why` says which */
+  LH_NOMEM   /* out of memory */
+} lh_verdict_t;
 
 /* Which fields a rule's `match.parse` makes exist. */
 typedef enum { LH_PARSE_NONE, LH_PARSE_ACCESS_LOG, LH_PARSE_JSON } lh_parse_t;

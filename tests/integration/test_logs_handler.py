@@ -452,6 +452,26 @@ class Sample(unittest.TestCase):
         self.assertIn("%d events" % len(text.splitlines()), err)
         self.assertEqual(err.count("notified: "), len(expected))
 
+    def test_bundled_sample_as_a_rules_file(self):
+        # the article's rule as a rules file gives exactly the alerts of the variables
+        with open(os.path.join(ROOT, "examples", "logs-handler", "testdata", "records.jsonl")) as f:
+            text = f.read()
+        rules = os.path.join(ROOT, "examples", "logs-handler", "rules.yaml")
+        status, sends, err = run(text, {"LOGS_RULES_FILE": rules})
+        self.assertEqual(status, 0, err)
+        # the same sends, but for the leases, which run from the wall clock
+        def timeless(sends):
+            return [json.dumps(s, sort_keys=True) for s in
+                    json.loads(re.sub(r'"endsAt": "[^"]*"', '"endsAt": ""', json.dumps(sends)))]
+        self.assertEqual(timeless(sends), timeless(run(text)[1]))
+        with open(os.path.join(ROOT, "examples", "logs-handler", "testdata", "expected-alerts.jsonl")) as f:
+            expected = [json.loads(l) for l in f]
+        self.assertEqual([{"status": s["data"]["status"], "labels": alerts_of(s)[0]["labels"],
+                           "count": alerts_of(s)[0]["annotations"]["count"]} for s in sends], expected)
+        # one line per rule at start: its name, what it selects, its condition, its output
+        self.assertIn("rule logs-404: namespace demo-project, pod =~wordpress-v1-", err)
+        self.assertIn("; condition any; output notification-manager (notification-manager format)", err)
+
     def test_keys_past_the_bound_are_dropped_and_said(self):
         with open(os.path.join(ROOT, "examples", "logs-handler", "testdata", "records.jsonl")) as f:
             text = f.read()

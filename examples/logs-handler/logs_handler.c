@@ -13,6 +13,7 @@
  * generated main, for a build of this repository:
  *   cc -o logs-handler *.c $(pkg-config --cflags --libs libofctx jansson libpcre2-8 yaml-0.1) -lm
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,10 +43,9 @@ typedef struct {
 typedef struct {
   lh_ruleset_t *rules;
   lh_notifier_t *notifier;
-  lh_view_t *view;           /* reused from record to record */
-  const ofctx_config_t *cfg; /* the context, for a reload's outputs */
-  const char *path;          /* LOGS_RULES_FILE, or NULL */
-  lh_file_id_t file;         /* path's, when the rules were read */
+  lh_view_t *view;   /* reused from record to record */
+  const char *path;  /* LOGS_RULES_FILE, or NULL: reloaded when it changes */
+  lh_file_id_t file; /* path's, when the rules were last read */
 } lh_state_t;
 
 static const char *env(const char *name) { return getenv(name); }
@@ -82,24 +82,37 @@ static lh_notifier_t *notifier_of(lh_state_t *s) {
   return lh_notifier_new(&cfg);
 }
 
-/* The identity of the file at `path` (through symlinks): 0, or -1. */
+/* The identity of the file at `path` (through symlinks): 0, or errno
+ * (and `id` unknown). */
 static int file_id(const char *path, lh_file_id_t *id) {
   struct stat st;
 
+  memset(id, 0, sizeof *id);
   if (stat(path, &st) != 0)
-    return -1;
-  *id = (lh_file_id_t){1, st.st_dev, st.st_ino, st.st_size, st.st_mtim};
+    return errno;
+  id->known = 1;
+  id->dev = st.st_dev;
+  id->ino = st.st_ino;
+  id->size = st.st_size;
+  id->mtime = st.st_mtim;
   return 0;
 }
 
-/* The rules as the variables and the file say now: 0 and `*out`, or -1
- * with the fault in err. */
-static int read_rules(const ofctx_config_t *cfg, lh_ruleset_t **out, char *err, size_t size) {
+static int same_file(const lh_file_id_t *a, const lh_file_id_t *b) {
+  return a->known == b->known && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+         a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+/* The rules as the variables and the file say now (warnings about the
+ * variables unless `quiet`): 0 and `*out`, or -1 with the fault in err. */
+static int read_rules(const ofctx_config_t *cfg, int quiet, lh_ruleset_t **out, char *err,
+                      size_t size) {
   json_t *doc;
   int rc;
 
   *out = NULL;
-  if (lh_rules_doc_read(&doc, env, environ, warn, NULL, has_output, (void *)cfg, err, size) != 0)
+  if (lh_rules_doc_read(&doc, env, quiet ? NULL : environ, quiet ? NULL : warn, NULL, has_output,
+                        (void *)cfg, err, size) != 0)
     return -1;
   rc = lh_rules_compile(out, doc, getenv("POD_NAMESPACE"), getenv("POD_NAME"), err, size);
   json_decref(doc);
@@ -142,13 +155,12 @@ int LogsHandler_init(const ofctx_config_t *cfg, void **user_data) {
     fprintf(stderr, "logs-handler: out of memory\n");
     return -1;
   }
-  s->cfg = cfg;
   s->path = getenv("LOGS_RULES_FILE");
   if (s->path && !*s->path)
     s->path = NULL;
-  if (s->path && file_id(s->path, &s->file) != 0)
-    s->file.known = 0;
-  if (read_rules(cfg, &s->rules, err, sizeof err) != 0) {
+  if (s->path)
+    file_id(s->path, &s->file);
+  if (read_rules(cfg, 0, &s->rules, err, sizeof err) != 0) {
     fprintf(stderr, "logs-handler: %s\n", err);
     LogsHandler_fini(s);
     return -1;
@@ -233,9 +245,67 @@ ofctx_result_t LogsHandler_batch(ofctx_t *ctx, ofctx_batch_t *batch) {
   return OFCTX_SUCCESS;
 }
 
+/* The new rules `rs` in place of the old, keeping the groups of the rules
+ * that did not change: 0, or -1 when out of memory (nothing changed). */
+static int swap_rules(lh_state_t *s, ofctx_t *ctx, lh_ruleset_t *rs) {
+  size_t count = lh_ruleset_count(s->rules), *old_to_new = calloc(count, sizeof *old_to_new);
+  size_t kept;
+
+  if (!old_to_new)
+    return -1;
+  kept = lh_rules_kept(s->rules, rs, old_to_new);
+  if (lh_notifier_set_rules(s->notifier, lh_ruleset_conds(rs), lh_ruleset_count(rs), old_to_new) !=
+      0) {
+    free(old_to_new);
+    return -1;
+  }
+  free(old_to_new);
+  if (lh_ruleset_max_keys(rs) != lh_ruleset_max_keys(s->rules) ||
+      lh_ruleset_notify_rate(rs) != lh_ruleset_notify_rate(s->rules) ||
+      lh_ruleset_notify_burst(rs) != lh_ruleset_notify_burst(s->rules))
+    ofctx_log(ctx, OFCTX_LOG_WARN,
+              "rules reloaded, but max_keys, notify_rate and notify_burst keep their values "
+              "until the function restarts");
+  lh_ruleset_free(s->rules);
+  s->rules = rs;
+  ofctx_log(ctx, OFCTX_LOG_INFO, "rules reloaded: %zu rules (%zu kept)", lh_ruleset_count(rs),
+            kept);
+  return 0;
+}
+
+/* A hot reload: when the rules file changed (a ConfigMap update swaps a
+ * symlink: stat follows it), its rules take over if they are good; if they
+ * are not, the old ones keep running, and the log says why. */
+static void reload(lh_state_t *s, ofctx_t *ctx) {
+  lh_file_id_t id;
+  lh_ruleset_t *rs;
+  char err[1024];
+  int e = file_id(s->path, &id);
+
+  if (same_file(&id, &s->file))
+    return;
+  s->file = id; /* a bad file is said once, not at every tick */
+  if (e) {
+    ofctx_log(ctx, OFCTX_LOG_WARN, "rules file %s: %s; the rules in use keep running", s->path,
+              strerror(e));
+    return;
+  }
+  if (read_rules(ofctx_config(ctx), 1, &rs, err, sizeof err) != 0) {
+    ofctx_log(ctx, OFCTX_LOG_ERROR, "rules not reloaded: %s; the rules in use keep running", err);
+    return;
+  }
+  if (swap_rules(s, ctx, rs) != 0) {
+    lh_ruleset_free(rs);
+    ofctx_log(ctx, OFCTX_LOG_ERROR, "rules not reloaded: out of memory");
+  }
+}
+
 const unsigned LogsHandler_tick_ms = 100;
 
 void LogsHandler_tick(ofctx_t *ctx, int stopping, void *user_data) {
   lh_state_t *s = user_data;
+
+  if (s->path && !stopping)
+    reload(s, ctx);
   lh_notifier_tick(s->notifier, ctx, stopping, now());
 }

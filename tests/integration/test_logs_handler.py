@@ -329,6 +329,84 @@ class AckHolding(unittest.TestCase):
         self.assertEqual(resolved["annotations"]["sample_paths"], "/a /b /c")
 
 
+class Reload(unittest.TestCase):
+    """A hot reload under the Dapr emulator: the rules file is mounted as a
+    ConfigMap is (rules.yaml -> ..data/rules.yaml, ..data -> a version
+    directory, an update swaps ..data); the new rules take over, an
+    unchanged rule is kept, and a bad file keeps the old rules running."""
+
+    RULE_5XX = ("  - name: errors-5xx\n    format: alertmanager\n"
+                "    select: {namespace: demo-project}\n"
+                "    match: {parse: access_log, where: [\"status >= 500\"]}\n"
+                "    group_by: [namespace, pod]\n")
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        self.hook = Webhook()
+        self.addCleanup(self.hook.close)
+        with open(os.path.join(ROOT, "examples", "logs-handler", "rules.yaml")) as f:
+            self.rules_404 = f.read()
+        self.version = 0
+        self.mount(self.rules_404)
+        os.symlink(os.path.join("..data", "rules.yaml"), os.path.join(self.tmp.name, "rules.yaml"))
+        with open(CONTEXT) as f:
+            context = json.load(f)
+        self.input = context["inputs"]["kafka-receiver"]["componentName"]
+        nm = context["outputs"]["notification-manager"]["componentName"]
+        components = {"bindings": [
+            {"name": self.input, "type": "bindings.kafka"},
+            {"name": nm, "type": "bindings.http", "metadata": {"url": self.hook.url}}]}
+        self.h = Harness(context, components, binary="logs-handler",
+                         env={"LOGS_RULES_FILE": os.path.join(self.tmp.name, "rules.yaml")})
+        self.addCleanup(self.h.close)
+
+    def mount(self, text):
+        """A new version of the ConfigMap: its directory, then ..data swapped to it."""
+        self.version += 1
+        version = "..v%d" % self.version
+        os.mkdir(os.path.join(self.tmp.name, version))
+        with open(os.path.join(self.tmp.name, version, "rules.yaml"), "w") as f:
+            f.write(text)
+        os.symlink(version, os.path.join(self.tmp.name, "..data_tmp"))
+        os.replace(os.path.join(self.tmp.name, "..data_tmp"), os.path.join(self.tmp.name, "..data"))
+
+    def deliver(self, status, pod):
+        record = json.dumps({"log": '1.2.3.4 - - [25/Aug/2021:01:54:36 +0000] "GET /x HTTP/1.1" %d 9' % status,
+                             "@timestamp": time.time(),
+                             "kubernetes": {"pod_name": pod, "namespace_name": "demo-project",
+                                            "container_name": "c1"}})
+        self.assertEqual(self.h.deliver_binding(self.input, record)["status"], 200)
+
+    def alertnames(self):
+        return [alerts_of({"data": b})[0]["labels"]["alertname"] for b in self.hook.bodies]
+
+    def test_new_rules_take_over_and_bad_ones_do_not(self):
+        self.deliver(500, "wordpress-v1-f54f697c5-hdn2z")
+        self.deliver(404, "wordpress-v1-f54f697c5-hdn2z")
+        self.assertEqual(self.alertnames(), ["404 Request"])  # the article's rule: 404 only
+        self.mount(self.rules_404 + self.RULE_5XX)
+        wait_until(lambda: "rules reloaded: 2 rules (1 kept)" in self.h.log(), "the reload")
+        self.deliver(500, "wordpress-v1-f54f697c5-hdn2z")
+        # the kept rule's group goes on: its firing was sent, no second one
+        self.deliver(404, "wordpress-v1-f54f697c5-hdn2z")
+        self.assertEqual(self.alertnames(), ["404 Request", "errors-5xx"])
+        # a bad file: said, and the rules in use keep running
+        self.mount(self.rules_404 + self.RULE_5XX.replace("errors-5xx", "Errors"))
+        wait_until(lambda: "rules not reloaded: " in self.h.log(), "the failed reload")
+        self.assertIn("rules.yaml: rules[1].name: \"Errors\" is not a rule name", self.h.log())
+        self.deliver(503, "api-1")
+        self.assertEqual(self.alertnames(), ["404 Request", "errors-5xx", "errors-5xx"])
+        # on stop, the 404 group resolves with both of its records
+        self.h.finish()
+        wait_until(lambda: len(self.hook.bodies) == 6, "the resolved notifications")
+        counts = {(a["labels"]["alertname"], a["labels"]["pod"]): a["annotations"]["count"]
+                  for b in self.hook.bodies[3:] for a in alerts_of({"data": b})}
+        self.assertEqual(counts, {("404 Request", "wordpress-v1-f54f697c5-hdn2z"): "2",
+                                  ("errors-5xx", "wordpress-v1-f54f697c5-hdn2z"): "1",
+                                  ("errors-5xx", "api-1"): "1"})
+
+
 class BulkInput(unittest.TestCase):
     """The high-volume setup: a pubsub.kafka input with bulkSubscribe and
     rawPayload (Fluent Bit's records are not CloudEvents): 100 records a

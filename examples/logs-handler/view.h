@@ -79,7 +79,7 @@ int lh_view_line(lh_view_t *v, const char **out);
 /* The access log's status, or 0 when the line is not an access-log line. */
 int lh_view_status(lh_view_t *v);
 /* The record's time: "time" (RFC 3339), "@timestamp" (seconds or RFC 3339),
- * the access log's, else `now` (as record.c does). */
+ * the access log's, else `now`. */
 double lh_view_time(lh_view_t *v);
 
 /* Runs `re` (unanchored) over the log line with `md`: 1 and its groups kept

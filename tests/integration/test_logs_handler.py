@@ -149,6 +149,36 @@ class StartUp(unittest.TestCase):
                 self.assertIn(text, err)
                 self.assertEqual(sends, [])
 
+    def test_bad_rules_file_names_the_file_and_the_path(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "rules.yaml")
+            for text, want in (
+                    ("rules:\n  - name: a\n    output: slack\n",
+                     path + ": rules[0].output: the function context has no output \"slack\""),
+                    ("rules:\n  - name: a\n    annotations: {summary: \"{{cont}}\"}\n",
+                     "rules[0].annotations.summary: unknown name \"cont\" at offset 0"),
+                    ("rules:\n  - name: a\n    match: {regex: \"(\"}\n", "rules[0].match.regex: "),
+                    ("rules: [\n", path + ":2:1: ")):
+                with self.subTest(text=text):
+                    with open(path, "w") as f:
+                        f.write(text)
+                    status, sends, err = run("", {"LOGS_RULES_FILE": path})
+                    self.assertEqual(status, 2, err)
+                    self.assertIn("logs-handler: ", err)
+                    self.assertIn(want, err)
+            status, sends, err = run("", {"LOGS_RULES_FILE": path + ".missing"})
+            self.assertEqual(status, 2, err)
+            self.assertIn(path + ".missing: cannot be read: No such file or directory", err)
+
+    def test_own_pod_is_not_watched(self):
+        # an alerter that reads the stream it writes to must not loop
+        own = {"POD_NAMESPACE": "demo-project", "POD_NAME": "wordpress-v1-f54f697c5-hdn2z"}
+        status, sends, err = run(Formats.RECORD, own)
+        self.assertEqual((status, sends), (0, []), err)
+        own["POD_NAME"] = "logs-handler-0"
+        status, sends, err = run(Formats.RECORD, own)
+        self.assertEqual((status, len(sends)), (0, 2), err)
+
     def test_help_needs_no_configuration(self):
         p = subprocess.run(function_command("logs-handler", "--help"), capture_output=True, text=True,
                            env={"LOGS_POD_REGEX": "(", "PATH": os.environ.get("PATH", "")})

@@ -70,19 +70,44 @@ static void add(char *out, size_t size, const char *fmt, ...) {
   va_end(ap);
 }
 
-/* A list of matchers or conditions: "a, b"; `empty` when there is none. */
+/* A list of matchers or conditions: "a", "[a, b]"; `empty` when there is
+ * none. */
 static void add_list(char *out, size_t size, const json_t *list, const char *empty) {
-  size_t i;
+  size_t i, n = json_array_size(list);
   const json_t *v;
 
-  if (json_array_size(list) == 0)
+  if (n == 0)
     add(out, size, "%s", empty);
-  json_array_foreach(list, i, v) add(out, size, "%s%s", i ? ", " : "", json_string_value(v));
+  json_array_foreach(list, i, v) add(out, size, "%s%s%s",
+                                     i       ? ", "
+                                     : n > 1 ? "["
+                                             : "",
+                                     json_string_value(v), n > 1 && i + 1 == n ? "]" : "");
+}
+
+/* What the rule's records must say: "access_log where A and B regex R". */
+static void add_match(char *out, size_t size, const json_t *match) {
+  const char *parse = json_string_value(json_object_get(match, "parse"));
+  const json_t *where = json_object_get(match, "where"), *regex = json_object_get(match, "regex");
+  const json_t *v;
+  size_t i;
+
+  add(out, size, "; match ");
+  if (strcmp(parse, "none") != 0)
+    add(out, size, "%s%s", parse, json_array_size(where) || json_is_string(regex) ? " " : "");
+  json_array_foreach(where, i, v) /* all of them must hold */
+      add(out, size, "%s%s", i ? " and " : "where ", json_string_value(v));
+  if (json_array_size(where) && json_is_string(regex))
+    add(out, size, " ");
+  if (json_is_string(regex))
+    add(out, size, "regex %s", json_string_value(regex));
+  else if (strcmp(parse, "none") == 0 && !json_array_size(where))
+    add(out, size, "every line");
 }
 
 /* What the rule selects: the metadata, then what the line must say. */
 static void add_select(char *out, size_t size, const json_t *rule) {
-  const json_t *select = json_object_get(rule, "select"), *match = json_object_get(rule, "match");
+  const json_t *select = json_object_get(rule, "select");
   static const char *const keys[] = {"namespace", "pod", "container"};
   const char *name;
   const json_t *v;
@@ -97,13 +122,7 @@ static void add_select(char *out, size_t size, const json_t *rule) {
   }
   if (json_is_true(json_object_get(select, "self")))
     add(out, size, ", self too");
-  add(out, size, "; %s", json_string_value(json_object_get(match, "parse")));
-  if (json_array_size(json_object_get(match, "where"))) {
-    add(out, size, " where ");
-    add_list(out, size, json_object_get(match, "where"), "");
-  }
-  if (json_is_string(json_object_get(match, "regex")))
-    add(out, size, " regex %s", json_string_value(json_object_get(match, "regex")));
+  add_match(out, size, json_object_get(rule, "match"));
 }
 
 /* The condition: "any", "count 5 in 1m", "ratio 0.05 of 20+ in 5m", "absent 10m". */

@@ -24,9 +24,10 @@ int lh_rules_check_templates(const lh_ruleset_t *rs, char *err, size_t size);
 
 /* Rule `rule` in one line, for the log at start: its name, what it
  * selects, its condition and its output, e.g.
- * logs-404: namespace demo-project, pod =~wordpress-.*, container *;
+ * logs-404: namespace demo-project, pod =~wordpress-.*, container *; match
  * access_log where status in [404]; condition any; output
- * notification-manager (notification-manager format). */
+ * notification-manager (notification-manager format). A list of two
+ * matchers or more is in brackets: namespace [shop, web]. */
 void lh_rules_describe(const lh_ruleset_t *rs, size_t rule, char *out, size_t size);
 
 /* For a reload from `old` to `new`: each old rule's index in `new` (a rule

@@ -578,7 +578,8 @@ class Sample(unittest.TestCase):
                            "count": alerts_of(s)[0]["annotations"]["count"]} for s in sends], expected)
         # one line per rule at start: its name, what it selects, its condition, its output
         self.assertIn("rule logs-404: namespace demo-project, pod =~wordpress-v1-", err)
-        self.assertIn("; condition any; output notification-manager (notification-manager format)", err)
+        self.assertIn(", container *; match access_log where status in [404]; condition any; "
+                      "output notification-manager (notification-manager format)\n", err)
 
     def test_keys_past_the_bound_are_dropped_and_said(self):
         with open(os.path.join(ROOT, "examples", "logs-handler", "testdata", "records.jsonl")) as f:

@@ -2,7 +2,8 @@
  * on normalized documents written here by hand: every kind of compile error
  * with its path, the select matchers, the where operators on every kind of
  * field, the JSON line, regex groups, group_by keys, self-exclusion, ratio
- * totals, and the prefilter never skipping a hit. The env rule's alerts on
+ * totals, the prefilter never skipping a hit, and (rules_load.c) each
+ * rule's start-up line and what a reload keeps. The env rule's alerts on
  * testdata/records.jsonl are the logs_handler test's (expected-alerts.jsonl). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <jansson.h>
 
 #include "rule.h"
+#include "rules_load.h"
 #include "view.h"
 
 /* The env rule with today's defaults, as rules_doc.c makes it. */
@@ -853,6 +855,66 @@ static void view_reuse_and_drops(void **state) {
   free(good);
 }
 
+/* The start-up line of each rule (rules_load.c). */
+static void described(void **state) {
+  lh_ruleset_t *rs = compile_doc(
+      doc_of(
+          "{}",
+          "{\"name\": \"burst\", \"select\": {\"namespace\": [\"shop\", \"web\"], \"pod\": [],"
+          " \"labels\": {\"app\": [\"api\"]}}, \"match\": {\"where\": [\"status >= 500\","
+          " \"path !~ ^/h\"]}, \"condition\": {\"kind\": \"count\", \"count\": 5, \"window\": 60}}",
+          "{\"name\": \"gone\", \"format\": \"alertmanager\", \"select\": {\"self\": true},"
+          " \"match\": {\"parse\": \"none\", \"where\": []}, \"group_by\": [\"pod\"],"
+          " \"condition\": {\"kind\": \"absent\", \"absent\": 600, \"forget_after\": 86400}}",
+          "{\"name\": \"ratio\", \"match\": {\"parse\": \"none\", \"where\": [],"
+          " \"regex\": \"(?<kind>panic)\"}, \"group_by\": [\"kind\"],"
+          " \"condition\": {\"kind\": \"ratio\", \"ratio\": 0.05, \"window\": 300,"
+          " \"min_total\": 20, \"of\": {\"where\": []}}}",
+          NULL),
+      NULL, NULL);
+  static const char *const want[] = {
+      "logs-404: namespace demo-project, pod =~wordpress-v1-[A-Za-z0-9]{9}-[A-Za-z0-9]{5}, "
+      "container *; match access_log where status in [404]; condition any; output "
+      "notification-manager (notification-manager format)",
+      "burst: namespace [shop, web], pod *, container *, labels.app api; match access_log where "
+      "status >= 500 and path !~ ^/h; condition count 5 in 1m; output notification-manager "
+      "(notification-manager format)",
+      "gone: namespace demo-project, pod =~wordpress-v1-[A-Za-z0-9]{9}-[A-Za-z0-9]{5}, container "
+      "*, self too; match every line; condition absent 10m (forgotten after 1d); output "
+      "notification-manager (alertmanager format)",
+      "ratio: namespace demo-project, pod =~wordpress-v1-[A-Za-z0-9]{9}-[A-Za-z0-9]{5}, container "
+      "*; match regex (?<kind>panic); condition ratio 0.05 of at least 20 in 5m; output "
+      "notification-manager (notification-manager format)"};
+  char line[1024], small[16];
+
+  (void)state;
+  for (size_t i = 0; i < 4; i++) {
+    lh_rules_describe(rs, i, line, sizeof line);
+    assert_string_equal(line, want[i]);
+  }
+  lh_rules_describe(rs, 0, small, sizeof small); /* cut, never past the buffer */
+  assert_string_equal(small, "logs-404: names");
+  lh_ruleset_free(rs);
+}
+
+/* A reload keeps a rule whose name and normalized JSON are the same. */
+static void kept_on_reload(void **state) {
+  lh_ruleset_t *old =
+      compile_doc(doc_of("{}", "{\"name\": \"b\"}", "{\"name\": \"c\"}", NULL), NULL, NULL);
+  lh_ruleset_t *new = compile_doc(
+      doc_of("{\"name\": \"c\"}", "{\"name\": \"b\", \"severity\": \"critical\"}", "{}", NULL),
+      NULL, NULL);
+  size_t map[3];
+
+  (void)state;
+  assert_int_equal(lh_rules_kept(old, new, map), 2);
+  assert_int_equal(map[0], 2);
+  assert_int_equal(map[1], LH_RULE_GONE); /* changed */
+  assert_int_equal(map[2], 0);
+  lh_ruleset_free(old);
+  lh_ruleset_free(new);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(compile_errors),
@@ -869,6 +931,8 @@ int main(void) {
       cmocka_unit_test(conds_and_notify),
       cmocka_unit_test(prefilter_never_skips),
       cmocka_unit_test(view_reuse_and_drops),
+      cmocka_unit_test(described),
+      cmocka_unit_test(kept_on_reload),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -427,6 +427,12 @@ class Reload(unittest.TestCase):
         self.assertIn("rules.yaml: rules[1].name: \"Errors\" is not a rule name", self.h.log())
         self.deliver(503, "api-1")
         self.assertEqual(self.alertnames(), ["404 Request", "errors-5xx", "errors-5xx"])
+        # the file gone for a while, then back as it was: every rule kept
+        os.remove(os.path.join(self.tmp.name, "..data"))
+        wait_until(lambda: "rules.yaml: No such file or directory; the rules in use keep running"
+                   in self.h.log(), "the missing file said")
+        self.mount(self.rules_404 + self.RULE_5XX)
+        wait_until(lambda: "rules reloaded: 2 rules (2 kept)" in self.h.log(), "the second reload")
         # on stop, the 404 group resolves with both of its records
         self.h.finish()
         wait_until(lambda: len(self.hook.bodies) == 6, "the resolved notifications")

@@ -2,8 +2,9 @@
  * on normalized documents written here by hand: every kind of compile error
  * with its path, the select matchers, the where operators on every kind of
  * field, the JSON line, regex groups, group_by keys, self-exclusion, ratio
- * totals, the prefilter never skipping a hit, and the env rule giving the
- * same verdicts as rules.c and record.c on testdata/records.jsonl. */
+ * totals, the prefilter never skipping a hit, and (rules_load.c) each
+ * rule's start-up line and what a reload keeps. The env rule's alerts on
+ * testdata/records.jsonl are the logs_handler test's (expected-alerts.jsonl). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,9 +15,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "record.h"
 #include "rule.h"
-#include "rules.h"
+#include "rules_load.h"
 #include "view.h"
 
 /* The env rule with today's defaults, as rules_doc.c makes it. */
@@ -816,85 +816,6 @@ static void prefilter_never_skips(void **state) {
   assert_true(hits > 1000);
 }
 
-static const char *no_env(const char *name) {
-  (void)name;
-  return NULL;
-}
-
-static const char *wider_env(const char *name) {
-  if (strcmp(name, "LOGS_STATUSES") == 0)
-    return "404,5xx";
-  if (strcmp(name, "LOGS_NAMESPACES") == 0)
-    return "demo-project, web";
-  if (strcmp(name, "LOGS_POD_REGEX") == 0)
-    return ".*";
-  return NULL;
-}
-
-typedef struct {
-  const lh_rules_t *old;
-  const lh_ruleset_t *rs;
-  size_t matches;
-} same_run_t;
-
-/* rules.c + record.c and the rule set give the same verdict on `text`. */
-static void same_verdict(const char *text, void *arg) {
-  same_run_t *run = arg;
-  size_t len = strlen(text);
-  lh_record_t rec;
-  lh_view_t *v = NULL;
-  const char *why_old, *why_new;
-  static hits_t hs;
-  static char want[65536];
-  lh_verdict_t old = lh_record_check(run->old, text, len, 1700000000.0, &rec, &why_old);
-  lh_verdict_t now = lh_view_parse(&v, text, len, 1700000000.0, &why_new);
-
-  memset(&hs, 0, sizeof hs);
-  want[0] = '\0';
-  assert_int_equal(lh_rules_may_match(run->old, text, len),
-                   lh_ruleset_may_match(run->rs, text, len));
-  if (now == LH_IGNORE)
-    assert_int_equal(lh_ruleset_eval(run->rs, v, collect, &hs), 0);
-  lh_view_free(v);
-  if (old == LH_DROP) {
-    assert_int_equal(now, LH_DROP);
-    assert_string_equal(why_old, why_new);
-    return;
-  }
-  assert_int_equal(now, LH_IGNORE);
-  if (old == LH_MATCH) {
-    const lh_hit_t *m = &rec.hit;
-    snprintf(want, sizeof want, "0:1:%s|%s|%s|%s:%s:path=%s,method=%s,client=%s@%.6f\n", m->key[0],
-             m->key[1], m->key[2], m->key[3], m->sample, m->fields[0].value, m->fields[1].value,
-             m->fields[2].value, m->time);
-    lh_record_clear(&rec);
-    run->matches++;
-  }
-  assert_string_equal(hs.text, want);
-}
-
-static void same_as_env_rules(void **state) {
-  lh_getenv_fn envs[] = {no_env, wider_env};
-  const char *const rules[] = {
-      "{}", "{\"select\": {\"namespace\": [\"demo-project\", \"web\"], \"pod\": [\"=~.*\"]},"
-            " \"match\": {\"where\": [\"status in [404, 5xx]\"]}}"};
-
-  (void)state;
-  for (size_t i = 0; i < 2; i++) {
-    char err[256];
-    same_run_t run = {NULL, compile1(rules[i]), 0};
-    lh_rules_t *old;
-    assert_int_equal(lh_rules_load(&old, envs[i], err, sizeof err), 0);
-    run.old = old;
-    each_line(LH_SOURCE_DIR "/examples/logs-handler/testdata/records.jsonl", NULL, same_verdict,
-              &run);
-    each_line(LH_SOURCE_DIR "/tests/data/logs/cases.jsonl", "record", same_verdict, &run);
-    assert_true(run.matches > 10);
-    lh_rules_free(old);
-    lh_ruleset_free((lh_ruleset_t *)run.rs);
-  }
-}
-
 /* A view is reused from record to record, and dropped records say why. */
 static void view_reuse_and_drops(void **state) {
   lh_view_t *v = NULL;
@@ -934,6 +855,66 @@ static void view_reuse_and_drops(void **state) {
   free(good);
 }
 
+/* The start-up line of each rule (rules_load.c). */
+static void described(void **state) {
+  lh_ruleset_t *rs = compile_doc(
+      doc_of(
+          "{}",
+          "{\"name\": \"burst\", \"select\": {\"namespace\": [\"shop\", \"web\"], \"pod\": [],"
+          " \"labels\": {\"app\": [\"api\"]}}, \"match\": {\"where\": [\"status >= 500\","
+          " \"path !~ ^/h\"]}, \"condition\": {\"kind\": \"count\", \"count\": 5, \"window\": 60}}",
+          "{\"name\": \"gone\", \"format\": \"alertmanager\", \"select\": {\"self\": true},"
+          " \"match\": {\"parse\": \"none\", \"where\": []}, \"group_by\": [\"pod\"],"
+          " \"condition\": {\"kind\": \"absent\", \"absent\": 600, \"forget_after\": 86400}}",
+          "{\"name\": \"ratio\", \"match\": {\"parse\": \"none\", \"where\": [],"
+          " \"regex\": \"(?<kind>panic)\"}, \"group_by\": [\"kind\"],"
+          " \"condition\": {\"kind\": \"ratio\", \"ratio\": 0.05, \"window\": 300,"
+          " \"min_total\": 20, \"of\": {\"where\": []}}}",
+          NULL),
+      NULL, NULL);
+  static const char *const want[] = {
+      "logs-404: namespace demo-project, pod =~wordpress-v1-[A-Za-z0-9]{9}-[A-Za-z0-9]{5}, "
+      "container *; match access_log where status in [404]; condition any; output "
+      "notification-manager (notification-manager format)",
+      "burst: namespace [shop, web], pod *, container *, labels.app api; match access_log where "
+      "status >= 500 and path !~ ^/h; condition count 5 in 1m; output notification-manager "
+      "(notification-manager format)",
+      "gone: namespace demo-project, pod =~wordpress-v1-[A-Za-z0-9]{9}-[A-Za-z0-9]{5}, container "
+      "*, self too; match every line; condition absent 10m (forgotten after 1d); output "
+      "notification-manager (alertmanager format)",
+      "ratio: namespace demo-project, pod =~wordpress-v1-[A-Za-z0-9]{9}-[A-Za-z0-9]{5}, container "
+      "*; match regex (?<kind>panic); condition ratio 0.05 of at least 20 in 5m; output "
+      "notification-manager (notification-manager format)"};
+  char line[1024], small[16];
+
+  (void)state;
+  for (size_t i = 0; i < 4; i++) {
+    lh_rules_describe(rs, i, line, sizeof line);
+    assert_string_equal(line, want[i]);
+  }
+  lh_rules_describe(rs, 0, small, sizeof small); /* cut, never past the buffer */
+  assert_string_equal(small, "logs-404: names");
+  lh_ruleset_free(rs);
+}
+
+/* A reload keeps a rule whose name and normalized JSON are the same. */
+static void kept_on_reload(void **state) {
+  lh_ruleset_t *old =
+      compile_doc(doc_of("{}", "{\"name\": \"b\"}", "{\"name\": \"c\"}", NULL), NULL, NULL);
+  lh_ruleset_t *new = compile_doc(
+      doc_of("{\"name\": \"c\"}", "{\"name\": \"b\", \"severity\": \"critical\"}", "{}", NULL),
+      NULL, NULL);
+  size_t map[3];
+
+  (void)state;
+  assert_int_equal(lh_rules_kept(old, new, map), 2);
+  assert_int_equal(map[0], 2);
+  assert_int_equal(map[1], LH_RULE_GONE); /* changed */
+  assert_int_equal(map[2], 0);
+  lh_ruleset_free(old);
+  lh_ruleset_free(new);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(compile_errors),
@@ -949,8 +930,9 @@ int main(void) {
       cmocka_unit_test(ratio_totals),
       cmocka_unit_test(conds_and_notify),
       cmocka_unit_test(prefilter_never_skips),
-      cmocka_unit_test(same_as_env_rules),
       cmocka_unit_test(view_reuse_and_drops),
+      cmocka_unit_test(described),
+      cmocka_unit_test(kept_on_reload),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

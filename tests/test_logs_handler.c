@@ -1,6 +1,7 @@
 /* The logs-handler's parts on their own: Alertmanager's fingerprint
  * against the reference vectors, the access-log tokenizer on each field,
- * time parsing, and the prefilter never rejecting what could match. */
+ * time parsing, the env rule's prefilter and alerts, and the reasons a
+ * record is dropped. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,9 +12,10 @@
 #include <jansson.h>
 
 #include "access_log.h"
-#include "alert_compat.h"
-#include "record.h"
-#include "rules.h"
+#include "alert.h"
+#include "rules_doc.h"
+#include "rules_load.h"
+#include "view.h"
 
 static void fingerprint_vectors(void **state) {
   /* from the reference (prometheus/common model/signature.go, verified
@@ -101,9 +103,21 @@ static const char *no_env(const char *name) {
   return NULL;
 }
 
+/* The rules the LOGS_* variables of `get` make, compiled. */
+static lh_ruleset_t *env_rules(lh_getenv_fn get) {
+  json_t *doc;
+  lh_ruleset_t *rs = NULL;
+  char err[512];
+
+  if (lh_rules_doc_from_env(&doc, get, NULL, NULL, NULL, NULL, NULL, err, sizeof err) != 0 ||
+      lh_rules_compile(&rs, doc, NULL, NULL, err, sizeof err) != 0)
+    fail_msg("the env rule: %s", err);
+  json_decref(doc);
+  return rs;
+}
+
 static void prefilter(void **state) {
-  lh_rules_t *r;
-  char err[256];
+  lh_ruleset_t *r = env_rules(no_env);
   static const char *const may[] = {
       "{\"log\":\"h - - [x] \\\"GET / HTTP/1.1\\\" 404 "
       "1\",\"kubernetes\":{\"namespace_name\":\"demo-project\"}}",
@@ -117,16 +131,11 @@ static void prefilter(void **state) {
       "{\"log\":\"Synced 404 objects\",\"ns\":\"demo-project\"}",
   };
   (void)state;
-  assert_int_equal(lh_rules_load(&r, no_env, err, sizeof err), 0);
   for (size_t i = 0; i < sizeof may / sizeof may[0]; i++)
-    assert_int_equal(lh_rules_may_match(r, may[i], strlen(may[i])), 1);
+    assert_int_equal(lh_ruleset_may_match(r, may[i], strlen(may[i])), 1);
   for (size_t i = 0; i < sizeof cannot / sizeof cannot[0]; i++)
-    assert_int_equal(lh_rules_may_match(r, cannot[i], strlen(cannot[i])), 0);
-  assert_true(lh_rules_pod(r, "wordpress-v1-f54f697c5-hdn2z", 28));
-  assert_false(lh_rules_pod(r, "wordpress-v1-f54f697c5-hdn2zz", 29));
-  assert_true(lh_rules_status(r, 404));
-  assert_false(lh_rules_status(r, 405));
-  lh_rules_free(r);
+    assert_int_equal(lh_ruleset_may_match(r, cannot[i], strlen(cannot[i])), 0);
+  lh_ruleset_free(r);
 }
 
 static const char *am_env(const char *name) {
@@ -158,12 +167,10 @@ static void alert_values_round_trip(void **state) {
   lh_getenv_fn envs[] = {no_env, am_env};
   (void)state;
   for (size_t i = 0; i < 2; i++) {
-    lh_rules_t *r;
-    char err[256];
+    lh_ruleset_t *r = env_rules(envs[i]);
     size_t len;
     json_error_t jerr;
-    assert_int_equal(lh_rules_load(&r, envs[i], err, sizeof err), 0);
-    char *text = lh_alert_json_rules(r, &note, 1629856491.0, &len);
+    char *text = lh_alert_json(lh_ruleset_notify(r, 0), &note, 1629856491.0, &len);
     assert_non_null(text);
     assert_int_equal(strlen(text), len);
     json_t *body = json_loads(text, 0, &jerr);
@@ -196,7 +203,7 @@ static void alert_values_round_trip(void **state) {
     free(text);
     /* resolved: ends at the clock, and says so */
     note.kind = LH_NOTE_RESOLVED;
-    text = lh_alert_json_rules(r, &note, 1629856999.0, &len);
+    text = lh_alert_json(lh_ruleset_notify(r, 0), &note, 1629856999.0, &len);
     body = json_loads(text, 0, &jerr);
     alert = json_array_get(i == 0 ? json_object_get(body, "alerts") : body, 0);
     assert_string_equal(json_string_value(json_object_get(alert, "endsAt")),
@@ -206,7 +213,7 @@ static void alert_values_round_trip(void **state) {
     json_decref(body);
     free(text);
     note.kind = LH_NOTE_UPDATE;
-    lh_rules_free(r);
+    lh_ruleset_free(r);
   }
 }
 
@@ -222,24 +229,17 @@ static void drop_reasons(void **state) {
       {"[1, 2]", "JSON, but not an object"},
       {"{\"log\": ", "not JSON"},
   };
-  lh_rules_t *r;
-  char err[256];
+  lh_view_t *v = NULL;
   (void)state;
 
-  assert_int_equal(lh_rules_load(&r, no_env, err, sizeof err), 0);
   for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
-    lh_record_t record;
-    memset(&record, 0, sizeof record);
-    const char *why;
-    lh_verdict_t v = lh_record_check(r, rows[i].record, strlen(rows[i].record), 0, &record, &why);
-    assert_null(record.json);
-    if (!rows[i].why)
-      continue;
-    assert_int_equal(v, LH_DROP);
+    const char *why = NULL;
+    lh_verdict_t verdict = lh_view_parse(&v, rows[i].record, strlen(rows[i].record), 0, &why);
+    assert_int_equal(verdict, LH_DROP);
     if (!why || strncmp(why, rows[i].why, strlen(rows[i].why)) != 0)
       fail_msg("%s: \"%s\"", rows[i].record, why ? why : "(none)");
   }
-  lh_rules_free(r);
+  lh_view_free(v);
 }
 
 int main(void) {

@@ -9,7 +9,12 @@
 #include <stdint.h>
 
 #include "flood.h"
-#include "rules.h" /* lh_format_t */
+
+/* The shape of a notification. */
+typedef enum {
+  LH_FORMAT_NOTIFICATION_MANAGER, /* Alertmanager's webhook object (Notification Manager) */
+  LH_FORMAT_ALERTMANAGER          /* Alertmanager API v2: an array of postable alerts */
+} lh_format_t;
 
 /* A label: the same shape as a field. */
 typedef lh_field_t lh_label_t;

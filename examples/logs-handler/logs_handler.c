@@ -1,8 +1,8 @@
-/* logs-handler: the Kubernetes 404 log alerter. Each event is one Fluent
- * Bit record from Kafka; a record whose namespace and pod are watched and
- * whose access-log line has a watched status becomes one alert, sent to the
- * output "notification-manager" (a Dapr bindings.http output, operation
- * post). Configuration: LOGS_* variables, see docs/logs-handler.md.
+/* logs-handler: the Kubernetes log alerter. Each event is one Fluent Bit
+ * record from Kafka; the rules (a rules file, LOGS_RULES_FILE, or the
+ * LOGS_* variables' one rule: docs/logs-handler.md) say which records
+ * count, how they are grouped and when a group alerts; the alerts go to the
+ * outputs the rules name (Dapr bindings.http outputs, operation post).
  *
  * The function is LogsHandler (LogsHandler_batch for a bulk delivery),
  * LogsHandler_init makes its state (the rules and the notifier) once the
@@ -11,41 +11,130 @@
  * for (FUNC_NAME=LogsHandler, docs/building.md). No globals: the state is
  * the function's user data (ofctx_user_data). main.c is the buildpack's
  * generated main, for a build of this repository:
- *   cc -o logs-handler *.c $(pkg-config --cflags --libs libofctx jansson libpcre2-8) -lm */
+ *   cc -o logs-handler *.c $(pkg-config --cflags --libs libofctx jansson libpcre2-8 yaml-0.1) -lm
+ */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <ofctx/ofctx.h>
 
+#include "check_rules.h"
 #include "logs_handler.h"
 #include "notifier.h"
-#include "record.h"
-#include "rules.h"
+#include "rules_doc.h"
+#include "rules_load.h"
+
+extern char **environ;
+
+/* The rules file as last read: a change of any of these is a new file. */
+typedef struct {
+  int known;
+  dev_t dev;
+  ino_t ino;
+  off_t size;
+  struct timespec mtime;
+} lh_file_id_t;
 
 /* The function's state, its user data: owned by it, made by
  * LogsHandler_init, freed by LogsHandler_fini. */
 typedef struct {
-  lh_rules_t *rules;
+  lh_ruleset_t *rules;
   lh_notifier_t *notifier;
+  lh_view_t *view;   /* reused from record to record */
+  const char *path;  /* LOGS_RULES_FILE, or NULL: reloaded when it changes */
+  lh_file_id_t file; /* path's, when the rules were last read */
 } lh_state_t;
 
-/* The notifier of the rules: their one condition, rate and bound, and
- * alert.c's notifications through record.c's format. */
-static lh_notifier_t *notifier_of(lh_rules_t *rules) {
-  lh_cond_t cond = lh_record_cond(rules);
-  lh_notifier_config_t cfg = {.max_keys = lh_rules_flood(rules)->max_keys,
-                              .rate = lh_rules_notify_rate(rules),
-                              .burst = lh_rules_notify_burst(rules),
-                              .conds = &cond,
-                              .rule_count = 1,
-                              .format = lh_record_alert,
-                              .arg = rules};
+static const char *env(const char *name) { return getenv(name); }
+
+static int has_output(void *cfg, const char *name) {
+  return ofctx_config_output(cfg, name) != NULL;
+}
+
+static void warn(void *arg, const char *message) {
+  (void)arg;
+  fprintf(stderr, "logs-handler: %s\n", message);
+}
+
+/* A note as its rule's alert, to its rule's output. */
+static char *format(void *arg, const lh_note_t *note, double wall, size_t *len,
+                    const char **output) {
+  lh_state_t *s = arg;
+
+  if (note->rule >= lh_ruleset_count(s->rules))
+    return NULL;
+  *output = lh_ruleset_output(s->rules, note->rule);
+  return lh_alert_json(lh_ruleset_notify(s->rules, note->rule), note, wall, len);
+}
+
+/* The notifier of the rules: their conditions, rate and bound. */
+static lh_notifier_t *notifier_of(lh_state_t *s) {
+  lh_notifier_config_t cfg = {.max_keys = lh_ruleset_max_keys(s->rules),
+                              .rate = lh_ruleset_notify_rate(s->rules),
+                              .burst = lh_ruleset_notify_burst(s->rules),
+                              .conds = lh_ruleset_conds(s->rules),
+                              .rule_count = lh_ruleset_count(s->rules),
+                              .format = format,
+                              .arg = s};
   return lh_notifier_new(&cfg);
 }
 
-static const char *env(const char *name) { return getenv(name); }
+/* The identity of the file at `path` (through symlinks): 0, or errno
+ * (and `id` unknown). */
+static int file_id(const char *path, lh_file_id_t *id) {
+  struct stat st;
+
+  memset(id, 0, sizeof *id);
+  if (stat(path, &st) != 0)
+    return errno;
+  id->known = 1;
+  id->dev = st.st_dev;
+  id->ino = st.st_ino;
+  id->size = st.st_size;
+  id->mtime = st.st_mtim;
+  return 0;
+}
+
+static int same_file(const lh_file_id_t *a, const lh_file_id_t *b) {
+  return a->known == b->known && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+         a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+/* The rules as the variables and the file say now (warnings about the
+ * variables unless `quiet`): 0 and `*out`, or -1 with the fault in err. */
+static int read_rules(const ofctx_config_t *cfg, int quiet, lh_ruleset_t **out, char *err,
+                      size_t size) {
+  json_t *doc;
+  int rc;
+
+  *out = NULL;
+  if (lh_rules_doc_read(&doc, env, quiet ? NULL : environ, quiet ? NULL : warn, NULL, has_output,
+                        (void *)cfg, err, size) != 0)
+    return -1;
+  rc = lh_rules_compile(out, doc, getenv("POD_NAMESPACE"), getenv("POD_NAME"), err, size);
+  json_decref(doc);
+  return rc;
+}
+
+/* One line per rule, and a warning for an output that is no HTTP binding. */
+static void say_rules(const lh_ruleset_t *rs, const ofctx_config_t *cfg) {
+  char line[1024];
+
+  for (size_t i = 0; i < lh_ruleset_count(rs); i++) {
+    const ofctx_component_t *out = ofctx_config_output(cfg, lh_ruleset_output(rs, i));
+    lh_rules_describe(rs, i, line, sizeof line);
+    fprintf(stderr, "logs-handler: rule %s\n", line);
+    if (out && ofctx_component_kind(out) != OFCTX_COMPONENT_BINDING)
+      fprintf(stderr,
+              "logs-handler: output \"%s\" is %s, not an HTTP binding; alerts go there "
+              "anyway\n",
+              lh_ruleset_output(rs, i), ofctx_component_type(out));
+  }
+}
 
 void LogsHandler_fini(void *user_data) {
   lh_state_t *s = user_data;
@@ -53,45 +142,37 @@ void LogsHandler_fini(void *user_data) {
   if (!s)
     return;
   lh_notifier_free(s->notifier);
-  lh_rules_free(s->rules);
+  lh_ruleset_free(s->rules);
+  lh_view_free(s->view);
   free(s);
 }
 
-/* The rules, and that the output they name is in the context. */
+/* The rules, checked against the context's outputs, and the notifier. */
 int LogsHandler_init(const ofctx_config_t *cfg, void **user_data) {
-  char err[512];
-  const ofctx_component_t *out;
+  char err[1024];
   lh_state_t *s = calloc(1, sizeof *s);
 
   if (!s) {
     fprintf(stderr, "logs-handler: out of memory\n");
     return -1;
   }
-  if (lh_rules_load(&s->rules, env, err, sizeof err) != 0) {
+  s->path = getenv("LOGS_RULES_FILE");
+  if (s->path && !*s->path)
+    s->path = NULL;
+  if (s->path)
+    file_id(s->path, &s->file);
+  if (read_rules(cfg, 0, &s->rules, err, sizeof err) != 0) {
     fprintf(stderr, "logs-handler: %s\n", err);
     LogsHandler_fini(s);
     return -1;
   }
-  out = ofctx_config_output(cfg, lh_rules_output(s->rules));
-  if (!out) {
-    fprintf(stderr,
-            "logs-handler: the function context has no output \"%s\" (LOGS_OUTPUT) "
-            "to send alerts to\n",
-            lh_rules_output(s->rules));
-    LogsHandler_fini(s);
-    return -1;
-  }
-  s->notifier = notifier_of(s->rules);
+  s->notifier = notifier_of(s);
   if (!s->notifier) {
     fprintf(stderr, "logs-handler: out of memory\n");
     LogsHandler_fini(s);
     return -1;
   }
-  if (ofctx_component_kind(out) != OFCTX_COMPONENT_BINDING)
-    fprintf(stderr,
-            "logs-handler: output \"%s\" is %s, not an HTTP binding; alerts go there "
-            "anyway\n",
-            lh_rules_output(s->rules), ofctx_component_type(out));
+  say_rules(s->rules, cfg);
   *user_data = s;
   return 0;
 }
@@ -102,20 +183,34 @@ static double now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* One record's hits, as lh_ruleset_eval gives them. */
+typedef struct {
+  lh_state_t *s;
+  ofctx_t *ctx;
+  double wall;
+  size_t hits;
+  ofctx_result_t rc; /* OFCTX_ERROR once a hit failed */
+} lh_turn_t;
+
+static void on_hit(const lh_hit_t *h, void *arg) {
+  lh_turn_t *t = arg;
+
+  t->hits++;
+  /* acknowledged once the notification that carries it was accepted */
+  if (lh_notifier_hit(t->s->notifier, t->ctx, h, t->wall) != OFCTX_SUCCESS)
+    t->rc = OFCTX_ERROR;
+}
+
 /* One record, with the function's state. */
 static ofctx_result_t handle(lh_state_t *s, ofctx_t *ctx, const ofctx_event_t *in) {
   size_t len;
   const char *data = ofctx_event_data(in, &len), *why;
-  lh_record_t record;
-  double wall;
-  ofctx_result_t rc;
+  lh_turn_t t = {s, ctx, 0, 0, OFCTX_SUCCESS};
 
-  if (!lh_rules_may_match(s->rules, data, len))
-    return OFCTX_SUCCESS; /* no watched namespace and status in it: nothing to do */
-  wall = now();
-  switch (lh_record_check(s->rules, data, len, wall, &record, &why)) {
-  case LH_IGNORE:
-    return OFCTX_SUCCESS;
+  if (!lh_ruleset_may_match(s->rules, data, len))
+    return OFCTX_SUCCESS; /* nothing any rule selects is in it: nothing to do */
+  t.wall = now();
+  switch (lh_view_parse(&s->view, data, len, t.wall, &why)) {
   case LH_DROP:
     /* poison: acknowledge it (and count it) so that it never blocks a partition */
     ofctx_log(ctx, OFCTX_LOG_WARN, "dropped a record: %s", why);
@@ -123,15 +218,16 @@ static ofctx_result_t handle(lh_state_t *s, ofctx_t *ctx, const ofctx_event_t *i
   case LH_NOMEM:
     ofctx_log(ctx, OFCTX_LOG_ERROR, "out of memory");
     return OFCTX_ERROR;
-  case LH_MATCH:
+  case LH_IGNORE:
     break;
   }
-  /* acknowledged once the notification that carries it was accepted */
-  rc = lh_notifier_hit(s->notifier, ctx, &record.hit, wall);
-  lh_record_clear(&record);
-  if (rc != OFCTX_SUCCESS)
+  if (lh_ruleset_eval(s->rules, s->view, on_hit, &t) != 0)
+    t.rc = OFCTX_ERROR;
+  if (t.hits == 0) /* the absent rules' clock still follows it */
+    lh_notifier_record(s->notifier, lh_view_time(s->view), t.wall);
+  if (t.rc != OFCTX_SUCCESS)
     ofctx_log(ctx, OFCTX_LOG_ERROR, "out of memory");
-  return rc;
+  return t.rc;
 }
 
 ofctx_result_t LogsHandler(ofctx_t *ctx, const ofctx_event_t *in) {
@@ -150,9 +246,79 @@ ofctx_result_t LogsHandler_batch(ofctx_t *ctx, ofctx_batch_t *batch) {
   return OFCTX_SUCCESS;
 }
 
+/* The new rules `rs` in place of the old, keeping the groups of the rules
+ * that did not change: 0, or -1 when out of memory (nothing changed). */
+static int swap_rules(lh_state_t *s, ofctx_t *ctx, lh_ruleset_t *rs) {
+  size_t count = lh_ruleset_count(s->rules), *old_to_new = calloc(count, sizeof *old_to_new);
+  size_t kept;
+
+  if (!old_to_new)
+    return -1;
+  kept = lh_rules_kept(s->rules, rs, old_to_new);
+  if (lh_notifier_set_rules(s->notifier, lh_ruleset_conds(rs), lh_ruleset_count(rs), old_to_new) !=
+      0) {
+    free(old_to_new);
+    return -1;
+  }
+  free(old_to_new);
+  if (lh_ruleset_max_keys(rs) != lh_ruleset_max_keys(s->rules) ||
+      lh_ruleset_notify_rate(rs) != lh_ruleset_notify_rate(s->rules) ||
+      lh_ruleset_notify_burst(rs) != lh_ruleset_notify_burst(s->rules))
+    ofctx_log(ctx, OFCTX_LOG_WARN,
+              "rules reloaded, but max_keys, notify_rate and notify_burst keep their values "
+              "until the function restarts");
+  lh_ruleset_free(s->rules);
+  s->rules = rs;
+  ofctx_log(ctx, OFCTX_LOG_INFO, "rules reloaded: %zu rules (%zu kept)", lh_ruleset_count(rs),
+            kept);
+  return 0;
+}
+
+/* A hot reload: when the rules file changed (a ConfigMap update swaps a
+ * symlink: stat follows it), its rules take over if they are good; if they
+ * are not, the old ones keep running, and the log says why. */
+static void reload(lh_state_t *s, ofctx_t *ctx) {
+  lh_file_id_t id;
+  lh_ruleset_t *rs;
+  char err[1024];
+  int e = file_id(s->path, &id);
+
+  if (same_file(&id, &s->file))
+    return;
+  s->file = id; /* a bad file is said once, not at every tick */
+  if (e) {
+    ofctx_log(ctx, OFCTX_LOG_WARN, "rules file %s: %s; the rules in use keep running", s->path,
+              strerror(e));
+    return;
+  }
+  if (read_rules(ofctx_config(ctx), 1, &rs, err, sizeof err) != 0) {
+    ofctx_log(ctx, OFCTX_LOG_ERROR, "rules not reloaded: %s; the rules in use keep running", err);
+    return;
+  }
+  if (swap_rules(s, ctx, rs) != 0) {
+    lh_ruleset_free(rs);
+    ofctx_log(ctx, OFCTX_LOG_ERROR, "rules not reloaded: out of memory");
+  }
+}
+
 const unsigned LogsHandler_tick_ms = 100;
+
+static int check_rules(const ofctx_config_t *cfg, const char *path, void *arg) {
+  (void)arg;
+  return lh_check_rules(cfg, path, stdout, stderr);
+}
+
+const ofctx_command_t LogsHandler_commands[] = {
+    {"check-rules", "FILE",
+     "check a rules file as the function would run it and print it normalized, with every "
+     "default, as JSON (exit 2 and the fault, when there is one)",
+     check_rules},
+    {NULL, NULL, NULL, NULL}};
 
 void LogsHandler_tick(ofctx_t *ctx, int stopping, void *user_data) {
   lh_state_t *s = user_data;
+
+  if (s->path && !stopping)
+    reload(s, ctx);
   lh_notifier_tick(s->notifier, ctx, stopping, now());
 }

@@ -108,8 +108,7 @@ int lh_ruleset_eval(const lh_ruleset_t *rs, lh_view_t *v, void (*hit)(const lh_h
 
 /* \" NNN : a status where an access log has it, right after the request's
  * closing quote, which JSON text always escapes as \" (or as a \u escape,
- * which the caller looks for apart); the size follows after one space.
- * The same scan as rules.c's, for one rule's statuses. */
+ * which the caller looks for apart); the size follows after one space. */
 static int status_hint(const unsigned char *statuses, const char *s, size_t len) {
   const char *p = s, *end = s + len;
 

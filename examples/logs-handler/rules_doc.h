@@ -57,7 +57,7 @@
 
 #include <jansson.h>
 
-/* Same type as rules.h's (C11 allows the repetition). */
+/* An environment lookup (getenv, or a test's). */
 typedef const char *(*lh_getenv_fn)(const char *name);
 /* Whether the function context has the output `name`. */
 typedef int (*lh_has_output_fn)(void *arg, const char *name);

@@ -206,7 +206,8 @@ static const char *member(json_t *obj, const char *key, size_t *len) {
   return json_string_value(s);
 }
 
-/* The JSON text was refused: why, as record.c says it. */
+/* The JSON text was refused: why (valid JSON that jansson cannot hold is
+ * not called "not JSON"). */
 static lh_verdict_t refused(json_t *root, const json_error_t *jerr, const char **why) {
   enum json_error_code code = root ? json_error_unknown : json_error_code(jerr);
 

@@ -14,7 +14,13 @@
 #include <stddef.h>
 
 #include "alert.h"
-#include "record.h" /* lh_verdict_t, until the lead moves it here */
+
+/* What lh_view_parse made of a record. */
+typedef enum {
+  LH_IGNORE, /* parsed: the rules may look at it */
+  LH_DROP,   /* not JSON, or not a Kubernetes record: `*why` says which */
+  LH_NOMEM   /* out of memory */
+} lh_verdict_t;
 
 /* Which fields a rule's `match.parse` makes exist. */
 typedef enum { LH_PARSE_NONE, LH_PARSE_ACCESS_LOG, LH_PARSE_JSON } lh_parse_t;
@@ -73,7 +79,7 @@ int lh_view_line(lh_view_t *v, const char **out);
 /* The access log's status, or 0 when the line is not an access-log line. */
 int lh_view_status(lh_view_t *v);
 /* The record's time: "time" (RFC 3339), "@timestamp" (seconds or RFC 3339),
- * the access log's, else `now` (as record.c does). */
+ * the access log's, else `now`. */
 double lh_view_time(lh_view_t *v);
 
 /* Runs `re` (unanchored) over the log line with `md`: 1 and its groups kept

@@ -1,9 +1,9 @@
-/* Fuzz target: a Fluent Bit record through the logs-handler, with the
- * default rules and with 404,5xx in two namespaces. The prefilter must
- * never skip a record that the full path would alert on; its notifications are
- * valid JSON; the access-log tokenizer is run on the raw input too. The
- * compiled rule sets (rule.h) too: the env rule agrees with rules.c and
- * record.c, and no rule set's prefilter skips a record it gives a hit. */
+/* Fuzz target: a Fluent Bit record through the logs-handler's compiled
+ * rule sets (rule.h): the env rule (the LOGS_* defaults, and 404,5xx in two
+ * namespaces in the Alertmanager format) and rules of every kind. The
+ * prefilter must never skip a record that a rule set gives a hit; each hit
+ * is well formed, and its notifications under every condition kind are
+ * valid JSON; the access-log tokenizer is run on the raw input too. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,10 +11,10 @@
 #include <jansson.h>
 
 #include "access_log.h"
-#include "alert_compat.h"
-#include "record.h"
+#include "alert.h"
 #include "rule.h"
-#include "rules.h"
+#include "rules_doc.h"
+#include "rules_load.h"
 #include "view.h"
 
 static const char *defaults(const char *name) {
@@ -32,11 +32,17 @@ static const char *wider(const char *name) {
   return NULL;
 }
 
-/* The notification a match fires is JSON. */
+/* A note's rule: its notification settings, whatever the note's index. */
+typedef struct {
+  const lh_ruleset_t *rs;
+  size_t rule;
+} notify_of_t;
+
+/* The notification a note makes is JSON. */
 static void fired(const lh_note_t *note, lh_group_t *group, void *arg) {
+  const notify_of_t *of = arg;
   size_t alert_len;
-  const char *output;
-  char *alert = lh_record_alert(arg, note, 1700000000.0, &alert_len, &output);
+  char *alert = lh_alert_json(lh_ruleset_notify(of->rs, of->rule), note, 1700000000.0, &alert_len);
   json_t *parsed = alert ? json_loadb(alert, alert_len, 0, NULL) : NULL;
 
   (void)group;
@@ -46,14 +52,22 @@ static void fired(const lh_note_t *note, lh_group_t *group, void *arg) {
   free(alert);
 }
 
-/* The record's hit under every condition kind, twice and then over time:
- * each note is the alert JSON as above (it reads the key and fields the
- * same way whatever the kind). */
-static void conditions(const lh_rules_t *rules, lh_hit_t hit) {
-  lh_cond_t c = lh_record_cond(rules);
+/* The hit under its rule's condition, then under every condition kind,
+ * twice and then over time: each note is the alert JSON as above (it reads
+ * the key and fields the same way whatever the kind). */
+static void conditions(const notify_of_t *of, lh_hit_t hit) {
+  lh_cond_t c = lh_ruleset_conds(of->rs)[hit.rule];
   lh_cond_t conds[4] = {c, c, c, c};
-  lh_flood_t *flood;
+  lh_flood_t *flood = lh_flood_new(10, &c, 1);
 
+  if (flood) {
+    lh_hit_t h = hit;
+    h.rule = 0;
+    lh_flood_hit(flood, &h, 1700000000.0, fired, (void *)of);
+    lh_flood_close(flood, fired, (void *)of);
+    lh_flood_free(flood);
+  }
+  conds[0].kind = LH_COND_ANY;
   conds[1].kind = LH_COND_COUNT;
   conds[1].count = 2;
   conds[1].window = 60;
@@ -70,32 +84,12 @@ static void conditions(const lh_rules_t *rules, lh_hit_t hit) {
   for (size_t i = 0; i < 8; i++) {
     hit.rule = i % 4;
     hit.matched = i != 2;
-    lh_flood_hit(flood, &hit, 1700000000.0 + (double)i, fired, (void *)rules);
+    lh_flood_hit(flood, &hit, 1700000000.0 + (double)i, fired, (void *)of);
   }
-  lh_flood_tick(flood, 1700000100.0, fired, (void *)rules);
-  lh_flood_tick(flood, 1700010000.0, fired, (void *)rules);
-  lh_flood_close(flood, fired, (void *)rules);
+  lh_flood_tick(flood, 1700000100.0, fired, (void *)of);
+  lh_flood_tick(flood, 1700010000.0, fired, (void *)of);
+  lh_flood_close(flood, fired, (void *)of);
   lh_flood_free(flood);
-}
-
-static void check(const lh_rules_t *rules, const char *data, size_t len) {
-  lh_record_t record;
-  const char *why;
-  lh_verdict_t v = lh_record_check(rules, data, len, 1700000000.0, &record, &why);
-
-  if (v == LH_MATCH) {
-    lh_cond_t cond = lh_record_cond(rules);
-    lh_flood_t *flood = lh_flood_new(lh_rules_flood(rules)->max_keys, &cond, 1);
-    if (!lh_rules_may_match(rules, data, len))
-      abort(); /* an alert the prefilter would have skipped */
-    if (flood) {
-      lh_flood_hit(flood, &record.hit, 1700000000.0, fired, (void *)rules);
-      lh_flood_close(flood, fired, (void *)rules);
-      lh_flood_free(flood);
-    }
-    conditions(rules, record.hit);
-    lh_record_clear(&record);
-  }
 }
 
 #define SETTINGS                                                                                   \
@@ -106,14 +100,8 @@ static void check(const lh_rules_t *rules, const char *data, size_t len) {
   "\"repeat_interval\": 3600, \"resolve_after\": 300, \"lease\": 3900, \"samples\": 3, "           \
   "\"labels\": {}"
 
-/* The env rule with today's defaults, and rules of every kind. */
-static const char *const rule_docs[] = {
-    "{" SETTINGS ", \"rules\": [{\"name\": \"env\", " TIMING ", \"annotations\": {},"
-    " \"select\": {\"namespace\": [\"demo-project\"],"
-    " \"pod\": [\"=~wordpress-v1-[A-Za-z0-9]{9}-[A-Za-z0-9]{5}\"]},"
-    " \"match\": {\"parse\": \"access_log\", \"where\": [\"status in [404]\"]},"
-    " \"group_by\": [\"namespace\", \"pod\", \"container\", \"status\"],"
-    " \"condition\": {\"kind\": \"any\"}}]}",
+/* Rules of every kind, in one set. */
+static const char *const rule_doc =
     "{" SETTINGS ", \"rules\": [{\"name\": \"a\", " TIMING ", \"annotations\": {},"
     " \"select\": {\"namespace\": [\"demo-project\", \"web\"], \"pod\": [\"*\"]},"
     " \"match\": {\"parse\": \"access_log\", \"where\": [\"status >= 500\", \"path !~ ^/h\"]},"
@@ -128,14 +116,17 @@ static const char *const rule_docs[] = {
     " \"select\": {\"pod\": [\"api-1\"], \"labels\": {\"app\": [\"=~a.*\"]}},"
     " \"match\": {\"parse\": \"none\", \"where\": [\"kind != exit\"],"
     " \"regex\": \"(?<kind>OOMKilled|panic|exit)(: (?<what>.*))?\"},"
-    " \"group_by\": [\"pod\", \"kind\"], \"condition\": {\"kind\": \"any\"}}]}"};
+    " \"group_by\": [\"pod\", \"kind\"], \"condition\": {\"kind\": \"any\"}}]}";
 
 typedef struct {
-  size_t hits, matched;
+  const lh_ruleset_t *rs;
+  size_t hits;
 } tally_t;
 
+/* A hit is well formed, and its notifications are JSON. */
 static void counted(const lh_hit_t *h, void *arg) {
   tally_t *t = arg;
+  notify_of_t of = {t->rs, h->rule};
 
   for (size_t i = 0; i < h->key_count; i++)
     if (!h->key[i])
@@ -143,62 +134,51 @@ static void counted(const lh_hit_t *h, void *arg) {
   for (size_t i = 0; i < h->field_count; i++)
     if (!h->fields[i].name || !h->fields[i].value)
       abort();
-  if (!h->sample)
+  if (!h->sample || h->rule >= lh_ruleset_count(t->rs))
     abort();
   t->hits++;
-  t->matched += h->matched == 1;
+  conditions(&of, *h);
 }
 
 /* The hits of `rs` on the record; the prefilter lets every one through. */
-static tally_t check_ruleset(const lh_ruleset_t *rs, lh_view_t **view, const char *data,
-                             size_t len) {
+static void check_ruleset(const lh_ruleset_t *rs, lh_view_t **view, const char *data, size_t len) {
   const char *why;
-  tally_t t = {0, 0};
+  tally_t t = {rs, 0};
 
   if (lh_view_parse(view, data, len, 1700000000.0, &why) == LH_IGNORE &&
       lh_ruleset_eval(rs, *view, counted, &t) == 0 && t.hits &&
       !lh_ruleset_may_match(rs, data, len))
     abort(); /* a hit the prefilter would have skipped */
-  return t;
 }
 
-static void check_rulesets(const lh_rules_t *env, const char *data, size_t len) {
-  static lh_ruleset_t *sets[2];
-  static lh_view_t *view;
-  lh_record_t record;
-  const char *why;
-  char err[256];
-  tally_t t;
+/* The rule sets, compiled once: the two env rules, then rule_doc's. */
+static lh_ruleset_t **rule_sets(void) {
+  static lh_ruleset_t *sets[3];
+  lh_getenv_fn envs[] = {defaults, wider};
+  char err[512];
+  json_t *doc;
 
-  for (size_t i = 0; !sets[1] && i < 2; i++) {
-    json_t *doc = json_loads(rule_docs[i], 0, NULL);
-    if (!doc || lh_ruleset_compile(&sets[i], doc, "ops", "alerter", err, sizeof err) != 0)
+  for (size_t i = 0; !sets[2] && i < 3; i++) {
+    if (i < 2 ? lh_rules_doc_from_env(&doc, envs[i], NULL, NULL, NULL, NULL, NULL, err,
+                                      sizeof err) != 0
+              : !(doc = json_loads(rule_doc, 0, NULL)))
+      abort();
+    if (lh_rules_compile(&sets[i], doc, "ops", "alerter", err, sizeof err) != 0)
       abort();
     json_decref(doc);
   }
-  t = check_ruleset(sets[0], &view, data, len);
-  /* the env rule as a rule set: the same verdict as rules.c and record.c */
-  if ((lh_record_check(env, data, len, 1700000000.0, &record, &why) == LH_MATCH) !=
-      (t.matched == 1))
-    abort();
-  if (t.matched)
-    lh_record_clear(&record);
-  check_ruleset(sets[1], &view, data, len);
+  return sets;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static lh_rules_t *rules[2];
-  char err[256];
+  static lh_view_t *view;
+  lh_ruleset_t **sets = rule_sets();
   lh_access_t line;
 
-  if (!rules[0] && (lh_rules_load(&rules[0], defaults, err, sizeof err) != 0 ||
-                    lh_rules_load(&rules[1], wider, err, sizeof err) != 0))
-    abort();
-  check(rules[0], (const char *)data, size);
-  check(rules[1], (const char *)data, size);
-  check_rulesets(rules[0], (const char *)data, size);
+  for (size_t i = 0; i < 3; i++)
+    check_ruleset(sets[i], &view, (const char *)data, size);
   if (lh_access_parse((const char *)data, size, &line) &&
       (line.status < 100 || line.status > 599 || line.client.len == 0))
     abort();

@@ -149,6 +149,62 @@ class StartUp(unittest.TestCase):
                 self.assertIn(text, err)
                 self.assertEqual(sends, [])
 
+    def test_bad_rules_file_names_the_file_and_the_path(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "rules.yaml")
+            for text, want in (
+                    ("rules:\n  - name: a\n    output: slack\n",
+                     path + ": rules[0].output: the function context has no output \"slack\""),
+                    ("rules:\n  - name: a\n    annotations: {summary: \"{{cont}}\"}\n",
+                     "rules[0].annotations.summary: unknown name \"cont\" at offset 0"),
+                    ("rules:\n  - name: a\n    match: {regex: \"(\"}\n", "rules[0].match.regex: "),
+                    ("rules: [\n", path + ":2:1: ")):
+                with self.subTest(text=text):
+                    with open(path, "w") as f:
+                        f.write(text)
+                    status, sends, err = run("", {"LOGS_RULES_FILE": path})
+                    self.assertEqual(status, 2, err)
+                    self.assertIn("logs-handler: ", err)
+                    self.assertIn(want, err)
+            status, sends, err = run("", {"LOGS_RULES_FILE": path + ".missing"})
+            self.assertEqual(status, 2, err)
+            self.assertIn(path + ".missing: cannot be read: No such file or directory", err)
+
+    def test_own_pod_is_not_watched(self):
+        # an alerter that reads the stream it writes to must not loop
+        own = {"POD_NAMESPACE": "demo-project", "POD_NAME": "wordpress-v1-f54f697c5-hdn2z"}
+        status, sends, err = run(Formats.RECORD, own)
+        self.assertEqual((status, sends), (0, []), err)
+        own["POD_NAME"] = "logs-handler-0"
+        status, sends, err = run(Formats.RECORD, own)
+        self.assertEqual((status, len(sends)), (0, 2), err)
+
+    def test_check_rules(self):
+        # --check-rules FILE: the rules normalized with their defaults, exit 0; a fault
+        # named with its path, exit 2; nothing served either way
+        env = {"CONTEXT_MODE": "self-host", "PATH": os.environ.get("PATH", "")}
+        env.update({k: v for k, v in os.environ.items() if k.startswith(("ASAN_", "UBSAN_", "LSAN_"))})
+        good = os.path.join(ROOT, "examples", "logs-handler", "rules", "404-burst.yaml")
+        p = subprocess.run(function_command("logs-handler", "--check-rules", good, "--context", CONTEXT),
+                           capture_output=True, text=True, env=env, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        doc = json.loads(p.stdout)
+        self.assertEqual(doc["rules"][0]["name"], "http-404-burst")
+        self.assertEqual(doc["rules"][0]["condition"]["kind"], "count")
+        self.assertEqual(doc["settings"]["max_keys"], 10000)
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml") as bad:
+            bad.write("rules:\n  - name: a\n    condition: {count: 5, window: 5 minutes}\n")
+            bad.flush()
+            p = subprocess.run(function_command("logs-handler", "--check-rules", bad.name, "--context",
+                                                CONTEXT), capture_output=True, text=True, env=env, timeout=60)
+        self.assertEqual(p.returncode, 2)
+        self.assertEqual(p.stdout, "")
+        self.assertIn('rules[0].condition.window: "5 minutes" is not a duration (90, 30s, 5m, 1h, 1d)',
+                      p.stderr)
+        p = subprocess.run(function_command("logs-handler", "--help"), capture_output=True, text=True,
+                           env=env, timeout=60)
+        self.assertIn("--check-rules FILE", p.stdout)
+
     def test_help_needs_no_configuration(self):
         p = subprocess.run(function_command("logs-handler", "--help"), capture_output=True, text=True,
                            env={"LOGS_POD_REGEX": "(", "PATH": os.environ.get("PATH", "")})
@@ -329,6 +385,90 @@ class AckHolding(unittest.TestCase):
         self.assertEqual(resolved["annotations"]["sample_paths"], "/a /b /c")
 
 
+class Reload(unittest.TestCase):
+    """A hot reload under the Dapr emulator: the rules file is mounted as a
+    ConfigMap is (rules.yaml -> ..data/rules.yaml, ..data -> a version
+    directory, an update swaps ..data); the new rules take over, an
+    unchanged rule is kept, and a bad file keeps the old rules running."""
+
+    RULE_5XX = ("  - name: errors-5xx\n    format: alertmanager\n"
+                "    select: {namespace: demo-project}\n"
+                "    match: {parse: access_log, where: [\"status >= 500\"]}\n"
+                "    group_by: [namespace, pod]\n")
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        self.hook = Webhook()
+        self.addCleanup(self.hook.close)
+        with open(os.path.join(ROOT, "examples", "logs-handler", "rules.yaml")) as f:
+            self.rules_404 = f.read()
+        self.version = 0
+        self.mount(self.rules_404)
+        os.symlink(os.path.join("..data", "rules.yaml"), os.path.join(self.tmp.name, "rules.yaml"))
+        with open(CONTEXT) as f:
+            context = json.load(f)
+        self.input = context["inputs"]["kafka-receiver"]["componentName"]
+        nm = context["outputs"]["notification-manager"]["componentName"]
+        components = {"bindings": [
+            {"name": self.input, "type": "bindings.kafka"},
+            {"name": nm, "type": "bindings.http", "metadata": {"url": self.hook.url}}]}
+        self.h = Harness(context, components, binary="logs-handler",
+                         env={"LOGS_RULES_FILE": os.path.join(self.tmp.name, "rules.yaml")})
+        self.addCleanup(self.h.close)
+
+    def mount(self, text):
+        """A new version of the ConfigMap: its directory, then ..data swapped to it."""
+        self.version += 1
+        version = "..v%d" % self.version
+        os.mkdir(os.path.join(self.tmp.name, version))
+        with open(os.path.join(self.tmp.name, version, "rules.yaml"), "w") as f:
+            f.write(text)
+        os.symlink(version, os.path.join(self.tmp.name, "..data_tmp"))
+        os.replace(os.path.join(self.tmp.name, "..data_tmp"), os.path.join(self.tmp.name, "..data"))
+
+    def deliver(self, status, pod):
+        record = json.dumps({"log": '1.2.3.4 - - [25/Aug/2021:01:54:36 +0000] "GET /x HTTP/1.1" %d 9' % status,
+                             "@timestamp": time.time(),
+                             "kubernetes": {"pod_name": pod, "namespace_name": "demo-project",
+                                            "container_name": "c1"}})
+        self.assertEqual(self.h.deliver_binding(self.input, record)["status"], 200)
+
+    def alertnames(self):
+        return [alerts_of({"data": b})[0]["labels"]["alertname"] for b in self.hook.bodies]
+
+    def test_new_rules_take_over_and_bad_ones_do_not(self):
+        self.deliver(500, "wordpress-v1-f54f697c5-hdn2z")
+        self.deliver(404, "wordpress-v1-f54f697c5-hdn2z")
+        self.assertEqual(self.alertnames(), ["404 Request"])  # the article's rule: 404 only
+        self.mount(self.rules_404 + self.RULE_5XX)
+        wait_until(lambda: "rules reloaded: 2 rules (1 kept)" in self.h.log(), "the reload")
+        self.deliver(500, "wordpress-v1-f54f697c5-hdn2z")
+        # the kept rule's group goes on: its firing was sent, no second one
+        self.deliver(404, "wordpress-v1-f54f697c5-hdn2z")
+        self.assertEqual(self.alertnames(), ["404 Request", "errors-5xx"])
+        # a bad file: said, and the rules in use keep running
+        self.mount(self.rules_404 + self.RULE_5XX.replace("errors-5xx", "Errors"))
+        wait_until(lambda: "rules not reloaded: " in self.h.log(), "the failed reload")
+        self.assertIn("rules.yaml: rules[1].name: \"Errors\" is not a rule name", self.h.log())
+        self.deliver(503, "api-1")
+        self.assertEqual(self.alertnames(), ["404 Request", "errors-5xx", "errors-5xx"])
+        # the file gone for a while, then back as it was: every rule kept
+        os.remove(os.path.join(self.tmp.name, "..data"))
+        wait_until(lambda: "rules.yaml: No such file or directory; the rules in use keep running"
+                   in self.h.log(), "the missing file said")
+        self.mount(self.rules_404 + self.RULE_5XX)
+        wait_until(lambda: "rules reloaded: 2 rules (2 kept)" in self.h.log(), "the second reload")
+        # on stop, the 404 group resolves with both of its records
+        self.h.finish()
+        wait_until(lambda: len(self.hook.bodies) == 6, "the resolved notifications")
+        counts = {(a["labels"]["alertname"], a["labels"]["pod"]): a["annotations"]["count"]
+                  for b in self.hook.bodies[3:] for a in alerts_of({"data": b})}
+        self.assertEqual(counts, {("404 Request", "wordpress-v1-f54f697c5-hdn2z"): "2",
+                                  ("errors-5xx", "wordpress-v1-f54f697c5-hdn2z"): "1",
+                                  ("errors-5xx", "api-1"): "1"})
+
+
 class BulkInput(unittest.TestCase):
     """The high-volume setup: a pubsub.kafka input with bulkSubscribe and
     rawPayload (Fluent Bit's records are not CloudEvents): 100 records a
@@ -485,6 +625,27 @@ class Sample(unittest.TestCase):
                            "count": alerts_of(s)[0]["annotations"]["count"]} for s in sends], expected)
         self.assertIn("%d events" % len(text.splitlines()), err)
         self.assertEqual(err.count("notified: "), len(expected))
+
+    def test_bundled_sample_as_a_rules_file(self):
+        # the article's rule as a rules file gives exactly the alerts of the variables
+        with open(os.path.join(ROOT, "examples", "logs-handler", "testdata", "records.jsonl")) as f:
+            text = f.read()
+        rules = os.path.join(ROOT, "examples", "logs-handler", "rules.yaml")
+        status, sends, err = run(text, {"LOGS_RULES_FILE": rules})
+        self.assertEqual(status, 0, err)
+        # the same sends, but for the leases, which run from the wall clock
+        def timeless(sends):
+            return [json.dumps(s, sort_keys=True) for s in
+                    json.loads(re.sub(r'"endsAt": "[^"]*"', '"endsAt": ""', json.dumps(sends)))]
+        self.assertEqual(timeless(sends), timeless(run(text)[1]))
+        with open(os.path.join(ROOT, "examples", "logs-handler", "testdata", "expected-alerts.jsonl")) as f:
+            expected = [json.loads(l) for l in f]
+        self.assertEqual([{"status": s["data"]["status"], "labels": alerts_of(s)[0]["labels"],
+                           "count": alerts_of(s)[0]["annotations"]["count"]} for s in sends], expected)
+        # one line per rule at start: its name, what it selects, its condition, its output
+        self.assertIn("rule logs-404: namespace demo-project, pod =~wordpress-v1-", err)
+        self.assertIn(", container *; match access_log where status in [404]; condition any; "
+                      "output notification-manager (notification-manager format)\n", err)
 
     def test_keys_past_the_bound_are_dropped_and_said(self):
         with open(os.path.join(ROOT, "examples", "logs-handler", "testdata", "records.jsonl")) as f:

@@ -275,7 +275,8 @@ static char *read_file(const char *path, size_t *len, ofctx_error_t *err) {
 
 ofctx_err_t ofctx__args_context(const ofctx__args_t *args, ofctx_config_t **cfg,
                                 ofctx_error_t *err) {
-  ofctx_getenv_fn env = args->local.path ? local_getenv : NULL;
+  /* what runs instead of serving (--invoke, a command) needs no pod */
+  ofctx_getenv_fn env = args->local.path || args->command ? local_getenv : NULL;
   ofctx_err_t rc;
   size_t len;
   char *text;

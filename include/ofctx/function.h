@@ -93,7 +93,8 @@ OFCTX_EXTERN int ofctx_main(int argc, char **argv, ofctx_function_t fn);
 /* A command of the function's own, run instead of serving: `fn --NAME VALUE`
  * (or `fn --NAME` when value_name is NULL; `--NAME=VALUE` too). The function
  * context is read as a run reads it (FUNC_CONTEXT_V1BETA2 or FUNC_CONTEXT,
- * or --context FILE given before or after the command), then `run` is
+ * or --context FILE given before or after the command; CONTEXT_MODE is
+ * self-host unless set, as with --invoke, since no pod is needed), then `run` is
  * called and what it returns is the process's exit status: nothing is
  * served, and init, tick and fini are not called. A context that cannot be
  * read exits 2 with the message a run gives. --help lists the commands

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nearest.h"
 #include "template.h"
 
 static const char *const builtins[] = {"count",      "new_count", "total",      "window",
@@ -91,49 +92,16 @@ static const char *field_of(const char *name, size_t len, size_t *field_len) {
   return skip ? name + skip : NULL;
 }
 
-/* Levenshtein distance between a (alen) and b, bounded by the name size. */
-static size_t distance(const char *a, size_t alen, const char *b) {
-  size_t row[LH_TEMPLATE_NAME_MAX + 1], blen = strlen(b);
-
-  if (blen > LH_TEMPLATE_NAME_MAX || alen > LH_TEMPLATE_NAME_MAX)
-    return (size_t)-1;
-  for (size_t j = 0; j <= blen; j++)
-    row[j] = j;
-  for (size_t i = 1; i <= alen; i++) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= blen; j++) {
-      size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-      if (up + 1 < best)
-        best = up + 1;
-      if (row[j - 1] + 1 < best)
-        best = row[j - 1] + 1;
-      diag = up;
-      row[j] = best;
-    }
-  }
-  return row[blen];
-}
-
-static void nearer(const char *name, size_t len, const char *cand, const char **best,
-                   size_t *best_d) {
-  size_t d = distance(name, len, cand);
-  if (d < *best_d) {
-    *best_d = d;
-    *best = cand;
-  }
-}
-
 /* The known name nearest to `name`, or NULL when none is near. */
 static const char *nearest(const lh_template_names_t *names, const char *name, size_t len) {
-  const char *best = NULL;
-  size_t best_d = (size_t)-1;
+  lh_near_t near;
 
+  lh_near_init(&near, name, len);
   for (size_t i = 0; i < sizeof builtins / sizeof *builtins; i++)
-    nearer(name, len, builtins[i], &best, &best_d);
+    lh_near_offer(&near, builtins[i]);
   for (size_t i = 0; names && i < names->key_count; i++)
-    nearer(name, len, names->key[i], &best, &best_d);
-  return best && best_d <= (len < 6 ? 2 : len / 3) ? best : NULL;
+    lh_near_offer(&near, names->key[i]);
+  return near.best && near.distance <= (len < 6 ? 2 : len / 3) ? near.best : NULL;
 }
 
 /* 0 when the name of `k` is known, else -1 with the message. */

@@ -7,6 +7,7 @@
 
 #include "access_log.h"
 #include "alert.h"
+#include "nearest.h"
 #include "view.h"
 
 #define BLOCK_SIZE 4096
@@ -77,44 +78,8 @@ int lh_fref_resolve(lh_fref_t *out, const char *name, lh_parse_t parse, const pc
   return -1;
 }
 
-/* The optimal string alignment distance of two short names: edits and
- * swaps of two neighbours (longer names count as far). */
-static size_t distance(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b), rows[3][65];
-
-  if (la > 64 || lb > 64)
-    return 1000;
-  for (size_t j = 0; j <= lb; j++)
-    rows[0][j] = j;
-  for (size_t i = 1; i <= la; i++) {
-    size_t *row = rows[i % 3], *up = rows[(i - 1) % 3], *up2 = rows[(i + 1) % 3];
-    row[0] = i;
-    for (size_t j = 1; j <= lb; j++) {
-      size_t best = up[j - 1] + (a[i - 1] != b[j - 1]);
-      if (up[j] + 1 < best)
-        best = up[j] + 1;
-      if (row[j - 1] + 1 < best)
-        best = row[j - 1] + 1;
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && up2[j - 2] + 1 < best)
-        best = up2[j - 2] + 1;
-      row[j] = best;
-    }
-  }
-  return rows[la % 3][lb];
-}
-
-static void consider(const char *name, const char *candidate, const char **best, size_t *d) {
-  size_t n = distance(name, candidate);
-
-  if (n < *d) {
-    *d = n;
-    *best = candidate;
-  }
-}
-
 /* Group names from the regex's name table. */
-static void consider_groups(const char *name, const pcre2_code *regex, const char **best,
-                            size_t *d) {
+static void consider_groups(lh_near_t *near, const pcre2_code *regex) {
   uint32_t count = 0, entry = 0;
   PCRE2_SPTR table = NULL;
 
@@ -124,22 +89,23 @@ static void consider_groups(const char *name, const pcre2_code *regex, const cha
   pcre2_pattern_info(regex, PCRE2_INFO_NAMEENTRYSIZE, &entry);
   pcre2_pattern_info(regex, PCRE2_INFO_NAMETABLE, &table);
   for (uint32_t i = 0; table && i < count; i++)
-    consider(name, (const char *)table + i * entry + 2, best, d);
+    lh_near_offer(near, (const char *)table + i * entry + 2);
 }
 
 const char *lh_fref_suggest(const char *name, lh_parse_t parse, const pcre2_code *regex) {
-  const char *best = NULL;
-  size_t d = (size_t)-1, limit = strlen(name) / 3;
+  size_t limit = strlen(name) / 3;
+  lh_near_t near;
 
+  lh_near_init(&near, name, strlen(name));
   for (size_t i = 0; i < sizeof metadata_fields / sizeof *metadata_fields; i++)
-    consider(name, metadata_fields[i], &best, &d);
+    lh_near_offer(&near, metadata_fields[i]);
   for (size_t i = 0;
        parse == LH_PARSE_ACCESS_LOG && i < sizeof access_fields / sizeof *access_fields; i++)
-    consider(name, access_fields[i], &best, &d);
-  consider_groups(name, regex, &best, &d);
+    lh_near_offer(&near, access_fields[i]);
+  consider_groups(&near, regex);
   if (strncmp(name, "label", 5) == 0 || strncmp(name, "lable", 5) == 0)
     return "labels.<name>";
-  return d <= (limit < 1 ? 1 : limit > 3 ? 3 : limit) ? best : NULL;
+  return near.distance <= (limit < 1 ? 1 : limit > 3 ? 3 : limit) ? near.best : NULL;
 }
 
 /* `n` bytes of the view's string space, or NULL when out of memory. */

@@ -222,6 +222,29 @@ static void group_by_labels(void **state) {
   json_decref(body);
 }
 
+/* An access-log rule that does not group by status: its default message
+ * names the status of the last match (a field of the hit), not a blank. */
+static void status_not_grouped(void **state) {
+  static const char *const group_by[] = {"namespace", "pod"};
+  static const char *const key[] = {"demo-project", "wordpress-v1-f54f697c5-hdn2z"};
+  static const lh_field_t last[] = {
+      {"path", "/x"}, {"method", "GET"}, {"client", "10.0.0.7"}, {"status", "503"}};
+  lh_notify_t r = env_rule();
+  lh_note_t n = note_a(LH_NOTE_FIRING);
+  json_t *alert, *body;
+  (void)state;
+
+  r.group_by = group_by;
+  r.group_by_count = 2;
+  n.key = key;
+  n.key_count = 2;
+  n.last_fields = last;
+  n.last_count = 4;
+  body = body_of(&r, &n, &alert);
+  assert_non_null(strstr(member(alert, "annotations", "message"), "GET /x answered 503 by"));
+  json_decref(body);
+}
+
 /* The default annotations of a rule that does not parse access logs. */
 static void defaults_of_other_rules(void **state) {
   static const struct {
@@ -651,7 +674,7 @@ int main(void) {
       cmocka_unit_test(suppressed_is_said),     cmocka_unit_test(ratio_numbers),
       cmocka_unit_test(both_formats_and_times), cmocka_unit_test(fingerprints),
       cmocka_unit_test(unclean_values),         cmocka_unit_test(render_bounds),
-      cmocka_unit_test(random_inputs),
+      cmocka_unit_test(random_inputs),          cmocka_unit_test(status_not_grouped),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

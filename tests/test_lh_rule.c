@@ -572,17 +572,17 @@ static void group_by_keys(void **state) {
   (void)state;
   hits_on(rs, "shop", "web-1", NULL, "{\"team\": \"pay\"}", LINE404,
           "0:1:shop|web-1||404|pay|node-1|GET:/notfound:path=/notfound,method=GET,client=1.2.3.4"
-          "@1629856477.500000\n");
+          ",status=404@1629856477.500000\n");
   assert_int_equal(lh_ruleset_notify(rs, 0)->group_by_count, 7);
   assert_string_equal(lh_ruleset_notify(rs, 0)->group_by[4], "labels.team");
   assert_non_null(lh_ruleset_fields(rs, 0, &n));
-  assert_int_equal(n, 3);
+  assert_int_equal(n, 4);
   lh_ruleset_free(rs);
   /* an access-log rule on a line that is not one: the line is the sample */
   rs = compile1("{\"select\": {\"namespace\": [\"*\"], \"pod\": []}, \"group_by\": [\"pod\","
                 " \"status\"], \"match\": {\"where\": [\"path !~ ^/healthz\"]}}");
   hits_on(rs, "shop", "web-1", NULL, NULL, "starting",
-          "0:1:web-1|:starting:path=,method=,client=@1629856477.500000\n");
+          "0:1:web-1|:starting:path=,method=,client=,status=@1629856477.500000\n");
   lh_ruleset_free(rs);
 }
 
@@ -625,9 +625,9 @@ static void ratio_totals(void **state) {
   assert_true(c->ratio == 0.05 && c->window == 300);
   assert_true(lh_ruleset_notify(rs, 0)->window == 300);
   hits_on(rs, "n", "p", NULL, NULL, ACCESS("GET", "/a", "200", "1"),
-          "0:0:n:/a:path=/a,method=GET,client=10.0.0.7@1629856477.500000\n");
+          "0:0:n:/a:path=/a,method=GET,client=10.0.0.7,status=200@1629856477.500000\n");
   hits_on(rs, "n", "p", NULL, NULL, ACCESS("GET", "/b", "502", "1"),
-          "0:1:n:/b:path=/b,method=GET,client=10.0.0.7@1629856477.500000\n");
+          "0:1:n:/b:path=/b,method=GET,client=10.0.0.7,status=502@1629856477.500000\n");
   hits_on(rs, "n", "p", NULL, NULL, ACCESS("POST", "/c", "502", "1"), ""); /* not in `of` */
   hits_on(rs, "n", "p", NULL, NULL, "not an access log", "");
   lh_ruleset_free(rs);

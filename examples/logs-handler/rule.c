@@ -417,9 +417,10 @@ static int template_fields(rule_t *r, const at_t *rat) {
 }
 
 /* Without annotations, an access-log rule's alert says today's: the path,
- * method and client of the first and last match. */
+ * method and client of the first and last match, and their status (which
+ * the message names when the rule does not group by it). */
 static int default_fields(rule_t *r, const at_t *at) {
-  static const char *const names[] = {"path", "method", "client"};
+  static const char *const names[] = {"path", "method", "client", "status"};
   lh_fref_t f;
 
   if (r->annotation_count || r->parse != LH_PARSE_ACCESS_LOG)

@@ -145,6 +145,8 @@ static int new_sample(const lh_group_t *g, const lh_cond_t *c, const char *s) {
 
   if (!s || !*s || g->sample_n >= c->samples)
     return 0;
+  if (g->sample_n == 0) /* nothing kept yet: `texts` may not be there */
+    return 1;
   p = g->texts + g->first_len;
   len = lh_cut(s, LH_VALUE_MAX);
   for (uint8_t i = 0; i < g->sample_n; i++, p += strlen(p) + 1)

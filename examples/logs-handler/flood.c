@@ -458,6 +458,16 @@ void lh_group_set_user(lh_flood_t *f, lh_group_t *g, void *user) {
     lh_group_free(g);
 }
 
+void *lh_group_queued(const lh_group_t *g, uint64_t *tag) {
+  *tag = g->queued_tag;
+  return g->queued;
+}
+
+void lh_group_set_queued(lh_group_t *g, void *queued, uint64_t tag) {
+  g->queued = queued;
+  g->queued_tag = tag;
+}
+
 void lh_flood_forget(lh_flood_t *f, lh_group_t *g) {
   g->user = NULL;
   if (g->ended)
@@ -473,6 +483,11 @@ void lh_flood_suppress(lh_flood_t *f, size_t rule) {
     f->pending[rule]++;
     f->suppressed[rule]++;
   }
+}
+
+void lh_flood_superseded(lh_flood_t *f, size_t rule) {
+  if (rule < f->rule_count)
+    f->suppressed[rule]++;
 }
 
 uint64_t lh_flood_suppressed(const lh_flood_t *f, size_t rule) {

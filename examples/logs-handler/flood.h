@@ -158,6 +158,13 @@ void lh_flood_close(lh_flood_t *f, lh_note_fn emit, void *arg);
 void *lh_group_user(const lh_group_t *g);
 void lh_group_set_user(lh_flood_t *f, lh_group_t *g, void *user);
 
+/* A second pointer of the caller's on a group, with a tag: it does not pin
+ * the group, and the group does not own it (a group freed takes it along,
+ * unseen). The caller tells by the tag whether what it points to is still
+ * there. NULL and 0 until set. */
+void *lh_group_queued(const lh_group_t *g, uint64_t *tag);
+void lh_group_set_queued(lh_group_t *g, void *queued, uint64_t tag);
+
 /* A group's firing notification was not accepted: it is unpinned and no
  * longer firing. An ANY group ends (the next match fires again); a COUNT or
  * RATIO group keeps its window (the next match that holds fires again); an
@@ -167,6 +174,9 @@ void lh_flood_forget(lh_flood_t *f, lh_group_t *g);
 /* A note of `rule` was held back by the rate limit: counted in the rule's
  * total and carried (lh_note_t.suppressed) in the rule's next note. */
 void lh_flood_suppress(lh_flood_t *f, size_t rule);
+/* A queued note of `rule` was superseded by a newer one of its group (which
+ * carries its count itself): counted in the rule's total only. */
+void lh_flood_superseded(lh_flood_t *f, size_t rule);
 /* Notes of `rule` held back so far (0 for a rule out of range). */
 uint64_t lh_flood_suppressed(const lh_flood_t *f, size_t rule);
 

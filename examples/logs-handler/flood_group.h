@@ -16,6 +16,8 @@ struct lh_group {
   uint64_t hash;
   lh_group_t *hnext, *prev, *next;
   void *user;
+  void *queued;        /* the caller's, not pinning (lh_group_set_queued) */
+  uint64_t queued_tag; /* ... and its tag */
   unsigned char ended, firing, first_kept;
   uint64_t count, new_count;
   double first_seen, last_seen; /* of the matches */

@@ -6,13 +6,17 @@
 
 #include "notifier.h"
 
-/* One notification on its way: queued, then sent. */
+/* One notification on its way: queued as a note, then made its text (at
+ * its send, or at a reload) and sent. */
 typedef struct pending {
   struct pending *next;
   lh_notifier_t *n;
+  lh_note_t *note; /* a copy in one allocation (note_copy); NULL once made text */
   char *text, *output;
+  char *line; /* the readable line logged once it is accepted; with the text */
   size_t len, rule;
-  char line[512];    /* the readable line logged once it is accepted */
+  lh_note_kind_t kind;
+  uint64_t seq;      /* its place in the queue: the queue's seqs only grow */
   lh_group_t *group; /* FIRING: its group, pinned until the send settles */
   ofctx_t **held;    /* the invocations whose records it carries */
   size_t held_count, held_cap;
@@ -24,6 +28,8 @@ struct lh_notifier {
   lh_bucket_t bucket;
   pending_t *head, **tail;
   pending_t *unmarked; /* the first queued one not yet counted as held back */
+  uint64_t seq;        /* the last one queued */
+  double wall;         /* the newest wall time seen */
 };
 
 /* One turn of the notifier, a match or a tick: what the flood's callback
@@ -52,6 +58,8 @@ lh_notifier_t *lh_notifier_new(const lh_notifier_config_t *cfg) {
 
 static void pending_free(pending_t *p) {
   free(p->held);
+  free(p->note);
+  free(p->line);
   free(p->text);
   free(p->output);
   free(p);
@@ -94,6 +102,8 @@ static int hold(pending_t *p, ofctx_t *ctx) {
 }
 
 static const char *kinds[] = {"firing", "update", "resolved"};
+
+enum { LINE_SIZE = 512 };
 
 /* `note`'s key as "a/b/c" into `out`. */
 static void key_of(const lh_note_t *note, char *out, size_t size) {
@@ -142,18 +152,154 @@ static void line_of(const lh_note_t *note, char *out, size_t size) {
            samples, held);
 }
 
-/* The flood's callback: the note becomes a queued notification; a firing
- * one pins its group and holds the record that fired it. */
+/* Bytes of the strings of `count` fields (names and values, NUL ended). */
+static size_t fields_size(const lh_field_t *f, size_t count) {
+  size_t size = 0;
+
+  for (size_t i = 0; i < count; i++)
+    size += strlen(f[i].name) + strlen(f[i].value) + 2;
+  return size;
+}
+
+static size_t strings_size(const char *const *s, size_t count) {
+  size_t size = 0;
+
+  for (size_t i = 0; i < count; i++)
+    size += (s[i] ? strlen(s[i]) : 0) + 1;
+  return size;
+}
+
+/* `s` (NULL is "") copied to `*at`, which moves past it. */
+static const char *put(char **at, const char *s) {
+  size_t len = s ? strlen(s) : 0;
+  char *copy = *at;
+
+  if (len)
+    memcpy(copy, s, len);
+  copy[len] = '\0';
+  *at += len + 1;
+  return copy;
+}
+
+static void put_fields(lh_field_t *to, const lh_field_t *from, size_t count, char **at) {
+  for (size_t i = 0; i < count; i++) {
+    to[i].name = put(at, from[i].name);
+    to[i].value = put(at, from[i].value);
+  }
+}
+
+/* A copy of `note` that owns its strings, in one allocation (the note, its
+ * arrays, then its strings): free with free(). NULL when out of memory. */
+static lh_note_t *note_copy(const lh_note_t *note) {
+  size_t ptrs = note->key_count + note->sample_count, fields = note->first_count + note->last_count;
+  size_t head = sizeof *note + ptrs * sizeof(char *) + fields * sizeof(lh_field_t);
+  size_t size = head + strings_size(note->key, note->key_count) +
+                strings_size(note->samples, note->sample_count) +
+                fields_size(note->first_fields, note->first_count) +
+                fields_size(note->last_fields, note->last_count);
+  lh_note_t *copy = malloc(size);
+  const char **key, **samples;
+  lh_field_t *first, *last;
+  char *at;
+
+  if (!copy)
+    return NULL;
+  *copy = *note;
+  key = (const char **)(copy + 1);
+  samples = key + note->key_count;
+  first = (lh_field_t *)(samples + note->sample_count);
+  last = first + note->first_count;
+  at = (char *)copy + head;
+  for (size_t i = 0; i < note->key_count; i++)
+    key[i] = put(&at, note->key[i]);
+  for (size_t i = 0; i < note->sample_count; i++)
+    samples[i] = put(&at, note->samples[i]);
+  put_fields(first, note->first_fields, note->first_count, &at);
+  put_fields(last, note->last_fields, note->last_count, &at);
+  copy->key = key;
+  copy->samples = samples;
+  copy->first_fields = first;
+  copy->last_fields = last;
+  return copy;
+}
+
+/* `p`'s note made its text, its output and its line, at wall time `wall`
+ * (a firing alert's lease runs from it), and freed: 0, or -1 when it
+ * cannot be (out of memory, or its rule is gone). */
+static int render(lh_notifier_t *n, pending_t *p, double wall) {
+  const char *output = NULL;
+
+  if (!p->note)
+    return 0;
+  p->note->rule = p->rule;
+  if (!(p->text = n->cfg.format(n->cfg.arg, p->note, wall, &p->len, &output)) || !output ||
+      !(p->output = strdup(output)) || !(p->line = malloc(LINE_SIZE))) {
+    free(p->text);
+    free(p->output);
+    p->text = p->output = NULL;
+    return -1;
+  }
+  line_of(p->note, p->line, LINE_SIZE);
+  free(p->note);
+  p->note = NULL;
+  return 0;
+}
+
+/* The UPDATE of `group` still in the queue, or NULL. */
+static pending_t *waiting(const lh_notifier_t *n, const lh_group_t *group) {
+  uint64_t seq;
+  pending_t *p = lh_group_queued(group, &seq);
+
+  /* only the head leaves the queue, so a seq from the head on is still in it */
+  return p && n->head && seq >= n->head->seq ? p : NULL;
+}
+
+/* `note` (an UPDATE or RESOLVED of a group whose UPDATE `p` is still
+ * queued) takes `p`'s place: its counts are the group's so far, and it
+ * carries what `p` carried, and `p` itself as held back. 0, or -1 when out
+ * of memory (`p` is kept). */
+static int supersede(lh_notifier_t *n, pending_t *p, const lh_note_t *note) {
+  lh_note_t *copy = note_copy(note);
+  uint64_t fresh = p->note ? p->note->new_count : 0, carried = p->note ? p->note->suppressed : 0;
+
+  if (!copy)
+    return -1;
+  if (!p->note) { /* made text at a reload: its counts are in its text only */
+    free(copy);
+    return -1;
+  }
+  copy->new_count += fresh;
+  copy->suppressed += carried + 1;
+  lh_flood_superseded(n->flood, note->rule);
+  free(p->note);
+  p->note = copy;
+  p->kind = note->kind;
+  p->rule = note->rule;
+  return 0;
+}
+
+static void enqueue(lh_notifier_t *n, pending_t *p) {
+  p->seq = ++n->seq;
+  *n->tail = p;
+  n->tail = &p->next;
+  if (!n->unmarked)
+    n->unmarked = p;
+}
+
+/* The flood's callback: the note becomes a queued notification (or takes
+ * the place of its group's UPDATE still queued); a firing one pins its
+ * group and holds the record that fired it. */
 static void on_note(const lh_note_t *note, lh_group_t *group, void *arg) {
   turn_t *t = arg;
   lh_notifier_t *n = t->n;
-  pending_t *p = calloc(1, sizeof *p);
-  const char *output = NULL;
+  pending_t *p = note->kind != LH_NOTE_FIRING ? waiting(n, group) : NULL;
 
-  if (!p || !(p->text = n->cfg.format(n->cfg.arg, note, t->wall, &p->len, &output)) || !output ||
-      !(p->output = strdup(output))) {
-    if (p)
-      free(p->text);
+  if (p && supersede(n, p, note) == 0) {
+    if (note->kind == LH_NOTE_RESOLVED) /* nothing takes a RESOLVED's place */
+      lh_group_set_queued(group, NULL, 0);
+    return;
+  }
+  if (!(p = calloc(1, sizeof *p)) || !(p->note = note_copy(note))) {
     free(p);
     t->nomem = 1;
     if (note->kind == LH_NOTE_FIRING) /* its key must fire with its next match */
@@ -162,17 +308,15 @@ static void on_note(const lh_note_t *note, lh_group_t *group, void *arg) {
   }
   p->n = n;
   p->rule = note->rule;
-  line_of(note, p->line, sizeof p->line);
+  p->kind = note->kind;
   if (note->kind == LH_NOTE_FIRING) {
     p->group = group;
     lh_group_set_user(n->flood, group, p);
     if (t->ctx && hold(p, t->ctx) != 0)
       t->nomem = 1;
   }
-  *n->tail = p;
-  n->tail = &p->next;
-  if (!n->unmarked)
-    n->unmarked = p;
+  enqueue(n, p);
+  lh_group_set_queued(group, note->kind == LH_NOTE_UPDATE ? p : NULL, p->seq);
 }
 
 /* The send of `p` ended with `status` (OFCTX_OK: it was accepted). */
@@ -232,6 +376,11 @@ static void pump(lh_notifier_t *n, ofctx_t *ctx, double wall, unsigned flags) {
       n->tail = &n->head;
     if (n->unmarked == p)
       n->unmarked = p->next;
+    if (render(n, p, wall) != 0) {
+      ofctx_log(ctx, OFCTX_LOG_ERROR, "out of memory: a notification was lost");
+      settle(p, OFCTX_ENOMEM);
+      continue;
+    }
     opts.content_type = "application/json"; /* the library need not parse it again */
     opts.done = sent;
     opts.arg = p;
@@ -249,6 +398,8 @@ ofctx_result_t lh_notifier_hit(lh_notifier_t *n, ofctx_t *ctx, const lh_hit_t *h
   lh_group_t *g;
   pending_t *firing;
   uint64_t evicted = lh_flood_evictions(n->flood);
+
+  n->wall = wall;
 
   if (!lh_flood_wants(n->flood, h)) { /* nothing to fold: it must not be nacked for ever */
     lh_flood_record(n->flood, h->time, wall);
@@ -273,12 +424,14 @@ ofctx_result_t lh_notifier_hit(lh_notifier_t *n, ofctx_t *ctx, const lh_hit_t *h
 }
 
 void lh_notifier_record(lh_notifier_t *n, double time, double wall) {
+  n->wall = wall;
   lh_flood_record(n->flood, time, wall);
 }
 
 void lh_notifier_tick(lh_notifier_t *n, ofctx_t *ctx, int stopping, double wall) {
   turn_t t = {.n = n, .wall = wall};
 
+  n->wall = wall;
   if (stopping)
     lh_flood_close(n->flood, on_note, &t);
   else
@@ -290,8 +443,13 @@ void lh_notifier_tick(lh_notifier_t *n, ofctx_t *ctx, int stopping, double wall)
 
 int lh_notifier_set_rules(lh_notifier_t *n, const lh_cond_t *conds, size_t rule_count,
                           const size_t *old_to_new) {
-  int rc = lh_flood_set_rules(n->flood, conds, rule_count, old_to_new);
+  int rc;
 
+  /* the queued ones are made text by the rules they were made under */
+  for (pending_t *p = n->head; p; p = p->next)
+    if (render(n, p, n->wall) != 0)
+      return -1;
+  rc = lh_flood_set_rules(n->flood, conds, rule_count, old_to_new);
   if (rc == 0) /* the queued ones keep their old rule's index: counted nowhere now */
     for (pending_t *p = n->head; p; p = p->next)
       p->rule = old_to_new && p->rule < n->cfg.rule_count ? old_to_new[p->rule] : LH_RULE_GONE;

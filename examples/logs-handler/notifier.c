@@ -103,8 +103,6 @@ static int hold(pending_t *p, ofctx_t *ctx) {
 
 static const char *kinds[] = {"firing", "update", "resolved"};
 
-enum { LINE_SIZE = 512 };
-
 /* `note`'s key as "a/b/c" into `out`. */
 static void key_of(const lh_note_t *note, char *out, size_t size) {
   size_t used = 0;
@@ -169,6 +167,17 @@ static size_t strings_size(const char *const *s, size_t count) {
   return size;
 }
 
+/* 1 when the last fields are the first ones (a group of one match). */
+static int same_fields(const lh_note_t *note) {
+  if (note->first_count != note->last_count)
+    return 0;
+  for (size_t i = 0; i < note->first_count; i++)
+    if (strcmp(note->first_fields[i].name, note->last_fields[i].name) != 0 ||
+        strcmp(note->first_fields[i].value, note->last_fields[i].value) != 0)
+      return 0;
+  return 1;
+}
+
 /* `s` (NULL is "") copied to `*at`, which moves past it. */
 static const char *put(char **at, const char *s) {
   size_t len = s ? strlen(s) : 0;
@@ -189,14 +198,17 @@ static void put_fields(lh_field_t *to, const lh_field_t *from, size_t count, cha
 }
 
 /* A copy of `note` that owns its strings, in one allocation (the note, its
- * arrays, then its strings): free with free(). NULL when out of memory. */
+ * arrays, then its strings; last fields equal to the first are the first's):
+ * free with free(). NULL when out of memory. */
 static lh_note_t *note_copy(const lh_note_t *note) {
-  size_t ptrs = note->key_count + note->sample_count, fields = note->first_count + note->last_count;
+  int same = same_fields(note);
+  size_t last_count = same ? 0 : note->last_count;
+  size_t ptrs = note->key_count + note->sample_count, fields = note->first_count + last_count;
   size_t head = sizeof *note + ptrs * sizeof(char *) + fields * sizeof(lh_field_t);
   size_t size = head + strings_size(note->key, note->key_count) +
                 strings_size(note->samples, note->sample_count) +
                 fields_size(note->first_fields, note->first_count) +
-                fields_size(note->last_fields, note->last_count);
+                fields_size(note->last_fields, last_count);
   lh_note_t *copy = malloc(size);
   const char **key, **samples;
   lh_field_t *first, *last;
@@ -215,11 +227,11 @@ static lh_note_t *note_copy(const lh_note_t *note) {
   for (size_t i = 0; i < note->sample_count; i++)
     samples[i] = put(&at, note->samples[i]);
   put_fields(first, note->first_fields, note->first_count, &at);
-  put_fields(last, note->last_fields, note->last_count, &at);
+  put_fields(last, note->last_fields, last_count, &at);
   copy->key = key;
   copy->samples = samples;
   copy->first_fields = first;
-  copy->last_fields = last;
+  copy->last_fields = same ? first : last;
   return copy;
 }
 
@@ -228,18 +240,19 @@ static lh_note_t *note_copy(const lh_note_t *note) {
  * cannot be (out of memory, or its rule is gone). */
 static int render(lh_notifier_t *n, pending_t *p, double wall) {
   const char *output = NULL;
+  char line[512];
 
   if (!p->note)
     return 0;
   p->note->rule = p->rule;
+  line_of(p->note, line, sizeof line);
   if (!(p->text = n->cfg.format(n->cfg.arg, p->note, wall, &p->len, &output)) || !output ||
-      !(p->output = strdup(output)) || !(p->line = malloc(LINE_SIZE))) {
+      !(p->output = strdup(output)) || !(p->line = strdup(line))) {
     free(p->text);
     free(p->output);
     p->text = p->output = NULL;
     return -1;
   }
-  line_of(p->note, p->line, LINE_SIZE);
   free(p->note);
   p->note = NULL;
   return 0;
@@ -385,6 +398,9 @@ static void pump(lh_notifier_t *n, ofctx_t *ctx, double wall, unsigned flags) {
     opts.done = sent;
     opts.arg = p;
     rc = ofctx_send_to(ctx, p->output, p->text, p->len, &opts);
+    free(p->text); /* copied by the send: only the line is needed until it settles */
+    free(p->output);
+    p->text = p->output = NULL;
     if (rc != OFCTX_OK) {
       ofctx_log(ctx, OFCTX_LOG_ERROR, "cannot send a notification: %s: %s", ofctx_strerror(rc),
                 p->line);

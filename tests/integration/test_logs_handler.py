@@ -672,6 +672,30 @@ class Sample(unittest.TestCase):
         held = [int(n) for n in re.findall(r"; (\d+) held back by the rate limit before", err)]
         self.assertEqual(sum(held), 3, err)
 
+    def test_a_queued_update_is_superseded_by_the_next(self):
+        # one key, a match every 2 s with a repeat interval of 1 s: each match makes an
+        # UPDATE; with no token left, the one waiting is replaced by the next, and the
+        # RESOLVED at the stop replaces the last: one firing, one resolved with every match
+        with open(os.path.join(ROOT, "examples", "logs-handler", "testdata", "records.jsonl")) as f:
+            first = json.loads(f.readline())
+        records = []
+        for i in range(10):
+            r = json.loads(json.dumps(first))
+            r["@timestamp"] = first["@timestamp"] + 2 * i
+            r["time"] = datetime.datetime.fromtimestamp(r["@timestamp"], datetime.timezone.utc) \
+                .strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            records.append(json.dumps(r))
+        status, sends, err = run("\n".join(records) + "\n",
+                                 {"LOGS_NOTIFY_BURST": "1", "LOGS_NOTIFY_RATE": "0.001",
+                                  "LOGS_REPEAT_INTERVAL": "1s", "LOGS_QUIET_PERIOD": "1h"})
+        self.assertEqual(status, 0, err)
+        self.assertEqual([s["data"]["status"] for s in sends], ["firing", "resolved"], err)
+        annotations = alerts_of(sends[1])[0]["annotations"]
+        self.assertEqual(annotations["count"], "10")
+        self.assertEqual(annotations["new_count"], "9")  # every match since the firing
+        # the superseded ones are counted as held back, at least one each
+        self.assertGreaterEqual(int(annotations["suppressed"]), 8, annotations)
+
 
 if __name__ == "__main__":
     unittest.main()

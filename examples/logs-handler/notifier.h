@@ -10,7 +10,15 @@
  * in the queue, and is counted for its rule as suppressed; the rule's next
  * notification carries the count (lh_note_t.suppressed), and
  * lh_notifier_suppressed gives the totals. What a note says and where it
- * goes is the caller's (the format callback): the notifier knows no rules. */
+ * goes is the caller's (the format callback): the notifier knows no rules.
+ *
+ * The queue holds a copy of each note (the notifier's, one allocation), made
+ * text by the format callback when it is sent (or when the rules are
+ * reloaded, by the rules it was made under). A group's UPDATE still queued
+ * is replaced by the group's next UPDATE or RESOLVED, whose counts are the
+ * group's so far: it takes the queued one's place, adds its new_count and
+ * its suppressed, and counts it as held back (in its suppressed, and in
+ * lh_notifier_suppressed). A FIRING is never replaced (it holds records). */
 #ifndef LH_NOTIFIER_H
 #define LH_NOTIFIER_H
 
@@ -21,8 +29,9 @@
 typedef struct lh_notifier lh_notifier_t;
 
 /* A note as the text to send (JSON, free with free()) and the output to
- * send it to (`*output`, a name the notifier copies). `*len` is the text's
- * length. NULL when out of memory. */
+ * send it to (`*output`, a name the notifier copies), at wall time `wall`
+ * (its send's, or a reload's). `*len` is the text's length. NULL when out
+ * of memory. `note` is borrowed for the call. */
 typedef char *(*lh_format_fn)(void *arg, const lh_note_t *note, double wall, size_t *len,
                               const char **output);
 

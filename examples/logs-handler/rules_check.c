@@ -356,36 +356,6 @@ static int label_name(const char *s) {
          strncmp(s, "__", 2) != 0;
 }
 
-json_t *lh_check_labels(lh_check_t *c, const json_t *v, const char *path, int multiline) {
-  json_t *out, *value, *text;
-  const char *key;
-
-  if (!json_is_object(v)) {
-    lh_check_type(c, path, "a mapping of names to strings", v);
-    return NULL;
-  }
-  out = json_object();
-  json_object_foreach((json_t *)v, key, value) {
-    lh_path_t p;
-    char q[LH_QUOTE_SIZE];
-    if (!label_name(key)) {
-      lh_check_fail(c, lh_path_key(&p, path, key),
-                    "%s is not a label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)",
-                    lh_quote(q, sizeof q, key));
-      break;
-    }
-    text = lh_check_text(c, value, lh_path_key(&p, path, key), multiline);
-    if (!text || !out || json_object_set_new(out, key, text) != 0)
-      break;
-  }
-  if (out && json_object_size(out) == json_object_size(v))
-    return out;
-  if (!c->err[0])
-    lh_check_fail(c, path, "out of memory");
-  json_decref(out);
-  return NULL;
-}
-
 /* A Kubernetes label key: [prefix/]name of letters, digits, ".", "-", "_". */
 static int k8s_label_key(const char *s) {
   const char *slash = strchr(s, '/');
@@ -393,25 +363,37 @@ static int k8s_label_key(const char *s) {
          (!slash || (slash != s && slash[1] && !strchr(slash + 1, '/')));
 }
 
-json_t *lh_check_label_select(lh_check_t *c, const json_t *v, const char *path) {
-  json_t *out, *value, *list;
+/* What a mapping's keys and values must be: a key `key_ok` takes (else the
+ * fault `key_fault` after the quoted key), a value that `value` checks. */
+typedef struct {
+  const char *what; /* the mapping, as lh_check_type names it */
+  int (*key_ok)(const char *key);
+  const char *key_fault;
+  json_t *(*value)(lh_check_t *c, const json_t *v, const char *path, int arg);
+  int arg;
+} map_rule_t;
+
+/* A mapping checked key by key: a new object of the checked values, or
+ * NULL with the first fault (or out of memory) in `c`. */
+static json_t *check_map(lh_check_t *c, const json_t *v, const char *path, const map_rule_t *r) {
+  json_t *out, *value, *checked;
   const char *key;
 
   if (!json_is_object(v)) {
-    lh_check_type(c, path, "a mapping of Kubernetes labels to matchers", v);
+    lh_check_type(c, path, r->what, v);
     return NULL;
   }
   out = json_object();
   json_object_foreach((json_t *)v, key, value) {
     lh_path_t p;
     char q[LH_QUOTE_SIZE];
-    if (!k8s_label_key(key)) {
-      lh_check_fail(c, lh_path_key(&p, path, key), "%s is not a Kubernetes label key",
-                    lh_quote(q, sizeof q, key));
+    if (!r->key_ok(key)) {
+      lh_check_fail(c, lh_path_key(&p, path, key), "%s %s", lh_quote(q, sizeof q, key),
+                    r->key_fault);
       break;
     }
-    list = lh_check_matchers(c, value, lh_path_key(&p, path, key));
-    if (!list || !out || json_object_set_new(out, key, list) != 0)
+    checked = r->value(c, value, lh_path_key(&p, path, key), r->arg);
+    if (!checked || !out || json_object_set_new(out, key, checked) != 0)
       break;
   }
   if (out && json_object_size(out) == json_object_size(v))
@@ -420,6 +402,27 @@ json_t *lh_check_label_select(lh_check_t *c, const json_t *v, const char *path) 
     lh_check_fail(c, path, "out of memory");
   json_decref(out);
   return NULL;
+}
+
+static json_t *matchers_of(lh_check_t *c, const json_t *v, const char *path, int arg) {
+  (void)arg;
+  return lh_check_matchers(c, v, path);
+}
+
+json_t *lh_check_labels(lh_check_t *c, const json_t *v, const char *path, int multiline) {
+  static const map_rule_t rule = {
+      "a mapping of names to strings", label_name,
+      "is not a label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)", lh_check_text, 0};
+  map_rule_t r = rule;
+
+  r.arg = multiline;
+  return check_map(c, v, path, &r);
+}
+
+json_t *lh_check_label_select(lh_check_t *c, const json_t *v, const char *path) {
+  static const map_rule_t rule = {"a mapping of Kubernetes labels to matchers", k8s_label_key,
+                                  "is not a Kubernetes label key", matchers_of, 0};
+  return check_map(c, v, path, &rule);
 }
 
 /* A field name: a letter or "_", then letters, digits, "_", "-", "/" and

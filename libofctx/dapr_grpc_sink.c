@@ -21,14 +21,11 @@ typedef struct {
   grpc_sink_t *sink;
   ofctx__sink_done_fn done;
   void *arg;
-  size_t id_count; /* a bulk publish: its entries' ids */
-  char **ids;
+  ofctx__sink_ids_t ids; /* a bulk publish: its entries' ids */
 } call_t;
 
 static void call_free(call_t *call) {
-  for (size_t i = 0; i < call->id_count; i++)
-    ofctx__free(call->ids[i]);
-  ofctx__free(call->ids);
+  ofctx__sink_ids_free(&call->ids);
   ofctx__free(call);
 }
 
@@ -53,20 +50,20 @@ static void answered_bulk(void *arg, const ofctx__grpc_result_t *r) {
       r->ok ? dapr__proto__runtime__v1__bulk_publish_response__unpack(&ofctx__pb_allocator,
                                                                       r->response_len, r->response)
             : NULL;
-  const char **failed = ofctx__calloc(call->id_count, sizeof *failed);
+  const char **failed = ofctx__calloc(call->ids.count, sizeof *failed);
 
   if (res && res->n_failedentries > 0) {
     result.ok = 0;
     result.error = "the sidecar did not publish some entries";
-    for (size_t i = 0; failed && i < res->n_failedentries && i < call->id_count; i++)
+    for (size_t i = 0; failed && i < res->n_failedentries && i < call->ids.count; i++)
       failed[result.failed_count++] = res->failedentries[i]->entry_id;
   } else if (r->ok && !res && r->response_len > 0) {
     result.ok = 0;
     result.error = "the sidecar's answer is not a BulkPublishResponse";
   }
   if (!result.ok && result.failed_count == 0 && failed)
-    for (; result.failed_count < call->id_count; result.failed_count++)
-      failed[result.failed_count] = call->ids[result.failed_count];
+    for (; result.failed_count < call->ids.count; result.failed_count++)
+      failed[result.failed_count] = call->ids.ids[result.failed_count];
   result.failed = failed;
   if (result.ok)
     *call->sink->ready = 1;
@@ -93,20 +90,16 @@ static ofctx_err_t bulk_entries(const ofctx__send_request_t *req, call_t *call, 
       pairs++;
   *mem = ofctx__calloc(1, n * (sizeof *entries + sizeof *list) +
                               pairs * (sizeof *md + sizeof *md_list));
-  call->ids = ofctx__calloc(n, sizeof *call->ids);
-  if (!*mem || !call->ids)
+  if (!*mem || ofctx__sink_ids_copy(&call->ids, req) != OFCTX_OK)
     return OFCTX_ENOMEM;
   entries = *mem;
   list = (bulk_entry_t **)(entries + n);
   md = (bulk_md_t *)(list + n);
   md_list = (bulk_md_t **)(md + pairs);
-  for (size_t i = 0; i < n; i++, call->id_count++) {
+  for (size_t i = 0; i < n; i++) {
     const ofctx_bulk_entry_t *e = &req->entries[i];
-    call->ids[i] = ofctx__strdup(e->entry_id);
-    if (!call->ids[i])
-      return OFCTX_ENOMEM;
     dapr__proto__runtime__v1__bulk_publish_request_entry__init(&entries[i]);
-    entries[i].entry_id = call->ids[i];
+    entries[i].entry_id = call->ids.ids[i];
     entries[i].event.data = (uint8_t *)e->data;
     entries[i].event.len = e->len;
     entries[i].content_type = (char *)e->content_type;

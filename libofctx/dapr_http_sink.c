@@ -27,14 +27,11 @@ typedef struct {
   ofctx__buf_t path, body;
   int alpha;
   ofctx__retry_policy_t policy;
-  size_t id_count;
-  char **ids;
+  ofctx__sink_ids_t ids;
 } call_t;
 
 static void call_free(call_t *call) {
-  for (size_t i = 0; i < call->id_count; i++)
-    ofctx__free(call->ids[i]);
-  ofctx__free(call->ids);
+  ofctx__sink_ids_free(&call->ids);
   ofctx__buf_free(&call->path);
   ofctx__buf_free(&call->body);
   ofctx__free(call);
@@ -48,16 +45,16 @@ static size_t failed_ids(call_t *call, const ofctx__dapr_result_t *r, const char
 
   json_array_foreach(failed, i, e) {
     const char *id = json_string_value(json_object_get(e, "entryId"));
-    for (size_t k = 0; id && k < call->id_count; k++)
-      if (strcmp(call->ids[k], id) == 0 && n < call->id_count) {
-        out[n++] = call->ids[k]; /* ours: valid after `doc` is gone */
+    for (size_t k = 0; id && k < call->ids.count; k++)
+      if (strcmp(call->ids.ids[k], id) == 0 && n < call->ids.count) {
+        out[n++] = call->ids.ids[k]; /* ours: valid after `doc` is gone */
         break;
       }
   }
   json_decref(doc);
   if (n == 0)
-    for (; n < call->id_count; n++)
-      out[n] = call->ids[n];
+    for (; n < call->ids.count; n++)
+      out[n] = call->ids.ids[n];
   return n;
 }
 
@@ -69,7 +66,7 @@ static int try_alpha(call_t *call, const ofctx__dapr_result_t *r) {
   ofctx__dapr_http_client_t *client;
   ofctx__buf_t alpha = {0};
 
-  if (!call->ids || call->alpha || r->status != 404 ||
+  if (!call->ids.ids || call->alpha || r->status != 404 ||
       !(client = call->sink->client(call->sink->client_arg)))
     return 0;
   ofctx__buf_puts(&alpha, "/v1.0-alpha1");
@@ -98,7 +95,7 @@ static void answered(void *arg, const ofctx__dapr_result_t *r) {
     return;
   if (r->ok)
     *call->sink->ready = 1;
-  else if (call->ids && (failed = ofctx__calloc(call->id_count, sizeof *failed)) != NULL) {
+  else if (call->ids.ids && (failed = ofctx__calloc(call->ids.count, sizeof *failed)) != NULL) {
     result.failed_count = failed_ids(call, r, failed);
     result.failed = failed;
   }
@@ -112,14 +109,8 @@ static ofctx_err_t keep_bulk(call_t *call, const ofctx__send_request_t *req,
                              const ofctx__buf_t *path, const ofctx__buf_t *body) {
   call->policy = *call->sink->policy;
   call->policy.final_500 = 1;
-  call->ids = ofctx__calloc(req->entry_count, sizeof *call->ids);
-  if (!call->ids)
+  if (ofctx__sink_ids_copy(&call->ids, req) != OFCTX_OK)
     return OFCTX_ENOMEM;
-  for (size_t i = 0; i < req->entry_count; i++, call->id_count++) {
-    call->ids[i] = ofctx__strdup(req->entries[i].entry_id);
-    if (!call->ids[i])
-      return OFCTX_ENOMEM;
-  }
   ofctx__buf_append(&call->path, path->data, path->len);
   ofctx__buf_append(&call->body, body->data, body->len);
   return call->path.failed || call->body.failed ? OFCTX_ENOMEM : OFCTX_OK;
@@ -173,7 +164,7 @@ static ofctx_err_t start(ofctx__sink_t *base, const ofctx__send_request_t *req,
         ofctx__dapr_call(client, "POST", path.data,
                          json_body ? "application/json" : req->content_type,
                          json_body ? body.data : req->data, json_body ? body.len : req->len,
-                         call->ids ? &call->policy : s->policy, answered, call) != 0) {
+                         call->ids.ids ? &call->policy : s->policy, answered, call) != 0) {
       call_free(call);
       rc = OFCTX_ENOMEM;
     }

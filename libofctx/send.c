@@ -267,3 +267,22 @@ ofctx_err_t ofctx_publish_bulk(ofctx_t *ctx, const char *pubsub, const char *top
   req.content_type = NULL;
   return start_bulk(ctx, &req, entries, count, opts);
 }
+
+ofctx_err_t ofctx__sink_ids_copy(ofctx__sink_ids_t *out, const ofctx__send_request_t *req) {
+  out->ids = ofctx__calloc(req->entry_count ? req->entry_count : 1, sizeof *out->ids);
+  if (!out->ids)
+    return OFCTX_ENOMEM;
+  for (; out->count < req->entry_count; out->count++) {
+    out->ids[out->count] = ofctx__strdup(req->entries[out->count].entry_id);
+    if (!out->ids[out->count])
+      return OFCTX_ENOMEM;
+  }
+  return OFCTX_OK;
+}
+
+void ofctx__sink_ids_free(ofctx__sink_ids_t *ids) {
+  for (size_t i = 0; i < ids->count; i++)
+    ofctx__free(ids->ids[i]);
+  ofctx__free(ids->ids);
+  *ids = (ofctx__sink_ids_t){NULL, 0};
+}

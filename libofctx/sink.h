@@ -40,6 +40,19 @@ typedef struct {
   size_t entry_count;
 } ofctx__send_request_t;
 
+/* A bulk publish's entry ids, copied for a sink that must name them once
+ * the send ends (its failed entries); owned by the sink's call. */
+typedef struct {
+  char **ids;
+  size_t count;
+} ofctx__sink_ids_t;
+
+/* Copies the ids of `req`'s entries into `out` (empty before): OFCTX_OK,
+ * or OFCTX_ENOMEM with what was copied so far there. Either way
+ * ofctx__sink_ids_free frees it. */
+ofctx_err_t ofctx__sink_ids_copy(ofctx__sink_ids_t *out, const ofctx__send_request_t *req);
+void ofctx__sink_ids_free(ofctx__sink_ids_t *ids);
+
 /* How a send ended. */
 typedef struct {
   int ok;              /* accepted */

@@ -268,17 +268,12 @@ static void label(alert_t *a, const char *name, const char *value) {
 /* `s` as valid UTF-8 of fewer than `bound` bytes, in a copy `a` owns
  * (the defaults are made in buffers of the stack); NULL for NULL. */
 static const char *copy_of(alert_t *a, const char *s, size_t bound) {
-  size_t len = s ? strnlen(s, bound) : 0;
+  const char *kept = keep(a, s, bound);
   char *copy;
 
-  if (!s)
-    return NULL;
-  if (len < bound && lh_utf8_valid(s, len))
-    return own(a, copy = strdup(s)) ? copy : NULL;
-  if (!own(a, copy = malloc(bound)))
-    return NULL;
-  lh_utf8_copy(s, strlen(s), copy, bound);
-  return copy;
+  if (!s || kept != s) /* a cleaned copy already, or out of memory */
+    return kept;
+  return own(a, copy = strdup(s)) ? copy : NULL;
 }
 
 /* An annotation (copied); `fill` only when the name has none yet. */

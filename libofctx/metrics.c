@@ -87,10 +87,9 @@ uint64_t ofctx__metrics_sends(const ofctx__metrics_t *m, int ok) {
 
 void ofctx__metrics_rejected(ofctx__metrics_t *m) { m->rejected++; }
 
-/* A label value with \, " and newlines escaped as the format wants. */
-static void label(ofctx__buf_t *t, const char *value) {
+void ofctx__metrics_escape(ofctx__buf_t *t, const char *value, int quotes) {
   for (const char *p = value; *p; p++) {
-    if (*p == '\\' || *p == '"')
+    if (*p == '\\' || (quotes && *p == '"'))
       ofctx__buf_printf(t, "\\%c", *p);
     else if (*p == '\n')
       ofctx__buf_puts(t, "\\n");
@@ -107,16 +106,16 @@ static void histogram(ofctx__buf_t *t, const char *name, const char *key, const 
   for (size_t b = 0; b <= OFCTX__LATENCY_BUCKETS; b++) {
     cumulative += h->counts[b];
     ofctx__buf_printf(t, "%s_bucket{%s=\"", name, key);
-    label(t, value);
+    ofctx__metrics_escape(t, value, 1);
     if (b < OFCTX__LATENCY_BUCKETS)
       ofctx__buf_printf(t, "\",le=\"%g\"} %llu\n", bounds[b], (unsigned long long)cumulative);
     else
       ofctx__buf_printf(t, "\",le=\"+Inf\"} %llu\n", (unsigned long long)cumulative);
   }
   ofctx__buf_printf(t, "%s_sum{%s=\"", name, key);
-  label(t, value);
+  ofctx__metrics_escape(t, value, 1);
   ofctx__buf_printf(t, "\"} %.9g\n%s_count{%s=\"", h->sum, name, key);
-  label(t, value);
+  ofctx__metrics_escape(t, value, 1);
   ofctx__buf_printf(t, "\"} %llu\n", (unsigned long long)cumulative);
 }
 
@@ -141,7 +140,7 @@ void ofctx__metrics_render(const ofctx__metrics_t *m, const ofctx__metrics_gauge
   for (size_t i = 0; i < m->input_count; i++)
     for (size_t o = 0; o < OFCTX__OUTCOME_COUNT; o++) {
       ofctx__buf_puts(t, "ofctx_events_total{input=\"");
-      label(t, m->inputs[i]);
+      ofctx__metrics_escape(t, m->inputs[i], 1);
       ofctx__buf_printf(t, "\",outcome=\"%s\"} %llu\n", ofctx__outcome_name((ofctx__outcome_t)o),
                         (unsigned long long)m->events[i * OFCTX__OUTCOME_COUNT + o]);
     }
@@ -150,7 +149,7 @@ void ofctx__metrics_render(const ofctx__metrics_t *m, const ofctx__metrics_gauge
   for (size_t i = 0; i <= m->output_count; i++)
     for (size_t r = 0; r < 2; r++) {
       ofctx__buf_puts(t, "ofctx_sends_total{output=\"");
-      label(t, m->outputs[i]);
+      ofctx__metrics_escape(t, m->outputs[i], 1);
       ofctx__buf_printf(t, "\",result=\"%s\"} %llu\n", r ? "failed" : "ok",
                         (unsigned long long)m->sends[i * 2 + r]);
     }

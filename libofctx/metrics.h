@@ -58,6 +58,10 @@ typedef struct {
   size_t connections; /* open HTTP connections */
 } ofctx__metrics_gauges_t;
 
+/* Appends `value` with backslashes and line breaks escaped, and double
+ * quotes too when `quotes` (a label value; not a help text). */
+void ofctx__metrics_escape(ofctx__buf_t *t, const char *value, int quotes);
+
 /* Appends every metric in the Prometheus text format 0.0.4 to `out`. */
 void ofctx__metrics_render(const ofctx__metrics_t *m, const ofctx__metrics_gauges_t *gauges,
                            ofctx__buf_t *out);

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"
+#include "metrics_writer.h"
 #include "mode.h"
 #include "ofctx/version.h"
 #include "options.h"
@@ -62,7 +63,8 @@ struct ofctx__runtime {
   int server_open;
   ofctx__host_t host; /* what invocations need of the runtime */
   ofctx__metrics_t metrics;
-  ofctx__sink_t *sink; /* where sends go: the sidecar, or stdout (--invoke) */
+  ofctx_metrics_function_t collector; /* the function's own metrics, or NULL */
+  ofctx__sink_t *sink;                /* where sends go: the sidecar, or stdout (--invoke) */
 };
 
 #define EXIT_BAD_CONFIG 2
@@ -93,6 +95,8 @@ static void metrics(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
   ofctx__buf_t t = {0};
 
   ofctx__metrics_render(&rt->metrics, &gauges, &t);
+  if (rt->collector)
+    ofctx__metrics_collect(&t, rt->collector, rt->host.user_data);
   if (t.failed)
     respond_text(req, 503, "out of memory\n");
   else
@@ -615,6 +619,8 @@ static ofctx__runtime_t *runtime_new(const ofctx_main_opts_t *opts, ofctx_batch_
     rt->tick = opts->tick;
     rt->tick_ms = opts->tick_ms;
   }
+  if (opts->size >= offsetof(ofctx_main_opts_t, metrics) + sizeof opts->metrics)
+    rt->collector = opts->metrics;
   return rt;
 }
 

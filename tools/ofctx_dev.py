@@ -102,21 +102,31 @@ void {ident}(ofctx_t *ctx, const ofctx_event_t *req, ofctx_response_t *res) {{
 """
 
 MAIN_C = """\
-/* main for running {name} by hand (the buildpack writes its own, and
- * builds only the "function" library of CMakeLists.txt). The function's own
- * commands are {ident}_commands when {name}.c defines that array of
- * ofctx_command_t, ended by a NULL name (a weak reference: NULL when it
- * does not). */
+/* main for running {name} by hand; the buildpack writes the same one, and
+ * builds only the "function" library of CMakeLists.txt. It runs {ident}
+ * with the {ident}_init, _tick, _tick_ms, _fini, _commands and _metrics
+ * that {name}.c defines (weak references: NULL when it does not; what each
+ * is: docs/building.md). */
 #include <ofctx/ofctx.h>
 
 {declaration}
+int {ident}_init(const ofctx_config_t *cfg, void **user_data) __attribute__((weak));
+void {ident}_tick(ofctx_t *ctx, int stopping, void *user_data) __attribute__((weak));
+extern const unsigned {ident}_tick_ms __attribute__((weak));
+void {ident}_fini(void *user_data) __attribute__((weak));
 extern const ofctx_command_t {ident}_commands[] __attribute__((weak));
+void {ident}_metrics(ofctx_metrics_t *m, void *user_data) __attribute__((weak));
 
 int main(int argc, char **argv) {{
   ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
 
   opts.{field} = {ident};
+  opts.init = {ident}_init;
+  opts.tick = {ident}_tick;
+  opts.tick_ms = &{ident}_tick_ms ? {ident}_tick_ms : 1000;
+  opts.fini = {ident}_fini;
   opts.commands = {ident}_commands;
+  opts.metrics = {ident}_metrics;
   return ofctx_main_opts(argc, argv, &opts);
 }}
 """
@@ -340,7 +350,7 @@ def identifier(name):
 
 # What a function's name must not be. Its C identifier becomes a global symbol
 # of the program, beside the buildpack's weak IDENT_batch, IDENT_init,
-# IDENT_tick, IDENT_tick_ms, IDENT_fini and IDENT_commands: a symbol of the C library or of a library libofctx loads
+# IDENT_tick, IDENT_tick_ms, IDENT_fini, IDENT_commands and IDENT_metrics: a symbol of the C library or of a library libofctx loads
 # would replace that library's own (a function named "write" builds, and the
 # library's first write() runs the function instead), a C keyword, main, a
 # macro the compiler predefines (linux, unix under gnu11, CMake's default) or
@@ -421,7 +431,8 @@ def name_collision(name, ident, symbols, macros=PREDEFINED_MACROS):
         return "%s is a macro the compiler predefines (cc -dM -E): the function would not compile" % ident
     if ident.endswith("_t"):
         return "%s ends in _t, which POSIX reserves for types (size_t, int8_t, wchar_t)" % ident
-    for sym in [ident] + [ident + s for s in ("_batch", "_init", "_tick", "_tick_ms", "_fini", "_commands")]:
+    for sym in [ident] + [ident + s for s in ("_batch", "_init", "_tick", "_tick_ms", "_fini", "_commands",
+                                                   "_metrics")]:
         if sym in symbols or sym in POSIX_NAMES:
             return ("%s is a symbol of the C library or of a library libofctx uses: the function "
                     "would replace it" % sym)

@@ -72,7 +72,7 @@ check_function() {
 }
 
 # check_symbols LIBOFCTX_SO: FUNC_NAME, and the FUNC_NAME_batch, _init,
-# _tick, _tick_ms, _fini and _commands the generated main refers to, are no symbol of
+# _tick, _tick_ms, _fini, _commands and _metrics the generated main refers to, are no symbol of
 # libofctx, of the libraries it loads or of libm: the function would replace
 # that library's own (a function named write builds, and the library's first
 # write() runs it). `ofctx new` refuses the same names.
@@ -86,7 +86,7 @@ check_symbols() {
   symbols=$(for l in $libs; do if [ -f "$l" ]; then nm -D --defined-only "$l" || true; fi; done |
     awk 'NF == 3 { sub(/@.*/, "", $3); print $3 }' | sort -u)
   for sym in "$FUNC_NAME" "${FUNC_NAME}_batch" "${FUNC_NAME}_init" "${FUNC_NAME}_tick" \
-    "${FUNC_NAME}_tick_ms" "${FUNC_NAME}_fini" "${FUNC_NAME}_commands"; do
+    "${FUNC_NAME}_tick_ms" "${FUNC_NAME}_fini" "${FUNC_NAME}_commands" "${FUNC_NAME}_metrics"; do
     if grep -qxF -- "$sym" <<<"$symbols"; then
       fail "FUNC_NAME=$FUNC_NAME: $sym is a symbol of the C library or of a library libofctx uses: your function would replace it; rename the function (e.g. ${FUNC_NAME}_fn)"
     fi
@@ -97,18 +97,21 @@ check_symbols() {
 # runs FUNC_NAME (the OpenFunction signature, or with FUNC_TYPE=http the
 # plain HTTP one), or FUNC_NAME_batch, a batch function, when the code
 # defines one, with the FUNC_NAME_init, _tick, _tick_ms (default 1000),
-# _fini and _commands (an array of ofctx_command_t ended by a NULL name: the
-# function's own commands) it defines: weak references, NULL when the code
+# _fini, _commands (an array of ofctx_command_t ended by a NULL name: the
+# function's own commands) and _metrics (its own metrics, an
+# ofctx_metrics_function_t) it defines: weak references, NULL when the code
 # has none. Define them in FUNC_NAME's own file: a weak reference does not
 # take a file out of a static library. examples/logs-handler/main.c is this for LogsHandler.
 write_main() {
   local f=$FUNC_NAME
   echo "/* Written by the libofctx buildpack for FUNC_NAME=$f: runs the function"
   if [ "$FUNC_TYPE" = http ]; then
-    echo " * with the _init, _tick, _tick_ms, _fini and _commands the code defines"
+    echo " * with the _init, _tick, _tick_ms, _fini, _commands and _metrics the code"
+    echo " * defines"
   else
     echo " * (its _batch instead, a batch function, when the code defines one) with"
-    echo " * the _init, _tick, _tick_ms, _fini and _commands the code defines"
+    echo " * the _init, _tick, _tick_ms, _fini, _commands and _metrics the code"
+    echo " * defines"
   fi
   echo " * (weak references: NULL when it does not). */"
   echo "#include <ofctx/ofctx.h>"
@@ -125,6 +128,7 @@ void ${f}_tick(ofctx_t *ctx, int stopping, void *user_data) __attribute__((weak)
 extern const unsigned ${f}_tick_ms __attribute__((weak));
 void ${f}_fini(void *user_data) __attribute__((weak));
 extern const ofctx_command_t ${f}_commands[] __attribute__((weak));
+void ${f}_metrics(ofctx_metrics_t *m, void *user_data) __attribute__((weak));
 
 int main(int argc, char **argv) {
   ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
@@ -144,6 +148,7 @@ C
   opts.tick_ms = &${f}_tick_ms ? ${f}_tick_ms : 1000;
   opts.fini = ${f}_fini;
   opts.commands = ${f}_commands;
+  opts.metrics = ${f}_metrics;
   return ofctx_main_opts(argc, argv, &opts);
 }
 C

@@ -24,6 +24,7 @@
 #include "ofctx/error.h"
 #include "ofctx/event.h"
 #include "ofctx/export.h"
+#include "ofctx/metrics.h"
 #include "ofctx/response.h"
 
 #ifdef __cplusplus
@@ -169,6 +170,10 @@ typedef struct {
   /* The function's own commands (see ofctx_command_t), ended by an entry
    * whose name is NULL; NULL: none. Borrowed for the duration of the call. */
   const ofctx_command_t *commands;
+  /* The function's own metrics (see ofctx/metrics.h): called on every
+   * scrape of GET /metrics with a writer and the user data, after the
+   * library's families. NULL: none. */
+  ofctx_metrics_function_t metrics;
 } ofctx_main_opts_t;
 
 /* The options with their size set and every field empty; e.g.

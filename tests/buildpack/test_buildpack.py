@@ -468,14 +468,16 @@ class GeneratedMain(unittest.TestCase):
                      "ofctx_result_t Fn(ofctx_t *ctx, const ofctx_event_t *in);",
                      "void Fn_fini(void *user_data) __attribute__((weak));",
                      "extern const ofctx_command_t Fn_commands[] __attribute__((weak));",
+                     "void Fn_metrics(ofctx_metrics_t *m, void *user_data) __attribute__((weak));",
                      "    opts.batch = Fn_batch;", "    opts.function = Fn;", "  opts.fini = Fn_fini;",
-                     "  opts.commands = Fn_commands;"):
+                     "  opts.commands = Fn_commands;", "  opts.metrics = Fn_metrics;"):
             self.assertIn(line + "\n", text)
         http = self.generate("Fn", "http").decode()
         self.assertIn("  opts.http = Fn;\n", http)
         self.assertNotIn("_batch", http)  # a batch function runs only under Async
         self.assertIn("  opts.fini = Fn_fini;\n", http)
         self.assertIn("  opts.commands = Fn_commands;\n", http)
+        self.assertIn("  opts.metrics = Fn_metrics;\n", http)
 
 
 if __name__ == "__main__":

@@ -44,9 +44,10 @@ typedef struct {
 typedef struct {
   lh_ruleset_t *rules;
   lh_notifier_t *notifier;
-  lh_view_t *view;   /* reused from record to record */
-  const char *path;  /* LOGS_RULES_FILE, or NULL: reloaded when it changes */
-  lh_file_id_t file; /* path's, when the rules were last read */
+  lh_view_t *view;     /* reused from record to record */
+  const char *path;    /* LOGS_RULES_FILE, or NULL: reloaded when it changes */
+  lh_file_id_t file;   /* path's, when the rules were last read */
+  uint64_t reloads[2]; /* of the rules file: taken over, and refused */
 } lh_state_t;
 
 static const char *env(const char *name) { return getenv(name); }
@@ -62,12 +63,13 @@ static void warn(void *arg, const char *message) {
 
 /* A note as its rule's alert, to its rule's output. */
 static char *format(void *arg, const lh_note_t *note, double wall, size_t *len,
-                    const char **output) {
+                    lh_note_dest_t *dest) {
   lh_state_t *s = arg;
 
   if (note->rule >= lh_ruleset_count(s->rules))
     return NULL;
-  *output = lh_ruleset_output(s->rules, note->rule);
+  dest->output = lh_ruleset_output(s->rules, note->rule);
+  dest->rule = lh_ruleset_name(s->rules, note->rule);
   return lh_alert_json(lh_ruleset_notify(s->rules, note->rule), note, wall, len);
 }
 
@@ -274,34 +276,100 @@ static int swap_rules(lh_state_t *s, ofctx_t *ctx, lh_ruleset_t *rs) {
   return 0;
 }
 
-/* A hot reload: when the rules file changed (a ConfigMap update swaps a
- * symlink: stat follows it), its rules take over if they are good; if they
- * are not, the old ones keep running, and the log says why. */
-static void reload(lh_state_t *s, ofctx_t *ctx) {
-  lh_file_id_t id;
+/* The rules file that changed, whose stat gave `e`: 0 when its rules took
+ * over; -1 when they did not (the log says why), and the old ones keep
+ * running. */
+static int take_over(lh_state_t *s, ofctx_t *ctx, int e) {
   lh_ruleset_t *rs;
   char err[1024];
-  int e = file_id(s->path, &id);
 
-  if (same_file(&id, &s->file))
-    return;
-  s->file = id; /* a bad file is said once, not at every tick */
   if (e) {
     ofctx_log(ctx, OFCTX_LOG_WARN, "rules file %s: %s; the rules in use keep running", s->path,
               strerror(e));
-    return;
+    return -1;
   }
   if (read_rules(ofctx_config(ctx), 1, &rs, err, sizeof err) != 0) {
     ofctx_log(ctx, OFCTX_LOG_ERROR, "rules not reloaded: %s; the rules in use keep running", err);
-    return;
+    return -1;
   }
   if (swap_rules(s, ctx, rs) != 0) {
     lh_ruleset_free(rs);
     ofctx_log(ctx, OFCTX_LOG_ERROR, "rules not reloaded: out of memory");
+    return -1;
   }
+  return 0;
+}
+
+/* A hot reload: when the rules file changed (a ConfigMap update swaps a
+ * symlink: stat follows it), its rules take over if they are good, and
+ * either way it is counted. */
+static void reload(lh_state_t *s, ofctx_t *ctx) {
+  lh_file_id_t id;
+  int e = file_id(s->path, &id);
+
+  if (same_file(&id, &s->file))
+    return;
+  s->file = id; /* a bad file is said and counted once, not at every tick */
+  s->reloads[take_over(s, ctx, e) == 0 ? 0 : 1]++;
 }
 
 const unsigned LogsHandler_tick_ms = 100;
+
+/* One sample of the family last started, with the label `name` = `value`
+ * and, when `name2` is not NULL, `name2` = `value2`. */
+static void sample(ofctx_metrics_t *m, const char *name, const char *value, const char *name2,
+                   const char *value2, double v) {
+  const char *labels[] = {name, value, name2, value2};
+  ofctx_metrics_sample(m, labels, name2 ? 2 : 1, v);
+}
+
+/* The function's metrics on GET /metrics: per rule, and of the rules file
+ * (docs/logs-handler.md, "Metrics"). */
+void LogsHandler_metrics(ofctx_metrics_t *m, void *user_data) {
+  static const char *const kinds[] = {"firing", "update", "resolved"};
+  const lh_state_t *s = user_data;
+  size_t count = lh_ruleset_count(s->rules);
+
+  ofctx_metrics_family(m, "logs_handler_rules", OFCTX_METRIC_GAUGE, "Rules in use.");
+  ofctx_metrics_sample(m, NULL, 0, (double)count);
+  ofctx_metrics_family(m, "logs_handler_rules_reloads_total", OFCTX_METRIC_COUNTER,
+                       "Changes of the rules file, by result: taken over (ok), or refused "
+                       "(failed: a bad or missing file; the rules in use keep running).");
+  sample(m, "result", "ok", NULL, NULL, (double)s->reloads[0]);
+  sample(m, "result", "failed", NULL, NULL, (double)s->reloads[1]);
+  ofctx_metrics_family(m, "logs_handler_records_matched_total", OFCTX_METRIC_COUNTER,
+                       "Records that matched the rule, since it was loaded.");
+  for (size_t i = 0; i < count; i++)
+    sample(m, "rule", lh_ruleset_name(s->rules, i), NULL, NULL,
+           (double)lh_notifier_counts(s->notifier, i)->matched);
+  ofctx_metrics_family(m, "logs_handler_notifications_total", OFCTX_METRIC_COUNTER,
+                       "Notifications the output accepted, by rule and status.");
+  for (size_t i = 0; i < count; i++)
+    for (size_t k = 0; k < 3; k++)
+      sample(m, "rule", lh_ruleset_name(s->rules, i), "status", kinds[k],
+             (double)lh_notifier_counts(s->notifier, i)->sent[k]);
+  ofctx_metrics_family(m, "logs_handler_notifications_failed_total", OFCTX_METRIC_COUNTER,
+                       "Notifications the output did not accept (the records they carry are "
+                       "delivered again), by rule and status.");
+  for (size_t i = 0; i < count; i++)
+    for (size_t k = 0; k < 3; k++)
+      sample(m, "rule", lh_ruleset_name(s->rules, i), "status", kinds[k],
+             (double)lh_notifier_counts(s->notifier, i)->failed[k]);
+  ofctx_metrics_family(m, "logs_handler_notifications_suppressed_total", OFCTX_METRIC_COUNTER,
+                       "Notifications held back by the rate limit (their counts go in the "
+                       "rule's next notification), by rule.");
+  for (size_t i = 0; i < count; i++)
+    sample(m, "rule", lh_ruleset_name(s->rules, i), NULL, NULL,
+           (double)lh_notifier_suppressed(s->notifier, i));
+  ofctx_metrics_family(m, "logs_handler_keys", OFCTX_METRIC_GAUGE,
+                       "Keys (groups of group_by values) the rule holds now.");
+  for (size_t i = 0; i < count; i++)
+    sample(m, "rule", lh_ruleset_name(s->rules, i), NULL, NULL,
+           (double)lh_notifier_rule_groups(s->notifier, i));
+  ofctx_metrics_family(m, "logs_handler_keys_dropped_total", OFCTX_METRIC_COUNTER,
+                       "Keys dropped without a notification because max_keys were held.");
+  ofctx_metrics_sample(m, NULL, 0, (double)lh_notifier_evictions(s->notifier));
+}
 
 static int check_rules(const ofctx_config_t *cfg, const char *path, void *arg) {
   (void)arg;

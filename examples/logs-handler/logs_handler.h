@@ -29,5 +29,8 @@ void LogsHandler_fini(void *user_data);
 /* The function's own commands (ofctx_main_opts_t.commands): `--check-rules
  * FILE` (check_rules.h). */
 extern const ofctx_command_t LogsHandler_commands[];
+/* The function's own metrics (ofctx_main_opts_t.metrics): per rule, and of
+ * the rules file. */
+void LogsHandler_metrics(ofctx_metrics_t *m, void *user_data);
 
 #endif

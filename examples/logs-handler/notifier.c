@@ -27,9 +27,10 @@ struct lh_notifier {
   lh_flood_t *flood;
   lh_bucket_t bucket;
   pending_t *head, **tail;
-  pending_t *unmarked; /* the first queued one not yet counted as held back */
-  uint64_t seq;        /* the last one queued */
-  double wall;         /* the newest wall time seen */
+  pending_t *unmarked;      /* the first queued one not yet counted as held back */
+  uint64_t seq;             /* the last one queued */
+  lh_rule_counts_t *counts; /* one per rule */
+  double wall;              /* the newest wall time seen */
 };
 
 /* One turn of the notifier, a match or a tick: what the flood's callback
@@ -45,7 +46,10 @@ typedef struct {
 lh_notifier_t *lh_notifier_new(const lh_notifier_config_t *cfg) {
   lh_notifier_t *n = calloc(1, sizeof *n);
 
-  if (!n || !(n->flood = lh_flood_new(cfg->max_keys, cfg->conds, cfg->rule_count))) {
+  if (!n || !(n->counts = calloc(cfg->rule_count ? cfg->rule_count : 1, sizeof *n->counts)) ||
+      !(n->flood = lh_flood_new(cfg->max_keys, cfg->conds, cfg->rule_count))) {
+    if (n)
+      free(n->counts);
     free(n);
     return NULL;
   }
@@ -74,6 +78,7 @@ void lh_notifier_free(lh_notifier_t *n) {
     pending_free(p);
   }
   lh_flood_free(n->flood);
+  free(n->counts);
   free(n);
 }
 
@@ -125,10 +130,10 @@ static void stamp(double t, char out[32]) {
   strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
 }
 
-/* "firing   demo-project/wordpress-v1-.../wordpress/404: 3 matches (2 new)
- * from 2021-08-25T01:54:37 to 2021-08-25T01:56:02 UTC, samples /a /b", and
- * what the rate limit held back before it. */
-static void line_of(const lh_note_t *note, char *out, size_t size) {
+/* "firing   logs-404 demo-project/wordpress-v1-.../wordpress/404: 3 matches
+ * (2 new) from 2021-08-25T01:54:37 to 2021-08-25T01:56:02 UTC, samples /a
+ * /b" for rule `rule`, and what the rate limit held back before it. */
+static void line_of(const lh_note_t *note, const char *rule, char *out, size_t size) {
   char first[32], last[32], fresh[48] = "", held[64] = "", key[256], samples[256] = "";
   size_t used = 0;
 
@@ -145,8 +150,8 @@ static void line_of(const lh_note_t *note, char *out, size_t size) {
   if (note->suppressed)
     snprintf(held, sizeof held, "; %llu held back by the rate limit before",
              (unsigned long long)note->suppressed);
-  snprintf(out, size, "%-8s %s: %llu match%s%s from %s to %s UTC%s%s", kinds[note->kind], key,
-           (unsigned long long)note->count, note->count == 1 ? "" : "es", fresh, first, last,
+  snprintf(out, size, "%-8s %s %s: %llu match%s%s from %s to %s UTC%s%s", kinds[note->kind], rule,
+           key, (unsigned long long)note->count, note->count == 1 ? "" : "es", fresh, first, last,
            samples, held);
 }
 
@@ -239,15 +244,17 @@ static lh_note_t *note_copy(const lh_note_t *note) {
  * (a firing alert's lease runs from it), and freed: 0, or -1 when it
  * cannot be (out of memory, or its rule is gone). */
 static int render(lh_notifier_t *n, pending_t *p, double wall) {
-  const char *output = NULL;
+  lh_note_dest_t dest = {NULL, NULL};
   char line[512];
 
   if (!p->note)
     return 0;
   p->note->rule = p->rule;
-  line_of(p->note, line, sizeof line);
-  if (!(p->text = n->cfg.format(n->cfg.arg, p->note, wall, &p->len, &output)) || !output ||
-      !(p->output = strdup(output)) || !(p->line = strdup(line))) {
+  if ((p->text = n->cfg.format(n->cfg.arg, p->note, wall, &p->len, &dest)) && dest.output &&
+      dest.rule)
+    line_of(p->note, dest.rule, line, sizeof line);
+  if (!p->text || !dest.output || !dest.rule || !(p->output = strdup(dest.output)) ||
+      !(p->line = strdup(line))) {
     free(p->text);
     free(p->output);
     p->text = p->output = NULL;
@@ -334,6 +341,14 @@ static void on_note(const lh_note_t *note, lh_group_t *group, void *arg) {
 
 /* The send of `p` ended with `status` (OFCTX_OK: it was accepted). */
 static void settle(pending_t *p, ofctx_err_t status) {
+  lh_notifier_t *n = p->n;
+
+  if (p->rule < n->cfg.rule_count) {
+    if (status == OFCTX_OK)
+      n->counts[p->rule].sent[p->kind]++;
+    else
+      n->counts[p->rule].failed[p->kind]++;
+  }
   for (size_t i = 0; i < p->held_count; i++)
     ofctx_release(p->held[i], status);
   if (p->group) {
@@ -416,7 +431,8 @@ ofctx_result_t lh_notifier_hit(lh_notifier_t *n, ofctx_t *ctx, const lh_hit_t *h
   uint64_t evicted = lh_flood_evictions(n->flood);
 
   n->wall = wall;
-
+  if (h->matched && h->rule < n->cfg.rule_count)
+    n->counts[h->rule].matched++;
   if (!lh_flood_wants(n->flood, h)) { /* nothing to fold: it must not be nacked for ever */
     lh_flood_record(n->flood, h->time, wall);
     return OFCTX_SUCCESS;
@@ -459,19 +475,35 @@ void lh_notifier_tick(lh_notifier_t *n, ofctx_t *ctx, int stopping, double wall)
 
 int lh_notifier_set_rules(lh_notifier_t *n, const lh_cond_t *conds, size_t rule_count,
                           const size_t *old_to_new) {
-  int rc;
+  lh_rule_counts_t *counts = calloc(rule_count ? rule_count : 1, sizeof *counts);
 
+  if (!counts)
+    return -1;
   /* the queued ones are made text by the rules they were made under */
   for (pending_t *p = n->head; p; p = p->next)
-    if (render(n, p, n->wall) != 0)
+    if (render(n, p, n->wall) != 0) {
+      free(counts);
       return -1;
-  rc = lh_flood_set_rules(n->flood, conds, rule_count, old_to_new);
-  if (rc == 0) /* the queued ones keep their old rule's index: counted nowhere now */
-    for (pending_t *p = n->head; p; p = p->next)
-      p->rule = old_to_new && p->rule < n->cfg.rule_count ? old_to_new[p->rule] : LH_RULE_GONE;
-  if (rc == 0)
-    n->cfg.rule_count = rule_count;
-  return rc;
+    }
+  if (lh_flood_set_rules(n->flood, conds, rule_count, old_to_new) != 0) {
+    free(counts);
+    return -1;
+  }
+  /* a kept rule keeps its counts, and the queued ones follow their rule to
+   * its new index (LH_RULE_GONE: counted nowhere) */
+  for (size_t i = 0; old_to_new && i < n->cfg.rule_count; i++)
+    if (old_to_new[i] < rule_count)
+      counts[old_to_new[i]] = n->counts[i];
+  for (pending_t *p = n->head; p; p = p->next)
+    p->rule = old_to_new && p->rule < n->cfg.rule_count ? old_to_new[p->rule] : LH_RULE_GONE;
+  free(n->counts);
+  n->counts = counts;
+  n->cfg.rule_count = rule_count;
+  return 0;
+}
+
+const lh_rule_counts_t *lh_notifier_counts(const lh_notifier_t *n, size_t rule) {
+  return rule < n->cfg.rule_count ? &n->counts[rule] : NULL;
 }
 
 uint64_t lh_notifier_evictions(const lh_notifier_t *n) { return lh_flood_evictions(n->flood); }

@@ -28,12 +28,17 @@
 
 typedef struct lh_notifier lh_notifier_t;
 
-/* A note as the text to send (JSON, free with free()) and the output to
- * send it to (`*output`, a name the notifier copies), at wall time `wall`
- * (its send's, or a reload's). `*len` is the text's length. NULL when out
- * of memory. `note` is borrowed for the call. */
+/* What the format callback makes of a note: the output to send it to and
+ * its rule's name for the log lines (both copied by the notifier). */
+typedef struct {
+  const char *output, *rule;
+} lh_note_dest_t;
+
+/* A note as the text to send (JSON, free with free()), at wall time `wall`
+ * (its send's, or a reload's), with `*dest` filled. `*len` is the text's
+ * length. NULL when out of memory. `note` is borrowed for the call. */
 typedef char *(*lh_format_fn)(void *arg, const lh_note_t *note, double wall, size_t *len,
-                              const char **output);
+                              lh_note_dest_t *dest);
 
 typedef struct {
   size_t max_keys;        /* flood groups kept at once (LOGS_MAX_KEYS) */
@@ -65,6 +70,17 @@ void lh_notifier_tick(lh_notifier_t *n, ofctx_t *ctx, int stopping, double wall)
 /* A reload: see lh_flood_set_rules. 0, or -1 when out of memory. */
 int lh_notifier_set_rules(lh_notifier_t *n, const lh_cond_t *conds, size_t rule_count,
                           const size_t *old_to_new);
+
+/* What a rule did since it was loaded (a reload keeps the counts of the
+ * rules it keeps): records it matched, and notifications by kind (FIRING,
+ * UPDATE, RESOLVED) that the output accepted, and that failed. */
+typedef struct {
+  uint64_t matched;
+  uint64_t sent[3], failed[3];
+} lh_rule_counts_t;
+
+/* Rule `rule`'s counts, or NULL when there is no such rule. */
+const lh_rule_counts_t *lh_notifier_counts(const lh_notifier_t *n, size_t rule);
 
 /* Groups dropped because max_keys were kept, and groups now. */
 uint64_t lh_notifier_evictions(const lh_notifier_t *n);

@@ -36,6 +36,20 @@ def run(stdin, env=None, args=()):
     return p.returncode, [l for l in lines if "output" in l], p.stderr.decode()
 
 
+def scrape(test, h):
+    """GET /metrics of the function under `h`, checked by promtool: {series: value} of the
+    function's own."""
+    status, _, text = http("GET", h.app + "/metrics")
+    test.assertEqual(status, 200)
+    promtool = shutil.which("promtool")
+    if not promtool:
+        test.fail("promtool is not installed; scripts/test.sh installs Debian's prometheus")
+    check = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, timeout=60)
+    test.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+            for line in text.decode().splitlines() if line.startswith("logs_handler_")}
+
+
 def alerts_of(send):
     """The alerts in one send, whatever the format."""
     data = send["data"]
@@ -369,11 +383,17 @@ class AckHolding(unittest.TestCase):
         self.h.faults([{"path": "/v1.0/bindings/" + self.nm, "action": "status", "status": 400, "ms": 1000}])
         self.assertEqual(self.pair(), (500, 500))
         self.assertEqual(self.hook.bodies, [])
+        failed = 'logs_handler_notifications_failed_total{rule="logs-404",status="firing"}'
+        self.assertEqual(scrape(self, self.h)[failed], 1)
         # Dapr delivers them again: the key fires again, and both wait for it
         self.before = len(self.sends())
         self.h.faults([{"path": "/v1.0/bindings/" + self.nm, "action": "delay", "ms": 1000}])
         self.assertEqual(self.pair(), (200, 200))
         self.assertEqual(len(self.hook.bodies), 1)
+        metrics = scrape(self, self.h)
+        self.assertEqual(metrics[failed], 1)
+        self.assertEqual(metrics['logs_handler_notifications_total{rule="logs-404",status="firing"}'], 1)
+        self.assertEqual(metrics['logs_handler_records_matched_total{rule="logs-404"}'], 4)
         # once it was accepted, a record of its key is acknowledged at once, with no notification
         self.assertEqual(self.h.deliver_binding(self.input, self.record("/c"))["status"], 200)
         self.assertEqual(len(self.sends()), 2)
@@ -459,6 +479,20 @@ class Reload(unittest.TestCase):
                    in self.h.log(), "the missing file said")
         self.mount(self.rules_404 + self.RULE_5XX)
         wait_until(lambda: "rules reloaded: 2 rules (2 kept)" in self.h.log(), "the second reload")
+        # the metrics: per rule (a kept rule keeps its counts), and of the reloads
+        metrics = scrape(self, self.h)
+        self.assertEqual(metrics["logs_handler_rules"], 2)
+        self.assertEqual(metrics['logs_handler_rules_reloads_total{result="ok"}'], 2)
+        self.assertEqual(metrics['logs_handler_rules_reloads_total{result="failed"}'], 2)
+        self.assertEqual(metrics['logs_handler_records_matched_total{rule="logs-404"}'], 2)
+        self.assertEqual(metrics['logs_handler_records_matched_total{rule="errors-5xx"}'], 2)
+        self.assertEqual(metrics['logs_handler_notifications_total{rule="logs-404",status="firing"}'], 1)
+        self.assertEqual(metrics['logs_handler_notifications_total{rule="errors-5xx",status="firing"}'], 2)
+        self.assertEqual(metrics['logs_handler_notifications_total{rule="errors-5xx",status="resolved"}'], 0)
+        self.assertEqual(metrics['logs_handler_keys{rule="errors-5xx"}'], 2)
+        self.assertEqual(metrics['logs_handler_keys{rule="logs-404"}'], 1)
+        self.assertEqual(metrics['logs_handler_notifications_suppressed_total{rule="logs-404"}'], 0)
+        self.assertIn("notified: firing   errors-5xx demo-project/api-1: ", self.h.log())
         # on stop, the 404 group resolves with both of its records
         self.h.finish()
         wait_until(lambda: len(self.hook.bodies) == 6, "the resolved notifications")

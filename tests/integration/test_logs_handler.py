@@ -440,6 +440,110 @@ class DeployComponents(unittest.TestCase):
                          ("404 Request", "wordpress-v1-f54f697c5-hdn2z"))
 
 
+class Monitoring(unittest.TestCase):
+    """deploy/monitoring.yaml (PodMonitor, PrometheusRule) and
+    deploy/grafana-dashboard.json name only metrics and labels that a scrape
+    of the function shows; promtool takes the rules; the PodMonitor finds
+    the Function's pods and port."""
+
+    DEPLOY = os.path.join(ROOT, "examples", "logs-handler", "deploy")
+    ADDED = {"job", "namespace", "pod", "instance", "container", "endpoint", "le"}  # by Prometheus, or histograms
+
+    def setUp(self):
+        import yaml
+        with open(os.path.join(self.DEPLOY, "monitoring.yaml")) as f:
+            self.docs = {d["kind"]: d for d in yaml.safe_load_all(f)}
+        with open(os.path.join(self.DEPLOY, "grafana-dashboard.json")) as f:
+            self.dashboard = json.load(f)
+
+    def exprs(self):
+        rules = [r["expr"] for g in self.docs["PrometheusRule"]["spec"]["groups"] for r in g["rules"]]
+        panels = [t["expr"] for p in self.dashboard["panels"] for t in p["targets"]]
+        self.assertGreater(len(rules), 3)
+        self.assertGreater(len(panels), 10)
+        return rules + panels
+
+    def scrape(self):
+        """{family: set of label names} of a scrape of the function that has handled a 404."""
+        hook = Webhook()
+        self.addCleanup(hook.close)
+        with open(CONTEXT) as f:
+            context = json.load(f)
+        source, nm = (c["componentName"] for c in (context["inputs"]["kafka-receiver"],
+                                                    context["outputs"]["notification-manager"]))
+        h = Harness(context, {"bindings": [{"name": source, "type": "bindings.kafka"},
+                                           {"name": nm, "type": "bindings.http", "metadata": {"url": hook.url}}]},
+                    binary="logs-handler")
+        self.addCleanup(h.close)
+        record = json.dumps({"log": '1.2.3.4 - - [25/Aug/2021:01:54:36 +0000] "GET /x HTTP/1.1" 404 9',
+                             "@timestamp": time.time(),
+                             "kubernetes": {"pod_name": "wordpress-v1-f54f697c5-hdn2z",
+                                            "namespace_name": "demo-project", "container_name": "c1"}})
+        self.assertEqual(h.deliver_binding(source, record)["status"], 200)
+        scrape(self, h)  # promtool takes it
+        _, _, text = http("GET", h.app + "/metrics")
+        families = {}
+        for line in text.decode().splitlines():
+            if line.startswith("# TYPE "):
+                _, _, name, kind = line.split(" ")
+                names = [name] + ([name + s for s in ("_bucket", "_sum", "_count")] if kind == "histogram" else [])
+                for n in names:
+                    families[n] = set()
+            elif line and not line.startswith("#"):
+                name = re.match(r"[a-z_:][a-z0-9_:]*", line).group(0)
+                families[name] |= set(re.findall(r"([a-z_][a-z0-9_]*)=\"", line))
+        families["up"] = set()  # Prometheus's own, for each target
+        return families
+
+    def test_every_metric_and_label_is_one_the_function_exposes(self):
+        families = self.scrape()
+        for expr in self.exprs():
+            with self.subTest(expr=expr):
+                bare = re.sub(r'"[^"]*"', '""', expr)
+                names = set(re.findall(r"\b((?:ofctx|logs_handler)_[a-z0-9_]+|up)\b(?!\s*\()", bare))
+                self.assertTrue(names, expr)
+                for name in names:
+                    self.assertIn(name, families)
+                labels = set()
+                for group in re.findall(r"\b(?:by|without)\s*\(([^)]*)\)", bare):
+                    labels |= {l.strip() for l in group.split(",") if l.strip()}
+                labels |= set(re.findall(r"([a-z_][a-z0-9_]*)\s*[=!]~?\s*\"\"", bare))
+                known = set().union(*(families[n] for n in names)) | self.ADDED
+                self.assertLessEqual(labels, known, expr)
+
+    def test_promtool_takes_the_rules(self):
+        import yaml
+        promtool = shutil.which("promtool")
+        if not promtool:
+            self.fail("promtool is not installed; scripts/test.sh installs Debian's prometheus")
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+            yaml.safe_dump(self.docs["PrometheusRule"]["spec"], f)
+            f.flush()
+            check = subprocess.run([promtool, "check", "rules", f.name], capture_output=True, text=True, timeout=60)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        self.assertIn("SUCCESS: 6 rules found", check.stdout)
+
+    def test_the_pod_monitor_finds_the_function(self):
+        import yaml
+        monitor = self.docs["PodMonitor"]
+        for name in ("function.yaml", "function-build.yaml"):
+            with open(os.path.join(self.DEPLOY, name)) as f:
+                fn = yaml.safe_load(f)
+            serving = fn["spec"]["serving"]
+            self.assertEqual(monitor["metadata"]["namespace"], fn["metadata"]["namespace"])
+            for key, value in monitor["spec"]["selector"]["matchLabels"].items():
+                self.assertEqual(serving["labels"][key], value)
+            (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
+            (container,) = serving["template"]["containers"]
+            ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+            with open(CONTEXT) as f:
+                self.assertEqual(ports[endpoint["port"]], int(json.load(f)["port"]))
+            self.assertEqual(endpoint["path"], "/metrics")
+        # the rules' job is the PodMonitor's (namespace/name)
+        job = "%s/%s" % (monitor["metadata"]["namespace"], monitor["metadata"]["name"])
+        self.assertIn('job="%s"' % job, self.docs["PrometheusRule"]["spec"]["groups"][0]["rules"][0]["expr"])
+
+
 class Reload(unittest.TestCase):
     """A hot reload under the Dapr emulator: the rules file is mounted as a
     ConfigMap is (rules.yaml -> ..data/rules.yaml, ..data -> a version

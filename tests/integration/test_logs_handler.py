@@ -257,10 +257,18 @@ class Webhook:
         self.server.server_close()
 
 
-class AlertmanagerEndToEnd(unittest.TestCase):
-    """The async runtime under the Dapr emulator, whose notification-manager
-    binding (bindings.http) posts to a real Alertmanager on loopback, which
-    notifies a webhook receiver here."""
+class AlertmanagerRun:
+    """A real Alertmanager on loopback, whose receivers post to a webhook
+    here, and the logs-handler under the Dapr emulator, whose
+    notification-manager binding (bindings.http) posts to that
+    Alertmanager. Subclasses give the Alertmanager configuration (its
+    receivers' url: the hook's) and the function's environment."""
+
+    def config(self, hook_url):
+        raise NotImplementedError
+
+    def env(self):
+        raise NotImplementedError
 
     def setUp(self):
         binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
@@ -272,10 +280,7 @@ class AlertmanagerEndToEnd(unittest.TestCase):
         self.addCleanup(self.hook.close)
         config = os.path.join(self.tmp.name, "alertmanager.yml")
         with open(config, "w") as f:
-            f.write("route:\n  receiver: hook\n  group_by: [alertname, namespace]\n"
-                    "  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\n"
-                    "receivers:\n  - name: hook\n    webhook_configs:\n"
-                    "      - url: %s\n        send_resolved: false\n" % self.hook.url)
+            f.write(self.config(self.hook.url))
         self.am_port = free_port()
         self.am_log = open(os.path.join(self.tmp.name, "alertmanager.log"), "w+")
         self.addCleanup(self.am_log.close)
@@ -302,8 +307,7 @@ class AlertmanagerEndToEnd(unittest.TestCase):
             {"name": context["inputs"]["kafka-receiver"]["componentName"], "type": "bindings.kafka"},
             {"name": context["outputs"]["notification-manager"]["componentName"], "type": "bindings.http",
              "metadata": {"url": am + "/api/v2/alerts"}}]}
-        self.h = Harness(context, components, binary="logs-handler",
-                         env={"LOGS_ALERT_FORMAT": "alertmanager"})
+        self.h = Harness(context, components, binary="logs-handler", env=self.env())
         self.addCleanup(self.h.close)
         self.input = context["inputs"]["kafka-receiver"]["componentName"]
 
@@ -312,7 +316,8 @@ class AlertmanagerEndToEnd(unittest.TestCase):
             self.am.terminate()
             self.am.wait(10)
 
-    def test_alerts_reach_the_receiver_with_their_labels(self):
+    def deliver_sample(self):
+        """The bundled sample, made recent; the firing alerts it must give (labels as JSON)."""
         now = time.time()
         with open(os.path.join(ROOT, "examples", "logs-handler", "testdata", "records.jsonl")) as f:
             records = [json.loads(l) for l in f]
@@ -324,18 +329,136 @@ class AlertmanagerEndToEnd(unittest.TestCase):
             record.pop("time", None)
             r = self.h.deliver_binding(self.input, json.dumps(record))
             self.assertEqual(r["status"], 200, r)
-        want = sorted(json.dumps({k: v for k, v in e["labels"].items() if k != "rule_level"},
-                                 sort_keys=True) for e in expected if e["status"] == "firing")
+        return [{k: v for k, v in e["labels"].items() if k != "rule_level"}
+                for e in expected if e["status"] == "firing"]
 
-        def got():
-            return sorted({json.dumps(a["labels"], sort_keys=True) for a in self.hook.alerts()})
-        wait_until(lambda: got() == want, "the alerts at the webhook receiver", seconds=30)
+    def received(self):
+        return sorted({json.dumps(a["labels"], sort_keys=True) for a in self.hook.alerts()})
+
+
+class AlertmanagerEndToEnd(AlertmanagerRun, unittest.TestCase):
+    """The LOGS_* rule in Alertmanager's format, through a real Alertmanager
+    that routes everything to the webhook."""
+
+    def config(self, hook_url):
+        return ("route:\n  receiver: hook\n  group_by: [alertname, namespace]\n"
+                "  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\n"
+                "receivers:\n  - name: hook\n    webhook_configs:\n"
+                "      - url: %s\n        send_resolved: false\n" % hook_url)
+
+    def env(self):
+        return {"LOGS_ALERT_FORMAT": "alertmanager"}
+
+    def test_alerts_reach_the_receiver_with_their_labels(self):
+        want = sorted(json.dumps(labels, sort_keys=True) for labels in self.deliver_sample())
+        wait_until(lambda: self.received() == want, "the alerts at the webhook receiver", seconds=30)
         for alert in self.hook.alerts():
             self.assertEqual(alert["status"], "firing")
             self.assertTrue(alert["annotations"]["message"].startswith("404 Request: "))
         self.assertEqual({b["groupLabels"]["namespace"] for b in self.hook.bodies}, {"demo-project"})
         # one notification per key, each accepted by Alertmanager at once: nothing retried
         self.assertEqual(len(self.h.received("/v1.0/bindings/")), len(want))
+
+
+def helm_values(name):
+    import yaml
+    with open(os.path.join(ROOT, "examples", "logs-handler", "helm", name)) as f:
+        return yaml.safe_load(f)
+
+
+def configmap_rules(name, tmp):
+    """The rules.yaml of the ConfigMap in deploy/NAME, written into the directory `tmp`: its path."""
+    import yaml
+    with open(os.path.join(ROOT, "examples", "logs-handler", "deploy", name)) as f:
+        cm = yaml.safe_load(f)
+    path = os.path.join(tmp, name)
+    with open(path, "w") as f:
+        f.write(cm["data"]["rules.yaml"])
+    return path
+
+
+class KubePrometheusStack(AlertmanagerRun, unittest.TestCase):
+    """The deploy path without KubeSphere (docs/deploy.md): the rules of
+    deploy/rules-configmap-alertmanager.yaml, through a real Alertmanager
+    configured as helm/kube-prometheus-stack.yaml configures it, whose
+    Slack receiver is replaced by the webhook: the alerts take the route to
+    it, not the default "null" receiver."""
+
+    def config(self, hook_url):
+        import yaml
+        config = helm_values("kube-prometheus-stack.yaml")["alertmanager"]["config"]
+        (slack,) = [r for r in config["receivers"] if r["name"] == "slack"]
+        del slack["slack_configs"]
+        slack["webhook_configs"] = [{"url": hook_url, "send_resolved": False}]
+        for route in config["route"]["routes"]:
+            route["group_wait"] = "1s"
+        config["route"]["group_interval"] = "1s"
+        return yaml.safe_dump(config)
+
+    def env(self):
+        return {"LOGS_RULES_FILE": configmap_rules("rules-configmap-alertmanager.yaml", self.tmp.name)}
+
+    def test_the_alerts_take_the_route_to_slack(self):
+        want = sorted(json.dumps(dict(labels, alerts_from="logs-handler"), sort_keys=True)
+                      for labels in self.deliver_sample())
+        wait_until(lambda: self.received() == want, "the alerts at the Slack route's receiver", seconds=30)
+
+    def test_amtool_takes_the_configuration(self):
+        import yaml
+        values = helm_values("kube-prometheus-stack.yaml")
+        path = os.path.join(self.tmp.name, "kps.yml")
+        with open(path, "w") as f:
+            yaml.safe_dump(values["alertmanager"]["config"], f)
+        check = subprocess.run(["amtool", "check-config", path], capture_output=True, text=True, timeout=60)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        # the Slack URL comes from the Secret the operator mounts
+        (slack,) = [r for r in values["alertmanager"]["config"]["receivers"] if r["name"] == "slack"]
+        (secret,) = values["alertmanager"]["alertmanagerSpec"]["secrets"]
+        self.assertTrue(slack["slack_configs"][0]["api_url_file"].startswith("/etc/alertmanager/secrets/%s/" % secret))
+
+    def test_its_rule_is_the_article_s_in_alertmanager_s_format(self):
+        def normalized(path):
+            p = subprocess.run(function_command("logs-handler", "--check-rules", path, "--context", CONTEXT),
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            return json.loads(p.stdout)
+        kube = normalized(configmap_rules("rules-configmap-alertmanager.yaml", self.tmp.name))
+        article = normalized(configmap_rules("rules-configmap.yaml", self.tmp.name))
+        (rule,), (theirs,) = kube["rules"], article["rules"]
+        self.assertEqual((rule.pop("format"), theirs.pop("format")), ("alertmanager", "notification-manager"))
+        self.assertEqual(rule["labels"].pop("alerts_from"), "logs-handler")
+        self.assertEqual(rule, theirs)
+
+
+class FluentBit(unittest.TestCase):
+    """helm/fluent-bit.yaml writes what the function reads: to the Kafka
+    service and topic the Function consumes, with the record's time as
+    @timestamp, keyed by pod."""
+
+    def test_its_kafka_output_is_the_function_s_input(self):
+        import yaml
+        values = helm_values("fluent-bit.yaml")
+        output = dict(re.findall(r"^\s+(\w+)\s+(\S+)\s*$", values["config"]["outputs"], re.M))
+        with open(os.path.join(ROOT, "examples", "logs-handler", "deploy", "function.yaml")) as f:
+            binding = yaml.safe_load(f)["spec"]["serving"]["bindings"]["kafka-receiver"]
+        metadata = {m["name"]: m["value"] for m in binding["metadata"]}
+        self.assertEqual(output["Name"], "kafka")
+        self.assertEqual((output["Brokers"], output["Topics"]), (metadata["brokers"], metadata["topics"]))
+        self.assertEqual((output["Format"], output["Timestamp_Key"], output["Timestamp_Format"]),
+                         ("json", "@timestamp", "double"))
+        # the key is set by the Lua filter, whose script the chart mounts
+        script = re.search(r"script\s+/fluent-bit/scripts/(\S+)", values["config"]["filters"]).group(1)
+        lua = values["luaScripts"][script]
+        self.assertIn('record["%s"] =' % output["Message_Key_Field"], lua)
+        self.assertIn('record["kafka_key"] = (k["namespace_name"] or "") .. "/" .. k["pod_name"]', lua)
+        # a record as it writes it is one the function takes
+        record = {"@timestamp": time.time(), "kafka_key": "demo-project/wordpress-v1-f54f697c5-hdn2z",
+                  "log": '1.2.3.4 - - [25/Aug/2021:01:54:36 +0000] "GET /x HTTP/1.1" 404 9\n', "stream": "stdout",
+                  "kubernetes": {"pod_name": "wordpress-v1-f54f697c5-hdn2z", "namespace_name": "demo-project",
+                                 "container_name": "wordpress", "labels": {"app": "wordpress"}}}
+        status, sends, err = run(json.dumps(record) + "\n")
+        self.assertEqual((status, len(sends)), (0, 2), err)  # firing, then resolved at the end
+        self.assertEqual(sends[0]["data"]["status"], "firing")
 
 
 class AckHolding(unittest.TestCase):

@@ -55,6 +55,10 @@ static void settle(ofctx_t *ctx, ofctx__outcome_t outcome, const char *why) {
     if (!ctx->batch) /* a batch's entries are counted by their batch */
       ofctx__metrics_event(host->metrics, ctx->ev.input_index, outcome);
     ctx->answer(ctx, outcome);
+    ofctx__hooks_done(host->hooks, ctx,
+                      outcome == OFCTX__OUTCOME_SUCCESS ? OFCTX_SUCCESS
+                      : outcome == OFCTX__OUTCOME_DROP  ? OFCTX_DROP
+                                                        : OFCTX_ERROR);
   }
   ctx->req = NULL;
   ofctx__event_clear(&ctx->ev);
@@ -74,9 +78,12 @@ static void maybe_settle(ofctx_t *ctx) {
   else if (ctx->result == OFCTX_SUCCESS)
     settle(ctx, OFCTX__OUTCOME_SUCCESS, NULL);
   else if (ctx->result == OFCTX_DROP)
-    settle(ctx, OFCTX__OUTCOME_DROP, "the function declared the event poison");
+    settle(ctx, OFCTX__OUTCOME_DROP,
+           ctx->stopped_by ? "a pre hook declared the event poison"
+                           : "the function declared the event poison");
   else
-    settle(ctx, OFCTX__OUTCOME_RETRY, "the function returned an error");
+    settle(ctx, OFCTX__OUTCOME_RETRY,
+           ctx->stopped_by ? "a pre hook answered an error" : "the function returned an error");
 }
 
 static void timed_out(uv_timer_t *timer) {
@@ -146,6 +153,33 @@ static ofctx_result_t call_batch_of_one(ofctx_t *ctx) {
                                 : OFCTX_ERROR; /* unanswered: RETRY */
 }
 
+/* The host's function on the context's event (or batch), between the
+ * hooks: the result the post hooks leave. A pre hook that stops the
+ * function stops a plain HTTP function too: its DROP answers 400. */
+static ofctx_result_t run(ofctx_t *ctx) {
+  ofctx__host_t *host = ctx->host;
+  ofctx_result_t result = ofctx__hooks_pre(host->hooks, ctx, &ctx->stopped_by);
+
+  if (result != OFCTX_SUCCESS)
+    ofctx__log(OFCTX_LOG_DEBUG, "a pre hook stopped the function", "input", ctx->ev.input, "hook",
+               ctx->stopped_by, (const char *)NULL);
+  else if (ctx->batch)
+    result = result_of(ctx, (int)host->batch_fn(ctx, ctx->batch));
+  else if (host->fn)
+    result = result_of(ctx, (int)host->fn(ctx, &ctx->ev));
+  else if (host->batch_fn)
+    result = call_batch_of_one(ctx);
+  else
+    host->http_fn(ctx, &ctx->ev, &ctx->res);
+  result = ofctx__hooks_post(host->hooks, ctx, result);
+  if (host->http_fn && result == OFCTX_DROP) { /* what the function wrote does not go */
+    ctx->res.status = 400;
+    ctx->res.header_count = 0;
+    ctx->res.headers.len = ctx->res.body.len = 0;
+  }
+  return result;
+}
+
 int ofctx__invoke(ofctx__host_t *host, void *req, const ofctx_event_t *ev,
                   ofctx__answer_fn answer) {
   ofctx_t *ctx = context_new(host);
@@ -159,14 +193,7 @@ int ofctx__invoke(ofctx__host_t *host, void *req, const ofctx_event_t *ev,
   ctx->req = req;
   ctx->ev = *ev;
   ctx->answer = answer;
-  if (host->fn) {
-    ctx->result = result_of(ctx, (int)host->fn(ctx, &ctx->ev));
-  } else if (host->batch_fn) {
-    ctx->result = call_batch_of_one(ctx);
-  } else {
-    host->http_fn(ctx, &ctx->ev, &ctx->res);
-    ctx->result = OFCTX_SUCCESS;
-  }
+  ctx->result = run(ctx);
   returned(ctx);
   return 0;
 }
@@ -183,7 +210,7 @@ int ofctx__invoke_batch(ofctx__host_t *host, void *req, ofctx_batch_t *batch, co
   ctx->ev.input_index = input_index;
   ctx->answer = answer;
   ctx->batch = batch;
-  ctx->result = result_of(ctx, (int)host->batch_fn(ctx, batch));
+  ctx->result = run(ctx);
   returned(ctx);
   return 0;
 }

@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "event.h"
+#include "hooks.h"
 #include "metrics.h"
 #include "ofctx/batch.h"
 #include "ofctx/function.h"
@@ -28,6 +29,7 @@ typedef struct {
   ofctx_function_t fn;             /* the OpenFunction signature, or */
   ofctx_http_function_t http_fn;   /* a plain HTTP function (Knative) */
   ofctx_batch_function_t batch_fn; /* a batch function (Async) */
+  const ofctx__hooks_t *hooks;     /* run around the function; NULL: none */
   uint64_t timeout_ms;             /* after the function returned, for its sends; 0: none */
   ofctx__metrics_t *metrics;
   ofctx__sink_t *sink;        /* where sends go */
@@ -71,8 +73,9 @@ struct ofctx {
   int one_status;
   int settled;
   int returned;
-  ofctx_result_t result; /* what the function returned, made one of the three */
-  int sends_pending;     /* sends and holds not yet finished */
+  ofctx_result_t result;  /* what the function returned, made one of the three */
+  const char *stopped_by; /* the pre hook that answered instead, or NULL */
+  int sends_pending;      /* sends and holds not yet finished */
   int sends_failed;
   char *reply;
   size_t reply_len;

@@ -63,8 +63,10 @@ struct ofctx__runtime {
   int server_open;
   ofctx__host_t host; /* what invocations need of the runtime */
   ofctx__metrics_t metrics;
-  ofctx_metrics_function_t collector; /* the function's own metrics, or NULL */
-  ofctx__sink_t *sink;                /* where sends go: the sidecar, or stdout (--invoke) */
+  ofctx_metrics_function_t collector;   /* the function's own metrics, or NULL */
+  const ofctx_hook_t *registered_hooks; /* the function's hooks, ended by a NULL name */
+  ofctx__hooks_t hooks;                 /* the ones the context names, in run order */
+  ofctx__sink_t *sink;                  /* where sends go: the sidecar, or stdout (--invoke) */
 };
 
 #define EXIT_BAD_CONFIG 2
@@ -522,6 +524,15 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
 
   if (load_context(args, &rt->cfg) != 0)
     return -1;
+  if (ofctx__hooks_resolve(&rt->hooks, rt->registered_hooks, rt->cfg, &err) != OFCTX_OK) {
+    fprintf(stderr, "%s\n", err.message);
+    return -1;
+  }
+  if (ofctx_config_tracing_enabled(rt->cfg))
+    ofctx__log(OFCTX_LOG_WARN,
+               "the function context enables tracing, which this libofctx does not do yet: no "
+               "spans are made (docs/function-context.md)",
+               "provider", ofctx_config_tracing_provider(rt->cfg), (const char *)NULL);
   if (ofctx__options_load(&rt->opts, &err) != OFCTX_OK) {
     fprintf(stderr, "%s\n", err.message);
     return -1;
@@ -539,6 +550,7 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
                              .fn = rt->fn,
                              .http_fn = rt->http_fn,
                              .batch_fn = rt->batch_fn,
+                             .hooks = &rt->hooks,
                              .timeout_ms = rt->opts.invocation_timeout_ms,
                              .metrics = &rt->metrics,
                              .sink = rt->sink,
@@ -556,6 +568,7 @@ static void release(ofctx__runtime_t *rt) {
   if (rt->mode_state)
     rt->mode->stop(rt->mode_state);
   ofctx__metrics_free(&rt->metrics);
+  ofctx__hooks_free(&rt->hooks);
   ofctx__sink_free(rt->sink);
   ofctx_config_free(rt->cfg);
   ofctx__free(rt);
@@ -621,6 +634,8 @@ static ofctx__runtime_t *runtime_new(const ofctx_main_opts_t *opts, ofctx_batch_
   }
   if (opts->size >= offsetof(ofctx_main_opts_t, metrics) + sizeof opts->metrics)
     rt->collector = opts->metrics;
+  if (opts->size >= offsetof(ofctx_main_opts_t, hooks) + sizeof opts->hooks)
+    rt->registered_hooks = opts->hooks;
   return rt;
 }
 

@@ -119,6 +119,41 @@ typedef struct {
   int (*run)(const ofctx_config_t *cfg, const char *value, void *arg);
 } ofctx_command_t;
 
+/* A hook: code of the function's own that runs before (`pre`) and after
+ * (`post`) the function, for every event, when the function context names
+ * it: preHooks and postHooks (v1beta2) or prePlugins and postPlugins
+ * (v1beta1) list the names in the order they run (OpenFunction's controller
+ * puts its global hooks first in pre and last in post). A name the context
+ * lists that no hook of ofctx_main_opts_t.hooks has (or whose hook lacks
+ * the `pre`, or both the `post` and the `done`, it is listed for) stops the
+ * function at start with exit status 2, naming it. Ticks run no hooks. Everything here is
+ * borrowed for the duration of ofctx_main_opts. */
+typedef struct {
+  /* 1-64 of [A-Za-z0-9._-], as the context lists it; each name once. */
+  const char *name;
+  /* Before the function, with its context (ofctx_event(ctx) is the event;
+   * NULL for a bulk delivery's batch). OFCTX_SUCCESS: go on. OFCTX_DROP or
+   * OFCTX_ERROR: the later pre hooks and the function are not called, and
+   * that is the result (for a plain HTTP function: a 400 or a 500 with no
+   * body). An auth, dedup or sampling hook answers this way. NULL: the
+   * hook has no pre part. */
+  ofctx_result_t (*pre)(ofctx_t *ctx, void *arg);
+  /* After the function (or the pre hook that stopped it) returned, with
+   * the result so far; what it returns is the result from then on (return
+   * `result` to keep it). Every post hook runs, in order. Sends and holds
+   * made by a hook count as the function's. NULL: no post part. */
+  ofctx_result_t (*post)(ofctx_t *ctx, ofctx_result_t result, void *arg);
+  /* Once the invocation has settled (its sends and holds ended, or the
+   * timeout), with how the input ends: OFCTX_SUCCESS or OFCTX_DROP, it is
+   * acknowledged; OFCTX_ERROR, it is not, and will be delivered again.
+   * What a hook that remembers events (dedup) must wait for: the post part
+   * runs before the sends settle. Runs for the hooks of the post list, in
+   * its order; `ctx` and its event are valid during the call, and nothing
+   * can be sent any more. NULL: no done part. */
+  void (*done)(ofctx_t *ctx, ofctx_result_t outcome, void *arg);
+  void *arg; /* given to pre, post and done */
+} ofctx_hook_t;
+
 /* What ofctx_main_opts runs: exactly one of `function`, `http` and `batch`. */
 typedef struct {
   /* sizeof the struct as the caller was compiled: start from OFCTX_MAIN_OPTS_INIT.
@@ -174,6 +209,9 @@ typedef struct {
    * scrape of GET /metrics with a writer and the user data, after the
    * library's families. NULL: none. */
   ofctx_metrics_function_t metrics;
+  /* The hooks the function context may name (see ofctx_hook_t), ended by
+   * an entry whose name is NULL; NULL: none. */
+  const ofctx_hook_t *hooks;
 } ofctx_main_opts_t;
 
 /* The options with their size set and every field empty; e.g.

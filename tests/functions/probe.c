@@ -23,7 +23,10 @@
  * function returns, {"batch_report": "out"} sends {"entries": count} to that
  * output once for the batch.
  * Its own commands: --exit-with STATUS and --hello (with
- * OFCTX_PROBE_COMMANDS=clash, one named --context too, which is refused). */
+ * OFCTX_PROBE_COMMANDS=clash, one named --context too, which is refused).
+ * Its hook, "probe-gate", runs when the context names it: {"gate": "drop"}
+ * is dropped before the function, {"gate": "forgive"} succeeds whatever the
+ * function returned. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,6 +224,36 @@ static const ofctx_command_t CLASHING[] = {{"exit-with", "STATUS", "as usual", e
                                            {"context", "FILE", "clashes with --context", exit_with},
                                            {NULL, NULL, NULL, NULL}};
 
+/* Whether the event of `ctx` (none in a bulk batch) is a JSON object whose
+ * "gate" is `value`. */
+static int gate_is(const ofctx_t *ctx, const char *value) {
+  const ofctx_event_t *ev = ofctx_event(ctx);
+  size_t len;
+  const char *data = ev ? ofctx_event_data(ev, &len) : NULL;
+  json_t *cmd = data ? json_loadb(data, len, 0, NULL) : NULL;
+  const char *gate = json_string_value(json_object_get(cmd, "gate"));
+  int is = gate && strcmp(gate, value) == 0;
+
+  json_decref(cmd);
+  return is;
+}
+
+/* The hook "probe-gate", when the context names it: its pre part drops an
+ * event whose data has "gate":"drop"; its post part makes the result of
+ * an event with "gate":"forgive" a success. */
+static ofctx_result_t gate_pre(ofctx_t *ctx, void *arg) {
+  (void)arg;
+  return gate_is(ctx, "drop") ? OFCTX_DROP : OFCTX_SUCCESS;
+}
+
+static ofctx_result_t gate_post(ofctx_t *ctx, ofctx_result_t result, void *arg) {
+  (void)arg;
+  return gate_is(ctx, "forgive") ? OFCTX_SUCCESS : result;
+}
+
+static const ofctx_hook_t HOOKS[] = {{"probe-gate", gate_pre, gate_post, NULL, NULL},
+                                     {NULL, NULL, NULL, NULL, NULL}};
+
 int main(int argc, char **argv) {
   const char *batch = getenv("OFCTX_PROBE_BATCH");
   const char *commands = getenv("OFCTX_PROBE_COMMANDS");
@@ -232,5 +265,6 @@ int main(int argc, char **argv) {
     opts.function = probe;
   opts.arg = "probe-arg";
   opts.commands = commands && strcmp(commands, "clash") == 0 ? CLASHING : COMMANDS;
+  opts.hooks = HOOKS;
   return ofctx_main_opts(argc, argv, &opts);
 }

@@ -125,6 +125,27 @@ class LocalRuntime(unittest.TestCase):
         self.assertNotIn("attributes", reply)  # no CloudEvent reply
         self.assertNotIn("reply", ends[0])
 
+    def test_the_hooks_the_context_names_run_around_the_function(self):
+        for key in ("prePlugins", "preHooks"):  # v1beta1's name, and v1beta2's
+            with self.subTest(key=key):
+                with open(self.context, "w") as f:
+                    json.dump(dict(CONTEXT, **{key: ["probe-gate"], key.replace("pre", "post"): ["probe-gate"]}), f)
+                status, out, err = self.lines('{"gate":"drop","send":["out"],"id":"a"}\n'
+                                              '{"gate":"forgive","return":500}\n{"send":["out"],"id":"c"}\n',
+                                              "--all-outcomes")
+                self.assertEqual(status, 0, err)
+                # the dropped event's function did not run: no send of it
+                self.assertEqual([l.get("output") or l.get("outcome") for l in out],
+                                 ["DROP", "SUCCESS", "out", "SUCCESS"])
+                self.assertIn("3 events: 2 handled, 1 dropped, 0 failed; 1 sends", err)
+
+    def test_a_hook_the_context_names_and_no_one_registered_stops_the_start(self):
+        with open(self.context, "w") as f:
+            json.dump(dict(CONTEXT, postPlugins=["probe-gate", "audit"]), f)
+        status, out, err = self.lines('{"return":200}\n')
+        self.assertEqual((status, out), (2, []))
+        self.assertIn('the function context\'s postHooks (or postPlugins) name "audit": no such hook', err)
+
     def test_the_first_failed_event_stops_the_run(self):
         status, ends, err = self.ends('{"return":200}\n{"return":500}\n{"return":200}\n')
         self.assertEqual(status, 1, err)

@@ -762,8 +762,8 @@ def describe_send(entry):
     if entry.get("pubsub"):
         # the body as the function sent it: a publish's data is sent as it
         # is (a bulk publish's, its entries), never rewritten on the way
-        return "%spublish %s/%s: %s" % ("bulk " if "bulk" in entry else "", entry["pubsub"], entry["topic"],
-                                        entry.get("body"))
+        bulk = "/publish/bulk/" in (entry.get("path") or "")
+        return "%spublish %s/%s: %s" % ("bulk " if bulk else "", entry["pubsub"], entry["topic"], entry.get("body"))
     return "%s %s -> %s" % (entry.get("method"), entry.get("path"), entry.get("status"))
 
 

@@ -599,6 +599,14 @@ class RunLoop(unittest.TestCase):
                 os.killpg(run.pid, signal.SIGKILL)
                 run.wait()
 
+    @staticmethod
+    def kill_all(pids):
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
     def started(self, run, err):
         """Waits until RUN has recorded its state; its state."""
         wait_until(lambda: os.path.exists(self.state) or run.poll() is not None, "ofctx run's state", 60)
@@ -662,6 +670,10 @@ class RunLoop(unittest.TestCase):
         run, port, err = self.start(self.context(self.BINDING))
         sidecar = self.started(run, err)["sidecar"]
         self.taking("binding", "in", "x")
+        with open("/proc/%d/task/%d/children" % (run.pid, run.pid)) as f:
+            children = [int(pid) for pid in f.read().split()]
+        self.assertEqual(len(children), 2, children)  # the emulator and the function
+        self.addCleanup(self.kill_all, children)  # should they outlive it
         run.kill()
         run.wait()
         wait_until(lambda: not listening(sidecar) and not listening(port), "the emulator and the function to end",

@@ -3,7 +3,10 @@
 installed into a prefix, `ofctx new` in a folder outside the repository, the
 function built against the installed library with CMake and with pkg-config,
 run with `ofctx run` (the Dapr sidecar emulator wired to its context), sent
-events with `ofctx invoke`, and the errors each verb gives."""
+events with `ofctx invoke`, and the errors each verb gives; and the loop of
+`ofctx run` itself (RunLoop): how it stops, the hints it prints, a second
+run, what `invoke` shows of a dropped event and of a publish, and the exit
+statuses `ofctx --help` gives."""
 
 import glob
 import http.server

@@ -837,7 +837,7 @@ def stop_and_wait(child):
             child.wait()
 
 
-def hints(ctx, inputs, app_port):
+def hints(ctx, app_port):
     """The `ofctx invoke` that sends the function an event, for each input."""
     if ctx["runtime"] == "Knative":
         return ["ofctx invoke cloudevent http://127.0.0.1:%d%s 'hello'" % (app_port, ctx.get("httpPattern", "/"))]
@@ -956,7 +956,7 @@ def run_loop(ctx, command, env, app_port, dapr_port, verbose):
             stop_child(fn, stopping[-1])
         sys.stderr.write("%s run: %s (%s) on 127.0.0.1:%d, its sidecar emulator on 127.0.0.1:%d\n"
                          % (PROG, ctx["name"], ctx["runtime"], app_port, dapr_port))
-        for hint in hints(ctx, inputs, app_port):
+        for hint in hints(ctx, app_port):
             sys.stderr.write("%s run: send it an event from another shell: %s\n" % (PROG, hint))
         status = watch(fn, dapr_port, stopping)
     finally:

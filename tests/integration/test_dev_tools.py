@@ -37,6 +37,17 @@ def listening(port):
 BUILD = os.path.dirname(os.path.abspath(BIN_DIR))
 
 
+def stop_process(p, signum):
+    """Sends P SIGNUM unless it has ended, and waits for it (SIGKILL after a minute)."""
+    if p.poll() is None:
+        p.send_signal(signum)
+        try:
+            p.wait(60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
 def sanitized():
     lib = os.path.join(BUILD, "libofctx.so")
     with open(lib, "rb") as f:
@@ -115,13 +126,7 @@ class FirstHour(unittest.TestCase):
         return p
 
     def stop_run(self, p):
-        if p.poll() is None:
-            p.send_signal(signal.SIGINT)
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop_process(p, signal.SIGINT)
         p.stdout.close()
         p.stderr.close()
 
@@ -594,13 +599,7 @@ class RunLoop(unittest.TestCase):
         return run, port, err
 
     def stop_all(self, run):
-        if run.poll() is None:
-            run.send_signal(signal.SIGTERM)
-            try:
-                run.wait(60)
-            except subprocess.TimeoutExpired:
-                os.killpg(run.pid, signal.SIGKILL)
-                run.wait()
+        stop_process(run, signal.SIGTERM)
 
     @staticmethod
     def kill_all(pids):
@@ -634,45 +633,47 @@ class RunLoop(unittest.TestCase):
     BINDING = {"in": {"componentName": "in", "componentType": "bindings.kafka"}}
     PUBSUB = {"orders": {"uri": "orders", "componentName": "pubsub", "componentType": "pubsub.kafka"}}
 
+    def running(self, command=None):
+        """`ofctx run` of COMMAND (probe) for a binding input, once the
+        function has started: run, its app port, stderr, the emulator's port."""
+        run, port, err = self.start(self.context(self.BINDING), command)
+        sidecar = self.started(run, err)["sidecar"]
+        if command is None:
+            self.taking("binding", "in", "x")
+        else:
+            wait_until(lambda: "send it an event" in self.text(err), "the function to start", 60)
+        return run, port, err, sidecar
+
+    def assert_ended_well(self, run, port, err, sidecar):
+        self.assertEqual(run.wait(60), 0, self.text(err))
+        stderr = self.text(err)
+        self.assertNotIn("does not answer", stderr)
+        self.assertNotIn("Traceback", stderr)
+        self.assertFalse(os.path.exists(self.state))
+        self.assertFalse(listening(sidecar), "the emulator outlived ofctx run")
+        self.assertFalse(listening(port), "the function outlived ofctx run")
+
     def test_ctrl_c_stops_the_function_then_the_emulator_and_ends_well(self):
         # a terminal's Ctrl-C goes to every process of the foreground group:
         # ofctx run forwards it alone, to a function that drains (probe), one
         # slow to drain (the emulator must outlive it) and one that dies of it
         # (sleep); none is an error
         slow = ["sh", "-c", "trap 'sleep 1; exit 0' INT TERM; while :; do sleep 0.1; done"]
-        for command in ([self.PROBE], slow, ["sleep", "600"]):
-            with self.subTest(command=command[0]):
-                run, port, err = self.start(self.context(self.BINDING), command)
-                sidecar = self.started(run, err)["sidecar"]
-                if command == [self.PROBE]:
-                    self.taking("binding", "in", "x")
-                else:
-                    wait_until(lambda: "send it an event" in self.text(err), "the function to start", 60)
+        for command in (None, slow, ["sleep", "600"]):
+            with self.subTest(command=command and command[0]):
+                run, port, err, sidecar = self.running(command)
                 os.killpg(run.pid, signal.SIGINT)
-                self.assertEqual(run.wait(60), 0, self.text(err))
-                stderr = self.text(err)
-                self.assertNotIn("does not answer", stderr)
-                self.assertNotIn("Traceback", stderr)
-                self.assertFalse(os.path.exists(self.state))
-                self.assertFalse(listening(sidecar), "the emulator outlived ofctx run")
-                self.assertFalse(listening(port), "the function outlived ofctx run")
+                self.assert_ended_well(run, port, err, sidecar)
 
     def test_sigterm_to_ofctx_run_alone_stops_both(self):
-        run, port, err = self.start(self.context(self.BINDING))
-        sidecar = self.started(run, err)["sidecar"]
-        self.taking("binding", "in", "x")
+        run, port, err, sidecar = self.running()
         run.send_signal(signal.SIGTERM)
-        self.assertEqual(run.wait(60), 0, self.text(err))
-        self.assertNotIn("does not answer", self.text(err))
-        self.assertFalse(listening(sidecar), "the emulator outlived ofctx run")
-        self.assertFalse(listening(port), "the function outlived ofctx run")
+        self.assert_ended_well(run, port, err, sidecar)
 
     def test_a_killed_run_takes_what_it_started_along(self):
         # SIGKILL leaves ofctx run no time to stop its children, which are in
         # sessions of their own: they end with it all the same
-        run, port, err = self.start(self.context(self.BINDING))
-        sidecar = self.started(run, err)["sidecar"]
-        self.taking("binding", "in", "x")
+        run, port, err, sidecar = self.running()
         with open("/proc/%d/task/%d/children" % (run.pid, run.pid)) as f:
             children = [int(pid) for pid in f.read().split()]
         self.assertEqual(len(children), 2, children)  # the emulator and the function

@@ -275,7 +275,7 @@ static void usage(void **state) {
       {{"ofctx"}, 2, 1, "ofctx: a command is required; see 'ofctx --help'\n"},
       {{"ofctx", "--help"}, 0, 0, "context check [--file PATH]"},
       {{"ofctx", "-h"}, 0, 0, "ofctx version"},
-      {{"ofctx", "help"}, 0, 0, "Exit status: 0 on success, 2 on any error (invoke: 1 when"},
+      {{"ofctx", "help"}, 0, 0, "Exit status: 0 on success; 1 when invoke's event was not taken"},
       {{"ofctx", "context", "check", "--help"}, 0, 0, "context check [--file PATH]"},
       {{"ofctx", "version"}, 0, 0, "libofctx " OFCTX_VERSION_STRING "\n"},
       {{"ofctx", "frobnicate"}, 2, 1, "ofctx: unknown command frobnicate; see 'ofctx --help'\n"},

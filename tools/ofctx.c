@@ -7,7 +7,8 @@
  *   ofctx version                       print the library version
  *
  * new, run and invoke are ofctx_dev.py (Python), in share/libofctx.
- * Exit status: 0 on success, 2 on any error (bad context, bad usage). */
+ * Exit status: as USAGE says (2 for a bad context or usage; new, run and
+ * invoke: theirs). */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -41,21 +42,28 @@ static const char USAGE[] =
     "  run [--context FILE] [--dapr-http-port PORT] [--verbose] -- COMMAND [ARG...]\n"
     "      Run the function COMMAND with a Dapr sidecar emulator wired to its\n"
     "      context, printing what the function sends to it; no Dapr needed.\n"
+    "      Ctrl-C or SIGTERM stops the function, then the emulator (a second\n"
+    "      Ctrl-C kills the function). One runs at a time for each\n"
+    "      XDG_RUNTIME_DIR: a second one is refused.\n"
     "  invoke binding NAME [DATA] [--metadata KEY=VALUE]...\n"
     "  invoke pubsub NAME TOPIC [DATA] [--content-type TYPE]\n"
     "  invoke cloudevent URL [DATA] [--structured] [--type T] [--source S] [--id ID]\n"
     "      Send one binding event or pub/sub message (through the emulator of\n"
     "      'ofctx run'), or one CloudEvent (binary mode, or --structured) to a\n"
     "      running function, and print its answer and sends. DATA is the text,\n"
-    "      @FILE or - (stdin). Exit status 1 when the event was not acknowledged.\n"
+    "      @FILE or - (stdin). Exit status 1 when the event was not taken (not\n"
+    "      acknowledged, or dropped), or nothing answered.\n"
     "      new, run and invoke need python3.\n"
     "  version\n"
     "      Print the libofctx version.\n"
     "  help, --help, -h\n"
     "      Print this help.\n"
     "\n"
-    "Exit status: 0 on success, 2 on any error (invoke: 1 when the event was\n"
-    "not acknowledged).\n";
+    "Exit status: 0 on success; 1 when invoke's event was not taken (not\n"
+    "acknowledged, or dropped), its CloudEvent got no 2xx, or the sidecar\n"
+    "emulator or URL did not answer (or run's emulator did not start); 2 for a\n"
+    "bad context, a bad argument or a usage error; run: the function's status,\n"
+    "0 when Ctrl-C or SIGTERM stopped it.\n";
 
 static int usage_error(const char *what, const char *arg) {
   fprintf(stderr, "ofctx: %s%s; see 'ofctx --help'\n", what, arg);

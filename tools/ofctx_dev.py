@@ -14,6 +14,7 @@ import errno
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -607,8 +608,10 @@ def make_state_dir():
 
 
 def write_state(state):
-    """Writes the state file anew (0600, never through a link): a new file
-    renamed over the old one, in the folder only this user can write."""
+    """Writes the state file (0600, never through a link) as a new file
+    linked to its name in the folder only this user can write: FileExistsError
+    when a file has that name already (another `ofctx run`'s, say), which it
+    never replaces."""
     path = os.path.join(make_state_dir(), "run.json")
     new = "%s.%d" % (path, os.getpid())
     try:
@@ -619,13 +622,50 @@ def write_state(state):
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(state, f)
-        os.rename(new, path)
-    except BaseException:
+        os.link(new, path)
+    finally:
         try:
             os.unlink(new)
         except OSError:
             pass
-        raise
+
+
+def claim_state(state):
+    """Records STATE for `ofctx invoke` unless another `ofctx run` of this
+    user's runs here: that one's state then, and nothing is written. A state
+    whose run is gone is replaced; Untrusted or OSError when the file cannot
+    be written."""
+    for _ in range(3):
+        try:
+            write_state(state)
+            return None
+        except FileExistsError:
+            pass
+        other, st = read_state_file()
+        if st is not None and run_is_alive(other.get("pid")):
+            return other
+        remove_state(st)
+    raise OSError(errno.EEXIST, "another ofctx run keeps replacing it")
+
+
+def remove_state(st):
+    """Removes the state file if it is still the one ST (its fstat) describes."""
+    try:
+        now = os.lstat(state_file())
+        if st is not None and (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino):
+            os.unlink(state_file())
+    except OSError:
+        pass
+
+
+def running_run():
+    """The state of the `ofctx run` of this user's that runs, or None (none
+    runs, or the state cannot be read: writing it will say why)."""
+    try:
+        state, st = read_state_file()
+    except (Untrusted, OSError):
+        return None
+    return state if st is not None and run_is_alive(state.get("pid")) else None
 
 
 def read_state():
@@ -698,7 +738,8 @@ def listening(port):
         return False
 
 
-def control(port, method, path, body=None, headers=None, timeout=60):
+def request(port, method, path, body=None, headers=None, timeout=60):
+    """One request to 127.0.0.1:PORT: (status, body); OSError when nothing answers."""
     req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), data=body, method=method,
                                  headers=headers or {})
     try:
@@ -706,28 +747,141 @@ def control(port, method, path, body=None, headers=None, timeout=60):
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
+
+
+def control(port, method, path, body=None, headers=None, timeout=60):
+    try:
+        return request(port, method, path, body, headers, timeout)
     except OSError as e:
         fail("the sidecar emulator on port %d does not answer (%s); is 'ofctx run' running?" % (port, e), 1)
 
 
 def describe_send(entry):
-    what = entry.get("payload")
     if entry.get("binding"):
-        return "binding %s %s: %s" % (entry["binding"], entry.get("operation"), what)
+        return "binding %s %s: %s" % (entry["binding"], entry.get("operation"), entry.get("payload"))
     if entry.get("pubsub"):
-        data = (entry.get("cloudevent") or {}).get("data", what)
-        return "publish %s/%s: %s" % (entry["pubsub"], entry["topic"], json.dumps(data)
-                                       if not isinstance(data, str) else data)
+        # the body as the function sent it: a publish's data is sent as it
+        # is (a bulk publish's, its entries), never rewritten on the way
+        bulk = "/publish/bulk/" in (entry.get("path") or "")
+        return "%spublish %s/%s: %s" % ("bulk " if bulk else "", entry["pubsub"], entry["topic"], entry.get("body"))
     return "%s %s -> %s" % (entry.get("method"), entry.get("path"), entry.get("status"))
 
 
-def sends_after(port, seen):
-    status, body = control(port, "GET", "/emulator/received")
+def sends_after(port, seen, answering=control):
+    """The sends the emulator on PORT received after the first SEEN, and how
+    many it received in all; ANSWERING asks it (request: OSError when it does
+    not answer)."""
+    status, body = answering(port, "GET", "/emulator/received")
     entries = json.loads(body) if status == 200 else []
     return [e for e in entries[seen:] if e.get("binding") or e.get("pubsub")], len(entries)
 
 
+def dropped_count(app_port):
+    """How many events the function on APP_PORT has dropped (OFCTX_DROP, or
+    poison), as its /metrics counts them; None when it does not say."""
+    try:
+        status, body = request(app_port, "GET", "/metrics", timeout=10)
+    except OSError:
+        return None
+    counts = re.findall(r'^ofctx_events_total\{[^\n]*outcome="drop"[^\n]*\} (\d+)$',
+                        body.decode("utf-8", "replace"), re.M)
+    return sum(int(n) for n in counts) if status == 200 and counts else None
+
+
 # ---- ofctx run --------------------------------------------------------------
+
+try:  # prctl (Linux): a child of `ofctx run` ends with it
+    import ctypes
+    PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+except (ImportError, OSError, AttributeError):
+    PRCTL = None
+PR_SET_PDEATHSIG = 1
+# what `ofctx run` sends the function for each signal that stops it: SIGHUP
+# (the terminal closed) stops it as SIGTERM does
+STOP_SIGNALS = {signal.SIGINT: signal.SIGINT, signal.SIGTERM: signal.SIGTERM, signal.SIGHUP: signal.SIGTERM}
+
+
+def start_child(command, **kwargs):
+    """COMMAND started in a session of its own, so that a terminal's Ctrl-C
+    (sent to its whole foreground process group) reaches `ofctx run` alone,
+    which stops the function first and the emulator after it; and which gets
+    SIGTERM when `ofctx run` dies before it (SIGKILL)."""
+    parent = os.getpid()
+
+    def with_parent():
+        if PRCTL is not None:
+            PRCTL(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # it died before prctl
+            os._exit(1)
+    return subprocess.Popen(command, start_new_session=True, preexec_fn=with_parent, **kwargs)
+
+
+def stop_child(child, signum=signal.SIGTERM):
+    """Sends SIGNUM to CHILD's process group (a function's own children too,
+    as a terminal would) unless CHILD has ended."""
+    if child is not None and child.poll() is None:
+        try:
+            os.killpg(child.pid, signum)
+        except OSError:  # it ended in between
+            pass
+
+
+def stop_and_wait(child):
+    """SIGTERM, at most 30 s to end, then SIGKILL."""
+    stop_child(child)
+    if child is not None:
+        try:
+            child.wait(30)
+        except subprocess.TimeoutExpired:
+            stop_child(child, signal.SIGKILL)
+            child.wait()
+
+
+def hints(ctx, app_port):
+    """The `ofctx invoke` that sends the function an event, for each input."""
+    if ctx["runtime"] == "Knative":
+        return ["ofctx invoke cloudevent http://127.0.0.1:%d%s 'hello'" % (app_port, ctx.get("httpPattern", "/"))]
+    out = []
+    for name, c in (ctx.get("inputs") or {}).items():
+        if c.get("componentType", "").startswith("pubsub."):
+            out.append("ofctx invoke pubsub %s %s '{\"hello\":\"world\"}'" % (
+                shlex.quote(c["componentName"]), shlex.quote(c.get("uri") or name)))
+        else:
+            out.append("ofctx invoke binding %s 'hello'" % shlex.quote(name))
+    return out
+
+
+def start_emulator(ctx, tmp, app_port, dapr_port, verbose, env):
+    """The Dapr sidecar emulator wired to the context, and its ready file."""
+    comp_file, ready = os.path.join(tmp, "components.json"), os.path.join(tmp, "ready")
+    with open(comp_file, "w") as f:
+        json.dump(components_of(ctx), f)
+    emulator = start_child(
+        [sys.executable, emulator_path(), "--app-port", str(app_port), "--dapr-http-port", str(dapr_port),
+         "--components", comp_file, "--ready-file", ready, "--app-id", ctx["name"], "--auto-startup"]
+        + (["--verbose"] if verbose else []), stdout=subprocess.DEVNULL, env=env)
+    return emulator, ready
+
+
+def record_run(ctx, dapr_port, app_port, inputs):
+    """Records this run for `ofctx invoke`, or fails (what was started is
+    stopped by the caller)."""
+    try:
+        other = claim_state({"sidecar": dapr_port, "app": app_port, "pid": os.getpid(), "inputs": inputs,
+                             "name": ctx["name"]})
+    except (Untrusted, OSError) as e:
+        fail("run: cannot record the emulator's port for ofctx invoke in %s: %s"
+             % (state_file(), e.strerror if isinstance(e, OSError) else e))
+    if other:
+        refuse_second_run(other)
+
+
+def refuse_second_run(other):
+    fail("run: another 'ofctx run' runs here (pid %s: %s on 127.0.0.1:%s, its sidecar emulator on "
+         "127.0.0.1:%s), and 'ofctx invoke' reaches one only: stop it first, or run this one with "
+         "XDG_RUNTIME_DIR set to another folder of yours (and invoke it with the same)"
+         % (other.get("pid"), other.get("name", "a function"), other.get("app"), other.get("sidecar")))
+
 
 def cmd_run(ofctx_bin, args):
     if "--" not in args:
@@ -748,99 +902,102 @@ def cmd_run(ofctx_bin, args):
         with open(a.context) as f:
             env["FUNC_CONTEXT"] = f.read()
     app_port = int(ctx["port"])
-    if listening(app_port):
-        fail("run: port %d (the context's port, or PORT) is in use: stop what listens there or "
-             "choose another with PORT" % app_port)
-    # the state's folder first: a folder that cannot be used stops the run
-    # before anything is started
+    # the state's folder first: a folder that cannot be used, or another
+    # run, stops this one before anything is started
     try:
         make_state_dir()
     except Untrusted as e:
         fail("run: %s" % e)
     except OSError as e:
         fail("run: cannot make %s: %s" % (state_dir(), e.strerror))
-    dapr_port = a.dapr_http_port or free_port()
+    other = running_run()
+    if other:
+        refuse_second_run(other)
+    if listening(app_port):
+        fail("run: port %d (the context's port, or PORT) is in use: stop what listens there or "
+             "choose another with PORT" % app_port)
+    return run_loop(ctx, command, env, app_port, a.dapr_http_port or free_port(), a.verbose)
+
+
+def run_loop(ctx, command, env, app_port, dapr_port, verbose):
+    """Runs the emulator and the function until the function ends, or a
+    signal stops it (forwarded to it alone; a second one kills it); its exit
+    status, 0 when a signal stopped it."""
     inputs = {k: v["componentName"] for k, v in (ctx.get("inputs") or {}).items()}
     emulator = fn = None
-    stop = []  # a signal that came before the function was started
+    stopping = []  # the signals sent to the function (to send it once started)
 
     def forward(signum, frame):
-        if fn is None:
-            stop.append(signum)
-        elif fn.poll() is None:
-            fn.send_signal(signum)
+        stopping.append(signal.SIGKILL if stopping else STOP_SIGNALS[signum])
+        stop_child(fn, stopping[-1])
 
-    signal.signal(signal.SIGINT, forward)
-    signal.signal(signal.SIGTERM, forward)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, forward)
     tmp = tempfile.mkdtemp(prefix="ofctx-run-")
-    # from here every way out, a failure included, stops what was started
+    # from here every way out, a failure included, stops what was started:
+    # the function first, then the emulator it may still send to
     try:
-        comp_file, ready = os.path.join(tmp, "components.json"), os.path.join(tmp, "ready")
-        with open(comp_file, "w") as f:
-            json.dump(components_of(ctx), f)
-        emulator = subprocess.Popen(
-            [sys.executable, emulator_path(), "--app-port", str(app_port), "--dapr-http-port", str(dapr_port),
-             "--components", comp_file, "--ready-file", ready, "--app-id", ctx["name"], "--auto-startup"]
-            + (["--verbose"] if a.verbose else []), stdout=subprocess.DEVNULL, env=env)
+        emulator, ready = start_emulator(ctx, tmp, app_port, dapr_port, verbose, env)
         deadline = time.time() + 20
         while not os.path.exists(ready):
-            if stop:
-                return 128 + stop[0]  # the finally below stops the emulator
+            if stopping:
+                return 0  # stopped before it started: the finally below stops the emulator
             if emulator.poll() is not None or time.time() > deadline:
                 fail("run: the sidecar emulator did not start (port %d)" % dapr_port, 1)
             time.sleep(0.05)
-        try:
-            write_state({"sidecar": dapr_port, "app": app_port, "pid": os.getpid(), "inputs": inputs})
-        except (Untrusted, OSError) as e:
-            fail("run: cannot record the emulator's port for ofctx invoke in %s: %s"
-                 % (state_file(), e.strerror if isinstance(e, OSError) else e))
+        record_run(ctx, dapr_port, app_port, inputs)
         env.update({"DAPR_HTTP_PORT": str(dapr_port), "PORT": str(app_port), "APP_PROTOCOL": "http",
                     "OFCTX_DAPR_PROTOCOL": "http"})
         try:
-            fn = subprocess.Popen(command, env=env)
+            fn = start_child(command, env=env)
         except OSError as e:
             fail("run: cannot start %s: %s" % (command[0], e.strerror))
-        if stop:
-            fn.send_signal(stop[0])
+        if stopping:
+            stop_child(fn, stopping[-1])
         sys.stderr.write("%s run: %s (%s) on 127.0.0.1:%d, its sidecar emulator on 127.0.0.1:%d\n"
                          % (PROG, ctx["name"], ctx["runtime"], app_port, dapr_port))
-        if ctx["runtime"] == "Async" and inputs:
-            sys.stderr.write("%s run: send it an event from another shell: ofctx invoke binding %s 'hello'\n"
-                             % (PROG, next(iter(inputs))))
-        elif ctx["runtime"] == "Knative":
-            sys.stderr.write("%s run: send it an event from another shell: ofctx invoke cloudevent "
-                             "http://127.0.0.1:%d%s 'hello'\n" % (PROG, app_port, ctx.get("httpPattern", "/")))
-        seen = 0
-
-        def print_sends():
-            nonlocal seen
-            sends, seen = sends_after(dapr_port, seen) if emulator.poll() is None else ([], seen)
-            for s in sends:
-                sys.stderr.write("%s run: the sidecar got %s\n" % (PROG, describe_send(s)))
-
-        while fn.poll() is None:
-            print_sends()
-            time.sleep(0.2)
-        status = fn.wait()
-        print_sends()  # what came after the last look
+        for hint in hints(ctx, app_port):
+            sys.stderr.write("%s run: send it an event from another shell: %s\n" % (PROG, hint))
+        status = watch(fn, dapr_port, stopping)
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the stopping below is bounded; let it end
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        for child in (fn, emulator):
-            if child is not None and child.poll() is None:
-                child.terminate()
-                try:
-                    child.wait(30)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-                    child.wait()
+        for signum in STOP_SIGNALS:  # the stopping below is bounded; let it end
+            signal.signal(signum, signal.SIG_IGN)
+        stop_and_wait(fn)
+        stop_and_wait(emulator)
         shutil.rmtree(tmp, ignore_errors=True)
         try:
             if read_state().get("pid") == os.getpid():
                 os.unlink(state_file())
         except (Untrusted, OSError):
             pass
+    if status < 0 and -status in stopping:
+        return 0  # it died of the signal that stopped it: as asked
     return status if status >= 0 else 128 - status
+
+
+def watch(fn, dapr_port, stopping):
+    """Prints what the function sends to its sidecar until it ends; its
+    status (negative: the signal that ended it)."""
+    seen, told = 0, 0
+
+    def print_sends():
+        nonlocal seen
+        try:
+            sends, seen = sends_after(dapr_port, seen, request)
+        except OSError:  # the emulator ended: it says why on stderr
+            return
+        for s in sends:
+            sys.stderr.write("%s run: the sidecar got %s\n" % (PROG, describe_send(s)))
+
+    while fn.poll() is None:
+        if len(stopping) > told:
+            told = len(stopping)
+            sys.stderr.write("%s run: stopping the function%s\n"
+                             % (PROG, " (killed)" if told > 1 else "; again to kill it"))
+        print_sends()
+        time.sleep(0.2)
+    print_sends()  # what came after the last look
+    return fn.returncode
 
 
 # ---- ofctx invoke -----------------------------------------------------------
@@ -880,12 +1037,7 @@ def run_state():
         fail("invoke: %s: %s" % (state_file(), e.strerror))
     if st is None or run_is_alive(state.get("pid")):
         return state
-    try:  # ours (read_state_file checked), and still the file read
-        now = os.lstat(state_file())
-        if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino):
-            os.unlink(state_file())
-    except OSError:
-        pass
+    remove_state(st)  # ours (read_state_file checked), if still the file read
     return {"stale": True}
 
 
@@ -925,8 +1077,12 @@ def cmd_invoke(args):
         return invoke_cloudevent(a, data)
     port = sidecar_port(a.sidecar)
     _, seen = sends_after(port, 0)
+    state = run_state()
+    # the function's port, to read what became of a binding event (a
+    # dropped one is acknowledged as a handled one is)
+    drops = dropped_count(state["app"]) if state.get("sidecar") == port and state.get("app") else None
     if kind == "binding":
-        name = run_state().get("inputs", {}).get(a.name, a.name)
+        name = state.get("inputs", {}).get(a.name, a.name)
         metadata = {}
         for pair in a.metadata:
             k, sep, v = pair.partition("=")
@@ -949,12 +1105,26 @@ def cmd_invoke(args):
         print("sent: " + describe_send(s))
     print_answer(answer.get("status"), answer.get("headers") or {}, answer.get("body", ""))
     if kind == "binding":
-        ok = answer.get("acked")
-        print("acknowledged" if ok else "not acknowledged: Dapr would deliver it again")
+        verdict = "RETRY" if not answer.get("acked") else "SUCCESS" if drops is None or (
+            dropped_count(state["app"]) or 0) <= drops else "DROP"
     else:
-        ok = answer.get("verdict") == "SUCCESS"
-        print("verdict: %s" % answer.get("verdict"))
-    return 0 if ok else 1
+        verdict = answer.get("verdict")
+        print("verdict: %s" % verdict)
+    print(VERDICTS.get((kind, verdict), VERDICTS[(kind, "RETRY")]))
+    return 0 if verdict == "SUCCESS" else 1
+
+
+# what becomes of an event, by input kind and verdict (docs/async-runtime.md)
+VERDICTS = {
+    ("binding", "SUCCESS"): "acknowledged",
+    ("binding", "DROP"): "dropped: the function declared the event poison (OFCTX_DROP); it was acknowledged "
+                         "all the same (200), and Dapr does not deliver it again",
+    ("binding", "RETRY"): "not acknowledged: Dapr would deliver it again",
+    ("pubsub", "SUCCESS"): "acknowledged",
+    ("pubsub", "DROP"): "dropped: Dapr does not deliver it again (it goes to the subscription's dead-letter "
+                        "topic, if it has one)",
+    ("pubsub", "RETRY"): "not acknowledged: Dapr would deliver it again",
+}
 
 
 def invoke_cloudevent(a, data):
@@ -997,8 +1167,8 @@ def main():
         fail("unknown command %s\n%s" % (verb, USAGE))
     try:
         return verbs[verb]()
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt:  # run: Ctrl-C before it started anything ends it as after
+        return 0 if verb == "run" else 130
     except OSError as e:  # one line, not a traceback (run has stopped what it started)
         fail("%s: %s" % (verb, e), 1)
 

@@ -3,12 +3,16 @@
 installed into a prefix, `ofctx new` in a folder outside the repository, the
 function built against the installed library with CMake and with pkg-config,
 run with `ofctx run` (the Dapr sidecar emulator wired to its context), sent
-events with `ofctx invoke`, and the errors each verb gives."""
+events with `ofctx invoke`, and the errors each verb gives; and the loop of
+`ofctx run` itself (RunLoop): how it stops, the hints it prints, a second
+run, what `invoke` shows of a dropped event and of a publish, and the exit
+statuses `ofctx --help` gives."""
 
 import glob
 import http.server
 import json
 import os
+import shlex
 import signal
 import socket
 import stat
@@ -31,6 +35,17 @@ def listening(port):
         return False
 
 BUILD = os.path.dirname(os.path.abspath(BIN_DIR))
+
+
+def stop_process(p, signum):
+    """Sends P SIGNUM unless it has ended, and waits for it (SIGKILL after a minute)."""
+    if p.poll() is None:
+        p.send_signal(signum)
+        try:
+            p.wait(60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
 
 
 def sanitized():
@@ -111,13 +126,7 @@ class FirstHour(unittest.TestCase):
         return p
 
     def stop_run(self, p):
-        if p.poll() is None:
-            p.send_signal(signal.SIGINT)
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop_process(p, signal.SIGINT)
         p.stdout.close()
         p.stderr.close()
 
@@ -550,6 +559,235 @@ class FirstHour(unittest.TestCase):
         p = subprocess.run([self.ofctx, "version"], env=env, capture_output=True, text=True)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertTrue(p.stdout.startswith("libofctx "))
+
+
+class RunLoop(unittest.TestCase):
+    """`ofctx run` and `ofctx invoke` of the build (their scripts in
+    share/libofctx beside its bin) around probe (tests/functions/probe.c),
+    whose events say what it does: stopping as a terminal stops it, the hint
+    it prints, a second run, a dropped event, a publish's bytes."""
+
+    OFCTX = os.path.join(BIN_DIR, "ofctx")
+    PROBE = os.path.join(BIN_DIR, "probe")
+
+    def setUp(self):
+        tmp = tempfile.TemporaryDirectory(prefix="ofctx-run-")
+        self.addCleanup(tmp.cleanup)
+        self.tmp = tmp.name
+        # the state of `ofctx run` for `ofctx invoke`: in ofctx/run.json here
+        self.env = dict(os.environ, XDG_RUNTIME_DIR=self.tmp, CONTEXT_MODE="self-host")
+        self.env.pop("FUNC_CONTEXT", None)
+        self.state = os.path.join(self.tmp, "ofctx", "run.json")
+
+    def context(self, inputs, outputs=None, name="probe"):
+        path = os.path.join(self.tmp, "%s.json" % name)
+        with open(path, "w") as f:
+            json.dump({"name": name, "version": "v1", "runtime": "Async", "port": "8080", "inputs": inputs,
+                       "outputs": outputs or {}}, f)
+        return path
+
+    def start(self, context, command=None, env=None):
+        """`ofctx run` in a session of its own, as a shell starts a job: its
+        pid, app port and stderr (a file: what it starts cannot hold a pipe)."""
+        port = free_port()
+        err = open(os.path.join(self.tmp, "run-%d.err" % port), "w+")
+        self.addCleanup(err.close)
+        run = subprocess.Popen([self.OFCTX, "run", "--context", context, "--", *(command or [self.PROBE])],
+                               env=dict(env or self.env, PORT=str(port)), stdout=subprocess.DEVNULL,
+                               stderr=err, start_new_session=True)
+        self.addCleanup(self.stop_all, run)
+        return run, port, err
+
+    def stop_all(self, run):
+        stop_process(run, signal.SIGTERM)
+
+    @staticmethod
+    def kill_all(pids):
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def started(self, run, err):
+        """Waits until RUN has recorded its state; its state."""
+        wait_until(lambda: os.path.exists(self.state) or run.poll() is not None, "ofctx run's state", 60)
+        self.assertIsNone(run.poll(), self.text(err))
+        with open(self.state) as f:
+            return json.load(f)
+
+    @staticmethod
+    def text(err):
+        err.flush()
+        err.seek(0)
+        return err.read()
+
+    def invoke(self, *args, env=None):
+        return subprocess.run([self.OFCTX, "invoke", *args], env=env or self.env, capture_output=True,
+                              text=True, timeout=120)
+
+    def taking(self, *args):
+        """Waits until the function takes events (the emulator has started it)."""
+        wait_until(lambda: self.invoke(*args).returncode == 0, "the function to take events", 60)
+
+    BINDING = {"in": {"componentName": "in", "componentType": "bindings.kafka"}}
+    PUBSUB = {"orders": {"uri": "orders", "componentName": "pubsub", "componentType": "pubsub.kafka"}}
+
+    def running(self, command=None):
+        """`ofctx run` of COMMAND (probe) for a binding input, once the
+        function has started: run, its app port, stderr, the emulator's port."""
+        run, port, err = self.start(self.context(self.BINDING), command)
+        sidecar = self.started(run, err)["sidecar"]
+        if command is None:
+            self.taking("binding", "in", "x")
+        else:
+            wait_until(lambda: "send it an event" in self.text(err), "the function to start", 60)
+        return run, port, err, sidecar
+
+    def assert_ended_well(self, run, port, err, sidecar):
+        self.assertEqual(run.wait(60), 0, self.text(err))
+        stderr = self.text(err)
+        self.assertNotIn("does not answer", stderr)
+        self.assertNotIn("Traceback", stderr)
+        self.assertFalse(os.path.exists(self.state))
+        self.assertFalse(listening(sidecar), "the emulator outlived ofctx run")
+        self.assertFalse(listening(port), "the function outlived ofctx run")
+
+    def test_ctrl_c_stops_the_function_then_the_emulator_and_ends_well(self):
+        # a terminal's Ctrl-C goes to every process of the foreground group:
+        # ofctx run forwards it alone, to a function that drains (probe), one
+        # slow to drain (the emulator must outlive it) and one that dies of it
+        # (sleep); none is an error
+        slow = ["sh", "-c", "trap 'sleep 1; exit 0' INT TERM; while :; do sleep 0.1; done"]
+        for command in (None, slow, ["sleep", "600"]):
+            with self.subTest(command=command and command[0]):
+                run, port, err, sidecar = self.running(command)
+                os.killpg(run.pid, signal.SIGINT)
+                self.assert_ended_well(run, port, err, sidecar)
+
+    def test_sigterm_to_ofctx_run_alone_stops_both(self):
+        run, port, err, sidecar = self.running()
+        run.send_signal(signal.SIGTERM)
+        self.assert_ended_well(run, port, err, sidecar)
+
+    def test_a_killed_run_takes_what_it_started_along(self):
+        # SIGKILL leaves ofctx run no time to stop its children, which are in
+        # sessions of their own: they end with it all the same
+        run, port, err, sidecar = self.running()
+        with open("/proc/%d/task/%d/children" % (run.pid, run.pid)) as f:
+            children = [int(pid) for pid in f.read().split()]
+        self.assertEqual(len(children), 2, children)  # the emulator and the function
+        self.addCleanup(self.kill_all, children)  # should they outlive it
+        run.kill()
+        run.wait()
+        wait_until(lambda: not listening(sidecar) and not listening(port), "the emulator and the function to end",
+                   60)
+
+    def test_the_hint_is_an_invoke_that_works_for_each_kind_of_input(self):
+        for inputs, verb in ((self.BINDING, "ofctx invoke binding in "),
+                             (self.PUBSUB, "ofctx invoke pubsub pubsub orders ")):
+            with self.subTest(verb=verb):
+                run, port, err = self.start(self.context(inputs))
+                self.started(run, err)
+                wait_until(lambda: "send it an event" in self.text(err), "the hint", 60)
+                hint = [line.split(": ", 2)[2] for line in self.text(err).splitlines() if "send it an event" in line]
+                self.assertEqual(len(hint), 1, self.text(err))
+                self.assertTrue(hint[0].startswith(verb), hint)
+                args = shlex.split(hint[0])[2:]
+                self.taking(*args)
+                p = self.invoke(*args)
+                self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+                self.assertEqual(p.stdout.splitlines()[-1], "acknowledged", p.stdout)
+                self.stop_all(run)
+                self.assertEqual(run.returncode, 0, self.text(err))
+
+    def test_a_second_run_is_refused_and_the_first_stays_reachable(self):
+        first, port, err = self.start(self.context(self.BINDING))
+        state = self.started(first, err)
+        self.taking("binding", "in", "x")
+        marker = os.path.join(self.tmp, "second-started")
+        second, _, err2 = self.start(self.context(self.BINDING, name="second"), ["touch", marker])
+        self.assertEqual(second.wait(60), 2, self.text(err2))
+        self.assertEqual(self.text(err2).splitlines(), [
+            "ofctx: run: another 'ofctx run' runs here (pid %d: probe on 127.0.0.1:%d, its sidecar emulator "
+            "on 127.0.0.1:%d), and 'ofctx invoke' reaches one only: stop it first, or run this one with "
+            "XDG_RUNTIME_DIR set to another folder of yours (and invoke it with the same)"
+            % (first.pid, port, state["sidecar"])])
+        self.assertFalse(os.path.exists(marker), "the second function ran")
+        with open(self.state) as f:
+            self.assertEqual(json.load(f), state)
+        p = self.invoke("binding", "in", "x")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        # with a folder of its own, a second run runs, and is reached there
+        other = os.path.join(self.tmp, "other")
+        os.mkdir(other, 0o700)
+        env = dict(self.env, XDG_RUNTIME_DIR=other)
+        second, _, err2 = self.start(self.context(self.BINDING, name="second"), env=env)
+        wait_until(lambda: os.path.exists(os.path.join(other, "ofctx", "run.json")) or second.poll() is not None,
+                   "the second run's state", 60)
+        self.assertIsNone(second.poll(), self.text(err2))
+        wait_until(lambda: self.invoke("binding", "in", "x", env=env).returncode == 0, "the second function", 60)
+        self.stop_all(second)
+        self.assertEqual(second.returncode, 0, self.text(err2))
+        p = self.invoke("binding", "in", "x")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+    def test_a_dropped_event_is_shown_as_dropped(self):
+        # probe returns OFCTX_DROP for {"return": 400}: a binding answers 200
+        # all the same (the function's metrics count it), pub/sub says DROP
+        for inputs, args in ((self.BINDING, ("binding", "in")), (self.PUBSUB, ("pubsub", "pubsub", "orders"))):
+            with self.subTest(input=args[0]):
+                run, port, err = self.start(self.context(inputs))
+                self.started(run, err)
+                self.taking(*args, "{}")
+                p = self.invoke(*args, '{"return": 400}')
+                self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+                lines = p.stdout.splitlines()
+                self.assertNotIn("acknowledged", lines)
+                self.assertTrue(lines[-1].startswith("dropped: "), p.stdout)
+                if args[0] == "pubsub":
+                    self.assertIn("verdict: DROP", lines)
+                p = self.invoke(*args, '{"return": 200}')
+                self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+                self.assertFalse(any(line.startswith("dropped") for line in p.stdout.splitlines()), p.stdout)
+                p = self.invoke(*args, '{"return": 500}')
+                self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+                self.assertFalse(any(line.startswith("dropped") for line in p.stdout.splitlines()), p.stdout)
+                self.stop_all(run)
+
+    def test_a_publish_is_shown_as_sent(self):
+        # bytes that JSON would print otherwise: key order, spaces
+        sent = '{"b":1,  "a":2}'
+        outputs = {"out": {"uri": "copies", "componentName": "pubsub", "componentType": "pubsub.kafka"}}
+        run, port, err = self.start(self.context(self.BINDING, outputs))
+        self.started(run, err)
+        self.taking("binding", "in", "x")
+        p = self.invoke("binding", "in", json.dumps({"send_opts": {"output": "out", "data": sent}}))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("sent: publish pubsub/copies: %s\n" % sent, p.stdout)
+        wait_until(lambda: "the sidecar got publish" in self.text(err), "ofctx run to print the publish", 60)
+        self.assertIn("ofctx run: the sidecar got publish pubsub/copies: %s\n" % sent, self.text(err))
+
+    def test_the_exit_statuses_are_those_the_help_gives(self):
+        help_ = subprocess.run([self.OFCTX, "--help"], capture_output=True, text=True).stdout
+        said = " ".join(help_[help_.index("Exit status:"):].split())
+        self.assertIn("0 on success", said)
+        self.assertIn("1 when invoke's event was not taken (not acknowledged, or dropped)", said)
+        self.assertIn("or the sidecar emulator or URL did not answer", said)
+        self.assertIn("2 for a bad context, a bad argument or a usage error", said)
+        self.assertIn("run: the function's status, 0 when Ctrl-C or SIGTERM stopped it", said)
+        # 2: usage; 1: nothing answers
+        self.assertEqual(self.invoke("binding").returncode, 2)
+        p = self.invoke("binding", "in", "x", "--sidecar", str(free_port()))
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("does not answer", p.stderr)
+        p = self.invoke("cloudevent", "http://127.0.0.1:%d/" % free_port())
+        self.assertEqual(p.returncode, 1, p.stderr)
+        # run: the function's own status
+        p = subprocess.run([self.OFCTX, "run", "--context", self.context(self.BINDING), "--", "sh", "-c",
+                            "exit 3"], env=dict(self.env, PORT=str(free_port())), capture_output=True, text=True,
+                           timeout=120)
+        self.assertEqual(p.returncode, 3, p.stderr)
 
 
 if __name__ == "__main__":

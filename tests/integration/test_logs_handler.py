@@ -756,6 +756,65 @@ class DeployFiles(unittest.TestCase):
         brokers = {m["name"]: m["value"] for m in binding["metadata"]}["brokers"]
         self.assertTrue(brokers.startswith(name + "-kafka-brokers:"), brokers)
 
+    def test_function_knative_yaml(self):
+        # the synchronous variant: the same image, rules and output, no Dapr input, an HTTP trigger
+        import yaml
+        deploy = os.path.join(ROOT, "examples", "logs-handler", "deploy")
+        with open(os.path.join(deploy, "function.yaml")) as f:
+            async_fn = yaml.safe_load(f)
+        with open(os.path.join(deploy, "function-knative.yaml")) as f:
+            fn = yaml.safe_load(f)
+        with open(KNATIVE_CONTEXT) as f:
+            context = json.load(f)
+        serving, served = fn["spec"]["serving"], async_fn["spec"]["serving"]
+        self.assertEqual(fn["apiVersion"], "core.openfunction.io/v1beta2")
+        self.assertEqual((fn["spec"]["image"], fn["metadata"]["namespace"]),
+                         (async_fn["spec"]["image"], async_fn["metadata"]["namespace"]))
+        self.assertEqual(fn["metadata"]["name"], context["name"])
+        self.assertNotIn("dapr", serving["triggers"])
+        self.assertEqual(str(serving["triggers"]["http"]["port"]), context["port"])
+        self.assertEqual(serving["outputs"], served["outputs"])
+        self.assertEqual([o["dapr"]["name"] for o in serving["outputs"]], list(context["outputs"]))
+        self.assertEqual(serving["bindings"]["notification-manager"], served["bindings"]["notification-manager"])
+        self.assertEqual(serving["params"], served["params"])
+        self.assertEqual(serving["template"]["volumes"], served["template"]["volumes"])
+        (container,) = serving["template"]["containers"]
+        self.assertEqual(container["readinessProbe"]["httpGet"]["path"], "/readyz")
+        self.assertNotIn("keda", serving["scaleOptions"])
+        self.assertEqual(serving["scaleOptions"]["minReplicas"], 0)
+        # the function starts on the Function's params and rules, and alerts
+        params = {k: str(v) for k, v in serving["params"].items()}
+        with tempfile.TemporaryDirectory() as tmp:
+            params["LOGS_RULES_FILE"] = self.rules_file(serving, tmp)
+            status, sends, err = run(Formats.RECORD, params)
+        self.assertEqual((status, len(sends)), (0, 2), err)
+
+    def test_kafka_source_yaml(self):
+        # KafkaSource reads kafka.yaml's "logs" topic through its bootstrap service
+        # and posts to the Knative function's address, in order, with retries
+        import yaml
+        deploy = os.path.join(ROOT, "examples", "logs-handler", "deploy")
+        with open(os.path.join(deploy, "kafka-source.yaml")) as f:
+            source = yaml.safe_load(f)
+        with open(os.path.join(deploy, "kafka.yaml")) as f:
+            docs = {d["kind"]: d for d in yaml.safe_load_all(f)}
+        with open(os.path.join(deploy, "function-knative.yaml")) as f:
+            fn = yaml.safe_load(f)
+        with open(os.path.join(deploy, "function.yaml")) as f:
+            async_fn = yaml.safe_load(f)
+        spec, kafka = source["spec"], docs["Kafka"]
+        self.assertEqual(source["apiVersion"], "sources.knative.dev/v1")
+        self.assertEqual(spec["topics"], [docs["KafkaTopic"]["metadata"]["name"]])
+        (plain,) = [l for l in kafka["spec"]["kafka"]["listeners"] if not l["tls"]]
+        self.assertEqual(spec["bootstrapServers"], ["%s-kafka-bootstrap.%s.svc:%d" % (
+            kafka["metadata"]["name"], kafka["metadata"]["namespace"], plain["port"])])
+        self.assertEqual(spec["sink"]["uri"], "http://%s.%s.svc.cluster.local/" % (
+            fn["metadata"]["name"], fn["metadata"]["namespace"]))
+        keda_group = async_fn["spec"]["serving"]["scaleOptions"]["keda"]["triggers"][0]["metadata"]["consumerGroup"]
+        self.assertNotEqual(spec["consumerGroup"], keda_group)
+        self.assertEqual(spec["ordering"], "ordered")
+        self.assertGreater(spec["delivery"]["retry"], 0)
+
     def test_function_build_yaml(self):
         # the same function, built by OpenFunction with the libofctx builder
         import yaml

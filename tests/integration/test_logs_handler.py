@@ -228,6 +228,20 @@ class StartUp(unittest.TestCase):
         self.assertIn("--invoke", p.stdout)
 
 
+def recent_sample():
+    """The bundled sample's records as JSON texts, made recent (it is from
+    2021, and an old record's lease is long over), and its expected alerts."""
+    now = time.time()
+    with open(os.path.join(ROOT, "examples", "logs-handler", "testdata", "records.jsonl")) as f:
+        records = [json.loads(l) for l in f]
+    with open(os.path.join(ROOT, "examples", "logs-handler", "testdata", "expected-alerts.jsonl")) as f:
+        expected = [json.loads(l) for l in f]
+    for i, record in enumerate(records):
+        record["@timestamp"] = now + i / 1000
+        record.pop("time", None)
+    return [json.dumps(r) for r in records], expected
+
+
 class Webhook:
     """An Alertmanager webhook receiver on loopback: keeps every body."""
 
@@ -315,16 +329,9 @@ class AlertmanagerEndToEnd(unittest.TestCase):
             self.am.wait(10)
 
     def test_alerts_reach_the_receiver_with_their_labels(self):
-        now = time.time()
-        with open(os.path.join(ROOT, "examples", "logs-handler", "testdata", "records.jsonl")) as f:
-            records = [json.loads(l) for l in f]
-        with open(os.path.join(ROOT, "examples", "logs-handler", "testdata", "expected-alerts.jsonl")) as f:
-            expected = [json.loads(l) for l in f]
-        for i, record in enumerate(records):
-            # the sample is from 2021: make it recent, or its lease is long over
-            record["@timestamp"] = now + i / 1000
-            record.pop("time", None)
-            r = self.h.deliver_binding(self.input, json.dumps(record))
+        records, expected = recent_sample()
+        for record in records:
+            r = self.h.deliver_binding(self.input, record)
             self.assertEqual(r["status"], 200, r)
         want = sorted(json.dumps({k: v for k, v in e["labels"].items() if k != "rule_level"},
                                  sort_keys=True) for e in expected if e["status"] == "firing")
@@ -466,16 +473,9 @@ class KnativeKafkaSource(unittest.TestCase):
                                           "container_name": "c1"}})
 
     def test_the_sample_as_kafka_source_events(self):
-        now = time.time()
-        with open(os.path.join(ROOT, "examples", "logs-handler", "testdata", "records.jsonl")) as f:
-            records = [json.loads(l) for l in f]
-        with open(os.path.join(ROOT, "examples", "logs-handler", "testdata", "expected-alerts.jsonl")) as f:
-            expected = [json.loads(l) for l in f]
-        for i, record in enumerate(records):
-            # the sample is from 2021: make it recent, or its lease is long over
-            record["@timestamp"] = now + i / 1000
-            record.pop("time", None)
-            self.assertEqual(self.post(json.dumps(record)), 200, self.h.log())
+        records, expected = recent_sample()
+        for record in records:
+            self.assertEqual(self.post(record), 200, self.h.log())
         # every record was answered only once its alert was accepted: all are at the webhook now
         want = sorted(json.dumps(e["labels"], sort_keys=True) for e in expected if e["status"] == "firing")
         self.assertEqual(sorted(json.dumps(a["labels"], sort_keys=True) for a in self.hook.alerts()), want)

@@ -28,7 +28,7 @@ typedef struct {
   const ofctx_config_t *cfg;
   ofctx_function_t fn;             /* the OpenFunction signature, or */
   ofctx_http_function_t http_fn;   /* a plain HTTP function (Knative) */
-  ofctx_batch_function_t batch_fn; /* a batch function (Async) */
+  ofctx_batch_function_t batch_fn; /* a batch function (bulk, or batches of one) */
   const ofctx__hooks_t *hooks;     /* run around the function; NULL: none */
   uint64_t timeout_ms;             /* after the function returned, for its sends; 0: none */
   ofctx__metrics_t *metrics;

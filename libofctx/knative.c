@@ -151,6 +151,10 @@ static void answer_http(ofctx_t *ctx, ofctx__outcome_t outcome) {
 
 /* ---- requests ---- */
 
+/* The OpenFunction signature: a function, or a batch function, which gets
+ * each request as a batch of one. */
+static int openfunction_signature(const ofctx__host_t *host) { return host->fn || host->batch_fn; }
+
 /* name=value&... into a JSON object, decoded; the first value of a name
  * wins and pairs that do not decode are left out, as Go's ParseQuery
  * does. -1 when out of memory. */
@@ -227,7 +231,7 @@ static void deliver(knative_t *k, ofctx__http_request_t *req, ofctx_event_t *ev)
   ev->input = "http";
   ev->req = req;
   ev->data = ofctx__http_request_body(req, &ev->len);
-  if (k->host->fn &&
+  if (openfunction_signature(k->host) &&
       ofctx__ce_decode(headers, count, ev->data, ev->len, ev, &mode, &refusal) != OFCTX_OK) {
     ofctx__event_clear(ev);
     refuse(req, &refusal);
@@ -237,7 +241,8 @@ static void deliver(knative_t *k, ofctx__http_request_t *req, ofctx_event_t *ev)
   ev->kind = mode == OFCTX__CE_NONE ? OFCTX_EVENT_HTTP : OFCTX_EVENT_CLOUDEVENT;
   if (mode == OFCTX__CE_NONE)
     ev->content_type = ofctx__http_request_header(req, "content-type");
-  if (ofctx__invoke(k->host, req, ev, k->host->fn ? answer_function : answer_http) != 0)
+  if (ofctx__invoke(k->host, req, ev,
+                    openfunction_signature(k->host) ? answer_function : answer_http) != 0)
     ofctx__http_respond_json(req, 503, "{\"error\":\"out of memory\"}");
 }
 

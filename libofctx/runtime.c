@@ -39,7 +39,7 @@ struct ofctx__runtime {
   ofctx__options_t opts;
   ofctx_function_t fn;             /* the OpenFunction signature, or */
   ofctx_http_function_t http_fn;   /* a plain HTTP function (Knative) */
-  ofctx_batch_function_t batch_fn; /* a batch function (Async) */
+  ofctx_batch_function_t batch_fn; /* a batch function (bulk, or batches of one) */
   const char *const *methods;      /* Knative: the methods taken; NULL: all */
   void (*tick)(ofctx_t *ctx, int stopping, void *user_data); /* ofctx_main_opts_t.tick */
   unsigned tick_ms;
@@ -457,12 +457,6 @@ static int pick_mode(ofctx__runtime_t *rt, const ofctx__local_args_t *local) {
     fprintf(stderr,
             "%s: a plain HTTP function runs only with runtime \"Knative\"; this "
             "context says \"%s\"\n",
-            ofctx_config_name(rt->cfg), mode->name);
-    return -1;
-  }
-  if (mode->from_users && rt->batch_fn) {
-    fprintf(stderr,
-            "%s: a batch function runs only with runtime \"Async\"; this context says \"%s\"\n",
             ofctx_config_name(rt->cfg), mode->name);
     return -1;
   }

@@ -36,6 +36,13 @@ ofctx_result_t mode_describe_event(ofctx_t *ctx, const ofctx_event_t *in) {
   return strncmp(data, "poison", 6) == 0 ? OFCTX_DROP : OFCTX_SUCCESS;
 }
 
+/* mode_describe_event on each entry, its result the entry's status. */
+static ofctx_result_t describe_batch(ofctx_t *ctx, ofctx_batch_t *batch) {
+  for (size_t i = 0; i < ofctx_batch_count(batch); i++)
+    ofctx_batch_set_status(batch, i, mode_describe_event(ctx, ofctx_batch_event(batch, i)));
+  return OFCTX_SUCCESS;
+}
+
 struct mode_fixture {
   uv_loop_t loop;
   uv_async_t stop;
@@ -74,8 +81,9 @@ const char *mode_self_host(void *arg, const char *name) {
   return strcmp(name, "CONTEXT_MODE") == 0 ? "self-host" : NULL;
 }
 
-mode_fixture_t *mode_start(const char *context, const ofctx__mode_t *mode,
-                           const char *const *methods) {
+/* mode_start, the host's function a batch function when `batch`. */
+static mode_fixture_t *start(const char *context, const ofctx__mode_t *mode,
+                             const char *const *methods, int batch) {
   mode_fixture_t *f = calloc(1, sizeof *f);
   const char *ins[] = {"a", "b", "c"};
   ofctx__mode_env_t env;
@@ -90,7 +98,8 @@ mode_fixture_t *mode_start(const char *context, const ofctx__mode_t *mode,
   assert_int_equal(ofctx__metrics_init(&f->metrics, ins, 3, NULL, 0), 0);
   f->host = (ofctx__host_t){.loop = &f->loop,
                             .cfg = f->cfg,
-                            .fn = mode_describe_event,
+                            .fn = batch ? NULL : mode_describe_event,
+                            .batch_fn = batch ? describe_batch : NULL,
                             .timeout_ms = 1000,
                             .metrics = &f->metrics};
   env = (ofctx__mode_env_t){.cfg = f->cfg,
@@ -108,6 +117,15 @@ mode_fixture_t *mode_start(const char *context, const ofctx__mode_t *mode,
   f->port = ofctx__http_server_port(f->server);
   assert_int_equal(pthread_create(&f->thread, NULL, run_loop, f), 0);
   return f;
+}
+
+mode_fixture_t *mode_start(const char *context, const ofctx__mode_t *mode,
+                           const char *const *methods) {
+  return start(context, mode, methods, 0);
+}
+
+mode_fixture_t *mode_start_batch(const char *context, const ofctx__mode_t *mode) {
+  return start(context, mode, NULL, 1);
 }
 
 void mode_finish(mode_fixture_t *f) {

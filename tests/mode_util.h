@@ -19,6 +19,9 @@ ofctx_result_t mode_describe_event(ofctx_t *ctx, const ofctx_event_t *in);
  * Knative `methods` (NULL: all), serving on a port of loopback. */
 mode_fixture_t *mode_start(const char *context, const ofctx__mode_t *mode,
                            const char *const *methods);
+/* mode_start with every method, whose host has a batch function instead:
+ * mode_describe_event on each entry, its result the entry's status. */
+mode_fixture_t *mode_start_batch(const char *context, const ofctx__mode_t *mode);
 void mode_finish(mode_fixture_t *f);
 
 /* Sends `request` on a new connection and fails the test unless the whole

@@ -1,6 +1,7 @@
 /* The Knative mode (knative.c) on its own, behind a real HTTP server on
  * loopback with a host and no runtime (mode_util.h): the route, its
- * parameters, the method filter and CloudEvents, and the mode's start-up
+ * parameters, the method filter and CloudEvents (KafkaSource's among
+ * them), a batch function's batches of one, and the mode's start-up
  * refusals. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,6 +36,44 @@ static void knative_mode(void **state) {
   mode_finish(f);
 }
 
+/* A record of topic "logs" as KafkaSource delivers it: a binary-mode
+ * CloudEvent whose id and subject name the partition and offset, with the
+ * record's key and, as the record had no content-type header, no
+ * Content-Type. */
+#define KAFKA_SOURCE_EVENT                                                                         \
+  "ce-specversion: 1.0\r\nce-type: dev.knative.kafka.event\r\n"                                    \
+  "ce-source: /apis/v1/namespaces/demo/kafkasources/logs-handler#logs\r\n"                         \
+  "ce-subject: partition:2#42\r\nce-id: partition:2/offset:42\r\n"                                 \
+  "ce-time: 2021-08-25T01:54:37.226Z\r\nce-key: wordpress-v1\r\n"
+
+static void kafka_source_events(void **state) {
+  static const char context[] = "{\"name\":\"f\",\"runtime\":\"Knative\"}";
+  mode_fixture_t *f = mode_start(context, &ofctx__knative_mode, NULL);
+  (void)state;
+
+  mode_expect(f, mode_post("/", KAFKA_SOURCE_EVENT, "{\"log\":\"x\"}"),
+              "kind=4 input=http data={\"log\":\"x\"} md0=- id=partition:2/offset:42");
+  mode_expect(f, mode_post("/", KAFKA_SOURCE_EVENT, "poison"), "HTTP/1.1 400 ");
+  mode_finish(f);
+}
+
+/* A batch function gets each request as a batch of one, and the entry's
+ * status is the answer: SUCCESS 200 with the reply, DROP 400. */
+static void batch_function(void **state) {
+  static const char context[] = "{\"name\":\"f\",\"runtime\":\"Knative\"}";
+  mode_fixture_t *f = mode_start_batch(context, &ofctx__knative_mode);
+  (void)state;
+
+  mode_expect(f, mode_post("/", KAFKA_SOURCE_EVENT, "{\"log\":\"x\"}"),
+              "kind=4 input=http data={\"log\":\"x\"} md0=- id=partition:2/offset:42");
+  mode_expect(f, mode_post("/", KAFKA_SOURCE_EVENT, "{}"), "HTTP/1.1 200 ");
+  mode_expect(f, mode_post("/", KAFKA_SOURCE_EVENT, "poison"), "HTTP/1.1 400 ");
+  mode_expect(f, mode_post("/", "", "plain"), "kind=3 input=http data=plain");
+  /* a CloudEvent that is not valid never reaches it */
+  mode_expect(f, mode_post("/", "ce-specversion: 1.0\r\nce-id: 1\r\n", "x"), "HTTP/1.1 400 ");
+  mode_finish(f);
+}
+
 static void bad_starts(void **state) {
   static const char context[] = "{\"name\":\"f\",\"runtime\":\"Knative\"}";
   static const char *const bad_methods[] = {"GE T", NULL};
@@ -63,6 +102,8 @@ static void bad_starts(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(knative_mode),
+      cmocka_unit_test(kafka_source_events),
+      cmocka_unit_test(batch_function),
       cmocka_unit_test(bad_starts),
   };
   return cmocka_run_group_tests_name("knative", tests, NULL, NULL);

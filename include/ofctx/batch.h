@@ -1,5 +1,6 @@
-/* The entries of a batch function's delivery (ofctx_main_opts_t.batch,
- * runtime Async): each as an event, and the status the function gives it.
+/* The entries of a batch function's delivery (ofctx_main_opts_t.batch: a
+ * bulk delivery of the Async runtime, or a batch of one): each as an
+ * event, and the status the function gives it.
  * The batch and its events are borrowed: valid until the invocation
  * settles.
  * Threads: the loop thread only, as for function.h. */

@@ -72,13 +72,14 @@ typedef void (*ofctx_http_function_t)(ofctx_t *ctx, const ofctx_event_t *req,
  * until the invocation settles. */
 typedef struct ofctx_batch ofctx_batch_t;
 
-/* A batch function (runtime Async): every entry of a bulk pub/sub delivery
- * (Dapr's bulkSubscribe) in one call, and any other event as a batch of
- * one. It sets each entry's status with ofctx_batch_set_status; an entry
- * left without one is RETRY. Its return value: OFCTX_SUCCESS keeps the
- * statuses; OFCTX_DROP makes the entries without one DROP; OFCTX_ERROR (or
- * any other value, 0 included, as for a function), a failed send, a failed
- * hold or the invocation timeout makes every entry that is not DROP RETRY. */
+/* A batch function: every entry of a bulk pub/sub delivery (Dapr's
+ * bulkSubscribe, runtime Async) in one call, and any other event (a
+ * Knative request too) as a batch of one. It sets each entry's status with
+ * ofctx_batch_set_status; an entry left without one is RETRY. Its return
+ * value: OFCTX_SUCCESS keeps the statuses; OFCTX_DROP makes the entries
+ * without one DROP; OFCTX_ERROR (or any other value, 0 included, as for a
+ * function), a failed send, a failed hold or the invocation timeout makes
+ * every entry that is not DROP RETRY. */
 typedef ofctx_result_t (*ofctx_batch_function_t)(ofctx_t *ctx, ofctx_batch_t *batch);
 
 /* Runs `fn` as an OpenFunction function: reads the function context from
@@ -190,7 +191,8 @@ typedef struct {
    * ofctx_user_data(ctx). */
   void (*tick)(ofctx_t *ctx, int stopping, void *user_data);
   unsigned tick_ms;
-  /* A batch function, instead of `function` or `http` (runtime Async). */
+  /* A batch function, instead of `function` or `http` (bulk deliveries
+   * under the Async runtime; every other event is a batch of one). */
   ofctx_batch_function_t batch;
   /* Called exactly once, with the user data, before ofctx_main_opts
    * returns, when init succeeded (without init: when the context and
@@ -224,8 +226,7 @@ typedef struct {
 
 /* ofctx_main with a choice of function kind and methods. Exit statuses as
  * ofctx_main; 2 also when `opts` names no function or more than one, an
- * HTTP function under the Async runtime or a batch function under Knative,
- * or its `size` is not set. */
+ * HTTP function under the Async runtime, or its `size` is not set. */
 OFCTX_EXTERN int ofctx_main_opts(int argc, char **argv, const ofctx_main_opts_t *opts);
 
 /* ---- the context ---- */

@@ -840,12 +840,18 @@ class BatchFunction(unittest.TestCase):
         finally:
             h.finish()
 
-    def test_a_batch_function_under_knative_is_refused(self):
-        env = dict(os.environ, OFCTX_PROBE_BATCH="1", CONTEXT_MODE="self-host",
-                   FUNC_CONTEXT=json.dumps({"name": "b", "runtime": "Knative", "port": str(free_port())}))
-        p = subprocess.run(function_command("probe"), env=env, capture_output=True, text=True, timeout=30)
-        self.assertEqual(p.returncode, 2, p.stderr)
-        self.assertIn('a batch function runs only with runtime "Async"', p.stderr)
+    def test_a_batch_function_under_knative_takes_batches_of_one(self):
+        # each request is a batch of one, and the entry's status is the answer
+        h = Harness({"name": "b", "runtime": "Knative"}, COMPONENTS, env={"OFCTX_PROBE_BATCH": "1"},
+                    startup=False)
+        try:
+            for data, status in (({"return": 200}, 200), ({"return": 400}, 400), ({"return": 500}, 500),
+                                 ({"return": 7}, 500)):
+                with self.subTest(data=data):
+                    self.assertEqual(http("POST", h.app + "/", json.dumps(data),
+                                          {"Content-Type": "application/json"})[0], status)
+        finally:
+            h.finish()
 
     def test_a_single_message_is_a_batch_of_one(self):
         for data, verdict in (({"return": 200, "batch_report": "out"}, "SUCCESS"),

@@ -5,6 +5,7 @@ produce), the two alert formats, start-up errors, and the bundled sample."""
 
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import datetime
+import http.client as http_client
 import json
 import os
 import re
@@ -21,6 +22,7 @@ from harness import BIN_DIR, function_command, Harness, free_port, http, wait_un
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 CONTEXT = os.path.join(ROOT, "examples", "logs-handler", "context.json")
+KNATIVE_CONTEXT = os.path.join(ROOT, "examples", "logs-handler", "context-knative.json")
 CASES = os.path.join(ROOT, "tests", "data", "logs", "cases.jsonl")
 
 
@@ -226,6 +228,20 @@ class StartUp(unittest.TestCase):
         self.assertIn("--invoke", p.stdout)
 
 
+def recent_sample():
+    """The bundled sample's records as JSON texts, made recent (it is from
+    2021, and an old record's lease is long over), and its expected alerts."""
+    now = time.time()
+    with open(os.path.join(ROOT, "examples", "logs-handler", "testdata", "records.jsonl")) as f:
+        records = [json.loads(l) for l in f]
+    with open(os.path.join(ROOT, "examples", "logs-handler", "testdata", "expected-alerts.jsonl")) as f:
+        expected = [json.loads(l) for l in f]
+    for i, record in enumerate(records):
+        record["@timestamp"] = now + i / 1000
+        record.pop("time", None)
+    return [json.dumps(r) for r in records], expected
+
+
 class Webhook:
     """An Alertmanager webhook receiver on loopback: keeps every body."""
 
@@ -318,16 +334,9 @@ class AlertmanagerRun:
 
     def deliver_sample(self):
         """The bundled sample, made recent; the firing alerts it must give (labels as JSON)."""
-        now = time.time()
-        with open(os.path.join(ROOT, "examples", "logs-handler", "testdata", "records.jsonl")) as f:
-            records = [json.loads(l) for l in f]
-        with open(os.path.join(ROOT, "examples", "logs-handler", "testdata", "expected-alerts.jsonl")) as f:
-            expected = [json.loads(l) for l in f]
-        for i, record in enumerate(records):
-            # the sample is from 2021: make it recent, or its lease is long over
-            record["@timestamp"] = now + i / 1000
-            record.pop("time", None)
-            r = self.h.deliver_binding(self.input, json.dumps(record))
+        records, expected = recent_sample()
+        for record in records:
+            r = self.h.deliver_binding(self.input, record)
             self.assertEqual(r["status"], 200, r)
         return [{k: v for k, v in e["labels"].items() if k != "rule_level"}
                 for e in expected if e["status"] == "firing"]
@@ -665,6 +674,121 @@ class Monitoring(unittest.TestCase):
         # the rules' job is the PodMonitor's (namespace/name)
         job = "%s/%s" % (monitor["metadata"]["namespace"], monitor["metadata"]["name"])
         self.assertIn('job="%s"' % job, self.docs["PrometheusRule"]["spec"]["groups"][0]["rules"][0]["expr"])
+def kafka_source_post(port, record, offset, key=None, partition=0):
+    """One Kafka record of topic "logs" as KafkaSource delivers it to its sink:
+    a binary-mode CloudEvent of type dev.knative.kafka.event whose id and
+    subject name the partition and offset, ce-key when the record has a key,
+    and no Content-Type (Fluent Bit's records carry no content-type header).
+    http_client adds no Content-Type of its own. The answer: (status, body)."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    headers = {"ce-specversion": "1.0", "ce-type": "dev.knative.kafka.event",
+               "ce-source": "/apis/v1/namespaces/demo-project/kafkasources/logs-handler#logs",
+               "ce-subject": "partition:%d#%d" % (partition, offset),
+               "ce-id": "partition:%d/offset:%d" % (partition, offset),
+               "ce-time": now.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (now.microsecond // 1000)}
+    if key is not None:
+        headers["ce-key"] = key
+    conn = http_client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("POST", "/", body=record.encode(), headers=headers)
+        answer = conn.getresponse()
+        return answer.status, answer.read()
+    finally:
+        conn.close()
+
+
+class KnativeKafkaSource(unittest.TestCase):
+    """The synchronous variant: the logs-handler as a Knative function
+    (context-knative.json) that KafkaSource posts each record to, as a
+    CloudEvent, under the Dapr emulator, whose notification-manager binding
+    (bindings.http) posts to a webhook here. The answer to a record is held
+    until the notification that carries it was accepted; a failed one is a
+    5xx, which KafkaSource retries; a poison record is a 400, which it does
+    not."""
+
+    def setUp(self):
+        self.hook = Webhook()
+        self.addCleanup(self.hook.close)
+        with open(KNATIVE_CONTEXT) as f:
+            context = json.load(f)
+        self.assertEqual((context["runtime"], context.get("inputs", {})), ("Knative", {}))
+        self.nm = context["outputs"]["notification-manager"]["componentName"]
+        components = {"bindings": [{"name": self.nm, "type": "bindings.http",
+                                    "metadata": {"url": self.hook.url}}]}
+        self.h = Harness(context, components, binary="logs-handler", startup=False)
+        self.addCleanup(self.h.close)
+        self.offset = 0
+
+    def post(self, record, key=None):
+        self.offset += 1
+        return kafka_source_post(self.h.app_port, record, self.offset, key)[0]
+
+    def sends(self):
+        return [c for c in self.h.received("/v1.0/bindings/") if c["path"].endswith(self.nm)]
+
+    def record(self, pod, path="/x"):
+        return json.dumps({"log": '1.2.3.4 - - [25/Aug/2021:01:54:36 +0000] "GET %s HTTP/1.1" 404 9 "-" "c"' % path,
+                           "@timestamp": time.time(),
+                           "kubernetes": {"pod_name": pod, "namespace_name": "demo-project",
+                                          "container_name": "c1"}})
+
+    def test_the_sample_as_kafka_source_events(self):
+        records, expected = recent_sample()
+        for record in records:
+            self.assertEqual(self.post(record), 200, self.h.log())
+        # every record was answered only once its alert was accepted: all are at the webhook now
+        want = sorted(json.dumps(e["labels"], sort_keys=True) for e in expected if e["status"] == "firing")
+        self.assertEqual(sorted(json.dumps(a["labels"], sort_keys=True) for a in self.hook.alerts()), want)
+        self.assertEqual({b["status"] for b in self.hook.bodies}, {"firing"})
+        self.assertIn("input=http", self.h.log())
+        # on SIGTERM the groups resolve, through the same output, and it exits 0
+        self.h.finish()
+        wait_until(lambda: len(self.hook.bodies) == 2 * len(want), "the resolved notifications")
+
+    def test_the_answer_waits_for_the_notification(self):
+        # the sidecar holds the firing a while before it posts it to the webhook
+        self.h.faults([{"path": "/v1.0/bindings/" + self.nm, "action": "delay", "ms": 1500}])
+        answers = []
+        post = threading.Thread(target=lambda: answers.append(self.post(self.record("wordpress-v1-f54f697c5-hdn2z"))))
+        post.start()
+        wait_until(lambda: len(self.sends()) == 1, "the firing notification at the sidecar")
+        self.assertEqual((answers, self.hook.bodies), ([], []))
+        post.join(60)
+        # answered 200 only once the webhook had accepted the alert that carries the record
+        self.assertEqual(answers, [200])
+        self.assertEqual(len(self.hook.bodies), 1)
+        self.assertEqual(self.hook.alerts()[0]["labels"]["pod"], "wordpress-v1-f54f697c5-hdn2z")
+        # a record of a key already notified: no notification, answered at once
+        self.assertEqual(self.post(self.record("wordpress-v1-f54f697c5-hdn2z", "/y")), 200)
+        self.assertEqual(len(self.sends()), 1)
+
+    def test_a_failed_notification_is_a_5xx_and_kafka_source_redelivers(self):
+        pods = iter(["wordpress-v1-aaaaaaaaa-bbbbb", "wordpress-v1-ccccccccc-ddddd"])
+        for status in (500, 400):
+            with self.subTest(status=status):
+                pod = next(pods)
+                self.h.faults([{"path": "/v1.0/bindings/" + self.nm, "action": "status", "status": status,
+                                "count": -1}])
+                record = self.record(pod)
+                answer = self.post(record, key=pod)
+                # a 500, never 404: KafkaSource retries it (and any 5xx)
+                self.assertEqual(answer, 500)
+                self.assertEqual(self.hook.bodies, [])
+                # the notifier is back: the same record, redelivered, fires and is acknowledged
+                self.h.control("DELETE", "/emulator/faults")
+                self.assertEqual(self.post(record, key=pod), 200)
+                self.assertEqual([a["labels"]["pod"] for a in self.hook.alerts()], [pod])
+                self.hook.bodies.clear()
+
+    def test_a_poison_record_is_a_400_that_kafka_source_does_not_retry(self):
+        # a record with the namespace and a status in it, but no JSON: dropped
+        self.assertEqual(self.post('demo-project 1.2.3.4 \\" 404 1 not json'), 400)
+        self.assertEqual(self.sends(), [])
+        # a record that no rule selects: answered at once
+        self.assertEqual(self.post(json.dumps({"log": "hello", "kubernetes": {"namespace_name": "other"}})), 200)
+        # not a CloudEvent KafkaSource would send: refused before the function
+        status, _, body = http("POST", self.h.app + "/", "x", {"ce-specversion": "1.0", "ce-id": "1"})
+        self.assertEqual(status, 400, body)
 
 
 class Reload(unittest.TestCase):
@@ -892,6 +1016,65 @@ class DeployFiles(unittest.TestCase):
         brokers = {m["name"]: m["value"] for m in binding["metadata"]}["brokers"]
         self.assertEqual(brokers, "%s-kafka-brokers.%s.svc.cluster.local:9092"
                          % (name, kafka["metadata"]["namespace"]))
+
+    def test_function_knative_yaml(self):
+        # the synchronous variant: the same image, rules and output, no Dapr input, an HTTP trigger
+        import yaml
+        deploy = os.path.join(ROOT, "examples", "logs-handler", "deploy")
+        with open(os.path.join(deploy, "function.yaml")) as f:
+            async_fn = yaml.safe_load(f)
+        with open(os.path.join(deploy, "function-knative.yaml")) as f:
+            fn = yaml.safe_load(f)
+        with open(KNATIVE_CONTEXT) as f:
+            context = json.load(f)
+        serving, served = fn["spec"]["serving"], async_fn["spec"]["serving"]
+        self.assertEqual(fn["apiVersion"], "core.openfunction.io/v1beta2")
+        self.assertEqual((fn["spec"]["image"], fn["metadata"]["namespace"]),
+                         (async_fn["spec"]["image"], async_fn["metadata"]["namespace"]))
+        self.assertEqual(fn["metadata"]["name"], context["name"])
+        self.assertNotIn("dapr", serving["triggers"])
+        self.assertEqual(str(serving["triggers"]["http"]["port"]), context["port"])
+        self.assertEqual(serving["outputs"], served["outputs"])
+        self.assertEqual([o["dapr"]["name"] for o in serving["outputs"]], list(context["outputs"]))
+        self.assertEqual(serving["bindings"]["notification-manager"], served["bindings"]["notification-manager"])
+        self.assertEqual(serving["params"], served["params"])
+        self.assertEqual(serving["template"]["volumes"], served["template"]["volumes"])
+        (container,) = serving["template"]["containers"]
+        self.assertEqual(container["readinessProbe"]["httpGet"]["path"], "/readyz")
+        self.assertNotIn("keda", serving["scaleOptions"])
+        self.assertEqual(serving["scaleOptions"]["minReplicas"], 0)
+        # the function starts on the Function's params and rules, and alerts
+        params = {k: str(v) for k, v in serving["params"].items()}
+        with tempfile.TemporaryDirectory() as tmp:
+            params["LOGS_RULES_FILE"] = self.rules_file(serving, tmp)
+            status, sends, err = run(Formats.RECORD, params)
+        self.assertEqual((status, len(sends)), (0, 2), err)
+
+    def test_kafka_source_yaml(self):
+        # KafkaSource reads kafka.yaml's "logs" topic through its bootstrap service
+        # and posts to the Knative function's address, in order, with retries
+        import yaml
+        deploy = os.path.join(ROOT, "examples", "logs-handler", "deploy")
+        with open(os.path.join(deploy, "kafka-source.yaml")) as f:
+            source = yaml.safe_load(f)
+        with open(os.path.join(deploy, "kafka.yaml")) as f:
+            docs = {d["kind"]: d for d in yaml.safe_load_all(f)}
+        with open(os.path.join(deploy, "function-knative.yaml")) as f:
+            fn = yaml.safe_load(f)
+        with open(os.path.join(deploy, "function.yaml")) as f:
+            async_fn = yaml.safe_load(f)
+        spec, kafka = source["spec"], docs["Kafka"]
+        self.assertEqual(source["apiVersion"], "sources.knative.dev/v1")
+        self.assertEqual(spec["topics"], [docs["KafkaTopic"]["metadata"]["name"]])
+        (plain,) = [l for l in kafka["spec"]["kafka"]["listeners"] if not l["tls"]]
+        self.assertEqual(spec["bootstrapServers"], ["%s-kafka-bootstrap.%s.svc:%d" % (
+            kafka["metadata"]["name"], kafka["metadata"]["namespace"], plain["port"])])
+        self.assertEqual(spec["sink"]["uri"], "http://%s.%s.svc.cluster.local/" % (
+            fn["metadata"]["name"], fn["metadata"]["namespace"]))
+        keda_group = async_fn["spec"]["serving"]["scaleOptions"]["keda"]["triggers"][0]["metadata"]["consumerGroup"]
+        self.assertNotEqual(spec["consumerGroup"], keda_group)
+        self.assertEqual(spec["ordering"], "ordered")
+        self.assertGreater(spec["delivery"]["retry"], 0)
 
     def test_function_build_yaml(self):
         # the same function, built by OpenFunction with the libofctx builder

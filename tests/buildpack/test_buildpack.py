@@ -310,6 +310,28 @@ class Buildpack(unittest.TestCase):
         finally:
             h.finish()
 
+    def test_the_documented_cmakelists_links_jansson(self):
+        # docs/building.md, "A library the function needs": its CMakeLists.txt for hello.c
+        with open(os.path.join(ROOT, "docs", "building.md")) as f:
+            doc = f.read().split("### A library the function needs\n", 1)[1]
+        cmake = doc.split("```cmake\n", 1)[1].split("```", 1)[0]
+        self.assertIn("PkgConfig::JANSSON", cmake)
+        lc = self.lifecycle({"CMakeLists.txt": cmake, "hello.c": JANSSON_FN}, {"FUNC_NAME": "greeter"})
+        self.assertEqual(lc.detect().returncode, 0)
+        built = lc.build()
+        self.assertEqual(built.returncode, 0, built.stderr)
+        web, env = lc.process()
+        context, events = os.path.join(lc.tmp.name, "context.json"), os.path.join(lc.tmp.name, "events.jsonl")
+        with open(context, "w") as f:
+            json.dump(ASYNC_CONTEXT, f)
+        with open(events, "w") as f:
+            f.write('{"name":"ada"}\n')
+        out = subprocess.run(web["command"] + ["--context", context, "--invoke", events], env=env,
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        [result] = [json.loads(line) for line in out.stdout.splitlines() if '"outcome"' in line]
+        self.assertEqual((result["outcome"], result["reply"]["data"]), ("SUCCESS", "hello ada"))
+
     def test_a_library_not_linked_is_a_link_error(self):
         # the scaffold's CMakeLists.txt does not link jansson: link it there
         lc = self.lifecycle(self.jansson_scaffold(link=False), {"FUNC_NAME": "greeter"})
@@ -381,6 +403,12 @@ class Buildpack(unittest.TestCase):
         lib = self.first.layer_toml("libofctx")
         self.assertEqual(lib["types"], {"build": True, "cache": True, "launch": True})
         self.assertEqual(lib["metadata"]["version"], "0.1.0")
+        # the buildpacks after this one find_package(ofctx) in the layer
+        env_build = os.path.join(self.first.layers, "libofctx", "env.build")
+        with open(os.path.join(env_build, "CMAKE_PREFIX_PATH.prepend")) as f:
+            self.assertEqual(f.read(), os.path.join(self.first.layers, "libofctx"))
+        self.assertTrue(os.path.isfile(os.path.join(self.first.layers, "libofctx", "lib", "cmake", "ofctx",
+                                                    "ofctxConfig.cmake")))
         self.assertEqual(self.first.layer_toml("function")["types"], {"launch": True})
         web, env = self.first.process()
         self.assertEqual(web["type"], "web")

@@ -386,6 +386,15 @@ class Buildpack(unittest.TestCase):
         self.assertRegex(built.stderr, r"libofctx buildpack: .*/workspace/CMakeLists\.txt does not configure: "
                                        r"CMake Error at .*/CMakeLists\.txt:5 \(find_package\): .*\"nosuchlib\"")
         self.assertNotIn("does not compile", built.stderr)
+        # a project without the target the buildpack links
+        files = self.scaffold("broken")
+        files["CMakeLists.txt"] = files["CMakeLists.txt"].replace("function", "fn")
+        lc = self.lifecycle(files, {"FUNC_NAME": "broken"})
+        self.assertEqual(lc.detect().returncode, 0)
+        built = lc.build()
+        self.assertEqual(built.returncode, 1)
+        self.assertRegex(built.stderr, r"\nlibofctx buildpack: /\S+/workspace/CMakeLists\.txt defines no target named "
+                                       r"\"function\" \(a library with broken in it\)\n$")
 
     def test_single_file_function_builds_and_serves_events(self):
         self.assertEqual(self.detected.returncode, 0, self.detected.stderr)

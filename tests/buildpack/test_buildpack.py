@@ -22,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 BUILDPACK = os.path.join(ROOT, "buildpack")
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-from harness import Harness, http  # noqa: E402
+from harness import BIN_DIR, Harness, http  # noqa: E402
 
 ASYNC_FN = r"""
 #include <string.h>
@@ -117,6 +117,25 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(OFCTX REQUIRED IMPORTED_TARGET libofctx)
 add_library(function STATIC greeter.c greeting.c)
 target_link_libraries(function PUBLIC PkgConfig::OFCTX)
+"""
+
+# ofctx new's Knative function, made to read the event with jansson: it
+# answers "hello NAME" to {"name": NAME}
+JANSSON_FN = r"""
+#include <stdio.h>
+#include <jansson.h>
+#include <ofctx/ofctx.h>
+
+ofctx_result_t greeter(ofctx_t *ctx, const ofctx_event_t *in) {
+  size_t len;
+  const char *data = ofctx_event_data(in, &len);
+  json_t *doc = json_loadb(data, len, 0, NULL);
+  const char *name = json_string_value(json_object_get(doc, "name"));
+  char reply[128];
+  int n = snprintf(reply, sizeof reply, "hello %s", name ? name : "nobody");
+  json_decref(doc);
+  return ofctx_set_reply(ctx, reply, (size_t)n) == OFCTX_OK ? OFCTX_SUCCESS : OFCTX_ERROR;
+}
 """
 
 ASYNC_CONTEXT = {"name": "hello", "runtime": "Async",
@@ -221,6 +240,162 @@ class Buildpack(unittest.TestCase):
         self.addCleanup(lc.close)
         return lc
 
+    def scaffold(self, name, *options):
+        """The files `ofctx new NAME OPTIONS` makes, by path."""
+        tmp = tempfile.TemporaryDirectory(prefix="ofctx-bp-new-")
+        self.addCleanup(tmp.cleanup)
+        dest = os.path.join(tmp.name, name)
+        out = subprocess.run([os.path.join(BIN_DIR, "ofctx"), "new", name, "--dir", dest, *options],
+                             capture_output=True, text=True, timeout=120)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        files = {}
+        for top, _, names in os.walk(dest):
+            for n in names:
+                with open(os.path.join(top, n)) as f:
+                    files[os.path.relpath(os.path.join(top, n), dest)] = f.read()
+        return files
+
+    def jansson_scaffold(self, link):
+        """ofctx new's Knative function greeter, its code JANSSON_FN; its
+        CMakeLists.txt links jansson when LINK is true."""
+        files = self.scaffold("greeter", "--runtime", "knative")
+        files["greeter.c"] = JANSSON_FN
+        if link:
+            cmake = files["CMakeLists.txt"]
+            for old, new in (("find_package(ofctx 0.1 REQUIRED)\n",
+                              "find_package(ofctx 0.1 REQUIRED)\nfind_package(PkgConfig REQUIRED)\n"
+                              "pkg_check_modules(JANSSON REQUIRED IMPORTED_TARGET jansson)\n"),
+                             ("target_link_libraries(function PUBLIC ofctx::ofctx)\n",
+                              "target_link_libraries(function PUBLIC ofctx::ofctx PkgConfig::JANSSON)\n")):
+                self.assertIn(old, cmake)
+                cmake = cmake.replace(old, new)
+            files["CMakeLists.txt"] = cmake
+        return files
+
+    def test_an_ofctx_new_scaffold_builds_unchanged(self):
+        # its CMakeLists.txt finds libofctx with find_package(ofctx); its
+        # README names the function: orders in orders.c
+        files = self.scaffold("orders")
+        self.assertIn("find_package(ofctx 0.1 REQUIRED)", files["CMakeLists.txt"])
+        self.assertIn("The function is `orders` in `orders.c`", files["README.md"])
+        lc = self.lifecycle(files, {"FUNC_NAME": "orders"})
+        self.assertEqual(lc.detect().returncode, 0)
+        built = lc.build()
+        self.assertEqual(built.returncode, 0, built.stderr)
+        web, env = lc.process()
+        events = os.path.join(lc.tmp.name, "events.jsonl")
+        with open(events, "w") as f:
+            f.write('{"n":1}\nhello\n')
+        out = subprocess.run(web["command"] + ["--context", os.path.join(lc.app, "context.json"), "--invoke",
+                                               events], env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("orders: 2 events: 2 handled", out.stderr)
+        lines = [json.loads(line) for line in out.stdout.splitlines()]
+        self.assertEqual([(x.get("output"), x.get("data")) for x in lines if "output" in x],
+                         [("out", {"n": 1}), ("out", "hello")])
+        self.assertEqual([(x["outcome"], x["reply"]["data"]) for x in lines if "outcome" in x],
+                         [("SUCCESS", "ok"), ("SUCCESS", "ok")])
+
+    def test_a_scaffold_that_links_jansson_builds_and_serves(self):
+        lc = self.lifecycle(self.jansson_scaffold(link=True), {"FUNC_NAME": "greeter"})
+        self.assertEqual(lc.detect().returncode, 0)
+        built = lc.build()
+        self.assertEqual(built.returncode, 0, built.stderr)
+        web, env = lc.process()
+        h = Harness({"name": "greeter", "runtime": "Knative"}, COMPONENTS, env=env, command=web["command"],
+                    startup=False)
+        try:
+            status, _, body = http("POST", h.app + "/", '{"name": "ada"}')
+            self.assertEqual((status, body), (200, b"hello ada"))
+        finally:
+            h.finish()
+
+    def test_the_documented_cmakelists_links_jansson(self):
+        # docs/building.md, "A library the function needs": its CMakeLists.txt for hello.c
+        with open(os.path.join(ROOT, "docs", "building.md")) as f:
+            doc = f.read().split("### A library the function needs\n", 1)[1]
+        cmake = doc.split("```cmake\n", 1)[1].split("```", 1)[0]
+        self.assertIn("PkgConfig::JANSSON", cmake)
+        lc = self.lifecycle({"CMakeLists.txt": cmake, "hello.c": JANSSON_FN}, {"FUNC_NAME": "greeter"})
+        self.assertEqual(lc.detect().returncode, 0)
+        built = lc.build()
+        self.assertEqual(built.returncode, 0, built.stderr)
+        web, env = lc.process()
+        context, events = os.path.join(lc.tmp.name, "context.json"), os.path.join(lc.tmp.name, "events.jsonl")
+        with open(context, "w") as f:
+            json.dump(ASYNC_CONTEXT, f)
+        with open(events, "w") as f:
+            f.write('{"name":"ada"}\n')
+        out = subprocess.run(web["command"] + ["--context", context, "--invoke", events], env=env,
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        [result] = [json.loads(line) for line in out.stdout.splitlines() if '"outcome"' in line]
+        self.assertEqual((result["outcome"], result["reply"]["data"]), ("SUCCESS", "hello ada"))
+
+    def test_a_library_not_linked_is_a_link_error(self):
+        # the scaffold's CMakeLists.txt does not link jansson: link it there
+        lc = self.lifecycle(self.jansson_scaffold(link=False), {"FUNC_NAME": "greeter"})
+        self.assertEqual(lc.detect().returncode, 0)
+        built = lc.build()
+        self.assertEqual(built.returncode, 1)
+        self.assertIn("collect2: error: ld returned 1 exit status", built.stderr)
+        # (GNU ld names the first symbol, and the library, libofctx's, that has it)
+        [why] = [line for line in built.stderr.splitlines() if line.startswith("libofctx buildpack: ")]
+        self.assertRegex(why, r"the function does not link: json_\w+ is not defined in what it links \(it is "
+                              r"in libjansson\.so\.4\); if it is in a library \(e\.g\. jansson\), link that library to "
+                              r"the target \"function\" in .*/CMakeLists\.txt \(target_link_libraries\): see "
+                              r"docs/building\.md")
+        # without a CMakeLists.txt, the function is linked with libofctx only
+        lc = self.lifecycle({"greeter.c": JANSSON_FN}, {"FUNC_NAME": "greeter"})
+        self.assertEqual(lc.detect().returncode, 0)
+        built = lc.build()
+        self.assertEqual(built.returncode, 1)
+        [why] = [line for line in built.stderr.splitlines() if line.startswith("libofctx buildpack: ")]
+        self.assertRegex(why, r"the function does not link: json_\w+(, json_\w+)* (is|are) not defined"
+                              r"( in what it links \(it is in libjansson\.so\.4\))?; if it is in a library")
+        self.assertIn("the function needs a CMakeLists.txt that links it", why)
+        self.assertIn('see docs/building.md, "A library the function needs"', why)
+        self.assertFalse(os.path.exists(os.path.join(lc.layers, "function", "bin", "function")))
+        # a function declared and defined nowhere
+        lc = self.lifecycle({"hello.c": ASYNC_FN.replace("ofctx_set_reply(ctx", "helper();\n  ofctx_set_reply(ctx")
+                             .replace("/* sends", "void helper(void);\n\n/* sends")}, {"FUNC_NAME": "Hello"})
+        self.assertEqual(lc.detect().returncode, 0)
+        built = lc.build()
+        self.assertEqual(built.returncode, 1)
+        self.assertIn("libofctx buildpack: the function does not link: helper is not defined; if it is in a library",
+                      built.stderr)
+
+    def test_a_scaffold_that_does_not_compile_or_configure(self):
+        files = self.scaffold("broken")
+        files["broken.c"] = files["broken.c"].replace("size_t len;", "size_t len = undeclared;")
+        lc = self.lifecycle(files, {"FUNC_NAME": "broken"})
+        self.assertEqual(lc.detect().returncode, 0)
+        built = lc.build()
+        self.assertEqual(built.returncode, 1)
+        self.assertIn("'undeclared' undeclared", built.stderr)
+        self.assertIn("libofctx buildpack: the function does not compile", built.stderr)
+        self.assertNotIn("does not link", built.stderr)
+        # cmake's own message, on the buildpack's line
+        files = self.scaffold("broken")
+        files["CMakeLists.txt"] = files["CMakeLists.txt"].replace(
+            "find_package(ofctx 0.1 REQUIRED)", "find_package(ofctx 0.1 REQUIRED)\nfind_package(nosuchlib REQUIRED)")
+        lc = self.lifecycle(files, {"FUNC_NAME": "broken"})
+        self.assertEqual(lc.detect().returncode, 0)
+        built = lc.build()
+        self.assertEqual(built.returncode, 1)
+        self.assertRegex(built.stderr, r"libofctx buildpack: .*/workspace/CMakeLists\.txt does not configure: "
+                                       r"CMake Error at .*/CMakeLists\.txt:5 \(find_package\): .*\"nosuchlib\"")
+        self.assertNotIn("does not compile", built.stderr)
+        # a project without the target the buildpack links
+        files = self.scaffold("broken")
+        files["CMakeLists.txt"] = files["CMakeLists.txt"].replace("function", "fn")
+        lc = self.lifecycle(files, {"FUNC_NAME": "broken"})
+        self.assertEqual(lc.detect().returncode, 0)
+        built = lc.build()
+        self.assertEqual(built.returncode, 1)
+        self.assertRegex(built.stderr, r"\nlibofctx buildpack: /\S+/workspace/CMakeLists\.txt defines no target named "
+                                       r"\"function\" \(a library with broken in it\)\n$")
+
     def test_single_file_function_builds_and_serves_events(self):
         self.assertEqual(self.detected.returncode, 0, self.detected.stderr)
         with open(self.first.plan, "rb") as f:
@@ -237,6 +412,12 @@ class Buildpack(unittest.TestCase):
         lib = self.first.layer_toml("libofctx")
         self.assertEqual(lib["types"], {"build": True, "cache": True, "launch": True})
         self.assertEqual(lib["metadata"]["version"], "0.1.0")
+        # the buildpacks after this one find_package(ofctx) in the layer
+        env_build = os.path.join(self.first.layers, "libofctx", "env.build")
+        with open(os.path.join(env_build, "CMAKE_PREFIX_PATH.prepend")) as f:
+            self.assertEqual(f.read(), os.path.join(self.first.layers, "libofctx"))
+        self.assertTrue(os.path.isfile(os.path.join(self.first.layers, "libofctx", "lib", "cmake", "ofctx",
+                                                    "ofctxConfig.cmake")))
         self.assertEqual(self.first.layer_toml("function")["types"], {"launch": True})
         web, env = self.first.process()
         self.assertEqual(web["type"], "web")
@@ -313,6 +494,7 @@ class Buildpack(unittest.TestCase):
         self.assertIn("broken.c:1:", built.stderr)
         self.assertIn("'undeclared' undeclared", built.stderr)
         self.assertIn("the function does not compile", built.stderr)
+        self.assertNotIn("does not link", built.stderr)
 
     def test_no_func_name(self):
         lc = self.lifecycle({"hello.c": ASYNC_FN}, {})

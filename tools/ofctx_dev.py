@@ -105,8 +105,8 @@ void {ident}(ofctx_t *ctx, const ofctx_event_t *req, ofctx_response_t *res) {{
 MAIN_C = """\
 /* main for running {name} by hand; the buildpack writes the same one, and
  * builds only the "function" library of CMakeLists.txt. It runs {ident}
- * with the {ident}_init, _tick, _tick_ms, _fini, _commands and _metrics
- * that {name}.c defines (weak references: NULL when it does not; what each
+ * with the {ident}_init, _tick, _tick_ms, _fini, _commands, _metrics and
+ * _hooks that {name}.c defines (weak references: NULL when it does not; what each
  * is: docs/building.md). */
 #include <ofctx/ofctx.h>
 
@@ -117,6 +117,7 @@ extern const unsigned {ident}_tick_ms __attribute__((weak));
 void {ident}_fini(void *user_data) __attribute__((weak));
 extern const ofctx_command_t {ident}_commands[] __attribute__((weak));
 void {ident}_metrics(ofctx_metrics_t *m, void *user_data) __attribute__((weak));
+extern const ofctx_hook_t {ident}_hooks[] __attribute__((weak));
 
 int main(int argc, char **argv) {{
   ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
@@ -128,6 +129,7 @@ int main(int argc, char **argv) {{
   opts.fini = {ident}_fini;
   opts.commands = {ident}_commands;
   opts.metrics = {ident}_metrics;
+  opts.hooks = {ident}_hooks;
   return ofctx_main_opts(argc, argv, &opts);
 }}
 """
@@ -351,7 +353,7 @@ def identifier(name):
 
 # What a function's name must not be. Its C identifier becomes a global symbol
 # of the program, beside the buildpack's weak IDENT_batch, IDENT_init,
-# IDENT_tick, IDENT_tick_ms, IDENT_fini, IDENT_commands and IDENT_metrics: a symbol of the C library or of a library libofctx loads
+# IDENT_tick, IDENT_tick_ms, IDENT_fini, IDENT_commands, IDENT_metrics and IDENT_hooks: a symbol of the C library or of a library libofctx loads
 # would replace that library's own (a function named "write" builds, and the
 # library's first write() runs the function instead), a C keyword, main, a
 # macro the compiler predefines (linux, unix under gnu11, CMake's default) or
@@ -433,7 +435,7 @@ def name_collision(name, ident, symbols, macros=PREDEFINED_MACROS):
     if ident.endswith("_t"):
         return "%s ends in _t, which POSIX reserves for types (size_t, int8_t, wchar_t)" % ident
     for sym in [ident] + [ident + s for s in ("_batch", "_init", "_tick", "_tick_ms", "_fini", "_commands",
-                                                   "_metrics")]:
+                                                   "_metrics", "_hooks")]:
         if sym in symbols or sym in POSIX_NAMES:
             return ("%s is a symbol of the C library or of a library libofctx uses: the function "
                     "would replace it" % sym)

@@ -72,7 +72,7 @@ check_function() {
 }
 
 # check_symbols LIBOFCTX_SO: FUNC_NAME, and the FUNC_NAME_batch, _init,
-# _tick, _tick_ms, _fini, _commands and _metrics the generated main refers to, are no symbol of
+# _tick, _tick_ms, _fini, _commands, _metrics and _hooks the generated main refers to, are no symbol of
 # libofctx, of the libraries it loads or of libm: the function would replace
 # that library's own (a function named write builds, and the library's first
 # write() runs it). `ofctx new` refuses the same names.
@@ -86,7 +86,8 @@ check_symbols() {
   symbols=$(for l in $libs; do if [ -f "$l" ]; then nm -D --defined-only "$l" || true; fi; done |
     awk 'NF == 3 { sub(/@.*/, "", $3); print $3 }' | sort -u)
   for sym in "$FUNC_NAME" "${FUNC_NAME}_batch" "${FUNC_NAME}_init" "${FUNC_NAME}_tick" \
-    "${FUNC_NAME}_tick_ms" "${FUNC_NAME}_fini" "${FUNC_NAME}_commands" "${FUNC_NAME}_metrics"; do
+    "${FUNC_NAME}_tick_ms" "${FUNC_NAME}_fini" "${FUNC_NAME}_commands" "${FUNC_NAME}_metrics" \
+    "${FUNC_NAME}_hooks"; do
     if grep -qxF -- "$sym" <<<"$symbols"; then
       fail "FUNC_NAME=$FUNC_NAME: $sym is a symbol of the C library or of a library libofctx uses: your function would replace it; rename the function (e.g. ${FUNC_NAME}_fn)"
     fi
@@ -98,19 +99,21 @@ check_symbols() {
 # plain HTTP one), or FUNC_NAME_batch, a batch function, when the code
 # defines one, with the FUNC_NAME_init, _tick, _tick_ms (default 1000),
 # _fini, _commands (an array of ofctx_command_t ended by a NULL name: the
-# function's own commands) and _metrics (its own metrics, an
-# ofctx_metrics_function_t) it defines: weak references, NULL when the code
+# function's own commands), _metrics (its own metrics, an
+# ofctx_metrics_function_t) and _hooks (an array of ofctx_hook_t ended by a
+# NULL name: the hooks its context may name) it defines: weak references,
+# NULL when the code
 # has none. Define them in FUNC_NAME's own file: a weak reference does not
 # take a file out of a static library. examples/logs-handler/main.c is this for LogsHandler.
 write_main() {
   local f=$FUNC_NAME
   echo "/* Written by the libofctx buildpack for FUNC_NAME=$f: runs the function"
   if [ "$FUNC_TYPE" = http ]; then
-    echo " * with the _init, _tick, _tick_ms, _fini, _commands and _metrics the code"
-    echo " * defines"
+    echo " * with the _init, _tick, _tick_ms, _fini, _commands, _metrics and _hooks the"
+    echo " * code defines"
   else
     echo " * (its _batch instead, a batch function, when the code defines one) with"
-    echo " * the _init, _tick, _tick_ms, _fini, _commands and _metrics the code"
+    echo " * the _init, _tick, _tick_ms, _fini, _commands, _metrics and _hooks the code"
     echo " * defines"
   fi
   echo " * (weak references: NULL when it does not). */"
@@ -129,6 +132,7 @@ extern const unsigned ${f}_tick_ms __attribute__((weak));
 void ${f}_fini(void *user_data) __attribute__((weak));
 extern const ofctx_command_t ${f}_commands[] __attribute__((weak));
 void ${f}_metrics(ofctx_metrics_t *m, void *user_data) __attribute__((weak));
+extern const ofctx_hook_t ${f}_hooks[] __attribute__((weak));
 
 int main(int argc, char **argv) {
   ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
@@ -149,6 +153,7 @@ C
   opts.fini = ${f}_fini;
   opts.commands = ${f}_commands;
   opts.metrics = ${f}_metrics;
+  opts.hooks = ${f}_hooks;
   return ofctx_main_opts(argc, argv, &opts);
 }
 C

@@ -1,6 +1,6 @@
 /* Written by the libofctx buildpack for FUNC_NAME=LogsHandler: runs the function
  * (its _batch instead, a batch function, when the code defines one) with
- * the _init, _tick, _tick_ms, _fini, _commands and _metrics the code
+ * the _init, _tick, _tick_ms, _fini, _commands, _metrics and _hooks the code
  * defines
  * (weak references: NULL when it does not). */
 #include <ofctx/ofctx.h>
@@ -13,6 +13,7 @@ extern const unsigned LogsHandler_tick_ms __attribute__((weak));
 void LogsHandler_fini(void *user_data) __attribute__((weak));
 extern const ofctx_command_t LogsHandler_commands[] __attribute__((weak));
 void LogsHandler_metrics(ofctx_metrics_t *m, void *user_data) __attribute__((weak));
+extern const ofctx_hook_t LogsHandler_hooks[] __attribute__((weak));
 
 int main(int argc, char **argv) {
   ofctx_main_opts_t opts = OFCTX_MAIN_OPTS_INIT;
@@ -27,5 +28,6 @@ int main(int argc, char **argv) {
   opts.fini = LogsHandler_fini;
   opts.commands = LogsHandler_commands;
   opts.metrics = LogsHandler_metrics;
+  opts.hooks = LogsHandler_hooks;
   return ofctx_main_opts(argc, argv, &opts);
 }

@@ -651,8 +651,9 @@ class GeneratedMain(unittest.TestCase):
                      "void Fn_fini(void *user_data) __attribute__((weak));",
                      "extern const ofctx_command_t Fn_commands[] __attribute__((weak));",
                      "void Fn_metrics(ofctx_metrics_t *m, void *user_data) __attribute__((weak));",
+                     "extern const ofctx_hook_t Fn_hooks[] __attribute__((weak));",
                      "    opts.batch = Fn_batch;", "    opts.function = Fn;", "  opts.fini = Fn_fini;",
-                     "  opts.commands = Fn_commands;", "  opts.metrics = Fn_metrics;"):
+                     "  opts.commands = Fn_commands;", "  opts.metrics = Fn_metrics;", "  opts.hooks = Fn_hooks;"):
             self.assertIn(line + "\n", text)
         http = self.generate("Fn", "http").decode()
         self.assertIn("  opts.http = Fn;\n", http)

@@ -63,7 +63,7 @@ class NameCollision(unittest.TestCase):
                              "tools")
         sys.path.insert(0, tools)
         import ofctx_dev  # noqa: E402
-        for suffix in ("", "_batch", "_init", "_tick", "_tick_ms", "_fini", "_commands", "_metrics"):
+        for suffix in ("", "_batch", "_init", "_tick", "_tick_ms", "_fini", "_commands", "_metrics", "_hooks"):
             with self.subTest(suffix=suffix):
                 why = ofctx_dev.name_collision("lib-x", "lib_x", {"lib_x" + suffix}, set())
                 self.assertEqual(why, "lib_x%s is a symbol of the C library or of a library libofctx "

@@ -161,6 +161,23 @@ static void with_hooks(fixture_t *f, ofctx__hooks_t *h, const ofctx_hook_t *hook
   trail[0] = '\0';
 }
 
+/* One event `what` with hooks of those lists, which ends with `outcome`
+ * (no send in flight) having run `want` (the trail). */
+static void expect(fixture_t *f, const ofctx_hook_t *hooks, const char *pre_list,
+                   const char *post_list, const char *what, const char *want,
+                   ofctx__outcome_t outcome) {
+  ofctx__hooks_t h;
+  int answers = f->answers;
+
+  with_hooks(f, &h, hooks, pre_list, post_list);
+  run(f, what);
+  assert_string_equal(trail, want);
+  assert_int_equal(f->answers, answers + 1);
+  assert_int_equal(f->outcome, outcome);
+  ofctx__hooks_free(&h);
+  f->host.hooks = NULL;
+}
+
 static void a_pre_hook_stops_the_function(void **state) {
   fixture_t *f = *state;
   const ofctx_hook_t hooks[] = {
@@ -172,25 +189,14 @@ static void a_pre_hook_stops_the_function(void **state) {
 
   /* DROP: the later pre hooks and the function (which would send) are not
    * called; the post hooks see it */
-  with_hooks(f, &h, hooks, "\"first\",\"drop\",\"never\"", "\"seen\"");
-  run(f, "binding");
-  assert_string_equal(trail, "first drop post400 ");
-  assert_int_equal(f->sink.count, 0);
-  assert_int_equal(f->answers, 1);
-  assert_int_equal(f->outcome, OFCTX__OUTCOME_DROP);
-  ofctx__hooks_free(&h);
+  expect(f, hooks, "\"first\",\"drop\",\"never\"", "\"seen\"", "binding", "first drop post400 ",
+         OFCTX__OUTCOME_DROP);
   /* ERROR, and a code that is none of the three, are not acknowledged */
-  with_hooks(f, &h, hooks, "\"error\",\"never\"", "\"seen\"");
-  run(f, "binding");
-  assert_string_equal(trail, "error post500 ");
-  assert_int_equal(f->outcome, OFCTX__OUTCOME_RETRY);
-  ofctx__hooks_free(&h);
-  with_hooks(f, &h, hooks, "\"zero\"", "");
-  run(f, "binding");
-  assert_int_equal(f->outcome, OFCTX__OUTCOME_RETRY);
+  expect(f, hooks, "\"error\",\"never\"", "\"seen\"", "binding", "error post500 ",
+         OFCTX__OUTCOME_RETRY);
+  expect(f, hooks, "\"zero\"", "", "binding", "zero ", OFCTX__OUTCOME_RETRY);
   assert_int_equal(f->sink.count, 0);
   /* all pass: the function runs */
-  ofctx__hooks_free(&h);
   with_hooks(f, &h, hooks, "\"first\",\"never\"", "\"seen\"");
   run(f, "binding");
   assert_string_equal(trail, "first never post200 ");
@@ -221,16 +227,10 @@ static void post_hooks_see_and_change_the_result(void **state) {
   ofctx__hooks_t h;
 
   /* each sees what the one before left: DROP, then SUCCESS, then DROP */
-  with_hooks(f, &h, hooks, "", "\"keep\",\"forgive\",\"keep\",\"poison\",\"keep\"");
-  run(f, "drop");
-  assert_string_equal(trail, "post400 post400 post200 post200 post400 ");
-  assert_int_equal(f->outcome, OFCTX__OUTCOME_DROP);
-  ofctx__hooks_free(&h);
+  expect(f, hooks, "", "\"keep\",\"forgive\",\"keep\",\"poison\",\"keep\"", "drop",
+         "post400 post400 post200 post200 post400 ", OFCTX__OUTCOME_DROP);
   /* a function that failed, forgiven */
-  with_hooks(f, &h, hooks, "", "\"forgive\"");
-  run(f, "zero");
-  assert_int_equal(f->outcome, OFCTX__OUTCOME_SUCCESS);
-  ofctx__hooks_free(&h);
+  expect(f, hooks, "", "\"forgive\"", "zero", "post500 ", OFCTX__OUTCOME_SUCCESS);
   /* a hook's send holds the answer, and its failure fails the input */
   with_hooks(f, &h, hooks, "", "\"send\"");
   run(f, "nothing");

@@ -323,10 +323,24 @@ static void sample(ofctx_metrics_t *m, const char *name, const char *value, cons
   ofctx_metrics_sample(m, labels, name2 ? 2 : 1, v);
 }
 
-/* The function's metrics on GET /metrics: per rule, and of the rules file
- * (docs/logs-handler.md, "Metrics"). */
-void LogsHandler_metrics(ofctx_metrics_t *m, void *user_data) {
+/* The family `name` of the rules' notifications by status: those the
+ * output accepted, or (`failed`) those it did not. */
+static void notifications(ofctx_metrics_t *m, const lh_state_t *s, const char *name,
+                          const char *help, int failed) {
   static const char *const kinds[] = {"firing", "update", "resolved"};
+
+  ofctx_metrics_family(m, name, OFCTX_METRIC_COUNTER, help);
+  for (size_t i = 0; i < lh_ruleset_count(s->rules); i++) {
+    const lh_rule_counts_t *c = lh_notifier_counts(s->notifier, i);
+    for (size_t k = 0; k < 3; k++)
+      sample(m, "rule", lh_ruleset_name(s->rules, i), "status", kinds[k],
+             (double)(failed ? c->failed[k] : c->sent[k]));
+  }
+}
+
+/* The function's metrics on GET /metrics: per rule, and of the rules file
+ * (docs/logs-handler.md, "Operating it"). */
+void LogsHandler_metrics(ofctx_metrics_t *m, void *user_data) {
   const lh_state_t *s = user_data;
   size_t count = lh_ruleset_count(s->rules);
 
@@ -342,19 +356,12 @@ void LogsHandler_metrics(ofctx_metrics_t *m, void *user_data) {
   for (size_t i = 0; i < count; i++)
     sample(m, "rule", lh_ruleset_name(s->rules, i), NULL, NULL,
            (double)lh_notifier_counts(s->notifier, i)->matched);
-  ofctx_metrics_family(m, "logs_handler_notifications_total", OFCTX_METRIC_COUNTER,
-                       "Notifications the output accepted, by rule and status.");
-  for (size_t i = 0; i < count; i++)
-    for (size_t k = 0; k < 3; k++)
-      sample(m, "rule", lh_ruleset_name(s->rules, i), "status", kinds[k],
-             (double)lh_notifier_counts(s->notifier, i)->sent[k]);
-  ofctx_metrics_family(m, "logs_handler_notifications_failed_total", OFCTX_METRIC_COUNTER,
-                       "Notifications the output did not accept (the records they carry are "
-                       "delivered again), by rule and status.");
-  for (size_t i = 0; i < count; i++)
-    for (size_t k = 0; k < 3; k++)
-      sample(m, "rule", lh_ruleset_name(s->rules, i), "status", kinds[k],
-             (double)lh_notifier_counts(s->notifier, i)->failed[k]);
+  notifications(m, s, "logs_handler_notifications_total",
+                "Notifications the output accepted, by rule and status.", 0);
+  notifications(m, s, "logs_handler_notifications_failed_total",
+                "Notifications the output did not accept (the records they carry are "
+                "delivered again), by rule and status.",
+                1);
   ofctx_metrics_family(m, "logs_handler_notifications_suppressed_total", OFCTX_METRIC_COUNTER,
                        "Notifications held back by the rate limit (their counts go in the "
                        "rule's next notification), by rule.");

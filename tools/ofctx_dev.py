@@ -211,7 +211,12 @@ cc -std=c11 -o {name} {name}.c main.c $(pkg-config --cflags --libs libofctx)
 ## Deploy
 
 - `function.yaml`: the OpenFunction Function, for an image you built
-  (`Dockerfile`; change `REGISTRY`).
+  (`Dockerfile`; change `REGISTRY`). To have OpenFunction build the image
+  with the libofctx builder instead, add a `spec.build` with
+  `env: {{FUNC_NAME: {ident}}}` (docs/building.md in libofctx).
+- Hooks: define `const ofctx_hook_t {ident}_hooks[]` in `{name}.c` (a
+  name, and `pre`, `post` or `done` parts), and name the ones to run in
+  `spec.serving.hooks` of `function.yaml` (commented out there).
 {deploy_more}
 """
 
@@ -303,6 +308,10 @@ FUNCTION_ASYNC = """\
           name: out
           type: bindings.kafka
           operation: create
+    # The hooks of {ident}_hooks (in {name}.c) to run, in order:
+    # hooks:
+    #   pre: [my-hook]
+    #   post: [my-hook]
     bindings:
       in:
         type: bindings.kafka
@@ -325,6 +334,10 @@ FUNCTION_KNATIVE = """\
 {function_head}    triggers:
       http:
         port: 8080
+    # The hooks of {ident}_hooks (in {name}.c) to run, in order:
+    # hooks:
+    #   pre: [my-hook]
+    #   post: [my-hook]
     template:
       containers:
         - name: function

@@ -780,6 +780,18 @@ class KnativeKafkaSource(unittest.TestCase):
                 self.assertEqual([a["labels"]["pod"] for a in self.hook.alerts()], [pod])
                 self.hook.bodies.clear()
 
+    def test_a_plain_post_as_openfunction_s_event_source_sends_it(self):
+        # OpenFunction's EventSource (deploy/event-source.yaml) posts the record as it is,
+        # through a Dapr HTTP binding: no CloudEvent, the record is the body
+        record = self.record("wordpress-v1-f54f697c5-hdn2z")
+        status, _, body = http("POST", self.h.app + "/", record, {"Content-Type": "application/json"})
+        self.assertEqual(status, 200, body)
+        self.assertEqual([a["labels"]["pod"] for a in self.hook.alerts()], ["wordpress-v1-f54f697c5-hdn2z"])
+        # a failed notification: a 5xx, which fails the source's send, so its record is consumed again
+        self.h.faults([{"path": "/v1.0/bindings/" + self.nm, "action": "status", "status": 500, "count": -1}])
+        status, _, _ = http("POST", self.h.app + "/", self.record("wordpress-v1-ccccccccc-ddddd"))
+        self.assertEqual(status, 500)
+
     def test_a_poison_record_is_a_400_that_kafka_source_does_not_retry(self):
         # a record with the namespace and a status in it, but no JSON: dropped
         self.assertEqual(self.post('demo-project 1.2.3.4 \\" 404 1 not json'), 400)

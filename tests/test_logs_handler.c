@@ -242,6 +242,37 @@ static void drop_reasons(void **state) {
   lh_view_free(v);
 }
 
+/* A record no rule selects is not parsed, but its time moves the clock:
+ * the raw bytes give the time a parse would, "time" before "@timestamp". */
+static void raw_times(void **state) {
+  static const char *const records[] = {
+      "{\"@timestamp\":1629856477.226758,\"log\":\"x\\n\",\"time\":\"2021-08-25T01:54:37."
+      "227757930Z\",\"kubernetes\":{\"pod_name\":\"p\",\"namespace_name\":\"n\"}}",
+      "{\"@timestamp\":1629856477.5,\"message\":\"x\",\"kubernetes\":{\"pod_name\":\"p\","
+      "\"namespace_name\":\"n\"}}",
+      "{\"log\": \"x\", \"kubernetes\": {\"pod_name\": \"p\", \"namespace_name\": \"n\"}, "
+      "\"@timestamp\": 1629856477.5}",
+      "{\"@timestamp\":\"2021-08-25T01:54:38Z\",\"log\":\"x\",\"kubernetes\":{\"pod_name\":"
+      "\"p\",\"namespace_name\":\"n\"}}",
+  };
+  lh_view_t *v = NULL;
+  double t;
+  (void)state;
+
+  for (size_t i = 0; i < sizeof records / sizeof *records; i++) {
+    const char *why;
+    assert_int_equal(lh_view_parse(&v, records[i], strlen(records[i]), 1, &why), LH_IGNORE);
+    assert_int_equal(lh_view_raw_time(records[i], strlen(records[i]), &t), 0);
+    assert_true(t == lh_view_time(v));
+  }
+  assert_true(t == 1629856478.0);
+  /* none, or none a clock can take */
+  assert_int_equal(lh_view_raw_time("{\"log\":\"x\"}", 11, &t), -1);
+  assert_int_equal(lh_view_raw_time("{\"time\":\"yesterday\"}", 20, &t), -1);
+  assert_int_equal(lh_view_raw_time("{\"@timestamp\":-5}", 17, &t), -1);
+  lh_view_free(v);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(fingerprint_vectors),
@@ -250,6 +281,7 @@ int main(void) {
       cmocka_unit_test(prefilter),
       cmocka_unit_test(alert_values_round_trip),
       cmocka_unit_test(drop_reasons),
+      cmocka_unit_test(raw_times),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -207,8 +207,13 @@ static ofctx_result_t handle(lh_state_t *s, ofctx_t *ctx, const ofctx_event_t *i
   const char *data = ofctx_event_data(in, &len), *why;
   lh_turn_t t = {s, ctx, 0, 0, OFCTX_SUCCESS};
 
-  if (!lh_ruleset_may_match(s->rules, data, len))
-    return OFCTX_SUCCESS; /* nothing any rule selects is in it: nothing to do */
+  if (!lh_ruleset_may_match(s->rules, data, len)) {
+    double time;
+    /* nothing any rule selects is in it, but it is input: its time moves the clock */
+    if (lh_view_raw_time(data, len, &time) == 0)
+      lh_notifier_record(s->notifier, time, now());
+    return OFCTX_SUCCESS;
+  }
   t.wall = now();
   switch (lh_view_parse(&s->view, data, len, t.wall, &why)) {
   case LH_DROP:

@@ -283,6 +283,45 @@ double lh_view_time(lh_view_t *v) {
   return v->time;
 }
 
+/* The value after `key` (a member's name and colon) in the bytes, as text
+ * NUL-terminated in `buf`: a string's characters up to its closing quote,
+ * or what follows up to a quote (a number, then what comes after it), at
+ * most `size` - 1 bytes. `*quoted` says which; NULL when the key is not
+ * there. */
+static const char *raw_value(const char *data, size_t len, const char *key, char *buf, size_t size,
+                             int *quoted) {
+  size_t n = 0, klen = strlen(key);
+  const char *p = memmem(data, len, key, klen), *end = data + len;
+
+  if (!p)
+    return NULL;
+  for (p += klen; p < end && (*p == ' ' || *p == '\t'); p++)
+    ;
+  *quoted = p < end && *p == '"';
+  p += *quoted;
+  while (n + 1 < size && p + n < end && p[n] != '"')
+    n++;
+  memcpy(buf, p, n);
+  buf[n] = '\0';
+  return buf;
+}
+
+int lh_view_raw_time(const char *data, size_t len, double *t) {
+  char buf[48], *end;
+  int quoted;
+  const char *s = raw_value(data, len, "\"time\":", buf, sizeof buf, &quoted);
+
+  if (s && quoted && lh_parse_rfc3339(s, t) == 0 && plausible(*t))
+    return 0;
+  s = raw_value(data, len, "\"@timestamp\":", buf, sizeof buf, &quoted);
+  if (!s)
+    return -1;
+  if (quoted)
+    return lh_parse_rfc3339(s, t) == 0 && plausible(*t) ? 0 : -1;
+  *t = strtod(s, &end);
+  return end != s && plausible(*t) ? 0 : -1;
+}
+
 static const char *span(lh_span_t s, size_t *len) {
   *len = s.len;
   return s.len ? s.p : "";

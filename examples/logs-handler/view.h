@@ -82,6 +82,14 @@ int lh_view_status(lh_view_t *v);
  * the access log's, else `now`. */
 double lh_view_time(lh_view_t *v);
 
+/* The record's time read from its raw bytes, for a record that is not
+ * parsed (no rule can match it) but whose time still moves the function's
+ * clock: the first "time":"RFC 3339" in the bytes, else the first
+ * "@timestamp": (seconds, or RFC 3339 in quotes), as lh_view_time prefers
+ * them. Fluent Bit writes both at the top level: a member of that name
+ * nested before them would be taken instead. 0 and `*t` set, or -1 when there is none. */
+int lh_view_raw_time(const char *data, size_t len, double *t);
+
 /* Runs `re` (unanchored) over the log line with `md`: 1 and its groups kept
  * for LH_FIELD_GROUP, 0 when it does not match. */
 int lh_view_regex(lh_view_t *v, const pcre2_code *re, pcre2_match_data *md);

@@ -119,13 +119,16 @@ static lh_ruleset_t *env_rules(lh_getenv_fn get) {
 static void prefilter(void **state) {
   lh_ruleset_t *r = env_rules(no_env);
   static const char *const may[] = {
-      "{\"log\":\"h - - [x] \\\"GET / HTTP/1.1\\\" 404 "
-      "1\",\"kubernetes\":{\"namespace_name\":\"demo-project\"}}",
+      "{\"log\":\"h - - [x] \\\"GET / HTTP/1.1\\\" 404 1\",\"kubernetes\":{\"namespace_name\":"
+      "\"demo-project\",\"pod_name\":\"wordpress-v1-f54f697c5-hdn2z\"}}",
       "{\"log\":\"\\u0020404 \",\"ns\":\"x\"}", /* an escape could hide anything */
   };
   static const char *const cannot[] = {
       "{\"log\":\"h - - [x] \\\"GET / HTTP/1.1\\\" 200 404\",\"ns\":\"demo-project\"}",
       "{\"log\":\"h - - [x] \\\"GET / HTTP/1.1\\\" 404 1\",\"ns\":\"web\"}",
+      /* the pod's regex starts with wordpress-v1- */
+      "{\"log\":\"h - - [x] \\\"GET / HTTP/1.1\\\" 404 1\",\"kubernetes\":{\"namespace_name\":"
+      "\"demo-project\",\"pod_name\":\"wordpress-v2-f54f697c5-hdn2z\"}}",
       "{\"log\":\"4040 /404\",\"ns\":\"demo-project\"}",
       /* a status-like number, but not after a quoted request */
       "{\"log\":\"Synced 404 objects\",\"ns\":\"demo-project\"}",
@@ -273,6 +276,42 @@ static void raw_times(void **state) {
   lh_view_free(v);
 }
 
+/* The newest time of skipped records is the largest offered, however its
+ * record gave it; a take empties it. */
+static void newest_skipped(void **state) {
+  static const char *const records[] = {
+      "{\"@timestamp\":99.5,\"log\":\"x\"}",
+      "{\"@timestamp\":1629856477.25,\"log\":\"x\"}",
+      "{\"@timestamp\":1629856477.3,\"log\":\"x\"}",
+      "{\"@timestamp\":1629856477.125,\"log\":\"x\"}",
+      "{\"@timestamp\":1629856477,\"log\":\"x\"}",
+      "{\"@timestamp\":01629856478,\"log\":\"x\"}", /* not JSON: read the slow way */
+      "{\"@timestamp\":-1629856479,\"log\":\"x\"}",
+  };
+  static const char later[] = "{\"log\":\"x\",\"time\":\"2021-08-25T01:54:40Z\"}";
+  lh_newest_t n = {{0}, 0};
+  double t;
+  (void)state;
+
+  assert_int_equal(lh_newest_take(&n, &t), -1);
+  for (size_t i = 0; i < sizeof records / sizeof *records; i++)
+    lh_newest_offer(&n, records[i], strlen(records[i]));
+  assert_int_equal(lh_newest_take(&n, &t), 0);
+  assert_true(t == 1629856478.0);
+  assert_int_equal(lh_newest_take(&n, &t), -1);
+  for (size_t i = 0; i < 5; i++)
+    lh_newest_offer(&n, records[i], strlen(records[i]));
+  assert_int_equal(lh_newest_take(&n, &t), 0);
+  assert_true(t == 1629856477.3);
+  /* a number that is not plain is not taken */
+  lh_newest_offer(&n, "{\"@timestamp\":1629856477.5e-3,\"log\":\"x\"}", 41);
+  assert_int_equal(lh_newest_take(&n, &t), -1);
+  lh_newest_offer(&n, records[1], strlen(records[1]));
+  lh_newest_offer(&n, later, strlen(later));
+  assert_int_equal(lh_newest_take(&n, &t), 0);
+  assert_true(t == 1629856480.0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(fingerprint_vectors),
@@ -282,6 +321,7 @@ int main(void) {
       cmocka_unit_test(alert_values_round_trip),
       cmocka_unit_test(drop_reasons),
       cmocka_unit_test(raw_times),
+      cmocka_unit_test(newest_skipped),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

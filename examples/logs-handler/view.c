@@ -322,6 +322,50 @@ int lh_view_raw_time(const char *data, size_t len, double *t) {
   return end != s && plausible(*t) ? 0 : -1;
 }
 
+void lh_newest_offer(lh_newest_t *n, const char *data, size_t len) {
+  static const char head[] = "{\"@timestamp\":";
+  size_t h = sizeof head - 1, size = sizeof n->text - 1;
+  const char *p = data + h;
+  double t;
+
+  /* ten digits before the point (2001 to 2286): as text, the larger number
+   * is the larger; what follows the number (a comma, JSON) is below a digit */
+  if (len >= h + size && memcmp(data, head, h) == 0 && p[0] >= '1' && p[0] <= '9' &&
+      (p[10] == '.' || p[10] == ',')) {
+    if (memcmp(p, n->text, size) > 0)
+      memcpy(n->text, p, size);
+    return;
+  }
+  if (lh_view_raw_time(data, len, &t) == 0 && t > n->other)
+    n->other = t;
+}
+
+/* The number that `s` starts with, ten digits, maybe a fraction, then a
+ * comma: 0 and `*t` set, or -1 when it is not so. */
+static int stamp_of(const char *s, double *t) {
+  size_t k = 0;
+
+  while (k < 10 && s[k] >= '0' && s[k] <= '9')
+    k++;
+  if (k == 10 && s[k] == '.')
+    for (k++; s[k] >= '0' && s[k] <= '9';)
+      k++;
+  if (k < 10 || s[k] != ',')
+    return -1;
+  *t = strtod(s, NULL);
+  return 0;
+}
+
+int lh_newest_take(lh_newest_t *n, double *t) {
+  double stamp;
+
+  *t = n->other;
+  if (n->text[0] && stamp_of(n->text, &stamp) == 0 && stamp > *t)
+    *t = stamp;
+  memset(n, 0, sizeof *n);
+  return plausible(*t) ? 0 : -1;
+}
+
 static const char *span(lh_span_t s, size_t *len) {
   *len = s.len;
   return s.len ? s.p : "";

@@ -90,6 +90,23 @@ double lh_view_time(lh_view_t *v);
  * nested before them would be taken instead. 0 and `*t` set, or -1 when there is none. */
 int lh_view_raw_time(const char *data, size_t len, double *t);
 
+/* The newest time of the records that are not parsed, from their raw bytes,
+ * until the clock needs it. A record that starts with {"@timestamp":N, as
+ * Fluent Bit writes them, N with ten digits before the point, gives N, kept
+ * as text (comparing it costs less than converting it; a record whose N is
+ * not a plain number then may hide an older one's); any other gives
+ * lh_view_raw_time's. Zero it to start. */
+typedef struct {
+  char text[25]; /* the bytes after {"@timestamp": of the newest N */
+  double other;  /* the newest of the others; 0 when none */
+} lh_newest_t;
+
+/* Offers a record's time to `n`. */
+void lh_newest_offer(lh_newest_t *n, const char *data, size_t len);
+/* The newest time offered since the last take: 0 and `*t` set (and `n`
+ * emptied), or -1 when no record gave one. */
+int lh_newest_take(lh_newest_t *n, double *t);
+
 /* Runs `re` (unanchored) over the log line with `md`: 1 and its groups kept
  * for LH_FIELD_GROUP, 0 when it does not match. */
 int lh_view_regex(lh_view_t *v, const pcre2_code *re, pcre2_match_data *md);

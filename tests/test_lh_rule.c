@@ -732,7 +732,9 @@ static const char *const prefilter_sets[][3] = {
      "{\"name\": \"panics\", \"select\": {\"namespace\": [], \"pod\": []},"
      " \"group_by\": [\"pod\"], \"match\": {\"parse\": \"access_log\", \"where\": [],"
      " \"regex\": \"GET /(x|healthz) HTTP\"}}",
-     NULL},
+     "{\"name\": \"env\", \"select\": {\"namespace\": [\"web\", \"demo-project\"], \"pod\": []},"
+     " \"group_by\": [\"pod\"], \"match\": {\"parse\": \"access_log\","
+     " \"where\": [\"path =~ ^/\\\\.env\", \"method in [POST, PUT]\", \"protocol == HTTP/1.1\"]}}"},
 };
 
 /* Records made from pieces that the prefilter looks at: namespaces, pods,
@@ -755,14 +757,17 @@ static char *generated(unsigned seed) {
       "fatal error: NNN [Error] x",
       "[ERROR] code NNN",
       "[Warning] NNN Out of memory: Killed",
-      "\\u005bERROR] NNN"};
+      "\\u005bERROR] NNN",
+      "1.2.3.4 - - [25/Aug/2021:01:54:36 +0000] \\\"POST /.env HTTP/1.1\\\" NNN 10",
+      "1.2.3.4 - - [25/Aug/2021:01:54:36 +0000] \\\"PUT \\/.env HTTP/1.1\\\" NNN 10",
+      "1.2.3.4 - - [25/Aug/2021:01:54:36 +0000] \\\"POST /.envy HTTP/1.0\\\" NNN 10"};
   static const int statuses[] = {200, 301, 404, 500, 503, 599};
   char line[256], status[16], *out = malloc(1024);
   unsigned r = seed * 2654435761u;
 
   char *nnn;
 
-  snprintf(line, sizeof line, "%s", lines[(r >> 3) % 12]);
+  snprintf(line, sizeof line, "%s", lines[(r >> 3) % 15]);
   nnn = strstr(line, "NNN");
   snprintf(status, sizeof status, "%d", statuses[(r >> 7) % 6]);
   memcpy(nnn, status, 3);
@@ -875,7 +880,10 @@ static void regex_prefixes(void **state) {
       {"say \"hi\"", "say "}, /* and must spell " as \" */
       {"(a|)b", ""},          /* an empty branch */
       {"a|.b", ""},           /* a branch without one */
-      {"(?i)error", ""},      /* an option first */
+      {"^/\\.env", ".env"},   /* the longest run JSON spells as it is */
+      {"a\\/bcd/e", "bcd"},
+      {"(x/y)z", "x"},   /* in a group, it ends the run */
+      {"(?i)error", ""}, /* an option first */
       {"error(?i)x", "error"},
       {"(?=ab)ab", ""},
       {"[ab]c", ""},

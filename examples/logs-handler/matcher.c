@@ -192,7 +192,8 @@ typedef struct {
   size_t n, max;
 } prefixes_t;
 
-static size_t branches(const char *p, const char *end, lh_prefix_t *out, size_t max, int *whole);
+static size_t branches(const char *p, const char *end, lh_prefix_t *out, size_t max, int top,
+                       int *whole);
 
 /* Appends each of `alts` (`k`) to each prefix: 0, or -1 when they would be
  * too many or too long. */
@@ -227,7 +228,7 @@ static size_t item(const char *p, const char *next, lh_prefix_t *alts, size_t ma
     const char *in = p[1] != '?' ? p + 1 : p[2] == ':' ? p + 3 : NULL;
     if (p[1] == '?' && p[2] == '<' && (isalpha((unsigned char)p[3]) || p[3] == '_'))
       in = strchr(p, '>') ? strchr(p, '>') + 1 : NULL;
-    return in && p[1] != '*' && in < next ? branches(in, next - 1, alts, max, whole) : 0;
+    return in && p[1] != '*' && in < next ? branches(in, next - 1, alts, max, 0, whole) : 0;
   }
   if (*p == '\\' ? isalnum((unsigned char)*++p) : strchr("^$.|?*+()[{", *p) != NULL)
     return 0; /* \d, \b and the like, or not a character */
@@ -237,32 +238,51 @@ static size_t item(const char *p, const char *next, lh_prefix_t *alts, size_t ma
   return 1;
 }
 
-/* The prefixes of one branch [p, end) into `ps`; 1 when all of it is
- * literal. */
-static int branch(const char *p, const char *end, prefixes_t *ps) {
-  lh_prefix_t alts[8];
+/* A character that JSON text may spell otherwise, alone at `p`: then the
+ * literal before it and the one after it are apart in the raw record. */
+static int unplain_at(const char *p, const char *next, const char *end) {
+  const char *c = *p == '\\' ? p + 1 : p;
 
-  ps->out[0] = (lh_prefix_t){{'\0'}, 0};
+  return next == c + 1 && (next == end || !strchr("?*+{", *next)) &&
+         (*c == '/' || *c == '"' || (unsigned char)*c < 0x20 || (*p == '\\' && *c == '\\'));
+}
+
+/* The prefixes of one branch [p, end) into `ps`; 1 when all of it is
+ * literal. At the top (`top`), a lone prefix goes on past a character the
+ * raw record may spell otherwise: the longest literal run is kept, and
+ * what is found is no longer a prefix (0). */
+static int branch(const char *p, const char *end, prefixes_t *ps, int top) {
+  lh_prefix_t alts[8], best = {{'\0'}, 0};
+  int rc = 1;
+
+  ps->out[0] = best;
   ps->n = 1;
   if (p < end && *p == '^')
     p++;
-  while (p < end) {
+  while (rc >= 0 && p < end) {
     const char *next = skip(p);
     int whole;
     size_t k = next && next <= end ? item(p, next, alts, sizeof alts / sizeof *alts, &whole) : 0;
-    int repeated = k && next < end && *next == '+';
-    if (!k || (next < end && strchr("?*{", *next)) || append(ps, alts, k) != 0)
-      return 0;
-    if (!whole || repeated)
-      return 0;
+    if (!k && top && ps->n == 1 && next && next <= end && unplain_at(p, next, end)) {
+      if (ps->out[0].len > best.len)
+        best = ps->out[0];
+      ps->out[0] = (lh_prefix_t){{'\0'}, 0};
+      rc = 0;
+    } else if (!k || (next < end && strchr("?*{", *next)) || append(ps, alts, k) != 0 || !whole ||
+               (next < end && *next == '+')) {
+      rc = -1; /* what comes next is not known */
+    }
     p = next;
   }
-  return 1;
+  if (ps->n == 1 && best.len > ps->out[0].len)
+    ps->out[0] = best;
+  return rc == 1;
 }
 
 /* The prefixes of the branches of [p, end), each at least a character;
  * `*whole` 0 unless every branch is literal to its end. */
-static size_t branches(const char *p, const char *end, lh_prefix_t *out, size_t max, int *whole) {
+static size_t branches(const char *p, const char *end, lh_prefix_t *out, size_t max, int top,
+                       int *whole) {
   size_t n = 0;
   lh_prefix_t part[8];
 
@@ -272,7 +292,7 @@ static size_t branches(const char *p, const char *end, lh_prefix_t *out, size_t 
     prefixes_t ps = {part, 0, sizeof part / sizeof *part};
     if (!e)
       return 0;
-    *whole &= branch(b, e, &ps);
+    *whole &= branch(b, e, &ps, top);
     if (n + ps.n > max)
       return 0;
     for (size_t i = 0; i < ps.n; i++)
@@ -287,5 +307,5 @@ static size_t branches(const char *p, const char *end, lh_prefix_t *out, size_t 
 
 size_t lh_regex_prefixes(const char *pattern, lh_prefix_t *out, size_t max) {
   int whole;
-  return branches(pattern, pattern + strlen(pattern), out, max, &whole);
+  return branches(pattern, pattern + strlen(pattern), out, max, 1, &whole);
 }

@@ -186,10 +186,14 @@ int lh_prefilter_compile(lh_ruleset_t *rs, size_t i, lh_cond_kind_t kind) {
   for (size_t j = 0; j < sizeof sel / sizeof *sel; j++)
     if (need(rs, r, any, matcher_literals(sel[j], any, LH_NEED_ANY)) != 0)
       return -1;
-  /* a ratio's total counts the records that do not match */
-  if (r->regex_text && kind != LH_COND_RATIO &&
-      need(rs, r, any, lh_regex_prefixes(r->regex_text, any, LH_NEED_ANY)) != 0)
+  if (kind == LH_COND_RATIO)
+    return 0; /* its total counts the records that do not match */
+  if (r->regex_text && need(rs, r, any, lh_regex_prefixes(r->regex_text, any, LH_NEED_ANY)) != 0)
     return -1;
+  for (size_t j = 0; j < lh_where_count(r->where); j++)
+    if (r->need_count < sizeof r->needs / sizeof *r->needs &&
+        need(rs, r, any, lh_where_literals(r->where, j, any, LH_NEED_ANY)) != 0)
+      return -1;
   return 0;
 }
 

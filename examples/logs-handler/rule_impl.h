@@ -42,7 +42,7 @@ typedef struct {
   lh_field_t *extra_labels, *annotations;
   size_t extra_label_count, annotation_count;
   const char *regex_text;
-  need_t needs[4]; /* the prefilter's: select's namespace, pod, container, regex */
+  need_t needs[6]; /* the prefilter's: select's namespace, pod, container, regex, where's */
   size_t need_count;
   const unsigned char *statuses; /* the statuses a hit needs, or NULL */
 } rule_t;

@@ -120,6 +120,8 @@ void lh_ruleset_free(lh_ruleset_t *rs) {
     free(rs->lits[i].text);
   free(rs->lits);
   free(rs->lit_seen);
+  free(rs->pairs);
+  free(rs->by_first);
   free(rs->may);
   free(rs->self_ns);
   free(rs->self_pod);
@@ -567,7 +569,9 @@ static int compile_rules(lh_ruleset_t *rs, const json_t *list, at_t *at) {
   }
   memset(rs->may, 1, n);
   rs->lit_seen = calloc(rs->lit_count + 1, sizeof *rs->lit_seen);
-  return make_match_data(rs) == 0 && rs->lit_seen ? 0 : fail(at, NULL, "out of memory");
+  return make_match_data(rs) == 0 && rs->lit_seen && lh_prefilter_index(rs) == 0
+             ? 0
+             : fail(at, NULL, "out of memory");
 }
 
 static char *copy_or_null(const char *s) { return s && *s ? strdup(s) : NULL; }

@@ -234,6 +234,55 @@ static int has_status(const unsigned char *statuses, const bytes_t *b) {
   return b->status_count == SIZE_MAX;
 }
 
+/* Past this many literals, one pass over the bytes costs less than a
+ * search for each. */
+#define LH_ONE_PASS 8
+
+int lh_prefilter_index(lh_ruleset_t *rs) {
+  size_t at = 0;
+
+  if (rs->lit_count < LH_ONE_PASS)
+    return 0;
+  rs->pairs = calloc(65536 / 64, sizeof *rs->pairs);
+  rs->by_first = malloc(rs->lit_count * sizeof *rs->by_first);
+  if (!rs->pairs || !rs->by_first)
+    return -1;
+  for (size_t b = 0; b < 256; b++) {
+    rs->first[b] = at;
+    for (size_t k = 0; k < rs->lit_count; k++)
+      if ((unsigned char)rs->lits[k].text[0] == b)
+        rs->by_first[at++] = k;
+  }
+  rs->first[256] = at;
+  for (size_t k = 0; k < rs->lit_count; k++) {
+    unsigned pair = (unsigned char)rs->lits[k].text[0] | (unsigned char)rs->lits[k].text[1] << 8;
+    rs->pairs[pair / 64] |= (uint64_t)1 << (pair % 64);
+    rs->lead[pair & 0xff] = 1;
+  }
+  return 0;
+}
+
+/* Each literal looked for in the bytes, in one pass. */
+static void find_all(const lh_ruleset_t *rs, const char *data, size_t len, uint32_t now) {
+  const unsigned char *d = (const unsigned char *)data;
+
+  for (size_t k = 0; k < rs->lit_count; k++)
+    rs->lit_seen[k] = now;
+  for (size_t i = 0; i + 1 < len; i++) {
+    unsigned pair;
+    if (!rs->lead[d[i]])
+      continue;
+    pair = d[i] | (unsigned)d[i + 1] << 8;
+    if (!(rs->pairs[pair / 64] >> (pair % 64) & 1))
+      continue;
+    for (size_t j = rs->first[d[i]]; j < rs->first[d[i] + 1]; j++) {
+      const literal_t *l = &rs->lits[rs->by_first[j]];
+      if (l->len <= len - i && memcmp(d + i, l->text, l->len) == 0)
+        rs->lit_seen[rs->by_first[j]] = now | 1;
+    }
+  }
+}
+
 static int need_met(const lh_ruleset_t *rs, const need_t *nd, const bytes_t *b) {
   uint32_t now = rs->lit_seen[rs->lit_count] << 1;
 
@@ -274,6 +323,8 @@ int lh_ruleset_may_match(const lh_ruleset_t *rs, const char *data, size_t len) {
     memset(rs->lit_seen, 0, rs->lit_count * sizeof *rs->lit_seen);
     rs->lit_seen[rs->lit_count] = 1;
   }
+  if (rs->pairs)
+    find_all(rs, data, len, rs->lit_seen[rs->lit_count] << 1);
   for (size_t i = 0; i < rs->count; i++)
     any |= rs->may[i] = (unsigned char)rule_may_hit(rs, &rs->rules[i], &b);
   return any;

@@ -72,10 +72,19 @@ struct lh_ruleset {
    * hit (lh_ruleset_eval_passed looks at no other) */
   uint32_t *lit_seen;
   unsigned char *may;
+  /* with many literals, one pass over the bytes finds them all: the pairs
+   * of bytes that start one (a bit each), and the literals by their first
+   * byte (those of byte b are by_first[first[b]] to by_first[first[b + 1]]) */
+  uint64_t *pairs;
+  size_t *by_first, first[257];
+  unsigned char lead[256]; /* 1 for a byte that starts a literal */
 };
 
 /* The prefilter of rule `i`, compiled (rule_eval.c): 0, or -1 when out of
  * memory. */
 int lh_prefilter_compile(lh_ruleset_t *rs, size_t i, lh_cond_kind_t kind);
+/* The index of the literals of all the rules, once they are compiled: 0,
+ * or -1 when out of memory. */
+int lh_prefilter_index(lh_ruleset_t *rs);
 
 #endif

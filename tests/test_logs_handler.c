@@ -119,16 +119,16 @@ static lh_ruleset_t *env_rules(lh_getenv_fn get) {
 static void prefilter(void **state) {
   lh_ruleset_t *r = env_rules(no_env);
   static const char *const may[] = {
-      "{\"log\":\"h - - [x] \\\"GET / HTTP/1.1\\\" 404 1\",\"kubernetes\":{\"namespace_name\":"
-      "\"demo-project\",\"pod_name\":\"wordpress-v1-f54f697c5-hdn2z\"}}",
+      ("{\"log\":\"h - - [x] \\\"GET / HTTP/1.1\\\" 404 1\",\"kubernetes\":{\"namespace_name\":"
+       "\"demo-project\",\"pod_name\":\"wordpress-v1-f54f697c5-hdn2z\"}}"),
       "{\"log\":\"\\u0020404 \",\"ns\":\"x\"}", /* an escape could hide anything */
   };
   static const char *const cannot[] = {
       "{\"log\":\"h - - [x] \\\"GET / HTTP/1.1\\\" 200 404\",\"ns\":\"demo-project\"}",
       "{\"log\":\"h - - [x] \\\"GET / HTTP/1.1\\\" 404 1\",\"ns\":\"web\"}",
       /* the pod's regex starts with wordpress-v1- */
-      "{\"log\":\"h - - [x] \\\"GET / HTTP/1.1\\\" 404 1\",\"kubernetes\":{\"namespace_name\":"
-      "\"demo-project\",\"pod_name\":\"wordpress-v2-f54f697c5-hdn2z\"}}",
+      ("{\"log\":\"h - - [x] \\\"GET / HTTP/1.1\\\" 404 1\",\"kubernetes\":{\"namespace_name\":"
+       "\"demo-project\",\"pod_name\":\"wordpress-v2-f54f697c5-hdn2z\"}}"),
       "{\"log\":\"4040 /404\",\"ns\":\"demo-project\"}",
       /* a status-like number, but not after a quoted request */
       "{\"log\":\"Synced 404 objects\",\"ns\":\"demo-project\"}",

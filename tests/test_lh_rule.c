@@ -864,6 +864,7 @@ static void regex_prefixes(void **state) {
   static const char *const rows[][2] = {
       {"OOMKilled|Out of memory: Killed process", "OOMKilled|Out of memory: Killed process"},
       {"(?<kind>panic: .*|fatal error: .*)", "panic: |fatal error: "},
+      {"^(?<kind>panic|fatal error): (?<reason>.+)", "panic: |fatal error: "},
       {"\\[(ERROR|Error)\\]", "[ERROR]|[Error]"},
       {"PHP (Fatal error|Warning|Parse error)", "PHP Fatal error|PHP Warning|PHP Parse error"},
       {"^wordpress-v1-[A-Za-z0-9]{9}", "wordpress-v1-"},

@@ -153,6 +153,7 @@ int LogsHandler_init(const ofctx_config_t *cfg, void **user_data) {
   char err[1024];
   lh_state_t *s = calloc(1, sizeof *s);
 
+  lh_view_use_arena();
   if (!s) {
     fprintf(stderr, "logs-handler: out of memory\n");
     return -1;

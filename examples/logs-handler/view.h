@@ -67,6 +67,12 @@ lh_verdict_t lh_view_parse(lh_view_t **v, const char *data, size_t len, double n
                            const char **why);
 void lh_view_free(lh_view_t *v);
 
+/* Gives jansson an allocator that puts each view's trees in a block of the
+ * view, let go of whole at the next record (it keeps jansson's allocator
+ * before it for everything else). Once per process, before the threads that
+ * use jansson start; views made before work as well. */
+void lh_view_use_arena(void);
+
 /* The field's value (`*len` bytes, not always NUL-terminated), or NULL when
  * the record has none. LH_FIELD_GROUP reads the last lh_view_regex. */
 const char *lh_view_get(lh_view_t *v, const lh_fref_t *f, size_t *len);

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "rule.h"
+#include "rule_impl.h" /* the prefilter's rules that may */
 #include "rules_load.h"
 #include "view.h"
 
@@ -713,6 +714,27 @@ static const char *const prefilter_sets[][3] = {
     {"{\"select\": {\"namespace\": [\"web\", \"shop\"], \"pod\": [\"api-1\", \"api/2\"]},"
      " \"match\": {\"where\": [\"status != 200\"]}}",
      NULL, NULL},
+    /* regexes: of the pod, of the line, spelled out or not */
+    {"{\"select\": {\"namespace\": [\"*\"], \"pod\": [\"=~wordpress-v1-.*\"]},"
+     " \"group_by\": [\"pod\"], \"match\": {\"parse\": \"none\", \"where\": [],"
+     " \"regex\": \"(?<kind>panic: .*|fatal error: .*)\"}}",
+     "{\"name\": \"errors\", \"select\": {\"namespace\": [\"demo-project\"], \"pod\": []},"
+     " \"group_by\": [\"pod\"], \"match\": {\"parse\": \"none\", \"where\": [],"
+     " \"regex\": \"\\\\[(ERROR|Error)\\\\] (code \\\\d+|x)?\"}}",
+     "{\"name\": \"oom\", \"select\": {\"namespace\": [\"=~(web|shop)\"], \"pod\": []},"
+     " \"group_by\": [\"pod\"], \"match\": {\"parse\": \"none\", \"where\": [],"
+     " \"regex\": \"OOMKilled|Out of memory: Killed\"}}"},
+    {"{\"select\": {\"namespace\": [\"web\"], \"pod\": [\"=~api-.*\"]},"
+     " \"match\": {\"where\": [\"status == 5xx\"], \"regex\": \"healthz HTTP\"},"
+     " \"group_by\": [\"namespace\"],"
+     " \"condition\": {\"kind\": \"ratio\", \"ratio\": 0.1, \"min_total\": 5, \"window\": 60,"
+     " \"of\": {\"where\": [\"status >= 100\"]}}}",
+     "{\"name\": \"panics\", \"select\": {\"namespace\": [], \"pod\": []},"
+     " \"group_by\": [\"pod\"], \"match\": {\"parse\": \"access_log\", \"where\": [],"
+     " \"regex\": \"GET /(x|healthz) HTTP\"}}",
+     "{\"name\": \"env\", \"select\": {\"namespace\": [\"web\", \"demo-project\"], \"pod\": []},"
+     " \"group_by\": [\"pod\"], \"match\": {\"parse\": \"access_log\","
+     " \"where\": [\"path =~ ^/\\\\.env\", \"method in [POST, PUT]\", \"protocol == HTTP/1.1\"]}}"},
 };
 
 /* Records made from pieces that the prefilter looks at: namespaces, pods,
@@ -730,14 +752,22 @@ static char *generated(unsigned seed) {
       "{\\\"level\\\": \\\"error\\\", \\\"code\\\": NNN}",
       "{\\\"level\\\": \\\"\\\\u0065rror\\\", \\\"code\\\": NNN}",
       "OOMKilled NNN",
-      "GET /x NNN"};
+      "GET /x NNN",
+      "panic: NNN",
+      "fatal error: NNN [Error] x",
+      "[ERROR] code NNN",
+      "[Warning] NNN Out of memory: Killed",
+      "\\u005bERROR] NNN",
+      "1.2.3.4 - - [25/Aug/2021:01:54:36 +0000] \\\"POST /.env HTTP/1.1\\\" NNN 10",
+      "1.2.3.4 - - [25/Aug/2021:01:54:36 +0000] \\\"PUT \\/.env HTTP/1.1\\\" NNN 10",
+      "1.2.3.4 - - [25/Aug/2021:01:54:36 +0000] \\\"POST /.envy HTTP/1.0\\\" NNN 10"};
   static const int statuses[] = {200, 301, 404, 500, 503, 599};
   char line[256], status[16], *out = malloc(1024);
   unsigned r = seed * 2654435761u;
 
   char *nnn;
 
-  snprintf(line, sizeof line, "%s", lines[(r >> 3) % 7]);
+  snprintf(line, sizeof line, "%s", lines[(r >> 3) % 15]);
   nnn = strstr(line, "NNN");
   snprintf(status, sizeof status, "%d", statuses[(r >> 7) % 6]);
   memcpy(nnn, status, 3);
@@ -769,36 +799,45 @@ static void each_line(const char *path, const char *key, void (*each)(const char
 
 typedef struct {
   const lh_ruleset_t *rs;
-  size_t records, hits, skipped;
+  size_t records, hits, skipped, narrowed;
 } prefilter_run_t;
 
 static void prefilter_one(const char *text, void *arg) {
   prefilter_run_t *run = arg;
   lh_view_t *v = NULL;
   const char *why;
-  hits_t hs = {{0}, 0};
+  static hits_t hs, passed;
   size_t len = strlen(text);
+  int parsed = lh_view_parse(&v, text, len, 1700000000.0, &why) == LH_IGNORE;
 
-  if (lh_view_parse(&v, text, len, 1700000000.0, &why) == LH_IGNORE)
+  memset(&hs, 0, sizeof hs);
+  memset(&passed, 0, sizeof passed);
+  if (parsed)
     assert_int_equal(lh_ruleset_eval(run->rs, v, collect, &hs), 0);
-  lh_view_free(v);
   run->records++;
   run->hits += hs.count > 0;
   if (!lh_ruleset_may_match(run->rs, text, len)) {
     run->skipped++;
     if (hs.count)
       fail_msg("the prefilter skips a record with hits:\n%s\n%s", text, hs.text);
+  } else if (parsed) {
+    /* the rules it lets through give every hit */
+    assert_int_equal(lh_ruleset_eval_passed(run->rs, v, collect, &passed), 0);
+    run->narrowed += memchr(run->rs->may, 0, run->rs->count) != NULL;
+    if (strcmp(hs.text, passed.text) != 0)
+      fail_msg("the prefilter skips a rule with a hit:\n%s\n%s\n%s", text, hs.text, passed.text);
   }
+  lh_view_free(v);
 }
 
 static void prefilter_never_skips(void **state) {
-  size_t skipped = 0, hits = 0;
+  size_t skipped = 0, hits = 0, narrowed = 0;
 
   (void)state;
   for (size_t s = 0; s < sizeof prefilter_sets / sizeof *prefilter_sets; s++) {
     lh_ruleset_t *rs = compile_doc(
         doc_of(prefilter_sets[s][0], prefilter_sets[s][1], prefilter_sets[s][2], NULL), NULL, NULL);
-    prefilter_run_t run = {rs, 0, 0, 0};
+    prefilter_run_t run = {rs, 0, 0, 0, 0};
     each_line(LH_SOURCE_DIR "/examples/logs-handler/testdata/records.jsonl", NULL, prefilter_one,
               &run);
     each_line(LH_SOURCE_DIR "/tests/data/logs/cases.jsonl", "record", prefilter_one, &run);
@@ -809,11 +848,65 @@ static void prefilter_never_skips(void **state) {
     }
     skipped += run.skipped;
     hits += run.hits;
+    narrowed += run.narrowed;
     lh_ruleset_free(rs);
   }
-  /* it does skip, and the records do hit: the property above is tried */
+  /* it does skip, the records do hit, and rules are left out of records
+   * that are parsed: the properties above are tried */
   assert_true(skipped > 1000);
   assert_true(hits > 1000);
+  assert_true(narrowed > 1000);
+}
+
+/* The strings every match of a regex starts with, as the prefilter takes
+ * them: "|"-joined, "" when none is known. */
+static void regex_prefixes(void **state) {
+  static const char *const rows[][2] = {
+      {"OOMKilled|Out of memory: Killed process", "OOMKilled|Out of memory: Killed process"},
+      {"(?<kind>panic: .*|fatal error: .*)", "panic: |fatal error: "},
+      {"^(?<kind>panic|fatal error): (?<reason>.+)", "panic: |fatal error: "},
+      {"\\[(ERROR|Error)\\]", "[ERROR]|[Error]"},
+      {"PHP (Fatal error|Warning|Parse error)", "PHP Fatal error|PHP Warning|PHP Parse error"},
+      {"^wordpress-v1-[A-Za-z0-9]{9}", "wordpress-v1-"},
+      {"upstream timed out", "upstream timed out"},
+      {"abc?d", "ab"},  /* an optional character ends it before */
+      {"abc*", "ab"},   /* so does a repeated one */
+      {"abc{2}", "ab"}, /* and a counted one */
+      {"abc+d", "abc"}, /* at least one: kept, and the end */
+      {"(?:ab|cd)+x", "ab|cd"},
+      {"a\\.b\\d", "a.b"},
+      {"x(a|b(c|d))y", "xay|xbcy|xbdy"},
+      {"x(a|b.)y", "xa|xb"},  /* a branch that ends early ends all */
+      {"GET /x", "GET "},     /* JSON may spell / as \/ */
+      {"say \"hi\"", "say "}, /* and must spell " as \" */
+      {"(a|)b", ""},          /* an empty branch */
+      {"a|.b", ""},           /* a branch without one */
+      {"^/\\.env", ".env"},   /* the longest run JSON spells as it is */
+      {"a\\/bcd/e", "bcd"},
+      {"(x/y)z", "x"},   /* in a group, it ends the run */
+      {"(?i)error", ""}, /* an option first */
+      {"error(?i)x", "error"},
+      {"(?=ab)ab", ""},
+      {"[ab]c", ""},
+      {"\\Qa)b\\E", ""},
+      {"(*UTF)ab", ""},
+      {"(a|b|c|d)(e|f|g|h)", "a|b|c|d"}, /* past eight spelled out: before */
+      {"(a|b)(c|d)(e|f)x", "acex|acfx|adex|adfx|bcex|bcfx|bdex|bdfx"},
+  };
+  lh_prefix_t out[16];
+  char joined[512];
+  (void)state;
+
+  for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+    size_t n = lh_regex_prefixes(rows[i][0], out, 16), w = 0;
+    joined[0] = '\0';
+    for (size_t j = 0; j < n; j++)
+      w += (size_t)snprintf(joined + w, sizeof joined - w, "%s%s", j ? "|" : "", out[j].text);
+    if (strcmp(joined, rows[i][1]) != 0)
+      fail_msg("%s: \"%s\", not \"%s\"", rows[i][0], joined, rows[i][1]);
+  }
+  /* more than asked for: none */
+  assert_int_equal(lh_regex_prefixes("a|b|c", out, 2), 0);
 }
 
 /* A view is reused from record to record, and dropped records say why. */
@@ -929,6 +1022,7 @@ int main(void) {
       cmocka_unit_test(self_exclusion),
       cmocka_unit_test(ratio_totals),
       cmocka_unit_test(conds_and_notify),
+      cmocka_unit_test(regex_prefixes),
       cmocka_unit_test(prefilter_never_skips),
       cmocka_unit_test(view_reuse_and_drops),
       cmocka_unit_test(described),

@@ -119,13 +119,16 @@ static lh_ruleset_t *env_rules(lh_getenv_fn get) {
 static void prefilter(void **state) {
   lh_ruleset_t *r = env_rules(no_env);
   static const char *const may[] = {
-      "{\"log\":\"h - - [x] \\\"GET / HTTP/1.1\\\" 404 "
-      "1\",\"kubernetes\":{\"namespace_name\":\"demo-project\"}}",
+      ("{\"log\":\"h - - [x] \\\"GET / HTTP/1.1\\\" 404 1\",\"kubernetes\":{\"namespace_name\":"
+       "\"demo-project\",\"pod_name\":\"wordpress-v1-f54f697c5-hdn2z\"}}"),
       "{\"log\":\"\\u0020404 \",\"ns\":\"x\"}", /* an escape could hide anything */
   };
   static const char *const cannot[] = {
       "{\"log\":\"h - - [x] \\\"GET / HTTP/1.1\\\" 200 404\",\"ns\":\"demo-project\"}",
       "{\"log\":\"h - - [x] \\\"GET / HTTP/1.1\\\" 404 1\",\"ns\":\"web\"}",
+      /* the pod's regex starts with wordpress-v1- */
+      ("{\"log\":\"h - - [x] \\\"GET / HTTP/1.1\\\" 404 1\",\"kubernetes\":{\"namespace_name\":"
+       "\"demo-project\",\"pod_name\":\"wordpress-v2-f54f697c5-hdn2z\"}}"),
       "{\"log\":\"4040 /404\",\"ns\":\"demo-project\"}",
       /* a status-like number, but not after a quoted request */
       "{\"log\":\"Synced 404 objects\",\"ns\":\"demo-project\"}",
@@ -242,6 +245,122 @@ static void drop_reasons(void **state) {
   lh_view_free(v);
 }
 
+/* A record no rule selects is not parsed, but its time moves the clock:
+ * the raw bytes give the time a parse would, "time" before "@timestamp". */
+static void raw_times(void **state) {
+  static const char *const records[] = {
+      "{\"@timestamp\":1629856477.226758,\"log\":\"x\\n\",\"time\":\"2021-08-25T01:54:37."
+      "227757930Z\",\"kubernetes\":{\"pod_name\":\"p\",\"namespace_name\":\"n\"}}",
+      "{\"@timestamp\":1629856477.5,\"message\":\"x\",\"kubernetes\":{\"pod_name\":\"p\","
+      "\"namespace_name\":\"n\"}}",
+      "{\"log\": \"x\", \"kubernetes\": {\"pod_name\": \"p\", \"namespace_name\": \"n\"}, "
+      "\"@timestamp\": 1629856477.5}",
+      "{\"@timestamp\":\"2021-08-25T01:54:38Z\",\"log\":\"x\",\"kubernetes\":{\"pod_name\":"
+      "\"p\",\"namespace_name\":\"n\"}}",
+  };
+  lh_view_t *v = NULL;
+  double t;
+  (void)state;
+
+  for (size_t i = 0; i < sizeof records / sizeof *records; i++) {
+    const char *why;
+    assert_int_equal(lh_view_parse(&v, records[i], strlen(records[i]), 1, &why), LH_IGNORE);
+    assert_int_equal(lh_view_raw_time(records[i], strlen(records[i]), &t), 0);
+    assert_true(t == lh_view_time(v));
+  }
+  assert_true(t == 1629856478.0);
+  /* none, or none a clock can take */
+  assert_int_equal(lh_view_raw_time("{\"log\":\"x\"}", 11, &t), -1);
+  assert_int_equal(lh_view_raw_time("{\"time\":\"yesterday\"}", 20, &t), -1);
+  assert_int_equal(lh_view_raw_time("{\"@timestamp\":-5}", 17, &t), -1);
+  lh_view_free(v);
+}
+
+/* The newest time of skipped records is the largest offered, however its
+ * record gave it; a take empties it. */
+static void newest_skipped(void **state) {
+  static const char *const records[] = {
+      "{\"@timestamp\":99.5,\"log\":\"x\"}",
+      "{\"@timestamp\":1629856477.25,\"log\":\"x\"}",
+      "{\"@timestamp\":1629856477.3,\"log\":\"x\"}",
+      "{\"@timestamp\":1629856477.125,\"log\":\"x\"}",
+      "{\"@timestamp\":1629856477,\"log\":\"x\"}",
+      "{\"@timestamp\":01629856478,\"log\":\"x\"}", /* not JSON: read the slow way */
+      "{\"@timestamp\":-1629856479,\"log\":\"x\"}",
+  };
+  static const char later[] = "{\"log\":\"x\",\"time\":\"2021-08-25T01:54:40Z\"}";
+  lh_newest_t n = {{0}, 0};
+  double t;
+  (void)state;
+
+  assert_int_equal(lh_newest_take(&n, &t), -1);
+  for (size_t i = 0; i < sizeof records / sizeof *records; i++)
+    lh_newest_offer(&n, records[i], strlen(records[i]));
+  assert_int_equal(lh_newest_take(&n, &t), 0);
+  assert_true(t == 1629856478.0);
+  assert_int_equal(lh_newest_take(&n, &t), -1);
+  for (size_t i = 0; i < 5; i++)
+    lh_newest_offer(&n, records[i], strlen(records[i]));
+  assert_int_equal(lh_newest_take(&n, &t), 0);
+  assert_true(t == 1629856477.3);
+  /* a number that is not plain is not taken */
+  lh_newest_offer(&n, "{\"@timestamp\":1629856477.5e-3,\"log\":\"x\"}", 41);
+  assert_int_equal(lh_newest_take(&n, &t), -1);
+  lh_newest_offer(&n, records[1], strlen(records[1]));
+  lh_newest_offer(&n, later, strlen(later));
+  assert_int_equal(lh_newest_take(&n, &t), 0);
+  assert_true(t == 1629856480.0);
+}
+
+/* With jansson's allocator for views, a view parses as without it: a
+ * record too large for its block spills into the heap and is let go of
+ * value by value, JSON that is not an object is let go of, and values made
+ * outside a view keep the allocator they had. */
+static void arena_views(void **state) {
+  static const lh_fref_t ns = {LH_FIELD_NAMESPACE, "namespace", 0},
+                         label = {LH_FIELD_LABEL, "l2999", 0}, level = {LH_FIELD_JSON, "level", 0};
+  json_t *kept, *big = json_pack("{s:s, s:{s:s, s:s, s:{}}}", "log", "{\"level\": \"error\"}",
+                                 "kubernetes", "namespace_name", "big", "pod_name", "p", "labels");
+  static const char small[] = "{\"log\":\"{\\\"level\\\":\\\"warn\\\"}\",\"kubernetes\":"
+                              "{\"namespace_name\":\"small\",\"pod_name\":\"p\"}}";
+  char *text, name[16];
+  const char *why, *s;
+  lh_view_t *v = NULL;
+  size_t n;
+  (void)state;
+
+  for (int i = 0; i < 3000; i++) {
+    snprintf(name, sizeof name, "l%d", i);
+    json_object_set_new(json_object_get(json_object_get(big, "kubernetes"), "labels"), name,
+                        json_string(name));
+  }
+  text = json_dumps(big, JSON_COMPACT);
+  json_decref(big);
+  lh_view_use_arena();
+  lh_view_use_arena(); /* once is enough */
+  kept = json_pack("{s:s}", "made", "outside");
+  for (int round = 0; round < 3; round++) {
+    assert_int_equal(lh_view_parse(&v, text, strlen(text), 1, &why), LH_IGNORE);
+    s = lh_view_get(v, &label, &n);
+    assert_non_null(s);
+    assert_memory_equal(s, "l2999", 5);
+    assert_int_equal(lh_view_parse(&v, "[1]", 3, 1, &why), LH_DROP);
+    assert_string_equal(why, "JSON, but not an object");
+    assert_int_equal(lh_view_parse(&v, text + 1, strlen(text) - 1, 1, &why), LH_DROP);
+    assert_int_equal(lh_view_parse(&v, small, strlen(small), 1, &why), LH_IGNORE);
+    s = lh_view_get(v, &ns, &n);
+    assert_int_equal(n, 5);
+    assert_memory_equal(s, "small", 5);
+    s = lh_view_get(v, &level, &n);
+    assert_non_null(s);
+    assert_string_equal(s, "warn");
+  }
+  assert_string_equal(json_string_value(json_object_get(kept, "made")), "outside");
+  json_decref(kept);
+  lh_view_free(v);
+  free(text);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(fingerprint_vectors),
@@ -250,6 +369,9 @@ int main(void) {
       cmocka_unit_test(prefilter),
       cmocka_unit_test(alert_values_round_trip),
       cmocka_unit_test(drop_reasons),
+      cmocka_unit_test(raw_times),
+      cmocka_unit_test(newest_skipped),
+      cmocka_unit_test(arena_views),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

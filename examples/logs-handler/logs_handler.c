@@ -48,6 +48,7 @@ typedef struct {
   const char *path;    /* LOGS_RULES_FILE, or NULL: reloaded when it changes */
   lh_file_id_t file;   /* path's, when the rules were last read */
   uint64_t reloads[2]; /* of the rules file: taken over, and refused */
+  lh_newest_t skipped; /* the records not parsed since the clock last moved */
 } lh_state_t;
 
 static const char *env(const char *name) { return getenv(name); }
@@ -154,6 +155,7 @@ int LogsHandler_init(const ofctx_config_t *cfg, void **user_data) {
   char err[1024];
   lh_state_t *s = calloc(1, sizeof *s);
 
+  lh_view_use_arena();
   if (!s) {
     fprintf(stderr, "logs-handler: out of memory\n");
     return -1;
@@ -203,15 +205,28 @@ static void on_hit(const lh_hit_t *h, void *arg) {
     t->rc = OFCTX_ERROR;
 }
 
+/* The records skipped since the clock last moved move it, before it is
+ * read: by a record's hit, or by a tick. */
+static void skipped_to_clock(lh_state_t *s, double wall) {
+  double time;
+
+  if (lh_newest_take(&s->skipped, &time) == 0)
+    lh_notifier_record(s->notifier, time, wall);
+}
+
 /* One record, with the function's state. */
 static ofctx_result_t handle(lh_state_t *s, ofctx_t *ctx, const ofctx_event_t *in) {
   size_t len;
   const char *data = ofctx_event_data(in, &len), *why;
   lh_turn_t t = {s, ctx, 0, 0, OFCTX_SUCCESS};
 
-  if (!lh_ruleset_may_match(s->rules, data, len))
-    return OFCTX_SUCCESS; /* nothing any rule selects is in it: nothing to do */
+  if (!lh_ruleset_may_match(s->rules, data, len)) {
+    /* nothing any rule selects is in it, but it is input: its time moves the clock */
+    lh_newest_offer(&s->skipped, data, len);
+    return OFCTX_SUCCESS;
+  }
   t.wall = now();
+  skipped_to_clock(s, t.wall);
   switch (lh_view_parse(&s->view, data, len, t.wall, &why)) {
   case LH_DROP:
     /* poison: acknowledge it (and count it) so that it never blocks a partition */
@@ -223,7 +238,7 @@ static ofctx_result_t handle(lh_state_t *s, ofctx_t *ctx, const ofctx_event_t *i
   case LH_IGNORE:
     break;
   }
-  if (lh_ruleset_eval(s->rules, s->view, on_hit, &t) != 0)
+  if (lh_ruleset_eval_passed(s->rules, s->view, on_hit, &t) != 0)
     t.rc = OFCTX_ERROR;
   if (t.hits == 0) /* the absent rules' clock still follows it */
     lh_notifier_record(s->notifier, lh_view_time(s->view), t.wall);
@@ -393,7 +408,11 @@ const ofctx_command_t LogsHandler_commands[] = {
 void LogsHandler_tick(ofctx_t *ctx, int stopping, void *user_data) {
   lh_state_t *s = user_data;
 
+  double wall;
+
   if (s->path && !stopping)
     reload(s, ctx);
-  lh_notifier_tick(s->notifier, ctx, stopping, now());
+  wall = now();
+  skipped_to_clock(s, wall);
+  lh_notifier_tick(s->notifier, ctx, stopping, wall);
 }

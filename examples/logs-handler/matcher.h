@@ -47,8 +47,21 @@ void lh_matchers_free(lh_matchers_t *m);
  * `md` is match data large enough for one pair. */
 int lh_matchers_test(const lh_matchers_t *m, const char *value, size_t len, pcre2_match_data *md);
 
-/* 1 when every matcher of a non-empty list is EQ: the values a record must
- * hold one of (the prefilter's literals). */
-int lh_matchers_literal(const lh_matchers_t *m);
+/* A string that a regex's matches start with (a prefilter's literal). */
+#define LH_PREFIX_SIZE 48
+typedef struct {
+  char text[LH_PREFIX_SIZE]; /* NUL-terminated */
+  size_t len;
+} lh_prefix_t;
+
+/* The strings one of which starts every match of `pattern` (after a `^`):
+ * literal characters up to the first that is not, a group of literal
+ * branches spelled out ("\\[(ERROR|Error)\\]": "[ERROR]", "[Error]"), one set
+ * per top-level branch. Each is at least one character, and none holds a
+ * character that JSON text escapes (", \\, /, controls): the raw record
+ * spells it as the line holds it, unless a \\u escape hides it. Their count,
+ * at most `max`, in `out`; 0 when not every match is known to start with
+ * one (a class, a wildcard, an optional part or an option first). */
+size_t lh_regex_prefixes(const char *pattern, lh_prefix_t *out, size_t max);
 
 #endif

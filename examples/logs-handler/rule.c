@@ -116,6 +116,13 @@ void lh_ruleset_free(lh_ruleset_t *rs) {
   free(rs->rules);
   free(rs->conds);
   free(rs->notify);
+  for (size_t i = 0; i < rs->lit_count; i++)
+    free(rs->lits[i].text);
+  free(rs->lits);
+  free(rs->lit_seen);
+  free(rs->pairs);
+  free(rs->by_first);
+  free(rs->may);
   free(rs->self_ns);
   free(rs->self_pod);
   pcre2_match_data_free(rs->md);
@@ -197,8 +204,8 @@ static int compile_match(rule_t *r, const json_t *rule, const at_t *rat) {
   if (regex && !json_is_null(regex)) {
     if (!json_is_string(regex))
       return fail(&in, NULL, "not a string (a PCRE2 regex) or null");
-    r->regex = lh_regex_compile(json_string_value(regex), 0, in.path, json_string_value(regex),
-                                at.err, at.size);
+    r->regex_text = json_string_value(regex);
+    r->regex = lh_regex_compile(r->regex_text, 0, in.path, r->regex_text, at.err, at.size);
     if (!r->regex)
       return -1;
   }
@@ -478,28 +485,6 @@ static void fill_notify(lh_ruleset_t *rs, size_t i) {
   n->ratio = rs->conds[i].ratio;
 }
 
-/* A value the raw JSON text must spell as it is, unless a \u escape hides
- * it: no character that JSON escapes otherwise. */
-static int literal_safe(const lh_matchers_t *m) {
-  if (!lh_matchers_literal(m))
-    return 0;
-  for (size_t i = 0; i < m->count; i++)
-    for (const unsigned char *p = (const unsigned char *)m->items[i].text; *p; p++)
-      if (*p < 0x20 || *p == '"' || *p == '\\' || *p == '/')
-        return 0;
-  return 1;
-}
-
-/* What lh_ruleset_may_match may count on for the rule's hits. A ratio's
- * total counts records that pass `of` whether they match or not. */
-static void prefilter_of(rule_t *r, lh_cond_kind_t kind) {
-  r->ns_literal = literal_safe(&r->ns);
-  r->pod_literal = literal_safe(&r->pod);
-  r->statuses = lh_where_statuses(kind == LH_COND_RATIO ? r->of : r->where);
-  if (r->parse != LH_PARSE_ACCESS_LOG)
-    r->statuses = NULL;
-}
-
 static int compile_rule(lh_ruleset_t *rs, size_t i, const json_t *rule, const at_t *at) {
   rule_t *r = &rs->rules[i];
 
@@ -522,7 +507,11 @@ static int compile_rule(lh_ruleset_t *rs, size_t i, const json_t *rule, const at
       template_fields(r, at) != 0 || default_fields(r, at) != 0)
     return -1;
   fill_notify(rs, i);
-  prefilter_of(r, rs->conds[i].kind);
+  if (lh_prefilter_compile(rs, i, rs->conds[i].kind) != 0)
+    return fail(at, NULL, "out of memory");
+  r->statuses = r->parse != LH_PARSE_ACCESS_LOG
+                    ? NULL
+                    : lh_where_statuses(rs->conds[i].kind == LH_COND_RATIO ? r->of : r->where);
   return 0;
 }
 
@@ -568,7 +557,8 @@ static int compile_rules(lh_ruleset_t *rs, const json_t *list, at_t *at) {
   rs->rules = calloc(n, sizeof *rs->rules);
   rs->conds = calloc(n, sizeof *rs->conds);
   rs->notify = calloc(n, sizeof *rs->notify);
-  if (!rs->rules || !rs->conds || !rs->notify)
+  rs->may = malloc(n);
+  if (!rs->rules || !rs->conds || !rs->notify || !rs->may)
     return fail(at, NULL, "out of memory");
   for (size_t i = 0; i < n; i++) {
     at_t in;
@@ -577,7 +567,11 @@ static int compile_rules(lh_ruleset_t *rs, const json_t *list, at_t *at) {
     if (compile_rule(rs, i, json_array_get(list, i), &in) != 0)
       return -1;
   }
-  return make_match_data(rs) == 0 ? 0 : fail(at, NULL, "out of memory");
+  memset(rs->may, 1, n);
+  rs->lit_seen = calloc(rs->lit_count + 1, sizeof *rs->lit_seen);
+  return make_match_data(rs) == 0 && rs->lit_seen && lh_prefilter_index(rs) == 0
+             ? 0
+             : fail(at, NULL, "out of memory");
 }
 
 static char *copy_or_null(const char *s) { return s && *s ? strdup(s) : NULL; }

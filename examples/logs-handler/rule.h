@@ -53,10 +53,18 @@ const char *lh_ruleset_receiver(const lh_ruleset_t *rs);
 int lh_ruleset_eval(const lh_ruleset_t *rs, lh_view_t *v, void (*hit)(const lh_hit_t *, void *),
                     void *arg);
 
-/* A cheap test on the raw record: 0 only when no rule can give a hit for it
- * (for every rule, a namespace or pod it selects by equality, or a status
- * its conditions need, is not in the bytes, and no \u escape could hide
- * one); 1 when it must be parsed. */
+/* A cheap test on the raw record, rule by rule: a rule may give a hit for
+ * it unless a string it needs is not in the bytes (a namespace, pod or
+ * container it selects by equality, the prefixes of the regexes that select
+ * them and of its match regex, a status its conditions need) and no \u
+ * escape could hide one. 0 when no rule may (the record need not be
+ * parsed), else 1; lh_ruleset_eval_passed then runs the rules that may. */
 int lh_ruleset_may_match(const lh_ruleset_t *rs, const char *data, size_t len);
+
+/* lh_ruleset_eval on the rules that may give a hit for the record, as the
+ * last lh_ruleset_may_match found them (on this record's bytes): the same
+ * hits. */
+int lh_ruleset_eval_passed(const lh_ruleset_t *rs, lh_view_t *v,
+                           void (*hit)(const lh_hit_t *, void *), void *arg);
 
 #endif

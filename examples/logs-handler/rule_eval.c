@@ -1,5 +1,7 @@
 /* The compiled rules on a record (lh_ruleset_eval) and on its raw bytes
  * (lh_ruleset_may_match); see rule.h. */
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rule_impl.h"
@@ -79,8 +81,9 @@ static int own_record(const lh_ruleset_t *rs, lh_view_t *v) {
   return !rs->self_ns || (s && strlen(rs->self_ns) == n && memcmp(s, rs->self_ns, n) == 0);
 }
 
-int lh_ruleset_eval(const lh_ruleset_t *rs, lh_view_t *v, void (*hit)(const lh_hit_t *, void *),
-                    void *arg) {
+/* The rules (those `may` flags, when not NULL) on the view. */
+static int eval(const lh_ruleset_t *rs, const unsigned char *may, lh_view_t *v,
+                void (*hit)(const lh_hit_t *, void *), void *arg) {
   static const lh_fref_t line = {LH_FIELD_LINE, "line", 0};
   size_t n;
   int own;
@@ -92,7 +95,7 @@ int lh_ruleset_eval(const lh_ruleset_t *rs, lh_view_t *v, void (*hit)(const lh_h
   for (size_t i = 0; i < rs->count; i++) {
     const rule_t *r = &rs->rules[i];
     int matched = 1, ratio = rs->conds[i].kind == LH_COND_RATIO;
-    if ((own && !r->self) || !select_holds(r, v, rs->md) ||
+    if ((may && !may[i]) || (own && !r->self) || !select_holds(r, v, rs->md) ||
         (ratio && !lh_where_test(r->of, v, rs->md)))
       continue;
     if (r->regex)
@@ -106,53 +109,223 @@ int lh_ruleset_eval(const lh_ruleset_t *rs, lh_view_t *v, void (*hit)(const lh_h
   return 0;
 }
 
+int lh_ruleset_eval(const lh_ruleset_t *rs, lh_view_t *v, void (*hit)(const lh_hit_t *, void *),
+                    void *arg) {
+  return eval(rs, NULL, v, hit, arg);
+}
+
+int lh_ruleset_eval_passed(const lh_ruleset_t *rs, lh_view_t *v,
+                           void (*hit)(const lh_hit_t *, void *), void *arg) {
+  return eval(rs, rs->may, v, hit, arg);
+}
+
+/* The literal `text` (`len` bytes) in the rule set's table: its index, or
+ * -1 when out of memory. */
+static long literal(lh_ruleset_t *rs, const char *text, size_t len) {
+  literal_t *grown;
+
+  for (size_t i = 0; i < rs->lit_count; i++)
+    if (rs->lits[i].len == len && memcmp(rs->lits[i].text, text, len) == 0)
+      return (long)i;
+  grown = realloc(rs->lits, (rs->lit_count + 1) * sizeof *grown);
+  if (!grown)
+    return -1;
+  rs->lits = grown;
+  grown[rs->lit_count].text = strndup(text, len);
+  grown[rs->lit_count].len = len;
+  return grown[rs->lit_count].text ? (long)rs->lit_count++ : -1;
+}
+
+/* The strings one of which a value passing `m` holds (its EQ values, its
+ * regexes' prefixes): their count, 0 when a value may hold none of them. */
+static size_t matcher_literals(const lh_matchers_t *m, lh_prefix_t *out, size_t max) {
+  size_t n = 0;
+
+  for (size_t i = 0; i < m->count; i++) {
+    const lh_matcher_t *one = &m->items[i];
+    size_t k = one->kind == LH_MATCH_RE ? lh_regex_prefixes(one->text, out + n, max - n) : 0;
+    if (one->kind == LH_MATCH_EQ && n < max && one->len && one->len < LH_PREFIX_SIZE) {
+      memcpy(out[n].text, one->text, one->len + 1);
+      out[n].len = one->len;
+      k = 1;
+      for (size_t j = 0; j < one->len; j++)
+        k &= (unsigned char)one->text[j] >= 0x20 && !strchr("\"\\/", one->text[j]);
+    }
+    if (!k)
+      return 0;
+    n += k;
+  }
+  return n;
+}
+
+/* One more need of the rule: one of `k` strings (each at least two bytes,
+ * else none is worth a scan): 0, or -1 when out of memory. */
+static int need(lh_ruleset_t *rs, rule_t *r, const lh_prefix_t *any, size_t k) {
+  need_t *nd = &r->needs[r->need_count];
+
+  for (size_t j = 0; j < k; j++)
+    if (any[j].len < 2)
+      return 0;
+  for (size_t j = 0; j < k; j++) {
+    long at = literal(rs, any[j].text, any[j].len);
+    if (at < 0)
+      return -1;
+    nd->lit[j] = (size_t)at;
+  }
+  nd->count = k;
+  r->need_count += k > 0;
+  return 0;
+}
+
+int lh_prefilter_compile(lh_ruleset_t *rs, size_t i, lh_cond_kind_t kind) {
+  rule_t *r = &rs->rules[i];
+  lh_prefix_t any[LH_NEED_ANY];
+  const lh_matchers_t *sel[] = {&r->ns, &r->pod, &r->container};
+
+  r->need_count = 0;
+  for (size_t j = 0; j < sizeof sel / sizeof *sel; j++)
+    if (need(rs, r, any, matcher_literals(sel[j], any, LH_NEED_ANY)) != 0)
+      return -1;
+  if (kind == LH_COND_RATIO)
+    return 0; /* its total counts the records that do not match */
+  if (r->regex_text && need(rs, r, any, lh_regex_prefixes(r->regex_text, any, LH_NEED_ANY)) != 0)
+    return -1;
+  for (size_t j = 0; j < lh_where_count(r->where); j++)
+    if (r->need_count < sizeof r->needs / sizeof *r->needs &&
+        need(rs, r, any, lh_where_literals(r->where, j, any, LH_NEED_ANY)) != 0)
+      return -1;
+  return 0;
+}
+
 /* \" NNN : a status where an access log has it, right after the request's
  * closing quote, which JSON text always escapes as \" (or as a \u escape,
- * which the caller looks for apart); the size follows after one space. */
-static int status_hint(const unsigned char *statuses, const char *s, size_t len) {
+ * which the caller looks for apart); the size follows after one space.
+ * The statuses found (up to `max`, then -1) into `out`; also 1 when the
+ * bytes hold a \u escape. */
+static int statuses_in(const char *s, size_t len, int *out, size_t max, size_t *n, int *escape) {
   const char *p = s, *end = s + len;
 
-  while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL && end - p >= 7) {
-    if (p[1] == '"' && p[2] == ' ' && p[3] >= '1' && p[3] <= '5' && p[4] >= '0' && p[4] <= '9' &&
-        p[5] >= '0' && p[5] <= '9' && p[6] == ' ' &&
-        statuses[(p[3] - '0') * 100 + (p[4] - '0') * 10 + (p[5] - '0')])
-      return 1;
+  *n = 0;
+  *escape = 0;
+  while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL && p + 1 < end) {
+    *escape |= p[1] == 'u';
+    if (end - p >= 7 && p[1] == '"' && p[2] == ' ' && p[3] >= '1' && p[3] <= '5' && p[4] >= '0' &&
+        p[4] <= '9' && p[5] >= '0' && p[5] <= '9' && p[6] == ' ') {
+      if (*n == max)
+        return -1;
+      out[(*n)++] = (p[3] - '0') * 100 + (p[4] - '0') * 10 + (p[5] - '0');
+    }
     p += 2; /* past the escaped character, which may be a backslash */
   }
   return 0;
 }
 
-/* A \uXXXX escape. */
-static int unicode_escape(const char *s, size_t len) {
-  const char *p = s, *end = s + len;
+typedef struct {
+  const char *data;
+  size_t len;
+  int status[8];
+  size_t status_count; /* SIZE_MAX: more than fit */
+} bytes_t;
 
-  while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL && p + 1 < end) {
-    if (p[1] == 'u')
+static int has_status(const unsigned char *statuses, const bytes_t *b) {
+  for (size_t i = 0; i < b->status_count && i < sizeof b->status / sizeof *b->status; i++)
+    if (statuses[b->status[i]])
       return 1;
-    p += 2;
+  return b->status_count == SIZE_MAX;
+}
+
+/* Past this many literals, one pass over the bytes costs less than a
+ * search for each. */
+#define LH_ONE_PASS 8
+
+int lh_prefilter_index(lh_ruleset_t *rs) {
+  size_t at = 0;
+
+  if (rs->lit_count < LH_ONE_PASS)
+    return 0;
+  rs->pairs = calloc(65536 / 64, sizeof *rs->pairs);
+  rs->by_first = malloc(rs->lit_count * sizeof *rs->by_first);
+  if (!rs->pairs || !rs->by_first)
+    return -1;
+  for (size_t b = 0; b < 256; b++) {
+    rs->first[b] = at;
+    for (size_t k = 0; k < rs->lit_count; k++)
+      if ((unsigned char)rs->lits[k].text[0] == b)
+        rs->by_first[at++] = k;
+  }
+  rs->first[256] = at;
+  for (size_t k = 0; k < rs->lit_count; k++) {
+    unsigned pair = (unsigned char)rs->lits[k].text[0] | (unsigned char)rs->lits[k].text[1] << 8;
+    rs->pairs[pair / 64] |= (uint64_t)1 << (pair % 64);
+    rs->lead[pair & 0xff] = 1;
   }
   return 0;
 }
 
-/* 1 when one of the list's values is in the bytes. */
-static int any_in(const lh_matchers_t *m, const char *data, size_t len) {
-  for (size_t i = 0; i < m->count; i++)
-    if (memmem(data, len, m->items[i].text, m->items[i].len))
+/* Each literal looked for in the bytes, in one pass. */
+static void find_all(const lh_ruleset_t *rs, const char *data, size_t len, uint32_t now) {
+  const unsigned char *d = (const unsigned char *)data;
+
+  for (size_t k = 0; k < rs->lit_count; k++)
+    rs->lit_seen[k] = now;
+  for (size_t i = 0; i + 1 < len; i++) {
+    unsigned pair;
+    if (!rs->lead[d[i]])
+      continue;
+    pair = d[i] | (unsigned)d[i + 1] << 8;
+    if (!(rs->pairs[pair / 64] >> (pair % 64) & 1))
+      continue;
+    for (size_t j = rs->first[d[i]]; j < rs->first[d[i] + 1]; j++) {
+      const literal_t *l = &rs->lits[rs->by_first[j]];
+      if (l->len <= len - i && memcmp(d + i, l->text, l->len) == 0)
+        rs->lit_seen[rs->by_first[j]] = now | 1;
+    }
+  }
+}
+
+static int need_met(const lh_ruleset_t *rs, const need_t *nd, const bytes_t *b) {
+  uint32_t now = rs->lit_seen[rs->lit_count] << 1;
+
+  for (size_t j = 0; j < nd->count; j++) {
+    uint32_t *seen = &rs->lit_seen[nd->lit[j]];
+    const literal_t *l = &rs->lits[nd->lit[j]];
+    if ((*seen & ~1u) != now)
+      *seen = now | (memmem(b->data, b->len, l->text, l->len) != NULL);
+    if (*seen & 1)
       return 1;
+  }
   return 0;
 }
 
 /* 1 when the rule may give a hit for these bytes. */
-static int rule_may_hit(const rule_t *r, const char *data, size_t len) {
-  return (!r->statuses || status_hint(r->statuses, data, len)) &&
-         (!r->ns_literal || any_in(&r->ns, data, len)) &&
-         (!r->pod_literal || any_in(&r->pod, data, len));
+static int rule_may_hit(const lh_ruleset_t *rs, const rule_t *r, const bytes_t *b) {
+  if (r->statuses && !has_status(r->statuses, b))
+    return 0;
+  for (size_t j = 0; j < r->need_count; j++)
+    if (!need_met(rs, &r->needs[j], b))
+      return 0;
+  return 1;
 }
 
 int lh_ruleset_may_match(const lh_ruleset_t *rs, const char *data, size_t len) {
+  bytes_t b = {data, len, {0}, 0};
+  int escape, any = 0;
+
+  if (statuses_in(data, len, b.status, sizeof b.status / sizeof *b.status, &b.status_count,
+                  &escape) != 0)
+    b.status_count = SIZE_MAX;
+  if (escape) { /* it could spell a name, a status or a literal: every rule may */
+    memset(rs->may, 1, rs->count);
+    return 1;
+  }
+  /* a new record's number (from 1, 2^31 records before it comes round) */
+  if (++rs->lit_seen[rs->lit_count] == 1u << 31) {
+    memset(rs->lit_seen, 0, rs->lit_count * sizeof *rs->lit_seen);
+    rs->lit_seen[rs->lit_count] = 1;
+  }
+  if (rs->pairs)
+    find_all(rs, data, len, rs->lit_seen[rs->lit_count] << 1);
   for (size_t i = 0; i < rs->count; i++)
-    if (rule_may_hit(&rs->rules[i], data, len))
-      return 1;
-  /* an escape could spell a name or a status: parse it */
-  return unicode_escape(data, len);
+    any |= rs->may[i] = (unsigned char)rule_may_hit(rs, &rs->rules[i], &b);
+  return any;
 }

@@ -5,9 +5,19 @@
 #ifndef LH_RULE_IMPL_H
 #define LH_RULE_IMPL_H
 
+#include <stdint.h>
+
 #include "matcher.h"
 #include "rule.h"
 #include "where.h"
+
+/* Strings one of which a record's raw bytes hold when it may give a hit:
+ * indices into the rule set's literals. */
+#define LH_NEED_ANY 8
+typedef struct {
+  size_t lit[LH_NEED_ANY];
+  size_t count;
+} need_t;
 
 typedef struct {
   const char *name; /* kubernetes.labels.<name> */
@@ -31,9 +41,17 @@ typedef struct {
   size_t field_count;
   lh_field_t *extra_labels, *annotations;
   size_t extra_label_count, annotation_count;
-  int ns_literal, pod_literal;   /* the prefilter may look for these values */
+  const char *regex_text;
+  need_t needs[6]; /* the prefilter's: select's namespace, pod, container, regex, where's */
+  size_t need_count;
   const unsigned char *statuses; /* the statuses a hit needs, or NULL */
 } rule_t;
+
+/* A literal of the prefilter: its text, owned by the rule set. */
+typedef struct {
+  char *text;
+  size_t len;
+} literal_t;
 
 struct lh_ruleset {
   json_t *doc; /* the strings below point into it */
@@ -46,6 +64,27 @@ struct lh_ruleset {
   const char *receiver;
   char *self_ns, *self_pod;
   pcre2_match_data *md;
+  literal_t *lits; /* the prefilter's, each once */
+  size_t lit_count;
+  /* the prefilter's scratch, record by record: for each literal, the number
+   * of the record it was last looked for in, times two, plus 1 when it was
+   * there (one more holds the record's number); the rules that may give a
+   * hit (lh_ruleset_eval_passed looks at no other) */
+  uint32_t *lit_seen;
+  unsigned char *may;
+  /* with many literals, one pass over the bytes finds them all: the pairs
+   * of bytes that start one (a bit each), and the literals by their first
+   * byte (those of byte b are by_first[first[b]] to by_first[first[b + 1]]) */
+  uint64_t *pairs;
+  size_t *by_first, first[257];
+  unsigned char lead[256]; /* 1 for a byte that starts a literal */
 };
+
+/* The prefilter of rule `i`, compiled (rule_eval.c): 0, or -1 when out of
+ * memory. */
+int lh_prefilter_compile(lh_ruleset_t *rs, size_t i, lh_cond_kind_t kind);
+/* The index of the literals of all the rules, once they are compiled: 0,
+ * or -1 when out of memory. */
+int lh_prefilter_index(lh_ruleset_t *rs);
 
 #endif

@@ -67,6 +67,12 @@ lh_verdict_t lh_view_parse(lh_view_t **v, const char *data, size_t len, double n
                            const char **why);
 void lh_view_free(lh_view_t *v);
 
+/* Gives jansson an allocator that puts each view's trees in a block of the
+ * view, let go of whole at the next record (it keeps jansson's allocator
+ * before it for everything else). Once per process, before the threads that
+ * use jansson start; views made before work as well. */
+void lh_view_use_arena(void);
+
 /* The field's value (`*len` bytes, not always NUL-terminated), or NULL when
  * the record has none. LH_FIELD_GROUP reads the last lh_view_regex. */
 const char *lh_view_get(lh_view_t *v, const lh_fref_t *f, size_t *len);
@@ -81,6 +87,31 @@ int lh_view_status(lh_view_t *v);
 /* The record's time: "time" (RFC 3339), "@timestamp" (seconds or RFC 3339),
  * the access log's, else `now`. */
 double lh_view_time(lh_view_t *v);
+
+/* The record's time read from its raw bytes, for a record that is not
+ * parsed (no rule can match it) but whose time still moves the function's
+ * clock: the first "time":"RFC 3339" in the bytes, else the first
+ * "@timestamp": (seconds, or RFC 3339 in quotes), as lh_view_time prefers
+ * them. Fluent Bit writes both at the top level: a member of that name
+ * nested before them would be taken instead. 0 and `*t` set, or -1 when there is none. */
+int lh_view_raw_time(const char *data, size_t len, double *t);
+
+/* The newest time of the records that are not parsed, from their raw bytes,
+ * until the clock needs it. A record that starts with {"@timestamp":N, as
+ * Fluent Bit writes them, N with ten digits before the point, gives N, kept
+ * as text (comparing it costs less than converting it; a record whose N is
+ * not a plain number then may hide an older one's); any other gives
+ * lh_view_raw_time's. Zero it to start. */
+typedef struct {
+  char text[25]; /* the bytes after {"@timestamp": of the newest N */
+  double other;  /* the newest of the others; 0 when none */
+} lh_newest_t;
+
+/* Offers a record's time to `n`. */
+void lh_newest_offer(lh_newest_t *n, const char *data, size_t len);
+/* The newest time offered since the last take: 0 and `*t` set (and `n`
+ * emptied), or -1 when no record gave one. */
+int lh_newest_take(lh_newest_t *n, double *t);
 
 /* Runs `re` (unanchored) over the log line with `md`: 1 and its groups kept
  * for LH_FIELD_GROUP, 0 when it does not match. */

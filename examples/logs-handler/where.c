@@ -371,6 +371,44 @@ fail:
 
 const unsigned char *lh_where_statuses(const lh_where_t *w) { return w ? w->statuses : NULL; }
 
+/* A field whose text is the record's as it is, cut from it. */
+static int raw_field(lh_field_kind_t kind) {
+  return kind <= LH_FIELD_LABEL || kind == LH_FIELD_METHOD || kind == LH_FIELD_PATH ||
+         kind == LH_FIELD_PROTOCOL || kind == LH_FIELD_CLIENT;
+}
+
+/* `s` as a literal the raw record spells as it is: 1 and `*out`, or 0. */
+static int literal_of(const char *s, lh_prefix_t *out) {
+  size_t n = strlen(s);
+
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)s[i] < 0x20 || strchr("\"\\/", s[i]))
+      return 0;
+  if (n == 0 || n >= LH_PREFIX_SIZE)
+    return 0;
+  memcpy(out->text, s, n + 1);
+  out->len = n;
+  return 1;
+}
+
+size_t lh_where_count(const lh_where_t *w) { return w ? w->count : 0; }
+
+size_t lh_where_literals(const lh_where_t *w, size_t i, lh_prefix_t *out, size_t max) {
+  const cond_t *c = w && i < w->count ? &w->conds[i] : NULL;
+  size_t n = 0;
+
+  if (!c || !raw_field(c->field.kind))
+    return 0;
+  if (c->op == OP_RE)
+    return lh_regex_prefixes(c->values[0], out, max);
+  if (c->op != OP_EQ && c->op != OP_IN)
+    return 0;
+  for (; n < c->count; n++) /* a number may be spelled otherwise: 404 as 404.0 */
+    if (n == max || c->numeric[n] || !literal_of(c->values[n], &out[n]))
+      return 0;
+  return n;
+}
+
 /* == on one value: numbers when both sides are, else text. */
 static int equal(const cond_t *c, size_t i, const char *s, size_t n) {
   double d;

@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "matcher.h"
 #include "view.h"
 
 typedef struct lh_where lh_where_t;
@@ -31,5 +32,14 @@ int lh_where_test(const lh_where_t *w, lh_view_t *v, pcre2_match_data *md);
 /* The statuses (an array of 600 flags) a record must have for the list to
  * hold, or NULL when the list also holds for a record without one. */
 const unsigned char *lh_where_statuses(const lh_where_t *w);
+
+/* The strings one of which a record's raw bytes hold when condition `i` of
+ * the list holds (a text it must equal, literals its regex needs), for a
+ * field the record spells as it is (the metadata, the line, what the access
+ * log cuts from it): their count (at most `max`) in `out`; 0 when none is
+ * known or `i` is past the end. */
+size_t lh_where_literals(const lh_where_t *w, size_t i, lh_prefix_t *out, size_t max);
+/* The list's conditions: how many (0 for NULL). */
+size_t lh_where_count(const lh_where_t *w);
 
 #endif

@@ -140,15 +140,19 @@ static void counted(const lh_hit_t *h, void *arg) {
   conditions(&of, *h);
 }
 
-/* The hits of `rs` on the record; the prefilter lets every one through. */
+/* The hits of `rs` on the record; the prefilter lets every one through,
+ * and every rule that gives one. */
 static void check_ruleset(const lh_ruleset_t *rs, lh_view_t **view, const char *data, size_t len) {
   const char *why;
-  tally_t t = {rs, 0};
+  tally_t t = {rs, 0}, passed = {rs, 0};
 
-  if (lh_view_parse(view, data, len, 1700000000.0, &why) == LH_IGNORE &&
-      lh_ruleset_eval(rs, *view, counted, &t) == 0 && t.hits &&
-      !lh_ruleset_may_match(rs, data, len))
+  if (lh_view_parse(view, data, len, 1700000000.0, &why) != LH_IGNORE ||
+      lh_ruleset_eval(rs, *view, counted, &t) != 0 || !t.hits)
+    return;
+  if (!lh_ruleset_may_match(rs, data, len))
     abort(); /* a hit the prefilter would have skipped */
+  if (lh_ruleset_eval_passed(rs, *view, counted, &passed) == 0 && passed.hits != t.hits)
+    abort(); /* a rule with a hit that it left out */
 }
 
 /* The rule sets, compiled once: the two env rules, then rule_doc's. */

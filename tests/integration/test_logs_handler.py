@@ -470,6 +470,40 @@ class FluentBit(unittest.TestCase):
         self.assertEqual(sends[0]["data"]["status"], "firing")
 
 
+class AbsentClock(unittest.TestCase):
+    """The clock of `absent` is the newest record time of the whole input,
+    also of the records that no rule selects (which are never parsed)."""
+
+    def test_records_no_rule_selects_move_the_clock(self):
+        hook = Webhook()
+        self.addCleanup(hook.close)
+        tmp = tempfile.TemporaryDirectory(prefix="ofctx-absent-")
+        self.addCleanup(tmp.cleanup)
+        rules = os.path.join(tmp.name, "rules.yaml")
+        with open(rules, "w") as f:
+            f.write("rules:\n  - name: a-stopped\n    select: {namespace: demo-project, pod: a}\n"
+                    "    group_by: [namespace, pod]\n    condition: {absent: 10m}\n")
+        with open(CONTEXT) as f:
+            context = json.load(f)
+        name = context["inputs"]["kafka-receiver"]["componentName"]
+        nm = context["outputs"]["notification-manager"]["componentName"]
+        components = {"bindings": [{"name": name, "type": "bindings.kafka"},
+                                   {"name": nm, "type": "bindings.http", "metadata": {"url": hook.url}}]}
+        h = Harness(context, components, binary="logs-handler",
+                    env={"LOGS_ALERT_FORMAT": "alertmanager", "LOGS_RULES_FILE": rules})
+        self.addCleanup(h.close)
+        now = time.time()
+        for ns, pod, t in (("demo-project", "a", now - 1200), ("kube-system", "b", now)):
+            record = {"log": "x", "@timestamp": t,
+                      "kubernetes": {"pod_name": pod, "namespace_name": ns, "container_name": "c"}}
+            self.assertEqual(h.deliver_binding(name, json.dumps(record))["status"], 200)
+        # pod a's last record is 20 minutes older than the input's newest: it fires
+        wait_until(lambda: hook.alerts(), "the firing of pod a's absent key", seconds=30)
+        (alert,) = hook.alerts()
+        self.assertEqual((alert["status"], alert["labels"]["alertname"], alert["labels"]["pod"]),
+                         ("firing", "a-stopped", "a"))
+
+
 class AckHolding(unittest.TestCase):
     """At-least-once through flood control, under the Dapr emulator: a
     record is acknowledged only once the notification that carries it was

@@ -827,8 +827,8 @@ class KnativeKafkaSource(unittest.TestCase):
         self.assertEqual(status, 500)
 
     def test_a_poison_record_is_a_400_that_kafka_source_does_not_retry(self):
-        # a record with the namespace and a status in it, but no JSON: dropped
-        self.assertEqual(self.post('demo-project 1.2.3.4 \\" 404 1 not json'), 400)
+        # a record with what the rule looks for in it (namespace, pod, status), but no JSON: dropped
+        self.assertEqual(self.post('demo-project wordpress-v1-f54f697c5-hdn2z 1.2.3.4 \\" 404 1 not json'), 400)
         self.assertEqual(self.sends(), [])
         # a record that no rule selects: answered at once
         self.assertEqual(self.post(json.dumps({"log": "hello", "kubernetes": {"namespace_name": "other"}})), 200)

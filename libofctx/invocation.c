@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "cloudevent.h"
 #include "invocation.h"
 #include "log.h"
 #include "mem.h"
@@ -235,16 +236,18 @@ static ofctx_result_t run(ofctx_t *ctx) {
 
 int ofctx__invoke(ofctx__host_t *host, void *req, const ofctx_event_t *ev,
                   ofctx__answer_fn answer) {
-  ofctx_t *ctx = context_new(host);
+  ofctx_event_t own = *ev;
+  /* the Go framework's SkyWalking envelope: the function sees the user's data */
+  ofctx_t *ctx =
+      ofctx__ce_unwrap_go_envelope(&own) == OFCTX__UNWRAP_NOMEM ? NULL : context_new(host);
 
   if (!ctx) {
-    ofctx_event_t copy = *ev;
-    ofctx__event_clear(&copy);
+    ofctx__event_clear(&own);
     ofctx__metrics_event(host->metrics, ev->input_index, OFCTX__OUTCOME_RETRY);
     return -1;
   }
   ctx->req = req;
-  ctx->ev = *ev;
+  ctx->ev = own;
   ctx->answer = answer;
   if (host->tracing)
     trace_begin(ctx, &ctx->ev);
@@ -255,8 +258,12 @@ int ofctx__invoke(ofctx__host_t *host, void *req, const ofctx_event_t *ev,
 
 int ofctx__invoke_batch(ofctx__host_t *host, void *req, ofctx_batch_t *batch, const char *input,
                         size_t input_index, ofctx__answer_fn answer) {
-  ofctx_t *ctx = context_new(host);
+  ofctx_t *ctx;
 
+  for (size_t i = 0; i < batch->count; i++)
+    if (ofctx__ce_unwrap_go_envelope(batch->events[i]) == OFCTX__UNWRAP_NOMEM)
+      return -1;
+  ctx = context_new(host);
   if (!ctx)
     return -1;
   ctx->req = req;

@@ -3,6 +3,7 @@
 under the Dapr sidecar emulator, which delivers bindings and pub/sub
 messages to it and takes its sends the way daprd does."""
 
+import base64
 import concurrent.futures
 import json
 import os
@@ -121,6 +122,24 @@ class AsyncRuntime(unittest.TestCase):
         self.assertEqual(body, {"data": {"id": "a1"}, "operation": "create",
                                 "metadata": {"partitionKey": "p1"}})
         self.assertEqual(call["payload"], '{"id":"a1"}')
+
+    def test_go_skywalking_envelope_is_unwrapped(self):
+        # what the Go framework sends with SkyWalking on: its inner CloudEvent
+        # around the user's data (base64), to a queue binding or a pub/sub
+        def envelope(user):
+            return {"specversion": "1.0", "id": "1", "source": "default/sender",
+                    "type": "io.openfunction.function.default.sender", "datacontenttype": "application/json",
+                    "data": {"metadata": {"sw8": "1-YQ==-Yg==-1-c2Vydg==-aW5zdA==-L2E=-aG9zdDo4MA=="},
+                             "userData": base64.b64encode(json.dumps(user).encode()).decode()}}
+        r = self.h.deliver_binding("kafka-in", envelope({"reply": "metadata"}))
+        self.assertEqual(r["status"], 200)
+        got = json.loads(r["body"])
+        self.assertEqual(json.loads(got["data"]), {"reply": "metadata"})
+        self.assertEqual(got["contentType"], "application/json")
+        r = self.h.deliver_pubsub("pubsub", "orders", envelope({"describe_to": "out"}))
+        self.assertEqual(r["verdict"], "SUCCESS")
+        got = json.loads(self.h.received("/v1.0/bindings/")[-1]["payload"])
+        self.assertEqual(json.loads(got["data"]), {"describe_to": "out"})
 
     def test_no_trace_context_when_tracing_is_off(self):
         r = self.h.deliver_binding("kafka-in", {"send": ["out"], "id": "a2"},

@@ -331,9 +331,23 @@ class Tracing(unittest.TestCase):
             self.assertEqual(header(call, "tracestate"), "rojo=1")
             self.assertEqual(header(call, "baggage"), "team=pay%20ments")  # the bad key left out
         self.assertEqual(len(spans), 2)
+        # the sidecar's CloudEvent carries the publish's trace on (contract §3.2)
+        pub = [c for c in calls if c["path"].startswith("/v1.0/publish/")][0]
+        self.assertEqual(pub["cloudevent"]["traceparent"], header(pub, "traceparent"))
         wait_until(lambda: re.search(r"send to out finished.*trace_id=" + TRACE, self.h.log()),
                    "the function's log line with the trace id")
         self.assertIn("W3C baggage and are left out", self.h.log())
+
+    def test_pubsub_event_continues_its_trace(self):
+        # the emulator puts the publisher's traceparent in the CloudEvent and
+        # on the delivery, as daprd does
+        tp = "00-%s-%s-01" % (TRACE, PARENT)
+        r = self.h.control("POST", "/emulator/deliver/pubsub/pubsub/orders", json.dumps({"send": ["out"], "id": "p1"}),
+                           {"Content-Type": "application/json", "traceparent": tp})
+        self.assertEqual(r["verdict"], "SUCCESS")
+        m = TRACEPARENT.match(header(self.h.received()[0], "traceparent") or "")
+        self.assertEqual(m.group(1), TRACE)
+        self.assertNotEqual(m.group(2), PARENT)
 
     def test_function_reads_its_trace(self):
         r = self.h.deliver_binding("kafka-in", {"describe_to": "out"},

@@ -829,18 +829,38 @@ static const json_t *go_user_data(const ofctx_event_t *ev, const json_t *doc) {
                                                             : NULL;
 }
 
-/* Whether `data` holds the key "userData" (quoted): found by its rare
- * capital D, so that an event without it costs one memchr. */
-static int has_user_data(const char *data, size_t len) {
-  static const char key[] = "\"userData\"";
-  const char *end = data + len, *p = data + 5;
+/* The characters of the string values the tail check reads back over:
+ * base64 (the user data) and a CloudEvent type's (the inner type). */
+static int tail_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' ||
+         c == '/' || c == '=' || c == '.' || c == '-' || c == '_';
+}
 
-  while (p + 5 <= end && (p = memchr(p, 'D', (size_t)(end - p - 4))) != NULL) {
-    if (memcmp(p - 5, key, sizeof key - 1) == 0)
-      return 1;
-    p++;
-  }
-  return 0;
+/* Whether `data` ends as the envelope does as Go writes it (its keys in
+ * order, no spaces): with the user data, `"userData":"<base64>"}` (then one
+ * more `}` when it is a CloudEvent's data), or, a CloudEvent whose keys were
+ * sorted, with `"type":"io.openfunction.function...."}`. It reads back from
+ * the end over one string value, so that any other data costs next to
+ * nothing. */
+static int envelope_tail(const char *data, size_t len) {
+  static const char user[] = "\"userData\":\"";
+  const char *p = data + len, *value;
+
+  while (p > data && (p[-1] == ' ' || p[-1] == '\n' || p[-1] == '\r' || p[-1] == '\t'))
+    p--;
+  for (int i = 0; i < 2 && p > data && p[-1] == '}'; i++)
+    p--;
+  if (p == data || p[-1] != '"')
+    return 0;
+  value = --p;
+  while (p > data && tail_char(p[-1]))
+    p--;
+  if ((size_t)(p - data) >= sizeof user - 1 &&
+      memcmp(p - (sizeof user - 1), user, sizeof user - 1) == 0)
+    return 1;
+  return p - data >= 8 && (size_t)(value - p) >= sizeof GO_INNER_TYPE - 1 &&
+         memcmp(p - 8, "\"type\":\"", 8) == 0 &&
+         memcmp(p, GO_INNER_TYPE, sizeof GO_INNER_TYPE - 1) == 0;
 }
 
 ofctx__unwrap_t ofctx__ce_unwrap_go_envelope(ofctx_event_t *ev) {
@@ -850,7 +870,7 @@ ofctx__unwrap_t ofctx__ce_unwrap_go_envelope(ofctx_event_t *ev) {
   size_t len = 0;
   ofctx__unwrap_t rc = OFCTX__UNWRAP_NONE;
 
-  if (ev->len < 10 || !has_user_data(ev->data, ev->len))
+  if (!ev->len || !envelope_tail(ev->data, ev->len))
     return OFCTX__UNWRAP_NONE; /* what nearly every event costs */
   doc = json_loadb(ev->data, ev->len, 0, NULL);
   user = go_user_data(ev, doc);

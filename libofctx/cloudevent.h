@@ -70,7 +70,9 @@ json_t *ofctx__ce_envelope_attributes(ofctx_event_t *ev);
  * attributes and data, or as a structured CloudEvent in the data. When `ev`
  * holds one, its data becomes the user's (decoded, owned by the event, its
  * type sniffed); anything else is left as it is. The data is parsed only
- * when it contains "userData". */
+ * when it ends as the envelope does, as Go writes it: with the user data
+ * (the envelope's keys in Go's order), or with the inner type (a
+ * CloudEvent's keys sorted, as Dapr writes them). */
 typedef enum {
   OFCTX__UNWRAP_NONE, /* no envelope: the event is unchanged */
   OFCTX__UNWRAP_DONE, /* the event's data is the user's now */

@@ -864,7 +864,15 @@ static void go_envelope(void **state) {
        "hello|text/plain; charset=utf-8"},
       {"io.openfunction.function.sender", "{\"userData\":\"/w==\"}",
        "\xff|application/octet-stream"},
+      /* a CloudEvent whose keys Dapr sorted: the type last; a line's end */
+      {NULL,
+       "{\"data\":{\"metadata\":{\"sw8\":\"x\"},\"userData\":\"aGk=\"},\"id\":\"1\","
+       "\"specversion\":\"1.0\",\"type\":\"io.openfunction.function.ns.n\"}\r\n",
+       "hi|text/plain; charset=utf-8"},
       /* not the envelope: left alone */
+      {"io.openfunction.function.sender", "{\"userData\":\"aGk=\",\"metadata\":{}}", NULL},
+      {NULL, "{\"a\":\"io.openfunction.function.x\"}", NULL},
+      {NULL, "\"userData\":\"aGk=\"}", NULL},
       {"com.example.order", "{\"metadata\":{},\"userData\":\"aGVsbG8=\"}", NULL},
       {NULL, "{\"metadata\":{},\"userData\":\"aGVsbG8=\"}", NULL}, /* no inner type */
       {"io.openfunction.function.sender", "{\"userData\":\"not base64!\"}", NULL},

@@ -830,10 +830,15 @@ static const json_t *go_user_data(const ofctx_event_t *ev, const json_t *doc) {
 }
 
 /* The characters of the string values the tail check reads back over:
- * base64 (the user data) and a CloudEvent type's (the inner type). */
+ * base64 (the user data) and a CloudEvent type's (the inner type), as a
+ * bit per ASCII code: + - . / 0-9 = (codes 0-63), A-Z _ a-z (64-127). */
 static int tail_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' ||
-         c == '/' || c == '=' || c == '.' || c == '-' || c == '_';
+  static const uint64_t bits[2] = {
+      UINT64_C(1) << 43 | UINT64_C(7) << 45 | UINT64_C(0x3ff) << 48 | UINT64_C(1) << 61,
+      UINT64_C(0x3ffffff) << 1 | UINT64_C(1) << 31 | UINT64_C(0x3ffffff) << 33};
+  unsigned char u = (unsigned char)c;
+
+  return u < 128 && (bits[u >> 6] >> (u & 63) & 1);
 }
 
 /* Whether `data` ends as the envelope does as Go writes it (its keys in
@@ -855,12 +860,19 @@ static int envelope_tail(const char *data, size_t len) {
   value = --p;
   while (p > data && tail_char(p[-1]))
     p--;
+  /* most JSON ends `"key":"value"}`: the key's last letter tells first */
+  if (p - data < 8 || p[-1] != '"' || p[-2] != ':' || p[-3] != '"' ||
+      (p[-4] != 'a' && p[-4] != 'e'))
+    return 0;
   if ((size_t)(p - data) >= sizeof user - 1 &&
       memcmp(p - (sizeof user - 1), user, sizeof user - 1) == 0)
     return 1;
-  return p - data >= 8 && (size_t)(value - p) >= sizeof GO_INNER_TYPE - 1 &&
-         memcmp(p - 8, "\"type\":\"", 8) == 0 &&
+  return (size_t)(value - p) >= sizeof GO_INNER_TYPE - 1 && memcmp(p - 8, "\"type\":\"", 8) == 0 &&
          memcmp(p, GO_INNER_TYPE, sizeof GO_INNER_TYPE - 1) == 0;
+}
+
+int ofctx__ce_go_envelope_maybe(const ofctx_event_t *ev) {
+  return ev->len && envelope_tail(ev->data, ev->len);
 }
 
 ofctx__unwrap_t ofctx__ce_unwrap_go_envelope(ofctx_event_t *ev) {
@@ -870,8 +882,8 @@ ofctx__unwrap_t ofctx__ce_unwrap_go_envelope(ofctx_event_t *ev) {
   size_t len = 0;
   ofctx__unwrap_t rc = OFCTX__UNWRAP_NONE;
 
-  if (!ev->len || !envelope_tail(ev->data, ev->len))
-    return OFCTX__UNWRAP_NONE; /* what nearly every event costs */
+  if (!ofctx__ce_go_envelope_maybe(ev))
+    return OFCTX__UNWRAP_NONE;
   doc = json_loadb(ev->data, ev->len, 0, NULL);
   user = go_user_data(ev, doc);
   if (user) {

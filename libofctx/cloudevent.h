@@ -79,6 +79,10 @@ typedef enum {
   OFCTX__UNWRAP_NOMEM /* out of memory: the event is unchanged */
 } ofctx__unwrap_t;
 ofctx__unwrap_t ofctx__ce_unwrap_go_envelope(ofctx_event_t *ev);
+/* Whether `ev`'s data ends as the envelope does: the cheap test that
+ * ofctx__ce_unwrap_go_envelope makes first, for a caller that would copy
+ * the event to unwrap it. */
+int ofctx__ce_go_envelope_maybe(const ofctx_event_t *ev);
 
 /* Whether `name` may be an attribute's name: 1-64 of [a-z0-9], not "data". */
 int ofctx__ce_name_ok(const char *name);

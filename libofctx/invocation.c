@@ -234,20 +234,34 @@ static ofctx_result_t run(ofctx_t *ctx) {
   return result;
 }
 
+/* An event that could not be invoked (out of memory): freed, counted as
+ * not acknowledged; -1 for ofctx__invoke. */
+static int not_invoked(ofctx__host_t *host, const ofctx_event_t *ev) {
+  ofctx_event_t copy = *ev;
+
+  ofctx__event_clear(&copy);
+  ofctx__metrics_event(host->metrics, ev->input_index, OFCTX__OUTCOME_RETRY);
+  return -1;
+}
+
 int ofctx__invoke(ofctx__host_t *host, void *req, const ofctx_event_t *ev,
                   ofctx__answer_fn answer) {
-  ofctx_event_t own = *ev;
-  /* the Go framework's SkyWalking envelope: the function sees the user's data */
-  ofctx_t *ctx =
-      ofctx__ce_unwrap_go_envelope(&own) == OFCTX__UNWRAP_NOMEM ? NULL : context_new(host);
+  ofctx_event_t own;
+  ofctx_t *ctx;
 
-  if (!ctx) {
-    ofctx__event_clear(&own);
-    ofctx__metrics_event(host->metrics, ev->input_index, OFCTX__OUTCOME_RETRY);
-    return -1;
+  /* the Go framework's SkyWalking envelope: the function sees the user's
+   * data (the event copied only then) */
+  if (ofctx__ce_go_envelope_maybe(ev)) {
+    own = *ev;
+    ev = &own;
+    if (ofctx__ce_unwrap_go_envelope(&own) == OFCTX__UNWRAP_NOMEM)
+      return not_invoked(host, ev);
   }
+  ctx = context_new(host);
+  if (!ctx)
+    return not_invoked(host, ev);
   ctx->req = req;
-  ctx->ev = own;
+  ctx->ev = *ev;
   ctx->answer = answer;
   if (host->tracing)
     trace_begin(ctx, &ctx->ev);

@@ -536,8 +536,7 @@ static int tracing_setup(ofctx__runtime_t *rt) {
     fprintf(stderr, "out of memory\n");
     return -1;
   }
-  snprintf(n, sizeof n, "%zu", skipped);
-  if (skipped)
+  if (skipped && snprintf(n, sizeof n, "%zu", skipped) > 0)
     ofctx__log(OFCTX_LOG_WARN,
                "tracing.baggage keys that are no HTTP token cannot be sent as W3C baggage and are "
                "left out",

@@ -851,11 +851,12 @@ static int envelope_tail(const char *data, size_t len) {
   static const char user[] = "\"userData\":\"";
   const char *p = data + len, *value;
 
-  while (p > data && (p[-1] == ' ' || p[-1] == '\n' || p[-1] == '\r' || p[-1] == '\t'))
+  while (p > data && (unsigned char)p[-1] <= ' ') /* a line's end: JSON's white space */
     p--;
-  for (int i = 0; i < 2 && p > data && p[-1] == '}'; i++)
-    p--;
-  if (p == data || p[-1] != '"')
+  if (p - data < 16 || p[-1] != '}')
+    return 0;
+  p -= p[-2] == '}' ? 2 : 1;
+  if (p[-1] != '"')
     return 0;
   value = --p;
   while (p > data && tail_char(p[-1]))

@@ -300,7 +300,7 @@ static void trace_sources(void **state) {
   assert_string_equal(f->sink.tracestate, "own=1");
   assert_string_equal(f->sink.baggage, "team=a");
   assert_non_null(traced_id);
-  assert_memory_equal(traced_id, TRACE_A + 3, 32);
+  assert_memory_equal(traced_id, &TRACE_A[3], 32);
   assert_int_equal(strlen(ofctx_span_id(traced_ctx)), 16);
   assert_memory_not_equal(ofctx_span_id(traced_ctx), f->sink.traceparent + 36, 16);
   assert_memory_equal(ofctx_traceparent(traced_ctx) + 36, ofctx_span_id(traced_ctx), 16);

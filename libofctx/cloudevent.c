@@ -799,3 +799,109 @@ void ofctx__ce_reply_free(ofctx__ce_reply_t *r) {
   ofctx__buf_free(&r->body);
   memset(r, 0, sizeof *r);
 }
+
+/* ---- the Go framework's SkyWalking envelope ---- */
+
+#define GO_INNER_TYPE "io.openfunction.function."
+
+static int go_inner_type(const char *type) {
+  return type && strncmp(type, GO_INNER_TYPE, sizeof GO_INNER_TYPE - 1) == 0;
+}
+
+/* The envelope's user data (base64 text) in `doc`, the event's data: the
+ * data itself when the event is of the inner type, else the data of a
+ * structured CloudEvent of that type in it; NULL when there is none. */
+static const json_t *go_user_data(const ofctx_event_t *ev, const json_t *doc) {
+  const json_t *inner = doc;
+
+  if (!json_is_object(doc))
+    return NULL;
+  if (!go_inner_type(ofctx_event_attribute(ev, "type"))) {
+    if (!json_is_string(json_object_get(doc, "specversion")) ||
+        !go_inner_type(json_string_value(json_object_get(doc, "type"))))
+      return NULL;
+    inner = json_object_get(doc, "data");
+  }
+  if (!json_is_object(inner) || json_object_size(inner) > 2 ||
+      (json_object_get(inner, "metadata") && !json_is_object(json_object_get(inner, "metadata"))))
+    return NULL;
+  return json_is_string(json_object_get(inner, "userData")) ? json_object_get(inner, "userData")
+                                                            : NULL;
+}
+
+/* The characters of the string values the tail check reads back over:
+ * base64 (the user data) and a CloudEvent type's (the inner type), as a
+ * bit per ASCII code: + - . / 0-9 = (codes 0-63), A-Z _ a-z (64-127). */
+static int tail_char(char c) {
+  static const uint64_t bits[2] = {
+      UINT64_C(1) << 43 | UINT64_C(7) << 45 | UINT64_C(0x3ff) << 48 | UINT64_C(1) << 61,
+      UINT64_C(0x3ffffff) << 1 | UINT64_C(1) << 31 | UINT64_C(0x3ffffff) << 33};
+  unsigned char u = (unsigned char)c;
+
+  return u < 128 && (bits[u >> 6] >> (u & 63) & 1);
+}
+
+/* Whether `data` ends as the envelope does as Go writes it (its keys in
+ * order, no spaces): with the user data, `"userData":"<base64>"}` (then one
+ * more `}` when it is a CloudEvent's data), or, a CloudEvent whose keys were
+ * sorted, with `"type":"io.openfunction.function...."}`. It reads back from
+ * the end over one string value, so that any other data costs next to
+ * nothing. */
+static int envelope_tail(const char *data, size_t len) {
+  static const char user[] = "\"userData\":\"";
+  const char *p = data + len, *value;
+
+  while (p > data && (unsigned char)p[-1] <= ' ') /* a line's end: JSON's white space */
+    p--;
+  if (p - data < 16 || p[-1] != '}')
+    return 0;
+  p -= p[-2] == '}' ? 2 : 1;
+  if (p[-1] != '"')
+    return 0;
+  value = --p;
+  while (p > data && tail_char(p[-1]))
+    p--;
+  /* most JSON ends `"key":"value"}`: the key's last letter tells first */
+  if (p - data < 8 || p[-1] != '"' || p[-2] != ':' || p[-3] != '"' ||
+      (p[-4] != 'a' && p[-4] != 'e'))
+    return 0;
+  if ((size_t)(p - data) >= sizeof user - 1 &&
+      memcmp(p - (sizeof user - 1), user, sizeof user - 1) == 0)
+    return 1;
+  return (size_t)(value - p) >= sizeof GO_INNER_TYPE - 1 && memcmp(p - 8, "\"type\":\"", 8) == 0 &&
+         memcmp(p, GO_INNER_TYPE, sizeof GO_INNER_TYPE - 1) == 0;
+}
+
+int ofctx__ce_go_envelope_maybe(const ofctx_event_t *ev) {
+  return ev->len && envelope_tail(ev->data, ev->len);
+}
+
+ofctx__unwrap_t ofctx__ce_unwrap_go_envelope(ofctx_event_t *ev) {
+  json_t *doc;
+  const json_t *user;
+  char *decoded = NULL;
+  size_t len = 0;
+  ofctx__unwrap_t rc = OFCTX__UNWRAP_NONE;
+
+  if (!ofctx__ce_go_envelope_maybe(ev))
+    return OFCTX__UNWRAP_NONE;
+  doc = json_loadb(ev->data, ev->len, 0, NULL);
+  user = go_user_data(ev, doc);
+  if (user) {
+    decoded = ofctx__base64_decode(json_string_value(user), json_string_length(user), &len);
+    /* a userData that is no base64 is not the envelope's: left alone */
+    rc = decoded ? OFCTX__UNWRAP_DONE
+         : ofctx__base64_valid(json_string_value(user), json_string_length(user))
+             ? OFCTX__UNWRAP_NOMEM
+             : OFCTX__UNWRAP_NONE;
+  }
+  json_decref(doc);
+  if (rc != OFCTX__UNWRAP_DONE)
+    return rc;
+  ofctx__free(ev->owned);
+  ev->owned = decoded;
+  ev->data = decoded;
+  ev->len = len;
+  ev->content_type = ofctx__media_type_of(decoded, len);
+  return OFCTX__UNWRAP_DONE;
+}

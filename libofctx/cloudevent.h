@@ -63,6 +63,27 @@ ofctx_err_t ofctx__ce_from_valid_envelope(const ofctx__json_map_t *map, const ch
  * memory (a later call tries again). */
 json_t *ofctx__ce_envelope_attributes(ofctx_event_t *ev);
 
+/* The Go framework's SkyWalking envelope (with its tracing on, it wraps what
+ * it publishes or sends to a queue binding): a CloudEvent of type
+ * "io.openfunction.function.<ns>.<name>" whose data is
+ * {"metadata":{"sw8":...},"userData":"<base64>"}, either as the event's own
+ * attributes and data, or as a structured CloudEvent in the data. When `ev`
+ * holds one, its data becomes the user's (decoded, owned by the event, its
+ * type sniffed); anything else is left as it is. The data is parsed only
+ * when it ends as the envelope does, as Go writes it: with the user data
+ * (the envelope's keys in Go's order), or with the inner type (a
+ * CloudEvent's keys sorted, as Dapr writes them). */
+typedef enum {
+  OFCTX__UNWRAP_NONE, /* no envelope: the event is unchanged */
+  OFCTX__UNWRAP_DONE, /* the event's data is the user's now */
+  OFCTX__UNWRAP_NOMEM /* out of memory: the event is unchanged */
+} ofctx__unwrap_t;
+ofctx__unwrap_t ofctx__ce_unwrap_go_envelope(ofctx_event_t *ev);
+/* Whether `ev`'s data ends as the envelope does: the cheap test that
+ * ofctx__ce_unwrap_go_envelope makes first, for a caller that would copy
+ * the event to unwrap it. */
+int ofctx__ce_go_envelope_maybe(const ofctx_event_t *ev);
+
 /* Whether `name` may be an attribute's name: 1-64 of [a-z0-9], not "data". */
 int ofctx__ce_name_ok(const char *name);
 

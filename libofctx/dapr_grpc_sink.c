@@ -119,6 +119,27 @@ static ofctx_err_t bulk_entries(const ofctx__send_request_t *req, call_t *call, 
   return OFCTX_OK;
 }
 
+/* The request's trace as the call's metadata (name, value, ..., NULL), in
+ * `md`; NULL without tracing. Dapr reads traceparent and tracestate there. */
+static const char *const *trace_md(const ofctx__send_request_t *req, const char *md[7]) {
+  size_t n = 0;
+
+  if (!req->traceparent)
+    return NULL;
+  md[n++] = "traceparent";
+  md[n++] = req->traceparent;
+  if (req->tracestate) {
+    md[n++] = "tracestate";
+    md[n++] = req->tracestate;
+  }
+  if (req->baggage) {
+    md[n++] = "baggage";
+    md[n++] = req->baggage;
+  }
+  md[n] = NULL;
+  return md;
+}
+
 /* ---- the request's metadata: the output's entries, then the call's ---- */
 
 #define SMALL 8 /* metadata entries kept on the stack */
@@ -188,6 +209,7 @@ static ofctx_err_t send_binding(grpc_sink_t *s, ofctx__grpc_client_t *client,
   Dapr__Proto__Runtime__V1__InvokeBindingRequest binding =
       DAPR__PROTO__RUNTIME__V1__INVOKE_BINDING_REQUEST__INIT;
   binding_md_t small[SMALL], *small_list[SMALL];
+  const char *md[7];
   void *heap = NULL;
   ofctx_err_t rc = OFCTX_ENOMEM;
 
@@ -198,8 +220,8 @@ static ofctx_err_t send_binding(grpc_sink_t *s, ofctx__grpc_client_t *client,
   binding.n_metadata = metadata_count(req);
   binding.metadata = binding_metadata(req, binding.n_metadata, small, small_list, &heap);
   if (binding.metadata)
-    rc = ofctx__grpc_client_call(client, DAPR "InvokeBinding", &binding.base, s->policy, answered,
-                                 call);
+    rc = ofctx__grpc_client_call_md(client, DAPR "InvokeBinding", NULL, trace_md(req, md),
+                                    &binding.base, s->policy, answered, call);
   ofctx__free(heap);
   return rc;
 }
@@ -209,6 +231,7 @@ static ofctx_err_t send_publish(grpc_sink_t *s, ofctx__grpc_client_t *client,
   Dapr__Proto__Runtime__V1__PublishEventRequest publish =
       DAPR__PROTO__RUNTIME__V1__PUBLISH_EVENT_REQUEST__INIT;
   publish_md_t small[SMALL], *small_list[SMALL];
+  const char *md[7];
   void *heap = NULL;
   ofctx_err_t rc = OFCTX_ENOMEM;
 
@@ -220,8 +243,8 @@ static ofctx_err_t send_publish(grpc_sink_t *s, ofctx__grpc_client_t *client,
   publish.n_metadata = metadata_count(req);
   publish.metadata = publish_metadata(req, publish.n_metadata, small, small_list, &heap);
   if (publish.metadata)
-    rc = ofctx__grpc_client_call(client, DAPR "PublishEvent", &publish.base, s->policy, answered,
-                                 call);
+    rc = ofctx__grpc_client_call_md(client, DAPR "PublishEvent", NULL, trace_md(req, md),
+                                    &publish.base, s->policy, answered, call);
   ofctx__free(heap);
   return rc;
 }
@@ -231,6 +254,7 @@ static ofctx_err_t send_bulk(grpc_sink_t *s, ofctx__grpc_client_t *client,
   Dapr__Proto__Runtime__V1__BulkPublishRequest bulk =
       DAPR__PROTO__RUNTIME__V1__BULK_PUBLISH_REQUEST__INIT;
   bulk_request_md_t small[SMALL], *small_list[SMALL];
+  const char *md[7];
   void *heap = NULL, *entries = NULL;
   ofctx_err_t rc = OFCTX_ENOMEM;
 
@@ -243,8 +267,8 @@ static ofctx_err_t send_bulk(grpc_sink_t *s, ofctx__grpc_client_t *client,
     goto out_free_heap;
   rc = bulk_entries(req, call, &entries, &bulk.entries);
   if (rc == OFCTX_OK)
-    rc = ofctx__grpc_client_call_or(client, DAPR "BulkPublishEvent", DAPR "BulkPublishEventAlpha1",
-                                    &bulk.base, s->policy, answered_bulk, call);
+    rc = ofctx__grpc_client_call_md(client, DAPR "BulkPublishEvent", DAPR "BulkPublishEventAlpha1",
+                                    trace_md(req, md), &bulk.base, s->policy, answered_bulk, call);
   ofctx__free(entries);
 out_free_heap:
   ofctx__free(heap);

@@ -470,9 +470,10 @@ static struct curl_slist *add_header(struct curl_slist *list, const char *line) 
 }
 
 /* "Expect:" (no 100-continue round trip on large bodies), the type, the
- * token; NULL when out of memory. */
-static struct curl_slist *headers_for(const ofctx__dapr_http_client_t *c,
-                                      const char *content_type) {
+ * token, the call's own lines (NULL-ended, or NULL); NULL when out of
+ * memory. */
+static struct curl_slist *headers_for(const ofctx__dapr_http_client_t *c, const char *content_type,
+                                      const char *const *lines) {
   struct curl_slist *list = ofctx__curl.slist_append(NULL, "Expect:");
 
   if (content_type) { /* whole, however long */
@@ -488,13 +489,15 @@ static struct curl_slist *headers_for(const ofctx__dapr_http_client_t *c,
   }
   if (c->token_header)
     list = add_header(list, c->token_header);
+  for (; lines && *lines && list; lines++)
+    list = add_header(list, *lines);
   return list;
 }
 
 ofctx_err_t ofctx__dapr_call(ofctx__dapr_http_client_t *c, const char *method, const char *path,
-                             const char *content_type, const void *body, size_t body_len,
-                             const ofctx__retry_policy_t *policy, ofctx__dapr_done_fn done,
-                             void *arg) {
+                             const char *content_type, const char *const *headers, const void *body,
+                             size_t body_len, const ofctx__retry_policy_t *policy,
+                             ofctx__dapr_done_fn done, void *arg) {
   call_t *call;
   ofctx__buf_t url = {0};
   int json = content_type && strcmp(content_type, "application/json") == 0;
@@ -517,7 +520,7 @@ ofctx_err_t ofctx__dapr_call(ofctx__dapr_http_client_t *c, const char *method, c
   call->done = done;
   call->arg = arg;
   call->body = ofctx__malloc(body_len + 1);
-  call->headers = json ? c->json_headers : headers_for(c, content_type);
+  call->headers = json && !headers ? c->json_headers : headers_for(c, content_type, headers);
   ofctx__buf_puts(&url, c->base);
   ofctx__buf_puts(&url, path);
   if (!call->body || !call->headers || url.failed ||
@@ -594,7 +597,7 @@ ofctx_err_t ofctx__dapr_http_client_new(ofctx__dapr_http_client_t **out, uv_loop
   if (token)
     snprintf(c->token_header, strlen(token) + sizeof "dapr-api-token: ", "dapr-api-token: %s",
              token);
-  c->json_headers = headers_for(c, "application/json");
+  c->json_headers = headers_for(c, "application/json", NULL);
   if (!c->json_headers)
     goto fail;
   ofctx__curl.multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);

@@ -43,13 +43,14 @@ ofctx_err_t ofctx__dapr_http_client_new(ofctx__dapr_http_client_t **out, uv_loop
                                         const ofctx__retry_policy_t *policy);
 
 /* Starts a call: `method` "GET" or "POST", `path` from "/v1.0/...", `body`
- * copied. `done` runs exactly once, later, on the loop (also when the client
- * is closed first: then with `cancelled` set). OFCTX_OK; or, and then `done`
- * never runs, OFCTX_ESEND (the client is closing, or the request cannot be
- * started) or OFCTX_ENOMEM. */
+ * copied, `headers` (NULL, or header lines "Name: value" ending with a NULL,
+ * such as a traceparent) copied and sent after the client's own. `done` runs exactly once, later,
+ * on the loop (also when the client is closed first: then with `cancelled` set). OFCTX_OK; or, and
+ * then `done` never runs, OFCTX_ESEND (the client is closing, or the request cannot be started) or
+ * OFCTX_ENOMEM. */
 ofctx_err_t ofctx__dapr_call(ofctx__dapr_http_client_t *client, const char *method,
-                             const char *path, const char *content_type, const void *body,
-                             size_t body_len, const ofctx__retry_policy_t *policy,
+                             const char *path, const char *content_type, const char *const *headers,
+                             const void *body, size_t body_len, const ofctx__retry_policy_t *policy,
                              ofctx__dapr_done_fn done, void *arg);
 
 /* Calls in flight. */

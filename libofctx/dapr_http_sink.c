@@ -28,13 +28,44 @@ typedef struct {
   int alpha;
   ofctx__retry_policy_t policy;
   ofctx__sink_ids_t ids;
+  /* with tracing, the trace's header lines (in `trace`, NUL-separated) */
+  ofctx__buf_t trace;
+  const char *lines[4];
 } call_t;
 
 static void call_free(call_t *call) {
   ofctx__sink_ids_free(&call->ids);
   ofctx__buf_free(&call->path);
   ofctx__buf_free(&call->body);
+  ofctx__buf_free(&call->trace);
   ofctx__free(call);
+}
+
+/* The request's trace as header lines, kept in the call (for a second try
+ * on the alpha path too): OFCTX_OK, or OFCTX_ENOMEM. */
+static ofctx_err_t trace_lines(call_t *call, const ofctx__send_request_t *req) {
+  const char *names[3] = {"traceparent: ", "tracestate: ", "baggage: "};
+  const char *values[3] = {req->traceparent, req->tracestate, req->baggage};
+  size_t at[3], n = 0;
+
+  for (size_t i = 0; i < 3; i++) {
+    if (!values[i])
+      continue;
+    at[n++] = call->trace.len;
+    ofctx__buf_puts(&call->trace, names[i]);
+    ofctx__buf_append(&call->trace, values[i], strlen(values[i]) + 1); /* with its NUL */
+  }
+  if (call->trace.failed)
+    return OFCTX_ENOMEM;
+  for (size_t i = 0; i < n; i++) /* the buffer moved as it grew: pointers last */
+    call->lines[i] = call->trace.data + at[i];
+  call->lines[n] = NULL;
+  return OFCTX_OK;
+}
+
+/* The call's header lines for the client, or NULL. */
+static const char *const *lines_of(const call_t *call) {
+  return call->lines[0] ? call->lines : NULL;
 }
 
 /* A failed bulk publish: the ids in the answer's failedEntries, else all. */
@@ -72,9 +103,9 @@ static int try_alpha(call_t *call, const ofctx__dapr_result_t *r) {
   ofctx__buf_puts(&alpha, "/v1.0-alpha1");
   ofctx__buf_puts(&alpha, call->path.data + strlen("/v1.0"));
   call->alpha = 1;
-  if (alpha.failed ||
-      ofctx__dapr_call(client, "POST", alpha.data, "application/json", call->body.data,
-                       call->body.len, &call->policy, answered, call) != OFCTX_OK) {
+  if (alpha.failed || ofctx__dapr_call(client, "POST", alpha.data, "application/json",
+                                       lines_of(call), call->body.data, call->body.len,
+                                       &call->policy, answered, call) != OFCTX_OK) {
     ofctx__buf_free(&alpha);
     return 0;
   }
@@ -160,9 +191,11 @@ static ofctx_err_t start(ofctx__sink_t *base, const ofctx__send_request_t *req,
     call->arg = arg;
     if (req->kind == OFCTX__SEND_PUBLISH_BULK)
       rc = keep_bulk(call, req, &path, &body);
+    if (rc == OFCTX_OK && req->traceparent)
+      rc = trace_lines(call, req);
     if (rc != OFCTX_OK ||
         ofctx__dapr_call(client, "POST", path.data,
-                         json_body ? "application/json" : req->content_type,
+                         json_body ? "application/json" : req->content_type, lines_of(call),
                          json_body ? body.data : req->data, json_body ? body.len : req->len,
                          call->ids.ids ? &call->policy : s->policy, answered, call) != 0) {
       call_free(call);

@@ -45,6 +45,8 @@ struct gcall {
   size_t response_len;
   ofctx__grpc_done_fn done;
   void *arg;
+  ofctx__buf_t md; /* the call's own metadata: name NUL value NUL ... */
+  size_t md_count;
   int finished;
   /* ended inside ofctx__grpc_client_call: told on the next loop turn */
   int late_code, late_cancelled;
@@ -103,6 +105,7 @@ static void call_freed(uv_handle_t *handle) {
   ofctx__grpc_client_t *cl = call->client;
 
   ofctx__free(call->body);
+  ofctx__buf_free(&call->md);
   ofctx__buf_free(&call->message);
   ofctx__buf_free(&call->answer);
   ofctx__free(call);
@@ -388,9 +391,10 @@ static void attempt_timeout(uv_timer_t *timer);
 
 /* Fills `nv` (room for REQUEST_HEAD pairs) with the call's request head;
  * returns how many pairs it holds. */
-#define REQUEST_HEAD 9
+#define REQUEST_HEAD (9 + OFCTX__GRPC_CALL_MD_MAX)
 static size_t request_head(gcall_t *call, nghttp2_nv *nv) {
   ofctx__grpc_client_t *cl = call->client;
+  const char *md = call->md.data;
   size_t n = 0;
 
 #define NV(name, value)                                                                            \
@@ -412,6 +416,11 @@ static size_t request_head(gcall_t *call, nghttp2_nv *nv) {
   if (cl->token)
     nv[n++] = (nghttp2_nv){(uint8_t *)"dapr-api-token", (uint8_t *)cl->token, 14, strlen(cl->token),
                            NGHTTP2_NV_FLAG_NO_INDEX};
+  for (size_t i = 0; i < call->md_count; i++) {
+    const char *value = md + strlen(md) + 1;
+    NV(md, value);
+    md = value + strlen(value) + 1;
+  }
 #undef NV
   return n;
 }
@@ -710,8 +719,29 @@ ofctx_err_t ofctx__grpc_client_call_or(ofctx__grpc_client_t *cl, const char *pat
                                        const char *fallback, const ProtobufCMessage *msg,
                                        const ofctx__retry_policy_t *policy,
                                        ofctx__grpc_done_fn done, void *arg) {
+  return ofctx__grpc_client_call_md(cl, path, fallback, NULL, msg, policy, done, arg);
+}
+
+/* Copies the metadata pairs `md` (NULL-ended, or NULL) into the call. */
+static ofctx_err_t keep_md(gcall_t *call, const char *const *md) {
+  for (; md && md[0]; md += 2) {
+    if (!md[1] || call->md_count == OFCTX__GRPC_CALL_MD_MAX)
+      return OFCTX_EINVAL;
+    ofctx__buf_append(&call->md, md[0], strlen(md[0]) + 1);
+    ofctx__buf_append(&call->md, md[1], strlen(md[1]) + 1);
+    call->md_count++;
+  }
+  return call->md.failed ? OFCTX_ENOMEM : OFCTX_OK;
+}
+
+ofctx_err_t ofctx__grpc_client_call_md(ofctx__grpc_client_t *cl, const char *path,
+                                       const char *fallback, const char *const *md,
+                                       const ProtobufCMessage *msg,
+                                       const ofctx__retry_policy_t *policy,
+                                       ofctx__grpc_done_fn done, void *arg) {
   size_t len = protobuf_c_message_get_packed_size(msg);
   gcall_t *call;
+  ofctx_err_t rc;
 
   if (cl->closing)
     return OFCTX_ESEND;
@@ -721,9 +751,12 @@ ofctx_err_t ofctx__grpc_client_call_or(ofctx__grpc_client_t *cl, const char *pat
   call->path = path;
   call->fallback = fallback;
   call->body = ofctx__malloc(len + OFCTX__GRPC_PREFIX);
-  if (!call->body) {
+  rc = call->body ? keep_md(call, md) : OFCTX_ENOMEM;
+  if (rc != OFCTX_OK) {
+    ofctx__buf_free(&call->md);
+    ofctx__free(call->body);
     ofctx__free(call);
-    return OFCTX_ENOMEM;
+    return rc;
   }
   ofctx__grpc_prefix(call->body, len);
   protobuf_c_message_pack(msg, call->body + OFCTX__GRPC_PREFIX);

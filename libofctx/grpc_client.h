@@ -61,6 +61,16 @@ ofctx_err_t ofctx__grpc_client_call_or(ofctx__grpc_client_t *client, const char 
                                        const ofctx__retry_policy_t *policy,
                                        ofctx__grpc_done_fn done, void *arg);
 
+/* The same, with the call's own metadata `md` (name, value, ..., NULL; or
+ * NULL; copied), at most OFCTX__GRPC_CALL_MD_MAX pairs, sent after the
+ * client's own: OFCTX_EINVAL for more, or a name without a value. */
+#define OFCTX__GRPC_CALL_MD_MAX 4
+ofctx_err_t ofctx__grpc_client_call_md(ofctx__grpc_client_t *client, const char *path,
+                                       const char *fallback, const char *const *md,
+                                       const ProtobufCMessage *msg,
+                                       const ofctx__retry_policy_t *policy,
+                                       ofctx__grpc_done_fn done, void *arg);
+
 /* Calls not yet ended. */
 size_t ofctx__grpc_client_pending(const ofctx__grpc_client_t *client);
 

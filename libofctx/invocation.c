@@ -3,8 +3,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
+#include "cloudevent.h"
 #include "invocation.h"
 #include "log.h"
 #include "mem.h"
@@ -14,6 +16,7 @@ static void destroy(ofctx_t *ctx) {
   json_decref(ctx->reply_attributes);
   ofctx__buf_free(&ctx->res.headers);
   ofctx__buf_free(&ctx->res.body);
+  ofctx__span_free(ctx->span);
   ofctx__free(ctx);
 }
 
@@ -39,6 +42,8 @@ static void settle(ofctx_t *ctx, ofctx__outcome_t outcome, const char *why) {
   ctx->settled = 1;
   if (ctx->timer_on)
     uv_timer_stop(&ctx->timeout);
+  if (ctx->span)
+    ofctx__span_end(ctx->span);
   if (!ctx->tick) { /* a failed send of a tick was logged by the send itself */
     double seconds = (double)(uv_hrtime() - ctx->started) / 1e9;
     if (ofctx__log_enabled(level)) {
@@ -49,7 +54,7 @@ static void settle(ofctx_t *ctx, ofctx__outcome_t outcome, const char *why) {
                  : outcome == OFCTX__OUTCOME_DROP  ? "event dropped"
                                                    : "event failed, not acknowledged",
                  "input", ctx->ev.input, "outcome", ofctx__outcome_name(outcome), "reason", why,
-                 "latency_ms", latency, (const char *)NULL);
+                 "latency_ms", latency, OFCTX__TRACE_FIELDS(ctx), (const char *)NULL);
     }
     ofctx__metrics_invocation_time(host->metrics, ctx->ev.input_index, seconds);
     if (!ctx->batch) /* a batch's entries are counted by their batch */
@@ -105,6 +110,55 @@ static ofctx_t *context_new(ofctx__host_t *host) {
   return ctx;
 }
 
+/* ---- tracing ---- */
+
+/* The event's own metadata named `key` (not the metadata it shares with
+ * the other entries of a bulk delivery), or NULL. */
+static const char *own_metadata(const ofctx_event_t *ev, const char *key) {
+  for (size_t i = 0; i < ev->metadata_count; i++)
+    if (strcasecmp(ev->metadata[i].name, key) == 0)
+      return ev->metadata[i].value;
+  return NULL;
+}
+
+/* The trace the event continues: the nearest hop's first. The transport's
+ * metadata (the headers Dapr or a caller sent, a gRPC call's metadata, a
+ * bulk entry's own), then the CloudEvent's extensions (the publisher's),
+ * then a bulk delivery's shared metadata, then a Knative request's
+ * headers. The first valid traceparent wins, with the tracestate beside it;
+ * `*parent` stays NULL when none is valid. */
+static void incoming(const ofctx_event_t *ev, const char **parent, const char **state) {
+  ofctx__traceparent_t tp;
+  const char *p;
+
+  if (ofctx__traceparent_parse(p = own_metadata(ev, "traceparent"), &tp)) {
+    *state = own_metadata(ev, "tracestate");
+  } else if ((ev->attributes || ev->envelope) &&
+             ofctx__traceparent_parse(p = ofctx_event_attribute(ev, "traceparent"), &tp)) {
+    *state = ofctx_event_attribute(ev, "tracestate");
+  } else if (ev->shared_count &&
+             ofctx__traceparent_parse(p = ofctx_event_metadata(ev, "traceparent"), &tp)) {
+    *state = ofctx_event_metadata(ev, "tracestate");
+  } else if (ev->req && ofctx__traceparent_parse(
+                            p = ofctx__http_request_header(ev->req, "traceparent"), &tp)) {
+    *state = ofctx__http_request_header(ev->req, "tracestate");
+  } else {
+    return;
+  }
+  *parent = p;
+}
+
+/* The invocation's span, continuing the trace `ev` (NULL: a batch or a
+ * tick, which start one) came with. Without memory the invocation runs
+ * untraced: tracing never fails an event. */
+static void trace_begin(ofctx_t *ctx, const ofctx_event_t *ev) {
+  const char *parent = NULL, *state = NULL;
+
+  if (ev)
+    incoming(ev, &parent, &state);
+  ctx->span = ofctx__span_new(parent, state, ctx->ev.input);
+}
+
 /* The function has returned: the timeout starts for what it left in flight. */
 static void returned(ofctx_t *ctx) {
   ofctx__host_t *host = ctx->host;
@@ -133,7 +187,7 @@ static ofctx_result_t result_of(const ofctx_t *ctx, int r) {
                              "ofctx_err_t; a function returns OFCTX_SUCCESS"
                            : "the function returned an unknown code, taken as OFCTX_ERROR: "
                              "return OFCTX_SUCCESS, OFCTX_DROP or OFCTX_ERROR",
-             "input", ctx->ev.input, "code", code, (const char *)NULL);
+             "input", ctx->ev.input, "code", code, OFCTX__TRACE_FIELDS(ctx), (const char *)NULL);
   return OFCTX_ERROR;
 }
 
@@ -180,19 +234,37 @@ static ofctx_result_t run(ofctx_t *ctx) {
   return result;
 }
 
+/* An event that could not be invoked (out of memory): freed, counted as
+ * not acknowledged; -1 for ofctx__invoke. */
+static int not_invoked(ofctx__host_t *host, const ofctx_event_t *ev) {
+  ofctx_event_t copy = *ev;
+
+  ofctx__event_clear(&copy);
+  ofctx__metrics_event(host->metrics, ev->input_index, OFCTX__OUTCOME_RETRY);
+  return -1;
+}
+
 int ofctx__invoke(ofctx__host_t *host, void *req, const ofctx_event_t *ev,
                   ofctx__answer_fn answer) {
-  ofctx_t *ctx = context_new(host);
+  ofctx_event_t own;
+  ofctx_t *ctx;
 
-  if (!ctx) {
-    ofctx_event_t copy = *ev;
-    ofctx__event_clear(&copy);
-    ofctx__metrics_event(host->metrics, ev->input_index, OFCTX__OUTCOME_RETRY);
-    return -1;
+  /* the Go framework's SkyWalking envelope: the function sees the user's
+   * data (the event copied only then) */
+  if (ofctx__ce_go_envelope_maybe(ev)) {
+    own = *ev;
+    ev = &own;
+    if (ofctx__ce_unwrap_go_envelope(&own) == OFCTX__UNWRAP_NOMEM)
+      return not_invoked(host, ev);
   }
+  ctx = context_new(host);
+  if (!ctx)
+    return not_invoked(host, ev);
   ctx->req = req;
   ctx->ev = *ev;
   ctx->answer = answer;
+  if (host->tracing)
+    trace_begin(ctx, &ctx->ev);
   ctx->result = run(ctx);
   returned(ctx);
   return 0;
@@ -200,8 +272,12 @@ int ofctx__invoke(ofctx__host_t *host, void *req, const ofctx_event_t *ev,
 
 int ofctx__invoke_batch(ofctx__host_t *host, void *req, ofctx_batch_t *batch, const char *input,
                         size_t input_index, ofctx__answer_fn answer) {
-  ofctx_t *ctx = context_new(host);
+  ofctx_t *ctx;
 
+  for (size_t i = 0; i < batch->count; i++)
+    if (ofctx__ce_unwrap_go_envelope(batch->events[i]) == OFCTX__UNWRAP_NOMEM)
+      return -1;
+  ctx = context_new(host);
   if (!ctx)
     return -1;
   ctx->req = req;
@@ -210,6 +286,8 @@ int ofctx__invoke_batch(ofctx__host_t *host, void *req, ofctx_batch_t *batch, co
   ctx->ev.input_index = input_index;
   ctx->answer = answer;
   ctx->batch = batch;
+  if (host->tracing)
+    trace_begin(ctx, NULL);
   ctx->result = run(ctx);
   returned(ctx);
   return 0;
@@ -240,6 +318,8 @@ void ofctx__tick(ofctx__host_t *host, int stopping) {
   }
   ctx->tick = 1;
   ctx->result = OFCTX_SUCCESS;
+  if (host->tracing)
+    trace_begin(ctx, NULL);
   host->tick(ctx, stopping, host->user_data);
   returned(ctx);
 }
@@ -296,7 +376,8 @@ void ofctx_release(ofctx_t *ctx, ofctx_err_t status) {
   if (!ctx->settled) { /* else a timeout or the shutdown settled it already */
     if (status != OFCTX_OK)
       ofctx__log(OFCTX_LOG_ERROR, "hold released as failed", "input", ctx->ev.input, "code",
-                 ofctx_err_name(status), "error", ofctx_strerror(status), (const char *)NULL);
+                 ofctx_err_name(status), "error", ofctx_strerror(status), OFCTX__TRACE_FIELDS(ctx),
+                 (const char *)NULL);
     ofctx__invocation_send_done(ctx, status == OFCTX_OK);
   }
   ofctx__invocation_release(ctx);
@@ -340,7 +421,21 @@ void ofctx_log(const ofctx_t *ctx, ofctx_log_level_t level, const char *fmt, ...
     va_end(ap);
   }
   ofctx__log(level, msg ? msg : small, "input", ctx && !ctx->settled ? ctx->ev.input : NULL,
-             (const char *)NULL);
+             OFCTX__TRACE_FIELDS(ctx), (const char *)NULL);
   if (msg != small)
     ofctx__free(msg);
+}
+
+/* ---- the trace of the invocation (ofctx/trace.h) ---- */
+
+const char *ofctx_trace_id(const ofctx_t *ctx) {
+  return ctx && ctx->span ? ctx->span->trace_hex : NULL;
+}
+
+const char *ofctx_span_id(const ofctx_t *ctx) {
+  return ctx && ctx->span ? ctx->span->span_hex : NULL;
+}
+
+const char *ofctx_traceparent(const ofctx_t *ctx) {
+  return ctx && ctx->span ? ctx->span->traceparent : NULL;
 }

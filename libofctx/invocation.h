@@ -18,8 +18,10 @@
 #include "metrics.h"
 #include "ofctx/batch.h"
 #include "ofctx/function.h"
+#include "ofctx/trace.h"
 #include "outcome.h"
 #include "sink.h"
+#include "trace.h"
 
 /* What invocations need of the runtime that hosts them; filled by it,
  * except the list of invocations in flight, which is kept here. */
@@ -36,8 +38,10 @@ typedef struct {
   void (*settled)(void *arg); /* an invocation settled (a draining runtime may end) */
   void *arg;
   void (*tick)(ofctx_t *ctx, int stopping, void *user_data); /* ofctx_main_opts_t.tick, or NULL */
-  void *user_data;   /* the function's own state (ofctx_user_data); borrowed */
-  ofctx_t *inflight; /* invocations not yet settled */
+  void *user_data;     /* the function's own state (ofctx_user_data); borrowed */
+  int tracing;         /* W3C Trace Context: each invocation a span, each send a child */
+  const char *baggage; /* with tracing, the context's baggage as the header's value, or NULL */
+  ofctx_t *inflight;   /* invocations not yet settled */
   size_t inflight_count;
 } ofctx__host_t;
 
@@ -84,7 +88,15 @@ struct ofctx {
   uv_timer_t timeout; /* while sends are in flight after the function returned */
   int timer_on;
   uint64_t started;
+  ofctx__span_t *span; /* with the host's tracing (and memory for it), else NULL */
 };
+
+/* The trace fields of a log line about `ctx` (may be NULL): key, value,
+ * key, value, with NULL values when it has no span (the log leaves them
+ * out). */
+#define OFCTX__TRACE_FIELDS(ctx)                                                                   \
+  "trace_id", (ctx) && (ctx)->span ? (ctx)->span->trace_hex : NULL, "span_id",                     \
+      (ctx) && (ctx)->span ? (ctx)->span->span_hex : NULL
 
 /* Runs the host's function for the event `ev` (taken over: its owned parts
  * are freed with the invocation), which `req` (borrowed until the answer)

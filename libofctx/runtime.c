@@ -67,6 +67,8 @@ struct ofctx__runtime {
   const ofctx_hook_t *registered_hooks; /* the function's hooks, ended by a NULL name */
   ofctx__hooks_t hooks;                 /* the ones the context names, in run order */
   ofctx__sink_t *sink;                  /* where sends go: the sidecar, or stdout (--invoke) */
+  int tracing;                          /* W3C Trace Context propagated (opentelemetry) */
+  char *baggage;                        /* the context's baggage as a header value, or NULL */
 };
 
 #define EXIT_BAD_CONFIG 2
@@ -221,7 +223,7 @@ static void probe_sidecar(uv_timer_t *timer) {
   once.timeout_ms = 1000;
   if (!dapr && ofctx__curl_open() != 0)
     return; /* no libcurl (logged): no send can work, and /readyz says 503 */
-  if (!dapr || ofctx__dapr_call(dapr, "GET", "/v1.0/healthz/outbound", NULL, NULL, 0, &once,
+  if (!dapr || ofctx__dapr_call(dapr, "GET", "/v1.0/healthz/outbound", NULL, NULL, NULL, 0, &once,
                                 sidecar_answered, rt) != 0)
     uv_timer_start(&rt->sidecar_wait, probe_sidecar, 200, 0);
 }
@@ -511,6 +513,38 @@ static int load_context(const ofctx__args_t *args, ofctx_config_t **cfg) {
   return 0;
 }
 
+/* The context's tracing: with the provider opentelemetry, W3C Trace
+ * Context on every invocation and send, and the baggage header made once;
+ * skywalking (the Go framework's) is not done, and said once, since many
+ * installs set it as a global default. 0, or -1 out of memory. */
+static int tracing_setup(ofctx__runtime_t *rt) {
+  const char *provider = ofctx_config_tracing_provider(rt->cfg);
+  size_t skipped = 0;
+  char n[24];
+
+  if (!ofctx_config_tracing_enabled(rt->cfg))
+    return 0;
+  if (!provider || strcmp(provider, "opentelemetry") != 0) {
+    ofctx__log(OFCTX_LOG_WARN,
+               "tracing.provider.name is not supported by libofctx: no trace context is "
+               "propagated and no spans are made; use opentelemetry (docs/observability.md)",
+               "provider", provider, (const char *)NULL);
+    return 0;
+  }
+  if (ofctx__baggage_format(ofctx_config_tracing_baggage(rt->cfg), &rt->baggage, &skipped) !=
+      OFCTX_OK) {
+    fprintf(stderr, "out of memory\n");
+    return -1;
+  }
+  if (skipped && snprintf(n, sizeof n, "%zu", skipped) > 0)
+    ofctx__log(OFCTX_LOG_WARN,
+               "tracing.baggage keys that are no HTTP token cannot be sent as W3C baggage and are "
+               "left out",
+               "keys", n, (const char *)NULL);
+  rt->tracing = 1;
+  return 0;
+}
+
 /* The context, the options, the mode, the sink and the counters: 0, or -1
  * with the message on stderr. */
 static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
@@ -522,11 +556,8 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
     fprintf(stderr, "%s\n", err.message);
     return -1;
   }
-  if (ofctx_config_tracing_enabled(rt->cfg))
-    ofctx__log(OFCTX_LOG_WARN,
-               "the function context enables tracing, which this libofctx does not do yet: no "
-               "spans are made (docs/function-context.md)",
-               "provider", ofctx_config_tracing_provider(rt->cfg), (const char *)NULL);
+  if (tracing_setup(rt) != 0)
+    return -1;
   if (ofctx__options_load(&rt->opts, &err) != OFCTX_OK) {
     fprintf(stderr, "%s\n", err.message);
     return -1;
@@ -550,7 +581,9 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
                              .sink = rt->sink,
                              .settled = settled,
                              .arg = rt,
-                             .tick = rt->tick};
+                             .tick = rt->tick,
+                             .tracing = rt->tracing,
+                             .baggage = rt->baggage};
   return mode_start(rt, &args->local);
 }
 
@@ -564,6 +597,7 @@ static void release(ofctx__runtime_t *rt) {
   ofctx__metrics_free(&rt->metrics);
   ofctx__hooks_free(&rt->hooks);
   ofctx__sink_free(rt->sink);
+  ofctx__free(rt->baggage);
   ofctx_config_free(rt->cfg);
   ofctx__free(rt);
 }

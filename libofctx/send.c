@@ -17,7 +17,8 @@ typedef struct {
   size_t slot;      /* metrics: output index, or the output count for direct sends */
   ofctx_send_cb done;
   void *arg;
-  char name[]; /* the output name, or the component */
+  ofctx__span_t span; /* with tracing: the send's, a child of the invocation's */
+  char name[];        /* the output name, or the component */
 } send_t;
 
 static void send_finished(void *arg, const ofctx__sink_result_t *r) {
@@ -36,8 +37,11 @@ static void send_finished(void *arg, const ofctx__sink_result_t *r) {
     ofctx__log(OFCTX_LOG_ERROR, "send failed", "input", ctx->ev.input, "output", send->name,
                "status", r->status ? status : NULL, "grpc_status",
                r->grpc_status >= 0 ? grpc : NULL, "attempts", attempts, "failed_entries",
-               r->failed_count ? failed : NULL, "error", r->error, (const char *)NULL);
+               r->failed_count ? failed : NULL, "error", r->error, OFCTX__TRACE_FIELDS(ctx),
+               (const char *)NULL);
   }
+  if (ctx->span)
+    ofctx__span_end(&send->span);
   /* Always called, so that what `arg` holds can be released; after a
    * timeout or a shutdown abort the invocation has settled already. */
   if (send->done) {
@@ -72,7 +76,16 @@ static ofctx_err_t start(ofctx_t *ctx, const ofctx__send_request_t *req,
   send->done = opts ? opts->done : NULL;
   send->arg = opts ? opts->arg : NULL;
   memcpy(send->name, req->name, name_len + 1);
-  rc = sink->start(sink, req, send_finished, send);
+  if (ctx->span) { /* the sidecar's spans join the invocation's trace */
+    ofctx__send_request_t traced = *req;
+    ofctx__span_child(&send->span, ctx->span, OFCTX__SPAN_SEND, send->name);
+    traced.traceparent = send->span.traceparent;
+    traced.tracestate = send->span.tracestate;
+    traced.baggage = ctx->host->baggage;
+    rc = sink->start(sink, &traced, send_finished, send);
+  } else {
+    rc = sink->start(sink, req, send_finished, send);
+  }
   if (rc != OFCTX_OK) {
     ofctx__free(send);
     return rc;

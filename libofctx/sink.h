@@ -38,6 +38,12 @@ typedef struct {
   size_t len;
   const ofctx_bulk_entry_t *entries; /* bulk publish */
   size_t entry_count;
+  /* W3C Trace Context, with tracing on (else NULL), for the sidecar as
+   * headers or call metadata: the send's own traceparent, the tracestate
+   * received, the context's baggage (each NULL when there is none) */
+  const char *traceparent;
+  const char *tracestate;
+  const char *baggage;
 } ofctx__send_request_t;
 
 /* A bulk publish's entry ids, copied for a sink that must name them once

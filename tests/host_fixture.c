@@ -26,6 +26,9 @@ static ofctx_err_t fake_start(ofctx__sink_t *base, const ofctx__send_request_t *
   copy(s->topic, req->topic);
   copy(s->content_type, req->content_type);
   copy(s->operation, req->operation);
+  copy(s->traceparent, req->traceparent);
+  copy(s->tracestate, req->tracestate);
+  copy(s->baggage, req->baggage);
   memset(s->data, 0, sizeof s->data);
   memcpy(s->data, req->data, req->len < 63 ? req->len : 63);
   s->held[s->count++] = (held_t){done, arg};

@@ -27,6 +27,7 @@ typedef struct {
   size_t count;
   ofctx__send_request_t last; /* its strings borrowed only during start: copied below */
   char component[64], topic[64], content_type[64], data[64], operation[64];
+  char traceparent[64], tracestate[64], baggage[64]; /* "" when there was none */
 } fake_sink_t;
 
 /* Ends the held sends, the first `ok_count` of them accepted. */

@@ -829,12 +829,83 @@ static void encode_out_of_memory(void **state) {
     }
 }
 
+/* ---- the Go framework's SkyWalking envelope ---- */
+
+/* `data` as an event (with the CloudEvent type `type`, or none) after the
+ * unwrap: what it returned, and the data the function would see. */
+static ofctx__unwrap_t unwrap(const char *type, const char *data, char *out, size_t size) {
+  ofctx_event_t ev = {0};
+  ofctx__unwrap_t rc;
+
+  ev.data = data;
+  ev.len = strlen(data);
+  if (type)
+    ev.attributes = json_pack("{s:s}", "type", type);
+  rc = ofctx__ce_unwrap_go_envelope(&ev);
+  snprintf(out, size, "%.*s|%s", (int)ev.len, ev.data, ev.content_type ? ev.content_type : "");
+  ofctx__event_clear(&ev);
+  return rc;
+}
+
+static void go_envelope(void **state) {
+  static const struct {
+    const char *type, *data, *seen; /* seen: NULL when unchanged */
+  } cases[] = {
+      /* a queue binding's payload: the inner CloudEvent, structured */
+      {NULL,
+       "{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"default/sender\","
+       "\"type\":\"io.openfunction.function.default.sender\",\"datacontenttype\":"
+       "\"application/json\",\"data\":{\"metadata\":{\"sw8\":\"1-YQ==-Yg==-0\"},"
+       "\"userData\":\"eyJhIjoxfQ==\"}}",
+       "{\"a\":1}|application/json"},
+      /* a pub/sub event of that type: its data is the envelope */
+      {"io.openfunction.function.sender",
+       "{\"metadata\":{\"sw8\":\"x\"},\"userData\":\"aGVsbG8=\"}",
+       "hello|text/plain; charset=utf-8"},
+      {"io.openfunction.function.sender", "{\"userData\":\"/w==\"}",
+       "\xff|application/octet-stream"},
+      /* a CloudEvent whose keys Dapr sorted: the type last; a line's end */
+      {NULL,
+       "{\"data\":{\"metadata\":{\"sw8\":\"x\"},\"userData\":\"aGk=\"},\"id\":\"1\","
+       "\"specversion\":\"1.0\",\"type\":\"io.openfunction.function.ns.n\"}\r\n",
+       "hi|text/plain; charset=utf-8"},
+      /* not the envelope: left alone */
+      {"io.openfunction.function.sender", "{\"userData\":\"aGk=\",\"metadata\":{}}", NULL},
+      {NULL, "{\"a\":\"io.openfunction.function.x\"}", NULL},
+      {NULL, "\"userData\":\"aGk=\"}", NULL},
+      {"com.example.order", "{\"metadata\":{},\"userData\":\"aGVsbG8=\"}", NULL},
+      {NULL, "{\"metadata\":{},\"userData\":\"aGVsbG8=\"}", NULL}, /* no inner type */
+      {"io.openfunction.function.sender", "{\"userData\":\"not base64!\"}", NULL},
+      {"io.openfunction.function.sender", "{\"userData\":\"aGVsbG8=\",\"more\":1,\"x\":2}", NULL},
+      {"io.openfunction.function.sender", "{\"metadata\":\"sw8\",\"userData\":\"aGVsbG8=\"}", NULL},
+      {"io.openfunction.function.sender", "{\"userData\":{\"a\":1}}", NULL},
+      {"io.openfunction.function.sender", "the text \"userData\" in plain text", NULL},
+      {NULL, "{\"specversion\":\"1.0\",\"type\":\"other\",\"data\":{\"userData\":\"aGk=\"}}", NULL},
+  };
+  char out[256], plain[256];
+
+  (void)state;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ofctx__unwrap_t rc = unwrap(cases[i].type, cases[i].data, out, sizeof out);
+    snprintf(plain, sizeof plain, "%s|", cases[i].data);
+    if (cases[i].seen) {
+      assert_int_equal(rc, OFCTX__UNWRAP_DONE);
+      assert_string_equal(out, cases[i].seen);
+    } else {
+      if (rc != OFCTX__UNWRAP_NONE)
+        fail_msg("case %zu was unwrapped: %s", i, out);
+      assert_string_equal(out, plain);
+    }
+  }
+}
+
 int main(void) {
   static const struct CMUnitTest encode_tests[] = {
       cmocka_unit_test(encode_binary_headers), cmocka_unit_test(encode_binary_content_type),
       cmocka_unit_test(encode_generates_id),   cmocka_unit_test(encode_structured),
       cmocka_unit_test(encode_refuses),        cmocka_unit_test(encode_out_of_memory),
       cmocka_unit_test(round_trips),           cmocka_unit_test(envelopes),
+      cmocka_unit_test(go_envelope),
   };
   int failed;
 

@@ -136,7 +136,8 @@ static void call_with(fixture_t *f, const char *method, const char *path, const 
                       const char *body, const ofctx__retry_policy_t *policy) {
   f->done = 0;
   assert_int_equal(
-      ofctx__dapr_call(f->client, method, path, type, body, strlen(body), policy, on_done, f), 0);
+      ofctx__dapr_call(f->client, method, path, type, NULL, body, strlen(body), policy, on_done, f),
+      0);
   while (!f->done)
     uv_run(&f->loop, UV_RUN_ONCE);
   assert_int_equal(f->done, 1);
@@ -275,9 +276,9 @@ static void oversized_answers_fail(void **state) {
 static void close_cancels_in_flight(void **state) {
   fixture_t *f = setup_with(NULL, 1);
   f->done = 0;
-  assert_int_equal(
-      ofctx__dapr_call(f->client, "POST", "/v1.0/bindings/slow", NULL, "x", 1, NULL, on_done, f),
-      0);
+  assert_int_equal(ofctx__dapr_call(f->client, "POST", "/v1.0/bindings/slow", NULL, NULL, "x", 1,
+                                    NULL, on_done, f),
+                   0);
   assert_int_equal(ofctx__dapr_http_client_pending(f->client), 1);
   uv_run(&f->loop, UV_RUN_NOWAIT);
   ofctx__dapr_http_client_close(f->client, NULL, NULL);

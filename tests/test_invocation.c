@@ -243,9 +243,106 @@ static void abort_settles(void **state) {
   finish(&f->sink, 2);
 }
 
+/* ---- tracing ---- */
+
+#define TRACE_A "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+#define TRACE_B "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+#define TRACE_C "00-11111111111111111111111111111111-2222222222222222-01"
+
+static ofctx_t *traced_ctx;
+static const char *traced_id;
+
+/* One "binding" event (a send to "out") with a traceparent in its own
+ * metadata (`own`), its CloudEvent attributes (`ce`, with tracestate
+ * "ce=1") and its shared metadata (`shared`), each NULL for none; the send
+ * is left held. */
+static void run_traced(fixture_t *f, const char *own, const char *ce, const char *shared) {
+  static ofctx__http_header_t own_md[2], shared_md[1];
+  ofctx_event_t ev = {0};
+
+  own_md[0] = (ofctx__http_header_t){"Traceparent", own};
+  own_md[1] = (ofctx__http_header_t){"tracestate", "own=1"};
+  shared_md[0] = (ofctx__http_header_t){"traceparent", shared};
+  ev.kind = OFCTX_EVENT_PUBSUB;
+  ev.input = "in";
+  ev.data = "binding";
+  ev.len = strlen(ev.data);
+  if (own)
+    assert_int_equal(ofctx__event_metadata_add(&ev, own_md, 2, 0), 0);
+  if (ce)
+    ev.attributes = json_pack("{s:s, s:s}", "traceparent", ce, "tracestate", "ce=1");
+  if (shared) {
+    ev.shared_metadata = shared_md;
+    ev.shared_count = 1;
+  }
+  assert_int_equal(ofctx__invoke(&f->host, NULL, &ev, answer), 0);
+  traced_ctx = f->host.inflight;
+  traced_id = ofctx_trace_id(traced_ctx);
+}
+
+/* The trace id (32 hex) of the sink's last traceparent, against `tp`'s. */
+static void assert_same_trace(const fake_sink_t *s, const char *tp) {
+  assert_int_equal(strlen(s->traceparent), 55);
+  assert_memory_equal(s->traceparent, tp, 36);
+  assert_memory_not_equal(s->traceparent + 36, tp + 36, 16); /* the send's own span */
+}
+
+/* The nearest hop's traceparent first: the event's own metadata, then the
+ * CloudEvent's extensions, then the metadata a bulk delivery shares; each
+ * with its tracestate. */
+static void trace_sources(void **state) {
+  fixture_t *f = *state;
+
+  f->host.tracing = 1;
+  f->host.baggage = "team=a";
+  run_traced(f, TRACE_A, TRACE_B, TRACE_C);
+  assert_same_trace(&f->sink, TRACE_A);
+  assert_string_equal(f->sink.tracestate, "own=1");
+  assert_string_equal(f->sink.baggage, "team=a");
+  assert_non_null(traced_id);
+  assert_memory_equal(traced_id, &TRACE_A[3], 32);
+  assert_int_equal(strlen(ofctx_span_id(traced_ctx)), 16);
+  assert_memory_not_equal(ofctx_span_id(traced_ctx), f->sink.traceparent + 36, 16);
+  assert_memory_equal(ofctx_traceparent(traced_ctx) + 36, ofctx_span_id(traced_ctx), 16);
+  finish(&f->sink, 1);
+  f->sink.count = 0;
+  run_traced(f, "00-bad", TRACE_B, TRACE_C); /* an invalid one is passed over */
+  assert_same_trace(&f->sink, TRACE_B);
+  assert_string_equal(f->sink.tracestate, "ce=1");
+  finish(&f->sink, 1);
+  f->sink.count = 0;
+  run_traced(f, NULL, NULL, TRACE_C);
+  assert_same_trace(&f->sink, TRACE_C);
+  assert_string_equal(f->sink.tracestate, "");
+  finish(&f->sink, 1);
+  f->sink.count = 0;
+  run_traced(f, NULL, NULL, NULL); /* a new trace */
+  assert_int_equal(strlen(f->sink.traceparent), 55);
+  assert_memory_not_equal(f->sink.traceparent, TRACE_A, 35);
+  assert_memory_not_equal(f->sink.traceparent, TRACE_C, 35);
+  finish(&f->sink, 1);
+  assert_int_equal(f->answers, 4);
+}
+
+/* Tracing off (the default): no span, nothing for the sink. */
+static void untraced(void **state) {
+  fixture_t *f = *state;
+
+  run_traced(f, TRACE_A, TRACE_B, NULL);
+  assert_null(traced_id);
+  assert_null(ofctx_span_id(traced_ctx));
+  assert_null(ofctx_traceparent(traced_ctx));
+  assert_string_equal(f->sink.traceparent, "");
+  assert_string_equal(f->sink.baggage, "");
+  finish(&f->sink, 1);
+  assert_null(ofctx_trace_id(NULL));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(answered_after_sends, setup, teardown),
+      cmocka_unit_test_setup_teardown(trace_sources, setup, teardown),
+      cmocka_unit_test_setup_teardown(untraced, setup, teardown),
       cmocka_unit_test_setup_teardown(timeout_settles, setup, teardown),
       cmocka_unit_test_setup_teardown(holds, setup, teardown),
       cmocka_unit_test_setup_teardown(zero_is_an_error, setup, teardown),

@@ -22,6 +22,7 @@
 #include "ofctx/response.h"
 #include "ofctx/send.h"
 #include "ofctx/strmap.h"
+#include "ofctx/trace.h"
 #include "ofctx/version.h"
 
 #endif

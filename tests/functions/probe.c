@@ -2,7 +2,8 @@
  * chooses. The event data is JSON:
  *   {"reply": "metadata"}            answer with the event as JSON: input, kind,
  *   {"describe_to": "out"}           send that description to the output instead
- *                                    data, content type, metadata, attributes
+ *                                    data, content type, metadata, attributes,
+ *                                    and with tracing on the trace (ids, traceparent)
  *   {"return": 500 | 400 | 200 | 7}  return that code
  *   {"send": ["out", ...], "id": "x"} send {"id":"x"} to each output, in order
  *   {"publish": ["pubsub","topic"]}  publish {"id":…} directly
@@ -69,6 +70,10 @@ static ofctx_result_t describe(ofctx_t *ctx, const ofctx_event_t *in, const char
                                                    : json_null());
   json_object_set_new(out, "metadata", md);
   json_object_set_new(out, "attributes", attributes);
+  if (ofctx_trace_id(ctx))
+    json_object_set_new(out, "trace",
+                        json_pack("{s:s, s:s, s:s}", "trace_id", ofctx_trace_id(ctx), "span_id",
+                                  ofctx_span_id(ctx), "traceparent", ofctx_traceparent(ctx)));
   text = json_dumps(out, JSON_COMPACT);
   if (output)
     rc = ofctx_send_to(ctx, output, text, strlen(text), NULL) == OFCTX_OK ? OFCTX_SUCCESS

@@ -3,6 +3,7 @@
 under the Dapr sidecar emulator, which delivers bindings and pub/sub
 messages to it and takes its sends the way daprd does."""
 
+import base64
 import concurrent.futures
 import json
 import os
@@ -121,6 +122,32 @@ class AsyncRuntime(unittest.TestCase):
         self.assertEqual(body, {"data": {"id": "a1"}, "operation": "create",
                                 "metadata": {"partitionKey": "p1"}})
         self.assertEqual(call["payload"], '{"id":"a1"}')
+
+    def test_go_skywalking_envelope_is_unwrapped(self):
+        # what the Go framework sends with SkyWalking on: its inner CloudEvent
+        # around the user's data (base64), to a queue binding or a pub/sub
+        def envelope(user):  # as Go writes it: compact, in its key order
+            return json.dumps({"specversion": "1.0", "id": "1", "source": "default/sender",
+                    "type": "io.openfunction.function.default.sender", "datacontenttype": "application/json",
+                    "data": {"metadata": {"sw8": "1-YQ==-Yg==-1-c2Vydg==-aW5zdA==-L2E=-aG9zdDo4MA=="},
+                             "userData": base64.b64encode(json.dumps(user).encode()).decode()}},
+                              separators=(",", ":"))
+        r = self.h.deliver_binding("kafka-in", envelope({"reply": "metadata"}))
+        self.assertEqual(r["status"], 200)
+        got = json.loads(r["body"])
+        self.assertEqual(json.loads(got["data"]), {"reply": "metadata"})
+        self.assertEqual(got["contentType"], "application/json")
+        r = self.h.deliver_pubsub("pubsub", "orders", envelope({"describe_to": "out"}))
+        self.assertEqual(r["verdict"], "SUCCESS")
+        got = json.loads(self.h.received("/v1.0/bindings/")[-1]["payload"])
+        self.assertEqual(json.loads(got["data"]), {"describe_to": "out"})
+
+    def test_no_trace_context_when_tracing_is_off(self):
+        r = self.h.deliver_binding("kafka-in", {"send": ["out"], "id": "a2"},
+                                   {"traceparent": "00-%s-%s-01" % (TRACE, PARENT)})
+        self.assertEqual(r["status"], 200)
+        headers = {k.lower() for k in self.h.received()[0]["headers"]}
+        self.assertFalse(headers & {"traceparent", "tracestate", "baggage"}, headers)
 
     def test_send_text_is_quoted_by_dapr(self):
         r = self.h.deliver_binding("kafka-in", {"send_text": "out"})
@@ -257,6 +284,115 @@ class AsyncRuntime(unittest.TestCase):
         self.assertEqual(http("GET", self.h.app + "/kafka-in")[0], 405)
         status, _, body = http("GET", self.h.app + "/dapr/config")
         self.assertEqual((status, body), (200, b"{}"))
+
+
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+PARENT = "00f067aa0ba902b7"
+TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-01$")
+
+
+def header(call, name):
+    """A header of a call the emulator received, whatever its case; None when absent."""
+    return {k.lower(): v for k, v in call["headers"].items()}.get(name)
+
+
+class Tracing(unittest.TestCase):
+    """W3C Trace Context with the provider opentelemetry: the binding event's
+    traceparent continues in every send the function makes, with a span id
+    of each send's own, the tracestate received and the context's baggage."""
+
+    @classmethod
+    def setUpClass(cls):
+        context = dict(CONTEXT, pluginsTracing={
+            "enabled": True, "provider": {"name": "opentelemetry"},
+            "baggage": {"team": "pay ments", "bad key": "x"}})
+        cls.h = Harness(context, COMPONENTS)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.h.finish()
+
+    def setUp(self):
+        self.h.clear_received()
+
+    def test_sends_continue_the_trace(self):
+        r = self.h.deliver_binding("kafka-in", {"send": ["out", "pub"], "id": "t1"},
+                                   {"traceparent": "00-%s-%s-01" % (TRACE, PARENT), "tracestate": "rojo=1"})
+        self.assertEqual(r["status"], 200)
+        calls = self.h.received()
+        self.assertEqual(sorted(c["path"] for c in calls),
+                         ["/v1.0/bindings/kafka-out", "/v1.0/publish/pubsub/alerts"])
+        spans = set()
+        for call in calls:
+            m = TRACEPARENT.match(header(call, "traceparent") or "")
+            self.assertIsNotNone(m, call["headers"])
+            self.assertEqual(m.group(1), TRACE)  # the same trace
+            self.assertNotEqual(m.group(2), PARENT)  # a span of the send's own
+            spans.add(m.group(2))
+            self.assertEqual(header(call, "tracestate"), "rojo=1")
+            self.assertEqual(header(call, "baggage"), "team=pay%20ments")  # the bad key left out
+        self.assertEqual(len(spans), 2)
+        # the sidecar's CloudEvent carries the publish's trace on (contract §3.2)
+        pub = [c for c in calls if c["path"].startswith("/v1.0/publish/")][0]
+        self.assertEqual(pub["cloudevent"]["traceparent"], header(pub, "traceparent"))
+        wait_until(lambda: re.search(r"send to out finished.*trace_id=" + TRACE, self.h.log()),
+                   "the function's log line with the trace id")
+        self.assertIn("W3C baggage and are left out", self.h.log())
+
+    def test_pubsub_event_continues_its_trace(self):
+        # the emulator puts the publisher's traceparent in the CloudEvent and
+        # on the delivery, as daprd does
+        tp = "00-%s-%s-01" % (TRACE, PARENT)
+        r = self.h.control("POST", "/emulator/deliver/pubsub/pubsub/orders", json.dumps({"send": ["out"], "id": "p1"}),
+                           {"Content-Type": "application/json", "traceparent": tp})
+        self.assertEqual(r["verdict"], "SUCCESS")
+        m = TRACEPARENT.match(header(self.h.received()[0], "traceparent") or "")
+        self.assertEqual(m.group(1), TRACE)
+        self.assertNotEqual(m.group(2), PARENT)
+
+    def test_function_reads_its_trace(self):
+        r = self.h.deliver_binding("kafka-in", {"describe_to": "out"},
+                                   {"traceparent": "00-%s-%s-00" % (TRACE, PARENT)})
+        self.assertEqual(r["status"], 200)
+        call = self.h.received()[0]
+        trace = json.loads(json.loads(call["payload"]) if call["payload"].startswith('"')
+                           else call["payload"])["trace"]
+        self.assertEqual(trace["trace_id"], TRACE)
+        self.assertRegex(trace["span_id"], "^[0-9a-f]{16}$")
+        self.assertEqual(trace["traceparent"], "00-%s-%s-00" % (TRACE, trace["span_id"]))
+        sent = header(call, "traceparent")
+        self.assertEqual(sent[:36], "00-%s-" % TRACE)
+        self.assertEqual(sent[52:], "-00")  # not sampled stays so
+        self.assertNotIn(sent[36:52], (PARENT, trace["span_id"]))  # the send is a span of its own
+
+    def test_an_invalid_traceparent_starts_a_new_trace(self):
+        for bad in ["00-%s-%s-01" % (TRACE.upper(), PARENT), "00-%s-0000000000000000-01" % TRACE, "garbage"]:
+            self.h.clear_received()
+            r = self.h.deliver_binding("kafka-in", {"send": ["out"], "id": "t2"},
+                                       {"traceparent": bad, "tracestate": "rojo=1"})
+            self.assertEqual(r["status"], 200)
+            call = self.h.received()[0]
+            m = TRACEPARENT.match(header(call, "traceparent") or "")
+            self.assertIsNotNone(m, bad)
+            self.assertNotIn(m.group(1), (TRACE, "0" * 32))
+            self.assertIsNone(header(call, "tracestate"))  # it went with the refused trace
+
+
+class SkyWalking(unittest.TestCase):
+    def test_warned_and_nothing_propagated(self):
+        context = dict(CONTEXT, pluginsTracing={"enabled": True, "provider": {"name": "skywalking"}})
+        h = Harness(context, COMPONENTS)
+        try:
+            self.assertIn("tracing.provider.name is not supported", h.log())
+            r = h.deliver_binding("kafka-in", {"send": ["out"], "id": "s1"},
+                                  {"traceparent": "00-%s-%s-01" % (TRACE, PARENT)})
+            self.assertEqual(r["status"], 200)
+            call = h.received()[0]
+            self.assertIsNone(header(call, "traceparent"))
+            self.assertIsNone(header(call, "baggage"))
+            self.assertEqual(h.stop(), 0)
+        finally:
+            h.close()
 
 
 class Volume(unittest.TestCase):

@@ -921,6 +921,67 @@ class Bounds(unittest.TestCase):
         self.assertEqual(self.h.call("OnBindingEvent", binding({"return": 200}))["code"], OK)
 
 
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+PARENT = "00f067aa0ba902b7"
+
+
+class TracingOverGrpc(unittest.TestCase):
+    """W3C Trace Context over gRPC: from the AppCallback call's metadata or
+    the topic event's extensions, to the metadata of each Dapr API call."""
+
+    @classmethod
+    def setUpClass(cls):
+        context = dict(CONTEXT, pluginsTracing={"enabled": True, "provider": {"name": "opentelemetry"},
+                                                "baggage": {"team": "a"}})
+        cls.h = GrpcHarness(context)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.h.finish()
+
+    def setUp(self):
+        self.h.clear_received()
+
+    def assert_continued(self, call, trace):
+        md = call["metadata"]
+        parts = md.get("traceparent", "").split("-")
+        self.assertEqual(len(parts), 4, md)
+        self.assertEqual((parts[0], parts[1], parts[3]), ("00", trace, "01"))
+        self.assertRegex(parts[2], "^[0-9a-f]{16}$")
+        self.assertNotEqual(parts[2], PARENT)
+        self.assertEqual(md.get("baggage"), "team=a")
+        return parts[2]
+
+    def test_call_metadata_continues_in_every_send(self):
+        cmd = {"send": ["out", "pub"], "id": "g1"}
+        r = self.h.call("OnBindingEvent", binding(cmd),
+                        metadata={"traceparent": "00-%s-%s-01" % (TRACE, PARENT), "tracestate": "rojo=1"})
+        self.assertEqual(r["code"], OK)
+        calls = self.h.received()
+        self.assertEqual([c["method"] for c in calls], ["InvokeBinding", "PublishEvent"])
+        spans = {self.assert_continued(c, TRACE) for c in calls}
+        self.assertEqual(len(spans), 2)
+        self.assertEqual([c["metadata"].get("tracestate") for c in calls], ["rojo=1", "rojo=1"])
+        self.h.clear_received()
+        r = self.h.call("OnBindingEvent", binding({"publish_bulk": ["pubsub", "alerts"], "entries": [{"data": "x"}]}),
+                        metadata={"traceparent": "00-%s-%s-01" % (TRACE, PARENT)})
+        self.assertEqual(r["code"], OK)
+        [bulk] = self.h.received()
+        self.assertEqual(bulk["method"], "BulkPublishEvent")
+        self.assert_continued(bulk, TRACE)
+        self.assertNotIn("tracestate", bulk["metadata"])
+
+    def test_topic_event_extensions_continue(self):
+        other = "0af7651916cd43dd8448eb211c80319c"
+        ext = {"fields": {"traceparent": {"stringValue": "00-%s-b7ad6b7169203331-01" % other},
+                          "tracestate": {"stringValue": "congo=t61"}}}
+        r = self.h.call("OnTopicEvent", topic_event({"send": ["out"], "id": "g2"}, extensions=ext))
+        self.assertEqual(r["response"]["status"], "SUCCESS")
+        [inv] = self.h.received()
+        self.assert_continued(inv, other)
+        self.assertEqual(inv["metadata"].get("tracestate"), "congo=t61")
+
+
 class BulkPublishOverGrpc(unittest.TestCase):
     """ofctx_publish_bulk as Dapr/BulkPublishEvent: bytes as they are,
     failedEntries named, BulkPublishEventAlpha1 before Dapr 1.17."""

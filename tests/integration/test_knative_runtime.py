@@ -399,6 +399,26 @@ class Outputs(unittest.TestCase):
             finally:
                 h.close()
 
+    def test_trace_continues_from_a_header_or_a_cloudevent(self):
+        trace, other = "4bf92f3577b34da6a3ce929d0e0e4736", "0af7651916cd43dd8448eb211c80319c"
+        ctx = dict(context("/s", OUTPUTS), pluginsTracing={"enabled": True,
+                                                           "provider": {"name": "opentelemetry"}})
+        h = Harness(ctx, COMPONENTS, env={"PROBE_KIND": "ofn"}, binary="knative_probe", startup=False)
+        try:
+            for args, want in [(["-H", "traceparent: 00-%s-00f067aa0ba902b7-01" % trace], trace),
+                               (["-H", "ce-specversion: 1.0", "-H", "ce-id: 1", "-H", "ce-source: s",
+                                 "-H", "ce-type: t", "-H", "ce-traceparent: 00-%s-b7ad6b7169203331-01" % other],
+                                other)]:
+                h.clear_received()
+                status, _, _ = curl(h.app + "/s?send=out", "--data", '{"alert":1}', *args)
+                self.assertEqual(status, 200)
+                [call] = h.received()
+                sent = {k.lower(): v for k, v in call["headers"].items()}.get("traceparent", "")
+                self.assertEqual(sent.split("-")[1:2], [want], call["headers"])
+            self.assertEqual(h.stop(), 0)
+        finally:
+            h.close()
+
     def test_sigterm_drains_a_request_in_flight(self):
         h = knative("/s", outputs=OUTPUTS)
         try:

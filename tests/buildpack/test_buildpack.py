@@ -240,6 +240,25 @@ class Buildpack(unittest.TestCase):
         self.addCleanup(lc.close)
         return lc
 
+    def built(self, files, env):
+        """The lifecycle of `files`, detected and built: it must succeed."""
+        lc = self.lifecycle(files, env)
+        self.assertEqual(lc.detect().returncode, 0)
+        built = lc.build()
+        self.assertEqual(built.returncode, 0, built.stderr)
+        return lc, built
+
+    def serve_knative(self, lc, name, method, body=None):
+        """(status, body) of one request to the built process, run as a Knative function."""
+        web, env = lc.process()
+        h = Harness({"name": name, "runtime": "Knative"}, COMPONENTS, env=env, command=web["command"],
+                    startup=False)
+        try:
+            status, _, answer = http(method, h.app + "/", body)
+        finally:
+            h.finish()
+        return status, answer
+
     def scaffold(self, name, *options):
         """The files `ofctx new NAME OPTIONS` makes, by path."""
         tmp = tempfile.TemporaryDirectory(prefix="ofctx-bp-new-")
@@ -297,18 +316,8 @@ class Buildpack(unittest.TestCase):
                          [("SUCCESS", "ok"), ("SUCCESS", "ok")])
 
     def test_a_scaffold_that_links_jansson_builds_and_serves(self):
-        lc = self.lifecycle(self.jansson_scaffold(link=True), {"FUNC_NAME": "greeter"})
-        self.assertEqual(lc.detect().returncode, 0)
-        built = lc.build()
-        self.assertEqual(built.returncode, 0, built.stderr)
-        web, env = lc.process()
-        h = Harness({"name": "greeter", "runtime": "Knative"}, COMPONENTS, env=env, command=web["command"],
-                    startup=False)
-        try:
-            status, _, body = http("POST", h.app + "/", '{"name": "ada"}')
-            self.assertEqual((status, body), (200, b"hello ada"))
-        finally:
-            h.finish()
+        lc, _ = self.built(self.jansson_scaffold(link=True), {"FUNC_NAME": "greeter"})
+        self.assertEqual(self.serve_knative(lc, "greeter", "POST", '{"name": "ada"}'), (200, b"hello ada"))
 
     def test_the_documented_cmakelists_links_jansson(self):
         # docs/building.md, "A library the function needs": its CMakeLists.txt for hello.c
@@ -453,37 +462,17 @@ class Buildpack(unittest.TestCase):
         self.assertIn("libofctx 0.1.0: building", built.stdout)
 
     def test_own_cmakelists_as_a_knative_function(self):
-        lc = self.lifecycle({"CMakeLists.txt": CMAKELISTS, "greeter.c": KNATIVE_FN,
-                             "greeting.h": "const char *greeting(void);\n",
-                             "greeting.c": 'const char *greeting(void) { return "hi"; }\n'},
-                            {"FUNC_NAME": "Greeter"})
-        self.assertEqual(lc.detect().returncode, 0)
-        built = lc.build()
-        self.assertEqual(built.returncode, 0, built.stderr)
-        web, env = lc.process()
-        h = Harness({"name": "greeter", "runtime": "Knative"}, COMPONENTS, env=env, command=web["command"],
-                    startup=False)
-        try:
-            status, _, body = http("POST", h.app + "/", "x")
-            self.assertEqual((status, body), (200, b"hi from a CMake project"))
-        finally:
-            h.finish()
+        lc, _ = self.built({"CMakeLists.txt": CMAKELISTS, "greeter.c": KNATIVE_FN,
+                            "greeting.h": "const char *greeting(void);\n",
+                            "greeting.c": 'const char *greeting(void) { return "hi"; }\n'},
+                           {"FUNC_NAME": "Greeter"})
+        self.assertEqual(self.serve_knative(lc, "greeter", "POST", "x"), (200, b"hi from a CMake project"))
 
     def test_http_signature(self):
-        lc = self.lifecycle({"plain.c": HTTP_FN}, {"FUNC_NAME": "Plain", "FUNC_TYPE": "http"})
-        self.assertEqual(lc.detect().returncode, 0)
-        built = lc.build()
-        self.assertEqual(built.returncode, 0, built.stderr)
+        lc, built = self.built({"plain.c": HTTP_FN}, {"FUNC_NAME": "Plain", "FUNC_TYPE": "http"})
         self.assertIn("plain HTTP signature", built.stdout)
         self.assertEqual(lc.layer_toml("function")["metadata"]["signature"], "http")
-        web, env = lc.process()
-        h = Harness({"name": "plain", "runtime": "Knative"}, COMPONENTS, env=env, command=web["command"],
-                    startup=False)
-        try:
-            status, _, body = http("GET", h.app + "/")
-            self.assertEqual((status, body), (201, b"plain http"))
-        finally:
-            h.finish()
+        self.assertEqual(self.serve_knative(lc, "plain", "GET"), (201, b"plain http"))
 
     def test_a_compile_error_reaches_the_log(self):
         lc = self.lifecycle({"broken.c": "int Broken(void *ctx, const void *in) { return undeclared; }\n"},

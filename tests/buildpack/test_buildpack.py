@@ -240,7 +240,7 @@ class Buildpack(unittest.TestCase):
         self.addCleanup(lc.close)
         return lc
 
-    def built(self, files, env):
+    def build_ok(self, files, env):
         """The lifecycle of `files`, detected and built: it must succeed."""
         lc = self.lifecycle(files, env)
         self.assertEqual(lc.detect().returncode, 0)
@@ -316,7 +316,7 @@ class Buildpack(unittest.TestCase):
                          [("SUCCESS", "ok"), ("SUCCESS", "ok")])
 
     def test_a_scaffold_that_links_jansson_builds_and_serves(self):
-        lc, _ = self.built(self.jansson_scaffold(link=True), {"FUNC_NAME": "greeter"})
+        lc, _ = self.build_ok(self.jansson_scaffold(link=True), {"FUNC_NAME": "greeter"})
         self.assertEqual(self.serve_knative(lc, "greeter", "POST", '{"name": "ada"}'), (200, b"hello ada"))
 
     def test_the_documented_cmakelists_links_jansson(self):
@@ -462,14 +462,14 @@ class Buildpack(unittest.TestCase):
         self.assertIn("libofctx 0.1.0: building", built.stdout)
 
     def test_own_cmakelists_as_a_knative_function(self):
-        lc, _ = self.built({"CMakeLists.txt": CMAKELISTS, "greeter.c": KNATIVE_FN,
+        lc, _ = self.build_ok({"CMakeLists.txt": CMAKELISTS, "greeter.c": KNATIVE_FN,
                             "greeting.h": "const char *greeting(void);\n",
                             "greeting.c": 'const char *greeting(void) { return "hi"; }\n'},
                            {"FUNC_NAME": "Greeter"})
         self.assertEqual(self.serve_knative(lc, "greeter", "POST", "x"), (200, b"hi from a CMake project"))
 
     def test_http_signature(self):
-        lc, built = self.built({"plain.c": HTTP_FN}, {"FUNC_NAME": "Plain", "FUNC_TYPE": "http"})
+        lc, built = self.build_ok({"plain.c": HTTP_FN}, {"FUNC_NAME": "Plain", "FUNC_TYPE": "http"})
         self.assertIn("plain HTTP signature", built.stdout)
         self.assertEqual(lc.layer_toml("function")["metadata"]["signature"], "http")
         self.assertEqual(self.serve_knative(lc, "plain", "GET"), (201, b"plain http"))

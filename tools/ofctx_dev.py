@@ -217,6 +217,8 @@ cc -std=c11 -o {name} {name}.c main.c $(pkg-config --cflags --libs libofctx)
 - Hooks: define `const ofctx_hook_t {ident}_hooks[]` in `{name}.c` (a
   name, and `pre`, `post` or `done` parts), and name the ones to run in
   `spec.serving.hooks` of `function.yaml` (commented out there).
+- Tracing: `spec.serving.tracing` of `function.yaml` (commented out there)
+  turns on W3C trace context; `ofctx_trace_id(ctx)` gives the trace id.
 {deploy_more}
 """
 
@@ -312,6 +314,13 @@ FUNCTION_ASYNC = """\
     # hooks:
     #   pre: [my-hook]
     #   post: [my-hook]
+    # W3C trace context, continued from the events and passed on with the
+    # sends (docs/observability.md in libofctx; spans are not exported yet):
+    # tracing:
+    #   enabled: true
+    #   provider:
+    #     name: opentelemetry
+    #     exporter: {{name: otlp, endpoint: "http://otel-collector:4318"}}
     bindings:
       in:
         type: bindings.kafka
@@ -338,6 +347,13 @@ FUNCTION_KNATIVE = """\
     # hooks:
     #   pre: [my-hook]
     #   post: [my-hook]
+    # W3C trace context, continued from the events and passed on with the
+    # sends (docs/observability.md in libofctx; spans are not exported yet):
+    # tracing:
+    #   enabled: true
+    #   provider:
+    #     name: opentelemetry
+    #     exporter: {{name: otlp, endpoint: "http://otel-collector:4318"}}
     template:
       containers:
         - name: function

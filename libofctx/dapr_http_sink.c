@@ -208,6 +208,68 @@ static ofctx_err_t start(ofctx__sink_t *base, const ofctx__send_request_t *req,
   return rc;
 }
 
+/* ---- state ---- */
+
+typedef struct {
+  dapr_sink_t *sink;
+  ofctx__state_done_fn done;
+  void *arg;
+} state_call_t;
+
+static void state_answered(void *arg, const ofctx__dapr_result_t *r) {
+  state_call_t *call = arg;
+  ofctx__state_result_t result = {.ok = r->ok,
+                                  .status = r->status,
+                                  .attempts = r->attempts,
+                                  .error = r->ok ? NULL : r->error,
+                                  .body = r->body ? r->body : "",
+                                  .body_len = r->body ? r->body_len : 0,
+                                  .etag = r->etag ? r->etag : ""};
+
+  if (r->ok)
+    *call->sink->ready = 1;
+  call->done(call->arg, &result);
+  ofctx__free(call);
+}
+
+static ofctx_err_t state_start(ofctx__sink_t *base, const ofctx__state_request_t *req,
+                               ofctx__state_done_fn done, void *arg) {
+  static const char *const methods[] = {"GET", "POST", "DELETE"};
+  dapr_sink_t *s = (dapr_sink_t *)base;
+  ofctx__buf_t path = {0}, body = {0}, if_match = {0};
+  const char *lines[2] = {NULL, NULL};
+  ofctx__dapr_http_client_t *client;
+  state_call_t *call = NULL;
+  ofctx_err_t rc = ofctx__dapr_state_path(&path, req);
+
+  if (rc == OFCTX_OK && req->op == OFCTX__STATE_SET)
+    rc = ofctx__dapr_state_body(&body, req);
+  if (rc == OFCTX_OK && req->op == OFCTX__STATE_DELETE && req->etag) {
+    ofctx__buf_puts(&if_match, "If-Match: ");
+    ofctx__buf_puts(&if_match, req->etag);
+    lines[0] = if_match.data;
+    rc = if_match.failed ? OFCTX_ENOMEM : OFCTX_OK;
+  }
+  if (rc == OFCTX_OK && !(client = s->client(s->client_arg)))
+    rc = OFCTX_ESEND; /* no libcurl (logged), or shutting down */
+  if (rc == OFCTX_OK && !(call = ofctx__calloc(1, sizeof *call)))
+    rc = OFCTX_ENOMEM;
+  if (rc == OFCTX_OK) {
+    call->sink = s;
+    call->done = done;
+    call->arg = arg;
+    rc = ofctx__dapr_call(client, methods[req->op], path.data, "application/json",
+                          lines[0] ? lines : NULL, body.data, body.len, s->policy, state_answered,
+                          call);
+    if (rc != OFCTX_OK)
+      ofctx__free(call);
+  }
+  ofctx__buf_free(&if_match);
+  ofctx__buf_free(&body);
+  ofctx__buf_free(&path);
+  return rc;
+}
+
 static void sink_free(ofctx__sink_t *base) {
   dapr_sink_t *s = (dapr_sink_t *)base;
 
@@ -231,6 +293,7 @@ ofctx__sink_t *ofctx__dapr_http_sink_new(ofctx__dapr_http_client_fn client, void
   }
   s->base.start = start;
   s->base.free = sink_free;
+  s->base.state = state_start;
   s->client = client;
   s->client_arg = client_arg;
   s->policy = policy;

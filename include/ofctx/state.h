@@ -91,7 +91,8 @@ typedef struct {
  * Errors returned at once, and then nothing is asked: OFCTX_EINVAL (no
  * state entry of that name, which is logged; an empty key; no callback),
  * OFCTX_ESETTLED (the invocation has already settled), OFCTX_ESEND (no way
- * to the sidecar: with --invoke, over gRPC for now, or stopping),
+ * to the sidecar: over its gRPC API for now, or stopping; with --invoke
+ * the requests go to a store in memory that lasts the run),
  * OFCTX_ENOMEM. `store` and `key` are copied. */
 OFCTX_EXTERN ofctx_err_t ofctx_state_get(ofctx_t *ctx, const char *store, const char *key,
                                          ofctx_state_cb done, void *arg);

@@ -86,6 +86,11 @@ typedef struct {
   const char *concurrency;     /* "first-write", "last-write", or NULL */
   const char *consistency;     /* "eventual", "strong", or NULL */
   const char *const *metadata; /* key, value, ..., NULL (values set); or NULL */
+  /* with tracing, as for a send: the request's own traceparent, the
+   * tracestate received, the context's baggage (else NULL) */
+  const char *traceparent;
+  const char *tracestate;
+  const char *baggage;
 } ofctx__state_request_t;
 
 /* How a state request ended. */

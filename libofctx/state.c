@@ -20,8 +20,9 @@ typedef struct {
   ofctx__state_op_t op;
   ofctx_state_cb done;
   void *arg;
-  const char *key; /* in `names`, after the store's name */
-  char names[];    /* the store's entry name, NUL, the key, NUL */
+  ofctx__span_t span; /* with tracing: the request's, a child of the invocation's */
+  const char *key;    /* in `names`, after the store's name */
+  char names[];       /* the store's entry name, NUL, the key, NUL */
 } state_call_t;
 
 /* The value of a get's answer as the function stored it: a JSON string
@@ -88,6 +89,8 @@ static void state_finished(void *arg, const ofctx__state_result_t *r) {
     call->done(ctx, &result, call->arg);
     json_decref(own);
   }
+  if (ctx->span)
+    ofctx__span_end(&call->span);
   if (!ctx->settled)
     ofctx__invocation_send_done(ctx, ok);
   ofctx__invocation_release(ctx);
@@ -114,7 +117,16 @@ static ofctx_err_t start(ofctx_t *ctx, const char *store, const ofctx__state_req
   memcpy(call->names, store, store_len + 1);
   call->key = call->names + store_len + 1;
   memcpy(call->names + store_len + 1, req->key, key_len + 1);
-  rc = sink->state(sink, req, state_finished, call);
+  if (ctx->span) { /* the sidecar's spans join the invocation's trace */
+    ofctx__state_request_t traced = *req;
+    ofctx__span_child(&call->span, ctx->span, OFCTX__SPAN_SEND, call->names);
+    traced.traceparent = call->span.traceparent;
+    traced.tracestate = call->span.tracestate;
+    traced.baggage = ctx->host->baggage;
+    rc = sink->state(sink, &traced, state_finished, call);
+  } else {
+    rc = sink->state(sink, req, state_finished, call);
+  }
   if (rc != OFCTX_OK) {
     ofctx__free(call);
     return rc;

@@ -46,6 +46,9 @@ static ofctx_err_t fake_state(ofctx__sink_t *base, const ofctx__state_request_t 
   copy(s->etag, req->etag);
   copy(s->concurrency, req->concurrency);
   copy(s->consistency, req->consistency);
+  copy(s->traceparent, req->traceparent);
+  copy(s->tracestate, req->tracestate);
+  copy(s->baggage, req->baggage);
   memset(s->value, 0, sizeof s->value);
   if (req->value)
     memcpy(s->value, req->value, req->len < 63 ? req->len : 63);

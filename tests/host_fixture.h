@@ -35,7 +35,7 @@ typedef struct {
     void *arg;
   } held_states[8];
   size_t state_count;
-  ofctx__state_request_t last_state; /* its strings copied below */
+  ofctx__state_request_t last_state; /* its strings copied below (its trace above) */
   char store[64], key[64], value[64], etag[64], concurrency[64], consistency[64];
 } fake_sink_t;
 

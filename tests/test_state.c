@@ -195,6 +195,24 @@ static void checks(void **state) {
   assert_int_equal(f->outcome, OFCTX__OUTCOME_RETRY);
 }
 
+/* With tracing, a request is a child span of the invocation, whose
+ * traceparent and the context's baggage go to the sidecar; without, none. */
+static void traced(void **state) {
+  fixture_t *f = *state;
+
+  run(f, "get");
+  assert_string_equal(f->sink.traceparent, "");
+  finish_states(&f->sink, 204, "", "");
+  f->host.tracing = 1;
+  f->host.baggage = "team=a";
+  run(f, "get");
+  assert_int_equal(strlen(f->sink.traceparent), 55);
+  assert_memory_equal(f->sink.traceparent, "00-", 3);
+  assert_string_equal(f->sink.baggage, "team=a");
+  finish_states(&f->sink, 204, "", "");
+  assert_int_equal(f->answers, 2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(write_holds_the_invocation, setup_state, teardown),
@@ -202,6 +220,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(failure_and_conflict, setup_state, teardown),
       cmocka_unit_test_setup_teardown(reads, setup_state, teardown),
       cmocka_unit_test_setup_teardown(checks, setup_state, teardown),
+      cmocka_unit_test_setup_teardown(traced, setup_state, teardown),
   };
   return cmocka_run_group_tests_name("state", tests, NULL, NULL);
 }

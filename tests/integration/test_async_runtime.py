@@ -305,8 +305,9 @@ class Tracing(unittest.TestCase):
     def setUpClass(cls):
         context = dict(CONTEXT, pluginsTracing={
             "enabled": True, "provider": {"name": "opentelemetry"},
-            "baggage": {"team": "pay ments", "bad key": "x"}})
-        cls.h = Harness(context, COMPONENTS)
+            "baggage": {"team": "pay ments", "bad key": "x"}},
+            states={"store": {"componentName": "statestore", "componentType": "state.redis"}})
+        cls.h = Harness(context, dict(COMPONENTS, states=[{"name": "statestore"}]))
 
     @classmethod
     def tearDownClass(cls):
@@ -338,6 +339,17 @@ class Tracing(unittest.TestCase):
         wait_until(lambda: re.search(r"send to out finished.*trace_id=" + TRACE, self.h.log()),
                    "the function's log line with the trace id")
         self.assertIn("W3C baggage and are left out", self.h.log())
+
+    def test_state_requests_continue_the_trace(self):
+        r = self.h.deliver_binding("kafka-in", {"state_set": ["store", "k", "v"]},
+                                   {"traceparent": "00-%s-%s-01" % (TRACE, PARENT)})
+        self.assertEqual(r["status"], 200)
+        call = [c for c in self.h.received() if c["path"] == "/v1.0/state/statestore"][0]
+        m = TRACEPARENT.match(header(call, "traceparent") or "")
+        self.assertIsNotNone(m, call["headers"])
+        self.assertEqual(m.group(1), TRACE)
+        self.assertNotEqual(m.group(2), PARENT)
+        self.assertEqual(header(call, "baggage"), "team=pay%20ments")
 
     def test_pubsub_event_continues_its_trace(self):
         # the emulator puts the publisher's traceparent in the CloudEvent and

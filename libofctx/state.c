@@ -79,9 +79,14 @@ static void state_finished(void *arg, const ofctx__state_result_t *r) {
   if (call->done) { /* always called, so that what `arg` holds can be released */
     json_t *own = NULL;
     int found = code == OFCTX_OK && call->op == OFCTX__STATE_GET && r->status != 204;
-    ofctx_state_result_t result = {code,        r->status, code == OFCTX_OK ? "ok" : r->error,
-                                   call->names, call->key, found,
-                                   "",          0,         ""};
+    ofctx_state_result_t result = {.code = code,
+                                   .http_status = r->status,
+                                   .message = code == OFCTX_OK ? "ok" : r->error,
+                                   .store = call->names,
+                                   .key = call->key,
+                                   .found = found,
+                                   .value = "",
+                                   .etag = ""};
     if (found)
       result.value = value_of(r, &result.len, &own);
     if (code == OFCTX_OK && call->op == OFCTX__STATE_GET && r->etag)

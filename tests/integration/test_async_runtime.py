@@ -668,6 +668,18 @@ class State(unittest.TestCase):
         self.assertEqual((reports[0]["code"], reports[0]["status"]), ("ESTATE", 500))
         self.assertNotIn("f", self.stored())
 
+    def test_a_refused_write_is_not_retried(self):
+        self.h.faults([{"path": "/v1.0/state/statestore", "action": "status", "status": 400, "count": 1}])
+        reports, calls = self.command({"state_set": ["store", "r", "v"]}, status=500)
+        self.assertEqual(len(calls), 1)
+        self.assertEqual((reports[0]["code"], reports[0]["status"]), ("ESTATE", 400))
+
+    def test_a_failed_read_is_the_functions_to_judge(self):
+        self.h.faults([{"path": "/v1.0/state/statestore/g", "action": "status", "status": 503, "count": 100}])
+        reports, calls = self.command({"state_get": ["store", "g"]})  # acknowledged: 200
+        self.assertEqual(len(calls), 4)  # retried as a send is
+        self.assertEqual((reports[0]["code"], reports[0]["status"]), ("ESTATE", 503))
+
 
 def slow_send_in_flight(h, ident, delay_ms):
     """Delivers, in a thread, an event whose send the sidecar holds for

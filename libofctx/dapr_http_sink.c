@@ -227,7 +227,10 @@ typedef struct {
 static void state_answered(void *arg, const ofctx__dapr_result_t *r) {
   state_call_t *call = arg;
   ofctx__state_result_t result = {.ok = r->ok,
+                                  .conflict = r->status == 409,
                                   .status = r->status,
+                                  .grpc_status = -1,
+                                  .found = r->ok && r->status != 204, /* 204: no value */
                                   .attempts = r->attempts,
                                   .error = r->ok ? NULL : r->error,
                                   .body = r->body ? r->body : "",

@@ -175,7 +175,10 @@ static ofctx_err_t start(ofctx__sink_t *base, const ofctx__send_request_t *req,
 /* Ends a state request with its answer. */
 static void state_answer(pending_t *p) {
   ofctx__state_result_t r = {.ok = p->status < 300,
+                             .conflict = p->status == 409,
                              .status = p->status,
+                             .grpc_status = -1,
+                             .found = p->status == 200,
                              .attempts = 1,
                              .error = p->status < 300 ? NULL : "the ETag did not match",
                              .body = p->body ? p->body : "",

@@ -95,12 +95,15 @@ typedef struct {
 
 /* How a state request ended. */
 typedef struct {
-  int ok;            /* answered with a 2xx */
+  int ok;            /* performed */
+  int conflict;      /* not performed: the ETag did not match (HTTP 409, gRPC ABORTED) */
   int status;        /* the sidecar's HTTP status, 0 when there was none */
+  int grpc_status;   /* its gRPC status, -1 when there was none */
   int attempts;      /* tries made */
   const char *error; /* why it failed, for the log; NULL when ok */
-  /* get: the answer's body (the stored value, empty when the key has
-   * none: status 204) and its ETag ("" when none); valid during the call */
+  /* get: whether the key has a value, the value and its ETag ("" when
+   * none); valid during the call */
+  int found;
   const char *body;
   size_t body_len;
   const char *etag;

@@ -50,20 +50,21 @@ static const char *value_of(const ofctx__state_result_t *r, size_t *len, json_t 
 static ofctx_err_t code_of(const ofctx__state_result_t *r) {
   if (r->ok)
     return OFCTX_OK;
-  return r->status == 409 ? OFCTX_ECONFLICT : OFCTX_ESTATE;
+  return r->conflict ? OFCTX_ECONFLICT : OFCTX_ESTATE;
 }
 
 static void log_failure(const state_call_t *call, const ofctx__state_result_t *r) {
   ofctx_t *ctx = call->ctx;
-  char status[16], attempts[16];
+  char status[16], grpc[16], attempts[16];
 
   snprintf(status, sizeof status, "%d", r->status);
+  snprintf(grpc, sizeof grpc, "%d", r->grpc_status);
   snprintf(attempts, sizeof attempts, "%d", r->attempts);
-  ofctx__log(r->status == 409 ? OFCTX_LOG_WARN : OFCTX_LOG_ERROR,
-             r->status == 409 ? "state ETag conflict" : "state request failed", "input",
-             ctx->ev.input, "store", call->names, "key", call->key, "status",
-             r->status ? status : NULL, "attempts", attempts, "error", r->error,
-             OFCTX__TRACE_FIELDS(ctx), (const char *)NULL);
+  ofctx__log(r->conflict ? OFCTX_LOG_WARN : OFCTX_LOG_ERROR,
+             r->conflict ? "state ETag conflict" : "state request failed", "input", ctx->ev.input,
+             "store", call->names, "key", call->key, "status", r->status ? status : NULL,
+             "grpc_status", r->grpc_status >= 0 ? grpc : NULL, "attempts", attempts, "error",
+             r->error, OFCTX__TRACE_FIELDS(ctx), (const char *)NULL);
 }
 
 static void state_finished(void *arg, const ofctx__state_result_t *r) {
@@ -78,9 +79,10 @@ static void state_finished(void *arg, const ofctx__state_result_t *r) {
     log_failure(call, r);
   if (call->done) { /* always called, so that what `arg` holds can be released */
     json_t *own = NULL;
-    int found = code == OFCTX_OK && call->op == OFCTX__STATE_GET && r->status != 204;
+    int found = code == OFCTX_OK && call->op == OFCTX__STATE_GET && r->found;
     ofctx_state_result_t result = {.code = code,
                                    .http_status = r->status,
+                                   .grpc_status = r->grpc_status,
                                    .message = code == OFCTX_OK ? "ok" : r->error,
                                    .store = call->names,
                                    .key = call->key,

@@ -65,7 +65,10 @@ void finish_states(fake_sink_t *s, int status, const char *body, const char *eta
   s->state_count = 0; /* a callback may start more */
   for (size_t i = 0; i < count; i++) {
     ofctx__state_result_t r = {.ok = status >= 200 && status < 300,
+                               .conflict = status == 409,
                                .status = status,
+                               .grpc_status = -1,
+                               .found = status == 200,
                                .attempts = 1,
                                .error = status >= 200 && status < 300 ? NULL : "refused",
                                .body = body,

@@ -21,13 +21,17 @@ extern "C" {
 
 /* How a state request ended, for its callback. `code`: OFCTX_OK when the
  * sidecar answered it; OFCTX_ECONFLICT when the ETag did not match (or,
- * with first-write and no ETag, the key existed): the sidecar's 409;
+ * with first-write and no ETag, the key existed): the sidecar's 409 (gRPC
+ * ABORTED);
  * OFCTX_ESTATE for any other refusal, or when the sidecar could not be
  * reached after bounded retries. Every pointer is valid during the call
  * only. */
 typedef struct {
   ofctx_err_t code;
-  int http_status;     /* the sidecar's HTTP status, 0 when it never answered */
+  int http_status;     /* the sidecar's HTTP status, 0 when it never answered (and over gRPC) */
+  int grpc_status;     /* over the sidecar's gRPC API its last status (10 ABORTED for a
+                          conflict, 14 UNAVAILABLE also when it was not reached); over
+                          HTTP always -1 */
   const char *message; /* "ok", or why it failed */
   const char *store;   /* the state entry's name in the context */
   const char *key;
@@ -91,8 +95,8 @@ typedef struct {
  * Errors returned at once, and then nothing is asked: OFCTX_EINVAL (no
  * state entry of that name, which is logged; an empty key; no callback),
  * OFCTX_ESETTLED (the invocation has already settled), OFCTX_ESEND (no way
- * to the sidecar: over its gRPC API for now, or stopping; with --invoke
- * the requests go to a store in memory that lasts the run),
+ * to the sidecar: the function is stopping; with --invoke the requests go
+ * to a store in memory that lasts the run),
  * OFCTX_ENOMEM. `store` and `key` are copied. */
 OFCTX_EXTERN ofctx_err_t ofctx_state_get(ofctx_t *ctx, const char *store, const char *key,
                                          ofctx_state_cb done, void *arg);
@@ -102,7 +106,8 @@ OFCTX_EXTERN ofctx_err_t ofctx_state_get(ofctx_t *ctx, const char *store, const 
  * at once. JSON other than a JSON string is stored as JSON, so that other
  * programs read it as such (the sidecar may re-encode it: compact, keys
  * sorted); any other UTF-8 text (a JSON string too) is stored as a JSON
- * string of its bytes, which ofctx_state_get gives back unchanged. Other
+ * string of its bytes, which ofctx_state_get gives back unchanged (over
+ * the sidecar's gRPC API too, so that both read the same key alike). Other
  * bytes cannot be carried by the sidecar's HTTP API: OFCTX_EINVAL (encode
  * them, in base64 say). Like a send, the write is at least once: the
  * invocation does not settle before it has finished, and a write that

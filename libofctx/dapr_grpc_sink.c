@@ -1,8 +1,12 @@
 /* Sends to the sidecar's gRPC API: Dapr/InvokeBinding, Dapr/PublishEvent
  * and Dapr/BulkPublishEvent (BulkPublishEventAlpha1 before Dapr 1.17), the
  * data as raw bytes (nothing embedded in JSON), metadata as the map the
- * requests carry: the output's entries, then the call's (which win). */
+ * requests carry: the output's entries, then the call's (which win). And
+ * state requests: Dapr/GetState, Dapr/SaveState, Dapr/DeleteState. */
 #include "dapr_grpc_sink.h"
+
+#include <string.h>
+
 #include "dapr.pb-c.h"
 #include "grpc_wire.h"
 #include "mem.h"
@@ -119,25 +123,30 @@ static ofctx_err_t bulk_entries(const ofctx__send_request_t *req, call_t *call, 
   return OFCTX_OK;
 }
 
-/* The request's trace as the call's metadata (name, value, ..., NULL), in
- * `md`; NULL without tracing. Dapr reads traceparent and tracestate there. */
-static const char *const *trace_md(const ofctx__send_request_t *req, const char *md[7]) {
+/* A trace as the call's metadata (name, value, ..., NULL), in `md`; NULL
+ * without one. Dapr reads traceparent and tracestate there. */
+static const char *const *trace_pairs(const char *traceparent, const char *tracestate,
+                                      const char *baggage, const char *md[7]) {
   size_t n = 0;
 
-  if (!req->traceparent)
+  if (!traceparent)
     return NULL;
   md[n++] = "traceparent";
-  md[n++] = req->traceparent;
-  if (req->tracestate) {
+  md[n++] = traceparent;
+  if (tracestate) {
     md[n++] = "tracestate";
-    md[n++] = req->tracestate;
+    md[n++] = tracestate;
   }
-  if (req->baggage) {
+  if (baggage) {
     md[n++] = "baggage";
-    md[n++] = req->baggage;
+    md[n++] = baggage;
   }
   md[n] = NULL;
   return md;
+}
+
+static const char *const *trace_md(const ofctx__send_request_t *req, const char *md[7]) {
+  return trace_pairs(req->traceparent, req->tracestate, req->baggage, md);
 }
 
 /* ---- the request's metadata: the output's entries, then the call's ---- */
@@ -306,6 +315,200 @@ static ofctx_err_t start(ofctx__sink_t *base, const ofctx__send_request_t *req,
   return rc;
 }
 
+/* ---- state ---- */
+
+#define ABORTED 10 /* Dapr's status for an ETag that does not match */
+
+typedef struct {
+  grpc_sink_t *sink;
+  ofctx__state_done_fn done;
+  void *arg;
+  int get;
+} state_call_t;
+
+/* A read's answer into `result`: its value (a NUL-terminated copy in
+ * `*copy`, for the caller to free) and ETag. */
+static void read_answer(const ofctx__grpc_result_t *r, ofctx__state_result_t *result,
+                        Dapr__Proto__Runtime__V1__GetStateResponse **res, char **copy) {
+  *res = dapr__proto__runtime__v1__get_state_response__unpack(&ofctx__pb_allocator, r->response_len,
+                                                              r->response);
+  if (!*res || !(*copy = ofctx__malloc((*res)->data.len + 1))) {
+    result->ok = 0;
+    result->error = *res ? "out of memory" : "the sidecar's answer is not a GetStateResponse";
+    return;
+  }
+  if ((*res)->data.len)
+    memcpy(*copy, (*res)->data.data, (*res)->data.len);
+  (*copy)[(*res)->data.len] = '\0';
+  result->body = *copy;
+  result->body_len = (*res)->data.len;
+  result->etag = (*res)->etag ? (*res)->etag : "";
+  /* Dapr answers a key without a value with nothing */
+  result->found = (*res)->data.len > 0 || *result->etag;
+}
+
+static void state_answered(void *arg, const ofctx__grpc_result_t *r) {
+  state_call_t *call = arg;
+  Dapr__Proto__Runtime__V1__GetStateResponse *res = NULL;
+  char *copy = NULL;
+  ofctx__state_result_t result = {.ok = r->ok,
+                                  .conflict = r->code == ABORTED,
+                                  .grpc_status = r->code,
+                                  .attempts = r->attempts,
+                                  .error = r->error,
+                                  .body = "",
+                                  .etag = ""};
+
+  if (r->ok && call->get)
+    read_answer(r, &result, &res, &copy);
+  if (result.ok)
+    *call->sink->ready = 1;
+  call->done(call->arg, &result);
+  ofctx__free(copy);
+  if (res)
+    dapr__proto__runtime__v1__get_state_response__free_unpacked(res, &ofctx__pb_allocator);
+  ofctx__free(call);
+}
+
+/* Defines `name`, which builds the metadata pairs `kv` (key, value, ...,
+ * NULL; or NULL) as the map entries of the protobuf type `T`, in one new
+ * block, *heap (to free once the request is packed), their count in `*n`.
+ * Returns the list, or NULL when out of memory. */
+#define STATE_METADATA(name, T, init)                                                              \
+  static T **name(const char *const *kv, size_t *n, void **heap) {                                 \
+    T *entries, **list;                                                                            \
+    for (*n = 0; kv && kv[2 * *n];)                                                                \
+      ++*n;                                                                                        \
+    if (!(*heap = ofctx__calloc(*n ? *n : 1, sizeof(T) + sizeof(T *))))                            \
+      return NULL;                                                                                 \
+    entries = *heap;                                                                               \
+    list = (T **)(entries + *n);                                                                   \
+    for (size_t i = 0; i < *n; i++) {                                                              \
+      init(&entries[i]);                                                                           \
+      entries[i].key = (char *)kv[2 * i];                                                          \
+      entries[i].value = (char *)kv[2 * i + 1];                                                    \
+      list[i] = &entries[i];                                                                       \
+    }                                                                                              \
+    return list;                                                                                   \
+  }
+
+typedef Dapr__Proto__Runtime__V1__GetStateRequest__MetadataEntry get_md_t;
+typedef Dapr__Proto__Common__V1__StateItem__MetadataEntry item_md_t;
+typedef Dapr__Proto__Runtime__V1__DeleteStateRequest__MetadataEntry delete_md_t;
+
+STATE_METADATA(get_metadata, get_md_t,
+               dapr__proto__runtime__v1__get_state_request__metadata_entry__init)
+STATE_METADATA(item_metadata, item_md_t, dapr__proto__common__v1__state_item__metadata_entry__init)
+STATE_METADATA(delete_metadata, delete_md_t,
+               dapr__proto__runtime__v1__delete_state_request__metadata_entry__init)
+
+/* The enum value of Dapr's word `word`: 1 for `first`, 2 for `second`, 0
+ * (unspecified) for NULL. */
+static int enum_of(const char *word, const char *first, const char *second) {
+  return !word ? 0 : strcmp(word, first) == 0 ? 1 : strcmp(word, second) == 0 ? 2 : 0;
+}
+
+/* Each operation as its own request, answered to `call` unless it fails. */
+static ofctx_err_t state_get(grpc_sink_t *s, ofctx__grpc_client_t *client,
+                             const ofctx__state_request_t *req, const char *const *md,
+                             state_call_t *call) {
+  Dapr__Proto__Runtime__V1__GetStateRequest get = DAPR__PROTO__RUNTIME__V1__GET_STATE_REQUEST__INIT;
+  void *heap = NULL;
+  ofctx_err_t rc = OFCTX_ENOMEM;
+
+  get.store_name = (char *)req->store;
+  get.key = (char *)req->key;
+  get.consistency = enum_of(req->consistency, "eventual", "strong");
+  get.metadata = get_metadata(req->metadata, &get.n_metadata, &heap);
+  if (get.metadata)
+    rc = ofctx__grpc_client_call_md(client, DAPR "GetState", NULL, md, &get.base, s->policy,
+                                    state_answered, call);
+  ofctx__free(heap);
+  return rc;
+}
+
+static ofctx_err_t state_save(grpc_sink_t *s, ofctx__grpc_client_t *client,
+                              const ofctx__state_request_t *req, const char *const *md,
+                              state_call_t *call) {
+  Dapr__Proto__Runtime__V1__SaveStateRequest save =
+      DAPR__PROTO__RUNTIME__V1__SAVE_STATE_REQUEST__INIT;
+  Dapr__Proto__Common__V1__StateItem item = DAPR__PROTO__COMMON__V1__STATE_ITEM__INIT, *items[1];
+  Dapr__Proto__Common__V1__Etag etag = DAPR__PROTO__COMMON__V1__ETAG__INIT;
+  Dapr__Proto__Common__V1__StateOptions options = DAPR__PROTO__COMMON__V1__STATE_OPTIONS__INIT;
+  void *heap = NULL;
+  ofctx_err_t rc = OFCTX_ENOMEM;
+
+  item.key = (char *)req->key;
+  item.value.data = (uint8_t *)req->value;
+  item.value.len = req->len;
+  etag.value = (char *)req->etag;
+  item.etag = req->etag ? &etag : NULL;
+  options.concurrency = enum_of(req->concurrency, "first-write", "last-write");
+  options.consistency = enum_of(req->consistency, "eventual", "strong");
+  item.options = req->concurrency || req->consistency ? &options : NULL;
+  item.metadata = item_metadata(req->metadata, &item.n_metadata, &heap);
+  items[0] = &item;
+  save.store_name = (char *)req->store;
+  save.n_states = 1;
+  save.states = items;
+  if (item.metadata)
+    rc = ofctx__grpc_client_call_md(client, DAPR "SaveState", NULL, md, &save.base, s->policy,
+                                    state_answered, call);
+  ofctx__free(heap);
+  return rc;
+}
+
+static ofctx_err_t state_delete(grpc_sink_t *s, ofctx__grpc_client_t *client,
+                                const ofctx__state_request_t *req, const char *const *md,
+                                state_call_t *call) {
+  Dapr__Proto__Runtime__V1__DeleteStateRequest del =
+      DAPR__PROTO__RUNTIME__V1__DELETE_STATE_REQUEST__INIT;
+  Dapr__Proto__Common__V1__Etag etag = DAPR__PROTO__COMMON__V1__ETAG__INIT;
+  Dapr__Proto__Common__V1__StateOptions options = DAPR__PROTO__COMMON__V1__STATE_OPTIONS__INIT;
+  void *heap = NULL;
+  ofctx_err_t rc = OFCTX_ENOMEM;
+
+  del.store_name = (char *)req->store;
+  del.key = (char *)req->key;
+  etag.value = (char *)req->etag;
+  del.etag = req->etag ? &etag : NULL;
+  options.concurrency = enum_of(req->concurrency, "first-write", "last-write");
+  options.consistency = enum_of(req->consistency, "eventual", "strong");
+  del.options = req->concurrency || req->consistency ? &options : NULL;
+  del.metadata = delete_metadata(req->metadata, &del.n_metadata, &heap);
+  if (del.metadata)
+    rc = ofctx__grpc_client_call_md(client, DAPR "DeleteState", NULL, md, &del.base, s->policy,
+                                    state_answered, call);
+  ofctx__free(heap);
+  return rc;
+}
+
+static ofctx_err_t state_start(ofctx__sink_t *base, const ofctx__state_request_t *req,
+                               ofctx__state_done_fn done, void *arg) {
+  grpc_sink_t *s = (grpc_sink_t *)base;
+  ofctx__grpc_client_t *client = s->client(s->client_arg);
+  const char *trace[7];
+  const char *const *md = trace_pairs(req->traceparent, req->tracestate, req->baggage, trace);
+  state_call_t *call;
+  ofctx_err_t rc;
+
+  if (!client)
+    return OFCTX_ESEND; /* shutting down */
+  call = ofctx__calloc(1, sizeof *call);
+  if (!call)
+    return OFCTX_ENOMEM;
+  call->sink = s;
+  call->done = done;
+  call->arg = arg;
+  call->get = req->op == OFCTX__STATE_GET;
+  rc = req->op == OFCTX__STATE_GET   ? state_get(s, client, req, md, call)
+       : req->op == OFCTX__STATE_SET ? state_save(s, client, req, md, call)
+                                     : state_delete(s, client, req, md, call);
+  if (rc != OFCTX_OK)
+    ofctx__free(call);
+  return rc;
+}
+
 static void sink_free(ofctx__sink_t *base) { ofctx__free(base); }
 
 ofctx__sink_t *ofctx__dapr_grpc_sink_new(ofctx__grpc_client_fn client, void *client_arg,
@@ -316,6 +519,7 @@ ofctx__sink_t *ofctx__dapr_grpc_sink_new(ofctx__grpc_client_fn client, void *cli
     return NULL;
   s->base.start = start;
   s->base.free = sink_free;
+  s->base.state = state_start;
   s->client = client;
   s->client_arg = client_arg;
   s->policy = policy;

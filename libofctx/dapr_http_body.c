@@ -124,3 +124,69 @@ ofctx_err_t ofctx__dapr_bulk_body(ofctx__buf_t *body, const ofctx__send_request_
   ofctx__buf_puts(body, "]");
   return body->failed ? OFCTX_ENOMEM : OFCTX_OK;
 }
+
+/* ---- state ---- */
+
+/* "?name=value" (then "&..."), encoded. */
+static void query_param(ofctx__buf_t *path, char *sep, const char *name, const char *value) {
+  ofctx__buf_append(path, sep, 1);
+  ofctx__buf_puts(path, name);
+  ofctx__buf_puts(path, "=");
+  ofctx__buf_encoded(path, value, OFCTX__ENCODE_COMPONENT);
+  *sep = '&';
+}
+
+ofctx_err_t ofctx__dapr_state_path(ofctx__buf_t *path, const ofctx__state_request_t *req) {
+  char sep = '?';
+
+  ofctx__buf_puts(path, "/v1.0/state/");
+  ofctx__buf_encoded(path, req->store, OFCTX__ENCODE_COMPONENT);
+  if (req->op != OFCTX__STATE_SET) {
+    ofctx__buf_puts(path, "/");
+    ofctx__buf_encoded(path, req->key, OFCTX__ENCODE_COMPONENT);
+    if (req->consistency)
+      query_param(path, &sep, "consistency", req->consistency);
+    if (req->op == OFCTX__STATE_DELETE && req->concurrency)
+      query_param(path, &sep, "concurrency", req->concurrency);
+    for (const char *const *kv = req->metadata; kv && kv[0]; kv += 2)
+      metadata_param(path, &sep, kv[0], kv[1]);
+  }
+  return path->failed ? OFCTX_ENOMEM : OFCTX_OK;
+}
+
+/* `<sep>"name":"value"` when `value` is set. */
+static void member(ofctx__buf_t *b, const char *sep, const char *name, const char *value) {
+  if (!value)
+    return;
+  ofctx__buf_puts(b, sep);
+  ofctx__buf_puts(b, "\"");
+  ofctx__buf_puts(b, name);
+  ofctx__buf_puts(b, "\":");
+  put_text(b, value); /* state.c has checked it */
+}
+
+ofctx_err_t ofctx__dapr_state_body(ofctx__buf_t *body, const ofctx__state_request_t *req) {
+  ofctx__buf_puts(body, "[{\"key\":");
+  put_text(body, req->key);
+  ofctx__buf_puts(body, ",\"value\":");
+  ofctx__buf_append(body, req->value, req->len);
+  member(body, ",", "etag", req->etag);
+  if (req->metadata) {
+    for (const char *const *kv = req->metadata; kv[0]; kv += 2) {
+      ofctx__buf_puts(body, kv == req->metadata ? ",\"metadata\":{" : ",");
+      put_text(body, kv[0]);
+      ofctx__buf_puts(body, ":");
+      put_text(body, kv[1]);
+    }
+    if (req->metadata[0])
+      ofctx__buf_puts(body, "}");
+  }
+  if (req->concurrency || req->consistency) {
+    ofctx__buf_puts(body, ",\"options\":{");
+    member(body, "", "concurrency", req->concurrency);
+    member(body, req->concurrency ? "," : "", "consistency", req->consistency);
+    ofctx__buf_puts(body, "}");
+  }
+  ofctx__buf_puts(body, "}]");
+  return body->failed ? OFCTX_ENOMEM : OFCTX_OK;
+}

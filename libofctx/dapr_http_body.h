@@ -1,6 +1,7 @@
 /* Internal: the bodies and paths of the Dapr sidecar's HTTP API for sends:
  * POST /v1.0/bindings/<component> {"data":…,"operation":…,"metadata":{…}}
- * and POST /v1.0/publish/<pubsub>/<topic>?metadata.<k>=<v>. Shared by the
+ * and POST /v1.0/publish/<pubsub>/<topic>?metadata.<k>=<v>; and for state
+ * requests: /v1.0/state/<store>[/<key>]. Shared by the
  * Dapr HTTP sink, which sends them, and the local sink, which prints them. */
 #ifndef OFCTX_DAPR_HTTP_BODY_H
 #define OFCTX_DAPR_HTTP_BODY_H
@@ -36,5 +37,18 @@ ofctx_err_t ofctx__dapr_bulk_body(ofctx__buf_t *body, const ofctx__send_request_
  * OFCTX_OK, OFCTX_EINVAL (a call metadata key without a value) or
  * OFCTX_ENOMEM. */
 ofctx_err_t ofctx__dapr_path(ofctx__buf_t *path, const ofctx__send_request_t *req);
+
+/* ---- state (contract §3.3) ---- */
+
+/* Appends the path of the state request to `path`: /v1.0/state/<store>
+ * for a save, /v1.0/state/<store>/<key> (the key one encoded segment) for a
+ * get or a delete, with its consistency (and a delete's concurrency) and
+ * metadata as query parameters. OFCTX_OK or OFCTX_ENOMEM. */
+ofctx_err_t ofctx__dapr_state_path(ofctx__buf_t *path, const ofctx__state_request_t *req);
+
+/* Appends the body of a save to `body`: [{"key":…,"value":<value>,
+ * "etag":…,"metadata":{…},"options":{"concurrency":…,"consistency":…}}],
+ * each optional member only when it is set. OFCTX_OK or OFCTX_ENOMEM. */
+ofctx_err_t ofctx__dapr_state_body(ofctx__buf_t *body, const ofctx__state_request_t *req);
 
 #endif

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@ struct call {
   ofctx__buf_t resp;
   int too_big;
   int in_multi;
+  char etag[256]; /* the answer's ETag, "" when none (or too long to keep) */
   ofctx__retry_policy_t policy;
   int attempts;
   uv_timer_t backoff;
@@ -288,6 +290,26 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp) {
   return call->resp.failed ? 0 : len;
 }
 
+/* Keeps the answer's ETag (a state read's) of the last attempt. */
+static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp) {
+  call_t *call = userp;
+  size_t len = size * nmemb, n;
+
+  if (len > 5 && strncasecmp(data, "etag:", 5) == 0) {
+    const char *v = data + 5;
+    n = len - 5;
+    while (n && (*v == ' ' || *v == '\t'))
+      v++, n--;
+    while (n && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
+      n--;
+    if (n < sizeof call->etag) {
+      memcpy(call->etag, v, n);
+      call->etag[n] = '\0';
+    }
+  }
+  return len;
+}
+
 #define POOL_MAX 64
 
 static void call_free(uv_handle_t *handle) {
@@ -323,6 +345,7 @@ static void call_finish(call_t *call, int ok, int status, const char *error) {
   result.body = call->resp.data ? call->resp.data : "";
   result.body_len = call->resp.len;
   result.attempts = call->attempts;
+  result.etag = call->etag;
   result.cancelled = c->closing && !ok;
   call->done(call->arg, &result);
   if (call->headers != c->json_headers)
@@ -345,6 +368,7 @@ static int call_start_attempt(call_t *call) {
   ofctx__buf_free(&call->resp);
   call->too_big = 0;
   call->errbuf[0] = '\0';
+  call->etag[0] = '\0';
   if (ofctx__curl.multi_add_handle(call->client->multi, call->easy) != CURLM_OK)
     return -1;
   call->in_multi = 1;
@@ -441,6 +465,8 @@ static call_t *call_take(ofctx__dapr_http_client_t *c) {
   ofctx__curl.easy_setopt(call->easy, CURLOPT_PRIVATE, call);
   ofctx__curl.easy_setopt(call->easy, CURLOPT_WRITEFUNCTION, write_cb);
   ofctx__curl.easy_setopt(call->easy, CURLOPT_WRITEDATA, call);
+  ofctx__curl.easy_setopt(call->easy, CURLOPT_HEADERFUNCTION, header_cb);
+  ofctx__curl.easy_setopt(call->easy, CURLOPT_HEADERDATA, call);
   ofctx__curl.easy_setopt(call->easy, CURLOPT_ERRORBUFFER, call->errbuf);
   ofctx__curl.easy_setopt(call->easy, CURLOPT_NOSIGNAL, 1L);
   ofctx__curl.easy_setopt(call->easy, CURLOPT_PROTOCOLS_STR, "http");
@@ -501,6 +527,7 @@ ofctx_err_t ofctx__dapr_call(ofctx__dapr_http_client_t *c, const char *method, c
   call_t *call;
   ofctx__buf_t url = {0};
   int json = content_type && strcmp(content_type, "application/json") == 0;
+  int bodyless = strcmp(method, "GET") == 0 || strcmp(method, "DELETE") == 0;
 
   if (c->closing)
     return OFCTX_ESEND;
@@ -538,7 +565,7 @@ ofctx_err_t ofctx__dapr_call(ofctx__dapr_http_client_t *c, const char *method, c
   call->body_len = body_len;
   ofctx__curl.easy_setopt(call->easy, CURLOPT_HTTPHEADER, call->headers);
   ofctx__curl.easy_setopt(call->easy, CURLOPT_TIMEOUT_MS, (long)call->policy.timeout_ms);
-  if (strcmp(method, "GET") == 0) { /* no body left from the handle's last call */
+  if (bodyless) { /* no body left from the handle's last call */
     ofctx__curl.easy_setopt(call->easy, CURLOPT_POSTFIELDS, NULL);
     ofctx__curl.easy_setopt(call->easy, CURLOPT_HTTPGET, 1L);
   } else {

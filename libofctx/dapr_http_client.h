@@ -30,7 +30,8 @@ typedef struct {
   const char *body;
   size_t body_len;
   int attempts;
-  int cancelled; /* the client was closed before the call could end */
+  int cancelled;    /* the client was closed before the call could end */
+  const char *etag; /* the answer's ETag header, "" when none; valid as the body */
 } ofctx__dapr_result_t;
 
 typedef void (*ofctx__dapr_done_fn)(void *arg, const ofctx__dapr_result_t *result);
@@ -42,7 +43,8 @@ ofctx_err_t ofctx__dapr_http_client_new(ofctx__dapr_http_client_t **out, uv_loop
                                         const char *host, int port, const char *token,
                                         const ofctx__retry_policy_t *policy);
 
-/* Starts a call: `method` "GET" or "POST", `path` from "/v1.0/...", `body`
+/* Starts a call: `method` "GET", "POST" or "DELETE" (GET and DELETE
+ * without a body), `path` from "/v1.0/...", `body`
  * copied, `headers` (NULL, or header lines "Name: value" ending with a NULL,
  * such as a traceparent) copied and sent after the client's own. `done` runs exactly once, later,
  * on the loop (also when the client is closed first: then with `cancelled` set). OFCTX_OK; or, and

@@ -41,26 +41,34 @@ static void call_free(call_t *call) {
   ofctx__free(call);
 }
 
-/* The request's trace as header lines, kept in the call (for a second try
- * on the alpha path too): OFCTX_OK, or OFCTX_ENOMEM. */
-static ofctx_err_t trace_lines(call_t *call, const ofctx__send_request_t *req) {
+/* A trace as header lines, NUL-separated in `b` (empty before), their
+ * pointers in `lines` (room for four) ending with NULL: OFCTX_OK, or
+ * OFCTX_ENOMEM. */
+static ofctx_err_t put_trace(ofctx__buf_t *b, const char **lines, const char *traceparent,
+                             const char *tracestate, const char *baggage) {
   const char *names[3] = {"traceparent: ", "tracestate: ", "baggage: "};
-  const char *values[3] = {req->traceparent, req->tracestate, req->baggage};
+  const char *values[3] = {traceparent, tracestate, baggage};
   size_t at[3], n = 0;
 
   for (size_t i = 0; i < 3; i++) {
     if (!values[i])
       continue;
-    at[n++] = call->trace.len;
-    ofctx__buf_puts(&call->trace, names[i]);
-    ofctx__buf_append(&call->trace, values[i], strlen(values[i]) + 1); /* with its NUL */
+    at[n++] = b->len;
+    ofctx__buf_puts(b, names[i]);
+    ofctx__buf_append(b, values[i], strlen(values[i]) + 1); /* with its NUL */
   }
-  if (call->trace.failed)
+  if (b->failed)
     return OFCTX_ENOMEM;
   for (size_t i = 0; i < n; i++) /* the buffer moved as it grew: pointers last */
-    call->lines[i] = call->trace.data + at[i];
-  call->lines[n] = NULL;
+    lines[i] = b->data + at[i];
+  lines[n] = NULL;
   return OFCTX_OK;
+}
+
+/* The request's trace as header lines, kept in the call (for a second try
+ * on the alpha path too): OFCTX_OK, or OFCTX_ENOMEM. */
+static ofctx_err_t trace_lines(call_t *call, const ofctx__send_request_t *req) {
+  return put_trace(&call->trace, call->lines, req->traceparent, req->tracestate, req->baggage);
 }
 
 /* The call's header lines for the client, or NULL. */
@@ -208,6 +216,75 @@ static ofctx_err_t start(ofctx__sink_t *base, const ofctx__send_request_t *req,
   return rc;
 }
 
+/* ---- state ---- */
+
+typedef struct {
+  dapr_sink_t *sink;
+  ofctx__state_done_fn done;
+  void *arg;
+} state_call_t;
+
+static void state_answered(void *arg, const ofctx__dapr_result_t *r) {
+  state_call_t *call = arg;
+  ofctx__state_result_t result = {.ok = r->ok,
+                                  .conflict = r->status == 409,
+                                  .status = r->status,
+                                  .grpc_status = -1,
+                                  .found = r->ok && r->status != 204, /* 204: no value */
+                                  .attempts = r->attempts,
+                                  .error = r->ok ? NULL : r->error,
+                                  .body = r->body ? r->body : "",
+                                  .body_len = r->body ? r->body_len : 0,
+                                  .etag = r->etag ? r->etag : ""};
+
+  if (r->ok)
+    *call->sink->ready = 1;
+  call->done(call->arg, &result);
+  ofctx__free(call);
+}
+
+static ofctx_err_t state_start(ofctx__sink_t *base, const ofctx__state_request_t *req,
+                               ofctx__state_done_fn done, void *arg) {
+  static const char *const methods[] = {"GET", "POST", "DELETE"};
+  dapr_sink_t *s = (dapr_sink_t *)base;
+  ofctx__buf_t path = {0}, body = {0}, if_match = {0}, trace = {0};
+  const char *lines[5] = {NULL}; /* If-Match, the trace's, NULL */
+  size_t n = 0;
+  ofctx__dapr_http_client_t *client;
+  state_call_t *call = NULL;
+  ofctx_err_t rc = ofctx__dapr_state_path(&path, req);
+
+  if (rc == OFCTX_OK && req->op == OFCTX__STATE_SET)
+    rc = ofctx__dapr_state_body(&body, req);
+  if (rc == OFCTX_OK && req->op == OFCTX__STATE_DELETE && req->etag) {
+    ofctx__buf_puts(&if_match, "If-Match: ");
+    ofctx__buf_puts(&if_match, req->etag);
+    lines[n++] = if_match.data;
+    rc = if_match.failed ? OFCTX_ENOMEM : OFCTX_OK;
+  }
+  if (rc == OFCTX_OK && req->traceparent)
+    rc = put_trace(&trace, lines + n, req->traceparent, req->tracestate, req->baggage);
+  if (rc == OFCTX_OK && !(client = s->client(s->client_arg)))
+    rc = OFCTX_ESEND; /* no libcurl (logged), or shutting down */
+  if (rc == OFCTX_OK && !(call = ofctx__calloc(1, sizeof *call)))
+    rc = OFCTX_ENOMEM;
+  if (rc == OFCTX_OK) {
+    call->sink = s;
+    call->done = done;
+    call->arg = arg;
+    rc = ofctx__dapr_call(client, methods[req->op], path.data, "application/json",
+                          lines[0] ? lines : NULL, body.data, body.len, s->policy, state_answered,
+                          call);
+    if (rc != OFCTX_OK)
+      ofctx__free(call);
+  }
+  ofctx__buf_free(&trace);
+  ofctx__buf_free(&if_match);
+  ofctx__buf_free(&body);
+  ofctx__buf_free(&path);
+  return rc;
+}
+
 static void sink_free(ofctx__sink_t *base) {
   dapr_sink_t *s = (dapr_sink_t *)base;
 
@@ -231,6 +308,7 @@ ofctx__sink_t *ofctx__dapr_http_sink_new(ofctx__dapr_http_client_fn client, void
   }
   s->base.start = start;
   s->base.free = sink_free;
+  s->base.state = state_start;
   s->client = client;
   s->client_arg = client_arg;
   s->policy = policy;

@@ -1,5 +1,6 @@
 /* The local runtime's sink: sends printed on stdout as JSON lines, finished
- * in order once the mode flushes. */
+ * in order once the mode flushes; state requests performed on an in-memory
+ * store that lasts the run, printed, and answered the same way. */
 #include <stdio.h>
 #include <string.h>
 
@@ -71,13 +72,30 @@ typedef struct pending {
   ofctx__sink_done_fn done;
   void *arg;
   struct pending *next;
+  /* a state request: its callback (else NULL) and its answer */
+  ofctx__state_done_fn state_done;
+  int status;
+  char *body;
+  size_t body_len;
+  char etag[24];
 } pending_t;
+
+/* A value of the run's in-memory state: `names` is the store, NUL, the key. */
+typedef struct item {
+  struct item *next;
+  char *names;
+  char *value;
+  size_t len;
+  unsigned long version; /* its ETag */
+} item_t;
 
 typedef struct {
   ofctx__sink_t base;
   const ofctx_config_t *cfg;
   ofctx__buf_t line;
   pending_t *first, **last;
+  item_t *items;
+  unsigned long version;
 } local_sink_t;
 
 /* One send as a JSON line: the output, the component, then a binding's
@@ -148,10 +166,26 @@ static ofctx_err_t start(ofctx__sink_t *base, const ofctx__send_request_t *req,
     ofctx__free(p);
     return rc;
   }
-  *p = (pending_t){done, arg, NULL};
+  *p = (pending_t){.done = done, .arg = arg};
   *s->last = p;
   s->last = &p->next;
   return OFCTX_OK;
+}
+
+/* Ends a state request with its answer. */
+static void state_answer(pending_t *p) {
+  ofctx__state_result_t r = {.ok = p->status < 300,
+                             .conflict = p->status == 409,
+                             .status = p->status,
+                             .grpc_status = -1,
+                             .found = p->status == 200,
+                             .attempts = 1,
+                             .error = p->status < 300 ? NULL : "the ETag did not match",
+                             .body = p->body ? p->body : "",
+                             .body_len = p->body_len,
+                             .etag = p->etag};
+  p->state_done(p->arg, &r);
+  ofctx__free(p->body);
 }
 
 void ofctx__local_sink_flush(ofctx__sink_t *base) {
@@ -164,9 +198,151 @@ void ofctx__local_sink_flush(ofctx__sink_t *base) {
     s->first = p->next;
     if (!s->first)
       s->last = &s->first;
-    p->done(p->arg, &accepted);
+    if (p->state_done)
+      state_answer(p);
+    else
+      p->done(p->arg, &accepted);
     ofctx__free(p);
   }
+}
+
+/* ---- state: one in-memory store per run ---- */
+
+static item_t **find(local_sink_t *s, const ofctx__state_request_t *req) {
+  item_t **at = &s->items;
+
+  for (; *at; at = &(*at)->next) {
+    const char *names = (*at)->names;
+    if (strcmp(names, req->store) == 0 && strcmp(names + strlen(names) + 1, req->key) == 0)
+      break;
+  }
+  return at;
+}
+
+/* The answer of a write refused as Dapr's in-memory store refuses it: 409
+ * when the ETag does not match, or with first-write and none the key
+ * exists; else 0. */
+static int conflict(const item_t *item, const ofctx__state_request_t *req) {
+  char etag[24];
+
+  if (req->etag) {
+    if (item)
+      snprintf(etag, sizeof etag, "%lu", item->version);
+    return !item || strcmp(etag, req->etag) != 0 ? 409 : 0;
+  }
+  return item && req->concurrency && strcmp(req->concurrency, "first-write") == 0 ? 409 : 0;
+}
+
+/* Stores the value of `req` at `at` (a new item when *at is NULL): 204, or
+ * -1 when out of memory. */
+static int store(local_sink_t *s, item_t **at, const ofctx__state_request_t *req) {
+  size_t a = strlen(req->store), b = strlen(req->key);
+  char *value = ofctx__malloc(req->len + 1);
+  item_t *item = *at;
+
+  if (!value)
+    return -1;
+  if (!item && (item = ofctx__calloc(1, sizeof *item)) != NULL &&
+      (item->names = ofctx__malloc(a + b + 2)) == NULL) {
+    ofctx__free(item);
+    item = NULL;
+  }
+  if (!item) {
+    ofctx__free(value);
+    return -1;
+  }
+  if (!*at) {
+    memcpy(item->names, req->store, a + 1);
+    memcpy(item->names + a + 1, req->key, b + 1);
+    *at = item;
+  }
+  memcpy(value, req->value, req->len);
+  value[req->len] = '\0';
+  ofctx__free(item->value);
+  item->value = value;
+  item->len = req->len;
+  item->version = ++s->version;
+  return 204;
+}
+
+static void item_free(item_t *item) {
+  ofctx__free(item->names);
+  ofctx__free(item->value);
+  ofctx__free(item);
+}
+
+/* Performs `req` on the store: its status, or -1 when out of memory; a
+ * read's value and ETag go to `p`. */
+static int perform(local_sink_t *s, const ofctx__state_request_t *req, pending_t *p) {
+  item_t **at = find(s, req), *item = *at;
+  int status = req->op == OFCTX__STATE_GET ? 0 : conflict(item, req);
+
+  if (status)
+    return status;
+  if (req->op == OFCTX__STATE_SET)
+    return store(s, at, req);
+  if (req->op == OFCTX__STATE_DELETE) {
+    if (item) {
+      *at = item->next;
+      item_free(item);
+    }
+    return 204;
+  }
+  if (!item)
+    return 204;
+  p->body = ofctx__malloc(item->len + 1);
+  if (!p->body)
+    return -1;
+  memcpy(p->body, item->value, item->len + 1);
+  p->body_len = item->len;
+  snprintf(p->etag, sizeof p->etag, "%lu", item->version);
+  return 200;
+}
+
+/* A state request as a JSON line: the operation, the store, the key, the
+ * value written or read, its ETag, and the answer's status. */
+static void print_state(local_sink_t *s, const ofctx__state_request_t *req, const pending_t *p) {
+  static const char *const ops[] = {"get", "set", "delete"};
+  ofctx__buf_t *line = &s->line;
+  const char *value = req->op == OFCTX__STATE_SET ? req->value : p->body;
+  size_t len = req->op == OFCTX__STATE_SET ? req->len : p->body_len;
+
+  line->len = 0;
+  line->failed = 0;
+  ofctx__buf_printf(line, "{\"state\":\"%s\",\"componentName\":", ops[req->op]);
+  json_name(line, req->store);
+  ofctx__buf_puts(line, ",\"key\":");
+  json_name(line, req->key);
+  if (value) { /* JSON: state.c made it so, and stored it */
+    ofctx__buf_puts(line, ",\"value\":");
+    json_on_one_line(line, value, len);
+  }
+  if (p->etag[0])
+    ofctx__buf_printf(line, ",\"etag\":\"%s\"", p->etag);
+  ofctx__buf_printf(line, ",\"status\":%d}\n", p->status);
+  if (!line->failed)
+    fwrite(line->data, 1, line->len, stdout);
+}
+
+static ofctx_err_t state_start(ofctx__sink_t *base, const ofctx__state_request_t *req,
+                               ofctx__state_done_fn done, void *arg) {
+  local_sink_t *s = (local_sink_t *)base;
+  pending_t *p = ofctx__calloc(1, sizeof *p);
+
+  if (!p)
+    return OFCTX_ENOMEM;
+  p->status = perform(s, req, p);
+  if (p->status < 0) {
+    ofctx__free(p->body);
+    ofctx__free(p);
+    return OFCTX_ENOMEM;
+  }
+  print_state(s, req, p);
+  p->state_done = done;
+  p->arg = arg;
+  *s->last = p;
+  s->last = &p->next;
+  return OFCTX_OK;
 }
 
 void ofctx__local_sink_answer(ofctx__sink_t *base, size_t line_no, const char *outcome, int status,
@@ -206,6 +382,11 @@ static void sink_free(ofctx__sink_t *base) {
   local_sink_t *s = (local_sink_t *)base;
 
   ofctx__local_sink_flush(base);
+  while (s->items) {
+    item_t *item = s->items;
+    s->items = item->next;
+    item_free(item);
+  }
   ofctx__buf_free(&s->line);
   ofctx__free(s);
 }
@@ -217,6 +398,7 @@ ofctx__sink_t *ofctx__local_sink_new(const ofctx_config_t *cfg) {
     return NULL;
   s->base.start = start;
   s->base.free = sink_free;
+  s->base.state = state_start;
   s->cfg = cfg;
   s->last = &s->first;
   return &s->base;

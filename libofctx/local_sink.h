@@ -1,6 +1,8 @@
 /* Internal: the local runtime's sink: each send is printed on stdout as one
  * JSON line instead of going to Dapr, and finishes, accepted, when the mode
- * flushes the sink (once the function has returned). */
+ * flushes the sink (once the function has returned). State requests are
+ * performed on an in-memory store that lasts the run, printed as lines too,
+ * and answered at the flush the same way. */
 #ifndef OFCTX_LOCAL_SINK_H
 #define OFCTX_LOCAL_SINK_H
 

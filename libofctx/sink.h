@@ -72,6 +72,45 @@ typedef struct {
 
 typedef void (*ofctx__sink_done_fn)(void *arg, const ofctx__sink_result_t *result);
 
+/* One state request, checked (state.c); everything borrowed for the time of
+ * `state`. */
+typedef enum { OFCTX__STATE_GET, OFCTX__STATE_SET, OFCTX__STATE_DELETE } ofctx__state_op_t;
+
+typedef struct {
+  ofctx__state_op_t op;
+  const char *store;           /* the Dapr state store */
+  const char *key;             /* not empty */
+  const char *value;           /* set: the value as JSON, as Dapr stores it */
+  size_t len;                  /* its length */
+  const char *etag;            /* or NULL */
+  const char *concurrency;     /* "first-write", "last-write", or NULL */
+  const char *consistency;     /* "eventual", "strong", or NULL */
+  const char *const *metadata; /* key, value, ..., NULL (values set); or NULL */
+  /* with tracing, as for a send: the request's own traceparent, the
+   * tracestate received, the context's baggage (else NULL) */
+  const char *traceparent;
+  const char *tracestate;
+  const char *baggage;
+} ofctx__state_request_t;
+
+/* How a state request ended. */
+typedef struct {
+  int ok;            /* performed */
+  int conflict;      /* not performed: the ETag did not match (HTTP 409, gRPC ABORTED) */
+  int status;        /* the sidecar's HTTP status, 0 when there was none */
+  int grpc_status;   /* its gRPC status, -1 when there was none */
+  int attempts;      /* tries made */
+  const char *error; /* why it failed, for the log; NULL when ok */
+  /* get: whether the key has a value, the value and its ETag ("" when
+   * none); valid during the call */
+  int found;
+  const char *body;
+  size_t body_len;
+  const char *etag;
+} ofctx__state_result_t;
+
+typedef void (*ofctx__state_done_fn)(void *arg, const ofctx__state_result_t *result);
+
 typedef struct ofctx__sink ofctx__sink_t;
 struct ofctx__sink {
   /* Starts a send. OFCTX_OK: `done` is called once, later, never from
@@ -82,6 +121,10 @@ struct ofctx__sink {
                        ofctx__sink_done_fn done, void *arg);
   /* Frees the sink (NULL is fine to pass to ofctx__sink_free). */
   void (*free)(ofctx__sink_t *sink);
+  /* Starts a state request, as `start` a send; NULL for a sink without a
+   * way to state stores (then state requests fail with OFCTX_ESEND). */
+  ofctx_err_t (*state)(ofctx__sink_t *sink, const ofctx__state_request_t *req,
+                       ofctx__state_done_fn done, void *arg);
 };
 
 static inline void ofctx__sink_free(ofctx__sink_t *sink) {

@@ -37,6 +37,47 @@ static ofctx_err_t fake_start(ofctx__sink_t *base, const ofctx__send_request_t *
 
 static void fake_free(ofctx__sink_t *base) { (void)base; }
 
+static ofctx_err_t fake_state(ofctx__sink_t *base, const ofctx__state_request_t *req,
+                              ofctx__state_done_fn done, void *arg) {
+  fake_sink_t *s = (fake_sink_t *)base;
+  s->last_state = *req;
+  copy(s->store, req->store);
+  copy(s->key, req->key);
+  copy(s->etag, req->etag);
+  copy(s->concurrency, req->concurrency);
+  copy(s->consistency, req->consistency);
+  copy(s->traceparent, req->traceparent);
+  copy(s->tracestate, req->tracestate);
+  copy(s->baggage, req->baggage);
+  memset(s->value, 0, sizeof s->value);
+  if (req->value)
+    memcpy(s->value, req->value, req->len < 63 ? req->len : 63);
+  s->held_states[s->state_count].done = done;
+  s->held_states[s->state_count++].arg = arg;
+  return OFCTX_OK;
+}
+
+void finish_states(fake_sink_t *s, int status, const char *body, const char *etag) {
+  size_t count = s->state_count;
+  __typeof__(s->held_states) held;
+
+  memcpy(held, s->held_states, sizeof held);
+  s->state_count = 0; /* a callback may start more */
+  for (size_t i = 0; i < count; i++) {
+    ofctx__state_result_t r = {.ok = status >= 200 && status < 300,
+                               .conflict = status == 409,
+                               .status = status,
+                               .grpc_status = -1,
+                               .found = status == 200,
+                               .attempts = 1,
+                               .error = status >= 200 && status < 300 ? NULL : "refused",
+                               .body = body,
+                               .body_len = strlen(body),
+                               .etag = etag};
+    held[i].done(held[i].arg, &r);
+  }
+}
+
 /* Ends the held sends, the first `ok_count` of them accepted. */
 void finish(fake_sink_t *s, size_t ok_count) {
   for (size_t i = 0; i < s->count; i++) {
@@ -110,7 +151,8 @@ int setup(void **state) {
       "\"componentType\":\"bindings.kafka\"}},\"outputs\":{\"out\":{\"componentName\":\"kafka-"
       "out\","
       "\"componentType\":\"bindings.kafka\",\"metadata\":{\"k\":\"v\"}},\"pub\":{\"componentName\":"
-      "\"ps\",\"componentType\":\"pubsub.kafka\",\"uri\":\"alerts\"}}}";
+      "\"ps\",\"componentType\":\"pubsub.kafka\",\"uri\":\"alerts\"}},\"states\":{\"store\":{"
+      "\"componentName\":\"redis-store\",\"componentType\":\"state.redis\"}}}";
   const char *ins[] = {"in"}, *outs[] = {"out", "pub"};
   fixture_t *f = calloc(1, sizeof *f);
   ofctx_error_t err;
@@ -120,7 +162,7 @@ int setup(void **state) {
       ofctx_config_parse(&f->cfg, NULL, context, sizeof context - 1, self_host, NULL, &err),
       OFCTX_OK);
   assert_int_equal(ofctx__metrics_init(&f->metrics, ins, 1, outs, 2), 0);
-  f->sink.base = (ofctx__sink_t){fake_start, fake_free};
+  f->sink.base = (ofctx__sink_t){fake_start, fake_free, fake_state};
   f->host = (ofctx__host_t){.loop = &f->loop,
                             .cfg = f->cfg,
                             .fn = function,

@@ -90,6 +90,45 @@ static void see_bulk(ofctx__grpc_call_t *call, const uint8_t *msg, size_t len) {
   dapr__proto__runtime__v1__bulk_publish_request__free_unpacked(r, NULL);
 }
 
+/* The state requests: store|key|value|etag|concurrency|consistency|metadata. */
+static void see_state(ofctx__grpc_call_t *call, const char *path, const uint8_t *msg, size_t len) {
+  if (strcmp(path, DAPR "GetState") == 0) {
+    Dapr__Proto__Runtime__V1__GetStateRequest *r =
+        dapr__proto__runtime__v1__get_state_request__unpack(NULL, len, msg);
+    Dapr__Proto__Runtime__V1__GetStateResponse res =
+        DAPR__PROTO__RUNTIME__V1__GET_STATE_RESPONSE__INIT;
+    assert_non_null(r);
+    see("|%s|%s|%d", r->store_name, r->key, (int)r->consistency);
+    dapr__proto__runtime__v1__get_state_request__free_unpacked(r, NULL);
+    res.data.data = (uint8_t *)"\"v\"";
+    res.data.len = 3;
+    res.etag = "3";
+    ofctx__grpc_reply(call, &res.base);
+  } else if (strcmp(path, DAPR "SaveState") == 0) {
+    Dapr__Proto__Runtime__V1__SaveStateRequest *r =
+        dapr__proto__runtime__v1__save_state_request__unpack(NULL, len, msg);
+    Dapr__Proto__Common__V1__StateItem *item;
+    assert_non_null(r);
+    assert_int_equal(r->n_states, 1);
+    item = r->states[0];
+    see("|%s|%s|%.*s|%s|%d|%d", r->store_name, item->key, (int)item->value.len,
+        (const char *)item->value.data, item->etag ? item->etag->value : "-",
+        item->options ? (int)item->options->concurrency : -1,
+        item->options ? (int)item->options->consistency : -1);
+    for (size_t i = 0; i < item->n_metadata; i++)
+      see("|%s=%s", item->metadata[i]->key, item->metadata[i]->value);
+    dapr__proto__runtime__v1__save_state_request__free_unpacked(r, NULL);
+    ofctx__grpc_reply(call, NULL);
+  } else {
+    Dapr__Proto__Runtime__V1__DeleteStateRequest *r =
+        dapr__proto__runtime__v1__delete_state_request__unpack(NULL, len, msg);
+    assert_non_null(r);
+    see("|%s|%s|%s", r->store_name, r->key, r->etag ? r->etag->value : "-");
+    dapr__proto__runtime__v1__delete_state_request__free_unpacked(r, NULL);
+    ofctx__grpc_reply(call, NULL);
+  }
+}
+
 static void sidecar(grpc_pair_t *pair, ofctx__grpc_call_t *call) {
   const char *path = ofctx__grpc_call_path(call);
   size_t len;
@@ -105,6 +144,8 @@ static void sidecar(grpc_pair_t *pair, ofctx__grpc_call_t *call) {
   } else if (strcmp(path, DAPR "PublishEvent") == 0) {
     see_publish(msg, len);
     ofctx__grpc_reply(call, NULL);
+  } else if (strstr(path, "State")) {
+    see_state(call, path, msg, len);
   } else if (strcmp(path, DAPR "BulkPublishEventAlpha1") == 0 ||
              (strcmp(path, DAPR "BulkPublishEvent") == 0 && !old_sidecar)) {
     see_bulk(call, msg, len);
@@ -286,6 +327,69 @@ static void no_client_no_send(void **state) {
   assert_string_equal(seen, "");
 }
 
+/* How a state request ended, copied out of its callback. */
+typedef struct {
+  int done, ok, conflict, found, grpc_status;
+  char value[64], etag[64];
+} stated_t;
+
+static void stated(void *arg, const ofctx__state_result_t *r) {
+  stated_t *out = arg;
+
+  out->done++;
+  out->ok = r->ok;
+  out->conflict = r->conflict;
+  out->found = r->found;
+  out->grpc_status = r->grpc_status;
+  snprintf(out->value, sizeof out->value, "%.*s", (int)r->body_len, r->body);
+  snprintf(out->etag, sizeof out->etag, "%s", r->etag);
+}
+
+static void state_and_wait(fixture_t *f, const ofctx__state_request_t *req, stated_t *out) {
+  memset(out, 0, sizeof *out);
+  seen[0] = '\0';
+  assert_int_equal(f->sink->state(f->sink, req, stated, out), OFCTX_OK);
+  assert_int_equal(out->done, 0);
+  grpc_pair_run_until(&f->pair, &out->done);
+  assert_int_equal(out->done, 1);
+}
+
+/* Each operation as its request: the options as Dapr's enums, the ETag as
+ * an Etag; a read's value and ETag; ABORTED is a conflict. */
+static void state_requests(void **state) {
+  fixture_t *f = *state;
+  static const char *const md[] = {"ttlInSeconds", "60", NULL};
+  ofctx__state_request_t req = {
+      .op = OFCTX__STATE_GET, .store = "statestore", .key = "k", .consistency = "strong"};
+  stated_t out;
+
+  state_and_wait(f, &req, &out);
+  assert_string_equal(seen, "GetState|statestore|k|2");
+  assert_true(out.ok && out.found);
+  assert_string_equal(out.value, "\"v\"");
+  assert_string_equal(out.etag, "3");
+  req = (ofctx__state_request_t){.op = OFCTX__STATE_SET,
+                                 .store = "statestore",
+                                 .key = "k",
+                                 .value = "{}",
+                                 .len = 2,
+                                 .etag = "3",
+                                 .concurrency = "first-write",
+                                 .metadata = md};
+  state_and_wait(f, &req, &out);
+  assert_string_equal(seen, "SaveState|statestore|k|{}|3|1|0|ttlInSeconds=60");
+  assert_true(out.ok);
+  assert_false(out.found);
+  req.op = OFCTX__STATE_DELETE;
+  state_and_wait(f, &req, &out);
+  assert_string_equal(seen, "DeleteState|statestore|k|3");
+  fail_code = 10; /* ABORTED */
+  state_and_wait(f, &req, &out);
+  assert_false(out.ok);
+  assert_true(out.conflict);
+  assert_int_equal(out.grpc_status, 10);
+}
+
 /* Each test on a new pair and sink. */
 #define PAIRED(test) cmocka_unit_test_setup_teardown(test, setup, teardown)
 
@@ -298,6 +402,7 @@ int main(void) {
       PAIRED(bulk_publish_partial_failure),
       PAIRED(failure_status),
       PAIRED(no_client_no_send),
+      PAIRED(state_requests),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -82,8 +82,50 @@ static void paths(void **state) {
   ofctx__buf_free(&path);
 }
 
+/* Contract §3.3: the key one encoded segment, the options as Dapr's words,
+ * each optional member only when set. */
+static void state_requests(void **state) {
+  static const char *const md[] = {"ttlInSeconds", "60", "a b", "c&d", NULL};
+  ofctx__state_request_t req = {.op = OFCTX__STATE_GET, .store = "store", .key = "a/b c"};
+  ofctx__buf_t b = {0};
+
+  (void)state;
+  assert_int_equal(ofctx__dapr_state_path(&b, &req), OFCTX_OK);
+  assert_string_equal(b.data, "/v1.0/state/store/a%2Fb%20c");
+  ofctx__buf_free(&b);
+  req.op = OFCTX__STATE_DELETE;
+  req.consistency = "strong";
+  req.concurrency = "first-write";
+  req.metadata = md;
+  assert_int_equal(ofctx__dapr_state_path(&b, &req), OFCTX_OK);
+  assert_string_equal(b.data, "/v1.0/state/store/a%2Fb%20c?consistency=strong&concurrency=first-"
+                              "write&metadata.ttlInSeconds=60&metadata.a%20b=c%26d");
+  ofctx__buf_free(&b);
+  req.op = OFCTX__STATE_SET;
+  assert_int_equal(ofctx__dapr_state_path(&b, &req), OFCTX_OK);
+  assert_string_equal(b.data, "/v1.0/state/store");
+  ofctx__buf_free(&b);
+  req.value = "{\"x\":1}";
+  req.len = 7;
+  req.etag = "3";
+  assert_int_equal(ofctx__dapr_state_body(&b, &req), OFCTX_OK);
+  assert_string_equal(b.data,
+                      "[{\"key\":\"a/b c\",\"value\":{\"x\":1},\"etag\":\"3\",\"metadata\":{"
+                      "\"ttlInSeconds\":\"60\",\"a b\":\"c&d\"},\"options\":{\"concurrency\":"
+                      "\"first-write\",\"consistency\":\"strong\"}}]");
+  ofctx__buf_free(&b);
+  req = (ofctx__state_request_t){
+      .op = OFCTX__STATE_SET, .store = "s", .key = "k", .value = "\"v\"", .len = 3};
+  req.consistency = "eventual";
+  assert_int_equal(ofctx__dapr_state_body(&b, &req), OFCTX_OK);
+  assert_string_equal(
+      b.data, "[{\"key\":\"k\",\"value\":\"v\",\"options\":{\"consistency\":\"eventual\"}}]");
+  ofctx__buf_free(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(binding_bodies),
-                                     cmocka_unit_test(binding_refusals), cmocka_unit_test(paths)};
+                                     cmocka_unit_test(binding_refusals), cmocka_unit_test(paths),
+                                     cmocka_unit_test(state_requests)};
   return cmocka_run_group_tests_name("dapr_http_body", tests, NULL, NULL);
 }

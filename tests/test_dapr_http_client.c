@@ -26,6 +26,8 @@ typedef struct {
   char last_body[256];
   char last_type[128];
   char last_method[16];
+  char last_if_match[64];
+  char etag[64]; /* the result's */
   uv_timer_t slow;
   ofctx__http_request_t *held[8]; /* /slow requests, answered 400 ms later */
   size_t nheld;
@@ -57,7 +59,13 @@ static void sidecar(void *arg, ofctx__http_request_t *req) {
   snprintf(f->last_type, sizeof f->last_type, "%s", type ? type : "(none)");
   snprintf(f->last_method, sizeof f->last_method, "%s", ofctx__http_request_method(req));
   snprintf(f->last_body, sizeof f->last_body, "%.*s", (int)len, body);
-  if (strcmp(path, "/v1.0/bindings/ok") == 0) {
+  snprintf(f->last_if_match, sizeof f->last_if_match, "%s",
+           ofctx__http_request_header(req, "if-match") ? ofctx__http_request_header(req, "if-match")
+                                                       : "(none)");
+  if (strcmp(path, "/v1.0/state/s/k") == 0) {
+    ofctx__http_header_t etag = {"ETag", "\"7\""};
+    ofctx__http_respond(req, 200, &etag, 1, "{}", 2);
+  } else if (strcmp(path, "/v1.0/bindings/ok") == 0) {
     ofctx__http_respond(req, 204, NULL, 0, NULL, 0);
   } else if (strcmp(path, "/v1.0/bindings/echo") == 0) {
     ofctx__http_respond(req, 200, NULL, 0, body, len);
@@ -88,6 +96,7 @@ static void on_done(void *arg, const ofctx__dapr_result_t *r) {
   f->result = *r;
   snprintf(f->error, sizeof f->error, "%s", r->error ? r->error : "");
   snprintf(f->body, sizeof f->body, "%.*s", (int)(r->body_len > 200 ? 200 : r->body_len), r->body);
+  snprintf(f->etag, sizeof f->etag, "%s", r->etag);
   f->result.error = f->error;
   f->result.body = f->body;
 }
@@ -169,6 +178,28 @@ static void reused_handles_start_clean(void **state) {
   assert_string_equal(f->last_body, "{}");
   assert_string_equal(f->last_type, "application/json");
   assert_int_equal(f->hits, 4);
+  teardown_fixture(f);
+}
+
+/* A state read gets the answer's ETag, a delete goes without a body and
+ * with the caller's lines; the next call does not keep the ETag. */
+static void etags_and_delete(void **state) {
+  fixture_t *f = setup_with(NULL, 1);
+  const char *lines[] = {"If-Match: 3", NULL};
+
+  call_with(f, "GET", "/v1.0/state/s/k", NULL, "", NULL);
+  assert_int_equal(f->result.status, 200);
+  assert_string_equal(f->etag, "\"7\"");
+  f->done = 0;
+  assert_int_equal(ofctx__dapr_call(f->client, "DELETE", "/v1.0/bindings/ok", "application/json",
+                                    lines, "", 0, NULL, on_done, f),
+                   0);
+  while (!f->done)
+    uv_run(&f->loop, UV_RUN_ONCE);
+  assert_string_equal(f->last_method, "DELETE");
+  assert_string_equal(f->last_body, "");
+  assert_string_equal(f->last_if_match, "3");
+  assert_string_equal(f->etag, "");
   teardown_fixture(f);
 }
 
@@ -296,11 +327,17 @@ static void close_cancels_in_flight(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(success_and_headers),        cmocka_unit_test(no_token_no_header),
-      cmocka_unit_test(reused_handles_start_clean), cmocka_unit_test(retries_5xx_then_succeeds),
-      cmocka_unit_test(retries_are_bounded),        cmocka_unit_test(client_errors_are_not_retried),
-      cmocka_unit_test(timeouts_are_retried),       cmocka_unit_test(refused_connections),
-      cmocka_unit_test(oversized_answers_fail),     cmocka_unit_test(close_cancels_in_flight),
+      cmocka_unit_test(success_and_headers),
+      cmocka_unit_test(no_token_no_header),
+      cmocka_unit_test(etags_and_delete),
+      cmocka_unit_test(reused_handles_start_clean),
+      cmocka_unit_test(retries_5xx_then_succeeds),
+      cmocka_unit_test(retries_are_bounded),
+      cmocka_unit_test(client_errors_are_not_retried),
+      cmocka_unit_test(timeouts_are_retried),
+      cmocka_unit_test(refused_connections),
+      cmocka_unit_test(oversized_answers_fail),
+      cmocka_unit_test(close_cancels_in_flight),
   };
   return cmocka_run_group_tests_name("dapr_http_client", tests, NULL, NULL);
 }

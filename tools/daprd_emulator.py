@@ -664,6 +664,22 @@ def load_components(path):
     return bindings, pubsubs
 
 
+def load_states(path):
+    """The "states" of the components file: [{"name": .., "type": ..}], each
+    an in-memory store (contract §3.3)."""
+    with open(path, "rb") as f:  # load_components has read it already
+        doc = json.loads(f.read().decode("utf-8"))
+    states, names = [], set()
+    for comp in doc.get("states") or []:
+        if not isinstance(comp, dict) or not isinstance(comp.get("name"), str) or not comp["name"]:
+            raise ComponentsError("every state store needs a non-empty string \"name\"")
+        if comp["name"] in names:
+            raise ComponentsError("duplicate state store name %s" % comp["name"])
+        names.add(comp["name"])
+        states.append({"name": comp["name"], "type": str(comp.get("type", "state.in-memory"))})
+    return states
+
+
 def _truthy(v):
     if isinstance(v, bool):
         return v
@@ -739,6 +755,9 @@ class Emulator:
         self.app_port = args.app_port
         self.max_body = args.max_body_size
         self.bindings, self.pubsubs = load_components(args.components)
+        self.states = load_states(args.components)
+        self.state_items = {st["name"]: {} for st in self.states}  # key -> (bytes, etag)
+        self.state_version = 0
         self.start_time = time.monotonic()
         self.outbound_ready_at = self.start_time + args.outbound_ready_after_ms / 1000.0
         # Contract §5: tokens come from daprd's environment; empty means unset.
@@ -944,6 +963,10 @@ class Emulator:
                 if err:
                     return self._unescape_error("name", err)
                 return self.output_binding(name, body, too_large, entry)
+            if rest and rest[0] == "state" and (
+                    (len(rest) == 2 and method in ("POST", "PUT")) or
+                    (len(rest) == 3 and method in ("GET", "DELETE"))):
+                return self.state_api(method, rest[1:], query, headers, body, too_large, entry)
             if rest and rest[0] == "publish" and method in ("POST", "PUT"):
                 return self.publish(rest[1:], query, headers, body, too_large, entry)
             if rest == ["healthz"] and method == "GET":
@@ -991,6 +1014,8 @@ class Emulator:
                  for b in self.bindings]
         comps += [{"name": p["name"], "type": p["type"], "version": "v1", "capabilities": []}
                   for p in self.pubsubs]
+        comps += [{"name": st["name"], "type": st["type"], "version": "v1",
+                   "capabilities": ["ETAG", "TRANSACTIONAL", "TTL"]} for st in self.states]
         with self.lock:
             subs = [{"pubsubname": s["pubsubname"], "topic": s["topic"], "metadata": s["metadata"],
                      "rules": [{"match": r["match"] or "", "path": r["path"]} for r in s["rules"]],
@@ -1001,6 +1026,93 @@ class Emulator:
                 "httpEndpoints": [],
                 "appConnectionProperties": {"port": self.app_port, "protocol": "http",
                                             "channelAddress": self.app_host}}
+
+    # Contract §3.3 ------------------------------------------------------------
+
+    def state_api(self, method, parts, query, headers, body, too_large, entry):
+        store = urllib.parse.unquote(parts[0], errors="replace")
+        entry["state"] = store
+        if not self.states:
+            # Contract §3.3: the code answers 500 here (the doc says 400).
+            return kit_error(500, "ERR_STATE_STORE_NOT_CONFIGURED", "state store is not configured",
+                             "DAPR_STATE_NOT_CONFIGURED")
+        if store not in self.state_items:
+            return kit_error(400, "ERR_STATE_STORE_NOT_FOUND", "state store %s is not found" % store,
+                             "DAPR_STATE_NOT_FOUND")
+        if method in ("POST", "PUT"):
+            return self.state_save(store, body, too_large, entry)
+        key = urllib.parse.unquote(parts[1], errors="replace")
+        entry["key"] = key
+        if method == "GET":
+            with self.lock:
+                item = self.state_items[store].get(key)
+            if item is None:
+                return Reply(204)  # contract §3.3: a missing key is 204
+            return Reply(200, item[0], [("ETag", item[1])])
+        return self.state_delete(store, key, query, headers)
+
+    @staticmethod
+    def _etag_error(item, etag, first_write):
+        """The in-memory store's ETag check: why a write is refused, or None."""
+        if etag:
+            if item is None:
+                return "item does not exist"
+            return None if item[1] == etag else "etag does not match"
+        if first_write and item is not None:
+            return "item already exists and no etag was passed"
+        return None
+
+    def state_save(self, store, body, too_large, entry):
+        def malformed(msg):
+            return api_error(400, "ERR_MALFORMED_REQUEST", msg)
+
+        if too_large:
+            return malformed("failed deserializing HTTP body: stream too large")
+        try:
+            doc = go_json_parse(body)
+        except GoJSONError as err:
+            return malformed("failed deserializing HTTP body: %s" % err)
+        if doc is None:
+            doc = []
+        if not isinstance(doc, list) or not all(isinstance(i, dict) for i in doc):
+            return malformed("failed deserializing HTTP body: json: cannot unmarshal %s into Go value "
+                             "of type []state.SetRequest" % _go_kind(doc))
+        items = []
+        for item in doc:
+            key = item.get("key")
+            if not is_json_string(key) or key == "":
+                return malformed("\"key\" is a required field")
+            options = item.get("options") if isinstance(item.get("options"), dict) else {}
+            etag = item.get("etag") if is_json_string(item.get("etag")) else ""
+            items.append((key, go_marshal(item.get("value")).encode("utf-8"), etag,
+                          options.get("concurrency") == "first-write"))
+        entry["keys"] = [i[0] for i in items]
+        with self.lock:
+            data = self.state_items[store]
+            for key, _, etag, first_write in items:
+                why = self._etag_error(data.get(key), etag, first_write)
+                if why:
+                    return api_error(409, "ERR_STATE_SAVE",
+                                     "failed saving state in state store %s: possible etag mismatch. "
+                                     "error from state store: %s" % (store, why))
+            for key, value, _, _ in items:
+                self.state_version += 1
+                data[key] = (value, str(self.state_version))
+        return Reply(204)
+
+    def state_delete(self, store, key, query, headers):
+        qs = urllib.parse.parse_qs(query, keep_blank_values=True)
+        first_write = qs.get("concurrency", [""])[0] == "first-write"
+        etag = headers.get("If-Match") or ""
+        with self.lock:
+            data = self.state_items[store]
+            why = self._etag_error(data.get(key), etag, first_write)
+            if why:
+                return api_error(409, "ERR_STATE_DELETE",
+                                 "failed deleting state with key %s: possible etag mismatch. "
+                                 "error from state store: %s" % (key, why))
+            data.pop(key, None)
+        return Reply(204)
 
     # Contract §3.1 ------------------------------------------------------------
 
@@ -1690,7 +1802,14 @@ class Emulator:
                     "components": {"bindings": [{k: b[k] for k in ("name", "type", "route", "is_input",
                                                                    "is_output", "operations")}
                                                 for b in self.bindings],
-                                   "pubsubs": self.pubsubs}})
+                                   "pubsubs": self.pubsubs, "states": self.states}})
+        if len(parts) == 2 and parts[0] == "states" and method == "GET":
+            with self.lock:
+                items = self.state_items.get(parts[1])
+                if items is None:
+                    return json_reply(404, {"error": "no state store named %s" % parts[1]})
+                return json_reply(200, {k: {"value": v.decode("utf-8", "replace"), "etag": e}
+                                        for k, (v, e) in items.items()})
         if parts == ["health-probe"] and method == "POST":
             return json_reply(200, self.health_probe())
         if len(parts) == 3 and parts[:2] == ["deliver", "binding"] and method == "POST":

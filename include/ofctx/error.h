@@ -22,7 +22,9 @@ extern "C" {
   XX(ENOOUTPUT, "no output of that name")                                                          \
   XX(ESETTLED, "the invocation has already settled")                                               \
   XX(ESEND, "the sidecar did not accept the send")                                                 \
-  XX(EOPTION, "invalid runtime option")
+  XX(EOPTION, "invalid runtime option")                                                            \
+  XX(ESTATE, "the sidecar did not perform the state request")                                      \
+  XX(ECONFLICT, "the state's ETag did not match")
 
 typedef enum {
 #define OFCTX_ERRNO_GEN(name, text) OFCTX_##name,

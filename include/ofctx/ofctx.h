@@ -21,6 +21,7 @@
 #include "ofctx/metrics.h"
 #include "ofctx/response.h"
 #include "ofctx/send.h"
+#include "ofctx/state.h"
 #include "ofctx/strmap.h"
 #include "ofctx/trace.h"
 #include "ofctx/version.h"

@@ -467,6 +467,75 @@ class HttpBindingForwardTest(unittest.TestCase):
 # §3.2 publish
 # ---------------------------------------------------------------------------
 
+# ---------------------------------------------------------------------------
+# §3.3 state
+# ---------------------------------------------------------------------------
+
+class StateTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.emu = Emulator({"states": [{"name": "store", "type": "state.redis"}]}, free_port())
+        cls.bare = Emulator({}, free_port())
+        cls.addClassCleanup(cls.emu.stop)
+        cls.addClassCleanup(cls.bare.stop)
+
+    def save(self, items, emu=None):
+        st, _, data = (emu or self.emu).call("POST", "/v1.0/state/store", json.dumps(items).encode(),
+                                            {"Content-Type": "application/json"})
+        return st, (json.loads(data) if data else None)
+
+    def get(self, key):
+        st, resp, data = self.emu.call("GET", "/v1.0/state/store/" + key)
+        return st, data, resp.getheader("ETag")
+
+    def test_save_get_delete(self):
+        self.assertEqual(self.save([{"key": "a", "value": {"z": 1, "b": [1.50, "x"]}},
+                                    {"key": "t/1", "value": "text"}]), (204, None))
+        st, data, etag = self.get("a")
+        # the value as json.Marshal has it: compact, keys sorted, numbers as float64
+        self.assertEqual((st, data), (200, b'{"b":[1.5,"x"],"z":1}'))
+        self.assertTrue(etag)
+        self.assertEqual(self.get("t%2F1")[:2], (200, b'"text"'))
+        self.assertEqual(self.save([]), (204, None))
+        self.assertEqual(self.emu.call("DELETE", "/v1.0/state/store/a")[0], 204)
+        self.assertEqual(self.get("a"), (204, b"", None))  # a missing key is 204
+        self.assertEqual(self.emu.call("DELETE", "/v1.0/state/store/a")[0], 204)
+
+    def test_etags(self):
+        self.save([{"key": "e", "value": 1}])
+        etag = self.get("e")[2]
+        st, body = self.save([{"key": "e", "value": 2, "etag": etag + "0"}])
+        self.assertEqual((st, body["errorCode"]), (409, "ERR_STATE_SAVE"))
+        st, body = self.save([{"key": "e", "value": 2, "options": {"concurrency": "first-write"}}])
+        self.assertEqual(st, 409)  # first-write: a key that exists needs its ETag
+        self.assertEqual(self.save([{"key": "e", "value": 2, "etag": etag,
+                                     "options": {"concurrency": "first-write"}}]), (204, None))
+        self.assertEqual(self.get("e")[1], b"2")
+        new = self.get("e")[2]
+        self.assertNotEqual(new, etag)
+        st, _, data = self.emu.call("DELETE", "/v1.0/state/store/e", headers={"If-Match": etag})
+        self.assertEqual((st, json.loads(data)["errorCode"]), (409, "ERR_STATE_DELETE"))
+        self.assertEqual(self.emu.call("DELETE", "/v1.0/state/store/e", headers={"If-Match": new})[0], 204)
+
+    def test_errors(self):
+        st, body = self.save([{"value": 1}])
+        self.assertEqual((st, body["errorCode"], body["message"]),
+                         (400, "ERR_MALFORMED_REQUEST", '"key" is a required field'))
+        self.assertEqual(self.save("nope")[0], 400)
+        st, _, data = self.emu.call("POST", "/v1.0/state/other", b"[]")
+        self.assertEqual((st, json.loads(data)["errorCode"]), (400, "ERR_STATE_STORE_NOT_FOUND"))
+        st, _, data = self.bare.call("GET", "/v1.0/state/store/k")
+        self.assertEqual((st, json.loads(data)["errorCode"]), (500, "ERR_STATE_STORE_NOT_CONFIGURED"))
+
+    def test_control_and_metadata(self):
+        self.save([{"key": "c", "value": "v"}])
+        st, items = self.emu.json("GET", "/emulator/states/store")
+        self.assertEqual((st, items["c"]["value"]), (200, '"v"'))
+        comps = self.emu.json("GET", "/v1.0/metadata")[1]["components"]
+        self.assertIn({"name": "store", "type": "state.redis", "version": "v1",
+                       "capabilities": ["ETAG", "TRANSACTIONAL", "TTL"]}, comps)
+
+
 class BulkPublishTest(unittest.TestCase):
     """§3.2 bulk: an array of entries, each published as its own message;
     failedEntries on a partial failure; /v1.0-alpha1/ only before 1.17."""

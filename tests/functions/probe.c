@@ -17,6 +17,14 @@
  *                                    fail with OFCTX_EINVAL (then 200, else 500)
  *   {"send_opts": {"output": o, "data": text, "type": t, "operation": op,
  *                  "metadata": [k, v]}}  ofctx_send_to with options, each optional
+ *   {"state_set": [store, key, value], "etag": e, "first_write": true, "report": "out"}
+ *   {"state_get": [store, key], "report": "out"}
+ *   {"state_delete": [store, key], "etag": e, "report": "out"}
+ *                                    a state request (etag, first_write and report
+ *                                    optional); its callback sends {"op", "code" (the
+ *                                    error's name), "status", and for a get "found",
+ *                                    "value", "etag"} to the report output; a refusal
+ *                                    at once is a DROP, answered with the error's name
  * Anything that is not JSON is answered as it came (like echo).
  * With OFCTX_PROBE_BATCH=1 it is a batch function: each entry as above, its
  * return (200, 400, 500; another leaves it without a status) the entry's
@@ -43,6 +51,67 @@ static void send_done(ofctx_t *ctx, const ofctx_send_result_t *r, void *arg) {
              r->failed_entries[i]);
   ofctx_log(ctx, OFCTX_LOG_INFO, "send to %s finished: %s (%d) failed=[%s]", r->output,
             ofctx_strerror(r->code), r->http_status, failed);
+}
+
+/* A copy of `s` (malloc), or NULL. */
+static char *copy_of(const char *s) {
+  char *copy = s ? malloc(strlen(s) + 1) : NULL;
+  if (copy)
+    memcpy(copy, s, strlen(s) + 1);
+  return copy;
+}
+
+/* A state request's callback: its result to the output `arg` names (owned). */
+static void state_done(ofctx_t *ctx, const ofctx_state_result_t *r, void *arg) {
+  json_t *report = json_pack("{s:s, s:s, s:i}", "op", r->store, "code", ofctx_err_name(r->code),
+                             "status", r->http_status);
+  char *text;
+
+  json_object_set_new(report, "key", json_string(r->key));
+  if (r->found || r->code == OFCTX_OK) {
+    json_object_set_new(report, "found", json_boolean(r->found));
+    json_object_set_new(report, "value", json_stringn(r->value, r->len));
+    json_object_set_new(report, "etag", json_string(r->etag));
+  }
+  text = json_dumps(report, JSON_COMPACT);
+  if (arg && ofctx_send_to(ctx, arg, text, strlen(text), NULL) != OFCTX_OK)
+    ofctx_log(ctx, OFCTX_LOG_ERROR, "state report to %s not sent", (const char *)arg);
+  free(text);
+  json_decref(report);
+  free(arg);
+}
+
+/* The state commands; OFCTX_SUCCESS, or a DROP with the error's name as the
+ * reply when the call refused at once. */
+static ofctx_result_t state_command(ofctx_t *ctx, const json_t *cmd) {
+  const char *report = json_string_value(json_object_get(cmd, "report"));
+  ofctx_state_opts_t opts = OFCTX_STATE_OPTS_INIT;
+  json_t *v;
+  ofctx_err_t e = OFCTX_EINVAL;
+
+  opts.etag = json_string_value(json_object_get(cmd, "etag"));
+  opts.concurrency = json_is_true(json_object_get(cmd, "first_write"))
+                         ? OFCTX_STATE_FIRST_WRITE
+                         : OFCTX_STATE_CONCURRENCY_DEFAULT;
+  opts.done = state_done;
+  opts.arg = copy_of(report);
+  if ((v = json_object_get(cmd, "state_get")) != NULL) {
+    e = ofctx_state_get(ctx, json_string_value(json_array_get(v, 0)),
+                        json_string_value(json_array_get(v, 1)), state_done, opts.arg);
+  } else if ((v = json_object_get(cmd, "state_set")) != NULL) {
+    const char *value = json_string_value(json_array_get(v, 2));
+    e = ofctx_state_set(ctx, json_string_value(json_array_get(v, 0)),
+                        json_string_value(json_array_get(v, 1)), value, value ? strlen(value) : 0,
+                        &opts);
+  } else if ((v = json_object_get(cmd, "state_delete")) != NULL) {
+    e = ofctx_state_delete(ctx, json_string_value(json_array_get(v, 0)),
+                           json_string_value(json_array_get(v, 1)), &opts);
+  }
+  if (e == OFCTX_OK)
+    return OFCTX_SUCCESS;
+  free(opts.arg); /* the callback never runs */
+  ofctx_set_reply(ctx, ofctx_err_name(e), strlen(ofctx_err_name(e)));
+  return OFCTX_DROP;
 }
 
 static ofctx_result_t describe(ofctx_t *ctx, const ofctx_event_t *in, const char *output) {
@@ -167,6 +236,9 @@ static ofctx_result_t probe(ofctx_t *ctx, const ofctx_event_t *in) {
                       json_string_value(json_array_get(v, 1)), bytes, sizeof bytes,
                       NULL) != OFCTX_OK)
       rc = OFCTX_ERROR;
+  } else if (json_object_get(cmd, "state_get") || json_object_get(cmd, "state_set") ||
+             json_object_get(cmd, "state_delete")) {
+    rc = state_command(ctx, cmd);
   } else if ((v = json_object_get(cmd, "invoke")) != NULL) {
     if (ofctx_invoke_binding(ctx, json_string_value(json_array_get(v, 0)),
                              json_string_value(json_array_get(v, 1)), "{\"direct\":true}", 15,

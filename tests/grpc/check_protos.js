@@ -13,7 +13,7 @@ const protobuf = require(path.join(__dirname, "node_modules", "protobufjs"));
 
 const ours = new protobuf.Root();
 ours.resolvePath = (origin, target) => path.join(process.argv[2], path.basename(target));
-ours.loadSync(["dapr.proto", "struct.proto"].map((f) => path.join(process.argv[2], f)), { keepCase: true });
+ours.loadSync(["dapr.proto", "struct.proto", "common.proto"].map((f) => path.join(process.argv[2], f)), { keepCase: true });
 
 const daprDir = path.join(__dirname, "node_modules", "@dapr", "dapr", "proto");
 const theirs = new protobuf.Root();

@@ -6,7 +6,8 @@
 // It plays both of daprd's parts over gRPC: it calls the function's
 // AppCallback services (as daprd with --app-protocol grpc does), and it
 // serves the Dapr API (Dapr/InvokeBinding, Dapr/PublishEvent,
-// Dapr/BulkPublishEvent and its Alpha1 name) that the function sends to,
+// Dapr/BulkPublishEvent and its Alpha1 name; Dapr/GetState, SaveState and
+// DeleteState on one in-memory store with ETags) that the function sends to,
 // checking the API token and failing on command. --no-bulk-v1 leaves
 // BulkPublishEvent out (UNIMPLEMENTED), as a sidecar before Dapr 1.17. An HTTP
 // control API on loopback lets a test drive it:
@@ -16,6 +17,7 @@
 //   POST /load      {"method", "requests": [...], "concurrency": n}
 //                                            → {"results": [...]} in request order
 //   GET  /received                           → the Dapr API calls so far
+//   GET  /states                             → {"store/key": {"value", "etag"}}
 //   DELETE /received
 //   POST /faults    [{"method": "PublishEvent", "code": 14, "times": 2}, ...]
 //                   ({"method": "BulkPublishEvent", "failEntries": ["b"]}: an OK
@@ -66,6 +68,39 @@ function takeFault(method) {
   return null;
 }
 
+// ---- state: one in-memory store, ETags as Dapr's in-memory store has them ----
+
+const items = new Map(); // "store\0key" -> {value: Buffer, etag: string}
+let version = 0;
+
+// Why a write is refused (Dapr answers ABORTED), or null.
+function etagError(item, etag, concurrency) {
+  if (etag) return !item ? "item does not exist" : item.etag === etag ? null : "etag does not match";
+  return concurrency === "CONCURRENCY_FIRST_WRITE" && item ? "item already exists and no etag was passed" : null;
+}
+
+const STATE = {
+  GetState(req) {
+    const item = items.get(req.storeName + "\0" + req.key);
+    return { response: item ? { data: item.value, etag: item.etag, metadata: {} } : { data: Buffer.alloc(0), etag: "", metadata: {} } };
+  },
+  SaveState(req) {
+    for (const s of req.states) {
+      const why = etagError(items.get(req.storeName + "\0" + s.key), s.etag && s.etag.value, s.options && s.options.concurrency);
+      if (why) return { code: grpc.status.ABORTED, details: "failed saving state in state store " + req.storeName + ": " + why };
+    }
+    for (const s of req.states) items.set(req.storeName + "\0" + s.key, { value: s.value, etag: String(++version) });
+    return { response: {} };
+  },
+  DeleteState(req) {
+    const k = req.storeName + "\0" + req.key;
+    const why = etagError(items.get(k), req.etag && req.etag.value, req.options && req.options.concurrency);
+    if (why) return { code: grpc.status.ABORTED, details: "failed deleting state with key " + req.key + ": " + why };
+    items.delete(k);
+    return { response: {} };
+  },
+};
+
 // ---- the Dapr API the function sends to ----
 
 function apiHandler(method) {
@@ -92,9 +127,14 @@ function apiHandler(method) {
       const fail = () => callback({ code: f.code, details: f.details || "fault injected" });
       return f.delayMs ? setTimeout(fail, f.delayMs) : fail();
     }
-    const answer = () =>
+    const answer = () => {
+      if (STATE[method]) {
+        const out = STATE[method](call.request);
+        return out.code ? callback({ code: out.code, details: out.details }) : callback(null, out.response);
+      }
       callback(null, method === "InvokeBinding" ? { data: Buffer.from("ok"), metadata: {} }
                      : method.startsWith("BulkPublishEvent") ? { failedEntries: [] } : {});
+    };
     const delay = Number(opts["api-delay-ms"] || 0);
     return delay ? setTimeout(answer, delay) : answer();
   };
@@ -234,6 +274,8 @@ async function control(req, res) {
   const json = body ? JSON.parse(body) : {};
   if (req.method === "GET" && url.pathname === "/v1.0/healthz/outbound") return send(res, 204);
   if (req.method === "GET" && url.pathname === "/received") return send(res, 200, received);
+  if (req.method === "GET" && url.pathname === "/states")
+    return send(res, 200, Object.fromEntries([...items].map(([k, v]) => [k.replace("\0", "/"), { value: v.value.toString(), etag: v.etag }])));
   if (req.method === "DELETE" && url.pathname === "/received") {
     received.length = 0;
     return send(res, 204);
@@ -256,6 +298,9 @@ function main() {
     PublishEvent: apiHandler("PublishEvent"),
     BulkPublishEventAlpha1: apiHandler("BulkPublishEventAlpha1"),
     ...(opts["no-bulk-v1"] ? {} : { BulkPublishEvent: apiHandler("BulkPublishEvent") }),
+    GetState: apiHandler("GetState"),
+    SaveState: apiHandler("SaveState"),
+    DeleteState: apiHandler("DeleteState"),
   });
   server.bindAsync("127.0.0.1:" + (opts["grpc-port"] || 0), grpc.ServerCredentials.createInsecure(), (err, grpcPort) => {
     if (err) throw err;

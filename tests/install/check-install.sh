@@ -21,7 +21,7 @@ libdir=$(dirname "$(dirname "${pc#"$prefix"/}")")
 for f in include/ofctx/ofctx.h include/ofctx/version.h include/ofctx/error.h \
          include/ofctx/config.h include/ofctx/strmap.h include/ofctx/alloc.h include/ofctx/export.h \
          include/ofctx/function.h include/ofctx/event.h include/ofctx/response.h \
-         include/ofctx/batch.h include/ofctx/send.h include/ofctx/trace.h \
+         include/ofctx/batch.h include/ofctx/send.h include/ofctx/state.h include/ofctx/trace.h \
          "$libdir/libofctx.a" "$libdir/libofctx.so" "$libdir/pkgconfig/libofctx.pc" \
          "$libdir/cmake/ofctx/ofctxConfig.cmake" "$libdir/cmake/ofctx/ofctxConfigVersion.cmake" \
          "$libdir/cmake/ofctx/ofctxTargets.cmake" bin/ofctx share/man/man1/ofctx.1 share/man/man3/libofctx.3 \

@@ -305,8 +305,9 @@ class Tracing(unittest.TestCase):
     def setUpClass(cls):
         context = dict(CONTEXT, pluginsTracing={
             "enabled": True, "provider": {"name": "opentelemetry"},
-            "baggage": {"team": "pay ments", "bad key": "x"}})
-        cls.h = Harness(context, COMPONENTS)
+            "baggage": {"team": "pay ments", "bad key": "x"}},
+            states={"store": {"componentName": "statestore", "componentType": "state.redis"}})
+        cls.h = Harness(context, dict(COMPONENTS, states=[{"name": "statestore"}]))
 
     @classmethod
     def tearDownClass(cls):
@@ -338,6 +339,17 @@ class Tracing(unittest.TestCase):
         wait_until(lambda: re.search(r"send to out finished.*trace_id=" + TRACE, self.h.log()),
                    "the function's log line with the trace id")
         self.assertIn("W3C baggage and are left out", self.h.log())
+
+    def test_state_requests_continue_the_trace(self):
+        r = self.h.deliver_binding("kafka-in", {"state_set": ["store", "k", "v"]},
+                                   {"traceparent": "00-%s-%s-01" % (TRACE, PARENT)})
+        self.assertEqual(r["status"], 200)
+        call = [c for c in self.h.received() if c["path"] == "/v1.0/state/statestore"][0]
+        m = TRACEPARENT.match(header(call, "traceparent") or "")
+        self.assertIsNotNone(m, call["headers"])
+        self.assertEqual(m.group(1), TRACE)
+        self.assertNotEqual(m.group(2), PARENT)
+        self.assertEqual(header(call, "baggage"), "team=pay%20ments")
 
     def test_pubsub_event_continues_its_trace(self):
         # the emulator puts the publisher's traceparent in the CloudEvent and
@@ -562,6 +574,111 @@ class ManyConnections(unittest.TestCase):
             for s in socks:
                 s.close()
             h.close()
+
+
+class State(unittest.TestCase):
+    """ofctx_state_* through the emulator's state API (contract §3.3): the
+    probe's state commands report each result to the output "out"."""
+
+    @classmethod
+    def setUpClass(cls):
+        context = dict(CONTEXT, states={"store": {"componentName": "statestore",
+                                                  "componentType": "state.redis"}})
+        components = dict(COMPONENTS, states=[{"name": "statestore", "type": "state.redis"}])
+        cls.h = Harness(context, components)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.h.finish()
+
+    def setUp(self):
+        self.h.control("DELETE", "/emulator/faults")
+        self.h.clear_received()
+
+    def command(self, cmd, status=200):
+        """Delivers `cmd` with a report; its answer must be `status`; the
+        reports sent, and the state calls made."""
+        self.h.clear_received()
+        r = self.h.deliver_binding("kafka-in", dict(cmd, report="out"))
+        self.assertEqual(r["status"], status, r)
+        calls = self.h.received()
+        reports = [json.loads(c["payload"]) for c in calls
+                   if c["path"] == "/v1.0/bindings/kafka-out" and c["status"] == 204]
+        return reports, [c for c in calls if c["path"].startswith("/v1.0/state/")]
+
+    def stored(self):
+        return self.h.control("GET", "/emulator/states/statestore")
+
+    def test_set_then_get_round_trip(self):
+        for value in ('plain "text" \\ é', '"a JSON string"', '{"b":[1,2],"a":"x"}', "", "42"):
+            reports, calls = self.command({"state_set": ["store", "k/1", value]})
+            self.assertEqual(reports[0]["code"], "OK")
+            self.assertEqual((calls[0]["method"], calls[0]["path"]), ("POST", "/v1.0/state/statestore"))
+            reports, calls = self.command({"state_get": ["store", "k/1"]})
+            self.assertEqual(calls[0]["path"], "/v1.0/state/statestore/k%2F1")
+            got = reports[0]
+            self.assertEqual((got["code"], got["found"]), ("OK", True))
+            # JSON as daprd re-encodes it (compact, keys sorted); everything else byte for byte
+            self.assertEqual(got["value"], '{"a":"x","b":[1,2]}' if value.startswith("{") else value)
+            self.assertEqual(got["etag"], self.stored()["k/1"]["etag"])
+        self.assertEqual(self.stored()["k/1"]["value"], "42")  # JSON stays JSON for other readers
+
+    def test_etag_concurrency(self):
+        self.command({"state_set": ["store", "c", "one"]})
+        etag = self.command({"state_get": ["store", "c"]})[0][0]["etag"]
+        self.command({"state_set": ["store", "c", "two"]})  # someone else wrote
+        reports, calls = self.command({"state_set": ["store", "c", "three"], "etag": etag, "first_write": True})
+        self.assertEqual((reports[0]["code"], reports[0]["status"]), ("ECONFLICT", 409))
+        self.assertEqual(len(calls), 1)  # not retried, and the input is acknowledged
+        self.assertEqual(self.stored()["c"]["value"], '"two"')
+        reports, _ = self.command({"state_set": ["store", "c", "four"], "first_write": True})
+        self.assertEqual(reports[0]["code"], "ECONFLICT")  # first-write: a key that exists needs its ETag
+        fresh = self.command({"state_get": ["store", "c"]})[0][0]["etag"]
+        reports, _ = self.command({"state_set": ["store", "c", "four"], "etag": fresh, "first_write": True})
+        self.assertEqual(reports[0]["code"], "OK")
+
+    def test_delete(self):
+        self.command({"state_set": ["store", "d", "x"]})
+        etag = self.stored()["d"]["etag"]
+        reports, calls = self.command({"state_delete": ["store", "d"], "etag": etag + "0"})
+        self.assertEqual(reports[0]["code"], "ECONFLICT")
+        self.assertEqual(calls[0]["headers"].get("If-Match"), etag + "0")
+        reports, calls = self.command({"state_delete": ["store", "d"], "etag": etag})
+        self.assertEqual((reports[0]["code"], calls[0]["method"]), ("OK", "DELETE"))
+        self.assertNotIn("d", self.stored())
+        reports, _ = self.command({"state_get": ["store", "d"]})
+        self.assertEqual((reports[0]["code"], reports[0]["found"], reports[0]["value"]), ("OK", False, ""))
+
+    def test_a_store_the_context_lacks_is_refused(self):
+        r = self.h.deliver_binding("kafka-in", {"state_get": ["statestore", "k"]})  # the Dapr name, not the entry's
+        self.assertEqual((r["status"], r["body"]), (200, "EINVAL"))  # a DROP: acknowledged
+        self.assertEqual(self.h.received(), [])
+
+    def test_not_acknowledged_before_the_write_settled(self):
+        self.h.faults([{"path": "/v1.0/state/statestore", "action": "delay", "ms": 500, "count": 1}])
+        reports, _ = self.command({"state_set": ["store", "slow", "v"]})
+        # answered: so the write had been taken when the answer came
+        self.assertIn("slow", self.stored())
+        self.assertEqual(reports[0]["code"], "OK")
+
+    def test_a_failing_write_is_retried_then_fails_the_input(self):
+        self.h.faults([{"path": "/v1.0/state/statestore", "action": "status", "status": 500, "count": 100}])
+        reports, calls = self.command({"state_set": ["store", "f", "v"]}, status=500)
+        self.assertEqual(len(calls), 4)  # OFCTX_SEND_ATTEMPTS
+        self.assertEqual((reports[0]["code"], reports[0]["status"]), ("ESTATE", 500))
+        self.assertNotIn("f", self.stored())
+
+    def test_a_refused_write_is_not_retried(self):
+        self.h.faults([{"path": "/v1.0/state/statestore", "action": "status", "status": 400, "count": 1}])
+        reports, calls = self.command({"state_set": ["store", "r", "v"]}, status=500)
+        self.assertEqual(len(calls), 1)
+        self.assertEqual((reports[0]["code"], reports[0]["status"]), ("ESTATE", 400))
+
+    def test_a_failed_read_is_the_functions_to_judge(self):
+        self.h.faults([{"path": "/v1.0/state/statestore/g", "action": "status", "status": 503, "count": 100}])
+        reports, calls = self.command({"state_get": ["store", "g"]})  # acknowledged: 200
+        self.assertEqual(len(calls), 4)  # retried as a send is
+        self.assertEqual((reports[0]["code"], reports[0]["status"]), ("ESTATE", 503))
 
 
 def slow_send_in_flight(h, ident, delay_ms):

@@ -309,6 +309,71 @@ class GrpcRuntime(unittest.TestCase):
         self.assertEqual(Protocol.status_of(res), UNIMPLEMENTED)
 
 
+ABORTED = 10
+
+
+class State(unittest.TestCase):
+    """ofctx_state_* over the sidecar's gRPC API (Dapr/GetState, SaveState,
+    DeleteState) against the fake daprd's in-memory store; the probe
+    reports each result to the output "out" (an InvokeBinding)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.h = GrpcHarness(dict(CONTEXT, states={"store": {"componentName": "statestore",
+                                                            "componentType": "state.redis"}}))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.h.finish()
+
+    def setUp(self):
+        self.h.clear_received()
+        self.h.faults([])
+
+    def command(self, cmd, code=OK):
+        self.h.clear_received()
+        r = self.h.call("OnBindingEvent", binding(dict(cmd, report="out")))
+        self.assertEqual(r["code"], code, r)
+        calls = self.h.received()
+        reports = [json.loads(unb64(c["request"]["data"])) for c in calls if c["method"] == "InvokeBinding"]
+        return reports, [c for c in calls if c["method"] != "InvokeBinding"]
+
+    def stored(self):
+        return json.loads(http("GET", self.h.control_url + "/states")[2])
+
+    def test_set_then_get_round_trip(self):
+        for value in ('plain "text"', '{"a":"x","b":[1,2]}', ""):
+            reports, calls = self.command({"state_set": ["store", "k", value]})
+            self.assertEqual(reports[0]["code"], "OK")
+            req = calls[0]["request"]
+            self.assertEqual((calls[0]["method"], req["storeName"], req["states"][0]["key"]),
+                             ("SaveState", "statestore", "k"))
+            reports, calls = self.command({"state_get": ["store", "k"]})
+            self.assertEqual(calls[0]["method"], "GetState")
+            self.assertEqual((reports[0]["code"], reports[0]["found"], reports[0]["value"]), ("OK", True, value))
+            self.assertEqual(reports[0]["etag"], self.stored()["statestore/k"]["etag"])
+        reports, _ = self.command({"state_get": ["store", "none"]})
+        self.assertEqual((reports[0]["found"], reports[0]["value"]), (False, ""))
+
+    def test_etag_conflict_and_delete(self):
+        self.command({"state_set": ["store", "c", "one"]})
+        etag = self.stored()["statestore/c"]["etag"]
+        reports, calls = self.command({"state_set": ["store", "c", "two"], "etag": etag + "0", "first_write": True})
+        self.assertEqual((reports[0]["code"], len(calls)), ("ECONFLICT", 1))  # not retried, acknowledged
+        opts = calls[0]["request"]["states"][0]
+        self.assertEqual((opts["etag"]["value"], opts["options"]["concurrency"]),
+                         (etag + "0", "CONCURRENCY_FIRST_WRITE"))
+        reports, calls = self.command({"state_delete": ["store", "c"], "etag": etag})
+        self.assertEqual((reports[0]["code"], calls[0]["method"]), ("OK", "DeleteState"))
+        self.assertNotIn("statestore/c", self.stored())
+
+    def test_a_failing_write_fails_the_input(self):
+        self.h.faults([{"method": "SaveState", "code": UNAVAILABLE, "times": 100}])
+        reports, calls = self.command({"state_set": ["store", "f", "v"]}, code=INTERNAL)
+        self.assertEqual(len(calls), 4)  # retried as a send is, then not acknowledged
+        self.assertEqual(reports[0]["code"], "ESTATE")
+
+
 class Protocol(unittest.TestCase):
     """HTTP/2 as a hostile or careless client speaks it (raw, no gRPC library)."""
 

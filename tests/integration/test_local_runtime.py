@@ -72,6 +72,30 @@ class LocalRuntime(unittest.TestCase):
         self.assertEqual(err.count("finished: success (200)"), 2)
         self.assertIn("probe: 4 events: 4 handled, 0 dropped, 0 failed; 5 sends; 0 lines skipped", err)
 
+    def test_state_is_kept_in_memory_for_the_run(self):
+        with open(self.context, "w") as f:
+            json.dump(dict(CONTEXT, states={"store": {"componentName": "statestore",
+                                                      "componentType": "state.redis"}}), f)
+        status, out, err = self.lines(
+            '{"state_set":["store","k","hello"],"report":"out"}\n'
+            '{"state_get":["store","k"],"report":"out"}\n'
+            '{"state_set":["store","k","x"],"etag":"9","report":"out"}\n'
+            '{"state_delete":["store","k"],"etag":"1","report":"out"}\n'
+            '{"state_get":["store","k"],"report":"out"}\n')
+        self.assertEqual(status, 0, err)
+        states = [l for l in out if "state" in l]
+        self.assertEqual(states, [
+            {"state": "set", "componentName": "statestore", "key": "k", "value": "hello", "status": 204},
+            {"state": "get", "componentName": "statestore", "key": "k", "value": "hello", "etag": "1",
+             "status": 200},
+            {"state": "set", "componentName": "statestore", "key": "k", "value": "x", "status": 409},
+            {"state": "delete", "componentName": "statestore", "key": "k", "status": 204},
+            {"state": "get", "componentName": "statestore", "key": "k", "status": 204}])
+        reports = [json.loads(l["data"]) if isinstance(l["data"], str) else l["data"]
+                   for l in out if l.get("output") == "out"]
+        self.assertEqual([(r["code"], r.get("value")) for r in reports],
+                         [("OK", ""), ("OK", "hello"), ("ECONFLICT", None), ("OK", ""), ("OK", "")])
+
     def test_send_options(self):
         # a JSON type embeds the data as JSON, unchecked; another type as a string; per-call
         # operation and metadata apply to that send only, not to the output's later sends

@@ -408,6 +408,19 @@ static int enum_of(const char *word, const char *first, const char *second) {
   return !word ? 0 : strcmp(word, first) == 0 ? 1 : strcmp(word, second) == 0 ? 2 : 0;
 }
 
+/* A write's ETag and options, in `etag` and `options`: `*etag_out` and
+ * `*options_out` point at them, or are NULL when the request has none. */
+static void write_options(const ofctx__state_request_t *req, Dapr__Proto__Common__V1__Etag *etag,
+                          Dapr__Proto__Common__V1__StateOptions *options,
+                          Dapr__Proto__Common__V1__Etag **etag_out,
+                          Dapr__Proto__Common__V1__StateOptions **options_out) {
+  etag->value = (char *)req->etag;
+  *etag_out = req->etag ? etag : NULL;
+  options->concurrency = enum_of(req->concurrency, "first-write", "last-write");
+  options->consistency = enum_of(req->consistency, "eventual", "strong");
+  *options_out = req->concurrency || req->consistency ? options : NULL;
+}
+
 /* Each operation as its own request, answered to `call` unless it fails. */
 static ofctx_err_t state_get(grpc_sink_t *s, ofctx__grpc_client_t *client,
                              const ofctx__state_request_t *req, const char *const *md,
@@ -441,11 +454,7 @@ static ofctx_err_t state_save(grpc_sink_t *s, ofctx__grpc_client_t *client,
   item.key = (char *)req->key;
   item.value.data = (uint8_t *)req->value;
   item.value.len = req->len;
-  etag.value = (char *)req->etag;
-  item.etag = req->etag ? &etag : NULL;
-  options.concurrency = enum_of(req->concurrency, "first-write", "last-write");
-  options.consistency = enum_of(req->consistency, "eventual", "strong");
-  item.options = req->concurrency || req->consistency ? &options : NULL;
+  write_options(req, &etag, &options, &item.etag, &item.options);
   item.metadata = item_metadata(req->metadata, &item.n_metadata, &heap);
   items[0] = &item;
   save.store_name = (char *)req->store;
@@ -470,11 +479,7 @@ static ofctx_err_t state_delete(grpc_sink_t *s, ofctx__grpc_client_t *client,
 
   del.store_name = (char *)req->store;
   del.key = (char *)req->key;
-  etag.value = (char *)req->etag;
-  del.etag = req->etag ? &etag : NULL;
-  options.concurrency = enum_of(req->concurrency, "first-write", "last-write");
-  options.consistency = enum_of(req->consistency, "eventual", "strong");
-  del.options = req->concurrency || req->consistency ? &options : NULL;
+  write_options(req, &etag, &options, &del.etag, &del.options);
   del.metadata = delete_metadata(req->metadata, &del.n_metadata, &heap);
   if (del.metadata)
     rc = ofctx__grpc_client_call_md(client, DAPR "DeleteState", NULL, md, &del.base, s->policy,

@@ -18,6 +18,11 @@ is not in them) are divided by the records they carried:
                 (as grpc-noalert)
   knative-http  examples/echo, Knative runtime: a plain POST, its body echoed (knative-http)
   knative-ce    the same as a binary-mode CloudEvent (ce-* headers: knative-ce)
+  knative-traced  knative-ce with tracing on (provider opentelemetry) and a traceparent header:
+                the invocation's span continued, its ids on the log lines
+  once-ce       examples/dedup-hook's once, the same CloudEvent, no hook named in the context
+  once-dedup    the same with the context naming the dedup hook (pre and post): every request
+                after the first has the id seen before, and is dropped by the hook
 
     bench/instructions.py [--build build] [--requests 50] [--only ROW,...] [--keep DIR]
 """
@@ -38,8 +43,9 @@ import runtimes  # noqa: E402  (the same records, contexts and helpers)
 from harness import NODE  # noqa: E402  (runtimes put tests/integration on the path)
 
 
-def http_client(port, path, body, headers):
-    """send(n): n requests, each once the one before is answered, on one connection."""
+def http_client(port, path, body, headers, expect=(200,)):
+    """send(n): n requests, each once the one before is answered (with a status of
+    `expect`), on one connection."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
     def send(n):
@@ -47,7 +53,7 @@ def http_client(port, path, body, headers):
             conn.request("POST", path, body, headers)
             answer = conn.getresponse()
             answer.read()
-            if answer.status != 200:
+            if answer.status not in expect:
                 raise SystemExit("%s answered %d" % (path, answer.status))
 
     return send, conn.close
@@ -132,8 +138,8 @@ def main():
                               for i in range(100)])
     json_type = {"Content-Type": "application/json"}
 
-    def post(path, body, headers=json_type):
-        return lambda folder: lambda port: http_client(port, path, body, headers)
+    def post(path, body, headers=json_type, expect=(200,)):
+        return lambda folder: lambda port: http_client(port, path, body, headers, expect)
 
     def grpc(path, message):
         return lambda folder: lambda port: grpc_client(port, path, message, folder)
@@ -143,6 +149,11 @@ def main():
     knative = {"name": "echo", "runtime": "Knative", "httpPattern": "/echo"}
     ce = dict(json_type, **{"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/bench",
                             "ce-type": "dev.bench.event"})
+    traced = dict(knative, tracing={"enabled": True, "provider": {
+        "name": "opentelemetry", "exporter": {"name": "otlp", "endpoint": "http://127.0.0.1:1"}}})
+    traced_ce = dict(ce, traceparent="00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+    once = os.path.join(args.build, "bin", "once")
+    dedup = dict(knative, name="once", prePlugins=["dedup"], postPlugins=["dedup"])
     rows = [("binding", binary, context, env, post("/" + binding, runtimes.record(200)), 1),
             ("pubsub", binary, pubsub, env, post("/dapr/pubsub/kafka-receiver", runtimes.dapr_json(event)), 1),
             ("bulk", binary, pubsub, env, post("/dapr/pubsub/kafka-receiver", runtimes.dapr_json(bulk)), 100),
@@ -151,7 +162,11 @@ def main():
              grpc("/dapr.proto.runtime.v1.AppCallback/OnBindingEvent",
                   runtimes.binding_event(binding, runtimes.record(200))), 1),
             ("knative-http", echo, knative, {}, post("/echo", '{"hello":"world"}'), 1),
-            ("knative-ce", echo, knative, {}, post("/echo", '{"hello":"world"}', ce), 1)]
+            ("knative-ce", echo, knative, {}, post("/echo", '{"hello":"world"}', ce), 1),
+            ("knative-traced", echo, traced, {}, post("/echo", '{"hello":"world"}', traced_ce), 1),
+            ("once-ce", once, dict(knative, name="once"), {}, post("/echo", '{"hello":"world"}', ce), 1),
+            # the first is handled, every later one dropped (400) by the hook
+            ("once-dedup", once, dedup, {}, post("/echo", '{"hello":"world"}', ce, (200, 400)), 1)]
     print("| Delivery | Instructions per record |\n|---|---|")
     for name, program, ctx, extra, client, per in rows:
         if only and name not in only:

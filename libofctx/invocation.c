@@ -33,9 +33,11 @@ void ofctx__invocation_release(ofctx_t *ctx) {
 
 static void settle(ofctx_t *ctx, ofctx__outcome_t outcome, const char *why) {
   ofctx__host_t *host = ctx->host;
-  ofctx_log_level_t level = outcome == OFCTX__OUTCOME_SUCCESS ? OFCTX_LOG_DEBUG
-                            : outcome == OFCTX__OUTCOME_DROP  ? OFCTX_LOG_WARN
-                                                              : OFCTX_LOG_ERROR;
+  /* a pre hook's DROP is its design (dedup, sampling): the hook says why */
+  ofctx_log_level_t level = outcome == OFCTX__OUTCOME_SUCCESS                   ? OFCTX_LOG_DEBUG
+                            : outcome == OFCTX__OUTCOME_DROP && ctx->stopped_by ? OFCTX_LOG_DEBUG
+                            : outcome == OFCTX__OUTCOME_DROP                    ? OFCTX_LOG_WARN
+                                                                                : OFCTX_LOG_ERROR;
 
   if (ctx->settled)
     return;

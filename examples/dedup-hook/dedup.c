@@ -136,7 +136,7 @@ static ofctx_result_t pre(ofctx_t *ctx, void *arg) {
   if (!e)
     return OFCTX_SUCCESS;
   d->dropped++;
-  ofctx_log(ctx, OFCTX_LOG_INFO, "dedup: dropped an event acknowledged before (id %s)",
+  ofctx_log(ctx, OFCTX_LOG_DEBUG, "dedup: dropped an event acknowledged before (id %s)",
             ofctx_event_attribute(ofctx_event(ctx), "id"));
   return OFCTX_DROP;
 }

@@ -49,7 +49,8 @@ class DedupHook(unittest.TestCase):
             event({"n": 1}, "1", source="t"),            # another source's id 1
             event("fail", "2"), event({"n": 2}, "2"),    # failed: handled when it comes again
             event({"n": 2}, "2"),
-            event({"n": 3}), event({"n": 3})])           # no id: nothing to know it by
+            event({"n": 3}), event({"n": 3})],           # no id: nothing to know it by
+            env={"OFCTX_LOG_LEVEL": "debug"})
         self.assertEqual(status, 0, err)
         self.assertEqual(did, ["out", "SUCCESS", "DROP", "out", "SUCCESS", "RETRY", "out", "SUCCESS", "DROP",
                                "out", "SUCCESS", "out", "SUCCESS"])

@@ -162,6 +162,11 @@ class LocalRuntime(unittest.TestCase):
                 self.assertEqual([l.get("output") or l.get("outcome") for l in out],
                                  ["DROP", "SUCCESS", "out", "SUCCESS"])
                 self.assertIn("3 events: 2 handled, 1 dropped, 0 failed; 1 sends", err)
+                # the hook's drop is its design: logged at debug, not as a warning
+                self.assertNotIn("event dropped", err)
+                _, _, debug = self.lines('{"gate":"drop"}\n', env={"OFCTX_LOG_LEVEL": "debug"})
+                self.assertIn('event dropped input=kafka outcome=drop reason="a pre hook declared the event '
+                              'poison"', debug)
 
     def test_a_hook_the_context_names_and_no_one_registered_stops_the_start(self):
         with open(self.context, "w") as f:

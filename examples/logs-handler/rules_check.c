@@ -35,6 +35,14 @@ const char *lh_path_index(lh_path_t *buf, const char *parent, size_t i) {
   return buf->s;
 }
 
+int lh_check_put(lh_check_t *c, json_t *out, const char *key, json_t *value, const char *path) {
+  if (!value)
+    return -1;
+  if (json_object_set_new(out, key, value) != 0)
+    return lh_check_fail(c, path, "out of memory");
+  return 0;
+}
+
 int lh_check_fail(lh_check_t *c, const char *path, const char *fmt, ...) {
   char text[384];
   va_list ap;

@@ -32,6 +32,9 @@ const char *lh_path_index(lh_path_t *buf, const char *parent, size_t i);
 /* "PATH: message" into the check's err: -1. */
 int lh_check_fail(lh_check_t *c, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Adds `value` (a new reference, or NULL after a failed check) to `out`
+ * under `key`: 0, or -1 (the check's err says why when out of memory). */
+int lh_check_put(lh_check_t *c, json_t *out, const char *key, json_t *value, const char *path);
 /* "PATH: expected WHAT, got a list": -1. */
 int lh_check_type(lh_check_t *c, const char *path, const char *what, const json_t *got);
 /* `s` in double quotes, escaped and cut to 60 bytes, into buf. */

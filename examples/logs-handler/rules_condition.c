@@ -66,15 +66,6 @@ static int own_keys(lh_check_t *c, const json_t *v, const char *path, kind_t kin
   return 0;
 }
 
-/* Adds `value` (a new reference, or NULL after a failed check). */
-static int put(lh_check_t *c, json_t *out, const char *key, json_t *value, const char *path) {
-  if (!value)
-    return -1;
-  if (json_object_set_new(out, key, value) != 0)
-    return lh_check_fail(c, path, "out of memory");
-  return 0;
-}
-
 /* A required duration member. */
 static int put_duration(lh_check_t *c, const json_t *v, const char *path, json_t *out,
                         const char *key, double max, const char *kind) {
@@ -84,15 +75,15 @@ static int put_duration(lh_check_t *c, const json_t *v, const char *path, json_t
   lh_path_key(&p, path, key);
   if (!d)
     return lh_check_fail(c, p.s, "required with %s", kind);
-  return put(c, out, key, lh_check_duration(c, d, p.s, max), p.s);
+  return lh_check_put(c, out, key, lh_check_duration(c, d, p.s, max), p.s);
 }
 
 static int count_kind(lh_check_t *c, const json_t *v, const char *path, json_t *out) {
   lh_path_t p;
 
   lh_path_key(&p, path, "count");
-  if (put(c, out, "count", lh_check_integer(c, json_object_get(v, "count"), p.s, 1, 1000000),
-          p.s) != 0)
+  if (lh_check_put(c, out, "count",
+                   lh_check_integer(c, json_object_get(v, "count"), p.s, 1, 1000000), p.s) != 0)
     return -1;
   return put_duration(c, v, path, out, "window", 7 * DAY, "count");
 }
@@ -109,9 +100,9 @@ static int put_of(lh_check_t *c, const json_t *v, const char *path, json_t *out)
     return -1;
   lh_path_key(&q, p.s, "where");
   o = json_object();
-  if (put(c, out, "of", o, p.s) != 0)
+  if (lh_check_put(c, out, "of", o, p.s) != 0)
     return -1;
-  return put(c, o, "where", where ? lh_check_strings(c, where, q.s) : json_array(), q.s);
+  return lh_check_put(c, o, "where", where ? lh_check_strings(c, where, q.s) : json_array(), q.s);
 }
 
 static int ratio_kind(lh_check_t *c, const json_t *v, const char *path, json_t *out) {
@@ -123,12 +114,12 @@ static int ratio_kind(lh_check_t *c, const json_t *v, const char *path, json_t *
     return lh_check_type(c, p.s, "a number more than 0 and at most 1", r);
   if (!(json_number_value(r) > 0 && json_number_value(r) <= 1))
     return lh_check_fail(c, p.s, "%g is not more than 0 and at most 1", json_number_value(r));
-  if (put(c, out, "ratio", json_real(json_number_value(r)), p.s) != 0 ||
+  if (lh_check_put(c, out, "ratio", json_real(json_number_value(r)), p.s) != 0 ||
       put_of(c, v, path, out) != 0)
     return -1;
   lh_path_key(&p, path, "min_total");
-  if (put(c, out, "min_total", m ? lh_check_integer(c, m, p.s, 1, 1000000000) : json_integer(20),
-          p.s) != 0)
+  if (lh_check_put(c, out, "min_total",
+                   m ? lh_check_integer(c, m, p.s, 1, 1000000000) : json_integer(20), p.s) != 0)
     return -1;
   return put_duration(c, v, path, out, "window", 7 * DAY, "ratio");
 }
@@ -144,10 +135,10 @@ static int absent_kind(lh_check_t *c, const json_t *v, const char *path, json_t 
     return -1;
   absent = json_real_value(json_object_get(out, "absent"));
   lh_path_key(&p, path, "forget_after");
-  if (put(c, out, "forget_after",
-          f ? lh_check_duration(c, f, p.s, 30 * DAY)
-            : json_real(absent * 2 > DAY ? absent * 2 : DAY),
-          p.s) != 0)
+  if (lh_check_put(c, out, "forget_after",
+                   f ? lh_check_duration(c, f, p.s, 30 * DAY)
+                     : json_real(absent * 2 > DAY ? absent * 2 : DAY),
+                   p.s) != 0)
     return -1;
   forget = json_real_value(json_object_get(out, "forget_after"));
   if (forget <= absent)

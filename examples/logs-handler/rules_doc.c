@@ -22,15 +22,6 @@ static const char *const FORMATS[] = {"notification-manager", "alertmanager", NU
 /* the keys merged key by key from the defaults */
 static const char *const MERGED[] = {"select", "match", "labels", "annotations", NULL};
 
-/* Adds `value` (a new reference, or NULL after a failed check) to `out`. */
-static int put(lh_check_t *c, json_t *out, const char *key, json_t *value, const char *path) {
-  if (!value)
-    return -1;
-  if (json_object_set_new(out, key, value) != 0)
-    return lh_check_fail(c, path, "out of memory");
-  return 0;
-}
-
 static int put_name(lh_check_t *c, const json_t *rule, const char *path, json_t *out) {
   json_t *v = lh_member(rule, "name");
   const char *s = json_string_value(v);
@@ -46,7 +37,7 @@ static int put_name(lh_check_t *c, const json_t *rule, const char *path, json_t 
       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(s))
     return lh_check_fail(c, p.s, "%s is not a rule name (1 to 63 of a-z, 0-9 and -)",
                          lh_quote(q, sizeof q, s));
-  return put(c, out, "name", json_string(s), p.s);
+  return lh_check_put(c, out, "name", json_string(s), p.s);
 }
 
 static int put_text(lh_check_t *c, const json_t *rule, const char *path, json_t *out,
@@ -55,7 +46,7 @@ static int put_text(lh_check_t *c, const json_t *rule, const char *path, json_t 
   json_t *v = lh_member(rule, key);
 
   lh_path_key(&p, path, key);
-  return put(c, out, key, v ? lh_check_text(c, v, p.s, 0) : json_string(fallback), p.s);
+  return lh_check_put(c, out, key, v ? lh_check_text(c, v, p.s, 0) : json_string(fallback), p.s);
 }
 
 static int put_severity(lh_check_t *c, const json_t *rule, const char *path, json_t *out) {
@@ -83,8 +74,9 @@ static int put_format(lh_check_t *c, const json_t *rule, const char *path, json_
   json_t *v = lh_member(rule, "format");
 
   lh_path_key(&p, path, "format");
-  return put(c, out, "format",
-             v ? lh_check_choice(c, v, p.s, FORMATS) : json_string("notification-manager"), p.s);
+  return lh_check_put(c, out, "format",
+                      v ? lh_check_choice(c, v, p.s, FORMATS) : json_string("notification-manager"),
+                      p.s);
 }
 
 /* A duration member, or `fallback` seconds. */
@@ -94,7 +86,8 @@ static int put_duration(lh_check_t *c, const json_t *obj, const char *path, json
   json_t *v = lh_member(obj, key);
 
   lh_path_key(&p, path, key);
-  return put(c, out, key, v ? lh_check_duration(c, v, p.s, max) : json_real(fallback), p.s);
+  return lh_check_put(c, out, key, v ? lh_check_duration(c, v, p.s, max) : json_real(fallback),
+                      p.s);
 }
 
 static int put_repeat(lh_check_t *c, const json_t *rule, const char *path, json_t *out) {
@@ -141,7 +134,7 @@ static int put_matchers(lh_check_t *c, const json_t *sel, const char *path, json
   json_t *v = lh_member(sel, key);
 
   lh_path_key(&p, path, key);
-  return put(c, out, key, v ? lh_check_matchers(c, v, p.s) : json_array(), p.s);
+  return lh_check_put(c, out, key, v ? lh_check_matchers(c, v, p.s) : json_array(), p.s);
 }
 
 static int put_select(lh_check_t *c, const json_t *rule, const char *path, json_t *out) {
@@ -154,21 +147,22 @@ static int put_select(lh_check_t *c, const json_t *rule, const char *path, json_
     json_decref(s);
     return lh_check_type(c, p.s, "a mapping (namespace, pod, container, labels, self)", sel);
   }
-  if (put(c, out, "select", s, p.s) != 0 || (sel && lh_check_keys(c, sel, p.s, SELECT_KEYS) != 0))
+  if (lh_check_put(c, out, "select", s, p.s) != 0 ||
+      (sel && lh_check_keys(c, sel, p.s, SELECT_KEYS) != 0))
     return -1;
   rc = put_matchers(c, sel, p.s, s, "namespace");
   rc = rc ? rc : put_matchers(c, sel, p.s, s, "pod");
   rc = rc ? rc : put_matchers(c, sel, p.s, s, "container");
   labels = lh_member(sel, "labels");
   lh_path_key(&q, p.s, "labels");
-  rc =
-      rc ? rc
-         : put(c, s, "labels", labels ? lh_check_label_select(c, labels, q.s) : json_object(), q.s);
+  rc = rc ? rc
+          : lh_check_put(c, s, "labels",
+                         labels ? lh_check_label_select(c, labels, q.s) : json_object(), q.s);
   self = lh_member(sel, "self");
   lh_path_key(&q, p.s, "self");
   if (rc == 0 && self && !json_is_boolean(self))
     return lh_check_type(c, q.s, "true or false", self);
-  return rc ? rc : put(c, s, "self", json_boolean(json_is_true(self)), q.s);
+  return rc ? rc : lh_check_put(c, s, "self", json_boolean(json_is_true(self)), q.s);
 }
 
 static int put_match(lh_check_t *c, const json_t *rule, const char *path, json_t *out) {
@@ -181,20 +175,23 @@ static int put_match(lh_check_t *c, const json_t *rule, const char *path, json_t
     json_decref(o);
     return lh_check_type(c, p.s, "a mapping (parse, where, regex)", m);
   }
-  if (put(c, out, "match", o, p.s) != 0 || (m && lh_check_keys(c, m, p.s, MATCH_KEYS) != 0))
+  if (lh_check_put(c, out, "match", o, p.s) != 0 ||
+      (m && lh_check_keys(c, m, p.s, MATCH_KEYS) != 0))
     return -1;
   v = lh_member(m, "parse");
   lh_path_key(&q, p.s, "parse");
-  rc = put(c, o, "parse", v ? lh_check_choice(c, v, q.s, PARSES) : json_string("none"), q.s);
+  rc = lh_check_put(c, o, "parse", v ? lh_check_choice(c, v, q.s, PARSES) : json_string("none"),
+                    q.s);
   v = lh_member(m, "where");
   lh_path_key(&q, p.s, "where");
-  rc = rc ? rc : put(c, o, "where", v ? lh_check_strings(c, v, q.s) : json_array(), q.s);
+  rc = rc ? rc : lh_check_put(c, o, "where", v ? lh_check_strings(c, v, q.s) : json_array(), q.s);
   v = lh_member(m, "regex");
   lh_path_key(&q, p.s, "regex");
   if (rc == 0 && v && (!json_is_string(v) || !*json_string_value(v)))
     return json_is_string(v) ? lh_check_fail(c, q.s, "must not be empty")
                              : lh_check_type(c, q.s, "a string (a PCRE2 regex)", v);
-  return rc ? rc : put(c, o, "regex", v ? json_string(json_string_value(v)) : json_null(), q.s);
+  return rc ? rc
+            : lh_check_put(c, o, "regex", v ? json_string(json_string_value(v)) : json_null(), q.s);
 }
 
 static int put_group_by(lh_check_t *c, const json_t *rule, const char *path, json_t *out) {
@@ -202,9 +199,9 @@ static int put_group_by(lh_check_t *c, const json_t *rule, const char *path, jso
   json_t *v = lh_member(rule, "group_by");
 
   lh_path_key(&p, path, "group_by");
-  return put(c, out, "group_by",
-             v ? lh_check_fields(c, v, p.s) : json_pack("[sss]", "namespace", "pod", "container"),
-             p.s);
+  return lh_check_put(
+      c, out, "group_by",
+      v ? lh_check_fields(c, v, p.s) : json_pack("[sss]", "namespace", "pod", "container"), p.s);
 }
 
 static int put_condition(lh_check_t *c, const json_t *rule, const char *path, json_t *out) {
@@ -213,10 +210,10 @@ static int put_condition(lh_check_t *c, const json_t *rule, const char *path, js
 
   lh_path_key(&p, path, "condition");
   if (!v)
-    return put(c, out, "condition", json_pack("{ss}", "kind", "any"), p.s);
+    return lh_check_put(c, out, "condition", json_pack("{ss}", "kind", "any"), p.s);
   if (lh_check_condition(c, v, p.s, &cond) != 0)
     return -1;
-  return put(c, out, "condition", cond, p.s);
+  return lh_check_put(c, out, "condition", cond, p.s);
 }
 
 static int put_map(lh_check_t *c, const json_t *rule, const char *path, json_t *out,
@@ -225,7 +222,7 @@ static int put_map(lh_check_t *c, const json_t *rule, const char *path, json_t *
   json_t *v = lh_member(rule, key);
 
   lh_path_key(&p, path, key);
-  return put(c, out, key, v ? lh_check_labels(c, v, p.s, multiline) : json_object(), p.s);
+  return lh_check_put(c, out, key, v ? lh_check_labels(c, v, p.s, multiline) : json_object(), p.s);
 }
 
 static int put_labels(lh_check_t *c, const json_t *rule, const char *path, json_t *out) {
@@ -241,7 +238,8 @@ static int put_samples(lh_check_t *c, const json_t *rule, const char *path, json
   json_t *v = lh_member(rule, "samples");
 
   lh_path_key(&p, path, "samples");
-  return put(c, out, "samples", v ? lh_check_integer(c, v, p.s, 0, 10) : json_integer(3), p.s);
+  return lh_check_put(c, out, "samples", v ? lh_check_integer(c, v, p.s, 0, 10) : json_integer(3),
+                      p.s);
 }
 
 typedef int (*field_fn)(lh_check_t *c, const json_t *rule, const char *path, json_t *out);
@@ -409,29 +407,30 @@ static int normalize_settings(lh_check_t *c, const json_t *file, json_t *doc) {
     json_decref(s);
     return lh_check_type(c, "settings", "a mapping", in);
   }
-  if (put(c, doc, "settings", s, "settings") != 0 ||
+  if (lh_check_put(c, doc, "settings", s, "settings") != 0 ||
       (in && lh_check_keys(c, in, "settings", SETTINGS_KEYS) != 0))
     return -1;
   v = lh_member(in, "max_keys");
   lh_path_key(&p, "settings", "max_keys");
-  rc =
-      put(c, s, "max_keys", v ? lh_check_integer(c, v, p.s, 1, 1000000) : json_integer(10000), p.s);
+  rc = lh_check_put(c, s, "max_keys",
+                    v ? lh_check_integer(c, v, p.s, 1, 1000000) : json_integer(10000), p.s);
   v = lh_member(in, "notify_rate");
   lh_path_key(&p, "settings", "notify_rate");
   rc = rc ? rc
-          : put(c, s, "notify_rate", v ? lh_check_number(c, v, p.s, 0.001, 1000) : json_real(1),
-                p.s);
+          : lh_check_put(c, s, "notify_rate",
+                         v ? lh_check_number(c, v, p.s, 0.001, 1000) : json_real(1), p.s);
   v = lh_member(in, "notify_burst");
   lh_path_key(&p, "settings", "notify_burst");
   rc = rc ? rc
-          : put(c, s, "notify_burst", v ? lh_check_integer(c, v, p.s, 1, 1000) : json_real(3), p.s);
+          : lh_check_put(c, s, "notify_burst",
+                         v ? lh_check_integer(c, v, p.s, 1, 1000) : json_real(3), p.s);
   if (rc == 0 && v) /* a real, as the design's document has it */
-    rc = put(c, s, "notify_burst", json_real((double)json_integer_value(v)), p.s);
+    rc = lh_check_put(c, s, "notify_burst", json_real((double)json_integer_value(v)), p.s);
   v = lh_member(in, "receiver");
   lh_path_key(&p, "settings", "receiver");
   return rc ? rc
-            : put(c, s, "receiver", v ? lh_check_text(c, v, p.s, 0) : json_string("logs-handler"),
-                  p.s);
+            : lh_check_put(c, s, "receiver",
+                           v ? lh_check_text(c, v, p.s, 0) : json_string("logs-handler"), p.s);
 }
 
 int lh_rules_doc_normalize(json_t **out, const json_t *file, lh_has_output_fn has_output, void *arg,

@@ -11,15 +11,8 @@
 
 #define NAME_MAX_LEN 64
 
-static int name_ok(const char *s) {
-  size_t n = 0;
-
-  for (; s[n]; n++)
-    if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
-          (s[n] >= '0' && s[n] <= '9') || s[n] == '.' || s[n] == '_' || s[n] == '-'))
-      return 0;
-  return n >= 1 && n <= NAME_MAX_LEN;
-}
+/* 1-64 of [A-Za-z0-9._-]: the name characters of text.h. */
+static int name_ok(const char *s) { return ofctx__name_chars_ok(s) && strlen(s) <= NAME_MAX_LEN; }
 
 static ofctx_err_t refuse(ofctx_error_t *err, const char *what, const char *name, const char *why) {
   char quoted[OFCTX_QUOTE_SIZE];

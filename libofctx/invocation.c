@@ -56,7 +56,8 @@ static void settle(ofctx_t *ctx, ofctx__outcome_t outcome, const char *why) {
                  : outcome == OFCTX__OUTCOME_DROP  ? "event dropped"
                                                    : "event failed, not acknowledged",
                  "input", ctx->ev.input, "outcome", ofctx__outcome_name(outcome), "reason", why,
-                 "latency_ms", latency, OFCTX__TRACE_FIELDS(ctx), (const char *)NULL);
+                 "hook", ctx->stopped_by, "latency_ms", latency, OFCTX__TRACE_FIELDS(ctx),
+                 (const char *)NULL);
     }
     ofctx__metrics_invocation_time(host->metrics, ctx->ev.input_index, seconds);
     if (!ctx->batch) /* a batch's entries are counted by their batch */
@@ -216,17 +217,16 @@ static ofctx_result_t run(ofctx_t *ctx) {
   ofctx__host_t *host = ctx->host;
   ofctx_result_t result = ofctx__hooks_pre(host->hooks, ctx, &ctx->stopped_by);
 
-  if (result != OFCTX_SUCCESS)
-    ofctx__log(OFCTX_LOG_DEBUG, "a pre hook stopped the function", "input", ctx->ev.input, "hook",
-               ctx->stopped_by, (const char *)NULL);
-  else if (ctx->batch)
-    result = result_of(ctx, (int)host->batch_fn(ctx, ctx->batch));
-  else if (host->fn)
-    result = result_of(ctx, (int)host->fn(ctx, &ctx->ev));
-  else if (host->batch_fn)
-    result = call_batch_of_one(ctx);
-  else
-    host->http_fn(ctx, &ctx->ev, &ctx->res);
+  if (result == OFCTX_SUCCESS) { /* else a pre hook stopped it: settle's line names it */
+    if (ctx->batch)
+      result = result_of(ctx, (int)host->batch_fn(ctx, ctx->batch));
+    else if (host->fn)
+      result = result_of(ctx, (int)host->fn(ctx, &ctx->ev));
+    else if (host->batch_fn)
+      result = call_batch_of_one(ctx);
+    else
+      host->http_fn(ctx, &ctx->ev, &ctx->res);
+  }
   result = ofctx__hooks_post(host->hooks, ctx, result);
   if (host->http_fn && result == OFCTX_DROP) { /* what the function wrote does not go */
     ctx->res.status = 400;

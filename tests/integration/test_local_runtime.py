@@ -166,7 +166,7 @@ class LocalRuntime(unittest.TestCase):
                 self.assertNotIn("event dropped", err)
                 _, _, debug = self.lines('{"gate":"drop"}\n', env={"OFCTX_LOG_LEVEL": "debug"})
                 self.assertIn('event dropped input=kafka outcome=drop reason="a pre hook declared the event '
-                              'poison"', debug)
+                              'poison" hook=probe-gate', debug)
 
     def test_a_hook_the_context_names_and_no_one_registered_stops_the_start(self):
         with open(self.context, "w") as f:

@@ -674,6 +674,21 @@ class State(unittest.TestCase):
         self.assertEqual(len(calls), 1)
         self.assertEqual((reports[0]["code"], reports[0]["status"]), ("ESTATE", 400))
 
+    def test_ttl_reaches_the_sidecar(self):
+        # ofctx_state_opts_t.metadata {"ttlInSeconds", "60"}: the item's metadata in the save
+        reports, calls = self.command({"state_set": ["store", "ttl", "v"], "metadata": ["ttlInSeconds", "60"]})
+        self.assertEqual(reports[0]["code"], "OK")
+        self.assertEqual(json.loads(calls[0]["body"])[0]["metadata"], {"ttlInSeconds": "60"})
+        self.assertEqual(self.command({"state_get": ["store", "ttl"]})[0][0]["found"], True)
+        self.h.control("POST", "/emulator/states/clock", {"advance": 61})
+        reports, _ = self.command({"state_get": ["store", "ttl"]})
+        self.assertEqual((reports[0]["code"], reports[0]["found"]), ("OK", False))  # expired: 204
+        # a TTL the sidecar refuses (its 500, retried as any) fails the write and the input
+        reports, calls = self.command({"state_set": ["store", "ttl", "v"], "metadata": ["ttlInSeconds", "soon"]},
+                                      status=500)
+        self.assertEqual((reports[0]["code"], reports[0]["status"], len(calls)), ("ESTATE", 500, 4))
+        self.assertNotIn("ttl", self.stored())  # expired, and not saved again
+
     def state_metrics(self):
         """{(operation, result): count} of the store "store", and the page passes promtool."""
         status, _, text = http("GET", self.h.app + "/metrics")

@@ -23,6 +23,11 @@ is not in them) are divided by the records they carried:
   once-ce       examples/dedup-hook's once, the same CloudEvent, no hook named in the context
   once-dedup    the same with the context naming the dedup hook (pre and post): every request
                 after the first has the id seen before, and is dropped by the hook
+  new-send      the function `ofctx new` makes (Async, a binding event): one send to the
+                output per event, to the Dapr sidecar emulator
+  new-state     `ofctx new --state`'s: the same send, after a state read and a write of
+                the store's key through the emulator (its state API): new-state less
+                new-send is what a get and a set cost the function per event
 
     bench/instructions.py [--build build] [--requests 50] [--only ROW,...] [--keep DIR]
 """
@@ -79,6 +84,42 @@ def grpc_client(port, path, message, folder):
         node.wait(60)
 
     return send, close
+
+
+def scaffold(build, folder, name, *options):
+    """The function `ofctx new NAME OPTIONS` makes, built against the build tree
+    (-O2): its program's path."""
+    src, build = os.path.join(folder, name), os.path.abspath(build)
+    subprocess.run([os.path.join(build, "bin", "ofctx"), "new", name, "--dir", src, *options], check=True,
+                   capture_output=True)
+    program = os.path.join(src, name)
+    subprocess.run(["cc", "-std=c11", "-O2", "-g", "-o", program, name + ".c", "main.c",
+                    "-I" + os.path.join(runtimes.ROOT, "include"), "-I" + os.path.join(build, "include"),
+                    "-L" + build, "-lofctx", "-Wl,-rpath," + build], cwd=src, check=True)
+    return program
+
+
+class Emulator:
+    """tools/daprd_emulator.py with these components, as the functions' sidecar:
+    callgrind counts the function's instructions, not the sidecar's."""
+
+    def __init__(self, components, folder):
+        comp_file = os.path.join(folder, "components.json")
+        with open(comp_file, "w") as f:
+            json.dump(components, f)
+        ready = os.path.join(folder, "dapr.port")
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(runtimes.ROOT, "tools", "daprd_emulator.py"), "--app-port",
+             str(runtimes.free_port()), "--dapr-http-port", "0", "--components", comp_file, "--ready-file", ready],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        runtimes.STARTED.append(self.proc)
+        runtimes.wait_until(lambda: os.path.exists(ready), "the emulator", 60)
+        with open(ready) as f:
+            self.port = int(f.read().strip())
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(60)
 
 
 def count(binary, context, env, client, requests, folder, keep=None):
@@ -167,14 +208,36 @@ def main():
             ("once-ce", once, dict(knative, name="once"), {}, post("/echo", '{"hello":"world"}', ce), 1),
             # the first is handled, every later one dropped (400) by the hook
             ("once-dedup", once, dedup, {}, post("/echo", '{"hello":"world"}', ce, (200, 400)), 1)]
+    scaffolds = tempfile.TemporaryDirectory(prefix="ofctx-bench-new-")
+    sidecar = None
+    if not only or only & {"new-send", "new-state"}:
+        sidecar = Emulator({"bindings": [{"name": "in", "type": "bindings.kafka"},
+                                         {"name": "out", "type": "bindings.kafka", "direction": "output"}],
+                            "states": [{"name": "store", "type": "state.redis"}]}, scaffolds.name)
+        # the contexts `ofctx new` writes (the store named "store")
+        new_ctx = {"name": "counter", "runtime": "Async",
+                   "inputs": {"in": {"componentName": "in", "componentType": "bindings.kafka"}},
+                   "outputs": {"out": {"componentName": "out", "componentType": "bindings.kafka",
+                                       "operation": "create"}}}
+        state_ctx = dict(new_ctx, states={"store": {"componentName": "store", "componentType": "state.redis"}})
+        new_env = {"DAPR_HTTP_PORT": str(sidecar.port), "OFCTX_DAPR_WAIT_MS": "0"}
+        rows += [("new-send", scaffold(args.build, scaffolds.name, "sender"), new_ctx, new_env,
+                  post("/in", '{"hello":"world"}'), 1),
+                 ("new-state", scaffold(args.build, scaffolds.name, "counter", "--state", "store"), state_ctx,
+                  new_env, post("/in", '{"hello":"world"}'), 1)]
     print("| Delivery | Instructions per record |\n|---|---|")
-    for name, program, ctx, extra, client, per in rows:
-        if only and name not in only:
-            continue
-        with tempfile.TemporaryDirectory(prefix="ofctx-callgrind-") as folder:
-            keep = os.path.join(args.keep, name + ".callgrind") if args.keep else None
-            total = count(program, ctx, extra, client(folder), args.requests, folder, keep)
-        print("| %s | %d |" % (name, round(total / (args.requests * per))), flush=True)
+    try:
+        for name, program, ctx, extra, client, per in rows:
+            if only and name not in only:
+                continue
+            with tempfile.TemporaryDirectory(prefix="ofctx-callgrind-") as folder:
+                keep = os.path.join(args.keep, name + ".callgrind") if args.keep else None
+                total = count(program, ctx, extra, client(folder), args.requests, folder, keep)
+            print("| %s | %d |" % (name, round(total / (args.requests * per))), flush=True)
+    finally:
+        if sidecar:
+            sidecar.close()
+        scaffolds.cleanup()
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ is not in them) are divided by the records they carried:
   new-state     `ofctx new --state`'s: the same send, after a state read and a write of
                 the store's key through the emulator (its state API): new-state less
                 new-send is what a get and a set cost the function per event
+  new-send-grpc, new-state-grpc  the same two with the sidecar's gRPC API
+                (OFCTX_DAPR_PROTOCOL=grpc), tests/grpc/fake_daprd.js playing it
 
     bench/instructions.py [--build build] [--requests 50] [--only ROW,...] [--keep DIR]
 """
@@ -45,7 +47,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import runtimes  # noqa: E402  (the same records, contexts and helpers)
-from harness import NODE  # noqa: E402  (runtimes put tests/integration on the path)
+from harness import GRPC_DIR, NODE  # noqa: E402  (runtimes put tests/integration on the path)
 
 
 def http_client(port, path, body, headers, expect=(200,)):
@@ -116,6 +118,25 @@ class Emulator:
         runtimes.wait_until(lambda: os.path.exists(ready), "the emulator", 60)
         with open(ready) as f:
             self.port = int(f.read().strip())
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(60)
+
+
+class FakeDaprd:
+    """tests/grpc/fake_daprd.js: the sidecar's gRPC API (bindings and an
+    in-memory state store), for the gRPC rows."""
+
+    def __init__(self, folder):
+        ready = os.path.join(folder, "fake.json")
+        self.port = runtimes.free_port()
+        self.proc = subprocess.Popen(
+            [NODE, os.path.join(GRPC_DIR, "fake_daprd.js"), "--app-port", str(runtimes.free_port()),
+             "--grpc-port", str(self.port), "--ready-file", ready],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        runtimes.STARTED.append(self.proc)
+        runtimes.wait_until(lambda: os.path.exists(ready), "the fake daprd", 60)
 
     def close(self):
         self.proc.terminate()
@@ -209,8 +230,9 @@ def main():
             # the first is handled, every later one dropped (400) by the hook
             ("once-dedup", once, dedup, {}, post("/echo", '{"hello":"world"}', ce, (200, 400)), 1)]
     scaffolds = tempfile.TemporaryDirectory(prefix="ofctx-bench-new-")
-    sidecar = None
-    if not only or only & {"new-send", "new-state"}:
+    sidecar = fake = None
+    new_rows = {"new-send", "new-state", "new-send-grpc", "new-state-grpc"}
+    if not only or only & new_rows:
         sidecar = Emulator({"bindings": [{"name": "in", "type": "bindings.kafka"},
                                          {"name": "out", "type": "bindings.kafka", "direction": "output"}],
                             "states": [{"name": "store", "type": "state.redis"}]}, scaffolds.name)
@@ -221,10 +243,18 @@ def main():
                                        "operation": "create"}}}
         state_ctx = dict(new_ctx, states={"store": {"componentName": "store", "componentType": "state.redis"}})
         new_env = {"DAPR_HTTP_PORT": str(sidecar.port), "OFCTX_DAPR_WAIT_MS": "0"}
-        rows += [("new-send", scaffold(args.build, scaffolds.name, "sender"), new_ctx, new_env,
-                  post("/in", '{"hello":"world"}'), 1),
-                 ("new-state", scaffold(args.build, scaffolds.name, "counter", "--state", "store"), state_ctx,
-                  new_env, post("/in", '{"hello":"world"}'), 1)]
+        sender = scaffold(args.build, scaffolds.name, "sender")
+        counter = scaffold(args.build, scaffolds.name, "counter", "--state", "store")
+        rows += [("new-send", sender, new_ctx, new_env, post("/in", '{"hello":"world"}'), 1),
+                 ("new-state", counter, state_ctx, new_env, post("/in", '{"hello":"world"}'), 1)]
+        if not os.path.isdir(os.path.join(GRPC_DIR, "node_modules", "@grpc", "grpc-js")):
+            print("(new-send-grpc, new-state-grpc: not counted, tests/grpc/node_modules is missing: "
+                  "npm ci there)")
+        elif not only or only & {"new-send-grpc", "new-state-grpc"}:
+            fake = FakeDaprd(scaffolds.name)
+            grpc_new_env = dict(new_env, OFCTX_DAPR_PROTOCOL="grpc", DAPR_GRPC_PORT=str(fake.port))
+            rows += [("new-send-grpc", sender, new_ctx, grpc_new_env, post("/in", '{"hello":"world"}'), 1),
+                     ("new-state-grpc", counter, state_ctx, grpc_new_env, post("/in", '{"hello":"world"}'), 1)]
     print("| Delivery | Instructions per record |\n|---|---|")
     try:
         for name, program, ctx, extra, client, per in rows:
@@ -235,8 +265,9 @@ def main():
                 total = count(program, ctx, extra, client(folder), args.requests, folder, keep)
             print("| %s | %d |" % (name, round(total / (args.requests * per))), flush=True)
     finally:
-        if sidecar:
-            sidecar.close()
+        for peer in (sidecar, fake):
+            if peer:
+                peer.close()
         scaffolds.cleanup()
 
 

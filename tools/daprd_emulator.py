@@ -1855,7 +1855,8 @@ class Emulator:
             if err:
                 return err
             advance = opts.get("advance") if isinstance(opts, dict) else None
-            if isinstance(advance, bool) or not isinstance(advance, (int, float)) or advance < 0:
+            if isinstance(advance, bool) or not isinstance(advance, (int, float)) or \
+                    not math.isfinite(advance) or advance < 0:
                 return json_reply(400, {"error": "body must be {\"advance\": seconds >= 0}"})
             with self.lock:
                 self.state_clock += advance

@@ -567,8 +567,8 @@ class StateTest(unittest.TestCase):
             self.assertEqual((st, body["errorCode"]), (500, "ERR_STATE_SAVE"), bad)
             self.assertIn("incorrect value for metadata 'ttlInSeconds'", body["message"])
         self.assertEqual(self.get("b")[0], 204)  # nothing saved
-        st, _, _ = self.emu.call("POST", "/emulator/states/clock", b'{"advance": -1}')
-        self.assertEqual(st, 400)
+        for bad in (b'{"advance": -1}', b'{"advance": NaN}', b'{"advance": true}', b'[]'):
+            self.assertEqual(self.emu.call("POST", "/emulator/states/clock", bad)[0], 400, bad)
 
     def test_control_and_metadata(self):
         self.save([{"key": "c", "value": "v"}])

@@ -310,7 +310,8 @@ async function control(req, res) {
                                                    v.expires === null ? {} : { ttl: (v.expires - now()) / 1000 })];
     })));
   if (req.method === "POST" && url.pathname === "/states/clock") {
-    clockMs += 1000 * Number(json.advance);
+    if (typeof json.advance !== "number" || !(json.advance >= 0)) return send(res, 400, { error: "advance: seconds >= 0" });
+    clockMs += 1000 * json.advance;
     return send(res, 204);
   }
   if (req.method === "DELETE" && url.pathname === "/received") {

@@ -30,66 +30,121 @@ static int name_is(const char *key, size_t key_len, const char *name) {
   return name[k] == '\0';
 }
 
-/* The walk of valid text: the members of the objects that some path goes
- * through, in order, one object at a time, the others stepped over whole.
- * `at[p]` is how many keys of path p the objects open around the walk
- * match; p looks at the members of the innermost open object when it is
- * that object's depth. A name matched again (a duplicate) sets its paths
- * anew, so the last member counts. No recursion: the walk leaves an object
- * at its closing brace, back in the object around it. */
-static void walk(const char *s, size_t len, size_t i, ofctx_json_path_t *paths, size_t n,
-                 size_t *at) {
+#define ENDS_HERE 1 /* a path ends at the member */
+#define WALK_INTO 2 /* a path goes on in it, an object */
+
+/* Sets the paths that `name` (the member at s[key], `depth` objects in)
+ * leads along: a path that ends at it gets its value, one that goes on
+ * starts again in it (the last member of a name counts). ENDS_HERE and
+ * WALK_INTO say which happened. A value's length is
+ * measured here only for an object that a path ends at and another walks
+ * into (else it is left 0: the walk measures it as it validates it). Paths often share a name (the
+ * same pointer): it is compared once. */
+static int match_member(const char *s, size_t len, size_t key, size_t key_end, size_t value,
+                        size_t depth, ofctx_json_path_t *paths, size_t n, size_t *at) {
+  const char *last_name = NULL;
+  int last_is = 0, found = 0;
+
+  for (size_t p = 0; p < n; p++) {
+    const char *name;
+    if (at[p] != depth || paths[p].nkeys <= depth)
+      continue;
+    name = paths[p].keys[depth];
+    if (name != last_name) {
+      last_name = name;
+      last_is = name_is(s + key, key_end - key, name);
+    }
+    if (!last_is)
+      continue;
+    paths[p].value_len = 0; /* measured below */
+    if (paths[p].nkeys == depth + 1) {
+      paths[p].value = s + value;
+      found |= ENDS_HERE;
+    } else {
+      paths[p].value = NULL; /* until this value holds the rest */
+      if (s[value] == '{') {
+        at[p] = depth + 1;
+        found |= WALK_INTO;
+      }
+    }
+  }
+  if (found == (ENDS_HERE | WALK_INTO)) { /* an object that is a value and walked into */
+    size_t n_bytes = ofctx__json_valid_len(s + value, len - value);
+    for (size_t p = 0; p < n; p++)
+      if (paths[p].value == s + value)
+        paths[p].value_len = n_bytes;
+  }
+  return found;
+}
+
+/* The walk: the members of the outermost object (at s[i]), and of each
+ * object some path goes through, in order; every other value is stepped
+ * over whole. The text is validated as it is read, every byte once: the
+ * index past the outermost object, or 0 when the text is not JSON there.
+ * `at[p]` is how many names of path p the objects open around the walk
+ * match: p looks at the members of the innermost one when that is its
+ * depth. No recursion: the walk leaves an object at its closing brace, back
+ * in the object around it, where it went in. */
+static size_t walk(const char *s, size_t len, size_t i, ofctx_json_path_t *paths, size_t n,
+                   size_t *at) {
   size_t depth = 0;
 
-  i = skip_ws(s, len, i + 1); /* inside the outermost object */
+  i = skip_ws(s, len, i + 1);
+  if (i < len && s[i] == '}')
+    goto after_value;
   for (;;) {
-    size_t key, key_end, value, value_len;
-    int descend = 0;
+    size_t key = i, key_end, value;
+    int found;
 
-    if (s[i] == '}') {
+    /* a member: its name, a colon, its value */
+    if ((key_end = ofctx__json_string_len(s + key, len - key)) == 0)
+      return 0;
+    key_end += key;
+    i = skip_ws(s, len, key_end);
+    if (i >= len || s[i] != ':')
+      return 0;
+    value = skip_ws(s, len, i + 1);
+    if (value >= len)
+      return 0;
+    found = match_member(s, len, key, key_end, value, depth, paths, n, at);
+    if (found & WALK_INTO) {
+      depth++;
+      i = skip_ws(s, len, value + 1);
+      if (i < len && s[i] == '"')
+        continue;
+      if (i >= len || s[i] != '}')
+        return 0;
+    } else {
+      size_t value_len = s[value] == '"' ? ofctx__json_string_len(s + value, len - value)
+                                         : ofctx__json_value_len(s + value, len - value);
+      if (value_len == 0)
+        return 0;
+      for (size_t p = 0; (found & ENDS_HERE) && p < n; p++)
+        if (paths[p].value == s + value)
+          paths[p].value_len = value_len;
+      i = value + value_len;
+    }
+  after_value: /* a comma and the next member, or the objects that end here */
+    for (;;) {
+      i = skip_ws(s, len, i);
+      if (i >= len)
+        return 0;
+      if (s[i] == ',') {
+        i = skip_ws(s, len, i + 1);
+        if (i < len && s[i] == '"')
+          break;
+        return 0;
+      }
+      if (s[i] != '}')
+        return 0;
+      i++;
       if (depth == 0)
-        return;
+        return i;
       for (size_t p = 0; p < n; p++)
         if (at[p] == depth)
           at[p] = depth - 1;
       depth--;
-      i = skip_ws(s, len, i + 1);
-      if (s[i] == ',')
-        i = skip_ws(s, len, i + 1);
-      continue;
     }
-    key = i;
-    key_end = ofctx__json_valid_len(s + key, len - key) + key;
-    value = skip_ws(s, len, skip_ws(s, len, key_end) + 1);
-    value_len = 0; /* measured when needed: not for an object walked into */
-    for (size_t p = 0; p < n; p++) {
-      if (at[p] != depth || paths[p].nkeys <= depth ||
-          !name_is(s + key, key_end - key, paths[p].keys[depth]))
-        continue;
-      if (paths[p].nkeys == depth + 1) {
-        if (value_len == 0)
-          value_len = ofctx__json_valid_len(s + value, len - value);
-        paths[p].value = s + value;
-        paths[p].value_len = value_len;
-      } else {
-        paths[p].value = NULL; /* until this object holds the rest */
-        paths[p].value_len = 0;
-        if (s[value] == '{') {
-          at[p] = depth + 1;
-          descend = 1;
-        }
-      }
-    }
-    if (descend) {
-      depth++;
-      i = skip_ws(s, len, value + 1);
-      continue;
-    }
-    if (value_len == 0)
-      value_len = ofctx__json_valid_len(s + value, len - value);
-    i = skip_ws(s, len, value + value_len);
-    if (s[i] == ',')
-      i = skip_ws(s, len, i + 1);
   }
 }
 
@@ -106,28 +161,41 @@ ofctx_err_t ofctx_json_lookup(const char *text, size_t len, ofctx_json_path_t *p
       if (!paths[p].keys[k])
         return OFCTX_EINVAL;
   }
-  if (!ofctx__json_valid(text, len))
-    return OFCTX_EINVAL;
   start = skip_ws(text, len, 0);
-  end = len;
-  while (is_ws(text[end - 1]))
-    end--;
+  if (start == len)
+    return OFCTX_EINVAL;
   for (size_t p = 0; p < npaths; p++) {
-    paths[p].value = paths[p].nkeys ? NULL : text + start;
-    paths[p].value_len = paths[p].nkeys ? 0 : end - start;
+    paths[p].value = NULL;
+    paths[p].value_len = 0;
   }
-  if (text[start] != '{')
-    return OFCTX_OK; /* no member anywhere a path can reach */
-  if (npaths > sizeof inline_at / sizeof *inline_at) {
-    at = ofctx__calloc(npaths, sizeof *at);
-    if (!at)
-      return OFCTX_ENOMEM;
+  if (text[start] != '{') { /* no member anywhere a path can reach */
+    end = start + ofctx__json_value_len(text + start, len - start);
+    if (end == start || skip_ws(text, len, end) != len)
+      return OFCTX_EINVAL;
   } else {
-    memset(at, 0, sizeof inline_at);
+    if (npaths > sizeof inline_at / sizeof *inline_at) {
+      at = ofctx__calloc(npaths, sizeof *at);
+      if (!at)
+        return OFCTX_ENOMEM;
+    } else {
+      memset(at, 0, sizeof inline_at);
+    }
+    end = walk(text, len, start, paths, npaths, at);
+    if (at != inline_at)
+      ofctx__free(at);
+    if (end == 0 || skip_ws(text, len, end) != len) {
+      for (size_t p = 0; p < npaths; p++) {
+        paths[p].value = NULL;
+        paths[p].value_len = 0;
+      }
+      return OFCTX_EINVAL;
+    }
   }
-  walk(text, end, start, paths, npaths, at);
-  if (at != inline_at)
-    ofctx__free(at);
+  for (size_t p = 0; p < npaths; p++)
+    if (paths[p].nkeys == 0) {
+      paths[p].value = text + start;
+      paths[p].value_len = end - start;
+    }
   return OFCTX_OK;
 }
 

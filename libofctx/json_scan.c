@@ -308,6 +308,10 @@ done:
 
 size_t ofctx__json_value_len(const char *s, size_t len) { return scan_value(s, len, NULL, 0); }
 
+size_t ofctx__json_string_len(const char *s, size_t len) {
+  return len && s[0] == '"' ? scan_string(s, len, 0) : 0;
+}
+
 /* In text known to be valid JSON, nothing is checked again: a string ends
  * at the first quote not escaped by an odd run of backslashes (find_quote
  * finds it), a container where its depth returns to 0 (or where a map says),

@@ -22,6 +22,8 @@ int ofctx__json_valid(const void *data, size_t len);
  * before it), or 0 when no valid value starts there. What follows it is not
  * looked at. */
 size_t ofctx__json_value_len(const char *s, size_t len);
+/* The same for a string token: 0 when no valid string starts at s[0]. */
+size_t ofctx__json_string_len(const char *s, size_t len);
 
 /* Called for each member of an object, in order: `key` is the member name
  * as a JSON string token (quotes included; decode it with

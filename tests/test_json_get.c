@@ -103,6 +103,8 @@ static void nested(void **state) {
   expect(doc, "k.a.b", "\"other\"");
   expect(doc, "a.x", "[\"}\",\"{\"]");
   expect(doc, "a.b.d", NULL); /* "d" is deeper than a.b */
+  expect("{\"a\":{},\"b\":2}", "a.b", NULL);
+  expect("{\"a\":{ },\"b\":2}", "b", "2");
 }
 
 /* Names are compared decoded; the dotted form escapes its own dots. */
@@ -235,6 +237,11 @@ static void invalid(void **state) {
                                     "[1,]",
                                     "{\"a\":tru}",
                                     "{\"a\":1}}"};
+  static const char *const inner[] = {
+      "{\"a\":{,\"b\":1}}", "{\"a\":{\"b\":1,}}",       "{\"a\":{\"b\" 1}}",
+      "{\"a\":{\"b\":1}",   "{\"a\":{\"b\":1}}}",       "{\"a\":{\"b\":1}} x",
+      "{\"a\":{\"b\":01}}", "{\"a\":{\"c\":[}}",        "{\"a\":{\"b\":1 \"c\":2}}",
+      "{\"a\":{1:2}}",      "{\"a\":{\"b\":\"\x01\"}}", "{\"a\":{\"b\":1},\"c\":}"};
   static const char *const one[] = {"a"}, *const holed[] = {"a", NULL};
   ofctx_json_path_t p = {one, 1, NULL, 0};
   const char *v;
@@ -245,6 +252,12 @@ static void invalid(void **state) {
     v = "x";
     if (ofctx_json_get(bad[i], strlen(bad[i]), "a", &v, &n) != OFCTX_EINVAL || v)
       fail_msg("%s is taken", bad[i]);
+  }
+  /* the same inside an object a path walks into */
+  for (size_t i = 0; i < sizeof inner / sizeof *inner; i++) {
+    v = "x";
+    if (ofctx_json_get(inner[i], strlen(inner[i]), "a.b", &v, &n) != OFCTX_EINVAL || v)
+      fail_msg("%s is taken", inner[i]);
   }
   assert_int_equal(ofctx_json_get("{\"a\":1}\0", 8, "a", &v, &n), OFCTX_EINVAL);
   assert_int_equal(ofctx_json_get(NULL, 0, "a", &v, &n), OFCTX_EINVAL);

@@ -302,8 +302,10 @@ ofctx_json_type_t ofctx_json_type(const char *value, size_t value_len) {
 
 /* Whether `value` is one whole JSON value of kind `type`. */
 static int one_value(const char *value, size_t value_len, ofctx_json_type_t type) {
-  return ofctx_json_type(value, value_len) == type &&
-         ofctx__json_value_len(value, value_len) == value_len;
+  if (ofctx_json_type(value, value_len) != type)
+    return 0;
+  return (type == OFCTX_JSON_STRING ? ofctx__json_string_len(value, value_len)
+                                    : ofctx__json_value_len(value, value_len)) == value_len;
 }
 
 ofctx_err_t ofctx_json_string(const char *value, size_t value_len, char *buf, size_t size,

@@ -20,8 +20,9 @@
  * here. Nesting costs no stack, however deep.
  *
  * Values are borrowed from the caller's text: they point into it and live
- * as long as it does. Nothing here keeps state: every function is safe to
- * call from any thread. */
+ * as long as it does. Nothing here keeps state: every function may be called
+ * from any thread (ofctx_json_number reads the C locale's decimal point, as
+ * strtod does: not while another thread calls setlocale). */
 #ifndef OFCTX_JSON_H
 #define OFCTX_JSON_H
 

@@ -13,7 +13,7 @@ ofctx_install_packages $OFCTX_BUILD_PACKAGES $OFCTX_TEST_PACKAGES $OFCTX_FUZZ_PA
 command -v node >/dev/null && command -v npm >/dev/null || ofctx_install_packages $OFCTX_NODE_PACKAGES
 
 echo "== the test peers from the npm registry, pinned by their lock files (npm ci)"
-for dir in "$ofctx_root/tests/knative" "$ofctx_root/tests/grpc"; do
+for dir in "$ofctx_root/tests/knative" "$ofctx_root/tests/grpc" "$ofctx_root/tests/otel"; do
   [ -d "$dir/node_modules" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ] ||
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 done

@@ -159,7 +159,7 @@ FROM debian:12 AS build
 RUN apt-get update \\
  && apt-get install -y --no-install-recommends gcc libc6-dev make cmake pkgconf \\
       libuv1-dev libjansson-dev libhttp-parser-dev libcurl4-openssl-dev libpcre2-dev \\
-      libyaml-dev libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler \\
+      libyaml-dev libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev \\
  && rm -rf /var/lib/apt/lists/*
 COPY --from=libofctx . /libofctx
 RUN cmake -S /libofctx -B /libofctx/build -DCMAKE_BUILD_TYPE=Release -DOFCTX_BUILD_TESTS=OFF \\

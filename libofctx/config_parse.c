@@ -603,8 +603,7 @@ static ofctx_err_t parse_exporter_headers(parser_t *p, const char *text, const c
           if ((unsigned char)lines.data[i] < 0x20 || lines.data[i] == 0x7f) {
             ofctx__buf_free(&lines);
             return bad(p, path,
-                       "entry %zu has a control character in its value (the text is not shown)",
-                       n);
+                       "entry %zu has a control character in its value (the text is not shown)", n);
           }
       }
       ofctx__buf_puts(&lines, "\n");

@@ -605,8 +605,9 @@ ofctx_err_t ofctx__dapr_http_client_new(ofctx__dapr_http_client_t **out, uv_loop
   *out = NULL;
   if (!base)
     return OFCTX_ENOMEM;
-  snprintf(base, len, strchr(host, ':') != NULL && host[0] != '[' ? "http://[%s]:%d" : "http://%s:%d",
-           host, port);
+  snprintf(base, len,
+           strchr(host, ':') != NULL && host[0] != '[' ? "http://[%s]:%d" : "http://%s:%d", host,
+           port);
   rc = ofctx__http_client_new(out, loop, base, token, policy);
   ofctx__free(base);
   return rc;

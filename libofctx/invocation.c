@@ -169,10 +169,9 @@ static void trace_begin(ofctx_t *ctx, const ofctx_event_t *ev) {
 static void describe(const ofctx_t *ctx, ofctx__span_desc_t *d, char *name, size_t size) {
   const ofctx__host_t *host = ctx->host;
   const ofctx_config_t *cfg = host->cfg;
-  const ofctx_component_t *c =
-      ctx->ev.input && ctx->ev.input_index < ofctx_config_input_count(cfg)
-          ? ofctx_config_input_at(cfg, ctx->ev.input_index)
-          : NULL;
+  const ofctx_component_t *c = ctx->ev.input && ctx->ev.input_index < ofctx_config_input_count(cfg)
+                                   ? ofctx_config_input_at(cfg, ctx->ev.input_index)
+                                   : NULL;
   const char *type = c ? ofctx_component_type(c) : NULL;
   const char *dot = type ? strchr(type, '.') : NULL;
   const char *destination = c ? ofctx_component_uri(c) : NULL;

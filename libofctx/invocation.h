@@ -16,10 +16,10 @@
 #include "event.h"
 #include "hooks.h"
 #include "metrics.h"
-#include "otlp_exporter.h"
 #include "ofctx/batch.h"
 #include "ofctx/function.h"
 #include "ofctx/trace.h"
+#include "otlp_exporter.h"
 #include "outcome.h"
 #include "sink.h"
 #include "trace.h"
@@ -43,7 +43,7 @@ typedef struct {
   int tracing;         /* W3C Trace Context: each invocation a span, each send a child */
   const char *baggage; /* with tracing, the context's baggage as the header's value, or NULL */
   ofctx__otlp_exporter_t *exporter; /* with tracing: where ended spans go, or NULL */
-  ofctx_t *inflight;   /* invocations not yet settled */
+  ofctx_t *inflight;                /* invocations not yet settled */
   size_t inflight_count;
 } ofctx__host_t;
 

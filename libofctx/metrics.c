@@ -131,7 +131,7 @@ void ofctx__metrics_spans_dropped(ofctx__metrics_t *m, ofctx__spans_drop_t why, 
 
 static void render_spans(const ofctx__metrics_t *m, ofctx__buf_t *t) {
   static const char *const reasons[OFCTX__SPANS_DROP_COUNT] = {"queue_full", "export_failed",
-                                                                "shutdown"};
+                                                               "shutdown"};
 
   ofctx__buf_printf(t,
                     "# HELP ofctx_spans_exported_total Spans the OTLP exporter delivered.\n"

@@ -7,8 +7,8 @@
 #include <zlib.h>
 
 #include "mem.h"
-#include "otlp_trace.pb-c.h"
 #include "ofctx/version.h"
+#include "otlp_trace.pb-c.h"
 
 /* ---- records ---- */
 
@@ -127,9 +127,10 @@ static void span_of(arena_t *a, Ofctx__Otlp__Span *s, Ofctx__Otlp__Status *statu
   s->end_time_unix_nano = r->end_ns;
   /* W3C trace flags in the low byte; bit 8 set: whether the parent is
    * remote is known (bit 9: it is, for an invocation that continued a trace) */
-  s->flags = r->flags | 0x100u | (r->kind == OFCTX__OTLP_SERVER || r->kind == OFCTX__OTLP_CONSUMER
-                                      ? (memcmp(r->parent_id, root, 8) != 0 ? 0x200u : 0)
-                                      : 0);
+  s->flags = r->flags | 0x100u |
+             (r->kind == OFCTX__OTLP_SERVER || r->kind == OFCTX__OTLP_CONSUMER
+                  ? (memcmp(r->parent_id, root, 8) != 0 ? 0x200u : 0)
+                  : 0);
   s->n_attributes = r->attr_count;
   s->attributes = key_values(a, r->attrs, r->attr_count);
   ofctx__otlp__status__init(status);

@@ -39,9 +39,9 @@ typedef struct {
   int error;           /* status ERROR (else UNSET) */
   const char *message; /* with `error`: why (may be NULL) */
   ofctx__span_attr_t attrs[OFCTX__SPAN_ATTRS_MAX];
-  size_t attr_count;                  /* attributes with a NULL value are left out */
-  const ofctx_strmap_t *tags;         /* the context's tags, after them; may be NULL */
-  const ofctx__traceparent_t *links;  /* a batch's entries' traces; may be NULL */
+  size_t attr_count;                 /* attributes with a NULL value are left out */
+  const ofctx_strmap_t *tags;        /* the context's tags, after them; may be NULL */
+  const ofctx__traceparent_t *links; /* a batch's entries' traces; may be NULL */
   size_t link_count;
 } ofctx__span_desc_t;
 

@@ -126,10 +126,9 @@ static void export_done(void *arg, const ofctx__dapr_result_t *result) {
     ofctx__metrics_spans_exported(e->metrics, e->sending_count);
     e->failing = 0;
   } else {
-    ofctx__metrics_spans_dropped(e->metrics,
-                                 result->cancelled ? OFCTX__SPANS_SHUTDOWN
-                                                   : OFCTX__SPANS_EXPORT_FAILED,
-                                 e->sending_count);
+    ofctx__metrics_spans_dropped(
+        e->metrics, result->cancelled ? OFCTX__SPANS_SHUTDOWN : OFCTX__SPANS_EXPORT_FAILED,
+        e->sending_count);
     if (!e->failing && !result->cancelled) {
       char status[16], spans[24];
       snprintf(status, sizeof status, "%d", result->status);

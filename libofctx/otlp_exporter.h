@@ -27,13 +27,13 @@
 typedef struct ofctx__otlp_exporter ofctx__otlp_exporter_t;
 
 typedef struct {
-  const char *endpoint;       /* the context's, checked: http(s)://authority[/path] */
-  const char *headers;        /* "Name: value\n" lines, or NULL; copied */
-  int gzip;                   /* Content-Encoding: gzip */
-  uint64_t timeout_ms;        /* one export attempt */
-  size_t queue_max;           /* 0: OFCTX__OTLP_QUEUE_MAX */
-  size_t batch_max;           /* 0: OFCTX__OTLP_BATCH_MAX */
-  uint64_t interval_ms;       /* 0: OFCTX__OTLP_INTERVAL_MS */
+  const char *endpoint;               /* the context's, checked: http(s)://authority[/path] */
+  const char *headers;                /* "Name: value\n" lines, or NULL; copied */
+  int gzip;                           /* Content-Encoding: gzip */
+  uint64_t timeout_ms;                /* one export attempt */
+  size_t queue_max;                   /* 0: OFCTX__OTLP_QUEUE_MAX */
+  size_t batch_max;                   /* 0: OFCTX__OTLP_BATCH_MAX */
+  uint64_t interval_ms;               /* 0: OFCTX__OTLP_INTERVAL_MS */
   const ofctx__span_attr_t *resource; /* the resource's attributes, copied */
   size_t resource_count;
 } ofctx__otlp_opts_t;

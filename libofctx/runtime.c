@@ -413,8 +413,8 @@ static ofctx_err_t start(ofctx__runtime_t *rt, ofctx_error_t *err) {
   if (rt->tracing) {
     rc = ofctx__otlp_exporter_from_config(&rt->host.exporter, &rt->loop, rt->cfg, &rt->metrics);
     if (rc != OFCTX_OK)
-      ofctx__log(OFCTX_LOG_ERROR, "spans are not exported: the OTLP exporter cannot start",
-                 "error", ofctx_strerror(rc), (const char *)NULL);
+      ofctx__log(OFCTX_LOG_ERROR, "spans are not exported: the OTLP exporter cannot start", "error",
+                 ofctx_strerror(rc), (const char *)NULL);
   }
   log_started(rt);
   return OFCTX_OK;

@@ -44,8 +44,8 @@ static void trace_end(send_t *send, const ofctx__sink_result_t *r) {
   d.message = r->error;
   d.attrs[d.attr_count++] = (ofctx__span_attr_t){"messaging.system", dot ? dot + 1 : NULL};
   d.attrs[d.attr_count++] = (ofctx__span_attr_t){"messaging.destination.name", send->destination};
-  d.attrs[d.attr_count++] =
-      (ofctx__span_attr_t){"messaging.operation.type", send->kind == OFCTX__SEND_BINDING ? "send" : "publish"};
+  d.attrs[d.attr_count++] = (ofctx__span_attr_t){
+      "messaging.operation.type", send->kind == OFCTX__SEND_BINDING ? "send" : "publish"};
   d.attrs[d.attr_count++] = (ofctx__span_attr_t){"ofctx.output", send->name};
   d.attrs[d.attr_count++] = (ofctx__span_attr_t){"ofctx.component", send->component};
   d.attrs[d.attr_count++] = (ofctx__span_attr_t){"ofctx.operation", send->operation};
@@ -112,8 +112,8 @@ static ofctx_err_t start(ofctx_t *ctx, const ofctx__send_request_t *req,
   size_t name_len = strlen(req->name), more = 0, span_name = 0;
   int described = ctx->span && ctx->host->exporter;
   const char *destination = req->kind == OFCTX__SEND_BINDING ? req->component : req->topic;
-  const char *verb = req->kind == OFCTX__SEND_BINDING ? (req->operation ? req->operation : "invoke")
-                                                      : "publish";
+  const char *verb =
+      req->kind == OFCTX__SEND_BINDING ? (req->operation ? req->operation : "invoke") : "publish";
   send_t *send;
   ofctx_err_t rc;
 

@@ -203,6 +203,13 @@ static void describe(const ofctx_t *ctx, ofctx__span_desc_t *d, char *name, size
     d->attrs[d->attr_count++] = (ofctx__span_attr_t){"messaging.destination.name", destination};
     d->attrs[d->attr_count++] = (ofctx__span_attr_t){"messaging.operation.type", "process"};
   }
+  if (!c && ctx->ev.req) { /* Knative: the HTTP server's attributes */
+    d->attrs[d->attr_count++] =
+        (ofctx__span_attr_t){"http.request.method", ofctx__http_request_method(ctx->ev.req)};
+    d->attrs[d->attr_count++] =
+        (ofctx__span_attr_t){"url.path", ofctx__http_request_path(ctx->ev.req)};
+    d->attrs[d->attr_count++] = (ofctx__span_attr_t){"http.route", ofctx_config_http_pattern(cfg)};
+  }
   d->attrs[d->attr_count++] = (ofctx__span_attr_t){"ofctx.input", ctx->ev.input};
   d->attrs[d->attr_count++] =
       (ofctx__span_attr_t){"ofctx.component", c ? ofctx_component_dapr_name(c) : NULL};

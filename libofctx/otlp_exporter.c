@@ -112,6 +112,10 @@ void ofctx__otlp_exporter_add(ofctx__otlp_exporter_t *e, const ofctx__span_desc_
   }
 }
 
+const ofctx__span_record_t *ofctx__otlp_exporter_queue(const ofctx__otlp_exporter_t *e) {
+  return e->head;
+}
+
 size_t ofctx__otlp_exporter_queued(const ofctx__otlp_exporter_t *e) { return e->queued; }
 size_t ofctx__otlp_exporter_sending(const ofctx__otlp_exporter_t *e) { return e->sending_count; }
 

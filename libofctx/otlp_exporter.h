@@ -61,6 +61,9 @@ ofctx_err_t ofctx__otlp_exporter_from_config(ofctx__otlp_exporter_t **out, uv_lo
  * queue is full or memory is short). Never sends from here. */
 void ofctx__otlp_exporter_add(ofctx__otlp_exporter_t *e, const ofctx__span_desc_t *d);
 
+/* The first span waiting (the others follow by `next`), or NULL. */
+const ofctx__span_record_t *ofctx__otlp_exporter_queue(const ofctx__otlp_exporter_t *e);
+
 /* Spans waiting, and spans in the export in flight. */
 size_t ofctx__otlp_exporter_queued(const ofctx__otlp_exporter_t *e);
 size_t ofctx__otlp_exporter_sending(const ofctx__otlp_exporter_t *e);

@@ -315,12 +315,12 @@ FUNCTION_ASYNC = """\
     #   pre: [my-hook]
     #   post: [my-hook]
     # W3C trace context, continued from the events and passed on with the
-    # sends (docs/observability.md in libofctx; spans are not exported yet):
+    # sends; spans exported over OTLP/HTTP (docs/observability.md in libofctx):
     # tracing:
     #   enabled: true
     #   provider:
     #     name: opentelemetry
-    #     exporter: {{name: otlp, endpoint: "http://otel-collector:4318"}}
+    #     exporter: {{name: otlp, endpoint: "http://otel-collector:4318", protocol: http/protobuf}}
     bindings:
       in:
         type: bindings.kafka
@@ -348,12 +348,12 @@ FUNCTION_KNATIVE = """\
     #   pre: [my-hook]
     #   post: [my-hook]
     # W3C trace context, continued from the events and passed on with the
-    # sends (docs/observability.md in libofctx; spans are not exported yet):
+    # sends; spans exported over OTLP/HTTP (docs/observability.md in libofctx):
     # tracing:
     #   enabled: true
     #   provider:
     #     name: opentelemetry
-    #     exporter: {{name: otlp, endpoint: "http://otel-collector:4318"}}
+    #     exporter: {{name: otlp, endpoint: "http://otel-collector:4318", protocol: http/protobuf}}
     template:
       containers:
         - name: function

@@ -576,7 +576,7 @@ static ofctx_err_t parse_exporter_headers(parser_t *p, const char *text, const c
     while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
       len--;
     eq = memchr(s, '=', len);
-    if (len || end) {
+    if (len) { /* an empty entry (",,", a trailing ",") is skipped */
       klen = eq ? (size_t)(eq - s) : 0;
       while (klen && (s[klen - 1] == ' ' || s[klen - 1] == '\t'))
         klen--;

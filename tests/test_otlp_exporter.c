@@ -15,6 +15,7 @@
 #include <uv.h>
 #include <zlib.h>
 
+#include "config_impl.h"
 #include "http_server.h"
 #include "mem.h"
 #include "metrics.h"
@@ -342,6 +343,55 @@ static void endpoint_paths(void **state) {
   assert_int_equal(ofctx__otlp_path("http://c/a/very/long/path", path, 16, &base), -1);
 }
 
+static const char *self_host(void *arg, const char *name) {
+  (void)arg;
+  return strcmp(name, "CONTEXT_MODE") == 0 ? "self-host" : NULL;
+}
+
+/* The context's exporter: its headers decoded and trimmed into lines kept
+ * apart from the document; an exporter only for otlp over http/protobuf. */
+static void from_the_context(void **state) {
+  static const char *const contexts[] = {
+      "{\"name\":\"f\",\"runtime\":\"Knative\",\"pluginsTracing\":{\"enabled\":true,"
+      "\"provider\":{\"name\":\"opentelemetry\",\"exporter\":{\"endpoint\":\"http://"
+      "127.0.0.1:1/p\",\"headers\":\" x-tenant = acme ,authorization=Bearer%20s3cr3t,\"}}}}",
+      "{\"name\":\"f\",\"runtime\":\"Knative\",\"pluginsTracing\":{\"enabled\":true,"
+      "\"provider\":{\"name\":\"opentelemetry\",\"exporter\":{\"name\":\"jaeger\"}}}}",
+      "{\"name\":\"f\",\"runtime\":\"Knative\",\"pluginsTracing\":{\"enabled\":true,"
+      "\"provider\":{\"name\":\"opentelemetry\",\"exporter\":{\"protocol\":\"grpc\"}}}}",
+      "{\"name\":\"f\",\"runtime\":\"Knative\",\"pluginsTracing\":{\"enabled\":true,"
+      "\"provider\":{\"name\":\"opentelemetry\"}}}"};
+  uv_loop_t loop;
+
+  (void)state;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  for (size_t i = 0; i < sizeof contexts / sizeof *contexts; i++) {
+    ofctx_config_t *cfg;
+    ofctx_error_t err;
+    ofctx__otlp_exporter_t *e = NULL;
+    char *json;
+    assert_int_equal(
+        ofctx_config_parse(&cfg, NULL, contexts[i], strlen(contexts[i]), self_host, NULL, &err),
+        OFCTX_OK);
+    json = ofctx_config_to_json(cfg);
+    assert_null(strstr(json, "s3cr3t"));
+    ofctx__free(json);
+    assert_int_equal(ofctx__otlp_exporter_from_config(&e, &loop, cfg, NULL), OFCTX_OK);
+    if (i == 0) {
+      assert_string_equal(cfg->exporter_headers, "x-tenant: acme\nauthorization: Bearer s3cr3t\n");
+      assert_string_equal(ofctx__config_exporter(cfg, "timeout"), "10000");
+      assert_non_null(e);
+      ofctx__otlp_exporter_close(e, 0, NULL, NULL);
+    } else {
+      assert_null(cfg->exporter_headers);
+      assert_null(e); /* nothing exported */
+    }
+    ofctx_config_free(cfg);
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(batch_on_size),
@@ -353,6 +403,7 @@ int main(void) {
       cmocka_unit_test(close_flushes),
       cmocka_unit_test(close_bound_drops),
       cmocka_unit_test(endpoint_paths),
+      cmocka_unit_test(from_the_context),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,6 +54,7 @@ struct ofctx__dapr_http_client {
   uv_timer_t timer;
   char *base;         /* "http://host:port", or another server's "http(s)://authority" */
   int https;          /* the base is https:// (never the sidecar's) */
+  int sidecar;        /* made by ofctx__dapr_http_client_new: errors name its variables */
   char *token_header; /* "dapr-api-token: ..." or NULL */
   ofctx__retry_policy_t policy;
   call_t *calls;
@@ -406,7 +407,9 @@ static void attempt_done(call_t *call, CURLcode code) {
     snprintf(error, sizeof error, "HTTP status %ld", status);
   else if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST)
     /* say where it looked: the variables that tell it */
-    snprintf(error, sizeof error, "%s (the sidecar at %s, from DAPR_HOST and DAPR_HTTP_PORT)",
+    snprintf(error, sizeof error,
+             call->client->sidecar ? "%s (the sidecar at %s, from DAPR_HOST and DAPR_HTTP_PORT)"
+                                   : "%s (at %s)",
              call->errbuf[0] ? call->errbuf : ofctx__curl.easy_strerror(code), call->client->base);
   else
     snprintf(error, sizeof error, "%s",
@@ -610,6 +613,8 @@ ofctx_err_t ofctx__dapr_http_client_new(ofctx__dapr_http_client_t **out, uv_loop
            port);
   rc = ofctx__http_client_new(out, loop, base, token, policy);
   ofctx__free(base);
+  if (rc == OFCTX_OK)
+    (*out)->sidecar = 1;
   return rc;
 }
 

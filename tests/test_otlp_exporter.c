@@ -36,6 +36,9 @@ typedef struct {
   char encoding[32];
   char secret[64]; /* the x-secret header */
   int closed;
+  int hold; /* requests are kept unanswered (until teardown) */
+  ofctx__http_request_t *held[8];
+  size_t held_count;
 } fixture_t;
 
 /* The body as protobuf-c reads it (inflated first when gzipped): its
@@ -86,6 +89,10 @@ static void collector(void *arg, ofctx__http_request_t *req) {
   n = decode(body, len, strcmp(f->encoding, "gzip") == 0);
   assert_true(n >= 0);
   f->spans += (size_t)n;
+  if (f->hold && f->held_count < 8) {
+    f->held[f->held_count++] = req;
+    return;
+  }
   ofctx__http_respond(req, f->status, NULL, 0, NULL, 0);
 }
 
@@ -113,7 +120,7 @@ static void start(fixture_t *f, size_t queue_max, size_t batch_max, uint64_t int
   ofctx__otlp_opts_t opts = {.endpoint = f->endpoint,
                              .headers = "x-secret: s3cr3t-value\n",
                              .gzip = gzip,
-                             .timeout_ms = 2000,
+                             .timeout_ms = f->hold ? 50 : 2000,
                              .queue_max = queue_max,
                              .batch_max = batch_max,
                              .interval_ms = interval_ms,
@@ -132,6 +139,8 @@ static void teardown_fixture(fixture_t *f) {
     while (!f->closed)
       uv_run(&f->loop, UV_RUN_ONCE);
   }
+  for (size_t i = 0; i < f->held_count; i++)
+    ofctx__http_respond(f->held[i], 200, NULL, 0, NULL, 0);
   if (f->server)
     ofctx__http_server_stop(f->server, NULL, NULL);
   uv_run(&f->loop, UV_RUN_DEFAULT);
@@ -281,7 +290,25 @@ static void collector_down(void **state) {
   start(f, 100, 2, 60000, 0);
   log = failing_export(f);
   assert_int_equal(f->metrics.spans_dropped[OFCTX__SPANS_EXPORT_FAILED], 2);
+  assert_non_null(strstr(log, "span export failed"));
+  assert_non_null(strstr(log, f->endpoint)); /* where it looked */
+  assert_null(strstr(log, "sidecar"));       /* not the sidecar's variables */
   assert_null(strstr(log, "s3cr3t"));
+  teardown_fixture(f);
+}
+
+/* A collector that never answers: each attempt ends at the exporter's
+ * timeout, and the spans are dropped after the last. */
+static void timeout_honoured(void **state) {
+  fixture_t *f = setup_fixture(1);
+
+  (void)state;
+  f->hold = 1;
+  start(f, 100, 1, 60000, 0);
+  add_span(f);
+  run_until(f, 1);
+  assert_int_equal(f->metrics.spans_dropped[OFCTX__SPANS_EXPORT_FAILED], 1);
+  assert_int_equal(f->requests, 3); /* each attempt timed out, then another was made */
   teardown_fixture(f);
 }
 
@@ -400,6 +427,7 @@ int main(void) {
       cmocka_unit_test(gzipped),
       cmocka_unit_test(failed_export_is_counted_and_keeps_secrets),
       cmocka_unit_test(collector_down),
+      cmocka_unit_test(timeout_honoured),
       cmocka_unit_test(close_flushes),
       cmocka_unit_test(close_bound_drops),
       cmocka_unit_test(endpoint_paths),

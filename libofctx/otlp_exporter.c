@@ -102,9 +102,9 @@ void ofctx__otlp_exporter_add(ofctx__otlp_exporter_t *e, const ofctx__span_desc_
     e->head = r;
   e->tail = r;
   e->queued++;
-  if (e->closing) {
+  if (e->closing) { /* the shutdown's flush: at the loop's next turn too */
     if (!e->sending)
-      export_batch(e);
+      uv_timer_start(&e->timer, on_timer, 0, 0);
   } else if (e->queued >= e->batch_max && !e->sending) {
     schedule(e, 0);
   } else if (!e->timer_armed) {

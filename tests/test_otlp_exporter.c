@@ -264,13 +264,13 @@ static char *failing_export(fixture_t *f) {
 }
 
 /* A refused export drops its spans as export_failed and says so once,
- * without the headers. */
+ * without the headers; a 500 is not tried again. */
 static void failed_export_is_counted_and_keeps_secrets(void **state) {
   fixture_t *f = setup_fixture(1);
   char *log;
 
   (void)state;
-  f->status = 400; /* not retried */
+  f->status = 500; /* not retried: OTLP/HTTP says a 500 is final */
   start(f, 100, 2, 60000, 0);
   log = failing_export(f);
   assert_int_equal(f->requests, 1);

@@ -13,7 +13,6 @@
 #include "ofctx/version.h"
 
 struct ofctx__otlp_exporter {
-  uv_loop_t *loop;
   ofctx__dapr_http_client_t *client;
   ofctx__retry_policy_t policy;
   char *path;
@@ -117,7 +116,6 @@ const ofctx__span_record_t *ofctx__otlp_exporter_queue(const ofctx__otlp_exporte
 }
 
 size_t ofctx__otlp_exporter_queued(const ofctx__otlp_exporter_t *e) { return e->queued; }
-size_t ofctx__otlp_exporter_sending(const ofctx__otlp_exporter_t *e) { return e->sending_count; }
 
 /* ---- exports ---- */
 
@@ -200,6 +198,8 @@ static void export_batch(ofctx__otlp_exporter_t *e) {
     drop(e, first, n, OFCTX__SPANS_EXPORT_FAILED);
     if (e->closing && !e->queued)
       finish(e);
+    else if (e->closing) /* the next batch of the shutdown's flush */
+      uv_timer_start(&e->timer, on_timer, 0, 0);
     else if (e->queued)
       schedule(e, e->interval_ms);
     return;
@@ -333,7 +333,6 @@ ofctx_err_t ofctx__otlp_exporter_new(ofctx__otlp_exporter_t **out, uv_loop_t *lo
   e = ofctx__calloc(1, sizeof *e);
   if (!e)
     return OFCTX_ENOMEM;
-  e->loop = loop;
   e->metrics = metrics;
   e->gzip = opts->gzip;
   e->queue_max = opts->queue_max ? opts->queue_max : OFCTX__OTLP_QUEUE_MAX;

@@ -64,9 +64,8 @@ void ofctx__otlp_exporter_add(ofctx__otlp_exporter_t *e, const ofctx__span_desc_
 /* The first span waiting (the others follow by `next`), or NULL. */
 const ofctx__span_record_t *ofctx__otlp_exporter_queue(const ofctx__otlp_exporter_t *e);
 
-/* Spans waiting, and spans in the export in flight. */
+/* Spans waiting. */
 size_t ofctx__otlp_exporter_queued(const ofctx__otlp_exporter_t *e);
-size_t ofctx__otlp_exporter_sending(const ofctx__otlp_exporter_t *e);
 
 /* Sends what is queued, within `bound_ms`, then frees the exporter; what
  * is still queued or in flight then is dropped ("shutdown"). `closed` (may

@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "mem.h"
+#include "ofctx/alloc.h"
 #include "otlp_encode.h"
 #include "otlp_trace.pb-c.h"
 #include "strmap_impl.h"
@@ -189,11 +190,94 @@ static void gzip_inflates_back(void **state) {
   ofctx__free(gz);
 }
 
+/* An allocator whose Nth allocation fails, counting the live blocks. */
+static long calls, fail_at, live;
+
+static void *fail_malloc(size_t size, void *arg) {
+  (void)arg;
+  if (++calls == fail_at)
+    return NULL;
+  live++;
+  return malloc(size);
+}
+
+static void *fail_realloc(void *ptr, size_t size, void *arg) {
+  void *p;
+  (void)arg;
+  if (++calls == fail_at)
+    return NULL;
+  p = realloc(ptr, size);
+  if (p && !ptr)
+    live++;
+  return p;
+}
+
+static void fail_free(void *ptr, void *arg) {
+  (void)arg;
+  if (ptr)
+    live--;
+  free(ptr);
+}
+
+/* Each allocation of a record, the request and gzip failing in turn: a
+ * clean NULL or OFCTX_ENOMEM, and nothing left allocated. */
+static void allocation_failures(void **state) {
+  static const ofctx_allocator_t failing = {sizeof failing, fail_malloc, fail_realloc, fail_free,
+                                            NULL};
+  ofctx__span_attr_t resource[] = {{"service.name", "fn"}};
+  ofctx__traceparent_t link;
+  long n;
+
+  (void)state;
+  assert_true(
+      ofctx__traceparent_parse("00-11111111111111111111111111111111-2222222222222222-01", &link));
+  for (n = 1;; n++) {
+    ofctx__span_t *span;
+    ofctx__span_record_t *r;
+    uint8_t *body = NULL, *gz = NULL;
+    size_t len = 0, gz_len = 0;
+    ofctx_err_t rc = OFCTX_ENOMEM;
+    calls = live = 0;
+    fail_at = n;
+    assert_int_equal(ofctx_replace_allocator(&failing), OFCTX_OK);
+    span = ofctx__span_new(NULL, NULL, "in");
+    if (span) {
+      ofctx__span_desc_t d = {.span = span, .kind = OFCTX__OTLP_SERVER, .name = "fn"};
+      d.attrs[d.attr_count++] = (ofctx__span_attr_t){"faas.trigger", "http"};
+      d.links = &link;
+      d.link_count = 1;
+      ofctx__span_end(span);
+      r = ofctx__span_record_new(&d);
+      if (r) {
+        r->next = NULL;
+        rc = ofctx__otlp_encode(resource, 1, r, 1, &body, &len);
+        if (rc == OFCTX_OK) {
+          rc = ofctx__otlp_gzip(body, len, &gz, &gz_len);
+          assert_true(rc == OFCTX_OK ? gz != NULL : gz == NULL);
+        } else {
+          assert_int_equal(rc, OFCTX_ENOMEM);
+          assert_null(body);
+        }
+        ofctx__free(gz);
+        ofctx__free(body);
+        ofctx__free(r);
+      }
+      ofctx__span_free(span);
+    }
+    assert_int_equal(ofctx_replace_allocator(NULL), OFCTX_OK);
+    assert_int_equal(live, 0);
+    if (calls < n) /* no allocation failed: every one was tried */
+      break;
+  }
+  assert_true(n > 5);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(round_trip),
       cmocka_unit_test(root_has_no_parent),
       cmocka_unit_test(gzip_inflates_back),
+      cmocka_unit_test(allocation_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,7 +19,10 @@ is not in them) are divided by the records they carried:
   knative-http  examples/echo, Knative runtime: a plain POST, its body echoed (knative-http)
   knative-ce    the same as a binary-mode CloudEvent (ce-* headers: knative-ce)
   knative-traced  knative-ce with tracing on (provider opentelemetry) and a traceparent header:
-                the invocation's span continued, its ids on the log lines
+                the invocation's span continued, its ids on the log lines; no exporter
+  knative-exported  knative-traced with the OTLP exporter (gzip) to a local collector (a thread
+                of this script answering 200): each span copied, batched, encoded, gzipped and
+                posted; run it with --requests 1024 or more, so that batches of 512 fill
   once-ce       examples/dedup-hook's once, the same CloudEvent, no hook named in the context
   once-dedup    the same with the context naming the dedup hook (pre and post): every request
                 after the first has the id seen before, and is dropped by the hook
@@ -44,6 +47,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import runtimes  # noqa: E402  (the same records, contexts and helpers)
@@ -143,6 +148,20 @@ class FakeDaprd:
         self.proc.wait(60)
 
 
+class Collector(BaseHTTPRequestHandler):
+    """An OTLP/HTTP sink: takes the export and answers 200, an empty body."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
 def count(binary, context, env, client, requests, folder, keep=None):
     port = runtimes.free_port()
     out = os.path.join(folder, "callgrind.out")
@@ -211,8 +230,13 @@ def main():
     knative = {"name": "echo", "runtime": "Knative", "httpPattern": "/echo"}
     ce = dict(json_type, **{"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/bench",
                             "ce-type": "dev.bench.event"})
-    traced = dict(knative, tracing={"enabled": True, "provider": {
-        "name": "opentelemetry", "exporter": {"name": "otlp", "endpoint": "http://127.0.0.1:1"}}})
+    traced = dict(knative, tracing={"enabled": True, "provider": {"name": "opentelemetry"}})
+    collector = ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=collector.serve_forever, daemon=True).start()
+    exported = dict(knative, tracing={"enabled": True, "provider": {
+        "name": "opentelemetry", "exporter": {
+            "name": "otlp", "endpoint": "http://127.0.0.1:%d" % collector.server_address[1],
+            "compression": "gzip"}}})
     traced_ce = dict(ce, traceparent="00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
     once = os.path.join(args.build, "bin", "once")
     dedup = dict(knative, name="once", prePlugins=["dedup"], postPlugins=["dedup"])
@@ -226,6 +250,7 @@ def main():
             ("knative-http", echo, knative, {}, post("/echo", '{"hello":"world"}'), 1),
             ("knative-ce", echo, knative, {}, post("/echo", '{"hello":"world"}', ce), 1),
             ("knative-traced", echo, traced, {}, post("/echo", '{"hello":"world"}', traced_ce), 1),
+            ("knative-exported", echo, exported, {}, post("/echo", '{"hello":"world"}', traced_ce), 1),
             ("once-ce", once, dict(knative, name="once"), {}, post("/echo", '{"hello":"world"}', ce), 1),
             # the first is handled, every later one dropped (400) by the hook
             ("once-dedup", once, dedup, {}, post("/echo", '{"hello":"world"}', ce, (200, 400)), 1)]

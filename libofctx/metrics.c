@@ -224,6 +224,31 @@ static void render_states(const ofctx__metrics_t *m, ofctx__buf_t *t) {
     }
 }
 
+void ofctx__metrics_spans_exported(ofctx__metrics_t *m, size_t n) {
+  if (m)
+    m->spans_exported += n;
+}
+
+void ofctx__metrics_spans_dropped(ofctx__metrics_t *m, ofctx__spans_drop_t why, size_t n) {
+  if (m)
+    m->spans_dropped[why] += n;
+}
+
+static void render_spans(const ofctx__metrics_t *m, ofctx__buf_t *t) {
+  static const char *const reasons[OFCTX__SPANS_DROP_COUNT] = {"queue_full", "export_failed",
+                                                               "shutdown"};
+
+  ofctx__buf_printf(t,
+                    "# HELP ofctx_spans_exported_total Spans the OTLP exporter delivered.\n"
+                    "# TYPE ofctx_spans_exported_total counter\nofctx_spans_exported_total %llu\n"
+                    "# HELP ofctx_spans_dropped_total Spans the OTLP exporter dropped, by reason.\n"
+                    "# TYPE ofctx_spans_dropped_total counter\n",
+                    (unsigned long long)m->spans_exported);
+  for (size_t i = 0; i < OFCTX__SPANS_DROP_COUNT; i++)
+    ofctx__buf_printf(t, "ofctx_spans_dropped_total{reason=\"%s\"} %llu\n", reasons[i],
+                      (unsigned long long)m->spans_dropped[i]);
+}
+
 void ofctx__metrics_render(const ofctx__metrics_t *m, const ofctx__metrics_gauges_t *gauges,
                            ofctx__buf_t *t) {
   ofctx__buf_printf(t,
@@ -273,4 +298,6 @@ void ofctx__metrics_render(const ofctx__metrics_t *m, const ofctx__metrics_gauge
       "# TYPE ofctx_connections gauge\nofctx_connections %zu\n",
       (unsigned long long)m->rejected, (unsigned long long)ofctx__log_dropped(), gauges->inflight,
       gauges->connections);
+  if (m->spans_on)
+    render_spans(m, t);
 }

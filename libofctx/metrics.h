@@ -19,6 +19,14 @@ typedef struct {
   double sum;
 } ofctx__histogram_t;
 
+/* Why spans were dropped by the OTLP exporter (otlp_exporter.h). */
+typedef enum {
+  OFCTX__SPANS_QUEUE_FULL,    /* the queue was full, or memory short, when the span ended */
+  OFCTX__SPANS_EXPORT_FAILED, /* the export request failed (after its retries) */
+  OFCTX__SPANS_SHUTDOWN,      /* still queued or in flight when the shutdown's bound ran out */
+  OFCTX__SPANS_DROP_COUNT
+} ofctx__spans_drop_t;
+
 typedef struct {
   const char **inputs;  /* label values, borrowed; `input_count` of them */
   const char **outputs; /* the same, then "(direct)" for sends to components */
@@ -32,6 +40,9 @@ typedef struct {
   size_t state_count;
   uint64_t *state_requests;        /* [state][operation][result] */
   ofctx__histogram_t *state_times; /* [state][operation]: from the request to its end */
+  int spans_on;                    /* an exporter runs: its families are rendered */
+  uint64_t spans_exported;
+  uint64_t spans_dropped[OFCTX__SPANS_DROP_COUNT];
 } ofctx__metrics_t;
 
 /* A state request's operation and how it ended, as the metrics name them. */
@@ -83,6 +94,9 @@ uint64_t ofctx__metrics_events(const ofctx__metrics_t *m, size_t input, ofctx__o
 void ofctx__metrics_send(ofctx__metrics_t *m, size_t output, int ok);
 /* Sends finished so far, all outputs together, that were (not) accepted. */
 uint64_t ofctx__metrics_sends(const ofctx__metrics_t *m, int ok);
+/* `n` spans were exported; `n` were dropped for `why`. */
+void ofctx__metrics_spans_exported(ofctx__metrics_t *m, size_t n);
+void ofctx__metrics_spans_dropped(ofctx__metrics_t *m, ofctx__spans_drop_t why, size_t n);
 /* A request was refused for a missing or wrong app token. */
 void ofctx__metrics_rejected(ofctx__metrics_t *m);
 

@@ -276,6 +276,9 @@ static void finish(ofctx__runtime_t *rt) {
   if (rt->server_open || rt->grpc_open || rt->host.inflight_count > 0 || !rt->draining)
     return;
   dapr_close(rt);
+  if (rt->host.exporter) /* what is queued gets a short while */
+    ofctx__otlp_exporter_close(rt->host.exporter, OFCTX__OTLP_SHUTDOWN_MS, NULL, NULL);
+  rt->host.exporter = NULL;
   close_handle((uv_handle_t *)&rt->sigterm);
   close_handle((uv_handle_t *)&rt->sigint);
   close_handle((uv_handle_t *)&rt->grace);
@@ -407,6 +410,12 @@ static ofctx_err_t start(ofctx__runtime_t *rt, ofctx_error_t *err) {
     ofctx__http_server_on_h2(rt->server, handle_h2);
   rt->server_open = 1;
   handles_start(rt);
+  if (rt->tracing) {
+    rc = ofctx__otlp_exporter_from_config(&rt->host.exporter, &rt->loop, rt->cfg, &rt->metrics);
+    if (rc != OFCTX_OK)
+      ofctx__log(OFCTX_LOG_ERROR, "spans are not exported: the OTLP exporter cannot start", "error",
+                 ofctx_strerror(rc), (const char *)NULL);
+  }
   log_started(rt);
   return OFCTX_OK;
 }

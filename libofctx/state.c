@@ -82,6 +82,28 @@ static ofctx__state_result_metric_t metric_result(const state_call_t *call,
   return r->conflict ? OFCTX__STATE_CONFLICT : OFCTX__STATE_ERROR;
 }
 
+/* The request's span ends with its result and goes to the exporter. */
+static void trace_end(state_call_t *call, const ofctx__state_result_t *r) {
+  static const char *const ops[] = {"get", "save", "delete"};
+  ofctx_t *ctx = call->ctx;
+  ofctx__span_desc_t d = {0};
+  char name[160];
+
+  ofctx__span_end(&call->span);
+  if (!ctx->host->exporter)
+    return;
+  snprintf(name, sizeof name, "state %s %s", ops[call->op], call->names);
+  d.span = &call->span;
+  d.kind = OFCTX__OTLP_CLIENT;
+  d.name = name;
+  d.error = !r->ok;
+  d.message = r->error;
+  d.attrs[d.attr_count++] = (ofctx__span_attr_t){"db.operation.name", ops[call->op]};
+  d.attrs[d.attr_count++] = (ofctx__span_attr_t){"ofctx.state", call->names};
+  d.tags = ofctx_config_tracing_tags(ctx->host->cfg);
+  ofctx__otlp_exporter_add(ctx->host->exporter, &d);
+}
+
 static void state_finished(void *arg, const ofctx__state_result_t *r) {
   state_call_t *call = arg;
   ofctx_t *ctx = call->ctx;
@@ -114,7 +136,7 @@ static void state_finished(void *arg, const ofctx__state_result_t *r) {
     json_decref(own);
   }
   if (ctx->span)
-    ofctx__span_end(&call->span);
+    trace_end(call, r);
   if (!ctx->settled)
     ofctx__invocation_send_done(ctx, ok);
   ofctx__invocation_release(ctx);

@@ -201,7 +201,7 @@ FROM debian:12 AS build
 RUN apt-get update \\
  && apt-get install -y --no-install-recommends gcc libc6-dev make cmake pkgconf \\
       libuv1-dev libjansson-dev libhttp-parser-dev libcurl4-openssl-dev libpcre2-dev \\
-      libyaml-dev libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler \\
+      libyaml-dev libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev \\
  && rm -rf /var/lib/apt/lists/*
 COPY --from=libofctx . /libofctx
 RUN cmake -S /libofctx -B /libofctx/build -DCMAKE_BUILD_TYPE=Release -DOFCTX_BUILD_TESTS=OFF \\
@@ -357,12 +357,12 @@ FUNCTION_ASYNC = """\
     #   pre: [my-hook]
     #   post: [my-hook]
     # W3C trace context, continued from the events and passed on with the
-    # sends (docs/observability.md in libofctx; spans are not exported yet):
+    # sends; spans exported over OTLP/HTTP (docs/observability.md in libofctx):
     # tracing:
     #   enabled: true
     #   provider:
     #     name: opentelemetry
-    #     exporter: {{name: otlp, endpoint: "http://otel-collector:4318"}}
+    #     exporter: {{name: otlp, endpoint: "http://otel-collector:4318", protocol: http/protobuf}}
 {states_yaml}    bindings:
       in:
         type: bindings.kafka
@@ -390,12 +390,12 @@ FUNCTION_KNATIVE = """\
     #   pre: [my-hook]
     #   post: [my-hook]
     # W3C trace context, continued from the events and passed on with the
-    # sends (docs/observability.md in libofctx; spans are not exported yet):
+    # sends; spans exported over OTLP/HTTP (docs/observability.md in libofctx):
     # tracing:
     #   enabled: true
     #   provider:
     #     name: opentelemetry
-    #     exporter: {{name: otlp, endpoint: "http://otel-collector:4318"}}
+    #     exporter: {{name: otlp, endpoint: "http://otel-collector:4318", protocol: http/protobuf}}
     template:
       containers:
         - name: function

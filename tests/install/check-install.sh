@@ -75,7 +75,7 @@ shared_libs=$(pkg-config --libs libofctx)
 case " $shared_libs " in *" -luv "* | *" -ljansson "*) fail "pkg-config --libs names a private dependency: $shared_libs" ;; esac
 # A static link names every private dependency...
 static_libs=$(pkg-config --static --libs libofctx)
-for lib in -lofctx -luv -ljansson -lpcre2-8 -lnghttp2 -lprotobuf-c -lhttp_parser; do
+for lib in -lofctx -luv -ljansson -lpcre2-8 -lnghttp2 -lprotobuf-c -lz -lhttp_parser; do
   case " $static_libs " in *" $lib "*) ;; *) fail "pkg-config --static --libs lacks $lib: $static_libs" ;; esac
 done
 # (libcurl is not among them: it is opened with dlopen at the first send)

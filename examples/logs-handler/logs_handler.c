@@ -23,6 +23,7 @@
 #include <ofctx/ofctx.h>
 
 #include "check_rules.h"
+#include "incidents_store.h"
 #include "logs_handler.h"
 #include "notifier.h"
 #include "rules_doc.h"
@@ -44,6 +45,8 @@ typedef struct {
 typedef struct {
   lh_ruleset_t *rules;
   lh_notifier_t *notifier;
+  lh_store_t *store;   /* the open incidents' state store, or NULL (opt-in) */
+  double waited_said;  /* when a record refused before the incidents loaded was last said */
   lh_view_t *view;     /* reused from record to record */
   const char *path;    /* LOGS_RULES_FILE, or NULL: reloaded when it changes */
   lh_file_id_t file;   /* path's, when the rules were last read */
@@ -82,7 +85,9 @@ static lh_notifier_t *notifier_of(lh_state_t *s) {
                               .conds = lh_ruleset_conds(s->rules),
                               .rule_count = lh_ruleset_count(s->rules),
                               .format = format,
-                              .arg = s};
+                              .arg = s,
+                              .persist = s->store ? lh_store_persist : NULL,
+                              .persist_arg = s->store};
   return lh_notifier_new(&cfg);
 }
 
@@ -145,6 +150,7 @@ void LogsHandler_fini(void *user_data) {
   if (!s)
     return;
   lh_notifier_free(s->notifier);
+  lh_store_free(s->store);
   lh_ruleset_free(s->rules);
   lh_view_free(s->view);
   free(s);
@@ -170,11 +176,24 @@ int LogsHandler_init(const ofctx_config_t *cfg, void **user_data) {
     LogsHandler_fini(s);
     return -1;
   }
+  if (lh_ruleset_state_store(s->rules)) {
+    if (lh_check_state_store(cfg, lh_ruleset_state_store(s->rules), err, sizeof err) != 0) {
+      fprintf(stderr, "logs-handler: %s\n", err);
+      LogsHandler_fini(s);
+      return -1;
+    }
+    s->store = lh_store_new(lh_ruleset_state_store(s->rules));
+  }
   s->notifier = notifier_of(s);
-  if (!s->notifier) {
+  if (!s->notifier || (lh_ruleset_state_store(s->rules) && !s->store)) {
     fprintf(stderr, "logs-handler: out of memory\n");
     LogsHandler_fini(s);
     return -1;
+  }
+  if (s->store) {
+    lh_store_use(s->store, s->notifier, s->rules);
+    fprintf(stderr, "logs-handler: open incidents kept in the state store %s\n",
+            lh_store_entry(s->store));
   }
   say_rules(s->rules, cfg);
   *user_data = s;
@@ -214,6 +233,24 @@ static void skipped_to_clock(lh_state_t *s, double wall) {
     lh_notifier_record(s->notifier, time, wall);
 }
 
+/* Whether the open incidents are loaded from the state store, the load
+ * started if it was not (the first tick normally has): a record that may
+ * match waits for them (it is delivered again), or it would fire again
+ * what is open. Said once a second at most. */
+static int loaded_now(lh_state_t *s, ofctx_t *ctx, double wall) {
+  lh_store_tick(s->store, ctx, 0, wall);
+  if (lh_store_ready(s->store))
+    return 1;
+  if (wall - s->waited_said >= 1) {
+    s->waited_said = wall;
+    ofctx_log(ctx, OFCTX_LOG_WARN,
+              "a record not taken: the open incidents are not loaded yet from the state store "
+              "%s; it is delivered again",
+              lh_store_entry(s->store));
+  }
+  return 0;
+}
+
 /* One record, with the function's state. */
 static ofctx_result_t handle(lh_state_t *s, ofctx_t *ctx, const ofctx_event_t *in) {
   size_t len;
@@ -226,6 +263,8 @@ static ofctx_result_t handle(lh_state_t *s, ofctx_t *ctx, const ofctx_event_t *i
     return OFCTX_SUCCESS;
   }
   t.wall = now();
+  if (s->store && !lh_store_ready(s->store) && !loaded_now(s, ctx, t.wall))
+    return OFCTX_ERROR;
   skipped_to_clock(s, t.wall);
   switch (lh_view_parse(&s->view, data, len, t.wall, &why)) {
   case LH_DROP:
@@ -284,8 +323,15 @@ static int swap_rules(lh_state_t *s, ofctx_t *ctx, lh_ruleset_t *rs) {
     ofctx_log(ctx, OFCTX_LOG_WARN,
               "rules reloaded, but max_keys, notify_rate and notify_burst keep their values "
               "until the function restarts");
+  if (!lh_ruleset_state_store(rs) != !lh_ruleset_state_store(s->rules) ||
+      (lh_ruleset_state_store(rs) &&
+       strcmp(lh_ruleset_state_store(rs), lh_ruleset_state_store(s->rules)) != 0))
+    ofctx_log(ctx, OFCTX_LOG_WARN,
+              "rules reloaded, but state_store keeps its value until the function restarts");
   lh_ruleset_free(s->rules);
   s->rules = rs;
+  if (s->store)
+    lh_store_use(s->store, s->notifier, rs);
   ofctx_log(ctx, OFCTX_LOG_INFO, "rules reloaded: %zu rules (%zu kept)", lh_ruleset_count(rs),
             kept);
   return 0;
@@ -413,6 +459,8 @@ void LogsHandler_tick(ofctx_t *ctx, int stopping, void *user_data) {
   if (s->path && !stopping)
     reload(s, ctx);
   wall = now();
+  if (s->store)
+    lh_store_tick(s->store, ctx, stopping, wall);
   skipped_to_clock(s, wall);
   lh_notifier_tick(s->notifier, ctx, stopping, wall);
 }

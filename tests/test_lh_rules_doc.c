@@ -409,13 +409,20 @@ static void test_env_is_the_article_rule(void **state) {
 
 /* Each variable lands where the design says. */
 static void test_env_values(void **state) {
-  char *env[] = {"LOGS_NAMESPACES=a, b",           "LOGS_STATUSES=404,5XX",
-                 "LOGS_POD_REGEX=web-.*",          "LOGS_ALERT_NAME=HTTP",
-                 "LOGS_ALERT_SEVERITY=critical",   "LOGS_OUTPUT=alertmanager",
-                 "LOGS_ALERT_FORMAT=alertmanager", "LOGS_REPEAT_INTERVAL=30s",
-                 "LOGS_QUIET_PERIOD=1m",           "LOGS_MAX_KEYS=2",
-                 "LOGS_NOTIFY_RATE=0.5",           "LOGS_NOTIFY_BURST=2.7",
-                 "LOGS_ALERT_RECEIVER=ops",        "LOGS_STATE_STORE=incidents",
+  char *env[] = {"LOGS_NAMESPACES=a, b",
+                 "LOGS_STATUSES=404,5XX",
+                 "LOGS_POD_REGEX=web-.*",
+                 "LOGS_ALERT_NAME=HTTP",
+                 "LOGS_ALERT_SEVERITY=critical",
+                 "LOGS_OUTPUT=alertmanager",
+                 "LOGS_ALERT_FORMAT=alertmanager",
+                 "LOGS_REPEAT_INTERVAL=30s",
+                 "LOGS_QUIET_PERIOD=1m",
+                 "LOGS_MAX_KEYS=2",
+                 "LOGS_NOTIFY_RATE=0.5",
+                 "LOGS_NOTIFY_BURST=2.7",
+                 "LOGS_ALERT_RECEIVER=ops",
+                 "LOGS_STATE_STORE=incidents",
                  NULL};
   char err[512];
   warnings_t w = {0};
@@ -427,8 +434,7 @@ static void test_env_values(void **state) {
   r = json_array_get(json_object_get(doc, "rules"), 0);
   assert_true(same(json_object_get(doc, "settings"),
                    json_pack("{sIsfsfssss}", "max_keys", (json_int_t)2, "notify_rate", 0.5,
-                             "notify_burst", 2.0, "receiver", "ops", "state_store",
-                             "incidents")));
+                             "notify_burst", 2.0, "receiver", "ops", "state_store", "incidents")));
   assert_true(same(json_object_get(json_object_get(r, "select"), "namespace"),
                    json_pack("[ss]", "a", "b")));
   assert_true(
@@ -537,10 +543,10 @@ static void test_env_with_file(void **state) {
       w.lines[0], "LOGS_NAMESPACE is not a logs-handler variable; did you mean LOGS_NAMESPACES?");
   assert_string_equal(w.lines[1], "LOGS_NAMESPACES, LOGS_STATUSES ignored: LOGS_RULES_FILE is set, "
                                   "and the rules file says what they would");
-  assert_true(same(json_object_get(doc, "settings"),
-                   json_pack("{sIsfsfssss}", "max_keys", (json_int_t)2, "notify_rate", 1.0,
-                             "notify_burst", 5.0, "receiver", "logs-handler", "state_store",
-                             "kept")));
+  assert_true(
+      same(json_object_get(doc, "settings"),
+           json_pack("{sIsfsfssss}", "max_keys", (json_int_t)2, "notify_rate", 1.0, "notify_burst",
+                     5.0, "receiver", "logs-handler", "state_store", "kept")));
   env_now = bad;
   assert_int_equal(lh_rules_doc_env_settings(doc, env_get, bad, warn, &w, err, sizeof err), -1);
   assert_string_equal(err, "LOGS_NOTIFY_RATE: \"fast\" is not a number from 0.001 to 1000");

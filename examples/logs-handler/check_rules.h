@@ -1,6 +1,7 @@
 /* `logs-handler --check-rules FILE`: a rules file checked as the function
  * would run it (the document, its compile, its templates, the outputs of
- * the function context, the states entry of its state_store) and printed normalized, with every default. */
+ * the function context, the states entry of its state_store) and printed normalized, with every
+ * default. */
 #ifndef LH_CHECK_RULES_H
 #define LH_CHECK_RULES_H
 

@@ -42,8 +42,8 @@ static json_t *fields(const lh_field_t *f, size_t n) {
   json_t *a = json_array();
 
   for (size_t i = 0; a && i < n; i++)
-    if (json_array_append_new(a, json_pack("[ss]", f[i].name ? f[i].name : "",
-                                           f[i].value ? f[i].value : "")) != 0) {
+    if (json_array_append_new(
+            a, json_pack("[ss]", f[i].name ? f[i].name : "", f[i].value ? f[i].value : "")) != 0) {
       json_decref(a);
       return NULL;
     }
@@ -51,11 +51,11 @@ static json_t *fields(const lh_field_t *f, size_t n) {
 }
 
 json_t *lh_incident_json(const lh_note_t *note) {
-  return json_pack("{s:o,s:I,s:f,s:f,s:f,s:o,s:o,s:o}", "key",
-                   strings(note->key, note->key_count), "count", (json_int_t)note->count,
-                   "first_seen", note->first_seen, "last_seen", note->last_seen, "notified",
-                   note->now, "samples", strings(note->samples, note->sample_count),
-                   "first_fields", fields(note->first_fields, note->first_count), "last_fields",
+  return json_pack("{s:o,s:I,s:f,s:f,s:f,s:o,s:o,s:o}", "key", strings(note->key, note->key_count),
+                   "count", (json_int_t)note->count, "first_seen", note->first_seen, "last_seen",
+                   note->last_seen, "notified", note->now, "samples",
+                   strings(note->samples, note->sample_count), "first_fields",
+                   fields(note->first_fields, note->first_count), "last_fields",
                    fields(note->last_fields, note->last_count));
 }
 
@@ -87,8 +87,8 @@ static int get_fields(const json_t *a, lh_field_t *out) {
   if (!json_is_array(a) || json_array_size(a) > LH_FIELDS_MAX)
     return -1;
   json_array_foreach(a, i, v) {
-    if (!json_is_array(v) || json_array_size(v) != 2 ||
-        !json_is_string(json_array_get(v, 0)) || !json_is_string(json_array_get(v, 1)))
+    if (!json_is_array(v) || json_array_size(v) != 2 || !json_is_string(json_array_get(v, 0)) ||
+        !json_is_string(json_array_get(v, 1)))
       return -1;
     out[i].name = json_string_value(json_array_get(v, 0));
     out[i].value = json_string_value(json_array_get(v, 1));
@@ -118,7 +118,8 @@ int lh_incident_parse(const json_t *j, lh_incident_t *out, char *err, size_t siz
     return bad(err, size, "key is not a list of at most 8 strings");
   /* a number: the sidecar may have stored it as a float64 */
   if (!json_is_number(count) || !(json_number_value(count) >= 1) ||
-      json_number_value(count) > 1e15 || floor(json_number_value(count)) != json_number_value(count))
+      json_number_value(count) > 1e15 ||
+      floor(json_number_value(count)) != json_number_value(count))
     return bad(err, size, "count is not a positive integer");
   if (get_time(j, "first_seen", &n->first_seen) != 0 ||
       get_time(j, "last_seen", &n->last_seen) != 0 || get_time(j, "notified", &n->now) != 0)

@@ -269,7 +269,8 @@ int lh_store_persist(void *arg, ofctx_t *ctx, const lh_note_t *note, ofctx_t *co
   if (!s->rules || note->rule >= lh_ruleset_count(s->rules))
     return -1;
   d = doc_of(s, lh_ruleset_name(s->rules, note->rule));
-  if (!d || holds_room(&d->held, count + 1) != 0 || !(id = lh_incident_id(note->key, note->key_count)))
+  if (!d || holds_room(&d->held, count + 1) != 0 ||
+      !(id = lh_incident_id(note->key, note->key_count)))
     return -1;
   v = note->kind == LH_NOTE_RESOLVED ? json_null() : lh_incident_json(note);
   if (!v || json_object_set_new(d->waiting, id, v) != 0) {

@@ -38,6 +38,8 @@ struct lh_store {
   size_t restored, gone; /* incidents of this load: restored, and dropped */
   double retry_at;       /* after a failed load */
   double wall;           /* the newest wall time seen */
+  lh_store_loaded_fn on_load;
+  void *on_load_arg;
 };
 
 lh_store_t *lh_store_new(const char *entry) {
@@ -69,6 +71,11 @@ void lh_store_free(lh_store_t *s) {
 void lh_store_use(lh_store_t *s, lh_notifier_t *n, const lh_ruleset_t *rules) {
   s->notifier = n;
   s->rules = rules;
+}
+
+void lh_store_on_load(lh_store_t *s, lh_store_loaded_fn fn, void *arg) {
+  s->on_load = fn;
+  s->on_load_arg = arg;
 }
 
 int lh_store_ready(const lh_store_t *s) { return s->loaded; }
@@ -332,12 +339,14 @@ static void load_done(lh_store_t *s, ofctx_t *ctx) {
               "state store %s: the open incidents could not be read (%zu of %zu keys); the "
               "records a rule may match are delivered again until they are; trying again in %g s",
               s->entry, s->load_failed, lh_ruleset_count(s->rules), LH_STORE_RETRY_S);
-    return;
+  } else {
+    s->loaded = 1;
+    ofctx_log(ctx, OFCTX_LOG_INFO,
+              "state store %s: %zu open incidents restored (%zu dropped); taking records",
+              s->entry, s->restored, s->gone);
   }
-  s->loaded = 1;
-  ofctx_log(ctx, OFCTX_LOG_INFO,
-            "state store %s: %zu open incidents restored (%zu dropped); taking records", s->entry,
-            s->restored, s->gone);
+  if (s->on_load)
+    s->on_load(s->on_load_arg, ctx, s->loaded);
 }
 
 static void loaded(ofctx_t *ctx, const ofctx_state_result_t *r, void *arg) {

@@ -55,6 +55,12 @@ void lh_store_free(lh_store_t *s);
 /* The notifier to restore into and the rules (after a reload too). */
 void lh_store_use(lh_store_t *s, lh_notifier_t *n, const lh_ruleset_t *rules);
 
+/* Called once each load has ended (in the turn `ctx`, still open): `ok`
+ * 1 when the incidents are loaded, 0 when a read failed (tried again
+ * LH_STORE_RETRY_S later). NULL: none. */
+typedef void (*lh_store_loaded_fn)(void *arg, ofctx_t *ctx, int ok);
+void lh_store_on_load(lh_store_t *s, lh_store_loaded_fn fn, void *arg);
+
 /* The notifier's persist callback (lh_persist_fn), `arg` the store. */
 int lh_store_persist(void *arg, ofctx_t *ctx, const lh_note_t *note, ofctx_t *const *held,
                      size_t count);

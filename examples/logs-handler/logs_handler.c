@@ -40,19 +40,30 @@ typedef struct {
   struct timespec mtime;
 } lh_file_id_t;
 
+/* An invocation that waits for the open incidents: an event's, or a
+ * batch's. */
+typedef struct {
+  ofctx_t *ctx;
+  ofctx_batch_t *batch; /* NULL: an event's */
+} lh_waiting_t;
+
 /* The function's state, its user data: owned by it, made by
  * LogsHandler_init, freed by LogsHandler_fini. */
 typedef struct {
   lh_ruleset_t *rules;
   lh_notifier_t *notifier;
   lh_store_t *store;   /* the open incidents' state store, or NULL (opt-in) */
-  double waited_said;  /* when a record refused before the incidents loaded was last said */
+  lh_waiting_t *waiting; /* invocations held until the incidents are loaded */
+  size_t waiting_count, waiting_cap;
+  int waiting_said; /* since the last load */
   lh_view_t *view;     /* reused from record to record */
   const char *path;    /* LOGS_RULES_FILE, or NULL: reloaded when it changes */
   lh_file_id_t file;   /* path's, when the rules were last read */
   uint64_t reloads[2]; /* of the rules file: taken over, and refused */
   lh_newest_t skipped; /* the records not parsed since the clock last moved */
 } lh_state_t;
+
+static void incidents_loaded(void *arg, ofctx_t *turn, int ok);
 
 static const char *env(const char *name) { return getenv(name); }
 
@@ -151,6 +162,7 @@ void LogsHandler_fini(void *user_data) {
     return;
   lh_notifier_free(s->notifier);
   lh_store_free(s->store);
+  free(s->waiting);
   lh_ruleset_free(s->rules);
   lh_view_free(s->view);
   free(s);
@@ -192,6 +204,7 @@ int LogsHandler_init(const ofctx_config_t *cfg, void **user_data) {
   }
   if (s->store) {
     lh_store_use(s->store, s->notifier, s->rules);
+    lh_store_on_load(s->store, incidents_loaded, s);
     fprintf(stderr, "logs-handler: open incidents kept in the state store %s\n",
             lh_store_entry(s->store));
   }
@@ -233,25 +246,7 @@ static void skipped_to_clock(lh_state_t *s, double wall) {
     lh_notifier_record(s->notifier, time, wall);
 }
 
-/* Whether the open incidents are loaded from the state store, the load
- * started if it was not (the first tick normally has): a record that may
- * match waits for them (it is delivered again), or it would fire again
- * what is open. Said once a second at most. */
-static int loaded_now(lh_state_t *s, ofctx_t *ctx, double wall) {
-  lh_store_tick(s->store, ctx, 0, wall);
-  if (lh_store_ready(s->store))
-    return 1;
-  if (wall - s->waited_said >= 1) {
-    s->waited_said = wall;
-    ofctx_log(ctx, OFCTX_LOG_WARN,
-              "a record not taken: the open incidents are not loaded yet from the state store "
-              "%s; it is delivered again",
-              lh_store_entry(s->store));
-  }
-  return 0;
-}
-
-/* One record, with the function's state. */
+/* One record, with the function's state (the incidents loaded). */
 static ofctx_result_t handle(lh_state_t *s, ofctx_t *ctx, const ofctx_event_t *in) {
   size_t len;
   const char *data = ofctx_event_data(in, &len), *why;
@@ -263,8 +258,6 @@ static ofctx_result_t handle(lh_state_t *s, ofctx_t *ctx, const ofctx_event_t *i
     return OFCTX_SUCCESS;
   }
   t.wall = now();
-  if (s->store && !lh_store_ready(s->store) && !loaded_now(s, ctx, t.wall))
-    return OFCTX_ERROR;
   skipped_to_clock(s, t.wall);
   switch (lh_view_parse(&s->view, data, len, t.wall, &why)) {
   case LH_DROP:
@@ -286,17 +279,81 @@ static ofctx_result_t handle(lh_state_t *s, ofctx_t *ctx, const ofctx_event_t *i
   return t.rc;
 }
 
+/* The invocation `ctx` (an event's, or `batch`'s) waits, held, for the
+ * open incidents (their load started if it was not): OFCTX_SUCCESS, or
+ * OFCTX_ERROR when it cannot be held. */
+static ofctx_result_t wait_for_incidents(lh_state_t *s, ofctx_t *ctx, ofctx_batch_t *batch) {
+  if (s->waiting_count == s->waiting_cap) {
+    size_t cap = s->waiting_cap ? s->waiting_cap * 2 : 16;
+    lh_waiting_t *bigger = realloc(s->waiting, cap * sizeof *bigger);
+    if (!bigger)
+      return OFCTX_ERROR;
+    s->waiting = bigger;
+    s->waiting_cap = cap;
+  }
+  if (ofctx_hold(ctx) != OFCTX_OK)
+    return OFCTX_ERROR;
+  s->waiting[s->waiting_count++] = (lh_waiting_t){ctx, batch};
+  if (!s->waiting_said) {
+    s->waiting_said = 1;
+    ofctx_log(ctx, OFCTX_LOG_INFO, "records wait for the open incidents from the state store %s",
+              lh_store_entry(s->store));
+  }
+  lh_store_tick(s->store, ctx, 0, now()); /* may load at once, and handle it */
+  return OFCTX_SUCCESS;
+}
+
+/* A load ended: the records that waited for it are handled now (`ok`), or
+ * not taken (delivered again). */
+static void incidents_loaded(void *arg, ofctx_t *turn, int ok) {
+  lh_state_t *s = arg;
+  size_t count = s->waiting_count;
+  lh_waiting_t *waiting = s->waiting;
+
+  (void)turn;
+  s->waiting = NULL;
+  s->waiting_count = s->waiting_cap = 0;
+  s->waiting_said = 0;
+  for (size_t i = 0; i < count; i++) {
+    ofctx_t *ctx = waiting[i].ctx;
+    ofctx_batch_t *batch = waiting[i].batch;
+    ofctx_result_t r = OFCTX_SUCCESS;
+    for (size_t k = 0; batch && k < ofctx_batch_count(batch); k++) {
+      ofctx_result_t e = ok ? handle(s, ctx, ofctx_batch_event(batch, k)) : OFCTX_ERROR;
+      ofctx_batch_set_status(batch, k, e); /* a bulk delivery's are read when it settles */
+      if (e == OFCTX_ERROR)
+        r = OFCTX_ERROR;
+    }
+    if (!batch)
+      r = ok ? handle(s, ctx, ofctx_event(ctx)) : OFCTX_ERROR;
+    ofctx_release(ctx, !ok ? OFCTX_ESTATE : r == OFCTX_ERROR ? OFCTX_ENOMEM : OFCTX_OK);
+  }
+  free(waiting);
+}
+
 ofctx_result_t LogsHandler(ofctx_t *ctx, const ofctx_event_t *in) {
-  return handle(ofctx_user_data(ctx), ctx, in);
+  lh_state_t *s = ofctx_user_data(ctx);
+
+  if (s->store && !lh_store_ready(s->store))
+    return wait_for_incidents(s, ctx, NULL);
+  return handle(s, ctx, in);
 }
 
 /* A bulk delivery in one call: each record as LogsHandler takes it, its
  * result its status. A firing notification's hold is then the batch's, so
  * its failure makes every record of the batch but the dropped RETRY: more
- * redeliveries than needed, never an acknowledgement too early. */
+ * redeliveries than needed, never an acknowledgement too early. Before the
+ * open incidents are loaded, the whole batch waits for them. */
 ofctx_result_t LogsHandler_batch(ofctx_t *ctx, ofctx_batch_t *batch) {
   lh_state_t *s = ofctx_user_data(ctx);
 
+  if (s->store && !lh_store_ready(s->store)) {
+    /* taken for now: a batch of one takes its status when this returns,
+     * and the hold's release says whether it went well */
+    for (size_t i = 0; i < ofctx_batch_count(batch); i++)
+      ofctx_batch_set_status(batch, i, OFCTX_SUCCESS);
+    return wait_for_incidents(s, ctx, batch);
+  }
   for (size_t i = 0; i < ofctx_batch_count(batch); i++)
     ofctx_batch_set_status(batch, i, handle(s, ctx, ofctx_batch_event(batch, i)));
   return OFCTX_SUCCESS;

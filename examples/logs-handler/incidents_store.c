@@ -342,8 +342,8 @@ static void load_done(lh_store_t *s, ofctx_t *ctx) {
   } else {
     s->loaded = 1;
     ofctx_log(ctx, OFCTX_LOG_INFO,
-              "state store %s: %zu open incidents restored (%zu dropped); taking records",
-              s->entry, s->restored, s->gone);
+              "state store %s: %zu open incidents restored (%zu dropped); taking records", s->entry,
+              s->restored, s->gone);
   }
   if (s->on_load)
     s->on_load(s->on_load_arg, ctx, s->loaded);

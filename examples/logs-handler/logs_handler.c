@@ -52,10 +52,10 @@ typedef struct {
 typedef struct {
   lh_ruleset_t *rules;
   lh_notifier_t *notifier;
-  lh_store_t *store;   /* the open incidents' state store, or NULL (opt-in) */
+  lh_store_t *store;     /* the open incidents' state store, or NULL (opt-in) */
   lh_waiting_t *waiting; /* invocations held until the incidents are loaded */
   size_t waiting_count, waiting_cap;
-  int waiting_said; /* since the last load */
+  int waiting_said;    /* since the last load */
   lh_view_t *view;     /* reused from record to record */
   const char *path;    /* LOGS_RULES_FILE, or NULL: reloaded when it changes */
   lh_file_id_t file;   /* path's, when the rules were last read */

@@ -97,6 +97,19 @@ class IncidentsAcrossRestarts(unittest.TestCase):
         self.assertEqual([a["status"] for a in self.alerts()], ["firing", "firing"])
         self.assertEqual(len(self.stored()[KEY]["incidents"]), 2)
 
+    def test_a_firing_whose_write_fails_is_not_acknowledged_and_the_write_is_tried_again(self):
+        self.h.faults([{"path": "/v1.0/state/" + STORE, "method": "POST", "action": "status", "status": 500,
+                        "count": -1}])
+        self.assertEqual(self.h.deliver_binding(self.input, record("/a"))["status"], 500)
+        self.assertEqual([a["status"] for a in self.alerts()], ["firing"])  # the notification went
+        self.assertIn("the open incidents of rule logs-404 were not kept", self.h.log())
+        self.assertNotIn(KEY, self.stored())
+        self.h.control("DELETE", "/emulator/faults")
+        # delivered again: its key fires already, so it is taken at once; the write goes later
+        self.assertEqual(self.h.deliver_binding(self.input, record("/a"))["status"], 200)
+        wait_until(lambda: KEY in self.stored(), "the write tried again", seconds=30)
+        self.assertEqual([a["status"] for a in self.alerts()], ["firing"])
+
     def test_a_record_that_comes_before_the_incidents_are_loaded_waits_for_them(self):
         self.assertEqual(self.h.deliver_binding(self.input, record("/a"))["status"], 200)
         self.h.stop(signal.SIGKILL)

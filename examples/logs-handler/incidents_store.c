@@ -40,6 +40,7 @@ struct lh_store {
   double wall;           /* the newest wall time seen */
   lh_store_loaded_fn on_load;
   void *on_load_arg;
+  lh_store_counts_t counts;
 };
 
 lh_store_t *lh_store_new(const char *entry) {
@@ -79,6 +80,7 @@ void lh_store_on_load(lh_store_t *s, lh_store_loaded_fn fn, void *arg) {
 }
 
 int lh_store_ready(const lh_store_t *s) { return s->loaded; }
+const lh_store_counts_t *lh_store_counts(const lh_store_t *s) { return &s->counts; }
 const char *lh_store_entry(const lh_store_t *s) { return s->entry; }
 
 /* The doc of `rule`, made when new; NULL when out of memory. */
@@ -140,6 +142,10 @@ static void read_doc(doc_t *d, ofctx_t *ctx);
 static void finish(doc_t *d, ofctx_t *ctx, ofctx_err_t code) {
   holds_t flown = d->flown;
 
+  if (code == OFCTX_OK)
+    d->s->counts.writes_ok++;
+  else
+    d->s->counts.writes_failed++;
   if (code != OFCTX_OK) {
     ofctx_log(ctx, OFCTX_LOG_ERROR,
               "state store %s: the open incidents of rule %s were not kept (%s); tried again "
@@ -170,6 +176,8 @@ static void finish(doc_t *d, ofctx_t *ctx, ofctx_err_t code) {
 static void wrote(ofctx_t *ctx, const ofctx_state_result_t *r, void *arg) {
   doc_t *d = arg;
 
+  if (r->code == OFCTX_ECONFLICT)
+    d->s->counts.conflicts++;
   if (r->code == OFCTX_ECONFLICT && ++d->tries < LH_STORE_TRIES) {
     read_doc(d, ctx); /* another replica wrote meanwhile: its incidents and ours */
     return;
@@ -323,11 +331,13 @@ static void restore(lh_store_t *s, doc_t *d, ofctx_t *ctx, const json_t *stored)
     }
     if (rc >= 0) {
       s->restored += rc == 0;
+      s->counts.restored += rc == 0;
       continue;
     }
     ofctx_log(ctx, OFCTX_LOG_WARN, "state store %s: incident %s of rule %s dropped: %s", s->entry,
               id, RULE_OF(d), why);
     s->gone++;
+    s->counts.dropped++;
     json_object_set_new(d->waiting, id, json_null());
   }
 }

@@ -72,6 +72,15 @@ int lh_store_persist(void *arg, ofctx_t *ctx, const lh_note_t *note, ofctx_t *co
  * LH_STORE_RETRY_S after a write failed; at once when `stopping`). */
 void lh_store_tick(lh_store_t *s, ofctx_t *ctx, int stopping, double wall);
 
+/* What the store did since start: incidents restored by loads, and
+ * dropped (their rule changed); writes (a read and a write, or a delete)
+ * that finished ok, that failed (tried again later), and ETag conflicts
+ * met on the way (each read and written again). */
+typedef struct {
+  uint64_t restored, dropped, writes_ok, writes_failed, conflicts;
+} lh_store_counts_t;
+const lh_store_counts_t *lh_store_counts(const lh_store_t *s);
+
 /* 1 once the open incidents are loaded (before, the records that may
  * match are not taken: they are delivered again). */
 int lh_store_ready(const lh_store_t *s);

@@ -456,6 +456,22 @@ static void notifications(ofctx_metrics_t *m, const lh_state_t *s, const char *n
   }
 }
 
+/* The state store's families, when it is on. */
+static void store_metrics(ofctx_metrics_t *m, const lh_store_counts_t *c) {
+  ofctx_metrics_family(m, "logs_handler_incidents_restored_total", OFCTX_METRIC_COUNTER,
+                       "Open incidents read from the state store at start and restored, or "
+                       "dropped (their rule's group_by or condition changed).");
+  sample(m, "result", "restored", NULL, NULL, (double)c->restored);
+  sample(m, "result", "dropped", NULL, NULL, (double)c->dropped);
+  ofctx_metrics_family(m, "logs_handler_incidents_writes_total", OFCTX_METRIC_COUNTER,
+                       "Writes of open incidents to the state store, by result: ok, failed "
+                       "(tried again 5 s later), conflict (another replica wrote first: read "
+                       "and written again).");
+  sample(m, "result", "ok", NULL, NULL, (double)c->writes_ok);
+  sample(m, "result", "failed", NULL, NULL, (double)c->writes_failed);
+  sample(m, "result", "conflict", NULL, NULL, (double)c->conflicts);
+}
+
 /* The function's metrics on GET /metrics: per rule, and of the rules file
  * (docs/logs-handler.md, "Operating it"). */
 void LogsHandler_metrics(ofctx_metrics_t *m, void *user_data) {
@@ -494,6 +510,8 @@ void LogsHandler_metrics(ofctx_metrics_t *m, void *user_data) {
   ofctx_metrics_family(m, "logs_handler_keys_dropped_total", OFCTX_METRIC_COUNTER,
                        "Keys dropped without a notification because max_keys were held.");
   ofctx_metrics_sample(m, NULL, 0, (double)lh_notifier_evictions(s->notifier));
+  if (s->store)
+    store_metrics(m, lh_store_counts(s->store));
 }
 
 static int check_rules(const ofctx_config_t *cfg, const char *path, void *arg) {

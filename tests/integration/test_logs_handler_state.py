@@ -92,6 +92,9 @@ class IncidentsAcrossRestarts(unittest.TestCase):
             self.assertIn("1 open incidents restored", self.h.log())
             self.assertEqual(self.h.deliver_binding(self.input, record("/b"))["status"], 200)
             self.assertEqual([a["status"] for a in self.alerts()], ["firing"])
+            metrics = lh.scrape(self, self.h)
+            self.assertEqual(metrics['logs_handler_incidents_restored_total{result="restored"}'], 1)
+            self.assertEqual(metrics['logs_handler_notifications_total{rule="logs-404",status="firing"}'], 0)
         # a new key still fires
         self.assertEqual(self.h.deliver_binding(self.input, record("/c", pod="wordpress-v1-f54f697c5-xxxxx"))["status"], 200)
         self.assertEqual([a["status"] for a in self.alerts()], ["firing", "firing"])
@@ -104,6 +107,7 @@ class IncidentsAcrossRestarts(unittest.TestCase):
         self.assertEqual([a["status"] for a in self.alerts()], ["firing"])  # the notification went
         self.assertIn("the open incidents of rule logs-404 were not kept", self.h.log())
         self.assertNotIn(KEY, self.stored())
+        self.assertEqual(lh.scrape(self, self.h)['logs_handler_incidents_writes_total{result="failed"}'], 1)
         self.h.control("DELETE", "/emulator/faults")
         # delivered again: its key fires already, so it is taken at once; the write goes later
         self.assertEqual(self.h.deliver_binding(self.input, record("/a"))["status"], 200)
@@ -176,6 +180,9 @@ class IncidentsAcrossRestarts(unittest.TestCase):
         t.join(30)
         self.assertEqual(answer["r"]["status"], 200)
         self.assertIn("state ETag conflict", self.h.log())
+        metrics = lh.scrape(self, self.h)
+        self.assertEqual(metrics['logs_handler_incidents_writes_total{result="conflict"}'], 1)
+        self.assertEqual(metrics['logs_handler_incidents_writes_total{result="ok"}'], 2)
         keys = sorted(i["key"][1] for i in self.stored()[KEY]["incidents"].values())
         self.assertEqual(keys, ["p2", "wordpress-v1-f54f697c5-hdn2z", pod])
 

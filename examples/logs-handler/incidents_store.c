@@ -293,7 +293,8 @@ int lh_store_persist(void *arg, ofctx_t *ctx, const lh_note_t *note, ofctx_t *co
     return -1;
   }
   free(id);
-  memcpy(d->held.ctx + d->held.n, held, count * sizeof *held); /* their holds are ours now */
+  if (count) /* their holds are ours now */
+    memcpy(d->held.ctx + d->held.n, held, count * sizeof *held);
   d->held.n += count;
   if (!d->flying && s->wall >= d->retry_at && begin(d, ctx) != 0)
     ofctx_log(ctx, OFCTX_LOG_ERROR, "out of memory: the open incidents wait for the next tick");

@@ -1,5 +1,6 @@
 /* Internal: the counters a function keeps (events by input and outcome,
- * sends by output and result, refused requests) and their rendering in the
+ * sends by output and result, state requests by store, operation and
+ * result, refused requests) and their rendering in the
  * Prometheus text format. The only place that knows how they are laid out. */
 #ifndef OFCTX_METRICS_H
 #define OFCTX_METRICS_H
@@ -27,7 +28,27 @@ typedef struct {
   uint64_t rejected;
   ofctx__histogram_t *invocations; /* [input]: from the call to the answer */
   ofctx__histogram_t *send_times;  /* [output + 1]: from the send to its end */
+  const char **states;             /* the state entries' names, borrowed; `state_count` */
+  size_t state_count;
+  uint64_t *state_requests;        /* [state][operation][result] */
+  ofctx__histogram_t *state_times; /* [state][operation]: from the request to its end */
 } ofctx__metrics_t;
+
+/* A state request's operation and how it ended, as the metrics name them. */
+typedef enum {
+  OFCTX__STATE_OP_GET,
+  OFCTX__STATE_OP_SET,
+  OFCTX__STATE_OP_DELETE,
+  OFCTX__STATE_OP_COUNT
+} ofctx__state_op_metric_t;
+
+typedef enum {
+  OFCTX__STATE_OK,
+  OFCTX__STATE_NOT_FOUND, /* a get that found no value */
+  OFCTX__STATE_CONFLICT,  /* a write whose ETag did not match */
+  OFCTX__STATE_ERROR,     /* refused otherwise, or the sidecar not reached */
+  OFCTX__STATE_RESULT_COUNT
+} ofctx__state_result_metric_t;
 
 /* Counters for inputs and outputs of those names (the arrays are copied,
  * their strings borrowed: they must outlive the counters). 0, or -1 when
@@ -35,6 +56,19 @@ typedef struct {
 int ofctx__metrics_init(ofctx__metrics_t *m, const char *const *inputs, size_t input_count,
                         const char *const *outputs, size_t output_count);
 void ofctx__metrics_free(ofctx__metrics_t *m);
+
+/* Adds counters for the state stores of those names (the context's
+ * `states` entries; the array is copied, the strings borrowed). 0, or -1
+ * when out of memory (the counters are left without states then). */
+int ofctx__metrics_states(ofctx__metrics_t *m, const char *const *states, size_t state_count);
+/* A request of operation `op` on state entry `state` ended with `result`
+ * after `seconds`, its retries included. */
+void ofctx__metrics_state(ofctx__metrics_t *m, size_t state, ofctx__state_op_metric_t op,
+                          ofctx__state_result_metric_t result, double seconds);
+/* How many requests of `op` on `state` ended with `result`. */
+uint64_t ofctx__metrics_state_requests(const ofctx__metrics_t *m, size_t state,
+                                       ofctx__state_op_metric_t op,
+                                       ofctx__state_result_metric_t result);
 
 /* An invocation of input `input` took `seconds`, its sends included; a
  * send to `output` took `seconds`, its retries included. */

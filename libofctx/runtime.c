@@ -417,7 +417,7 @@ static void walk_close(uv_handle_t *handle, void *arg) {
 }
 
 /* The counters, labelled with the names of the inputs (a Knative server has
- * one of its own, `http`: the HTTP route) and outputs. */
+ * one of its own, `http`: the HTTP route), outputs and state entries. */
 static int metrics_init(ofctx__runtime_t *rt, size_t n_in, size_t n_out, int http) {
   static const char *const http_input[] = {"http"};
   const char **ins = ofctx__calloc(n_in ? n_in : 1, sizeof *ins);
@@ -432,6 +432,14 @@ static int metrics_init(ofctx__runtime_t *rt, size_t n_in, size_t n_out, int htt
     rc = ofctx__metrics_init(&rt->metrics, http ? http_input : ins, http ? 1 : n_in, outs, n_out);
   ofctx__free(ins);
   ofctx__free(outs);
+  if (rc == 0 && ofctx_config_state_count(rt->cfg)) {
+    size_t n = ofctx_config_state_count(rt->cfg);
+    const char **states = ofctx__calloc(n, sizeof *states);
+    for (size_t i = 0; states && i < n; i++)
+      states[i] = ofctx_component_name(ofctx_config_state_at(rt->cfg, i));
+    rc = states ? ofctx__metrics_states(&rt->metrics, states, n) : -1;
+    ofctx__free(states);
+  }
   return rc;
 }
 

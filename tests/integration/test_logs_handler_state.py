@@ -100,6 +100,18 @@ class IncidentsAcrossRestarts(unittest.TestCase):
         self.assertEqual([a["status"] for a in self.alerts()], ["firing", "firing"])
         self.assertEqual(len(self.stored()[KEY]["incidents"]), 2)
 
+    def test_a_firing_on_its_way_at_sigterm_is_kept_before_the_function_exits(self):
+        self.h.faults([{"path": "/v1.0/bindings/" + self.nm, "action": "delay", "ms": 1000}])
+        answer = {}
+        t = threading.Thread(target=lambda: answer.update(r=self.h.deliver_binding(self.input, record("/a"))))
+        t.start()
+        wait_until(lambda: self.h.received("/v1.0/bindings/" + self.nm), "the firing at the sidecar")
+        self.assertEqual(self.h.stop(signal.SIGTERM), 0)
+        t.join(30)
+        self.assertEqual(answer["r"]["status"], 200)
+        self.assertEqual([a["status"] for a in self.alerts()], ["firing"])
+        self.assertIn(KEY, self.stored())
+
     def test_a_firing_whose_write_fails_is_not_acknowledged_and_the_write_is_tried_again(self):
         self.h.faults([{"path": "/v1.0/state/" + STORE, "method": "POST", "action": "status", "status": 500,
                         "count": -1}])

@@ -6,6 +6,7 @@ fired again after SIGTERM or SIGKILL, one that went quiet is resolved after
 the restart, a store that cannot be read holds the records back, and a
 context without the states entry is refused."""
 
+import base64
 import json
 import os
 import signal
@@ -17,7 +18,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Harness, function_command, wait_until  # noqa: E402
+from harness import GrpcHarness, Harness, function_command, http, wait_until  # noqa: E402
 import test_logs_handler as lh  # noqa: E402  (its Webhook; a module, so its tests are not run here)
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
@@ -197,6 +198,44 @@ class IncidentsAcrossRestarts(unittest.TestCase):
         self.assertEqual(metrics['logs_handler_incidents_writes_total{result="ok"}'], 2)
         keys = sorted(i["key"][1] for i in self.stored()[KEY]["incidents"].values())
         self.assertEqual(keys, ["p2", "wordpress-v1-f54f697c5-hdn2z", pod])
+
+
+class OverGrpc(unittest.TestCase):
+    """The same over the sidecar's gRPC API (APP_PROTOCOL=grpc, Dapr/GetState,
+    SaveState, DeleteState) under the fake daprd, whose store outlives the
+    function: a restart fires nothing again, and the resolve deletes it."""
+
+    def setUp(self):
+        self.h = GrpcHarness(context_with_store(), binary="logs-handler",
+                             env={"LOGS_STATE_STORE": "incidents", "LOGS_QUIET_PERIOD": "10m"})
+        self.addCleanup(self.h.close)
+        self.input = self.h.context["inputs"]["kafka-receiver"]["componentName"]
+
+    def deliver(self, data):
+        r = self.h.call("OnBindingEvent", {"name": self.input, "data": base64.b64encode(data.encode()).decode(),
+                                           "metadata": {}})
+        return r["code"]
+
+    def firings(self):
+        sent = [json.loads(base64.b64decode(c["request"]["data"])) for c in self.h.received()
+                if c["method"] == "InvokeBinding"]
+        return [a["status"] for body in sent for a in body["alerts"]]
+
+    def stored(self):
+        items = json.loads(http("GET", self.h.control_url + "/states")[2])
+        return {k.split("/", 1)[1].split("||")[-1]: v for k, v in items.items()}
+
+    def test_a_restart_fires_nothing_again_and_the_resolve_deletes_it(self):
+        wait_until(lambda: "open incidents restored" in self.h.log(), "the open incidents loaded")
+        self.assertEqual(self.deliver(record("/a")), 0)
+        self.assertEqual(self.firings(), ["firing"])
+        self.assertIn(KEY, self.stored())
+        self.h.stop(signal.SIGKILL)
+        self.h.fn_log.close()
+        self.h.start({"LOGS_QUIET_PERIOD": "1s"})
+        wait_until(lambda: "1 open incidents restored" in self.h.log(), "the incident restored")
+        wait_until(lambda: self.firings() == ["firing", "resolved"], "the resolve")
+        wait_until(lambda: KEY not in self.stored(), "the incident deleted from the store")
 
 
 class StartUp(unittest.TestCase):

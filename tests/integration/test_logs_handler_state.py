@@ -113,6 +113,27 @@ class IncidentsAcrossRestarts(unittest.TestCase):
         self.assertEqual([a["status"] for a in self.alerts()], ["firing"])
         self.assertIn(KEY, self.stored())
 
+    def test_changes_that_come_while_a_write_is_on_its_way_go_in_the_next(self):
+        # the first write waits long enough at the sidecar for the two others to come
+        self.h.faults([{"path": "/v1.0/state/" + STORE, "method": "POST", "action": "delay", "ms": 5000}])
+        answers = {}
+        pods = ["wordpress-v1-f54f697c5-aaaaa", "wordpress-v1-f54f697c5-bbbbb", "wordpress-v1-f54f697c5-ccccc"]
+        first = threading.Thread(target=lambda: answers.update(a=self.h.deliver_binding(self.input, record("/a", pod=pods[0]))))
+        first.start()
+        wait_until(lambda: [c for c in self.h.received("/v1.0/state/" + STORE) if c["method"] == "POST"],
+                   "the first write at the sidecar")
+        others = [threading.Thread(target=lambda p=p: answers.update({p: self.h.deliver_binding(self.input, record("/b", pod=p))}))
+                  for p in pods[1:]]
+        for t in others:
+            t.start()
+        for t in [first] + others:
+            t.join(30)
+        self.assertEqual(sorted(a["status"] for a in answers.values()), [200, 200, 200])
+        self.assertEqual(len(self.stored()[KEY]["incidents"]), 3)  # each answered once its write had finished
+        writes = [c for c in self.h.received("/v1.0/state/" + STORE) if c["method"] == "POST"]
+        self.assertEqual(len(writes), 2)  # the two that came meanwhile went together
+        self.assertEqual(lh.scrape(self, self.h)['logs_handler_incidents_writes_total{result="ok"}'], 2)
+
     def test_a_firing_whose_write_fails_is_not_acknowledged_and_the_write_is_tried_again(self):
         self.h.faults([{"path": "/v1.0/state/" + STORE, "method": "POST", "action": "status", "status": 500,
                         "count": -1}])

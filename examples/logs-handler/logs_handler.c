@@ -318,6 +318,11 @@ static void incidents_loaded(void *arg, ofctx_t *turn, int ok) {
     ofctx_t *ctx = waiting[i].ctx;
     ofctx_batch_t *batch = waiting[i].batch;
     ofctx_result_t r = OFCTX_SUCCESS;
+    if (ofctx_hold(ctx) != OFCTX_OK) { /* settled meanwhile (its timeout): its event is gone */
+      ofctx_release(ctx, OFCTX_ESTATE);
+      continue;
+    }
+    ofctx_release(ctx, OFCTX_OK); /* that one only asked */
     for (size_t k = 0; batch && k < ofctx_batch_count(batch); k++) {
       ofctx_result_t e = ok ? handle(s, ctx, ofctx_batch_event(batch, k)) : OFCTX_ERROR;
       ofctx_batch_set_status(batch, k, e); /* a bulk delivery's are read when it settles */

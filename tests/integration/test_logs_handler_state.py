@@ -160,6 +160,17 @@ class IncidentsAcrossRestarts(unittest.TestCase):
         self.assertIn("1 open incidents restored", self.h.log())
         self.assertEqual([a["status"] for a in self.alerts()], ["firing"])
 
+    def test_a_record_whose_wait_times_out_is_let_go(self):
+        self.h.stop(signal.SIGKILL)
+        self.h.fn_log.close()
+        self.h.faults([{"path": "/v1.0/state/" + STORE + "/*", "method": "GET", "action": "delay", "ms": 2000}])
+        self.h.start_function("logs-handler", self.context,
+                              dict(self.env, DAPR_HTTP_PORT=str(self.h.dapr_port), OFCTX_INVOCATION_TIMEOUT_MS="300"))
+        self.assertEqual(self.h.deliver_binding(self.input, record("/a"))["status"], 500)
+        self.wait_loaded()  # the record it held had settled: only let go
+        self.assertEqual(self.h.deliver_binding(self.input, record("/a"))["status"], 200)
+        self.assertEqual([a["status"] for a in self.alerts()], ["firing"])
+
     def test_an_incident_that_went_quiet_meanwhile_is_resolved_after_the_restart(self):
         long_ago = time.time() - 120
         self.assertEqual(self.h.deliver_binding(self.input, record("/a", at=long_ago))["status"], 200)

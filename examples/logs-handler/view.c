@@ -383,8 +383,6 @@ static const lh_access_t *access_of(lh_view_t *v) {
       v->status_text[1] = (char)('0' + s / 10 % 10);
       v->status_text[2] = (char)('0' + s % 10);
       v->status_text[3] = '\0';
-      snprintf(v->bytes_text, sizeof v->bytes_text, "%lld",
-               v->access.size < 0 ? 0 : v->access.size);
     }
   }
   return v->access_state == LAZY_YES ? &v->access : NULL;
@@ -530,7 +528,8 @@ static const char *access_field(lh_view_t *v, lh_field_kind_t kind, size_t *len)
     return span(a->path, len);
   case LH_FIELD_PROTOCOL:
     return span(a->protocol, len);
-  case LH_FIELD_BYTES:
+  case LH_FIELD_BYTES: /* as text only when asked: most rules never do */
+    snprintf(v->bytes_text, sizeof v->bytes_text, "%lld", a->size < 0 ? 0 : a->size);
     *len = strlen(v->bytes_text);
     return v->bytes_text;
   default:

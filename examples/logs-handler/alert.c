@@ -81,7 +81,7 @@ static long days_from_epoch(long y, int mo, int d) {
 
   y -= mo <= 2;
   era = y / 400;
-  yoe = y - era * 400;                                   /* 0 to 399 */
+  yoe = y - era * 400;                                      /* 0 to 399 */
   doy = (153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5 + d - 1; /* 0 to 365, from March 1 */
   return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
 }

@@ -301,6 +301,9 @@ int lh_prefilter_index(lh_ruleset_t *rs) {
     free(in);
     return -1;
   }
+  rs->status_gate = 1;
+  for (size_t i = 0; i < rs->count; i++)
+    rs->status_gate &= rs->rules[i].statuses != NULL;
   memset(in, 1, rs->lit_count);
   rc = index_literals(&rs->all, rs->lits, rs->lit_count, in);
   memset(in, 0, rs->lit_count);
@@ -461,10 +464,11 @@ static const unsigned char *selects(const lh_ruleset_t *rs, const char *const s[
   return row;
 }
 
-/* The rules that may give a hit for a record whose namespace, pod and
- * container were read from its bytes: their selects (kept for the next
- * records of the three), then their other needs, found in one pass over
- * the bytes when some rule has them. */
+/* Of the rules that `may` flags (their statuses found), those that may
+ * give a hit for a record whose namespace, pod and container were read
+ * from its bytes: their selects (kept for the next records of the three),
+ * then their other needs, found in one pass over the bytes when some rule
+ * has them. */
 static int by_names(const lh_ruleset_t *rs, const bytes_t *b, const char *const s[3],
                     const size_t n[3]) {
   const unsigned char *sel = selects(rs, s, n);
@@ -472,7 +476,7 @@ static int by_names(const lh_ruleset_t *rs, const bytes_t *b, const char *const 
 
   for (size_t i = 0; i < rs->count; i++) {
     const rule_t *r = &rs->rules[i];
-    if (!sel[i]) {
+    if (!rs->may[i] || !sel[i]) {
       rs->may[i] = 0;
       continue;
     }
@@ -505,6 +509,13 @@ int lh_ruleset_may_match(const lh_ruleset_t *rs, const char *data, size_t len) {
     memset(rs->lit_seen, 0, rs->lit_count * sizeof *rs->lit_seen);
     rs->lit_seen[rs->lit_count] = 1;
   }
+  /* first what costs least, when every rule needs a status: the statuses */
+  for (size_t i = 0; rs->status_gate && i < rs->count; i++)
+    any |= rs->may[i] = (unsigned char)has_status(rs->rules[i].statuses, &b);
+  if (!rs->status_gate)
+    memset(rs->may, 1, rs->count);
+  else if (!any)
+    return 0;
   /* a Fluent Bit record names its namespace, pod and container once: the
    * rules are then those that select them */
   if (raw_names(data, len, s, n) == 0) {
@@ -513,7 +524,8 @@ int lh_ruleset_may_match(const lh_ruleset_t *rs, const char *data, size_t len) {
   }
   if (rs->all.pairs)
     find_all(rs, &rs->all, data, len, rs->lit_seen[rs->lit_count] << 1);
+  any = 0;
   for (size_t i = 0; i < rs->count; i++)
-    any |= rs->may[i] = (unsigned char)rule_may_hit(rs, &rs->rules[i], &b, 0);
+    any |= rs->may[i] = rs->may[i] && rule_may_hit(rs, &rs->rules[i], &b, 0);
   return any;
 }

@@ -107,6 +107,7 @@ struct lh_ruleset {
   select_slot_t *slots;
   unsigned char *selected;
   int select_known; /* the last record's select results are in `may` */
+  int status_gate;  /* every rule needs a status: they are looked at first */
 };
 
 /* The prefilter of rule `i`, compiled (rule_eval.c): 0, or -1 when out of

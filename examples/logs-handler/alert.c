@@ -80,8 +80,8 @@ static long days_from_epoch(long y, int mo, int d) {
   long era, yoe, doy;
 
   y -= mo <= 2;
-  era = y / 400;
-  yoe = y - era * 400;                                      /* 0 to 399 */
+  era = (y >= 0 ? y : y - 399) / 400; /* January and February of year 0 are in era -1 */
+  yoe = y - era * 400;                /* 0 to 399 */
   doy = (153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5 + d - 1; /* 0 to 365, from March 1 */
   return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
 }

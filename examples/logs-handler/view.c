@@ -520,9 +520,8 @@ static int stamp_of(const char *s, double *t) {
   if (k == 10 && s[k] == '.')
     for (k++; s[k] >= '0' && s[k] <= '9';)
       k++;
-  if (k < 10 || s[k] != ',')
+  if (k < 10 || s[k] != ',' || ofctx_json_number(s, k, t) != OFCTX_OK)
     return -1;
-  *t = strtod(s, NULL);
   return 0;
 }
 

@@ -394,26 +394,30 @@ static int raw_value(const char *p, const char *end, const char **value, size_t 
 
 /* The namespace, pod and container of a record read from its bytes: the
  * values after the name tokens "namespace_name", "pod_name" and
- * "container_name" (quotes included), found by a walk over the quotes.
- * 0 and `s`, `n` set (a missing container left as it is) when the bytes
- * hold each token at most once, the first two once, each followed by a
- * colon and a string without a backslash; else -1. A token once in the
- * bytes is the member's if the record has that member (a string cannot
- * hold its closing quote unescaped), so the values are the ones the
- * record's parse finds. */
+ * "container_name" (quotes included), found by their underscore, which
+ * few other bytes of a record are. 0 and `s`, `n` set (a missing container
+ * left as it is) when the bytes hold each token at most once, the first
+ * two once, each followed by a colon and a string without a backslash;
+ * else -1. A token once in the bytes is the member's if the record has
+ * that member (a string cannot hold its closing quote unescaped), so the
+ * values are the ones the record's parse finds. */
 static int raw_names(const char *data, size_t len, const char *s[3], size_t n[3]) {
-  static const char *const names[3] = {"namespace_name\"", "pod_name\"", "container_name\""};
-  static const size_t lens[3] = {15, 9, 15};
+  static const char *const before[3] = {"\"namespace", "\"pod", "\"container"};
+  static const size_t lens[3] = {10, 4, 10};
   const char *p = data, *end = data + len, *at[3] = {NULL, NULL, NULL};
 
-  while (p < end && (p = memchr(p, '"', (size_t)(end - p))) != NULL && ++p < end) {
-    int k = *p == 'n' ? 0 : *p == 'p' ? 1 : *p == 'c' ? 2 : -1;
-    if (k < 0 || (size_t)(end - p) < lens[k] || memcmp(p, names[k], lens[k]) != 0)
+  while (p < end && (p = memchr(p, '_', (size_t)(end - p))) != NULL) {
+    size_t from = (size_t)(p - data);
+    p++;
+    if (end - p < 5 || memcmp(p, "name\"", 5) != 0)
       continue;
-    if (at[k])
-      return -1;
-    at[k] = p + lens[k];
-    p = at[k] - 1; /* its closing quote may open another */
+    for (int k = 0; k < 3; k++) {
+      if (from < lens[k] || memcmp(p - 1 - lens[k], before[k], lens[k]) != 0)
+        continue;
+      if (at[k])
+        return -1;
+      at[k] = p + 5;
+    }
   }
   if (!at[0] || !at[1])
     return -1;

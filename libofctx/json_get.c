@@ -350,6 +350,37 @@ static double read_number(char *buf) {
   return strtod(buf, NULL);
 }
 
+/* A number written with at most 16 digits and no exponent
+ * ("1629856477.226758"), as its digits read as an integer (at most 2^53:
+ * exact in a double) divided by the power of ten its fraction has (exact up
+ * to 10^22): one rounding, so the nearest double, as strtod gives it, at a
+ * tenth of strtod's cost. 1 and `*out` set, or 0 for any other token (which
+ * strtod reads). */
+static int plain_number(const char *value, size_t value_len, double *out) {
+  static const double tens[] = {1e0, 1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7, 1e8,
+                                1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16};
+  uint64_t m = 0;
+  size_t i = value[0] == '-', digits = 0, fraction = 0;
+  int point = 0;
+
+  for (; i < value_len; i++) {
+    if (value[i] == '.' && !point) {
+      point = 1;
+      continue;
+    }
+    if (value[i] < '0' || value[i] > '9' || ++digits > 16)
+      return 0;
+    m = m * 10 + (uint64_t)(value[i] - '0');
+    fraction += (size_t)point;
+  }
+  if (m > (uint64_t)1 << 53)
+    return 0;
+  *out = (double)m / tens[fraction];
+  if (value[0] == '-')
+    *out = -*out;
+  return 1;
+}
+
 ofctx_err_t ofctx_json_number(const char *value, size_t value_len, double *out) {
   char inline_buf[64], *buf = inline_buf;
   double d;
@@ -358,6 +389,8 @@ ofctx_err_t ofctx_json_number(const char *value, size_t value_len, double *out) 
     *out = 0;
   if (!out || !one_value(value, value_len, OFCTX_JSON_NUMBER))
     return OFCTX_EINVAL;
+  if (plain_number(value, value_len, out))
+    return OFCTX_OK;
   if (value_len >= sizeof inline_buf && !(buf = ofctx__malloc(value_len + 1)))
     return OFCTX_ENOMEM;
   memcpy(buf, value, value_len);

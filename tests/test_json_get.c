@@ -358,6 +358,51 @@ static void strings(void **state) {
   assert_int_equal(ofctx_json_string(NULL, 0, buf, sizeof buf, NULL), OFCTX_EINVAL);
 }
 
+/* A number of at most 16 digits without an exponent is read without
+ * strtod: the same double, bit for bit, as strtod gives, for numbers of 1
+ * to 18 digits, the point anywhere, either sign (some past 2^53, which
+ * strtod reads). */
+static void plain_numbers_as_strtod(void **state) {
+  static const char *const edges[] = {"0",
+                                      "-0",
+                                      "0.0",
+                                      "9007199254740992",
+                                      "9007199254740993",
+                                      "9007199254740995",
+                                      "1234567890123456.7",
+                                      "0.1",
+                                      "0.0000000000000001",
+                                      "999999999999999.9"};
+  unsigned r = 12345;
+  char text[32];
+  double d;
+  (void)state;
+
+  for (size_t i = 0; i < sizeof edges / sizeof *edges; i++) {
+    assert_int_equal(ofctx_json_number(edges[i], strlen(edges[i]), &d), OFCTX_OK);
+    assert_memory_equal(&d, &(double){strtod(edges[i], NULL)}, sizeof d);
+  }
+  for (int n = 0; n < 20000; n++) {
+    size_t digits, point, len = 0;
+    r = r * 1103515245u + 12345u;
+    digits = 1 + (r >> 8) % 18;
+    point = (r >> 16) % (digits + 1); /* digits before the point; all: no point */
+    if (r >> 31)
+      text[len++] = '-';
+    for (size_t k = 0; k < digits; k++) {
+      r = r * 1103515245u + 12345u;
+      if (k == point && k > 0)
+        text[len++] = '.';
+      /* no leading zero but a lone one before the point */
+      text[len++] = (char)('0' + (k == 0 && point != 1 ? 1 + (r >> 16) % 9 : (r >> 16) % 10));
+    }
+    text[len] = '\0';
+    assert_int_equal(ofctx_json_number(text, len, &d), OFCTX_OK);
+    if (memcmp(&d, &(double){strtod(text, NULL)}, sizeof d) != 0)
+      fail_msg("%s: %.17g, strtod %.17g", text, d, strtod(text, NULL));
+  }
+}
+
 static void numbers(void **state) {
   double d = 1;
   int64_t i = 1;
@@ -432,6 +477,7 @@ int main(void) {
       cmocka_unit_test(huge),
       cmocka_unit_test(strings),
       cmocka_unit_test(numbers),
+      cmocka_unit_test(plain_numbers_as_strtod),
       cmocka_unit_test(types),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -541,6 +542,37 @@ static void fingerprints(void **state) {
 
 /* Whatever the record held, labels and annotations are valid UTF-8 JSON
  * strings, cut at their bound between characters. */
+/* A record's RFC 3339 time is the second timegm gives, for every day of
+ * years around the ends of centuries and eras, a leap second too. */
+static void rfc3339_as_timegm(void **state) {
+  static const int years[] = {0,    1,    1600, 1899, 1900, 1969, 1970,
+                              1972, 2000, 2021, 2100, 2400, 9999};
+  static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  (void)state;
+
+  for (size_t i = 0; i < sizeof years / sizeof *years; i++)
+    for (int mo = 1; mo <= 12; mo++)
+      for (int d = 1; d <= days[mo - 1]; d++) {
+        int y = years[i], leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+        struct tm tm = {.tm_year = y - 1900,
+                        .tm_mon = mo - 1,
+                        .tm_mday = d,
+                        .tm_hour = 23,
+                        .tm_min = 59,
+                        .tm_sec = d == 31 ? 60 : d % 60};
+        char text[40];
+        double t = -1;
+        snprintf(text, sizeof text, "%04d-%02d-%02dT23:59:%02dZ", y, mo, d, tm.tm_sec);
+        if (mo == 2 && d == 29 && !leap) {
+          assert_int_equal(lh_parse_rfc3339(text, &t), -1);
+          continue;
+        }
+        assert_int_equal(lh_parse_rfc3339(text, &t), 0);
+        if (t != (double)timegm(&tm))
+          fail_msg("%s: %.0f, timegm %lld", text, t, (long long)timegm(&tm));
+      }
+}
+
 static void unclean_values(void **state) {
   static char long_value[3 * LH_ANNOTATION_BYTES];
   const char *const key[] = {"sh\"op\x01\xff", "\xe2\x82", "\xc3\xa9t\xc3\xa9\xed\xa0\x80"};
@@ -673,8 +705,9 @@ int main(void) {
       cmocka_unit_test(template_errors),        cmocka_unit_test(template_fields),
       cmocka_unit_test(suppressed_is_said),     cmocka_unit_test(ratio_numbers),
       cmocka_unit_test(both_formats_and_times), cmocka_unit_test(fingerprints),
-      cmocka_unit_test(unclean_values),         cmocka_unit_test(render_bounds),
-      cmocka_unit_test(random_inputs),          cmocka_unit_test(status_not_grouped),
+      cmocka_unit_test(rfc3339_as_timegm),      cmocka_unit_test(unclean_values),
+      cmocka_unit_test(render_bounds),          cmocka_unit_test(random_inputs),
+      cmocka_unit_test(status_not_grouped),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -735,6 +735,15 @@ static const char *const prefilter_sets[][3] = {
      "{\"name\": \"env\", \"select\": {\"namespace\": [\"web\", \"demo-project\"], \"pod\": []},"
      " \"group_by\": [\"pod\"], \"match\": {\"parse\": \"access_log\","
      " \"where\": [\"path =~ ^/\\\\.env\", \"method in [POST, PUT]\", \"protocol == HTTP/1.1\"]}}"},
+    /* containers, and a select every record passes: the names read from the bytes */
+    {"{\"select\": {\"namespace\": [\"web\", \"demo-project\"], \"pod\": [],"
+     " \"container\": [\"!=istio-proxy\"]}, \"match\": {\"where\": [\"status >= 500\"]}}",
+     "{\"name\": \"nginx\", \"select\": {\"namespace\": [], \"pod\": [\"=~nginx-.*\"],"
+     " \"container\": [\"nginx\"]}, \"group_by\": [\"pod\"],"
+     " \"match\": {\"parse\": \"none\", \"where\": [], \"regex\": \"OOMKilled|panic: \"}}",
+     "{\"name\": \"seen\", \"select\": {\"namespace\": [\"shop\", \"web\"], \"pod\": []},"
+     " \"group_by\": [\"namespace\", \"pod\"], \"match\": {\"parse\": \"none\", \"where\": []},"
+     " \"condition\": {\"kind\": \"absent\", \"absent\": 600, \"forget_after\": 86400}}"},
 };
 
 /* Records made from pieces that the prefilter looks at: namespaces, pods,
@@ -771,9 +780,20 @@ static char *generated(unsigned seed) {
   nnn = strstr(line, "NNN");
   snprintf(status, sizeof status, "%d", statuses[(r >> 7) % 6]);
   memcpy(nnn, status, 3);
+  /* the kubernetes object's names as Fluent Bit writes them, or not: a
+   * container or none, a name twice (the last counts), a name elsewhere */
+  static const char *const containers[] = {
+      "", ", \"container_name\": \"nginx\"", ",\"container_name\":\"istio-proxy\"",
+      ", \"container_name\" : \"ngin\\u0078\"", ", \"container_name\": null"};
+  static const char *const before[] = {"", "", "", "\"namespace_name\": \"web\", ",
+                                       "\"pod_name\": \"nginx-1\", \"pod_name\": \"api-1\", "};
+  static const char *const outside[] = {"", "", "", ", \"meta\": {\"namespace_name\": \"shop\"}",
+                                        ", \"x\": \"namespace_name\""};
   snprintf(out, 1024,
-           "{\"log\": \"%s\", \"kubernetes\": {\"namespace_name\": \"%s\", \"pod_name\": \"%s\"}}",
-           line, namespaces[(r >> 11) % 7], pods[(r >> 15) % 6]);
+           "{\"log\": \"%s\", \"kubernetes\": {%s\"namespace_name\": \"%s\", \"pod_name\": "
+           "\"%s\"%s}%s}",
+           line, before[(r >> 19) % 5], namespaces[(r >> 11) % 7], pods[(r >> 15) % 6],
+           containers[(r >> 22) % 5], outside[(r >> 25) % 5]);
   return out;
 }
 

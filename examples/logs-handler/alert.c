@@ -72,21 +72,28 @@ static int num(const char *s, int n, int *out) {
   return 1;
 }
 
-static int to_epoch(int y, int mo, int d, int h, int mi, int s, double *t) {
-  struct tm tm = {0};
+/* Days from 1970-01-01 to the date (proleptic Gregorian, `y` >= 0), counted
+ * in 400-year eras of 146 097 days from March of year 0, so that a leap day
+ * ends its year: what timegm computes, without its normalising, at a tenth
+ * of its cost (a record's time is read for every hit). */
+static long days_from_epoch(long y, int mo, int d) {
+  long era, yoe, doy;
 
+  y -= mo <= 2;
+  era = (y >= 0 ? y : y - 399) / 400; /* January and February of year 0 are in era -1 */
+  yoe = y - era * 400;                /* 0 to 399 */
+  doy = (153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5 + d - 1; /* 0 to 365, from March 1 */
+  return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+static int to_epoch(int y, int mo, int d, int h, int mi, int s, double *t) {
   static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
   if (mo < 1 || mo > 12 || d < 1 || d > days[mo - 1] || h > 23 || mi > 59 || s > 60 ||
       (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))))
     return -1;
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  *t = (double)timegm(&tm);
+  /* a leap second (60) is the next minute's first, as timegm has it */
+  *t = (double)(days_from_epoch(y, mo, d) * 86400 + h * 3600 + mi * 60 + s);
   return 0;
 }
 

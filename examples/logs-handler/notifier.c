@@ -84,11 +84,12 @@ void lh_notifier_free(lh_notifier_t *n) {
   free(n);
 }
 
+/* Whether `ctx` is the invocation held last: a record's (or a batch's)
+ * hits come one after another, so it holds a firing at most once without a
+ * look at the whole list (thousands long while a send is slow). A hold is
+ * counted, so one taken twice would still be let go of twice. */
 static int holds(const pending_t *p, const ofctx_t *ctx) {
-  for (size_t i = 0; i < p->held_count; i++)
-    if (p->held[i] == ctx)
-      return 1;
-  return 0;
+  return p->held_count && p->held[p->held_count - 1] == ctx;
 }
 
 static int hold(pending_t *p, ofctx_t *ctx) {

@@ -121,8 +121,14 @@ void lh_ruleset_free(lh_ruleset_t *rs) {
     free(rs->lits[i].text);
   free(rs->lits);
   free(rs->lit_seen);
-  free(rs->pairs);
-  free(rs->by_first);
+  free(rs->all.pairs);
+  free(rs->all.skip);
+  free(rs->all.by_first);
+  free(rs->line.pairs);
+  free(rs->line.skip);
+  free(rs->line.by_first);
+  free(rs->slots);
+  free(rs->selected);
   free(rs->may);
   free(rs->self_ns);
   free(rs->self_pod);

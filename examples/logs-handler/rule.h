@@ -60,13 +60,18 @@ int lh_ruleset_eval(const lh_ruleset_t *rs, lh_view_t *v, void (*hit)(const lh_h
  * it unless a string it needs is not in the bytes (a namespace, pod or
  * container it selects by equality, the prefixes of the regexes that select
  * them and of its match regex, a status its conditions need) and no \u
- * escape could hide one. 0 when no rule may (the record need not be
- * parsed), else 1; lh_ruleset_eval_passed then runs the rules that may. */
+ * escape could hide one. When the bytes name the record's namespace, pod
+ * and container once each ("namespace_name": "...", a string without a
+ * backslash), its select of the three is decided on them instead (and kept
+ * for the next records of the same three). 0 when no rule may (the record
+ * need not be parsed), else 1; lh_ruleset_eval_passed then runs the rules
+ * that may. Not thread-safe: the rule set keeps its scratch. */
 int lh_ruleset_may_match(const lh_ruleset_t *rs, const char *data, size_t len);
 
 /* lh_ruleset_eval on the rules that may give a hit for the record, as the
- * last lh_ruleset_may_match found them (on this record's bytes): the same
- * hits. */
+ * last lh_ruleset_may_match found them (on this record's bytes, which the
+ * view must be a parse of: the selects it decided are not tried again):
+ * the same hits. */
 int lh_ruleset_eval_passed(const lh_ruleset_t *rs, lh_view_t *v,
                            void (*hit)(const lh_hit_t *, void *), void *arg);
 

@@ -44,6 +44,7 @@ typedef struct {
   const char *regex_text;
   need_t needs[6]; /* the prefilter's: select's namespace, pod, container, regex, where's */
   size_t need_count;
+  size_t select_needs;           /* the first needs, the select's (namespace, pod, container) */
   const unsigned char *statuses; /* the statuses a hit needs, or NULL */
 } rule_t;
 
@@ -52,6 +53,30 @@ typedef struct {
   char *text;
   size_t len;
 } literal_t;
+
+/* Literals found in one pass over the bytes, which skips where no literal
+ * can end (Wu and Manber's way, by pairs of bytes): `shortest` the length
+ * of the shortest literal; `skip[pair]` how far a window of that length
+ * may move when it ends with the pair (0: a literal may start where the
+ * window does); the pairs of bytes that start one (a bit each), and the
+ * literals by their first byte (those of byte b are by_first[first[b]] to
+ * by_first[first[b + 1]]). Empty (`pairs` NULL) for too few literals: each
+ * is then looked for on its own. */
+typedef struct {
+  uint64_t *pairs;
+  unsigned char *skip;
+  size_t *by_first, count, shortest, first[257];
+} lit_index_t;
+
+/* The select of every rule on a namespace, pod and container, kept for the
+ * next records of the same three (a slot per hash, the last one kept). */
+#define LH_SELECT_SLOTS 256
+#define LH_SELECT_KEY 192
+typedef struct {
+  size_t len[3]; /* of the namespace, the pod and the container in `key` */
+  int used;
+  char key[LH_SELECT_KEY];
+} select_slot_t;
 
 struct lh_ruleset {
   json_t *doc; /* the strings below point into it */
@@ -73,12 +98,17 @@ struct lh_ruleset {
    * hit (lh_ruleset_eval_passed looks at no other) */
   uint32_t *lit_seen;
   unsigned char *may;
-  /* with many literals, one pass over the bytes finds them all: the pairs
-   * of bytes that start one (a bit each), and the literals by their first
-   * byte (those of byte b are by_first[first[b]] to by_first[first[b + 1]]) */
-  uint64_t *pairs;
-  size_t *by_first, first[257];
-  unsigned char lead[256]; /* 1 for a byte that starts a literal */
+  /* with many literals, one pass over the bytes finds them all: every
+   * literal, or those of the needs past the select's (`line`, for a
+   * record whose namespace, pod and container were read from its bytes) */
+  lit_index_t all, line;
+  /* the selects by namespace, pod and container: slot s's results (1 when
+   * the rule's select of namespace, pod and container holds) are
+   * selected[s * count] to selected[s * count + count - 1] */
+  select_slot_t *slots;
+  unsigned char *selected;
+  int select_known; /* the last record's select results are in `may` */
+  int status_gate;  /* every rule needs a status: they are looked at first */
 };
 
 /* The prefilter of rule `i`, compiled (rule_eval.c): 0, or -1 when out of

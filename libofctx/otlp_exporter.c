@@ -341,7 +341,7 @@ ofctx_err_t ofctx__otlp_exporter_new(ofctx__otlp_exporter_t **out, uv_loop_t *lo
   ofctx__retry_policy_default(&e->policy);
   e->policy.timeout_ms = opts->timeout_ms ? opts->timeout_ms : 10000;
   e->policy.max_attempts = 3;
-  e->policy.final_500 = 1; /* OTLP/HTTP: a 500 is not retryable (429, 502, 503, 504 are) */
+  e->policy.gateway_only = 1; /* OTLP/HTTP: 429, 502, 503, 504 are retried, no other status */
   e->path = ofctx__strdup(path);
   e->headers = header_lines(opts->headers, opts->gzip);
   e->resource_count = opts->resource_count;

@@ -281,6 +281,29 @@ static void failed_export_is_counted_and_keeps_secrets(void **state) {
   teardown_fixture(f);
 }
 
+/* OTLP/HTTP retries 429, 502, 503 and 504 only: any other 4xx or 5xx
+ * (408, 501, 505 among them) is final at its first answer. */
+static void only_throttling_and_gateway_statuses_retried(void **state) {
+  static const struct {
+    int status, requests;
+  } cases[] = {{400, 1}, {408, 1}, {501, 1}, {505, 1}, {507, 1},
+               {429, 3}, {502, 3}, {503, 3}, {504, 3}};
+
+  (void)state;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    fixture_t *f = setup_fixture(1);
+    f->status = cases[i].status;
+    start(f, 100, 1, 60000, 0);
+    add_span(f);
+    run_until(f, 1);
+    assert_int_equal(f->metrics.spans_dropped[OFCTX__SPANS_EXPORT_FAILED], 1);
+    if (f->requests != cases[i].requests)
+      fail_msg("status %d: %d requests, expected %d", cases[i].status, f->requests,
+               cases[i].requests);
+    teardown_fixture(f);
+  }
+}
+
 /* No collector at all: the same, after the retries. */
 static void collector_down(void **state) {
   fixture_t *f = setup_fixture(0);
@@ -426,6 +449,7 @@ int main(void) {
       cmocka_unit_test(bounded_queue),
       cmocka_unit_test(gzipped),
       cmocka_unit_test(failed_export_is_counted_and_keeps_secrets),
+      cmocka_unit_test(only_throttling_and_gateway_statuses_retried),
       cmocka_unit_test(collector_down),
       cmocka_unit_test(timeout_honoured),
       cmocka_unit_test(close_flushes),

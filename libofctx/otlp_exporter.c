@@ -277,8 +277,8 @@ static char **header_lines(const char *text, int gzip) {
   size_t n = gzip ? 1 : 0, i = 0;
   char **lines;
 
-  for (const char *s = text; s && *s; s++)
-    n += *s == '\n';
+  for (const char *s = text; s && *s; s++) /* a line at each newline, and the last without */
+    n += *s == '\n' || !s[1];
   lines = ofctx__calloc(n + 1, sizeof *lines);
   if (!lines)
     return NULL;

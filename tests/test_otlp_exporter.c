@@ -263,6 +263,26 @@ static char *failing_export(fixture_t *f) {
   return text;
 }
 
+/* Header lines whose last has no newline: each still goes, and the gzip
+ * header after them (the list used to lose its terminator). */
+static void headers_without_final_newline(void **state) {
+  fixture_t *f = setup_fixture(1);
+  ofctx__otlp_opts_t opts = {.endpoint = f->endpoint,
+                             .headers = "x-tenant: acme\nx-secret: last-line",
+                             .gzip = 1,
+                             .timeout_ms = 2000,
+                             .batch_max = 1};
+
+  (void)state;
+  assert_int_equal(ofctx__otlp_exporter_new(&f->exporter, &f->loop, &opts, &f->metrics), OFCTX_OK);
+  add_span(f);
+  run_until(f, 1);
+  assert_int_equal(f->metrics.spans_exported, 1);
+  assert_string_equal(f->secret, "last-line");
+  assert_string_equal(f->encoding, "gzip");
+  teardown_fixture(f);
+}
+
 /* A refused export drops its spans as export_failed and says so once,
  * without the headers; a 500 is not tried again. */
 static void failed_export_is_counted_and_keeps_secrets(void **state) {
@@ -448,6 +468,7 @@ int main(void) {
       cmocka_unit_test(batch_on_interval),
       cmocka_unit_test(bounded_queue),
       cmocka_unit_test(gzipped),
+      cmocka_unit_test(headers_without_final_newline),
       cmocka_unit_test(failed_export_is_counted_and_keeps_secrets),
       cmocka_unit_test(only_throttling_and_gateway_statuses_retried),
       cmocka_unit_test(collector_down),

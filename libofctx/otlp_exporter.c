@@ -11,6 +11,7 @@
 #include "log.h"
 #include "mem.h"
 #include "ofctx/version.h"
+#include "otlp_trace.pb-c.h"
 
 struct ofctx__otlp_exporter {
   ofctx__dapr_http_client_t *client;
@@ -121,10 +122,43 @@ size_t ofctx__otlp_exporter_queued(const ofctx__otlp_exporter_t *e) { return e->
 
 static void finish(ofctx__otlp_exporter_t *e);
 
+/* The spans a 2xx's partial success says were rejected (at most `sent`),
+ * its message in `why` (`size` bytes): 0 when the body says none, or is
+ * no answer protobuf-c can read. */
+static size_t rejected_of(const ofctx__dapr_result_t *result, size_t sent, char *why, size_t size) {
+  Ofctx__Otlp__ExportTraceServiceResponse *resp;
+  size_t n = 0;
+
+  if (!result->body_len)
+    return 0;
+  resp = ofctx__otlp__export_trace_service_response__unpack(NULL, result->body_len,
+                                                            (const uint8_t *)result->body);
+  if (resp && resp->partial_success && resp->partial_success->rejected_spans > 0) {
+    uint64_t r = (uint64_t)resp->partial_success->rejected_spans;
+    n = r < sent ? (size_t)r : sent;
+    snprintf(why, size, "%s", resp->partial_success->error_message);
+  }
+  if (resp)
+    ofctx__otlp__export_trace_service_response__free_unpacked(resp, NULL);
+  return n;
+}
+
 static void export_done(void *arg, const ofctx__dapr_result_t *result) {
   ofctx__otlp_exporter_t *e = arg;
+  char why[256];
+  size_t rejected = result->ok ? rejected_of(result, e->sending_count, why, sizeof why) : 0;
 
-  if (result->ok) {
+  if (rejected) { /* a partial success: not tried again (OTLP/HTTP), the rejected dropped */
+    char spans[24];
+    ofctx__metrics_spans_exported(e->metrics, e->sending_count - rejected);
+    ofctx__metrics_spans_dropped(e->metrics, OFCTX__SPANS_EXPORT_FAILED, rejected);
+    snprintf(spans, sizeof spans, "%zu", rejected);
+    if (!e->failing)
+      ofctx__log(OFCTX_LOG_WARN,
+                 "span export partly rejected, spans dropped (said again once it recovers)",
+                 "error", *why ? why : NULL, "spans", spans, (const char *)NULL);
+    e->failing = 1;
+  } else if (result->ok) {
     ofctx__metrics_spans_exported(e->metrics, e->sending_count);
     e->failing = 0;
   } else {

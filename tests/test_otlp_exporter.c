@@ -28,7 +28,9 @@ typedef struct {
   ofctx__otlp_exporter_t *exporter;
   ofctx__metrics_t metrics;
   char endpoint[64];
-  int status;   /* the collector's answer */
+  int status;          /* the collector's answer */
+  uint8_t answer[256]; /* its body (answer_len bytes) */
+  size_t answer_len;
   int requests; /* export requests seen */
   size_t spans; /* spans in them, decoded */
   char path[64];
@@ -93,7 +95,7 @@ static void collector(void *arg, ofctx__http_request_t *req) {
     f->held[f->held_count++] = req;
     return;
   }
-  ofctx__http_respond(req, f->status, NULL, 0, NULL, 0);
+  ofctx__http_respond(req, f->status, NULL, 0, f->answer, f->answer_len);
 }
 
 static fixture_t *setup_fixture(int collector_up) {
@@ -324,6 +326,49 @@ static void only_throttling_and_gateway_statuses_retried(void **state) {
   }
 }
 
+/* A 200 with a partial success: the spans the collector rejected are
+ * dropped as export_failed (not counted as exported), said once with the
+ * collector's message, and the export is not tried again. */
+static void partial_success_counted(void **state) {
+  fixture_t *f = setup_fixture(1);
+  Ofctx__Otlp__ExportTracePartialSuccess partial = OFCTX__OTLP__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
+  Ofctx__Otlp__ExportTraceServiceResponse resp = OFCTX__OTLP__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
+  char *log;
+
+  (void)state;
+  partial.rejected_spans = 1;
+  partial.error_message = "span too old";
+  resp.partial_success = &partial;
+  f->answer_len = ofctx__otlp__export_trace_service_response__pack(&resp, f->answer);
+  start(f, 100, 2, 60000, 0);
+  log = failing_export(f);
+  assert_int_equal(f->requests, 1);
+  assert_int_equal(f->metrics.spans_exported, 1);
+  assert_int_equal(f->metrics.spans_dropped[OFCTX__SPANS_EXPORT_FAILED], 1);
+  assert_non_null(strstr(log, "span too old"));
+  assert_null(strstr(log, "s3cr3t"));
+  teardown_fixture(f);
+}
+
+/* A 200 whose partial success rejects nothing, or whose body is not an
+ * answer at all: every span was exported. */
+static void full_success_bodies(void **state) {
+  static const char *const bodies[] = {"", "{}", "\x0a\x00"};
+
+  (void)state;
+  for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+    fixture_t *f = setup_fixture(1);
+    f->answer_len = i == 2 ? 2 : strlen(bodies[i]);
+    memcpy(f->answer, bodies[i], f->answer_len);
+    start(f, 100, 2, 60000, 0);
+    add_span(f);
+    add_span(f);
+    run_until(f, 2);
+    assert_int_equal(f->metrics.spans_exported, 2);
+    teardown_fixture(f);
+  }
+}
+
 /* No collector at all: the same, after the retries. */
 static void collector_down(void **state) {
   fixture_t *f = setup_fixture(0);
@@ -471,6 +516,8 @@ int main(void) {
       cmocka_unit_test(headers_without_final_newline),
       cmocka_unit_test(failed_export_is_counted_and_keeps_secrets),
       cmocka_unit_test(only_throttling_and_gateway_statuses_retried),
+      cmocka_unit_test(partial_success_counted),
+      cmocka_unit_test(full_success_bodies),
       cmocka_unit_test(collector_down),
       cmocka_unit_test(timeout_honoured),
       cmocka_unit_test(close_flushes),

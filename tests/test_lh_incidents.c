@@ -288,6 +288,93 @@ static void changes_merge_into_the_stored_document(void **state) {
   json_decref(group_by);
 }
 
+/* A document of `n` incidents, the i-th last seen at T0 + i, each with ten
+ * samples and two fields of 1000 bytes. */
+static json_t *big_document(size_t n) {
+  static char text[1001];
+  const char *samples[LH_SAMPLES_MAX];
+  lh_field_t fields[2] = {{"path", text}, {"agent", text}};
+  json_t *changes = json_object(), *doc;
+
+  memset(text, 'x', 1000);
+  for (size_t i = 0; i < LH_SAMPLES_MAX; i++)
+    samples[i] = text;
+  for (size_t i = 0; i < n; i++) {
+    char pod[32], *id;
+    const char *key[] = {pod};
+    lh_note_t note = {.kind = LH_NOTE_FIRING,
+                      .key = key,
+                      .key_count = 1,
+                      .count = 1,
+                      .first_seen = T0,
+                      .last_seen = T0 + (double)i,
+                      .now = T0,
+                      .samples = samples,
+                      .sample_count = LH_SAMPLES_MAX,
+                      .first_fields = fields,
+                      .first_count = 2,
+                      .last_fields = fields,
+                      .last_count = 2};
+    snprintf(pod, sizeof pod, "pod-%zu", i);
+    id = lh_incident_id(key, 1);
+    assert_int_equal(json_object_set_new(changes, id, lh_incident_json(&note)), 0);
+    free(id);
+  }
+  doc = lh_incidents_merge(NULL, changes, "r", "any", NULL);
+  json_decref(changes);
+  assert_non_null(doc);
+  return doc;
+}
+
+/* The text written is bounded: past the bound the incidents lose their
+ * samples and fields first, then the least recently seen are left out;
+ * what is written is still a document whose incidents restore. */
+static void a_document_stays_within_its_bound(void **state) {
+  json_t *doc = big_document(300), *back, *v;
+  size_t slimmed = 0, left_out = 0, len;
+  const char *id;
+  char *text, why[160];
+  (void)state;
+
+  /* small enough: written as it is */
+  text = lh_incidents_text(doc, 1u << 24, &slimmed, &left_out);
+  assert_non_null(text);
+  assert_true(strlen(text) > 3000000);
+  assert_int_equal(slimmed + left_out, 0);
+  free(text);
+  /* slimmed: every incident kept, without its texts */
+  text = lh_incidents_text(doc, LH_INCIDENTS_DOC_MAX, &slimmed, &left_out);
+  assert_non_null(text);
+  assert_true(strlen(text) <= LH_INCIDENTS_DOC_MAX);
+  assert_int_equal(slimmed, 300);
+  assert_int_equal(left_out, 0);
+  back = json_loads(text, 0, NULL);
+  free(text);
+  assert_int_equal(lh_incidents_doc_check(back, why, sizeof why), 0);
+  assert_int_equal(json_object_size(json_object_get(back, "incidents")), 300);
+  json_object_foreach(json_object_get(back, "incidents"), id, v) {
+    lh_incident_t inc;
+    assert_int_equal(lh_incident_parse(v, &inc, why, sizeof why), 0);
+    assert_int_equal(inc.note.sample_count, 0);
+  }
+  json_decref(back);
+  /* smaller still: the oldest left out, the newest kept */
+  text = lh_incidents_text(doc, 4000, &slimmed, &left_out);
+  assert_non_null(text);
+  len = strlen(text);
+  assert_true(len <= 4000);
+  assert_true(left_out > 0 && left_out < 300);
+  back = json_loads(text, 0, NULL);
+  free(text);
+  assert_int_equal(json_object_size(json_object_get(back, "incidents")), 300 - left_out);
+  assert_non_null(json_object_get(json_object_get(back, "incidents"), "[\"pod-299\"]"));
+  assert_null(json_object_get(json_object_get(back, "incidents"), "[\"pod-0\"]"));
+  json_decref(back);
+  /* no room even for the header */
+  assert_null(lh_incidents_text(doc, 10, &slimmed, &left_out));
+  json_decref(doc);
+}
+
 static void keys_name_the_rule(void **state) {
   char key[32];
   (void)state;
@@ -306,6 +393,7 @@ int main(void) {
       cmocka_unit_test(what_is_not_an_incident_is_said),
       cmocka_unit_test(documents_are_checked),
       cmocka_unit_test(changes_merge_into_the_stored_document),
+      cmocka_unit_test(a_document_stays_within_its_bound),
       cmocka_unit_test(keys_name_the_rule),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -139,6 +139,33 @@ static void a_restored_incident_fires_no_more_and_resolves(void **state) {
   lh_flood_free(g);
 }
 
+/* An incident stored by a replica whose clock ran a day ahead moves this
+ * one's clock no further than a record could (a minute past the wall
+ * clock): the other open groups do not resolve at once. */
+static void a_restored_incident_from_the_future(void **state) {
+  lh_flood_t *f = lh_flood_new(10, &any, 1), *g = lh_flood_new(10, &any, 1);
+  notes_t notes = {0}, after = {0};
+  lh_incident_t inc;
+  char err[160];
+  json_t *stored;
+  (void)state;
+
+  hit(f, "pod-a", "/a", T0 + 86400, T0 + 86400, &notes); /* the skewed replica */
+  stored = through_the_sidecar(notes.last);
+  lh_flood_free(f);
+  assert_int_equal(lh_incident_parse(stored, &inc, err, sizeof err), 0);
+  hit(g, "pod-b", "/b", T0, T0, &after);
+  assert_int_equal(after.count, 1); /* pod-b fires here */
+  assert_int_equal(lh_flood_restore(g, &inc.note, T0 + 1), 0);
+  lh_flood_tick(g, T0 + 2, keep, &after);
+  assert_int_equal(after.count, 1); /* pod-b is not resolved by a clock a day ahead */
+  assert_int_equal(lh_flood_groups(g), 2);
+  json_decref(stored);
+  json_decref(notes.last);
+  json_decref(after.last);
+  lh_flood_free(g);
+}
+
 /* A newer record (of any key) shows the quiet at once; a match of the
  * restored key after resolve_after by record time is a new episode. */
 static void records_judge_the_quiet(void **state) {
@@ -388,6 +415,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(a_note_round_trips),
       cmocka_unit_test(a_restored_incident_fires_no_more_and_resolves),
+      cmocka_unit_test(a_restored_incident_from_the_future),
       cmocka_unit_test(records_judge_the_quiet),
       cmocka_unit_test(a_restored_count_resolves_unless_it_holds),
       cmocka_unit_test(what_is_not_an_incident_is_said),

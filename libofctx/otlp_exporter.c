@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config_impl.h"
 #include "dapr_http_client.h"
@@ -306,9 +307,11 @@ void ofctx__otlp_exporter_close(ofctx__otlp_exporter_t *e, uint64_t bound_ms,
 }
 
 /* "Name: value\n" lines → a NULL-ended array of "Name: value", with
- * "Content-Encoding: gzip" after them when `gzip`. NULL when out of memory. */
+ * "Content-Encoding: gzip" after them when `gzip`, and the exporter's
+ * User-Agent (as OTLP asks) unless they have one. NULL when out of memory. */
 static char **header_lines(const char *text, int gzip) {
-  size_t n = gzip ? 1 : 0, i = 0;
+  size_t n = gzip ? 2 : 1, i = 0;
+  int agent = 1;
   char **lines;
 
   for (const char *s = text; s && *s; s++) /* a line at each newline, and the last without */
@@ -321,9 +324,13 @@ static char **header_lines(const char *text, int gzip) {
     size_t len = end ? (size_t)(end - s) : strlen(s);
     if (!(lines[i] = ofctx__strndup(s, len)))
       goto fail;
+    agent = agent && strncasecmp(s, "User-Agent:", 11) != 0;
     s += len + (end ? 1 : 0);
   }
   if (gzip && !(lines[i++] = ofctx__strdup("Content-Encoding: gzip")))
+    goto fail;
+  if (agent && !(lines[i++] = ofctx__strdup(
+                     "User-Agent: OTel-OTLP-Exporter-C-libofctx/" OFCTX_VERSION_STRING)))
     goto fail;
   return lines;
 fail:

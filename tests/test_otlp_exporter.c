@@ -19,6 +19,7 @@
 #include "http_server.h"
 #include "mem.h"
 #include "metrics.h"
+#include "ofctx/version.h"
 #include "otlp_exporter.h"
 #include "otlp_trace.pb-c.h"
 
@@ -37,6 +38,7 @@ typedef struct {
   char type[64];
   char encoding[32];
   char secret[64]; /* the x-secret header */
+  char agent[64];
   int closed;
   int hold; /* requests are kept unanswered (until teardown) */
   ofctx__http_request_t *held[8];
@@ -86,6 +88,8 @@ static void collector(void *arg, ofctx__http_request_t *req) {
   snprintf(f->type, sizeof f->type, "%s", h ? h : "(none)");
   h = ofctx__http_request_header(req, "content-encoding");
   snprintf(f->encoding, sizeof f->encoding, "%s", h ? h : "(none)");
+  h = ofctx__http_request_header(req, "user-agent");
+  snprintf(f->agent, sizeof f->agent, "%s", h ? h : "(none)");
   h = ofctx__http_request_header(req, "x-secret");
   snprintf(f->secret, sizeof f->secret, "%s", h ? h : "(none)");
   n = decode(body, len, strcmp(f->encoding, "gzip") == 0);
@@ -187,6 +191,7 @@ static void batch_on_size(void **state) {
   assert_string_equal(f->type, "application/x-protobuf");
   assert_string_equal(f->encoding, "(none)");
   assert_string_equal(f->secret, "s3cr3t-value");
+  assert_string_equal(f->agent, "OTel-OTLP-Exporter-C-libofctx/" OFCTX_VERSION_STRING);
   teardown_fixture(f);
 }
 

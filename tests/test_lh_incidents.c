@@ -358,6 +358,7 @@ static json_t *big_document(size_t n) {
  * what is written is still a document whose incidents restore. */
 static void a_document_stays_within_its_bound(void **state) {
   json_t *doc = big_document(300), *back, *v;
+  lh_flood_t *f = lh_flood_new(1000, &any, 1);
   size_t slimmed = 0, left_out = 0, len;
   const char *id;
   char *text, why[160];
@@ -383,7 +384,10 @@ static void a_document_stays_within_its_bound(void **state) {
     lh_incident_t inc;
     assert_int_equal(lh_incident_parse(v, &inc, why, sizeof why), 0);
     assert_int_equal(inc.note.sample_count, 0);
+    assert_int_equal(lh_flood_restore(f, &inc.note, T0), 0); /* restored without its texts */
   }
+  assert_int_equal(lh_flood_groups(f), 300);
+  lh_flood_free(f);
   json_decref(back);
   /* smaller still: the oldest left out, the newest kept */
   text = lh_incidents_text(doc, 4000, &slimmed, &left_out);

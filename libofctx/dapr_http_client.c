@@ -384,7 +384,11 @@ static void backoff_done(uv_timer_t *timer) {
     call_finish(call, 0, 0, "cannot start the request");
 }
 
-static int retryable_status(int status) { return status >= 500 || status == 408 || status == 429; }
+static int retryable_status(const ofctx__retry_policy_t *policy, int status) {
+  if (policy->gateway_only)
+    return status == 429 || (status >= 502 && status <= 504);
+  return (status >= 500 && !(status == 500 && policy->final_500)) || status == 408 || status == 429;
+}
 
 static void attempt_done(call_t *call, CURLcode code) {
   long status = 0;
@@ -414,8 +418,7 @@ static void attempt_done(call_t *call, CURLcode code) {
   else
     snprintf(error, sizeof error, "%s",
              call->errbuf[0] ? call->errbuf : ofctx__curl.easy_strerror(code));
-  if ((code != CURLE_OK ||
-       (retryable_status((int)status) && !(status == 500 && call->policy.final_500))) &&
+  if ((code != CURLE_OK || retryable_status(&call->policy, (int)status)) &&
       call->attempts < call->policy.max_attempts && !call->client->closing) {
     uint64_t wait = ofctx__backoff_ms(&call->policy, call->attempts, &call->client->rng);
     curl_off_t after = 0;

@@ -5,7 +5,8 @@
  * Retries (retry.h): a 5xx answer (and 408 or 429), a connection failure or
  * a timeout is tried again after the policy's back-off, up to `max_attempts`
  * in all, and a Retry-After on a 429 or 503 is honoured within its cap; any
- * other 4xx fails at once. */
+ * other 4xx fails at once (with the policy's gateway_only, any status but
+ * 429, 502, 503 and 504). */
 #ifndef OFCTX_DAPR_HTTP_CLIENT_H
 #define OFCTX_DAPR_HTTP_CLIENT_H
 

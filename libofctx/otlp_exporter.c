@@ -5,12 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config_impl.h"
 #include "dapr_http_client.h"
 #include "log.h"
 #include "mem.h"
 #include "ofctx/version.h"
+#include "otlp_trace.pb-c.h"
 
 struct ofctx__otlp_exporter {
   ofctx__dapr_http_client_t *client;
@@ -121,10 +123,43 @@ size_t ofctx__otlp_exporter_queued(const ofctx__otlp_exporter_t *e) { return e->
 
 static void finish(ofctx__otlp_exporter_t *e);
 
+/* The spans a 2xx's partial success says were rejected (at most `sent`),
+ * its message in `why` (`size` bytes): 0 when the body says none, or is
+ * no answer protobuf-c can read. */
+static size_t rejected_of(const ofctx__dapr_result_t *result, size_t sent, char *why, size_t size) {
+  Ofctx__Otlp__ExportTraceServiceResponse *resp;
+  size_t n = 0;
+
+  if (!result->body_len)
+    return 0;
+  resp = ofctx__otlp__export_trace_service_response__unpack(NULL, result->body_len,
+                                                            (const uint8_t *)result->body);
+  if (resp && resp->partial_success && resp->partial_success->rejected_spans > 0) {
+    uint64_t r = (uint64_t)resp->partial_success->rejected_spans;
+    n = r < sent ? (size_t)r : sent;
+    snprintf(why, size, "%s", resp->partial_success->error_message);
+  }
+  if (resp)
+    ofctx__otlp__export_trace_service_response__free_unpacked(resp, NULL);
+  return n;
+}
+
 static void export_done(void *arg, const ofctx__dapr_result_t *result) {
   ofctx__otlp_exporter_t *e = arg;
+  char why[256];
+  size_t rejected = result->ok ? rejected_of(result, e->sending_count, why, sizeof why) : 0;
 
-  if (result->ok) {
+  if (rejected) { /* a partial success: not tried again (OTLP/HTTP), the rejected dropped */
+    char spans[24];
+    ofctx__metrics_spans_exported(e->metrics, e->sending_count - rejected);
+    ofctx__metrics_spans_dropped(e->metrics, OFCTX__SPANS_EXPORT_FAILED, rejected);
+    snprintf(spans, sizeof spans, "%zu", rejected);
+    if (!e->failing)
+      ofctx__log(OFCTX_LOG_WARN,
+                 "span export partly rejected, spans dropped (said again once it recovers)",
+                 "error", *why ? why : NULL, "spans", spans, (const char *)NULL);
+    e->failing = 1;
+  } else if (result->ok) {
     ofctx__metrics_spans_exported(e->metrics, e->sending_count);
     e->failing = 0;
   } else {
@@ -272,13 +307,15 @@ void ofctx__otlp_exporter_close(ofctx__otlp_exporter_t *e, uint64_t bound_ms,
 }
 
 /* "Name: value\n" lines → a NULL-ended array of "Name: value", with
- * "Content-Encoding: gzip" after them when `gzip`. NULL when out of memory. */
+ * "Content-Encoding: gzip" after them when `gzip`, and the exporter's
+ * User-Agent (as OTLP asks) unless they have one. NULL when out of memory. */
 static char **header_lines(const char *text, int gzip) {
-  size_t n = gzip ? 1 : 0, i = 0;
+  size_t n = gzip ? 2 : 1, i = 0;
+  int agent = 1;
   char **lines;
 
-  for (const char *s = text; s && *s; s++)
-    n += *s == '\n';
+  for (const char *s = text; s && *s; s++) /* a line at each newline, and the last without */
+    n += *s == '\n' || !s[1];
   lines = ofctx__calloc(n + 1, sizeof *lines);
   if (!lines)
     return NULL;
@@ -287,9 +324,13 @@ static char **header_lines(const char *text, int gzip) {
     size_t len = end ? (size_t)(end - s) : strlen(s);
     if (!(lines[i] = ofctx__strndup(s, len)))
       goto fail;
+    agent = agent && strncasecmp(s, "User-Agent:", 11) != 0;
     s += len + (end ? 1 : 0);
   }
   if (gzip && !(lines[i++] = ofctx__strdup("Content-Encoding: gzip")))
+    goto fail;
+  if (agent && !(lines[i++] = ofctx__strdup(
+                     "User-Agent: OTel-OTLP-Exporter-C-libofctx/" OFCTX_VERSION_STRING)))
     goto fail;
   return lines;
 fail:
@@ -341,7 +382,7 @@ ofctx_err_t ofctx__otlp_exporter_new(ofctx__otlp_exporter_t **out, uv_loop_t *lo
   ofctx__retry_policy_default(&e->policy);
   e->policy.timeout_ms = opts->timeout_ms ? opts->timeout_ms : 10000;
   e->policy.max_attempts = 3;
-  e->policy.final_500 = 1; /* OTLP/HTTP: a 500 is not retryable (429, 502, 503, 504 are) */
+  e->policy.gateway_only = 1; /* OTLP/HTTP: 429, 502, 503, 504 are retried, no other status */
   e->path = ofctx__strdup(path);
   e->headers = header_lines(opts->headers, opts->gzip);
   e->resource_count = opts->resource_count;

@@ -9,6 +9,7 @@ void ofctx__retry_policy_default(ofctx__retry_policy_t *p) {
   p->backoff_max_ms = 2000;
   p->max_response_size = 4 * 1024 * 1024;
   p->final_500 = 0;
+  p->gateway_only = 0;
 }
 
 uint64_t ofctx__backoff_ms(const ofctx__retry_policy_t *policy, int attempts, uint64_t *rng) {

@@ -17,6 +17,7 @@ typedef struct {
   uint64_t backoff_max_ms;     /* cap on one wait (default 2 s) */
   size_t max_response_size;    /* longer answers fail (default 4 MiB) */
   int final_500;               /* a 500 is not retried (a bulk publish's partial failure) */
+  int gateway_only;            /* of the statuses, 429, 502, 503 and 504 only (OTLP/HTTP) */
 } ofctx__retry_policy_t;
 
 /* Sets every field of `policy` to its default. */

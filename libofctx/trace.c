@@ -116,6 +116,7 @@ static void span_open(ofctx__span_t *span, ofctx__span_kind_t kind, const char *
   span->kind = kind;
   span->name = name;
   span->start_ns = now_ns();
+  span->mono_ns = uv_hrtime();
   span->end_ns = 0;
 }
 
@@ -156,8 +157,9 @@ void ofctx__span_child(ofctx__span_t *child, const ofctx__span_t *parent, ofctx_
 }
 
 void ofctx__span_end(ofctx__span_t *span) {
+  /* by the monotonic clock: a wall clock stepped meanwhile moves neither end */
   if (!span->end_ns)
-    span->end_ns = now_ns();
+    span->end_ns = span->start_ns + (uv_hrtime() - span->mono_ns);
 }
 
 /* An HTTP token (RFC 9110's tchar), which a baggage key must be. */

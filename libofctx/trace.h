@@ -57,6 +57,7 @@ typedef struct {
   const char *tracestate; /* as received, or NULL; the invocation's own copy, borrowed by sends */
   const char *name;       /* the input's or output's name; borrowed from the context */
   uint64_t start_ns, end_ns; /* Unix time in nanoseconds; end_ns 0 while open */
+  uint64_t mono_ns;          /* uv_hrtime at the start: the end is start_ns + the time since */
 } ofctx__span_t;
 
 /* A new invocation span that continues `traceparent` (as received, or

@@ -139,6 +139,33 @@ static void a_restored_incident_fires_no_more_and_resolves(void **state) {
   lh_flood_free(g);
 }
 
+/* An incident stored by a replica whose clock ran a day ahead moves this
+ * one's clock no further than a record could (a minute past the wall
+ * clock): the other open groups do not resolve at once. */
+static void a_restored_incident_from_the_future(void **state) {
+  lh_flood_t *f = lh_flood_new(10, &any, 1), *g = lh_flood_new(10, &any, 1);
+  notes_t notes = {0}, after = {0};
+  lh_incident_t inc;
+  char err[160];
+  json_t *stored;
+  (void)state;
+
+  hit(f, "pod-a", "/a", T0 + 86400, T0 + 86400, &notes); /* the skewed replica */
+  stored = through_the_sidecar(notes.last);
+  lh_flood_free(f);
+  assert_int_equal(lh_incident_parse(stored, &inc, err, sizeof err), 0);
+  hit(g, "pod-b", "/b", T0, T0, &after);
+  assert_int_equal(after.count, 1); /* pod-b fires here */
+  assert_int_equal(lh_flood_restore(g, &inc.note, T0 + 1), 0);
+  lh_flood_tick(g, T0 + 2, keep, &after);
+  assert_int_equal(after.count, 1); /* pod-b is not resolved by a clock a day ahead */
+  assert_int_equal(lh_flood_groups(g), 2);
+  json_decref(stored);
+  json_decref(notes.last);
+  json_decref(after.last);
+  lh_flood_free(g);
+}
+
 /* A newer record (of any key) shows the quiet at once; a match of the
  * restored key after resolve_after by record time is a new episode. */
 static void records_judge_the_quiet(void **state) {
@@ -288,6 +315,97 @@ static void changes_merge_into_the_stored_document(void **state) {
   json_decref(group_by);
 }
 
+/* A document of `n` incidents, the i-th last seen at T0 + i, each with ten
+ * samples and two fields of 1000 bytes. */
+static json_t *big_document(size_t n) {
+  static char text[1001];
+  const char *samples[LH_SAMPLES_MAX];
+  lh_field_t fields[2] = {{"path", text}, {"agent", text}};
+  json_t *changes = json_object(), *doc;
+
+  memset(text, 'x', 1000);
+  for (size_t i = 0; i < LH_SAMPLES_MAX; i++)
+    samples[i] = text;
+  for (size_t i = 0; i < n; i++) {
+    char pod[32], *id;
+    const char *key[] = {pod};
+    lh_note_t note = {.kind = LH_NOTE_FIRING,
+                      .key = key,
+                      .key_count = 1,
+                      .count = 1,
+                      .first_seen = T0,
+                      .last_seen = T0 + (double)i,
+                      .now = T0,
+                      .samples = samples,
+                      .sample_count = LH_SAMPLES_MAX,
+                      .first_fields = fields,
+                      .first_count = 2,
+                      .last_fields = fields,
+                      .last_count = 2};
+    snprintf(pod, sizeof pod, "pod-%zu", i);
+    id = lh_incident_id(key, 1);
+    assert_int_equal(json_object_set_new(changes, id, lh_incident_json(&note)), 0);
+    free(id);
+  }
+  doc = lh_incidents_merge(NULL, changes, "r", "any", NULL);
+  json_decref(changes);
+  assert_non_null(doc);
+  return doc;
+}
+
+/* The text written is bounded: past the bound the incidents lose their
+ * samples and fields first, then the least recently seen are left out;
+ * what is written is still a document whose incidents restore. */
+static void a_document_stays_within_its_bound(void **state) {
+  json_t *doc = big_document(300), *back, *v;
+  lh_flood_t *f = lh_flood_new(1000, &any, 1);
+  size_t slimmed = 0, left_out = 0, len;
+  const char *id;
+  char *text, why[160];
+  (void)state;
+
+  /* small enough: written as it is */
+  text = lh_incidents_text(doc, 1u << 24, &slimmed, &left_out);
+  assert_non_null(text);
+  assert_true(strlen(text) > 3000000);
+  assert_int_equal(slimmed + left_out, 0);
+  free(text);
+  /* slimmed: every incident kept, without its texts */
+  text = lh_incidents_text(doc, LH_INCIDENTS_DOC_MAX, &slimmed, &left_out);
+  assert_non_null(text);
+  assert_true(strlen(text) <= LH_INCIDENTS_DOC_MAX);
+  assert_int_equal(slimmed, 300);
+  assert_int_equal(left_out, 0);
+  back = json_loads(text, 0, NULL);
+  free(text);
+  assert_int_equal(lh_incidents_doc_check(back, why, sizeof why), 0);
+  assert_int_equal(json_object_size(json_object_get(back, "incidents")), 300);
+  json_object_foreach(json_object_get(back, "incidents"), id, v) {
+    lh_incident_t inc;
+    assert_int_equal(lh_incident_parse(v, &inc, why, sizeof why), 0);
+    assert_int_equal(inc.note.sample_count, 0);
+    assert_int_equal(lh_flood_restore(f, &inc.note, T0), 0); /* restored without its texts */
+  }
+  assert_int_equal(lh_flood_groups(f), 300);
+  lh_flood_free(f);
+  json_decref(back);
+  /* smaller still: the oldest left out, the newest kept */
+  text = lh_incidents_text(doc, 4000, &slimmed, &left_out);
+  assert_non_null(text);
+  len = strlen(text);
+  assert_true(len <= 4000);
+  assert_true(left_out > 0 && left_out < 300);
+  back = json_loads(text, 0, NULL);
+  free(text);
+  assert_int_equal(json_object_size(json_object_get(back, "incidents")), 300 - left_out);
+  assert_non_null(json_object_get(json_object_get(back, "incidents"), "[\"pod-299\"]"));
+  assert_null(json_object_get(json_object_get(back, "incidents"), "[\"pod-0\"]"));
+  json_decref(back);
+  /* no room even for the header */
+  assert_null(lh_incidents_text(doc, 10, &slimmed, &left_out));
+  json_decref(doc);
+}
+
 static void keys_name_the_rule(void **state) {
   char key[32];
   (void)state;
@@ -301,11 +419,13 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(a_note_round_trips),
       cmocka_unit_test(a_restored_incident_fires_no_more_and_resolves),
+      cmocka_unit_test(a_restored_incident_from_the_future),
       cmocka_unit_test(records_judge_the_quiet),
       cmocka_unit_test(a_restored_count_resolves_unless_it_holds),
       cmocka_unit_test(what_is_not_an_incident_is_said),
       cmocka_unit_test(documents_are_checked),
       cmocka_unit_test(changes_merge_into_the_stored_document),
+      cmocka_unit_test(a_document_stays_within_its_bound),
       cmocka_unit_test(keys_name_the_rule),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,6 +19,7 @@
 #include "http_server.h"
 #include "mem.h"
 #include "metrics.h"
+#include "ofctx/version.h"
 #include "otlp_exporter.h"
 #include "otlp_trace.pb-c.h"
 
@@ -28,13 +29,16 @@ typedef struct {
   ofctx__otlp_exporter_t *exporter;
   ofctx__metrics_t metrics;
   char endpoint[64];
-  int status;   /* the collector's answer */
+  int status;          /* the collector's answer */
+  uint8_t answer[256]; /* its body (answer_len bytes) */
+  size_t answer_len;
   int requests; /* export requests seen */
   size_t spans; /* spans in them, decoded */
   char path[64];
   char type[64];
   char encoding[32];
   char secret[64]; /* the x-secret header */
+  char agent[64];
   int closed;
   int hold; /* requests are kept unanswered (until teardown) */
   ofctx__http_request_t *held[8];
@@ -84,6 +88,8 @@ static void collector(void *arg, ofctx__http_request_t *req) {
   snprintf(f->type, sizeof f->type, "%s", h ? h : "(none)");
   h = ofctx__http_request_header(req, "content-encoding");
   snprintf(f->encoding, sizeof f->encoding, "%s", h ? h : "(none)");
+  h = ofctx__http_request_header(req, "user-agent");
+  snprintf(f->agent, sizeof f->agent, "%s", h ? h : "(none)");
   h = ofctx__http_request_header(req, "x-secret");
   snprintf(f->secret, sizeof f->secret, "%s", h ? h : "(none)");
   n = decode(body, len, strcmp(f->encoding, "gzip") == 0);
@@ -93,7 +99,7 @@ static void collector(void *arg, ofctx__http_request_t *req) {
     f->held[f->held_count++] = req;
     return;
   }
-  ofctx__http_respond(req, f->status, NULL, 0, NULL, 0);
+  ofctx__http_respond(req, f->status, NULL, 0, f->answer, f->answer_len);
 }
 
 static fixture_t *setup_fixture(int collector_up) {
@@ -185,6 +191,7 @@ static void batch_on_size(void **state) {
   assert_string_equal(f->type, "application/x-protobuf");
   assert_string_equal(f->encoding, "(none)");
   assert_string_equal(f->secret, "s3cr3t-value");
+  assert_string_equal(f->agent, "OTel-OTLP-Exporter-C-libofctx/" OFCTX_VERSION_STRING);
   teardown_fixture(f);
 }
 
@@ -263,6 +270,26 @@ static char *failing_export(fixture_t *f) {
   return text;
 }
 
+/* Header lines whose last has no newline: each still goes, and the gzip
+ * header after them (the list used to lose its terminator). */
+static void headers_without_final_newline(void **state) {
+  fixture_t *f = setup_fixture(1);
+  ofctx__otlp_opts_t opts = {.endpoint = f->endpoint,
+                             .headers = "x-tenant: acme\nx-secret: last-line",
+                             .gzip = 1,
+                             .timeout_ms = 2000,
+                             .batch_max = 1};
+
+  (void)state;
+  assert_int_equal(ofctx__otlp_exporter_new(&f->exporter, &f->loop, &opts, &f->metrics), OFCTX_OK);
+  add_span(f);
+  run_until(f, 1);
+  assert_int_equal(f->metrics.spans_exported, 1);
+  assert_string_equal(f->secret, "last-line");
+  assert_string_equal(f->encoding, "gzip");
+  teardown_fixture(f);
+}
+
 /* A refused export drops its spans as export_failed and says so once,
  * without the headers; a 500 is not tried again. */
 static void failed_export_is_counted_and_keeps_secrets(void **state) {
@@ -279,6 +306,72 @@ static void failed_export_is_counted_and_keeps_secrets(void **state) {
   assert_non_null(strstr(log, "span export failed"));
   assert_null(strstr(log, "s3cr3t"));
   teardown_fixture(f);
+}
+
+/* OTLP/HTTP retries 429, 502, 503 and 504 only: any other 4xx or 5xx
+ * (408, 501, 505 among them) is final at its first answer. */
+static void only_throttling_and_gateway_statuses_retried(void **state) {
+  static const struct {
+    int status, requests;
+  } cases[] = {{400, 1}, {408, 1}, {501, 1}, {505, 1}, {507, 1},
+               {429, 3}, {502, 3}, {503, 3}, {504, 3}};
+
+  (void)state;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    fixture_t *f = setup_fixture(1);
+    f->status = cases[i].status;
+    start(f, 100, 1, 60000, 0);
+    add_span(f);
+    run_until(f, 1);
+    assert_int_equal(f->metrics.spans_dropped[OFCTX__SPANS_EXPORT_FAILED], 1);
+    if (f->requests != cases[i].requests)
+      fail_msg("status %d: %d requests, expected %d", cases[i].status, f->requests,
+               cases[i].requests);
+    teardown_fixture(f);
+  }
+}
+
+/* A 200 with a partial success: the spans the collector rejected are
+ * dropped as export_failed (not counted as exported), said once with the
+ * collector's message, and the export is not tried again. */
+static void partial_success_counted(void **state) {
+  fixture_t *f = setup_fixture(1);
+  Ofctx__Otlp__ExportTracePartialSuccess partial = OFCTX__OTLP__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
+  Ofctx__Otlp__ExportTraceServiceResponse resp = OFCTX__OTLP__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
+  char *log;
+
+  (void)state;
+  partial.rejected_spans = 1;
+  partial.error_message = "span too old";
+  resp.partial_success = &partial;
+  f->answer_len = ofctx__otlp__export_trace_service_response__pack(&resp, f->answer);
+  start(f, 100, 2, 60000, 0);
+  log = failing_export(f);
+  assert_int_equal(f->requests, 1);
+  assert_int_equal(f->metrics.spans_exported, 1);
+  assert_int_equal(f->metrics.spans_dropped[OFCTX__SPANS_EXPORT_FAILED], 1);
+  assert_non_null(strstr(log, "span too old"));
+  assert_null(strstr(log, "s3cr3t"));
+  teardown_fixture(f);
+}
+
+/* A 200 whose partial success rejects nothing, or whose body is not an
+ * answer at all: every span was exported. */
+static void full_success_bodies(void **state) {
+  static const char *const bodies[] = {"", "{}", "\x0a\x00"};
+
+  (void)state;
+  for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+    fixture_t *f = setup_fixture(1);
+    f->answer_len = i == 2 ? 2 : strlen(bodies[i]);
+    memcpy(f->answer, bodies[i], f->answer_len);
+    start(f, 100, 2, 60000, 0);
+    add_span(f);
+    add_span(f);
+    run_until(f, 2);
+    assert_int_equal(f->metrics.spans_exported, 2);
+    teardown_fixture(f);
+  }
 }
 
 /* No collector at all: the same, after the retries. */
@@ -425,7 +518,11 @@ int main(void) {
       cmocka_unit_test(batch_on_interval),
       cmocka_unit_test(bounded_queue),
       cmocka_unit_test(gzipped),
+      cmocka_unit_test(headers_without_final_newline),
       cmocka_unit_test(failed_export_is_counted_and_keeps_secrets),
+      cmocka_unit_test(only_throttling_and_gateway_statuses_retried),
+      cmocka_unit_test(partial_success_counted),
+      cmocka_unit_test(full_success_bodies),
       cmocka_unit_test(collector_down),
       cmocka_unit_test(timeout_honoured),
       cmocka_unit_test(close_flushes),

@@ -176,6 +176,26 @@ static void child_spans(void **state) {
   ofctx__span_free(parent);
 }
 
+/* A span's end is its start plus the time it took on the monotonic clock:
+ * a wall clock stepped back while it was open (played here by a start
+ * 10 s later than the clock says) never ends it before it began. */
+static void span_end_never_before_start(void **state) {
+  ofctx__span_t *span = ofctx__span_new(NULL, NULL, "in");
+  ofctx__span_t child;
+
+  (void)state;
+  assert_non_null(span);
+  ofctx__span_child(&child, span, OFCTX__SPAN_SEND, "out");
+  span->start_ns += 10000000000u;
+  child.start_ns += 10000000000u;
+  ofctx__span_end(span);
+  ofctx__span_end(&child);
+  assert_true(span->end_ns >= span->start_ns);
+  assert_true(span->end_ns - span->start_ns < 10000000000u);
+  assert_true(child.end_ns >= child.start_ns);
+  ofctx__span_free(span);
+}
+
 static void random_ids(void **state) {
   uint8_t a[16], b[16];
 
@@ -212,10 +232,15 @@ static void baggage(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(valid_traceparents),  cmocka_unit_test(invalid_traceparents),
-      cmocka_unit_test(tracestates),         cmocka_unit_test(span_continues),
-      cmocka_unit_test(span_starts_a_trace), cmocka_unit_test(child_spans),
-      cmocka_unit_test(random_ids),          cmocka_unit_test(baggage),
+      cmocka_unit_test(valid_traceparents),
+      cmocka_unit_test(invalid_traceparents),
+      cmocka_unit_test(tracestates),
+      cmocka_unit_test(span_continues),
+      cmocka_unit_test(span_starts_a_trace),
+      cmocka_unit_test(child_spans),
+      cmocka_unit_test(random_ids),
+      cmocka_unit_test(baggage),
+      cmocka_unit_test(span_end_never_before_start),
   };
   return cmocka_run_group_tests_name("trace", tests, NULL, NULL);
 }

@@ -414,17 +414,18 @@ int lh_flood_restore(lh_flood_t *f, const lh_note_t *note, double wall) {
   g->hash = hash;
   g->firing = 1;
   g->count = note->count;
-  g->first_seen = note->first_seen;
-  g->last_seen = g->last_active = note->last_seen;
-  g->last_notified = g->hold_end = note->now;
+  /* times as a record's: another replica's clock may have run ahead */
+  g->first_seen = plausible(note->first_seen, wall);
+  g->last_seen = g->last_active = plausible(note->last_seen, wall);
+  g->last_notified = g->hold_end = plausible(note->now, wall);
   if (restore_texts(g, &f->conds[note->rule], note) != 0) {
     lh_group_free(g);
     return -1;
   }
   make_room(f);
   insert(f, g);
-  if (note->now > f->clock)
-    f->clock = note->now;
+  if (g->last_notified > f->clock)
+    f->clock = g->last_notified;
   f->clock_at_hit = f->clock;
   f->wall_at_hit = wall;
   f->hit = 1;

@@ -183,3 +183,86 @@ fail:
   json_decref(doc);
   return NULL;
 }
+
+/* An incident's part of the text: `"ID":{...}`, and its last seen. */
+typedef struct {
+  char *id;
+  double last_seen;
+  size_t size;
+} part_t;
+
+static int older(const void *a, const void *b) {
+  const part_t *x = a, *y = b;
+  return x->last_seen < y->last_seen ? -1 : x->last_seen > y->last_seen;
+}
+
+/* Leaves out the least recently seen incidents until the text is at most
+ * `max` bytes (`*len` now): how many, or -1 when out of memory. */
+static long leave_out(json_t *incidents, json_t *doc, size_t max, size_t *len) {
+  size_t n = json_object_size(incidents), i = 0, k = 0;
+  part_t *parts = calloc(n ? n : 1, sizeof *parts);
+  const char *id;
+  json_t *v;
+  long rc = -1;
+
+  if (!parts)
+    return -1;
+  json_object_foreach(incidents, id, v) {
+    json_t *one = json_object();
+    double t = json_number_value(json_object_get(v, "last_seen"));
+    if (!one || json_object_set(one, id, v) != 0 || !(parts[i].id = strdup(id))) {
+      json_decref(one);
+      goto done;
+    }
+    parts[i].last_seen = t;
+    parts[i].size = json_dumpb(one, NULL, 0, JSON_COMPACT) - 2 + 1; /* no braces; a comma */
+    json_decref(one);
+    i++;
+  }
+  qsort(parts, n, sizeof *parts, older);
+  while (*len > max && k < n) {
+    size_t size = parts[k].size;
+    json_object_del(incidents, parts[k++].id);
+    *len = size < *len ? *len - size : 0;
+    if (*len <= max) /* the estimate says it fits: measured */
+      *len = json_dumpb(doc, NULL, 0, JSON_COMPACT);
+  }
+  *len = json_dumpb(doc, NULL, 0, JSON_COMPACT);
+  rc = (long)k;
+done:
+  for (size_t j = 0; j < n; j++)
+    free(parts[j].id);
+  free(parts);
+  return rc;
+}
+
+char *lh_incidents_text(json_t *doc, size_t max, size_t *slimmed, size_t *left_out) {
+  json_t *incidents = json_object_get(doc, "incidents"), *v;
+  size_t len = json_dumpb(doc, NULL, 0, JSON_COMPACT);
+  const char *id;
+  long out;
+
+  *slimmed = *left_out = 0;
+  if (!len)
+    return NULL;
+  if (len > max) { /* their texts go first: a restored incident does without */
+    json_object_foreach(incidents, id, v) {
+      if (json_array_size(json_object_get(v, "samples")) == 0 &&
+          json_array_size(json_object_get(v, "first_fields")) == 0 &&
+          json_array_size(json_object_get(v, "last_fields")) == 0)
+        continue;
+      if (json_object_set_new(v, "samples", json_array()) != 0 ||
+          json_object_set_new(v, "first_fields", json_array()) != 0 ||
+          json_object_set_new(v, "last_fields", json_array()) != 0)
+        return NULL;
+      (*slimmed)++;
+    }
+    len = json_dumpb(doc, NULL, 0, JSON_COMPACT);
+  }
+  if (len > max) {
+    if ((out = leave_out(incidents, doc, max, &len)) < 0)
+      return NULL;
+    *left_out = (size_t)out;
+  }
+  return len && len <= max ? json_dumps(doc, JSON_COMPACT) : NULL;
+}

@@ -40,4 +40,15 @@ int lh_incidents_doc_check(const json_t *doc, char *err, size_t size);
 json_t *lh_incidents_merge(const json_t *stored, const json_t *changes, const char *rule,
                            const char *condition, const json_t *group_by);
 
+/* The largest text of a document the store writes: far under what daprd
+ * takes in a request and libofctx in an answer (4 MiB each). */
+#define LH_INCIDENTS_DOC_MAX (1u << 20)
+
+/* `doc` as the compact text the store writes (to free with free()), at
+ * most `max` bytes: past that, its incidents lose their samples and fields
+ * (`*slimmed` of them), then the least recently seen are left out
+ * (`*left_out`). `doc` is changed so. NULL when out of memory, or when not
+ * even its header fits. */
+char *lh_incidents_text(json_t *doc, size_t max, size_t *slimmed, size_t *left_out);
+
 #endif

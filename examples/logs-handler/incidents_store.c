@@ -238,8 +238,15 @@ static void got(ofctx_t *ctx, const ofctx_state_result_t *r, void *arg) {
       finish(d, ctx, OFCTX_OK);
       return;
     }
-  } else {
-    char *text = json_dumps(doc, JSON_COMPACT);
+  } else { /* bounded: past LH_INCIDENTS_DOC_MAX the incidents are slimmed, then left out */
+    size_t slimmed, left_out;
+    char *text = lh_incidents_text(doc, LH_INCIDENTS_DOC_MAX, &slimmed, &left_out);
+    if (text && (slimmed || left_out))
+      ofctx_log(ctx, OFCTX_LOG_WARN,
+                "state store %s: the open incidents of rule %s pass %u bytes: %zu kept without "
+                "their samples and fields, %zu least recently seen not kept (they fire again "
+                "after a restart)",
+                s->entry, RULE_OF(d), LH_INCIDENTS_DOC_MAX, slimmed, left_out);
     rc = text ? ofctx_state_set(ctx, s->entry, d->key, text, strlen(text), &opts) : OFCTX_ENOMEM;
     free(text);
   }

@@ -17,6 +17,8 @@ const generated = require(path.join(__dirname, "node_modules", "@opentelemetry",
 // Where each of our top-level names lives in the official packages.
 const PACKAGES = {
   ExportTraceServiceRequest: "opentelemetry.proto.collector.trace.v1",
+  ExportTraceServiceResponse: "opentelemetry.proto.collector.trace.v1",
+  ExportTracePartialSuccess: "opentelemetry.proto.collector.trace.v1",
   ResourceSpans: "opentelemetry.proto.trace.v1",
   ScopeSpans: "opentelemetry.proto.trace.v1",
   Span: "opentelemetry.proto.trace.v1",

@@ -50,13 +50,13 @@ int ofctx__otlp_path(const char *endpoint, char *path, size_t size, size_t *base
   *base_len = (size_t)(rest - endpoint) + authority;
   rest += authority;
   len = strlen(rest);
-  if (len >= sizeof suffix - 1 && strcmp(rest + len - (sizeof suffix - 1), suffix) == 0)
-    n = snprintf(path, size, "%s", rest);
-  else {
-    while (len && rest[len - 1] == '/')
-      len--;
+  while (len && rest[len - 1] == '/') /* "/otlp/" and "/v1/traces/" as without the slash */
+    len--;
+  if (len >= sizeof suffix - 1 &&
+      memcmp(rest + len - (sizeof suffix - 1), suffix, sizeof suffix - 1) == 0)
+    n = snprintf(path, size, "%.*s", (int)len, rest);
+  else
     n = snprintf(path, size, "%.*s%s", (int)len, rest, suffix);
-  }
   return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 

@@ -460,6 +460,8 @@ static void endpoint_paths(void **state) {
   assert_string_equal(path, "/otlp/v1/traces");
   assert_int_equal(ofctx__otlp_path("http://c/api/v1/traces", path, sizeof path, &base), 0);
   assert_string_equal(path, "/api/v1/traces");
+  assert_int_equal(ofctx__otlp_path("http://c/api/v1/traces/", path, sizeof path, &base), 0);
+  assert_string_equal(path, "/api/v1/traces");
   assert_int_equal(ofctx__otlp_path("http://c/a/very/long/path", path, 16, &base), -1);
 }
 

@@ -597,9 +597,24 @@ static void handle_closed(uv_handle_t *handle) {
 ofctx_err_t ofctx__dapr_http_client_new(ofctx__dapr_http_client_t **out, uv_loop_t *loop,
                                         const char *host, int port, const char *token,
                                         const ofctx__retry_policy_t *policy) {
-  ofctx__dapr_http_client_t *c;
-  size_t len;
+  size_t len = strlen(host) + 32;
+  char *base = ofctx__malloc(len);
   int v6 = strchr(host, ':') != NULL && host[0] != '[';
+  ofctx_err_t rc;
+
+  *out = NULL;
+  if (!base)
+    return OFCTX_ENOMEM;
+  snprintf(base, len, v6 ? "http://[%s]:%d" : "http://%s:%d", host, port);
+  rc = ofctx__http_client_new(out, loop, base, token, policy);
+  ofctx__free(base);
+  return rc;
+}
+
+ofctx_err_t ofctx__http_client_new(ofctx__dapr_http_client_t **out, uv_loop_t *loop,
+                                   const char *base, const char *token,
+                                   const ofctx__retry_policy_t *policy) {
+  ofctx__dapr_http_client_t *c;
 
   *out = NULL;
   if (ofctx__curl_open() != 0)
@@ -613,14 +628,12 @@ ofctx_err_t ofctx__dapr_http_client_new(ofctx__dapr_http_client_t **out, uv_loop
   else
     ofctx__retry_policy_default(&c->policy);
   c->rng = uv_hrtime() | 1;
-  len = strlen(host) + 32;
-  c->base = ofctx__malloc(len);
+  c->base = ofctx__strdup(base);
   if (token)
     c->token_header = ofctx__malloc(strlen(token) + sizeof "dapr-api-token: ");
   c->multi = ofctx__curl.multi_init();
   if (!c->base || (token && !c->token_header) || !c->multi)
     goto fail;
-  snprintf(c->base, len, v6 ? "http://[%s]:%d" : "http://%s:%d", host, port);
   if (token)
     snprintf(c->token_header, strlen(token) + sizeof "dapr-api-token: ", "dapr-api-token: %s",
              token);

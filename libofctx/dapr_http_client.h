@@ -43,6 +43,12 @@ ofctx_err_t ofctx__dapr_http_client_new(ofctx__dapr_http_client_t **out, uv_loop
                                         const char *host, int port, const char *token,
                                         const ofctx__retry_policy_t *policy);
 
+/* The same for another server than the sidecar: `base` ("http://host:port",
+ * copied) before every path; the direct mode's HTTP outputs. */
+ofctx_err_t ofctx__http_client_new(ofctx__dapr_http_client_t **out, uv_loop_t *loop,
+                                   const char *base, const char *token,
+                                   const ofctx__retry_policy_t *policy);
+
 /* Starts a call: `method` "GET", "POST" or "DELETE" (GET and DELETE
  * without a body), `path` from "/v1.0/...", `body`
  * copied, `headers` (NULL, or header lines "Name: value" ending with a NULL,

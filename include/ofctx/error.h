@@ -24,7 +24,8 @@ extern "C" {
   XX(ESEND, "the sidecar did not accept the send")                                                 \
   XX(EOPTION, "invalid runtime option")                                                            \
   XX(ESTATE, "the sidecar did not perform the state request")                                      \
-  XX(ECONFLICT, "the state's ETag did not match")
+  XX(ECONFLICT, "the state's ETag did not match")                                                  \
+  XX(ECOMPONENT, "invalid Dapr component")
 
 typedef enum {
 #define OFCTX_ERRNO_GEN(name, text) OFCTX_##name,

@@ -1,0 +1,257 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The direct mode end to end (OFCTX_DIRECT=1, docs/direct-mode.md): no
+sidecar. A Kafka cluster is librdkafka's mock cluster (build/bin/kafka_mock,
+a real implementation of the Kafka protocol on loopback), records are
+produced by kcat, and the function's HTTP binding output reaches an HTTP
+server of the test's own. Every test has a topic and a consumer group of
+its own; the groups' session timeout is short."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import unittest
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import BIN_DIR, free_port, function_command, http, wait_until  # noqa: E402
+
+KCAT = shutil.which("kcat")
+TOPICS = ["direct-%d" % i for i in range(8)]
+
+
+class Endpoint:
+    """An HTTP server that records each request (method, path, headers,
+    body) and answers with `status`, which a test may change."""
+
+    def __init__(self):
+        self.requests = []
+        self.status = 200
+        self.lock = threading.Lock()
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with endpoint.lock:
+                    endpoint.requests.append({"method": self.command, "path": self.path,
+                                              "headers": {k.lower(): v for k, v in self.headers.items()},
+                                              "body": body})
+                    status = endpoint.status
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def bodies(self):
+        with self.lock:
+            return [r["body"] for r in self.requests]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@unittest.skipUnless(KCAT, "kcat is not installed (scripts/lib.sh lists it)")
+class DirectMode(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.mock = subprocess.Popen([os.path.join(BIN_DIR, "kafka_mock")] + TOPICS,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cls.brokers = cls.mock.stdout.readline().strip()
+        if not cls.brokers:
+            cls.mock.kill()
+            raise RuntimeError("kafka_mock did not start: " + cls.mock.stderr.read())
+        cls.next_topic = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.mock.send_signal(signal.SIGTERM)
+        cls.mock.communicate(timeout=30)
+
+    def setUp(self):
+        self.topic = TOPICS[DirectMode.next_topic]
+        DirectMode.next_topic += 1
+        self.group = "group-" + self.topic
+        self.endpoint = Endpoint()
+        self.dir = tempfile.mkdtemp(prefix="ofctx-direct-")
+        self.resources = os.path.join(self.dir, "resources")
+        os.mkdir(self.resources)
+        self.procs = []
+        self.port = free_port()
+        self.write_components()
+
+    def tearDown(self):
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        self.endpoint.close()
+        shutil.rmtree(self.dir)
+
+    # ---- the pieces ----
+
+    def write_components(self, extra_kafka=""):
+        with open(os.path.join(self.resources, "kafka.yaml"), "w") as f:
+            f.write("""apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: kafka-in
+spec:
+  type: bindings.kafka
+  version: v1
+  metadata:
+  - name: brokers
+    value: "%s"
+  - name: topics
+    value: "%s"
+  - name: consumerGroup
+    value: "%s"
+  - name: authType
+    value: "none"
+  - name: initialOffset
+    value: "oldest"
+  - name: sessionTimeout
+    value: "6s"
+  - name: heartbeatInterval
+    value: "1s"
+%s""" % (self.brokers, self.topic, self.group, extra_kafka))
+        with open(os.path.join(self.resources, "alerts.yaml"), "w") as f:
+            f.write("""apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: alerts
+spec:
+  type: bindings.http
+  version: v1
+  metadata:
+  - name: url
+    value: "http://127.0.0.1:%d/api/v2/"
+""" % self.endpoint.port)
+
+    def context(self):
+        return {
+            "name": "probe", "version": "v1", "runtime": "Async", "port": str(self.port),
+            "inputs": {"logs": {"componentName": "kafka-in", "componentType": "bindings.kafka"}},
+            "outputs": {"nm": {"componentName": "alerts", "componentType": "bindings.http",
+                               "operation": "create", "metadata": {"path": "alerts"}}},
+        }
+
+    def start(self, **env):
+        full = dict(os.environ, FUNC_CONTEXT=json.dumps(self.context()), CONTEXT_MODE="self-host",
+                    OFCTX_DIRECT="1", OFCTX_RESOURCES_PATH=self.resources,
+                    OFCTX_SEND_ATTEMPTS="1", OFCTX_SEND_BACKOFF_MS="50",
+                    OFCTX_SEND_BACKOFF_MAX_MS="200", **env)
+        full.pop("DAPR_GRPC_PORT", None)
+        proc = subprocess.Popen(function_command("probe"), env=full, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        self.procs.append(proc)
+        return proc
+
+    def stop(self, proc):
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 0, err)
+        return err
+
+    def produce(self, *records, key="k1", headers=()):
+        cmd = [KCAT, "-P", "-b", self.brokers, "-t", self.topic, "-k", key]
+        for h in headers:
+            cmd += ["-H", h]
+        subprocess.run(cmd, input="".join(json.dumps(r) + "\n" for r in records), text=True,
+                       check=True, timeout=60, capture_output=True)
+
+    # ---- the tests ----
+
+    def test_record_reaches_the_function_and_its_send_the_endpoint(self):
+        """A record produced by kcat is one binding event with the metadata
+        Dapr's Kafka binding gives; what the function sends reaches the HTTP
+        binding's url and path, as Dapr's HTTP binding would make it."""
+        self.produce({"describe_to": "nm"}, key="pod-1", headers=["trace=abc"])
+        proc = self.start()
+        wait_until(lambda: self.endpoint.bodies(), "the endpoint got the send", seconds=60)
+        req = self.endpoint.requests[0]
+        self.assertEqual((req["method"], req["path"]), ("POST", "/api/v2/alerts"))
+        self.assertEqual(req["headers"]["content-type"], "application/json; charset=utf-8")
+        event = json.loads(req["body"])
+        self.assertEqual((event["input"], event["kind"]), ("logs", "binding"))
+        self.assertEqual(json.loads(event["data"]), {"describe_to": "nm"})
+        md = event["metadata"]
+        self.assertEqual((md["__key"], md["__topic"], md["__offset"], md["trace"]),
+                         ("pod-1", self.topic, "0", "abc"))
+        self.assertEqual(md["__partition"], "0")
+        self.assertTrue(int(md["__timestamp"]) > 0)
+        err = self.stop(proc)
+        self.assertIn("sends=direct", err)
+        self.assertIn("kafka: partitions assigned", err)
+
+    def test_failed_send_is_not_committed_and_comes_again_after_a_restart(self):
+        """The endpoint answers 500: the record is given again (in order, the
+        partition paused) and its offset is not committed; a record before
+        it that succeeded is. After a restart only the failed one comes again."""
+        self.produce({"send": ["nm"], "id": "r1"})
+        proc = self.start()
+        wait_until(lambda: self.endpoint.bodies() == [b'{"id":"r1"}'], "r1 sent", seconds=60)
+        self.endpoint.status = 500
+        self.produce({"send": ["nm"], "id": "r2"}, {"send": ["nm"], "id": "r3"})
+        wait_until(lambda: self.endpoint.bodies().count(b'{"id":"r2"}') >= 3,
+                   "r2 retried", seconds=60)
+        # in order: r3 waits behind r2
+        self.assertNotIn(b'{"id":"r3"}', self.endpoint.bodies())
+        self.stop(proc)
+        self.endpoint.status = 200
+        before = len(self.endpoint.bodies())
+        proc = self.start()
+        wait_until(lambda: b'{"id":"r3"}' in self.endpoint.bodies(), "r3 sent", seconds=60)
+        again = self.endpoint.bodies()[before:]
+        self.assertEqual(again, [b'{"id":"r2"}', b'{"id":"r3"}'])  # r1 was committed
+        self.stop(proc)
+
+    def test_bad_component_is_refused_naming_the_key(self):
+        self.write_components(extra_kafka="  - name: saslUsername\n    value: admin\n")
+        proc = self.start()
+        _, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("%s/kafka.yaml: component \"kafka-in\" (bindings.kafka): metadata "
+                      "\"saslUsername\" is not implemented in direct mode" % self.resources, err)
+
+    def test_health_and_metrics_without_a_sidecar(self):
+        """Ready at once (no sidecar to wait for); the records counted by
+        outcome, the sends by result, as in sidecar mode."""
+        proc = self.start()
+        wait_until(lambda: self.probe_status("/readyz") == 200, "ready", seconds=30)
+        self.produce({"send": ["nm"], "id": "m1"}, {"return": 400})
+        wait_until(lambda: 'ofctx_events_total{input="logs",outcome="drop"} 1' in self.metrics(),
+                   "both records counted", seconds=60)
+        text = self.metrics()
+        self.assertIn('ofctx_events_total{input="logs",outcome="success"} 1', text)
+        self.assertIn('ofctx_sends_total{output="nm",result="ok"} 1', text)
+        self.stop(proc)
+
+    def probe_status(self, path):
+        try:
+            return http("GET", "http://127.0.0.1:%d%s" % (self.port, path), timeout=5)[0]
+        except OSError:
+            return None
+
+    def metrics(self):
+        try:
+            return http("GET", "http://127.0.0.1:%d/metrics" % self.port, timeout=5)[2].decode()
+        except OSError:
+            return ""
+
+if __name__ == "__main__":
+    unittest.main()

@@ -419,7 +419,35 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
   serve_queue(in);
 }
 
-static void on_tick(uv_timer_t *timer) { serve_queue(timer->data); }
+/* Each second: what librdkafka has, and the commits that failed tried
+ * again. */
+static void on_tick(uv_timer_t *timer) {
+  input_t *in = timer->data;
+
+  serve_queue(in);
+  if (in->rk)
+    commit_done(in, 0);
+}
+
+/* An asynchronous commit ended: the partitions whose commit failed (a
+ * rebalance in progress, a broker away) are committed again at the next
+ * tick, unless a later offset has been committed since, or the partition is
+ * no longer ours. */
+static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                      rd_kafka_topic_partition_list_t *offsets, void *opaque) {
+  input_t *in = opaque;
+
+  (void)rk;
+  if (!err || err == RD_KAFKA_RESP_ERR__NO_OFFSET || !offsets)
+    return;
+  for (int i = 0; i < offsets->cnt; i++) {
+    part_t *p = part_find(in, offsets->elems[i].topic, offsets->elems[i].partition);
+    if (p && offsets->elems[i].err && p->commit == offsets->elems[i].offset)
+      p->dirty = 1;
+  }
+  ofctx__log(OFCTX_LOG_DEBUG, "kafka: commit failed, tried again", "input",
+             ofctx_component_name(in->entry), "error", rd_kafka_err2str(err), (const char *)NULL);
+}
 
 static void assign(input_t *in, rd_kafka_topic_partition_list_t *list) {
   for (int i = 0; i < list->cnt; i++) {
@@ -477,10 +505,12 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
   }
 }
 
+/* librdkafka's own lines: errors and warnings as warnings, the rest as
+ * debug; a failed commit is ours to try again (on_commit), so debug too. */
 static void on_log(const rd_kafka_t *rk, int level, const char *facility, const char *text) {
   (void)rk;
-  ofctx__log(level <= 4 ? OFCTX_LOG_WARN : OFCTX_LOG_DEBUG, "kafka", "facility", facility,
-             "message", text, (const char *)NULL);
+  ofctx__log(level <= 4 && strcmp(facility, "COMMITFAIL") != 0 ? OFCTX_LOG_WARN : OFCTX_LOG_DEBUG,
+             "kafka", "facility", facility, "message", text, (const char *)NULL);
 }
 
 /* A librdkafka setting, or the message naming it. */
@@ -534,6 +564,7 @@ static int consumer_new(input_t *in, ofctx_error_t *err) {
   }
   rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
   rd_kafka_conf_set_log_cb(conf, on_log);
+  rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
   rd_kafka_conf_set_opaque(conf, in);
   in->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
   if (!in->rk) {

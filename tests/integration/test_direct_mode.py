@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -21,7 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import BIN_DIR, free_port, function_command, http, wait_until  # noqa: E402
 
 KCAT = shutil.which("kcat")
-TOPICS = ["direct-%d" % i for i in range(8)]
+# one topic per test: a partition each, or four where partitions are split
+TOPICS = ["direct-%d" % i for i in range(8)] + ["direct-split-%d:4" % i for i in range(4)]
 
 
 class Endpoint:
@@ -31,6 +33,7 @@ class Endpoint:
     def __init__(self):
         self.requests = []
         self.status = 200
+        self.delay = 0.0  # seconds before each answer
         self.lock = threading.Lock()
         endpoint = self
 
@@ -47,6 +50,8 @@ class Endpoint:
                                               "headers": {k.lower(): v for k, v in self.headers.items()},
                                               "body": body})
                     status = endpoint.status
+                if endpoint.delay:
+                    time.sleep(endpoint.delay)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -76,6 +81,7 @@ class DirectMode(unittest.TestCase):
             cls.mock.kill()
             raise RuntimeError("kafka_mock did not start: " + cls.mock.stderr.read())
         cls.next_topic = 0
+        cls.next_split = 0
 
     @classmethod
     def tearDownClass(cls):
@@ -83,8 +89,12 @@ class DirectMode(unittest.TestCase):
         cls.mock.communicate(timeout=30)
 
     def setUp(self):
-        self.topic = TOPICS[DirectMode.next_topic]
-        DirectMode.next_topic += 1
+        if "split" in self._testMethodName:
+            self.topic = "direct-split-%d" % DirectMode.next_split
+            DirectMode.next_split += 1
+        else:
+            self.topic = TOPICS[DirectMode.next_topic]
+            DirectMode.next_topic += 1
         self.group = "group-" + self.topic
         self.endpoint = Endpoint()
         self.dir = tempfile.mkdtemp(prefix="ofctx-direct-")
@@ -174,6 +184,15 @@ spec:
         subprocess.run(cmd, input="".join(json.dumps(r) + "\n" for r in records), text=True,
                        check=True, timeout=60, capture_output=True)
 
+    def produce_keyed(self, records):
+        """(key, record) pairs, each key hashed to its partition by kcat."""
+        cmd = [KCAT, "-P", "-b", self.brokers, "-t", self.topic, "-K", "\t"]
+        subprocess.run(cmd, input="".join("%s\t%s\n" % (k, json.dumps(r)) for k, r in records),
+                       text=True, check=True, timeout=60, capture_output=True)
+
+    def ids_seen(self):
+        return {json.loads(b)["id"] for b in self.endpoint.bodies()}
+
     # ---- the tests ----
 
     def test_record_reaches_the_function_and_its_send_the_endpoint(self):
@@ -240,6 +259,55 @@ spec:
         self.assertIn('ofctx_events_total{input="logs",outcome="success"} 1', text)
         self.assertIn('ofctx_sends_total{output="nm",result="ok"} 1', text)
         self.stop(proc)
+
+    def test_sigkill_mid_stream_loses_nothing(self):
+        """SIGKILL while records are with the function: a restart in the same
+        group gets again what was not committed, so every record reaches the
+        endpoint (some twice, none lost)."""
+        ids = ["k%d" % i for i in range(300)]
+        self.endpoint.delay = 0.005
+        self.produce(*({"send": ["nm"], "id": i} for i in ids))
+        proc = self.start()
+        wait_until(lambda: len(self.endpoint.bodies()) >= 50, "50 records sent", seconds=120)
+        proc.kill()
+        proc.communicate()
+        self.assertLess(len(self.ids_seen()), len(ids))  # killed mid-stream
+        proc = self.start()
+        wait_until(lambda: self.ids_seen() == set(ids), "every record sent", seconds=240)
+        self.stop(proc)
+        # in order within the partition: each record's first send after the one before it
+        firsts = []
+        for body in self.endpoint.bodies():
+            i = json.loads(body)["id"]
+            if i not in firsts:
+                firsts.append(i)
+        self.assertEqual(firsts, ids)
+
+    def test_two_instances_split_the_partitions_and_a_rebalance_loses_nothing(self):
+        """Two functions in one group share the topic's four partitions; when
+        one stops mid-stream, the other takes its partitions over, and every
+        record reaches the endpoint."""
+        records = [("key-%d" % i, {"send": ["nm"], "id": "s%d" % i}) for i in range(600)]
+        self.endpoint.delay = 0.04
+        first = self.start()
+        wait_until(lambda: self.probe_status("/readyz") == 200, "the first ready", seconds=30)
+        self.produce_keyed(records)
+        wait_until(lambda: len(self.endpoint.bodies()) >= 20, "the first consuming", seconds=120)
+        first_port = self.port
+        self.port = free_port()  # the second, in the same group
+        second = self.start()
+        wait_until(lambda: 'outcome="success"} 0' not in self.metrics() and self.metrics(),
+                   "the second consuming", seconds=120)
+        self.port = first_port
+        self.assertLess(len(self.ids_seen()), len(records))  # stopped mid-stream
+        first_log = self.stop(first)
+        wait_until(lambda: self.ids_seen() == {r["id"] for _, r in records}, "every record sent",
+                   seconds=240)
+        second_log = self.stop(second)
+        self.assertIn("kafka: partitions assigned input=logs partitions=4", first_log)
+        self.assertIn("kafka: partitions assigned input=logs partitions=2", first_log)
+        self.assertIn("kafka: partitions assigned input=logs partitions=2", second_log)
+        self.assertIn("kafka: partitions assigned input=logs partitions=4", second_log)
 
     def probe_status(self, path):
         try:

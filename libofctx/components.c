@@ -57,6 +57,7 @@ static const struct {
 } keys[] = {
     {"brokers", KB | KP, not_empty, "a list of host:port"},
     {"topics", KB, not_empty, "a list of topics"},
+    {"publishTopic", KB, not_empty, "a topic"},
     {"consumerGroup", KB | KP, not_empty, "a group id"},
     {"consumerID", KP, not_empty, "a group id"},
     {"clientID", KB | KP, not_empty, "a client id"},
@@ -218,25 +219,30 @@ static ofctx_err_t read_entry(reader_t *r, ofctx__comp_t *c, yaml_document_t *do
   return OFCTX_OK;
 }
 
-/* The keys a type cannot do without. */
-static ofctx_err_t check_required(reader_t *r, const ofctx__comp_t *c) {
+/* The keys a type cannot do without as an input (`output` 0) or an
+ * output (1). */
+static ofctx_err_t check_required(const ofctx__comp_t *c, int output, ofctx_error_t *err) {
   const char *missing = NULL;
 
   if (c->type_id != OFCTX__COMP_HTTP_BINDING && !ofctx__comp_value(c, "brokers"))
     missing = "brokers";
-  else if (c->type_id == OFCTX__COMP_KAFKA_BINDING && !ofctx__comp_value(c, "topics"))
+  else if (c->type_id == OFCTX__COMP_KAFKA_BINDING && !output && !ofctx__comp_value(c, "topics"))
     missing = "topics";
-  else if (c->type_id == OFCTX__COMP_KAFKA_BINDING && !ofctx__comp_value(c, "consumerGroup"))
+  else if (c->type_id == OFCTX__COMP_KAFKA_BINDING && !output &&
+           !ofctx__comp_value(c, "consumerGroup"))
     missing = "consumerGroup";
-  else if (c->type_id == OFCTX__COMP_KAFKA_PUBSUB && !ofctx__comp_value(c, "consumerGroup") &&
-           !ofctx__comp_value(c, "consumerID"))
+  else if (c->type_id == OFCTX__COMP_KAFKA_BINDING && output &&
+           !ofctx__comp_value(c, "publishTopic"))
+    missing = "publishTopic";
+  else if (c->type_id == OFCTX__COMP_KAFKA_PUBSUB && !output &&
+           !ofctx__comp_value(c, "consumerGroup") && !ofctx__comp_value(c, "consumerID"))
     missing = "consumerGroup (or consumerID)";
   else if (c->type_id == OFCTX__COMP_HTTP_BINDING && !ofctx__comp_value(c, "url"))
     missing = "url";
   if (missing)
-    return ofctx__error(r->err, OFCTX_ECOMPONENT,
-                        "%s: component \"%s\" (%s): metadata \"%s\" is required in direct mode",
-                        r->file, c->name, c->type, missing);
+    return ofctx__error(err, OFCTX_ECOMPONENT,
+                        "%s: component \"%s\" (%s): metadata \"%s\" is required in direct mode%s",
+                        c->file, c->name, c->type, missing, output ? " for an output" : "");
   return OFCTX_OK;
 }
 
@@ -318,7 +324,7 @@ static ofctx_err_t read_document(reader_t *r, const ofctx_config_t *cfg, yaml_do
     if (rc != OFCTX_OK)
       return rc;
   }
-  return check_required(r, c);
+  return OFCTX_OK;
 }
 
 /* Every document of file `path`. */
@@ -401,6 +407,8 @@ static ofctx_err_t list_dir(const char *dir, char ***names, size_t *count, ofctx
  * its place. */
 static ofctx_err_t match(ofctx__comps_t *set, const char *dir, const ofctx_config_t *cfg,
                          ofctx_error_t *err) {
+  ofctx_err_t rc;
+
   set->input_count = ofctx_config_input_count(cfg);
   set->output_count = ofctx_config_output_count(cfg);
   set->inputs = ofctx__calloc(set->input_count + 1, sizeof *set->inputs);
@@ -426,10 +434,13 @@ static ofctx_err_t match(ofctx__comps_t *set, const char *dir, const ofctx_confi
         return ofctx__error(err, OFCTX_ECOMPONENT,
                             "%s: component \"%s\" is of type %s, the function context says %s",
                             c->file, c->name, c->type, ofctx_component_type(in));
-      if (io ? c->type_id != OFCTX__COMP_HTTP_BINDING : c->type_id == OFCTX__COMP_HTTP_BINDING)
+      if (io ? c->type_id == OFCTX__COMP_KAFKA_PUBSUB : c->type_id == OFCTX__COMP_HTTP_BINDING)
         return ofctx__error(err, OFCTX_ECOMPONENT,
                             "%s: component \"%s\": %s as an %s is not implemented in direct mode",
                             c->file, c->name, c->type, io ? "output" : "input");
+      rc = check_required(c, (int)io, err);
+      if (rc != OFCTX_OK)
+        return rc;
       if (io)
         set->outputs[i] = c;
       else

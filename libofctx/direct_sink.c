@@ -1,7 +1,9 @@
-/* The direct mode's sends: a bindings.http output's request as Dapr's HTTP
- * binding makes it. The operation is the method (create is POST), the
- * component's `url` the address, with the `path` metadata appended; the
- * other metadata entries are headers. */
+/* The direct mode's sends, as the component would make them under Dapr:
+ * a bindings.http output's request (the operation is the method, create
+ * POST; the component's `url` the address, with the `path` metadata
+ * appended; the other metadata entries headers), a bindings.kafka output's
+ * record (to its publishTopic; the `partitionKey` or `__key` metadata the
+ * key, the other entries headers). */
 #include "direct_sink.h"
 
 #include <string.h>
@@ -9,6 +11,7 @@
 
 #include "buf.h"
 #include "dapr_http_client.h"
+#include "kafka_producer.h"
 #include "mem.h"
 
 typedef struct {
@@ -16,7 +19,8 @@ typedef struct {
   uv_loop_t *loop;
   const ofctx__comps_t *comps;
   const ofctx__retry_policy_t *policy;
-  ofctx__dapr_http_client_t **clients; /* per output, made at its first send */
+  ofctx__dapr_http_client_t **clients; /* per HTTP output, made at its first send */
+  ofctx__kafka_producer_t **producers; /* per Kafka output, the same */
   int closed;
 } direct_sink_t;
 
@@ -119,6 +123,74 @@ static void url_parts(const char *url, const char *path, ofctx__buf_t *base, ofc
 
 #define MAX_HEADERS 64
 
+static void record_done(void *arg, int ok, const char *error) {
+  call_t *call = arg;
+  ofctx__sink_result_t res = {
+      .ok = ok, .status = 0, .grpc_status = -1, .attempts = 1, .error = ok ? NULL : error};
+
+  call->done(call->arg, &res);
+  ofctx__free(call);
+}
+
+/* The metadata of `req` as a record's key and headers (name, value, ...,
+ * NULL in `out`, room for `max` pairs): OFCTX_OK, or OFCTX_EINVAL when
+ * there are more. */
+static ofctx_err_t record_headers(const ofctx__send_request_t *req, const char **out, size_t max,
+                                  const char **key) {
+  size_t md = req->metadata ? ofctx_strmap_count(req->metadata) : 0, n = 0;
+
+  for (size_t i = 0;; i++) {
+    const char *k, *v;
+    if (i < md) {
+      k = ofctx_strmap_key_at(req->metadata, i);
+      v = ofctx_strmap_value_at(req->metadata, i);
+    } else if (req->extra && req->extra[2 * (i - md)]) {
+      k = req->extra[2 * (i - md)];
+      v = req->extra[2 * (i - md) + 1];
+    } else {
+      break;
+    }
+    if (strcmp(k, "partitionKey") == 0 || strcmp(k, "__key") == 0) {
+      *key = v;
+      continue;
+    }
+    if (n + 1 >= max)
+      return OFCTX_EINVAL;
+    out[2 * n] = k;
+    out[2 * n + 1] = v;
+    n++;
+  }
+  out[2 * n] = NULL;
+  return OFCTX_OK;
+}
+
+/* A send to a bindings.kafka output: a record to its publishTopic. */
+static ofctx_err_t kafka_start(direct_sink_t *s, const ofctx__comp_t *comp,
+                               const ofctx__send_request_t *req, ofctx__sink_done_fn done,
+                               void *arg) {
+  const char *headers[2 * MAX_HEADERS + 1], *key = NULL;
+  ofctx__kafka_producer_t **p = &s->producers[req->slot];
+  call_t *call;
+  ofctx_err_t rc;
+
+  if (!req->operation || strcmp(req->operation, "create") != 0)
+    return OFCTX_EINVAL; /* Dapr's Kafka binding makes no other */
+  if (record_headers(req, headers, MAX_HEADERS, &key) != OFCTX_OK)
+    return OFCTX_EINVAL;
+  if (!*p && (rc = ofctx__kafka_producer_new(p, s->loop, comp, s->policy->timeout_ms)) != OFCTX_OK)
+    return rc;
+  call = ofctx__calloc(1, sizeof *call);
+  if (!call)
+    return OFCTX_ENOMEM;
+  call->done = done;
+  call->arg = arg;
+  rc = ofctx__kafka_produce(*p, ofctx__comp_value(comp, "publishTopic"), key, headers, req->data,
+                            req->len, record_done, call);
+  if (rc != OFCTX_OK)
+    ofctx__free(call);
+  return rc;
+}
+
 static ofctx_err_t direct_start(ofctx__sink_t *base_sink, const ofctx__send_request_t *req,
                                 ofctx__sink_done_fn done, void *arg) {
   direct_sink_t *s = (direct_sink_t *)base_sink;
@@ -133,6 +205,8 @@ static ofctx_err_t direct_start(ofctx__sink_t *base_sink, const ofctx__send_requ
   if (s->closed || req->kind != OFCTX__SEND_BINDING || req->slot >= s->comps->output_count)
     return OFCTX_ESEND; /* no pub/sub, no component the context does not name */
   comp = s->comps->outputs[req->slot];
+  if (comp->type_id == OFCTX__COMP_KAFKA_BINDING)
+    return kafka_start(s, comp, req, done, arg);
   method = method_of(req->operation);
   if (!method)
     return OFCTX_EINVAL;
@@ -173,7 +247,9 @@ static void direct_close(ofctx__sink_t *base_sink) {
   for (size_t i = 0; i < s->comps->output_count; i++) {
     if (s->clients[i])
       ofctx__dapr_http_client_close(s->clients[i], NULL, NULL);
+    ofctx__kafka_producer_close(s->producers[i]);
     s->clients[i] = NULL;
+    s->producers[i] = NULL;
   }
 }
 
@@ -182,6 +258,7 @@ static void direct_free(ofctx__sink_t *base_sink) {
 
   direct_close(base_sink);
   ofctx__free(s->clients);
+  ofctx__free(s->producers);
   ofctx__free(s);
 }
 
@@ -189,7 +266,10 @@ ofctx__sink_t *ofctx__direct_sink_new(uv_loop_t *loop, const ofctx__comps_t *com
                                       const ofctx__retry_policy_t *policy) {
   direct_sink_t *s = ofctx__calloc(1, sizeof *s);
 
-  if (!s || !(s->clients = ofctx__calloc(comps->output_count + 1, sizeof *s->clients))) {
+  if (!s || !(s->clients = ofctx__calloc(comps->output_count + 1, sizeof *s->clients)) ||
+      !(s->producers = ofctx__calloc(comps->output_count + 1, sizeof *s->producers))) {
+    if (s)
+      ofctx__free(s->clients);
     ofctx__free(s);
     return NULL;
   }

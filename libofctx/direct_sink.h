@@ -1,7 +1,9 @@
 /* Internal: the direct mode's sink (see sink.h): each send made by libofctx
  * itself as the component the output names would make it, with no sidecar:
  * a bindings.http output's request through the HTTP client (libcurl on the
- * loop). Pub/sub sends and state requests have no way in direct mode yet. */
+ * loop), a bindings.kafka output's record through the Kafka producer
+ * (kafka_producer.h). Pub/sub sends and state requests have no way in
+ * direct mode yet. */
 #ifndef OFCTX_DIRECT_SINK_H
 #define OFCTX_DIRECT_SINK_H
 

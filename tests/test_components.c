@@ -227,6 +227,51 @@ static void refuses_misplaced(void **state) {
   ofctx_config_free(cfg);
 }
 
+/* A Kafka binding as an output needs its publishTopic, not an input's keys;
+ * a pub/sub output is not implemented yet. */
+static void kafka_outputs(void **state) {
+  ofctx_config_t *cfg = config_of(
+      "{\"name\":\"fn\",\"runtime\":\"Async\",\"outputs\":{\"o\":{\"componentName\":\"k\","
+      "\"componentType\":\"bindings.kafka\",\"operation\":\"create\"}}}");
+  ofctx__comps_t set;
+  ofctx_error_t err;
+  scratch_t s;
+  char want[OFCTX_ERROR_MESSAGE_SIZE];
+
+  (void)state;
+  scratch_new(&s);
+  scratch_put(&s, "k.yaml",
+              "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: k\nspec:\n  type: "
+              "bindings.kafka\n  metadata:\n  - name: brokers\n    value: b:1\n");
+  assert_int_equal(ofctx__comps_load(&set, s.dir, cfg, &err), OFCTX_ECOMPONENT);
+  with_dir(want, sizeof want,
+           "@/k.yaml: component \"k\" (bindings.kafka): metadata \"publishTopic\" is required in "
+           "direct mode for an output",
+           s.dir);
+  assert_string_equal(err.message, want);
+  scratch_put(&s, "k.yaml",
+              "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: k\nspec:\n  type: "
+              "bindings.kafka\n  metadata:\n  - name: brokers\n    value: b:1\n  - name: "
+              "publishTopic\n    value: alerts\n");
+  assert_int_equal(ofctx__comps_load(&set, s.dir, cfg, &err), OFCTX_OK);
+  assert_int_equal(set.outputs[0]->type_id, OFCTX__COMP_KAFKA_BINDING);
+  assert_string_equal(ofctx__comp_value(set.outputs[0], "publishTopic"), "alerts");
+  ofctx__comps_free(&set);
+  ofctx_config_free(cfg);
+  cfg = config_of("{\"name\":\"fn\",\"runtime\":\"Async\",\"outputs\":{\"o\":{\"componentName\":"
+                  "\"k\",\"componentType\":\"pubsub.kafka\",\"uri\":\"t\"}}}");
+  scratch_put(&s, "k.yaml",
+              "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: k\nspec:\n  type: "
+              "pubsub.kafka\n  metadata:\n  - name: brokers\n    value: b:1\n");
+  assert_int_equal(ofctx__comps_load(&set, s.dir, cfg, &err), OFCTX_ECOMPONENT);
+  with_dir(want, sizeof want,
+           "@/k.yaml: component \"k\": pubsub.kafka as an output is not implemented in direct mode",
+           s.dir);
+  assert_string_equal(err.message, want);
+  scratch_free(&s);
+  ofctx_config_free(cfg);
+}
+
 static void refuses_directory_and_states(void **state) {
   ofctx_config_t *cfg = config_of(context);
   ofctx__comps_t set;
@@ -277,7 +322,7 @@ int main(void) {
       cmocka_unit_test(loads_and_matches), cmocka_unit_test(refuses_keys_not_implemented),
       cmocka_unit_test(refuses_values),    cmocka_unit_test(refuses_components),
       cmocka_unit_test(refuses_misplaced), cmocka_unit_test(refuses_directory_and_states),
-      cmocka_unit_test(go_durations),
+      cmocka_unit_test(kafka_outputs),     cmocka_unit_test(go_durations),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,7 +23,8 @@ from harness import BIN_DIR, free_port, function_command, http, wait_until  # no
 
 KCAT = shutil.which("kcat")
 # one topic per test: a partition each, or four where partitions are split
-TOPICS = ["direct-%d" % i for i in range(8)] + ["direct-split-%d:4" % i for i in range(4)]
+TOPICS = (["direct-%d" % i for i in range(10)] + ["direct-split-%d:4" % i for i in range(4)] +
+          ["direct-out-%d" % i for i in range(4)])
 
 
 class Endpoint:
@@ -82,6 +83,7 @@ class DirectMode(unittest.TestCase):
             raise RuntimeError("kafka_mock did not start: " + cls.mock.stderr.read())
         cls.next_topic = 0
         cls.next_split = 0
+        cls.next_out = 0
 
     @classmethod
     def tearDownClass(cls):
@@ -151,6 +153,31 @@ spec:
   - name: url
     value: "http://127.0.0.1:%d/api/v2/"
 """ % self.endpoint.port)
+
+    def write_kafka_output(self, topic):
+        with open(os.path.join(self.resources, "kafka-out.yaml"), "w") as f:
+            f.write("""apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: kafka-out
+spec:
+  type: bindings.kafka
+  version: v1
+  metadata:
+  - name: brokers
+    value: "%s"
+  - name: publishTopic
+    value: "%s"
+  - name: authType
+    value: "none"
+""" % (self.brokers, topic))
+
+    def consume(self, topic, count):
+        """The first `count` records of `topic` as "key|headers|value" lines."""
+        out = subprocess.run([KCAT, "-C", "-b", self.brokers, "-t", topic, "-o", "beginning",
+                              "-c", str(count), "-f", "%k|%h|%s\\n"],
+                             capture_output=True, text=True, timeout=60, check=True)
+        return out.stdout.splitlines()
 
     def context(self):
         return {
@@ -308,6 +335,26 @@ spec:
         self.assertIn("kafka: partitions assigned input=logs partitions=2", first_log)
         self.assertIn("kafka: partitions assigned input=logs partitions=2", second_log)
         self.assertIn("kafka: partitions assigned input=logs partitions=4", second_log)
+
+    def test_kafka_output_produces_a_record(self):
+        """A send to a bindings.kafka output is a record on its publishTopic,
+        produced by the idempotent producer: the output's partitionKey the
+        key, the call's other metadata headers; the input's record is
+        committed once the brokers took it."""
+        out_topic = "direct-out-%d" % DirectMode.next_out
+        DirectMode.next_out += 1
+        self.write_kafka_output(out_topic)
+        ctx = self.context()
+        ctx["outputs"]["out"] = {"componentName": "kafka-out", "componentType": "bindings.kafka",
+                                 "operation": "create", "metadata": {"partitionKey": "p1"}}
+        self.context = lambda: ctx
+        self.produce({"send_opts": {"output": "out", "data": "{\"id\":\"o1\"}",
+                                    "metadata": ["team", "logs"]}})
+        proc = self.start()
+        self.assertEqual(self.consume(out_topic, 1), ['p1|team=logs|{"id":"o1"}'])
+        wait_until(lambda: 'ofctx_sends_total{output="out",result="ok"} 1' in self.metrics(),
+                   "the send counted", seconds=30)
+        self.stop(proc)
 
     def probe_status(self, path):
         try:

@@ -787,6 +787,43 @@ static void direct_drain(void *state, void (*closed)(void *arg), void *arg) {
   maybe_closed(d);
 }
 
+/* The records of each partition this instance holds that are not done:
+ * the partition's end (the high watermark of the last fetch) less the
+ * offset to commit next (before the first commit, the first record not
+ * done, or the fetch position). */
+static void direct_metrics(void *state, ofctx__buf_t *out) {
+  direct_t *d = state;
+
+  ofctx__buf_puts(out, "# HELP ofctx_kafka_consumer_lag Records of an assigned partition not done "
+                       "yet: its end less the offset to commit next.\n"
+                       "# TYPE ofctx_kafka_consumer_lag gauge\n");
+  for (size_t i = 0; i < d->count; i++) {
+    input_t *in = &d->inputs[i];
+    for (part_t *p = in->parts; in->rk && p; p = p->next) {
+      int64_t low = 0, high = 0, next = p->commit;
+      if (rd_kafka_get_watermark_offsets(in->rk, p->topic, p->partition, &low, &high) || high < 0)
+        continue; /* nothing fetched yet */
+      if (next < 0 && p->head)
+        next = p->head->msg->offset;
+      if (next < 0) {
+        rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(list, p->topic, p->partition);
+        if (!rd_kafka_position(in->rk, list))
+          next = list->elems[0].offset;
+        rd_kafka_topic_partition_list_destroy(list);
+      }
+      if (next < 0)
+        next = high; /* no position: nothing is known to wait */
+      ofctx__buf_puts(out, "ofctx_kafka_consumer_lag{input=\"");
+      ofctx__metrics_escape(out, ofctx_component_name(in->entry), 1);
+      ofctx__buf_puts(out, "\",topic=\"");
+      ofctx__metrics_escape(out, p->topic, 1);
+      ofctx__buf_printf(out, "\",partition=\"%" PRId32 "\"} %" PRId64 "\n", p->partition,
+                        high > next ? high - next : 0);
+    }
+  }
+}
+
 static void direct_describe(void *state, const char **key, const char **value) {
   direct_t *d = state;
   *key = "inputs";
@@ -815,4 +852,5 @@ const ofctx__mode_t ofctx__direct_mode = {.name = "Async",
                                           .describe = direct_describe,
                                           .stop = direct_stop,
                                           .listen = direct_listen,
-                                          .drain = direct_drain};
+                                          .drain = direct_drain,
+                                          .metrics = direct_metrics};

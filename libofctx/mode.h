@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "buf.h"
 #include "components.h"
 #include "grpc_server.h"
 #include "http_server.h"
@@ -82,6 +83,9 @@ typedef struct {
    * finished or given up, what is done committed, its handles closed, then
    * `closed(arg)`, never from inside `drain`. NULL with `listen`. */
   void (*drain)(void *state, void (*closed)(void *arg), void *arg);
+  /* The mode's own families on /metrics (the direct mode's consumer lag),
+   * appended to `out` after the library's counters; NULL: none. */
+  void (*metrics)(void *state, ofctx__buf_t *out);
 } ofctx__mode_t;
 
 extern const ofctx__mode_t ofctx__async_http_mode; /* async_http.c: Async over HTTP */

@@ -102,6 +102,8 @@ static void metrics(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
   ofctx__buf_t t = {0};
 
   ofctx__metrics_render(&rt->metrics, &gauges, &t);
+  if (rt->mode->metrics && rt->mode_open)
+    rt->mode->metrics(rt->mode_state, &t);
   if (rt->collector)
     ofctx__metrics_collect(&t, rt->collector, rt->host.user_data);
   if (t.failed)

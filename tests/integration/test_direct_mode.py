@@ -7,6 +7,7 @@ server of the test's own. Every test has a topic and a consumer group of
 its own; the groups' session timeout is short."""
 
 import json
+import re
 import os
 import shutil
 import signal
@@ -255,8 +256,9 @@ spec:
         self.produce({"send": ["nm"], "id": "r2"}, {"send": ["nm"], "id": "r3"})
         wait_until(lambda: self.endpoint.bodies().count(b'{"id":"r2"}') >= 3,
                    "r2 retried", seconds=60)
-        # in order: r3 waits behind r2
+        # in order: r3 waits behind r2, and both count as lag
         self.assertNotIn(b'{"id":"r3"}', self.endpoint.bodies())
+        self.assertGreaterEqual(self.lag(), 1)
         self.stop(proc)
         self.endpoint.status = 200
         before = len(self.endpoint.bodies())
@@ -285,6 +287,7 @@ spec:
         text = self.metrics()
         self.assertIn('ofctx_events_total{input="logs",outcome="success"} 1', text)
         self.assertIn('ofctx_sends_total{output="nm",result="ok"} 1', text)
+        wait_until(lambda: self.lag() == 0, "no lag", seconds=30)
         self.stop(proc)
 
     def test_sigkill_mid_stream_loses_nothing(self):
@@ -355,6 +358,12 @@ spec:
         wait_until(lambda: 'ofctx_sends_total{output="out",result="ok"} 1' in self.metrics(),
                    "the send counted", seconds=30)
         self.stop(proc)
+
+    def lag(self):
+        """The lag of the test's topic, partition 0, on /metrics; None when absent."""
+        m = re.search(r'^ofctx_kafka_consumer_lag\{input="logs",topic="%s",partition="0"\} (\d+)$'
+                      % re.escape(self.topic), self.metrics(), re.M)
+        return int(m.group(1)) if m else None
 
     def probe_status(self, path):
         try:

@@ -339,6 +339,52 @@ spec:
         self.assertIn("kafka: partitions assigned input=logs partitions=2", second_log)
         self.assertIn("kafka: partitions assigned input=logs partitions=4", second_log)
 
+    def test_pubsub_input_gives_the_cloudevent(self):
+        """A pubsub.kafka input's record is the CloudEvent a Dapr publisher
+        wrote: the function gets its data and attributes; a record that is
+        no CloudEvent is dropped and counted, and the next one still comes."""
+        with open(os.path.join(self.resources, "kafka.yaml"), "w") as f:
+            f.write("""apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: pubsub
+spec:
+  type: pubsub.kafka
+  version: v1
+  metadata:
+  - name: brokers
+    value: "%s"
+  - name: consumerID
+    value: "%s"
+  - name: initialOffset
+    value: "oldest"
+  - name: sessionTimeout
+    value: "6s"
+""" % (self.brokers, self.group))
+        ctx = self.context()
+        ctx["inputs"] = {"orders": {"componentName": "pubsub", "componentType": "pubsub.kafka",
+                                    "uri": self.topic}}
+        self.context = lambda: ctx
+        event = {"specversion": "1.0", "id": "e1", "source": "orders-app",
+                 "type": "com.dapr.event.sent", "datacontenttype": "application/json",
+                 "topic": self.topic, "pubsubname": "pubsub", "data": {"describe_to": "nm"}}
+        subprocess.run([KCAT, "-P", "-b", self.brokers, "-t", self.topic],
+                       input="not a cloudevent\n" + json.dumps(event) + "\n", text=True,
+                       check=True, timeout=60, capture_output=True)
+        proc = self.start()
+        wait_until(lambda: self.endpoint.bodies(), "the send", seconds=60)
+        got = json.loads(self.endpoint.bodies()[0])
+        self.assertEqual((got["input"], got["kind"]), ("orders", "pubsub"))
+        self.assertEqual(json.loads(got["data"]), {"describe_to": "nm"})
+        self.assertEqual(got["contentType"], "application/json")
+        self.assertEqual((got["attributes"]["id"], got["attributes"]["source"],
+                          got["attributes"]["topic"]), ("e1", "orders-app", self.topic))
+        self.assertEqual(got["metadata"]["__offset"], "1")
+        wait_until(lambda: 'ofctx_events_total{input="orders",outcome="drop"} 1' in self.metrics(),
+                   "the poison record counted", seconds=30)
+        err = self.stop(proc)
+        self.assertIn("message dropped input=orders", err)
+
     def test_kafka_output_produces_a_record(self):
         """A send to a bindings.kafka output is a record on its publishTopic,
         produced by the idempotent producer: the output's partitionKey the

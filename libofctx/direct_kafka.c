@@ -557,6 +557,8 @@ static int consumer_new(input_t *in, ofctx_error_t *err) {
       (client && conf_set(conf, "client.id", client, c, err)) ||
       conf_ms(conf, "session.timeout.ms", c, "sessionTimeout", err) ||
       conf_ms(conf, "heartbeat.interval.ms", c, "heartbeatInterval", err) ||
+      /* what librdkafka fetches ahead, bounded (its default is 64 MiB) */
+      conf_set(conf, "queued.max.messages.kbytes", "4096", c, err) ||
       conf_set(conf, "log.queue", "true", c, err)) {
     if (conf)
       rd_kafka_conf_destroy(conf);

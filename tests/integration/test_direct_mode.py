@@ -28,6 +28,14 @@ TOPICS = (["direct-%d" % i for i in range(10)] + ["direct-split-%d:4" % i for i 
           ["direct-out-%d" % i for i in range(4)])
 
 
+class QuietServer(ThreadingHTTPServer):
+    """A connection reset by a function the test killed is no error."""
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class Endpoint:
     """An HTTP server that records each request (method, path, headers,
     body) and answers with `status`, which a test may change."""
@@ -58,7 +66,7 @@ class Endpoint:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

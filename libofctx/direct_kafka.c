@@ -81,7 +81,8 @@ struct input {
   int fds[2]; /* the wake-up pipe */
   uv_poll_t poll;
   uv_timer_t tick;
-  int handles; /* open */
+  uv_timer_t commit; /* the commit of what was done since the last one, soon */
+  int handles;       /* open */
   part_t *parts;
   part_t *retired; /* revoked with a record still in flight */
 };
@@ -239,6 +240,16 @@ static void commit_done(input_t *in, int sync) {
   rd_kafka_topic_partition_list_destroy(list);
 }
 
+/* Records done are committed together, this long after the first of
+ * them: one commit request for many records. */
+#define COMMIT_DELAY_MS 20
+
+static void commit_due(uv_timer_t *timer) {
+  input_t *in = timer->data;
+  if (in->rk)
+    commit_done(in, 0);
+}
+
 /* ---- invocations ---- */
 
 static void answer(ofctx_t *ctx, ofctx__outcome_t outcome);
@@ -280,7 +291,10 @@ static void settle_head(part_t *p, ofctx__outcome_t outcome) {
     p->tail = NULL;
   p->count--;
   record_free(r);
-  commit_done(in, d->draining);
+  if (d->draining)
+    commit_done(in, 1);
+  else if (!uv_is_active((uv_handle_t *)&in->commit)) /* one commit for what ends meanwhile */
+    uv_timer_start(&in->commit, commit_due, COMMIT_DELAY_MS, 0);
   if (d->draining) {
     part_release(p, &in->parts);
     return;
@@ -684,8 +698,10 @@ static int input_listen(input_t *in, ofctx_error_t *err) {
   uv_poll_init(loop, &in->poll, in->fds[0]);
   uv_timer_init(loop, &in->tick);
   in->poll.data = in->tick.data = in;
-  in->handles = 2;
-  in->d->open_handles += 2;
+  uv_timer_init(loop, &in->commit);
+  in->commit.data = in;
+  in->handles = 3;
+  in->d->open_handles += 3;
   uv_poll_start(&in->poll, UV_READABLE, on_readable);
   uv_timer_start(&in->tick, on_tick, 1000, 1000);
   rd_kafka_queue_io_event_enable(in->queue, in->fds[1], "1", 1);
@@ -732,6 +748,7 @@ static void input_close(input_t *in) {
   if (in->handles) {
     uv_close((uv_handle_t *)&in->poll, handle_closed);
     uv_close((uv_handle_t *)&in->tick, handle_closed);
+    uv_close((uv_handle_t *)&in->commit, handle_closed);
   }
 }
 
@@ -777,7 +794,10 @@ static void direct_drain(void *state, void (*closed)(void *arg), void *arg) {
     part_t *p = in->parts;
     uv_poll_stop(&in->poll);
     uv_timer_stop(&in->tick);
-    while (p) { /* what waits is given up, not committed; what runs ends */
+    uv_timer_stop(&in->commit);
+    if (in->rk)
+      commit_done(in, 1); /* before the partitions that wait are let go */
+    while (p) {           /* what waits is given up, not committed; what runs ends */
       part_t *next = p->next;
       uv_timer_stop(&p->retry);
       p->waiting = 0;

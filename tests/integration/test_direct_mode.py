@@ -298,6 +298,20 @@ spec:
         wait_until(lambda: self.lag() == 0, "no lag", seconds=30)
         self.stop(proc)
 
+    def test_sigterm_commits_what_is_done(self):
+        """SIGTERM right after the last record was sent: the drain commits
+        it, so a restart in the same group gets only what is new."""
+        self.produce(*({"send": ["nm"], "id": "t%d" % i} for i in range(20)))
+        proc = self.start()
+        wait_until(lambda: len(self.endpoint.bodies()) == 20, "20 records sent", seconds=60)
+        self.stop(proc)
+        proc = self.start()
+        self.produce({"send": ["nm"], "id": "t20"})
+        wait_until(lambda: len(self.endpoint.bodies()) >= 21, "the new record sent", seconds=60)
+        self.stop(proc)
+        self.assertEqual(self.endpoint.bodies(),
+                         [('{"id":"t%d"}' % i).encode() for i in range(21)])
+
     def test_sigkill_mid_stream_loses_nothing(self):
         """SIGKILL while records are with the function: a restart in the same
         group gets again what was not committed, so every record reaches the

@@ -29,8 +29,10 @@
 #include "mem.h"
 #include "mode.h"
 
-/* Records fetched and not yet given, per partition, before it is paused. */
-#define QUEUE_MAX 256
+/* Records fetched and not yet done, per partition, and their bytes,
+ * before it is paused; resumed below half of both. */
+#define QUEUE_MAX 1024
+#define QUEUE_BYTES (4u << 20)
 
 typedef struct input input_t;
 typedef struct part part_t;
@@ -58,6 +60,7 @@ struct part {
   int32_t partition;
   record_t *head, *tail;
   size_t count;
+  size_t bytes;   /* of the records' values */
   int inflight;   /* the head is with the function */
   int waiting;    /* the head waits for its retry */
   int paused;     /* fetching stopped: the queue is full, or the head failed */
@@ -101,11 +104,14 @@ struct direct {
   void (*closed)(void *arg);
   void *closed_arg;
   uv_idle_t later; /* `closed` is never called from inside drain */
+  uv_idle_t kick;  /* gives each partition its next record: never from inside an answer */
+  int kick_open;
   int open_handles;
 };
 
 static void give(part_t *p);
 static void maybe_closed(direct_t *d);
+static void kick(direct_t *d);
 
 /* ---- records ---- */
 
@@ -290,6 +296,7 @@ static void settle_head(part_t *p, ofctx__outcome_t outcome) {
   if (!p->head)
     p->tail = NULL;
   p->count--;
+  p->bytes -= r->msg->len;
   record_free(r);
   if (d->draining)
     commit_done(in, 1);
@@ -299,9 +306,9 @@ static void settle_head(part_t *p, ofctx__outcome_t outcome) {
     part_release(p, &in->parts);
     return;
   }
-  if (p->count < QUEUE_MAX / 2)
+  if (p->count < QUEUE_MAX / 2 && p->bytes < QUEUE_BYTES / 2)
     set_paused(p, 0);
-  give(p);
+  kick(d); /* the next record, from the loop: an answer may come from inside give */
 }
 
 static void answer(ofctx_t *ctx, ofctx__outcome_t outcome) {
@@ -408,9 +415,26 @@ static void on_message(input_t *in, rd_kafka_message_t *m) {
   else
     p->head = r;
   p->tail = r;
-  if (++p->count >= QUEUE_MAX)
+  p->bytes += m->len;
+  if (++p->count >= QUEUE_MAX || p->bytes >= QUEUE_BYTES)
     set_paused(p, 1);
   give(p);
+}
+
+static void on_kick(uv_idle_t *idle) {
+  direct_t *d = idle->data;
+
+  uv_idle_stop(idle); /* started again by what settles meanwhile */
+  for (size_t i = 0; i < d->count; i++)
+    for (part_t *p = d->inputs[i].parts, *next; p; p = next) {
+      next = p->next;
+      give(p);
+    }
+}
+
+static void kick(direct_t *d) {
+  if (d->kick_open && !d->draining)
+    uv_idle_start(&d->kick, on_kick);
 }
 
 /* Everything librdkafka has for us: records, and through them the
@@ -725,8 +749,10 @@ static int direct_listen(void *state, ofctx_error_t *err) {
   direct_t *d = state;
 
   uv_idle_init(d->host->loop, &d->later);
-  d->later.data = d;
-  d->open_handles++;
+  uv_idle_init(d->host->loop, &d->kick);
+  d->later.data = d->kick.data = d;
+  d->kick_open = 1;
+  d->open_handles += 2;
   for (size_t i = 0; i < d->count; i++)
     if (input_listen(&d->inputs[i], err) != 0)
       return -1;
@@ -752,6 +778,12 @@ static void input_close(input_t *in) {
   }
 }
 
+static void kick_closed(uv_handle_t *handle) {
+  direct_t *d = handle->data;
+  d->open_handles--;
+  maybe_closed(d);
+}
+
 static void call_closed(uv_idle_t *idle) {
   direct_t *d = idle->data;
   uv_idle_stop(idle);
@@ -774,6 +806,8 @@ static void maybe_closed(direct_t *d) {
   }
   if (!d->closing) {
     d->closing = 1;
+    d->kick_open = 0;
+    uv_close((uv_handle_t *)&d->kick, kick_closed);
     for (size_t i = 0; i < d->count; i++)
       input_close(&d->inputs[i]);
   }

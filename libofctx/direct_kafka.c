@@ -511,6 +511,7 @@ static void revoke(input_t *in) {
   commit_done(in, 1);
   while (in->parts) {
     part_t *p = in->parts;
+    set_paused(p, 0); /* a partition assigned again starts as any other */
     p->revoked = 1;
     uv_timer_stop(&p->retry);
     p->waiting = 0;

@@ -434,7 +434,7 @@ static ofctx_err_t match(ofctx__comps_t *set, const char *dir, const ofctx_confi
         return ofctx__error(err, OFCTX_ECOMPONENT,
                             "%s: component \"%s\" is of type %s, the function context says %s",
                             c->file, c->name, c->type, ofctx_component_type(in));
-      if (io ? c->type_id == OFCTX__COMP_KAFKA_PUBSUB : c->type_id == OFCTX__COMP_HTTP_BINDING)
+      if (!io && c->type_id == OFCTX__COMP_HTTP_BINDING)
         return ofctx__error(err, OFCTX_ECOMPONENT,
                             "%s: component \"%s\": %s as an %s is not implemented in direct mode",
                             c->file, c->name, c->type, io ? "output" : "input");

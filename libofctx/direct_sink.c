@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "dapr_envelope.h"
 #include "dapr_http_client.h"
 #include "kafka_producer.h"
 #include "mem.h"
@@ -19,6 +20,7 @@ typedef struct {
   uv_loop_t *loop;
   const ofctx__comps_t *comps;
   const ofctx__retry_policy_t *policy;
+  const char *app_id;                  /* a publish's CloudEvent source */
   ofctx__dapr_http_client_t **clients; /* per HTTP output, made at its first send */
   ofctx__kafka_producer_t **producers; /* per Kafka output, the same */
   int closed;
@@ -133,10 +135,12 @@ static void record_done(void *arg, int ok, const char *error) {
 }
 
 /* The metadata of `req` as a record's key and headers (name, value, ...,
- * NULL in `out`, room for `max` pairs): OFCTX_OK, or OFCTX_EINVAL when
- * there are more. */
+ * NULL in `out`, room for `max` pairs); a publish's rawPayload into `*raw`:
+ * OFCTX_OK, or OFCTX_EINVAL when there are more, or a publish names what
+ * the sidecar would read and the direct mode does not yet (cloudevent.*,
+ * ttlInSeconds). */
 static ofctx_err_t record_headers(const ofctx__send_request_t *req, const char **out, size_t max,
-                                  const char **key) {
+                                  const char **key, int *raw) {
   size_t md = req->metadata ? ofctx_strmap_count(req->metadata) : 0, n = 0;
 
   for (size_t i = 0;; i++) {
@@ -154,6 +158,15 @@ static ofctx_err_t record_headers(const ofctx__send_request_t *req, const char *
       *key = v;
       continue;
     }
+    if (req->kind == OFCTX__SEND_PUBLISH && strcmp(k, "rawPayload") == 0) {
+      if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+        return OFCTX_EINVAL;
+      *raw = strcmp(v, "true") == 0;
+      continue;
+    }
+    if (req->kind == OFCTX__SEND_PUBLISH &&
+        (strncmp(k, "cloudevent.", 11) == 0 || strcmp(k, "ttlInSeconds") == 0))
+      return OFCTX_EINVAL;
     if (n + 1 >= max)
       return OFCTX_EINVAL;
     out[2 * n] = k;
@@ -164,36 +177,78 @@ static ofctx_err_t record_headers(const ofctx__send_request_t *req, const char *
   return OFCTX_OK;
 }
 
-/* A send to a bindings.kafka output: a record to its publishTopic. */
-static ofctx_err_t kafka_start(direct_sink_t *s, const ofctx__comp_t *comp,
-                               const ofctx__send_request_t *req, ofctx__sink_done_fn done,
-                               void *arg) {
+/* A send to a bindings.kafka output (a record to its publishTopic) or a
+ * publish to a pubsub.kafka one (the CloudEvent the sidecar would make, or
+ * with rawPayload the data itself, to the publish's topic). */
+static ofctx_err_t kafka_start(direct_sink_t *s, size_t slot, const ofctx__send_request_t *req,
+                               ofctx__sink_done_fn done, void *arg) {
+  const ofctx__comp_t *comp = s->comps->outputs[slot];
   const char *headers[2 * MAX_HEADERS + 1], *key = NULL;
-  ofctx__kafka_producer_t **p = &s->producers[req->slot];
+  ofctx__kafka_producer_t **p = &s->producers[slot];
+  int publish = comp->type_id == OFCTX__COMP_KAFKA_PUBSUB, raw = 0;
+  ofctx__buf_t envelope = {0};
   call_t *call;
   ofctx_err_t rc;
 
-  if (!req->operation || strcmp(req->operation, "create") != 0)
+  if (req->kind != (publish ? OFCTX__SEND_PUBLISH : OFCTX__SEND_BINDING))
+    return OFCTX_ESEND; /* a bulk publish, or a send of the other kind */
+  if (!publish && (!req->operation || strcmp(req->operation, "create") != 0))
     return OFCTX_EINVAL; /* Dapr's Kafka binding makes no other */
-  if (record_headers(req, headers, MAX_HEADERS, &key) != OFCTX_OK)
+  if (record_headers(req, headers, MAX_HEADERS, &key, &raw) != OFCTX_OK)
     return OFCTX_EINVAL;
-  if (!*p && (rc = ofctx__kafka_producer_new(p, s->loop, comp, s->policy->timeout_ms)) != OFCTX_OK)
+  if (publish && !raw) {
+    ofctx__envelope_t e = {.pubsub = comp->name,
+                           .topic = req->topic,
+                           .source = s->app_id,
+                           .content_type = req->content_type,
+                           .data = req->data,
+                           .len = req->len,
+                           .traceparent = req->traceparent,
+                           .tracestate = req->tracestate};
+    rc = ofctx__dapr_envelope(&envelope, &e);
+    if (rc != OFCTX_OK) {
+      ofctx__buf_free(&envelope);
+      return rc;
+    }
+  }
+  if (!*p &&
+      (rc = ofctx__kafka_producer_new(p, s->loop, comp, s->policy->timeout_ms)) != OFCTX_OK) {
+    ofctx__buf_free(&envelope);
     return rc;
+  }
   call = ofctx__calloc(1, sizeof *call);
-  if (!call)
+  if (!call) {
+    ofctx__buf_free(&envelope);
     return OFCTX_ENOMEM;
+  }
   call->done = done;
   call->arg = arg;
-  rc = ofctx__kafka_produce(*p, ofctx__comp_value(comp, "publishTopic"), key, headers, req->data,
-                            req->len, record_done, call);
+  rc = ofctx__kafka_produce(*p, publish ? req->topic : ofctx__comp_value(comp, "publishTopic"), key,
+                            headers, envelope.data ? envelope.data : req->data,
+                            envelope.data ? envelope.len : req->len, record_done, call);
   if (rc != OFCTX_OK)
     ofctx__free(call);
+  ofctx__buf_free(&envelope); /* the producer copied it */
   return rc;
+}
+
+/* The output a send goes to: its slot, or for ofctx_invoke_binding and
+ * ofctx_publish (a component by name) the first output of that component;
+ * the output count when the context names none. */
+static size_t slot_of(const direct_sink_t *s, const ofctx__send_request_t *req) {
+  size_t k = 0;
+
+  if (req->slot < s->comps->output_count)
+    return req->slot;
+  while (k < s->comps->output_count && strcmp(s->comps->outputs[k]->name, req->component) != 0)
+    k++;
+  return k;
 }
 
 static ofctx_err_t direct_start(ofctx__sink_t *base_sink, const ofctx__send_request_t *req,
                                 ofctx__sink_done_fn done, void *arg) {
   direct_sink_t *s = (direct_sink_t *)base_sink;
+  size_t slot;
   const ofctx__comp_t *comp;
   const char *method, *path = NULL, *type = NULL;
   const char *lines[MAX_HEADERS + 1];
@@ -202,11 +257,13 @@ static ofctx_err_t direct_start(ofctx__sink_t *base_sink, const ofctx__send_requ
   call_t *call;
   ofctx_err_t rc;
 
-  if (s->closed || req->kind != OFCTX__SEND_BINDING || req->slot >= s->comps->output_count)
-    return OFCTX_ESEND; /* no pub/sub, no component the context does not name */
-  comp = s->comps->outputs[req->slot];
-  if (comp->type_id == OFCTX__COMP_KAFKA_BINDING)
-    return kafka_start(s, comp, req, done, arg);
+  if (s->closed || (slot = slot_of(s, req)) >= s->comps->output_count)
+    return OFCTX_ESEND; /* no component the context does not name */
+  comp = s->comps->outputs[slot];
+  if (comp->type_id != OFCTX__COMP_HTTP_BINDING)
+    return kafka_start(s, slot, req, done, arg);
+  if (req->kind != OFCTX__SEND_BINDING)
+    return OFCTX_ESEND;
   method = method_of(req->operation);
   if (!method)
     return OFCTX_EINVAL;
@@ -215,8 +272,8 @@ static ofctx_err_t direct_start(ofctx__sink_t *base_sink, const ofctx__send_requ
   call = ofctx__calloc(1, sizeof *call);
   if (rc == OFCTX_OK && (url_base.failed || tail.failed || !call))
     rc = OFCTX_ENOMEM;
-  if (rc == OFCTX_OK && !s->clients[req->slot] &&
-      ofctx__http_client_new(&s->clients[req->slot], s->loop, url_base.data, NULL, s->policy) !=
+  if (rc == OFCTX_OK && !s->clients[slot] &&
+      ofctx__http_client_new(&s->clients[slot], s->loop, url_base.data, NULL, s->policy) !=
           OFCTX_OK)
     rc = OFCTX_ESEND;
   if (rc == OFCTX_OK) {
@@ -226,7 +283,7 @@ static ofctx_err_t direct_start(ofctx__sink_t *base_sink, const ofctx__send_requ
     call->done = done;
     call->arg = arg;
     /* as Dapr's binding: JSON unless the caller or the metadata says */
-    rc = ofctx__dapr_call(s->clients[req->slot], method, tail.data,
+    rc = ofctx__dapr_call(s->clients[slot], method, tail.data,
                           type                ? type
                           : req->content_type ? req->content_type
                                               : "application/json; charset=utf-8",
@@ -263,7 +320,7 @@ static void direct_free(ofctx__sink_t *base_sink) {
 }
 
 ofctx__sink_t *ofctx__direct_sink_new(uv_loop_t *loop, const ofctx__comps_t *comps,
-                                      const ofctx__retry_policy_t *policy) {
+                                      const ofctx__retry_policy_t *policy, const char *app_id) {
   direct_sink_t *s = ofctx__calloc(1, sizeof *s);
 
   if (!s || !(s->clients = ofctx__calloc(comps->output_count + 1, sizeof *s->clients)) ||
@@ -279,5 +336,6 @@ ofctx__sink_t *ofctx__direct_sink_new(uv_loop_t *loop, const ofctx__comps_t *com
   s->loop = loop;
   s->comps = comps;
   s->policy = policy;
+  s->app_id = app_id;
   return &s->base;
 }

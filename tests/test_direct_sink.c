@@ -74,7 +74,7 @@ static fixture_t *setup_with(const char *url_path) {
   f->policy.max_attempts = 2;
   f->policy.backoff_initial_ms = 1;
   f->policy.backoff_max_ms = 2;
-  f->sink = ofctx__direct_sink_new(&f->loop, &f->comps, &f->policy);
+  f->sink = ofctx__direct_sink_new(&f->loop, &f->comps, &f->policy, "fn");
   assert_non_null(f->sink);
   return f;
 }
@@ -114,6 +114,28 @@ static void send_one(fixture_t *f, const char *op, const char *const *extra, con
   while (!f->done)
     uv_run(&f->loop, UV_RUN_ONCE);
   assert_int_equal(f->done, 1);
+}
+
+/* ofctx_invoke_binding names the component, not an output: the slot is
+ * the output count, and the component is found by its name. */
+static void by_component_name(void **state) {
+  fixture_t *f = setup_with("/hook");
+  ofctx__send_request_t req = {.kind = OFCTX__SEND_BINDING,
+                               .slot = 1,
+                               .name = "nm",
+                               .component = "nm",
+                               .operation = "post",
+                               .data = "x",
+                               .len = 1};
+
+  (void)state;
+  f->done = 0;
+  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_OK);
+  while (!f->done)
+    uv_run(&f->loop, UV_RUN_ONCE);
+  assert_true(f->result.ok);
+  assert_string_equal(f->path, "/hook");
+  teardown_fixture(f);
 }
 
 static void create_is_a_post_to_url_and_path(void **state) {
@@ -195,10 +217,11 @@ static void refused_before_any_request(void **state) {
   req.extra = colon;
   assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_EINVAL);
   req.extra = NULL;
-  req.kind = OFCTX__SEND_PUBLISH; /* no pub/sub in direct mode yet */
+  req.kind = OFCTX__SEND_PUBLISH; /* a publish to an HTTP binding */
   assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_ESEND);
   req.kind = OFCTX__SEND_BINDING;
-  req.slot = 1; /* a component the context does not name */
+  req.slot = 1; /* ofctx_invoke_binding: by name, a component the context does not name */
+  req.component = "other";
   assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_ESEND);
   req.slot = 0;
   f->sink->close(f->sink);
@@ -214,6 +237,7 @@ int main(void) {
       cmocka_unit_test(create_is_a_post_to_url_and_path),
       cmocka_unit_test(operations_are_methods),
       cmocka_unit_test(failed_answer),
+      cmocka_unit_test(by_component_name),
       cmocka_unit_test(refused_before_any_request),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

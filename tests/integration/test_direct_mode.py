@@ -361,6 +361,44 @@ spec:
         self.assertIn("kafka: partitions assigned input=logs partitions=2", second_log)
         self.assertIn("kafka: partitions assigned input=logs partitions=4", second_log)
 
+    def test_pubsub_output_publishes_dapr_envelope(self):
+        """ofctx_publish to a pubsub.kafka output is the CloudEvent the
+        sidecar would publish, on the publish's topic."""
+        out_topic = "direct-out-%d" % DirectMode.next_out
+        DirectMode.next_out += 1
+        with open(os.path.join(self.resources, "pubsub-out.yaml"), "w") as f:
+            f.write("""apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: events
+spec:
+  type: pubsub.kafka
+  version: v1
+  metadata:
+  - name: brokers
+    value: "%s"
+""" % self.brokers)
+        ctx = self.context()
+        ctx["outputs"]["pub"] = {"componentName": "events", "componentType": "pubsub.kafka",
+                                 "uri": out_topic}
+        self.context = lambda: ctx
+        self.produce({"publish": ["events", out_topic], "id": "p1"})
+        proc = self.start()
+        lines = subprocess.run([KCAT, "-C", "-b", self.brokers, "-t", out_topic, "-o", "beginning",
+                                "-c", "1", "-f", "%s\\n"], capture_output=True, text=True,
+                               timeout=60, check=True).stdout.splitlines()
+        self.stop(proc)
+        envelope = json.loads(lines[0])
+        self.assertEqual(list(envelope), sorted(envelope))  # the sidecar's order
+        self.assertEqual(envelope["data"], {"id": "p1"})
+        self.assertEqual((envelope["datacontenttype"], envelope["pubsubname"], envelope["topic"],
+                          envelope["source"], envelope["specversion"], envelope["type"]),
+                         ("application/json", "events", out_topic, "probe", "1.0",
+                          "com.dapr.event.sent"))
+        self.assertRegex(envelope["id"], r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
+                                         r"[0-9a-f]{12}$")
+        self.assertRegex(envelope["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
     def test_pubsub_input_gives_the_cloudevent(self):
         """A pubsub.kafka input's record is the CloudEvent a Dapr publisher
         wrote: the function gets its data and attributes; a record that is

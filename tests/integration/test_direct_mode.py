@@ -361,6 +361,71 @@ spec:
         self.assertIn("kafka: partitions assigned input=logs partitions=2", second_log)
         self.assertIn("kafka: partitions assigned input=logs partitions=4", second_log)
 
+    def test_logs_handler_alert_without_a_sidecar(self):
+        """examples/logs-handler, the reference user, with its own context and
+        no sidecar: the article's 404 record produced to Kafka becomes an
+        alert posted to the notification endpoint, and the record is
+        committed."""
+        root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+        with open(os.path.join(root, "examples", "logs-handler", "context.json")) as f:
+            ctx = json.load(f)
+        ctx["port"] = str(self.port)
+        self.context = lambda: ctx
+        for name in os.listdir(self.resources):
+            os.unlink(os.path.join(self.resources, name))
+        with open(os.path.join(self.resources, "components.yaml"), "w") as f:
+            f.write("""apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: kafka-receiver
+spec:
+  type: bindings.kafka
+  version: v1
+  metadata:
+  - name: brokers
+    value: "%s"
+  - name: topics
+    value: "%s"
+  - name: consumerGroup
+    value: "%s"
+  - name: authRequired
+    value: "false"
+  - name: initialOffset
+    value: "oldest"
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: notification-manager
+spec:
+  type: bindings.http
+  version: v1
+  metadata:
+  - name: url
+    value: "http://127.0.0.1:%d/api/v2/alerts"
+""" % (self.brokers, self.topic, self.group, self.endpoint.port))
+        with open(os.path.join(root, "tests", "data", "logs", "cases.jsonl")) as f:
+            record = json.loads(f.readline())["record"]  # the article's record
+        record["@timestamp"] = time.time()
+        record.pop("time", None)
+        subprocess.run([KCAT, "-P", "-b", self.brokers, "-t", self.topic],
+                       input=json.dumps(record) + "\n", text=True, check=True, timeout=60,
+                       capture_output=True)
+        env = dict(os.environ, FUNC_CONTEXT=json.dumps(ctx), CONTEXT_MODE="self-host",
+                   OFCTX_DIRECT="1", OFCTX_RESOURCES_PATH=self.resources)
+        env.pop("DAPR_GRPC_PORT", None)
+        proc = subprocess.Popen(function_command("logs-handler"), env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.procs.append(proc)
+        wait_until(lambda: self.endpoint.bodies(), "the alert", seconds=60)
+        req = self.endpoint.requests[0]
+        self.assertEqual((req["method"], req["path"]), ("POST", "/api/v2/alerts"))
+        labels = json.loads(req["body"])["alerts"][0]["labels"]
+        self.assertEqual((labels["alertname"], labels["pod"], labels["status"]),
+                         ("404 Request", "wordpress-v1-f54f697c5-hdn2z", "404"))
+        wait_until(lambda: self.lag() == 0, "the record committed", seconds=30)
+        self.stop(proc)
+
     def test_pubsub_output_publishes_dapr_envelope(self):
         """ofctx_publish to a pubsub.kafka output is the CloudEvent the
         sidecar would publish, on the publish's topic."""
@@ -467,7 +532,7 @@ spec:
 
     def lag(self):
         """The lag of the test's topic, partition 0, on /metrics; None when absent."""
-        m = re.search(r'^ofctx_kafka_consumer_lag\{input="logs",topic="%s",partition="0"\} (\d+)$'
+        m = re.search(r'^ofctx_kafka_consumer_lag\{input="[\w-]+",topic="%s",partition="0"\} (\d+)$'
                       % re.escape(self.topic), self.metrics(), re.M)
         return int(m.group(1)) if m else None
 

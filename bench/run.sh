@@ -29,7 +29,7 @@ done
 ofctx_install_packages $OFCTX_BUILD_PACKAGES libcmocka-dev python3 wrk nghttp2-client util-linux time valgrind
 if [ -z "$dir" ]; then
   dir="$ofctx_root/build-bench"
-  OFCTX_TARGETS="logs-handler echo knative_probe grpc_sidecar" ofctx_build "$dir" \
+  OFCTX_TARGETS="logs-handler echo once ofctx_cli knative_probe grpc_sidecar" ofctx_build "$dir" \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOFCTX_BUILD_TESTS=ON
 fi
 

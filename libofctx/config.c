@@ -88,16 +88,18 @@ static ofctx_err_t view_doc(ofctx_config_t *cfg) {
 
 static char *dup_or_null(const char *s) { return s ? ofctx__strdup(s) : NULL; }
 
-ofctx_err_t ofctx__config_new(json_t *doc, const ofctx__env_t *env, ofctx_config_t **out,
-                              ofctx_error_t *err) {
+ofctx_err_t ofctx__config_new(json_t *doc, char *exporter_headers, const ofctx__env_t *env,
+                              ofctx_config_t **out, ofctx_error_t *err) {
   ofctx_config_t *cfg = ofctx__calloc(1, sizeof *cfg);
 
   *out = NULL;
   if (!cfg) {
     json_decref(doc);
+    ofctx__free(exporter_headers);
     return ofctx__error(err, OFCTX_ENOMEM, "function context: out of memory");
   }
   cfg->doc = doc;
+  cfg->exporter_headers = exporter_headers;
   cfg->dapr_api_token = dup_or_null(env->dapr_api_token);
   cfg->app_api_token = dup_or_null(env->app_api_token);
   if ((env->dapr_api_token && !cfg->dapr_api_token) ||
@@ -121,6 +123,7 @@ void ofctx_config_free(ofctx_config_t *cfg) {
   ofctx__strmap_clear(&cfg->tracing_baggage);
   ofctx__free(cfg->dapr_api_token);
   ofctx__free(cfg->app_api_token);
+  ofctx__free(cfg->exporter_headers);
   json_decref(cfg->doc);
   ofctx__free(cfg);
 }
@@ -193,6 +196,13 @@ const char *ofctx_config_tracing_provider(const ofctx_config_t *cfg) {
 const char *ofctx_config_tracing_oap_server(const ofctx_config_t *cfg) {
   return cfg->tracing_oap_server;
 }
+const char *ofctx__config_exporter(const ofctx_config_t *cfg, const char *key) {
+  const json_t *tracing = json_object_get(cfg->doc, "tracing");
+  const json_t *exporter = json_object_get(json_object_get(tracing, "provider"), "exporter");
+
+  return json_string_value(json_object_get(exporter, key));
+}
+
 const ofctx_strmap_t *ofctx_config_tracing_tags(const ofctx_config_t *cfg) {
   return &cfg->tracing_tags;
 }

@@ -53,6 +53,9 @@ struct ofctx_config {
   const char *tracing_oap_server;
   ofctx_strmap_t tracing_tags;
   ofctx_strmap_t tracing_baggage;
+  /* The OTLP exporter's headers, "Name: value\n" lines (credentials, often:
+   * never in `doc`, never logged); NULL when none. */
+  char *exporter_headers;
 };
 
 /* The environment variables of a function process, as read (not yet
@@ -95,14 +98,22 @@ ofctx_err_t ofctx__env_apply(const ofctx__env_t *env, const char *source, json_t
  * normalized document, reading POD_NAME / POD_NAMESPACE from `env` for the
  * tracing tags. `fallback` (may be NULL) is FUNC_CONTEXT's text when the
  * document is FUNC_CONTEXT_V1BETA2; it only fills in what v1beta2 leaves
- * out. On success `*doc_out` is a new reference. */
+ * out. On success `*doc_out` is a new reference, and `*exporter_headers`
+ * the OTLP exporter's headers as "Name: value\n" lines (the caller frees
+ * them; NULL when there are none), which the document leaves out. */
 ofctx_err_t ofctx__context_parse(const char *source, const char *json, size_t len,
                                  const char *fallback, size_t fallback_len, const ofctx__env_t *env,
-                                 json_t **doc_out, ofctx_error_t *err);
+                                 json_t **doc_out, char **exporter_headers, ofctx_error_t *err);
 
-/* Builds the config object over `doc` (the reference is stolen, also on
- * failure) with copies of the tokens in `env`. */
-ofctx_err_t ofctx__config_new(json_t *doc, const ofctx__env_t *env, ofctx_config_t **out,
-                              ofctx_error_t *err);
+/* Builds the config object over `doc` with copies of the tokens in `env`;
+ * `doc` and `exporter_headers` (may be NULL) are taken over, also on
+ * failure. */
+ofctx_err_t ofctx__config_new(json_t *doc, char *exporter_headers, const ofctx__env_t *env,
+                              ofctx_config_t **out, ofctx_error_t *err);
+
+/* The tracing exporter's setting `key` ("endpoint", "compression",
+ * "timeout" in ms), as the parser checked and completed it; NULL when the
+ * context sets no exporter (or tracing is off). Borrowed from the config. */
+const char *ofctx__config_exporter(const ofctx_config_t *cfg, const char *key);
 
 #endif

@@ -5,24 +5,28 @@
 
 #include "config_impl.h"
 #include "error_msg.h"
+#include "mem.h"
 
 static ofctx_err_t parse(ofctx_config_t **out, const char *source, const char *json, size_t len,
                          const char *fallback, ofctx_getenv_fn getenv_fn, void *arg,
                          ofctx_error_t *err) {
   ofctx__env_t env;
   json_t *doc = NULL;
+  char *headers = NULL;
   ofctx_err_t rc;
 
   *out = NULL;
   if ((rc = ofctx__env_read(&env, getenv_fn, arg, err)) != OFCTX_OK)
     return rc;
   rc = ofctx__context_parse(source, json, len, fallback, fallback ? strlen(fallback) : 0, &env,
-                            &doc, err);
+                            &doc, &headers, err);
   if (rc == OFCTX_OK && (rc = ofctx__env_apply(&env, source, doc, err)) == OFCTX_OK) {
-    rc = ofctx__config_new(doc, &env, out, err);
-    doc = NULL; /* stolen */
+    rc = ofctx__config_new(doc, headers, &env, out, err);
+    doc = NULL; /* stolen, with the headers */
+    headers = NULL;
   }
   json_decref(doc);
+  ofctx__free(headers);
   if (rc == OFCTX_OK)
     ofctx__error_clear(err);
   return rc;

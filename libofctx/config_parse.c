@@ -4,12 +4,15 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "config_impl.h"
 #include "error_msg.h"
 #include "json_util.h"
+#include "mem.h"
 #include "route.h"
 #include "text.h"
 
@@ -21,6 +24,9 @@ typedef struct {
   const json_t *fallback;
   ofctx_error_t *err;
   json_t *warnings; /* unknown keys: an array of messages */
+  /* The OTLP exporter's headers, decoded, as "Name: value" lines each
+   * ending with '\n' (owned); never in the document. NULL: none. */
+  char *exporter_headers;
 } parser_t;
 
 typedef enum { ROLE_INPUT, ROLE_OUTPUT, ROLE_STATE } role_t;
@@ -48,6 +54,8 @@ static const char *const ENTRY_KEYS[] = {"componentName", "componentType", "uri"
 static const char *const TRACING_KEYS[] = {"enabled", "enable",  "provider",
                                            "tags",    "baggage", NULL};
 static const char *const PROVIDER_KEYS[] = {"name", "oapServer", "exporter", NULL};
+static const char *const EXPORTER_KEYS[] = {"name",    "endpoint", "headers", "compression",
+                                            "timeout", "protocol", NULL};
 static const char *const TRIGGERS_KEYS[] = {"http", "dapr", "inputs", NULL};
 static const char *const HTTP_TRIGGER_KEYS[] = {"port", "route", "engine", NULL};
 /* Members the frameworks serialize besides the context (ff-go's runtime
@@ -524,8 +532,7 @@ static const json_t *member_or_alt(const json_t *obj, const char *key, const cha
   return v;
 }
 
-/* Removes every member named "headers" in any case (keys are matched
- * case-insensitively, so "Headers" is the same secret): whether there was one. */
+/* Removes every member named "headers" in any case: whether there was one. */
 static int drop_headers(json_t *exporter) {
   int dropped = 0;
   const char *key;
@@ -539,6 +546,199 @@ static int drop_headers(json_t *exporter) {
     }
   }
   return dropped;
+}
+
+/* An HTTP token (RFC 9110's tchar): a header's name. */
+static int token_ok(const char *s, size_t len) {
+  if (!len)
+    return 0;
+  for (size_t i = 0; i < len; i++)
+    if (!isalnum((unsigned char)s[i]) && !strchr("!#$%&'*+-.^_`|~", s[i]))
+      return 0;
+  return 1;
+}
+
+/* OTEL_EXPORTER_OTLP_HEADERS's form, "key=value,key=value" (values
+ * percent-decoded, spaces around either trimmed) → "key: value\n" lines in
+ * p->exporter_headers. The text is a secret: a message names the entry by
+ * its position, never its content. */
+static ofctx_err_t parse_exporter_headers(parser_t *p, const char *text, const char *path) {
+  ofctx__buf_t lines = {0};
+  size_t n = 0;
+
+  ofctx__buf_puts(&lines, p->exporter_headers ? p->exporter_headers : "");
+  for (const char *s = text; *s;) {
+    const char *end = strchr(s, ','), *eq;
+    size_t len = end ? (size_t)(end - s) : strlen(s), klen, vstart, vlen;
+    n++;
+    while (len && (*s == ' ' || *s == '\t'))
+      s++, len--;
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+      len--;
+    eq = memchr(s, '=', len);
+    if (len) { /* an empty entry (",,", a trailing ",") is skipped */
+      klen = eq ? (size_t)(eq - s) : 0;
+      while (klen && (s[klen - 1] == ' ' || s[klen - 1] == '\t'))
+        klen--;
+      if (!eq || !token_ok(s, klen)) {
+        ofctx__buf_free(&lines);
+        return bad(p, path,
+                   "entry %zu is not key=value with an HTTP token as its key (the text is not "
+                   "shown: headers are secrets)",
+                   n);
+      }
+      vstart = (size_t)(eq - s) + 1;
+      while (vstart < len && (s[vstart] == ' ' || s[vstart] == '\t'))
+        vstart++;
+      vlen = len - vstart;
+      ofctx__buf_append(&lines, s, klen);
+      ofctx__buf_puts(&lines, ": ");
+      {
+        size_t mark = lines.len;
+        if (ofctx__buf_decoded(&lines, s + vstart, vlen, 0) != 0 && !lines.failed) {
+          ofctx__buf_free(&lines);
+          return bad(p, path, "entry %zu has a bad %%-escape (the text is not shown)", n);
+        }
+        for (size_t i = mark; !lines.failed && i < lines.len; i++)
+          if ((unsigned char)lines.data[i] < 0x20 || lines.data[i] == 0x7f) {
+            ofctx__buf_free(&lines);
+            return bad(p, path,
+                       "entry %zu has a control character in its value (the text is not shown)", n);
+          }
+      }
+      ofctx__buf_puts(&lines, "\n");
+    }
+    if (!end)
+      break;
+    s = end + 1;
+  }
+  if (lines.failed) {
+    ofctx__buf_free(&lines);
+    return nomem(p);
+  }
+  ofctx__free(p->exporter_headers);
+  p->exporter_headers = lines.len ? lines.data : NULL;
+  if (!lines.len)
+    ofctx__buf_free(&lines);
+  return OFCTX_OK;
+}
+
+/* Every member named "headers" in any case (keys are matched
+ * case-insensitively, so "Headers" is the same secret): all are taken. */
+static ofctx_err_t exporter_headers(parser_t *p, const json_t *exporter, const char *path) {
+  const char *key;
+  json_t *value;
+  path_t pb;
+  ofctx_err_t rc;
+
+  json_object_foreach((json_t *)exporter, key, value) {
+    if (strcasecmp(key, "headers") == 0 &&
+        (rc = parse_exporter_headers(p, json_string_value(value), at(&pb, path, key))) != OFCTX_OK)
+      return rc;
+  }
+  return OFCTX_OK;
+}
+
+/* The OTLP endpoint: an http:// or https:// URL with a host, no user
+ * information (it would be logged), no query or fragment. */
+static ofctx_err_t check_endpoint(parser_t *p, const char *url, const char *path) {
+  const char *rest = strncmp(url, "http://", 7) == 0    ? url + 7
+                     : strncmp(url, "https://", 8) == 0 ? url + 8
+                                                        : NULL;
+  size_t host_len = rest ? strcspn(rest, "/") : 0;
+  char quoted[OFCTX_QUOTE_SIZE];
+
+  ofctx__quote(quoted, sizeof quoted, url);
+  if (!rest || !host_len || rest[0] == ':')
+    return bad(p, path, "the OTLP endpoint must be an http:// or https:// URL with a host, got %s",
+               quoted);
+  if (memchr(rest, '@', host_len))
+    return bad(p, path, "the OTLP endpoint must not carry credentials (use headers)");
+  if (strpbrk(url, "?# \t") || !ofctx__text_ok(url))
+    return bad(p, path, "the OTLP endpoint cannot have a query, a fragment or spaces, got %s",
+               quoted);
+  return OFCTX_OK;
+}
+
+/* The exporter's timeout: milliseconds, as OTEL_EXPORTER_OTLP_TIMEOUT has
+ * it, or with a unit "ms" or "s"; 1 ms to 10 minutes. → `*ms`. */
+static int parse_timeout(const char *text, unsigned long *ms) {
+  char *end;
+  unsigned long v;
+
+  if (!isdigit((unsigned char)text[0]))
+    return 0;
+  v = strtoul(text, &end, 10);
+  if (strcmp(end, "s") == 0 && v <= 600)
+    v *= 1000;
+  else if (*end && strcmp(end, "ms") != 0)
+    return 0;
+  if (v < 1 || v > 600000)
+    return 0;
+  *ms = v;
+  return 1;
+}
+
+/* An opentelemetry exporter (the strings of `exporter`, its headers still
+ * there): what libofctx does not do is refused, naming the key; defaults
+ * are filled in; the headers are taken into p->exporter_headers. */
+static ofctx_err_t check_otlp_exporter(parser_t *p, json_t *exporter, const char *path) {
+  const char *name = json_string_value(json_object_get(exporter, "name"));
+  const char *endpoint = json_string_value(json_object_get(exporter, "endpoint"));
+  const char *compression = json_string_value(json_object_get(exporter, "compression"));
+  const char *timeout = json_string_value(json_object_get(exporter, "timeout"));
+  const char *protocol = json_string_value(json_object_get(exporter, "protocol"));
+  char quoted[OFCTX_QUOTE_SIZE], ms_text[24];
+  unsigned long ms = 10000;
+  path_t pb;
+  ofctx_err_t rc;
+
+  warn_unknown(p, exporter, path, EXPORTER_KEYS, NULL);
+  /* A cluster-wide default may name an exporter or protocol libofctx does
+   * not have: the trace context is still propagated, and the function says
+   * once that it exports nothing. */
+  if ((name && *name && strcmp(name, "otlp") != 0) ||
+      (protocol && *protocol && strcmp(protocol, "http/protobuf") != 0)) {
+    int by_name = name && *name && strcmp(name, "otlp") != 0;
+    char text[OFCTX_PATH_SIZE + OFCTX_QUOTE_SIZE + 200];
+    ofctx__quote(quoted, sizeof quoted, by_name ? name : protocol);
+    snprintf(text, sizeof text,
+             "%s: %s %s is not supported: spans are not exported (the trace context is still "
+             "propagated); libofctx exports with name \"otlp\", protocol \"http/protobuf\"",
+             at(&pb, path, by_name ? "name" : "protocol"), by_name ? "exporter" : "OTLP protocol",
+             quoted);
+    if (p->warnings && json_array_append_new(p->warnings, json_string(text)))
+      return nomem(p);
+    return put(exporter, "exported", json_false()) ? nomem(p) : OFCTX_OK;
+  }
+  if (compression && *compression && strcmp(compression, "gzip") != 0 &&
+      strcmp(compression, "none") != 0) {
+    ofctx__quote(quoted, sizeof quoted, compression);
+    return bad(p, at(&pb, path, "compression"),
+               "compression %s is not supported: \"gzip\" or \"none\"", quoted);
+  }
+  if (timeout && *timeout && !parse_timeout(timeout, &ms)) {
+    ofctx__quote(quoted, sizeof quoted, timeout);
+    return bad(p, at(&pb, path, "timeout"),
+               "expected milliseconds (\"10000\", \"500ms\") or seconds (\"10s\"), 1 ms to 10 "
+               "minutes, got %s",
+               quoted);
+  }
+  if (!endpoint || !*endpoint)
+    endpoint = "http://localhost:4318";
+  if ((rc = check_endpoint(p, endpoint, at(&pb, path, "endpoint"))) != OFCTX_OK)
+    return rc;
+  if ((rc = exporter_headers(p, exporter, path)) != OFCTX_OK)
+    return rc;
+  snprintf(ms_text, sizeof ms_text, "%lu", ms);
+  if (put(exporter, "name", json_string("otlp")) ||
+      put(exporter, "endpoint", json_string(endpoint)) ||
+      put(exporter, "protocol", json_string("http/protobuf")) ||
+      put(exporter, "compression",
+          json_string(compression && strcmp(compression, "gzip") == 0 ? "gzip" : "none")) ||
+      put(exporter, "timeout", json_string(ms_text)) || put(exporter, "exported", json_true()))
+    return nomem(p);
+  return OFCTX_OK;
 }
 
 /* The provider part of an enabled tracing object → `*out` (new reference).
@@ -570,7 +770,9 @@ static ofctx_err_t parse_provider(parser_t *p, const json_t *provider, const cha
                quoted);
   }
   if (!absent(exporter_in)) {
-    if ((rc = string_map(p, exporter_in, at(&pb, path, "exporter"), &exporter)) != OFCTX_OK) {
+    if ((rc = string_map(p, exporter_in, at(&pb, path, "exporter"), &exporter)) != OFCTX_OK ||
+        (strcmp(*name, "opentelemetry") == 0 &&
+         (rc = check_otlp_exporter(p, exporter, at(&pb, path, "exporter"))) != OFCTX_OK)) {
       json_decref(exporter);
       return rc;
     }
@@ -880,13 +1082,14 @@ static int load_failed_for_memory(const json_error_t *jerr) {
 
 ofctx_err_t ofctx__context_parse(const char *source, const char *json, size_t len,
                                  const char *fallback, size_t fallback_len, const ofctx__env_t *env,
-                                 json_t **doc_out, ofctx_error_t *err) {
-  parser_t p = {source, env, NULL, err, NULL};
+                                 json_t **doc_out, char **exporter_headers, ofctx_error_t *err) {
+  parser_t p = {source, env, NULL, err, NULL, NULL};
   json_error_t jerr;
   json_t *root, *doc, *triggers, *fallback_root = NULL;
   ofctx_err_t rc;
 
   *doc_out = NULL;
+  *exporter_headers = NULL;
   if (len > OFCTX_CONTEXT_MAX_SIZE || fallback_len > OFCTX_CONTEXT_MAX_SIZE)
     return ofctx__error(err, OFCTX_ECONTEXT,
                         "%s: the document is larger than %u bytes, which no function context is",
@@ -931,8 +1134,10 @@ out:
   json_decref(p.warnings);
   if (rc != OFCTX_OK) {
     json_decref(doc);
+    ofctx__free(p.exporter_headers);
     return rc;
   }
   *doc_out = doc;
+  *exporter_headers = p.exporter_headers;
   return OFCTX_OK;
 }

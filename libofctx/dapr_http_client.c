@@ -52,7 +52,9 @@ struct ofctx__dapr_http_client {
   uv_loop_t *loop;
   CURLM *multi;
   uv_timer_t timer;
-  char *base;         /* "http://host:port" */
+  char *base;         /* "http://host:port", or another server's "http(s)://authority" */
+  int https;          /* the base is https:// (never the sidecar's) */
+  int sidecar;        /* made by ofctx__dapr_http_client_new: errors name its variables */
   char *token_header; /* "dapr-api-token: ..." or NULL */
   ofctx__retry_policy_t policy;
   call_t *calls;
@@ -405,7 +407,9 @@ static void attempt_done(call_t *call, CURLcode code) {
     snprintf(error, sizeof error, "HTTP status %ld", status);
   else if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST)
     /* say where it looked: the variables that tell it */
-    snprintf(error, sizeof error, "%s (the sidecar at %s, from DAPR_HOST and DAPR_HTTP_PORT)",
+    snprintf(error, sizeof error,
+             call->client->sidecar ? "%s (the sidecar at %s, from DAPR_HOST and DAPR_HTTP_PORT)"
+                                   : "%s (at %s)",
              call->errbuf[0] ? call->errbuf : ofctx__curl.easy_strerror(code), call->client->base);
   else
     snprintf(error, sizeof error, "%s",
@@ -469,7 +473,7 @@ static call_t *call_take(ofctx__dapr_http_client_t *c) {
   ofctx__curl.easy_setopt(call->easy, CURLOPT_HEADERDATA, call);
   ofctx__curl.easy_setopt(call->easy, CURLOPT_ERRORBUFFER, call->errbuf);
   ofctx__curl.easy_setopt(call->easy, CURLOPT_NOSIGNAL, 1L);
-  ofctx__curl.easy_setopt(call->easy, CURLOPT_PROTOCOLS_STR, "http");
+  ofctx__curl.easy_setopt(call->easy, CURLOPT_PROTOCOLS_STR, c->https ? "https" : "http");
   /* The path goes out as it was built: curl never removes dot segments
    * (the callers refuse them; this keeps a slip from reaching another API). */
   ofctx__curl.easy_setopt(call->easy, CURLOPT_PATH_AS_IS, 1L);
@@ -599,15 +603,18 @@ ofctx_err_t ofctx__dapr_http_client_new(ofctx__dapr_http_client_t **out, uv_loop
                                         const ofctx__retry_policy_t *policy) {
   size_t len = strlen(host) + 32;
   char *base = ofctx__malloc(len);
-  int v6 = strchr(host, ':') != NULL && host[0] != '[';
   ofctx_err_t rc;
 
   *out = NULL;
   if (!base)
     return OFCTX_ENOMEM;
-  snprintf(base, len, v6 ? "http://[%s]:%d" : "http://%s:%d", host, port);
+  snprintf(base, len,
+           strchr(host, ':') != NULL && host[0] != '[' ? "http://[%s]:%d" : "http://%s:%d", host,
+           port);
   rc = ofctx__http_client_new(out, loop, base, token, policy);
   ofctx__free(base);
+  if (rc == OFCTX_OK)
+    (*out)->sidecar = 1;
   return rc;
 }
 
@@ -628,6 +635,7 @@ ofctx_err_t ofctx__http_client_new(ofctx__dapr_http_client_t **out, uv_loop_t *l
   else
     ofctx__retry_policy_default(&c->policy);
   c->rng = uv_hrtime() | 1;
+  c->https = strncmp(base, "https://", 8) == 0;
   c->base = ofctx__strdup(base);
   if (token)
     c->token_header = ofctx__malloc(strlen(token) + sizeof "dapr-api-token: ");

@@ -4,6 +4,7 @@
 
 #include "error_msg.h"
 #include "hooks.h"
+#include "invocation.h"
 #include "log.h"
 #include "mem.h"
 #include "ofctx/strmap.h"
@@ -114,10 +115,42 @@ static ofctx_result_t checked(int r, const char *name) {
   return OFCTX_ERROR;
 }
 
+/* One run of a hook: with an exporter, a child span of the invocation's
+ * named after the hook, its result as an attribute, ERROR its status. */
+static ofctx_result_t run_hook(ofctx_t *ctx, const ofctx_hook_t *hook, int post,
+                               ofctx_result_t result) {
+  static const char *const results[] = {"success", "drop", "error"};
+  ofctx__span_desc_t d = {0};
+  ofctx__span_t span;
+  ofctx_result_t r;
+  int traced = ctx->span && ctx->host->exporter;
+
+  if (traced)
+    ofctx__span_child(&span, ctx->span, OFCTX__SPAN_HOOK, hook->name);
+  r = checked(post ? (int)hook->post(ctx, result, hook->arg) : (int)hook->pre(ctx, hook->arg),
+              hook->name);
+  if (!traced)
+    return r;
+  ofctx__span_end(&span);
+  d.span = &span;
+  d.kind = OFCTX__OTLP_INTERNAL;
+  d.name = hook->name;
+  d.error = r == OFCTX_ERROR;
+  d.message = "the hook returned OFCTX_ERROR";
+  d.attrs[d.attr_count++] = (ofctx__span_attr_t){"ofctx.hook.phase", post ? "post" : "pre"};
+  d.attrs[d.attr_count++] =
+      (ofctx__span_attr_t){"ofctx.hook.result", r == OFCTX_SUCCESS ? results[0]
+                                                : r == OFCTX_DROP  ? results[1]
+                                                                   : results[2]};
+  d.tags = ofctx_config_tracing_tags(ctx->host->cfg);
+  ofctx__otlp_exporter_add(ctx->host->exporter, &d);
+  return r;
+}
+
 ofctx_result_t ofctx__hooks_pre(const ofctx__hooks_t *h, ofctx_t *ctx, const char **by) {
   for (size_t i = 0; h && i < h->pre_count; i++) {
     const ofctx_hook_t *hook = h->pre[i];
-    ofctx_result_t r = checked((int)hook->pre(ctx, hook->arg), hook->name);
+    ofctx_result_t r = run_hook(ctx, hook, 0, OFCTX_SUCCESS);
     if (r != OFCTX_SUCCESS) {
       *by = hook->name;
       return r;
@@ -130,7 +163,7 @@ ofctx_result_t ofctx__hooks_post(const ofctx__hooks_t *h, ofctx_t *ctx, ofctx_re
   for (size_t i = 0; h && i < h->post_count; i++) {
     const ofctx_hook_t *hook = h->post[i];
     if (hook->post)
-      result = checked((int)hook->post(ctx, result, hook->arg), hook->name);
+      result = run_hook(ctx, hook, 1, result);
   }
   return result;
 }

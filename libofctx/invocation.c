@@ -31,6 +31,8 @@ void ofctx__invocation_release(ofctx_t *ctx) {
     destroy(ctx);
 }
 
+static void trace_end(ofctx_t *ctx, ofctx__outcome_t outcome, const char *why);
+
 static void settle(ofctx_t *ctx, ofctx__outcome_t outcome, const char *why) {
   ofctx__host_t *host = ctx->host;
   /* a pre hook's DROP is its design (dedup, sampling): the hook says why */
@@ -45,7 +47,7 @@ static void settle(ofctx_t *ctx, ofctx__outcome_t outcome, const char *why) {
   if (ctx->timer_on)
     uv_timer_stop(&ctx->timeout);
   if (ctx->span)
-    ofctx__span_end(ctx->span);
+    trace_end(ctx, outcome, why);
   if (!ctx->tick) { /* a failed send of a tick was logged by the send itself */
     double seconds = (double)(uv_hrtime() - ctx->started) / 1e9;
     if (ofctx__log_enabled(level)) {
@@ -160,6 +162,86 @@ static void trace_begin(ofctx_t *ctx, const ofctx_event_t *ev) {
   if (ev)
     incoming(ev, &parent, &state);
   ctx->span = ofctx__span_new(parent, state, ctx->ev.input);
+}
+
+/* What the OpenTelemetry semantic conventions call the trigger of `ctx`'s
+ * invocation, its span kind and name, and the messaging attributes. */
+static void describe(const ofctx_t *ctx, ofctx__span_desc_t *d, char *name, size_t size) {
+  const ofctx__host_t *host = ctx->host;
+  const ofctx_config_t *cfg = host->cfg;
+  const ofctx_component_t *c = ctx->ev.input && ctx->ev.input_index < ofctx_config_input_count(cfg)
+                                   ? ofctx_config_input_at(cfg, ctx->ev.input_index)
+                                   : NULL;
+  const char *type = c ? ofctx_component_type(c) : NULL;
+  const char *dot = type ? strchr(type, '.') : NULL;
+  const char *destination = c ? ofctx_component_uri(c) : NULL;
+  const char *trigger;
+
+  if (ctx->tick || (type && strcmp(type, "bindings.cron") == 0)) {
+    trigger = "timer";
+    d->kind = ctx->tick ? OFCTX__OTLP_INTERNAL : OFCTX__OTLP_CONSUMER;
+  } else if (c && ofctx_component_kind(c) == OFCTX_COMPONENT_PUBSUB) {
+    trigger = "pubsub";
+    d->kind = OFCTX__OTLP_CONSUMER;
+  } else if (c) {
+    trigger = "datasource";
+    d->kind = OFCTX__OTLP_CONSUMER;
+  } else {
+    trigger = "http";
+    d->kind = OFCTX__OTLP_SERVER;
+  }
+  if (d->kind == OFCTX__OTLP_CONSUMER && destination)
+    snprintf(name, size, "process %s", destination);
+  else if (ctx->tick)
+    snprintf(name, size, "tick");
+  else
+    snprintf(name, size, "%s", ofctx_config_name(cfg));
+  d->name = name;
+  d->attrs[d->attr_count++] = (ofctx__span_attr_t){"faas.trigger", trigger};
+  if (c && strcmp(trigger, "timer") != 0) {
+    d->attrs[d->attr_count++] = (ofctx__span_attr_t){"messaging.system", dot ? dot + 1 : type};
+    d->attrs[d->attr_count++] = (ofctx__span_attr_t){"messaging.destination.name", destination};
+    d->attrs[d->attr_count++] = (ofctx__span_attr_t){"messaging.operation.type", "process"};
+  }
+  if (!c && ctx->ev.req) { /* Knative: the HTTP server's attributes */
+    d->attrs[d->attr_count++] =
+        (ofctx__span_attr_t){"http.request.method", ofctx__http_request_method(ctx->ev.req)};
+    d->attrs[d->attr_count++] =
+        (ofctx__span_attr_t){"url.path", ofctx__http_request_path(ctx->ev.req)};
+    d->attrs[d->attr_count++] = (ofctx__span_attr_t){"http.route", ofctx_config_http_pattern(cfg)};
+  }
+  d->attrs[d->attr_count++] = (ofctx__span_attr_t){"ofctx.input", ctx->ev.input};
+  d->attrs[d->attr_count++] =
+      (ofctx__span_attr_t){"ofctx.component", c ? ofctx_component_dapr_name(c) : NULL};
+}
+
+#define LINKS_MAX 64 /* a batch's entries linked from its span: the first ones */
+
+/* The invocation's span ends with the outcome and goes to the exporter, if
+ * there is one: with a batch's entries' traces as its links. */
+static void trace_end(ofctx_t *ctx, ofctx__outcome_t outcome, const char *why) {
+  ofctx__span_desc_t d = {0};
+  ofctx__traceparent_t links[LINKS_MAX];
+  char name[256];
+
+  ofctx__span_end(ctx->span);
+  if (!ctx->host->exporter)
+    return;
+  d.span = ctx->span;
+  describe(ctx, &d, name, sizeof name);
+  d.attrs[d.attr_count++] = (ofctx__span_attr_t){"ofctx.outcome", ofctx__outcome_name(outcome)};
+  d.attrs[d.attr_count++] = (ofctx__span_attr_t){"ofctx.hook", ctx->stopped_by};
+  d.error = outcome == OFCTX__OUTCOME_RETRY;
+  d.message = why;
+  d.tags = ofctx_config_tracing_tags(ctx->host->cfg);
+  for (size_t i = 0; ctx->batch && i < ctx->batch->count && d.link_count < LINKS_MAX; i++) {
+    const char *parent = NULL, *state = NULL;
+    incoming(ctx->batch->events[i], &parent, &state);
+    if (parent && ofctx__traceparent_parse(parent, &links[d.link_count]))
+      d.link_count++;
+  }
+  d.links = links;
+  ofctx__otlp_exporter_add(ctx->host->exporter, &d);
 }
 
 /* The function has returned: the timeout starts for what it left in flight. */

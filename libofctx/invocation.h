@@ -19,6 +19,7 @@
 #include "ofctx/batch.h"
 #include "ofctx/function.h"
 #include "ofctx/trace.h"
+#include "otlp_exporter.h"
 #include "outcome.h"
 #include "sink.h"
 #include "trace.h"
@@ -41,7 +42,8 @@ typedef struct {
   void *user_data;     /* the function's own state (ofctx_user_data); borrowed */
   int tracing;         /* W3C Trace Context: each invocation a span, each send a child */
   const char *baggage; /* with tracing, the context's baggage as the header's value, or NULL */
-  ofctx_t *inflight;   /* invocations not yet settled */
+  ofctx__otlp_exporter_t *exporter; /* with tracing: where ended spans go, or NULL */
+  ofctx_t *inflight;                /* invocations not yet settled */
   size_t inflight_count;
 } ofctx__host_t;
 

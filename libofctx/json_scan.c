@@ -308,6 +308,10 @@ done:
 
 size_t ofctx__json_value_len(const char *s, size_t len) { return scan_value(s, len, NULL, 0); }
 
+size_t ofctx__json_string_len(const char *s, size_t len) {
+  return len && s[0] == '"' ? scan_string(s, len, 0) : 0;
+}
+
 /* In text known to be valid JSON, nothing is checked again: a string ends
  * at the first quote not escaped by an odd run of backslashes (find_quote
  * finds it), a container where its depth returns to 0 (or where a map says),
@@ -454,69 +458,109 @@ int ofctx__json_elements_in(const ofctx__json_map_t *map, const char *s, size_t 
   return 0;
 }
 
-static void put_utf8(ofctx__buf_t *out, unsigned long cp) {
-  char b[4];
-  size_t n;
-
+/* `cp` as UTF-8 into b[0..4): how many bytes. */
+static size_t put_utf8(char *b, unsigned long cp) {
   if (cp < 0x80) {
     b[0] = (char)cp;
-    n = 1;
-  } else if (cp < 0x800) {
+    return 1;
+  }
+  if (cp < 0x800) {
     b[0] = (char)(0xC0 | cp >> 6);
     b[1] = (char)(0x80 | (cp & 0x3F));
-    n = 2;
-  } else if (cp < 0x10000) {
+    return 2;
+  }
+  if (cp < 0x10000) {
     b[0] = (char)(0xE0 | cp >> 12);
     b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
     b[2] = (char)(0x80 | (cp & 0x3F));
-    n = 3;
-  } else {
-    b[0] = (char)(0xF0 | cp >> 18);
-    b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    b[3] = (char)(0x80 | (cp & 0x3F));
-    n = 4;
+    return 3;
   }
-  ofctx__buf_append(out, b, n);
+  b[0] = (char)(0xF0 | cp >> 18);
+  b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+  b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+  b[3] = (char)(0x80 | (cp & 0x3F));
+  return 4;
+}
+
+/* The escape at s[*i] (a backslash, within `end`) decoded into b[0..4):
+ * how many bytes; `*i` moves past it, `*lone` counts a lone surrogate. */
+static size_t escape_at(const char *s, size_t end, size_t *i, char *b, int *lone) {
+  static const char escapes[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
+  unsigned long cp;
+
+  if (s[*i + 1] != 'u') {
+    b[0] = strchr(escapes, s[*i + 1])[1];
+    *i += 2;
+    return 1;
+  }
+  cp = (unsigned long)hex4(s + *i + 2);
+  *i += 6;
+  if (cp >= 0xD800 && cp <= 0xDBFF && *i + 6 <= end && s[*i] == '\\' && s[*i + 1] == 'u') {
+    int low = hex4(s + *i + 2);
+    if (low >= 0xDC00 && low <= 0xDFFF) {
+      cp = 0x10000 + ((cp - 0xD800) << 10) + ((unsigned long)low - 0xDC00);
+      *i += 6;
+    }
+  }
+  if (cp >= 0xD800 && cp <= 0xDFFF) {
+    ++*lone;
+    cp = 0xFFFD;
+  }
+  return put_utf8(b, cp);
+}
+
+size_t ofctx__json_string_copy(char *out, const char *s, size_t len, int *lone) {
+  size_t i = 1, end = len - 1, n = 0; /* inside the quotes */
+
+  *lone = 0;
+  while (i < end) {
+    const char *bs = memchr(s + i, '\\', end - i);
+    size_t run = bs ? (size_t)(bs - s) : end;
+    memcpy(out + n, s + i, run - i);
+    n += run - i;
+    i = run;
+    if (i < end)
+      n += escape_at(s, end, &i, out + n, lone);
+  }
+  return n;
+}
+
+int ofctx__json_string_is(const char *s, size_t len, const char *name) {
+  size_t i = 1, end = len - 1, k = 0;
+  int lone = 0;
+
+  while (i < end) {
+    char b[4];
+    size_t n;
+    if (s[i] != '\\') {
+      if (name[k] != s[i])
+        return 0;
+      i++;
+      k++;
+      continue;
+    }
+    n = escape_at(s, end, &i, b, &lone);
+    for (size_t j = 0; j < n; j++, k++)
+      if (name[k] != b[j] || b[j] == '\0')
+        return 0;
+  }
+  return name[k] == '\0';
 }
 
 int ofctx__json_string_decode(ofctx__buf_t *out, const char *s, size_t len) {
-  static const char escapes[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
-  size_t i = 1, end = len - 1; /* inside the quotes */
+  size_t room = len > 2 ? len - 2 : 0;
   int lone = 0;
 
-  ofctx__buf_reserve(out, end > i ? end - i : 0);
-  while (i < end) {
-    size_t run = i;
-    while (run < end && s[run] != '\\')
-      run++;
-    ofctx__buf_append(out, s + i, run - i);
-    i = run;
-    if (i >= end)
-      break;
-    if (s[i + 1] != 'u') {
-      const char *e = strchr(escapes, s[i + 1]);
-      ofctx__buf_append(out, e + 1, 1);
-      i += 2;
-      continue;
-    }
-    {
-      unsigned long cp = (unsigned long)hex4(s + i + 2);
-      i += 6;
-      if (cp >= 0xD800 && cp <= 0xDBFF && i + 6 <= end && s[i] == '\\' && s[i + 1] == 'u') {
-        int low = hex4(s + i + 2);
-        if (low >= 0xDC00 && low <= 0xDFFF) {
-          cp = 0x10000 + ((cp - 0xD800) << 10) + ((unsigned long)low - 0xDC00);
-          i += 6;
-        }
-      }
-      lone += cp >= 0xD800 && cp <= 0xDFFF;
-      put_utf8(out, cp >= 0xD800 && cp <= 0xDFFF ? 0xFFFD : cp);
-    }
+  ofctx__buf_reserve(out, room);
+  if (!out->failed) {
+    out->len += ofctx__json_string_copy(out->data + out->len, s, len, &lone);
+    out->data[out->len] = '\0';
   }
   ofctx__buf_append(out, "", 0); /* `data` set, even for "" */
   return lone;
 }
+
+size_t ofctx__json_valid_len(const char *s, size_t len) { return valid_value_len(NULL, s, len); }
 
 ofctx_err_t ofctx__json_base64(const char *s, size_t len, char **out, size_t *out_len) {
   ofctx__buf_t text = {0};

@@ -22,6 +22,8 @@ int ofctx__json_valid(const void *data, size_t len);
  * before it), or 0 when no valid value starts there. What follows it is not
  * looked at. */
 size_t ofctx__json_value_len(const char *s, size_t len);
+/* The same for a string token: 0 when no valid string starts at s[0]. */
+size_t ofctx__json_string_len(const char *s, size_t len);
 
 /* Called for each member of an object, in order: `key` is the member name
  * as a JSON string token (quotes included; decode it with
@@ -80,6 +82,18 @@ int ofctx__json_elements_in(const ofctx__json_map_t *map, const char *s, size_t 
  * Returns how many lone surrogates were replaced so; marks `out` failed
  * when out of memory (`out->data` is set otherwise, even for ""). */
 int ofctx__json_string_decode(ofctx__buf_t *out, const char *s, size_t len);
+
+/* The same characters into `out`, which has room for `len` - 2 bytes
+ * (they never take more): how many; `*lone` the lone surrogates replaced.
+ * No NUL is added. */
+size_t ofctx__json_string_copy(char *out, const char *s, size_t len, int *lone);
+/* Whether the characters of the JSON string token `s` (quotes included)
+ * are the NUL-terminated `name`, byte for byte. */
+int ofctx__json_string_is(const char *s, size_t len, const char *name);
+
+/* The length of the value at s[0] in text known to be valid JSON (a value
+ * a walk of valid text reached): nothing is checked again. */
+size_t ofctx__json_valid_len(const char *s, size_t len);
 
 /* The bytes that the JSON string token `s` (quotes included) holds as
  * base64, into `*out`: a new buffer (free it with ofctx__free), `*out_len`

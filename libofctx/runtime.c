@@ -284,6 +284,9 @@ static void finish(ofctx__runtime_t *rt) {
   dapr_close(rt);
   if (rt->sink->close)
     rt->sink->close(rt->sink);
+  if (rt->host.exporter) /* what is queued gets a short while */
+    ofctx__otlp_exporter_close(rt->host.exporter, OFCTX__OTLP_SHUTDOWN_MS, NULL, NULL);
+  rt->host.exporter = NULL;
   close_handle((uv_handle_t *)&rt->sigterm);
   close_handle((uv_handle_t *)&rt->sigint);
   close_handle((uv_handle_t *)&rt->grace);
@@ -428,6 +431,12 @@ static ofctx_err_t start(ofctx__runtime_t *rt, ofctx_error_t *err) {
     ofctx__http_server_on_h2(rt->server, handle_h2);
   rt->server_open = 1;
   handles_start(rt);
+  if (rt->tracing) {
+    rc = ofctx__otlp_exporter_from_config(&rt->host.exporter, &rt->loop, rt->cfg, &rt->metrics);
+    if (rc != OFCTX_OK)
+      ofctx__log(OFCTX_LOG_ERROR, "spans are not exported: the OTLP exporter cannot start", "error",
+                 ofctx_strerror(rc), (const char *)NULL);
+  }
   if (rt->mode->listen) {
     if (rt->mode->listen(rt->mode_state, err) != 0)
       return err->code;
@@ -443,7 +452,7 @@ static void walk_close(uv_handle_t *handle, void *arg) {
 }
 
 /* The counters, labelled with the names of the inputs (a Knative server has
- * one of its own, `http`: the HTTP route) and outputs. */
+ * one of its own, `http`: the HTTP route), outputs and state entries. */
 static int metrics_init(ofctx__runtime_t *rt, size_t n_in, size_t n_out, int http) {
   static const char *const http_input[] = {"http"};
   const char **ins = ofctx__calloc(n_in ? n_in : 1, sizeof *ins);
@@ -458,6 +467,14 @@ static int metrics_init(ofctx__runtime_t *rt, size_t n_in, size_t n_out, int htt
     rc = ofctx__metrics_init(&rt->metrics, http ? http_input : ins, http ? 1 : n_in, outs, n_out);
   ofctx__free(ins);
   ofctx__free(outs);
+  if (rc == 0 && ofctx_config_state_count(rt->cfg)) {
+    size_t n = ofctx_config_state_count(rt->cfg);
+    const char **states = ofctx__calloc(n, sizeof *states);
+    for (size_t i = 0; states && i < n; i++)
+      states[i] = ofctx_component_name(ofctx_config_state_at(rt->cfg, i));
+    rc = states ? ofctx__metrics_states(&rt->metrics, states, n) : -1;
+    ofctx__free(states);
+  }
   return rc;
 }
 

@@ -18,8 +18,53 @@ typedef struct {
   ofctx_send_cb done;
   void *arg;
   ofctx__span_t span; /* with tracing: the send's, a child of the invocation's */
-  char name[];        /* the output name, or the component */
+  /* with an exporter: what the span says, in `name`'s memory after it */
+  ofctx__send_kind_t kind;
+  const char *span_name, *component, *destination, *operation;
+  char name[]; /* the output name, or the component */
 } send_t;
+
+/* The send's span ends with its result and goes to the exporter. */
+static void trace_end(send_t *send, const ofctx__sink_result_t *r) {
+  ofctx_t *ctx = send->ctx;
+  const ofctx_config_t *cfg = ctx->host->cfg;
+  const char *type = send->slot < ofctx_config_output_count(cfg)
+                         ? ofctx_component_type(ofctx_config_output_at(cfg, send->slot))
+                         : NULL;
+  const char *dot = type ? strchr(type, '.') : NULL;
+  ofctx__span_desc_t d = {0};
+
+  ofctx__span_end(&send->span);
+  if (!ctx->host->exporter || !send->span_name)
+    return;
+  d.span = &send->span;
+  d.kind = send->kind == OFCTX__SEND_BINDING ? OFCTX__OTLP_CLIENT : OFCTX__OTLP_PRODUCER;
+  d.name = send->span_name;
+  d.error = !r->ok;
+  d.message = r->error;
+  d.attrs[d.attr_count++] = (ofctx__span_attr_t){"messaging.system", dot ? dot + 1 : NULL};
+  d.attrs[d.attr_count++] = (ofctx__span_attr_t){"messaging.destination.name", send->destination};
+  d.attrs[d.attr_count++] = (ofctx__span_attr_t){
+      "messaging.operation.type", send->kind == OFCTX__SEND_BINDING ? "send" : "publish"};
+  d.attrs[d.attr_count++] = (ofctx__span_attr_t){"ofctx.output", send->name};
+  d.attrs[d.attr_count++] = (ofctx__span_attr_t){"ofctx.component", send->component};
+  d.attrs[d.attr_count++] = (ofctx__span_attr_t){"ofctx.operation", send->operation};
+  d.tags = ofctx_config_tracing_tags(cfg);
+  ofctx__otlp_exporter_add(ctx->host->exporter, &d);
+}
+
+/* Copies `s` (may be NULL) to `*p`, moving it on. */
+static const char *keep(char **p, const char *s) {
+  size_t n;
+  char *at = *p;
+
+  if (!s)
+    return NULL;
+  n = strlen(s) + 1;
+  memcpy(at, s, n);
+  *p += n;
+  return at;
+}
 
 static void send_finished(void *arg, const ofctx__sink_result_t *r) {
   send_t *send = arg;
@@ -41,7 +86,7 @@ static void send_finished(void *arg, const ofctx__sink_result_t *r) {
                (const char *)NULL);
   }
   if (ctx->span)
-    ofctx__span_end(&send->span);
+    trace_end(send, r);
   /* Always called, so that what `arg` holds can be released; after a
    * timeout or a shutdown abort the invocation has settled already. */
   if (send->done) {
@@ -64,12 +109,34 @@ static void send_finished(void *arg, const ofctx__sink_result_t *r) {
 static ofctx_err_t start(ofctx_t *ctx, const ofctx__send_request_t *req,
                          const ofctx_send_opts_t *opts) {
   ofctx__sink_t *sink = ctx->host->sink;
-  size_t name_len = strlen(req->name);
-  send_t *send = ofctx__malloc(sizeof *send + name_len + 1);
+  size_t name_len = strlen(req->name), more = 0, span_name = 0;
+  int described = ctx->span && ctx->host->exporter;
+  const char *destination = req->kind == OFCTX__SEND_BINDING ? req->component : req->topic;
+  const char *verb =
+      req->kind == OFCTX__SEND_BINDING ? (req->operation ? req->operation : "invoke") : "publish";
+  send_t *send;
   ofctx_err_t rc;
 
+  if (described) { /* the span's name, then component, destination, operation */
+    span_name = strlen(verb) + 1 + (destination ? strlen(destination) : 0) + 1;
+    more = span_name + (req->component ? strlen(req->component) + 1 : 0) +
+           (destination ? strlen(destination) + 1 : 0) +
+           (req->operation ? strlen(req->operation) + 1 : 0);
+  }
+  send = ofctx__malloc(sizeof *send + name_len + 1 + more);
   if (!send)
     return OFCTX_ENOMEM;
+  send->span_name = send->component = send->destination = send->operation = NULL;
+  send->kind = req->kind;
+  if (described) {
+    char *p = send->name + name_len + 1;
+    send->span_name = p;
+    snprintf(p, span_name, "%s %s", verb, destination ? destination : "");
+    p += span_name;
+    send->component = keep(&p, req->component);
+    send->destination = keep(&p, destination);
+    send->operation = keep(&p, req->operation);
+  }
   send->ctx = ctx;
   send->started = uv_hrtime();
   send->slot = req->slot;

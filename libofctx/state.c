@@ -18,6 +18,8 @@
 typedef struct {
   ofctx_t *ctx;
   ofctx__state_op_t op;
+  size_t slot;      /* metrics: the state entry's index in the context */
+  uint64_t started; /* uv_hrtime */
   ofctx_state_cb done;
   void *arg;
   ofctx__span_t span; /* with tracing: the request's, a child of the invocation's */
@@ -67,6 +69,41 @@ static void log_failure(const state_call_t *call, const ofctx__state_result_t *r
              r->error, OFCTX__TRACE_FIELDS(ctx), (const char *)NULL);
 }
 
+static ofctx__state_op_metric_t metric_op(ofctx__state_op_t op) {
+  return op == OFCTX__STATE_GET   ? OFCTX__STATE_OP_GET
+         : op == OFCTX__STATE_SET ? OFCTX__STATE_OP_SET
+                                  : OFCTX__STATE_OP_DELETE;
+}
+
+static ofctx__state_result_metric_t metric_result(const state_call_t *call,
+                                                  const ofctx__state_result_t *r) {
+  if (r->ok)
+    return call->op == OFCTX__STATE_GET && !r->found ? OFCTX__STATE_NOT_FOUND : OFCTX__STATE_OK;
+  return r->conflict ? OFCTX__STATE_CONFLICT : OFCTX__STATE_ERROR;
+}
+
+/* The request's span ends with its result and goes to the exporter. */
+static void trace_end(state_call_t *call, const ofctx__state_result_t *r) {
+  static const char *const ops[] = {"get", "save", "delete"};
+  ofctx_t *ctx = call->ctx;
+  ofctx__span_desc_t d = {0};
+  char name[160];
+
+  ofctx__span_end(&call->span);
+  if (!ctx->host->exporter)
+    return;
+  snprintf(name, sizeof name, "state %s %s", ops[call->op], call->names);
+  d.span = &call->span;
+  d.kind = OFCTX__OTLP_CLIENT;
+  d.name = name;
+  d.error = !r->ok;
+  d.message = r->error;
+  d.attrs[d.attr_count++] = (ofctx__span_attr_t){"db.operation.name", ops[call->op]};
+  d.attrs[d.attr_count++] = (ofctx__span_attr_t){"ofctx.state", call->names};
+  d.tags = ofctx_config_tracing_tags(ctx->host->cfg);
+  ofctx__otlp_exporter_add(ctx->host->exporter, &d);
+}
+
 static void state_finished(void *arg, const ofctx__state_result_t *r) {
   state_call_t *call = arg;
   ofctx_t *ctx = call->ctx;
@@ -77,6 +114,8 @@ static void state_finished(void *arg, const ofctx__state_result_t *r) {
 
   if (code != OFCTX_OK)
     log_failure(call, r);
+  ofctx__metrics_state(ctx->host->metrics, call->slot, metric_op(call->op), metric_result(call, r),
+                       (double)(uv_hrtime() - call->started) / 1e9);
   if (call->done) { /* always called, so that what `arg` holds can be released */
     json_t *own = NULL;
     int found = code == OFCTX_OK && call->op == OFCTX__STATE_GET && r->found;
@@ -97,11 +136,21 @@ static void state_finished(void *arg, const ofctx__state_result_t *r) {
     json_decref(own);
   }
   if (ctx->span)
-    ofctx__span_end(&call->span);
+    trace_end(call, r);
   if (!ctx->settled)
     ofctx__invocation_send_done(ctx, ok);
   ofctx__invocation_release(ctx);
   ofctx__free(call);
+}
+
+/* The index of the state entry `store` (there is one) in the context. */
+static size_t slot_of(const ofctx_config_t *cfg, const char *store) {
+  const ofctx_component_t *entry = ofctx_config_state(cfg, store);
+  size_t i = 0;
+
+  while (i < ofctx_config_state_count(cfg) && ofctx_config_state_at(cfg, i) != entry)
+    i++;
+  return i;
 }
 
 /* Hands the checked request to the sink on behalf of `ctx`. */
@@ -119,6 +168,8 @@ static ofctx_err_t start(ofctx_t *ctx, const char *store, const ofctx__state_req
     return OFCTX_ENOMEM;
   call->ctx = ctx;
   call->op = req->op;
+  call->slot = slot_of(ctx->host->cfg, store);
+  call->started = uv_hrtime();
   call->done = done;
   call->arg = arg;
   memcpy(call->names, store, store_len + 1);

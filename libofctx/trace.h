@@ -4,9 +4,9 @@
  * `traceparent` of a span, and the `baggage` header made of a map.
  *
  * A span's data (ids, parent, times, what it stands for) is kept in one
- * struct, ofctx__span_t: an invocation has one, each of its sends a child.
- * Nothing exports spans yet; an exporter will read them where they end
- * (ofctx__span_end). */
+ * struct, ofctx__span_t: an invocation has one, each of its sends and hook
+ * runs a child. Where they end, the OTLP exporter (otlp_exporter.h) takes a
+ * copy of them, when the context sets one. */
 #ifndef OFCTX_TRACE_H
 #define OFCTX_TRACE_H
 
@@ -40,7 +40,8 @@ int ofctx__tracestate_ok(const char *text);
 
 typedef enum {
   OFCTX__SPAN_INVOCATION, /* an invocation of the function (a consumer or server span) */
-  OFCTX__SPAN_SEND        /* one of its sends (a producer or client span) */
+  OFCTX__SPAN_SEND,       /* one of its sends (a producer or client span) */
+  OFCTX__SPAN_HOOK        /* one of its hooks' runs (an internal span) */
 } ofctx__span_kind_t;
 
 /* One span. A root has no parent (all zero) and no tracestate. */
@@ -72,7 +73,7 @@ void ofctx__span_free(ofctx__span_t *span);
 void ofctx__span_child(ofctx__span_t *child, const ofctx__span_t *parent, ofctx__span_kind_t kind,
                        const char *name);
 
-/* Ends `span` now. Where an exporter will take the span. */
+/* Ends `span` now (a second call keeps the first end). */
 void ofctx__span_end(ofctx__span_t *span);
 
 /* Fills `out` with `n` random bytes, never all zero (a zero id is

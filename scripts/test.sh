@@ -13,7 +13,7 @@ ofctx_install_packages $OFCTX_BUILD_PACKAGES $OFCTX_TEST_PACKAGES $OFCTX_FUZZ_PA
 command -v node >/dev/null && command -v npm >/dev/null || ofctx_install_packages $OFCTX_NODE_PACKAGES
 
 echo "== the test peers from the npm registry, pinned by their lock files (npm ci)"
-for dir in "$ofctx_root/tests/knative" "$ofctx_root/tests/grpc"; do
+for dir in "$ofctx_root/tests/knative" "$ofctx_root/tests/grpc" "$ofctx_root/tests/otel"; do
   [ -d "$dir/node_modules" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ] ||
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 done
@@ -29,7 +29,7 @@ ofctx_build "$ofctx_root/build" -DOFCTX_BUILD_TESTS=ON -DOFCTX_WERROR=ON
 
 echo "== the end-to-end tests with every function under valgrind memcheck (build/)"
 (cd "$ofctx_root/build" && OFCTX_VALGRIND=1 ctest --output-on-failure -j "$ofctx_jobs" \
-  -R '^(async_runtime|grpc_runtime|knative_runtime|local_runtime|dedup_hook|logs_handler|faults|direct_mode)$')
+  -R '^(async_runtime|grpc_runtime|knative_runtime|local_runtime|dedup_hook|logs_handler|logs_handler_state|faults|otel_trace|direct_mode)$')
 
 echo "== build and test under -fsanitize=address,undefined (build-sanitize/)"
 ofctx_build "$ofctx_root/build-sanitize" -DOFCTX_BUILD_TESTS=ON -DOFCTX_SANITIZE=ON -DOFCTX_WERROR=ON \

@@ -338,11 +338,99 @@ static void untraced(void **state) {
   assert_null(ofctx_trace_id(NULL));
 }
 
+/* The attribute `key` of record `r`, or NULL. */
+static const char *record_attr(const ofctx__span_record_t *r, const char *key) {
+  for (size_t i = 0; i < r->attr_count; i++)
+    if (strcmp(r->attrs[i].key, key) == 0)
+      return r->attrs[i].value;
+  return NULL;
+}
+
+/* With an exporter, the ended spans are queued for it as OpenTelemetry's
+ * conventions describe them: the send a client span with its error, the
+ * invocation a consumer span whose status says why it is retried. */
+static void exported_spans(void **state) {
+  fixture_t *f = *state;
+  ofctx__span_attr_t resource[] = {{"service.name", "f"}};
+  ofctx__otlp_opts_t opts = {.endpoint = "http://127.0.0.1:1",
+                             .interval_ms = 60000,
+                             .resource = resource,
+                             .resource_count = 1};
+  const ofctx__span_record_t *send, *inv;
+
+  assert_int_equal(ofctx__otlp_exporter_new(&f->host.exporter, &f->loop, &opts, &f->metrics),
+                   OFCTX_OK);
+  f->host.tracing = 1;
+  run_traced(f, TRACE_A, NULL, NULL);
+  assert_null(ofctx__otlp_exporter_queue(f->host.exporter)); /* nothing has ended yet */
+  finish(&f->sink, 0);                                       /* the send fails */
+  assert_int_equal(f->outcome, OFCTX__OUTCOME_RETRY);
+  assert_int_equal(ofctx__otlp_exporter_queued(f->host.exporter), 2);
+  send = ofctx__otlp_exporter_queue(f->host.exporter);
+  inv = send->next;
+  assert_int_equal(send->kind, OFCTX__OTLP_CLIENT);
+  assert_memory_equal(send->parent_id, inv->span_id, 8);
+  assert_true(send->error);
+  assert_string_equal(record_attr(send, "ofctx.output"), "out");
+  assert_string_equal(record_attr(send, "ofctx.component"), "kafka-out");
+  assert_string_equal(record_attr(send, "messaging.system"), "kafka");
+  assert_int_equal(inv->kind, OFCTX__OTLP_CONSUMER);
+  assert_string_equal(inv->name, "process k");
+  assert_memory_equal(inv->trace_id, "\x4b\xf9\x2f\x35", 4);
+  assert_memory_equal(inv->parent_id, "\x00\xf0\x67\xaa\x0b\xa9\x02\xb7", 8);
+  assert_true(inv->error);
+  assert_string_equal(inv->message, "a send (or a hold) failed");
+  assert_string_equal(record_attr(inv, "faas.trigger"), "datasource");
+  assert_string_equal(record_attr(inv, "messaging.destination.name"), "k");
+  assert_string_equal(record_attr(inv, "ofctx.outcome"), "retry");
+  assert_null(record_attr(inv, "ofctx.hook"));
+  ofctx__otlp_exporter_close(f->host.exporter, 0, NULL, NULL);
+  f->host.exporter = NULL;
+}
+
+/* A batch's span links to the traces its entries came with (an entry
+ * without one is not linked), and starts a trace of its own. */
+static void batch_links(void **state) {
+  fixture_t *f = *state;
+  static ofctx__http_header_t md_a[] = {{"traceparent", TRACE_A}},
+                              md_b[] = {{"traceparent", TRACE_B}};
+  ofctx_event_t ev[3] = {{0}, {0}, {0}};
+  ofctx_event_t *events[] = {&ev[0], &ev[1], &ev[2]};
+  int statuses[3] = {0, 0, 0};
+  ofctx_batch_t batch = {events, statuses, 3};
+  ofctx__otlp_opts_t opts = {.endpoint = "http://127.0.0.1:1", .interval_ms = 60000};
+  const ofctx__span_record_t *r;
+
+  assert_int_equal(ofctx__otlp_exporter_new(&f->host.exporter, &f->loop, &opts, &f->metrics),
+                   OFCTX_OK);
+  f->host.tracing = 1;
+  f->host.fn = NULL;
+  f->host.batch_fn = batch_function;
+  batch_returns = OFCTX_SUCCESS;
+  assert_int_equal(ofctx__event_metadata_add(&ev[0], md_a, 1, 0), 0);
+  assert_int_equal(ofctx__event_metadata_add(&ev[2], md_b, 1, 0), 0);
+  assert_int_equal(ofctx__invoke_batch(&f->host, NULL, &batch, "in", 0, answer), 0);
+  r = ofctx__otlp_exporter_queue(f->host.exporter);
+  assert_non_null(r);
+  assert_int_equal(r->kind, OFCTX__OTLP_CONSUMER);
+  assert_int_equal(r->link_count, 2);
+  assert_memory_equal(r->links[0].trace_id, "\x4b\xf9\x2f\x35", 4);
+  assert_memory_equal(r->links[0].parent_id, "\x00\xf0\x67\xaa\x0b\xa9\x02\xb7", 8);
+  assert_memory_equal(r->links[1].trace_id, "\x0a\xf7\x65\x19", 4);
+  assert_memory_not_equal(r->trace_id, r->links[0].trace_id, 16); /* a trace of its own */
+  for (size_t i = 0; i < 3; i++)
+    ofctx__event_clear(&ev[i]);
+  ofctx__otlp_exporter_close(f->host.exporter, 0, NULL, NULL);
+  f->host.exporter = NULL;
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(answered_after_sends, setup, teardown),
       cmocka_unit_test_setup_teardown(trace_sources, setup, teardown),
       cmocka_unit_test_setup_teardown(untraced, setup, teardown),
+      cmocka_unit_test_setup_teardown(exported_spans, setup, teardown),
+      cmocka_unit_test_setup_teardown(batch_links, setup, teardown),
       cmocka_unit_test_setup_teardown(timeout_settles, setup, teardown),
       cmocka_unit_test_setup_teardown(holds, setup, teardown),
       cmocka_unit_test_setup_teardown(zero_is_an_error, setup, teardown),

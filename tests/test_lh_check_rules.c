@@ -119,6 +119,9 @@ static void faults_named(void **state) {
        "rules[0].annotations.summary: unknown name \"cont\" at offset 0 (did you mean \"count\"?)"},
       {"rules:\n  - name: a\n    annotations: {summary: \"{{count\"}\n",
        "rules[0].annotations.summary: unclosed \"{{\" at offset 0"},
+      {"settings: {state_store: incidents}\nrules:\n  - name: a\n",
+       "settings.state_store (LOGS_STATE_STORE): the function context has no states entry "
+       "\"incidents\" to keep the open incidents in (states: none)"},
   };
   (void)state;
   for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {

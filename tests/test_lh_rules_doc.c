@@ -123,6 +123,10 @@ static const char *const ERRORS[][2] = {
      "rules[0].group_by[0]: \"1pod\" is not a field name"},
     {"settings: {notify_rate: 0}\nrules: [{name: a}]\n",
      "settings.notify_rate: 0 is not a number from 0.001 to 1000"},
+    {"settings: {state_store: 3}\nrules: [{name: a}]\n",
+     "settings.state_store: expected a string, got an integer (quote it: \"3\")"},
+    {"settings: {state-store: s}\nrules: [{name: a}]\n",
+     "settings.state-store: unknown key (did you mean \"state_store\"?)"},
     /* conditions */
     {"rules: [{name: a, condition: {window: 1m}}]\n",
      "rules[0].condition: names no kind: give one of any, count, ratio or absent"},
@@ -405,13 +409,21 @@ static void test_env_is_the_article_rule(void **state) {
 
 /* Each variable lands where the design says. */
 static void test_env_values(void **state) {
-  char *env[] = {"LOGS_NAMESPACES=a, b",           "LOGS_STATUSES=404,5XX",
-                 "LOGS_POD_REGEX=web-.*",          "LOGS_ALERT_NAME=HTTP",
-                 "LOGS_ALERT_SEVERITY=critical",   "LOGS_OUTPUT=alertmanager",
-                 "LOGS_ALERT_FORMAT=alertmanager", "LOGS_REPEAT_INTERVAL=30s",
-                 "LOGS_QUIET_PERIOD=1m",           "LOGS_MAX_KEYS=2",
-                 "LOGS_NOTIFY_RATE=0.5",           "LOGS_NOTIFY_BURST=2.7",
-                 "LOGS_ALERT_RECEIVER=ops",        NULL};
+  char *env[] = {"LOGS_NAMESPACES=a, b",
+                 "LOGS_STATUSES=404,5XX",
+                 "LOGS_POD_REGEX=web-.*",
+                 "LOGS_ALERT_NAME=HTTP",
+                 "LOGS_ALERT_SEVERITY=critical",
+                 "LOGS_OUTPUT=alertmanager",
+                 "LOGS_ALERT_FORMAT=alertmanager",
+                 "LOGS_REPEAT_INTERVAL=30s",
+                 "LOGS_QUIET_PERIOD=1m",
+                 "LOGS_MAX_KEYS=2",
+                 "LOGS_NOTIFY_RATE=0.5",
+                 "LOGS_NOTIFY_BURST=2.7",
+                 "LOGS_ALERT_RECEIVER=ops",
+                 "LOGS_STATE_STORE=incidents",
+                 NULL};
   char err[512];
   warnings_t w = {0};
   json_t *doc = env_doc(env, &w, err, sizeof err), *r;
@@ -421,8 +433,8 @@ static void test_env_values(void **state) {
     fail_msg("%s", err);
   r = json_array_get(json_object_get(doc, "rules"), 0);
   assert_true(same(json_object_get(doc, "settings"),
-                   json_pack("{sIsfsfss}", "max_keys", (json_int_t)2, "notify_rate", 0.5,
-                             "notify_burst", 2.0, "receiver", "ops")));
+                   json_pack("{sIsfsfssss}", "max_keys", (json_int_t)2, "notify_rate", 0.5,
+                             "notify_burst", 2.0, "receiver", "ops", "state_store", "incidents")));
   assert_true(same(json_object_get(json_object_get(r, "select"), "namespace"),
                    json_pack("[ss]", "a", "b")));
   assert_true(
@@ -514,6 +526,7 @@ static void test_env_with_file(void **state) {
                  "LOGS_MAX_KEYS=2",
                  "LOGS_NOTIFY_BURST=5",
                  "LOGS_NAMESPACE=x",
+                 "LOGS_STATE_STORE=kept",
                  NULL};
   char *bad[] = {"LOGS_NOTIFY_RATE=fast", NULL};
   char err[512];
@@ -530,9 +543,10 @@ static void test_env_with_file(void **state) {
       w.lines[0], "LOGS_NAMESPACE is not a logs-handler variable; did you mean LOGS_NAMESPACES?");
   assert_string_equal(w.lines[1], "LOGS_NAMESPACES, LOGS_STATUSES ignored: LOGS_RULES_FILE is set, "
                                   "and the rules file says what they would");
-  assert_true(same(json_object_get(doc, "settings"),
-                   json_pack("{sIsfsfss}", "max_keys", (json_int_t)2, "notify_rate", 1.0,
-                             "notify_burst", 5.0, "receiver", "logs-handler")));
+  assert_true(
+      same(json_object_get(doc, "settings"),
+           json_pack("{sIsfsfssss}", "max_keys", (json_int_t)2, "notify_rate", 1.0, "notify_burst",
+                     5.0, "receiver", "logs-handler", "state_store", "kept")));
   env_now = bad;
   assert_int_equal(lh_rules_doc_env_settings(doc, env_get, bad, warn, &w, err, sizeof err), -1);
   assert_string_equal(err, "LOGS_NOTIFY_RATE: \"fast\" is not a number from 0.001 to 1000");

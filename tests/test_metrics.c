@@ -92,8 +92,68 @@ static void histograms(void **state) {
   ofctx__metrics_free(&m);
 }
 
+/* State requests: by store, operation and result, only the results an
+ * operation can have; a histogram by store and operation; nothing of them
+ * without states. */
+static void states(void **state) {
+  const char *inputs[] = {"kafka"};
+  const char *stores[] = {"cache", "we\"ird"};
+  ofctx__metrics_t m;
+  ofctx__metrics_gauges_t gauges = {0, 0};
+  ofctx__buf_t t = {0};
+  (void)state;
+
+  assert_int_equal(ofctx__metrics_init(&m, inputs, 1, NULL, 0), 0);
+  ofctx__metrics_render(&m, &gauges, &t);
+  assert_null(strstr(t.data, "ofctx_state_"));
+  ofctx__buf_free(&t);
+  assert_int_equal(ofctx__metrics_states(&m, stores, 2), 0);
+  ofctx__metrics_state(&m, 0, OFCTX__STATE_OP_GET, OFCTX__STATE_OK, 0.002);
+  ofctx__metrics_state(&m, 0, OFCTX__STATE_OP_GET, OFCTX__STATE_NOT_FOUND, 0.0001);
+  ofctx__metrics_state(&m, 0, OFCTX__STATE_OP_SET, OFCTX__STATE_CONFLICT, 0.02);
+  ofctx__metrics_state(&m, 1, OFCTX__STATE_OP_DELETE, OFCTX__STATE_ERROR, 3);
+  ofctx__metrics_state(&m, 2, OFCTX__STATE_OP_GET, OFCTX__STATE_OK, 1);   /* no such store */
+  ofctx__metrics_state(&m, 0, OFCTX__STATE_OP_COUNT, OFCTX__STATE_OK, 1); /* no such op */
+  ofctx__metrics_state(&m, 0, OFCTX__STATE_OP_GET, OFCTX__STATE_RESULT_COUNT, 1); /* no result */
+  assert_int_equal(ofctx__metrics_state_requests(&m, 0, OFCTX__STATE_OP_GET, OFCTX__STATE_OK), 1);
+  assert_int_equal(ofctx__metrics_state_requests(&m, 2, OFCTX__STATE_OP_GET, OFCTX__STATE_OK), 0);
+  ofctx__metrics_render(&m, &gauges, &t);
+  assert_false(t.failed);
+  assert_non_null(strstr(t.data, "# TYPE ofctx_state_requests_total counter\n"));
+  assert_non_null(strstr(
+      t.data, "ofctx_state_requests_total{store=\"cache\",operation=\"get\",result=\"ok\"} 1\n"));
+  assert_non_null(strstr(
+      t.data,
+      "ofctx_state_requests_total{store=\"cache\",operation=\"get\",result=\"not_found\"} 1\n"));
+  assert_non_null(strstr(
+      t.data,
+      "ofctx_state_requests_total{store=\"cache\",operation=\"set\",result=\"conflict\"} 1\n"));
+  assert_non_null(strstr(
+      t.data,
+      "ofctx_state_requests_total{store=\"we\\\"ird\",operation=\"delete\",result=\"error\"} 1\n"));
+  assert_non_null(
+      strstr(t.data,
+             "ofctx_state_requests_total{store=\"cache\",operation=\"delete\",result=\"ok\"} 0\n"));
+  /* a get never conflicts, a write is never "not found" */
+  assert_null(strstr(t.data, "operation=\"get\",result=\"conflict\""));
+  assert_null(strstr(t.data, "operation=\"set\",result=\"not_found\""));
+  assert_non_null(strstr(t.data, "# TYPE ofctx_state_duration_seconds histogram\n"));
+  assert_non_null(strstr(t.data, "ofctx_state_duration_seconds_bucket{store=\"cache\",operation="
+                                 "\"get\",le=\"0.0005\"} 1\n"));
+  assert_non_null(strstr(t.data, "ofctx_state_duration_seconds_bucket{store=\"cache\",operation="
+                                 "\"get\",le=\"0.0025\"} 2\n"));
+  assert_non_null(
+      strstr(t.data, "ofctx_state_duration_seconds_count{store=\"cache\",operation=\"set\"} 1\n"));
+  assert_non_null(strstr(t.data, "ofctx_state_duration_seconds_bucket{store=\"we\\\"ird\","
+                                 "operation=\"delete\",le=\"2.5\"} 0\n"));
+  assert_non_null(strstr(
+      t.data, "ofctx_state_duration_seconds_sum{store=\"we\\\"ird\",operation=\"delete\"} 3\n"));
+  ofctx__buf_free(&t);
+  ofctx__metrics_free(&m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(counts_and_text),
-                                     cmocka_unit_test(histograms)};
+                                     cmocka_unit_test(histograms), cmocka_unit_test(states)};
   return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
 }

@@ -756,8 +756,9 @@ class Emulator:
         self.max_body = args.max_body_size
         self.bindings, self.pubsubs = load_components(args.components)
         self.states = load_states(args.components)
-        self.state_items = {st["name"]: {} for st in self.states}  # key -> (bytes, etag)
+        self.state_items = {st["name"]: {} for st in self.states}  # key -> (bytes, etag, expires)
         self.state_version = 0
+        self.state_clock = 0.0  # seconds added to the clock that state TTLs are read against
         self.start_time = time.monotonic()
         self.outbound_ready_at = self.start_time + args.outbound_ready_after_ms / 1000.0
         # Contract §5: tokens come from daprd's environment; empty means unset.
@@ -1040,16 +1041,45 @@ class Emulator:
             return kit_error(400, "ERR_STATE_STORE_NOT_FOUND", "state store %s is not found" % store,
                              "DAPR_STATE_NOT_FOUND")
         if method in ("POST", "PUT"):
-            return self.state_save(store, body, too_large, entry)
+            return self.state_save(store, query, body, too_large, entry)
         key = urllib.parse.unquote(parts[1], errors="replace")
         entry["key"] = key
         if method == "GET":
             with self.lock:
-                item = self.state_items[store].get(key)
+                item = self._state_item(store, key)
             if item is None:
-                return Reply(204)  # contract §3.3: a missing key is 204
+                return Reply(204)  # contract §3.3: a missing key is 204 (an expired one too)
             return Reply(200, item[0], [("ETag", item[1])])
         return self.state_delete(store, key, query, headers)
+
+    def state_now(self):
+        return time.monotonic() + self.state_clock
+
+    def _state_item(self, store, key):
+        """The item under `key`, or None when there is none or it has expired (then
+        it is gone, as the in-memory store drops it on a read). Under self.lock."""
+        data = self.state_items[store]
+        item = data.get(key)
+        if item is not None and item[2] is not None and self.state_now() >= item[2]:
+            del data[key]
+            return None
+        return item
+
+    @staticmethod
+    def _ttl(metadata):
+        """The seconds an item lives by its metadata's ttlInSeconds as contrib's
+        state/utils.ParseTTL reads it: None for no expiry (absent, empty, 0, -1),
+        or an error text for a save to fail with."""
+        text = metadata.get("ttlInSeconds", "")
+        if text == "":
+            return None, None
+        if not re.fullmatch(r"[+-]?[0-9]+", text):
+            return None, ("incorrect value for metadata 'ttlInSeconds': strconv.ParseInt: "
+                          "parsing %s: invalid syntax" % json.dumps(text))
+        ttl = int(text)
+        if ttl < -1 or ttl > 2 ** 31 - 1:
+            return None, "incorrect value for metadata 'ttlInSeconds': must be -1 or greater"
+        return (ttl if ttl > 0 else None), None
 
     @staticmethod
     def _etag_error(item, etag, first_write):
@@ -1062,7 +1092,7 @@ class Emulator:
             return "item already exists and no etag was passed"
         return None
 
-    def state_save(self, store, body, too_large, entry):
+    def state_save(self, store, query, body, too_large, entry):
         def malformed(msg):
             return api_error(400, "ERR_MALFORMED_REQUEST", msg)
 
@@ -1084,20 +1114,28 @@ class Emulator:
                 return malformed("\"key\" is a required field")
             options = item.get("options") if isinstance(item.get("options"), dict) else {}
             etag = item.get("etag") if is_json_string(item.get("etag")) else ""
+            # the item's metadata, the request's ?metadata.k=v over it (onPostState)
+            metadata = {k: v for k, v in (item.get("metadata") or {}).items() if is_json_string(v)} \
+                if isinstance(item.get("metadata"), dict) else {}
+            metadata.update(self.request_metadata(query))
+            ttl, why = self._ttl(metadata)
+            if why:
+                return api_error(500, "ERR_STATE_SAVE",
+                                 "failed saving state in state store %s: %s" % (store, why))
             items.append((key, go_marshal(item.get("value")).encode("utf-8"), etag,
-                          options.get("concurrency") == "first-write"))
+                          options.get("concurrency") == "first-write", ttl))
         entry["keys"] = [i[0] for i in items]
         with self.lock:
-            data = self.state_items[store]
-            for key, _, etag, first_write in items:
-                why = self._etag_error(data.get(key), etag, first_write)
+            for key, _, etag, first_write, _ in items:
+                why = self._etag_error(self._state_item(store, key), etag, first_write)
                 if why:
                     return api_error(409, "ERR_STATE_SAVE",
                                      "failed saving state in state store %s: possible etag mismatch. "
                                      "error from state store: %s" % (store, why))
-            for key, value, _, _ in items:
+            data = self.state_items[store]
+            for key, value, _, _, ttl in items:
                 self.state_version += 1
-                data[key] = (value, str(self.state_version))
+                data[key] = (value, str(self.state_version), None if ttl is None else self.state_now() + ttl)
         return Reply(204)
 
     def state_delete(self, store, key, query, headers):
@@ -1106,7 +1144,7 @@ class Emulator:
         etag = headers.get("If-Match") or ""
         with self.lock:
             data = self.state_items[store]
-            why = self._etag_error(data.get(key), etag, first_write)
+            why = self._etag_error(self._state_item(store, key), etag, first_write)
             if why:
                 return api_error(409, "ERR_STATE_DELETE",
                                  "failed deleting state with key %s: possible etag mismatch. "
@@ -1805,11 +1843,24 @@ class Emulator:
                                    "pubsubs": self.pubsubs, "states": self.states}})
         if len(parts) == 2 and parts[0] == "states" and method == "GET":
             with self.lock:
-                items = self.state_items.get(parts[1])
-                if items is None:
+                if parts[1] not in self.state_items:
                     return json_reply(404, {"error": "no state store named %s" % parts[1]})
-                return json_reply(200, {k: {"value": v.decode("utf-8", "replace"), "etag": e}
-                                        for k, (v, e) in items.items()})
+                items = {k: self._state_item(parts[1], k) for k in list(self.state_items[parts[1]])}
+                now = self.state_now()
+                return json_reply(200, {k: dict({"value": v[0].decode("utf-8", "replace"), "etag": v[1]},
+                                                **({"ttl": round(v[2] - now, 3)} if v[2] is not None else {}))
+                                        for k, v in items.items() if v is not None})
+        if parts == ["states", "clock"] and method == "POST":
+            opts, err = body_json({})
+            if err:
+                return err
+            advance = opts.get("advance") if isinstance(opts, dict) else None
+            if isinstance(advance, bool) or not isinstance(advance, (int, float)) or \
+                    not math.isfinite(advance) or advance < 0:
+                return json_reply(400, {"error": "body must be {\"advance\": seconds >= 0}"})
+            with self.lock:
+                self.state_clock += advance
+            return Reply(204)
         if parts == ["health-probe"] and method == "POST":
             return json_reply(200, self.health_probe())
         if len(parts) == 3 and parts[:2] == ["deliver", "binding"] and method == "POST":
@@ -2147,6 +2198,8 @@ control API (same port, never token-checked):
                                              subscription): body [{"data", "contentType", "metadata"}]
   POST|GET|DELETE /emulator/faults           inject / list / clear sidecar faults
   GET|DELETE /emulator/received              sidecar API calls received / clear them
+  GET    /emulator/states/<store>            a state store's live items {key: {value, etag[, ttl]}}
+  POST   /emulator/states/clock              {"advance": s}: state TTLs run s seconds ahead
   PUT    /emulator/bindings/<name>/response  set what an http output binding answers
   POST   /emulator/shutdown                  exit 0 after answering
 See tests/dapr/README.md for details."""

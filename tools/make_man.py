@@ -19,7 +19,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HEADERS = [
     "function.h", "event.h", "response.h", "batch.h", "send.h", "state.h", "trace.h", "metrics.h", "config.h",
-    "strmap.h", "error.h", "alloc.h",
+    "strmap.h", "json.h", "error.h", "alloc.h",
 ]
 
 

@@ -31,7 +31,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PROG = "ofctx"
 
 USAGE = """\
-usage: ofctx new NAME [--runtime async|knative] [--signature openfunction|http] [--dir DIR]
+usage: ofctx new NAME [--runtime async|knative] [--signature openfunction|http] [--state STORE]
+                      [--dir DIR]
        ofctx run [--context FILE] [--dapr-http-port PORT] [--verbose] -- COMMAND [ARG...]
        ofctx invoke binding NAME [DATA] [--metadata KEY=VALUE]... [--sidecar PORT]
        ofctx invoke pubsub NAME TOPIC [DATA] [--content-type TYPE] [--sidecar PORT]
@@ -65,6 +66,47 @@ ofctx_result_t {ident}(ofctx_t *ctx, const ofctx_event_t *in) {{
   if (ofctx_send_to(ctx, "out", data, len, NULL) != OFCTX_OK)
     return OFCTX_ERROR; /* not acknowledged: Dapr delivers it again */
   return OFCTX_SUCCESS;  /* acknowledged once the send has been accepted */
+}}
+"""
+
+STATE_C = """\
+/* {name}: an OpenFunction function on the Async runtime (Dapr) with state.
+ * Each event is counted in the state store "{state}" (key "events"): the
+ * count is read, one more written back, and the event sent on to the
+ * output "out". Two events handled at once may both count from the same
+ * value; a write with the ETag read (ofctx/state.h) makes that a conflict. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <ofctx/ofctx.h>
+
+/* The count read (on the loop, the invocation still open). */
+static void counted(ofctx_t *ctx, const ofctx_state_result_t *r, void *arg) {{
+  const ofctx_event_t *in = ofctx_event(ctx);
+  size_t len;
+  const char *data = ofctx_event_data(in, &len);
+  ofctx_err_t rc = r->code;
+  char count[24];
+  int n;
+
+  (void)arg;
+  if (rc == OFCTX_OK) {{
+    n = snprintf(count, sizeof count, "%lld", (r->found ? atoll(r->value) : 0) + 1);
+    ofctx_log(ctx, OFCTX_LOG_INFO, "event %s from %s", count, ofctx_event_input(in));
+    rc = ofctx_state_set(ctx, "{state}", "events", count, (size_t)n, NULL);
+  }}
+  if (rc == OFCTX_OK)
+    rc = ofctx_send_to(ctx, "out", data, len, NULL);
+  if (rc != OFCTX_OK && ofctx_hold(ctx) == OFCTX_OK)
+    ofctx_release(ctx, rc); /* the input fails: Dapr delivers it again */
+}}
+
+ofctx_result_t {ident}(ofctx_t *ctx, const ofctx_event_t *in) {{
+  (void)in;
+  ofctx_set_reply(ctx, "ok", 2);
+  if (ofctx_state_get(ctx, "{state}", "events", counted, NULL) != OFCTX_OK)
+    return OFCTX_ERROR;
+  return OFCTX_SUCCESS; /* acknowledged once the read, the write and the send have settled */
 }}
 """
 
@@ -159,7 +201,7 @@ FROM debian:12 AS build
 RUN apt-get update \\
  && apt-get install -y --no-install-recommends gcc libc6-dev make cmake pkgconf \\
       libuv1-dev libjansson-dev libhttp-parser-dev libcurl4-openssl-dev libpcre2-dev \\
-      libyaml-dev libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler librdkafka-dev \\
+      libyaml-dev libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev librdkafka-dev \\
  && rm -rf /var/lib/apt/lists/*
 COPY --from=libofctx . /libofctx
 RUN cmake -S /libofctx -B /libofctx/build -DCMAKE_BUILD_TYPE=Release -DOFCTX_BUILD_TESTS=OFF \\
@@ -219,7 +261,7 @@ cc -std=c11 -o {name} {name}.c main.c $(pkg-config --cflags --libs libofctx)
   `spec.serving.hooks` of `function.yaml` (commented out there).
 - Tracing: `spec.serving.tracing` of `function.yaml` (commented out there)
   turns on W3C trace context; `ofctx_trace_id(ctx)` gives the trace id.
-{deploy_more}
+{state_readme}{deploy_more}
 """
 
 RUN_ASYNC = """\
@@ -315,13 +357,13 @@ FUNCTION_ASYNC = """\
     #   pre: [my-hook]
     #   post: [my-hook]
     # W3C trace context, continued from the events and passed on with the
-    # sends (docs/observability.md in libofctx; spans are not exported yet):
+    # sends; spans exported over OTLP/HTTP (docs/observability.md in libofctx):
     # tracing:
     #   enabled: true
     #   provider:
     #     name: opentelemetry
-    #     exporter: {{name: otlp, endpoint: "http://otel-collector:4318"}}
-    bindings:
+    #     exporter: {{name: otlp, endpoint: "http://otel-collector:4318", protocol: http/protobuf}}
+{states_yaml}    bindings:
       in:
         type: bindings.kafka
         version: v1
@@ -348,16 +390,65 @@ FUNCTION_KNATIVE = """\
     #   pre: [my-hook]
     #   post: [my-hook]
     # W3C trace context, continued from the events and passed on with the
-    # sends (docs/observability.md in libofctx; spans are not exported yet):
+    # sends; spans exported over OTLP/HTTP (docs/observability.md in libofctx):
     # tracing:
     #   enabled: true
     #   provider:
     #     name: opentelemetry
-    #     exporter: {{name: otlp, endpoint: "http://otel-collector:4318"}}
+    #     exporter: {{name: otlp, endpoint: "http://otel-collector:4318", protocol: http/protobuf}}
     template:
       containers:
         - name: function
           imagePullPolicy: IfNotPresent
+"""
+
+
+# The state store of `ofctx new --state STORE`: in the Function, and as a Dapr
+# component; the commented block in the Function without it.
+STATE_METADATA = [("redisHost", "redis-master:6379"), ("redisPassword", "")]
+
+STATES_YAML = """\
+    # The Dapr state store of ofctx_state_get/_set/_delete (ofctx/state.h):
+    # OpenFunction makes the component and names it in the context.
+    states:
+      {state}:
+        spec:
+          type: state.redis
+          version: v1
+          metadata:
+""" + "".join('            - name: %s\n              value: "%s"\n' % kv for kv in STATE_METADATA)
+
+STATES_COMMENTED = """\
+    # A Dapr state store for ofctx_state_get/_set/_delete (ofctx/state.h);
+    # `ofctx new NAME --state store` writes it, and code that uses it:
+    # states:
+    #   store:
+    #     spec:
+    #       type: state.redis
+    #       version: v1
+    #       metadata:
+""" + "".join('    #         - name: %s\n    #           value: "%s"\n' % kv for kv in STATE_METADATA)
+
+STATE_COMPONENT = """\
+# The Dapr state store the context names under "states" ({state}), on Redis.
+# With OpenFunction, the Function's spec.serving.states makes it instead
+# (function.yaml).
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: {state}
+spec:
+  type: state.redis
+  version: v1
+  metadata:
+""" + "".join('    - name: %s\n      value: "%s"\n' % kv for kv in STATE_METADATA)
+
+STATE_README = """\
+- State: the context's `states` entry `{state}` is a Dapr state store
+  (`spec.serving.states` of `function.yaml`, `components/state.yaml`);
+  `{ident}` reads and writes the key `events` there with `ofctx_state_get`
+  and `ofctx_state_set` (`ofctx/state.h`). `ofctx run` gives it a store in
+  memory; with `--invoke` the requests are printed, each on a line.
 """
 
 
@@ -479,6 +570,8 @@ def cmd_new(ofctx_bin, args):
     p.add_argument("--runtime", choices=("async", "knative"), default="async")
     p.add_argument("--signature", choices=("openfunction", "http"), default="openfunction")
     p.add_argument("--dir", help="where to make it (default: ./NAME)")
+    p.add_argument("--state", metavar="STORE",
+                   help="a Dapr state store of that name in the context, and code that counts events in it")
     a = p.parse_args(args)
     if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", a.name) or len(a.name) > 63:
         fail("new: the name %r is not a Kubernetes name (lower-case letters, digits and '-', "
@@ -492,6 +585,11 @@ def cmd_new(ofctx_bin, args):
             a.name, why, " (e.g. %s)" % better[0] if better else ""))
     if a.signature == "http" and a.runtime != "knative":
         fail("new: the http signature is for the Knative runtime only (--runtime knative)")
+    if a.state is not None and a.runtime != "async":
+        fail("new: --state is for the Async runtime only")
+    if a.state is not None and (not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", a.state) or len(a.state) > 63):
+        fail("new: the state store %r is not a Kubernetes name (lower-case letters, digits and '-', "
+             "starting and ending with a letter or digit, at most 63)" % a.state)
     dest = a.dir or a.name
     if os.path.exists(dest) and os.listdir(dest):
         fail("new: %s exists and is not empty" % dest)
@@ -499,11 +597,16 @@ def cmd_new(ofctx_bin, args):
     name, ident = a.name, identifier(a.name)
     fields = {"name": name, "ident": ident, "runtime": a.runtime.capitalize(), "signature": a.signature}
     fields["function_head"] = FUNCTION_HEAD.format(name=name)
+    fields["state"] = a.state
+    fields["states_yaml"] = STATES_YAML.format(state=a.state) if a.state else STATES_COMMENTED
+    fields["state_readme"] = STATE_README.format(**fields) if a.state else ""
     for binding in KAFKA_METADATA:
         for indent in (4, 10):
             fields["%s_metadata_%d" % (binding, indent)] = metadata_yaml(binding, name, indent)
     if a.runtime == "async":
-        source, context = ASYNC_C, dict(ASYNC_CONTEXT, name=name)
+        source, context = (STATE_C if a.state else ASYNC_C), dict(ASYNC_CONTEXT, name=name)
+        if a.state:
+            context["states"] = {a.state: {"componentName": a.state, "componentType": "state.redis"}}
     else:
         source, context = (HTTP_C if a.signature == "http" else KNATIVE_C), dict(KNATIVE_CONTEXT, name=name)
     if a.signature == "http":
@@ -527,13 +630,16 @@ def cmd_new(ofctx_bin, args):
     }
     if a.runtime == "async":
         files[os.path.join("components", "kafka.yaml")] = COMPONENTS.format(**fields)
+    if a.state:
+        files[os.path.join("components", "state.yaml")] = STATE_COMPONENT.format(**fields)
     for path, text in files.items():
         full = os.path.join(dest, path)
         os.makedirs(os.path.dirname(full), exist_ok=True)
         with open(full, "w") as f:
             f.write(text)
-    print("%s: made %s (%s runtime, %s signature): %s" % (PROG, dest, a.runtime, a.signature,
-                                                          ", ".join(sorted(files))))
+    print("%s: made %s (%s runtime, %s signature%s): %s" % (
+        PROG, dest, a.runtime, a.signature, ", state store " + a.state if a.state else "",
+        ", ".join(sorted(files))))
     print("next: cd %s && cmake -S . -B build && cmake --build build" % dest)
     return 0
 
@@ -550,7 +656,7 @@ def normalized_context(ofctx_bin, context_file, env):
 
 
 def components_of(ctx):
-    """The emulator's components file for the context's inputs and outputs."""
+    """The emulator's components file for the context's inputs, outputs and state stores."""
     bindings, pubsubs = {}, {}
     for role, comps in (("input", ctx.get("inputs") or {}), ("output", ctx.get("outputs") or {})):
         for c in comps.values():
@@ -567,7 +673,9 @@ def components_of(ctx):
         if b["roles"] == {"output"}:
             entry["direction"] = "output"
         out.append(entry)
-    return {"bindings": out, "pubsubs": list(pubsubs.values())}
+    states = {c.get("componentName"): {"name": c.get("componentName"), "type": c.get("componentType", "")}
+              for c in (ctx.get("states") or {}).values()}
+    return {"bindings": out, "pubsubs": list(pubsubs.values()), "states": list(states.values())}
 
 
 def emulator_path():

@@ -372,6 +372,56 @@ lh_group_t *lh_flood_hit(lh_flood_t *f, const lh_hit_t *h, double wall, lh_note_
   return g;
 }
 
+/* The texts of a restored group: the first fields with the first sample,
+ * the other samples, the last fields last. 0, or -1 when out of memory. */
+static int restore_texts(lh_group_t *g, const lh_cond_t *c, const lh_note_t *note) {
+  lh_hit_t h = {.rule = g->rule, .matched = 1};
+  size_t i = 0;
+
+  do {
+    h.sample = i < note->sample_count ? note->samples[i] : NULL;
+    h.fields = i == 0 ? note->first_fields : note->last_fields;
+    h.field_count = i == 0 ? note->first_count : note->last_count;
+    if (lh_group_keep(g, c, &h) != 0)
+      return -1;
+  } while (++i < note->sample_count || i == 1);
+  return 0;
+}
+
+int lh_flood_restore(lh_flood_t *f, const lh_note_t *note, double wall) {
+  size_t n = note->key_count < LH_KEY_MAX ? note->key_count : LH_KEY_MAX;
+  lh_hit_t h = {.rule = note->rule, .key = note->key, .key_count = n};
+  uint64_t hash;
+  lh_group_t *g;
+
+  if (note->rule >= f->rule_count)
+    return -1;
+  hash = hash_key(note->rule, note->key, n);
+  if (find(f, &h, hash))
+    return 1;
+  g = lh_group_new(&f->conds[note->rule], note->rule, note->key, n);
+  if (!g)
+    return -1;
+  g->hash = hash;
+  g->firing = 1;
+  g->count = note->count;
+  g->first_seen = note->first_seen;
+  g->last_seen = g->last_active = note->last_seen;
+  g->last_notified = g->hold_end = note->now;
+  if (restore_texts(g, &f->conds[note->rule], note) != 0) {
+    lh_group_free(g);
+    return -1;
+  }
+  make_room(f);
+  insert(f, g);
+  if (note->now > f->clock)
+    f->clock = note->now;
+  f->clock_at_hit = f->clock;
+  f->wall_at_hit = wall;
+  f->hit = 1;
+  return 0;
+}
+
 void lh_flood_tick(lh_flood_t *f, double wall, lh_note_fn emit, void *arg) {
   lh_group_t *g = f->oldest;
 

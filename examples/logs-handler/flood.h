@@ -151,6 +151,19 @@ void lh_flood_tick(lh_flood_t *f, double wall, lh_note_fn emit, void *arg);
  * group freed (but pinned ones, freed once unpinned). */
 void lh_flood_close(lh_flood_t *f, lh_note_fn emit, void *arg);
 
+/* An incident a previous run left open (incidents_store.h), as its last
+ * notification said it (a FIRING or UPDATE note: its rule, key, count,
+ * times, fields and samples; `now` the flood's clock when it was made):
+ * its group comes back firing, with no notification, so that its next
+ * match does not fire again and its repeat_interval runs from `now`. A
+ * COUNT or RATIO group's window is not kept: it holds since `now`, and
+ * resolves resolve_after later unless its window holds again. The flood's
+ * clock moves to `now` if it is behind, and from there follows the wall
+ * clock from `wall` on, as after a record. 0; 1 when the key has a group
+ * already (it is left as it is); -1 when out of memory or the rule is out
+ * of range. */
+int lh_flood_restore(lh_flood_t *f, const lh_note_t *note, double wall);
+
 /* The caller's own pointer on a group. A group with one is pinned: it is
  * neither evicted nor freed nor made due by a tick, until the pointer is
  * set back to NULL (then a group that ended meanwhile is freed at once: do

@@ -158,7 +158,7 @@ static int new_sample(const lh_group_t *g, const lh_cond_t *c, const char *s) {
 static int room(lh_group_t *g, size_t need) {
   char *bigger;
 
-  if (need <= g->texts_cap)
+  if (need <= g->texts_cap && g->texts) /* none yet: made even for nothing (a restore's) */
     return 0;
   need += 32; /* a little more: the last fields change often */
   bigger = realloc(g->texts, need);

@@ -23,6 +23,7 @@
 #include <ofctx/ofctx.h>
 
 #include "check_rules.h"
+#include "incidents_store.h"
 #include "logs_handler.h"
 #include "notifier.h"
 #include "rules_doc.h"
@@ -39,17 +40,30 @@ typedef struct {
   struct timespec mtime;
 } lh_file_id_t;
 
+/* An invocation that waits for the open incidents: an event's, or a
+ * batch's. */
+typedef struct {
+  ofctx_t *ctx;
+  ofctx_batch_t *batch; /* NULL: an event's */
+} lh_waiting_t;
+
 /* The function's state, its user data: owned by it, made by
  * LogsHandler_init, freed by LogsHandler_fini. */
 typedef struct {
   lh_ruleset_t *rules;
   lh_notifier_t *notifier;
+  lh_store_t *store;     /* the open incidents' state store, or NULL (opt-in) */
+  lh_waiting_t *waiting; /* invocations held until the incidents are loaded */
+  size_t waiting_count, waiting_cap;
+  int waiting_said;    /* since the last load */
   lh_view_t *view;     /* reused from record to record */
   const char *path;    /* LOGS_RULES_FILE, or NULL: reloaded when it changes */
   lh_file_id_t file;   /* path's, when the rules were last read */
   uint64_t reloads[2]; /* of the rules file: taken over, and refused */
   lh_newest_t skipped; /* the records not parsed since the clock last moved */
 } lh_state_t;
+
+static void incidents_loaded(void *arg, ofctx_t *turn, int ok);
 
 static const char *env(const char *name) { return getenv(name); }
 
@@ -82,7 +96,9 @@ static lh_notifier_t *notifier_of(lh_state_t *s) {
                               .conds = lh_ruleset_conds(s->rules),
                               .rule_count = lh_ruleset_count(s->rules),
                               .format = format,
-                              .arg = s};
+                              .arg = s,
+                              .persist = s->store ? lh_store_persist : NULL,
+                              .persist_arg = s->store};
   return lh_notifier_new(&cfg);
 }
 
@@ -145,6 +161,8 @@ void LogsHandler_fini(void *user_data) {
   if (!s)
     return;
   lh_notifier_free(s->notifier);
+  lh_store_free(s->store);
+  free(s->waiting);
   lh_ruleset_free(s->rules);
   lh_view_free(s->view);
   free(s);
@@ -170,11 +188,25 @@ int LogsHandler_init(const ofctx_config_t *cfg, void **user_data) {
     LogsHandler_fini(s);
     return -1;
   }
+  if (lh_ruleset_state_store(s->rules)) {
+    if (lh_check_state_store(cfg, lh_ruleset_state_store(s->rules), err, sizeof err) != 0) {
+      fprintf(stderr, "logs-handler: %s\n", err);
+      LogsHandler_fini(s);
+      return -1;
+    }
+    s->store = lh_store_new(lh_ruleset_state_store(s->rules));
+  }
   s->notifier = notifier_of(s);
-  if (!s->notifier) {
+  if (!s->notifier || (lh_ruleset_state_store(s->rules) && !s->store)) {
     fprintf(stderr, "logs-handler: out of memory\n");
     LogsHandler_fini(s);
     return -1;
+  }
+  if (s->store) {
+    lh_store_use(s->store, s->notifier, s->rules);
+    lh_store_on_load(s->store, incidents_loaded, s);
+    fprintf(stderr, "logs-handler: open incidents kept in the state store %s\n",
+            lh_store_entry(s->store));
   }
   say_rules(s->rules, cfg);
   *user_data = s;
@@ -214,7 +246,7 @@ static void skipped_to_clock(lh_state_t *s, double wall) {
     lh_notifier_record(s->notifier, time, wall);
 }
 
-/* One record, with the function's state. */
+/* One record, with the function's state (the incidents loaded). */
 static ofctx_result_t handle(lh_state_t *s, ofctx_t *ctx, const ofctx_event_t *in) {
   size_t len;
   const char *data = ofctx_event_data(in, &len), *why;
@@ -247,17 +279,86 @@ static ofctx_result_t handle(lh_state_t *s, ofctx_t *ctx, const ofctx_event_t *i
   return t.rc;
 }
 
+/* The invocation `ctx` (an event's, or `batch`'s) waits, held, for the
+ * open incidents (their load started if it was not): OFCTX_SUCCESS, or
+ * OFCTX_ERROR when it cannot be held. */
+static ofctx_result_t wait_for_incidents(lh_state_t *s, ofctx_t *ctx, ofctx_batch_t *batch) {
+  if (s->waiting_count == s->waiting_cap) {
+    size_t cap = s->waiting_cap ? s->waiting_cap * 2 : 16;
+    lh_waiting_t *bigger = realloc(s->waiting, cap * sizeof *bigger);
+    if (!bigger)
+      return OFCTX_ERROR;
+    s->waiting = bigger;
+    s->waiting_cap = cap;
+  }
+  if (ofctx_hold(ctx) != OFCTX_OK)
+    return OFCTX_ERROR;
+  s->waiting[s->waiting_count++] = (lh_waiting_t){ctx, batch};
+  if (!s->waiting_said) {
+    s->waiting_said = 1;
+    ofctx_log(ctx, OFCTX_LOG_INFO, "records wait for the open incidents from the state store %s",
+              lh_store_entry(s->store));
+  }
+  lh_store_tick(s->store, ctx, 0, now()); /* may load at once, and handle it */
+  return OFCTX_SUCCESS;
+}
+
+/* A load ended: the records that waited for it are handled now (`ok`), or
+ * not taken (delivered again). */
+static void incidents_loaded(void *arg, ofctx_t *turn, int ok) {
+  lh_state_t *s = arg;
+  size_t count = s->waiting_count;
+  lh_waiting_t *waiting = s->waiting;
+
+  (void)turn;
+  s->waiting = NULL;
+  s->waiting_count = s->waiting_cap = 0;
+  s->waiting_said = 0;
+  for (size_t i = 0; i < count; i++) {
+    ofctx_t *ctx = waiting[i].ctx;
+    ofctx_batch_t *batch = waiting[i].batch;
+    ofctx_result_t r = OFCTX_SUCCESS;
+    if (ofctx_hold(ctx) != OFCTX_OK) { /* settled meanwhile (its timeout): its event is gone */
+      ofctx_release(ctx, OFCTX_ESTATE);
+      continue;
+    }
+    ofctx_release(ctx, OFCTX_OK); /* that one only asked */
+    for (size_t k = 0; batch && k < ofctx_batch_count(batch); k++) {
+      ofctx_result_t e = ok ? handle(s, ctx, ofctx_batch_event(batch, k)) : OFCTX_ERROR;
+      ofctx_batch_set_status(batch, k, e); /* a bulk delivery's are read when it settles */
+      if (e == OFCTX_ERROR)
+        r = OFCTX_ERROR;
+    }
+    if (!batch)
+      r = ok ? handle(s, ctx, ofctx_event(ctx)) : OFCTX_ERROR;
+    ofctx_release(ctx, !ok ? OFCTX_ESTATE : r == OFCTX_ERROR ? OFCTX_ENOMEM : OFCTX_OK);
+  }
+  free(waiting);
+}
+
 ofctx_result_t LogsHandler(ofctx_t *ctx, const ofctx_event_t *in) {
-  return handle(ofctx_user_data(ctx), ctx, in);
+  lh_state_t *s = ofctx_user_data(ctx);
+
+  if (s->store && !lh_store_ready(s->store))
+    return wait_for_incidents(s, ctx, NULL);
+  return handle(s, ctx, in);
 }
 
 /* A bulk delivery in one call: each record as LogsHandler takes it, its
  * result its status. A firing notification's hold is then the batch's, so
  * its failure makes every record of the batch but the dropped RETRY: more
- * redeliveries than needed, never an acknowledgement too early. */
+ * redeliveries than needed, never an acknowledgement too early. Before the
+ * open incidents are loaded, the whole batch waits for them. */
 ofctx_result_t LogsHandler_batch(ofctx_t *ctx, ofctx_batch_t *batch) {
   lh_state_t *s = ofctx_user_data(ctx);
 
+  if (s->store && !lh_store_ready(s->store)) {
+    /* taken for now: a batch of one takes its status when this returns,
+     * and the hold's release says whether it went well */
+    for (size_t i = 0; i < ofctx_batch_count(batch); i++)
+      ofctx_batch_set_status(batch, i, OFCTX_SUCCESS);
+    return wait_for_incidents(s, ctx, batch);
+  }
   for (size_t i = 0; i < ofctx_batch_count(batch); i++)
     ofctx_batch_set_status(batch, i, handle(s, ctx, ofctx_batch_event(batch, i)));
   return OFCTX_SUCCESS;
@@ -284,8 +385,15 @@ static int swap_rules(lh_state_t *s, ofctx_t *ctx, lh_ruleset_t *rs) {
     ofctx_log(ctx, OFCTX_LOG_WARN,
               "rules reloaded, but max_keys, notify_rate and notify_burst keep their values "
               "until the function restarts");
+  if (!lh_ruleset_state_store(rs) != !lh_ruleset_state_store(s->rules) ||
+      (lh_ruleset_state_store(rs) &&
+       strcmp(lh_ruleset_state_store(rs), lh_ruleset_state_store(s->rules)) != 0))
+    ofctx_log(ctx, OFCTX_LOG_WARN,
+              "rules reloaded, but state_store keeps its value until the function restarts");
   lh_ruleset_free(s->rules);
   s->rules = rs;
+  if (s->store)
+    lh_store_use(s->store, s->notifier, rs);
   ofctx_log(ctx, OFCTX_LOG_INFO, "rules reloaded: %zu rules (%zu kept)", lh_ruleset_count(rs),
             kept);
   return 0;
@@ -353,6 +461,22 @@ static void notifications(ofctx_metrics_t *m, const lh_state_t *s, const char *n
   }
 }
 
+/* The state store's families, when it is on. */
+static void store_metrics(ofctx_metrics_t *m, const lh_store_counts_t *c) {
+  ofctx_metrics_family(m, "logs_handler_incidents_restored_total", OFCTX_METRIC_COUNTER,
+                       "Open incidents read from the state store at start and restored, or "
+                       "dropped (their rule's group_by or condition changed).");
+  sample(m, "result", "restored", NULL, NULL, (double)c->restored);
+  sample(m, "result", "dropped", NULL, NULL, (double)c->dropped);
+  ofctx_metrics_family(m, "logs_handler_incidents_writes_total", OFCTX_METRIC_COUNTER,
+                       "Writes of open incidents to the state store, by result: ok, failed "
+                       "(tried again 5 s later), conflict (another replica wrote first: read "
+                       "and written again).");
+  sample(m, "result", "ok", NULL, NULL, (double)c->writes_ok);
+  sample(m, "result", "failed", NULL, NULL, (double)c->writes_failed);
+  sample(m, "result", "conflict", NULL, NULL, (double)c->conflicts);
+}
+
 /* The function's metrics on GET /metrics: per rule, and of the rules file
  * (docs/logs-handler.md, "Operating it"). */
 void LogsHandler_metrics(ofctx_metrics_t *m, void *user_data) {
@@ -391,6 +515,8 @@ void LogsHandler_metrics(ofctx_metrics_t *m, void *user_data) {
   ofctx_metrics_family(m, "logs_handler_keys_dropped_total", OFCTX_METRIC_COUNTER,
                        "Keys dropped without a notification because max_keys were held.");
   ofctx_metrics_sample(m, NULL, 0, (double)lh_notifier_evictions(s->notifier));
+  if (s->store)
+    store_metrics(m, lh_store_counts(s->store));
 }
 
 static int check_rules(const ofctx_config_t *cfg, const char *path, void *arg) {
@@ -413,6 +539,8 @@ void LogsHandler_tick(ofctx_t *ctx, int stopping, void *user_data) {
   if (s->path && !stopping)
     reload(s, ctx);
   wall = now();
+  if (s->store)
+    lh_store_tick(s->store, ctx, stopping, wall);
   skipped_to_clock(s, wall);
   lh_notifier_tick(s->notifier, ctx, stopping, wall);
 }

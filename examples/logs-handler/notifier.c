@@ -12,6 +12,7 @@ typedef struct pending {
   struct pending *next;
   lh_notifier_t *n;
   lh_note_t *note; /* a copy in one allocation (note_copy); NULL once made text */
+  lh_note_t *kept; /* with persist: the note once made text, for persist */
   char *text, *output;
   char *line; /* the readable line logged once it is accepted; with the text */
   size_t len, rule;
@@ -63,6 +64,7 @@ lh_notifier_t *lh_notifier_new(const lh_notifier_config_t *cfg) {
 static void pending_free(pending_t *p) {
   free(p->held);
   free(p->note);
+  free(p->kept);
   free(p->line);
   free(p->text);
   free(p->output);
@@ -260,7 +262,10 @@ static int render(lh_notifier_t *n, pending_t *p, double wall) {
     p->text = p->output = NULL;
     return -1;
   }
-  free(p->note);
+  if (n->cfg.persist)
+    p->kept = p->note;
+  else
+    free(p->note);
   p->note = NULL;
   return 0;
 }
@@ -339,8 +344,24 @@ static void on_note(const lh_note_t *note, lh_group_t *group, void *arg) {
   lh_group_set_queued(group, note->kind == LH_NOTE_UPDATE ? p : NULL, p->seq);
 }
 
-/* The send of `p` ended with `status` (OFCTX_OK: it was accepted). */
-static void settle(pending_t *p, ofctx_err_t status) {
+/* `p`, accepted, to be kept by persist (in the turn `ctx`), which takes
+ * over its holds: 1 when it did. */
+static int persisted(lh_notifier_t *n, pending_t *p, ofctx_t *ctx) {
+  if (!n->cfg.persist || !ctx || !p->kept || p->rule >= n->cfg.rule_count)
+    return 0;
+  p->kept->rule = p->rule;
+  p->kept->kind = p->kind;
+  if (n->cfg.persist(n->cfg.persist_arg, ctx, p->kept, p->held, p->held_count) != 0) {
+    for (size_t i = 0; i < p->held_count; i++)
+      ofctx_release(p->held[i], OFCTX_ESTATE);
+    p->held_count = 0;
+  }
+  return 1;
+}
+
+/* The send of `p` (in the turn `ctx`; NULL when it never left) ended with
+ * `status` (OFCTX_OK: it was accepted). */
+static void settle(pending_t *p, ofctx_t *ctx, ofctx_err_t status) {
   lh_notifier_t *n = p->n;
 
   if (p->rule < n->cfg.rule_count) {
@@ -349,8 +370,9 @@ static void settle(pending_t *p, ofctx_err_t status) {
     else
       n->counts[p->rule].failed[p->kind]++;
   }
-  for (size_t i = 0; i < p->held_count; i++)
-    ofctx_release(p->held[i], status);
+  if (status != OFCTX_OK || !persisted(n, p, ctx))
+    for (size_t i = 0; i < p->held_count; i++)
+      ofctx_release(p->held[i], status);
   if (p->group) {
     if (status == OFCTX_OK)
       lh_group_set_user(p->n->flood, p->group, NULL);
@@ -369,7 +391,7 @@ static void sent(ofctx_t *ctx, const ofctx_send_result_t *r, void *arg) {
     ofctx_log(ctx, OFCTX_LOG_ERROR, "notification failed (%s): %s", r->message, p->line);
     p->n->bucket.tokens = 0; /* the receiver is struggling: wait for the next token */
   }
-  settle(p, r->code);
+  settle(p, ctx, r->code);
 }
 
 enum {
@@ -406,7 +428,7 @@ static void pump(lh_notifier_t *n, ofctx_t *ctx, double wall, unsigned flags) {
       n->unmarked = p->next;
     if (render(n, p, wall) != 0) {
       ofctx_log(ctx, OFCTX_LOG_ERROR, "out of memory: a notification was lost");
-      settle(p, OFCTX_ENOMEM);
+      settle(p, NULL, OFCTX_ENOMEM);
       continue;
     }
     opts.content_type = "application/json"; /* the library need not parse it again */
@@ -419,7 +441,7 @@ static void pump(lh_notifier_t *n, ofctx_t *ctx, double wall, unsigned flags) {
     if (rc != OFCTX_OK) {
       ofctx_log(ctx, OFCTX_LOG_ERROR, "cannot send a notification: %s: %s", ofctx_strerror(rc),
                 p->line);
-      settle(p, rc);
+      settle(p, NULL, rc);
     }
   }
 }
@@ -464,13 +486,18 @@ void lh_notifier_tick(lh_notifier_t *n, ofctx_t *ctx, int stopping, double wall)
   turn_t t = {.n = n, .wall = wall};
 
   n->wall = wall;
-  if (stopping)
+  if (stopping && !n->cfg.persist) /* else they stay open in the store */
     lh_flood_close(n->flood, on_note, &t);
   else
     lh_flood_tick(n->flood, wall, on_note, &t);
   if (t.nomem)
     ofctx_log(ctx, OFCTX_LOG_ERROR, "out of memory: a notification was lost");
   pump(n, ctx, wall, PUMP_TICK | (stopping ? PUMP_UNLIMITED : 0));
+}
+
+int lh_notifier_restore(lh_notifier_t *n, const lh_note_t *note, double wall) {
+  n->wall = wall;
+  return lh_flood_restore(n->flood, note, wall);
 }
 
 int lh_notifier_set_rules(lh_notifier_t *n, const lh_cond_t *conds, size_t rule_count,

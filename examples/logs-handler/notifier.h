@@ -40,6 +40,15 @@ typedef struct {
 typedef char *(*lh_format_fn)(void *arg, const lh_note_t *note, double wall, size_t *len,
                               lh_note_dest_t *dest);
 
+/* A notification the output accepted (FIRING, UPDATE or RESOLVED; its
+ * rule's index as now), of the turn `ctx` (still open), to be kept: the
+ * invocations it held (`held`, `count`: each one hold) are the callback's
+ * to release once what it keeps is kept. 0; -1 when it could not take it
+ * (then the notifier releases them with OFCTX_ESTATE). Everything is
+ * borrowed for the call. */
+typedef int (*lh_persist_fn)(void *arg, ofctx_t *ctx, const lh_note_t *note, ofctx_t *const *held,
+                             size_t count);
+
 typedef struct {
   size_t max_keys;        /* flood groups kept at once (LOGS_MAX_KEYS) */
   double rate, burst;     /* notifications a second, and at most saved */
@@ -47,6 +56,11 @@ typedef struct {
   size_t rule_count;      /* of conds */
   lh_format_fn format;    /* required */
   void *arg;              /* format's, borrowed for the notifier's life */
+  /* NULL, or where the accepted notifications are kept (the open incidents
+   * in a state store, incidents_store.h); with one, a stop resolves
+   * nothing: the incidents stay open for the next run. */
+  lh_persist_fn persist;
+  void *persist_arg;
 } lh_notifier_config_t;
 
 /* NULL when out of memory. */
@@ -64,8 +78,12 @@ ofctx_result_t lh_notifier_hit(lh_notifier_t *n, ofctx_t *ctx, const lh_hit_t *h
 void lh_notifier_record(lh_notifier_t *n, double time, double wall);
 
 /* The function's tick: what is due goes out; `stopping` resolves every
- * group and sends the whole queue, bucket or not. */
+ * group (but with `persist`: none) and sends the whole queue, bucket or
+ * not. */
 void lh_notifier_tick(lh_notifier_t *n, ofctx_t *ctx, int stopping, double wall);
+
+/* An incident a previous run left open: lh_flood_restore. */
+int lh_notifier_restore(lh_notifier_t *n, const lh_note_t *note, double wall);
 
 /* A reload: see lh_flood_set_rules. 0, or -1 when out of memory. */
 int lh_notifier_set_rules(lh_notifier_t *n, const lh_cond_t *conds, size_t rule_count,

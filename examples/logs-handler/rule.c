@@ -82,6 +82,7 @@ size_t lh_ruleset_max_keys(const lh_ruleset_t *rs) { return rs->max_keys; }
 double lh_ruleset_notify_rate(const lh_ruleset_t *rs) { return rs->rate; }
 double lh_ruleset_notify_burst(const lh_ruleset_t *rs) { return rs->burst; }
 const char *lh_ruleset_receiver(const lh_ruleset_t *rs) { return rs->receiver; }
+const char *lh_ruleset_state_store(const lh_ruleset_t *rs) { return rs->state_store; }
 
 const char *const *lh_ruleset_fields(const lh_ruleset_t *rs, size_t i, size_t *count) {
   *count = rs->rules[i].field_count;
@@ -528,6 +529,7 @@ static int compile_settings(lh_ruleset_t *rs, const json_t *doc, at_t *at) {
       !(rs->receiver = text_at(s, "receiver", at)))
     return -1;
   rs->max_keys = (size_t)keys;
+  rs->state_store = json_string_value(json_object_get(s, "state_store"));
   return 0;
 }
 

@@ -44,6 +44,9 @@ size_t lh_ruleset_max_keys(const lh_ruleset_t *rs);
 double lh_ruleset_notify_rate(const lh_ruleset_t *rs);
 double lh_ruleset_notify_burst(const lh_ruleset_t *rs);
 const char *lh_ruleset_receiver(const lh_ruleset_t *rs);
+/* The states entry that keeps the open incidents (settings.state_store,
+ * LOGS_STATE_STORE), or NULL: none. */
+const char *lh_ruleset_state_store(const lh_ruleset_t *rs);
 
 /* Every rule on the record: `hit` is called, in rule order, for each rule
  * whose select (and, for a ratio, `of.where`) the record passes and that it

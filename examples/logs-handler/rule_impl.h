@@ -62,6 +62,7 @@ struct lh_ruleset {
   size_t max_keys;
   double rate, burst;
   const char *receiver;
+  const char *state_store; /* settings.state_store, or NULL */
   char *self_ns, *self_pod;
   pcre2_match_data *md;
   literal_t *lits; /* the prefilter's, each once */

@@ -13,8 +13,8 @@
 #define NAME_MAX_LEN 63
 
 static const char *const TOP_KEYS[] = {"settings", "defaults", "rules", NULL};
-static const char *const SETTINGS_KEYS[] = {"max_keys", "notify_rate", "notify_burst", "receiver",
-                                            NULL};
+static const char *const SETTINGS_KEYS[] = {"max_keys", "notify_rate", "notify_burst",
+                                            "receiver", "state_store", NULL};
 static const char *const SELECT_KEYS[] = {"namespace", "pod", "container", "labels", "self", NULL};
 static const char *const MATCH_KEYS[] = {"parse", "where", "regex", NULL};
 static const char *const PARSES[] = {"none", "access_log", "json", NULL};
@@ -428,9 +428,13 @@ static int normalize_settings(lh_check_t *c, const json_t *file, json_t *doc) {
     rc = lh_check_put(c, s, "notify_burst", json_real((double)json_integer_value(v)), p.s);
   v = lh_member(in, "receiver");
   lh_path_key(&p, "settings", "receiver");
+  rc = rc ? rc
+          : lh_check_put(c, s, "receiver",
+                         v ? lh_check_text(c, v, p.s, 0) : json_string("logs-handler"), p.s);
+  v = lh_member(in, "state_store"); /* null: the open incidents are not kept */
+  lh_path_key(&p, "settings", "state_store");
   return rc ? rc
-            : lh_check_put(c, s, "receiver",
-                           v ? lh_check_text(c, v, p.s, 0) : json_string("logs-handler"), p.s);
+            : lh_check_put(c, s, "state_store", v ? lh_check_text(c, v, p.s, 0) : json_null(), p.s);
 }
 
 int lh_rules_doc_normalize(json_t **out, const json_t *file, lh_has_output_fn has_output, void *arg,

@@ -8,7 +8,7 @@
  * The normalized document (every key present, in this order, nothing else;
  * durations in seconds, as reals):
  *   {"settings": {"max_keys": 10000, "notify_rate": 1.0, "notify_burst": 3.0,
- *                 "receiver": "logs-handler"},
+ *                 "receiver": "logs-handler", "state_store": null},
  *    "rules": [{"name", "severity", "output", "format", "repeat_interval",
  *               "resolve_after", "lease",
  *               "select": {"namespace": [..], "pod": [..], "container": [..],
@@ -20,7 +20,8 @@
  * The file's keys and their defaults:
  *   settings: max_keys (integer 1..1000000, 10000), notify_rate (notifications
  *     a second, 0.001..1000, 1), notify_burst (integer 1..1000, 3), receiver
- *     (text, "logs-handler").
+ *     (text, "logs-handler"), state_store (the function context's states
+ *     entry that keeps the open incidents, incidents_store.h; null: none).
  *   defaults: any rule key but name. A rule's own key replaces the default,
  *     except select, match, labels and annotations, which are merged key by
  *     key (the rule's keys win; select.labels as one key); a rule's null
@@ -100,7 +101,7 @@ int lh_rules_doc_from_env(json_t **out, lh_getenv_fn get, char *const *names, lh
  * LOGS_ALERT_SEVERITY, LOGS_OUTPUT, LOGS_ALERT_FORMAT, LOGS_REPEAT_INTERVAL,
  * LOGS_QUIET_PERIOD, LOGS_ALERT_LEASE_SECONDS: the file says all that).
  * The settings variables (LOGS_MAX_KEYS, LOGS_NOTIFY_RATE, LOGS_NOTIFY_BURST,
- * LOGS_ALERT_RECEIVER) still apply, as a deployment's override: each one
+ * LOGS_ALERT_RECEIVER, LOGS_STATE_STORE) still apply, as a deployment's override: each one
  * set replaces the document's setting. 0, or -1 with a message naming the
  * variable in err. */
 int lh_rules_doc_env_settings(json_t *doc, lh_getenv_fn get, char *const *names, lh_warn_fn warn,

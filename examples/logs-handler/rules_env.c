@@ -31,6 +31,7 @@ static const char *const VARIABLES[] = {"LOGS_RULES_FILE",
                                         "LOGS_NOTIFY_RATE",
                                         "LOGS_NOTIFY_BURST",
                                         "LOGS_ALERT_RECEIVER",
+                                        "LOGS_STATE_STORE",
                                         NULL};
 #define FIRST_RULE_VARIABLE 1
 #define FIRST_SETTING 11
@@ -265,6 +266,9 @@ static int settings(env_t *e, json_t *settings, int all) {
     return -1;
   if ((all || *value_of(e, "LOGS_ALERT_RECEIVER", "")) &&
       text(e, settings, "receiver", "LOGS_ALERT_RECEIVER", "logs-handler") != 0)
+    return -1;
+  if (*value_of(e, "LOGS_STATE_STORE", "") &&
+      text(e, settings, "state_store", "LOGS_STATE_STORE", "") != 0)
     return -1;
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <ofctx/json.h>
 
 #include "access_log.h"
 #include "alert.h"
@@ -72,8 +73,25 @@ void lh_view_use_arena(void) {
   json_set_alloc_funcs(arena_malloc, arena_free);
 }
 
+/* The members of a record the view reads, found in one pass over it
+ * (ofctx_json_lookup): the order of `record_paths`. */
+enum {
+  P_LOG,
+  P_MESSAGE,
+  P_MSG,
+  P_TIME,
+  P_TIMESTAMP,
+  P_NS,
+  P_POD,
+  P_CONTAINER,
+  P_HOST,
+  P_LABELS,
+  P_COUNT
+};
+
 struct lh_view {
-  json_t *root, *labels, *line_json;
+  json_t *line_json;
+  ofctx_json_path_t paths[P_COUNT]; /* the record's members, where they stand */
   arena_t arena;
   int in_arena; /* the trees are in the arena */
   const char *ns, *pod, *container, *host, *line;
@@ -195,7 +213,6 @@ void lh_view_release(lh_view_t *v, lh_view_mark_t mark) {
 static void let_go(lh_view_t *v) {
   if (!v->in_arena || v->arena.spilled) {
     active = v->in_arena ? &v->arena : NULL;
-    json_decref(v->root);
     json_decref(v->line_json);
     active = NULL;
   }
@@ -232,7 +249,7 @@ static json_t *load(lh_view_t *v, const char *data, size_t len, json_error_t *je
 
 static void reset(lh_view_t *v) {
   let_go(v);
-  v->root = v->line_json = v->labels = NULL;
+  v->line_json = NULL;
   v->ns = v->pod = v->container = v->host = v->line = NULL;
   v->access_state = v->json_state = v->time_state = LAZY_NOT_YET;
   v->group_count = 0;
@@ -257,43 +274,54 @@ void lh_view_free(lh_view_t *v) {
   free(v);
 }
 
-static const char *member(json_t *obj, const char *key, size_t *len) {
-  json_t *s = json_object_get(obj, key);
+/* The characters of the JSON string `value` (`value_len` bytes of the
+ * record, which is valid JSON), NUL-terminated in the view's string space:
+ * NULL when `value` is not a string, or when out of memory (`*nomem` then
+ * set when `nomem` is not NULL). Most have no escape: they are copied as
+ * they stand. */
+static const char *string_of(lh_view_t *v, const char *value, size_t value_len, size_t *len,
+                             int *nomem) {
+  char *out;
 
-  *len = json_string_length(s);
-  return json_string_value(s);
+  if (ofctx_json_type(value, value_len) != OFCTX_JSON_STRING)
+    return NULL;
+  out = take(v, value_len - 1);
+  if (!out) {
+    if (nomem)
+      *nomem = 1;
+    return NULL;
+  }
+  if (!memchr(value + 1, '\\', value_len - 2)) {
+    *len = value_len - 2;
+    memcpy(out, value + 1, *len);
+    out[*len] = '\0';
+  } else if (ofctx_json_string(value, value_len, out, value_len - 1, len) != OFCTX_OK) {
+    return NULL; /* not reached: the lookup checked the record */
+  }
+  return out;
 }
 
-/* The JSON text was refused: why (valid JSON that jansson cannot hold is
- * not called "not JSON"). */
-static lh_verdict_t refused(int other, const json_error_t *jerr, const char **why) {
-  enum json_error_code code = other ? json_error_unknown : json_error_code(jerr);
-
-  if (code == json_error_out_of_memory)
-    return LH_NOMEM;
-  *why = other ? "JSON, but not an object"
-         : code == json_error_numeric_overflow || code == json_error_stack_overflow ||
-                 code == json_error_null_character || strstr(jerr->text, "invalid Unicode")
-             ? "JSON that jansson cannot hold (a number too large, nesting past 2048, "
-               "\\u0000 or a lone surrogate)"
-             : "not JSON";
-  return LH_DROP;
+static const char *member(lh_view_t *v, int which, size_t *len, int *nomem) {
+  return string_of(v, v->paths[which].value, v->paths[which].value_len, len, nomem);
 }
 
-/* The Kubernetes metadata and the line, from the parsed record. */
+/* The Kubernetes metadata and the line, from the record's members. */
 static lh_verdict_t metadata(lh_view_t *v, const char **why) {
-  json_t *k8s = json_object_get(v->root, "kubernetes");
+  int nomem = 0;
 
-  v->ns = member(k8s, "namespace_name", &v->ns_len);
-  v->pod = member(k8s, "pod_name", &v->pod_len);
-  v->container = member(k8s, "container_name", &v->container_len);
-  v->host = member(k8s, "host", &v->host_len);
-  v->labels = json_object_get(k8s, "labels");
-  v->line = member(v->root, "log", &v->line_len);
+  v->ns = member(v, P_NS, &v->ns_len, &nomem);
+  v->pod = member(v, P_POD, &v->pod_len, &nomem);
+  v->container = member(v, P_CONTAINER, &v->container_len, &nomem);
+  v->host = member(v, P_HOST, &v->host_len, &nomem);
+  v->line = member(v, P_LOG, &v->line_len, &nomem);
   if (!v->line)
-    v->line = member(v->root, "message", &v->line_len);
+    v->line = member(v, P_MESSAGE, &v->line_len, &nomem);
   if (!v->line)
-    v->line = member(v->root, "msg", &v->line_len);
+    v->line = member(v, P_MSG, &v->line_len, &nomem);
+  if (nomem) {
+    v->line = NULL;
+    return LH_NOMEM;
+  }
   if (!v->ns || !v->pod || !v->line) {
     *why = "not a Kubernetes log record (kubernetes.namespace_name, kubernetes.pod_name, log)";
     v->line = NULL; /* no rule runs on it */
@@ -304,9 +332,20 @@ static lh_verdict_t metadata(lh_view_t *v, const char **why) {
 
 lh_verdict_t lh_view_parse(lh_view_t **vp, const char *data, size_t len, double now,
                            const char **why) {
-  json_error_t jerr;
+  static const char *const log[] = {"log"}, *const message[] = {"message"}, *const msg[] = {"msg"},
+                           *const at_time[] = {"time"}, *const timestamp[] = {"@timestamp"},
+                           *const ns[] = {"kubernetes", "namespace_name"},
+                           *const pod[] = {"kubernetes", "pod_name"},
+                           *const container[] = {"kubernetes", "container_name"},
+                           *const host[] = {"kubernetes", "host"},
+                           *const labels[] = {"kubernetes", "labels"};
+  static const ofctx_json_path_t record_paths[P_COUNT] = {
+      {log, 1, NULL, 0},       {message, 1, NULL, 0}, {msg, 1, NULL, 0}, {at_time, 1, NULL, 0},
+      {timestamp, 1, NULL, 0}, {ns, 2, NULL, 0},      {pod, 2, NULL, 0}, {container, 2, NULL, 0},
+      {host, 2, NULL, 0},      {labels, 2, NULL, 0}};
   lh_view_t *v = *vp;
-  int other;
+  ofctx_err_t rc;
+  size_t i = 0;
 
   *why = NULL;
   if (!v) {
@@ -318,9 +357,20 @@ lh_verdict_t lh_view_parse(lh_view_t **vp, const char *data, size_t len, double 
   reset(v);
   v->now = now;
   v->in_arena = arena_on(v);
-  v->root = load(v, data, len, &jerr, &other);
-  if (!v->root)
-    return refused(other, &jerr, why);
+  memcpy(v->paths, record_paths, sizeof record_paths);
+  rc = ofctx_json_lookup(data, len, v->paths, P_COUNT);
+  if (rc == OFCTX_ENOMEM)
+    return LH_NOMEM;
+  if (rc != OFCTX_OK) {
+    *why = "not JSON";
+    return LH_DROP;
+  }
+  while (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r')
+    i++;
+  if (data[i] != '{') {
+    *why = "JSON, but not an object";
+    return LH_DROP;
+  }
   return metadata(v, why);
 }
 
@@ -348,16 +398,20 @@ int lh_view_status(lh_view_t *v) {
 static int plausible(double t) { return t > 0 && t < LH_TIME_MAX; }
 
 static double record_time(lh_view_t *v) {
-  json_t *ts = json_object_get(v->root, "@timestamp");
-  const char *time_text = json_string_value(json_object_get(v->root, "time"));
+  const ofctx_json_path_t *ts = &v->paths[P_TIMESTAMP];
   const lh_access_t *a;
+  const char *text;
+  size_t n;
   double t;
 
-  if (time_text && lh_parse_rfc3339(time_text, &t) == 0 && plausible(t))
+  text = member(v, P_TIME, &n, NULL);
+  if (text && lh_parse_rfc3339(text, &t) == 0 && plausible(t))
     return t;
-  if (json_is_number(ts) && plausible(json_number_value(ts)))
-    return json_number_value(ts);
-  if (ts && json_is_string(ts) && lh_parse_rfc3339(json_string_value(ts), &t) == 0 && plausible(t))
+  if (ofctx_json_type(ts->value, ts->value_len) == OFCTX_JSON_NUMBER &&
+      ofctx_json_number(ts->value, ts->value_len, &t) == OFCTX_OK && plausible(t))
+    return t;
+  text = member(v, P_TIMESTAMP, &n, NULL);
+  if (text && lh_parse_rfc3339(text, &t) == 0 && plausible(t))
     return t;
   a = access_of(v);
   if (a && lh_parse_clf_time(a->time.p, a->time.len, &t) == 0 && plausible(t))
@@ -567,8 +621,16 @@ static const char *metadata_field(lh_view_t *v, const lh_fref_t *f, size_t *len)
   case LH_FIELD_LINE:
     *len = v->line_len;
     return v->line;
-  default:
-    return member(v->labels, f->name, len);
+  default: { /* a label: its name may hold dots (app.kubernetes.io/name) */
+    const ofctx_json_path_t *labels = &v->paths[P_LABELS];
+    const char *value;
+    size_t value_len;
+    if (ofctx_json_type(labels->value, labels->value_len) != OFCTX_JSON_OBJECT ||
+        ofctx_json_getv(labels->value, labels->value_len, &f->name, 1, &value, &value_len) !=
+            OFCTX_OK)
+      return NULL;
+    return string_of(v, value, value_len, len, NULL);
+  }
   }
 }
 

@@ -1,11 +1,12 @@
-/* One Fluent Bit record as the rules see it, parsed once whatever the rule
- * count: the JSON (jansson), the Kubernetes metadata (namespace, pod,
- * container, host, labels), the log line and the record's time; the
- * access-log fields (access_log.c) and the log line as a JSON object only
- * when a rule asks for them, once. A view is reused from record to record:
- * its buffers stay, so a record costs no allocation but jansson's. Strings it
- * gives are the view's, valid until the next lh_view_parse or lh_view_free.
- * Not thread-safe. */
+/* One Fluent Bit record as the rules see it, read once whatever the rule
+ * count: its few members (the log line, its time, the Kubernetes namespace,
+ * pod, container, host and labels) found in one pass over the JSON text
+ * (ofctx_json_lookup, no tree built), a label looked up when a rule asks for
+ * it; the access-log fields (access_log.c) and the log line as a JSON object
+ * (jansson) only when a rule asks for them, once. A view is reused from
+ * record to record: its buffers stay, so a record costs no allocation but
+ * jansson's for a line parsed as JSON. Strings it gives are the view's,
+ * valid until the next lh_view_parse or lh_view_free. Not thread-safe. */
 #ifndef LH_VIEW_H
 #define LH_VIEW_H
 
@@ -60,9 +61,11 @@ typedef struct lh_view lh_view_t;
 
 /* Parses the record `data` (`len` bytes) into `*v`, reusing the view that
  * `*v` holds (NULL: a new one is made; free it with lh_view_free). `now` is
- * the time of handling, the record's time when it carries none.
- * LH_IGNORE: parsed; LH_DROP: not JSON, or not a Kubernetes log record
- * (`*why` says which); LH_NOMEM: out of memory. */
+ * the time of handling, the record's time when it carries none. Any JSON
+ * text (RFC 8259) is read, jansson's limits aside; when an object holds a
+ * name twice, the last member counts. LH_IGNORE: parsed; LH_DROP: not JSON,
+ * not an object, or not a Kubernetes log record (`*why` says which);
+ * LH_NOMEM: out of memory. */
 lh_verdict_t lh_view_parse(lh_view_t **v, const char *data, size_t len, double now,
                            const char **why);
 void lh_view_free(lh_view_t *v);

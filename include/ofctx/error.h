@@ -25,6 +25,7 @@ extern "C" {
   XX(EOPTION, "invalid runtime option")                                                            \
   XX(ESTATE, "the sidecar did not perform the state request")                                      \
   XX(ECONFLICT, "the state's ETag did not match")                                                  \
+  XX(ENOTFOUND, "no value at that path")                                                           \
   XX(ECOMPONENT, "invalid Dapr component")
 
 typedef enum {

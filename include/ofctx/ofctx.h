@@ -18,6 +18,7 @@
 #include "ofctx/event.h"
 #include "ofctx/export.h"
 #include "ofctx/function.h"
+#include "ofctx/json.h"
 #include "ofctx/metrics.h"
 #include "ofctx/response.h"
 #include "ofctx/send.h"

@@ -8,7 +8,9 @@
  * (with the `tracestate` received, and the context's `baggage`) goes to the
  * sidecar, so that Dapr's spans join the same trace. The library's log
  * lines about an invocation, and ofctx_log's, then carry `trace_id` and
- * `span_id`. Spans are not exported yet (docs/observability.md).
+ * `span_id`. With the context's exporter `otlp`, the spans (the
+ * invocation's, its sends', its hooks') are exported over OTLP/HTTP
+ * (docs/observability.md).
  *
  *   ofctx_log(ctx, OFCTX_LOG_INFO, "order %s", id);  // carries trace_id
  *   const char *tp = ofctx_traceparent(ctx);         // for a call of its own

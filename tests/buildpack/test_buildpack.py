@@ -315,6 +315,20 @@ class Buildpack(unittest.TestCase):
         self.assertEqual([(x["outcome"], x["reply"]["data"]) for x in lines if "outcome" in x],
                          [("SUCCESS", "ok"), ("SUCCESS", "ok")])
 
+    def test_an_ofctx_new_state_scaffold_builds_unchanged(self):
+        # ofctx new --state: the buildpack's own main runs it as the scaffold's does
+        files = self.scaffold("counter", "--state", "visits")
+        self.assertIn("ofctx_state_get", files["counter.c"])
+        lc, _ = self.build_ok(files, {"FUNC_NAME": "counter"})
+        web, env = lc.process()
+        out = subprocess.run(web["command"] + ["--context", os.path.join(lc.app, "context.json"), "--invoke", "-"],
+                             input="a\nb\n", env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        lines = [json.loads(line) for line in out.stdout.splitlines()]
+        self.assertEqual([(x["state"], x.get("value")) for x in lines if "state" in x],
+                         [("get", None), ("set", 1), ("get", 1), ("set", 2)])
+        self.assertEqual([x["data"] for x in lines if x.get("output") == "out"], ["a", "b"])
+
     def test_a_scaffold_that_links_jansson_builds_and_serves(self):
         lc, _ = self.build_ok(self.jansson_scaffold(link=True), {"FUNC_NAME": "greeter"})
         self.assertEqual(self.serve_knative(lc, "greeter", "POST", '{"name": "ada"}'), (200, b"hello ada"))

@@ -527,6 +527,49 @@ class StateTest(unittest.TestCase):
         st, _, data = self.bare.call("GET", "/v1.0/state/store/k")
         self.assertEqual((st, json.loads(data)["errorCode"]), (500, "ERR_STATE_STORE_NOT_CONFIGURED"))
 
+    def advance(self, seconds):
+        self.assertEqual(self.emu.call("POST", "/emulator/states/clock",
+                                       json.dumps({"advance": seconds}).encode())[0], 204)
+
+    def test_ttl(self):
+        # metadata ttlInSeconds on the item: readable until it expires, then 204 as a missing key
+        self.assertEqual(self.save([{"key": "t1", "value": 1, "metadata": {"ttlInSeconds": "60"}},
+                                    {"key": "t2", "value": 2}]), (204, None))
+        self.assertEqual(self.get("t1")[:2], (200, b"1"))
+        etag = self.get("t1")[2]
+        self.assertGreater(self.emu.json("GET", "/emulator/states/store")[1]["t1"]["ttl"], 50)
+        self.advance(59)
+        self.assertEqual(self.get("t1")[:2], (200, b"1"))
+        self.advance(2)
+        self.assertEqual(self.get("t1"), (204, b"", None))
+        self.assertEqual(self.get("t2")[:2], (200, b"2"))  # no TTL: kept
+        self.assertNotIn("t1", self.emu.json("GET", "/emulator/states/store")[1])
+        # an expired item is gone for ETags too
+        st, body = self.save([{"key": "t1", "value": 3, "etag": etag}])
+        self.assertEqual((st, body["errorCode"]), (409, "ERR_STATE_SAVE"))
+        # ?metadata.ttlInSeconds= applies to every item, over the item's own
+        st, _, _ = self.emu.call("POST", "/v1.0/state/store?metadata.ttlInSeconds=5",
+                                 json.dumps([{"key": "q", "value": 1, "metadata": {"ttlInSeconds": "-1"}}]).encode())
+        self.assertEqual(st, 204)
+        self.advance(6)
+        self.assertEqual(self.get("q")[0], 204)
+        # -1 and 0: no expiry; a save without TTL clears the one the key had
+        self.save([{"key": "n", "value": 1, "metadata": {"ttlInSeconds": "-1"}},
+                   {"key": "z", "value": 1, "metadata": {"ttlInSeconds": "0"}},
+                   {"key": "c", "value": 1, "metadata": {"ttlInSeconds": "1"}}])
+        self.save([{"key": "c", "value": 2}])
+        self.advance(10 ** 6)
+        self.assertEqual([self.get(k)[0] for k in ("n", "z", "c")], [200, 200, 200])
+
+    def test_ttl_refused(self):
+        for bad in ("soon", "1.5", "-2", "2147483648"):
+            st, body = self.save([{"key": "b", "value": 1, "metadata": {"ttlInSeconds": bad}}])
+            self.assertEqual((st, body["errorCode"]), (500, "ERR_STATE_SAVE"), bad)
+            self.assertIn("incorrect value for metadata 'ttlInSeconds'", body["message"])
+        self.assertEqual(self.get("b")[0], 204)  # nothing saved
+        for bad in (b'{"advance": -1}', b'{"advance": NaN}', b'{"advance": true}', b'[]'):
+            self.assertEqual(self.emu.call("POST", "/emulator/states/clock", bad)[0], 400, bad)
+
     def test_control_and_metadata(self):
         self.save([{"key": "c", "value": "v"}])
         st, items = self.emu.json("GET", "/emulator/states/store")

@@ -17,11 +17,13 @@
  *                                    fail with OFCTX_EINVAL (then 200, else 500)
  *   {"send_opts": {"output": o, "data": text, "type": t, "operation": op,
  *                  "metadata": [k, v]}}  ofctx_send_to with options, each optional
- *   {"state_set": [store, key, value], "etag": e, "first_write": true, "report": "out"}
+ *   {"state_set": [store, key, value], "etag": e, "first_write": true, "report": "out",
+ *    "metadata": [k, v]}
  *   {"state_get": [store, key], "report": "out"}
  *   {"state_delete": [store, key], "etag": e, "report": "out"}
- *                                    a state request (etag, first_write and report
- *                                    optional); its callback sends {"op", "code" (the
+ *                                    a state request (etag, first_write, report and
+ *                                    metadata, one pair, optional); its callback
+ *                                    sends {"op", "code" (the
  *                                    error's name), "status", and for a get "found",
  *                                    "value", "etag"} to the report output; a refusal
  *                                    at once is a DROP, answered with the error's name
@@ -86,13 +88,16 @@ static void state_done(ofctx_t *ctx, const ofctx_state_result_t *r, void *arg) {
 static ofctx_result_t state_command(ofctx_t *ctx, const json_t *cmd) {
   const char *report = json_string_value(json_object_get(cmd, "report"));
   ofctx_state_opts_t opts = OFCTX_STATE_OPTS_INIT;
-  json_t *v;
+  json_t *v, *md = json_object_get(cmd, "metadata");
+  const char *metadata[] = {json_string_value(json_array_get(md, 0)),
+                            json_string_value(json_array_get(md, 1)), NULL};
   ofctx_err_t e = OFCTX_EINVAL;
 
   opts.etag = json_string_value(json_object_get(cmd, "etag"));
   opts.concurrency = json_is_true(json_object_get(cmd, "first_write"))
                          ? OFCTX_STATE_FIRST_WRITE
                          : OFCTX_STATE_CONCURRENCY_DEFAULT;
+  opts.metadata = md ? metadata : NULL;
   opts.done = state_done;
   opts.arg = copy_of(report);
   if ((v = json_object_get(cmd, "state_get")) != NULL) {

@@ -40,6 +40,10 @@ with open(os.path.join(DATA, "logs", "cases.jsonl")) as f:
 with open(os.path.join(HERE, "..", "..", "examples", "logs-handler", "testdata", "records.jsonl")) as f:
     for line in list(f)[:30]:
         put("logs", line.rstrip("\n"))
+        put("json_get", line.rstrip("\n"))
+for doc in ['{"a":1,"a":{"b":2}}', '{"a":{"b":1},"a":{"c":[2]}}', '{"k\\u002e1":"\\ud83d\\ude00","k":{"":null}}',
+            '{"n":-1.5e3,"i":9223372036854775807,"s":"a\\"\\\\b","o":{"x":true,"y":false}}', '[{"a":1}]']:
+    put("json_get", doc)
 
 REQUESTS = [
     "GET / HTTP/1.1\r\nHost: x\r\n\r\n",

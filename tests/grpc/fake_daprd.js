@@ -17,7 +17,8 @@
 //   POST /load      {"method", "requests": [...], "concurrency": n}
 //                                            → {"results": [...]} in request order
 //   GET  /received                           → the Dapr API calls so far
-//   GET  /states                             → {"store/key": {"value", "etag"}}
+//   GET  /states                             → {"store/key": {"value", "etag"}}, live items
+//   POST /states/clock {"advance": s}        state TTLs run s seconds ahead
 //   DELETE /received
 //   POST /faults    [{"method": "PublishEvent", "code": 14, "times": 2}, ...]
 //                   ({"method": "BulkPublishEvent", "failEntries": ["b"]}: an OK
@@ -70,8 +71,32 @@ function takeFault(method) {
 
 // ---- state: one in-memory store, ETags as Dapr's in-memory store has them ----
 
-const items = new Map(); // "store\0key" -> {value: Buffer, etag: string}
+const items = new Map(); // "store\0key" -> {value: Buffer, etag: string, expires: ms or null}
 let version = 0;
+let clockMs = 0; // added to the clock that TTLs are read against
+
+const now = () => Date.now() + clockMs;
+
+// The live item under "store\0key": one whose TTL has run out is gone.
+function itemOf(k) {
+  const item = items.get(k);
+  if (item && item.expires !== null && now() >= item.expires) {
+    items.delete(k);
+    return undefined;
+  }
+  return item;
+}
+
+// metadata ttlInSeconds as contrib's state/utils.ParseTTL reads it: {ms}
+// (null: no expiry, for absent, empty, 0 and -1) or {error}.
+function ttlOf(metadata) {
+  const text = (metadata || {}).ttlInSeconds;
+  if (text === undefined || text === "") return { ms: null };
+  const n = /^[+-]?[0-9]+$/.test(text) ? Number(text) : NaN;
+  if (Number.isNaN(n) || n < -1 || n > 2147483647)
+    return { error: "incorrect value for metadata 'ttlInSeconds': " + JSON.stringify(text) };
+  return { ms: n > 0 ? n * 1000 : null };
+}
 
 // Why a write is refused (Dapr answers ABORTED), or null.
 function etagError(item, etag, concurrency) {
@@ -81,20 +106,24 @@ function etagError(item, etag, concurrency) {
 
 const STATE = {
   GetState(req) {
-    const item = items.get(req.storeName + "\0" + req.key);
+    const item = itemOf(req.storeName + "\0" + req.key);
     return { response: item ? { data: item.value, etag: item.etag, metadata: {} } : { data: Buffer.alloc(0), etag: "", metadata: {} } };
   },
   SaveState(req) {
+    const ttls = req.states.map((s) => ttlOf(s.metadata));
+    const bad = ttls.find((t) => t.error);
+    if (bad) return { code: grpc.status.INTERNAL, details: "failed saving state in state store " + req.storeName + ": " + bad.error };
     for (const s of req.states) {
-      const why = etagError(items.get(req.storeName + "\0" + s.key), s.etag && s.etag.value, s.options && s.options.concurrency);
+      const why = etagError(itemOf(req.storeName + "\0" + s.key), s.etag && s.etag.value, s.options && s.options.concurrency);
       if (why) return { code: grpc.status.ABORTED, details: "failed saving state in state store " + req.storeName + ": " + why };
     }
-    for (const s of req.states) items.set(req.storeName + "\0" + s.key, { value: s.value, etag: String(++version) });
+    req.states.forEach((s, i) => items.set(req.storeName + "\0" + s.key, {
+      value: s.value, etag: String(++version), expires: ttls[i].ms === null ? null : now() + ttls[i].ms }));
     return { response: {} };
   },
   DeleteState(req) {
     const k = req.storeName + "\0" + req.key;
-    const why = etagError(items.get(k), req.etag && req.etag.value, req.options && req.options.concurrency);
+    const why = etagError(itemOf(k), req.etag && req.etag.value, req.options && req.options.concurrency);
     if (why) return { code: grpc.status.ABORTED, details: "failed deleting state with key " + req.key + ": " + why };
     items.delete(k);
     return { response: {} };
@@ -275,7 +304,16 @@ async function control(req, res) {
   if (req.method === "GET" && url.pathname === "/v1.0/healthz/outbound") return send(res, 204);
   if (req.method === "GET" && url.pathname === "/received") return send(res, 200, received);
   if (req.method === "GET" && url.pathname === "/states")
-    return send(res, 200, Object.fromEntries([...items].map(([k, v]) => [k.replace("\0", "/"), { value: v.value.toString(), etag: v.etag }])));
+    return send(res, 200, Object.fromEntries([...items.keys()].filter(itemOf).map((k) => {
+      const v = items.get(k);
+      return [k.replace("\0", "/"), Object.assign({ value: v.value.toString(), etag: v.etag },
+                                                   v.expires === null ? {} : { ttl: (v.expires - now()) / 1000 })];
+    })));
+  if (req.method === "POST" && url.pathname === "/states/clock") {
+    if (typeof json.advance !== "number" || !(json.advance >= 0)) return send(res, 400, { error: "advance: seconds >= 0" });
+    clockMs += 1000 * json.advance;
+    return send(res, 204);
+  }
   if (req.method === "DELETE" && url.pathname === "/received") {
     received.length = 0;
     return send(res, 204);

@@ -21,7 +21,7 @@ libdir=$(dirname "$(dirname "${pc#"$prefix"/}")")
 for f in include/ofctx/ofctx.h include/ofctx/version.h include/ofctx/error.h \
          include/ofctx/config.h include/ofctx/strmap.h include/ofctx/alloc.h include/ofctx/export.h \
          include/ofctx/function.h include/ofctx/event.h include/ofctx/response.h \
-         include/ofctx/batch.h include/ofctx/send.h include/ofctx/state.h include/ofctx/trace.h \
+         include/ofctx/batch.h include/ofctx/send.h include/ofctx/state.h include/ofctx/trace.h include/ofctx/json.h \
          "$libdir/libofctx.a" "$libdir/libofctx.so" "$libdir/pkgconfig/libofctx.pc" \
          "$libdir/cmake/ofctx/ofctxConfig.cmake" "$libdir/cmake/ofctx/ofctxConfigVersion.cmake" \
          "$libdir/cmake/ofctx/ofctxTargets.cmake" bin/ofctx share/man/man1/ofctx.1 share/man/man3/libofctx.3 \
@@ -36,10 +36,14 @@ soname=$(objdump -p "$so" | awk '$1 == "SONAME" { print $2 }')
 [ -e "$prefix/$libdir/libofctx.so.$major" ] || fail "no libofctx.so.$major link"
 
 # Hidden visibility: every exported function or object is ofctx_*.
-leaks=$(nm -D --defined-only "$so" | awk '$2 ~ /^[TDBR]$/ && $3 !~ /^ofctx_/ { print $3 }')
+# (nm read once: grep -q ends a pipe early, and nm's SIGPIPE would fail it
+# under pipefail once its output outgrows the pipe's first read)
+symbols=$(nm -D --defined-only "$so")
+leaks=$(awk '$2 ~ /^[TDBR]$/ && $3 !~ /^ofctx_/ { print $3 }' <<<"$symbols")
 [ -z "$leaks" ] || fail "symbols exported without the ofctx_ prefix: $leaks"
-nm -D --defined-only "$so" | grep -q ' T ofctx_config_load$' || fail "ofctx_config_load is not exported"
-if nm -D --defined-only "$so" | grep -q ' T ofctx__'; then fail "internal ofctx__ symbols are exported"; fi
+grep -q ' T ofctx_config_load$' <<<"$symbols" || fail "ofctx_config_load is not exported"
+grep -q ' T ofctx_json_lookup$' <<<"$symbols" || fail "ofctx_json_lookup is not exported"
+if grep -q ' T ofctx__' <<<"$symbols"; then fail "internal ofctx__ symbols are exported"; fi
 
 cat > "$scratch/consumer.c" <<'C'
 #include <stdio.h>
@@ -71,7 +75,7 @@ shared_libs=$(pkg-config --libs libofctx)
 case " $shared_libs " in *" -luv "* | *" -ljansson "*) fail "pkg-config --libs names a private dependency: $shared_libs" ;; esac
 # A static link names every private dependency...
 static_libs=$(pkg-config --static --libs libofctx)
-for lib in -lofctx -luv -ljansson -lpcre2-8 -lnghttp2 -lprotobuf-c -lhttp_parser; do
+for lib in -lofctx -luv -ljansson -lpcre2-8 -lnghttp2 -lprotobuf-c -lz -lhttp_parser; do
   case " $static_libs " in *" $lib "*) ;; *) fail "pkg-config --static --libs lacks $lib: $static_libs" ;; esac
 done
 # (libcurl is not among them: it is opened with dlopen at the first send)

@@ -10,6 +10,7 @@ process it starts is stopped by close(); nothing outside 127.0.0.1 is used.
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -60,6 +61,15 @@ def http(method, url, body=None, headers=None, timeout=30):
             return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
     except urllib.error.HTTPError as e:
         return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+
+
+def promtool_check(test, text):
+    """Fails `test` unless `promtool check metrics` takes the page `text` (bytes)."""
+    promtool = shutil.which("promtool")
+    if not promtool:
+        test.fail("promtool is not installed; scripts/test.sh installs Debian's prometheus")
+    check = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, timeout=60)
+    test.assertEqual(check.returncode, 0, check.stdout + check.stderr)
 
 
 def rss_kib(proc, field="VmRSS"):

@@ -18,7 +18,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from contexts import PROBE  # noqa: E402
-from harness import BEYOND_JANSSON, BIN_DIR, VALGRIND, free_port, function_command, Harness, http, rss_kib, raw_exchange, wait_until  # noqa: E402
+from harness import BEYOND_JANSSON, BIN_DIR, VALGRIND, free_port, function_command, Harness, http, promtool_check, rss_kib, raw_exchange, wait_until  # noqa: E402
 
 CONTEXT = PROBE
 
@@ -673,6 +673,47 @@ class State(unittest.TestCase):
         reports, calls = self.command({"state_set": ["store", "r", "v"]}, status=500)
         self.assertEqual(len(calls), 1)
         self.assertEqual((reports[0]["code"], reports[0]["status"]), ("ESTATE", 400))
+
+    def test_ttl_reaches_the_sidecar(self):
+        # ofctx_state_opts_t.metadata {"ttlInSeconds", "60"}: the item's metadata in the save
+        reports, calls = self.command({"state_set": ["store", "ttl", "v"], "metadata": ["ttlInSeconds", "60"]})
+        self.assertEqual(reports[0]["code"], "OK")
+        self.assertEqual(json.loads(calls[0]["body"])[0]["metadata"], {"ttlInSeconds": "60"})
+        self.assertEqual(self.command({"state_get": ["store", "ttl"]})[0][0]["found"], True)
+        self.h.control("POST", "/emulator/states/clock", {"advance": 61})
+        reports, _ = self.command({"state_get": ["store", "ttl"]})
+        self.assertEqual((reports[0]["code"], reports[0]["found"]), ("OK", False))  # expired: 204
+        # a TTL the sidecar refuses (its 500, retried as any) fails the write and the input
+        reports, calls = self.command({"state_set": ["store", "ttl", "v"], "metadata": ["ttlInSeconds", "soon"]},
+                                      status=500)
+        self.assertEqual((reports[0]["code"], reports[0]["status"], len(calls)), ("ESTATE", 500, 4))
+        self.assertNotIn("ttl", self.stored())  # expired, and not saved again
+
+    def state_metrics(self):
+        """{(operation, result): count} of the store "store", and the page passes promtool."""
+        status, _, text = http("GET", self.h.app + "/metrics")
+        self.assertEqual(status, 200)
+        promtool_check(self, text)
+        self.assertIn(b"# TYPE ofctx_state_duration_seconds histogram\n", text)
+        return {m[0].decode() + "/" + m[1].decode(): int(m[2]) for m in re.findall(
+            rb'ofctx_state_requests_total\{store="store",operation="(\w+)",result="(\w+)"\} (\d+)', text)}
+
+    def test_metrics_by_operation_and_result(self):
+        before = self.state_metrics()
+        self.assertEqual(sorted(before), ["delete/conflict", "delete/error", "delete/ok", "get/error",
+                                          "get/not_found", "get/ok", "set/conflict", "set/error", "set/ok"])
+        self.command({"state_set": ["store", "m", "v"]})
+        self.command({"state_get": ["store", "m"]})
+        self.command({"state_get": ["store", "m-none"]})
+        self.command({"state_delete": ["store", "m"], "etag": "no-such-etag"})
+        self.h.faults([{"path": "/v1.0/state/statestore", "action": "status", "status": 400, "count": 1}])
+        self.command({"state_set": ["store", "m", "v"]}, status=500)
+        after = self.state_metrics()
+        self.assertEqual({k: after[k] - before[k] for k in after if after[k] != before[k]},
+                         {"set/ok": 1, "get/ok": 1, "get/not_found": 1, "delete/conflict": 1, "set/error": 1})
+        _, _, text = http("GET", self.h.app + "/metrics")
+        count = re.search(rb'ofctx_state_duration_seconds_count\{store="store",operation="get"\} (\d+)', text)
+        self.assertGreaterEqual(int(count.group(1)), 2)
 
     def test_a_failed_read_is_the_functions_to_judge(self):
         self.h.faults([{"path": "/v1.0/state/statestore/g", "action": "status", "status": 503, "count": 100}])

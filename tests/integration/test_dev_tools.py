@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import BIN_DIR, free_port, wait_until  # noqa: E402
@@ -174,6 +175,42 @@ class FirstHour(unittest.TestCase):
         self.assertIn("the sidecar got binding out create: {\"order\":1}", err)
         self.assertFalse(os.path.exists(self.state))
 
+    def test_a_function_with_state(self):
+        src = self.new_and_build("counter", "--state", "visits")
+        import yaml
+        with open(os.path.join(src, "context.json")) as f:
+            ctx = json.load(f)
+        with open(os.path.join(src, "function.yaml")) as f:
+            serving = yaml.safe_load(f)["spec"]["serving"]
+        with open(os.path.join(src, "components", "state.yaml")) as f:
+            component = yaml.safe_load(f)
+        self.assertEqual(ctx["states"], {"visits": {"componentName": "visits", "componentType": "state.redis"}})
+        self.assertEqual(list(serving["states"]), ["visits"])  # v1beta2: OpenFunction names it in the context
+        self.assertEqual(component["metadata"]["name"], "visits")
+        self.assertEqual(component["spec"], serving["states"]["visits"]["spec"])
+        # --invoke: each event read, counted and written back, then sent on
+        local = subprocess.run([os.path.join(src, "build", "counter"), "--context", "context.json", "--invoke", "-"],
+                               cwd=src, input="a\nb\n", capture_output=True, text=True, env=self.env)
+        self.assertEqual(local.returncode, 0, local.stderr)
+        lines = [json.loads(l) for l in local.stdout.splitlines()]
+        self.assertEqual([l.get("value") for l in lines if l.get("state") == "set"], [1, 2])
+        self.assertEqual([l["data"] for l in lines if l.get("output") == "out"], ["a", "b"])
+        # ofctx run: the emulator has the state store the context names
+        self.start_run(src, "./build/counter", free_port())
+        wait_until(lambda: self.ofctx_cmd("invoke", "binding", "in", "x", check=False).returncode == 0,
+                   "the function to take events")
+        with open(self.state) as f:
+            sidecar = json.load(f)["sidecar"]
+
+        def count():
+            with urllib.request.urlopen("http://127.0.0.1:%d/emulator/states/visits" % sidecar, timeout=30) as r:
+                return int(json.load(r)["events"]["value"])
+        before = count()
+        p = self.ofctx_cmd("invoke", "binding", "in", '{"n":2}')
+        self.assertIn("sent: binding out create: {\"n\":2}", p.stdout)
+        self.assertIn("acknowledged", p.stdout)
+        self.assertEqual(count(), before + 1)
+
     def test_a_pubsub_message_through_the_emulator(self):
         src = self.new_and_build("subscriber")
         with open(os.path.join(src, "context.json")) as f:
@@ -234,6 +271,8 @@ class FirstHour(unittest.TestCase):
         cases = [
             (("new", "Bad_Name"), "is not a Kubernetes name"),
             (("new", "x", "--signature", "http"), "for the Knative runtime only"),
+            (("new", "x", "--runtime", "knative", "--state", "s"), "--state is for the Async runtime only"),
+            (("new", "x", "--state", "Bad_Store"), "the state store 'Bad_Store' is not a Kubernetes name"),
             (("invoke", "binding", "in", "x"), "no 'ofctx run' is running here"),
             (("invoke", "nothing"), "say what to send"),
             (("run", "--context", "context.json"), "give the function's command after --"),

@@ -367,6 +367,16 @@ class State(unittest.TestCase):
         self.assertEqual((reports[0]["code"], calls[0]["method"]), ("OK", "DeleteState"))
         self.assertNotIn("statestore/c", self.stored())
 
+    def test_ttl_reaches_the_sidecar(self):
+        reports, calls = self.command({"state_set": ["store", "ttl", "v"], "metadata": ["ttlInSeconds", "60"]})
+        self.assertEqual(reports[0]["code"], "OK")
+        self.assertEqual(calls[0]["request"]["states"][0]["metadata"], {"ttlInSeconds": "60"})
+        self.assertEqual(self.command({"state_get": ["store", "ttl"]})[0][0]["found"], True)
+        self.h.control("POST", "/states/clock", {"advance": 61})
+        reports, _ = self.command({"state_get": ["store", "ttl"]})
+        self.assertEqual((reports[0]["code"], reports[0]["found"]), ("OK", False))
+        self.assertNotIn("statestore/ttl", self.stored())
+
     def test_a_failing_write_fails_the_input(self):
         self.h.faults([{"method": "SaveState", "code": UNAVAILABLE, "times": 100}])
         reports, calls = self.command({"state_set": ["store", "f", "v"]}, code=INTERNAL)

@@ -18,7 +18,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BIN_DIR, function_command, Harness, free_port, http, wait_until  # noqa: E402
+from harness import BIN_DIR, function_command, Harness, free_port, http, promtool_check, wait_until  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 CONTEXT = os.path.join(ROOT, "examples", "logs-handler", "context.json")
@@ -43,11 +43,7 @@ def scrape(test, h):
     function's own."""
     status, _, text = http("GET", h.app + "/metrics")
     test.assertEqual(status, 200)
-    promtool = shutil.which("promtool")
-    if not promtool:
-        test.fail("promtool is not installed; scripts/test.sh installs Debian's prometheus")
-    check = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, timeout=60)
-    test.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+    promtool_check(test, text)
     return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
             for line in text.decode().splitlines() if line.startswith("logs_handler_")}
 

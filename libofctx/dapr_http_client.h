@@ -44,10 +44,9 @@ ofctx_err_t ofctx__dapr_http_client_new(ofctx__dapr_http_client_t **out, uv_loop
                                         const char *host, int port, const char *token,
                                         const ofctx__retry_policy_t *policy);
 
-/* The same client for another HTTP server (the OTLP exporter's): `base` is
- * "http://authority" or "https://authority" (copied), where calls' paths
- * go; `token` (may be NULL) as above. Never through a proxy, like the
- * sidecar's. */
+/* The same client for another HTTP server (the OTLP exporter's, the direct mode's HTTP outputs):
+ * `base` is "http://authority" or "https://authority" (copied), where calls' paths go; `token` (may
+ * be NULL) as above. Never through a proxy, like the sidecar's. */
 ofctx_err_t ofctx__http_client_new(ofctx__dapr_http_client_t **out, uv_loop_t *loop,
                                    const char *base, const char *token,
                                    const ofctx__retry_policy_t *policy);

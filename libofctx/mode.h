@@ -10,12 +10,15 @@
 
 #include <stddef.h>
 
+#include "buf.h"
+#include "components.h"
 #include "grpc_server.h"
 #include "http_server.h"
 #include "invocation.h"
 #include "metrics.h"
 #include "ofctx/config.h"
 #include "ofctx/error.h"
+#include "retry.h"
 #include "sink.h"
 
 /* The local mode's command line (args.c reads it). */
@@ -38,6 +41,10 @@ typedef struct {
   size_t max_metadata;        /* OFCTX_MAX_METADATA: metadata entries of one event */
   size_t max_line;            /* the local mode: OFCTX_MAX_BODY_SIZE, the longest line read */
   ofctx__local_args_t local;  /* the local mode's command line */
+  /* the direct mode: the components (OFCTX_RESOURCES_PATH), and the
+   * back-off of a record that is delivered again */
+  const ofctx__comps_t *comps;
+  const ofctx__retry_policy_t *redelivery;
 } ofctx__mode_env_t;
 
 typedef struct {
@@ -68,11 +75,23 @@ typedef struct {
    * NULL: the runtime's, the sidecar. */
   ofctx__sink_t *(*sink_new)(const ofctx_config_t *cfg);
   void (*stop)(void *state);
+  /* A mode that fetches its events itself (the direct mode) starts doing
+   * so here, once the loop runs: 0, or -1 with the reason in `err`. NULL
+   * for a mode that waits for requests. */
+  int (*listen)(void *state, ofctx_error_t *err);
+  /* ... and stops here (SIGTERM): no new event, the work in flight
+   * finished or given up, what is done committed, its handles closed, then
+   * `closed(arg)`, never from inside `drain`. NULL with `listen`. */
+  void (*drain)(void *state, void (*closed)(void *arg), void *arg);
+  /* The mode's own families on /metrics (the direct mode's consumer lag),
+   * appended to `out` after the library's counters; NULL: none. */
+  void (*metrics)(void *state, ofctx__buf_t *out);
 } ofctx__mode_t;
 
 extern const ofctx__mode_t ofctx__async_http_mode; /* async_http.c: Async over HTTP */
 extern const ofctx__mode_t ofctx__async_grpc_mode; /* async_grpc.c: Async over gRPC */
 extern const ofctx__mode_t ofctx__knative_mode;    /* knative.c */
 extern const ofctx__mode_t ofctx__local_mode;      /* local.c: --invoke */
+extern const ofctx__mode_t ofctx__direct_mode;     /* direct_kafka.c: OFCTX_DIRECT=1 */
 
 #endif

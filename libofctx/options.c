@@ -169,12 +169,36 @@ static ofctx_err_t load_protocol(ofctx__options_t *o, ofctx_error_t *err) {
   return OFCTX_OK;
 }
 
+/* Reads OFCTX_DIRECT and OFCTX_RESOURCES_PATH, which go together.
+ * Returns OFCTX_OK or OFCTX_EOPTION. */
+static ofctx_err_t load_direct(ofctx__options_t *o, ofctx_error_t *err) {
+  const char *direct = getenv("OFCTX_DIRECT"), *path = getenv("OFCTX_RESOURCES_PATH");
+  char quoted[OFCTX_QUOTE_SIZE];
+
+  if (direct && *direct && strcmp(direct, "0") != 0 && strcmp(direct, "1") != 0) {
+    ofctx__quote(quoted, sizeof quoted, direct);
+    return ofctx__error(err, OFCTX_EOPTION, "OFCTX_DIRECT: %s is neither \"0\" nor \"1\"", quoted);
+  }
+  o->direct = direct && strcmp(direct, "1") == 0;
+  o->resources_path = path && *path ? path : NULL;
+  if (o->direct && !o->resources_path)
+    return ofctx__error(err, OFCTX_EOPTION,
+                        "OFCTX_DIRECT: the direct mode needs OFCTX_RESOURCES_PATH, the directory "
+                        "of the Dapr Component files");
+  if (!o->direct && o->resources_path)
+    return ofctx__error(err, OFCTX_EOPTION,
+                        "OFCTX_RESOURCES_PATH: set, but OFCTX_DIRECT is not 1 (the sidecar reads "
+                        "the components in sidecar mode)");
+  return OFCTX_OK;
+}
+
 ofctx_err_t ofctx__options_load(ofctx__options_t *o, ofctx_error_t *err) {
   ofctx_err_t rc;
 
   defaults(o);
   if ((rc = load_numbers(o, err)) != OFCTX_OK || (rc = load_listen_host(o, err)) != OFCTX_OK ||
-      (rc = fit_bodies(o, err)) != OFCTX_OK || (rc = load_protocol(o, err)) != OFCTX_OK)
+      (rc = fit_bodies(o, err)) != OFCTX_OK || (rc = load_protocol(o, err)) != OFCTX_OK ||
+      (rc = load_direct(o, err)) != OFCTX_OK)
     return rc;
   o->grpc.http = o->http;
   o->send.max_response_size = o->http.max_body_size;

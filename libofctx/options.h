@@ -30,6 +30,8 @@ typedef struct {
   uint64_t dapr_wait_ms;          /* how long start-up waits for the sidecar (default 30 s) */
   char listen_host[64];           /* default 0.0.0.0 */
   const char *http_pattern;       /* Knative: OFCTX_HTTP_PATTERN over httpPattern, or NULL */
+  int direct;                     /* OFCTX_DIRECT=1: no sidecar (docs/direct-mode.md) */
+  const char *resources_path;     /* OFCTX_RESOURCES_PATH: the Dapr Component files, or NULL */
 } ofctx__options_t;
 
 /* Fills `o` with the defaults, then with every variable that is set.

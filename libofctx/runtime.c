@@ -14,6 +14,7 @@
 #include "dapr_grpc_sink.h"
 #include "dapr_http_client.h"
 #include "dapr_http_sink.h"
+#include "direct_sink.h"
 #include "error_msg.h"
 #include "grpc_client.h"
 #include "grpc_server.h"
@@ -66,9 +67,11 @@ struct ofctx__runtime {
   ofctx_metrics_function_t collector;   /* the function's own metrics, or NULL */
   const ofctx_hook_t *registered_hooks; /* the function's hooks, ended by a NULL name */
   ofctx__hooks_t hooks;                 /* the ones the context names, in run order */
-  ofctx__sink_t *sink;                  /* where sends go: the sidecar, or stdout (--invoke) */
-  int tracing;                          /* W3C Trace Context propagated (opentelemetry) */
-  char *baggage;                        /* the context's baggage as a header value, or NULL */
+  ofctx__sink_t *sink;  /* where sends go: the sidecar, stdout (--invoke), or the components */
+  ofctx__comps_t comps; /* the direct mode's components (OFCTX_RESOURCES_PATH) */
+  int mode_open;        /* the direct mode's consumers are not closed yet */
+  int tracing;          /* W3C Trace Context propagated (opentelemetry) */
+  char *baggage;        /* the context's baggage as a header value, or NULL */
 };
 
 #define EXIT_BAD_CONFIG 2
@@ -99,6 +102,8 @@ static void metrics(ofctx__runtime_t *rt, ofctx__http_request_t *req) {
   ofctx__buf_t t = {0};
 
   ofctx__metrics_render(&rt->metrics, &gauges, &t);
+  if (rt->mode->metrics && rt->mode_open)
+    rt->mode->metrics(rt->mode_state, &t);
   if (rt->collector)
     ofctx__metrics_collect(&t, rt->collector, rt->host.user_data);
   if (t.failed)
@@ -157,7 +162,7 @@ static void handle(void *arg, ofctx__http_request_t *req) {
     metrics(rt, req);
     return;
   }
-  if (rt->mode->route(rt->mode_state, req))
+  if (rt->mode->route && rt->mode->route(rt->mode_state, req))
     return;
   ofctx__http_respond_json(req, 404, "{\"error\":\"no such route\"}");
 }
@@ -273,9 +278,12 @@ static void dapr_close(ofctx__runtime_t *rt) {
 
 /* Last step: the client (which cancels what is left) and our own handles. */
 static void finish(ofctx__runtime_t *rt) {
-  if (rt->server_open || rt->grpc_open || rt->host.inflight_count > 0 || !rt->draining)
+  if (rt->server_open || rt->grpc_open || rt->mode_open || rt->host.inflight_count > 0 ||
+      !rt->draining)
     return;
   dapr_close(rt);
+  if (rt->sink->close)
+    rt->sink->close(rt->sink);
   if (rt->host.exporter) /* what is queued gets a short while */
     ofctx__otlp_exporter_close(rt->host.exporter, OFCTX__OTLP_SHUTDOWN_MS, NULL, NULL);
   rt->host.exporter = NULL;
@@ -302,6 +310,13 @@ static void grpc_stopped(void *arg) {
   ofctx__runtime_t *rt = arg;
   rt->grpc_open = 0;
   rt->grpc = NULL; /* freed by the server itself */
+  finish(rt);
+}
+
+/* The direct mode's consumers are closed. */
+static void mode_closed(void *arg) {
+  ofctx__runtime_t *rt = arg;
+  rt->mode_open = 0;
   finish(rt);
 }
 
@@ -341,6 +356,8 @@ static void on_signal(uv_signal_t *sig, int signum) {
   ofctx__http_server_stop(rt->server, server_stopped, rt);
   if (rt->grpc)
     ofctx__grpc_server_stop(rt->grpc, grpc_stopped, rt);
+  if (rt->mode_open)
+    rt->mode->drain(rt->mode_state, mode_closed, rt);
   finish(rt);
 }
 
@@ -359,8 +376,9 @@ static void handles_start(ofctx__runtime_t *rt) {
     uv_timer_start(&rt->ticker, ticked, rt->tick_ms, rt->tick_ms);
   uv_signal_start(&rt->sigterm, on_signal, SIGTERM);
   uv_signal_start(&rt->sigint, on_signal, SIGINT);
-  /* Outputs need the sidecar; without any there is nothing to wait for. */
-  if (ofctx_config_output_count(rt->cfg) > 0 && rt->opts.dapr_wait_ms > 0) {
+  /* Outputs need the sidecar; without any (or without a sidecar, in the
+   * direct mode) there is nothing to wait for. */
+  if (!rt->opts.direct && ofctx_config_output_count(rt->cfg) > 0 && rt->opts.dapr_wait_ms > 0) {
     rt->sidecar_deadline = uv_now(&rt->loop) + rt->opts.dapr_wait_ms;
     probe_sidecar(&rt->sidecar_wait);
   } else {
@@ -378,8 +396,11 @@ static void log_started(ofctx__runtime_t *rt) {
   rt->mode->describe(rt->mode_state, &what, &serves);
   ofctx__log(OFCTX_LOG_INFO, "started", "function", ofctx_config_name(rt->cfg), "version",
              ofctx_config_version(rt->cfg), "runtime", rt->mode->name, "protocol",
-             rt->grpc ? "grpc" : "http", "sends", rt->opts.dapr_grpc ? "grpc" : "http", "port",
-             port, what, serves, "outputs", outputs, "libofctx", ofctx_version_string(),
+             rt->grpc ? "grpc" : "http", "sends",
+             rt->opts.direct      ? "direct"
+             : rt->opts.dapr_grpc ? "grpc"
+                                  : "http",
+             "port", port, what, serves, "outputs", outputs, "libofctx", ofctx_version_string(),
              (const char *)NULL);
 }
 
@@ -415,6 +436,11 @@ static ofctx_err_t start(ofctx__runtime_t *rt, ofctx_error_t *err) {
     if (rc != OFCTX_OK)
       ofctx__log(OFCTX_LOG_ERROR, "spans are not exported: the OTLP exporter cannot start", "error",
                  ofctx_strerror(rc), (const char *)NULL);
+  }
+  if (rt->mode->listen) {
+    if (rt->mode->listen(rt->mode_state, err) != 0)
+      return err->code;
+    rt->mode_open = 1;
   }
   log_started(rt);
   return OFCTX_OK;
@@ -472,6 +498,16 @@ static int pick_mode(ofctx__runtime_t *rt, const ofctx__local_args_t *local) {
   const ofctx__mode_t *mode =
       modes[ofctx_config_runtime(rt->cfg)][ofctx_config_app_protocol(rt->cfg)];
 
+  if (rt->opts.direct && !local->path) {
+    if (ofctx_config_runtime(rt->cfg) != OFCTX_RUNTIME_ASYNC) {
+      fprintf(stderr,
+              "OFCTX_DIRECT: the direct mode serves an Async function's inputs; this context's "
+              "runtime is \"%s\"\n",
+              mode->name);
+      return -1;
+    }
+    mode = &ofctx__direct_mode;
+  }
   if (!mode->takes_http_functions && rt->http_fn) {
     fprintf(stderr,
             "%s: a plain HTTP function runs only with runtime \"Knative\"; this "
@@ -488,6 +524,9 @@ static int pick_mode(ofctx__runtime_t *rt, const ofctx__local_args_t *local) {
 static ofctx__sink_t *sink_new(ofctx__runtime_t *rt) {
   if (rt->mode->sink_new)
     return rt->mode->sink_new(rt->cfg);
+  if (rt->mode == &ofctx__direct_mode)
+    return ofctx__direct_sink_new(&rt->loop, &rt->comps, &rt->opts.send,
+                                  ofctx_config_name(rt->cfg));
   if (rt->opts.dapr_grpc)
     return ofctx__dapr_grpc_sink_new(grpc_client, rt, &rt->opts.send, &rt->sidecar_ready);
   return ofctx__dapr_http_sink_new(sink_client, rt, &rt->opts.send,
@@ -503,7 +542,9 @@ static int mode_start(ofctx__runtime_t *rt, const ofctx__local_args_t *local) {
                            .methods = rt->methods,
                            .max_metadata = rt->opts.http.max_metadata,
                            .max_line = rt->opts.http.max_body_size,
-                           .local = *local};
+                           .local = *local,
+                           .comps = &rt->comps,
+                           .redelivery = &rt->opts.send};
   ofctx_error_t err;
 
   rt->mode_state = rt->mode->start(&env, &err);
@@ -581,6 +622,11 @@ static int configure(ofctx__runtime_t *rt, const ofctx__args_t *args) {
   }
   if (pick_mode(rt, &args->local) != 0)
     return -1;
+  if (rt->mode == &ofctx__direct_mode &&
+      ofctx__comps_load(&rt->comps, rt->opts.resources_path, rt->cfg, &err) != OFCTX_OK) {
+    fprintf(stderr, "%s\n", err.message);
+    return -1;
+  }
   rt->sink = sink_new(rt);
   if (!rt->sink || metrics_init(rt, ofctx_config_input_count(rt->cfg),
                                 ofctx_config_output_count(rt->cfg), rt->mode->from_users) != 0) {
@@ -614,6 +660,7 @@ static void release(ofctx__runtime_t *rt) {
   ofctx__metrics_free(&rt->metrics);
   ofctx__hooks_free(&rt->hooks);
   ofctx__sink_free(rt->sink);
+  ofctx__comps_free(&rt->comps);
   ofctx__free(rt->baggage);
   ofctx_config_free(rt->cfg);
   ofctx__free(rt);

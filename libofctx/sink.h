@@ -125,6 +125,10 @@ struct ofctx__sink {
    * way to state stores (then state requests fail with OFCTX_ESEND). */
   ofctx_err_t (*state)(ofctx__sink_t *sink, const ofctx__state_request_t *req,
                        ofctx__state_done_fn done, void *arg);
+  /* Closes what the sink holds on the loop (its clients, cancelling what
+   * is in flight) once the runtime has drained; NULL for a sink that holds
+   * nothing there (the sidecar's clients are the runtime's). */
+  void (*close)(ofctx__sink_t *sink);
 };
 
 static inline void ofctx__sink_free(ofctx__sink_t *sink) {

@@ -90,6 +90,6 @@ podman build --isolation=chroot --pull=never -q -f "$ofctx_root/buildpack/builde
   -t localhost/libofctx-build:check "$ofctx_root" >/dev/null
 files_of localhost/libofctx-build:check
 chroot --userspec=1000:1000 "$root" sh -c 'cc --version | head -1 && cmake --version | head -1 &&
-  pkg-config --exists libuv jansson libcurl libpcre2-8 yaml-0.1 libnghttp2 libprotobuf-c zlib && command -v protoc-c' ||
+  pkg-config --exists libuv jansson libcurl libpcre2-8 yaml-0.1 libnghttp2 libprotobuf-c zlib rdkafka && command -v protoc-c' ||
   { echo "the build image lacks a compiler, cmake or a -dev package" >&2; exit 1; }
 echo "== images checked"

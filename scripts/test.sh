@@ -29,7 +29,7 @@ ofctx_build "$ofctx_root/build" -DOFCTX_BUILD_TESTS=ON -DOFCTX_WERROR=ON
 
 echo "== the end-to-end tests with every function under valgrind memcheck (build/)"
 (cd "$ofctx_root/build" && OFCTX_VALGRIND=1 ctest --output-on-failure -j "$ofctx_jobs" \
-  -R '^(async_runtime|grpc_runtime|knative_runtime|local_runtime|dedup_hook|logs_handler|logs_handler_state|faults|otel_trace)$')
+  -R '^(async_runtime|grpc_runtime|knative_runtime|local_runtime|dedup_hook|logs_handler|logs_handler_state|faults|otel_trace|direct_mode)$')
 
 echo "== build and test under -fsanitize=address,undefined (build-sanitize/)"
 ofctx_build "$ofctx_root/build-sanitize" -DOFCTX_BUILD_TESTS=ON -DOFCTX_SANITIZE=ON -DOFCTX_WERROR=ON \

@@ -162,7 +162,7 @@ int setup(void **state) {
       ofctx_config_parse(&f->cfg, NULL, context, sizeof context - 1, self_host, NULL, &err),
       OFCTX_OK);
   assert_int_equal(ofctx__metrics_init(&f->metrics, ins, 1, outs, 2), 0);
-  f->sink.base = (ofctx__sink_t){fake_start, fake_free, fake_state};
+  f->sink.base = (ofctx__sink_t){fake_start, fake_free, fake_state, NULL};
   f->host = (ofctx__host_t){.loop = &f->loop,
                             .cfg = f->cfg,
                             .fn = function,

@@ -114,12 +114,40 @@ static void options_errors(void **state) {
   }
 }
 
+/* OFCTX_DIRECT=1 goes with OFCTX_RESOURCES_PATH, and neither without the
+ * other. */
+static void options_direct(void **state) {
+  ofctx__options_t o;
+  ofctx_error_t err;
+
+  (void)state;
+  assert_int_equal(ofctx__options_load(&o, &err), 0);
+  assert_int_equal(o.direct, 0);
+  assert_null(o.resources_path);
+  setenv("OFCTX_DIRECT", "1", 1);
+  assert_int_equal(ofctx__options_load(&o, &err), OFCTX_EOPTION);
+  assert_string_equal(err.message, "OFCTX_DIRECT: the direct mode needs OFCTX_RESOURCES_PATH, the "
+                                   "directory of the Dapr Component files");
+  setenv("OFCTX_RESOURCES_PATH", "/etc/components", 1);
+  assert_int_equal(ofctx__options_load(&o, &err), 0);
+  assert_int_equal(o.direct, 1);
+  assert_string_equal(o.resources_path, "/etc/components");
+  setenv("OFCTX_DIRECT", "yes", 1);
+  assert_int_equal(ofctx__options_load(&o, &err), OFCTX_EOPTION);
+  assert_string_equal(err.message, "OFCTX_DIRECT: \"yes\" is neither \"0\" nor \"1\"");
+  setenv("OFCTX_DIRECT", "0", 1);
+  assert_int_equal(ofctx__options_load(&o, &err), OFCTX_EOPTION);
+  assert_string_equal(err.message, "OFCTX_RESOURCES_PATH: set, but OFCTX_DIRECT is not 1 (the "
+                                   "sidecar reads the components in sidecar mode)");
+  unsetenv("OFCTX_DIRECT");
+  unsetenv("OFCTX_RESOURCES_PATH");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(options_defaults),
-      cmocka_unit_test(options_values),
-      cmocka_unit_test(options_errors),
-      cmocka_unit_test(options_send_protocol),
+      cmocka_unit_test(options_defaults), cmocka_unit_test(options_values),
+      cmocka_unit_test(options_errors),   cmocka_unit_test(options_send_protocol),
+      cmocka_unit_test(options_direct),
   };
   return cmocka_run_group_tests_name("options", tests, NULL, NULL);
 }

@@ -201,7 +201,7 @@ FROM debian:12 AS build
 RUN apt-get update \\
  && apt-get install -y --no-install-recommends gcc libc6-dev make cmake pkgconf \\
       libuv1-dev libjansson-dev libhttp-parser-dev libcurl4-openssl-dev libpcre2-dev \\
-      libyaml-dev libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev \\
+      libyaml-dev libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev librdkafka-dev \\
  && rm -rf /var/lib/apt/lists/*
 COPY --from=libofctx . /libofctx
 RUN cmake -S /libofctx -B /libofctx/build -DCMAKE_BUILD_TYPE=Release -DOFCTX_BUILD_TESTS=OFF \\
@@ -215,7 +215,7 @@ FROM debian:12-slim
 # libcurl4 is opened at the first send (dlopen): ldd does not show it.
 RUN apt-get update \\
  && apt-get install -y --no-install-recommends libuv1 libjansson4 libcurl4 libhttp-parser2.9 \\
-      libpcre2-8-0 libnghttp2-14 libprotobuf-c1 \\
+      libpcre2-8-0 libyaml-0-2 libnghttp2-14 libprotobuf-c1 librdkafka1 \\
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /usr/local/lib/libofctx.so.0.* /usr/local/lib/
 COPY --from=build /build/{name} /usr/local/bin/{name}

@@ -5,7 +5,7 @@ FROM debian:12
 RUN apt-get update \
  && apt-get install -y --no-install-recommends gcc libc6-dev make cmake pkgconf binutils \
       libuv1-dev libjansson-dev libhttp-parser-dev libcurl4-openssl-dev libpcre2-dev libyaml-dev \
-      libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev git ca-certificates \
+      libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev librdkafka-dev git ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 ARG cnb_uid=1000
 ARG cnb_gid=1000

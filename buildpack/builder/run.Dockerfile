@@ -5,7 +5,7 @@ FROM debian:12-slim
 # libcurl4 is opened at the first send over HTTP (dlopen): ldd does not show it.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libuv1 libjansson4 libhttp-parser2.9 libpcre2-8-0 libyaml-0-2 \
-      libnghttp2-14 libprotobuf-c1 libcurl4 ca-certificates \
+      libnghttp2-14 libprotobuf-c1 librdkafka1 libcurl4 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 ARG cnb_uid=1000
 ARG cnb_gid=1000

@@ -25,7 +25,8 @@ extern "C" {
   XX(EOPTION, "invalid runtime option")                                                            \
   XX(ESTATE, "the sidecar did not perform the state request")                                      \
   XX(ECONFLICT, "the state's ETag did not match")                                                  \
-  XX(ENOTFOUND, "no value at that path")
+  XX(ENOTFOUND, "no value at that path")                                                           \
+  XX(ECOMPONENT, "invalid Dapr component")
 
 typedef enum {
 #define OFCTX_ERRNO_GEN(name, text) OFCTX_##name,

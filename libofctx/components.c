@@ -1,0 +1,496 @@
+/* The direct mode's Dapr Component files: read with libyaml's document
+ * API, matched to the context, each metadata key checked against a table
+ * of what the direct mode implements. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <yaml.h>
+
+#include "components.h"
+#include "error_msg.h"
+#include "mem.h"
+#include "text.h"
+
+/* ---- what the direct mode implements ---- */
+
+#define KB (1u << OFCTX__COMP_KAFKA_BINDING)
+#define KP (1u << OFCTX__COMP_KAFKA_PUBSUB)
+#define HB (1u << OFCTX__COMP_HTTP_BINDING)
+
+static const struct {
+  const char *name;
+  ofctx__comp_type_t id;
+} types[] = {{"bindings.kafka", OFCTX__COMP_KAFKA_BINDING},
+             {"pubsub.kafka", OFCTX__COMP_KAFKA_PUBSUB},
+             {"bindings.http", OFCTX__COMP_HTTP_BINDING}};
+
+static int any_value(const char *v) { return v != NULL; }
+static int not_empty(const char *v) { return v[0] != '\0'; }
+static int is_none(const char *v) { return strcmp(v, "none") == 0; }
+static int is_false(const char *v) { return strcmp(v, "false") == 0; }
+static int is_true(const char *v) { return strcmp(v, "true") == 0; }
+static int is_offset(const char *v) { return strcmp(v, "newest") == 0 || strcmp(v, "oldest") == 0; }
+static int is_duration(const char *v) {
+  uint64_t ms;
+  return ofctx__go_duration_ms(v, &ms) == 0;
+}
+static int is_direction(const char *v) {
+  return strcmp(v, "input") == 0 || strcmp(v, "output") == 0 || strcmp(v, "input, output") == 0 ||
+         strcmp(v, "input,output") == 0;
+}
+static int is_http_url(const char *v) {
+  return strncmp(v, "http://", 7) == 0 && v[7] != '\0' && v[7] != '/' && ofctx__text_ok(v) &&
+         !strpbrk(v, " \t");
+}
+
+/* Each key the direct mode takes: on which types, and which values. A key
+ * of Dapr's that is not here is refused at start. */
+static const struct {
+  const char *key;
+  unsigned types;
+  int (*ok)(const char *value);
+  const char *expected; /* for the message */
+} keys[] = {
+    {"brokers", KB | KP, not_empty, "a list of host:port"},
+    {"topics", KB, not_empty, "a list of topics"},
+    {"publishTopic", KB, not_empty, "a topic"},
+    {"consumerGroup", KB | KP, not_empty, "a group id"},
+    {"consumerID", KP, not_empty, "a group id"},
+    {"clientID", KB | KP, not_empty, "a client id"},
+    {"authType", KB | KP, is_none, "\"none\" (the direct mode has no authentication yet)"},
+    {"authRequired", KB | KP, is_false, "\"false\" (the direct mode has no authentication yet)"},
+    {"disableTls", KB | KP, is_true, "\"true\" (the direct mode has no TLS yet)"},
+    {"initialOffset", KB | KP, is_offset, "\"newest\" or \"oldest\""},
+    {"sessionTimeout", KB | KP, is_duration, "a duration such as 15s"},
+    {"heartbeatInterval", KB | KP, is_duration, "a duration such as 3s"},
+    {"version", KB | KP, any_value, NULL}, /* librdkafka negotiates the protocol version */
+    {"direction", KB | KP | HB, is_direction, "\"input\", \"output\" or \"input, output\""},
+    {"url", HB, is_http_url, "an http:// URL (the direct mode has no TLS yet)"},
+    {"maxResponseBodySize", HB, any_value, NULL}, /* the answer's body is never read */
+    {"errorIfNot2XX", HB, is_true, "\"true\" (any other answer is a failed send)"},
+};
+
+/* ---- Go durations ---- */
+
+int ofctx__go_duration_ms(const char *s, uint64_t *ms) {
+  static const struct {
+    const char *unit;
+    uint64_t ns;
+  } units[] = {{"ns", 1},
+               {"us", 1000},
+               {"ms", 1000000},
+               {"s", 1000000000ULL},
+               {"m", 60000000000ULL},
+               {"h", 3600000000000ULL}};
+  uint64_t total = 0;
+
+  if (!s || !*s)
+    return -1;
+  if (strcmp(s, "0") == 0) {
+    *ms = 0;
+    return 0;
+  }
+  while (*s) {
+    uint64_t n = 0, scale = 0;
+    size_t len = 0;
+    if (*s < '0' || *s > '9')
+      return -1;
+    for (; *s >= '0' && *s <= '9'; s++) {
+      if (n > (UINT64_MAX - 9) / 10)
+        return -1;
+      n = n * 10 + (uint64_t)(*s - '0');
+    }
+    for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
+      size_t ulen = strlen(units[u].unit);
+      /* "ms" before "m": the longest unit that matches */
+      if (strncmp(s, units[u].unit, ulen) == 0 && ulen > len) {
+        scale = units[u].ns;
+        len = ulen;
+      }
+    }
+    if (!scale || (n && scale > UINT64_MAX / n) || total > UINT64_MAX - n * scale)
+      return -1;
+    total += n * scale;
+    s += len;
+  }
+  *ms = total / 1000000;
+  return 0;
+}
+
+/* ---- YAML ---- */
+
+static yaml_node_t *map_get(yaml_document_t *doc, yaml_node_t *map, const char *key) {
+  if (!map || map->type != YAML_MAPPING_NODE)
+    return NULL;
+  for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+    yaml_node_t *k = yaml_document_get_node(doc, p->key);
+    if (k && k->type == YAML_SCALAR_NODE && strcmp((const char *)k->data.scalar.value, key) == 0)
+      return yaml_document_get_node(doc, p->value);
+  }
+  return NULL;
+}
+
+static const char *scalar(yaml_node_t *node) {
+  return node && node->type == YAML_SCALAR_NODE ? (const char *)node->data.scalar.value : NULL;
+}
+
+/* ---- one component ---- */
+
+typedef struct {
+  ofctx__comps_t *set;
+  const char *file; /* as the messages name it */
+  ofctx_error_t *err;
+} reader_t;
+
+static void comp_clear(ofctx__comp_t *c) {
+  for (size_t i = 0; i < c->count; i++) {
+    ofctx__free(c->keys[i]);
+    ofctx__free(c->values[i]);
+  }
+  ofctx__free(c->keys);
+  ofctx__free(c->values);
+  ofctx__free(c->file);
+  ofctx__free(c->name);
+  ofctx__free(c->type);
+  memset(c, 0, sizeof *c);
+}
+
+const char *ofctx__comp_value(const ofctx__comp_t *c, const char *key) {
+  for (size_t i = 0; i < c->count; i++)
+    if (strcmp(c->keys[i], key) == 0)
+      return c->values[i];
+  return NULL;
+}
+
+/* Metadata entry `item` of `c`: its key (Dapr reads keys without regard to
+ * case; kept as the table spells it) and its value, checked. */
+static ofctx_err_t read_entry(reader_t *r, ofctx__comp_t *c, yaml_document_t *doc,
+                              yaml_node_t *item) {
+  const char *name = scalar(map_get(doc, item, "name"));
+  const char *value = scalar(map_get(doc, item, "value"));
+  char q[96];
+  size_t k;
+
+  if (!name)
+    return ofctx__error(r->err, OFCTX_ECOMPONENT,
+                        "%s: component \"%s\": a spec.metadata entry has no name", r->file,
+                        c->name);
+  ofctx__quote(q, sizeof q, name);
+  if (map_get(doc, item, "secretKeyRef"))
+    return ofctx__error(r->err, OFCTX_ECOMPONENT,
+                        "%s: component \"%s\": metadata %s: secretKeyRef is not implemented in "
+                        "direct mode (give the value; docs/direct-mode.md)",
+                        r->file, c->name, q);
+  if (!value)
+    return ofctx__error(r->err, OFCTX_ECOMPONENT,
+                        "%s: component \"%s\": metadata %s has no value (a string)", r->file,
+                        c->name, q);
+  for (k = 0; k < sizeof keys / sizeof keys[0]; k++)
+    if (strcasecmp(keys[k].key, name) == 0 && (keys[k].types & (1u << c->type_id)))
+      break;
+  if (k == sizeof keys / sizeof keys[0])
+    return ofctx__error(r->err, OFCTX_ECOMPONENT,
+                        "%s: component \"%s\" (%s): metadata %s is not implemented in direct mode "
+                        "(docs/direct-mode.md lists what is)",
+                        r->file, c->name, c->type, q);
+  if (ofctx__comp_value(c, keys[k].key))
+    return ofctx__error(r->err, OFCTX_ECOMPONENT, "%s: component \"%s\": metadata %s given twice",
+                        r->file, c->name, q);
+  if (!keys[k].ok(value) || (strchr(value, '{') && strchr(value, '}'))) {
+    char v[96];
+    ofctx__quote(v, sizeof v, value);
+    if (strchr(value, '{') && strchr(value, '}'))
+      return ofctx__error(r->err, OFCTX_ECOMPONENT,
+                          "%s: component \"%s\": metadata %s: %s: templated values ({namespace}, "
+                          "{uuid}, ...) are not implemented in direct mode",
+                          r->file, c->name, q, v);
+    return ofctx__error(r->err, OFCTX_ECOMPONENT, "%s: component \"%s\": metadata %s: %s is not %s",
+                        r->file, c->name, q, v, keys[k].expected);
+  }
+  c->keys[c->count] = ofctx__strdup(keys[k].key);
+  c->values[c->count] = ofctx__strdup(value);
+  c->count++;
+  if (!c->keys[c->count - 1] || !c->values[c->count - 1])
+    return ofctx__error(r->err, OFCTX_ENOMEM, "out of memory");
+  return OFCTX_OK;
+}
+
+/* The keys a type cannot do without as an input (`output` 0) or an
+ * output (1). */
+static ofctx_err_t check_required(const ofctx__comp_t *c, int output, ofctx_error_t *err) {
+  const char *missing = NULL;
+
+  if (c->type_id != OFCTX__COMP_HTTP_BINDING && !ofctx__comp_value(c, "brokers"))
+    missing = "brokers";
+  else if (c->type_id == OFCTX__COMP_KAFKA_BINDING && !output && !ofctx__comp_value(c, "topics"))
+    missing = "topics";
+  else if (c->type_id == OFCTX__COMP_KAFKA_BINDING && !output &&
+           !ofctx__comp_value(c, "consumerGroup"))
+    missing = "consumerGroup";
+  else if (c->type_id == OFCTX__COMP_KAFKA_BINDING && output &&
+           !ofctx__comp_value(c, "publishTopic"))
+    missing = "publishTopic";
+  else if (c->type_id == OFCTX__COMP_KAFKA_PUBSUB && !output &&
+           !ofctx__comp_value(c, "consumerGroup") && !ofctx__comp_value(c, "consumerID"))
+    missing = "consumerGroup (or consumerID)";
+  else if (c->type_id == OFCTX__COMP_HTTP_BINDING && !ofctx__comp_value(c, "url"))
+    missing = "url";
+  if (missing)
+    return ofctx__error(err, OFCTX_ECOMPONENT,
+                        "%s: component \"%s\" (%s): metadata \"%s\" is required in direct mode%s",
+                        c->file, c->name, c->type, missing, output ? " for an output" : "");
+  return OFCTX_OK;
+}
+
+/* Whether the context names component `name`. */
+static int named(const ofctx_config_t *cfg, const char *name) {
+  for (size_t i = 0; i < ofctx_config_input_count(cfg); i++)
+    if (strcmp(ofctx_component_dapr_name(ofctx_config_input_at(cfg, i)), name) == 0)
+      return 1;
+  for (size_t i = 0; i < ofctx_config_output_count(cfg); i++)
+    if (strcmp(ofctx_component_dapr_name(ofctx_config_output_at(cfg, i)), name) == 0)
+      return 1;
+  return 0;
+}
+
+/* One YAML document of a file: a Component the context names is checked
+ * and kept; one it does not name is left alone (a sidecar would load it,
+ * but nothing here would use it). */
+static ofctx_err_t read_document(reader_t *r, const ofctx_config_t *cfg, yaml_document_t *doc) {
+  yaml_node_t *root = yaml_document_get_root_node(doc);
+  const char *kind = scalar(map_get(doc, root, "kind"));
+  const char *api = scalar(map_get(doc, root, "apiVersion"));
+  const char *name = scalar(map_get(doc, map_get(doc, root, "metadata"), "name"));
+  yaml_node_t *spec = map_get(doc, root, "spec"), *md;
+  const char *type = scalar(map_get(doc, spec, "type"));
+  ofctx__comps_t *set = r->set;
+  ofctx__comp_t *c, *grown;
+  ofctx_err_t rc;
+  size_t t, n;
+
+  if (!root || !kind || !api || strcmp(api, "dapr.io/v1alpha1") != 0)
+    return ofctx__error(r->err, OFCTX_ECOMPONENT,
+                        "%s: not a Dapr resource (apiVersion dapr.io/v1alpha1 and a kind)",
+                        r->file);
+  if (strcmp(kind, "Component") != 0)
+    return ofctx__error(r->err, OFCTX_ECOMPONENT,
+                        "%s: kind \"%.64s\": only Components are implemented in direct mode "
+                        "(docs/direct-mode.md)",
+                        r->file, kind);
+  if (!name || !type)
+    return ofctx__error(r->err, OFCTX_ECOMPONENT,
+                        "%s: a Component needs metadata.name and spec.type", r->file);
+  if (!named(cfg, name))
+    return OFCTX_OK;
+  for (size_t i = 0; i < set->count; i++)
+    if (strcmp(set->items[i].name, name) == 0)
+      return ofctx__error(r->err, OFCTX_ECOMPONENT, "%s: component \"%s\" is defined in %s already",
+                          r->file, name, set->items[i].file);
+  for (t = 0; t < sizeof types / sizeof types[0]; t++)
+    if (strcmp(types[t].name, type) == 0)
+      break;
+  if (t == sizeof types / sizeof types[0])
+    return ofctx__error(r->err, OFCTX_ECOMPONENT,
+                        "%s: component \"%s\": type \"%.64s\" is not implemented in direct mode "
+                        "(bindings.kafka, pubsub.kafka, bindings.http are)",
+                        r->file, name, type);
+  grown = ofctx__realloc(set->items, (set->count + 1) * sizeof *set->items);
+  if (!grown)
+    return ofctx__error(r->err, OFCTX_ENOMEM, "out of memory");
+  set->items = grown;
+  c = &set->items[set->count++];
+  memset(c, 0, sizeof *c);
+  c->type_id = types[t].id;
+  c->file = ofctx__strdup(r->file);
+  c->name = ofctx__strdup(name);
+  c->type = ofctx__strdup(type);
+  md = map_get(doc, spec, "metadata");
+  n = md && md->type == YAML_SEQUENCE_NODE
+          ? (size_t)(md->data.sequence.items.top - md->data.sequence.items.start)
+          : 0;
+  c->keys = ofctx__calloc(n ? n : 1, sizeof *c->keys);
+  c->values = ofctx__calloc(n ? n : 1, sizeof *c->values);
+  if (!c->file || !c->name || !c->type || !c->keys || !c->values)
+    return ofctx__error(r->err, OFCTX_ENOMEM, "out of memory");
+  if (md && md->type != YAML_SEQUENCE_NODE)
+    return ofctx__error(r->err, OFCTX_ECOMPONENT,
+                        "%s: component \"%s\": spec.metadata is not a list", r->file, name);
+  for (size_t i = 0; i < n; i++) {
+    rc = read_entry(r, c, doc, yaml_document_get_node(doc, md->data.sequence.items.start[i]));
+    if (rc != OFCTX_OK)
+      return rc;
+  }
+  return OFCTX_OK;
+}
+
+/* Every document of file `path`. */
+static ofctx_err_t read_file(reader_t *r, const ofctx_config_t *cfg, const char *path) {
+  FILE *f = fopen(path, "rb");
+  yaml_parser_t parser;
+  ofctx_err_t rc = OFCTX_OK;
+
+  if (!f)
+    return ofctx__error(r->err, OFCTX_EIO, "%s: %s", r->file, strerror(errno));
+  yaml_parser_initialize(&parser);
+  yaml_parser_set_input_file(&parser, f);
+  while (rc == OFCTX_OK) {
+    yaml_document_t doc;
+    if (!yaml_parser_load(&parser, &doc)) {
+      rc = ofctx__error(r->err, OFCTX_ECOMPONENT, "%s: line %zu: %s", r->file,
+                        parser.problem_mark.line + 1, parser.problem ? parser.problem : "bad YAML");
+      break;
+    }
+    if (!yaml_document_get_root_node(&doc)) { /* the end of the stream */
+      yaml_document_delete(&doc);
+      break;
+    }
+    rc = read_document(r, cfg, &doc);
+    yaml_document_delete(&doc);
+  }
+  yaml_parser_delete(&parser);
+  fclose(f);
+  return rc;
+}
+
+/* ---- the directory ---- */
+
+static int yaml_name(const char *name) {
+  size_t len = strlen(name);
+  return name[0] != '.' && ((len > 5 && strcmp(name + len - 5, ".yaml") == 0) ||
+                            (len > 4 && strcmp(name + len - 4, ".yml") == 0));
+}
+
+static int by_name(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The YAML files of `dir`, sorted, into `*names` (`*count` of them). */
+static ofctx_err_t list_dir(const char *dir, char ***names, size_t *count, ofctx_error_t *err) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  char **list = NULL;
+  size_t n = 0;
+
+  *names = NULL;
+  *count = 0;
+  if (!d)
+    return ofctx__error(err, OFCTX_EIO, "OFCTX_RESOURCES_PATH: %s: %s", dir, strerror(errno));
+  while ((e = readdir(d)) != NULL) {
+    char **grown;
+    if (!yaml_name(e->d_name))
+      continue;
+    grown = ofctx__realloc(list, (n + 1) * sizeof *list);
+    if (!grown || !(grown[n] = ofctx__strdup(e->d_name))) {
+      list = grown ? grown : list;
+      while (n > 0)
+        ofctx__free(list[--n]);
+      ofctx__free(list);
+      closedir(d);
+      return ofctx__error(err, OFCTX_ENOMEM, "out of memory");
+    }
+    list = grown;
+    n++;
+  }
+  closedir(d);
+  if (n)
+    qsort(list, n, sizeof *list, by_name);
+  *names = list;
+  *count = n;
+  return OFCTX_OK;
+}
+
+/* The component of each input and output: named, and of a type that fits
+ * its place. */
+static ofctx_err_t match(ofctx__comps_t *set, const char *dir, const ofctx_config_t *cfg,
+                         ofctx_error_t *err) {
+  ofctx_err_t rc;
+
+  set->input_count = ofctx_config_input_count(cfg);
+  set->output_count = ofctx_config_output_count(cfg);
+  set->inputs = ofctx__calloc(set->input_count + 1, sizeof *set->inputs);
+  set->outputs = ofctx__calloc(set->output_count + 1, sizeof *set->outputs);
+  if (!set->inputs || !set->outputs)
+    return ofctx__error(err, OFCTX_ENOMEM, "out of memory");
+  for (size_t io = 0; io < 2; io++) {
+    size_t n = io ? set->output_count : set->input_count;
+    for (size_t i = 0; i < n; i++) {
+      const ofctx_component_t *in =
+          io ? ofctx_config_output_at(cfg, i) : ofctx_config_input_at(cfg, i);
+      const char *want = ofctx_component_dapr_name(in);
+      const ofctx__comp_t *c = NULL;
+      for (size_t k = 0; k < set->count && !c; k++)
+        if (strcmp(set->items[k].name, want) == 0)
+          c = &set->items[k];
+      if (!c)
+        return ofctx__error(err, OFCTX_ECOMPONENT,
+                            "OFCTX_RESOURCES_PATH: no Component named \"%s\" (the %s \"%s\" of the "
+                            "function context) in %s",
+                            want, io ? "output" : "input", ofctx_component_name(in), dir);
+      if (strcmp(c->type, ofctx_component_type(in)) != 0)
+        return ofctx__error(err, OFCTX_ECOMPONENT,
+                            "%s: component \"%s\" is of type %s, the function context says %s",
+                            c->file, c->name, c->type, ofctx_component_type(in));
+      if (!io && c->type_id == OFCTX__COMP_HTTP_BINDING)
+        return ofctx__error(err, OFCTX_ECOMPONENT,
+                            "%s: component \"%s\": %s as an %s is not implemented in direct mode",
+                            c->file, c->name, c->type, io ? "output" : "input");
+      rc = check_required(c, (int)io, err);
+      if (rc != OFCTX_OK)
+        return rc;
+      if (io)
+        set->outputs[i] = c;
+      else
+        set->inputs[i] = c;
+    }
+  }
+  return OFCTX_OK;
+}
+
+ofctx_err_t ofctx__comps_load(ofctx__comps_t *set, const char *dir, const ofctx_config_t *cfg,
+                              ofctx_error_t *err) {
+  reader_t r = {set, NULL, err};
+  char **names;
+  size_t n;
+  ofctx_err_t rc;
+
+  memset(set, 0, sizeof *set);
+  if (ofctx_config_state_count(cfg) > 0)
+    return ofctx__error(err, OFCTX_ECOMPONENT,
+                        "state stores are not implemented in direct mode (the function context "
+                        "names %zu)",
+                        ofctx_config_state_count(cfg));
+  rc = list_dir(dir, &names, &n, err);
+  for (size_t i = 0; rc == OFCTX_OK && i < n; i++) {
+    size_t len = strlen(dir) + strlen(names[i]) + 2;
+    char *path = ofctx__malloc(len);
+    if (!path) {
+      rc = ofctx__error(err, OFCTX_ENOMEM, "out of memory");
+      break;
+    }
+    snprintf(path, len, "%s/%s", dir, names[i]);
+    r.file = path;
+    rc = read_file(&r, cfg, path);
+    ofctx__free(path);
+  }
+  for (size_t i = 0; i < n; i++)
+    ofctx__free(names[i]);
+  ofctx__free(names);
+  if (rc == OFCTX_OK)
+    rc = match(set, dir, cfg, err);
+  if (rc != OFCTX_OK)
+    ofctx__comps_free(set);
+  return rc;
+}
+
+void ofctx__comps_free(ofctx__comps_t *set) {
+  for (size_t i = 0; i < set->count; i++)
+    comp_clear(&set->items[i]);
+  ofctx__free(set->items);
+  ofctx__free(set->inputs);
+  ofctx__free(set->outputs);
+  memset(set, 0, sizeof *set);
+}

@@ -1,0 +1,913 @@
+/* The direct mode (OFCTX_DIRECT=1): the function's Kafka inputs consumed
+ * here, with no sidecar, each input a member of its component's consumer
+ * group through librdkafka. Driven by the loop: librdkafka writes a byte to
+ * a pipe when its queue turns non-empty (rd_kafka_queue_io_event_enable),
+ * and a one-second timer polls as well, so that an idle consumer stays in
+ * its group.
+ *
+ * At least once, per partition, as Dapr's Kafka component does it: the
+ * records of a partition are given to the function one at a time, in
+ * order; an offset is committed only once the record before it was
+ * answered SUCCESS or DROP (its sends settled). A record answered RETRY is
+ * given again after a back-off, its partition paused meanwhile. On a
+ * revocation, what is done is committed and what is in flight is given up
+ * (its outcome is not committed: the partition's next owner gets the
+ * record again). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+#include <uv.h>
+
+#include "cloudevent.h"
+#include "error_msg.h"
+#include "log.h"
+#include "mem.h"
+#include "mode.h"
+
+/* Records fetched and not yet done, per partition, and their bytes,
+ * before it is paused; resumed below half of both. */
+#define QUEUE_MAX 1024
+#define QUEUE_BYTES (4u << 20)
+
+typedef struct input input_t;
+typedef struct part part_t;
+typedef struct record record_t;
+
+/* A record in our hands, from the fetch until its outcome. */
+struct record {
+  rd_kafka_message_t *msg;
+  part_t *part;
+  record_t *next;
+  int attempts;
+  ofctx__http_header_t md[5]; /* __key, __offset, __topic, __timestamp, __partition */
+  size_t md_count;
+  char offset[24], timestamp[24], partition[16];
+  char *key;                /* NUL-terminated copy of the key, or NULL */
+  const char **header_text; /* the headers' names and values, NUL-terminated copies */
+  ofctx__http_header_t *headers;
+  size_t header_count;
+};
+
+/* An assigned partition: its records in order, the first in flight. */
+struct part {
+  input_t *in;
+  char *topic;
+  int32_t partition;
+  record_t *head, *tail;
+  size_t count;
+  size_t bytes;   /* of the records' values */
+  int inflight;   /* the head is with the function */
+  int waiting;    /* the head waits for its retry */
+  int paused;     /* fetching stopped: the queue is full, or the head failed */
+  int revoked;    /* no longer ours: what ends now is not committed */
+  int64_t commit; /* the offset to commit (the next record's), or -1 */
+  int64_t resync; /* after a record could not be kept: the offset fetched again, else -1 */
+  int dirty;      /* `commit` not committed yet */
+  uv_timer_t retry;
+  part_t *prev, *next;
+};
+
+typedef struct direct direct_t;
+
+struct input {
+  direct_t *d;
+  size_t index;
+  const ofctx_component_t *entry; /* the context's */
+  const ofctx__comp_t *comp;
+  rd_kafka_t *rk;
+  rd_kafka_queue_t *queue;
+  int fds[2]; /* the wake-up pipe */
+  uv_poll_t poll;
+  uv_timer_t tick;
+  uv_timer_t commit; /* the commit of what was done since the last one, soon */
+  int handles;       /* open */
+  part_t *parts;
+  part_t *retired; /* revoked with a record still in flight */
+};
+
+struct direct {
+  const ofctx_config_t *cfg;
+  ofctx__host_t *host;
+  ofctx__metrics_t *metrics;
+  ofctx__retry_policy_t redelivery;
+  uint64_t rng;
+  input_t *inputs;
+  size_t count;
+  char count_text[24];
+  int draining;
+  int closing;
+  void (*closed)(void *arg);
+  void *closed_arg;
+  uv_idle_t later; /* `closed` is never called from inside drain */
+  uv_idle_t kick;  /* gives each partition its next record: never from inside an answer */
+  int kick_open;
+  int open_handles;
+};
+
+static void give(part_t *p);
+static void maybe_closed(direct_t *d);
+static void kick(direct_t *d);
+
+/* ---- records ---- */
+
+static void record_free(record_t *r) {
+  if (!r)
+    return;
+  rd_kafka_message_destroy(r->msg);
+  for (size_t i = 0; r->header_text && i < 2 * r->header_count; i++)
+    ofctx__free((void *)r->header_text[i]);
+  ofctx__free(r->header_text);
+  ofctx__free(r->headers);
+  ofctx__free(r->key);
+  ofctx__free(r);
+}
+
+/* The record's metadata as Dapr's Kafka component gives it: the key, the
+ * offset, the topic, the timestamp (ms), the partition, then each header.
+ * 0, or -1 when out of memory. */
+static int record_metadata(record_t *r) {
+  rd_kafka_message_t *m = r->msg;
+  rd_kafka_headers_t *hdrs = NULL;
+  rd_kafka_timestamp_type_t tstype;
+  int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+
+  snprintf(r->offset, sizeof r->offset, "%" PRId64, m->offset);
+  snprintf(r->timestamp, sizeof r->timestamp, "%" PRId64, ts < 0 ? 0 : ts);
+  snprintf(r->partition, sizeof r->partition, "%" PRId32, m->partition);
+  if (m->key) {
+    r->key = ofctx__strndup(m->key, m->key_len);
+    if (!r->key)
+      return -1;
+    r->md[r->md_count++] = (ofctx__http_header_t){"__key", r->key};
+  }
+  r->md[r->md_count++] = (ofctx__http_header_t){"__offset", r->offset};
+  r->md[r->md_count++] = (ofctx__http_header_t){"__topic", rd_kafka_topic_name(m->rkt)};
+  r->md[r->md_count++] = (ofctx__http_header_t){"__timestamp", r->timestamp};
+  r->md[r->md_count++] = (ofctx__http_header_t){"__partition", r->partition};
+  if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR || !hdrs)
+    return 0;
+  r->header_count = rd_kafka_header_cnt(hdrs);
+  r->header_text = ofctx__calloc(2 * r->header_count + 1, sizeof *r->header_text);
+  r->headers = ofctx__calloc(r->header_count + 1, sizeof *r->headers);
+  if (!r->header_text || !r->headers)
+    return -1;
+  for (size_t i = 0; i < r->header_count; i++) {
+    const char *name;
+    const void *value;
+    size_t len;
+    if (rd_kafka_header_get_all(hdrs, i, &name, &value, &len) != RD_KAFKA_RESP_ERR_NO_ERROR)
+      return -1;
+    r->header_text[2 * i] = ofctx__strdup(name);
+    r->header_text[2 * i + 1] = value ? ofctx__strndup(value, len) : ofctx__strdup("");
+    if (!r->header_text[2 * i] || !r->header_text[2 * i + 1])
+      return -1;
+    r->headers[i] = (ofctx__http_header_t){r->header_text[2 * i], r->header_text[2 * i + 1]};
+  }
+  return 0;
+}
+
+/* ---- partitions ---- */
+
+static void part_closed(uv_handle_t *handle) {
+  part_t *p = handle->data;
+  direct_t *d = p->in->d;
+
+  ofctx__free(p->topic);
+  ofctx__free(p);
+  d->open_handles--;
+  maybe_closed(d);
+}
+
+/* Frees the queue of `p` but its record in flight, and closes `p` once no
+ * record is (its list: `list`). */
+static void part_release(part_t *p, part_t **list) {
+  record_t *keep = p->inflight ? p->head : NULL;
+
+  while (p->head) {
+    record_t *r = p->head;
+    p->head = r->next;
+    if (r != keep)
+      record_free(r);
+  }
+  p->head = p->tail = keep;
+  p->count = keep ? 1 : 0;
+  if (keep) {
+    keep->next = NULL;
+    return;
+  }
+  OFCTX__LIST_UNLINK(*list, p);
+  uv_close((uv_handle_t *)&p->retry, part_closed);
+}
+
+static part_t *part_find(input_t *in, const char *topic, int32_t partition) {
+  for (part_t *p = in->parts; p; p = p->next)
+    if (p->partition == partition && strcmp(p->topic, topic) == 0)
+      return p;
+  return NULL;
+}
+
+static void set_paused(part_t *p, int paused) {
+  rd_kafka_topic_partition_list_t *list;
+
+  if (p->paused == paused || p->revoked)
+    return;
+  list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, p->topic, p->partition);
+  if (paused)
+    rd_kafka_pause_partitions(p->in->rk, list);
+  else
+    rd_kafka_resume_partitions(p->in->rk, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  p->paused = paused;
+}
+
+/* Commits the partitions of `in` with something done: asynchronously on
+ * the way, synchronously (`sync`) before a revocation or the close. */
+static void commit_done(input_t *in, int sync) {
+  rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(4);
+  rd_kafka_resp_err_t err;
+
+  for (part_t *p = in->parts; p; p = p->next)
+    if (p->dirty) {
+      rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset = p->commit;
+      p->dirty = 0;
+    }
+  if (list->cnt > 0) {
+    err = rd_kafka_commit(in->rk, list, !sync);
+    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+      ofctx__log(OFCTX_LOG_WARN, "kafka: commit failed", "input", ofctx_component_name(in->entry),
+                 "error", rd_kafka_err2str(err), (const char *)NULL);
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+}
+
+/* Records done are committed together, this long after the first of
+ * them: one commit request for many records. */
+#define COMMIT_DELAY_MS 20
+
+static void commit_due(uv_timer_t *timer) {
+  input_t *in = timer->data;
+  if (in->rk)
+    commit_done(in, 0);
+}
+
+/* ---- invocations ---- */
+
+static void answer(ofctx_t *ctx, ofctx__outcome_t outcome);
+
+static void retry_due(uv_timer_t *timer) {
+  part_t *p = timer->data;
+
+  p->waiting = 0;
+  give(p);
+}
+
+/* The outcome of the record at the head of `p`. */
+static void settle_head(part_t *p, ofctx__outcome_t outcome) {
+  input_t *in = p->in;
+  direct_t *d = in->d;
+  record_t *r = p->head;
+
+  p->inflight = 0;
+  if (p->revoked) { /* given up: its next owner gets it again */
+    part_release(p, &in->retired);
+    return;
+  }
+  if (outcome == OFCTX__OUTCOME_RETRY) {
+    r->attempts++;
+    if (d->draining) { /* not committed: the group delivers it again */
+      part_release(p, &in->parts);
+      return;
+    }
+    set_paused(p, 1);
+    p->waiting = 1;
+    uv_timer_start(&p->retry, retry_due, ofctx__backoff_ms(&d->redelivery, r->attempts, &d->rng),
+                   0);
+    return;
+  }
+  p->commit = r->msg->offset + 1;
+  p->dirty = 1;
+  p->head = r->next;
+  if (!p->head)
+    p->tail = NULL;
+  p->count--;
+  p->bytes -= r->msg->len;
+  record_free(r);
+  if (d->draining)
+    commit_done(in, 1);
+  else if (!uv_is_active((uv_handle_t *)&in->commit)) /* one commit for what ends meanwhile */
+    uv_timer_start(&in->commit, commit_due, COMMIT_DELAY_MS, 0);
+  if (d->draining) {
+    part_release(p, &in->parts);
+    return;
+  }
+  if (p->count < QUEUE_MAX / 2 && p->bytes < QUEUE_BYTES / 2)
+    set_paused(p, 0);
+  kick(d); /* the next record, from the loop: an answer may come from inside give */
+}
+
+static void answer(ofctx_t *ctx, ofctx__outcome_t outcome) {
+  record_t *r = ctx->req;
+  part_t *p = r->part;
+  direct_t *d = p->in->d;
+
+  settle_head(p, outcome);
+  maybe_closed(d);
+}
+
+/* The event of record `r`: a binding's data and metadata as Dapr's Kafka
+ * binding delivers them; a pub/sub record's CloudEvent. 0; 1 when it is
+ * poison (a pub/sub record that is no CloudEvent), said in `why`; -1 when
+ * out of memory. */
+static int record_event(record_t *r, ofctx_event_t *ev, ofctx_error_t *why) {
+  input_t *in = r->part->in;
+  const char *data = r->msg->payload ? r->msg->payload : "";
+  ofctx_err_t rc;
+
+  ev->input = ofctx_component_name(in->entry);
+  ev->input_index = in->index;
+  if (in->comp->type_id == OFCTX__COMP_KAFKA_BINDING) {
+    ev->kind = OFCTX_EVENT_BINDING;
+    ev->data = data;
+    ev->len = r->msg->len;
+  } else {
+    ev->kind = OFCTX_EVENT_PUBSUB;
+    rc = ofctx__ce_from_envelope(data, r->msg->len, ev, why);
+    if (rc != OFCTX_OK)
+      return rc == OFCTX_ENOMEM ? -1 : 1;
+  }
+  if (ofctx__event_metadata_add(ev, r->md, r->md_count, 0) != 0 ||
+      ofctx__event_metadata_add(ev, r->headers, r->header_count, 0) != 0)
+    return -1;
+  return 0;
+}
+
+/* Gives the head of `p` to the function, when it is free to take it. */
+static void give(part_t *p) {
+  direct_t *d = p->in->d;
+  record_t *r = p->head;
+  ofctx_event_t ev = {0};
+  ofctx_error_t why;
+  int rc;
+
+  if (!r || p->inflight || p->waiting || p->revoked || d->draining)
+    return;
+  rc = record_event(r, &ev, &why);
+  if (rc == 1) {
+    ofctx__event_clear(&ev);
+    ofctx__log(OFCTX_LOG_WARN, "message dropped", "input", ofctx_component_name(p->in->entry),
+               "reason", why.message, (const char *)NULL);
+    ofctx__metrics_event(d->metrics, p->in->index, OFCTX__OUTCOME_DROP);
+    settle_head(p, OFCTX__OUTCOME_DROP);
+    return;
+  }
+  p->inflight = 1;
+  if (rc != 0) {
+    ofctx__event_clear(&ev);
+    settle_head(p, OFCTX__OUTCOME_RETRY);
+    return;
+  }
+  if (ofctx__invoke(d->host, r, &ev, answer) != 0) /* counted, and the event freed */
+    settle_head(p, OFCTX__OUTCOME_RETRY);
+}
+
+/* ---- the consumer ---- */
+
+static void on_message(input_t *in, rd_kafka_message_t *m) {
+  part_t *p;
+  record_t *r;
+
+  if (m->err) {
+    if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+      ofctx__log(OFCTX_LOG_WARN, "kafka: consumer error", "input", ofctx_component_name(in->entry),
+                 "error", rd_kafka_message_errstr(m), (const char *)NULL);
+    rd_kafka_message_destroy(m);
+    return;
+  }
+  p = part_find(in, rd_kafka_topic_name(m->rkt), m->partition);
+  if (!p || in->d->draining || (p->resync >= 0 && m->offset != p->resync)) {
+    rd_kafka_message_destroy(m); /* not ours, or fetched again after a seek */
+    return;
+  }
+  p->resync = -1;
+  r = ofctx__calloc(1, sizeof *r);
+  if (r) {
+    r->msg = m;
+    r->part = p;
+  }
+  if (!r || record_metadata(r) != 0) {
+    /* no memory: this record and those after it are fetched again */
+    p->resync = m->offset;
+    rd_kafka_seek(m->rkt, m->partition, m->offset, 0);
+    if (r)
+      record_free(r);
+    else
+      rd_kafka_message_destroy(m);
+    return;
+  }
+  if (p->tail)
+    p->tail->next = r;
+  else
+    p->head = r;
+  p->tail = r;
+  p->bytes += m->len;
+  if (++p->count >= QUEUE_MAX || p->bytes >= QUEUE_BYTES)
+    set_paused(p, 1);
+  give(p);
+}
+
+static void on_kick(uv_idle_t *idle) {
+  direct_t *d = idle->data;
+
+  uv_idle_stop(idle); /* started again by what settles meanwhile */
+  for (size_t i = 0; i < d->count; i++)
+    for (part_t *p = d->inputs[i].parts, *next; p; p = next) {
+      next = p->next;
+      give(p);
+    }
+}
+
+static void kick(direct_t *d) {
+  if (d->kick_open && !d->draining)
+    uv_idle_start(&d->kick, on_kick);
+}
+
+/* Everything librdkafka has for us: records, and through them the
+ * rebalance, commit and log callbacks. */
+static void serve_queue(input_t *in) {
+  rd_kafka_message_t *m;
+
+  while (in->rk && (m = rd_kafka_consumer_poll(in->rk, 0)) != NULL)
+    on_message(in, m);
+}
+
+static void on_readable(uv_poll_t *poll, int status, int events) {
+  input_t *in = poll->data;
+  char buf[64];
+
+  (void)status;
+  (void)events;
+  while (read(in->fds[0], buf, sizeof buf) > 0)
+    ;
+  serve_queue(in);
+}
+
+/* Each second: what librdkafka has, and the commits that failed tried
+ * again. */
+static void on_tick(uv_timer_t *timer) {
+  input_t *in = timer->data;
+
+  serve_queue(in);
+  if (in->rk)
+    commit_done(in, 0);
+}
+
+/* An asynchronous commit ended: the partitions whose commit failed (a
+ * rebalance in progress, a broker away) are committed again at the next
+ * tick, unless a later offset has been committed since, or the partition is
+ * no longer ours. */
+static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                      rd_kafka_topic_partition_list_t *offsets, void *opaque) {
+  input_t *in = opaque;
+
+  (void)rk;
+  if (!err || err == RD_KAFKA_RESP_ERR__NO_OFFSET || !offsets)
+    return;
+  for (int i = 0; i < offsets->cnt; i++) {
+    part_t *p = part_find(in, offsets->elems[i].topic, offsets->elems[i].partition);
+    if (p && offsets->elems[i].err && p->commit == offsets->elems[i].offset)
+      p->dirty = 1;
+  }
+  ofctx__log(OFCTX_LOG_DEBUG, "kafka: commit failed, tried again", "input",
+             ofctx_component_name(in->entry), "error", rd_kafka_err2str(err), (const char *)NULL);
+}
+
+static void assign(input_t *in, rd_kafka_topic_partition_list_t *list) {
+  for (int i = 0; i < list->cnt; i++) {
+    part_t *p = ofctx__calloc(1, sizeof *p);
+    if (!p || !(p->topic = ofctx__strdup(list->elems[i].topic))) {
+      ofctx__free(p);
+      ofctx__log(OFCTX_LOG_ERROR, "kafka: out of memory on an assignment", (const char *)NULL);
+      continue; /* its records are dropped on arrival, and fetched by whoever gets it next */
+    }
+    p->in = in;
+    p->partition = list->elems[i].partition;
+    p->commit = -1;
+    p->resync = -1;
+    uv_timer_init(in->d->host->loop, &p->retry);
+    p->retry.data = p;
+    in->d->open_handles++;
+    OFCTX__LIST_PUSH(in->parts, p);
+  }
+}
+
+/* Revoked: what is done committed, the rest given up. */
+static void revoke(input_t *in) {
+  commit_done(in, 1);
+  while (in->parts) {
+    part_t *p = in->parts;
+    set_paused(p, 0); /* a partition assigned again starts as any other */
+    p->revoked = 1;
+    uv_timer_stop(&p->retry);
+    p->waiting = 0;
+    if (p->inflight) {
+      OFCTX__LIST_UNLINK(in->parts, p);
+      OFCTX__LIST_PUSH(in->retired, p);
+      part_release(p, &in->retired);
+    } else {
+      part_release(p, &in->parts);
+    }
+  }
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *list, void *opaque) {
+  input_t *in = opaque;
+  char n[16];
+
+  snprintf(n, sizeof n, "%d", list->cnt);
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    ofctx__log(OFCTX_LOG_INFO, "kafka: partitions assigned", "input",
+               ofctx_component_name(in->entry), "partitions", n, (const char *)NULL);
+    assign(in, list);
+    rd_kafka_assign(rk, list);
+  } else {
+    ofctx__log(OFCTX_LOG_INFO, "kafka: partitions revoked", "input",
+               ofctx_component_name(in->entry), "partitions", n, (const char *)NULL);
+    revoke(in);
+    rd_kafka_assign(rk, NULL);
+  }
+}
+
+/* librdkafka's own lines: errors and warnings as warnings, the rest as
+ * debug; a failed commit is ours to try again (on_commit), so debug too. */
+static void on_log(const rd_kafka_t *rk, int level, const char *facility, const char *text) {
+  (void)rk;
+  ofctx__log(level <= 4 && strcmp(facility, "COMMITFAIL") != 0 ? OFCTX_LOG_WARN : OFCTX_LOG_DEBUG,
+             "kafka", "facility", facility, "message", text, (const char *)NULL);
+}
+
+/* A librdkafka setting, or the message naming it. */
+static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *value,
+                    const ofctx__comp_t *c, ofctx_error_t *err) {
+  char errstr[256];
+
+  if (rd_kafka_conf_set(conf, key, value, errstr, sizeof errstr) == RD_KAFKA_CONF_OK)
+    return 0;
+  ofctx__error(err, OFCTX_ECOMPONENT, "%s: component \"%s\": %s", c->file, c->name, errstr);
+  return -1;
+}
+
+/* A duration of the component as librdkafka's milliseconds. */
+static int conf_ms(rd_kafka_conf_t *conf, const char *key, const ofctx__comp_t *c, const char *name,
+                   ofctx_error_t *err) {
+  const char *value = ofctx__comp_value(c, name);
+  uint64_t ms;
+  char text[24];
+
+  if (!value || ofctx__go_duration_ms(value, &ms) != 0)
+    return 0;
+  snprintf(text, sizeof text, "%" PRIu64, ms);
+  return conf_set(conf, key, text, c, err);
+}
+
+/* The consumer of input `in`: made, not yet subscribed. */
+static int consumer_new(input_t *in, ofctx_error_t *err) {
+  const ofctx__comp_t *c = in->comp;
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  const char *group = ofctx__comp_value(c, "consumerGroup");
+  const char *offset = ofctx__comp_value(c, "initialOffset");
+  const char *client = ofctx__comp_value(c, "clientID");
+  char errstr[256];
+
+  if (!group)
+    group = ofctx__comp_value(c, "consumerID");
+  if (!conf || conf_set(conf, "bootstrap.servers", ofctx__comp_value(c, "brokers"), c, err) ||
+      conf_set(conf, "group.id", group, c, err) ||
+      conf_set(conf, "enable.auto.commit", "false", c, err) ||
+      conf_set(conf, "enable.auto.offset.store", "false", c, err) ||
+      conf_set(conf, "auto.offset.reset",
+               offset && strcmp(offset, "oldest") == 0 ? "earliest" : "latest", c, err) ||
+      (client && conf_set(conf, "client.id", client, c, err)) ||
+      conf_ms(conf, "session.timeout.ms", c, "sessionTimeout", err) ||
+      conf_ms(conf, "heartbeat.interval.ms", c, "heartbeatInterval", err) ||
+      /* what librdkafka fetches ahead, bounded (its default is 64 MiB) */
+      conf_set(conf, "queued.max.messages.kbytes", "4096", c, err) ||
+      conf_set(conf, "log.queue", "true", c, err)) {
+    if (conf)
+      rd_kafka_conf_destroy(conf);
+    return -1;
+  }
+  rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+  rd_kafka_conf_set_log_cb(conf, on_log);
+  rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
+  rd_kafka_conf_set_opaque(conf, in);
+  in->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+  if (!in->rk) {
+    rd_kafka_conf_destroy(conf);
+    ofctx__error(err, OFCTX_ECOMPONENT, "%s: component \"%s\": %s", c->file, c->name, errstr);
+    return -1;
+  }
+  /* the log and the rebalances through the consumer's queue, served on the loop */
+  rd_kafka_set_log_queue(in->rk, NULL);
+  rd_kafka_poll_set_consumer(in->rk);
+  in->queue = rd_kafka_queue_get_consumer(in->rk);
+  return 0;
+}
+
+/* The topics of input `in`: a binding's `topics` (comma-separated), a
+ * pub/sub input's topic from the context. */
+static rd_kafka_topic_partition_list_t *topics_of(const input_t *in) {
+  rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(4);
+  const char *s = in->comp->type_id == OFCTX__COMP_KAFKA_BINDING
+                      ? ofctx__comp_value(in->comp, "topics")
+                      : ofctx_component_uri(in->entry);
+  char topic[256];
+
+  while (s && *s) {
+    size_t len = strcspn(s, ",");
+    const char *start = s;
+    s += len + (s[len] == ',');
+    while (len && (*start == ' ' || *start == '\t')) {
+      start++;
+      len--;
+    }
+    while (len && (start[len - 1] == ' ' || start[len - 1] == '\t'))
+      len--;
+    if (len && len < sizeof topic) {
+      memcpy(topic, start, len);
+      topic[len] = '\0';
+      rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA);
+    }
+  }
+  return list;
+}
+
+/* ---- the mode ---- */
+
+static void *direct_start(const ofctx__mode_env_t *env, ofctx_error_t *err) {
+  direct_t *d = ofctx__calloc(1, sizeof *d);
+  size_t n = ofctx_config_input_count(env->cfg);
+
+  if (!d || !(d->inputs = ofctx__calloc(n ? n : 1, sizeof *d->inputs))) {
+    ofctx__free(d);
+    ofctx__error(err, OFCTX_ENOMEM, "out of memory");
+    return NULL;
+  }
+  d->cfg = env->cfg;
+  d->host = env->host;
+  d->metrics = env->metrics;
+  d->redelivery = *env->redelivery;
+  d->rng = uv_hrtime() | 1;
+  d->count = n;
+  snprintf(d->count_text, sizeof d->count_text, "%zu", n);
+  for (size_t i = 0; i < n; i++) {
+    input_t *in = &d->inputs[i];
+    in->d = d;
+    in->index = i;
+    in->entry = ofctx_config_input_at(env->cfg, i);
+    in->comp = env->comps->inputs[i];
+    in->fds[0] = in->fds[1] = -1;
+    for (size_t k = 0; k < i; k++)
+      if (d->inputs[k].comp == in->comp) {
+        ofctx__error(err, OFCTX_ECOMPONENT,
+                     "%s: component \"%s\" is the component of inputs \"%s\" and \"%s\": one "
+                     "input per component in direct mode",
+                     in->comp->file, in->comp->name, ofctx_component_name(d->inputs[k].entry),
+                     ofctx_component_name(in->entry));
+        goto fail;
+      }
+    if (consumer_new(in, err) != 0)
+      goto fail;
+  }
+  return d;
+fail:
+  for (size_t i = 0; i < n; i++) {
+    if (d->inputs[i].queue)
+      rd_kafka_queue_destroy(d->inputs[i].queue);
+    if (d->inputs[i].rk)
+      rd_kafka_destroy(d->inputs[i].rk);
+  }
+  ofctx__free(d->inputs);
+  ofctx__free(d);
+  return NULL;
+}
+
+static void handle_closed(uv_handle_t *handle) {
+  input_t *in = handle->data;
+
+  in->handles--;
+  in->d->open_handles--;
+  maybe_closed(in->d);
+}
+
+static int input_listen(input_t *in, ofctx_error_t *err) {
+  rd_kafka_topic_partition_list_t *topics = topics_of(in);
+  rd_kafka_resp_err_t rc;
+  uv_loop_t *loop = in->d->host->loop;
+
+  if (pipe(in->fds) != 0) {
+    rd_kafka_topic_partition_list_destroy(topics);
+    ofctx__error(err, OFCTX_EIO, "kafka: pipe: %s", strerror(errno));
+    return -1;
+  }
+  for (int i = 0; i < 2; i++) {
+    fcntl(in->fds[i], F_SETFL, fcntl(in->fds[i], F_GETFL) | O_NONBLOCK);
+    fcntl(in->fds[i], F_SETFD, FD_CLOEXEC);
+  }
+  uv_poll_init(loop, &in->poll, in->fds[0]);
+  uv_timer_init(loop, &in->tick);
+  in->poll.data = in->tick.data = in;
+  uv_timer_init(loop, &in->commit);
+  in->commit.data = in;
+  in->handles = 3;
+  in->d->open_handles += 3;
+  uv_poll_start(&in->poll, UV_READABLE, on_readable);
+  uv_timer_start(&in->tick, on_tick, 1000, 1000);
+  rd_kafka_queue_io_event_enable(in->queue, in->fds[1], "1", 1);
+  rc = rd_kafka_subscribe(in->rk, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  if (rc) {
+    ofctx__error(err, OFCTX_ECOMPONENT, "%s: component \"%s\": subscribe: %s", in->comp->file,
+                 in->comp->name, rd_kafka_err2str(rc));
+    return -1;
+  }
+  ofctx__log(OFCTX_LOG_INFO, "kafka: subscribed", "input", ofctx_component_name(in->entry),
+             "component", in->comp->name, "group",
+             ofctx__comp_value(in->comp, "consumerGroup")
+                 ? ofctx__comp_value(in->comp, "consumerGroup")
+                 : ofctx__comp_value(in->comp, "consumerID"),
+             (const char *)NULL);
+  return 0;
+}
+
+static int direct_listen(void *state, ofctx_error_t *err) {
+  direct_t *d = state;
+
+  uv_idle_init(d->host->loop, &d->later);
+  uv_idle_init(d->host->loop, &d->kick);
+  d->later.data = d->kick.data = d;
+  d->kick_open = 1;
+  d->open_handles += 2;
+  for (size_t i = 0; i < d->count; i++)
+    if (input_listen(&d->inputs[i], err) != 0)
+      return -1;
+  return 0;
+}
+
+/* The consumer of `in` closed: what is done committed, the group left. */
+static void input_close(input_t *in) {
+  if (!in->rk)
+    return;
+  commit_done(in, 1);
+  rd_kafka_queue_io_event_enable(in->queue, -1, NULL, 0);
+  rd_kafka_unsubscribe(in->rk);
+  rd_kafka_consumer_close(in->rk); /* leaves the group: the rebalance callback runs in it */
+  rd_kafka_queue_destroy(in->queue);
+  rd_kafka_destroy(in->rk);
+  in->queue = NULL;
+  in->rk = NULL;
+  if (in->handles) {
+    uv_close((uv_handle_t *)&in->poll, handle_closed);
+    uv_close((uv_handle_t *)&in->tick, handle_closed);
+    uv_close((uv_handle_t *)&in->commit, handle_closed);
+  }
+}
+
+static void kick_closed(uv_handle_t *handle) {
+  direct_t *d = handle->data;
+  d->open_handles--;
+  maybe_closed(d);
+}
+
+static void call_closed(uv_idle_t *idle) {
+  direct_t *d = idle->data;
+  uv_idle_stop(idle);
+  uv_close((uv_handle_t *)idle, NULL);
+  d->closed(d->closed_arg);
+}
+
+/* Once draining and nothing is in flight: the consumers closed, then the
+ * handles, then `closed`. */
+static void maybe_closed(direct_t *d) {
+  if (!d->draining)
+    return;
+  for (size_t i = 0; i < d->count; i++) {
+    input_t *in = &d->inputs[i];
+    for (part_t *p = in->parts; p; p = p->next)
+      if (p->inflight)
+        return;
+    if (in->retired)
+      return;
+  }
+  if (!d->closing) {
+    d->closing = 1;
+    d->kick_open = 0;
+    uv_close((uv_handle_t *)&d->kick, kick_closed);
+    for (size_t i = 0; i < d->count; i++)
+      input_close(&d->inputs[i]);
+  }
+  if (d->open_handles == 1 && d->closed) { /* `later` alone */
+    d->open_handles = 0;
+    uv_idle_start(&d->later, call_closed);
+  }
+}
+
+static void direct_drain(void *state, void (*closed)(void *arg), void *arg) {
+  direct_t *d = state;
+
+  d->draining = 1;
+  d->closed = closed;
+  d->closed_arg = arg;
+  for (size_t i = 0; i < d->count; i++) {
+    input_t *in = &d->inputs[i];
+    part_t *p = in->parts;
+    uv_poll_stop(&in->poll);
+    uv_timer_stop(&in->tick);
+    uv_timer_stop(&in->commit);
+    if (in->rk)
+      commit_done(in, 1); /* before the partitions that wait are let go */
+    while (p) {           /* what waits is given up, not committed; what runs ends */
+      part_t *next = p->next;
+      uv_timer_stop(&p->retry);
+      p->waiting = 0;
+      if (!p->inflight)
+        part_release(p, &in->parts);
+      p = next;
+    }
+  }
+  maybe_closed(d);
+}
+
+/* The records of each partition this instance holds that are not done:
+ * the partition's end (the high watermark of the last fetch) less the
+ * offset to commit next (before the first commit, the first record not
+ * done, or the fetch position). */
+static void direct_metrics(void *state, ofctx__buf_t *out) {
+  direct_t *d = state;
+
+  ofctx__buf_puts(out, "# HELP ofctx_kafka_consumer_lag Records of an assigned partition not done "
+                       "yet: its end less the offset to commit next.\n"
+                       "# TYPE ofctx_kafka_consumer_lag gauge\n");
+  for (size_t i = 0; i < d->count; i++) {
+    input_t *in = &d->inputs[i];
+    for (part_t *p = in->parts; in->rk && p; p = p->next) {
+      int64_t low = 0, high = 0, next = p->commit;
+      if (rd_kafka_get_watermark_offsets(in->rk, p->topic, p->partition, &low, &high) || high < 0)
+        continue; /* nothing fetched yet */
+      if (next < 0 && p->head)
+        next = p->head->msg->offset;
+      if (next < 0) {
+        rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(list, p->topic, p->partition);
+        if (!rd_kafka_position(in->rk, list))
+          next = list->elems[0].offset;
+        rd_kafka_topic_partition_list_destroy(list);
+      }
+      if (next < 0)
+        next = high; /* no position: nothing is known to wait */
+      ofctx__buf_puts(out, "ofctx_kafka_consumer_lag{input=\"");
+      ofctx__metrics_escape(out, ofctx_component_name(in->entry), 1);
+      ofctx__buf_puts(out, "\",topic=\"");
+      ofctx__metrics_escape(out, p->topic, 1);
+      ofctx__buf_printf(out, "\",partition=\"%" PRId32 "\"} %" PRId64 "\n", p->partition,
+                        high > next ? high - next : 0);
+    }
+  }
+}
+
+static void direct_describe(void *state, const char **key, const char **value) {
+  direct_t *d = state;
+  *key = "inputs";
+  *value = d->count_text;
+}
+
+static void direct_stop(void *state) {
+  direct_t *d = state;
+
+  for (size_t i = 0; i < d->count; i++) {
+    input_t *in = &d->inputs[i];
+    if (in->queue)
+      rd_kafka_queue_destroy(in->queue);
+    if (in->rk)
+      rd_kafka_destroy(in->rk);
+    for (int k = 0; k < 2; k++)
+      if (in->fds[k] >= 0)
+        close(in->fds[k]);
+  }
+  ofctx__free(d->inputs);
+  ofctx__free(d);
+}
+
+const ofctx__mode_t ofctx__direct_mode = {.name = "Async",
+                                          .start = direct_start,
+                                          .describe = direct_describe,
+                                          .stop = direct_stop,
+                                          .listen = direct_listen,
+                                          .drain = direct_drain,
+                                          .metrics = direct_metrics};

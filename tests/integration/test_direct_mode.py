@@ -1,0 +1,552 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The direct mode end to end (OFCTX_DIRECT=1, docs/direct-mode.md): no
+sidecar. A Kafka cluster is librdkafka's mock cluster (build/bin/kafka_mock,
+a real implementation of the Kafka protocol on loopback), records are
+produced by kcat, and the function's HTTP binding output reaches an HTTP
+server of the test's own. Every test has a topic and a consumer group of
+its own; the groups' session timeout is short."""
+
+import json
+import re
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import BIN_DIR, free_port, function_command, http, wait_until  # noqa: E402
+
+KCAT = shutil.which("kcat")
+# one topic per test: a partition each, or four where partitions are split
+TOPICS = (["direct-%d" % i for i in range(10)] + ["direct-split-%d:4" % i for i in range(4)] +
+          ["direct-out-%d" % i for i in range(4)])
+
+
+class QuietServer(ThreadingHTTPServer):
+    """A connection reset by a function the test killed is no error."""
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class Endpoint:
+    """An HTTP server that records each request (method, path, headers,
+    body) and answers with `status`, which a test may change."""
+
+    def __init__(self):
+        self.requests = []
+        self.status = 200
+        self.delay = 0.0  # seconds before each answer
+        self.lock = threading.Lock()
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with endpoint.lock:
+                    endpoint.requests.append({"method": self.command, "path": self.path,
+                                              "headers": {k.lower(): v for k, v in self.headers.items()},
+                                              "body": body})
+                    status = endpoint.status
+                if endpoint.delay:
+                    time.sleep(endpoint.delay)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def bodies(self):
+        with self.lock:
+            return [r["body"] for r in self.requests]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@unittest.skipUnless(KCAT, "kcat is not installed (scripts/lib.sh lists it)")
+class DirectMode(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.mock = subprocess.Popen([os.path.join(BIN_DIR, "kafka_mock")] + TOPICS,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cls.brokers = cls.mock.stdout.readline().strip()
+        if not cls.brokers:
+            cls.mock.kill()
+            raise RuntimeError("kafka_mock did not start: " + cls.mock.stderr.read())
+        cls.next_topic = 0
+        cls.next_split = 0
+        cls.next_out = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.mock.send_signal(signal.SIGTERM)
+        cls.mock.communicate(timeout=30)
+
+    def setUp(self):
+        if "split" in self._testMethodName:
+            self.topic = "direct-split-%d" % DirectMode.next_split
+            DirectMode.next_split += 1
+        else:
+            self.topic = TOPICS[DirectMode.next_topic]
+            DirectMode.next_topic += 1
+        self.group = "group-" + self.topic
+        self.endpoint = Endpoint()
+        self.dir = tempfile.mkdtemp(prefix="ofctx-direct-")
+        self.resources = os.path.join(self.dir, "resources")
+        os.mkdir(self.resources)
+        self.procs = []
+        self.port = free_port()
+        self.write_components()
+
+    def tearDown(self):
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        self.endpoint.close()
+        shutil.rmtree(self.dir)
+
+    # ---- the pieces ----
+
+    def write_components(self, extra_kafka=""):
+        with open(os.path.join(self.resources, "kafka.yaml"), "w") as f:
+            f.write("""apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: kafka-in
+spec:
+  type: bindings.kafka
+  version: v1
+  metadata:
+  - name: brokers
+    value: "%s"
+  - name: topics
+    value: "%s"
+  - name: consumerGroup
+    value: "%s"
+  - name: authType
+    value: "none"
+  - name: initialOffset
+    value: "oldest"
+  - name: sessionTimeout
+    value: "6s"
+  - name: heartbeatInterval
+    value: "1s"
+%s""" % (self.brokers, self.topic, self.group, extra_kafka))
+        with open(os.path.join(self.resources, "alerts.yaml"), "w") as f:
+            f.write("""apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: alerts
+spec:
+  type: bindings.http
+  version: v1
+  metadata:
+  - name: url
+    value: "http://127.0.0.1:%d/api/v2/"
+""" % self.endpoint.port)
+
+    def write_kafka_output(self, topic):
+        with open(os.path.join(self.resources, "kafka-out.yaml"), "w") as f:
+            f.write("""apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: kafka-out
+spec:
+  type: bindings.kafka
+  version: v1
+  metadata:
+  - name: brokers
+    value: "%s"
+  - name: publishTopic
+    value: "%s"
+  - name: authType
+    value: "none"
+""" % (self.brokers, topic))
+
+    def consume(self, topic, count):
+        """The first `count` records of `topic` as "key|headers|value" lines."""
+        out = subprocess.run([KCAT, "-C", "-b", self.brokers, "-t", topic, "-o", "beginning",
+                              "-c", str(count), "-f", "%k|%h|%s\\n"],
+                             capture_output=True, text=True, timeout=60, check=True)
+        return out.stdout.splitlines()
+
+    def context(self):
+        return {
+            "name": "probe", "version": "v1", "runtime": "Async", "port": str(self.port),
+            "inputs": {"logs": {"componentName": "kafka-in", "componentType": "bindings.kafka"}},
+            "outputs": {"nm": {"componentName": "alerts", "componentType": "bindings.http",
+                               "operation": "create", "metadata": {"path": "alerts"}}},
+        }
+
+    def start(self, **env):
+        full = dict(os.environ, FUNC_CONTEXT=json.dumps(self.context()), CONTEXT_MODE="self-host",
+                    OFCTX_DIRECT="1", OFCTX_RESOURCES_PATH=self.resources,
+                    OFCTX_SEND_ATTEMPTS="1", OFCTX_SEND_BACKOFF_MS="50",
+                    OFCTX_SEND_BACKOFF_MAX_MS="200", **env)
+        full.pop("DAPR_GRPC_PORT", None)
+        proc = subprocess.Popen(function_command("probe"), env=full, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        self.procs.append(proc)
+        return proc
+
+    def stop(self, proc):
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 0, err)
+        return err
+
+    def produce(self, *records, key="k1", headers=()):
+        cmd = [KCAT, "-P", "-b", self.brokers, "-t", self.topic, "-k", key]
+        for h in headers:
+            cmd += ["-H", h]
+        subprocess.run(cmd, input="".join(json.dumps(r) + "\n" for r in records), text=True,
+                       check=True, timeout=60, capture_output=True)
+
+    def produce_keyed(self, records):
+        """(key, record) pairs, each key hashed to its partition by kcat."""
+        cmd = [KCAT, "-P", "-b", self.brokers, "-t", self.topic, "-K", "\t"]
+        subprocess.run(cmd, input="".join("%s\t%s\n" % (k, json.dumps(r)) for k, r in records),
+                       text=True, check=True, timeout=60, capture_output=True)
+
+    def ids_seen(self):
+        return {json.loads(b)["id"] for b in self.endpoint.bodies()}
+
+    # ---- the tests ----
+
+    def test_record_reaches_the_function_and_its_send_the_endpoint(self):
+        """A record produced by kcat is one binding event with the metadata
+        Dapr's Kafka binding gives; what the function sends reaches the HTTP
+        binding's url and path, as Dapr's HTTP binding would make it."""
+        self.produce({"describe_to": "nm"}, key="pod-1", headers=["trace=abc"])
+        proc = self.start()
+        wait_until(lambda: self.endpoint.bodies(), "the endpoint got the send", seconds=60)
+        req = self.endpoint.requests[0]
+        self.assertEqual((req["method"], req["path"]), ("POST", "/api/v2/alerts"))
+        self.assertEqual(req["headers"]["content-type"], "application/json; charset=utf-8")
+        event = json.loads(req["body"])
+        self.assertEqual((event["input"], event["kind"]), ("logs", "binding"))
+        self.assertEqual(json.loads(event["data"]), {"describe_to": "nm"})
+        md = event["metadata"]
+        self.assertEqual((md["__key"], md["__topic"], md["__offset"], md["trace"]),
+                         ("pod-1", self.topic, "0", "abc"))
+        self.assertEqual(md["__partition"], "0")
+        self.assertTrue(int(md["__timestamp"]) > 0)
+        err = self.stop(proc)
+        self.assertIn("sends=direct", err)
+        self.assertIn("kafka: partitions assigned", err)
+
+    def test_failed_send_is_not_committed_and_comes_again_after_a_restart(self):
+        """The endpoint answers 500: the record is given again (in order, the
+        partition paused) and its offset is not committed; a record before
+        it that succeeded is. After a restart only the failed one comes again."""
+        self.produce({"send": ["nm"], "id": "r1"})
+        proc = self.start()
+        wait_until(lambda: self.endpoint.bodies() == [b'{"id":"r1"}'], "r1 sent", seconds=60)
+        self.endpoint.status = 500
+        self.produce({"send": ["nm"], "id": "r2"}, {"send": ["nm"], "id": "r3"})
+        wait_until(lambda: self.endpoint.bodies().count(b'{"id":"r2"}') >= 3,
+                   "r2 retried", seconds=60)
+        # in order: r3 waits behind r2, and both count as lag
+        self.assertNotIn(b'{"id":"r3"}', self.endpoint.bodies())
+        self.assertGreaterEqual(self.lag(), 1)
+        self.stop(proc)
+        self.endpoint.status = 200
+        before = len(self.endpoint.bodies())
+        proc = self.start()
+        wait_until(lambda: b'{"id":"r3"}' in self.endpoint.bodies(), "r3 sent", seconds=60)
+        again = self.endpoint.bodies()[before:]
+        self.assertEqual(again, [b'{"id":"r2"}', b'{"id":"r3"}'])  # r1 was committed
+        self.stop(proc)
+
+    def test_bad_component_is_refused_naming_the_key(self):
+        self.write_components(extra_kafka="  - name: saslUsername\n    value: admin\n")
+        proc = self.start()
+        _, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("%s/kafka.yaml: component \"kafka-in\" (bindings.kafka): metadata "
+                      "\"saslUsername\" is not implemented in direct mode" % self.resources, err)
+
+    def test_health_and_metrics_without_a_sidecar(self):
+        """Ready at once (no sidecar to wait for); the records counted by
+        outcome, the sends by result, as in sidecar mode."""
+        proc = self.start()
+        wait_until(lambda: self.probe_status("/readyz") == 200, "ready", seconds=30)
+        self.produce({"send": ["nm"], "id": "m1"}, {"return": 400})
+        wait_until(lambda: 'ofctx_events_total{input="logs",outcome="drop"} 1' in self.metrics(),
+                   "both records counted", seconds=60)
+        text = self.metrics()
+        self.assertIn('ofctx_events_total{input="logs",outcome="success"} 1', text)
+        self.assertIn('ofctx_sends_total{output="nm",result="ok"} 1', text)
+        wait_until(lambda: self.lag() == 0, "no lag", seconds=30)
+        self.stop(proc)
+
+    def test_sigterm_commits_what_is_done(self):
+        """SIGTERM right after the last record was sent: the drain commits
+        it, so a restart in the same group gets only what is new."""
+        self.produce(*({"send": ["nm"], "id": "t%d" % i} for i in range(20)))
+        proc = self.start()
+        wait_until(lambda: len(self.endpoint.bodies()) == 20, "20 records sent", seconds=60)
+        self.stop(proc)
+        proc = self.start()
+        self.produce({"send": ["nm"], "id": "t20"})
+        wait_until(lambda: len(self.endpoint.bodies()) >= 21, "the new record sent", seconds=60)
+        self.stop(proc)
+        self.assertEqual(self.endpoint.bodies(),
+                         [('{"id":"t%d"}' % i).encode() for i in range(21)])
+
+    def test_sigkill_mid_stream_loses_nothing(self):
+        """SIGKILL while records are with the function: a restart in the same
+        group gets again what was not committed, so every record reaches the
+        endpoint (some twice, none lost)."""
+        ids = ["k%d" % i for i in range(300)]
+        self.endpoint.delay = 0.005
+        self.produce(*({"send": ["nm"], "id": i} for i in ids))
+        proc = self.start()
+        wait_until(lambda: len(self.endpoint.bodies()) >= 50, "50 records sent", seconds=120)
+        proc.kill()
+        proc.communicate()
+        self.assertLess(len(self.ids_seen()), len(ids))  # killed mid-stream
+        proc = self.start()
+        wait_until(lambda: self.ids_seen() == set(ids), "every record sent", seconds=240)
+        self.stop(proc)
+        # in order within the partition: each record's first send after the one before it
+        firsts = []
+        for body in self.endpoint.bodies():
+            i = json.loads(body)["id"]
+            if i not in firsts:
+                firsts.append(i)
+        self.assertEqual(firsts, ids)
+
+    def test_two_instances_split_the_partitions_and_a_rebalance_loses_nothing(self):
+        """Two functions in one group share the topic's four partitions; when
+        one stops mid-stream, the other takes its partitions over, and every
+        record reaches the endpoint."""
+        records = [("key-%d" % i, {"send": ["nm"], "id": "s%d" % i}) for i in range(600)]
+        self.endpoint.delay = 0.04
+        first = self.start()
+        wait_until(lambda: self.probe_status("/readyz") == 200, "the first ready", seconds=30)
+        self.produce_keyed(records)
+        wait_until(lambda: len(self.endpoint.bodies()) >= 20, "the first consuming", seconds=120)
+        first_port = self.port
+        self.port = free_port()  # the second, in the same group
+        second = self.start()
+        wait_until(lambda: 'outcome="success"} 0' not in self.metrics() and self.metrics(),
+                   "the second consuming", seconds=120)
+        self.port = first_port
+        self.assertLess(len(self.ids_seen()), len(records))  # stopped mid-stream
+        first_log = self.stop(first)
+        wait_until(lambda: self.ids_seen() == {r["id"] for _, r in records}, "every record sent",
+                   seconds=240)
+        second_log = self.stop(second)
+        self.assertIn("kafka: partitions assigned input=logs partitions=4", first_log)
+        self.assertIn("kafka: partitions assigned input=logs partitions=2", first_log)
+        self.assertIn("kafka: partitions assigned input=logs partitions=2", second_log)
+        self.assertIn("kafka: partitions assigned input=logs partitions=4", second_log)
+
+    def test_logs_handler_alert_without_a_sidecar(self):
+        """examples/logs-handler, the reference user, with its own context and
+        no sidecar: the article's 404 record produced to Kafka becomes an
+        alert posted to the notification endpoint, and the record is
+        committed."""
+        root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+        with open(os.path.join(root, "examples", "logs-handler", "context.json")) as f:
+            ctx = json.load(f)
+        ctx["port"] = str(self.port)
+        self.context = lambda: ctx
+        for name in os.listdir(self.resources):
+            os.unlink(os.path.join(self.resources, name))
+        with open(os.path.join(self.resources, "components.yaml"), "w") as f:
+            f.write("""apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: kafka-receiver
+spec:
+  type: bindings.kafka
+  version: v1
+  metadata:
+  - name: brokers
+    value: "%s"
+  - name: topics
+    value: "%s"
+  - name: consumerGroup
+    value: "%s"
+  - name: authRequired
+    value: "false"
+  - name: initialOffset
+    value: "oldest"
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: notification-manager
+spec:
+  type: bindings.http
+  version: v1
+  metadata:
+  - name: url
+    value: "http://127.0.0.1:%d/api/v2/alerts"
+""" % (self.brokers, self.topic, self.group, self.endpoint.port))
+        with open(os.path.join(root, "tests", "data", "logs", "cases.jsonl")) as f:
+            record = json.loads(f.readline())["record"]  # the article's record
+        record["@timestamp"] = time.time()
+        record.pop("time", None)
+        subprocess.run([KCAT, "-P", "-b", self.brokers, "-t", self.topic],
+                       input=json.dumps(record) + "\n", text=True, check=True, timeout=60,
+                       capture_output=True)
+        env = dict(os.environ, FUNC_CONTEXT=json.dumps(ctx), CONTEXT_MODE="self-host",
+                   OFCTX_DIRECT="1", OFCTX_RESOURCES_PATH=self.resources)
+        env.pop("DAPR_GRPC_PORT", None)
+        proc = subprocess.Popen(function_command("logs-handler"), env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.procs.append(proc)
+        wait_until(lambda: self.endpoint.bodies(), "the alert", seconds=60)
+        req = self.endpoint.requests[0]
+        self.assertEqual((req["method"], req["path"]), ("POST", "/api/v2/alerts"))
+        labels = json.loads(req["body"])["alerts"][0]["labels"]
+        self.assertEqual((labels["alertname"], labels["pod"], labels["status"]),
+                         ("404 Request", "wordpress-v1-f54f697c5-hdn2z", "404"))
+        wait_until(lambda: self.lag() == 0, "the record committed", seconds=30)
+        self.stop(proc)
+
+    def test_pubsub_output_publishes_dapr_envelope(self):
+        """ofctx_publish to a pubsub.kafka output is the CloudEvent the
+        sidecar would publish, on the publish's topic."""
+        out_topic = "direct-out-%d" % DirectMode.next_out
+        DirectMode.next_out += 1
+        with open(os.path.join(self.resources, "pubsub-out.yaml"), "w") as f:
+            f.write("""apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: events
+spec:
+  type: pubsub.kafka
+  version: v1
+  metadata:
+  - name: brokers
+    value: "%s"
+""" % self.brokers)
+        ctx = self.context()
+        ctx["outputs"]["pub"] = {"componentName": "events", "componentType": "pubsub.kafka",
+                                 "uri": out_topic}
+        self.context = lambda: ctx
+        self.produce({"publish": ["events", out_topic], "id": "p1"})
+        proc = self.start()
+        lines = subprocess.run([KCAT, "-C", "-b", self.brokers, "-t", out_topic, "-o", "beginning",
+                                "-c", "1", "-f", "%s\\n"], capture_output=True, text=True,
+                               timeout=60, check=True).stdout.splitlines()
+        self.stop(proc)
+        envelope = json.loads(lines[0])
+        self.assertEqual(list(envelope), sorted(envelope))  # the sidecar's order
+        self.assertEqual(envelope["data"], {"id": "p1"})
+        self.assertEqual((envelope["datacontenttype"], envelope["pubsubname"], envelope["topic"],
+                          envelope["source"], envelope["specversion"], envelope["type"]),
+                         ("application/json", "events", out_topic, "probe", "1.0",
+                          "com.dapr.event.sent"))
+        self.assertRegex(envelope["id"], r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
+                                         r"[0-9a-f]{12}$")
+        self.assertRegex(envelope["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+    def test_pubsub_input_gives_the_cloudevent(self):
+        """A pubsub.kafka input's record is the CloudEvent a Dapr publisher
+        wrote: the function gets its data and attributes; a record that is
+        no CloudEvent is dropped and counted, and the next one still comes."""
+        with open(os.path.join(self.resources, "kafka.yaml"), "w") as f:
+            f.write("""apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: pubsub
+spec:
+  type: pubsub.kafka
+  version: v1
+  metadata:
+  - name: brokers
+    value: "%s"
+  - name: consumerID
+    value: "%s"
+  - name: initialOffset
+    value: "oldest"
+  - name: sessionTimeout
+    value: "6s"
+""" % (self.brokers, self.group))
+        ctx = self.context()
+        ctx["inputs"] = {"orders": {"componentName": "pubsub", "componentType": "pubsub.kafka",
+                                    "uri": self.topic}}
+        self.context = lambda: ctx
+        event = {"specversion": "1.0", "id": "e1", "source": "orders-app",
+                 "type": "com.dapr.event.sent", "datacontenttype": "application/json",
+                 "topic": self.topic, "pubsubname": "pubsub", "data": {"describe_to": "nm"}}
+        subprocess.run([KCAT, "-P", "-b", self.brokers, "-t", self.topic],
+                       input="not a cloudevent\n" + json.dumps(event) + "\n", text=True,
+                       check=True, timeout=60, capture_output=True)
+        proc = self.start()
+        wait_until(lambda: self.endpoint.bodies(), "the send", seconds=60)
+        got = json.loads(self.endpoint.bodies()[0])
+        self.assertEqual((got["input"], got["kind"]), ("orders", "pubsub"))
+        self.assertEqual(json.loads(got["data"]), {"describe_to": "nm"})
+        self.assertEqual(got["contentType"], "application/json")
+        self.assertEqual((got["attributes"]["id"], got["attributes"]["source"],
+                          got["attributes"]["topic"]), ("e1", "orders-app", self.topic))
+        self.assertEqual(got["metadata"]["__offset"], "1")
+        wait_until(lambda: 'ofctx_events_total{input="orders",outcome="drop"} 1' in self.metrics(),
+                   "the poison record counted", seconds=30)
+        err = self.stop(proc)
+        self.assertIn("message dropped input=orders", err)
+
+    def test_kafka_output_produces_a_record(self):
+        """A send to a bindings.kafka output is a record on its publishTopic,
+        produced by the idempotent producer: the output's partitionKey the
+        key, the call's other metadata headers; the input's record is
+        committed once the brokers took it."""
+        out_topic = "direct-out-%d" % DirectMode.next_out
+        DirectMode.next_out += 1
+        self.write_kafka_output(out_topic)
+        ctx = self.context()
+        ctx["outputs"]["out"] = {"componentName": "kafka-out", "componentType": "bindings.kafka",
+                                 "operation": "create", "metadata": {"partitionKey": "p1"}}
+        self.context = lambda: ctx
+        self.produce({"send_opts": {"output": "out", "data": "{\"id\":\"o1\"}",
+                                    "metadata": ["team", "logs"]}})
+        proc = self.start()
+        self.assertEqual(self.consume(out_topic, 1), ['p1|team=logs|{"id":"o1"}'])
+        wait_until(lambda: 'ofctx_sends_total{output="out",result="ok"} 1' in self.metrics(),
+                   "the send counted", seconds=30)
+        self.stop(proc)
+
+    def lag(self):
+        """The lag of the test's topic, partition 0, on /metrics; None when absent."""
+        m = re.search(r'^ofctx_kafka_consumer_lag\{input="[\w-]+",topic="%s",partition="0"\} (\d+)$'
+                      % re.escape(self.topic), self.metrics(), re.M)
+        return int(m.group(1)) if m else None
+
+    def probe_status(self, path):
+        try:
+            return http("GET", "http://127.0.0.1:%d%s" % (self.port, path), timeout=5)[0]
+        except OSError:
+            return None
+
+    def metrics(self):
+        try:
+            return http("GET", "http://127.0.0.1:%d/metrics" % self.port, timeout=5)[2].decode()
+        except OSError:
+            return ""
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,326 @@
+/* The direct mode's Dapr Component files (components.c): a directory read
+ * and matched to the context (data/components/good), every refusal with
+ * its message naming the file, the component and the key, and Go
+ * durations. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "components.h"
+#include "test_util.h"
+
+#define GOOD_DIR OFCTX_TEST_DATA "/components/good"
+
+static const char context[] =
+    "{\"name\":\"fn\",\"runtime\":\"Async\","
+    "\"inputs\":{\"logs\":{\"componentName\":\"kafka-in\",\"componentType\":\"bindings.kafka\"}},"
+    "\"outputs\":{\"alerts\":{\"componentName\":\"nm\",\"componentType\":\"bindings.http\","
+    "\"operation\":\"post\"}}}";
+
+static ofctx_config_t *config_of(const char *json) {
+  ofctx_config_t *cfg = NULL;
+  ofctx_error_t err;
+
+  assert_int_equal(ofctx_config_parse(&cfg, NULL, json, strlen(json), self_host, NULL, &err),
+                   OFCTX_OK);
+  return cfg;
+}
+
+static void loads_and_matches(void **state) {
+  ofctx_config_t *cfg = config_of(context);
+  ofctx__comps_t set;
+  ofctx_error_t err;
+
+  (void)state;
+  assert_int_equal(ofctx__comps_load(&set, GOOD_DIR, cfg, &err), OFCTX_OK);
+  assert_int_equal(set.count, 2); /* the state store is not named: left alone */
+  assert_int_equal(set.input_count, 1);
+  assert_int_equal(set.output_count, 1);
+  assert_string_equal(set.inputs[0]->name, "kafka-in");
+  assert_int_equal(set.inputs[0]->type_id, OFCTX__COMP_KAFKA_BINDING);
+  assert_string_equal(set.inputs[0]->file, GOOD_DIR "/kafka.yaml");
+  assert_string_equal(ofctx__comp_value(set.inputs[0], "topics"), "logs, audit");
+  assert_string_equal(ofctx__comp_value(set.inputs[0], "consumerGroup"), "logs-handler");
+  /* keys are read without regard to case, kept as Dapr's docs spell them */
+  assert_string_equal(ofctx__comp_value(set.inputs[0], "heartbeatInterval"), "1500ms");
+  assert_null(ofctx__comp_value(set.inputs[0], "HeartbeatInterval"));
+  assert_string_equal(set.outputs[0]->name, "nm");
+  assert_int_equal(set.outputs[0]->type_id, OFCTX__COMP_HTTP_BINDING);
+  assert_string_equal(ofctx__comp_value(set.outputs[0], "url"),
+                      "http://127.0.0.1:19093/api/v2/alerts");
+  ofctx__comps_free(&set);
+  ofctx__comps_free(&set); /* empty: fine */
+  ofctx_config_free(cfg);
+}
+
+/* ---- refusals, each in a directory of its own ---- */
+
+typedef struct {
+  char dir[64];
+} scratch_t;
+
+static void scratch_put(scratch_t *s, const char *name, const char *text) {
+  char path[160];
+  FILE *f;
+
+  snprintf(path, sizeof path, "%s/%s", s->dir, name);
+  f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+static void scratch_new(scratch_t *s) {
+  snprintf(s->dir, sizeof s->dir, "/tmp/ofctx-components-XXXXXX");
+  assert_non_null(mkdtemp(s->dir));
+}
+
+static void scratch_free(scratch_t *s) {
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
+  assert_int_equal(system(cmd), 0);
+}
+
+#define HTTP_OK                                                                                    \
+  "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: nm\nspec:\n  type: "          \
+  "bindings.http\n  version: v1\n  metadata:\n  - name: url\n    value: http://127.0.0.1:1/a\n"
+
+#define KAFKA_HEAD                                                                                 \
+  "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: kafka-in\nspec:\n  type: "    \
+  "bindings.kafka\n  version: v1\n  metadata:\n  - name: brokers\n    value: 127.0.0.1:9092\n"     \
+  "  - name: topics\n    value: logs\n  - name: consumerGroup\n    value: g\n"
+
+/* `text` with each "@" replaced by `dir`, into `out`. */
+static void with_dir(char *out, size_t size, const char *text, const char *dir) {
+  size_t n = 0;
+
+  for (; *text && n + strlen(dir) + 1 < size; text++) {
+    if (*text == '@') {
+      memcpy(out + n, dir, strlen(dir));
+      n += strlen(dir);
+    } else {
+      out[n++] = *text;
+    }
+  }
+  out[n] = '\0';
+}
+
+/* `kafka` as kafka.yaml beside a good HTTP output refuses with `code` and
+ * the message `expected` (each "@" the directory). */
+static void refused(const char *kafka, ofctx_err_t code, const char *expected) {
+  ofctx_config_t *cfg = config_of(context);
+  ofctx__comps_t set;
+  ofctx_error_t err;
+  scratch_t s;
+  char want[OFCTX_ERROR_MESSAGE_SIZE];
+
+  scratch_new(&s);
+  scratch_put(&s, "http.yaml", HTTP_OK);
+  if (kafka)
+    scratch_put(&s, "kafka.yaml", kafka);
+  assert_int_equal(ofctx__comps_load(&set, s.dir, cfg, &err), code);
+  with_dir(want, sizeof want, expected, s.dir);
+  assert_string_equal(err.message, want);
+  assert_int_equal(set.count, 0);
+  assert_null(set.inputs);
+  scratch_free(&s);
+  ofctx_config_free(cfg);
+}
+
+static void refuses_keys_not_implemented(void **state) {
+  (void)state;
+  refused(KAFKA_HEAD "  - name: saslUsername\n    value: admin\n", OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\" (bindings.kafka): metadata \"saslUsername\" is "
+          "not implemented in direct mode (docs/direct-mode.md lists what is)");
+  /* a key of another type is not taken either */
+  refused(KAFKA_HEAD "  - name: url\n    value: http://x/\n", OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\" (bindings.kafka): metadata \"url\" is not "
+          "implemented in direct mode (docs/direct-mode.md lists what is)");
+  refused(KAFKA_HEAD "  - name: saslPassword\n    secretKeyRef:\n      name: s\n      key: k\n",
+          OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": metadata \"saslPassword\": secretKeyRef is not "
+          "implemented in direct mode (give the value; docs/direct-mode.md)");
+}
+
+static void refuses_values(void **state) {
+  (void)state;
+  refused(KAFKA_HEAD "  - name: authType\n    value: password\n", OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": metadata \"authType\": \"password\" is not "
+          "\"none\" (the direct mode has no authentication yet)");
+  refused(KAFKA_HEAD "  - name: initialOffset\n    value: latest\n", OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": metadata \"initialOffset\": \"latest\" is not "
+          "\"newest\" or \"oldest\"");
+  refused(KAFKA_HEAD "  - name: sessionTimeout\n    value: 1.5s\n", OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": metadata \"sessionTimeout\": \"1.5s\" is not a "
+          "duration such as 15s");
+  refused(KAFKA_HEAD "  - name: clientID\n    value: \"{namespace}\"\n", OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": metadata \"clientID\": \"{namespace}\": "
+          "templated values ({namespace}, {uuid}, ...) are not implemented in direct mode");
+  refused(KAFKA_HEAD "  - name: topics\n    value: again\n", OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": metadata \"topics\" given twice");
+  refused(KAFKA_HEAD "  - name: version\n", OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": metadata \"version\" has no value (a string)");
+}
+
+static void refuses_components(void **state) {
+  (void)state;
+  refused(NULL, OFCTX_ECOMPONENT,
+          "OFCTX_RESOURCES_PATH: no Component named \"kafka-in\" (the input \"logs\" of the "
+          "function context) in @");
+  refused("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: kafka-in\nspec:\n  "
+          "type: bindings.kafka\n  metadata:\n  - name: brokers\n    value: b:1\n",
+          OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\" (bindings.kafka): metadata \"topics\" is "
+          "required in direct mode");
+  refused("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: kafka-in\nspec:\n  "
+          "type: bindings.rabbitmq\n",
+          OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": type \"bindings.rabbitmq\" is not implemented "
+          "in direct mode (bindings.kafka, pubsub.kafka, bindings.http are)");
+  refused("apiVersion: dapr.io/v1alpha1\nkind: Subscription\nmetadata:\n  name: s\n",
+          OFCTX_ECOMPONENT,
+          "@/kafka.yaml: kind \"Subscription\": only Components are implemented in direct mode "
+          "(docs/direct-mode.md)");
+  refused("just: text\n", OFCTX_ECOMPONENT,
+          "@/kafka.yaml: not a Dapr resource (apiVersion dapr.io/v1alpha1 and a kind)");
+  refused("a: [b\n", OFCTX_ECOMPONENT, "@/kafka.yaml: line 2: did not find expected ',' or ']'");
+  refused(KAFKA_HEAD "---\n" KAFKA_HEAD, OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\" is defined in @/kafka.yaml already");
+}
+
+/* The component's type must be the context's, and fit its place. */
+static void refuses_misplaced(void **state) {
+  ofctx_config_t *cfg = config_of(
+      "{\"name\":\"fn\",\"runtime\":\"Async\",\"inputs\":{\"logs\":{\"componentName\":\"nm\","
+      "\"componentType\":\"bindings.http\"}}}");
+  ofctx__comps_t set;
+  ofctx_error_t err;
+  scratch_t s;
+  char want[OFCTX_ERROR_MESSAGE_SIZE];
+
+  (void)state;
+  scratch_new(&s);
+  scratch_put(&s, "http.yaml", HTTP_OK);
+  assert_int_equal(ofctx__comps_load(&set, s.dir, cfg, &err), OFCTX_ECOMPONENT);
+  snprintf(want, sizeof want,
+           "%s/http.yaml: component \"nm\": bindings.http as an input is not implemented in "
+           "direct mode",
+           s.dir);
+  assert_string_equal(err.message, want);
+  ofctx_config_free(cfg);
+  cfg = config_of(
+      "{\"name\":\"fn\",\"runtime\":\"Async\",\"outputs\":{\"o\":{\"componentName\":\"nm\","
+      "\"componentType\":\"bindings.kafka\"}}}");
+  assert_int_equal(ofctx__comps_load(&set, s.dir, cfg, &err), OFCTX_ECOMPONENT);
+  snprintf(want, sizeof want,
+           "%s/http.yaml: component \"nm\" is of type bindings.http, the function context says "
+           "bindings.kafka",
+           s.dir);
+  assert_string_equal(err.message, want);
+  scratch_free(&s);
+  ofctx_config_free(cfg);
+}
+
+/* A Kafka binding as an output needs its publishTopic, not an input's keys;
+ * a pub/sub output needs its brokers alone. */
+static void kafka_outputs(void **state) {
+  ofctx_config_t *cfg = config_of(
+      "{\"name\":\"fn\",\"runtime\":\"Async\",\"outputs\":{\"o\":{\"componentName\":\"k\","
+      "\"componentType\":\"bindings.kafka\",\"operation\":\"create\"}}}");
+  ofctx__comps_t set;
+  ofctx_error_t err;
+  scratch_t s;
+  char want[OFCTX_ERROR_MESSAGE_SIZE];
+
+  (void)state;
+  scratch_new(&s);
+  scratch_put(&s, "k.yaml",
+              "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: k\nspec:\n  type: "
+              "bindings.kafka\n  metadata:\n  - name: brokers\n    value: b:1\n");
+  assert_int_equal(ofctx__comps_load(&set, s.dir, cfg, &err), OFCTX_ECOMPONENT);
+  with_dir(want, sizeof want,
+           "@/k.yaml: component \"k\" (bindings.kafka): metadata \"publishTopic\" is required in "
+           "direct mode for an output",
+           s.dir);
+  assert_string_equal(err.message, want);
+  scratch_put(&s, "k.yaml",
+              "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: k\nspec:\n  type: "
+              "bindings.kafka\n  metadata:\n  - name: brokers\n    value: b:1\n  - name: "
+              "publishTopic\n    value: alerts\n");
+  assert_int_equal(ofctx__comps_load(&set, s.dir, cfg, &err), OFCTX_OK);
+  assert_int_equal(set.outputs[0]->type_id, OFCTX__COMP_KAFKA_BINDING);
+  assert_string_equal(ofctx__comp_value(set.outputs[0], "publishTopic"), "alerts");
+  ofctx__comps_free(&set);
+  ofctx_config_free(cfg);
+  cfg = config_of("{\"name\":\"fn\",\"runtime\":\"Async\",\"outputs\":{\"o\":{\"componentName\":"
+                  "\"k\",\"componentType\":\"pubsub.kafka\",\"uri\":\"t\"}}}");
+  scratch_put(&s, "k.yaml",
+              "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: k\nspec:\n  type: "
+              "pubsub.kafka\n  metadata:\n  - name: brokers\n    value: b:1\n");
+  assert_int_equal(ofctx__comps_load(&set, s.dir, cfg, &err), OFCTX_OK);
+  assert_int_equal(set.outputs[0]->type_id, OFCTX__COMP_KAFKA_PUBSUB); /* brokers is enough */
+  ofctx__comps_free(&set);
+  scratch_free(&s);
+  ofctx_config_free(cfg);
+}
+
+static void refuses_directory_and_states(void **state) {
+  ofctx_config_t *cfg = config_of(context);
+  ofctx__comps_t set;
+  ofctx_error_t err;
+
+  (void)state;
+  assert_int_equal(ofctx__comps_load(&set, "/nonexistent/resources", cfg, &err), OFCTX_EIO);
+  assert_string_equal(err.message,
+                      "OFCTX_RESOURCES_PATH: /nonexistent/resources: No such file or directory");
+  ofctx_config_free(cfg);
+  cfg = config_of("{\"name\":\"fn\",\"runtime\":\"Async\",\"states\":{\"s\":{\"componentName\":"
+                  "\"redis\",\"componentType\":\"state.redis\"}}}");
+  assert_int_equal(ofctx__comps_load(&set, GOOD_DIR, cfg, &err), OFCTX_ECOMPONENT);
+  assert_string_equal(err.message, "state stores are not implemented in direct mode (the "
+                                   "function context names 1)");
+  ofctx_config_free(cfg);
+}
+
+static void go_durations(void **state) {
+  uint64_t ms = 7;
+
+  (void)state;
+  assert_int_equal(ofctx__go_duration_ms("15s", &ms), 0);
+  assert_int_equal(ms, 15000);
+  assert_int_equal(ofctx__go_duration_ms("1m30s", &ms), 0);
+  assert_int_equal(ms, 90000);
+  assert_int_equal(ofctx__go_duration_ms("200ms", &ms), 0);
+  assert_int_equal(ms, 200);
+  assert_int_equal(ofctx__go_duration_ms("1h", &ms), 0);
+  assert_int_equal(ms, 3600000);
+  assert_int_equal(ofctx__go_duration_ms("1500us", &ms), 0);
+  assert_int_equal(ms, 1);
+  assert_int_equal(ofctx__go_duration_ms("0", &ms), 0);
+  assert_int_equal(ms, 0);
+  ms = 7;
+  assert_int_equal(ofctx__go_duration_ms("", &ms), -1);
+  assert_int_equal(ofctx__go_duration_ms("15", &ms), -1);
+  assert_int_equal(ofctx__go_duration_ms("s", &ms), -1);
+  assert_int_equal(ofctx__go_duration_ms("5x", &ms), -1);
+  assert_int_equal(ofctx__go_duration_ms("-5s", &ms), -1);
+  assert_int_equal(ofctx__go_duration_ms("99999999999999999999h", &ms), -1);
+  assert_int_equal(ofctx__go_duration_ms("9999999h", &ms), -1); /* past 2^64 ns */
+  assert_int_equal(ms, 7);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(loads_and_matches), cmocka_unit_test(refuses_keys_not_implemented),
+      cmocka_unit_test(refuses_values),    cmocka_unit_test(refuses_components),
+      cmocka_unit_test(refuses_misplaced), cmocka_unit_test(refuses_directory_and_states),
+      cmocka_unit_test(kafka_outputs),     cmocka_unit_test(go_durations),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

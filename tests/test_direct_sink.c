@@ -1,0 +1,244 @@
+/* The direct mode's sink (direct_sink.c) against an HTTP server of ours on
+ * the same loop: each operation's method, the url with the `path`
+ * metadata, metadata as headers, the type, a failed answer, and the sends
+ * it refuses before any request. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <uv.h>
+
+#include "direct_sink.h"
+#include "http_server.h"
+
+typedef struct {
+  uv_loop_t loop;
+  ofctx__http_server_t *server;
+  int status; /* the server's answer */
+  int hits;
+  char method[16], path[128], type[128], team[64], body[128];
+  /* the component */
+  char url[96];
+  char *keys[1], *values[1];
+  ofctx__comp_t comp;
+  const ofctx__comp_t *outputs[1];
+  ofctx__comps_t comps;
+  ofctx__retry_policy_t policy;
+  ofctx__sink_t *sink;
+  /* the result */
+  int done;
+  ofctx__sink_result_t result;
+} fixture_t;
+
+static void serve(void *arg, ofctx__http_request_t *req) {
+  fixture_t *f = arg;
+  const char *type = ofctx__http_request_header(req, "content-type");
+  const char *team = ofctx__http_request_header(req, "x-team");
+  size_t len;
+  const char *body = ofctx__http_request_body(req, &len);
+
+  f->hits++;
+  snprintf(f->method, sizeof f->method, "%s", ofctx__http_request_method(req));
+  snprintf(f->path, sizeof f->path, "%s", ofctx__http_request_path(req));
+  snprintf(f->type, sizeof f->type, "%s", type ? type : "(none)");
+  snprintf(f->team, sizeof f->team, "%s", team ? team : "(none)");
+  snprintf(f->body, sizeof f->body, "%.*s", (int)len, body);
+  ofctx__http_respond(req, f->status, NULL, 0, NULL, 0);
+}
+
+static fixture_t *setup_with(const char *url_path) {
+  fixture_t *f = calloc(1, sizeof *f);
+
+  assert_int_equal(uv_loop_init(&f->loop), 0);
+  assert_int_equal(
+      ofctx__http_server_start(&f->server, &f->loop, "127.0.0.1", 0, NULL, serve, f, NULL), 0);
+  f->status = 200;
+  snprintf(f->url, sizeof f->url, "http://127.0.0.1:%d%s", ofctx__http_server_port(f->server),
+           url_path);
+  f->keys[0] = "url";
+  f->values[0] = f->url;
+  f->comp = (ofctx__comp_t){.file = "http.yaml",
+                            .name = "nm",
+                            .type = "bindings.http",
+                            .type_id = OFCTX__COMP_HTTP_BINDING,
+                            .keys = f->keys,
+                            .values = f->values,
+                            .count = 1};
+  f->outputs[0] = &f->comp;
+  f->comps = (ofctx__comps_t){.outputs = f->outputs, .output_count = 1};
+  ofctx__retry_policy_default(&f->policy);
+  f->policy.max_attempts = 2;
+  f->policy.backoff_initial_ms = 1;
+  f->policy.backoff_max_ms = 2;
+  f->sink = ofctx__direct_sink_new(&f->loop, &f->comps, &f->policy, "fn");
+  assert_non_null(f->sink);
+  return f;
+}
+
+static void teardown_fixture(fixture_t *f) {
+  f->sink->close(f->sink);
+  ofctx__sink_free(f->sink);
+  ofctx__http_server_stop(f->server, NULL, NULL);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&f->loop), 0);
+  free(f);
+}
+
+static void on_done(void *arg, const ofctx__sink_result_t *r) {
+  fixture_t *f = arg;
+  f->done++;
+  f->result = *r;
+  f->result.error = NULL; /* valid during the call only */
+}
+
+/* A binding send of `op` with the output's metadata `md` (a strmap-less
+ * send: NULL) and the call's `extra`; runs until it ends. */
+static void send_one(fixture_t *f, const char *op, const char *const *extra, const char *type) {
+  ofctx__send_request_t req = {.kind = OFCTX__SEND_BINDING,
+                               .slot = 0,
+                               .name = "alerts",
+                               .component = "nm",
+                               .operation = op,
+                               .extra = extra,
+                               .content_type = type,
+                               .data = "{\"a\":1}",
+                               .len = 7};
+
+  f->done = 0;
+  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_OK);
+  assert_int_equal(f->done, 0); /* never from inside start */
+  while (!f->done)
+    uv_run(&f->loop, UV_RUN_ONCE);
+  assert_int_equal(f->done, 1);
+}
+
+/* ofctx_invoke_binding names the component, not an output: the slot is
+ * the output count, and the component is found by its name. */
+static void by_component_name(void **state) {
+  fixture_t *f = setup_with("/hook");
+  ofctx__send_request_t req = {.kind = OFCTX__SEND_BINDING,
+                               .slot = 1,
+                               .name = "nm",
+                               .component = "nm",
+                               .operation = "post",
+                               .data = "x",
+                               .len = 1};
+
+  (void)state;
+  f->done = 0;
+  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_OK);
+  while (!f->done)
+    uv_run(&f->loop, UV_RUN_ONCE);
+  assert_true(f->result.ok);
+  assert_string_equal(f->path, "/hook");
+  teardown_fixture(f);
+}
+
+static void create_is_a_post_to_url_and_path(void **state) {
+  fixture_t *f = setup_with("/api/v2/");
+  const char *extra[] = {"path", "/alerts", "X-Team", "logs", NULL};
+
+  (void)state;
+  send_one(f, "create", extra, NULL);
+  assert_true(f->result.ok);
+  assert_int_equal(f->result.status, 200);
+  assert_int_equal(f->result.grpc_status, -1);
+  assert_string_equal(f->method, "POST");
+  assert_string_equal(f->path, "/api/v2/alerts"); /* one slash between */
+  assert_string_equal(f->type, "application/json; charset=utf-8");
+  assert_string_equal(f->team, "logs");
+  assert_string_equal(f->body, "{\"a\":1}");
+  send_one(f, "post", NULL, "text/plain"); /* no path: the url alone; the caller's type */
+  assert_string_equal(f->method, "POST");
+  assert_string_equal(f->path, "/api/v2/");
+  assert_string_equal(f->type, "text/plain");
+  assert_string_equal(f->team, "(none)");
+  teardown_fixture(f);
+}
+
+static void operations_are_methods(void **state) {
+  fixture_t *f = setup_with("");
+  const char *typed[] = {"Content-Type", "application/xml", "path", "x", NULL};
+
+  (void)state;
+  send_one(f, "get", NULL, NULL);
+  assert_string_equal(f->method, "GET");
+  assert_string_equal(f->path, "/");
+  send_one(f, "put", typed, "text/plain"); /* the metadata's type first */
+  assert_string_equal(f->method, "PUT");
+  assert_string_equal(f->path, "/x");
+  assert_string_equal(f->type, "application/xml");
+  assert_string_equal(f->body, "{\"a\":1}");
+  send_one(f, "patch", NULL, NULL);
+  assert_string_equal(f->method, "PATCH");
+  send_one(f, "delete", NULL, NULL);
+  assert_string_equal(f->method, "DELETE");
+  assert_int_equal(f->hits, 4);
+  teardown_fixture(f);
+}
+
+static void failed_answer(void **state) {
+  fixture_t *f = setup_with("/a");
+
+  (void)state;
+  f->status = 500;
+  send_one(f, "create", NULL, NULL);
+  assert_false(f->result.ok);
+  assert_int_equal(f->result.status, 500);
+  assert_int_equal(f->result.attempts, 2); /* 5xx: tried again, up to the policy */
+  f->status = 404;
+  send_one(f, "create", NULL, NULL);
+  assert_false(f->result.ok);
+  assert_int_equal(f->result.attempts, 1); /* any other answer that is not 2xx: at once */
+  teardown_fixture(f);
+}
+
+static void refused_before_any_request(void **state) {
+  fixture_t *f = setup_with("/a");
+  const char *crlf[] = {"X-Team", "a\r\nX-Evil: 1", NULL};
+  const char *colon[] = {"X:Team", "a", NULL};
+  ofctx__send_request_t req = {.kind = OFCTX__SEND_BINDING,
+                               .slot = 0,
+                               .name = "alerts",
+                               .component = "nm",
+                               .operation = "head",
+                               .data = "x",
+                               .len = 1};
+
+  (void)state;
+  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_EINVAL); /* no such op */
+  req.operation = "create";
+  req.extra = crlf;
+  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_EINVAL);
+  req.extra = colon;
+  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_EINVAL);
+  req.extra = NULL;
+  req.kind = OFCTX__SEND_PUBLISH; /* a publish to an HTTP binding */
+  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_ESEND);
+  req.kind = OFCTX__SEND_BINDING;
+  req.slot = 1; /* ofctx_invoke_binding: by name, a component the context does not name */
+  req.component = "other";
+  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_ESEND);
+  req.slot = 0;
+  f->sink->close(f->sink);
+  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_ESEND);
+  uv_run(&f->loop, UV_RUN_NOWAIT);
+  assert_int_equal(f->done, 0);
+  assert_int_equal(f->hits, 0);
+  teardown_fixture(f);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(create_is_a_post_to_url_and_path),
+      cmocka_unit_test(operations_are_methods),
+      cmocka_unit_test(failed_answer),
+      cmocka_unit_test(by_component_name),
+      cmocka_unit_test(refused_before_any_request),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

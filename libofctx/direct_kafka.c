@@ -20,7 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <librdkafka/rdkafka.h>
 #include <uv.h>
 
 #include "cloudevent.h"
@@ -28,6 +27,7 @@
 #include "log.h"
 #include "mem.h"
 #include "mode.h"
+#include "rdkafka_lib.h"
 
 /* Records fetched and not yet done, per partition, and their bytes,
  * before it is paused; resumed below half of both. */
@@ -118,7 +118,7 @@ static void kick(direct_t *d);
 static void record_free(record_t *r) {
   if (!r)
     return;
-  rd_kafka_message_destroy(r->msg);
+  ofctx__rdkafka.message_destroy(r->msg);
   for (size_t i = 0; r->header_text && i < 2 * r->header_count; i++)
     ofctx__free((void *)r->header_text[i]);
   ofctx__free(r->header_text);
@@ -134,7 +134,7 @@ static int record_metadata(record_t *r) {
   rd_kafka_message_t *m = r->msg;
   rd_kafka_headers_t *hdrs = NULL;
   rd_kafka_timestamp_type_t tstype;
-  int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+  int64_t ts = ofctx__rdkafka.message_timestamp(m, &tstype);
 
   snprintf(r->offset, sizeof r->offset, "%" PRId64, m->offset);
   snprintf(r->timestamp, sizeof r->timestamp, "%" PRId64, ts < 0 ? 0 : ts);
@@ -146,12 +146,12 @@ static int record_metadata(record_t *r) {
     r->md[r->md_count++] = (ofctx__http_header_t){"__key", r->key};
   }
   r->md[r->md_count++] = (ofctx__http_header_t){"__offset", r->offset};
-  r->md[r->md_count++] = (ofctx__http_header_t){"__topic", rd_kafka_topic_name(m->rkt)};
+  r->md[r->md_count++] = (ofctx__http_header_t){"__topic", ofctx__rdkafka.topic_name(m->rkt)};
   r->md[r->md_count++] = (ofctx__http_header_t){"__timestamp", r->timestamp};
   r->md[r->md_count++] = (ofctx__http_header_t){"__partition", r->partition};
-  if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR || !hdrs)
+  if (ofctx__rdkafka.message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR || !hdrs)
     return 0;
-  r->header_count = rd_kafka_header_cnt(hdrs);
+  r->header_count = ofctx__rdkafka.header_cnt(hdrs);
   r->header_text = ofctx__calloc(2 * r->header_count + 1, sizeof *r->header_text);
   r->headers = ofctx__calloc(r->header_count + 1, sizeof *r->headers);
   if (!r->header_text || !r->headers)
@@ -160,7 +160,7 @@ static int record_metadata(record_t *r) {
     const char *name;
     const void *value;
     size_t len;
-    if (rd_kafka_header_get_all(hdrs, i, &name, &value, &len) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    if (ofctx__rdkafka.header_get_all(hdrs, i, &name, &value, &len) != RD_KAFKA_RESP_ERR_NO_ERROR)
       return -1;
     r->header_text[2 * i] = ofctx__strdup(name);
     r->header_text[2 * i + 1] = value ? ofctx__strndup(value, len) : ofctx__strdup("");
@@ -216,34 +216,34 @@ static void set_paused(part_t *p, int paused) {
 
   if (p->paused == paused || p->revoked)
     return;
-  list = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(list, p->topic, p->partition);
+  list = ofctx__rdkafka.topic_partition_list_new(1);
+  ofctx__rdkafka.topic_partition_list_add(list, p->topic, p->partition);
   if (paused)
-    rd_kafka_pause_partitions(p->in->rk, list);
+    ofctx__rdkafka.pause_partitions(p->in->rk, list);
   else
-    rd_kafka_resume_partitions(p->in->rk, list);
-  rd_kafka_topic_partition_list_destroy(list);
+    ofctx__rdkafka.resume_partitions(p->in->rk, list);
+  ofctx__rdkafka.topic_partition_list_destroy(list);
   p->paused = paused;
 }
 
 /* Commits the partitions of `in` with something done: asynchronously on
  * the way, synchronously (`sync`) before a revocation or the close. */
 static void commit_done(input_t *in, int sync) {
-  rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(4);
+  rd_kafka_topic_partition_list_t *list = ofctx__rdkafka.topic_partition_list_new(4);
   rd_kafka_resp_err_t err;
 
   for (part_t *p = in->parts; p; p = p->next)
     if (p->dirty) {
-      rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset = p->commit;
+      ofctx__rdkafka.topic_partition_list_add(list, p->topic, p->partition)->offset = p->commit;
       p->dirty = 0;
     }
   if (list->cnt > 0) {
-    err = rd_kafka_commit(in->rk, list, !sync);
+    err = ofctx__rdkafka.commit(in->rk, list, !sync);
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
       ofctx__log(OFCTX_LOG_WARN, "kafka: commit failed", "input", ofctx_component_name(in->entry),
-                 "error", rd_kafka_err2str(err), (const char *)NULL);
+                 "error", ofctx__rdkafka.err2str(err), (const char *)NULL);
   }
-  rd_kafka_topic_partition_list_destroy(list);
+  ofctx__rdkafka.topic_partition_list_destroy(list);
 }
 
 /* Records done are committed together, this long after the first of
@@ -385,13 +385,13 @@ static void on_message(input_t *in, rd_kafka_message_t *m) {
   if (m->err) {
     if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
       ofctx__log(OFCTX_LOG_WARN, "kafka: consumer error", "input", ofctx_component_name(in->entry),
-                 "error", rd_kafka_message_errstr(m), (const char *)NULL);
-    rd_kafka_message_destroy(m);
+                 "error", ofctx__rdkafka.message_errstr(m), (const char *)NULL);
+    ofctx__rdkafka.message_destroy(m);
     return;
   }
-  p = part_find(in, rd_kafka_topic_name(m->rkt), m->partition);
+  p = part_find(in, ofctx__rdkafka.topic_name(m->rkt), m->partition);
   if (!p || in->d->draining || (p->resync >= 0 && m->offset != p->resync)) {
-    rd_kafka_message_destroy(m); /* not ours, or fetched again after a seek */
+    ofctx__rdkafka.message_destroy(m); /* not ours, or fetched again after a seek */
     return;
   }
   p->resync = -1;
@@ -403,11 +403,11 @@ static void on_message(input_t *in, rd_kafka_message_t *m) {
   if (!r || record_metadata(r) != 0) {
     /* no memory: this record and those after it are fetched again */
     p->resync = m->offset;
-    rd_kafka_seek(m->rkt, m->partition, m->offset, 0);
+    ofctx__rdkafka.seek(m->rkt, m->partition, m->offset, 0);
     if (r)
       record_free(r);
     else
-      rd_kafka_message_destroy(m);
+      ofctx__rdkafka.message_destroy(m);
     return;
   }
   if (p->tail)
@@ -442,7 +442,7 @@ static void kick(direct_t *d) {
 static void serve_queue(input_t *in) {
   rd_kafka_message_t *m;
 
-  while (in->rk && (m = rd_kafka_consumer_poll(in->rk, 0)) != NULL)
+  while (in->rk && (m = ofctx__rdkafka.consumer_poll(in->rk, 0)) != NULL)
     on_message(in, m);
 }
 
@@ -484,7 +484,8 @@ static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
       p->dirty = 1;
   }
   ofctx__log(OFCTX_LOG_DEBUG, "kafka: commit failed, tried again", "input",
-             ofctx_component_name(in->entry), "error", rd_kafka_err2str(err), (const char *)NULL);
+             ofctx_component_name(in->entry), "error", ofctx__rdkafka.err2str(err),
+             (const char *)NULL);
 }
 
 static void assign(input_t *in, rd_kafka_topic_partition_list_t *list) {
@@ -535,12 +536,12 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     ofctx__log(OFCTX_LOG_INFO, "kafka: partitions assigned", "input",
                ofctx_component_name(in->entry), "partitions", n, (const char *)NULL);
     assign(in, list);
-    rd_kafka_assign(rk, list);
+    ofctx__rdkafka.assign(rk, list);
   } else {
     ofctx__log(OFCTX_LOG_INFO, "kafka: partitions revoked", "input",
                ofctx_component_name(in->entry), "partitions", n, (const char *)NULL);
     revoke(in);
-    rd_kafka_assign(rk, NULL);
+    ofctx__rdkafka.assign(rk, NULL);
   }
 }
 
@@ -557,7 +558,7 @@ static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *value,
                     const ofctx__comp_t *c, ofctx_error_t *err) {
   char errstr[256];
 
-  if (rd_kafka_conf_set(conf, key, value, errstr, sizeof errstr) == RD_KAFKA_CONF_OK)
+  if (ofctx__rdkafka.conf_set(conf, key, value, errstr, sizeof errstr) == RD_KAFKA_CONF_OK)
     return 0;
   ofctx__error(err, OFCTX_ECOMPONENT, "%s: component \"%s\": %s", c->file, c->name, errstr);
   return -1;
@@ -579,12 +580,17 @@ static int conf_ms(rd_kafka_conf_t *conf, const char *key, const ofctx__comp_t *
 /* The consumer of input `in`: made, not yet subscribed. */
 static int consumer_new(input_t *in, ofctx_error_t *err) {
   const ofctx__comp_t *c = in->comp;
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  rd_kafka_conf_t *conf;
   const char *group = ofctx__comp_value(c, "consumerGroup");
   const char *offset = ofctx__comp_value(c, "initialOffset");
   const char *client = ofctx__comp_value(c, "clientID");
   char errstr[256];
 
+  if (ofctx__rdkafka_open(errstr, sizeof errstr) != 0) {
+    ofctx__error(err, OFCTX_ECOMPONENT, "%s: component \"%s\": %s", c->file, c->name, errstr);
+    return -1;
+  }
+  conf = ofctx__rdkafka.conf_new();
   if (!group)
     group = ofctx__comp_value(c, "consumerID");
   if (!conf || conf_set(conf, "bootstrap.servers", ofctx__comp_value(c, "brokers"), c, err) ||
@@ -600,30 +606,30 @@ static int consumer_new(input_t *in, ofctx_error_t *err) {
       conf_set(conf, "queued.max.messages.kbytes", "4096", c, err) ||
       conf_set(conf, "log.queue", "true", c, err)) {
     if (conf)
-      rd_kafka_conf_destroy(conf);
+      ofctx__rdkafka.conf_destroy(conf);
     return -1;
   }
-  rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
-  rd_kafka_conf_set_log_cb(conf, on_log);
-  rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
-  rd_kafka_conf_set_opaque(conf, in);
-  in->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+  ofctx__rdkafka.conf_set_rebalance_cb(conf, on_rebalance);
+  ofctx__rdkafka.conf_set_log_cb(conf, on_log);
+  ofctx__rdkafka.conf_set_offset_commit_cb(conf, on_commit);
+  ofctx__rdkafka.conf_set_opaque(conf, in);
+  in->rk = ofctx__rdkafka.new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
   if (!in->rk) {
-    rd_kafka_conf_destroy(conf);
+    ofctx__rdkafka.conf_destroy(conf);
     ofctx__error(err, OFCTX_ECOMPONENT, "%s: component \"%s\": %s", c->file, c->name, errstr);
     return -1;
   }
   /* the log and the rebalances through the consumer's queue, served on the loop */
-  rd_kafka_set_log_queue(in->rk, NULL);
-  rd_kafka_poll_set_consumer(in->rk);
-  in->queue = rd_kafka_queue_get_consumer(in->rk);
+  ofctx__rdkafka.set_log_queue(in->rk, NULL);
+  ofctx__rdkafka.poll_set_consumer(in->rk);
+  in->queue = ofctx__rdkafka.queue_get_consumer(in->rk);
   return 0;
 }
 
 /* The topics of input `in`: a binding's `topics` (comma-separated), a
  * pub/sub input's topic from the context. */
 static rd_kafka_topic_partition_list_t *topics_of(const input_t *in) {
-  rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(4);
+  rd_kafka_topic_partition_list_t *list = ofctx__rdkafka.topic_partition_list_new(4);
   const char *s = in->comp->type_id == OFCTX__COMP_KAFKA_BINDING
                       ? ofctx__comp_value(in->comp, "topics")
                       : ofctx_component_uri(in->entry);
@@ -642,7 +648,7 @@ static rd_kafka_topic_partition_list_t *topics_of(const input_t *in) {
     if (len && len < sizeof topic) {
       memcpy(topic, start, len);
       topic[len] = '\0';
-      rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA);
+      ofctx__rdkafka.topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA);
     }
   }
   return list;
@@ -689,9 +695,9 @@ static void *direct_start(const ofctx__mode_env_t *env, ofctx_error_t *err) {
 fail:
   for (size_t i = 0; i < n; i++) {
     if (d->inputs[i].queue)
-      rd_kafka_queue_destroy(d->inputs[i].queue);
+      ofctx__rdkafka.queue_destroy(d->inputs[i].queue);
     if (d->inputs[i].rk)
-      rd_kafka_destroy(d->inputs[i].rk);
+      ofctx__rdkafka.destroy(d->inputs[i].rk);
   }
   ofctx__free(d->inputs);
   ofctx__free(d);
@@ -712,7 +718,7 @@ static int input_listen(input_t *in, ofctx_error_t *err) {
   uv_loop_t *loop = in->d->host->loop;
 
   if (pipe(in->fds) != 0) {
-    rd_kafka_topic_partition_list_destroy(topics);
+    ofctx__rdkafka.topic_partition_list_destroy(topics);
     ofctx__error(err, OFCTX_EIO, "kafka: pipe: %s", strerror(errno));
     return -1;
   }
@@ -729,12 +735,12 @@ static int input_listen(input_t *in, ofctx_error_t *err) {
   in->d->open_handles += 3;
   uv_poll_start(&in->poll, UV_READABLE, on_readable);
   uv_timer_start(&in->tick, on_tick, 1000, 1000);
-  rd_kafka_queue_io_event_enable(in->queue, in->fds[1], "1", 1);
-  rc = rd_kafka_subscribe(in->rk, topics);
-  rd_kafka_topic_partition_list_destroy(topics);
+  ofctx__rdkafka.queue_io_event_enable(in->queue, in->fds[1], "1", 1);
+  rc = ofctx__rdkafka.subscribe(in->rk, topics);
+  ofctx__rdkafka.topic_partition_list_destroy(topics);
   if (rc) {
     ofctx__error(err, OFCTX_ECOMPONENT, "%s: component \"%s\": subscribe: %s", in->comp->file,
-                 in->comp->name, rd_kafka_err2str(rc));
+                 in->comp->name, ofctx__rdkafka.err2str(rc));
     return -1;
   }
   ofctx__log(OFCTX_LOG_INFO, "kafka: subscribed", "input", ofctx_component_name(in->entry),
@@ -765,11 +771,11 @@ static void input_close(input_t *in) {
   if (!in->rk)
     return;
   commit_done(in, 1);
-  rd_kafka_queue_io_event_enable(in->queue, -1, NULL, 0);
-  rd_kafka_unsubscribe(in->rk);
-  rd_kafka_consumer_close(in->rk); /* leaves the group: the rebalance callback runs in it */
-  rd_kafka_queue_destroy(in->queue);
-  rd_kafka_destroy(in->rk);
+  ofctx__rdkafka.queue_io_event_enable(in->queue, -1, NULL, 0);
+  ofctx__rdkafka.unsubscribe(in->rk);
+  ofctx__rdkafka.consumer_close(in->rk); /* leaves the group: the rebalance callback runs in it */
+  ofctx__rdkafka.queue_destroy(in->queue);
+  ofctx__rdkafka.destroy(in->rk);
   in->queue = NULL;
   in->rk = NULL;
   if (in->handles) {
@@ -858,16 +864,17 @@ static void direct_metrics(void *state, ofctx__buf_t *out) {
     input_t *in = &d->inputs[i];
     for (part_t *p = in->parts; in->rk && p; p = p->next) {
       int64_t low = 0, high = 0, next = p->commit;
-      if (rd_kafka_get_watermark_offsets(in->rk, p->topic, p->partition, &low, &high) || high < 0)
+      if (ofctx__rdkafka.get_watermark_offsets(in->rk, p->topic, p->partition, &low, &high) ||
+          high < 0)
         continue; /* nothing fetched yet */
       if (next < 0 && p->head)
         next = p->head->msg->offset;
       if (next < 0) {
-        rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(list, p->topic, p->partition);
-        if (!rd_kafka_position(in->rk, list))
+        rd_kafka_topic_partition_list_t *list = ofctx__rdkafka.topic_partition_list_new(1);
+        ofctx__rdkafka.topic_partition_list_add(list, p->topic, p->partition);
+        if (!ofctx__rdkafka.position(in->rk, list))
           next = list->elems[0].offset;
-        rd_kafka_topic_partition_list_destroy(list);
+        ofctx__rdkafka.topic_partition_list_destroy(list);
       }
       if (next < 0)
         next = high; /* no position: nothing is known to wait */
@@ -893,9 +900,9 @@ static void direct_stop(void *state) {
   for (size_t i = 0; i < d->count; i++) {
     input_t *in = &d->inputs[i];
     if (in->queue)
-      rd_kafka_queue_destroy(in->queue);
+      ofctx__rdkafka.queue_destroy(in->queue);
     if (in->rk)
-      rd_kafka_destroy(in->rk);
+      ofctx__rdkafka.destroy(in->rk);
     for (int k = 0; k < 2; k++)
       if (in->fds[k] >= 0)
         close(in->fds[k]);

@@ -9,10 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <librdkafka/rdkafka.h>
-
 #include "log.h"
 #include "mem.h"
+#include "rdkafka_lib.h"
 
 typedef struct {
   ofctx__kafka_done_fn done;
@@ -38,7 +37,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
   if (!call)
     return;
   call->done(call->arg, m->err == RD_KAFKA_RESP_ERR_NO_ERROR,
-             m->err ? rd_kafka_err2str(m->err) : NULL);
+             m->err ? ofctx__rdkafka.err2str(m->err) : NULL);
   ofctx__free(call);
 }
 
@@ -48,7 +47,7 @@ static void on_log(const rd_kafka_t *rk, int level, const char *facility, const 
              "message", text, (const char *)NULL);
 }
 
-static void serve(ofctx__kafka_producer_t *p) { rd_kafka_poll(p->rk, 0); }
+static void serve(ofctx__kafka_producer_t *p) { ofctx__rdkafka.poll(p->rk, 0); }
 
 static void on_readable(uv_poll_t *poll, int status, int events) {
   ofctx__kafka_producer_t *p = poll->data;
@@ -67,7 +66,7 @@ static int conf_set(rd_kafka_conf_t *conf, const ofctx__comp_t *comp, const char
                     const char *value) {
   char errstr[256];
 
-  if (rd_kafka_conf_set(conf, key, value, errstr, sizeof errstr) == RD_KAFKA_CONF_OK)
+  if (ofctx__rdkafka.conf_set(conf, key, value, errstr, sizeof errstr) == RD_KAFKA_CONF_OK)
     return 0;
   ofctx__log(OFCTX_LOG_ERROR, "kafka: the producer's settings are refused", "file", comp->file,
              "component", comp->name, "error", errstr, (const char *)NULL);
@@ -76,16 +75,23 @@ static int conf_set(rd_kafka_conf_t *conf, const ofctx__comp_t *comp, const char
 
 ofctx_err_t ofctx__kafka_producer_new(ofctx__kafka_producer_t **out, uv_loop_t *loop,
                                       const ofctx__comp_t *comp, uint64_t timeout_ms) {
-  ofctx__kafka_producer_t *p = ofctx__calloc(1, sizeof *p);
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  ofctx__kafka_producer_t *p;
+  rd_kafka_conf_t *conf;
   const char *client = ofctx__comp_value(comp, "clientID");
   char timeout[24], errstr[256];
 
   *out = NULL;
+  if (ofctx__rdkafka_open(errstr, sizeof errstr) != 0) {
+    ofctx__log(OFCTX_LOG_ERROR, "kafka: cannot make the producer", "component", comp->name, "error",
+               errstr, (const char *)NULL);
+    return OFCTX_ESEND;
+  }
+  p = ofctx__calloc(1, sizeof *p);
+  conf = ofctx__rdkafka.conf_new();
   if (!p || !conf) {
     ofctx__free(p);
     if (conf)
-      rd_kafka_conf_destroy(conf);
+      ofctx__rdkafka.conf_destroy(conf);
     return OFCTX_ENOMEM;
   }
   p->fds[0] = p->fds[1] = -1;
@@ -95,22 +101,22 @@ ofctx_err_t ofctx__kafka_producer_new(ofctx__kafka_producer_t **out, uv_loop_t *
       conf_set(conf, comp, "message.timeout.ms", timeout) ||
       (client && conf_set(conf, comp, "client.id", client)) ||
       conf_set(conf, comp, "log.queue", "true")) {
-    rd_kafka_conf_destroy(conf);
+    ofctx__rdkafka.conf_destroy(conf);
     ofctx__free(p);
     return OFCTX_ESEND;
   }
-  rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-  rd_kafka_conf_set_log_cb(conf, on_log);
-  p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+  ofctx__rdkafka.conf_set_dr_msg_cb(conf, on_delivery);
+  ofctx__rdkafka.conf_set_log_cb(conf, on_log);
+  p->rk = ofctx__rdkafka.new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
   if (!p->rk) {
     ofctx__log(OFCTX_LOG_ERROR, "kafka: cannot make the producer", "component", comp->name, "error",
                errstr, (const char *)NULL);
-    rd_kafka_conf_destroy(conf);
+    ofctx__rdkafka.conf_destroy(conf);
     ofctx__free(p);
     return OFCTX_ESEND;
   }
-  rd_kafka_set_log_queue(p->rk, NULL);
-  p->queue = rd_kafka_queue_get_main(p->rk);
+  ofctx__rdkafka.set_log_queue(p->rk, NULL);
+  p->queue = ofctx__rdkafka.queue_get_main(p->rk);
   if (pipe(p->fds) != 0) {
     ofctx__kafka_producer_close(p); /* no handle open: freed now */
     return OFCTX_ESEND;
@@ -126,7 +132,7 @@ ofctx_err_t ofctx__kafka_producer_new(ofctx__kafka_producer_t **out, uv_loop_t *
   p->handles = 2;
   uv_poll_start(&p->poll, UV_READABLE, on_readable);
   uv_timer_start(&p->tick, on_tick, 1000, 1000);
-  rd_kafka_queue_io_event_enable(p->queue, p->fds[1], "1", 1);
+  ofctx__rdkafka.queue_io_event_enable(p->queue, p->fds[1], "1", 1);
   *out = p;
   return OFCTX_OK;
 }
@@ -149,21 +155,21 @@ ofctx_err_t ofctx__kafka_produce(ofctx__kafka_producer_t *p, const char *topic, 
   while (headers && headers[2 * n])
     n++;
   if (n) {
-    hdrs = rd_kafka_headers_new(n);
+    hdrs = ofctx__rdkafka.headers_new(n);
     for (size_t i = 0; i < n; i++)
-      rd_kafka_header_add(hdrs, headers[2 * i], -1, headers[2 * i + 1], -1);
+      ofctx__rdkafka.header_add(hdrs, headers[2 * i], -1, headers[2 * i + 1], -1);
   }
-  err = rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE((void *)data, len),
-                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                          RD_KAFKA_V_KEY((void *)key, key ? strlen(key) : 0),
-                          RD_KAFKA_V_HEADERS(hdrs), /* taken over when produced */
-                          RD_KAFKA_V_OPAQUE(call), RD_KAFKA_V_END);
+  err = ofctx__rdkafka.producev(p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE((void *)data, len),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_KEY((void *)key, key ? strlen(key) : 0),
+                                RD_KAFKA_V_HEADERS(hdrs), /* taken over when produced */
+                                RD_KAFKA_V_OPAQUE(call), RD_KAFKA_V_END);
   if (err) {
     if (hdrs)
-      rd_kafka_headers_destroy(hdrs);
+      ofctx__rdkafka.headers_destroy(hdrs);
     ofctx__free(call);
     ofctx__log(OFCTX_LOG_WARN, "kafka: cannot produce", "topic", topic, "error",
-               rd_kafka_err2str(err), (const char *)NULL);
+               ofctx__rdkafka.err2str(err), (const char *)NULL);
     return OFCTX_ESEND;
   }
   return OFCTX_OK;
@@ -186,12 +192,12 @@ void ofctx__kafka_producer_close(ofctx__kafka_producer_t *p) {
   p->closing = 1;
   if (p->rk) {
     /* what is not delivered fails now: the invocations are answered first */
-    rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    rd_kafka_flush(p->rk, 1000); /* serves their reports */
-    rd_kafka_poll(p->rk, 0);
-    rd_kafka_queue_io_event_enable(p->queue, -1, NULL, 0);
-    rd_kafka_queue_destroy(p->queue);
-    rd_kafka_destroy(p->rk);
+    ofctx__rdkafka.purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    ofctx__rdkafka.flush(p->rk, 1000); /* serves their reports */
+    ofctx__rdkafka.poll(p->rk, 0);
+    ofctx__rdkafka.queue_io_event_enable(p->queue, -1, NULL, 0);
+    ofctx__rdkafka.queue_destroy(p->queue);
+    ofctx__rdkafka.destroy(p->rk);
     p->rk = NULL;
   }
   if (p->handles) {

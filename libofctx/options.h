@@ -1,10 +1,12 @@
 /* Internal: the runtime's tunables, read from OFCTX_* environment variables
  * (OpenFunction passes spec.serving.params as environment variables), each
- * checked, with a message naming the variable. Four OFCTX_* variables are
+ * checked, with a message naming the variable. Five OFCTX_* variables are
  * read where they are used instead, apart from these: OFCTX_LOG_FORMAT and
  * OFCTX_LOG_LEVEL in log.c (the log is set up before the context is read,
  * so that the context's warnings come in the chosen format), OFCTX_LIBCURL
- * in curl_lib.c (where libcurl is opened, at the first send), and
+ * in curl_lib.c (where libcurl is opened, at the first send),
+ * OFCTX_LIBRDKAFKA in rdkafka_lib.c (where librdkafka is opened, when the
+ * direct mode starts), and
  * OFCTX_SUBSCRIPTION_METADATA in config_env.c (it is part of the context,
  * read through ofctx_config_load's getenv callback and printed by
  * `ofctx context check`). */

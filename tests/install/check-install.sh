@@ -80,6 +80,10 @@ for lib in -lofctx -luv -ljansson -lpcre2-8 -lnghttp2 -lprotobuf-c -lz -lhttp_pa
 done
 # (libcurl is not among them: it is opened with dlopen at the first send)
 case " $static_libs " in *" -lcurl "*) fail "pkg-config --static --libs names libcurl: $static_libs" ;; esac
+# (nor librdkafka: it is opened with dlopen when the direct mode starts)
+case " $static_libs " in *" -lrdkafka "*) fail "pkg-config --static --libs names librdkafka: $static_libs" ;; esac
+needed=$(readelf -d "$prefix/$libdir/libofctx.so.$major")
+case "$needed" in *librdkafka* | *libcurl*) fail "libofctx.so is linked to librdkafka or libcurl: $needed" ;; esac
 # ...and libofctx.a links into a program with them (shared here).
 # shellcheck disable=SC2046
 cc -o "$scratch/consumer-static" "$scratch/consumer.c" $(pkg-config --cflags libofctx) \

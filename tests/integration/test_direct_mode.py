@@ -284,6 +284,15 @@ spec:
         self.assertIn("%s/kafka.yaml: component \"kafka-in\" (bindings.kafka): metadata "
                       "\"saslUsername\" is not implemented in direct mode" % self.resources, err)
 
+    def test_librdkafka_that_cannot_be_loaded_is_refused(self):
+        """librdkafka is opened only in direct mode (dlopen): one that cannot
+        be opened stops the start with a message that names the variable."""
+        proc = self.start(OFCTX_LIBRDKAFKA="libnot-rdkafka.so.9")
+        _, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("cannot load librdkafka (OFCTX_LIBRDKAFKA, default librdkafka.so.1", err)
+        self.assertIn("libnot-rdkafka.so.9", err)
+
     def test_health_and_metrics_without_a_sidecar(self):
         """Ready at once (no sidecar to wait for); the records counted by
         outcome, the sends by result, as in sidecar mode."""

@@ -168,9 +168,11 @@ class IncidentsAcrossRestarts(unittest.TestCase):
     def test_a_record_whose_wait_times_out_is_let_go(self):
         self.h.stop(signal.SIGKILL)
         self.h.fn_log.close()
-        self.h.faults([{"path": "/v1.0/state/" + STORE + "/*", "method": "GET", "action": "delay", "ms": 2000}])
+        # the invocation's limit long enough for the second record's notification and write
+        # under valgrind, the load's delay well beyond it
+        self.h.faults([{"path": "/v1.0/state/" + STORE + "/*", "method": "GET", "action": "delay", "ms": 8000}])
         self.h.start_function("logs-handler", self.context,
-                              dict(self.env, DAPR_HTTP_PORT=str(self.h.dapr_port), OFCTX_INVOCATION_TIMEOUT_MS="300"))
+                              dict(self.env, DAPR_HTTP_PORT=str(self.h.dapr_port), OFCTX_INVOCATION_TIMEOUT_MS="3000"))
         self.assertEqual(self.h.deliver_binding(self.input, record("/a"))["status"], 500)
         self.wait_loaded()  # the record it held had settled: only let go
         self.assertEqual(self.h.deliver_binding(self.input, record("/a"))["status"], 200)

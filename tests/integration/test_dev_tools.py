@@ -871,6 +871,44 @@ class ComponentsVerb(unittest.TestCase):
             expected = self.by_name(yaml.safe_load_all(f))
         self.assertEqual(self.by_name(written), expected)
         self.assertIn("consumeRetryEnabled", expected["kafka-receiver"][2])  # a key to carry
+        # components-configmap.yaml holds the files it wrote (but their first line)
+        with open(os.path.join(self.DEPLOY, "components-configmap.yaml")) as f:
+            cm = yaml.safe_load(f)
+        for name in os.listdir(self.out):
+            with open(os.path.join(self.out, name)) as f:
+                text = f.read()
+            self.assertEqual(cm["data"][name], text.split("\n", 1)[1])
+
+    def test_direct_deploy_files_agree(self):
+        """deployment-direct.yaml's context is context.json's inputs and
+        outputs, and both KEDA triggers (it and function-direct.yaml) read
+        the group, topic and brokers of the ConfigMap's Kafka component,
+        from where its initialOffset starts a new group."""
+        import yaml
+        with open(os.path.join(self.DEPLOY, "components-configmap.yaml")) as f:
+            kafka = yaml.safe_load(yaml.safe_load(f)["data"]["kafka-receiver.yaml"])
+        md = {m["name"]: m["value"] for m in kafka["spec"]["metadata"]}
+        with open(os.path.join(self.DEPLOY, "deployment-direct.yaml")) as f:
+            deployment, scaled = list(yaml.safe_load_all(f))
+        with open(os.path.join(self.DEPLOY, "function-direct.yaml")) as f:
+            function = yaml.safe_load(f)
+        env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+        ctx = json.loads(env["FUNC_CONTEXT"])
+        with open(os.path.join(self.DEPLOY, "..", "context.json")) as f:
+            own = json.load(f)
+        self.assertEqual((ctx["inputs"], ctx["outputs"], ctx["runtime"]),
+                         (own["inputs"], own["outputs"], own["runtime"]))
+        self.assertEqual(scaled["spec"]["scaleTargetRef"]["name"], deployment["metadata"]["name"])
+        triggers = [scaled["spec"]["triggers"][0],
+                    function["spec"]["serving"]["scaleOptions"]["keda"]["triggers"][0]]
+        policy = {"oldest": "earliest", "newest": "latest"}[md["initialOffset"]]
+        for t in triggers:
+            self.assertEqual((t["type"], t["metadata"]["consumerGroup"], t["metadata"]["topic"],
+                              t["metadata"]["bootstrapServers"], t["metadata"]["offsetResetPolicy"]),
+                             ("kafka", md["consumerGroup"], md["topics"], md["brokers"], policy))
+        for params in (env, function["spec"]["serving"]["params"]):
+            self.assertEqual((params["OFCTX_DIRECT"], params["OFCTX_RESOURCES_PATH"]),
+                             ("1", "/etc/logs-handler-components"))
 
     def test_direct_mode_starts_on_what_it_wrote(self):
         """The logs-handler with its own context.json, in direct mode on the

@@ -25,7 +25,7 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BIN_DIR, free_port, wait_until  # noqa: E402
+from harness import BIN_DIR, free_port, function_command, wait_until  # noqa: E402
 
 
 def listening(port):
@@ -925,7 +925,7 @@ class ComponentsVerb(unittest.TestCase):
         env.pop("DAPR_GRPC_PORT", None)
         err = open(os.path.join(self.tmp, "err"), "w+")
         self.addCleanup(err.close)
-        proc = subprocess.Popen([os.path.join(BIN_DIR, "logs-handler")], env=env,
+        proc = subprocess.Popen(function_command("logs-handler"), env=env,
                                 stdout=subprocess.DEVNULL, stderr=err)
         self.addCleanup(stop_process, proc, signal.SIGKILL)
 

@@ -67,6 +67,8 @@ static const struct {
     {"initialOffset", KB | KP, is_offset, "\"newest\" or \"oldest\""},
     {"sessionTimeout", KB | KP, is_duration, "a duration such as 15s"},
     {"heartbeatInterval", KB | KP, is_duration, "a duration such as 3s"},
+    /* what the direct mode always does: a record not acknowledged comes again */
+    {"consumeRetryEnabled", KB | KP, is_true, "\"true\" (the direct mode always retries)"},
     {"version", KB | KP, any_value, NULL}, /* librdkafka negotiates the protocol version */
     {"direction", KB | KP | HB, is_direction, "\"input\", \"output\" or \"input, output\""},
     {"url", HB, is_http_url, "an http:// URL (the direct mode has no TLS yet)"},

@@ -156,6 +156,9 @@ static void refuses_values(void **state) {
   refused(KAFKA_HEAD "  - name: initialOffset\n    value: latest\n", OFCTX_ECOMPONENT,
           "@/kafka.yaml: component \"kafka-in\": metadata \"initialOffset\": \"latest\" is not "
           "\"newest\" or \"oldest\"");
+  refused(KAFKA_HEAD "  - name: consumeRetryEnabled\n    value: \"false\"\n", OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": metadata \"consumeRetryEnabled\": \"false\" is "
+          "not \"true\" (the direct mode always retries)");
   refused(KAFKA_HEAD "  - name: sessionTimeout\n    value: 1.5s\n", OFCTX_ECOMPONENT,
           "@/kafka.yaml: component \"kafka-in\": metadata \"sessionTimeout\": \"1.5s\" is not a "
           "duration such as 15s");

@@ -4,9 +4,10 @@
  *   ofctx new NAME ...                  scaffold a function
  *   ofctx run ... -- COMMAND            run a function with a sidecar emulator
  *   ofctx invoke ...                    send an event to a running function
+ *   ofctx components FUNCTION --out DIR write a Function's Dapr components
  *   ofctx version                       print the library version
  *
- * new, run and invoke are ofctx_dev.py (Python), in share/libofctx.
+ * new, run, invoke and components are ofctx_dev.py (Python), in share/libofctx.
  * Exit status: as USAGE says (2 for a bad context or usage; new, run and
  * invoke: theirs). */
 #include <errno.h>
@@ -55,7 +56,12 @@ static const char USAGE[] =
     "      running function, and print its answer and sends. DATA is the text,\n"
     "      @FILE or - (stdin). Exit status 1 when the event was not taken (not\n"
     "      acknowledged, or dropped), or nothing answered.\n"
-    "      new, run and invoke need python3.\n"
+    "  components FUNCTION.yaml --out DIR\n"
+    "      Write the Dapr Components that the OpenFunction Function in\n"
+    "      FUNCTION.yaml declares (spec.serving.bindings, pubsub and states), one\n"
+    "      DIR/NAME.yaml each: the resources directory of the direct mode\n"
+    "      (OFCTX_RESOURCES_PATH) or of 'dapr run --resources-path'.\n"
+    "      new, run, invoke and components need python3; components python3-yaml.\n"
     "  version\n"
     "      Print the libofctx version.\n"
     "  help, --help, -h\n"
@@ -151,7 +157,7 @@ static int context_check(int argc, char **argv) {
   return 0;
 }
 
-/* new, run, invoke: python3 ofctx_dev.py THIS_PROGRAM VERB ARGS... from
+/* new, run, invoke, components: python3 ofctx_dev.py THIS_PROGRAM VERB ARGS... from
  * OFCTX_DEV_DIR, else share/libofctx beside this program's bin. */
 static int dev_verb(int argc, char **argv) {
   char self[PATH_MAX], script[PATH_MAX + 64];
@@ -200,7 +206,8 @@ int main(int argc, char **argv) {
     printf("libofctx %s\n", ofctx_version_string());
     return 0;
   }
-  if (strcmp(argv[1], "new") == 0 || strcmp(argv[1], "run") == 0 || strcmp(argv[1], "invoke") == 0)
+  if (strcmp(argv[1], "new") == 0 || strcmp(argv[1], "run") == 0 ||
+      strcmp(argv[1], "invoke") == 0 || strcmp(argv[1], "components") == 0)
     return dev_verb(argc, argv);
   if (strcmp(argv[1], "context") == 0) {
     if (argc >= 3 && strcmp(argv[2], "check") == 0)

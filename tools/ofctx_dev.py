@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""The developer verbs of the ofctx tool: new, run and invoke. The ofctx
+"""The developer verbs of the ofctx tool: new, run, invoke and components. The ofctx
 binary runs this file (installed in share/libofctx beside the Dapr sidecar
 emulator) as
 
@@ -38,6 +38,7 @@ usage: ofctx new NAME [--runtime async|knative] [--signature openfunction|http] 
        ofctx invoke pubsub NAME TOPIC [DATA] [--content-type TYPE] [--sidecar PORT]
        ofctx invoke cloudevent URL [DATA] [--structured] [--type T] [--source S] [--id ID]
                                           [--content-type TYPE]
+       ofctx components FUNCTION.yaml --out DIR
 
 DATA is the text itself, @FILE for a file's bytes, or - for stdin (default:
 no data). See 'ofctx --help' and docs/getting-started.md.
@@ -1296,12 +1297,84 @@ def invoke_cloudevent(a, data):
     return 0 if 200 <= status < 300 else 1
 
 
+# ---- ofctx components ---------------------------------------------------
+
+def function_of(path):
+    """The one core.openfunction.io/v1beta2 Function of the YAML file PATH."""
+    try:
+        import yaml  # python3-yaml: only this verb reads YAML
+    except ImportError:
+        fail("components needs python3-yaml (apt-get install python3-yaml)")
+    try:
+        with open(path) as f:
+            docs = [d for d in yaml.safe_load_all(f) if d is not None]
+    except (OSError, yaml.YAMLError) as e:
+        fail("components: %s: %s" % (path, e))
+    found = [d for d in docs if isinstance(d, dict) and d.get("kind") == "Function"]
+    if len(found) != 1:
+        fail("components: %s: %d Functions, 1 expected" % (path, len(found)))
+    fn = found[0]
+    if fn.get("apiVersion") != "core.openfunction.io/v1beta2":
+        fail("components: %s: apiVersion %r: only core.openfunction.io/v1beta2 is read"
+             % (path, fn.get("apiVersion")))
+    return fn
+
+
+def components_of_function(path, fn):
+    """{name: Component} of the Function FN's spec.serving: its bindings and
+    pubsub (name: spec) and its states (name: {spec: ...}), as OpenFunction
+    makes them; and the components its triggers and outputs name that the
+    Function does not define (they must be in the cluster already)."""
+    serving = (fn.get("spec") or {}).get("serving") or {}
+    out = {}
+    for key in ("bindings", "pubsub", "states"):
+        for name, spec in (serving.get(key) or {}).items():
+            if key == "states":
+                spec = (spec or {}).get("spec")
+            if not isinstance(spec, dict) or not spec.get("type"):
+                fail("components: %s: spec.serving.%s.%s: a component spec with a type expected"
+                     % (path, key, name))
+            if name in out:
+                fail("components: %s: component %r defined twice" % (path, name))
+            out[name] = {"apiVersion": "dapr.io/v1alpha1", "kind": "Component",
+                         "metadata": {"name": name}, "spec": spec}
+    named = [t.get("name") for t in ((serving.get("triggers") or {}).get("dapr") or [])]
+    named += [(o.get("dapr") or {}).get("name") for o in (serving.get("outputs") or [])]
+    missing = sorted({n for n in named if n and n not in out})
+    return out, missing
+
+
+def cmd_components(args):
+    p = argparse.ArgumentParser(prog="ofctx components", usage=USAGE)
+    p.add_argument("function")
+    p.add_argument("--out", required=True)
+    a = p.parse_args(args)
+    import yaml
+    comps, missing = components_of_function(a.function, function_of(a.function))
+    if not comps:
+        fail("components: %s: the Function defines no component (spec.serving.bindings, "
+             "pubsub, states)" % a.function)
+    os.makedirs(a.out, exist_ok=True)
+    for name, comp in comps.items():
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+            fail("components: %s: component name %r cannot be a file name" % (a.function, name))
+        target = os.path.join(a.out, name + ".yaml")
+        with open(target, "w") as f:
+            f.write("# from %s (ofctx components)\n" % os.path.basename(a.function))
+            yaml.safe_dump(comp, f, sort_keys=False, default_flow_style=False)
+        print(target)
+    for name in missing:
+        sys.stderr.write("%s: components: %r is named by the Function's triggers or outputs but "
+                         "not defined in it: add its Component file yourself\n" % (PROG, name))
+    return 0
+
+
 def main():
     if len(sys.argv) < 3:
         fail(USAGE)
     ofctx_bin, verb, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     verbs = {"new": lambda: cmd_new(ofctx_bin, args), "run": lambda: cmd_run(ofctx_bin, args),
-             "invoke": lambda: cmd_invoke(args)}
+             "invoke": lambda: cmd_invoke(args), "components": lambda: cmd_components(args)}
     if verb not in verbs:
         fail("unknown command %s\n%s" % (verb, USAGE))
     try:

@@ -25,7 +25,7 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BIN_DIR, free_port, wait_until  # noqa: E402
+from harness import BIN_DIR, free_port, function_command, wait_until  # noqa: E402
 
 
 def listening(port):
@@ -827,6 +827,153 @@ class RunLoop(unittest.TestCase):
                             "exit 3"], env=dict(self.env, PORT=str(free_port())), capture_output=True, text=True,
                            timeout=120)
         self.assertEqual(p.returncode, 3, p.stderr)
+
+
+class ComponentsVerb(unittest.TestCase):
+    """`ofctx components`: the resources directory of the direct mode from
+    an OpenFunction Function. From examples/logs-handler's function.yaml it
+    writes the components of its dapr-components.yaml, and the logs-handler
+    starts in direct mode on them (every key is one the direct mode takes)."""
+
+    OFCTX = os.path.join(BIN_DIR, "ofctx")
+    DEPLOY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples",
+                          "logs-handler", "deploy")
+
+    def setUp(self):
+        tmp = tempfile.TemporaryDirectory(prefix="ofctx-components-")
+        self.addCleanup(tmp.cleanup)
+        self.tmp = tmp.name
+        self.out = os.path.join(self.tmp, "components")
+
+    def components(self, function):
+        return subprocess.run([self.OFCTX, "components", function, "--out", self.out],
+                              capture_output=True, text=True, timeout=60)
+
+    @staticmethod
+    def by_name(docs):
+        """{name: (type, version, {key: value})}: the metadata's order is not Dapr's concern."""
+        return {d["metadata"]["name"]: (d["spec"]["type"], d["spec"].get("version"),
+                                        {m["name"]: m["value"] for m in d["spec"]["metadata"]})
+                for d in docs if d and d.get("kind") == "Component"}
+
+    def test_logs_handler_function_gives_its_components(self):
+        import yaml
+        p = self.components(os.path.join(self.DEPLOY, "function.yaml"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stderr, "")
+        self.assertEqual(sorted(os.listdir(self.out)), ["kafka-receiver.yaml", "notification-manager.yaml"])
+        written = []
+        for name in sorted(os.listdir(self.out)):
+            with open(os.path.join(self.out, name)) as f:
+                written += list(yaml.safe_load_all(f))
+        self.assertTrue(all(d["apiVersion"] == "dapr.io/v1alpha1" for d in written))
+        with open(os.path.join(self.DEPLOY, "dapr-components.yaml")) as f:
+            expected = self.by_name(yaml.safe_load_all(f))
+        self.assertEqual(self.by_name(written), expected)
+        self.assertIn("consumeRetryEnabled", expected["kafka-receiver"][2])  # a key to carry
+        # components-configmap.yaml holds the files it wrote (but their first line)
+        with open(os.path.join(self.DEPLOY, "components-configmap.yaml")) as f:
+            cm = yaml.safe_load(f)
+        for name in os.listdir(self.out):
+            with open(os.path.join(self.out, name)) as f:
+                text = f.read()
+            self.assertEqual(cm["data"][name], text.split("\n", 1)[1])
+
+    def test_direct_deploy_files_agree(self):
+        """deployment-direct.yaml's context is context.json's inputs and
+        outputs, and both KEDA triggers (it and function-direct.yaml) read
+        the group, topic and brokers of the ConfigMap's Kafka component,
+        from where its initialOffset starts a new group."""
+        import yaml
+        with open(os.path.join(self.DEPLOY, "components-configmap.yaml")) as f:
+            kafka = yaml.safe_load(yaml.safe_load(f)["data"]["kafka-receiver.yaml"])
+        md = {m["name"]: m["value"] for m in kafka["spec"]["metadata"]}
+        with open(os.path.join(self.DEPLOY, "deployment-direct.yaml")) as f:
+            deployment, scaled = list(yaml.safe_load_all(f))
+        with open(os.path.join(self.DEPLOY, "function-direct.yaml")) as f:
+            function = yaml.safe_load(f)
+        env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+        ctx = json.loads(env["FUNC_CONTEXT"])
+        with open(os.path.join(self.DEPLOY, "..", "context.json")) as f:
+            own = json.load(f)
+        self.assertEqual((ctx["inputs"], ctx["outputs"], ctx["runtime"]),
+                         (own["inputs"], own["outputs"], own["runtime"]))
+        self.assertEqual(scaled["spec"]["scaleTargetRef"]["name"], deployment["metadata"]["name"])
+        triggers = [scaled["spec"]["triggers"][0],
+                    function["spec"]["serving"]["scaleOptions"]["keda"]["triggers"][0]]
+        policy = {"oldest": "earliest", "newest": "latest"}[md["initialOffset"]]
+        for t in triggers:
+            self.assertEqual((t["type"], t["metadata"]["consumerGroup"], t["metadata"]["topic"],
+                              t["metadata"]["bootstrapServers"], t["metadata"]["offsetResetPolicy"]),
+                             ("kafka", md["consumerGroup"], md["topics"], md["brokers"], policy))
+        for params in (env, function["spec"]["serving"]["params"]):
+            self.assertEqual((params["OFCTX_DIRECT"], params["OFCTX_RESOURCES_PATH"]),
+                             ("1", "/etc/logs-handler-components"))
+
+    def test_direct_mode_starts_on_what_it_wrote(self):
+        """The logs-handler with its own context.json, in direct mode on the
+        written directory: ready, and the components were taken (a key the
+        direct mode does not take would stop it with status 2)."""
+        p = self.components(os.path.join(self.DEPLOY, "function.yaml"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(self.DEPLOY, "..", "context.json")) as f:
+            ctx = json.load(f)
+        port = free_port()
+        ctx["port"] = str(port)
+        env = dict(os.environ, FUNC_CONTEXT=json.dumps(ctx), CONTEXT_MODE="self-host",
+                   OFCTX_DIRECT="1", OFCTX_RESOURCES_PATH=self.out)
+        env.pop("DAPR_GRPC_PORT", None)
+        err = open(os.path.join(self.tmp, "err"), "w+")
+        self.addCleanup(err.close)
+        proc = subprocess.Popen(function_command("logs-handler"), env=env,
+                                stdout=subprocess.DEVNULL, stderr=err)
+        self.addCleanup(stop_process, proc, signal.SIGKILL)
+
+        def ready():
+            self.assertIsNone(proc.poll(), "the function stopped")
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/readyz" % port, timeout=5) as r:
+                    return r.status == 200
+            except OSError:
+                return False
+        wait_until(ready, "ready in direct mode", seconds=60)
+        stop_process(proc, signal.SIGTERM)
+        err.seek(0)
+        self.assertIn("sends=direct", err.read())
+
+    def test_errors(self):
+        bad = os.path.join(self.tmp, "bad.yaml")
+        cases = [("kind: Deployment\n", "0 Functions, 1 expected"),
+                 ("apiVersion: core.openfunction.io/v1beta1\nkind: Function\n",
+                  "only core.openfunction.io/v1beta2 is read"),
+                 ("apiVersion: core.openfunction.io/v1beta2\nkind: Function\nspec: {}\n",
+                  "the Function defines no component"),
+                 ("apiVersion: core.openfunction.io/v1beta2\nkind: Function\nspec:\n  serving:\n"
+                  "    bindings:\n      in: {version: v1}\n",
+                  "spec.serving.bindings.in: a component spec with a type expected"),
+                 ("a: [\n", "bad.yaml")]
+        for text, message in cases:
+            with open(bad, "w") as f:
+                f.write(text)
+            p = self.components(bad)
+            self.assertEqual(p.returncode, 2, text)
+            self.assertIn(message, p.stderr)
+        missing = self.components(os.path.join(self.tmp, "none.yaml"))
+        self.assertEqual(missing.returncode, 2)
+        self.assertIn("none.yaml", missing.stderr)
+
+    def test_component_the_function_only_names_is_reported(self):
+        fn = os.path.join(self.tmp, "fn.yaml")
+        with open(fn, "w") as f:
+            f.write("apiVersion: core.openfunction.io/v1beta2\nkind: Function\nspec:\n  serving:\n"
+                    "    triggers: {dapr: [{name: in, type: bindings.kafka}]}\n"
+                    "    outputs: [{dapr: {name: out, type: bindings.http}}]\n"
+                    "    pubsub:\n      out: {type: pubsub.kafka, version: v1, metadata: []}\n")
+        p = self.components(fn)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(os.listdir(self.out), ["out.yaml"])
+        self.assertIn("'in' is named by the Function's triggers or outputs but not defined", p.stderr)
+
 
 
 if __name__ == "__main__":

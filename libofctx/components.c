@@ -8,11 +8,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
 #include <yaml.h>
 
 #include "components.h"
 #include "error_msg.h"
 #include "mem.h"
+#include "secrets.h"
 #include "text.h"
 
 /* ---- what the direct mode implements ---- */
@@ -30,8 +32,6 @@ static const struct {
 
 static int any_value(const char *v) { return v != NULL; }
 static int not_empty(const char *v) { return v[0] != '\0'; }
-static int is_none(const char *v) { return strcmp(v, "none") == 0; }
-static int is_false(const char *v) { return strcmp(v, "false") == 0; }
 static int is_true(const char *v) { return strcmp(v, "true") == 0; }
 static int is_offset(const char *v) { return strcmp(v, "newest") == 0 || strcmp(v, "oldest") == 0; }
 static int is_duration(const char *v) {
@@ -46,35 +46,87 @@ static int is_http_url(const char *v) {
   return strncmp(v, "http://", 7) == 0 && v[7] != '\0' && v[7] != '/' && ofctx__text_ok(v) &&
          !strpbrk(v, " \t");
 }
+/* Dapr reads its booleans with Go's strconv.ParseBool: 1 when `v` is true,
+ * 0 when false, -1 when it is neither. */
+static int bool_of(const char *v) {
+  static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+  static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+  for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+    if (strcmp(v, yes[i]) == 0)
+      return 1;
+    if (strcmp(v, no[i]) == 0)
+      return 0;
+  }
+  return -1;
+}
+static int is_bool(const char *v) { return bool_of(v) >= 0; }
+static int is_auth_type(const char *v) {
+  return strcmp(v, "none") == 0 || strcmp(v, "password") == 0 || strcmp(v, "mtls") == 0 ||
+         strcmp(v, "certificate") == 0 || strcmp(v, "oidc") == 0;
+}
+static int is_mechanism(const char *v) {
+  return strcmp(v, "PLAIN") == 0 || strcmp(v, "SHA-256") == 0 || strcmp(v, "SHA-512") == 0;
+}
+/* One or more PEM blocks, as Dapr's isValidPEM takes them: a BEGIN line
+ * and its END line. */
+static int is_pem(const char *v) {
+  const char *begin = strstr(v, "-----BEGIN "), *end = begin ? strstr(begin, "-----END ") : NULL;
+  return end && strstr(end + 9, "-----") != NULL;
+}
+static int is_token_url(const char *v) {
+  return (strncmp(v, "https://", 8) == 0 || strncmp(v, "http://", 7) == 0) && ofctx__text_ok(v) &&
+         !strpbrk(v, " \t\r\n");
+}
 
 /* Each key the direct mode takes: on which types, and which values. A key
- * of Dapr's that is not here is refused at start. */
+ * of Dapr's that is not here is refused at start. A `secret` key's value is
+ * never printed. */
 static const struct {
   const char *key;
   unsigned types;
   int (*ok)(const char *value);
   const char *expected; /* for the message */
+  int secret;
 } keys[] = {
-    {"brokers", KB | KP, not_empty, "a list of host:port"},
-    {"topics", KB, not_empty, "a list of topics"},
-    {"publishTopic", KB, not_empty, "a topic"},
-    {"consumerGroup", KB | KP, not_empty, "a group id"},
-    {"consumerID", KP, not_empty, "a group id"},
-    {"clientID", KB | KP, not_empty, "a client id"},
-    {"authType", KB | KP, is_none, "\"none\" (the direct mode has no authentication yet)"},
-    {"authRequired", KB | KP, is_false, "\"false\" (the direct mode has no authentication yet)"},
-    {"disableTls", KB | KP, is_true, "\"true\" (the direct mode has no TLS yet)"},
-    {"initialOffset", KB | KP, is_offset, "\"newest\" or \"oldest\""},
-    {"sessionTimeout", KB | KP, is_duration, "a duration such as 15s"},
-    {"heartbeatInterval", KB | KP, is_duration, "a duration such as 3s"},
+    {"brokers", KB | KP, not_empty, "a list of host:port", 0},
+    {"topics", KB, not_empty, "a list of topics", 0},
+    {"publishTopic", KB, not_empty, "a topic", 0},
+    {"consumerGroup", KB | KP, not_empty, "a group id", 0},
+    {"consumerID", KP, not_empty, "a group id", 0},
+    {"clientID", KB | KP, not_empty, "a client id", 0},
+    {"authType", KB | KP, is_auth_type,
+     "\"none\", \"password\", \"mtls\", \"certificate\" or \"oidc\"", 0},
+    {"authRequired", KB | KP, is_bool, "true or false", 0},
+    {"disableTls", KB | KP, is_bool, "true or false", 0},
+    {"skipVerify", KB | KP, is_bool, "true or false", 0},
+    {"caCert", KB | KP, is_pem, "a PEM certificate", 0},
+    {"clientCert", KB | KP, is_pem, "a PEM certificate", 0},
+    {"clientKey", KB | KP, is_pem, "a PEM private key", 1},
+    {"saslUsername", KB | KP, not_empty, "a user name", 0},
+    {"saslPassword", KB | KP, not_empty, "a password", 1},
+    {"saslMechanism", KB | KP, is_mechanism, "\"PLAIN\", \"SHA-256\" or \"SHA-512\"", 0},
+    {"oidcTokenEndpoint", KB | KP, is_token_url, "an https:// URL", 0},
+    {"oidcClientID", KB | KP, not_empty, "a client id", 0},
+    {"oidcClientSecret", KB | KP, not_empty, "a client secret", 1},
+    {"oidcScopes", KB | KP, not_empty, "a list of scopes", 0},
+    {"initialOffset", KB | KP, is_offset, "\"newest\" or \"oldest\"", 0},
+    {"sessionTimeout", KB | KP, is_duration, "a duration such as 15s", 0},
+    {"heartbeatInterval", KB | KP, is_duration, "a duration such as 3s", 0},
     /* what the direct mode always does: a record not acknowledged comes again */
-    {"consumeRetryEnabled", KB | KP, is_true, "\"true\" (the direct mode always retries)"},
-    {"version", KB | KP, any_value, NULL}, /* librdkafka negotiates the protocol version */
-    {"direction", KB | KP | HB, is_direction, "\"input\", \"output\" or \"input, output\""},
-    {"url", HB, is_http_url, "an http:// URL (the direct mode has no TLS yet)"},
-    {"maxResponseBodySize", HB, any_value, NULL}, /* the answer's body is never read */
-    {"errorIfNot2XX", HB, is_true, "\"true\" (any other answer is a failed send)"},
+    {"consumeRetryEnabled", KB | KP, is_true, "\"true\" (the direct mode always retries)", 0},
+    {"version", KB | KP, any_value, NULL, 0}, /* librdkafka negotiates the protocol version */
+    {"direction", KB | KP | HB, is_direction, "\"input\", \"output\" or \"input, output\"", 0},
+    {"url", HB, is_http_url, "an http:// URL (the direct mode has no TLS yet)", 0},
+    {"maxResponseBodySize", HB, any_value, NULL, 0}, /* the answer's body is never read */
+    {"errorIfNot2XX", HB, is_true, "\"true\" (any other answer is a failed send)", 0},
 };
+
+int ofctx__comp_key_secret(const char *key) {
+  for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+    if (strcmp(keys[k].key, key) == 0)
+      return keys[k].secret;
+  return 0;
+}
 
 /* ---- Go durations ---- */
 
@@ -151,10 +203,17 @@ typedef struct {
 static void comp_clear(ofctx__comp_t *c) {
   for (size_t i = 0; i < c->count; i++) {
     ofctx__free(c->keys[i]);
+    if (c->values[i]) /* a secret's copy is wiped before it is freed */
+      memset(c->values[i], 0, strlen(c->values[i]));
     ofctx__free(c->values[i]);
+    ofctx__free(c->ref_names[i]);
+    ofctx__free(c->ref_keys[i]);
   }
   ofctx__free(c->keys);
   ofctx__free(c->values);
+  ofctx__free(c->ref_names);
+  ofctx__free(c->ref_keys);
+  ofctx__free(c->secret_store);
   ofctx__free(c->file);
   ofctx__free(c->name);
   ofctx__free(c->type);
@@ -168,56 +227,203 @@ const char *ofctx__comp_value(const ofctx__comp_t *c, const char *key) {
   return NULL;
 }
 
+/* The index in `keys` of metadata `name` for a component of `c`'s type,
+ * or the table's size. */
+static size_t key_index(const ofctx__comp_t *c, const char *name) {
+  size_t k;
+  for (k = 0; k < sizeof keys / sizeof keys[0]; k++)
+    if (strcasecmp(keys[k].key, name) == 0 && (keys[k].types & (1u << c->type_id)))
+      break;
+  return k;
+}
+
 /* Metadata entry `item` of `c`: its key (Dapr reads keys without regard to
- * case; kept as the table spells it) and its value, checked. */
+ * case; kept as the table spells it), and its value or its secretKeyRef.
+ * The values are checked once the references are resolved (check_values). */
 static ofctx_err_t read_entry(reader_t *r, ofctx__comp_t *c, yaml_document_t *doc,
                               yaml_node_t *item) {
   const char *name = scalar(map_get(doc, item, "name"));
   const char *value = scalar(map_get(doc, item, "value"));
+  yaml_node_t *ref = map_get(doc, item, "secretKeyRef");
   char q[96];
-  size_t k;
+  size_t k, i = c->count;
 
   if (!name)
     return ofctx__error(r->err, OFCTX_ECOMPONENT,
                         "%s: component \"%s\": a spec.metadata entry has no name", r->file,
                         c->name);
   ofctx__quote(q, sizeof q, name);
-  if (map_get(doc, item, "secretKeyRef"))
-    return ofctx__error(r->err, OFCTX_ECOMPONENT,
-                        "%s: component \"%s\": metadata %s: secretKeyRef is not implemented in "
-                        "direct mode (give the value; docs/direct-mode.md)",
-                        r->file, c->name, q);
-  if (!value)
-    return ofctx__error(r->err, OFCTX_ECOMPONENT,
-                        "%s: component \"%s\": metadata %s has no value (a string)", r->file,
-                        c->name, q);
-  for (k = 0; k < sizeof keys / sizeof keys[0]; k++)
-    if (strcasecmp(keys[k].key, name) == 0 && (keys[k].types & (1u << c->type_id)))
-      break;
+  k = key_index(c, name);
   if (k == sizeof keys / sizeof keys[0])
     return ofctx__error(r->err, OFCTX_ECOMPONENT,
                         "%s: component \"%s\" (%s): metadata %s is not implemented in direct mode "
                         "(docs/direct-mode.md lists what is)",
                         r->file, c->name, c->type, q);
-  if (ofctx__comp_value(c, keys[k].key))
-    return ofctx__error(r->err, OFCTX_ECOMPONENT, "%s: component \"%s\": metadata %s given twice",
-                        r->file, c->name, q);
-  if (!keys[k].ok(value) || (strchr(value, '{') && strchr(value, '}'))) {
+  for (size_t j = 0; j < c->count; j++)
+    if (strcmp(c->keys[j], keys[k].key) == 0)
+      return ofctx__error(r->err, OFCTX_ECOMPONENT,
+                          "%s: component \"%s\": metadata %s given twice", r->file, c->name, q);
+  if (ref) {
+    const char *ref_name = scalar(map_get(doc, ref, "name"));
+    const char *ref_key = scalar(map_get(doc, ref, "key"));
+    if (!ref_name || !*ref_name || value)
+      return ofctx__error(r->err, OFCTX_ECOMPONENT,
+                          "%s: component \"%s\": metadata %s: a secretKeyRef needs a name (and "
+                          "its key), and no value beside it",
+                          r->file, c->name, q);
+    c->keys[i] = ofctx__strdup(keys[k].key);
+    c->ref_names[i] = ofctx__strdup(ref_name);
+    /* Dapr: a reference without a key reads the key of the secret's name */
+    c->ref_keys[i] = ofctx__strdup(ref_key && *ref_key ? ref_key : ref_name);
+    c->count++;
+    if (!c->keys[i] || !c->ref_names[i] || !c->ref_keys[i])
+      return ofctx__error(r->err, OFCTX_ENOMEM, "out of memory");
+    return OFCTX_OK;
+  }
+  if (!value)
+    return ofctx__error(r->err, OFCTX_ECOMPONENT,
+                        "%s: component \"%s\": metadata %s has no value (a string)", r->file,
+                        c->name, q);
+  if (strchr(value, '{') && strchr(value, '}') && !keys[k].secret) {
     char v[96];
     ofctx__quote(v, sizeof v, value);
-    if (strchr(value, '{') && strchr(value, '}'))
-      return ofctx__error(r->err, OFCTX_ECOMPONENT,
-                          "%s: component \"%s\": metadata %s: %s: templated values ({namespace}, "
-                          "{uuid}, ...) are not implemented in direct mode",
-                          r->file, c->name, q, v);
-    return ofctx__error(r->err, OFCTX_ECOMPONENT, "%s: component \"%s\": metadata %s: %s is not %s",
-                        r->file, c->name, q, v, keys[k].expected);
+    return ofctx__error(r->err, OFCTX_ECOMPONENT,
+                        "%s: component \"%s\": metadata %s: %s: templated values ({namespace}, "
+                        "{uuid}, ...) are not implemented in direct mode",
+                        r->file, c->name, q, v);
   }
-  c->keys[c->count] = ofctx__strdup(keys[k].key);
-  c->values[c->count] = ofctx__strdup(value);
+  c->keys[i] = ofctx__strdup(keys[k].key);
+  c->values[i] = ofctx__strdup(value);
   c->count++;
-  if (!c->keys[c->count - 1] || !c->values[c->count - 1])
+  if (!c->keys[i] || !c->values[i])
     return ofctx__error(r->err, OFCTX_ENOMEM, "out of memory");
+  return OFCTX_OK;
+}
+
+/* Every value of `c` against its key's table entry, its references
+ * resolved. A secret's value, or one read through a secretKeyRef, is never
+ * printed. */
+static ofctx_err_t check_values(const ofctx__comp_t *c, ofctx_error_t *err) {
+  for (size_t i = 0; i < c->count; i++) {
+    size_t k = key_index(c, c->keys[i]);
+    char v[96];
+    if (keys[k].ok(c->values[i]))
+      continue;
+    if (keys[k].secret || c->ref_names[i])
+      return ofctx__error(err, OFCTX_ECOMPONENT,
+                          "%s: component \"%s\": metadata \"%s\": its value (not shown) is not %s",
+                          c->file, c->name, c->keys[i], keys[k].expected);
+    ofctx__quote(v, sizeof v, c->values[i]);
+    return ofctx__error(err, OFCTX_ECOMPONENT,
+                        "%s: component \"%s\": metadata \"%s\": %s is not %s", c->file, c->name,
+                        c->keys[i], v, keys[k].expected);
+  }
+  return OFCTX_OK;
+}
+
+/* The secretKeyRefs of every component resolved, then every value
+ * checked. */
+static ofctx_err_t resolve_all(ofctx__comps_t *set, ofctx_error_t *err) {
+  for (size_t n = 0; n < set->count; n++) {
+    ofctx__comp_t *c = &set->items[n];
+    ofctx_err_t rc;
+    for (size_t i = 0; i < c->count; i++)
+      if (c->ref_names[i] && (rc = ofctx__secret_read(set, c, i, &c->values[i], err)) != OFCTX_OK)
+        return rc;
+    if ((rc = check_values(c, err)) != OFCTX_OK)
+      return rc;
+  }
+  return OFCTX_OK;
+}
+
+const char *ofctx__comp_auth_type(const ofctx__comp_t *c) {
+  const char *type = ofctx__comp_value(c, "authType");
+
+  if (type)
+    return type;
+  if (!ofctx__comp_true(c, "authRequired"))
+    return "none";
+  return ofctx__comp_value(c, "saslPassword") ? "password" : "mtls";
+}
+
+int ofctx__comp_true(const ofctx__comp_t *c, const char *key) {
+  const char *v = ofctx__comp_value(c, key);
+  return v && bool_of(v) == 1;
+}
+
+/* The authentication of a Kafka component, as Dapr's Kafka component
+ * takes it: its authType (or, without one, what the deprecated
+ * authRequired means: password with a saslPassword, else mtls), and the
+ * keys that type needs. A key the type does not use is refused, never
+ * ignored. */
+static ofctx_err_t check_auth(const ofctx__comp_t *c, ofctx_error_t *err) {
+  /* the keys each type uses; the others of this list are refused */
+  static const char *const auth_keys[] = {
+      "saslUsername", "saslPassword",      "saslMechanism", "caCert",           "clientCert",
+      "clientKey",    "oidcTokenEndpoint", "oidcClientID",  "oidcClientSecret", "oidcScopes"};
+  static const struct {
+    const char *type;
+    const char *uses;     /* its keys, each between spaces */
+    const char *requires; /* the keys it cannot do without */
+  } auth_types[] = {
+      {"none", " ", ""},
+      {"password", " saslUsername saslPassword saslMechanism caCert ",
+       " saslUsername saslPassword "},
+      {"mtls", " clientCert clientKey caCert ", ""},
+      {"certificate", " caCert ", " caCert "},
+      {"oidc", " oidcTokenEndpoint oidcClientID oidcClientSecret oidcScopes caCert ",
+       " oidcTokenEndpoint oidcClientID oidcClientSecret "},
+  };
+  const char *type = ofctx__comp_value(c, "authType");
+  const char *required = ofctx__comp_value(c, "authRequired");
+  const char *tls_off = ofctx__comp_value(c, "disableTls");
+  const char *skip = ofctx__comp_value(c, "skipVerify");
+  int no_tls = tls_off && bool_of(tls_off) == 1;
+  char word[32];
+  size_t t;
+
+  if (!type)
+    type = ofctx__comp_auth_type(c);
+  else if (required && (bool_of(required) == 1) != (strcmp(type, "none") != 0))
+    return ofctx__error(err, OFCTX_ECOMPONENT,
+                        "%s: component \"%s\": metadata \"authRequired\" %s contradicts "
+                        "authType \"%s\" (authRequired is deprecated: give authType alone)",
+                        c->file, c->name, required, type);
+  for (t = 0; strcmp(auth_types[t].type, type) != 0; t++)
+    ;
+  for (size_t k = 0; k < sizeof auth_keys / sizeof auth_keys[0]; k++) {
+    int present = 0;
+    for (size_t i = 0; i < c->count; i++)
+      present |= strcmp(c->keys[i], auth_keys[k]) == 0;
+    snprintf(word, sizeof word, " %s ", auth_keys[k]);
+    if (present && !strstr(auth_types[t].uses, word))
+      return ofctx__error(err, OFCTX_ECOMPONENT,
+                          "%s: component \"%s\": metadata \"%s\" is not used by authType \"%s\"%s",
+                          c->file, c->name, auth_keys[k], type,
+                          strcmp(type, "none") == 0 ? " (which speaks plaintext, as Dapr does)" : "");
+    if (!present && strstr(auth_types[t].requires, word))
+      return ofctx__error(err, OFCTX_ECOMPONENT,
+                          "%s: component \"%s\": authType \"%s\" needs metadata \"%s\"",
+                          c->file, c->name, type, auth_keys[k]);
+  }
+  if (strcmp(type, "mtls") == 0 &&
+      !ofctx__comp_value(c, "clientCert") != !ofctx__comp_value(c, "clientKey"))
+    return ofctx__error(err, OFCTX_ECOMPONENT,
+                        "%s: component \"%s\": metadata \"%s\" is missing: authType \"mtls\" takes "
+                        "clientCert and clientKey together",
+                        c->file, c->name, ofctx__comp_value(c, "clientCert") ? "clientKey" : "clientCert");
+  if (no_tls && (strcmp(type, "mtls") == 0 || strcmp(type, "certificate") == 0))
+    return ofctx__error(err, OFCTX_ECOMPONENT,
+                        "%s: component \"%s\": authType \"%s\" is TLS: metadata \"disableTls\" "
+                        "cannot be true",
+                        c->file, c->name, type);
+  if ((no_tls || strcmp(type, "none") == 0) &&
+      (ofctx__comp_value(c, "caCert") || (skip && bool_of(skip) == 1)))
+    return ofctx__error(err, OFCTX_ECOMPONENT,
+                        "%s: component \"%s\": metadata \"%s\" has no use without TLS (authType "
+                        "\"%s\"%s)",
+                        c->file, c->name, ofctx__comp_value(c, "caCert") ? "caCert" : "skipVerify",
+                        type, no_tls ? ", disableTls true" : "");
   return OFCTX_OK;
 }
 
@@ -245,7 +451,7 @@ static ofctx_err_t check_required(const ofctx__comp_t *c, int output, ofctx_erro
     return ofctx__error(err, OFCTX_ECOMPONENT,
                         "%s: component \"%s\" (%s): metadata \"%s\" is required in direct mode%s",
                         c->file, c->name, c->type, missing, output ? " for an output" : "");
-  return OFCTX_OK;
+  return c->type_id == OFCTX__COMP_HTTP_BINDING ? OFCTX_OK : check_auth(c, err);
 }
 
 /* Whether the context names component `name`. */
@@ -259,6 +465,57 @@ static int named(const ofctx_config_t *cfg, const char *name) {
   return 0;
 }
 
+/* A secret store of the directory, kept as given: it is read only when a
+ * component's auth.secretStore names it. */
+static ofctx_err_t keep_store(reader_t *r, yaml_document_t *doc, yaml_node_t *spec,
+                              const char *name, const char *type) {
+  ofctx__comps_t *set = r->set;
+  yaml_node_t *md = map_get(doc, spec, "metadata");
+  ofctx__secret_store_t *grown, *st;
+  size_t n = md && md->type == YAML_SEQUENCE_NODE
+                 ? (size_t)(md->data.sequence.items.top - md->data.sequence.items.start)
+                 : 0;
+
+  grown = ofctx__realloc(set->stores, (set->store_count + 1) * sizeof *set->stores);
+  if (!grown)
+    return ofctx__error(r->err, OFCTX_ENOMEM, "out of memory");
+  set->stores = grown;
+  st = &set->stores[set->store_count++];
+  memset(st, 0, sizeof *st);
+  st->file = ofctx__strdup(r->file);
+  st->name = ofctx__strdup(name);
+  st->type = ofctx__strdup(type);
+  st->keys = ofctx__calloc(n ? n : 1, sizeof *st->keys);
+  st->values = ofctx__calloc(n ? n : 1, sizeof *st->values);
+  if (!st->file || !st->name || !st->type || !st->keys || !st->values)
+    return ofctx__error(r->err, OFCTX_ENOMEM, "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    yaml_node_t *item = yaml_document_get_node(doc, md->data.sequence.items.start[i]);
+    const char *key = scalar(map_get(doc, item, "name"));
+    const char *value = scalar(map_get(doc, item, "value"));
+    if (!key)
+      continue; /* refused if the store is used: its keys are checked then */
+    st->keys[st->count] = ofctx__strdup(key);
+    st->values[st->count] = value ? ofctx__strdup(value) : NULL;
+    st->count++;
+    if (!st->keys[st->count - 1] || (value && !st->values[st->count - 1]))
+      return ofctx__error(r->err, OFCTX_ENOMEM, "out of memory");
+  }
+  return OFCTX_OK;
+}
+
+static void store_clear(ofctx__secret_store_t *st) {
+  for (size_t i = 0; i < st->count; i++) {
+    ofctx__free(st->keys[i]);
+    ofctx__free(st->values[i]);
+  }
+  ofctx__free(st->keys);
+  ofctx__free(st->values);
+  ofctx__free(st->file);
+  ofctx__free(st->name);
+  ofctx__free(st->type);
+}
+
 /* One YAML document of a file: a Component the context names is checked
  * and kept; one it does not name is left alone (a sidecar would load it,
  * but nothing here would use it). */
@@ -269,6 +526,7 @@ static ofctx_err_t read_document(reader_t *r, const ofctx_config_t *cfg, yaml_do
   const char *name = scalar(map_get(doc, map_get(doc, root, "metadata"), "name"));
   yaml_node_t *spec = map_get(doc, root, "spec"), *md;
   const char *type = scalar(map_get(doc, spec, "type"));
+  const char *store;
   ofctx__comps_t *set = r->set;
   ofctx__comp_t *c, *grown;
   ofctx_err_t rc;
@@ -286,6 +544,8 @@ static ofctx_err_t read_document(reader_t *r, const ofctx_config_t *cfg, yaml_do
   if (!name || !type)
     return ofctx__error(r->err, OFCTX_ECOMPONENT,
                         "%s: a Component needs metadata.name and spec.type", r->file);
+  if (strncmp(type, "secretstores.", 13) == 0)
+    return keep_store(r, doc, spec, name, type);
   if (!named(cfg, name))
     return OFCTX_OK;
   for (size_t i = 0; i < set->count; i++)
@@ -316,7 +576,12 @@ static ofctx_err_t read_document(reader_t *r, const ofctx_config_t *cfg, yaml_do
           : 0;
   c->keys = ofctx__calloc(n ? n : 1, sizeof *c->keys);
   c->values = ofctx__calloc(n ? n : 1, sizeof *c->values);
-  if (!c->file || !c->name || !c->type || !c->keys || !c->values)
+  c->ref_names = ofctx__calloc(n ? n : 1, sizeof *c->ref_names);
+  c->ref_keys = ofctx__calloc(n ? n : 1, sizeof *c->ref_keys);
+  store = scalar(map_get(doc, map_get(doc, root, "auth"), "secretStore"));
+  c->secret_store = store && *store ? ofctx__strdup(store) : NULL;
+  if (!c->file || !c->name || !c->type || !c->keys || !c->values || !c->ref_names ||
+      !c->ref_keys || (store && *store && !c->secret_store))
     return ofctx__error(r->err, OFCTX_ENOMEM, "out of memory");
   if (md && md->type != YAML_SEQUENCE_NODE)
     return ofctx__error(r->err, OFCTX_ECOMPONENT,
@@ -482,6 +747,8 @@ ofctx_err_t ofctx__comps_load(ofctx__comps_t *set, const char *dir, const ofctx_
     ofctx__free(names[i]);
   ofctx__free(names);
   if (rc == OFCTX_OK)
+    rc = resolve_all(set, err);
+  if (rc == OFCTX_OK)
     rc = match(set, dir, cfg, err);
   if (rc != OFCTX_OK)
     ofctx__comps_free(set);
@@ -491,6 +758,9 @@ ofctx_err_t ofctx__comps_load(ofctx__comps_t *set, const char *dir, const ofctx_
 void ofctx__comps_free(ofctx__comps_t *set) {
   for (size_t i = 0; i < set->count; i++)
     comp_clear(&set->items[i]);
+  for (size_t i = 0; i < set->store_count; i++)
+    store_clear(&set->stores[i]);
+  ofctx__free(set->stores);
   ofctx__free(set->items);
   ofctx__free(set->inputs);
   ofctx__free(set->outputs);

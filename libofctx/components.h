@@ -29,8 +29,22 @@ typedef struct {
   ofctx__comp_type_t type_id;
   char **keys; /* spec.metadata: names and values, `count` of each */
   char **values;
+  /* per entry: a secretKeyRef's name and key (NULL for a value given as
+   * such), until the load resolves it into `values` */
+  char **ref_names, **ref_keys;
   size_t count;
+  char *secret_store; /* auth.secretStore, or NULL */
 } ofctx__comp_t;
+
+/* A secret store of the directory (any `secretstores.*` component, named
+ * by the context or not): the direct mode reads `secretstores.local.file`
+ * and `secretstores.local.env`, and refuses the others when a component
+ * names them. */
+typedef struct {
+  char *file, *name, *type;
+  char **keys, **values; /* spec.metadata, as given */
+  size_t count;
+} ofctx__secret_store_t;
 
 typedef struct {
   ofctx__comp_t *items; /* the components the context names, in file order */
@@ -40,10 +54,16 @@ typedef struct {
   const ofctx__comp_t **inputs;
   const ofctx__comp_t **outputs;
   size_t input_count, output_count;
+  ofctx__secret_store_t *stores;
+  size_t store_count;
 } ofctx__comps_t;
 
 /* Reads the *.yaml and *.yml files of `dir` (in name order) and matches
- * them to the inputs and outputs of `cfg`. OFCTX_OK; or, with `set` left
+ * them to the inputs and outputs of `cfg`. A `secretKeyRef` is resolved
+ * here: from `auth.secretStore` when it names a secretstores.local.file or
+ * secretstores.local.env component of `dir`, else (no store, or
+ * "kubernetes") from the file OFCTX_SECRETS_PATH/<name>/<key> of a
+ * mounted Secret volume. No message ever holds a secret's value. OFCTX_OK; or, with `set` left
  * empty and the reason in `err` (which may be NULL): OFCTX_EIO (the
  * directory or a file cannot be read), OFCTX_ECOMPONENT (a file is not a
  * Dapr component, a type or key the direct mode does not implement, a
@@ -51,6 +71,19 @@ typedef struct {
  * two files of one name), OFCTX_ENOMEM. */
 ofctx_err_t ofctx__comps_load(ofctx__comps_t *set, const char *dir, const ofctx_config_t *cfg,
                               ofctx_error_t *err);
+
+/* Whether metadata `key` holds a secret (saslPassword, clientKey,
+ * oidcClientSecret): its value is never printed. */
+int ofctx__comp_key_secret(const char *key);
+
+/* The authType of Kafka component `c` (checked at load): "none",
+ * "password", "mtls", "certificate" or "oidc"; without one, what the
+ * deprecated authRequired means (password with a saslPassword, else mtls;
+ * none when false or not given). */
+const char *ofctx__comp_auth_type(const ofctx__comp_t *c);
+
+/* Whether `c` has boolean metadata `key` (Go's strconv.ParseBool) true. */
+int ofctx__comp_true(const ofctx__comp_t *c, const char *key);
 
 /* The value of metadata `key` of `c`, or NULL when it has none. */
 const char *ofctx__comp_value(const ofctx__comp_t *c, const char *key);

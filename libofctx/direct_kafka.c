@@ -24,6 +24,7 @@
 
 #include "cloudevent.h"
 #include "error_msg.h"
+#include "kafka_conf.h"
 #include "log.h"
 #include "mem.h"
 #include "mode.h"
@@ -604,7 +605,8 @@ static int consumer_new(input_t *in, ofctx_error_t *err) {
       conf_ms(conf, "heartbeat.interval.ms", c, "heartbeatInterval", err) ||
       /* what librdkafka fetches ahead, bounded (its default is 64 MiB) */
       conf_set(conf, "queued.max.messages.kbytes", "4096", c, err) ||
-      conf_set(conf, "log.queue", "true", c, err)) {
+      conf_set(conf, "log.queue", "true", c, err) ||
+      ofctx__kafka_conf_auth(conf, c, err) != OFCTX_OK) {
     if (conf)
       ofctx__rdkafka.conf_destroy(conf);
     return -1;

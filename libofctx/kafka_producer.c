@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kafka_conf.h"
 #include "log.h"
 #include "mem.h"
 #include "rdkafka_lib.h"
@@ -73,6 +74,17 @@ static int conf_set(rd_kafka_conf_t *conf, const ofctx__comp_t *comp, const char
   return -1;
 }
 
+/* The component's authentication and TLS (kafka_conf.c), or the message. */
+static int auth_set(rd_kafka_conf_t *conf, const ofctx__comp_t *comp) {
+  ofctx_error_t err;
+
+  if (ofctx__kafka_conf_auth(conf, comp, &err) == OFCTX_OK)
+    return 0;
+  ofctx__log(OFCTX_LOG_ERROR, "kafka: the producer's settings are refused", "error", err.message,
+             (const char *)NULL);
+  return -1;
+}
+
 ofctx_err_t ofctx__kafka_producer_new(ofctx__kafka_producer_t **out, uv_loop_t *loop,
                                       const ofctx__comp_t *comp, uint64_t timeout_ms) {
   ofctx__kafka_producer_t *p;
@@ -100,7 +112,7 @@ ofctx_err_t ofctx__kafka_producer_new(ofctx__kafka_producer_t **out, uv_loop_t *
       conf_set(conf, comp, "enable.idempotence", "true") ||
       conf_set(conf, comp, "message.timeout.ms", timeout) ||
       (client && conf_set(conf, comp, "client.id", client)) ||
-      conf_set(conf, comp, "log.queue", "true")) {
+      conf_set(conf, comp, "log.queue", "true") || auth_set(conf, comp)) {
     ofctx__rdkafka.conf_destroy(conf);
     ofctx__free(p);
     return OFCTX_ESEND;

@@ -15,6 +15,8 @@
   X(assign)                                                                                        \
   X(commit)                                                                                        \
   X(conf_destroy)                                                                                  \
+  X(conf_dump)                                                                                     \
+  X(conf_dump_free)                                                                                \
   X(conf_new)                                                                                      \
   X(conf_set)                                                                                      \
   X(conf_set_dr_msg_cb)                                                                            \

@@ -1,0 +1,98 @@
+/* A Kafka component's authentication and TLS as librdkafka settings. See
+ * kafka_conf.h. */
+#include <stdio.h>
+#include <string.h>
+
+#include "error_msg.h"
+#include "kafka_conf.h"
+
+/* Property `name` = `value`, for metadata `key` of `c`: 0, or -1 with the
+ * message. */
+static int set(rd_kafka_conf_t *conf, const ofctx__comp_t *c, const char *key, const char *name,
+               const char *value, ofctx_error_t *err) {
+  char errstr[256];
+
+  if (ofctx__rdkafka.conf_set(conf, name, value, errstr, sizeof errstr) == RD_KAFKA_CONF_OK)
+    return 0;
+  /* librdkafka's message names the property, and for a string never its value */
+  ofctx__error(err, OFCTX_ECOMPONENT, "%s: component \"%s\": metadata \"%s\": %s", c->file,
+               c->name, key, errstr);
+  return -1;
+}
+
+/* Dapr's oidcScopes (comma-separated; "openid" when not given) as
+ * OAuth's scope (space-separated), into `out`. */
+static void scopes(const char *list, char *out, size_t size) {
+  size_t n = 0;
+
+  out[0] = '\0';
+  for (const char *s = list ? list : "openid"; *s && n + 1 < size;) {
+    size_t len = strcspn(s, ",");
+    const char *start = s;
+    s += len + (s[len] == ',');
+    while (len && (*start == ' ' || *start == '\t')) {
+      start++;
+      len--;
+    }
+    while (len && (start[len - 1] == ' ' || start[len - 1] == '\t'))
+      len--;
+    if (len && n + len + 2 < size) {
+      if (n)
+        out[n++] = ' ';
+      memcpy(out + n, start, len);
+      n += len;
+      out[n] = '\0';
+    }
+  }
+}
+
+ofctx_err_t ofctx__kafka_conf_auth(rd_kafka_conf_t *conf, const ofctx__comp_t *c,
+                                   ofctx_error_t *err) {
+  const char *type = ofctx__comp_auth_type(c);
+  const char *mechanism = ofctx__comp_value(c, "saslMechanism");
+  const char *ca = ofctx__comp_value(c, "caCert");
+  const char *cert = ofctx__comp_value(c, "clientCert");
+  const char *key = ofctx__comp_value(c, "clientKey");
+  int tls = strcmp(type, "none") != 0 && !ofctx__comp_true(c, "disableTls");
+  int sasl = strcmp(type, "password") == 0 || strcmp(type, "oidc") == 0;
+  char scope[1024];
+
+  /* Dapr's authType none is plaintext, whatever disableTls says */
+  if (set(conf, c, "authType", "security.protocol",
+          sasl ? (tls ? "sasl_ssl" : "sasl_plaintext") : (tls ? "ssl" : "plaintext"), err))
+    return OFCTX_ECOMPONENT;
+  if (strcmp(type, "password") == 0 &&
+      (set(conf, c, "saslMechanism", "sasl.mechanisms",
+           !mechanism || strcmp(mechanism, "PLAIN") == 0 ? "PLAIN"
+           : strcmp(mechanism, "SHA-256") == 0           ? "SCRAM-SHA-256"
+                                                         : "SCRAM-SHA-512",
+           err) ||
+       set(conf, c, "saslUsername", "sasl.username", ofctx__comp_value(c, "saslUsername"), err) ||
+       set(conf, c, "saslPassword", "sasl.password", ofctx__comp_value(c, "saslPassword"), err)))
+    return OFCTX_ECOMPONENT;
+  if (strcmp(type, "oidc") == 0) {
+    scopes(ofctx__comp_value(c, "oidcScopes"), scope, sizeof scope);
+    if (set(conf, c, "authType", "sasl.mechanisms", "OAUTHBEARER", err) ||
+        set(conf, c, "authType", "sasl.oauthbearer.method", "oidc", err) ||
+        set(conf, c, "oidcTokenEndpoint", "sasl.oauthbearer.token.endpoint.url",
+            ofctx__comp_value(c, "oidcTokenEndpoint"), err) ||
+        set(conf, c, "oidcClientID", "sasl.oauthbearer.client.id",
+            ofctx__comp_value(c, "oidcClientID"), err) ||
+        set(conf, c, "oidcClientSecret", "sasl.oauthbearer.client.secret",
+            ofctx__comp_value(c, "oidcClientSecret"), err) ||
+        set(conf, c, "oidcScopes", "sasl.oauthbearer.scope", scope, err))
+      return OFCTX_ECOMPONENT;
+  }
+  if (!tls)
+    return OFCTX_OK;
+  if ((ca && set(conf, c, "caCert", "ssl.ca.pem", ca, err)) ||
+      (cert && set(conf, c, "clientCert", "ssl.certificate.pem", cert, err)) ||
+      (key && set(conf, c, "clientKey", "ssl.key.pem", key, err)))
+    return OFCTX_ECOMPONENT;
+  /* Go's InsecureSkipVerify: neither the chain nor the host name */
+  if (ofctx__comp_true(c, "skipVerify") &&
+      (set(conf, c, "skipVerify", "enable.ssl.certificate.verification", "false", err) ||
+       set(conf, c, "skipVerify", "ssl.endpoint.identification.algorithm", "none", err)))
+    return OFCTX_ECOMPONENT;
+  return OFCTX_OK;
+}

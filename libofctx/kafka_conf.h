@@ -1,0 +1,23 @@
+/* Internal: the librdkafka settings of a Kafka component's authentication
+ * and TLS, as Dapr's Kafka component (bindings.kafka, pubsub.kafka) takes
+ * its metadata: authType none (plaintext), password (SASL PLAIN or SCRAM),
+ * mtls and certificate (TLS), oidc (SASL OAUTHBEARER from an OIDC token
+ * endpoint, where librdkafka is built with it), with disableTls, caCert
+ * and skipVerify. The component was checked when it was loaded
+ * (components.c); this maps it, one call for a consumer or a producer. */
+#ifndef OFCTX_KAFKA_CONF_H
+#define OFCTX_KAFKA_CONF_H
+
+#include "components.h"
+#include "ofctx/error.h"
+#include "rdkafka_lib.h"
+
+/* Sets on `conf` (borrowed) the security.protocol, sasl.* and ssl.*
+ * properties of component `c`. OFCTX_OK; or OFCTX_ECOMPONENT with a
+ * message naming the file, the component and the metadata key, when
+ * librdkafka refuses a property (its build lacks OIDC), and never a
+ * secret's value. Call it once librdkafka is open. */
+ofctx_err_t ofctx__kafka_conf_auth(rd_kafka_conf_t *conf, const ofctx__comp_t *c,
+                                   ofctx_error_t *err);
+
+#endif

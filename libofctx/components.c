@@ -95,7 +95,9 @@ static const struct {
     {"consumerID", KP, not_empty, "a group id", 0},
     {"clientID", KB | KP, not_empty, "a client id", 0},
     {"authType", KB | KP, is_auth_type,
-     "\"none\", \"password\", \"mtls\", \"certificate\" or \"oidc\"", 0},
+     "\"none\", \"password\", \"mtls\", \"certificate\" or \"oidc\" (Dapr's awsiam signs "
+     "with AWS MSK IAM, which librdkafka cannot do)",
+     0},
     {"authRequired", KB | KP, is_bool, "true or false", 0},
     {"disableTls", KB | KP, is_bool, "true or false", 0},
     {"skipVerify", KB | KP, is_bool, "true or false", 0},
@@ -261,8 +263,8 @@ static ofctx_err_t read_entry(reader_t *r, ofctx__comp_t *c, yaml_document_t *do
                         r->file, c->name, c->type, q);
   for (size_t j = 0; j < c->count; j++)
     if (strcmp(c->keys[j], keys[k].key) == 0)
-      return ofctx__error(r->err, OFCTX_ECOMPONENT,
-                          "%s: component \"%s\": metadata %s given twice", r->file, c->name, q);
+      return ofctx__error(r->err, OFCTX_ECOMPONENT, "%s: component \"%s\": metadata %s given twice",
+                          r->file, c->name, q);
   if (ref) {
     const char *ref_name = scalar(map_get(doc, ref, "name"));
     const char *ref_key = scalar(map_get(doc, ref, "key"));
@@ -400,18 +402,20 @@ static ofctx_err_t check_auth(const ofctx__comp_t *c, ofctx_error_t *err) {
       return ofctx__error(err, OFCTX_ECOMPONENT,
                           "%s: component \"%s\": metadata \"%s\" is not used by authType \"%s\"%s",
                           c->file, c->name, auth_keys[k], type,
-                          strcmp(type, "none") == 0 ? " (which speaks plaintext, as Dapr does)" : "");
+                          strcmp(type, "none") == 0 ? " (which speaks plaintext, as Dapr does)"
+                                                    : "");
     if (!present && strstr(auth_types[t].requires, word))
       return ofctx__error(err, OFCTX_ECOMPONENT,
-                          "%s: component \"%s\": authType \"%s\" needs metadata \"%s\"",
-                          c->file, c->name, type, auth_keys[k]);
+                          "%s: component \"%s\": authType \"%s\" needs metadata \"%s\"", c->file,
+                          c->name, type, auth_keys[k]);
   }
   if (strcmp(type, "mtls") == 0 &&
       !ofctx__comp_value(c, "clientCert") != !ofctx__comp_value(c, "clientKey"))
     return ofctx__error(err, OFCTX_ECOMPONENT,
                         "%s: component \"%s\": metadata \"%s\" is missing: authType \"mtls\" takes "
                         "clientCert and clientKey together",
-                        c->file, c->name, ofctx__comp_value(c, "clientCert") ? "clientKey" : "clientCert");
+                        c->file, c->name,
+                        ofctx__comp_value(c, "clientCert") ? "clientKey" : "clientCert");
   if (no_tls && (strcmp(type, "mtls") == 0 || strcmp(type, "certificate") == 0))
     return ofctx__error(err, OFCTX_ECOMPONENT,
                         "%s: component \"%s\": authType \"%s\" is TLS: metadata \"disableTls\" "
@@ -580,8 +584,8 @@ static ofctx_err_t read_document(reader_t *r, const ofctx_config_t *cfg, yaml_do
   c->ref_keys = ofctx__calloc(n ? n : 1, sizeof *c->ref_keys);
   store = scalar(map_get(doc, map_get(doc, root, "auth"), "secretStore"));
   c->secret_store = store && *store ? ofctx__strdup(store) : NULL;
-  if (!c->file || !c->name || !c->type || !c->keys || !c->values || !c->ref_names ||
-      !c->ref_keys || (store && *store && !c->secret_store))
+  if (!c->file || !c->name || !c->type || !c->keys || !c->values || !c->ref_names || !c->ref_keys ||
+      (store && *store && !c->secret_store))
     return ofctx__error(r->err, OFCTX_ENOMEM, "out of memory");
   if (md && md->type != YAML_SEQUENCE_NODE)
     return ofctx__error(r->err, OFCTX_ECOMPONENT,

@@ -15,8 +15,8 @@ static int set(rd_kafka_conf_t *conf, const ofctx__comp_t *c, const char *key, c
   if (ofctx__rdkafka.conf_set(conf, name, value, errstr, sizeof errstr) == RD_KAFKA_CONF_OK)
     return 0;
   /* librdkafka's message names the property, and for a string never its value */
-  ofctx__error(err, OFCTX_ECOMPONENT, "%s: component \"%s\": metadata \"%s\": %s", c->file,
-               c->name, key, errstr);
+  ofctx__error(err, OFCTX_ECOMPONENT, "%s: component \"%s\": metadata \"%s\": %s", c->file, c->name,
+               key, errstr);
   return -1;
 }
 

@@ -1,7 +1,7 @@
 /* The secrets of the direct mode's components. See secrets.h. */
 #include <ctype.h>
-#include <stdarg.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +59,8 @@ typedef struct {
   ofctx_error_t *err;
 } ref_t;
 
-static ofctx_err_t refuse(const ref_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static ofctx_err_t refuse(const ref_t *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* The reason `fmt` for reference `r`, naming the file, the component, the
  * key and the reference. */
@@ -80,9 +81,8 @@ static ofctx_err_t from_volume(const ref_t *r, char **out) {
   char path[4096];
 
   if (!root || !*root)
-    return refuse(r,
-                  "the direct mode reads it from OFCTX_SECRETS_PATH/<name>/<key> (a mounted "
-                  "Secret volume), and OFCTX_SECRETS_PATH is not set (docs/direct-mode.md)");
+    return refuse(r, "the direct mode reads it from OFCTX_SECRETS_PATH/<name>/<key> (a mounted "
+                     "Secret volume), and OFCTX_SECRETS_PATH is not set (docs/direct-mode.md)");
   if (!segment_ok(r->name) || !segment_ok(r->key))
     return refuse(r, "a Secret's name and key are one path segment each");
   if ((size_t)snprintf(path, sizeof path, "%s/%s/%s", root, r->name, r->key) >= sizeof path)
@@ -127,7 +127,8 @@ static ofctx_err_t from_env(const ref_t *r, const ofctx__secret_store_t *st, cha
   char var[512], upper[512];
 
   if (bad)
-    return refuse(r, "its secret store's metadata \"%.64s\" is not implemented in direct mode", bad);
+    return refuse(r, "its secret store's metadata \"%.64s\" is not implemented in direct mode",
+                  bad);
   if (strcmp(r->name, r->key) != 0)
     return refuse(r, "a secretstores.local.env secret has one key, its name");
   if ((size_t)snprintf(var, sizeof var, "%s%s", prefix ? prefix : "", r->name) >= sizeof var)
@@ -187,7 +188,8 @@ static ofctx_err_t from_file(const ref_t *r, const ofctx__secret_store_t *st, ch
   int multivalued;
 
   if (bad)
-    return refuse(r, "its secret store's metadata \"%.64s\" is not implemented in direct mode", bad);
+    return refuse(r, "its secret store's metadata \"%.64s\" is not implemented in direct mode",
+                  bad);
   if (!file || !*file)
     return refuse(r, "its secret store has no secretsFile");
   if (!sep || !*sep)
@@ -254,5 +256,6 @@ ofctx_err_t ofctx__secret_read(const ofctx__comps_t *set, const ofctx__comp_t *c
   }
   return refuse(&r,
                 "auth.secretStore %.100s: no secret store of that name in the resources "
-                "directory", store);
+                "directory",
+                store);
 }

@@ -135,24 +135,25 @@ static void refused(const char *kafka, ofctx_err_t code, const char *expected) {
 
 static void refuses_keys_not_implemented(void **state) {
   (void)state;
-  refused(KAFKA_HEAD "  - name: saslUsername\n    value: admin\n", OFCTX_ECOMPONENT,
-          "@/kafka.yaml: component \"kafka-in\" (bindings.kafka): metadata \"saslUsername\" is "
+  refused(KAFKA_HEAD "  - name: awsRegion\n    value: eu-west-1\n", OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\" (bindings.kafka): metadata \"awsRegion\" is "
           "not implemented in direct mode (docs/direct-mode.md lists what is)");
   /* a key of another type is not taken either */
   refused(KAFKA_HEAD "  - name: url\n    value: http://x/\n", OFCTX_ECOMPONENT,
           "@/kafka.yaml: component \"kafka-in\" (bindings.kafka): metadata \"url\" is not "
           "implemented in direct mode (docs/direct-mode.md lists what is)");
-  refused(KAFKA_HEAD "  - name: saslPassword\n    secretKeyRef:\n      name: s\n      key: k\n",
+  refused(KAFKA_HEAD "  - name: saslPassword\n    value: p\n    secretKeyRef:\n      name: s\n",
           OFCTX_ECOMPONENT,
-          "@/kafka.yaml: component \"kafka-in\": metadata \"saslPassword\": secretKeyRef is not "
-          "implemented in direct mode (give the value; docs/direct-mode.md)");
+          "@/kafka.yaml: component \"kafka-in\": metadata \"saslPassword\": a secretKeyRef needs "
+          "a name (and its key), and no value beside it");
 }
 
 static void refuses_values(void **state) {
   (void)state;
-  refused(KAFKA_HEAD "  - name: authType\n    value: password\n", OFCTX_ECOMPONENT,
-          "@/kafka.yaml: component \"kafka-in\": metadata \"authType\": \"password\" is not "
-          "\"none\" (the direct mode has no authentication yet)");
+  refused(KAFKA_HEAD "  - name: authType\n    value: awsiam\n", OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": metadata \"authType\": \"awsiam\" is not "
+          "\"none\", \"password\", \"mtls\", \"certificate\" or \"oidc\" (Dapr's awsiam signs "
+          "with AWS MSK IAM, which librdkafka cannot do)");
   refused(KAFKA_HEAD "  - name: initialOffset\n    value: latest\n", OFCTX_ECOMPONENT,
           "@/kafka.yaml: component \"kafka-in\": metadata \"initialOffset\": \"latest\" is not "
           "\"newest\" or \"oldest\"");
@@ -169,6 +170,113 @@ static void refuses_values(void **state) {
           "@/kafka.yaml: component \"kafka-in\": metadata \"topics\" given twice");
   refused(KAFKA_HEAD "  - name: version\n", OFCTX_ECOMPONENT,
           "@/kafka.yaml: component \"kafka-in\": metadata \"version\" has no value (a string)");
+}
+
+#define PEM_CERT "\"-----BEGIN CERTIFICATE-----\\nQUJD\\n-----END CERTIFICATE-----\\n\""
+#define PEM_KEY "\"-----BEGIN PRIVATE KEY-----\\nQUJD\\n-----END PRIVATE KEY-----\\n\""
+
+/* authType and the keys it uses, as Dapr's Kafka component reads them;
+ * a secret's value is never in a message. */
+static void refuses_auth(void **state) {
+  (void)state;
+  refused(KAFKA_HEAD "  - name: authType\n    value: password\n", OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": authType \"password\" needs metadata "
+          "\"saslUsername\"");
+  /* authRequired (deprecated), with a saslPassword: password */
+  refused(KAFKA_HEAD "  - name: authRequired\n    value: \"true\"\n  - name: saslPassword\n"
+                     "    value: hunter2\n",
+          OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": authType \"password\" needs metadata "
+          "\"saslUsername\"");
+  refused(KAFKA_HEAD "  - name: authRequired\n    value: \"false\"\n  - name: authType\n"
+                     "    value: mtls\n",
+          OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": metadata \"authRequired\" false contradicts "
+          "authType \"mtls\" (authRequired is deprecated: give authType alone)");
+  refused(KAFKA_HEAD "  - name: authType\n    value: none\n  - name: caCert\n    value: " PEM_CERT
+                     "\n",
+          OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": metadata \"caCert\" is not used by authType "
+          "\"none\" (which speaks plaintext, as Dapr does)");
+  refused(KAFKA_HEAD "  - name: authType\n    value: mtls\n  - name: saslUsername\n    value: u\n",
+          OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": metadata \"saslUsername\" is not used by "
+          "authType \"mtls\"");
+  refused(KAFKA_HEAD
+          "  - name: authType\n    value: mtls\n  - name: clientCert\n    value: " PEM_CERT "\n",
+          OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": metadata \"clientKey\" is missing: authType "
+          "\"mtls\" takes clientCert and clientKey together");
+  refused(KAFKA_HEAD
+          "  - name: authType\n    value: mtls\n  - name: disableTls\n    value: \"true\"\n",
+          OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": authType \"mtls\" is TLS: metadata "
+          "\"disableTls\" cannot be true");
+  refused(KAFKA_HEAD "  - name: authType\n    value: certificate\n", OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": authType \"certificate\" needs metadata "
+          "\"caCert\"");
+  refused(KAFKA_HEAD "  - name: authType\n    value: password\n  - name: saslUsername\n    value: "
+                     "u\n  - name: saslPassword\n    value: p\n  - name: disableTls\n    value: "
+                     "\"True\"\n  - name: skipVerify\n    value: \"true\"\n",
+          OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": metadata \"skipVerify\" has no use without TLS "
+          "(authType \"password\", disableTls true)");
+  refused(KAFKA_HEAD "  - name: authType\n    value: oidc\n  - name: oidcTokenEndpoint\n    value: "
+                     "https://idp/token\n  - name: oidcClientID\n    value: fn\n",
+          OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": authType \"oidc\" needs metadata "
+          "\"oidcClientSecret\"");
+  refused(KAFKA_HEAD "  - name: saslMechanism\n    value: SCRAM-SHA-256\n", OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": metadata \"saslMechanism\": \"SCRAM-SHA-256\" "
+          "is not \"PLAIN\", \"SHA-256\" or \"SHA-512\"");
+  refused(KAFKA_HEAD "  - name: disableTls\n    value: maybe\n", OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": metadata \"disableTls\": \"maybe\" is not true "
+          "or false");
+  refused(KAFKA_HEAD "  - name: caCert\n    value: not a certificate\n", OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": metadata \"caCert\": \"not a certificate\" is "
+          "not a PEM certificate");
+  /* a secret key's value is never shown, not even a bad one */
+  refused(KAFKA_HEAD
+          "  - name: authType\n    value: mtls\n  - name: clientCert\n    value: " PEM_CERT
+          "\n  - name: clientKey\n    value: sk-hunter2\n",
+          OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": metadata \"clientKey\": its value (not shown) "
+          "is not a PEM private key");
+}
+
+/* Each authType with what it needs is taken. */
+static void takes_auth(void **state) {
+  static const char *const good[] = {
+      "  - name: authType\n    value: password\n  - name: saslUsername\n    value: u\n"
+      "  - name: saslPassword\n    value: \"p{w}\"\n  - name: saslMechanism\n    value: SHA-512\n"
+      "  - name: caCert\n    value: " PEM_CERT "\n  - name: skipVerify\n    value: \"false\"\n",
+      "  - name: authType\n    value: mtls\n  - name: clientCert\n    value: " PEM_CERT "\n"
+      "  - name: clientKey\n    value: " PEM_KEY "\n  - name: disableTls\n    value: \"false\"\n",
+      "  - name: authType\n    value: certificate\n  - name: caCert\n    value: " PEM_CERT "\n",
+      "  - name: authType\n    value: oidc\n  - name: oidcTokenEndpoint\n    value: "
+      "https://idp/token\n  - name: oidcClientID\n    value: fn\n  - name: oidcClientSecret\n"
+      "    value: s\n  - name: oidcScopes\n    value: kafka,openid\n",
+      "  - name: authType\n    value: none\n  - name: disableTls\n    value: \"false\"\n",
+      "  - name: authRequired\n    value: \"false\"\n",
+  };
+  (void)state;
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    ofctx_config_t *cfg = config_of(context);
+    ofctx__comps_t set;
+    ofctx_error_t err;
+    scratch_t s;
+    char text[2048];
+
+    scratch_new(&s);
+    scratch_put(&s, "http.yaml", HTTP_OK);
+    snprintf(text, sizeof text, "%s%s", KAFKA_HEAD, good[i]);
+    scratch_put(&s, "kafka.yaml", text);
+    if (ofctx__comps_load(&set, s.dir, cfg, &err) != OFCTX_OK)
+      fail_msg("%zu: %s", i, err.message);
+    ofctx__comps_free(&set);
+    scratch_free(&s);
+    ofctx_config_free(cfg);
+  }
 }
 
 static void refuses_components(void **state) {
@@ -324,6 +432,7 @@ int main(void) {
       cmocka_unit_test(refuses_values),    cmocka_unit_test(refuses_components),
       cmocka_unit_test(refuses_misplaced), cmocka_unit_test(refuses_directory_and_states),
       cmocka_unit_test(kafka_outputs),     cmocka_unit_test(go_durations),
+      cmocka_unit_test(refuses_auth),      cmocka_unit_test(takes_auth),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -102,6 +103,7 @@ struct direct {
   char count_text[24];
   int draining;
   int closing;
+  int failed; /* the brokers refused an input's authentication: exit status 1 */
   void (*closed)(void *arg);
   void *closed_arg;
   uv_idle_t later; /* `closed` is never called from inside drain */
@@ -379,6 +381,29 @@ static void give(part_t *p) {
 
 /* ---- the consumer ---- */
 
+/* librdkafka's errors. Authentication or TLS refused by the brokers is
+ * not fixed by retrying: the function stops as the sidecar does when it
+ * cannot connect a component, logged once, drained as on SIGTERM, exit
+ * status 1 (a restart reads the secrets again: a rotated password). The
+ * others librdkafka retries itself: a warning. */
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+  input_t *in = opaque;
+
+  (void)rk;
+  if (err != RD_KAFKA_RESP_ERR__AUTHENTICATION && err != RD_KAFKA_RESP_ERR__SSL) {
+    ofctx__log(OFCTX_LOG_WARN, "kafka: consumer error", "input", ofctx_component_name(in->entry),
+               "error", reason, (const char *)NULL);
+    return;
+  }
+  if (in->d->failed)
+    return;
+  in->d->failed = 1;
+  ofctx__log(OFCTX_LOG_ERROR, "kafka: authentication or TLS with the brokers failed: stopping",
+             "input", ofctx_component_name(in->entry), "component", in->comp->name, "file",
+             in->comp->file, "error", reason, (const char *)NULL);
+  uv_kill(getpid(), SIGTERM);
+}
+
 static void on_message(input_t *in, rd_kafka_message_t *m) {
   part_t *p;
   record_t *r;
@@ -613,6 +638,7 @@ static int consumer_new(input_t *in, ofctx_error_t *err) {
   }
   ofctx__rdkafka.conf_set_rebalance_cb(conf, on_rebalance);
   ofctx__rdkafka.conf_set_log_cb(conf, on_log);
+  ofctx__rdkafka.conf_set_error_cb(conf, on_error);
   ofctx__rdkafka.conf_set_offset_commit_cb(conf, on_commit);
   ofctx__rdkafka.conf_set_opaque(conf, in);
   in->rk = ofctx__rdkafka.new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
@@ -913,10 +939,13 @@ static void direct_stop(void *state) {
   ofctx__free(d);
 }
 
+static int direct_exit_status(void *state) { return ((direct_t *)state)->failed ? 1 : 0; }
+
 const ofctx__mode_t ofctx__direct_mode = {.name = "Async",
                                           .start = direct_start,
                                           .describe = direct_describe,
                                           .stop = direct_stop,
                                           .listen = direct_listen,
                                           .drain = direct_drain,
-                                          .metrics = direct_metrics};
+                                          .metrics = direct_metrics,
+                                          .exit_status = direct_exit_status};

@@ -86,6 +86,9 @@ typedef struct {
   /* The mode's own families on /metrics (the direct mode's consumer lag),
    * appended to `out` after the library's counters; NULL: none. */
   void (*metrics)(void *state, ofctx__buf_t *out);
+  /* Once the loop has ended: the exit status the mode asks for (the direct
+   * mode's brokers refused its authentication), 0 for none. NULL: none. */
+  int (*exit_status)(void *state);
 } ofctx__mode_t;
 
 extern const ofctx__mode_t ofctx__async_http_mode; /* async_http.c: Async over HTTP */

@@ -20,6 +20,7 @@
   X(conf_new)                                                                                      \
   X(conf_set)                                                                                      \
   X(conf_set_dr_msg_cb)                                                                            \
+  X(conf_set_error_cb)                                                                             \
   X(conf_set_log_cb)                                                                               \
   X(conf_set_offset_commit_cb)                                                                     \
   X(conf_set_opaque)                                                                               \

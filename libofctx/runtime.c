@@ -765,6 +765,8 @@ static int serve(ofctx__runtime_t *rt) {
     status = EXIT_CANNOT_START;
   }
   uv_run(&rt->loop, UV_RUN_DEFAULT);
+  if (status == 0 && rt->mode->exit_status)
+    status = rt->mode->exit_status(rt->mode_state);
   if (status == 0)
     ofctx__log(OFCTX_LOG_INFO, "stopped", "function", ofctx_config_name(rt->cfg),
                (const char *)NULL);

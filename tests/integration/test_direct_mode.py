@@ -277,12 +277,60 @@ spec:
         self.stop(proc)
 
     def test_bad_component_is_refused_naming_the_key(self):
-        self.write_components(extra_kafka="  - name: saslUsername\n    value: admin\n")
+        self.write_components(extra_kafka="  - name: awsRegion\n    value: eu-west-1\n")
         proc = self.start()
         _, err = proc.communicate(timeout=60)
         self.assertEqual(proc.returncode, 2)
         self.assertIn("%s/kafka.yaml: component \"kafka-in\" (bindings.kafka): metadata "
-                      "\"saslUsername\" is not implemented in direct mode" % self.resources, err)
+                      "\"awsRegion\" is not implemented in direct mode" % self.resources, err)
+
+    def with_password(self, ref):
+        """kafka-in with authType password (SASL PLAIN, no TLS: the mock has
+        neither) and its saslPassword given by `ref`."""
+        path = os.path.join(self.resources, "kafka.yaml")
+        with open(path) as f:
+            text = f.read()
+        with open(path, "w") as f:
+            f.write(text.replace('value: "none"', 'value: "password"') +
+                    "  - name: disableTls\n    value: \"true\"\n"
+                    "  - name: saslUsername\n    value: fn\n"
+                    "  - name: saslPassword\n" + ref)
+
+    def test_secret_that_cannot_be_read_is_refused(self):
+        """A secretKeyRef is read from OFCTX_SECRETS_PATH/<name>/<key> at
+        start: a missing file stops the start, naming where it looked."""
+        secrets = os.path.join(self.dir, "secrets")
+        os.makedirs(os.path.join(secrets, "kafka"))
+        self.with_password("    secretKeyRef:\n      name: kafka\n      key: password\n")
+        proc = self.start(OFCTX_SECRETS_PATH=secrets)
+        _, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("%s/kafka.yaml: component \"kafka-in\": metadata \"saslPassword\": "
+                      "secretKeyRef {name: \"kafka\", key: \"password\"}: cannot read "
+                      "%s/kafka/password: No such file or directory" % (self.resources, secrets),
+                      err)
+
+    def test_brokers_refusing_authentication_stop_the_function(self):
+        """SASL against brokers that refuse it (the mock cluster has no SASL
+        at all, as a broker has not for a wrong password): the function says
+        so once, naming the component, and stops with exit status 1 rather
+        than retrying for ever; the password, read from a mounted Secret,
+        is in no log line, not even at debug level."""
+        secret = "Pa55-w0rd-not-to-be-logged"
+        secrets = os.path.join(self.dir, "secrets")
+        os.makedirs(os.path.join(secrets, "kafka"))
+        with open(os.path.join(secrets, "kafka", "password"), "w") as f:
+            f.write(secret)
+        self.with_password("    secretKeyRef:\n      name: kafka\n      key: password\n")
+        proc = self.start(OFCTX_SECRETS_PATH=secrets, OFCTX_LOG_LEVEL="debug")
+        _, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 1, err)
+        lines = [l for l in err.splitlines()
+                 if "kafka: authentication or TLS with the brokers failed" in l]
+        self.assertEqual(len(lines), 1, err)
+        self.assertIn("kafka-in", lines[0])
+        self.assertIn("Failed to initialize SASL authentication", lines[0])
+        self.assertNotIn(secret, err)
 
     def test_librdkafka_that_cannot_be_loaded_is_refused(self):
         """librdkafka is opened only in direct mode (dlopen): one that cannot

@@ -1363,6 +1363,15 @@ def cmd_components(args):
             f.write("# from %s (ofctx components)\n" % os.path.basename(a.function))
             yaml.safe_dump(comp, f, sort_keys=False, default_flow_style=False)
         print(target)
+    for name, comp in comps.items():
+        for item in comp["spec"].get("metadata") or []:
+            if isinstance(item, dict) and isinstance(item.get("secretKeyRef"), dict):
+                ref = item["secretKeyRef"]
+                sys.stderr.write("%s: components: %s: metadata %r is a secretKeyRef, copied as it "
+                                 "is: the direct mode reads it from $OFCTX_SECRETS_PATH/%s/%s "
+                                 "(the Secret %r mounted there; docs/direct-mode.md)\n"
+                                 % (PROG, name, item.get("name"), ref.get("name"),
+                                    ref.get("key") or ref.get("name"), ref.get("name")))
     for name in missing:
         sys.stderr.write("%s: components: %r is named by the Function's triggers or outputs but "
                          "not defined in it: add its Component file yourself\n" % (PROG, name))

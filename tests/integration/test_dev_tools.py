@@ -974,6 +974,26 @@ class ComponentsVerb(unittest.TestCase):
         self.assertEqual(os.listdir(self.out), ["out.yaml"])
         self.assertIn("'in' is named by the Function's triggers or outputs but not defined", p.stderr)
 
+    def test_secret_key_ref_is_copied_and_said_where_it_is_read(self):
+        """A secretKeyRef is copied as it is (a Function's components have no
+        auth.secretStore), and the verb says where the direct mode reads it."""
+        import yaml
+        fn = os.path.join(self.tmp, "fn.yaml")
+        with open(fn, "w") as f:
+            f.write("apiVersion: core.openfunction.io/v1beta2\nkind: Function\nspec:\n  serving:\n"
+                    "    bindings:\n      in:\n        type: bindings.kafka\n        metadata:\n"
+                    "        - {name: saslPassword, secretKeyRef: {name: kafka-credentials, "
+                    "key: password}}\n")
+        p = self.components(fn)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(self.out, "in.yaml")) as f:
+            doc = yaml.safe_load(f)
+        self.assertEqual(doc["spec"]["metadata"],
+                         [{"name": "saslPassword",
+                           "secretKeyRef": {"name": "kafka-credentials", "key": "password"}}])
+        self.assertIn("in: metadata 'saslPassword' is a secretKeyRef, copied as it is: the direct "
+                      "mode reads it from $OFCTX_SECRETS_PATH/kafka-credentials/password", p.stderr)
+
 
 
 if __name__ == "__main__":

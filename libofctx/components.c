@@ -8,7 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <jansson.h>
 #include <yaml.h>
 
 #include "components.h"
@@ -107,7 +106,7 @@ static const struct {
     {"saslUsername", KB | KP, not_empty, "a user name", 0},
     {"saslPassword", KB | KP, not_empty, "a password", 1},
     {"saslMechanism", KB | KP, is_mechanism, "\"PLAIN\", \"SHA-256\" or \"SHA-512\"", 0},
-    {"oidcTokenEndpoint", KB | KP, is_token_url, "an https:// URL", 0},
+    {"oidcTokenEndpoint", KB | KP, is_token_url, "an http:// or https:// URL", 0},
     {"oidcClientID", KB | KP, not_empty, "a client id", 0},
     {"oidcClientSecret", KB | KP, not_empty, "a client secret", 1},
     {"oidcScopes", KB | KP, not_empty, "a list of scopes", 0},
@@ -122,13 +121,6 @@ static const struct {
     {"maxResponseBodySize", HB, any_value, NULL, 0}, /* the answer's body is never read */
     {"errorIfNot2XX", HB, is_true, "\"true\" (any other answer is a failed send)", 0},
 };
-
-int ofctx__comp_key_secret(const char *key) {
-  for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
-    if (strcmp(keys[k].key, key) == 0)
-      return keys[k].secret;
-  return 0;
-}
 
 /* ---- Go durations ---- */
 

@@ -72,10 +72,6 @@ typedef struct {
 ofctx_err_t ofctx__comps_load(ofctx__comps_t *set, const char *dir, const ofctx_config_t *cfg,
                               ofctx_error_t *err);
 
-/* Whether metadata `key` holds a secret (saslPassword, clientKey,
- * oidcClientSecret): its value is never printed. */
-int ofctx__comp_key_secret(const char *key);
-
 /* The authType of Kafka component `c` (checked at load): "none",
  * "password", "mtls", "certificate" or "oidc"; without one, what the
  * deprecated authRequired means (password with a saslPassword, else mtls;

@@ -40,9 +40,12 @@ static int read_exact(const char *path, char **out) {
     return -1;
   }
   fclose(f);
-  buf[len] = '\0';
-  *out = buf;
-  return 0;
+  *out = ofctx__strndup(buf, len); /* the value alone is kept */
+  memset(buf, 0, len);
+  ofctx__free(buf);
+  if (!*out)
+    errno = ENOMEM;
+  return *out ? 0 : -1;
 }
 
 /* A name or key that is one path segment: not empty, no '/', not "." or

@@ -372,8 +372,11 @@ static ofctx_err_t bulk_start(direct_sink_t *s, const ofctx__comp_t *comp,
   for (size_t i = 0; rc == OFCTX_OK && i < n; i++) {
     const ofctx_bulk_entry_t *e = &req->entries[i];
     md_t m = {.lists = {req->extra, e->metadata}};
+    md_t h = {.lists = {e->metadata, req->extra}, .request_wins = 1};
     if (entry_check(req, i, &why) != OFCTX_OK)
       rc = refused(comp, &why);
+    else if (record_headers(&h, 1, headers, MAX_HEADERS, &key, NULL) != OFCTX_OK)
+      rc = OFCTX_EINVAL; /* more than a record carries, or a rawPayload neither true nor false */
     else
       rc = make_envelope(s, comp, req, &m, e->content_type, e->data, e->len, raw, &envelopes[i]);
   }
@@ -386,10 +389,7 @@ static ofctx_err_t bulk_start(direct_sink_t *s, const ofctx__comp_t *comp,
       md_t m = {.lists = {e->metadata, req->extra}, .request_wins = 1};
       key = NULL;
       b->records[i] = (bulk_record_t){b, i};
-      if (record_headers(&m, 1, headers, MAX_HEADERS, &key, NULL) != OFCTX_OK) {
-        bulk_fail(b, i, "more metadata than a record carries, or a bad rawPayload");
-        continue;
-      }
+      record_headers(&m, 1, headers, MAX_HEADERS, &key, NULL); /* checked above */
       b->pending++;
       if (ofctx__kafka_produce(p, req->topic, key, headers,
                                envelopes[i].data ? envelopes[i].data : e->data,

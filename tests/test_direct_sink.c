@@ -268,6 +268,7 @@ static void kafka_publishes(void **state) {
   const char *const bad_ttl[] = {"ttlInSeconds", "0", NULL};
   const char *const subject[] = {"cloudevent.subject", "s", NULL};
   const char *const team[] = {"team", "a", NULL};
+  const char *const raw_maybe[] = {"rawPayload", "maybe", NULL};
   ofctx_bulk_entry_t entries[2] = {{"a", "{\"n\":1}", 7, "application/json", team},
                                    {"b", "hello", 5, "text/plain", NULL}};
   ofctx__send_request_t req = {.kind = OFCTX__SEND_PUBLISH,
@@ -317,6 +318,8 @@ static void kafka_publishes(void **state) {
   assert_int_equal(f->sink->start(f->sink, &req, on_bulk_done, f), OFCTX_EINVAL); /* twice */
   entries[1].entry_id = "b";
   entries[1].metadata = bad_ttl;
+  assert_int_equal(f->sink->start(f->sink, &req, on_bulk_done, f), OFCTX_EINVAL);
+  entries[1].metadata = raw_maybe;
   assert_int_equal(f->sink->start(f->sink, &req, on_bulk_done, f), OFCTX_EINVAL);
   entries[1].metadata = NULL;
   entries[0].len = 5; /* {"n": JSON typed, not JSON */

@@ -21,9 +21,13 @@ The workloads (each row one of them for one build):
   FILE      with --rules FILE: the typical records with LOGS_RULES_FILE=FILE
             (builds that read rules files; bench/rules/one.yaml is the
             default rule as a file, bench/rules/twenty.yaml 20 typical rules)
+  RULE      with --each FILE: a row for each rule of FILE, alone (with FILE's
+            defaults and settings): what each costs by itself, against what
+            they cost together
 
     bench/logs_handler.py [--build DIR]... [--records 200000] [--runs 5]
                           [--callgrind-records 20000] [--rules FILE]...
+                          [--each FILE]...
                           [--only typical,keys] [--annotate 15]
 
 --build (repeatable; default build-rel, else build) names build trees whose
@@ -34,6 +38,7 @@ $TMPDIR/ofctx-bench-logs-handler/ for the next run.
 """
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -127,6 +132,22 @@ def sends(summary):
     return parts[0].split()[0] if parts else "?"
 
 
+def split_rules(path, folder):
+    """A rules file for each rule of `path`, alone with the file's defaults
+    and settings: their paths, named after the rules."""
+    import yaml  # python3-yaml, a test package
+    with open(path) as f:
+        doc = yaml.safe_load(f)
+    out = []
+    for rule in doc["rules"]:
+        one = dict(doc, rules=[rule])
+        name = os.path.join(folder, "%s.yaml" % rule["name"])
+        with open(name, "w") as f:
+            json.dump(one, f)  # JSON is YAML
+        out.append(name)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", action="append", help="a build tree (repeatable)")
@@ -134,6 +155,8 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--callgrind-records", type=int, default=20000, help="0: no callgrind")
     ap.add_argument("--rules", action="append", default=[], help="a rules file (repeatable)")
+    ap.add_argument("--each", action="append", default=[], metavar="FILE",
+                    help="a row for each rule of a rules file, alone (repeatable)")
     ap.add_argument("--only", default="typical,keys", help="the generated workloads to run")
     ap.add_argument("--annotate", type=int, default=0, metavar="K")
     args = ap.parse_args()
@@ -146,7 +169,11 @@ def main():
     workloads = [(w, records_file(folder, args.records, WORKLOADS[w]), None)
                  for w in args.only.split(",") if w]
     typical = records_file(folder, args.records, WORKLOADS["typical"])
-    for rules in args.rules:
+    rules_files = list(args.rules)
+    split = tempfile.TemporaryDirectory(prefix="ofctx-bench-rules-")
+    for each in args.each:
+        rules_files += split_rules(each, split.name)
+    for rules in rules_files:
         for build in builds:
             check_rules(build, os.path.abspath(rules))
         workloads.append((os.path.basename(rules), typical, os.path.abspath(rules)))

@@ -170,6 +170,7 @@ static char *extension_text(const pb_value_t *v, int *oom, int *bad) {
       snprintf(number, sizeof number, "%.0f", v->number_value);
     else
       snprintf(number, sizeof number, "%.17g", v->number_value);
+    ofctx__dot_decimal(number, NULL);
     text = ofctx__strdup(number);
     break;
   case GOOGLE__PROTOBUF__VALUE__KIND_BOOL_VALUE:

@@ -24,6 +24,7 @@
 #include <uv.h>
 
 #include "cloudevent.h"
+#include "dapr_envelope.h"
 #include "error_msg.h"
 #include "kafka_conf.h"
 #include "log.h"
@@ -325,11 +326,12 @@ static void answer(ofctx_t *ctx, ofctx__outcome_t outcome) {
 
 /* The event of record `r`: a binding's data and metadata as Dapr's Kafka
  * binding delivers them; a pub/sub record's CloudEvent. 0; 1 when it is
- * poison (a pub/sub record that is no CloudEvent), said in `why`; -1 when
- * out of memory. */
+ * to be dropped (a pub/sub record that is no CloudEvent, or one that has
+ * expired), said in `why`; -1 when out of memory. */
 static int record_event(record_t *r, ofctx_event_t *ev, ofctx_error_t *why) {
   input_t *in = r->part->in;
   const char *data = r->msg->payload ? r->msg->payload : "";
+  struct timespec now;
   ofctx_err_t rc;
 
   ev->input = ofctx_component_name(in->entry);
@@ -343,6 +345,9 @@ static int record_event(record_t *r, ofctx_event_t *ev, ofctx_error_t *why) {
     rc = ofctx__ce_from_envelope(data, r->msg->len, ev, why);
     if (rc != OFCTX_OK)
       return rc == OFCTX_ENOMEM ? -1 : 1;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (ofctx__dapr_expired(data, r->msg->len, &now, why))
+      return 1; /* dropped, as daprd drops an expired event */
   }
   if (ofctx__event_metadata_add(ev, r->md, r->md_count, 0) != 0 ||
       ofctx__event_metadata_add(ev, r->headers, r->header_count, 0) != 0)

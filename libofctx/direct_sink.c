@@ -3,7 +3,9 @@
  * POST; the component's `url` the address, with the `path` metadata
  * appended; the other metadata entries headers), a bindings.kafka output's
  * record (to its publishTopic; the `partitionKey` or `__key` metadata the
- * key, the other entries headers). */
+ * key, the other entries headers), a pubsub.kafka output's publish (the
+ * sidecar's envelope, its cloudevent.* and ttlInSeconds metadata read) and
+ * bulk publish (a record per entry). */
 #include "direct_sink.h"
 
 #include <string.h>
@@ -12,8 +14,13 @@
 #include "buf.h"
 #include "dapr_envelope.h"
 #include "dapr_http_client.h"
+#include "error_msg.h"
+#include "json_scan.h"
 #include "kafka_producer.h"
+#include "log.h"
+#include "media_type.h"
 #include "mem.h"
+#include "text.h"
 
 typedef struct {
   ofctx__sink_t base;
@@ -134,39 +141,71 @@ static void record_done(void *arg, int ok, const char *error) {
   ofctx__free(call);
 }
 
-/* The metadata of `req` as a record's key and headers (name, value, ...,
- * NULL in `out`, room for `max` pairs); a publish's rawPayload into `*raw`:
- * OFCTX_OK, or OFCTX_EINVAL when there are more, or a publish names what
- * the sidecar would read and the direct mode does not yet (cloudevent.*,
- * ttlInSeconds). */
-static ofctx_err_t record_headers(const ofctx__send_request_t *req, const char **out, size_t max,
-                                  const char **key, int *raw) {
-  size_t md = req->metadata ? ofctx_strmap_count(req->metadata) : 0, n = 0;
+/* A record's metadata: the output's (or NULL), then two lists (key,
+ * value, ..., NULL; or NULL). With `request_wins`, an entry of the first
+ * list whose key the second has is left out (a bulk entry's headers, as
+ * Dapr's Kafka component merges them). */
+typedef struct {
+  const ofctx_strmap_t *map;
+  const char *const *lists[2];
+  int request_wins;
+} md_t;
 
-  for (size_t i = 0;; i++) {
-    const char *k, *v;
-    if (i < md) {
-      k = ofctx_strmap_key_at(req->metadata, i);
-      v = ofctx_strmap_value_at(req->metadata, i);
-    } else if (req->extra && req->extra[2 * (i - md)]) {
-      k = req->extra[2 * (i - md)];
-      v = req->extra[2 * (i - md) + 1];
-    } else {
-      break;
+static int listed(const char *const *list, const char *key) {
+  for (; list && list[0]; list += 2)
+    if (strcmp(list[0], key) == 0)
+      return 1;
+  return 0;
+}
+
+/* Entry `i` of `m` with its key and value: 1 from the map, 2 from the
+ * first list, 3 from the second; 0 past the last. */
+static int md_at(const md_t *m, size_t i, const char **k, const char **v) {
+  size_t n = m->map ? ofctx_strmap_count(m->map) : 0;
+
+  if (i < n) {
+    *k = ofctx_strmap_key_at(m->map, i);
+    *v = ofctx_strmap_value_at(m->map, i);
+    return 1;
+  }
+  i -= n;
+  for (int l = 0; l < 2; l++) {
+    for (n = 0; m->lists[l] && m->lists[l][2 * n]; n++)
+      ;
+    if (i < n) {
+      *k = m->lists[l][2 * i];
+      *v = m->lists[l][2 * i + 1];
+      return 2 + l;
     }
+    i -= n;
+  }
+  return 0;
+}
+
+/* The metadata `m` as a record's key and headers (name, value, ...,
+ * NULL in `out`, room for `max` pairs); a publish's rawPayload into
+ * `*raw` (when `raw` is not NULL): OFCTX_OK, or OFCTX_EINVAL when there
+ * are more, or a rawPayload is neither true nor false. */
+static ofctx_err_t record_headers(const md_t *m, int publish, const char **out, size_t max,
+                                  const char **key, int *raw) {
+  const char *k, *v;
+  size_t n = 0;
+  int from;
+
+  for (size_t i = 0; (from = md_at(m, i, &k, &v)) != 0; i++) {
+    if (m->request_wins && from == 2 && listed(m->lists[1], k))
+      continue;
     if (strcmp(k, "partitionKey") == 0 || strcmp(k, "__key") == 0) {
       *key = v;
       continue;
     }
-    if (req->kind == OFCTX__SEND_PUBLISH && strcmp(k, "rawPayload") == 0) {
+    if (publish && strcmp(k, "rawPayload") == 0) {
       if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
         return OFCTX_EINVAL;
-      *raw = strcmp(v, "true") == 0;
+      if (raw)
+        *raw = strcmp(v, "true") == 0;
       continue;
     }
-    if (req->kind == OFCTX__SEND_PUBLISH &&
-        (strncmp(k, "cloudevent.", 11) == 0 || strcmp(k, "ttlInSeconds") == 0))
-      return OFCTX_EINVAL;
     if (n + 1 >= max)
       return OFCTX_EINVAL;
     out[2 * n] = k;
@@ -177,45 +216,239 @@ static ofctx_err_t record_headers(const ofctx__send_request_t *req, const char *
   return OFCTX_OK;
 }
 
+/* A publish refused before anything was sent: why, in the log. */
+static ofctx_err_t refused(const ofctx__comp_t *comp, const ofctx_error_t *why) {
+  ofctx__log(OFCTX_LOG_ERROR, "publish refused", "output", comp->name, "error", why->message,
+             (const char *)NULL);
+  return why->code;
+}
+
+/* The envelope a publish of `data` makes, its metadata `m` read in order
+ * (a later entry over an earlier one), into `out`; with `raw` (rawPayload)
+ * nothing is made, but the metadata is still checked. */
+static ofctx_err_t make_envelope(direct_sink_t *s, const ofctx__comp_t *comp,
+                                 const ofctx__send_request_t *req, const md_t *m,
+                                 const char *content_type, const void *data, size_t len, int raw,
+                                 ofctx__buf_t *out) {
+  ofctx__envelope_t e = {.pubsub = comp->name,
+                         .topic = req->topic,
+                         .source = s->app_id,
+                         .content_type = content_type,
+                         .data = data,
+                         .len = len,
+                         .traceparent = req->traceparent,
+                         .tracestate = req->tracestate};
+  ofctx_error_t why = {0};
+  const char *k, *v;
+  ofctx_err_t rc;
+
+  for (size_t i = 0; md_at(m, i, &k, &v); i++)
+    if (ofctx__envelope_metadata(&e, k, v, &why) < 0)
+      return refused(comp, &why);
+  if (raw)
+    return OFCTX_OK;
+  rc = ofctx__dapr_envelope(out, &e, &why);
+  return rc == OFCTX_EINVAL ? refused(comp, &why) : rc;
+}
+
+/* ---- bulk publishes ---- */
+
+typedef struct bulk bulk_t;
+
+typedef struct {
+  bulk_t *bulk;
+  size_t index;
+} bulk_record_t;
+
+/* A bulk publish: each entry its own record, and one answer once every
+ * record has settled, naming the entries that failed. */
+struct bulk {
+  ofctx__sink_done_fn done;
+  void *arg;
+  ofctx__sink_ids_t ids;
+  size_t pending; /* records not settled */
+  size_t failed_count;
+  unsigned char *failed; /* per entry */
+  bulk_record_t *records;
+  char *first_error;
+};
+
+static void bulk_free(bulk_t *b) {
+  ofctx__sink_ids_free(&b->ids);
+  ofctx__free(b->failed);
+  ofctx__free(b->records);
+  ofctx__free(b->first_error);
+  ofctx__free(b);
+}
+
+static void bulk_fail(bulk_t *b, size_t i, const char *error) {
+  if (b->failed[i])
+    return;
+  b->failed[i] = 1;
+  b->failed_count++;
+  if (!b->first_error)
+    b->first_error = ofctx__strdup(error ? error : "the record was not delivered");
+}
+
+static void bulk_answer(bulk_t *b) {
+  const char **failed = ofctx__calloc(b->failed_count + 1, sizeof *failed);
+  ofctx__buf_t error = {0};
+  ofctx__sink_result_t res = {.ok = b->failed_count == 0, .grpc_status = -1, .attempts = 1};
+
+  if (!res.ok) {
+    ofctx__buf_printf(&error, "%zu of %zu entries were not published: %s", b->failed_count,
+                      b->ids.count, b->first_error ? b->first_error : "out of memory");
+    res.error = error.data ? error.data : "entries were not published";
+    for (size_t i = 0; failed && i < b->ids.count; i++)
+      if (b->failed[i])
+        failed[res.failed_count++] = b->ids.ids[i];
+    res.failed = failed;
+  }
+  b->done(b->arg, &res);
+  ofctx__free(failed);
+  ofctx__buf_free(&error);
+  bulk_free(b);
+}
+
+static void bulk_record_done(void *arg, int ok, const char *error) {
+  bulk_record_t *r = arg;
+  bulk_t *b = r->bulk;
+
+  if (!ok)
+    bulk_fail(b, r->index, error);
+  if (--b->pending == 0)
+    bulk_answer(b);
+}
+
+/* Whether bulk entry `i` can be carried, as the sidecar modes check it:
+ * an id of text, once only; JSON under a JSON type, else UTF-8 text;
+ * metadata of text. OFCTX_OK, or OFCTX_EINVAL with why in `why`. */
+static ofctx_err_t entry_check(const ofctx__send_request_t *req, size_t i, ofctx_error_t *why) {
+  const ofctx_bulk_entry_t *e = &req->entries[i];
+  int json = ofctx__json_media(e->content_type);
+  const char *bad = NULL;
+  char id[96];
+
+  if (!ofctx__text_ok(e->entry_id) || !ofctx__text_ok(e->content_type))
+    bad = "its id or type is not text";
+  for (size_t k = 0; !bad && k < i; k++)
+    if (strcmp(req->entries[k].entry_id, e->entry_id) == 0)
+      bad = "the id is given twice";
+  if (!bad && (json ? !ofctx__json_valid(e->data, e->len) : !ofctx__utf8_valid(e->data, e->len)))
+    bad = json ? "its data is not JSON, as its type says"
+               : "its data is not UTF-8 text (publish bytes with ofctx_publish)";
+  for (const char *const *kv = e->metadata; !bad && kv && kv[0]; kv += 2)
+    if (!kv[1] || !ofctx__text_ok(kv[0]) || !ofctx__text_ok(kv[1]))
+      bad = "its metadata is not text";
+  if (!bad)
+    return OFCTX_OK;
+  ofctx__quote(id, sizeof id, e->entry_id);
+  return ofctx__error(why, OFCTX_EINVAL, "bulk publish entry %s: %s", id, bad);
+}
+
+/* A bulk publish to a pubsub.kafka output: every entry checked and its
+ * envelope made first (a refusal sends nothing), then each entry produced
+ * as its own record, with its own type and metadata (over the request's
+ * for the envelope; under it for the headers, as Dapr's Kafka component
+ * does); rawPayload is the request's. */
+static ofctx_err_t bulk_start(direct_sink_t *s, const ofctx__comp_t *comp,
+                              ofctx__kafka_producer_t *p, const ofctx__send_request_t *req,
+                              ofctx__sink_done_fn done, void *arg) {
+  size_t n = req->entry_count, queued = 0;
+  ofctx__buf_t *envelopes = ofctx__calloc(n ? n : 1, sizeof *envelopes);
+  bulk_t *b = ofctx__calloc(1, sizeof *b);
+  md_t request = {.lists = {req->extra, NULL}};
+  const char *headers[2 * MAX_HEADERS + 1], *key;
+  ofctx_error_t why = {0};
+  ofctx_err_t rc = OFCTX_OK;
+  int raw = 0;
+
+  if (!envelopes || !b || ofctx__sink_ids_copy(&b->ids, req) != OFCTX_OK ||
+      !(b->failed = ofctx__calloc(n ? n : 1, 1)) ||
+      !(b->records = ofctx__calloc(n ? n : 1, sizeof *b->records)))
+    rc = OFCTX_ENOMEM;
+  if (rc == OFCTX_OK && record_headers(&request, 1, headers, MAX_HEADERS, &key, &raw) != OFCTX_OK)
+    rc = OFCTX_EINVAL;
+  for (size_t i = 0; rc == OFCTX_OK && i < n; i++) {
+    const ofctx_bulk_entry_t *e = &req->entries[i];
+    md_t m = {.lists = {req->extra, e->metadata}};
+    md_t h = {.lists = {e->metadata, req->extra}, .request_wins = 1};
+    if (entry_check(req, i, &why) != OFCTX_OK)
+      rc = refused(comp, &why);
+    else if (record_headers(&h, 1, headers, MAX_HEADERS, &key, NULL) != OFCTX_OK)
+      rc = OFCTX_EINVAL; /* more than a record carries, or a rawPayload neither true nor false */
+    else
+      rc = make_envelope(s, comp, req, &m, e->content_type, e->data, e->len, raw, &envelopes[i]);
+  }
+  if (rc == OFCTX_OK) {
+    b->done = done;
+    b->arg = arg;
+    b->pending = 1; /* the loop's own hold: no answer before every entry is given */
+    for (size_t i = 0; i < n; i++) {
+      const ofctx_bulk_entry_t *e = &req->entries[i];
+      md_t m = {.lists = {e->metadata, req->extra}, .request_wins = 1};
+      key = NULL;
+      b->records[i] = (bulk_record_t){b, i};
+      record_headers(&m, 1, headers, MAX_HEADERS, &key, NULL); /* checked above */
+      b->pending++;
+      if (ofctx__kafka_produce(p, req->topic, key, headers,
+                               envelopes[i].data ? envelopes[i].data : e->data,
+                               envelopes[i].data ? envelopes[i].len : e->len, bulk_record_done,
+                               &b->records[i]) != OFCTX_OK) {
+        b->pending--;
+        bulk_fail(b, i, "librdkafka did not take the record (the log says why)");
+      } else {
+        queued++;
+      }
+    }
+    if (queued == 0)
+      rc = OFCTX_ESEND; /* nothing is on its way: no answer will come */
+    else
+      b->pending--;
+  }
+  for (size_t i = 0; envelopes && i < n; i++)
+    ofctx__buf_free(&envelopes[i]);
+  ofctx__free(envelopes);
+  if (rc != OFCTX_OK && b)
+    bulk_free(b);
+  return rc;
+}
+
 /* A send to a bindings.kafka output (a record to its publishTopic) or a
  * publish to a pubsub.kafka one (the CloudEvent the sidecar would make, or
- * with rawPayload the data itself, to the publish's topic). */
+ * with rawPayload the data itself, to the publish's topic; a bulk publish
+ * each entry so). */
 static ofctx_err_t kafka_start(direct_sink_t *s, size_t slot, const ofctx__send_request_t *req,
                                ofctx__sink_done_fn done, void *arg) {
   const ofctx__comp_t *comp = s->comps->outputs[slot];
   const char *headers[2 * MAX_HEADERS + 1], *key = NULL;
   ofctx__kafka_producer_t **p = &s->producers[slot];
   int publish = comp->type_id == OFCTX__COMP_KAFKA_PUBSUB, raw = 0;
+  int bulk = publish && req->kind == OFCTX__SEND_PUBLISH_BULK;
+  md_t m = {.map = req->metadata, .lists = {req->extra, NULL}};
   ofctx__buf_t envelope = {0};
   call_t *call;
   ofctx_err_t rc;
 
-  if (req->kind != (publish ? OFCTX__SEND_PUBLISH : OFCTX__SEND_BINDING))
-    return OFCTX_ESEND; /* a bulk publish, or a send of the other kind */
+  if (!bulk && req->kind != (publish ? OFCTX__SEND_PUBLISH : OFCTX__SEND_BINDING))
+    return OFCTX_ESEND; /* a send of the other kind */
   if (!publish && (!req->operation || strcmp(req->operation, "create") != 0))
     return OFCTX_EINVAL; /* Dapr's Kafka binding makes no other */
-  if (record_headers(req, headers, MAX_HEADERS, &key, &raw) != OFCTX_OK)
+  if (!bulk && record_headers(&m, publish, headers, MAX_HEADERS, &key, &raw) != OFCTX_OK)
     return OFCTX_EINVAL;
-  if (publish && !raw) {
-    ofctx__envelope_t e = {.pubsub = comp->name,
-                           .topic = req->topic,
-                           .source = s->app_id,
-                           .content_type = req->content_type,
-                           .data = req->data,
-                           .len = req->len,
-                           .traceparent = req->traceparent,
-                           .tracestate = req->tracestate};
-    rc = ofctx__dapr_envelope(&envelope, &e);
-    if (rc != OFCTX_OK) {
-      ofctx__buf_free(&envelope);
-      return rc;
-    }
+  if (publish && !bulk &&
+      (rc = make_envelope(s, comp, req, &m, req->content_type, req->data, req->len, raw,
+                          &envelope)) != OFCTX_OK) {
+    ofctx__buf_free(&envelope);
+    return rc;
   }
   if (!*p &&
       (rc = ofctx__kafka_producer_new(p, s->loop, comp, s->policy->timeout_ms)) != OFCTX_OK) {
     ofctx__buf_free(&envelope);
     return rc;
   }
+  if (bulk)
+    return bulk_start(s, comp, *p, req, done, arg);
   call = ofctx__calloc(1, sizeof *call);
   if (!call) {
     ofctx__buf_free(&envelope);

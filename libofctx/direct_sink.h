@@ -2,9 +2,10 @@
  * itself as the component the output names would make it, with no sidecar:
  * a bindings.http output's request through the HTTP client (libcurl on the
  * loop), a bindings.kafka output's record and a pubsub.kafka output's
- * publish (in Dapr's envelope, dapr_envelope.h) through the Kafka producer
- * (kafka_producer.h). Bulk publishes and state requests have no way in
- * direct mode yet. */
+ * publish and bulk publish (in Dapr's envelope, dapr_envelope.h; a bulk
+ * publish each entry its own record, the entries that failed named in the
+ * result) through the Kafka producer (kafka_producer.h). State requests
+ * have no way in direct mode yet. */
 #ifndef OFCTX_DIRECT_SINK_H
 #define OFCTX_DIRECT_SINK_H
 

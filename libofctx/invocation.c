@@ -10,6 +10,7 @@
 #include "invocation.h"
 #include "log.h"
 #include "mem.h"
+#include "text.h"
 
 static void destroy(ofctx_t *ctx) {
   ofctx__free(ctx->reply);
@@ -53,6 +54,7 @@ static void settle(ofctx_t *ctx, ofctx__outcome_t outcome, const char *why) {
     if (ofctx__log_enabled(level)) {
       char latency[32];
       snprintf(latency, sizeof latency, "%.3f", seconds * 1e3);
+      ofctx__dot_decimal(latency, NULL);
       ofctx__log(level,
                  outcome == OFCTX__OUTCOME_SUCCESS ? "event handled"
                  : outcome == OFCTX__OUTCOME_DROP  ? "event dropped"

@@ -1,6 +1,9 @@
 /* JSON text (RFC 8259) scanned byte by byte, without building values. */
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "base64.h"
 #include "json_scan.h"
@@ -70,6 +73,20 @@ static size_t first_marked(uint64_t mask) { return (size_t)__builtin_ctzll(mask)
  * ASCII other than a quote and a backslash (each needs a closer look), or
  * `len`. */
 static size_t skip_plain(const char *s, size_t len, size_t i) {
+#ifdef __SSE2__
+  /* sixteen at a time: as signed bytes, those below 0x20 are the control
+   * characters and every byte of 0x80 or more */
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'),
+                space = _mm_set1_epi8(0x20);
+  for (; i + 16 <= len; i += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+    int odd = _mm_movemask_epi8(
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                     _mm_cmplt_epi8(v, space)));
+    if (odd)
+      return i + (size_t)__builtin_ctz((unsigned)odd);
+  }
+#endif
   for (; i + 8 <= len; i += 8) {
     uint64_t v = load8(s + i);
     uint64_t odd =

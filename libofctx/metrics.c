@@ -6,6 +6,7 @@
 #include "mem.h"
 #include "metrics.h"
 #include "ofctx/version.h"
+#include "text.h"
 
 int ofctx__metrics_init(ofctx__metrics_t *m, const char *const *inputs, size_t input_count,
                         const char *const *outputs, size_t output_count) {
@@ -159,19 +160,25 @@ static void labels(ofctx__buf_t *t, const char *key, const char *value, const ch
 static void histogram(ofctx__buf_t *t, const char *name, const char *key, const char *value,
                       const char *extra, const ofctx__histogram_t *h) {
   uint64_t cumulative = 0;
+  char number[32];
 
   for (size_t b = 0; b <= OFCTX__LATENCY_BUCKETS; b++) {
     cumulative += h->counts[b];
     ofctx__buf_printf(t, "%s_bucket", name);
     labels(t, key, value, extra);
-    if (b < OFCTX__LATENCY_BUCKETS)
-      ofctx__buf_printf(t, ",le=\"%g\"} %llu\n", bounds[b], (unsigned long long)cumulative);
-    else
+    if (b < OFCTX__LATENCY_BUCKETS) {
+      snprintf(number, sizeof number, "%g", bounds[b]);
+      ofctx__dot_decimal(number, NULL);
+      ofctx__buf_printf(t, ",le=\"%s\"} %llu\n", number, (unsigned long long)cumulative);
+    } else {
       ofctx__buf_printf(t, ",le=\"+Inf\"} %llu\n", (unsigned long long)cumulative);
+    }
   }
   ofctx__buf_printf(t, "%s_sum", name);
   labels(t, key, value, extra);
-  ofctx__buf_printf(t, "} %.9g\n%s_count", h->sum, name);
+  snprintf(number, sizeof number, "%.9g", h->sum);
+  ofctx__dot_decimal(number, NULL);
+  ofctx__buf_printf(t, "} %s\n%s_count", number, name);
   labels(t, key, value, extra);
   ofctx__buf_printf(t, "} %llu\n", (unsigned long long)cumulative);
 }

@@ -140,8 +140,9 @@ static void number(ofctx__buf_t *out, double v) {
     return;
   }
   snprintf(text, sizeof text, "%.15g", v);
-  if (strtod(text, NULL) != v)
+  if (strtod(text, NULL) != v) /* strtod reads the point printf wrote */
     snprintf(text, sizeof text, "%.17g", v);
+  ofctx__dot_decimal(text, NULL);
   ofctx__buf_puts(out, text);
 }
 

@@ -1,6 +1,7 @@
-/* Text checks and quoting: names, addresses, topics, UTF-8, and user
- * values made safe to print. No JSON here. */
+/* Text checks and quoting: names, addresses, topics, UTF-8, user values
+ * made safe to print, and printf's numbers with a '.' point. No JSON here. */
 #include <arpa/inet.h>
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -169,4 +170,17 @@ void ofctx__quote(char *out, size_t size, const char *s) {
   }
   out[n++] = '"';
   out[n] = '\0';
+}
+
+void ofctx__dot_decimal(char *text, const char *point) {
+  char *at;
+  size_t n;
+
+  if (!point)
+    point = localeconv()->decimal_point;
+  if (!point || !*point || strcmp(point, ".") == 0 || !(at = strstr(text, point)))
+    return;
+  n = strlen(point);
+  *at = '.';
+  memmove(at + 1, at + n, strlen(at + n) + 1);
 }

@@ -1,6 +1,7 @@
 /* Internal: text that is no JSON: whether a name, an address, a topic or a
- * string is acceptable, UTF-8 sequences, and user values quoted safely for
- * messages. Every result is the caller's: nothing is allocated here. */
+ * string is acceptable, UTF-8 sequences, user values quoted safely for
+ * messages, and printf's numbers with a '.' point. Every result is the
+ * caller's: nothing is allocated here. */
 #ifndef OFCTX_TEXT_H
 #define OFCTX_TEXT_H
 
@@ -51,5 +52,12 @@ int ofctx__ce_string_ok(const char *s);
  * bidirectional formatting characters \uNNNN, and a cut never splits a
  * sequence or an escape. */
 void ofctx__quote(char *out, size_t size, const char *s);
+
+/* A number that printf wrote in `text` (NUL-terminated, changed in place)
+ * with `point` as its decimal point, made to use '.': the point of
+ * LC_NUMERIC (`localeconv()`), which printf follows, when `point` is NULL.
+ * Wire formats (JSON, the Prometheus text format, log fields) are read with
+ * '.' whatever locale a function set (a "de_DE" one writes 0,5). */
+void ofctx__dot_decimal(char *text, const char *point);
 
 #endif

@@ -3,7 +3,7 @@
 
 # The Debian 12 packages the build needs; the tests need a few more.
 OFCTX_BUILD_PACKAGES="gcc libc6-dev make cmake pkgconf binutils libuv1-dev libjansson-dev libhttp-parser-dev libcurl4-openssl-dev libpcre2-dev libyaml-dev libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev librdkafka-dev"
-OFCTX_TEST_PACKAGES="libcmocka-dev python3 python3-yaml curl prometheus prometheus-alertmanager wrk nghttp2-client groff-base kcat"
+OFCTX_TEST_PACKAGES="libcmocka-dev locales python3 python3-yaml curl prometheus prometheus-alertmanager wrk nghttp2-client groff-base kcat"
 # The fuzz targets: clang with libFuzzer; the integration suite also runs
 # under valgrind; the house style is checked with clang-format.
 OFCTX_FUZZ_PACKAGES="clang-14 libclang-rt-14-dev valgrind clang-format-14"

@@ -1,7 +1,8 @@
 /* The direct mode's sink (direct_sink.c) against an HTTP server of ours on
  * the same loop: each operation's method, the url with the `path`
  * metadata, metadata as headers, the type, a failed answer, and the sends
- * it refuses before any request. */
+ * it refuses before any request; a pubsub.kafka output without brokers:
+ * the publishes it refuses, and a bulk publish's failed entries. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -232,6 +233,122 @@ static void refused_before_any_request(void **state) {
   teardown_fixture(f);
 }
 
+/* A pubsub.kafka output whose brokers are not there: what a publish and a
+ * bulk publish refuse before anything is produced (the reason logged), and
+ * a bulk publish's answer once its records have failed (librdkafka's
+ * message timeout): not from inside start, every entry named. */
+typedef struct {
+  uv_loop_t loop;
+  char *keys[1], *values[1];
+  ofctx__comp_t comp;
+  const ofctx__comp_t *outputs[1];
+  ofctx__comps_t comps;
+  ofctx__retry_policy_t policy;
+  ofctx__sink_t *sink;
+  int done, ok;
+  size_t failed_count;
+  char failed[64];
+} kafka_fixture_t;
+
+static void on_bulk_done(void *arg, const ofctx__sink_result_t *r) {
+  kafka_fixture_t *f = arg;
+
+  f->done++;
+  f->ok = r->ok;
+  f->failed_count = r->failed_count;
+  for (size_t i = 0; i < r->failed_count; i++)
+    snprintf(f->failed + strlen(f->failed), sizeof f->failed - strlen(f->failed), "%s%s",
+             i ? "," : "", r->failed[i]);
+  assert_non_null(r->error);
+  assert_non_null(strstr(r->error, "2 of 2 entries were not published"));
+}
+
+static void kafka_publishes(void **state) {
+  kafka_fixture_t *f = calloc(1, sizeof *f);
+  const char *const bad_ttl[] = {"ttlInSeconds", "0", NULL};
+  const char *const subject[] = {"cloudevent.subject", "s", NULL};
+  const char *const team[] = {"team", "a", NULL};
+  const char *const raw_maybe[] = {"rawPayload", "maybe", NULL};
+  ofctx_bulk_entry_t entries[2] = {{"a", "{\"n\":1}", 7, "application/json", team},
+                                   {"b", "hello", 5, "text/plain", NULL}};
+  ofctx__send_request_t req = {.kind = OFCTX__SEND_PUBLISH,
+                               .slot = 0,
+                               .name = "events",
+                               .component = "events",
+                               .topic = "t",
+                               .content_type = "text/plain",
+                               .data = "x",
+                               .len = 1};
+
+  (void)state;
+  assert_int_equal(uv_loop_init(&f->loop), 0);
+  f->keys[0] = "brokers";
+  f->values[0] = "127.0.0.1:1";
+  f->comp = (ofctx__comp_t){.file = "events.yaml",
+                            .name = "events",
+                            .type = "pubsub.kafka",
+                            .type_id = OFCTX__COMP_KAFKA_PUBSUB,
+                            .keys = f->keys,
+                            .values = f->values,
+                            .count = 1};
+  f->outputs[0] = &f->comp;
+  f->comps = (ofctx__comps_t){.outputs = f->outputs, .output_count = 1};
+  ofctx__retry_policy_default(&f->policy);
+  f->policy.timeout_ms = 200;
+  f->sink = ofctx__direct_sink_new(&f->loop, &f->comps, &f->policy, "fn");
+  assert_non_null(f->sink);
+
+  /* a publish: metadata the sidecar would take and not apply, refused */
+  req.extra = bad_ttl;
+  assert_int_equal(f->sink->start(f->sink, &req, on_bulk_done, f), OFCTX_EINVAL);
+  req.extra = subject;
+  assert_int_equal(f->sink->start(f->sink, &req, on_bulk_done, f), OFCTX_EINVAL);
+  req.content_type = "application/cloudevents+json";
+  req.extra = NULL;
+  assert_int_equal(f->sink->start(f->sink, &req, on_bulk_done, f), OFCTX_EINVAL); /* "x" */
+
+  /* a bulk publish: one bad entry refuses it all */
+  req.kind = OFCTX__SEND_PUBLISH_BULK;
+  req.content_type = NULL;
+  req.data = NULL;
+  req.len = 0;
+  req.entries = entries;
+  req.entry_count = 2;
+  entries[1].entry_id = "a";
+  assert_int_equal(f->sink->start(f->sink, &req, on_bulk_done, f), OFCTX_EINVAL); /* twice */
+  entries[1].entry_id = "b";
+  entries[1].metadata = bad_ttl;
+  assert_int_equal(f->sink->start(f->sink, &req, on_bulk_done, f), OFCTX_EINVAL);
+  entries[1].metadata = raw_maybe;
+  assert_int_equal(f->sink->start(f->sink, &req, on_bulk_done, f), OFCTX_EINVAL);
+  entries[1].metadata = NULL;
+  entries[0].len = 5; /* {"n": JSON typed, not JSON */
+  assert_int_equal(f->sink->start(f->sink, &req, on_bulk_done, f), OFCTX_EINVAL);
+  entries[0].len = 7;
+  entries[1].data = "\xff";
+  entries[1].len = 1;
+  assert_int_equal(f->sink->start(f->sink, &req, on_bulk_done, f), OFCTX_EINVAL);
+  entries[1].data = "hello";
+  entries[1].len = 5;
+  assert_int_equal(f->done, 0);
+
+  /* no brokers: each record fails at its timeout, and the answer names both */
+  assert_int_equal(f->sink->start(f->sink, &req, on_bulk_done, f), OFCTX_OK);
+  assert_int_equal(f->done, 0); /* never from inside start */
+  while (!f->done)
+    uv_run(&f->loop, UV_RUN_ONCE);
+  assert_int_equal(f->done, 1);
+  assert_false(f->ok);
+  assert_int_equal(f->failed_count, 2);
+  assert_string_equal(f->failed, "a,b");
+
+  f->sink->close(f->sink);
+  ofctx__sink_free(f->sink);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&f->loop), 0);
+  free(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(create_is_a_post_to_url_and_path),
@@ -239,6 +356,7 @@ int main(void) {
       cmocka_unit_test(failed_answer),
       cmocka_unit_test(by_component_name),
       cmocka_unit_test(refused_before_any_request),
+      cmocka_unit_test(kafka_publishes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,4 @@
 /* ofctx/json.h: values found at paths of a JSON text, where they stand. */
-#include <locale.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +11,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "comma_locale.h"
 #include "ofctx/ofctx.h"
 
 /* The value at the dotted `path` of `text` as a NUL-terminated copy (for
@@ -427,12 +427,6 @@ static void numbers(void **state) {
   longer[100] = '.';
   assert_int_equal(ofctx_json_number(longer, sizeof longer, &d), OFCTX_OK);
   assert_true(d == 1e99);
-  /* whatever the locale's decimal point */
-  if (setlocale(LC_NUMERIC, "de_DE.UTF-8") || setlocale(LC_NUMERIC, "fr_FR.UTF-8")) {
-    assert_int_equal(ofctx_json_number("2.5", 3, &d), OFCTX_OK);
-    assert_true(d == 2.5);
-    setlocale(LC_NUMERIC, "C");
-  }
 
   assert_int_equal(ofctx_json_integer("-12", 3, &i), OFCTX_OK);
   assert_int_equal(i, -12);
@@ -463,6 +457,20 @@ static void types(void **state) {
   assert_int_equal(ofctx_json_type(NULL, 3), OFCTX_JSON_INVALID);
 }
 
+/* Numbers whatever the decimal point of the locale a function set: those
+ * read by strtod (an exponent, more than 16 digits) and the others. */
+static void numbers_in_a_comma_locale(void **state) {
+  double d;
+  (void)state;
+
+  assert_int_equal(ofctx_json_number("2.5", 3, &d), OFCTX_OK);
+  assert_true(d == 2.5);
+  assert_int_equal(ofctx_json_number("2.5e0", 5, &d), OFCTX_OK);
+  assert_true(d == 2.5);
+  assert_int_equal(ofctx_json_number("0.12345678901234567", 19, &d), OFCTX_OK);
+  assert_true(d == 0.12345678901234567);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(found),
@@ -478,6 +486,8 @@ int main(void) {
       cmocka_unit_test(strings),
       cmocka_unit_test(numbers),
       cmocka_unit_test(plain_numbers_as_strtod),
+      cmocka_unit_test_setup_teardown(numbers_in_a_comma_locale, comma_locale_setup,
+                                      comma_locale_teardown),
       cmocka_unit_test(types),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

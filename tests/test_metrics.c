@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "comma_locale.h"
 #include "metrics.h"
 
 static void counts_and_text(void **state) {
@@ -153,7 +154,11 @@ static void states(void **state) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(counts_and_text),
-                                     cmocka_unit_test(histograms), cmocka_unit_test(states)};
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(counts_and_text), cmocka_unit_test(histograms),
+      /* the same when the function set a locale with a decimal comma:
+       * Prometheus reads only a point */
+      cmocka_unit_test_setup_teardown(histograms, comma_locale_setup, comma_locale_teardown),
+      cmocka_unit_test(states)};
   return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "comma_locale.h"
 #include "mem.h"
 #include "metrics_writer.h"
 
@@ -113,6 +114,9 @@ static void refused_calls_write_nothing(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(text),
+      /* the same when the function set a locale with a decimal comma:
+       * Prometheus reads only a point */
+      cmocka_unit_test_setup_teardown(text, comma_locale_setup, comma_locale_teardown),
       cmocka_unit_test(refused_calls_write_nothing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

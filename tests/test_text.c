@@ -2,6 +2,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -140,6 +141,29 @@ static void topics(void **state) {
     assert_false(ofctx__topic_ok(bad[i]));
 }
 
+/* printf's decimal point made '.': a comma, a point of two bytes (U+066B,
+ * the Arabic decimal separator), none, or the C locale's (no change). */
+static void decimal_points(void **state) {
+  static const struct {
+    const char *in, *point, *out;
+  } cases[] = {{"0,5", ",", "0.5"},
+               {"-1,25e+10", ",", "-1.25e+10"},
+               {"12", ",", "12"},
+               {"3\xd9\xab"
+                "75",
+                "\xd9\xab", "3.75"},
+               {"0.5", ".", "0.5"},
+               {"0.5", NULL, "0.5"}};
+  char text[32];
+  (void)state;
+
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    snprintf(text, sizeof text, "%s", cases[i].in);
+    ofctx__dot_decimal(text, cases[i].point);
+    assert_string_equal(text, cases[i].out);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(quoting),
@@ -149,6 +173,7 @@ int main(void) {
       cmocka_unit_test(quoting_never_splits_escapes),
       cmocka_unit_test(cloudevent_strings),
       cmocka_unit_test(topics),
+      cmocka_unit_test(decimal_points),
   };
   return cmocka_run_group_tests_name("text", tests, NULL, NULL);
 }

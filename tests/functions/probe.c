@@ -9,9 +9,11 @@
  *   {"publish": ["pubsub","topic"]}  publish {"id":…} directly
  *   {"invoke": ["component","op"]}   invoke a binding directly
  *   {"publish_bytes": [ps, topic]}   publish 4 bytes that are not UTF-8
- *   {"publish_bulk": [ps, topic], "entries": [{"id": i, "data": text, "type": t}, ...]}
- *                                    ofctx_publish_bulk (id and type optional; a
- *                                    refusal at once answers 400, a DROP)
+ *   {"publish_bulk": [ps, topic], "entries": [{"id": i, "data": text, "type": t,
+ *                     "metadata": [k, v], "fill": n}, ...]}
+ *                                    ofctx_publish_bulk (id, type and metadata, one
+ *                                    pair, optional; fill: n bytes of 'x' as the
+ *                                    data; a refusal at once answers 400, a DROP)
  *   {"send_text": "out"}             send the text "plain text" to the output
  *   {"send_unsized": "out"}          send with options whose size is not set: must
  *                                    fail with OFCTX_EINVAL (then 200, else 500)
@@ -216,6 +218,8 @@ static ofctx_result_t probe(ofctx_t *ctx, const ofctx_event_t *in) {
     json_t *list = json_object_get(cmd, "entries"), *e;
     size_t n = json_array_size(list), i;
     ofctx_bulk_entry_t entries[16] = {{0}};
+    const char *md[16][3] = {{0}};
+    char *fill[16] = {0};
     json_array_foreach(list, i, e) {
       if (i == 16)
         break;
@@ -223,11 +227,22 @@ static ofctx_result_t probe(ofctx_t *ctx, const ofctx_event_t *in) {
       entries[i].data = json_string_value(json_object_get(e, "data"));
       entries[i].len = entries[i].data ? strlen(entries[i].data) : 0;
       entries[i].content_type = json_string_value(json_object_get(e, "type"));
+      md[i][0] = json_string_value(json_array_get(json_object_get(e, "metadata"), 0));
+      md[i][1] = json_string_value(json_array_get(json_object_get(e, "metadata"), 1));
+      entries[i].metadata = md[i][0] ? md[i] : NULL;
+      if (json_integer_value(json_object_get(e, "fill")) > 0 &&
+          (fill[i] = malloc((size_t)json_integer_value(json_object_get(e, "fill")))) != NULL) {
+        entries[i].len = (size_t)json_integer_value(json_object_get(e, "fill"));
+        memset(fill[i], 'x', entries[i].len);
+        entries[i].data = fill[i];
+      }
     }
     if (ofctx_publish_bulk(ctx, json_string_value(json_array_get(v, 0)),
                            json_string_value(json_array_get(v, 1)), entries, n > 16 ? 16 : n,
                            &opts) != OFCTX_OK)
       rc = OFCTX_DROP;
+    for (i = 0; i < 16; i++)
+      free(fill[i]);
   } else if ((v = json_object_get(cmd, "publish")) != NULL) {
     char body[256];
     snprintf(body, sizeof body, "{\"id\":\"%s\"}", json_string_value(json_object_get(cmd, "id")));

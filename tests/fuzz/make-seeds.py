@@ -45,6 +45,13 @@ for doc in ['{"a":1,"a":{"b":2}}', '{"a":{"b":1},"a":{"c":[2]}}', '{"k\\u002e1":
             '{"n":-1.5e3,"i":9223372036854775807,"s":"a\\"\\\\b","o":{"x":true,"y":false}}', '[{"a":1}]']:
     put("json_get", doc)
 
+# envelope: the first byte picks the type (0 the caller's CloudEvent, 1 JSON,
+# 2 text, 3 bytes) and, by its bits 4, 8 and 16, a trace, an override and a ttl
+for first, doc in [(0, '{"id":"a","type":"t","data":{"n":1},"id":"b"}'), (16, '{"time":null,"expiration":"2020-01-01T00:00:00Z"}'),
+                   (0, '[1]'), (28, ' {"\\u00e9":1} x'), (1, '{"a":[1,2e400]}'), (17, '{"a"'), (2, 'h\u00e9llo'),
+                   (3, '\x00\xff'), (1, '{"id":"e","expiration":"2026-01-02T03:04:04.5+00:00"}')]:
+    put("envelope", bytes([first]) + doc.encode("latin-1"))
+
 REQUESTS = [
     "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
     "GET /a/b?c=d&e HTTP/1.0\r\n\r\n",

@@ -24,8 +24,8 @@ from harness import BIN_DIR, free_port, function_command, http, wait_until  # no
 
 KCAT = shutil.which("kcat")
 # one topic per test: a partition each, or four where partitions are split
-TOPICS = (["direct-%d" % i for i in range(10)] + ["direct-split-%d:4" % i for i in range(4)] +
-          ["direct-out-%d" % i for i in range(4)])
+TOPICS = (["direct-%d" % i for i in range(16)] + ["direct-split-%d:4" % i for i in range(4)] +
+          ["direct-out-%d" % i for i in range(8)])
 
 
 class QuietServer(ThreadingHTTPServer):
@@ -104,7 +104,7 @@ class DirectMode(unittest.TestCase):
             self.topic = "direct-split-%d" % DirectMode.next_split
             DirectMode.next_split += 1
         else:
-            self.topic = TOPICS[DirectMode.next_topic]
+            self.topic = "direct-%d" % DirectMode.next_topic
             DirectMode.next_topic += 1
         self.group = "group-" + self.topic
         self.endpoint = Endpoint()
@@ -586,6 +586,159 @@ spec:
         wait_until(lambda: 'ofctx_sends_total{output="out",result="ok"} 1' in self.metrics(),
                    "the send counted", seconds=30)
         self.stop(proc)
+
+    def pubsub_output(self):
+        """A pubsub.kafka output "pub" of component "events" on a topic of
+        the test's own, which it returns."""
+        out_topic = "direct-out-%d" % DirectMode.next_out
+        DirectMode.next_out += 1
+        with open(os.path.join(self.resources, "pubsub-out.yaml"), "w") as f:
+            f.write("""apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: events
+spec:
+  type: pubsub.kafka
+  version: v1
+  metadata:
+  - name: brokers
+    value: "%s"
+""" % self.brokers)
+        ctx = self.context()
+        ctx["outputs"]["pub"] = {"componentName": "events", "componentType": "pubsub.kafka",
+                                 "uri": out_topic}
+        self.context = lambda: ctx
+        return out_topic
+
+    def records(self, topic, count):
+        """The first `count` records of `topic`: (headers, value as JSON)."""
+        out = subprocess.run([KCAT, "-C", "-b", self.brokers, "-t", topic, "-o", "beginning",
+                              "-c", str(count), "-f", "%h\\t%s\\n"],
+                             capture_output=True, text=True, timeout=60, check=True).stdout
+        return [(h, json.loads(v)) for h, v in (line.split("\t", 1) for line in out.splitlines())]
+
+    def test_publish_own_cloudevent_override_and_ttl(self):
+        """A publish of the caller's own CloudEvent is that event, with the
+        topic, pubsubname and the trace the sidecar sets, and source, type,
+        specversion, time given where it has none; a cloudevent.id override
+        is the envelope's id; ttlInSeconds is an expiration that many
+        seconds on. The metadata are the records' headers, as Dapr's Kafka
+        component makes them."""
+        out_topic = self.pubsub_output()
+        own = {"id": "own-1", "type": "order.created", "subject": "s-1", "topic": "elsewhere",
+               "data": {"n": 1}, "extension": [1, 2]}
+        self.produce({"send_opts": {"output": "pub", "data": json.dumps(own),
+                                    "type": "application/cloudevents+json"}},
+                     {"send_opts": {"output": "pub", "data": "{\"id\":\"o2\"}",
+                                    "type": "application/json",
+                                    "metadata": ["cloudevent.id", "custom-id"]}},
+                     {"send_opts": {"output": "pub", "data": "{\"id\":\"o3\"}",
+                                    "type": "application/json",
+                                    "metadata": ["ttlInSeconds", "120"]}})
+        proc = self.start()
+        published = self.records(out_topic, 3)
+        wait_until(lambda: self.lag() == 0, "the records committed", seconds=30)
+        self.stop(proc)
+        for _, envelope in published:
+            self.assertEqual(list(envelope), sorted(envelope))  # the sidecar's order
+        headers, first = published[0]
+        self.assertEqual(headers, "")
+        self.assertEqual({k: first[k] for k in ("id", "type", "subject", "data", "extension")},
+                         {k: own[k] for k in ("id", "type", "subject", "data", "extension")})
+        self.assertEqual((first["topic"], first["pubsubname"], first["source"],
+                          first["specversion"], first["traceid"], first["traceparent"],
+                          first["tracestate"]),
+                         (out_topic, "events", "Dapr", "1.0", "", "", ""))
+        self.assertRegex(first["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        self.assertNotIn("datacontenttype", first)
+        headers, second = published[1]
+        self.assertEqual(headers, "cloudevent.id=custom-id")
+        self.assertEqual((second["id"], second["data"], second["source"]),
+                         ("custom-id", {"id": "o2"}, "probe"))
+        headers, third = published[2]
+        self.assertEqual(headers, "ttlInSeconds=120")
+        made = time.mktime(time.strptime(third["time"], "%Y-%m-%dT%H:%M:%SZ"))
+        expires = time.mktime(time.strptime(third["expiration"], "%Y-%m-%dT%H:%M:%SZ"))
+        self.assertEqual(expires - made, 120)
+        self.assertNotIn("expiration", second)
+
+    def test_bulk_publish_each_entry_a_record(self):
+        """ofctx_publish_bulk to a pubsub.kafka output: each entry its own
+        record, in its own envelope with its own type and metadata; the send
+        succeeds when all are stored. When the brokers do not take an entry
+        (one over librdkafka's message.max.bytes), the others are still
+        published and the send fails naming that entry, as the sidecar's
+        failedEntries do; the input record is then not committed."""
+        out_topic = self.pubsub_output()
+        self.produce({"publish_bulk": ["events", out_topic], "entries": [
+                         {"id": "a", "data": "{\"n\":1}", "type": "application/json",
+                          "metadata": ["team", "a-team"]},
+                         {"id": "b", "data": "hello", "metadata": ["cloudevent.type", "t.b"]}]},
+                     {"publish_bulk": ["events", out_topic], "entries": [
+                         {"id": "c", "data": "{\"n\":3}"},
+                         {"id": "big", "fill": 1100000}]})
+        proc = self.start()
+        published = self.records(out_topic, 3)
+        wait_until(lambda: self.lag() == 1, "the first record committed", seconds=30)
+        err = self.stop(proc)
+        (ha, a), (hb, b), (hc, c) = published
+        self.assertEqual((ha, a["data"], a["datacontenttype"], a["type"]),
+                         ("team=a-team", {"n": 1}, "application/json", "com.dapr.event.sent"))
+        self.assertEqual((hb, b["data"], b["datacontenttype"], b["type"]),
+                         ("cloudevent.type=t.b", "hello", "text/plain; charset=utf-8", "t.b"))
+        self.assertEqual((c["data"], c["topic"], c["pubsubname"]), ({"n": 3}, out_topic, "events"))
+        self.assertNotEqual(a["id"], b["id"])
+        self.assertIn("send to events finished: success (0) failed=[]", err)
+        self.assertRegex(err, r"send to events finished: [^\n]*failed=\[big\]")
+        self.assertRegex(err, r"send failed [^\n]*failed_entries=1 error=\"1 of 2 entries were not "
+                              r"published")
+
+    def test_expired_pubsub_record_is_dropped(self):
+        """A pubsub.kafka record whose CloudEvent has an expiration in the
+        past is dropped, as daprd drops it: logged, counted as a drop, and
+        committed; one that has not expired comes to the function."""
+        with open(os.path.join(self.resources, "kafka.yaml"), "w") as f:
+            f.write("""apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: pubsub
+spec:
+  type: pubsub.kafka
+  version: v1
+  metadata:
+  - name: brokers
+    value: "%s"
+  - name: consumerGroup
+    value: "%s"
+  - name: initialOffset
+    value: "oldest"
+  - name: sessionTimeout
+    value: "6s"
+""" % (self.brokers, self.group))
+        ctx = self.context()
+        ctx["inputs"] = {"orders": {"componentName": "pubsub", "componentType": "pubsub.kafka",
+                                    "uri": self.topic}}
+        self.context = lambda: ctx
+        future = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+        events = [{"specversion": "1.0", "id": ident, "source": "orders-app",
+                   "type": "com.dapr.event.sent", "datacontenttype": "application/json",
+                   "topic": self.topic, "pubsubname": "pubsub", "expiration": expiration,
+                   "data": {"describe_to": "nm"}}
+                  for ident, expiration in (("old", "2020-01-01T00:00:00Z"), ("new", future))]
+        subprocess.run([KCAT, "-P", "-b", self.brokers, "-t", self.topic],
+                       input="".join(json.dumps(e) + "\n" for e in events), text=True,
+                       check=True, timeout=60, capture_output=True)
+        proc = self.start()
+        wait_until(lambda: self.endpoint.bodies(), "the send", seconds=60)
+        wait_until(lambda: self.lag() == 0, "both records committed", seconds=30)
+        metrics = self.metrics()
+        err = self.stop(proc)
+        self.assertEqual([json.loads(b)["attributes"]["id"] for b in self.endpoint.bodies()],
+                         ["new"])
+        self.assertIn('ofctx_events_total{input="orders",outcome="drop"} 1', metrics)
+        self.assertIn('ofctx_events_total{input="orders",outcome="success"} 1', metrics)
+        self.assertIn('message dropped input=orders reason="the event \\"old\\" expired at '
+                      '2020-01-01T00:00:00Z"', err)
 
     def lag(self):
         """The lag of the test's topic, partition 0, on /metrics; None when absent."""

@@ -65,6 +65,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import runtimes  # noqa: E402  (the processes, ports and /proc helpers)
 from logs_handler import records_file  # noqa: E402  (the same generated records)
+from harness import write_components  # noqa: E402  (runtimes put tests/integration on the path)
 
 KCAT = shutil.which("kcat")
 CONTEXT = os.path.join(runtimes.ROOT, "examples", "logs-handler", "context.json")
@@ -132,37 +133,12 @@ class Direct:
     def resources(self, topic):
         path = os.path.join(self.folder, topic)
         os.makedirs(path, exist_ok=True)
-        with open(os.path.join(path, "components.yaml"), "w") as f:
-            f.write("""apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: kafka-receiver
-spec:
-  type: bindings.kafka
-  version: v1
-  metadata:
-  - name: brokers
-    value: "%s"
-  - name: topics
-    value: "%s"
-  - name: consumerGroup
-    value: "group-%s"
-  - name: authType
-    value: "none"
-  - name: initialOffset
-    value: "oldest"
----
-apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: notification-manager
-spec:
-  type: bindings.http
-  version: v1
-  metadata:
-  - name: url
-    value: "http://127.0.0.1:%d/api/v2/alerts"
-""" % (self.brokers, topic, topic, self.sink.server_address[1]))
+        write_components(os.path.join(path, "components.yaml"), (
+            "kafka-receiver", "bindings.kafka",
+            [("brokers", self.brokers), ("topics", topic), ("consumerGroup", "group-" + topic),
+             ("authType", "none"), ("initialOffset", "oldest")]), (
+            "notification-manager", "bindings.http",
+            [("url", "http://127.0.0.1:%d/api/v2/alerts" % self.sink.server_address[1])]))
         return path
 
     def counts(self, port):

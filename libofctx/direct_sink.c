@@ -113,21 +113,35 @@ static ofctx_err_t put_headers(const ofctx__send_request_t *req, ofctx__buf_t *b
 }
 
 /* The component's url split into the client's base (scheme and authority)
- * and the path; `path` metadata appended as Dapr's binding does. */
-static void url_parts(const char *url, const char *path, ofctx__buf_t *base, ofctx__buf_t *tail) {
+ * and the path; `path` metadata appended after one slash, as Dapr's binding
+ * does. -1 for a path Dapr would not send either: one with "..", which its
+ * binding refuses (no way out of the url's path), or a control character,
+ * which Go's URL parser refuses. A space goes as %20, as Go escapes it
+ * (curl refuses a URL with one: such a send could never succeed). */
+static int url_parts(const char *url, const char *path, ofctx__buf_t *base, ofctx__buf_t *tail) {
   const char *slash = strchr(url + 7, '/'); /* past "http://" */
   size_t base_len = slash ? (size_t)(slash - url) : strlen(url);
 
   ofctx__buf_append(base, url, base_len);
   ofctx__buf_puts(tail, slash ? slash : "/");
   if (path && *path) {
+    if (strstr(url, "..") || strstr(path, ".."))
+      return -1;
     while (tail->len > 0 && tail->data[tail->len - 1] == '/')
       tail->data[--tail->len] = '\0';
     while (*path == '/')
       path++;
     ofctx__buf_puts(tail, "/");
-    ofctx__buf_puts(tail, path);
+    for (; *path; path++) {
+      if ((unsigned char)*path < 0x20 || *path == 0x7f)
+        return -1;
+      if (*path == ' ')
+        ofctx__buf_puts(tail, "%20");
+      else
+        ofctx__buf_append(tail, path, 1);
+    }
   }
+  return 0;
 }
 
 #define MAX_HEADERS 64
@@ -501,7 +515,10 @@ static ofctx_err_t direct_start(ofctx__sink_t *base_sink, const ofctx__send_requ
   if (!method)
     return OFCTX_EINVAL;
   rc = put_headers(req, &headers, at, &n, MAX_HEADERS, &path, &type);
-  url_parts(ofctx__comp_value(comp, "url"), path, &url_base, &tail);
+  /* the caller's type is a header line too */
+  if (rc == OFCTX_OK && ((req->content_type && !header_ok(req->content_type)) ||
+                         url_parts(ofctx__comp_value(comp, "url"), path, &url_base, &tail) != 0))
+    rc = OFCTX_EINVAL;
   call = ofctx__calloc(1, sizeof *call);
   if (rc == OFCTX_OK && (url_base.failed || tail.failed || !call))
     rc = OFCTX_ENOMEM;

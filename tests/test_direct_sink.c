@@ -349,6 +349,56 @@ static void kafka_publishes(void **state) {
   free(f);
 }
 
+/* The caller's type is a header line, and the path part of the request
+ * line: checked before any request as the metadata are (a CR/LF in the type
+ * added headers of the caller's own). A path with ".." is refused, as
+ * Dapr's binding refuses it; one with a control character too, as Go's URL
+ * parser does. */
+static void refused_type_and_path(void **state) {
+  fixture_t *f = setup_with("/api/v2");
+  const char *up[] = {"path", "../admin", NULL};
+  const char *crlf[] = {"path", "x\r\nX-Evil: 1", NULL};
+  const char *tab[] = {"path", "x\ty", NULL};
+  ofctx__send_request_t req = {.kind = OFCTX__SEND_BINDING,
+                               .slot = 0,
+                               .name = "alerts",
+                               .component = "nm",
+                               .operation = "create",
+                               .content_type = "text/plain\r\nX-Evil: 1",
+                               .data = "x",
+                               .len = 1};
+
+  (void)state;
+  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_EINVAL);
+  req.content_type = "text/plain\nX-Evil: 1";
+  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_EINVAL);
+  req.content_type = NULL;
+  req.extra = up;
+  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_EINVAL);
+  req.extra = crlf;
+  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_EINVAL);
+  req.extra = tab;
+  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_EINVAL);
+  uv_run(&f->loop, UV_RUN_NOWAIT);
+  assert_int_equal(f->done, 0);
+  assert_int_equal(f->hits, 0);
+  teardown_fixture(f);
+}
+
+/* A space in the path goes as %20, as Dapr's binding (Go) sends it: curl
+ * refused the URL, and the send failed on every attempt. */
+static void space_in_path_is_escaped(void **state) {
+  fixture_t *f = setup_with("/api/v2/");
+  const char *spaced[] = {"path", "/pod alerts/a b", NULL};
+
+  (void)state;
+  send_one(f, "create", spaced, NULL);
+  assert_true(f->result.ok);
+  assert_int_equal(f->hits, 1);
+  assert_string_equal(f->path, "/api/v2/pod%20alerts/a%20b");
+  teardown_fixture(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(create_is_a_post_to_url_and_path),
@@ -356,6 +406,8 @@ int main(void) {
       cmocka_unit_test(failed_answer),
       cmocka_unit_test(by_component_name),
       cmocka_unit_test(refused_before_any_request),
+      cmocka_unit_test(refused_type_and_path),
+      cmocka_unit_test(space_in_path_is_escaped),
       cmocka_unit_test(kafka_publishes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -63,6 +63,20 @@ def http(method, url, body=None, headers=None, timeout=30):
         return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
 
 
+def write_components(path, *components):
+    """Writes Dapr Component resources to the file `path`, a YAML document
+    each, as a resources directory holds them (the direct mode reads one).
+    Each component is (name, type, metadata): metadata (name, value) pairs in
+    their order, each value written as a YAML string."""
+    docs = []
+    for name, kind, metadata in components:
+        docs.append("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: %s\nspec:\n"
+                    "  type: %s\n  version: v1\n  metadata:\n" % (name, kind) +
+                    "".join("  - name: %s\n    value: %s\n" % (k, json.dumps(str(v))) for k, v in metadata))
+    with open(path, "w") as f:
+        f.write("---\n".join(docs))
+
+
 def promtool_check(test, text):
     """Fails `test` unless `promtool check metrics` takes the page `text` (bytes)."""
     promtool = shutil.which("promtool")

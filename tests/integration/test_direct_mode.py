@@ -20,7 +20,7 @@ import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BIN_DIR, free_port, function_command, http, wait_until  # noqa: E402
+from harness import BIN_DIR, free_port, function_command, http, wait_until, write_components  # noqa: E402
 
 KCAT = shutil.which("kcat")
 # one topic per test: a partition each, or four where partitions are split
@@ -125,61 +125,19 @@ class DirectMode(unittest.TestCase):
 
     # ---- the pieces ----
 
-    def write_components(self, extra_kafka=""):
-        with open(os.path.join(self.resources, "kafka.yaml"), "w") as f:
-            f.write("""apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: kafka-in
-spec:
-  type: bindings.kafka
-  version: v1
-  metadata:
-  - name: brokers
-    value: "%s"
-  - name: topics
-    value: "%s"
-  - name: consumerGroup
-    value: "%s"
-  - name: authType
-    value: "none"
-  - name: initialOffset
-    value: "oldest"
-  - name: sessionTimeout
-    value: "6s"
-  - name: heartbeatInterval
-    value: "1s"
-%s""" % (self.brokers, self.topic, self.group, extra_kafka))
-        with open(os.path.join(self.resources, "alerts.yaml"), "w") as f:
-            f.write("""apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: alerts
-spec:
-  type: bindings.http
-  version: v1
-  metadata:
-  - name: url
-    value: "http://127.0.0.1:%d/api/v2/"
-""" % self.endpoint.port)
+    def write_components(self, extra_kafka=()):
+        write_components(os.path.join(self.resources, "kafka.yaml"), (
+            "kafka-in", "bindings.kafka",
+            [("brokers", self.brokers), ("topics", self.topic), ("consumerGroup", self.group),
+             ("authType", "none"), ("initialOffset", "oldest"), ("sessionTimeout", "6s"),
+             ("heartbeatInterval", "1s"), *extra_kafka]))
+        write_components(os.path.join(self.resources, "alerts.yaml"), (
+            "alerts", "bindings.http", [("url", "http://127.0.0.1:%d/api/v2/" % self.endpoint.port)]))
 
     def write_kafka_output(self, topic):
-        with open(os.path.join(self.resources, "kafka-out.yaml"), "w") as f:
-            f.write("""apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: kafka-out
-spec:
-  type: bindings.kafka
-  version: v1
-  metadata:
-  - name: brokers
-    value: "%s"
-  - name: publishTopic
-    value: "%s"
-  - name: authType
-    value: "none"
-""" % (self.brokers, topic))
+        write_components(os.path.join(self.resources, "kafka-out.yaml"), (
+            "kafka-out", "bindings.kafka",
+            [("brokers", self.brokers), ("publishTopic", topic), ("authType", "none")]))
 
     def consume(self, topic, count):
         """The first `count` records of `topic` as "key|headers|value" lines."""
@@ -277,7 +235,7 @@ spec:
         self.stop(proc)
 
     def test_bad_component_is_refused_naming_the_key(self):
-        self.write_components(extra_kafka="  - name: awsRegion\n    value: eu-west-1\n")
+        self.write_components(extra_kafka=[("awsRegion", "eu-west-1")])
         proc = self.start()
         _, err = proc.communicate(timeout=60)
         self.assertEqual(proc.returncode, 2)
@@ -430,37 +388,12 @@ spec:
         self.context = lambda: ctx
         for name in os.listdir(self.resources):
             os.unlink(os.path.join(self.resources, name))
-        with open(os.path.join(self.resources, "components.yaml"), "w") as f:
-            f.write("""apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: kafka-receiver
-spec:
-  type: bindings.kafka
-  version: v1
-  metadata:
-  - name: brokers
-    value: "%s"
-  - name: topics
-    value: "%s"
-  - name: consumerGroup
-    value: "%s"
-  - name: authRequired
-    value: "false"
-  - name: initialOffset
-    value: "oldest"
----
-apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: notification-manager
-spec:
-  type: bindings.http
-  version: v1
-  metadata:
-  - name: url
-    value: "http://127.0.0.1:%d/api/v2/alerts"
-""" % (self.brokers, self.topic, self.group, self.endpoint.port))
+        write_components(os.path.join(self.resources, "components.yaml"), (
+            "kafka-receiver", "bindings.kafka",
+            [("brokers", self.brokers), ("topics", self.topic), ("consumerGroup", self.group),
+             ("authRequired", "false"), ("initialOffset", "oldest")]), (
+            "notification-manager", "bindings.http",
+            [("url", "http://127.0.0.1:%d/api/v2/alerts" % self.endpoint.port)]))
         with open(os.path.join(root, "tests", "data", "logs", "cases.jsonl")) as f:
             record = json.loads(f.readline())["record"]  # the article's record
         record["@timestamp"] = time.time()
@@ -488,18 +421,8 @@ spec:
         sidecar would publish, on the publish's topic."""
         out_topic = "direct-out-%d" % DirectMode.next_out
         DirectMode.next_out += 1
-        with open(os.path.join(self.resources, "pubsub-out.yaml"), "w") as f:
-            f.write("""apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: events
-spec:
-  type: pubsub.kafka
-  version: v1
-  metadata:
-  - name: brokers
-    value: "%s"
-""" % self.brokers)
+        write_components(os.path.join(self.resources, "pubsub-out.yaml"),
+                         ("events", "pubsub.kafka", [("brokers", self.brokers)]))
         ctx = self.context()
         ctx["outputs"]["pub"] = {"componentName": "events", "componentType": "pubsub.kafka",
                                  "uri": out_topic}
@@ -525,24 +448,10 @@ spec:
         """A pubsub.kafka input's record is the CloudEvent a Dapr publisher
         wrote: the function gets its data and attributes; a record that is
         no CloudEvent is dropped and counted, and the next one still comes."""
-        with open(os.path.join(self.resources, "kafka.yaml"), "w") as f:
-            f.write("""apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: pubsub
-spec:
-  type: pubsub.kafka
-  version: v1
-  metadata:
-  - name: brokers
-    value: "%s"
-  - name: consumerID
-    value: "%s"
-  - name: initialOffset
-    value: "oldest"
-  - name: sessionTimeout
-    value: "6s"
-""" % (self.brokers, self.group))
+        write_components(os.path.join(self.resources, "kafka.yaml"), (
+            "pubsub", "pubsub.kafka",
+            [("brokers", self.brokers), ("consumerID", self.group), ("initialOffset", "oldest"),
+             ("sessionTimeout", "6s")]))
         ctx = self.context()
         ctx["inputs"] = {"orders": {"componentName": "pubsub", "componentType": "pubsub.kafka",
                                     "uri": self.topic}}

@@ -501,18 +501,8 @@ class DirectMode(unittest.TestCase):
         the test's own, which it returns."""
         out_topic = "direct-out-%d" % DirectMode.next_out
         DirectMode.next_out += 1
-        with open(os.path.join(self.resources, "pubsub-out.yaml"), "w") as f:
-            f.write("""apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: events
-spec:
-  type: pubsub.kafka
-  version: v1
-  metadata:
-  - name: brokers
-    value: "%s"
-""" % self.brokers)
+        write_components(os.path.join(self.resources, "pubsub-out.yaml"),
+                         ("events", "pubsub.kafka", [("brokers", self.brokers)]))
         ctx = self.context()
         ctx["outputs"]["pub"] = {"componentName": "events", "componentType": "pubsub.kafka",
                                  "uri": out_topic}
@@ -606,24 +596,10 @@ spec:
         """A pubsub.kafka record whose CloudEvent has an expiration in the
         past is dropped, as daprd drops it: logged, counted as a drop, and
         committed; one that has not expired comes to the function."""
-        with open(os.path.join(self.resources, "kafka.yaml"), "w") as f:
-            f.write("""apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: pubsub
-spec:
-  type: pubsub.kafka
-  version: v1
-  metadata:
-  - name: brokers
-    value: "%s"
-  - name: consumerGroup
-    value: "%s"
-  - name: initialOffset
-    value: "oldest"
-  - name: sessionTimeout
-    value: "6s"
-""" % (self.brokers, self.group))
+        write_components(os.path.join(self.resources, "kafka.yaml"), (
+            "pubsub", "pubsub.kafka",
+            [("brokers", self.brokers), ("consumerGroup", self.group), ("initialOffset", "oldest"),
+             ("sessionTimeout", "6s")]))
         ctx = self.context()
         ctx["inputs"] = {"orders": {"componentName": "pubsub", "componentType": "pubsub.kafka",
                                     "uri": self.topic}}

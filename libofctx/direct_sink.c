@@ -1,13 +1,15 @@
 /* The direct mode's sends, as the component would make them under Dapr:
  * a bindings.http output's request (the operation is the method, create
  * POST; the component's `url` the address, with the `path` metadata
- * appended; the other metadata entries headers), a bindings.kafka output's
- * record (to its publishTopic; the `partitionKey` or `__key` metadata the
- * key, the other entries headers), a pubsub.kafka output's publish (the
- * sidecar's envelope, its cloudevent.* and ttlInSeconds metadata read) and
- * bulk publish (a record per entry). */
+ * appended; the metadata whose key starts with an upper-case letter
+ * headers, and the trace), a bindings.kafka output's record (to its
+ * publishTopic; every metadata entry a header, the `partitionKey` or
+ * `__key` one the key too, and the trace), a pubsub.kafka output's publish
+ * (the sidecar's envelope, its cloudevent.* and ttlInSeconds metadata read)
+ * and bulk publish (a record per entry). */
 #include "direct_sink.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -38,14 +40,62 @@ typedef struct {
   void *arg;
 } call_t;
 
-/* The operations of Dapr's HTTP binding that libofctx makes. */
+/* ---- metadata ---- */
+
+/* A send's metadata: the output's (or NULL), then two lists (key, value,
+ * ..., NULL; or NULL), read as one map as Dapr has it: of two entries with
+ * one key, the later (the call's over the output's; for a bulk entry's
+ * headers the call's over the entry's, as Dapr's Kafka component merges
+ * them). */
+typedef struct {
+  const ofctx_strmap_t *map;
+  const char *const *lists[2];
+} md_t;
+
+/* Entry `i` of `m` with its key and value: 1, or 0 past the last. */
+static int md_at(const md_t *m, size_t i, const char **k, const char **v) {
+  size_t n = m->map ? ofctx_strmap_count(m->map) : 0;
+
+  if (i < n) {
+    *k = ofctx_strmap_key_at(m->map, i);
+    *v = ofctx_strmap_value_at(m->map, i);
+    return 1;
+  }
+  i -= n;
+  for (int l = 0; l < 2; l++) {
+    for (n = 0; m->lists[l] && m->lists[l][2 * n]; n++)
+      ;
+    if (i < n) {
+      *k = m->lists[l][2 * i];
+      *v = m->lists[l][2 * i + 1];
+      return 1;
+    }
+    i -= n;
+  }
+  return 0;
+}
+
+/* Whether an entry after entry `i` of `m` has the key `key`. */
+static int overridden(const md_t *m, size_t i, const char *key) {
+  const char *k, *v;
+
+  while (md_at(m, ++i, &k, &v))
+    if (strcmp(k, key) == 0)
+      return 1;
+  return 0;
+}
+
+/* ---- bindings.http ---- */
+
+/* The operations of Dapr's HTTP binding that libofctx makes, in any case
+ * (Dapr upper-cases the operation). */
 static const char *method_of(const char *operation) {
   static const char *const ops[][2] = {{"create", "POST"}, {"post", "POST"},
                                        {"get", "GET"},     {"put", "PUT"},
                                        {"patch", "PATCH"}, {"delete", "DELETE"}};
 
   for (size_t i = 0; operation && i < sizeof ops / sizeof ops[0]; i++)
-    if (strcmp(operation, ops[i][0]) == 0)
+    if (strcasecmp(operation, ops[i][0]) == 0)
       return ops[i][1];
   return NULL;
 }
@@ -62,54 +112,158 @@ static void call_done(void *arg, const ofctx__dapr_result_t *r) {
   ofctx__free(call);
 }
 
-/* Text that can stand in a header line. */
-static int header_ok(const char *s) { return !strpbrk(s, "\r\n"); }
+#define MAX_HEADERS 64
 
-/* The header lines of `req` into `b` (NUL-separated) and `lines` (count
- * given by `*n`), the `path` entry into `*path`, a Content-Type entry into
- * `*type`: OFCTX_OK, OFCTX_EINVAL (a name or value that cannot be a
- * header), OFCTX_ENOMEM. */
-static ofctx_err_t put_headers(const ofctx__send_request_t *req, ofctx__buf_t *b, size_t *at,
-                               size_t *n, size_t max, const char **path, const char **type) {
-  size_t md = req->metadata ? ofctx_strmap_count(req->metadata) : 0;
-  const char *trace[3][2] = {{"traceparent", req->traceparent},
-                             {"tracestate", req->tracestate},
-                             {"baggage", req->baggage}};
+/* A request's headers as Go's http.Header holds them: one value per
+ * canonical name, a later Set over an earlier one. */
+typedef struct {
+  char *name[MAX_HEADERS];
+  const char *value[MAX_HEADERS];
+  size_t n;
+} header_set_t;
 
-  for (size_t i = 0;; i++) {
-    const char *key, *value;
-    if (i < md) {
-      key = ofctx_strmap_key_at(req->metadata, i);
-      value = ofctx_strmap_value_at(req->metadata, i);
-    } else if (req->extra && req->extra[2 * (i - md)]) {
-      key = req->extra[2 * (i - md)];
-      value = req->extra[2 * (i - md) + 1];
-    } else {
-      break;
-    }
-    if (strcmp(key, "path") == 0) {
-      *path = value;
-      continue;
-    }
-    if (!*key || !header_ok(key) || strchr(key, ':') || !header_ok(value))
+/* A byte of an HTTP token (RFC 9110), which a header name is made of. */
+static int token_byte(unsigned char c) {
+  return c > 0x20 && c < 0x7f && !strchr("\"(),/:;<=>?@[\\]{}", c);
+}
+
+/* Sets header `key` (in Go's canonical form: the first letter and each
+ * after a hyphen upper case, the others lower) to `value`: OFCTX_OK,
+ * OFCTX_EINVAL (a name that is not a token, a value with a control
+ * character but tab: Go's client refuses to send them; more than
+ * MAX_HEADERS), OFCTX_ENOMEM. */
+static ofctx_err_t header_set(header_set_t *h, const char *key, const char *value) {
+  char *name;
+  int upper = 1;
+
+  if (!*key)
+    return OFCTX_EINVAL;
+  for (const char *p = key; *p; p++)
+    if (!token_byte((unsigned char)*p))
       return OFCTX_EINVAL;
-    if (strcasecmp(key, "Content-Type") == 0) {
-      *type = value;
-      continue;
-    }
-    if (*n + 1 >= max)
+  for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+    if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
       return OFCTX_EINVAL;
+  if (!(name = ofctx__strdup(key)))
+    return OFCTX_ENOMEM;
+  for (char *p = name; *p; p++) {
+    if (*p >= 'a' && *p <= 'z' && upper)
+      *p = (char)(*p - 'a' + 'A');
+    else if (*p >= 'A' && *p <= 'Z' && !upper)
+      *p = (char)(*p - 'A' + 'a');
+    upper = *p == '-';
+  }
+  for (size_t i = 0; i < h->n; i++)
+    if (strcmp(h->name[i], name) == 0) {
+      ofctx__free(name);
+      h->value[i] = value;
+      return OFCTX_OK;
+    }
+  if (h->n == MAX_HEADERS) {
+    ofctx__free(name);
+    return OFCTX_EINVAL;
+  }
+  h->name[h->n] = name;
+  h->value[h->n++] = value;
+  return OFCTX_OK;
+}
+
+static void header_set_free(header_set_t *h) {
+  for (size_t i = 0; i < h->n; i++)
+    ofctx__free(h->name[i]);
+}
+
+/* Headers Go's client writes itself, whatever the request's Header says. */
+static int go_writes(const char *name) {
+  static const char *const own[] = {"Host", "Content-Length", "Transfer-Encoding", "Trailer"};
+
+  for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+    if (strcmp(name, own[i]) == 0)
+      return 1;
+  return 0;
+}
+
+/* Go's strings of truth (dapr/kit's IsTruthy), any case, spaces around. */
+static int truthy(const char *v) {
+  static const char *const yes[] = {"y", "yes", "true", "t", "on", "1"};
+  size_t len;
+
+  while (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r')
+    v++;
+  for (len = strlen(v); len && strchr(" \t\n\r", v[len - 1]); len--)
+    ;
+  for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+    if (strlen(yes[i]) == len && strncasecmp(v, yes[i], len) == 0)
+      return 1;
+  return 0;
+}
+
+static int by_name(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The headers of `req`'s request (`body`: a method with one), as Dapr's
+ * HTTP binding sets them: Content-Type (with a body) and Accept by
+ * default; then each metadata entry whose key starts with an upper-case
+ * letter; then the `traceparent` and `tracestate` entries when not empty,
+ * which daprd sets to the send's trace with tracing on. Each "Name: value"
+ * line, sorted by name as Go writes them, into `b` (NUL-separated, their
+ * offsets in `at`, `*n` of them); the `path` entry into `*path`. A
+ * lower-case key is no header (Dapr's binding reads `path`, the trace and
+ * `errorIfNot2XX`, which must be true here). OFCTX_OK, OFCTX_EINVAL,
+ * OFCTX_ENOMEM. */
+static ofctx_err_t put_headers(const ofctx__send_request_t *req, int body, ofctx__buf_t *b,
+                               size_t *at, size_t *n, const char **path) {
+  const md_t m = {.map = req->metadata, .lists = {req->extra, NULL}};
+  const char *k, *v, *tp = NULL, *ts = NULL, *sorted[MAX_HEADERS];
+  header_set_t h = {0};
+  ofctx_err_t rc = OFCTX_OK;
+
+  if (body)
+    rc = header_set(&h, "Content-Type", "application/json; charset=utf-8");
+  if (rc == OFCTX_OK)
+    rc = header_set(&h, "Accept", "application/json; charset=utf-8");
+  for (size_t i = 0; rc == OFCTX_OK && md_at(&m, i, &k, &v); i++) {
+    if (!v)
+      rc = OFCTX_EINVAL;
+    else if (overridden(&m, i, k))
+      continue;
+    else if (strcmp(k, "path") == 0)
+      *path = v;
+    else if (strcmp(k, "traceparent") == 0)
+      tp = v;
+    else if (strcmp(k, "tracestate") == 0)
+      ts = v;
+    else if (strcmp(k, "errorIfNot2XX") == 0 && *v && !truthy(v))
+      rc = OFCTX_EINVAL; /* an answer that is not 2xx always fails the send here */
+    else if (*k >= 'A' && *k <= 'Z')
+      rc = header_set(&h, k, v);
+  }
+  if (req->traceparent && *req->traceparent)
+    tp = req->traceparent;
+  if (req->tracestate && *req->tracestate)
+    ts = req->tracestate;
+  if (rc == OFCTX_OK && tp && *tp)
+    rc = header_set(&h, "traceparent", tp);
+  if (rc == OFCTX_OK && ts && *ts)
+    rc = header_set(&h, "tracestate", ts);
+  for (size_t i = 0; rc == OFCTX_OK && i < h.n; i++)
+    sorted[i] = h.name[i];
+  if (rc == OFCTX_OK)
+    qsort(sorted, h.n, sizeof *sorted, by_name);
+  for (size_t i = 0; rc == OFCTX_OK && i < h.n; i++) {
+    size_t j = 0;
+    while (h.name[j] != sorted[i])
+      j++;
+    if (go_writes(h.name[j]))
+      continue;
     at[(*n)++] = b->len;
-    ofctx__buf_printf(b, "%s: %s", key, value);
+    /* curl drops a line "Name:" with nothing after it: "Name;" sends it empty */
+    ofctx__buf_printf(b, *h.value[j] ? "%s: %s" : "%s;", h.name[j], h.value[j]);
     ofctx__buf_append(b, "", 1);
   }
-  for (size_t i = 0; i < 3; i++)
-    if (trace[i][1] && *n + 1 < max) {
-      at[(*n)++] = b->len;
-      ofctx__buf_printf(b, "%s: %s", trace[i][0], trace[i][1]);
-      ofctx__buf_append(b, "", 1);
-    }
-  return b->failed ? OFCTX_ENOMEM : OFCTX_OK;
+  header_set_free(&h);
+  return rc == OFCTX_OK && b->failed ? OFCTX_ENOMEM : rc;
 }
 
 /* The component's url split into the client's base (scheme and authority)
@@ -144,7 +298,7 @@ static int url_parts(const char *url, const char *path, ofctx__buf_t *base, ofct
   return 0;
 }
 
-#define MAX_HEADERS 64
+/* ---- bindings.kafka and pubsub.kafka ---- */
 
 static void record_done(void *arg, int ok, const char *error) {
   call_t *call = arg;
@@ -155,70 +309,36 @@ static void record_done(void *arg, int ok, const char *error) {
   ofctx__free(call);
 }
 
-/* A record's metadata: the output's (or NULL), then two lists (key,
- * value, ..., NULL; or NULL). With `request_wins`, an entry of the first
- * list whose key the second has is left out (a bulk entry's headers, as
- * Dapr's Kafka component merges them). */
-typedef struct {
-  const ofctx_strmap_t *map;
-  const char *const *lists[2];
-  int request_wins;
-} md_t;
-
-static int listed(const char *const *list, const char *key) {
-  for (; list && list[0]; list += 2)
-    if (strcmp(list[0], key) == 0)
-      return 1;
-  return 0;
-}
-
-/* Entry `i` of `m` with its key and value: 1 from the map, 2 from the
- * first list, 3 from the second; 0 past the last. */
-static int md_at(const md_t *m, size_t i, const char **k, const char **v) {
-  size_t n = m->map ? ofctx_strmap_count(m->map) : 0;
-
-  if (i < n) {
-    *k = ofctx_strmap_key_at(m->map, i);
-    *v = ofctx_strmap_value_at(m->map, i);
-    return 1;
-  }
-  i -= n;
-  for (int l = 0; l < 2; l++) {
-    for (n = 0; m->lists[l] && m->lists[l][2 * n]; n++)
-      ;
-    if (i < n) {
-      *k = m->lists[l][2 * i];
-      *v = m->lists[l][2 * i + 1];
-      return 2 + l;
-    }
-    i -= n;
-  }
-  return 0;
-}
-
 /* The metadata `m` as a record's key and headers (name, value, ...,
- * NULL in `out`, room for `max` pairs); a publish's rawPayload into
- * `*raw` (when `raw` is not NULL): OFCTX_OK, or OFCTX_EINVAL when there
- * are more, or a rawPayload is neither true nor false. */
-static ofctx_err_t record_headers(const md_t *m, int publish, const char **out, size_t max,
-                                  const char **key, int *raw) {
+ * NULL in `out`, room for `max` pairs), as Dapr's Kafka component makes
+ * them: every entry a header, the `partitionKey` or `__key` one the key
+ * too (the later of them). With `trace` (a binding's send), the send's
+ * `traceparent` and `tracestate` when tracing is on and they are not
+ * empty, over entries of those names: daprd puts them in a binding's
+ * metadata (a publish carries its trace in the envelope). A publish's
+ * rawPayload into `*raw` (when `raw` is not NULL). OFCTX_OK, or
+ * OFCTX_EINVAL when there are more, an entry has no value, or a
+ * rawPayload is neither true nor false. */
+static ofctx_err_t record_headers(const md_t *m, int publish, const ofctx__send_request_t *trace,
+                                  const char **out, size_t max, const char **key, int *raw) {
+  const char *tp = trace && trace->traceparent && *trace->traceparent ? trace->traceparent : NULL;
+  const char *ts = trace && trace->tracestate && *trace->tracestate ? trace->tracestate : NULL;
   const char *k, *v;
   size_t n = 0;
-  int from;
 
-  for (size_t i = 0; (from = md_at(m, i, &k, &v)) != 0; i++) {
-    if (m->request_wins && from == 2 && listed(m->lists[1], k))
+  for (size_t i = 0; md_at(m, i, &k, &v); i++) {
+    if (!v)
+      return OFCTX_EINVAL;
+    if (overridden(m, i, k) || (tp && strcmp(k, "traceparent") == 0) ||
+        (ts && strcmp(k, "tracestate") == 0))
       continue;
-    if (strcmp(k, "partitionKey") == 0 || strcmp(k, "__key") == 0) {
+    if (strcmp(k, "partitionKey") == 0 || strcmp(k, "__key") == 0)
       *key = v;
-      continue;
-    }
     if (publish && strcmp(k, "rawPayload") == 0) {
       if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
         return OFCTX_EINVAL;
       if (raw)
         *raw = strcmp(v, "true") == 0;
-      continue;
     }
     if (n + 1 >= max)
       return OFCTX_EINVAL;
@@ -226,6 +346,14 @@ static ofctx_err_t record_headers(const md_t *m, int publish, const char **out, 
     out[2 * n + 1] = v;
     n++;
   }
+  for (int t = 0; t < 2; t++)
+    if (t == 0 ? tp != NULL : ts != NULL) {
+      if (n + 1 >= max)
+        return OFCTX_EINVAL;
+      out[2 * n] = t == 0 ? "traceparent" : "tracestate";
+      out[2 * n + 1] = t == 0 ? tp : ts;
+      n++;
+    }
   out[2 * n] = NULL;
   return OFCTX_OK;
 }
@@ -381,15 +509,16 @@ static ofctx_err_t bulk_start(direct_sink_t *s, const ofctx__comp_t *comp,
       !(b->failed = ofctx__calloc(n ? n : 1, 1)) ||
       !(b->records = ofctx__calloc(n ? n : 1, sizeof *b->records)))
     rc = OFCTX_ENOMEM;
-  if (rc == OFCTX_OK && record_headers(&request, 1, headers, MAX_HEADERS, &key, &raw) != OFCTX_OK)
+  if (rc == OFCTX_OK &&
+      record_headers(&request, 1, NULL, headers, MAX_HEADERS, &key, &raw) != OFCTX_OK)
     rc = OFCTX_EINVAL;
   for (size_t i = 0; rc == OFCTX_OK && i < n; i++) {
     const ofctx_bulk_entry_t *e = &req->entries[i];
     md_t m = {.lists = {req->extra, e->metadata}};
-    md_t h = {.lists = {e->metadata, req->extra}, .request_wins = 1};
+    md_t h = {.lists = {e->metadata, req->extra}}; /* the call's over the entry's */
     if (entry_check(req, i, &why) != OFCTX_OK)
       rc = refused(comp, &why);
-    else if (record_headers(&h, 1, headers, MAX_HEADERS, &key, NULL) != OFCTX_OK)
+    else if (record_headers(&h, 1, NULL, headers, MAX_HEADERS, &key, NULL) != OFCTX_OK)
       rc = OFCTX_EINVAL; /* more than a record carries, or a rawPayload neither true nor false */
     else
       rc = make_envelope(s, comp, req, &m, e->content_type, e->data, e->len, raw, &envelopes[i]);
@@ -400,10 +529,10 @@ static ofctx_err_t bulk_start(direct_sink_t *s, const ofctx__comp_t *comp,
     b->pending = 1; /* the loop's own hold: no answer before every entry is given */
     for (size_t i = 0; i < n; i++) {
       const ofctx_bulk_entry_t *e = &req->entries[i];
-      md_t m = {.lists = {e->metadata, req->extra}, .request_wins = 1};
+      md_t m = {.lists = {e->metadata, req->extra}};
       key = NULL;
       b->records[i] = (bulk_record_t){b, i};
-      record_headers(&m, 1, headers, MAX_HEADERS, &key, NULL); /* checked above */
+      record_headers(&m, 1, NULL, headers, MAX_HEADERS, &key, NULL); /* checked above */
       b->pending++;
       if (ofctx__kafka_produce(p, req->topic, key, headers,
                                envelopes[i].data ? envelopes[i].data : e->data,
@@ -448,7 +577,8 @@ static ofctx_err_t kafka_start(direct_sink_t *s, size_t slot, const ofctx__send_
     return OFCTX_ESEND; /* a send of the other kind */
   if (!publish && (!req->operation || strcmp(req->operation, "create") != 0))
     return OFCTX_EINVAL; /* Dapr's Kafka binding makes no other */
-  if (!bulk && record_headers(&m, publish, headers, MAX_HEADERS, &key, &raw) != OFCTX_OK)
+  if (!bulk && record_headers(&m, publish, publish ? NULL : req, headers, MAX_HEADERS, &key,
+                              &raw) != OFCTX_OK)
     return OFCTX_EINVAL;
   if (publish && !bulk &&
       (rc = make_envelope(s, comp, req, &m, req->content_type, req->data, req->len, raw,
@@ -497,8 +627,9 @@ static ofctx_err_t direct_start(ofctx__sink_t *base_sink, const ofctx__send_requ
   direct_sink_t *s = (direct_sink_t *)base_sink;
   size_t slot;
   const ofctx__comp_t *comp;
-  const char *method, *path = NULL, *type = NULL;
+  const char *method, *path = NULL;
   const char *lines[MAX_HEADERS + 1];
+  int body;
   size_t at[MAX_HEADERS], n = 0;
   ofctx__buf_t headers = {0}, url_base = {0}, tail = {0};
   call_t *call;
@@ -514,10 +645,11 @@ static ofctx_err_t direct_start(ofctx__sink_t *base_sink, const ofctx__send_requ
   method = method_of(req->operation);
   if (!method)
     return OFCTX_EINVAL;
-  rc = put_headers(req, &headers, at, &n, MAX_HEADERS, &path, &type);
-  /* the caller's type is a header line too */
-  if (rc == OFCTX_OK && ((req->content_type && !header_ok(req->content_type)) ||
-                         url_parts(ofctx__comp_value(comp, "url"), path, &url_base, &tail) != 0))
+  /* Go's client sends a body with these only (Dapr's binding gives none to
+   * the others); the caller's type reaches no binding under Dapr */
+  body = strcmp(method, "GET") != 0 && strcmp(method, "DELETE") != 0;
+  rc = put_headers(req, body, &headers, at, &n, &path);
+  if (rc == OFCTX_OK && url_parts(ofctx__comp_value(comp, "url"), path, &url_base, &tail) != 0)
     rc = OFCTX_EINVAL;
   call = ofctx__calloc(1, sizeof *call);
   if (rc == OFCTX_OK && (url_base.failed || tail.failed || !call))
@@ -532,12 +664,9 @@ static ofctx_err_t direct_start(ofctx__sink_t *base_sink, const ofctx__send_requ
     lines[n] = NULL;
     call->done = done;
     call->arg = arg;
-    /* as Dapr's binding: JSON unless the caller or the metadata says */
-    rc = ofctx__dapr_call(s->clients[slot], method, tail.data,
-                          type                ? type
-                          : req->content_type ? req->content_type
-                                              : "application/json; charset=utf-8",
-                          lines, req->data, req->len, s->policy, call_done, call);
+    /* the type is one of the lines */
+    rc = ofctx__dapr_call(s->clients[slot], method, tail.data, NULL, lines, body ? req->data : NULL,
+                          body ? req->len : 0, s->policy, call_done, call);
   }
   if (rc != OFCTX_OK)
     ofctx__free(call);

@@ -1,7 +1,8 @@
 /* The direct mode's sink (direct_sink.c) against an HTTP server of ours on
  * the same loop: each operation's method, the url with the `path`
- * metadata, metadata as headers, the type, a failed answer, and the sends
- * it refuses before any request; a pubsub.kafka output without brokers:
+ * metadata, the headers Dapr's HTTP binding sets (upper-case metadata keys,
+ * Accept, the type, the trace), a failed answer, and the sends it refuses
+ * before any request; a pubsub.kafka output without brokers:
  * the publishes it refuses, and a bulk publish's failed entries. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cmocka.h>
 #include <uv.h>
@@ -22,6 +24,7 @@ typedef struct {
   int status; /* the server's answer */
   int hits;
   char method[16], path[128], type[128], team[64], body[128];
+  char headers[1024]; /* every header but Host and Content-Length, "Name: value\n" each */
   /* the component */
   char url[96];
   char *keys[1], *values[1];
@@ -48,6 +51,13 @@ static void serve(void *arg, ofctx__http_request_t *req) {
   snprintf(f->type, sizeof f->type, "%s", type ? type : "(none)");
   snprintf(f->team, sizeof f->team, "%s", team ? team : "(none)");
   snprintf(f->body, sizeof f->body, "%.*s", (int)len, body);
+  f->headers[0] = '\0';
+  for (size_t i = 0, n = 0, count; i < (ofctx__http_request_headers(req, &count), count); i++) {
+    const ofctx__http_header_t *h = &ofctx__http_request_headers(req, &count)[i];
+    if (strcasecmp(h->name, "Host") != 0 && strcasecmp(h->name, "Content-Length") != 0)
+      n += (size_t)snprintf(f->headers + n, n < sizeof f->headers ? sizeof f->headers - n : 0,
+                            "%s: %s\n", h->name, h->value);
+  }
   ofctx__http_respond(req, f->status, NULL, 0, NULL, 0);
 }
 
@@ -96,8 +106,18 @@ static void on_done(void *arg, const ofctx__sink_result_t *r) {
   f->result.error = NULL; /* valid during the call only */
 }
 
-/* A binding send of `op` with the output's metadata `md` (a strmap-less
- * send: NULL) and the call's `extra`; runs until it ends. */
+/* Runs `req` until it ends. */
+static void send_req(fixture_t *f, const ofctx__send_request_t *req) {
+  f->done = 0;
+  assert_int_equal(f->sink->start(f->sink, req, on_done, f), OFCTX_OK);
+  assert_int_equal(f->done, 0); /* never from inside start */
+  while (!f->done)
+    uv_run(&f->loop, UV_RUN_ONCE);
+  assert_int_equal(f->done, 1);
+}
+
+/* A binding send of `op` with the call's metadata `extra` and type `type`;
+ * runs until it ends. */
 static void send_one(fixture_t *f, const char *op, const char *const *extra, const char *type) {
   ofctx__send_request_t req = {.kind = OFCTX__SEND_BINDING,
                                .slot = 0,
@@ -109,12 +129,7 @@ static void send_one(fixture_t *f, const char *op, const char *const *extra, con
                                .data = "{\"a\":1}",
                                .len = 7};
 
-  f->done = 0;
-  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_OK);
-  assert_int_equal(f->done, 0); /* never from inside start */
-  while (!f->done)
-    uv_run(&f->loop, UV_RUN_ONCE);
-  assert_int_equal(f->done, 1);
+  send_req(f, &req);
 }
 
 /* ofctx_invoke_binding names the component, not an output: the slot is
@@ -153,10 +168,11 @@ static void create_is_a_post_to_url_and_path(void **state) {
   assert_string_equal(f->type, "application/json; charset=utf-8");
   assert_string_equal(f->team, "logs");
   assert_string_equal(f->body, "{\"a\":1}");
-  send_one(f, "post", NULL, "text/plain"); /* no path: the url alone; the caller's type */
+  send_one(f, "post", NULL, "text/plain"); /* no path: the url alone */
   assert_string_equal(f->method, "POST");
   assert_string_equal(f->path, "/api/v2/");
-  assert_string_equal(f->type, "text/plain");
+  /* the caller's type never reaches Dapr's binding (no field of the request) */
+  assert_string_equal(f->type, "application/json; charset=utf-8");
   assert_string_equal(f->team, "(none)");
   teardown_fixture(f);
 }
@@ -349,12 +365,11 @@ static void kafka_publishes(void **state) {
   free(f);
 }
 
-/* The caller's type is a header line, and the path part of the request
- * line: checked before any request as the metadata are (a CR/LF in the type
- * added headers of the caller's own). A path with ".." is refused, as
+/* The path part of the request line: a path with ".." is refused, as
  * Dapr's binding refuses it; one with a control character too, as Go's URL
- * parser does. */
-static void refused_type_and_path(void **state) {
+ * parser does. The caller's type is no header (Dapr's binding never sees
+ * it), so a CR/LF in it adds no header line either. */
+static void refused_path_and_type_unused(void **state) {
   fixture_t *f = setup_with("/api/v2");
   const char *up[] = {"path", "../admin", NULL};
   const char *crlf[] = {"path", "x\r\nX-Evil: 1", NULL};
@@ -364,15 +379,10 @@ static void refused_type_and_path(void **state) {
                                .name = "alerts",
                                .component = "nm",
                                .operation = "create",
-                               .content_type = "text/plain\r\nX-Evil: 1",
                                .data = "x",
                                .len = 1};
 
   (void)state;
-  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_EINVAL);
-  req.content_type = "text/plain\nX-Evil: 1";
-  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_EINVAL);
-  req.content_type = NULL;
   req.extra = up;
   assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_EINVAL);
   req.extra = crlf;
@@ -382,6 +392,12 @@ static void refused_type_and_path(void **state) {
   uv_run(&f->loop, UV_RUN_NOWAIT);
   assert_int_equal(f->done, 0);
   assert_int_equal(f->hits, 0);
+  req.extra = NULL;
+  req.content_type = "text/plain\r\nX-Evil: 1";
+  send_req(f, &req);
+  assert_true(f->result.ok);
+  assert_null(strstr(f->headers, "Evil"));
+  assert_string_equal(f->type, "application/json; charset=utf-8");
   teardown_fixture(f);
 }
 
@@ -399,6 +415,135 @@ static void space_in_path_is_escaped(void **state) {
   teardown_fixture(f);
 }
 
+/* The headers are those Dapr's HTTP binding sets: only the metadata whose
+ * key starts with an upper-case letter, in Go's canonical form, sorted as
+ * Go writes them; Accept and (with a body) Content-Type by default; Host,
+ * Content-Length, Transfer-Encoding and Trailer never from the metadata
+ * (Go writes its own); a lower-case key is no header. A GET has no
+ * Content-Type; the operation is matched in any case, as Dapr upper-cases
+ * it. */
+static void headers_as_dapr_sends_them(void **state) {
+  fixture_t *f = setup_with("/a");
+  const char *extra[] = {"X-Team",
+                         "logs",
+                         "team",
+                         "lower",
+                         "x-lower",
+                         "v",
+                         "X-API-KEY",
+                         "k",
+                         "Accept",
+                         "text/plain",
+                         "Content-Length",
+                         "999",
+                         "Host",
+                         "evil",
+                         "errorIfNot2XX",
+                         "true",
+                         "X-Empty",
+                         "",
+                         "X-Team",
+                         "later wins",
+                         "Transfer-Encoding",
+                         "chunked",
+                         NULL};
+  const char *typed[] = {"content-type", "text/xml", "CONTENT-TYPE", "application/xml", NULL};
+
+  (void)state;
+  send_one(f, "create", extra, NULL);
+  assert_true(f->result.ok);
+  assert_string_equal(f->body, "{\"a\":1}");
+  assert_string_equal(f->headers, "Accept: text/plain\n"
+                                  "Content-Type: application/json; charset=utf-8\n"
+                                  "X-Api-Key: k\n"
+                                  "X-Empty: \n"
+                                  "X-Team: later wins\n");
+  send_one(f, "get", NULL, "text/plain");
+  assert_string_equal(f->method, "GET");
+  assert_string_equal(f->headers, "Accept: application/json; charset=utf-8\n");
+  send_one(f, "PUT", typed, NULL);
+  assert_string_equal(f->method, "PUT");
+  assert_string_equal(f->headers, "Accept: application/json; charset=utf-8\n"
+                                  "Content-Type: application/xml\n");
+  teardown_fixture(f);
+}
+
+#define TP "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+/* The trace as daprd gives it to the binding: its traceparent and (when
+ * not empty) tracestate metadata, which Dapr's HTTP binding sends as
+ * headers; with tracing on, the send's own over the caller's; never the
+ * baggage. With tracing off, a caller's traceparent entry goes as it is. */
+static void trace_headers(void **state) {
+  fixture_t *f = setup_with("/a");
+  const char *own[] = {"traceparent", "00-11111111111111111111111111111111-2222222222222222-01",
+                       "Traceparent", "x", NULL};
+  ofctx__send_request_t req = {.kind = OFCTX__SEND_BINDING,
+                               .slot = 0,
+                               .name = "alerts",
+                               .component = "nm",
+                               .operation = "create",
+                               .extra = own,
+                               .data = "x",
+                               .len = 1,
+                               .traceparent = TP,
+                               .tracestate = "a=1",
+                               .baggage = "team=pay"};
+
+  (void)state;
+  send_req(f, &req);
+  assert_string_equal(f->headers, "Accept: application/json; charset=utf-8\n"
+                                  "Content-Type: application/json; charset=utf-8\n"
+                                  "Traceparent: " TP "\n"
+                                  "Tracestate: a=1\n");
+  req.tracestate = "";
+  req.extra = NULL;
+  send_req(f, &req);
+  assert_null(strstr(f->headers, "Tracestate"));
+  assert_non_null(strstr(f->headers, "Traceparent: " TP "\n"));
+  req.traceparent = req.tracestate = req.baggage = NULL; /* tracing off */
+  req.extra = own;
+  send_req(f, &req);
+  assert_non_null(
+      strstr(f->headers, "Traceparent: 00-11111111111111111111111111111111-2222222222222222-01\n"));
+  teardown_fixture(f);
+}
+
+/* What Go's client or Dapr's binding would refuse: a header name that is
+ * not a token, a value with a control character, an errorIfNot2XX of the
+ * call that is not true (the direct mode fails every answer that is not
+ * 2xx), a metadata entry without a value. */
+static void refused_headers(void **state) {
+  fixture_t *f = setup_with("/a");
+  const char *space[] = {"X Team", "a", NULL};
+  const char *ctl[] = {"X-Team", "a\x01", NULL};
+  const char *lax[] = {"errorIfNot2XX", "false", NULL};
+  const char *no_value[] = {"X-Team", NULL, NULL};
+  const char *lower_ok[] = {"x team", "a\x01", "errorIfNot2XX", "YES", NULL};
+  ofctx__send_request_t req = {.kind = OFCTX__SEND_BINDING,
+                               .slot = 0,
+                               .name = "alerts",
+                               .component = "nm",
+                               .operation = "create",
+                               .data = "x",
+                               .len = 1};
+
+  (void)state;
+  req.extra = space;
+  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_EINVAL);
+  req.extra = ctl;
+  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_EINVAL);
+  req.extra = lax;
+  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_EINVAL);
+  req.extra = no_value;
+  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_EINVAL);
+  assert_int_equal(f->hits, 0);
+  req.extra = lower_ok; /* no header: Dapr's binding leaves it; YES is true to Dapr */
+  send_req(f, &req);
+  assert_true(f->result.ok);
+  teardown_fixture(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(create_is_a_post_to_url_and_path),
@@ -406,9 +551,12 @@ int main(void) {
       cmocka_unit_test(failed_answer),
       cmocka_unit_test(by_component_name),
       cmocka_unit_test(refused_before_any_request),
-      cmocka_unit_test(refused_type_and_path),
+      cmocka_unit_test(refused_path_and_type_unused),
       cmocka_unit_test(space_in_path_is_escaped),
       cmocka_unit_test(kafka_publishes),
+      cmocka_unit_test(headers_as_dapr_sends_them),
+      cmocka_unit_test(trace_headers),
+      cmocka_unit_test(refused_headers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,7 +18,8 @@
  *   {"send_unsized": "out"}          send with options whose size is not set: must
  *                                    fail with OFCTX_EINVAL (then 200, else 500)
  *   {"send_opts": {"output": o, "data": text, "type": t, "operation": op,
- *                  "metadata": [k, v]}}  ofctx_send_to with options, each optional
+ *                  "metadata": [k, v, ...]}}  ofctx_send_to with options, each
+ *                                    optional (up to four metadata pairs)
  *   {"state_set": [store, key, value], "etag": e, "first_write": true, "report": "out",
  *    "metadata": [k, v]}
  *   {"state_get": [store, key], "report": "out"}
@@ -204,13 +205,16 @@ static ofctx_result_t probe(ofctx_t *ctx, const ofctx_event_t *in) {
     if (ofctx_send_to(ctx, json_string_value(v), "x", 1, &unsized) != OFCTX_EINVAL)
       rc = OFCTX_ERROR;
   } else if ((v = json_object_get(cmd, "send_opts")) != NULL) {
-    const char *md[] = {json_string_value(json_array_get(json_object_get(v, "metadata"), 0)),
-                        json_string_value(json_array_get(json_object_get(v, "metadata"), 1)), NULL};
+    const char *md[9] = {NULL};
     const char *text = json_string_value(json_object_get(v, "data"));
     ofctx_send_opts_t call_opts = {.size = sizeof call_opts,
                                    .content_type = json_string_value(json_object_get(v, "type")),
                                    .operation = json_string_value(json_object_get(v, "operation")),
-                                   .metadata = md[0] ? md : NULL};
+                                   .metadata = md};
+    for (size_t i = 0; i < 8 && i < json_array_size(json_object_get(v, "metadata")); i++)
+      md[i] = json_string_value(json_array_get(json_object_get(v, "metadata"), i));
+    if (!md[0])
+      call_opts.metadata = NULL;
     if (ofctx_send_to(ctx, json_string_value(json_object_get(v, "output")), text, strlen(text),
                       &call_opts) != OFCTX_OK)
       rc = OFCTX_ERROR;

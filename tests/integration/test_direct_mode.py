@@ -478,20 +478,31 @@ class DirectMode(unittest.TestCase):
 
     def test_kafka_output_produces_a_record(self):
         """A send to a bindings.kafka output is a record on its publishTopic,
-        produced by the idempotent producer: the output's partitionKey the
-        key, the call's other metadata headers; the input's record is
-        committed once the brokers took it."""
+        produced by the idempotent producer, as Dapr's Kafka component makes
+        it: the output's partitionKey the key, and every metadata entry a
+        header, partitionKey too; with tracing on, the trace daprd gives a
+        binding (traceparent, tracestate) headers as well, so the trace goes
+        on through Kafka: the input record's trace, a span of the send's
+        own. The input's record is committed once the brokers took it."""
         out_topic = "direct-out-%d" % DirectMode.next_out
         DirectMode.next_out += 1
         self.write_kafka_output(out_topic)
         ctx = self.context()
         ctx["outputs"]["out"] = {"componentName": "kafka-out", "componentType": "bindings.kafka",
                                  "operation": "create", "metadata": {"partitionKey": "p1"}}
+        ctx["pluginsTracing"] = {"enabled": True, "provider": {"name": "opentelemetry"}}
         self.context = lambda: ctx
+        trace = "0af7651916cd43dd8448eb211c80319c"
         self.produce({"send_opts": {"output": "out", "data": "{\"id\":\"o1\"}",
-                                    "metadata": ["team", "logs"]}})
+                                    "metadata": ["team", "logs"]}},
+                     headers=["traceparent=00-%s-b7ad6b7169203331-01" % trace,
+                              "tracestate=vendor=1"])
         proc = self.start()
-        self.assertEqual(self.consume(out_topic, 1), ['p1|team=logs|{"id":"o1"}'])
+        [line] = self.consume(out_topic, 1)
+        key, headers, value = line.split("|")
+        self.assertEqual((key, value), ("p1", '{"id":"o1"}'))
+        self.assertRegex(headers, r"^partitionKey=p1,team=logs,traceparent=00-%s-(?!b7ad6b7169203331)"
+                                  r"[0-9a-f]{16}-01,tracestate=vendor=1$" % trace)
         wait_until(lambda: 'ofctx_sends_total{output="out",result="ok"} 1' in self.metrics(),
                    "the send counted", seconds=30)
         self.stop(proc)
@@ -533,12 +544,15 @@ class DirectMode(unittest.TestCase):
                                     "metadata": ["cloudevent.id", "custom-id"]}},
                      {"send_opts": {"output": "pub", "data": "{\"id\":\"o3\"}",
                                     "type": "application/json",
-                                    "metadata": ["ttlInSeconds", "120"]}})
+                                    "metadata": ["ttlInSeconds", "120"]}},
+                     {"send_opts": {"output": "pub", "data": "{\"id\":\"o4\"}",
+                                    "type": "application/json",
+                                    "metadata": ["partitionKey", "k4", "rawPayload", "true"]}})
         proc = self.start()
-        published = self.records(out_topic, 3)
+        published = self.records(out_topic, 4)
         wait_until(lambda: self.lag() == 0, "the records committed", seconds=30)
         self.stop(proc)
-        for _, envelope in published:
+        for _, envelope in published[:3]:
             self.assertEqual(list(envelope), sorted(envelope))  # the sidecar's order
         headers, first = published[0]
         self.assertEqual(headers, "")
@@ -560,6 +574,8 @@ class DirectMode(unittest.TestCase):
         expires = time.mktime(time.strptime(third["expiration"], "%Y-%m-%dT%H:%M:%SZ"))
         self.assertEqual(expires - made, 120)
         self.assertNotIn("expiration", second)
+        # the key and rawPayload are headers too, as every metadata entry
+        self.assertEqual(published[3], ("partitionKey=k4,rawPayload=true", {"id": "o4"}))
 
     def test_bulk_publish_each_entry_a_record(self):
         """ofctx_publish_bulk to a pubsub.kafka output: each entry its own

@@ -96,3 +96,7 @@ ofctx_err_t ofctx__kafka_conf_auth(rd_kafka_conf_t *conf, const ofctx__comp_t *c
     return OFCTX_ECOMPONENT;
   return OFCTX_OK;
 }
+
+int ofctx__kafka_auth_refused(int err) {
+  return err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR__SSL;
+}

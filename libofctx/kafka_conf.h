@@ -20,4 +20,9 @@
 ofctx_err_t ofctx__kafka_conf_auth(rd_kafka_conf_t *conf, const ofctx__comp_t *c,
                                    ofctx_error_t *err);
 
+/* Whether librdkafka's error `err` (an error callback's) is the brokers
+ * refusing the client's authentication or its TLS: no retry fixes it, and
+ * it is logged as an error that names the component. */
+int ofctx__kafka_auth_refused(int err);
+
 #endif

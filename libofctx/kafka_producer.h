@@ -3,7 +3,12 @@
  * retries, order kept per partition), its delivery reports served on the
  * loop (a pipe librdkafka writes to, and a timer). Each record's `done`
  * runs once, later, on the loop: when the brokers acknowledged it (all
- * in-sync replicas), or when it failed or was cancelled. */
+ * in-sync replicas), or when it failed or was cancelled.
+ *
+ * After a fatal error of librdkafka's (the idempotent producer cannot keep
+ * its guarantees, rd_kafka_fatal_error), the records not delivered fail
+ * (their sends are retried as any failed send) and the producer is made
+ * again, logged as an error: the function needs no restart. */
 #ifndef OFCTX_KAFKA_PRODUCER_H
 #define OFCTX_KAFKA_PRODUCER_H
 
@@ -16,6 +21,7 @@
 #include "ofctx/error.h"
 
 typedef struct ofctx__kafka_producer ofctx__kafka_producer_t;
+struct rd_kafka_s; /* librdkafka's rd_kafka_t */
 
 /* A record's end: `ok`, else why it failed (valid during the call). */
 typedef void (*ofctx__kafka_done_fn)(void *arg, int ok, const char *error);
@@ -39,5 +45,9 @@ ofctx_err_t ofctx__kafka_produce(ofctx__kafka_producer_t *p, const char *topic, 
 /* Cancels what is not delivered yet (each `done` runs, failed), closes the
  * handles and frees the producer once they are closed. */
 void ofctx__kafka_producer_close(ofctx__kafka_producer_t *p);
+
+/* librdkafka's handle now (borrowed; NULL while it cannot be made again):
+ * for the tests, which raise a fatal error on it. */
+struct rd_kafka_s *ofctx__kafka_producer_handle(const ofctx__kafka_producer_t *p);
 
 #endif

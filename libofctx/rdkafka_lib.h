@@ -29,6 +29,7 @@
   X(consumer_poll)                                                                                 \
   X(destroy)                                                                                       \
   X(err2str)                                                                                       \
+  X(fatal_error)                                                                                   \
   X(flush)                                                                                         \
   X(get_watermark_offsets)                                                                         \
   X(header_add)                                                                                    \
@@ -55,6 +56,7 @@
   X(seek)                                                                                          \
   X(set_log_queue)                                                                                 \
   X(subscribe)                                                                                     \
+  X(test_fatal_error)                                                                              \
   X(topic_name)                                                                                    \
   X(topic_partition_list_add)                                                                      \
   X(topic_partition_list_destroy)                                                                  \

@@ -290,6 +290,34 @@ class DirectMode(unittest.TestCase):
         self.assertIn("Failed to initialize SASL authentication", lines[0])
         self.assertNotIn(secret, err)
 
+    def test_output_brokers_refusing_authentication_logged_once(self):
+        """A Kafka output with SASL against brokers that refuse it: one error
+        line names the component (not a line per reconnection), each send
+        fails after its timeout and its record is retried; the password is
+        in no log line."""
+        out_topic = "direct-out-%d" % DirectMode.next_out
+        DirectMode.next_out += 1
+        secret = "Out-Pa55-not-to-be-logged"
+        write_components(os.path.join(self.resources, "kafka-out.yaml"), (
+            "kafka-out", "bindings.kafka",
+            [("brokers", self.brokers), ("publishTopic", out_topic), ("authType", "password"),
+             ("disableTls", "true"), ("saslUsername", "fn"), ("saslPassword", secret)]))
+        ctx = self.context()
+        ctx["outputs"]["out"] = {"componentName": "kafka-out", "componentType": "bindings.kafka",
+                                 "operation": "create"}
+        self.context = lambda: ctx
+        self.produce({"send_opts": {"output": "out", "data": "{\"id\":\"o1\"}"}})
+        proc = self.start(OFCTX_SEND_TIMEOUT_MS="1000")
+        wait_until(lambda: re.search(r'ofctx_sends_total\{output="out",result="failed"\} [2-9]',
+                                     self.metrics()), "two sends failed", seconds=60)
+        err = self.stop(proc)
+        lines = [l for l in err.splitlines()
+                 if "kafka: authentication or TLS with the brokers failed" in l]
+        self.assertEqual(len(lines), 1, err)
+        self.assertIn("component=kafka-out", lines[0])
+        self.assertIn("the output's sends fail", lines[0])
+        self.assertNotIn(secret, err)
+
     def test_librdkafka_that_cannot_be_loaded_is_refused(self):
         """librdkafka is opened only in direct mode (dlopen): one that cannot
         be opened stops the start with a message that names the variable."""

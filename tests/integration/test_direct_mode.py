@@ -228,11 +228,15 @@ spec:
 
     def bulk_context(self, max_messages, await_ms=1000):
         """The input with bulkSubscribe, as a pub/sub input takes it."""
-        ctx = self.context()
-        ctx["inputs"]["logs"]["metadata"] = {
-            "bulkSubscribe": "true", "bulkSubscribeMaxMessagesCount": str(max_messages),
-            "bulkSubscribeMaxAwaitDurationMs": str(await_ms)}
-        self.context = lambda: ctx
+        base = self.context
+
+        def context():
+            ctx = base()  # the port of the instance started
+            ctx["inputs"]["logs"]["metadata"] = {
+                "bulkSubscribe": "true", "bulkSubscribeMaxMessagesCount": str(max_messages),
+                "bulkSubscribeMaxAwaitDurationMs": str(await_ms)}
+            return ctx
+        self.context = context
 
     def batches(self):
         """What the batch function reported of each batch (batch_ids), in
@@ -361,15 +365,27 @@ spec:
         """Two functions in one group share the topic's four partitions; when
         one stops mid-stream, the other takes its partitions over, and every
         record reaches the endpoint."""
+        self.split_and_rebalance()
+
+    def test_split_rebalance_with_batches_in_flight_loses_nothing(self):
+        """The same with bulk and a batch function: the second instance's
+        join revokes the first's partitions while batches are with the
+        function, and its stop revokes the second's; every record still
+        reaches the endpoint."""
+        self.bulk_context(5, await_ms=100)
+        # a batch's sends run side by side: slower answers keep it mid-stream
+        self.split_and_rebalance(0.5, OFCTX_PROBE_BATCH="1")
+
+    def split_and_rebalance(self, delay=0.04, **env):
         records = [("key-%d" % i, {"send": ["nm"], "id": "s%d" % i}) for i in range(600)]
-        self.endpoint.delay = 0.04
-        first = self.start()
+        self.endpoint.delay = delay
+        first = self.start(**env)
         wait_until(lambda: self.probe_status("/readyz") == 200, "the first ready", seconds=30)
         self.produce_keyed(records)
         wait_until(lambda: len(self.endpoint.bodies()) >= 20, "the first consuming", seconds=120)
         first_port = self.port
         self.port = free_port()  # the second, in the same group
-        second = self.start()
+        second = self.start(**env)
         wait_until(lambda: 'outcome="success"} 0' not in self.metrics() and self.metrics(),
                    "the second consuming", seconds=120)
         self.port = first_port
@@ -486,10 +502,8 @@ spec:
                                          r"[0-9a-f]{12}$")
         self.assertRegex(envelope["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
-    def test_pubsub_input_gives_the_cloudevent(self):
-        """A pubsub.kafka input's record is the CloudEvent a Dapr publisher
-        wrote: the function gets its data and attributes; a record that is
-        no CloudEvent is dropped and counted, and the next one still comes."""
+    def pubsub_input(self):
+        """The input a pubsub.kafka component of the test's group."""
         with open(os.path.join(self.resources, "kafka.yaml"), "w") as f:
             f.write("""apiVersion: dapr.io/v1alpha1
 kind: Component
@@ -512,6 +526,52 @@ spec:
         ctx["inputs"] = {"orders": {"componentName": "pubsub", "componentType": "pubsub.kafka",
                                     "uri": self.topic}}
         self.context = lambda: ctx
+
+    def test_pubsub_batches_give_the_cloudevents(self):
+        """A pubsub.kafka input with bulkSubscribe from
+        OFCTX_SUBSCRIPTION_METADATA, as in sidecar mode: the batch function
+        gets the records' CloudEvents in one batch with each record's
+        metadata; a record that is no CloudEvent is dropped, not in it."""
+        self.pubsub_input()
+
+        def event(i, data):
+            return json.dumps({"specversion": "1.0", "id": "e%d" % i, "source": "orders-app",
+                               "type": "com.dapr.event.sent", "datacontenttype": "application/json",
+                               "topic": self.topic, "pubsubname": "pubsub", "data": data})
+        records = [event(0, {"describe_to": "nm"}), "not a cloudevent",
+                   event(2, {"batch_ids": "nm", "id": "c2"}), event(3, {"return": 200, "id": "c3"})]
+        subprocess.run([KCAT, "-P", "-b", self.brokers, "-t", self.topic],
+                       input="".join(r + "\n" for r in records), text=True, check=True,
+                       timeout=60, capture_output=True)
+        proc = self.start(OFCTX_PROBE_BATCH="1",
+                          OFCTX_SUBSCRIPTION_METADATA="bulkSubscribe=true,"
+                                                      "bulkSubscribeMaxMessagesCount=10")
+        wait_until(lambda: len(self.endpoint.bodies()) >= 2, "the description and the batch",
+                   seconds=60)
+        wait_until(lambda: self.lag() == 0, "all committed", seconds=30)
+        metrics = self.metrics()
+        err = self.stop(proc)
+        bodies = [json.loads(b) for b in self.endpoint.bodies()]
+        self.assertEqual(len(bodies), 2)
+        report = [b for b in bodies if "ids" in b][0]
+        self.assertEqual(report, {"ids": [None, "c2", "c3"], "offsets": ["0", "2", "3"],
+                                  "partitions": ["0", "0", "0"]})
+        got = [b for b in bodies if "ids" not in b][0]
+        self.assertEqual((got["input"], got["kind"]), ("orders", "pubsub"))
+        self.assertEqual(json.loads(got["data"]), {"describe_to": "nm"})
+        self.assertEqual((got["attributes"]["id"], got["attributes"]["source"]),
+                         ("e0", "orders-app"))
+        self.assertEqual((got["metadata"]["__offset"], got["metadata"]["__topic"]),
+                         ("0", self.topic))
+        self.assertIn('ofctx_events_total{input="orders",outcome="drop"} 1', metrics)
+        self.assertIn('ofctx_events_total{input="orders",outcome="success"} 3', metrics)
+        self.assertIn("message dropped input=orders", err)
+
+    def test_pubsub_input_gives_the_cloudevent(self):
+        """A pubsub.kafka input's record is the CloudEvent a Dapr publisher
+        wrote: the function gets its data and attributes; a record that is
+        no CloudEvent is dropped and counted, and the next one still comes."""
+        self.pubsub_input()
         event = {"specversion": "1.0", "id": "e1", "source": "orders-app",
                  "type": "com.dapr.event.sent", "datacontenttype": "application/json",
                  "topic": self.topic, "pubsubname": "pubsub", "data": {"describe_to": "nm"}}

@@ -227,7 +227,6 @@ static void set_paused(part_t *p, int paused) {
 
   if (p->paused == paused || p->revoked)
     return;
-
   list = ofctx__rdkafka.topic_partition_list_new(1);
   ofctx__rdkafka.topic_partition_list_add(list, p->topic, p->partition);
   if (paused)
@@ -327,9 +326,8 @@ static void settle(part_t *p, size_t given, size_t done) {
     p->tail = NULL;
   if (done && d->draining)
     commit_done(in, 1);
-  else if (done &&
-           !uv_is_active((uv_handle_t *)&in->commit)) /* one commit for what ends meanwhile */
-    uv_timer_start(&in->commit, commit_due, COMMIT_DELAY_MS, 0);
+  else if (done && !uv_is_active((uv_handle_t *)&in->commit))
+    uv_timer_start(&in->commit, commit_due, COMMIT_DELAY_MS, 0); /* one for what ends meanwhile */
   if (d->draining) { /* what is not done is not committed: the group delivers it again */
     part_release(p, &in->parts);
     return;

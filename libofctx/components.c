@@ -41,9 +41,55 @@ static int is_direction(const char *v) {
   return strcmp(v, "input") == 0 || strcmp(v, "output") == 0 || strcmp(v, "input, output") == 0 ||
          strcmp(v, "input,output") == 0;
 }
+/* The authority of an http:// URL (what stands before its path): a host,
+ * and a port from 1 to 65535 if there is one; no user or password (they
+ * would go into every log line that names the address: credentials belong
+ * in headers, from a secret). An IPv6 host is in brackets. */
+static int is_authority(const char *a, size_t n) {
+  const char *colon = NULL, *host_end;
+  unsigned port = 0;
+
+  if (n == 0 || memchr(a, '@', n))
+    return 0;
+  if (a[0] == '[') {
+    host_end = memchr(a, ']', n);
+    if (!host_end || host_end == a + 1)
+      return 0;
+    host_end++;
+  } else {
+    colon = memchr(a, ':', n);
+    host_end = colon ? colon : a + n;
+    if (host_end == a)
+      return 0;
+  }
+  if (host_end == a + n)
+    return 1;
+  if (*host_end != ':' || host_end + 1 == a + n || a + n - (host_end + 1) > 5)
+    return 0;
+  for (const char *p = host_end + 1; p < a + n; p++) {
+    if (*p < '0' || *p > '9')
+      return 0;
+    port = port * 10 + (unsigned)(*p - '0');
+  }
+  return port >= 1 && port <= 65535;
+}
 static int is_http_url(const char *v) {
-  return strncmp(v, "http://", 7) == 0 && v[7] != '\0' && v[7] != '/' && ofctx__text_ok(v) &&
-         !strpbrk(v, " \t");
+  const char *authority = v + 7, *slash;
+
+  if (strncmp(v, "http://", 7) != 0 || !ofctx__text_ok(v) || strpbrk(v, " \t"))
+    return 0;
+  slash = strchr(authority, '/');
+  return is_authority(authority, slash ? (size_t)(slash - authority) : strlen(authority));
+}
+/* A URL that holds a user or a password before its host. */
+static int has_userinfo(const char *v) {
+  const char *scheme = strstr(v, "://"), *end;
+
+  if (!scheme)
+    return 0;
+  scheme += 3;
+  end = scheme + strcspn(scheme, "/?#");
+  return memchr(scheme, '@', (size_t)(end - scheme)) != NULL;
 }
 /* Dapr reads its booleans with Go's strconv.ParseBool: 1 when `v` is true,
  * 0 when false, -1 when it is neither. */
@@ -117,7 +163,10 @@ static const struct {
     {"consumeRetryEnabled", KB | KP, is_true, "\"true\" (the direct mode always retries)", 0},
     {"version", KB | KP, any_value, NULL, 0}, /* librdkafka negotiates the protocol version */
     {"direction", KB | KP | HB, is_direction, "\"input\", \"output\" or \"input, output\"", 0},
-    {"url", HB, is_http_url, "an http:// URL (the direct mode has no TLS yet)", 0},
+    {"url", HB, is_http_url,
+     "an http:// URL with a host, a port from 1 to 65535 if any, and no user or password (the "
+     "direct mode has no TLS yet)",
+     0},
     {"maxResponseBodySize", HB, any_value, NULL, 0}, /* the answer's body is never read */
     {"errorIfNot2XX", HB, is_true, "\"true\" (any other answer is a failed send)", 0},
 };
@@ -303,7 +352,7 @@ static ofctx_err_t check_values(const ofctx__comp_t *c, ofctx_error_t *err) {
     char v[96];
     if (keys[k].ok(c->values[i]))
       continue;
-    if (keys[k].secret || c->ref_names[i])
+    if (keys[k].secret || c->ref_names[i] || has_userinfo(c->values[i]))
       return ofctx__error(err, OFCTX_ECOMPONENT,
                           "%s: component \"%s\": metadata \"%s\": its value (not shown) is not %s",
                           c->file, c->name, c->keys[i], keys[k].expected);

@@ -177,6 +177,62 @@ static void refuses_values(void **state) {
 
 /* authType and the keys it uses, as Dapr's Kafka component reads them;
  * a secret's value is never in a message. */
+/* A bindings.http output's url: `url` refused with `expected` (each "@"
+ * the directory), or taken when `expected` is NULL. */
+static void http_url(const char *url, const char *expected) {
+  ofctx_config_t *cfg = config_of(context);
+  ofctx__comps_t set;
+  ofctx_error_t err;
+  scratch_t s;
+  char text[512], want[OFCTX_ERROR_MESSAGE_SIZE];
+
+  snprintf(text, sizeof text,
+           "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: nm\nspec:\n  type: "
+           "bindings.http\n  version: v1\n  metadata:\n  - name: url\n    value: \"%s\"\n",
+           url);
+  scratch_new(&s);
+  scratch_put(&s, "http.yaml", text);
+  scratch_put(&s, "kafka.yaml", KAFKA_HEAD);
+  if (!expected) {
+    assert_int_equal(ofctx__comps_load(&set, s.dir, cfg, &err), OFCTX_OK);
+    ofctx__comps_free(&set);
+  } else {
+    assert_int_equal(ofctx__comps_load(&set, s.dir, cfg, &err), OFCTX_ECOMPONENT);
+    with_dir(want, sizeof want, expected, s.dir);
+    assert_string_equal(err.message, want);
+  }
+  scratch_free(&s);
+  ofctx_config_free(cfg);
+}
+
+#define URL_EXPECTED                                                                               \
+  "an http:// URL with a host, a port from 1 to 65535 if any, and no user or password (the "       \
+  "direct mode has no TLS yet)"
+
+/* What a url must be: a host and a port libcurl takes (a port past 65535
+ * made every send fail), and no credentials, which would be in every line
+ * that names the address; a refused url with them is not shown either. */
+static void http_urls(void **state) {
+  (void)state;
+  http_url("http://127.0.0.1:8080/api/v2", NULL);
+  http_url("http://alerts.monitoring.svc", NULL);
+  http_url("http://[::1]:9093/a", NULL);
+  http_url("http://127.0.0.1:99999/x", "@/http.yaml: component \"nm\": metadata \"url\": "
+                                       "\"http://127.0.0.1:99999/x\" is not " URL_EXPECTED);
+  http_url("http://h:0/", "@/http.yaml: component \"nm\": metadata \"url\": \"http://h:0/\" is "
+                          "not " URL_EXPECTED);
+  http_url("http://h:/",
+           "@/http.yaml: component \"nm\": metadata \"url\": \"http://h:/\" is not " URL_EXPECTED);
+  http_url("http://:80/", "@/http.yaml: component \"nm\": metadata \"url\": \"http://:80/\" is "
+                          "not " URL_EXPECTED);
+  http_url("http://[]/",
+           "@/http.yaml: component \"nm\": metadata \"url\": \"http://[]/\" is not " URL_EXPECTED);
+  http_url("https://h/",
+           "@/http.yaml: component \"nm\": metadata \"url\": \"https://h/\" is not " URL_EXPECTED);
+  http_url("http://alert:s3cret@h:9093/", "@/http.yaml: component \"nm\": metadata \"url\": its "
+                                          "value (not shown) is not " URL_EXPECTED);
+}
+
 static void refuses_auth(void **state) {
   (void)state;
   refused(KAFKA_HEAD "  - name: authType\n    value: password\n", OFCTX_ECOMPONENT,
@@ -432,7 +488,8 @@ int main(void) {
       cmocka_unit_test(refuses_values),    cmocka_unit_test(refuses_components),
       cmocka_unit_test(refuses_misplaced), cmocka_unit_test(refuses_directory_and_states),
       cmocka_unit_test(kafka_outputs),     cmocka_unit_test(go_durations),
-      cmocka_unit_test(refuses_auth),      cmocka_unit_test(takes_auth),
+      cmocka_unit_test(http_urls),         cmocka_unit_test(refuses_auth),
+      cmocka_unit_test(takes_auth),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

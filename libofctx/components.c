@@ -10,11 +10,13 @@
 
 #include <yaml.h>
 
+#include "buf.h"
 #include "components.h"
 #include "error_msg.h"
 #include "mem.h"
 #include "secrets.h"
 #include "text.h"
+#include "trace.h"
 
 /* ---- what the direct mode implements ---- */
 
@@ -241,6 +243,7 @@ typedef struct {
   ofctx__comps_t *set;
   const char *file; /* as the messages name it */
   ofctx_error_t *err;
+  const ofctx_config_t *cfg; /* the pod's name and namespace, the function's name */
 } reader_t;
 
 static void comp_clear(ofctx__comp_t *c) {
@@ -278,6 +281,75 @@ static size_t key_index(const ofctx__comp_t *c, const char *name) {
     if (strcasecmp(keys[k].key, name) == 0 && (keys[k].types & (1u << c->type_id)))
       break;
   return k;
+}
+
+/* The app id Dapr would run the function under: APP_ID when set (a
+ * sidecar gives it to its app), else OpenFunction's "<function>-<namespace>",
+ * else the function's name. */
+static const char *app_id(const ofctx_config_t *cfg, char *buf, size_t size) {
+  const char *env = getenv("APP_ID"), *ns = ofctx_config_pod_namespace(cfg);
+
+  if (env && *env)
+    return env;
+  if (!ns || !*ns)
+    return ofctx_config_name(cfg);
+  snprintf(buf, size, "%s-%s", ofctx_config_name(cfg), ns);
+  return buf;
+}
+
+/* `value` with Dapr's templates replaced, as daprd replaces them when it
+ * loads a component: {uuid} a new random UUID, {podName} the pod's name
+ * (POD_NAME), {namespace} its namespace (POD_NAMESPACE, else NAMESPACE),
+ * {appID} the app id (app_id); other braces are kept as they are. A
+ * template whose value is unknown stops the start. → `*out` (the caller
+ * frees it). */
+static ofctx_err_t expand(reader_t *r, const ofctx__comp_t *c, const char *q, const char *value,
+                          char **out) {
+  static const char *const names[] = {"{uuid}", "{podName}", "{namespace}", "{appID}"};
+  ofctx__buf_t b = {0};
+  char uuid[37], id[512];
+
+  for (const char *p = value; *p;) {
+    size_t t = 0, n;
+    const char *with = NULL;
+    while (t < 4 && strncmp(p, names[t], strlen(names[t])) != 0)
+      t++;
+    if (t == 4) {
+      n = strcspn(p + 1, "{") + 1;
+      ofctx__buf_append(&b, p, n);
+      p += n;
+      continue;
+    }
+    if (t == 0) {
+      ofctx__uuid4(uuid);
+      with = uuid;
+    } else if (t == 1) {
+      with = ofctx_config_pod_name(r->cfg);
+    } else if (t == 2) {
+      with = ofctx_config_pod_namespace(r->cfg);
+      if (!with || !*with)
+        with = getenv("NAMESPACE");
+    } else {
+      with = app_id(r->cfg, id, sizeof id);
+    }
+    if (!with || !*with) {
+      ofctx__buf_free(&b);
+      return ofctx__error(r->err, OFCTX_ECOMPONENT,
+                          "%s: component \"%s\": metadata %s: %s needs %s", r->file, c->name, q,
+                          names[t],
+                          t == 1 ? "POD_NAME (the pod's name: the downward API gives it)"
+                                 : "POD_NAMESPACE or NAMESPACE (the pod's namespace: the downward "
+                                   "API gives it)");
+    }
+    ofctx__buf_puts(&b, with);
+    p += strlen(names[t]);
+  }
+  if (ofctx__buf_reserve(&b, 0) != 0) { /* data set (and NUL-terminated) even when empty */
+    ofctx__buf_free(&b);
+    return ofctx__error(r->err, OFCTX_ENOMEM, "out of memory");
+  }
+  *out = b.data; /* the caller's now */
+  return OFCTX_OK;
 }
 
 /* Metadata entry `item` of `c`: its key (Dapr reads keys without regard to
@@ -327,16 +399,16 @@ static ofctx_err_t read_entry(reader_t *r, ofctx__comp_t *c, yaml_document_t *do
     return ofctx__error(r->err, OFCTX_ECOMPONENT,
                         "%s: component \"%s\": metadata %s has no value (a string)", r->file,
                         c->name, q);
-  if (strchr(value, '{') && strchr(value, '}') && !keys[k].secret) {
-    char v[96];
-    ofctx__quote(v, sizeof v, value);
-    return ofctx__error(r->err, OFCTX_ECOMPONENT,
-                        "%s: component \"%s\": metadata %s: %s: templated values ({namespace}, "
-                        "{uuid}, ...) are not implemented in direct mode",
-                        r->file, c->name, q, v);
-  }
   c->keys[i] = ofctx__strdup(keys[k].key);
-  c->values[i] = ofctx__strdup(value);
+  if (strchr(value, '{')) {
+    ofctx_err_t rc = expand(r, c, q, value, &c->values[i]);
+    if (rc != OFCTX_OK) {
+      ofctx__free(c->keys[i]);
+      return rc;
+    }
+  } else {
+    c->values[i] = ofctx__strdup(value);
+  }
   c->count++;
   if (!c->keys[i] || !c->values[i])
     return ofctx__error(r->err, OFCTX_ENOMEM, "out of memory");
@@ -764,7 +836,7 @@ static ofctx_err_t match(ofctx__comps_t *set, const char *dir, const ofctx_confi
 
 ofctx_err_t ofctx__comps_load(ofctx__comps_t *set, const char *dir, const ofctx_config_t *cfg,
                               ofctx_error_t *err) {
-  reader_t r = {set, NULL, err};
+  reader_t r = {set, NULL, err, cfg};
   char **names;
   size_t n;
   ofctx_err_t rc;

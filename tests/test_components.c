@@ -163,9 +163,13 @@ static void refuses_values(void **state) {
   refused(KAFKA_HEAD "  - name: sessionTimeout\n    value: 1.5s\n", OFCTX_ECOMPONENT,
           "@/kafka.yaml: component \"kafka-in\": metadata \"sessionTimeout\": \"1.5s\" is not a "
           "duration such as 15s");
+  unsetenv("NAMESPACE");
   refused(KAFKA_HEAD "  - name: clientID\n    value: \"{namespace}\"\n", OFCTX_ECOMPONENT,
-          "@/kafka.yaml: component \"kafka-in\": metadata \"clientID\": \"{namespace}\": "
-          "templated values ({namespace}, {uuid}, ...) are not implemented in direct mode");
+          "@/kafka.yaml: component \"kafka-in\": metadata \"clientID\": {namespace} needs "
+          "POD_NAMESPACE or NAMESPACE (the pod's namespace: the downward API gives it)");
+  refused(KAFKA_HEAD "  - name: clientID\n    value: \"{podName}\"\n", OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": metadata \"clientID\": {podName} needs "
+          "POD_NAME (the pod's name: the downward API gives it)");
   refused(KAFKA_HEAD "  - name: topics\n    value: again\n", OFCTX_ECOMPONENT,
           "@/kafka.yaml: component \"kafka-in\": metadata \"topics\" given twice");
   refused(KAFKA_HEAD "  - name: version\n", OFCTX_ECOMPONENT,
@@ -177,6 +181,50 @@ static void refuses_values(void **state) {
 
 /* authType and the keys it uses, as Dapr's Kafka component reads them;
  * a secret's value is never in a message. */
+/* Dapr's templates in values, as daprd fills them when it loads a
+ * component: the pod's name and namespace, the app id (APP_ID, else
+ * OpenFunction's "<function>-<namespace>"), a new UUID each; other braces
+ * kept. */
+static void templates(void **state) {
+  static const char *const env[] = {"POD_NAME", "logs-7d9f8-x2x4q", "POD_NAMESPACE", "shop", NULL};
+  ofctx_config_t *cfg = NULL;
+  ofctx__comps_t set;
+  ofctx_error_t err;
+  scratch_t s;
+  const char *id, *group;
+  (void)state;
+
+  unsetenv("APP_ID");
+  assert_int_equal(
+      ofctx_config_parse(&cfg, NULL, context, strlen(context), self_host, (void *)env, &err),
+      OFCTX_OK);
+  scratch_new(&s);
+  scratch_put(&s, "http.yaml", HTTP_OK);
+  scratch_put(&s, "kafka.yaml",
+              "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: kafka-in\nspec:\n"
+              "  type: bindings.kafka\n  version: v1\n  metadata:\n  - name: brokers\n"
+              "    value: 127.0.0.1:9092\n  - name: topics\n    value: logs-{namespace}\n"
+              "  - name: consumerGroup\n    value: \"{appID}.{namespace}\"\n"
+              "  - name: clientID\n    value: \"{podName}/{uuid}/{other}/{\"\n");
+  assert_int_equal(ofctx__comps_load(&set, s.dir, cfg, &err), OFCTX_OK);
+  assert_string_equal(ofctx__comp_value(set.inputs[0], "topics"), "logs-shop");
+  group = ofctx__comp_value(set.inputs[0], "consumerGroup");
+  assert_string_equal(group, "fn-shop.shop");
+  id = ofctx__comp_value(set.inputs[0], "clientID");
+  assert_int_equal(strlen(id), strlen("logs-7d9f8-x2x4q/") + 36 + strlen("/{other}/{"));
+  assert_memory_equal(id, "logs-7d9f8-x2x4q/", 17);
+  assert_int_equal(id[17 + 14], '4'); /* version 4 */
+  assert_string_equal(id + 17 + 36, "/{other}/{");
+  ofctx__comps_free(&set);
+  setenv("APP_ID", "alerter", 1);
+  assert_int_equal(ofctx__comps_load(&set, s.dir, cfg, &err), OFCTX_OK);
+  assert_string_equal(ofctx__comp_value(set.inputs[0], "consumerGroup"), "alerter.shop");
+  ofctx__comps_free(&set);
+  unsetenv("APP_ID");
+  scratch_free(&s);
+  ofctx_config_free(cfg);
+}
+
 /* A bindings.http output's url: `url` refused with `expected` (each "@"
  * the directory), or taken when `expected` is NULL. */
 static void http_url(const char *url, const char *expected) {
@@ -488,8 +536,8 @@ int main(void) {
       cmocka_unit_test(refuses_values),    cmocka_unit_test(refuses_components),
       cmocka_unit_test(refuses_misplaced), cmocka_unit_test(refuses_directory_and_states),
       cmocka_unit_test(kafka_outputs),     cmocka_unit_test(go_durations),
-      cmocka_unit_test(http_urls),         cmocka_unit_test(refuses_auth),
-      cmocka_unit_test(takes_auth),
+      cmocka_unit_test(http_urls),         cmocka_unit_test(templates),
+      cmocka_unit_test(refuses_auth),      cmocka_unit_test(takes_auth),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,16 +23,19 @@ static long metadata_number(const ofctx_strmap_t *md, const char *key) {
   return v ? strtol(v, NULL, 10) : 0;
 }
 
-void ofctx__bulk_config(const ofctx_component_t *in, ofctx__bulk_config_t *out) {
+void ofctx__bulk_config_any(const ofctx_component_t *in, ofctx__bulk_config_t *out) {
   const ofctx_strmap_t *md = ofctx_component_metadata(in);
   const char *enabled = ofctx_strmap_get(md, BULK_ENABLED);
 
-  memset(out, 0, sizeof *out);
-  if (ofctx_component_kind(in) != OFCTX_COMPONENT_PUBSUB)
-    return;
   out->enabled = enabled && strcmp(enabled, "true") == 0;
   out->max_messages = metadata_number(md, BULK_MAX_MESSAGES);
   out->max_await_ms = metadata_number(md, BULK_MAX_AWAIT);
+}
+
+void ofctx__bulk_config(const ofctx_component_t *in, ofctx__bulk_config_t *out) {
+  memset(out, 0, sizeof *out);
+  if (ofctx_component_kind(in) == OFCTX_COMPONENT_PUBSUB)
+    ofctx__bulk_config_any(in, out);
 }
 
 typedef struct {
@@ -59,6 +62,16 @@ struct ofctx__bulk {
 
 size_t ofctx__bulk_max_entries(const ofctx__bulk_config_t *config) {
   return config->max_messages ? (size_t)config->max_messages : OFCTX__BULK_DEFAULT_MAX;
+}
+
+uint64_t ofctx__bulk_wait_ms(const ofctx__bulk_config_t *config, size_t held, int more,
+                             uint64_t age_ms) {
+  uint64_t await =
+      config->max_await_ms ? (uint64_t)config->max_await_ms : OFCTX__BULK_DEFAULT_AWAIT_MS;
+
+  if (held >= ofctx__bulk_max_entries(config) || !more || age_ms >= await)
+    return 0;
+  return await - age_ms;
 }
 
 size_t ofctx__bulk_cost(size_t count) {
@@ -209,6 +222,14 @@ const char *ofctx__bulk_id(const ofctx__bulk_t *b, size_t i) {
 
 ofctx__outcome_t ofctx__bulk_outcome(const ofctx__bulk_t *b, size_t i) {
   return b->entries[i].outcome;
+}
+
+size_t ofctx__bulk_done_prefix(const ofctx__bulk_t *b) {
+  size_t n = 0;
+
+  while (n < b->count && b->entries[n].outcome != OFCTX__OUTCOME_RETRY)
+    n++;
+  return n;
 }
 
 void ofctx__bulk_free(ofctx__bulk_t *b) {

@@ -6,6 +6,7 @@
 #define OFCTX_BULK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "invocation.h"
@@ -21,12 +22,18 @@ typedef struct {
   long max_messages, max_await_ms; /* 0: Dapr's default */
 } ofctx__bulk_config_t;
 
-/* Dapr's maxMessagesCount when the subscription sets none. */
+/* Dapr's maxMessagesCount and maxAwaitDurationMs when the subscription
+ * sets none. */
 #define OFCTX__BULK_DEFAULT_MAX 100
+#define OFCTX__BULK_DEFAULT_AWAIT_MS 1000
 
-/* The input's (all zero for a binding), from metadata the config has
- * checked (config_env.c: `ofctx context check` refuses what start-up would). */
+/* The input's (all zero for a binding: Dapr delivers a binding's messages
+ * one at a time), from metadata the config has checked (config_env.c:
+ * `ofctx context check` refuses what start-up would). */
 void ofctx__bulk_config(const ofctx_component_t *in, ofctx__bulk_config_t *out);
+/* The same for a mode that reads a binding's records itself (the direct
+ * mode): a bindings.kafka input's metadata is read as a pub/sub input's. */
+void ofctx__bulk_config_any(const ofctx_component_t *in, ofctx__bulk_config_t *out);
 /* Whether `key` is one of those, which are the subscription's and never
  * the component's metadata. */
 int ofctx__bulk_metadata_key(const char *key);
@@ -34,6 +41,13 @@ int ofctx__bulk_metadata_key(const char *key);
 /* The most entries a delivery of that input may hold: its
  * maxMessagesCount, which Dapr never exceeds, or Dapr's default. */
 size_t ofctx__bulk_max_entries(const ofctx__bulk_config_t *config);
+/* For a mode that gathers a batch itself from the records it holds
+ * (`held`, the first of them `age_ms` old; `more`: whether more may still
+ * come): 0 when the batch goes now (full, nothing more can come, or its
+ * first record waited maxAwaitDurationMs), else the milliseconds it may
+ * still wait for more. */
+uint64_t ofctx__bulk_wait_ms(const ofctx__bulk_config_t *config, size_t held, int more,
+                             uint64_t age_ms);
 /* The bytes a batch of `count` entries holds besides what the entries
  * decode (each entry, its invocation): what a mode counts in its budget. */
 size_t ofctx__bulk_cost(size_t count);
@@ -72,6 +86,9 @@ size_t ofctx__bulk_count(const ofctx__bulk_t *bulk);
 /* Entry `i`'s id ("" when none was given) and outcome. */
 const char *ofctx__bulk_id(const ofctx__bulk_t *bulk, size_t i);
 ofctx__outcome_t ofctx__bulk_outcome(const ofctx__bulk_t *bulk, size_t i);
+/* How many entries, from the first, are SUCCESS or DROP: what a mode that
+ * keeps the order (the direct mode) may acknowledge. */
+size_t ofctx__bulk_done_prefix(const ofctx__bulk_t *bulk);
 void ofctx__bulk_free(ofctx__bulk_t *bulk);
 
 #endif

@@ -7,8 +7,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <uv.h>
-
 #include "base64.h"
 #include "cloudevent.h"
 #include "error_msg.h"
@@ -18,6 +16,7 @@
 #include "media_type.h"
 #include "mem.h"
 #include "text.h"
+#include "trace.h"
 
 #define STRUCTURED_TYPE "application/cloudevents+json"
 
@@ -612,22 +611,6 @@ ofctx_err_t ofctx__ce_from_valid_envelope(const ofctx__json_map_t *map, const ch
 
 /* ---- replies ---- */
 
-/* A random version 4 UUID. */
-static void uuid4(char out[37]) {
-  unsigned char b[16];
-
-  if (uv_random(NULL, NULL, b, sizeof b, 0, NULL) != 0) {
-    uint64_t t = uv_hrtime();
-    for (size_t i = 0; i < sizeof b; i++)
-      b[i] = (unsigned char)(t >> (8 * (i % 8))) ^ (unsigned char)(i * 37);
-  }
-  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-  snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-           b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-           b[15]);
-}
-
 /* Adds what a reply lacks: an id (a random UUID), specversion 1.0, the
  * time, and the data's type (`content_type`, else sniffed from the data)
  * when there is a type or data. 0, or -1 when out of memory. */
@@ -636,7 +619,7 @@ static int reply_defaults(json_t *attrs, const char *data, size_t len, const cha
   int rc = 0;
 
   if (!json_object_get(attrs, "id")) {
-    uuid4(text);
+    ofctx__uuid4(text);
     rc |= json_object_set_new(attrs, "id", json_string(text));
   }
   rc |= json_object_set_new(attrs, "specversion", json_string("1.0"));

@@ -10,11 +10,13 @@
 
 #include <yaml.h>
 
+#include "buf.h"
 #include "components.h"
 #include "error_msg.h"
 #include "mem.h"
 #include "secrets.h"
 #include "text.h"
+#include "trace.h"
 
 /* ---- what the direct mode implements ---- */
 
@@ -41,9 +43,55 @@ static int is_direction(const char *v) {
   return strcmp(v, "input") == 0 || strcmp(v, "output") == 0 || strcmp(v, "input, output") == 0 ||
          strcmp(v, "input,output") == 0;
 }
+/* The authority of an http:// URL (what stands before its path): a host,
+ * and a port from 1 to 65535 if there is one; no user or password (they
+ * would go into every log line that names the address: credentials belong
+ * in headers, from a secret). An IPv6 host is in brackets. */
+static int is_authority(const char *a, size_t n) {
+  const char *colon = NULL, *host_end;
+  unsigned port = 0;
+
+  if (n == 0 || memchr(a, '@', n))
+    return 0;
+  if (a[0] == '[') {
+    host_end = memchr(a, ']', n);
+    if (!host_end || host_end == a + 1)
+      return 0;
+    host_end++;
+  } else {
+    colon = memchr(a, ':', n);
+    host_end = colon ? colon : a + n;
+    if (host_end == a)
+      return 0;
+  }
+  if (host_end == a + n)
+    return 1;
+  if (*host_end != ':' || host_end + 1 == a + n || a + n - (host_end + 1) > 5)
+    return 0;
+  for (const char *p = host_end + 1; p < a + n; p++) {
+    if (*p < '0' || *p > '9')
+      return 0;
+    port = port * 10 + (unsigned)(*p - '0');
+  }
+  return port >= 1 && port <= 65535;
+}
 static int is_http_url(const char *v) {
-  return strncmp(v, "http://", 7) == 0 && v[7] != '\0' && v[7] != '/' && ofctx__text_ok(v) &&
-         !strpbrk(v, " \t");
+  const char *authority = v + 7, *slash;
+
+  if (strncmp(v, "http://", 7) != 0 || !ofctx__text_ok(v) || strpbrk(v, " \t"))
+    return 0;
+  slash = strchr(authority, '/');
+  return is_authority(authority, slash ? (size_t)(slash - authority) : strlen(authority));
+}
+/* A URL that holds a user or a password before its host. */
+static int has_userinfo(const char *v) {
+  const char *scheme = strstr(v, "://"), *end;
+
+  if (!scheme)
+    return 0;
+  scheme += 3;
+  end = scheme + strcspn(scheme, "/?#");
+  return memchr(scheme, '@', (size_t)(end - scheme)) != NULL;
 }
 /* Dapr reads its booleans with Go's strconv.ParseBool: 1 when `v` is true,
  * 0 when false, -1 when it is neither. */
@@ -117,7 +165,10 @@ static const struct {
     {"consumeRetryEnabled", KB | KP, is_true, "\"true\" (the direct mode always retries)", 0},
     {"version", KB | KP, any_value, NULL, 0}, /* librdkafka negotiates the protocol version */
     {"direction", KB | KP | HB, is_direction, "\"input\", \"output\" or \"input, output\"", 0},
-    {"url", HB, is_http_url, "an http:// URL (the direct mode has no TLS yet)", 0},
+    {"url", HB, is_http_url,
+     "an http:// URL with a host, a port from 1 to 65535 if any, and no user or password (the "
+     "direct mode has no TLS yet)",
+     0},
     {"maxResponseBodySize", HB, any_value, NULL, 0}, /* the answer's body is never read */
     {"errorIfNot2XX", HB, is_true, "\"true\" (any other answer is a failed send)", 0},
 };
@@ -192,6 +243,7 @@ typedef struct {
   ofctx__comps_t *set;
   const char *file; /* as the messages name it */
   ofctx_error_t *err;
+  const ofctx_config_t *cfg; /* the pod's name and namespace, the function's name */
 } reader_t;
 
 static void comp_clear(ofctx__comp_t *c) {
@@ -229,6 +281,75 @@ static size_t key_index(const ofctx__comp_t *c, const char *name) {
     if (strcasecmp(keys[k].key, name) == 0 && (keys[k].types & (1u << c->type_id)))
       break;
   return k;
+}
+
+/* The app id Dapr would run the function under: APP_ID when set (a
+ * sidecar gives it to its app), else OpenFunction's "<function>-<namespace>",
+ * else the function's name. */
+static const char *app_id(const ofctx_config_t *cfg, char *buf, size_t size) {
+  const char *env = getenv("APP_ID"), *ns = ofctx_config_pod_namespace(cfg);
+
+  if (env && *env)
+    return env;
+  if (!ns || !*ns)
+    return ofctx_config_name(cfg);
+  snprintf(buf, size, "%s-%s", ofctx_config_name(cfg), ns);
+  return buf;
+}
+
+/* `value` with Dapr's templates replaced, as daprd replaces them when it
+ * loads a component: {uuid} a new random UUID, {podName} the pod's name
+ * (POD_NAME), {namespace} its namespace (POD_NAMESPACE, else NAMESPACE),
+ * {appID} the app id (app_id); other braces are kept as they are. A
+ * template whose value is unknown stops the start. → `*out` (the caller
+ * frees it). */
+static ofctx_err_t expand(reader_t *r, const ofctx__comp_t *c, const char *q, const char *value,
+                          char **out) {
+  static const char *const names[] = {"{uuid}", "{podName}", "{namespace}", "{appID}"};
+  ofctx__buf_t b = {0};
+  char uuid[37], id[512];
+
+  for (const char *p = value; *p;) {
+    size_t t = 0, n;
+    const char *with = NULL;
+    while (t < 4 && strncmp(p, names[t], strlen(names[t])) != 0)
+      t++;
+    if (t == 4) {
+      n = strcspn(p + 1, "{") + 1;
+      ofctx__buf_append(&b, p, n);
+      p += n;
+      continue;
+    }
+    if (t == 0) {
+      ofctx__uuid4(uuid);
+      with = uuid;
+    } else if (t == 1) {
+      with = ofctx_config_pod_name(r->cfg);
+    } else if (t == 2) {
+      with = ofctx_config_pod_namespace(r->cfg);
+      if (!with || !*with)
+        with = getenv("NAMESPACE");
+    } else {
+      with = app_id(r->cfg, id, sizeof id);
+    }
+    if (!with || !*with) {
+      ofctx__buf_free(&b);
+      return ofctx__error(r->err, OFCTX_ECOMPONENT,
+                          "%s: component \"%s\": metadata %s: %s needs %s", r->file, c->name, q,
+                          names[t],
+                          t == 1 ? "POD_NAME (the pod's name: the downward API gives it)"
+                                 : "POD_NAMESPACE or NAMESPACE (the pod's namespace: the downward "
+                                   "API gives it)");
+    }
+    ofctx__buf_puts(&b, with);
+    p += strlen(names[t]);
+  }
+  if (ofctx__buf_reserve(&b, 0) != 0) { /* data set (and NUL-terminated) even when empty */
+    ofctx__buf_free(&b);
+    return ofctx__error(r->err, OFCTX_ENOMEM, "out of memory");
+  }
+  *out = b.data; /* the caller's now */
+  return OFCTX_OK;
 }
 
 /* Metadata entry `item` of `c`: its key (Dapr reads keys without regard to
@@ -278,16 +399,16 @@ static ofctx_err_t read_entry(reader_t *r, ofctx__comp_t *c, yaml_document_t *do
     return ofctx__error(r->err, OFCTX_ECOMPONENT,
                         "%s: component \"%s\": metadata %s has no value (a string)", r->file,
                         c->name, q);
-  if (strchr(value, '{') && strchr(value, '}') && !keys[k].secret) {
-    char v[96];
-    ofctx__quote(v, sizeof v, value);
-    return ofctx__error(r->err, OFCTX_ECOMPONENT,
-                        "%s: component \"%s\": metadata %s: %s: templated values ({namespace}, "
-                        "{uuid}, ...) are not implemented in direct mode",
-                        r->file, c->name, q, v);
-  }
   c->keys[i] = ofctx__strdup(keys[k].key);
-  c->values[i] = ofctx__strdup(value);
+  if (strchr(value, '{')) {
+    ofctx_err_t rc = expand(r, c, q, value, &c->values[i]);
+    if (rc != OFCTX_OK) {
+      ofctx__free(c->keys[i]);
+      return rc;
+    }
+  } else {
+    c->values[i] = ofctx__strdup(value);
+  }
   c->count++;
   if (!c->keys[i] || !c->values[i])
     return ofctx__error(r->err, OFCTX_ENOMEM, "out of memory");
@@ -303,7 +424,7 @@ static ofctx_err_t check_values(const ofctx__comp_t *c, ofctx_error_t *err) {
     char v[96];
     if (keys[k].ok(c->values[i]))
       continue;
-    if (keys[k].secret || c->ref_names[i])
+    if (keys[k].secret || c->ref_names[i] || has_userinfo(c->values[i]))
       return ofctx__error(err, OFCTX_ECOMPONENT,
                           "%s: component \"%s\": metadata \"%s\": its value (not shown) is not %s",
                           c->file, c->name, c->keys[i], keys[k].expected);
@@ -715,7 +836,7 @@ static ofctx_err_t match(ofctx__comps_t *set, const char *dir, const ofctx_confi
 
 ofctx_err_t ofctx__comps_load(ofctx__comps_t *set, const char *dir, const ofctx_config_t *cfg,
                               ofctx_error_t *err) {
-  reader_t r = {set, NULL, err};
+  reader_t r = {set, NULL, err, cfg};
   char **names;
   size_t n;
   ofctx_err_t rc;

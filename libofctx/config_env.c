@@ -201,8 +201,10 @@ static ofctx_err_t subscription_metadata(const char *list, json_t *doc, ofctx_er
 }
 
 /* A pub/sub input's bulk subscription, in its metadata once
- * OFCTX_SUBSCRIPTION_METADATA is merged: decided here, where `ofctx context
- * check` and every start-up both pass, so that both refuse the same. */
+ * OFCTX_SUBSCRIPTION_METADATA is merged, and a bindings.kafka input's (the
+ * direct mode reads it; a sidecar delivers a binding one message at a
+ * time): decided here, where `ofctx context check` and every start-up both
+ * pass, so that both refuse the same. */
 static const struct {
   const char *key;
   long max; /* a whole number from 1 to max; 0: "true" or "false" */
@@ -226,7 +228,7 @@ static ofctx_err_t check_bulk_metadata(const char *source, json_t *doc, ofctx_er
   json_object_foreach(json_object_get(doc, "inputs"), name, in) {
     const char *type = json_string_value(json_object_get(in, "componentType"));
     json_t *md = json_object_get(in, "metadata");
-    if (!type || strncmp(type, "pubsub.", 7) != 0)
+    if (!type || (strncmp(type, "pubsub.", 7) != 0 && strcmp(type, "bindings.kafka") != 0))
       continue;
     for (size_t k = 0; k < sizeof BULK_KEYS / sizeof BULK_KEYS[0]; k++) {
       const char *v = json_string_value(json_object_get(md, BULK_KEYS[k].key));

@@ -21,18 +21,6 @@
  * caps a longer one there. */
 #define TTL_MAX 9223372036LL
 
-/* A UUID of version 4, as text (37 bytes with the NUL). */
-static void new_uuid(char out[37]) {
-  uint8_t b[16];
-
-  ofctx__trace_random(b, sizeof b);
-  b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
-  b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-  snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-           b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-           b[15]);
-}
-
 /* `t` as Go's time.RFC3339 writes a UTC time. */
 static void rfc3339(char out[32], time_t t) {
   struct tm tm;
@@ -150,7 +138,7 @@ static ofctx_err_t new_envelope(ofctx__buf_t *out, const ofctx__envelope_t *in, 
     ofctx__buf_json_string(out, in->data, in->len); /* UTF-8: checked above */
   }
   if (!in->id)
-    new_uuid(id);
+    ofctx__uuid4(id);
   rfc3339(when, now);
   member(out, "datacontenttype", type);
   if (in->ttl > 0) {

@@ -7,12 +7,14 @@
  *
  * At least once, per partition, as Dapr's Kafka component does it: the
  * records of a partition are given to the function one at a time, in
- * order; an offset is committed only once the record before it was
- * answered SUCCESS or DROP (its sends settled). A record answered RETRY is
- * given again after a back-off, its partition paused meanwhile. On a
- * revocation, what is done is committed and what is in flight is given up
- * (its outcome is not committed: the partition's next owner gets the
- * record again). */
+ * order, or with bulk (the input's bulkSubscribe, bulk.h) a batch at a
+ * time, up to maxMessagesCount records of one partition in order; an
+ * offset is committed only once the records before it were answered
+ * SUCCESS or DROP (their sends settled). A record answered RETRY is given
+ * again after a back-off, with the records of its batch after it, its
+ * partition paused meanwhile. On a revocation, what is done is committed
+ * and what is in flight is given up (its outcome is not committed: the
+ * partition's next owner gets the records again). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -23,6 +25,7 @@
 
 #include <uv.h>
 
+#include "bulk.h"
 #include "cloudevent.h"
 #include "dapr_envelope.h"
 #include "error_msg.h"
@@ -47,6 +50,7 @@ struct record {
   part_t *part;
   record_t *next;
   int attempts;
+  uint64_t fetched;           /* the loop's time when it came */
   ofctx__http_header_t md[5]; /* __key, __offset, __topic, __timestamp, __partition */
   size_t md_count;
   char offset[24], timestamp[24], partition[16];
@@ -56,22 +60,23 @@ struct record {
   size_t header_count;
 };
 
-/* An assigned partition: its records in order, the first in flight. */
+/* An assigned partition: its records in order, the first ones in flight. */
 struct part {
   input_t *in;
   char *topic;
   int32_t partition;
   record_t *head, *tail;
   size_t count;
-  size_t bytes;   /* of the records' values */
-  int inflight;   /* the head is with the function */
-  int waiting;    /* the head waits for its retry */
-  int paused;     /* fetching stopped: the queue is full, or the head failed */
-  int revoked;    /* no longer ours: what ends now is not committed */
-  int64_t commit; /* the offset to commit (the next record's), or -1 */
-  int64_t resync; /* after a record could not be kept: the offset fetched again, else -1 */
-  int dirty;      /* `commit` not committed yet */
-  uv_timer_t retry;
+  size_t bytes;     /* of the records' values */
+  size_t inflight;  /* the records with the function: the first ones */
+  int waiting;      /* the head waits for its retry */
+  int paused;       /* fetching stopped: the queue is full, or the head failed */
+  int full;         /* paused because the queue is full, until it is below half */
+  int revoked;      /* no longer ours: what ends now is not committed */
+  int64_t commit;   /* the offset to commit (the next record's), or -1 */
+  int64_t resync;   /* after a record could not be kept: the offset fetched again, else -1 */
+  int dirty;        /* `commit` not committed yet */
+  uv_timer_t retry; /* the head's retry, or a partial batch's wait for more */
   part_t *prev, *next;
 };
 
@@ -82,6 +87,7 @@ struct input {
   size_t index;
   const ofctx_component_t *entry; /* the context's */
   const ofctx__comp_t *comp;
+  ofctx__bulk_config_t bulk; /* the context's bulkSubscribe settings */
   rd_kafka_t *rk;
   rd_kafka_queue_t *queue;
   int fds[2]; /* the wake-up pipe */
@@ -187,23 +193,28 @@ static void part_closed(uv_handle_t *handle) {
   maybe_closed(d);
 }
 
-/* Frees the queue of `p` but its record in flight, and closes `p` once no
- * record is (its list: `list`). */
+/* Frees the queue of `p` but its records in flight (their events view
+ * them), and closes `p` once none is (its list: `list`). */
 static void part_release(part_t *p, part_t **list) {
-  record_t *keep = p->inflight ? p->head : NULL;
+  record_t *last = NULL, *r = p->head;
 
-  while (p->head) {
-    record_t *r = p->head;
-    p->head = r->next;
-    if (r != keep)
-      record_free(r);
+  for (size_t k = 0; k < p->inflight && r; k++) {
+    last = r;
+    r = r->next;
   }
-  p->head = p->tail = keep;
-  p->count = keep ? 1 : 0;
-  if (keep) {
-    keep->next = NULL;
+  while (r) {
+    record_t *next = r->next;
+    p->count--;
+    p->bytes -= r->msg->len;
+    record_free(r);
+    r = next;
+  }
+  p->tail = last;
+  if (last) {
+    last->next = NULL;
     return;
   }
+  p->head = NULL;
   OFCTX__LIST_UNLINK(*list, p);
   uv_close((uv_handle_t *)&p->retry, part_closed);
 }
@@ -228,6 +239,28 @@ static void set_paused(part_t *p, int paused) {
     ofctx__rdkafka.resume_partitions(p->in->rk, list);
   ofctx__rdkafka.topic_partition_list_destroy(list);
   p->paused = paused;
+}
+
+/* Whether `p` holds as many records as it may, or below half of that. */
+static int held_full(const part_t *p) { return p->count >= QUEUE_MAX || p->bytes >= QUEUE_BYTES; }
+static int held_below_half(const part_t *p) {
+  return p->count < QUEUE_MAX / 2 && p->bytes < QUEUE_BYTES / 2;
+}
+
+/* Pauses `p` when it holds as many records as it may, or resumes it when
+ * they went below half, with a line (once each way). */
+static void hold_limit(part_t *p, int full) {
+  char partition[16], held[24];
+
+  if (full == p->full || (full ? !held_full(p) : !held_below_half(p)))
+    return;
+  p->full = full;
+  set_paused(p, full);
+  snprintf(partition, sizeof partition, "%" PRId32, p->partition);
+  snprintf(held, sizeof held, "%zu", p->count);
+  ofctx__log(OFCTX_LOG_INFO, full ? "kafka: partition paused" : "kafka: partition resumed", "input",
+             ofctx_component_name(p->in->entry), "topic", p->topic, "partition", partition, "held",
+             held, (const char *)NULL);
 }
 
 /* Commits the partitions of `in` with something done: asynchronously on
@@ -271,48 +304,50 @@ static void retry_due(uv_timer_t *timer) {
   give(p);
 }
 
-/* The outcome of the record at the head of `p`. */
-static void settle_head(part_t *p, ofctx__outcome_t outcome) {
+/* The first `given` records of `p` were with the function: the first
+ * `done` of them are done (SUCCESS or DROP) and committed soon; the one
+ * after them, when `done` < `given`, is given again after a back-off with
+ * those behind it, its partition paused meanwhile. */
+static void settle(part_t *p, size_t given, size_t done) {
   input_t *in = p->in;
   direct_t *d = in->d;
-  record_t *r = p->head;
 
   p->inflight = 0;
-  if (p->revoked) { /* given up: its next owner gets it again */
+  if (p->revoked) { /* given up: its next owner gets them again */
     part_release(p, &in->retired);
     return;
   }
-  if (outcome == OFCTX__OUTCOME_RETRY) {
-    r->attempts++;
-    if (d->draining) { /* not committed: the group delivers it again */
-      part_release(p, &in->parts);
-      return;
-    }
-    set_paused(p, 1);
-    p->waiting = 1;
-    uv_timer_start(&p->retry, retry_due, ofctx__backoff_ms(&d->redelivery, r->attempts, &d->rng),
-                   0);
-    return;
+  for (size_t k = 0; k < done; k++) {
+    record_t *r = p->head;
+    p->commit = r->msg->offset + 1;
+    p->dirty = 1;
+    p->head = r->next;
+    p->count--;
+    p->bytes -= r->msg->len;
+    record_free(r);
   }
-  p->commit = r->msg->offset + 1;
-  p->dirty = 1;
-  p->head = r->next;
   if (!p->head)
     p->tail = NULL;
-  p->count--;
-  p->bytes -= r->msg->len;
-  record_free(r);
-  if (d->draining)
+  if (done && d->draining)
     commit_done(in, 1);
-  else if (!uv_is_active((uv_handle_t *)&in->commit)) /* one commit for what ends meanwhile */
-    uv_timer_start(&in->commit, commit_due, COMMIT_DELAY_MS, 0);
-  if (d->draining) {
+  else if (done && !uv_is_active((uv_handle_t *)&in->commit))
+    uv_timer_start(&in->commit, commit_due, COMMIT_DELAY_MS, 0); /* one for what ends meanwhile */
+  if (d->draining) { /* what is not done is not committed: the group delivers it again */
     part_release(p, &in->parts);
     return;
   }
-  if (p->count < QUEUE_MAX / 2 && p->bytes < QUEUE_BYTES / 2)
-    set_paused(p, 0);
-  kick(d); /* the next record, from the loop: an answer may come from inside give */
+  if (done < given) {
+    p->head->attempts++;
+    set_paused(p, 1);
+    p->waiting = 1;
+    uv_timer_start(&p->retry, retry_due,
+                   ofctx__backoff_ms(&d->redelivery, p->head->attempts, &d->rng), 0);
+    return;
+  }
+  hold_limit(p, 0);
+  if (!p->full)
+    set_paused(p, 0); /* a retry's pause ends */
+  kick(d);            /* the next records, from the loop: an answer may come from inside give */
 }
 
 static void answer(ofctx_t *ctx, ofctx__outcome_t outcome) {
@@ -320,7 +355,18 @@ static void answer(ofctx_t *ctx, ofctx__outcome_t outcome) {
   part_t *p = r->part;
   direct_t *d = p->in->d;
 
-  settle_head(p, outcome);
+  settle(p, 1, outcome != OFCTX__OUTCOME_RETRY);
+  maybe_closed(d);
+}
+
+/* A batch answered: what is done is the entries up to the first RETRY. */
+static void answer_bulk(void *req, ofctx__bulk_t *bulk) {
+  part_t *p = req;
+  direct_t *d = p->in->d;
+  size_t given = ofctx__bulk_count(bulk), done = ofctx__bulk_done_prefix(bulk);
+
+  ofctx__bulk_free(bulk);
+  settle(p, given, done);
   maybe_closed(d);
 }
 
@@ -355,33 +401,84 @@ static int record_event(record_t *r, ofctx_event_t *ev, ofctx_error_t *why) {
   return 0;
 }
 
-/* Gives the head of `p` to the function, when it is free to take it. */
-static void give(part_t *p) {
+/* The head of `p`, alone. */
+static void give_one(part_t *p) {
   direct_t *d = p->in->d;
   record_t *r = p->head;
   ofctx_event_t ev = {0};
   ofctx_error_t why;
-  int rc;
+  int rc = record_event(r, &ev, &why);
 
-  if (!r || p->inflight || p->waiting || p->revoked || d->draining)
-    return;
-  rc = record_event(r, &ev, &why);
+  p->inflight = 1;
   if (rc == 1) {
     ofctx__event_clear(&ev);
     ofctx__log(OFCTX_LOG_WARN, "message dropped", "input", ofctx_component_name(p->in->entry),
                "reason", why.message, (const char *)NULL);
     ofctx__metrics_event(d->metrics, p->in->index, OFCTX__OUTCOME_DROP);
-    settle_head(p, OFCTX__OUTCOME_DROP);
+    settle(p, 1, 1);
     return;
   }
-  p->inflight = 1;
   if (rc != 0) {
     ofctx__event_clear(&ev);
-    settle_head(p, OFCTX__OUTCOME_RETRY);
+    settle(p, 1, 0);
     return;
   }
   if (ofctx__invoke(d->host, r, &ev, answer) != 0) /* counted, and the event freed */
-    settle_head(p, OFCTX__OUTCOME_RETRY);
+    settle(p, 1, 0);
+}
+
+/* The first records of `p`, up to the input's maxMessagesCount, in one
+ * batch; a batch not full yet waits for more while more may come, up to
+ * maxAwaitDurationMs after its first record came. Each entry's id is its
+ * offset. */
+static void give_batch(part_t *p) {
+  input_t *in = p->in;
+  direct_t *d = in->d;
+  size_t max = ofctx__bulk_max_entries(&in->bulk), n = p->count < max ? p->count : max;
+  uint64_t wait = ofctx__bulk_wait_ms(&in->bulk, p->count, !p->paused,
+                                      uv_now(d->host->loop) - p->head->fetched);
+  ofctx__bulk_t *bulk;
+  record_t *r = p->head;
+
+  if (wait) {
+    uv_timer_start(&p->retry, retry_due, wait, 0);
+    return;
+  }
+  uv_timer_stop(&p->retry);
+  bulk = ofctx__bulk_new(d->host, p, in->index, n, answer_bulk);
+  if (!bulk) {
+    p->inflight = 1;
+    settle(p, 1, 0);
+    return;
+  }
+  p->inflight = n;
+  for (size_t i = 0; i < n; i++, r = r->next) {
+    ofctx_event_t ev = {0};
+    ofctx_error_t why;
+    int rc = record_event(r, &ev, &why);
+    if (rc == 0) {
+      ofctx__bulk_invoke(bulk, i, r->offset, strlen(r->offset), &ev);
+      continue;
+    }
+    ofctx__event_clear(&ev);
+    if (rc == 1)
+      ofctx__log(OFCTX_LOG_WARN, "message dropped", "input", ofctx_component_name(in->entry),
+                 "reason", why.message, (const char *)NULL);
+    ofctx__bulk_settle(bulk, i, r->offset, strlen(r->offset),
+                       rc == 1 ? OFCTX__OUTCOME_DROP : OFCTX__OUTCOME_RETRY);
+  }
+  ofctx__bulk_close(bulk); /* may answer at once */
+}
+
+/* Gives the head of `p` (or a batch from it) to the function, when it is
+ * free to take it. */
+static void give(part_t *p) {
+  if (!p->head || p->inflight || p->waiting || p->revoked || p->in->d->draining)
+    return;
+  if (p->in->bulk.enabled)
+    give_batch(p);
+  else
+    give_one(p);
 }
 
 /* ---- the consumer ---- */
@@ -447,8 +544,9 @@ static void on_message(input_t *in, rd_kafka_message_t *m) {
     p->head = r;
   p->tail = r;
   p->bytes += m->len;
-  if (++p->count >= QUEUE_MAX || p->bytes >= QUEUE_BYTES)
-    set_paused(p, 1);
+  p->count++;
+  r->fetched = uv_now(in->d->host->loop);
+  hold_limit(p, 1);
   give(p);
 }
 
@@ -711,6 +809,7 @@ static void *direct_start(const ofctx__mode_env_t *env, ofctx_error_t *err) {
     in->index = i;
     in->entry = ofctx_config_input_at(env->cfg, i);
     in->comp = env->comps->inputs[i];
+    ofctx__bulk_config_any(in->entry, &in->bulk);
     in->fds[0] = in->fds[1] = -1;
     for (size_t k = 0; k < i; k++)
       if (d->inputs[k].comp == in->comp) {

@@ -1,6 +1,7 @@
 /* W3C Trace Context and Baggage: traceparent in and out, ids, spans. */
 #include "trace.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -81,6 +82,17 @@ void ofctx__trace_random(uint8_t *out, size_t n) {
     }
     out[0] |= 1; /* never all zero */
   }
+}
+
+void ofctx__uuid4(char out[37]) {
+  uint8_t b[16];
+
+  ofctx__trace_random(b, sizeof b);
+  b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
+  b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+  snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+           b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+           b[15]);
 }
 
 static void hex(char *out, const uint8_t *b, size_t n) {

@@ -82,6 +82,10 @@ void ofctx__span_end(ofctx__span_t *span);
  * when it fails: ids need to be unique, not secret. */
 void ofctx__trace_random(uint8_t *out, size_t n);
 
+/* A new random UUID of version 4 (RFC 4122), as its 36 characters and a
+ * NUL: a CloudEvent's id, a template's {uuid}. */
+void ofctx__uuid4(char out[37]);
+
 /* The W3C baggage header of `map` ("k1=v1,k2=v2", values percent-encoded)
  * → `*out` (the caller frees it with ofctx__free; NULL when the map gives
  * nothing). A key that is no HTTP token cannot be carried and is left out;

@@ -61,6 +61,17 @@ static void config_from_metadata(void **state) {
   assert_int_equal(c.enabled, 0);
   assert_int_equal(c.max_messages, 0);
   assert_int_equal(c.max_await_ms, 0);
+  /* a mode that reads a binding's records itself reads them as a pub/sub's */
+  ofctx__bulk_config_any(ofctx_config_input(cfg, "bind"), &c);
+  assert_int_equal(c.enabled, 1);
+  assert_int_equal(c.max_messages, 7);
+  assert_int_equal(c.max_await_ms, 0);
+  ofctx__bulk_config_any(ofctx_config_input(cfg, "bulk"), &c);
+  assert_int_equal(c.enabled, 1);
+  assert_int_equal(c.max_messages, 250);
+  assert_int_equal(c.max_await_ms, 40);
+  ofctx__bulk_config_any(ofctx_config_input(cfg, "plain"), &c);
+  assert_int_equal(c.enabled, 0);
   ofctx_config_free(cfg);
 }
 
@@ -74,6 +85,26 @@ static void metadata_keys(void **state) {
   assert_false(ofctx__bulk_metadata_key("bulkSubscribeMax"));
   assert_false(ofctx__bulk_metadata_key("rawPayload"));
   assert_false(ofctx__bulk_metadata_key(""));
+}
+
+/* A batch a mode gathers itself goes when it is full, when nothing more
+ * can come, or once its first record waited maxAwaitDurationMs (Dapr's
+ * 1000 ms when unset); until then it may wait the rest of that. */
+static void wait_for_more(void **state) {
+  ofctx__bulk_config_t set = {.enabled = 1, .max_messages = 5, .max_await_ms = 40};
+  ofctx__bulk_config_t unset = {.enabled = 1};
+
+  (void)state;
+  assert_int_equal(ofctx__bulk_wait_ms(&set, 5, 1, 0), 0);  /* full */
+  assert_int_equal(ofctx__bulk_wait_ms(&set, 9, 1, 0), 0);  /* more than full */
+  assert_int_equal(ofctx__bulk_wait_ms(&set, 4, 0, 0), 0);  /* nothing more can come */
+  assert_int_equal(ofctx__bulk_wait_ms(&set, 4, 1, 40), 0); /* waited enough */
+  assert_int_equal(ofctx__bulk_wait_ms(&set, 4, 1, 41), 0);
+  assert_int_equal(ofctx__bulk_wait_ms(&set, 4, 1, 0), 40);
+  assert_int_equal(ofctx__bulk_wait_ms(&set, 1, 1, 15), 25);
+  assert_int_equal(ofctx__bulk_wait_ms(&unset, 99, 1, 0), OFCTX__BULK_DEFAULT_AWAIT_MS);
+  assert_int_equal(ofctx__bulk_wait_ms(&unset, 99, 1, 999), 1);
+  assert_int_equal(ofctx__bulk_wait_ms(&unset, OFCTX__BULK_DEFAULT_MAX, 1, 0), 0);
 }
 
 /* What a batch costs a mode's budget grows with its entries, and nothing
@@ -93,6 +124,7 @@ typedef struct {
   size_t count;
   char ids[8][16];
   ofctx__outcome_t outcomes[8];
+  size_t done; /* the entries SUCCESS or DROP before the first that is not */
 } answer_t;
 
 static void bulk_answer(void *req, ofctx__bulk_t *bulk) {
@@ -100,6 +132,7 @@ static void bulk_answer(void *req, ofctx__bulk_t *bulk) {
 
   a->answers++;
   a->count = ofctx__bulk_count(bulk);
+  a->done = ofctx__bulk_done_prefix(bulk);
   for (size_t i = 0; i < a->count && i < 8; i++) {
     strncpy(a->ids[i], ofctx__bulk_id(bulk, i), sizeof a->ids[i] - 1);
     a->outcomes[i] = ofctx__bulk_outcome(bulk, i);
@@ -159,6 +192,7 @@ static void one_answer_for_all(void **state) {
   assert_int_equal(a.outcomes[2], OFCTX__OUTCOME_RETRY);
   assert_int_equal(a.outcomes[3], OFCTX__OUTCOME_DROP);
   assert_int_equal(a.outcomes[4], OFCTX__OUTCOME_RETRY);
+  assert_int_equal(a.done, 2);     /* entry 2 is RETRY: entry 3's DROP is after it */
   assert_int_equal(f->settled, 3); /* the three invocations */
   assert_int_equal(ofctx__metrics_events(&f->metrics, 0, OFCTX__OUTCOME_SUCCESS), 1);
   assert_int_equal(ofctx__metrics_events(&f->metrics, 0, OFCTX__OUTCOME_DROP), 2);
@@ -176,6 +210,7 @@ static void answered_at_close(void **state) {
   ofctx__bulk_close(b);
   assert_int_equal(a.answers, 1);
   assert_int_equal(a.count, 0);
+  assert_int_equal(a.done, 0);
   b = ofctx__bulk_new(&f->host, &a, 0, 2, bulk_answer);
   assert_non_null(b);
   give(b, 0, "a", "drop");
@@ -187,6 +222,7 @@ static void answered_at_close(void **state) {
   assert_string_equal(a.ids[1], ""); /* no id given */
   assert_int_equal(a.outcomes[0], OFCTX__OUTCOME_DROP);
   assert_int_equal(a.outcomes[1], OFCTX__OUTCOME_RETRY);
+  assert_int_equal(a.done, 1);
 }
 
 /* An entry whose strings could not be kept is RETRY without running the
@@ -285,10 +321,11 @@ static void batch_function_once(void **state) {
   static const struct {
     ofctx_result_t returned;
     ofctx__outcome_t ok, poison, none;
+    size_t done;
   } rows[] = {
-      {OFCTX_SUCCESS, OFCTX__OUTCOME_SUCCESS, OFCTX__OUTCOME_DROP, OFCTX__OUTCOME_RETRY},
-      {OFCTX_DROP, OFCTX__OUTCOME_SUCCESS, OFCTX__OUTCOME_DROP, OFCTX__OUTCOME_DROP},
-      {OFCTX_ERROR, OFCTX__OUTCOME_RETRY, OFCTX__OUTCOME_DROP, OFCTX__OUTCOME_RETRY},
+      {OFCTX_SUCCESS, OFCTX__OUTCOME_SUCCESS, OFCTX__OUTCOME_DROP, OFCTX__OUTCOME_RETRY, 3},
+      {OFCTX_DROP, OFCTX__OUTCOME_SUCCESS, OFCTX__OUTCOME_DROP, OFCTX__OUTCOME_DROP, 4},
+      {OFCTX_ERROR, OFCTX__OUTCOME_RETRY, OFCTX__OUTCOME_DROP, OFCTX__OUTCOME_RETRY, 0},
   };
   fixture_t *f = *state;
 
@@ -315,6 +352,7 @@ static void batch_function_once(void **state) {
     assert_int_equal(a.outcomes[1], rows[r].poison);
     assert_int_equal(a.outcomes[2], OFCTX__OUTCOME_DROP);
     assert_int_equal(a.outcomes[3], rows[r].none);
+    assert_int_equal(a.done, rows[r].done);
   }
   assert_int_equal(f->settled, 3); /* one invocation per batch */
 }
@@ -323,6 +361,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(config_from_metadata),
       cmocka_unit_test(metadata_keys),
+      cmocka_unit_test(wait_for_more),
       cmocka_unit_test(cost_per_entry),
       cmocka_unit_test_setup_teardown(one_answer_for_all, setup, teardown),
       cmocka_unit_test_setup_teardown(answered_at_close, setup, teardown),

@@ -163,9 +163,13 @@ static void refuses_values(void **state) {
   refused(KAFKA_HEAD "  - name: sessionTimeout\n    value: 1.5s\n", OFCTX_ECOMPONENT,
           "@/kafka.yaml: component \"kafka-in\": metadata \"sessionTimeout\": \"1.5s\" is not a "
           "duration such as 15s");
+  unsetenv("NAMESPACE");
   refused(KAFKA_HEAD "  - name: clientID\n    value: \"{namespace}\"\n", OFCTX_ECOMPONENT,
-          "@/kafka.yaml: component \"kafka-in\": metadata \"clientID\": \"{namespace}\": "
-          "templated values ({namespace}, {uuid}, ...) are not implemented in direct mode");
+          "@/kafka.yaml: component \"kafka-in\": metadata \"clientID\": {namespace} needs "
+          "POD_NAMESPACE or NAMESPACE (the pod's namespace: the downward API gives it)");
+  refused(KAFKA_HEAD "  - name: clientID\n    value: \"{podName}\"\n", OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": metadata \"clientID\": {podName} needs "
+          "POD_NAME (the pod's name: the downward API gives it)");
   refused(KAFKA_HEAD "  - name: topics\n    value: again\n", OFCTX_ECOMPONENT,
           "@/kafka.yaml: component \"kafka-in\": metadata \"topics\" given twice");
   refused(KAFKA_HEAD "  - name: version\n", OFCTX_ECOMPONENT,
@@ -177,6 +181,106 @@ static void refuses_values(void **state) {
 
 /* authType and the keys it uses, as Dapr's Kafka component reads them;
  * a secret's value is never in a message. */
+/* Dapr's templates in values, as daprd fills them when it loads a
+ * component: the pod's name and namespace, the app id (APP_ID, else
+ * OpenFunction's "<function>-<namespace>"), a new UUID each; other braces
+ * kept. */
+static void templates(void **state) {
+  static const char *const env[] = {"POD_NAME", "logs-7d9f8-x2x4q", "POD_NAMESPACE", "shop", NULL};
+  ofctx_config_t *cfg = NULL;
+  ofctx__comps_t set;
+  ofctx_error_t err;
+  scratch_t s;
+  const char *id, *group;
+  (void)state;
+
+  unsetenv("APP_ID");
+  assert_int_equal(
+      ofctx_config_parse(&cfg, NULL, context, strlen(context), self_host, (void *)env, &err),
+      OFCTX_OK);
+  scratch_new(&s);
+  scratch_put(&s, "http.yaml", HTTP_OK);
+  scratch_put(&s, "kafka.yaml",
+              "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: kafka-in\nspec:\n"
+              "  type: bindings.kafka\n  version: v1\n  metadata:\n  - name: brokers\n"
+              "    value: 127.0.0.1:9092\n  - name: topics\n    value: logs-{namespace}\n"
+              "  - name: consumerGroup\n    value: \"{appID}.{namespace}\"\n"
+              "  - name: clientID\n    value: \"{podName}/{uuid}/{other}/{\"\n");
+  assert_int_equal(ofctx__comps_load(&set, s.dir, cfg, &err), OFCTX_OK);
+  assert_string_equal(ofctx__comp_value(set.inputs[0], "topics"), "logs-shop");
+  group = ofctx__comp_value(set.inputs[0], "consumerGroup");
+  assert_string_equal(group, "fn-shop.shop");
+  id = ofctx__comp_value(set.inputs[0], "clientID");
+  assert_int_equal(strlen(id), strlen("logs-7d9f8-x2x4q/") + 36 + strlen("/{other}/{"));
+  assert_memory_equal(id, "logs-7d9f8-x2x4q/", 17);
+  assert_int_equal(id[17 + 14], '4'); /* version 4 */
+  assert_string_equal(id + 17 + 36, "/{other}/{");
+  ofctx__comps_free(&set);
+  setenv("APP_ID", "alerter", 1);
+  assert_int_equal(ofctx__comps_load(&set, s.dir, cfg, &err), OFCTX_OK);
+  assert_string_equal(ofctx__comp_value(set.inputs[0], "consumerGroup"), "alerter.shop");
+  ofctx__comps_free(&set);
+  unsetenv("APP_ID");
+  scratch_free(&s);
+  ofctx_config_free(cfg);
+}
+
+/* A bindings.http output's url: `url` refused with `expected` (each "@"
+ * the directory), or taken when `expected` is NULL. */
+static void http_url(const char *url, const char *expected) {
+  ofctx_config_t *cfg = config_of(context);
+  ofctx__comps_t set;
+  ofctx_error_t err;
+  scratch_t s;
+  char text[512], want[OFCTX_ERROR_MESSAGE_SIZE];
+
+  snprintf(text, sizeof text,
+           "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: nm\nspec:\n  type: "
+           "bindings.http\n  version: v1\n  metadata:\n  - name: url\n    value: \"%s\"\n",
+           url);
+  scratch_new(&s);
+  scratch_put(&s, "http.yaml", text);
+  scratch_put(&s, "kafka.yaml", KAFKA_HEAD);
+  if (!expected) {
+    assert_int_equal(ofctx__comps_load(&set, s.dir, cfg, &err), OFCTX_OK);
+    ofctx__comps_free(&set);
+  } else {
+    assert_int_equal(ofctx__comps_load(&set, s.dir, cfg, &err), OFCTX_ECOMPONENT);
+    with_dir(want, sizeof want, expected, s.dir);
+    assert_string_equal(err.message, want);
+  }
+  scratch_free(&s);
+  ofctx_config_free(cfg);
+}
+
+#define URL_EXPECTED                                                                               \
+  "an http:// URL with a host, a port from 1 to 65535 if any, and no user or password (the "       \
+  "direct mode has no TLS yet)"
+
+/* What a url must be: a host and a port libcurl takes (a port past 65535
+ * made every send fail), and no credentials, which would be in every line
+ * that names the address; a refused url with them is not shown either. */
+static void http_urls(void **state) {
+  (void)state;
+  http_url("http://127.0.0.1:8080/api/v2", NULL);
+  http_url("http://alerts.monitoring.svc", NULL);
+  http_url("http://[::1]:9093/a", NULL);
+  http_url("http://127.0.0.1:99999/x", "@/http.yaml: component \"nm\": metadata \"url\": "
+                                       "\"http://127.0.0.1:99999/x\" is not " URL_EXPECTED);
+  http_url("http://h:0/", "@/http.yaml: component \"nm\": metadata \"url\": \"http://h:0/\" is "
+                          "not " URL_EXPECTED);
+  http_url("http://h:/",
+           "@/http.yaml: component \"nm\": metadata \"url\": \"http://h:/\" is not " URL_EXPECTED);
+  http_url("http://:80/", "@/http.yaml: component \"nm\": metadata \"url\": \"http://:80/\" is "
+                          "not " URL_EXPECTED);
+  http_url("http://[]/",
+           "@/http.yaml: component \"nm\": metadata \"url\": \"http://[]/\" is not " URL_EXPECTED);
+  http_url("https://h/",
+           "@/http.yaml: component \"nm\": metadata \"url\": \"https://h/\" is not " URL_EXPECTED);
+  http_url("http://alert:s3cret@h:9093/", "@/http.yaml: component \"nm\": metadata \"url\": its "
+                                          "value (not shown) is not " URL_EXPECTED);
+}
+
 static void refuses_auth(void **state) {
   (void)state;
   refused(KAFKA_HEAD "  - name: authType\n    value: password\n", OFCTX_ECOMPONENT,
@@ -432,6 +536,7 @@ int main(void) {
       cmocka_unit_test(refuses_values),    cmocka_unit_test(refuses_components),
       cmocka_unit_test(refuses_misplaced), cmocka_unit_test(refuses_directory_and_states),
       cmocka_unit_test(kafka_outputs),     cmocka_unit_test(go_durations),
+      cmocka_unit_test(http_urls),         cmocka_unit_test(templates),
       cmocka_unit_test(refuses_auth),      cmocka_unit_test(takes_auth),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -293,6 +293,25 @@ static void refused_connections(void **state) {
   teardown_fixture(f);
 }
 
+/* A URL that libcurl refuses before any connection (a port past 65535):
+ * every attempt fails at once, each retry is driven like the first (a
+ * retry added to curl's multi while its timer stood at the same instant
+ * was never run, and the call never ended), and the call ends failed. */
+static void refused_urls_end(void **state) {
+  fixture_t *f = setup_with(NULL, 0);
+  ofctx__retry_policy_t p = fast_policy();
+  (void)state;
+
+  ofctx__dapr_http_client_close(f->client, NULL, NULL);
+  assert_int_equal(ofctx__http_client_new(&f->client, &f->loop, "http://127.0.0.1:99999", NULL, &p),
+                   0);
+  call(f, "/x", "{}", &p);
+  assert_false(f->result.ok);
+  assert_int_equal(f->result.attempts, 4);
+  assert_true(strlen(f->error) > 0);
+  teardown_fixture(f);
+}
+
 static void oversized_answers_fail(void **state) {
   fixture_t *f = setup_with(NULL, 1);
   ofctx__retry_policy_t p = fast_policy();
@@ -336,6 +355,7 @@ int main(void) {
       cmocka_unit_test(client_errors_are_not_retried),
       cmocka_unit_test(timeouts_are_retried),
       cmocka_unit_test(refused_connections),
+      cmocka_unit_test(refused_urls_end),
       cmocka_unit_test(oversized_answers_fail),
       cmocka_unit_test(close_cancels_in_flight),
   };

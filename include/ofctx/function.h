@@ -73,8 +73,9 @@ typedef void (*ofctx_http_function_t)(ofctx_t *ctx, const ofctx_event_t *req,
 typedef struct ofctx_batch ofctx_batch_t;
 
 /* A batch function: every entry of a bulk pub/sub delivery (Dapr's
- * bulkSubscribe, runtime Async) in one call, and any other event (a
- * Knative request too) as a batch of one. It sets each entry's status with
+ * bulkSubscribe, runtime Async; in the direct mode, a batch of one Kafka
+ * partition's records) in one call, and any other event (a Knative
+ * request too) as a batch of one. It sets each entry's status with
  * ofctx_batch_set_status; an entry left without one is RETRY. Its return
  * value: OFCTX_SUCCESS keeps the statuses; OFCTX_DROP makes the entries
  * without one DROP; OFCTX_ERROR (or any other value, 0 included, as for a

@@ -5,6 +5,8 @@
  *                                    data, content type, metadata, attributes,
  *                                    and with tracing on the trace (ids, traceparent)
  *   {"return": 500 | 400 | 200 | 7}  return that code
+ *   {"return_env": "NAME"}           return the code in the environment variable
+ *                                    NAME (200 when it is not set)
  *   {"send": ["out", ...], "id": "x"} send {"id":"x"} to each output, in order
  *   {"publish": ["pubsub","topic"]}  publish {"id":…} directly
  *   {"invoke": ["component","op"]}   invoke a binding directly
@@ -35,7 +37,9 @@
  * return (200, 400, 500; another leaves it without a status) the entry's
  * status, and two more keys: {"batch_return": code} is what the batch
  * function returns, {"batch_report": "out"} sends {"entries": count} to that
- * output once for the batch.
+ * output once for the batch, and {"batch_ids": "out"} sends {"ids": [each
+ * entry's "id"], "offsets": [each entry's __offset metadata]} to that output
+ * once for the batch (the entries in the batch's order).
  * Its own commands: --exit-with STATUS and --hello (with
  * OFCTX_PROBE_COMMANDS=clash, one named --context too, which is refused).
  * Its hook, "probe-gate", runs when the context names it: {"gate": "drop"}
@@ -181,6 +185,9 @@ static ofctx_result_t probe(ofctx_t *ctx, const ofctx_event_t *in) {
     rc = describe(ctx, in, json_string_value(v));
   } else if ((v = json_object_get(cmd, "return")) != NULL) {
     rc = (ofctx_result_t)json_integer_value(v); /* any value: the runtime's to judge */
+  } else if ((v = json_object_get(cmd, "return_env")) != NULL) {
+    const char *code = getenv(json_string_value(v) ? json_string_value(v) : "");
+    rc = code ? (ofctx_result_t)strtol(code, NULL, 10) : OFCTX_SUCCESS;
   } else if ((v = json_object_get(cmd, "send")) != NULL) {
     json_t *payload = json_pack("{s:O}", "id", json_object_get(cmd, "id"));
     char *text = json_dumps(payload, JSON_COMPACT);
@@ -275,6 +282,8 @@ static ofctx_result_t probe(ofctx_t *ctx, const ofctx_event_t *in) {
 
 static ofctx_result_t probe_batch(ofctx_t *ctx, ofctx_batch_t *batch) {
   ofctx_result_t result = OFCTX_SUCCESS;
+  json_t *ids = json_array(), *offsets = json_array(), *partitions = json_array();
+  char *ids_to = NULL; /* the output of batch_ids */
 
   if (ofctx_event(ctx) == NULL && ofctx_batch_event(batch, ofctx_batch_count(batch)) != NULL)
     return OFCTX_ERROR; /* past the end must be NULL */
@@ -288,6 +297,17 @@ static ofctx_result_t probe_batch(ofctx_t *ctx, ofctx_batch_t *batch) {
       ofctx_batch_set_status(batch, i, rc);
     if ((v = json_object_get(cmd, "batch_return")) != NULL)
       result = (ofctx_result_t)json_integer_value(v);
+    json_array_append(ids, json_is_object(cmd) && json_object_get(cmd, "id")
+                               ? json_object_get(cmd, "id")
+                               : json_null());
+    json_array_append_new(offsets, json_string(ofctx_event_metadata(ev, "__offset")
+                                                   ? ofctx_event_metadata(ev, "__offset")
+                                                   : ""));
+    json_array_append_new(partitions, json_string(ofctx_event_metadata(ev, "__partition")
+                                                      ? ofctx_event_metadata(ev, "__partition")
+                                                      : ""));
+    if ((v = json_object_get(cmd, "batch_ids")) != NULL && !ids_to)
+      ids_to = copy_of(json_string_value(v));
     if ((v = json_object_get(cmd, "batch_report")) != NULL) {
       char report[64];
       snprintf(report, sizeof report, "{\"entries\":%zu}", ofctx_batch_count(batch));
@@ -296,6 +316,19 @@ static ofctx_result_t probe_batch(ofctx_t *ctx, ofctx_batch_t *batch) {
     }
     json_decref(cmd);
   }
+  if (ids_to) {
+    json_t *report =
+        json_pack("{s:O,s:O,s:O}", "ids", ids, "offsets", offsets, "partitions", partitions);
+    char *text = json_dumps(report, JSON_COMPACT);
+    if (!text || ofctx_send_to(ctx, ids_to, text, strlen(text), NULL) != OFCTX_OK)
+      result = OFCTX_ERROR;
+    free(text);
+    json_decref(report);
+    free(ids_to);
+  }
+  json_decref(ids);
+  json_decref(offsets);
+  json_decref(partitions);
   if (ofctx_batch_set_status(batch, 0, (ofctx_result_t)7) != OFCTX_EINVAL)
     return OFCTX_ERROR; /* not a status */
   return result;

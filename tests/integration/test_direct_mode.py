@@ -24,7 +24,7 @@ from harness import BIN_DIR, free_port, function_command, http, wait_until, writ
 
 KCAT = shutil.which("kcat")
 # one topic per test: a partition each, or four where partitions are split
-TOPICS = (["direct-%d" % i for i in range(16)] + ["direct-split-%d:4" % i for i in range(4)] +
+TOPICS = (["direct-%d" % i for i in range(24)] + ["direct-split-%d:4" % i for i in range(4)] +
           ["direct-out-%d" % i for i in range(8)])
 
 
@@ -183,6 +183,23 @@ class DirectMode(unittest.TestCase):
         cmd = [KCAT, "-P", "-b", self.brokers, "-t", self.topic, "-K", "\t"]
         subprocess.run(cmd, input="".join("%s\t%s\n" % (k, json.dumps(r)) for k, r in records),
                        text=True, check=True, timeout=60, capture_output=True)
+
+    def bulk_context(self, max_messages, await_ms=1000):
+        """The input with bulkSubscribe, as a pub/sub input takes it."""
+        base = self.context
+
+        def context():
+            ctx = base()  # the port of the instance started
+            ctx["inputs"]["logs"]["metadata"] = {
+                "bulkSubscribe": "true", "bulkSubscribeMaxMessagesCount": str(max_messages),
+                "bulkSubscribeMaxAwaitDurationMs": str(await_ms)}
+            return ctx
+        self.context = context
+
+    def batches(self):
+        """What the batch function reported of each batch (batch_ids), in
+        the order the endpoint got them."""
+        return [json.loads(b) for b in self.endpoint.bodies()]
 
     def ids_seen(self):
         return {json.loads(b)["id"] for b in self.endpoint.bodies()}
@@ -382,15 +399,27 @@ class DirectMode(unittest.TestCase):
         """Two functions in one group share the topic's four partitions; when
         one stops mid-stream, the other takes its partitions over, and every
         record reaches the endpoint."""
+        self.split_and_rebalance()
+
+    def test_split_rebalance_with_batches_in_flight_loses_nothing(self):
+        """The same with bulk and a batch function: the second instance's
+        join revokes the first's partitions while batches are with the
+        function, and its stop revokes the second's; every record still
+        reaches the endpoint."""
+        self.bulk_context(5, await_ms=100)
+        # a batch's sends run side by side: slower answers keep it mid-stream
+        self.split_and_rebalance(0.5, OFCTX_PROBE_BATCH="1")
+
+    def split_and_rebalance(self, delay=0.04, **env):
         records = [("key-%d" % i, {"send": ["nm"], "id": "s%d" % i}) for i in range(600)]
-        self.endpoint.delay = 0.04
-        first = self.start()
+        self.endpoint.delay = delay
+        first = self.start(**env)
         wait_until(lambda: self.probe_status("/readyz") == 200, "the first ready", seconds=30)
         self.produce_keyed(records)
         wait_until(lambda: len(self.endpoint.bodies()) >= 20, "the first consuming", seconds=120)
         first_port = self.port
         self.port = free_port()  # the second, in the same group
-        second = self.start()
+        second = self.start(**env)
         wait_until(lambda: 'outcome="success"} 0' not in self.metrics() and self.metrics(),
                    "the second consuming", seconds=120)
         self.port = first_port
@@ -472,10 +501,8 @@ class DirectMode(unittest.TestCase):
                                          r"[0-9a-f]{12}$")
         self.assertRegex(envelope["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
-    def test_pubsub_input_gives_the_cloudevent(self):
-        """A pubsub.kafka input's record is the CloudEvent a Dapr publisher
-        wrote: the function gets its data and attributes; a record that is
-        no CloudEvent is dropped and counted, and the next one still comes."""
+    def pubsub_input(self):
+        """The input a pubsub.kafka component of the test's group."""
         write_components(os.path.join(self.resources, "kafka.yaml"), (
             "pubsub", "pubsub.kafka",
             [("brokers", self.brokers), ("consumerID", self.group), ("initialOffset", "oldest"),
@@ -484,6 +511,52 @@ class DirectMode(unittest.TestCase):
         ctx["inputs"] = {"orders": {"componentName": "pubsub", "componentType": "pubsub.kafka",
                                     "uri": self.topic}}
         self.context = lambda: ctx
+
+    def test_pubsub_batches_give_the_cloudevents(self):
+        """A pubsub.kafka input with bulkSubscribe from
+        OFCTX_SUBSCRIPTION_METADATA, as in sidecar mode: the batch function
+        gets the records' CloudEvents in one batch with each record's
+        metadata; a record that is no CloudEvent is dropped, not in it."""
+        self.pubsub_input()
+
+        def event(i, data):
+            return json.dumps({"specversion": "1.0", "id": "e%d" % i, "source": "orders-app",
+                               "type": "com.dapr.event.sent", "datacontenttype": "application/json",
+                               "topic": self.topic, "pubsubname": "pubsub", "data": data})
+        records = [event(0, {"describe_to": "nm"}), "not a cloudevent",
+                   event(2, {"batch_ids": "nm", "id": "c2"}), event(3, {"return": 200, "id": "c3"})]
+        subprocess.run([KCAT, "-P", "-b", self.brokers, "-t", self.topic],
+                       input="".join(r + "\n" for r in records), text=True, check=True,
+                       timeout=60, capture_output=True)
+        proc = self.start(OFCTX_PROBE_BATCH="1",
+                          OFCTX_SUBSCRIPTION_METADATA="bulkSubscribe=true,"
+                                                      "bulkSubscribeMaxMessagesCount=10")
+        wait_until(lambda: len(self.endpoint.bodies()) >= 2, "the description and the batch",
+                   seconds=60)
+        wait_until(lambda: self.lag() == 0, "all committed", seconds=30)
+        metrics = self.metrics()
+        err = self.stop(proc)
+        bodies = [json.loads(b) for b in self.endpoint.bodies()]
+        self.assertEqual(len(bodies), 2)
+        report = [b for b in bodies if "ids" in b][0]
+        self.assertEqual(report, {"ids": [None, "c2", "c3"], "offsets": ["0", "2", "3"],
+                                  "partitions": ["0", "0", "0"]})
+        got = [b for b in bodies if "ids" not in b][0]
+        self.assertEqual((got["input"], got["kind"]), ("orders", "pubsub"))
+        self.assertEqual(json.loads(got["data"]), {"describe_to": "nm"})
+        self.assertEqual((got["attributes"]["id"], got["attributes"]["source"]),
+                         ("e0", "orders-app"))
+        self.assertEqual((got["metadata"]["__offset"], got["metadata"]["__topic"]),
+                         ("0", self.topic))
+        self.assertIn('ofctx_events_total{input="orders",outcome="drop"} 1', metrics)
+        self.assertIn('ofctx_events_total{input="orders",outcome="success"} 3', metrics)
+        self.assertIn("message dropped input=orders", err)
+
+    def test_pubsub_input_gives_the_cloudevent(self):
+        """A pubsub.kafka input's record is the CloudEvent a Dapr publisher
+        wrote: the function gets its data and attributes; a record that is
+        no CloudEvent is dropped and counted, and the next one still comes."""
+        self.pubsub_input()
         event = {"specversion": "1.0", "id": "e1", "source": "orders-app",
                  "type": "com.dapr.event.sent", "datacontenttype": "application/json",
                  "topic": self.topic, "pubsubname": "pubsub", "data": {"describe_to": "nm"}}
@@ -668,6 +741,97 @@ class DirectMode(unittest.TestCase):
         self.assertIn('ofctx_events_total{input="orders",outcome="success"} 1', metrics)
         self.assertIn('message dropped input=orders reason="the event \\"old\\" expired at '
                       '2020-01-01T00:00:00Z"', err)
+
+    def test_split_batches_hold_records_of_one_partition_in_order(self):
+        """With bulkSubscribe on the input, a batch function gets up to
+        bulkSubscribeMaxMessagesCount records in one call, all of one
+        partition and in its order, each with its own metadata; every record
+        comes once, and all are committed: a restart gets only what is new."""
+        self.bulk_context(7)
+        records = [("key-%d" % (i % 5), {"batch_ids": "nm", "id": "b%d" % i}) for i in range(200)]
+        self.produce_keyed(records)
+        proc = self.start(OFCTX_PROBE_BATCH="1")
+        wait_until(lambda: sum(len(b["ids"]) for b in self.batches()) >= len(records),
+                   "every record in a batch", seconds=120)
+        batches = self.batches()
+        self.assertEqual(sorted(i for b in batches for i in b["ids"]),
+                         sorted(r["id"] for _, r in records))  # each once
+        by_partition = {}
+        for b in batches:
+            self.assertTrue(1 <= len(b["ids"]) <= 7, b)
+            self.assertEqual(len(set(b["partitions"])), 1, b)  # one partition
+            by_partition.setdefault(b["partitions"][0], []).extend(zip(b["ids"], b["offsets"]))
+        self.assertGreater(max(len(b["ids"]) for b in batches), 1)
+        self.assertGreater(len(by_partition), 1)
+        produced = {}
+        for key, r in records:
+            produced.setdefault(key, []).append(r["id"])
+        for got in by_partition.values():
+            # in the partition's order: offsets counting up from 0, and the
+            # ids of each key (one partition) in the order produced
+            self.assertEqual([int(o) for _, o in got], list(range(len(got))))
+            ids = [i for i, _ in got]
+            for key_ids in produced.values():
+                mine = [i for i in ids if i in key_ids]
+                self.assertIn(mine, ([], key_ids))
+        self.stop(proc)
+        before = len(self.endpoint.bodies())
+        proc = self.start(OFCTX_PROBE_BATCH="1")
+        self.produce_keyed([("key-0", {"batch_ids": "nm", "id": "new"})])
+        wait_until(lambda: len(self.endpoint.bodies()) > before, "the new record", seconds=60)
+        self.stop(proc)
+        self.assertEqual([b["ids"] for b in self.batches()[before:]], [["new"]])
+
+    def test_retry_in_the_middle_of_a_batch_comes_again_with_what_follows(self):
+        """An entry answered RETRY in the middle of a batch: it and the
+        entries after it are given again after the back-off (those before
+        it are not), and they are not committed; after a restart they come
+        again, and the entries before it do not."""
+        self.bulk_context(5)
+        self.produce(*({"batch_ids": "nm", "id": "a%d" % i} for i in range(2)),
+                     {"batch_ids": "nm", "id": "a2", "return_env": "PROBE_A2"},
+                     *({"batch_ids": "nm", "id": "a%d" % i} for i in range(3, 5)))
+        proc = self.start(OFCTX_PROBE_BATCH="1", PROBE_A2="500")
+        wait_until(lambda: len(self.batches()) >= 3, "a2 given again twice", seconds=60)
+        self.assertGreaterEqual(self.lag(), 3)
+        self.stop(proc)
+        first_run = [b["ids"] for b in self.batches()]
+        self.assertEqual(first_run[0], ["a0", "a1", "a2", "a3", "a4"])
+        for ids in first_run[1:]:
+            self.assertEqual(ids, ["a2", "a3", "a4"])
+        proc = self.start(OFCTX_PROBE_BATCH="1")
+        wait_until(lambda: len(self.batches()) > len(first_run), "a2 after the restart",
+                   seconds=60)
+        wait_until(lambda: self.lag() == 0, "all committed", seconds=30)
+        self.stop(proc)
+        self.assertEqual([b["ids"] for b in self.batches()[len(first_run):]],
+                         [["a2", "a3", "a4"]])
+
+    def test_backlog_past_the_held_limit_pauses_and_loses_nothing(self):
+        """More records wait than a partition may hold (1024): the
+        partition is paused at the limit and resumed below half of it, and
+        every record reaches the function once, in order, and is committed."""
+        count = 1500
+        self.produce(*({"describe_to": "nm", "id": "h%d" % i} for i in range(count)))
+        proc = self.start()
+        wait_until(lambda: len(self.endpoint.bodies()) >= count, "every record", seconds=300)
+        wait_until(lambda: self.lag() == 0, "all committed", seconds=60)
+        err = self.stop(proc)
+        got = [json.loads(b) for b in self.endpoint.bodies()]
+        self.assertEqual([json.loads(g["data"])["id"] for g in got],
+                         ["h%d" % i for i in range(count)])
+        self.assertEqual([g["metadata"]["__offset"] for g in got],
+                         [str(i) for i in range(count)])
+        self.assertIn("kafka: partition paused input=logs topic=%s partition=0 held=1024"
+                      % self.topic, err)
+        self.assertIn("kafka: partition resumed input=logs topic=%s partition=0" % self.topic,
+                      err)
+        proc = self.start()
+        self.produce({"describe_to": "nm", "id": "new"})
+        wait_until(lambda: len(self.endpoint.bodies()) > count, "the new record", seconds=60)
+        self.stop(proc)
+        self.assertEqual([json.loads(json.loads(b)["data"])["id"]
+                          for b in self.endpoint.bodies()[count:]], ["new"])
 
     def lag(self):
         """The lag of the test's topic, partition 0, on /metrics; None when absent."""

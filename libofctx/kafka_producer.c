@@ -33,6 +33,7 @@ struct ofctx__kafka_producer {
   int closing;
   int fatal;       /* librdkafka raised a fatal error: made again on the loop */
   int remaking;    /* the old one is being taken down: nothing produced */
+  int busy;        /* in serve: a close is finished there */
   int auth_logged; /* the brokers' refusal logged (once per producer) */
 };
 
@@ -105,19 +106,28 @@ static void drop_rk(ofctx__kafka_producer_t *p) {
   p->queue = NULL;
 }
 
+static void finish_close(ofctx__kafka_producer_t *p);
+
+/* Serves the queue; librdkafka's callbacks run inside (`busy`), and a
+ * `done` among them may close the producer: finished here, afterwards. */
 static void serve(ofctx__kafka_producer_t *p) {
+  p->busy = 1;
   if (p->rk)
     ofctx__rdkafka.poll(p->rk, 0);
-  if (p->closing || (!p->fatal && p->rk))
-    return;
-  /* a fatal error: the pending records fail (the input's records are
-   * retried, as after any failed send) and a new producer takes the
-   * retries; made again at the next tick if that fails */
-  p->remaking = 1;
-  drop_rk(p);
-  p->remaking = 0;
-  p->fatal = 0;
-  make_rk(p);
+  if (!p->closing && (p->fatal || !p->rk)) {
+    /* a fatal error: the pending records fail (the input's records are
+     * retried, as after any failed send) and a new producer takes the
+     * retries; made again at the next tick if that fails */
+    p->remaking = 1;
+    drop_rk(p);
+    p->remaking = 0;
+    p->fatal = 0;
+    if (!p->closing)
+      make_rk(p);
+  }
+  p->busy = 0;
+  if (p->closing)
+    finish_close(p);
 }
 
 static void on_readable(uv_poll_t *poll, int status, int events) {
@@ -284,10 +294,9 @@ static void handle_closed(uv_handle_t *handle) {
   }
 }
 
-void ofctx__kafka_producer_close(ofctx__kafka_producer_t *p) {
-  if (!p || p->closing)
-    return;
-  p->closing = 1;
+/* Fails what is not delivered, then closes the handles (the producer is
+ * freed once they are closed). */
+static void finish_close(ofctx__kafka_producer_t *p) {
   drop_rk(p); /* what is not delivered fails now: the invocations are answered first */
   if (p->handles) {
     uv_close((uv_handle_t *)&p->poll, handle_closed);
@@ -298,4 +307,12 @@ void ofctx__kafka_producer_close(ofctx__kafka_producer_t *p) {
         close(p->fds[i]);
     ofctx__free(p);
   }
+}
+
+void ofctx__kafka_producer_close(ofctx__kafka_producer_t *p) {
+  if (!p || p->closing)
+    return;
+  p->closing = 1;
+  if (!p->busy) /* else from one of librdkafka's callbacks: serve finishes it */
+    finish_close(p);
 }

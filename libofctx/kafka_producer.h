@@ -43,7 +43,8 @@ ofctx_err_t ofctx__kafka_produce(ofctx__kafka_producer_t *p, const char *topic, 
                                  ofctx__kafka_done_fn done, void *arg);
 
 /* Cancels what is not delivered yet (each `done` runs, failed), closes the
- * handles and frees the producer once they are closed. */
+ * handles and frees the producer once they are closed. From a record's
+ * `done`, this happens once librdkafka's callbacks have returned. */
 void ofctx__kafka_producer_close(ofctx__kafka_producer_t *p);
 
 /* librdkafka's handle now (borrowed; NULL while it cannot be made again):

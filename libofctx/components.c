@@ -283,15 +283,25 @@ static size_t key_index(const ofctx__comp_t *c, const char *name) {
   return k;
 }
 
+/* The pod's namespace: POD_NAMESPACE, else NAMESPACE (what daprd reads),
+ * or NULL. */
+static const char *namespace_of(const ofctx_config_t *cfg) {
+  const char *ns = ofctx_config_pod_namespace(cfg);
+
+  if (!ns || !*ns)
+    ns = getenv("NAMESPACE");
+  return ns && *ns ? ns : NULL;
+}
+
 /* The app id Dapr would run the function under: APP_ID when set (a
  * sidecar gives it to its app), else OpenFunction's "<function>-<namespace>",
  * else the function's name. */
 static const char *app_id(const ofctx_config_t *cfg, char *buf, size_t size) {
-  const char *env = getenv("APP_ID"), *ns = ofctx_config_pod_namespace(cfg);
+  const char *env = getenv("APP_ID"), *ns = namespace_of(cfg);
 
   if (env && *env)
     return env;
-  if (!ns || !*ns)
+  if (!ns)
     return ofctx_config_name(cfg);
   snprintf(buf, size, "%s-%s", ofctx_config_name(cfg), ns);
   return buf;
@@ -299,15 +309,15 @@ static const char *app_id(const ofctx_config_t *cfg, char *buf, size_t size) {
 
 /* `value` with Dapr's templates replaced, as daprd replaces them when it
  * loads a component: {uuid} a new random UUID, {podName} the pod's name
- * (POD_NAME), {namespace} its namespace (POD_NAMESPACE, else NAMESPACE),
- * {appID} the app id (app_id); other braces are kept as they are. A
- * template whose value is unknown stops the start. → `*out` (the caller
- * frees it). */
+ * (POD_NAME), {namespace} "<namespace>.<app id>" (daprd's, which is not the
+ * namespace alone), {appID} the app id (app_id); other braces are kept as
+ * they are. A template whose value is unknown stops the start. → `*out`
+ * (the caller frees it). */
 static ofctx_err_t expand(reader_t *r, const ofctx__comp_t *c, const char *q, const char *value,
                           char **out) {
   static const char *const names[] = {"{uuid}", "{podName}", "{namespace}", "{appID}"};
   ofctx__buf_t b = {0};
-  char uuid[37], id[512];
+  char uuid[37], id[512], ns_id[1024];
 
   for (const char *p = value; *p;) {
     size_t t = 0, n;
@@ -326,9 +336,11 @@ static ofctx_err_t expand(reader_t *r, const ofctx__comp_t *c, const char *q, co
     } else if (t == 1) {
       with = ofctx_config_pod_name(r->cfg);
     } else if (t == 2) {
-      with = ofctx_config_pod_namespace(r->cfg);
-      if (!with || !*with)
-        with = getenv("NAMESPACE");
+      with = namespace_of(r->cfg);
+      if (with) {
+        snprintf(ns_id, sizeof ns_id, "%s.%s", with, app_id(r->cfg, id, sizeof id));
+        with = ns_id;
+      }
     } else {
       with = app_id(r->cfg, id, sizeof id);
     }

@@ -179,8 +179,6 @@ static void refuses_values(void **state) {
 #define PEM_CERT "\"-----BEGIN CERTIFICATE-----\\nQUJD\\n-----END CERTIFICATE-----\\n\""
 #define PEM_KEY "\"-----BEGIN PRIVATE KEY-----\\nQUJD\\n-----END PRIVATE KEY-----\\n\""
 
-/* authType and the keys it uses, as Dapr's Kafka component reads them;
- * a secret's value is never in a message. */
 /* Dapr's templates in values, as daprd fills them when it loads a
  * component: the pod's name and namespace, the app id (APP_ID, else
  * OpenFunction's "<function>-<namespace>"), a new UUID each; other braces
@@ -207,9 +205,10 @@ static void templates(void **state) {
               "  - name: consumerGroup\n    value: \"{appID}.{namespace}\"\n"
               "  - name: clientID\n    value: \"{podName}/{uuid}/{other}/{\"\n");
   assert_int_equal(ofctx__comps_load(&set, s.dir, cfg, &err), OFCTX_OK);
-  assert_string_equal(ofctx__comp_value(set.inputs[0], "topics"), "logs-shop");
+  /* daprd's {namespace} is "<namespace>.<app id>", not the namespace alone */
+  assert_string_equal(ofctx__comp_value(set.inputs[0], "topics"), "logs-shop.fn-shop");
   group = ofctx__comp_value(set.inputs[0], "consumerGroup");
-  assert_string_equal(group, "fn-shop.shop");
+  assert_string_equal(group, "fn-shop.shop.fn-shop");
   id = ofctx__comp_value(set.inputs[0], "clientID");
   assert_int_equal(strlen(id), strlen("logs-7d9f8-x2x4q/") + 36 + strlen("/{other}/{"));
   assert_memory_equal(id, "logs-7d9f8-x2x4q/", 17);
@@ -218,9 +217,22 @@ static void templates(void **state) {
   ofctx__comps_free(&set);
   setenv("APP_ID", "alerter", 1);
   assert_int_equal(ofctx__comps_load(&set, s.dir, cfg, &err), OFCTX_OK);
-  assert_string_equal(ofctx__comp_value(set.inputs[0], "consumerGroup"), "alerter.shop");
+  assert_string_equal(ofctx__comp_value(set.inputs[0], "consumerGroup"), "alerter.shop.alerter");
   ofctx__comps_free(&set);
   unsetenv("APP_ID");
+  ofctx_config_free(cfg);
+  /* without POD_NAMESPACE, NAMESPACE is the namespace of both templates */
+  setenv("NAMESPACE", "ops", 1);
+  cfg = config_of(context);
+  scratch_put(&s, "kafka.yaml",
+              "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: kafka-in\nspec:\n"
+              "  type: bindings.kafka\n  version: v1\n  metadata:\n  - name: brokers\n"
+              "    value: 127.0.0.1:9092\n  - name: topics\n    value: logs\n"
+              "  - name: consumerGroup\n    value: \"{namespace}/{appID}\"\n");
+  assert_int_equal(ofctx__comps_load(&set, s.dir, cfg, &err), OFCTX_OK);
+  assert_string_equal(ofctx__comp_value(set.inputs[0], "consumerGroup"), "ops.fn-ops/fn-ops");
+  ofctx__comps_free(&set);
+  unsetenv("NAMESPACE");
   scratch_free(&s);
   ofctx_config_free(cfg);
 }

@@ -496,7 +496,8 @@ static ofctx_err_t check_auth(const ofctx__comp_t *c, ofctx_error_t *err) {
       {"none", " ", ""},
       {"password", " saslUsername saslPassword saslMechanism caCert ",
        " saslUsername saslPassword "},
-      {"mtls", " clientCert clientKey caCert ", ""},
+      /* Dapr's mtls loads the client's pair: without it, it fails to start */
+      {"mtls", " clientCert clientKey caCert ", " clientCert clientKey "},
       {"certificate", " caCert ", " caCert "},
       {"oidc", " oidcTokenEndpoint oidcClientID oidcClientSecret oidcScopes caCert ",
        " oidcTokenEndpoint oidcClientID oidcClientSecret "},
@@ -534,13 +535,6 @@ static ofctx_err_t check_auth(const ofctx__comp_t *c, ofctx_error_t *err) {
                           "%s: component \"%s\": authType \"%s\" needs metadata \"%s\"", c->file,
                           c->name, type, auth_keys[k]);
   }
-  if (strcmp(type, "mtls") == 0 &&
-      !ofctx__comp_value(c, "clientCert") != !ofctx__comp_value(c, "clientKey"))
-    return ofctx__error(err, OFCTX_ECOMPONENT,
-                        "%s: component \"%s\": metadata \"%s\" is missing: authType \"mtls\" takes "
-                        "clientCert and clientKey together",
-                        c->file, c->name,
-                        ofctx__comp_value(c, "clientCert") ? "clientKey" : "clientCert");
   if (no_tls && (strcmp(type, "mtls") == 0 || strcmp(type, "certificate") == 0))
     return ofctx__error(err, OFCTX_ECOMPONENT,
                         "%s: component \"%s\": authType \"%s\" is TLS: metadata \"disableTls\" "

@@ -321,10 +321,20 @@ static void refuses_auth(void **state) {
   refused(KAFKA_HEAD
           "  - name: authType\n    value: mtls\n  - name: clientCert\n    value: " PEM_CERT "\n",
           OFCTX_ECOMPONENT,
-          "@/kafka.yaml: component \"kafka-in\": metadata \"clientKey\" is missing: authType "
-          "\"mtls\" takes clientCert and clientKey together");
+          "@/kafka.yaml: component \"kafka-in\": authType \"mtls\" needs metadata "
+          "\"clientKey\"");
+  /* Dapr's mtls loads the client's pair, and fails to start without it */
+  refused(KAFKA_HEAD "  - name: authType\n    value: mtls\n", OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": authType \"mtls\" needs metadata "
+          "\"clientCert\"");
+  /* authRequired (deprecated) without a saslPassword: mtls */
+  refused(KAFKA_HEAD "  - name: authRequired\n    value: \"true\"\n", OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": authType \"mtls\" needs metadata "
+          "\"clientCert\"");
   refused(KAFKA_HEAD
-          "  - name: authType\n    value: mtls\n  - name: disableTls\n    value: \"true\"\n",
+          "  - name: authType\n    value: mtls\n  - name: clientCert\n    value: " PEM_CERT
+          "\n  - name: clientKey\n    value: " PEM_KEY
+          "\n  - name: disableTls\n    value: \"true\"\n",
           OFCTX_ECOMPONENT,
           "@/kafka.yaml: component \"kafka-in\": authType \"mtls\" is TLS: metadata "
           "\"disableTls\" cannot be true");

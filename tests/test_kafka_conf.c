@@ -151,17 +151,18 @@ static void tls(void **state) {
       OFCTX_OK);
   assert_string_equal(got, "security.protocol=ssl\nssl.key.pem=" KEY "\nssl.certificate.pem=" CERT
                            "\nssl.ca.pem=" CERT "\n");
-  /* mtls without a client certificate: TLS alone, as Dapr does */
-  assert_int_equal(map("  - name: authType\n    value: mtls\n", got, sizeof got), OFCTX_OK);
-  assert_string_equal(got, "security.protocol=ssl\n");
   assert_int_equal(map("  - name: authType\n    value: certificate\n  - name: caCert\n"
                        "    value: " CERT_YAML "\n",
                        got, sizeof got),
                    OFCTX_OK);
   assert_string_equal(got, "security.protocol=ssl\nssl.ca.pem=" CERT "\n");
   /* authRequired true without a saslPassword: mtls (Dapr's upgrade of it) */
-  assert_int_equal(map("  - name: authRequired\n    value: \"true\"\n", got, sizeof got), OFCTX_OK);
-  assert_string_equal(got, "security.protocol=ssl\n");
+  assert_int_equal(map("  - name: authRequired\n    value: \"true\"\n  - name: clientCert\n"
+                       "    value: " CERT_YAML "\n  - name: clientKey\n    value: " KEY_YAML "\n",
+                       got, sizeof got),
+                   OFCTX_OK);
+  assert_string_equal(got,
+                      "security.protocol=ssl\nssl.key.pem=" KEY "\nssl.certificate.pem=" CERT "\n");
 }
 
 /* OIDC where librdkafka has it; Debian 12's is built without it, and then

@@ -83,16 +83,10 @@ static int is_http_url(const char *v) {
   slash = strchr(authority, '/');
   return is_authority(authority, slash ? (size_t)(slash - authority) : strlen(authority));
 }
-/* A URL that holds a user or a password before its host. */
-static int has_userinfo(const char *v) {
-  const char *scheme = strstr(v, "://"), *end;
-
-  if (!scheme)
-    return 0;
-  scheme += 3;
-  end = scheme + strcspn(scheme, "/?#");
-  return memchr(scheme, '@', (size_t)(end - scheme)) != NULL;
-}
+/* A value that may hold a user or a password before a host: any '@',
+ * whatever stands before it (a URL without its scheme, or with a mistyped
+ * one, holds them too). */
+static int has_userinfo(const char *v) { return strchr(v, '@') != NULL; }
 /* Dapr reads its booleans with Go's strconv.ParseBool: 1 when `v` is true,
  * 0 when false, -1 when it is neither. */
 static int bool_of(const char *v) {

@@ -291,6 +291,14 @@ static void http_urls(void **state) {
            "@/http.yaml: component \"nm\": metadata \"url\": \"https://h/\" is not " URL_EXPECTED);
   http_url("http://alert:s3cret@h:9093/", "@/http.yaml: component \"nm\": metadata \"url\": its "
                                           "value (not shown) is not " URL_EXPECTED);
+  /* without "://" (a scheme forgotten or mistyped) the credentials are not shown either */
+  http_url("alert:s3cret@h:9093/", "@/http.yaml: component \"nm\": metadata \"url\": its value "
+                                   "(not shown) is not " URL_EXPECTED);
+  http_url("http:/alert:s3cret@h/", "@/http.yaml: component \"nm\": metadata \"url\": its value "
+                                    "(not shown) is not " URL_EXPECTED);
+  /* a port that wraps an unsigned int to 80 is no port */
+  http_url("http://h:4294967376/", "@/http.yaml: component \"nm\": metadata \"url\": "
+                                   "\"http://h:4294967376/\" is not " URL_EXPECTED);
 }
 
 static void refuses_auth(void **state) {

@@ -1,11 +1,14 @@
 /* The secrets of the direct mode's components. See secrets.h. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -14,16 +17,35 @@
 #include "secrets.h"
 #include "text.h"
 
-/* The bytes of `path`, exactly: 0, or -1 with errno (EFBIG: past
+/* The bytes of `path`, exactly: 0; -2 when it is not a regular file (a
+ * directory, or a FIFO, which would block the start: it is opened without
+ * blocking and never read); or -1 with errno (EFBIG: past
  * OFCTX__SECRET_MAX, EILSEQ: a NUL byte, which no value can hold). */
 static int read_exact(const char *path, char **out) {
-  FILE *f = fopen(path, "rb");
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  FILE *f;
   char *buf;
   size_t len;
 
   *out = NULL;
-  if (!f)
+  if (fd < 0)
     return -1;
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return -2;
+  }
+  f = fdopen(fd, "rb");
+  if (!f) {
+    close(fd);
+    return -1;
+  }
   buf = ofctx__malloc(OFCTX__SECRET_MAX + 2);
   if (!buf) {
     fclose(f);
@@ -82,6 +104,7 @@ static ofctx_err_t refuse(const ref_t *r, const char *fmt, ...) {
 static ofctx_err_t from_volume(const ref_t *r, char **out) {
   const char *root = getenv("OFCTX_SECRETS_PATH");
   char path[4096];
+  int rc;
 
   if (!root || !*root)
     return refuse(r, "the direct mode reads it from OFCTX_SECRETS_PATH/<name>/<key> (a mounted "
@@ -90,7 +113,10 @@ static ofctx_err_t from_volume(const ref_t *r, char **out) {
     return refuse(r, "a Secret's name and key are one path segment each");
   if ((size_t)snprintf(path, sizeof path, "%s/%s/%s", root, r->name, r->key) >= sizeof path)
     return refuse(r, "the path is too long");
-  if (read_exact(path, out) != 0) {
+  rc = read_exact(path, out);
+  if (rc == -2)
+    return refuse(r, "cannot read %s: not a regular file", path);
+  if (rc != 0) {
     int e = errno;
     if (e == ENOMEM)
       return ofctx__error(r->err, OFCTX_ENOMEM, "out of memory");

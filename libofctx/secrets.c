@@ -203,6 +203,23 @@ static json_t *flat_find(json_t *node, char *path, size_t len, size_t size, cons
   return NULL;
 }
 
+/* A boolean of a store's metadata as Dapr decodes it (kit's IsTruthy):
+ * y, yes, true, t, on or 1, in any case, white space around ignored. */
+static int truthy(const char *v) {
+  static const char *const yes[] = {"y", "yes", "true", "t", "on", "1"};
+  size_t len;
+
+  while (isspace((unsigned char)*v))
+    v++;
+  len = strlen(v);
+  while (len && isspace((unsigned char)v[len - 1]))
+    len--;
+  for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+    if (strlen(yes[i]) == len && strncasecmp(v, yes[i], len) == 0)
+      return 1;
+  return 0;
+}
+
 /* secretstores.local.file: its JSON `secretsFile`, each leaf a secret
  * named by its path (`nestedSeparator`, ":" by default) whose one key is
  * that name; with `multiValued`, each top-level entry a secret and the
@@ -223,9 +240,7 @@ static ofctx_err_t from_file(const ref_t *r, const ofctx__secret_store_t *st, ch
     return refuse(r, "its secret store has no secretsFile");
   if (!sep || !*sep)
     sep = ":";
-  multivalued = multi && (strcmp(multi, "true") == 0 || strcmp(multi, "1") == 0 ||
-                          strcmp(multi, "True") == 0 || strcmp(multi, "TRUE") == 0 ||
-                          strcmp(multi, "t") == 0 || strcmp(multi, "T") == 0);
+  multivalued = multi && truthy(multi);
   root = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
   if (!root) {
     char where[64];

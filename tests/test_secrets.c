@@ -234,6 +234,19 @@ static void from_local_file(void **state) {
            got, sizeof got),
       OFCTX_OK);
   assert_string_equal(got, "p1");
+  /* Dapr's metadata booleans are "truthy": y, yes, on, ... in any case */
+  assert_int_equal(
+      load(at_dir(KAFKA_HEAD REF("kafka", "password") "auth:\n  secretStore: local\n" FILE_STORE(
+               "  - name: multiValued\n    value: \" Yes\"\n")),
+           got, sizeof got),
+      OFCTX_OK);
+  assert_string_equal(got, "p1");
+  assert_int_equal(
+      load(at_dir(KAFKA_HEAD REF("kafka", "password") "auth:\n  secretStore: local\n" FILE_STORE(
+               "  - name: multiValued\n    value: \"ON\"\n")),
+           got, sizeof got),
+      OFCTX_OK);
+  assert_string_equal(got, "p1");
   assert_int_equal(load(at_dir(KAFKA_HEAD REF(
                             "kafka", "password") "auth:\n  secretStore: local\n" FILE_STORE("")),
                         got, sizeof got),

@@ -319,6 +319,22 @@ static void from_local_env(void **state) {
   assert_string_equal(got, "@/res/kafka.yaml: component \"kafka-in\": metadata \"saslPassword\": "
                            "secretKeyRef {name: \"DAPR_API_TOKEN\", key: \"DAPR_API_TOKEN\"}: "
                            "secretstores.local.env does not read DAPR_API_TOKEN (Dapr forbids it)");
+  /* in any case, and through a prefix too, as Dapr's isKeyAllowed */
+  setenv("dapr_x", "p4", 1);
+  assert_int_equal(load(KAFKA_HEAD REF("x", "x") "auth:\n  secretStore: env\n" ENV_STORE(
+                            "  - name: prefix\n    value: dapr_\n"),
+                        got, sizeof got),
+                   OFCTX_ECOMPONENT);
+  assert_non_null(strstr(got, "secretstores.local.env does not read dapr_x (Dapr forbids it)"));
+  assert_null(strstr(got, "p4"));
+  setenv("app_api_token", "p5", 1);
+  assert_int_equal(load(KAFKA_HEAD REF("app_api_token",
+                                       "app_api_token") "auth:\n  secretStore: env\n" ENV_STORE(""),
+                        got, sizeof got),
+                   OFCTX_ECOMPONENT);
+  assert_non_null(strstr(got, "does not read app_api_token (Dapr forbids it)"));
+  unsetenv("dapr_x");
+  unsetenv("app_api_token");
   unsetenv("OFCTX_TEST_PW");
 }
 

@@ -311,7 +311,7 @@ static ofctx_err_t expand(reader_t *r, const ofctx__comp_t *c, const char *q, co
                           char **out) {
   static const char *const names[] = {"{uuid}", "{podName}", "{namespace}", "{appID}"};
   ofctx__buf_t b = {0};
-  char uuid[37], id[512], ns_id[1024];
+  char uuid[37], ns_id[1024];
 
   for (const char *p = value; *p;) {
     size_t t = 0, n;
@@ -332,11 +332,11 @@ static ofctx_err_t expand(reader_t *r, const ofctx__comp_t *c, const char *q, co
     } else if (t == 2) {
       with = namespace_of(r->cfg);
       if (with) {
-        snprintf(ns_id, sizeof ns_id, "%s.%s", with, app_id(r->cfg, id, sizeof id));
+        snprintf(ns_id, sizeof ns_id, "%s.%s", with, r->set->app_id);
         with = ns_id;
       }
     } else {
-      with = app_id(r->cfg, id, sizeof id);
+      with = r->set->app_id;
     }
     if (!with || !*with) {
       ofctx__buf_free(&b);
@@ -837,7 +837,7 @@ static ofctx_err_t match(ofctx__comps_t *set, const char *dir, const ofctx_confi
 ofctx_err_t ofctx__comps_load(ofctx__comps_t *set, const char *dir, const ofctx_config_t *cfg,
                               ofctx_error_t *err) {
   reader_t r = {set, NULL, err, cfg};
-  char **names;
+  char **names, id[512];
   size_t n;
   ofctx_err_t rc;
 
@@ -847,6 +847,8 @@ ofctx_err_t ofctx__comps_load(ofctx__comps_t *set, const char *dir, const ofctx_
                         "state stores are not implemented in direct mode (the function context "
                         "names %zu)",
                         ofctx_config_state_count(cfg));
+  if (!(set->app_id = ofctx__strdup(app_id(cfg, id, sizeof id))))
+    return ofctx__error(err, OFCTX_ENOMEM, "out of memory");
   rc = list_dir(dir, &names, &n, err);
   for (size_t i = 0; rc == OFCTX_OK && i < n; i++) {
     size_t len = strlen(dir) + strlen(names[i]) + 2;
@@ -881,5 +883,6 @@ void ofctx__comps_free(ofctx__comps_t *set) {
   ofctx__free(set->items);
   ofctx__free(set->inputs);
   ofctx__free(set->outputs);
+  ofctx__free(set->app_id);
   memset(set, 0, sizeof *set);
 }

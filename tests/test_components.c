@@ -39,7 +39,8 @@ static void loads_and_matches(void **state) {
 
   (void)state;
   assert_int_equal(ofctx__comps_load(&set, GOOD_DIR, cfg, &err), OFCTX_OK);
-  assert_int_equal(set.count, 2); /* the state store is not named: left alone */
+  assert_int_equal(set.count, 2);        /* the state store is not named: left alone */
+  assert_string_equal(set.app_id, "fn"); /* no APP_ID and no namespace: the function's name */
   assert_int_equal(set.input_count, 1);
   assert_int_equal(set.output_count, 1);
   assert_string_equal(set.inputs[0]->name, "kafka-in");
@@ -207,6 +208,8 @@ static void templates(void **state) {
   assert_int_equal(ofctx__comps_load(&set, s.dir, cfg, &err), OFCTX_OK);
   /* daprd's {namespace} is "<namespace>.<app id>", not the namespace alone */
   assert_string_equal(ofctx__comp_value(set.inputs[0], "topics"), "logs-shop.fn-shop");
+  /* the app id a publish's CloudEvent names as its source, as daprd's */
+  assert_string_equal(set.app_id, "fn-shop");
   group = ofctx__comp_value(set.inputs[0], "consumerGroup");
   assert_string_equal(group, "fn-shop.shop.fn-shop");
   id = ofctx__comp_value(set.inputs[0], "clientID");
@@ -218,6 +221,7 @@ static void templates(void **state) {
   setenv("APP_ID", "alerter", 1);
   assert_int_equal(ofctx__comps_load(&set, s.dir, cfg, &err), OFCTX_OK);
   assert_string_equal(ofctx__comp_value(set.inputs[0], "consumerGroup"), "alerter.shop.alerter");
+  assert_string_equal(set.app_id, "alerter");
   ofctx__comps_free(&set);
   unsetenv("APP_ID");
   ofctx_config_free(cfg);
@@ -231,6 +235,7 @@ static void templates(void **state) {
               "  - name: consumerGroup\n    value: \"{namespace}/{appID}\"\n");
   assert_int_equal(ofctx__comps_load(&set, s.dir, cfg, &err), OFCTX_OK);
   assert_string_equal(ofctx__comp_value(set.inputs[0], "consumerGroup"), "ops.fn-ops/fn-ops");
+  assert_string_equal(set.app_id, "fn-ops");
   ofctx__comps_free(&set);
   unsetenv("NAMESPACE");
   scratch_free(&s);

@@ -778,6 +778,21 @@ class DirectMode(unittest.TestCase):
         self.stop(proc)
         self.assertEqual([b["ids"] for b in self.batches()[before:]], [["new"]])
 
+    def test_binding_batches_from_the_subscription_variable(self):
+        """A bindings.kafka input takes bulkSubscribe from
+        OFCTX_SUBSCRIPTION_METADATA, as an OpenFunction Function (whose
+        context has no input metadata) sets it: the batch function gets the
+        records in one batch."""
+        self.produce(*({"batch_ids": "nm", "id": "v%d" % i} for i in range(3)))
+        proc = self.start(OFCTX_PROBE_BATCH="1",
+                          OFCTX_SUBSCRIPTION_METADATA="bulkSubscribe=true,"
+                                                      "bulkSubscribeMaxMessagesCount=10")
+        wait_until(lambda: sum(len(b["ids"]) for b in self.batches()) >= 3, "the records",
+                   seconds=60)
+        wait_until(lambda: self.lag() == 0, "all committed", seconds=30)
+        self.stop(proc)
+        self.assertEqual([b["ids"] for b in self.batches()], [["v0", "v1", "v2"]])
+
     def test_retry_in_the_middle_of_a_batch_comes_again_with_what_follows(self):
         """An entry answered RETRY in the middle of a batch: it and the
         entries after it are given again after the back-off (those before

@@ -24,7 +24,7 @@ from harness import BIN_DIR, free_port, function_command, http, wait_until, writ
 
 KCAT = shutil.which("kcat")
 # one topic per test: a partition each, or four where partitions are split
-TOPICS = (["direct-%d" % i for i in range(24)] + ["direct-split-%d:4" % i for i in range(4)] +
+TOPICS = (["direct-%d" % i for i in range(32)] + ["direct-split-%d:4" % i for i in range(8)] +
           ["direct-out-%d" % i for i in range(8)])
 
 

@@ -543,7 +543,9 @@ static int mode_start(ofctx__runtime_t *rt, const ofctx__local_args_t *local) {
                            .max_line = rt->opts.http.max_body_size,
                            .local = *local,
                            .comps = &rt->comps,
-                           .redelivery = &rt->opts.send};
+                           .redelivery = &rt->opts.send,
+                           .grace_ms = rt->opts.grace_ms,
+                           .max_held = rt->opts.direct_max_held};
   ofctx_error_t err;
 
   rt->mode_state = rt->mode->start(&env, &err);

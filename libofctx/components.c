@@ -51,8 +51,8 @@ static int is_authority(const char *a, size_t n) {
   const char *colon = NULL, *host_end;
   unsigned port = 0;
 
-  if (n == 0 || memchr(a, '@', n))
-    return 0;
+  if (n == 0 || memchr(a, '@', n) || memchr(a, '?', n) || memchr(a, '#', n))
+    return 0; /* a query or fragment needs a path before it: "http://h/?q" */
   if (a[0] == '[') {
     host_end = memchr(a, ']', n);
     if (!host_end || host_end == a + 1)

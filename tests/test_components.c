@@ -292,6 +292,10 @@ static void http_urls(void **state) {
                           "not " URL_EXPECTED);
   http_url("http://[]/",
            "@/http.yaml: component \"nm\": metadata \"url\": \"http://[]/\" is not " URL_EXPECTED);
+  http_url(
+      "http://h?x=1",
+      "@/http.yaml: component \"nm\": metadata \"url\": \"http://h?x=1\" is not " URL_EXPECTED);
+  http_url("http://h/api?x=1", NULL);
   http_url("https://h/",
            "@/http.yaml: component \"nm\": metadata \"url\": \"https://h/\" is not " URL_EXPECTED);
   http_url("http://alert:s3cret@h:9093/", "@/http.yaml: component \"nm\": metadata \"url\": its "

@@ -51,8 +51,8 @@ static int is_authority(const char *a, size_t n) {
   const char *colon = NULL, *host_end;
   unsigned port = 0;
 
-  if (n == 0 || memchr(a, '@', n))
-    return 0;
+  if (n == 0 || memchr(a, '@', n) || memchr(a, '?', n) || memchr(a, '#', n))
+    return 0; /* a query or fragment needs a path before it: "http://h/?q" */
   if (a[0] == '[') {
     host_end = memchr(a, ']', n);
     if (!host_end || host_end == a + 1)
@@ -83,16 +83,10 @@ static int is_http_url(const char *v) {
   slash = strchr(authority, '/');
   return is_authority(authority, slash ? (size_t)(slash - authority) : strlen(authority));
 }
-/* A URL that holds a user or a password before its host. */
-static int has_userinfo(const char *v) {
-  const char *scheme = strstr(v, "://"), *end;
-
-  if (!scheme)
-    return 0;
-  scheme += 3;
-  end = scheme + strcspn(scheme, "/?#");
-  return memchr(scheme, '@', (size_t)(end - scheme)) != NULL;
-}
+/* A value that may hold a user or a password before a host: any '@',
+ * whatever stands before it (a URL without its scheme, or with a mistyped
+ * one, holds them too). */
+static int has_userinfo(const char *v) { return strchr(v, '@') != NULL; }
 /* Dapr reads its booleans with Go's strconv.ParseBool: 1 when `v` is true,
  * 0 when false, -1 when it is neither. */
 static int bool_of(const char *v) {
@@ -283,15 +277,25 @@ static size_t key_index(const ofctx__comp_t *c, const char *name) {
   return k;
 }
 
+/* The pod's namespace: POD_NAMESPACE, else NAMESPACE (what daprd reads),
+ * or NULL. */
+static const char *namespace_of(const ofctx_config_t *cfg) {
+  const char *ns = ofctx_config_pod_namespace(cfg);
+
+  if (!ns || !*ns)
+    ns = getenv("NAMESPACE");
+  return ns && *ns ? ns : NULL;
+}
+
 /* The app id Dapr would run the function under: APP_ID when set (a
  * sidecar gives it to its app), else OpenFunction's "<function>-<namespace>",
  * else the function's name. */
 static const char *app_id(const ofctx_config_t *cfg, char *buf, size_t size) {
-  const char *env = getenv("APP_ID"), *ns = ofctx_config_pod_namespace(cfg);
+  const char *env = getenv("APP_ID"), *ns = namespace_of(cfg);
 
   if (env && *env)
     return env;
-  if (!ns || !*ns)
+  if (!ns)
     return ofctx_config_name(cfg);
   snprintf(buf, size, "%s-%s", ofctx_config_name(cfg), ns);
   return buf;
@@ -299,15 +303,15 @@ static const char *app_id(const ofctx_config_t *cfg, char *buf, size_t size) {
 
 /* `value` with Dapr's templates replaced, as daprd replaces them when it
  * loads a component: {uuid} a new random UUID, {podName} the pod's name
- * (POD_NAME), {namespace} its namespace (POD_NAMESPACE, else NAMESPACE),
- * {appID} the app id (app_id); other braces are kept as they are. A
- * template whose value is unknown stops the start. → `*out` (the caller
- * frees it). */
+ * (POD_NAME), {namespace} "<namespace>.<app id>" (daprd's, which is not the
+ * namespace alone), {appID} the app id (app_id); other braces are kept as
+ * they are. A template whose value is unknown stops the start. → `*out`
+ * (the caller frees it). */
 static ofctx_err_t expand(reader_t *r, const ofctx__comp_t *c, const char *q, const char *value,
                           char **out) {
   static const char *const names[] = {"{uuid}", "{podName}", "{namespace}", "{appID}"};
   ofctx__buf_t b = {0};
-  char uuid[37], id[512];
+  char uuid[37], ns_id[1024];
 
   for (const char *p = value; *p;) {
     size_t t = 0, n;
@@ -326,11 +330,13 @@ static ofctx_err_t expand(reader_t *r, const ofctx__comp_t *c, const char *q, co
     } else if (t == 1) {
       with = ofctx_config_pod_name(r->cfg);
     } else if (t == 2) {
-      with = ofctx_config_pod_namespace(r->cfg);
-      if (!with || !*with)
-        with = getenv("NAMESPACE");
+      with = namespace_of(r->cfg);
+      if (with) {
+        snprintf(ns_id, sizeof ns_id, "%s.%s", with, r->set->app_id);
+        with = ns_id;
+      }
     } else {
-      with = app_id(r->cfg, id, sizeof id);
+      with = r->set->app_id;
     }
     if (!with || !*with) {
       ofctx__buf_free(&b);
@@ -484,7 +490,8 @@ static ofctx_err_t check_auth(const ofctx__comp_t *c, ofctx_error_t *err) {
       {"none", " ", ""},
       {"password", " saslUsername saslPassword saslMechanism caCert ",
        " saslUsername saslPassword "},
-      {"mtls", " clientCert clientKey caCert ", ""},
+      /* Dapr's mtls loads the client's pair: without it, it fails to start */
+      {"mtls", " clientCert clientKey caCert ", " clientCert clientKey "},
       {"certificate", " caCert ", " caCert "},
       {"oidc", " oidcTokenEndpoint oidcClientID oidcClientSecret oidcScopes caCert ",
        " oidcTokenEndpoint oidcClientID oidcClientSecret "},
@@ -522,13 +529,6 @@ static ofctx_err_t check_auth(const ofctx__comp_t *c, ofctx_error_t *err) {
                           "%s: component \"%s\": authType \"%s\" needs metadata \"%s\"", c->file,
                           c->name, type, auth_keys[k]);
   }
-  if (strcmp(type, "mtls") == 0 &&
-      !ofctx__comp_value(c, "clientCert") != !ofctx__comp_value(c, "clientKey"))
-    return ofctx__error(err, OFCTX_ECOMPONENT,
-                        "%s: component \"%s\": metadata \"%s\" is missing: authType \"mtls\" takes "
-                        "clientCert and clientKey together",
-                        c->file, c->name,
-                        ofctx__comp_value(c, "clientCert") ? "clientKey" : "clientCert");
   if (no_tls && (strcmp(type, "mtls") == 0 || strcmp(type, "certificate") == 0))
     return ofctx__error(err, OFCTX_ECOMPONENT,
                         "%s: component \"%s\": authType \"%s\" is TLS: metadata \"disableTls\" "
@@ -837,7 +837,7 @@ static ofctx_err_t match(ofctx__comps_t *set, const char *dir, const ofctx_confi
 ofctx_err_t ofctx__comps_load(ofctx__comps_t *set, const char *dir, const ofctx_config_t *cfg,
                               ofctx_error_t *err) {
   reader_t r = {set, NULL, err, cfg};
-  char **names;
+  char **names, id[512];
   size_t n;
   ofctx_err_t rc;
 
@@ -847,6 +847,8 @@ ofctx_err_t ofctx__comps_load(ofctx__comps_t *set, const char *dir, const ofctx_
                         "state stores are not implemented in direct mode (the function context "
                         "names %zu)",
                         ofctx_config_state_count(cfg));
+  if (!(set->app_id = ofctx__strdup(app_id(cfg, id, sizeof id))))
+    return ofctx__error(err, OFCTX_ENOMEM, "out of memory");
   rc = list_dir(dir, &names, &n, err);
   for (size_t i = 0; rc == OFCTX_OK && i < n; i++) {
     size_t len = strlen(dir) + strlen(names[i]) + 2;
@@ -881,5 +883,6 @@ void ofctx__comps_free(ofctx__comps_t *set) {
   ofctx__free(set->items);
   ofctx__free(set->inputs);
   ofctx__free(set->outputs);
+  ofctx__free(set->app_id);
   memset(set, 0, sizeof *set);
 }

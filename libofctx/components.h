@@ -56,6 +56,10 @@ typedef struct {
   size_t input_count, output_count;
   ofctx__secret_store_t *stores;
   size_t store_count;
+  /* The app id daprd would run the function under, which its templates'
+   * {appID} and a publish's CloudEvent (its source) name: APP_ID, else
+   * OpenFunction's "<function>-<namespace>", else the function's name. */
+  char *app_id;
 } ofctx__comps_t;
 
 /* Reads the *.yaml and *.yml files of `dir` (in name order) and matches

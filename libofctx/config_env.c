@@ -166,7 +166,10 @@ ofctx_err_t ofctx__env_read(ofctx__env_t *env, ofctx_getenv_fn getenv_fn, void *
 }
 
 /* OFCTX_SUBSCRIPTION_METADATA's pairs into the metadata of every pub/sub
- * input, where that input does not say otherwise. */
+ * input and every bindings.kafka input, where that input does not say
+ * otherwise. A bindings.kafka input is a subscription to the direct mode
+ * (its bulk keys), and OpenFunction's controller gives an input no
+ * metadata; under a sidecar nothing reads a binding input's metadata. */
 static ofctx_err_t subscription_metadata(const char *list, json_t *doc, ofctx_error_t *err) {
   json_t *inputs = json_object_get(doc, "inputs"), *in;
   const char *name;
@@ -185,7 +188,8 @@ static ofctx_err_t subscription_metadata(const char *list, json_t *doc, ofctx_er
       const char *type = json_string_value(json_object_get(in, "componentType"));
       json_t *md = json_object_get(in, "metadata");
       char *key;
-      if (!type || strncmp(type, "pubsub.", 7) != 0 || !json_is_object(md))
+      if (!type || (strncmp(type, "pubsub.", 7) != 0 && strcmp(type, "bindings.kafka") != 0) ||
+          !json_is_object(md))
         continue;
       key = strndup(p, klen);
       if (!key || (!json_object_get(md, key) &&

@@ -71,8 +71,9 @@ typedef struct {
   const char *dapr_api_token;
   const char *app_api_token;
   const char *port;
-  /* OFCTX_SUBSCRIPTION_METADATA: "key=value,..." for every pub/sub input
-   * (OpenFunction's controller passes no input metadata) */
+  /* OFCTX_SUBSCRIPTION_METADATA: "key=value,..." for every pub/sub and
+   * bindings.kafka input (OpenFunction's controller passes no input
+   * metadata) */
   const char *subscription_metadata;
 } ofctx__env_t;
 

@@ -94,6 +94,14 @@ int ofctx__envelope_metadata(ofctx__envelope_t *e, const char *key, const char *
     return 0;
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (strcasecmp(key + 11, names[i]) == 0) {
+      if (!ofctx__utf8_valid(value, strlen(value))) {
+        ofctx__quote(quoted, sizeof quoted, key);
+        ofctx__error(err, OFCTX_EINVAL,
+                     "publish metadata %s: its value is not UTF-8 text, which a CloudEvent's "
+                     "attribute must be",
+                     quoted);
+        return -1;
+      }
       *slots[i] = value;
       return 1;
     }

@@ -48,7 +48,8 @@ typedef struct {
  * not NULL): a ttlInSeconds that is not a whole number above zero (the
  * sidecar would publish without an expiration), a cloudevent.* name that
  * daprd does not read (cloudevent.subject among them: it would leave the
- * envelope as it is). Every entry is still the record's header. */
+ * envelope as it is), a cloudevent.* value that is not UTF-8 (no JSON
+ * string holds it). Every entry is still the record's header. */
 int ofctx__envelope_metadata(ofctx__envelope_t *e, const char *key, const char *value,
                              ofctx_error_t *err);
 

@@ -36,7 +36,8 @@
 #include "rdkafka_lib.h"
 
 /* Records fetched and not yet done, per partition, and their bytes,
- * before it is paused; resumed below half of both. */
+ * before it is paused; resumed below half of both. An input holds at most
+ * OFCTX_DIRECT_MAX_HELD_BYTES of values across its partitions, the same way. */
 #define QUEUE_MAX 1024
 #define QUEUE_BYTES (4u << 20)
 
@@ -82,6 +83,11 @@ struct part {
 
 typedef struct direct direct_t;
 
+/* An input's stages at the drain: its last commits awaited, then its
+ * consumer closed on the loop (rd_kafka_consumer_close_queue), each until
+ * the grace period ends at the latest. */
+enum { RUNNING, COMMITTING, CLOSING, CLOSED };
+
 struct input {
   direct_t *d;
   size_t index;
@@ -93,8 +99,12 @@ struct input {
   int fds[2]; /* the wake-up pipe */
   uv_poll_t poll;
   uv_timer_t tick;
-  uv_timer_t commit; /* the commit of what was done since the last one, soon */
-  int handles;       /* open */
+  uv_timer_t commit;             /* the commit of what was done since the last one, soon */
+  int commits;                   /* asynchronous commits not answered yet */
+  int stage;                     /* the drain's: RUNNING, COMMITTING, CLOSING, CLOSED */
+  rd_kafka_queue_t *close_queue; /* the consumer's events while it closes */
+  int handles;                   /* open */
+  size_t held;                   /* the bytes of the values of its partitions' records */
   part_t *parts;
   part_t *retired; /* revoked with a record still in flight */
 };
@@ -110,6 +120,11 @@ struct direct {
   char count_text[24];
   int draining;
   int closing;
+  uint64_t grace_ms;
+  size_t max_held;     /* per input */
+  uv_timer_t deadline; /* the grace period: the brokers are waited for no longer */
+  int expired;
+  int deadline_closed;
   int failed; /* the brokers refused an input's authentication: exit status 1 */
   void (*closed)(void *arg);
   void *closed_arg;
@@ -122,6 +137,7 @@ struct direct {
 static void give(part_t *p);
 static void maybe_closed(direct_t *d);
 static void kick(direct_t *d);
+static void input_advance(input_t *in);
 
 /* ---- records ---- */
 
@@ -206,6 +222,7 @@ static void part_release(part_t *p, part_t **list) {
     record_t *next = r->next;
     p->count--;
     p->bytes -= r->msg->len;
+    p->in->held -= r->msg->len;
     record_free(r);
     r = next;
   }
@@ -241,31 +258,37 @@ static void set_paused(part_t *p, int paused) {
   p->paused = paused;
 }
 
-/* Whether `p` holds as many records as it may, or below half of that. */
-static int held_full(const part_t *p) { return p->count >= QUEUE_MAX || p->bytes >= QUEUE_BYTES; }
+/* Whether `p` holds as many records as it may, or its input does; or
+ * both below half of that. */
+static int held_full(const part_t *p) {
+  return p->count >= QUEUE_MAX || p->bytes >= QUEUE_BYTES || p->in->held >= p->in->d->max_held;
+}
 static int held_below_half(const part_t *p) {
-  return p->count < QUEUE_MAX / 2 && p->bytes < QUEUE_BYTES / 2;
+  return p->count < QUEUE_MAX / 2 && p->bytes < QUEUE_BYTES / 2 &&
+         p->in->held < p->in->d->max_held / 2;
 }
 
-/* Pauses `p` when it holds as many records as it may, or resumes it when
- * they went below half, with a line (once each way). */
+/* Pauses `p` when it holds as many records as it may (or its input does),
+ * or resumes it when they went below half, with a line (once each way). A
+ * partition waiting for a retry stays paused until then. */
 static void hold_limit(part_t *p, int full) {
-  char partition[16], held[24];
+  char partition[16], held[24], input_held[24];
 
   if (full == p->full || (full ? !held_full(p) : !held_below_half(p)))
     return;
   p->full = full;
-  set_paused(p, full);
+  set_paused(p, full || p->waiting);
   snprintf(partition, sizeof partition, "%" PRId32, p->partition);
   snprintf(held, sizeof held, "%zu", p->count);
+  snprintf(input_held, sizeof input_held, "%zu", p->in->held);
   ofctx__log(OFCTX_LOG_INFO, full ? "kafka: partition paused" : "kafka: partition resumed", "input",
              ofctx_component_name(p->in->entry), "topic", p->topic, "partition", partition, "held",
-             held, (const char *)NULL);
+             held, "input_bytes", input_held, (const char *)NULL);
 }
 
-/* Commits the partitions of `in` with something done: asynchronously on
- * the way, synchronously (`sync`) before a revocation or the close. */
-static void commit_done(input_t *in, int sync) {
+/* Commits the partitions of `in` with something done, asynchronously:
+ * the loop never waits for the brokers. on_commit counts the answer. */
+static void commit_done(input_t *in) {
   rd_kafka_topic_partition_list_t *list = ofctx__rdkafka.topic_partition_list_new(4);
   rd_kafka_resp_err_t err;
 
@@ -275,8 +298,10 @@ static void commit_done(input_t *in, int sync) {
       p->dirty = 0;
     }
   if (list->cnt > 0) {
-    err = ofctx__rdkafka.commit(in->rk, list, !sync);
-    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+    err = ofctx__rdkafka.commit(in->rk, list, 1);
+    if (!err)
+      in->commits++;
+    else if (err != RD_KAFKA_RESP_ERR__NO_OFFSET)
       ofctx__log(OFCTX_LOG_WARN, "kafka: commit failed", "input", ofctx_component_name(in->entry),
                  "error", ofctx__rdkafka.err2str(err), (const char *)NULL);
   }
@@ -290,7 +315,7 @@ static void commit_done(input_t *in, int sync) {
 static void commit_due(uv_timer_t *timer) {
   input_t *in = timer->data;
   if (in->rk)
-    commit_done(in, 0);
+    commit_done(in);
 }
 
 /* ---- invocations ---- */
@@ -324,12 +349,13 @@ static void settle(part_t *p, size_t given, size_t done) {
     p->head = r->next;
     p->count--;
     p->bytes -= r->msg->len;
+    p->in->held -= r->msg->len;
     record_free(r);
   }
   if (!p->head)
     p->tail = NULL;
   if (done && d->draining)
-    commit_done(in, 1);
+    commit_done(in); /* answered before the consumer closes (input_close) */
   else if (done && !uv_is_active((uv_handle_t *)&in->commit))
     uv_timer_start(&in->commit, commit_due, COMMIT_DELAY_MS, 0); /* one for what ends meanwhile */
   if (d->draining) { /* what is not done is not committed: the group delivers it again */
@@ -347,7 +373,10 @@ static void settle(part_t *p, size_t given, size_t done) {
   hold_limit(p, 0);
   if (!p->full)
     set_paused(p, 0); /* a retry's pause ends */
-  kick(d);            /* the next records, from the loop: an answer may come from inside give */
+  for (part_t *q = in->parts; q; q = q->next)
+    if (q->full) /* paused while the input held too much: resumed with it */
+      hold_limit(q, 0);
+  kick(d); /* the next records, from the loop: an answer may come from inside give */
 }
 
 static void answer(ofctx_t *ctx, ofctx__outcome_t outcome) {
@@ -518,8 +547,17 @@ static void on_message(input_t *in, rd_kafka_message_t *m) {
     return;
   }
   p = part_find(in, ofctx__rdkafka.topic_name(m->rkt), m->partition);
-  if (!p || in->d->draining || (p->resync >= 0 && m->offset != p->resync)) {
-    ofctx__rdkafka.message_destroy(m); /* not ours, or fetched again after a seek */
+  /* After a record could not be kept, the partition was sought back to it
+   * (`resync`), and it resumes at the first record at or after it: that
+   * record itself, or, when retention or compaction removed it meanwhile,
+   * the next one there is (or where auto.offset.reset puts the fetch).
+   * Waiting for exactly `resync` would drop every later record. A record
+   * fetched before the seek is not taken for the first one after it:
+   * librdkafka's seek raises the partition's version and its poll drops
+   * what was fetched under the old one, so what comes is from the seek on;
+   * an offset below `resync` (none is expected) is dropped all the same. */
+  if (!p || in->d->draining || (p->resync >= 0 && m->offset < p->resync)) {
+    ofctx__rdkafka.message_destroy(m); /* not ours, or before the record fetched again */
     return;
   }
   p->resync = -1;
@@ -544,6 +582,7 @@ static void on_message(input_t *in, rd_kafka_message_t *m) {
     p->head = r;
   p->tail = r;
   p->bytes += m->len;
+  in->held += m->len;
   p->count++;
   r->fetched = uv_now(in->d->host->loop);
   hold_limit(p, 1);
@@ -571,8 +610,14 @@ static void kick(direct_t *d) {
 static void serve_queue(input_t *in) {
   rd_kafka_message_t *m;
 
-  while (in->rk && (m = ofctx__rdkafka.consumer_poll(in->rk, 0)) != NULL)
-    on_message(in, m);
+  if (in->stage == CLOSING) { /* the rebalance and the commits of the close */
+    while (ofctx__rdkafka.queue_poll_callback(in->close_queue, 0) > 0)
+      ;
+  } else {
+    while (in->rk && (m = ofctx__rdkafka.consumer_poll(in->rk, 0)) != NULL)
+      on_message(in, m);
+  }
+  input_advance(in);
 }
 
 static void on_readable(uv_poll_t *poll, int status, int events) {
@@ -591,9 +636,11 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
 static void on_tick(uv_timer_t *timer) {
   input_t *in = timer->data;
 
+  if (!in->rk)
+    return;
   serve_queue(in);
-  if (in->rk)
-    commit_done(in, 0);
+  if (in->rk && in->stage == RUNNING)
+    commit_done(in);
 }
 
 /* An asynchronous commit ended: the partitions whose commit failed (a
@@ -605,6 +652,8 @@ static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
   input_t *in = opaque;
 
   (void)rk;
+  if (in->commits > 0)
+    in->commits--; /* a draining input waits for none (input_advance) */
   if (!err || err == RD_KAFKA_RESP_ERR__NO_OFFSET || !offsets)
     return;
   for (int i = 0; i < offsets->cnt; i++) {
@@ -636,9 +685,14 @@ static void assign(input_t *in, rd_kafka_topic_partition_list_t *list) {
   }
 }
 
-/* Revoked: what is done committed, the rest given up. */
+/* Revoked: what is done committed, the rest given up. The commit is
+ * asynchronous, and it is enough: librdkafka does not end the unassign
+ * that follows (nor rejoin the group) while a commit is unanswered (its
+ * assignment counts them), so the partitions' next owner starts from it
+ * when it succeeds, and from the offset before it when it fails (the
+ * records again: at least once). The loop never waits here. */
 static void revoke(input_t *in) {
-  commit_done(in, 1);
+  commit_done(in);
   while (in->parts) {
     part_t *p = in->parts;
     set_paused(p, 0); /* a partition assigned again starts as any other */
@@ -682,37 +736,10 @@ static void on_log(const rd_kafka_t *rk, int level, const char *facility, const 
              "kafka", "facility", facility, "message", text, (const char *)NULL);
 }
 
-/* A librdkafka setting, or the message naming it. */
-static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *value,
-                    const ofctx__comp_t *c, ofctx_error_t *err) {
-  char errstr[256];
-
-  if (ofctx__rdkafka.conf_set(conf, key, value, errstr, sizeof errstr) == RD_KAFKA_CONF_OK)
-    return 0;
-  ofctx__error(err, OFCTX_ECOMPONENT, "%s: component \"%s\": %s", c->file, c->name, errstr);
-  return -1;
-}
-
-/* A duration of the component as librdkafka's milliseconds. */
-static int conf_ms(rd_kafka_conf_t *conf, const char *key, const ofctx__comp_t *c, const char *name,
-                   ofctx_error_t *err) {
-  const char *value = ofctx__comp_value(c, name);
-  uint64_t ms;
-  char text[24];
-
-  if (!value || ofctx__go_duration_ms(value, &ms) != 0)
-    return 0;
-  snprintf(text, sizeof text, "%" PRIu64, ms);
-  return conf_set(conf, key, text, c, err);
-}
-
 /* The consumer of input `in`: made, not yet subscribed. */
 static int consumer_new(input_t *in, ofctx_error_t *err) {
   const ofctx__comp_t *c = in->comp;
   rd_kafka_conf_t *conf;
-  const char *group = ofctx__comp_value(c, "consumerGroup");
-  const char *offset = ofctx__comp_value(c, "initialOffset");
-  const char *client = ofctx__comp_value(c, "clientID");
   char errstr[256];
 
   if (ofctx__rdkafka_open(errstr, sizeof errstr) != 0) {
@@ -720,23 +747,18 @@ static int consumer_new(input_t *in, ofctx_error_t *err) {
     return -1;
   }
   conf = ofctx__rdkafka.conf_new();
-  if (!group)
-    group = ofctx__comp_value(c, "consumerID");
-  if (!conf || conf_set(conf, "bootstrap.servers", ofctx__comp_value(c, "brokers"), c, err) ||
-      conf_set(conf, "group.id", group, c, err) ||
-      conf_set(conf, "enable.auto.commit", "false", c, err) ||
-      conf_set(conf, "enable.auto.offset.store", "false", c, err) ||
-      conf_set(conf, "auto.offset.reset",
-               offset && strcmp(offset, "oldest") == 0 ? "earliest" : "latest", c, err) ||
-      (client && conf_set(conf, "client.id", client, c, err)) ||
-      conf_ms(conf, "session.timeout.ms", c, "sessionTimeout", err) ||
-      conf_ms(conf, "heartbeat.interval.ms", c, "heartbeatInterval", err) ||
-      /* what librdkafka fetches ahead, bounded (its default is 64 MiB) */
-      conf_set(conf, "queued.max.messages.kbytes", "4096", c, err) ||
-      conf_set(conf, "log.queue", "true", c, err) ||
-      ofctx__kafka_conf_auth(conf, c, err) != OFCTX_OK) {
-    if (conf)
-      ofctx__rdkafka.conf_destroy(conf);
+  if (!conf) {
+    ofctx__error(err, OFCTX_ENOMEM, "out of memory");
+    return -1;
+  }
+  if (ofctx__kafka_conf_consumer(conf, c, err) != OFCTX_OK) {
+    ofctx__rdkafka.conf_destroy(conf);
+    return -1;
+  }
+  if (ofctx__rdkafka.conf_set(conf, "log.queue", "true", errstr, sizeof errstr) !=
+      RD_KAFKA_CONF_OK) {
+    ofctx__rdkafka.conf_destroy(conf);
+    ofctx__error(err, OFCTX_ECOMPONENT, "%s: component \"%s\": %s", c->file, c->name, errstr);
     return -1;
   }
   ofctx__rdkafka.conf_set_rebalance_cb(conf, on_rebalance);
@@ -800,6 +822,8 @@ static void *direct_start(const ofctx__mode_env_t *env, ofctx_error_t *err) {
   d->host = env->host;
   d->metrics = env->metrics;
   d->redelivery = *env->redelivery;
+  d->grace_ms = env->grace_ms;
+  d->max_held = env->max_held ? env->max_held : (size_t)16 << 20;
   d->rng = uv_hrtime() | 1;
   d->count = n;
   snprintf(d->count_text, sizeof d->count_text, "%zu", n);
@@ -889,32 +913,80 @@ static int direct_listen(void *state, ofctx_error_t *err) {
 
   uv_idle_init(d->host->loop, &d->later);
   uv_idle_init(d->host->loop, &d->kick);
-  d->later.data = d->kick.data = d;
+  uv_timer_init(d->host->loop, &d->deadline);
+  d->later.data = d->kick.data = d->deadline.data = d;
   d->kick_open = 1;
-  d->open_handles += 2;
+  d->open_handles += 3;
   for (size_t i = 0; i < d->count; i++)
     if (input_listen(&d->inputs[i], err) != 0)
       return -1;
   return 0;
 }
 
-/* The consumer of `in` closed: what is done committed, the group left. */
-static void input_close(input_t *in) {
-  if (!in->rk)
-    return;
-  commit_done(in, 1);
+/* The consumer of `in` gone: closed, or given up when the grace period
+ * ended first; its handles closed. */
+static void input_closed(input_t *in) {
+  if (in->close_queue) {
+    ofctx__rdkafka.queue_io_event_enable(in->close_queue, -1, NULL, 0);
+    ofctx__rdkafka.queue_destroy(in->close_queue);
+  }
   ofctx__rdkafka.queue_io_event_enable(in->queue, -1, NULL, 0);
-  ofctx__rdkafka.unsubscribe(in->rk);
-  ofctx__rdkafka.consumer_close(in->rk); /* leaves the group: the rebalance callback runs in it */
   ofctx__rdkafka.queue_destroy(in->queue);
-  ofctx__rdkafka.destroy(in->rk);
+  if (in->d->expired && !(in->close_queue && ofctx__rdkafka.consumer_closed(in->rk)))
+    ofctx__log(OFCTX_LOG_WARN,
+               "kafka: the brokers did not answer within the grace period: the group is not "
+               "left (its session ends it), and what was not committed is delivered again",
+               "input", ofctx_component_name(in->entry), (const char *)NULL);
+  /* closed already, or not to be waited for: librdkafka's threads end */
+  ofctx__rdkafka.destroy_flags(in->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  in->close_queue = NULL;
   in->queue = NULL;
   in->rk = NULL;
+  in->stage = CLOSED;
   if (in->handles) {
     uv_close((uv_handle_t *)&in->poll, handle_closed);
     uv_close((uv_handle_t *)&in->tick, handle_closed);
     uv_close((uv_handle_t *)&in->commit, handle_closed);
   }
+}
+
+/* The consumer of `in` closing on the loop, as librdkafka's own close
+ * does it on a thread: the assignment revoked (on_rebalance), the group
+ * left; its events come on a queue of their own, served by serve_queue. */
+static void input_close(input_t *in) {
+  rd_kafka_error_t *error = NULL;
+
+  in->close_queue = ofctx__rdkafka.queue_new(in->rk);
+  if (in->close_queue) {
+    ofctx__rdkafka.queue_io_event_enable(in->queue, -1, NULL, 0);
+    ofctx__rdkafka.queue_io_event_enable(in->close_queue, in->fds[1], "1", 1);
+    error = ofctx__rdkafka.consumer_close_queue(in->rk, in->close_queue);
+  }
+  if (!in->close_queue || error) {
+    ofctx__log(OFCTX_LOG_WARN, "kafka: the consumer could not be closed", "input",
+               ofctx_component_name(in->entry), "error",
+               error ? ofctx__rdkafka.error_string(error) : "out of memory", (const char *)NULL);
+    if (error)
+      ofctx__rdkafka.error_destroy(error);
+    input_closed(in);
+    return;
+  }
+  in->stage = CLOSING;
+  serve_queue(in);
+}
+
+/* The drain of `in`, a step further when it can go: its last commits
+ * answered (or the grace period over), its consumer closed (or the grace
+ * period over). Never waits: called again when librdkafka has more. */
+static void input_advance(input_t *in) {
+  direct_t *d = in->d;
+
+  if (in->stage == COMMITTING && in->commits == 0 && !d->expired)
+    input_close(in); /* may end at once */
+  else if (in->stage == COMMITTING && d->expired)
+    input_closed(in);
+  else if (in->stage == CLOSING && (d->expired || ofctx__rdkafka.consumer_closed(in->rk)))
+    input_closed(in);
 }
 
 static void kick_closed(uv_handle_t *handle) {
@@ -947,13 +1019,36 @@ static void maybe_closed(direct_t *d) {
     d->closing = 1;
     d->kick_open = 0;
     uv_close((uv_handle_t *)&d->kick, kick_closed);
-    for (size_t i = 0; i < d->count; i++)
-      input_close(&d->inputs[i]);
+    for (size_t i = 0; i < d->count; i++) {
+      input_t *in = &d->inputs[i];
+      if (!in->rk)
+        continue;
+      commit_done(in); /* what ended since */
+      in->stage = COMMITTING;
+      input_advance(in);
+    }
+  }
+  for (size_t i = 0; i < d->count; i++)
+    if (d->inputs[i].rk)
+      return;
+  if (!d->deadline_closed) {
+    d->deadline_closed = 1;
+    uv_close((uv_handle_t *)&d->deadline, kick_closed);
   }
   if (d->open_handles == 1 && d->closed) { /* `later` alone */
     d->open_handles = 0;
     uv_idle_start(&d->later, call_closed);
   }
+}
+
+/* The grace period is over: the brokers are waited for no longer. */
+static void deadline_due(uv_timer_t *timer) {
+  direct_t *d = timer->data;
+
+  d->expired = 1;
+  for (size_t i = 0; i < d->count; i++)
+    input_advance(&d->inputs[i]);
+  maybe_closed(d);
 }
 
 static void direct_drain(void *state, void (*closed)(void *arg), void *arg) {
@@ -962,15 +1057,15 @@ static void direct_drain(void *state, void (*closed)(void *arg), void *arg) {
   d->draining = 1;
   d->closed = closed;
   d->closed_arg = arg;
+  uv_timer_start(&d->deadline, deadline_due, d->grace_ms, 0);
   for (size_t i = 0; i < d->count; i++) {
     input_t *in = &d->inputs[i];
     part_t *p = in->parts;
-    uv_poll_stop(&in->poll);
-    uv_timer_stop(&in->tick);
+    /* the poll and the tick go on: the commits' answers come through them */
     uv_timer_stop(&in->commit);
     if (in->rk)
-      commit_done(in, 1); /* before the partitions that wait are let go */
-    while (p) {           /* what waits is given up, not committed; what runs ends */
+      commit_done(in); /* before the partitions that wait are let go */
+    while (p) {        /* what waits is given up, not committed; what runs ends */
       part_t *next = p->next;
       uv_timer_stop(&p->retry);
       p->waiting = 0;
@@ -1031,6 +1126,8 @@ static void direct_stop(void *state) {
 
   for (size_t i = 0; i < d->count; i++) {
     input_t *in = &d->inputs[i];
+    if (in->close_queue)
+      ofctx__rdkafka.queue_destroy(in->close_queue);
     if (in->queue)
       ofctx__rdkafka.queue_destroy(in->queue);
     if (in->rk)

@@ -1,5 +1,6 @@
-/* A Kafka component's authentication and TLS as librdkafka settings. See
- * kafka_conf.h. */
+/* A Kafka component's consumer, authentication and TLS as librdkafka
+ * settings. See kafka_conf.h. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -95,6 +96,46 @@ ofctx_err_t ofctx__kafka_conf_auth(rd_kafka_conf_t *conf, const ofctx__comp_t *c
        set(conf, c, "skipVerify", "ssl.endpoint.identification.algorithm", "none", err)))
     return OFCTX_ECOMPONENT;
   return OFCTX_OK;
+}
+
+/* A Go duration of the component (`key`) as librdkafka's milliseconds
+ * (`name`), else `fallback`. */
+static int set_ms(rd_kafka_conf_t *conf, const ofctx__comp_t *c, const char *key, const char *name,
+                  const char *fallback, ofctx_error_t *err) {
+  const char *value = ofctx__comp_value(c, key);
+  uint64_t ms;
+  char text[24];
+
+  if (value && ofctx__go_duration_ms(value, &ms) == 0) {
+    snprintf(text, sizeof text, "%" PRIu64, ms);
+    return set(conf, c, key, name, text, err);
+  }
+  return set(conf, c, key, name, fallback, err);
+}
+
+ofctx_err_t ofctx__kafka_conf_consumer(rd_kafka_conf_t *conf, const ofctx__comp_t *c,
+                                       ofctx_error_t *err) {
+  const char *group = ofctx__comp_value(c, "consumerGroup");
+  const char *offset = ofctx__comp_value(c, "initialOffset");
+  const char *client = ofctx__comp_value(c, "clientID");
+
+  if (set(conf, c, "brokers", "bootstrap.servers", ofctx__comp_value(c, "brokers"), err) ||
+      set(conf, c, "consumerGroup", "group.id", group ? group : ofctx__comp_value(c, "consumerID"),
+          err) ||
+      set(conf, c, "consumerGroup", "enable.auto.commit", "false", err) ||
+      set(conf, c, "consumerGroup", "enable.auto.offset.store", "false", err) ||
+      set(conf, c, "initialOffset", "auto.offset.reset",
+          offset && strcmp(offset, "oldest") == 0 ? "earliest" : "latest", err) ||
+      (client && set(conf, c, "clientID", "client.id", client, err)) ||
+      /* Dapr's defaults (10 s, 3 s), not librdkafka's (45 s, 3 s): a
+       * killed instance's partitions move on as soon as under Dapr */
+      set_ms(conf, c, "sessionTimeout", "session.timeout.ms", "10000", err) ||
+      set_ms(conf, c, "heartbeatInterval", "heartbeat.interval.ms", "3000", err) ||
+      /* what librdkafka fetches ahead, for all the consumer's partitions
+       * (its one queue; its default is 64 MiB) */
+      set(conf, c, "brokers", "queued.max.messages.kbytes", "4096", err))
+    return OFCTX_ECOMPONENT;
+  return ofctx__kafka_conf_auth(conf, c, err);
 }
 
 int ofctx__kafka_auth_refused(int err) {

@@ -45,6 +45,8 @@ typedef struct {
    * back-off of a record that is delivered again */
   const ofctx__comps_t *comps;
   const ofctx__retry_policy_t *redelivery;
+  uint64_t grace_ms; /* OFCTX_GRACE_PERIOD_MS: the direct mode's drain ends by then */
+  size_t max_held;   /* OFCTX_DIRECT_MAX_HELD_BYTES: the bytes of records an input holds */
 } ofctx__mode_env_t;
 
 typedef struct {

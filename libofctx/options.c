@@ -39,6 +39,7 @@ static const option_t options[] = {
     OPT("OFCTX_INVOCATION_TIMEOUT_MS", MILLIS, invocation_timeout_ms, 0, 1, 86400000),
     OPT("OFCTX_GRACE_PERIOD_MS", MILLIS, grace_ms, 0, 0, 86400000),
     OPT("OFCTX_DAPR_WAIT_MS", MILLIS, dapr_wait_ms, 0, 0, 86400000),
+    OPT("OFCTX_DIRECT_MAX_HELD_BYTES", SIZE, direct_max_held, 1, 1, (uint64_t)1 << 40),
 };
 
 /* Digits, and for sizes an optional binary suffix (Ki, Mi, Gi) as Dapr's
@@ -86,6 +87,7 @@ static void defaults(ofctx__options_t *o) {
   o->invocation_timeout_ms = 60000;
   o->grace_ms = 20000;
   o->dapr_wait_ms = 30000;
+  o->direct_max_held = (size_t)16 << 20;
   snprintf(o->listen_host, sizeof o->listen_host, "0.0.0.0");
 }
 

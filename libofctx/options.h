@@ -30,6 +30,7 @@ typedef struct {
   uint64_t invocation_timeout_ms; /* fn returned → every send settled (default 60 s) */
   uint64_t grace_ms;              /* SIGTERM → forced exit of what is left (default 20 s) */
   uint64_t dapr_wait_ms;          /* how long start-up waits for the sidecar (default 30 s) */
+  size_t direct_max_held;         /* the direct mode: record bytes one input holds (16 MiB) */
   char listen_host[64];           /* default 0.0.0.0 */
   const char *http_pattern;       /* Knative: OFCTX_HTTP_PATTERN over httpPattern, or NULL */
   int direct;                     /* OFCTX_DIRECT=1: no sidecar (docs/direct-mode.md) */

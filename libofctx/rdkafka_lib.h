@@ -26,9 +26,14 @@
   X(conf_set_opaque)                                                                               \
   X(conf_set_rebalance_cb)                                                                         \
   X(consumer_close)                                                                                \
+  X(consumer_close_queue)                                                                          \
+  X(consumer_closed)                                                                               \
   X(consumer_poll)                                                                                 \
   X(destroy)                                                                                       \
+  X(destroy_flags)                                                                                 \
   X(err2str)                                                                                       \
+  X(error_destroy)                                                                                 \
+  X(error_string)                                                                                  \
   X(fatal_error)                                                                                   \
   X(flush)                                                                                         \
   X(get_watermark_offsets)                                                                         \
@@ -52,6 +57,8 @@
   X(queue_get_consumer)                                                                            \
   X(queue_get_main)                                                                                \
   X(queue_io_event_enable)                                                                         \
+  X(queue_new)                                                                                     \
+  X(queue_poll_callback)                                                                           \
   X(resume_partitions)                                                                             \
   X(seek)                                                                                          \
   X(set_log_queue)                                                                                 \

@@ -525,8 +525,7 @@ static ofctx__sink_t *sink_new(ofctx__runtime_t *rt) {
   if (rt->mode->sink_new)
     return rt->mode->sink_new(rt->cfg);
   if (rt->mode == &ofctx__direct_mode)
-    return ofctx__direct_sink_new(&rt->loop, &rt->comps, &rt->opts.send,
-                                  ofctx_config_name(rt->cfg));
+    return ofctx__direct_sink_new(&rt->loop, &rt->comps, &rt->opts.send, rt->comps.app_id);
   if (rt->opts.dapr_grpc)
     return ofctx__dapr_grpc_sink_new(grpc_client, rt, &rt->opts.send, &rt->sidecar_ready);
   return ofctx__dapr_http_sink_new(sink_client, rt, &rt->opts.send,
@@ -544,7 +543,9 @@ static int mode_start(ofctx__runtime_t *rt, const ofctx__local_args_t *local) {
                            .max_line = rt->opts.http.max_body_size,
                            .local = *local,
                            .comps = &rt->comps,
-                           .redelivery = &rt->opts.send};
+                           .redelivery = &rt->opts.send,
+                           .grace_ms = rt->opts.grace_ms,
+                           .max_held = rt->opts.direct_max_held};
   ofctx_error_t err;
 
   rt->mode_state = rt->mode->start(&env, &err);

@@ -1,11 +1,14 @@
 /* The secrets of the direct mode's components. See secrets.h. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -14,16 +17,35 @@
 #include "secrets.h"
 #include "text.h"
 
-/* The bytes of `path`, exactly: 0, or -1 with errno (EFBIG: past
+/* The bytes of `path`, exactly: 0; -2 when it is not a regular file (a
+ * directory, or a FIFO, which would block the start: it is opened without
+ * blocking and never read); or -1 with errno (EFBIG: past
  * OFCTX__SECRET_MAX, EILSEQ: a NUL byte, which no value can hold). */
 static int read_exact(const char *path, char **out) {
-  FILE *f = fopen(path, "rb");
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  FILE *f;
   char *buf;
   size_t len;
 
   *out = NULL;
-  if (!f)
+  if (fd < 0)
     return -1;
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return -2;
+  }
+  f = fdopen(fd, "rb");
+  if (!f) {
+    close(fd);
+    return -1;
+  }
   buf = ofctx__malloc(OFCTX__SECRET_MAX + 2);
   if (!buf) {
     fclose(f);
@@ -82,6 +104,7 @@ static ofctx_err_t refuse(const ref_t *r, const char *fmt, ...) {
 static ofctx_err_t from_volume(const ref_t *r, char **out) {
   const char *root = getenv("OFCTX_SECRETS_PATH");
   char path[4096];
+  int rc;
 
   if (!root || !*root)
     return refuse(r, "the direct mode reads it from OFCTX_SECRETS_PATH/<name>/<key> (a mounted "
@@ -90,7 +113,10 @@ static ofctx_err_t from_volume(const ref_t *r, char **out) {
     return refuse(r, "a Secret's name and key are one path segment each");
   if ((size_t)snprintf(path, sizeof path, "%s/%s/%s", root, r->name, r->key) >= sizeof path)
     return refuse(r, "the path is too long");
-  if (read_exact(path, out) != 0) {
+  rc = read_exact(path, out);
+  if (rc == -2)
+    return refuse(r, "cannot read %s: not a regular file", path);
+  if (rc != 0) {
     int e = errno;
     if (e == ENOMEM)
       return ofctx__error(r->err, OFCTX_ENOMEM, "out of memory");
@@ -177,6 +203,23 @@ static json_t *flat_find(json_t *node, char *path, size_t len, size_t size, cons
   return NULL;
 }
 
+/* A boolean of a store's metadata as Dapr decodes it (kit's IsTruthy):
+ * y, yes, true, t, on or 1, in any case, white space around ignored. */
+static int truthy(const char *v) {
+  static const char *const yes[] = {"y", "yes", "true", "t", "on", "1"};
+  size_t len;
+
+  while (isspace((unsigned char)*v))
+    v++;
+  len = strlen(v);
+  while (len && isspace((unsigned char)v[len - 1]))
+    len--;
+  for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+    if (strlen(yes[i]) == len && strncasecmp(v, yes[i], len) == 0)
+      return 1;
+  return 0;
+}
+
 /* secretstores.local.file: its JSON `secretsFile`, each leaf a secret
  * named by its path (`nestedSeparator`, ":" by default) whose one key is
  * that name; with `multiValued`, each top-level entry a secret and the
@@ -197,9 +240,7 @@ static ofctx_err_t from_file(const ref_t *r, const ofctx__secret_store_t *st, ch
     return refuse(r, "its secret store has no secretsFile");
   if (!sep || !*sep)
     sep = ":";
-  multivalued = multi && (strcmp(multi, "true") == 0 || strcmp(multi, "1") == 0 ||
-                          strcmp(multi, "True") == 0 || strcmp(multi, "TRUE") == 0 ||
-                          strcmp(multi, "t") == 0 || strcmp(multi, "T") == 0);
+  multivalued = multi && truthy(multi);
   root = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
   if (!root) {
     char where[64];

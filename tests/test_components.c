@@ -39,7 +39,8 @@ static void loads_and_matches(void **state) {
 
   (void)state;
   assert_int_equal(ofctx__comps_load(&set, GOOD_DIR, cfg, &err), OFCTX_OK);
-  assert_int_equal(set.count, 2); /* the state store is not named: left alone */
+  assert_int_equal(set.count, 2);        /* the state store is not named: left alone */
+  assert_string_equal(set.app_id, "fn"); /* no APP_ID and no namespace: the function's name */
   assert_int_equal(set.input_count, 1);
   assert_int_equal(set.output_count, 1);
   assert_string_equal(set.inputs[0]->name, "kafka-in");
@@ -179,8 +180,6 @@ static void refuses_values(void **state) {
 #define PEM_CERT "\"-----BEGIN CERTIFICATE-----\\nQUJD\\n-----END CERTIFICATE-----\\n\""
 #define PEM_KEY "\"-----BEGIN PRIVATE KEY-----\\nQUJD\\n-----END PRIVATE KEY-----\\n\""
 
-/* authType and the keys it uses, as Dapr's Kafka component reads them;
- * a secret's value is never in a message. */
 /* Dapr's templates in values, as daprd fills them when it loads a
  * component: the pod's name and namespace, the app id (APP_ID, else
  * OpenFunction's "<function>-<namespace>"), a new UUID each; other braces
@@ -207,9 +206,12 @@ static void templates(void **state) {
               "  - name: consumerGroup\n    value: \"{appID}.{namespace}\"\n"
               "  - name: clientID\n    value: \"{podName}/{uuid}/{other}/{\"\n");
   assert_int_equal(ofctx__comps_load(&set, s.dir, cfg, &err), OFCTX_OK);
-  assert_string_equal(ofctx__comp_value(set.inputs[0], "topics"), "logs-shop");
+  /* daprd's {namespace} is "<namespace>.<app id>", not the namespace alone */
+  assert_string_equal(ofctx__comp_value(set.inputs[0], "topics"), "logs-shop.fn-shop");
+  /* the app id a publish's CloudEvent names as its source, as daprd's */
+  assert_string_equal(set.app_id, "fn-shop");
   group = ofctx__comp_value(set.inputs[0], "consumerGroup");
-  assert_string_equal(group, "fn-shop.shop");
+  assert_string_equal(group, "fn-shop.shop.fn-shop");
   id = ofctx__comp_value(set.inputs[0], "clientID");
   assert_int_equal(strlen(id), strlen("logs-7d9f8-x2x4q/") + 36 + strlen("/{other}/{"));
   assert_memory_equal(id, "logs-7d9f8-x2x4q/", 17);
@@ -218,9 +220,24 @@ static void templates(void **state) {
   ofctx__comps_free(&set);
   setenv("APP_ID", "alerter", 1);
   assert_int_equal(ofctx__comps_load(&set, s.dir, cfg, &err), OFCTX_OK);
-  assert_string_equal(ofctx__comp_value(set.inputs[0], "consumerGroup"), "alerter.shop");
+  assert_string_equal(ofctx__comp_value(set.inputs[0], "consumerGroup"), "alerter.shop.alerter");
+  assert_string_equal(set.app_id, "alerter");
   ofctx__comps_free(&set);
   unsetenv("APP_ID");
+  ofctx_config_free(cfg);
+  /* without POD_NAMESPACE, NAMESPACE is the namespace of both templates */
+  setenv("NAMESPACE", "ops", 1);
+  cfg = config_of(context);
+  scratch_put(&s, "kafka.yaml",
+              "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: kafka-in\nspec:\n"
+              "  type: bindings.kafka\n  version: v1\n  metadata:\n  - name: brokers\n"
+              "    value: 127.0.0.1:9092\n  - name: topics\n    value: logs\n"
+              "  - name: consumerGroup\n    value: \"{namespace}/{appID}\"\n");
+  assert_int_equal(ofctx__comps_load(&set, s.dir, cfg, &err), OFCTX_OK);
+  assert_string_equal(ofctx__comp_value(set.inputs[0], "consumerGroup"), "ops.fn-ops/fn-ops");
+  assert_string_equal(set.app_id, "fn-ops");
+  ofctx__comps_free(&set);
+  unsetenv("NAMESPACE");
   scratch_free(&s);
   ofctx_config_free(cfg);
 }
@@ -275,10 +292,22 @@ static void http_urls(void **state) {
                           "not " URL_EXPECTED);
   http_url("http://[]/",
            "@/http.yaml: component \"nm\": metadata \"url\": \"http://[]/\" is not " URL_EXPECTED);
+  http_url(
+      "http://h?x=1",
+      "@/http.yaml: component \"nm\": metadata \"url\": \"http://h?x=1\" is not " URL_EXPECTED);
+  http_url("http://h/api?x=1", NULL);
   http_url("https://h/",
            "@/http.yaml: component \"nm\": metadata \"url\": \"https://h/\" is not " URL_EXPECTED);
   http_url("http://alert:s3cret@h:9093/", "@/http.yaml: component \"nm\": metadata \"url\": its "
                                           "value (not shown) is not " URL_EXPECTED);
+  /* without "://" (a scheme forgotten or mistyped) the credentials are not shown either */
+  http_url("alert:s3cret@h:9093/", "@/http.yaml: component \"nm\": metadata \"url\": its value "
+                                   "(not shown) is not " URL_EXPECTED);
+  http_url("http:/alert:s3cret@h/", "@/http.yaml: component \"nm\": metadata \"url\": its value "
+                                    "(not shown) is not " URL_EXPECTED);
+  /* a port that wraps an unsigned int to 80 is no port */
+  http_url("http://h:4294967376/", "@/http.yaml: component \"nm\": metadata \"url\": "
+                                   "\"http://h:4294967376/\" is not " URL_EXPECTED);
 }
 
 static void refuses_auth(void **state) {
@@ -309,10 +338,20 @@ static void refuses_auth(void **state) {
   refused(KAFKA_HEAD
           "  - name: authType\n    value: mtls\n  - name: clientCert\n    value: " PEM_CERT "\n",
           OFCTX_ECOMPONENT,
-          "@/kafka.yaml: component \"kafka-in\": metadata \"clientKey\" is missing: authType "
-          "\"mtls\" takes clientCert and clientKey together");
+          "@/kafka.yaml: component \"kafka-in\": authType \"mtls\" needs metadata "
+          "\"clientKey\"");
+  /* Dapr's mtls loads the client's pair, and fails to start without it */
+  refused(KAFKA_HEAD "  - name: authType\n    value: mtls\n", OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": authType \"mtls\" needs metadata "
+          "\"clientCert\"");
+  /* authRequired (deprecated) without a saslPassword: mtls */
+  refused(KAFKA_HEAD "  - name: authRequired\n    value: \"true\"\n", OFCTX_ECOMPONENT,
+          "@/kafka.yaml: component \"kafka-in\": authType \"mtls\" needs metadata "
+          "\"clientCert\"");
   refused(KAFKA_HEAD
-          "  - name: authType\n    value: mtls\n  - name: disableTls\n    value: \"true\"\n",
+          "  - name: authType\n    value: mtls\n  - name: clientCert\n    value: " PEM_CERT
+          "\n  - name: clientKey\n    value: " PEM_KEY
+          "\n  - name: disableTls\n    value: \"true\"\n",
           OFCTX_ECOMPONENT,
           "@/kafka.yaml: component \"kafka-in\": authType \"mtls\" is TLS: metadata "
           "\"disableTls\" cannot be true");

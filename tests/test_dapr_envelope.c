@@ -232,6 +232,11 @@ static void bad_metadata_refused(void **state) {
   refused("cloudevent.subject", "s", "\"cloudevent.subject\": the sidecar does not read it");
   refused("CloudEvent.Time", "t", "\"CloudEvent.Time\"");
   refused("cloudevent.", "t", "it reads cloudevent.id, .source, .type");
+  /* an override that is not UTF-8 cannot be a JSON string: it was written
+   * as "" (an event without an id) */
+  refused("cloudevent.id", "a\xff", "\"cloudevent.id\": its value is not UTF-8 text");
+  refused("cloudevent.source", "\xc3", "\"cloudevent.source\": its value is not UTF-8 text");
+  refused("cloudevent.tracestate", "k=\x80", "not UTF-8 text");
 }
 
 #define OWN "application/cloudevents+json"

@@ -61,9 +61,11 @@ static void changed(rd_kafka_conf_t *conf, char *out, size_t size) {
   ofctx__rdkafka.conf_destroy(plain);
 }
 
-/* The component `metadata` (after KAFKA_HEAD) mapped: OFCTX_OK and the
- * changed properties in `out`, or the code and the message. */
-static ofctx_err_t map(const char *metadata, char *out, size_t size) {
+typedef ofctx_err_t (*mapper_t)(rd_kafka_conf_t *conf, const ofctx__comp_t *c, ofctx_error_t *err);
+
+/* The component `metadata` (after KAFKA_HEAD) mapped by `fn`: OFCTX_OK and
+ * the changed properties in `out`, or the code and the message. */
+static ofctx_err_t map_with(mapper_t fn, const char *metadata, char *out, size_t size) {
   ofctx_config_t *cfg = NULL;
   ofctx__comps_t set;
   ofctx_error_t err;
@@ -85,7 +87,7 @@ static ofctx_err_t map(const char *metadata, char *out, size_t size) {
   if (rc != OFCTX_OK)
     fail_msg("%s", err.message);
   conf = ofctx__rdkafka.conf_new();
-  rc = ofctx__kafka_conf_auth(conf, set.inputs[0], &err);
+  rc = fn(conf, set.inputs[0], &err);
   if (rc == OFCTX_OK)
     changed(conf, out, size);
   else
@@ -96,6 +98,10 @@ static ofctx_err_t map(const char *metadata, char *out, size_t size) {
   rmdir(dir);
   ofctx_config_free(cfg);
   return rc;
+}
+
+static ofctx_err_t map(const char *metadata, char *out, size_t size) {
+  return map_with(ofctx__kafka_conf_auth, metadata, out, size);
 }
 
 static void none_is_plaintext(void **state) {
@@ -151,17 +157,18 @@ static void tls(void **state) {
       OFCTX_OK);
   assert_string_equal(got, "security.protocol=ssl\nssl.key.pem=" KEY "\nssl.certificate.pem=" CERT
                            "\nssl.ca.pem=" CERT "\n");
-  /* mtls without a client certificate: TLS alone, as Dapr does */
-  assert_int_equal(map("  - name: authType\n    value: mtls\n", got, sizeof got), OFCTX_OK);
-  assert_string_equal(got, "security.protocol=ssl\n");
   assert_int_equal(map("  - name: authType\n    value: certificate\n  - name: caCert\n"
                        "    value: " CERT_YAML "\n",
                        got, sizeof got),
                    OFCTX_OK);
   assert_string_equal(got, "security.protocol=ssl\nssl.ca.pem=" CERT "\n");
   /* authRequired true without a saslPassword: mtls (Dapr's upgrade of it) */
-  assert_int_equal(map("  - name: authRequired\n    value: \"true\"\n", got, sizeof got), OFCTX_OK);
-  assert_string_equal(got, "security.protocol=ssl\n");
+  assert_int_equal(map("  - name: authRequired\n    value: \"true\"\n  - name: clientCert\n"
+                       "    value: " CERT_YAML "\n  - name: clientKey\n    value: " KEY_YAML "\n",
+                       got, sizeof got),
+                   OFCTX_OK);
+  assert_string_equal(got,
+                      "security.protocol=ssl\nssl.key.pem=" KEY "\nssl.certificate.pem=" CERT "\n");
 }
 
 /* OIDC where librdkafka has it; Debian 12's is built without it, and then
@@ -194,12 +201,39 @@ static void oidc(void **state) {
   }
 }
 
+/* An input's consumer: Dapr's session timeout and heartbeat interval
+ * (10 s, 3 s) when the component gives none, not librdkafka's (45 s); the
+ * component's when it does. */
+static void consumer(void **state) {
+  char got[8192];
+  (void)state;
+  assert_int_equal(map_with(ofctx__kafka_conf_consumer, "", got, sizeof got), OFCTX_OK);
+  assert_non_null(strstr(got, "metadata.broker.list=127.0.0.1:9092\n"));
+  assert_non_null(strstr(got, "group.id=g\n"));
+  assert_non_null(strstr(got, "enable.auto.commit=false\n"));
+  assert_non_null(strstr(got, "enable.auto.offset.store=false\n"));
+  assert_non_null(strstr(got, "queued.max.messages.kbytes=4096\n"));
+  assert_non_null(strstr(got, "session.timeout.ms=10000\n"));
+  assert_null(strstr(got, "heartbeat.interval.ms=")); /* 3000: librdkafka's too */
+  assert_int_equal(map_with(ofctx__kafka_conf_consumer,
+                            "  - name: sessionTimeout\n    value: 1m30s\n"
+                            "  - name: heartbeatInterval\n    value: 500ms\n"
+                            "  - name: initialOffset\n    value: oldest\n"
+                            "  - name: clientID\n    value: fn-1\n",
+                            got, sizeof got),
+                   OFCTX_OK);
+  assert_non_null(strstr(got, "session.timeout.ms=90000\n"));
+  assert_non_null(strstr(got, "heartbeat.interval.ms=500\n"));
+  assert_non_null(strstr(got, "client.id=fn-1\n"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(none_is_plaintext),
       cmocka_unit_test(password),
       cmocka_unit_test(tls),
       cmocka_unit_test(oidc),
+      cmocka_unit_test(consumer),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "components.h"
+#include "secrets.h"
 #include "test_util.h"
 
 static const char context[] =
@@ -101,7 +102,7 @@ static ofctx_err_t load(const char *kafka, char *out, size_t size) {
 }
 
 static void from_volume(void **state) {
-  char got[OFCTX_ERROR_MESSAGE_SIZE], root[128];
+  char got[OFCTX_ERROR_MESSAGE_SIZE], root[128], path[256];
   (void)state;
 
   assert_int_equal(load(KAFKA_HEAD REF("kafka", "password"), got, sizeof got), OFCTX_ECOMPONENT);
@@ -134,6 +135,46 @@ static void from_volume(void **state) {
   assert_string_equal(got, "@/res/kafka.yaml: component \"kafka-in\": metadata \"saslPassword\": "
                            "secretKeyRef {name: \"..\", key: \"password\"}: a Secret's name and "
                            "key are one path segment each");
+  /* a key is one path segment too: nothing outside <name>/ is read */
+  assert_int_equal(load(KAFKA_HEAD REF("kafka", "../kafka/password"), got, sizeof got),
+                   OFCTX_ECOMPONENT);
+  assert_string_equal(got, "@/res/kafka.yaml: component \"kafka-in\": metadata \"saslPassword\": "
+                           "secretKeyRef {name: \"kafka\", key: \"../kafka/password\"}: a Secret's "
+                           "name and key are one path segment each");
+  assert_int_equal(load(KAFKA_HEAD REF("kafka", ".."), got, sizeof got), OFCTX_ECOMPONENT);
+  assert_non_null(strstr(got, "one path segment each"));
+  assert_int_equal(load(KAFKA_HEAD REF("x/kafka", "password"), got, sizeof got), OFCTX_ECOMPONENT);
+  assert_non_null(strstr(got, "one path segment each"));
+  /* a directory (a Secret volume's ..data) or a FIFO is no secret: refused
+   * at once, never read from (a FIFO would block the start) */
+  snprintf(path, sizeof path, "%s/secrets/kafka/..data", dir);
+  assert_int_equal(mkdir(path, 0700), 0);
+  assert_int_equal(load(KAFKA_HEAD REF("kafka", "..data"), got, sizeof got), OFCTX_ECOMPONENT);
+  assert_string_equal(got, "@/res/kafka.yaml: component \"kafka-in\": metadata \"saslPassword\": "
+                           "secretKeyRef {name: \"kafka\", key: \"..data\"}: cannot read "
+                           "@/secrets/kafka/..data: not a regular file");
+  snprintf(path, sizeof path, "%s/secrets/kafka/fifo", dir);
+  assert_int_equal(mkfifo(path, 0600), 0);
+  assert_int_equal(load(KAFKA_HEAD REF("kafka", "fifo"), got, sizeof got), OFCTX_ECOMPONENT);
+  assert_string_equal(got, "@/res/kafka.yaml: component \"kafka-in\": metadata \"saslPassword\": "
+                           "secretKeyRef {name: \"kafka\", key: \"fifo\"}: cannot read "
+                           "@/secrets/kafka/fifo: not a regular file");
+  /* past 1 MiB (a Kubernetes Secret's most) */
+  {
+    size_t big = OFCTX__SECRET_MAX + 1;
+    char *text = malloc(big);
+    assert_non_null(text);
+    memset(text, 'x', big);
+    put("secrets/kafka/big", text, big);
+    put("secrets/kafka/max", text, big - 1);
+    free(text);
+  }
+  assert_int_equal(load(KAFKA_HEAD REF("kafka", "big"), got, sizeof got), OFCTX_ECOMPONENT);
+  assert_string_equal(got, "@/res/kafka.yaml: component \"kafka-in\": metadata \"saslPassword\": "
+                           "secretKeyRef {name: \"kafka\", key: \"big\"}: cannot read "
+                           "@/secrets/kafka/big: longer than 1 MiB");
+  assert_int_equal(load(KAFKA_HEAD REF("kafka", "max"), got, sizeof got), OFCTX_OK);
+  assert_int_equal(strlen(got), sizeof got - 1); /* 1 MiB taken (cut to `got` here) */
   put("secrets/kafka/nul", "a\0b", 3);
   assert_int_equal(load(KAFKA_HEAD REF("kafka", "nul"), got, sizeof got), OFCTX_ECOMPONENT);
   assert_string_equal(got, "@/res/kafka.yaml: component \"kafka-in\": metadata \"saslPassword\": "
@@ -190,6 +231,19 @@ static void from_local_file(void **state) {
   assert_int_equal(
       load(at_dir(KAFKA_HEAD REF("kafka", "password") "auth:\n  secretStore: local\n" FILE_STORE(
                "  - name: multiValued\n    value: \"true\"\n")),
+           got, sizeof got),
+      OFCTX_OK);
+  assert_string_equal(got, "p1");
+  /* Dapr's metadata booleans are "truthy": y, yes, on, ... in any case */
+  assert_int_equal(
+      load(at_dir(KAFKA_HEAD REF("kafka", "password") "auth:\n  secretStore: local\n" FILE_STORE(
+               "  - name: multiValued\n    value: \" Yes\"\n")),
+           got, sizeof got),
+      OFCTX_OK);
+  assert_string_equal(got, "p1");
+  assert_int_equal(
+      load(at_dir(KAFKA_HEAD REF("kafka", "password") "auth:\n  secretStore: local\n" FILE_STORE(
+               "  - name: multiValued\n    value: \"ON\"\n")),
            got, sizeof got),
       OFCTX_OK);
   assert_string_equal(got, "p1");
@@ -265,6 +319,22 @@ static void from_local_env(void **state) {
   assert_string_equal(got, "@/res/kafka.yaml: component \"kafka-in\": metadata \"saslPassword\": "
                            "secretKeyRef {name: \"DAPR_API_TOKEN\", key: \"DAPR_API_TOKEN\"}: "
                            "secretstores.local.env does not read DAPR_API_TOKEN (Dapr forbids it)");
+  /* in any case, and through a prefix too, as Dapr's isKeyAllowed */
+  setenv("dapr_x", "p4", 1);
+  assert_int_equal(load(KAFKA_HEAD REF("x", "x") "auth:\n  secretStore: env\n" ENV_STORE(
+                            "  - name: prefix\n    value: dapr_\n"),
+                        got, sizeof got),
+                   OFCTX_ECOMPONENT);
+  assert_non_null(strstr(got, "secretstores.local.env does not read dapr_x (Dapr forbids it)"));
+  assert_null(strstr(got, "p4"));
+  setenv("app_api_token", "p5", 1);
+  assert_int_equal(load(KAFKA_HEAD REF("app_api_token",
+                                       "app_api_token") "auth:\n  secretStore: env\n" ENV_STORE(""),
+                        got, sizeof got),
+                   OFCTX_ECOMPONENT);
+  assert_non_null(strstr(got, "does not read app_api_token (Dapr forbids it)"));
+  unsetenv("dapr_x");
+  unsetenv("app_api_token");
   unsetenv("OFCTX_TEST_PW");
 }
 

@@ -24,7 +24,7 @@ from harness import BIN_DIR, free_port, function_command, http, wait_until, writ
 
 KCAT = shutil.which("kcat")
 # one topic per test: a partition each, or four where partitions are split
-TOPICS = (["direct-%d" % i for i in range(24)] + ["direct-split-%d:4" % i for i in range(4)] +
+TOPICS = (["direct-%d" % i for i in range(32)] + ["direct-split-%d:4" % i for i in range(8)] +
           ["direct-out-%d" % i for i in range(8)])
 
 
@@ -371,6 +371,46 @@ class DirectMode(unittest.TestCase):
         self.stop(proc)
         self.assertEqual(self.endpoint.bodies(),
                          [('{"id":"t%d"}' % i).encode() for i in range(21)])
+
+    def test_sigterm_with_silent_brokers_ends_within_the_grace_period(self):
+        """A record succeeds during the SIGTERM drain while the brokers are
+        frozen (its own kafka_mock, SIGSTOPped): the function does not wait
+        for their answer past OFCTX_GRACE_PERIOD_MS, and exits. Nothing is
+        lost: once the brokers run again, a restart in the same group gets
+        the record again, unless its commit had reached them (at least once)."""
+        mock = subprocess.Popen([os.path.join(BIN_DIR, "kafka_mock"), self.topic],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            self.brokers = mock.stdout.readline().strip()
+            self.assertTrue(self.brokers)
+            self.write_components()
+            self.produce({"send": ["nm"], "id": "f0"})
+            proc = self.start(OFCTX_GRACE_PERIOD_MS="4000")
+            wait_until(lambda: self.lag() == 0 and self.endpoint.bodies(), "f0 committed",
+                       seconds=60)
+            self.endpoint.delay = 2.0  # f1 with the function when the brokers stop
+            self.produce({"send": ["nm"], "id": "f1"})
+            wait_until(lambda: len(self.endpoint.bodies()) == 2, "f1 sent", seconds=60)
+            mock.send_signal(signal.SIGSTOP)
+            proc.send_signal(signal.SIGTERM)
+            try:
+                _, err = proc.communicate(timeout=4 + 30)
+            except subprocess.TimeoutExpired:
+                self.fail("the function did not exit with the brokers silent")
+            finally:
+                mock.send_signal(signal.SIGCONT)
+            self.assertEqual(proc.returncode, 0, err)
+            self.endpoint.delay = 0
+            proc = self.start()
+            self.produce({"send": ["nm"], "id": "f2"})
+            wait_until(lambda: b'{"id":"f2"}' in self.endpoint.bodies(), "f2 sent", seconds=60)
+            self.stop(proc)
+            again = self.endpoint.bodies()[2:]
+            self.assertIn(again, ([b'{"id":"f1"}', b'{"id":"f2"}'], [b'{"id":"f2"}']))
+        finally:
+            mock.send_signal(signal.SIGCONT)
+            mock.send_signal(signal.SIGTERM)
+            mock.communicate(timeout=30)
 
     def test_sigkill_mid_stream_loses_nothing(self):
         """SIGKILL while records are with the function: a restart in the same
@@ -782,6 +822,21 @@ class DirectMode(unittest.TestCase):
         self.stop(proc)
         self.assertEqual([b["ids"] for b in self.batches()[before:]], [["new"]])
 
+    def test_binding_batches_from_the_subscription_variable(self):
+        """A bindings.kafka input takes bulkSubscribe from
+        OFCTX_SUBSCRIPTION_METADATA, as an OpenFunction Function (whose
+        context has no input metadata) sets it: the batch function gets the
+        records in one batch."""
+        self.produce(*({"batch_ids": "nm", "id": "v%d" % i} for i in range(3)))
+        proc = self.start(OFCTX_PROBE_BATCH="1",
+                          OFCTX_SUBSCRIPTION_METADATA="bulkSubscribe=true,"
+                                                      "bulkSubscribeMaxMessagesCount=10")
+        wait_until(lambda: sum(len(b["ids"]) for b in self.batches()) >= 3, "the records",
+                   seconds=60)
+        wait_until(lambda: self.lag() == 0, "all committed", seconds=30)
+        self.stop(proc)
+        self.assertEqual([b["ids"] for b in self.batches()], [["v0", "v1", "v2"]])
+
     def test_retry_in_the_middle_of_a_batch_comes_again_with_what_follows(self):
         """An entry answered RETRY in the middle of a batch: it and the
         entries after it are given again after the back-off (those before
@@ -832,6 +887,39 @@ class DirectMode(unittest.TestCase):
         self.stop(proc)
         self.assertEqual([json.loads(json.loads(b)["data"])["id"]
                           for b in self.endpoint.bodies()[count:]], ["new"])
+
+    def test_split_input_past_its_held_bytes_pauses_and_loses_nothing(self):
+        """Four partitions, each holding far less than its own limit, but
+        together more than OFCTX_DIRECT_MAX_HELD_BYTES: the input's
+        partitions are paused (a line names the bytes the input holds) and
+        resumed below half, and every record arrives once, each partition
+        in order, all committed."""
+        pad = "x" * 4000
+        records = [("key-%d" % (i % 8), {"send": ["nm"], "id": "m%d" % i, "pad": pad})
+                   for i in range(160)]
+        self.produce_keyed(records)
+        self.endpoint.delay = 0.01
+        proc = self.start(OFCTX_DIRECT_MAX_HELD_BYTES="100000")
+        wait_until(lambda: self.ids_seen() == {r["id"] for _, r in records}, "every record",
+                   seconds=240)
+        wait_until(lambda: all(line.endswith(" 0") for line in self.metrics().splitlines()
+                               if line.startswith("ofctx_kafka_consumer_lag{")),
+                   "all committed", seconds=60)
+        err = self.stop(proc)
+        self.assertEqual(len(self.endpoint.bodies()), len(records))  # each once
+        paused = re.findall(r"kafka: partition paused input=logs topic=%s partition=\d "
+                            r"held=(\d+) input_bytes=(\d+)" % self.topic, err)
+        self.assertTrue(paused, err)
+        for held, input_bytes in paused:
+            self.assertLess(int(held), 1024)  # not the partition's own limit
+            self.assertGreaterEqual(int(input_bytes), 100000)
+        self.assertIn("kafka: partition resumed input=logs topic=%s" % self.topic, err)
+        produced = {}
+        for key, r in records:
+            produced.setdefault(key, []).append(r["id"])
+        got = [json.loads(b)["id"] for b in self.endpoint.bodies()]
+        for ids in produced.values():  # a key is one partition: in its order
+            self.assertEqual([i for i in got if i in ids], ids)
 
     def lag(self):
         """The lag of the test's topic, partition 0, on /metrics; None when absent."""

@@ -521,7 +521,7 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
   input_t *in = opaque;
 
   (void)rk;
-  if (err != RD_KAFKA_RESP_ERR__AUTHENTICATION && err != RD_KAFKA_RESP_ERR__SSL) {
+  if (!ofctx__kafka_auth_refused(err)) {
     ofctx__log(OFCTX_LOG_WARN, "kafka: consumer error", "input", ofctx_component_name(in->entry),
                "error", reason, (const char *)NULL);
     return;

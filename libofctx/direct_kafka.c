@@ -34,6 +34,7 @@
 #include "mem.h"
 #include "mode.h"
 #include "rdkafka_lib.h"
+#include "text.h"
 
 /* Records fetched and not yet done, per partition, and their bytes,
  * before it is paused; resumed below half of both. An input holds at most
@@ -785,25 +786,17 @@ static rd_kafka_topic_partition_list_t *topics_of(const input_t *in) {
   rd_kafka_topic_partition_list_t *list = ofctx__rdkafka.topic_partition_list_new(4);
   const char *s = in->comp->type_id == OFCTX__COMP_KAFKA_BINDING
                       ? ofctx__comp_value(in->comp, "topics")
-                      : ofctx_component_uri(in->entry);
+                      : ofctx_component_uri(in->entry),
+             *start;
   char topic[256];
+  size_t len;
 
-  while (s && *s) {
-    size_t len = strcspn(s, ",");
-    const char *start = s;
-    s += len + (s[len] == ',');
-    while (len && (*start == ' ' || *start == '\t')) {
-      start++;
-      len--;
-    }
-    while (len && (start[len - 1] == ' ' || start[len - 1] == '\t'))
-      len--;
+  while ((start = ofctx__list_next(&s, &len)) != NULL)
     if (len && len < sizeof topic) {
       memcpy(topic, start, len);
       topic[len] = '\0';
       ofctx__rdkafka.topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA);
     }
-  }
   return list;
 }
 

@@ -6,6 +6,7 @@
 
 #include "error_msg.h"
 #include "kafka_conf.h"
+#include "text.h"
 
 /* Property `name` = `value`, for metadata `key` of `c`: 0, or -1 with the
  * message. */
@@ -24,19 +25,11 @@ static int set(rd_kafka_conf_t *conf, const ofctx__comp_t *c, const char *key, c
 /* Dapr's oidcScopes (comma-separated; "openid" when not given) as
  * OAuth's scope (space-separated), into `out`. */
 static void scopes(const char *list, char *out, size_t size) {
-  size_t n = 0;
+  const char *s = list ? list : "openid", *start;
+  size_t n = 0, len;
 
   out[0] = '\0';
-  for (const char *s = list ? list : "openid"; *s && n + 1 < size;) {
-    size_t len = strcspn(s, ",");
-    const char *start = s;
-    s += len + (s[len] == ',');
-    while (len && (*start == ' ' || *start == '\t')) {
-      start++;
-      len--;
-    }
-    while (len && (start[len - 1] == ' ' || start[len - 1] == '\t'))
-      len--;
+  while (n + 1 < size && (start = ofctx__list_next(&s, &len)) != NULL) {
     if (len && n + len + 2 < size) {
       if (n)
         out[n++] = ' ';

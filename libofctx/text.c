@@ -184,3 +184,21 @@ void ofctx__dot_decimal(char *text, const char *point) {
   *at = '.';
   memmove(at + 1, at + n, strlen(at + n) + 1);
 }
+
+const char *ofctx__list_next(const char **s, size_t *len) {
+  const char *start = *s;
+  size_t n;
+
+  if (!start || !*start)
+    return NULL;
+  n = strcspn(start, ",");
+  *s = start + n + (start[n] == ',');
+  while (n && (*start == ' ' || *start == '\t')) {
+    start++;
+    n--;
+  }
+  while (n && (start[n - 1] == ' ' || start[n - 1] == '\t'))
+    n--;
+  *len = n;
+  return start;
+}

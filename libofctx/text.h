@@ -60,4 +60,9 @@ void ofctx__quote(char *out, size_t size, const char *s);
  * '.' whatever locale a function set (a "de_DE" one writes 0,5). */
 void ofctx__dot_decimal(char *text, const char *point);
 
+/* The next item of the comma-separated list at `*s` ("a, b,c"), spaces and
+ * tabs around it trimmed: its first byte and `*len` (0 for an empty item),
+ * `*s` moved past it and its comma; NULL at the end of the list. */
+const char *ofctx__list_next(const char **s, size_t *len);
+
 #endif

@@ -164,6 +164,27 @@ static void decimal_points(void **state) {
   }
 }
 
+/* Comma-separated lists: items trimmed of spaces and tabs, empty ones
+ * given as empty, the end. */
+static void lists(void **state) {
+  const char *s = " a,b\t, ,c d ,", *item;
+  const char *want[] = {"a", "b", "", "c d"};
+  size_t len, n = 0;
+  (void)state;
+
+  while ((item = ofctx__list_next(&s, &len)) != NULL) {
+    assert_true(n < 4);
+    assert_int_equal(len, strlen(want[n]));
+    assert_memory_equal(item, want[n], len);
+    n++;
+  }
+  assert_int_equal(n, 4);
+  s = "";
+  assert_null(ofctx__list_next(&s, &len));
+  s = NULL;
+  assert_null(ofctx__list_next(&s, &len));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(quoting),
@@ -174,6 +195,7 @@ int main(void) {
       cmocka_unit_test(cloudevent_strings),
       cmocka_unit_test(topics),
       cmocka_unit_test(decimal_points),
+      cmocka_unit_test(lists),
   };
   return cmocka_run_group_tests_name("text", tests, NULL, NULL);
 }

@@ -15,8 +15,6 @@
  * partition paused meanwhile. On a revocation, what is done is committed
  * and what is in flight is given up (its outcome is not committed: the
  * partition's next owner gets the records again). */
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -865,15 +863,13 @@ static int input_listen(input_t *in, ofctx_error_t *err) {
   rd_kafka_topic_partition_list_t *topics = topics_of(in);
   rd_kafka_resp_err_t rc;
   uv_loop_t *loop = in->d->host->loop;
+  /* the wake-up pipe, both ends non-blocking (and close-on-exec) */
+  int failed = uv_pipe(in->fds, UV_NONBLOCK_PIPE, UV_NONBLOCK_PIPE);
 
-  if (pipe(in->fds) != 0) {
+  if (failed) {
     ofctx__rdkafka.topic_partition_list_destroy(topics);
-    ofctx__error(err, OFCTX_EIO, "kafka: pipe: %s", strerror(errno));
+    ofctx__error(err, OFCTX_EIO, "kafka: pipe: %s", uv_strerror(failed));
     return -1;
-  }
-  for (int i = 0; i < 2; i++) {
-    fcntl(in->fds[i], F_SETFL, fcntl(in->fds[i], F_GETFL) | O_NONBLOCK);
-    fcntl(in->fds[i], F_SETFD, FD_CLOEXEC);
   }
   uv_poll_init(loop, &in->poll, in->fds[0]);
   uv_timer_init(loop, &in->tick);

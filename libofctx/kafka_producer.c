@@ -4,7 +4,6 @@
  * again after a fatal error. */
 #include "kafka_producer.h"
 
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -220,13 +219,10 @@ ofctx_err_t ofctx__kafka_producer_new(ofctx__kafka_producer_t **out, uv_loop_t *
   p->comp = comp;
   p->timeout_ms = timeout_ms;
   p->fds[0] = p->fds[1] = -1;
-  if (pipe(p->fds) != 0) {
+  /* the wake-up pipe, both ends non-blocking (and close-on-exec) */
+  if (uv_pipe(p->fds, UV_NONBLOCK_PIPE, UV_NONBLOCK_PIPE) != 0) {
     ofctx__kafka_producer_close(p); /* no handle open: freed now */
     return OFCTX_ESEND;
-  }
-  for (int i = 0; i < 2; i++) {
-    fcntl(p->fds[i], F_SETFL, fcntl(p->fds[i], F_GETFL) | O_NONBLOCK);
-    fcntl(p->fds[i], F_SETFD, FD_CLOEXEC);
   }
   if ((rc = make_rk(p)) != OFCTX_OK) {
     ofctx__kafka_producer_close(p);

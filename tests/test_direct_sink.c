@@ -214,26 +214,39 @@ static void failed_answer(void **state) {
   teardown_fixture(f);
 }
 
-static void refused_before_any_request(void **state) {
-  fixture_t *f = setup_with("/a");
-  const char *crlf[] = {"X-Team", "a\r\nX-Evil: 1", NULL};
-  const char *colon[] = {"X:Team", "a", NULL};
+/* A create of "x" on output "alerts", with `extra` as its metadata. */
+static ofctx__send_request_t x_request(const char *const *extra) {
   ofctx__send_request_t req = {.kind = OFCTX__SEND_BINDING,
                                .slot = 0,
                                .name = "alerts",
                                .component = "nm",
-                               .operation = "head",
+                               .operation = "create",
+                               .extra = extra,
                                .data = "x",
                                .len = 1};
+  return req;
+}
+
+/* Each of the `n` metadata lists refused before any request. */
+static void refused_extras(fixture_t *f, const char *const *const *lists, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    ofctx__send_request_t req = x_request(lists[i]);
+    assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_EINVAL);
+  }
+}
+
+static void refused_before_any_request(void **state) {
+  fixture_t *f = setup_with("/a");
+  const char *crlf[] = {"X-Team", "a\r\nX-Evil: 1", NULL};
+  const char *colon[] = {"X:Team", "a", NULL};
+  const char *const *refused[] = {crlf, colon};
+  ofctx__send_request_t req = x_request(NULL);
 
   (void)state;
+  req.operation = "head";
   assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_EINVAL); /* no such op */
   req.operation = "create";
-  req.extra = crlf;
-  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_EINVAL);
-  req.extra = colon;
-  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_EINVAL);
-  req.extra = NULL;
+  refused_extras(f, refused, 2);
   req.kind = OFCTX__SEND_PUBLISH; /* a publish to an HTTP binding */
   assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_ESEND);
   req.kind = OFCTX__SEND_BINDING;
@@ -374,25 +387,14 @@ static void refused_path_and_type_unused(void **state) {
   const char *up[] = {"path", "../admin", NULL};
   const char *crlf[] = {"path", "x\r\nX-Evil: 1", NULL};
   const char *tab[] = {"path", "x\ty", NULL};
-  ofctx__send_request_t req = {.kind = OFCTX__SEND_BINDING,
-                               .slot = 0,
-                               .name = "alerts",
-                               .component = "nm",
-                               .operation = "create",
-                               .data = "x",
-                               .len = 1};
+  const char *const *refused[] = {up, crlf, tab};
+  ofctx__send_request_t req = x_request(NULL);
 
   (void)state;
-  req.extra = up;
-  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_EINVAL);
-  req.extra = crlf;
-  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_EINVAL);
-  req.extra = tab;
-  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_EINVAL);
+  refused_extras(f, refused, 3);
   uv_run(&f->loop, UV_RUN_NOWAIT);
   assert_int_equal(f->done, 0);
   assert_int_equal(f->hits, 0);
-  req.extra = NULL;
   req.content_type = "text/plain\r\nX-Evil: 1";
   send_req(f, &req);
   assert_true(f->result.ok);
@@ -520,25 +522,13 @@ static void refused_headers(void **state) {
   const char *lax[] = {"errorIfNot2XX", "false", NULL};
   const char *no_value[] = {"X-Team", NULL, NULL};
   const char *lower_ok[] = {"x team", "a\x01", "errorIfNot2XX", "YES", NULL};
-  ofctx__send_request_t req = {.kind = OFCTX__SEND_BINDING,
-                               .slot = 0,
-                               .name = "alerts",
-                               .component = "nm",
-                               .operation = "create",
-                               .data = "x",
-                               .len = 1};
+  const char *const *refused[] = {space, ctl, lax, no_value};
+  /* no header: Dapr's binding leaves it; YES is true to Dapr */
+  ofctx__send_request_t req = x_request(lower_ok);
 
   (void)state;
-  req.extra = space;
-  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_EINVAL);
-  req.extra = ctl;
-  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_EINVAL);
-  req.extra = lax;
-  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_EINVAL);
-  req.extra = no_value;
-  assert_int_equal(f->sink->start(f->sink, &req, on_done, f), OFCTX_EINVAL);
+  refused_extras(f, refused, 4);
   assert_int_equal(f->hits, 0);
-  req.extra = lower_ok; /* no header: Dapr's binding leaves it; YES is true to Dapr */
   send_req(f, &req);
   assert_true(f->result.ok);
   teardown_fixture(f);
